@@ -1,0 +1,1 @@
+print("ControlBench: not implemented yet")

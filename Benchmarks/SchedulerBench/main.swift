@@ -1,0 +1,1 @@
+print("SchedulerBench: not implemented yet")

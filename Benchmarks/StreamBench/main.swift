@@ -1,0 +1,1 @@
+print("StreamBench: not implemented yet")

@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// The package layout is the architecture: C libraries are wrapped once (C* system targets + one
+// Swift wrapper each), pure logic (Scheduler, Engine, DataShards) depends on no I/O it cannot inject,
+// and the daemons/CLI sit on top.
+import PackageDescription
+
+let package = Package(
+    name: "llm-ops",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "opsctl", targets: ["opsctl"]),
+    ],
+    targets: [
+        // MARK: C libraries (Debian -dev packages), reached only through their wrapper modules.
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", path: "Sources/CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: Swift-native wrappers, one per C library.
+        .target(name: "Postgres", dependencies: ["CPostgres"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "BLAS", dependencies: ["COpenBLAS"]),
+        .target(name: "Zstd", dependencies: ["CZstd"]),
+        .target(name: "Gzip", dependencies: ["CZlib"]),
+
+        // MARK: Domain libraries.
+        .target(name: "ClusterModel"),
+        .target(name: "APITypes", dependencies: ["ClusterModel", "YAML"]),
+        .target(name: "Scheduler", dependencies: ["ClusterModel"]),
+        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient"]),
+        .target(name: "Engine", dependencies: ["BLAS"]),
+        .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine"]),
+        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer"]),
+
+        // MARK: Executables.
+        .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
+        .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
+        .executableTarget(name: "TokenizerBench", dependencies: ["DataShards"], path: "Benchmarks/TokenizerBench"),
+        .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
+        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
+
+        // MARK: Test support: real throwaway PostgreSQL, process helpers.
+        .target(name: "TestSupport", dependencies: ["Postgres"]),
+
+        // MARK: Tests, beside the module they test.
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "CompressionTests", dependencies: ["Zstd", "Gzip"]),
+        .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel"]),
+        .testTarget(name: "APITypesTests", dependencies: ["APITypes"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
+        .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"]),
+    ]
+)

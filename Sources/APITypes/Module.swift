@@ -1,0 +1,1 @@
+// APITypes: placeholder until its issue lands.

@@ -1,0 +1,1 @@
+// BLAS: placeholder until its issue lands.

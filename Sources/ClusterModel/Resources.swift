@@ -1,0 +1,64 @@
+// Resources a worker offers and a task asks for. Integers only (milli-cpus, bytes, device counts)
+// so that sums and comparisons are exact.
+
+/// An accelerator kind such as `gpu-h100` or `tpu-v5e`.
+public struct AcceleratorType: RawRepresentable, Hashable, Comparable, Codable, Sendable,
+    ExpressibleByStringLiteral, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
+}
+
+public struct Resources: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// Thousandths of a CPU core.
+    public var cpuMillis: Int64
+    public var memoryBytes: Int64
+    public var accelerators: [AcceleratorType: Int64]
+
+    public init(cpuMillis: Int64 = 0, memoryBytes: Int64 = 0, accelerators: [AcceleratorType: Int64] = [:]) {
+        self.cpuMillis = cpuMillis
+        self.memoryBytes = memoryBytes
+        self.accelerators = accelerators.filter { $0.value != 0 }
+    }
+
+    public static let zero = Resources()
+
+    /// True when every component of `self` is at most the same component of `other`.
+    public func fits(in other: Resources) -> Bool {
+        guard cpuMillis <= other.cpuMillis, memoryBytes <= other.memoryBytes else { return false }
+        for (kind, count) in accelerators where count > (other.accelerators[kind] ?? 0) { return false }
+        return true
+    }
+
+    public static func + (lhs: Resources, rhs: Resources) -> Resources {
+        Resources(cpuMillis: lhs.cpuMillis + rhs.cpuMillis,
+                  memoryBytes: lhs.memoryBytes + rhs.memoryBytes,
+                  accelerators: lhs.accelerators.merging(rhs.accelerators, uniquingKeysWith: +))
+    }
+
+    public static func - (lhs: Resources, rhs: Resources) -> Resources {
+        Resources(cpuMillis: lhs.cpuMillis - rhs.cpuMillis,
+                  memoryBytes: lhs.memoryBytes - rhs.memoryBytes,
+                  accelerators: lhs.accelerators.merging(rhs.accelerators.mapValues { -$0 }, uniquingKeysWith: +))
+    }
+
+    public static func += (lhs: inout Resources, rhs: Resources) { lhs = lhs + rhs }
+    public static func -= (lhs: inout Resources, rhs: Resources) { lhs = lhs - rhs }
+
+    public var isNonNegative: Bool {
+        cpuMillis >= 0 && memoryBytes >= 0 && accelerators.values.allSatisfy { $0 >= 0 }
+    }
+
+    public var description: String {
+        var parts = ["cpu=\(Double(cpuMillis) / 1000)", "memory=\(memoryBytes / (1 << 20))Mi"]
+        for (kind, count) in accelerators.sorted(by: { $0.key < $1.key }) { parts.append("\(kind)=\(count)") }
+        return parts.joined(separator: " ")
+    }
+}
+
+/// Worker labels such as `zone`, `rack`, `pool`.
+public typealias Labels = [String: String]

@@ -1,0 +1,1 @@
+// Control: placeholder until its issue lands.

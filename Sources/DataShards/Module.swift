@@ -1,0 +1,1 @@
+// DataShards: placeholder until its issue lands.

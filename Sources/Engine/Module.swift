@@ -1,0 +1,1 @@
+// Engine: placeholder until its issue lands.

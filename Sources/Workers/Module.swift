@@ -1,0 +1,1 @@
+// Workers: placeholder until its issue lands.

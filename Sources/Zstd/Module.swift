@@ -1,0 +1,1 @@
+// Zstd: placeholder until its issue lands.

@@ -1,0 +1,1 @@
+print("opsctl: not implemented yet")

@@ -31,12 +31,14 @@ let package = Package(
 
         // MARK: Domain libraries.
         .target(name: "ClusterModel"),
+        // SHA-256 in pure Swift: shards, checkpoints and artifacts are identified by checksum.
+        .target(name: "Checksum"),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML"]),
         .target(name: "Scheduler", dependencies: ["ClusterModel"]),
-        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient"]),
-        .target(name: "Engine", dependencies: ["BLAS"]),
-        .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine"]),
-        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer"]),
+        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum"]),
+        .target(name: "Engine", dependencies: ["BLAS", "Checksum"]),
+        .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
+        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum"]),
 
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CompressionTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel"]),
+        .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "APITypesTests", dependencies: ["APITypes"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
         .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport"]),

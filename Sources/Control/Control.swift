@@ -1,0 +1,1 @@
+// Control: the control plane (REST API, PostgreSQL store, scheduling loop).

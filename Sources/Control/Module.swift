@@ -1,1 +1,0 @@
-// Control: placeholder until its issue lands.

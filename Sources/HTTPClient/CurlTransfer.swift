@@ -60,6 +60,8 @@ final class TransferSink {
     var file: FileHandle?
     var fileError: String?
     let cancellation: CancellationFlag?
+    /// For uploads from a file: the open file the read callback streams from.
+    var uploadFD: Int32 = -1
 
     init(downloadPath: String?, cancellation: CancellationFlag?) {
         self.downloadPath = downloadPath
@@ -121,6 +123,16 @@ private let headerCallback: curl_write_callback = { data, size, count, userdata 
     return length
 }
 
+private let readCallback: curl_write_callback = { buffer, size, count, userdata in
+    guard let userdata, let buffer else { return Int(CURL_READFUNC_ABORT) }
+    let sink = Unmanaged<TransferSink>.fromOpaque(userdata).takeUnretainedValue()
+    while true {
+        let n = read(sink.uploadFD, buffer, size * count)
+        if n >= 0 { return n }
+        if errno != EINTR { return Int(CURL_READFUNC_ABORT) }
+    }
+}
+
 private let progressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
     guard let userdata else { return 0 }
     let sink = Unmanaged<TransferSink>.fromOpaque(userdata).takeUnretainedValue()
@@ -129,14 +141,27 @@ private let progressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
 
 /// Runs one transfer on a pooled handle. `downloadTo` streams a 2xx body into that path.
 func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHeaders: [String: String],
-                     downloadTo path: String?, range: ClosedRange<Int64>?,
+                     downloadTo path: String?, range: ClosedRange<Int64>?, uploadFrom uploadPath: String? = nil,
                      cancellation: CancellationFlag?) throws(HTTPClientError) -> HTTPClientResponse {
     let url = request.url
+    var uploadSize: Int64 = 0
+    var uploadFD: Int32 = -1
+    if let uploadPath {
+        uploadFD = open(uploadPath, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        guard uploadFD >= 0, fstat(uploadFD, &info) == 0 else {
+            if uploadFD >= 0 { close(uploadFD) }
+            throw .fileError(url: url, path: uploadPath, message: "cannot read the file to upload: \(String(cString: strerror(errno)))")
+        }
+        uploadSize = Int64(info.st_size)
+    }
+    defer { if uploadFD >= 0 { close(uploadFD) } }
     guard let handle = pool.checkout() else { throw .other(url: url, code: -1, message: "curl_easy_init failed") }
     // curl drops a broken connection itself, so the handle is reusable after any outcome.
     defer { pool.checkin(handle) }
 
     let sink = TransferSink(downloadPath: path, cancellation: cancellation)
+    sink.uploadFD = uploadFD
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }
 
@@ -150,7 +175,7 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
     for (name, value) in merged.sorted(by: { $0.key < $1.key }) {
         headerList = curl_slist_append(headerList, "\(name): \(value)")
     }
-    if request.body != nil && !merged.keys.contains(where: { $0.lowercased() == "content-type" }) {
+    if (request.body != nil || uploadPath != nil) && !merged.keys.contains(where: { $0.lowercased() == "content-type" }) {
         headerList = curl_slist_append(headerList, "Content-Type: application/octet-stream")
     }
 
@@ -185,7 +210,13 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
             default:
                 _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
             }
-            if request.body != nil {
+            if uploadPath != nil {
+                _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+                _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadSize))
+                _ = ccurl_setopt_write_function(handle, CURLOPT_READFUNCTION, readCallback)
+                _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, opaque)
+                if request.method != "PUT" { _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
+            } else if request.body != nil {
                 _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
                 _ = ccurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyBytes.count))
                 // Non-nil even for an empty body so curl doesn't fall back to reading stdin.

@@ -38,6 +38,24 @@ public final class HTTPClient: Sendable {
         return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: path, range: range, cancellation: nil)
     }
 
+    /// Sends the file at `path` as the body (streamed, never loaded into memory), e.g. an artifact upload.
+    public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
+                       timeout: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeout: timeout)
+        return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: nil, range: nil,
+                                   uploadFrom: path, cancellation: nil)
+    }
+
+    /// `upload` without blocking the caller's thread; cancelling the task aborts the transfer.
+    public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
+                       timeout: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeout: timeout)
+        return try await runDetached(url: url) { flag throws(HTTPClientError) in
+            try performTransfer(pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
+                                downloadTo: nil, range: nil, uploadFrom: path, cancellation: flag)
+        }
+    }
+
     /// `send` without blocking the caller's thread; cancelling the task aborts the transfer (`.cancelled`).
     public func send(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
         try await runDetached(url: request.url) { flag throws(HTTPClientError) in

@@ -57,7 +57,7 @@ final class TransferSink {
     var body = Data()
     /// For downloads: the file a 2xx body streams into.
     var downloadPath: String?
-    var file: FileHandle?
+    var fileFD: Int32 = -1
     var fileError: String?
     let cancellation: CancellationFlag?
     /// For uploads from a file: the open file the read callback streams from.
@@ -88,20 +88,31 @@ final class TransferSink {
             body.append(contentsOf: bytes)
             return true
         }
-        do {
-            if file == nil {
-                guard FileManager.default.createFile(atPath: downloadPath, contents: nil) else {
-                    fileError = "cannot create the file (does the directory exist and is it writable?)"
-                    return false
-                }
-                file = try FileHandle(forWritingTo: URL(fileURLWithPath: downloadPath))
+        if fileFD < 0 {
+            fileFD = open(downloadPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fileFD >= 0 else {
+                fileError = "cannot create the file: \(String(cString: strerror(errno))) (does the directory exist and is it writable?)"
+                return false
             }
-            try file?.write(contentsOf: Data(bytes))
-            return true
-        } catch {
-            fileError = "\(error)"
-            return false
         }
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fileFD, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                fileError = String(cString: strerror(errno))
+                return false
+            }
+            offset += n
+        }
+        return true
+    }
+
+    /// Closes the download file; false when closing failed (data may not have reached the disk).
+    func closeFile() -> Bool {
+        guard fileFD >= 0 else { return true }
+        defer { fileFD = -1 }
+        return close(fileFD) == 0
     }
 }
 
@@ -199,6 +210,7 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
                 _ = ccurl_setopt_xferinfo_function(handle, progressCallback)
                 _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, opaque)
             }
+            if path != nil { _ = ccurl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 * 1024) }
             if let range {
                 _ = ccurl_setopt_string(handle, CURLOPT_RANGE, "\(range.lowerBound)-\(range.upperBound)")
             }
@@ -230,15 +242,20 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
             return curl_easy_perform(handle)
         }
     }
-    try? sink.file?.close()
+    let hadFile = sink.fileFD >= 0
+    let closedCleanly = sink.closeFile()
 
     if code != CURLE_OK {
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        if let path, sink.file != nil { try? FileManager.default.removeItem(atPath: path) }
+        if let path, hadFile { unlink(path) }
         throw classify(code, url: url, message: message, sink: sink, path: path)
     }
-    if let path, (200..<300).contains(sink.status), sink.file == nil, request.method != "HEAD" {
+    if let path, hadFile, !closedCleanly {
+        unlink(path)
+        throw .fileError(url: url, path: path, message: "closing the file failed: \(String(cString: strerror(errno)))")
+    }
+    if let path, (200..<300).contains(sink.status), !hadFile, request.method != "HEAD" {
         // An empty 2xx body still produces the (empty) file.
         guard FileManager.default.createFile(atPath: path, contents: Data()) else {
             throw .fileError(url: url, path: path, message: "cannot create the file")

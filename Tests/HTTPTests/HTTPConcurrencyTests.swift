@@ -68,10 +68,12 @@ final class HTTPConcurrencyTests: XCTestCase {
     }
 
     func testClientTimeoutAndAsyncCancellation() async throws {
+        let release = DispatchSemaphore(value: 0)
         let server = try startServer(self) { _ in
-            usleep(1_500_000)
+            _ = release.wait(timeout: .now() + 10)
             return .text("late")
         }
+        defer { for _ in 0..<4 { release.signal() } }
         let url = "\(server.baseURL)/slow"
         do {
             _ = try await HTTPClient().send(HTTPClientRequest(url: url, timeout: 0.3))
@@ -94,7 +96,7 @@ final class HTTPConcurrencyTests: XCTestCase {
         let cancelledAt = Date()
         task.cancel()
         let outcome = await task.value
-        XCTAssertLessThan(Date().timeIntervalSince(cancelledAt), 1.2, "cancellation aborts the transfer")
+        XCTAssertLessThan(Date().timeIntervalSince(cancelledAt), 5, "cancellation aborts the transfer instead of waiting for the answer")
         guard case .failure(.cancelled(let cancelledURL)) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertEqual(cancelledURL, url)
     }

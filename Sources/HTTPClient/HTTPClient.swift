@@ -2,8 +2,8 @@
 //
 // One client is meant to be shared by a whole process: it is Sendable, each call borrows an easy handle
 // from a small pool (so concurrent calls never share a handle, and sequential calls reuse keep-alive
-// connections), and the async variants run the blocking transfer on a dedicated Dispatch queue so the
-// cooperative thread pool is never blocked.
+// connections), and the async variants run the blocking transfer on a thread of their own
+// (TransferThreads) so the cooperative thread pool is never blocked.
 
 import Foundation
 
@@ -11,7 +11,6 @@ public final class HTTPClient: Sendable {
     /// Headers sent with every request (e.g. `Authorization: Bearer ...`); a request's own headers win.
     public let defaultHeaders: [String: String]
     private let pool: CurlHandlePool
-    private static let transferQueue = DispatchQueue(label: "HTTPClient.transfers", qos: .userInitiated, attributes: .concurrent)
 
     /// - Parameter maxIdleConnections: easy handles (each with its live connection) kept for reuse.
     public init(defaultHeaders: [String: String] = [:], maxIdleConnections: Int = 32) {
@@ -81,7 +80,7 @@ public final class HTTPClient: Sendable {
         let flag = CancellationFlag()
         let result: Result<HTTPClientResponse, HTTPClientError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                Self.transferQueue.async {
+                TransferThreads.shared.run {
                     do throws(HTTPClientError) {
                         continuation.resume(returning: .success(try work(flag)))
                     } catch {

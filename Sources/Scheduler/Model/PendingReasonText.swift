@@ -1,6 +1,7 @@
 // Human-readable rendering of pending causes, e.g.
 // "needs 4 workers with gpu-h100 >= 8 in one rack; 2 free match; queue research is over its share (41% vs 30%)".
 import ClusterModel
+import Foundation
 
 public enum PendingReasonText {
     public static func render(_ causes: [PendingCause]) -> String {
@@ -15,14 +16,16 @@ public enum PendingReasonText {
             return "queue \(name) does not exist"
         case .quotaExceeded(let queue, let resource, let used, let requested, let quota):
             return "queue \(queue) would exceed its quota of \(amount(quota, resource)) \(resource) (\(amount(used, resource)) used + \(amount(requested, resource)) requested)"
-        case .neverFits(let perTask, let selector, let needed, let packBy):
-            return "no alive worker can ever hold \(needs(needed, perTask, selector, packBy))"
+        case .neverFits(let perTask, let selector, let needed, let packBy, let could):
+            let unit = packBy.map { " in one \($0)" } ?? ""
+            return "needs \(needs(needed, perTask, selector, packBy)); "
+                + (could == 0 ? "no alive worker could ever match" : "only \(could) alive worker\(could == 1 ? "" : "s") could ever match\(unit)")
         case .insufficientCapacity(let s):
             var text = "needs \(needs(s.workersNeeded, s.perTask, s.nodeSelector, s.packBy)); \(s.freeMatching) free match"
             if s.heldByReservations > 0 { text += " (\(s.heldByReservations) more held for other waiting jobs)" }
             return text
         case .waitingForPreemptedTasks(let count, let ends):
-            return "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for them to checkpoint (grace period ends at t=\(number(ends)))"
+            return "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for \(count == 1 ? "it" : "them") to checkpoint (grace period ends at t=\(number(ends)))"
         case .holdingReservation(let workers):
             return "holding \(workers) worker\(workers == 1 ? "" : "s") while running work there finishes"
         case .queueOverShare(let queue, let share, let fair):

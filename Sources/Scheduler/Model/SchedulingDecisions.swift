@@ -81,7 +81,8 @@ public enum PendingCause: Hashable, Sendable {
     /// The queue's quota would be exceeded in `resource` (e.g. "gpu-h100", "cpu", "memory").
     case quotaExceeded(queue: String, resource: String, used: Int64, requested: Int64, quota: Int64)
     /// No alive worker could ever hold one task, even empty.
-    case neverFits(perTask: Resources, nodeSelector: Labels, workersNeeded: Int, packBy: String?)
+    /// Even idle, fewer than `workersNeeded` alive workers (in one packing group) could hold a task.
+    case neverFits(perTask: Resources, nodeSelector: Labels, workersNeeded: Int, packBy: String?, couldEverMatch: Int)
     case insufficientCapacity(CapacityShortfall)
     case waitingForPreemptedTasks(count: Int, gracePeriodEndsAt: SchedulerTime)
     case holdingReservation(workers: Int)

@@ -55,7 +55,10 @@ final class ClusterIndex {
         var snapshotIndex: [Int] = []
         var ids: [WorkerID] = []
         var position: [WorkerID: Int32] = [:]
-        for (i, w) in snapshot.workers.enumerated() where w.isAlive && position[w.id] == nil {
+        // Worker order is id order, whatever order the snapshot lists them in: decisions must not depend on it.
+        let order = snapshot.workers.indices.sorted { snapshot.workers[$0].id < snapshot.workers[$1].id }
+        for i in order where snapshot.workers[i].isAlive && position[snapshot.workers[i].id] == nil {
+            let w = snapshot.workers[i]
             position[w.id] = Int32(ids.count)
             snapshotIndex.append(i)
             ids.append(w.id)

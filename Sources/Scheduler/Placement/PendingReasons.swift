@@ -21,7 +21,8 @@ extension SchedulingPass {
                 causes.append(cause)
             case .neverFits:
                 causes.append(.neverFits(perTask: job.perTask, nodeSelector: job.nodeSelector, workersNeeded: workersNeeded(j),
-                                         packBy: job.isGang ? job.packBy : nil))
+                                         packBy: job.isGang ? job.packBy : nil,
+                                         couldEverMatch: workersThatCouldEverFit(shape: jobShape[j])))
             case .blocked:
                 causes.append(.insufficientCapacity(shortfall(job: j)))
             case .holdingReservation(let workers):
@@ -43,7 +44,8 @@ extension SchedulingPass {
         let job = snapshot.pendingJobs[j]
         let s = jobShape[j]
         let counts: (free: Int, held: Int)
-        if let cached = shortfallCache[s] {
+        let holdsReservation = reservationHolders.contains(j)
+        if !holdsReservation, let cached = shortfallCache[s] {
             counts = cached
         } else {
             let c = shapeClass[s]
@@ -55,9 +57,10 @@ extension SchedulingPass {
                 let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
                 guard group >= 0 else { continue }
                 var fitsNow = true, fitsUnreserved = true
+                let own = holdsReservation && reservedBy[w] == Int32(j)
                 for d in 0..<dims {
                     let r = shapeRequest[s * dims + d], f = index.free[w * dims + d]
-                    if f < r { fitsNow = false }
+                    if f + (own ? r : 0) < r { fitsNow = false }
                     if f + index.reserved[w * dims + d] < r { fitsUnreserved = false }
                 }
                 if fitsNow { free[group, default: 0] += 1 }
@@ -66,7 +69,7 @@ extension SchedulingPass {
             let bestFree = free.values.max() ?? 0
             let bestUnreserved = withoutReservations.values.max() ?? 0
             counts = (bestFree, max(0, bestUnreserved - bestFree))
-            shortfallCache[s] = counts
+            if !holdsReservation { shortfallCache[s] = counts }
         }
         return CapacityShortfall(workersNeeded: job.isGang ? job.tasks.count - jobNextTask[j] : job.tasks.count - jobNextTask[j],
                                  perTask: job.perTask, nodeSelector: job.nodeSelector, packBy: job.isGang ? job.packBy : nil,

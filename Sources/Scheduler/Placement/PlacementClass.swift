@@ -30,6 +30,7 @@ struct PlacementClass {
     }
 
     @inline(__always) func matches(worker w: Int, index: ClusterIndex) -> Bool {
+        if !satisfiable { return false }
         for term in selector where index.labelValue(worker: w, key: term.key) != term.value { return false }
         return true
     }

@@ -167,6 +167,16 @@ extension SchedulingPass {
             }
         }
         victims.sort { $0.0 < $1.0 }
+        // Shares as they will be once the victims leave and the job runs, so later decisions in this pass
+        // do not reclaim more than needed.
+        for (i, _) in victims {
+            let a = snapshot.allocations[i]
+            guard let v = queueSlot[a.queue] else { continue }
+            let vector = index.vector(a.resources)
+            for d in 0..<dims { queueUsage[v * dims + d] -= vector[d] }
+        }
+        let q = jobQueue[j], s = jobShape[j]
+        for d in 0..<dims { queueUsage[q * dims + d] += shapeRequest[s * dims + d] * Int64(plan.workers.count) }
         let preemptor = snapshot.pendingJobs[j].id
         for (i, reason) in victims {
             let a = snapshot.allocations[i]

@@ -75,6 +75,8 @@ extension SchedulingPass {
             reserve(job: j, workers: h.workers, kind: h.kind)
             heldReservations += 1
             if h.kind == .waitingForPreemptedTasks {
+                // The room being freed for this job counts toward its queue already.
+                for d in 0..<dims { queueUsage[q * dims + d] += shapeRequest[s * dims + d] * Int64(needed) }
                 outcome[j] = .awaitingPreemption(count: leaving.count, deadline: leaving.deadline)
             } else {
                 outcome[j] = .holdingReservation(workers: h.workers.count)

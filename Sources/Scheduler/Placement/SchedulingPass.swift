@@ -64,6 +64,7 @@ final class SchedulingPass {
     /// Per worker: the job index holding a reservation there, or -1.
     var reservedBy: [Int32]
     var heldReservations = 0
+    var reservationHolders = Set<Int>()
     var shardIndex: [String: [Int32]]? = nil
     var lowestPreemptiblePriority: Int? = nil
 
@@ -119,7 +120,8 @@ final class SchedulingPass {
             let v = index.vector(a.resources)
             let base = Int(w) * dims
             for d in 0..<dims { index.free[base + d] -= v[d] }
-            if let q = queueSlot[a.queue] {
+            // Tasks already told to leave no longer count toward their queue's share.
+            if let q = queueSlot[a.queue], !terminating[i] {
                 for d in 0..<dims { queueUsage[q * dims + d] += v[d] }
             }
         }
@@ -257,6 +259,7 @@ final class SchedulingPass {
             }
             reservedBy[Int(w)] = Int32(j)
         }
+        reservationHolders.insert(j)
         decisions.reservations.append(Reservation(job: snapshot.pendingJobs[j].id, workers: workers.map { index.workerIDs[Int($0)] },
                                                   perTask: shapeResources[s], kind: kind))
     }
@@ -272,6 +275,7 @@ final class SchedulingPass {
             }
             reservedBy[Int(w)] = -1
         }
+        reservationHolders.remove(j)
     }
 
     /// Number of workers a job needs at once: every member for a gang, one for independent tasks.

@@ -55,11 +55,11 @@ extension SchedulingPass {
         let job = snapshot.pendingJobs[j]
         if job.priority > lowestPreemptiblePriority! { return true }
         let q = jobQueue[j]
-        return job.priority >= lowestPreemptiblePriority! && isUnderShare(q)
-            && queueNames.indices.contains { $0 != q && isOverShare($0) }
+        return job.priority >= lowestPreemptiblePriority! && isOwedCapacity(q)
+            && queueNames.indices.contains { $0 != q && isBorrowing($0) }
     }
 
-    func victimReason(allocation i: Int, forJob j: Int) -> PreemptionReason? {
+    func victimReason(allocation i: Int, forJob j: Int, overShare: [Bool], claimantUnderShare: Bool) -> PreemptionReason? {
         let a = snapshot.allocations[i]
         guard a.isPreemptible, !terminating[i] else { return nil }
         let job = snapshot.pendingJobs[j]
@@ -67,12 +67,14 @@ extension SchedulingPass {
         guard let v = queueSlot[a.queue] else {
             return a.priority < job.priority ? .higherPriority(preemptorPriority: job.priority, victimPriority: a.priority) : nil
         }
-        if a.priority < job.priority && (v == q || isOverShare(v)) {
+        if a.priority < job.priority && (v == q || overShare[v]) {
             return .higherPriority(preemptorPriority: job.priority, victimPriority: a.priority)
         }
-        if v != q && a.priority <= job.priority && isUnderShare(q) && isOverShare(v) {
+        if v != q && a.priority <= job.priority && claimantUnderShare && overShare[v] {
+            var victimShare = 0.0
+            for d in 0..<dims { victimShare = max(victimShare, Double(borrowUsage[v * dims + d]) * index.inverseTotal[d]) }
             return .reclaim(claimingQueue: queueNames[q], victimQueue: a.queue,
-                            victimQueueShare: share(ofQueue: v), victimQueueFairShare: fairShare[v])
+                            victimQueueShare: victimShare, victimQueueFairShare: fairShare[v])
         }
         return nil
     }
@@ -83,6 +85,8 @@ extension SchedulingPass {
         let list = classes[c].candidateList(index: index)
         let packKey = classes[c].packKey
         let request = (0..<dims).map { shapeRequest[s * dims + $0] }
+        let overShare = queueNames.indices.map(isBorrowing)
+        let claimantUnderShare = isOwedCapacity(jobQueue[j])
         var options: [(cost: WorkerCost, worker: Int32, group: Int32, victims: [(Int, PreemptionReason)])] = []
         for w32 in list {
             let w = Int(w32)
@@ -97,7 +101,7 @@ extension SchedulingPass {
             var candidates: [(allocation: Int, reason: PreemptionReason)] = []
             for k in Int(allocationsByWorkerStart[w])..<Int(allocationsByWorkerStart[w + 1]) {
                 let i = Int(allocationsByWorker[k])
-                if let reason = victimReason(allocation: i, forJob: j) { candidates.append((i, reason)) }
+                if let reason = victimReason(allocation: i, forJob: j, overShare: overShare, claimantUnderShare: claimantUnderShare) { candidates.append((i, reason)) }
             }
             if candidates.isEmpty { continue }
             candidates.sort { x, y in
@@ -173,7 +177,10 @@ extension SchedulingPass {
             let a = snapshot.allocations[i]
             guard let v = queueSlot[a.queue] else { continue }
             let vector = index.vector(a.resources)
-            for d in 0..<dims { queueUsage[v * dims + d] -= vector[d] }
+            for d in 0..<dims {
+                queueUsage[v * dims + d] -= vector[d]
+                borrowUsage[v * dims + d] -= vector[d]
+            }
         }
         let q = jobQueue[j], s = jobShape[j]
         for d in 0..<dims { queueUsage[q * dims + d] += shapeRequest[s * dims + d] * Int64(plan.workers.count) }

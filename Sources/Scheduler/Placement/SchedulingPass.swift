@@ -36,6 +36,11 @@ final class SchedulingPass {
     /// Q × dims: resources held by the queue's running tasks plus what this pass placed.
     var queueUsage: [Int64] = []
     var fairShare: [Double] = []
+    /// Q × dims: usage at the start of the pass minus what preemptions this pass will free. Decides which queues
+    /// are borrowing (over their share) and so may lose work: placements made in this very pass never count.
+    var borrowUsage: [Int64] = []
+    /// Q × dims: usage at the start of the pass, untouched.
+    var startUsage: [Int64] = []
 
     // Shapes: (placement class, per-task request).
     var classes: [PlacementClass] = []
@@ -84,6 +89,8 @@ final class SchedulingPass {
         setUpQueues()
         applyAllocations()
         computeFairShares()
+        borrowUsage = queueUsage
+        startUsage = queueUsage
         classifyJobs()
         let holders = applyPreviousReservations()
         serveReservationHolders(holders)
@@ -217,6 +224,21 @@ final class SchedulingPass {
     }
 
     func isOverShare(_ q: Int) -> Bool { share(ofQueue: q) > fairShare[q] + 1e-9 }
+
+    /// Under its share both now and at the start of the pass: a queue does not become owed capacity because
+    /// its own work is being preempted in this pass.
+    func isOwedCapacity(_ q: Int) -> Bool {
+        var best = 0.0
+        for d in 0..<dims { best = max(best, Double(startUsage[q * dims + d]) * index.inverseTotal[d]) }
+        return best < fairShare[q] - 1e-9 && isUnderShare(q)
+    }
+
+    /// Over its share counting only work that ran before this pass (less what is already being preempted).
+    func isBorrowing(_ q: Int) -> Bool {
+        var best = 0.0
+        for d in 0..<dims { best = max(best, Double(borrowUsage[q * dims + d]) * index.inverseTotal[d]) }
+        return best > fairShare[q] + 1e-9
+    }
     func isUnderShare(_ q: Int) -> Bool { share(ofQueue: q) < fairShare[q] - 1e-9 }
 
     /// Nil when `count` more tasks of `shape` fit under the queue's quota, else the cause naming the resource.

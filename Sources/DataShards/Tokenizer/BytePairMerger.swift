@@ -2,43 +2,49 @@
 // the HF `tokenizers` BPE model). Short pieces: a min-rank scan over a small array (tiktoken style).
 // Long pieces (long whitespace or letter runs): a heap over a linked list, O(n log n).
 
-enum BytePairMerger {
-    static let scanLimit = 96
+/// Per-encoder scratch memory for merging; not shared between threads.
+final class BytePairMerger {
+    static let scanLimit = 128
+    private let ranks = UnsafeMutablePointer<UInt32>.allocate(capacity: scanLimit)
+    private let merged = UnsafeMutablePointer<UInt32>.allocate(capacity: scanLimit)
+
+    deinit {
+        ranks.deallocate()
+        merged.deallocate()
+    }
 
     /// Merges `ids` (initially one id per byte) in place.
-    static func merge(_ ids: inout [UInt32], _ table: PairRankTable) {
+    func merge(_ ids: inout [UInt32], _ table: PairRankView) {
         if ids.count < 2 { return }
-        if ids.count <= scanLimit { mergeByScan(&ids, table) } else { mergeByHeap(&ids, table) }
-    }
-
-    private static func mergeByScan(_ ids: inout [UInt32], _ table: PairRankTable) {
-        var n = ids.count
-        // ranks[i] / merged[i]: the merge of (ids[i], ids[i+1]).
-        var ranks = [UInt32](repeating: PairRankTable.noRank, count: n)
-        var merged = [UInt32](repeating: 0, count: n)
-        ids.withUnsafeMutableBufferPointer { id in
-            ranks.withUnsafeMutableBufferPointer { rk in
-                merged.withUnsafeMutableBufferPointer { mg in
-                    for i in 0..<(n - 1) { (rk[i], mg[i]) = table.lookup(id[i], id[i + 1]) }
-                    while n > 1 {
-                        var best = PairRankTable.noRank, at = -1
-                        for i in 0..<(n - 1) where rk[i] < best { best = rk[i]; at = i }
-                        if at < 0 { break }
-                        id[at] = mg[at]
-                        // Remove position at+1.
-                        var k = at + 1
-                        while k < n - 1 { id[k] = id[k + 1]; rk[k] = rk[k + 1]; mg[k] = mg[k + 1]; k += 1 }
-                        n -= 1
-                        if at > 0 { (rk[at - 1], mg[at - 1]) = table.lookup(id[at - 1], id[at]) }
-                        if at < n - 1 { (rk[at], mg[at]) = table.lookup(id[at], id[at + 1]) } else { rk[at] = PairRankTable.noRank }
-                    }
-                }
-            }
+        if ids.count <= Self.scanLimit {
+            let n = ids.withUnsafeMutableBufferPointer { mergeByScan($0.baseAddress!, $0.count, table) }
+            ids.removeLast(ids.count - n)
+        } else {
+            Self.mergeByHeap(&ids, table)
         }
-        ids.removeLast(ids.count - n)
     }
 
-    private static func mergeByHeap(_ ids: inout [UInt32], _ table: PairRankTable) {
+    /// Returns the new count.
+    private func mergeByScan(_ id: UnsafeMutablePointer<UInt32>, _ count: Int, _ table: PairRankView) -> Int {
+        var n = count
+        let rk = ranks, mg = merged
+        for i in 0..<(n - 1) { (rk[i], mg[i]) = table.lookup(id[i], id[i + 1]) }
+        while n > 1 {
+            var best = PairRankTable.noRank, at = -1
+            for i in 0..<(n - 1) where rk[i] < best { best = rk[i]; at = i }
+            if at < 0 { break }
+            id[at] = mg[at]
+            // Remove position at+1.
+            var k = at + 1
+            while k < n - 1 { id[k] = id[k + 1]; rk[k] = rk[k + 1]; mg[k] = mg[k + 1]; k += 1 }
+            n -= 1
+            if at > 0 { (rk[at - 1], mg[at - 1]) = table.lookup(id[at - 1], id[at]) }
+            if at < n - 1 { (rk[at], mg[at]) = table.lookup(id[at], id[at + 1]) } else { rk[at] = PairRankTable.noRank }
+        }
+        return n
+    }
+
+    private static func mergeByHeap(_ ids: inout [UInt32], _ table: PairRankView) {
         let n = ids.count
         var prev = [Int](0..<n).map { $0 - 1 }
         var next = [Int](0..<n).map { $0 + 1 == n ? -1 : $0 + 1 }

@@ -37,9 +37,17 @@ enum CharacterClassTable {
         return out
     }()
 
+    /// The BMP table as raw memory (allocated once, never freed): lookups touch no reference counts,
+    /// which matters when several threads encode at once.
+    nonisolated(unsafe) static let bmpPointer: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 0x10000)
+        bmp.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: 0x10000) }
+        return UnsafePointer(p)
+    }()
+
     @inline(__always)
     static func classOf(_ cp: UInt32) -> UInt8 {
-        if cp < 0x10000 { return bmp.withUnsafeBufferPointer { $0[Int(cp)] } }
+        if cp < 0x10000 { return bmpPointer[Int(cp)] }
         return astral.withUnsafeBufferPointer { r in
             var lo = 0, hi = r.count / 3 - 1
             while lo <= hi {

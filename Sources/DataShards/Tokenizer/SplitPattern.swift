@@ -166,8 +166,5 @@ struct PreTokenScanner {
 
 extension CharacterClassTable {
     @inline(__always)
-    static func asciiClass(_ b: UInt8) -> UInt8 {
-        asciiTable.withUnsafeBufferPointer { $0[Int(b)] }
-    }
-    static let asciiTable: [UInt8] = Array(bmp[0..<128])
+    static func asciiClass(_ b: UInt8) -> UInt8 { bmpPointer[Int(b)] }
 }

@@ -3,13 +3,24 @@
 public final class TokenEncoder {
     public let tokenizer: Tokenizer
     private let cache = PieceCache()
+    private let merger = BytePairMerger()
+    // Raw views of the tokenizer's tables (kept alive by `tokenizer`): no shared reference counting per piece.
+    private let ranks: PairRankView
+    private let byteIds: UnsafeMutablePointer<UInt32>
+    private let pattern: SplitPattern
     private var scratch: [UInt32] = []
     private var prefixed: [UInt8] = []
 
     init(_ tokenizer: Tokenizer) {
         self.tokenizer = tokenizer
+        ranks = tokenizer.pairTable.view
+        pattern = tokenizer.splitPattern
+        byteIds = .allocate(capacity: 256)
+        tokenizer.byteIds.withUnsafeBufferPointer { byteIds.initialize(from: $0.baseAddress!, count: 256) }
         scratch.reserveCapacity(256)
     }
+
+    deinit { byteIds.deallocate() }
 
     /// The ids of `text`.
     public func encode(_ text: String, matchAddedTokens: Bool = true) -> [UInt32] {
@@ -61,7 +72,6 @@ public final class TokenEncoder {
 
     private func scan(_ base: UnsafePointer<UInt8>, _ count: Int, into out: inout [UInt32]) {
         let scanner = PreTokenScanner(base: base, count: count)
-        let pattern = tokenizer.splitPattern
         var i = 0
         while i < count {
             let j = scanner.next(i, pattern)
@@ -73,7 +83,7 @@ public final class TokenEncoder {
     @inline(__always)
     private func encodePiece(_ p: UnsafePointer<UInt8>, _ n: Int, into out: inout [UInt32]) {
         if n == 1 {
-            out.append(tokenizer.byteIds[Int(p[0])])
+            out.append(byteIds[Int(p[0])])
             return
         }
         let cacheable = n <= PieceCache.maxKeyLength
@@ -88,9 +98,8 @@ public final class TokenEncoder {
             return
         }
         scratch.removeAll(keepingCapacity: true)
-        let byteIds = tokenizer.byteIds
         for k in 0..<n { scratch.append(byteIds[Int(p[k])]) }
-        BytePairMerger.merge(&scratch, tokenizer.pairTable)
+        merger.merge(&scratch, ranks)
         out.append(contentsOf: scratch)
         if cacheable { cache.insert(p, n, hash: h, ids: scratch) }
     }

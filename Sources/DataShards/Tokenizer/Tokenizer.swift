@@ -61,7 +61,7 @@ public final class Tokenizer: Sendable {
         }
         self.byteIds = byteIds
 
-        var table = PairRankTable(capacityFor: mergeStrings.count)
+        let table = PairRankTable(capacityFor: mergeStrings.count)
         var mergeIds: [(UInt32, UInt32)] = []
         mergeIds.reserveCapacity(mergeStrings.count)
         for (rank, (a, b)) in mergeStrings.enumerated() {

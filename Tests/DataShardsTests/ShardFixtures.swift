@@ -43,7 +43,8 @@ struct SyntheticDataset {
 /// occurs inside a document).
 func makeDataset(in directory: String, name: String, shards: Int, documentsPerShard: ClosedRange<Int>,
                  documentLength: ClosedRange<Int>, vocabularySize: Int = 1000, seed: UInt64 = 1,
-                 tokenizerHash: String = "tok-test") throws -> SyntheticDataset {
+                 tokenizerHash: String = "tok-test", tokenRange: Range<UInt32>? = nil) throws -> SyntheticDataset {
+    let ids = tokenRange ?? 0..<UInt32(vocabularySize - 1)
     var random = TestRandom(seed)
     let eot = UInt32(vocabularySize - 1)
     var index = DatasetIndex(name: name, tokenizerHash: tokenizerHash, vocabularySize: vocabularySize, endOfTextID: eot)
@@ -52,7 +53,7 @@ func makeDataset(in directory: String, name: String, shards: Int, documentsPerSh
         let writer = try ShardWriter(directory: directory, name: String(format: "\(name)-%05d", s), dtype: index.dtype, endOfTextID: eot)
         var docs: [[UInt32]] = []
         for _ in 0..<random.int(documentsPerShard) {
-            let doc = (0..<random.int(documentLength)).map { _ in UInt32(random.next() % UInt64(vocabularySize - 1)) }
+            let doc = (0..<random.int(documentLength)).map { _ in ids.lowerBound + UInt32(random.next() % UInt64(ids.count)) }
             try writer.appendDocument(doc)
             docs.append(doc)
         }

@@ -14,6 +14,7 @@ public final class ShardCache: @unchecked Sendable {
     public let directory: String
     public let capacityBytes: Int64
     private let lock = NSLock()
+    private var lastStamp: Int64 = 0
 
     public init(directory: String, capacityBytes: Int64) throws(StreamError) {
         guard capacityBytes > 0 else {
@@ -99,11 +100,21 @@ public final class ShardCache: @unchecked Sendable {
                 PosixFile.removeIfPresent(temp)
                 throw FetchError(url: key, reason: "cache: \(error)", retryable: false)
             }
+            touch(final)
             return final
         }
     }
 
+    /// Marks a use: sets the modification time to now, strictly after every earlier stamp of this cache
+    /// (the kernel clock is coarser than back-to-back uses).
     private func touch(_ path: String) {
-        _ = utimensat(AT_FDCWD, path, nil, 0)  // nil times = now
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var nanos = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        nanos = max(nanos, lastStamp + 1_000)
+        lastStamp = nanos
+        var times = [timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000)),
+                     timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))]
+        _ = utimensat(AT_FDCWD, path, &times, 0)
     }
 }

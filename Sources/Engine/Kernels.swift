@@ -80,10 +80,15 @@ enum Kernels {
         let o = SharedPointer(out)
         let chunk = 4096
         Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
-            for i in (range.lowerBound * chunk)..<min(count, range.upperBound * chunk) {
-                let x = input[i]
-                let t = tanhf(geluScale * (x + 0.044715 * x * x * x))
-                o.base[i] = 0.5 * x * (1 + t)
+            var i = range.lowerBound * chunk
+            let end = min(count, range.upperBound * chunk)
+            while i < end {
+                let n = min(VectorMath.width, end - i)
+                let x = VectorMath.load(input + i, n, padding: 0)
+                let cube: VectorMath.Vector = 0.044715 * x * x * x
+                let t = VectorMath.tanh(geluScale * (x + cube))
+                VectorMath.store(0.5 * x * (1 + t), o.base + i, n)
+                i += VectorMath.width
             }
         }
     }
@@ -94,12 +99,19 @@ enum Kernels {
         let g = SharedPointer(gradient)
         let chunk = 4096
         Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
-            for i in (range.lowerBound * chunk)..<min(count, range.upperBound * chunk) {
-                let x = input[i]
-                let t = tanhf(geluScale * (x + 0.044715 * x * x * x))
-                let sech2 = 1 - t * t
-                let local = 0.5 * (1 + t) + 0.5 * x * sech2 * geluScale * (1 + 3 * 0.044715 * x * x)
-                g.base[i] *= local
+            var i = range.lowerBound * chunk
+            let end = min(count, range.upperBound * chunk)
+            while i < end {
+                let n = min(VectorMath.width, end - i)
+                let x = VectorMath.load(input + i, n, padding: 0)
+                let cube: VectorMath.Vector = 0.044715 * x * x * x
+                let t = VectorMath.tanh(geluScale * (x + cube))
+                let sech2: VectorMath.Vector = 1 - t * t
+                let x2: VectorMath.Vector = x * x
+                let inner: VectorMath.Vector = geluScale * (1 + 0.134145 * x2)
+                let local: VectorMath.Vector = 0.5 * (1 + t) + 0.5 * x * sech2 * inner
+                VectorMath.store(VectorMath.load(g.base + i, n, padding: 0) * local, g.base + i, n)
+                i += VectorMath.width
             }
         }
     }
@@ -178,17 +190,11 @@ enum Kernels {
                 let t = row % T
                 let p = pr.base + row * T
                 let first = s.firstKey(t)
-                var maxValue = -Float.infinity
-                for j in first...t { maxValue = max(maxValue, p[j]) }
-                var sum: Float = 0
-                for j in first...t {
-                    let e = expf(p[j] - maxValue)
-                    p[j] = e
-                    sum += e
-                }
-                let inverse = 1 / sum
+                let count = t + 1 - first
+                let maxValue = VectorMath.maximum(p + first, count)
+                let sum = VectorMath.exponentiate(p + first, count, shift: maxValue)
+                VectorMath.scale(p + first, count, by: 1 / sum)
                 for j in 0..<first { p[j] = 0 }
-                for j in first...t { p[j] *= inverse }
                 for j in (t + 1)..<T { p[j] = 0 }
             }
         }
@@ -259,22 +265,16 @@ enum Kernels {
         Parallel.forRows(rows, threads: threads, minimumRowsPerThread: 4) { range in
             for r in range {
                 let x = lg.base + r * V
-                var maxValue = -Float.infinity
-                for j in 0..<V { maxValue = max(maxValue, x[j]) }
+                let maxValue = VectorMath.maximum(x, V)
                 let target = Int(targets[r])
                 let targetLogit = x[target]
-                var sum: Float = 0
+                let sum: Float
                 if let scale = gradientScale {
-                    for j in 0..<V {
-                        let e = expf(x[j] - maxValue)
-                        x[j] = e
-                        sum += e
-                    }
-                    let inverse = scale / sum
-                    for j in 0..<V { x[j] *= inverse }
+                    sum = VectorMath.exponentiate(x, V, shift: maxValue)
+                    VectorMath.scale(x, V, by: scale / sum)
                     x[target] -= scale
                 } else {
-                    for j in 0..<V { sum += expf(x[j] - maxValue) }
+                    sum = VectorMath.sumOfExponentials(x, V, shift: maxValue)
                 }
                 ls.base[r] = logf(sum) - (targetLogit - maxValue)
             }

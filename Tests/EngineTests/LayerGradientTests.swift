@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Engine
 
@@ -146,5 +147,23 @@ final class LayerGradientTests: XCTestCase {
                              gradientScale: 1, threads: 1)
         let numeric = numericGradient(&logits, indices: Array(0..<logits.count), epsilon: 1e-2) { loss($0) }
         XCTAssertLessThan(relativeError(grad.map(Double.init), numeric), tolerance)
+    }
+
+    func testVectorExpAndTanhMatchLibm() {
+        var worstExp = 0.0, worstTanh = 0.0
+        var x: Float = -80
+        while x < 80 {
+            let v = VectorMath.Vector((0..<8).map { x + Float($0) * 0.0123 })
+            let e = VectorMath.exp(v), t = VectorMath.tanh(v)
+            for i in 0..<8 {
+                let exact = Foundation.exp(Double(v[i]))
+                worstExp = max(worstExp, abs(Double(e[i]) - exact) / exact)
+                worstTanh = max(worstTanh, abs(Double(t[i]) - Foundation.tanh(Double(v[i]))))
+            }
+            x += 0.37
+        }
+        XCTAssertLessThan(worstExp, 1e-6, "relative error of exp")
+        XCTAssertLessThan(worstTanh, 1e-6, "absolute error of tanh")
+        XCTAssertEqual(VectorMath.exp(VectorMath.Vector(repeating: 0))[0], 1)
     }
 }

@@ -80,15 +80,12 @@ enum Kernels {
         let o = SharedPointer(out)
         let chunk = 4096
         Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
-            var i = range.lowerBound * chunk
-            let end = min(count, range.upperBound * chunk)
-            while i < end {
-                let n = min(VectorMath.width, end - i)
-                let x = VectorMath.load(input + i, n, padding: 0)
-                let cube: VectorMath.Vector = 0.044715 * x * x * x
-                let t = VectorMath.tanh(geluScale * (x + cube))
-                VectorMath.store(0.5 * x * (1 + t), o.base + i, n)
-                i += VectorMath.width
+            let start = range.lowerBound * chunk, end = min(count, range.upperBound * chunk)
+            let x = input + start, y = o.base + start
+            for i in 0..<(end - start) {
+                let v = x[i]
+                let t = VectorMath.tanh(geluScale * (v + 0.044715 * v * v * v))
+                y[i] = 0.5 * v * (1 + t)
             }
         }
     }
@@ -99,19 +96,14 @@ enum Kernels {
         let g = SharedPointer(gradient)
         let chunk = 4096
         Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
-            var i = range.lowerBound * chunk
-            let end = min(count, range.upperBound * chunk)
-            while i < end {
-                let n = min(VectorMath.width, end - i)
-                let x = VectorMath.load(input + i, n, padding: 0)
-                let cube: VectorMath.Vector = 0.044715 * x * x * x
-                let t = VectorMath.tanh(geluScale * (x + cube))
-                let sech2: VectorMath.Vector = 1 - t * t
-                let x2: VectorMath.Vector = x * x
-                let inner: VectorMath.Vector = geluScale * (1 + 0.134145 * x2)
-                let local: VectorMath.Vector = 0.5 * (1 + t) + 0.5 * x * sech2 * inner
-                VectorMath.store(VectorMath.load(g.base + i, n, padding: 0) * local, g.base + i, n)
-                i += VectorMath.width
+            let start = range.lowerBound * chunk, end = min(count, range.upperBound * chunk)
+            let x = input + start, d = g.base + start
+            for i in 0..<(end - start) {
+                let v = x[i]
+                let t = VectorMath.tanh(geluScale * (v + 0.044715 * v * v * v))
+                let sech2 = 1 - t * t
+                let local = 0.5 * (1 + t) + 0.5 * v * sech2 * geluScale * (1 + 0.134145 * v * v)
+                d[i] *= local
             }
         }
     }
@@ -274,7 +266,7 @@ enum Kernels {
                     VectorMath.scale(x, V, by: scale / sum)
                     x[target] -= scale
                 } else {
-                    sum = VectorMath.sumOfExponentials(x, V, shift: maxValue)
+                    sum = VectorMath.sumOfExponentials(x, V, shift: maxValue, scratch: x)
                 }
                 ls.base[r] = logf(sum) - (targetLogit - maxValue)
             }

@@ -191,4 +191,3 @@ private func widen(_ source: UnsafePointer<UInt16>, into destination: UnsafeMuta
 }
 
 /// The copy closure only reads the mapped shards and writes disjoint rows of the output.
-private struct UnsafeSendable<T>: @unchecked Sendable { let value: T; init(_ value: T) { self.value = value } }

@@ -224,9 +224,3 @@ public struct BPETrainer {
         return (tokens, merges)
     }
 }
-
-/// Hands a buffer to concurrentPerform workers that each write a distinct index.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

@@ -25,3 +25,11 @@ public struct ExecutorRegistry: Sendable {
     /// Registered kinds, sorted.
     public var kinds: [String] { executors.keys.sorted() }
 }
+
+extension ExecutorRegistry {
+    /// Every kind this build of the worker can run. The real kinds (tokenize, stream, train, eval) are
+    /// registered here as their issues land.
+    public static func standard() -> ExecutorRegistry {
+        builtins()
+    }
+}

@@ -261,6 +261,24 @@ public struct ArgumentParser: Sendable {
         return text
     }
 
+    /// `USAGE: opsctl get KIND [NAME] [options]` and where to find more: what follows a usage error.
+    public func shortUsage(for name: String?) -> String {
+        guard let name, let spec = command(named: name) else {
+            return "USAGE: \(program) <command> [options]\nCommands: \(commands.map(\.name).joined(separator: ", ")). Run '\(program) --help' for details.\n"
+        }
+        return "USAGE: \(usageLine(spec))\nRun '\(program) \(spec.name) --help' for its options.\n"
+    }
+
+    private func usageLine(_ spec: CommandSpec) -> String {
+        var usage = "\(program) \(spec.name)"
+        for positional in spec.positionals {
+            let label = positional.choices.isEmpty ? positional.name : positional.choices.joined(separator: "|")
+            usage += positional.optional ? " [\(label)]" : " \(label)"
+        }
+        if !spec.options.isEmpty || !globalOptions.isEmpty { usage += " [options]" }
+        return usage
+    }
+
     public func help(for name: String) -> String {
         guard let spec = command(named: name) else { return overview() }
         var usage = "\(program) \(spec.name)"

@@ -41,7 +41,7 @@ public enum ControlPlaneError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .unreachable(let url, let reason):
-            return "control plane unreachable at \(url): \(reason) (is `opsctl serve` running? check --server / OPS_SERVER)"
+            return "control plane unreachable at \(url): \(reason) (check --server / OPS_SERVER)"
         case .rejected(let route, let status, let body):
             if let body { return "\(route): HTTP \(status) \(body)" }
             return "\(route): HTTP \(status)"

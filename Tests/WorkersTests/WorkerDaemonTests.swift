@@ -100,6 +100,25 @@ final class WorkerDaemonTests: XCTestCase {
         }
     }
 
+    func testRegistersAgainWhenTheControlPlaneMarkedItLost() async throws {
+        plane.addTasks(1, type: "sleep", spec: ["seconds": 30])
+        let daemon = makeDaemon()
+        let run = Task { try await daemon.run() }
+        await eventually("the task is leased") { await daemon.snapshot().runningAttempts.count == 1 }
+        let first = await daemon.snapshot()
+        let attempt = try XCTUnwrap(first.runningAttempts.first)
+        plane.forget(try XCTUnwrap(first.workerID))
+        await eventually(timeout: 5, "registered again") { await daemon.snapshot().registrations == 2 }
+        await eventually("the old attempt was dropped and the task leased again") {
+            let now = await daemon.snapshot()
+            return now.droppedAttempts >= 1 && now.runningAttempts.count == 1 && now.runningAttempts.first != attempt
+        }
+        let second = await daemon.snapshot()
+        XCTAssertNotEqual(second.workerID, first.workerID)
+        try await stop(daemon, run)
+        XCTAssertFalse(plane.withState { $0.failures.contains { $0.attemptID == attempt } }, "the lost incarnation's attempt reports nothing")
+    }
+
     func testCancelSignalStopsTheAttemptAndReportsItCancelled() async throws {
         plane.addTasks(1, type: "sleep", spec: ["seconds": 30])
         let daemon = makeDaemon()

@@ -29,7 +29,7 @@ public final class ReportQueue: @unchecked Sendable {
     private var completions: [CompletionReport] = []
     private var failures: [FailureReport] = []
     private var staleAttempts: Set<AttemptID> = []
-    private var unacknowledgedFinals: Set<AttemptID> = []
+    private var finals: [AttemptID: TaskID] = [:]
     private var dropped = 0
     private var wake: (@Sendable (_ urgent: Bool) -> Void)?
 
@@ -87,7 +87,7 @@ public final class ReportQueue: @unchecked Sendable {
         let accepted = lock.withLock { () -> Bool in
             guard !staleAttempts.contains(report.attemptID) else { return false }
             completions.append(report)
-            unacknowledgedFinals.insert(report.attemptID)
+            finals[report.attemptID] = report.taskID
             return true
         }
         if accepted { notify(urgent: true) }
@@ -97,7 +97,7 @@ public final class ReportQueue: @unchecked Sendable {
         let accepted = lock.withLock { () -> Bool in
             guard !staleAttempts.contains(report.attemptID) else { return false }
             failures.append(report)
-            unacknowledgedFinals.insert(report.attemptID)
+            finals[report.attemptID] = report.taskID
             return true
         }
         if accepted { notify(urgent: true) }
@@ -165,8 +165,8 @@ public final class ReportQueue: @unchecked Sendable {
     /// called stale are dropped.
     public func acknowledge(_ batch: ReportBatch, staleAttempts stale: [AttemptID]) {
         lock.withLock {
-            batch.completions.forEach { unacknowledgedFinals.remove($0.attemptID) }
-            batch.failures.forEach { unacknowledgedFinals.remove($0.attemptID) }
+            batch.completions.forEach { finals[$0.attemptID] = nil }
+            batch.failures.forEach { finals[$0.attemptID] = nil }
         }
         stale.forEach(markStale)
     }
@@ -175,7 +175,7 @@ public final class ReportQueue: @unchecked Sendable {
     public func markStale(_ attempt: AttemptID) {
         lock.withLock {
             staleAttempts.insert(attempt)
-            unacknowledgedFinals.remove(attempt)
+            finals[attempt] = nil
             progress[attempt] = nil
             logs.removeAll { $0.attemptID == attempt }
             metrics.removeAll { $0.attemptID == attempt }
@@ -188,7 +188,10 @@ public final class ReportQueue: @unchecked Sendable {
     public func isStale(_ attempt: AttemptID) -> Bool { lock.withLock { staleAttempts.contains(attempt) } }
 
     /// Attempts whose completion or failure has not been acknowledged yet.
-    public var unacknowledgedFinalAttempts: Set<AttemptID> { lock.withLock { unacknowledgedFinals } }
+    public var unacknowledgedFinalAttempts: Set<AttemptID> { lock.withLock { Set(finals.keys) } }
+
+    /// The same, with each attempt's task (heartbeats list them so their leases stay alive).
+    public var unacknowledgedFinals: [AttemptID: TaskID] { lock.withLock { finals } }
 
     public var isEmpty: Bool {
         lock.withLock {

@@ -99,7 +99,12 @@ public actor WorkerDaemon {
             self.beginShutdown()
         }
         defer { stopWatcher.cancel() }
-        try await register()
+        do {
+            try await register()
+        } catch is CancellationError {
+            log("stopped before registering")
+            return
+        }
         let poller = Task { await self.pollLoop() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeatLoop() }
@@ -136,9 +141,13 @@ public actor WorkerDaemon {
 
     private var isStopping: Bool { stopping }
 
+    private var reregistering = false
+
     /// The control plane forgot this worker (it was marked lost): everything held is stale; register again.
     private func handleUnknownWorker() async {
-        guard !stopping else { return }
+        guard !stopping, !reregistering else { return }
+        reregistering = true
+        defer { reregistering = false }
         log("the control plane no longer knows worker \(workerID.map { "\($0)" } ?? "?"); dropping \(running.count) attempt(s) and registering again")
         for (id, attempt) in running {
             reports.markStale(id)
@@ -166,9 +175,8 @@ public actor WorkerDaemon {
             HeldAttempt(taskID: $0.assignment.taskID, attemptID: $0.assignment.attemptID, progress: $0.context.latestProgress)
         }
         let runningIDs = Set(running.keys)
-        for attempt in reports.unacknowledgedFinalAttempts where !runningIDs.contains(attempt) {
-            // The task id is not needed to keep a finished attempt's lease; the control plane looks it up.
-            held.append(HeldAttempt(taskID: TaskID(0), attemptID: attempt, finished: true))
+        for (attempt, task) in reports.unacknowledgedFinals where !runningIDs.contains(attempt) {
+            held.append(HeldAttempt(taskID: task, attemptID: attempt, finished: true))
         }
         do {
             let response = try await api.heartbeat(HeartbeatRequest(workerID: workerID, attempts: held, draining: stopping))

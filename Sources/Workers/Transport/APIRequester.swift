@@ -37,8 +37,9 @@ public struct APIRequester: Sendable {
 
     /// Sends `body` as JSON (when given) and decodes a `Response` from a 2xx answer.
     public func call<Response: Decodable>(_ method: HTTPMethodName, _ path: String, body: (any Encodable)? = nil,
-                                          timeoutSeconds: Double? = nil, as type: Response.Type = Response.self) async throws(ControlPlaneError) -> Response {
-        let response = try await raw(method, path, body: body, timeoutSeconds: timeoutSeconds)
+                                          timeoutSeconds: Double? = nil, bearer: String? = nil,
+                                          as type: Response.Type = Response.self) async throws(ControlPlaneError) -> Response {
+        let response = try await raw(method, path, body: body, timeoutSeconds: timeoutSeconds, bearer: bearer)
         if Response.self == Empty.self { return Empty() as! Response }
         do {
             return try WireCoding.decode(Response.self, from: response.body)
@@ -48,12 +49,13 @@ public struct APIRequester: Sendable {
     }
 
     /// Sends the request and returns a 2xx response as is; non-2xx becomes `.rejected` with the error body.
+    /// `bearer` overrides the current token for this call.
     public func raw(_ method: HTTPMethodName, _ path: String, body: (any Encodable)? = nil,
                     rawBody: Data? = nil, contentType: String = "application/json",
-                    timeoutSeconds: Double? = nil) async throws(ControlPlaneError) -> HTTPResponseSpec {
+                    timeoutSeconds: Double? = nil, bearer: String? = nil) async throws(ControlPlaneError) -> HTTPResponseSpec {
         let route = "\(method.rawValue) \(path)"
         var headers: [(String, String)] = [("Accept", "application/json")]
-        if let value = token.value { headers.append(("Authorization", "Bearer \(value)")) }
+        if let value = bearer ?? token.value { headers.append(("Authorization", "Bearer \(value)")) }
         var data = rawBody
         if let body {
             do { data = try WireCoding.encode(body) } catch {

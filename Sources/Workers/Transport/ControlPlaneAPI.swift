@@ -17,14 +17,19 @@ public protocol ControlPlaneAPI: Sendable {
 /// `ControlPlaneAPI` over HTTP/JSON (the routes in `APIRoute`).
 public struct HTTPControlPlaneAPI: ControlPlaneAPI {
     public let requester: APIRequester
+    /// Registration always uses this token (the join token may register; a per-worker token may not).
+    private let joinToken: BearerToken
 
-    /// `token` is the join token (or the admin token); after `register` the per-worker token replaces it.
+    /// `token` is the join token (or the admin token); after `register` the per-worker token replaces it for
+    /// every other call.
     public init(baseURL: String, token: String?, transport: any HTTPTransport) {
         requester = APIRequester(baseURL: baseURL, token: BearerToken(token), transport: transport)
+        joinToken = BearerToken(token)
     }
 
     public func register(_ request: RegisterWorkerRequest) async throws(ControlPlaneError) -> RegisterWorkerResponse {
-        let response: RegisterWorkerResponse = try await requester.call(.post, APIRoute.workerRegister, body: request)
+        let response: RegisterWorkerResponse = try await requester.call(.post, APIRoute.workerRegister, body: request,
+                                                                        bearer: joinToken.value)
         if let own = response.workerToken { requester.token.value = own }
         return response
     }

@@ -27,6 +27,7 @@ final class MiniControlPlane: @unchecked Sendable {
     private(set) var tasks: [TaskID: Task_] = [:]
     private var queue: [TaskID] = []
     private var attemptTask: [AttemptID: TaskID] = [:]
+    private var attemptWorker: [AttemptID: WorkerID] = [:]
     private var nextID: Int64 = 1
     var completions: [CompletionReport] = []
     var failures: [FailureReport] = []
@@ -44,6 +45,8 @@ final class MiniControlPlane: @unchecked Sendable {
     var pendingCancel: [AttemptID] = []
     var pendingPreempt: [(AttemptID, Date)] = []
     var pendingStale: [AttemptID] = []
+    /// Workers the control plane "lost": their calls get 404 unknown_worker.
+    var forgottenWorkers: Set<WorkerID> = []
     let joinToken = "join-secret"
     let workerToken = "worker-secret"
 
@@ -95,12 +98,14 @@ final class MiniControlPlane: @unchecked Sendable {
                 return error(.unauthorized, "worker calls need the worker token")
             case ("POST", APIRoute.workerHeartbeat):
                 let body = try WireCoding.decode(HeartbeatRequest.self, from: request.body)
+                if isForgotten(body.workerID) { return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again") }
                 return json(lock.withLock { heartbeat(body) })
             case ("POST", APIRoute.workerPoll):
                 let body = try WireCoding.decode(PollRequest.self, from: request.body)
+                if isForgotten(body.workerID) { return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again") }
                 let deadline = Date().addingTimeInterval(min(body.waitSeconds, 1))
                 while true {
-                    let assignments = lock.withLock { lease(max: body.maxTasks) }
+                    let assignments = lock.withLock { forgottenWorkers.contains(body.workerID) ? [] : lease(max: body.maxTasks, to: body.workerID) }
                     if !assignments.isEmpty || Date() >= deadline { return json(PollResponse(assignments: assignments)) }
                     Thread.sleep(forTimeInterval: 0.01)
                 }
@@ -144,7 +149,7 @@ final class MiniControlPlane: @unchecked Sendable {
         return response
     }
 
-    private func lease(max: Int) -> [TaskAssignment] {
+    private func lease(max: Int, to worker: WorkerID) -> [TaskAssignment] {
         var out: [TaskAssignment] = []
         while out.count < max, !queue.isEmpty {
             let id = queue.removeFirst()
@@ -156,11 +161,23 @@ final class MiniControlPlane: @unchecked Sendable {
             task.leaseDeadline = Date().addingTimeInterval(5)
             tasks[id] = task
             attemptTask[attempt] = id
+            attemptWorker[attempt] = worker
             out.append(TaskAssignment(taskID: id, attemptID: attempt, attemptNumber: task.attempts.count, maxAttempts: 3,
                                       leaseDeadline: task.leaseDeadline, jobID: JobID(1), jobName: "test", jobType: task.jobType,
                                       spec: task.spec, resources: Resources(cpuMillis: 100)))
         }
         return out
+    }
+
+    private func isForgotten(_ worker: WorkerID) -> Bool { lock.withLock { forgottenWorkers.contains(worker) } }
+
+    /// Marks a worker lost: its live attempts expire and its calls get 404 unknown_worker.
+    func forget(_ worker: WorkerID) {
+        let attempts = lock.withLock { () -> [AttemptID] in
+            forgottenWorkers.insert(worker)
+            return attemptWorker.filter { $0.value == worker }.map(\.key)
+        }
+        attempts.forEach(expire)
     }
 
     /// Makes `attempt` stale (as if its lease expired) and requeues its task.

@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
         .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport"], exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"]),
     ]
 )

@@ -1,0 +1,80 @@
+// The one JSON configuration both ends of the API use: camelCase keys as declared, dates as
+// ISO 8601 UTC with milliseconds ("2026-01-02T03:04:05.678Z"). Client and server must use these
+// coders, otherwise dates will not round-trip.
+
+import Foundation
+
+public enum WireCoding {
+    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(formatTimestamp(date))
+        }
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            if let seconds = try? container.decode(Double.self) {
+                return Date(timeIntervalSince1970: seconds)
+            }
+            let text = try container.decode(String.self)
+            guard let date = parseTimestamp(text) else {
+                throw DecodingError.dataCorruptedError(in: container,
+                    debugDescription: "expected an ISO 8601 timestamp such as 2026-01-02T03:04:05.678Z, got \"\(text)\"")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    public static func formatTimestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// Accepts timestamps with or without fractional seconds.
+    public static func parseTimestamp(_ text: String) -> Date? {
+        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return d }
+        return try? Date.ISO8601FormatStyle().parse(text)
+    }
+
+    /// Encodes with the wire encoder.
+    public static func encode<Value: Encodable>(_ value: Value) throws -> Data {
+        try encoder().encode(value)
+    }
+
+    /// Decodes with the wire decoder.
+    public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
+        try decoder().decode(type, from: data)
+    }
+
+    /// A readable one-line explanation of a `DecodingError`, naming the field path — for 400 responses
+    /// ("body.reports[2].attemptId: expected Int64, found a string").
+    public static func describe(_ error: Error) -> String {
+        func path(_ codingPath: [CodingKey]) -> String {
+            var text = "body"
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += "." + key.stringValue }
+            }
+            return text
+        }
+        guard let decodingError = error as? DecodingError else { return "\(error)" }
+        switch decodingError {
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)): expected \(type), \(context.debugDescription)"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(type), found null"
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): required field is missing"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "body is not valid JSON: \(context.debugDescription)"
+                : "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(decodingError)"
+        }
+    }
+}

@@ -1,0 +1,204 @@
+// Reports waiting to be delivered to the control plane. Executors enqueue without waiting (progress, log
+// lines, metrics, artifacts); the daemon's flusher takes batches, sends them, and on a transient failure puts
+// them back in front so that nothing is lost or reordered. Completions and failures stay "unacknowledged"
+// until the control plane confirms them; the heartbeat keeps their leases alive meanwhile.
+
+import APITypes
+import ClusterModel
+import Foundation
+
+public final class ReportQueue: @unchecked Sendable {
+    public struct Limits: Sendable {
+        /// Most log lines kept while the control plane is unreachable; beyond it the oldest are dropped (and counted).
+        public var maxBufferedLogLines: Int
+        /// Most items of each kind in one batch.
+        public var maxItemsPerKind: Int
+
+        public init(maxBufferedLogLines: Int = 200_000, maxItemsPerKind: Int = 2_000) {
+            self.maxBufferedLogLines = maxBufferedLogLines
+            self.maxItemsPerKind = maxItemsPerKind
+        }
+    }
+
+    private let lock = NSLock()
+    private let limits: Limits
+    private var progress: [AttemptID: ProgressReport] = [:]
+    private var logs: [LogLineReport] = []
+    private var metrics: [MetricReport] = []
+    private var artifacts: [ArtifactReport] = []
+    private var completions: [CompletionReport] = []
+    private var failures: [FailureReport] = []
+    private var staleAttempts: Set<AttemptID> = []
+    private var finals: [AttemptID: TaskID] = [:]
+    private var dropped = 0
+    private var wake: (@Sendable (_ urgent: Bool) -> Void)?
+
+    public init(limits: Limits = Limits()) { self.limits = limits }
+
+    /// Called after each enqueue; `urgent` for completions and failures (flush now rather than on the next tick).
+    public func setWakeHandler(_ handler: @escaping @Sendable (_ urgent: Bool) -> Void) {
+        lock.withLock { wake = handler }
+    }
+
+    // MARK: Enqueue (from executors and the daemon)
+
+    public func enqueue(_ report: ProgressReport) {
+        let accepted = lock.withLock { () -> Bool in
+            guard !staleAttempts.contains(report.attemptID) else { return false }
+            progress[report.attemptID] = report
+            return true
+        }
+        if accepted { notify(urgent: false) }
+    }
+
+    public func enqueue(_ report: LogLineReport) {
+        let accepted = lock.withLock { () -> Bool in
+            guard !staleAttempts.contains(report.attemptID) else { return false }
+            logs.append(report)
+            if logs.count > limits.maxBufferedLogLines {
+                let excess = logs.count - limits.maxBufferedLogLines
+                logs.removeFirst(excess)
+                dropped += excess
+            }
+            return true
+        }
+        if accepted { notify(urgent: false) }
+    }
+
+    public func enqueue(_ report: MetricReport) {
+        let accepted = lock.withLock { () -> Bool in
+            guard !staleAttempts.contains(report.attemptID) else { return false }
+            metrics.append(report)
+            return true
+        }
+        if accepted { notify(urgent: false) }
+    }
+
+    public func enqueue(_ report: ArtifactReport) {
+        let accepted = lock.withLock { () -> Bool in
+            guard !staleAttempts.contains(report.attemptID) else { return false }
+            artifacts.append(report)
+            return true
+        }
+        if accepted { notify(urgent: true) }
+    }
+
+    public func enqueue(_ report: CompletionReport) {
+        let accepted = lock.withLock { () -> Bool in
+            guard !staleAttempts.contains(report.attemptID) else { return false }
+            completions.append(report)
+            finals[report.attemptID] = report.taskID
+            return true
+        }
+        if accepted { notify(urgent: true) }
+    }
+
+    public func enqueue(_ report: FailureReport) {
+        let accepted = lock.withLock { () -> Bool in
+            guard !staleAttempts.contains(report.attemptID) else { return false }
+            failures.append(report)
+            finals[report.attemptID] = report.taskID
+            return true
+        }
+        if accepted { notify(urgent: true) }
+    }
+
+    private func notify(urgent: Bool) {
+        let handler = lock.withLock { wake }
+        handler?(urgent)
+    }
+
+    // MARK: Delivery (from the flusher)
+
+    /// Removes and returns the next batch, or nil when nothing is queued. A completion or failure is only
+    /// included once every earlier log line, metric and artifact of its attempt is in the same batch, so the
+    /// control plane stores a task's last lines before it shows the task finished.
+    public func takeBatch(workerID: WorkerID) -> ReportBatch? {
+        lock.withLock {
+            let cap = limits.maxItemsPerKind
+            var batch = ReportBatch(workerID: workerID)
+            batch.logs = Array(logs.prefix(cap)); logs.removeFirst(batch.logs.count)
+            batch.metrics = Array(metrics.prefix(cap)); metrics.removeFirst(batch.metrics.count)
+            batch.artifacts = Array(artifacts.prefix(cap)); artifacts.removeFirst(batch.artifacts.count)
+            let progressItems = Array(progress.values.prefix(cap))
+            for item in progressItems { progress[item.attemptID] = nil }
+            batch.progress = progressItems
+
+            var holdBack = Set<AttemptID>()
+            logs.forEach { holdBack.insert($0.attemptID) }
+            metrics.forEach { holdBack.insert($0.attemptID) }
+            artifacts.forEach { holdBack.insert($0.attemptID) }
+
+            var keptCompletions: [CompletionReport] = []
+            for item in completions {
+                if batch.completions.count < cap && !holdBack.contains(item.attemptID) { batch.completions.append(item) }
+                else { keptCompletions.append(item) }
+            }
+            completions = keptCompletions
+            var keptFailures: [FailureReport] = []
+            for item in failures {
+                if batch.failures.count < cap && !holdBack.contains(item.attemptID) { batch.failures.append(item) }
+                else { keptFailures.append(item) }
+            }
+            failures = keptFailures
+            return batch.isEmpty ? nil : batch
+        }
+    }
+
+    /// Puts a batch that could not be delivered back in front of the queue, in its original order. Progress is
+    /// only restored when no newer progress of the same attempt arrived meanwhile.
+    public func putBack(_ batch: ReportBatch) {
+        lock.withLock {
+            let keep: (AttemptID) -> Bool = { !self.staleAttempts.contains($0) }
+            logs = batch.logs.filter { keep($0.attemptID) } + logs
+            metrics = batch.metrics.filter { keep($0.attemptID) } + metrics
+            artifacts = batch.artifacts.filter { keep($0.attemptID) } + artifacts
+            completions = batch.completions.filter { keep($0.attemptID) } + completions
+            failures = batch.failures.filter { keep($0.attemptID) } + failures
+            for item in batch.progress where keep(item.attemptID) && progress[item.attemptID] == nil {
+                progress[item.attemptID] = item
+            }
+        }
+    }
+
+    /// The control plane accepted `batch`: its completions and failures are acknowledged; the attempts it
+    /// called stale are dropped.
+    public func acknowledge(_ batch: ReportBatch, staleAttempts stale: [AttemptID]) {
+        lock.withLock {
+            batch.completions.forEach { finals[$0.attemptID] = nil }
+            batch.failures.forEach { finals[$0.attemptID] = nil }
+        }
+        stale.forEach(markStale)
+    }
+
+    /// Drops everything queued for `attempt` and refuses whatever is enqueued for it later.
+    public func markStale(_ attempt: AttemptID) {
+        lock.withLock {
+            staleAttempts.insert(attempt)
+            finals[attempt] = nil
+            progress[attempt] = nil
+            logs.removeAll { $0.attemptID == attempt }
+            metrics.removeAll { $0.attemptID == attempt }
+            artifacts.removeAll { $0.attemptID == attempt }
+            completions.removeAll { $0.attemptID == attempt }
+            failures.removeAll { $0.attemptID == attempt }
+        }
+    }
+
+    public func isStale(_ attempt: AttemptID) -> Bool { lock.withLock { staleAttempts.contains(attempt) } }
+
+    /// Attempts whose completion or failure has not been acknowledged yet.
+    public var unacknowledgedFinalAttempts: Set<AttemptID> { lock.withLock { Set(finals.keys) } }
+
+    /// The same, with each attempt's task (heartbeats list them so their leases stay alive).
+    public var unacknowledgedFinals: [AttemptID: TaskID] { lock.withLock { finals } }
+
+    public var isEmpty: Bool {
+        lock.withLock {
+            progress.isEmpty && logs.isEmpty && metrics.isEmpty && artifacts.isEmpty && completions.isEmpty && failures.isEmpty
+        }
+    }
+
+    /// Log lines dropped because the buffer was full (the control plane was unreachable for long).
+    public var droppedLogLines: Int { lock.withLock { dropped } }
+}

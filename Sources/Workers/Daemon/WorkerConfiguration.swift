@@ -1,0 +1,43 @@
+// Everything a worker daemon is configured with (from `opsctl worker` flags and OPS_* variables).
+
+import ClusterModel
+import Foundation
+
+public struct WorkerConfiguration: Sendable {
+    /// Stable name; defaults to the host name.
+    public var name: String
+    /// What this node offers in total.
+    public var resources: Resources
+    public var labels: Labels
+    /// At most this many attempts at once, whatever the resources.
+    public var maxConcurrentTasks: Int
+    /// At most this many assignments per poll.
+    public var maxTasksPerPoll: Int
+    /// How long the control plane may hold a poll open.
+    public var pollWaitSeconds: Double
+    /// Attempts get private directories under `<workDirectory>/attempts/`.
+    public var workDirectory: URL
+    /// Progress, logs and metrics are sent at most this often (completions at once).
+    public var flushIntervalSeconds: Double
+    public var backoff: Backoff
+    /// On shutdown, running attempts get this long to checkpoint and stop before they are cancelled, and
+    /// undelivered reports this long to be delivered.
+    public var shutdownGraceSeconds: Double
+    public var version: String
+
+    public init(name: String, resources: Resources, labels: Labels = [:], maxConcurrentTasks: Int = 4, maxTasksPerPoll: Int = 32,
+                pollWaitSeconds: Double = 20, workDirectory: URL, flushIntervalSeconds: Double = 0.25, backoff: Backoff = Backoff(),
+                shutdownGraceSeconds: Double = 10, version: String = opsVersion) {
+        self.name = name
+        self.resources = resources
+        self.labels = labels
+        self.maxConcurrentTasks = max(1, maxConcurrentTasks)
+        self.maxTasksPerPoll = max(1, maxTasksPerPoll)
+        self.pollWaitSeconds = pollWaitSeconds
+        self.workDirectory = workDirectory
+        self.flushIntervalSeconds = flushIntervalSeconds
+        self.backoff = backoff
+        self.shutdownGraceSeconds = shutdownGraceSeconds
+        self.version = version
+    }
+}

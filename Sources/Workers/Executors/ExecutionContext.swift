@@ -1,0 +1,126 @@
+// What an executor gets besides its task: a place to work, a way to report, and the signals to stop.
+
+import APITypes
+import ClusterModel
+import Foundation
+
+/// A request to stop by `deadline`, after saving what can be saved (a checkpoint).
+public struct PreemptionRequest: Sendable, Equatable {
+    public var deadline: Date
+    public var reason: String
+}
+
+public final class ExecutionContext: @unchecked Sendable {
+    public let task: TaskAssignment
+    /// A private directory for this attempt, created before `run` and removed after it.
+    public let workDirectory: URL
+    /// The whole worker's resources (the task's own grant is `task.resources`).
+    public let workerResources: Resources
+    public let artifactStore: any ArtifactStore
+
+    private let reports: ReportQueue
+    private let lock = NSLock()
+    private var stopReason: ExecutionStopped?
+    private var preemptionRequest: PreemptionRequest?
+    private var currentLeaseDeadline: Date
+    private var logSequence: Int64 = 0
+    private var lastFraction: Double?
+
+    public init(task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
+                reports: ReportQueue) {
+        self.task = task
+        self.workDirectory = workDirectory
+        self.workerResources = workerResources
+        self.artifactStore = artifactStore
+        self.reports = reports
+        self.currentLeaseDeadline = task.leaseDeadline
+    }
+
+    // MARK: Reporting
+
+    /// Reports progress (0...1); only the latest value per flush is sent.
+    public func progress(_ fraction: Double, message: String? = nil, step: Int64? = nil, totalSteps: Int64? = nil) {
+        let clamped = min(1, max(0, fraction.isFinite ? fraction : 0))
+        lock.withLock { lastFraction = clamped }
+        reports.enqueue(ProgressReport(taskID: task.taskID, attemptID: task.attemptID, fraction: clamped,
+                                       message: message, step: step, totalSteps: totalSteps))
+    }
+
+    /// Appends a log line (multi-line text becomes several lines), numbered per attempt so resending is harmless.
+    public func log(_ message: String, stream: LogStream = .stdout) {
+        let now = Date()
+        for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
+            let sequence = lock.withLock { () -> Int64 in logSequence += 1; return logSequence }
+            reports.enqueue(LogLineReport(taskID: task.taskID, attemptID: task.attemptID, sequence: sequence,
+                                          time: now, stream: stream, message: String(line)))
+        }
+    }
+
+    /// Records a metric value at a step (e.g. `loss` at step 200).
+    public func metric(_ name: String, step: Int64, value: Double) {
+        reports.enqueue(MetricReport(taskID: task.taskID, attemptID: task.attemptID, name: name, step: step, value: value, time: Date()))
+    }
+
+    /// Stores a file in the artifact store and registers it with the control plane now (use this for
+    /// checkpoints, so they survive the attempt). Returns the record; it need not be repeated in the result.
+    @discardableResult
+    public func registerArtifact(file: URL, name: String, kind: String? = nil, metadata: AnyJSON? = nil) throws -> ArtifactRecord {
+        let record = try artifactStore.store(file: file, name: name, kind: kind, metadata: metadata)
+        reports.enqueue(ArtifactReport(taskID: task.taskID, attemptID: task.attemptID, artifact: record))
+        return record
+    }
+
+    // MARK: Stop signals
+
+    /// True once the attempt has been cancelled, found stale, or its Swift task cancelled.
+    public var isCancelled: Bool { lock.withLock { stopReason != nil } || Task.isCancelled }
+
+    /// Throws `ExecutionStopped` (or `CancellationError`) when the attempt must stop now. Preemption does not
+    /// throw here: check `preemption` and checkpoint first.
+    public func checkCancellation() throws {
+        if let reason = lock.withLock({ stopReason }) { throw reason }
+        if Task.isCancelled { throw CancellationError() }
+    }
+
+    /// Set when the scheduler wants this attempt to checkpoint and stop by a deadline.
+    public var preemption: PreemptionRequest? { lock.withLock { preemptionRequest } }
+
+    /// The current lease deadline (heartbeats move it forward).
+    public var leaseDeadline: Date { lock.withLock { currentLeaseDeadline } }
+
+    /// The last progress fraction reported, for heartbeats.
+    public var latestProgress: Double? { lock.withLock { lastFraction } }
+
+    /// Sleeps, waking early with an error when the attempt is cancelled.
+    public func sleep(seconds: Double) async throws {
+        try checkCancellation()
+        try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
+        try checkCancellation()
+    }
+
+    /// Runs CPU-bound or blocking work on a dedicated thread so it does not hold one of Swift's few cooperative
+    /// threads (heartbeats and reports must keep flowing while a model trains).
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    // MARK: Signals from the daemon
+
+    func signalStop(_ reason: ExecutionStopped) {
+        lock.withLock { if stopReason == nil { stopReason = reason } }
+    }
+
+    func signalPreemption(_ request: PreemptionRequest) {
+        lock.withLock { if preemptionRequest == nil { preemptionRequest = request } }
+    }
+
+    func updateLeaseDeadline(_ deadline: Date) {
+        lock.withLock { currentLeaseDeadline = max(currentLeaseDeadline, deadline) }
+    }
+
+    var stopSignal: ExecutionStopped? { lock.withLock { stopReason } }
+}

@@ -1,0 +1,35 @@
+// Job kind name → executor. The daemon advertises the registered kinds when it registers, so the control
+// plane only hands it tasks it can run.
+
+public struct ExecutorRegistry: Sendable {
+    private var executors: [String: any JobExecutor] = [:]
+
+    public init() {}
+
+    /// A registry with the built-in kinds: `noop`, `sleep`, `fail`.
+    public static func builtins() -> ExecutorRegistry {
+        var registry = ExecutorRegistry()
+        registry.register(kind: NoopExecutor.kind, NoopExecutor())
+        registry.register(kind: SleepExecutor.kind, SleepExecutor())
+        registry.register(kind: FailExecutor.kind, FailExecutor())
+        return registry
+    }
+
+    /// Registers (or replaces) the executor of `kind`.
+    public mutating func register(kind: String, _ executor: any JobExecutor) {
+        executors[kind] = executor
+    }
+
+    public func executor(for kind: String) -> (any JobExecutor)? { executors[kind] }
+
+    /// Registered kinds, sorted.
+    public var kinds: [String] { executors.keys.sorted() }
+}
+
+extension ExecutorRegistry {
+    /// Every kind this build of the worker can run. The real kinds (tokenize, stream, train, eval) are
+    /// registered here as their issues land.
+    public static func standard() -> ExecutorRegistry {
+        builtins()
+    }
+}

@@ -1,0 +1,93 @@
+// The admin API as a Swift client: what `opsctl` (and integration tests) use to submit manifests and look
+// at jobs, tasks, workers, logs and metrics.
+
+import APITypes
+import ClusterModel
+import Foundation
+
+public struct OpsClient: Sendable {
+    public let requester: APIRequester
+
+    public init(baseURL: String, token: String?, transport: any HTTPTransport, timeoutSeconds: Double = 30) {
+        requester = APIRequester(baseURL: baseURL, token: BearerToken(token), transport: transport, defaultTimeoutSeconds: timeoutSeconds)
+    }
+
+    // MARK: Probes
+    public func health() async throws(ControlPlaneError) -> HealthResponse { try await requester.call(.get, APIRoute.healthz) }
+    public func readiness() async throws(ControlPlaneError) -> ReadinessResponse { try await requester.call(.get, APIRoute.readyz) }
+
+    // MARK: Jobs
+    public func submit(_ documents: [AnyJSON], dryRun: Bool = false, source: String? = nil) async throws(ControlPlaneError) -> SubmitManifestsResponse {
+        try await requester.call(.post, APIRoute.manifests, body: SubmitManifestsRequest(documents: documents, dryRun: dryRun, source: source))
+    }
+
+    public func jobs(state: JobState? = nil, queue: String? = nil, limit: Int? = nil) async throws(ControlPlaneError) -> [JobView] {
+        try await allPages { cursor throws(ControlPlaneError) in
+            try await requester.call(.get, APIRoute.withQuery(APIRoute.jobs, [("state", state?.rawValue), ("queue", queue),
+                                                                             ("limit", limit.map(String.init)), ("cursor", cursor)]))
+        }
+    }
+
+    public func job(_ name: String) async throws(ControlPlaneError) -> JobView { try await requester.call(.get, APIRoute.job(name)) }
+
+    public func cancelJob(_ name: String) async throws(ControlPlaneError) -> JobView {
+        try await requester.call(.post, APIRoute.cancelJob(name), body: Empty())
+    }
+
+    public func tasks(job: String? = nil, state: TaskState? = nil) async throws(ControlPlaneError) -> [TaskView] {
+        try await allPages { cursor throws(ControlPlaneError) in
+            if let job {
+                return try await requester.call(.get, APIRoute.withQuery(APIRoute.jobTasks(job), [("state", state?.rawValue), ("cursor", cursor)]))
+            }
+            return try await requester.call(.get, APIRoute.withQuery(APIRoute.tasks, [("state", state?.rawValue), ("cursor", cursor)]))
+        }
+    }
+
+    public func logs(job: String, since: Int64 = 0, limit: Int? = nil, waitSeconds: Double? = nil) async throws(ControlPlaneError) -> LogsResponse {
+        let path = APIRoute.withQuery(APIRoute.jobLogs(job), [("since", String(since)), ("limit", limit.map(String.init)),
+                                                             ("wait", waitSeconds.map { String(Int($0)) })])
+        return try await requester.call(.get, path, timeoutSeconds: (waitSeconds ?? 0) + 30)
+    }
+
+    public func metrics(job: String, name: String? = nil, since: Int64? = nil) async throws(ControlPlaneError) -> [MetricPointView] {
+        try await allPages { cursor throws(ControlPlaneError) in
+            try await requester.call(.get, APIRoute.withQuery(APIRoute.jobMetrics(job), [("name", name), ("since", since.map(String.init)), ("cursor", cursor)]))
+        }
+    }
+
+    public func events(job: String? = nil, since: Int64? = nil, limit: Int? = nil) async throws(ControlPlaneError) -> [EventView] {
+        let base = job.map(APIRoute.jobEvents) ?? APIRoute.events
+        let response: ListResponse<EventView> = try await requester.call(.get, APIRoute.withQuery(base, [("since", since.map(String.init)), ("limit", limit.map(String.init))]))
+        return response.items
+    }
+
+    // MARK: Cluster
+    public func workers() async throws(ControlPlaneError) -> [WorkerView] {
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.workers, [("cursor", cursor)])) }
+    }
+
+    public func datasets() async throws(ControlPlaneError) -> [DatasetView] {
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.datasets, [("cursor", cursor)])) }
+    }
+
+    public func shards(dataset: String) async throws(ControlPlaneError) -> [ShardView] {
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.datasetShards(dataset), [("cursor", cursor)])) }
+    }
+
+    public func artifacts(job: String? = nil) async throws(ControlPlaneError) -> [ArtifactView] {
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.artifacts, [("job", job), ("cursor", cursor)])) }
+    }
+
+    /// Follows `nextCursor` until the last page (bounded, in case a server repeats a cursor).
+    private func allPages<Item>(_ page: (String?) async throws(ControlPlaneError) -> ListResponse<Item>) async throws(ControlPlaneError) -> [Item] {
+        var items: [Item] = []
+        var cursor: String?
+        for _ in 0..<10_000 {
+            let response = try await page(cursor)
+            items += response.items
+            guard let next = response.nextCursor, !next.isEmpty, next != cursor else { break }
+            cursor = next
+        }
+        return items
+    }
+}

@@ -1,0 +1,117 @@
+import APITypes
+import ClusterModel
+import Foundation
+import Workers
+
+enum ApplyCommand {
+    static func run(_ settings: Settings) async throws -> Int32 {
+        guard let path = settings.parsed.value("file") else {
+            throw SettingsError("apply: say which manifest to submit with -f FILE (or -f - for standard input)")
+        }
+        let format = try Output.format(settings)
+        let wait = settings.parsed.flag("wait")
+        let dryRun = settings.parsed.flag("dry-run")
+        let timeout = try settings.seconds("timeout", default: 0)
+        let documents = try ManifestFile.documents(path: path)
+        let client = try makeOpsClient(settings)
+        let response = try await client.submit(documents, dryRun: dryRun, source: path)
+        if format == "json" && !wait {
+            try Output.printJSON(response)
+            return 0
+        }
+        for submitted in response.jobs {
+            let verb: String
+            switch submitted.outcome {
+            case .created: verb = "created"
+            case .unchanged: verb = "unchanged (already submitted)"
+            case .validated: verb = "valid (dry run)"
+            }
+            print("job \(submitted.job.name) \(verb)")
+        }
+        guard wait, !dryRun else { return 0 }
+        return try await waitForJobs(response.jobs.map(\.job.name), client: client, timeout: timeout, json: format == "json")
+    }
+
+    /// Polls the jobs until all are finished, redrawing a progress display; 0 if all succeeded, 1 if any
+    /// failed or was cancelled, 3 on timeout.
+    static func waitForJobs(_ names: [String], client: OpsClient, timeout: Double, json: Bool) async throws -> Int32 {
+        let started = Date()
+        let display = ProgressDisplay(live: Output.isTerminal && !json)
+        var failures = 0
+        var jobs: [String: JobView] = [:]
+        while true {
+            do {
+                for name in names { jobs[name] = try await client.job(name) }
+                if failures > 0 { Output.note("control plane reachable again") }
+                failures = 0
+            } catch {
+                guard error.isRetryable else { throw error }
+                failures += 1
+                if failures == 1 { Output.note("\(error); still waiting") }
+            }
+            let current = names.compactMap { jobs[$0] }
+            if !json { display.show(current.map(progressLine), elapsed: Date().timeIntervalSince(started)) }
+            if current.count == names.count && current.allSatisfy({ $0.state.isTerminal }) {
+                display.finish()
+                if json { try Output.printJSON(current) }
+                let bad = current.filter { $0.state != .succeeded }
+                for job in bad {
+                    Output.error("job \(job.name) \(job.state.rawValue)" + (job.failureMessage.map { ": \($0)" } ?? "")
+                                 + " — see `opsctl describe job \(job.name)` and `opsctl logs \(job.name)`")
+                }
+                return bad.isEmpty ? 0 : 1
+            }
+            if timeout > 0 && Date().timeIntervalSince(started) > timeout {
+                display.finish()
+                Output.error("gave up waiting after \(TableFormatter.duration(timeout)); the jobs keep running (opsctl get jobs)")
+                return 3
+            }
+            try await Task.sleep(nanoseconds: failures > 0 ? UInt64(Backoff().delay(afterFailures: failures) * 1e9) : 1_000_000_000)
+        }
+    }
+
+    /// One line per job: `pretrain  running  12/40 tasks (4 running, 1 failed)  step 200 loss 2.31  ETA 3m`.
+    static func progressLine(_ job: JobView) -> String {
+        var line = "\(job.name)  \(job.state.rawValue)  \(job.tasks.succeeded)/\(job.tasks.total) tasks"
+        var details: [String] = []
+        if job.tasks.running > 0 { details.append("\(job.tasks.running) running") }
+        if job.tasks.queued + job.tasks.blocked > 0 { details.append("\(job.tasks.queued + job.tasks.blocked) waiting") }
+        if job.tasks.failed > 0 { details.append("\(job.tasks.failed) failed") }
+        if !details.isEmpty { line += " (" + details.joined(separator: ", ") + ")" }
+        if let metrics = job.latestMetrics, !metrics.isEmpty {
+            let step = metrics.map(\.step).max() ?? 0
+            let shown = metrics.sorted { $0.name < $1.name }.prefix(3).map { "\($0.name) \(TableFormatter.number($0.value))" }
+            line += "  step \(step) " + shown.joined(separator: " ")
+        }
+        if job.state == .running, let startedAt = job.startedAt, job.tasks.succeeded > 0, job.tasks.total > job.tasks.succeeded {
+            let elapsed = Date().timeIntervalSince(startedAt)
+            let remaining = elapsed / Double(job.tasks.succeeded) * Double(job.tasks.total - job.tasks.succeeded)
+            line += "  ETA \(TableFormatter.duration(remaining))"
+        }
+        if job.state == .pending, let reason = job.pendingReason { line += "  (\(reason))" }
+        return line
+    }
+}
+
+/// Redraws the same lines on a terminal; prints only changes otherwise (CI logs stay short).
+final class ProgressDisplay {
+    private let live: Bool
+    private var drawnLines = 0
+    private var lastLines: [String] = []
+
+    init(live: Bool) { self.live = live }
+
+    func show(_ lines: [String], elapsed: Double) {
+        if live {
+            var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A" : ""
+            for line in lines + ["elapsed \(TableFormatter.duration(elapsed))"] { text += "\u{1B}[2K" + line + "\n" }
+            print(text, terminator: "")
+            drawnLines = lines.count + 1
+        } else if lines != lastLines {
+            for (index, line) in lines.enumerated() where index >= lastLines.count || lastLines[index] != line { print(line) }
+        }
+        lastLines = lines
+    }
+
+    func finish() {}
+}

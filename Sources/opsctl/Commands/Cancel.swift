@@ -1,0 +1,16 @@
+import Workers
+
+enum CancelCommand {
+    static func run(_ settings: Settings) async throws -> Int32 {
+        let format = try Output.format(settings)
+        let name = settings.parsed.positionals[0]
+        let job = try await makeOpsClient(settings).cancelJob(name)
+        if format == "json" { try Output.printJSON(job); return 0 }
+        if job.state.isTerminal && !job.cancelRequested {
+            print("job \(job.name) had already finished (\(job.state.rawValue)); nothing to cancel")
+        } else {
+            print("job \(job.name): cancel requested (state \(job.state.rawValue), \(job.tasks.running) task(s) stopping)")
+        }
+        return 0
+    }
+}

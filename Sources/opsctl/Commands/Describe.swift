@@ -1,0 +1,72 @@
+import APITypes
+import Foundation
+import Workers
+
+enum DescribeCommand {
+    /// What `describe job -o json` prints.
+    struct JobDescription: Encodable {
+        var job: JobView
+        var tasks: [TaskView]
+        var events: [EventView]
+    }
+
+    static func run(_ settings: Settings) async throws -> Int32 {
+        let format = try Output.format(settings)
+        let name = settings.parsed.positionals[1]
+        let client = try makeOpsClient(settings)
+        let job = try await client.job(name)
+        let tasks = try await client.tasks(job: name)
+        let events = try await client.events(job: name)
+        if format == "json" {
+            try Output.printJSON(JobDescription(job: job, tasks: tasks, events: events))
+            return 0
+        }
+        print(render(job: job, tasks: tasks, events: events), terminator: "")
+        return 0
+    }
+
+    static func render(job: JobView, tasks: [TaskView], events: [EventView]) -> String {
+        var fields: [(String, String)] = [
+            ("Name", job.name), ("ID", "\(job.id)"), ("Type", job.type),
+            ("State", job.state.rawValue + (job.cancelRequested && !job.state.isTerminal ? " (cancel requested)" : "")),
+            ("Queue", job.queue), ("Priority", "\(job.priority)"), ("Replicas", "\(job.replicas)"),
+            ("After", job.after.isEmpty ? "-" : job.after.joined(separator: ", ")),
+            ("Tasks", "\(job.tasks.total) total: \(job.tasks.succeeded) succeeded, \(job.tasks.running) running, \(job.tasks.queued) queued, \(job.tasks.blocked) blocked, \(job.tasks.failed) failed, \(job.tasks.cancelled) cancelled"),
+            ("Submitted", WireCoding.formatTimestamp(job.submittedAt)),
+        ]
+        if let started = job.startedAt { fields.append(("Started", WireCoding.formatTimestamp(started))) }
+        if let finished = job.finishedAt {
+            fields.append(("Finished", WireCoding.formatTimestamp(finished)))
+            fields.append(("Duration", TableFormatter.duration(finished.timeIntervalSince(job.startedAt ?? job.submittedAt))))
+        }
+        if let reason = job.pendingReason { fields.append(("Pending", reason)) }
+        if let failure = job.failureMessage { fields.append(("Failure", failure)) }
+        let width = (fields.map(\.0.count).max() ?? 0) + 2
+        var text = fields.map { ($0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n") + "\n"
+
+        text += "\nTasks:\n" + indent(Tables.tasks(tasks, wide: true))
+        let attempts = tasks.flatMap { task in task.attempts.map { (task, $0) } }
+        if !attempts.isEmpty {
+            text += "\nAttempts:\n" + indent(TableFormatter.render(
+                headers: ["TASK", "ATTEMPT", "WORKER", "STATE", "STARTED", "DURATION", "MESSAGE"],
+                rows: attempts.map { task, attempt in
+                    [String(task.index), String(attempt.number), attempt.workerName ?? "\(attempt.workerID)", attempt.state.rawValue,
+                     WireCoding.formatTimestamp(attempt.startedAt),
+                     attempt.finishedAt.map { TableFormatter.duration($0.timeIntervalSince(attempt.startedAt)) } ?? "-",
+                     attempt.message.map { Tables.oneLine($0) } ?? "-"]
+                }))
+        }
+        if let results = job.results, !results.isEmpty {
+            text += "\nResults:\n"
+            for result in results.sorted(by: { $0.index < $1.index }) { text += "  task \(result.index): \(result.result.jsonText)\n" }
+        }
+        if let metrics = job.latestMetrics, !metrics.isEmpty { text += "\nLatest metrics:\n" + indent(Tables.metrics(metrics)) }
+        if let artifacts = job.artifacts, !artifacts.isEmpty { text += "\nArtifacts:\n" + indent(Tables.artifacts(artifacts, wide: false)) }
+        if !events.isEmpty { text += "\nEvents (latest 20):\n" + indent(Tables.events(Array(events.suffix(20)))) }
+        return text
+    }
+
+    static func indent(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,184 @@
+// `opsctl up`: a whole cluster on this machine. Layout of the state dir:
+//   postgres/      the embedded database cluster (kept between runs)
+//   admin-token    the admin token (0600), join-token the workers' join token (0600)
+//   server-url     where the control plane listens (other opsctl commands read it)
+//   artifacts/     the artifact store shared by the local workers
+//   work/<worker>/ scratch space;  logs/worker-N.log  each worker's output
+
+import ClusterModel
+import Foundation
+import Workers
+
+enum UpCommand {
+    static func run(_ settings: Settings) async throws -> Int32 {
+        let options = try settings.localClusterOptions()
+        let fm = FileManager.default
+        try fm.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(at: options.logDirectory, withIntermediateDirectories: true)
+        let adminToken = try loadOrCreateToken(at: options.adminTokenFile)
+        let joinToken = try loadOrCreateToken(at: options.joinTokenFile)
+
+        var stopDatabase: (@Sendable () -> Void)?
+        let databaseURL: String
+        if let url = options.databaseURL {
+            databaseURL = url
+        } else {
+            Output.note("starting PostgreSQL in \(options.databaseDirectory.path)")
+            let database = try await ControlPlaneHooks.startEmbeddedPostgres(dataDirectory: options.databaseDirectory,
+                                                                            binDirectory: options.postgresBinDirectory)
+            databaseURL = database.url
+            stopDatabase = database.stop
+        }
+
+        let port = options.port == 0 ? try FreePort.find() : options.port
+        let serverURL = "http://127.0.0.1:\(port)"
+        let controlPlane = ControlPlaneOptions(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: adminToken,
+                                               joinToken: joinToken, artifactDirectory: options.artifactDirectory,
+                                               leaseSeconds: 15, heartbeatSeconds: 3, maxBodyBytes: 16 << 20)
+        let server = Task { try await ControlPlaneHooks.runControlPlane(controlPlane) { _ in } }
+        let client = OpsClient(baseURL: serverURL, token: adminToken, transport: CurlTransport(), timeoutSeconds: 5)
+        do {
+            try await waitUntilReady(client, server: server)
+        } catch {
+            server.cancel()
+            stopDatabase?()
+            throw error
+        }
+        try Data((serverURL + "\n").utf8).write(to: options.serverURLFile, options: .atomic)
+
+        let workers = try (0..<options.workers).map { index in
+            try startWorker(index: index, options: options, serverURL: serverURL)
+        }
+        print("""
+        cluster is up: \(serverURL) (\(options.workers) worker\(options.workers == 1 ? "" : "s"), state in \(options.stateDirectory.path))
+          admin token: \(adminToken)
+          in another shell: export OPS_SERVER=\(serverURL) OPS_TOKEN_FILE=\(options.adminTokenFile.path)
+                            opsctl apply -f manifests/pipeline.yaml --wait
+          worker logs: \(options.logDirectory.path)/worker-N.log
+        Ctrl-C stops everything.
+        """)
+
+        let stop = Latch()
+        let signals = TerminationSignals { _ in stop.signal() }
+        defer { signals.cancel() }
+        await stop.wait()
+        Output.note("stopping \(workers.count) worker(s)")
+        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(20)
+        while workers.contains(where: \.isRunning) && Date() < deadline { try? await Task.sleep(nanoseconds: 100_000_000) }
+        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
+        Output.note("stopping the control plane")
+        server.cancel()
+        _ = try? await server.value
+        if let stopDatabase {
+            Output.note("stopping PostgreSQL")
+            stopDatabase()
+        }
+        try? fm.removeItem(at: options.serverURLFile)
+        return 0
+    }
+
+    static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>) async throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let ready = try? await client.readiness(), ready.ready { return }
+            // A control plane that failed to start has finished its task: surface its error.
+            try? await Task.sleep(nanoseconds: 200_000_000)
+            if server.isCancelled { break }
+            let finished = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { _ = try? await server.value; return true }
+                group.addTask { try? await Task.sleep(nanoseconds: 50_000_000); return false }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if finished { try await server.value; throw SettingsError("the control plane stopped before it was ready") }
+        }
+        throw SettingsError("the control plane did not become ready within 60s")
+    }
+
+    static func startWorker(index: Int, options: LocalClusterOptions, serverURL: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["worker", "--server", serverURL, "--name", "local-\(index + 1)", "--state-dir", options.stateDirectory.path,
+                             "--cpus", "\(options.workerResources.cpuMillis)m", "--memory", "\(options.workerResources.memoryBytes)",
+                             "--max-tasks", "\(options.workerMaxTasks)", "--artifact-dir", options.artifactDirectory.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPS_JOIN_TOKEN_FILE"] = options.joinTokenFile.path
+        environment["OPS_JOIN_TOKEN"] = nil
+        environment["OPS_TOKEN"] = nil
+        process.environment = environment
+        let logURL = options.logDirectory.appendingPathComponent("worker-\(index + 1).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return process
+    }
+
+    /// Reads the token in `file`, or creates one (32 random bytes, hex) readable only by this user.
+    static func loadOrCreateToken(at file: URL) throws -> String {
+        if let text = try? String(contentsOf: file, encoding: .utf8) {
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !token.isEmpty { return token }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        guard FileManager.default.createFile(atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw SettingsError("cannot write the token file \(file.path)")
+        }
+        return token
+    }
+}
+
+/// A one-shot signal that stays set.
+final class Latch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isSet = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func signal() {
+        let pending: [CheckedContinuation<Void, Never>] = lock.withLock {
+            isSet = true
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        pending.forEach { $0.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now: Bool = lock.withLock {
+                if isSet { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+enum FreePort {
+    /// Asks the kernel for a free loopback port (bind to port 0, read it back, close).
+    static func find() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SettingsError("cannot open a socket to find a free port: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw SettingsError("cannot bind a loopback socket to find a free port: \(String(cString: strerror(errno)))") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw SettingsError("getsockname failed: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

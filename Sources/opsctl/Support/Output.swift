@@ -1,0 +1,48 @@
+import APITypes
+import Foundation
+import Workers
+
+enum Output {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("opsctl: error: \(message)\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("opsctl: \(message)\n".utf8))
+    }
+
+    /// Pretty JSON with the wire coders (what `-o json` prints).
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let data = try WireCoding.encoder(pretty: true).encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The output format of this invocation (`-o`), validated.
+    static func format(_ settings: Settings) throws -> String {
+        let format = settings.string("output") ?? "table"
+        guard OpsCommands.outputFormats.contains(format) else {
+            throw SettingsError("--output: expected one of \(OpsCommands.outputFormats.joined(separator: ", ")), got '\(format)'")
+        }
+        return format
+    }
+
+    /// A control-plane error in words a user can act on.
+    static func explain(_ error: ControlPlaneError) -> String {
+        switch error {
+        case .rejected(let route, 401, let body) where route.contains("/v1/worker/"):
+            return (body?.error.message ?? "unauthorized") + " — set OPS_JOIN_TOKEN or OPS_JOIN_TOKEN_FILE (or --join-token-file) to the cluster's join token"
+        case .rejected(_, 401, let body):
+            return (body?.error.message ?? "unauthorized") + " — set OPS_TOKEN or OPS_TOKEN_FILE (or --token-file) to the admin token"
+        case .rejected(_, 403, let body):
+            return (body?.error.message ?? "forbidden") + " — this needs the admin token"
+        case .rejected(_, let status, let body?):
+            var text = body.error.message
+            if let details = body.error.details, !details.isEmpty { text += "\n  " + details.joined(separator: "\n  ") }
+            return status == 404 ? text : "\(text) (HTTP \(status))"
+        default:
+            return error.description
+        }
+    }
+
+    static var isTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
+}

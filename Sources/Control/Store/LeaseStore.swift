@@ -145,10 +145,12 @@ public struct LeaseStore: Sendable {
         }
     }
 
-    /// The earliest time a queued task becomes runnable (its backoff ends), nil when none is queued.
-    /// Long-polls use it to sleep exactly until then.
+    /// The earliest future time a queued task's backoff ends, nil when none is waiting on a backoff.
+    /// Long-polls use it to sleep exactly until then (tasks already runnable wake them by NOTIFY).
     public func nextRunnableAt() throws -> Date? {
-        try pool.withConnection { try $0.queryOne("SELECT min(not_before) AS t FROM tasks WHERE state = 'queued'").optionalDate("t") }
+        try pool.withConnection {
+            try $0.queryOne("SELECT min(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > now()").optionalDate("t")
+        }
     }
 
     // MARK: Reports

@@ -13,7 +13,7 @@ enum UpCommand {
     static func run(_ settings: Settings) async throws -> Int32 {
         let options = try settings.localClusterOptions()
         let fm = FileManager.default
-        try fm.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])  // traversable: the database runs as the postgres user
         try fm.createDirectory(at: options.logDirectory, withIntermediateDirectories: true)
         let adminToken = try loadOrCreateToken(at: options.adminTokenFile)
         let joinToken = try loadOrCreateToken(at: options.joinTokenFile)
@@ -79,20 +79,19 @@ enum UpCommand {
     }
 
     static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>) async throws {
+        // A control plane that fails to start finishes its task; the watcher records that so the loop can
+        // surface its error instead of waiting out the whole minute.
+        let stopped = Latch()
+        let watcher = Task { _ = try? await server.value; stopped.signal() }
+        defer { watcher.cancel() }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let ready = try? await client.readiness(), ready.ready { return }
-            // A control plane that failed to start has finished its task: surface its error.
-            try? await Task.sleep(nanoseconds: 200_000_000)
-            if server.isCancelled { break }
-            let finished = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { _ = try? await server.value; return true }
-                group.addTask { try? await Task.sleep(nanoseconds: 50_000_000); return false }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
+            if stopped.isSignalled {
+                try await server.value
+                throw SettingsError("the control plane stopped before it was ready")
             }
-            if finished { try await server.value; throw SettingsError("the control plane stopped before it was ready") }
+            try? await Task.sleep(nanoseconds: 200_000_000)
         }
         throw SettingsError("the control plane did not become ready within 60s")
     }
@@ -147,6 +146,8 @@ final class Latch: @unchecked Sendable {
         }
         pending.forEach { $0.resume() }
     }
+
+    var isSignalled: Bool { lock.withLock { isSet } }
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -1,0 +1,36 @@
+import APITypes
+import ClusterModel
+import Foundation
+
+/// Validates submitted manifest documents with the same validator the CLI uses, plans their tasks and
+/// builds the store's `NewJob`s. Nothing is written here: the store submits the whole pipeline in one
+/// transaction, so a bad document changes nothing.
+struct ManifestSubmission {
+    let planners: JobPlanners
+    let registry: JobKindRegistry
+
+    func jobs(from request: SubmitManifestsRequest) throws -> [(manifest: JobManifest, job: NewJob)] {
+        let values: [ManifestValue] = try request.documents.enumerated().map { index, document in
+            do {
+                return try WireCoding.decode(ManifestValue.self, from: WireCoding.encode(document))
+            } catch {
+                throw APIErrorBody(code: .badRequest, message: "documents[\(index)]: not a manifest document: \(error)")
+            }
+        }
+        let pipeline = try ManifestParser.validate(values, fileName: request.source ?? "<request>", registry: registry)
+        return try pipeline.jobs.map { manifest in (manifest, try newJob(for: manifest)) }
+    }
+
+    private func newJob(for manifest: JobManifest) throws -> NewJob {
+        let spec = manifest.spec
+        let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)
+        let manifestJSON = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
+        let policy: (APITypes.DependencyFailurePolicy) -> Control.DependencyFailurePolicy = {
+            Control.DependencyFailurePolicy(rawValue: $0.rawValue) ?? .cancel
+        }
+        return NewJob(name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,
+                      replicas: spec.replicas, resources: spec.resources, retryPolicy: spec.retry,
+                      after: spec.after.map { NewJob.Dependency($0, onFailure: policy(spec.onDependencyFailure)) },
+                      nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) })
+    }
+}

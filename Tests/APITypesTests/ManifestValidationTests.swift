@@ -97,6 +97,14 @@ final class ManifestValidationTests: XCTestCase {
         let pipeline = try ManifestParser.parsePipeline(text: text)
         XCTAssertEqual(pipeline.jobs.map(\.name), ["a", "b"])
         XCTAssertEqual(pipeline.externalDependencies, ["base-model", "tokenize-corpus"])
+        // The server checks those against its job table, with messages in the same style.
+        XCTAssertNoThrow(try pipeline.checkExternalDependencies(exists: { ["base-model", "tokenize-corpus"].contains($0) }))
+        do {
+            try pipeline.checkExternalDependencies(exists: { $0 == "base-model" })
+            XCTFail("tokenize-corpus does not exist")
+        } catch {
+            XCTAssertEqual(error.description, "<input>:6: spec.after: job \"tokenize-corpus\" (needed by \"a\") does not exist: it is neither in this file nor on the server")
+        }
     }
 
     func testJSONRoundTripAndIdenticalMessagesForJSON() throws {

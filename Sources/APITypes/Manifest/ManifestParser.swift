@@ -9,6 +9,26 @@ public struct ManifestPipeline: Sendable, Equatable {
     public var jobs: [JobManifest]
     /// Sorted names referenced by `after:` that are not jobs of this file.
     public var externalDependencies: [String]
+    /// Where each external dependency is named, for `checkExternalDependencies`.
+    public var externalReferences: [ExternalDependencyReference]
+    public var fileName: String
+
+    /// Reports every `after:` name that is neither in the file nor accepted by `exists` (the server's job
+    /// table), in the validator's style: `pipeline.yaml:9: spec.after: job "x" does not exist ...`.
+    public func checkExternalDependencies(exists: (String) -> Bool) throws(ManifestError) {
+        let problems = externalReferences.filter { !exists($0.dependency) }.map {
+            ManifestProblem(fileName: fileName, line: $0.line, path: "spec.after",
+                            message: "job \"\($0.dependency)\" (needed by \"\($0.job)\") does not exist: it is neither in this file nor on the server")
+        }
+        if !problems.isEmpty { throw ManifestError(problems: problems) }
+    }
+}
+
+public struct ExternalDependencyReference: Sendable, Equatable {
+    /// The job whose `after:` names `dependency`.
+    public var job: String
+    public var dependency: String
+    public var line: Int?
 }
 
 public enum ManifestParser {
@@ -61,13 +81,20 @@ public enum ManifestParser {
         }
         let outcomes = documents.map { JobManifestValidator.validate($0, problems: problems, registry: registry) }
         let external = checkPipeline(outcomes, problems: problems)
+        let definedNames = Set(outcomes.compactMap(\.name))
+        let references = outcomes.flatMap { outcome in
+            outcome.afterItems.filter { !definedNames.contains($0.name) }.map {
+                ExternalDependencyReference(job: outcome.name ?? "", dependency: $0.name, line: $0.line)
+            }
+        }
         if !problems.problems.isEmpty {
             let sorted = problems.problems.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
             }.map(\.element)
             throw ManifestError(problems: sorted)
         }
-        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), externalDependencies: external)
+        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), externalDependencies: external,
+                                externalReferences: references, fileName: fileName)
     }
 
     /// Duplicate names, and cycles among the file's `after:` edges. Returns the names defined elsewhere.

@@ -73,8 +73,14 @@ final class ManifestValidationTests: XCTestCase {
             "t.yaml:12: spec.shell.workingDirectory: expected an absolute path, got \"tmp\"",
         ])
         XCTAssertEqual(problems(job("type: sleep\nafter: [x, x]\nsleep: {seconds: 1}")), ["t.yaml:6: spec.after: job \"x\" is listed twice"])
-        XCTAssertEqual(problems(job("type: sleep")), ["t.yaml:5: spec: missing spec.sleep (settings for job type \"sleep\")"])
-        XCTAssertEqual(problems(job("type: noop\nnoop: {x: 1}")), ["t.yaml:6: spec.noop.x: unknown field; allowed fields: "])
+        XCTAssertEqual(problems(job("type: shell")), ["t.yaml:5: spec: missing spec.shell (settings for job type \"shell\")"])
+        XCTAssertEqual(problems(job("type: noop\nnoop: {x: 1}")), ["t.yaml:6: spec.noop.x: unknown field; allowed fields: result"])
+        XCTAssertEqual(problems(job("type: fail\nfail: {retryable: \"no\", succeedOnAttempt: 0, message: 3}")), [
+            "t.yaml:6: spec.fail.message: expected a string (quote numbers meant as text), got 3",
+            "t.yaml:6: spec.fail.retryable: expected true or false, got \"no\"",
+            "t.yaml:6: spec.fail.succeedOnAttempt: expected an integer >= 1, got 0",
+        ])
+        XCTAssertEqual(try ManifestParser.parse(text: job("type: sleep")).first?.spec.settings, nil, "sleep's settings are optional")
     }
 
     func testDocumentShapeProblems() {
@@ -153,7 +159,7 @@ final class ManifestValidationTests: XCTestCase {
     func testKindRegistryIsOpen() throws {
         let registry = JobKindRegistry(kinds: BuiltInJobKinds.all)
         XCTAssertEqual(problems(job("type: train\ntrain: {steps: 10}")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of noop, shell, sleep), got \"train\"")
+                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep), got \"train\"")
         registry.register(JobKind(name: "train", summary: "trains a model", settingsRequired: true) { settings, context in
             settings.rejectUnknownKeys(allowed: ["steps", "model"])
             _ = settings.integer("steps", required: true, min: 1)
@@ -177,7 +183,7 @@ final class ManifestValidationTests: XCTestCase {
 
     func testDidYouMeanForJobTypeAndDistance() {
         XCTAssertEqual(problems(job("type: shel")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of noop, shell, sleep), got \"shel\" (did you mean \"shell\"?)")
+                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep), got \"shel\" (did you mean \"shell\"?)")
     }
 
     func testCycleDetection() {

@@ -147,6 +147,25 @@ final class ManifestValidationTests: XCTestCase {
         }
     }
 
+    func testValidatingDecodedJSONDocuments() throws {
+        let jobs = try ManifestParser.parse(text: job("type: sleep\nsleep: {seconds: 2}\nresources: {memory: 1Gi}", name: "a"))
+        XCTAssertEqual(try ManifestParser.validate(encodedDocuments: jobs, fileName: "request").jobs, jobs)
+        struct Loose: Encodable {
+            let apiVersion = "llmops/v1", kind = "Job"
+            let metadata = ["name": "b"]
+            let spec: [String: Int] = ["replicas": 0]
+        }
+        do {
+            _ = try ManifestParser.validate(encodedDocuments: [Loose()], fileName: "request")
+            XCTFail("expected problems")
+        } catch {
+            XCTAssertEqual(error.problems.map(\.description), [
+                "request: spec.type: missing required field (expected a job type (one of fail, noop, shell, sleep))",
+                "request: spec.replicas: expected an integer between 1 and 4096, got 0",
+            ])
+        }
+    }
+
     private func problemList(_ text: String, _ fileName: String) -> [ManifestProblem] {
         do {
             _ = try ManifestParser.parse(text: text, fileName: fileName)

@@ -151,3 +151,21 @@ public enum ManifestParser {
         return cycles
     }
 }
+
+extension ManifestParser {
+    /// Validates documents that arrived as JSON values rather than text (e.g. a request's `documents` array of
+    /// arbitrary JSON). Same checks and messages as `parsePipeline`, but without line numbers, since the
+    /// values carry none: `request: spec.replicas: expected an integer between 1 and 4096, got 0`.
+    public static func validate<Document: Encodable>(encodedDocuments documents: [Document], fileName: String = "<input>",
+                                                     registry: JobKindRegistry = .standard) throws(ManifestError) -> ManifestPipeline {
+        let values: [ManifestValue]
+        do {
+            let data = try JSONEncoder().encode(documents)
+            values = try JSONDecoder().decode([ManifestValue].self, from: data)
+        } catch {
+            throw ManifestError(problems: [ManifestProblem(fileName: fileName, line: nil, path: "",
+                                                           message: "the documents are not JSON values: \(error)")])
+        }
+        return try validate(values, fileName: fileName, registry: registry)
+    }
+}

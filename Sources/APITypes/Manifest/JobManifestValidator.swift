@@ -102,8 +102,8 @@ enum JobManifestValidator {
                 return nil
             }
         }
-        let onFailure = spec.choice("onDependencyFailure", DependencyFailurePolicy.allCases.map(\.rawValue))
-            .flatMap(DependencyFailurePolicy.init(rawValue:)) ?? .fail
+        let onFailure = spec.choice("onDependencyFailure", JobSpec.OnDependencyFailure.allCases.map(\.rawValue))
+            .flatMap(JobSpec.OnDependencyFailure.init(rawValue:)) ?? .fail
 
         let nodeSelector = spec.stringMap("nodeSelector", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
                                           expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue) ?? [:]

@@ -140,6 +140,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         if !state.oversized, let uploadData {
             state.append(UnsafeRawBufferPointer(start: uploadData, count: chunk))
         }
+        // Draining an oversized body lets the client read its 413; a client that keeps sending far beyond
+        // the limit is cut off instead of being read forever.
+        if state.oversized && state.received > state.limit * 4 + (16 << 20) { return .NO }
         uploadDataSize.pointee = 0
         return .YES
     }

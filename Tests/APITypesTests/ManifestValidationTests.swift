@@ -1,4 +1,4 @@
-import APITypes
+@testable import APITypes
 import ClusterModel
 import Foundation
 import XCTest
@@ -203,6 +203,18 @@ final class ManifestValidationTests: XCTestCase {
     func testDidYouMeanForJobTypeAndDistance() {
         XCTAssertEqual(problems(job("type: shel")).first,
                        "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep), got \"shel\" (did you mean \"shell\"?)")
+    }
+
+    func testLongDependencyChainsAndCyclesDoNotExhaustTheStack() {
+        let count = 20_000
+        var edges: [String: [String]] = [:]
+        for i in 0..<count { edges["j\(i)"] = i + 1 < count ? ["j\(i + 1)"] : [] }
+        XCTAssertEqual(ManifestParser.findCycles(edges), [])
+        edges["j\(count - 1)"] = ["j0"]
+        let cycles = ManifestParser.findCycles(edges)
+        XCTAssertEqual(cycles.count, 1)
+        XCTAssertEqual(cycles.first?.count, count + 1)
+        XCTAssertEqual(cycles.first?.first, "j0")
     }
 
     func testCycleDetection() {

@@ -125,29 +125,40 @@ public enum ManifestParser {
         return external.sorted()
     }
 
-    /// Each elementary cycle reached by depth-first search, reported once, starting at its first job in name order.
+    /// Each cycle found by depth-first search, reported once, rotated to start at its smallest name.
+    /// Iterative, so a pipeline of any length cannot exhaust the stack.
     static func findCycles(_ edges: [String: [String]]) -> [[String]] {
-        var state: [String: Int] = [:] // 1 = on the stack, 2 = done
-        var stack: [String] = []
+        var state: [String: Int] = [:] // 1 = on the path, 2 = done
+        var path: [String] = []
         var cycles: [[String]] = []
         var seen = Set<[String]>()
-        func visit(_ node: String) {
-            state[node] = 1
-            stack.append(node)
-            for next in edges[node, default: []] {
-                if state[next] == 1, let start = stack.firstIndex(of: next) {
-                    var cycle = Array(stack[start...])
+        for root in edges.keys.sorted() where state[root] == nil {
+            // Each frame: a node and the index of the next edge to follow.
+            var frames: [(node: String, next: Int)] = [(root, 0)]
+            state[root] = 1
+            path.append(root)
+            while let top = frames.last {
+                let successors = edges[top.node, default: []]
+                guard top.next < successors.count else {
+                    frames.removeLast()
+                    path.removeLast()
+                    state[top.node] = 2
+                    continue
+                }
+                frames[frames.count - 1].next += 1
+                let next = successors[top.next]
+                if state[next] == 1, let start = path.firstIndex(of: next) {
+                    var cycle = Array(path[start...])
                     let pivot = cycle.indices.min { cycle[$0] < cycle[$1] }!
                     cycle = Array(cycle[pivot...] + cycle[..<pivot])
                     if seen.insert(cycle).inserted { cycles.append(cycle + [cycle[0]]) }
                 } else if state[next] == nil {
-                    visit(next)
+                    state[next] = 1
+                    path.append(next)
+                    frames.append((next, 0))
                 }
             }
-            stack.removeLast()
-            state[node] = 2
         }
-        for node in edges.keys.sorted() where state[node] == nil { visit(node) }
         return cycles
     }
 }

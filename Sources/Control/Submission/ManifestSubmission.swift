@@ -10,14 +10,8 @@ struct ManifestSubmission {
     let registry: JobKindRegistry
 
     func jobs(from request: SubmitManifestsRequest) throws -> [(manifest: JobManifest, job: NewJob)] {
-        let values: [ManifestValue] = try request.documents.enumerated().map { index, document in
-            do {
-                return try WireCoding.decode(ManifestValue.self, from: WireCoding.encode(document))
-            } catch {
-                throw APIErrorBody(code: .badRequest, message: "documents[\(index)]: not a manifest document: \(error)")
-            }
-        }
-        let pipeline = try ManifestParser.validate(values, fileName: request.source ?? "<request>", registry: registry)
+        let pipeline = try ManifestParser.validate(encodedDocuments: request.documents, fileName: request.source ?? "<request>",
+                                                   registry: registry)
         return try pipeline.jobs.map { manifest in (manifest, try newJob(for: manifest)) }
     }
 
@@ -25,7 +19,8 @@ struct ManifestSubmission {
         let spec = manifest.spec
         let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)
         let manifestJSON = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
-        let policy: (APITypes.DependencyFailurePolicy) -> Control.DependencyFailurePolicy = {
+        // TODO(store): the store knows cancel|proceed; `fail` (fail dependents) is mapped to cancel until it learns fail.
+        let policy: (JobSpec.OnDependencyFailure) -> Control.DependencyFailurePolicy = {
             Control.DependencyFailurePolicy(rawValue: $0.rawValue) ?? .cancel
         }
         return NewJob(name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,

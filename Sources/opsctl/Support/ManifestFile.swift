@@ -1,5 +1,6 @@
 // Reads a manifest file into JSON documents for `POST /v1/manifests`. YAML (several `---` documents) and JSON
-// (one object, or an array of objects) are accepted; the control plane validates the documents.
+// (one object, or an array of objects) are accepted. The file is validated here first, so problems come with
+// their line numbers; the control plane validates the documents again with the same validator.
 
 import APITypes
 import Foundation
@@ -19,6 +20,12 @@ enum ManifestFile {
             text = contents
         }
         let name = path == "-" ? "<stdin>" : path
+        do {
+            _ = try ManifestParser.parsePipeline(text: text, fileName: name)
+        } catch {
+            throw SettingsError("apply: \(name) is not a valid manifest (\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")):\n  "
+                                + error.problems.map(\.description).joined(separator: "\n  "))
+        }
         let nodes: [YAMLNode]
         do {
             nodes = try YAMLParser.parseDocuments(text, fileName: name)

@@ -46,6 +46,7 @@ let package = Package(
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards"], path: "Benchmarks/TokenizerBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.

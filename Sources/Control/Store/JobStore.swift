@@ -193,8 +193,8 @@ public struct JobStore: Sendable {
             let initial: TaskState = blocked ? .blocked : .queued
             try c.execute("""
                 WITH t AS (
-                    INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state)
-                    SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8
+                    INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state, node_selector)
+                    SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb
                     FROM unnest($2::text[]) WITH ORDINALITY AS u(spec, n)
                     RETURNING id
                 )
@@ -202,7 +202,7 @@ public struct JobStore: Sendable {
                 SELECT 'task', id, $1, NULL, $8, 'submitted' FROM t
                 """, [.int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
                       .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
-                      .bool(job.replicas > 1), .text(initial.rawValue)])
+                      .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector))])
         }
         for job in jobs where existing[job.name] == nil {
             for dependency in job.after {

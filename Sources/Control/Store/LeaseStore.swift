@@ -82,28 +82,33 @@ public struct LeaseStore: Sendable {
                     for (k, v) in entry { free.accelerators[AcceleratorType(rawValue: k), default: 0] -= (v as? NSNumber)?.int64Value ?? 0 }
                 }
             }
+            // Reads tasks only, in index order (tasks_runnable): the filters keep the planner's estimates
+            // high, so it walks the index and stops after `limit` rows instead of sorting the queue.
+            let labels = try StoreJSON.labels(try w.string("labels"), column: "labels")
             let candidates = try c.query("""
                 SELECT t.id, t.job_id, t.task_index, t.spec, t.cpu_millis, t.memory_bytes, t.accelerators,
-                       t.placed_worker_id, j.name AS job_name, j.type AS job_type, j.state AS job_state
-                FROM tasks t JOIN jobs j ON j.id = t.job_id
+                       t.node_selector, t.placed_worker_id
+                FROM tasks t
                 WHERE t.state = 'queued' AND t.not_before <= now()
                   AND (t.placed_worker_id = $1
                        OR (t.placed_worker_id IS NULL AND NOT t.gang
                            AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
-                           AND $4::jsonb @> j.node_selector
-                           AND NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
-                                           WHERE a.value::bigint > coalesce(($5::jsonb ->> a.key)::bigint, 0))))
+                           AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
+                           AND (t.accelerators = '{}'::jsonb
+                                OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
+                                               WHERE a.value::bigint > coalesce(($5::jsonb ->> a.key)::bigint, 0)))))
                 ORDER BY t.priority DESC, t.id
                 LIMIT $6
                 FOR UPDATE OF t SKIP LOCKED
-                """, [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(try w.string("labels")),
+                """, [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(StoreJSON.encode(labels)),
                       .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))])
             // Pack greedily in priority order; tasks placed here by the scheduler were already sized.
             var picked: [PostgresRow] = []
             for row in candidates {
                 let needs = try row.resources()
                 if try row.optionalInt64("placed_worker_id") == nil {
-                    guard needs.fits(in: free) else { continue }
+                    let selector = try StoreJSON.labels(try row.string("node_selector"), column: "node_selector")
+                    guard needs.fits(in: free), selector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
                     free -= needs
                 }
                 picked.append(row)
@@ -124,7 +129,8 @@ public struct LeaseStore: Sendable {
                     INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
                     SELECT 'task', id, job_id, 'queued', $4, 'attempt ' || number || ' leased to worker ' || $2::text FROM u
                 )
-                SELECT id, attempt_id, number, lease_deadline FROM u
+                SELECT u.id, u.attempt_id, u.number, u.lease_deadline, j.name AS job_name, j.type AS job_type, j.state AS job_state
+                FROM u JOIN jobs j ON j.id = u.job_id
                 """, [.intArray(try picked.map { try $0.int64("id") }), worker.sql, .double(leaseDuration), .text(running.rawValue)])
             var byTask: [Int64: PostgresRow] = [:]
             for row in leased { byTask[try row.int64("id")] = row }
@@ -133,11 +139,11 @@ public struct LeaseStore: Sendable {
             for row in picked {
                 let id = try row.int64("id")
                 guard let lease = byTask[id] else { continue }
-                if try row.string("job_state") == JobState.pending.rawValue { startingJobs.insert(try row.int64("job_id")) }
+                if try lease.string("job_state") == JobState.pending.rawValue { startingJobs.insert(try row.int64("job_id")) }
                 assignments.append(TaskAssignment(
                     task: TaskID(id), attempt: AttemptID(try lease.int64("attempt_id")), attemptNumber: try lease.int("number"),
                     leaseDeadline: try lease.date("lease_deadline"), job: JobID(try row.int64("job_id")),
-                    jobName: try row.string("job_name"), jobType: try row.string("job_type"), taskIndex: try row.int("task_index"),
+                    jobName: try lease.string("job_name"), jobType: try lease.string("job_type"), taskIndex: try row.int("task_index"),
                     spec: try row.json("spec"), resources: try row.resources()))
             }
             try JobLifecycle.refresh(c, jobs: startingJobs)
@@ -196,7 +202,17 @@ public struct LeaseStore: Sendable {
             }
             let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
             for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .succeeded) { outcomes[id] = outcome }
-            try JobLifecycle.refresh(c, jobs: jobs)
+            // A completion can only finish its job. Skip the job-row lock (which serializes reporters)
+            // while some other unfinished task is not being changed by anyone right now: that task's
+            // own report will do the check. Tasks locked by in-flight transactions are skipped, so
+            // of two reporters finishing the last tasks together, at least the later one refreshes.
+            var mayHaveFinished: Set<Int64> = []
+            for job in jobs where try c.queryFirst("""
+                SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED
+                """, [.int(job)]) == nil {
+                mayHaveFinished.insert(job)
+            }
+            try JobLifecycle.refresh(c, jobs: mayHaveFinished)
             return outcomes
         }
     }

@@ -61,6 +61,7 @@ extension Migrations {
             cpu_millis        bigint NOT NULL DEFAULT 0,
             memory_bytes      bigint NOT NULL DEFAULT 0,
             accelerators      jsonb NOT NULL DEFAULT '{}',
+            node_selector     jsonb NOT NULL DEFAULT '{}',    -- the job's, copied so claiming reads tasks only
             priority          integer NOT NULL DEFAULT 0,     -- the job's, copied for the runnable index
             gang              boolean NOT NULL DEFAULT false, -- replicas > 1: runs only where the scheduler placed it
             state             text NOT NULL CHECK (state IN ('blocked', 'queued', 'running', 'succeeded', 'failed', 'cancelled')),

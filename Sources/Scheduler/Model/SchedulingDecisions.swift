@@ -92,13 +92,13 @@ public enum PendingCause: Hashable, Sendable {
 public struct PendingReason: Hashable, Sendable, CustomStringConvertible {
     public var job: JobID
     public var causes: [PendingCause]
-    /// The causes as one line for `opsctl describe job` and the API.
-    public var text: String
+    /// The causes as one line for `opsctl describe job` and the API. Rendered on demand: a pass over a
+    /// saturated cluster leaves tens of thousands of reasons, most never shown.
+    public var text: String { PendingReasonText.render(causes) }
 
     public init(job: JobID, causes: [PendingCause]) {
         self.job = job
         self.causes = causes
-        self.text = PendingReasonText.render(causes)
     }
 
     public var description: String { "job \(job): \(text)" }

@@ -9,7 +9,7 @@ extension SchedulingPass {
         for j in snapshot.pendingJobs.indices where jobQueue[j] >= 0 {
             if case .notConsidered = outcome[j] { lists[jobQueue[j]].append(j) }
         }
-        for q in lists.indices { lists[q].sort(by: runsBefore) }
+        for q in lists.indices { lists[q].sort { runsBefore($0, $1) } }
         var heads = [Int](repeating: 0, count: lists.count)
         var keys = queueNames.indices.map { share(ofQueue: $0) / queueWeight[$0] }
         while true {

@@ -23,6 +23,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var databaseConnections: Int
     /// How often the background sweeps (lease expiry, lost workers) run.
     public var sweepIntervalSeconds: Double
+    /// The scheduling leader's safety-net timer; passes are otherwise triggered by events.
+    public var schedulingIntervalSeconds: Double
     /// Name of this replica in logs and in the leader lock's holder.
     public var replicaName: String
 
@@ -30,7 +32,7 @@ public struct ControlPlaneConfiguration: Sendable {
                 artifactDirectory: String, leaseSeconds: Double = 15, heartbeatSeconds: Double = 3,
                 workerLostAfterSeconds: Double? = nil, maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 2 << 30,
                 maxPollSeconds: Double = 30, databaseConnections: Int = 16, sweepIntervalSeconds: Double = 0.5,
-                replicaName: String = ProcessInfo.processInfo.hostName + "-\(getpid())") {
+                schedulingIntervalSeconds: Double = 1, replicaName: String = ProcessInfo.processInfo.hostName + "-\(getpid())") {
         self.host = host
         self.port = port
         self.databaseURL = databaseURL
@@ -45,6 +47,7 @@ public struct ControlPlaneConfiguration: Sendable {
         self.maxPollSeconds = maxPollSeconds
         self.databaseConnections = databaseConnections
         self.sweepIntervalSeconds = sweepIntervalSeconds
+        self.schedulingIntervalSeconds = schedulingIntervalSeconds
         self.replicaName = replicaName
     }
 }

@@ -17,6 +17,10 @@ public final class ControlPlane: @unchecked Sendable {
     private var listener: PostgresListener?
     private var server: HTTPServer?
     private var sweeps: BackgroundSweeps?
+    private var scheduling: SchedulingLoop?
+
+    /// True while this replica holds the scheduling leadership.
+    public var isSchedulingLeader: Bool { scheduling?.isLeader ?? false }
 
     public init(configuration: ControlPlaneConfiguration, planners: JobPlanners = JobPlanners(),
                 registry: JobKindRegistry = .standard,
@@ -66,16 +70,22 @@ public final class ControlPlane: @unchecked Sendable {
         let sweeps = BackgroundSweeps(services: services, log: log)
         sweeps.start()
         self.sweeps = sweeps
+        let scheduling = SchedulingLoop(pool: pool, conninfo: configuration.databaseURL, wakeups: wakeups,
+                                        interval: configuration.schedulingIntervalSeconds, log: log)
+        scheduling.start()
+        self.scheduling = scheduling
         log("\(configuration.replicaName) listening on \(server.baseURL)")
     }
 
     /// Stops serving (in-flight requests finish), stops the sweeps and closes the database connections.
     public func stop() {
+        scheduling?.stop()
         sweeps?.stop()
         server?.stop(timeout: 5)
         listener?.stop()
         pool?.close()
         sweeps = nil
+        scheduling = nil
         server = nil
         listener = nil
         pool = nil

@@ -39,6 +39,17 @@ final class TokenizerHFEqualityTests: XCTestCase {
         XCTAssertEqual(tokenizer.encode("Hello").count, 1)
     }
 
+    /// GPT-2 ByteLevel with `add_prefix_space: true`: a space goes before every text segment between added tokens.
+    func testAddPrefixSpace() throws {
+        let json = try String(contentsOfFile: TokenizerFixtures.gpt2Style, encoding: .utf8)
+            .replacingOccurrences(of: "\"add_prefix_space\": false", with: "\"add_prefix_space\": true")
+        let path = dir.appendingPathComponent("prefix-space.json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        let tokenizer = try Tokenizer.load(path: path)
+        XCTAssertTrue(tokenizer.addPrefixSpace)
+        try assertSameIDs(tokenizer, jsonPath: path, texts: TokenizerFixtures.texts + ["the<|endoftext|>the", " x<|endoftext|> y"])
+    }
+
     /// (a) + (c): tokenizers trained by us with the GPT-2 and the Llama-3 split patterns, saved as
     /// tokenizer.json and loaded by HF.
     func testTokenizersTrainedByUsGPT2AndLlama3Patterns() throws {

@@ -61,7 +61,8 @@ final class TokenizerHFEqualityTests: XCTestCase {
             XCTAssertEqual(tokenizer.vocabularySize, 1200)
             let path = dir.appendingPathComponent("trained-\(pattern).json").path
             try tokenizer.save(to: path)
-            try assertSameIDs(tokenizer, jsonPath: path, texts: allTexts)
+            // The test texts, plus whole real files (Swift sources, C headers) as long documents.
+            try assertSameIDs(tokenizer, jsonPath: path, texts: allTexts + corpus)
             // Reloading our own file gives the same tokenizer (same hash).
             XCTAssertEqual(try Tokenizer.load(path: path).hash, tokenizer.hash)
         }

@@ -8,7 +8,9 @@ final class TokenizerHFEqualityTests: XCTestCase {
     override func setUpWithError() throws { dir = try TokenizerFixtures.tempDirectory("hf") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    var allTexts: [String] { TokenizerFixtures.texts + TokenizerFixtures.randomTexts(count: 400, seed: 7) }
+    var allTexts: [String] {
+        TokenizerFixtures.texts + TokenizerFixtures.randomTexts(count: 400, seed: 7) + TokenizerFixtures.trickyTexts(count: 1000, seed: 3)
+    }
 
     func assertSameIDs(_ tokenizer: Tokenizer, jsonPath: String, texts: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let expected = try TokenizerFixtures.referenceIDs(tokenizerJSON: jsonPath, texts: texts, in: dir)

@@ -43,7 +43,7 @@ let package = Package(
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
-        .executableTarget(name: "TokenizerBench", dependencies: ["DataShards"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
+        .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),

@@ -1,5 +1,40 @@
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <microhttpd.h>
+
+// Swift cannot call C variadic functions; these fixed-signature helpers are the only
+// variadic calls the HTTPServer wrapper needs.
+
+/// Starts a thread-per-connection daemon bound to `addr` with the given limits.
+static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags,
+                                                   const struct sockaddr *addr,
+                                                   unsigned int connection_limit,
+                                                   unsigned int connection_timeout_seconds,
+                                                   MHD_AccessHandlerCallback handler, void *handler_cls,
+                                                   MHD_RequestCompletedCallback completed, void *completed_cls) {
+    uint16_t port = 0;
+    if (addr->sa_family == AF_INET) port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+    else if (addr->sa_family == AF_INET6) port = ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_SOCK_ADDR, addr,
+                            MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_END);
+}
+
+/// The port the daemon listens on (useful after binding port 0).
+static inline uint16_t cmhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+/// The peer address of a connection, or NULL.
+static inline const struct sockaddr *cmhd_client_address(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info ? info->client_addr : NULL;
+}

@@ -1,1 +1,0 @@
-// HTTPClient: placeholder until its issue lands.

@@ -1,0 +1,272 @@
+// The state libmicrohttpd's callbacks reach through their `cls` pointer, and the callbacks themselves.
+// Every C callback of the HTTP server lives in this file.
+
+import CMicroHTTPD
+import Foundation
+
+final class ServerCore: @unchecked Sendable {
+    let configuration: HTTPServerConfiguration
+    let handler: HTTPHandler
+    private let condition = NSCondition()
+    private var inFlight = 0
+    private var stopping = false
+
+    init(configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    var isStopping: Bool {
+        get { condition.withLock { stopping } }
+        set { condition.withLock { stopping = newValue } }
+    }
+
+    /// A request is in flight from its headers' arrival until libmicrohttpd reports it completed
+    /// (response sent or connection gone), so `stop` never cuts off a response being written.
+    func requestStarted() { condition.withLock { inFlight += 1 } }
+
+    func requestFinished() {
+        condition.withLock {
+            inFlight -= 1
+            if inFlight == 0 { condition.broadcast() }
+        }
+    }
+
+    /// Waits until no request is in flight; false on timeout.
+    func waitForIdle(timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while inFlight > 0 {
+            if !condition.wait(until: deadline) { return inFlight == 0 }
+        }
+        return true
+    }
+}
+
+/// Per-request state kept in libmicrohttpd's `con_cls` slot between calls of the access handler.
+final class RequestState {
+    let limit: Int
+    let spoolThreshold: Int
+    let spoolDirectory: String
+    var body = Data()
+    var received = 0
+    var oversized = false
+    var responded = false
+    /// Set once the body outgrew `spoolThreshold`: the rest streams to this file.
+    var spoolPath: String?
+    var spoolFD: Int32 = -1
+    var spoolFailed = false
+
+    init(limit: Int, spoolThreshold: Int, spoolDirectory: String) {
+        self.limit = limit
+        self.spoolThreshold = spoolThreshold
+        self.spoolDirectory = spoolDirectory
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        if spoolPath == nil && body.count + bytes.count > spoolThreshold {
+            var template = Array((spoolDirectory.hasSuffix("/") ? spoolDirectory : spoolDirectory + "/").utf8CString.dropLast())
+                + Array("http-body-XXXXXX".utf8CString)
+            spoolFD = mkstemp(&template)
+            guard spoolFD >= 0 else { spoolFailed = true; body = Data(); return }
+            spoolPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !body.withUnsafeBytes({ writeAll($0) }) { spoolFailed = true }
+            body = Data()
+        }
+        if spoolPath != nil {
+            if !spoolFailed && !writeAll(bytes) { spoolFailed = true }
+        } else if !spoolFailed {
+            body.append(contentsOf: bytes)
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(spoolFD, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// Closes the spool file (keeping it for the handler).
+    func finishSpool() {
+        if spoolFD >= 0 { close(spoolFD); spoolFD = -1 }
+    }
+
+    /// Deletes the spool file unless the handler moved it away.
+    func discardSpool() {
+        finishSpool()
+        if let spoolPath { unlink(spoolPath) }
+        spoolPath = nil
+    }
+
+    deinit { discardSpool() }
+}
+
+let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
+    guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
+    let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    let methodString = method.map { String(cString: $0) } ?? "GET"
+    let path = url.map { String(cString: $0) } ?? "/"
+
+    guard let existing = conCls.pointee else {
+        // First call: headers are in. Refuse an announced oversized body before reading any of it.
+        let state = RequestState(limit: max(0, core.configuration.maxBodyBytes(methodString, path)),
+                                 spoolThreshold: max(0, core.configuration.spoolBodiesLargerThan),
+                                 spoolDirectory: core.configuration.spoolDirectory)
+        core.requestStarted()
+        conCls.pointee = Unmanaged.passRetained(state).toOpaque()
+        if let length = lookupHeader(connection, "Content-Length").flatMap({ Int64($0) }), length > Int64(state.limit) {
+            state.responded = true
+            let response = core.configuration.errorResponse(413, tooLargeMessage(limit: state.limit, method: methodString, path: path))
+            return queue(response, on: connection, request: nil)
+        }
+        return .YES
+    }
+    let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+
+    let chunk = uploadDataSize.pointee
+    if chunk > 0 {
+        // Body data: keep it while under the limit, otherwise count and drop it.
+        state.received += chunk
+        if !state.oversized && state.received > state.limit {
+            state.oversized = true
+            state.body = Data()
+            state.discardSpool()
+        }
+        if !state.oversized, let uploadData {
+            state.append(UnsafeRawBufferPointer(start: uploadData, count: chunk))
+        }
+        uploadDataSize.pointee = 0
+        return .YES
+    }
+
+    if state.responded { return .YES }
+    state.responded = true
+    if state.oversized {
+        let response = core.configuration.errorResponse(413, tooLargeMessage(limit: state.limit, method: methodString, path: path))
+        return queue(response, on: connection, request: nil)
+    }
+    if state.spoolFailed {
+        state.discardSpool()
+        let response = core.configuration.errorResponse(507, "could not store the request body in \(state.spoolDirectory)")
+        return queue(response, on: connection, request: nil)
+    }
+    state.finishSpool()
+    let request = HTTPRequest(method: methodString.uppercased(), path: path,
+                              queryItems: collectQueryItems(connection), headers: collectHeaders(connection),
+                              body: state.body, bodyFile: state.spoolPath, bodyLength: state.received,
+                              remoteAddress: clientAddress(connection))
+    state.body = Data()
+    let response = core.handler(request)
+    state.discardSpool()
+    return queue(response, on: connection, request: request, core: core)
+}
+
+let requestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
+    guard let conCls, let state = conCls.pointee else { return }
+    if let cls { Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().requestFinished() }
+    Unmanaged<RequestState>.fromOpaque(state).release()
+    conCls.pointee = nil
+}
+
+private func tooLargeMessage(limit: Int, method: String, path: String) -> String {
+    "request body too large: \(method) \(path) accepts at most \(limit) bytes"
+}
+
+private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String? {
+    MHD_lookup_connection_value(connection, .HEADER_KIND, name).map { String(cString: $0) }
+}
+
+private final class PairCollector {
+    var pairs: [(String, String)] = []
+}
+
+private let collectPair: MHD_KeyValueIterator = { cls, _, key, value in
+    guard let cls, let key else { return .YES }
+    let collector = Unmanaged<PairCollector>.fromOpaque(cls).takeUnretainedValue()
+    collector.pairs.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+    return .YES
+}
+
+private func collectPairs(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -> [(String, String)] {
+    let collector = PairCollector()
+    let unmanaged = Unmanaged.passRetained(collector)
+    defer { unmanaged.release() }
+    _ = MHD_get_connection_values(connection, kind, collectPair, unmanaged.toOpaque())
+    return collector.pairs
+}
+
+private func collectHeaders(_ connection: OpaquePointer) -> HTTPHeaders {
+    HTTPHeaders(collectPairs(connection, .HEADER_KIND))
+}
+
+private func collectQueryItems(_ connection: OpaquePointer) -> [HTTPQueryItem] {
+    collectPairs(connection, .GET_ARGUMENT_KIND).map { HTTPQueryItem(name: $0.0, value: $0.1) }
+}
+
+private func clientAddress(_ connection: OpaquePointer) -> String {
+    guard let addr = cmhd_client_address(connection) else { return "" }
+    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+    switch Int32(addr.pointee.sa_family) {
+    case AF_INET:
+        var a = addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+        guard inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)) != nil else { return "" }
+    case AF_INET6:
+        var a = addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+        guard inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)) != nil else { return "" }
+    default:
+        return ""
+    }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Turns an HTTPResponse into a libmicrohttpd response and queues it. File bodies honour `Range`.
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer, request: HTTPRequest?,
+                   core: ServerCore? = nil) -> MHD_Result {
+    var status = response.status
+    var headers = response.headers
+    let mhdResponse: OpaquePointer?
+    switch response.body {
+    case .bytes(let data):
+        mhdResponse = data.withUnsafeBytes { raw in
+            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+        }
+    case .file(let path):
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        guard fd >= 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            if fd >= 0 { close(fd) }
+            let fallback = core?.configuration.errorResponse(404, "file not found: \(path)") ?? .error(status: 404, message: "file not found: \(path)")
+            return queue(fallback, on: connection, request: nil)
+        }
+        let size = Int64(info.st_size)
+        headers["Accept-Ranges"] = "bytes"
+        let range = status == 200 ? ByteRangeRequest.parse(request?.headers["Range"], fileSize: size) : .whole
+        switch range {
+        case .whole:
+            mhdResponse = MHD_create_response_from_fd_at_offset64(UInt64(size), fd, 0)
+        case .partial(let start, let end):
+            status = 206
+            headers["Content-Range"] = "bytes \(start)-\(end)/\(size)"
+            mhdResponse = MHD_create_response_from_fd_at_offset64(UInt64(end - start + 1), fd, UInt64(start))
+        case .unsatisfiable:
+            close(fd)
+            var refusal = core?.configuration.errorResponse(416, "range not satisfiable: file has \(size) bytes") ?? .error(status: 416, message: "range not satisfiable")
+            refusal.headers["Content-Range"] = "bytes */\(size)"
+            return queue(refusal, on: connection, request: nil)
+        }
+        if mhdResponse == nil { close(fd) }
+    }
+    guard let mhdResponse else { return .NO }
+    defer { MHD_destroy_response(mhdResponse) }
+    for (name, value) in headers {
+        // libmicrohttpd computes Content-Length itself.
+        if name.lowercased() == "content-length" { continue }
+        _ = MHD_add_response_header(mhdResponse, name, value)
+    }
+    return MHD_queue_response(connection, UInt32(status), mhdResponse)
+}

@@ -191,7 +191,7 @@ public final class TokenStream {
                 copyRows(0..<rows)
             } else {
                 let per = (rows + threads - 1) / threads
-                let box = UnsafeSendable(copyRows)
+                let box = RowCopyBox(copyRows)
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
                     let lower = t * per
                     let upper = min(rows, lower + per)
@@ -228,4 +228,4 @@ private func touchSink(_ value: UInt8) {
 nonisolated(unsafe) private var touchSinkEnabled = false
 
 /// The copy closure only reads the mapped shards and writes disjoint rows of the output.
-private struct UnsafeSendable<T>: @unchecked Sendable { let value: T; init(_ value: T) { self.value = value } }
+private struct RowCopyBox<T>: @unchecked Sendable { let value: T; init(_ value: T) { self.value = value } }

@@ -30,11 +30,11 @@ let package = Package(
         .target(name: "Gzip", dependencies: ["CZlib"]),
 
         // MARK: Domain libraries.
-        .target(name: "ClusterModel"),
+        .target(name: "ClusterModel", exclude: ["README.md"]),
         // SHA-256 in pure Swift: shards, checkpoints and artifacts are identified by checksum.
         .target(name: "Checksum"),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML"]),
-        .target(name: "Scheduler", dependencies: ["ClusterModel"]),
+        .target(name: "Scheduler", dependencies: ["ClusterModel"], exclude: ["README.md"]),
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum"]),
         .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),

@@ -142,6 +142,18 @@ final class ExecutorTests: XCTestCase {
         XCTAssertThrowsError(try ctx.registerArtifact(file: directory.appendingPathComponent("missing"), name: "m"))
     }
 
+    func testWorkDirectoryIsCreatedOnFirstUseAndRemovedAfterwards() throws {
+        let task = assignment("x")
+        let place = directory.appendingPathComponent("attempt-71")
+        let ctx = ExecutionContext(task: task, workDirectory: place, workerResources: .zero,
+                                   artifactStore: FileArtifactStore(root: directory), reports: ReportQueue())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: place.path), "nothing is created for executors that need no scratch space")
+        try Data("x".utf8).write(to: ctx.workDirectory.appendingPathComponent("scratch"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: place.appendingPathComponent("scratch").path))
+        ctx.removeWorkDirectory()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: place.path))
+    }
+
     func testRunBlockingRunsOffTheCooperativePool() async throws {
         let task = assignment("x")
         let ctx = context(for: task)

@@ -235,8 +235,9 @@ public struct PollResponse: Codable, Hashable, Sendable {
     public init(assignments: [TaskAssignment]) { self.assignments = assignments }
 }
 
-/// Clean shutdown: the control plane requeues the listed attempts now (without using up an attempt) instead
-/// of waiting for their leases to expire, and marks the worker offline.
+/// Clean shutdown: the control plane requeues every live attempt of the worker now (without using up an
+/// attempt) instead of waiting for their leases to expire, refuses its further polls, and marks it offline.
+/// `releasedAttempts` lists the attempts the worker knows it is handing back.
 public struct DeregisterWorkerRequest: Codable, Hashable, Sendable {
     public var workerID: WorkerID
     public var releasedAttempts: [AttemptID]

@@ -35,10 +35,14 @@ enum UpCommand {
         let controlPlane = ControlPlaneOptions(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: adminToken,
                                                joinToken: joinToken, artifactDirectory: options.artifactDirectory,
                                                leaseSeconds: 15, heartbeatSeconds: 3, maxBodyBytes: 16 << 20)
-        let server = Task { try await ControlPlaneHooks.runControlPlane(controlPlane) { _ in } }
+        let serverEnded = Latch()
+        let server = Task {
+            defer { serverEnded.signal() }
+            try await ControlPlaneHooks.runControlPlane(controlPlane) { _ in }
+        }
         let client = OpsClient(baseURL: serverURL, token: adminToken, transport: CurlTransport(), timeoutSeconds: 5)
         do {
-            try await waitUntilReady(client, server: server)
+            try await waitUntilReady(client, server: server, ended: serverEnded)
         } catch {
             server.cancel()
             stopDatabase?()
@@ -78,23 +82,18 @@ enum UpCommand {
         return 0
     }
 
-    static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>) async throws {
+    /// Polls `/readyz` until the control plane answers ready; fails early when the server task has ended.
+    static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>, ended: Latch) async throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let ready = try? await client.readiness(), ready.ready { return }
-            // A control plane that failed to start has finished its task: surface its error.
-            try? await Task.sleep(nanoseconds: 200_000_000)
-            if server.isCancelled { break }
-            let finished = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { _ = try? await server.value; return true }
-                group.addTask { try? await Task.sleep(nanoseconds: 50_000_000); return false }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
+            if ended.isSet {
+                try await server.value // rethrows why it stopped
+                throw SettingsError("the control plane stopped before it was ready")
             }
-            if finished { try await server.value; throw SettingsError("the control plane stopped before it was ready") }
+            try await Task.sleep(nanoseconds: 200_000_000)
         }
-        throw SettingsError("the control plane did not become ready within 60s")
+        throw SettingsError("the control plane did not become ready within 60s; see the messages above")
     }
 
     static func startWorker(index: Int, options: LocalClusterOptions, serverURL: String) throws -> Process {
@@ -136,22 +135,24 @@ enum UpCommand {
 /// A one-shot signal that stays set.
 final class Latch: @unchecked Sendable {
     private let lock = NSLock()
-    private var isSet = false
+    private var signalled = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     func signal() {
         let pending: [CheckedContinuation<Void, Never>] = lock.withLock {
-            isSet = true
+            signalled = true
             defer { waiters.removeAll() }
             return waiters
         }
         pending.forEach { $0.resume() }
     }
 
+    var isSet: Bool { lock.withLock { signalled } }
+
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now: Bool = lock.withLock {
-                if isSet { return true }
+                if signalled { return true }
                 waiters.append(continuation)
                 return false
             }

@@ -1,1 +1,90 @@
-print("SchedulerBench: not implemented yet")
+// Scheduler benchmark: times full scheduling passes on synthetic clusters. Run in release mode:
+//   swift run -c release SchedulerBench
+// Every pass includes building the indexes from the snapshot, as the control plane would call it.
+import ClusterModel
+import Dispatch
+import Scheduler
+
+func seconds(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Median of `runs` timings of one pass over `snapshot`; returns the last decisions too.
+func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5) -> (seconds: Double, decisions: SchedulingDecisions) {
+    let scheduler = Scheduler()
+    var decisions = scheduler.schedule(snapshot)  // warm-up
+    var times: [Double] = []
+    for _ in 0..<runs { times.append(seconds { decisions = scheduler.schedule(snapshot) }) }
+    return (times.sorted()[runs / 2], decisions)
+}
+
+func format(_ s: Double) -> String {
+    let ms = s * 1000
+    return ms < 10 ? String(Int(ms * 100)) .withDecimal(2) : String(Int(ms.rounded())) + " ms"
+}
+
+extension String {
+    func withDecimal(_ places: Int) -> String {
+        let padded = String(repeating: "0", count: max(0, places + 1 - count)) + self
+        return padded.dropLast(places) + "." + padded.suffix(places) + " ms"
+    }
+}
+
+let queues = SyntheticCluster.queues()
+
+print("SchedulerBench (release, one core, median of 5 passes; index building included)")
+
+// 1. The headline: 100,000 pending tasks (mixed sizes, ~10% in gangs) onto 10,000 empty workers.
+do {
+    let workers = SyntheticCluster.workers(count: 10_000, seed: 1)
+    let jobs = SyntheticCluster.jobs(taskCount: 100_000, seed: 2)
+    let gangTasks = jobs.filter(\.isGang).reduce(0) { $0 + $1.tasks.count }
+    let total = jobs.reduce(0) { $0 + $1.tasks.count }
+    let (time, d) = timePass(ClusterSnapshot(now: 0, workers: workers, pendingJobs: jobs, queues: queues))
+    print("full pass, 100k mixed tasks (\(gangTasks * 100 / total)% in gangs, \(jobs.count) jobs) on 10k workers: \(format(time)); "
+          + "placed \(d.statistics.tasksPlaced) tasks, \(d.statistics.gangsPlaced) gangs, \(d.statistics.jobsPending) jobs pending, "
+          + "\(d.reservations.count) reservations")
+}
+
+// 2. Single-task placement rate: 100,000 one-task jobs on 10,000 workers.
+do {
+    let workers = SyntheticCluster.workers(count: 10_000, seed: 3)
+    let jobs = SyntheticCluster.jobs(taskCount: 100_000, seed: 4, singleTaskOnly: true)
+    let (time, d) = timePass(ClusterSnapshot(now: 0, workers: workers, pendingJobs: jobs, queues: queues))
+    let rate = Double(d.statistics.tasksPlaced) / time
+    print("single-task placements: \(d.statistics.tasksPlaced) in \(format(time)) = \(Int(rate)) placements/s")
+}
+
+// 3. A saturated cluster: everything already full, 100k tasks all waiting. Shows no tasks × workers scan.
+do {
+    let workers = SyntheticCluster.workers(count: 10_000, seed: 5)
+    let filler = SyntheticCluster.jobs(taskCount: 200_000, seed: 6, singleTaskOnly: true)
+    let first = Scheduler().schedule(ClusterSnapshot(now: 0, workers: workers, pendingJobs: filler, queues: queues))
+    let perTask = Dictionary(uniqueKeysWithValues: filler.map { ($0.id, $0) })
+    var allocations = first.placements.map { p -> RunningAllocation in
+        let j = perTask[p.job]!
+        return RunningAllocation(task: p.task, job: p.job, worker: p.worker, resources: j.perTask, priority: j.priority,
+                                 queue: j.queue, startedAt: 0)
+    }
+    // Fill the GPUs too.
+    for w in workers where !w.capacity.accelerators.isEmpty {
+        allocations.append(RunningAllocation(task: TaskID(10_000_000 + w.id.rawValue), job: JobID(10_000_000), worker: w.id,
+                                             resources: Resources(accelerators: w.capacity.accelerators), priority: 10,
+                                             queue: "prod", startedAt: 0, isPreemptible: false))
+    }
+    let jobs = SyntheticCluster.jobs(taskCount: 100_000, seed: 7, firstID: 1_000_000)
+    let (time, d) = timePass(ClusterSnapshot(now: 1, workers: workers, allocations: allocations, pendingJobs: jobs, queues: queues))
+    print("saturated pass: \(allocations.count) running, 100k tasks waiting on 10k workers: \(format(time)); "
+          + "placed \(d.statistics.tasksPlaced), \(d.statistics.jobsPending) jobs pending with reasons, "
+          + "\(d.statistics.preemptionAttempts) preemption searches, \(d.preemptions.count) preemptions")
+}
+
+// 4. Growth with cluster size: 10 pending tasks per worker.
+for count in [1_000, 2_000, 5_000, 10_000] {
+    let workers = SyntheticCluster.workers(count: count, seed: 8)
+    let jobs = SyntheticCluster.jobs(taskCount: count * 10, seed: 9)
+    let (time, d) = timePass(ClusterSnapshot(now: 0, workers: workers, pendingJobs: jobs, queues: queues))
+    print("scaling: \(count) workers, \(count * 10) tasks: \(format(time)) (placed \(d.statistics.tasksPlaced))")
+}

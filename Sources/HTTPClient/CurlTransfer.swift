@@ -57,9 +57,11 @@ final class TransferSink {
     var body = Data()
     /// For downloads: the file a 2xx body streams into.
     var downloadPath: String?
-    var file: FileHandle?
+    var fileFD: Int32 = -1
     var fileError: String?
     let cancellation: CancellationFlag?
+    /// For uploads from a file: the open file the read callback streams from.
+    var uploadFD: Int32 = -1
 
     init(downloadPath: String?, cancellation: CancellationFlag?) {
         self.downloadPath = downloadPath
@@ -86,20 +88,31 @@ final class TransferSink {
             body.append(contentsOf: bytes)
             return true
         }
-        do {
-            if file == nil {
-                guard FileManager.default.createFile(atPath: downloadPath, contents: nil) else {
-                    fileError = "cannot create the file (does the directory exist and is it writable?)"
-                    return false
-                }
-                file = try FileHandle(forWritingTo: URL(fileURLWithPath: downloadPath))
+        if fileFD < 0 {
+            fileFD = open(downloadPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fileFD >= 0 else {
+                fileError = "cannot create the file: \(String(cString: strerror(errno))) (does the directory exist and is it writable?)"
+                return false
             }
-            try file?.write(contentsOf: Data(bytes))
-            return true
-        } catch {
-            fileError = "\(error)"
-            return false
         }
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fileFD, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                fileError = String(cString: strerror(errno))
+                return false
+            }
+            offset += n
+        }
+        return true
+    }
+
+    /// Closes the download file; false when closing failed (data may not have reached the disk).
+    func closeFile() -> Bool {
+        guard fileFD >= 0 else { return true }
+        defer { fileFD = -1 }
+        return close(fileFD) == 0
     }
 }
 
@@ -121,6 +134,16 @@ private let headerCallback: curl_write_callback = { data, size, count, userdata 
     return length
 }
 
+private let readCallback: curl_write_callback = { buffer, size, count, userdata in
+    guard let userdata, let buffer else { return Int(CURL_READFUNC_ABORT) }
+    let sink = Unmanaged<TransferSink>.fromOpaque(userdata).takeUnretainedValue()
+    while true {
+        let n = read(sink.uploadFD, buffer, size * count)
+        if n >= 0 { return n }
+        if errno != EINTR { return Int(CURL_READFUNC_ABORT) }
+    }
+}
+
 private let progressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
     guard let userdata else { return 0 }
     let sink = Unmanaged<TransferSink>.fromOpaque(userdata).takeUnretainedValue()
@@ -129,14 +152,27 @@ private let progressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
 
 /// Runs one transfer on a pooled handle. `downloadTo` streams a 2xx body into that path.
 func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHeaders: [String: String],
-                     downloadTo path: String?, range: ClosedRange<Int64>?,
+                     downloadTo path: String?, range: ClosedRange<Int64>?, uploadFrom uploadPath: String? = nil,
                      cancellation: CancellationFlag?) throws(HTTPClientError) -> HTTPClientResponse {
     let url = request.url
+    var uploadSize: Int64 = 0
+    var uploadFD: Int32 = -1
+    if let uploadPath {
+        uploadFD = open(uploadPath, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        guard uploadFD >= 0, fstat(uploadFD, &info) == 0 else {
+            if uploadFD >= 0 { close(uploadFD) }
+            throw .fileError(url: url, path: uploadPath, message: "cannot read the file to upload: \(String(cString: strerror(errno)))")
+        }
+        uploadSize = Int64(info.st_size)
+    }
+    defer { if uploadFD >= 0 { close(uploadFD) } }
     guard let handle = pool.checkout() else { throw .other(url: url, code: -1, message: "curl_easy_init failed") }
     // curl drops a broken connection itself, so the handle is reusable after any outcome.
     defer { pool.checkin(handle) }
 
     let sink = TransferSink(downloadPath: path, cancellation: cancellation)
+    sink.uploadFD = uploadFD
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }
 
@@ -150,7 +186,7 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
     for (name, value) in merged.sorted(by: { $0.key < $1.key }) {
         headerList = curl_slist_append(headerList, "\(name): \(value)")
     }
-    if request.body != nil && !merged.keys.contains(where: { $0.lowercased() == "content-type" }) {
+    if (request.body != nil || uploadPath != nil) && !merged.keys.contains(where: { $0.lowercased() == "content-type" }) {
         headerList = curl_slist_append(headerList, "Content-Type: application/octet-stream")
     }
 
@@ -174,6 +210,7 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
                 _ = ccurl_setopt_xferinfo_function(handle, progressCallback)
                 _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, opaque)
             }
+            if path != nil { _ = ccurl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 * 1024) }
             if let range {
                 _ = ccurl_setopt_string(handle, CURLOPT_RANGE, "\(range.lowerBound)-\(range.upperBound)")
             }
@@ -185,7 +222,13 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
             default:
                 _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
             }
-            if request.body != nil {
+            if uploadPath != nil {
+                _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+                _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadSize))
+                _ = ccurl_setopt_write_function(handle, CURLOPT_READFUNCTION, readCallback)
+                _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, opaque)
+                if request.method != "PUT" { _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
+            } else if request.body != nil {
                 _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
                 _ = ccurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyBytes.count))
                 // Non-nil even for an empty body so curl doesn't fall back to reading stdin.
@@ -199,15 +242,20 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
             return curl_easy_perform(handle)
         }
     }
-    try? sink.file?.close()
+    let hadFile = sink.fileFD >= 0
+    let closedCleanly = sink.closeFile()
 
     if code != CURLE_OK {
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        if let path, sink.file != nil { try? FileManager.default.removeItem(atPath: path) }
+        if let path, hadFile { unlink(path) }
         throw classify(code, url: url, message: message, sink: sink, path: path)
     }
-    if let path, (200..<300).contains(sink.status), sink.file == nil, request.method != "HEAD" {
+    if let path, hadFile, !closedCleanly {
+        unlink(path)
+        throw .fileError(url: url, path: path, message: "closing the file failed: \(String(cString: strerror(errno)))")
+    }
+    if let path, (200..<300).contains(sink.status), !hadFile, request.method != "HEAD" {
         // An empty 2xx body still produces the (empty) file.
         guard FileManager.default.createFile(atPath: path, contents: Data()) else {
             throw .fileError(url: url, path: path, message: "cannot create the file")

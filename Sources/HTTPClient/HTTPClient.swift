@@ -2,8 +2,8 @@
 //
 // One client is meant to be shared by a whole process: it is Sendable, each call borrows an easy handle
 // from a small pool (so concurrent calls never share a handle, and sequential calls reuse keep-alive
-// connections), and the async variants run the blocking transfer on a dedicated Dispatch queue so the
-// cooperative thread pool is never blocked.
+// connections), and the async variants run the blocking transfer on a thread of their own
+// (TransferThreads) so the cooperative thread pool is never blocked.
 
 import Foundation
 
@@ -11,7 +11,6 @@ public final class HTTPClient: Sendable {
     /// Headers sent with every request (e.g. `Authorization: Bearer ...`); a request's own headers win.
     public let defaultHeaders: [String: String]
     private let pool: CurlHandlePool
-    private static let transferQueue = DispatchQueue(label: "HTTPClient.transfers", qos: .userInitiated, attributes: .concurrent)
 
     /// - Parameter maxIdleConnections: easy handles (each with its live connection) kept for reuse.
     public init(defaultHeaders: [String: String] = [:], maxIdleConnections: Int = 32) {
@@ -36,6 +35,24 @@ public final class HTTPClient: Sendable {
                          headers: [String: String] = [:], timeout: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
         let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeout: timeout)
         return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: path, range: range, cancellation: nil)
+    }
+
+    /// Sends the file at `path` as the body (streamed, never loaded into memory), e.g. an artifact upload.
+    public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
+                       timeout: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeout: timeout)
+        return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: nil, range: nil,
+                                   uploadFrom: path, cancellation: nil)
+    }
+
+    /// `upload` without blocking the caller's thread; cancelling the task aborts the transfer.
+    public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
+                       timeout: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeout: timeout)
+        return try await runDetached(url: url) { flag throws(HTTPClientError) in
+            try performTransfer(pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
+                                downloadTo: nil, range: nil, uploadFrom: path, cancellation: flag)
+        }
     }
 
     /// `send` without blocking the caller's thread; cancelling the task aborts the transfer (`.cancelled`).
@@ -63,7 +80,7 @@ public final class HTTPClient: Sendable {
         let flag = CancellationFlag()
         let result: Result<HTTPClientResponse, HTTPClientError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                Self.transferQueue.async {
+                TransferThreads.shared.run {
                     do throws(HTTPClientError) {
                         continuation.resume(returning: .success(try work(flag)))
                     } catch {

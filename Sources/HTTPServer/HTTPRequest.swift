@@ -16,17 +16,25 @@ public struct HTTPRequest: Sendable {
     /// Percent-decoded query parameters in request order.
     public let queryItems: [HTTPQueryItem]
     public let headers: HTTPHeaders
+    /// The body, when it was held in memory (empty when spooled to `bodyFile`).
     public let body: Data
+    /// A body larger than `HTTPServerConfiguration.spoolBodiesLargerThan` is written here instead of `body`.
+    /// The file is deleted when the handler returns: move it (rename) to keep it.
+    public let bodyFile: String?
+    /// The body's size in bytes, wherever it is.
+    public let bodyLength: Int
     /// The peer's IP address (`127.0.0.1`, `::1`), or "" when unknown.
     public let remoteAddress: String
 
     public init(method: String, path: String, queryItems: [HTTPQueryItem] = [], headers: HTTPHeaders = [:],
-                body: Data = Data(), remoteAddress: String = "") {
+                body: Data = Data(), bodyFile: String? = nil, bodyLength: Int? = nil, remoteAddress: String = "") {
         self.method = method
         self.path = path
         self.queryItems = queryItems
         self.headers = headers
         self.body = body
+        self.bodyFile = bodyFile
+        self.bodyLength = bodyLength ?? body.count
         self.remoteAddress = remoteAddress
     }
 
@@ -44,8 +52,14 @@ public struct HTTPRequest: Sendable {
         return String(parts[1]).trimmingCharacters(in: .whitespaces)
     }
 
+    /// The whole body, reading the spooled file if there is one.
+    public func bodyData() throws -> Data {
+        guard let bodyFile else { return body }
+        return try Data(contentsOf: URL(fileURLWithPath: bodyFile))
+    }
+
     /// Decodes the body as JSON.
     public func decodeJSON<T: Decodable>(_ type: T.Type, decoder: JSONDecoder = JSONDecoder()) throws -> T {
-        try decoder.decode(type, from: body)
+        try decoder.decode(type, from: bodyData())
     }
 }

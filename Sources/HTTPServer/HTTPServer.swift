@@ -9,6 +9,9 @@ import CMicroHTTPD
 import Foundation
 
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
+/// A handler written with async/await. It runs as a Task while the connection's thread waits for it, so an
+/// awaiting long-poll holds no thread of the cooperative pool.
+public typealias AsyncHTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse
 
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
@@ -21,6 +24,21 @@ public final class HTTPServer: @unchecked Sendable {
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
         self.configuration = configuration
         self.core = ServerCore(configuration: configuration, handler: handler)
+    }
+
+    /// A server whose handler is async (e.g. calls actors); see `AsyncHTTPHandler`.
+    public convenience init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+                            asyncHandler: @escaping AsyncHTTPHandler) {
+        self.init(configuration: configuration) { request in
+            let box = ResponseBox()
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                box.response = await asyncHandler(request)
+                done.signal()
+            }
+            done.wait()
+            return box.response ?? .error(status: 500, message: "the handler returned no response")
+        }
     }
 
     /// The port the server listens on (the real one when configured with 0); 0 before `start()`.
@@ -98,6 +116,11 @@ public final class HTTPServer: @unchecked Sendable {
             retainedCore?.release()
         }
     }
+}
+
+private final class ResponseBox: @unchecked Sendable {
+    // Written by the handler task before it signals, read by the connection thread after the wait.
+    var response: HTTPResponse?
 }
 
 private struct UncheckedDaemon: @unchecked Sendable {

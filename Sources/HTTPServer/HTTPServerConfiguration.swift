@@ -1,3 +1,5 @@
+import Foundation
+
 // How an HTTPServer listens and what it accepts.
 
 public struct HTTPServerConfiguration: Sendable {
@@ -12,6 +14,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var idleConnectionTimeoutSeconds: Int
     /// The largest request body accepted for `(method, path)`; larger bodies get 413 without being buffered.
     public var maxBodyBytes: @Sendable (_ method: String, _ path: String) -> Int
+    /// Bodies larger than this are written to a temporary file instead of memory (`HTTPRequest.bodyFile`).
+    public var spoolBodiesLargerThan: Int
+    /// Where spooled bodies go.
+    public var spoolDirectory: String
     /// Builds the JSON error responses the server produces itself (413, 404 for a missing file, ...).
     public var errorResponse: @Sendable (_ status: Int, _ message: String) -> HTTPResponse
 
@@ -20,12 +26,16 @@ public struct HTTPServerConfiguration: Sendable {
                 connectionLimit: Int = 1024,
                 idleConnectionTimeoutSeconds: Int = 120,
                 maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int = { _, _ in 1 << 20 },
+                spoolBodiesLargerThan: Int = 8 << 20,
+                spoolDirectory: String = NSTemporaryDirectory(),
                 errorResponse: @escaping @Sendable (_ status: Int, _ message: String) -> HTTPResponse = { HTTPResponse.error(status: $0, message: $1) }) {
         self.address = address
         self.port = port
         self.connectionLimit = connectionLimit
         self.idleConnectionTimeoutSeconds = idleConnectionTimeoutSeconds
         self.maxBodyBytes = maxBodyBytes
+        self.spoolBodiesLargerThan = spoolBodiesLargerThan
+        self.spoolDirectory = spoolDirectory
         self.errorResponse = errorResponse
     }
 }

@@ -47,12 +47,63 @@ final class ServerCore: @unchecked Sendable {
 /// Per-request state kept in libmicrohttpd's `con_cls` slot between calls of the access handler.
 final class RequestState {
     let limit: Int
+    let spoolThreshold: Int
+    let spoolDirectory: String
     var body = Data()
     var received = 0
     var oversized = false
     var responded = false
+    /// Set once the body outgrew `spoolThreshold`: the rest streams to this file.
+    var spoolPath: String?
+    var spoolFD: Int32 = -1
+    var spoolFailed = false
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, spoolThreshold: Int, spoolDirectory: String) {
+        self.limit = limit
+        self.spoolThreshold = spoolThreshold
+        self.spoolDirectory = spoolDirectory
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        if spoolPath == nil && body.count + bytes.count > spoolThreshold {
+            var template = Array((spoolDirectory.hasSuffix("/") ? spoolDirectory : spoolDirectory + "/").utf8CString.dropLast())
+                + Array("http-body-XXXXXX".utf8CString)
+            spoolFD = mkstemp(&template)
+            guard spoolFD >= 0 else { spoolFailed = true; body = Data(); return }
+            spoolPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !body.withUnsafeBytes({ writeAll($0) }) { spoolFailed = true }
+            body = Data()
+        }
+        if spoolPath != nil {
+            if !spoolFailed && !writeAll(bytes) { spoolFailed = true }
+        } else if !spoolFailed {
+            body.append(contentsOf: bytes)
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(spoolFD, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// Closes the spool file (keeping it for the handler).
+    func finishSpool() {
+        if spoolFD >= 0 { close(spoolFD); spoolFD = -1 }
+    }
+
+    /// Deletes the spool file unless the handler moved it away.
+    func discardSpool() {
+        finishSpool()
+        if let spoolPath { unlink(spoolPath) }
+        spoolPath = nil
+    }
+
+    deinit { discardSpool() }
 }
 
 let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
@@ -63,7 +114,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
 
     guard let existing = conCls.pointee else {
         // First call: headers are in. Refuse an announced oversized body before reading any of it.
-        let state = RequestState(limit: max(0, core.configuration.maxBodyBytes(methodString, path)))
+        let state = RequestState(limit: max(0, core.configuration.maxBodyBytes(methodString, path)),
+                                 spoolThreshold: max(0, core.configuration.spoolBodiesLargerThan),
+                                 spoolDirectory: core.configuration.spoolDirectory)
         core.requestStarted()
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         if let length = lookupHeader(connection, "Content-Length").flatMap({ Int64($0) }), length > Int64(state.limit) {
@@ -82,9 +135,10 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         if !state.oversized && state.received > state.limit {
             state.oversized = true
             state.body = Data()
+            state.discardSpool()
         }
         if !state.oversized, let uploadData {
-            uploadData.withMemoryRebound(to: UInt8.self, capacity: chunk) { state.body.append($0, count: chunk) }
+            state.append(UnsafeRawBufferPointer(start: uploadData, count: chunk))
         }
         uploadDataSize.pointee = 0
         return .YES
@@ -96,11 +150,19 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         let response = core.configuration.errorResponse(413, tooLargeMessage(limit: state.limit, method: methodString, path: path))
         return queue(response, on: connection, request: nil)
     }
+    if state.spoolFailed {
+        state.discardSpool()
+        let response = core.configuration.errorResponse(507, "could not store the request body in \(state.spoolDirectory)")
+        return queue(response, on: connection, request: nil)
+    }
+    state.finishSpool()
     let request = HTTPRequest(method: methodString.uppercased(), path: path,
                               queryItems: collectQueryItems(connection), headers: collectHeaders(connection),
-                              body: state.body, remoteAddress: clientAddress(connection))
+                              body: state.body, bodyFile: state.spoolPath, bodyLength: state.received,
+                              remoteAddress: clientAddress(connection))
     state.body = Data()
     let response = core.handler(request)
+    state.discardSpool()
     return queue(response, on: connection, request: request, core: core)
 }
 

@@ -56,6 +56,42 @@ final class HTTPFileAndRetryTests: XCTestCase {
         }
     }
 
+    func testLargeUploadStreamsFromFileAndSpoolsToDisk() throws {
+        let content = Data((0..<(5 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 13) })
+        let source = directory.appendingPathComponent("checkpoint.bin").path
+        try content.write(to: URL(fileURLWithPath: source))
+        let kept = directory.appendingPathComponent("kept.bin").path
+        let spoolDirectory = directory.appendingPathComponent("spool").path
+        try FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
+        let seenSpoolFiles = LockedBox<String>()
+        let configuration = HTTPServerConfiguration(maxBodyBytes: { _, _ in 64 << 20 }, spoolBodiesLargerThan: 1 << 20,
+                                                    spoolDirectory: spoolDirectory)
+        let server = try startServer(self, configuration: configuration) { request in
+            guard let file = request.bodyFile else { return .json(["spooled": false, "inMemory": request.body.count == request.bodyLength]) }
+            seenSpoolFiles.set(file)
+            XCTAssertTrue(request.body.isEmpty)
+            XCTAssertEqual(request.bodyLength, (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? -1)
+            if request.path == "/keep" { XCTAssertEqual(rename(file, kept), 0) }
+            return .json(["spooled": true])
+        }
+        let client = HTTPClient()
+        let keep = try client.upload(url: "\(server.baseURL)/keep", fromFile: source)
+        XCTAssertEqual(try keep.decodeJSON([String: Bool].self), ["spooled": true])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: kept)), content, "the spooled body is byte-identical")
+
+        let drop = try client.upload(url: "\(server.baseURL)/drop", method: "POST", fromFile: source)
+        XCTAssertEqual(try drop.decodeJSON([String: Bool].self), ["spooled": true])
+        XCTAssertEqual(seenSpoolFiles.count, 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spoolDirectory), [], "spool files are removed after the handler")
+
+        let small = try client.send(HTTPClientRequest(method: "POST", url: "\(server.baseURL)/small", body: Data(count: 1000)))
+        XCTAssertEqual(try small.decodeJSON([String: Bool].self), ["spooled": false, "inMemory": true])
+
+        XCTAssertThrowsError(try client.upload(url: "\(server.baseURL)/x", fromFile: source + ".missing")) { error in
+            guard case .fileError = error as? HTTPClientError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testByteRangeHeaderParsing() {
         XCTAssertEqual(ByteRangeRequest.parse(nil, fileSize: 100), .whole)
         XCTAssertEqual(ByteRangeRequest.parse("bytes=0-9", fileSize: 100), .partial(start: 0, end: 9))

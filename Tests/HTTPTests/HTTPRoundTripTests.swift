@@ -10,14 +10,14 @@ final class HTTPRoundTripTests: XCTestCase {
         for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
             let body = method == "GET" ? nil : Data("payload of \(method)".utf8)
             let response = try client.send(HTTPClientRequest(
-                method: method, url: "\(server.baseURL)/v1/jobs/a%20b?state=running&name=x%26y",
+                method: method, url: "\(server.baseURL)/v1/jobs/a%20b?state=running&name=x%26y&plus=a+b",
                 headers: method == "PUT" ? ["x-test-header": "override"] : [:], body: body))
             XCTAssertEqual(response.status, 200, method)
             XCTAssertEqual(response.header("content-type"), "application/json")
             let echo = try response.decodeJSON(Echo.self)
             XCTAssertEqual(echo.method, method)
             XCTAssertEqual(echo.path, "/v1/jobs/a b")
-            XCTAssertEqual(echo.query, ["state": "running", "name": "x&y"])
+            XCTAssertEqual(echo.query, ["state": "running", "name": "x&y", "plus": "a b"], "+ decodes to a space, as in forms")
             XCTAssertEqual(echo.header, method == "PUT" ? "override" : "default")
             XCTAssertEqual(echo.body, body.map { String(decoding: $0, as: UTF8.self) } ?? "")
             XCTAssertEqual(echo.remote, "127.0.0.1")

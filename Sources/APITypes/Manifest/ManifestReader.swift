@@ -1,0 +1,211 @@
+// Typed, problem-collecting access to a manifest mapping. The job validator and every job kind's
+// settings validator use it, so all messages share one shape: `<path>: expected <what>, got <found>`.
+
+/// Collects the problems of one file while it is validated.
+public final class ManifestProblemCollector: @unchecked Sendable {
+    public let fileName: String
+    public private(set) var problems: [ManifestProblem] = []
+
+    public init(fileName: String) { self.fileName = fileName }
+
+    public func add(path: String, line: Int?, _ message: String) {
+        problems.append(ManifestProblem(fileName: fileName, line: line, path: path, message: message))
+    }
+}
+
+/// A mapping under validation. Getters return nil (and record a problem) when a value is missing or wrong.
+public struct ManifestObjectReader {
+    /// Dotted path of this mapping (`spec.resources`); empty for a document root.
+    public let path: String
+    /// Line of the mapping (used for problems about missing keys).
+    public let line: Int?
+    public let problems: ManifestProblemCollector
+    public let fields: [ManifestField]
+
+    /// Reads `value` as a mapping; reports `expected a mapping` (and yields an empty reader) otherwise.
+    public init(_ value: ManifestValue, path: String, problems: ManifestProblemCollector) {
+        self.path = path
+        self.line = value.line
+        self.problems = problems
+        if case .object(let fields) = value.content {
+            self.fields = fields
+        } else {
+            self.fields = []
+            problems.add(path: path, line: value.line, "expected a mapping, got \(value)")
+        }
+    }
+
+    public func has(_ key: String) -> Bool { fields.contains { $0.key == key } }
+    public func value(_ key: String) -> ManifestValue? { fields.first { $0.key == key }?.value }
+    public func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// Records a problem about field `key` (or about this mapping when nil).
+    public func report(_ key: String?, _ message: String) {
+        if let key {
+            problems.add(path: fieldPath(key), line: value(key)?.line ?? line, message)
+        } else {
+            problems.add(path: path, line: line, message)
+        }
+    }
+
+    /// Reports every key not in `allowed`, with a did-you-mean suggestion when one is close.
+    public func rejectUnknownKeys(allowed: [String]) {
+        for field in fields where !allowed.contains(field.key) {
+            var message = "unknown field"
+            if let suggestion = DidYouMean.suggestion(for: field.key, among: allowed) {
+                message += " (did you mean \"\(suggestion)\"?)"
+            } else {
+                message += "; allowed fields: \(allowed.joined(separator: ", "))"
+            }
+            problems.add(path: fieldPath(field.key), line: field.keyLine ?? field.value.line, message)
+        }
+    }
+
+    private func missing(_ key: String, _ expected: String) {
+        problems.add(path: fieldPath(key), line: line, "missing required field (expected \(expected))")
+    }
+
+    /// The value of `key`, reporting a missing required field. Null counts as missing only when absent.
+    private func lookup(_ key: String, required: Bool, expected: String) -> ManifestValue? {
+        guard let value = value(key) else {
+            if required { missing(key, expected) }
+            return nil
+        }
+        return value
+    }
+
+    private func wrong(_ key: String, _ value: ManifestValue, _ expected: String) {
+        problems.add(path: fieldPath(key), line: value.line ?? line, "expected \(expected), got \(value)")
+    }
+
+    /// A string, optionally checked by `isValid` (whose failure reports `expected`).
+    public func string(_ key: String, required: Bool = false, expected: String = "a string",
+                       isValid: ((String) -> Bool)? = nil) -> String? {
+        guard let value = lookup(key, required: required, expected: expected) else { return nil }
+        guard case .string(let s) = value.content else {
+            var expectation = expected
+            if case .int = value.content { expectation += " (quote numbers meant as text)" }
+            if case .bool = value.content { expectation += " (quote true/false meant as text)" }
+            wrong(key, value, expectation)
+            return nil
+        }
+        if let isValid, !isValid(s) { wrong(key, value, expected); return nil }
+        return s
+    }
+
+    /// An integer within the given bounds.
+    public func integer(_ key: String, required: Bool = false, min: Int64? = nil, max: Int64? = nil) -> Int64? {
+        let expected = Self.describeInteger(min: min, max: max)
+        guard let value = lookup(key, required: required, expected: expected) else { return nil }
+        let number: Int64
+        switch value.content {
+        case .int(let i): number = i
+        case .float(let f) where f == f.rounded() && abs(f) < 9e15: number = Int64(f)
+        default: wrong(key, value, expected); return nil
+        }
+        if let min, number < min { wrong(key, value, expected); return nil }
+        if let max, number > max { wrong(key, value, expected); return nil }
+        return number
+    }
+
+    /// A finite number (integer or decimal) within the given bounds.
+    public func number(_ key: String, required: Bool = false, min: Double? = nil, max: Double? = nil) -> Double? {
+        var expected = "a number"
+        if let min, let max { expected += " between \(Self.format(min)) and \(Self.format(max))" }
+        else if let min { expected += " >= \(Self.format(min))" }
+        else if let max { expected += " <= \(Self.format(max))" }
+        guard let value = lookup(key, required: required, expected: expected) else { return nil }
+        let number: Double
+        switch value.content {
+        case .int(let i): number = Double(i)
+        case .float(let f) where f.isFinite: number = f
+        default: wrong(key, value, expected); return nil
+        }
+        if let min, number < min { wrong(key, value, expected); return nil }
+        if let max, number > max { wrong(key, value, expected); return nil }
+        return number
+    }
+
+    public func bool(_ key: String, required: Bool = false) -> Bool? {
+        guard let value = lookup(key, required: required, expected: "true or false") else { return nil }
+        guard case .bool(let b) = value.content else { wrong(key, value, "true or false"); return nil }
+        return b
+    }
+
+    /// One of `choices` (a string).
+    public func choice(_ key: String, _ choices: [String], required: Bool = false) -> String? {
+        let expected = "one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ")
+        guard let value = lookup(key, required: required, expected: expected) else { return nil }
+        guard case .string(let s) = value.content, choices.contains(s) else { wrong(key, value, expected); return nil }
+        return s
+    }
+
+    /// A nested mapping.
+    public func object(_ key: String, required: Bool = false) -> ManifestObjectReader? {
+        guard let value = lookup(key, required: required, expected: "a mapping") else { return nil }
+        guard case .object = value.content else { wrong(key, value, "a mapping"); return nil }
+        return ManifestObjectReader(value, path: fieldPath(key), problems: problems)
+    }
+
+    /// A list; each item comes with its path (`spec.after[2]`).
+    public func list(_ key: String, required: Bool = false, expected: String = "a list") -> [(value: ManifestValue, path: String)]? {
+        guard let value = lookup(key, required: required, expected: expected) else { return nil }
+        guard case .array(let items) = value.content else { wrong(key, value, expected); return nil }
+        return items.enumerated().map { (value: $0.element, path: "\(fieldPath(key))[\($0.offset)]") }
+    }
+
+    /// A list of strings, each checked by `isValid` (failures report `expectedItem`).
+    public func stringList(_ key: String, required: Bool = false, expectedList: String = "a list of strings",
+                           expectedItem: String = "a string", isValid: ((String) -> Bool)? = nil) -> [String]? {
+        guard let items = list(key, required: required, expected: expectedList) else { return nil }
+        var result: [String] = []
+        var ok = true
+        for (item, itemPath) in items {
+            if case .string(let s) = item.content, isValid?(s) ?? true {
+                result.append(s)
+            } else {
+                problems.add(path: itemPath, line: item.line ?? line, "expected \(expectedItem), got \(item)")
+                ok = false
+            }
+        }
+        return ok ? result : nil
+    }
+
+    /// A mapping of strings to strings (labels, selectors, environment variables).
+    public func stringMap(_ key: String, expectedKey: String = "a key", keyIsValid: ((String) -> Bool)? = nil,
+                          expectedValue: String = "a string", valueIsValid: ((String) -> Bool)? = nil) -> [String: String]? {
+        guard let value = lookup(key, required: false, expected: "a mapping") else { return nil }
+        guard case .object(let fields) = value.content else { wrong(key, value, "a mapping of strings"); return nil }
+        var result: [String: String] = [:]
+        var ok = true
+        for field in fields {
+            let entryPath = "\(fieldPath(key)).\(field.key)"
+            if let keyIsValid, !keyIsValid(field.key) {
+                problems.add(path: entryPath, line: field.keyLine ?? field.value.line, "expected \(expectedKey), got \"\(field.key)\"")
+                ok = false
+                continue
+            }
+            guard case .string(let s) = field.value.content, valueIsValid?(s) ?? true else {
+                var expectation = expectedValue
+                switch field.value.content {
+                case .int, .float, .bool: expectation += " (quote it: \"\(field.value.description)\")"
+                default: break
+                }
+                problems.add(path: entryPath, line: field.value.line ?? line, "expected \(expectation), got \(field.value)")
+                ok = false
+                continue
+            }
+            result[field.key] = s
+        }
+        return ok ? result : nil
+    }
+
+    static func describeInteger(min: Int64?, max: Int64?) -> String {
+        if let min, let max { return "an integer between \(min) and \(max)" }
+        if let min { return "an integer >= \(min)" }
+        if let max { return "an integer <= \(max)" }
+        return "an integer"
+    }
+
+    static func format(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
+}

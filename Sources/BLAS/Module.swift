@@ -1,1 +1,0 @@
-// BLAS: placeholder until its issue lands.

@@ -1,1 +1,0 @@
-// DataShards: placeholder until its issue lands.

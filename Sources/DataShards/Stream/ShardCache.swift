@@ -1,0 +1,120 @@
+// Local cache directory for remote shard files, bounded in bytes, evicting the least recently used files.
+// Recency is the file's modification time (touched on every use), so the LRU order survives restarts and
+// is shared by processes using the same directory. Files arrive under a temporary name and are renamed
+// into place only when complete; a file of the wrong size is never served.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Checksum
+import Foundation
+
+public final class ShardCache: @unchecked Sendable {
+    public let directory: String
+    public let capacityBytes: Int64
+    private let lock = NSLock()
+    private var lastStamp: Int64 = 0
+
+    public init(directory: String, capacityBytes: Int64) throws(StreamError) {
+        guard capacityBytes > 0 else {
+            throw .invalidConfiguration(field: "cache.capacityBytes", reason: "must be positive, got \(capacityBytes)")
+        }
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw .invalidConfiguration(field: "cache.directory", reason: "cannot create \(directory): \(error.localizedDescription)")
+        }
+        self.directory = directory
+        self.capacityBytes = capacityBytes
+    }
+
+    /// Cache file name: a hash of the key (the URL) plus its last path component, for humans.
+    public func fileName(forKey key: String) -> String {
+        let base = key.split(separator: "/").last.map(String.init) ?? "file"
+        return String(SHA256.hex(of: Array(key.utf8)).prefix(24)) + "-" + base
+    }
+
+    struct Entry { var name: String; var bytes: Int64; var lastUse: Double }
+
+    /// Complete cached files, least recently used first.
+    func entries() -> [Entry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var result: [Entry] = []
+        for name in names where !name.hasPrefix(".") {
+            var st = stat()
+            guard stat(directory + "/" + name, &st) == 0 else { continue }
+            result.append(Entry(name: name, bytes: Int64(st.st_size),
+                                lastUse: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
+        }
+        return result.sorted { ($0.lastUse, $0.name) < ($1.lastUse, $1.name) }
+    }
+
+    public var usedBytes: Int64 { lock.withLock { entries().reduce(0) { $0 + $1.bytes } } }
+    /// Cached file names, least recently used first.
+    public var cachedFileNames: [String] { lock.withLock { entries().map(\.name) } }
+
+    /// The local path of `key`'s bytes. On a miss, makes room (evicting least recently used files), then
+    /// calls `fill` with a temporary file descriptor and path to write exactly `bytes` bytes into.
+    public func path(forKey key: String, bytes: Int64,
+                     fill: (Int32, String) throws(FetchError) -> Void) throws(FetchError) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            let name = fileName(forKey: key)
+            let final = directory + "/" + name
+            if let size = try? PosixFile.size(final) {
+                if size == bytes {
+                    touch(final)
+                    return final
+                }
+                PosixFile.removeIfPresent(final)  // stale or partial content from an older version
+            }
+            guard bytes <= capacityBytes else {
+                throw FetchError(url: key, reason: "file of \(bytes) bytes does not fit the cache capacity of \(capacityBytes) bytes", retryable: false)
+            }
+            var present = entries()
+            var used = present.reduce(0) { $0 + $1.bytes }
+            while used + bytes > capacityBytes, !present.isEmpty {
+                let victim = present.removeFirst()
+                PosixFile.removeIfPresent(directory + "/" + victim.name)
+                used -= victim.bytes
+            }
+            let temp = directory + "/.fetch-" + UUID().uuidString.prefix(8) + "-" + name
+            let fd: Int32
+            do { fd = try PosixFile.createExclusive(temp) } catch {
+                throw FetchError(url: key, reason: "cache: \(error)", retryable: false)
+            }
+            do throws(FetchError) {
+                try fill(fd, temp)
+                close(fd)
+            } catch {
+                close(fd)
+                PosixFile.removeIfPresent(temp)
+                throw error
+            }
+            let written = (try? PosixFile.size(temp)) ?? -1
+            guard written == bytes else {
+                PosixFile.removeIfPresent(temp)
+                throw FetchError(url: key, reason: "fetched \(written) bytes, expected \(bytes)", retryable: false)
+            }
+            do { try PosixFile.renameAtomically(temp, to: final) } catch {
+                PosixFile.removeIfPresent(temp)
+                throw FetchError(url: key, reason: "cache: \(error)", retryable: false)
+            }
+            touch(final)
+            return final
+        }
+    }
+
+    /// Marks a use: sets the modification time to now, strictly after every earlier stamp of this cache
+    /// (the kernel clock is coarser than back-to-back uses).
+    private func touch(_ path: String) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var nanos = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        nanos = max(nanos, lastStamp + 1_000)
+        lastStamp = nanos
+        var times = [timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000)),
+                     timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))]
+        _ = utimensat(AT_FDCWD, path, &times, 0)
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+
+/// Reading and writing Hugging Face `tokenizer.json` for byte-level BPE.
+///
+/// Accepted: `model.type` BPE (merges as "a b" strings or ["a", "b"] pairs, `ignore_merges`), pre-tokenizer
+/// `ByteLevel(use_regex: true)` (GPT-2 pattern) or `Sequence[Split(Regex: <GPT-2 or Llama-3 pattern>,
+/// Isolated), ByteLevel(use_regex: false)]`, `normalizer: null`, `added_tokens` without
+/// single_word/lstrip/rstrip. Anything else is rejected with `TokenizerError.unsupported` rather than
+/// silently producing other ids. The decoder is assumed to be ByteLevel; `post_processor` is kept verbatim
+/// when saving but not applied by `encode` (the caller adds end-of-text tokens itself).
+enum TokenizerJSON {
+    static func render(vocab: [(token: String, id: UInt32)], merges: [(String, String)], addedTokens: [AddedToken],
+                       splitPattern: SplitPattern, addPrefixSpace: Bool, ignoreMerges: Bool,
+                       postProcessorJSON: String?) -> String {
+        var o = "{\n"
+        o += "  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n"
+        o += "  \"added_tokens\": ["
+        for (i, t) in addedTokens.sorted(by: { $0.id < $1.id }).enumerated() {
+            o += i == 0 ? "\n" : ",\n"
+            o += "    {\"id\": \(t.id), \"content\": \(quote(t.content)), \"single_word\": false, \"lstrip\": false, "
+            o += "\"rstrip\": false, \"normalized\": \(t.normalized), \"special\": \(t.special)}"
+        }
+        o += addedTokens.isEmpty ? "],\n" : "\n  ],\n"
+        o += "  \"normalizer\": null,\n"
+        switch splitPattern {
+        case .gpt2:
+            o += "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": true, \"use_regex\": true},\n"
+        case .llama3:
+            o += "  \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \(quote(splitPattern.regex))}, \"behavior\": \"Isolated\", \"invert\": false}, "
+            o += "{\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": false, \"use_regex\": false}]},\n"
+        }
+        o += "  \"post_processor\": \(postProcessorJSON ?? "null"),\n"
+        o += "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},\n"
+        o += "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n"
+        o += "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": false,\n"
+        o += "    \"byte_fallback\": false,\n    \"ignore_merges\": \(ignoreMerges),\n    \"vocab\": {"
+        for (i, v) in vocab.enumerated() {
+            o += i == 0 ? "\n      " : ",\n      "
+            o += "\(quote(v.token)): \(v.id)"
+        }
+        o += "\n    },\n    \"merges\": ["
+        for (i, m) in merges.enumerated() {
+            o += i == 0 ? "\n      " : ",\n      "
+            o += "[\(quote(m.0)), \(quote(m.1))]"
+        }
+        o += "\n    ]\n  }\n}\n"
+        return o
+    }
+
+    static func quote(_ s: String) -> String {
+        var o = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": o += "\\\""
+            case "\\": o += "\\\\"
+            case "\n": o += "\\n"
+            case "\r": o += "\\r"
+            case "\t": o += "\\t"
+            default:
+                if u.value < 0x20 || u.value == 0x7F {
+                    o += String(format: "\\u%04x", u.value)
+                } else {
+                    o.unicodeScalars.append(u)
+                }
+            }
+        }
+        return o + "\""
+    }
+
+    // MARK: Loading
+
+    static func parse(_ data: Data, source: String) throws(TokenizerError) -> Tokenizer {
+        let rootAny: Any
+        do { rootAny = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) }
+        catch { throw .malformedJSON(file: source, reason: "\(error.localizedDescription)") }
+        guard let root = rootAny as? [String: Any] else {
+            throw .invalidField(file: source, field: "(root)", expected: "a JSON object")
+        }
+        if let n = root["normalizer"], !(n is NSNull) {
+            throw .unsupported(file: source, field: "normalizer", value: describe(n))
+        }
+        let (pattern, prefixSpace) = try parsePreTokenizer(root["pre_tokenizer"], source: source)
+
+        guard let model = root["model"] as? [String: Any] else {
+            throw .invalidField(file: source, field: "model", expected: "an object with type BPE")
+        }
+        if let type = model["type"], (type as? String) != "BPE" {
+            throw .unsupported(file: source, field: "model.type", value: describe(type))
+        }
+        if let d = model["dropout"], !(d is NSNull) { throw .unsupported(file: source, field: "model.dropout", value: describe(d)) }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let v = model[key], !(v is NSNull), (v as? String) != "" {
+                throw .unsupported(file: source, field: "model.\(key)", value: describe(v))
+            }
+        }
+        if let v = model["byte_fallback"] as? Bool, v { throw .unsupported(file: source, field: "model.byte_fallback", value: "true") }
+        let ignoreMerges = (model["ignore_merges"] as? Bool) ?? false
+
+        guard let vocabDict = model["vocab"] as? [String: Any] else {
+            throw .invalidField(file: source, field: "model.vocab", expected: "an object of token -> id")
+        }
+        var vocab: [(token: String, id: UInt32)] = []
+        vocab.reserveCapacity(vocabDict.count)
+        for (token, value) in vocabDict {
+            guard let id = value as? Int, id >= 0, id < Int(UInt32.max) else {
+                throw .invalidField(file: source, field: "model.vocab[\(quote(token))]", expected: "a non-negative integer id")
+            }
+            vocab.append((token, UInt32(id)))
+        }
+        guard let mergesAny = model["merges"] as? [Any] else {
+            throw .invalidField(file: source, field: "model.merges", expected: "an array")
+        }
+        var merges: [(String, String)] = []
+        merges.reserveCapacity(mergesAny.count)
+        for (i, m) in mergesAny.enumerated() {
+            if let s = m as? String {
+                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2 else {
+                    throw .invalidField(file: source, field: "model.merges[\(i)]", expected: "\"left right\" (two tokens separated by one space)")
+                }
+                merges.append((String(parts[0]), String(parts[1])))
+            } else if let pair = m as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String {
+                merges.append((a, b))
+            } else {
+                throw .invalidField(file: source, field: "model.merges[\(i)]", expected: "a \"left right\" string or a [left, right] pair")
+            }
+        }
+
+        var added: [AddedToken] = []
+        if let list = root["added_tokens"], !(list is NSNull) {
+            guard let items = list as? [[String: Any]] else {
+                throw .invalidField(file: source, field: "added_tokens", expected: "an array of objects")
+            }
+            for (i, item) in items.enumerated() {
+                guard let id = item["id"] as? Int, id >= 0, let content = item["content"] as? String else {
+                    throw .invalidField(file: source, field: "added_tokens[\(i)]", expected: "an object with integer id and string content")
+                }
+                for flag in ["single_word", "lstrip", "rstrip"] where (item[flag] as? Bool) == true {
+                    throw .unsupported(file: source, field: "added_tokens[\(i)].\(flag)", value: "true")
+                }
+                let special = (item["special"] as? Bool) ?? false
+                added.append(AddedToken(id: UInt32(id), content: content, special: special,
+                                        normalized: (item["normalized"] as? Bool) ?? !special))
+            }
+        }
+        var post: String? = nil
+        if let p = root["post_processor"], !(p is NSNull) {
+            guard let d = try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+                throw .invalidField(file: source, field: "post_processor", expected: "a JSON object")
+            }
+            post = String(decoding: d, as: UTF8.self)
+        }
+        return try Tokenizer(vocabulary: vocab, merges: merges, addedTokens: added, splitPattern: pattern,
+                             addPrefixSpace: prefixSpace, ignoreMerges: ignoreMerges, postProcessorJSON: post, source: source)
+    }
+
+    private static func parsePreTokenizer(_ any: Any?, source: String) throws(TokenizerError) -> (SplitPattern, Bool) {
+        guard let pt = any as? [String: Any], let type = pt["type"] as? String else {
+            throw .unsupported(file: source, field: "pre_tokenizer", value: any.map(describe) ?? "missing")
+        }
+        if type == "ByteLevel" {
+            guard (pt["use_regex"] as? Bool) ?? true else {
+                throw .unsupported(file: source, field: "pre_tokenizer.use_regex", value: "false without a Split")
+            }
+            return (.gpt2, (pt["add_prefix_space"] as? Bool) ?? true)
+        }
+        guard type == "Sequence", let list = pt["pretokenizers"] as? [[String: Any]], list.count == 2,
+              (list[0]["type"] as? String) == "Split", (list[1]["type"] as? String) == "ByteLevel" else {
+            throw .unsupported(file: source, field: "pre_tokenizer", value: describe(pt))
+        }
+        let split = list[0], byteLevel = list[1]
+        guard let pat = split["pattern"] as? [String: Any], let regex = pat["Regex"] as? String else {
+            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[0].pattern", value: describe(split["pattern"] ?? "missing"))
+        }
+        guard let pattern = SplitPattern(regex: regex) else {
+            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[0].pattern.Regex", value: regex)
+        }
+        guard (split["behavior"] as? String) == "Isolated", (split["invert"] as? Bool) != true else {
+            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[0].behavior", value: describe(split["behavior"] ?? "missing"))
+        }
+        guard (byteLevel["use_regex"] as? Bool) == false else {
+            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[1].use_regex", value: "true (the split would be applied twice)")
+        }
+        return (pattern, (byteLevel["add_prefix_space"] as? Bool) ?? false)
+    }
+
+    private static func describe(_ v: Any) -> String {
+        if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
+            let s = String(decoding: d, as: UTF8.self)
+            return s.count > 200 ? String(s.prefix(200)) + "..." : s
+        }
+        return "\(v)"
+    }
+}
+
+extension Tokenizer {
+    /// Loads a Hugging Face tokenizer.json.
+    public static func load(path: String) throws(TokenizerError) -> Tokenizer {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) }
+        catch { throw .unreadable(file: path, reason: (error as NSError).localizedDescription) }
+        return try TokenizerJSON.parse(data, source: path)
+    }
+
+    /// Parses tokenizer.json text.
+    public static func load(json: String, source: String = "<memory>") throws(TokenizerError) -> Tokenizer {
+        try TokenizerJSON.parse(Data(json.utf8), source: source)
+    }
+
+    /// Writes the canonical tokenizer.json atomically (temporary file, then rename).
+    public func save(to path: String) throws(TokenizerError) {
+        let tmp = path + ".tmp-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try Data(canonicalBytes).write(to: URL(fileURLWithPath: tmp))
+            if rename(tmp, path) != 0 { throw NSError(domain: "rename", code: Int(errno)) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw .writeFailed(file: path, reason: "\(error)")
+        }
+    }
+}

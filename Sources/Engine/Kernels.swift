@@ -1,0 +1,275 @@
+import BLAS
+import Foundation
+
+/// The non-matrix parts of the transformer as tight loops over contiguous Float rows, plus the
+/// sgemm-based linear layer and attention. Every function works on caller-owned memory; none allocates.
+/// Backward functions that produce parameter gradients ADD into them (gradient accumulation), while
+/// activation gradients are overwritten unless the name says otherwise.
+enum Kernels {
+    static let layerNormEpsilon: Float = 1e-5
+
+    // MARK: LayerNorm
+
+    static func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                                 rstd: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                 rows: Int, width C: Int, threads: Int) {
+        let o = SharedPointer(out), mu = SharedPointer(mean), rs = SharedPointer(rstd)
+        Parallel.forRows(rows, threads: threads) { range in
+            for r in range {
+                let x = input + r * C
+                var sum: Float = 0
+                for i in 0..<C { sum += x[i] }
+                let m = sum / Float(C)
+                var variance: Float = 0
+                for i in 0..<C { let d = x[i] - m; variance += d * d }
+                let s = 1 / (variance / Float(C) + layerNormEpsilon).squareRoot()
+                let y = o.base + r * C
+                for i in 0..<C { y[i] = (x[i] - m) * s * weight[i] + bias[i] }
+                mu.base[r] = m
+                rs.base[r] = s
+            }
+        }
+    }
+
+    /// Adds the input gradient into `inputGradient` (the residual stream) and the parameter gradients
+    /// into `weightGradient`/`biasGradient`.
+    static func layerNormBackward(inputGradient: UnsafeMutablePointer<Float>,
+                                  weightGradient: UnsafeMutablePointer<Float>,
+                                  biasGradient: UnsafeMutablePointer<Float>,
+                                  outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
+                                  weight: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                                  rstd: UnsafePointer<Float>, rows: Int, width C: Int, threads: Int) {
+        let dx = SharedPointer(inputGradient)
+        Parallel.forRows(rows, threads: threads) { range in
+            for r in range {
+                let x = input + r * C, dy = outputGradient + r * C
+                let m = mean[r], s = rstd[r]
+                var meanGrad: Float = 0, meanGradXhat: Float = 0
+                for i in 0..<C {
+                    let g = dy[i] * weight[i]
+                    meanGrad += g
+                    meanGradXhat += g * (x[i] - m) * s
+                }
+                meanGrad /= Float(C)
+                meanGradXhat /= Float(C)
+                let d = dx.base + r * C
+                for i in 0..<C {
+                    let xhat = (x[i] - m) * s
+                    d[i] += (dy[i] * weight[i] - meanGrad - xhat * meanGradXhat) * s
+                }
+            }
+        }
+        // Parameter gradients reduce over rows: one pass in row order keeps them deterministic.
+        for r in 0..<rows {
+            let x = input + r * C, dy = outputGradient + r * C
+            let m = mean[r], s = rstd[r]
+            for i in 0..<C {
+                weightGradient[i] += dy[i] * (x[i] - m) * s
+                biasGradient[i] += dy[i]
+            }
+        }
+    }
+
+    // MARK: GELU (tanh approximation, as GPT-2)
+
+    private static let geluScale: Float = (2 / Float.pi).squareRoot()
+
+    static func geluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                            count: Int, threads: Int) {
+        let o = SharedPointer(out)
+        let chunk = 4096
+        Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
+            let start = range.lowerBound * chunk, end = min(count, range.upperBound * chunk)
+            let x = input + start, y = o.base + start
+            for i in 0..<(end - start) {
+                let v = x[i]
+                let t = VectorMath.tanh(geluScale * (v + 0.044715 * v * v * v))
+                y[i] = 0.5 * v * (1 + t)
+            }
+        }
+    }
+
+    /// `gradient` holds dL/d(gelu output) on entry and dL/d(gelu input) on return.
+    static func geluBackward(gradient: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                             count: Int, threads: Int) {
+        let g = SharedPointer(gradient)
+        let chunk = 4096
+        Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
+            let start = range.lowerBound * chunk, end = min(count, range.upperBound * chunk)
+            let x = input + start, d = g.base + start
+            for i in 0..<(end - start) {
+                let v = x[i]
+                let t = VectorMath.tanh(geluScale * (v + 0.044715 * v * v * v))
+                let sech2 = 1 - t * t
+                let local = 0.5 * (1 + t) + 0.5 * v * sech2 * geluScale * (1 + 0.134145 * v * v)
+                d[i] *= local
+            }
+        }
+    }
+
+    // MARK: Linear layers (y = x W^T + b, W stored [out, in] as in PyTorch)
+
+    static func linearForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                              rows: Int, inWidth: Int, outWidth: Int, accumulate: Bool = false) {
+        // Seed the output with the bias (added to what is there when accumulating a residual), then
+        // let sgemm add x W^T on top.
+        for r in 0..<rows {
+            let y = out + r * outWidth
+            if accumulate {
+                for j in 0..<outWidth { y[j] += bias[j] }
+            } else {
+                for j in 0..<outWidth { y[j] = bias[j] }
+            }
+        }
+        BLAS.sgemm(.none, .transposed, m: rows, n: outWidth, k: inWidth,
+                   a: input, lda: inWidth, b: weight, ldb: inWidth, beta: 1, c: out, ldc: outWidth)
+    }
+
+    /// Writes dL/dx into `inputGradient` and adds dL/dW, dL/db into the parameter gradients.
+    static func linearBackward(inputGradient: UnsafeMutablePointer<Float>,
+                               weightGradient: UnsafeMutablePointer<Float>,
+                               biasGradient: UnsafeMutablePointer<Float>,
+                               outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
+                               weight: UnsafePointer<Float>, rows: Int, inWidth: Int, outWidth: Int) {
+        BLAS.sgemm(.none, .none, m: rows, n: inWidth, k: outWidth,
+                   a: outputGradient, lda: outWidth, b: weight, ldb: inWidth,
+                   beta: 0, c: inputGradient, ldc: inWidth)
+        BLAS.sgemm(.transposed, .none, m: outWidth, n: inWidth, k: rows,
+                   a: outputGradient, lda: outWidth, b: input, ldb: inWidth,
+                   beta: 1, c: weightGradient, ldc: inWidth)
+        addColumnSums(into: biasGradient, of: outputGradient, rows: rows, width: outWidth)
+    }
+
+    static func addColumnSums(into sums: UnsafeMutablePointer<Float>, of matrix: UnsafePointer<Float>,
+                              rows: Int, width: Int) {
+        for r in 0..<rows {
+            let row = matrix + r * width
+            for j in 0..<width { sums[j] += row[j] }
+        }
+    }
+
+    // MARK: Causal (optionally sliding-window) multi-head self-attention
+
+    struct AttentionShape {
+        var batch: Int, length: Int, width: Int, heads: Int, window: Int?
+        var headWidth: Int { width / heads }
+        var scale: Float { 1 / Float(headWidth).squareRoot() }
+        /// First position that position `t` may attend to.
+        @inline(__always) func firstKey(_ t: Int) -> Int {
+            guard let window else { return 0 }
+            return max(0, t - window + 1)
+        }
+    }
+
+    /// qkv: [B, T, 3C] (q | k | v, head h at columns h*hs ..< (h+1)*hs of each part).
+    /// probs: [B, H, T, T] attention probabilities (kept for backward). out: [B, T, C].
+    static func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+                                 qkv: UnsafePointer<Float>, shape s: AttentionShape, threads: Int) {
+        let T = s.length, C = s.width, hs = s.headWidth, H = s.heads
+        for b in 0..<s.batch {
+            for h in 0..<H {
+                let q = qkv + b * T * 3 * C + h * hs
+                let p = probs + (b * H + h) * T * T
+                BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, alpha: s.scale,
+                           a: q, lda: 3 * C, b: q + C, ldb: 3 * C, c: p, ldc: T)
+            }
+        }
+        let pr = SharedPointer(probs)
+        Parallel.forRows(s.batch * H * T, threads: threads) { range in
+            for row in range {
+                let t = row % T
+                let p = pr.base + row * T
+                let first = s.firstKey(t)
+                let count = t + 1 - first
+                let maxValue = VectorMath.maximum(p + first, count)
+                let sum = VectorMath.exponentiate(p + first, count, shift: maxValue)
+                VectorMath.scale(p + first, count, by: 1 / sum)
+                for j in 0..<first { p[j] = 0 }
+                for j in (t + 1)..<T { p[j] = 0 }
+            }
+        }
+        for b in 0..<s.batch {
+            for h in 0..<H {
+                let v = qkv + b * T * 3 * C + 2 * C + h * hs
+                let p = probs + (b * H + h) * T * T
+                BLAS.sgemm(.none, .none, m: T, n: hs, k: T, a: p, lda: T, b: v, ldb: 3 * C,
+                           c: out + b * T * C + h * hs, ldc: C)
+            }
+        }
+    }
+
+    /// Writes dL/d(qkv) into `qkvGradient` from dL/d(out); `scratch` holds [B, H, T, T] floats.
+    static func attentionBackward(qkvGradient: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                  outputGradient: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                                  qkv: UnsafePointer<Float>, shape s: AttentionShape, threads: Int) {
+        let T = s.length, C = s.width, hs = s.headWidth, H = s.heads
+        for b in 0..<s.batch {
+            for h in 0..<H {
+                let v = qkv + b * T * 3 * C + 2 * C + h * hs
+                let dv = qkvGradient + b * T * 3 * C + 2 * C + h * hs
+                let p = probs + (b * H + h) * T * T
+                let dp = scratch + (b * H + h) * T * T
+                let dout = outputGradient + b * T * C + h * hs
+                BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, a: dout, lda: C, b: v, ldb: 3 * C,
+                           c: dp, ldc: T)
+                BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, a: p, lda: T, b: dout, ldb: C,
+                           c: dv, ldc: 3 * C)
+            }
+        }
+        // Softmax backward: dS = P * (dP - sum(dP * P)), zero outside the allowed window.
+        let ds = SharedPointer(scratch)
+        Parallel.forRows(s.batch * H * T, threads: threads) { range in
+            for row in range {
+                let t = row % T
+                let p = probs + row * T
+                let d = ds.base + row * T
+                let first = s.firstKey(t)
+                var dot: Float = 0
+                for j in first...t { dot += p[j] * d[j] }
+                for j in 0..<first { d[j] = 0 }
+                for j in first...t { d[j] = p[j] * (d[j] - dot) }
+                for j in (t + 1)..<T { d[j] = 0 }
+            }
+        }
+        for b in 0..<s.batch {
+            for h in 0..<H {
+                let q = qkv + b * T * 3 * C + h * hs
+                let dq = qkvGradient + b * T * 3 * C + h * hs
+                let d = scratch + (b * H + h) * T * T
+                BLAS.sgemm(.none, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
+                           b: q + C, ldb: 3 * C, c: dq, ldc: 3 * C)
+                BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
+                           b: q, ldb: 3 * C, c: dq + C, ldc: 3 * C)
+            }
+        }
+    }
+
+    // MARK: Softmax cross-entropy
+
+    /// Per-row loss into `losses`; when `gradientScale` is given the logits are replaced by
+    /// gradientScale * (softmax - onehot(target)).
+    static func crossEntropy(logits: UnsafeMutablePointer<Float>, losses: UnsafeMutablePointer<Float>,
+                             targets: UnsafePointer<Int32>, rows: Int, vocabulary V: Int,
+                             gradientScale: Float?, threads: Int) {
+        let lg = SharedPointer(logits), ls = SharedPointer(losses)
+        Parallel.forRows(rows, threads: threads, minimumRowsPerThread: 4) { range in
+            for r in range {
+                let x = lg.base + r * V
+                let maxValue = VectorMath.maximum(x, V)
+                let target = Int(targets[r])
+                let targetLogit = x[target]
+                let sum: Float
+                if let scale = gradientScale {
+                    sum = VectorMath.exponentiate(x, V, shift: maxValue)
+                    VectorMath.scale(x, V, by: scale / sum)
+                    x[target] -= scale
+                } else {
+                    sum = VectorMath.sumOfExponentials(x, V, shift: maxValue, scratch: x)
+                }
+                ls.base[r] = logf(sum) - (targetLogit - maxValue)
+            }
+        }
+    }
+}

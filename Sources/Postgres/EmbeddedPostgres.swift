@@ -1,0 +1,358 @@
+import Foundation
+
+// A local PostgreSQL server run from Debian's binaries (/usr/lib/postgresql/<version>/bin) in a
+// state directory:  <dir>/data (the cluster), <dir>/run (unix socket), <dir>/postgres.log,
+// <dir>/port (the port used last time, reused when free). The first start runs initdb; later starts
+// reuse the cluster, so the same state comes back. As root, the server runs as the `postgres` user
+// (PostgreSQL refuses to run as root) and the directory is chowned to it. Loopback only, trust auth.
+
+public final class EmbeddedPostgres: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// The state directory (created if missing).
+        public var directory: String
+        /// A fixed port, or nil for the previous port if free, else a free one.
+        public var port: Int?
+        /// The database created on start and named in `conninfo`.
+        public var database: String
+        /// Extra `postgresql.conf` settings passed on the command line (e.g. ["fsync": "off"] for tests).
+        public var settings: [String: String]
+        /// The bin directory; nil picks the newest /usr/lib/postgresql/*/bin (or the cluster's own version).
+        public var binDirectory: String?
+
+        public init(directory: String, port: Int? = nil, database: String = "ops",
+                    settings: [String: String] = [:], binDirectory: String? = nil) {
+            self.directory = directory
+            self.port = port
+            self.database = database
+            self.settings = settings
+            self.binDirectory = binDirectory
+        }
+    }
+
+    public let configuration: Configuration
+    private let lock = NSLock()
+    private var currentPort: Int?
+
+    public var directory: String { configuration.directory }
+    public var dataDirectory: String { configuration.directory + "/data" }
+    public var socketDirectory: String { configuration.directory + "/run" }
+    public var logFile: String { configuration.directory + "/postgres.log" }
+    /// The user the server runs as and clients connect as.
+    public let superuser = "postgres"
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public convenience init(directory: String, port: Int? = nil, database: String = "ops") {
+        self.init(Configuration(directory: directory, port: port, database: database))
+    }
+
+    /// The port the server listens on (after `start()`).
+    public var port: Int? {
+        lock.lock(); defer { lock.unlock() }
+        return currentPort
+    }
+
+    /// conninfo for `database` (default: the configured one) over TCP on 127.0.0.1.
+    public func conninfo(database: String? = nil) -> String {
+        "host=127.0.0.1 port=\(port ?? 0) dbname=\(database ?? configuration.database) user=\(superuser)"
+    }
+
+    /// conninfo of the configured database.
+    public var conninfo: String { conninfo() }
+
+    // MARK: Lifecycle
+
+    /// initdb on first use, start the server (removing a stale postmaster.pid), wait until it accepts
+    /// connections, and create the database if missing. Does nothing if this server is already running.
+    public func start() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        if isRunning, let running = readPortFile() {
+            lock.lock(); currentPort = running; lock.unlock()
+            try createDatabaseIfMissing(configuration.database)
+            return
+        }
+        let bin = try binDirectory()
+        if !fm.fileExists(atPath: dataDirectory + "/PG_VERSION") {
+            try initialize(bin: bin)
+        }
+        try ensureOwnership()
+        removeStaleLockFiles()
+        let port = try choosePort()
+        var settings: [String: String] = [
+            "listen_addresses": "127.0.0.1",
+            "port": String(port),
+            "unix_socket_directories": socketDirectory,
+            "fsync": "on",
+        ]
+        for (k, v) in configuration.settings { settings[k] = v }
+        let options = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)='\($0.value)'" }.joined(separator: " ")
+        let result = try run(bin + "/pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options, "start"])
+        guard result.status == 0 else {
+            throw PostgresError.embeddedServer(action: "start", message: "pg_ctl exited with \(result.status): \(result.output)", log: tailOfLog())
+        }
+        try String(port).write(toFile: directory + "/port", atomically: true, encoding: .utf8)
+        lock.lock(); currentPort = port; lock.unlock()
+        try waitUntilAcceptingConnections(timeout: 30)
+        try createDatabaseIfMissing(configuration.database)
+    }
+
+    /// Fast shutdown (active sessions are disconnected, data is flushed). No-op when not running.
+    public func stop() throws {
+        guard isRunning else { return }
+        let bin = try binDirectory()
+        let result = try run(bin + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"])
+        if result.status != 0 && isRunning {
+            throw PostgresError.embeddedServer(action: "stop", message: result.output, log: tailOfLog())
+        }
+    }
+
+    /// Stops and starts again on the same port.
+    public func restart() throws {
+        let previous = port
+        try stop()
+        if let previous { lock.lock(); currentPort = previous; lock.unlock() }
+        try start()
+    }
+
+    /// SIGKILL the postmaster and its children (a crash, for tests). The next `start()` recovers.
+    public func kill() {
+        guard let pid = postmasterPID(), EmbeddedPostgres.isAlive(pid) else { return }
+        let children = EmbeddedPostgres.childProcesses(of: pid)
+        _ = Foundation.kill(pid, SIGKILL)
+        for child in children { _ = Foundation.kill(child, SIGKILL) }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, ([pid] + children).contains(where: EmbeddedPostgres.isAlive) {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    /// Stops the server and deletes the state directory.
+    public func destroy() throws {
+        try? stop()
+        kill()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Whether the postmaster recorded in postmaster.pid is alive.
+    public var isRunning: Bool {
+        guard let pid = postmasterPID() else { return false }
+        return EmbeddedPostgres.isAlive(pid) && EmbeddedPostgres.isPostgresProcess(pid)
+    }
+
+    /// Creates a database (owner: the superuser) unless it exists.
+    public func createDatabaseIfMissing(_ name: String) throws {
+        let admin = try PostgresConnection(conninfo: conninfo(database: "postgres"))
+        defer { admin.close() }
+        let exists = try admin.queryFirst("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)]) != nil
+        if !exists {
+            do {
+                try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name))")
+            } catch let error as PostgresError where error.sqlState == "42P04" {
+                // Created concurrently by someone else: fine.
+            }
+        }
+    }
+
+    /// Drops a database if it exists (disconnecting its sessions).
+    public func dropDatabase(_ name: String) throws {
+        let admin = try PostgresConnection(conninfo: conninfo(database: "postgres"))
+        defer { admin.close() }
+        try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
+    }
+
+    // MARK: Binaries
+
+    /// The newest installed PostgreSQL bin directory (`/usr/lib/postgresql/<N>/bin`).
+    public static func newestBinDirectory(root: String = "/usr/lib/postgresql") throws -> String {
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .compactMap { Int($0) }
+            .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/postgres") }
+            .sorted()
+        guard let newest = versions.last else {
+            throw PostgresError.embeddedServer(action: "find binaries",
+                message: "no PostgreSQL server under \(root)/*/bin; install it with `apt-get install -y postgresql`", log: "")
+        }
+        return "\(root)/\(newest)/bin"
+    }
+
+    private func binDirectory() throws -> String {
+        if let bin = configuration.binDirectory { return bin }
+        // An existing cluster must be run by its own major version.
+        if let version = try? String(contentsOfFile: dataDirectory + "/PG_VERSION", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines),
+           FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\(version)/bin/postgres") {
+            return "/usr/lib/postgresql/\(version)/bin"
+        }
+        return try EmbeddedPostgres.newestBinDirectory()
+    }
+
+    // MARK: Internals
+
+    private var runsAsRoot: Bool { getuid() == 0 }
+
+    private func initialize(bin: String) throws {
+        // A half-made data directory from an interrupted initdb would make initdb refuse.
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try ensureOwnership()
+        let result = try run(bin + "/initdb", ["-D", dataDirectory, "-U", superuser, "--auth=trust",
+                                               "--encoding=UTF8", "--no-locale", "--no-instructions"])
+        guard result.status == 0 else {
+            throw PostgresError.embeddedServer(action: "initdb", message: "initdb exited with \(result.status)", log: result.output)
+        }
+    }
+
+    private func ensureOwnership() throws {
+        guard runsAsRoot else { return }
+        let chown = try run("/bin/chown", ["-R", "postgres:postgres", directory], asPostgres: false)
+        guard chown.status == 0 else {
+            throw PostgresError.embeddedServer(action: "chown", message: chown.output, log: "")
+        }
+        _ = chmod(dataDirectory, 0o700)
+    }
+
+    private func choosePort() throws -> Int {
+        if let fixed = configuration.port { return fixed }
+        lock.lock(); let remembered = currentPort; lock.unlock()
+        if let remembered, EmbeddedPostgres.isPortFree(remembered) { return remembered }
+        if let previous = readPortFile(), EmbeddedPostgres.isPortFree(previous) { return previous }
+        return try EmbeddedPostgres.freeLoopbackPort()
+    }
+
+    private func readPortFile() -> Int? {
+        (try? String(contentsOfFile: directory + "/port", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    private func postmasterPID() -> Int32? {
+        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let first = text.split(separator: "\n").first else { return nil }
+        return Int32(first.trimmingCharacters(in: .whitespaces))
+    }
+
+    /// A postmaster.pid (or socket lock) naming a dead process, a zombie or an unrelated process
+    /// would stop the server from starting after a crash; remove it.
+    private func removeStaleLockFiles() {
+        let fm = FileManager.default
+        if let pid = postmasterPID(), !(EmbeddedPostgres.isAlive(pid) && EmbeddedPostgres.isPostgresProcess(pid)) {
+            try? fm.removeItem(atPath: dataDirectory + "/postmaster.pid")
+        }
+        for name in (try? fm.contentsOfDirectory(atPath: socketDirectory)) ?? [] where name.hasSuffix(".lock") {
+            let path = socketDirectory + "/" + name
+            if let text = try? String(contentsOfFile: path, encoding: .utf8),
+               let pid = text.split(separator: "\n").first.flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) }),
+               EmbeddedPostgres.isAlive(pid) && EmbeddedPostgres.isPostgresProcess(pid) {
+                continue
+            }
+            try? fm.removeItem(atPath: path)
+        }
+    }
+
+    private func waitUntilAcceptingConnections(timeout: TimeInterval) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var lastError: Error?
+        while Date() < deadline {
+            do {
+                let c = try PostgresConnection(conninfo: conninfo(database: "postgres"), connectTimeoutSeconds: 2)
+                c.close()
+                return
+            } catch {
+                lastError = error
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        throw PostgresError.embeddedServer(action: "start", message: "server did not accept connections: \(lastError.map { "\($0)" } ?? "timeout")", log: tailOfLog())
+    }
+
+    private func tailOfLog() -> String {
+        guard let text = try? String(contentsOfFile: logFile, encoding: .utf8) else { return "" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")
+    }
+
+    private struct ProcessResult { var status: Int32; var output: String }
+
+    /// Runs a command (as `postgres` via runuser when we are root) and waits for it. Output goes to a
+    /// file, and every descriptor above stderr is closed in the child: the postmaster outlives pg_ctl,
+    /// and must not inherit our pipes or sockets (Foundation's Process would then never see pg_ctl exit).
+    private func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) throws -> ProcessResult {
+        let argv = (asPostgres && runsAsRoot) ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments
+                                              : [executable] + arguments
+        let outputPath = NSTemporaryDirectory() + "embedded-pg-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let status = try ChildProcess.run(argv, outputPath: outputPath)
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return ProcessResult(status: status, output: text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    // MARK: Process and port helpers
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard pid > 0, Foundation.kill(pid, 0) == 0 || errno == EPERM else { return false }
+        // A zombie is dead for our purposes (it will never accept connections or hold locks).
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            let state = stat[stat.index(close, offsetBy: 2)]
+            return state != "Z" && state != "X"
+        }
+        return true
+    }
+
+    static func isPostgresProcess(_ pid: Int32) -> Bool {
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return true }
+        return comm.hasPrefix("postgres") || comm.hasPrefix("postmaster")
+    }
+
+    static func childProcesses(of parent: Int32) -> [Int32] {
+        var children: [Int32] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, Int32(fields[1]) == parent { children.append(pid) }
+        }
+        return children
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw PostgresError.embeddedServer(action: "find a free port", message: "socket() failed", log: "") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw PostgresError.embeddedServer(action: "find a free port", message: "bind() failed", log: "") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether nothing listens on 127.0.0.1:`port`.
+    public static func isPortFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        // Like the server itself: a port whose old connections linger in TIME_WAIT is free.
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}

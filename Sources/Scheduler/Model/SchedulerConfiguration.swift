@@ -1,0 +1,22 @@
+// Knobs of the scheduling policy. Defaults are what the control plane runs with.
+
+public struct SchedulerConfiguration: Hashable, Sendable {
+    /// Seconds a preempted task gets to checkpoint before its resources are taken back.
+    public var preemptionGracePeriod: Double
+    public var preemptionEnabled: Bool
+    /// Preemption searches scan every worker; this bounds how many blocked jobs may try one per pass.
+    public var maxPreemptionAttemptsPerPass: Int
+    /// How many blocked jobs may hold workers back from backfill at once (held plus new).
+    public var maxReservations: Int
+    /// Weight of one cached wanted shard against affinity weights when ranking workers.
+    public var localityEnabled: Bool
+
+    public init(preemptionGracePeriod: Double = 30, preemptionEnabled: Bool = true, maxPreemptionAttemptsPerPass: Int = 16,
+                maxReservations: Int = 8, localityEnabled: Bool = true) {
+        self.preemptionGracePeriod = preemptionGracePeriod
+        self.preemptionEnabled = preemptionEnabled
+        self.maxPreemptionAttemptsPerPass = maxPreemptionAttemptsPerPass
+        self.maxReservations = maxReservations
+        self.localityEnabled = localityEnabled
+    }
+}

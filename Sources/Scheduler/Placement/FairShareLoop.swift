@@ -1,0 +1,89 @@
+import ClusterModel
+// Between queues: the queue with the lowest dominant share per unit of weight goes next (weighted DRF).
+// Within a queue: priority, then submission order. A job that does not fit does not stop its queue:
+// later, smaller jobs backfill around it, but never into room reserved for it.
+
+extension SchedulingPass {
+    func fairShareLoop() {
+        var lists = [[Int]](repeating: [], count: queueNames.count)
+        for j in snapshot.pendingJobs.indices where jobQueue[j] >= 0 {
+            if case .notConsidered = outcome[j] { lists[jobQueue[j]].append(j) }
+        }
+        for q in lists.indices { lists[q].sort(by: runsBefore) }
+        var heads = [Int](repeating: 0, count: lists.count)
+        var keys = queueNames.indices.map { share(ofQueue: $0) / queueWeight[$0] }
+        while true {
+            var next = -1
+            for q in lists.indices where heads[q] < lists[q].count {
+                if next < 0 || keys[q] < keys[next] { next = q }
+            }
+            if next < 0 { break }
+            let j = lists[next][heads[next]]
+            heads[next] += 1
+            if consider(job: j) { keys[next] = share(ofQueue: next) / queueWeight[next] }
+        }
+    }
+
+    /// Places what fits of job `j`; returns whether anything was placed.
+    private func consider(job j: Int) -> Bool {
+        decisions.statistics.jobsConsidered += 1
+        let job = snapshot.pendingJobs[j]
+        let s = jobShape[j], q = jobQueue[j]
+        if job.isGang {
+            if let cause = quotaCause(queue: q, shape: s, count: job.tasks.count) {
+                outcome[j] = .quota(cause)
+                return false
+            }
+            if let workers = findGangWorkers(shape: s, count: job.tasks.count) {
+                for w in workers { commit(job: j, worker: Int(w)) }
+                decisions.statistics.gangsPlaced += 1
+                outcome[j] = .placed
+                return true
+            }
+            handleBlocked(job: j)
+            return false
+        }
+        let before = jobNextTask[j]
+        while jobNextTask[j] < job.tasks.count {
+            if let cause = quotaCause(queue: q, shape: s, count: 1) {
+                outcome[j] = .quota(cause)
+                return jobNextTask[j] > before
+            }
+            guard let w = findWorker(forTaskOf: j) else {
+                handleBlocked(job: j)
+                return jobNextTask[j] > before
+            }
+            commit(job: j, worker: w)
+        }
+        outcome[j] = .placed
+        return true
+    }
+
+    /// The job has no room: preempt if entitled, else hold workers for it, else just record that it waits.
+    private func handleBlocked(job j: Int) {
+        let s = jobShape[j]
+        let needed = workersNeeded(j)
+        if workersThatCouldEverFit(shape: s) < needed {
+            outcome[j] = .neverFits
+            return
+        }
+        if configuration.preemptionEnabled && decisions.statistics.preemptionAttempts < configuration.maxPreemptionAttemptsPerPass
+            && mayFindVictims(forJob: j) {
+            decisions.statistics.preemptionAttempts += 1
+            if let plan = planPreemption(job: j, count: needed) {
+                let deadline = snapshot.now + configuration.preemptionGracePeriod
+                let count = apply(plan, forJob: j, deadline: deadline)
+                reserve(job: j, workers: plan.workers, kind: .waitingForPreemptedTasks)
+                outcome[j] = .awaitingPreemption(count: count, deadline: deadline)
+                return
+            }
+        }
+        if heldReservations < configuration.maxReservations, let workers = chooseReservationWorkers(job: j, count: needed) {
+            reserve(job: j, workers: workers, kind: .waitingForCapacity)
+            heldReservations += 1
+            outcome[j] = .holdingReservation(workers: workers.count)
+            return
+        }
+        outcome[j] = .blocked
+    }
+}

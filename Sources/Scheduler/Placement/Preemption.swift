@@ -1,0 +1,195 @@
+// Preemption: a blocked job may take room from running work when
+//   - the victim has strictly lower priority and is in the same queue or in a queue over its fair share, or
+//   - the job's queue is under its fair share and the victim's queue is over it (reclaiming borrowed capacity),
+//     and the victim's priority is not higher than the job's.
+// Victims are chosen per worker lowest priority first, most recently started first, then pruned to the fewest
+// needed; workers (and packing groups) are ranked by fewest victims, then lowest victim priority, then latest start.
+// A gang member is never preempted alone: its whole gang goes. Victims are told first and keep their resources
+// until their grace period ends; the job holds a reservation on the freed workers meanwhile.
+import ClusterModel
+
+extension SchedulingPass {
+    struct PreemptionPlan {
+        var workers: [Int32]
+        var victims: [(allocation: Int, reason: PreemptionReason)]
+    }
+
+    private struct WorkerCost: Comparable {
+        var victimTasks: Int
+        var highestPriority: Int
+        var earliestStart: Double
+        static func < (a: WorkerCost, b: WorkerCost) -> Bool {
+            if a.victimTasks != b.victimTasks { return a.victimTasks < b.victimTasks }
+            if a.highestPriority != b.highestPriority { return a.highestPriority < b.highestPriority }
+            return a.earliestStart > b.earliestStart
+        }
+        static let none = WorkerCost(victimTasks: 0, highestPriority: Int.min, earliestStart: .infinity)
+    }
+
+    func buildAllocationIndex() {
+        guard allocationsByWorkerStart.isEmpty else { return }
+        var counts = [Int32](repeating: 0, count: index.workerCount + 1)
+        for w in allocationWorker where w >= 0 { counts[Int(w) + 1] += 1 }
+        for w in 0..<index.workerCount { counts[w + 1] += counts[w] }
+        allocationsByWorkerStart = counts
+        var fill = counts
+        allocationsByWorker = [Int32](repeating: 0, count: Int(counts[index.workerCount]))
+        for (i, w) in allocationWorker.enumerated() where w >= 0 {
+            allocationsByWorker[Int(fill[Int(w)])] = Int32(i)
+            fill[Int(w)] += 1
+        }
+        for (i, a) in snapshot.allocations.enumerated() where a.isGangMember && allocationWorker[i] >= 0 {
+            allocationsOfJob[a.job, default: []].append(Int32(i))
+        }
+    }
+
+    /// Cheap test before a full search: is there anything this job could ever be allowed to preempt?
+    func mayFindVictims(forJob j: Int) -> Bool {
+        if lowestPreemptiblePriority == nil {
+            var lowest = Int.max
+            for (i, a) in snapshot.allocations.enumerated() where allocationWorker[i] >= 0 && a.isPreemptible && !terminating[i] {
+                lowest = min(lowest, a.priority)
+            }
+            lowestPreemptiblePriority = lowest
+        }
+        let job = snapshot.pendingJobs[j]
+        if job.priority > lowestPreemptiblePriority! { return true }
+        let q = jobQueue[j]
+        return job.priority >= lowestPreemptiblePriority! && isOwedCapacity(q)
+            && queueNames.indices.contains { $0 != q && isBorrowing($0) }
+    }
+
+    func victimReason(allocation i: Int, forJob j: Int, overShare: [Bool], claimantUnderShare: Bool) -> PreemptionReason? {
+        let a = snapshot.allocations[i]
+        guard a.isPreemptible, !terminating[i] else { return nil }
+        let job = snapshot.pendingJobs[j]
+        let q = jobQueue[j]
+        guard let v = queueSlot[a.queue] else {
+            return a.priority < job.priority ? .higherPriority(preemptorPriority: job.priority, victimPriority: a.priority) : nil
+        }
+        if a.priority < job.priority && (v == q || overShare[v]) {
+            return .higherPriority(preemptorPriority: job.priority, victimPriority: a.priority)
+        }
+        if v != q && a.priority <= job.priority && claimantUnderShare && overShare[v] {
+            var victimShare = 0.0
+            for d in 0..<dims { victimShare = max(victimShare, Double(borrowUsage[v * dims + d]) * index.inverseTotal[d]) }
+            return .reclaim(claimingQueue: queueNames[q], victimQueue: a.queue,
+                            victimQueueShare: victimShare, victimQueueFairShare: fairShare[v])
+        }
+        return nil
+    }
+
+    func planPreemption(job j: Int, count: Int) -> PreemptionPlan? {
+        buildAllocationIndex()
+        let s = jobShape[j], c = shapeClass[s]
+        let list = classes[c].candidateList(index: index)
+        let packKey = classes[c].packKey
+        let request = (0..<dims).map { shapeRequest[s * dims + $0] }
+        let overShare = queueNames.indices.map(isBorrowing)
+        let claimantUnderShare = isOwedCapacity(jobQueue[j])
+        var options: [(cost: WorkerCost, worker: Int32, group: Int32, victims: [(Int, PreemptionReason)])] = []
+        for w32 in list {
+            let w = Int(w32)
+            guard reservedBy[w] < 0, capacityFits(worker: w, shape: s) else { continue }
+            let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
+            guard group >= 0 else { continue }
+            let need = (0..<dims).map { request[$0] - index.free[w * dims + $0] }
+            if need.allSatisfy({ $0 <= 0 }) {
+                options.append((.none, w32, group, []))
+                continue
+            }
+            var candidates: [(allocation: Int, reason: PreemptionReason)] = []
+            for k in Int(allocationsByWorkerStart[w])..<Int(allocationsByWorkerStart[w + 1]) {
+                let i = Int(allocationsByWorker[k])
+                if let reason = victimReason(allocation: i, forJob: j, overShare: overShare, claimantUnderShare: claimantUnderShare) { candidates.append((i, reason)) }
+            }
+            if candidates.isEmpty { continue }
+            candidates.sort { x, y in
+                let a = snapshot.allocations[x.allocation], b = snapshot.allocations[y.allocation]
+                if a.priority != b.priority { return a.priority < b.priority }
+                if a.startedAt != b.startedAt { return a.startedAt > b.startedAt }
+                return a.task > b.task
+            }
+            var freed = [Int64](repeating: 0, count: dims)
+            var chosen: [(allocation: Int, reason: PreemptionReason, vector: [Int64])] = []
+            func covered(_ f: [Int64]) -> Bool { (0..<dims).allSatisfy { f[$0] >= need[$0] } }
+            for candidate in candidates {
+                let v = index.vector(snapshot.allocations[candidate.allocation].resources)
+                chosen.append((candidate.allocation, candidate.reason, v))
+                for d in 0..<dims { freed[d] += v[d] }
+                if covered(freed) { break }
+            }
+            guard covered(freed) else { continue }
+            // Drop victims that turned out unnecessary, highest priority first.
+            var k = chosen.count - 1
+            while k >= 0 {
+                let without = (0..<dims).map { freed[$0] - chosen[k].vector[$0] }
+                if covered(without) { freed = without; chosen.remove(at: k) }
+                k -= 1
+            }
+            var cost = WorkerCost(victimTasks: 0, highestPriority: Int.min, earliestStart: .infinity)
+            for victim in chosen {
+                let a = snapshot.allocations[victim.allocation]
+                cost.victimTasks += a.isGangMember ? (allocationsOfJob[a.job]?.count ?? 1) : 1
+                cost.highestPriority = max(cost.highestPriority, a.priority)
+                cost.earliestStart = min(cost.earliestStart, a.startedAt)
+            }
+            options.append((cost, w32, group, chosen.map { ($0.allocation, $0.reason) }))
+        }
+        options.sort { $0.cost != $1.cost ? $0.cost < $1.cost : $0.worker < $1.worker }
+        // Best group: the `count` cheapest workers of each group, compared by their summed cost.
+        var perGroup: [Int32: [Int]] = [:]
+        var best: (cost: WorkerCost, options: [Int])? = nil
+        for (o, option) in options.enumerated() {
+            guard (perGroup[option.group]?.count ?? 0) < count else { continue }
+            perGroup[option.group, default: []].append(o)
+            guard perGroup[option.group]!.count == count else { continue }
+            var total = WorkerCost.none
+            for member in perGroup[option.group]! {
+                let c = options[member].cost
+                total.victimTasks += c.victimTasks
+                total.highestPriority = max(total.highestPriority, c.highestPriority)
+                total.earliestStart = min(total.earliestStart, c.earliestStart)
+            }
+            if best == nil || total < best!.cost { best = (total, perGroup[option.group]!) }
+            if packKey < 0 { break }
+        }
+        guard let chosen = best, chosen.cost.victimTasks > 0 else { return nil }
+        return PreemptionPlan(workers: chosen.options.map { options[$0].worker },
+                              victims: chosen.options.flatMap { options[$0].victims })
+    }
+
+    /// Emits the preemptions of a plan (whole gangs for gang members); returns how many tasks were told to leave.
+    func apply(_ plan: PreemptionPlan, forJob j: Int, deadline: SchedulerTime) -> Int {
+        var victims: [(Int, PreemptionReason)] = []
+        for (i, reason) in plan.victims {
+            let a = snapshot.allocations[i]
+            let members = a.isGangMember ? (allocationsOfJob[a.job] ?? [Int32(i)]).map(Int.init) : [i]
+            for m in members where !terminating[m] {
+                terminating[m] = true
+                victims.append((m, reason))
+            }
+        }
+        victims.sort { $0.0 < $1.0 }
+        // Shares as they will be once the victims leave and the job runs, so later decisions in this pass
+        // do not reclaim more than needed.
+        for (i, _) in victims {
+            let a = snapshot.allocations[i]
+            guard let v = queueSlot[a.queue] else { continue }
+            let vector = index.vector(a.resources)
+            for d in 0..<dims {
+                queueUsage[v * dims + d] -= vector[d]
+                borrowUsage[v * dims + d] -= vector[d]
+            }
+        }
+        let q = jobQueue[j], s = jobShape[j]
+        for d in 0..<dims { queueUsage[q * dims + d] += shapeRequest[s * dims + d] * Int64(plan.workers.count) }
+        let preemptor = snapshot.pendingJobs[j].id
+        for (i, reason) in victims {
+            let a = snapshot.allocations[i]
+            decisions.preemptions.append(Preemption(victim: a.task, victimJob: a.job, worker: a.worker, preemptor: preemptor,
+                                                    reason: reason, gracePeriodEndsAt: deadline))
+        }
+        return victims.count
+    }
+}

@@ -1,0 +1,321 @@
+// One scheduling pass over a snapshot. Order of work:
+//   1. index the cluster, subtract running allocations, compute queue usage and fair shares;
+//   2. give jobs that held a reservation last pass the first chance at their workers;
+//   3. walk the queues by weighted dominant-resource share (DRF), each queue in priority then submission order,
+//      placing what fits, and for what does not: preempt (higher priority / reclaim), or reserve, or record why;
+//   4. render a reason for every job still waiting.
+// Free capacity only shrinks during a pass, so per-shape cursors over candidate lists never need to move back:
+// placement is amortised O(workers + tasks) per distinct shape instead of O(tasks × workers).
+import ClusterModel
+
+enum JobOutcome {
+    case notConsidered
+    case placed
+    case backoff(until: SchedulerTime)
+    case unknownQueue
+    case quota(PendingCause)
+    case neverFits
+    case blocked
+    case holdingReservation(workers: Int)
+    case awaitingPreemption(count: Int, deadline: SchedulerTime)
+}
+
+final class SchedulingPass {
+    let snapshot: ClusterSnapshot
+    let configuration: SchedulerConfiguration
+    let index: ClusterIndex
+    let dims: Int
+    var decisions = SchedulingDecisions()
+
+    // Queues.
+    var queueNames: [String] = []
+    var queueSlot: [String: Int] = [:]
+    var queueWeight: [Double] = []
+    /// Q × dims; `Int64.max` where the queue has no ceiling.
+    var queueQuota: [Int64] = []
+    /// Q × dims: resources held by the queue's running tasks plus what this pass placed.
+    var queueUsage: [Int64] = []
+    var fairShare: [Double] = []
+    /// Q × dims: usage at the start of the pass minus what preemptions this pass will free. Decides which queues
+    /// are borrowing (over their share) and so may lose work: placements made in this very pass never count.
+    var borrowUsage: [Int64] = []
+    /// Q × dims: usage at the start of the pass, untouched.
+    var startUsage: [Int64] = []
+
+    // Shapes: (placement class, per-task request).
+    var classes: [PlacementClass] = []
+    var shapeClass: [Int] = []
+    var shapeResources: [Resources] = []
+    var shapeRequest: UnsafeMutablePointer<Int64>
+    var shapeCursor: [Int] = []
+    /// Smallest gang size already known not to fit this pass, per shape.
+    var gangFailedAt: [Int] = []
+    var shortfallCache: [Int: (free: Int, held: Int)] = [:]
+    var everFitsCache: [Int: Int] = [:]
+
+    // Jobs (indexed like `snapshot.pendingJobs`).
+    var jobQueue: [Int] = []
+    var jobShape: [Int] = []
+    var jobNextTask: [Int] = []
+    var outcome: [JobOutcome] = []
+
+    // Allocations (indexed like `snapshot.allocations`).
+    var allocationWorker: [Int32] = []
+    var terminating: [Bool] = []
+    var allocationsByWorkerStart: [Int32] = []
+    var allocationsByWorker: [Int32] = []
+    var allocationsOfJob: [JobID: [Int32]] = [:]
+
+    /// Per worker: the job index holding a reservation there, or -1.
+    var reservedBy: [Int32]
+    var heldReservations = 0
+    var reservationHolders = Set<Int>()
+    var shardIndex: [String: [Int32]]? = nil
+    var lowestPreemptiblePriority: Int? = nil
+
+    init(snapshot: ClusterSnapshot, configuration: SchedulerConfiguration) {
+        self.snapshot = snapshot
+        self.configuration = configuration
+        index = ClusterIndex(snapshot: snapshot)
+        dims = index.dims
+        reservedBy = [Int32](repeating: -1, count: index.workerCount)
+        shapeRequest = .allocate(capacity: 1)
+    }
+
+    deinit { shapeRequest.deallocate() }
+
+    func run() -> SchedulingDecisions {
+        decisions.statistics.workersConsidered = index.workerCount
+        setUpQueues()
+        applyAllocations()
+        computeFairShares()
+        borrowUsage = queueUsage
+        startUsage = queueUsage
+        classifyJobs()
+        let holders = applyPreviousReservations()
+        serveReservationHolders(holders)
+        fairShareLoop()
+        renderPendingReasons()
+        return decisions
+    }
+
+    // MARK: Set-up
+
+    private func setUpQueues() {
+        let specs = snapshot.queues.sorted { $0.name < $1.name }
+        for spec in specs where queueSlot[spec.name] == nil {
+            queueSlot[spec.name] = queueNames.count
+            queueNames.append(spec.name)
+            queueWeight.append(spec.weight > 0 ? spec.weight : 1)
+            if let quota = spec.quota {
+                queueQuota += index.vector(quota).map { $0 > 0 ? $0 : Int64.max }
+            } else {
+                queueQuota += [Int64](repeating: Int64.max, count: dims)
+            }
+        }
+        queueUsage = [Int64](repeating: 0, count: queueNames.count * dims)
+    }
+
+    private func applyAllocations() {
+        let allocations = snapshot.allocations
+        allocationWorker = [Int32](repeating: -1, count: allocations.count)
+        terminating = [Bool](repeating: false, count: allocations.count)
+        for (i, a) in allocations.enumerated() {
+            guard let w = index.workerPosition[a.worker] else { continue }
+            allocationWorker[i] = w
+            terminating[i] = a.preemptionDeadline != nil
+            let v = index.vector(a.resources)
+            let base = Int(w) * dims
+            for d in 0..<dims { index.free[base + d] -= v[d] }
+            // Tasks already told to leave no longer count toward their queue's share.
+            if let q = queueSlot[a.queue], !terminating[i] {
+                for d in 0..<dims { queueUsage[q * dims + d] += v[d] }
+            }
+        }
+    }
+
+    private func computeFairShares() {
+        var active = [Bool](repeating: false, count: queueNames.count)
+        for (i, a) in snapshot.allocations.enumerated() where allocationWorker[i] >= 0 {
+            if let q = queueSlot[a.queue] { active[q] = true }
+        }
+        for j in snapshot.pendingJobs { if let q = queueSlot[j.queue] { active[q] = true } }
+        var total = 0.0
+        for q in queueNames.indices where active[q] { total += queueWeight[q] }
+        fairShare = queueNames.indices.map { active[$0] && total > 0 ? queueWeight[$0] / total : 0 }
+    }
+
+    /// Gives every pending job its queue and shape; jobs in backoff or an unknown queue are settled here.
+    private func classifyJobs() {
+        let jobs = snapshot.pendingJobs
+        jobQueue = [Int](repeating: -1, count: jobs.count)
+        jobShape = [Int](repeating: -1, count: jobs.count)
+        jobNextTask = [Int](repeating: 0, count: jobs.count)
+        outcome = [JobOutcome](repeating: .notConsidered, count: jobs.count)
+        var classSlot: [PlacementClassKey: Int] = [:]
+        var shapeSlot: [ShapeKey: Int] = [:]
+        var requests: [Int64] = []
+        // Class 0 is "no constraints": the common case skips hashing label dictionaries.
+        classes.append(PlacementClass(key: PlacementClassKey(nodeSelector: [:], preferred: [], packBy: nil), index: index))
+        for (j, job) in jobs.enumerated() {
+            if let notBefore = job.notBefore, notBefore > snapshot.now {
+                outcome[j] = .backoff(until: notBefore)
+                continue
+            }
+            guard let q = queueSlot[job.queue] else { outcome[j] = .unknownQueue; continue }
+            jobQueue[j] = q
+            let c: Int
+            let packBy = job.isGang ? job.packBy : nil
+            if job.nodeSelector.isEmpty && job.preferredLabels.isEmpty && packBy == nil {
+                c = 0
+            } else {
+                let key = PlacementClassKey(nodeSelector: job.nodeSelector, preferred: job.preferredLabels, packBy: packBy)
+                if let existing = classSlot[key] {
+                    c = existing
+                } else {
+                    c = classes.count
+                    classSlot[key] = c
+                    classes.append(PlacementClass(key: key, index: index))
+                }
+            }
+            let key = ShapeKey(placementClass: c, perTask: job.perTask)
+            if let existing = shapeSlot[key] {
+                jobShape[j] = existing
+            } else {
+                let s = shapeClass.count
+                shapeSlot[key] = s
+                shapeClass.append(c)
+                shapeResources.append(job.perTask)
+                requests += index.vector(job.perTask)
+                jobShape[j] = s
+            }
+        }
+        let shapes = shapeClass.count
+        shapeRequest.deallocate()
+        shapeRequest = .allocate(capacity: max(1, shapes * dims))
+        for i in 0..<requests.count { shapeRequest[i] = requests[i] }
+        shapeCursor = [Int](repeating: 0, count: shapes)
+        gangFailedAt = [Int](repeating: Int.max, count: shapes)
+    }
+
+    // MARK: Primitives
+
+    @inline(__always) func fits(worker w: Int, shape s: Int) -> Bool {
+        let free = index.free + w &* dims
+        let request = shapeRequest + s &* dims
+        for d in 0..<dims where free[d] < request[d] { return false }
+        return true
+    }
+
+    @inline(__always) func capacityFits(worker w: Int, shape s: Int) -> Bool {
+        let capacity = index.capacity + w &* dims
+        let request = shapeRequest + s &* dims
+        for d in 0..<dims where capacity[d] < request[d] { return false }
+        return true
+    }
+
+    func share(ofQueue q: Int) -> Double {
+        var best = 0.0
+        for d in 0..<dims {
+            let s = Double(queueUsage[q * dims + d]) * index.inverseTotal[d]
+            if s > best { best = s }
+        }
+        return best
+    }
+
+    func isOverShare(_ q: Int) -> Bool { share(ofQueue: q) > fairShare[q] + 1e-9 }
+
+    /// Under its share both now and at the start of the pass: a queue does not become owed capacity because
+    /// its own work is being preempted in this pass.
+    func isOwedCapacity(_ q: Int) -> Bool {
+        var best = 0.0
+        for d in 0..<dims { best = max(best, Double(startUsage[q * dims + d]) * index.inverseTotal[d]) }
+        return best < fairShare[q] - 1e-9 && isUnderShare(q)
+    }
+
+    /// Over its share counting only work that ran before this pass (less what is already being preempted).
+    func isBorrowing(_ q: Int) -> Bool {
+        var best = 0.0
+        for d in 0..<dims { best = max(best, Double(borrowUsage[q * dims + d]) * index.inverseTotal[d]) }
+        return best > fairShare[q] + 1e-9
+    }
+    func isUnderShare(_ q: Int) -> Bool { share(ofQueue: q) < fairShare[q] - 1e-9 }
+
+    /// Nil when `count` more tasks of `shape` fit under the queue's quota, else the cause naming the resource.
+    func quotaCause(queue q: Int, shape s: Int, count: Int) -> PendingCause? {
+        for d in 0..<dims {
+            let quota = queueQuota[q * dims + d]
+            if quota == Int64.max { continue }
+            let requested = shapeRequest[s * dims + d] * Int64(count)
+            let used = queueUsage[q * dims + d]
+            if used + requested > quota {
+                return .quotaExceeded(queue: queueNames[q], resource: index.dimensionName(d), used: used,
+                                      requested: requested, quota: quota)
+            }
+        }
+        return nil
+    }
+
+    func commit(job j: Int, worker w: Int) {
+        let s = jobShape[j], q = jobQueue[j]
+        let free = index.free + w * dims
+        for d in 0..<dims {
+            let r = shapeRequest[s * dims + d]
+            free[d] -= r
+            queueUsage[q * dims + d] += r
+        }
+        let job = snapshot.pendingJobs[j]
+        decisions.placements.append(Placement(task: job.tasks[jobNextTask[j]], job: job.id, worker: index.workerIDs[w]))
+        jobNextTask[j] += 1
+        decisions.statistics.tasksPlaced += 1
+    }
+
+    func reserve(job j: Int, workers: [Int32], kind: ReservationKind) {
+        let s = jobShape[j]
+        for w in workers {
+            let base = Int(w) * dims
+            for d in 0..<dims {
+                let r = shapeRequest[s * dims + d]
+                index.free[base + d] -= r
+                index.reserved[base + d] += r
+            }
+            reservedBy[Int(w)] = Int32(j)
+        }
+        reservationHolders.insert(j)
+        decisions.reservations.append(Reservation(job: snapshot.pendingJobs[j].id, workers: workers.map { index.workerIDs[Int($0)] },
+                                                  perTask: shapeResources[s], kind: kind))
+    }
+
+    func release(job j: Int, workers: [Int32]) {
+        let s = jobShape[j]
+        for w in workers {
+            let base = Int(w) * dims
+            for d in 0..<dims {
+                let r = shapeRequest[s * dims + d]
+                index.free[base + d] += r
+                index.reserved[base + d] -= r
+            }
+            reservedBy[Int(w)] = -1
+        }
+        reservationHolders.remove(j)
+    }
+
+    /// Number of workers a job needs at once: every member for a gang, one for independent tasks.
+    func workersNeeded(_ j: Int) -> Int {
+        let job = snapshot.pendingJobs[j]
+        return job.isGang ? job.tasks.count : 1
+    }
+
+    /// Priority desc, submission asc, job id asc.
+    func runsBefore(_ a: Int, _ b: Int) -> Bool {
+        let x = snapshot.pendingJobs[a], y = snapshot.pendingJobs[b]
+        if x.priority != y.priority { return x.priority > y.priority }
+        if x.submissionSequence != y.submissionSequence { return x.submissionSequence < y.submissionSequence }
+        return x.id < y.id
+    }
+}
+
+struct ShapeKey: Hashable {
+    var placementClass: Int
+    var perTask: Resources
+}

@@ -1,1 +1,0 @@
-// Zstd: placeholder until its issue lands.

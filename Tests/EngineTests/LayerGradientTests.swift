@@ -1,0 +1,168 @@
+import Foundation
+import XCTest
+@testable import Engine
+
+/// Finite-difference checks of every layer's backward pass in isolation. Inputs are Float (the engine's
+/// type); the scalar test loss is summed in Double and the step is large enough that Float rounding in
+/// the forward pass stays far below the tolerance.
+final class LayerGradientTests: XCTestCase {
+    let epsilon: Float = 1e-2
+    let tolerance = 5e-3
+
+    func testLayerNormGradients() {
+        var random = TestRandom(1)
+        let rows = 3, C = 16
+        var x = random.floats(rows * C, scale: 2)
+        var weight = random.floats(C).map { 1 + 0.3 * $0 }
+        var bias = random.floats(C, scale: 0.3)
+        let r = random.floats(rows * C)
+
+        func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: rows * C), mean = [Float](repeating: 0, count: rows)
+            var rstd = mean
+            Kernels.layerNormForward(out: &out, mean: &mean, rstd: &rstd, input: x, weight: w, bias: b,
+                                     rows: rows, width: C, threads: 1)
+            return weightedSum(out, r)
+        }
+        var out = [Float](repeating: 0, count: rows * C), mean = [Float](repeating: 0, count: rows)
+        var rstd = mean
+        Kernels.layerNormForward(out: &out, mean: &mean, rstd: &rstd, input: x, weight: weight, bias: bias,
+                                 rows: rows, width: C, threads: 1)
+        var dx = [Float](repeating: 0, count: rows * C), dw = [Float](repeating: 0, count: C), db = dw
+        Kernels.layerNormBackward(inputGradient: &dx, weightGradient: &dw, biasGradient: &db, outputGradient: r,
+                                  input: x, weight: weight, mean: mean, rstd: rstd, rows: rows, width: C, threads: 1)
+        let w0 = weight, b0 = bias, x0 = x
+        let nx = numericGradient(&x, indices: Array(0..<x.count), epsilon: epsilon) { forward($0, w0, b0) }
+        let nw = numericGradient(&weight, indices: Array(0..<C), epsilon: epsilon) { forward(x0, $0, b0) }
+        let nb = numericGradient(&bias, indices: Array(0..<C), epsilon: epsilon) { forward(x0, w0, $0) }
+        XCTAssertLessThan(relativeError(dx.map(Double.init), nx), tolerance, "layernorm input")
+        XCTAssertLessThan(relativeError(dw.map(Double.init), nw), tolerance, "layernorm weight")
+        XCTAssertLessThan(relativeError(db.map(Double.init), nb), tolerance, "layernorm bias")
+    }
+
+    func testGELUGradient() {
+        var random = TestRandom(2)
+        let n = 200
+        var x = random.floats(n, scale: 2)
+        let r = random.floats(n)
+        func forward(_ x: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: n)
+            Kernels.geluForward(out: &out, input: x, count: n, threads: 1)
+            return weightedSum(out, r)
+        }
+        var g = r
+        Kernels.geluBackward(gradient: &g, input: x, count: n, threads: 1)
+        let numeric = numericGradient(&x, indices: Array(0..<n), epsilon: 1e-3) { forward($0) }
+        XCTAssertLessThan(relativeError(g.map(Double.init), numeric), tolerance)
+        // GELU(0) = 0, GELU(x) ~ x for large x.
+        var out = [Float](repeating: 0, count: 2)
+        Kernels.geluForward(out: &out, input: [0, 10], count: 2, threads: 1)
+        XCTAssertEqual(out[0], 0)
+        XCTAssertEqual(out[1], 10, accuracy: 1e-4)
+    }
+
+    func testLinearGradients() {
+        var random = TestRandom(3)
+        let rows = 4, inW = 6, outW = 5
+        var x = random.floats(rows * inW)
+        var w = random.floats(outW * inW, scale: 0.5)
+        var b = random.floats(outW)
+        let r = random.floats(rows * outW)
+        func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: rows * outW)
+            Kernels.linearForward(out: &out, input: x, weight: w, bias: b, rows: rows, inWidth: inW, outWidth: outW)
+            return weightedSum(out, r)
+        }
+        var dx = [Float](repeating: 0, count: rows * inW), dw = [Float](repeating: 0, count: outW * inW)
+        var db = [Float](repeating: 0, count: outW)
+        Kernels.linearBackward(inputGradient: &dx, weightGradient: &dw, biasGradient: &db, outputGradient: r,
+                               input: x, weight: w, rows: rows, inWidth: inW, outWidth: outW)
+        let x0 = x, w0 = w, b0 = b
+        let nx = numericGradient(&x, indices: Array(0..<x.count), epsilon: epsilon) { forward($0, w0, b0) }
+        let nw = numericGradient(&w, indices: Array(0..<w.count), epsilon: epsilon) { forward(x0, $0, b0) }
+        let nb = numericGradient(&b, indices: Array(0..<b.count), epsilon: epsilon) { forward(x0, w0, $0) }
+        XCTAssertLessThan(relativeError(dx.map(Double.init), nx), tolerance, "linear input")
+        XCTAssertLessThan(relativeError(dw.map(Double.init), nw), tolerance, "linear weight")
+        XCTAssertLessThan(relativeError(db.map(Double.init), nb), tolerance, "linear bias")
+    }
+
+    func checkAttention(window: Int?) {
+        var random = TestRandom(4)
+        let shape = Kernels.AttentionShape(batch: 2, length: 5, width: 8, heads: 2, window: window)
+        let n = shape.batch * shape.length * 3 * shape.width
+        let outCount = shape.batch * shape.length * shape.width
+        let probsCount = shape.batch * shape.heads * shape.length * shape.length
+        var qkv = random.floats(n)
+        let r = random.floats(outCount)
+        func forward(_ qkv: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: outCount), probs = [Float](repeating: 0, count: probsCount)
+            Kernels.attentionForward(out: &out, probs: &probs, qkv: qkv, shape: shape, threads: 1)
+            return weightedSum(out, r)
+        }
+        var out = [Float](repeating: 0, count: outCount), probs = [Float](repeating: 0, count: probsCount)
+        Kernels.attentionForward(out: &out, probs: &probs, qkv: qkv, shape: shape, threads: 1)
+        // Masking: nothing attends to the future or beyond the window; rows sum to 1.
+        for row in 0..<(shape.batch * shape.heads * shape.length) {
+            let t = row % shape.length
+            var sum: Float = 0
+            for j in 0..<shape.length {
+                let p = probs[row * shape.length + j]
+                if j > t || j < shape.firstKey(t) { XCTAssertEqual(p, 0, "row \(row) key \(j)") }
+                sum += p
+            }
+            XCTAssertEqual(sum, 1, accuracy: 1e-5)
+        }
+        var dqkv = [Float](repeating: 0, count: n), scratch = [Float](repeating: 0, count: probsCount)
+        Kernels.attentionBackward(qkvGradient: &dqkv, scratch: &scratch, outputGradient: r, probs: probs, qkv: qkv,
+                                  shape: shape, threads: 1)
+        let numeric = numericGradient(&qkv, indices: Array(0..<n), epsilon: epsilon) { forward($0) }
+        XCTAssertLessThan(relativeError(dqkv.map(Double.init), numeric), tolerance, "attention window \(String(describing: window))")
+    }
+
+    func testCausalAttentionGradient() { checkAttention(window: nil) }
+
+    func testSlidingWindowAttentionGradient() { checkAttention(window: 2) }
+
+    func testCrossEntropyGradient() {
+        var random = TestRandom(5)
+        let rows = 3, V = 7
+        var logits = random.floats(rows * V, scale: 2)
+        let targets: [Int32] = [0, 6, 3]
+        func loss(_ logits: [Float]) -> Double {
+            var copy = logits, losses = [Float](repeating: 0, count: rows)
+            Kernels.crossEntropy(logits: &copy, losses: &losses, targets: targets, rows: rows, vocabulary: V,
+                                 gradientScale: nil, threads: 1)
+            return losses.reduce(0.0) { $0 + Double($1) }
+        }
+        // Reference loss computed independently.
+        var expected = 0.0
+        for r in 0..<rows {
+            let row = logits[(r * V)..<((r + 1) * V)].map(Double.init)
+            let lse = log(row.map(exp).reduce(0, +))
+            expected += lse - row[Int(targets[r])]
+        }
+        XCTAssertEqual(loss(logits), expected, accuracy: 1e-5)
+        var grad = logits, losses = [Float](repeating: 0, count: rows)
+        Kernels.crossEntropy(logits: &grad, losses: &losses, targets: targets, rows: rows, vocabulary: V,
+                             gradientScale: 1, threads: 1)
+        let numeric = numericGradient(&logits, indices: Array(0..<logits.count), epsilon: 1e-2) { loss($0) }
+        XCTAssertLessThan(relativeError(grad.map(Double.init), numeric), tolerance)
+    }
+
+    func testFastExpAndTanhMatchLibm() {
+        var worstExp = 0.0, worstTanh = 0.0
+        var x: Float = -80
+        while x < 80 {
+            let exact = Foundation.exp(Double(x))
+            worstExp = max(worstExp, abs(Double(VectorMath.exp(x)) - exact) / exact)
+            worstTanh = max(worstTanh, abs(Double(VectorMath.tanh(x)) - Foundation.tanh(Double(x))))
+            x += 0.0373
+        }
+        XCTAssertLessThan(worstExp, 1e-6, "relative error of exp")
+        XCTAssertLessThan(worstTanh, 1e-6, "absolute error of tanh")
+        XCTAssertEqual(VectorMath.exp(0), 1)
+        XCTAssertEqual(VectorMath.exp(-1000), VectorMath.exp(-87), "clamped, not garbage")
+        XCTAssertEqual(VectorMath.tanh(200), 1)
+        XCTAssertEqual(VectorMath.tanh(-200), -1)
+    }
+}

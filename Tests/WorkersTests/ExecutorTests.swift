@@ -27,10 +27,10 @@ final class ExecutorTests: XCTestCase {
             func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult { TaskResult(result: task.spec) }
         }
         var registry = ExecutorRegistry.builtins()
-        XCTAssertEqual(registry.kinds, ["fail", "noop", "sleep"])
+        XCTAssertEqual(registry.kinds, ["fail", "noop", "shell", "sleep"])
         XCTAssertNil(registry.executor(for: "train"))
         registry.register(kind: "echo", Echo())
-        XCTAssertEqual(registry.kinds, ["echo", "fail", "noop", "sleep"])
+        XCTAssertEqual(registry.kinds, ["echo", "fail", "noop", "shell", "sleep"])
         XCTAssertNotNil(registry.executor(for: "echo"))
     }
 
@@ -56,7 +56,7 @@ final class ExecutorTests: XCTestCase {
             _ = try await SleepExecutor().run(bad, context: context(for: bad))
             XCTFail("a string is not a duration")
         } catch let failure as TaskFailure {
-            XCTAssertEqual(failure.message, #"spec.seconds: expected a number >= 0, got "soon""#)
+            XCTAssertEqual(failure.message, #"spec.sleep.seconds: expected a number >= 0, got "soon""#)
             XCTAssertFalse(failure.retryable)
         }
     }

@@ -204,8 +204,10 @@ public struct TaskAssignment: Codable, Hashable, Sendable {
     /// 0-based index of the task within its job.
     public var taskIndex: Int
     public var taskCount: Int
-    /// The job's `spec` (kind-specific fields) plus per-task fields the control plane adds (e.g. the input file
-    /// of this task). The executor decodes what it needs and reports a non-retryable failure for bad specs.
+    /// The job's settings for its kind: the manifest's `spec.<type>` section (`{"seconds": 2}` for
+    /// `type: sleep`), plus per-task fields the control plane adds (e.g. the input file of this task). The
+    /// executor decodes what it needs and reports a non-retryable failure for bad settings. Executors read it
+    /// through `settings`, which also accepts the whole `spec` object with the section inside.
     public var spec: AnyJSON
     /// What this task was granted on the worker.
     public var resources: Resources
@@ -227,6 +229,15 @@ public struct TaskAssignment: Codable, Hashable, Sendable {
         self.spec = spec
         self.resources = resources
         self.gang = gang
+    }
+}
+
+extension TaskAssignment {
+    /// The kind's settings: `spec[jobType]` when `spec` holds the whole manifest spec with a section for the
+    /// kind, else `spec` itself.
+    public var settings: AnyJSON {
+        if case .object(let members) = spec, let section = members[jobType], case .object = section { return section }
+        return spec
     }
 }
 

@@ -43,10 +43,11 @@ let package = Package(
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
-        .executableTarget(name: "TokenizerBench", dependencies: ["DataShards"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
+        .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
+        .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
@@ -61,7 +62,7 @@ let package = Package(
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "APITypesTests", dependencies: ["APITypes"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
-        .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport"], exclude: ["Fixtures/tokenizer"]),
+        .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"]),

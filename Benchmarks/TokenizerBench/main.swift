@@ -7,6 +7,7 @@
 // /usr/share/doc/python3.11/html/_sources/**/*.txt, then Python sources /usr/lib/python3*/**/*.py, then
 // C headers /usr/include/**/*.h. The first `--train-mb` MB of it train the vocabulary.
 import DataShards
+import Zstd
 import Dispatch
 import Foundation
 
@@ -162,6 +163,29 @@ for _ in 0..<3 {
 print(String(format: "encode, 2 cores: %.1f MB/s wall (%.2fx of 1 core), %.1f MB/s by slowest thread's CPU time (%.2fx)",
              Double(totalBytes) / 1e6 / best2, best1 / best2, Double(totalBytes) / 1e6 / cpu2, cpu1 / cpu2))
 print(String(format: "  load average while measuring: %@", (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))
+
+// MARK: Input reading: the corpus as .jsonl.zst, read back through DocumentReader (1 core).
+do {
+    var jsonl = [UInt8]()
+    for d in docs {
+        jsonl += try! JSONSerialization.data(withJSONObject: ["text": d], options: [.withoutEscapingSlashes])
+        jsonl.append(0x0A)
+    }
+    let zstPath = tmp.appendingPathComponent("corpus.jsonl.zst").path
+    FileManager.default.createFile(atPath: zstPath, contents: Data(try! Zstd.compress(jsonl)))
+    let plainPath = tmp.appendingPathComponent("corpus.jsonl").path
+    FileManager.default.createFile(atPath: plainPath, contents: Data(jsonl))
+    for path in [plainPath, zstPath] {
+        let c0 = threadCPU()
+        t0 = now()
+        var n = 0
+        let stats = try! DocumentReader.forEachDocument(path: path) { n += $0.text.utf8.count }
+        let wall = now() - t0, cpu = threadCPU() - c0
+        precondition(n == totalBytes && stats.documents == docs.count)
+        print(String(format: "read %@: %.1f MB/s of JSONL wall, %.1f MB/s per CPU-second", (path as NSString).lastPathComponent,
+                     Double(jsonl.count) / 1e6 / wall, Double(jsonl.count) / 1e6 / cpu))
+    }
+}
 
 if runPython {
     let docsPath = tmp.appendingPathComponent("docs.json")

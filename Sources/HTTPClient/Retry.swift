@@ -127,7 +127,7 @@ private func asyncRetryLoop<T>(policy: HTTPRetryPolicy, onRetry: (@Sendable (HTT
             onRetry?(HTTPRetryEvent(attempt: attempt, error: error, status: nil, delaySeconds: delay))
         }
         do {
-            try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            try await Task.sleep(nanoseconds: UInt64(min(max(0, delay), 1e9) * 1_000_000_000))
         } catch {
             throw .cancelled(url: lastURL)
         }

@@ -51,13 +51,35 @@ public struct HTTPResponse: Sendable {
         }
     }
 
-    /// The server's standard JSON error: `{"error": {"status": 413, "message": "..."}}`.
-    public static func error(status: Int, message: String) -> HTTPResponse {
+    /// The standard JSON error body, `{"error": {"code": "payload_too_large", "message": "...", "status": 413}}`
+    /// (the API's error shape; `code` defaults to the usual name of `status`, see `defaultErrorCode`).
+    public static func error(status: Int, code: String? = nil, message: String) -> HTTPResponse {
         struct ErrorBody: Encodable { let error: Detail }
-        struct Detail: Encodable { let status: Int; let message: String }
-        let data = (try? defaultJSONEncoder().encode(ErrorBody(error: Detail(status: status, message: message))))
-            ?? Data("{\"error\":{\"status\":\(status),\"message\":\"internal error\"}}".utf8)
+        struct Detail: Encodable { let code: String; let message: String; let status: Int }
+        let code = code ?? defaultErrorCode(status: status)
+        let data = (try? defaultJSONEncoder().encode(ErrorBody(error: Detail(code: code, message: message, status: status))))
+            ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"internal error\",\"status\":\(status)}}".utf8)
         return .json(data: data, status: status)
+    }
+
+    /// Machine-readable codes for common statuses: 400 `bad_request`, 401 `unauthorized`, 403 `forbidden`,
+    /// 404 `not_found`, 405 `method_not_allowed`, 409 `conflict`, 413 `payload_too_large`,
+    /// 416 `range_not_satisfiable`, 422 `unprocessable`, 503 `unavailable`, other 5xx `internal`.
+    public static func defaultErrorCode(status: Int) -> String {
+        switch status {
+        case 400: return "bad_request"
+        case 401: return "unauthorized"
+        case 403: return "forbidden"
+        case 404: return "not_found"
+        case 405: return "method_not_allowed"
+        case 409: return "conflict"
+        case 413: return "payload_too_large"
+        case 416: return "range_not_satisfiable"
+        case 422: return "unprocessable"
+        case 503: return "unavailable"
+        case 500...599: return "internal"
+        default: return "http_\(status)"
+        }
     }
 
     /// A file streamed from disk, with Range support. A missing file becomes 404 when served.

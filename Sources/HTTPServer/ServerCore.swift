@@ -58,6 +58,12 @@ final class RequestState {
     var spoolFD: Int32 = -1
     var spoolFailed = false
 
+    /// Bytes after which an oversized body is no longer drained: 4 × limit + 16 MiB (saturating).
+    var cutOff: Int {
+        let (quadruple, overflow) = limit.multipliedReportingOverflow(by: 4)
+        return overflow || quadruple > Int.max - (16 << 20) ? Int.max : quadruple + (16 << 20)
+    }
+
     init(limit: Int, spoolThreshold: Int, spoolDirectory: String) {
         self.limit = limit
         self.spoolThreshold = spoolThreshold
@@ -140,6 +146,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         if !state.oversized, let uploadData {
             state.append(UnsafeRawBufferPointer(start: uploadData, count: chunk))
         }
+        // Draining an oversized body lets the client read its 413; a client that keeps sending far beyond
+        // the limit is cut off instead of being read forever.
+        if state.oversized && state.received > state.cutOff { return .NO }
         uploadDataSize.pointee = 0
         return .YES
     }

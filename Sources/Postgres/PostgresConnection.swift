@@ -116,6 +116,22 @@ public final class PostgresConnection {
         return row
     }
 
+    /// Runs a fixed multi-statement script (schema migrations) with the simple query protocol.
+    /// It takes no parameters on purpose: scripts are constants in the code, never built from values.
+    public func executeScript(_ sql: StaticString) throws {
+        try executeScriptText(sql.description)
+    }
+
+    /// `executeScript` for scripts kept as `String` constants (e.g. a migration table). Never pass
+    /// text built from user input.
+    public func executeScriptText(_ sql: String) throws {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            throw PostgresError.connectionLost(message: "connection is closed", sql: PostgresError.firstLine(sql))
+        }
+        _ = try consume(PQexec(handle, sql), sql: sql)
+        // A script may return several results; PQexec keeps only the last and reports the first error.
+    }
+
     /// `pg_notify(channel, payload)`: delivered to listeners when the surrounding transaction commits.
     public func notify(channel: String, payload: String = "") throws {
         try query("SELECT pg_notify($1, $2)", [.text(channel), .text(payload)])

@@ -7,7 +7,8 @@ public struct YAMLError: Error, Sendable, Equatable, CustomStringConvertible {
         case duplicateKey
         /// `*name` without an earlier `&name`.
         case unknownAlias
-        /// Aliases expand to more nodes than the parser accepts (a "billion laughs" document).
+        /// Aliases expand to more nodes than the parser accepts (a "billion laughs" document), or the
+        /// nesting is deeper than `YAMLParser.maxDepth`.
         case tooLarge
     }
 

@@ -7,6 +7,9 @@ import CYAML
 public enum YAMLParser {
     /// The largest number of nodes aliases may expand to, guarding against "billion laughs" input.
     public static let maxExpandedNodes = 1_000_000
+    /// The deepest nesting of sequences and mappings accepted (deeper trees would exhaust the stack of
+    /// the recursive code that walks them).
+    public static let maxDepth = 256
 
     /// Every document of `text`, in order. An empty text has no documents; an empty document is a null scalar.
     public static func parseDocuments(_ text: String, fileName: String? = nil) throws(YAMLError) -> [YAMLNode] {
@@ -92,8 +95,10 @@ private struct TreeBuilder {
             }
             try complete(anchored.node, anchor: nil, size: anchored.size)
         case YAML_SEQUENCE_START_EVENT:
+            try checkDepth(position)
             stack.append(.sequence(items: [], position: position, anchor: event.data.sequence_start.anchor.map { String(cString: $0) }, size: 1))
         case YAML_MAPPING_START_EVENT:
+            try checkDepth(position)
             stack.append(.mapping(entries: [], pendingKey: nil, position: position,
                                   anchor: event.data.mapping_start.anchor.map { String(cString: $0) }, size: 1))
         case YAML_SEQUENCE_END_EVENT:
@@ -104,6 +109,13 @@ private struct TreeBuilder {
             try complete(.mapping(applyingMergeKeys(entries), start), anchor: anchor, size: size)
         default:
             break
+        }
+    }
+
+    private func checkDepth(_ position: YAMLPosition) throws(YAMLError) {
+        if stack.count >= YAMLParser.maxDepth {
+            throw YAMLError(kind: .tooLarge, fileName: fileName, position: position,
+                            message: "nesting deeper than \(YAMLParser.maxDepth) levels")
         }
     }
 

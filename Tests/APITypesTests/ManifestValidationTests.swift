@@ -1,4 +1,4 @@
-import APITypes
+@testable import APITypes
 import ClusterModel
 import Foundation
 import XCTest
@@ -73,8 +73,14 @@ final class ManifestValidationTests: XCTestCase {
             "t.yaml:12: spec.shell.workingDirectory: expected an absolute path, got \"tmp\"",
         ])
         XCTAssertEqual(problems(job("type: sleep\nafter: [x, x]\nsleep: {seconds: 1}")), ["t.yaml:6: spec.after: job \"x\" is listed twice"])
-        XCTAssertEqual(problems(job("type: sleep")), ["t.yaml:5: spec: missing spec.sleep (settings for job type \"sleep\")"])
-        XCTAssertEqual(problems(job("type: noop\nnoop: {x: 1}")), ["t.yaml:6: spec.noop.x: unknown field; allowed fields: "])
+        XCTAssertEqual(problems(job("type: shell")), ["t.yaml:5: spec: missing spec.shell (settings for job type \"shell\")"])
+        XCTAssertEqual(problems(job("type: noop\nnoop: {x: 1}")), ["t.yaml:6: spec.noop.x: unknown field; allowed fields: result"])
+        XCTAssertEqual(problems(job("type: fail\nfail: {retryable: \"no\", succeedOnAttempt: 0, message: 3}")), [
+            "t.yaml:6: spec.fail.message: expected a string (quote numbers meant as text), got 3",
+            "t.yaml:6: spec.fail.retryable: expected true or false, got \"no\"",
+            "t.yaml:6: spec.fail.succeedOnAttempt: expected an integer >= 1, got 0",
+        ])
+        XCTAssertEqual(try ManifestParser.parse(text: job("type: sleep")).first?.spec.settings, nil, "sleep's settings are optional")
     }
 
     func testDocumentShapeProblems() {
@@ -97,6 +103,14 @@ final class ManifestValidationTests: XCTestCase {
         let pipeline = try ManifestParser.parsePipeline(text: text)
         XCTAssertEqual(pipeline.jobs.map(\.name), ["a", "b"])
         XCTAssertEqual(pipeline.externalDependencies, ["base-model", "tokenize-corpus"])
+        // The server checks those against its job table, with messages in the same style.
+        XCTAssertNoThrow(try pipeline.checkExternalDependencies(exists: { ["base-model", "tokenize-corpus"].contains($0) }))
+        do {
+            try pipeline.checkExternalDependencies(exists: { $0 == "base-model" })
+            XCTFail("tokenize-corpus does not exist")
+        } catch {
+            XCTAssertEqual(error.description, "<input>:6: spec.after: job \"tokenize-corpus\" (needed by \"a\") does not exist: it is neither in this file nor on the server")
+        }
     }
 
     func testJSONRoundTripAndIdenticalMessagesForJSON() throws {
@@ -133,6 +147,25 @@ final class ManifestValidationTests: XCTestCase {
         }
     }
 
+    func testValidatingDecodedJSONDocuments() throws {
+        let jobs = try ManifestParser.parse(text: job("type: sleep\nsleep: {seconds: 2}\nresources: {memory: 1Gi}", name: "a"))
+        XCTAssertEqual(try ManifestParser.validate(encodedDocuments: jobs, fileName: "request").jobs, jobs)
+        struct Loose: Encodable {
+            let apiVersion = "llmops/v1", kind = "Job"
+            let metadata = ["name": "b"]
+            let spec: [String: Int] = ["replicas": 0]
+        }
+        do {
+            _ = try ManifestParser.validate(encodedDocuments: [Loose()], fileName: "request")
+            XCTFail("expected problems")
+        } catch {
+            XCTAssertEqual(error.problems.map(\.description), [
+                "request: spec.type: missing required field (expected a job type (one of fail, noop, shell, sleep))",
+                "request: spec.replicas: expected an integer between 1 and 4096, got 0",
+            ])
+        }
+    }
+
     private func problemList(_ text: String, _ fileName: String) -> [ManifestProblem] {
         do {
             _ = try ManifestParser.parse(text: text, fileName: fileName)
@@ -145,7 +178,7 @@ final class ManifestValidationTests: XCTestCase {
     func testKindRegistryIsOpen() throws {
         let registry = JobKindRegistry(kinds: BuiltInJobKinds.all)
         XCTAssertEqual(problems(job("type: train\ntrain: {steps: 10}")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of noop, shell, sleep), got \"train\"")
+                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep), got \"train\"")
         registry.register(JobKind(name: "train", summary: "trains a model", settingsRequired: true) { settings, context in
             settings.rejectUnknownKeys(allowed: ["steps", "model"])
             _ = settings.integer("steps", required: true, min: 1)
@@ -169,7 +202,19 @@ final class ManifestValidationTests: XCTestCase {
 
     func testDidYouMeanForJobTypeAndDistance() {
         XCTAssertEqual(problems(job("type: shel")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of noop, shell, sleep), got \"shel\" (did you mean \"shell\"?)")
+                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep), got \"shel\" (did you mean \"shell\"?)")
+    }
+
+    func testLongDependencyChainsAndCyclesDoNotExhaustTheStack() {
+        let count = 20_000
+        var edges: [String: [String]] = [:]
+        for i in 0..<count { edges["j\(i)"] = i + 1 < count ? ["j\(i + 1)"] : [] }
+        XCTAssertEqual(ManifestParser.findCycles(edges), [])
+        edges["j\(count - 1)"] = ["j0"]
+        let cycles = ManifestParser.findCycles(edges)
+        XCTAssertEqual(cycles.count, 1)
+        XCTAssertEqual(cycles.first?.count, count + 1)
+        XCTAssertEqual(cycles.first?.first, "j0")
     }
 
     func testCycleDetection() {

@@ -57,6 +57,31 @@ final class StreamCacheTests: XCTestCase {
         XCTAssertLessThan(filesIn(cache.directory).count, 16, "evicted some of the 16 files")
     }
 
+    /// A shard evicted from the cache and fetched again is new bytes: it is verified again before use.
+    func testRefetchedShardsAreVerifiedAgain() throws {
+        let dir = TemporaryDirectory()
+        let ds = try makeDataset(in: dir.sub("remote"), name: "rf", shards: 8, documentsPerShard: 10...30, documentLength: 5...60, seed: 43)
+        let largestShard = ds.index.shards.map { $0.binBytes + $0.idxBytes }.max()!
+        let cache = try ShardCache(directory: dir.sub("cache"), capacityBytes: 3 * largestShard)
+        let source = try StreamSource.remote(baseURL: "file://" + ds.directory, fetcher: FileURLFetcher(), cache: cache)
+        let s = try TokenStream(StreamConfiguration(sources: [source], sequenceLength: 16, batchSize: 8, seed: 5, maxOpenShards: 2))
+        let steps = Int(s.samplesPerEpoch / 8)
+        for _ in 0..<steps { _ = try s.nextBatch() }
+        for shard in ds.index.shards {  // the remote copies go bad after the first epoch
+            let path = ds.directory + "/" + shard.binFile
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[0] ^= 0x01
+            try bytes.write(to: URL(fileURLWithPath: path))
+        }
+        do {
+            for _ in 0..<(2 * steps) { _ = try s.nextBatch() }
+            XCTFail("re-fetched corrupt shards were used without verification")
+        } catch {
+            guard case .corruptShard(let id, .checksumMismatch) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(id.dataset, "rf")
+        }
+    }
+
     func testCorruptRemoteShardIsNamedWithItsURL() throws {
         let dir = TemporaryDirectory()
         let ds = try makeDataset(in: dir.sub("remote"), name: "rc", shards: 3, documentsPerShard: 10...20, documentLength: 5...40, seed: 42)

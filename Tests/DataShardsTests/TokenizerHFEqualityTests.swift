@@ -8,7 +8,9 @@ final class TokenizerHFEqualityTests: XCTestCase {
     override func setUpWithError() throws { dir = try TokenizerFixtures.tempDirectory("hf") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    var allTexts: [String] { TokenizerFixtures.texts + TokenizerFixtures.randomTexts(count: 400, seed: 7) }
+    var allTexts: [String] {
+        TokenizerFixtures.texts + TokenizerFixtures.randomTexts(count: 400, seed: 7) + TokenizerFixtures.trickyTexts(count: 1000, seed: 3)
+    }
 
     func assertSameIDs(_ tokenizer: Tokenizer, jsonPath: String, texts: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let expected = try TokenizerFixtures.referenceIDs(tokenizerJSON: jsonPath, texts: texts, in: dir)
@@ -39,6 +41,17 @@ final class TokenizerHFEqualityTests: XCTestCase {
         XCTAssertEqual(tokenizer.encode("Hello").count, 1)
     }
 
+    /// GPT-2 ByteLevel with `add_prefix_space: true`: a space goes before every text segment between added tokens.
+    func testAddPrefixSpace() throws {
+        let json = try String(contentsOfFile: TokenizerFixtures.gpt2Style, encoding: .utf8)
+            .replacingOccurrences(of: "\"add_prefix_space\": false", with: "\"add_prefix_space\": true")
+        let path = dir.appendingPathComponent("prefix-space.json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        let tokenizer = try Tokenizer.load(path: path)
+        XCTAssertTrue(tokenizer.addPrefixSpace)
+        try assertSameIDs(tokenizer, jsonPath: path, texts: TokenizerFixtures.texts + ["the<|endoftext|>the", " x<|endoftext|> y"])
+    }
+
     /// (a) + (c): tokenizers trained by us with the GPT-2 and the Llama-3 split patterns, saved as
     /// tokenizer.json and loaded by HF.
     func testTokenizersTrainedByUsGPT2AndLlama3Patterns() throws {
@@ -50,7 +63,8 @@ final class TokenizerHFEqualityTests: XCTestCase {
             XCTAssertEqual(tokenizer.vocabularySize, 1200)
             let path = dir.appendingPathComponent("trained-\(pattern).json").path
             try tokenizer.save(to: path)
-            try assertSameIDs(tokenizer, jsonPath: path, texts: allTexts)
+            // The test texts, plus whole real files (Swift sources, C headers) as long documents.
+            try assertSameIDs(tokenizer, jsonPath: path, texts: allTexts + corpus)
             // Reloading our own file gives the same tokenizer (same hash).
             XCTAssertEqual(try Tokenizer.load(path: path).hash, tokenizer.hash)
         }

@@ -101,6 +101,21 @@ enum TokenizerFixtures {
         }
     }
 
+    /// Random strings over the characters where the split patterns' alternatives meet: spaces of several
+    /// kinds, CR/LF, apostrophes and contraction letters, digits, punctuation, combining marks.
+    static func trickyTexts(count: Int, seed: UInt64) -> [String] {
+        let alphabet: [String] = [" ", " ", " ", "\n", "\r", "\t", "'", "'", "s", "S", "t", "l", "L", "e", "v", "R", "a",
+                                  "1", "2", ".", "!", "\u{17F}", "\u{3000}", "\u{A0}", "é", "\u{301}", "日", "\u{B}", "\u{85}", "😀"]
+        var state = seed
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        return (0..<count).map { _ in
+            (0..<Int(next() % 24)).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }.joined()
+        }
+    }
+
     /// A small training corpus: the test texts, local C headers and this package's Swift sources.
     static func trainingCorpus() -> [String] {
         var docs = texts + randomTexts(count: 200, seed: 99)

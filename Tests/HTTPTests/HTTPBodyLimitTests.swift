@@ -24,6 +24,7 @@ final class HTTPBodyLimitTests: XCTestCase {
         XCTAssertEqual(tooLarge.status, 413)
         XCTAssertEqual(tooLarge.header("Content-Type"), "application/json")
         XCTAssertTrue(tooLarge.text.contains("request body too large: POST /v1/jobs accepts at most 1024 bytes"), tooLarge.text)
+        XCTAssertTrue(tooLarge.text.contains("\"code\":\"payload_too_large\""), tooLarge.text)
 
         // The limit is per path: uploads may be larger, but not unbounded.
         let upload = try client.send(HTTPClientRequest(method: "PUT", url: "\(server.baseURL)/upload/a", body: Data(count: 3 << 20)))

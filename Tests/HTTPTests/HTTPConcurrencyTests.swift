@@ -90,6 +90,31 @@ final class HTTPConcurrencyTests: XCTestCase {
         }
     }
 
+    /// A handler stuck past the stop timeout doesn't hold the caller or the port.
+    func testStopGivesUpOnAStuckHandlerButReleasesThePort() throws {
+        let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let server = HTTPServer { _ in
+            entered.signal()
+            _ = release.wait(timeout: .now() + 10)
+            return .text("too late")
+        }
+        try server.start()
+        let port = server.port
+        let url = server.baseURL
+        DispatchQueue.global().async { _ = try? HTTPClient().send(HTTPClientRequest(url: "\(url)/stuck")) }
+        XCTAssertEqual(entered.wait(timeout: .now() + 5), .success)
+        let started = Date()
+        server.stop(timeout: 0.3)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+        XCTAssertTrue(server.isStopping)
+        let replacement = HTTPServer(configuration: HTTPServerConfiguration(port: port)) { _ in .text("replacement") }
+        XCTAssertNoThrow(try replacement.start(), "the port is free again")
+        XCTAssertEqual(try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/")).text, "replacement")
+        replacement.stop()
+        release.signal()
+    }
+
     func testStopWaitsForInFlightHandlerThenReleasesThePort() throws {
         let entered = DispatchSemaphore(value: 0)
         let server = HTTPServer { _ in

@@ -47,6 +47,7 @@ final class HTTPRoundTripTests: XCTestCase {
         XCTAssertEqual(anonymous.status, 401)
         let error = try JSONSerialization.jsonObject(with: anonymous.body) as? [String: [String: Any]]
         XCTAssertEqual(error?["error"]?["status"] as? Int, 401)
+        XCTAssertEqual(error?["error"]?["code"] as? String, "unauthorized")
         XCTAssertEqual(error?["error"]?["message"] as? String, "missing or wrong bearer token")
     }
 

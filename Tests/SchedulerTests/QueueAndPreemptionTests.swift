@@ -1,5 +1,6 @@
 // Fair share between queues, quotas, borrowing and reclaiming, and the choice of preemption victims.
 import XCTest
+import Foundation
 import ClusterModel
 @testable import Scheduler
 
@@ -132,5 +133,39 @@ final class QueueAndPreemptionTests: XCTestCase {
             if !step.workers(of: 100).isEmpty { placedAt = cluster.now }
         }
         XCTAssertEqual(placedAt, 5, "placed once the grace period (t=5) ended")
+    }
+}
+
+final class ReservationCarryOverTests: XCTestCase {
+    func testAJobHoldingADrainReservationPreemptsOnceEntitled() {
+        let snapshot = ClusterSnapshot(now: 5, workers: [worker(1, cpu(8)), worker(2, cpu(8))],
+                                       allocations: [running(1, job: 1, on: 1, cpu(8), priority: 0, startedAt: 1),
+                                                     running(2, job: 2, on: 2, cpu(8), priority: 9, startedAt: 1)],
+                                       pendingJobs: [job(50, priority: 5, cpu(8))], queues: [QueueSpec(name: "default")],
+                                       previousReservations: [Reservation(job: JobID(50), workers: [WorkerID(2)], perTask: cpu(8),
+                                                                          kind: .waitingForCapacity)])
+        let d = Scheduler().schedule(snapshot)
+        XCTAssertEqual(d.preemptions.map(\.victim), [TaskID(1)])
+        XCTAssertEqual(d.reservations, [Reservation(job: JobID(50), workers: [WorkerID(1)], perTask: cpu(8), kind: .waitingForPreemptedTasks)])
+    }
+
+    func testReservationsSurviveAJSONRoundTripAndStaleOnesAreDropped() throws {
+        let workers = [worker(1, cpu(8)), worker(2, cpu(8))]
+        let first = Scheduler().schedule(ClusterSnapshot(now: 1, workers: workers,
+                                                         allocations: [running(1, job: 1, on: 1, cpu(4)), running(2, job: 2, on: 2, cpu(4))],
+                                                         pendingJobs: [job(10, tasks: 2, gang: true, cpu(8))], queues: [QueueSpec(name: "default")]))
+        XCTAssertEqual(first.reservations.count, 1)
+        let stored = try JSONEncoder().encode(first)
+        let loaded = try JSONDecoder().decode(SchedulingDecisions.self, from: stored)
+        XCTAssertEqual(loaded, first)
+        XCTAssertEqual(loaded.pending.first?.text, "needs 2 workers with cpu >= 8; 0 free match; holding 2 workers while running work there finishes")
+
+        // Worker 2 died: the reservation is stale and is not honoured; small work may use worker 1 again.
+        let next = Scheduler().schedule(ClusterSnapshot(now: 2, workers: [workers[0], worker(2, cpu(8), alive: false)],
+                                                        allocations: [running(1, job: 1, on: 1, cpu(4))],
+                                                        pendingJobs: [job(10, tasks: 2, gang: true, cpu(8)), job(11, cpu(4))],
+                                                        queues: [QueueSpec(name: "default")], previousReservations: loaded.reservations))
+        XCTAssertEqual(next.workers(of: 11), [1])
+        XCTAssertEqual(next.reasonText(10), "needs 2 workers with cpu >= 8; only 1 alive worker could ever match")
     }
 }

@@ -162,6 +162,17 @@ final class YAMLParserTests: XCTestCase {
         }
     }
 
+    func testDeepNestingIsRefusedNotACrash() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        XCTAssertThrowsError(try YAMLParser.parseDocuments(deep, fileName: "deep.yaml")) { error in
+            let error = error as! YAMLError
+            XCTAssertEqual(error.kind, .tooLarge)
+            XCTAssertEqual(error.description, "deep.yaml:1:257: nesting deeper than 256 levels")
+        }
+        let fine = String(repeating: "[", count: 200) + "1" + String(repeating: "]", count: 200)
+        XCTAssertEqual(try YAMLParser.parseDocuments(fine).count, 1)
+    }
+
     func testJSONInput() throws {
         let json = """
         {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"a","labels":{}},

@@ -1,18 +1,27 @@
-// Built-in job kinds for tests and operations. Later kinds (tokenize, stream, train, eval) append
-// their JobKind to `all` from their own file.
+// Built-in job kinds for tests and operations; their settings match the Workers executors of the same
+// names. Later kinds (tokenize, stream, train, eval) append their JobKind to `all` from their own file.
 
 public enum BuiltInJobKinds {
-    public static var all: [JobKind] { [noop, sleep, shell] }
+    public static var all: [JobKind] { [noop, sleep, fail, shell] }
 
-    /// Does nothing and succeeds: for pipelines, scheduling tests and benchmarks.
-    public static let noop = JobKind(name: "noop", summary: "does nothing and succeeds") { settings, _ in
-        settings.rejectUnknownKeys(allowed: [])
+    /// `spec.noop: {result: <any>}` (optional): completes at once, echoing `result`.
+    public static let noop = JobKind(name: "noop", summary: "completes at once (echoes `result`)") { settings, _ in
+        settings.rejectUnknownKeys(allowed: ["result"])
     }
 
-    /// `spec.sleep: {seconds: 2}`: waits, then succeeds (cancellable).
-    public static let sleep = JobKind(name: "sleep", summary: "waits `seconds`, then succeeds", settingsRequired: true) { settings, _ in
+    /// `spec.sleep: {seconds: 2}` (optional, default 1 s): waits, reporting progress, then succeeds.
+    public static let sleep = JobKind(name: "sleep", summary: "waits `seconds` (default 1), then succeeds") { settings, _ in
         settings.rejectUnknownKeys(allowed: ["seconds"])
-        _ = settings.number("seconds", required: true, min: 0, max: 86_400)
+        _ = settings.number("seconds", min: 0, max: 86_400)
+    }
+
+    /// `spec.fail: {message, retryable, succeedOnAttempt}` (all optional): fails on purpose, to exercise retries
+    /// and `onDependencyFailure`; with `succeedOnAttempt: N` it succeeds from attempt N on.
+    public static let fail = JobKind(name: "fail", summary: "fails on purpose (retries, dependency failures)") { settings, _ in
+        settings.rejectUnknownKeys(allowed: ["message", "retryable", "succeedOnAttempt"])
+        _ = settings.string("message")
+        _ = settings.bool("retryable")
+        _ = settings.integer("succeedOnAttempt", min: 1)
     }
 
     /// `spec.shell: {command: ["sh", "-c", "echo hi"], env: {K: V}, workingDirectory: /tmp, timeoutSeconds: 60}`:

@@ -17,6 +17,8 @@ enum JobManifestValidator {
         var nameLine: Int?
         var after: [String] = []
         var afterLine: Int?
+        /// Each `after:` entry with its line.
+        var afterItems: [(name: String, line: Int?)] = []
     }
 
     static func validate(_ document: ManifestValue, problems: ManifestProblemCollector, registry: JobKindRegistry) -> Outcome {
@@ -94,8 +96,14 @@ enum JobManifestValidator {
         }
         outcome.after = Array(Set(after)).sorted()
         outcome.afterLine = spec.value("after")?.line
-        let onFailure = spec.choice("onDependencyFailure", DependencyFailurePolicy.allCases.map(\.rawValue))
-            .flatMap(DependencyFailurePolicy.init(rawValue:)) ?? .fail
+        if case .array(let items)? = spec.value("after")?.content {
+            outcome.afterItems = items.compactMap { item in
+                if case .string(let name) = item.content { return (name, item.line ?? outcome.afterLine) }
+                return nil
+            }
+        }
+        let onFailure = spec.choice("onDependencyFailure", JobSpec.OnDependencyFailure.allCases.map(\.rawValue))
+            .flatMap(JobSpec.OnDependencyFailure.init(rawValue:)) ?? .fail
 
         let nodeSelector = spec.stringMap("nodeSelector", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
                                           expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue) ?? [:]

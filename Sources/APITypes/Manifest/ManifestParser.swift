@@ -9,6 +9,26 @@ public struct ManifestPipeline: Sendable, Equatable {
     public var jobs: [JobManifest]
     /// Sorted names referenced by `after:` that are not jobs of this file.
     public var externalDependencies: [String]
+    /// Where each external dependency is named, for `checkExternalDependencies`.
+    public var externalReferences: [ExternalDependencyReference]
+    public var fileName: String
+
+    /// Reports every `after:` name that is neither in the file nor accepted by `exists` (the server's job
+    /// table), in the validator's style: `pipeline.yaml:9: spec.after: job "x" does not exist ...`.
+    public func checkExternalDependencies(exists: (String) -> Bool) throws(ManifestError) {
+        let problems = externalReferences.filter { !exists($0.dependency) }.map {
+            ManifestProblem(fileName: fileName, line: $0.line, path: "spec.after",
+                            message: "job \"\($0.dependency)\" (needed by \"\($0.job)\") does not exist: it is neither in this file nor on the server")
+        }
+        if !problems.isEmpty { throw ManifestError(problems: problems) }
+    }
+}
+
+public struct ExternalDependencyReference: Sendable, Equatable {
+    /// The job whose `after:` names `dependency`.
+    public var job: String
+    public var dependency: String
+    public var line: Int?
 }
 
 public enum ManifestParser {
@@ -61,13 +81,20 @@ public enum ManifestParser {
         }
         let outcomes = documents.map { JobManifestValidator.validate($0, problems: problems, registry: registry) }
         let external = checkPipeline(outcomes, problems: problems)
+        let definedNames = Set(outcomes.compactMap(\.name))
+        let references = outcomes.flatMap { outcome in
+            outcome.afterItems.filter { !definedNames.contains($0.name) }.map {
+                ExternalDependencyReference(job: outcome.name ?? "", dependency: $0.name, line: $0.line)
+            }
+        }
         if !problems.problems.isEmpty {
             let sorted = problems.problems.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
             }.map(\.element)
             throw ManifestError(problems: sorted)
         }
-        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), externalDependencies: external)
+        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), externalDependencies: external,
+                                externalReferences: references, fileName: fileName)
     }
 
     /// Duplicate names, and cycles among the file's `after:` edges. Returns the names defined elsewhere.
@@ -98,29 +125,58 @@ public enum ManifestParser {
         return external.sorted()
     }
 
-    /// Each elementary cycle reached by depth-first search, reported once, starting at its first job in name order.
+    /// Each cycle found by depth-first search, reported once, rotated to start at its smallest name.
+    /// Iterative, so a pipeline of any length cannot exhaust the stack.
     static func findCycles(_ edges: [String: [String]]) -> [[String]] {
-        var state: [String: Int] = [:] // 1 = on the stack, 2 = done
-        var stack: [String] = []
+        var state: [String: Int] = [:] // 1 = on the path, 2 = done
+        var path: [String] = []
         var cycles: [[String]] = []
         var seen = Set<[String]>()
-        func visit(_ node: String) {
-            state[node] = 1
-            stack.append(node)
-            for next in edges[node, default: []] {
-                if state[next] == 1, let start = stack.firstIndex(of: next) {
-                    var cycle = Array(stack[start...])
+        for root in edges.keys.sorted() where state[root] == nil {
+            // Each frame: a node and the index of the next edge to follow.
+            var frames: [(node: String, next: Int)] = [(root, 0)]
+            state[root] = 1
+            path.append(root)
+            while let top = frames.last {
+                let successors = edges[top.node, default: []]
+                guard top.next < successors.count else {
+                    frames.removeLast()
+                    path.removeLast()
+                    state[top.node] = 2
+                    continue
+                }
+                frames[frames.count - 1].next += 1
+                let next = successors[top.next]
+                if state[next] == 1, let start = path.firstIndex(of: next) {
+                    var cycle = Array(path[start...])
                     let pivot = cycle.indices.min { cycle[$0] < cycle[$1] }!
                     cycle = Array(cycle[pivot...] + cycle[..<pivot])
                     if seen.insert(cycle).inserted { cycles.append(cycle + [cycle[0]]) }
                 } else if state[next] == nil {
-                    visit(next)
+                    state[next] = 1
+                    path.append(next)
+                    frames.append((next, 0))
                 }
             }
-            stack.removeLast()
-            state[node] = 2
         }
-        for node in edges.keys.sorted() where state[node] == nil { visit(node) }
         return cycles
+    }
+}
+
+extension ManifestParser {
+    /// Validates documents that arrived as JSON values rather than text (e.g. a request's `documents` array of
+    /// arbitrary JSON). Same checks and messages as `parsePipeline`, but without line numbers, since the
+    /// values carry none: `request: spec.replicas: expected an integer between 1 and 4096, got 0`.
+    public static func validate<Document: Encodable>(encodedDocuments documents: [Document], fileName: String = "<input>",
+                                                     registry: JobKindRegistry = .standard) throws(ManifestError) -> ManifestPipeline {
+        let values: [ManifestValue]
+        do {
+            let data = try JSONEncoder().encode(documents)
+            values = try JSONDecoder().decode([ManifestValue].self, from: data)
+        } catch {
+            throw ManifestError(problems: [ManifestProblem(fileName: fileName, line: nil, path: "",
+                                                           message: "the documents are not JSON values: \(error)")])
+        }
+        return try validate(values, fileName: fileName, registry: registry)
     }
 }

@@ -71,6 +71,27 @@ public final class ShardWriter {
 
     private func append<C: Collection>(_ tokens: C, endOfText: Bool) throws(ShardError) where C.Element: BinaryInteger {
         guard open else { throw .writerClosed(file: ShardInfo.binFileName(name)) }
+        // Contiguous storage of the common id types takes a specialised loop; anything else is widened first.
+        let handled: Result<Void, ShardError>? = tokens.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(ShardError) in
+                switch buffer {
+                case let b as UnsafeBufferPointer<UInt32>: try append(buffer: b, endOfText: endOfText)
+                case let b as UnsafeBufferPointer<Int32>: try append(buffer: b, endOfText: endOfText)
+                case let b as UnsafeBufferPointer<UInt16>: try append(buffer: b, endOfText: endOfText)
+                case let b as UnsafeBufferPointer<Int>: try append(buffer: b, endOfText: endOfText)
+                default:
+                    let widened = buffer.map { Int64(truncatingIfNeeded: $0) }
+                    try widened.withUnsafeBufferPointer { (w) throws(ShardError) in try append(buffer: w, endOfText: endOfText) }
+                }
+            }
+        }
+        if let handled { return try handled.get() }
+        let widened = tokens.map { Int64(truncatingIfNeeded: $0) }
+        let outcome = widened.withUnsafeBufferPointer { w in Result { () throws(ShardError) in try append(buffer: w, endOfText: endOfText) } }
+        try outcome.get()
+    }
+
+    private func append<T: FixedWidthInteger>(buffer tokens: UnsafeBufferPointer<T>, endOfText: Bool) throws(ShardError) {
         let document = sequenceLengths.count
         let length = tokens.count + (endOfText ? 1 : 0)
         guard length <= Int(Int32.max) else {
@@ -78,20 +99,27 @@ public final class ShardWriter {
             throw .documentTooLong(file: ShardInfo.binFileName(name), document: document, tokens: length)
         }
         // Validate before writing anything, so a bad document never reaches the file.
-        let maxID = dtype.maxTokenID
-        for token in tokens where token < 0 || UInt64(token) > UInt64(maxID) {
+        let maxID = Int64(dtype.maxTokenID)
+        var bad: T? = nil
+        for token in tokens where Int64(truncatingIfNeeded: token) < 0 || Int64(truncatingIfNeeded: token) > maxID {
+            bad = token
+            break
+        }
+        if let bad {
             fail()
             throw .tokenOutOfRange(file: ShardInfo.binFileName(name), document: document,
-                                   tokenID: UInt32(truncatingIfNeeded: token), dtype: dtype)
+                                   tokenID: UInt32(truncatingIfNeeded: bad), dtype: dtype)
         }
-        do {
+        do throws(ShardError) {
             switch dtype {
-            case .uint16:
-                for token in tokens { try put(UInt16(truncatingIfNeeded: token)) }
-                if endOfText { try put(UInt16(truncatingIfNeeded: endOfTextID)) }
-            case .int32:
-                for token in tokens { try put(Int32(truncatingIfNeeded: token)) }
-                if endOfText { try put(Int32(truncatingIfNeeded: endOfTextID)) }
+            case .uint16: try store(tokens, as: UInt16.self)
+            case .int32: try store(tokens, as: Int32.self)
+            }
+            if endOfText {
+                switch dtype {
+                case .uint16: try put(UInt16(truncatingIfNeeded: endOfTextID))
+                case .int32: try put(Int32(truncatingIfNeeded: endOfTextID))
+                }
             }
         } catch {
             fail()
@@ -99,6 +127,20 @@ public final class ShardWriter {
         }
         sequenceLengths.append(Int32(length))
         tokenCount += Int64(length)
+    }
+
+    /// Copies validated ids into the write buffer in chunks, converting to the on-disk little-endian type.
+    private func store<T: FixedWidthInteger, U: FixedWidthInteger>(_ tokens: UnsafeBufferPointer<T>, as _: U.Type) throws(ShardError) {
+        let width = MemoryLayout<U>.size
+        var index = 0
+        while index < tokens.count {
+            if buffer.count - buffered < width { try flushBuffer() }
+            let take = min(tokens.count - index, (buffer.count - buffered) / width)
+            let destination = (buffer.baseAddress! + buffered).bindMemory(to: U.self, capacity: take)
+            for k in 0..<take { destination[k] = U(truncatingIfNeeded: tokens[index + k]).littleEndian }
+            buffered += take * width
+            index += take
+        }
     }
 
     @inline(__always)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 // Opens shards on first use — fetching them if remote, validating the Megatron layout and verifying both
 // checksums against the dataset index — and keeps a bounded number memory-mapped (least recently used
 // are unmapped), so memory does not grow with the dataset.
@@ -6,7 +11,10 @@ final class OpenShardPool {
     private struct Key: Hashable { var dataset: Int; var shard: Int }
     private var open: [Key: ShardReader] = [:]
     private var recency: [Key] = []
-    private var verified: Set<Key> = []
+    /// Shards verified by this stream, with the identity of the files that were checked: a file that was
+    /// replaced since (re-fetched into the cache after eviction, rewritten on the shared filesystem) is
+    /// verified again before use.
+    private var verified: [Key: [FileIdentity]] = [:]
     private let sources: [StreamSource]
     private let capacity: Int
 
@@ -50,9 +58,10 @@ final class OpenShardPool {
                 if actual != expected { throw StreamError.corruptShard(id, .sizeMismatch(file: path, expectedBytes: expected, actualBytes: actual)) }
             }
             reader = try ShardReader(binPath: binPath, idxPath: idxPath)
-            if !verified.contains(key) {
+            let files = [FileIdentity(path: idxPath), FileIdentity(path: binPath)]
+            if verified[key] != files {
                 try ShardVerifier.verify(info, reader: reader)
-                verified.insert(key)
+                verified[key] = files
             }
         } catch let error as StreamError {
             throw error
@@ -70,4 +79,21 @@ final class OpenShardPool {
     }
 
     var openCount: Int { open.count }
+}
+
+/// Which file a path named when it was checked (device, inode, size, modification time).
+struct FileIdentity: Equatable {
+    var device: UInt64 = 0
+    var inode: UInt64 = 0
+    var size: Int64 = -1
+    var modified: Int64 = 0
+
+    init(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modified = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+    }
 }

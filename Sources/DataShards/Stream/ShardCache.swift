@@ -1,5 +1,6 @@
 // Local cache directory for remote shard files, bounded in bytes, evicting the least recently used files.
-// Recency is the file's modification time (touched on every use), so the LRU order survives restarts and
+// Recency is the file's access time (set explicitly on every use; the modification time stays the time
+// of the fetch, which the stream uses to notice a re-fetched file), so the LRU order survives restarts and
 // is shared by processes using the same directory. Files arrive under a temporary name and are renamed
 // into place only when complete; a file of the wrong size is never served.
 #if canImport(Glibc)
@@ -43,7 +44,7 @@ public final class ShardCache: @unchecked Sendable {
             var st = stat()
             guard stat(directory + "/" + name, &st) == 0 else { continue }
             result.append(Entry(name: name, bytes: Int64(st.st_size),
-                                lastUse: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
+                                lastUse: Double(st.st_atim.tv_sec) + Double(st.st_atim.tv_nsec) / 1e9))
         }
         return result.sorted { ($0.lastUse, $0.name) < ($1.lastUse, $1.name) }
     }
@@ -105,16 +106,17 @@ public final class ShardCache: @unchecked Sendable {
         }
     }
 
-    /// Marks a use: sets the modification time to now, strictly after every earlier stamp of this cache
-    /// (the kernel clock is coarser than back-to-back uses).
+    /// Marks a use: sets the access time to now, strictly after every earlier stamp of this cache (the
+    /// kernel clock is coarser than back-to-back uses); the modification time is left alone.
     private func touch(_ path: String) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var nanos = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
         nanos = max(nanos, lastStamp + 1_000)
         lastStamp = nanos
+        let utimeOmit = (1 << 30) - 2  // UTIME_OMIT, not imported into Swift
         var times = [timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000)),
-                     timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))]
+                     timespec(tv_sec: 0, tv_nsec: utimeOmit)]
         _ = utimensat(AT_FDCWD, path, &times, 0)
     }
 }

@@ -7,6 +7,7 @@ import Glibc
 final class PieceCache {
     static let maxKeyLength = 64
     private let slotCount = 1 << 17
+    /// At most half the slots are used, so probes stay short.
     private let maxEntries = 1 << 16
     private let keyCapacity = 4 << 20
     private let valueCapacity = 1 << 20
@@ -72,7 +73,7 @@ final class PieceCache {
     }
 
     func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, ids: [UInt32]) {
-        if entries >= maxEntries / 2 * 1 + maxEntries / 4 || keyUsed + n > keyCapacity || valueUsed + ids.count > valueCapacity {
+        if entries >= maxEntries || keyUsed + n > keyCapacity || valueUsed + ids.count > valueCapacity {
             slots.update(repeating: -1, count: slotCount)
             entries = 0; keyUsed = 0; valueUsed = 0
         }

@@ -2,7 +2,8 @@
 /// Make one per thread (`tokenizer.makeEncoder()`); the tokenizer itself is shared read-only.
 public final class TokenEncoder {
     public let tokenizer: Tokenizer
-    private let cache = PieceCache()
+    /// nil for one-off encoders (`Tokenizer.encode`), which would not amortise the cache's 0.5 MiB set-up.
+    private let cache: PieceCache?
     private let merger = BytePairMerger()
     // Raw views of the tokenizer's tables (kept alive by `tokenizer`): no shared reference counting per piece.
     private let ranks: PairRankView
@@ -11,8 +12,9 @@ public final class TokenEncoder {
     private var scratch: [UInt32] = []
     private var prefixed: [UInt8] = []
 
-    init(_ tokenizer: Tokenizer) {
+    init(_ tokenizer: Tokenizer, cached: Bool = true) {
         self.tokenizer = tokenizer
+        cache = cached ? PieceCache() : nil
         ranks = tokenizer.pairTable.view
         pattern = tokenizer.splitPattern
         byteIds = .allocate(capacity: 256)
@@ -86,6 +88,10 @@ public final class TokenEncoder {
             out.append(byteIds[Int(p[0])])
             return
         }
+        guard let cache else {
+            encodeUncached(p, n, into: &out)
+            return
+        }
         let cacheable = n <= PieceCache.maxKeyLength
         var h: UInt64 = 0
         if cacheable {
@@ -102,5 +108,16 @@ public final class TokenEncoder {
         merger.merge(&scratch, ranks)
         out.append(contentsOf: scratch)
         if cacheable { cache.insert(p, n, hash: h, ids: scratch) }
+    }
+
+    private func encodeUncached(_ p: UnsafePointer<UInt8>, _ n: Int, into out: inout [UInt32]) {
+        if tokenizer.ignoreMerges, let id = tokenizer.modelIdsByBytes[Array(UnsafeBufferPointer(start: p, count: n))] {
+            out.append(id)
+            return
+        }
+        scratch.removeAll(keepingCapacity: true)
+        for k in 0..<n { scratch.append(byteIds[Int(p[k])]) }
+        merger.merge(&scratch, ranks)
+        out.append(contentsOf: scratch)
     }
 }

@@ -112,7 +112,7 @@ public final class Tokenizer: Sendable {
     /// Encodes `text` (HF `encode(text, add_special_tokens=False)` ids). Added tokens in the text are
     /// recognised unless `matchAddedTokens` is false (then they are encoded as ordinary text).
     public func encode(_ text: String, matchAddedTokens: Bool = true) -> [UInt32] {
-        makeEncoder().encode(text, matchAddedTokens: matchAddedTokens)
+        TokenEncoder(self, cached: false).encode(text, matchAddedTokens: matchAddedTokens)
     }
 
     /// The bytes the ids stand for, concatenated.

@@ -181,7 +181,11 @@ enum TokenizerJSON {
         guard (byteLevel["use_regex"] as? Bool) == false else {
             throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[1].use_regex", value: "true (the split would be applied twice)")
         }
-        return (pattern, (byteLevel["add_prefix_space"] as? Bool) ?? false)
+        // After a Split, HF's ByteLevel would put the prefix space before every pre-token, not every segment.
+        if (byteLevel["add_prefix_space"] as? Bool) == true {
+            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[1].add_prefix_space", value: "true")
+        }
+        return (pattern, false)
     }
 
     private static func describe(_ v: Any) -> String {

@@ -5,7 +5,7 @@ import ClusterModel
 public typealias SchedulerTime = Double
 
 /// A worker as the scheduler sees it.
-public struct WorkerSnapshot: Hashable, Sendable {
+public struct WorkerSnapshot: Hashable, Sendable, Codable {
     public var id: WorkerID
     public var capacity: Resources
     public var labels: Labels
@@ -24,7 +24,7 @@ public struct WorkerSnapshot: Hashable, Sendable {
 }
 
 /// A task that holds resources on a worker right now.
-public struct RunningAllocation: Hashable, Sendable {
+public struct RunningAllocation: Hashable, Sendable, Codable {
     public var task: TaskID
     public var job: JobID
     public var worker: WorkerID
@@ -55,7 +55,7 @@ public struct RunningAllocation: Hashable, Sendable {
 }
 
 /// A soft preference for workers carrying a label; higher weights win.
-public struct PreferredLabel: Hashable, Sendable {
+public struct PreferredLabel: Hashable, Sendable, Codable {
     public var key: String
     public var value: String
     public var weight: Int
@@ -68,7 +68,7 @@ public struct PreferredLabel: Hashable, Sendable {
 }
 
 /// A job with tasks waiting for placement. All tasks of a job ask for the same resources.
-public struct PendingJob: Hashable, Sendable {
+public struct PendingJob: Hashable, Sendable, Codable {
     public var id: JobID
     public var queue: String
     /// Larger runs first and may preempt strictly smaller.
@@ -111,7 +111,7 @@ public struct PendingJob: Hashable, Sendable {
 }
 
 /// A named queue. Weights divide the cluster between queues that have work; a quota caps what one queue may hold.
-public struct QueueSpec: Hashable, Sendable {
+public struct QueueSpec: Hashable, Sendable, Codable {
     public var name: String
     public var weight: Double
     /// Hard ceiling on the resources the queue's running tasks may hold together; nil means no ceiling.
@@ -124,7 +124,7 @@ public struct QueueSpec: Hashable, Sendable {
     }
 }
 
-public struct ClusterSnapshot: Sendable {
+public struct ClusterSnapshot: Hashable, Sendable, Codable {
     public var now: SchedulerTime
     public var workers: [WorkerSnapshot]
     public var allocations: [RunningAllocation]

@@ -1,6 +1,6 @@
 // Knobs of the scheduling policy. Defaults are what the control plane runs with.
 
-public struct SchedulerConfiguration: Hashable, Sendable {
+public struct SchedulerConfiguration: Hashable, Sendable, Codable {
     /// Seconds a preempted task gets to checkpoint before its resources are taken back.
     public var preemptionGracePeriod: Double
     public var preemptionEnabled: Bool

@@ -1,7 +1,7 @@
 // What one scheduling pass decides. The control plane commits all of it in one transaction.
 import ClusterModel
 
-public struct Placement: Hashable, Sendable {
+public struct Placement: Hashable, Sendable, Codable {
     public var task: TaskID
     public var job: JobID
     public var worker: WorkerID
@@ -13,7 +13,7 @@ public struct Placement: Hashable, Sendable {
     }
 }
 
-public enum PreemptionReason: Hashable, Sendable {
+public enum PreemptionReason: Hashable, Sendable, Codable {
     /// A job of strictly higher priority needs the room.
     case higherPriority(preemptorPriority: Int, victimPriority: Int)
     /// The victim's queue is over its fair share (borrowing) and `claimingQueue`, under its share, needs the room back.
@@ -21,7 +21,7 @@ public enum PreemptionReason: Hashable, Sendable {
 }
 
 /// A running task told to checkpoint and leave; it is requeued (not failed) once the grace period ends or it exits.
-public struct Preemption: Hashable, Sendable {
+public struct Preemption: Hashable, Sendable, Codable {
     public var victim: TaskID
     public var victimJob: JobID
     public var worker: WorkerID
@@ -40,7 +40,7 @@ public struct Preemption: Hashable, Sendable {
     }
 }
 
-public enum ReservationKind: Hashable, Sendable {
+public enum ReservationKind: String, Hashable, Sendable, Codable {
     /// The job waits for running work on these workers to finish; nothing new may take its room there.
     case waitingForCapacity
     /// The job preempted tasks on these workers and waits for them to leave.
@@ -48,7 +48,7 @@ public enum ReservationKind: Hashable, Sendable {
 }
 
 /// Room held on specific workers for a blocked job: `perTask` on each worker. Backfill may use what is left beside it.
-public struct Reservation: Hashable, Sendable {
+public struct Reservation: Hashable, Sendable, Codable {
     public var job: JobID
     public var workers: [WorkerID]
     public var perTask: Resources
@@ -63,7 +63,7 @@ public struct Reservation: Hashable, Sendable {
 }
 
 /// Counts behind "needs N workers ...; M free match".
-public struct CapacityShortfall: Hashable, Sendable {
+public struct CapacityShortfall: Hashable, Sendable, Codable {
     public var workersNeeded: Int
     public var perTask: Resources
     public var nodeSelector: Labels
@@ -75,7 +75,7 @@ public struct CapacityShortfall: Hashable, Sendable {
 }
 
 /// One reason a job waits. A job may wait for several.
-public enum PendingCause: Hashable, Sendable {
+public enum PendingCause: Hashable, Sendable, Codable {
     case backoff(until: SchedulerTime)
     case unknownQueue(String)
     /// The queue's quota would be exceeded in `resource` (e.g. "gpu-h100", "cpu", "memory").
@@ -89,22 +89,22 @@ public enum PendingCause: Hashable, Sendable {
     case queueOverShare(queue: String, share: Double, fairShare: Double)
 }
 
-public struct PendingReason: Hashable, Sendable, CustomStringConvertible {
+public struct PendingReason: Hashable, Sendable, Codable, CustomStringConvertible {
     public var job: JobID
     public var causes: [PendingCause]
-    /// The causes as one line for `opsctl describe job` and the API.
-    public var text: String
+    /// The causes as one line for `opsctl describe job` and the API. Rendered on demand: a pass over a
+    /// saturated cluster leaves tens of thousands of reasons, most never shown.
+    public var text: String { PendingReasonText.render(causes) }
 
     public init(job: JobID, causes: [PendingCause]) {
         self.job = job
         self.causes = causes
-        self.text = PendingReasonText.render(causes)
     }
 
     public var description: String { "job \(job): \(text)" }
 }
 
-public struct PassStatistics: Hashable, Sendable {
+public struct PassStatistics: Hashable, Sendable, Codable {
     public var workersConsidered = 0
     public var jobsConsidered = 0
     public var tasksPlaced = 0
@@ -114,7 +114,7 @@ public struct PassStatistics: Hashable, Sendable {
     public init() {}
 }
 
-public struct SchedulingDecisions: Sendable {
+public struct SchedulingDecisions: Hashable, Sendable, Codable {
     public var placements: [Placement] = []
     public var preemptions: [Preemption] = []
     public var reservations: [Reservation] = []

@@ -119,6 +119,14 @@ final class ClusterIndex {
 
     func vector(_ r: Resources) -> [Int64] { Self.vector(r, dims: dims, slots: acceleratorSlot) }
 
+    /// Writes `r` as a vector into `target[0..<dims]` without allocating.
+    func write(_ r: Resources, into target: UnsafeMutablePointer<Int64>) {
+        target[0] = r.cpuMillis
+        target[1] = r.memoryBytes
+        for d in 2..<dims { target[d] = 0 }
+        for (kind, n) in r.accelerators { if let s = acceleratorSlot[kind] { target[s] = n } }
+    }
+
     func resources(_ v: [Int64]) -> Resources {
         var accelerators: [AcceleratorType: Int64] = [:]
         for (i, name) in acceleratorNames.enumerated() where v[2 + i] != 0 { accelerators[name] = v[2 + i] }

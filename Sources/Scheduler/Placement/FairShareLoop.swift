@@ -9,7 +9,7 @@ extension SchedulingPass {
         for j in snapshot.pendingJobs.indices where jobQueue[j] >= 0 {
             if case .notConsidered = outcome[j] { lists[jobQueue[j]].append(j) }
         }
-        for q in lists.indices { lists[q].sort(by: runsBefore) }
+        for q in lists.indices { lists[q].sort { runsBefore($0, $1) } }
         var heads = [Int](repeating: 0, count: lists.count)
         var keys = queueNames.indices.map { share(ofQueue: $0) / queueWeight[$0] }
         while true {
@@ -67,17 +67,7 @@ extension SchedulingPass {
             outcome[j] = .neverFits
             return
         }
-        if configuration.preemptionEnabled && decisions.statistics.preemptionAttempts < configuration.maxPreemptionAttemptsPerPass
-            && mayFindVictims(forJob: j) {
-            decisions.statistics.preemptionAttempts += 1
-            if let plan = planPreemption(job: j, count: needed) {
-                let deadline = snapshot.now + configuration.preemptionGracePeriod
-                let count = apply(plan, forJob: j, deadline: deadline)
-                reserve(job: j, workers: plan.workers, kind: .waitingForPreemptedTasks)
-                outcome[j] = .awaitingPreemption(count: count, deadline: deadline)
-                return
-            }
-        }
+        if tryPreemption(job: j) { return }
         if heldReservations < configuration.maxReservations, let workers = chooseReservationWorkers(job: j, count: needed) {
             reserve(job: j, workers: workers, kind: .waitingForCapacity)
             heldReservations += 1
@@ -85,5 +75,18 @@ extension SchedulingPass {
             return
         }
         outcome[j] = .blocked
+    }
+
+    /// Preempts for job `j` if it is entitled to and a plan exists; the freed workers are then held for it.
+    func tryPreemption(job j: Int) -> Bool {
+        guard configuration.preemptionEnabled, decisions.statistics.preemptionAttempts < configuration.maxPreemptionAttemptsPerPass,
+              mayFindVictims(forJob: j) else { return false }
+        decisions.statistics.preemptionAttempts += 1
+        guard let plan = planPreemption(job: j, count: workersNeeded(j)) else { return false }
+        let deadline = snapshot.now + configuration.preemptionGracePeriod
+        let count = apply(plan, forJob: j, deadline: deadline)
+        reserve(job: j, workers: plan.workers, kind: .waitingForPreemptedTasks)
+        outcome[j] = .awaitingPreemption(count: count, deadline: deadline)
+        return true
     }
 }

@@ -38,6 +38,22 @@ extension SchedulingPass {
             allocationsByWorker[Int(fill[Int(w)])] = Int32(i)
             fill[Int(w)] += 1
         }
+        // Each worker's allocations in victim order, sorted once per pass: lowest priority, latest start, highest task id.
+        preemptible = snapshot.allocations.map(\.isPreemptible)
+        let start = snapshot.allocations.map(\.startedAt)
+        let task = snapshot.allocations.map(\.task.rawValue)
+        let priority = allocationPriority
+        for w in 0..<index.workerCount {
+            let lower = Int(counts[w]), upper = Int(counts[w + 1])
+            if upper - lower > 1 {
+                allocationsByWorker[lower..<upper].sort { a, b in
+                    let x = Int(a), y = Int(b)
+                    if priority[x] != priority[y] { return priority[x] < priority[y] }
+                    if start[x] != start[y] { return start[x] > start[y] }
+                    return task[x] > task[y]
+                }
+            }
+        }
         for (i, a) in snapshot.allocations.enumerated() where a.isGangMember && allocationWorker[i] >= 0 {
             allocationsOfJob[a.job, default: []].append(Int32(i))
         }
@@ -59,21 +75,32 @@ extension SchedulingPass {
             && queueNames.indices.contains { $0 != q && isBorrowing($0) }
     }
 
-    func victimReason(allocation i: Int, forJob j: Int, overShare: [Bool], claimantUnderShare: Bool) -> PreemptionReason? {
-        let a = snapshot.allocations[i]
-        guard a.isPreemptible, !terminating[i] else { return nil }
-        let job = snapshot.pendingJobs[j]
+    @inline(__always)
+    func isEligibleVictim(_ i: Int, job j: Int, priority: Int, overShare: [Bool], claimantUnderShare: Bool) -> Bool {
+        guard !terminating[i], preemptible[i] else { return false }
+        let victimPriority = allocationPriority[i]
+        let v = Int(allocationQueue[i])
+        if v < 0 { return victimPriority < priority }
         let q = jobQueue[j]
-        guard let v = queueSlot[a.queue] else {
-            return a.priority < job.priority ? .higherPriority(preemptorPriority: job.priority, victimPriority: a.priority) : nil
+        if victimPriority < priority && (v == q || overShare[v]) { return true }
+        return v != q && victimPriority <= priority && claimantUnderShare && overShare[v]
+    }
+
+    func victimReason(allocation i: Int, forJob j: Int, priority: Int, overShare: [Bool], claimantUnderShare: Bool) -> PreemptionReason? {
+        guard !terminating[i], preemptible[i] else { return nil }
+        let q = jobQueue[j]
+        let victimPriority = allocationPriority[i]
+        let v = Int(allocationQueue[i])
+        guard v >= 0 else {
+            return victimPriority < priority ? .higherPriority(preemptorPriority: priority, victimPriority: victimPriority) : nil
         }
-        if a.priority < job.priority && (v == q || overShare[v]) {
-            return .higherPriority(preemptorPriority: job.priority, victimPriority: a.priority)
+        if victimPriority < priority && (v == q || overShare[v]) {
+            return .higherPriority(preemptorPriority: priority, victimPriority: victimPriority)
         }
-        if v != q && a.priority <= job.priority && claimantUnderShare && overShare[v] {
+        if v != q && victimPriority <= priority && claimantUnderShare && overShare[v] {
             var victimShare = 0.0
             for d in 0..<dims { victimShare = max(victimShare, Double(borrowUsage[v * dims + d]) * index.inverseTotal[d]) }
-            return .reclaim(claimingQueue: queueNames[q], victimQueue: a.queue,
+            return .reclaim(claimingQueue: queueNames[q], victimQueue: queueNames[v],
                             victimQueueShare: victimShare, victimQueueFairShare: fairShare[v])
         }
         return nil
@@ -85,56 +112,65 @@ extension SchedulingPass {
         let list = classes[c].candidateList(index: index)
         let packKey = classes[c].packKey
         let request = (0..<dims).map { shapeRequest[s * dims + $0] }
+        let priority = snapshot.pendingJobs[j].priority
         let overShare = queueNames.indices.map(isBorrowing)
         let claimantUnderShare = isOwedCapacity(jobQueue[j])
         var options: [(cost: WorkerCost, worker: Int32, group: Int32, victims: [(Int, PreemptionReason)])] = []
+        var need = [Int64](repeating: 0, count: dims)
+        var freed = [Int64](repeating: 0, count: dims)
+        var chosen: [Int] = []
         for w32 in list {
             let w = Int(w32)
             guard reservedBy[w] < 0, capacityFits(worker: w, shape: s) else { continue }
             let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
             guard group >= 0 else { continue }
-            let need = (0..<dims).map { request[$0] - index.free[w * dims + $0] }
-            if need.allSatisfy({ $0 <= 0 }) {
+            var fitsAlready = true
+            for d in 0..<dims {
+                need[d] = request[d] - index.free[w * dims + d]
+                freed[d] = 0
+                if need[d] > 0 { fitsAlready = false }
+            }
+            if fitsAlready {
                 options.append((.none, w32, group, []))
                 continue
             }
-            var candidates: [(allocation: Int, reason: PreemptionReason)] = []
+            // Take victims in victim order (the worker's allocations are pre-sorted) until the job fits.
+            chosen.removeAll(keepingCapacity: true)
+            var covered = false
             for k in Int(allocationsByWorkerStart[w])..<Int(allocationsByWorkerStart[w + 1]) {
                 let i = Int(allocationsByWorker[k])
-                if let reason = victimReason(allocation: i, forJob: j, overShare: overShare, claimantUnderShare: claimantUnderShare) { candidates.append((i, reason)) }
+                guard isEligibleVictim(i, job: j, priority: priority, overShare: overShare, claimantUnderShare: claimantUnderShare) else { continue }
+                chosen.append(i)
+                covered = true
+                for d in 0..<dims {
+                    freed[d] += allocationVectors[i * dims + d]
+                    if freed[d] < need[d] { covered = false }
+                }
+                if covered { break }
             }
-            if candidates.isEmpty { continue }
-            candidates.sort { x, y in
-                let a = snapshot.allocations[x.allocation], b = snapshot.allocations[y.allocation]
-                if a.priority != b.priority { return a.priority < b.priority }
-                if a.startedAt != b.startedAt { return a.startedAt > b.startedAt }
-                return a.task > b.task
-            }
-            var freed = [Int64](repeating: 0, count: dims)
-            var chosen: [(allocation: Int, reason: PreemptionReason, vector: [Int64])] = []
-            func covered(_ f: [Int64]) -> Bool { (0..<dims).allSatisfy { f[$0] >= need[$0] } }
-            for candidate in candidates {
-                let v = index.vector(snapshot.allocations[candidate.allocation].resources)
-                chosen.append((candidate.allocation, candidate.reason, v))
-                for d in 0..<dims { freed[d] += v[d] }
-                if covered(freed) { break }
-            }
-            guard covered(freed) else { continue }
+            guard covered else { continue }
             // Drop victims that turned out unnecessary, highest priority first.
             var k = chosen.count - 1
             while k >= 0 {
-                let without = (0..<dims).map { freed[$0] - chosen[k].vector[$0] }
-                if covered(without) { freed = without; chosen.remove(at: k) }
+                let i = chosen[k]
+                var stillCovered = true
+                for d in 0..<dims where freed[d] - allocationVectors[i * dims + d] < need[d] { stillCovered = false }
+                if stillCovered {
+                    for d in 0..<dims { freed[d] -= allocationVectors[i * dims + d] }
+                    chosen.remove(at: k)
+                }
                 k -= 1
             }
             var cost = WorkerCost(victimTasks: 0, highestPriority: Int.min, earliestStart: .infinity)
-            for victim in chosen {
-                let a = snapshot.allocations[victim.allocation]
+            for i in chosen {
+                let a = snapshot.allocations[i]
                 cost.victimTasks += a.isGangMember ? (allocationsOfJob[a.job]?.count ?? 1) : 1
                 cost.highestPriority = max(cost.highestPriority, a.priority)
                 cost.earliestStart = min(cost.earliestStart, a.startedAt)
             }
-            options.append((cost, w32, group, chosen.map { ($0.allocation, $0.reason) }))
+            options.append((cost, w32, group, chosen.map { i in
+                (i, victimReason(allocation: i, forJob: j, priority: priority, overShare: overShare, claimantUnderShare: claimantUnderShare)!)
+            }))
         }
         options.sort { $0.cost != $1.cost ? $0.cost < $1.cost : $0.worker < $1.worker }
         // Best group: the `count` cheapest workers of each group, compared by their summed cost.
@@ -174,9 +210,9 @@ extension SchedulingPass {
         // Shares as they will be once the victims leave and the job runs, so later decisions in this pass
         // do not reclaim more than needed.
         for (i, _) in victims {
-            let a = snapshot.allocations[i]
-            guard let v = queueSlot[a.queue] else { continue }
-            let vector = index.vector(a.resources)
+            let v = Int(allocationQueue[i])
+            guard v >= 0 else { continue }
+            let vector = allocationVectors[(i * dims)..<(i * dims + dims)].map { $0 }
             for d in 0..<dims {
                 queueUsage[v * dims + d] -= vector[d]
                 borrowUsage[v * dims + d] -= vector[d]

@@ -72,6 +72,9 @@ extension SchedulingPass {
                 // The victims are gone yet the job still does not fit: start over in the normal loop.
                 continue
             }
+            // A job waiting for work to drain may since have become entitled to preempt (say, a pass that ran out of
+            // preemption searches gave it a plain reservation).
+            if h.kind == .waitingForCapacity && tryPreemption(job: j) { continue }
             reserve(job: j, workers: h.workers, kind: h.kind)
             heldReservations += 1
             if h.kind == .waitingForPreemptedTasks {

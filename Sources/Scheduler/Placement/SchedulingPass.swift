@@ -57,11 +57,19 @@ final class SchedulingPass {
     var jobQueue: [Int] = []
     var jobShape: [Int] = []
     var jobNextTask: [Int] = []
+    var jobPriority: [Int] = []
+    var jobSequence: [Int64] = []
+    var jobIDs: [Int64] = []
     var outcome: [JobOutcome] = []
 
     // Allocations (indexed like `snapshot.allocations`).
     var allocationWorker: [Int32] = []
     var terminating: [Bool] = []
+    var allocationQueue: [Int32] = []
+    var allocationPriority: [Int] = []
+    var preemptible: [Bool] = []
+    /// A × dims resource vectors.
+    var allocationVectors: [Int64] = []
     var allocationsByWorkerStart: [Int32] = []
     var allocationsByWorker: [Int32] = []
     var allocationsOfJob: [JobID: [Int32]] = [:]
@@ -118,27 +126,37 @@ final class SchedulingPass {
 
     private func applyAllocations() {
         let allocations = snapshot.allocations
-        allocationWorker = [Int32](repeating: -1, count: allocations.count)
-        terminating = [Bool](repeating: false, count: allocations.count)
-        for (i, a) in allocations.enumerated() {
-            guard let w = index.workerPosition[a.worker] else { continue }
-            allocationWorker[i] = w
-            terminating[i] = a.preemptionDeadline != nil
-            let v = index.vector(a.resources)
-            let base = Int(w) * dims
-            for d in 0..<dims { index.free[base + d] -= v[d] }
-            // Tasks already told to leave no longer count toward their queue's share.
-            if let q = queueSlot[a.queue], !terminating[i] {
-                for d in 0..<dims { queueUsage[q * dims + d] += v[d] }
+        let count = allocations.count
+        allocationWorker = [Int32](repeating: -1, count: count)
+        allocationQueue = [Int32](repeating: -1, count: count)
+        allocationPriority = allocations.map(\.priority)
+        terminating = [Bool](repeating: false, count: count)
+        allocationVectors = [Int64](repeating: 0, count: count * dims)
+        // Queue names repeat: resolve each distinct name once, not once per allocation.
+        var lastName = "", lastSlot = -1
+        allocationVectors.withUnsafeMutableBufferPointer { vectors in
+            for i in 0..<count {
+                let a = allocations[i]
+                guard let w = index.workerPosition[a.worker] else { continue }
+                allocationWorker[i] = w
+                terminating[i] = a.preemptionDeadline != nil
+                let v = vectors.baseAddress! + i * dims
+                index.write(a.resources, into: v)
+                let free = index.free + Int(w) * dims
+                for d in 0..<dims { free[d] -= v[d] }
+                if a.queue != lastName { lastName = a.queue; lastSlot = queueSlot[a.queue] ?? -1 }
+                allocationQueue[i] = Int32(lastSlot)
+                // Tasks already told to leave no longer count toward their queue's share.
+                if lastSlot >= 0 && !terminating[i] {
+                    for d in 0..<dims { queueUsage[lastSlot * dims + d] += v[d] }
+                }
             }
         }
     }
 
     private func computeFairShares() {
         var active = [Bool](repeating: false, count: queueNames.count)
-        for (i, a) in snapshot.allocations.enumerated() where allocationWorker[i] >= 0 {
-            if let q = queueSlot[a.queue] { active[q] = true }
-        }
+        for i in allocationQueue.indices where allocationWorker[i] >= 0 && allocationQueue[i] >= 0 { active[Int(allocationQueue[i])] = true }
         for j in snapshot.pendingJobs { if let q = queueSlot[j.queue] { active[q] = true } }
         var total = 0.0
         for q in queueNames.indices where active[q] { total += queueWeight[q] }
@@ -152,6 +170,9 @@ final class SchedulingPass {
         jobShape = [Int](repeating: -1, count: jobs.count)
         jobNextTask = [Int](repeating: 0, count: jobs.count)
         outcome = [JobOutcome](repeating: .notConsidered, count: jobs.count)
+        jobPriority = jobs.map(\.priority)
+        jobSequence = jobs.map(\.submissionSequence)
+        jobIDs = jobs.map(\.id.rawValue)
         var classSlot: [PlacementClassKey: Int] = [:]
         var shapeSlot: [ShapeKey: Int] = [:]
         var requests: [Int64] = []
@@ -264,8 +285,8 @@ final class SchedulingPass {
             free[d] -= r
             queueUsage[q * dims + d] += r
         }
-        let job = snapshot.pendingJobs[j]
-        decisions.placements.append(Placement(task: job.tasks[jobNextTask[j]], job: job.id, worker: index.workerIDs[w]))
+        decisions.placements.append(Placement(task: snapshot.pendingJobs[j].tasks[jobNextTask[j]], job: JobID(jobIDs[j]),
+                                              worker: index.workerIDs[w]))
         jobNextTask[j] += 1
         decisions.statistics.tasksPlaced += 1
     }
@@ -302,16 +323,14 @@ final class SchedulingPass {
 
     /// Number of workers a job needs at once: every member for a gang, one for independent tasks.
     func workersNeeded(_ j: Int) -> Int {
-        let job = snapshot.pendingJobs[j]
-        return job.isGang ? job.tasks.count : 1
+        snapshot.pendingJobs[j].isGang ? snapshot.pendingJobs[j].tasks.count : 1
     }
 
     /// Priority desc, submission asc, job id asc.
     func runsBefore(_ a: Int, _ b: Int) -> Bool {
-        let x = snapshot.pendingJobs[a], y = snapshot.pendingJobs[b]
-        if x.priority != y.priority { return x.priority > y.priority }
-        if x.submissionSequence != y.submissionSequence { return x.submissionSequence < y.submissionSequence }
-        return x.id < y.id
+        if jobPriority[a] != jobPriority[b] { return jobPriority[a] > jobPriority[b] }
+        if jobSequence[a] != jobSequence[b] { return jobSequence[a] < jobSequence[b] }
+        return jobIDs[a] < jobIDs[b]
     }
 }
 

@@ -41,7 +41,7 @@ public struct SimulationReport: Sendable {
     /// Worst (fair share - average share) seen for a backlogged queue over a full window.
     public var worstFairShareDeficit = 0.0
     public var fairShareWindowsChecked = 0
-    /// Longest single pass, in passes' own statistics terms (jobs considered).
+    /// Every broken invariant, with the step it broke at. Empty when the run was clean.
     public var violations: [String] = []
     /// FNV-1a over every step's placements and preemptions: same seed, same trace.
     public var traceHash: UInt64 = 0xCBF2_9CE4_8422_2325

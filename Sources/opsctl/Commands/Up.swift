@@ -13,7 +13,7 @@ enum UpCommand {
     static func run(_ settings: Settings) async throws -> Int32 {
         let options = try settings.localClusterOptions()
         let fm = FileManager.default
-        try fm.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])  // traversable: the database runs as the postgres user
         try fm.createDirectory(at: options.logDirectory, withIntermediateDirectories: true)
         let adminToken = try loadOrCreateToken(at: options.adminTokenFile)
         let joinToken = try loadOrCreateToken(at: options.joinTokenFile)
@@ -35,14 +35,10 @@ enum UpCommand {
         let controlPlane = ControlPlaneOptions(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: adminToken,
                                                joinToken: joinToken, artifactDirectory: options.artifactDirectory,
                                                leaseSeconds: 15, heartbeatSeconds: 3, maxBodyBytes: 16 << 20)
-        let serverEnded = Latch()
-        let server = Task {
-            defer { serverEnded.signal() }
-            try await ControlPlaneHooks.runControlPlane(controlPlane) { _ in }
-        }
+        let server = Task { try await ControlPlaneHooks.runControlPlane(controlPlane) { _ in } }
         let client = OpsClient(baseURL: serverURL, token: adminToken, transport: CurlTransport(), timeoutSeconds: 5)
         do {
-            try await waitUntilReady(client, server: server, ended: serverEnded)
+            try await waitUntilReady(client, server: server)
         } catch {
             server.cancel()
             stopDatabase?()
@@ -82,18 +78,22 @@ enum UpCommand {
         return 0
     }
 
-    /// Polls `/readyz` until the control plane answers ready; fails early when the server task has ended.
-    static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>, ended: Latch) async throws {
+    static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>) async throws {
+        // A control plane that fails to start finishes its task; the watcher records that so the loop can
+        // surface its error instead of waiting out the whole minute.
+        let stopped = Latch()
+        let watcher = Task { _ = try? await server.value; stopped.signal() }
+        defer { watcher.cancel() }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let ready = try? await client.readiness(), ready.ready { return }
-            if ended.isSet {
-                try await server.value // rethrows why it stopped
+            if stopped.isSignalled {
+                try await server.value
                 throw SettingsError("the control plane stopped before it was ready")
             }
-            try await Task.sleep(nanoseconds: 200_000_000)
+            try? await Task.sleep(nanoseconds: 200_000_000)
         }
-        throw SettingsError("the control plane did not become ready within 60s; see the messages above")
+        throw SettingsError("the control plane did not become ready within 60s")
     }
 
     static func startWorker(index: Int, options: LocalClusterOptions, serverURL: String) throws -> Process {
@@ -135,24 +135,24 @@ enum UpCommand {
 /// A one-shot signal that stays set.
 final class Latch: @unchecked Sendable {
     private let lock = NSLock()
-    private var signalled = false
+    private var isSet = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     func signal() {
         let pending: [CheckedContinuation<Void, Never>] = lock.withLock {
-            signalled = true
+            isSet = true
             defer { waiters.removeAll() }
             return waiters
         }
         pending.forEach { $0.resume() }
     }
 
-    var isSet: Bool { lock.withLock { signalled } }
+    var isSignalled: Bool { lock.withLock { isSet } }
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now: Bool = lock.withLock {
-                if signalled { return true }
+                if isSet { return true }
                 waiters.append(continuation)
                 return false
             }

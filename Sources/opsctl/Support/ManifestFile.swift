@@ -1,5 +1,6 @@
 // Reads a manifest file into JSON documents for `POST /v1/manifests`. YAML (several `---` documents) and JSON
-// (one object, or an array of objects) are accepted; the control plane validates the documents.
+// (one object, or an array of objects) are accepted. The file is validated here first, so problems come with
+// their line numbers; the control plane validates the documents again with the same validator.
 
 import APITypes
 import Foundation
@@ -26,8 +27,6 @@ enum ManifestFile {
             text = contents
         }
         let name = path == "-" ? "<stdin>" : path
-        // Validate here first: the messages then carry line numbers of the user's file. The control plane
-        // validates again (it also knows which jobs already exist).
         do {
             _ = try ManifestParser.parsePipeline(text: text, fileName: name)
         } catch {

@@ -1,0 +1,75 @@
+// StoreBench: claim + complete throughput of the PostgreSQL store alone (no HTTP), on an embedded
+// server with fsync ON. Shows what the database layer allows the end-to-end path (ControlBench).
+//
+//   swift run -c release StoreBench [--tasks 20000] [--workers 8] [--batch 50]
+
+import ClusterModel
+import Control
+import Foundation
+import Postgres
+import TestSupport
+
+func argument(_ name: String, _ fallback: Int) -> Int {
+    let args = CommandLine.arguments
+    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
+    return fallback
+}
+
+let taskCount = argument("--tasks", 20_000)
+let workerCount = argument("--workers", 8)
+let batch = argument("--batch", 50)
+
+let directory = try TemporaryDirectory.make(prefix: "llmops-storebench-")
+let server = EmbeddedPostgres(.init(directory: directory.path + "/pg", database: "bench", settings: ["fsync": "on", "synchronous_commit": "on"].merging(
+    ProcessInfo.processInfo.environment["STOREBENCH_LOG_SLOW_MS"].map { ["log_min_duration_statement": $0] } ?? [:]) { $1 }))
+defer {
+    if let keep = ProcessInfo.processInfo.environment["STOREBENCH_KEEP_LOG"] { try? FileManager.default.copyItem(atPath: server.logFile, toPath: keep) }
+    try? server.destroy(); directory.remove()
+}
+try server.start()
+let pool = PostgresPool(conninfo: server.conninfo, maxConnections: max(2, workerCount))
+try Migrations.apply(to: pool)
+
+let jobs = JobStore(pool: pool)
+let leases = LeaseStore(pool: pool)
+let workers = WorkerStore(pool: pool)
+let workerIDs = try (0..<workerCount).map { try workers.register(name: "bench-\($0)", resources: Resources(cpuMillis: 64_000, memoryBytes: 1 << 40)) }
+
+let submitStart = Date()
+let job = try jobs.submit(NewJob(name: "bench", type: "noop", tasks: (0..<taskCount).map { NewTask(spec: #"{"i": \#($0)}"#) }))
+print("submitted \(taskCount) tasks in \(String(format: "%.2f", Date().timeIntervalSince(submitStart)))s")
+
+let completed = Locked(0)
+let start = Date()
+let group = DispatchGroup()
+for w in workerIDs {
+    group.enter()
+    Thread {
+        defer { group.leave() }
+        do {
+            while true {
+                let claimed = try leases.claimNext(for: w, limit: batch, leaseDuration: 300)
+                if claimed.isEmpty { break }
+                _ = try leases.complete(claimed.map { CompletionReport(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w)
+                completed.mutate { $0 += claimed.count }
+            }
+        } catch {
+            print("worker \(w) failed: \(error)")
+        }
+    }.start()
+}
+group.wait()
+let seconds = Date().timeIntervalSince(start)
+let done = try pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'").int("n") }
+let state = try jobs.job(job.id)?.state.rawValue ?? "?"
+print("claimed+completed \(completed.value) tasks (\(done) succeeded in the database, job \(state)) with \(workerCount) workers, batch \(batch)")
+print(String(format: "%.2fs, %.0f tasks/s (fsync on, 2 transactions per batch)", seconds, Double(completed.value) / seconds))
+pool.close()
+
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: T
+    init(_ value: T) { storage = value }
+    var value: T { lock.lock(); defer { lock.unlock() }; return storage }
+    func mutate(_ body: (inout T) -> Void) { lock.lock(); body(&storage); lock.unlock() }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Everything a control-plane replica needs to run. Tokens are `Secret`s and never printed.
+public struct ControlPlaneConfiguration: Sendable {
+    public var host: String
+    /// 0 asks the kernel for a free port (tests); `ControlPlane.baseURL` tells the real one.
+    public var port: Int
+    /// libpq conninfo or `postgresql://` URL.
+    public var databaseURL: String
+    public var adminToken: Secret
+    public var joinToken: Secret
+    /// Where uploaded artifacts (blobs) are stored when workers use the control plane's artifact endpoint.
+    public var artifactDirectory: String
+    public var leaseSeconds: Double
+    public var heartbeatSeconds: Double
+    /// A worker silent for this long is marked lost (its leases expire on their own deadlines).
+    public var workerLostAfterSeconds: Double
+    /// Largest JSON body accepted on API calls; artifact uploads have `maxBlobBytes`.
+    public var maxBodyBytes: Int
+    public var maxBlobBytes: Int
+    /// Longest long-poll a worker may ask for.
+    public var maxPollSeconds: Double
+    public var databaseConnections: Int
+    /// How often the background sweeps (lease expiry, lost workers) run.
+    public var sweepIntervalSeconds: Double
+    /// The scheduling leader's safety-net timer; passes are otherwise triggered by events.
+    public var schedulingIntervalSeconds: Double
+    /// Name of this replica in logs and in the leader lock's holder.
+    public var replicaName: String
+
+    public init(host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,
+                artifactDirectory: String, leaseSeconds: Double = 15, heartbeatSeconds: Double = 3,
+                workerLostAfterSeconds: Double? = nil, maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 2 << 30,
+                maxPollSeconds: Double = 30, databaseConnections: Int = 16, sweepIntervalSeconds: Double = 0.5,
+                schedulingIntervalSeconds: Double = 1, replicaName: String = ProcessInfo.processInfo.hostName + "-\(getpid())") {
+        self.host = host
+        self.port = port
+        self.databaseURL = databaseURL
+        self.adminToken = adminToken
+        self.joinToken = joinToken
+        self.artifactDirectory = artifactDirectory
+        self.leaseSeconds = leaseSeconds
+        self.heartbeatSeconds = heartbeatSeconds
+        self.workerLostAfterSeconds = workerLostAfterSeconds ?? max(leaseSeconds, heartbeatSeconds * 4)
+        self.maxBodyBytes = maxBodyBytes
+        self.maxBlobBytes = maxBlobBytes
+        self.maxPollSeconds = maxPollSeconds
+        self.databaseConnections = databaseConnections
+        self.sweepIntervalSeconds = sweepIntervalSeconds
+        self.schedulingIntervalSeconds = schedulingIntervalSeconds
+        self.replicaName = replicaName
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Periodic housekeeping every replica runs (each statement is safe to run concurrently on several
+/// replicas: the store uses row locks and SKIP LOCKED): expire leases past their deadline (the task becomes
+/// a new attempt after its backoff, or fails after its last attempt) and mark silent workers lost.
+final class BackgroundSweeps: @unchecked Sendable {
+    private let services: ControlServices
+    private let log: @Sendable (String) -> Void
+    private let stopped = NSCondition()
+    private var isStopped = false
+    private var thread: Thread?
+
+    init(services: ControlServices, log: @escaping @Sendable (String) -> Void) {
+        self.services = services
+        self.log = log
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "control-sweeps"
+        self.thread = thread
+        thread.start()
+    }
+
+    func stop() {
+        stopped.withLock {
+            isStopped = true
+            stopped.broadcast()
+        }
+    }
+
+    private func run() {
+        var lastError = ""
+        while true {
+            let interval = services.configuration.sweepIntervalSeconds
+            let stop = stopped.withLock { () -> Bool in
+                if !isStopped { _ = stopped.wait(until: Date().addingTimeInterval(interval)) }
+                return isStopped
+            }
+            if stop { return }
+            do {
+                try sweepOnce()
+                lastError = ""
+            } catch {
+                // A database outage shows up here once, not every half second.
+                let text = "\(error)"
+                if text != lastError { log("background sweep failed (will retry): \(text)") }
+                lastError = text
+            }
+        }
+    }
+
+    func sweepOnce() throws {
+        let lost = try services.workers.markLost(heartbeatOlderThan: services.configuration.workerLostAfterSeconds)
+        if !lost.isEmpty { log("workers lost (no heartbeat): \(lost.map(\.description).joined(separator: ", "))") }
+        let expired = try services.leases.expireLeases()
+        if !expired.requeued.isEmpty || !expired.failed.isEmpty {
+            log("leases expired: \(expired.requeued.count) task(s) requeued, \(expired.failed.count) failed after their last attempt")
+            services.wakeups.signal()
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import APITypes
+import Foundation
+import HTTPServer
+import Postgres
+
+/// One control-plane replica: applies migrations, serves the REST API, wakes long-polls through
+/// LISTEN/NOTIFY, and runs the background sweeps. Several replicas may share one database.
+public final class ControlPlane: @unchecked Sendable {
+    public static let version = "0.1.0"
+    public static let runnableChannel = StoreChannel.taskRunnable
+
+    public let configuration: ControlPlaneConfiguration
+    public let planners: JobPlanners
+    public let registry: JobKindRegistry
+    private let log: @Sendable (String) -> Void
+    private var pool: PostgresPool?
+    private var listener: PostgresListener?
+    private var server: HTTPServer?
+    private var sweeps: BackgroundSweeps?
+    private var scheduling: SchedulingLoop?
+
+    /// True while this replica holds the scheduling leadership.
+    public var isSchedulingLeader: Bool { scheduling?.isLeader ?? false }
+
+    public init(configuration: ControlPlaneConfiguration, planners: JobPlanners = JobPlanners(),
+                registry: JobKindRegistry = .standard,
+                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("control-plane: " + $0 + "\n").utf8)) }) {
+        self.configuration = configuration
+        self.planners = planners
+        self.registry = registry
+        self.log = log
+    }
+
+    /// `http://host:port` once started.
+    public var baseURL: String { server?.baseURL ?? "" }
+
+    /// Connects, migrates (waiting for the database up to `databaseWaitSeconds`), and starts serving.
+    public func start(databaseWaitSeconds: Double = 60) throws {
+        let pool = PostgresPool(conninfo: configuration.databaseURL, maxConnections: configuration.databaseConnections)
+        self.pool = pool
+        let applied = try pool.retryingOnConnectionLoss(timeout: databaseWaitSeconds) { try Migrations.apply(to: pool) }
+        if !applied.isEmpty { log("applied migrations \(applied.map(String.init).joined(separator: ", "))") }
+        try FileManager.default.createDirectory(atPath: configuration.artifactDirectory, withIntermediateDirectories: true)
+
+        let services = ControlServices(configuration: configuration, pool: pool, planners: planners, registry: registry)
+        let wakeups = services.wakeups
+        let listener = PostgresListener(conninfo: configuration.databaseURL, channels: [Self.runnableChannel]) { _ in
+            // Any event, including "reconnected, notifications may have been missed", means: look again.
+            wakeups.signal()
+        }
+        self.listener = listener
+
+        let authorizer = Authorizer(adminToken: configuration.adminToken, joinToken: configuration.joinToken) { hash in
+            try services.workerTokens.worker(forTokenHash: hash)
+        }
+        let routes = ProbeRoutes.routes(services, version: Self.version) + WorkerRoutes.routes(services) + AdminRoutes.routes(services)
+        let router = Router(routes: routes, authorizer: authorizer, log: log)
+        let maxBody = configuration.maxBodyBytes, maxBlob = configuration.maxBlobBytes
+        let serverConfiguration = HTTPServerConfiguration(
+            address: configuration.host, port: UInt16(configuration.port),
+            maxBodyBytes: { _, path in path.hasPrefix("/v1/blobs/") ? maxBlob : maxBody },
+            errorResponse: { status, message in
+                let code: APIErrorCode = status == 413 ? .payloadTooLarge : status >= 500 ? .internalError : .badRequest
+                return APIErrorMapping.response(APIErrorBody(code: code, message: message))
+            })
+        let server = HTTPServer(configuration: serverConfiguration) { router.handle($0) }
+        try server.start()
+        self.server = server
+
+        let sweeps = BackgroundSweeps(services: services, log: log)
+        sweeps.start()
+        self.sweeps = sweeps
+        let scheduling = SchedulingLoop(pool: pool, conninfo: configuration.databaseURL, wakeups: wakeups,
+                                        interval: configuration.schedulingIntervalSeconds, log: log)
+        scheduling.start()
+        self.scheduling = scheduling
+        log("\(configuration.replicaName) listening on \(server.baseURL)")
+    }
+
+    /// Stops serving (in-flight requests finish), stops the sweeps and closes the database connections.
+    public func stop() {
+        scheduling?.stop()
+        sweeps?.stop()
+        server?.stop(timeout: 5)
+        listener?.stop()
+        pool?.close()
+        sweeps = nil
+        scheduling = nil
+        server = nil
+        listener = nil
+        pool = nil
+    }
+
+    /// Runs a replica until the surrounding task is cancelled (`opsctl serve`, `opsctl up`).
+    public static func run(_ configuration: ControlPlaneConfiguration, onListening: @escaping @Sendable (String) -> Void) async throws {
+        let controlPlane = ControlPlane(configuration: configuration)
+        try await Task.detached { try controlPlane.start() }.value
+        onListening(controlPlane.baseURL)
+        await withTaskCancellationHandler {
+            while !Task.isCancelled { try? await Task.sleep(nanoseconds: 200_000_000) }
+        } onCancel: {}
+        await Task.detached { controlPlane.stop() }.value
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Postgres
+import Scheduler
+
+/// Runs scheduling passes while this replica is the leader. A pass is triggered by events (a task became
+/// runnable or finished, a job was submitted, a worker registered — all arrive as wake-ups through
+/// LISTEN/NOTIFY) and, as a safety net, by a timer. Each pass reads a snapshot and commits its placements and
+/// pending reasons in one transaction.
+final class SchedulingLoop: @unchecked Sendable {
+    private let pool: PostgresPool
+    private let wakeups: RunnableWakeups
+    private let election: LeaderElection
+    private let scheduler: Scheduler
+    private let interval: Double
+    private let log: @Sendable (String) -> Void
+    private let stopped = NSCondition()
+    private var isStopped = false
+    private var reservations: [Reservation] = []
+    private(set) var isLeader = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(pool: PostgresPool, conninfo: String, wakeups: RunnableWakeups, interval: Double,
+         scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void) {
+        self.pool = pool
+        self.wakeups = wakeups
+        self.election = LeaderElection(conninfo: conninfo)
+        self.scheduler = scheduler
+        self.interval = interval
+        self.log = log
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            done.signal()
+        }
+        thread.name = "scheduling-loop"
+        thread.start()
+    }
+
+    func stop() {
+        stopped.withLock { isStopped = true }
+        wakeups.signal()
+        done.wait()
+    }
+
+    private var shouldStop: Bool { stopped.withLock { isStopped } }
+
+    private func run() {
+        var lastError = ""
+        while !shouldStop {
+            let seen = wakeups.current
+            let leading = election.holdOrAcquire()
+            if leading != isLeader {
+                log(leading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
+                isLeader = leading
+                reservations = []
+            }
+            if leading {
+                do {
+                    try passOnce()
+                    lastError = ""
+                } catch {
+                    let text = "\(error)"
+                    if text != lastError { log("scheduling pass failed (will retry): \(text)") }
+                    lastError = text
+                }
+            }
+            // Followers retry the lock on the timer; the leader also wakes on every event.
+            wakeups.wait(after: seen, until: Date().addingTimeInterval(interval))
+        }
+        election.resign()
+    }
+
+    func passOnce() throws {
+        let previous = reservations
+        let decisions = try pool.transaction { c -> SchedulingDecisions in
+            _ = try SchedulingStore.unplaceFromDeadWorkers(c)
+            let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous)
+            let decisions = scheduler.schedule(snapshot)
+            _ = try SchedulingStore.commit(decisions, c)
+            return decisions
+        }
+        reservations = decisions.reservations
+    }
+}

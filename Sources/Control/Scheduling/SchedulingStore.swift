@@ -1,0 +1,105 @@
+import ClusterModel
+import Foundation
+import Postgres
+import Scheduler
+
+/// The scheduler's view of the database: reads a `ClusterSnapshot` and commits a pass's decisions.
+/// Both happen inside one transaction on the leader, so a pass never acts on a half-changed cluster.
+struct SchedulingStore {
+    /// Reads alive workers, what holds resources now (running attempts, and queued tasks already placed on a
+    /// worker but not yet claimed), and the jobs that still have unplaced runnable tasks.
+    static func snapshot(_ c: PostgresConnection, previousReservations: [Reservation]) throws -> ClusterSnapshot {
+        let now = try c.queryOne("SELECT extract(epoch FROM now())::float8 AS now").double("now")
+        let workers = try c.query("""
+            SELECT id, cpu_millis, memory_bytes, accelerators, labels FROM workers WHERE state = 'alive' ORDER BY id
+            """).map { row in
+            WorkerSnapshot(id: WorkerID(try row.int64("id")), capacity: try row.resources(),
+                           labels: try StoreJSON.labels(try row.string("labels"), column: "labels"))
+        }
+        let allocations = try c.query("""
+            SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
+                   t.accelerators, t.priority, t.gang, j.queue,
+                   extract(epoch FROM coalesce(t.started_at, t.updated_at))::float8 AS started
+            FROM tasks t JOIN jobs j ON j.id = t.job_id
+            WHERE (t.state = 'running' AND t.worker_id IS NOT NULL)
+               OR (t.state = 'queued' AND t.placed_worker_id IS NOT NULL)
+            """).map { row in
+            RunningAllocation(task: TaskID(try row.int64("id")), job: JobID(try row.int64("job_id")),
+                              worker: WorkerID(try row.int64("worker_id")), resources: try row.resources(),
+                              priority: try row.int("priority"), queue: try row.string("queue"),
+                              startedAt: try row.double("started"), isGangMember: try row.bool("gang"))
+        }
+        var jobs: [Int64: PendingJob] = [:]
+        for row in try c.query("""
+            SELECT t.id, t.job_id, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector, t.priority, t.gang,
+                   j.queue, extract(epoch FROM t.not_before)::float8 AS not_before
+            FROM tasks t JOIN jobs j ON j.id = t.job_id
+            WHERE t.state = 'queued' AND t.placed_worker_id IS NULL
+            ORDER BY t.job_id, t.task_index
+            """) {
+            let jobID = try row.int64("job_id")
+            let notBefore = try row.double("not_before")
+            if var job = jobs[jobID] {
+                job.tasks.append(TaskID(try row.int64("id")))
+                job.notBefore = max(job.notBefore ?? notBefore, notBefore)
+                jobs[jobID] = job
+            } else {
+                jobs[jobID] = PendingJob(id: JobID(jobID), queue: try row.string("queue"), priority: try row.int("priority"),
+                                         submissionSequence: jobID, tasks: [TaskID(try row.int64("id"))],
+                                         isGang: try row.bool("gang"), perTask: try row.resources(),
+                                         nodeSelector: try StoreJSON.labels(try row.string("node_selector"), column: "node_selector"),
+                                         notBefore: notBefore > now ? notBefore : nil)
+            }
+        }
+        let queues = Set(jobs.values.map(\.queue)).union(allocations.map(\.queue)).sorted().map { QueueSpec(name: $0) }
+        return ClusterSnapshot(now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
+                               queues: queues, previousReservations: previousReservations)
+    }
+
+    /// Commits placements (only onto tasks still queued and unplaced, so a pass racing a claim changes
+    /// nothing twice) and the pending reasons; wakes the workers' long-polls. Returns how many tasks were placed.
+    static func commit(_ decisions: SchedulingDecisions, _ c: PostgresConnection) throws -> Int {
+        var placed = 0
+        if !decisions.placements.isEmpty {
+            placed = try c.query("""
+                UPDATE tasks t SET placed_worker_id = p.worker, updated_at = now()
+                FROM unnest($1::bigint[], $2::bigint[]) AS p(task, worker)
+                WHERE t.id = p.task AND t.state = 'queued' AND t.placed_worker_id IS NULL
+                RETURNING t.id
+                """, [.text(arrayLiteral(decisions.placements.map(\.task.rawValue))),
+                      .text(arrayLiteral(decisions.placements.map(\.worker.rawValue)))]).count
+            let placedJobs = Set(decisions.placements.map(\.job.rawValue))
+            try c.execute("UPDATE jobs SET pending_reason = NULL WHERE id = ANY($1::bigint[]) AND pending_reason IS NOT NULL",
+                          [.text(arrayLiteral(Array(placedJobs)))])
+        }
+        if !decisions.pending.isEmpty {
+            try c.execute("""
+                UPDATE jobs j SET pending_reason = r.reason
+                FROM unnest($1::bigint[], $2::text[]) AS r(job, reason)
+                WHERE j.id = r.job AND j.pending_reason IS DISTINCT FROM r.reason
+                """, [.text(arrayLiteral(decisions.pending.map(\.job.rawValue))),
+                      .text(textArrayLiteral(decisions.pending.map(\.text)))])
+        }
+        if placed > 0 { try c.notify(channel: StoreChannel.taskRunnable, payload: "placed") }
+        return placed
+    }
+
+    /// Gang tasks placed on a worker that died before claiming them go back to the pool.
+    static func unplaceFromDeadWorkers(_ c: PostgresConnection) throws -> Int {
+        try c.execute("""
+            UPDATE tasks t SET placed_worker_id = NULL, updated_at = now()
+            FROM workers w
+            WHERE t.placed_worker_id = w.id AND t.state = 'queued' AND w.state <> 'alive'
+            """)
+    }
+
+    private static func arrayLiteral(_ values: [Int64]) -> String {
+        "{" + values.map(String.init).joined(separator: ",") + "}"
+    }
+
+    /// A PostgreSQL text[] literal, every element quoted and escaped (sent as a bound parameter, never spliced).
+    private static func textArrayLiteral(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
+    }
+}

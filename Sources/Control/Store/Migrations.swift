@@ -1,0 +1,53 @@
+import Postgres
+
+// Versioned schema migrations, applied at start-up. Each runs in its own transaction holding a
+// transaction-scoped advisory lock, so two control-plane replicas starting together apply each
+// migration exactly once (the second waits, then sees it recorded in schema_migrations).
+
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+}
+
+public enum Migrations {
+    /// Arbitrary constant naming "the schema migration lock" for pg_advisory_xact_lock.
+    static let advisoryLockKey: Int64 = 0x6c6c_6d6f_7073_0001
+
+    /// Applies every migration not yet recorded; returns the versions applied now (empty if up to date).
+    @discardableResult
+    public static func apply(to pool: PostgresPool, migrations: [Migration] = Migrations.all) throws -> [Int] {
+        var applied: [Int] = []
+        for migration in migrations.sorted(by: { $0.version < $1.version }) {
+            let didApply = try pool.retryingOnConnectionLoss {
+                try pool.transaction { c -> Bool in
+                    try c.execute("SELECT pg_advisory_xact_lock($1)", [.int(advisoryLockKey)])
+                    try c.executeScript("""
+                        CREATE TABLE IF NOT EXISTS schema_migrations (
+                            version    integer PRIMARY KEY,
+                            name       text NOT NULL,
+                            applied_at timestamptz NOT NULL DEFAULT now()
+                        )
+                        """)
+                    if try c.queryFirst("SELECT 1 FROM schema_migrations WHERE version = $1", [.int(Int64(migration.version))]) != nil {
+                        return false
+                    }
+                    try c.executeScriptText(migration.sql)
+                    try c.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                                  [.int(Int64(migration.version)), .text(migration.name)])
+                    return true
+                }
+            }
+            if didApply { applied.append(migration.version) }
+        }
+        return applied
+    }
+
+    /// The versions recorded in the database.
+    public static func appliedVersions(in pool: PostgresPool) throws -> [Int] {
+        try pool.withConnection { c in
+            guard try c.queryOne("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").bool("present") else { return [] }
+            return try c.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.int("version") }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+// The database schema, as versioned migrations. Never edit a released migration: add a new one.
+// Large payloads (shards, checkpoints, artifacts) never live in rows: rows hold location + sha256.
+
+extension Migrations {
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "core tables", sql: """
+        CREATE TABLE workers (
+            id             bigserial PRIMARY KEY,
+            name           text NOT NULL UNIQUE,
+            cpu_millis     bigint NOT NULL CHECK (cpu_millis >= 0),
+            memory_bytes   bigint NOT NULL CHECK (memory_bytes >= 0),
+            accelerators   jsonb NOT NULL DEFAULT '{}',
+            labels         jsonb NOT NULL DEFAULT '{}',
+            state          text NOT NULL CHECK (state IN ('alive', 'lost', 'drained')),
+            token_hash     text,
+            registered_at  timestamptz NOT NULL DEFAULT now(),
+            last_heartbeat timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX workers_alive_heartbeat ON workers (last_heartbeat) WHERE state = 'alive';
+
+        -- Job names are unique over all jobs (terminal ones too), so `after:` names are unambiguous.
+        CREATE TABLE jobs (
+            id                      bigserial PRIMARY KEY,
+            name                    text NOT NULL UNIQUE,
+            type                    text NOT NULL,
+            spec                    jsonb NOT NULL DEFAULT '{}',
+            queue                   text NOT NULL DEFAULT 'default',
+            priority                integer NOT NULL DEFAULT 0,
+            replicas                integer NOT NULL DEFAULT 1 CHECK (replicas >= 1),
+            cpu_millis              bigint NOT NULL DEFAULT 0,
+            memory_bytes            bigint NOT NULL DEFAULT 0,
+            accelerators            jsonb NOT NULL DEFAULT '{}',
+            node_selector           jsonb NOT NULL DEFAULT '{}',
+            max_attempts            integer NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+            initial_backoff_seconds double precision NOT NULL DEFAULT 1,
+            max_backoff_seconds     double precision NOT NULL DEFAULT 300,
+            backoff_multiplier      double precision NOT NULL DEFAULT 2,
+            state                   text NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
+            cancel_requested        boolean NOT NULL DEFAULT false,
+            pending_reason          text,
+            submitted_at            timestamptz NOT NULL DEFAULT now(),
+            started_at              timestamptz,
+            finished_at             timestamptz
+        );
+        CREATE INDEX jobs_state ON jobs (state, id);
+
+        CREATE TABLE job_dependencies (
+            job_id       bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            after_job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            on_failure   text NOT NULL DEFAULT 'cancel' CHECK (on_failure IN ('cancel', 'proceed')),
+            PRIMARY KEY (job_id, after_job_id),
+            CHECK (job_id <> after_job_id)
+        );
+        CREATE INDEX job_dependencies_after ON job_dependencies (after_job_id);
+
+        CREATE TABLE tasks (
+            id                bigserial PRIMARY KEY,
+            job_id            bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            task_index        integer NOT NULL,
+            spec              jsonb NOT NULL DEFAULT '{}',
+            cpu_millis        bigint NOT NULL DEFAULT 0,
+            memory_bytes      bigint NOT NULL DEFAULT 0,
+            accelerators      jsonb NOT NULL DEFAULT '{}',
+            node_selector     jsonb NOT NULL DEFAULT '{}',    -- the job's, copied so claiming reads tasks only
+            priority          integer NOT NULL DEFAULT 0,     -- the job's, copied for the runnable index
+            gang              boolean NOT NULL DEFAULT false, -- replicas > 1: runs only where the scheduler placed it
+            state             text NOT NULL CHECK (state IN ('blocked', 'queued', 'running', 'succeeded', 'failed', 'cancelled')),
+            attempts          integer NOT NULL DEFAULT 0,
+            not_before        timestamptz NOT NULL DEFAULT now(),
+            placed_worker_id  bigint REFERENCES workers (id),
+            worker_id         bigint REFERENCES workers (id), -- holder of the active attempt
+            active_attempt_id bigint,
+            result            jsonb,
+            error             text,
+            created_at        timestamptz NOT NULL DEFAULT now(),
+            updated_at        timestamptz NOT NULL DEFAULT now(),
+            started_at        timestamptz,
+            finished_at       timestamptz,
+            UNIQUE (job_id, task_index)
+        );
+        CREATE INDEX tasks_runnable ON tasks (priority DESC, id) WHERE state = 'queued';
+        CREATE INDEX tasks_job_state ON tasks (job_id, state);
+        CREATE INDEX tasks_running_worker ON tasks (worker_id) WHERE state = 'running';
+
+        -- An attempt is a lease: one worker, one deadline that heartbeats extend.
+        CREATE TABLE task_attempts (
+            id             bigserial PRIMARY KEY,
+            task_id        bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            number         integer NOT NULL CHECK (number >= 1),
+            worker_id      bigint NOT NULL REFERENCES workers (id),
+            state          text NOT NULL CHECK (state IN ('active', 'succeeded', 'failed', 'expired', 'preempted', 'cancelled')),
+            lease_seconds  double precision NOT NULL,
+            lease_deadline timestamptz NOT NULL,
+            started_at     timestamptz NOT NULL DEFAULT now(),
+            finished_at    timestamptz,
+            error          text,
+            UNIQUE (task_id, number)
+        );
+        -- The database itself refuses a second active lease on one task.
+        CREATE UNIQUE INDEX task_attempts_one_active ON task_attempts (task_id) WHERE state = 'active';
+        CREATE INDEX task_attempts_active_deadline ON task_attempts (lease_deadline) WHERE state = 'active';
+        CREATE INDEX task_attempts_active_worker ON task_attempts (worker_id) WHERE state = 'active';
+
+        -- The audit trail: one row per state change of a job, task or worker, written in the same
+        -- transaction as the change.
+        CREATE TABLE events (
+            id        bigserial PRIMARY KEY,
+            at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+            entity    text NOT NULL CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact')),
+            entity_id bigint NOT NULL,
+            job_id    bigint,
+            old_state text,
+            new_state text NOT NULL,
+            reason    text NOT NULL DEFAULT ''
+        );
+        CREATE INDEX events_job ON events (job_id, id) WHERE job_id IS NOT NULL;
+        CREATE INDEX events_entity ON events (entity, entity_id, id);
+
+        CREATE TABLE task_logs (
+            id         bigserial PRIMARY KEY,
+            job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            task_id    bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            attempt_id bigint NOT NULL REFERENCES task_attempts (id) ON DELETE CASCADE,
+            seq        bigint NOT NULL,
+            at         timestamptz NOT NULL DEFAULT now(),
+            line       text NOT NULL,
+            UNIQUE (attempt_id, seq)
+        );
+        CREATE INDEX task_logs_job ON task_logs (job_id, id);
+
+        CREATE TABLE metrics (
+            id         bigserial PRIMARY KEY,
+            job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            task_id    bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            attempt_id bigint NOT NULL REFERENCES task_attempts (id) ON DELETE CASCADE,
+            name       text NOT NULL,
+            step       bigint NOT NULL,
+            value      double precision NOT NULL,
+            at         timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (attempt_id, name, step)
+        );
+        CREATE INDEX metrics_job ON metrics (job_id, name, step);
+
+        CREATE TABLE datasets (
+            id         bigserial PRIMARY KEY,
+            name       text NOT NULL UNIQUE,
+            location   text NOT NULL,
+            format     text NOT NULL DEFAULT '',
+            metadata   jsonb NOT NULL DEFAULT '{}',
+            job_id     bigint REFERENCES jobs (id) ON DELETE SET NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+
+        CREATE TABLE shards (
+            id          bigserial PRIMARY KEY,
+            dataset_id  bigint NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+            shard_index integer NOT NULL CHECK (shard_index >= 0),
+            location    text NOT NULL,
+            sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+            bytes       bigint NOT NULL CHECK (bytes >= 0),
+            tokens      bigint NOT NULL DEFAULT 0 CHECK (tokens >= 0),
+            documents   bigint NOT NULL DEFAULT 0 CHECK (documents >= 0),
+            state       text NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'bad')),
+            bad_reason  text,
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (dataset_id, shard_index)
+        );
+
+        CREATE TABLE artifacts (
+            id         bigserial PRIMARY KEY,
+            job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            task_id    bigint REFERENCES tasks (id) ON DELETE SET NULL,
+            name       text NOT NULL,
+            kind       text NOT NULL,
+            location   text NOT NULL,
+            sha256     text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+            bytes      bigint NOT NULL CHECK (bytes >= 0),
+            metadata   jsonb NOT NULL DEFAULT '{}',
+            created_at timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (job_id, name)
+        );
+        """),
+    ]
+}

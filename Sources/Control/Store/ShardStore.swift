@@ -1,0 +1,94 @@
+import ClusterModel
+import Foundation
+import Postgres
+
+public struct NewShard: Sendable, Equatable {
+    public var index: Int
+    /// Where the shard's bytes live (file path or URI); the row never holds the bytes.
+    public var location: String
+    /// Lowercase hex SHA-256 of the shard file.
+    public var sha256: String
+    public var bytes: Int64
+    public var tokens: Int64
+    public var documents: Int64
+    public init(index: Int, location: String, sha256: String, bytes: Int64, tokens: Int64 = 0, documents: Int64 = 0) {
+        self.index = index
+        self.location = location
+        self.sha256 = sha256
+        self.bytes = bytes
+        self.tokens = tokens
+        self.documents = documents
+    }
+}
+
+/// Shards of datasets: recorded exactly once per (dataset, index). Re-adding the same shard (same
+/// checksum and location) is a no-op, so a retried tokenize task is harmless; different content
+/// for an existing index is a conflict.
+public struct ShardStore: Sendable {
+    public let pool: PostgresPool
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    @discardableResult
+    public func add(dataset: DatasetID, shard: NewShard) throws -> ShardRecord {
+        guard shard.index >= 0 else { throw StoreError.invalid(field: "index", message: "expected an integer >= 0, got \(shard.index)") }
+        guard shard.sha256.utf8.count == 64, shard.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw StoreError.invalid(field: "sha256", message: "expected 64 lowercase hex digits, got \(shard.sha256.debugDescription)")
+        }
+        guard shard.bytes >= 0, shard.tokens >= 0, shard.documents >= 0 else {
+            throw StoreError.invalid(field: "bytes", message: "expected non-negative sizes")
+        }
+        return try pool.transaction { c in
+            guard try c.queryFirst("SELECT 1 FROM datasets WHERE id = $1", [dataset.sql]) != nil else {
+                throw StoreError.unknownDataset("with id \(dataset)")
+            }
+            let inserted = try c.query("""
+                INSERT INTO shards (dataset_id, shard_index, location, sha256, bytes, tokens, documents)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (dataset_id, shard_index) DO NOTHING RETURNING id
+                """, [dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
+                      .int(shard.bytes), .int(shard.tokens), .int(shard.documents)])
+            let record = try Self.shards(c, where: "dataset_id = $1 AND shard_index = $2", [dataset.sql, .int(Int64(shard.index))])[0]
+            if let row = inserted.first {
+                try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, NULL, 'ok', $2)",
+                              [.int(try row.int64("id")), .text("dataset \(dataset) shard \(shard.index) at \(shard.location)")])
+            } else if record.sha256 != shard.sha256 || record.location != shard.location || record.bytes != shard.bytes {
+                throw StoreError.conflict(what: "shard \(shard.index) of dataset \(dataset)",
+                                          message: "already recorded with sha256 \(record.sha256) at \(record.location)")
+            }
+            return record
+        }
+    }
+
+    /// Marks a shard bad (e.g. checksum mismatch on read); streams skip it.
+    public func markBad(dataset: DatasetID, index: Int, reason: String) throws {
+        try pool.transaction { c in
+            guard let row = try c.queryFirst("""
+                UPDATE shards SET state = 'bad', bad_reason = $3 WHERE dataset_id = $1 AND shard_index = $2
+                RETURNING id, (SELECT state FROM shards s WHERE s.dataset_id = $1 AND s.shard_index = $2) AS old
+                """, [dataset.sql, .int(Int64(index)), .text(reason)]) else {
+                throw StoreError.invalid(field: "index", message: "dataset \(dataset) has no shard \(index)")
+            }
+            if try row.string("old") != ShardState.bad.rawValue {
+                try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, 'ok', 'bad', $2)",
+                              [.int(try row.int64("id")), .text(reason)])
+            }
+        }
+    }
+
+    /// Shards of a dataset by index, optionally only those in `state`.
+    public func list(dataset: DatasetID, state: ShardState? = nil) throws -> [ShardRecord] {
+        try pool.withConnection {
+            try Self.shards($0, where: "dataset_id = $1 AND ($2::text IS NULL OR state = $2)", [dataset.sql, state.map { .text($0.rawValue) }])
+        }
+    }
+
+    static func shards(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [ShardRecord] {
+        try c.query("SELECT * FROM shards WHERE \(condition) ORDER BY dataset_id, shard_index", params).map { row in
+            ShardRecord(dataset: DatasetID(try row.int64("dataset_id")), index: try row.int("shard_index"),
+                        location: try row.string("location"), sha256: try row.string("sha256"), bytes: try row.int64("bytes"),
+                        tokens: try row.int64("tokens"), documents: try row.int64("documents"),
+                        state: ShardState(rawValue: try row.string("state")) ?? .bad, badReason: try row.optionalString("bad_reason"),
+                        createdAt: try row.date("created_at"))
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import ClusterModel
+import Foundation
+
+// What the stores return: plain Sendable/Codable values the REST layer can map to its API types.
+
+public enum WorkerState: String, Codable, Sendable, CaseIterable {
+    case alive, lost, drained
+}
+
+public enum AttemptState: String, Codable, Sendable, CaseIterable {
+    case active, succeeded, failed, expired, preempted, cancelled
+}
+
+public enum ShardState: String, Codable, Sendable {
+    case ok, bad
+}
+
+/// What happens to a dependent job when the job it waits for fails or is cancelled.
+public enum DependencyFailurePolicy: String, Codable, Sendable {
+    /// The dependent's tasks are cancelled (its state becomes cancelled, pending_reason says why).
+    case cancel
+    /// The dependent runs anyway once the dependency has finished, whatever its outcome.
+    case proceed
+}
+
+public struct WorkerRecord: Codable, Sendable, Equatable {
+    public var id: WorkerID
+    public var name: String
+    public var resources: Resources
+    public var labels: Labels
+    public var state: WorkerState
+    public var registeredAt: Date
+    public var lastHeartbeat: Date
+    /// Tasks currently running on the worker.
+    public var runningTasks: Int
+}
+
+public struct JobRecord: Codable, Sendable, Equatable {
+    public var id: JobID
+    public var name: String
+    public var type: String
+    /// The job's spec as JSON text.
+    public var spec: String
+    public var queue: String
+    public var priority: Int
+    public var replicas: Int
+    /// Resources per task.
+    public var resources: Resources
+    public var nodeSelector: Labels
+    public var retryPolicy: RetryPolicy
+    public var state: JobState
+    public var cancelRequested: Bool
+    public var pendingReason: String?
+    public var submittedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Names of the jobs this one waits for.
+    public var after: [String]
+    /// Task counts by state.
+    public var taskCounts: [TaskState: Int]
+}
+
+public struct TaskRecord: Codable, Sendable, Equatable {
+    public var id: TaskID
+    public var jobID: JobID
+    public var index: Int
+    public var spec: String
+    public var resources: Resources
+    public var state: TaskState
+    public var attempts: Int
+    public var notBefore: Date
+    public var placedWorker: WorkerID?
+    public var worker: WorkerID?
+    public var activeAttempt: AttemptID?
+    /// Result JSON text of a succeeded task.
+    public var result: String?
+    public var error: String?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+}
+
+public struct AttemptRecord: Codable, Sendable, Equatable {
+    public var id: AttemptID
+    public var task: TaskID
+    public var number: Int
+    public var worker: WorkerID
+    public var state: AttemptState
+    public var leaseDeadline: Date
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var error: String?
+}
+
+/// A task handed to a worker under a lease.
+public struct TaskAssignment: Codable, Sendable, Equatable {
+    public var task: TaskID
+    public var attempt: AttemptID
+    /// 1 for the first attempt.
+    public var attemptNumber: Int
+    public var leaseDeadline: Date
+    public var job: JobID
+    public var jobName: String
+    public var jobType: String
+    public var taskIndex: Int
+    /// The task's spec (JSON text).
+    public var spec: String
+    public var resources: Resources
+}
+
+public struct EventRecord: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var at: Date
+    /// "job", "task", "worker", "dataset", "shard" or "artifact".
+    public var entity: String
+    public var entityID: Int64
+    public var job: JobID?
+    public var oldState: String?
+    public var newState: String
+    public var reason: String
+}
+
+public struct TaskLogRecord: Codable, Sendable, Equatable {
+    /// Cursor for follow-up reads (`list(job:afterID:)`).
+    public var id: Int64
+    public var job: JobID
+    public var task: TaskID
+    public var attempt: AttemptID
+    public var seq: Int64
+    public var at: Date
+    public var line: String
+}
+
+public struct MetricRecord: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var job: JobID
+    public var task: TaskID
+    public var attempt: AttemptID
+    public var name: String
+    public var step: Int64
+    public var value: Double
+    public var at: Date
+}
+
+public struct DatasetRecord: Codable, Sendable, Equatable {
+    public var id: DatasetID
+    public var name: String
+    public var location: String
+    public var format: String
+    public var metadata: String
+    public var job: JobID?
+    public var createdAt: Date
+}
+
+public struct ShardRecord: Codable, Sendable, Equatable {
+    public var dataset: DatasetID
+    public var index: Int
+    public var location: String
+    public var sha256: String
+    public var bytes: Int64
+    public var tokens: Int64
+    public var documents: Int64
+    public var state: ShardState
+    public var badReason: String?
+    public var createdAt: Date
+}
+
+public struct ArtifactRecord: Codable, Sendable, Equatable {
+    public var id: ArtifactID
+    public var job: JobID
+    public var task: TaskID?
+    public var name: String
+    public var kind: String
+    public var location: String
+    public var sha256: String
+    public var bytes: Int64
+    public var metadata: String
+    public var createdAt: Date
+}

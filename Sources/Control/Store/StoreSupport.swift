@@ -1,0 +1,88 @@
+import ClusterModel
+import Foundation
+import Postgres
+
+// Small shared helpers of the stores: binding typed IDs, resources and labels as JSON, and the
+// LISTEN/NOTIFY channel names.
+
+/// Channels the stores NOTIFY (inside the changing transaction, so listeners see committed state).
+public enum StoreChannel {
+    /// Tasks became runnable (submitted, released, requeued): wake waiting long-polls.
+    public static let taskRunnable = "task_runnable"
+    /// A job changed state; payload is the job id.
+    public static let jobChanged = "job_changed"
+    /// Log lines were appended; payload is the job id.
+    public static let taskLogs = "task_logs"
+}
+
+extension Int64Identifier {
+    var sql: PostgresValue { .int(rawValue) }
+}
+
+enum StoreJSON {
+    static func encode(_ labels: Labels) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func encode(accelerators: [AcceleratorType: Int64]) -> String {
+        var plain: [String: Int64] = [:]
+        for (k, v) in accelerators where v != 0 { plain[k.rawValue] = v }
+        let data = (try? JSONSerialization.data(withJSONObject: plain, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func labels(_ text: String, column: String) throws -> Labels {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw PostgresError.decoding(column: column, expected: "a JSON object of strings", found: text)
+        }
+        var labels: Labels = [:]
+        for (k, v) in object { labels[k] = (v as? String) ?? "\(v)" }
+        return labels
+    }
+
+    static func accelerators(_ text: String, column: String) throws -> [AcceleratorType: Int64] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw PostgresError.decoding(column: column, expected: "a JSON object of counts", found: text)
+        }
+        var result: [AcceleratorType: Int64] = [:]
+        for (k, v) in object {
+            guard let n = (v as? NSNumber)?.int64Value else {
+                throw PostgresError.decoding(column: column, expected: "integer counts", found: text)
+            }
+            result[AcceleratorType(rawValue: k)] = n
+        }
+        return result
+    }
+
+    /// Throws `StoreError.invalid(field:)` unless `text` is a JSON document.
+    static func validate(_ text: String, field: String) throws {
+        guard (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil else {
+            throw StoreError.invalid(field: field, message: "expected JSON, got \(text.prefix(60).debugDescription)")
+        }
+    }
+}
+
+extension PostgresRow {
+    func resources(prefix: String = "") throws -> Resources {
+        Resources(cpuMillis: try int64(prefix + "cpu_millis"),
+                  memoryBytes: try int64(prefix + "memory_bytes"),
+                  accelerators: try StoreJSON.accelerators(try string(prefix + "accelerators"), column: prefix + "accelerators"))
+    }
+
+    func taskState(_ column: String) throws -> TaskState {
+        let text = try string(column)
+        guard let state = TaskState(rawValue: text) else {
+            throw PostgresError.decoding(column: column, expected: "a task state", found: text)
+        }
+        return state
+    }
+
+    func jobState(_ column: String) throws -> JobState {
+        let text = try string(column)
+        guard let state = JobState(rawValue: text) else {
+            throw PostgresError.decoding(column: column, expected: "a job state", found: text)
+        }
+        return state
+    }
+}

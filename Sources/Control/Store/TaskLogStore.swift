@@ -1,0 +1,65 @@
+import ClusterModel
+import Foundation
+import Postgres
+
+public struct LogLine: Sendable, Equatable {
+    /// Per-attempt sequence number chosen by the worker; a retried append with the same numbers is a no-op.
+    public var seq: Int64
+    public var line: String
+    public init(seq: Int64, line: String) {
+        self.seq = seq
+        self.line = line
+    }
+}
+
+/// Log lines of task attempts. Appends are idempotent by (attempt, seq); readers follow a job with
+/// `list(job:afterID:)` and wake on NOTIFY `task_logs` (payload: job id).
+public struct TaskLogStore: Sendable {
+    public let pool: PostgresPool
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    /// Appends lines of an attempt (also after it ended: late logs are still history). Returns how
+    /// many lines were new.
+    @discardableResult
+    public func append(attempt: AttemptID, by worker: WorkerID? = nil, lines: [LogLine]) throws -> Int {
+        guard !lines.isEmpty else { return 0 }
+        return try pool.transaction { c in
+            let job = try AttemptOwnership.check(c, attempt, by: worker)
+            let inserted = try c.execute("""
+                INSERT INTO task_logs (job_id, task_id, attempt_id, seq, line)
+                SELECT t.job_id, t.id, a.id, u.seq, u.line
+                FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
+                     unnest($2::bigint[], $3::text[]) AS u(seq, line)
+                WHERE a.id = $1
+                ON CONFLICT (attempt_id, seq) DO NOTHING
+                """, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
+            if inserted > 0 { try c.notify(channel: StoreChannel.taskLogs, payload: String(job)) }
+            return inserted
+        }
+    }
+
+    /// Lines of a job in arrival order, after cursor `afterID`.
+    public func list(job: JobID, afterID: Int64 = 0, limit: Int = 1000) throws -> [TaskLogRecord] {
+        try pool.retryingOnConnectionLoss {
+            try pool.withConnection { c in
+                try c.query("SELECT * FROM task_logs WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                            [job.sql, .int(afterID), .int(Int64(max(1, min(limit, 100_000))))]).map { row in
+                    TaskLogRecord(id: try row.int64("id"), job: JobID(try row.int64("job_id")), task: TaskID(try row.int64("task_id")),
+                                  attempt: AttemptID(try row.int64("attempt_id")), seq: try row.int64("seq"),
+                                  at: try row.date("at"), line: try row.string("line"))
+                }
+            }
+        }
+    }
+}
+
+enum AttemptOwnership {
+    /// The attempt's job id; throws unless the attempt exists and (when given) `worker` holds it.
+    static func check(_ c: PostgresConnection, _ attempt: AttemptID, by worker: WorkerID?) throws -> Int64 {
+        guard let row = try c.queryFirst("""
+            SELECT a.worker_id, t.job_id FROM task_attempts a JOIN tasks t ON t.id = a.task_id WHERE a.id = $1
+            """, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
+        if let worker, try row.int64("worker_id") != worker.rawValue { throw StoreError.attemptNotOwned(attempt, by: worker) }
+        return try row.int64("job_id")
+    }
+}

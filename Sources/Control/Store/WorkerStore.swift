@@ -1,0 +1,139 @@
+import ClusterModel
+import Foundation
+import Postgres
+
+public struct HeartbeatResult: Sendable, Equatable {
+    public var state: WorkerState
+    /// Active leases of this worker, their deadlines now extended.
+    public var extendedAttempts: [AttemptID]
+    /// Attempts the worker says it holds that are no longer active (cancelled, expired): stop them.
+    public var stopAttempts: [AttemptID]
+}
+
+/// Workers: registration (idempotent by name), heartbeats that extend leases, loss detection.
+public struct WorkerStore: Sendable {
+    public let pool: PostgresPool
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    /// Registers a worker or updates the registration of the same name (a restarted daemon); the
+    /// worker becomes alive. Returns its stable id.
+    @discardableResult
+    public func register(name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil) throws -> WorkerID {
+        guard !name.isEmpty, name.count <= 200 else { throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters") }
+        guard resources.isNonNegative else { throw StoreError.invalid(field: "resources", message: "expected non-negative amounts, got \(resources)") }
+        return try pool.transaction { c in
+            let old = try c.queryFirst("SELECT id, state FROM workers WHERE name = $1 FOR UPDATE", [.text(name)])
+            let row = try c.queryOne("""
+                INSERT INTO workers (name, cpu_millis, memory_bytes, accelerators, labels, state, token_hash)
+                VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'alive', $6)
+                ON CONFLICT (name) DO UPDATE SET cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,
+                    accelerators = EXCLUDED.accelerators, labels = EXCLUDED.labels, state = 'alive',
+                    token_hash = coalesce(EXCLUDED.token_hash, workers.token_hash), last_heartbeat = now()
+                RETURNING id
+                """, [.text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
+                      .json(StoreJSON.encode(accelerators: resources.accelerators)), .json(StoreJSON.encode(labels)),
+                      tokenHash.map { .text($0) }])
+            let id = try row.int64("id")
+            let oldState = try old?.string("state")
+            if oldState != WorkerState.alive.rawValue {
+                try c.execute("""
+                    INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, 'alive', $3)
+                    """, [.int(id), oldState.map { .text($0) }, .text(old == nil ? "registered" : "registered again")])
+            }
+            return WorkerID(id)
+        }
+    }
+
+    /// Records a heartbeat: extends the deadlines of all the worker's active leases by their lease
+    /// duration, revives a worker marked lost, and says which of the `holding` attempts to stop.
+    public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = []) throws -> HeartbeatResult {
+        try pool.transaction { c in
+            guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
+                throw StoreError.unknownWorker(worker)
+            }
+            var state = WorkerState(rawValue: try row.string("state")) ?? .lost
+            if state == .lost {
+                try c.execute("""
+                    INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, 'lost', 'alive', 'heartbeat resumed')
+                    """, [worker.sql])
+                state = .alive
+            }
+            try c.execute("UPDATE workers SET last_heartbeat = now(), state = $2 WHERE id = $1", [worker.sql, .text(state.rawValue)])
+            let extended = try c.query("""
+                UPDATE task_attempts SET lease_deadline = now() + make_interval(secs => lease_seconds)
+                WHERE worker_id = $1 AND state = 'active' RETURNING id
+                """, [worker.sql]).map { AttemptID(try $0.int64("id")) }
+            let active = Set(extended)
+            return HeartbeatResult(state: state, extendedAttempts: extended.sorted(),
+                                   stopAttempts: holding.filter { !active.contains($0) })
+        }
+    }
+
+    /// Marks alive workers whose last heartbeat is older than `timeout` as lost and ends their leases
+    /// now (the next `LeaseStore.expireLeases()` requeues the tasks). Returns the workers marked.
+    @discardableResult
+    public func markLost(heartbeatOlderThan timeout: TimeInterval) throws -> [WorkerID] {
+        try pool.transaction { c in
+            let lost = try c.query("""
+                WITH l AS (
+                    UPDATE workers SET state = 'lost'
+                    WHERE state = 'alive' AND last_heartbeat < now() - make_interval(secs => $1)
+                    RETURNING id
+                ), e AS (
+                    INSERT INTO events (entity, entity_id, old_state, new_state, reason)
+                    SELECT 'worker', id, 'alive', 'lost', $2 FROM l
+                )
+                SELECT id FROM l ORDER BY id
+                """, [.double(timeout), .text("no heartbeat for \(Int(timeout))s")]).map { try $0.int64("id") }
+            if !lost.isEmpty {
+                try c.execute("UPDATE task_attempts SET lease_deadline = least(lease_deadline, now()) WHERE state = 'active' AND worker_id = ANY($1)",
+                              [.intArray(lost)])
+            }
+            return lost.map(WorkerID.init)
+        }
+    }
+
+    /// Stops handing new work to the worker; its running tasks continue.
+    public func drain(_ worker: WorkerID) throws {
+        try pool.transaction { c in
+            guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
+                throw StoreError.unknownWorker(worker)
+            }
+            let old = try row.string("state")
+            guard old != WorkerState.drained.rawValue else { return }
+            try c.execute("UPDATE workers SET state = 'drained' WHERE id = $1", [worker.sql])
+            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, 'drained', 'drained')",
+                          [worker.sql, .text(old)])
+        }
+    }
+
+    public func list() throws -> [WorkerRecord] {
+        try pool.retryingOnConnectionLoss { try pool.withConnection { try Self.workers($0, where: "true", []) } }
+    }
+
+    public func worker(_ id: WorkerID) throws -> WorkerRecord? {
+        try pool.withConnection { try Self.workers($0, where: "w.id = $1", [id.sql]).first }
+    }
+
+    public func worker(named name: String) throws -> WorkerRecord? {
+        try pool.withConnection { try Self.workers($0, where: "w.name = $1", [.text(name)]).first }
+    }
+
+    /// The stored token hash of a worker (for the API's authorization), nil if none.
+    public func tokenHash(of worker: WorkerID) throws -> String? {
+        try pool.withConnection { try $0.queryFirst("SELECT token_hash FROM workers WHERE id = $1", [worker.sql])?.optionalString("token_hash") }
+    }
+
+    static func workers(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [WorkerRecord] {
+        try c.query("""
+            SELECT w.*, (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running') AS running
+            FROM workers w WHERE \(condition) ORDER BY w.id
+            """, params).map { row in
+            WorkerRecord(id: WorkerID(try row.int64("id")), name: try row.string("name"), resources: try row.resources(),
+                         labels: try StoreJSON.labels(try row.string("labels"), column: "labels"),
+                         state: WorkerState(rawValue: try row.string("state")) ?? .lost,
+                         registeredAt: try row.date("registered_at"), lastHeartbeat: try row.date("last_heartbeat"),
+                         runningTasks: try row.int("running"))
+        }
+    }
+}

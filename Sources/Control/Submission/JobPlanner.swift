@@ -1,0 +1,40 @@
+import APITypes
+import ClusterModel
+import Foundation
+
+/// Turns a validated manifest into the tasks the job runs. Most kinds run `spec.tasks` independent copies
+/// (or one task per gang member when `replicas > 1`); kinds that split their input (tokenize, stream)
+/// register a planner of their own in `JobPlanners`.
+public protocol JobPlanner: Sendable {
+    /// One spec (JSON object) per task. Throws `StoreError.invalid` naming the field for bad settings.
+    func taskSpecs(for manifest: JobManifest) throws -> [AnyJSON]
+}
+
+/// The default planner: every task gets the kind's settings (`spec.<type>`); its index and the task count
+/// travel in the assignment itself.
+public struct IndexedTaskPlanner: JobPlanner {
+    public init() {}
+
+    public func taskSpecs(for manifest: JobManifest) throws -> [AnyJSON] {
+        let count = manifest.spec.replicas > 1 ? manifest.spec.replicas : manifest.spec.tasks
+        let settings: AnyJSON = try manifest.spec.settings.map { try AnyJSON(encoding: $0) } ?? .object([:])
+        return Array(repeating: settings, count: count)
+    }
+}
+
+/// Planners by job kind name; kinds without one use `IndexedTaskPlanner`.
+public final class JobPlanners: @unchecked Sendable {
+    private let lock = NSLock()
+    private var planners: [String: any JobPlanner] = [:]
+    private let fallback = IndexedTaskPlanner()
+
+    public init() {}
+
+    public func register(_ planner: any JobPlanner, forKind kind: String) {
+        lock.withLock { planners[kind] = planner }
+    }
+
+    public func planner(forKind kind: String) -> any JobPlanner {
+        lock.withLock { planners[kind] } ?? fallback
+    }
+}

@@ -1,0 +1,31 @@
+import APITypes
+import ClusterModel
+import Foundation
+
+/// Validates submitted manifest documents with the same validator the CLI uses, plans their tasks and
+/// builds the store's `NewJob`s. Nothing is written here: the store submits the whole pipeline in one
+/// transaction, so a bad document changes nothing.
+struct ManifestSubmission {
+    let planners: JobPlanners
+    let registry: JobKindRegistry
+
+    func jobs(from request: SubmitManifestsRequest) throws -> [(manifest: JobManifest, job: NewJob)] {
+        let pipeline = try ManifestParser.validate(encodedDocuments: request.documents, fileName: request.source ?? "<request>",
+                                                   registry: registry)
+        return try pipeline.jobs.map { manifest in (manifest, try newJob(for: manifest)) }
+    }
+
+    private func newJob(for manifest: JobManifest) throws -> NewJob {
+        let spec = manifest.spec
+        let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)
+        let manifestJSON = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
+        // TODO(store): the store knows cancel|proceed; `fail` (fail dependents) is mapped to cancel until it learns fail.
+        let policy: (JobSpec.OnDependencyFailure) -> Control.DependencyFailurePolicy = {
+            Control.DependencyFailurePolicy(rawValue: $0.rawValue) ?? .cancel
+        }
+        return NewJob(name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,
+                      replicas: spec.replicas, resources: spec.resources, retryPolicy: spec.retry,
+                      after: spec.after.map { NewJob.Dependency($0, onFailure: policy(spec.onDependencyFailure)) },
+                      nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) })
+    }
+}

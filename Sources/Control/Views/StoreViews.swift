@@ -1,0 +1,114 @@
+import APITypes
+import ClusterModel
+import Foundation
+
+// Store records → wire views. The store speaks rows; the API speaks `APITypes` views.
+
+enum JSONText {
+    /// Parses stored JSON text into `AnyJSON`; text that is not JSON is returned as a string.
+    static func parse(_ text: String?) -> AnyJSON? {
+        guard let text, !text.isEmpty else { return nil }
+        return (try? WireCoding.decode(AnyJSON.self, from: Data(text.utf8))) ?? .string(text)
+    }
+
+    static func encode(_ value: AnyJSON) -> String {
+        (try? WireCoding.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+}
+
+extension TaskCounts {
+    init(_ counts: [TaskState: Int]) {
+        self.init(blocked: counts[.blocked] ?? 0, queued: counts[.queued] ?? 0, running: counts[.running] ?? 0,
+                  succeeded: counts[.succeeded] ?? 0, failed: counts[.failed] ?? 0, cancelled: counts[.cancelled] ?? 0)
+    }
+}
+
+extension JobView {
+    init(_ job: JobRecord, detailed: Bool = false) {
+        self.init(id: job.id, name: job.name, type: job.type, state: job.state, queue: job.queue, priority: job.priority,
+                  replicas: job.replicas, after: job.after, tasks: TaskCounts(job.taskCounts),
+                  pendingReason: job.state == .pending ? job.pendingReason : nil, cancelRequested: job.cancelRequested,
+                  submittedAt: job.submittedAt, startedAt: job.startedAt, finishedAt: job.finishedAt,
+                  manifest: detailed ? JSONText.parse(job.spec) : nil)
+    }
+}
+
+extension AttemptView {
+    init(_ attempt: AttemptRecord) {
+        let state: APITypes.AttemptState
+        switch attempt.state {
+        case .active: state = .running
+        case .succeeded: state = .succeeded
+        case .failed: state = .failed
+        case .expired: state = .expired
+        case .preempted, .cancelled: state = .cancelled
+        }
+        self.init(id: attempt.id, number: attempt.number, workerID: attempt.worker, state: state,
+                  leaseDeadline: attempt.leaseDeadline, startedAt: attempt.startedAt, finishedAt: attempt.finishedAt,
+                  message: attempt.error)
+    }
+}
+
+extension TaskView {
+    init(_ task: TaskRecord, jobName: String, attempts: [AttemptRecord]) {
+        self.init(id: task.id, jobID: task.jobID, jobName: jobName, index: task.index, state: task.state,
+                  attempts: attempts.map(AttemptView.init), workerID: task.worker,
+                  notBefore: task.state == .queued ? task.notBefore : nil,
+                  createdAt: task.startedAt ?? task.notBefore, updatedAt: task.finishedAt ?? task.startedAt ?? task.notBefore,
+                  result: JSONText.parse(task.result), lastError: task.error)
+    }
+}
+
+extension WorkerView {
+    init(_ worker: WorkerRecord) {
+        let state: APITypes.WorkerState
+        switch worker.state {
+        case .alive: state = .active
+        case .lost: state = .lost
+        case .drained: state = .offline
+        }
+        self.init(id: worker.id, name: worker.name, state: state, version: "", resources: worker.resources,
+                  allocated: .zero, labels: worker.labels, kinds: [], runningAttempts: worker.runningTasks,
+                  registeredAt: worker.registeredAt, lastHeartbeatAt: worker.lastHeartbeat)
+    }
+}
+
+extension EventView {
+    init(_ event: EventRecord, jobName: String? = nil) {
+        let type = event.entity + "." + event.newState
+        self.init(id: event.id, time: event.at, type: type, jobID: event.job, jobName: jobName,
+                  taskID: event.entity == "task" ? TaskID(event.entityID) : nil,
+                  attemptID: event.entity == "attempt" ? AttemptID(event.entityID) : nil,
+                  workerID: event.entity == "worker" ? WorkerID(event.entityID) : nil,
+                  fromState: event.oldState, toState: event.newState, message: event.reason)
+    }
+}
+
+extension LogLineView {
+    init(_ line: TaskLogRecord) {
+        self.init(id: line.id, jobID: line.job, taskID: line.task, attemptID: line.attempt, attemptNumber: 0,
+                  sequence: line.seq, time: line.at, stream: .stdout, message: line.line)
+    }
+}
+
+extension MetricPointView {
+    init(_ metric: MetricRecord) {
+        self.init(id: metric.id, jobID: metric.job, taskID: metric.task, attemptID: metric.attempt, name: metric.name,
+                  step: metric.step, value: metric.value, time: metric.at)
+    }
+}
+
+extension ArtifactView {
+    init(_ artifact: ArtifactRecord, jobName: String? = nil) {
+        self.init(id: artifact.id, name: artifact.name, kind: artifact.kind.isEmpty ? nil : artifact.kind, jobID: artifact.job,
+                  jobName: jobName, taskID: artifact.task, location: artifact.location, sha256: artifact.sha256,
+                  bytes: artifact.bytes, metadata: JSONText.parse(artifact.metadata), createdAt: artifact.createdAt)
+    }
+}
+
+extension ShardView {
+    init(_ shard: ShardRecord, datasetName: String) {
+        self.init(datasetName: datasetName, index: shard.index, location: shard.location, sha256: shard.sha256,
+                  bytes: shard.bytes, tokens: shard.tokens, createdAt: shard.createdAt)
+    }
+}

@@ -1,0 +1,186 @@
+import ClusterModel
+@testable import Control
+import Foundation
+import Postgres
+import TestSupport
+import XCTest
+
+final class StoreLeaseTests: StoreTestCase {
+    func testClaimCompleteSucceedsJobAndRecordsEverything() throws {
+        let w = try worker()
+        let job = try jobs.submit(NewJob(name: "j", type: "tokenize", tasks: (0..<3).map { NewTask(spec: #"{"n": \#($0)}"#) }))
+        let claimed = try leases.claimNext(for: w, limit: 10, leaseDuration: 30)
+        XCTAssertEqual(claimed.map(\.taskIndex), [0, 1, 2])
+        XCTAssertEqual(claimed.map(\.attemptNumber), [1, 1, 1])
+        XCTAssertEqual(claimed[2].spec, #"{"n": 2}"#)
+        XCTAssertEqual(claimed[0].jobType, "tokenize")
+        XCTAssertGreaterThan(claimed[0].leaseDeadline, Date().addingTimeInterval(20))
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 10), [], "nothing left to claim")
+
+        let outcomes = try leases.complete(claimed.map { CompletionReport(attempt: $0.attempt, result: #"{"tokens": 7}"#) }, by: w)
+        XCTAssertEqual(outcomes.count, 3)
+        XCTAssertTrue(outcomes.values.allSatisfy { $0 == .applied })
+        let record = try XCTUnwrap(try jobs.job(job.id))
+        XCTAssertEqual(record.state, .succeeded)
+        XCTAssertNotNil(record.finishedAt)
+        XCTAssertEqual(try jobs.tasks(of: job.id).map(\.result), Array(repeating: #"{"tokens": 7}"#, count: 3))
+        let jobEvents = try events.list(job: job.id).filter { $0.entity == "job" }.map(\.newState)
+        XCTAssertEqual(jobEvents, ["pending", "running", "succeeded"])
+        XCTAssertEqual(try events.list(job: job.id).filter { $0.entity == "task" && $0.newState == "succeeded" }.count, 3)
+    }
+
+    func testRepeatedReportIsANoOpAndStaleReportChangesNothing() throws {
+        let w = try worker()
+        let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 60)))
+        let first = try XCTUnwrap(try leases.claimNext(for: w, leaseDuration: 0.05).first)
+        Thread.sleep(forTimeInterval: 0.1)
+        let expired = try leases.expireLeases()
+        XCTAssertEqual(expired.requeued, [first.task])
+        XCTAssertEqual(expired.workers, [w])
+        let task = try XCTUnwrap(try jobs.task(first.task))
+        XCTAssertEqual(task.state, .queued)
+        XCTAssertGreaterThan(task.notBefore, Date().addingTimeInterval(50), "backoff of the retry policy")
+        XCTAssertEqual(try leases.claimNext(for: w), [], "not runnable before its backoff ends")
+
+        let eventsBefore = try sqlInt("SELECT count(*) FROM events")
+        XCTAssertThrowsError(try leases.complete(attempt: first.attempt, by: w)) { error in
+            XCTAssertEqual(error as? StoreError, .staleAttempt(first.attempt, state: "expired"))
+            XCTAssertEqual((error as? StoreError)?.httpStatus, 409)
+        }
+        XCTAssertThrowsError(try leases.fail(attempt: first.attempt, by: w, error: "late"))
+        XCTAssertEqual(try jobs.task(first.task)?.state, .queued, "the stale report changed nothing")
+        XCTAssertEqual(try sqlInt("SELECT count(*) FROM events"), eventsBefore)
+
+        try makeRunnableNow(job.id)
+        let second = try XCTUnwrap(try leases.claimNext(for: w).first)
+        XCTAssertEqual(second.task, first.task)
+        XCTAssertEqual(second.attemptNumber, 2)
+        try leases.complete(attempt: second.attempt, by: w, result: #"{"ok": true}"#)
+        try leases.complete(attempt: second.attempt, by: w, result: #"{"ok": true}"#) // retried report: no-op success
+        XCTAssertEqual(try leases.complete([CompletionReport(attempt: second.attempt)], by: w)[second.attempt], .alreadyApplied)
+        XCTAssertEqual(try sqlInt("SELECT count(*) FROM events WHERE entity = 'task' AND new_state = 'succeeded'"), 1)
+        XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
+        XCTAssertEqual(try jobs.attempts(of: first.task).map(\.state), [.expired, .succeeded])
+    }
+
+    func testFailuresBackOffExponentiallyThenFailTheJob() throws {
+        let w = try worker()
+        let policy = RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 10, maxBackoffSeconds: 1000, multiplier: 3)
+        let job = try jobs.submit(NewJob(name: "flaky", type: "t", retryPolicy: policy))
+        var delays: [Double] = []
+        for attempt in 1...3 {
+            try makeRunnableNow(job.id)
+            let lease = try XCTUnwrap(try leases.claimNext(for: w).first, "attempt \(attempt)")
+            XCTAssertEqual(lease.attemptNumber, attempt)
+            let before = Date()
+            try leases.fail(attempt: lease.attempt, by: w, error: "oops \(attempt)")
+            if let task = try jobs.task(lease.task), task.state == .queued { delays.append(task.notBefore.timeIntervalSince(before)) }
+        }
+        XCTAssertEqual(delays.count, 2)
+        XCTAssertEqual(delays[0], 10, accuracy: 2)
+        XCTAssertEqual(delays[1], 30, accuracy: 2)
+        XCTAssertEqual(try taskStates(job.id), [.failed])
+        XCTAssertEqual(try jobs.job(job.id)?.state, .failed)
+        XCTAssertEqual(try jobs.tasks(of: job.id).first?.error, "oops 3")
+    }
+
+    func testNonRetryableFailureFailsAtOnceAndMaxAttemptsAppliesToExpiry() throws {
+        let w = try worker()
+        let fatal = try jobs.submit(NewJob(name: "fatal", type: "t", retryPolicy: RetryPolicy(maxAttempts: 5)))
+        let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
+        try leases.fail(attempt: lease.attempt, by: w, error: "bad input", retryable: false)
+        XCTAssertEqual(try taskStates(fatal.id), [.failed])
+
+        let once = try jobs.submit(NewJob(name: "once", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)))
+        _ = try XCTUnwrap(try leases.claimNext(for: w, leaseDuration: 0.05).first)
+        Thread.sleep(forTimeInterval: 0.1)
+        let expired = try leases.expireLeases()
+        XCTAssertEqual(expired.failed.count, 1)
+        XCTAssertEqual(try jobs.job(once.id)?.state, .failed)
+    }
+
+    func testClaimRespectsCapacityLabelsGangsAndPriority() throws {
+        let small = try workers.register(name: "small", resources: Resources(cpuMillis: 2000, memoryBytes: 8 << 30), labels: ["zone": "a"])
+        let gpu = try workers.register(name: "gpu", resources: Resources(cpuMillis: 16000, memoryBytes: 64 << 30, accelerators: ["gpu-h100": 2]),
+                                       labels: ["zone": "b"])
+        try jobs.submit(NewJob(name: "cpu", type: "t", priority: 1, resources: Resources(cpuMillis: 1000), tasks: (0..<6).map { _ in NewTask() }))
+        try jobs.submit(NewJob(name: "gpu-job", type: "t", priority: 0, resources: Resources(cpuMillis: 1000, accelerators: ["gpu-h100": 1]),
+                               tasks: (0..<3).map { _ in NewTask() }))
+        try jobs.submit(NewJob(name: "zone-b", type: "t", priority: 9, nodeSelector: ["zone": "b"]))
+        let gang = try jobs.submit(NewJob(name: "gang", type: "train", priority: 10, replicas: 2))
+
+        let onSmall = try leases.claimNext(for: small, limit: 10)
+        XCTAssertEqual(onSmall.map(\.jobName), ["cpu", "cpu"], "2 cpus fit 2 one-cpu tasks; no gpu, wrong zone, no gang")
+        XCTAssertEqual(try leases.claimNext(for: small, limit: 10), [], "full")
+
+        let onGPU = try leases.claimNext(for: gpu, limit: 10)
+        XCTAssertEqual(onGPU.map(\.jobName), ["zone-b", "cpu", "cpu", "cpu", "cpu", "gpu-job", "gpu-job"], "priority order; 2 gpus fit 2 gpu tasks")
+
+        // Gang tasks run only where the scheduler placed them.
+        let gangTasks = try jobs.tasks(of: gang.id)
+        try pool.withConnection { try $0.execute("UPDATE tasks SET placed_worker_id = $1 WHERE job_id = $2", [.int(small.rawValue), .int(gang.id.rawValue)]) }
+        XCTAssertEqual(Set(try leases.claimNext(for: small, limit: 10).map(\.task)), Set(gangTasks.map(\.id)))
+
+        // Completing frees capacity, accelerators included.
+        XCTAssertEqual(try leases.claimNext(for: gpu, limit: 10), [], "both gpus busy")
+        try leases.complete(attempt: onGPU[5].attempt, by: gpu)
+        XCTAssertEqual(try leases.claimNext(for: gpu, limit: 10).map(\.jobName), ["gpu-job"])
+    }
+
+    func testReportsOfAnotherWorkerAreRefused() throws {
+        let a = try worker("a"), b = try worker("b")
+        try jobs.submit(NewJob(name: "j", type: "t"))
+        let lease = try XCTUnwrap(try leases.claimNext(for: a).first)
+        XCTAssertThrowsError(try leases.complete(attempt: lease.attempt, by: b)) { error in
+            XCTAssertEqual(error as? StoreError, .attemptNotOwned(lease.attempt, by: b))
+            XCTAssertEqual((error as? StoreError)?.httpStatus, 403)
+        }
+        XCTAssertThrowsError(try leases.complete(attempt: AttemptID(999_999), by: a)) { error in
+            XCTAssertEqual(error as? StoreError, .unknownAttempt(AttemptID(999_999)))
+        }
+        XCTAssertEqual(try jobs.task(lease.task)?.state, .running)
+    }
+
+    func testHeartbeatExtendsLeasesAndLostWorkersLoseThem() throws {
+        let w = try worker()
+        try jobs.submit(NewJob(name: "j", type: "t"))
+        let lease = try XCTUnwrap(try leases.claimNext(for: w, leaseDuration: 0.3).first)
+        for _ in 0..<4 {
+            Thread.sleep(forTimeInterval: 0.1)
+            XCTAssertEqual(try workers.heartbeat(w, holding: [lease.attempt]).extendedAttempts, [lease.attempt])
+            try leases.expireLeases()
+        }
+        XCTAssertEqual(try jobs.task(lease.task)?.state, .running, "heartbeats kept the lease alive past its first deadline")
+
+        Thread.sleep(forTimeInterval: 0.05)
+        XCTAssertEqual(try workers.markLost(heartbeatOlderThan: 0.01), [w])
+        XCTAssertEqual(try workers.worker(w)?.state, .lost)
+        XCTAssertEqual(try leases.expireLeases().requeued, [lease.task], "a lost worker's leases end at once")
+        XCTAssertThrowsError(try leases.claimNext(for: w)) { error in
+            XCTAssertEqual(error as? StoreError, .workerNotAlive(w, state: "lost"))
+        }
+        // The worker comes back: its old lease is gone, it may work again.
+        let beat = try workers.heartbeat(w, holding: [lease.attempt])
+        XCTAssertEqual(beat.state, .alive)
+        XCTAssertEqual(beat.stopAttempts, [lease.attempt])
+        XCTAssertEqual(try events.list(entity: "worker", id: w.rawValue).map(\.newState), ["alive", "lost", "alive"])
+        XCTAssertEqual(try workers.register(name: "w1", resources: Resources(cpuMillis: 1000)), w, "registration is idempotent by name")
+    }
+
+    func testSubmitAndRequeueNotifyWaitingClaimers() throws {
+        let woken = Locked<[String]>([])
+        let listener = PostgresListener(conninfo: conninfo, channels: [StoreChannel.taskRunnable, StoreChannel.jobChanged]) { event in
+            if case .notification(let channel, _) = event { woken.mutate { $0.append(channel) } }
+        }
+        defer { listener.stop() }
+        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(initialBackoffSeconds: 0)))
+        try waitUntil("task_runnable after submit") { woken.value.contains(StoreChannel.taskRunnable) }
+        woken.mutate { $0.removeAll() }
+        let w = try worker()
+        let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
+        try waitUntil("job_changed when the job starts running") { woken.value.contains(StoreChannel.jobChanged) }
+        try leases.fail(attempt: lease.attempt, by: w, error: "retry me")
+        try waitUntil("task_runnable after requeue") { woken.value.contains(StoreChannel.taskRunnable) }
+    }
+}

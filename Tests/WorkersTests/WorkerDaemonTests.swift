@@ -45,7 +45,7 @@ final class WorkerDaemonTests: XCTestCase {
 
         plane.withState { plane in
             XCTAssertEqual(plane.registrations.count, 1)
-            XCTAssertEqual(plane.registrations.first?.kinds, ["fail", "noop", "sleep"])
+            XCTAssertEqual(plane.registrations.first?.kinds, ["fail", "noop", "shell", "sleep"])
             XCTAssertEqual(plane.registrations.first?.labels, ["zone": "a"])
             XCTAssertEqual(Set(plane.completions.map(\.taskID)), Set(ids), "every task completed")
             XCTAssertEqual(plane.completions.count, 40, "no task completed twice")

@@ -241,7 +241,11 @@ public actor WorkerDaemon {
                 failures = 0
                 for assignment in response.assignments { start(assignment) }
             } catch {
-                if error.isUnknownWorker { await handleUnknownWorker(); continue }
+                if error.isUnknownWorker {
+                    await handleUnknownWorker()
+                    await capacityFreed.wait(timeoutSeconds: 0.1) // registration may still be in progress elsewhere
+                    continue
+                }
                 failures += 1
                 if failures == 1 || failures % 10 == 0 { log("poll failed (\(failures) tries): \(error)") }
                 let delay = configuration.backoff.delay(afterFailures: failures)
@@ -258,22 +262,23 @@ public actor WorkerDaemon {
             return
         }
         let directory = configuration.workDirectory.appendingPathComponent("attempts").appendingPathComponent("\(assignment.attemptID)")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let context = ExecutionContext(task: assignment, workDirectory: directory, workerResources: configuration.resources,
                                        artifactStore: artifactStore, reports: reports)
         running[assignment.attemptID] = RunningAttempt(assignment: assignment, context: context, task: nil)
         let executor = registry.executor(for: assignment.jobType)
         let workerName = configuration.name
         let known = registry.kinds
+        let logLifecycle = configuration.logAttemptLifecycle
         let task = Task.detached { [weak self] in
-            let outcome = await WorkerDaemon.execute(assignment, executor: executor, knownKinds: known, workerName: workerName, context: context)
+            let outcome = await WorkerDaemon.execute(assignment, executor: executor, knownKinds: known, workerName: workerName,
+                                                     context: context, logLifecycle: logLifecycle)
             await self?.finish(assignment, outcome: outcome)
         }
         running[assignment.attemptID]?.task = task
     }
 
     static func execute(_ assignment: TaskAssignment, executor: (any JobExecutor)?, knownKinds: [String], workerName: String,
-                        context: ExecutionContext) async -> AttemptOutcome {
+                        context: ExecutionContext, logLifecycle: Bool = true) async -> AttemptOutcome {
         func failure(_ message: String, retryable: Bool, reason: FailureReason = .error) -> AttemptOutcome {
             .failed(FailureReport(taskID: assignment.taskID, attemptID: assignment.attemptID, message: message, retryable: retryable, reason: reason))
         }
@@ -281,11 +286,13 @@ public actor WorkerDaemon {
             return failure("worker \(workerName) has no executor for job type \"\(assignment.jobType)\" (it has: \(knownKinds.joined(separator: ", ")))",
                            retryable: true)
         }
-        context.log("attempt \(assignment.attemptNumber)/\(assignment.maxAttempts) of task \(assignment.taskIndex) started on \(workerName)", stream: .system)
+        if logLifecycle {
+            context.log("attempt \(assignment.attemptNumber)/\(assignment.maxAttempts) of task \(assignment.taskIndex) started on \(workerName)", stream: .system)
+        }
         do {
             let result = try await executor.run(assignment, context: context)
             if context.stopSignal == .stale { return .dropped }
-            context.log("attempt \(assignment.attemptNumber) succeeded", stream: .system)
+            if logLifecycle { context.log("attempt \(assignment.attemptNumber) succeeded", stream: .system) }
             return .completed(result)
         } catch {
             return classify(error, context: context, assignment: assignment)
@@ -322,7 +329,7 @@ public actor WorkerDaemon {
 
     private func finish(_ assignment: TaskAssignment, outcome: AttemptOutcome) {
         guard let attempt = running.removeValue(forKey: assignment.attemptID) else { return }
-        try? FileManager.default.removeItem(at: attempt.context.workDirectory)
+        attempt.context.removeWorkDirectory()
         switch outcome {
         case .completed(let result):
             completed += 1

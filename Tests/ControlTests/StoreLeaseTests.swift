@@ -118,7 +118,11 @@ final class StoreLeaseTests: StoreTestCase {
 
         // Gang tasks run only where the scheduler placed them.
         let gangTasks = try jobs.tasks(of: gang.id)
-        try pool.withConnection { try $0.execute("UPDATE tasks SET placed_worker_id = $1 WHERE job_id = $2", [.int(small.rawValue), .int(gang.id.rawValue)]) }
+        let placements = PlacementStore(pool: pool)
+        XCTAssertEqual(try placements.queuedTasks().filter { $0.job == gang.id }.map(\.replicas), [2, 2])
+        XCTAssertEqual(try placements.place(Dictionary(uniqueKeysWithValues: gangTasks.map { ($0.id, Optional(small)) })),
+                       gangTasks.map(\.id))
+        XCTAssertEqual(try leases.claimNext(for: gpu, limit: 10).filter { $0.job == gang.id }, [], "placed elsewhere")
         XCTAssertEqual(Set(try leases.claimNext(for: small, limit: 10).map(\.task)), Set(gangTasks.map(\.id)))
 
         // Completing frees capacity, accelerators included.
@@ -182,5 +186,21 @@ final class StoreLeaseTests: StoreTestCase {
         try waitUntil("job_changed when the job starts running") { woken.value.contains(StoreChannel.jobChanged) }
         try leases.fail(attempt: lease.attempt, by: w, error: "retry me")
         try waitUntil("task_runnable after requeue") { woken.value.contains(StoreChannel.taskRunnable) }
+    }
+
+    func testPreemptionRequeuesWithoutCountingAsFailure() throws {
+        let w = try worker()
+        let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)))
+        let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
+        let placements = PlacementStore(pool: pool)
+        try placements.preempt(attempt: lease.attempt, reason: "make room for priority 10")
+        try placements.preempt(attempt: lease.attempt, reason: "make room for priority 10") // repeat: no-op
+        XCTAssertEqual(try taskStates(job.id), [.queued])
+        XCTAssertThrowsError(try leases.complete(attempt: lease.attempt, by: w)) { error in
+            XCTAssertEqual(error as? StoreError, .staleAttempt(lease.attempt, state: "preempted"))
+        }
+        let again = try XCTUnwrap(try leases.claimNext(for: w).first, "preemption does not use up the single attempt")
+        try leases.complete(attempt: again.attempt, by: w)
+        XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
     }
 }

@@ -76,7 +76,7 @@ public struct JobStore: Sendable {
     /// nothing. Resubmitting an identical job (same name, type, spec) returns it with `created == false`.
     public func submit(_ jobs: [NewJob]) throws -> [SubmittedJob] {
         try validate(jobs)
-        return try pool.transaction { c in try insert(jobs, c) }
+        return try pool.idempotentTransaction { c in try insert(jobs, c) }
     }
 
     private func validate(_ jobs: [NewJob]) throws {
@@ -315,7 +315,7 @@ public struct JobStore: Sendable {
     /// finished job changes nothing. Returns the job as it is afterwards.
     @discardableResult
     public func cancel(_ job: JobID, reason: String = "cancelled by user") throws -> JobRecord {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("SELECT state FROM jobs WHERE id = $1", [job.sql]) else {
                 throw StoreError.unknownJob("with id \(job)")
             }

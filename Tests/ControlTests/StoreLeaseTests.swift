@@ -204,3 +204,24 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
     }
 }
+
+final class StoreSignalsTests: StoreTestCase {
+    /// The long-poll pattern: read the generation, look, wait; a submit in between wakes the waiter.
+    func testLongPollWakesOnSubmitWithoutPolling() throws {
+        let signals = StoreSignals(conninfo: conninfo)
+        defer { signals.stop() }
+        XCTAssertTrue(signals.waitUntilReady(timeout: 10))
+        let w = try worker()
+        let before = signals.generation(StoreChannel.taskRunnable)
+        XCTAssertEqual(try leases.claimNext(for: w), [])
+        let quiet = Date()
+        XCTAssertEqual(signals.wait(StoreChannel.taskRunnable, after: before, timeout: 0.2), before, "nothing happened")
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(quiet), 0.19)
+
+        let store = jobs
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { _ = try? store.submit(NewJob(name: "late", type: "t")) }
+        let woke = signals.wait(StoreChannel.taskRunnable, after: before, timeout: 20)
+        XCTAssertGreaterThan(woke, before)
+        XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["late"])
+    }
+}

@@ -249,10 +249,10 @@ public struct JobStore: Sendable {
             ORDER BY j.id DESC LIMIT \(max(1, min(limit, 10_000)))
             """, params)
         return try rows.map { row in
-            var counts: [TaskState: Int] = [:]
+            var counts: [String: Int] = [:]
             for part in try row.string("counts").split(separator: ",") {
                 let kv = part.split(separator: "=")
-                if kv.count == 2, let state = TaskState(rawValue: String(kv[0])), let n = Int(kv[1]) { counts[state] = n }
+                if kv.count == 2, let n = Int(kv[1]) { counts[String(kv[0])] = n }
             }
             let after = try row.string("after_names")
             return JobRecord(

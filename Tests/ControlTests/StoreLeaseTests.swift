@@ -225,3 +225,27 @@ final class StoreSignalsTests: StoreTestCase {
         XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["late"])
     }
 }
+
+final class ControlStoreTests: StoreTestCase {
+    /// A worker dies mid-task (no more heartbeats): maintenance marks it lost and hands the task to
+    /// another worker, which completes it exactly once.
+    func testDeadWorkersTaskMovesToAnotherWorker() throws {
+        let store = ControlStore(pool: pool)
+        let dead = try worker("dead"), alive = try worker("alive")
+        let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 0)))
+        let first = try XCTUnwrap(try leases.claimNext(for: dead, leaseDuration: 30).first)
+        XCTAssertEqual(try store.runMaintenance(heartbeatTimeout: 5).lostWorkers, [], "heartbeat is recent")
+        Thread.sleep(forTimeInterval: 0.3)
+        _ = try workers.heartbeat(alive)
+        let report = try store.runMaintenance(heartbeatTimeout: 0.2)
+        XCTAssertEqual(report.lostWorkers, [dead])
+        XCTAssertEqual(report.expired.requeued, [first.task])
+        let second = try XCTUnwrap(try leases.claimNext(for: alive).first)
+        XCTAssertEqual(second.task, first.task)
+        try leases.complete(attempt: second.attempt, by: alive)
+        XCTAssertThrowsError(try leases.complete(attempt: first.attempt, by: dead))
+        XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
+        XCTAssertEqual(try sqlInt("SELECT count(*) FROM task_attempts WHERE state = 'succeeded'"), 1)
+        XCTAssertEqual(try workers.worker(dead)?.state, .lost)
+    }
+}

@@ -63,7 +63,7 @@ enum JobLifecycle {
                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS ch(id, old, new)
             ), u AS (
                 UPDATE jobs j SET state = ch.new,
-                    started_at = CASE WHEN ch.new <> 'pending' THEN coalesce(j.started_at, now()) END,
+                    started_at = CASE WHEN ch.new <> 'pending' THEN coalesce(j.started_at, now()) ELSE j.started_at END,
                     finished_at = CASE WHEN ch.new IN ('succeeded', 'failed', 'cancelled') THEN now() END
                 FROM ch WHERE j.id = ch.id
                 RETURNING j.id, ch.old, ch.new

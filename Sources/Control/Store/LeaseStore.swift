@@ -174,7 +174,7 @@ public struct LeaseStore: Sendable {
         guard !reports.isEmpty else { return [:] }
         for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
         let succeeded = try TaskTransitions.target(from: [.running], .completed)
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             let done = try c.query("""
                 WITH r AS (
                     SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
@@ -226,7 +226,7 @@ public struct LeaseStore: Sendable {
 
     public func fail(_ reports: [FailureReport], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             let rows = try c.query("""
                 SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
                        j.max_backoff_seconds, j.backoff_multiplier
@@ -255,7 +255,7 @@ public struct LeaseStore: Sendable {
     /// replicas at once (SKIP LOCKED). Handles at most `limit` leases per call.
     @discardableResult
     public func expireLeases(limit: Int = 1000) throws -> ExpiredLeases {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             let rows = try c.query("""
                 SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
                        j.max_backoff_seconds, j.backoff_multiplier

@@ -37,7 +37,7 @@ public struct ShardStore: Sendable {
         guard shard.bytes >= 0, shard.tokens >= 0, shard.documents >= 0 else {
             throw StoreError.invalid(field: "bytes", message: "expected non-negative sizes")
         }
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             guard try c.queryFirst("SELECT 1 FROM datasets WHERE id = $1", [dataset.sql]) != nil else {
                 throw StoreError.unknownDataset("with id \(dataset)")
             }
@@ -61,7 +61,7 @@ public struct ShardStore: Sendable {
 
     /// Marks a shard bad (e.g. checksum mismatch on read); streams skip it.
     public func markBad(dataset: DatasetID, index: Int, reason: String) throws {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("""
                 UPDATE shards SET state = 'bad', bad_reason = $3 WHERE dataset_id = $1 AND shard_index = $2
                 RETURNING id, (SELECT state FROM shards s WHERE s.dataset_id = $1 AND s.shard_index = $2) AS old

@@ -56,8 +56,8 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     /// Names of the jobs this one waits for.
     public var after: [String]
-    /// Task counts by state.
-    public var taskCounts: [TaskState: Int]
+    /// Task counts by state name ("queued": 3); string keys so the record encodes as a JSON object.
+    public var taskCounts: [String: Int]
 }
 
 public struct TaskRecord: Codable, Sendable, Equatable {

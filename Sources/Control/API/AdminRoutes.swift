@@ -50,7 +50,6 @@ enum AdminRoutes {
         let views = try submitted.map { result in
             APITypes.SubmittedJob(outcome: result.created ? .created : .unchanged, job: JobView(try job(named: result.name, services)))
         }
-        if submitted.contains(where: \.created) { services.wakeups.signal() }
         return .wire(SubmitManifestsResponse(jobs: views), status: submitted.contains(where: \.created) ? 201 : 200)
     }
 
@@ -127,13 +126,15 @@ enum AdminRoutes {
         let wait = try context.queryDouble("wait", default: 0, range: 0...services.configuration.maxPollSeconds)
         let deadline = Date().addingTimeInterval(wait)
         while true {
+            let seen = services.signals.generation(StoreChannel.taskLogs)
             let lines = try services.logs.list(job: record.id, afterID: since, limit: limit)
             let finished = try services.jobs.job(record.id)?.state.isTerminal ?? true
             if !lines.isEmpty || finished || Date() >= deadline {
                 return .wire(LogsResponse(lines: lines.map(LogLineView.init), nextSince: lines.last?.id ?? since,
                                           complete: finished && lines.count < limit))
             }
-            Thread.sleep(forTimeInterval: 0.25)
+            // Woken by NOTIFY task_logs (any job's lines) or the job finishing; bounded so a finished job is seen.
+            services.signals.wait(StoreChannel.taskLogs, after: seen, timeout: min(1, deadline.timeIntervalSinceNow))
         }
     }
 

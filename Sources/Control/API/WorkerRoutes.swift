@@ -66,7 +66,7 @@ enum WorkerRoutes {
         let wait = min(max(0, request.waitSeconds), services.configuration.maxPollSeconds)
         let deadline = Date().addingTimeInterval(wait)
         while true {
-            let seen = services.wakeups.current
+            let seen = services.signals.generation(StoreChannel.taskRunnable)
             let claimed = try services.leases.claimNext(for: request.workerID, limit: request.maxTasks,
                                                         leaseDuration: services.configuration.leaseSeconds)
             if !claimed.isEmpty {
@@ -76,7 +76,7 @@ enum WorkerRoutes {
             if now >= deadline { return .wire(PollResponse(assignments: [])) }
             var wakeAt = deadline
             if let next = try services.leases.nextRunnableAt() { wakeAt = min(wakeAt, max(next, now.addingTimeInterval(0.01))) }
-            services.wakeups.wait(after: seen, until: wakeAt)
+            services.signals.wait(StoreChannel.taskRunnable, after: seen, timeout: wakeAt.timeIntervalSince(now))
         }
     }
 

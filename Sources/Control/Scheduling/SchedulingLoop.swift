@@ -8,7 +8,7 @@ import Scheduler
 /// pending reasons in one transaction.
 final class SchedulingLoop: @unchecked Sendable {
     private let pool: PostgresPool
-    private let wakeups: RunnableWakeups
+    private let signals: StoreSignals
     private let election: LeaderElection
     private let scheduler: Scheduler
     private let interval: Double
@@ -19,10 +19,10 @@ final class SchedulingLoop: @unchecked Sendable {
     private(set) var isLeader = false
     private let done = DispatchSemaphore(value: 0)
 
-    init(pool: PostgresPool, conninfo: String, wakeups: RunnableWakeups, interval: Double,
+    init(pool: PostgresPool, conninfo: String, signals: StoreSignals, interval: Double,
          scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void) {
         self.pool = pool
-        self.wakeups = wakeups
+        self.signals = signals
         self.election = LeaderElection(conninfo: conninfo)
         self.scheduler = scheduler
         self.interval = interval
@@ -39,8 +39,8 @@ final class SchedulingLoop: @unchecked Sendable {
     }
 
     func stop() {
+        // The loop notices within one interval.
         stopped.withLock { isStopped = true }
-        wakeups.signal()
         done.wait()
     }
 
@@ -49,7 +49,7 @@ final class SchedulingLoop: @unchecked Sendable {
     private func run() {
         var lastError = ""
         while !shouldStop {
-            let seen = wakeups.current
+            let seen = signals.generation(StoreChannel.taskRunnable)
             let leading = election.holdOrAcquire()
             if leading != isLeader {
                 log(leading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
@@ -67,7 +67,7 @@ final class SchedulingLoop: @unchecked Sendable {
                 }
             }
             // Followers retry the lock on the timer; the leader also wakes on every event.
-            wakeups.wait(after: seen, until: Date().addingTimeInterval(interval))
+            signals.wait(StoreChannel.taskRunnable, after: seen, timeout: interval)
         }
         election.resign()
     }

@@ -39,6 +39,13 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
 
+/// CPU seconds used by the whole process (all threads): robust to other load on a shared machine.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
 func maxResidentMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -123,10 +130,12 @@ do {
     _ = try trainer.trainStep(batch: batch(), batchSize: batchSize) // warm-up (allocates the arena)
     var losses: [Float] = []
     var stepTimes: [Double] = []
+    let cpuStart = processCPUSeconds()
     for _ in 0..<options.steps {
         let b = batch()
         stepTimes.append(try seconds { losses.append(try trainer.trainStep(batch: b, batchSize: batchSize).loss) })
     }
+    let cpuPerStep = (processCPUSeconds() - cpuStart) / Double(options.steps)
     let b = batch()
     let forward = try seconds { _ = try model.loss(batch: b, batchSize: batchSize) }
     model.zeroGradients()
@@ -136,6 +145,7 @@ do {
     let achieved = flopsPerStep / median / 1e9
     print(String(format: "engine: %.1f ms/step (median of %d, mean %.1f)   %.0f tokens/s   %.1f GFLOP/s = %.0f%% of sgemm peak",
                  median * 1000, stepTimes.count, mean * 1000, Double(tokensPerStep) / median, achieved, 100 * achieved / peak))
+    print(String(format: "  CPU time %.2f s/step (all threads; wall x threads = %.2f)", cpuPerStep, median * Double(options.threads)))
     print(String(format: "  forward only %.1f ms, forward+backward %.1f ms, loss %.3f -> %.3f",
                  forward * 1000, forwardBackward * 1000, losses.first ?? 0, losses.last ?? 0))
     print(String(format: "max RSS: %.0f MB", maxResidentMegabytes()))

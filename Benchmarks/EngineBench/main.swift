@@ -108,6 +108,7 @@ if options.shapes {
         ("head dX = dY E", .none, .none, rows, C, V, 1),
         ("head dE = dY^T X", .transposed, .none, V, C, rows, 1),
         ("fc dW = dY^T X", .transposed, .none, 4 * C, C, rows, 1),
+        ("fc dX = dY W", .none, .none, rows, C, 4 * C, 1),
         ("attention QK^T (x64)", .none, .transposed, T, T, C / config.heads, 64),
         ("attention PV (x64)", .none, .none, T, C / config.heads, T, 64),
     ] {
@@ -154,6 +155,7 @@ do {
     exit(1)
 }
 
+fflush(stdout) // our lines first, then the child's
 if options.torch {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("torch_reference.py").path
     let check = Process()

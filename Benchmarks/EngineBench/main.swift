@@ -155,7 +155,7 @@ do {
     exit(1)
 }
 
-fflush(stdout) // our lines first, then the child's
+fflush(nil) // flush all streams: our lines first, then the child's
 if options.torch {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("torch_reference.py").path
     let check = Process()

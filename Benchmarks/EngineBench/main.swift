@@ -109,8 +109,8 @@ if options.shapes {
         ("head dE = dY^T X", .transposed, .none, V, C, rows, 1),
         ("fc dW = dY^T X", .transposed, .none, 4 * C, C, rows, 1),
         ("fc dX = dY W", .none, .none, rows, C, 4 * C, 1),
-        ("attention QK^T (x64)", .none, .transposed, T, T, C / config.heads, 64),
-        ("attention PV (x64)", .none, .none, T, C / config.heads, T, 64),
+        ("attention QK^T (B*H)", .none, .transposed, T, T, C / config.heads, batchSize * config.heads),
+        ("attention PV (B*H)", .none, .none, T, C / config.heads, T, batchSize * config.heads),
     ] {
         print(String(format: "  %-24@ %5d x %5d x %5d: %6.1f GFLOP/s", name as NSString, m, n, k, shapeRate(ta, tb, m: m, n: n, k: k, calls: calls)))
     }

@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards"], path: "Benchmarks/TokenizerBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
-        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
         .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.

@@ -246,6 +246,59 @@ enum Kernels {
         }
     }
 
+    // MARK: Embeddings
+
+    /// out[r] = tokenEmbedding[tokens[r]] + positionEmbedding[r % length].
+    static func embeddingForward(out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>,
+                                 tokenEmbedding: UnsafePointer<Float>, positionEmbedding: UnsafePointer<Float>,
+                                 rows: Int, length: Int, width C: Int) {
+        for r in 0..<rows {
+            let tok = tokenEmbedding + Int(tokens[r]) * C, pos = positionEmbedding + (r % length) * C
+            let x = out + r * C
+            for i in 0..<C { x[i] = tok[i] + pos[i] }
+        }
+    }
+
+    /// Adds the embedding gradients (sequential: several rows may share a token).
+    static func embeddingBackward(tokenGradient: UnsafeMutablePointer<Float>, positionGradient: UnsafeMutablePointer<Float>,
+                                  outputGradient: UnsafePointer<Float>, tokens: UnsafePointer<Int32>,
+                                  rows: Int, length: Int, width C: Int) {
+        for r in 0..<rows {
+            let d = outputGradient + r * C
+            let tok = tokenGradient + Int(tokens[r]) * C, pos = positionGradient + (r % length) * C
+            for i in 0..<C {
+                tok[i] += d[i]
+                pos[i] += d[i]
+            }
+        }
+    }
+
+    // MARK: Tied output head + loss
+
+    /// logits = input · embedding^T, then per-row cross-entropy (see `crossEntropy`). Returns the mean loss.
+    static func headForward(logits: UnsafeMutablePointer<Float>, losses: UnsafeMutablePointer<Float>,
+                            input: UnsafePointer<Float>, embedding: UnsafePointer<Float>,
+                            targets: UnsafePointer<Int32>, rows: Int, width C: Int, vocabulary V: Int,
+                            gradientScale: Float?, threads: Int) -> Double {
+        BLAS.sgemm(.none, .transposed, m: rows, n: V, k: C, a: input, lda: C, b: embedding, ldb: C,
+                   c: logits, ldc: V)
+        crossEntropy(logits: logits, losses: losses, targets: targets, rows: rows, vocabulary: V,
+                     gradientScale: gradientScale, threads: threads)
+        var total = 0.0
+        for r in 0..<rows { total += Double(losses[r]) }
+        return total / Double(rows)
+    }
+
+    /// From dL/dlogits (left in `logitsGradient` by `headForward`): writes dL/dinput, adds dL/dembedding.
+    static func headBackward(inputGradient: UnsafeMutablePointer<Float>, embeddingGradient: UnsafeMutablePointer<Float>,
+                             logitsGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
+                             embedding: UnsafePointer<Float>, rows: Int, width C: Int, vocabulary V: Int) {
+        BLAS.sgemm(.none, .none, m: rows, n: C, k: V, a: logitsGradient, lda: V, b: embedding, ldb: C,
+                   beta: 0, c: inputGradient, ldc: C)
+        BLAS.sgemm(.transposed, .none, m: V, n: C, k: rows, a: logitsGradient, lda: V, b: input, ldb: C,
+                   beta: 1, c: embeddingGradient, ldc: C)
+    }
+
     // MARK: Softmax cross-entropy
 
     /// Per-row loss into `losses`; when `gradientScale` is given the logits are replaced by

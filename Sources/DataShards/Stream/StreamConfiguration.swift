@@ -47,10 +47,12 @@ public struct StreamConfiguration: Sendable {
     public var samplesPerEpoch: Int64?
     /// Shards kept memory-mapped at once (bounds memory independently of the dataset size).
     public var maxOpenShards: Int
+    /// Fetch and verify the next shard of the order on a background thread while the current one is read.
+    public var verifyAhead: Bool
 
     public init(sources: [StreamSource], sequenceLength: Int, batchSize: Int, seed: UInt64,
                 rank: Int = 0, worldSize: Int = 1, readerThreads: Int = 1, shuffleWindow: Int = 4096,
-                samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8) {
+                samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8, verifyAhead: Bool = true) {
         self.sources = sources
         self.sequenceLength = sequenceLength
         self.batchSize = batchSize
@@ -61,6 +63,7 @@ public struct StreamConfiguration: Sendable {
         self.shuffleWindow = shuffleWindow
         self.samplesPerEpoch = samplesPerEpoch
         self.maxOpenShards = maxOpenShards
+        self.verifyAhead = verifyAhead
     }
 
     func validate() throws(StreamError) {

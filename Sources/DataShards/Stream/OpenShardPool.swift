@@ -83,12 +83,20 @@ final class OpenShardPool {
         do {
             let idxPath: String
             let binPath: String
-            do {
+            do throws(StreamError) {
                 idxPath = try source.locator.localPath(for: info.idxFile, expectedBytes: info.idxBytes)
-                binPath = try source.locator.localPath(for: info.binFile, expectedBytes: info.binBytes)
+                do throws(StreamError) { binPath = try source.locator.localPath(for: info.binFile, expectedBytes: info.binBytes) } catch {
+                    source.locator.release(localPath: idxPath)
+                    throw error
+                }
             } catch {
                 if case .shardUnavailable(_, let reason) = error { throw StreamError.shardUnavailable(id, reason: reason) }
                 throw error
+            }
+            // Pinned until mapped: a cache must not evict the files between lookup and mmap.
+            defer {
+                source.locator.release(localPath: idxPath)
+                source.locator.release(localPath: binPath)
             }
             for (path, expected) in [(idxPath, info.idxBytes), (binPath, info.binBytes)] {
                 let actual: Int64

@@ -52,8 +52,15 @@ public final class TokenStream {
         guard state.epoch >= 0, state.position >= 0, state.position < samplesPerEpoch else {
             throw .invalidConfiguration(field: "state", reason: "epoch \(state.epoch) position \(state.position) is outside an epoch of \(samplesPerEpoch) samples (was it saved by a stream over other datasets or another sequence length?)")
         }
-        self.state = state
+        let fingerprint = configuration.orderFingerprint
+        if let saved = state.order, saved != fingerprint {
+            throw .invalidConfiguration(field: "state.order", reason: "the checkpoint's stream state was saved for another data order (fingerprint \(saved), this configuration \(fingerprint)): datasets, shards, weights, seed, sequence length, shuffle window or epoch length differ")
+        }
+        orderFingerprint = fingerprint
+        self.state = StreamState(epoch: state.epoch, position: state.position, order: fingerprint)
     }
+
+    private let orderFingerprint: String
 
     /// Memory-mapped shards at the moment (bounded by `maxOpenShards`).
     public var openShards: Int { pool.openCount }
@@ -73,7 +80,7 @@ public final class TokenStream {
         let mine = start + Int64(configuration.rank * configuration.batchSize)
         try read(globalPositions: mine, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
         let next = start + Int64(configuration.worldSize * configuration.batchSize)
-        state = StreamState(epoch: next / samplesPerEpoch, position: next % samplesPerEpoch)
+        state = StreamState(epoch: next / samplesPerEpoch, position: next % samplesPerEpoch, order: orderFingerprint)
         batch.stateAfter = state
     }
 

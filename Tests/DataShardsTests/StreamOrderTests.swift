@@ -142,6 +142,35 @@ final class StreamOrderTests: XCTestCase {
         }
     }
 
+    func testResumingAnotherOrderIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let sources = try blendSources(dir)
+        let s = try stream(sources, seed: 7)
+        let state = try s.nextBatch().stateAfter
+        XCTAssertNotNil(state.order)
+        XCTAssertNoThrow(try stream(sources, batch: 2, seed: 7, rank: 1, world: 5, state: state), "ranks and batch size may change")
+        XCTAssertThrowsError(try stream(sources, seed: 8, state: state)) { error in
+            guard case .invalidConfiguration(let field, _)? = error as? StreamError else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "state.order")
+        }
+        var reweighted = sources
+        reweighted[0].weight = 0.5
+        XCTAssertThrowsError(try stream(reweighted, seed: 7, state: state))
+        XCTAssertThrowsError(try stream(Array(sources.prefix(1)), seed: 7, state: StreamState(epoch: 0, position: 1, order: state.order)))
+    }
+
+    func testSourcesByLocation() throws {
+        let dir = TemporaryDirectory()
+        let ds = try makeDataset(in: dir.sub("loc"), name: "loc", shards: 1, documentsPerShard: 5...5, documentLength: 5...9)
+        XCTAssertEqual(try StreamSource.at(ds.directory).index, ds.index)
+        XCTAssertEqual(try StreamSource.at("file://" + ds.directory).locator.location, ds.directory)
+        XCTAssertThrowsError(try StreamSource.at("http://127.0.0.1:9/x")) { error in
+            guard case .invalidConfiguration(let field, _)? = error as? StreamError else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "cache")
+        }
+        XCTAssertThrowsError(try StreamSource.at("s3://bucket/x"))
+    }
+
     func testSeedAndEpochChangeTheOrderDeterministically() throws {
         let dir = TemporaryDirectory()
         let ds = try makeDataset(in: dir.path, name: "seed", shards: 6, documentsPerShard: 5...20, documentLength: 1...50, seed: 4)

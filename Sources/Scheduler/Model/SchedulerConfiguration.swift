@@ -8,7 +8,7 @@ public struct SchedulerConfiguration: Hashable, Sendable, Codable {
     public var maxPreemptionAttemptsPerPass: Int
     /// How many blocked jobs may hold workers back from backfill at once (held plus new).
     public var maxReservations: Int
-    /// Weight of one cached wanted shard against affinity weights when ranking workers.
+    /// Try workers caching a job's wanted shards before any other.
     public var localityEnabled: Bool
 
     public init(preemptionGracePeriod: Double = 30, preemptionEnabled: Bool = true, maxPreemptionAttemptsPerPass: Int = 16,

@@ -20,7 +20,12 @@ extension SchedulingPass {
             if next < 0 { break }
             let j = lists[next][heads[next]]
             heads[next] += 1
+            let preemptionsBefore = decisions.preemptions.count
             if consider(job: j) { keys[next] = share(ofQueue: next) / queueWeight[next] }
+            if decisions.preemptions.count != preemptionsBefore {
+                // Preemption moved usage between queues (victims leaving, the claimant's room): re-rank them all.
+                for q in keys.indices { keys[q] = share(ofQueue: q) / queueWeight[q] }
+            }
         }
     }
 

@@ -75,6 +75,14 @@ final class PlacementPolicyTests: XCTestCase {
         XCTAssertEqual(d.workers(of: 13), [], "locality never overrides the selector")
     }
 
+    func testGangMembersGoToWorkersCachingTheirShardsFirst() {
+        let workers = [worker(1, cpu(8)), worker(2, cpu(8)), worker(3, cpu(8), shards: ["s1"]), worker(4, cpu(8), shards: ["s1", "s2"])]
+        let d = Scheduler().schedule(ClusterSnapshot(now: 1, workers: workers, pendingJobs: [
+            job(10, tasks: 3, gang: true, cpu(8), shards: ["s1", "s2"]),
+        ], queues: [QueueSpec(name: "default")]))
+        XCTAssertEqual(d.workers(of: 10), [4, 3, 1], "most shards cached first, then worker order")
+    }
+
     func testGangIsAllOrNothingOnDistinctWorkersPackedInOneRack() {
         let workers = (1...6).map { worker(Int64($0), cpu(8, gpus: 8), labels: ["rack": $0 <= 3 ? "r1" : "r2"]) }
         let snapshot = ClusterSnapshot(now: 1, workers: workers,

@@ -39,7 +39,7 @@ extension SchedulingPass {
                 outcome[j] = .quota(cause)
                 return false
             }
-            if let workers = findGangWorkers(shape: s, count: job.tasks.count) {
+            if let workers = findGangWorkers(forJob: j) {
                 for w in workers { commit(job: j, worker: Int(w)) }
                 decisions.statistics.gangsPlaced += 1
                 outcome[j] = .placed

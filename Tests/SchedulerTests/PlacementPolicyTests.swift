@@ -34,8 +34,8 @@ final class PlacementPolicyTests: XCTestCase {
         XCTAssertEqual(d.placements.map(\.job), [10, 11, 12].map(JobID.init), "submission order within the queue")
         XCTAssertEqual(d.reasonText(13), "needs 1 worker with cpu >= 1; 0 free match; holding 1 worker while running work there finishes",
                        "the first blocked job holds the worker against backfill")
-        XCTAssertEqual(d.reasonText(14), "needs 1 worker with cpu >= 1; 0 free match")
-        XCTAssertEqual(d.reservations, [Reservation(job: JobID(13), workers: [WorkerID(1)], perTask: cpu(1), kind: .waitingForCapacity)])
+        XCTAssertEqual(d.reasonText(17), "needs 1 worker with cpu >= 1; 0 free match")
+        XCTAssertEqual(d.reservations.map(\.job), (13...16).map(JobID.init), "the next four in line hold the worker (maxTaskReservations)")
     }
 
     func testNodeSelectorIsRequiredAndAffinityPreferred() {

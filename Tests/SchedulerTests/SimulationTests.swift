@@ -50,8 +50,8 @@ final class SimulationTests: XCTestCase {
         var configuration = SimulationConfiguration()
         configuration.seed = 11
         configuration.workers = 400
-        configuration.tasks = 16_000
-        configuration.arrivalSteps = 80
+        configuration.tasks = 24_000
+        configuration.arrivalSteps = 100
         configuration.durationSteps = 5...15
         let simulation = ClusterSimulation(configuration: configuration)
         let report = simulation.run()

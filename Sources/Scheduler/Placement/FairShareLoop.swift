@@ -73,9 +73,11 @@ extension SchedulingPass {
             return
         }
         if tryPreemption(job: j) { return }
-        if heldReservations < configuration.maxReservations, let workers = chooseReservationWorkers(job: j, count: needed) {
+        let kind = needed > 1 ? 1 : 0
+        let cap = needed > 1 ? configuration.maxReservations : configuration.maxTaskReservations
+        if heldReservations[kind] < cap, let workers = chooseReservationWorkers(job: j, count: needed) {
             reserve(job: j, workers: workers, kind: .waitingForCapacity)
-            heldReservations += 1
+            heldReservations[kind] += 1
             outcome[j] = .holdingReservation(workers: workers.count)
             return
         }

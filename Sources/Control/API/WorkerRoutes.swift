@@ -41,8 +41,11 @@ enum WorkerRoutes {
             guard let task = tasksByAttempt[attempt] else { return nil }
             return CancelSignal(taskID: task, attemptID: attempt, reason: try stopReason(task: task, services))
         }
+        let preempt = try services.store.placements.pendingPreemptions(of: request.workerID).map {
+            PreemptSignal(taskID: $0.task, attemptID: $0.attempt, graceDeadline: $0.deadline, reason: $0.reason)
+        }
         return .wire(HeartbeatResponse(leases: result.extendedAttempts.map { LeaseExtension(attemptID: $0, leaseDeadline: deadline) },
-                                       cancel: cancel, preempt: [], staleAttempts: [],
+                                       cancel: cancel, preempt: preempt, staleAttempts: [],
                                        heartbeatIntervalSeconds: services.configuration.heartbeatSeconds))
     }
 
@@ -150,8 +153,15 @@ enum WorkerRoutes {
 
         let completions = batch.completions.filter { !stale.contains($0.attemptID) }
             .map { Control.CompletionReport(attempt: $0.attemptID, result: JSONText.encode($0.result)) }
-        let failures = batch.failures.filter { !stale.contains($0.attemptID) }
-            .map { Control.FailureReport(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable || $0.reason == .preempted) }
+        // A preempted attempt hands its task back: requeued at once, not counted as a failure.
+        for report in batch.failures where report.reason == .preempted && !stale.contains(report.attemptID) {
+            try guarded(report.attemptID) {
+                try services.store.placements.preempt(attempt: report.attemptID, reason: report.message)
+                accepted += 1
+            }
+        }
+        let failures = batch.failures.filter { !stale.contains($0.attemptID) && $0.reason != .preempted }
+            .map { Control.FailureReport(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable) }
         var outcomes: [AttemptID: ReportOutcome] = [:]
         if !completions.isEmpty { outcomes.merge(try services.leases.complete(completions, by: worker)) { a, _ in a } }
         if !failures.isEmpty { outcomes.merge(try services.leases.fail(failures, by: worker)) { a, _ in a } }

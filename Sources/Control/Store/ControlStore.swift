@@ -40,6 +40,8 @@ public struct ControlStore: Sendable {
     public struct MaintenanceReport: Sendable, Equatable {
         public var lostWorkers: [WorkerID]
         public var expired: ExpiredLeases
+        /// Attempts whose preemption grace period ended: their tasks were requeued.
+        public var preempted: [AttemptID] = []
     }
 
     /// One maintenance pass, to run every second or so from every replica: workers silent for longer
@@ -56,6 +58,7 @@ public struct ControlStore: Sendable {
             expired.workers = Array(Set(expired.workers + batch.workers)).sorted()
             if batch.requeued.count + batch.failed.count < 1000 { break }
         }
-        return MaintenanceReport(lostWorkers: lost, expired: expired)
+        let preempted = try placements.preemptOverdue()
+        return MaintenanceReport(lostWorkers: lost, expired: expired, preempted: preempted)
     }
 }

@@ -83,4 +83,44 @@ public struct PlacementStore: Sendable {
             if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
         }
     }
+
+    /// A worker's attempts the scheduler has asked to stop for preemption, with their grace deadlines.
+    public func pendingPreemptions(of worker: WorkerID) throws -> [PendingPreemption] {
+        try pool.withConnection { c in
+            try c.query("""
+                SELECT id, task_id, preempt_deadline, coalesce(preempt_reason, '') AS reason FROM task_attempts
+                WHERE worker_id = $1 AND state = 'active' AND preempt_deadline IS NOT NULL ORDER BY id
+                """, [worker.sql]).map { row in
+                PendingPreemption(attempt: AttemptID(try row.int64("id")), task: TaskID(try row.int64("task_id")),
+                                  deadline: try row.date("preempt_deadline"), reason: try row.string("reason"))
+            }
+        }
+    }
+
+    /// Victims whose grace period ended without handing their task back are preempted now.
+    @discardableResult
+    public func preemptOverdue() throws -> [AttemptID] {
+        let overdue = try pool.withConnection { c in
+            try c.query("""
+                SELECT id, coalesce(preempt_reason, '') AS reason FROM task_attempts
+                WHERE state = 'active' AND preempt_deadline IS NOT NULL AND preempt_deadline < now()
+                """).map { (AttemptID(try $0.int64("id")), try $0.string("reason")) }
+        }
+        var done: [AttemptID] = []
+        for (attempt, reason) in overdue {
+            do {
+                try preempt(attempt: attempt, reason: reason + " (grace period over)")
+                done.append(attempt)
+            } catch StoreError.staleAttempt { continue }
+        }
+        return done
+    }
+}
+
+/// An attempt being preempted: its worker should checkpoint and hand it back by `deadline`.
+public struct PendingPreemption: Sendable, Equatable {
+    public var attempt: AttemptID
+    public var task: TaskID
+    public var deadline: Date
+    public var reason: String
 }

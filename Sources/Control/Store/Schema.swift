@@ -180,5 +180,12 @@ extension Migrations {
             UNIQUE (job_id, name)
         );
         """),
+        // Preemption with a grace period: the scheduler marks the victim's attempt; its worker is told on the
+        // next heartbeat, checkpoints and hands the task back (requeued, not failed) before the deadline.
+        Migration(version: 2, name: "preemption grace", sql: """
+        ALTER TABLE task_attempts ADD COLUMN preempt_deadline timestamptz;
+        ALTER TABLE task_attempts ADD COLUMN preempt_reason text;
+        CREATE INDEX task_attempts_preempting ON task_attempts (preempt_deadline) WHERE state = 'active' AND preempt_deadline IS NOT NULL;
+        """),
     ]
 }

@@ -201,7 +201,7 @@ enum AdminRoutes {
 }
 
 enum ProbeRoutes {
-    static func routes(_ services: ControlServices, version: String) -> [Route] {
+    static func routes(_ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool) -> [Route] {
         [
             Route("GET", APIRoute.healthz, .open) { _ in .wire(HealthResponse(status: "ok", version: version)) },
             Route("GET", APIRoute.readyz, .open) { _ in
@@ -212,7 +212,8 @@ enum ProbeRoutes {
                         return .wire(ReadinessResponse(ready: false, checks: ["database": "ok", "migrations": "missing \(expected)"],
                                                        message: "database migrations are not applied yet"), status: 503)
                     }
-                    return .wire(ReadinessResponse(ready: true, checks: ["database": "ok", "migrations": "\(expected)"]))
+                    return .wire(ReadinessResponse(ready: true, checks: ["database": "ok", "migrations": "\(expected)",
+                                                                         "scheduling": isLeader() ? "leader" : "standby"]))
                 } catch {
                     return .wire(ReadinessResponse(ready: false, checks: ["database": "unreachable"],
                                                    message: "the database is unreachable: \(error)"), status: 503)

@@ -50,7 +50,7 @@ public final class ControlPlane: @unchecked Sendable {
         let authorizer = Authorizer(adminToken: configuration.adminToken, joinToken: configuration.joinToken) { hash in
             try services.workerTokens.worker(forTokenHash: hash)
         }
-        let routes = ProbeRoutes.routes(services, version: Self.version) + WorkerRoutes.routes(services) + AdminRoutes.routes(services)
+        let routes = ProbeRoutes.routes(services, version: Self.version, isLeader: { [weak self] in self?.isSchedulingLeader ?? false }) + WorkerRoutes.routes(services) + AdminRoutes.routes(services)
         let router = Router(routes: routes, authorizer: authorizer, log: log)
         let maxBody = configuration.maxBodyBytes, maxBlob = configuration.maxBlobBytes
         let serverConfiguration = HTTPServerConfiguration(
@@ -68,7 +68,8 @@ public final class ControlPlane: @unchecked Sendable {
         sweeps.start()
         self.sweeps = sweeps
         let scheduling = SchedulingLoop(pool: pool, conninfo: configuration.databaseURL, signals: signals,
-                                        interval: configuration.schedulingIntervalSeconds, log: log)
+                                        interval: configuration.schedulingIntervalSeconds,
+                                        replicaName: configuration.replicaName, log: log)
         scheduling.start()
         self.scheduling = scheduling
         log("\(configuration.replicaName) listening on \(server.baseURL)")

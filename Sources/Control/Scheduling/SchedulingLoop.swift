@@ -15,12 +15,17 @@ final class SchedulingLoop: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     private let stopped = NSCondition()
     private var isStopped = false
-    private var reservations: [Reservation] = []
-    private(set) var isLeader = false
+    private let leaderLock = NSLock()
+    private var leading = false
+    /// Read by the readiness probe from server threads.
+    var isLeader: Bool { leaderLock.withLock { leading } }
     private let done = DispatchSemaphore(value: 0)
 
-    init(pool: PostgresPool, conninfo: String, signals: StoreSignals, interval: Double,
+    private let replicaName: String
+
+    init(pool: PostgresPool, conninfo: String, signals: StoreSignals, interval: Double, replicaName: String,
          scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void) {
+        self.replicaName = replicaName
         self.pool = pool
         self.signals = signals
         self.election = LeaderElection(conninfo: conninfo)
@@ -50,13 +55,12 @@ final class SchedulingLoop: @unchecked Sendable {
         var lastError = ""
         while !shouldStop {
             let seen = signals.generation(StoreChannel.taskRunnable)
-            let leading = election.holdOrAcquire()
-            if leading != isLeader {
-                log(leading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
-                isLeader = leading
-                reservations = []
+            let nowLeading = election.holdOrAcquire()
+            if nowLeading != isLeader {
+                log(nowLeading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
+                leaderLock.withLock { leading = nowLeading }
             }
-            if leading {
+            if nowLeading {
                 do {
                     try passOnce()
                     lastError = ""
@@ -73,14 +77,13 @@ final class SchedulingLoop: @unchecked Sendable {
     }
 
     func passOnce() throws {
-        let previous = reservations
-        let decisions = try pool.transaction { c -> SchedulingDecisions in
+        try pool.transaction { c in
+            let previous = try SchedulingStore.reservations(c)
             _ = try SchedulingStore.unplaceFromDeadWorkers(c)
             let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous)
             let decisions = scheduler.schedule(snapshot)
             _ = try SchedulingStore.commit(decisions, c)
-            return decisions
+            try SchedulingStore.saveReservations(decisions.reservations, leader: replicaName, c)
         }
-        reservations = decisions.reservations
     }
 }

@@ -101,6 +101,18 @@ struct SchedulingStore {
         return placed
     }
 
+    /// The reservations the previous pass (of any replica) kept, locking the row so passes never interleave.
+    static func reservations(_ c: PostgresConnection) throws -> [Reservation] {
+        let text = try c.queryOne("SELECT reservations::text AS r FROM scheduler_state WHERE id = 1 FOR UPDATE").string("r")
+        return (try? JSONDecoder().decode([Reservation].self, from: Data(text.utf8))) ?? []
+    }
+
+    static func saveReservations(_ reservations: [Reservation], leader: String, _ c: PostgresConnection) throws {
+        let text = String(decoding: try JSONEncoder().encode(reservations), as: UTF8.self)
+        try c.execute("UPDATE scheduler_state SET reservations = $1::jsonb, leader = $2, updated_at = now() WHERE id = 1",
+                      [.json(text), .text(leader)])
+    }
+
     /// Gang tasks placed on a worker that died before claiming them go back to the pool.
     static func unplaceFromDeadWorkers(_ c: PostgresConnection) throws -> Int {
         try c.execute("""

@@ -187,5 +187,15 @@ extension Migrations {
         ALTER TABLE task_attempts ADD COLUMN preempt_reason text;
         CREATE INDEX task_attempts_preempting ON task_attempts (preempt_deadline) WHERE state = 'active' AND preempt_deadline IS NOT NULL;
         """),
+        // The scheduling leader's reservations, so a new leader after a failover keeps blocked gangs' places.
+        Migration(version: 3, name: "scheduler state", sql: """
+        CREATE TABLE scheduler_state (
+            id           integer PRIMARY KEY CHECK (id = 1),
+            reservations jsonb NOT NULL DEFAULT '[]',
+            leader       text NOT NULL DEFAULT '',
+            updated_at   timestamptz NOT NULL DEFAULT now()
+        );
+        INSERT INTO scheduler_state (id) VALUES (1);
+        """),
     ]
 }

@@ -81,7 +81,7 @@ struct SchedulingStore {
                 FROM unnest($1::bigint[], $2::text[]) AS r(job, reason)
                 WHERE j.id = r.job AND j.pending_reason IS DISTINCT FROM r.reason
                 """, [.text(arrayLiteral(decisions.pending.map(\.job.rawValue))),
-                      .text(textArrayLiteral(decisions.pending.map(\.text)))])
+                      .text(textArrayLiteral(decisions.pending.map(PendingText.render)))])
         }
         for preemption in decisions.preemptions {
             // Only the live attempt, once: a victim already being preempted keeps its first deadline.
@@ -130,6 +130,27 @@ struct SchedulingStore {
     private static func textArrayLiteral(_ values: [String]) -> String {
         "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             .joined(separator: ",") + "}"
+    }
+}
+
+/// Pending reasons as stored for people: the scheduler's text, with its epoch-second times shown as UTC
+/// timestamps (the snapshot's clock is the database's `now()` in Unix seconds).
+enum PendingText {
+    static func render(_ reason: PendingReason) -> String {
+        reason.causes.map { cause in
+            switch cause {
+            case .backoff(let until):
+                return "retrying after backoff, not before \(timestamp(until))"
+            case .waitingForPreemptedTasks(let count, let ends):
+                return "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for \(count == 1 ? "it" : "them") to checkpoint (grace period ends \(timestamp(ends)))"
+            default:
+                return PendingReasonText.render(cause)
+            }
+        }.joined(separator: "; ")
+    }
+
+    private static func timestamp(_ seconds: Double) -> String {
+        Date(timeIntervalSince1970: seconds).formatted(Date.ISO8601FormatStyle())
     }
 }
 

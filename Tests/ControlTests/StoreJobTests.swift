@@ -107,6 +107,20 @@ final class StoreJobTests: StoreTestCase {
         XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["cleanup"])
     }
 
+    func testFailPolicyFailsDependentsTransitively() throws {
+        let w = try worker()
+        let ids = try jobs.submit([NewJob(name: "a", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)),
+                                   NewJob(name: "b", type: "t", after: [.init("a", onFailure: .fail)], tasks: [NewTask(), NewTask()]),
+                                   NewJob(name: "c", type: "t", after: [.init("b", onFailure: .fail)])])
+        let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
+        try leases.fail(attempt: lease.attempt, by: w, error: "boom")
+        XCTAssertEqual(try jobs.job(ids[1].id)?.state, .failed)
+        XCTAssertEqual(try taskStates(ids[1].id), [.failed, .failed])
+        XCTAssertEqual(try jobs.job(ids[1].id)?.pendingReason, "dependency failed: a failed")
+        XCTAssertEqual(try jobs.job(ids[2].id)?.state, .failed, "failure follows the chain")
+        XCTAssertEqual(try leases.claimNext(for: w), [])
+    }
+
     func testCancelStopsTasksAndRefusesLateReports() throws {
         let w = try worker()
         let job = try jobs.submit(NewJob(name: "long", type: "t", tasks: [NewTask(), NewTask(), NewTask()]))

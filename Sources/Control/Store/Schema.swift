@@ -197,5 +197,11 @@ extension Migrations {
         );
         INSERT INTO scheduler_state (id) VALUES (1);
         """),
+        // `onDependencyFailure: fail` — a failed dependency fails its dependents (cancel and proceed existed).
+        Migration(version: 4, name: "dependency policy fail", sql: """
+        ALTER TABLE job_dependencies DROP CONSTRAINT job_dependencies_on_failure_check;
+        ALTER TABLE job_dependencies ADD CONSTRAINT job_dependencies_on_failure_check
+            CHECK (on_failure IN ('cancel', 'proceed', 'fail'));
+        """),
     ]
 }

@@ -21,6 +21,8 @@ public enum DependencyFailurePolicy: String, Codable, Sendable {
     case cancel
     /// The dependent runs anyway once the dependency has finished, whatever its outcome.
     case proceed
+    /// The dependent's tasks fail (its state becomes failed, pending_reason says why).
+    case fail
 }
 
 public struct WorkerRecord: Codable, Sendable, Equatable {

@@ -87,6 +87,9 @@ public final class TokenStream {
     /// Random access: the `count` samples at global positions `first ..< first + count`, written as rows of
     /// T + 1 tokens into `tokens` (resized if needed). Does not change `state`.
     public func read(globalPositions first: Int64, count: Int, into tokens: inout [Int32], ids: inout [SampleID]) throws(StreamError) {
+        guard first >= 0, count >= 0 else {
+            throw .invalidConfiguration(field: "globalPositions", reason: "first \(first) and count \(count) must not be negative")
+        }
         let needed = count * tokensPerSample
         if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
         ids.removeAll(keepingCapacity: true)

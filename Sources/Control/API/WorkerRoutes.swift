@@ -149,7 +149,12 @@ enum WorkerRoutes {
                 accepted += 1
             }
         }
-        accepted += batch.progress.count
+        // The latest report per attempt is enough.
+        var latest: [AttemptID: ProgressReport] = [:]
+        for report in batch.progress where !stale.contains(report.attemptID) { latest[report.attemptID] = report }
+        let staleProgress = try services.leases.recordProgress(latest.values.map { ($0.attemptID, $0.fraction, $0.message) }, by: worker)
+        stale.formUnion(staleProgress)
+        accepted += latest.count - staleProgress.count
 
         let completions = batch.completions.filter { !stale.contains($0.attemptID) }
             .map { Control.CompletionReport(attempt: $0.attemptID, result: JSONText.encode($0.result)) }

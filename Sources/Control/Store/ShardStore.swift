@@ -30,6 +30,11 @@ public struct ShardStore: Sendable {
 
     @discardableResult
     public func add(dataset: DatasetID, shard: NewShard) throws -> ShardRecord {
+        try Self.validate(shard)
+        return try pool.transaction { c in try Self.add(c, dataset: dataset, shard: shard) }
+    }
+
+    static func validate(_ shard: NewShard) throws {
         guard shard.index >= 0 else { throw StoreError.invalid(field: "index", message: "expected an integer >= 0, got \(shard.index)") }
         guard shard.sha256.utf8.count == 64, shard.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             throw StoreError.invalid(field: "sha256", message: "expected 64 lowercase hex digits, got \(shard.sha256.debugDescription)")
@@ -37,7 +42,11 @@ public struct ShardStore: Sendable {
         guard shard.bytes >= 0, shard.tokens >= 0, shard.documents >= 0 else {
             throw StoreError.invalid(field: "bytes", message: "expected non-negative sizes")
         }
-        return try pool.transaction { c in
+    }
+
+    /// Adds inside the caller's transaction (with the completion of the task that wrote the shard).
+    static func add(_ c: PostgresConnection, dataset: DatasetID, shard: NewShard) throws -> ShardRecord {
+        do {
             guard try c.queryFirst("SELECT 1 FROM datasets WHERE id = $1", [dataset.sql]) != nil else {
                 throw StoreError.unknownDataset("with id \(dataset)")
             }

@@ -29,6 +29,8 @@ public struct TokenizePlanner: JobPlanner {
     public func expand(_ manifest: JobManifest) throws -> [JobManifest] {
         let settings = try Self.settings(of: manifest)
         guard let train = settings.tokenizer.train else { return [manifest] }
+        // Check the inputs here, so that a glob matching nothing is reported under spec.tokenize.
+        _ = try Self.inputFiles(settings.inputs, options: settings.inputOptions, field: "spec.tokenize.inputs")
         let name = manifest.name + Self.tokenizerJobSuffix
         guard name.count <= 63 else {
             throw StoreError.invalid(field: "metadata.name",

@@ -30,8 +30,8 @@ public enum TokenizeJobKinds {
     public static let tokenize = JobKind(name: tokenizeName, summary: "turns text files (txt, jsonl, .gz, .zst) into token shards",
                                          settingsRequired: true) { settings, context in
         settings.rejectUnknownKeys(allowed: settingsFields)
-        if context.spec.has("tasks") {
-            context.spec.report("tasks", "a tokenize job splits its inputs into tasks itself; use spec.tokenize.filesPerTask or bytesPerTask")
+        if context.tasks != 1 {
+            context.spec.report("tasks", "expected 1 (or no tasks field): a tokenize job splits its inputs into tasks itself; use spec.tokenize.filesPerTask or bytesPerTask")
         }
         if context.replicas > 1 {
             context.spec.report("replicas", "expected 1 for a tokenize job (its tasks run independently), got \(context.replicas)")
@@ -71,7 +71,7 @@ public enum TokenizeJobKinds {
                                                summary: "trains a byte-level BPE tokenizer on a sample of text files",
                                                settingsRequired: true) { settings, context in
         settings.rejectUnknownKeys(allowed: ["inputs", "format", "textField", "txtMode", "badInput", "invalidUTF8", "output"] + trainFields)
-        if context.spec.has("tasks") { context.spec.report("tasks", "expected no tasks field: training runs as one task") }
+        if context.tasks != 1 { context.spec.report("tasks", "expected 1 (or no tasks field): training runs as one task") }
         validateInputOptions(settings)
         _ = settings.string("output", required: true, expected: "an absolute path for the tokenizer.json", isValid: isAbsolutePath)
         _ = validateTraining(settings)

@@ -83,7 +83,22 @@ final class TokenizeClusterTests: XCTestCase {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Int((state >> 33) % UInt64(n))
         }
-        func text() -> String { (0..<(5 + next(60))).map { _ in words[next(words.count)] }.joined(separator: " ") }
+        // About one document in five repeats an earlier one, sometimes with other whitespace or in decomposed
+        // Unicode (NFD): the same normalized text, so de-duplication must drop it.
+        var earlier: [String] = []
+        func text() -> String {
+            if !earlier.isEmpty && next(5) == 0 {
+                let original = earlier[next(earlier.count)]
+                switch next(3) {
+                case 0: return original
+                case 1: return "  " + original.replacingOccurrences(of: " ", with: " \t ") + "\n"
+                default: return original.decomposedStringWithCanonicalMapping
+                }
+            }
+            let fresh = (0..<(5 + next(60))).map { _ in words[next(words.count)] }.joined(separator: " ")
+            earlier.append(fresh)
+            return fresh
+        }
         func jsonLine(_ s: String) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: ["text": s, "id": next(1000)]), as: UTF8.self) }
         var paths: [String] = []
         for i in 0..<300 {
@@ -145,6 +160,7 @@ final class TokenizeClusterTests: XCTestCase {
                 output: {dataset: mixed, location: \(location)}
                 tokenizer: {train: {vocabularySize: 600, sampleBytes: 200KB, splitPattern: llama3}}
                 filesPerTask: 3
+                dedup: true
             """.write(toFile: manifest, atomically: true, encoding: .utf8)
         let applied = try run(["apply", "-f", manifest], environment: common)
         XCTAssertEqual(applied.status, 0, applied.output)
@@ -178,7 +194,7 @@ final class TokenizeClusterTests: XCTestCase {
         let states = try pool.withConnection { c in
             try c.query("SELECT name, state FROM jobs ORDER BY name").map { "\(try $0.string("name"))=\(try $0.string("state"))" }
         }
-        XCTAssertEqual(states, ["tok-mixed=succeeded", "tok-mixed-tokenizer=succeeded"])
+        XCTAssertEqual(states, ["tok-mixed=succeeded", "tok-mixed-dedup=succeeded", "tok-mixed-tokenizer=succeeded"])
 
         // The attempts the kill interrupted expired and were redone elsewhere.
         if !stillActive.isEmpty {
@@ -215,7 +231,7 @@ final class TokenizeClusterTests: XCTestCase {
         // The disk: exactly the shards, the index and the tokenizer; no temporaries.
         let directory = location + "/mixed"
         let listing = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        let expected = ([".shards", "index.json", "tokenizer.json"] + (0..<taskCount).flatMap {
+        let expected = ([".dedup", ".shards", "index.json", "tokenizer.json"] + (0..<taskCount).flatMap {
             ["shard-\(String(format: "%05d", $0)).bin", "shard-\(String(format: "%05d", $0)).idx"]
         }).sorted()
         XCTAssertEqual(listing, expected)
@@ -224,14 +240,28 @@ final class TokenizeClusterTests: XCTestCase {
         XCTAssertEqual(index.shards.map(\.binSHA256), rows.map(\.sha))
 
         // Tokens: the shards in order hold exactly the documents of the inputs (sorted, as planned), tokenized directly.
+        // With dedup, only the first occurrence of each normalized text (NFC, whitespace runs → one space, trimmed).
+        func normalized(_ text: String) -> String {
+            text.precomposedStringWithCanonicalMapping
+                .split(whereSeparator: { $0.unicodeScalars.allSatisfy(\.properties.isWhitespace) }).joined(separator: " ")
+        }
         var direct: [[UInt32]] = []
+        var seen = Set<String>()
+        var duplicates = 0
         let encoder = tokenizer.makeEncoder()
         for path in inputs {
             let reader = try DocumentReader(path: path, options: InputOptions())
             while let document = try reader.next() {
+                guard seen.insert(normalized(document.text)).inserted else { duplicates += 1; continue }
                 direct.append(encoder.encode(document.text, matchAddedTokens: false) + [eot])
             }
         }
+        XCTAssertGreaterThan(duplicates, 50, "the inputs hold duplicates")
+        let reported = try pool.withConnection { c in
+            try c.query("SELECT (t.result -> 'input' ->> 'duplicatesDropped')::int AS n FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = 'tok-mixed'")
+                .map { try $0.int("n") }.reduce(0, +)
+        }
+        XCTAssertEqual(reported, duplicates, "the tasks report the duplicates they dropped")
         var fromShards: [[UInt32]] = []
         for row in rows {
             XCTAssertEqual(row.sha, try SHA256.hex(ofFileAt: row.location))
@@ -243,7 +273,7 @@ final class TokenizeClusterTests: XCTestCase {
         }
         XCTAssertEqual(fromShards.count, direct.count)
         XCTAssertTrue(fromShards == direct, "shard tokens differ from direct tokenization")
-        XCTAssertGreaterThan(direct.count, 600)
+        XCTAssertGreaterThan(direct.count, 500)
 
         // What an operator sees.
         let datasets = try run(["get", "datasets"], environment: common)

@@ -40,6 +40,7 @@ public final class JobPlanners: @unchecked Sendable {
     public init() {
         planners[TokenizeJobKinds.tokenizeName] = TokenizePlanner()
         planners[TokenizeJobKinds.trainTokenizerName] = TrainTokenizerPlanner()
+        planners[TokenizeJobKinds.dedupScanName] = TokenizePlanner()
     }
 
     public func register(_ planner: any JobPlanner, forKind kind: String) {

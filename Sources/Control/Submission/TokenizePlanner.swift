@@ -8,6 +8,7 @@ import Foundation
 
 public struct TokenizePlanner: JobPlanner {
     public static let tokenizerJobSuffix = "-tokenizer"
+    public static let dedupJobSuffix = "-dedup"
     public static let tokenizerFileName = "tokenizer.json"
 
     public init() {}
@@ -27,36 +28,48 @@ public struct TokenizePlanner: JobPlanner {
     }
 
     public func expand(_ manifest: JobManifest) throws -> [JobManifest] {
+        guard manifest.spec.type == TokenizeJobKinds.tokenizeName else { return [manifest] }
         let settings = try Self.settings(of: manifest)
-        guard let train = settings.tokenizer.train else { return [manifest] }
+        let dedup = settings.dedup == true
+        guard settings.tokenizer.train != nil || dedup else { return [manifest] }
         // Check the inputs here, so that a glob matching nothing is reported under spec.tokenize.
         _ = try Self.inputFiles(settings.inputs, options: settings.inputOptions, field: "spec.tokenize.inputs")
-        let name = manifest.name + Self.tokenizerJobSuffix
-        guard name.count <= 63 else {
+        let suffixes = (settings.tokenizer.train != nil ? [Self.tokenizerJobSuffix] : []) + (dedup ? [Self.dedupJobSuffix] : [])
+        let longest = suffixes.map(\.count).max() ?? 0
+        guard manifest.name.count + longest <= 63 else {
             throw StoreError.invalid(field: "metadata.name",
-                                     message: "expected at most \(63 - Self.tokenizerJobSuffix.count) characters for a tokenize job that trains its tokenizer (its training job is named \(manifest.name)\(Self.tokenizerJobSuffix)), got \(manifest.name.count)")
+                                     message: "expected at most \(63 - longest) characters for this tokenize job (its helper jobs are named \(suffixes.map { manifest.name + $0 }.joined(separator: ", "))), got \(manifest.name.count)")
         }
-        let input = settings.inputOptions
-        let trainSettings = TrainTokenizerSettings(
-            inputs: settings.inputs, format: input.format, textField: input.textField, txtMode: input.txtMode,
-            badInput: input.badInput, invalidUTF8: input.invalidUTF8, output: Self.tokenizerPath(settings),
-            vocabularySize: train.vocabularySize, sampleBytes: train.sampleBytes ?? ByteSize(TokenizeSettings.defaultSampleBytes),
-            specialTokens: train.specialTokens ?? TokenizeSettings.defaultSpecialTokens, splitPattern: train.splitPattern ?? "llama3")
-        var trainer = manifest
-        trainer.metadata.name = name
-        trainer.spec.type = TokenizeJobKinds.trainTokenizerName
-        trainer.spec.settings = try WireCoding.decode(ManifestValue.self, from: try WireCoding.encode(trainSettings))
+        var jobs: [JobManifest] = []
         var main = manifest
-        if !main.spec.after.contains(name) { main.spec.after.append(name) }
-        return [trainer, main]
+        if let train = settings.tokenizer.train {
+            let input = settings.inputOptions
+            let trainSettings = TrainTokenizerSettings(
+                inputs: settings.inputs, format: input.format, textField: input.textField, txtMode: input.txtMode,
+                badInput: input.badInput, invalidUTF8: input.invalidUTF8, output: Self.tokenizerPath(settings),
+                vocabularySize: train.vocabularySize, sampleBytes: train.sampleBytes ?? ByteSize(TokenizeSettings.defaultSampleBytes),
+                specialTokens: train.specialTokens ?? TokenizeSettings.defaultSpecialTokens, splitPattern: train.splitPattern ?? "llama3")
+            var trainer = manifest
+            trainer.metadata.name = manifest.name + Self.tokenizerJobSuffix
+            trainer.spec.type = TokenizeJobKinds.trainTokenizerName
+            trainer.spec.settings = try WireCoding.decode(ManifestValue.self, from: try WireCoding.encode(trainSettings))
+            jobs.append(trainer)
+            if !main.spec.after.contains(trainer.name) { main.spec.after.append(trainer.name) }
+        }
+        if dedup {
+            // The first pass: the same tasks hash their chunks' documents (no tokenizer needed, so it runs
+            // alongside the training); the tokenize tasks then drop documents seen in an earlier chunk.
+            var scan = manifest
+            scan.metadata.name = manifest.name + Self.dedupJobSuffix
+            scan.spec.type = TokenizeJobKinds.dedupScanName
+            jobs.append(scan)
+            if !main.spec.after.contains(scan.name) { main.spec.after.append(scan.name) }
+        }
+        return jobs + [main]
     }
 
     public func taskSpecs(for manifest: JobManifest) throws -> [AnyJSON] {
         let settings = try Self.settings(of: manifest)
-        if settings.dedup == true {
-            throw StoreError.invalid(field: "spec.tokenize.dedup",
-                                     message: "exact de-duplication is not implemented yet; set dedup: false (see docs/tokenize-jobs.md)")
-        }
         let input = settings.inputOptions
         let files = try Self.inputFiles(settings.inputs, options: input, field: "spec.tokenize.inputs")
         if let path = settings.tokenizer.path, !FileManager.default.isReadableFile(atPath: path) {
@@ -72,7 +85,7 @@ public struct TokenizePlanner: JobPlanner {
                 shardCount: chunks.count, files: chunk.map(\.path), input: input, tokenizerPath: tokenizer,
                 endOfText: settings.tokenizer.endOfText ?? settings.tokenizer.train.map { _ in
                     (settings.tokenizer.train?.specialTokens ?? TokenizeSettings.defaultSpecialTokens)[0]
-                }, dedup: false))
+                }, dedup: settings.dedup == true))
         }
     }
 

@@ -33,6 +33,7 @@ extension ExecutorRegistry {
         var registry = builtins()
         registry.register(kind: TokenizeExecutor.kind, TokenizeExecutor())
         registry.register(kind: TokenizeTrainExecutor.kind, TokenizeTrainExecutor())
+        registry.register(kind: TokenizeDedupScanExecutor.kind, TokenizeDedupScanExecutor())
         return registry
     }
 }

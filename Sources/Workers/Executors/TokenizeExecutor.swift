@@ -56,6 +56,11 @@ public struct TokenizeExecutor: JobExecutor {
         do { writer = try ShardWriter(directory: directory, name: name, dtype: dtype, endOfTextID: endOfText) } catch {
             throw TaskFailure("cannot start shard \(name) in \(directory): \(error)")
         }
+        var earlier = Set<DocumentHash>(), seen = Set<DocumentHash>()
+        var duplicates = 0
+        if spec.dedup {
+            do { earlier = try TokenizeDedup.earlierHashes(spec) } catch { writer.abort(); throw error }
+        }
         var stats = InputStats()
         let options = TokenizeTaskSupport.readerOptions(spec.input)
         let encoder = tokenizer.makeEncoder()
@@ -72,6 +77,13 @@ public struct TokenizeExecutor: JobExecutor {
                     let document: InputDocument?
                     do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
                     guard let document else { break }
+                    if spec.dedup {
+                        let hash = TokenizeDedup.hash(document.text)
+                        if earlier.contains(hash) || !seen.insert(hash).inserted {
+                            duplicates += 1
+                            continue
+                        }
+                    }
                     ids.removeAll(keepingCapacity: true)
                     encoder.encode(document.text, into: &ids, matchAddedTokens: false)
                     do { try writer.appendDocument(ids) } catch { throw TaskFailure("shard \(name): \(error)", retryable: false) }
@@ -114,6 +126,11 @@ public struct TokenizeExecutor: JobExecutor {
         } catch {
             throw TaskFailure("shard \(name) is committed but the dataset index could not be updated: \(error)")
         }
-        return Outcome(facts: facts, stats: TokenizeTaskSupport.statsJSON(stats, files: spec.files.count), wroteIndex: wroteIndex)
+        var statsJSON = TokenizeTaskSupport.statsJSON(stats, files: spec.files.count)
+        if spec.dedup, case .object(var fields) = statsJSON {
+            fields["duplicatesDropped"] = .int(Int64(duplicates))
+            statsJSON = .object(fields)
+        }
+        return Outcome(facts: facts, stats: statsJSON, wroteIndex: wroteIndex)
     }
 }

@@ -21,6 +21,7 @@ import Foundation
 public enum TokenizeJobKinds {
     public static let tokenizeName = "tokenize"
     public static let trainTokenizerName = "train-tokenizer"
+    public static let dedupScanName = "tokenize-dedup-scan"
 
     static let settingsFields = ["inputs", "format", "textField", "txtMode", "badInput", "invalidUTF8", "output", "tokenizer",
                                  "filesPerTask", "bytesPerTask", "dedup"]
@@ -75,6 +76,13 @@ public enum TokenizeJobKinds {
         validateInputOptions(settings)
         _ = settings.string("output", required: true, expected: "an absolute path for the tokenizer.json", isValid: isAbsolutePath)
         _ = validateTraining(settings)
+    }
+
+    /// `spec.type: tokenize-dedup-scan`: the first pass of a tokenize job with `dedup: true` (submitted by the
+    /// control plane as `<name>-dedup`): each task hashes the documents of its input chunk. Same settings as tokenize.
+    public static let dedupScan = JobKind(name: dedupScanName, summary: "hashes documents for a tokenize job's de-duplication",
+                                          settingsRequired: true) { settings, context in
+        tokenize.validate(settings, context)
     }
 
     static func validateInputOptions(_ settings: ManifestObjectReader) {

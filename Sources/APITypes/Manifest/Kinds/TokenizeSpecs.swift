@@ -96,14 +96,12 @@ public struct TokenizeTaskSpec: Codable, Sendable, Equatable {
     public var tokenizerPath: String
     /// The end-of-text token appended to every document (nil: `<|endoftext|>`, else `<|end_of_text|>`, else `</s>`).
     public var endOfText: String?
-    /// Exact de-duplication across the dataset (see docs/tokenize-jobs.md).
+    /// Exact de-duplication across the dataset: drop documents whose normalized text appeared earlier
+    /// (in an earlier shard's hash file, written by the `<job>-dedup` scan, or earlier in this task).
     public var dedup: Bool
-    /// With dedup: every task's file list in shard order, so each task can find its predecessors' documents.
-    public var dedupEarlierFiles: [[String]]?
 
     public init(dataset: String, datasetDirectory: String, shardIndex: Int, shardCount: Int, files: [String],
-                input: TokenizeInputOptions, tokenizerPath: String, endOfText: String?, dedup: Bool,
-                dedupEarlierFiles: [[String]]? = nil) {
+                input: TokenizeInputOptions, tokenizerPath: String, endOfText: String?, dedup: Bool) {
         self.dataset = dataset
         self.datasetDirectory = datasetDirectory
         self.shardIndex = shardIndex
@@ -113,7 +111,6 @@ public struct TokenizeTaskSpec: Codable, Sendable, Equatable {
         self.tokenizerPath = tokenizerPath
         self.endOfText = endOfText
         self.dedup = dedup
-        self.dedupEarlierFiles = dedupEarlierFiles
     }
 
     /// `shard-00007`: zero-padded so names sort in index order.

@@ -111,6 +111,20 @@ final class TokenizePlannerTests: XCTestCase {
             tokenizer: {path: /models/tokenizer.json}
             """)
         XCTAssertEqual(try TokenizePlanner().expand(withPath).map(\.name), ["tok"])
+
+        let dedup = try manifest("""
+            inputs: ["\(root.path)/in/*.txt"]
+            output: {dataset: ds, location: \(root.path)/out}
+            tokenizer: {train: {vocabularySize: 1000}}
+            dedup: true
+            """)
+        let three = try TokenizePlanner().expand(dedup)
+        XCTAssertEqual(three.map(\.name), ["tok-tokenizer", "tok-dedup", "tok"])
+        XCTAssertEqual(three.map(\.spec.type), ["train-tokenizer", "tokenize-dedup-scan", "tokenize"])
+        XCTAssertEqual(three[2].spec.after, ["tok-tokenizer", "tok-dedup"])
+        XCTAssertEqual(try TokenizePlanner().taskSpecs(for: three[1]), try TokenizePlanner().taskSpecs(for: three[2]),
+                       "the scan hashes exactly the chunks the tokenize tasks read")
+        XCTAssertTrue(try TokenizePlanner().taskSpecs(for: three[2]).allSatisfy { try $0.decode(as: TokenizeTaskSpec.self).dedup })
     }
 
     func testSubmissionFailsWithClearMessages() throws {

@@ -208,4 +208,31 @@ final class TokenizeExecutorTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("already exists"), "\(error)")
         }
     }
+
+    func testDedupKeepsTheFirstOccurrenceOfEachNormalizedTextAcrossChunks() throws {
+        // Chunk 0: "a b" twice (second with other whitespace); chunk 1: "a b" in NFD-free form again, "café" (NFC);
+        // chunk 2: "cafe\u{301}" (NFD of café) and a new text. Dataset order decides: first occurrences stay.
+        let chunks = [
+            [write("c0.jsonl", "{\"text\": \"hello world\"}\n{\"text\": \"  hello \\t world\\n\"}\n")],
+            [write("c1.txt", "hello world"), write("c1b.txt", "caf\u{E9} tokens")],
+            [write("c2.txt", "cafe\u{301}   tokens"), write("c2b.txt", "Hello world")],
+        ]
+        func dedupSpec(_ index: Int) -> TokenizeTaskSpec {
+            var s = spec(chunks[index], index: index, count: 3)
+            s.dedup = true
+            return s
+        }
+        // Tokenizing before the scan wrote the earlier chunks' hashes is an error, not a silent no-dedup.
+        XCTAssertTrue(failure(dedupSpec(1))?.message.contains("hash file") ?? false)
+        for index in [2, 0, 1] { _ = try TokenizeDedupScanExecutor.scan(dedupSpec(index), context: nil) }
+        let outcomes = try [1, 2, 0].map { try TokenizeExecutor.tokenize(dedupSpec($0), context: nil) }.sorted { $0.facts.index < $1.facts.index }
+        XCTAssertEqual(outcomes.map(\.facts.documents), [1, 1, 1])
+        XCTAssertEqual(outcomes.map { $0.stats["duplicatesDropped"] }, [1, 1, 1])
+        let tokenizer = try Tokenizer.load(path: tokenizerPath)
+        let kept = try (0..<3).map { i in
+            tokenizer.decode(try ShardReader(prefix: datasetDirectory + "/" + TokenizeTaskSpec.shardName(index: i)).tokens(ofDocument: 0).dropLast())
+        }
+        XCTAssertEqual(kept, ["hello world", "caf\u{E9} tokens", "Hello world"], "case is kept; NFC/NFD and whitespace are not")
+        XCTAssertEqual(TokenizeDedup.normalized("  a\t\n b  c\u{308} "), "a b c\u{308}".precomposedStringWithCanonicalMapping)
+    }
 }

@@ -159,7 +159,7 @@ final class TokenizeClusterTests: XCTestCase {
                 inputs: ["\(root.path)/inputs/**/*"]
                 output: {dataset: mixed, location: \(location)}
                 tokenizer: {train: {vocabularySize: 600, sampleBytes: 200KB, splitPattern: llama3}}
-                filesPerTask: 3
+                filesPerTask: 4
                 dedup: true
             """.write(toFile: manifest, atomically: true, encoding: .utf8)
         let applied = try run(["apply", "-f", manifest], environment: common)
@@ -168,7 +168,7 @@ final class TokenizeClusterTests: XCTestCase {
         // Kill w1 (SIGKILL) while it holds a tokenize task, once the job is well under way.
         func sqlInt(_ sql: String) throws -> Int { try pool.withConnection { try $0.queryOne(sql).int("n") } }
         var killedHolding: [Int64] = []
-        try waitUntil("w1 holds a tokenize task mid-job", timeout: 120, interval: 0.01) {
+        try waitUntil("w1 holds a tokenize task mid-job", timeout: 240, interval: 0.01) {
             let done = try sqlInt("SELECT count(*) AS n FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = 'tok-mixed' AND t.state = 'succeeded'")
             guard done >= 10 else { return false }
             let holding = try pool.withConnection { c in
@@ -187,7 +187,7 @@ final class TokenizeClusterTests: XCTestCase {
             try c.query("SELECT id FROM task_attempts WHERE id = ANY($1) AND state = 'active'", [.intArray(killedHolding)]).map { try $0.int64("id") }
         }
 
-        try waitUntil("the tokenize job finishes", timeout: 150, interval: 0.2) {
+        try waitUntil("the tokenize job finishes", timeout: 300, interval: 0.2) {
             let state = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'tok-mixed'").string("state") }
             return ["succeeded", "failed", "cancelled"].contains(state)
         }
@@ -211,7 +211,7 @@ final class TokenizeClusterTests: XCTestCase {
         // The database: one dataset, every shard exactly once, facts equal to the files.
         let tokenizer = try Tokenizer.load(path: location + "/mixed/tokenizer.json")
         let eot = tokenizer.id(of: "<|endoftext|>")!
-        let taskCount = (inputs.count + 2) / 3
+        let taskCount = (inputs.count + 3) / 4
         XCTAssertEqual(try sqlInt("SELECT count(*) AS n FROM datasets WHERE name = 'mixed'"), 1)
         XCTAssertEqual(try sqlInt("SELECT count(*) AS n FROM shards"), taskCount)
         XCTAssertEqual(try sqlInt("SELECT count(DISTINCT shard_index) AS n FROM shards"), taskCount)

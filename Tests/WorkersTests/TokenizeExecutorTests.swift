@@ -174,12 +174,15 @@ final class TokenizeExecutorTests: XCTestCase {
 
     func testLeftoverTemporariesOfAKilledAttemptAreRemoved() throws {
         try FileManager.default.createDirectory(atPath: datasetDirectory, withIntermediateDirectories: true)
-        for name in [".shard-00000.bin.tmp-123-abc", ".shard-00000.idx.tmp-123-abc", ".shard-00001.bin.tmp-9-x"] {
+        try FileManager.default.createDirectory(atPath: datasetDirectory + "/.shards", withIntermediateDirectories: true)
+        for name in [".shard-00000.bin.tmp-123-abc", ".shard-00000.idx.tmp-123-abc", ".shard-00001.bin.tmp-9-x",
+                     ".shards/shard-00000.json.tmp-5-y"] {
             FileManager.default.createFile(atPath: datasetDirectory + "/" + name, contents: Data([1, 2, 3]))
         }
         _ = try TokenizeExecutor.tokenize(spec([write("a.txt", "hello")], index: 0, count: 2), context: nil)
         XCTAssertEqual(directoryListing(), [".shard-00001.bin.tmp-9-x", "shard-00000.bin", "shard-00000.idx"],
                        "only this shard's temporaries are removed (another shard's writer may be running)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: datasetDirectory + "/.shards").sorted(), [".lock", "shard-00000.json"])
     }
 
     func testMissingTokenizerAndUnknownEndOfTextAreNotRetried() throws {

@@ -38,11 +38,16 @@ enum TokenizeDatasetIndex {
         }
     }
 
-    /// Deletes `.<name>.bin.tmp-*` / `.<name>.idx.tmp-*` left by a killed attempt of this shard.
+    /// Deletes what a killed attempt of this shard may have left: `.<name>.bin.tmp-*` / `.<name>.idx.tmp-*`
+    /// (shard writer) and `<name>.json.tmp-*` / `<name>.hashes.tmp-*` (records, dedup hashes).
     static func removeTemporaries(of name: String, in directory: String) {
-        let prefixes = [".\(name).bin.tmp-", ".\(name).idx.tmp-"]
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where prefixes.contains(where: file.hasPrefix) {
-            unlink(directory + "/" + file)
+        let places = [(directory, [".\(name).bin.tmp-", ".\(name).idx.tmp-"]),
+                      (directory + "/" + recordsDirectory, ["\(name).json.tmp-"]),
+                      (directory + "/" + TokenizeDedup.directoryName, ["\(name).hashes.tmp-"])]
+        for (place, prefixes) in places {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: place)) ?? [] where prefixes.contains(where: file.hasPrefix) {
+                unlink(place + "/" + file)
+            }
         }
     }
 

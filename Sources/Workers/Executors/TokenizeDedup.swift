@@ -105,6 +105,7 @@ public struct TokenizeDedupScanExecutor: JobExecutor {
     }
 
     static func scan(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> (documents: Int, distinct: Int) {
+        TokenizeDatasetIndex.removeTemporaries(of: TokenizeTaskSpec.shardName(index: spec.shardIndex), in: spec.datasetDirectory)
         let options = TokenizeTaskSupport.readerOptions(spec.input)
         var hashes = Set<DocumentHash>()
         var documents = 0

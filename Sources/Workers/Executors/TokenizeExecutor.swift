@@ -36,7 +36,7 @@ public struct TokenizeExecutor: JobExecutor {
         var wroteIndex: Bool
     }
 
-    /// The whole task, synchronously (run on its own thread). Public for tests of bad input.
+    /// The whole task, synchronously (on its own thread); `context` nil in tests.
     static func tokenize(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> Outcome {
         let tokenizer: Tokenizer
         do { tokenizer = try Tokenizer.load(path: spec.tokenizerPath) } catch {

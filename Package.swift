@@ -30,11 +30,11 @@ let package = Package(
         .target(name: "Gzip", dependencies: ["CZlib"]),
 
         // MARK: Domain libraries.
-        .target(name: "ClusterModel"),
+        .target(name: "ClusterModel", exclude: ["README.md"]),
         // SHA-256 in pure Swift: shards, checkpoints and artifacts are identified by checksum.
         .target(name: "Checksum"),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML"]),
-        .target(name: "Scheduler", dependencies: ["ClusterModel"]),
+        .target(name: "Scheduler", dependencies: ["ClusterModel"], exclude: ["README.md"]),
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum"]),
         .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
-        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),

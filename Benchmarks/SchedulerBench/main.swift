@@ -43,7 +43,7 @@ extension String {
 }
 
 let queues = SyntheticCluster.queues()
-/// `SchedulerBench [full|single|saturated|scaling]...` runs only the named scenarios (all by default).
+/// `SchedulerBench [full|single|loaded|scaling]...` runs only the named scenarios (all by default).
 let selected = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
 
@@ -70,8 +70,8 @@ if wanted("single") {
     print("single-task placements: \(d.statistics.tasksPlaced) in \(format(time)) [wall \(format(wall))] = \(Int(rate)) placements/s")
 }
 
-// 3. A saturated cluster: everything already full, 100k tasks all waiting. Shows no tasks × workers scan.
-if wanted("saturated") {
+// 3. A loaded cluster: ~200k tasks running, every GPU taken, 100k more pending; most wait with a reason.
+if wanted("loaded") {
     let workers = SyntheticCluster.workers(count: 10_000, seed: 5)
     let filler = SyntheticCluster.jobs(taskCount: 200_000, seed: 6, singleTaskOnly: true)
     let first = Scheduler().schedule(ClusterSnapshot(now: 0, workers: workers, pendingJobs: filler, queues: queues))
@@ -89,7 +89,7 @@ if wanted("saturated") {
     }
     let jobs = SyntheticCluster.jobs(taskCount: 100_000, seed: 7, firstID: 1_000_000)
     let (time, wall, d) = timePass(ClusterSnapshot(now: 1, workers: workers, allocations: allocations, pendingJobs: jobs, queues: queues))
-    print("saturated pass: \(allocations.count) running, 100k tasks waiting on 10k workers: \(format(time)) [wall \(format(wall))]; "
+    print("loaded pass: \(allocations.count) tasks running (GPUs full), 100k more pending on 10k workers: \(format(time)) [wall \(format(wall))]; "
           + "placed \(d.statistics.tasksPlaced), \(d.statistics.jobsPending) jobs pending with reasons, "
           + "\(d.statistics.preemptionAttempts) preemption searches, \(d.preemptions.count) preemptions")
 }

@@ -23,6 +23,8 @@ public enum TaskEvent: Sendable, Equatable {
     case attemptFailed(retriesLeft: Bool)
     /// Taken away by the scheduler to make room; requeued, never failed.
     case preempted
+    /// An `after:` dependency failed and the dependent's policy is to fail too.
+    case dependencyFailed
     case cancelled
 }
 
@@ -41,6 +43,7 @@ extension TaskState {
         case (.running, .completed): return .succeeded
         case (.running, .attemptFailed(let retriesLeft)): return retriesLeft ? .queued : .failed
         case (.running, .preempted): return .queued
+        case (.blocked, .dependencyFailed), (.queued, .dependencyFailed): return .failed
         case (let s, .cancelled) where !s.isTerminal: return .cancelled
         default: throw IllegalTransition(from: rawValue, event: "\(event)")
         }

@@ -48,6 +48,19 @@ public final class OuterNesterovSGD {
         velocity = values
     }
 
+    /// Name of the momentum buffer when stored as a checkpoint's extra tensor.
+    public static let velocityTensorName = "outer.velocity"
+
+    /// The outer state as checkpoint extra tensors (fp32; pass to `Trainer.save(extraTensors:)`).
+    public var stateTensors: [NamedTensor] {
+        [NamedTensor(name: Self.velocityTensorName, shape: [velocity.count], values: velocity)]
+    }
+
+    /// Restores the momentum buffer saved by `stateTensors`.
+    public func restore(from checkpoint: Checkpoint) throws(EngineError) {
+        try setVelocity(try checkpoint.tensor(named: Self.velocityTensorName))
+    }
+
     /// Applies one outer step to `global` from the averaged pseudo-gradient.
     public func step(global: inout [Float], pseudoGradient g: [Float]) throws(EngineError) {
         guard global.count == velocity.count else { throw .vectorLengthMismatch(expected: velocity.count, got: global.count) }

@@ -26,7 +26,12 @@ public final class GPTModel {
 
     /// A freshly initialized model: GPT-2 style N(0, 0.02) weights, residual projections scaled by
     /// 1/sqrt(2 * layers), zero biases, unit LayerNorm gains. Identical for identical (config, seed).
-    public init(config: GPTConfig, seed: UInt64, threads: Int = 1) throws(EngineError) {
+    public convenience init(config: GPTConfig, seed: UInt64, threads: Int = 1) throws(EngineError) {
+        try self.init(config: config, threads: threads, seed: seed)
+    }
+
+    /// `seed == nil` leaves the weights zero (they are about to be loaded from a checkpoint).
+    init(config: GPTConfig, threads: Int, seed: UInt64?) throws(EngineError) {
         try config.validate()
         self.config = config
         layout = ParameterLayout(config: config)
@@ -36,7 +41,7 @@ public final class GPTModel {
         gradients.initialize(repeating: 0)
         self.threads = max(1, threads)
         BLAS.threadCount = self.threads
-        initialize(seed: seed)
+        if let seed { initialize(seed: seed) }
     }
 
     deinit {
@@ -184,13 +189,9 @@ public final class GPTModel {
         let w = parameters.baseAddress!
         let shape = Kernels.AttentionShape(batch: B, length: T, width: C, heads: config.heads,
                                            window: config.slidingWindow)
-        // Embeddings.
-        let x0 = a.at(a.layers[0].input)
         let wte = w + layout.tokenEmbedding, wpe = w + layout.positionEmbedding
-        for r in 0..<rows {
-            let tok = wte + Int(a.inputs[r]) * C, pos = wpe + (r % T) * C, x = x0 + r * C
-            for i in 0..<C { x[i] = tok[i] + pos[i] }
-        }
+        Kernels.embeddingForward(out: a.at(a.layers[0].input), tokens: a.inputs, tokenEmbedding: wte,
+                                 positionEmbedding: wpe, rows: rows, length: T, width: C)
         for (l, act) in a.layers.enumerated() {
             let p = layout.blocks[l]
             let x = a.at(act.input)
@@ -220,14 +221,9 @@ public final class GPTModel {
                                  input: a.at(a.output), weight: w + layout.finalNormWeight,
                                  bias: w + layout.finalNormBias, rows: rows, width: C, threads: threads)
         guard computeLoss else { return 0 }
-        BLAS.sgemm(.none, .transposed, m: rows, n: V, k: C, a: a.at(a.lnf), lda: C,
-                   b: wte, ldb: C, c: a.at(a.logits), ldc: V)
-        Kernels.crossEntropy(logits: a.at(a.logits), losses: a.at(a.losses), targets: a.targets,
-                             rows: rows, vocabulary: V, gradientScale: gradientScale, threads: threads)
-        var total = 0.0
-        let losses = a.at(a.losses)
-        for r in 0..<rows { total += Double(losses[r]) }
-        return total / Double(rows)
+        return Kernels.headForward(logits: a.at(a.logits), losses: a.at(a.losses), input: a.at(a.lnf),
+                                   embedding: wte, targets: a.targets, rows: rows, width: C, vocabulary: V,
+                                   gradientScale: gradientScale, threads: threads)
     }
 
     // MARK: Backward
@@ -239,11 +235,9 @@ public final class GPTModel {
         let shape = Kernels.AttentionShape(batch: B, length: T, width: C, heads: config.heads,
                                            window: config.slidingWindow)
         let dResidual = a.at(a.dResidual), dNorm = a.at(a.dNorm)
-        // Tied head: logits = lnf wte^T.
-        BLAS.sgemm(.none, .none, m: rows, n: C, k: V, a: a.at(a.logits), lda: V,
-                   b: w + layout.tokenEmbedding, ldb: C, beta: 0, c: dNorm, ldc: C)
-        BLAS.sgemm(.transposed, .none, m: V, n: C, k: rows, a: a.at(a.logits), lda: V,
-                   b: a.at(a.lnf), ldb: C, beta: 1, c: g + layout.tokenEmbedding, ldc: C)
+        Kernels.headBackward(inputGradient: dNorm, embeddingGradient: g + layout.tokenEmbedding,
+                             logitsGradient: a.at(a.logits), input: a.at(a.lnf), embedding: w + layout.tokenEmbedding,
+                             rows: rows, width: C, vocabulary: V)
         dResidual.update(repeating: 0, count: rows * C)
         Kernels.layerNormBackward(inputGradient: dResidual, weightGradient: g + layout.finalNormWeight,
                                   biasGradient: g + layout.finalNormBias, outputGradient: dNorm,
@@ -284,15 +278,7 @@ public final class GPTModel {
                                       mean: a.at(act.ln1Mean), rstd: a.at(act.ln1Rstd), rows: rows,
                                       width: C, threads: threads)
         }
-        // Embeddings (sequential: several positions may share a token).
-        let dwte = g + layout.tokenEmbedding, dwpe = g + layout.positionEmbedding
-        for r in 0..<rows {
-            let d = dResidual + r * C
-            let tok = dwte + Int(a.inputs[r]) * C, pos = dwpe + (r % T) * C
-            for i in 0..<C {
-                tok[i] += d[i]
-                pos[i] += d[i]
-            }
-        }
+        Kernels.embeddingBackward(tokenGradient: g + layout.tokenEmbedding, positionGradient: g + layout.positionEmbedding,
+                                  outputGradient: dResidual, tokens: a.inputs, rows: rows, length: T, width: C)
     }
 }

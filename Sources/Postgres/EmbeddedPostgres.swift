@@ -76,6 +76,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             return
         }
         let bin = try binDirectory()
+        try checkParentsAreSearchable()
         if !fm.fileExists(atPath: dataDirectory + "/PG_VERSION") {
             try initialize(bin: bin)
         }
@@ -203,6 +204,22 @@ public final class EmbeddedPostgres: @unchecked Sendable {
                                                "--encoding=UTF8", "--no-locale", "--no-instructions"])
         guard result.status == 0 else {
             throw PostgresError.embeddedServer(action: "initdb", message: "initdb exited with \(result.status)", log: result.output)
+        }
+    }
+
+    /// As root the server runs as `postgres`, which must be able to traverse every parent directory.
+    private func checkParentsAreSearchable() throws {
+        guard runsAsRoot else { return }
+        var path = URL(fileURLWithPath: directory).standardizedFileURL.deletingLastPathComponent().path
+        while path != "/" && !path.isEmpty {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IXOTH == 0 {
+                throw PostgresError.embeddedServer(action: "prepare \(directory)",
+                    message: "the postgres user cannot reach the state directory because \(path) is not searchable by others "
+                        + "(mode \(String(info.st_mode & 0o777, radix: 8))); use a state directory elsewhere (e.g. under /var/lib) "
+                        + "or run `chmod o+x \(path)`", log: "")
+            }
+            path = (path as NSString).deletingLastPathComponent
         }
     }
 

@@ -20,6 +20,8 @@ final class ClusterModelTests: XCTestCase {
         XCTAssertEqual(try TaskState.running.after(.attemptFailed(retriesLeft: true)), .queued)
         XCTAssertEqual(try TaskState.running.after(.attemptFailed(retriesLeft: false)), .failed)
         XCTAssertEqual(try TaskState.running.after(.preempted), .queued)
+        XCTAssertEqual(try TaskState.blocked.after(.dependencyFailed), .failed)
+        XCTAssertThrowsError(try TaskState.running.after(.dependencyFailed))
         XCTAssertThrowsError(try TaskState.succeeded.after(.completed))
         XCTAssertThrowsError(try TaskState.cancelled.after(.cancelled))
         XCTAssertThrowsError(try TaskState.queued.after(.completed))

@@ -6,10 +6,10 @@ import TestSupport
 import XCTest
 
 final class StoreConcurrencyTests: StoreTestCase {
-    /// 8 workers on 8 threads claim and complete 4,000 tasks in batches; every task must be leased
+    /// 8 workers on 8 threads claim and complete 8,000 tasks in batches; every task must be leased
     /// exactly once and completed exactly once, checked in the database.
     func testConcurrentClaimsNeverHandOutATaskTwice() throws {
-        let taskCount = 4000
+        let taskCount = 8000
         let job = try jobs.submit(NewJob(name: "many", type: "t", tasks: (0..<taskCount).map { NewTask(spec: #"{"i": \#($0)}"#) }))
         let workerIDs = try (0..<8).map { try worker("w\($0)") }
         let seen = Locked<[TaskID]>([])

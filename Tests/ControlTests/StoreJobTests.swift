@@ -16,7 +16,8 @@ final class StoreJobTests: StoreTestCase {
         XCTAssertEqual(job.state, .pending)
         XCTAssertEqual(job.priority, 5)
         XCTAssertEqual(job.resources.accelerators, ["gpu-h100": 1])
-        XCTAssertEqual(job.taskCounts, [.queued: 2])
+        XCTAssertEqual(job.taskCounts, ["queued": 2])
+        XCTAssertTrue(String(decoding: try JSONEncoder().encode(job), as: UTF8.self).contains(#""taskCounts":{"queued":2}"#))
         let tasks = try jobs.tasks(of: job.id)
         XCTAssertEqual(tasks.map(\.index), [0, 1])
         XCTAssertEqual(tasks.map(\.state), [.queued, .queued])
@@ -104,6 +105,20 @@ final class StoreJobTests: StoreTestCase {
         XCTAssertEqual(try jobs.job(ids[2].id)?.state, .cancelled, "cancellation follows the chain")
         XCTAssertEqual(try taskStates(ids[3].id), [.queued], "proceed policy runs anyway")
         XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["cleanup"])
+    }
+
+    func testFailPolicyFailsDependentsTransitively() throws {
+        let w = try worker()
+        let ids = try jobs.submit([NewJob(name: "a", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)),
+                                   NewJob(name: "b", type: "t", after: [.init("a", onFailure: .fail)], tasks: [NewTask(), NewTask()]),
+                                   NewJob(name: "c", type: "t", after: [.init("b", onFailure: .fail)])])
+        let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
+        try leases.fail(attempt: lease.attempt, by: w, error: "boom")
+        XCTAssertEqual(try jobs.job(ids[1].id)?.state, .failed)
+        XCTAssertEqual(try taskStates(ids[1].id), [.failed, .failed])
+        XCTAssertEqual(try jobs.job(ids[1].id)?.pendingReason, "dependency failed: a failed")
+        XCTAssertEqual(try jobs.job(ids[2].id)?.state, .failed, "failure follows the chain")
+        XCTAssertEqual(try leases.claimNext(for: w), [])
     }
 
     func testCancelStopsTasksAndRefusesLateReports() throws {

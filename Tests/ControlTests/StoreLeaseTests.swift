@@ -118,7 +118,11 @@ final class StoreLeaseTests: StoreTestCase {
 
         // Gang tasks run only where the scheduler placed them.
         let gangTasks = try jobs.tasks(of: gang.id)
-        try pool.withConnection { try $0.execute("UPDATE tasks SET placed_worker_id = $1 WHERE job_id = $2", [.int(small.rawValue), .int(gang.id.rawValue)]) }
+        let placements = PlacementStore(pool: pool)
+        XCTAssertEqual(try placements.queuedTasks().filter { $0.job == gang.id }.map(\.replicas), [2, 2])
+        XCTAssertEqual(try placements.place(Dictionary(uniqueKeysWithValues: gangTasks.map { ($0.id, Optional(small)) })),
+                       gangTasks.map(\.id))
+        XCTAssertEqual(try leases.claimNext(for: gpu, limit: 10).filter { $0.job == gang.id }, [], "placed elsewhere")
         XCTAssertEqual(Set(try leases.claimNext(for: small, limit: 10).map(\.task)), Set(gangTasks.map(\.id)))
 
         // Completing frees capacity, accelerators included.
@@ -182,5 +186,66 @@ final class StoreLeaseTests: StoreTestCase {
         try waitUntil("job_changed when the job starts running") { woken.value.contains(StoreChannel.jobChanged) }
         try leases.fail(attempt: lease.attempt, by: w, error: "retry me")
         try waitUntil("task_runnable after requeue") { woken.value.contains(StoreChannel.taskRunnable) }
+    }
+
+    func testPreemptionRequeuesWithoutCountingAsFailure() throws {
+        let w = try worker()
+        let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)))
+        let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
+        let placements = PlacementStore(pool: pool)
+        try placements.preempt(attempt: lease.attempt, reason: "make room for priority 10")
+        try placements.preempt(attempt: lease.attempt, reason: "make room for priority 10") // repeat: no-op
+        XCTAssertEqual(try taskStates(job.id), [.queued])
+        XCTAssertThrowsError(try leases.complete(attempt: lease.attempt, by: w)) { error in
+            XCTAssertEqual(error as? StoreError, .staleAttempt(lease.attempt, state: "preempted"))
+        }
+        let again = try XCTUnwrap(try leases.claimNext(for: w).first, "preemption does not use up the single attempt")
+        try leases.complete(attempt: again.attempt, by: w)
+        XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
+    }
+}
+
+final class StoreSignalsTests: StoreTestCase {
+    /// The long-poll pattern: read the generation, look, wait; a submit in between wakes the waiter.
+    func testLongPollWakesOnSubmitWithoutPolling() throws {
+        let signals = StoreSignals(conninfo: conninfo)
+        defer { signals.stop() }
+        XCTAssertTrue(signals.waitUntilReady(timeout: 10))
+        let w = try worker()
+        let before = signals.generation(StoreChannel.taskRunnable)
+        XCTAssertEqual(try leases.claimNext(for: w), [])
+        let quiet = Date()
+        XCTAssertEqual(signals.wait(StoreChannel.taskRunnable, after: before, timeout: 0.2), before, "nothing happened")
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(quiet), 0.19)
+
+        let store = jobs
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { _ = try? store.submit(NewJob(name: "late", type: "t")) }
+        let woke = signals.wait(StoreChannel.taskRunnable, after: before, timeout: 20)
+        XCTAssertGreaterThan(woke, before)
+        XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["late"])
+    }
+}
+
+final class ControlStoreTests: StoreTestCase {
+    /// A worker dies mid-task (no more heartbeats): maintenance marks it lost and hands the task to
+    /// another worker, which completes it exactly once.
+    func testDeadWorkersTaskMovesToAnotherWorker() throws {
+        let store = ControlStore(pool: pool)
+        let dead = try worker("dead"), alive = try worker("alive")
+        let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 0)))
+        let first = try XCTUnwrap(try leases.claimNext(for: dead, leaseDuration: 30).first)
+        XCTAssertEqual(try store.runMaintenance(heartbeatTimeout: 5).lostWorkers, [], "heartbeat is recent")
+        Thread.sleep(forTimeInterval: 0.3)
+        _ = try workers.heartbeat(alive)
+        let report = try store.runMaintenance(heartbeatTimeout: 0.2)
+        XCTAssertEqual(report.lostWorkers, [dead])
+        XCTAssertEqual(report.expired.requeued, [first.task])
+        let second = try XCTUnwrap(try leases.claimNext(for: alive).first)
+        XCTAssertEqual(second.task, first.task)
+        try leases.complete(attempt: second.attempt, by: alive)
+        XCTAssertThrowsError(try leases.complete(attempt: first.attempt, by: dead))
+        XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
+        XCTAssertEqual(try sqlInt("SELECT count(*) FROM task_attempts WHERE state = 'succeeded'"), 1)
+        XCTAssertEqual(try workers.worker(dead)?.state, .lost)
     }
 }

@@ -35,6 +35,23 @@ final class StreamCacheTests: XCTestCase {
         XCTAssertEqual(filesIn(cache.directory).filter { $0.hasPrefix(".") }, [], "no partial file stays")
     }
 
+    func testPinnedFilesAreNotEvicted() throws {
+        let dir = TemporaryDirectory()
+        let cache = try ShardCache(directory: dir.sub("cache"), capacityBytes: 250)
+        func get(_ key: String, pin: Bool = false) throws -> String {
+            try cache.path(forKey: key, bytes: 100, pin: pin) { (fd, path) throws(FetchError) in
+                try? PosixFile.writeAll(fd, bytes: Array(repeating: 7, count: 100), path: path)
+            }
+        }
+        let a = try get("k/a", pin: true)   // oldest, but pinned (being mapped)
+        _ = try get("k/b")
+        _ = try get("k/c")                 // evicts b, not the pinned a
+        XCTAssertEqual(Set(cache.cachedFileNames), [cache.fileName(forKey: "k/a"), cache.fileName(forKey: "k/c")])
+        cache.unpin(path: a)
+        _ = try get("k/d")                 // now a, the least recently used, goes
+        XCTAssertEqual(Set(cache.cachedFileNames), [cache.fileName(forKey: "k/c"), cache.fileName(forKey: "k/d")])
+    }
+
     func testRemoteDatasetStreamsTheSameSamplesThroughASmallCache() throws {
         let dir = TemporaryDirectory()
         let ds = try makeDataset(in: dir.sub("remote"), name: "r", shards: 8, documentsPerShard: 10...30, documentLength: 5...60, seed: 41)

@@ -82,8 +82,7 @@ final class StreamHTTPTests: XCTestCase {
         try FileManager.default.removeItem(atPath: ds.directory + "/" + ds.index.shards[2].idxFile)
 
         let cache = try ShardCache(directory: dir.sub("cache"), capacityBytes: 1 << 20)
-        let source = try StreamSource.remote(baseURL: server.baseURL, fetcher: HTTPShardFetcher(), cache: cache,
-                                             retry: FetchRetry(attempts: 2, initialDelaySeconds: 0.01))
+        let source = try StreamSource.at(server.baseURL, cache: cache)
         let failures = StreamMaterializer.verify(source)
         XCTAssertEqual(failures.map(\.shard), [ShardIdentity(dataset: "code", shard: victim.name, location: server.baseURL),
                                                ShardIdentity(dataset: "code", shard: ds.index.shards[2].name, location: server.baseURL)])

@@ -63,4 +63,31 @@ final class StreamIntegrityTests: XCTestCase {
         XCTAssertEqual(error?.shard?.shard, ds.index.shards[0].name)
         guard case .shardUnavailable? = error else { return XCTFail("\(String(describing: error))") }
     }
+
+    /// Verifying ahead on a background thread changes only timing: a bad shard stops the stream at the
+    /// same sample, its first use, with or without it.
+    func testVerifyAheadStopsAtTheSameSampleAsSynchronousVerification() throws {
+        let dir = TemporaryDirectory()
+        let ds = try makeSource(dir)
+        let path = dir.path + "/" + ds.index.shards[2].binFile
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[5] ^= 0x02
+        try bytes.write(to: URL(fileURLWithPath: path))
+        func firstFailure(verifyAhead: Bool) throws -> (Int64, StreamError?) {
+            var c = configuration(try .directory(ds.directory))
+            c.verifyAhead = verifyAhead
+            let s = try TokenStream(c)
+            var tokens: [Int32] = [], ids: [SampleID] = []
+            for g in 0..<s.samplesPerEpoch {
+                do { try s.read(globalPositions: g, count: 1, into: &tokens, ids: &ids) } catch { return (g, error) }
+            }
+            return (-1, nil)
+        }
+        let ahead = try firstFailure(verifyAhead: true)
+        let inline = try firstFailure(verifyAhead: false)
+        XCTAssertEqual(ahead.0, inline.0)
+        XCTAssertGreaterThanOrEqual(ahead.0, 0)
+        XCTAssertEqual(ahead.1?.shard?.shard, ds.index.shards[2].name)
+        XCTAssertEqual(ahead.1, inline.1)
+    }
 }

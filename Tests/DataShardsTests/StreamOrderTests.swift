@@ -88,15 +88,36 @@ final class StreamOrderTests: XCTestCase {
     func testSamplesPackWholeShuffledDocumentsAcrossBoundaries() throws {
         let dir = TemporaryDirectory()
         let ds = try makeDataset(in: dir.path, name: "pack", shards: 4, documentsPerShard: 5...25, documentLength: 0...40, seed: 11)
-        let s = try stream([try .directory(ds.directory)], window: 1)
+        try checkPacking(ds, sequenceLength: Self.t, expectShuffled: true)
+    }
+
+    /// Tiny and empty shards: one sample spans several shards, empty shards are skipped.
+    func testSamplesSpanManySmallAndEmptyShards() throws {
+        let dir = TemporaryDirectory()
+        var ds = try makeDataset(in: dir.path, name: "tiny", shards: 12, documentsPerShard: 0...3, documentLength: 0...6, seed: 12)
+        let empty = try ShardWriter(directory: dir.path, name: "tiny-empty", dtype: .uint16, endOfTextID: ds.eot).finish()
+        var index = ds.index
+        try index.record(empty)
+        try index.write(toDirectory: dir.path)
+        ds = SyntheticDataset(directory: dir.path, index: index, documents: ds.documents + [[]])
+        XCTAssertTrue(ds.documents.contains { $0.isEmpty }, "the fixture has shards without documents")
+        try checkPacking(ds, sequenceLength: 40, expectShuffled: false)
+    }
+
+    func checkPacking(_ ds: SyntheticDataset, sequenceLength t: Int, expectShuffled: Bool) throws {
+        let s = try TokenStream(StreamConfiguration(sources: [try .directory(ds.directory)], sequenceLength: t, batchSize: 1,
+                                                    seed: 7, shuffleWindow: 1))
         let n = Int(s.samplesPerEpoch)
         var tokens: [Int32] = [], ids: [SampleID] = []
         try s.read(globalPositions: 0, count: n, into: &tokens, ids: &ids)
         XCTAssertEqual(ids.map(\.index), Array(0..<Int64(n)), "window 1 = no sample shuffle")
         var streamTokens: [UInt32] = []
         for row in 0..<n {
-            let sample = tokens[(row * (Self.t + 1))..<((row + 1) * (Self.t + 1))]
-            if row > 0 { XCTAssertEqual(sample.first, Int32(streamTokens.last!), "consecutive samples share one token") ; streamTokens.removeLast() }
+            let sample = tokens[(row * (t + 1))..<((row + 1) * (t + 1))]
+            if row > 0 {
+                XCTAssertEqual(sample.first, Int32(streamTokens.last!), "consecutive samples share one token")
+                streamTokens.removeLast()
+            }
             streamTokens += sample.map { UInt32($0) }
         }
         var documents: [[UInt32]] = []
@@ -107,13 +128,12 @@ final class StreamOrderTests: XCTestCase {
         let all = ds.documents.joined().map { $0 }
         var remaining = Dictionary(all.map { ($0, 1) }, uniquingKeysWith: +)
         for doc in documents {
-            guard let left = remaining[doc], left > 0 else { return XCTFail("document \(doc) is not in the dataset or appears twice") }
+            guard let left = remaining[doc], left > 0 else { return XCTFail("document \(doc) is not in the dataset or appears too often") }
             remaining[doc] = left - 1
         }
-        let fileOrder = Array(all.prefix(documents.count))
-        XCTAssertNotEqual(documents, fileOrder, "documents are shuffled")
+        if expectShuffled { XCTAssertNotEqual(documents, Array(all.prefix(documents.count)), "documents are shuffled") }
         let tokensLeft = Int(ds.index.totalTokens) - streamTokens.count
-        XCTAssertLessThan(tokensLeft, Self.t, "only the tail shorter than one sample is dropped")
+        XCTAssertLessThan(tokensLeft, t, "only the tail shorter than one sample is dropped")
         XCTAssertGreaterThanOrEqual(tokensLeft, 0)
     }
 
@@ -140,6 +160,35 @@ final class StreamOrderTests: XCTestCase {
                 XCTAssertEqual(sample.1, reference[i].1)
             }
         }
+    }
+
+    func testResumingAnotherOrderIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let sources = try blendSources(dir)
+        let s = try stream(sources, seed: 7)
+        let state = try s.nextBatch().stateAfter
+        XCTAssertNotNil(state.order)
+        XCTAssertNoThrow(try stream(sources, batch: 2, seed: 7, rank: 1, world: 5, state: state), "ranks and batch size may change")
+        XCTAssertThrowsError(try stream(sources, seed: 8, state: state)) { error in
+            guard case .invalidConfiguration(let field, _)? = error as? StreamError else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "state.order")
+        }
+        var reweighted = sources
+        reweighted[0].weight = 0.5
+        XCTAssertThrowsError(try stream(reweighted, seed: 7, state: state))
+        XCTAssertThrowsError(try stream(Array(sources.prefix(1)), seed: 7, state: StreamState(epoch: 0, position: 1, order: state.order)))
+    }
+
+    func testSourcesByLocation() throws {
+        let dir = TemporaryDirectory()
+        let ds = try makeDataset(in: dir.sub("loc"), name: "loc", shards: 1, documentsPerShard: 5...5, documentLength: 5...9)
+        XCTAssertEqual(try StreamSource.at(ds.directory).index, ds.index)
+        XCTAssertEqual(try StreamSource.at("file://" + ds.directory).locator.location, ds.directory)
+        XCTAssertThrowsError(try StreamSource.at("http://127.0.0.1:9/x")) { error in
+            guard case .invalidConfiguration(let field, _)? = error as? StreamError else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "cache")
+        }
+        XCTAssertThrowsError(try StreamSource.at("s3://bucket/x"))
     }
 
     func testSeedAndEpochChangeTheOrderDeterministically() throws {

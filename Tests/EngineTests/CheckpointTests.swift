@@ -7,7 +7,7 @@ final class CheckpointTests: XCTestCase {
 
     /// Runs `python3 -c script args...`; returns stdout. Installs safetensors/numpy with pip if absent
     /// (the CI installs them through scripts/install-test-deps.sh).
-    func python(_ script: String, _ arguments: [String]) throws -> String {
+    static func python(_ script: String, _ arguments: [String]) throws -> String {
         func run(_ args: [String]) throws -> (Int32, String, String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -56,7 +56,7 @@ final class CheckpointTests: XCTestCase {
             "ln_f_first": float(tensors["ln_f.weight"][0]),
         }))
         """
-        let output = try python(script, [path])
+        let output = try CheckpointTests.python(script, [path])
         let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
         let shapes = object["shapes"] as! [String: [Int]]
         var expected: [String: [Int]] = [:]
@@ -98,6 +98,31 @@ final class CheckpointTests: XCTestCase {
         let a = model.parameterVector(), b = loaded.parameterVector()
         for i in 0..<a.count {
             XCTAssertEqual(b[i], a[i], accuracy: abs(a[i]) / 128 + 1e-30)
+        }
+        // Python's safetensors parses the BF16 file too (numpy has no bf16 type; torch, if present, reads values).
+        let script = """
+        import json, sys
+        from safetensors import safe_open
+        with safe_open(sys.argv[1], framework="numpy") as f:
+            keys = sorted(f.keys())
+            meta = f.metadata()
+        total = None
+        try:
+            import torch
+            with safe_open(sys.argv[1], framework="pt") as f:
+                t = f.get_tensor("tok_emb.weight")
+                assert t.dtype == torch.bfloat16
+                total = float(t.float().double().sum())
+        except ImportError:
+            pass
+        print(json.dumps({"keys": keys, "step": meta["step"], "total": total}))
+        """
+        let output = try CheckpointTests.python(script, [path])
+        let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
+        XCTAssertEqual(object["keys"] as! [String], model.tensors.map(\.name).sorted())
+        XCTAssertEqual(object["step"] as! String, "7")
+        if let total = object["total"] as? Double {
+            XCTAssertEqual(total, loaded.tensor(named: "tok_emb.weight")!.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-6)
         }
         // Exactly representable values survive unchanged.
         XCTAssertEqual(loaded.tensor(named: "ln_f.weight"), model.tensor(named: "ln_f.weight"))

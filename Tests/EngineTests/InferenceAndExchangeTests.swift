@@ -123,4 +123,24 @@ final class InferenceAndExchangeTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("beta1"), "\(error)")
         }
     }
+
+    func testOuterStateRoundTripsThroughACheckpoint() throws {
+        let dir = try temporaryDirectory("outer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try GPTModel(config: config, seed: 2)
+        let trainer = try Trainer(model: model, optimizer: AdamWConfig(), schedule: LearningRateSchedule(peak: 1e-3, totalSteps: 4))
+        let outer = try OuterNesterovSGD(parameterCount: model.parameterCount)
+        var global = model.parameterVector()
+        try outer.step(global: &global, pseudoGradient: global.map { $0 * 0.01 })
+        let path = dir.appendingPathComponent("round.safetensors").path
+        try trainer.save(to: path, dataState: "round 1", metadata: ["diloco_round": "1"], extraTensors: outer.stateTensors)
+        let checkpoint = try Checkpoint(path: path)
+        XCTAssertEqual(checkpoint.userMetadata["diloco_round"], "1")
+        let restored = try OuterNesterovSGD(parameterCount: model.parameterCount)
+        try restored.restore(from: checkpoint)
+        XCTAssertEqual(restored.velocity, outer.velocity)
+        XCTAssertNotEqual(restored.velocity.first, 0)
+        // A velocity of the wrong size is refused.
+        XCTAssertThrowsError(try OuterNesterovSGD(parameterCount: 3).restore(from: checkpoint))
+    }
 }

@@ -123,6 +123,53 @@ final class LayerGradientTests: XCTestCase {
 
     func testSlidingWindowAttentionGradient() { checkAttention(window: 2) }
 
+    func testEmbeddingGradients() {
+        var random = TestRandom(6)
+        let V = 5, T = 3, C = 4, rows = 6
+        let tokens: [Int32] = [1, 4, 1, 0, 1, 3] // repeated tokens must accumulate
+        var wte = random.floats(V * C), wpe = random.floats(T * C)
+        let r = random.floats(rows * C)
+        func forward(_ wte: [Float], _ wpe: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: rows * C)
+            Kernels.embeddingForward(out: &out, tokens: tokens, tokenEmbedding: wte, positionEmbedding: wpe,
+                                     rows: rows, length: T, width: C)
+            return weightedSum(out, r)
+        }
+        var dwte = [Float](repeating: 0, count: V * C), dwpe = [Float](repeating: 0, count: T * C)
+        Kernels.embeddingBackward(tokenGradient: &dwte, positionGradient: &dwpe, outputGradient: r, tokens: tokens,
+                                  rows: rows, length: T, width: C)
+        let wte0 = wte, wpe0 = wpe
+        let nte = numericGradient(&wte, indices: Array(0..<wte.count), epsilon: epsilon) { forward($0, wpe0) }
+        let npe = numericGradient(&wpe, indices: Array(0..<wpe.count), epsilon: epsilon) { forward(wte0, $0) }
+        XCTAssertLessThan(relativeError(dwte.map(Double.init), nte), tolerance, "token embedding")
+        XCTAssertLessThan(relativeError(dwpe.map(Double.init), npe), tolerance, "position embedding")
+        XCTAssertEqual(dwte[2 * C..<3 * C].allSatisfy { $0 == 0 }, true, "unused token gets no gradient")
+    }
+
+    func testTiedHeadAndLossGradients() {
+        var random = TestRandom(7)
+        let rows = 4, C = 6, V = 9
+        var x = random.floats(rows * C)
+        var e = random.floats(V * C, scale: 0.5)
+        let targets: [Int32] = [0, 8, 3, 3]
+        func loss(_ x: [Float], _ e: [Float]) -> Double {
+            var logits = [Float](repeating: 0, count: rows * V), losses = [Float](repeating: 0, count: rows)
+            return Kernels.headForward(logits: &logits, losses: &losses, input: x, embedding: e, targets: targets,
+                                       rows: rows, width: C, vocabulary: V, gradientScale: nil, threads: 1)
+        }
+        var logits = [Float](repeating: 0, count: rows * V), losses = [Float](repeating: 0, count: rows)
+        _ = Kernels.headForward(logits: &logits, losses: &losses, input: x, embedding: e, targets: targets,
+                                rows: rows, width: C, vocabulary: V, gradientScale: 1 / Float(rows), threads: 1)
+        var dx = [Float](repeating: 0, count: rows * C), de = [Float](repeating: 0, count: V * C)
+        Kernels.headBackward(inputGradient: &dx, embeddingGradient: &de, logitsGradient: logits, input: x,
+                             embedding: e, rows: rows, width: C, vocabulary: V)
+        let x0 = x, e0 = e
+        let nx = numericGradient(&x, indices: Array(0..<x.count), epsilon: epsilon) { loss($0, e0) }
+        let ne = numericGradient(&e, indices: Array(0..<e.count), epsilon: epsilon) { loss(x0, $0) }
+        XCTAssertLessThan(relativeError(dx.map(Double.init), nx), tolerance, "head input")
+        XCTAssertLessThan(relativeError(de.map(Double.init), ne), tolerance, "tied embedding (head side)")
+    }
+
     func testCrossEntropyGradient() {
         var random = TestRandom(5)
         let rows = 3, V = 7

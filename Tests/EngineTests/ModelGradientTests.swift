@@ -1,3 +1,4 @@
+import BLAS
 import XCTest
 @testable import Engine
 
@@ -58,5 +59,23 @@ final class ModelGradientTests: XCTestCase {
         try model.accumulateGradients(batch: b, batchSize: 2, scale: 0.5)
         let accumulated = model.gradientVector()
         XCTAssertLessThan(relativeError(whole.map(Double.init), accumulated.map(Double.init)), 1e-5)
+    }
+
+    func testThreadedPassesMatchSingleThreaded() throws {
+        // Large enough that every row-parallel loop really splits across workers.
+        let config = GPTConfig(vocabularySize: 97, contextLength: 32, layers: 2, heads: 4, width: 32)
+        var random = TestRandom(21)
+        let batch = random.tokens(8 * 33, vocabulary: 97)
+        func run(threads: Int) throws -> (Float, [Float]) {
+            let model = try GPTModel(config: config, seed: 5, threads: threads)
+            model.zeroGradients()
+            let loss = try model.accumulateGradients(batch: batch, batchSize: 8)
+            return (loss, model.gradientVector())
+        }
+        let (loss1, grad1) = try run(threads: 1)
+        let (loss3, grad3) = try run(threads: 3)
+        XCTAssertEqual(loss1, loss3, accuracy: 1e-6 * loss1)
+        XCTAssertLessThan(relativeError(grad1.map(Double.init), grad3.map(Double.init)), 1e-5)
+        BLAS.threadCount = 1
     }
 }

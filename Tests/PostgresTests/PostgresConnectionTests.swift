@@ -155,6 +155,51 @@ final class PostgresConnectionTests: XCTestCase {
     }
 }
 
+extension PostgresConnectionTests {
+    func testListenerAsAsyncStream() async throws {
+        let (listener, events) = PostgresListener.stream(conninfo: conninfo, channels: ["stream"])
+        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        let c = try PostgresConnection(conninfo: conninfo)
+        for i in 1...3 { try c.notify(channel: "stream", payload: "n\(i)") }
+        var payloads: [String] = []
+        for await event in events {
+            if case .notification(_, let payload) = event { payloads.append(payload) }
+            if payloads.count == 3 { break }
+        }
+        XCTAssertEqual(payloads, ["n1", "n2", "n3"])
+        listener.stop()
+    }
+
+    func testPoolRetriesSerializationFailures() throws {
+        let pool = PostgresPool(conninfo: conninfo, maxConnections: 4)
+        defer { pool.close() }
+        try pool.withConnection { try $0.execute("CREATE TABLE counter (n int)") }
+        try pool.withConnection { try $0.execute("INSERT INTO counter VALUES (0)") }
+        let errors = Mailbox<String>()
+        let group = DispatchGroup()
+        for _ in 0..<4 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for _ in 0..<25 {
+                    do {
+                        try pool.transaction(isolation: .serializable, conflictRetries: 100) { tx in
+                            let n = try tx.queryOne("SELECT n FROM counter").int("n")
+                            try tx.execute("UPDATE counter SET n = $1", [.int(Int64(n + 1))])
+                        }
+                    } catch {
+                        errors.put("\(error)")
+                    }
+                }
+            }.start()
+        }
+        group.wait()
+        XCTAssertEqual(errors.items, [])
+        XCTAssertEqual(try pool.withConnection { try $0.queryOne("SELECT n FROM counter").int("n") }, 100,
+                       "lost updates are impossible: conflicting transactions were rolled back and retried")
+    }
+}
+
 /// A thread-safe list for collecting callback results in tests.
 final class Mailbox<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()

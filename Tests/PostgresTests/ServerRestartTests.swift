@@ -73,4 +73,18 @@ final class ServerRestartTests: XCTestCase {
         XCTAssertEqual(try again.queryOne("SELECT v FROM remembered").int("v"), 7)
         XCTAssertEqual(try again.queryOne("SHOW fsync").string("fsync"), "off")
     }
+
+    func testUnreachableStateDirectoryGivesAClearError() throws {
+        try XCTSkipUnless(getuid() == 0, "only root hands the server to the postgres user")
+        let dir = try TemporaryDirectory.make()
+        defer { dir.remove() }
+        let privateParent = dir.path + "/private"
+        try FileManager.default.createDirectory(atPath: privateParent, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        let server = EmbeddedPostgres(directory: privateParent + "/pg")
+        XCTAssertThrowsError(try server.start()) { error in
+            XCTAssertTrue("\(error)".contains("\(privateParent) is not searchable"), "\(error)")
+        }
+        XCTAssertFalse(server.isRunning)
+    }
 }

@@ -1,5 +1,6 @@
 // `after:` edges: release on success, fail/cancel by policy (transitively), cycles; retry timing.
 import XCTest
+import Foundation
 import ClusterModel
 @testable import Scheduler
 
@@ -57,9 +58,19 @@ final class DependencyTests: XCTestCase {
         let n = 50_000
         var nodes = [node(0, .succeeded, waiting: false)]
         for i in 1...n { nodes.append(node(Int64(i), .pending, waiting: i == 1, after: [Int64(i - 1)])) }
-        let r = DependencyGraph(nodes: nodes).resolve()
-        XCTAssertEqual(r.released, [JobID(1)])
-        XCTAssertTrue(r.cycles.isEmpty)
+        // On a 256 KiB stack, smaller than any thread the control plane runs on: recursion would crash here.
+        let graph = DependencyGraph(nodes: nodes)
+        nonisolated(unsafe) var result: DependencyResolution? = nil
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            result = graph.resolve()
+            done.signal()
+        }
+        thread.stackSize = 256 << 10
+        thread.start()
+        done.wait()
+        XCTAssertEqual(result?.released, [JobID(1)])
+        XCTAssertEqual(result?.cycles, [])
     }
 
     func testRetryBackoffTiming() {

@@ -47,6 +47,20 @@ final class GangAndBackfillTests: XCTestCase {
         XCTAssertLessThanOrEqual(start ?? .infinity, 7, "placed as soon as the reserved workers drained")
     }
 
+    func testSmallBlockedJobsAheadInLineDoNotUseUpTheGangsReservations() {
+        let workers = (1...8).map { worker(Int64($0), cpu(8)) }
+        let allocations = (1...8).map { running(Int64($0), job: Int64($0), on: Int64($0), cpu(7)) }
+        let small = (10..<30).map { job(Int64($0), cpu(2)) }
+        let d = Scheduler().schedule(ClusterSnapshot(now: 1, workers: workers, allocations: allocations,
+                                                     pendingJobs: small + [job(100, tasks: 4, gang: true, cpu(8))],
+                                                     queues: [QueueSpec(name: "default")]))
+        XCTAssertEqual(d.reservations.filter { $0.job != JobID(100) }.count, 4, "single tasks: up to maxTaskReservations")
+        XCTAssertEqual(d.reservations.filter { $0.job != JobID(100) }.flatMap(\.workers), [1, 2, 3, 4].map(WorkerID.init),
+                       "each goes to the worker closest to having room for it")
+        XCTAssertEqual(d.reservations.last, Reservation(job: JobID(100), workers: [5, 6, 7, 8].map(WorkerID.init), perTask: cpu(8),
+                                                        kind: .waitingForCapacity), "the gang, last in line, still holds its workers")
+    }
+
     func testBackfillUsesOnlyRoomTheReservationDoesNotNeed() {
         let workers = (1...3).map { worker(Int64($0), cpu(8)) }
         let allocations = [running(1, job: 1, on: 1, cpu(6)), running(2, job: 2, on: 2, cpu(6))]

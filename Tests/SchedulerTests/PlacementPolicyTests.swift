@@ -34,8 +34,8 @@ final class PlacementPolicyTests: XCTestCase {
         XCTAssertEqual(d.placements.map(\.job), [10, 11, 12].map(JobID.init), "submission order within the queue")
         XCTAssertEqual(d.reasonText(13), "needs 1 worker with cpu >= 1; 0 free match; holding 1 worker while running work there finishes",
                        "the first blocked job holds the worker against backfill")
-        XCTAssertEqual(d.reasonText(14), "needs 1 worker with cpu >= 1; 0 free match")
-        XCTAssertEqual(d.reservations, [Reservation(job: JobID(13), workers: [WorkerID(1)], perTask: cpu(1), kind: .waitingForCapacity)])
+        XCTAssertEqual(d.reasonText(17), "needs 1 worker with cpu >= 1; 0 free match")
+        XCTAssertEqual(d.reservations.map(\.job), (13...16).map(JobID.init), "the next four in line hold the worker (maxTaskReservations)")
     }
 
     func testNodeSelectorIsRequiredAndAffinityPreferred() {
@@ -73,6 +73,14 @@ final class PlacementPolicyTests: XCTestCase {
         XCTAssertEqual(d.workers(of: 11), [2], "ties go to worker order")
         XCTAssertEqual(d.workers(of: 12), [1], "no cached shard: normal placement")
         XCTAssertEqual(d.workers(of: 13), [], "locality never overrides the selector")
+    }
+
+    func testGangMembersGoToWorkersCachingTheirShardsFirst() {
+        let workers = [worker(1, cpu(8)), worker(2, cpu(8)), worker(3, cpu(8), shards: ["s1"]), worker(4, cpu(8), shards: ["s1", "s2"])]
+        let d = Scheduler().schedule(ClusterSnapshot(now: 1, workers: workers, pendingJobs: [
+            job(10, tasks: 3, gang: true, cpu(8), shards: ["s1", "s2"]),
+        ], queues: [QueueSpec(name: "default")]))
+        XCTAssertEqual(d.workers(of: 10), [4, 3, 1], "most shards cached first, then worker order")
     }
 
     func testGangIsAllOrNothingOnDistinctWorkersPackedInOneRack() {

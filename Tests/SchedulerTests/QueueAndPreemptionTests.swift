@@ -169,3 +169,53 @@ final class ReservationCarryOverTests: XCTestCase {
         XCTAssertEqual(next.reasonText(10), "needs 2 workers with cpu >= 8; only 1 alive worker could ever match")
     }
 }
+
+final class PreemptionBoundaryTests: XCTestCase {
+    let queues = [QueueSpec(name: "a"), QueueSpec(name: "b")]
+
+    func testPriorityNeverReachesIntoAQueueWithinItsShare() {
+        let workers = [worker(1, cpu(8)), worker(2, cpu(8))]
+        let allocations = [running(1, job: 1, on: 1, cpu(8), queue: "a", priority: 0, startedAt: 5),
+                           running(2, job: 2, on: 2, cpu(8), queue: "b", priority: 1, startedAt: 0)]
+        let d = Scheduler().schedule(ClusterSnapshot(now: 10, workers: workers, allocations: allocations,
+                                                     pendingJobs: [job(50, queue: "b", priority: 9, cpu(8))], queues: queues))
+        XCTAssertEqual(d.preemptions.map(\.victim), [TaskID(2)], "b's own older, higher-priority task, not a's fair share")
+    }
+
+    func testPriorityMayTakeFromABorrowingQueue() {
+        let workers = [worker(1, cpu(8)), worker(2, cpu(8))]
+        let allocations = [running(1, job: 1, on: 1, cpu(8), queue: "a", priority: 5), running(2, job: 2, on: 2, cpu(8), queue: "a", priority: 0)]
+        let d = Scheduler().schedule(ClusterSnapshot(now: 10, workers: workers, allocations: allocations,
+                                                     pendingJobs: [job(50, queue: "b", priority: 9, cpu(8))], queues: queues))
+        XCTAssertEqual(d.preemptions.map(\.victim), [TaskID(2)])
+        XCTAssertEqual(d.preemptions.first?.reason, .higherPriority(preemptorPriority: 9, victimPriority: 0))
+    }
+
+    func testReclaimNeverTakesHigherPriorityWork() {
+        let workers = [worker(1, cpu(8)), worker(2, cpu(8))]
+        let allocations = [running(1, job: 1, on: 1, cpu(8), queue: "a", priority: 5), running(2, job: 2, on: 2, cpu(8), queue: "a", priority: 5)]
+        let snapshot = ClusterSnapshot(now: 10, workers: workers, allocations: allocations,
+                                       pendingJobs: [job(50, queue: "b", priority: 0, cpu(8))], queues: queues)
+        let d = Scheduler().schedule(snapshot)
+        XCTAssertTrue(d.preemptions.isEmpty)
+        XCTAssertEqual(d.reasonText(50), "needs 1 worker with cpu >= 8; 0 free match; holding 1 worker while running work there finishes")
+
+        var equal = snapshot
+        equal.pendingJobs = [job(50, queue: "b", priority: 5, cpu(8))]
+        let e = Scheduler().schedule(equal)
+        XCTAssertEqual(e.preemptions.count, 1, "equal priority may reclaim borrowed capacity")
+        guard case .reclaim("b", "a", let share, let fair)? = e.preemptions.first?.reason else { return XCTFail("\(e.preemptions)") }
+        XCTAssertEqual(share, 1.0, accuracy: 1e-9)
+        XCTAssertEqual(fair, 0.5, accuracy: 1e-9)
+    }
+
+    func testNothingIsPreemptedWhenTheWholeGangStillCouldNotFit() {
+        let workers = [worker(1, cpu(8)), worker(2, cpu(8)), worker(3, cpu(8))]
+        let allocations = [running(1, job: 1, on: 1, cpu(8), priority: 0), running(2, job: 2, on: 2, cpu(8), priority: 9),
+                           running(3, job: 3, on: 3, cpu(8), priority: 9)]
+        let d = Scheduler().schedule(ClusterSnapshot(now: 10, workers: workers, allocations: allocations,
+                                                     pendingJobs: [job(50, priority: 5, tasks: 2, gang: true, cpu(8))],
+                                                     queues: [QueueSpec(name: "default")]))
+        XCTAssertTrue(d.preemptions.isEmpty, "one victim would free one of the two workers the gang needs: pointless")
+    }
+}

@@ -45,4 +45,21 @@ final class SimulationTests: XCTestCase {
         let other = ClusterSimulation(configuration: configuration).run()
         XCTAssertNotEqual(first.traceHash, other.traceHash)
     }
+
+    func testSustainedContentionKeepsEveryQueueNearItsFairShare() {
+        var configuration = SimulationConfiguration()
+        configuration.seed = 11
+        configuration.workers = 400
+        configuration.tasks = 24_000
+        configuration.arrivalSteps = 100
+        configuration.durationSteps = 5...15
+        let simulation = ClusterSimulation(configuration: configuration)
+        let report = simulation.run()
+        print("contention: \(report)")
+        if !report.violations.isEmpty { print(simulation.shareTimeline.joined(separator: "\n")) }
+        XCTAssertEqual(report.violations, [])
+        XCTAssertEqual(report.jobsNeverPlaced, 0)
+        XCTAssertGreaterThanOrEqual(report.fairShareWindowsChecked, 5, "queues must be backlogged for many windows")
+        XCTAssertLessThanOrEqual(report.worstFairShareDeficit, configuration.fairShareTolerance)
+    }
 }

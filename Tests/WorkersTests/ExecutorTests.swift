@@ -27,10 +27,10 @@ final class ExecutorTests: XCTestCase {
             func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult { TaskResult(result: task.spec) }
         }
         var registry = ExecutorRegistry.builtins()
-        XCTAssertEqual(registry.kinds, ["fail", "noop", "sleep"])
+        XCTAssertEqual(registry.kinds, ["fail", "noop", "shell", "sleep"])
         XCTAssertNil(registry.executor(for: "train"))
         registry.register(kind: "echo", Echo())
-        XCTAssertEqual(registry.kinds, ["echo", "fail", "noop", "sleep"])
+        XCTAssertEqual(registry.kinds, ["echo", "fail", "noop", "shell", "sleep"])
         XCTAssertNotNil(registry.executor(for: "echo"))
     }
 
@@ -56,7 +56,7 @@ final class ExecutorTests: XCTestCase {
             _ = try await SleepExecutor().run(bad, context: context(for: bad))
             XCTFail("a string is not a duration")
         } catch let failure as TaskFailure {
-            XCTAssertEqual(failure.message, #"spec.seconds: expected a number >= 0, got "soon""#)
+            XCTAssertEqual(failure.message, #"spec.sleep.seconds: expected a number >= 0, got "soon""#)
             XCTAssertFalse(failure.retryable)
         }
     }
@@ -140,6 +140,18 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(batch.progress.first?.fraction, 1, "progress is clamped to 0...1")
         XCTAssertEqual(batch.artifacts.map(\.artifact.name), ["checkpoint-10", "checkpoint-10-copy"])
         XCTAssertThrowsError(try ctx.registerArtifact(file: directory.appendingPathComponent("missing"), name: "m"))
+    }
+
+    func testWorkDirectoryIsCreatedOnFirstUseAndRemovedAfterwards() throws {
+        let task = assignment("x")
+        let place = directory.appendingPathComponent("attempt-71")
+        let ctx = ExecutionContext(task: task, workDirectory: place, workerResources: .zero,
+                                   artifactStore: FileArtifactStore(root: directory), reports: ReportQueue())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: place.path), "nothing is created for executors that need no scratch space")
+        try Data("x".utf8).write(to: ctx.workDirectory.appendingPathComponent("scratch"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: place.appendingPathComponent("scratch").path))
+        ctx.removeWorkDirectory()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: place.path))
     }
 
     func testRunBlockingRunsOffTheCooperativePool() async throws {

@@ -50,7 +50,8 @@ public enum APIRoute {
     public static func artifact(_ id: Int64) -> String { "/v1/artifacts/\(id)" }
     /// `GET` → the artifact's bytes (`application/octet-stream`) when it lives in the control plane's store.
     public static func artifactContent(_ id: Int64) -> String { "/v1/artifacts/\(id)/content" }
-    /// `PUT` raw bytes (admin or worker token) → `BlobUploadResponse`. The server checks the sha256.
+    /// `PUT` raw bytes (admin or worker token) → `BlobUploadResponse` (location `cp://blobs/<sha256>`); the server
+    /// checks the sha256 and keeps one copy per checksum. `GET` → the bytes (404 when unknown).
     public static func blob(_ sha256: String) -> String { "/v1/blobs/\(escape(sha256))" }
 
     // MARK: Worker protocol (worker token; each call names its worker id in the body)

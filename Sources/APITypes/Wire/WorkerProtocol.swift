@@ -204,8 +204,10 @@ public struct TaskAssignment: Codable, Hashable, Sendable {
     /// 0-based index of the task within its job.
     public var taskIndex: Int
     public var taskCount: Int
-    /// The job's `spec` (kind-specific fields) plus per-task fields the control plane adds (e.g. the input file
-    /// of this task). The executor decodes what it needs and reports a non-retryable failure for bad specs.
+    /// The job's settings for its kind: the manifest's `spec.<type>` section (`{"seconds": 2}` for
+    /// `type: sleep`), plus per-task fields the control plane adds (e.g. the input file of this task). The
+    /// executor decodes what it needs and reports a non-retryable failure for bad settings. Executors read it
+    /// through `settings`, which also accepts the whole `spec` object with the section inside.
     public var spec: AnyJSON
     /// What this task was granted on the worker.
     public var resources: Resources
@@ -230,13 +232,23 @@ public struct TaskAssignment: Codable, Hashable, Sendable {
     }
 }
 
+extension TaskAssignment {
+    /// The kind's settings: `spec[jobType]` when `spec` holds the whole manifest spec with a section for the
+    /// kind, else `spec` itself.
+    public var settings: AnyJSON {
+        if case .object(let members) = spec, let section = members[jobType], case .object = section { return section }
+        return spec
+    }
+}
+
 public struct PollResponse: Codable, Hashable, Sendable {
     public var assignments: [TaskAssignment]
     public init(assignments: [TaskAssignment]) { self.assignments = assignments }
 }
 
-/// Clean shutdown: the control plane requeues the listed attempts now (without using up an attempt) instead
-/// of waiting for their leases to expire, and marks the worker offline.
+/// Clean shutdown: the control plane requeues every live attempt of the worker now (without using up an
+/// attempt) instead of waiting for their leases to expire, refuses its further polls, and marks it offline.
+/// `releasedAttempts` lists the attempts the worker knows it is handing back.
 public struct DeregisterWorkerRequest: Codable, Hashable, Sendable {
     public var workerID: WorkerID
     public var releasedAttempts: [AttemptID]

@@ -41,8 +41,11 @@ enum WorkerRoutes {
             guard let task = tasksByAttempt[attempt] else { return nil }
             return CancelSignal(taskID: task, attemptID: attempt, reason: try stopReason(task: task, services))
         }
+        let preempt = try services.store.placements.pendingPreemptions(of: request.workerID).map {
+            PreemptSignal(taskID: $0.task, attemptID: $0.attempt, graceDeadline: $0.deadline, reason: $0.reason)
+        }
         return .wire(HeartbeatResponse(leases: result.extendedAttempts.map { LeaseExtension(attemptID: $0, leaseDeadline: deadline) },
-                                       cancel: cancel, preempt: [], staleAttempts: [],
+                                       cancel: cancel, preempt: preempt, staleAttempts: [],
                                        heartbeatIntervalSeconds: services.configuration.heartbeatSeconds))
     }
 
@@ -66,7 +69,7 @@ enum WorkerRoutes {
         let wait = min(max(0, request.waitSeconds), services.configuration.maxPollSeconds)
         let deadline = Date().addingTimeInterval(wait)
         while true {
-            let seen = services.wakeups.current
+            let seen = services.signals.generation(StoreChannel.taskRunnable)
             let claimed = try services.leases.claimNext(for: request.workerID, limit: request.maxTasks,
                                                         leaseDuration: services.configuration.leaseSeconds)
             if !claimed.isEmpty {
@@ -76,7 +79,7 @@ enum WorkerRoutes {
             if now >= deadline { return .wire(PollResponse(assignments: [])) }
             var wakeAt = deadline
             if let next = try services.leases.nextRunnableAt() { wakeAt = min(wakeAt, max(next, now.addingTimeInterval(0.01))) }
-            services.wakeups.wait(after: seen, until: wakeAt)
+            services.signals.wait(StoreChannel.taskRunnable, after: seen, timeout: wakeAt.timeIntervalSince(now))
         }
     }
 
@@ -146,10 +149,22 @@ enum WorkerRoutes {
                 accepted += 1
             }
         }
-        accepted += batch.progress.count
+        // The latest report per attempt is enough.
+        var latest: [AttemptID: ProgressReport] = [:]
+        for report in batch.progress where !stale.contains(report.attemptID) { latest[report.attemptID] = report }
+        let staleProgress = try services.leases.recordProgress(latest.values.map { ($0.attemptID, $0.fraction, $0.message) }, by: worker)
+        stale.formUnion(staleProgress)
+        accepted += latest.count - staleProgress.count
 
-        var failures = batch.failures.filter { !stale.contains($0.attemptID) }
-            .map { Control.FailureReport(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable || $0.reason == .preempted) }
+        // A preempted attempt hands its task back: requeued at once, not counted as a failure.
+        for report in batch.failures where report.reason == .preempted && !stale.contains(report.attemptID) {
+            try guarded(report.attemptID) {
+                try services.store.placements.preempt(attempt: report.attemptID, reason: report.message)
+                accepted += 1
+            }
+        }
+        var failures = batch.failures.filter { !stale.contains($0.attemptID) && $0.reason != .preempted }
+            .map { Control.FailureReport(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable) }
         var completions: [Control.CompletionReport] = []
         for completion in batch.completions where !stale.contains(completion.attemptID) {
             // A completion that carries a shard is recorded with it; one whose shard contradicts what is

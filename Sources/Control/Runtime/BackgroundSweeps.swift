@@ -51,12 +51,12 @@ final class BackgroundSweeps: @unchecked Sendable {
     }
 
     func sweepOnce() throws {
-        let lost = try services.workers.markLost(heartbeatOlderThan: services.configuration.workerLostAfterSeconds)
-        if !lost.isEmpty { log("workers lost (no heartbeat): \(lost.map(\.description).joined(separator: ", "))") }
-        let expired = try services.leases.expireLeases()
-        if !expired.requeued.isEmpty || !expired.failed.isEmpty {
-            log("leases expired: \(expired.requeued.count) task(s) requeued, \(expired.failed.count) failed after their last attempt")
-            services.wakeups.signal()
+        let report = try services.store.runMaintenance(heartbeatTimeout: services.configuration.workerLostAfterSeconds)
+        if !report.lostWorkers.isEmpty {
+            log("workers lost (no heartbeat): \(report.lostWorkers.map(\.description).joined(separator: ", "))")
+        }
+        if !report.expired.requeued.isEmpty || !report.expired.failed.isEmpty {
+            log("leases expired: \(report.expired.requeued.count) task(s) requeued, \(report.expired.failed.count) failed after their last attempt")
         }
     }
 }

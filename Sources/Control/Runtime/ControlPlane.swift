@@ -7,14 +7,13 @@ import Postgres
 /// LISTEN/NOTIFY, and runs the background sweeps. Several replicas may share one database.
 public final class ControlPlane: @unchecked Sendable {
     public static let version = "0.1.0"
-    public static let runnableChannel = StoreChannel.taskRunnable
 
     public let configuration: ControlPlaneConfiguration
     public let planners: JobPlanners
     public let registry: JobKindRegistry
     private let log: @Sendable (String) -> Void
     private var pool: PostgresPool?
-    private var listener: PostgresListener?
+    private var signals: StoreSignals?
     private var server: HTTPServer?
     private var sweeps: BackgroundSweeps?
     private var scheduling: SchedulingLoop?
@@ -42,18 +41,16 @@ public final class ControlPlane: @unchecked Sendable {
         if !applied.isEmpty { log("applied migrations \(applied.map(String.init).joined(separator: ", "))") }
         try FileManager.default.createDirectory(atPath: configuration.artifactDirectory, withIntermediateDirectories: true)
 
-        let services = ControlServices(configuration: configuration, pool: pool, planners: planners, registry: registry)
-        let wakeups = services.wakeups
-        let listener = PostgresListener(conninfo: configuration.databaseURL, channels: [Self.runnableChannel]) { _ in
-            // Any event, including "reconnected, notifications may have been missed", means: look again.
-            wakeups.signal()
-        }
-        self.listener = listener
+        let signals = StoreSignals(conninfo: configuration.databaseURL)
+        self.signals = signals
+        signals.waitUntilReady(timeout: 10)
+        let services = ControlServices(configuration: configuration, store: ControlStore(pool: pool), signals: signals,
+                                       planners: planners, registry: registry)
 
         let authorizer = Authorizer(adminToken: configuration.adminToken, joinToken: configuration.joinToken) { hash in
             try services.workerTokens.worker(forTokenHash: hash)
         }
-        let routes = ProbeRoutes.routes(services, version: Self.version) + WorkerRoutes.routes(services) + AdminRoutes.routes(services)
+        let routes = ProbeRoutes.routes(services, version: Self.version, isLeader: { [weak self] in self?.isSchedulingLeader ?? false }) + WorkerRoutes.routes(services) + AdminRoutes.routes(services) + BlobRoutes.routes(services)
         let router = Router(routes: routes, authorizer: authorizer, log: log)
         let maxBody = configuration.maxBodyBytes, maxBlob = configuration.maxBlobBytes
         let serverConfiguration = HTTPServerConfiguration(
@@ -70,8 +67,9 @@ public final class ControlPlane: @unchecked Sendable {
         let sweeps = BackgroundSweeps(services: services, log: log)
         sweeps.start()
         self.sweeps = sweeps
-        let scheduling = SchedulingLoop(pool: pool, conninfo: configuration.databaseURL, wakeups: wakeups,
-                                        interval: configuration.schedulingIntervalSeconds, log: log)
+        let scheduling = SchedulingLoop(pool: pool, conninfo: configuration.databaseURL, signals: signals,
+                                        interval: configuration.schedulingIntervalSeconds,
+                                        replicaName: configuration.replicaName, log: log)
         scheduling.start()
         self.scheduling = scheduling
         log("\(configuration.replicaName) listening on \(server.baseURL)")
@@ -82,12 +80,12 @@ public final class ControlPlane: @unchecked Sendable {
         scheduling?.stop()
         sweeps?.stop()
         server?.stop(timeout: 5)
-        listener?.stop()
+        signals?.stop()
         pool?.close()
         sweeps = nil
         scheduling = nil
         server = nil
-        listener = nil
+        signals = nil
         pool = nil
     }
 

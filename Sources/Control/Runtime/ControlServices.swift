@@ -6,38 +6,33 @@ import Postgres
 /// The stores and shared runtime pieces the route handlers use; one per replica.
 struct ControlServices: Sendable {
     let configuration: ControlPlaneConfiguration
-    let pool: PostgresPool
-    let jobs: JobStore
-    let leases: LeaseStore
-    let workers: WorkerStore
-    let events: EventStore
-    let logs: TaskLogStore
-    let metrics: MetricStore
-    let datasets: DatasetStore
-    let shards: ShardStore
-    let artifacts: ArtifactStore
-    let wakeups: RunnableWakeups
+    let store: ControlStore
+    /// LISTEN/NOTIFY wake-ups for long-polls and the scheduling loop.
+    let signals: StoreSignals
     let jobInfo: JobInfoCache
     let workerTokens: WorkerTokenCache
     let submission: ManifestSubmission
 
-    init(configuration: ControlPlaneConfiguration, pool: PostgresPool, planners: JobPlanners, registry: JobKindRegistry) {
+    init(configuration: ControlPlaneConfiguration, store: ControlStore, signals: StoreSignals, planners: JobPlanners,
+         registry: JobKindRegistry) {
         self.configuration = configuration
-        self.pool = pool
-        jobs = JobStore(pool: pool)
-        leases = LeaseStore(pool: pool)
-        workers = WorkerStore(pool: pool)
-        events = EventStore(pool: pool)
-        logs = TaskLogStore(pool: pool)
-        metrics = MetricStore(pool: pool)
-        datasets = DatasetStore(pool: pool)
-        shards = ShardStore(pool: pool)
-        artifacts = ArtifactStore(pool: pool)
-        wakeups = RunnableWakeups()
-        jobInfo = JobInfoCache(jobs: jobs)
-        workerTokens = WorkerTokenCache(pool: pool)
+        self.store = store
+        self.signals = signals
+        jobInfo = JobInfoCache(jobs: store.jobs)
+        workerTokens = WorkerTokenCache(pool: store.pool)
         submission = ManifestSubmission(planners: planners, registry: registry)
     }
+
+    var pool: PostgresPool { store.pool }
+    var jobs: JobStore { store.jobs }
+    var leases: LeaseStore { store.leases }
+    var workers: WorkerStore { store.workers }
+    var events: EventStore { store.events }
+    var logs: TaskLogStore { store.logs }
+    var metrics: MetricStore { store.metrics }
+    var datasets: DatasetStore { store.datasets }
+    var shards: ShardStore { store.shards }
+    var artifacts: ArtifactStore { store.artifacts }
 }
 
 /// The immutable facts of a job that every assignment carries (retry limit, task count, gang size),

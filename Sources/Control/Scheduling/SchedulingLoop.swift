@@ -8,21 +8,26 @@ import Scheduler
 /// pending reasons in one transaction.
 final class SchedulingLoop: @unchecked Sendable {
     private let pool: PostgresPool
-    private let wakeups: RunnableWakeups
+    private let signals: StoreSignals
     private let election: LeaderElection
     private let scheduler: Scheduler
     private let interval: Double
     private let log: @Sendable (String) -> Void
     private let stopped = NSCondition()
     private var isStopped = false
-    private var reservations: [Reservation] = []
-    private(set) var isLeader = false
+    private let leaderLock = NSLock()
+    private var leading = false
+    /// Read by the readiness probe from server threads.
+    var isLeader: Bool { leaderLock.withLock { leading } }
     private let done = DispatchSemaphore(value: 0)
 
-    init(pool: PostgresPool, conninfo: String, wakeups: RunnableWakeups, interval: Double,
+    private let replicaName: String
+
+    init(pool: PostgresPool, conninfo: String, signals: StoreSignals, interval: Double, replicaName: String,
          scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void) {
+        self.replicaName = replicaName
         self.pool = pool
-        self.wakeups = wakeups
+        self.signals = signals
         self.election = LeaderElection(conninfo: conninfo)
         self.scheduler = scheduler
         self.interval = interval
@@ -39,8 +44,8 @@ final class SchedulingLoop: @unchecked Sendable {
     }
 
     func stop() {
+        // The loop notices within one interval.
         stopped.withLock { isStopped = true }
-        wakeups.signal()
         done.wait()
     }
 
@@ -49,14 +54,13 @@ final class SchedulingLoop: @unchecked Sendable {
     private func run() {
         var lastError = ""
         while !shouldStop {
-            let seen = wakeups.current
-            let leading = election.holdOrAcquire()
-            if leading != isLeader {
-                log(leading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
-                isLeader = leading
-                reservations = []
+            let seen = signals.generation(StoreChannel.taskRunnable)
+            let nowLeading = election.holdOrAcquire()
+            if nowLeading != isLeader {
+                log(nowLeading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
+                leaderLock.withLock { leading = nowLeading }
             }
-            if leading {
+            if nowLeading {
                 do {
                     try passOnce()
                     lastError = ""
@@ -67,20 +71,19 @@ final class SchedulingLoop: @unchecked Sendable {
                 }
             }
             // Followers retry the lock on the timer; the leader also wakes on every event.
-            wakeups.wait(after: seen, until: Date().addingTimeInterval(interval))
+            signals.wait(StoreChannel.taskRunnable, after: seen, timeout: interval)
         }
         election.resign()
     }
 
     func passOnce() throws {
-        let previous = reservations
-        let decisions = try pool.transaction { c -> SchedulingDecisions in
+        try pool.transaction { c in
+            let previous = try SchedulingStore.reservations(c)
             _ = try SchedulingStore.unplaceFromDeadWorkers(c)
             let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous)
             let decisions = scheduler.schedule(snapshot)
             _ = try SchedulingStore.commit(decisions, c)
-            return decisions
+            try SchedulingStore.saveReservations(decisions.reservations, leader: replicaName, c)
         }
-        reservations = decisions.reservations
     }
 }

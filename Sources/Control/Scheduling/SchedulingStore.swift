@@ -19,15 +19,18 @@ struct SchedulingStore {
         let allocations = try c.query("""
             SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
                    t.accelerators, t.priority, t.gang, j.queue,
-                   extract(epoch FROM coalesce(t.started_at, t.updated_at))::float8 AS started
+                   extract(epoch FROM coalesce(t.started_at, t.updated_at))::float8 AS started,
+                   extract(epoch FROM a.preempt_deadline)::float8 AS preempt_deadline
             FROM tasks t JOIN jobs j ON j.id = t.job_id
+            LEFT JOIN task_attempts a ON a.id = t.active_attempt_id
             WHERE (t.state = 'running' AND t.worker_id IS NOT NULL)
                OR (t.state = 'queued' AND t.placed_worker_id IS NOT NULL)
             """).map { row in
             RunningAllocation(task: TaskID(try row.int64("id")), job: JobID(try row.int64("job_id")),
                               worker: WorkerID(try row.int64("worker_id")), resources: try row.resources(),
                               priority: try row.int("priority"), queue: try row.string("queue"),
-                              startedAt: try row.double("started"), isGangMember: try row.bool("gang"))
+                              startedAt: try row.double("started"), isGangMember: try row.bool("gang"),
+                              preemptionDeadline: try row.optionalDouble("preempt_deadline"))
         }
         var jobs: [Int64: PendingJob] = [:]
         for row in try c.query("""
@@ -78,10 +81,36 @@ struct SchedulingStore {
                 FROM unnest($1::bigint[], $2::text[]) AS r(job, reason)
                 WHERE j.id = r.job AND j.pending_reason IS DISTINCT FROM r.reason
                 """, [.text(arrayLiteral(decisions.pending.map(\.job.rawValue))),
-                      .text(textArrayLiteral(decisions.pending.map(\.text)))])
+                      .text(textArrayLiteral(decisions.pending.map(PendingText.render)))])
+        }
+        for preemption in decisions.preemptions {
+            // Only the live attempt, once: a victim already being preempted keeps its first deadline.
+            try c.execute("""
+                WITH marked AS (
+                    UPDATE task_attempts a SET preempt_deadline = to_timestamp($2), preempt_reason = $3
+                    FROM tasks t
+                    WHERE t.id = $1 AND a.id = t.active_attempt_id AND a.state = 'active' AND a.preempt_deadline IS NULL
+                    RETURNING t.id, t.job_id
+                )
+                INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
+                SELECT 'task', id, job_id, 'running', 'preempting', $3 FROM marked
+                """, [.int(preemption.victim.rawValue), .double(preemption.gracePeriodEndsAt),
+                      .text(PreemptionText.describe(preemption))])
         }
         if placed > 0 { try c.notify(channel: StoreChannel.taskRunnable, payload: "placed") }
         return placed
+    }
+
+    /// The reservations the previous pass (of any replica) kept, locking the row so passes never interleave.
+    static func reservations(_ c: PostgresConnection) throws -> [Reservation] {
+        let text = try c.queryOne("SELECT reservations::text AS r FROM scheduler_state WHERE id = 1 FOR UPDATE").string("r")
+        return (try? JSONDecoder().decode([Reservation].self, from: Data(text.utf8))) ?? []
+    }
+
+    static func saveReservations(_ reservations: [Reservation], leader: String, _ c: PostgresConnection) throws {
+        let text = String(decoding: try JSONEncoder().encode(reservations), as: UTF8.self)
+        try c.execute("UPDATE scheduler_state SET reservations = $1::jsonb, leader = $2, updated_at = now() WHERE id = 1",
+                      [.json(text), .text(leader)])
     }
 
     /// Gang tasks placed on a worker that died before claiming them go back to the pool.
@@ -101,5 +130,37 @@ struct SchedulingStore {
     private static func textArrayLiteral(_ values: [String]) -> String {
         "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             .joined(separator: ",") + "}"
+    }
+}
+
+/// Pending reasons as stored for people: the scheduler's text, with its epoch-second times shown as UTC
+/// timestamps (the snapshot's clock is the database's `now()` in Unix seconds).
+enum PendingText {
+    static func render(_ reason: PendingReason) -> String {
+        reason.causes.map { cause in
+            switch cause {
+            case .backoff(let until):
+                return "retrying after backoff, not before \(timestamp(until))"
+            case .waitingForPreemptedTasks(let count, let ends):
+                return "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for \(count == 1 ? "it" : "them") to checkpoint (grace period ends \(timestamp(ends)))"
+            default:
+                return PendingReasonText.render(cause)
+            }
+        }.joined(separator: "; ")
+    }
+
+    private static func timestamp(_ seconds: Double) -> String {
+        Date(timeIntervalSince1970: seconds).formatted(Date.ISO8601FormatStyle())
+    }
+}
+
+enum PreemptionText {
+    static func describe(_ preemption: Preemption) -> String {
+        switch preemption.reason {
+        case .higherPriority(let preemptor, let victim):
+            return "preempted for job \(preemption.preemptor) (priority \(preemptor) > \(victim))"
+        case .reclaim(let claiming, let victimQueue, let share, let fair):
+            return "queue \(claiming) reclaims capacity borrowed by queue \(victimQueue) (\(Int(share * 100))% vs fair \(Int(fair * 100))%)"
+        }
     }
 }

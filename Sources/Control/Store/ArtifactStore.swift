@@ -41,7 +41,7 @@ public struct ArtifactStore: Sendable {
         }
         guard artifact.bytes >= 0 else { throw StoreError.invalid(field: "bytes", message: "expected a size >= 0") }
         try StoreJSON.validate(artifact.metadata, field: "metadata")
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             guard try c.queryFirst("SELECT 1 FROM jobs WHERE id = $1", [artifact.job.sql]) != nil else {
                 throw StoreError.unknownJob("with id \(artifact.job)")
             }

@@ -13,7 +13,7 @@ public struct DatasetStore: Sendable {
         guard !name.isEmpty else { throw StoreError.invalid(field: "name", message: "expected a dataset name") }
         guard !location.isEmpty else { throw StoreError.invalid(field: "location", message: "expected a location URI") }
         try StoreJSON.validate(metadata, field: "metadata")
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             try Self.register(c, name: name, location: location, format: format, metadata: metadata, job: job)
         }
     }

@@ -63,7 +63,7 @@ enum JobLifecycle {
                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS ch(id, old, new)
             ), u AS (
                 UPDATE jobs j SET state = ch.new,
-                    started_at = CASE WHEN ch.new <> 'pending' THEN coalesce(j.started_at, now()) END,
+                    started_at = CASE WHEN ch.new <> 'pending' THEN coalesce(j.started_at, now()) ELSE j.started_at END,
                     finished_at = CASE WHEN ch.new IN ('succeeded', 'failed', 'cancelled') THEN now() END
                 FROM ch WHERE j.id = ch.id
                 RETURNING j.id, ch.old, ch.new
@@ -89,15 +89,16 @@ enum JobLifecycle {
     }
 
     /// Looks at the `after:` jobs of each of `jobs` (pending, tasks blocked): all done -> release;
-    /// a dependency failed under the `cancel` policy -> cancel. Returns the cancelled jobs.
+    /// a dependency failed under the `cancel` (`fail`) policy -> cancel (fail). Returns the jobs ended so.
     @discardableResult
     static func evaluate(_ c: PostgresConnection, jobs: [Int64]) throws -> Set<Int64> {
         guard !jobs.isEmpty else { return [] }
         let verdicts = try c.query("""
             SELECT d.job_id,
                 bool_and(a.state = 'succeeded' OR (a.state IN ('failed', 'cancelled') AND d.on_failure = 'proceed')) AS satisfied,
-                bool_or(a.state IN ('failed', 'cancelled') AND d.on_failure = 'cancel') AS doomed,
-                string_agg(CASE WHEN a.state IN ('failed', 'cancelled') AND d.on_failure = 'cancel'
+                bool_or(a.state IN ('failed', 'cancelled') AND d.on_failure IN ('cancel', 'fail')) AS doomed,
+                bool_or(a.state IN ('failed', 'cancelled') AND d.on_failure = 'fail') AS fails,
+                string_agg(CASE WHEN a.state IN ('failed', 'cancelled') AND d.on_failure IN ('cancel', 'fail')
                                 THEN a.name || ' ' || a.state END, ', ' ORDER BY a.name) AS failed_dependencies,
                 string_agg(CASE WHEN a.state NOT IN ('succeeded', 'failed', 'cancelled') THEN a.name END, ', ' ORDER BY a.name) AS waiting_for
             FROM job_dependencies d JOIN jobs a ON a.id = d.after_job_id
@@ -111,8 +112,10 @@ enum JobLifecycle {
             if try row.bool("doomed") {
                 doomed.insert(id)
                 let reason = "dependency failed: \(try row.optionalString("failed_dependencies") ?? "?")"
+                let fails = try row.bool("fails")
                 try TaskTransitions.move(c, where: "job_id = $1", [.int(id)], from: [.blocked, .queued],
-                                         event: .cancelled, assignments: "finished_at = now()", reason: reason)
+                                         event: fails ? .dependencyFailed : .cancelled, assignments: "finished_at = now()",
+                                         reason: reason)
                 try c.execute("UPDATE jobs SET pending_reason = $2 WHERE id = $1", [.int(id), .text(reason)])
             } else if try row.bool("satisfied") {
                 released.append(id)

@@ -76,7 +76,7 @@ public struct JobStore: Sendable {
     /// nothing. Resubmitting an identical job (same name, type, spec) returns it with `created == false`.
     public func submit(_ jobs: [NewJob]) throws -> [SubmittedJob] {
         try validate(jobs)
-        return try pool.transaction { c in try insert(jobs, c) }
+        return try pool.idempotentTransaction { c in try insert(jobs, c) }
     }
 
     private func validate(_ jobs: [NewJob]) throws {
@@ -249,10 +249,10 @@ public struct JobStore: Sendable {
             ORDER BY j.id DESC LIMIT \(max(1, min(limit, 10_000)))
             """, params)
         return try rows.map { row in
-            var counts: [TaskState: Int] = [:]
+            var counts: [String: Int] = [:]
             for part in try row.string("counts").split(separator: ",") {
                 let kv = part.split(separator: "=")
-                if kv.count == 2, let state = TaskState(rawValue: String(kv[0])), let n = Int(kv[1]) { counts[state] = n }
+                if kv.count == 2, let n = Int(kv[1]) { counts[String(kv[0])] = n }
             }
             let after = try row.string("after_names")
             return JobRecord(
@@ -305,7 +305,8 @@ public struct JobStore: Sendable {
                    worker: try row.optionalInt64("worker_id").map(WorkerID.init),
                    activeAttempt: try row.optionalInt64("active_attempt_id").map(AttemptID.init),
                    result: try row.optionalString("result"), error: try row.optionalString("error"),
-                   startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"))
+                   startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
+                   progress: try row.optionalDouble("progress"), progressMessage: try row.optionalString("progress_message"))
     }
 
     // MARK: Cancelling
@@ -315,7 +316,7 @@ public struct JobStore: Sendable {
     /// finished job changes nothing. Returns the job as it is afterwards.
     @discardableResult
     public func cancel(_ job: JobID, reason: String = "cancelled by user") throws -> JobRecord {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("SELECT state FROM jobs WHERE id = $1", [job.sql]) else {
                 throw StoreError.unknownJob("with id \(job)")
             }

@@ -125,6 +125,7 @@ public struct LeaseStore: Sendable {
                     RETURNING id, task_id, number, lease_deadline
                 ), u AS (
                     UPDATE tasks t SET state = $4, attempts = a.number, worker_id = $2, active_attempt_id = a.id,
+                        progress = NULL, progress_message = NULL,
                         started_at = coalesce(t.started_at, now()), updated_at = now()
                     FROM a WHERE t.id = a.task_id AND t.state = 'queued'
                     RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.lease_deadline
@@ -162,6 +163,26 @@ public struct LeaseStore: Sendable {
         }
     }
 
+    // MARK: Progress
+
+    /// Records progress of live attempts (the latest report wins). Reports of attempts that are no longer
+    /// the live attempt of their task change nothing; their ids are returned.
+    @discardableResult
+    public func recordProgress(_ reports: [(attempt: AttemptID, fraction: Double, message: String?)], by worker: WorkerID) throws -> [AttemptID] {
+        guard !reports.isEmpty else { return [] }
+        let updated = try pool.withConnection { c in
+            try c.query("""
+                UPDATE tasks t SET progress = least(1, greatest(0, r.fraction)), progress_message = nullif(r.message, '')
+                FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS r(attempt, fraction, message)
+                WHERE t.active_attempt_id = r.attempt AND t.worker_id = $4 AND t.state = 'running'
+                RETURNING r.attempt
+                """, [.intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
+                      .textArray(reports.map { $0.message ?? "" }), worker.sql]).map { AttemptID(try $0.int64("attempt")) }
+        }
+        let live = Set(updated)
+        return reports.map(\.attempt).filter { !live.contains($0) }
+    }
+
     // MARK: Reports
 
     /// Completes an attempt. Repeating the same report is a no-op; a report for an attempt that is no
@@ -177,7 +198,7 @@ public struct LeaseStore: Sendable {
         guard !reports.isEmpty else { return [:] }
         for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
         let succeeded = try TaskTransitions.target(from: [.running], .completed)
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             let done = try c.query("""
                 WITH r AS (
                     SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
@@ -233,7 +254,7 @@ public struct LeaseStore: Sendable {
 
     public func fail(_ reports: [FailureReport], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             let rows = try c.query("""
                 SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
                        j.max_backoff_seconds, j.backoff_multiplier
@@ -262,7 +283,7 @@ public struct LeaseStore: Sendable {
     /// replicas at once (SKIP LOCKED). Handles at most `limit` leases per call.
     @discardableResult
     public func expireLeases(limit: Int = 1000) throws -> ExpiredLeases {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             let rows = try c.query("""
                 SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
                        j.max_backoff_seconds, j.backoff_multiplier

@@ -24,7 +24,7 @@ public struct MetricStore: Sendable {
         for (i, point) in points.enumerated() where point.name.isEmpty {
             throw StoreError.invalid(field: "points[\(i)].name", message: "expected a metric name")
         }
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             _ = try AttemptOwnership.check(c, attempt, by: worker)
             return try c.execute("""
                 INSERT INTO metrics (job_id, task_id, attempt_id, name, step, value)

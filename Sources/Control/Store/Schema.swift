@@ -180,5 +180,33 @@ extension Migrations {
             UNIQUE (job_id, name)
         );
         """),
+        // Preemption with a grace period: the scheduler marks the victim's attempt; its worker is told on the
+        // next heartbeat, checkpoints and hands the task back (requeued, not failed) before the deadline.
+        Migration(version: 2, name: "preemption grace", sql: """
+        ALTER TABLE task_attempts ADD COLUMN preempt_deadline timestamptz;
+        ALTER TABLE task_attempts ADD COLUMN preempt_reason text;
+        CREATE INDEX task_attempts_preempting ON task_attempts (preempt_deadline) WHERE state = 'active' AND preempt_deadline IS NOT NULL;
+        """),
+        // The scheduling leader's reservations, so a new leader after a failover keeps blocked gangs' places.
+        Migration(version: 3, name: "scheduler state", sql: """
+        CREATE TABLE scheduler_state (
+            id           integer PRIMARY KEY CHECK (id = 1),
+            reservations jsonb NOT NULL DEFAULT '[]',
+            leader       text NOT NULL DEFAULT '',
+            updated_at   timestamptz NOT NULL DEFAULT now()
+        );
+        INSERT INTO scheduler_state (id) VALUES (1);
+        """),
+        // `onDependencyFailure: fail` — a failed dependency fails its dependents (cancel and proceed existed).
+        Migration(version: 4, name: "dependency policy fail", sql: """
+        ALTER TABLE job_dependencies DROP CONSTRAINT job_dependencies_on_failure_check;
+        ALTER TABLE job_dependencies ADD CONSTRAINT job_dependencies_on_failure_check
+            CHECK (on_failure IN ('cancel', 'proceed', 'fail'));
+        """),
+        // The live attempt's last progress report, shown by `opsctl get tasks` and `--wait`.
+        Migration(version: 5, name: "task progress", sql: """
+        ALTER TABLE tasks ADD COLUMN progress double precision;
+        ALTER TABLE tasks ADD COLUMN progress_message text;
+        """),
     ]
 }

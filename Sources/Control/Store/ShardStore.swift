@@ -31,7 +31,7 @@ public struct ShardStore: Sendable {
     @discardableResult
     public func add(dataset: DatasetID, shard: NewShard) throws -> ShardRecord {
         try Self.validate(shard)
-        return try pool.transaction { c in try Self.add(c, dataset: dataset, shard: shard) }
+        return try pool.idempotentTransaction { c in try Self.add(c, dataset: dataset, shard: shard) }
     }
 
     static func validate(_ shard: NewShard) throws {
@@ -68,7 +68,7 @@ public struct ShardStore: Sendable {
 
     /// Marks a shard bad (e.g. checksum mismatch on read); streams skip it.
     public func markBad(dataset: DatasetID, index: Int, reason: String) throws {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("""
                 UPDATE shards SET state = 'bad', bad_reason = $3 WHERE dataset_id = $1 AND shard_index = $2
                 RETURNING id, (SELECT state FROM shards s WHERE s.dataset_id = $1 AND s.shard_index = $2) AS old

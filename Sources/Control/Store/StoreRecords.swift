@@ -21,6 +21,8 @@ public enum DependencyFailurePolicy: String, Codable, Sendable {
     case cancel
     /// The dependent runs anyway once the dependency has finished, whatever its outcome.
     case proceed
+    /// The dependent's tasks fail (its state becomes failed, pending_reason says why).
+    case fail
 }
 
 public struct WorkerRecord: Codable, Sendable, Equatable {
@@ -56,8 +58,8 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     /// Names of the jobs this one waits for.
     public var after: [String]
-    /// Task counts by state.
-    public var taskCounts: [TaskState: Int]
+    /// Task counts by state name ("queued": 3); string keys so the record encodes as a JSON object.
+    public var taskCounts: [String: Int]
 }
 
 public struct TaskRecord: Codable, Sendable, Equatable {
@@ -77,6 +79,9 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// The live attempt's last reported progress (0...1) and message.
+    public var progress: Double? = nil
+    public var progressMessage: String? = nil
 }
 
 public struct AttemptRecord: Codable, Sendable, Equatable {

@@ -86,3 +86,11 @@ extension PostgresRow {
         return state
     }
 }
+
+extension PostgresPool {
+    /// A transaction that is retried when the connection drops (e.g. PostgreSQL restarts). Only for
+    /// operations whose repetition is harmless: idempotent reports, identical resubmissions, reads.
+    func idempotentTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try retryingOnConnectionLoss(timeout: 30) { try transaction(body) }
+    }
+}

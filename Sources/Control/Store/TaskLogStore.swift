@@ -23,7 +23,7 @@ public struct TaskLogStore: Sendable {
     @discardableResult
     public func append(attempt: AttemptID, by worker: WorkerID? = nil, lines: [LogLine]) throws -> Int {
         guard !lines.isEmpty else { return 0 }
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             let job = try AttemptOwnership.check(c, attempt, by: worker)
             let inserted = try c.execute("""
                 INSERT INTO task_logs (job_id, task_id, attempt_id, seq, line)

@@ -21,7 +21,7 @@ public struct WorkerStore: Sendable {
     public func register(name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil) throws -> WorkerID {
         guard !name.isEmpty, name.count <= 200 else { throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters") }
         guard resources.isNonNegative else { throw StoreError.invalid(field: "resources", message: "expected non-negative amounts, got \(resources)") }
-        return try pool.transaction { c in
+        return try pool.idempotentTransaction { c in
             let old = try c.queryFirst("SELECT id, state FROM workers WHERE name = $1 FOR UPDATE", [.text(name)])
             let row = try c.queryOne("""
                 INSERT INTO workers (name, cpu_millis, memory_bytes, accelerators, labels, state, token_hash)
@@ -47,7 +47,7 @@ public struct WorkerStore: Sendable {
     /// Records a heartbeat: extends the deadlines of all the worker's active leases by their lease
     /// duration, revives a worker marked lost, and says which of the `holding` attempts to stop.
     public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = []) throws -> HeartbeatResult {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
             }
@@ -73,7 +73,7 @@ public struct WorkerStore: Sendable {
     /// now (the next `LeaseStore.expireLeases()` requeues the tasks). Returns the workers marked.
     @discardableResult
     public func markLost(heartbeatOlderThan timeout: TimeInterval) throws -> [WorkerID] {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             let lost = try c.query("""
                 WITH l AS (
                     UPDATE workers SET state = 'lost'
@@ -95,7 +95,7 @@ public struct WorkerStore: Sendable {
 
     /// Stops handing new work to the worker; its running tasks continue.
     public func drain(_ worker: WorkerID) throws {
-        try pool.transaction { c in
+        try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
             }

@@ -20,7 +20,6 @@ struct ManifestSubmission {
         let spec = manifest.spec
         let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)
         let manifestJSON = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
-        // TODO(store): the store knows cancel|proceed; `fail` (fail dependents) is mapped to cancel until it learns fail.
         let policy: (JobSpec.OnDependencyFailure) -> Control.DependencyFailurePolicy = {
             Control.DependencyFailurePolicy(rawValue: $0.rawValue) ?? .cancel
         }

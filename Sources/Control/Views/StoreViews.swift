@@ -17,9 +17,10 @@ enum JSONText {
 }
 
 extension TaskCounts {
-    init(_ counts: [TaskState: Int]) {
-        self.init(blocked: counts[.blocked] ?? 0, queued: counts[.queued] ?? 0, running: counts[.running] ?? 0,
-                  succeeded: counts[.succeeded] ?? 0, failed: counts[.failed] ?? 0, cancelled: counts[.cancelled] ?? 0)
+    init(_ counts: [String: Int]) {
+        func count(_ state: TaskState) -> Int { counts[state.rawValue] ?? 0 }
+        self.init(blocked: count(.blocked), queued: count(.queued), running: count(.running),
+                  succeeded: count(.succeeded), failed: count(.failed), cancelled: count(.cancelled))
     }
 }
 
@@ -53,6 +54,7 @@ extension TaskView {
     init(_ task: TaskRecord, jobName: String, attempts: [AttemptRecord]) {
         self.init(id: task.id, jobID: task.jobID, jobName: jobName, index: task.index, state: task.state,
                   attempts: attempts.map(AttemptView.init), workerID: task.worker,
+                  progress: task.state == .running ? task.progress : nil, progressMessage: task.state == .running ? task.progressMessage : nil,
                   notBefore: task.state == .queued ? task.notBefore : nil,
                   createdAt: task.startedAt ?? task.notBefore, updatedAt: task.finishedAt ?? task.startedAt ?? task.notBefore,
                   result: JSONText.parse(task.result), lastError: task.error)

@@ -16,6 +16,9 @@ public final class ShardCache: @unchecked Sendable {
     public let capacityBytes: Int64
     private let lock = NSLock()
     private var lastStamp: Int64 = 0
+    /// Files handed out and not yet released (being opened/mapped): never evicted. Pins are transient,
+    /// so while they last the cache may exceed its capacity by the pinned files.
+    private var pins: [String: Int] = [:]
 
     public init(directory: String, capacityBytes: Int64) throws(StreamError) {
         guard capacityBytes > 0 else {
@@ -55,7 +58,7 @@ public final class ShardCache: @unchecked Sendable {
 
     /// The local path of `key`'s bytes. On a miss, makes room (evicting least recently used files), then
     /// calls `fill` with a temporary file descriptor and path to write exactly `bytes` bytes into.
-    public func path(forKey key: String, bytes: Int64,
+    public func path(forKey key: String, bytes: Int64, pin: Bool = false,
                      fill: (Int32, String) throws(FetchError) -> Void) throws(FetchError) -> String {
         lock.lock()
         defer { lock.unlock() }
@@ -65,6 +68,7 @@ public final class ShardCache: @unchecked Sendable {
             if let size = try? PosixFile.size(final) {
                 if size == bytes {
                     touch(final)
+                    if pin { pins[name, default: 0] += 1 }
                     return final
                 }
                 PosixFile.removeIfPresent(final)  // stale or partial content from an older version
@@ -74,8 +78,7 @@ public final class ShardCache: @unchecked Sendable {
             }
             var present = entries()
             var used = present.reduce(0) { $0 + $1.bytes }
-            while used + bytes > capacityBytes, !present.isEmpty {
-                let victim = present.removeFirst()
+            for victim in present where used + bytes > capacityBytes && pins[victim.name] == nil {
                 PosixFile.removeIfPresent(directory + "/" + victim.name)
                 used -= victim.bytes
             }
@@ -102,8 +105,17 @@ public final class ShardCache: @unchecked Sendable {
                 throw FetchError(url: key, reason: "cache: \(error)", retryable: false)
             }
             touch(final)
+            if pin { pins[name, default: 0] += 1 }
             return final
         }
+    }
+
+    /// Ends one pin of a path returned with `pin: true`.
+    public func unpin(path: String) {
+        let name = String(path.split(separator: "/").last ?? "")
+        lock.lock()
+        defer { lock.unlock() }
+        if let count = pins[name] { pins[name] = count > 1 ? count - 1 : nil }
     }
 
     /// Marks a use: sets the access time to now, strictly after every earlier stamp of this cache (the

@@ -27,8 +27,10 @@ public protocol ShardFetcher: Sendable {
 public protocol ShardLocator: Sendable {
     /// The location as users know it (a directory or a base URL), for error messages and shard identities.
     var location: String { get }
-    /// A local path holding `file` with exactly `expectedBytes` bytes (fetching it first if remote).
+    /// A local path holding `file` with exactly `expectedBytes` bytes (fetching it first if remote). The
+    /// file stays in place (a cache will not evict it) until `release(localPath:)`; open or map it first.
     func localPath(for file: String, expectedBytes: Int64) throws(StreamError) -> String
+    func release(localPath: String)
     /// The dataset's `index.json`.
     func loadIndex() throws(StreamError) -> DatasetIndex
 }
@@ -37,6 +39,7 @@ public struct LocalShardLocator: ShardLocator {
     public let directory: String
     public init(directory: String) { self.directory = directory }
     public var location: String { directory }
+    public func release(localPath: String) {}
 
     public func localPath(for file: String, expectedBytes: Int64) throws(StreamError) -> String {
         directory + "/" + file
@@ -100,10 +103,12 @@ public struct CachedRemoteShardLocator: ShardLocator {
 
     public var location: String { baseURL }
 
+    public func release(localPath: String) { cache.unpin(path: localPath) }
+
     public func localPath(for file: String, expectedBytes: Int64) throws(StreamError) -> String {
         let url = baseURL + "/" + file
         do {
-            return try cache.path(forKey: url, bytes: expectedBytes) { (tempFD, tempPath) throws(FetchError) in
+            return try cache.path(forKey: url, bytes: expectedBytes, pin: true) { (tempFD, tempPath) throws(FetchError) in
                 var offset: Int64 = 0
                 while offset < expectedBytes {
                     let end = min(expectedBytes, offset + retry.chunkBytes)

@@ -1,4 +1,5 @@
 // What a stream reads and how: datasets with weights, sample length, batch size, seed, this reader's rank.
+import Checksum
 import Foundation
 
 /// One dataset of a blend: its index, where its files are, and its weight.
@@ -17,6 +18,24 @@ public struct StreamSource: Sendable {
     public static func directory(_ path: String, weight: Double = 1) throws(StreamError) -> StreamSource {
         let locator = LocalShardLocator(directory: path)
         return StreamSource(index: try locator.loadIndex(), locator: locator, weight: weight)
+    }
+
+    /// A dataset by its location as manifests write it: `http://…` / `https://…` (fetched into `cache`,
+    /// by default with `HTTPShardFetcher`), `file:///dir` or a plain directory path (read in place).
+    public static func at(_ location: String, weight: Double = 1, cache: ShardCache? = nil,
+                          fetcher: (any ShardFetcher)? = nil) throws(StreamError) -> StreamSource {
+        let lower = location.lowercased()
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+            guard let cache else {
+                throw .invalidConfiguration(field: "cache", reason: "dataset \(location) is remote: a local shard cache directory is needed")
+            }
+            return try remote(baseURL: location, fetcher: fetcher ?? HTTPShardFetcher(), cache: cache, weight: weight)
+        }
+        if lower.hasPrefix("file://") { return try directory(String(location.dropFirst("file://".count)), weight: weight) }
+        guard !location.contains("://") else {
+            throw .invalidConfiguration(field: "location", reason: "\(location): expected a directory path, file://, http:// or https://")
+        }
+        return try directory(location, weight: weight)
     }
 
     /// A dataset served over HTTP(S) or file:// (reads its `index.json` through the fetcher).
@@ -47,10 +66,12 @@ public struct StreamConfiguration: Sendable {
     public var samplesPerEpoch: Int64?
     /// Shards kept memory-mapped at once (bounds memory independently of the dataset size).
     public var maxOpenShards: Int
+    /// Fetch and verify the next shard of the order on a background thread while the current one is read.
+    public var verifyAhead: Bool
 
     public init(sources: [StreamSource], sequenceLength: Int, batchSize: Int, seed: UInt64,
                 rank: Int = 0, worldSize: Int = 1, readerThreads: Int = 1, shuffleWindow: Int = 4096,
-                samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8) {
+                samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8, verifyAhead: Bool = true) {
         self.sources = sources
         self.sequenceLength = sequenceLength
         self.batchSize = batchSize
@@ -61,6 +82,17 @@ public struct StreamConfiguration: Sendable {
         self.shuffleWindow = shuffleWindow
         self.samplesPerEpoch = samplesPerEpoch
         self.maxOpenShards = maxOpenShards
+        self.verifyAhead = verifyAhead
+    }
+
+    /// Fingerprint of everything the global order depends on (see `StreamState.order`).
+    public var orderFingerprint: String {
+        var text = "v1|T=\(sequenceLength)|seed=\(seed)|window=\(shuffleWindow)|L=\(samplesPerEpoch.map(String.init) ?? "auto")"
+        for source in sources {
+            text += "|\(source.index.name):\(source.weight)"
+            for shard in source.index.shards { text += ",\(shard.name)=\(shard.binSHA256)" }
+        }
+        return String(SHA256.hex(of: Array(text.utf8)).prefix(16))
     }
 
     func validate() throws(StreamError) {
@@ -99,10 +131,14 @@ public struct StreamState: Codable, Sendable, Equatable, Hashable {
     public var epoch: Int64
     /// Samples of this epoch consumed by all ranks together.
     public var position: Int64
+    /// Identifies the global order (datasets and their shards, weights, seed, T, shuffle window, epoch
+    /// length — not ranks, threads or batch size); resuming a different order is refused. nil = unchecked.
+    public var order: String?
 
-    public init(epoch: Int64 = 0, position: Int64 = 0) {
+    public init(epoch: Int64 = 0, position: Int64 = 0, order: String? = nil) {
         self.epoch = epoch
         self.position = position
+        self.order = order
     }
 }
 

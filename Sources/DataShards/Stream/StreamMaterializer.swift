@@ -101,7 +101,9 @@ public enum StreamMaterializer {
             let id = ShardIdentity(dataset: source.index.name, shard: shard.name, location: source.locator.location)
             do {
                 let idx = try source.locator.localPath(for: shard.idxFile, expectedBytes: shard.idxBytes)
+                defer { source.locator.release(localPath: idx) }
                 let bin = try source.locator.localPath(for: shard.binFile, expectedBytes: shard.binBytes)
+                defer { source.locator.release(localPath: bin) }
                 try ShardVerifier.verify(shard, binPath: bin, idxPath: idx)
             } catch let error as ShardError {
                 failures.append(VerificationFailure(shard: id, reason: error.description))

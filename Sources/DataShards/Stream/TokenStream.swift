@@ -47,12 +47,20 @@ public final class TokenStream {
         samplesPerEpoch = configuration.samplesPerEpoch ?? orders.reduce(0) { $0 + $1.samples }
         schedule = BlendSchedule(weights: configuration.sources.map(\.weight), samplesPerEpoch: samplesPerEpoch)
         cursor = BlendSchedule.Cursor(weights: schedule.weights)
-        pool = OpenShardPool(sources: configuration.sources, capacity: configuration.maxOpenShards)
+        pool = OpenShardPool(sources: configuration.sources, capacity: configuration.maxOpenShards,
+                             verifyAhead: configuration.verifyAhead)
         guard state.epoch >= 0, state.position >= 0, state.position < samplesPerEpoch else {
             throw .invalidConfiguration(field: "state", reason: "epoch \(state.epoch) position \(state.position) is outside an epoch of \(samplesPerEpoch) samples (was it saved by a stream over other datasets or another sequence length?)")
         }
-        self.state = state
+        let fingerprint = configuration.orderFingerprint
+        if let saved = state.order, saved != fingerprint {
+            throw .invalidConfiguration(field: "state.order", reason: "the checkpoint's stream state was saved for another data order (fingerprint \(saved), this configuration \(fingerprint)): datasets, shards, weights, seed, sequence length, shuffle window or epoch length differ")
+        }
+        orderFingerprint = fingerprint
+        self.state = StreamState(epoch: state.epoch, position: state.position, order: fingerprint)
     }
+
+    private let orderFingerprint: String
 
     /// Memory-mapped shards at the moment (bounded by `maxOpenShards`).
     public var openShards: Int { pool.openCount }
@@ -72,13 +80,16 @@ public final class TokenStream {
         let mine = start + Int64(configuration.rank * configuration.batchSize)
         try read(globalPositions: mine, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
         let next = start + Int64(configuration.worldSize * configuration.batchSize)
-        state = StreamState(epoch: next / samplesPerEpoch, position: next % samplesPerEpoch)
+        state = StreamState(epoch: next / samplesPerEpoch, position: next % samplesPerEpoch, order: orderFingerprint)
         batch.stateAfter = state
     }
 
     /// Random access: the `count` samples at global positions `first ..< first + count`, written as rows of
     /// T + 1 tokens into `tokens` (resized if needed). Does not change `state`.
     public func read(globalPositions first: Int64, count: Int, into tokens: inout [Int32], ids: inout [SampleID]) throws(StreamError) {
+        guard first >= 0, count >= 0 else {
+            throw .invalidConfiguration(field: "globalPositions", reason: "first \(first) and count \(count) must not be negative")
+        }
         let needed = count * tokensPerSample
         if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
         ids.removeAll(keepingCapacity: true)
@@ -131,7 +142,12 @@ public final class TokenStream {
         while remaining > 0 {
             let shard = shardOrder.order[position]
             let reader = try pool.reader(dataset: id.dataset, shard: Int(shard))
-            if pinned.last !== reader { pinned.append(reader) }
+            if pinned.last !== reader {
+                pinned.append(reader)
+                if position + 1 < shardOrder.order.count {
+                    pool.prepare(dataset: id.dataset, shard: Int(shardOrder.order[position + 1]))
+                }
+            }
             let documents = order.documentOrder(epoch: id.datasetEpoch, shard: shard, reader: reader)
             var m = lastIndex(notAbove: local, in: documents.tokenPrefix)
             var offset = Int(local - documents.tokenPrefix[m])
@@ -156,36 +172,18 @@ public final class TokenStream {
         tokens.withUnsafeMutableBufferPointer { out in
             let destination = out.baseAddress!
             let copyRows = { (rowRange: Range<Int>) in
-                // Samples sit at shuffled places of the mapping, so each run starts with cache misses the
-                // hardware prefetcher has not seen coming. Touching every cache line of a group of rows
-                // first issues those misses in parallel; the copy then reads from cache.
-                let group = max(1, (32 << 10) / (self.tokensPerSample * 2))
-                var sink: UInt8 = 0
-                for groupStart in stride(from: rowRange.lowerBound, to: rowRange.upperBound, by: group) {
-                    let groupRows = groupStart..<min(rowRange.upperBound, groupStart + group)
-                    for r in self.rowRunStart[groupRows.lowerBound]..<self.rowRunStart[groupRows.upperBound] {
+                for row in rowRange {
+                    var target = destination + row * self.tokensPerSample
+                    let dtype = self.dtypes[rowDatasets[row]]
+                    for r in self.rowRunStart[row]..<self.rowRunStart[row + 1] {
                         let run = self.runs[r]
-                        let bytes = run.count * self.dtypes[rowDatasets[groupRows.lowerBound]].byteWidth
-                        var offset = 0
-                        while offset < bytes {
-                            sink ^= run.base.load(fromByteOffset: offset, as: UInt8.self)
-                            offset += 64
+                        switch dtype {
+                        case .uint16: widen(run.base.assumingMemoryBound(to: UInt16.self), into: target, count: run.count)
+                        case .int32: target.update(from: run.base.assumingMemoryBound(to: Int32.self), count: run.count)
                         }
-                    }
-                    for row in groupRows {
-                        var target = destination + row * self.tokensPerSample
-                        let dtype = self.dtypes[rowDatasets[row]]
-                        for r in self.rowRunStart[row]..<self.rowRunStart[row + 1] {
-                            let run = self.runs[r]
-                            switch dtype {
-                            case .uint16: widen(run.base.assumingMemoryBound(to: UInt16.self), into: target, count: run.count)
-                            case .int32: target.update(from: run.base.assumingMemoryBound(to: Int32.self), count: run.count)
-                            }
-                            target += run.count
-                        }
+                        target += run.count
                     }
                 }
-                touchSink(sink)
             }
             if threads <= 1 {
                 copyRows(0..<rows)
@@ -219,13 +217,6 @@ private func widen(_ source: UnsafePointer<UInt16>, into destination: UnsafeMuta
         i += 1
     }
 }
-
-/// Keeps the touch loads of the copy from being optimised away.
-@inline(never)
-private func touchSink(_ value: UInt8) {
-    if value == 0x5a && touchSinkEnabled { print("", terminator: "") }
-}
-nonisolated(unsafe) private var touchSinkEnabled = false
 
 /// The copy closure only reads the mapped shards and writes disjoint rows of the output.
 private struct RowCopyBox<T>: @unchecked Sendable { let value: T; init(_ value: T) { self.value = value } }

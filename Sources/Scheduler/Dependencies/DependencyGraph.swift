@@ -138,45 +138,54 @@ public struct DependencyGraph: Sendable {
         resolution.cycles = cycles()
         var inCycle: [JobID: [JobID]] = [:]
         for cycle in resolution.cycles { for job in cycle { inCycle[job] = cycle } }
+        // Dependencies before dependents: an iterative post-order walk (no recursion, so a long chain cannot
+        // overflow a small thread stack). Edges back into a cycle are skipped; cycle members fail anyway.
+        var order: [Int] = []
+        order.reserveCapacity(nodes.count)
+        var mark = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 on the walk, 2 done
+        for root in nodes.indices where mark[root] == 0 {
+            var walk: [(node: Int, edge: Int)] = [(root, 0)]
+            mark[root] = 1
+            while let (v, e) = walk.last {
+                let edges = nodes[v].dependsOn
+                if e < edges.count {
+                    walk[walk.count - 1].edge += 1
+                    if let w = slot[edges[e]], mark[w] == 0 {
+                        mark[w] = 1
+                        walk.append((w, 0))
+                    }
+                    continue
+                }
+                walk.removeLast()
+                mark[v] = 2
+                order.append(v)
+            }
+        }
         // Effective state: the stored state, or the verdict reached in this evaluation.
-        var effective: [Int: JobState] = [:]
-        var done = [Bool](repeating: false, count: nodes.count)
-        var visiting = [Bool](repeating: false, count: nodes.count)
-
-        func settle(_ i: Int) -> JobState {
-            if let state = effective[i] { return state }
+        var effective = [JobState?](repeating: nil, count: nodes.count)
+        for i in order {
             let node = nodes[i]
-            guard node.isWaitingOnDependencies, !node.state.isTerminal else { effective[i] = node.state; return node.state }
-            if visiting[i] { return .pending }
-            visiting[i] = true
-            defer { visiting[i] = false }
+            guard node.isWaitingOnDependencies, !node.state.isTerminal else { effective[i] = node.state; continue }
             var problem: DependencyProblem? = inCycle[node.job].map { .cycle($0) }
             var allSucceeded = true
             for dependency in node.dependsOn where problem == nil {
                 guard let d = slot[dependency] else { problem = .unknownDependency(dependency); break }
-                let state = settle(d)
-                switch state {
+                switch effective[d] ?? .pending {
                 case .succeeded: continue
-                case .failed, .cancelled: problem = .dependencyFailed(dependency, state)
+                case .failed: problem = .dependencyFailed(dependency, .failed)
+                case .cancelled: problem = .dependencyFailed(dependency, .cancelled)
                 default: allSucceeded = false
                 }
             }
-            let result: JobState
             if let problem {
-                let verdict: DependencyVerdict = node.onDependencyFailure == .fail ? .fail(because: problem) : .cancel(because: problem)
-                resolution.verdicts[node.job] = verdict
-                result = node.onDependencyFailure == .fail ? .failed : .cancelled
-            } else if allSucceeded {
-                resolution.verdicts[node.job] = .release
-                result = .pending
+                let fails = node.onDependencyFailure == .fail
+                resolution.verdicts[node.job] = fails ? .fail(because: problem) : .cancel(because: problem)
+                effective[i] = fails ? .failed : .cancelled
             } else {
-                result = .pending
+                if allSucceeded { resolution.verdicts[node.job] = .release }
+                effective[i] = .pending
             }
-            effective[i] = result
-            done[i] = true
-            return result
         }
-        for i in nodes.indices { _ = settle(i) }
         return resolution
     }
 }

@@ -6,17 +6,21 @@ public struct SchedulerConfiguration: Hashable, Sendable, Codable {
     public var preemptionEnabled: Bool
     /// Preemption searches scan every worker; this bounds how many blocked jobs may try one per pass.
     public var maxPreemptionAttemptsPerPass: Int
-    /// How many blocked jobs may hold workers back from backfill at once (held plus new).
+    /// How many blocked gangs may hold workers back from backfill at once (held plus new).
     public var maxReservations: Int
-    /// Weight of one cached wanted shard against affinity weights when ranking workers.
+    /// The same for blocked single-worker tasks (a big task behind a stream of small ones). Counted apart, so
+    /// that small blocked jobs ahead in line never use up the gangs' reservations.
+    public var maxTaskReservations: Int
+    /// Try workers caching a job's wanted shards before any other.
     public var localityEnabled: Bool
 
     public init(preemptionGracePeriod: Double = 30, preemptionEnabled: Bool = true, maxPreemptionAttemptsPerPass: Int = 16,
-                maxReservations: Int = 8, localityEnabled: Bool = true) {
+                maxReservations: Int = 8, maxTaskReservations: Int = 4, localityEnabled: Bool = true) {
         self.preemptionGracePeriod = preemptionGracePeriod
         self.preemptionEnabled = preemptionEnabled
         self.maxPreemptionAttemptsPerPass = maxPreemptionAttemptsPerPass
         self.maxReservations = maxReservations
+        self.maxTaskReservations = maxTaskReservations
         self.localityEnabled = localityEnabled
     }
 }

@@ -20,7 +20,12 @@ extension SchedulingPass {
             if next < 0 { break }
             let j = lists[next][heads[next]]
             heads[next] += 1
+            let preemptionsBefore = decisions.preemptions.count
             if consider(job: j) { keys[next] = share(ofQueue: next) / queueWeight[next] }
+            if decisions.preemptions.count != preemptionsBefore {
+                // Preemption moved usage between queues (victims leaving, the claimant's room): re-rank them all.
+                for q in keys.indices { keys[q] = share(ofQueue: q) / queueWeight[q] }
+            }
         }
     }
 
@@ -34,7 +39,7 @@ extension SchedulingPass {
                 outcome[j] = .quota(cause)
                 return false
             }
-            if let workers = findGangWorkers(shape: s, count: job.tasks.count) {
+            if let workers = findGangWorkers(forJob: j) {
                 for w in workers { commit(job: j, worker: Int(w)) }
                 decisions.statistics.gangsPlaced += 1
                 outcome[j] = .placed
@@ -68,9 +73,11 @@ extension SchedulingPass {
             return
         }
         if tryPreemption(job: j) { return }
-        if heldReservations < configuration.maxReservations, let workers = chooseReservationWorkers(job: j, count: needed) {
+        let kind = needed > 1 ? 1 : 0
+        let cap = needed > 1 ? configuration.maxReservations : configuration.maxTaskReservations
+        if heldReservations[kind] < cap, let workers = chooseReservationWorkers(job: j, count: needed) {
             reserve(job: j, workers: workers, kind: .waitingForCapacity)
-            heldReservations += 1
+            heldReservations[kind] += 1
             outcome[j] = .holdingReservation(workers: workers.count)
             return
         }

@@ -44,7 +44,8 @@ extension SchedulingPass {
         let job = snapshot.pendingJobs[j]
         let s = jobShape[j]
         let counts: (free: Int, held: Int)
-        let holdsReservation = reservationHolders.contains(j)
+        let ownWorkers = reservationHolders[j]
+        let holdsReservation = ownWorkers != nil
         if !holdsReservation, let cached = shortfallCache[s] {
             counts = cached
         } else {
@@ -57,7 +58,7 @@ extension SchedulingPass {
                 let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
                 guard group >= 0 else { continue }
                 var fitsNow = true, fitsUnreserved = true
-                let own = holdsReservation && reservedBy[w] == Int32(j)
+                let own = ownWorkers?.contains(w32) ?? false
                 for d in 0..<dims {
                     let r = shapeRequest[s * dims + d], f = index.free[w * dims + d]
                     if f + (own ? r : 0) < r { fitsNow = false }

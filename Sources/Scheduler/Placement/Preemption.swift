@@ -121,7 +121,8 @@ extension SchedulingPass {
         var chosen: [Int] = []
         for w32 in list {
             let w = Int(w32)
-            guard reservedBy[w] < 0, capacityFits(worker: w, shape: s) else { continue }
+            // Workers others hold are left to them: preempting there would fight their reservation.
+            guard reservationsOn[w] == 0, capacityFits(worker: w, shape: s) else { continue }
             let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
             guard group >= 0 else { continue }
             var fitsAlready = true

@@ -23,7 +23,7 @@ extension SchedulingPass {
             let s = jobShape[j]
             var workers: [Int32] = []
             for id in reservation.workers {
-                guard let w = index.workerPosition[id], reservedBy[Int(w)] < 0, !workers.contains(w),
+                guard let w = index.workerPosition[id], reservable(worker: Int(w), shape: s), !workers.contains(w),
                       classes[shapeClass[s]].matches(worker: Int(w), index: index),
                       capacityFits(worker: Int(w), shape: s) else { break }
                 workers.append(w)
@@ -35,15 +35,7 @@ extension SchedulingPass {
                 guard group >= 0, workers.allSatisfy({ index.labelValue(worker: Int($0), key: key) == group }) else { continue }
             }
             seenJobs.insert(j)
-            let s2 = s
-            for w in workers {
-                let base = Int(w) * dims
-                for d in 0..<dims {
-                    index.free[base + d] -= shapeRequest[s2 * dims + d]
-                    index.reserved[base + d] += shapeRequest[s2 * dims + d]
-                }
-                reservedBy[Int(w)] = Int32(j)
-            }
+            hold(job: j, workers: workers)
             held.append(HeldReservation(job: j, workers: workers, kind: reservation.kind))
         }
         return held.sorted { runsBefore($0.job, $1.job) }
@@ -76,7 +68,7 @@ extension SchedulingPass {
             // preemption searches gave it a plain reservation).
             if h.kind == .waitingForCapacity && tryPreemption(job: j) { continue }
             reserve(job: j, workers: h.workers, kind: h.kind)
-            heldReservations += 1
+            heldReservations[needed > 1 ? 1 : 0] += 1
             if h.kind == .waitingForPreemptedTasks {
                 // The room being freed for this job counts toward its queue already.
                 for d in 0..<dims { queueUsage[q * dims + d] += shapeRequest[s * dims + d] * Int64(needed) }
@@ -111,7 +103,7 @@ extension SchedulingPass {
         var scored: [(missing: Double, worker: Int32, group: Int32)] = []
         for w32 in list {
             let w = Int(w32)
-            guard reservedBy[w] < 0, capacityFits(worker: w, shape: s) else { continue }
+            guard reservable(worker: w, shape: s) else { continue }
             let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
             guard group >= 0 else { continue }
             var missing = 0.0

@@ -74,10 +74,12 @@ final class SchedulingPass {
     var allocationsByWorker: [Int32] = []
     var allocationsOfJob: [JobID: [Int32]] = [:]
 
-    /// Per worker: the job index holding a reservation there, or -1.
-    var reservedBy: [Int32]
-    var heldReservations = 0
-    var reservationHolders = Set<Int>()
+    /// Per worker: how many reservations it carries. Reservations may stack while their sum fits the worker.
+    var reservationsOn: [Int32]
+    /// Reservations held this pass by gangs (index 1) and by single-worker jobs (index 0).
+    var heldReservations = [0, 0]
+    /// Job index → the workers it holds this pass.
+    var reservationHolders: [Int: Set<Int32>] = [:]
     var shardIndex: [String: [Int32]]? = nil
     var lowestPreemptiblePriority: Int? = nil
 
@@ -86,7 +88,7 @@ final class SchedulingPass {
         self.configuration = configuration
         index = ClusterIndex(snapshot: snapshot)
         dims = index.dims
-        reservedBy = [Int32](repeating: -1, count: index.workerCount)
+        reservationsOn = [Int32](repeating: 0, count: index.workerCount)
         shapeRequest = .allocate(capacity: 1)
     }
 
@@ -228,6 +230,14 @@ final class SchedulingPass {
         return true
     }
 
+    /// Room for one more reservation of `shape` beside those already on the worker.
+    func reservable(worker w: Int, shape s: Int) -> Bool {
+        let capacity = index.capacity + w &* dims, reserved = index.reserved + w &* dims
+        let request = shapeRequest + s &* dims
+        for d in 0..<dims where capacity[d] - reserved[d] < request[d] { return false }
+        return true
+    }
+
     @inline(__always) func capacityFits(worker w: Int, shape s: Int) -> Bool {
         let capacity = index.capacity + w &* dims
         let request = shapeRequest + s &* dims
@@ -291,7 +301,8 @@ final class SchedulingPass {
         decisions.statistics.tasksPlaced += 1
     }
 
-    func reserve(job j: Int, workers: [Int32], kind: ReservationKind) {
+    /// Takes `workers` × the job's request out of the free pool (free may go negative under a reservation).
+    func hold(job j: Int, workers: [Int32]) {
         let s = jobShape[j]
         for w in workers {
             let base = Int(w) * dims
@@ -300,11 +311,15 @@ final class SchedulingPass {
                 index.free[base + d] -= r
                 index.reserved[base + d] += r
             }
-            reservedBy[Int(w)] = Int32(j)
+            reservationsOn[Int(w)] += 1
         }
-        reservationHolders.insert(j)
+        reservationHolders[j] = Set(workers)
+    }
+
+    func reserve(job j: Int, workers: [Int32], kind: ReservationKind) {
+        hold(job: j, workers: workers)
         decisions.reservations.append(Reservation(job: snapshot.pendingJobs[j].id, workers: workers.map { index.workerIDs[Int($0)] },
-                                                  perTask: shapeResources[s], kind: kind))
+                                                  perTask: shapeResources[jobShape[j]], kind: kind))
     }
 
     func release(job j: Int, workers: [Int32]) {
@@ -316,9 +331,9 @@ final class SchedulingPass {
                 index.free[base + d] += r
                 index.reserved[base + d] -= r
             }
-            reservedBy[Int(w)] = -1
+            reservationsOn[Int(w)] -= 1
         }
-        reservationHolders.remove(j)
+        reservationHolders[j] = nil
     }
 
     /// Number of workers a job needs at once: every member for a gang, one for independent tasks.

@@ -28,16 +28,48 @@ extension SchedulingPass {
     /// Among workers caching any wanted shard: most wanted shards cached first, then affinity order.
     private func findCachingWorker(forTaskOf j: Int) -> Int? {
         let s = jobShape[j]
-        let placementClass = classes[shapeClass[s]]
+        for w in cachingWorkers(forJob: j) where fits(worker: Int(w), shape: s) { return Int(w) }
+        return nil
+    }
+
+    /// Selector-matching workers caching any of job `j`'s wanted shards, those caching the most first.
+    func cachingWorkers(forJob j: Int) -> [Int32] {
+        let placementClass = classes[shapeClass[jobShape[j]]]
         var hits: [Int32: Int] = [:]
         for key in snapshot.pendingJobs[j].wantedShards {
             for w in shardHolders(key) { hits[w, default: 0] += 1 }
         }
-        let ranked = hits.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        for (w, _) in ranked where placementClass.matches(worker: Int(w), index: index) && fits(worker: Int(w), shape: s) {
-            return Int(w)
+        return hits.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map(\.key).filter { placementClass.matches(worker: Int($0), index: index) }
+    }
+
+    /// Workers for a whole gang; members go to workers caching the wanted shards first (unpacked gangs).
+    func findGangWorkers(forJob j: Int) -> [Int32]? {
+        let s = jobShape[j], count = snapshot.pendingJobs[j].tasks.count
+        guard configuration.localityEnabled, !snapshot.pendingJobs[j].wantedShards.isEmpty,
+              classes[shapeClass[s]].packKey < 0, gangFailedAt[s] > count else {
+            return findGangWorkers(shape: s, count: count)
         }
-        return nil
+        var chosen: [Int32] = []
+        var taken = Set<Int32>()
+        for w in cachingWorkers(forJob: j) where chosen.count < count && fits(worker: Int(w), shape: s) {
+            chosen.append(w)
+            taken.insert(w)
+        }
+        if chosen.count < count {
+            let list = classes[shapeClass[s]].candidateList(index: index)
+            var i = shapeCursor[s]
+            while i < list.count && chosen.count < count {
+                let w = list[i]
+                i += 1
+                if !taken.contains(w) && fits(worker: Int(w), shape: s) { chosen.append(w) }
+            }
+        }
+        if chosen.count < count {
+            gangFailedAt[s] = min(gangFailedAt[s], count)
+            return nil
+        }
+        return chosen
     }
 
     /// Alive workers whose cache holds `key` (index built on first use).

@@ -38,7 +38,7 @@ public struct SimulationReport: Sendable {
     public var jobsUnfinished = 0
     /// Longest wait, in steps, between a job becoming eligible and its placement.
     public var longestWaitSteps = 0
-    /// Worst (fair share - average share) seen for a backlogged queue over a full window.
+    /// Worst (fair share - average share) of a backlogged queue over a window in which another queue borrowed.
     public var worstFairShareDeficit = 0.0
     public var fairShareWindowsChecked = 0
     /// Every broken invariant, with the step it broke at. Empty when the run was clean.
@@ -248,9 +248,10 @@ public final class ClusterSimulation {
                 report.fairShareWindowsChecked += 1
                 let share = averageShare(q), fair = averageFair(q)
                 let deficit = fair - share
-                report.worstFairShareDeficit = max(report.worstFairShareDeficit, deficit)
                 let someoneBorrowing = queues.indices.contains { o in o != q && averageShare(o) > averageFair(o) + 1e-9 }
-                if deficit > configuration.fairShareTolerance && someoneBorrowing && queue.quota == nil {
+                guard someoneBorrowing && queue.quota == nil else { continue }
+                report.worstFairShareDeficit = max(report.worstFairShareDeficit, deficit)
+                if deficit > configuration.fairShareTolerance {
                     report.violations.append("fair share: queue \(queue.name) averaged \(share) vs fair \(fair) over steps \(start + 1)-\(start + window)")
                 }
             }

@@ -11,6 +11,20 @@ extension Settings {
             ?? stateDirectory.appendingPathComponent("artifacts")
     }
 
+    public enum ArtifactStoreKind: String, Sendable, CaseIterable {
+        case dir
+        case controlPlane = "control-plane"
+    }
+
+    /// `--artifact-store dir|control-plane`.
+    public func artifactStoreKind() throws(SettingsError) -> ArtifactStoreKind {
+        guard let text = string("artifact-store") else { return .dir }
+        guard let kind = ArtifactStoreKind(rawValue: text) else {
+            throw SettingsError("--artifact-store: expected dir or control-plane, got '\(text)'")
+        }
+        return kind
+    }
+
     /// `opsctl worker`: name, resources, labels, concurrency and directories.
     public func workerConfiguration(hostName: String = ProcessInfo.processInfo.hostName,
                                     cores: Int = ProcessInfo.processInfo.activeProcessorCount,

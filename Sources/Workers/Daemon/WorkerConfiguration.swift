@@ -24,10 +24,13 @@ public struct WorkerConfiguration: Sendable {
     /// undelivered reports this long to be delivered.
     public var shutdownGraceSeconds: Double
     public var version: String
+    /// Write a `system` log line when an attempt starts and succeeds (failures are always logged). Off for
+    /// throughput runs of tiny tasks, where these lines would outnumber the work.
+    public var logAttemptLifecycle: Bool
 
     public init(name: String, resources: Resources, labels: Labels = [:], maxConcurrentTasks: Int = 4, maxTasksPerPoll: Int = 32,
                 pollWaitSeconds: Double = 20, workDirectory: URL, flushIntervalSeconds: Double = 0.25, backoff: Backoff = Backoff(),
-                shutdownGraceSeconds: Double = 10, version: String = opsVersion) {
+                shutdownGraceSeconds: Double = 10, version: String = opsVersion, logAttemptLifecycle: Bool = true) {
         self.name = name
         self.resources = resources
         self.labels = labels
@@ -39,5 +42,6 @@ public struct WorkerConfiguration: Sendable {
         self.backoff = backoff
         self.shutdownGraceSeconds = shutdownGraceSeconds
         self.version = version
+        self.logAttemptLifecycle = logAttemptLifecycle
     }
 }

@@ -142,6 +142,8 @@ public actor WorkerDaemon {
     private var isStopping: Bool { stopping }
 
     private var reregistering = false
+    /// Largest report batch to send, in (estimated) JSON bytes; halved when the control plane answers 413.
+    private var batchByteBudget = 512 * 1024
 
     /// The control plane forgot this worker (it was marked lost): everything held is stale; register again.
     private func handleUnknownWorker() async {
@@ -241,7 +243,11 @@ public actor WorkerDaemon {
                 failures = 0
                 for assignment in response.assignments { start(assignment) }
             } catch {
-                if error.isUnknownWorker { await handleUnknownWorker(); continue }
+                if error.isUnknownWorker {
+                    await handleUnknownWorker()
+                    await capacityFreed.wait(timeoutSeconds: 0.1) // registration may still be in progress elsewhere
+                    continue
+                }
                 failures += 1
                 if failures == 1 || failures % 10 == 0 { log("poll failed (\(failures) tries): \(error)") }
                 let delay = configuration.backoff.delay(afterFailures: failures)
@@ -258,22 +264,23 @@ public actor WorkerDaemon {
             return
         }
         let directory = configuration.workDirectory.appendingPathComponent("attempts").appendingPathComponent("\(assignment.attemptID)")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let context = ExecutionContext(task: assignment, workDirectory: directory, workerResources: configuration.resources,
                                        artifactStore: artifactStore, reports: reports)
         running[assignment.attemptID] = RunningAttempt(assignment: assignment, context: context, task: nil)
         let executor = registry.executor(for: assignment.jobType)
         let workerName = configuration.name
         let known = registry.kinds
+        let logLifecycle = configuration.logAttemptLifecycle
         let task = Task.detached { [weak self] in
-            let outcome = await WorkerDaemon.execute(assignment, executor: executor, knownKinds: known, workerName: workerName, context: context)
+            let outcome = await WorkerDaemon.execute(assignment, executor: executor, knownKinds: known, workerName: workerName,
+                                                     context: context, logLifecycle: logLifecycle)
             await self?.finish(assignment, outcome: outcome)
         }
         running[assignment.attemptID]?.task = task
     }
 
     static func execute(_ assignment: TaskAssignment, executor: (any JobExecutor)?, knownKinds: [String], workerName: String,
-                        context: ExecutionContext) async -> AttemptOutcome {
+                        context: ExecutionContext, logLifecycle: Bool = true) async -> AttemptOutcome {
         func failure(_ message: String, retryable: Bool, reason: FailureReason = .error) -> AttemptOutcome {
             .failed(FailureReport(taskID: assignment.taskID, attemptID: assignment.attemptID, message: message, retryable: retryable, reason: reason))
         }
@@ -281,11 +288,13 @@ public actor WorkerDaemon {
             return failure("worker \(workerName) has no executor for job type \"\(assignment.jobType)\" (it has: \(knownKinds.joined(separator: ", ")))",
                            retryable: true)
         }
-        context.log("attempt \(assignment.attemptNumber)/\(assignment.maxAttempts) of task \(assignment.taskIndex) started on \(workerName)", stream: .system)
+        if logLifecycle {
+            context.log("attempt \(assignment.attemptNumber)/\(assignment.maxAttempts) of task \(assignment.taskIndex) started on \(workerName)", stream: .system)
+        }
         do {
             let result = try await executor.run(assignment, context: context)
             if context.stopSignal == .stale { return .dropped }
-            context.log("attempt \(assignment.attemptNumber) succeeded", stream: .system)
+            if logLifecycle { context.log("attempt \(assignment.attemptNumber) succeeded", stream: .system) }
             return .completed(result)
         } catch {
             return classify(error, context: context, assignment: assignment)
@@ -322,7 +331,7 @@ public actor WorkerDaemon {
 
     private func finish(_ assignment: TaskAssignment, outcome: AttemptOutcome) {
         guard let attempt = running.removeValue(forKey: assignment.attemptID) else { return }
-        try? FileManager.default.removeItem(at: attempt.context.workDirectory)
+        attempt.context.removeWorkDirectory()
         switch outcome {
         case .completed(let result):
             completed += 1
@@ -353,7 +362,7 @@ public actor WorkerDaemon {
     @discardableResult
     func flushQueued() async -> Bool {
         guard let workerID else { return true }
-        while let batch = reports.takeBatch(workerID: workerID) {
+        while let batch = reports.takeBatch(workerID: workerID, maxBytes: batchByteBudget) {
             do {
                 let response = try await api.report(batch)
                 reports.acknowledge(batch, staleAttempts: response.staleAttempts)
@@ -371,6 +380,8 @@ public actor WorkerDaemon {
                     reports.putBack(batch)
                     log("delivering \(batch.itemCount) report(s) failed: \(error); keeping them to resend")
                     return false
+                } else if error.status == 413 {
+                    handleTooLarge(batch)
                 } else {
                     // The control plane will never accept this batch (a bug on one side): say so and move on.
                     log("the control plane refused \(batch.itemCount) report(s) for good: \(error)")
@@ -379,6 +390,29 @@ public actor WorkerDaemon {
             }
         }
         return true
+    }
+
+    /// The control plane refused a batch as larger than its body limit: send smaller batches; an item that is
+    /// too large on its own is dropped (a completion becomes a failure that says why, so the task does not hang).
+    private func handleTooLarge(_ batch: ReportBatch) {
+        if batch.itemCount > 1 {
+            reports.putBack(batch)
+            batchByteBudget = max(4096, batchByteBudget / 2)
+            log("the control plane refused \(batch.itemCount) report(s) as too large (HTTP 413); sending batches of at most \(batchByteBudget) bytes")
+            return
+        }
+        reports.acknowledge(batch, staleAttempts: [])
+        if let completion = batch.completions.first {
+            reports.enqueue(FailureReport(taskID: completion.taskID, attemptID: completion.attemptID,
+                                          message: "the task's result is larger than the control plane accepts (HTTP 413); store large outputs as artifacts and return their names",
+                                          retryable: false))
+        } else if let failure = batch.failures.first {
+            var shorter = failure
+            shorter.message = String(failure.message.prefix(2000)) + " …[cut: too large for the control plane]"
+            if shorter.message != failure.message { reports.enqueue(shorter) }
+        } else {
+            log("dropped one report item the control plane refuses as too large (HTTP 413)")
+        }
     }
 
     // MARK: Shutdown

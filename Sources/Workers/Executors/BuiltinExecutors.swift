@@ -4,19 +4,19 @@
 import APITypes
 import Foundation
 
-/// `type: noop` — completes at once. Result: `{"task": <index>}` plus `spec.result` when given.
+/// `type: noop` — completes at once. Result: `{"task": <index>}` plus `result` in its settings when given.
 public struct NoopExecutor: JobExecutor {
     public static let kind = "noop"
     public init() {}
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         var result: [String: AnyJSON] = ["task": .int(Int64(task.taskIndex))]
-        if let extra = task.spec["result"] { result["result"] = extra }
+        if let extra = task.settings["result"] { result["result"] = extra }
         return TaskResult(result: .object(result))
     }
 }
 
-/// `type: sleep` — `spec.seconds` (number ≥ 0, default 1): sleeps, reporting progress about ten times,
+/// `type: sleep` — `seconds` (number ≥ 0, default 1): sleeps, reporting progress about ten times,
 /// stopping promptly when cancelled, and stopping at once when preempted (it has nothing to checkpoint).
 public struct SleepExecutor: JobExecutor {
     public static let kind = "sleep"
@@ -24,11 +24,11 @@ public struct SleepExecutor: JobExecutor {
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         let seconds: Double
-        switch task.spec["seconds"] {
+        switch task.settings["seconds"] {
         case nil, .some(.null): seconds = 1
         case .some(let value):
             guard let number = value.doubleValue, number >= 0, number.isFinite else {
-                throw TaskFailure.invalidSpec("seconds", expected: "a number >= 0", got: value)
+                throw TaskFailure.invalidSpec("sleep.seconds", expected: "a number >= 0", got: value)
             }
             seconds = number
         }
@@ -49,16 +49,16 @@ public struct SleepExecutor: JobExecutor {
     }
 }
 
-/// `type: fail` — fails with `spec.message` (default "failing on purpose"), retryable unless
-/// `spec.retryable: false`. With `spec.succeedOnAttempt: N` it succeeds from attempt N on (to test retries).
+/// `type: fail` — fails with `message` (default "failing on purpose"), retryable unless
+/// `retryable: false`. With `succeedOnAttempt: N` it succeeds from attempt N on (to test retries).
 public struct FailExecutor: JobExecutor {
     public static let kind = "fail"
     public init() {}
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
-        if let value = task.spec["succeedOnAttempt"] {
+        if let value = task.settings["succeedOnAttempt"] {
             guard let attempt = value.intValue, attempt >= 1 else {
-                throw TaskFailure.invalidSpec("succeedOnAttempt", expected: "an integer >= 1", got: value)
+                throw TaskFailure.invalidSpec("fail.succeedOnAttempt", expected: "an integer >= 1", got: value)
             }
             if task.attemptNumber >= Int(attempt) {
                 context.log("attempt \(task.attemptNumber) succeeds", stream: .system)
@@ -66,11 +66,11 @@ public struct FailExecutor: JobExecutor {
             }
         }
         var retryable = true
-        if let value = task.spec["retryable"] {
-            guard let flag = value.boolValue else { throw TaskFailure.invalidSpec("retryable", expected: "true or false", got: value) }
+        if let value = task.settings["retryable"] {
+            guard let flag = value.boolValue else { throw TaskFailure.invalidSpec("fail.retryable", expected: "true or false", got: value) }
             retryable = flag
         }
-        let message = task.spec["message"]?.stringValue ?? "failing on purpose"
+        let message = task.settings["message"]?.stringValue ?? "failing on purpose"
         context.log("attempt \(task.attemptNumber) fails: \(message)", stream: .stderr)
         throw TaskFailure(message, retryable: retryable)
     }

@@ -12,8 +12,18 @@ public struct PreemptionRequest: Sendable, Equatable {
 
 public final class ExecutionContext: @unchecked Sendable {
     public let task: TaskAssignment
-    /// A private directory for this attempt, created before `run` and removed after it.
-    public let workDirectory: URL
+    /// A private directory for this attempt, created on first use and removed after the attempt.
+    public var workDirectory: URL {
+        lock.withLock {
+            if !workDirectoryCreated {
+                try? FileManager.default.createDirectory(at: workDirectoryURL, withIntermediateDirectories: true)
+                workDirectoryCreated = true
+            }
+        }
+        return workDirectoryURL
+    }
+    private let workDirectoryURL: URL
+    private var workDirectoryCreated = false
     /// The whole worker's resources (the task's own grant is `task.resources`).
     public let workerResources: Resources
     public let artifactStore: any ArtifactStore
@@ -29,7 +39,7 @@ public final class ExecutionContext: @unchecked Sendable {
     public init(task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
                 reports: ReportQueue) {
         self.task = task
-        self.workDirectory = workDirectory
+        self.workDirectoryURL = workDirectory
         self.workerResources = workerResources
         self.artifactStore = artifactStore
         self.reports = reports
@@ -123,4 +133,10 @@ public final class ExecutionContext: @unchecked Sendable {
     }
 
     var stopSignal: ExecutionStopped? { lock.withLock { stopReason } }
+
+    /// Removes the work directory if the executor used it.
+    func removeWorkDirectory() {
+        guard lock.withLock({ workDirectoryCreated }) else { return }
+        try? FileManager.default.removeItem(at: workDirectoryURL)
+    }
 }

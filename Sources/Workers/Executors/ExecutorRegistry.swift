@@ -6,12 +6,13 @@ public struct ExecutorRegistry: Sendable {
 
     public init() {}
 
-    /// A registry with the built-in kinds: `noop`, `sleep`, `fail`.
+    /// A registry with the built-in kinds: `noop`, `sleep`, `fail`, `shell`.
     public static func builtins() -> ExecutorRegistry {
         var registry = ExecutorRegistry()
         registry.register(kind: NoopExecutor.kind, NoopExecutor())
         registry.register(kind: SleepExecutor.kind, SleepExecutor())
         registry.register(kind: FailExecutor.kind, FailExecutor())
+        registry.register(kind: ShellExecutor.kind, ShellExecutor())
         return registry
     }
 

@@ -107,8 +107,10 @@ final class ProgressDisplay {
             for line in lines + ["elapsed \(TableFormatter.duration(elapsed))"] { text += "\u{1B}[2K" + line + "\n" }
             print(text, terminator: "")
             drawnLines = lines.count + 1
+            Output.flush()
         } else if lines != lastLines {
             for (index, line) in lines.enumerated() where index >= lastLines.count || lastLines[index] != line { print(line) }
+            Output.flush()
         }
         lastLines = lines
     }

@@ -28,11 +28,12 @@ enum LogsCommand {
                 continue
             }
             for line in response.lines {
-                var prefix = "[task \(line.taskID) #\(line.attemptNumber)]"
+                var prefix = "[task \(line.taskID)" + (line.attemptNumber > 0 ? " #\(line.attemptNumber)]" : "]")
                 if line.stream != .stdout { prefix += " \(line.stream.rawValue):" }
                 if timestamps { prefix = WireCoding.formatTimestamp(line.time) + " " + prefix }
                 print(prefix + " " + line.message)
             }
+            Output.flush()
             since = response.nextSince
             if response.lines.count >= 1000 { continue }
             if !follow || response.complete { return 0 }

@@ -57,6 +57,7 @@ enum UpCommand {
           worker logs: \(options.logDirectory.path)/worker-N.log
         Ctrl-C stops everything.
         """)
+        Output.flush()
 
         let stop = Latch()
         let signals = TerminationSignals { _ in stop.signal() }

@@ -11,10 +11,17 @@ enum WorkerCommand {
         guard let token else {
             throw SettingsError("worker: no token; set OPS_JOIN_TOKEN (or OPS_JOIN_TOKEN_FILE / --join-token-file) to the cluster's join token")
         }
-        let artifactDir = settings.artifactDirectory
         let api = HTTPControlPlaneAPI(baseURL: settings.serverURL, token: token, transport: CurlTransport())
+        let artifactStore: any ArtifactStore
+        switch try settings.artifactStoreKind() {
+        case .dir:
+            artifactStore = FileArtifactStore(root: settings.artifactDirectory)
+        case .controlPlane:
+            artifactStore = ControlPlaneArtifactStore(baseURL: settings.serverURL, token: api.requester.token,
+                                                      cacheDirectory: configuration.workDirectory.appendingPathComponent("artifact-cache"))
+        }
         let daemon = WorkerDaemon(configuration: configuration, api: api, registry: ExecutorRegistry.standard(),
-                                  artifactStore: FileArtifactStore(root: artifactDir))
+                                  artifactStore: artifactStore)
         let signals = TerminationSignals { number in
             WorkerDaemon.standardErrorLog("got signal \(number); shutting down (send it again to exit at once)")
             daemon.requestShutdown()

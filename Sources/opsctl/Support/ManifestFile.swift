@@ -7,15 +7,22 @@ import Foundation
 import Workers
 import YAML
 
+/// A manifest file that cannot be submitted (exit code 1: bad input, not bad usage).
+struct ManifestFileError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
 enum ManifestFile {
     static func documents(path: String) throws -> [AnyJSON] {
         let text: String
         if path == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         } else {
-            guard FileManager.default.fileExists(atPath: path) else { throw SettingsError("apply: no such file: \(path)") }
+            guard FileManager.default.fileExists(atPath: path) else { throw ManifestFileError("apply: no such file: \(path)") }
             guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw SettingsError("apply: cannot read \(path) as UTF-8 text")
+                throw ManifestFileError("apply: cannot read \(path) as UTF-8 text")
             }
             text = contents
         }
@@ -23,14 +30,15 @@ enum ManifestFile {
         do {
             _ = try ManifestParser.parsePipeline(text: text, fileName: name)
         } catch {
-            throw SettingsError("apply: \(name) is not a valid manifest (\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")):\n  "
+            let count = error.problems.count
+            throw ManifestFileError("apply: \(name) has \(count) problem\(count == 1 ? "" : "s"); nothing was submitted:\n  "
                                 + error.problems.map(\.description).joined(separator: "\n  "))
         }
         let nodes: [YAMLNode]
         do {
             nodes = try YAMLParser.parseDocuments(text, fileName: name)
         } catch {
-            throw SettingsError("apply: \(error)")
+            throw ManifestFileError("apply: \(error)")
         }
         var documents: [AnyJSON] = []
         for node in nodes where !node.isNull {
@@ -38,7 +46,7 @@ enum ManifestFile {
             // A JSON file may hold an array of manifests.
             if case .array(let items) = value, path.hasSuffix(".json") { documents += items } else { documents.append(value) }
         }
-        guard !documents.isEmpty else { throw SettingsError("apply: \(name) holds no manifest documents") }
+        guard !documents.isEmpty else { throw ManifestFileError("apply: \(name) holds no manifest documents") }
         return documents
     }
 

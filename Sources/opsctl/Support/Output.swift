@@ -44,5 +44,9 @@ enum Output {
         }
     }
 
+    /// Pushes buffered standard output out now: when stdout is a pipe or file it is block-buffered, and
+    /// progress displays, `logs -f` and `up` must show up as they happen.
+    static func flush() { fflush(nil) }
+
     static var isTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
 }

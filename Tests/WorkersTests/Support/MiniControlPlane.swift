@@ -48,11 +48,14 @@ final class MiniControlPlane: @unchecked Sendable {
     /// Workers the control plane "lost": their calls get 404 unknown_worker.
     var forgottenWorkers: Set<WorkerID> = []
     let joinToken = "join-secret"
+    let adminToken = "admin-secret"
+    /// What `GET /v1/jobs` answers (admin token).
+    var jobs: [JobView] = []
     let workerToken = "worker-secret"
 
-    init() throws {
+    init(maxBodyBytes: Int = 8 << 20) throws {
         let box = HandlerBox()
-        server = HTTPServer(configuration: HTTPServerConfiguration(maxBodyBytes: { _, _ in 8 << 20 })) { request in
+        server = HTTPServer(configuration: HTTPServerConfiguration(maxBodyBytes: { _, _ in maxBodyBytes })) { request in
             box.plane?.handle(request) ?? HTTPResponse(status: 503)
         }
         box.plane = self
@@ -85,6 +88,9 @@ final class MiniControlPlane: @unchecked Sendable {
         let token = request.bearerToken
         do {
             switch (request.method, request.path) {
+            case ("GET", APIRoute.jobs):
+                guard token == adminToken else { return error(.unauthorized, "this call needs the admin token") }
+                return json(lock.withLock { ListResponse(items: jobs) })
             case ("POST", APIRoute.workerRegister):
                 guard token == joinToken else { return error(.unauthorized, "bad join token") }
                 let body = try WireCoding.decode(RegisterWorkerRequest.self, from: request.body)

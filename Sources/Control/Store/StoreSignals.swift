@@ -1,0 +1,58 @@
+import Foundation
+import Postgres
+
+/// Wake-ups for waiting API calls, fed by one LISTEN connection: long-polls wait for
+/// `task_runnable`, `--wait` for `job_changed`, `logs -f` for `task_logs` — without polling the
+/// database. Each channel has a generation counter; read it *before* looking at the database and
+/// wait for a later one, so a notification between the look and the wait is never lost. After a
+/// reconnect every channel is bumped (notifications may have been missed: look again).
+public final class StoreSignals: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var generations: [String: UInt64] = [:]
+    private var listener: PostgresListener?
+
+    public init(conninfo: String, channels: [String] = [StoreChannel.taskRunnable, StoreChannel.jobChanged, StoreChannel.taskLogs]) {
+        listener = PostgresListener(conninfo: conninfo, channels: channels) { [weak self] event in
+            guard let self else { return }
+            self.condition.lock()
+            switch event {
+            case .notification(let channel, _):
+                self.generations[channel, default: 0] += 1
+            case .listening(let mayHaveMissed):
+                if mayHaveMissed { for channel in channels { self.generations[channel, default: 0] += 1 } }
+            }
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+    }
+
+    deinit { stop() }
+
+    /// Blocks until LISTEN is in effect (e.g. before serving), up to `timeout`.
+    @discardableResult
+    public func waitUntilReady(timeout: TimeInterval) -> Bool {
+        listener?.waitUntilListening(timeout: timeout) ?? false
+    }
+
+    /// The current generation of `channel`.
+    public func generation(_ channel: String) -> UInt64 {
+        condition.lock(); defer { condition.unlock() }
+        return generations[channel, default: 0]
+    }
+
+    /// Waits until `channel` moves past `generation` or `timeout` passes; returns the generation then.
+    @discardableResult
+    public func wait(_ channel: String, after generation: UInt64, timeout: TimeInterval) -> UInt64 {
+        let deadline = Date().addingTimeInterval(max(0, timeout))
+        condition.lock(); defer { condition.unlock() }
+        while generations[channel, default: 0] <= generation {
+            if !condition.wait(until: deadline) { break }
+        }
+        return generations[channel, default: 0]
+    }
+
+    public func stop() {
+        listener?.stop()
+        listener = nil
+    }
+}

@@ -1,0 +1,98 @@
+// The artifact store for nodes without a shared filesystem: files are uploaded to the control plane
+// (`PUT /v1/blobs/{sha256}`, streamed from disk) and fetched back by checksum (`GET /v1/blobs/{sha256}`) into a
+// local cache, verified before use. Locations look like `cp://blobs/<sha256>`.
+//
+// Calls block while bytes move: executors call `registerArtifact` / `localPath` from `context.runBlocking`
+// for large files.
+
+import APITypes
+import Checksum
+import Foundation
+import HTTPClient
+
+public struct ControlPlaneArtifactStore: ArtifactStore {
+    public static let scheme = "cp://blobs/"
+
+    public let baseURL: String
+    public let token: BearerToken
+    public let cacheDirectory: URL
+    private let client: HTTPClient
+
+    /// `token`: share the worker API's token (`HTTPControlPlaneAPI.requester.token`), which becomes the
+    /// per-worker token after registration.
+    public init(baseURL: String, token: BearerToken, cacheDirectory: URL, client: HTTPClient = HTTPClient()) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.token = token
+        self.cacheDirectory = cacheDirectory
+        self.client = client
+    }
+
+    private var headers: [String: String] {
+        token.value.map { ["Authorization": "Bearer \($0)"] } ?? [:]
+    }
+
+    public func store(file: URL, name: String, kind: String? = nil, metadata: AnyJSON? = nil) throws -> ArtifactRecord {
+        let sha: String
+        do { sha = try SHA256.hex(ofFileAt: file.path) } catch {
+            throw ArtifactStoreError.unreadable(path: file.path, reason: "\(error)")
+        }
+        let url = baseURL + APIRoute.blob(sha)
+        let response: HTTPClientResponse
+        do {
+            response = try client.upload(url: url, fromFile: file.path, headers: headers.merging(["Content-Type": "application/octet-stream"]) { a, _ in a })
+        } catch {
+            throw ArtifactStoreError.writeFailed(path: url, reason: "\(error)")
+        }
+        guard response.isSuccess else {
+            throw ArtifactStoreError.writeFailed(path: url, reason: Self.explain(response))
+        }
+        let uploaded: BlobUploadResponse
+        do { uploaded = try WireCoding.decode(BlobUploadResponse.self, from: response.body) } catch {
+            throw ArtifactStoreError.writeFailed(path: url, reason: "unexpected answer: \(WireCoding.describe(error))")
+        }
+        guard uploaded.sha256 == sha else {
+            throw ArtifactStoreError.writeFailed(path: url, reason: "the control plane stored sha256 \(uploaded.sha256), the file has \(sha)")
+        }
+        return ArtifactRecord(name: name, location: uploaded.location, sha256: sha, bytes: uploaded.bytes, kind: kind, metadata: metadata)
+    }
+
+    public func localPath(for location: String) throws -> URL {
+        guard location.hasPrefix(Self.scheme) else {
+            // A path on a filesystem this node can see.
+            return try FileArtifactStore(root: cacheDirectory).localPath(for: location)
+        }
+        let sha = String(location.dropFirst(Self.scheme.count))
+        guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit }) else { throw ArtifactStoreError.notFound(location: location) }
+        let directory = cacheDirectory.appendingPathComponent("blobs").appendingPathComponent(String(sha.prefix(2)))
+        let cached = directory.appendingPathComponent(sha)
+        if FileManager.default.fileExists(atPath: cached.path) { return cached }
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = directory.appendingPathComponent(".\(sha).\(UUID().uuidString).tmp")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let url = baseURL + APIRoute.blob(sha)
+        let response: HTTPClientResponse
+        do { response = try client.download(url: url, to: temporary.path, headers: headers) } catch {
+            throw ArtifactStoreError.unreadable(path: url, reason: "\(error)")
+        }
+        if response.status == 404 { throw ArtifactStoreError.notFound(location: location) }
+        guard response.isSuccess else { throw ArtifactStoreError.unreadable(path: url, reason: Self.explain(response)) }
+        let actual: String
+        do { actual = try SHA256.hex(ofFileAt: temporary.path) } catch {
+            throw ArtifactStoreError.unreadable(path: temporary.path, reason: "\(error)")
+        }
+        guard actual == sha else {
+            throw ArtifactStoreError.unreadable(path: url, reason: "downloaded bytes hash to \(actual), expected \(sha); the copy was discarded")
+        }
+        guard rename(temporary.path, cached.path) == 0 else {
+            throw ArtifactStoreError.writeFailed(path: cached.path, reason: String(cString: strerror(errno)))
+        }
+        return cached
+    }
+
+    private static func explain(_ response: HTTPClientResponse) -> String {
+        if let body = try? WireCoding.decode(APIErrorBody.self, from: response.body) { return "HTTP \(response.status) \(body)" }
+        return "HTTP \(response.status)"
+    }
+}

@@ -1,0 +1,149 @@
+// `type: shell` — runs a program (an argv list, no shell unless you ask for `sh -c`) in the attempt's work
+// directory, streaming its stdout/stderr as log lines. Exit status 0 succeeds; anything else is a retryable
+// failure. Cancellation, preemption and `timeoutSeconds` stop it (SIGTERM, then SIGKILL after 2 s).
+// Settings: `command: [program, args...]`, `env: {K: V}`, `workingDirectory: /abs/path`, `timeoutSeconds`.
+
+import APITypes
+import Foundation
+
+public struct ShellExecutor: JobExecutor {
+    public static let kind = "shell"
+    /// Longest log line kept; longer lines are cut (with a marker) so one runaway line cannot flood the store.
+    static let maxLineBytes = 16 * 1024
+
+    public init() {}
+
+    public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+        let settings = task.settings
+        guard let items = settings["command"]?.arrayValue, !items.isEmpty else {
+            throw TaskFailure.invalidSpec("shell.command", expected: "a non-empty list of strings (the program and its arguments)", got: settings["command"])
+        }
+        let argv = items.compactMap(\.stringValue)
+        guard argv.count == items.count else {
+            throw TaskFailure.invalidSpec("shell.command", expected: "a list of strings", got: settings["command"])
+        }
+        var extraEnvironment: [String: String] = [:]
+        if let env = settings["env"] {
+            guard let members = env.objectValue else { throw TaskFailure.invalidSpec("shell.env", expected: "a map of strings", got: env) }
+            for (key, value) in members {
+                guard let text = value.stringValue ?? value.intValue.map(String.init) else {
+                    throw TaskFailure.invalidSpec("shell.env.\(key)", expected: "a string", got: value)
+                }
+                extraEnvironment[key] = text
+            }
+        }
+        let directory = settings["workingDirectory"]?.stringValue.map { URL(fileURLWithPath: $0) } ?? context.workDirectory
+        let timeout = settings["timeoutSeconds"]?.doubleValue
+
+        let process = Process()
+        process.executableURL = try Self.resolve(argv[0], environment: ProcessInfo.processInfo.environment)
+        process.arguments = Array(argv.dropFirst())
+        process.currentDirectoryURL = directory
+        process.environment = Self.environment(for: task, workDirectory: context.workDirectory, extra: extraEnvironment)
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw TaskFailure("cannot start \(argv[0]): \(error)", retryable: false)
+        }
+        context.log("started: \(argv.joined(separator: " ")) (pid \(process.processIdentifier))", stream: .system)
+        let readers = DispatchGroup()
+        Self.forwardLines(of: stdout.fileHandleForReading, to: context, stream: .stdout, group: readers)
+        Self.forwardLines(of: stderr.fileHandleForReading, to: context, stream: .stderr, group: readers)
+
+        let started = Date()
+        var stopReason: Error?
+        while process.isRunning {
+            if stopReason == nil {
+                if context.isCancelled {
+                    stopReason = Self.currentStop(context)
+                } else if let preemption = context.preemption {
+                    stopReason = ExecutionStopped.preempted(reason: preemption.reason)
+                } else if let timeout, Date().timeIntervalSince(started) > timeout {
+                    stopReason = TaskFailure("timed out after \(timeout)s (shell.timeoutSeconds)", retryable: true)
+                }
+                if stopReason != nil { Self.terminate(process) }
+            }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        _ = try await context.runBlocking { readers.wait() }
+        if let stopReason { throw stopReason }
+        let status = process.terminationStatus
+        if process.terminationReason == .uncaughtSignal {
+            throw TaskFailure("\(argv[0]) was killed by signal \(status)", retryable: true)
+        }
+        guard status == 0 else { throw TaskFailure("\(argv[0]) exited with status \(status)", retryable: true) }
+        return TaskResult(result: ["exitStatus": 0, "seconds": .double(Date().timeIntervalSince(started))])
+    }
+
+    private static func currentStop(_ context: ExecutionContext) -> Error {
+        do { try context.checkCancellation(); return CancellationError() } catch { return error }
+    }
+
+    /// SIGTERM now, SIGKILL if it is still running 2 s later.
+    static func terminate(_ process: Process) {
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
+    }
+
+    /// The child's environment: the worker's, minus anything that looks like a secret, plus OPS_TASK_* facts
+    /// and the task's own `env`.
+    static func environment(for task: TaskAssignment, workDirectory: URL, extra: [String: String],
+                            inherited: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        var environment = inherited.filter { key, _ in
+            let upper = key.uppercased()
+            return !upper.contains("TOKEN") && !upper.contains("SECRET") && !upper.contains("PASSWORD") && upper != "OPS_DATABASE_URL"
+        }
+        environment["OPS_JOB_NAME"] = task.jobName
+        environment["OPS_TASK_ID"] = "\(task.taskID)"
+        environment["OPS_TASK_INDEX"] = "\(task.taskIndex)"
+        environment["OPS_ATTEMPT_ID"] = "\(task.attemptID)"
+        environment["OPS_ATTEMPT_NUMBER"] = "\(task.attemptNumber)"
+        environment["OPS_WORK_DIR"] = workDirectory.path
+        environment.merge(extra) { _, new in new }
+        return environment
+    }
+
+    /// A program path: as given when it contains a slash, else the first match on PATH.
+    static func resolve(_ program: String, environment: [String: String]) throws -> URL {
+        if program.contains("/") { return URL(fileURLWithPath: program) }
+        for directory in (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(program)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw TaskFailure("shell.command: program \"\(program)\" not found on PATH", retryable: false)
+    }
+
+    /// Reads the pipe on its own thread until EOF, logging each line.
+    static func forwardLines(of handle: FileHandle, to context: ExecutionContext, stream: LogStream, group: DispatchGroup) {
+        group.enter()
+        let thread = Thread {
+            defer { group.leave() }
+            var pending = Data()
+            func emit(_ bytes: Data) {
+                var line = bytes
+                var suffix = ""
+                if line.count > maxLineBytes { line = line.prefix(maxLineBytes); suffix = " …[line cut]" }
+                context.log(String(decoding: line, as: UTF8.self) + suffix, stream: stream)
+            }
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    emit(pending[pending.startIndex..<newline])
+                    pending = Data(pending[pending.index(after: newline)...])
+                }
+                if pending.count > maxLineBytes * 4 { emit(pending); pending = Data() }
+            }
+            if !pending.isEmpty { emit(pending) }
+        }
+        thread.start()
+    }
+}

@@ -1,0 +1,319 @@
+// Real-process integration support: the built `opsctl` binary started as `serve` and `worker` processes,
+// a throwaway PostgreSQL per test (TestSupport), SQL checks and plain HTTP calls on 127.0.0.1.
+// Every process a test starts is registered with its `ProcessCluster`, which kills what is left in
+// `tearDown` (also when the test failed); processes orphaned by a crashed test run are killed by the
+// next run (their cluster directory names the dead owner).
+
+import APITypes
+import ClusterModel
+import Foundation
+import Postgres
+import TestSupport
+import Workers
+import XCTest
+
+struct IntegrationFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The `opsctl` executable built beside the test bundle (debug or release, whichever is running).
+enum OpsctlBinary {
+    static func path() throws -> String {
+        var candidates: [URL] = []
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        candidates.append(exe.deletingLastPathComponent().appendingPathComponent("opsctl"))
+        // macOS-style bundle: .../debug/llm-opsPackageTests.xctest/Contents/MacOS/...
+        var bundle = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("opsctl"))
+            bundle = bundle.deletingLastPathComponent()
+        }
+        for test in Bundle.allBundles where test.bundlePath.hasSuffix(".xctest") {
+            candidates.append(test.bundleURL.deletingLastPathComponent().appendingPathComponent("opsctl"))
+        }
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.path) {
+            return candidate.path
+        }
+        throw IntegrationFailure("opsctl is not built next to the test bundle (looked at \(candidates.map(\.path))); run `swift build --build-tests` first")
+    }
+}
+
+/// One child process with its output in a log file.
+final class ManagedProcess: @unchecked Sendable {
+    let name: String
+    let process: Process
+    let logPath: String
+
+    init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
+        self.name = name
+        self.logPath = logPath
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        // The tests' own settings only: nothing from the developer's shell leaks in.
+        for key in env.keys where key.hasPrefix("OPS_") { env[key] = nil }
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? handle.close()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// SIGKILL: a crash, nothing is cleaned up by the process itself.
+    func kill9() {
+        guard process.isRunning else { return }
+        kill(pid, SIGKILL)
+        _ = waitForExit(timeout: 10)
+    }
+
+    /// SIGTERM, then SIGKILL after `timeout`. Returns the exit status when the process stopped on its own.
+    @discardableResult
+    func terminate(timeout: Double = 15) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(pid, SIGTERM)
+        if let status = waitForExit(timeout: timeout) { return status }
+        kill(pid, SIGKILL)
+        _ = waitForExit(timeout: 10)
+        return nil
+    }
+
+    func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+/// The result of one `opsctl` command run to completion.
+struct CommandResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Everything one integration test starts: a PostgreSQL server of its own, `opsctl serve` and `opsctl worker`
+/// processes (or in-process control planes), their logs and tokens. `shutdown()` stops all of it.
+final class ProcessCluster: @unchecked Sendable {
+    static let prefix = "llmops-integ-"
+    let directory: TemporaryDirectory
+    /// The PostgreSQL server: the process-wide shared one, or (with `ownPostgres`) one only this cluster
+    /// uses, for tests that stop or restart it.
+    let postgres: TestPostgres
+    private let ownsPostgres: Bool
+    let databaseURL: String
+    let adminToken = "admin-" + UUID().uuidString
+    let joinToken = "join-" + UUID().uuidString
+    let opsctl: String
+    private let lock = NSLock()
+    private var processes: [ManagedProcess] = []
+    private var counter = 0
+
+    /// A fresh database on the shared test server, or on a server of its own when `ownPostgres` is set.
+    init(ownPostgres: Bool = false) throws {
+        ProcessCluster.killAbandonedChildren()
+        opsctl = try OpsctlBinary.path()
+        directory = try TemporaryDirectory.make(prefix: ProcessCluster.prefix)
+        try String(getpid()).write(toFile: directory.path + "/owner.pid", atomically: true, encoding: .utf8)
+        do {
+            postgres = ownPostgres ? try TestPostgres() : try TestPostgres.shared()
+            ownsPostgres = ownPostgres
+            databaseURL = try postgres.freshDatabase()
+        } catch {
+            directory.remove()
+            throw error
+        }
+    }
+
+    /// Kills every process still running, stops PostgreSQL and deletes the directories. Idempotent.
+    func shutdown() {
+        let all = lock.withLock { processes }
+        for process in all where process.isRunning { kill(process.pid, SIGKILL) }
+        for process in all { _ = process.waitForExit(timeout: 10) }
+        if ownsPostgres { postgres.destroy() }
+        if ProcessInfo.processInfo.environment["OPS_KEEP_TEST_LOGS"] == nil { directory.remove() }
+    }
+
+    /// The logs of every process, for failure messages.
+    func logs(lastLines: Int = 40) -> String {
+        lock.withLock { processes }.map { process in
+            let lines = process.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(lastLines)
+            return "---- \(process.name) (pid \(process.pid)) ----\n" + lines.joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
+    private func nextLogPath(_ name: String) -> String {
+        let n = lock.withLock { counter += 1; return counter }
+        return directory.path + "/\(n)-\(name).log"
+    }
+
+    private func track(_ process: ManagedProcess) -> ManagedProcess {
+        lock.withLock { processes.append(process) }
+        let pids = lock.withLock { processes.map { String($0.pid) } }.joined(separator: "\n")
+        try? pids.write(toFile: directory.path + "/children.pids", atomically: true, encoding: .utf8)
+        return process
+    }
+
+    // MARK: opsctl processes
+
+    /// `opsctl serve` on `port` (a fixed port, so a restarted replica comes back at the same URL).
+    func startServe(port: Int, leaseSeconds: Double, heartbeatSeconds: Double, name: String = "serve") throws -> ManagedProcess {
+        let process = try ManagedProcess(
+            name: name, executable: opsctl,
+            arguments: ["serve", "--port", String(port), "--database-url", databaseURL,
+                        "--lease-seconds", String(leaseSeconds), "--heartbeat-seconds", String(heartbeatSeconds),
+                        "--artifact-dir", directory.path + "/artifacts", "--max-body-bytes", "64Ki"],
+            environment: ["OPS_ADMIN_TOKEN": adminToken, "OPS_JOIN_TOKEN": joinToken, "OPS_STATE_DIR": directory.path],
+            logPath: nextLogPath(name))
+        return track(process)
+    }
+
+    /// `opsctl worker` against `server`.
+    func startWorker(name: String, server: String, maxTasks: Int = 2, pollWait: Double = 2) throws -> ManagedProcess {
+        let process = try ManagedProcess(
+            name: name, executable: opsctl,
+            arguments: ["worker", "--server", server, "--name", name, "--cpus", "4", "--memory", "4Gi",
+                        "--max-tasks", String(maxTasks), "--poll-wait", String(pollWait),
+                        "--work-dir", directory.path + "/work/" + name, "--artifact-dir", directory.path + "/artifacts"],
+            environment: ["OPS_JOIN_TOKEN": joinToken, "OPS_STATE_DIR": directory.path],
+            logPath: nextLogPath(name))
+        return track(process)
+    }
+
+    /// Runs an admin `opsctl` command to completion (with the admin token in the environment).
+    func run(_ arguments: [String], server: String, timeout: Double = 60) throws -> CommandResult {
+        let out = nextLogPath("cmd-out"), err = nextLogPath("cmd-err")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: opsctl)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("OPS_") { env[key] = nil }
+        env["OPS_SERVER"] = server
+        env["OPS_TOKEN"] = adminToken
+        env["OPS_STATE_DIR"] = directory.path
+        process.environment = env
+        let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? outHandle.close()
+        try? errHandle.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw IntegrationFailure("opsctl \(arguments.joined(separator: " ")) did not finish within \(timeout)s")
+        }
+        return CommandResult(status: process.terminationStatus,
+                             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+
+    /// Writes a manifest file into the cluster directory and returns its path.
+    func writeManifest(_ name: String, _ text: String) throws -> String {
+        let path = directory.path + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    // MARK: SQL
+
+    /// Runs `body` on a fresh connection to the cluster's database (closed afterwards).
+    func sql<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let connection = try PostgresConnection(conninfo: databaseURL, applicationName: "integration-test")
+        defer { connection.close() }
+        return try body(connection)
+    }
+
+    func count(_ query: String, _ params: [PostgresValue?] = []) throws -> Int {
+        try sql { try $0.queryOne(query, params).int("n") }
+    }
+
+    // MARK: Abandoned processes
+
+    /// Kills `opsctl` children of test runs that died without cleaning up (their owner pid is gone).
+    static func killAbandonedChildren() {
+        let tmp = NSTemporaryDirectory()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix(prefix) {
+            let dir = (tmp as NSString).appendingPathComponent(name)
+            guard let owner = (try? String(contentsOfFile: dir + "/owner.pid", encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { continue }
+            if kill(owner, 0) == 0 || errno == EPERM { continue }
+            let pids = ((try? String(contentsOfFile: dir + "/children.pids", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+            for pid in pids {
+                let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                if cmdline.contains("opsctl") { kill(pid, SIGKILL) }
+            }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+}
+
+// MARK: HTTP
+
+/// Plain HTTP calls for the tests (real sockets through libcurl), with the raw status and body.
+struct RawHTTP {
+    let baseURL: String
+    let transport = CurlTransport()
+
+    func send(_ method: String, _ path: String, token: String?, body: Data? = nil, timeout: Double = 30) async throws -> HTTPResponseSpec {
+        var headers: [(String, String)] = [("Content-Type", "application/json")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        return try await transport.send(HTTPRequestSpec(method: method, url: baseURL + path, headers: headers, body: body, timeoutSeconds: timeout))
+    }
+
+    func send<Body: Encodable>(_ method: String, _ path: String, token: String?, json: Body) async throws -> HTTPResponseSpec {
+        try await send(method, path, token: token, body: try WireCoding.encode(json))
+    }
+
+    /// GET /readyz → its status code, nil when nothing answered.
+    func readyStatus() async -> Int? {
+        try? await send("GET", APIRoute.readyz, token: nil, timeout: 5).status
+    }
+}
+
+extension HTTPResponseSpec {
+    /// The JSON error body of a non-2xx answer.
+    func apiError() throws -> APIErrorBody {
+        do {
+            return try WireCoding.decode(APIErrorBody.self, from: body)
+        } catch {
+            throw IntegrationFailure("status \(status): body is not an API error: \(String(decoding: body, as: UTF8.self))")
+        }
+    }
+
+    func decoded<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try WireCoding.decode(T.self, from: body)
+        } catch {
+            throw IntegrationFailure("status \(status): cannot decode \(T.self): \(error): \(String(decoding: body, as: UTF8.self))")
+        }
+    }
+}
+
+/// Waits until `/readyz` answers 200 (a process that exits meanwhile fails at once with its log).
+func waitUntilReady(_ http: RawHTTP, process: ManagedProcess? = nil, timeout: Double = 60) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if await http.readyStatus() == 200 { return }
+        if let process, !process.isRunning {
+            throw IntegrationFailure("\(process.name) exited with \(process.process.terminationStatus) before it was ready:\n\(process.output)")
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+    }
+    throw IntegrationFailure("\(http.baseURL)/readyz did not answer 200 within \(timeout)s\n\(process?.output ?? "")")
+}

@@ -31,6 +31,10 @@ extension ExecutorRegistry {
     /// Every kind this build of the worker can run. The real kinds (tokenize, stream, train, eval) are
     /// registered here as their issues land.
     public static func standard() -> ExecutorRegistry {
-        builtins()
+        var registry = builtins()
+        registry.register(kind: TokenizeExecutor.kind, TokenizeExecutor())
+        registry.register(kind: TokenizeTrainExecutor.kind, TokenizeTrainExecutor())
+        registry.register(kind: TokenizeDedupScanExecutor.kind, TokenizeDedupScanExecutor())
+        return registry
     }
 }

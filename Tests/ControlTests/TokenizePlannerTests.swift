@@ -152,7 +152,7 @@ final class TokenizePlannerTests: XCTestCase {
             inputs: ["\(root.path)/in/*.txt"]
             \(out)
             tokenizer: {path: \(root.path)/missing.json}
-            """), "spec.tokenize.tokenizer.path: no readable file \(root.path)/missing.json on the control plane's filesystem (it must be where every worker sees it)")
+            """), "spec.tokenize.tokenizer.path: no readable file \(root.path)/missing.json on the control plane's filesystem (it must be where every worker sees it, or be written by a job this one runs after:)")
         let long = String(repeating: "a", count: 60)
         XCTAssertTrue(message("""
             inputs: ["\(root.path)/in/*.txt"]

@@ -72,9 +72,11 @@ public struct TokenizePlanner: JobPlanner {
         let settings = try Self.settings(of: manifest)
         let input = settings.inputOptions
         let files = try Self.inputFiles(settings.inputs, options: input, field: "spec.tokenize.inputs")
-        if let path = settings.tokenizer.path, !FileManager.default.isReadableFile(atPath: path) {
+        // A job that runs `after:` others may use a tokenizer one of them writes (a pipeline that tokenizes a
+        // held-out set with the tokenizer trained for the main set); its tasks then check the file themselves.
+        if let path = settings.tokenizer.path, manifest.spec.after.isEmpty, !FileManager.default.isReadableFile(atPath: path) {
             throw StoreError.invalid(field: "spec.tokenize.tokenizer.path",
-                                     message: "no readable file \(path) on the control plane's filesystem (it must be where every worker sees it)")
+                                     message: "no readable file \(path) on the control plane's filesystem (it must be where every worker sees it, or be written by a job this one runs after:)")
         }
         let chunks = Self.chunks(files, filesPerTask: settings.filesPerTask,
                                  bytesPerTask: settings.bytesPerTask?.bytes ?? TokenizeSettings.defaultBytesPerTask)

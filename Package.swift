@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
         .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer", "DataShards", "Engine"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"]),
     ]
 )

@@ -65,6 +65,6 @@ let package = Package(
         .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer", "DataShards", "Engine"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),
     ]
 )

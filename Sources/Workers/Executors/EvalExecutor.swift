@@ -18,7 +18,7 @@ public struct EvalExecutor: JobExecutor {
         }
         let threads = settings.threads ?? max(1, Int(task.resources.cpuMillis / 1000))
         return try await context.runBlocking {
-            let checkpoint = try CheckpointLocation.open(settings.checkpoint, field: "spec.eval.checkpoint", store: context.artifactStore)
+            let checkpoint = try CheckpointLocation.open(settings.checkpoint, field: "spec.eval.checkpoint", context: context)
             let model = try checkpoint.loadModel(threads: threads)
             context.log("evaluating \(checkpoint.path) (step \(checkpoint.step), \(model.parameterCount) parameters)", stream: .system)
             let result = try Self.evaluate(model: model, settings: settings, context: context)

@@ -171,7 +171,7 @@ struct DiLoCoTraining {
     private func publishInitialGlobal(model: GPTModel, dir: TrainingDirectory) throws {
         guard !dir.exists(Self.globalName(0)) else { return }
         if let reference = plan.settings.initFrom {
-            let checkpoint = try CheckpointLocation.open(reference, field: "spec.train.initFrom", store: context.artifactStore)
+            let checkpoint = try CheckpointLocation.open(reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
             guard checkpoint.config == plan.config else {
                 throw specFailure("spec.train.initFrom: \(reference.displayName) has model config \(checkpoint.config), the spec asks for \(plan.config)")
             }

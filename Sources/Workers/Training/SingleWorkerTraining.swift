@@ -29,7 +29,7 @@ struct SingleWorkerTraining {
         } else {
             let model = try GPTModel(config: plan.config, seed: plan.seed, threads: threads)
             if let reference = settings.initFrom {
-                let checkpoint = try CheckpointLocation.open(reference, field: "spec.train.initFrom", store: context.artifactStore)
+                let checkpoint = try CheckpointLocation.open(reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
                 guard checkpoint.config == plan.config else {
                     throw specFailure("spec.train.initFrom: \(reference.displayName) has model config \(checkpoint.config), the spec asks for \(plan.config)")
                 }

@@ -19,17 +19,37 @@ public struct TrainingDirectory: Sendable {
     /// `<shared>/<job>-<jobID>`: `sharedDirectory` from the spec, else `training/` beside the file artifact
     /// store's blobs (shared by every worker that shares the store), else beside the worker's attempts.
     public static func forJob(_ task: TaskAssignment, settings: TrainSettings, context: ExecutionContext) throws -> TrainingDirectory {
-        let base: URL
-        if let shared = settings.sharedDirectory {
-            base = URL(fileURLWithPath: shared)
-        } else if let files = context.artifactStore as? FileArtifactStore {
-            base = files.root.appendingPathComponent("training")
-        } else if let remote = context.artifactStore as? ControlPlaneArtifactStore {
-            base = remote.cacheDirectory.deletingLastPathComponent().appendingPathComponent("training")
-        } else {
-            base = context.workDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("training")
+        try TrainingDirectory(url: base(sharedDirectory: settings.sharedDirectory, context: context)
+            .appendingPathComponent("\(task.jobName)-\(task.jobID.rawValue)"))
+    }
+
+    /// The directory that holds every job's training directory.
+    public static func base(sharedDirectory: String?, context: ExecutionContext) -> URL {
+        if let sharedDirectory { return URL(fileURLWithPath: sharedDirectory) }
+        if let files = context.artifactStore as? FileArtifactStore { return files.root.appendingPathComponent("training") }
+        if let remote = context.artifactStore as? ControlPlaneArtifactStore {
+            return remote.cacheDirectory.deletingLastPathComponent().appendingPathComponent("training")
         }
-        return try TrainingDirectory(url: base.appendingPathComponent("\(task.jobName)-\(task.jobID.rawValue)"))
+        return context.workDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("training")
+    }
+
+    /// The newest checkpoint a job named `job` left in `base` (its single-worker checkpoints, else its DiLoCo
+    /// global weights): how `initFrom: {job: X}` is resolved when X had none yet at submission.
+    public static func newestCheckpoint(ofJob job: String, base: URL) -> URL? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base.path)) ?? []
+        let runs = names.compactMap { name -> (Int64, String)? in
+            guard name.hasPrefix(job + "-"), let id = Int64(name.dropFirst(job.count + 1)) else { return nil }
+            return (id, name)
+        }.sorted { $0.0 > $1.0 }
+        for (_, name) in runs {
+            let directory = base.appendingPathComponent(name)
+            if let newest = (try? TrainingDirectory(url: directory))?.checkpoints().first { return newest.url }
+            let diloco = directory.appendingPathComponent("diloco")
+            let globals = ((try? FileManager.default.contentsOfDirectory(atPath: diloco.path)) ?? [])
+                .filter { $0.hasPrefix("global-") && $0.hasSuffix(".safetensors") }.sorted()
+            if let last = globals.last { return diloco.appendingPathComponent(last) }
+        }
+        return nil
     }
 
     public func file(_ name: String) -> URL { url.appendingPathComponent(name) }

@@ -227,6 +227,42 @@ final class TrainClusterTests: XCTestCase {
         let evalDescribed = try run(["describe", "job", "pre-eval"], environment: env)
         XCTAssertTrue(evalDescribed.output.contains("perplexity"), evalDescribed.output)
         XCTAssertTrue(evalDescribed.output.contains("the cat "), evalDescribed.output)
+
+        // A DiLoCo gang of two worker processes (w2 and a new w3) trains one model together.
+        try startWorker("w3")
+        try waitUntil("w2 and w3 alive", timeout: 60, interval: 0.2) {
+            try sqlInt("SELECT count(*) AS n FROM workers WHERE state = 'alive' AND name IN ('w2', 'w3')") == 2
+        }
+        let gang = """
+            apiVersion: llmops/v1
+            kind: Job
+            metadata: {name: gang}
+            spec:
+              type: train
+              replicas: 2
+              resources: {cpu: 1, memory: 512Mi}
+              train:
+                model: {vocabularySize: 256, contextLength: 64, layers: 2, heads: 4, width: 64}
+                data: [{dataset: train}]
+                batchSize: 8
+                sequenceLength: 64
+                steps: 100
+                optimizer: {learningRate: 0.003, warmupSteps: 10}
+                threads: 1
+                eval: {data: [{dataset: heldout}], batches: 2}
+                diloco: {innerSteps: 25, roundTimeoutSeconds: 60}
+            """
+        let gangApplied = try run(["apply", "-f", try manifest("gang", gang), "--wait", "--timeout", "240"], environment: env)
+        XCTAssertEqual(gangApplied.status, 0, gangApplied.output)
+        let members = try pool.withConnection { c in
+            try c.query("SELECT t.result::text AS r FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = 'gang' ORDER BY t.id").map { try $0.string("r") }
+        }.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(members.count, 2)
+        XCTAssertEqual(members.compactMap { $0["roundsContributed"] as? Int }, [4, 4])
+        XCTAssertEqual(members.compactMap { $0["roundsPublished"] as? Int }.reduce(0, +), 4)
+        XCTAssertEqual(members[0]["valLoss"] as? Double, members[1]["valLoss"] as? Double, "one model")
+        XCTAssertLessThan(try XCTUnwrap(members[0]["valLoss"] as? Double), 3.0)
+        XCTAssertGreaterThan(try sqlInt("SELECT count(*) AS n FROM artifacts a JOIN jobs j ON j.id = a.job_id WHERE j.name = 'gang' AND a.kind = 'checkpoint'"), 0)
         finished = true
     }
 

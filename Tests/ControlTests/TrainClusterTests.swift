@@ -163,6 +163,18 @@ final class TrainClusterTests: XCTestCase {
         processes["w1"]!.waitUntilExit()
         XCTAssertLessThan(stepsBeforeKill, 300, "killed mid-training")
         try startWorker("w2")
+        // Once the retried attempt has written a checkpoint of its own, restart the control plane mid-training.
+        try waitUntil("a checkpoint of the retried attempt", timeout: 180, interval: 0.02) {
+            try sqlInt("SELECT count(*) AS n FROM artifacts WHERE kind = 'checkpoint' AND (metadata->>'step')::int > \(stepsBeforeKill)") > 0
+        }
+        let stateAtRestart = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'pre'").string("state") }
+        XCTAssertEqual(stateAtRestart, "running", "the control plane restarts mid-training")
+        let serve = processes["serve"]!
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        try start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3", "--heartbeat-seconds", "1"],
+                  environment: env)
+        try waitUntil("the control plane answers again", timeout: 60, interval: 0.2) { (try? self.run(["get", "workers"], environment: env).status) == 0 }
         try waitUntil("the train job finishes", timeout: 240, interval: 0.2) {
             let state = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'pre'").string("state") }
             return ["succeeded", "failed", "cancelled"].contains(state)

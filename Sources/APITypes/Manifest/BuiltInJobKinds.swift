@@ -3,7 +3,7 @@
 
 public enum BuiltInJobKinds {
     public static var all: [JobKind] { [noop, sleep, fail, shell, TokenizeJobKinds.tokenize, TokenizeJobKinds.trainTokenizer,
-                                              TokenizeJobKinds.dedupScan] }
+                                              TokenizeJobKinds.dedupScan, TrainJobKinds.train, TrainJobKinds.eval] }
 
     /// `spec.noop: {result: <any>}` (optional): completes at once, echoing `result`.
     public static let noop = JobKind(name: "noop", summary: "completes at once (echoes `result`)") { settings, _ in

@@ -50,7 +50,12 @@ public struct SubmittedJob: Codable, Hashable, Sendable {
 /// 201 (or 200 when nothing was created).
 public struct SubmitManifestsResponse: Codable, Hashable, Sendable {
     public var jobs: [SubmittedJob]
-    public init(jobs: [SubmittedJob]) { self.jobs = jobs }
+    /// The `kind: Queue` documents applied (configured, or validated on a dry run); nil when there were none.
+    public var queues: [QueueView]?
+    public init(jobs: [SubmittedJob], queues: [QueueView]? = nil) {
+        self.jobs = jobs
+        self.queues = queues
+    }
 }
 
 /// How many of a job's tasks are in each state.

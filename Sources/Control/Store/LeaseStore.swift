@@ -53,7 +53,7 @@ public struct LeaseStore: Sendable {
 
     /// Leases up to `limit` runnable tasks to `worker` in one transaction: queued tasks whose backoff
     /// has passed and that are either placed on this worker by the scheduler or are unplaced tasks of
-    /// single-replica jobs that fit the worker's free capacity and labels; highest priority first,
+    /// single-replica jobs of queues without a quota that fit the worker's free capacity and labels; highest priority first,
     /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
     public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDuration: TimeInterval = 60) throws -> [TaskAssignment] {
@@ -93,6 +93,9 @@ public struct LeaseStore: Sendable {
                   AND (t.placed_worker_id = $1
                        OR (t.placed_worker_id IS NULL AND NOT t.gang
                            AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
+                           -- A queue with a quota runs only what the scheduler places, which counts the quota.
+                           AND NOT EXISTS (SELECT 1 FROM jobs j JOIN queues q ON q.name = j.queue
+                                           WHERE j.id = t.job_id AND q.quota_cpu_millis IS NOT NULL)
                            AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
                            AND (t.accelerators = '{}'::jsonb
                                 OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a

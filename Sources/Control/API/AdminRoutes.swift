@@ -51,7 +51,7 @@ enum AdminRoutes {
         let views = try submitted.map { result in
             APITypes.SubmittedJob(outcome: result.created ? .created : .unchanged, job: JobView(try job(named: result.name, services)))
         }
-        let queueViews = queues.isEmpty ? nil : try QueueRoutes.views(services).filter { view in queues.contains { $0.name == view.name } }
+        let queueViews = queues.isEmpty ? nil : try QueueRoutes.views(named: queues.map(\.name), services)
         let status = submitted.contains(where: \.created) || !queues.isEmpty ? 201 : 200
         return .wire(SubmitManifestsResponse(jobs: views, queues: queueViews), status: status)
     }

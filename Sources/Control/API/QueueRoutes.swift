@@ -25,6 +25,12 @@ enum QueueRoutes {
         }
     }
 
+    /// The views of `names`, in that order (the order of the submitted file).
+    static func views(named names: [String], _ services: ControlServices) throws -> [QueueView] {
+        let all = Dictionary(uniqueKeysWithValues: try views(services).map { ($0.name, $0) })
+        return names.compactMap { all[$0] }
+    }
+
     static func view(_ queue: QueueConfiguration) -> QueueView {
         QueueView(name: queue.name, weight: queue.weight, quota: queue.quota, configured: true)
     }

@@ -120,3 +120,16 @@ extension QueueManifestTests {
         XCTAssertEqual(pipeline.jobs.map(\.spec.queue), ["research", "batch"])
     }
 }
+
+extension QueueManifestTests {
+    func testSubmitResponseWithAndWithoutQueuesOnTheWire() throws {
+        let view = QueueView(name: "batch", weight: 2, quota: Resources(cpuMillis: 1000, accelerators: ["gpu-h100": 2]),
+                             configured: true, runningTasks: 1, pendingTasks: 2, updatedAt: Date(timeIntervalSince1970: 1_700_000_000))
+        let response = SubmitManifestsResponse(jobs: [], queues: [view])
+        XCTAssertEqual(try WireCoding.decode(SubmitManifestsResponse.self, from: WireCoding.encode(response)), response)
+        // A response from a server without queues (no `queues` key) still decodes.
+        let old = try WireCoding.decode(SubmitManifestsResponse.self, from: Data(#"{"jobs": []}"#.utf8))
+        XCTAssertNil(old.queues)
+        XCTAssertEqual(try WireCoding.decode(ListResponse<QueueView>.self, from: WireCoding.encode(ListResponse(items: [view]))).items, [view])
+    }
+}

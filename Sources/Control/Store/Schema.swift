@@ -222,6 +222,8 @@ extension Migrations {
             CHECK ((quota_cpu_millis IS NULL) = (quota_memory_bytes IS NULL)
                    AND (quota_cpu_millis IS NULL) = (quota_accelerators IS NULL))
         );
+        -- The claim's fast path finds the jobs of quota-limited queues by queue.
+        CREATE INDEX jobs_queue ON jobs (queue);
         """),
     ]
 }

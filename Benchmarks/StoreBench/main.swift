@@ -1,7 +1,11 @@
 // StoreBench: claim + complete throughput of the PostgreSQL store alone (no HTTP), on an embedded
 // server with fsync ON. Shows what the database layer allows the end-to-end path (ControlBench).
 //
-//   swift run -c release StoreBench [--tasks 20000] [--workers 8] [--batch 50]
+//   swift run -c release StoreBench [--tasks 20000] [--workers 8] [--batch 50] [--queues 0] [--capped-tasks 0]
+//
+// --queues N configures N queues (the bench job runs in one of them, weight only; one more has a quota), so
+// the claim's fast path checks the queues table; --capped-tasks M adds M higher-priority queued tasks in the
+// quota-limited queue that the fast path must skip on every claim (the scheduler, not running here, places them).
 
 import ClusterModel
 import Control
@@ -35,8 +39,24 @@ let leases = LeaseStore(pool: pool)
 let workers = WorkerStore(pool: pool)
 let workerIDs = try (0..<workerCount).map { try workers.register(name: "bench-\($0)", resources: Resources(cpuMillis: 64_000, memoryBytes: 1 << 40)) }
 
+let queueCount = argument("--queues", 0)
+let cappedTasks = argument("--capped-tasks", 0)
+var benchQueue = "default"
+if queueCount > 0 || cappedTasks > 0 {
+    var configured = (0..<max(1, queueCount)).map { QueueConfiguration(name: "team-\($0)", weight: Double($0 + 1)) }
+    configured.append(QueueConfiguration(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)))
+    try QueueStore(pool: pool).upsert(configured)
+    benchQueue = "team-0"
+    print("configured \(configured.count) queues (1 with a quota)")
+}
+if cappedTasks > 0 {
+    try jobs.submit(NewJob(name: "capped", type: "noop", queue: "capped", priority: 10, resources: Resources(cpuMillis: 1000),
+                           tasks: (0..<cappedTasks).map { _ in NewTask() }))
+    print("\(cappedTasks) higher-priority tasks wait in the quota-limited queue")
+}
+
 let submitStart = Date()
-let job = try jobs.submit(NewJob(name: "bench", type: "noop", tasks: (0..<taskCount).map { NewTask(spec: #"{"i": \#($0)}"#) }))
+let job = try jobs.submit(NewJob(name: "bench", type: "noop", queue: benchQueue, tasks: (0..<taskCount).map { NewTask(spec: #"{"i": \#($0)}"#) }))
 print("submitted \(taskCount) tasks in \(String(format: "%.2f", Date().timeIntervalSince(submitStart)))s")
 
 let completed = Locked(0)

@@ -88,9 +88,9 @@ final class ManifestValidationTests: XCTestCase {
             "t.yaml:1: expected a mapping, got 1",
             "t.yaml:2: expected a mapping, got 2",
         ])
-        XCTAssertEqual(problems(""), ["t.yaml: no manifest found: expected at least one document with kind: Job"])
+        XCTAssertEqual(problems(""), ["t.yaml: no manifest found: expected at least one document with kind: Job or Queue"])
         XCTAssertEqual(problems("apiVersion: llmops/v1\nkind: Pod\nmetadata: []\nspec: 3\n"), [
-            "t.yaml:2: kind: expected \"Job\", got \"Pod\"",
+            "t.yaml:2: kind: expected \"Job\" or \"Queue\", got \"Pod\"",
             "t.yaml:3: metadata: expected a mapping, got a list",
             "t.yaml:4: spec: expected a mapping, got 3",
         ])

@@ -32,8 +32,10 @@ enum JobManifestValidator {
            version != JobManifest.apiVersion {
             root.report("apiVersion", "expected \"\(JobManifest.apiVersion)\", got \"\(version)\"")
         }
-        if let kind = root.string("kind", required: true, expected: "\"\(JobManifest.kind)\""), kind != JobManifest.kind {
-            root.report("kind", "expected \"\(JobManifest.kind)\", got \"\(kind)\"")
+        // `kind: Queue` documents never reach here (ManifestParser sends them to QueueManifestValidator).
+        let kinds = "\"\(JobManifest.kind)\" or \"\(QueueManifest.kind)\""
+        if let kind = root.string("kind", required: true, expected: kinds), kind != JobManifest.kind {
+            root.report("kind", "expected \(kinds), got \"\(kind)\"")
         }
 
         var metadata: JobMetadata?

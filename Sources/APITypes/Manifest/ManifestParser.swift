@@ -1,12 +1,14 @@
 // Entry point: manifest text (YAML, several documents = a pipeline; or JSON, one object or an array of
-// objects) to validated JobManifests, or a ManifestError listing every problem.
+// objects) to validated JobManifests and QueueManifests, or a ManifestError listing every problem.
 
 import Foundation
 import YAML
 
-/// The jobs of one file plus the `after:` names the file does not define (the server checks those exist).
+/// The jobs and queues of one file plus the `after:` names the file does not define (the server checks those exist).
 public struct ManifestPipeline: Sendable, Equatable {
     public var jobs: [JobManifest]
+    /// The file's `kind: Queue` documents, in file order.
+    public var queues: [QueueManifest] = []
     /// Sorted names referenced by `after:` that are not jobs of this file.
     public var externalDependencies: [String]
     /// Where each external dependency is named, for `checkExternalDependencies`.
@@ -77,9 +79,16 @@ public enum ManifestParser {
                                 registry: JobKindRegistry = .standard) throws(ManifestError) -> ManifestPipeline {
         let problems = ManifestProblemCollector(fileName: fileName)
         if documents.isEmpty {
-            problems.add(path: "", line: nil, "no manifest found: expected at least one document with kind: Job")
+            problems.add(path: "", line: nil, "no manifest found: expected at least one document with kind: Job or Queue")
         }
-        let outcomes = documents.map { JobManifestValidator.validate($0, problems: problems, registry: registry) }
+        // Queue documents go to their own validator; everything else is checked as a Job (which names a wrong kind).
+        let isQueue: (ManifestValue) -> Bool = {
+            if case .string(QueueManifest.kind)? = $0["kind"]?.content { return true }
+            return false
+        }
+        let queueOutcomes = documents.filter(isQueue).map { QueueManifestValidator.validate($0, problems: problems) }
+        checkQueueNames(queueOutcomes, problems: problems)
+        let outcomes = documents.filter { !isQueue($0) }.map { JobManifestValidator.validate($0, problems: problems, registry: registry) }
         let external = checkPipeline(outcomes, problems: problems)
         let definedNames = Set(outcomes.compactMap(\.name))
         let references = outcomes.flatMap { outcome in
@@ -93,8 +102,22 @@ public enum ManifestParser {
             }.map(\.element)
             throw ManifestError(problems: sorted)
         }
-        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), externalDependencies: external,
-                                externalReferences: references, fileName: fileName)
+        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.manifest),
+                                externalDependencies: external, externalReferences: references, fileName: fileName)
+    }
+
+    /// A queue configured twice in one file is ambiguous (which weight wins?), so it is an error.
+    private static func checkQueueNames(_ outcomes: [QueueManifestValidator.Outcome], problems: ManifestProblemCollector) {
+        var firstLine: [String: Int?] = [:]
+        for outcome in outcomes {
+            guard let name = outcome.name else { continue }
+            if let first = firstLine[name] {
+                let location = first.map { " (first defined at line \($0))" } ?? ""
+                problems.add(path: "metadata.name", line: outcome.nameLine, "duplicate queue name \"\(name)\"\(location)")
+            } else {
+                firstLine[name] = outcome.nameLine
+            }
+        }
     }
 
     /// Duplicate names, and cycles among the file's `after:` edges. Returns the names defined elsewhere.

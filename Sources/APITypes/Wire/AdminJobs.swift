@@ -6,7 +6,8 @@ import Foundation
 /// `POST /v1/manifests`: the manifest documents of one file (YAML converted to JSON by `opsctl`), submitted
 /// all-or-nothing: either every job is created or none is (a validation error names the document and field).
 public struct SubmitManifestsRequest: Codable, Hashable, Sendable {
-    /// Each element is one manifest document (`{apiVersion, kind: Job, metadata: {name}, spec: {...}}`).
+    /// Each element is one manifest document (`{apiVersion, kind: Job, metadata: {name}, spec: {...}}`), or a
+    /// `kind: Queue` document, applied in the same transaction as the jobs.
     public var documents: [AnyJSON]
     /// Validate only; create nothing.
     public var dryRun: Bool
@@ -50,7 +51,12 @@ public struct SubmittedJob: Codable, Hashable, Sendable {
 /// 201 (or 200 when nothing was created).
 public struct SubmitManifestsResponse: Codable, Hashable, Sendable {
     public var jobs: [SubmittedJob]
-    public init(jobs: [SubmittedJob]) { self.jobs = jobs }
+    /// The `kind: Queue` documents applied (configured, or validated on a dry run); nil when there were none.
+    public var queues: [QueueView]?
+    public init(jobs: [SubmittedJob], queues: [QueueView]? = nil) {
+        self.jobs = jobs
+        self.queues = queues
+    }
 }
 
 /// How many of a job's tasks are in each state.

@@ -44,6 +44,8 @@ public enum APIRoute {
     public static func dataset(_ name: String) -> String { "/v1/datasets/\(escape(name))" }
     /// `GET ?limit=&cursor=` → `ListResponse<ShardView>`.
     public static func datasetShards(_ name: String) -> String { "/v1/datasets/\(escape(name))/shards" }
+    /// `GET` → `ListResponse<QueueView>`: configured queues and the queues jobs use, with task counts.
+    public static let queues = "/v1/queues"
     /// `GET ?job=&name=` → `ListResponse<ArtifactView>`.
     public static let artifacts = "/v1/artifacts"
     /// `GET` → `ArtifactView`.

@@ -24,6 +24,7 @@ enum AdminRoutes {
             Route("GET", "/v1/datasets/{name}", .admin) { try getDataset($0, services) },
             Route("GET", "/v1/datasets/{name}/shards", .admin) { try datasetShards($0, services) },
             Route("GET", APIRoute.artifacts, .admin) { try listArtifacts($0, services) },
+            Route("GET", APIRoute.queues, .admin) { _ in .wire(ListResponse(items: try QueueRoutes.views(services))) },
         ]
     }
 
@@ -36,7 +37,7 @@ enum AdminRoutes {
 
     static func submit(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let request = try context.decodeBody(SubmitManifestsRequest.self)
-        let planned = try services.submission.jobs(from: request)
+        let (planned, queues) = try services.submission.plan(request)
         if request.dryRun {
             let views = planned.map { manifest, job in
                 APITypes.SubmittedJob(outcome: .validated,
@@ -44,15 +45,17 @@ enum AdminRoutes {
                                           priority: job.priority, replicas: job.replicas, after: manifest.spec.after,
                                           tasks: TaskCounts(queued: job.tasks.count), cancelRequested: false, submittedAt: Date()))
             }
-            return .wire(SubmitManifestsResponse(jobs: views), status: 200)
+            return .wire(SubmitManifestsResponse(jobs: views, queues: queues.isEmpty ? nil : queues.map(QueueRoutes.view)), status: 200)
         }
-        let submitted = try services.jobs.submit(planned.map(\.job))
+        let submitted = try services.jobs.submit(planned.map(\.job), configuring: queues)
         refreshPlannerStatistics(afterCreating: zip(planned, submitted).filter { $0.1.created }.reduce(0) { $0 + $1.0.job.tasks.count },
                                  services)
         let views = try submitted.map { result in
             APITypes.SubmittedJob(outcome: result.created ? .created : .unchanged, job: JobView(try job(named: result.name, services)))
         }
-        return .wire(SubmitManifestsResponse(jobs: views), status: submitted.contains(where: \.created) ? 201 : 200)
+        let queueViews = queues.isEmpty ? nil : try QueueRoutes.views(named: queues.map(\.name), services)
+        let status = submitted.contains(where: \.created) || !queues.isEmpty ? 201 : 200
+        return .wire(SubmitManifestsResponse(jobs: views, queues: queueViews), status: status)
     }
 
     /// A submission that adds many tasks to a table PostgreSQL last analyzed when it was small leaves the

@@ -33,6 +33,7 @@ struct ControlServices: Sendable {
     var datasets: DatasetStore { store.datasets }
     var shards: ShardStore { store.shards }
     var artifacts: ArtifactStore { store.artifacts }
+    var queues: QueueStore { store.queues }
 }
 
 /// The immutable facts of a job that every assignment carries (retry limit, task count, gang size),

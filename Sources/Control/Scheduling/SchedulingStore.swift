@@ -7,7 +7,8 @@ import Scheduler
 /// Both happen inside one transaction on the leader, so a pass never acts on a half-changed cluster.
 struct SchedulingStore {
     /// Reads alive workers, what holds resources now (running attempts, and queued tasks already placed on a
-    /// worker but not yet claimed), and the jobs that still have unplaced runnable tasks.
+    /// worker but not yet claimed), the jobs that still have unplaced runnable tasks, and the queues' weights
+    /// and quotas.
     static func snapshot(_ c: PostgresConnection, previousReservations: [Reservation]) throws -> ClusterSnapshot {
         let now = try c.queryOne("SELECT extract(epoch FROM now())::float8 AS now").double("now")
         let workers = try c.query("""
@@ -54,7 +55,12 @@ struct SchedulingStore {
                                          notBefore: notBefore > now ? notBefore : nil)
             }
         }
-        let queues = Set(jobs.values.map(\.queue)).union(allocations.map(\.queue)).sorted().map { QueueSpec(name: $0) }
+        // Configured queues (`kind: Queue`) bring their weight and quota; a queue that jobs name without
+        // a configuration keeps the defaults (weight 1, no quota).
+        let configured = Dictionary(uniqueKeysWithValues: try QueueStore.list(c).map { ($0.name, $0.configuration) })
+        let queues = Set(jobs.values.map(\.queue)).union(allocations.map(\.queue)).sorted().map { name in
+            configured[name].map { QueueSpec(name: name, weight: $0.weight, quota: $0.quota) } ?? QueueSpec(name: name)
+        }
         return ClusterSnapshot(now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
                                queues: queues, previousReservations: previousReservations)
     }

@@ -15,6 +15,7 @@ public struct ControlStore: Sendable {
     public let datasets: DatasetStore
     public let shards: ShardStore
     public let artifacts: ArtifactStore
+    public let queues: QueueStore
 
     public init(pool: PostgresPool) {
         self.pool = pool
@@ -28,6 +29,7 @@ public struct ControlStore: Sendable {
         datasets = DatasetStore(pool: pool)
         shards = ShardStore(pool: pool)
         artifacts = ArtifactStore(pool: pool)
+        queues = QueueStore(pool: pool)
     }
 
     /// Opens a pool and applies pending migrations (safe when several replicas start together).

@@ -75,8 +75,22 @@ public struct JobStore: Sendable {
     /// jobs or jobs of this submission. Unknown names, cycles and invalid fields throw and change
     /// nothing. Resubmitting an identical job (same name, type, spec) returns it with `created == false`.
     public func submit(_ jobs: [NewJob]) throws -> [SubmittedJob] {
+        try submit(jobs, configuring: [])
+    }
+
+    /// Like `submit(_:)`, and upserts `queues` in the same transaction (a manifest file's `kind: Queue`
+    /// documents): a bad job leaves the queues as they were.
+    public func submit(_ jobs: [NewJob], configuring queues: [QueueConfiguration]) throws -> [SubmittedJob] {
         try validate(jobs)
-        return try pool.idempotentTransaction { c in try insert(jobs, c) }
+        try QueueStore.validate(queues)
+        return try pool.idempotentTransaction { c in
+            if !queues.isEmpty {
+                _ = try QueueStore.upsert(queues, c)
+                // A new weight or quota can let waiting work run: wake the scheduling loop.
+                try c.notify(channel: StoreChannel.taskRunnable, payload: "queues")
+            }
+            return try insert(jobs, c)
+        }
     }
 
     private func validate(_ jobs: [NewJob]) throws {

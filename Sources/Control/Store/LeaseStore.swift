@@ -56,7 +56,7 @@ public struct LeaseStore: Sendable {
 
     /// Leases up to `limit` runnable tasks to `worker` in one transaction: queued tasks whose backoff
     /// has passed and that are either placed on this worker by the scheduler or are unplaced tasks of
-    /// single-replica jobs that fit the worker's free capacity and labels; highest priority first,
+    /// single-replica jobs of queues without a quota that fit the worker's free capacity and labels; highest priority first,
     /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
     public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDuration: TimeInterval = 60) throws -> [TaskAssignment] {
@@ -70,7 +70,8 @@ public struct LeaseStore: Sendable {
                     coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running'), 0) AS used_cpu,
                     coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running'), 0) AS used_memory,
                     coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
-                              WHERE t.worker_id = w.id AND t.state = 'running' AND t.accelerators <> '{}'), '[]') AS used_accelerators
+                              WHERE t.worker_id = w.id AND t.state = 'running' AND t.accelerators <> '{}'), '[]') AS used_accelerators,
+                    coalesce((SELECT jsonb_agg(q.name) FROM queues q WHERE q.quota_cpu_millis IS NOT NULL), '[]') AS capped_queues
                 FROM workers w WHERE w.id = $1 FOR UPDATE OF w
                 """, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
             let state = try w.string("state")
@@ -88,6 +89,13 @@ public struct LeaseStore: Sendable {
             // Reads tasks only, in index order (tasks_runnable): the filters keep the planner's estimates
             // high, so it walks the index and stops after `limit` rows instead of sorting the queue.
             let labels = try StoreJSON.labels(try w.string("labels"), column: "labels")
+            // Queues with a quota run only what the scheduler places (it counts the quota). The filter is
+            // added only while such queues exist, so the common case keeps its plain index walk.
+            let cappedText = try w.string("capped_queues")
+            guard let cappedQueues = (try? JSONSerialization.jsonObject(with: Data(cappedText.utf8))) as? [String] else {
+                throw PostgresError.decoding(column: "capped_queues", expected: "a JSON array of queue names", found: cappedText)
+            }
+            let quotaFilter = cappedQueues.isEmpty ? "" : "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($7::text[]))"
             let candidates = try c.query("""
                 SELECT t.id, t.job_id, t.task_index, t.spec, t.cpu_millis, t.memory_bytes, t.accelerators,
                        t.node_selector, t.placed_worker_id
@@ -96,6 +104,7 @@ public struct LeaseStore: Sendable {
                   AND (t.placed_worker_id = $1
                        OR (t.placed_worker_id IS NULL AND NOT t.gang
                            AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
+                           \(quotaFilter)
                            AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
                            AND (t.accelerators = '{}'::jsonb
                                 OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
@@ -104,7 +113,8 @@ public struct LeaseStore: Sendable {
                 LIMIT $6
                 FOR UPDATE OF t SKIP LOCKED
                 """, [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(StoreJSON.encode(labels)),
-                      .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))])
+                      .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))]
+                     + (cappedQueues.isEmpty ? [] : [.textArray(cappedQueues)]))
             // Pack greedily in priority order; tasks placed here by the scheduler were already sized.
             var picked: [PostgresRow] = []
             for row in candidates {

@@ -208,5 +208,22 @@ extension Migrations {
         ALTER TABLE tasks ADD COLUMN progress double precision;
         ALTER TABLE tasks ADD COLUMN progress_message text;
         """),
+        // Configured queues (`kind: Queue`): weight and optional quota for the scheduler. A queue jobs name
+        // but that has no row here has weight 1 and no quota. The quota columns are all set or all NULL;
+        // a zero amount in a set quota means that resource is not limited.
+        Migration(version: 6, name: "queues", sql: """
+        CREATE TABLE queues (
+            name               text PRIMARY KEY CHECK (name <> ''),
+            weight             double precision NOT NULL DEFAULT 1 CHECK (weight > 0 AND weight <> 'Infinity'),
+            quota_cpu_millis   bigint CHECK (quota_cpu_millis >= 0),
+            quota_memory_bytes bigint CHECK (quota_memory_bytes >= 0),
+            quota_accelerators jsonb CHECK (jsonb_typeof(quota_accelerators) = 'object'),
+            updated_at         timestamptz NOT NULL DEFAULT now(),
+            CHECK ((quota_cpu_millis IS NULL) = (quota_memory_bytes IS NULL)
+                   AND (quota_cpu_millis IS NULL) = (quota_accelerators IS NULL))
+        );
+        -- The claim's fast path finds the jobs of quota-limited queues by queue.
+        CREATE INDEX jobs_queue ON jobs (queue);
+        """),
     ]
 }

@@ -10,10 +10,16 @@ struct ManifestSubmission {
     let registry: JobKindRegistry
 
     func jobs(from request: SubmitManifestsRequest) throws -> [(manifest: JobManifest, job: NewJob)] {
+        try plan(request).jobs
+    }
+
+    /// The request's jobs (planned) and queues (`kind: Queue` documents), validated together.
+    func plan(_ request: SubmitManifestsRequest) throws -> (jobs: [(manifest: JobManifest, job: NewJob)], queues: [QueueConfiguration]) {
         let pipeline = try ManifestParser.validate(encodedDocuments: request.documents, fileName: request.source ?? "<request>",
                                                    registry: registry)
         let expanded = try pipeline.jobs.flatMap { try planners.planner(forKind: $0.spec.type).expand($0) }
-        return try expanded.map { manifest in (manifest, try newJob(for: manifest)) }
+        let jobs = try expanded.map { manifest in (manifest, try newJob(for: manifest)) }
+        return (jobs, pipeline.queues.map { QueueConfiguration(name: $0.name, weight: $0.weight, quota: $0.quota) })
     }
 
     private func newJob(for manifest: JobManifest) throws -> NewJob {

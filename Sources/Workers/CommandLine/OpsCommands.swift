@@ -3,7 +3,7 @@
 
 public enum OpsCommands {
     public static let outputFormats = ["table", "json", "wide"]
-    public static let getKinds = ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events"]
+    public static let getKinds = ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues"]
 
     public static let globalOptions: [OptionSpec] = [
         OptionSpec("server", value: "URL", help: "control-plane URL", environment: "OPS_SERVER",
@@ -87,7 +87,7 @@ public enum OpsCommands {
         ],
         discussion: "Example: opsctl apply -f manifests/pipeline.yaml --wait")
 
-    public static let get = CommandSpec("get", summary: "List jobs, tasks, workers, datasets, shards, artifacts or events",
+    public static let get = CommandSpec("get", summary: "List jobs, tasks, workers, datasets, shards, artifacts, events or queues",
         positionals: [
             PositionalSpec("KIND", help: getKinds.joined(separator: ", "), choices: getKinds),
             PositionalSpec("NAME", help: "a job (for tasks, artifacts, events) or a dataset (for shards, required)", optional: true),

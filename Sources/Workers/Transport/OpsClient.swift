@@ -66,6 +66,12 @@ public struct OpsClient: Sendable {
         try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.workers, [("cursor", cursor)])) }
     }
 
+    /// Configured queues and the queues jobs use, with their running and pending task counts.
+    public func queues() async throws(ControlPlaneError) -> [QueueView] {
+        let response: ListResponse<QueueView> = try await requester.call(.get, APIRoute.queues)
+        return response.items
+    }
+
     public func datasets() async throws(ControlPlaneError) -> [DatasetView] {
         try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.datasets, [("cursor", cursor)])) }
     }

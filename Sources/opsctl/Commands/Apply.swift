@@ -19,6 +19,9 @@ enum ApplyCommand {
             try Output.printJSON(response)
             return 0
         }
+        for queue in response.queues ?? [] {
+            print("queue \(queue.name) \(dryRun ? "valid (dry run)" : "configured")")
+        }
         for submitted in response.jobs {
             let verb: String
             switch submitted.outcome {

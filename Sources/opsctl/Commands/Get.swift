@@ -35,6 +35,9 @@ enum GetCommand {
         case "events":
             let events = try await client.events(job: name)
             if format == "json" { try Output.printJSON(events) } else { print(Tables.events(events), terminator: "") }
+        case "queues":
+            let queues = try await client.queues()
+            if format == "json" { try Output.printJSON(queues) } else { print(Tables.queues(queues, wide: wide), terminator: "") }
         default:
             throw SettingsError("get: unknown kind '\(kind)'")
         }

@@ -85,6 +85,29 @@ enum Tables {
         })
     }
 
+    /// NAME WEIGHT QUOTA RUNNING PENDING; a queue no manifest configured shows its defaults and, wide, "no".
+    static func queues(_ queues: [QueueView], wide: Bool) -> String {
+        var headers = ["NAME", "WEIGHT", "QUOTA", "RUNNING", "PENDING"]
+        if wide { headers += ["CONFIGURED", "UPDATED"] }
+        let rows = queues.map { queue -> [String] in
+            var row = [queue.name, TableFormatter.number(queue.weight), quota(queue.quota),
+                       "\(queue.runningTasks)", "\(queue.pendingTasks)"]
+            if wide { row += [queue.configured ? "yes" : "no (defaults)", queue.updatedAt.map(WireCoding.formatTimestamp) ?? "-"] }
+            return row
+        }
+        return TableFormatter.render(headers: headers, rows: rows)
+    }
+
+    /// `cpu=2,memory=4Gi,gpu-h100=8`; resources at 0 are not limited and left out; `-` without a quota.
+    static func quota(_ quota: Resources?) -> String {
+        guard let quota else { return "-" }
+        var parts: [String] = []
+        if quota.cpuMillis > 0 { parts.append("cpu=\(cpus(quota.cpuMillis))") }
+        if quota.memoryBytes > 0 { parts.append("memory=\(Quantity.formatBytes(quota.memoryBytes))") }
+        parts += quota.accelerators.sorted { $0.key < $1.key }.filter { $0.value > 0 }.map { "\($0.key)=\($0.value)" }
+        return parts.isEmpty ? "-" : parts.joined(separator: ",")
+    }
+
     static func cpus(_ millis: Int64) -> String {
         millis % 1000 == 0 ? "\(millis / 1000)" : "\(millis)m"
     }

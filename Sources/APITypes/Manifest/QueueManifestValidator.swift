@@ -1,0 +1,93 @@
+// Validation of one `kind: Queue` document into a QueueManifest, in the same message style as jobs:
+// `queues.yaml:7: spec.quota.cpu: expected a CPU quantity > 0 such as 2, 0.5 or "500m", got 0`.
+
+import ClusterModel
+
+enum QueueManifestValidator {
+    static let topLevelFields = ["apiVersion", "kind", "metadata", "spec"]
+    static let specFields = ["weight", "quota"]
+    static let quotaFields = ["cpu", "memory", "accelerators"]
+    static let maxWeight = 1_000_000.0
+    static let cpuExpectation = "a CPU quantity > 0 such as 2, 0.5 or \"500m\""
+    static let memoryExpectation = "a memory quantity > 0 such as \"512Mi\", \"4Gi\" or a number of bytes"
+
+    struct Outcome {
+        var manifest: QueueManifest?
+        var name: String?
+        var nameLine: Int?
+    }
+
+    static func validate(_ document: ManifestValue, problems: ManifestProblemCollector) -> Outcome {
+        let before = problems.problems.count
+        var outcome = Outcome()
+        let root = ManifestObjectReader(document, path: "", problems: problems)
+        guard case .object = document.content else { return outcome }
+        root.rejectUnknownKeys(allowed: topLevelFields)
+        if let version = root.string("apiVersion", required: true, expected: "\"\(JobManifest.apiVersion)\""),
+           version != JobManifest.apiVersion {
+            root.report("apiVersion", "expected \"\(JobManifest.apiVersion)\", got \"\(version)\"")
+        }
+        if let meta = root.object("metadata", required: true) {
+            // Queues carry no labels: only the name means anything to the scheduler.
+            meta.rejectUnknownKeys(allowed: ["name"])
+            outcome.name = meta.string("name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
+            outcome.nameLine = meta.value("name")?.line
+        }
+        var weight = QueueManifest.defaultWeight
+        var quota: Resources?
+        // `spec` may be left out entirely: a queue with the defaults.
+        if let spec = root.object("spec") {
+            spec.rejectUnknownKeys(allowed: specFields)
+            if spec.has("weight") {
+                let value = spec.value("weight")!
+                if let number = spec.number("weight", min: 0, max: maxWeight) {
+                    if number > 0 { weight = number } else {
+                        spec.report("weight", "expected a number > 0 (a queue's share relative to the others), got \(value)")
+                    }
+                }
+            }
+            quota = validateQuota(spec)
+        }
+        if problems.problems.count == before, let name = outcome.name {
+            outcome.manifest = QueueManifest(name: name, weight: weight, quota: quota)
+        }
+        return outcome
+    }
+
+    private static func validateQuota(_ spec: ManifestObjectReader) -> Resources? {
+        guard let reader = spec.object("quota") else { return nil }
+        reader.rejectUnknownKeys(allowed: quotaFields)
+        var quota = Resources.zero
+        if let cpu = reader.value("cpu") {
+            if let millis = ResourceQuantity.cpuMillis(cpu), millis > 0 { quota.cpuMillis = millis }
+            else { reader.report("cpu", "expected \(cpuExpectation), got \(cpu)") }
+        }
+        if let memory = reader.value("memory") {
+            if let bytes = ResourceQuantity.memoryBytes(memory), bytes > 0 { quota.memoryBytes = bytes }
+            else { reader.report("memory", "expected \(memoryExpectation), got \(memory)") }
+        }
+        if let items = reader.list("accelerators", expected: "a list of {type, count} mappings") {
+            for (index, (item, itemPath)) in items.enumerated() {
+                guard case .object = item.content else {
+                    reader.problems.add(path: itemPath, line: item.line, "expected a mapping {type, count}, got \(item)")
+                    continue
+                }
+                let entry = ManifestObjectReader(item, path: "\(reader.fieldPath("accelerators"))[\(index)]", problems: reader.problems)
+                entry.rejectUnknownKeys(allowed: ["type", "count"])
+                let type = entry.string("type", required: true,
+                                        expected: "an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-')",
+                                        isValid: ManifestNames.isDNSLabel)
+                let count = entry.integer("count", required: true, min: 1)
+                if let type, let count {
+                    let key = AcceleratorType(rawValue: type)
+                    if quota.accelerators[key] != nil { entry.report("type", "accelerator type \"\(type)\" is listed twice") }
+                    quota.accelerators[key] = count
+                }
+            }
+        }
+        if reader.fields.isEmpty {
+            spec.report("quota", "expected at least one of cpu, memory, accelerators (leave quota out for no limit), got an empty mapping")
+        }
+        return quota
+    }
+}

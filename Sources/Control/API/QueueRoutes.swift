@@ -1,0 +1,37 @@
+import APITypes
+import ClusterModel
+import Foundation
+
+// `GET /v1/queues`: the configured queues and every queue that jobs name without a configuration (shown with
+// the defaults the scheduler uses: weight 1, no quota), each with its running and queued task counts.
+
+enum QueueRoutes {
+    static func views(_ services: ControlServices) throws -> [QueueView] {
+        let usage = Dictionary(uniqueKeysWithValues: try services.queues.usage().map { ($0.queue, $0) })
+        var views: [String: QueueView] = [:]
+        for record in try services.queues.list() {
+            var view = view(record.configuration)
+            view.updatedAt = record.updatedAt
+            views[record.name] = view
+        }
+        for name in usage.keys where views[name] == nil {
+            views[name] = QueueView(name: name, weight: QueueManifest.defaultWeight, quota: nil, configured: false)
+        }
+        return views.values.sorted { $0.name < $1.name }.map { view in
+            var view = view
+            view.runningTasks = usage[view.name]?.runningTasks ?? 0
+            view.pendingTasks = usage[view.name]?.pendingTasks ?? 0
+            return view
+        }
+    }
+
+    /// The views of `names`, in that order (the order of the submitted file).
+    static func views(named names: [String], _ services: ControlServices) throws -> [QueueView] {
+        let all = Dictionary(uniqueKeysWithValues: try views(services).map { ($0.name, $0) })
+        return names.compactMap { all[$0] }
+    }
+
+    static func view(_ queue: QueueConfiguration) -> QueueView {
+        QueueView(name: queue.name, weight: queue.weight, quota: queue.quota, configured: true)
+    }
+}

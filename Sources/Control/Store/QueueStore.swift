@@ -1,0 +1,115 @@
+import ClusterModel
+import Foundation
+import Postgres
+
+/// A queue's configuration as stored: what `kind: Queue` manifests set.
+public struct QueueConfiguration: Sendable, Equatable {
+    public var name: String
+    /// > 0; the queue's share relative to the other queues with work.
+    public var weight: Double
+    /// Ceiling on what the queue's running tasks hold together; a zero amount is not limited; nil: no quota.
+    public var quota: Resources?
+
+    public init(name: String, weight: Double = 1, quota: Resources? = nil) {
+        self.name = name
+        self.weight = weight
+        self.quota = quota
+    }
+}
+
+public struct QueueRecord: Sendable, Equatable {
+    public var configuration: QueueConfiguration
+    public var updatedAt: Date
+    public var name: String { configuration.name }
+}
+
+/// Tasks of one queue's jobs by state, for `GET /v1/queues` (also for queues no manifest configured).
+public struct QueueUsage: Sendable, Equatable {
+    public var queue: String
+    public var runningTasks: Int
+    /// Queued tasks (runnable, waiting for a worker); blocked tasks are not counted.
+    public var pendingTasks: Int
+}
+
+/// Configured queues (`queues` table): upserted by `POST /v1/manifests`, read by the scheduling loop.
+public struct QueueStore: Sendable {
+    public let pool: PostgresPool
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    /// Creates or replaces the queues, all in one transaction. Applying the same configuration again
+    /// changes only `updated_at`.
+    @discardableResult
+    public func upsert(_ queues: [QueueConfiguration]) throws -> [QueueRecord] {
+        try Self.validate(queues)
+        return try pool.idempotentTransaction { c in try Self.upsert(queues, c) }
+    }
+
+    public func list() throws -> [QueueRecord] {
+        try pool.withConnection { try Self.list($0) }
+    }
+
+    public func queue(named name: String) throws -> QueueRecord? {
+        try pool.withConnection { try Self.list($0, where: "name = $1", [.text(name)]).first }
+    }
+
+    /// Running and queued task counts per queue name that has any.
+    public func usage() throws -> [QueueUsage] {
+        try pool.withConnection { c in
+            try c.query("""
+                SELECT j.queue, count(*) FILTER (WHERE t.state = 'running') AS running,
+                       count(*) FILTER (WHERE t.state = 'queued') AS pending
+                FROM tasks t JOIN jobs j ON j.id = t.job_id
+                WHERE t.state IN ('running', 'queued')
+                GROUP BY j.queue ORDER BY j.queue
+                """).map { row in
+                QueueUsage(queue: try row.string("queue"), runningTasks: try row.int("running"), pendingTasks: try row.int("pending"))
+            }
+        }
+    }
+
+    static func validate(_ queues: [QueueConfiguration]) throws {
+        var seen = Set<String>()
+        for (i, queue) in queues.enumerated() {
+            let path = "queues[\(i)]"
+            guard !queue.name.isEmpty, queue.name.count <= 200 else {
+                throw StoreError.invalid(field: "\(path).name", message: "expected a name of 1 to 200 characters")
+            }
+            guard seen.insert(queue.name).inserted else {
+                throw StoreError.invalid(field: "\(path).name", message: "\"\(queue.name)\" appears twice in this submission")
+            }
+            guard queue.weight > 0, queue.weight.isFinite else {
+                throw StoreError.invalid(field: "\(path).weight", message: "expected a number > 0, got \(queue.weight)")
+            }
+            if let quota = queue.quota, !quota.isNonNegative {
+                throw StoreError.invalid(field: "\(path).quota", message: "expected non-negative amounts, got \(quota)")
+            }
+        }
+    }
+
+    /// Upserts inside the caller's transaction (the manifest submission applies queues and jobs together).
+    static func upsert(_ queues: [QueueConfiguration], _ c: PostgresConnection) throws -> [QueueRecord] {
+        try queues.map { queue in
+            let row = try c.queryOne("""
+                INSERT INTO queues (name, weight, quota_cpu_millis, quota_memory_bytes, quota_accelerators)
+                VALUES ($1, $2, $3, $4, $5::jsonb)
+                ON CONFLICT (name) DO UPDATE SET weight = excluded.weight, quota_cpu_millis = excluded.quota_cpu_millis,
+                    quota_memory_bytes = excluded.quota_memory_bytes, quota_accelerators = excluded.quota_accelerators,
+                    updated_at = now()
+                RETURNING *
+                """, [.text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
+                      queue.quota.map { .int($0.memoryBytes) }, queue.quota.map { .json(StoreJSON.encode(accelerators: $0.accelerators)) }])
+            return try record(row)
+        }
+    }
+
+    static func list(_ c: PostgresConnection, where condition: String = "true", _ params: [PostgresValue?] = []) throws -> [QueueRecord] {
+        try c.query("SELECT * FROM queues WHERE \(condition) ORDER BY name", params).map(record)
+    }
+
+    private static func record(_ row: PostgresRow) throws -> QueueRecord {
+        var quota: Resources?
+        if try row.optionalInt64("quota_cpu_millis") != nil { quota = try row.resources(prefix: "quota_") }
+        return QueueRecord(configuration: QueueConfiguration(name: try row.string("name"), weight: try row.double("weight"), quota: quota),
+                           updatedAt: try row.date("updated_at"))
+    }
+}

@@ -1,0 +1,91 @@
+import APITypes
+import ClusterModel
+import Foundation
+import TestSupport
+import Workers
+import XCTest
+
+/// Queues end to end over HTTP: a `kind: Queue` document with a quota, submitted with its jobs, holds the
+/// queue to its quota on a real control plane with in-process workers, and the waiting jobs say why.
+final class QueueIntegrationTests: XCTestCase {
+    static func queue(_ name: String, weight: Double = 1, cpuQuota: Int64?) -> AnyJSON {
+        var spec: [String: AnyJSON] = ["weight": .double(weight)]
+        if let cpuQuota { spec["quota"] = ["cpu": .int(cpuQuota)] }
+        return ["apiVersion": "llmops/v1", "kind": "Queue", "metadata": ["name": .string(name)], "spec": .object(spec)]
+    }
+
+    static func sleepJob(_ name: String, queue: String, seconds: Double) -> AnyJSON {
+        ["apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
+         "spec": ["type": "sleep", "queue": .string(queue), "resources": ["cpu": 1, "memory": "64Mi"],
+                  "sleep": ["seconds": .double(seconds)]]]
+    }
+
+    func testCPUQuotaOfOneCoreRunsOneOneCoreJobAtATime() async throws {
+        let cluster = try InProcessCluster()
+        // 4 cores in all: capacity is not what limits the capped queue.
+        cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)
+        cluster.startWorker(name: "w2", cpuMillis: 2000, maxTasks: 2)
+        let admin = cluster.admin
+        let capped = ["c1", "c2", "c3"]
+
+        let response = try await admin.submit([Self.queue("capped", weight: 2, cpuQuota: 1)]
+                                              + capped.map { Self.sleepJob($0, queue: "capped", seconds: 1.5) }
+                                              + [Self.sleepJob("free", queue: "default", seconds: 1.5)])
+        XCTAssertEqual(response.queues, [QueueView(name: "capped", weight: 2, quota: Resources(cpuMillis: 1000), configured: true,
+                                                   runningTasks: 0, pendingTasks: 3, updatedAt: response.queues?.first?.updatedAt)])
+        XCTAssertEqual(response.jobs.map(\.job.name), capped + ["free"])
+
+        var maxRunning = 0
+        var reasons = Set<String>()
+        try await waitUntil("every job succeeds", timeout: 60, interval: 0.1) {
+            var running = 0
+            var done = 0
+            for name in capped {
+                let job = try await admin.job(name)
+                running += job.tasks.running
+                if job.state == .succeeded { done += 1 }
+                if job.state == .pending, let reason = job.pendingReason { reasons.insert(reason) }
+            }
+            maxRunning = max(maxRunning, running)
+            let free = try await admin.job("free")
+            return done == capped.count && free.state == .succeeded
+        }
+        XCTAssertEqual(maxRunning, 1, "a 1-core quota runs one 1-core task at a time")
+        XCTAssertTrue(reasons.contains { $0.contains("queue capped would exceed its quota") && $0.contains("cpu") },
+                      "waiting jobs name the quota: \(reasons)")
+
+        // Only configured queues and queues with running or queued tasks are listed.
+        let queues = try await admin.queues()
+        XCTAssertEqual(queues.map(\.name), ["capped"], "finished work leaves only configured queues listed")
+        XCTAssertEqual(queues.first?.quota, Resources(cpuMillis: 1000))
+        XCTAssertEqual(queues.first?.weight, 2)
+        await cluster.shutdown()
+    }
+
+    func testReapplyingAQueueChangesItsQuotaAndLetsWaitingWorkRun() async throws {
+        let cluster = try InProcessCluster()
+        cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)
+        let admin = cluster.admin
+        _ = try await admin.submit([Self.queue("team", cpuQuota: 1), Self.sleepJob("long-1", queue: "team", seconds: 30),
+                                    Self.sleepJob("long-2", queue: "team", seconds: 30)])
+        try await waitUntil("one runs, the other waits on the quota", timeout: 30, interval: 0.1) {
+            let jobs = [try await admin.job("long-1"), try await admin.job("long-2")]
+            return jobs.map(\.tasks.running).reduce(0, +) == 1
+                && jobs.contains { $0.pendingReason?.contains("quota") ?? false }
+        }
+        let listed = try await admin.queues()
+        XCTAssertEqual(listed.first { $0.name == "team" }?.runningTasks, 1)
+        XCTAssertEqual(listed.first { $0.name == "team" }?.pendingTasks, 1)
+
+        // Raising the quota (no jobs in the request) lets the second job start.
+        let response = try await admin.submit([Self.queue("team", cpuQuota: 2)])
+        XCTAssertEqual(response.jobs, [])
+        XCTAssertEqual(response.queues?.map(\.quota), [Resources(cpuMillis: 2000)])
+        try await waitUntil("both run", timeout: 30, interval: 0.1) {
+            try await admin.job("long-1").tasks.running + admin.job("long-2").tasks.running == 2
+        }
+        _ = try await admin.cancelJob("long-1")
+        _ = try await admin.cancelJob("long-2")
+        await cluster.shutdown()
+    }
+}

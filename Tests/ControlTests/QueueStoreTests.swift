@@ -1,0 +1,78 @@
+import ClusterModel
+@testable import Control
+import Foundation
+import Postgres
+import Scheduler
+import TestSupport
+import XCTest
+
+/// The queues table: upsert and list round trip, atomicity with the jobs of the same submission, the
+/// scheduling snapshot's weights and quotas, and the lease fast path leaving quota-limited queues alone.
+final class QueueStoreTests: StoreTestCase {
+    var queues: QueueStore { QueueStore(pool: pool) }
+
+    func testUpsertAndListRoundTrip() throws {
+        let quota = Resources(cpuMillis: 2000, memoryBytes: 4 << 30, accelerators: ["gpu-h100": 8])
+        let first = try queues.upsert([QueueConfiguration(name: "research", weight: 2.5, quota: quota),
+                                       QueueConfiguration(name: "batch")])
+        XCTAssertEqual(first.map(\.configuration), [QueueConfiguration(name: "research", weight: 2.5, quota: quota),
+                                                    QueueConfiguration(name: "batch", weight: 1, quota: nil)])
+        XCTAssertEqual(try queues.list().map(\.configuration), [QueueConfiguration(name: "batch", weight: 1, quota: nil),
+                                                                QueueConfiguration(name: "research", weight: 2.5, quota: quota)])
+        // Replacing: the quota goes away, the weight changes; nothing else is touched.
+        try queues.upsert([QueueConfiguration(name: "research", weight: 1, quota: nil)])
+        XCTAssertEqual(try queues.queue(named: "research")?.configuration, QueueConfiguration(name: "research", weight: 1, quota: nil))
+        XCTAssertEqual(try queues.list().count, 2)
+        // A cpu-only quota keeps zero (unlimited) memory and no accelerators.
+        try queues.upsert([QueueConfiguration(name: "batch", weight: 1, quota: Resources(cpuMillis: 500))])
+        XCTAssertEqual(try queues.queue(named: "batch")?.configuration.quota, Resources(cpuMillis: 500))
+    }
+
+    func testBadConfigurationsAreRefusedWithTheField() throws {
+        XCTAssertThrowsError(try queues.upsert([QueueConfiguration(name: "q", weight: 0)])) { error in
+            XCTAssertEqual(error as? StoreError, .invalid(field: "queues[0].weight", message: "expected a number > 0, got 0.0"))
+        }
+        XCTAssertThrowsError(try queues.upsert([QueueConfiguration(name: "q"), QueueConfiguration(name: "q")])) { error in
+            guard case .invalid(let field, _)? = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "queues[1].name")
+        }
+        XCTAssertEqual(try queues.list(), [])
+    }
+
+    func testQueuesAndJobsOfOneSubmissionAreAllOrNothing() throws {
+        XCTAssertThrowsError(try jobs.submit([NewJob(name: "late", type: "t", after: [NewJob.Dependency("missing")])],
+                                             configuring: [QueueConfiguration(name: "research", weight: 3)]))
+        XCTAssertEqual(try queues.list(), [], "a refused job leaves the queues unchanged")
+        try jobs.submit([NewJob(name: "ok", type: "t", queue: "research")], configuring: [QueueConfiguration(name: "research", weight: 3)])
+        XCTAssertEqual(try queues.list().map(\.configuration), [QueueConfiguration(name: "research", weight: 3)])
+    }
+
+    func testSnapshotUsesConfiguredWeightsAndQuotasAndDefaultsForTheRest() throws {
+        _ = try worker("w")
+        try queues.upsert([QueueConfiguration(name: "capped", weight: 4, quota: Resources(cpuMillis: 1000)),
+                           QueueConfiguration(name: "unused", weight: 7)])
+        try jobs.submit(NewJob(name: "a", type: "t", queue: "capped", resources: Resources(cpuMillis: 1000)))
+        try jobs.submit(NewJob(name: "b", type: "t", queue: "adhoc", resources: Resources(cpuMillis: 1000)))
+        let snapshot = try pool.withConnection { try SchedulingStore.snapshot($0, previousReservations: []) }
+        XCTAssertEqual(snapshot.queues, [QueueSpec(name: "adhoc", weight: 1, quota: nil),
+                                         QueueSpec(name: "capped", weight: 4, quota: Resources(cpuMillis: 1000))],
+                       "queues with work: configured ones with their settings, others with the defaults")
+    }
+
+    func testLeaseFastPathSkipsQueuesWithAQuota() throws {
+        let w = try worker("w", cpus: 8)
+        try queues.upsert([QueueConfiguration(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)),
+                           QueueConfiguration(name: "weighted", weight: 3)])
+        let capped = try jobs.submit(NewJob(name: "capped-job", type: "t", queue: "capped", priority: 5, resources: Resources(cpuMillis: 1000),
+                                            tasks: [NewTask(), NewTask()]))
+        try jobs.submit(NewJob(name: "weighted-job", type: "t", queue: "weighted", resources: Resources(cpuMillis: 1000)))
+        try jobs.submit(NewJob(name: "plain-job", type: "t", queue: "default", resources: Resources(cpuMillis: 1000)))
+        XCTAssertEqual(Set(try leases.claimNext(for: w, limit: 10).map(\.jobName)), ["weighted-job", "plain-job"],
+                       "a queue with only a weight is claimed directly; a quota-limited one waits for the scheduler")
+        // Once the scheduler places a task of the capped queue on this worker, the worker claims it.
+        let task = try XCTUnwrap(jobs.tasks(of: capped.id).first)
+        XCTAssertEqual(try PlacementStore(pool: pool).place([task.id: w]), [task.id])
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 10).map(\.task), [task.id])
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 10), [])
+    }
+}

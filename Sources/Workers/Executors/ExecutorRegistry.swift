@@ -31,6 +31,9 @@ extension ExecutorRegistry {
     /// Every kind this build of the worker can run. The real kinds (tokenize, stream, train, eval) are
     /// registered here as their issues land.
     public static func standard() -> ExecutorRegistry {
-        builtins()
+        var registry = builtins()
+        registry.register(kind: StreamExecutor.kind, StreamExecutor())
+        registry.register(kind: VerifyExecutor.kind, VerifyExecutor())
+        return registry
     }
 }

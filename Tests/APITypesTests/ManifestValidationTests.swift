@@ -160,7 +160,7 @@ final class ManifestValidationTests: XCTestCase {
             XCTFail("expected problems")
         } catch {
             XCTAssertEqual(error.problems.map(\.description), [
-                "request: spec.type: missing required field (expected a job type (one of fail, noop, shell, sleep))",
+                "request: spec.type: missing required field (expected a job type (one of fail, noop, shell, sleep, stream, verify))",
                 "request: spec.replicas: expected an integer between 1 and 4096, got 0",
             ])
         }
@@ -178,7 +178,7 @@ final class ManifestValidationTests: XCTestCase {
     func testKindRegistryIsOpen() throws {
         let registry = JobKindRegistry(kinds: BuiltInJobKinds.all)
         XCTAssertEqual(problems(job("type: train\ntrain: {steps: 10}")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep), got \"train\"")
+                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep, stream, verify), got \"train\"")
         registry.register(JobKind(name: "train", summary: "trains a model", settingsRequired: true) { settings, context in
             settings.rejectUnknownKeys(allowed: ["steps", "model"])
             _ = settings.integer("steps", required: true, min: 1)
@@ -202,7 +202,7 @@ final class ManifestValidationTests: XCTestCase {
 
     func testDidYouMeanForJobTypeAndDistance() {
         XCTAssertEqual(problems(job("type: shel")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep), got \"shel\" (did you mean \"shell\"?)")
+                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep, stream, verify), got \"shel\" (did you mean \"shell\"?)")
     }
 
     func testLongDependencyChainsAndCyclesDoNotExhaustTheStack() {

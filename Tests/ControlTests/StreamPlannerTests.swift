@@ -85,6 +85,18 @@ final class StreamPlannerTests: XCTestCase {
         XCTAssertTrue(problems("{}", type: "verify").contains { $0.contains("exactly one of dataset") })
     }
 
+    func testExampleManifestsAreValid() throws {
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("manifests/examples")
+        let stream = try ManifestParser.parse(contentsOfFile: examples.appendingPathComponent("stream.yaml").path)
+        XCTAssertEqual(stream.jobs.map(\.spec.type), ["stream"])
+        let settings = try XCTUnwrap(stream.jobs[0].spec.settings).decode(StreamSettings.self)
+        XCTAssertEqual(settings.inputs?.map(\.weight), [0.7, 0.3])
+        XCTAssertEqual(settings.tokens, 2_000_000_000)
+        let verify = try ManifestParser.parse(contentsOfFile: examples.appendingPathComponent("stream-verify.yaml").path)
+        XCTAssertEqual(verify.jobs.map(\.spec.type), ["verify"])
+    }
+
     // MARK: Planner
 
     func testMaterializeSplitsSamplesIntoOneTaskPerShard() throws {

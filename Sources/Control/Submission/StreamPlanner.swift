@@ -53,9 +53,12 @@ public struct StreamPlanner: JobPlanner {
             throw StoreError.invalid(field: "\(field).output.dataset",
                                      message: "\"\(output.dataset)\" is also input \(clash) of the mixture; write the mixture to a new dataset name")
         }
-        if let datasets, try datasets.dataset(named: output.dataset) != nil {
+        let directory = (output.location.hasSuffix("/") ? String(output.location.dropLast()) : output.location) + "/" + output.dataset
+        // A dataset of that name elsewhere is another dataset; at the same directory it is this job's own
+        // output (re-applied or resubmitted), whose shards the exactly-once commit keeps consistent.
+        if let datasets, let existing = try datasets.dataset(named: output.dataset), existing.location != directory {
             throw StoreError.invalid(field: "\(field).output.dataset",
-                                     message: "a dataset named \"\(output.dataset)\" already exists (opsctl get datasets); choose a new name for the mixture")
+                                     message: "a dataset named \"\(output.dataset)\" already exists at \(existing.location) (opsctl get datasets); choose a new name for the mixture")
         }
         let totalSamples: Int64
         if let samples = settings.samples {
@@ -73,7 +76,6 @@ public struct StreamPlanner: JobPlanner {
             throw StoreError.invalid(field: "\(field).samplesPerShard",
                                      message: "\(totalSamples) samples in shards of \(perShard) make \(slices.count) tasks, more than \(StreamSettings.maxTasks); raise samplesPerShard")
         }
-        let directory = (output.location.hasSuffix("/") ? String(output.location.dropLast()) : output.location) + "/" + output.dataset
         return slices.map { slice in
             StreamTaskSpec(inputs: resolved, sequenceLength: sequenceLength, seed: settings.seed ?? 0,
                            shuffleWindow: settings.shuffleWindow ?? 4096, shardIndex: slice.index, shardCount: slices.count,

@@ -1,1 +1,203 @@
-print("ControlBench: not implemented yet")
+// ControlBench: end-to-end throughput of the worker protocol (release build):
+//   swift run -c release ControlBench [--tasks N] [--workers K] [--batch B] [--fsync on|off] [--statements]
+// Starts a throwaway PostgreSQL (fsync ON by default: every commit is durable), one control plane, and K
+// worker clients that talk the real protocol over HTTP on 127.0.0.1 (libcurl): register, then loop
+// { poll up to B tasks; report their completions in one batch } until the N `noop` tasks of one job are done.
+// Prints tasks claimed+completed per second, the latency of each call kind, and checks in SQL that every
+// task succeeded exactly once. `--statements` loads pg_stat_statements and prints where the database time went.
+
+import APITypes
+import ClusterModel
+import Control
+import Foundation
+import Postgres
+import TestSupport
+import Workers
+
+// MARK: Options
+
+struct Options {
+    var tasks = 20_000
+    var workers = 8
+    var batch = 64
+    var fsync = true
+    var statements = false
+    var explain = false
+
+    init(_ arguments: [String]) {
+        var i = 0
+        func value() -> String {
+            i += 1
+            guard i < arguments.count else { fail("\(arguments[i - 1]) needs a value") }
+            return arguments[i]
+        }
+        while i < arguments.count {
+            switch arguments[i] {
+            case "--tasks": tasks = Int(value()) ?? { fail("--tasks: expected an integer") }()
+            case "--workers": workers = Int(value()) ?? { fail("--workers: expected an integer") }()
+            case "--batch": batch = Int(value()) ?? { fail("--batch: expected an integer") }()
+            case "--fsync": fsync = value() != "off"
+            case "--statements": statements = true
+            case "--explain": explain = true
+            case "-h", "--help":
+                print("usage: ControlBench [--tasks N=20000] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain]")
+                exit(0)
+            default: fail("unknown argument \(arguments[i]) (see --help)")
+            }
+            i += 1
+        }
+        guard tasks > 0, workers > 0, (1...1024).contains(batch) else { fail("need --tasks > 0, --workers > 0, --batch in 1...1024") }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("ControlBench: \(message)\n".utf8))
+    exit(2)
+}
+
+/// Latency samples of one call kind.
+final class Samples: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Double] = []
+    func add(_ seconds: Double) { lock.withLock { values.append(seconds) } }
+    func summary() -> String {
+        let sorted = lock.withLock { values.sorted() }
+        guard !sorted.isEmpty else { return "none" }
+        func p(_ q: Double) -> String { String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] * 1000) }
+        return "\(sorted.count) calls, p50 \(p(0.5)) ms, p90 \(p(0.9)) ms, p99 \(p(0.99)) ms"
+    }
+}
+
+// MARK: Set-up
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+var settings = ["fsync": options.fsync ? "on" : "off", "synchronous_commit": options.fsync ? "on" : "off",
+                "shared_buffers": "128MB", "max_connections": "100"]
+if options.statements || options.explain {
+    settings["shared_preload_libraries"] = "pg_stat_statements,auto_explain"
+    settings["pg_stat_statements.track"] = "all"
+}
+for pair in (ProcessInfo.processInfo.environment["BENCH_PG_SETTINGS"] ?? "").split(separator: ",") {
+    let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+    if kv.count == 2 { settings[kv[0]] = kv[1] }
+}
+if options.explain {
+    // Plans of statements slower than 20 ms go to the server log, printed at the end.
+    settings["auto_explain.log_min_duration"] = "20ms"
+    settings["auto_explain.log_analyze"] = "on"
+    settings["auto_explain.log_buffers"] = "on"
+    settings["auto_explain.log_nested_statements"] = "on"
+}
+print("ControlBench: \(options.tasks) noop tasks, \(options.workers) worker clients, batches of \(options.batch), fsync \(options.fsync ? "on" : "off")")
+let postgres = try TestPostgres(settings: settings)
+defer { postgres.destroy() }
+let databaseURL = try postgres.freshDatabase(named: "bench")
+let adminToken = Secret.random(), joinToken = Secret.random()
+let artifacts = try TemporaryDirectory.make(prefix: "controlbench-")
+defer { artifacts.remove() }
+
+let controlPlane = ControlPlane(configuration: ControlPlaneConfiguration(
+    databaseURL: databaseURL, adminToken: adminToken, joinToken: joinToken, artifactDirectory: artifacts.path,
+    leaseSeconds: 60, heartbeatSeconds: 10, databaseConnections: 16), log: { _ in })
+try controlPlane.start()
+defer { controlPlane.stop() }
+let database = try PostgresConnection(conninfo: databaseURL, applicationName: "controlbench")
+defer { database.close() }
+if options.statements { try database.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements") }
+
+let admin = OpsClient(baseURL: controlPlane.baseURL, token: adminToken.value, transport: CurlTransport(), timeoutSeconds: 300)
+let document = try WireCoding.decode(AnyJSON.self, from: Data("""
+    {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"bench"},"spec":{"type":"noop","tasks":\(options.tasks)}}
+    """.utf8))
+let submitStarted = Date()
+_ = try await admin.submit([document])
+print(String(format: "submitted 1 job of %d tasks in %.2f s", options.tasks, Date().timeIntervalSince(submitStarted)))
+if options.statements { try database.execute("SELECT pg_stat_statements_reset()") }
+
+// MARK: The run
+
+let pollSamples = Samples(), reportSamples = Samples()
+let workerAPIs = (0..<options.workers).map { _ in
+    HTTPControlPlaneAPI(baseURL: controlPlane.baseURL, token: joinToken.value, transport: CurlTransport())
+}
+var workerIDs: [WorkerID] = []
+for (index, api) in workerAPIs.enumerated() {
+    let response = try await api.register(RegisterWorkerRequest(
+        name: "bench-\(index)", resources: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40), version: "bench",
+        kinds: ["noop"], maxConcurrentTasks: options.batch))
+    workerIDs.append(response.workerID)
+}
+
+let started = Date()
+let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group in
+    for (api, worker) in zip(workerAPIs, workerIDs) {
+        group.addTask {
+            var done = 0
+            var emptyPolls = 0
+            while emptyPolls < 2 {
+                let t0 = Date()
+                let poll = try await api.poll(PollRequest(workerID: worker, maxTasks: options.batch, waitSeconds: 0,
+                                                          available: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40)))
+                pollSamples.add(Date().timeIntervalSince(t0))
+                if poll.assignments.isEmpty { emptyPolls += 1; continue }
+                emptyPolls = 0
+                let batch = ReportBatch(workerID: worker, completions: poll.assignments.map {
+                    CompletionReport(taskID: $0.taskID, attemptID: $0.attemptID, result: ["task": .int(Int64($0.taskIndex))])
+                })
+                let t1 = Date()
+                let response = try await api.report(batch)
+                reportSamples.add(Date().timeIntervalSince(t1))
+                guard response.accepted == poll.assignments.count, response.staleAttempts.isEmpty else {
+                    fail("report for \(poll.assignments.count) completions answered \(response)")
+                }
+                done += poll.assignments.count
+            }
+            return done
+        }
+    }
+    var counts: [Int] = []
+    for try await count in group { counts.append(count) }
+    return counts
+}
+let elapsed = Date().timeIntervalSince(started)
+
+// MARK: Results
+
+let completed = completedPerWorker.reduce(0, +)
+let succeeded = try database.queryOne("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'").int("n")
+let attempts = try database.queryOne("SELECT count(*) AS n FROM task_attempts").int("n")
+let jobState = try database.queryOne("SELECT state FROM jobs WHERE name = 'bench'").string("state")
+print(String(format: "%d tasks claimed and completed in %.2f s: %.0f tasks/s end to end", completed, elapsed, Double(completed) / elapsed))
+print("  poll:   \(pollSamples.summary())")
+print("  report: \(reportSamples.summary())")
+print("  per worker: \(completedPerWorker.sorted())")
+print("  database: \(succeeded) tasks succeeded, \(attempts) attempts, job \(jobState)")
+guard completed == options.tasks, succeeded == options.tasks, attempts == options.tasks, jobState == "succeeded" else {
+    fail("expected every one of \(options.tasks) tasks completed exactly once")
+}
+if options.explain {
+    let log = (try? String(contentsOfFile: postgres.server.logFile, encoding: .utf8)) ?? ""
+    let plans = Array(log.components(separatedBy: "LOG:  duration:").dropFirst())
+    print("slow statement plans (auto_explain, \(plans.count) logged; per statement the middle one):")
+    let byStatement = Dictionary(grouping: plans) { plan in
+        plan.components(separatedBy: "Query Text:").dropFirst().first?.prefix(60).description ?? ""
+    }
+    for (_, group) in byStatement.sorted(by: { $0.value.count > $1.value.count }).prefix(4) {
+        print("  [\(group.count) slow] duration:" + group[group.count / 2].prefix(5000))
+    }
+}
+if options.statements {
+    print("database time by statement (pg_stat_statements, top 12 by total time):")
+    let rows = try database.query("""
+        SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+               regexp_replace(left(query, 110), '\\s+', ' ', 'g') AS q
+        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+        ORDER BY total_exec_time DESC LIMIT 12
+        """)
+    for row in rows {
+        let calls = String(try row.int("calls")), total = try row.string("total_ms"), mean = try row.string("mean_ms")
+        print("  " + String(repeating: " ", count: max(0, 8 - calls.count)) + calls + " calls "
+              + String(repeating: " ", count: max(0, 10 - total.count)) + total + " ms total "
+              + String(repeating: " ", count: max(0, 8 - mean.count)) + mean + " ms mean  " + (try row.string("q")))
+    }
+}

@@ -89,7 +89,7 @@ def main():
     tokens = args.batch * args.context
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"torch {torch.__version__} reference: {median * 1000:.1f} ms/step (median of {len(times)}, "
-          f"mean {sum(times) / len(times) * 1000:.1f})   {tokens / median:.0f} tokens/s   "
+          f"mean {sum(times) / len(times) * 1000:.1f}, best {min(times) * 1000:.1f})   {tokens / median:.0f} tokens/s   "
           f"threads {torch.get_num_threads()}   CPU time {cpu:.2f} s/step   max RSS {rss:.0f} MB")
 
 

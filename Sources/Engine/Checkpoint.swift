@@ -71,7 +71,7 @@ public struct Checkpoint: Sendable {
 
     /// The model with the checkpoint's weights.
     public func loadModel(threads: Int = 1) throws(EngineError) -> GPTModel {
-        let model = try GPTModel(config: config, seed: 0, threads: threads)
+        let model = try GPTModel(config: config, threads: threads, seed: nil)
         try model.load(from: self)
         return model
     }

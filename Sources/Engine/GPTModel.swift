@@ -26,7 +26,12 @@ public final class GPTModel {
 
     /// A freshly initialized model: GPT-2 style N(0, 0.02) weights, residual projections scaled by
     /// 1/sqrt(2 * layers), zero biases, unit LayerNorm gains. Identical for identical (config, seed).
-    public init(config: GPTConfig, seed: UInt64, threads: Int = 1) throws(EngineError) {
+    public convenience init(config: GPTConfig, seed: UInt64, threads: Int = 1) throws(EngineError) {
+        try self.init(config: config, threads: threads, seed: seed)
+    }
+
+    /// `seed == nil` leaves the weights zero (they are about to be loaded from a checkpoint).
+    init(config: GPTConfig, threads: Int, seed: UInt64?) throws(EngineError) {
         try config.validate()
         self.config = config
         layout = ParameterLayout(config: config)
@@ -36,7 +41,7 @@ public final class GPTModel {
         gradients.initialize(repeating: 0)
         self.threads = max(1, threads)
         BLAS.threadCount = self.threads
-        initialize(seed: seed)
+        if let seed { initialize(seed: seed) }
     }
 
     deinit {

@@ -168,15 +168,13 @@ enum Kernels {
     static func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                  qkv: UnsafePointer<Float>, shape s: AttentionShape, threads: Int) {
         let T = s.length, C = s.width, hs = s.headWidth, H = s.heads
-        for b in 0..<s.batch {
-            for h in 0..<H {
-                let q = qkv + b * T * 3 * C + h * hs
-                let p = probs + (b * H + h) * T * T
-                BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, alpha: s.scale,
-                           a: q, lda: 3 * C, b: q + C, ldb: 3 * C, c: p, ldc: T)
-            }
+        let pr = SharedPointer(probs), o = SharedPointer(out)
+        forEachHead(s, threads: threads) { b, h in
+            let q = qkv + b * T * 3 * C + h * hs
+            let p = pr.base + (b * H + h) * T * T
+            BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, alpha: s.scale,
+                       a: q, lda: 3 * C, b: q + C, ldb: 3 * C, c: p, ldc: T)
         }
-        let pr = SharedPointer(probs)
         Parallel.forRows(s.batch * H * T, threads: threads) { range in
             for row in range {
                 let t = row % T
@@ -190,14 +188,29 @@ enum Kernels {
                 for j in (t + 1)..<T { p[j] = 0 }
             }
         }
-        for b in 0..<s.batch {
-            for h in 0..<H {
-                let v = qkv + b * T * 3 * C + 2 * C + h * hs
-                let p = probs + (b * H + h) * T * T
-                BLAS.sgemm(.none, .none, m: T, n: hs, k: T, a: p, lda: T, b: v, ldb: 3 * C,
-                           c: out + b * T * C + h * hs, ldc: C)
-            }
+        forEachHead(s, threads: threads) { b, h in
+            let v = qkv + b * T * 3 * C + 2 * C + h * hs
+            let p = pr.base + (b * H + h) * T * T
+            BLAS.sgemm(.none, .none, m: T, n: hs, k: T, a: p, lda: T, b: v, ldb: 3 * C,
+                       c: o.base + b * T * C + h * hs, ldc: C)
         }
+    }
+
+    /// Runs `body(b, h)` for every (batch row, head). With several threads the heads are spread over
+    /// the engine's workers and OpenBLAS runs single-threaded inside each call: these 256x256x64-sized
+    /// products are too small to split well, and each head's result is the same either way.
+    static func forEachHead(_ s: AttentionShape, threads: Int, _ body: (Int, Int) -> Void) {
+        let count = s.batch * s.heads
+        if threads <= 1 || count < 2 {
+            for i in 0..<count { body(i / s.heads, i % s.heads) }
+            return
+        }
+        let previous = BLAS.threadCount
+        BLAS.threadCount = 1
+        Parallel.forRows(count, threads: threads, minimumRowsPerThread: 1) { range in
+            for i in range { body(i / s.heads, i % s.heads) }
+        }
+        BLAS.threadCount = previous
     }
 
     /// Writes dL/d(qkv) into `qkvGradient` from dL/d(out); `scratch` holds [B, H, T, T] floats.
@@ -205,21 +218,20 @@ enum Kernels {
                                   outputGradient: UnsafePointer<Float>, probs: UnsafePointer<Float>,
                                   qkv: UnsafePointer<Float>, shape s: AttentionShape, threads: Int) {
         let T = s.length, C = s.width, hs = s.headWidth, H = s.heads
-        for b in 0..<s.batch {
-            for h in 0..<H {
-                let v = qkv + b * T * 3 * C + 2 * C + h * hs
-                let dv = qkvGradient + b * T * 3 * C + 2 * C + h * hs
-                let p = probs + (b * H + h) * T * T
-                let dp = scratch + (b * H + h) * T * T
-                let dout = outputGradient + b * T * C + h * hs
-                BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, a: dout, lda: C, b: v, ldb: 3 * C,
-                           c: dp, ldc: T)
-                BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, a: p, lda: T, b: dout, ldb: C,
-                           c: dv, ldc: 3 * C)
-            }
+        let dg = SharedPointer(qkvGradient), sc = SharedPointer(scratch)
+        forEachHead(s, threads: threads) { b, h in
+            let v = qkv + b * T * 3 * C + 2 * C + h * hs
+            let dv = dg.base + b * T * 3 * C + 2 * C + h * hs
+            let p = probs + (b * H + h) * T * T
+            let dp = sc.base + (b * H + h) * T * T
+            let dout = outputGradient + b * T * C + h * hs
+            BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, a: dout, lda: C, b: v, ldb: 3 * C,
+                       c: dp, ldc: T)
+            BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, a: p, lda: T, b: dout, ldb: C,
+                       c: dv, ldc: 3 * C)
         }
         // Softmax backward: dS = P * (dP - sum(dP * P)), zero outside the allowed window.
-        let ds = SharedPointer(scratch)
+        let ds = sc
         Parallel.forRows(s.batch * H * T, threads: threads) { range in
             for row in range {
                 let t = row % T
@@ -233,16 +245,14 @@ enum Kernels {
                 for j in (t + 1)..<T { d[j] = 0 }
             }
         }
-        for b in 0..<s.batch {
-            for h in 0..<H {
-                let q = qkv + b * T * 3 * C + h * hs
-                let dq = qkvGradient + b * T * 3 * C + h * hs
-                let d = scratch + (b * H + h) * T * T
-                BLAS.sgemm(.none, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
-                           b: q + C, ldb: 3 * C, c: dq, ldc: 3 * C)
-                BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
-                           b: q, ldb: 3 * C, c: dq + C, ldc: 3 * C)
-            }
+        forEachHead(s, threads: threads) { b, h in
+            let q = qkv + b * T * 3 * C + h * hs
+            let dq = dg.base + b * T * 3 * C + h * hs
+            let d = sc.base + (b * H + h) * T * T
+            BLAS.sgemm(.none, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
+                       b: q + C, ldb: 3 * C, c: dq, ldc: 3 * C)
+            BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
+                       b: q, ldb: 3 * C, c: dq + C, ldc: 3 * C)
         }
     }
 

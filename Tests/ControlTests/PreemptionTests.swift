@@ -3,7 +3,6 @@ import ClusterModel
 import Foundation
 import Postgres
 import TestSupport
-import Workers
 import XCTest
 @testable import Control
 
@@ -11,37 +10,14 @@ import XCTest
 /// its heartbeat, hands the task back, and the task is requeued (not failed) while the preemptor runs.
 final class PreemptionTests: XCTestCase {
     func testHigherPriorityJobPreemptsAndVictimIsRequeuedNotFailed() async throws {
-        let database = try TestPostgres.shared().freshDatabase()
-        let directory = try TemporaryDirectory.make()
-        let configuration = ControlPlaneConfiguration(
-            databaseURL: database, adminToken: Secret("admin"), joinToken: Secret("join"),
-            artifactDirectory: directory.path + "/artifacts", leaseSeconds: 5, heartbeatSeconds: 0.3,
-            sweepIntervalSeconds: 0.2, schedulingIntervalSeconds: 0.2)
-        let plane = ControlPlane(configuration: configuration, log: { _ in })
-        try plane.start()
-        defer { plane.stop() }
+        let cluster = try InProcessCluster()
+        cluster.startWorker(name: "only-worker", cpuMillis: 1000)
+        let admin = cluster.admin
 
-        let worker = WorkerDaemon(
-            configuration: WorkerConfiguration(name: "only-worker", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30),
-                                               maxConcurrentTasks: 2, pollWaitSeconds: 1,
-                                               workDirectory: URL(fileURLWithPath: directory.path + "/work"),
-                                               flushIntervalSeconds: 0.05, shutdownGraceSeconds: 1),
-            api: HTTPControlPlaneAPI(baseURL: plane.baseURL, token: "join", transport: CurlTransport()),
-            registry: .builtins(), artifactStore: FileArtifactStore(root: URL(fileURLWithPath: directory.path + "/artifacts")),
-            log: { _ in })
-        let run = Task { try await worker.run() }
-        defer { worker.requestShutdown() }
-
-        let admin = OpsClient(baseURL: plane.baseURL, token: "admin", transport: CurlTransport(), timeoutSeconds: 10)
-        func manifest(_ name: String, priority: Int, seconds: Double) -> AnyJSON {
-            ["apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
-             "spec": ["type": "sleep", "priority": .int(Int64(priority)), "resources": ["cpu": 1, "memory": "64Mi"],
-                      "sleep": ["seconds": .double(seconds)]]]
-        }
-        _ = try await admin.submit([manifest("low", priority: 0, seconds: 60)])
+        _ = try await admin.submit([InProcessCluster.sleepJob("low", priority: 0, seconds: 60)])
         try await waitUntil("the low-priority task runs", timeout: 20) { try await admin.job("low").tasks.running == 1 }
 
-        _ = try await admin.submit([manifest("high", priority: 10, seconds: 0.2)])
+        _ = try await admin.submit([InProcessCluster.sleepJob("high", priority: 10, seconds: 0.2)])
         try await waitUntil("the high-priority job succeeds", timeout: 30) { try await admin.job("high").state == .succeeded }
 
         let lowTasks = try await admin.tasks(job: "low")
@@ -53,7 +29,7 @@ final class PreemptionTests: XCTestCase {
         XCTAssertTrue(events.contains("task.preempting"), "the victim was marked first: \(events)")
 
         // The victim's attempt ended as preempted and did not count against its retries.
-        let pool = PostgresPool(conninfo: database, maxConnections: 1)
+        let pool = PostgresPool(conninfo: cluster.database, maxConnections: 1)
         defer { pool.close() }
         let states = try pool.withConnection { c in
             try c.query("""
@@ -64,7 +40,21 @@ final class PreemptionTests: XCTestCase {
         XCTAssertEqual(states.first, "preempted")
         try await waitUntil("the low-priority task runs again", timeout: 20) { try await admin.job("low").tasks.running == 1 }
         _ = try await admin.cancelJob("low")
-        worker.requestShutdown()
-        try await run.value
+        await cluster.shutdown()
+    }
+
+    func testRunningTasksShowTheirReportedProgress() async throws {
+        let cluster = try InProcessCluster()
+        cluster.startWorker(name: "w")
+        _ = try await cluster.admin.submit([InProcessCluster.sleepJob("progressing", seconds: 3)])
+        var seen: Double?
+        try await waitUntil("progress between 0 and 1 is shown", timeout: 20, interval: 0.1) {
+            seen = try await cluster.admin.tasks(job: "progressing").first?.progress
+            return (seen ?? 0) > 0 && (seen ?? 1) < 1
+        }
+        try await waitUntil("the job succeeds", timeout: 20) { try await cluster.admin.job("progressing").state == .succeeded }
+        let finished = try await cluster.admin.tasks(job: "progressing").first
+        XCTAssertNil(finished?.progress, "progress is shown only while running")
+        await cluster.shutdown()
     }
 }

@@ -64,6 +64,26 @@ final class ReportQueueTests: XCTestCase {
         XCTAssertEqual(second.completions.map(\.attemptID), [AttemptID(1)])
     }
 
+    func testBatchesStayUnderTheByteBudgetButAlwaysMakeProgress() throws {
+        let queue = ReportQueue()
+        for i in 1...100 {
+            queue.enqueue(LogLineReport(taskID: TaskID(1), attemptID: AttemptID(1), sequence: Int64(i), time: t, stream: .stdout,
+                                        message: String(repeating: "x", count: 850)))
+        }
+        let first = try XCTUnwrap(queue.takeBatch(workerID: worker, maxBytes: 10_000))
+        XCTAssertEqual(first.logs.count, 10, "10 lines of ~1,000 bytes fit in 10,000")
+        XCTAssertLessThanOrEqual(try WireCoding.encode(first).count, 12_000)
+        let tiny = try XCTUnwrap(queue.takeBatch(workerID: worker, maxBytes: 10))
+        XCTAssertEqual(tiny.logs.count, 1, "one item always goes, however small the budget")
+        queue.enqueue(CompletionReport(taskID: TaskID(2), attemptID: AttemptID(2), result: .string(String(repeating: "r", count: 5000))))
+        var total = first.logs.count + tiny.logs.count
+        while let batch = queue.takeBatch(workerID: worker, maxBytes: 10_000) {
+            total += batch.logs.count
+            if !batch.completions.isEmpty { XCTAssertEqual(total, 100, "the completion goes out only after every log line") }
+        }
+        XCTAssertEqual(total, 100)
+    }
+
     func testStaleAttemptsAreDroppedAndRefusedLater() throws {
         let queue = ReportQueue()
         queue.enqueue(log(1, 1))

@@ -168,6 +168,24 @@ final class WorkerDaemonTests: XCTestCase {
         XCTAssertTrue(plane.withState { $0.logs.contains { $0.stream == .stderr && $0.message.contains("disk full") } })
     }
 
+    func testSplitsBatchesThatExceedTheBodyLimitAndLosesNoLine() async throws {
+        plane.stop()
+        plane = try MiniControlPlane(maxBodyBytes: 48 * 1024)
+        // 3,000 lines of 100 characters: about 750 KB of reports against a 48 KiB body limit.
+        plane.addTasks(1, type: "shell", spec: ["command": ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do printf '%0100d\\n' $i; i=$((i+1)); done"]])
+        let daemon = makeDaemon()
+        let run = Task { try await daemon.run() }
+        await eventually(timeout: 20, "the completion arrives") { plane.withState { $0.completions.count } == 1 }
+        try await stop(daemon, run)
+        plane.withState { plane in
+            let output = plane.logs.filter { $0.stream == .stdout }
+            XCTAssertEqual(output.count, 3000, "every line arrived")
+            XCTAssertEqual(Set(output.map(\.sequence)).count, 3000, "each once")
+            XCTAssertGreaterThanOrEqual(plane.reportCalls, 16, "~750 KB went out in batches under the 48 KiB limit")
+            XCTAssertTrue(plane.failures.isEmpty)
+        }
+    }
+
     func testRespectsMaxConcurrentTasks() async throws {
         plane.addTasks(6, type: "sleep", spec: ["seconds": 0.3])
         let daemon = makeDaemon(maxTasks: 2)

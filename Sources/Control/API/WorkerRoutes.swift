@@ -69,7 +69,8 @@ enum WorkerRoutes {
         let wait = min(max(0, request.waitSeconds), services.configuration.maxPollSeconds)
         let deadline = Date().addingTimeInterval(wait)
         while true {
-            let seen = services.signals.generation(StoreChannel.taskRunnable)
+            let channels = [StoreChannel.taskRunnable, StoreSignals.capacityFreed(on: request.workerID)]
+            let seen = services.signals.generations(channels)
             let claimed = try services.leases.claimNext(for: request.workerID, limit: request.maxTasks,
                                                         leaseDuration: services.configuration.leaseSeconds)
             if !claimed.isEmpty {
@@ -79,7 +80,7 @@ enum WorkerRoutes {
             if now >= deadline { return .wire(PollResponse(assignments: [])) }
             var wakeAt = deadline
             if let next = try services.leases.nextRunnableAt() { wakeAt = min(wakeAt, max(next, now.addingTimeInterval(0.01))) }
-            services.signals.wait(StoreChannel.taskRunnable, after: seen, timeout: wakeAt.timeIntervalSince(now))
+            services.signals.wait(anyOf: seen, timeout: wakeAt.timeIntervalSince(now))
         }
     }
 
@@ -149,7 +150,12 @@ enum WorkerRoutes {
                 accepted += 1
             }
         }
-        accepted += batch.progress.count
+        // The latest report per attempt is enough.
+        var latest: [AttemptID: ProgressReport] = [:]
+        for report in batch.progress where !stale.contains(report.attemptID) { latest[report.attemptID] = report }
+        let staleProgress = try services.leases.recordProgress(latest.values.map { ($0.attemptID, $0.fraction, $0.message) }, by: worker)
+        stale.formUnion(staleProgress)
+        accepted += latest.count - staleProgress.count
 
         let completions = batch.completions.filter { !stale.contains($0.attemptID) }
             .map { Control.CompletionReport(attempt: $0.attemptID, result: JSONText.encode($0.result)) }
@@ -169,6 +175,9 @@ enum WorkerRoutes {
         var outcomes: [AttemptID: ReportOutcome] = [:]
         if !completions.isEmpty { outcomes.merge(try services.leases.complete(completions, by: worker)) { a, _ in a } }
         if !failures.isEmpty { outcomes.merge(try services.leases.fail(failures, by: worker)) { a, _ in a } }
+        // Finished attempts free capacity on this worker: a poll of its that found it full is waiting (its
+        // report and its next poll race), so wake it now instead of at the end of its wait.
+        if outcomes.values.contains(.applied) { services.signals.bump(StoreSignals.capacityFreed(on: worker)) }
         for (attempt, outcome) in outcomes {
             switch outcome {
             case .applied: accepted += 1

@@ -50,7 +50,7 @@ public final class ControlPlane: @unchecked Sendable {
         let authorizer = Authorizer(adminToken: configuration.adminToken, joinToken: configuration.joinToken) { hash in
             try services.workerTokens.worker(forTokenHash: hash)
         }
-        let routes = ProbeRoutes.routes(services, version: Self.version, isLeader: { [weak self] in self?.isSchedulingLeader ?? false }) + WorkerRoutes.routes(services) + AdminRoutes.routes(services)
+        let routes = ProbeRoutes.routes(services, version: Self.version, isLeader: { [weak self] in self?.isSchedulingLeader ?? false }) + WorkerRoutes.routes(services) + AdminRoutes.routes(services) + BlobRoutes.routes(services)
         let router = Router(routes: routes, authorizer: authorizer, log: log)
         let maxBody = configuration.maxBodyBytes, maxBlob = configuration.maxBlobBytes
         let serverConfiguration = HTTPServerConfiguration(

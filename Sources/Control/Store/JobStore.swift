@@ -305,7 +305,8 @@ public struct JobStore: Sendable {
                    worker: try row.optionalInt64("worker_id").map(WorkerID.init),
                    activeAttempt: try row.optionalInt64("active_attempt_id").map(AttemptID.init),
                    result: try row.optionalString("result"), error: try row.optionalString("error"),
-                   startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"))
+                   startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
+                   progress: try row.optionalDouble("progress"), progressMessage: try row.optionalString("progress_message"))
     }
 
     // MARK: Cancelling

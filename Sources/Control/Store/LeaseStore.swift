@@ -122,6 +122,7 @@ public struct LeaseStore: Sendable {
                     RETURNING id, task_id, number, lease_deadline
                 ), u AS (
                     UPDATE tasks t SET state = $4, attempts = a.number, worker_id = $2, active_attempt_id = a.id,
+                        progress = NULL, progress_message = NULL,
                         started_at = coalesce(t.started_at, now()), updated_at = now()
                     FROM a WHERE t.id = a.task_id AND t.state = 'queued'
                     RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.lease_deadline
@@ -157,6 +158,26 @@ public struct LeaseStore: Sendable {
         try pool.withConnection {
             try $0.queryOne("SELECT min(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > now()").optionalDate("t")
         }
+    }
+
+    // MARK: Progress
+
+    /// Records progress of live attempts (the latest report wins). Reports of attempts that are no longer
+    /// the live attempt of their task change nothing; their ids are returned.
+    @discardableResult
+    public func recordProgress(_ reports: [(attempt: AttemptID, fraction: Double, message: String?)], by worker: WorkerID) throws -> [AttemptID] {
+        guard !reports.isEmpty else { return [] }
+        let updated = try pool.withConnection { c in
+            try c.query("""
+                UPDATE tasks t SET progress = least(1, greatest(0, r.fraction)), progress_message = nullif(r.message, '')
+                FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS r(attempt, fraction, message)
+                WHERE t.active_attempt_id = r.attempt AND t.worker_id = $4 AND t.state = 'running'
+                RETURNING r.attempt
+                """, [.intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
+                      .textArray(reports.map { $0.message ?? "" }), worker.sql]).map { AttemptID(try $0.int64("attempt")) }
+        }
+        let live = Set(updated)
+        return reports.map(\.attempt).filter { !live.contains($0) }
     }
 
     // MARK: Reports

@@ -203,5 +203,10 @@ extension Migrations {
         ALTER TABLE job_dependencies ADD CONSTRAINT job_dependencies_on_failure_check
             CHECK (on_failure IN ('cancel', 'proceed', 'fail'));
         """),
+        // The live attempt's last progress report, shown by `opsctl get tasks` and `--wait`.
+        Migration(version: 5, name: "task progress", sql: """
+        ALTER TABLE tasks ADD COLUMN progress double precision;
+        ALTER TABLE tasks ADD COLUMN progress_message text;
+        """),
     ]
 }

@@ -79,6 +79,9 @@ public struct TaskRecord: Codable, Sendable, Equatable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// The live attempt's last reported progress (0...1) and message.
+    public var progress: Double? = nil
+    public var progressMessage: String? = nil
 }
 
 public struct AttemptRecord: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import ClusterModel
 import Foundation
 import Postgres
 
@@ -49,6 +50,32 @@ public final class StoreSignals: @unchecked Sendable {
             if !condition.wait(until: deadline) { break }
         }
         return generations[channel, default: 0]
+    }
+
+    /// The local channel of one worker's freed capacity: its own reports finishing attempts bump it, so a
+    /// poll of that worker that found it full wakes at once (no NOTIFY is sent for freed capacity).
+    public static func capacityFreed(on worker: WorkerID) -> String { "local:capacity:\(worker.rawValue)" }
+
+    /// Moves a channel on in this process only (for wake-ups that need no other replica).
+    public func bump(_ channel: String) {
+        condition.lock(); defer { condition.unlock() }
+        generations[channel, default: 0] += 1
+        condition.broadcast()
+    }
+
+    /// The current generations of `channels`, for `wait(anyOf:timeout:)`.
+    public func generations(_ channels: [String]) -> [String: UInt64] {
+        condition.lock(); defer { condition.unlock() }
+        return Dictionary(uniqueKeysWithValues: channels.map { ($0, generations[$0, default: 0]) })
+    }
+
+    /// Waits until any of the channels moves past the generation given for it, or `timeout` passes.
+    public func wait(anyOf seen: [String: UInt64], timeout: TimeInterval) {
+        let deadline = Date().addingTimeInterval(max(0, timeout))
+        condition.lock(); defer { condition.unlock() }
+        while seen.allSatisfy({ generations[$0.key, default: 0] <= $0.value }) {
+            if !condition.wait(until: deadline) { break }
+        }
     }
 
     public func stop() {

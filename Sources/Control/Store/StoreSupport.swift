@@ -88,9 +88,12 @@ extension PostgresRow {
 }
 
 extension PostgresPool {
-    /// A transaction that is retried when the connection drops (e.g. PostgreSQL restarts). Only for
-    /// operations whose repetition is harmless: idempotent reports, identical resubmissions, reads.
+    /// A transaction that is retried when the connection drops (e.g. PostgreSQL restarted and a pooled
+    /// connection is stale). Only for operations whose repetition is harmless: idempotent reports, identical
+    /// resubmissions, reads. The retry window is short on purpose: it rides over a restart's stale
+    /// connections, but during a real outage the caller gets the error (an API 503 a client can retry)
+    /// instead of a request that hangs past its client's timeout and then succeeds unseen.
     func idempotentTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        try retryingOnConnectionLoss(timeout: 30) { try transaction(body) }
+        try retryingOnConnectionLoss(timeout: 3) { try transaction(body) }
     }
 }

@@ -54,6 +54,7 @@ extension TaskView {
     init(_ task: TaskRecord, jobName: String, attempts: [AttemptRecord]) {
         self.init(id: task.id, jobID: task.jobID, jobName: jobName, index: task.index, state: task.state,
                   attempts: attempts.map(AttemptView.init), workerID: task.worker,
+                  progress: task.state == .running ? task.progress : nil, progressMessage: task.state == .running ? task.progressMessage : nil,
                   notBefore: task.state == .queued ? task.notBefore : nil,
                   createdAt: task.startedAt ?? task.notBefore, updatedAt: task.finishedAt ?? task.startedAt ?? task.notBefore,
                   result: JSONText.parse(task.result), lastError: task.error)

@@ -110,19 +110,37 @@ public final class ReportQueue: @unchecked Sendable {
 
     // MARK: Delivery (from the flusher)
 
-    /// Removes and returns the next batch, or nil when nothing is queued. A completion or failure is only
-    /// included once every earlier log line, metric and artifact of its attempt is in the same batch, so the
-    /// control plane stores a task's last lines before it shows the task finished.
-    public func takeBatch(workerID: WorkerID) -> ReportBatch? {
+    /// Removes and returns the next batch, or nil when nothing is queued. The batch holds at most
+    /// `maxItemsPerKind` items of each kind and about `maxBytes` of JSON (but always at least one item, so
+    /// progress is made). A completion or failure is only included once every earlier log line, metric and
+    /// artifact of its attempt is in the same batch, so the control plane stores a task's last lines before it
+    /// shows the task finished.
+    public func takeBatch(workerID: WorkerID, maxBytes: Int = 512 * 1024) -> ReportBatch? {
         lock.withLock {
             let cap = limits.maxItemsPerKind
+            var budget = maxBytes
             var batch = ReportBatch(workerID: workerID)
-            batch.logs = Array(logs.prefix(cap)); logs.removeFirst(batch.logs.count)
-            batch.metrics = Array(metrics.prefix(cap)); metrics.removeFirst(batch.metrics.count)
-            batch.artifacts = Array(artifacts.prefix(cap)); artifacts.removeFirst(batch.artifacts.count)
-            let progressItems = Array(progress.values.prefix(cap))
-            for item in progressItems { progress[item.attemptID] = nil }
-            batch.progress = progressItems
+            /// Takes the longest prefix of `items` that fits the budget (at least one item while the batch is empty).
+            func prefix<T>(_ items: [T], size: (T) -> Int) -> Int {
+                var count = 0
+                for item in items.prefix(cap) {
+                    let bytes = size(item)
+                    if bytes > budget && !(batch.isEmpty && count == 0) { break }
+                    budget -= bytes
+                    count += 1
+                }
+                return count
+            }
+            var n = prefix(logs, size: Self.size)
+            batch.logs = Array(logs.prefix(n)); logs.removeFirst(n)
+            n = prefix(metrics, size: { _ in 160 })
+            batch.metrics = Array(metrics.prefix(n)); metrics.removeFirst(n)
+            n = prefix(artifacts, size: Self.size)
+            batch.artifacts = Array(artifacts.prefix(n)); artifacts.removeFirst(n)
+            let progressItems = Array(progress.values)
+            n = prefix(progressItems, size: { 160 + ($0.message?.utf8.count ?? 0) })
+            for item in progressItems.prefix(n) { progress[item.attemptID] = nil }
+            batch.progress = Array(progressItems.prefix(n))
 
             var holdBack = Set<AttemptID>()
             logs.forEach { holdBack.insert($0.attemptID) }
@@ -131,17 +149,41 @@ public final class ReportQueue: @unchecked Sendable {
 
             var keptCompletions: [CompletionReport] = []
             for item in completions {
-                if batch.completions.count < cap && !holdBack.contains(item.attemptID) { batch.completions.append(item) }
-                else { keptCompletions.append(item) }
+                let bytes = Self.size(item)
+                let fits = bytes <= budget || batch.isEmpty
+                if batch.completions.count < cap && fits && !holdBack.contains(item.attemptID) {
+                    batch.completions.append(item)
+                    budget -= bytes
+                } else {
+                    keptCompletions.append(item)
+                }
             }
             completions = keptCompletions
             var keptFailures: [FailureReport] = []
             for item in failures {
-                if batch.failures.count < cap && !holdBack.contains(item.attemptID) { batch.failures.append(item) }
-                else { keptFailures.append(item) }
+                let bytes = 200 + item.message.utf8.count
+                let fits = bytes <= budget || batch.isEmpty
+                if batch.failures.count < cap && fits && !holdBack.contains(item.attemptID) {
+                    batch.failures.append(item)
+                    budget -= bytes
+                } else {
+                    keptFailures.append(item)
+                }
             }
             failures = keptFailures
             return batch.isEmpty ? nil : batch
+        }
+    }
+
+    /// Rough JSON sizes, to keep batches under the control plane's body limit.
+    static func size(_ line: LogLineReport) -> Int { 150 + line.message.utf8.count }
+    static func size(_ report: ArtifactReport) -> Int {
+        300 + report.artifact.name.utf8.count + report.artifact.location.utf8.count + (report.artifact.metadata?.jsonText.utf8.count ?? 0)
+    }
+    static func size(_ report: CompletionReport) -> Int {
+        let result = report.result == .null ? 4 : report.result.jsonText.utf8.count
+        return 150 + result + report.artifacts.reduce(0) {
+            $0 + 300 + $1.name.utf8.count + $1.location.utf8.count + ($1.metadata?.jsonText.utf8.count ?? 0)
         }
     }
 

@@ -142,6 +142,8 @@ public actor WorkerDaemon {
     private var isStopping: Bool { stopping }
 
     private var reregistering = false
+    /// Largest report batch to send, in (estimated) JSON bytes; halved when the control plane answers 413.
+    private var batchByteBudget = 512 * 1024
 
     /// The control plane forgot this worker (it was marked lost): everything held is stale; register again.
     private func handleUnknownWorker() async {
@@ -362,7 +364,7 @@ public actor WorkerDaemon {
     @discardableResult
     func flushQueued() async -> Bool {
         guard let workerID else { return true }
-        while let batch = reports.takeBatch(workerID: workerID) {
+        while let batch = reports.takeBatch(workerID: workerID, maxBytes: batchByteBudget) {
             do {
                 let response = try await api.report(batch)
                 reports.acknowledge(batch, staleAttempts: response.staleAttempts)
@@ -380,6 +382,8 @@ public actor WorkerDaemon {
                     reports.putBack(batch)
                     log("delivering \(batch.itemCount) report(s) failed: \(error); keeping them to resend")
                     return false
+                } else if error.status == 413 {
+                    handleTooLarge(batch)
                 } else {
                     // The control plane will never accept this batch (a bug on one side): say so and move on.
                     log("the control plane refused \(batch.itemCount) report(s) for good: \(error)")
@@ -388,6 +392,29 @@ public actor WorkerDaemon {
             }
         }
         return true
+    }
+
+    /// The control plane refused a batch as larger than its body limit: send smaller batches; an item that is
+    /// too large on its own is dropped (a completion becomes a failure that says why, so the task does not hang).
+    private func handleTooLarge(_ batch: ReportBatch) {
+        if batch.itemCount > 1 {
+            reports.putBack(batch)
+            batchByteBudget = max(4096, batchByteBudget / 2)
+            log("the control plane refused \(batch.itemCount) report(s) as too large (HTTP 413); sending batches of at most \(batchByteBudget) bytes")
+            return
+        }
+        reports.acknowledge(batch, staleAttempts: [])
+        if let completion = batch.completions.first {
+            reports.enqueue(FailureReport(taskID: completion.taskID, attemptID: completion.attemptID,
+                                          message: "the task's result is larger than the control plane accepts (HTTP 413); store large outputs as artifacts and return their names",
+                                          retryable: false))
+        } else if let failure = batch.failures.first {
+            var shorter = failure
+            shorter.message = String(failure.message.prefix(2000)) + " …[cut: too large for the control plane]"
+            if shorter.message != failure.message { reports.enqueue(shorter) }
+        } else {
+            log("dropped one report item the control plane refuses as too large (HTTP 413)")
+        }
     }
 
     // MARK: Shutdown

@@ -53,9 +53,9 @@ final class MiniControlPlane: @unchecked Sendable {
     var jobs: [JobView] = []
     let workerToken = "worker-secret"
 
-    init() throws {
+    init(maxBodyBytes: Int = 8 << 20) throws {
         let box = HandlerBox()
-        server = HTTPServer(configuration: HTTPServerConfiguration(maxBodyBytes: { _, _ in 8 << 20 })) { request in
+        server = HTTPServer(configuration: HTTPServerConfiguration(maxBodyBytes: { _, _ in maxBodyBytes })) { request in
             box.plane?.handle(request) ?? HTTPResponse(status: 503)
         }
         box.plane = self

@@ -135,6 +135,14 @@ final class StreamExecutorTests: XCTestCase {
         XCTAssertEqual(index.shards.count, 5)
     }
 
+    func testStreamKindRunsVerifyTasksOfModeVerify() async throws {
+        try makeDataset("w", shards: 2, seed: 6)
+        let task = assignment("stream", spec: try AnyJSON(encoding: VerifyTaskSpec(dataset: "w", location: root + "/w", part: 0, parts: 1, cacheDirectory: nil)))
+        let result = try await StreamExecutor().run(task, context: context(for: task)).result
+        XCTAssertEqual(result["checked"]?.intValue, 2)
+        XCTAssertEqual(result["shards"]?.arrayValue?.compactMap(\.stringValue), ["w-00000", "w-00001"])
+    }
+
     func testBadSpecIsNotRetried() async throws {
         let task = assignment("stream", spec: ["inputs": "nope"])
         do {

@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
         .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),
     ]
 )

@@ -37,7 +37,10 @@ echo
 "$OPSCTL" get jobs
 echo
 "$OPSCTL" get workers
-for job in $(grep -E '^  name: ' "$PIPELINE" | awk '{print $2}'); do
+echo
+"$OPSCTL" get datasets
+# Every job of the pipeline (`metadata: {name: X}` or `name: X` under metadata), described without its event log.
+for job in $(grep -oE '^metadata: \{name: [a-z0-9.-]+|^  name: [a-z0-9.-]+' "$PIPELINE" | awk '{print $NF}'); do
   echo
   "$OPSCTL" describe job "$job" | sed -n '1,/^Events/p' | grep -v '^Events'
 done

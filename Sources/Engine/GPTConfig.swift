@@ -45,12 +45,16 @@ public struct GPTConfig: Codable, Sendable, Equatable, Hashable {
     public var parameterCount: Int { ParameterLayout(config: self).count }
 
     /// Matrix-multiply flops of one training step (forward + backward) for `tokens` tokens at sequence
-    /// length `sequenceLength`: 6 per weight per token plus the attention score/value products.
+    /// length `sequenceLength`: 6 per weight per token, plus the attention score and value products
+    /// counted only over the keys each position may attend to (causal, and the window if set).
     public func trainingFlops(tokens: Int, sequenceLength: Int) -> Double {
         let C = Double(width), L = Double(layers), F = Double(mlpWidth), V = Double(vocabularySize)
         let matrixWeights = L * (3 * C * C + C * C + 2 * C * F) + V * C
-        // QK^T and PV: 2 * T * C multiply-adds per token per layer forward (full square computed).
-        let attention = L * 2 * 2 * Double(sequenceLength) * C
+        var keys = 0.0
+        for t in 0..<sequenceLength { keys += Double(min(t + 1, slidingWindow ?? Int.max)) }
+        let meanKeys = keys / Double(max(1, sequenceLength))
+        // Per token and layer, forward: q.k over meanKeys keys and p.v over the same: 2 x 2 x C x keys.
+        let attention = L * 2 * 2 * C * meanKeys
         return 3 * 2 * Double(tokens) * (matrixWeights + attention)
     }
 }

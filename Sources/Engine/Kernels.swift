@@ -154,12 +154,32 @@ enum Kernels {
 
     struct AttentionShape {
         var batch: Int, length: Int, width: Int, heads: Int, window: Int?
+        /// Rows per block of the score matrix: blocks above the diagonal (the future) and left of the
+        /// window are never computed, so causal attention does ~half the work and a short sliding window
+        /// far less. Small blocks are only for tests.
+        var block: Int = 64
         var headWidth: Int { width / heads }
         var scale: Float { 1 / Float(headWidth).squareRoot() }
+        var blocks: Int { (length + block - 1) / block }
         /// First position that position `t` may attend to.
         @inline(__always) func firstKey(_ t: Int) -> Int {
             guard let window else { return 0 }
             return max(0, t - window + 1)
+        }
+        /// Last position that attends to key position `k`.
+        @inline(__always) func lastQuery(_ k: Int) -> Int {
+            guard let window else { return length - 1 }
+            return min(length - 1, k + window - 1)
+        }
+        /// Rows of block `i` and the key columns they need: rows [r0, r1), keys [k0, r1).
+        @inline(__always) func rowBlock(_ i: Int) -> (r0: Int, r1: Int, k0: Int) {
+            let r0 = i * block, r1 = min(length, r0 + block)
+            return (r0, r1, firstKey(r0))
+        }
+        /// Key columns of block `i` and the query rows that attend to them: keys [c0, c1), rows [c0, q1).
+        @inline(__always) func keyBlock(_ i: Int) -> (c0: Int, c1: Int, q1: Int) {
+            let c0 = i * block, c1 = min(length, c0 + block)
+            return (c0, c1, lastQuery(c1 - 1) + 1)
         }
     }
 
@@ -172,8 +192,12 @@ enum Kernels {
         forEachHead(s, threads: threads) { b, h in
             let q = qkv + b * T * 3 * C + h * hs
             let p = pr.base + (b * H + h) * T * T
-            BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, alpha: s.scale,
-                       a: q, lda: 3 * C, b: q + C, ldb: 3 * C, c: p, ldc: T)
+            for i in 0..<s.blocks {
+                let (r0, r1, k0) = s.rowBlock(i)
+                BLAS.sgemm(.none, .transposed, m: r1 - r0, n: r1 - k0, k: hs, alpha: s.scale,
+                           a: q + r0 * 3 * C, lda: 3 * C, b: q + C + k0 * 3 * C, ldb: 3 * C,
+                           c: p + r0 * T + k0, ldc: T)
+            }
         }
         Parallel.forRows(s.batch * H * T, threads: threads) { range in
             for row in range {
@@ -191,8 +215,12 @@ enum Kernels {
         forEachHead(s, threads: threads) { b, h in
             let v = qkv + b * T * 3 * C + 2 * C + h * hs
             let p = pr.base + (b * H + h) * T * T
-            BLAS.sgemm(.none, .none, m: T, n: hs, k: T, a: p, lda: T, b: v, ldb: 3 * C,
-                       c: o.base + b * T * C + h * hs, ldc: C)
+            let y = o.base + b * T * C + h * hs
+            for i in 0..<s.blocks {
+                let (r0, r1, k0) = s.rowBlock(i)
+                BLAS.sgemm(.none, .none, m: r1 - r0, n: hs, k: r1 - k0, a: p + r0 * T + k0, lda: T,
+                           b: v + k0 * 3 * C, ldb: 3 * C, c: y + r0 * C, ldc: C)
+            }
         }
     }
 
@@ -225,10 +253,16 @@ enum Kernels {
             let p = probs + (b * H + h) * T * T
             let dp = sc.base + (b * H + h) * T * T
             let dout = outputGradient + b * T * C + h * hs
-            BLAS.sgemm(.none, .transposed, m: T, n: T, k: hs, a: dout, lda: C, b: v, ldb: 3 * C,
-                       c: dp, ldc: T)
-            BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, a: p, lda: T, b: dout, ldb: C,
-                       c: dv, ldc: 3 * C)
+            for i in 0..<s.blocks {
+                // dP = dO V^T on the computed part of the score matrix.
+                let (r0, r1, k0) = s.rowBlock(i)
+                BLAS.sgemm(.none, .transposed, m: r1 - r0, n: r1 - k0, k: hs, a: dout + r0 * C, lda: C,
+                           b: v + k0 * 3 * C, ldb: 3 * C, c: dp + r0 * T + k0, ldc: T)
+                // dV = P^T dO over the query rows that see these keys (P is zero elsewhere in them).
+                let (c0, c1, q1) = s.keyBlock(i)
+                BLAS.sgemm(.transposed, .none, m: c1 - c0, n: hs, k: q1 - c0, a: p + c0 * T + c0, lda: T,
+                           b: dout + c0 * C, ldb: C, c: dv + c0 * 3 * C, ldc: 3 * C)
+            }
         }
         // Softmax backward: dS = P * (dP - sum(dP * P)), zero outside the allowed window.
         let ds = sc
@@ -249,10 +283,15 @@ enum Kernels {
             let q = qkv + b * T * 3 * C + h * hs
             let dq = dg.base + b * T * 3 * C + h * hs
             let d = sc.base + (b * H + h) * T * T
-            BLAS.sgemm(.none, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
-                       b: q + C, ldb: 3 * C, c: dq, ldc: 3 * C)
-            BLAS.sgemm(.transposed, .none, m: T, n: hs, k: T, alpha: s.scale, a: d, lda: T,
-                       b: q, ldb: 3 * C, c: dq + C, ldc: 3 * C)
+            for i in 0..<s.blocks {
+                // dQ = scale * dS K, dK = scale * dS^T Q, on the same blocks as the forward pass.
+                let (r0, r1, k0) = s.rowBlock(i)
+                BLAS.sgemm(.none, .none, m: r1 - r0, n: hs, k: r1 - k0, alpha: s.scale, a: d + r0 * T + k0, lda: T,
+                           b: q + C + k0 * 3 * C, ldb: 3 * C, c: dq + r0 * 3 * C, ldc: 3 * C)
+                let (c0, c1, q1) = s.keyBlock(i)
+                BLAS.sgemm(.transposed, .none, m: c1 - c0, n: hs, k: q1 - c0, alpha: s.scale, a: d + c0 * T + c0, lda: T,
+                           b: q + c0 * 3 * C, ldb: 3 * C, c: dq + C + c0 * 3 * C, ldc: 3 * C)
+            }
         }
     }
 

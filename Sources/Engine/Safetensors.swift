@@ -49,9 +49,9 @@ public enum Safetensors {
         while json.count % 8 != 0 { json.append(0x20) }
 
         let temporary = path + ".partial"
-        FileManager.default.createFile(atPath: temporary, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw .checkpointIO(path: path, reason: "cannot create \(temporary)")
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw .checkpointIO(path: path, reason: "cannot create \(temporary) (does the directory exist and is it writable?)")
         }
         do {
             var length = UInt64(json.count).littleEndian

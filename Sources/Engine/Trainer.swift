@@ -18,8 +18,9 @@ public final class Trainer {
     public let model: GPTModel
     public let optimizer: AdamW
     public var schedule: LearningRateSchedule
-    /// Number of optimizer steps completed.
-    public internal(set) var step: Int = 0
+    /// Number of optimizer steps completed. Settable so a DiLoCo member that joins at round k continues the
+    /// schedule at step k·H.
+    public var step: Int = 0
 
     public init(model: GPTModel, optimizer: AdamWConfig, schedule: LearningRateSchedule) throws(EngineError) {
         try schedule.validate()

@@ -160,7 +160,7 @@ final class ManifestValidationTests: XCTestCase {
             XCTFail("expected problems")
         } catch {
             XCTAssertEqual(error.problems.map(\.description), [
-                "request: spec.type: missing required field (expected a job type (one of fail, noop, shell, sleep, stream, verify))",
+                "request: spec.type: missing required field (expected a job type (one of eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, train, train-tokenizer, verify))",
                 "request: spec.replicas: expected an integer between 1 and 4096, got 0",
             ])
         }
@@ -177,32 +177,32 @@ final class ManifestValidationTests: XCTestCase {
 
     func testKindRegistryIsOpen() throws {
         let registry = JobKindRegistry(kinds: BuiltInJobKinds.all)
-        XCTAssertEqual(problems(job("type: train\ntrain: {steps: 10}")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep, stream, verify), got \"train\"")
-        registry.register(JobKind(name: "train", summary: "trains a model", settingsRequired: true) { settings, context in
+        XCTAssertEqual(problems(job("type: distill\ndistill: {steps: 10}")).first,
+                       "t.yaml:5: spec.type: expected a job type (one of eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, train, train-tokenizer, verify), got \"distill\"")
+        registry.register(JobKind(name: "distill", summary: "distills a model", settingsRequired: true) { settings, context in
             settings.rejectUnknownKeys(allowed: ["steps", "model"])
             _ = settings.integer("steps", required: true, min: 1)
-            if context.replicas > 8 { context.spec.report("replicas", "train supports at most 8 replicas, got \(context.replicas)") }
+            if context.replicas > 8 { context.spec.report("replicas", "distill supports at most 8 replicas, got \(context.replicas)") }
         })
-        let parsed = try ManifestParser.parse(text: job("type: train\nreplicas: 2\ntrain: {steps: 10}"), registry: registry)
-        XCTAssertEqual(parsed[0].spec.type, "train")
+        let parsed = try ManifestParser.parse(text: job("type: distill\nreplicas: 2\ndistill: {steps: 10}"), registry: registry)
+        XCTAssertEqual(parsed[0].spec.type, "distill")
         XCTAssertEqual(parsed[0].spec.settings?["steps"], .int(10))
         do {
-            _ = try ManifestParser.parse(text: job("type: train\nreplicas: 9\ntrain: {step: 0}"), fileName: "t.yaml", registry: registry)
+            _ = try ManifestParser.parse(text: job("type: distill\nreplicas: 9\ndistill: {step: 0}"), fileName: "t.yaml", registry: registry)
             XCTFail("expected problems")
         } catch {
             XCTAssertEqual(error.problems.map(\.description), [
-                "t.yaml:6: spec.replicas: train supports at most 8 replicas, got 9",
-                "t.yaml:7: spec.train.step: unknown field (did you mean \"steps\"?)",
-                "t.yaml:7: spec.train.steps: missing required field (expected an integer >= 1)",
+                "t.yaml:6: spec.replicas: distill supports at most 8 replicas, got 9",
+                "t.yaml:7: spec.distill.step: unknown field (did you mean \"steps\"?)",
+                "t.yaml:7: spec.distill.steps: missing required field (expected an integer >= 1)",
             ])
         }
-        XCTAssertNil(JobKindRegistry.standard.kind(named: "train"), "registering in one registry leaves the standard one alone")
+        XCTAssertNil(JobKindRegistry.standard.kind(named: "distill"), "registering in one registry leaves the standard one alone")
     }
 
     func testDidYouMeanForJobTypeAndDistance() {
         XCTAssertEqual(problems(job("type: shel")).first,
-                       "t.yaml:5: spec.type: expected a job type (one of fail, noop, shell, sleep, stream, verify), got \"shel\" (did you mean \"shell\"?)")
+                       "t.yaml:5: spec.type: expected a job type (one of eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, train, train-tokenizer, verify), got \"shel\" (did you mean \"shell\"?)")
     }
 
     func testLongDependencyChainsAndCyclesDoNotExhaustTheStack() {

@@ -119,6 +119,26 @@ final class StreamClusterTests: XCTestCase {
         }
         XCTAssertEqual(results.count, 10)
         XCTAssertTrue(results.allSatisfy { $0.contains("datasetShard") }, "\(results)")
+
+        // PostgreSQL: the new dataset (made by the job, with its provenance) and each shard once, as on disk.
+        let (location, metadata, madeBy) = try cluster.sql { c in
+            let row = try c.queryOne("SELECT d.location, d.metadata::text AS m, j.name AS job FROM datasets d JOIN jobs j ON j.id = d.job_id WHERE d.name = 'mix'")
+            return (try row.string("location"), try row.string("m"), try row.string("job"))
+        }
+        XCTAssertEqual(location, out)
+        XCTAssertEqual(madeBy, "mix")
+        let recorded = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any])
+        let recordedProvenance = try XCTUnwrap(recorded["provenance"] as? [String: Any], metadata)
+        XCTAssertEqual(recordedProvenance["seed"] as? Int, 7, metadata)
+        XCTAssertEqual((recordedProvenance["inputs"] as? [[String: Any]])?.compactMap { $0["dataset"] as? String }, ["web", "code"], metadata)
+        let shardRows = try cluster.sql { c in
+            try c.query("SELECT s.shard_index, s.sha256, s.location FROM shards s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = 'mix' ORDER BY s.shard_index")
+                .map { "\(try $0.int("shard_index")) \(try $0.string("sha256")) \(try $0.string("location"))" }
+        }
+        XCTAssertEqual(shardRows, index.shards.enumerated().map { "\($0.offset) \($0.element.binSHA256) \(out)/\($0.element.binFile)" })
+        let listed = try cluster.run(["get", "shards", "mix"], server: server)
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertEqual(listed.stdout.split(separator: "\n").filter { $0.contains("mix-0000") && $0.contains(" ok ") }.count, 10, listed.stdout)
     }
 
     // MARK: Corrupt shards

@@ -161,6 +161,12 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint(path: dir.appendingPathComponent("absent").path)) { error in
             XCTAssertTrue("\(error)".contains("cannot read"), "\(error)")
         }
+        // Writing into a directory that does not exist fails with the path, and leaves nothing behind.
+        let missingDir = dir.appendingPathComponent("no/such/dir/m.safetensors").path
+        XCTAssertThrowsError(try GPTModel(config: config, seed: 1).save(to: missingDir)) { error in
+            XCTAssertTrue("\(error)".contains(missingDir), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missingDir + ".partial"))
         // A truncated file (crash mid-copy) is refused, not half-loaded.
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let truncated = dir.appendingPathComponent("truncated.safetensors").path

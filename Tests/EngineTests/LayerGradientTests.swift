@@ -1,4 +1,5 @@
 import Foundation
+import BLAS
 import XCTest
 @testable import Engine
 
@@ -86,9 +87,9 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertLessThan(relativeError(db.map(Double.init), nb), tolerance, "linear bias")
     }
 
-    func checkAttention(window: Int?) {
+    func checkAttention(window: Int?, block: Int = 64) {
         var random = TestRandom(4)
-        let shape = Kernels.AttentionShape(batch: 2, length: 5, width: 8, heads: 2, window: window)
+        let shape = Kernels.AttentionShape(batch: 2, length: 5, width: 8, heads: 2, window: window, block: block)
         let n = shape.batch * shape.length * 3 * shape.width
         let outCount = shape.batch * shape.length * shape.width
         let probsCount = shape.batch * shape.heads * shape.length * shape.length
@@ -122,6 +123,38 @@ final class LayerGradientTests: XCTestCase {
     func testCausalAttentionGradient() { checkAttention(window: nil) }
 
     func testSlidingWindowAttentionGradient() { checkAttention(window: 2) }
+
+    /// Score blocks above the diagonal / outside the window are skipped; with 2-row blocks every case
+    /// (partial last block, window starting inside a block) occurs at length 5.
+    func testBlockSkippingAttentionGradient() {
+        checkAttention(window: nil, block: 2)
+        checkAttention(window: 2, block: 2)
+        checkAttention(window: 3, block: 2)
+    }
+
+    func testBlockSkippingMatchesFullAttention() {
+        var random = TestRandom(8)
+        for window in [nil, 1, 5, 40] as [Int?] {
+            let full = Kernels.AttentionShape(batch: 2, length: 37, width: 12, heads: 3, window: window, block: 1000)
+            var blocked = full
+            blocked.block = 8
+            let n = 2 * 37 * 36, outCount = 2 * 37 * 12, probsCount = 2 * 3 * 37 * 37
+            let qkv = random.floats(n), dout = random.floats(outCount)
+            func run(_ s: Kernels.AttentionShape, threads: Int) -> ([Float], [Float]) {
+                var out = [Float](repeating: 0, count: outCount), probs = [Float](repeating: .nan, count: probsCount)
+                Kernels.attentionForward(out: &out, probs: &probs, qkv: qkv, shape: s, threads: threads)
+                var dqkv = [Float](repeating: .nan, count: n), scratch = [Float](repeating: .nan, count: probsCount)
+                Kernels.attentionBackward(qkvGradient: &dqkv, scratch: &scratch, outputGradient: dout, probs: probs,
+                                          qkv: qkv, shape: s, threads: threads)
+                return (out, dqkv)
+            }
+            let (o1, g1) = run(full, threads: 1), (o2, g2) = run(blocked, threads: 2)
+            XCTAssertLessThan(relativeError(o1.map(Double.init), o2.map(Double.init)), 1e-6, "window \(String(describing: window))")
+            XCTAssertLessThan(relativeError(g1.map(Double.init), g2.map(Double.init)), 1e-6, "window \(String(describing: window))")
+            XCTAssertFalse(g2.contains { $0.isNaN }, "every gradient element is written")
+        }
+        BLAS.threadCount = 1
+    }
 
     func testEmbeddingGradients() {
         var random = TestRandom(6)

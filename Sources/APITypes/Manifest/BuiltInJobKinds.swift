@@ -2,7 +2,9 @@
 // names. Later kinds (tokenize, stream, train, eval) append their JobKind to `all` from their own file.
 
 public enum BuiltInJobKinds {
-    public static var all: [JobKind] { [noop, sleep, fail, shell, StreamJobKinds.stream, StreamJobKinds.verify] }
+    public static var all: [JobKind] { [noop, sleep, fail, shell, TokenizeJobKinds.tokenize, TokenizeJobKinds.trainTokenizer,
+                                              TokenizeJobKinds.dedupScan, TrainJobKinds.train, TrainJobKinds.eval,
+                                              StreamJobKinds.stream, StreamJobKinds.verify] }
 
     /// `spec.noop: {result: <any>}` (optional): completes at once, echoing `result`.
     public static let noop = JobKind(name: "noop", summary: "completes at once (echoes `result`)") { settings, _ in

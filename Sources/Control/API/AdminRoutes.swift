@@ -176,8 +176,16 @@ enum AdminRoutes {
     static func datasetView(_ dataset: DatasetRecord, _ services: ControlServices) throws -> DatasetView {
         let shards = try services.shards.list(dataset: dataset.id)
         let metadata = JSONText.parse(dataset.metadata)?.objectValue
-        let jobName = try dataset.job.flatMap { try services.jobs.job($0)?.name }
-        return DatasetView(id: dataset.id, name: dataset.name, state: shards.contains { $0.state == .bad } ? "degraded" : "ready",
+        let job = try dataset.job.flatMap { try services.jobs.job($0) }
+        let jobName = job?.name
+        // While the producing job runs the dataset is incomplete; a failed or cancelled job leaves it so.
+        var state = shards.contains { $0.state == .bad } ? "degraded" : "ready"
+        switch job?.state {
+        case .pending?, .running?: state = "building"
+        case .failed?, .cancelled?: state = "incomplete"
+        default: break
+        }
+        return DatasetView(id: dataset.id, name: dataset.name, state: state,
                            jobName: jobName, shardCount: shards.count, tokenCount: shards.reduce(0) { $0 + $1.tokens },
                            bytes: shards.reduce(0) { $0 + $1.bytes }, tokenizer: metadata?["tokenizer"]?.stringValue,
                            createdAt: dataset.createdAt)

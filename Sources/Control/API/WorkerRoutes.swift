@@ -157,8 +157,6 @@ enum WorkerRoutes {
         stale.formUnion(staleProgress)
         accepted += latest.count - staleProgress.count
 
-        let completions = batch.completions.filter { !stale.contains($0.attemptID) }
-            .map { Control.CompletionReport(attempt: $0.attemptID, result: JSONText.encode($0.result)) }
         // A preempted attempt hands its task back: requeued at once, not counted as a failure.
         for report in batch.failures where report.reason == .preempted && !stale.contains(report.attemptID) {
             try guarded(report.attemptID) {
@@ -166,8 +164,24 @@ enum WorkerRoutes {
                 accepted += 1
             }
         }
-        let failures = batch.failures.filter { !stale.contains($0.attemptID) && $0.reason != .preempted }
+        var failures = batch.failures.filter { !stale.contains($0.attemptID) && $0.reason != .preempted }
             .map { Control.FailureReport(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable) }
+        var completions: [Control.CompletionReport] = []
+        for completion in batch.completions where !stale.contains(completion.attemptID) {
+            // A completion that carries a shard is recorded with it; one whose shard contradicts what is
+            // stored (or cannot be read) fails the task instead: a retry would write the same shard again.
+            do {
+                let shard = try ShardCompletion(result: completion.result)
+                if let shard, let conflict = try shard.conflict(in: services.pool) {
+                    failures.append(Control.FailureReport(attempt: completion.attemptID, error: conflict, retryable: false))
+                    continue
+                }
+                completions.append(Control.CompletionReport(attempt: completion.attemptID, result: JSONText.encode(completion.result),
+                                                            shard: shard))
+            } catch let error as StoreError {
+                failures.append(Control.FailureReport(attempt: completion.attemptID, error: error.description, retryable: false))
+            }
+        }
         // Shards a worker found corrupt are marked bad before its task's outcome is stored.
         let badShards = batch.failures.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.details) }
             + batch.completions.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.result) }

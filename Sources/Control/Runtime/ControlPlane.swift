@@ -44,6 +44,8 @@ public final class ControlPlane: @unchecked Sendable {
         let signals = StoreSignals(conninfo: configuration.databaseURL)
         self.signals = signals
         signals.waitUntilReady(timeout: 10)
+        // Submission-time checks of train/eval specs need the store (datasets, checkpoints of earlier jobs).
+        TrainJobPlanner.register(in: planners, store: ControlStore(pool: pool))
         let services = ControlServices(configuration: configuration, store: ControlStore(pool: pool), signals: signals,
                                        planners: planners, registry: registry)
 

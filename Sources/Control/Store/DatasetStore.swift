@@ -14,20 +14,26 @@ public struct DatasetStore: Sendable {
         guard !location.isEmpty else { throw StoreError.invalid(field: "location", message: "expected a location URI") }
         try StoreJSON.validate(metadata, field: "metadata")
         return try pool.idempotentTransaction { c in
-            let inserted = try c.query("""
-                INSERT INTO datasets (name, location, format, metadata, job_id) VALUES ($1, $2, $3, $4::jsonb, $5)
-                ON CONFLICT (name) DO NOTHING RETURNING id
-                """, [.text(name), .text(location), .text(format), .json(metadata), job?.sql])
-            let record = try Self.datasets(c, where: "name = $1", [.text(name)])[0]
-            if let row = inserted.first {
-                try c.execute("INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason) VALUES ('dataset', $1, $2, NULL, 'registered', $3)",
-                              [.int(try row.int64("id")), job?.sql, .text(location)])
-            } else if record.location != location || record.format != format {
-                throw StoreError.conflict(what: "dataset \(name)",
-                                          message: "already registered at \(record.location) (format \"\(record.format)\"); use another name")
-            }
-            return record
+            try Self.register(c, name: name, location: location, format: format, metadata: metadata, job: job)
         }
+    }
+
+    /// Registers inside the caller's transaction (a tokenize task's completion records its dataset with it).
+    static func register(_ c: PostgresConnection, name: String, location: String, format: String, metadata: String,
+                         job: JobID?) throws -> DatasetRecord {
+        let inserted = try c.query("""
+            INSERT INTO datasets (name, location, format, metadata, job_id) VALUES ($1, $2, $3, $4::jsonb, $5)
+            ON CONFLICT (name) DO NOTHING RETURNING id
+            """, [.text(name), .text(location), .text(format), .json(metadata), job?.sql])
+        let record = try Self.datasets(c, where: "name = $1", [.text(name)])[0]
+        if let row = inserted.first {
+            try c.execute("INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason) VALUES ('dataset', $1, $2, NULL, 'registered', $3)",
+                          [.int(try row.int64("id")), job?.sql, .text(location)])
+        } else if record.location != location || record.format != format {
+            throw StoreError.conflict(what: "dataset \(name)",
+                                      message: "already registered at \(record.location) (format \"\(record.format)\"); use another name")
+        }
+        return record
     }
 
     public func dataset(named name: String) throws -> DatasetRecord? {

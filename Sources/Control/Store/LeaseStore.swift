@@ -6,9 +6,12 @@ public struct CompletionReport: Sendable, Equatable {
     public var attempt: AttemptID
     /// Result JSON text.
     public var result: String
-    public init(attempt: AttemptID, result: String = "{}") {
+    /// A committed shard to record with the completion (same transaction), when the task wrote one.
+    public var shard: ShardCompletion?
+    public init(attempt: AttemptID, result: String = "{}", shard: ShardCompletion? = nil) {
         self.attempt = attempt
         self.result = result
+        self.shard = shard
     }
 }
 
@@ -217,9 +220,13 @@ public struct LeaseStore: Sendable {
                       worker?.sql, .text(succeeded.rawValue)])
             var outcomes: [AttemptID: ReportOutcome] = [:]
             var jobs: Set<Int64> = []
+            let shards = Dictionary(reports.compactMap { r in r.shard.map { (r.attempt, $0) } }, uniquingKeysWith: { a, _ in a })
             for row in done {
-                outcomes[AttemptID(try row.int64("attempt_id"))] = .applied
+                let attempt = AttemptID(try row.int64("attempt_id"))
+                outcomes[attempt] = .applied
                 jobs.insert(try row.int64("job_id"))
+                // The shard becomes known exactly when its task succeeds: both or neither commit.
+                try shards[attempt]?.record(c, job: JobID(try row.int64("job_id")))
             }
             let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
             for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .succeeded) { outcomes[id] = outcome }

@@ -30,6 +30,11 @@ public struct ShardStore: Sendable {
 
     @discardableResult
     public func add(dataset: DatasetID, shard: NewShard) throws -> ShardRecord {
+        try Self.validate(shard)
+        return try pool.idempotentTransaction { c in try Self.add(c, dataset: dataset, shard: shard) }
+    }
+
+    static func validate(_ shard: NewShard) throws {
         guard shard.index >= 0 else { throw StoreError.invalid(field: "index", message: "expected an integer >= 0, got \(shard.index)") }
         guard shard.sha256.utf8.count == 64, shard.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             throw StoreError.invalid(field: "sha256", message: "expected 64 lowercase hex digits, got \(shard.sha256.debugDescription)")
@@ -37,26 +42,28 @@ public struct ShardStore: Sendable {
         guard shard.bytes >= 0, shard.tokens >= 0, shard.documents >= 0 else {
             throw StoreError.invalid(field: "bytes", message: "expected non-negative sizes")
         }
-        return try pool.idempotentTransaction { c in
-            guard try c.queryFirst("SELECT 1 FROM datasets WHERE id = $1", [dataset.sql]) != nil else {
-                throw StoreError.unknownDataset("with id \(dataset)")
-            }
-            let inserted = try c.query("""
-                INSERT INTO shards (dataset_id, shard_index, location, sha256, bytes, tokens, documents)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
-                ON CONFLICT (dataset_id, shard_index) DO NOTHING RETURNING id
-                """, [dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
-                      .int(shard.bytes), .int(shard.tokens), .int(shard.documents)])
-            let record = try Self.shards(c, where: "dataset_id = $1 AND shard_index = $2", [dataset.sql, .int(Int64(shard.index))])[0]
-            if let row = inserted.first {
-                try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, NULL, 'ok', $2)",
-                              [.int(try row.int64("id")), .text("dataset \(dataset) shard \(shard.index) at \(shard.location)")])
-            } else if record.sha256 != shard.sha256 || record.location != shard.location || record.bytes != shard.bytes {
-                throw StoreError.conflict(what: "shard \(shard.index) of dataset \(dataset)",
-                                          message: "already recorded with sha256 \(record.sha256) at \(record.location)")
-            }
-            return record
+    }
+
+    /// Adds inside the caller's transaction (with the completion of the task that wrote the shard).
+    static func add(_ c: PostgresConnection, dataset: DatasetID, shard: NewShard) throws -> ShardRecord {
+        guard try c.queryFirst("SELECT 1 FROM datasets WHERE id = $1", [dataset.sql]) != nil else {
+            throw StoreError.unknownDataset("with id \(dataset)")
         }
+        let inserted = try c.query("""
+            INSERT INTO shards (dataset_id, shard_index, location, sha256, bytes, tokens, documents)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (dataset_id, shard_index) DO NOTHING RETURNING id
+            """, [dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
+                  .int(shard.bytes), .int(shard.tokens), .int(shard.documents)])
+        let record = try Self.shards(c, where: "dataset_id = $1 AND shard_index = $2", [dataset.sql, .int(Int64(shard.index))])[0]
+        if let row = inserted.first {
+            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, NULL, 'ok', $2)",
+                          [.int(try row.int64("id")), .text("dataset \(dataset) shard \(shard.index) at \(shard.location)")])
+        } else if record.sha256 != shard.sha256 || record.location != shard.location || record.bytes != shard.bytes {
+            throw StoreError.conflict(what: "shard \(shard.index) of dataset \(dataset)",
+                                      message: "already recorded with sha256 \(record.sha256) at \(record.location)")
+        }
+        return record
     }
 
     /// Marks a shard bad (e.g. checksum mismatch on read); streams skip it.

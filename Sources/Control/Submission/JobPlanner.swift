@@ -8,6 +8,14 @@ import Foundation
 public protocol JobPlanner: Sendable {
     /// One spec (JSON object) per task. Throws `StoreError.invalid` naming the field for bad settings.
     func taskSpecs(for manifest: JobManifest) throws -> [AnyJSON]
+    /// The jobs a manifest becomes, in submission order; by default just itself. A planner may put helper
+    /// jobs in front that the manifest's own job waits for (`after:`), e.g. training a tokenizer first.
+    /// Must be deterministic, so that re-applying the same manifest is recognised as unchanged.
+    func expand(_ manifest: JobManifest) throws -> [JobManifest]
+}
+
+extension JobPlanner {
+    public func expand(_ manifest: JobManifest) throws -> [JobManifest] { [manifest] }
 }
 
 /// The default planner: every task gets the kind's settings (`spec.<type>`); its index and the task count
@@ -28,7 +36,12 @@ public final class JobPlanners: @unchecked Sendable {
     private var planners: [String: any JobPlanner] = [:]
     private let fallback = IndexedTaskPlanner()
 
-    public init() {}
+    /// The planners of this build's kinds that split their own work (tokenize, train-tokenizer).
+    public init() {
+        planners[TokenizeJobKinds.tokenizeName] = TokenizePlanner()
+        planners[TokenizeJobKinds.trainTokenizerName] = TrainTokenizerPlanner()
+        planners[TokenizeJobKinds.dedupScanName] = TokenizePlanner()
+    }
 
     public func register(_ planner: any JobPlanner, forKind kind: String) {
         lock.withLock { planners[kind] = planner }

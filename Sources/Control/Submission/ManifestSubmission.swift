@@ -12,7 +12,8 @@ struct ManifestSubmission {
     func jobs(from request: SubmitManifestsRequest) throws -> [(manifest: JobManifest, job: NewJob)] {
         let pipeline = try ManifestParser.validate(encodedDocuments: request.documents, fileName: request.source ?? "<request>",
                                                    registry: registry)
-        return try pipeline.jobs.map { manifest in (manifest, try newJob(for: manifest)) }
+        let expanded = try pipeline.jobs.flatMap { try planners.planner(forKind: $0.spec.type).expand($0) }
+        return try expanded.map { manifest in (manifest, try newJob(for: manifest)) }
     }
 
     private func newJob(for manifest: JobManifest) throws -> NewJob {

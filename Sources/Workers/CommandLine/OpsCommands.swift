@@ -112,7 +112,20 @@ public enum OpsCommands {
 
     public static let version = CommandSpec("version", summary: "Print the version")
 
-    public static let all: [CommandSpec] = [up, serve, worker, apply, get, describe, logs, cancel, version]
+    public static let generate = CommandSpec("generate", summary: "Sample text from a checkpoint, locally (no cluster needed)",
+        options: [
+            OptionSpec("checkpoint", value: "PATH", help: "a .safetensors checkpoint (of a train job)"),
+            OptionSpec("tokenizer", value: "PATH", help: "tokenizer.json the model was trained with (default: UTF-8 bytes, vocabulary 256)"),
+            OptionSpec("prompt", value: "TEXT", help: "the text to continue"),
+            OptionSpec("max-tokens", value: "N", help: "tokens to generate", default: "100"),
+            OptionSpec("temperature", value: "T", help: "sampling temperature; 0 = greedy", default: "0.8"),
+            OptionSpec("top-k", value: "K", help: "sample among the K most likely tokens; 0 = all", default: "40"),
+            OptionSpec("seed", value: "N", help: "sampling seed (same seed, same text)", default: "0"),
+            OptionSpec("threads", value: "N", help: "compute threads", default: "1"),
+        ],
+        discussion: "Example: opsctl generate --checkpoint ckpt.safetensors --tokenizer tokenizer.json --prompt 'The ' --max-tokens 50")
+
+    public static let all: [CommandSpec] = [up, serve, worker, apply, get, describe, logs, cancel, generate, version]
 
     public static let parser = ArgumentParser(program: "opsctl",
                                               summary: "run LLM data and training pipelines on a cluster",

@@ -32,6 +32,11 @@ extension ExecutorRegistry {
     /// registered here as their issues land.
     public static func standard() -> ExecutorRegistry {
         var registry = builtins()
+        registry.register(kind: TokenizeExecutor.kind, TokenizeExecutor())
+        registry.register(kind: TokenizeTrainExecutor.kind, TokenizeTrainExecutor())
+        registry.register(kind: TokenizeDedupScanExecutor.kind, TokenizeDedupScanExecutor())
+        registry.register(kind: TrainExecutor.kind, TrainExecutor())
+        registry.register(kind: EvalExecutor.kind, EvalExecutor())
         registry.register(kind: StreamExecutor.kind, StreamExecutor())
         registry.register(kind: VerifyExecutor.kind, VerifyExecutor())
         return registry

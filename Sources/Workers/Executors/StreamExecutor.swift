@@ -73,23 +73,18 @@ public struct StreamExecutor: JobExecutor {
         }
     }
 
-    /// The result: the shard's facts in the shape tokenize tasks report (`datasetShard`), with the
-    /// mixture's provenance.
+    /// The result: the shard's facts as tokenize tasks report them (`datasetShard`, recorded by the control
+    /// plane with the completion, exactly once) plus the mixture's provenance for the dataset's metadata.
     static func result(_ spec: StreamTaskSpec, shard: ShardInfo, index: DatasetIndex) -> AnyJSON {
-        var provenance: AnyJSON = .null
-        if let value = index.provenance { provenance = (try? AnyJSON(encoding: value)) ?? .null }
-        let facts: AnyJSON = .object([
-            "dataset": .string(spec.outputDataset), "datasetDirectory": .string(spec.outputDirectory),
-            "index": .int(Int64(spec.shardIndex)), "name": .string(shard.name),
-            "location": .string(spec.outputDirectory + "/" + shard.binFile), "sha256": .string(shard.binSHA256),
-            "bytes": .int(shard.binBytes), "idxSHA256": .string(shard.idxSHA256), "idxBytes": .int(shard.idxBytes),
-            "tokens": .int(shard.tokens), "documents": .int(shard.documents), "dtype": .string(shard.dtype.rawValue),
-            "tokenizerHash": .string(index.tokenizerHash), "tokenizerPath": .string(""),
-            "vocabularySize": .int(Int64(index.vocabularySize)), "endOfTextID": .int(Int64(index.endOfTextID)),
-            "provenance": provenance,
-        ])
+        var facts = DatasetShardFacts(
+            dataset: spec.outputDataset, datasetDirectory: spec.outputDirectory, index: spec.shardIndex, name: shard.name,
+            location: spec.outputDirectory + "/" + shard.binFile, sha256: shard.binSHA256, bytes: shard.binBytes,
+            idxSHA256: shard.idxSHA256, idxBytes: shard.idxBytes, tokens: shard.tokens, documents: shard.documents,
+            dtype: shard.dtype.rawValue, tokenizerHash: index.tokenizerHash, tokenizerPath: "",
+            vocabularySize: index.vocabularySize, endOfTextID: Int(index.endOfTextID))
+        facts.provenance = index.provenance.flatMap { try? AnyJSON(encoding: $0) }
         return .object([
-            "datasetShard": facts,
+            DatasetShardFacts.resultKey: (try? AnyJSON(encoding: facts)) ?? .null,
             "samples": .int(spec.end - spec.start), "start": .int(spec.start), "end": .int(spec.end),
         ])
     }

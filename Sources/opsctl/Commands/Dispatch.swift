@@ -15,6 +15,7 @@ func runCommand(_ settings: Settings) async -> Int32 {
         case "worker": return try await WorkerCommand.run(settings)
         case "serve": return try await ServeCommand.run(settings)
         case "up": return try await UpCommand.run(settings)
+        case "generate": return try GenerateCommand.run(settings)
         default:
             Output.error("command '\(settings.parsed.command)' is not implemented")
             return 2

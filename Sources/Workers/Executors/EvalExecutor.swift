@@ -1,0 +1,86 @@
+// `type: eval`: a checkpoint and datasets → mean loss and perplexity per dataset (over the first `maxTokens`
+// tokens of each dataset's deterministic stream), plus sample generations from `prompts`. The result JSON
+// (shown by `opsctl describe job`) holds both; metrics `loss/<dataset>` and `perplexity/<dataset>` too.
+
+import APITypes
+import DataShards
+import Engine
+import Foundation
+
+public struct EvalExecutor: JobExecutor {
+    public static let kind = TrainJobKinds.evalName
+    public init() {}
+
+    public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+        let settings: EvalSettings
+        do { settings = try task.settings.decode(as: EvalSettings.self) } catch {
+            throw TaskFailure("spec.eval: \(WireCoding.describe(error))", retryable: false)
+        }
+        let threads = settings.threads ?? max(1, Int(task.resources.cpuMillis / 1000))
+        return try await context.runBlocking {
+            let checkpoint = try CheckpointLocation.open(settings.checkpoint, field: "spec.eval.checkpoint", context: context)
+            let model = try checkpoint.loadModel(threads: threads)
+            context.log("evaluating \(checkpoint.path) (step \(checkpoint.step), \(model.parameterCount) parameters)", stream: .system)
+            let result = try Self.evaluate(model: model, settings: settings, context: context)
+            var object = result
+            object["checkpoint"] = .string(checkpoint.path)
+            object["checkpointStep"] = .int(Int64(checkpoint.step))
+            return TaskResult(result: .object(object))
+        }
+    }
+
+    static func evaluate(model: GPTModel, settings: EvalSettings, context: ExecutionContext) throws -> [String: AnyJSON] {
+        let sequenceLength = min(settings.sequenceLength ?? model.config.contextLength, model.config.contextLength)
+        let batchSize = settings.batchSize ?? 8
+        let maxTokens = settings.maxTokens ?? 65_536
+        var datasets: [AnyJSON] = []
+        for (offset, source) in settings.data.enumerated() {
+            try context.checkCancellation()
+            let sources = try TrainingPlan.sources([TrainDataSource(dataset: source.dataset, path: source.path, weight: 1,
+                                                                    location: source.location)], field: "spec.eval.data[\(offset)]")
+            if sources[0].index.vocabularySize > model.config.vocabularySize {
+                throw specFailure("spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)")
+            }
+            let stream: TokenStream
+            do {
+                stream = try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: 1,
+                                                             seed: UInt64(settings.seed ?? 0), rank: 0, worldSize: 1))
+            } catch { throw TaskFailure("spec.eval.data[\(offset)]: cannot read \(source.displayName): \(error)", retryable: false) }
+            let samples = Int(min(stream.samplesPerEpoch, Int64(max(1, maxTokens / sequenceLength))))
+            var total = 0.0, tokens = 0, done = 0
+            while done < samples {
+                let rows = min(batchSize, samples - done)
+                var batch: [Int32] = []
+                for _ in 0..<rows { batch.append(contentsOf: try stream.nextBatch().tokens) }
+                total += Double(try model.loss(batch: batch, batchSize: rows)) * Double(rows * sequenceLength)
+                tokens += rows * sequenceLength
+                done += rows
+            }
+            let loss = total / Double(max(1, tokens))
+            let name = source.displayName
+            context.metric("loss/\(name)", step: 0, value: loss)
+            context.metric("perplexity/\(name)", step: 0, value: exp(loss))
+            context.log("\(name): loss \(format(loss)) perplexity \(format(exp(loss))) over \(tokens) tokens")
+            datasets.append(["dataset": .string(name), "loss": .double(loss), "perplexity": .double(exp(loss)), "tokens": .int(Int64(tokens))])
+        }
+        var samples: [AnyJSON] = []
+        if let prompts = settings.prompts, !prompts.isEmpty {
+            let codec = try TextCodec(tokenizerPath: settings.tokenizer)
+            let options = SamplingOptions(temperature: Float(settings.temperature ?? 0.8), topK: settings.topK ?? 40,
+                                          seed: UInt64(settings.seed ?? 0), maxNewTokens: settings.maxNewTokens ?? 64)
+            for prompt in prompts {
+                try context.checkCancellation()
+                let ids = codec.encode(prompt)
+                guard !ids.isEmpty, ids.allSatisfy({ Int($0) < model.config.vocabularySize }) else {
+                    throw specFailure("spec.eval.prompts: \"\(prompt)\" encodes to tokens outside the model's vocabulary of \(model.config.vocabularySize) (give the tokenizer the model was trained with)")
+                }
+                let window = Array(ids.suffix(model.config.contextLength))
+                let generated = try model.generate(prompt: window, options: options)
+                let text = codec.decode(generated)
+                context.log("sample: \(prompt)\(text)")
+                samples.append(["prompt": .string(prompt), "completion": .string(text)])
+            }
+        }
+        return ["datasets": .array(datasets), "samples": .array(samples)]
+    }
+}

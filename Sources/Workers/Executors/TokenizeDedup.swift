@@ -1,0 +1,130 @@
+// Exact de-duplication of documents across a tokenize job's whole dataset, in two passes:
+// 1. the `<job>-dedup` scan job (kind tokenize-dedup-scan; the same tasks as the tokenize job) writes, per
+//    chunk, the sorted distinct hashes of its documents to `<dataset>/.dedup/shard-NNNNN.hashes`;
+// 2. tokenize task i loads the hashes of chunks 0..<i and drops every document whose hash is among them or
+//    appeared earlier in its own chunk. So the first occurrence in dataset order (shard, file, line) is kept,
+//    whichever worker runs what when: the result is deterministic and retries change nothing.
+// The hash is SHA-256 (first 128 bits) of the normalized text: Unicode NFC, runs of whitespace turned into one
+// space, leading/trailing whitespace removed. Case is kept.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import APITypes
+import Checksum
+import DataShards
+import Foundation
+
+struct DocumentHash: Hashable, Comparable, Sendable {
+    var high: UInt64
+    var low: UInt64
+    static func < (a: DocumentHash, b: DocumentHash) -> Bool { (a.high, a.low) < (b.high, b.low) }
+}
+
+enum TokenizeDedup {
+    static let directoryName = ".dedup"
+
+    static func normalized(_ text: String) -> String {
+        let composed = text.precomposedStringWithCanonicalMapping
+        var out = ""
+        out.reserveCapacity(composed.utf8.count)
+        var pendingSpace = false
+        for scalar in composed.unicodeScalars {
+            if scalar.properties.isWhitespace {
+                pendingSpace = !out.isEmpty
+            } else {
+                if pendingSpace { out.unicodeScalars.append(" "); pendingSpace = false }
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    static func hash(_ text: String) -> DocumentHash {
+        var hasher = SHA256()
+        hasher.update(normalized(text).utf8)
+        let digest = hasher.finalize()
+        var high: UInt64 = 0, low: UInt64 = 0
+        for i in 0..<8 { high = high << 8 | UInt64(digest[i]); low = low << 8 | UInt64(digest[8 + i]) }
+        return DocumentHash(high: high, low: low)
+    }
+
+    static func hashFile(directory: String, shardIndex: Int) -> String {
+        directory + "/" + directoryName + "/" + TokenizeTaskSpec.shardName(index: shardIndex) + ".hashes"
+    }
+
+    /// Sorted, 16 bytes per hash (big-endian high then low), written atomically.
+    static func write(_ hashes: Set<DocumentHash>, to path: String) throws {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(hashes.count * 16)
+        for hash in hashes.sorted() {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hash.high >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hash.low >> UInt64(shift))) }
+        }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try TokenizeDatasetIndex.writeAtomically(Data(bytes), to: path)
+    }
+
+    static func read(_ path: String, into set: inout Set<DocumentHash>) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TaskFailure("de-duplication: the hash file \(path) of the dedup scan is missing; re-run the job (the -dedup job writes it)",
+                              retryable: false)
+        }
+        guard data.count % 16 == 0 else { throw TaskFailure("de-duplication: \(path) is damaged (\(data.count) bytes is not a multiple of 16)", retryable: false) }
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                var high: UInt64 = 0, low: UInt64 = 0
+                for i in 0..<8 { high = high << 8 | UInt64(raw[offset + i]); low = low << 8 | UInt64(raw[offset + 8 + i]) }
+                set.insert(DocumentHash(high: high, low: low))
+                offset += 16
+            }
+        }
+    }
+
+    /// The hashes of every document in the chunks before `spec.shardIndex`.
+    static func earlierHashes(_ spec: TokenizeTaskSpec) throws -> Set<DocumentHash> {
+        var set = Set<DocumentHash>()
+        for index in 0..<spec.shardIndex { try read(hashFile(directory: spec.datasetDirectory, shardIndex: index), into: &set) }
+        return set
+    }
+}
+
+/// `type: tokenize-dedup-scan` — pass 1 of de-duplication: hashes the documents of one chunk.
+public struct TokenizeDedupScanExecutor: JobExecutor {
+    public static let kind = TokenizeJobKinds.dedupScanName
+    public init() {}
+
+    public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+        let spec = try TokenizeTaskSupport.decode(TokenizeTaskSpec.self, task, kind: "tokenize")
+        let (documents, distinct) = try await context.runBlocking { try Self.scan(spec, context: context) }
+        context.progress(1, message: "\(distinct) distinct of \(documents) documents")
+        return TaskResult(result: ["documents": .int(Int64(documents)), "distinct": .int(Int64(distinct))])
+    }
+
+    static func scan(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> (documents: Int, distinct: Int) {
+        TokenizeDatasetIndex.removeTemporaries(of: TokenizeTaskSpec.shardName(index: spec.shardIndex), in: spec.datasetDirectory)
+        let options = TokenizeTaskSupport.readerOptions(spec.input)
+        var hashes = Set<DocumentHash>()
+        var documents = 0
+        for file in spec.files {
+            if let context { try TokenizeTaskSupport.stopIfAsked(context) }
+            let reader: DocumentReader
+            do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
+            catch { throw TokenizeTaskSupport.failure(error) }
+            while true {
+                let document: InputDocument?
+                do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
+                guard let document else { break }
+                hashes.insert(TokenizeDedup.hash(document.text))
+                documents += 1
+            }
+        }
+        do { try TokenizeDedup.write(hashes, to: TokenizeDedup.hashFile(directory: spec.datasetDirectory, shardIndex: spec.shardIndex)) } catch {
+            throw TaskFailure("de-duplication: cannot write the hash file: \(error)")
+        }
+        return (documents, hashes.count)
+    }
+}

@@ -1,0 +1,136 @@
+// `type: tokenize` — one task reads its input files in order and writes one shard
+// (`<location>/<dataset>/shard-NNNNN.{bin,idx}`) with `ShardWriter`: temporaries, fsync, rename, exactly
+// once (a retry with the same inputs produces the same bytes, and committing them again is a no-op).
+// The task completes with the shard's facts (`datasetShard`), which the control plane records together
+// with the completion. The task that commits the last missing shard writes the dataset's `index.json`.
+
+import APITypes
+import DataShards
+import Foundation
+
+public struct TokenizeExecutor: JobExecutor {
+    public static let kind = TokenizeJobKinds.tokenizeName
+    public init() {}
+
+    public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+        let spec = try TokenizeTaskSupport.decode(TokenizeTaskSpec.self, task, kind: "tokenize")
+        context.log("shard \(spec.shardIndex) of \(spec.shardCount): \(spec.files.count) file(s) -> \(spec.datasetDirectory)", stream: .system)
+        let outcome = try await context.runBlocking { try Self.tokenize(spec, context: context) }
+        context.metric("tokens", step: Int64(spec.shardIndex), value: Double(outcome.facts.tokens))
+        context.metric("documents", step: Int64(spec.shardIndex), value: Double(outcome.facts.documents))
+        context.progress(1, message: "shard \(outcome.facts.name) committed")
+        if outcome.wroteIndex { context.log("all \(spec.shardCount) shards committed; wrote \(spec.datasetDirectory)/index.json", stream: .system) }
+        let facts = outcome.facts
+        let artifact = ArtifactRecord(name: facts.name, location: facts.location, sha256: facts.sha256, bytes: facts.bytes, kind: "shard",
+                                      metadata: .object(["idxSHA256": .string(facts.idxSHA256), "idxBytes": .int(facts.idxBytes),
+                                                         "tokens": .int(facts.tokens), "documents": .int(facts.documents)]))
+        return TaskResult(result: .object([
+            DatasetShardFacts.resultKey: try AnyJSON(encoding: facts),
+            "input": outcome.stats,
+        ]), artifacts: [artifact])
+    }
+
+    struct Outcome: Sendable {
+        var facts: DatasetShardFacts
+        var stats: AnyJSON
+        var wroteIndex: Bool
+    }
+
+    /// The whole task, synchronously (on its own thread); `context` nil in tests.
+    static func tokenize(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> Outcome {
+        let tokenizer: Tokenizer
+        do { tokenizer = try Tokenizer.load(path: spec.tokenizerPath) } catch {
+            throw TaskFailure("cannot load the tokenizer \(spec.tokenizerPath): \(error)", retryable: false)
+        }
+        let endOfText = try TokenizeTaskSupport.endOfTextID(tokenizer, named: spec.endOfText)
+        let dtype = TokenDType.optimal(forVocabularySize: tokenizer.vocabularySize)
+        let directory = spec.datasetDirectory
+        let name = TokenizeTaskSpec.shardName(index: spec.shardIndex)
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw TaskFailure("cannot create the dataset directory \(directory): \(error)")
+        }
+        // Temporaries of an earlier attempt of this very shard (a killed worker) go first; other shards' are not touched.
+        TokenizeDatasetIndex.removeTemporaries(of: name, in: directory)
+
+        let writer: ShardWriter
+        do { writer = try ShardWriter(directory: directory, name: name, dtype: dtype, endOfTextID: endOfText) } catch {
+            throw TaskFailure("cannot start shard \(name) in \(directory): \(error)")
+        }
+        var earlier = Set<DocumentHash>(), seen = Set<DocumentHash>()
+        var duplicates = 0
+        if spec.dedup {
+            do { earlier = try TokenizeDedup.earlierHashes(spec) } catch { writer.abort(); throw error }
+        }
+        var stats = InputStats()
+        let options = TokenizeTaskSupport.readerOptions(spec.input)
+        let encoder = tokenizer.makeEncoder()
+        var ids: [UInt32] = []
+        ids.reserveCapacity(1 << 16)
+        do {
+            for (fileNumber, file) in spec.files.enumerated() {
+                if let context { try TokenizeTaskSupport.stopIfAsked(context) }
+                let reader: DocumentReader
+                do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
+                catch { throw TokenizeTaskSupport.failure(error) }
+                var sinceCheck = 0
+                while true {
+                    let document: InputDocument?
+                    do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
+                    guard let document else { break }
+                    if spec.dedup {
+                        let hash = TokenizeDedup.hash(document.text)
+                        if earlier.contains(hash) || !seen.insert(hash).inserted {
+                            duplicates += 1
+                            continue
+                        }
+                    }
+                    ids.removeAll(keepingCapacity: true)
+                    encoder.encode(document.text, into: &ids, matchAddedTokens: false)
+                    do { try writer.appendDocument(ids) } catch { throw TaskFailure("shard \(name): \(error)", retryable: false) }
+                    sinceCheck += 1
+                    if sinceCheck >= 256, let context {
+                        sinceCheck = 0
+                        try TokenizeTaskSupport.stopIfAsked(context)
+                    }
+                }
+                stats.add(reader.stats)
+                context?.progress(Double(fileNumber + 1) / Double(max(1, spec.files.count)) * 0.95,
+                                  step: Int64(fileNumber + 1), totalSteps: Int64(spec.files.count))
+            }
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let info: ShardInfo
+        do { info = try writer.finish() } catch {
+            switch error {
+            case .conflictingShard:
+                throw TaskFailure("\(error) — the dataset directory already holds a different shard of this name; write to a new dataset or location",
+                                  retryable: false)
+            default:
+                throw TaskFailure("cannot commit shard \(name): \(error)")
+            }
+        }
+        let facts = DatasetShardFacts(
+            dataset: spec.dataset, datasetDirectory: directory, index: spec.shardIndex, name: name,
+            location: directory + "/" + info.binFile, sha256: info.binSHA256, bytes: info.binBytes,
+            idxSHA256: info.idxSHA256, idxBytes: info.idxBytes, tokens: info.tokens, documents: info.documents,
+            dtype: info.dtype.rawValue, tokenizerHash: tokenizer.hash, tokenizerPath: spec.tokenizerPath,
+            vocabularySize: tokenizer.vocabularySize, endOfTextID: Int(endOfText))
+        let wroteIndex: Bool
+        do {
+            wroteIndex = try TokenizeDatasetIndex.recordShard(
+                info, shardCount: spec.shardCount, directory: directory,
+                template: DatasetIndex(name: spec.dataset, tokenizerHash: tokenizer.hash, vocabularySize: tokenizer.vocabularySize,
+                                       endOfTextID: endOfText, dtype: dtype))
+        } catch {
+            throw TaskFailure("shard \(name) is committed but the dataset index could not be updated: \(error)")
+        }
+        var statsJSON = TokenizeTaskSupport.statsJSON(stats, files: spec.files.count)
+        if spec.dedup, case .object(var fields) = statsJSON {
+            fields["duplicatesDropped"] = .int(Int64(duplicates))
+            statsJSON = .object(fields)
+        }
+        return Outcome(facts: facts, stats: statsJSON, wroteIndex: wroteIndex)
+    }
+}

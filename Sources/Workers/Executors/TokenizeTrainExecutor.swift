@@ -1,0 +1,99 @@
+// `type: train-tokenizer` — trains a byte-level BPE tokenizer on a sample of the input files and writes
+// its tokenizer.json (atomically) where the tokenize tasks will read it. Deterministic: the sample is the
+// first `sampleBytes` of text, reading the files in a fixed shuffled order (seeded by the file list), so a
+// retried task trains the same tokenizer; an existing tokenizer.json with other content is an error.
+
+import APITypes
+import Checksum
+import DataShards
+import Foundation
+
+public struct TokenizeTrainExecutor: JobExecutor {
+    public static let kind = TokenizeJobKinds.trainTokenizerName
+    public init() {}
+
+    public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+        let spec = try TokenizeTaskSupport.decode(TrainTokenizerTaskSpec.self, task, kind: "train-tokenizer")
+        context.log("training a \(spec.vocabularySize)-token vocabulary (\(spec.splitPattern)) on up to \(spec.sampleBytes) bytes of \(spec.files.count) file(s)",
+                    stream: .system)
+        let outcome = try await context.runBlocking { try Self.train(spec, context: context) }
+        context.log("sampled \(outcome.sampledDocuments) documents, \(outcome.sampledBytes) bytes; wrote \(spec.output) (sha256 \(outcome.hash))",
+                    stream: .system)
+        let artifact = ArtifactRecord(name: "tokenizer.json", location: spec.output, sha256: outcome.hash, bytes: outcome.bytes,
+                                      kind: "tokenizer", metadata: .object(["vocabularySize": .int(Int64(outcome.vocabularySize))]))
+        return TaskResult(result: .object([
+            "tokenizer": .string(spec.output), "tokenizerHash": .string(outcome.hash),
+            "vocabularySize": .int(Int64(outcome.vocabularySize)),
+            "sampledDocuments": .int(Int64(outcome.sampledDocuments)), "sampledBytes": .int(Int64(outcome.sampledBytes)),
+        ]), artifacts: [artifact])
+    }
+
+    struct Outcome: Sendable {
+        var hash: String
+        var bytes: Int64
+        var vocabularySize: Int
+        var sampledDocuments: Int
+        var sampledBytes: Int
+    }
+
+    static func train(_ spec: TrainTokenizerTaskSpec, context: ExecutionContext?) throws -> Outcome {
+        let pattern: SplitPattern = spec.splitPattern == "gpt2" ? .gpt2 : .llama3
+        var trainer: BPETrainer
+        do { trainer = try BPETrainer(vocabularySize: spec.vocabularySize, specialTokens: spec.specialTokens, splitPattern: pattern) } catch {
+            throw TaskFailure("spec.train-tokenizer: \(error)", retryable: false)
+        }
+        let options = TokenizeTaskSupport.readerOptions(spec.input)
+        var documents = 0
+        var bytes = 0
+        sampling: for file in sampleOrder(spec.files) {
+            if let context { try TokenizeTaskSupport.stopIfAsked(context) }
+            let reader: DocumentReader
+            do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
+            catch { throw TokenizeTaskSupport.failure(error) }
+            while true {
+                let document: InputDocument?
+                do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
+                guard let document else { break }
+                trainer.add(document.text)
+                documents += 1
+                bytes += document.text.utf8.count
+                if bytes >= spec.sampleBytes { break sampling }
+            }
+        }
+        let tokenizer: Tokenizer
+        do { tokenizer = try trainer.train() } catch {
+            throw TaskFailure("training failed: \(error)", retryable: false)
+        }
+        let output = spec.output
+        if let existing = FileManager.default.contents(atPath: output) {
+            // A retried attempt (the first one died after saving) trains the same file; anything else is not ours.
+            guard SHA256.hex(of: [UInt8](existing)) == tokenizer.hash else {
+                throw TaskFailure("\(output) already exists with other content; remove it or choose another output location", retryable: false)
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try tokenizer.save(to: output)
+            } catch {
+                throw TaskFailure("cannot write \(output): \(error)")
+            }
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)??.int64Value ?? 0
+        return Outcome(hash: tokenizer.hash, bytes: size, vocabularySize: tokenizer.vocabularySize,
+                       sampledDocuments: documents, sampledBytes: bytes)
+    }
+
+    /// The files in a fixed pseudo-random order (seeded by their paths), so the sample spreads over the inputs.
+    static func sampleOrder(_ files: [String]) -> [String] {
+        var state: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in files.joined(separator: "\n").utf8 { state = (state ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        var order = files
+        guard order.count > 1 else { return order }
+        for i in stride(from: order.count - 1, to: 0, by: -1) {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let j = Int((state >> 33) % UInt64(i + 1))
+            order.swapAt(i, j)
+        }
+        return order
+    }
+}

@@ -1,0 +1,29 @@
+// `type: train`: one worker (SingleWorkerTraining) or a DiLoCo gang for `replicas > 1` (DiLoCoTraining).
+// Settings: `spec.train` (TrainSettings, docs/training.md).
+
+import APITypes
+import Foundation
+
+public struct TrainExecutor: JobExecutor {
+    public static let kind = TrainJobKinds.trainName
+    public init() {}
+
+    public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+        let settings: TrainSettings
+        do { settings = try task.settings.decode(as: TrainSettings.self) } catch {
+            throw TaskFailure("spec.train: \(WireCoding.describe(error))", retryable: false)
+        }
+        let rank = task.gang?.rank ?? 0
+        let worldSize = task.gang?.size ?? 1
+        let plan = try TrainingPlan(settings: settings, rank: rank, worldSize: worldSize)
+        let directory = try TrainingDirectory.forJob(task, settings: settings, context: context)
+        let cpus = Int(task.resources.cpuMillis / 1000)
+        let threads = settings.threads ?? max(1, cpus)
+        return try await context.runBlocking {
+            if worldSize > 1 {
+                return try DiLoCoTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
+            }
+            return try SingleWorkerTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
+        }
+    }
+}

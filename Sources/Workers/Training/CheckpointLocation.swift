@@ -1,0 +1,38 @@
+// Finding the checkpoint file behind a `CheckpointReference` on this worker.
+
+import APITypes
+import Engine
+import Foundation
+
+enum CheckpointLocation {
+    /// Opens the referenced checkpoint (a path, or an artifact location the store can materialize).
+    static func open(_ reference: CheckpointReference, field: String, context: ExecutionContext, sharedDirectory: String? = nil) throws -> Checkpoint {
+        var location = reference.resolvedLocation
+        if location == nil, let job = reference.job {
+            // Not resolvable at submission (the job was still to run): find its newest checkpoint now.
+            let base = TrainingDirectory.base(sharedDirectory: sharedDirectory, context: context)
+            guard let newest = TrainingDirectory.newestCheckpoint(ofJob: job, base: base) else {
+                throw TaskFailure("\(field): job \(job) left no checkpoint under \(base.path)", retryable: false)
+            }
+            location = newest.path
+        }
+        guard let location else {
+            throw specFailure("\(field): \(reference.displayName) was not resolved to a checkpoint file (submit through the control plane, or give path:)")
+        }
+        let path: String
+        do { path = try context.artifactStore.localPath(for: location).path } catch {
+            throw TaskFailure("\(field): \(reference.displayName) at \(location) is not readable on this worker: \(error)")
+        }
+        do { return try Checkpoint(path: path) } catch {
+            throw TaskFailure("\(field): \(reference.displayName): \(error)", retryable: false)
+        }
+    }
+}
+
+extension TrainModelSettings {
+    /// The same shape as the engine's config (for checking a checkpoint against a spec).
+    init(_ config: GPTConfig) {
+        self.init(vocabularySize: config.vocabularySize, contextLength: config.contextLength, layers: config.layers,
+                  heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
+    }
+}

@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum"]),
         .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
-        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum"]),
+        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards"]),
 
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),

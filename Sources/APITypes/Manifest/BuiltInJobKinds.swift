@@ -3,7 +3,8 @@
 
 public enum BuiltInJobKinds {
     public static var all: [JobKind] { [noop, sleep, fail, shell, TokenizeJobKinds.tokenize, TokenizeJobKinds.trainTokenizer,
-                                              TokenizeJobKinds.dedupScan, TrainJobKinds.train, TrainJobKinds.eval] }
+                                              TokenizeJobKinds.dedupScan, TrainJobKinds.train, TrainJobKinds.eval,
+                                              StreamJobKinds.stream, StreamJobKinds.verify] }
 
     /// `spec.noop: {result: <any>}` (optional): completes at once, echoing `result`.
     public static let noop = JobKind(name: "noop", summary: "completes at once (echoes `result`)") { settings, _ in

@@ -192,6 +192,10 @@ public struct ShardView: Codable, Hashable, Sendable {
     /// Documents in the shard (absent from servers before tokenize jobs).
     public var documents: Int64?
     public var createdAt: Date
+    /// `ok` or `bad` (a checksum or format check failed; streams refuse it); absent from older servers.
+    public var state: String?
+    /// Why the shard was marked bad.
+    public var badReason: String?
 
     public init(datasetName: String, index: Int, location: String, sha256: String, bytes: Int64, tokens: Int64,
                 documents: Int64? = nil, createdAt: Date) {

@@ -136,13 +136,18 @@ public struct FailureReport: Codable, Hashable, Sendable {
     /// False for errors that another attempt would repeat (a bad spec): the task fails at once.
     public var retryable: Bool
     public var reason: FailureReason
+    /// Structured facts about the failure for the control plane (e.g. `badShards`: shards found corrupt,
+    /// which it marks bad). Absent from older workers.
+    public var details: AnyJSON?
 
-    public init(taskID: TaskID, attemptID: AttemptID, message: String, retryable: Bool, reason: FailureReason = .error) {
+    public init(taskID: TaskID, attemptID: AttemptID, message: String, retryable: Bool, reason: FailureReason = .error,
+                details: AnyJSON? = nil) {
         self.taskID = taskID
         self.attemptID = attemptID
         self.message = message
         self.retryable = retryable
         self.reason = reason
+        self.details = details
     }
 }
 

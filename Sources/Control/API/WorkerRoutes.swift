@@ -182,6 +182,10 @@ enum WorkerRoutes {
                 failures.append(Control.FailureReport(attempt: completion.attemptID, error: error.description, retryable: false))
             }
         }
+        // Shards a worker found corrupt are marked bad before its task's outcome is stored.
+        let badShards = batch.failures.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.details) }
+            + batch.completions.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.result) }
+        if !badShards.isEmpty { try BadShardMarking.mark(badShards, datasets: services.datasets, shards: services.shards) }
         var outcomes: [AttemptID: ReportOutcome] = [:]
         if !completions.isEmpty { outcomes.merge(try services.leases.complete(completions, by: worker)) { a, _ in a } }
         if !failures.isEmpty { outcomes.merge(try services.leases.fail(failures, by: worker)) { a, _ in a } }

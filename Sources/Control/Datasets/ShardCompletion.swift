@@ -12,7 +12,8 @@ public struct ShardCompletion: Sendable, Equatable {
     /// The dataset directory.
     public var location: String
     public var format: String
-    /// Dataset metadata JSON: tokenizer path and hash, vocabulary size, dtype, end-of-text id.
+    /// Dataset metadata JSON: tokenizer path and hash, vocabulary size, dtype, end-of-text id, and for derived
+    /// datasets (stream jobs) their provenance.
     public var metadata: String
     public var tokenizerHash: String
     public var shard: NewShard
@@ -22,11 +23,13 @@ public struct ShardCompletion: Sendable, Equatable {
         location = facts.datasetDirectory
         format = DatasetShardFacts.format
         tokenizerHash = facts.tokenizerHash
-        metadata = JSONText.encode(.object([
+        var metadata: [String: AnyJSON] = [
             "tokenizer": .string(facts.tokenizerPath), "tokenizerHash": .string(facts.tokenizerHash),
             "vocabularySize": .int(Int64(facts.vocabularySize)), "dtype": .string(facts.dtype),
             "endOfTextID": .int(Int64(facts.endOfTextID)),
-        ]))
+        ]
+        if let provenance = facts.provenance, provenance != .null { metadata["provenance"] = provenance }
+        self.metadata = JSONText.encode(.object(metadata))
         shard = NewShard(index: facts.index, location: facts.location, sha256: facts.sha256, bytes: facts.bytes,
                          tokens: facts.tokens, documents: facts.documents)
     }

@@ -20,6 +20,10 @@ struct ControlServices: Sendable {
         self.signals = signals
         jobInfo = JobInfoCache(jobs: store.jobs)
         workerTokens = WorkerTokenCache(pool: store.pool)
+        // Stream and verify jobs resolve dataset names at submission, so their planner needs the stores.
+        let streamPlanner = StreamPlanner(datasets: store.datasets, shards: store.shards)
+        planners.register(streamPlanner, forKind: StreamJobKinds.streamName)
+        planners.register(streamPlanner, forKind: StreamJobKinds.verifyName)
         submission = ManifestSubmission(planners: planners, registry: registry)
     }
 

@@ -112,5 +112,7 @@ extension ShardView {
     init(_ shard: ShardRecord, datasetName: String) {
         self.init(datasetName: datasetName, index: shard.index, location: shard.location, sha256: shard.sha256,
                   bytes: shard.bytes, tokens: shard.tokens, documents: shard.documents, createdAt: shard.createdAt)
+        state = shard.state.rawValue
+        badReason = shard.badReason
     }
 }

@@ -303,10 +303,10 @@ public actor WorkerDaemon {
 
     /// Maps what an executor threw to the report the control plane gets.
     static func classify(_ error: Error, context: ExecutionContext, assignment: TaskAssignment) -> AttemptOutcome {
-        func failure(_ message: String, retryable: Bool, reason: FailureReason) -> AttemptOutcome {
+        func failure(_ message: String, retryable: Bool, reason: FailureReason, details: AnyJSON? = nil) -> AttemptOutcome {
             context.log("attempt \(assignment.attemptNumber) ended (\(reason.rawValue)): \(message)", stream: .system)
             return .failed(FailureReport(taskID: assignment.taskID, attemptID: assignment.attemptID, message: message,
-                                         retryable: retryable, reason: reason))
+                                         retryable: retryable, reason: reason, details: details))
         }
         switch context.stopSignal {
         case .stale?: return .dropped
@@ -324,7 +324,9 @@ public actor WorkerDaemon {
         if let preemption = context.preemption, error is CancellationError {
             return failure(preemption.reason, retryable: true, reason: .preempted)
         }
-        if let failure_ = error as? TaskFailure { return failure(failure_.message, retryable: failure_.retryable, reason: .error) }
+        if let failure_ = error as? TaskFailure {
+            return failure(failure_.message, retryable: failure_.retryable, reason: .error, details: failure_.details)
+        }
         if error is CancellationError { return failure("stopped: the worker is shutting down", retryable: true, reason: .preempted) }
         return failure("\(type(of: error)): \(error)", retryable: true, reason: .error)
     }

@@ -37,6 +37,8 @@ extension ExecutorRegistry {
         registry.register(kind: TokenizeDedupScanExecutor.kind, TokenizeDedupScanExecutor())
         registry.register(kind: TrainExecutor.kind, TrainExecutor())
         registry.register(kind: EvalExecutor.kind, EvalExecutor())
+        registry.register(kind: StreamExecutor.kind, StreamExecutor())
+        registry.register(kind: VerifyExecutor.kind, VerifyExecutor())
         return registry
     }
 }

@@ -33,10 +33,13 @@ public struct TaskFailure: Error, CustomStringConvertible, Sendable, Equatable {
     public var message: String
     /// False when another attempt would fail the same way (bad spec, missing input).
     public var retryable: Bool
+    /// Structured facts for the control plane, sent with the failure report (e.g. `badShards`).
+    public var details: AnyJSON?
 
-    public init(_ message: String, retryable: Bool = true) {
+    public init(_ message: String, retryable: Bool = true, details: AnyJSON? = nil) {
         self.message = message
         self.retryable = retryable
+        self.details = details
     }
 
     /// A spec field that is missing or has the wrong type: never retried.

@@ -61,8 +61,9 @@ enum Tables {
     }
 
     static func shards(_ shards: [ShardView], wide: Bool) -> String {
-        TableFormatter.render(headers: ["DATASET", "INDEX", "DOCUMENTS", "TOKENS", "SIZE", "SHA256", "LOCATION"], rows: shards.map {
-            [$0.datasetName, "\($0.index)", $0.documents.map(String.init) ?? "-", "\($0.tokens)", Quantity.formatBytes($0.bytes), wide ? $0.sha256 : String($0.sha256.prefix(12)), $0.location]
+        TableFormatter.render(headers: ["DATASET", "INDEX", "STATE", "DOCUMENTS", "TOKENS", "SIZE", "SHA256", "LOCATION"] + (wide ? ["REASON"] : []), rows: shards.map {
+            [$0.datasetName, "\($0.index)", $0.state ?? "-", $0.documents.map(String.init) ?? "-", "\($0.tokens)", Quantity.formatBytes($0.bytes), wide ? $0.sha256 : String($0.sha256.prefix(12)), $0.location]
+                + (wide ? [$0.badReason ?? ""] : [])
         })
     }
 

@@ -168,6 +168,9 @@ public struct DatasetShardFacts: Codable, Sendable, Equatable {
     public var tokenizerPath: String
     public var vocabularySize: Int
     public var endOfTextID: Int
+    /// Where a derived dataset came from (a stream job's inputs, weights, seed, sample length); recorded in
+    /// the dataset's metadata. Absent for tokenized datasets.
+    public var provenance: AnyJSON?
 
     public init(dataset: String, datasetDirectory: String, index: Int, name: String, location: String, sha256: String,
                 bytes: Int64, idxSHA256: String, idxBytes: Int64, tokens: Int64, documents: Int64, dtype: String,

@@ -201,7 +201,9 @@ final class TokenizeClusterTests: XCTestCase {
             let expired = try pool.withConnection { c in
                 try c.query("SELECT state FROM task_attempts WHERE id = ANY($1)", [.intArray(stillActive)]).map { try $0.string("state") }
             }
-            XCTAssertEqual(Set(expired), ["expired"])
+            // A completion the worker sent just before SIGKILL may still be applied by the control plane (the
+            // request had arrived); every other interrupted attempt expires and its task is redone elsewhere.
+            XCTAssertTrue(Set(expired).isSubset(of: ["expired", "succeeded"]), "\(expired)")
         }
         XCTAssertGreaterThan(try sqlInt("""
             SELECT count(*) AS n FROM tasks t JOIN task_attempts a ON a.task_id = t.id JOIN workers w ON w.id = a.worker_id

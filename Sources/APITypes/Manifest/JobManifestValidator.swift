@@ -145,27 +145,7 @@ enum JobManifestValidator {
             if let bytes = ResourceQuantity.memoryBytes(memory) { resources.memoryBytes = bytes }
             else { reader.report("memory", "expected \(ResourceQuantity.memoryExpectation), got \(memory)") }
         }
-        let itemExpectation = "a mapping {type, count}"
-        if let items = reader.list("accelerators", expected: "a list of {type, count} mappings") {
-            var accelerators: [AcceleratorType: Int64] = [:]
-            for (index, (item, itemPath)) in items.enumerated() {
-                guard case .object = item.content else {
-                    reader.problems.add(path: itemPath, line: item.line, "expected \(itemExpectation), got \(item)")
-                    continue
-                }
-                let entry = ManifestObjectReader(item, path: "\(reader.fieldPath("accelerators"))[\(index)]", problems: reader.problems)
-                entry.rejectUnknownKeys(allowed: ["type", "count"])
-                let type = entry.string("type", required: true,
-                                        expected: "an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-')",
-                                        isValid: ManifestNames.isDNSLabel)
-                let count = entry.integer("count", required: true, min: 0)
-                if let type, let count {
-                    if accelerators[AcceleratorType(rawValue: type)] != nil {
-                        entry.report("type", "accelerator type \"\(type)\" is listed twice")
-                    }
-                    accelerators[AcceleratorType(rawValue: type)] = count
-                }
-            }
+        if let accelerators = reader.acceleratorList(minimumCount: 0) {
             resources.accelerators = accelerators.filter { $0.value != 0 }
         }
         return resources

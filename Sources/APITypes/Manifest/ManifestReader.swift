@@ -1,5 +1,6 @@
 // Typed, problem-collecting access to a manifest mapping. The job validator and every job kind's
 // settings validator use it, so all messages share one shape: `<path>: expected <what>, got <found>`.
+import ClusterModel
 
 /// Collects the problems of one file while it is validated.
 public final class ManifestProblemCollector: @unchecked Sendable {
@@ -208,4 +209,31 @@ public struct ManifestObjectReader {
     }
 
     static func format(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
+}
+
+extension ManifestObjectReader {
+    /// The `accelerators` field: a list of `{type, count}` mappings (job resources and queue quotas share it).
+    /// Every problem is reported with its path; nil when the field is absent or not a list.
+    func acceleratorList(minimumCount: Int64) -> [AcceleratorType: Int64]? {
+        guard let items = list("accelerators", expected: "a list of {type, count} mappings") else { return nil }
+        var accelerators: [AcceleratorType: Int64] = [:]
+        for (index, (item, itemPath)) in items.enumerated() {
+            guard case .object = item.content else {
+                problems.add(path: itemPath, line: item.line, "expected a mapping {type, count}, got \(item)")
+                continue
+            }
+            let entry = ManifestObjectReader(item, path: "\(fieldPath("accelerators"))[\(index)]", problems: problems)
+            entry.rejectUnknownKeys(allowed: ["type", "count"])
+            let type = entry.string("type", required: true,
+                                    expected: "an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-')",
+                                    isValid: ManifestNames.isDNSLabel)
+            let count = entry.integer("count", required: true, min: minimumCount)
+            if let type, let count {
+                let key = AcceleratorType(rawValue: type)
+                if accelerators[key] != nil { entry.report("type", "accelerator type \"\(type)\" is listed twice") }
+                accelerators[key] = count
+            }
+        }
+        return accelerators
+    }
 }

@@ -66,24 +66,8 @@ enum QueueManifestValidator {
             if let bytes = ResourceQuantity.memoryBytes(memory), bytes > 0 { quota.memoryBytes = bytes }
             else { reader.report("memory", "expected \(memoryExpectation), got \(memory)") }
         }
-        if let items = reader.list("accelerators", expected: "a list of {type, count} mappings") {
-            for (index, (item, itemPath)) in items.enumerated() {
-                guard case .object = item.content else {
-                    reader.problems.add(path: itemPath, line: item.line, "expected a mapping {type, count}, got \(item)")
-                    continue
-                }
-                let entry = ManifestObjectReader(item, path: "\(reader.fieldPath("accelerators"))[\(index)]", problems: reader.problems)
-                entry.rejectUnknownKeys(allowed: ["type", "count"])
-                let type = entry.string("type", required: true,
-                                        expected: "an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-')",
-                                        isValid: ManifestNames.isDNSLabel)
-                let count = entry.integer("count", required: true, min: 1)
-                if let type, let count {
-                    let key = AcceleratorType(rawValue: type)
-                    if quota.accelerators[key] != nil { entry.report("type", "accelerator type \"\(type)\" is listed twice") }
-                    quota.accelerators[key] = count
-                }
-            }
+        if let accelerators = reader.acceleratorList(minimumCount: 1) {
+            quota.accelerators = accelerators
         }
         if reader.fields.isEmpty {
             spec.report("quota", "expected at least one of cpu, memory, accelerators (leave quota out for no limit), got an empty mapping")

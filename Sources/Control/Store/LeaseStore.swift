@@ -115,11 +115,20 @@ public struct LeaseStore: Sendable {
                 """, [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(StoreJSON.encode(labels)),
                       .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))]
                      + (cappedQueues.isEmpty ? [] : [.textArray(cappedQueues)]))
+            // The capped-queue list above was read by an earlier statement: a submission that configured a
+            // quota and queued its tasks may have committed in between. Looking again now (a later statement
+            // sees at least what the candidate query saw) keeps such unplaced tasks for the scheduler.
+            let unplacedIDs = try candidates.filter { try $0.optionalInt64("placed_worker_id") == nil }.map { try $0.int64("id") }
+            let newlyCapped: Set<Int64> = unplacedIDs.isEmpty ? [] : Set(try c.query("""
+                SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN queues q ON q.name = j.queue
+                WHERE t.id = ANY($1) AND q.quota_cpu_millis IS NOT NULL
+                """, [.intArray(unplacedIDs)]).map { try $0.int64("id") })
             // Pack greedily in priority order; tasks placed here by the scheduler were already sized.
             var picked: [PostgresRow] = []
             for row in candidates {
                 let needs = try row.resources()
                 if try row.optionalInt64("placed_worker_id") == nil {
+                    guard !newlyCapped.contains(try row.int64("id")) else { continue }
                     let selector = try StoreJSON.labels(try row.string("node_selector"), column: "node_selector")
                     guard needs.fits(in: free), selector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
                     free -= needs

@@ -131,6 +131,22 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try leases.claimNext(for: gpu, limit: 10).map(\.jobName), ["gpu-job"])
     }
 
+    func testTasksPlacedOnAWorkerReserveItsCapacityAgainstUnplacedOnes() throws {
+        // Found by CI: a one-cpu worker polled while the scheduler had placed one task on it, and got that
+        // task plus an unplaced one, because only running tasks counted as used.
+        let w = try workers.register(name: "one-slot", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30))
+        let placed = try jobs.submit(NewJob(name: "placed", type: "t", priority: 0, resources: Resources(cpuMillis: 1000)))
+        let unplaced = try jobs.submit(NewJob(name: "unplaced", type: "t", priority: 5, resources: Resources(cpuMillis: 1000)))
+        let placedTask = try XCTUnwrap(try jobs.tasks(of: placed.id).first)
+        XCTAssertEqual(try PlacementStore(pool: pool).place([placedTask.id: w]), [placedTask.id])
+
+        let claimed = try leases.claimNext(for: w, limit: 4)
+        XCTAssertEqual(claimed.map(\.jobName), ["placed"], "the reservation, not the higher-priority unplaced task on top of it")
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 4), [], "full")
+        try leases.complete(attempt: claimed[0].attempt, by: w)
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.job), [unplaced.id])
+    }
+
     func testReportsOfAnotherWorkerAreRefused() throws {
         let a = try worker("a"), b = try worker("b")
         try jobs.submit(NewJob(name: "j", type: "t"))

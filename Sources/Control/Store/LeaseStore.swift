@@ -59,6 +59,11 @@ public struct LeaseStore: Sendable {
     /// single-replica jobs of queues without a quota that fit the worker's free capacity and labels; highest priority first,
     /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
+    /// What holds capacity on worker `w`: its running tasks, and queued tasks the scheduler placed on it
+    /// (a reservation; counting only running tasks let one claim take both a placed task and an unplaced
+    /// task into the same capacity).
+    static let holdsCapacity = "(t.worker_id = w.id AND t.state = 'running') OR (t.placed_worker_id = w.id AND t.state = 'queued')"
+
     public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDuration: TimeInterval = 60) throws -> [TaskAssignment] {
         guard limit >= 1 else { return [] }
         guard leaseDuration > 0 else { throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0") }
@@ -67,10 +72,10 @@ public struct LeaseStore: Sendable {
             // The worker row lock serializes claims of one worker, so its capacity is not double-booked.
             guard let w = try c.queryFirst("""
                 SELECT w.state, w.cpu_millis, w.memory_bytes, w.accelerators, w.labels,
-                    coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running'), 0) AS used_cpu,
-                    coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running'), 0) AS used_memory,
+                    coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(Self.holdsCapacity)), 0) AS used_cpu,
+                    coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(Self.holdsCapacity)), 0) AS used_memory,
                     coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
-                              WHERE t.worker_id = w.id AND t.state = 'running' AND t.accelerators <> '{}'), '[]') AS used_accelerators,
+                              WHERE (\(Self.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS used_accelerators,
                     coalesce((SELECT jsonb_agg(q.name) FROM queues q WHERE q.quota_cpu_millis IS NOT NULL), '[]') AS capped_queues
                 FROM workers w WHERE w.id = $1 FOR UPDATE OF w
                 """, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
@@ -123,7 +128,8 @@ public struct LeaseStore: Sendable {
                 SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN queues q ON q.name = j.queue
                 WHERE t.id = ANY($1) AND q.quota_cpu_millis IS NOT NULL
                 """, [.intArray(unplacedIDs)]).map { try $0.int64("id") })
-            // Pack greedily in priority order; tasks placed here by the scheduler were already sized.
+            // Pack greedily in priority order. Tasks placed here by the scheduler were already sized and
+            // their reservation is already out of `free`; unplaced ones must fit in what is left.
             var picked: [PostgresRow] = []
             for row in candidates {
                 let needs = try row.resources()

@@ -225,5 +225,9 @@ extension Migrations {
         -- The claim's fast path finds the jobs of quota-limited queues by queue.
         CREATE INDEX jobs_queue ON jobs (queue);
         """),
+        // A claim counts the queued tasks the scheduler placed on the worker as used capacity (reservations).
+        Migration(version: 7, name: "placed task reservations", sql: """
+        CREATE INDEX tasks_placed_worker ON tasks (placed_worker_id) WHERE state = 'queued' AND placed_worker_id IS NOT NULL;
+        """),
     ]
 }

@@ -26,14 +26,15 @@ final class InProcessCluster: @unchecked Sendable {
     }
 
     @discardableResult
-    func startWorker(name: String, cpuMillis: Int64 = 1000, maxTasks: Int = 2) -> WorkerDaemon {
+    func startWorker(name: String, cpuMillis: Int64 = 1000, maxTasks: Int = 2, labels: Labels = [:],
+                     registry: ExecutorRegistry = .builtins()) -> WorkerDaemon {
         let daemon = WorkerDaemon(
             configuration: WorkerConfiguration(name: name, resources: Resources(cpuMillis: cpuMillis, memoryBytes: 1 << 30),
-                                               maxConcurrentTasks: maxTasks, pollWaitSeconds: 1,
+                                               labels: labels, maxConcurrentTasks: maxTasks, pollWaitSeconds: 1,
                                                workDirectory: URL(fileURLWithPath: directory.path + "/work-" + name),
                                                flushIntervalSeconds: 0.05, shutdownGraceSeconds: 1),
             api: HTTPControlPlaneAPI(baseURL: plane.baseURL, token: "join", transport: CurlTransport()),
-            registry: .builtins(), artifactStore: FileArtifactStore(root: URL(fileURLWithPath: directory.path + "/artifacts")),
+            registry: registry, artifactStore: FileArtifactStore(root: URL(fileURLWithPath: directory.path + "/artifacts")),
             log: { _ in })
         workers.append((daemon, Task { try await daemon.run() }))
         return daemon

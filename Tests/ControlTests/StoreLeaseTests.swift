@@ -1,3 +1,4 @@
+import APITypes
 import ClusterModel
 @testable import Control
 import Foundation
@@ -145,6 +146,34 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try leases.claimNext(for: w, limit: 4), [], "full")
         try leases.complete(attempt: claimed[0].attempt, by: w)
         XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.job), [unplaced.id])
+    }
+
+    func testTasksReadingRemoteDatasetsWaitForTheSchedulerAndHeartbeatsRecordCaches() throws {
+        let w = try worker()
+        let remote = try jobs.submit(NewJob(name: "remote", type: "verify", priority: 9, readsLocations: ["http://h/web"]))
+        try jobs.submit(NewJob(name: "local", type: "verify"))
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.jobName), ["local"], "no fast path for readers of remote shards")
+        let task = try XCTUnwrap(try jobs.tasks(of: remote.id).first)
+        XCTAssertEqual(try PlacementStore(pool: pool).place([task.id: w]), [task.id])
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.job), [remote.id], "placed by the scheduler: claimed")
+
+        XCTAssertEqual(try workers.cachedShards(of: w), [])
+        try workers.heartbeat(w, cachedShards: ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
+        try workers.heartbeat(w)  // no list: the one on record stays
+        XCTAssertEqual(try workers.cachedShards(of: w), ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
+        try workers.heartbeat(w, cachedShards: (0..<5000).map { "http://h/big/s\($0).bin" })
+        XCTAssertEqual(try workers.cachedShards(of: w).count, WorkerStore.maxCachedShards, "bounded")
+        try workers.register(name: "w1", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30))
+        XCTAssertEqual(try workers.cachedShards(of: w), [], "a new registration starts with no list until its first heartbeat")
+    }
+
+    func testRemoteDatasetLocationsAreFoundInPlannedTaskSpecs() throws {
+        let specs: [AnyJSON] = [
+            ["inputs": [["dataset": "web", "location": "https://data.example/web/"], ["location": "/shared/code"]]],
+            ["settings": ["data": [["location": "http://h/a"]], "initFrom": ["location": "cp://blobs/abc"]], "location": "http://h/a//"],
+        ]
+        XCTAssertEqual(RemoteDatasetLocations.read(by: specs), ["http://h/a", "https://data.example/web"])
+        XCTAssertEqual(RemoteDatasetLocations.read(by: [["output": "/x"]]), [])
     }
 
     func testReportsOfAnotherWorkerAreRefused() throws {

@@ -32,7 +32,33 @@ final class StreamCacheTests: XCTestCase {
         XCTAssertThrowsError(try cache.path(forKey: "http://h/short.bin", bytes: 50) { (fd, path) throws(FetchError) in
             try? PosixFile.writeAll(fd, bytes: [1, 2, 3], path: path)
         })
-        XCTAssertEqual(filesIn(cache.directory).filter { $0.hasPrefix(".") }, [], "no partial file stays")
+        XCTAssertEqual(filesIn(cache.directory).filter { $0.hasPrefix(".fetch-") || $0.hasPrefix(".key-tmp-") }, [], "no partial file stays")
+        XCTAssertEqual(Set(filesIn(cache.directory).filter { $0.hasPrefix(".key-") }), Set(cache.cachedFileNames.map { ".key-" + $0 }),
+                       "one key beside each cached file, none left by evicted ones")
+    }
+
+    func testCachedKeysListTheURLsOfCompleteFilesMostRecentlyUsedFirst() throws {
+        let dir = TemporaryDirectory()
+        let cache = try ShardCache(directory: dir.sub("cache"), capacityBytes: 250)
+        func get(_ key: String) throws {
+            _ = try cache.path(forKey: key, bytes: 100) { (fd, path) throws(FetchError) in
+                try? PosixFile.writeAll(fd, bytes: Array(repeating: 7, count: 100), path: path)
+            }
+        }
+        XCTAssertEqual(cache.cachedKeys(), [])
+        try get("http://h/ds/ds-00000.bin")
+        try get("http://h/ds/ds-00001.bin")
+        XCTAssertThrowsError(try cache.path(forKey: "http://h/ds/broken.bin", bytes: 50) { (fd, path) throws(FetchError) in
+            try? PosixFile.writeAll(fd, bytes: [1], path: path)
+        })
+        XCTAssertEqual(cache.cachedKeys(), ["http://h/ds/ds-00001.bin", "http://h/ds/ds-00000.bin"], "a failed fetch is not listed")
+        try get("http://h/ds/ds-00000.bin")  // hit: most recent now
+        XCTAssertEqual(cache.cachedKeys(limit: 1), ["http://h/ds/ds-00000.bin"])
+        try get("http://h/ds/ds-00002.bin")  // evicts 00001
+        XCTAssertEqual(cache.cachedKeys(), ["http://h/ds/ds-00002.bin", "http://h/ds/ds-00000.bin"])
+        // Another process using the same directory sees the same keys (they live beside the files).
+        XCTAssertEqual(try ShardCache(directory: dir.sub("cache"), capacityBytes: 250).cachedKeys(),
+                       ["http://h/ds/ds-00002.bin", "http://h/ds/ds-00000.bin"])
     }
 
     func testPinnedFilesAreNotEvicted() throws {

@@ -73,11 +73,15 @@ public struct HeartbeatRequest: Codable, Hashable, Sendable {
     public var attempts: [HeldAttempt]
     /// The worker is shutting down and takes no new work.
     public var draining: Bool
+    /// URLs of the remote shard files (`.bin`) in the worker's shard cache, most recently used first, for
+    /// data locality. Sent when the list changed since the last heartbeat; nil keeps the list on record.
+    public var cachedShards: [String]?
 
-    public init(workerID: WorkerID, attempts: [HeldAttempt], draining: Bool = false) {
+    public init(workerID: WorkerID, attempts: [HeldAttempt], draining: Bool = false, cachedShards: [String]? = nil) {
         self.workerID = workerID
         self.attempts = attempts
         self.draining = draining
+        self.cachedShards = cachedShards
     }
 }
 

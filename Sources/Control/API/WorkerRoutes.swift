@@ -31,7 +31,7 @@ enum WorkerRoutes {
         let request = try context.decodeBody(HeartbeatRequest.self)
         try context.authorizeWorker(request.workerID)
         let held = request.attempts.filter { !$0.finished }
-        let result = try services.workers.heartbeat(request.workerID, holding: held.map(\.attemptID))
+        let result = try services.workers.heartbeat(request.workerID, holding: held.map(\.attemptID), cachedShards: request.cachedShards)
         if request.draining { try services.workers.drain(request.workerID) }
         // The store extends every active lease by its own lease length; the deadline shown is this
         // replica's estimate of the database's (they share a clock on one machine, within ms elsewhere).

@@ -12,10 +12,13 @@ struct SchedulingStore {
     static func snapshot(_ c: PostgresConnection, previousReservations: [Reservation]) throws -> ClusterSnapshot {
         let now = try c.queryOne("SELECT extract(epoch FROM now())::float8 AS now").double("now")
         let workers = try c.query("""
-            SELECT id, cpu_millis, memory_bytes, accelerators, labels FROM workers WHERE state = 'alive' ORDER BY id
+            SELECT id, cpu_millis, memory_bytes, accelerators, labels,
+                   CASE WHEN cached_shards = '{}' THEN NULL ELSE array_to_json(cached_shards)::text END AS cached
+            FROM workers WHERE state = 'alive' ORDER BY id
             """).map { row in
             WorkerSnapshot(id: WorkerID(try row.int64("id")), capacity: try row.resources(),
-                           labels: try StoreJSON.labels(try row.string("labels"), column: "labels"))
+                           labels: try StoreJSON.labels(try row.string("labels"), column: "labels"),
+                           cachedShards: try row.optionalString("cached").map { try StoreJSON.strings($0, column: "cached_shards") } ?? [])
         }
         let allocations = try c.query("""
             SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
@@ -55,6 +58,7 @@ struct SchedulingStore {
                                          notBefore: notBefore > now ? notBefore : nil)
             }
         }
+        try addWantedShards(c, to: &jobs, cachedBy: workers)
         // Configured queues (`kind: Queue`) bring their weight and quota; a queue that jobs name without
         // a configuration keeps the defaults (weight 1, no quota).
         let configured = Dictionary(uniqueKeysWithValues: try QueueStore.list(c).map { ($0.name, $0.configuration) })
@@ -63,6 +67,30 @@ struct SchedulingStore {
         }
         return ClusterSnapshot(now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
                                queues: queues, previousReservations: previousReservations)
+    }
+
+    /// Data locality: a job reading remote datasets wants the shards of those datasets that some worker
+    /// caches (a worker caches `<location>/<shard>.bin`), so the scheduler prefers the workers holding most.
+    private static func addWantedShards(_ c: PostgresConnection, to jobs: inout [Int64: PendingJob], cachedBy workers: [WorkerSnapshot]) throws {
+        var cachedByLocation: [Substring: Set<String>] = [:]
+        for worker in workers {
+            for url in worker.cachedShards {
+                guard let slash = url.lastIndex(of: "/") else { continue }
+                cachedByLocation[url[..<slash], default: []].insert(url)
+            }
+        }
+        guard !cachedByLocation.isEmpty else { return }
+        let readers = jobs.values.map(\.id.rawValue)
+        for row in try c.query("""
+            SELECT id, array_to_json(reads_locations)::text AS reads FROM jobs WHERE id = ANY($1) AND reads_locations <> '{}'
+            """, [.intArray(readers)]) {
+            let id = try row.int64("id")
+            var wanted: Set<String> = []
+            for location in try StoreJSON.strings(try row.string("reads"), column: "reads_locations") {
+                wanted.formUnion(cachedByLocation[Substring(location)] ?? [])
+            }
+            jobs[id]?.wantedShards = wanted.sorted()
+        }
     }
 
     /// Commits placements (only onto tasks still queued and unplaced, so a pass racing a claim changes

@@ -28,10 +28,13 @@ public struct NewJob: Sendable, Equatable {
     public var nodeSelector: Labels
     /// The tasks; empty means `replicas` tasks with spec `{}`.
     public var tasks: [NewTask]
+    /// Remote (http/https) dataset locations the tasks read: their tasks are placed by the scheduler, near
+    /// workers whose shard cache holds those datasets' shards.
+    public var readsLocations: [String]
 
     public init(name: String, type: String, spec: String = "{}", queue: String = "default", priority: Int = 0,
                 replicas: Int = 1, resources: Resources = .zero, retryPolicy: RetryPolicy = RetryPolicy(),
-                after: [Dependency] = [], nodeSelector: Labels = [:], tasks: [NewTask] = []) {
+                after: [Dependency] = [], nodeSelector: Labels = [:], tasks: [NewTask] = [], readsLocations: [String] = []) {
         self.name = name
         self.type = type
         self.spec = spec
@@ -43,6 +46,7 @@ public struct NewJob: Sendable, Equatable {
         self.after = after
         self.nodeSelector = nodeSelector
         self.tasks = tasks
+        self.readsLocations = readsLocations
     }
 }
 
@@ -184,15 +188,16 @@ public struct JobStore: Sendable {
                 let id = try c.queryOne("""
                     INSERT INTO jobs (name, type, spec, queue, priority, replicas, cpu_millis, memory_bytes, accelerators,
                         node_selector, max_attempts, initial_backoff_seconds, max_backoff_seconds, backoff_multiplier,
-                        state, pending_reason)
-                    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, 'pending', $15)
+                        state, pending_reason, reads_locations)
+                    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, 'pending', $15, $16)
                     RETURNING id
                     """, [.text(job.name), .text(job.type), .json(job.spec), .text(job.queue), .int(Int64(job.priority)),
                           .int(Int64(job.replicas)), .int(r.cpuMillis), .int(r.memoryBytes),
                           .json(StoreJSON.encode(accelerators: r.accelerators)), .json(StoreJSON.encode(job.nodeSelector)),
                           .int(Int64(policy.maxAttempts)), .double(policy.initialBackoffSeconds),
                           .double(policy.maxBackoffSeconds), .double(policy.multiplier),
-                          .text(blocked ? "waiting for \(job.after.map(\.jobName).joined(separator: ", "))" : "queued")]).int64("id")
+                          .text(blocked ? "waiting for \(job.after.map(\.jobName).joined(separator: ", "))" : "queued"),
+                          .textArray(job.readsLocations)]).int64("id")
                 ids[job.name] = id
                 created.append(id)
                 if blocked { withDependencies.append(id) } else { anyQueued = true }
@@ -207,8 +212,9 @@ public struct JobStore: Sendable {
             let initial: TaskState = blocked ? .blocked : .queued
             try c.execute("""
                 WITH t AS (
-                    INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state, node_selector)
-                    SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb
+                    INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state, node_selector,
+                                       reads_remote)
+                    SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10
                     FROM unnest($2::text[]) WITH ORDINALITY AS u(spec, n)
                     RETURNING id
                 )
@@ -216,7 +222,8 @@ public struct JobStore: Sendable {
                 SELECT 'task', id, $1, NULL, $8, 'submitted' FROM t
                 """, [.int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
                       .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
-                      .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector))])
+                      .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
+                      .bool(!job.readsLocations.isEmpty)])
         }
         for job in jobs where existing[job.name] == nil {
             for dependency in job.after {
@@ -301,9 +308,12 @@ public struct JobStore: Sendable {
     /// The attempts (leases) of a task, oldest first.
     public func attempts(of task: TaskID) throws -> [AttemptRecord] {
         try pool.withConnection { c in
-            try c.query("SELECT * FROM task_attempts WHERE task_id = $1 ORDER BY number", [task.sql]).map { row in
+            try c.query("""
+                SELECT a.*, w.name AS worker_name FROM task_attempts a LEFT JOIN workers w ON w.id = a.worker_id
+                WHERE a.task_id = $1 ORDER BY a.number
+                """, [task.sql]).map { row in
                 AttemptRecord(id: AttemptID(try row.int64("id")), task: TaskID(try row.int64("task_id")), number: try row.int("number"),
-                              worker: WorkerID(try row.int64("worker_id")),
+                              worker: WorkerID(try row.int64("worker_id")), workerName: try row.optionalString("worker_name"),
                               state: AttemptState(rawValue: try row.string("state")) ?? .failed,
                               leaseDeadline: try row.date("lease_deadline"), startedAt: try row.date("started_at"),
                               finishedAt: try row.optionalDate("finished_at"), error: try row.optionalString("error"))

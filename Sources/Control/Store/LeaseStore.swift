@@ -56,7 +56,8 @@ public struct LeaseStore: Sendable {
 
     /// Leases up to `limit` runnable tasks to `worker` in one transaction: queued tasks whose backoff
     /// has passed and that are either placed on this worker by the scheduler or are unplaced tasks of
-    /// single-replica jobs of queues without a quota that fit the worker's free capacity and labels; highest priority first,
+    /// single-replica jobs of queues without a quota, reading no remote dataset (those wait for the
+    /// scheduler's locality), that fit the worker's free capacity and labels; highest priority first,
     /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
     /// What holds capacity on worker `w`: its running tasks, and queued tasks the scheduler placed on it
@@ -107,7 +108,7 @@ public struct LeaseStore: Sendable {
                 FROM tasks t
                 WHERE t.state = 'queued' AND t.not_before <= now()
                   AND (t.placed_worker_id = $1
-                       OR (t.placed_worker_id IS NULL AND NOT t.gang
+                       OR (t.placed_worker_id IS NULL AND NOT t.gang AND NOT t.reads_remote
                            AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
                            \(quotaFilter)
                            AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)

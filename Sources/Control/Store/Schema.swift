@@ -229,5 +229,13 @@ extension Migrations {
         Migration(version: 7, name: "placed task reservations", sql: """
         CREATE INDEX tasks_placed_worker ON tasks (placed_worker_id) WHERE state = 'queued' AND placed_worker_id IS NOT NULL;
         """),
+        // Data locality. Workers list the remote shard files (URLs of `.bin` files) their cache holds; jobs list
+        // the remote dataset locations they read. Tasks of such jobs are placed by the scheduler (which prefers
+        // workers caching the shards), never taken by a claim's fast path.
+        Migration(version: 8, name: "data locality", sql: """
+        ALTER TABLE workers ADD COLUMN cached_shards text[] NOT NULL DEFAULT '{}';
+        ALTER TABLE jobs ADD COLUMN reads_locations text[] NOT NULL DEFAULT '{}';
+        ALTER TABLE tasks ADD COLUMN reads_remote boolean NOT NULL DEFAULT false;
+        """),
     ]
 }

@@ -89,6 +89,7 @@ public struct AttemptRecord: Codable, Sendable, Equatable {
     public var task: TaskID
     public var number: Int
     public var worker: WorkerID
+    public var workerName: String?
     public var state: AttemptState
     public var leaseDeadline: Date
     public var startedAt: Date

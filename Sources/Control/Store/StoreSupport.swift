@@ -41,6 +41,14 @@ enum StoreJSON {
         return labels
     }
 
+    /// A JSON array of strings (a text[] column read through `array_to_json(...)::text`).
+    static func strings(_ text: String, column: String) throws -> [String] {
+        guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] else {
+            throw PostgresError.decoding(column: column, expected: "a JSON array of strings", found: text)
+        }
+        return array
+    }
+
     static func accelerators(_ text: String, column: String) throws -> [AcceleratorType: Int64] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw PostgresError.decoding(column: column, expected: "a JSON object of counts", found: text)

@@ -17,6 +17,19 @@ public struct WorkerStore: Sendable {
 
     /// Registers a worker or updates the registration of the same name (a restarted daemon); the
     /// worker becomes alive. Returns its stable id.
+    /// The longest cached-shard list kept per worker (the worker sends its most recently used first).
+    public static let maxCachedShards = 4096
+
+    /// The remote shard files the worker last said its cache holds.
+    public func cachedShards(of worker: WorkerID) throws -> [String] {
+        try pool.withConnection { c in
+            guard let row = try c.queryFirst("SELECT array_to_json(cached_shards)::text AS s FROM workers WHERE id = $1", [worker.sql]) else {
+                throw StoreError.unknownWorker(worker)
+            }
+            return try StoreJSON.strings(try row.string("s"), column: "cached_shards")
+        }
+    }
+
     @discardableResult
     public func register(name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil) throws -> WorkerID {
         guard !name.isEmpty, name.count <= 200 else { throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters") }
@@ -28,7 +41,8 @@ public struct WorkerStore: Sendable {
                 VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'alive', $6)
                 ON CONFLICT (name) DO UPDATE SET cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,
                     accelerators = EXCLUDED.accelerators, labels = EXCLUDED.labels, state = 'alive',
-                    token_hash = coalesce(EXCLUDED.token_hash, workers.token_hash), last_heartbeat = now()
+                    token_hash = coalesce(EXCLUDED.token_hash, workers.token_hash), last_heartbeat = now(),
+                    cached_shards = '{}'
                 RETURNING id
                 """, [.text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
                       .json(StoreJSON.encode(accelerators: resources.accelerators)), .json(StoreJSON.encode(labels)),
@@ -46,7 +60,9 @@ public struct WorkerStore: Sendable {
 
     /// Records a heartbeat: extends the deadlines of all the worker's active leases by their lease
     /// duration, revives a worker marked lost, and says which of the `holding` attempts to stop.
-    public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = []) throws -> HeartbeatResult {
+    /// `cachedShards`, when given, replaces the worker's list of cached remote shard files (data locality);
+    /// at most `maxCachedShards` are kept.
+    public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = [], cachedShards: [String]? = nil) throws -> HeartbeatResult {
         try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
@@ -58,7 +74,8 @@ public struct WorkerStore: Sendable {
                     """, [worker.sql])
                 state = .alive
             }
-            try c.execute("UPDATE workers SET last_heartbeat = now(), state = $2 WHERE id = $1", [worker.sql, .text(state.rawValue)])
+            try c.execute("UPDATE workers SET last_heartbeat = now(), state = $2, cached_shards = coalesce($3::text[], cached_shards) WHERE id = $1",
+                          [worker.sql, .text(state.rawValue), cachedShards.map { .textArray(Array($0.prefix(Self.maxCachedShards))) }])
             let extended = try c.query("""
                 UPDATE task_attempts SET lease_deadline = now() + make_interval(secs => lease_seconds)
                 WHERE worker_id = $1 AND state = 'active' RETURNING id

@@ -32,6 +32,7 @@ struct ManifestSubmission {
         return NewJob(name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,
                       replicas: spec.replicas, resources: spec.resources, retryPolicy: spec.retry,
                       after: spec.after.map { NewJob.Dependency($0, onFailure: policy(spec.onDependencyFailure)) },
-                      nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) })
+                      nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) },
+                      readsLocations: RemoteDatasetLocations.read(by: taskSpecs))
     }
 }

@@ -44,7 +44,7 @@ extension AttemptView {
         case .expired: state = .expired
         case .preempted, .cancelled: state = .cancelled
         }
-        self.init(id: attempt.id, number: attempt.number, workerID: attempt.worker, state: state,
+        self.init(id: attempt.id, number: attempt.number, workerID: attempt.worker, workerName: attempt.workerName, state: state,
                   leaseDeadline: attempt.leaseDeadline, startedAt: attempt.startedAt, finishedAt: attempt.finishedAt,
                   message: attempt.error)
     }

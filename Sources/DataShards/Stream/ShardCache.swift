@@ -2,7 +2,8 @@
 // Recency is the file's access time (set explicitly on every use; the modification time stays the time
 // of the fetch, which the stream uses to notice a re-fetched file), so the LRU order survives restarts and
 // is shared by processes using the same directory. Files arrive under a temporary name and are renamed
-// into place only when complete; a file of the wrong size is never served.
+// into place only when complete; a file of the wrong size is never served. Each file's key (its URL) is
+// kept beside it in a hidden `.key-<name>` file, so a worker can tell the scheduler what it caches.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -52,6 +53,32 @@ public final class ShardCache: @unchecked Sendable {
         return result.sorted { ($0.lastUse, $0.name) < ($1.lastUse, $1.name) }
     }
 
+    /// The keys (URLs) of complete cached files, most recently used first, at most `limit` of them.
+    /// Files cached by a version that kept no key are left out until their next use records it.
+    public func cachedKeys(limit: Int = .max) -> [String] {
+        lock.withLock {
+            var keys: [String] = []
+            for entry in entries().reversed() where keys.count < limit {
+                if let key = try? String(contentsOfFile: keyPath(entry.name), encoding: .utf8), !key.isEmpty { keys.append(key) }
+            }
+            return keys
+        }
+    }
+
+    private func keyPath(_ name: String) -> String { directory + "/.key-" + name }
+
+    /// Writes `key` beside file `name` (temporary name, then rename: readers never see half a key).
+    private func recordKey(_ key: String, name: String) {
+        let temp = directory + "/.key-tmp-" + UUID().uuidString.prefix(8)
+        guard FileManager.default.createFile(atPath: temp, contents: Data(key.utf8)) else { return }
+        if rename(temp, keyPath(name)) != 0 { PosixFile.removeIfPresent(temp) }
+    }
+
+    private func remove(_ name: String) {
+        PosixFile.removeIfPresent(directory + "/" + name)
+        PosixFile.removeIfPresent(keyPath(name))
+    }
+
     public var usedBytes: Int64 { lock.withLock { entries().reduce(0) { $0 + $1.bytes } } }
     /// Cached file names, least recently used first.
     public var cachedFileNames: [String] { lock.withLock { entries().map(\.name) } }
@@ -67,19 +94,20 @@ public final class ShardCache: @unchecked Sendable {
             let final = directory + "/" + name
             if let size = try? PosixFile.size(final) {
                 if size == bytes {
+                    if access(keyPath(name), F_OK) != 0 { recordKey(key, name: name) }
                     touch(final)
                     if pin { pins[name, default: 0] += 1 }
                     return final
                 }
-                PosixFile.removeIfPresent(final)  // stale or partial content from an older version
+                remove(name)  // stale or partial content from an older version
             }
             guard bytes <= capacityBytes else {
                 throw FetchError(url: key, reason: "file of \(bytes) bytes does not fit the cache capacity of \(capacityBytes) bytes", retryable: false)
             }
-            var present = entries()
+            let present = entries()
             var used = present.reduce(0) { $0 + $1.bytes }
             for victim in present where used + bytes > capacityBytes && pins[victim.name] == nil {
-                PosixFile.removeIfPresent(directory + "/" + victim.name)
+                remove(victim.name)
                 used -= victim.bytes
             }
             let temp = directory + "/.fetch-" + UUID().uuidString.prefix(8) + "-" + name
@@ -100,6 +128,7 @@ public final class ShardCache: @unchecked Sendable {
                 PosixFile.removeIfPresent(temp)
                 throw FetchError(url: key, reason: "fetched \(written) bytes, expected \(bytes)", retryable: false)
             }
+            recordKey(key, name: name)
             do { try PosixFile.renameAtomically(temp, to: final) } catch {
                 PosixFile.removeIfPresent(temp)
                 throw FetchError(url: key, reason: "cache: \(error)", retryable: false)

@@ -56,8 +56,17 @@ extension Settings {
         let pollWait = try seconds("poll-wait", default: 20)
         let workDirectory = string("work-dir").map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
             ?? stateDirectory.appendingPathComponent("work").appendingPathComponent(name)
+        let shardCache = string("shard-cache").map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
+        var shardCacheBytes: Int64 = 64 << 30
+        if let text = string("shard-cache-size") {
+            guard let bytes = Quantity.bytes(text), bytes > 0 else {
+                throw SettingsError("--shard-cache-size: expected a size like 64Gi or 500Mi, got '\(text)'")
+            }
+            shardCacheBytes = bytes
+        }
         return WorkerConfiguration(name: name, resources: Resources(cpuMillis: cpuMillis, memoryBytes: memoryBytes, accelerators: accelerators),
-                                   labels: labels, maxConcurrentTasks: maxTasks, pollWaitSeconds: pollWait, workDirectory: workDirectory)
+                                   labels: labels, maxConcurrentTasks: maxTasks, pollWaitSeconds: pollWait, workDirectory: workDirectory,
+                                   shardCacheDirectory: shardCache, shardCacheBytes: shardCacheBytes)
     }
 
     /// `opsctl serve`: everything the control plane is started with.

@@ -27,10 +27,15 @@ public struct WorkerConfiguration: Sendable {
     /// Write a `system` log line when an attempt starts and succeeds (failures are always logged). Off for
     /// throughput runs of tiny tasks, where these lines would outnumber the work.
     public var logAttemptLifecycle: Bool
+    /// The cache of remote (http/https) shards shared by this worker's attempts; its contents are listed
+    /// in heartbeats so the scheduler can place readers of those shards here. Default `<workDirectory>/shard-cache`.
+    public var shardCacheDirectory: URL
+    public var shardCacheBytes: Int64
 
     public init(name: String, resources: Resources, labels: Labels = [:], maxConcurrentTasks: Int = 4, maxTasksPerPoll: Int = 32,
                 pollWaitSeconds: Double = 20, workDirectory: URL, flushIntervalSeconds: Double = 0.25, backoff: Backoff = Backoff(),
-                shutdownGraceSeconds: Double = 10, version: String = opsVersion, logAttemptLifecycle: Bool = true) {
+                shutdownGraceSeconds: Double = 10, version: String = opsVersion, logAttemptLifecycle: Bool = true,
+                shardCacheDirectory: URL? = nil, shardCacheBytes: Int64 = 64 << 30) {
         self.name = name
         self.resources = resources
         self.labels = labels
@@ -43,5 +48,7 @@ public struct WorkerConfiguration: Sendable {
         self.shutdownGraceSeconds = shutdownGraceSeconds
         self.version = version
         self.logAttemptLifecycle = logAttemptLifecycle
+        self.shardCacheDirectory = shardCacheDirectory ?? workDirectory.appendingPathComponent("shard-cache")
+        self.shardCacheBytes = shardCacheBytes
     }
 }

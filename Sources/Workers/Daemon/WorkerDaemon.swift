@@ -9,6 +9,7 @@
 
 import APITypes
 import ClusterModel
+import DataShards
 import Foundation
 
 /// How one attempt ended, as the daemon reports it.
@@ -37,6 +38,11 @@ public actor WorkerDaemon {
     private let registry: ExecutorRegistry
     private let artifactStore: any ArtifactStore
     private let log: @Sendable (String) -> Void
+    /// Remote shards read by this worker's attempts (nil if its directory cannot be created: attempts then
+    /// cache in their own directories and the worker reports nothing for locality).
+    private let shardCache: ShardCache?
+    /// The cached-shard list the control plane has acknowledged; a heartbeat sends the list only when it changed.
+    private var reportedCachedShards: [String]?
 
     private var workerID: WorkerID?
     private var registrations = 0
@@ -68,6 +74,12 @@ public actor WorkerDaemon {
         self.artifactStore = artifactStore
         self.log = log
         self.reports = ReportQueue(limits: reportLimits)
+        do {
+            shardCache = try ShardCache(directory: configuration.shardCacheDirectory.path, capacityBytes: configuration.shardCacheBytes)
+        } catch {
+            log("shard cache \(configuration.shardCacheDirectory.path) unusable, attempts cache remote shards privately: \(error)")
+            shardCache = nil
+        }
     }
 
     public static let standardErrorLog: @Sendable (String) -> Void = { message in
@@ -134,6 +146,7 @@ public actor WorkerDaemon {
             try await api.register(request)
         }
         workerID = response.workerID
+        reportedCachedShards = nil  // a new registration starts with no list on record
         heartbeatInterval = max(0.05, response.heartbeatIntervalSeconds)
         registrations += 1
         log("registered as worker \(response.workerID) (\(configuration.resources); kinds \(registry.kinds.joined(separator: ",")); heartbeat every \(response.heartbeatIntervalSeconds)s, leases \(response.leaseDurationSeconds)s)")
@@ -180,8 +193,12 @@ public actor WorkerDaemon {
         for (attempt, task) in reports.unacknowledgedFinals where !runningIDs.contains(attempt) {
             held.append(HeldAttempt(taskID: task, attemptID: attempt, finished: true))
         }
+        let cached = shardCache.map { ShardCacheChoice.cachedShardURLs($0) } ?? []
+        let changedCache = cached == reportedCachedShards ? nil : cached
         do {
-            let response = try await api.heartbeat(HeartbeatRequest(workerID: workerID, attempts: held, draining: stopping))
+            let response = try await api.heartbeat(HeartbeatRequest(workerID: workerID, attempts: held, draining: stopping,
+                                                                    cachedShards: changedCache))
+            if let changedCache { reportedCachedShards = changedCache }
             apply(response)
         } catch {
             if error.isUnknownWorker { await handleUnknownWorker() }
@@ -265,7 +282,7 @@ public actor WorkerDaemon {
         }
         let directory = configuration.workDirectory.appendingPathComponent("attempts").appendingPathComponent("\(assignment.attemptID)")
         let context = ExecutionContext(task: assignment, workDirectory: directory, workerResources: configuration.resources,
-                                       artifactStore: artifactStore, reports: reports)
+                                       artifactStore: artifactStore, reports: reports, shardCache: shardCache)
         running[assignment.attemptID] = RunningAttempt(assignment: assignment, context: context, task: nil)
         let executor = registry.executor(for: assignment.jobType)
         let workerName = configuration.name

@@ -37,7 +37,8 @@ public struct EvalExecutor: JobExecutor {
         for (offset, source) in settings.data.enumerated() {
             try context.checkCancellation()
             let sources = try TrainingPlan.sources([TrainDataSource(dataset: source.dataset, path: source.path, weight: 1,
-                                                                    location: source.location)], field: "spec.eval.data[\(offset)]")
+                                                                    location: source.location)], field: "spec.eval.data[\(offset)]",
+                                                   cache: try context.shardCache(for: [source.location ?? source.path ?? ""]))
             if sources[0].index.vocabularySize > model.config.vocabularySize {
                 throw specFailure("spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)")
             }

@@ -2,6 +2,7 @@
 
 import APITypes
 import ClusterModel
+import DataShards
 import Foundation
 
 /// A request to stop by `deadline`, after saving what can be saved (a checkpoint).
@@ -27,6 +28,8 @@ public final class ExecutionContext: @unchecked Sendable {
     /// The whole worker's resources (the task's own grant is `task.resources`).
     public let workerResources: Resources
     public let artifactStore: any ArtifactStore
+    /// The worker's cache of remote shards (see `shardCache(for:)`); nil in contexts made without one.
+    public let workerShardCache: ShardCache?
 
     private let reports: ReportQueue
     private let lock = NSLock()
@@ -37,8 +40,9 @@ public final class ExecutionContext: @unchecked Sendable {
     private var lastFraction: Double?
 
     public init(task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
-                reports: ReportQueue) {
+                reports: ReportQueue, shardCache: ShardCache? = nil) {
         self.task = task
+        self.workerShardCache = shardCache
         self.workDirectoryURL = workDirectory
         self.workerResources = workerResources
         self.artifactStore = artifactStore

@@ -18,24 +18,22 @@ public struct StreamExecutor: JobExecutor {
         do { spec = try task.spec.decode(as: StreamTaskSpec.self) } catch {
             throw TaskFailure("spec: expected a stream task (planned by the control plane): \(error)", retryable: false)
         }
-        let cacheDirectory = spec.cacheDirectory ?? context.workDirectory.appendingPathComponent("shard-cache").path
+        let cache: ShardCache?
+        do { cache = try context.shardCache(for: spec.inputs.map(\.location), cacheDirectory: spec.cacheDirectory) } catch {
+            throw TaskFailure("shard cache: \(error)", retryable: false)
+        }
         context.log("shard \(spec.shardIndex + 1)/\(spec.shardCount): samples \(spec.start)..<\(spec.end) of \(spec.totalSamples) from \(spec.inputs.map { "\($0.dataset ?? $0.location) x\($0.weight)" }.joined(separator: ", "))",
                     stream: .system)
         let info = try await context.runBlocking { () throws -> (ShardInfo, DatasetIndex) in
-            try Self.materialize(spec, cacheDirectory: cacheDirectory)
+            try Self.materialize(spec, cache: cache)
         }
         context.progress(1, message: "wrote \(info.0.name)")
         return TaskResult(result: Self.result(spec, shard: info.0, index: info.1))
     }
 
     /// Writes the task's shard; errors become `TaskFailure`s that say what happened and to which shard.
-    static func materialize(_ spec: StreamTaskSpec, cacheDirectory: String) throws -> (ShardInfo, DatasetIndex) {
+    static func materialize(_ spec: StreamTaskSpec, cache: ShardCache?) throws -> (ShardInfo, DatasetIndex) {
         do {
-            var cache: ShardCache?
-            if spec.inputs.contains(where: { $0.location.lowercased().hasPrefix("http") }) {
-                try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-                cache = try ShardCache(directory: cacheDirectory, capacityBytes: 64 << 30)
-            }
             let sources = try spec.inputs.map { input throws(StreamError) in
                 try StreamSource.at(input.location, weight: input.weight, cache: cache)
             }

@@ -2,6 +2,7 @@
 // Settings: `spec.train` (TrainSettings, docs/training.md).
 
 import APITypes
+import DataShards
 import Foundation
 
 public struct TrainExecutor: JobExecutor {
@@ -15,7 +16,10 @@ public struct TrainExecutor: JobExecutor {
         }
         let rank = task.gang?.rank ?? 0
         let worldSize = task.gang?.size ?? 1
-        let plan = try TrainingPlan(settings: settings, rank: rank, worldSize: worldSize)
+        let locations = (settings.data + (settings.eval?.data ?? [])).compactMap(\.resolvedLocation)
+        let cache: ShardCache?
+        do { cache = try context.shardCache(for: locations) } catch { throw TaskFailure("shard cache: \(error)", retryable: false) }
+        let plan = try TrainingPlan(settings: settings, rank: rank, worldSize: worldSize, shardCache: cache)
         let directory = try TrainingDirectory.forJob(task, settings: settings, context: context)
         let cpus = Int(task.resources.cpuMillis / 1000)
         let threads = settings.threads ?? max(1, cpus)

@@ -18,9 +18,12 @@ public struct VerifyExecutor: JobExecutor {
         guard spec.parts >= 1, (0..<spec.parts).contains(spec.part) else {
             throw TaskFailure("spec.part: expected 0..<\(spec.parts), got \(spec.part)", retryable: false)
         }
-        let cacheDirectory = spec.cacheDirectory ?? context.workDirectory.appendingPathComponent("shard-cache").path
+        let cache: ShardCache?
+        do { cache = try context.shardCache(for: [spec.location], cacheDirectory: spec.cacheDirectory) } catch {
+            throw TaskFailure("shard cache: \(error)", retryable: false)
+        }
         let (names, failures) = try await context.runBlocking { () throws -> ([String], [StreamMaterializer.VerificationFailure]) in
-            try Self.verify(spec, cacheDirectory: cacheDirectory)
+            try Self.verify(spec, cache: cache)
         }
         let label = spec.dataset ?? spec.location
         context.log("checked \(names.count) shard(s) of \(label) (part \(spec.part + 1)/\(spec.parts)): \(failures.count) bad", stream: .system)
@@ -36,17 +39,12 @@ public struct VerifyExecutor: JobExecutor {
     }
 
     /// This part's shard names (by position in index.json modulo `parts`) and the bad ones among them.
-    static func verify(_ spec: VerifyTaskSpec, cacheDirectory: String) throws -> ([String], [StreamMaterializer.VerificationFailure]) {
-        do {
-            var cache: ShardCache?
-            if spec.location.lowercased().hasPrefix("http") {
-                try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-                cache = try ShardCache(directory: cacheDirectory, capacityBytes: 64 << 30)
-            }
+    static func verify(_ spec: VerifyTaskSpec, cache: ShardCache?) throws -> ([String], [StreamMaterializer.VerificationFailure]) {
+        do throws(StreamError) {
             let source = try StreamSource.at(spec.location, cache: cache)
             let names = source.index.shards.enumerated().filter { $0.offset % spec.parts == spec.part }.map(\.element.name)
             return (names, StreamMaterializer.verify(source, shards: names))
-        } catch let error as StreamError {
+        } catch {
             throw TaskFailure("cannot read dataset \(spec.dataset ?? spec.location) at \(spec.location): \(error)",
                               retryable: error.shard != nil)
         }

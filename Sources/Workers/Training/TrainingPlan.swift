@@ -21,9 +21,12 @@ public struct TrainingPlan: Sendable {
     public let seed: UInt64
     public let rank: Int
     public let worldSize: Int
+    /// Where remote (http/https) datasets are cached; nil when every dataset is a local path.
+    public let shardCache: ShardCache?
 
-    public init(settings: TrainSettings, rank: Int = 0, worldSize: Int = 1) throws {
+    public init(settings: TrainSettings, rank: Int = 0, worldSize: Int = 1, shardCache: ShardCache? = nil) throws {
         self.settings = settings
+        self.shardCache = shardCache
         let m = settings.model
         config = GPTConfig(vocabularySize: m.vocabularySize, contextLength: m.contextLength, layers: m.layers, heads: m.heads,
                            width: m.width, mlpWidth: m.mlpWidth, slidingWindow: m.slidingWindow)
@@ -55,7 +58,7 @@ public struct TrainingPlan: Sendable {
 
     /// The training stream of this rank, resuming from `state`.
     public func trainingStream(resumingFrom state: StreamState = StreamState()) throws -> TokenStream {
-        let sources = try Self.sources(settings.data, field: "spec.train.data")
+        let sources = try Self.sources(settings.data, field: "spec.train.data", cache: shardCache)
         let stream: TokenStream
         do {
             stream = try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: batchSize,
@@ -72,7 +75,7 @@ public struct TrainingPlan: Sendable {
     /// The held-out stream (rank 0 of 1, always from its beginning: the same samples at every evaluation).
     public func evaluationStream() throws -> TokenStream? {
         guard let eval = settings.eval else { return nil }
-        let sources = try Self.sources(eval.data, field: "spec.train.eval.data")
+        let sources = try Self.sources(eval.data, field: "spec.train.eval.data", cache: shardCache)
         do {
             return try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: batchSize,
                                                        seed: seed &+ 1, rank: 0, worldSize: 1))
@@ -85,13 +88,13 @@ public struct TrainingPlan: Sendable {
         }
     }
 
-    static func sources(_ data: [TrainDataSource], field: String) throws -> [StreamSource] {
+    static func sources(_ data: [TrainDataSource], field: String, cache: ShardCache?) throws -> [StreamSource] {
         guard !data.isEmpty else { throw specFailure("\(field): expected at least one dataset") }
         return try data.enumerated().map { offset, item in
             guard let location = item.resolvedLocation else {
                 throw specFailure("\(field)[\(offset)]: dataset \(item.displayName) was not resolved to a location (submit through the control plane, or give path:)")
             }
-            do { return try StreamSource.at(location, weight: item.weight ?? 1) } catch {
+            do { return try StreamSource.at(location, weight: item.weight ?? 1, cache: cache) } catch {
                 throw TaskFailure("\(field)[\(offset)]: cannot open dataset \(item.displayName) at \(location): \(error)", retryable: false)
             }
         }

@@ -3,9 +3,10 @@
 //
 //   swift run -c release StoreBench [--tasks 20000] [--workers 8] [--batch 50] [--queues 0] [--capped-tasks 0]
 //
-// --queues N configures N queues (the bench job runs in one of them, weight only; one more has a quota), so
-// the claim's fast path checks the queues table; --capped-tasks M adds M higher-priority queued tasks in the
-// quota-limited queue that the fast path must skip on every claim (the scheduler, not running here, places them).
+// --queues N configures N queues (weights; one more has a quota), so the claim's fast path filters out their
+// tasks (configured queues are placed by the scheduler only; the bench job runs in the unconfigured default
+// queue); --capped-tasks M adds M higher-priority queued tasks in the quota-limited queue that the fast path
+// must skip on every claim (the scheduler, not running here, would place them).
 
 import ClusterModel
 import Control
@@ -41,12 +42,11 @@ let workerIDs = try (0..<workerCount).map { try workers.register(name: "bench-\(
 
 let queueCount = argument("--queues", 0)
 let cappedTasks = argument("--capped-tasks", 0)
-var benchQueue = "default"
+let benchQueue = "default"
 if queueCount > 0 || cappedTasks > 0 {
     var configured = (0..<max(1, queueCount)).map { QueueConfiguration(name: "team-\($0)", weight: Double($0 + 1)) }
     configured.append(QueueConfiguration(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)))
     try QueueStore(pool: pool).upsert(configured)
-    benchQueue = "team-0"
     print("configured \(configured.count) queues (1 with a quota)")
 }
 if cappedTasks > 0 {

@@ -76,6 +76,36 @@ final class QueueIntegrationTests: XCTestCase {
         await cluster.shutdown()
     }
 
+    func testWeightsShareTheClusterBetweenConfiguredQueues() async throws {
+        let cluster = try InProcessCluster()
+        cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)
+        cluster.startWorker(name: "w2", cpuMillis: 2000, maxTasks: 2)
+        let admin = cluster.admin
+        try await waitUntil("both workers registered", timeout: 20) { try await admin.workers().count == 2 }
+        // Research's jobs come first and would fill all 4 cores in submission order; weights 3:1 give
+        // research 3 cores and prod 1.
+        let research = (1...4).map { "r\($0)" }, prod = (1...4).map { "p\($0)" }
+        _ = try await admin.submit([Self.queue("research", weight: 3, cpuQuota: nil), Self.queue("prod", weight: 1, cpuQuota: nil)]
+                                   + research.map { Self.sleepJob($0, queue: "research", seconds: 2) }
+                                   + prod.map { Self.sleepJob($0, queue: "prod", seconds: 2) })
+        try await waitUntil("every job succeeds", timeout: 60, interval: 0.2) {
+            var done = 0
+            for name in research + prod where try await admin.job(name).state == .succeeded { done += 1 }
+            return done == research.count + prod.count
+        }
+        let pool = PostgresPool(conninfo: cluster.database, maxConnections: 1)
+        defer { pool.close() }
+        // The first wave: the attempts that started before any attempt finished.
+        let firstWave = try pool.withConnection { c in
+            try c.query("""
+                SELECT j.queue FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
+                WHERE a.started_at < (SELECT min(finished_at) FROM task_attempts) ORDER BY j.queue
+                """).map { try $0.string("queue") }
+        }
+        XCTAssertEqual(firstWave, ["prod", "research", "research", "research"], "4 cores shared 3:1 by weight")
+        await cluster.shutdown()
+    }
+
     func testReapplyingAQueueChangesItsQuotaAndLetsWaitingWorkRun() async throws {
         let cluster = try InProcessCluster()
         cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)

@@ -59,7 +59,7 @@ final class QueueStoreTests: StoreTestCase {
                        "queues with work: configured ones with their settings, others with the defaults")
     }
 
-    func testLeaseFastPathSkipsQueuesWithAQuota() throws {
+    func testLeaseFastPathSkipsConfiguredQueues() throws {
         let w = try worker("w", cpus: 8)
         try queues.upsert([QueueConfiguration(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)),
                            QueueConfiguration(name: "weighted", weight: 3)])
@@ -67,8 +67,11 @@ final class QueueStoreTests: StoreTestCase {
                                             tasks: [NewTask(), NewTask()]))
         try jobs.submit(NewJob(name: "weighted-job", type: "t", queue: "weighted", resources: Resources(cpuMillis: 1000)))
         try jobs.submit(NewJob(name: "plain-job", type: "t", queue: "default", resources: Resources(cpuMillis: 1000)))
-        XCTAssertEqual(Set(try leases.claimNext(for: w, limit: 10).map(\.jobName)), ["weighted-job", "plain-job"],
-                       "a queue with only a weight is claimed directly; a quota-limited one waits for the scheduler")
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 10).map(\.jobName), ["plain-job"],
+                       "an unconfigured queue is claimed directly; configured ones (weight, quota) wait for the scheduler")
+        let weighted = try XCTUnwrap(jobs.tasks(of: try XCTUnwrap(jobs.job(named: "weighted-job")).id).first)
+        XCTAssertEqual(try PlacementStore(pool: pool).place([weighted.id: w]), [weighted.id])
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 10).map(\.task), [weighted.id])
         // Once the scheduler places a task of the capped queue on this worker, the worker claims it.
         let task = try XCTUnwrap(jobs.tasks(of: capped.id).first)
         XCTAssertEqual(try PlacementStore(pool: pool).place([task.id: w]), [task.id])

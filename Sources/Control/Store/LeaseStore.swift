@@ -56,7 +56,7 @@ public struct LeaseStore: Sendable {
 
     /// Leases up to `limit` runnable tasks to `worker` in one transaction: queued tasks whose backoff
     /// has passed and that are either placed on this worker by the scheduler or are unplaced tasks of
-    /// single-replica jobs of queues without a quota, reading no remote dataset (those wait for the
+    /// single-replica jobs of unconfigured queues (no `kind: Queue`), reading no remote dataset (those wait for the
     /// scheduler's locality), that fit the worker's free capacity and labels; highest priority first,
     /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
@@ -77,7 +77,7 @@ public struct LeaseStore: Sendable {
                     coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(Self.holdsCapacity)), 0) AS used_memory,
                     coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
                               WHERE (\(Self.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS used_accelerators,
-                    coalesce((SELECT jsonb_agg(q.name) FROM queues q WHERE q.quota_cpu_millis IS NOT NULL), '[]') AS capped_queues
+                    coalesce((SELECT jsonb_agg(q.name) FROM queues q), '[]') AS configured_queues
                 FROM workers w WHERE w.id = $1 FOR UPDATE OF w
                 """, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
             let state = try w.string("state")
@@ -95,13 +95,14 @@ public struct LeaseStore: Sendable {
             // Reads tasks only, in index order (tasks_runnable): the filters keep the planner's estimates
             // high, so it walks the index and stops after `limit` rows instead of sorting the queue.
             let labels = try StoreJSON.labels(try w.string("labels"), column: "labels")
-            // Queues with a quota run only what the scheduler places (it counts the quota). The filter is
-            // added only while such queues exist, so the common case keeps its plain index walk.
-            let cappedText = try w.string("capped_queues")
-            guard let cappedQueues = (try? JSONSerialization.jsonObject(with: Data(cappedText.utf8))) as? [String] else {
-                throw PostgresError.decoding(column: "capped_queues", expected: "a JSON array of queue names", found: cappedText)
+            // Configured queues (a weight, a quota) run only what the scheduler places: it shares the cluster
+            // by their weights and counts their quotas, which a first-come claim cannot. The filter is added
+            // only while such queues exist, so the common case keeps its plain index walk.
+            let configuredText = try w.string("configured_queues")
+            guard let configuredQueues = (try? JSONSerialization.jsonObject(with: Data(configuredText.utf8))) as? [String] else {
+                throw PostgresError.decoding(column: "configured_queues", expected: "a JSON array of queue names", found: configuredText)
             }
-            let quotaFilter = cappedQueues.isEmpty ? "" : "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($7::text[]))"
+            let queueFilter = configuredQueues.isEmpty ? "" : "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($7::text[]))"
             let candidates = try c.query("""
                 SELECT t.id, t.job_id, t.task_index, t.spec, t.cpu_millis, t.memory_bytes, t.accelerators,
                        t.node_selector, t.placed_worker_id
@@ -110,7 +111,7 @@ public struct LeaseStore: Sendable {
                   AND (t.placed_worker_id = $1
                        OR (t.placed_worker_id IS NULL AND NOT t.gang AND NOT t.reads_remote
                            AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
-                           \(quotaFilter)
+                           \(queueFilter)
                            AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
                            AND (t.accelerators = '{}'::jsonb
                                 OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
@@ -120,14 +121,14 @@ public struct LeaseStore: Sendable {
                 FOR UPDATE OF t SKIP LOCKED
                 """, [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(StoreJSON.encode(labels)),
                       .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))]
-                     + (cappedQueues.isEmpty ? [] : [.textArray(cappedQueues)]))
-            // The capped-queue list above was read by an earlier statement: a submission that configured a
-            // quota and queued its tasks may have committed in between. Looking again now (a later statement
+                     + (configuredQueues.isEmpty ? [] : [.textArray(configuredQueues)]))
+            // The configured-queue list above was read by an earlier statement: a submission that configured a
+            // queue and queued its tasks may have committed in between. Looking again now (a later statement
             // sees at least what the candidate query saw) keeps such unplaced tasks for the scheduler.
             let unplacedIDs = try candidates.filter { try $0.optionalInt64("placed_worker_id") == nil }.map { try $0.int64("id") }
-            let newlyCapped: Set<Int64> = unplacedIDs.isEmpty ? [] : Set(try c.query("""
+            let newlyConfigured: Set<Int64> = unplacedIDs.isEmpty ? [] : Set(try c.query("""
                 SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN queues q ON q.name = j.queue
-                WHERE t.id = ANY($1) AND q.quota_cpu_millis IS NOT NULL
+                WHERE t.id = ANY($1)
                 """, [.intArray(unplacedIDs)]).map { try $0.int64("id") })
             // Pack greedily in priority order. Tasks placed here by the scheduler were already sized and
             // their reservation is already out of `free`; unplaced ones must fit in what is left.
@@ -135,7 +136,7 @@ public struct LeaseStore: Sendable {
             for row in candidates {
                 let needs = try row.resources()
                 if try row.optionalInt64("placed_worker_id") == nil {
-                    guard !newlyCapped.contains(try row.int64("id")) else { continue }
+                    guard !newlyConfigured.contains(try row.int64("id")) else { continue }
                     let selector = try StoreJSON.labels(try row.string("node_selector"), column: "node_selector")
                     guard needs.fits(in: free), selector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
                     free -= needs

@@ -21,7 +21,8 @@ enum WorkerRoutes {
         let request = try context.decodeBody(RegisterWorkerRequest.self)
         let token = Secret.random()
         let worker = try services.workers.register(name: request.name, resources: request.resources,
-                                                   labels: request.labels, tokenHash: token.hashHex)
+                                                   labels: request.labels, tokenHash: token.hashHex,
+                                                   version: request.version, kinds: request.kinds)
         services.workerTokens.forget(worker: worker)
         return .wire(RegisterWorkerResponse(workerID: worker, heartbeatIntervalSeconds: services.configuration.heartbeatSeconds,
                                             leaseDurationSeconds: services.configuration.leaseSeconds, workerToken: token.value))

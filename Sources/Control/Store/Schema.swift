@@ -237,5 +237,10 @@ extension Migrations {
         ALTER TABLE jobs ADD COLUMN reads_locations text[] NOT NULL DEFAULT '{}';
         ALTER TABLE tasks ADD COLUMN reads_remote boolean NOT NULL DEFAULT false;
         """),
+        // What a worker said about itself at registration, shown by `opsctl get workers`.
+        Migration(version: 9, name: "worker version and kinds", sql: """
+        ALTER TABLE workers ADD COLUMN version text NOT NULL DEFAULT '';
+        ALTER TABLE workers ADD COLUMN kinds text[] NOT NULL DEFAULT '{}';
+        """),
     ]
 }

@@ -35,6 +35,11 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     public var lastHeartbeat: Date
     /// Tasks currently running on the worker.
     public var runningTasks: Int
+    /// What its running tasks and the tasks placed on it (not yet claimed) hold.
+    public var allocated: Resources = .zero
+    public var version: String = ""
+    /// The job kinds its executors run.
+    public var kinds: [String] = []
 }
 
 public struct JobRecord: Codable, Sendable, Equatable {

@@ -41,6 +41,17 @@ enum StoreJSON {
         return labels
     }
 
+    /// A JSON array of accelerator objects (`jsonb_agg` of `accelerators` columns).
+    static func acceleratorList(_ text: String, column: String) throws -> [[AcceleratorType: Int64]] {
+        guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else {
+            throw PostgresError.decoding(column: column, expected: "a JSON array of objects", found: text)
+        }
+        return try array.map { item in
+            let data = try JSONSerialization.data(withJSONObject: item)
+            return try accelerators(String(decoding: data, as: UTF8.self), column: column)
+        }
+    }
+
     /// A JSON array of strings (a text[] column read through `array_to_json(...)::text`).
     static func strings(_ text: String, column: String) throws -> [String] {
         guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] else {

@@ -31,22 +31,24 @@ public struct WorkerStore: Sendable {
     }
 
     @discardableResult
-    public func register(name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil) throws -> WorkerID {
+    public func register(name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil,
+                         version: String = "", kinds: [String] = []) throws -> WorkerID {
         guard !name.isEmpty, name.count <= 200 else { throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters") }
         guard resources.isNonNegative else { throw StoreError.invalid(field: "resources", message: "expected non-negative amounts, got \(resources)") }
         return try pool.idempotentTransaction { c in
             let old = try c.queryFirst("SELECT id, state FROM workers WHERE name = $1 FOR UPDATE", [.text(name)])
             let row = try c.queryOne("""
-                INSERT INTO workers (name, cpu_millis, memory_bytes, accelerators, labels, state, token_hash)
-                VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'alive', $6)
+                INSERT INTO workers (name, cpu_millis, memory_bytes, accelerators, labels, state, token_hash, version, kinds)
+                VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'alive', $6, $7, $8)
                 ON CONFLICT (name) DO UPDATE SET cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,
+                    version = EXCLUDED.version, kinds = EXCLUDED.kinds,
                     accelerators = EXCLUDED.accelerators, labels = EXCLUDED.labels, state = 'alive',
                     token_hash = coalesce(EXCLUDED.token_hash, workers.token_hash), last_heartbeat = now(),
                     cached_shards = '{}'
                 RETURNING id
                 """, [.text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
                       .json(StoreJSON.encode(accelerators: resources.accelerators)), .json(StoreJSON.encode(labels)),
-                      tokenHash.map { .text($0) }])
+                      tokenHash.map { .text($0) }, .text(version), .textArray(kinds)])
             let id = try row.int64("id")
             let oldState = try old?.string("state")
             if oldState != WorkerState.alive.rawValue {
@@ -143,14 +145,24 @@ public struct WorkerStore: Sendable {
 
     static func workers(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [WorkerRecord] {
         try c.query("""
-            SELECT w.*, (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running') AS running
+            SELECT w.*, array_to_json(w.kinds)::text AS kinds_json,
+                (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running') AS running,
+                coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(LeaseStore.holdsCapacity)), 0) AS allocated_cpu,
+                coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(LeaseStore.holdsCapacity)), 0) AS allocated_memory,
+                coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
+                          WHERE (\(LeaseStore.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS allocated_accelerators
             FROM workers w WHERE \(condition) ORDER BY w.id
             """, params).map { row in
-            WorkerRecord(id: WorkerID(try row.int64("id")), name: try row.string("name"), resources: try row.resources(),
+            var allocated = Resources(cpuMillis: try row.int64("allocated_cpu"), memoryBytes: try row.int64("allocated_memory"))
+            for entry in try StoreJSON.acceleratorList(try row.string("allocated_accelerators"), column: "allocated_accelerators") {
+                for (type, count) in entry { allocated.accelerators[type, default: 0] += count }
+            }
+            return WorkerRecord(id: WorkerID(try row.int64("id")), name: try row.string("name"), resources: try row.resources(),
                          labels: try StoreJSON.labels(try row.string("labels"), column: "labels"),
                          state: WorkerState(rawValue: try row.string("state")) ?? .lost,
                          registeredAt: try row.date("registered_at"), lastHeartbeat: try row.date("last_heartbeat"),
-                         runningTasks: try row.int("running"))
+                         runningTasks: try row.int("running"), allocated: allocated, version: try row.string("version"),
+                         kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
         }
     }
 }

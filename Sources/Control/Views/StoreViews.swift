@@ -69,8 +69,8 @@ extension WorkerView {
         case .lost: state = .lost
         case .drained: state = .offline
         }
-        self.init(id: worker.id, name: worker.name, state: state, version: "", resources: worker.resources,
-                  allocated: .zero, labels: worker.labels, kinds: [], runningAttempts: worker.runningTasks,
+        self.init(id: worker.id, name: worker.name, state: state, version: worker.version, resources: worker.resources,
+                  allocated: worker.allocated, labels: worker.labels, kinds: worker.kinds, runningAttempts: worker.runningTasks,
                   registeredAt: worker.registeredAt, lastHeartbeatAt: worker.lastHeartbeat)
     }
 }

@@ -179,11 +179,12 @@ final class StoreLeaseTests: StoreTestCase {
     func testWorkerRecordsShowWhatTheirRunningAndPlacedTasksHold() throws {
         let w = try workers.register(name: "gpu", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30, accelerators: ["gpu-h100": 4]),
                                      version: "1.2.3", kinds: ["train", "eval"])
-        try jobs.submit(NewJob(name: "run", type: "t", resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30, accelerators: ["gpu-h100": 1]),
+        try jobs.submit(NewJob(name: "tokenize", type: "tokenize", resources: Resources(cpuMillis: 1000)))
+        try jobs.submit(NewJob(name: "run", type: "eval", resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30, accelerators: ["gpu-h100": 1]),
                                tasks: [NewTask(), NewTask()]))
         let placed = try jobs.submit(NewJob(name: "placed", type: "t", replicas: 2,
                                             resources: Resources(cpuMillis: 1000, accelerators: ["gpu-h100": 2])))
-        XCTAssertEqual(try leases.claimNext(for: w, limit: 2).count, 2)
+        XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.jobName), ["run", "run"], "no tokenize executor on this worker")
         let member = try XCTUnwrap(try jobs.tasks(of: placed.id).first)
         XCTAssertEqual(try PlacementStore(pool: pool).place([member.id: w]), [member.id])
         let record = try XCTUnwrap(try workers.worker(w))

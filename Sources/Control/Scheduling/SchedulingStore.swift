@@ -11,14 +11,15 @@ struct SchedulingStore {
     /// and quotas.
     static func snapshot(_ c: PostgresConnection, previousReservations: [Reservation]) throws -> ClusterSnapshot {
         let now = try c.queryOne("SELECT extract(epoch FROM now())::float8 AS now").double("now")
-        let workers = try c.query("""
-            SELECT id, cpu_millis, memory_bytes, accelerators, labels,
+        let workersAndKinds = try c.query("""
+            SELECT id, cpu_millis, memory_bytes, accelerators, labels, array_to_json(kinds)::text AS kinds_json,
                    CASE WHEN cached_shards = '{}' THEN NULL ELSE array_to_json(cached_shards)::text END AS cached
             FROM workers WHERE state = 'alive' ORDER BY id
             """).map { row in
-            WorkerSnapshot(id: WorkerID(try row.int64("id")), capacity: try row.resources(),
-                           labels: try StoreJSON.labels(try row.string("labels"), column: "labels"),
-                           cachedShards: try row.optionalString("cached").map { try StoreJSON.strings($0, column: "cached_shards") } ?? [])
+            (WorkerSnapshot(id: WorkerID(try row.int64("id")), capacity: try row.resources(),
+                            labels: try StoreJSON.labels(try row.string("labels"), column: "labels"),
+                            cachedShards: try row.optionalString("cached").map { try StoreJSON.strings($0, column: "cached_shards") } ?? []),
+             kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
         }
         let allocations = try c.query("""
             SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
@@ -37,15 +38,17 @@ struct SchedulingStore {
                               preemptionDeadline: try row.optionalDouble("preempt_deadline"))
         }
         var jobs: [Int64: PendingJob] = [:]
+        var kinds: [Int64: String] = [:]
         for row in try c.query("""
             SELECT t.id, t.job_id, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector, t.priority, t.gang,
-                   j.queue, extract(epoch FROM t.not_before)::float8 AS not_before
+                   j.queue, j.type, extract(epoch FROM t.not_before)::float8 AS not_before
             FROM tasks t JOIN jobs j ON j.id = t.job_id
             WHERE t.state = 'queued' AND t.placed_worker_id IS NULL
             ORDER BY t.job_id, t.task_index
             """) {
             let jobID = try row.int64("job_id")
             let notBefore = try row.double("not_before")
+            if kinds[jobID] == nil { kinds[jobID] = try row.string("type") }
             if var job = jobs[jobID] {
                 job.tasks.append(TaskID(try row.int64("id")))
                 job.notBefore = max(job.notBefore ?? notBefore, notBefore)
@@ -58,6 +61,7 @@ struct SchedulingStore {
                                          notBefore: notBefore > now ? notBefore : nil)
             }
         }
+        let workers = ExecutorLabels.apply(workersAndKinds, to: &jobs, kinds: kinds)
         try addWantedShards(c, to: &jobs, cachedBy: workers)
         // Configured queues (`kind: Queue`) bring their weight and quota; a queue that jobs name without
         // a configuration keeps the defaults (weight 1, no quota).
@@ -195,6 +199,31 @@ enum PreemptionText {
             return "preempted for job \(preemption.preemptor) (priority \(preemptor) > \(victim))"
         case .reclaim(let claiming, let victimQueue, let share, let fair):
             return "queue \(claiming) reclaims capacity borrowed by queue \(victimQueue) (\(Int(share * 100))% vs fair \(Int(fair * 100))%)"
+        }
+    }
+}
+
+/// A task runs only on a worker with an executor for its kind. The scheduler knows labels, not kinds, so the
+/// snapshot says it with labels, and only for kinds that some alive worker lacks (in the usual cluster every
+/// worker runs every kind and nothing changes): such a job requires `llmops.executor/<kind>=yes`, which the
+/// workers running that kind carry (a worker that registered no kinds takes any). Its pending reason then names
+/// the kind no free worker runs.
+enum ExecutorLabels {
+    static let prefix = "llmops.executor/"
+    static let value = "yes"
+
+    static func key(forKind kind: String) -> String { prefix + kind }
+
+    /// The workers, labelled; adds the selector to the jobs (by id) whose kind (`kinds`) is not run everywhere.
+    static func apply(_ workers: [(WorkerSnapshot, kinds: [String])], to jobs: inout [Int64: PendingJob],
+                      kinds: [Int64: String]) -> [WorkerSnapshot] {
+        let restricted = Set(kinds.values).filter { kind in workers.contains { !$0.kinds.isEmpty && !$0.kinds.contains(kind) } }
+        guard !restricted.isEmpty else { return workers.map(\.0) }
+        for (job, kind) in kinds where restricted.contains(kind) { jobs[job]?.nodeSelector[key(forKind: kind)] = value }
+        return workers.map { worker, runs in
+            var labelled = worker
+            for kind in restricted where runs.isEmpty || runs.contains(kind) { labelled.labels[key(forKind: kind)] = value }
+            return labelled
         }
     }
 }

@@ -213,8 +213,8 @@ public struct JobStore: Sendable {
             try c.execute("""
                 WITH t AS (
                     INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state, node_selector,
-                                       reads_remote)
-                    SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10
+                                       reads_remote, kind)
+                    SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10, $11
                     FROM unnest($2::text[]) WITH ORDINALITY AS u(spec, n)
                     RETURNING id
                 )
@@ -223,7 +223,7 @@ public struct JobStore: Sendable {
                 """, [.int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
                       .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
                       .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
-                      .bool(!job.readsLocations.isEmpty)])
+                      .bool(!job.readsLocations.isEmpty), .text(job.type)])
         }
         for job in jobs where existing[job.name] == nil {
             for dependency in job.after {

@@ -57,7 +57,7 @@ public struct LeaseStore: Sendable {
     /// Leases up to `limit` runnable tasks to `worker` in one transaction: queued tasks whose backoff
     /// has passed and that are either placed on this worker by the scheduler or are unplaced tasks of
     /// single-replica jobs of unconfigured queues (no `kind: Queue`), reading no remote dataset (those wait for the
-    /// scheduler's locality), that fit the worker's free capacity and labels; highest priority first,
+    /// scheduler's locality), of a kind the worker runs, that fit its free capacity and labels; highest priority first,
     /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
     /// What holds capacity on worker `w`: its running tasks, and queued tasks the scheduler placed on it
@@ -72,7 +72,7 @@ public struct LeaseStore: Sendable {
         return try pool.transaction { c in
             // The worker row lock serializes claims of one worker, so its capacity is not double-booked.
             guard let w = try c.queryFirst("""
-                SELECT w.state, w.cpu_millis, w.memory_bytes, w.accelerators, w.labels,
+                SELECT w.state, w.cpu_millis, w.memory_bytes, w.accelerators, w.labels, array_to_json(w.kinds)::text AS kinds_json,
                     coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(Self.holdsCapacity)), 0) AS used_cpu,
                     coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(Self.holdsCapacity)), 0) AS used_memory,
                     coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
@@ -102,7 +102,20 @@ public struct LeaseStore: Sendable {
             guard let configuredQueues = (try? JSONSerialization.jsonObject(with: Data(configuredText.utf8))) as? [String] else {
                 throw PostgresError.decoding(column: "configured_queues", expected: "a JSON array of queue names", found: configuredText)
             }
-            let queueFilter = configuredQueues.isEmpty ? "" : "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($7::text[]))"
+            var parameters: [PostgresValue?] = [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(StoreJSON.encode(labels)),
+                                                .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))]
+            var queueFilter = ""
+            if !configuredQueues.isEmpty {
+                parameters.append(.textArray(configuredQueues))
+                queueFilter = "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($\(parameters.count)::text[]))"
+            }
+            // Only kinds this worker has an executor for (a worker that registered no kinds takes any).
+            let kinds = try StoreJSON.strings(try w.string("kinds_json"), column: "kinds")
+            var kindFilter = ""
+            if !kinds.isEmpty {
+                parameters.append(.textArray(kinds))
+                kindFilter = "AND t.kind = ANY($\(parameters.count)::text[])"
+            }
             let candidates = try c.query("""
                 SELECT t.id, t.job_id, t.task_index, t.spec, t.cpu_millis, t.memory_bytes, t.accelerators,
                        t.node_selector, t.placed_worker_id
@@ -111,7 +124,7 @@ public struct LeaseStore: Sendable {
                   AND (t.placed_worker_id = $1
                        OR (t.placed_worker_id IS NULL AND NOT t.gang AND NOT t.reads_remote
                            AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
-                           \(queueFilter)
+                           \(queueFilter) \(kindFilter)
                            AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
                            AND (t.accelerators = '{}'::jsonb
                                 OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
@@ -119,9 +132,7 @@ public struct LeaseStore: Sendable {
                 ORDER BY t.priority DESC, t.id
                 LIMIT $6
                 FOR UPDATE OF t SKIP LOCKED
-                """, [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(StoreJSON.encode(labels)),
-                      .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))]
-                     + (configuredQueues.isEmpty ? [] : [.textArray(configuredQueues)]))
+                """, parameters)
             // The configured-queue list above was read by an earlier statement: a submission that configured a
             // queue and queued its tasks may have committed in between. Looking again now (a later statement
             // sees at least what the candidate query saw) keeps such unplaced tasks for the scheduler.

@@ -242,5 +242,11 @@ extension Migrations {
         ALTER TABLE workers ADD COLUMN version text NOT NULL DEFAULT '';
         ALTER TABLE workers ADD COLUMN kinds text[] NOT NULL DEFAULT '{}';
         """),
+        // A task's kind (its job's type) beside it, so a claim offers a worker only kinds it has executors for
+        // without joining jobs for every candidate.
+        Migration(version: 10, name: "task kind", sql: """
+        ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT '';
+        UPDATE tasks t SET kind = j.type FROM jobs j WHERE j.id = t.job_id;
+        """),
     ]
 }

@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Not a library: one header with a compiler builtin (prefetch) that Swift cannot spell.
+        .systemLibrary(name: "CCPUHints", path: "Sources/CCPUHints"),
 
         // MARK: Swift-native wrappers, one per C library.
         .target(name: "Postgres", dependencies: ["CPostgres"]),
@@ -35,7 +37,7 @@ let package = Package(
         .target(name: "Checksum"),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML"]),
         .target(name: "Scheduler", dependencies: ["ClusterModel"], exclude: ["README.md"]),
-        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum"]),
+        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum"]),
         .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
         .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards"]),

@@ -14,8 +14,59 @@ final class DatasetOrder {
     let seed: UInt64
     let window: Int
 
-    struct ShardOrder { var order: [Int32]; var tokenPrefix: [Int64] }
-    struct DocumentOrder { var order: [Int32]; var tokenPrefix: [Int64] }
+    /// Shards of one dataset epoch in order; `tokenPrefix[i]` = tokens before the i-th (one extra entry at the end).
+    final class ShardOrder {
+        let order: [Int32]
+        let tokenPrefix: [Int64]
+        init(order: [Int32], tokenPrefix: [Int64]) { self.order = order; self.tokenPrefix = tokenPrefix }
+    }
+    /// Documents of one shard in one dataset epoch, in order. Per position m: tokens before it in the shard's
+    /// order (`tokenPrefix`, one extra entry) and where it starts in the `.bin` (`byteOffset`), so the hot
+    /// path reads these small tables in order instead of the shard's index at random. Owned buffers, so the
+    /// stream can keep plain pointers to them while it holds the object.
+    final class DocumentOrder {
+        let count: Int
+        let tokenPrefix: UnsafeMutablePointer<Int64>
+        let byteOffset: UnsafeMutablePointer<Int>
+        /// `bucketStart[k]`: the position holding token k << bucketShift. Finding a sample's first document
+        /// is then one lookup and a short forward scan instead of a binary search over the whole shard
+        /// (which was a quarter of the stream's time).
+        let bucketStart: UnsafeMutablePointer<Int32>
+        static let bucketShift: Int64 = 11
+
+        init(order: [Int32], reader: ShardReader) {
+            count = order.count
+            tokenPrefix = .allocate(capacity: count + 1)
+            byteOffset = .allocate(capacity: max(count, 1))
+            tokenPrefix[0] = 0
+            for (m, doc) in order.enumerated() {
+                tokenPrefix[m + 1] = tokenPrefix[m] + Int64(reader.sequenceLength(Int(doc)))
+                byteOffset[m] = reader.sequenceByteOffset(Int(doc))
+            }
+            let buckets = Int(tokenPrefix[count] >> Self.bucketShift) + 1
+            bucketStart = .allocate(capacity: buckets)
+            var m = 0
+            for k in 0..<buckets {
+                let token = Int64(k) << Self.bucketShift
+                while m < count && tokenPrefix[m + 1] <= token { m += 1 }
+                bucketStart[k] = Int32(m)
+            }
+        }
+
+        deinit {
+            tokenPrefix.deallocate()
+            byteOffset.deallocate()
+            bucketStart.deallocate()
+        }
+
+        /// Largest m with tokenPrefix[m] <= token (token within the shard).
+        @inline(__always)
+        static func position(ofToken token: Int64, prefix: UnsafePointer<Int64>, buckets: UnsafePointer<Int32>, count: Int) -> Int {
+            var m = Int(buckets[Int(token >> bucketShift)])
+            while m < count && prefix[m + 1] <= token { m += 1 }
+            return m
+        }
+    }
 
     private var shardOrders: [(epoch: Int64, value: ShardOrder)] = []
     private var documentOrders: [(epoch: Int64, shard: Int32, value: DocumentOrder)] = []
@@ -54,9 +105,7 @@ final class DatasetOrder {
         if let hit = documentOrders.first(where: { $0.epoch == epoch && $0.shard == shard }) { return hit.value }
         let order = SeededShuffle.permutation(count: reader.sequenceCount,
                                               key: SeededShuffle.key(seed, .documentOrder, dataset, Int(epoch), Int(shard)))
-        var prefix = [Int64](repeating: 0, count: order.count + 1)
-        for (m, doc) in order.enumerated() { prefix[m + 1] = prefix[m] + Int64(reader.sequenceLength(Int(doc))) }
-        let value = DocumentOrder(order: order, tokenPrefix: prefix)
+        let value = DocumentOrder(order: order, reader: reader)
         documentOrders.append((epoch, shard, value))
         if documentOrders.count > 4 { documentOrders.removeFirst() }
         return value
@@ -82,8 +131,14 @@ final class DatasetOrder {
 /// Largest i with prefix[i] <= value (prefix ascending, prefix[0] <= value).
 @inline(__always)
 func lastIndex(notAbove value: Int64, in prefix: [Int64]) -> Int {
+    prefix.withUnsafeBufferPointer { lastIndex(notAbove: value, in: $0.baseAddress!, count: $0.count) }
+}
+
+/// Largest i < count with prefix[i] <= value (prefix ascending, prefix[0] <= value).
+@inline(__always)
+func lastIndex(notAbove value: Int64, in prefix: UnsafePointer<Int64>, count: Int) -> Int {
     var low = 0
-    var high = prefix.count - 1
+    var high = count - 1
     while low < high {
         let mid = (low + high + 1) / 2
         if prefix[mid] <= value { low = mid } else { high = mid - 1 }

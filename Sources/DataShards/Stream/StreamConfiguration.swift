@@ -181,3 +181,25 @@ public struct Batch: Sendable {
     public var inputs: [Int32] { (0..<batchSize).flatMap { inputs($0) } }
     public var targets: [Int32] { (0..<batchSize).flatMap { targets($0) } }
 }
+
+/// A `Batch` with 16-bit token ids, copied from uint16 shards without widening (`TokenStream.fill`).
+public struct CompactBatch: Sendable {
+    public let batchSize: Int
+    public let sequenceLength: Int
+    /// B rows of T + 1 ids, row-major.
+    public internal(set) var tokens: [UInt16]
+    public internal(set) var samples: [SampleID]
+    public internal(set) var stateAfter: StreamState
+
+    public init(batchSize: Int, sequenceLength: Int) {
+        self.batchSize = batchSize
+        self.sequenceLength = sequenceLength
+        tokens = Array(repeating: 0, count: batchSize * (sequenceLength + 1))
+        samples = []
+        stateAfter = StreamState()
+    }
+
+    public func sample(_ row: Int) -> ArraySlice<UInt16> {
+        tokens[(row * (sequenceLength + 1))..<((row + 1) * (sequenceLength + 1))]
+    }
+}

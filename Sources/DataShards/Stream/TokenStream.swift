@@ -26,12 +26,8 @@ public final class TokenStream {
     private let pool: OpenShardPool
     private let tokensPerSample: Int
 
-    // Per-batch plan: token runs to copy, by row.
-    private struct Run { var base: UnsafeRawPointer; var count: Int }
-    private var runs: [Run] = []
-    private var rowRunStart: [Int] = []
-    private var pinned: [ShardReader] = []
-    private var dtypes: [TokenDType]
+    private var plan = BatchPlan(datasets: 0)
+    private let dtypes: [TokenDType]
 
     public init(_ configuration: StreamConfiguration, resumingFrom state: StreamState = StreamState()) throws(StreamError) {
         try configuration.validate()
@@ -49,6 +45,7 @@ public final class TokenStream {
         cursor = BlendSchedule.Cursor(weights: schedule.weights)
         pool = OpenShardPool(sources: configuration.sources, capacity: configuration.maxOpenShards,
                              verifyAhead: configuration.verifyAhead)
+        plan = BatchPlan(datasets: configuration.sources.count)
         guard state.epoch >= 0, state.position >= 0, state.position < samplesPerEpoch else {
             throw .invalidConfiguration(field: "state", reason: "epoch \(state.epoch) position \(state.position) is outside an epoch of \(samplesPerEpoch) samples (was it saved by a stream over other datasets or another sequence length?)")
         }
@@ -76,37 +73,114 @@ public final class TokenStream {
     public func fill(_ batch: inout Batch) throws(StreamError) {
         precondition(batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
                      "batch shape differs from the stream configuration")
-        let start = state.epoch * samplesPerEpoch + state.position
-        let mine = start + Int64(configuration.rank * configuration.batchSize)
-        try read(globalPositions: mine, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
-        let next = start + Int64(configuration.worldSize * configuration.batchSize)
+        try read(globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
+        batch.stateAfter = advanceOneStep()
+    }
+
+    /// Like `fill(_: inout Batch)` with 16-bit token ids: the rows are copied from the shards as they are
+    /// (no widening), which is what a loader that converts on the accelerator wants. Every dataset must
+    /// store uint16 ids (vocabulary <= 65,536).
+    public func fill(_ batch: inout CompactBatch) throws(StreamError) {
+        precondition(batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
+                     "batch shape differs from the stream configuration")
+        try read(globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
+        batch.stateAfter = advanceOneStep()
+    }
+
+    /// Global position of this rank's first sample in the current step.
+    private var myFirstPosition: Int64 {
+        state.epoch * samplesPerEpoch + state.position + Int64(configuration.rank * configuration.batchSize)
+    }
+
+    /// Moves the state past the step all ranks just read and returns it.
+    private func advanceOneStep() -> StreamState {
+        let next = state.epoch * samplesPerEpoch + state.position + Int64(configuration.worldSize * configuration.batchSize)
         state = StreamState(epoch: next / samplesPerEpoch, position: next % samplesPerEpoch, order: orderFingerprint)
-        batch.stateAfter = state
+        return state
     }
 
     /// Random access: the `count` samples at global positions `first ..< first + count`, written as rows of
     /// T + 1 tokens into `tokens` (resized if needed). Does not change `state`.
     public func read(globalPositions first: Int64, count: Int, into tokens: inout [Int32], ids: inout [SampleID]) throws(StreamError) {
+        let plan = try planRows(first: first, count: count, ids: &ids)
+        defer { finish(plan) }
+        let needed = count * tokensPerSample
+        if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
+        let tokensPerSample = self.tokensPerSample
+        let dtypes = self.dtypes
+        tokens.withUnsafeMutableBufferPointer { out in
+            let destination = out.baseAddress!
+            copyRows(count) { row in
+                var target = destination + row * tokensPerSample
+                let dtype = dtypes[plan.rowDatasets[row]]
+                for r in plan.rowRunStart[row]..<plan.rowRunStart[row + 1] {
+                    let run = plan.runs[r]
+                    switch dtype {
+                    case .uint16:
+                        widen(run.base.assumingMemoryBound(to: UInt16.self), into: target, count: run.byteCount / 2)
+                        target += run.byteCount / 2
+                    case .int32:
+                        target.update(from: run.base.assumingMemoryBound(to: Int32.self), count: run.byteCount / 4)
+                        target += run.byteCount / 4
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random access with 16-bit token ids (see `fill(_: inout CompactBatch)`).
+    public func read(globalPositions first: Int64, count: Int, into tokens: inout [UInt16], ids: inout [SampleID]) throws(StreamError) {
+        if let wide = configuration.sources.first(where: { $0.index.dtype != .uint16 }) {
+            throw .invalidConfiguration(field: "batch", reason: "dataset \(wide.index.name) stores \(wide.index.dtype) token ids; 16-bit batches need uint16 datasets (vocabulary <= 65,536) — read it into a Batch of Int32 instead")
+        }
+        let plan = try planRows(first: first, count: count, ids: &ids)
+        defer { finish(plan) }
+        let needed = count * tokensPerSample
+        if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
+        let rowBytes = tokensPerSample * 2
+        tokens.withUnsafeMutableBufferPointer { out in
+            let destination = UnsafeMutableRawPointer(out.baseAddress!)
+            copyRows(count) { row in
+                var target = destination + row * rowBytes
+                for r in plan.rowRunStart[row]..<plan.rowRunStart[row + 1] {
+                    let run = plan.runs[r]
+                    target.copyMemory(from: run.base, byteCount: run.byteCount)
+                    target += run.byteCount
+                }
+            }
+        }
+    }
+
+    /// Plans the token runs of `count` samples from global position `first` (their shards opened, verified
+    /// and pinned until `finish`). The plan's storage is reused from batch to batch.
+    private func planRows(first: Int64, count: Int, ids: inout [SampleID]) throws(StreamError) -> BatchPlan {
         guard first >= 0, count >= 0 else {
             throw .invalidConfiguration(field: "globalPositions", reason: "first \(first) and count \(count) must not be negative")
         }
-        let needed = count * tokensPerSample
-        if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
         ids.removeAll(keepingCapacity: true)
-        runs.removeAll(keepingCapacity: true)
-        rowRunStart.removeAll(keepingCapacity: true)
-        var rowDatasets: [Int] = []
-        rowDatasets.reserveCapacity(count)
-        defer { pinned.removeAll(keepingCapacity: true) }
-        for g in first..<(first + Int64(count)) {
-            let id = sampleID(at: g)
-            ids.append(id)
-            rowRunStart.append(runs.count)
-            rowDatasets.append(id.dataset)
-            try plan(id)
+        var plan = BatchPlan(datasets: 0)
+        swap(&plan, &self.plan)
+        plan.startBatch(rows: count)
+        do {
+            for g in first..<(first + Int64(count)) {
+                let id = sampleID(at: g)
+                ids.append(id)
+                plan.startRow(dataset: id.dataset)
+                try addRuns(of: id, to: &plan)
+            }
+        } catch {
+            finish(plan)
+            throw error
         }
-        rowRunStart.append(runs.count)
-        copy(into: &tokens, rows: count, rowDatasets: rowDatasets)
+        plan.rowRunStart.append(plan.runs.count)
+        return plan
+    }
+
+    /// Unpins the batch's shards and keeps the plan's storage for the next batch.
+    private func finish(_ plan: BatchPlan) {
+        var plan = plan
+        plan.pinned.removeAll(keepingCapacity: true)
+        self.plan = plan
     }
 
     /// Which dataset sample global position `g` is.
@@ -129,72 +203,75 @@ public final class TokenStream {
         return SampleID(globalPosition: g, dataset: d, datasetEpoch: draw / n, index: draw % n)
     }
 
-    /// Appends the token runs of one sample to the plan (opening and verifying shards as needed).
-    private func plan(_ id: SampleID) throws(StreamError) {
-        let order = orders[id.dataset]
-        let width = dtypes[id.dataset].byteWidth
-        let q = order.physicalSample(epoch: id.datasetEpoch, draw: id.index)
-        let shardOrder = order.shardOrder(epoch: id.datasetEpoch)
+    /// Appends the token runs of one sample to the plan (opening and verifying shards as needed). Consecutive
+    /// samples of a dataset mostly fall in the same shard, so the last shard used per dataset is remembered
+    /// (`BatchPlan.ShardContext`) and the shard order, pool and document order are only consulted when a
+    /// sample leaves it. The hot path reads plain values and pointers in place (no reference counting).
+    private func addRuns(of id: SampleID, to plan: inout BatchPlan) throws(StreamError) {
+        let d = id.dataset
+        let width = dtypes[d].byteWidth
+        let q = orders[d].physicalSample(epoch: id.datasetEpoch, draw: id.index)
         let startToken = q * Int64(configuration.sequenceLength)
-        var position = lastIndex(notAbove: startToken, in: shardOrder.tokenPrefix)
-        var local = startToken - shardOrder.tokenPrefix[position]
+        if !plan.contexts[d].holds(epoch: id.datasetEpoch, token: startToken) {
+            let shards = orders[d].shardOrder(epoch: id.datasetEpoch)
+            try enterShard(id, position: lastIndex(notAbove: startToken, in: shards.tokenPrefix), shards: shards, plan: &plan)
+        }
+        var local = startToken - plan.contexts[d].firstToken
         var remaining = tokensPerSample
-        while remaining > 0 {
-            let shard = shardOrder.order[position]
-            let reader = try pool.reader(dataset: id.dataset, shard: Int(shard))
-            if pinned.last !== reader {
-                pinned.append(reader)
-                if position + 1 < shardOrder.order.count {
-                    pool.prepare(dataset: id.dataset, shard: Int(shardOrder.order[position + 1]))
+        while true {
+            if plan.contexts[d].pinnedInBatch != plan.batchNumber { plan.pin(dataset: d) }
+            let count = plan.contexts[d].documentCount
+            let prefix = plan.contexts[d].tokenPrefix!
+            let offsets = plan.contexts[d].byteOffset!
+            var m = DatasetOrder.DocumentOrder.position(ofToken: local, prefix: prefix, buckets: plan.contexts[d].bucketStart!, count: count)
+            var offset = Int(local - prefix[m])
+            if let base = plan.contexts[d].bin {
+                while remaining > 0 && m < count {
+                    let take = min(Int(prefix[m + 1] - prefix[m]) - offset, remaining)
+                    if take > 0 {
+                        let run = BatchPlan.Run(base: base + offsets[m] + offset * width, byteCount: take * width)
+                        // Ask for the run's cache lines now: by the time the batch is copied they are on their way.
+                        Prefetch.read(run.base, byteCount: run.byteCount)
+                        plan.runs.append(run)
+                        remaining -= take
+                    }
+                    m += 1
+                    offset = 0
                 }
             }
-            let documents = order.documentOrder(epoch: id.datasetEpoch, shard: shard, reader: reader)
-            var m = lastIndex(notAbove: local, in: documents.tokenPrefix)
-            var offset = Int(local - documents.tokenPrefix[m])
-            let base = reader.tokenBytes.baseAddress
-            while remaining > 0 && m < documents.order.count {
-                let doc = Int(documents.order[m])
-                let take = min(reader.sequenceLength(doc) - offset, remaining)
-                if take > 0, let base {
-                    runs.append(Run(base: base + reader.sequenceByteOffset(doc) + offset * width, count: take))
-                    remaining -= take
-                }
-                m += 1
-                offset = 0
-            }
-            position += 1
+            if remaining == 0 { return }
+            // The sample continues in the next shard of the order.
+            try enterShard(id, position: plan.contexts[d].position + 1, shards: orders[d].shardOrder(epoch: id.datasetEpoch), plan: &plan)
             local = 0
         }
     }
 
-    private func copy(into tokens: inout [Int32], rows: Int, rowDatasets: [Int]) {
+    /// Opens (through the pool) the shard at `position` of the dataset epoch's shard order, announces the
+    /// next one to the verify-ahead thread, and makes it the dataset's current shard in the plan.
+    private func enterShard(_ id: SampleID, position: Int, shards: DatasetOrder.ShardOrder, plan: inout BatchPlan) throws(StreamError) {
+        let shard = shards.order[position]
+        let reader = try pool.reader(dataset: id.dataset, shard: Int(shard))
+        if position + 1 < shards.order.count {
+            pool.prepare(dataset: id.dataset, shard: Int(shards.order[position + 1]))
+        }
+        plan.contexts[id.dataset] = BatchPlan.ShardContext(
+            epoch: id.datasetEpoch, position: position,
+            firstToken: shards.tokenPrefix[position], endToken: shards.tokenPrefix[position + 1], reader: reader,
+            documents: orders[id.dataset].documentOrder(epoch: id.datasetEpoch, shard: shard, reader: reader))
+    }
+
+    /// Runs `copyRow` for rows 0..<rows, split over the reader threads (rows are disjoint).
+    private func copyRows(_ rows: Int, _ copyRow: (Int) -> Void) {
         let threads = min(configuration.readerThreads, rows)
-        tokens.withUnsafeMutableBufferPointer { out in
-            let destination = out.baseAddress!
-            let copyRows = { (rowRange: Range<Int>) in
-                for row in rowRange {
-                    var target = destination + row * self.tokensPerSample
-                    let dtype = self.dtypes[rowDatasets[row]]
-                    for r in self.rowRunStart[row]..<self.rowRunStart[row + 1] {
-                        let run = self.runs[r]
-                        switch dtype {
-                        case .uint16: widen(run.base.assumingMemoryBound(to: UInt16.self), into: target, count: run.count)
-                        case .int32: target.update(from: run.base.assumingMemoryBound(to: Int32.self), count: run.count)
-                        }
-                        target += run.count
-                    }
-                }
-            }
-            if threads <= 1 {
-                copyRows(0..<rows)
-            } else {
-                let per = (rows + threads - 1) / threads
-                let box = RowCopyBox(copyRows)
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    let lower = t * per
-                    let upper = min(rows, lower + per)
-                    if lower < upper { box.value(lower..<upper) }
-                }
+        if threads <= 1 {
+            for row in 0..<rows { copyRow(row) }
+            return
+        }
+        let per = (rows + threads - 1) / threads
+        withoutActuallyEscaping(copyRow) { copyRow in
+            let box = RowCopyBox(copyRow)
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                for row in (t * per)..<min(rows, (t + 1) * per) { box.value(row) }
             }
         }
     }
@@ -215,6 +292,81 @@ private func widen(_ source: UnsafePointer<UInt16>, into destination: UnsafeMuta
     while i < count {
         destination[i] = Int32(source[i])
         i += 1
+    }
+}
+
+/// What one batch copies: runs of bytes in mapped shards, by row, and the shards pinned meanwhile.
+private struct BatchPlan: @unchecked Sendable {
+    struct Run { var base: UnsafeRawPointer; var byteCount: Int }
+
+    /// The shard a dataset's samples were last read from. It stays mapped while it is remembered, so the
+    /// stream maps at most `maxOpenShards` plus one shard per dataset. The pointers point into `reader`'s
+    /// mapping and `documents`' tables, which the context keeps alive.
+    struct ShardContext {
+        var epoch: Int64 = -1
+        var position = 0
+        var firstToken: Int64 = 0
+        var endToken: Int64 = 0
+        var bin: UnsafeRawPointer?
+        var documentCount = 0
+        var tokenPrefix: UnsafePointer<Int64>?
+        var byteOffset: UnsafePointer<Int>?
+        var bucketStart: UnsafePointer<Int32>?
+        /// The batch that pinned `reader` last.
+        var pinnedInBatch = -1
+        var reader: ShardReader?
+        var documents: DatasetOrder.DocumentOrder?
+
+        /// No shard yet: holds no token.
+        init() {}
+
+        init(epoch: Int64, position: Int, firstToken: Int64, endToken: Int64, reader: ShardReader, documents: DatasetOrder.DocumentOrder) {
+            self.epoch = epoch
+            self.position = position
+            self.firstToken = firstToken
+            self.endToken = endToken
+            bin = reader.tokenBytes.baseAddress
+            documentCount = documents.count
+            tokenPrefix = UnsafePointer(documents.tokenPrefix)
+            byteOffset = UnsafePointer(documents.byteOffset)
+            bucketStart = UnsafePointer(documents.bucketStart)
+            self.reader = reader
+            self.documents = documents
+        }
+
+        @inline(__always)
+        func holds(epoch: Int64, token: Int64) -> Bool {
+            self.epoch == epoch && firstToken <= token && token < endToken
+        }
+    }
+
+    var runs: [Run] = []
+    var rowRunStart: [Int] = []
+    var rowDatasets: [Int] = []
+    var pinned: [ShardReader] = []
+    var contexts: [ShardContext]
+    var batchNumber = 0
+
+    init(datasets: Int) { contexts = Array(repeating: ShardContext(), count: datasets) }
+
+    mutating func startBatch(rows: Int) {
+        batchNumber += 1
+        runs.removeAll(keepingCapacity: true)
+        rowRunStart.removeAll(keepingCapacity: true)
+        rowDatasets.removeAll(keepingCapacity: true)
+        rowRunStart.reserveCapacity(rows + 1)
+        rowDatasets.reserveCapacity(rows)
+    }
+
+    mutating func startRow(dataset: Int) {
+        rowRunStart.append(runs.count)
+        rowDatasets.append(dataset)
+    }
+
+    /// Keeps the dataset's current shard mapped until the batch is copied.
+    mutating func pin(dataset: Int) {
+        if let reader = contexts[dataset].reader { pinned.append(reader) }
+        contexts[dataset].pinnedInBatch = batchNumber
     }
 }
 

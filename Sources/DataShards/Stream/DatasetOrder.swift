@@ -70,7 +70,7 @@ final class DatasetOrder {
 
     private var shardOrders: [(epoch: Int64, value: ShardOrder)] = []
     private var documentOrders: [(epoch: Int64, shard: Int32, value: DocumentOrder)] = []
-    private var windows: [(epoch: Int64, window: Int64, value: [Int32])] = []
+    private var windows: [WindowPermutation] = []
 
     init(dataset: Int, index: DatasetIndex, sequenceLength: Int, seed: UInt64, window: Int) throws(StreamError) {
         self.dataset = dataset
@@ -111,20 +111,44 @@ final class DatasetOrder {
         return value
     }
 
+    /// The sample-window shuffle of one window: draw `first + i` reads packed sample `first + values[i]`.
+    /// Owned buffer, so the stream can read it through a plain pointer while it holds the object.
+    final class WindowPermutation {
+        let epoch: Int64
+        let block: Int64
+        let first: Int64
+        let values: UnsafeMutablePointer<Int32>
+
+        init(epoch: Int64, block: Int64, first: Int64, permutation: [Int32]) {
+            self.epoch = epoch
+            self.block = block
+            self.first = first
+            values = .allocate(capacity: max(permutation.count, 1))
+            for (i, v) in permutation.enumerated() { values[i] = v }
+        }
+
+        deinit { values.deallocate() }
+    }
+
+    /// The window holding draw `k` of a dataset epoch (window > 1).
+    func window(epoch: Int64, draw k: Int64) -> WindowPermutation {
+        let w = Int64(window)
+        let block = k / w
+        if let hit = windows.first(where: { $0.epoch == epoch && $0.block == block }) { return hit }
+        let base = block * w
+        let size = Int(min(w, samples - base))
+        let value = WindowPermutation(epoch: epoch, block: block, first: base, permutation: SeededShuffle.permutation(
+            count: size, key: SeededShuffle.key(seed, .sampleWindow, dataset, Int(epoch), Int(block))))
+        windows.append(value)
+        if windows.count > 2 { windows.removeFirst() }
+        return value
+    }
+
     /// The packed sample read at draw `k` of a dataset epoch (the window shuffle applied).
     func physicalSample(epoch: Int64, draw k: Int64) -> Int64 {
         guard window > 1 else { return k }
-        let w = Int64(window)
-        let block = k / w
-        let base = block * w
-        if let hit = windows.first(where: { $0.epoch == epoch && $0.window == block }) {
-            return base + Int64(hit.value[Int(k - base)])
-        }
-        let size = Int(min(w, samples - base))
-        let permutation = SeededShuffle.permutation(count: size, key: SeededShuffle.key(seed, .sampleWindow, dataset, Int(epoch), Int(block)))
-        windows.append((epoch, block, permutation))
-        if windows.count > 2 { windows.removeFirst() }
-        return base + Int64(permutation[Int(k - base)])
+        let permutation = self.window(epoch: epoch, draw: k)
+        return permutation.first + Int64(permutation.values[Int(k - permutation.first)])
     }
 }
 

@@ -102,8 +102,8 @@ public final class TokenStream {
     /// Random access: the `count` samples at global positions `first ..< first + count`, written as rows of
     /// T + 1 tokens into `tokens` (resized if needed). Does not change `state`.
     public func read(globalPositions first: Int64, count: Int, into tokens: inout [Int32], ids: inout [SampleID]) throws(StreamError) {
-        let plan = try planRows(first: first, count: count, ids: &ids)
-        defer { finish(plan) }
+        var plan = try planRows(first: first, count: count, ids: &ids)
+        defer { finish(&plan) }
         let needed = count * tokensPerSample
         if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
         let tokensPerSample = self.tokensPerSample
@@ -133,8 +133,8 @@ public final class TokenStream {
         if let wide = configuration.sources.first(where: { $0.index.dtype != .uint16 }) {
             throw .invalidConfiguration(field: "batch", reason: "dataset \(wide.index.name) stores \(wide.index.dtype) token ids; 16-bit batches need uint16 datasets (vocabulary <= 65,536) — read it into a Batch of Int32 instead")
         }
-        let plan = try planRows(first: first, count: count, ids: &ids)
-        defer { finish(plan) }
+        var plan = try planRows(first: first, count: count, ids: &ids)
+        defer { finish(&plan) }
         let needed = count * tokensPerSample
         if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
         let rowBytes = tokensPerSample * 2
@@ -169,18 +169,17 @@ public final class TokenStream {
                 try addRuns(of: id, to: &plan)
             }
         } catch {
-            finish(plan)
+            finish(&plan)
             throw error
         }
         plan.rowRunStart.append(plan.runs.count)
         return plan
     }
 
-    /// Unpins the batch's shards and keeps the plan's storage for the next batch.
-    private func finish(_ plan: BatchPlan) {
-        var plan = plan
+    /// Unpins the batch's shards and keeps the plan's storage (and shard contexts) for the next batch.
+    private func finish(_ plan: inout BatchPlan) {
         plan.pinned.removeAll(keepingCapacity: true)
-        self.plan = plan
+        swap(&plan, &self.plan)
     }
 
     /// Which dataset sample global position `g` is.
@@ -210,7 +209,13 @@ public final class TokenStream {
     private func addRuns(of id: SampleID, to plan: inout BatchPlan) throws(StreamError) {
         let d = id.dataset
         let width = dtypes[d].byteWidth
-        let q = orders[d].physicalSample(epoch: id.datasetEpoch, draw: id.index)
+        var q = id.index
+        if configuration.shuffleWindow > 1 {
+            if !plan.windows[d].holds(epoch: id.datasetEpoch, draw: id.index, window: Int64(configuration.shuffleWindow)) {
+                plan.windows[d] = WindowContext(orders[d].window(epoch: id.datasetEpoch, draw: id.index))
+            }
+            q = plan.windows[d].physicalSample(draw: id.index)
+        }
         let startToken = q * Int64(configuration.sequenceLength)
         if !plan.contexts[d].holds(epoch: id.datasetEpoch, token: startToken) {
             let shards = orders[d].shardOrder(epoch: id.datasetEpoch)
@@ -345,9 +350,13 @@ private struct BatchPlan: @unchecked Sendable {
     var rowDatasets: [Int] = []
     var pinned: [ShardReader] = []
     var contexts: [ShardContext]
+    var windows: [WindowContext]
     var batchNumber = 0
 
-    init(datasets: Int) { contexts = Array(repeating: ShardContext(), count: datasets) }
+    init(datasets: Int) {
+        contexts = Array(repeating: ShardContext(), count: datasets)
+        windows = Array(repeating: WindowContext(), count: datasets)
+    }
 
     mutating func startBatch(rows: Int) {
         batchNumber += 1
@@ -368,6 +377,33 @@ private struct BatchPlan: @unchecked Sendable {
         if let reader = contexts[dataset].reader { pinned.append(reader) }
         contexts[dataset].pinnedInBatch = batchNumber
     }
+}
+
+/// The sample window a dataset's draws were last in, read through a plain pointer (kept alive by `owner`).
+private struct WindowContext {
+    var epoch: Int64 = -1
+    var block: Int64 = -1
+    var first: Int64 = 0
+    var values: UnsafePointer<Int32>?
+    var owner: DatasetOrder.WindowPermutation?
+
+    init() {}
+
+    init(_ permutation: DatasetOrder.WindowPermutation) {
+        epoch = permutation.epoch
+        block = permutation.block
+        first = permutation.first
+        values = UnsafePointer(permutation.values)
+        owner = permutation
+    }
+
+    @inline(__always)
+    func holds(epoch: Int64, draw: Int64, window: Int64) -> Bool {
+        self.epoch == epoch && block == draw / window
+    }
+
+    @inline(__always)
+    func physicalSample(draw: Int64) -> Int64 { first + Int64(values![Int(draw - first)]) }
 }
 
 /// The copy closure only reads the mapped shards and writes disjoint rows of the output.

@@ -147,41 +147,31 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     var peakAnonKB = 0
     var checksum: Int64 = 0
     // Epoch 0: first use of every shard includes its SHA-256 verification.
-    var start = now()
+    let start = now()
     for step in 0..<steps {
         try stream.fill(&batch)
         if step % 256 == 0 { peakAnonKB = max(peakAnonKB, procStatus("RssAnon")) }
     }
     let firstEpochSeconds = now() - start
     // Further epochs: steady state (shards verified, data in the page cache); the best epoch counts.
-    var seconds = Double.infinity
-    var cpuSeconds = Double.infinity
-    for _ in 0..<o.epochs {
-        start = now()
-        let startCPU = cpuNow()
-        for step in 0..<steps {
-            try stream.fill(&batch)
-            checksum &+= Int64(batch.tokens[step % batch.tokens.count])
-            if step % 256 == 0 { peakAnonKB = max(peakAnonKB, procStatus("RssAnon")) }
+    func bestEpoch<ID>(_ batch: inout TokenBatch<ID>, _ fill: (inout TokenBatch<ID>) throws -> Void) throws -> (wall: Double, cpu: Double) {
+        var best = (wall: Double.infinity, cpu: Double.infinity)
+        for _ in 0..<o.epochs {
+            let start = now()
+            let startCPU = cpuNow()
+            for step in 0..<steps {
+                try fill(&batch)
+                checksum &+= Int64(batch.tokens[step % batch.tokens.count])
+                if step % 256 == 0 { peakAnonKB = max(peakAnonKB, procStatus("RssAnon")) }
+            }
+            best = (min(best.wall, now() - start), min(best.cpu, cpuNow() - startCPU))
         }
-        seconds = min(seconds, now() - start)
-        cpuSeconds = min(cpuSeconds, cpuNow() - startCPU)
+        return best
     }
+    let (seconds, cpuSeconds) = try bestEpoch(&batch) { try stream.fill(&$0) }
     // The same epochs as 16-bit batches (the shards' uint16 ids copied as they are, no widening).
     var compact = CompactBatch(batchSize: o.batchSize, sequenceLength: o.sequenceLength)
-    var compactSeconds = Double.infinity
-    var compactCPUSeconds = Double.infinity
-    for _ in 0..<o.epochs {
-        start = now()
-        let startCPU = cpuNow()
-        for step in 0..<steps {
-            try stream.fill(&compact)
-            checksum &+= Int64(compact.tokens[step % compact.tokens.count])
-            if step % 256 == 0 { peakAnonKB = max(peakAnonKB, procStatus("RssAnon")) }
-        }
-        compactSeconds = min(compactSeconds, now() - start)
-        compactCPUSeconds = min(compactCPUSeconds, cpuNow() - startCPU)
-    }
+    let (compactSeconds, compactCPUSeconds) = try bestEpoch(&compact) { try stream.fill(&$0) }
     let tokens = Double(steps * o.batchSize * o.sequenceLength)  // T new tokens per sample (stride T)
     let tokenBytesPerSecond = tokens * 2 / seconds
     let line: [String: Any] = [

@@ -155,10 +155,12 @@ public struct SampleID: Hashable, Sendable, Codable, CustomStringConvertible {
 }
 
 /// B samples of T + 1 tokens. Row r's inputs are tokens[r(T+1) ..< r(T+1)+T], its targets the same shifted by one.
-public struct Batch: Sendable {
+/// `Batch` holds Int32 ids (any dataset); `CompactBatch` holds the 16-bit ids of uint16 datasets as stored.
+public struct TokenBatch<TokenID: FixedWidthInteger & Sendable>: Sendable {
     public let batchSize: Int
     public let sequenceLength: Int
-    public internal(set) var tokens: [Int32]
+    /// B rows of T + 1 ids, row-major.
+    public internal(set) var tokens: [TokenID]
     public internal(set) var samples: [SampleID]
     /// The stream state after this batch (what a checkpoint taken after this step stores).
     public internal(set) var stateAfter: StreamState
@@ -171,35 +173,17 @@ public struct Batch: Sendable {
         stateAfter = StreamState()
     }
 
-    public func sample(_ row: Int) -> ArraySlice<Int32> {
+    public func sample(_ row: Int) -> ArraySlice<TokenID> {
         tokens[(row * (sequenceLength + 1))..<((row + 1) * (sequenceLength + 1))]
     }
-    public func inputs(_ row: Int) -> ArraySlice<Int32> { sample(row).dropLast() }
-    public func targets(_ row: Int) -> ArraySlice<Int32> { sample(row).dropFirst() }
+    public func inputs(_ row: Int) -> ArraySlice<TokenID> { sample(row).dropLast() }
+    public func targets(_ row: Int) -> ArraySlice<TokenID> { sample(row).dropFirst() }
 
     /// B x T row-major inputs and targets.
-    public var inputs: [Int32] { (0..<batchSize).flatMap { inputs($0) } }
-    public var targets: [Int32] { (0..<batchSize).flatMap { targets($0) } }
+    public var inputs: [TokenID] { (0..<batchSize).flatMap { inputs($0) } }
+    public var targets: [TokenID] { (0..<batchSize).flatMap { targets($0) } }
 }
 
-/// A `Batch` with 16-bit token ids, copied from uint16 shards without widening (`TokenStream.fill`).
-public struct CompactBatch: Sendable {
-    public let batchSize: Int
-    public let sequenceLength: Int
-    /// B rows of T + 1 ids, row-major.
-    public internal(set) var tokens: [UInt16]
-    public internal(set) var samples: [SampleID]
-    public internal(set) var stateAfter: StreamState
-
-    public init(batchSize: Int, sequenceLength: Int) {
-        self.batchSize = batchSize
-        self.sequenceLength = sequenceLength
-        tokens = Array(repeating: 0, count: batchSize * (sequenceLength + 1))
-        samples = []
-        stateAfter = StreamState()
-    }
-
-    public func sample(_ row: Int) -> ArraySlice<UInt16> {
-        tokens[(row * (sequenceLength + 1))..<((row + 1) * (sequenceLength + 1))]
-    }
-}
+public typealias Batch = TokenBatch<Int32>
+/// A batch of 16-bit ids copied from uint16 shards without widening (`TokenStream.fill`).
+public typealias CompactBatch = TokenBatch<UInt16>

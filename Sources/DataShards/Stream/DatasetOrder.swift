@@ -21,18 +21,12 @@ final class DatasetOrder {
         init(order: [Int32], tokenPrefix: [Int64]) { self.order = order; self.tokenPrefix = tokenPrefix }
     }
     /// Documents of one shard in one dataset epoch, in order. Per position m: tokens before it in the shard's
-    /// order (`tokenPrefix`, one extra entry) and where it starts in the `.bin` (`byteOffset`), so the hot
-    /// path reads these small tables in order instead of the shard's index at random. Owned buffers, so the
-    /// stream can keep plain pointers to them while it holds the object.
+    /// order (`tokenPrefix`, one extra entry) and where it starts in the `.bin` (`byteOffset`), so building a
+    /// window's runs reads these tables in order instead of the shard's index at random.
     final class DocumentOrder {
         let count: Int
         let tokenPrefix: UnsafeMutablePointer<Int64>
         let byteOffset: UnsafeMutablePointer<Int>
-        /// `bucketStart[k]`: the position holding token k << bucketShift. Finding a sample's first document
-        /// is then one lookup and a short forward scan instead of a binary search over the whole shard
-        /// (which was a quarter of the stream's time).
-        let bucketStart: UnsafeMutablePointer<Int32>
-        static let bucketShift: Int64 = 11
 
         init(order: [Int32], reader: ShardReader) {
             count = order.count
@@ -43,34 +37,16 @@ final class DatasetOrder {
                 tokenPrefix[m + 1] = tokenPrefix[m] + Int64(reader.sequenceLength(Int(doc)))
                 byteOffset[m] = reader.sequenceByteOffset(Int(doc))
             }
-            let buckets = Int(tokenPrefix[count] >> Self.bucketShift) + 1
-            bucketStart = .allocate(capacity: buckets)
-            var m = 0
-            for k in 0..<buckets {
-                let token = Int64(k) << Self.bucketShift
-                while m < count && tokenPrefix[m + 1] <= token { m += 1 }
-                bucketStart[k] = Int32(m)
-            }
         }
 
         deinit {
             tokenPrefix.deallocate()
             byteOffset.deallocate()
-            bucketStart.deallocate()
-        }
-
-        /// Largest m with tokenPrefix[m] <= token (token within the shard).
-        @inline(__always)
-        static func position(ofToken token: Int64, prefix: UnsafePointer<Int64>, buckets: UnsafePointer<Int32>, count: Int) -> Int {
-            var m = Int(buckets[Int(token >> bucketShift)])
-            while m < count && prefix[m + 1] <= token { m += 1 }
-            return m
         }
     }
 
     private var shardOrders: [(epoch: Int64, value: ShardOrder)] = []
     private var documentOrders: [(epoch: Int64, shard: Int32, value: DocumentOrder)] = []
-    private var windows: [WindowPermutation] = []
 
     init(dataset: Int, index: DatasetIndex, sequenceLength: Int, seed: UInt64, window: Int) throws(StreamError) {
         self.dataset = dataset
@@ -111,49 +87,26 @@ final class DatasetOrder {
         return value
     }
 
-    /// The sample-window shuffle of one window: draw `first + i` reads packed sample `first + values[i]`.
-    /// Owned buffer, so the stream can read it through a plain pointer while it holds the object.
-    final class WindowPermutation {
-        let epoch: Int64
-        let block: Int64
-        let first: Int64
-        let values: UnsafeMutablePointer<Int32>
+    /// Draws are read in windows of this many packed samples: the shuffle window, or (no shuffle) a block
+    /// of the same default size, so the stream always prepares a window's runs in one pass.
+    var windowLength: Int64 { Int64(window > 1 ? window : 4096) }
 
-        init(epoch: Int64, block: Int64, first: Int64, permutation: [Int32]) {
-            self.epoch = epoch
-            self.block = block
-            self.first = first
-            values = .allocate(capacity: max(permutation.count, 1))
-            for (i, v) in permutation.enumerated() { values[i] = v }
-        }
-
-        deinit { values.deallocate() }
+    /// The window holding draw `k` and its first packed sample and size.
+    func windowBounds(block: Int64) -> (first: Int64, size: Int) {
+        let first = block * windowLength
+        return (first, Int(min(windowLength, samples - first)))
     }
 
-    /// The window holding draw `k` of a dataset epoch (window > 1).
-    func window(epoch: Int64, draw k: Int64) -> WindowPermutation {
-        let w = Int64(window)
-        let block = k / w
-        if let hit = windows.first(where: { $0.epoch == epoch && $0.block == block }) { return hit }
-        let base = block * w
-        let size = Int(min(w, samples - base))
-        let value = WindowPermutation(epoch: epoch, block: block, first: base, permutation: SeededShuffle.permutation(
-            count: size, key: SeededShuffle.key(seed, .sampleWindow, dataset, Int(epoch), Int(block))))
-        windows.append(value)
-        if windows.count > 2 { windows.removeFirst() }
-        return value
-    }
-
-    /// The packed sample read at draw `k` of a dataset epoch (the window shuffle applied).
-    func physicalSample(epoch: Int64, draw k: Int64) -> Int64 {
-        guard window > 1 else { return k }
-        let permutation = self.window(epoch: epoch, draw: k)
-        return permutation.first + Int64(permutation.values[Int(k - permutation.first)])
+    /// Window `block`'s shuffle: its i-th draw reads packed sample `first + permutation[i]` (identity without a
+    /// shuffle window).
+    func windowPermutation(epoch: Int64, block: Int64) -> [Int32] {
+        let size = windowBounds(block: block).size
+        guard window > 1 else { return (0..<size).map { Int32($0) } }
+        return SeededShuffle.permutation(count: size, key: SeededShuffle.key(seed, .sampleWindow, dataset, Int(epoch), Int(block)))
     }
 }
 
 /// Largest i with prefix[i] <= value (prefix ascending, prefix[0] <= value).
-@inline(__always)
 func lastIndex(notAbove value: Int64, in prefix: [Int64]) -> Int {
     prefix.withUnsafeBufferPointer { lastIndex(notAbove: value, in: $0.baseAddress!, count: $0.count) }
 }

@@ -202,67 +202,60 @@ public final class TokenStream {
         return SampleID(globalPosition: g, dataset: d, datasetEpoch: draw / n, index: draw % n)
     }
 
-    /// Appends the token runs of one sample to the plan (opening and verifying shards as needed). Consecutive
-    /// samples of a dataset mostly fall in the same shard, so the last shard used per dataset is remembered
-    /// (`BatchPlan.ShardContext`) and the shard order, pool and document order are only consulted when a
-    /// sample leaves it. The hot path reads plain values and pointers in place (no reference counting).
+    /// Appends the token runs of one sample to the plan. Its window's runs are prepared once (opening and
+    /// verifying the window's shards) and kept per dataset, so a draw is a few table reads; each run's cache
+    /// lines are requested right away, so they are on their way by the time the batch is copied.
     private func addRuns(of id: SampleID, to plan: inout BatchPlan) throws(StreamError) {
         let d = id.dataset
-        let width = dtypes[d].byteWidth
-        var q = id.index
-        if configuration.shuffleWindow > 1 {
-            if !plan.windows[d].holds(epoch: id.datasetEpoch, draw: id.index, window: Int64(configuration.shuffleWindow)) {
-                plan.windows[d] = WindowContext(orders[d].window(epoch: id.datasetEpoch, draw: id.index))
-            }
-            q = plan.windows[d].physicalSample(draw: id.index)
+        if !plan.windows[d].holds(epoch: id.datasetEpoch, draw: id.index) {
+            plan.windows[d] = WindowContext(try windowRuns(dataset: d, epoch: id.datasetEpoch, block: id.index / orders[d].windowLength))
         }
-        let startToken = q * Int64(configuration.sequenceLength)
-        if !plan.contexts[d].holds(epoch: id.datasetEpoch, token: startToken) {
-            let shards = orders[d].shardOrder(epoch: id.datasetEpoch)
-            try enterShard(id, position: lastIndex(notAbove: startToken, in: shards.tokenPrefix), shards: shards, plan: &plan)
-        }
-        var local = startToken - plan.contexts[d].firstToken
-        var remaining = tokensPerSample
-        while true {
-            if plan.contexts[d].pinnedInBatch != plan.batchNumber { plan.pin(dataset: d) }
-            let count = plan.contexts[d].documentCount
-            let prefix = plan.contexts[d].tokenPrefix!
-            let offsets = plan.contexts[d].byteOffset!
-            var m = DatasetOrder.DocumentOrder.position(ofToken: local, prefix: prefix, buckets: plan.contexts[d].bucketStart!, count: count)
-            var offset = Int(local - prefix[m])
-            if let base = plan.contexts[d].bin {
-                while remaining > 0 && m < count {
-                    let take = min(Int(prefix[m + 1] - prefix[m]) - offset, remaining)
-                    if take > 0 {
-                        let run = BatchPlan.Run(base: base + offsets[m] + offset * width, byteCount: take * width)
-                        // Ask for the run's cache lines now: by the time the batch is copied they are on their way.
-                        Prefetch.read(run.base, byteCount: run.byteCount)
-                        plan.runs.append(run)
-                        remaining -= take
-                    }
-                    m += 1
-                    offset = 0
-                }
-            }
-            if remaining == 0 { return }
-            // The sample continues in the next shard of the order.
-            try enterShard(id, position: plan.contexts[d].position + 1, shards: orders[d].shardOrder(epoch: id.datasetEpoch), plan: &plan)
-            local = 0
+        if plan.windows[d].pinnedBy != plan.batchNumber { plan.pin(dataset: d) }
+        let runs = plan.windows[d].runs
+        let runStart = plan.windows[d].runStart
+        let sample = Int(plan.windows[d].permutation[Int(id.index - plan.windows[d].first)])
+        for r in Int(runStart[sample])..<Int(runStart[sample + 1]) {
+            let run = runs[r]
+            Prefetch.read(run.base, byteCount: run.byteCount)
+            plan.runs.append(run)
         }
     }
 
-    /// Opens (through the pool) the shard at `position` of the dataset epoch's shard order, announces the
-    /// next one to the verify-ahead thread, and makes it the dataset's current shard in the plan.
-    private func enterShard(_ id: SampleID, position: Int, shards: DatasetOrder.ShardOrder, plan: inout BatchPlan) throws(StreamError) {
-        let shard = shards.order[position]
-        let reader = try pool.reader(dataset: id.dataset, shard: Int(shard))
-        if position + 1 < shards.order.count {
-            pool.prepare(dataset: id.dataset, shard: Int(shards.order[position + 1]))
+    /// Prepares window `block` of dataset `d`'s epoch: walks its samples in token order and records each
+    /// one's runs (T + 1 tokens from token k*T, across document and shard boundaries).
+    private func windowRuns(dataset d: Int, epoch: Int64, block: Int64) throws(StreamError) -> WindowRuns {
+        let order = orders[d]
+        let (first, size) = order.windowBounds(block: block)
+        let shards = order.shardOrder(epoch: epoch)
+        let pool = self.pool
+        let open: TokenOrderCursor.OpenShard = { (position) throws(StreamError) in
+            let shard = shards.order[position]
+            let reader = try pool.reader(dataset: d, shard: Int(shard))
+            if position + 1 < shards.order.count { pool.prepare(dataset: d, shard: Int(shards.order[position + 1])) }
+            return (reader, order.documentOrder(epoch: epoch, shard: shard, reader: reader))
         }
-        plan.contexts[id.dataset] = BatchPlan.ShardContext(
-            epoch: id.datasetEpoch, position: position,
-            firstToken: shards.tokenPrefix[position], endToken: shards.tokenPrefix[position + 1], reader: reader,
-            documents: orders[id.dataset].documentOrder(epoch: id.datasetEpoch, shard: shard, reader: reader))
+        let t = configuration.sequenceLength
+        var cursor = try TokenOrderCursor(shards: shards, atToken: first * Int64(t), width: dtypes[d].byteWidth, open: open)
+        var runs: [WindowRuns.Run] = []
+        runs.reserveCapacity(size * 2)
+        var runStart: [Int32] = []
+        runStart.reserveCapacity(size + 1)
+        let width = dtypes[d].byteWidth
+        for _ in 0..<size {
+            runStart.append(Int32(runs.count))
+            // T tokens move the cursor to the next sample's start; the sample also holds that token (its
+            // last target), which extends the last run when it follows it in the same document.
+            try cursor.advance(by: t) { base, tokens in runs.append(WindowRuns.Run(base: base, byteCount: tokens * width)) }
+            let last = try cursor.nextToken()
+            if let previous = runs.last, previous.base + previous.byteCount == last, runs.count > Int(runStart[runStart.count - 1]) {
+                runs[runs.count - 1].byteCount += width
+            } else {
+                runs.append(WindowRuns.Run(base: last, byteCount: width))
+            }
+        }
+        runStart.append(Int32(runs.count))
+        return WindowRuns(epoch: epoch, block: block, first: first, permutation: order.windowPermutation(epoch: epoch, block: block),
+                          runStart: runStart, runs: runs, readers: cursor.readers)
     }
 
     /// Runs `copyRow` for rows 0..<rows, split over the reader threads (rows are disjoint).
@@ -300,63 +293,20 @@ private func widen(_ source: UnsafePointer<UInt16>, into destination: UnsafeMuta
     }
 }
 
-/// What one batch copies: runs of bytes in mapped shards, by row, and the shards pinned meanwhile.
+/// What one batch copies: runs of bytes in mapped shards, by row, and the windows (with their shards)
+/// pinned meanwhile.
 private struct BatchPlan: @unchecked Sendable {
-    struct Run { var base: UnsafeRawPointer; var byteCount: Int }
-
-    /// The shard a dataset's samples were last read from. It stays mapped while it is remembered, so the
-    /// stream maps at most `maxOpenShards` plus one shard per dataset. The pointers point into `reader`'s
-    /// mapping and `documents`' tables, which the context keeps alive.
-    struct ShardContext {
-        var epoch: Int64 = -1
-        var position = 0
-        var firstToken: Int64 = 0
-        var endToken: Int64 = 0
-        var bin: UnsafeRawPointer?
-        var documentCount = 0
-        var tokenPrefix: UnsafePointer<Int64>?
-        var byteOffset: UnsafePointer<Int>?
-        var bucketStart: UnsafePointer<Int32>?
-        /// The batch that pinned `reader` last.
-        var pinnedInBatch = -1
-        var reader: ShardReader?
-        var documents: DatasetOrder.DocumentOrder?
-
-        /// No shard yet: holds no token.
-        init() {}
-
-        init(epoch: Int64, position: Int, firstToken: Int64, endToken: Int64, reader: ShardReader, documents: DatasetOrder.DocumentOrder) {
-            self.epoch = epoch
-            self.position = position
-            self.firstToken = firstToken
-            self.endToken = endToken
-            bin = reader.tokenBytes.baseAddress
-            documentCount = documents.count
-            tokenPrefix = UnsafePointer(documents.tokenPrefix)
-            byteOffset = UnsafePointer(documents.byteOffset)
-            bucketStart = UnsafePointer(documents.bucketStart)
-            self.reader = reader
-            self.documents = documents
-        }
-
-        @inline(__always)
-        func holds(epoch: Int64, token: Int64) -> Bool {
-            self.epoch == epoch && firstToken <= token && token < endToken
-        }
-    }
+    typealias Run = WindowRuns.Run
 
     var runs: [Run] = []
     var rowRunStart: [Int] = []
     var rowDatasets: [Int] = []
-    var pinned: [ShardReader] = []
-    var contexts: [ShardContext]
+    var pinned: [WindowRuns] = []
+    /// The window each dataset's draws were last in.
     var windows: [WindowContext]
     var batchNumber = 0
 
-    init(datasets: Int) {
-        contexts = Array(repeating: ShardContext(), count: datasets)
-        windows = Array(repeating: WindowContext(), count: datasets)
-    }
+    init(datasets: Int) { windows = Array(repeating: WindowContext(), count: datasets) }
 
     mutating func startBatch(rows: Int) {
         batchNumber += 1
@@ -372,38 +322,51 @@ private struct BatchPlan: @unchecked Sendable {
         rowDatasets.append(dataset)
     }
 
-    /// Keeps the dataset's current shard mapped until the batch is copied.
+    /// Keeps the dataset's current window (and so its shards) until the batch is copied.
     mutating func pin(dataset: Int) {
-        if let reader = contexts[dataset].reader { pinned.append(reader) }
-        contexts[dataset].pinnedInBatch = batchNumber
+        if let window = windows[dataset].owner { pinned.append(window) }
+        windows[dataset].pinnedBy = batchNumber
     }
 }
 
-/// The sample window a dataset's draws were last in, read through a plain pointer (kept alive by `owner`).
+/// A dataset's current window, read through plain pointers (kept alive by `owner`). A remembered window
+/// keeps its shards mapped, so the stream maps at most `maxOpenShards` plus the shards of one window per
+/// dataset (usually one or two).
 private struct WindowContext {
     var epoch: Int64 = -1
     var block: Int64 = -1
     var first: Int64 = 0
-    var values: UnsafePointer<Int32>?
-    var owner: DatasetOrder.WindowPermutation?
+    var end: Int64 = 0
+    var permutation: UnsafePointer<Int32>
+    var runStart: UnsafePointer<Int32>
+    var runs: UnsafePointer<WindowRuns.Run>
+    /// The batch that pinned `owner` last.
+    var pinnedBy = -1
+    var owner: WindowRuns?
 
-    init() {}
+    /// No window yet: holds no draw (the pointers are never read).
+    init() {
+        let nowhere = UnsafeRawPointer(bitPattern: MemoryLayout<WindowRuns.Run>.alignment)!
+        permutation = nowhere.assumingMemoryBound(to: Int32.self)
+        runStart = nowhere.assumingMemoryBound(to: Int32.self)
+        runs = nowhere.assumingMemoryBound(to: WindowRuns.Run.self)
+    }
 
-    init(_ permutation: DatasetOrder.WindowPermutation) {
-        epoch = permutation.epoch
-        block = permutation.block
-        first = permutation.first
-        values = UnsafePointer(permutation.values)
-        owner = permutation
+    init(_ window: WindowRuns) {
+        epoch = window.epoch
+        block = window.block
+        first = window.first
+        end = window.first + Int64(window.size)
+        permutation = UnsafePointer(window.permutation)
+        runStart = UnsafePointer(window.runStart)
+        runs = UnsafePointer(window.runs)
+        owner = window
     }
 
     @inline(__always)
-    func holds(epoch: Int64, draw: Int64, window: Int64) -> Bool {
-        self.epoch == epoch && block == draw / window
+    func holds(epoch: Int64, draw: Int64) -> Bool {
+        self.epoch == epoch && first <= draw && draw < end
     }
-
-    @inline(__always)
-    func physicalSample(draw: Int64) -> Int64 { first + Int64(values![Int(draw - first)]) }
 }
 
 /// The copy closure only reads the mapped shards and writes disjoint rows of the output.

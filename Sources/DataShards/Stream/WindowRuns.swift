@@ -1,0 +1,116 @@
+// The token runs of every packed sample of one sample window, prepared in one sequential pass.
+//
+// A window holds W consecutive packed samples of a dataset epoch (sample k starts at token k*T of the epoch's
+// shard and document order) and is drawn in a shuffled order. Finding a drawn sample's documents one by one
+// meant a lookup in the shard's document table at a random place per sample — most of the stream's planning
+// time. Walking the window's samples in token order instead visits the documents in order once, and every
+// draw afterwards is a table read: permutation -> the sample's runs (pointer and length in a mapped shard).
+// The object keeps the shards its runs point into mapped (`readers`).
+
+final class WindowRuns {
+    struct Run { var base: UnsafeRawPointer; var byteCount: Int }
+
+    let epoch: Int64
+    let block: Int64
+    /// The window's first packed sample (its draw `first + i` reads sample `first + permutation[i]`).
+    let first: Int64
+    let size: Int
+    let permutation: UnsafeMutablePointer<Int32>
+    /// Sample i's runs are runs[runStart[i] ..< runStart[i + 1]].
+    let runStart: UnsafeMutablePointer<Int32>
+    let runs: UnsafeMutablePointer<Run>
+    let runCount: Int
+    let readers: [ShardReader]
+
+    init(epoch: Int64, block: Int64, first: Int64, permutation: [Int32], runStart: [Int32], runs: [Run], readers: [ShardReader]) {
+        self.epoch = epoch
+        self.block = block
+        self.first = first
+        size = permutation.count
+        self.permutation = .allocate(capacity: max(permutation.count, 1))
+        self.permutation.initialize(from: permutation, count: permutation.count)
+        self.runStart = .allocate(capacity: runStart.count)
+        self.runStart.initialize(from: runStart, count: runStart.count)
+        self.runs = .allocate(capacity: max(runs.count, 1))
+        self.runs.initialize(from: runs, count: runs.count)
+        runCount = runs.count
+        self.readers = readers
+    }
+
+    deinit {
+        permutation.deallocate()
+        runStart.deallocate()
+        runs.deallocate()
+    }
+
+    /// Bytes held besides the mapped shards (for the memory notes: ~20 bytes per sample of the window).
+    var tableBytes: Int { size * 8 + runCount * MemoryLayout<Run>.stride }
+}
+
+/// Walks a dataset epoch's token order (shards in order, documents in order within each) from a token on.
+struct TokenOrderCursor {
+    /// Opens the shard at a position of the shard order (verified) and gives its reader and document order.
+    typealias OpenShard = (_ position: Int) throws(StreamError) -> (ShardReader, DatasetOrder.DocumentOrder)
+
+    private let shards: DatasetOrder.ShardOrder
+    private let width: Int
+    private let open: OpenShard
+    private var position: Int
+    private var reader: ShardReader
+    private var documents: DatasetOrder.DocumentOrder
+    private var m: Int
+    private var offset: Int
+    /// Every shard entered so far, in order.
+    private(set) var readers: [ShardReader] = []
+
+    init(shards: DatasetOrder.ShardOrder, atToken token: Int64, width: Int, open: @escaping OpenShard) throws(StreamError) {
+        self.shards = shards
+        self.width = width
+        self.open = open
+        position = lastIndex(notAbove: token, in: shards.tokenPrefix)
+        (reader, documents) = try open(position)
+        readers.append(reader)
+        let local = token - shards.tokenPrefix[position]
+        m = lastIndex(notAbove: local, in: documents.tokenPrefix, count: documents.count + 1)
+        offset = Int(local - documents.tokenPrefix[m])
+    }
+
+    /// Where the next token is (the cursor moved past finished documents and shards first).
+    mutating func nextToken() throws(StreamError) -> UnsafeRawPointer {
+        try moveToAToken()
+        return reader.tokenBytes.baseAddress! + documents.byteOffset[m] + offset * width
+    }
+
+    /// Moves `count` tokens on, handing each piece (start in a mapped shard, token count) to `emit`.
+    mutating func advance(by count: Int, _ emit: (UnsafeRawPointer, Int) -> Void) throws(StreamError) {
+        var remaining = count
+        while remaining > 0 {
+            try moveToAToken()
+            let take = min(Int(documents.tokenPrefix[m + 1] - documents.tokenPrefix[m]) - offset, remaining)
+            emit(reader.tokenBytes.baseAddress! + documents.byteOffset[m] + offset * width, take)
+            remaining -= take
+            offset += take
+        }
+    }
+
+    /// Skips finished (and empty) documents and finished shards, so that the cursor stands on a token.
+    private mutating func moveToAToken() throws(StreamError) {
+        while true {
+            if m >= documents.count {
+                // End of this shard: on to the next one in the order.
+                position += 1
+                guard position < shards.order.count else {
+                    preconditionFailure("a packed sample ran past the dataset epoch's last token (samples are cut so that it cannot)")
+                }
+                (reader, documents) = try open(position)
+                readers.append(reader)
+                m = 0
+                offset = 0
+                continue
+            }
+            if offset < Int(documents.tokenPrefix[m + 1] - documents.tokenPrefix[m]) { return }
+            m += 1
+            offset = 0
+        }
+    }
+}

@@ -28,6 +28,8 @@ public final class TokenStream {
 
     private var plan = BatchPlan(datasets: 0)
     private let dtypes: [TokenDType]
+    /// Every dataset stores 16-bit ids (what `CompactBatch` needs).
+    private let storesUInt16Only: Bool
 
     public init(_ configuration: StreamConfiguration, resumingFrom state: StreamState = StreamState()) throws(StreamError) {
         try configuration.validate()
@@ -40,6 +42,7 @@ public final class TokenStream {
         }
         self.orders = orders
         dtypes = configuration.sources.map(\.index.dtype)
+        storesUInt16Only = dtypes.allSatisfy { $0 == .uint16 }
         samplesPerEpoch = configuration.samplesPerEpoch ?? orders.reduce(0) { $0 + $1.samples }
         schedule = BlendSchedule(weights: configuration.sources.map(\.weight), samplesPerEpoch: samplesPerEpoch)
         cursor = BlendSchedule.Cursor(weights: schedule.weights)
@@ -130,7 +133,7 @@ public final class TokenStream {
 
     /// Random access with 16-bit token ids (see `fill(_: inout CompactBatch)`).
     public func read(globalPositions first: Int64, count: Int, into tokens: inout [UInt16], ids: inout [SampleID]) throws(StreamError) {
-        if let wide = configuration.sources.first(where: { $0.index.dtype != .uint16 }) {
+        if !storesUInt16Only, let wide = configuration.sources.first(where: { $0.index.dtype != .uint16 }) {
             throw .invalidConfiguration(field: "batch", reason: "dataset \(wide.index.name) stores \(wide.index.dtype) token ids; 16-bit batches need uint16 datasets (vocabulary <= 65,536) — read it into a Batch of Int32 instead")
         }
         var plan = try planRows(first: first, count: count, ids: &ids)

@@ -51,11 +51,7 @@ final class ManagedProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        // The tests' own settings only: nothing from the developer's shell leaks in.
-        for key in env.keys where key.hasPrefix("OPS_") { env[key] = nil }
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
+        process.environment = Self.environment(with: environment)
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = handle
@@ -63,6 +59,15 @@ final class ManagedProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         try? handle.close()
+    }
+
+    /// This process's environment with `settings` applied and no other `OPS_` variable: the tests' own
+    /// settings only, nothing from the developer's shell leaks in.
+    static func environment(with settings: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("OPS_") { env[key] = nil }
+        for (k, v) in settings { env[k] = v }
+        return env
     }
 
     var pid: Int32 { process.processIdentifier }

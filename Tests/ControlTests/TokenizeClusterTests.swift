@@ -15,60 +15,20 @@ import Zstd
 /// on disk, with nothing half written left behind.
 final class TokenizeClusterTests: XCTestCase {
     private var root: TemporaryDirectory!
-    private var processes: [String: Process] = [:]
+    private var processes: OpsctlProcessGroup!
     private var pool: PostgresPool?
     private var finished = false
 
-    override func setUpWithError() throws { root = try TemporaryDirectory.make(prefix: "tokenize-cluster-") }
+    override func setUpWithError() throws {
+        root = try TemporaryDirectory.make(prefix: "tokenize-cluster-")
+        processes = try OpsctlProcessGroup(logDirectory: root.path)
+    }
 
     override func tearDown() {
-        for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        for (_, process) in processes {
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        }
+        processes?.stopAll()
         pool?.close()
         // Logs and files stay behind when the test did not get to its end.
         if finished { root?.remove() } else if let root { print("kept \(root.path) (process logs, inputs, shards) for inspection") }
-    }
-
-    /// `opsctl` built beside this test bundle (debug or release, whichever is running).
-    private var opsctl: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("opsctl").path
-    }
-
-    private func start(_ name: String, _ arguments: [String], environment: [String: String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: opsctl)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let log = root.path + "/\(name).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        processes[name] = process
-        return process
-    }
-
-    private func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: opsctl)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     // MARK: Inputs
@@ -132,13 +92,13 @@ final class TokenizeClusterTests: XCTestCase {
         let admin = "admin-\(UUID().uuidString)", join = "join-\(UUID().uuidString)"
         let common = ["OPS_STATE_DIR": root.path + "/state", "OPS_ADMIN_TOKEN": admin, "OPS_JOIN_TOKEN": join,
                       "OPS_SERVER": server, "OPS_TOKEN": admin]
-        _ = try start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
+        try processes.start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
                                 "--heartbeat-seconds", "1"], environment: common)
         try waitUntil("the control plane answers", timeout: 60, interval: 0.2) {
-            (try? self.run(["get", "workers"], environment: common).status) == 0
+            (try? self.processes.run(["get", "workers"], environment: common).status) == 0
         }
         for name in ["w1", "w2"] {
-            _ = try start(name, ["worker", "--name", name, "--cpus", "2", "--memory", "2Gi", "--max-tasks", "2", "--poll-wait", "2",
+            try processes.start(name, ["worker", "--name", name, "--cpus", "2", "--memory", "2Gi", "--max-tasks", "2", "--poll-wait", "2",
                                  "--work-dir", root.path + "/work-\(name)"], environment: common)
         }
         try waitUntil("two workers registered", timeout: 60, interval: 0.2) {
@@ -162,7 +122,7 @@ final class TokenizeClusterTests: XCTestCase {
                 filesPerTask: 4
                 dedup: true
             """.write(toFile: manifest, atomically: true, encoding: .utf8)
-        let applied = try run(["apply", "-f", manifest], environment: common)
+        let applied = try processes.run(["apply", "-f", manifest], environment: common)
         XCTAssertEqual(applied.status, 0, applied.output)
 
         // Kill w1 (SIGKILL) while it holds a tokenize task, once the job is well under way.
@@ -178,11 +138,11 @@ final class TokenizeClusterTests: XCTestCase {
                     """).map { try $0.int64("id") }
             }
             guard !holding.isEmpty else { return false }
-            kill(self.processes["w1"]!.processIdentifier, SIGKILL)
+            self.processes["w1"].kill9()
             killedHolding = holding
             return true
         }
-        processes["w1"]!.waitUntilExit()
+        _ = processes["w1"].waitForExit(timeout: 10)
         let stillActive = try pool.withConnection { c in
             try c.query("SELECT id FROM task_attempts WHERE id = ANY($1) AND state = 'active'", [.intArray(killedHolding)]).map { try $0.int64("id") }
         }
@@ -278,11 +238,11 @@ final class TokenizeClusterTests: XCTestCase {
         XCTAssertGreaterThan(direct.count, 500)
 
         // What an operator sees.
-        let datasets = try run(["get", "datasets"], environment: common)
+        let datasets = try processes.run(["get", "datasets"], environment: common)
         XCTAssertEqual(datasets.status, 0, datasets.output)
         XCTAssertTrue(datasets.output.contains("mixed") && datasets.output.contains("ready") && datasets.output.contains(" \(taskCount) "),
                       datasets.output)
-        let shards = try run(["get", "shards", "mixed", "-o", "json"], environment: common)
+        let shards = try processes.run(["get", "shards", "mixed", "-o", "json"], environment: common)
         XCTAssertEqual(shards.status, 0, shards.output)
         let views = try WireCoding.decode([ShardView].self, from: Data(shards.output.utf8))
         XCTAssertEqual(views.map(\.sha256), rows.map(\.sha))

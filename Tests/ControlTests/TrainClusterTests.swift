@@ -12,53 +12,19 @@ import XCTest
 /// an eval job of its checkpoint stores loss, perplexity and samples, shown by `opsctl describe job`.
 final class TrainClusterTests: XCTestCase {
     private var root: TemporaryDirectory!
-    private var processes: [String: Process] = [:]
+    private var processes: OpsctlProcessGroup!
     private var pool: PostgresPool?
     private var finished = false
 
-    override func setUpWithError() throws { root = try TemporaryDirectory.make(prefix: "train-cluster-") }
+    override func setUpWithError() throws {
+        root = try TemporaryDirectory.make(prefix: "train-cluster-")
+        processes = try OpsctlProcessGroup(logDirectory: root.path)
+    }
 
     override func tearDown() {
-        for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        for (_, process) in processes {
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        }
+        processes?.stopAll()
         pool?.close()
         if finished { root?.remove() } else if let root { print("kept \(root.path) (process logs, data) for inspection") }
-    }
-
-    private var opsctl: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("opsctl").path
-    }
-
-    private func start(_ name: String, _ arguments: [String], environment: [String: String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: opsctl)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let log = root.path + "/\(name).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        processes[name] = process
-    }
-
-    private func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: opsctl)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Byte-level pseudo-English documents (vocabulary 256, eot 0).
@@ -117,11 +83,11 @@ final class TrainClusterTests: XCTestCase {
         let admin = "admin-\(UUID().uuidString)", join = "join-\(UUID().uuidString)"
         let env = ["OPS_STATE_DIR": root.path + "/state", "OPS_ADMIN_TOKEN": admin, "OPS_JOIN_TOKEN": join,
                    "OPS_SERVER": "http://127.0.0.1:\(port)", "OPS_TOKEN": admin, "OPS_ARTIFACT_DIR": root.path + "/artifacts"]
-        try start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3", "--heartbeat-seconds", "1"],
+        try processes.start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3", "--heartbeat-seconds", "1"],
                   environment: env)
-        try waitUntil("the control plane answers", timeout: 60, interval: 0.2) { (try? self.run(["get", "workers"], environment: env).status) == 0 }
+        try waitUntil("the control plane answers", timeout: 60, interval: 0.2) { (try? self.processes.run(["get", "workers"], environment: env).status) == 0 }
         func startWorker(_ name: String) throws {
-            try start(name, ["worker", "--name", name, "--cpus", "1", "--memory", "2Gi", "--max-tasks", "1", "--poll-wait", "2",
+            try processes.start(name, ["worker", "--name", name, "--cpus", "1", "--memory", "2Gi", "--max-tasks", "1", "--poll-wait", "2",
                              "--work-dir", root.path + "/work-\(name)"], environment: env)
         }
         try startWorker("w1")
@@ -144,7 +110,7 @@ final class TrainClusterTests: XCTestCase {
             ("too-big-batch", trainManifest(name: "bad-d", data: "{dataset: tiny}", batch: 64), "but the data holds only"),
         ]
         for (label, body, message) in bad {
-            let applied = try run(["apply", "-f", try manifest(label, body)], environment: env)
+            let applied = try processes.run(["apply", "-f", try manifest(label, body)], environment: env)
             XCTAssertNotEqual(applied.status, 0, label)
             XCTAssertTrue(applied.output.contains(message), "\(label): \(applied.output)")
             XCTAssertTrue(applied.output.contains("spec.train"), "\(label) names the field: \(applied.output)")
@@ -152,15 +118,14 @@ final class TrainClusterTests: XCTestCase {
         XCTAssertEqual(try pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM jobs").int("n") }, 0)
 
         // A train job; w1 is SIGKILLed once a checkpoint past step 50 is registered.
-        let applied = try run(["apply", "-f", try manifest("train", trainManifest(name: "pre", data: "{dataset: train, weight: 1}"))], environment: env)
+        let applied = try processes.run(["apply", "-f", try manifest("train", trainManifest(name: "pre", data: "{dataset: train, weight: 1}"))], environment: env)
         XCTAssertEqual(applied.status, 0, applied.output)
         func sqlInt(_ sql: String) throws -> Int { try pool.withConnection { try $0.queryOne(sql).int("n") } }
         try waitUntil("a checkpoint past step 50", timeout: 180, interval: 0.02) {
             try sqlInt("SELECT count(*) AS n FROM artifacts WHERE kind = 'checkpoint' AND (metadata->>'step')::int >= 50") > 0
         }
         let stepsBeforeKill = try sqlInt("SELECT coalesce(max((metadata->>'step')::int), 0) AS n FROM artifacts WHERE kind = 'checkpoint'")
-        kill(processes["w1"]!.processIdentifier, SIGKILL)
-        processes["w1"]!.waitUntilExit()
+        processes["w1"].kill9()
         XCTAssertLessThan(stepsBeforeKill, 300, "killed mid-training")
         try startWorker("w2")
         // Once the retried attempt has written a checkpoint of its own, restart the control plane mid-training.
@@ -169,17 +134,15 @@ final class TrainClusterTests: XCTestCase {
         }
         let stateAtRestart = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'pre'").string("state") }
         XCTAssertEqual(stateAtRestart, "running", "the control plane restarts mid-training")
-        let serve = processes["serve"]!
-        kill(serve.processIdentifier, SIGTERM)
-        serve.waitUntilExit()
-        try start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3", "--heartbeat-seconds", "1"],
+        processes["serve"].terminate()
+        try processes.start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3", "--heartbeat-seconds", "1"],
                   environment: env)
-        try waitUntil("the control plane answers again", timeout: 60, interval: 0.2) { (try? self.run(["get", "workers"], environment: env).status) == 0 }
+        try waitUntil("the control plane answers again", timeout: 60, interval: 0.2) { (try? self.processes.run(["get", "workers"], environment: env).status) == 0 }
         try waitUntil("the train job finishes", timeout: 240, interval: 0.2) {
             let state = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'pre'").string("state") }
             return ["succeeded", "failed", "cancelled"].contains(state)
         }
-        let described = try run(["describe", "job", "pre", "-o", "json"], environment: env)
+        let described = try processes.run(["describe", "job", "pre", "-o", "json"], environment: env)
         XCTAssertEqual(described.status, 0, described.output)
         let view = try JSONSerialization.jsonObject(with: Data(described.output.utf8)) as? [String: Any]
         XCTAssertEqual((view?["job"] as? [String: Any])?["state"] as? String, "succeeded", described.output)
@@ -206,13 +169,13 @@ final class TrainClusterTests: XCTestCase {
         }
 
         // Fine-tuning from it with another model shape is refused at submission.
-        let mismatched = try run(["apply", "-f", try manifest("mismatch", trainManifest(name: "bad-e", data: "{dataset: train}",
+        let mismatched = try processes.run(["apply", "-f", try manifest("mismatch", trainManifest(name: "bad-e", data: "{dataset: train}",
             model: "{vocabularySize: 256, contextLength: 64, layers: 2, heads: 4, width: 32}", initFrom: "{job: pre}"))], environment: env)
         XCTAssertNotEqual(mismatched.status, 0)
         XCTAssertTrue(mismatched.output.contains("spec.train.initFrom") && mismatched.output.contains("width: 64"), mismatched.output)
 
         // `opsctl generate` samples from the final checkpoint locally.
-        let generated = try run(["generate", "--checkpoint", checkpoints.last!.0, "--prompt", "the cat ", "--max-tokens", "16",
+        let generated = try processes.run(["generate", "--checkpoint", checkpoints.last!.0, "--prompt", "the cat ", "--max-tokens", "16",
                                  "--temperature", "0"], environment: env)
         XCTAssertEqual(generated.status, 0, generated.output)
         XCTAssertTrue(generated.output.hasPrefix("the cat "), generated.output)
@@ -234,9 +197,9 @@ final class TrainClusterTests: XCTestCase {
                 maxNewTokens: 16
                 threads: 1
             """
-        let evalApplied = try run(["apply", "-f", try manifest("eval", eval), "--wait", "--timeout", "120"], environment: env)
+        let evalApplied = try processes.run(["apply", "-f", try manifest("eval", eval), "--wait", "--timeout", "120"], environment: env)
         XCTAssertEqual(evalApplied.status, 0, evalApplied.output)
-        let evalDescribed = try run(["describe", "job", "pre-eval"], environment: env)
+        let evalDescribed = try processes.run(["describe", "job", "pre-eval"], environment: env)
         XCTAssertTrue(evalDescribed.output.contains("perplexity"), evalDescribed.output)
         XCTAssertTrue(evalDescribed.output.contains("the cat "), evalDescribed.output)
 
@@ -264,7 +227,7 @@ final class TrainClusterTests: XCTestCase {
                 eval: {data: [{dataset: heldout}], batches: 2}
                 diloco: {innerSteps: 25, roundTimeoutSeconds: 60}
             """
-        let gangApplied = try run(["apply", "-f", try manifest("gang", gang), "--wait", "--timeout", "240"], environment: env)
+        let gangApplied = try processes.run(["apply", "-f", try manifest("gang", gang), "--wait", "--timeout", "240"], environment: env)
         XCTAssertEqual(gangApplied.status, 0, gangApplied.output)
         let members = try pool.withConnection { c in
             try c.query("SELECT t.result::text AS r FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = 'gang' ORDER BY t.id").map { try $0.string("r") }

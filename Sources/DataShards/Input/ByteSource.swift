@@ -34,46 +34,54 @@ final class PlainFileSource: ByteSource {
     }
 }
 
-final class GzipSource: ByteSource {
-    private let reader: GzipFileReader
+/// A streaming decompressor of one file: the wrappers' `GzipFileReader` and `ZstdFileReader`.
+protocol FileDecompressor: AnyObject {
+    associatedtype Failure: Error & CustomStringConvertible
+    init(path: String) throws(Failure)
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(Failure) -> Int
+    /// The input error for a failure (opening and reading keep their kind; anything else is bad data).
+    static func inputError(_ failure: Failure, path: String) -> InputError
+}
+
+extension GzipFileReader: FileDecompressor {
+    convenience init(path: String) throws(GzipError) { try self.init(path: path, chunkSize: 1 << 20) }
+
+    static func inputError(_ failure: GzipError, path: String) -> InputError {
+        switch failure {
+        case .cannotOpen(_, let reason): return .cannotOpen(file: path, reason: reason)
+        case .readFailed(_, let reason): return .readFailed(file: path, reason: reason)
+        default: return .decompressionFailed(file: path, reason: failure.description)
+        }
+    }
+}
+
+extension ZstdFileReader: FileDecompressor {
+    convenience init(path: String) throws(ZstdError) { try self.init(path: path, chunkSize: 1 << 20) }
+
+    static func inputError(_ failure: ZstdError, path: String) -> InputError {
+        switch failure {
+        case .cannotOpen(_, let reason): return .cannotOpen(file: path, reason: reason)
+        case .readFailed(_, let reason): return .readFailed(file: path, reason: reason)
+        default: return .decompressionFailed(file: path, reason: failure.description)
+        }
+    }
+}
+
+/// The decompressed bytes of a .gz or .zst file, with the wrapper's errors turned into input errors that
+/// name the file.
+final class DecompressingSource<Decompressor: FileDecompressor>: ByteSource {
+    private let reader: Decompressor
     let path: String
 
     init(path: String) throws(InputError) {
         self.path = path
-        do { reader = try GzipFileReader(path: path) } catch { throw Self.map(error, path) }
-    }
-
-    static func map(_ e: GzipError, _ path: String) -> InputError {
-        switch e {
-        case .cannotOpen(_, let r): return .cannotOpen(file: path, reason: r)
-        case .readFailed(_, let r): return .readFailed(file: path, reason: r)
-        default: return .decompressionFailed(file: path, reason: e.description)
-        }
+        do { reader = try Decompressor(path: path) } catch { throw Decompressor.inputError(error, path: path) }
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
-        do { return try reader.read(into: buffer) } catch { throw Self.map(error, path) }
+        do { return try reader.read(into: buffer) } catch { throw Decompressor.inputError(error, path: path) }
     }
 }
 
-final class ZstdSource: ByteSource {
-    private let reader: ZstdFileReader
-    let path: String
-
-    init(path: String) throws(InputError) {
-        self.path = path
-        do { reader = try ZstdFileReader(path: path) } catch { throw Self.map(error, path) }
-    }
-
-    static func map(_ e: ZstdError, _ path: String) -> InputError {
-        switch e {
-        case .cannotOpen(_, let r): return .cannotOpen(file: path, reason: r)
-        case .readFailed(_, let r): return .readFailed(file: path, reason: r)
-        default: return .decompressionFailed(file: path, reason: e.description)
-        }
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
-        do { return try reader.read(into: buffer) } catch { throw Self.map(error, path) }
-    }
-}
+typealias GzipSource = DecompressingSource<GzipFileReader>
+typealias ZstdSource = DecompressingSource<ZstdFileReader>

@@ -218,7 +218,11 @@ final class IntegrationProcessTests: XCTestCase {
         let second = try cluster.startServe(port: port, leaseSeconds: 8, heartbeatSeconds: 0.5, name: "serve-2")
         try await waitUntilReady(http, process: second)
 
-        try await waitUntil("the job succeeds after the restart", timeout: 60) { try self.jobState("steady") == "succeeded" }
+        do {
+            try waitUntil("the job succeeds after the restart", timeout: 60) { try self.jobState("steady") == "succeeded" }
+        } catch {
+            throw IntegrationFailure("\(error)\n\(cluster.stateSummary())")
+        }
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'"), taskCount)
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state = 'succeeded'"), taskCount)
         XCTAssertEqual(try cluster.count("""

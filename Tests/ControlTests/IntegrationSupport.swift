@@ -249,6 +249,24 @@ final class ProcessCluster: @unchecked Sendable {
         try sql { try $0.queryOne(query, params).int("n") }
     }
 
+    /// Jobs, tasks and attempts by state (with where tasks are placed or run), for failure messages.
+    func stateSummary() -> String {
+        let queries = [
+            "jobs": "SELECT name || ' ' || state || coalesce(' (' || pending_reason || ')', '') AS line FROM jobs ORDER BY id",
+            "tasks": """
+                SELECT state || ' worker=' || coalesce(worker_id::text, '-') || ' placed=' || coalesce(placed_worker_id::text, '-')
+                       || ': ' || count(*) AS line
+                FROM tasks GROUP BY state, worker_id, placed_worker_id ORDER BY 1
+                """,
+            "attempts": "SELECT state || ' worker=' || worker_id || ': ' || count(*) AS line FROM task_attempts GROUP BY state, worker_id ORDER BY 1",
+            "workers": "SELECT name || ' ' || state || ' heartbeat ' || round(extract(epoch FROM now() - last_heartbeat)::numeric, 1) || 's ago' AS line FROM workers ORDER BY id",
+        ]
+        return queries.sorted { $0.key < $1.key }.map { name, query in
+            let lines = (try? sql { try $0.query(query).map { try $0.string("line") } }) ?? ["(could not read)"]
+            return "\(name):\n  " + lines.joined(separator: "\n  ")
+        }.joined(separator: "\n")
+    }
+
     // MARK: Abandoned processes
 
     /// Kills `opsctl` children of test runs that died without cleaning up (their owner pid is gone).

@@ -101,15 +101,16 @@ struct SchedulingStore {
     /// nothing twice) and the pending reasons; wakes the workers' long-polls. Returns how many tasks were placed.
     static func commit(_ decisions: SchedulingDecisions, _ c: PostgresConnection) throws -> Int {
         var placed = 0
-        if !decisions.placements.isEmpty {
+        let placements = try stillFitting(decisions.placements, c)
+        if !placements.isEmpty {
             placed = try c.query("""
                 UPDATE tasks t SET placed_worker_id = p.worker, updated_at = now()
                 FROM unnest($1::bigint[], $2::bigint[]) AS p(task, worker)
                 WHERE t.id = p.task AND t.state = 'queued' AND t.placed_worker_id IS NULL
                 RETURNING t.id
-                """, [.text(arrayLiteral(decisions.placements.map(\.task.rawValue))),
-                      .text(arrayLiteral(decisions.placements.map(\.worker.rawValue)))]).count
-            let placedJobs = Set(decisions.placements.map(\.job.rawValue))
+                """, [.text(arrayLiteral(placements.map(\.task.rawValue))),
+                      .text(arrayLiteral(placements.map(\.worker.rawValue)))]).count
+            let placedJobs = Set(placements.map(\.job.rawValue))
             try c.execute("UPDATE jobs SET pending_reason = NULL WHERE id = ANY($1::bigint[]) AND pending_reason IS NOT NULL",
                           [.text(arrayLiteral(Array(placedJobs)))])
         }
@@ -137,6 +138,40 @@ struct SchedulingStore {
         }
         if placed > 0 { try c.notify(channel: StoreChannel.taskRunnable, payload: "placed") }
         return placed
+    }
+
+    /// The placements that still fit their workers now. The pass decided on a snapshot; a claim may have
+    /// taken room on a worker since (a task claimed directly by its poll). With the workers locked (claims
+    /// wait meanwhile), each placement must fit what its worker has free; a gang keeps all its members or
+    /// none. What is dropped stays queued for the next pass.
+    static func stillFitting(_ placements: [Placement], _ c: PostgresConnection) throws -> [Placement] {
+        guard !placements.isEmpty else { return [] }
+        let workers = Array(Set(placements.map(\.worker.rawValue))).sorted()
+        try WorkerCapacity.lock(workers, c)
+        let initial = try WorkerCapacity.free(of: workers, c)
+        var needs: [Int64: (resources: Resources, gang: Bool)] = [:]
+        for row in try c.query("SELECT id, cpu_millis, memory_bytes, accelerators, gang FROM tasks WHERE id = ANY($1)",
+                               [.intArray(placements.map(\.task.rawValue))]) {
+            needs[try row.int64("id")] = (try row.resources(), try row.bool("gang"))
+        }
+        func fitting(excludingJobs excluded: Set<Int64>) -> (kept: [Placement], brokenGangs: Set<Int64>) {
+            var free = initial
+            var kept: [Placement] = []
+            var broken: Set<Int64> = []
+            for p in placements where !excluded.contains(p.job.rawValue) {
+                guard let need = needs[p.task.rawValue], let room = free[p.worker.rawValue] else { continue }
+                if need.resources.fits(in: room) {
+                    free[p.worker.rawValue] = room - need.resources
+                    kept.append(p)
+                } else if need.gang {
+                    broken.insert(p.job.rawValue)
+                }
+            }
+            return (kept, broken)
+        }
+        let first = fitting(excludingJobs: [])
+        // Dropping whole gangs only frees room, so every other placement that fit still fits.
+        return first.brokenGangs.isEmpty ? first.kept : fitting(excludingJobs: first.brokenGangs).kept
     }
 
     /// The reservations the previous pass (of any replica) kept, locking the row so passes never interleave.

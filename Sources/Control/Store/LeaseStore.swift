@@ -70,28 +70,19 @@ public struct LeaseStore: Sendable {
         guard leaseDuration > 0 else { throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0") }
         let running = try TaskTransitions.target(from: [.queued], .leased)
         return try pool.transaction { c in
-            // The worker row lock serializes claims of one worker, so its capacity is not double-booked.
+            // The worker row lock serializes claims of one worker and the scheduler's placements onto it, so
+            // its capacity is not double-booked; what it holds is read after the lock (WorkerCapacity).
+            try WorkerCapacity.lock([worker.rawValue], c)
             guard let w = try c.queryFirst("""
-                SELECT w.state, w.cpu_millis, w.memory_bytes, w.accelerators, w.labels, array_to_json(w.kinds)::text AS kinds_json,
-                    coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(Self.holdsCapacity)), 0) AS used_cpu,
-                    coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(Self.holdsCapacity)), 0) AS used_memory,
-                    coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
-                              WHERE (\(Self.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS used_accelerators,
+                SELECT w.state, w.labels, array_to_json(w.kinds)::text AS kinds_json,
                     coalesce((SELECT jsonb_agg(q.name) FROM queues q), '[]') AS configured_queues
-                FROM workers w WHERE w.id = $1 FOR UPDATE OF w
+                FROM workers w WHERE w.id = $1
                 """, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
             let state = try w.string("state")
             if state == WorkerState.drained.rawValue { return [] }
             guard state == WorkerState.alive.rawValue else { throw StoreError.workerNotAlive(worker, state: state) }
             try c.execute("UPDATE workers SET last_heartbeat = now() WHERE id = $1", [worker.sql])
-            var free = try w.resources()
-            free.cpuMillis -= try w.int64("used_cpu")
-            free.memoryBytes -= try w.int64("used_memory")
-            if let used = try? JSONSerialization.jsonObject(with: Data(try w.string("used_accelerators").utf8)) as? [[String: Any]] {
-                for entry in used {
-                    for (k, v) in entry { free.accelerators[AcceleratorType(rawValue: k), default: 0] -= (v as? NSNumber)?.int64Value ?? 0 }
-                }
-            }
+            guard var free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else { throw StoreError.unknownWorker(worker) }
             // Reads tasks only, in index order (tasks_runnable): the filters keep the planner's estimates
             // high, so it walks the index and stops after `limit` rows instead of sorting the queue.
             let labels = try StoreJSON.labels(try w.string("labels"), column: "labels")

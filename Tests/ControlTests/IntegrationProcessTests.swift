@@ -228,8 +228,11 @@ final class IntegrationProcessTests: XCTestCase {
         XCTAssertEqual(try cluster.count("""
             SELECT count(*) AS n FROM (SELECT task_id FROM task_attempts WHERE state = 'succeeded' GROUP BY task_id HAVING count(*) = 1) s
             """), taskCount, "every task succeeded exactly once")
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state <> 'succeeded'"), 0,
-                       "no lease expired and no work was redone across the restart")
+        // An attempt may expire without having run: a claim whose poll response died with the first replica
+        // (the worker never got it, so it does not list it in heartbeats and its lease runs out). Nothing else
+        // may end otherwise, and no work is done twice (one `sleeping` line per task, below).
+        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state NOT IN ('succeeded', 'expired')"), 0,
+                       "no attempt failed or was lost across the restart")
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM workers WHERE state = 'alive'"), 2, "both workers still registered and alive")
         // Both workers reconnected to the new replica and their completions arrived (none stayed lost).
         XCTAssertEqual(try cluster.count("""

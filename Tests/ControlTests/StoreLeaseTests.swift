@@ -194,6 +194,27 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(record.kinds, ["train", "eval"])
     }
 
+    func testHeartbeatsExtendOnlyTheAttemptsTheWorkerListsSoALostAssignmentIsRetried() throws {
+        // Found by a control-plane restart test under load: a poll's claim committed, the control plane died
+        // before the response reached the worker, and the worker's heartbeats kept that attempt alive forever.
+        let w = try worker()
+        try jobs.submit(NewJob(name: "held", type: "t"))
+        try jobs.submit(NewJob(name: "lost", type: "t"))
+        let claimed = try leases.claimNext(for: w, limit: 2, leaseDuration: 0.3)
+        XCTAssertEqual(claimed.count, 2)
+        let held = try XCTUnwrap(claimed.first { $0.jobName == "held" })
+        let lost = try XCTUnwrap(claimed.first { $0.jobName == "lost" })
+        for _ in 0..<4 {
+            Thread.sleep(forTimeInterval: 0.1)
+            let beat = try workers.heartbeat(w, holding: [held.attempt], extending: .listed([held.attempt]))
+            XCTAssertEqual(beat.extendedAttempts, [held.attempt], "only what the worker says it holds")
+            try leases.expireLeases()
+        }
+        XCTAssertEqual(try jobs.task(held.task)?.state, .running)
+        XCTAssertEqual(try jobs.task(lost.task)?.state, .queued, "the assignment the worker never got ran out and is retried")
+        XCTAssertEqual(try workers.heartbeat(w).extendedAttempts, [held.attempt], "callers without a list extend every active lease")
+    }
+
     func testReportsOfAnotherWorkerAreRefused() throws {
         let a = try worker("a"), b = try worker("b")
         try jobs.submit(NewJob(name: "j", type: "t"))

@@ -32,9 +32,11 @@ enum WorkerRoutes {
         let request = try context.decodeBody(HeartbeatRequest.self)
         try context.authorizeWorker(request.workerID)
         let held = request.attempts.filter { !$0.finished }
-        let result = try services.workers.heartbeat(request.workerID, holding: held.map(\.attemptID), cachedShards: request.cachedShards)
+        let result = try services.workers.heartbeat(request.workerID, holding: held.map(\.attemptID),
+                                                    extending: .listed(request.attempts.map(\.attemptID)),
+                                                    cachedShards: request.cachedShards)
         if request.draining { try services.workers.drain(request.workerID) }
-        // The store extends every active lease by its own lease length; the deadline shown is this
+        // The store extends every lease the worker listed by its own lease length; the deadline shown is this
         // replica's estimate of the database's (they share a clock on one machine, within ms elsewhere).
         let deadline = Date().addingTimeInterval(services.configuration.leaseSeconds)
         let tasksByAttempt = Dictionary(request.attempts.map { ($0.attemptID, $0.taskID) }, uniquingKeysWith: { a, _ in a })

@@ -60,11 +60,22 @@ public struct WorkerStore: Sendable {
         }
     }
 
-    /// Records a heartbeat: extends the deadlines of all the worker's active leases by their lease
+    /// Which active leases of the worker a heartbeat extends.
+    public enum LeaseExtension: Sendable, Equatable {
+        /// Every active lease of the worker (callers that track no attempts of their own).
+        case everyActive
+        /// Only the attempts the worker says it holds (running, or finished with the report still on its way).
+        /// An attempt it does not list — its assignment was lost with a poll response when the control plane
+        /// went down — is not extended: its lease runs out and the task is retried instead of waiting forever.
+        case listed([AttemptID])
+    }
+
+    /// Records a heartbeat: extends the deadlines of the worker's active leases (`extending`) by their lease
     /// duration, revives a worker marked lost, and says which of the `holding` attempts to stop.
     /// `cachedShards`, when given, replaces the worker's list of cached remote shard files (data locality);
     /// at most `maxCachedShards` are kept.
-    public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = [], cachedShards: [String]? = nil) throws -> HeartbeatResult {
+    public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = [], extending: LeaseExtension = .everyActive,
+                          cachedShards: [String]? = nil) throws -> HeartbeatResult {
         try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
@@ -78,10 +89,14 @@ public struct WorkerStore: Sendable {
             }
             try c.execute("UPDATE workers SET last_heartbeat = now(), state = $2, cached_shards = coalesce($3::text[], cached_shards) WHERE id = $1",
                           [worker.sql, .text(state.rawValue), cachedShards.map { .textArray(Array($0.prefix(Self.maxCachedShards))) }])
+            let listed: PostgresValue? = switch extending {
+            case .everyActive: nil
+            case .listed(let attempts): .intArray(attempts.map(\.rawValue))
+            }
             let extended = try c.query("""
                 UPDATE task_attempts SET lease_deadline = now() + make_interval(secs => lease_seconds)
-                WHERE worker_id = $1 AND state = 'active' RETURNING id
-                """, [worker.sql]).map { AttemptID(try $0.int64("id")) }
+                WHERE worker_id = $1 AND state = 'active' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[])) RETURNING id
+                """, [worker.sql, listed]).map { AttemptID(try $0.int64("id")) }
             let active = Set(extended)
             return HeartbeatResult(state: state, extendedAttempts: extended.sorted(),
                                    stopAttempts: holding.filter { !active.contains($0) })

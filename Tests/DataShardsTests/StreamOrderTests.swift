@@ -83,6 +83,26 @@ final class StreamOrderTests: XCTestCase {
         }
     }
 
+    /// A batch counts its sample ids on from its first one (no divisions per sample): across an epoch's end
+    /// they must still be what `sampleID(at:)` says, and the rows what reading each position alone gives.
+    func testABatchAcrossAnEpochBoundaryHoldsTheSamplesOfItsPositions() throws {
+        let dir = TemporaryDirectory()
+        let ds = try makeDataset(in: dir.path, name: "wrap", shards: 3, documentsPerShard: 3...20, documentLength: 1...50, seed: 9)
+        let s = try stream([try StreamSource.directory(ds.directory)], window: 8)
+        let n = s.samplesPerEpoch
+        let first = 2 * n - 5  // epoch 1's last five samples and epoch 2's first seven
+        var tokens: [Int32] = [], ids: [SampleID] = []
+        try s.read(globalPositions: first, count: 12, into: &tokens, ids: &ids)
+        XCTAssertEqual(ids, (first..<(first + 12)).map { s.sampleID(at: $0) })
+        XCTAssertEqual(ids.map(\.datasetEpoch), Array(repeating: 1, count: 5) + Array(repeating: 2, count: 7))
+        XCTAssertEqual(ids.map(\.index), Array((n - 5)..<n) + Array(0..<7))
+        for (row, g) in (first..<(first + 12)).enumerated() {
+            var one: [Int32] = [], oneID: [SampleID] = []
+            try s.read(globalPositions: g, count: 1, into: &one, ids: &oneID)
+            XCTAssertEqual(Array(tokens[(row * (Self.t + 1))..<((row + 1) * (Self.t + 1))]), one, "row \(row)")
+        }
+    }
+
     /// Packing: the samples of an epoch, in physical order, spell the shuffled documents, each whole and
     /// each exactly once, every one followed by end-of-text; samples overlap by one token (stride T).
     func testSamplesPackWholeShuffledDocumentsAcrossBoundaries() throws {

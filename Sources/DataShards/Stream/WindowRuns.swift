@@ -4,7 +4,7 @@
 // shard and document order) and is drawn in a shuffled order. Finding a drawn sample's documents one by one
 // meant a lookup in the shard's document table at a random place per sample — most of the stream's planning
 // time. Walking the window's samples in token order instead visits the documents in order once, and every
-// draw afterwards is a table read: permutation -> the sample's runs (pointer and length in a mapped shard).
+// draw afterwards is a table read: the draw's runs (pointer and length in a mapped shard), stored in draw order.
 // The object keeps the shards its runs point into mapped (`readers`).
 
 final class WindowRuns {
@@ -15,36 +15,43 @@ final class WindowRuns {
     /// The window's first packed sample (its draw `first + i` reads sample `first + permutation[i]`).
     let first: Int64
     let size: Int
-    let permutation: UnsafeMutablePointer<Int32>
-    /// Sample i's runs are runs[runStart[i] ..< runStart[i + 1]].
-    let runStart: UnsafeMutablePointer<Int32>
+    /// Draw i's runs are runs[drawRunStart[i] ..< drawRunStart[i + 1]]: stored in draw order, so consecutive
+    /// draws read the tables front to back (a lookup through the permutation missed the cache twice per draw
+    /// once the copied samples had pushed the tables out).
+    let drawRunStart: UnsafeMutablePointer<Int32>
     let runs: UnsafeMutablePointer<Run>
     let runCount: Int
     let readers: [ShardReader]
 
-    init(epoch: Int64, block: Int64, first: Int64, permutation: [Int32], runStart: [Int32], runs: [Run], readers: [ShardReader]) {
+    /// `runStart`/`runs` in sample (token) order as the window was walked; `permutation[i]` is draw i's sample.
+    init(epoch: Int64, block: Int64, first: Int64, permutation: [Int32], runStart: [Int32], runs sampleRuns: [Run], readers: [ShardReader]) {
         self.epoch = epoch
         self.block = block
         self.first = first
         size = permutation.count
-        self.permutation = .allocate(capacity: max(permutation.count, 1))
-        self.permutation.initialize(from: permutation, count: permutation.count)
-        self.runStart = .allocate(capacity: runStart.count)
-        self.runStart.initialize(from: runStart, count: runStart.count)
-        self.runs = .allocate(capacity: max(runs.count, 1))
-        self.runs.initialize(from: runs, count: runs.count)
-        runCount = runs.count
+        runCount = sampleRuns.count
+        drawRunStart = .allocate(capacity: size + 1)
+        runs = .allocate(capacity: max(runCount, 1))
+        var next = 0
+        for (i, sample) in permutation.enumerated() {
+            drawRunStart[i] = Int32(next)
+            for r in Int(runStart[Int(sample)])..<Int(runStart[Int(sample) + 1]) {
+                (runs + next).initialize(to: sampleRuns[r])
+                next += 1
+            }
+        }
+        drawRunStart[size] = Int32(next)
+        precondition(next == runCount, "the window's permutation must visit every sample once")
         self.readers = readers
     }
 
     deinit {
-        permutation.deallocate()
-        runStart.deallocate()
+        drawRunStart.deallocate()
         runs.deallocate()
     }
 
     /// Bytes held besides the mapped shards (for the memory notes: ~20 bytes per sample of the window).
-    var tableBytes: Int { size * 8 + runCount * MemoryLayout<Run>.stride }
+    var tableBytes: Int { (size + 1) * 4 + runCount * MemoryLayout<Run>.stride }
 }
 
 /// Walks a dataset epoch's token order (shards in order, documents in order within each) from a token on.

@@ -132,4 +132,40 @@ final class QueueIntegrationTests: XCTestCase {
         _ = try await admin.cancelJob("long-2")
         await cluster.shutdown()
     }
+
+    func testDeletingAQueueLiftsItsQuotaAndIsAnEvent() async throws {
+        let cluster = try InProcessCluster()
+        cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)
+        let admin = cluster.admin
+        _ = try await admin.submit([Self.queue("team", cpuQuota: 1), Self.sleepJob("held-1", queue: "team", seconds: 30),
+                                    Self.sleepJob("held-2", queue: "team", seconds: 30)])
+        try await waitUntil("one runs, the other waits on the quota", timeout: 30, interval: 0.1) {
+            try await admin.job("held-1").tasks.running + admin.job("held-2").tasks.running == 1
+        }
+        // Deleting the configuration: the queue goes on unconfigured (weight 1, no quota), so the second runs.
+        let after = try await admin.deleteQueue("team")
+        XCTAssertEqual(after.configured, false)
+        XCTAssertNil(after.quota)
+        XCTAssertEqual(after.weight, 1)
+        XCTAssertEqual(after.runningTasks + after.pendingTasks, 2)
+        try await waitUntil("both run", timeout: 30, interval: 0.1) {
+            try await admin.job("held-1").tasks.running + admin.job("held-2").tasks.running == 2
+        }
+        let listed = try await admin.queues()
+        XCTAssertEqual(listed.first { $0.name == "team" }?.configured, false)
+        let types = try await admin.events().filter { $0.type.hasPrefix("queue.") }.map(\.type)
+        XCTAssertEqual(types, ["queue.configured", "queue.deleted"])
+        // Nothing configured by that name any more: 404 naming what to do.
+        do {
+            _ = try await admin.deleteQueue("team")
+            XCTFail("a second delete must be refused")
+        } catch {
+            guard case .rejected(_, let status, let body) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(status, 404)
+            XCTAssertTrue(body?.error.message.contains("no configured queue named team") ?? false, "\(String(describing: body))")
+        }
+        _ = try await admin.cancelJob("held-1")
+        _ = try await admin.cancelJob("held-2")
+        await cluster.shutdown()
+    }
 }

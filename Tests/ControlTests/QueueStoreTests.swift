@@ -7,7 +7,8 @@ import TestSupport
 import XCTest
 
 /// The queues table: upsert and list round trip, atomicity with the jobs of the same submission, the
-/// scheduling snapshot's weights and quotas, and the lease fast path leaving quota-limited queues alone.
+/// scheduling snapshot's weights and quotas, the lease fast path leaving quota-limited queues alone, and
+/// deletion and the events queue changes leave.
 final class QueueStoreTests: StoreTestCase {
     var queues: QueueStore { QueueStore(pool: pool) }
 
@@ -26,6 +27,35 @@ final class QueueStoreTests: StoreTestCase {
         // A cpu-only quota keeps zero (unlimited) memory and no accelerators.
         try queues.upsert([QueueConfiguration(name: "batch", weight: 1, quota: Resources(cpuMillis: 500))])
         XCTAssertEqual(try queues.queue(named: "batch")?.configuration.quota, Resources(cpuMillis: 500))
+    }
+
+    func testChangesAndDeletionsAreEventsAndReapplyingTheSameIsNot() throws {
+        try queues.upsert([QueueConfiguration(name: "research", weight: 2)])
+        try queues.upsert([QueueConfiguration(name: "research", weight: 2)])  // the same again: no event
+        try queues.upsert([QueueConfiguration(name: "research", weight: 3, quota: Resources(cpuMillis: 1500))])
+        try jobs.submit(NewJob(name: "j", type: "t", queue: "research"))
+        let removed = try queues.delete(named: "research")
+        XCTAssertEqual(removed?.configuration, QueueConfiguration(name: "research", weight: 3, quota: Resources(cpuMillis: 1500)))
+        XCTAssertEqual(try queues.list(), [])
+        XCTAssertNil(try queues.delete(named: "research"), "nothing configured is left to delete")
+        XCTAssertNil(try queues.delete(named: "never-configured"))
+
+        let events = try EventStore(pool: pool).list().filter { $0.entity == "queue" }
+        XCTAssertEqual(events.map(\.oldState), [nil, "configured", "configured"])
+        XCTAssertEqual(events.map(\.newState), ["configured", "configured", "deleted"])
+        XCTAssertEqual(Set(events.map(\.entityID)).count, 1, "one queue")
+        XCTAssertEqual(events[0].reason, "queue research configured: weight 2, no quota")
+        XCTAssertTrue(events[1].reason.hasPrefix("queue research changed: weight 2, no quota -> weight 3, quota cpu=1.5"), events[1].reason)
+        XCTAssertTrue(events[2].reason.hasPrefix("queue research deleted (was weight 3, quota cpu=1.5"), events[2].reason)
+        // The job naming it goes on under the defaults.
+        let snapshot = try pool.withConnection { try SchedulingStore.snapshot($0, previousReservations: []) }
+        XCTAssertEqual(snapshot.queues, [QueueSpec(name: "research", weight: 1, quota: nil)])
+        // Configured again: a new queue (new id), announced like the first time.
+        try queues.upsert([QueueConfiguration(name: "research")])
+        let again = try EventStore(pool: pool).list().filter { $0.entity == "queue" }
+        XCTAssertEqual(again.count, 4)
+        XCTAssertNotEqual(again[3].entityID, again[0].entityID)
+        XCTAssertNil(again[3].oldState)
     }
 
     func testBadConfigurationsAreRefusedWithTheField() throws {

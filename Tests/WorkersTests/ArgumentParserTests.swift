@@ -28,6 +28,7 @@ final class ArgumentParserTests: XCTestCase {
         XCTAssertEqual(try parse("logs -- --weird-job-name").positionals, ["--weird-job-name"])
         XCTAssertEqual(try parse("apply -f -").value("file"), "-", "- is standard input, not an option")
         XCTAssertTrue(try parse("logs train -f").flag("follow"))
+        XCTAssertEqual(try parse("delete queue team -o json").positionals, ["queue", "team"])
     }
 
     func testUsageErrorsAreSpecificAndExitWith2() {
@@ -40,6 +41,8 @@ final class ArgumentParserTests: XCTestCase {
         XCTAssertEqual(error("logs"), .missingArgument(command: "logs", name: "JOB"))
         XCTAssertEqual(error("get jobz"), .invalidChoice(command: "get", name: "KIND", value: "jobz", choices: OpsCommands.getKinds))
         XCTAssertEqual(error("cancel a b"), .unexpectedArgument(command: "cancel", argument: "b"))
+        XCTAssertEqual(error("delete job x"), .invalidChoice(command: "delete", name: "KIND", value: "job", choices: ["queue"]))
+        XCTAssertEqual(error("delete queue"), .missingArgument(command: "delete", name: "NAME"))
         XCTAssertEqual(error("apply -f a -f b"), .duplicateOption(command: "apply", option: "-f"))
         XCTAssertEqual(error("--server x"), .unknownCommand("--server", suggestion: nil))
         XCTAssertEqual(error("get jobs --bogus")?.exitCode, 2)

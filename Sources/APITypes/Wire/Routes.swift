@@ -46,6 +46,9 @@ public enum APIRoute {
     public static func datasetShards(_ name: String) -> String { "/v1/datasets/\(escape(name))/shards" }
     /// `GET` → `ListResponse<QueueView>`: configured queues and the queues jobs use, with task counts.
     public static let queues = "/v1/queues"
+    /// `DELETE` → `QueueView` of the queue afterwards (unconfigured: weight 1, no quota, its task counts); 404 when
+    /// no configuration of that name exists.
+    public static func queue(_ name: String) -> String { "/v1/queues/\(escape(name))" }
     /// `GET ?job=&name=` → `ListResponse<ArtifactView>`.
     public static let artifacts = "/v1/artifacts"
     /// `GET` → `ArtifactView`.

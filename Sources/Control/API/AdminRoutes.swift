@@ -25,6 +25,7 @@ enum AdminRoutes {
             Route("GET", "/v1/datasets/{name}/shards", .admin) { try datasetShards($0, services) },
             Route("GET", APIRoute.artifacts, .admin) { try listArtifacts($0, services) },
             Route("GET", APIRoute.queues, .admin) { _ in .wire(ListResponse(items: try QueueRoutes.views(services))) },
+            Route("DELETE", "/v1/queues/{name}", .admin) { try QueueRoutes.delete($0, services) },
         ]
     }
 

@@ -1,7 +1,9 @@
 import APITypes
 import ClusterModel
 import Foundation
+import HTTPServer
 
+// `DELETE /v1/queues/{name}`: removes a queue's configuration (its jobs go on under the defaults).
 // `GET /v1/queues`: the configured queues and every queue that jobs name without a configuration (shown with
 // the defaults the scheduler uses: weight 1, no quota), each with its running and queued task counts.
 
@@ -23,6 +25,16 @@ enum QueueRoutes {
             view.pendingTasks = usage[view.name]?.pendingTasks ?? 0
             return view
         }
+    }
+
+    static func delete(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
+        let name = context.parameter("name")
+        guard try services.queues.delete(named: name) != nil else {
+            throw APIErrorBody(code: .notFound, message: "no configured queue named \(name); `opsctl get queues` lists the queues (only those shown as configured can be deleted)")
+        }
+        let now = try views(named: [name], services).first
+            ?? QueueView(name: name, weight: QueueManifest.defaultWeight, quota: nil, configured: false)
+        return .wire(now)
     }
 
     /// The views of `names`, in that order (the order of the submitted file).

@@ -48,6 +48,19 @@ public struct QueueStore: Sendable {
         try pool.withConnection { try Self.list($0) }
     }
 
+    /// Removes a queue's configuration; its jobs keep running and queueing under the defaults (weight 1, no
+    /// quota), as for any queue no manifest configured. Returns what was removed (nil: nothing configured).
+    @discardableResult
+    public func delete(named name: String) throws -> QueueRecord? {
+        try pool.idempotentTransaction { c in
+            guard let row = try c.queryFirst("DELETE FROM queues WHERE name = $1 RETURNING *", [.text(name)]) else { return nil }
+            let removed = try Self.record(row)
+            try Self.recordEvent(queueID: try row.int64("id"), from: "configured", to: "deleted",
+                                 reason: "queue \(name) deleted (was \(Self.describe(removed.configuration))); its jobs run with weight 1 and no quota", c)
+            return removed
+        }
+    }
+
     public func queue(named name: String) throws -> QueueRecord? {
         try pool.withConnection { try Self.list($0, where: "name = $1", [.text(name)]).first }
     }
@@ -87,8 +100,10 @@ public struct QueueStore: Sendable {
     }
 
     /// Upserts inside the caller's transaction (the manifest submission applies queues and jobs together).
+    /// A queue created or changed leaves an event; applying the same configuration again leaves none.
     static func upsert(_ queues: [QueueConfiguration], _ c: PostgresConnection) throws -> [QueueRecord] {
         try queues.map { queue in
+            let before = try c.queryFirst("SELECT * FROM queues WHERE name = $1 FOR UPDATE", [.text(queue.name)]).map(record)
             let row = try c.queryOne("""
                 INSERT INTO queues (name, weight, quota_cpu_millis, quota_memory_bytes, quota_accelerators)
                 VALUES ($1, $2, $3, $4, $5::jsonb)
@@ -98,8 +113,29 @@ public struct QueueStore: Sendable {
                 RETURNING *
                 """, [.text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
                       queue.quota.map { .int($0.memoryBytes) }, queue.quota.map { .json(StoreJSON.encode(accelerators: $0.accelerators)) }])
-            return try record(row)
+            let after = try record(row)
+            if let before {
+                if before.configuration != after.configuration {
+                    try recordEvent(queueID: try row.int64("id"), from: "configured", to: "configured",
+                                    reason: "queue \(queue.name) changed: \(describe(before.configuration)) -> \(describe(after.configuration))", c)
+                }
+            } else {
+                try recordEvent(queueID: try row.int64("id"), from: nil, to: "configured",
+                                reason: "queue \(queue.name) configured: \(describe(after.configuration))", c)
+            }
+            return after
         }
+    }
+
+    private static func recordEvent(queueID: Int64, from: String?, to: String, reason: String, _ c: PostgresConnection) throws {
+        try c.execute("INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason) VALUES ('queue', $1, NULL, $2, $3, $4)",
+                      [.int(queueID), from.map { .text($0) }, .text(to), .text(reason)])
+    }
+
+    /// "weight 2, quota cpu 4000m memory 8 GiB ..." for events.
+    static func describe(_ queue: QueueConfiguration) -> String {
+        let weight = queue.weight == queue.weight.rounded() && abs(queue.weight) < 1e15 ? String(Int64(queue.weight)) : String(queue.weight)
+        return "weight \(weight), " + (queue.quota.map { "quota \($0)" } ?? "no quota")
     }
 
     static func list(_ c: PostgresConnection, where condition: String = "true", _ params: [PostgresValue?] = []) throws -> [QueueRecord] {

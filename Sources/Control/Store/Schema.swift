@@ -248,5 +248,13 @@ extension Migrations {
         ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT '';
         UPDATE tasks t SET kind = j.type FROM jobs j WHERE j.id = t.job_id;
         """),
+        // Queue changes in the audit trail: queues get a numeric id for their events (the name stays the key;
+        // a queue deleted and configured again gets a new id, and each event's reason names the queue).
+        Migration(version: 11, name: "queue events", sql: """
+        ALTER TABLE queues ADD COLUMN id bigserial UNIQUE;
+        ALTER TABLE events DROP CONSTRAINT events_entity_check;
+        ALTER TABLE events ADD CONSTRAINT events_entity_check
+            CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact', 'queue'));
+        """),
     ]
 }

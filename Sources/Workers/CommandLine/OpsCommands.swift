@@ -114,6 +114,10 @@ public enum OpsCommands {
     public static let cancel = CommandSpec("cancel", summary: "Cancel a job: running attempts are stopped, queued tasks never start",
         positionals: [PositionalSpec("JOB", help: "the job's name")], options: [output])
 
+    public static let delete = CommandSpec("delete", summary: "Delete a queue's configuration: its jobs go on with weight 1 and no quota",
+        positionals: [PositionalSpec("KIND", help: "queue", choices: ["queue"]), PositionalSpec("NAME", help: "the queue's name")],
+        options: [output])
+
     public static let version = CommandSpec("version", summary: "Print the version")
 
     public static let generate = CommandSpec("generate", summary: "Sample text from a checkpoint, locally (no cluster needed)",
@@ -129,7 +133,7 @@ public enum OpsCommands {
         ],
         discussion: "Example: opsctl generate --checkpoint ckpt.safetensors --tokenizer tokenizer.json --prompt 'The ' --max-tokens 50")
 
-    public static let all: [CommandSpec] = [up, serve, worker, apply, get, describe, logs, cancel, generate, version]
+    public static let all: [CommandSpec] = [up, serve, worker, apply, get, describe, logs, cancel, delete, generate, version]
 
     public static let parser = ArgumentParser(program: "opsctl",
                                               summary: "run LLM data and training pipelines on a cluster",

@@ -72,6 +72,11 @@ public struct OpsClient: Sendable {
         return response.items
     }
 
+    /// Removes a queue's configuration; returns the queue as it is afterwards (unconfigured).
+    public func deleteQueue(_ name: String) async throws(ControlPlaneError) -> QueueView {
+        try await requester.call(.delete, APIRoute.queue(name))
+    }
+
     public func datasets() async throws(ControlPlaneError) -> [DatasetView] {
         try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.datasets, [("cursor", cursor)])) }
     }

@@ -12,6 +12,7 @@ func runCommand(_ settings: Settings) async -> Int32 {
         case "describe": return try await DescribeCommand.run(settings)
         case "logs": return try await LogsCommand.run(settings)
         case "cancel": return try await CancelCommand.run(settings)
+        case "delete": return try await DeleteCommand.run(settings)
         case "worker": return try await WorkerCommand.run(settings)
         case "serve": return try await ServeCommand.run(settings)
         case "up": return try await UpCommand.run(settings)

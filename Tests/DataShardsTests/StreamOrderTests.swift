@@ -83,6 +83,38 @@ final class StreamOrderTests: XCTestCase {
         }
     }
 
+    /// With `verifyAhead` the next window of each dataset is built on a background queue while the current one
+    /// is read; a window is a pure function of its place, so batches must be the same as with everything built
+    /// inline — over several epochs of a blend with many small windows, and for random reads that jump back
+    /// and forth (the window built ahead is then not the one asked for).
+    func testWindowsBuiltAheadGiveTheSameBatchesAsWindowsBuiltInline() throws {
+        let dir = TemporaryDirectory()
+        let sources = try blendSources(dir)
+        func make(ahead: Bool) throws -> TokenStream {
+            var c = StreamConfiguration(sources: sources, sequenceLength: Self.t, batchSize: 5, seed: 3, shuffleWindow: 8, maxOpenShards: 2)
+            c.verifyAhead = ahead
+            return try TokenStream(c)
+        }
+        let inline = try make(ahead: false), ahead = try make(ahead: true)
+        let steps = Int(3 * inline.samplesPerEpoch / 5) + 1  // three epochs and a bit
+        for step in 0..<steps {
+            let a = try inline.nextBatch(), b = try ahead.nextBatch()
+            XCTAssertEqual(a.samples, b.samples, "step \(step)")
+            XCTAssertEqual(a.tokens, b.tokens, "step \(step)")
+            XCTAssertEqual(a.stateAfter, b.stateAfter)
+        }
+        var random = TestRandom(17)
+        for _ in 0..<60 {
+            let first = Int64(random.next() % UInt64(4 * inline.samplesPerEpoch))
+            var ta: [Int32] = [], ia: [SampleID] = [], tb: [Int32] = [], ib: [SampleID] = []
+            try inline.read(globalPositions: first, count: 7, into: &ta, ids: &ia)
+            try ahead.read(globalPositions: first, count: 7, into: &tb, ids: &ib)
+            XCTAssertEqual(ia, ib, "position \(first)")
+            XCTAssertEqual(ta, tb, "position \(first)")
+        }
+        XCTAssertLessThanOrEqual(ahead.openShards, 2)
+    }
+
     /// A batch counts its sample ids on from its first one (no divisions per sample): across an epoch's end
     /// they must still be what `sampleID(at:)` says, and the rows what reading each position alone gives.
     func testABatchAcrossAnEpochBoundaryHoldsTheSamplesOfItsPositions() throws {

@@ -23,7 +23,8 @@ public final class TokenStream {
     private var cursor: BlendSchedule.Cursor
     private var cursorEpoch: Int64 = -1
     private let orders: [DatasetOrder]
-    private let pool: OpenShardPool
+    /// Builds the sample windows (and owns the shard pool and per-epoch orders), the next ones ahead.
+    private let windows: WindowPreparer
     private let tokensPerSample: Int
 
     private let plan: BatchPlan
@@ -46,8 +47,11 @@ public final class TokenStream {
         samplesPerEpoch = configuration.samplesPerEpoch ?? orders.reduce(0) { $0 + $1.samples }
         schedule = BlendSchedule(weights: configuration.sources.map(\.weight), samplesPerEpoch: samplesPerEpoch)
         cursor = BlendSchedule.Cursor(weights: schedule.weights)
-        pool = OpenShardPool(sources: configuration.sources, capacity: configuration.maxOpenShards,
-                             verifyAhead: configuration.verifyAhead)
+        let pool = OpenShardPool(sources: configuration.sources, capacity: configuration.maxOpenShards,
+                                 verifyAhead: configuration.verifyAhead)
+        windows = WindowPreparer(builder: WindowBuilder(orders: orders, pool: pool, widths: dtypes.map(\.byteWidth),
+                                                        sequenceLength: configuration.sequenceLength),
+                                 ahead: configuration.verifyAhead)
         plan = BatchPlan(datasets: configuration.sources.count)
         guard state.epoch >= 0, state.position >= 0, state.position < samplesPerEpoch else {
             throw .invalidConfiguration(field: "state", reason: "epoch \(state.epoch) position \(state.position) is outside an epoch of \(samplesPerEpoch) samples (was it saved by a stream over other datasets or another sequence length?)")
@@ -63,7 +67,7 @@ public final class TokenStream {
     private let orderFingerprint: String
 
     /// Memory-mapped shards at the moment (bounded by `maxOpenShards`).
-    public var openShards: Int { pool.openCount }
+    public var openShards: Int { windows.openShards }
 
     /// This rank's next batch; advances the state by one global step (worldSize x batchSize samples).
     public func nextBatch() throws(StreamError) -> Batch {
@@ -196,7 +200,7 @@ public final class TokenStream {
 
     /// Unpins the batch's shards; the plan keeps its storage (and shard contexts) for the next batch.
     private func finish(_ plan: BatchPlan) {
-        plan.pinned.removeAll(keepingCapacity: true)
+        if !plan.pinned.isEmpty { plan.pinned.removeAll(keepingCapacity: true) }
     }
 
     /// The sample at the global position after `id`'s: one dataset counts on (no divisions per sample);
@@ -238,9 +242,10 @@ public final class TokenStream {
         let d = id.dataset
         let window = plan.windows + d
         if !window.pointee.holds(epoch: id.datasetEpoch, draw: id.index) {
-            window.pointee = WindowContext(try windowRuns(dataset: d, epoch: id.datasetEpoch, block: id.index / orders[d].windowLength))
+            let next = try windows.window(.init(dataset: d, epoch: id.datasetEpoch, block: id.index / orders[d].windowLength))
+            plan.replaceWindow(dataset: d, with: next)
         }
-        if window.pointee.pinnedBy != plan.batchNumber { plan.pin(dataset: d) }
+        window.pointee.usedBy = plan.batchNumber
         let runs = window.pointee.runs
         let runStart = window.pointee.drawRunStart
         let draw = Int(id.index - window.pointee.first)
@@ -249,43 +254,6 @@ public final class TokenStream {
             if prefetch { Prefetch.read(run.base, byteCount: run.byteCount) }
             plan.runs.append(run)
         }
-    }
-
-    /// Prepares window `block` of dataset `d`'s epoch: walks its samples in token order and records each
-    /// one's runs (T + 1 tokens from token k*T, across document and shard boundaries).
-    private func windowRuns(dataset d: Int, epoch: Int64, block: Int64) throws(StreamError) -> WindowRuns {
-        let order = orders[d]
-        let (first, size) = order.windowBounds(block: block)
-        let shards = order.shardOrder(epoch: epoch)
-        let pool = self.pool
-        let open: TokenOrderCursor.OpenShard = { (position) throws(StreamError) in
-            let shard = shards.order[position]
-            let reader = try pool.reader(dataset: d, shard: Int(shard))
-            if position + 1 < shards.order.count { pool.prepare(dataset: d, shard: Int(shards.order[position + 1])) }
-            return (reader, order.documentOrder(epoch: epoch, shard: shard, reader: reader))
-        }
-        let t = configuration.sequenceLength
-        var cursor = try TokenOrderCursor(shards: shards, atToken: first * Int64(t), width: dtypes[d].byteWidth, open: open)
-        var runs: [WindowRuns.Run] = []
-        runs.reserveCapacity(size * 2)
-        var runStart: [Int32] = []
-        runStart.reserveCapacity(size + 1)
-        let width = dtypes[d].byteWidth
-        for _ in 0..<size {
-            runStart.append(Int32(runs.count))
-            // T tokens move the cursor to the next sample's start; the sample also holds that token (its
-            // last target), which extends the last run when it follows it in the same document.
-            try cursor.advance(by: t) { base, tokens in runs.append(WindowRuns.Run(base: base, byteCount: tokens * width)) }
-            let last = try cursor.nextToken()
-            if let previous = runs.last, previous.base + previous.byteCount == last, runs.count > Int(runStart[runStart.count - 1]) {
-                runs[runs.count - 1].byteCount += width
-            } else {
-                runs.append(WindowRuns.Run(base: last, byteCount: width))
-            }
-        }
-        runStart.append(Int32(runs.count))
-        return WindowRuns(epoch: epoch, block: block, first: first, permutation: order.windowPermutation(epoch: epoch, block: block),
-                          runStart: runStart, runs: runs, readers: cursor.readers)
     }
 
     /// Rows whose cache lines are requested ahead of the row being copied: the first ones while the batch is
@@ -378,10 +346,12 @@ private final class BatchPlan: @unchecked Sendable {
         for r in rowRunStart[row]..<rowRunStart[row + 1] { Prefetch.read(runs[r].base, byteCount: runs[r].byteCount) }
     }
 
-    /// Keeps the dataset's current window (and so its shards) until the batch is copied.
-    func pin(dataset: Int) {
-        if let window = windows[dataset].owner { pinned.append(window) }
-        windows[dataset].pinnedBy = batchNumber
+    /// Makes `window` the dataset's current one. The one it replaces stays alive (with its shards mapped)
+    /// until the batch is copied if rows of this batch were planned from it; the current window is kept by
+    /// `windows` itself, so a batch within one window (nearly all of them) holds no extra reference.
+    func replaceWindow(dataset: Int, with window: WindowRuns) {
+        if windows[dataset].usedBy == batchNumber, let old = windows[dataset].owner { pinned.append(old) }
+        windows[dataset] = WindowContext(window)
     }
 }
 
@@ -430,8 +400,8 @@ private struct WindowContext {
     var end: Int64 = 0
     var drawRunStart: UnsafePointer<Int32>
     var runs: UnsafePointer<WindowRuns.Run>
-    /// The batch that pinned `owner` last.
-    var pinnedBy = -1
+    /// The last batch that planned rows from this window.
+    var usedBy = -1
     var owner: WindowRuns?
 
     /// No window yet: holds no draw (the pointers are never read).

@@ -7,7 +7,8 @@
 // draw afterwards is a table read: the draw's runs (pointer and length in a mapped shard), stored in draw order.
 // The object keeps the shards its runs point into mapped (`readers`).
 
-final class WindowRuns {
+/// Immutable once built (it may be built on the window-ahead queue and read on the reader thread).
+final class WindowRuns: @unchecked Sendable {
     struct Run { var base: UnsafeRawPointer; var byteCount: Int }
 
     let epoch: Int64

@@ -66,7 +66,8 @@ public struct StreamConfiguration: Sendable {
     public var samplesPerEpoch: Int64?
     /// Shards kept memory-mapped at once (bounds memory independently of the dataset size).
     public var maxOpenShards: Int
-    /// Fetch and verify the next shard of the order on a background thread while the current one is read.
+    /// Work ahead on background threads while the current data is read: fetch and verify the next shard of
+    /// the order, and build each dataset's next sample window. Batches are the same either way.
     public var verifyAhead: Bool
 
     public init(sources: [StreamSource], sequenceLength: Int, batchSize: Int, seed: UInt64,

@@ -117,23 +117,26 @@ public final class TokenStream {
         let dtypes = self.dtypes
         tokens.withUnsafeMutableBufferPointer { out in
             let destination = out.baseAddress!
-            do {
-                dtypes.withUnsafeBufferPointer { dtypes in
-                    copyRows(count) { rows in
-                        for row in rows {
-                            plan.prefetch(row: row + Self.prefetchDistance)
-                            var target = destination + row * tokensPerSample
-                            let dtype = dtypes[plan.rowDatasets[row]]
-                            for r in plan.rowRunStart[row]..<plan.rowRunStart[row + 1] {
-                                let run = plan.runs[r]
-                                switch dtype {
-                                case .uint16:
-                                    widen(run.base.assumingMemoryBound(to: UInt16.self), into: target, count: run.byteCount / 2)
-                                    target += run.byteCount / 2
-                                case .int32:
-                                    target.update(from: run.base.assumingMemoryBound(to: Int32.self), count: run.byteCount / 4)
-                                    target += run.byteCount / 4
-                                }
+            dtypes.withUnsafeBufferPointer { dtypes in
+                copyRows(count) { rows in
+                    var rowRuns = plan.rows(from: rows.lowerBound)
+                    var ahead = plan.rows(from: rows.lowerBound + Self.prefetchDistance)
+                    var farAhead = plan.rows(from: rows.lowerBound + Self.warmDistance)
+                    for row in rows {
+                        farAhead.warmNext()
+                        ahead.prefetchNext()
+                        let (runs, dataset) = rowRuns.next()
+                        var target = destination + row * tokensPerSample
+                        switch dtypes[dataset] {
+                        case .uint16:
+                            for run in runs {
+                                widen(run.base.assumingMemoryBound(to: UInt16.self), into: target, count: run.byteCount / 2)
+                                target += run.byteCount / 2
+                            }
+                        case .int32:
+                            for run in runs {
+                                target.update(from: run.base.assumingMemoryBound(to: Int32.self), count: run.byteCount / 4)
+                                target += run.byteCount / 4
                             }
                         }
                     }
@@ -154,16 +157,17 @@ public final class TokenStream {
         let rowBytes = tokensPerSample * 2
         tokens.withUnsafeMutableBufferPointer { out in
             let destination = UnsafeMutableRawPointer(out.baseAddress!)
-            do {
-                copyRows(count) { rows in
-                    for row in rows {
-                        plan.prefetch(row: row + Self.prefetchDistance)
-                        var target = destination + row * rowBytes
-                        for r in plan.rowRunStart[row]..<plan.rowRunStart[row + 1] {
-                            let run = plan.runs[r]
-                            target.copyMemory(from: run.base, byteCount: run.byteCount)
-                            target += run.byteCount
-                        }
+            copyRows(count) { rows in
+                var rowRuns = plan.rows(from: rows.lowerBound)
+                var ahead = plan.rows(from: rows.lowerBound + Self.prefetchDistance)
+                var farAhead = plan.rows(from: rows.lowerBound + Self.warmDistance)
+                for row in rows {
+                    farAhead.warmNext()
+                    ahead.prefetchNext()
+                    var target = destination + row * rowBytes
+                    for run in rowRuns.next().runs {
+                        target.copyMemory(from: run.base, byteCount: run.byteCount)
+                        target += run.byteCount
                     }
                 }
             }
@@ -177,25 +181,64 @@ public final class TokenStream {
             throw .invalidConfiguration(field: "globalPositions", reason: "first \(first) and count \(count) must not be negative")
         }
         let plan = self.plan
+        // Rows whose cache lines the previous batch already requested (it guessed this batch right).
+        let requested = plan.lookahead.first == first ? plan.lookahead.rows : 0
         plan.startBatch()
         if ids.count != count { ids = Array(repeating: SampleID(globalPosition: 0, dataset: 0, datasetEpoch: 0, index: 0), count: count) }
-        guard count > 0 else { plan.endBatch(); return plan }
+        guard count > 0 else { return plan }
         do {
             try ids.withUnsafeMutableBufferPointer { (ids) throws(StreamError) in
                 var id = sampleID(at: first)
                 for row in 0..<count {
                     if row > 0 { id = nextSampleID(after: id) }
                     ids[row] = id
-                    plan.startRow(dataset: id.dataset)
-                    try addRuns(of: id, to: plan, prefetch: row < Self.prefetchDistance)
+                    try addRow(id, to: plan, prefetch: row >= requested && row < Self.prefetchDistance)
                 }
             }
         } catch {
             finish(plan)
             throw error
         }
-        plan.endBatch()
+        planLookahead(from: first + Int64(configuration.worldSize * count), into: plan)
         return plan
+    }
+
+    /// Adds the first rows of this rank's next step to the plan, past its last row, when they are draws of
+    /// windows already current: they are not copied, but the copy loop's prefetch runs on into them, so the
+    /// next batch does not start with a full memory latency (at B = 8 that stall was ~10% of the time).
+    /// Changes no state and opens nothing; a wrong guess (random access elsewhere) only costs the hints.
+    private func planLookahead(from next: Int64, into plan: BatchPlan) {
+        var rows = 0
+        peekSampleIDs(from: next, count: Self.warmDistance) { id in
+            let window = plan.windows[id.dataset]
+            guard rows >= 0, window.holds(epoch: id.datasetEpoch, draw: id.index) else { rows = -1; return }
+            plan.append(draw: Int(id.index - window.first), runs: window.runs, drawRunStart: window.drawRunStart, dataset: id.dataset)
+            rows += 1
+        }
+        plan.lookahead = (next, max(rows, 0))
+    }
+
+    /// The `count` samples from global position `g` on, without moving the blend cursor (a blend's peek
+    /// is given up when the cursor is not at or shortly before `g`).
+    private func peekSampleIDs(from g: Int64, count: Int, _ body: (SampleID) -> Void) {
+        if orders.count == 1 {
+            var id = sampleID(at: g)
+            body(id)
+            for _ in 1..<count {
+                id = nextSampleID(after: id)
+                body(id)
+            }
+            return
+        }
+        let epoch = g / samplesPerEpoch
+        let p = g % samplesPerEpoch
+        guard epoch == cursorEpoch, cursor.position <= p, p - cursor.position <= 4096 else { return }
+        var peek = cursor
+        while peek.position < p { _ = peek.advance() }
+        for k in 0..<count where peek.position < samplesPerEpoch {
+            let (d, j) = peek.advance()
+            body(sampleID(g + Int64(k), dataset: d, drawInEpoch: j, epoch: epoch))
+        }
     }
 
     /// Unpins the batch's shards; the plan keeps its storage (and shard contexts) for the next batch.
@@ -230,36 +273,44 @@ public final class TokenStream {
         }
         while cursor.position < p { _ = cursor.advance() }
         let (d, j) = cursor.advance()
+        return sampleID(g, dataset: d, drawInEpoch: j, epoch: epoch)
+    }
+
+    /// Global position `g` of a blend: draw `j` (of the blend's epoch `epoch`) of dataset `d`.
+    private func sampleID(_ g: Int64, dataset d: Int, drawInEpoch j: Int64, epoch: Int64) -> SampleID {
         let draw = epoch * schedule.drawsPerEpoch[d] + j
         let n = orders[d].samples
         return SampleID(globalPosition: g, dataset: d, datasetEpoch: draw / n, index: draw % n)
     }
 
-    /// Appends the token runs of one sample to the plan. Its window's runs are prepared once (opening and
-    /// verifying the window's shards) and kept per dataset, so a draw is a few table reads; each run's cache
-    /// lines are requested right away, so they are on their way by the time the batch is copied.
-    private func addRuns(of id: SampleID, to plan: BatchPlan, prefetch: Bool) throws(StreamError) {
+    /// Adds one sample to the plan: its draw in its dataset's current window. The window's runs are prepared
+    /// once (opening and verifying its shards) and stored in draw order, so consecutive draws of one window
+    /// (nearly every row of a batch) just lengthen the plan's last segment; the first rows' cache lines are
+    /// requested right away, so they are on their way by the time the batch is copied.
+    @inline(__always)
+    private func addRow(_ id: SampleID, to plan: BatchPlan, prefetch: Bool) throws(StreamError) {
         let d = id.dataset
         let window = plan.windows + d
         if !window.pointee.holds(epoch: id.datasetEpoch, draw: id.index) {
             let next = try windows.window(.init(dataset: d, epoch: id.datasetEpoch, block: id.index / orders[d].windowLength))
             plan.replaceWindow(dataset: d, with: next)
         }
-        window.pointee.usedBy = plan.batchNumber
+        // Fields read one by one: copying the whole context right after storing `usedBy` into it stalled on
+        // store-to-load forwarding (a third of the planning time).
         let runs = window.pointee.runs
-        let runStart = window.pointee.drawRunStart
+        let drawRunStart = window.pointee.drawRunStart
         let draw = Int(id.index - window.pointee.first)
-        for r in Int(runStart[draw])..<Int(runStart[draw + 1]) {
-            let run = runs[r]
-            if prefetch { Prefetch.read(run.base, byteCount: run.byteCount) }
-            plan.runs.append(run)
-        }
+        window.pointee.usedBy = plan.batchNumber
+        plan.append(draw: draw, runs: runs, drawRunStart: drawRunStart, dataset: d)
+        if prefetch { BatchPlan.prefetch(draw: draw, of: runs, drawRunStart) }
     }
 
     /// Rows whose cache lines are requested ahead of the row being copied: the first ones while the batch is
     /// planned, then row i + distance while row i is copied. Requesting a whole batch at once stalls on the
     /// core's few outstanding-miss slots (measured: random 2 KB copies 14 GB/s that way, 20-22 GB/s at 2-4 ahead).
     static let prefetchDistance = 2
+    /// Rows whose runs' first lines are requested (`Prefetch.warm`) further ahead, to start their page walks.
+    static let warmDistance = 8
 
     /// Runs `copyRows` over rows 0..<rows, split into one contiguous part per reader thread (rows are
     /// disjoint). The closure is called once per part, not per row (a call per row cost a retain and release).
@@ -297,15 +348,24 @@ private func widen(_ source: UnsafePointer<UInt16>, into destination: UnsafeMuta
     }
 }
 
-/// What one batch copies: runs of bytes in mapped shards, by row, and the windows (with their shards)
-/// pinned meanwhile.
+/// What one batch copies: its rows as segments of consecutive draws of one window (whose runs are stored
+/// in draw order), and the windows (with their shards) pinned meanwhile. Planning a row is a comparison and
+/// an increment; the copy loop walks the windows' run tables directly.
 private final class BatchPlan: @unchecked Sendable {
     typealias Run = WindowRuns.Run
 
-    let runs = ScratchBuffer<Run>()
-    /// Row i's runs are runs[rowRunStart[i] ..< rowRunStart[i + 1]].
-    let rowRunStart = ScratchBuffer<Int>()
-    let rowDatasets = ScratchBuffer<Int>()
+    /// Rows `firstRow ..< firstRow + count` are draws `firstDraw ...` of one window of `dataset`.
+    struct Segment {
+        var runs: UnsafePointer<Run>
+        var drawRunStart: UnsafePointer<Int32>
+        var firstDraw: Int
+        var count: Int
+        var dataset: Int
+    }
+
+    let segments = ScratchBuffer<Segment>(capacity: 16)
+    /// The position the plan guessed the next batch starts at and how many of its rows it added (requested).
+    var lookahead: (first: Int64, rows: Int) = (-1, 0)
     var pinned: [WindowRuns] = []
     /// The window each dataset's draws were last in (one per dataset; through a pointer, as read for every
     /// sample, without the exclusivity checks a class's array property costs).
@@ -326,24 +386,29 @@ private final class BatchPlan: @unchecked Sendable {
 
     func startBatch() {
         batchNumber += 1
-        runs.removeAll()
-        rowRunStart.removeAll()
-        rowDatasets.removeAll()
+        segments.removeAll()
     }
 
+    /// The next row reads `draw` of `window`: the last segment grows when it is the next draw of the same window.
     @inline(__always)
-    func startRow(dataset: Int) {
-        rowRunStart.append(runs.count)
-        rowDatasets.append(dataset)
+    func append(draw: Int, runs: UnsafePointer<Run>, drawRunStart: UnsafePointer<Int32>, dataset: Int) {
+        if segments.count > 0 {
+            let last = segments.base + (segments.count - 1)
+            if last.pointee.runs == runs && last.pointee.firstDraw + last.pointee.count == draw {
+                last.pointee.count += 1
+                return
+            }
+        }
+        segments.append(Segment(runs: runs, drawRunStart: drawRunStart, firstDraw: draw, count: 1, dataset: dataset))
     }
 
-    func endBatch() { rowRunStart.append(runs.count) }
+    /// The rows from `row` on, one at a time (past the last row: none).
+    func rows(from row: Int) -> RowWalk { RowWalk(segments: UnsafePointer(segments.base), count: segments.count, startingAt: row) }
 
-    /// Requests the cache lines of `row`'s runs (nothing past the last row).
+    /// Requests the cache lines of one draw's runs.
     @inline(__always)
-    func prefetch(row: Int) {
-        guard row < rowDatasets.count else { return }
-        for r in rowRunStart[row]..<rowRunStart[row + 1] { Prefetch.read(runs[r].base, byteCount: runs[r].byteCount) }
+    static func prefetch(draw: Int, of runs: UnsafePointer<Run>, _ drawRunStart: UnsafePointer<Int32>) {
+        for r in Int(drawRunStart[draw])..<Int(drawRunStart[draw + 1]) { Prefetch.read(runs[r].base, byteCount: runs[r].byteCount) }
     }
 
     /// Makes `window` the dataset's current one. The one it replaces stays alive (with its shards mapped)
@@ -352,6 +417,70 @@ private final class BatchPlan: @unchecked Sendable {
     func replaceWindow(dataset: Int, with window: WindowRuns) {
         if windows[dataset].usedBy == batchNumber, let old = windows[dataset].owner { pinned.append(old) }
         windows[dataset] = WindowContext(window)
+    }
+}
+
+/// Walks a plan's rows in order: each row's runs (a slice of its window's run table) and dataset.
+private struct RowWalk {
+    private let segments: UnsafePointer<BatchPlan.Segment>
+    private let count: Int
+    private var segment = 0
+    /// The next row's draw in `segments[segment]`, and where that segment's draws end.
+    private var draw = 0
+    private var end = 0
+
+    init(segments: UnsafePointer<BatchPlan.Segment>, count: Int, startingAt row: Int) {
+        self.segments = segments
+        self.count = count
+        var skip = row
+        while segment < count && skip >= segments[segment].count {
+            skip -= segments[segment].count
+            segment += 1
+        }
+        if segment < count {
+            draw = segments[segment].firstDraw + skip
+            end = segments[segment].firstDraw + segments[segment].count
+        }
+    }
+
+    /// The next row's runs and dataset (the caller walks no further than the plan's rows).
+    @inline(__always)
+    mutating func next() -> (runs: UnsafeBufferPointer<BatchPlan.Run>, dataset: Int) {
+        if draw == end { moveToNextSegment() }
+        let s = segments[segment]
+        let start = Int(s.drawRunStart[draw])
+        let runs = UnsafeBufferPointer(start: s.runs + start, count: Int(s.drawRunStart[draw + 1]) - start)
+        draw += 1
+        return (runs, s.dataset)
+    }
+
+    /// Requests the next row's cache lines and moves past it (nothing past the last row).
+    @inline(__always)
+    mutating func prefetchNext() {
+        if draw == end {
+            guard segment + 1 < count else { return }
+            moveToNextSegment()
+        }
+        BatchPlan.prefetch(draw: draw, of: segments[segment].runs, segments[segment].drawRunStart)
+        draw += 1
+    }
+
+    /// Starts the address translation of the next row's runs and moves past it (nothing past the last row).
+    @inline(__always)
+    mutating func warmNext() {
+        if draw == end {
+            guard segment + 1 < count else { return }
+            moveToNextSegment()
+        }
+        let s = segments[segment]
+        for r in Int(s.drawRunStart[draw])..<Int(s.drawRunStart[draw + 1]) { Prefetch.warm(s.runs[r].base) }
+        draw += 1
+    }
+
+    private mutating func moveToNextSegment() {
+        segment += 1
+        draw = segments[segment].firstDraw
+        end = draw + segments[segment].count
     }
 }
 

@@ -133,6 +133,48 @@ func rawReadBytesPerSecond(_ index: DatasetIndex, dir: String) -> (wall: Double,
     return (best, bestCPU)
 }
 
+/// The ceiling a shuffled stream can reach on this machine: copies of 2,050-byte pieces (one sample of
+/// T + 1 uint16 ids) from random places in the same mapped shard files, into a batch-sized buffer, with the
+/// stream's own prefetch hints (whole piece two ahead, first line eight ahead). No planning, no shuffle
+/// tables: what the memory system gives for random pieces. Best of three passes over all shards.
+func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchBytes: Int) -> Double {
+    let piece = 2050
+    let destination = UnsafeMutableRawPointer.allocate(byteCount: batchBytes + piece, alignment: 64)
+    defer { destination.deallocate() }
+    var state: UInt64 = 0x9e37
+    func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+    var best = 0.0
+    for _ in 0..<3 {
+        var seconds = 0.0
+        var total = 0
+        for shard in index.shards {
+            let fd = open(dir + "/" + shard.binFile, O_RDONLY)
+            let size = Int(lseek(fd, 0, SEEK_END))
+            guard size > 4 * piece, let mapped = mmap(nil, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0), mapped != MAP_FAILED else { close(fd); continue }
+            let base = UnsafeRawPointer(mapped)
+            let count = size / piece
+            let offsets = (0..<count).map { _ in Int(next() % UInt64(size - piece)) & ~1 }
+            let start = now()
+            var target = 0
+            for i in 0..<count {
+                if i + 8 < count { Prefetch.warm(base + offsets[i + 8]) }
+                if i + 2 < count { Prefetch.read(base + offsets[i + 2], byteCount: piece) }
+                (destination + target).copyMemory(from: base + offsets[i], byteCount: piece)
+                target = target + piece >= batchBytes ? 0 : target + piece
+            }
+            seconds += now() - start
+            total += count * piece
+            munmap(mapped, size)
+            close(fd)
+        }
+        best = max(best, Double(total) / seconds)
+    }
+    return best
+}
+
 func runSingle(_ o: Options, megabytes: Int) throws {
     let dir = o.directory + "/size-\(megabytes)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -140,6 +182,7 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     let index = try generate(o, megabytes: megabytes, into: dir)
     let generateSeconds = now() - t0
     let raw = rawReadBytesPerSecond(index, dir: dir)
+    let ceiling = randomPieceCopyBytesPerSecond(index, dir: dir, batchBytes: o.batchSize * (o.sequenceLength + 1) * 2)
 
     let source = try StreamSource.directory(dir)
     let configuration = StreamConfiguration(sources: [source], sequenceLength: o.sequenceLength, batchSize: o.batchSize,
@@ -182,6 +225,7 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     let line: [String: Any] = [
         "sizeMB": megabytes, "shards": index.shards.count, "tokens": index.totalTokens,
         "generateSeconds": generateSeconds, "rawReadGBps": raw.wall / 1e9, "rawReadCPUGBps": raw.cpu / 1e9,
+        "randomPieceGBps": ceiling / 1e9,
         "tokenCPUGBps": tokens * 2 / cpuSeconds / 1e9, "ratioToRawCPU": (tokens * 2 / cpuSeconds) / raw.cpu,
         "firstEpochGBps": tokens * 2 / firstEpochSeconds / 1e9,
         "tokensPerSecond": tokens / seconds, "tokenGBps": tokenBytesPerSecond / 1e9,
@@ -205,7 +249,7 @@ print("StreamBench: T=\(options.sequenceLength) B=\(options.batchSize) shards of
 print("wall = elapsed time; cpu = per CPU-second of the process, all its threads (the fair figure on a shared machine)")
 print("stream = Int32 batches (widened); uint16 = CompactBatch (ids copied as stored)")
 print(["size MB", "shards", "raw GB/s wall", "raw GB/s cpu", "stream GB/s wall", "stream GB/s cpu", "Mtok/s cpu",
-       "uint16 GB/s wall", "uint16 GB/s cpu", "1st epoch GB/s", "stream/raw cpu", "uint16/raw cpu", "uint16/raw wall", "max RSS MB", "anon MB"].joined(separator: " | "))
+       "uint16 GB/s wall", "uint16 GB/s cpu", "1st epoch GB/s", "stream/raw cpu", "uint16/raw cpu", "uint16/raw wall", "random 2 KB GB/s", "random/raw", "uint16/random", "max RSS MB", "anon MB"].joined(separator: " | "))
 for size in options.sizesMB {
     let child = Process()
     child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -223,9 +267,10 @@ for size in options.sizesMB {
         continue
     }
     func d(_ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
-    print(String(format: "%d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f", size, Int(d("shards")),
+    print(String(format: "%d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f", size, Int(d("shards")),
                  d("rawReadGBps"), d("rawReadCPUGBps"), d("tokenGBps"), d("tokenCPUGBps"), d("tokenCPUGBps") * 1e3 / 2,
                  d("compactGBps"), d("compactCPUGBps"), d("firstEpochGBps"), d("ratioToRawCPU"), d("compactRatioToRawCPU"), d("compactGBps") / d("rawReadGBps"),
+                 d("randomPieceGBps"), d("randomPieceGBps") / d("rawReadGBps"), d("compactGBps") / d("randomPieceGBps"),
                  d("peakRssMB"), d("peakAnonMB")))
 }
 try? FileManager.default.removeItem(atPath: options.directory)

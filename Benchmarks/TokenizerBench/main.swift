@@ -172,9 +172,9 @@ do {
         jsonl.append(0x0A)
     }
     let zstPath = tmp.appendingPathComponent("corpus.jsonl.zst").path
-    FileManager.default.createFile(atPath: zstPath, contents: Data(try! Zstd.compress(jsonl)))
+    precondition(FileManager.default.createFile(atPath: zstPath, contents: Data(try! Zstd.compress(jsonl))), "cannot write \(zstPath)")
     let plainPath = tmp.appendingPathComponent("corpus.jsonl").path
-    FileManager.default.createFile(atPath: plainPath, contents: Data(jsonl))
+    precondition(FileManager.default.createFile(atPath: plainPath, contents: Data(jsonl)), "cannot write \(plainPath)")
     for path in [plainPath, zstPath] {
         let c0 = threadCPU()
         t0 = now()

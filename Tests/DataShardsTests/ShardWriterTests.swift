@@ -110,8 +110,8 @@ final class ShardWriterTests: XCTestCase {
         let dir = TemporaryDirectory()
         let ds = try makeDataset(in: dir.path, name: "keep", shards: 2, documentsPerShard: 3...3, documentLength: 1...5)
         let leftovers = [".keep-00007.bin.tmp-123-abcd1234", ".keep-00007.idx.tmp-123-abcd1234"]
-        for name in leftovers { FileManager.default.createFile(atPath: dir.path + "/" + name, contents: Data([1, 2, 3])) }
-        FileManager.default.createFile(atPath: dir.path + "/.unrelated", contents: Data())
+        for name in leftovers { XCTAssertTrue(FileManager.default.createFile(atPath: dir.path + "/" + name, contents: Data([1, 2, 3]))) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.path + "/.unrelated", contents: Data()))
         XCTAssertEqual(try ShardWriter.cleanupStaleTemporaries(in: dir.path, olderThan: 3600), [], "fresh temporaries may belong to a live writer")
         XCTAssertEqual(try ShardWriter.cleanupStaleTemporaries(in: dir.path), leftovers.sorted())
         XCTAssertEqual(filesIn(dir.path), [".unrelated", "index.json", "keep-00000.bin", "keep-00000.idx", "keep-00001.bin", "keep-00001.idx"])

@@ -27,7 +27,7 @@ final class TokenizeExecutorTests: XCTestCase {
     private func write(_ name: String, _ bytes: [UInt8]) -> String {
         let path = root.path + "/in/" + name
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         return path
     }
 
@@ -177,7 +177,7 @@ final class TokenizeExecutorTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: datasetDirectory + "/.shards", withIntermediateDirectories: true)
         for name in [".shard-00000.bin.tmp-123-abc", ".shard-00000.idx.tmp-123-abc", ".shard-00001.bin.tmp-9-x",
                      ".shards/shard-00000.json.tmp-5-y"] {
-            FileManager.default.createFile(atPath: datasetDirectory + "/" + name, contents: Data([1, 2, 3]))
+            XCTAssertTrue(FileManager.default.createFile(atPath: datasetDirectory + "/" + name, contents: Data([1, 2, 3])))
         }
         _ = try TokenizeExecutor.tokenize(spec([write("a.txt", "hello")], index: 0, count: 2), context: nil)
         XCTAssertEqual(directoryListing(), [".shard-00001.bin.tmp-9-x", "shard-00000.bin", "shard-00000.idx"],

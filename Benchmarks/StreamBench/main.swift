@@ -1,5 +1,7 @@
 // StreamBench: tokens/s delivered as packed B x T batches by one stream reader from shards in the page
 // cache, against the raw sequential read speed of the same files, and peak memory as the dataset grows.
+// Two ceilings measured in the same run say what the machine allows a shuffled reader: bare loops copying
+// random 2 KB pieces, and the shards' own documents shuffled and packed into samples (no stream code).
 //
 //   swift run -c release StreamBench                      # sizes 100, 500, 2000 MB of token data
 //   swift run -c release StreamBench --sizes 100,2000 --dir /tmp/streambench
@@ -175,6 +177,83 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
     return best
 }
 
+/// The same ceiling with the stream's real piece pattern: each shard's documents shuffled and packed into
+/// samples of T + 1 tokens (stride T), so a sample is its ~1.5 runs split at document ends; samples shuffled
+/// within windows of `window`; each sample's runs copied with the stream's hints. Counted like the stream
+/// (T tokens per sample). What is left between this and the stream is the stream's own work: planning,
+/// window tables, ids, crossing shards.
+func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequenceLength t: Int, batchSize: Int, window: Int) throws -> Double {
+    let destination = UnsafeMutableRawPointer.allocate(byteCount: batchSize * (t + 1) * 2, alignment: 64)
+    defer { destination.deallocate() }
+    var state: UInt64 = 0x51ed
+    func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+    func shuffle<T>(_ a: inout [T], _ range: Range<Int>) {
+        for i in range.dropFirst().reversed() { a.swapAt(i, range.lowerBound + Int(next() % UInt64(i - range.lowerBound + 1))) }
+    }
+    // One shard at a time (its mapping and tables only while it is measured), the best of three passes each.
+    var seconds = 0.0
+    var total = 0
+    for shard in index.shards {
+        let reader = try ShardReader(binPath: dir + "/" + shard.binFile, idxPath: dir + "/" + shard.idxFile)
+        let base = reader.tokenBytes.baseAddress!
+        var documents = Array(0..<reader.sequenceCount)
+        shuffle(&documents, 0..<documents.count)
+        var bases: [UnsafeRawPointer] = [], lengths: [Int] = [], sampleRuns: [Int] = [0]
+        var document = 0, offset = 0  // where the next sample starts
+        while true {
+            var need = t + 1, d = document, o = offset
+            while need > 0 && d < documents.count {
+                let length = reader.sequenceLength(documents[d])
+                let take = min(length - o, need)
+                bases.append(base + reader.sequenceByteOffset(documents[d]) + 2 * o)
+                lengths.append(2 * take)
+                need -= take
+                o += take
+                if o == length { d += 1; o = 0 }
+            }
+            if need > 0 { bases.removeLast(bases.count - sampleRuns.last!); lengths.removeLast(lengths.count - sampleRuns.last!); break }
+            sampleRuns.append(bases.count)
+            var advance = t  // stride T: the next sample starts T tokens on
+            while advance > 0 {
+                let left = reader.sequenceLength(documents[document]) - offset
+                if left > advance { offset += advance; advance = 0 } else { advance -= left; document += 1; offset = 0 }
+            }
+        }
+        var order = Array(0..<(sampleRuns.count - 1))
+        for start in stride(from: 0, to: order.count, by: window) { shuffle(&order, start..<min(order.count, start + window)) }
+        var shardBest = Double.infinity
+        for _ in 0..<3 {
+            bases.withUnsafeBufferPointer { bases in
+                lengths.withUnsafeBufferPointer { lengths in
+                    sampleRuns.withUnsafeBufferPointer { runs in
+                        let count = order.count
+                        let start = now()
+                        var target = 0
+                        for i in 0..<count {
+                            if i + 8 < count { for r in runs[order[i + 8]]..<runs[order[i + 8] + 1] { Prefetch.warm(bases[r]) } }
+                            if i + 2 < count { for r in runs[order[i + 2]]..<runs[order[i + 2] + 1] { Prefetch.read(bases[r], byteCount: lengths[r]) } }
+                            var to = destination + target * (t + 1) * 2
+                            for r in runs[order[i]]..<runs[order[i] + 1] {
+                                to.copyMemory(from: bases[r], byteCount: lengths[r])
+                                to += lengths[r]
+                            }
+                            target = target + 1 == batchSize ? 0 : target + 1
+                        }
+                        shardBest = min(shardBest, now() - start)
+                    }
+                }
+            }
+        }
+        seconds += shardBest
+        total += order.count * t * 2
+        withExtendedLifetime(reader) {}
+    }
+    return Double(total) / seconds
+}
+
 func runSingle(_ o: Options, megabytes: Int) throws {
     let dir = o.directory + "/size-\(megabytes)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -182,7 +261,6 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     let index = try generate(o, megabytes: megabytes, into: dir)
     let generateSeconds = now() - t0
     let raw = rawReadBytesPerSecond(index, dir: dir)
-    let ceiling = randomPieceCopyBytesPerSecond(index, dir: dir, batchBytes: o.batchSize * (o.sequenceLength + 1) * 2)
 
     let source = try StreamSource.directory(dir)
     let configuration = StreamConfiguration(sources: [source], sequenceLength: o.sequenceLength, batchSize: o.batchSize,
@@ -221,18 +299,22 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     var compact = CompactBatch(batchSize: o.batchSize, sequenceLength: o.sequenceLength)
     let (compactSeconds, compactCPUSeconds) = try bestEpoch(&compact) { try stream.fill(&$0) }
     let tokens = Double(steps * o.batchSize * o.sequenceLength)  // T new tokens per sample (stride T)
+    // Memory is read before the ceilings run (they map shards of their own).
+    let peakRssMB = Double(procStatus("VmHWM")) / 1024
+    let ceiling = randomPieceCopyBytesPerSecond(index, dir: dir, batchBytes: o.batchSize * (o.sequenceLength + 1) * 2)
+    let packedCeiling = try packedDocumentCopyBytesPerSecond(index, dir: dir, sequenceLength: o.sequenceLength, batchSize: o.batchSize, window: o.window)
     let tokenBytesPerSecond = tokens * 2 / seconds
     let line: [String: Any] = [
         "sizeMB": megabytes, "shards": index.shards.count, "tokens": index.totalTokens,
         "generateSeconds": generateSeconds, "rawReadGBps": raw.wall / 1e9, "rawReadCPUGBps": raw.cpu / 1e9,
-        "randomPieceGBps": ceiling / 1e9,
+        "randomPieceGBps": ceiling / 1e9, "packedDocumentGBps": packedCeiling / 1e9,
         "tokenCPUGBps": tokens * 2 / cpuSeconds / 1e9, "ratioToRawCPU": (tokens * 2 / cpuSeconds) / raw.cpu,
         "firstEpochGBps": tokens * 2 / firstEpochSeconds / 1e9,
         "tokensPerSecond": tokens / seconds, "tokenGBps": tokenBytesPerSecond / 1e9,
         "ratioToRaw": tokenBytesPerSecond / raw.wall,
         "compactGBps": tokens * 2 / compactSeconds / 1e9, "compactCPUGBps": tokens * 2 / compactCPUSeconds / 1e9,
         "compactRatioToRawCPU": (tokens * 2 / compactCPUSeconds) / raw.cpu,
-        "peakRssMB": Double(procStatus("VmHWM")) / 1024, "peakAnonMB": Double(peakAnonKB) / 1024,
+        "peakRssMB": peakRssMB, "peakAnonMB": Double(peakAnonKB) / 1024,
         "checksum": checksum,
     ]
     let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
@@ -249,7 +331,7 @@ print("StreamBench: T=\(options.sequenceLength) B=\(options.batchSize) shards of
 print("wall = elapsed time; cpu = per CPU-second of the process, all its threads (the fair figure on a shared machine)")
 print("stream = Int32 batches (widened); uint16 = CompactBatch (ids copied as stored)")
 print(["size MB", "shards", "raw GB/s wall", "raw GB/s cpu", "stream GB/s wall", "stream GB/s cpu", "Mtok/s cpu",
-       "uint16 GB/s wall", "uint16 GB/s cpu", "1st epoch GB/s", "stream/raw cpu", "uint16/raw cpu", "uint16/raw wall", "random 2 KB GB/s", "random/raw", "uint16/random", "max RSS MB", "anon MB"].joined(separator: " | "))
+       "uint16 GB/s wall", "uint16 GB/s cpu", "1st epoch GB/s", "stream/raw cpu", "uint16/raw cpu", "uint16/raw wall", "random 2 KB GB/s", "random/raw", "uint16/random", "packed docs GB/s", "packed/raw", "uint16/packed", "max RSS MB", "anon MB"].joined(separator: " | "))
 for size in options.sizesMB {
     let child = Process()
     child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -267,10 +349,11 @@ for size in options.sizesMB {
         continue
     }
     func d(_ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
-    print(String(format: "%d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f", size, Int(d("shards")),
+    print(String(format: "%d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f", size, Int(d("shards")),
                  d("rawReadGBps"), d("rawReadCPUGBps"), d("tokenGBps"), d("tokenCPUGBps"), d("tokenCPUGBps") * 1e3 / 2,
                  d("compactGBps"), d("compactCPUGBps"), d("firstEpochGBps"), d("ratioToRawCPU"), d("compactRatioToRawCPU"), d("compactGBps") / d("rawReadGBps"),
                  d("randomPieceGBps"), d("randomPieceGBps") / d("rawReadGBps"), d("compactGBps") / d("randomPieceGBps"),
+                 d("packedDocumentGBps"), d("packedDocumentGBps") / d("rawReadGBps"), d("compactGBps") / d("packedDocumentGBps"),
                  d("peakRssMB"), d("peakAnonMB")))
 }
 try? FileManager.default.removeItem(atPath: options.directory)

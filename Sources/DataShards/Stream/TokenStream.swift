@@ -119,13 +119,7 @@ public final class TokenStream {
             let destination = out.baseAddress!
             dtypes.withUnsafeBufferPointer { dtypes in
                 copyRows(count) { rows in
-                    var rowRuns = plan.rows(from: rows.lowerBound)
-                    var ahead = plan.rows(from: rows.lowerBound + Self.prefetchDistance)
-                    var farAhead = plan.rows(from: rows.lowerBound + Self.warmDistance)
-                    for row in rows {
-                        farAhead.warmNext()
-                        ahead.prefetchNext()
-                        let (runs, dataset) = rowRuns.next()
+                    plan.walk(rows) { row, runs, dataset in
                         var target = destination + row * tokensPerSample
                         switch dtypes[dataset] {
                         case .uint16:
@@ -158,14 +152,9 @@ public final class TokenStream {
         tokens.withUnsafeMutableBufferPointer { out in
             let destination = UnsafeMutableRawPointer(out.baseAddress!)
             copyRows(count) { rows in
-                var rowRuns = plan.rows(from: rows.lowerBound)
-                var ahead = plan.rows(from: rows.lowerBound + Self.prefetchDistance)
-                var farAhead = plan.rows(from: rows.lowerBound + Self.warmDistance)
-                for row in rows {
-                    farAhead.warmNext()
-                    ahead.prefetchNext()
+                plan.walk(rows) { row, runs, _ in
                     var target = destination + row * rowBytes
-                    for run in rowRuns.next().runs {
+                    for run in runs {
                         target.copyMemory(from: run.base, byteCount: run.byteCount)
                         target += run.byteCount
                     }
@@ -404,6 +393,21 @@ private final class BatchPlan: @unchecked Sendable {
 
     /// The rows from `row` on, one at a time (past the last row: none).
     func rows(from row: Int) -> RowWalk { RowWalk(segments: UnsafePointer(segments.base), count: segments.count, startingAt: row) }
+
+    /// Calls `body(row, runs, dataset)` for `rows` in order, each row's cache lines requested
+    /// `prefetchDistance` rows before its turn and its runs' first lines `warmDistance` rows before.
+    @inline(__always)
+    func walk(_ rows: Range<Int>, _ body: (Int, UnsafeBufferPointer<Run>, Int) -> Void) {
+        var rowRuns = self.rows(from: rows.lowerBound)
+        var ahead = self.rows(from: rows.lowerBound + TokenStream.prefetchDistance)
+        var farAhead = self.rows(from: rows.lowerBound + TokenStream.warmDistance)
+        for row in rows {
+            farAhead.warmNext()
+            ahead.prefetchNext()
+            let (runs, dataset) = rowRuns.next()
+            body(row, runs, dataset)
+        }
+    }
 
     /// Requests the cache lines of one draw's runs.
     @inline(__always)

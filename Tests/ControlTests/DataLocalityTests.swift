@@ -63,7 +63,7 @@ final class DataLocalityTests: XCTestCase {
         let ranOn1 = try await verify("fill-b", web, onNode: "b")
         XCTAssertEqual(ranOn1, "b")
         let webShards = cachedIndex.shards.map { web + "/" + $0.binFile }
-        try await waitUntil("b reports the cached web shards", timeout: 20) { Set(try workers.cachedShards(of: b)) == Set(webShards) }
+        try waitUntil("b reports the cached web shards", timeout: 20) { Set(try workers.cachedShards(of: b)) == Set(webShards) }
         XCTAssertEqual(try workers.cachedShards(of: a), [])
         let jobs = try pool.withConnection { c in
             try c.query("SELECT array_to_json(reads_locations)::text AS r FROM jobs WHERE name = 'fill-b'").map { try $0.string("r") }
@@ -76,7 +76,7 @@ final class DataLocalityTests: XCTestCase {
         // ... and a reader of the web dataset goes to b, which holds its shards.
         let ranOn3 = try await verify("web-reader", web)
         XCTAssertEqual(ranOn3, "b")
-        try await waitUntil("a reports the cached code shards", timeout: 20) { try workers.cachedShards(of: a).count == 2 }
+        try waitUntil("a reports the cached code shards", timeout: 20) { try workers.cachedShards(of: a).count == 2 }
         let ranOn4 = try await verify("code-again", code)
         XCTAssertEqual(ranOn4, "a")
         let ranOn5 = try await verify("web-again", web)

@@ -62,7 +62,7 @@ final class IntegrationReplicaTests: XCTestCase {
             XCTAssertEqual(apply.status, 0, apply.stderr)
         }
 
-        try await waitUntil("all \(taskCount) tasks succeed", timeout: 120, interval: 0.25) {
+        try waitUntil("all \(taskCount) tasks succeed", timeout: 120, interval: 0.25) {
             try self.cluster.count("SELECT count(*) AS n FROM jobs WHERE state = 'succeeded'") == 2
         }
         for daemon in daemons { daemon.requestShutdown() }

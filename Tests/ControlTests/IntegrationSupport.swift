@@ -52,7 +52,7 @@ final class ManagedProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = Self.environment(with: environment)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath]) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = handle
         process.standardError = handle
@@ -198,8 +198,9 @@ final class ProcessCluster: @unchecked Sendable {
     /// Runs an admin `opsctl` command to completion (with the admin token in the environment).
     func run(_ arguments: [String], server: String, timeout: Double = 60) throws -> CommandResult {
         let out = nextLogPath("cmd-out"), err = nextLogPath("cmd-err")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        guard FileManager.default.createFile(atPath: out, contents: nil), FileManager.default.createFile(atPath: err, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: out])
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: opsctl)
         process.arguments = arguments

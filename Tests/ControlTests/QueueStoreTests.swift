@@ -73,7 +73,7 @@ final class QueueStoreTests: StoreTestCase {
         XCTAssertThrowsError(try jobs.submit([NewJob(name: "late", type: "t", after: [NewJob.Dependency("missing")])],
                                              configuring: [QueueConfiguration(name: "research", weight: 3)]))
         XCTAssertEqual(try queues.list(), [], "a refused job leaves the queues unchanged")
-        try jobs.submit([NewJob(name: "ok", type: "t", queue: "research")], configuring: [QueueConfiguration(name: "research", weight: 3)])
+        _ = try jobs.submit([NewJob(name: "ok", type: "t", queue: "research")], configuring: [QueueConfiguration(name: "research", weight: 3)])
         XCTAssertEqual(try queues.list().map(\.configuration), [QueueConfiguration(name: "research", weight: 3)])
     }
 

@@ -158,10 +158,10 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.job), [remote.id], "placed by the scheduler: claimed")
 
         XCTAssertEqual(try workers.cachedShards(of: w), [])
-        try workers.heartbeat(w, cachedShards: ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
-        try workers.heartbeat(w)  // no list: the one on record stays
+        _ = try workers.heartbeat(w, cachedShards: ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
+        _ = try workers.heartbeat(w)  // no list: the one on record stays
         XCTAssertEqual(try workers.cachedShards(of: w), ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
-        try workers.heartbeat(w, cachedShards: (0..<5000).map { "http://h/big/s\($0).bin" })
+        _ = try workers.heartbeat(w, cachedShards: (0..<5000).map { "http://h/big/s\($0).bin" })
         XCTAssertEqual(try workers.cachedShards(of: w).count, WorkerStore.maxCachedShards, "bounded")
         try workers.register(name: "w1", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30))
         XCTAssertEqual(try workers.cachedShards(of: w), [], "a new registration starts with no list until its first heartbeat")

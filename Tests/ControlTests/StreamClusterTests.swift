@@ -22,7 +22,7 @@ final class StreamClusterTests: XCTestCase {
         _ = try cluster.startWorker(name: "node-a", server: server, maxTasks: 1, pollWait: 1)
         _ = try cluster.startWorker(name: "node-b", server: server, maxTasks: 1, pollWait: 1)
         let cluster = self.cluster!
-        try await waitUntil("both workers registered", timeout: 60) {
+        try waitUntil("both workers registered", timeout: 60) {
             (try? cluster.count("SELECT count(*) AS n FROM workers")) == 2
         }
     }

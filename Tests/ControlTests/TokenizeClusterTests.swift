@@ -74,7 +74,7 @@ final class TokenizeClusterTests: XCTestCase {
             case 3: path = base + ".jsonl.gz"; bytes = try Gzip.compress(Array(try (0..<(1 + next(6))).map { _ in try jsonLine(text()) + "\n" }.joined().utf8))
             default: path = base + ".txt.gz"; bytes = try Gzip.compress(Array(text().utf8))
             }
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
             paths.append(path)
         }
         return paths.sorted()

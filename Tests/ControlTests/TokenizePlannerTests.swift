@@ -14,7 +14,7 @@ final class TokenizePlannerTests: XCTestCase {
     private func touch(_ relative: String, bytes: Int = 10) {
         let path = root.path + "/" + relative
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: 65, count: bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(repeating: 65, count: bytes)))
     }
 
     private func manifest(_ settings: String, name: String = "tok", extra: String = "") throws -> JobManifest {

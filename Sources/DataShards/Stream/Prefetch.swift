@@ -6,7 +6,7 @@ import CCPUHints
 
 /// Public so that StreamBench can measure, with the same hints, what the machine's memory gives for random pieces.
 public enum Prefetch {
-    public static let cacheLine = 64
+    static let cacheLine = 64
 
     /// Hints that `byteCount` bytes from `address` will be read soon (no fault, no effect on results).
     @inline(__always)

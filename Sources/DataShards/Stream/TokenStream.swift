@@ -200,22 +200,22 @@ public final class TokenStream {
         var rows = 0
         peekSampleIDs(from: next, count: Self.warmDistance) { id in
             let window = plan.windows[id.dataset]
-            guard rows >= 0, window.holds(epoch: id.datasetEpoch, draw: id.index) else { rows = -1; return }
+            guard window.holds(epoch: id.datasetEpoch, draw: id.index) else { return false }
             plan.append(draw: Int(id.index - window.first), runs: window.runs, drawRunStart: window.drawRunStart, dataset: id.dataset)
             rows += 1
+            return true
         }
-        plan.lookahead = (next, max(rows, 0))
+        plan.lookahead = (next, rows)
     }
 
-    /// The `count` samples from global position `g` on, without moving the blend cursor (a blend's peek
-    /// is given up when the cursor is not at or shortly before `g`).
-    private func peekSampleIDs(from g: Int64, count: Int, _ body: (SampleID) -> Void) {
+    /// The `count` samples from global position `g` on, until `body` returns false, without moving the
+    /// blend cursor (a blend's peek is given up when the cursor is not at or shortly before `g`).
+    private func peekSampleIDs(from g: Int64, count: Int, _ body: (SampleID) -> Bool) {
         if orders.count == 1 {
             var id = sampleID(at: g)
-            body(id)
-            for _ in 1..<count {
-                id = nextSampleID(after: id)
-                body(id)
+            for k in 0..<count {
+                if k > 0 { id = nextSampleID(after: id) }
+                guard body(id) else { return }
             }
             return
         }
@@ -226,7 +226,7 @@ public final class TokenStream {
         while peek.position < p { _ = peek.advance() }
         for k in 0..<count where peek.position < samplesPerEpoch {
             let (d, j) = peek.advance()
-            body(sampleID(g + Int64(k), dataset: d, drawInEpoch: j, epoch: epoch))
+            guard body(sampleID(g + Int64(k), dataset: d, drawInEpoch: j, epoch: epoch)) else { return }
         }
     }
 
@@ -291,7 +291,7 @@ public final class TokenStream {
         let draw = Int(id.index - window.pointee.first)
         window.pointee.usedBy = plan.batchNumber
         plan.append(draw: draw, runs: runs, drawRunStart: drawRunStart, dataset: d)
-        if prefetch { BatchPlan.prefetch(draw: draw, of: runs, drawRunStart) }
+        if prefetch { BatchPlan.prefetch(BatchPlan.runs(ofDraw: draw, runs, drawRunStart)) }
     }
 
     /// Rows whose cache lines are requested ahead of the row being copied: the first ones while the batch is
@@ -404,15 +404,23 @@ private final class BatchPlan: @unchecked Sendable {
         for row in rows {
             farAhead.warmNext()
             ahead.prefetchNext()
-            let (runs, dataset) = rowRuns.next()
+            // The plan holds every row of `rows` (and perhaps lookahead rows after them).
+            let (runs, dataset) = rowRuns.next()!
             body(row, runs, dataset)
         }
     }
 
-    /// Requests the cache lines of one draw's runs.
+    /// Draw `draw`'s runs in a window's run table (stored in draw order).
     @inline(__always)
-    static func prefetch(draw: Int, of runs: UnsafePointer<Run>, _ drawRunStart: UnsafePointer<Int32>) {
-        for r in Int(drawRunStart[draw])..<Int(drawRunStart[draw + 1]) { Prefetch.read(runs[r].base, byteCount: runs[r].byteCount) }
+    static func runs(ofDraw draw: Int, _ runs: UnsafePointer<Run>, _ drawRunStart: UnsafePointer<Int32>) -> UnsafeBufferPointer<Run> {
+        let start = Int(drawRunStart[draw])
+        return UnsafeBufferPointer(start: runs + start, count: Int(drawRunStart[draw + 1]) - start)
+    }
+
+    /// Requests the cache lines of one row's runs.
+    @inline(__always)
+    static func prefetch(_ runs: UnsafeBufferPointer<Run>) {
+        for run in runs { Prefetch.read(run.base, byteCount: run.byteCount) }
     }
 
     /// Makes `window` the dataset's current one. The one it replaces stays alive (with its shards mapped)
@@ -447,44 +455,30 @@ private struct RowWalk {
         }
     }
 
-    /// The next row's runs and dataset (the caller walks no further than the plan's rows).
+    /// The next row's runs and dataset, and moves past it; nil past the plan's last row.
     @inline(__always)
-    mutating func next() -> (runs: UnsafeBufferPointer<BatchPlan.Run>, dataset: Int) {
-        if draw == end { moveToNextSegment() }
+    mutating func next() -> (runs: UnsafeBufferPointer<BatchPlan.Run>, dataset: Int)? {
+        if draw == end {
+            guard segment + 1 < count else { return nil }
+            segment += 1
+            draw = segments[segment].firstDraw
+            end = draw + segments[segment].count
+        }
         let s = segments[segment]
-        let start = Int(s.drawRunStart[draw])
-        let runs = UnsafeBufferPointer(start: s.runs + start, count: Int(s.drawRunStart[draw + 1]) - start)
         draw += 1
-        return (runs, s.dataset)
+        return (BatchPlan.runs(ofDraw: draw - 1, s.runs, s.drawRunStart), s.dataset)
     }
 
     /// Requests the next row's cache lines and moves past it (nothing past the last row).
     @inline(__always)
     mutating func prefetchNext() {
-        if draw == end {
-            guard segment + 1 < count else { return }
-            moveToNextSegment()
-        }
-        BatchPlan.prefetch(draw: draw, of: segments[segment].runs, segments[segment].drawRunStart)
-        draw += 1
+        if let row = next() { BatchPlan.prefetch(row.runs) }
     }
 
     /// Starts the address translation of the next row's runs and moves past it (nothing past the last row).
     @inline(__always)
     mutating func warmNext() {
-        if draw == end {
-            guard segment + 1 < count else { return }
-            moveToNextSegment()
-        }
-        let s = segments[segment]
-        for r in Int(s.drawRunStart[draw])..<Int(s.drawRunStart[draw + 1]) { Prefetch.warm(s.runs[r].base) }
-        draw += 1
-    }
-
-    private mutating func moveToNextSegment() {
-        segment += 1
-        draw = segments[segment].firstDraw
-        end = draw + segments[segment].count
+        if let row = next() { for run in row.runs { Prefetch.warm(run.base) } }
     }
 }
 

@@ -135,6 +135,18 @@ func rawReadBytesPerSecond(_ index: DatasetIndex, dir: String) -> (wall: Double,
     return (best, bestCPU)
 }
 
+/// The ceilings' random numbers (xorshift64: cheap, seeded, the same in every run).
+struct XorShift {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+    mutating func shuffle<T>(_ a: inout [T], _ range: Range<Int>) {
+        for i in range.dropFirst().reversed() { a.swapAt(i, range.lowerBound + Int(next() % UInt64(i - range.lowerBound + 1))) }
+    }
+}
+
 /// The ceiling a shuffled stream can reach on this machine: copies of 2,050-byte pieces (one sample of
 /// T + 1 uint16 ids) from random places in the same mapped shard files, into a batch-sized buffer, with the
 /// stream's own prefetch hints (whole piece two ahead, first line eight ahead). No planning, no shuffle
@@ -143,11 +155,7 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
     let piece = 2050
     let destination = UnsafeMutableRawPointer.allocate(byteCount: batchBytes + piece, alignment: 64)
     defer { destination.deallocate() }
-    var state: UInt64 = 0x9e37
-    func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return state
-    }
+    var random = XorShift(state: 0x9e37)
     var best = 0.0
     for _ in 0..<3 {
         var seconds = 0.0
@@ -158,7 +166,7 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
             guard size > 4 * piece, let mapped = mmap(nil, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0), mapped != MAP_FAILED else { close(fd); continue }
             let base = UnsafeRawPointer(mapped)
             let count = size / piece
-            let offsets = (0..<count).map { _ in Int(next() % UInt64(size - piece)) & ~1 }
+            let offsets = (0..<count).map { _ in Int(random.next() % UInt64(size - piece)) & ~1 }
             let start = now()
             var target = 0
             for i in 0..<count {
@@ -185,14 +193,7 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
 func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequenceLength t: Int, batchSize: Int, window: Int) throws -> Double {
     let destination = UnsafeMutableRawPointer.allocate(byteCount: batchSize * (t + 1) * 2, alignment: 64)
     defer { destination.deallocate() }
-    var state: UInt64 = 0x51ed
-    func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return state
-    }
-    func shuffle<T>(_ a: inout [T], _ range: Range<Int>) {
-        for i in range.dropFirst().reversed() { a.swapAt(i, range.lowerBound + Int(next() % UInt64(i - range.lowerBound + 1))) }
-    }
+    var random = XorShift(state: 0x51ed)
     // One shard at a time (its mapping and tables only while it is measured), the best of three passes each.
     var seconds = 0.0
     var total = 0
@@ -200,7 +201,7 @@ func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequen
         let reader = try ShardReader(binPath: dir + "/" + shard.binFile, idxPath: dir + "/" + shard.idxFile)
         let base = reader.tokenBytes.baseAddress!
         var documents = Array(0..<reader.sequenceCount)
-        shuffle(&documents, 0..<documents.count)
+        random.shuffle(&documents, 0..<documents.count)
         var bases: [UnsafeRawPointer] = [], lengths: [Int] = [], sampleRuns: [Int] = [0]
         var document = 0, offset = 0  // where the next sample starts
         while true {
@@ -223,7 +224,7 @@ func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequen
             }
         }
         var order = Array(0..<(sampleRuns.count - 1))
-        for start in stride(from: 0, to: order.count, by: window) { shuffle(&order, start..<min(order.count, start + window)) }
+        for start in stride(from: 0, to: order.count, by: window) { random.shuffle(&order, start..<min(order.count, start + window)) }
         var shardBest = Double.infinity
         for _ in 0..<3 {
             bases.withUnsafeBufferPointer { bases in

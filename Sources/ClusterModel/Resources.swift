@@ -34,16 +34,19 @@ public struct Resources: Hashable, Codable, Sendable, CustomStringConvertible {
         return true
     }
 
+    /// Saturating: totals over many workers or tasks pin at Int64.max instead of trapping (see ResourceLimits).
     public static func + (lhs: Resources, rhs: Resources) -> Resources {
-        Resources(cpuMillis: lhs.cpuMillis + rhs.cpuMillis,
-                  memoryBytes: lhs.memoryBytes + rhs.memoryBytes,
-                  accelerators: lhs.accelerators.merging(rhs.accelerators, uniquingKeysWith: +))
+        Resources(cpuMillis: lhs.cpuMillis.saturatingAdding(rhs.cpuMillis),
+                  memoryBytes: lhs.memoryBytes.saturatingAdding(rhs.memoryBytes),
+                  accelerators: lhs.accelerators.merging(rhs.accelerators) { $0.saturatingAdding($1) })
     }
 
+    /// Saturating, like `+`.
     public static func - (lhs: Resources, rhs: Resources) -> Resources {
-        Resources(cpuMillis: lhs.cpuMillis - rhs.cpuMillis,
-                  memoryBytes: lhs.memoryBytes - rhs.memoryBytes,
-                  accelerators: lhs.accelerators.merging(rhs.accelerators.mapValues { -$0 }, uniquingKeysWith: +))
+        var accelerators = lhs.accelerators
+        for (kind, count) in rhs.accelerators { accelerators[kind] = (accelerators[kind] ?? 0).saturatingSubtracting(count) }
+        return Resources(cpuMillis: lhs.cpuMillis.saturatingSubtracting(rhs.cpuMillis),
+                         memoryBytes: lhs.memoryBytes.saturatingSubtracting(rhs.memoryBytes), accelerators: accelerators)
     }
 
     public static func += (lhs: inout Resources, rhs: Resources) { lhs = lhs + rhs }

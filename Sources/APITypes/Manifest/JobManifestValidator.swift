@@ -145,8 +145,15 @@ enum JobManifestValidator {
             if let bytes = ResourceQuantity.memoryBytes(memory) { resources.memoryBytes = bytes }
             else { reader.report("memory", "expected \(ResourceQuantity.memoryExpectation), got \(memory)") }
         }
-        if let accelerators = reader.acceleratorList(minimumCount: 0) {
+        if let accelerators = reader.acceleratorList(minimumCount: 0, maximumCount: ResourceLimits.maxAcceleratorCount) {
             resources.accelerators = accelerators.filter { $0.value != 0 }
+        }
+        // One task runs on one worker: it can never ask for more than a worker may offer.
+        if resources.cpuMillis > ResourceLimits.maxCPUMillis {
+            reader.report("cpu", "expected \(ResourceLimits.cpuDescription) (what one worker may offer), got \(reader.value("cpu")!)")
+        }
+        if resources.memoryBytes > ResourceLimits.maxMemoryBytes {
+            reader.report("memory", "expected \(ResourceLimits.memoryDescription) (what one worker may offer), got \(reader.value("memory")!)")
         }
         return resources
     }

@@ -214,7 +214,7 @@ public struct ManifestObjectReader {
 extension ManifestObjectReader {
     /// The `accelerators` field: a list of `{type, count}` mappings (job resources and queue quotas share it).
     /// Every problem is reported with its path; nil when the field is absent or not a list.
-    func acceleratorList(minimumCount: Int64) -> [AcceleratorType: Int64]? {
+    func acceleratorList(minimumCount: Int64, maximumCount: Int64? = nil) -> [AcceleratorType: Int64]? {
         guard let items = list("accelerators", expected: "a list of {type, count} mappings") else { return nil }
         var accelerators: [AcceleratorType: Int64] = [:]
         for (index, (item, itemPath)) in items.enumerated() {
@@ -227,7 +227,7 @@ extension ManifestObjectReader {
             let type = entry.string("type", required: true,
                                     expected: "an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-')",
                                     isValid: ManifestNames.isDNSLabel)
-            let count = entry.integer("count", required: true, min: minimumCount)
+            let count = entry.integer("count", required: true, min: minimumCount, max: maximumCount)
             if let type, let count {
                 let key = AcceleratorType(rawValue: type)
                 if accelerators[key] != nil { entry.report("type", "accelerator type \"\(type)\" is listed twice") }

@@ -19,6 +19,9 @@ enum WorkerRoutes {
 
     static func register(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let request = try context.decodeBody(RegisterWorkerRequest.self)
+        if let problem = request.resources.limitViolation(prefix: "resources") {
+            throw APIErrorBody(code: .badRequest, message: "\(problem); a worker offers what one machine has")
+        }
         let token = Secret.random()
         let worker = try services.workers.register(name: request.name, resources: request.resources,
                                                    labels: request.labels, tokenHash: token.hashHex,

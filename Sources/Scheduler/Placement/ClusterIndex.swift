@@ -84,7 +84,7 @@ final class ClusterIndex {
             for d in 0..<dims {
                 capacity[base + d] = vector[d]
                 free[base + d] = vector[d]
-                total[d] += vector[d]
+                total[d] = total[d].saturatingAdding(vector[d])
             }
             for (key, value) in worker.labels {
                 let k = keySlot[key]!
@@ -109,7 +109,10 @@ final class ClusterIndex {
         reserved.deallocate()
     }
 
-    static func vector(_ r: Resources, dims: Int, slots: [AcceleratorType: Int]) -> [Int64] {
+    /// Quantities are clamped into `ResourceLimits` first: a worker or request stored before the limits were
+    /// checked cannot make a sum trap. Quotas (aggregates, only compared) pass `clamp: false`.
+    static func vector(_ r: Resources, dims: Int, slots: [AcceleratorType: Int], clamp: Bool = true) -> [Int64] {
+        let r = clamp ? r.clampedToLimits : r
         var v = [Int64](repeating: 0, count: dims)
         v[0] = r.cpuMillis
         v[1] = r.memoryBytes
@@ -119,8 +122,12 @@ final class ClusterIndex {
 
     func vector(_ r: Resources) -> [Int64] { Self.vector(r, dims: dims, slots: acceleratorSlot) }
 
+    /// A queue quota as a vector, unclamped: a quota may exceed what one worker can offer.
+    func quotaVector(_ r: Resources) -> [Int64] { Self.vector(r, dims: dims, slots: acceleratorSlot, clamp: false) }
+
     /// Writes `r` as a vector into `target[0..<dims]` without allocating.
     func write(_ r: Resources, into target: UnsafeMutablePointer<Int64>) {
+        let r = r.clampedToLimits
         target[0] = r.cpuMillis
         target[1] = r.memoryBytes
         for d in 2..<dims { target[d] = 0 }

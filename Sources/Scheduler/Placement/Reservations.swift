@@ -71,7 +71,9 @@ extension SchedulingPass {
             heldReservations[needed > 1 ? 1 : 0] += 1
             if h.kind == .waitingForPreemptedTasks {
                 // The room being freed for this job counts toward its queue already.
-                for d in 0..<dims { queueUsage[q * dims + d] += shapeRequest[s * dims + d] * Int64(needed) }
+                for d in 0..<dims {
+                    queueUsage[q * dims + d] = queueUsage[q * dims + d].saturatingAdding(shapeRequest[s * dims + d].saturatingMultiplying(Int64(needed)))
+                }
                 outcome[j] = .awaitingPreemption(count: leaving.count, deadline: leaving.deadline)
             } else {
                 outcome[j] = .holdingReservation(workers: h.workers.count)

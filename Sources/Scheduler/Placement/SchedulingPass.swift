@@ -118,7 +118,7 @@ final class SchedulingPass {
             queueNames.append(spec.name)
             queueWeight.append(spec.weight > 0 ? spec.weight : 1)
             if let quota = spec.quota {
-                queueQuota += index.vector(quota).map { $0 > 0 ? $0 : Int64.max }
+                queueQuota += index.quotaVector(quota).map { $0 > 0 ? $0 : Int64.max }
             } else {
                 queueQuota += [Int64](repeating: Int64.max, count: dims)
             }
@@ -150,7 +150,7 @@ final class SchedulingPass {
                 allocationQueue[i] = Int32(lastSlot)
                 // Tasks already told to leave no longer count toward their queue's share.
                 if lastSlot >= 0 && !terminating[i] {
-                    for d in 0..<dims { queueUsage[lastSlot * dims + d] += v[d] }
+                    for d in 0..<dims { queueUsage[lastSlot * dims + d] = queueUsage[lastSlot * dims + d].saturatingAdding(v[d]) }
                 }
             }
         }
@@ -277,9 +277,9 @@ final class SchedulingPass {
         for d in 0..<dims {
             let quota = queueQuota[q * dims + d]
             if quota == Int64.max { continue }
-            let requested = shapeRequest[s * dims + d] * Int64(count)
+            let requested = shapeRequest[s * dims + d].saturatingMultiplying(Int64(count))
             let used = queueUsage[q * dims + d]
-            if used + requested > quota {
+            if used.saturatingAdding(requested) > quota {
                 return .quotaExceeded(queue: queueNames[q], resource: index.dimensionName(d), used: used,
                                       requested: requested, quota: quota)
             }
@@ -293,7 +293,7 @@ final class SchedulingPass {
         for d in 0..<dims {
             let r = shapeRequest[s * dims + d]
             free[d] -= r
-            queueUsage[q * dims + d] += r
+            queueUsage[q * dims + d] = queueUsage[q * dims + d].saturatingAdding(r)
         }
         decisions.placements.append(Placement(task: snapshot.pendingJobs[j].tasks[jobNextTask[j]], job: JobID(jobIDs[j]),
                                               worker: index.workerIDs[w]))

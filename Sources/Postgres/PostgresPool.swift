@@ -78,14 +78,17 @@ public final class PostgresPool: @unchecked Sendable {
 
     /// Retries `operation` when the connection is lost (e.g. the server restarts), with backoff,
     /// for up to `timeout` seconds. Only for idempotent operations: a lost COMMIT may have applied.
+    /// Throws `CancellationError` instead of retrying once `shouldStop` is true.
     @discardableResult
-    public func retryingOnConnectionLoss<T>(timeout: TimeInterval = 30, _ operation: () throws -> T) throws -> T {
+    public func retryingOnConnectionLoss<T>(timeout: TimeInterval = 30, shouldStop: () -> Bool = { false },
+                                            _ operation: () throws -> T) throws -> T {
         let deadline = Date().addingTimeInterval(timeout)
         var delay = 0.05
         while true {
             do {
                 return try operation()
             } catch let error as PostgresError where error.isConnectionLost && Date() < deadline {
+                if shouldStop() { throw CancellationError() }
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, 1.0)
             }

@@ -85,4 +85,35 @@ final class IntegrationReplicaTests: XCTestCase {
         XCTAssertGreaterThan(completed.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).reduce(0, +), 0, "replica 2's workers ran tasks")
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM workers WHERE state = 'drained'"), 8, "all 8 deregistered cleanly")
     }
+
+    /// Issue 22.3: a replica starts while another leads (rolling restart), and a replica waiting for another's
+    /// migration stops on one SIGTERM. Before the fix both waited on one advisory-lock key: the second replica hung
+    /// in its migrations behind the leader's session, and ignored SIGTERM there.
+    func testAReplicaStartsWhileAnotherLeadsAndStopsOnSIGTERMWhileWaiting() async throws {
+        let ports = [try FreePort.next(), try FreePort.next(), try FreePort.next()]
+        let first = try cluster.startServe(port: ports[0], leaseSeconds: 10, heartbeatSeconds: 1, name: "leader")
+        let firstHTTP = RawHTTP(baseURL: "http://127.0.0.1:\(ports[0])")
+        try await waitUntilReady(firstHTTP, process: first)
+        try await waitUntil("the first replica leads", timeout: 30) {
+            let body = try? await firstHTTP.send("GET", APIRoute.readyz, token: nil).body
+            return body.map { String(decoding: $0, as: UTF8.self).contains("leader") } ?? false
+        }
+        let second = try cluster.startServe(port: ports[1], leaseSeconds: 10, heartbeatSeconds: 1, name: "second")
+        try await waitUntilReady(RawHTTP(baseURL: "http://127.0.0.1:\(ports[1])"), process: second, timeout: 30)
+
+        // Someone else holds the migration lock (a replica migrating a long schema change): a third replica waits...
+        let holder = try PostgresConnection(conninfo: cluster.databaseURL, applicationName: "migration-lock-holder")
+        defer { holder.close() }
+        try holder.execute("BEGIN")
+        try holder.execute("SELECT pg_advisory_xact_lock($1)", [.int(AdvisoryLockKey.schemaMigration)])
+        let third = try cluster.startServe(port: ports[2], leaseSeconds: 10, heartbeatSeconds: 1, name: "waiting")
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        XCTAssertTrue(third.isRunning, third.output)
+        let readyWhileWaiting = await RawHTTP(baseURL: "http://127.0.0.1:\(ports[2])").readyStatus()
+        XCTAssertNotEqual(readyWhileWaiting, 200, "it is still waiting")
+        // ...and one SIGTERM stops it well within an orchestrator's 30 s grace period.
+        kill(third.pid, SIGTERM)
+        XCTAssertNotNil(third.waitForExit(timeout: 10), "SIGTERM was ignored while waiting for the migration lock:\n\(third.output)")
+        try holder.execute("ROLLBACK")
+    }
 }

@@ -2,6 +2,7 @@ import APITypes
 import Foundation
 import HTTPServer
 import Postgres
+import Synchronization
 
 /// One control-plane replica: applies migrations, serves the REST API, wakes long-polls through
 /// LISTEN/NOTIFY, and runs the background sweeps. Several replicas may share one database.
@@ -17,6 +18,9 @@ public final class ControlPlane: @unchecked Sendable {
     private var server: HTTPServer?
     private var sweeps: BackgroundSweeps?
     private var scheduling: SchedulingLoop?
+    /// Set by `requestStop()` (SIGTERM): a start that is still waiting for the database or for another replica's
+    /// migration gives up instead of hanging.
+    private let stopRequested = Atomic<Bool>(false)
 
     /// True while this replica holds the scheduling leadership.
     public var isSchedulingLeader: Bool { scheduling?.isLeader ?? false }
@@ -33,11 +37,18 @@ public final class ControlPlane: @unchecked Sendable {
     /// `http://host:port` once started.
     public var baseURL: String { server?.baseURL ?? "" }
 
+    /// Makes a `start()` that is still waiting (for the database, for another replica's migration) throw
+    /// `CancellationError`. Safe from any thread; `stop()` still releases what was started.
+    public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
+
     /// Connects, migrates (waiting for the database up to `databaseWaitSeconds`), and starts serving.
     public func start(databaseWaitSeconds: Double = 60) throws {
         let pool = PostgresPool(conninfo: configuration.databaseURL, maxConnections: configuration.databaseConnections)
         self.pool = pool
-        let applied = try pool.retryingOnConnectionLoss(timeout: databaseWaitSeconds) { try Migrations.apply(to: pool) }
+        let shouldStop = { self.stopRequested.load(ordering: .relaxed) }
+        let applied = try pool.retryingOnConnectionLoss(timeout: databaseWaitSeconds, shouldStop: shouldStop) {
+            try Migrations.apply(to: pool, shouldStop: shouldStop)
+        }
         if !applied.isEmpty { log("applied migrations \(applied.map(String.init).joined(separator: ", "))") }
         try FileManager.default.createDirectory(atPath: configuration.artifactDirectory, withIntermediateDirectories: true)
 
@@ -94,7 +105,16 @@ public final class ControlPlane: @unchecked Sendable {
     /// Runs a replica until the surrounding task is cancelled (`opsctl serve`, `opsctl up`).
     public static func run(_ configuration: ControlPlaneConfiguration, onListening: @escaping @Sendable (String) -> Void) async throws {
         let controlPlane = ControlPlane(configuration: configuration)
-        try await Task.detached { try controlPlane.start() }.value
+        do {
+            try await withTaskCancellationHandler {
+                try await Task.detached { try controlPlane.start() }.value
+            } onCancel: {
+                controlPlane.requestStop()
+            }
+        } catch {
+            await Task.detached { controlPlane.stop() }.value
+            throw error
+        }
         onListening(controlPlane.baseURL)
         await withTaskCancellationHandler {
             while !Task.isCancelled { try? await Task.sleep(nanoseconds: 200_000_000) }

@@ -5,8 +5,7 @@ import Postgres
 /// dedicated connection. When the leader dies its session ends, the lock is released by the server, and the
 /// next replica that tries takes it over. A leader that loses its connection stops leading at once.
 final class LeaderElection {
-    /// Arbitrary but fixed: the advisory lock key of the scheduling leader.
-    static let lockKey: Int64 = 0x6c6c_6d6f_7073_0001
+    static let lockKey = AdvisoryLockKey.schedulingLeader
 
     private let conninfo: String
     private var connection: PostgresConnection?

@@ -1,8 +1,10 @@
+import Foundation
 import Postgres
 
 // Versioned schema migrations, applied at start-up. Each runs in its own transaction holding a
-// transaction-scoped advisory lock, so two control-plane replicas starting together apply each
-// migration exactly once (the second waits, then sees it recorded in schema_migrations).
+// transaction-scoped advisory lock (its own key, never the leader's), so two control-plane replicas starting
+// together apply each migration exactly once (the second waits, then sees it recorded in schema_migrations).
+// The wait polls a try-lock, so a replica told to stop while it waits (SIGTERM) stops instead of hanging.
 
 public struct Migration: Sendable {
     public let version: Int
@@ -11,17 +13,20 @@ public struct Migration: Sendable {
 }
 
 public enum Migrations {
-    /// Arbitrary constant naming "the schema migration lock" for pg_advisory_xact_lock.
-    static let advisoryLockKey: Int64 = 0x6c6c_6d6f_7073_0001
+    static let advisoryLockKey = AdvisoryLockKey.schemaMigration
+    /// How often a replica waiting for another's migration looks again (and checks `shouldStop`).
+    static let lockPollSeconds = 0.05
 
     /// Applies every migration not yet recorded; returns the versions applied now (empty if up to date).
+    /// Throws `CancellationError` when `shouldStop` turns true while it waits for the migration lock.
     @discardableResult
-    public static func apply(to pool: PostgresPool, migrations: [Migration] = Migrations.all) throws -> [Int] {
+    public static func apply(to pool: PostgresPool, migrations: [Migration] = Migrations.all,
+                             shouldStop: () -> Bool = { false }) throws -> [Int] {
         var applied: [Int] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             let didApply = try pool.retryingOnConnectionLoss {
                 try pool.transaction { c -> Bool in
-                    try c.execute("SELECT pg_advisory_xact_lock($1)", [.int(advisoryLockKey)])
+                    try waitForLock(c, shouldStop: shouldStop)
                     try c.executeScript("""
                         CREATE TABLE IF NOT EXISTS schema_migrations (
                             version    integer PRIMARY KEY,
@@ -41,6 +46,13 @@ public enum Migrations {
             if didApply { applied.append(migration.version) }
         }
         return applied
+    }
+
+    private static func waitForLock(_ c: PostgresConnection, shouldStop: () -> Bool) throws {
+        while try !c.queryOne("SELECT pg_try_advisory_xact_lock($1) AS taken", [.int(advisoryLockKey)]).bool("taken") {
+            if shouldStop() { throw CancellationError() }
+            Thread.sleep(forTimeInterval: lockPollSeconds)
+        }
     }
 
     /// The versions recorded in the database.

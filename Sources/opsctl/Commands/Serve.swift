@@ -8,7 +8,8 @@ enum ServeCommand {
         let server = Task {
             try await ControlPlaneHooks.runControlPlane(options) { url in Output.note("listening on \(url)") }
         }
-        let signals = TerminationSignals { number in
+        // A clean stop takes at most ~5 s (in-flight requests); anything longer is a stage that did not listen.
+        let signals = TerminationSignals(exitAfterSeconds: 15) { number in
             Output.note("got signal \(number); stopping the control plane")
             server.cancel()
             signal(number, SIG_DFL)

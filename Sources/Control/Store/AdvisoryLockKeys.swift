@@ -1,0 +1,13 @@
+/// Every PostgreSQL advisory-lock key this system takes, in one place, so that two uses never share a key again.
+///
+/// They once did: migrations and the scheduling leader both used `…0001`. The leader holds its lock for its
+/// whole session, so a replica starting while another led waited in `pg_advisory_xact_lock` forever, and a rolling
+/// restart could not bring a second replica up.
+public enum AdvisoryLockKey {
+    /// Session lock held by the scheduling leader for as long as it leads (`LeaderElection`). Kept at the value
+    /// every earlier version used, so that during a rolling upgrade old and new replicas still agree on one leader.
+    public static let schedulingLeader: Int64 = 0x6c6c_6d6f_7073_0001
+    /// Transaction lock held while one migration is checked and applied (`Migrations.apply`); held for
+    /// milliseconds, never by a session that stays.
+    public static let schemaMigration: Int64 = 0x6c6c_6d6f_7073_0002
+}

@@ -4,7 +4,14 @@ import Foundation
 // state directory:  <dir>/data (the cluster), <dir>/run (unix socket), <dir>/postgres.log,
 // <dir>/port (the port used last time, reused when free). The first start runs initdb; later starts
 // reuse the cluster, so the same state comes back. As root, the server runs as the `postgres` user
-// (PostgreSQL refuses to run as root) and the directory is chowned to it. Loopback only, trust auth.
+// (PostgreSQL refuses to run as root) and the directory is chowned to it.
+//
+// Who may connect: only the user who started it. The server listens on no TCP port at all, only on a Unix
+// socket in <dir>/run (mode 0700), and authenticates with `peer`: the connecting process's OS user must map to
+// the superuser in pg_ident.conf, which names only the invoking user (and root when the server runs as
+// `postgres` for root). Both files are rewritten at every start, so a cluster made by an older version (which
+// trusted every local user over TCP: another user once connected as superuser and ran COPY ... TO PROGRAM) is
+// locked down the first time it is started again.
 
 public final class EmbeddedPostgres: @unchecked Sendable {
     public struct Configuration: Sendable {
@@ -54,10 +61,13 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         return currentPort
     }
 
-    /// conninfo for `database` (default: the configured one) over TCP on 127.0.0.1.
+    /// conninfo for `database` (default: the configured one) over the server's private Unix socket.
     public func conninfo(database: String? = nil) -> String {
-        "host=127.0.0.1 port=\(port ?? 0) dbname=\(database ?? configuration.database) user=\(superuser)"
+        "host=\(socketDirectory) port=\(port ?? 0) dbname=\(database ?? configuration.database) user=\(superuser)"
     }
+
+    /// The longest socket path the kernel takes (`sun_path` is 108 bytes with its NUL).
+    static let maxSocketPathBytes = 107
 
     /// conninfo of the configured database.
     public var conninfo: String { conninfo() }
@@ -80,13 +90,16 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         if !fm.fileExists(atPath: dataDirectory + "/PG_VERSION") {
             try initialize(bin: bin)
         }
-        try ensureOwnership()
         removeStaleLockFiles()
         let port = try choosePort()
+        try checkSocketPathLength(port: port)
+        try writeAccessRules()
+        try ensureOwnership()
         var settings: [String: String] = [
-            "listen_addresses": "127.0.0.1",
+            "listen_addresses": "",
             "port": String(port),
             "unix_socket_directories": socketDirectory,
+            "unix_socket_permissions": "0700",
             "fsync": "on",
         ]
         for (k, v) in configuration.settings { settings[k] = v }
@@ -200,10 +213,43 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dataDirectory)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         try ensureOwnership()
-        let result = try run(bin + "/initdb", ["-D", dataDirectory, "-U", superuser, "--auth=trust",
+        // The access rules written before every start replace initdb's; `reject` until then.
+        let result = try run(bin + "/initdb", ["-D", dataDirectory, "-U", superuser, "--auth=reject",
                                                "--encoding=UTF8", "--no-locale", "--no-instructions"])
         guard result.status == 0 else {
             throw PostgresError.embeddedServer(action: "initdb", message: "initdb exited with \(result.status)", log: result.output)
+        }
+    }
+
+    /// pg_hba.conf: the Unix socket only, peer authentication through the `owner` map. pg_ident.conf: the map,
+    /// naming the invoking user (and `postgres`, the server's own user when it runs for root).
+    private func writeAccessRules() throws {
+        let hba = """
+            # Written by llm-ops at every start (EmbeddedPostgres): only the user who started this server connects,
+            # over its private Unix socket; no TCP listener exists.
+            local all \(superuser) peer map=owner
+
+            """
+        var users = [Self.currentUserName()]
+        if runsAsRoot { users.append(superuser) }
+        let ident = "# Written by llm-ops at every start (EmbeddedPostgres).\n"
+            + Set(users).sorted().map { "owner \($0) \(superuser)\n" }.joined()
+        try hba.write(toFile: dataDirectory + "/pg_hba.conf", atomically: true, encoding: .utf8)
+        try ident.write(toFile: dataDirectory + "/pg_ident.conf", atomically: true, encoding: .utf8)
+        _ = chmod(socketDirectory, 0o700)
+    }
+
+    private static func currentUserName() -> String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return String(geteuid()) }
+        return String(cString: name)
+    }
+
+    private func checkSocketPathLength(port: Int) throws {
+        let path = socketDirectory + "/.s.PGSQL.\(port)"
+        guard path.utf8.count <= Self.maxSocketPathBytes else {
+            throw PostgresError.embeddedServer(action: "prepare \(directory)",
+                message: "the database socket path \(path) is \(path.utf8.count) bytes; Unix sockets allow at most "
+                    + "\(Self.maxSocketPathBytes). Use a shorter state directory (--state-dir)", log: "")
         }
     }
 

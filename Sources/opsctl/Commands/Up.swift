@@ -51,7 +51,7 @@ enum UpCommand {
         }
         print("""
         cluster is up: \(serverURL) (\(options.workers) worker\(options.workers == 1 ? "" : "s"), state in \(options.stateDirectory.path))
-          admin token: \(adminToken)
+          admin token: in \(options.adminTokenFile.path) (mode 0600; never printed)
           in another shell: export OPS_SERVER=\(serverURL) OPS_TOKEN_FILE=\(options.adminTokenFile.path)
                             opsctl apply -f manifests/pipeline.yaml --wait
           worker logs: \(options.logDirectory.path)/worker-N.log

@@ -53,7 +53,7 @@ final class ManifestValidationTests: XCTestCase {
         ])
         XCTAssertEqual(problems(job("type: noop\nresources:\n  accelerators:\n    - {type: GPU, count: 1.5}\n    - gpu-h100\n    - {type: a, count: 1}\n    - {type: a, count: 2}")), [
             "t.yaml:8: spec.resources.accelerators[0].type: expected an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-'), got \"GPU\"",
-            "t.yaml:8: spec.resources.accelerators[0].count: expected an integer >= 0, got 1.5",
+            "t.yaml:8: spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got 1.5",
             "t.yaml:9: spec.resources.accelerators[1]: expected a mapping {type, count}, got \"gpu-h100\"",
             "t.yaml:11: spec.resources.accelerators[3].type: accelerator type \"a\" is listed twice",
         ])
@@ -135,15 +135,15 @@ final class ManifestValidationTests: XCTestCase {
         """
         let yamlProblem = try XCTUnwrap(problemList(badYAML, "pipeline.yaml").first)
         let jsonProblem = try XCTUnwrap(problemList(badJSON, "request").first)
-        XCTAssertEqual(yamlProblem.description, "pipeline.yaml:8: spec.resources.accelerators[0].count: expected an integer >= 0, got \"two\"")
-        XCTAssertEqual(jsonProblem.description, "request:3: spec.resources.accelerators[0].count: expected an integer >= 0, got \"two\"")
+        XCTAssertEqual(yamlProblem.description, "pipeline.yaml:8: spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got \"two\"")
+        XCTAssertEqual(jsonProblem.description, "request:3: spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got \"two\"")
         XCTAssertEqual(yamlProblem.path, jsonProblem.path)
         XCTAssertEqual(yamlProblem.message, jsonProblem.message)
 
         // Decoding through Codable runs the same validator.
         XCTAssertThrowsError(try JSONDecoder().decode(JobManifest.self, from: Data(badJSON.utf8))) { error in
-            XCTAssertTrue("\(error)".contains("spec.resources.accelerators[0].count: expected an integer >= 0, got \\\"two\\\"")
-                          || "\(error)".contains("spec.resources.accelerators[0].count: expected an integer >= 0, got \"two\""), "\(error)")
+            XCTAssertTrue("\(error)".contains("spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got \\\"two\\\"")
+                          || "\(error)".contains("spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got \"two\""), "\(error)")
         }
     }
 

@@ -99,7 +99,7 @@ final class IntegrationBadInputTests: XCTestCase {
                      "resources":{"accelerators":[{"type":"gpu-h100","count":"two"}]}}}
             """), status: 422, code: .invalidManifest,
             mentions: [#"spec.replicas: expected an integer between 1 and 4096, got "two""#,
-                       #"spec.resources.accelerators[0].count: expected an integer >= 0, got "two""#, "spec.priority"])
+                       #"spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got "two""#, "spec.priority"])
         // Unknown fields, with a suggestion.
         try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests("""
             {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"unknown-fields","lables":{}},"spec":{"type":"noop","replcas":2}}

@@ -1,5 +1,5 @@
 // Validation problems, each naming the file, line, field path, what was expected and what was found:
-// `pipeline.yaml:12: spec.resources.accelerators[0].count: expected an integer >= 0, got "two"`.
+// `pipeline.yaml:12: spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got "two"`.
 
 public struct ManifestProblem: Sendable, Equatable, CustomStringConvertible {
     public var fileName: String

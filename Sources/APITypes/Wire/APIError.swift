@@ -60,7 +60,7 @@ public struct APIErrorDetail: Codable, Hashable, Sendable {
     /// A sentence a person can act on: what was wrong, where, and what to do.
     public var message: String
     /// For validation errors: every problem found, each naming its field path
-    /// (`spec.resources.accelerators[0].count: expected an integer >= 0, got "two"`).
+    /// (`spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got "two"`).
     public var details: [String]?
 
     public init(code: APIErrorCode, message: String, details: [String]? = nil) {

@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Not a library: one header with a compiler builtin (prefetch) that Swift cannot spell.
         .systemLibrary(name: "CCPUHints", path: "Sources/CCPUHints"),
 
@@ -33,8 +34,8 @@ let package = Package(
 
         // MARK: Domain libraries.
         .target(name: "ClusterModel", exclude: ["README.md"]),
-        // SHA-256 in pure Swift: shards, checkpoints and artifacts are identified by checksum.
-        .target(name: "Checksum"),
+        // SHA-256 (libcrypto's, the one wrapper of CCrypto): shards, checkpoints and artifacts are identified by checksum.
+        .target(name: "Checksum", dependencies: ["CCrypto"]),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML"]),
         .target(name: "Scheduler", dependencies: ["ClusterModel"], exclude: ["README.md"]),
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints"]),
@@ -46,6 +47,7 @@ let package = Package(
         .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
+        .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),

@@ -3,7 +3,7 @@
 # Idempotent: does nothing when all is present.
 set -euo pipefail
 APT_PACKAGES=(pkg-config libpq-dev libcurl4-openssl-dev libopenblas-dev libmicrohttpd-dev libyaml-dev
-              libzstd-dev zlib1g-dev postgresql python3-doc zstd)
+              libzstd-dev zlib1g-dev libssl-dev postgresql python3-doc zstd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

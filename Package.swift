@@ -24,50 +24,53 @@ let package = Package(
         .systemLibrary(name: "CCPUHints", path: "Sources/CCPUHints"),
 
         // MARK: Swift-native wrappers, one per C library.
-        .target(name: "Postgres", dependencies: ["CPostgres"]),
-        .target(name: "HTTPClient", dependencies: ["CCurl"]),
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        .target(name: "Postgres", dependencies: ["CPostgres", "Primitives"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "Primitives"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Primitives"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
         .target(name: "Zstd", dependencies: ["CZstd"]),
         .target(name: "Gzip", dependencies: ["CZlib"]),
 
         // MARK: Domain libraries.
-        .target(name: "ClusterModel", exclude: ["README.md"]),
+        // Shared primitives (a locked value, SplitMix64, exponential backoff, chunked parallel loops): no dependencies.
+        .target(name: "Primitives"),
+        .target(name: "ClusterModel", dependencies: ["Primitives"], exclude: ["README.md"]),
         // SHA-256 (libcrypto's, the one wrapper of CCrypto): shards, checkpoints and artifacts are identified by checksum.
         .target(name: "Checksum", dependencies: ["CCrypto"]),
-        .target(name: "APITypes", dependencies: ["ClusterModel", "YAML"]),
-        .target(name: "Scheduler", dependencies: ["ClusterModel"], exclude: ["README.md"]),
-        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints"]),
-        .target(name: "Engine", dependencies: ["BLAS", "Checksum"]),
-        .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
-        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards"]),
+        .target(name: "APITypes", dependencies: ["ClusterModel", "YAML", "Primitives"]),
+        .target(name: "Scheduler", dependencies: ["ClusterModel", "Primitives"], exclude: ["README.md"]),
+        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
+        .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
+        .target(name: "Workers", dependencies: ["Primitives", "APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
+        .target(name: "Control", dependencies: ["Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards"]),
 
         // MARK: Executables.
-        .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
+        .executableTarget(name: "opsctl", dependencies: ["Primitives", "Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
-        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
+        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS", "Primitives"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
-        .target(name: "TestSupport", dependencies: ["Postgres"]),
+        .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),
 
         // MARK: Tests, beside the module they test.
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
-        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "Primitives"]),
         .testTarget(name: "CompressionTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel"]),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "APITypesTests", dependencies: ["APITypes"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
-        .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport"]),
+        .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "Primitives", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
+        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),
     ]

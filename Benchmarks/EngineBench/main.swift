@@ -5,6 +5,7 @@
 //   swift run -c release EngineBench [--steps N] [--threads N] [--no-torch] [--small]
 import BLAS
 import Engine
+import Primitives
 import Foundation
 
 struct Options {

@@ -1,5 +1,7 @@
 // How many attempts a task gets and how long it waits between them.
 
+import Primitives
+
 public struct RetryPolicy: Hashable, Codable, Sendable {
     public var maxAttempts: Int
     public var initialBackoffSeconds: Double
@@ -18,12 +20,7 @@ public struct RetryPolicy: Hashable, Codable, Sendable {
 
     /// Seconds to wait before attempt `attempt + 1`: exponential, capped.
     public func backoffSeconds(afterAttempt attempt: Int) -> Double {
-        let exponent = Double(max(0, attempt - 1))
-        var delay = initialBackoffSeconds
-        for _ in 0..<Int(exponent) {
-            delay *= multiplier
-            if delay >= maxBackoffSeconds { return maxBackoffSeconds }
-        }
-        return min(delay, maxBackoffSeconds)
+        ExponentialBackoff(initialSeconds: initialBackoffSeconds, maximumSeconds: maxBackoffSeconds, multiplier: multiplier)
+            .delaySeconds(afterFailures: attempt)
     }
 }

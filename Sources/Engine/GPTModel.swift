@@ -1,5 +1,6 @@
 import BLAS
 import Foundation
+import Primitives
 
 /// A GPT decoder-only transformer with hand-written forward and backward passes.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 
 /// How to draw tokens from the model.
 public struct SamplingOptions: Sendable, Equatable, Codable {

@@ -3,6 +3,7 @@
 
 import CCurl
 import Foundation
+import Primitives
 
 /// `curl_global_init` exactly once per process, before the first handle.
 private let curlGlobalInit: Void = {
@@ -10,9 +11,8 @@ private let curlGlobalInit: Void = {
 }()
 
 /// Idle easy handles kept for reuse: a reused handle keeps its live connections (keep-alive) and DNS cache.
-final class CurlHandlePool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var idle: [UnsafeMutableRawPointer] = []
+final class CurlHandlePool: @unchecked Sendable {  // the handles are raw pointers; only `idle` holds them
+    private let idle = Locked<[UnsafeMutableRawPointer]>([])
     private let maxIdle: Int
 
     init(maxIdle: Int) {
@@ -21,7 +21,7 @@ final class CurlHandlePool: @unchecked Sendable {
     }
 
     func checkout() -> UnsafeMutableRawPointer? {
-        if let handle = lock.withLock({ idle.popLast() }) {
+        if let handle = idle.withLock({ $0.popLast() }) {
             curl_easy_reset(handle)
             return handle
         }
@@ -29,7 +29,7 @@ final class CurlHandlePool: @unchecked Sendable {
     }
 
     func checkin(_ handle: UnsafeMutableRawPointer) {
-        let kept = lock.withLock { () -> Bool in
+        let kept = idle.withLock { idle -> Bool in
             guard idle.count < maxIdle else { return false }
             idle.append(handle)
             return true
@@ -38,16 +38,15 @@ final class CurlHandlePool: @unchecked Sendable {
     }
 
     deinit {
-        for handle in idle { curl_easy_cleanup(handle) }
+        for handle in idle.current { curl_easy_cleanup(handle) }
     }
 }
 
 /// Set from another thread to abort a running transfer (checked by curl's progress callback).
-final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-    var isCancelled: Bool { lock.withLock { cancelled } }
-    func cancel() { lock.withLock { cancelled = true } }
+final class CancellationFlag: Sendable {
+    private let cancelled = Locked(false)
+    var isCancelled: Bool { cancelled.current }
+    func cancel() { cancelled.withLock { $0 = true } }
 }
 
 /// Where a transfer's data goes; reached from the C callbacks through an opaque pointer.

@@ -1,5 +1,6 @@
 import CPostgres
 import Foundation
+import Primitives
 
 // LISTEN/NOTIFY on a dedicated connection and thread. The thread sleeps in poll() on the
 // connection's socket and a wake-up pipe, so waiting costs no CPU. When the connection breaks
@@ -131,14 +132,15 @@ public final class PostgresListener: @unchecked Sendable {
 
     private func run() {
         var hadConnection = false
-        var backoff = 0.05
+        let backoff = ExponentialBackoff(initialSeconds: 0.05, maximumSeconds: 2)
+        var failures = 0
         while !isStopping {
             guard let connection = try? PostgresConnection(conninfo: conninfo, applicationName: "llm-ops-listener") else {
-                pause(backoff)
-                backoff = min(backoff * 2, 2.0)
+                failures += 1
+                pause(backoff.delaySeconds(afterFailures: failures))
                 continue
             }
-            backoff = 0.05
+            failures = 0
             if serve(connection, afterReconnect: hadConnection) { hadConnection = true }
             connection.close()
             setListening(false, listened: [])

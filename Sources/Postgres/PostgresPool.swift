@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 
 // A small bounded pool of connections, safe to share between threads. Each checkout gets a
 // connection for the exclusive use of one closure. Broken connections (server restarted, network
@@ -76,6 +77,10 @@ public final class PostgresPool: @unchecked Sendable {
         }
     }
 
+    /// 50 ms, doubling to 1 s: a restarting server is back within a few seconds, and waiting longer than 1 s
+    /// between tries would only add to the outage.
+    static let reconnectBackoff = ExponentialBackoff(initialSeconds: 0.05, maximumSeconds: 1)
+
     /// Retries `operation` when the connection is lost (e.g. the server restarts), with backoff,
     /// for up to `timeout` seconds. Only for idempotent operations: a lost COMMIT may have applied.
     /// Throws `CancellationError` instead of retrying once `shouldStop` is true.
@@ -83,14 +88,14 @@ public final class PostgresPool: @unchecked Sendable {
     public func retryingOnConnectionLoss<T>(timeout: TimeInterval = 30, shouldStop: () -> Bool = { false },
                                             _ operation: () throws -> T) throws -> T {
         let deadline = Date().addingTimeInterval(timeout)
-        var delay = 0.05
+        var failures = 0
         while true {
             do {
                 return try operation()
             } catch let error as PostgresError where error.isConnectionLost && Date() < deadline {
                 if shouldStop() { throw CancellationError() }
-                Thread.sleep(forTimeInterval: delay)
-                delay = min(delay * 2, 1.0)
+                failures += 1
+                Thread.sleep(forTimeInterval: Self.reconnectBackoff.delaySeconds(afterFailures: failures))
             }
         }
     }

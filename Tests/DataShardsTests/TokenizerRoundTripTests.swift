@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import DataShards
+import Primitives
 
 final class TokenizerRoundTripTests: XCTestCase {
     static let trained: Tokenizer = {
@@ -60,7 +61,7 @@ final class TokenizerRoundTripTests: XCTestCase {
         let results = UnsafeMutableBufferPointer<[[UInt32]]>.allocate(capacity: 4)
         results.initialize(repeating: [])
         defer { results.deinitialize(); results.deallocate() }
-        let box = UnsafeSendable(results)
+        let box = UncheckedSendable(results)
         DispatchQueue.concurrentPerform(iterations: 4) { k in
             let encoder = t.makeEncoder()
             box.value[k] = texts.map { encoder.encode($0) }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import Primitives
 
 /// Deterministic random values for tests.
 struct TestRandom {

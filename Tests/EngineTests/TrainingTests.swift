@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import Primitives
 
 final class TrainingTests: XCTestCase {
     func testTinyModelOverfitsOneBatch() throws {

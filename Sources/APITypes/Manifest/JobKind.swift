@@ -2,6 +2,7 @@
 // Built-in kinds live in BuiltInJobKinds.swift; later kinds (tokenize, stream, train, eval) add theirs there.
 
 import Foundation
+import Primitives
 
 /// What a kind's validator may look at besides its own settings.
 public struct JobKindContext {
@@ -29,19 +30,18 @@ public struct JobKind: Sendable {
     }
 }
 
-public final class JobKindRegistry: @unchecked Sendable {
-    private let lock = NSLock()
-    private var kinds: [String: JobKind] = [:]
+public final class JobKindRegistry: Sendable {
+    private let kinds: Locked<[String: JobKind]>
 
     public init(kinds: [JobKind]) {
-        for kind in kinds { self.kinds[kind.name] = kind }
+        self.kinds = Locked(Dictionary(kinds.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last }))
     }
 
     /// The kinds this build knows (what `opsctl apply` and the control plane accept).
     public static let standard = JobKindRegistry(kinds: BuiltInJobKinds.all)
 
     /// Adds or replaces a kind.
-    public func register(_ kind: JobKind) { lock.withLock { kinds[kind.name] = kind } }
-    public func kind(named name: String) -> JobKind? { lock.withLock { kinds[name] } }
-    public var names: [String] { lock.withLock { kinds.keys.sorted() } }
+    public func register(_ kind: JobKind) { kinds.withLock { $0[kind.name] = kind } }
+    public func kind(named name: String) -> JobKind? { kinds.withLock { $0[name] } }
+    public var names: [String] { kinds.withLock { $0.keys.sorted() } }
 }

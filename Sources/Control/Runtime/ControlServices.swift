@@ -2,6 +2,7 @@ import APITypes
 import ClusterModel
 import Foundation
 import Postgres
+import Primitives
 
 /// The stores and shared runtime pieces the route handlers use; one per replica.
 struct ControlServices: Sendable {
@@ -42,7 +43,7 @@ struct ControlServices: Sendable {
 
 /// The immutable facts of a job that every assignment carries (retry limit, task count, gang size),
 /// cached so that handing out thousands of tasks per second does not re-read the job row each time.
-final class JobInfoCache: @unchecked Sendable {
+final class JobInfoCache: Sendable {
     struct Info: Sendable {
         let maxAttempts: Int
         let taskCount: Int
@@ -50,17 +51,16 @@ final class JobInfoCache: @unchecked Sendable {
     }
 
     private let jobs: JobStore
-    private let lock = NSLock()
-    private var cache: [JobID: Info] = [:]
+    private let cache = Locked<[JobID: Info]>([:])
 
     init(jobs: JobStore) { self.jobs = jobs }
 
     func info(_ job: JobID) throws -> Info {
-        if let hit = lock.withLock({ cache[job] }) { return hit }
+        if let hit = cache.withLock({ $0[job] }) { return hit }
         guard let record = try jobs.job(job) else { throw StoreError.unknownJob("\(job)") }
         let info = Info(maxAttempts: record.retryPolicy.maxAttempts,
                         taskCount: record.taskCounts.values.reduce(0, +), replicas: record.replicas)
-        lock.withLock {
+        cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
             cache[job] = info
         }
@@ -70,26 +70,25 @@ final class JobInfoCache: @unchecked Sendable {
 
 /// Resolves worker tokens (by their SHA-256) to worker ids. Entries live a short while so a registration
 /// that replaces a token takes effect quickly, while steady-state calls cost no database round trip.
-final class WorkerTokenCache: @unchecked Sendable {
+final class WorkerTokenCache: Sendable {
     private let pool: PostgresPool
-    private let lock = NSLock()
-    private var cache: [String: (worker: WorkerID, expires: Date)] = [:]
+    private let cache = Locked<[String: (worker: WorkerID, expires: Date)]>([:])
     private let timeToLive: TimeInterval = 10
 
     init(pool: PostgresPool) { self.pool = pool }
 
     func worker(forTokenHash hash: String) throws -> WorkerID? {
         let now = Date()
-        if let hit = lock.withLock({ cache[hash] }), hit.expires > now { return hit.worker }
+        if let hit = cache.withLock({ $0[hash] }), hit.expires > now { return hit.worker }
         let row = try pool.withConnection { c in
             try c.queryFirst("SELECT id FROM workers WHERE token_hash = $1", [.text(hash)])
         }
         guard let row else {
-            lock.withLock { _ = cache.removeValue(forKey: hash) }
+            cache.withLock { _ = $0.removeValue(forKey: hash) }
             return nil
         }
         let worker = WorkerID(try row.int64("id"))
-        lock.withLock {
+        cache.withLock { cache in
             if cache.count > 100_000 { cache.removeAll() }
             cache[hash] = (worker, now.addingTimeInterval(timeToLive))
         }
@@ -97,6 +96,6 @@ final class WorkerTokenCache: @unchecked Sendable {
     }
 
     func forget(worker: WorkerID) {
-        lock.withLock { cache = cache.filter { $0.value.worker != worker } }
+        cache.withLock { cache in cache = cache.filter { $0.value.worker != worker } }
     }
 }

@@ -1,6 +1,7 @@
 import APITypes
 import ClusterModel
 import Foundation
+import Primitives
 
 /// Turns a validated manifest into the tasks the job runs. Most kinds run `spec.tasks` independent copies
 /// (or one task per gang member when `replicas > 1`); kinds that split their input (tokenize, stream)
@@ -31,23 +32,22 @@ public struct IndexedTaskPlanner: JobPlanner {
 }
 
 /// Planners by job kind name; kinds without one use `IndexedTaskPlanner`.
-public final class JobPlanners: @unchecked Sendable {
-    private let lock = NSLock()
-    private var planners: [String: any JobPlanner] = [:]
+public final class JobPlanners: Sendable {
+    private let planners = Locked<[String: any JobPlanner]>([
+        TokenizeJobKinds.tokenizeName: TokenizePlanner(),
+        TokenizeJobKinds.trainTokenizerName: TrainTokenizerPlanner(),
+        TokenizeJobKinds.dedupScanName: TokenizePlanner(),
+    ])
     private let fallback = IndexedTaskPlanner()
 
     /// The planners of this build's kinds that split their own work (tokenize, train-tokenizer).
-    public init() {
-        planners[TokenizeJobKinds.tokenizeName] = TokenizePlanner()
-        planners[TokenizeJobKinds.trainTokenizerName] = TrainTokenizerPlanner()
-        planners[TokenizeJobKinds.dedupScanName] = TokenizePlanner()
-    }
+    public init() {}
 
     public func register(_ planner: any JobPlanner, forKind kind: String) {
-        lock.withLock { planners[kind] = planner }
+        planners.withLock { $0[kind] = planner }
     }
 
     public func planner(forKind kind: String) -> any JobPlanner {
-        lock.withLock { planners[kind] } ?? fallback
+        planners.withLock { $0[kind] } ?? fallback
     }
 }

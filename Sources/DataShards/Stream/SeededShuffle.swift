@@ -2,25 +2,7 @@
 // seed and a few integers (dataset, dataset epoch, shard, window), so every rank and thread computes the
 // same order on its own without communication.
 
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in 0..<bound (multiply-shift; bound > 0).
-    @inline(__always)
-    mutating func next(below bound: Int) -> Int {
-        Int(next().multipliedFullWidth(by: UInt64(bound)).high)
-    }
-}
+import Primitives
 
 enum SeededShuffle {
     /// Domain tags keep the different permutations of one (dataset, epoch) independent.

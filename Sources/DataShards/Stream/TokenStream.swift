@@ -9,6 +9,7 @@
 // The state (epoch, position) advances by R*B on every rank alike, so a checkpoint taken on any rank
 // resumes the same global order with any other number of ranks.
 import Dispatch
+import Primitives
 
 public final class TokenStream {
     public let configuration: StreamConfiguration
@@ -304,18 +305,7 @@ public final class TokenStream {
     /// Runs `copyRows` over rows 0..<rows, split into one contiguous part per reader thread (rows are
     /// disjoint). The closure is called once per part, not per row (a call per row cost a retain and release).
     private func copyRows(_ rows: Int, _ copyRows: (Range<Int>) -> Void) {
-        let threads = min(configuration.readerThreads, rows)
-        if threads <= 1 {
-            copyRows(0..<rows)
-            return
-        }
-        let per = (rows + threads - 1) / threads
-        withoutActuallyEscaping(copyRows) { copyRows in
-            let box = RowCopyBox(copyRows)
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                box.value((t * per)..<min(rows, (t + 1) * per))
-            }
-        }
+        parallelChunks(rows, threads: max(1, configuration.readerThreads), copyRows)
     }
 }
 
@@ -555,4 +545,3 @@ private struct WindowContext {
 }
 
 /// The copy closure only reads the mapped shards and writes disjoint rows of the output.
-private struct RowCopyBox<T>: @unchecked Sendable { let value: T; init(_ value: T) { self.value = value } }

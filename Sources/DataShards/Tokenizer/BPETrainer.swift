@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 
 /// Trains a byte-level BPE tokenizer with the semantics of the Hugging Face `BpeTrainer`
 /// (`initial_alphabet = ByteLevel.alphabet()`, `min_frequency`, no `limit_alphabet`):
@@ -55,7 +56,7 @@ public struct BPETrainer {
         let partials = UnsafeMutableBufferPointer<WordCounter>.allocate(capacity: threads)
         partials.initialize(repeating: WordCounter())
         defer { partials.deinitialize(); partials.deallocate() }
-        let box = UnsafeSendable(partials)
+        let box = UncheckedSendable(partials)
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             var local = try! BPETrainer(vocabularySize: 256, splitPattern: pattern)
             var k = t

@@ -2,6 +2,7 @@
 // the control plane at the same moment, so they do not all come back in the same millisecond.
 
 import Foundation
+import Primitives
 
 public struct Backoff: Sendable, Equatable {
     public var initialSeconds: Double
@@ -19,14 +20,9 @@ public struct Backoff: Sendable, Equatable {
 
     /// The delay before retry number `failures` (1 after the first failure). `unit` is a random number in [0, 1).
     public func delay(afterFailures failures: Int, unit: Double) -> Double {
-        var base = initialSeconds
-        var n = 1
-        while n < failures && base < maximumSeconds {
-            base *= multiplier
-            n += 1
-        }
-        base = min(base, maximumSeconds)
-        return base * (1 - jitter) + base * jitter * min(1, max(0, unit))
+        let base = ExponentialBackoff(initialSeconds: initialSeconds, maximumSeconds: maximumSeconds, multiplier: multiplier)
+            .delaySeconds(afterFailures: failures)
+        return ExponentialBackoff.jittered(base, jitter: jitter, unit: unit)
     }
 
     public func delay(afterFailures failures: Int) -> Double {

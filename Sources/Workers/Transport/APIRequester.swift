@@ -3,18 +3,18 @@
 
 import APITypes
 import Foundation
+import Primitives
 
 /// A bearer token that can be swapped at run time (a worker switches to its own token after registering).
 /// Its description never shows the value.
-public final class BearerToken: @unchecked Sendable, CustomStringConvertible {
-    private let lock = NSLock()
-    private var current: String?
+public final class BearerToken: Sendable, CustomStringConvertible {
+    private let current: Locked<String?>
 
-    public init(_ token: String?) { current = token }
+    public init(_ token: String?) { current = Locked(token) }
 
     public var value: String? {
-        get { lock.withLock { current } }
-        set { lock.withLock { current = newValue } }
+        get { current.current }
+        set { current.withLock { $0 = newValue } }
     }
 
     public var description: String { "<redacted>" }

@@ -29,8 +29,8 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Primitives"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
-        .target(name: "Zstd", dependencies: ["CZstd"]),
-        .target(name: "Gzip", dependencies: ["CZlib"]),
+        .target(name: "Zstd", dependencies: ["CZstd", "Primitives"]),
+        .target(name: "Gzip", dependencies: ["CZlib", "Primitives"]),
 
         // MARK: Domain libraries.
         // Shared primitives (a locked value, SplitMix64, exponential backoff, chunked parallel loops): no dependencies.

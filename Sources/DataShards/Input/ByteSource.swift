@@ -2,6 +2,7 @@ import Gzip
 import Zstd
 #if canImport(Glibc)
 import Glibc
+import Primitives
 #endif
 
 /// Decompressed bytes of one input file, read chunk by chunk.
@@ -43,28 +44,25 @@ protocol FileDecompressor: AnyObject {
     static func inputError(_ failure: Failure, path: String) -> InputError
 }
 
-extension GzipFileReader: FileDecompressor {
-    convenience init(path: String) throws(GzipError) { try self.init(path: path, chunkSize: 1 << 20) }
-
-    static func inputError(_ failure: GzipError, path: String) -> InputError {
-        switch failure {
+extension DecompressionError {
+    /// The input error for a failure: opening and reading keep their kind; anything else is bad data.
+    func inputError(path: String) -> InputError {
+        switch self {
         case .cannotOpen(_, let reason): return .cannotOpen(file: path, reason: reason)
         case .readFailed(_, let reason): return .readFailed(file: path, reason: reason)
-        default: return .decompressionFailed(file: path, reason: failure.description)
+        default: return .decompressionFailed(file: path, reason: description)
         }
     }
 }
 
+extension GzipFileReader: FileDecompressor {
+    convenience init(path: String) throws(GzipError) { try self.init(path: path, chunkSize: 1 << 20) }
+    static func inputError(_ failure: GzipError, path: String) -> InputError { failure.inputError(path: path) }
+}
+
 extension ZstdFileReader: FileDecompressor {
     convenience init(path: String) throws(ZstdError) { try self.init(path: path, chunkSize: 1 << 20) }
-
-    static func inputError(_ failure: ZstdError, path: String) -> InputError {
-        switch failure {
-        case .cannotOpen(_, let reason): return .cannotOpen(file: path, reason: reason)
-        case .readFailed(_, let reason): return .readFailed(file: path, reason: reason)
-        default: return .decompressionFailed(file: path, reason: failure.description)
-        }
-    }
+    static func inputError(_ failure: ZstdError, path: String) -> InputError { failure.inputError(path: path) }
 }
 
 /// The decompressed bytes of a .gz or .zst file, with the wrapper's errors turned into input errors that

@@ -17,10 +17,7 @@ final class IntegrationLongPollTests: XCTestCase {
 
     override func setUpWithError() throws {
         cluster = try ProcessCluster()
-        controlPlane = ControlPlane(configuration: ControlPlaneConfiguration(
-            databaseURL: cluster.databaseURL, adminToken: Secret(cluster.adminToken), joinToken: Secret(cluster.joinToken),
-            artifactDirectory: cluster.directory.path + "/artifacts", leaseSeconds: 60, heartbeatSeconds: 10), log: { _ in })
-        try controlPlane.start()
+        controlPlane = try cluster.startInProcessControlPlane(leaseSeconds: 60, heartbeatSeconds: 10)
     }
 
     override func tearDown() {

@@ -6,6 +6,7 @@
 
 import APITypes
 import ClusterModel
+import Control
 import Foundation
 import Postgres
 import TestSupport
@@ -167,6 +168,19 @@ final class ProcessCluster: @unchecked Sendable {
         let pids = lock.withLock { processes.map { String($0.pid) } }.joined(separator: "\n")
         try? pids.write(toFile: directory.path + "/children.pids", atomically: true, encoding: .utf8)
         return process
+    }
+
+    // MARK: In-process control plane
+
+    /// A started control plane in this process on the cluster's database and tokens (stop it in tearDown).
+    func startInProcessControlPlane(leaseSeconds: Double = 30, heartbeatSeconds: Double = 5, maxBodyBytes: Int = 1 << 20,
+                                    schedulingIntervalSeconds: Double = 1) throws -> ControlPlane {
+        let plane = ControlPlane(configuration: ControlPlaneConfiguration(
+            databaseURL: databaseURL, adminToken: Secret(adminToken), joinToken: Secret(joinToken),
+            artifactDirectory: directory.path + "/artifacts", leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds,
+            maxBodyBytes: maxBodyBytes, schedulingIntervalSeconds: schedulingIntervalSeconds), log: { _ in })
+        try plane.start()
+        return plane
     }
 
     // MARK: opsctl processes

@@ -18,19 +18,13 @@ final class ResourceLimitTests: XCTestCase {
 
     override func setUpWithError() throws {
         cluster = try ProcessCluster()
-        controlPlane = ControlPlane(configuration: ControlPlaneConfiguration(
-            databaseURL: cluster.databaseURL, adminToken: Secret(cluster.adminToken), joinToken: Secret(cluster.joinToken),
-            artifactDirectory: cluster.directory.path + "/artifacts", leaseSeconds: 30, heartbeatSeconds: 5,
-            schedulingIntervalSeconds: 0.2), log: { _ in })
-        try controlPlane.start()
+        controlPlane = try cluster.startInProcessControlPlane(schedulingIntervalSeconds: 0.2)
         http = RawHTTP(baseURL: controlPlane.baseURL)
     }
 
     override func tearDown() {
         controlPlane?.stop()
         cluster?.shutdown()
-        controlPlane = nil
-        cluster = nil
     }
 
     private func register(_ name: String, _ resources: Resources) async throws -> HTTPResponseSpec {

@@ -59,13 +59,11 @@ enum AdminRoutes {
         return .wire(SubmitManifestsResponse(jobs: views, queues: queueViews), status: status)
     }
 
-    /// A submission that adds many tasks to a table PostgreSQL last analyzed when it was small leaves the
-    /// claim query planned for that small table (a scan and sort of every queued task per claim: the
-    /// benchmark's throughput halves). ANALYZE samples a bounded number of rows, so it costs tens of ms, once
-    /// per large submission; autovacuum would get there only after its nap time. Failure is harmless.
+    /// After 1,000 new tasks or more the claim query's plan needs fresh statistics (`refreshTaskStatistics`).
+    /// Failure is harmless: autovacuum gets there later.
     static func refreshPlannerStatistics(afterCreating tasks: Int, _ services: ControlServices) {
         guard tasks >= 1000 else { return }
-        _ = try? services.pool.withConnection { try $0.execute("ANALYZE tasks") }
+        try? services.store.refreshTaskStatistics()
     }
 
     static func listJobs(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {

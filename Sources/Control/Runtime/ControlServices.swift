@@ -20,7 +20,7 @@ struct ControlServices: Sendable {
         self.store = store
         self.signals = signals
         jobInfo = JobInfoCache(jobs: store.jobs)
-        workerTokens = WorkerTokenCache(pool: store.pool)
+        workerTokens = WorkerTokenCache(workers: store.workers)
         // Stream and verify jobs resolve dataset names at submission, so their planner needs the stores.
         let streamPlanner = StreamPlanner(datasets: store.datasets, shards: store.shards)
         planners.register(streamPlanner, forKind: StreamJobKinds.streamName)
@@ -71,23 +71,19 @@ final class JobInfoCache: Sendable {
 /// Resolves worker tokens (by their SHA-256) to worker ids. Entries live a short while so a registration
 /// that replaces a token takes effect quickly, while steady-state calls cost no database round trip.
 final class WorkerTokenCache: Sendable {
-    private let pool: PostgresPool
+    private let workers: WorkerStore
     private let cache = Locked<[String: (worker: WorkerID, expires: Date)]>([:])
     private let timeToLive: TimeInterval = 10
 
-    init(pool: PostgresPool) { self.pool = pool }
+    init(workers: WorkerStore) { self.workers = workers }
 
     func worker(forTokenHash hash: String) throws -> WorkerID? {
         let now = Date()
         if let hit = cache.withLock({ $0[hash] }), hit.expires > now { return hit.worker }
-        let row = try pool.withConnection { c in
-            try c.queryFirst("SELECT id FROM workers WHERE token_hash = $1", [.text(hash)])
-        }
-        guard let row else {
+        guard let worker = try workers.worker(forTokenHash: hash) else {
             cache.withLock { _ = $0.removeValue(forKey: hash) }
             return nil
         }
-        let worker = WorkerID(try row.int64("id"))
         cache.withLock { cache in
             if cache.count > 100_000 { cache.removeAll() }
             cache[hash] = (worker, now.addingTimeInterval(timeToLive))

@@ -153,6 +153,13 @@ public struct WorkerStore: Sendable {
         try pool.withConnection { try Self.workers($0, where: "w.name = $1", [.text(name)]).first }
     }
 
+    /// The worker whose current token hashes to `hash`, nil if none (the API's authorization).
+    public func worker(forTokenHash hash: String) throws -> WorkerID? {
+        try pool.withConnection { c in
+            try c.queryFirst("SELECT id FROM workers WHERE token_hash = $1", [.text(hash)]).map { WorkerID(try $0.int64("id")) }
+        }
+    }
+
     /// The stored token hash of a worker (for the API's authorization), nil if none.
     public func tokenHash(of worker: WorkerID) throws -> String? {
         try pool.withConnection { try $0.queryFirst("SELECT token_hash FROM workers WHERE id = $1", [worker.sql])?.optionalString("token_hash") }

@@ -14,6 +14,7 @@ enum Kernels {
                                  rstd: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                                  weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                  rows: Int, width C: Int, threads: Int) {
+        precondition(rows >= 0 && C > 0 && threads >= 1, "layerNormForward: rows \(rows), width \(C), threads \(threads)")
         let o = SharedPointer(out), mu = SharedPointer(mean), rs = SharedPointer(rstd)
         Parallel.forRows(rows, threads: threads) { range in
             for r in range {
@@ -40,6 +41,7 @@ enum Kernels {
                                   outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
                                   weight: UnsafePointer<Float>, mean: UnsafePointer<Float>,
                                   rstd: UnsafePointer<Float>, rows: Int, width C: Int, threads: Int) {
+        precondition(rows >= 0 && C > 0 && threads >= 1, "layerNormBackward: rows \(rows), width \(C), threads \(threads)")
         let dx = SharedPointer(inputGradient)
         Parallel.forRows(rows, threads: threads) { range in
             for r in range {
@@ -77,6 +79,7 @@ enum Kernels {
 
     static func geluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                             count: Int, threads: Int) {
+        precondition(count >= 0 && threads >= 1, "geluForward: count \(count), threads \(threads)")
         let o = SharedPointer(out)
         let chunk = 4096
         Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
@@ -93,6 +96,7 @@ enum Kernels {
     /// `gradient` holds dL/d(gelu output) on entry and dL/d(gelu input) on return.
     static func geluBackward(gradient: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                              count: Int, threads: Int) {
+        precondition(count >= 0 && threads >= 1, "geluBackward: count \(count), threads \(threads)")
         let g = SharedPointer(gradient)
         let chunk = 4096
         Parallel.forRows((count + chunk - 1) / chunk, threads: threads, minimumRowsPerThread: 4) { range in
@@ -113,6 +117,7 @@ enum Kernels {
     static func linearForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                               rows: Int, inWidth: Int, outWidth: Int, accumulate: Bool = false) {
+        precondition(rows >= 0 && inWidth > 0 && outWidth > 0, "linearForward: rows \(rows), \(inWidth) -> \(outWidth)")
         // Seed the output with the bias (added to what is there when accumulating a residual), then
         // let sgemm add x W^T on top.
         for r in 0..<rows {
@@ -133,6 +138,7 @@ enum Kernels {
                                biasGradient: UnsafeMutablePointer<Float>,
                                outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, rows: Int, inWidth: Int, outWidth: Int) {
+        precondition(rows >= 0 && inWidth > 0 && outWidth > 0, "linearBackward: rows \(rows), \(inWidth) -> \(outWidth)")
         BLAS.sgemm(.none, .none, m: rows, n: inWidth, k: outWidth,
                    a: outputGradient, lda: outWidth, b: weight, ldb: inWidth,
                    beta: 0, c: inputGradient, ldc: inWidth)
@@ -301,7 +307,10 @@ enum Kernels {
     static func embeddingForward(out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>,
                                  tokenEmbedding: UnsafePointer<Float>, positionEmbedding: UnsafePointer<Float>,
                                  rows: Int, length: Int, width C: Int) {
+        precondition(rows >= 0 && length > 0 && C > 0, "embeddingForward: rows \(rows), length \(length), width \(C)")
         for r in 0..<rows {
+            // Token ids were checked against the vocabulary by GPTModel (invalidBatch) before any kernel ran.
+            precondition(tokens[r] >= 0, "embeddingForward: negative token id \(tokens[r]) at row \(r)")
             let tok = tokenEmbedding + Int(tokens[r]) * C, pos = positionEmbedding + (r % length) * C
             let x = out + r * C
             for i in 0..<C { x[i] = tok[i] + pos[i] }
@@ -312,7 +321,9 @@ enum Kernels {
     static func embeddingBackward(tokenGradient: UnsafeMutablePointer<Float>, positionGradient: UnsafeMutablePointer<Float>,
                                   outputGradient: UnsafePointer<Float>, tokens: UnsafePointer<Int32>,
                                   rows: Int, length: Int, width C: Int) {
+        precondition(rows >= 0 && length > 0 && C > 0, "embeddingBackward: rows \(rows), length \(length), width \(C)")
         for r in 0..<rows {
+            precondition(tokens[r] >= 0, "embeddingBackward: negative token id \(tokens[r]) at row \(r)")
             let d = outputGradient + r * C
             let tok = tokenGradient + Int(tokens[r]) * C, pos = positionGradient + (r % length) * C
             for i in 0..<C {
@@ -355,12 +366,15 @@ enum Kernels {
     static func crossEntropy(logits: UnsafeMutablePointer<Float>, losses: UnsafeMutablePointer<Float>,
                              targets: UnsafePointer<Int32>, rows: Int, vocabulary V: Int,
                              gradientScale: Float?, threads: Int) {
+        precondition(rows >= 0 && V > 0 && threads >= 1, "crossEntropy: rows \(rows), vocabulary \(V), threads \(threads)")
         let lg = SharedPointer(logits), ls = SharedPointer(losses)
         Parallel.forRows(rows, threads: threads, minimumRowsPerThread: 4) { range in
             for r in range {
                 let x = lg.base + r * V
                 let maxValue = VectorMath.maximum(x, V)
                 let target = Int(targets[r])
+                // The other end of GPTModel's vocabulary check: an id past it would read another row's logits.
+                precondition((0..<V).contains(target), "crossEntropy: target \(target) outside the vocabulary 0..<\(V)")
                 let targetLogit = x[target]
                 let sum: Float
                 if let scale = gradientScale {

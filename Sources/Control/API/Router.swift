@@ -26,10 +26,15 @@ struct RequestContext: Sendable {
 
     func parameter(_ name: String) -> String { parameters[name] ?? "" }
 
-    /// Decodes the JSON body; a malformed body is a 400 that says what was wrong.
+    /// Decodes the JSON body; a malformed body is a 400 that says what was wrong. Every JSON body the API takes
+    /// comes through here, so the cheap byte scan (`JSONBodyCheck`: nesting depth) guards all of them before the
+    /// decoder, whose cost grows faster than a deeply nested body, ever sees one.
     func decodeBody<T: Decodable>(_ type: T.Type) throws -> T {
         guard !request.body.isEmpty else {
             throw APIErrorBody(code: .badRequest, message: "the request body is empty; expected a JSON \(T.self)")
+        }
+        if let problem = JSONBodyCheck.problem(in: request.body) {
+            throw APIErrorBody(code: .badRequest, message: problem.description)
         }
         do {
             return try WireCoding.decode(T.self, from: request.body)

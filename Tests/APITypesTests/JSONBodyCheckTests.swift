@@ -26,3 +26,20 @@ final class JSONBodyCheckTests: XCTestCase {
                        "an escaped backslash does end the string before the quote")
     }
 }
+
+extension JSONBodyCheckTests {
+    func testANULInAStringIsNamedByItsPath() {
+        XCTAssertEqual(problem(#"{"logs":[{"message":"a"},{"message":"b\u0000c","stream":"stdout"}]}"#), .nulInValue(path: "logs[1].message"))
+        XCTAssertEqual(problem(#"{"a":{"b":[1,[2,"\u0000"]]}}"#), .nulInValue(path: "a.b[1][1]"))
+        XCTAssertEqual(problem(#"["x","\u0000"]"#), .nulInValue(path: "[1]"))
+        XCTAssertEqual(problem(#""\u0000""#), .nulInValue(path: "body"))
+        XCTAssertEqual(problem("{\"raw\":\"a\u{0}b\"}"), .nulInValue(path: "raw"), "a raw 0x00 byte in a string counts too")
+        XCTAssertEqual(problem(#"{"labels":{"zone":"a","ra\u0000ck":"b"}}"#), .nulInKey(path: "labels"))
+        XCTAssertEqual(JSONBodyCheck.Problem.nulInValue(path: "logs[3].message").description,
+                       "logs[3].message: contains a NUL byte (U+0000), which PostgreSQL cannot store; remove or escape it")
+    }
+
+    func testTextThatOnlyLooksLikeANULIsFine() {
+        XCTAssertNil(problem(#"{"a":"\\u0000","b":"\u0001","c":"u0000","d":"\\\\"}"#))
+    }
+}

@@ -39,6 +39,13 @@ public enum PostgresError: Error, CustomStringConvertible, Sendable {
     public var isTransientConflict: Bool { sqlState == "40001" || sqlState == "40P01" }
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
+    /// Text PostgreSQL cannot store: a NUL in a text parameter (refused before sending), or `\u0000` in JSON
+    /// cast to jsonb (22P05, untranslatable character).
+    public var isUnstorableText: Bool {
+        if case .invalidParameter = self { return true }
+        return sqlState == "22P05"
+    }
+
     public var description: String {
         switch self {
         case .connectionFailed(let message):

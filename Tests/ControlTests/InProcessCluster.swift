@@ -27,7 +27,7 @@ final class InProcessCluster: @unchecked Sendable {
 
     @discardableResult
     func startWorker(name: String, cpuMillis: Int64 = 1000, maxTasks: Int = 2, labels: Labels = [:],
-                     registry: ExecutorRegistry = .builtins()) -> WorkerDaemon {
+                     registry: ExecutorRegistry = .builtins(), log: @escaping @Sendable (String) -> Void = { _ in }) -> WorkerDaemon {
         let daemon = WorkerDaemon(
             configuration: WorkerConfiguration(name: name, resources: Resources(cpuMillis: cpuMillis, memoryBytes: 1 << 30),
                                                labels: labels, maxConcurrentTasks: maxTasks, pollWaitSeconds: 1,
@@ -35,7 +35,7 @@ final class InProcessCluster: @unchecked Sendable {
                                                flushIntervalSeconds: 0.05, shutdownGraceSeconds: 1),
             api: HTTPControlPlaneAPI(baseURL: plane.baseURL, token: "join", transport: CurlTransport()),
             registry: registry, artifactStore: FileArtifactStore(root: URL(fileURLWithPath: directory.path + "/artifacts")),
-            log: { _ in })
+            log: log)
         workers.append((daemon, Task { try await daemon.run() }))
         return daemon
     }

@@ -37,6 +37,14 @@ final class ShellExecutorTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.message.hasSuffix("/work") }, "runs in the attempt's work directory")
     }
 
+    /// PostgreSQL cannot store NUL: a program printing one gets U+FFFD in its log line, the rest kept.
+    func testANULInTheOutputIsLoggedAsTheReplacementCharacter() async throws {
+        let reports = ReportQueue()
+        _ = try await run(["command": ["sh", "-c", #"printf 'before\000after\n'"#]], reports: reports)
+        let lines = try XCTUnwrap(reports.takeBatch(workerID: WorkerID(1))).logs.filter { $0.stream == .stdout }.map(\.message)
+        XCTAssertEqual(lines, ["before\u{FFFD}after"])
+    }
+
     func testNonZeroExitIsARetryableFailureAndMissingProgramIsNot() async throws {
         do {
             _ = try await run(["command": ["sh", "-c", "exit 3"]])

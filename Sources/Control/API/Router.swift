@@ -26,10 +26,16 @@ struct RequestContext: Sendable {
 
     func parameter(_ name: String) -> String { parameters[name] ?? "" }
 
-    /// Decodes the JSON body; a malformed body is a 400 that says what was wrong.
+    /// Decodes the JSON body; a malformed body is a 400 that says what was wrong. Every JSON body the API takes
+    /// comes through here, so the cheap byte scan (`JSONBodyCheck`) guards all of them before the decoder sees
+    /// one: nesting depth (decoding cost grows faster than a deeply nested body) and NUL characters in strings
+    /// (PostgreSQL cannot store them; the 400 names the field instead of the store failing with a 500).
     func decodeBody<T: Decodable>(_ type: T.Type) throws -> T {
         guard !request.body.isEmpty else {
             throw APIErrorBody(code: .badRequest, message: "the request body is empty; expected a JSON \(T.self)")
+        }
+        if let problem = JSONBodyCheck.problem(in: request.body) {
+            throw APIErrorBody(code: .badRequest, message: problem.description)
         }
         do {
             return try WireCoding.decode(T.self, from: request.body)
@@ -119,6 +125,7 @@ final class Router: Sendable {
             guard route.method == request.method else { methodMismatch = true; continue }
             do {
                 let principal = try authorize(route.access, request)
+                try Self.refuseNUL(in: parameters, request.queryItems)
                 return try route.handler(RequestContext(request: request, parameters: parameters, principal: principal))
             } catch {
                 return APIErrorMapping.response(for: error, request: request, log: log)
@@ -130,6 +137,18 @@ final class Router: Sendable {
         }
         return APIErrorMapping.response(APIErrorBody(code: .notFound,
                                                      message: "no route \(request.method) \(request.path); the API lives under /v1/ (see docs/cli-and-workers.md)"))
+    }
+
+    /// Path and query parameters reach PostgreSQL too (`/v1/jobs/{name}`), which cannot store U+0000 (`%2500`
+    /// decodes to it): a 400 naming the parameter, not a 500 from the store.
+    private static func refuseNUL(in parameters: [String: String], _ query: [HTTPQueryItem]) throws {
+        let problem = "contains a NUL byte (U+0000), which PostgreSQL cannot store; remove it"
+        for (name, value) in parameters where value.utf8.contains(0) {
+            throw APIErrorBody(code: .badRequest, message: "path parameter \(name): \(problem)")
+        }
+        for item in query where item.name.utf8.contains(0) || item.value.utf8.contains(0) {
+            throw APIErrorBody(code: .badRequest, message: "query parameter \(item.name.debugDescription): \(problem)")
+        }
     }
 
     private func authorize(_ access: RouteAccess, _ request: HTTPRequest) throws -> Principal? {

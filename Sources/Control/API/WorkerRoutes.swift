@@ -104,115 +104,25 @@ enum WorkerRoutes {
                                        resources: lease.resources, gang: gang)
     }
 
-    /// Applies a report batch: logs, metrics and artifacts first, then completions and failures, so a task's
-    /// last lines are stored before it shows as finished. Items of stale attempts change nothing; when every
-    /// attempt named is stale the answer is 409.
+    /// Applies a report batch, all or nothing (`ReportBatchApplier`: one transaction): logs, metrics and artifacts
+    /// first, then completions and failures, so a task's last lines are stored before it shows as finished. The
+    /// whole batch is validated before anything is written. Items of stale attempts change nothing; when every
+    /// attempt named is stale the answer is 409 and the batch was rolled back.
     static func reports(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let batch = try context.decodeBody(ReportBatch.self)
         try context.authorizeWorker(batch.workerID)
-        let worker = batch.workerID
-        var stale = Set<AttemptID>()
-        var accepted = 0
-        var duplicates = 0
-
-        func guarded(_ attempt: AttemptID, _ body: () throws -> Void) throws {
-            guard !stale.contains(attempt) else { return }
-            do { try body() } catch let error as StoreError {
-                switch error {
-                case .staleAttempt, .unknownAttempt: stale.insert(attempt)
-                default: throw error
-                }
-            }
-        }
-
-        for (attempt, lines) in Dictionary(grouping: batch.logs, by: \.attemptID) {
-            try guarded(attempt) {
-                let stored = try services.logs.append(attempt: attempt, by: worker,
-                                                      lines: lines.map { LogLine(seq: $0.sequence, line: $0.message) })
-                accepted += stored
-                duplicates += lines.count - stored
-            }
-        }
-        for (attempt, points) in Dictionary(grouping: batch.metrics, by: \.attemptID) {
-            try guarded(attempt) {
-                let stored = try services.metrics.append(attempt: attempt, by: worker,
-                                                         points: points.map { MetricPoint(name: $0.name, step: $0.step, value: $0.value) })
-                accepted += stored
-                duplicates += points.count - stored
-            }
-        }
-        let artifactReports = batch.artifacts.map { ($0.taskID, $0.attemptID, $0.artifact) }
-            + batch.completions.flatMap { c in c.artifacts.map { (c.taskID, c.attemptID, $0) } }
-        for (task, attempt, artifact) in artifactReports {
-            try guarded(attempt) {
-                guard let record = try services.jobs.task(task) else { throw StoreError.unknownAttempt(attempt) }
-                guard record.activeAttempt == attempt || record.state == .succeeded else {
-                    throw StoreError.staleAttempt(attempt, state: record.state.rawValue)
-                }
-                _ = try services.artifacts.register(NewArtifact(job: record.jobID, task: task, name: artifact.name,
-                                                                kind: artifact.kind ?? "", location: artifact.location,
-                                                                sha256: artifact.sha256, bytes: artifact.bytes,
-                                                                metadata: artifact.metadata.map(JSONText.encode) ?? "{}"))
-                accepted += 1
-            }
-        }
-        // The latest report per attempt is enough.
-        var latest: [AttemptID: ProgressReport] = [:]
-        for report in batch.progress where !stale.contains(report.attemptID) { latest[report.attemptID] = report }
-        let staleProgress = try services.leases.recordProgress(latest.values.map { ($0.attemptID, $0.fraction, $0.message) }, by: worker)
-        stale.formUnion(staleProgress)
-        accepted += latest.count - staleProgress.count
-
-        // A preempted attempt hands its task back: requeued at once, not counted as a failure.
-        for report in batch.failures where report.reason == .preempted && !stale.contains(report.attemptID) {
-            try guarded(report.attemptID) {
-                try services.store.placements.preempt(attempt: report.attemptID, reason: report.message)
-                accepted += 1
-            }
-        }
-        var failures = batch.failures.filter { !stale.contains($0.attemptID) && $0.reason != .preempted }
-            .map { Control.FailureReport(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable) }
-        var completions: [Control.CompletionReport] = []
-        for completion in batch.completions where !stale.contains(completion.attemptID) {
-            // A completion that carries a shard is recorded with it; one whose shard contradicts what is
-            // stored (or cannot be read) fails the task instead: a retry would write the same shard again.
-            do {
-                let shard = try ShardCompletion(result: completion.result)
-                if let shard, let conflict = try shard.conflict(in: services.pool) {
-                    failures.append(Control.FailureReport(attempt: completion.attemptID, error: conflict, retryable: false))
-                    continue
-                }
-                completions.append(Control.CompletionReport(attempt: completion.attemptID, result: JSONText.encode(completion.result),
-                                                            shard: shard))
-            } catch let error as StoreError {
-                failures.append(Control.FailureReport(attempt: completion.attemptID, error: error.description, retryable: false))
-            }
-        }
-        // Shards a worker found corrupt are marked bad before its task's outcome is stored.
-        let badShards = batch.failures.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.details) }
-            + batch.completions.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.result) }
-        if !badShards.isEmpty { try BadShardMarking.mark(badShards, datasets: services.datasets, shards: services.shards) }
-        var outcomes: [AttemptID: ReportOutcome] = [:]
-        if !completions.isEmpty { outcomes.merge(try services.leases.complete(completions, by: worker)) { a, _ in a } }
-        if !failures.isEmpty { outcomes.merge(try services.leases.fail(failures, by: worker)) { a, _ in a } }
+        try ReportBatchValidation.validate(batch)
+        let outcome = try ReportBatchApplier(pool: services.pool).apply(batch)
         // Finished attempts free capacity on this worker: a poll of its that found it full is waiting (its
         // report and its next poll race), so wake it now instead of at the end of its wait.
-        if outcomes.values.contains(.applied) { services.signals.bump(StoreSignals.capacityFreed(on: worker)) }
-        for (attempt, outcome) in outcomes {
-            switch outcome {
-            case .applied: accepted += 1
-            case .alreadyApplied: duplicates += 1
-            case .refused: stale.insert(attempt)
-            }
-        }
-
-        let response = ReportBatchResponse(accepted: accepted, duplicates: duplicates, staleAttempts: stale.sorted())
-        if !batch.isEmpty && !stale.isEmpty && stale == batch.attemptIDs {
+        if outcome.finishedAttempts { services.signals.bump(StoreSignals.capacityFreed(on: batch.workerID)) }
+        if outcome.everyAttemptStale {
+            let stale = outcome.response.staleAttempts.map(\.description).joined(separator: ", ")
             return .wire(APIErrorBody(code: .staleAttempt,
-                                      message: "every attempt in this report is no longer live (\(stale.sorted().map(\.description).joined(separator: ", "))); nothing was changed, drop their work"),
+                                      message: "every attempt in this report is no longer live (\(stale)); nothing was changed, drop their work"),
                          status: 409)
         }
-        return .wire(response)
+        return .wire(outcome.response)
     }
 
     static func deregister(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {

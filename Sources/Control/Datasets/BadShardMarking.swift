@@ -5,6 +5,7 @@
 import APITypes
 import ClusterModel
 import Foundation
+import Postgres
 
 enum BadShardMarking {
     /// The bad shards a report carries (`[]` when none or unreadable: marking is best effort, the task's
@@ -14,24 +15,25 @@ enum BadShardMarking {
         return (try? value.decode(as: [BadShardReport].self)) ?? []
     }
 
-    /// Marks every reported shard bad; returns how many were found among the recorded shards.
+    /// Marks every reported shard bad, inside the caller's transaction (the report batch's, so a shard is
+    /// marked exactly when its task's outcome is stored); returns how many were found among the recorded shards.
     @discardableResult
-    static func mark(_ reports: [BadShardReport], datasets: DatasetStore, shards: ShardStore) throws -> Int {
+    static func mark(_ reports: [BadShardReport], _ c: PostgresConnection) throws -> Int {
         var marked = 0
         for report in reports {
             let record: DatasetRecord?
             if let name = report.dataset {
-                record = try datasets.dataset(named: name)
+                record = try DatasetStore.dataset(c, named: name)
             } else {
                 let local = report.location.hasPrefix("file://") ? String(report.location.dropFirst("file://".count)) : report.location
-                record = try datasets.list().first { $0.location == report.location || $0.location == local }
+                record = try DatasetStore.list(c).first { $0.location == report.location || $0.location == local }
             }
             guard let record else { continue }
             let file = report.shard + ".bin"
-            guard let shard = try shards.list(dataset: record.id).first(where: {
+            guard let shard = try ShardStore.list(c, dataset: record.id).first(where: {
                 $0.location == file || $0.location.hasSuffix("/" + file)
             }) else { continue }
-            try shards.markBad(dataset: record.id, index: shard.index, reason: String(report.reason.prefix(500)))
+            try ShardStore.markBad(c, dataset: record.id, index: shard.index, reason: String(report.reason.prefix(500)))
             marked += 1
         }
         return marked

@@ -37,7 +37,12 @@ public struct DatasetStore: Sendable {
     }
 
     public func dataset(named name: String) throws -> DatasetRecord? {
-        try pool.withConnection { try Self.datasets($0, where: "name = $1", [.text(name)]).first }
+        try pool.withConnection { try Self.dataset($0, named: name) }
+    }
+
+    /// The same inside the caller's transaction.
+    static func dataset(_ c: PostgresConnection, named name: String) throws -> DatasetRecord? {
+        try datasets(c, where: "name = $1", [.text(name)]).first
     }
 
     public func dataset(_ id: DatasetID) throws -> DatasetRecord? {
@@ -45,7 +50,12 @@ public struct DatasetStore: Sendable {
     }
 
     public func list() throws -> [DatasetRecord] {
-        try pool.withConnection { try Self.datasets($0, where: "true", []) }
+        try pool.withConnection { try Self.list($0) }
+    }
+
+    /// The same inside the caller's transaction.
+    static func list(_ c: PostgresConnection) throws -> [DatasetRecord] {
+        try datasets(c, where: "true", [])
     }
 
     static func datasets(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [DatasetRecord] {

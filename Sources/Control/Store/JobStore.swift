@@ -302,7 +302,12 @@ public struct JobStore: Sendable {
     }
 
     public func task(_ id: TaskID) throws -> TaskRecord? {
-        try pool.withConnection { c in try c.queryFirst("SELECT * FROM tasks WHERE id = $1", [id.sql]).map(Self.task) }
+        try pool.withConnection { try Self.task($0, id) }
+    }
+
+    /// The same inside the caller's transaction.
+    static func task(_ c: PostgresConnection, _ id: TaskID) throws -> TaskRecord? {
+        try c.queryFirst("SELECT * FROM tasks WHERE id = $1", [id.sql]).map(Self.task)
     }
 
     /// The attempts (leases) of a task, oldest first.

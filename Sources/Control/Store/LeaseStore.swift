@@ -199,15 +199,20 @@ public struct LeaseStore: Sendable {
     @discardableResult
     public func recordProgress(_ reports: [(attempt: AttemptID, fraction: Double, message: String?)], by worker: WorkerID) throws -> [AttemptID] {
         guard !reports.isEmpty else { return [] }
-        let updated = try pool.withConnection { c in
-            try c.query("""
-                UPDATE tasks t SET progress = least(1, greatest(0, r.fraction)), progress_message = nullif(r.message, '')
-                FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS r(attempt, fraction, message)
-                WHERE t.active_attempt_id = r.attempt AND t.worker_id = $4 AND t.state = 'running'
-                RETURNING r.attempt
-                """, [.intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
-                      .textArray(reports.map { $0.message ?? "" }), worker.sql]).map { AttemptID(try $0.int64("attempt")) }
-        }
+        return try pool.withConnection { try Self.recordProgress($0, reports, by: worker) }
+    }
+
+    /// The same on the caller's connection (a report batch is stored in one transaction).
+    static func recordProgress(_ c: PostgresConnection, _ reports: [(attempt: AttemptID, fraction: Double, message: String?)],
+                               by worker: WorkerID) throws -> [AttemptID] {
+        guard !reports.isEmpty else { return [] }
+        let updated = try c.query("""
+            UPDATE tasks t SET progress = least(1, greatest(0, r.fraction)), progress_message = nullif(r.message, '')
+            FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS r(attempt, fraction, message)
+            WHERE t.active_attempt_id = r.attempt AND t.worker_id = $4 AND t.state = 'running'
+            RETURNING r.attempt
+            """, [.intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
+                  .textArray(reports.map { $0.message ?? "" }), worker.sql]).map { AttemptID(try $0.int64("attempt")) }
         let live = Set(updated)
         return reports.map(\.attempt).filter { !live.contains($0) }
     }
@@ -225,53 +230,57 @@ public struct LeaseStore: Sendable {
     /// `worker`, when given, must hold every attempt (a worker token may only report its own).
     public func complete(_ reports: [CompletionReport], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
+        return try pool.idempotentTransaction { try Self.complete($0, reports, by: worker) }
+    }
+
+    /// The same inside the caller's transaction (a report batch is stored in one).
+    static func complete(_ c: PostgresConnection, _ reports: [CompletionReport], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
+        guard !reports.isEmpty else { return [:] }
         for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
         let succeeded = try TaskTransitions.target(from: [.running], .completed)
-        return try pool.idempotentTransaction { c in
-            let done = try c.query("""
-                WITH r AS (
-                    SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
-                ), a AS (
-                    UPDATE task_attempts a SET state = 'succeeded', finished_at = now()
-                    FROM r WHERE a.id = r.attempt_id AND a.state = 'active' AND ($3::bigint IS NULL OR a.worker_id = $3)
-                    RETURNING a.id, a.task_id, a.number, r.result
-                ), u AS (
-                    UPDATE tasks t SET state = $4, result = a.result::jsonb, worker_id = NULL, active_attempt_id = NULL,
-                        finished_at = now(), updated_at = now()
-                    FROM a WHERE t.id = a.task_id AND t.state = 'running'
-                    RETURNING t.id, t.job_id, a.id AS attempt_id, a.number
-                ), e AS (
-                    INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-                    SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
-                )
-                SELECT attempt_id, job_id FROM u
-                """, [.intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)),
-                      worker?.sql, .text(succeeded.rawValue)])
-            var outcomes: [AttemptID: ReportOutcome] = [:]
-            var jobs: Set<Int64> = []
-            let shards = Dictionary(reports.compactMap { r in r.shard.map { (r.attempt, $0) } }, uniquingKeysWith: { a, _ in a })
-            for row in done {
-                let attempt = AttemptID(try row.int64("attempt_id"))
-                outcomes[attempt] = .applied
-                jobs.insert(try row.int64("job_id"))
-                // The shard becomes known exactly when its task succeeds: both or neither commit.
-                try shards[attempt]?.record(c, job: JobID(try row.int64("job_id")))
-            }
-            let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
-            for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .succeeded) { outcomes[id] = outcome }
-            // A completion can only finish its job. Skip the job-row lock (which serializes reporters)
-            // while some other unfinished task is not being changed by anyone right now: that task's
-            // own report will do the check. Tasks locked by in-flight transactions are skipped, so
-            // of two reporters finishing the last tasks together, at least the later one refreshes.
-            var mayHaveFinished: Set<Int64> = []
-            for job in jobs where try c.queryFirst("""
-                SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED
-                """, [.int(job)]) == nil {
-                mayHaveFinished.insert(job)
-            }
-            try JobLifecycle.refresh(c, jobs: mayHaveFinished)
-            return outcomes
+        let done = try c.query("""
+            WITH r AS (
+                SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
+            ), a AS (
+                UPDATE task_attempts a SET state = 'succeeded', finished_at = now()
+                FROM r WHERE a.id = r.attempt_id AND a.state = 'active' AND ($3::bigint IS NULL OR a.worker_id = $3)
+                RETURNING a.id, a.task_id, a.number, r.result
+            ), u AS (
+                UPDATE tasks t SET state = $4, result = a.result::jsonb, worker_id = NULL, active_attempt_id = NULL,
+                    finished_at = now(), updated_at = now()
+                FROM a WHERE t.id = a.task_id AND t.state = 'running'
+                RETURNING t.id, t.job_id, a.id AS attempt_id, a.number
+            ), e AS (
+                INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
+                SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
+            )
+            SELECT attempt_id, job_id FROM u
+            """, [.intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)),
+                  worker?.sql, .text(succeeded.rawValue)])
+        var outcomes: [AttemptID: ReportOutcome] = [:]
+        var jobs: Set<Int64> = []
+        let shards = Dictionary(reports.compactMap { r in r.shard.map { (r.attempt, $0) } }, uniquingKeysWith: { a, _ in a })
+        for row in done {
+            let attempt = AttemptID(try row.int64("attempt_id"))
+            outcomes[attempt] = .applied
+            jobs.insert(try row.int64("job_id"))
+            // The shard becomes known exactly when its task succeeds: both or neither commit.
+            try shards[attempt]?.record(c, job: JobID(try row.int64("job_id")))
         }
+        let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
+        for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .succeeded) { outcomes[id] = outcome }
+        // A completion can only finish its job. Skip the job-row lock (which serializes reporters)
+        // while some other unfinished task is not being changed by anyone right now: that task's
+        // own report will do the check. Tasks locked by in-flight transactions are skipped, so
+        // of two reporters finishing the last tasks together, at least the later one refreshes.
+        var mayHaveFinished: Set<Int64> = []
+        for job in jobs where try c.queryFirst("""
+            SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED
+            """, [.int(job)]) == nil {
+            mayHaveFinished.insert(job)
+        }
+        try JobLifecycle.refresh(c, jobs: mayHaveFinished)
+        return outcomes
     }
 
     /// Fails an attempt: the task is requeued with exponential backoff while attempts remain and the
@@ -283,28 +292,32 @@ public struct LeaseStore: Sendable {
 
     public func fail(_ reports: [FailureReport], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
-        return try pool.idempotentTransaction { c in
-            let rows = try c.query("""
-                SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
-                       j.max_backoff_seconds, j.backoff_multiplier
-                FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
-                WHERE a.id = ANY($1) AND a.state = 'active' AND t.state = 'running' AND ($2::bigint IS NULL OR a.worker_id = $2)
-                ORDER BY a.id FOR UPDATE OF a, t
-                """, [.intArray(reports.map { $0.attempt.rawValue }), worker?.sql])
-            let byAttempt = Dictionary(reports.map { ($0.attempt, $0) }, uniquingKeysWith: { first, _ in first })
-            var endings: [AttemptEnding] = []
-            for row in rows {
-                let id = AttemptID(try row.int64("id"))
-                guard let report = byAttempt[id] else { continue }
-                endings.append(try AttemptEnding(row: row, attemptState: .failed, retryable: report.retryable, error: report.error))
-            }
-            let applied = try end(c, endings)
-            var outcomes: [AttemptID: ReportOutcome] = [:]
-            for id in applied { outcomes[id] = .applied }
-            let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
-            for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .failed) { outcomes[id] = outcome }
-            return outcomes
+        return try pool.idempotentTransaction { try Self.fail($0, reports, by: worker) }
+    }
+
+    /// The same inside the caller's transaction (a report batch is stored in one).
+    static func fail(_ c: PostgresConnection, _ reports: [FailureReport], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
+        guard !reports.isEmpty else { return [:] }
+        let rows = try c.query("""
+            SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
+                   j.max_backoff_seconds, j.backoff_multiplier
+            FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
+            WHERE a.id = ANY($1) AND a.state = 'active' AND t.state = 'running' AND ($2::bigint IS NULL OR a.worker_id = $2)
+            ORDER BY a.id FOR UPDATE OF a, t
+            """, [.intArray(reports.map { $0.attempt.rawValue }), worker?.sql])
+        let byAttempt = Dictionary(reports.map { ($0.attempt, $0) }, uniquingKeysWith: { first, _ in first })
+        var endings: [AttemptEnding] = []
+        for row in rows {
+            let id = AttemptID(try row.int64("id"))
+            guard let report = byAttempt[id] else { continue }
+            endings.append(try AttemptEnding(row: row, attemptState: .failed, retryable: report.retryable, error: report.error))
         }
+        let applied = try end(c, endings)
+        var outcomes: [AttemptID: ReportOutcome] = [:]
+        for id in applied { outcomes[id] = .applied }
+        let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
+        for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .failed) { outcomes[id] = outcome }
+        return outcomes
     }
 
     /// Ends attempts whose lease deadline passed: each becomes `expired`; its task is requeued with
@@ -324,7 +337,7 @@ public struct LeaseStore: Sendable {
             let endings = try rows.map {
                 try AttemptEnding(row: $0, attemptState: .expired, retryable: true, error: "lease expired (no heartbeat before the deadline)")
             }
-            _ = try end(c, endings)
+            _ = try Self.end(c, endings)
             return ExpiredLeases(requeued: endings.filter { $0.taskState == .queued }.map { TaskID($0.task) },
                                  failed: endings.filter { $0.taskState == .failed }.map { TaskID($0.task) },
                                  workers: Array(Set(endings.map { WorkerID($0.worker) })).sorted())
@@ -362,7 +375,7 @@ public struct LeaseStore: Sendable {
     }
 
     /// Applies attempt endings set-based; returns the attempts ended.
-    private func end(_ c: PostgresConnection, _ endings: [AttemptEnding]) throws -> [AttemptID] {
+    private static func end(_ c: PostgresConnection, _ endings: [AttemptEnding]) throws -> [AttemptID] {
         guard !endings.isEmpty else { return [] }
         let rows = try c.query("""
             WITH r AS (
@@ -404,8 +417,8 @@ public struct LeaseStore: Sendable {
 
     /// Why reports for `attempts` were not applied: already finished the same way (idempotent
     /// repeat), held by another worker, unknown, or no longer active (stale).
-    private func classify(_ c: PostgresConnection, _ attempts: [AttemptID], by worker: WorkerID?,
-                          finishedAs: AttemptState) throws -> [AttemptID: ReportOutcome] {
+    private static func classify(_ c: PostgresConnection, _ attempts: [AttemptID], by worker: WorkerID?,
+                                 finishedAs: AttemptState) throws -> [AttemptID: ReportOutcome] {
         guard !attempts.isEmpty else { return [:] }
         var found: [AttemptID: (state: String, worker: Int64)] = [:]
         for row in try c.query("SELECT id, state, worker_id FROM task_attempts WHERE id = ANY($1)",

@@ -21,20 +21,31 @@ public struct MetricStore: Sendable {
     @discardableResult
     public func append(attempt: AttemptID, by worker: WorkerID? = nil, points: [MetricPoint]) throws -> Int {
         guard !points.isEmpty else { return 0 }
-        for (i, point) in points.enumerated() where point.name.isEmpty {
-            throw StoreError.invalid(field: "points[\(i)].name", message: "expected a metric name")
+        return try pool.idempotentTransaction { try Self.append($0, attempt: attempt, by: worker, points: points) }
+    }
+
+    /// Throws `StoreError.invalid` naming the field unless the store accepts `point`.
+    static func validate(_ point: MetricPoint) throws {
+        guard !point.name.isEmpty else { throw StoreError.invalid(field: "name", message: "expected a metric name") }
+    }
+
+    /// The same inside the caller's transaction (a report batch is stored in one).
+    static func append(_ c: PostgresConnection, attempt: AttemptID, by worker: WorkerID?, points: [MetricPoint]) throws -> Int {
+        guard !points.isEmpty else { return 0 }
+        for (i, point) in points.enumerated() {
+            do { try validate(point) } catch StoreError.invalid(let field, let message) {
+                throw StoreError.invalid(field: "points[\(i)].\(field)", message: message)
+            }
         }
-        return try pool.idempotentTransaction { c in
-            _ = try AttemptOwnership.check(c, attempt, by: worker)
-            return try c.execute("""
-                INSERT INTO metrics (job_id, task_id, attempt_id, name, step, value)
-                SELECT t.job_id, t.id, a.id, u.name, u.step, u.value
-                FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
-                     unnest($2::text[], $3::bigint[], $4::float8[]) AS u(name, step, value)
-                WHERE a.id = $1
-                ON CONFLICT (attempt_id, name, step) DO NOTHING
-                """, [attempt.sql, .textArray(points.map(\.name)), .intArray(points.map(\.step)), .doubleArray(points.map(\.value))])
-        }
+        _ = try AttemptOwnership.check(c, attempt, by: worker)
+        return try c.execute("""
+            INSERT INTO metrics (job_id, task_id, attempt_id, name, step, value)
+            SELECT t.job_id, t.id, a.id, u.name, u.step, u.value
+            FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
+                 unnest($2::text[], $3::bigint[], $4::float8[]) AS u(name, step, value)
+            WHERE a.id = $1
+            ON CONFLICT (attempt_id, name, step) DO NOTHING
+            """, [attempt.sql, .textArray(points.map(\.name)), .intArray(points.map(\.step)), .doubleArray(points.map(\.value))])
     }
 
     /// Points of a job (optionally one metric), ordered by id; page with `afterID`.

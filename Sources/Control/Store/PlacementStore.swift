@@ -68,20 +68,24 @@ public struct PlacementStore: Sendable {
     /// Takes a running task away from its worker to make room (never counts as a failure): the
     /// attempt becomes `preempted`, the task is queued again at once. Stale attempts are refused.
     public func preempt(attempt: AttemptID, reason: String) throws {
-        try pool.idempotentTransaction { c in
-            guard let row = try c.queryFirst("""
-                SELECT a.state, a.task_id FROM task_attempts a WHERE a.id = $1 FOR UPDATE
-                """, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
-            let state = try row.string("state")
-            if state == AttemptState.preempted.rawValue { return }
-            guard state == AttemptState.active.rawValue else { throw StoreError.staleAttempt(attempt, state: state) }
-            try c.execute("UPDATE task_attempts SET state = 'preempted', finished_at = now(), error = $2 WHERE id = $1",
-                          [attempt.sql, .text(reason)])
-            let moved = try TaskTransitions.move(c, where: "id = $1", [.int(try row.int64("task_id"))], from: [.running], event: .preempted,
-                                                 assignments: "worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL, not_before = now()",
-                                                 reason: "attempt \(attempt) preempted: \(reason)")
-            if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
-        }
+        try pool.idempotentTransaction { try Self.preempt($0, attempt: attempt, reason: reason) }
+    }
+
+    /// The same inside the caller's transaction (a report batch is stored in one). Refusals are thrown before
+    /// anything is written.
+    static func preempt(_ c: PostgresConnection, attempt: AttemptID, reason: String) throws {
+        guard let row = try c.queryFirst("""
+            SELECT a.state, a.task_id FROM task_attempts a WHERE a.id = $1 FOR UPDATE
+            """, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
+        let state = try row.string("state")
+        if state == AttemptState.preempted.rawValue { return }
+        guard state == AttemptState.active.rawValue else { throw StoreError.staleAttempt(attempt, state: state) }
+        try c.execute("UPDATE task_attempts SET state = 'preempted', finished_at = now(), error = $2 WHERE id = $1",
+                      [attempt.sql, .text(reason)])
+        let moved = try TaskTransitions.move(c, where: "id = $1", [.int(try row.int64("task_id"))], from: [.running], event: .preempted,
+                                             assignments: "worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL, not_before = now()",
+                                             reason: "attempt \(attempt) preempted: \(reason)")
+        if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
     }
 
     /// A worker's attempts the scheduler has asked to stop for preemption, with their grace deadlines.

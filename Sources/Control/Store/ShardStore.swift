@@ -68,25 +68,31 @@ public struct ShardStore: Sendable {
 
     /// Marks a shard bad (e.g. checksum mismatch on read); streams skip it.
     public func markBad(dataset: DatasetID, index: Int, reason: String) throws {
-        try pool.idempotentTransaction { c in
-            guard let row = try c.queryFirst("""
-                UPDATE shards SET state = 'bad', bad_reason = $3 WHERE dataset_id = $1 AND shard_index = $2
-                RETURNING id, (SELECT state FROM shards s WHERE s.dataset_id = $1 AND s.shard_index = $2) AS old
-                """, [dataset.sql, .int(Int64(index)), .text(reason)]) else {
-                throw StoreError.invalid(field: "index", message: "dataset \(dataset) has no shard \(index)")
-            }
-            if try row.string("old") != ShardState.bad.rawValue {
-                try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, 'ok', 'bad', $2)",
-                              [.int(try row.int64("id")), .text(reason)])
-            }
+        try pool.idempotentTransaction { try Self.markBad($0, dataset: dataset, index: index, reason: reason) }
+    }
+
+    /// The same inside the caller's transaction (a report batch is stored in one).
+    static func markBad(_ c: PostgresConnection, dataset: DatasetID, index: Int, reason: String) throws {
+        guard let row = try c.queryFirst("""
+            UPDATE shards SET state = 'bad', bad_reason = $3 WHERE dataset_id = $1 AND shard_index = $2
+            RETURNING id, (SELECT state FROM shards s WHERE s.dataset_id = $1 AND s.shard_index = $2) AS old
+            """, [dataset.sql, .int(Int64(index)), .text(reason)]) else {
+            throw StoreError.invalid(field: "index", message: "dataset \(dataset) has no shard \(index)")
+        }
+        if try row.string("old") != ShardState.bad.rawValue {
+            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, 'ok', 'bad', $2)",
+                          [.int(try row.int64("id")), .text(reason)])
         }
     }
 
     /// Shards of a dataset by index, optionally only those in `state`.
     public func list(dataset: DatasetID, state: ShardState? = nil) throws -> [ShardRecord] {
-        try pool.withConnection {
-            try Self.shards($0, where: "dataset_id = $1 AND ($2::text IS NULL OR state = $2)", [dataset.sql, state.map { .text($0.rawValue) }])
-        }
+        try pool.withConnection { try Self.list($0, dataset: dataset, state: state) }
+    }
+
+    /// The same inside the caller's transaction.
+    static func list(_ c: PostgresConnection, dataset: DatasetID, state: ShardState? = nil) throws -> [ShardRecord] {
+        try shards(c, where: "dataset_id = $1 AND ($2::text IS NULL OR state = $2)", [dataset.sql, state.map { .text($0.rawValue) }])
     }
 
     static func shards(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [ShardRecord] {

@@ -23,19 +23,23 @@ public struct TaskLogStore: Sendable {
     @discardableResult
     public func append(attempt: AttemptID, by worker: WorkerID? = nil, lines: [LogLine]) throws -> Int {
         guard !lines.isEmpty else { return 0 }
-        return try pool.idempotentTransaction { c in
-            let job = try AttemptOwnership.check(c, attempt, by: worker)
-            let inserted = try c.execute("""
-                INSERT INTO task_logs (job_id, task_id, attempt_id, seq, line)
-                SELECT t.job_id, t.id, a.id, u.seq, u.line
-                FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
-                     unnest($2::bigint[], $3::text[]) AS u(seq, line)
-                WHERE a.id = $1
-                ON CONFLICT (attempt_id, seq) DO NOTHING
-                """, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
-            if inserted > 0 { try c.notify(channel: StoreChannel.taskLogs, payload: String(job)) }
-            return inserted
-        }
+        return try pool.idempotentTransaction { try Self.append($0, attempt: attempt, by: worker, lines: lines) }
+    }
+
+    /// The same inside the caller's transaction (a report batch is stored in one).
+    static func append(_ c: PostgresConnection, attempt: AttemptID, by worker: WorkerID?, lines: [LogLine]) throws -> Int {
+        guard !lines.isEmpty else { return 0 }
+        let job = try AttemptOwnership.check(c, attempt, by: worker)
+        let inserted = try c.execute("""
+            INSERT INTO task_logs (job_id, task_id, attempt_id, seq, line)
+            SELECT t.job_id, t.id, a.id, u.seq, u.line
+            FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
+                 unnest($2::bigint[], $3::text[]) AS u(seq, line)
+            WHERE a.id = $1
+            ON CONFLICT (attempt_id, seq) DO NOTHING
+            """, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
+        if inserted > 0 { try c.notify(channel: StoreChannel.taskLogs, payload: String(job)) }
+        return inserted
     }
 
     /// Lines of a job in arrival order, after cursor `afterID`.

@@ -356,8 +356,9 @@ public actor WorkerDaemon {
             completed += 1
             reports.enqueue(CompletionReport(taskID: assignment.taskID, attemptID: assignment.attemptID,
                                              result: result.result, artifacts: result.artifacts))
-        case .failed(let report):
+        case .failed(var report):
             failed += 1
+            report.message = StorableText.escapingNUL(report.message)
             reports.enqueue(report)
         case .dropped:
             dropped += 1
@@ -382,33 +383,76 @@ public actor WorkerDaemon {
     func flushQueued() async -> Bool {
         guard let workerID else { return true }
         while let batch = reports.takeBatch(workerID: workerID, maxBytes: batchByteBudget) {
+            guard await deliver(batch) else { return false }
+        }
+        return true
+    }
+
+    /// Sends one batch. A batch the control plane refuses for its content (400, 422, a 409 conflict) is cut in
+    /// halves and each half sent, so the items it accepts are delivered and the one it refuses ends up alone and
+    /// is quarantined: before, one unstorable log line held back every other attempt's completion. Returns false
+    /// when delivery must wait; what was not delivered is back in front of the queue, in order.
+    private func deliver(_ batch: ReportBatch) async -> Bool {
+        var parts = [batch]  // a stack: the next part to send is last
+        while let part = parts.popLast() {
             do {
-                let response = try await api.report(batch)
-                reports.acknowledge(batch, staleAttempts: response.staleAttempts)
+                let response = try await api.report(part)
+                reports.acknowledge(part, staleAttempts: response.staleAttempts)
                 response.staleAttempts.forEach(dropStale)
             } catch {
+                // Latest first: each part goes in front of those put back before it.
+                func putBackUnsent() { (parts + [part]).forEach(reports.putBack) }
                 if error.isStaleAttempt {
-                    let stale = Array(batch.attemptIDs)
-                    reports.acknowledge(batch, staleAttempts: stale)
+                    let stale = Array(part.attemptIDs)
+                    reports.acknowledge(part, staleAttempts: stale)
                     stale.forEach(dropStale)
+                } else if error.isRefusedContent && part.itemCount > 1 {
+                    let halves = part.halves()
+                    parts += [halves.second, halves.first]
+                } else if error.isRefusedContent {
+                    quarantine(part, error)
                 } else if error.isUnknownWorker {
-                    reports.putBack(batch)
+                    putBackUnsent()
                     await handleUnknownWorker()
                     return false
                 } else if error.isRetryable {
-                    reports.putBack(batch)
-                    log("delivering \(batch.itemCount) report(s) failed: \(error); keeping them to resend")
+                    putBackUnsent()
+                    log("delivering \(part.itemCount) report(s) failed: \(error); keeping them to resend")
                     return false
                 } else if error.status == 413 {
-                    handleTooLarge(batch)
+                    parts.forEach(reports.putBack)
+                    handleTooLarge(part)
+                    return true
                 } else {
                     // The control plane will never accept this batch (a bug on one side): say so and move on.
-                    log("the control plane refused \(batch.itemCount) report(s) for good: \(error)")
-                    reports.acknowledge(batch, staleAttempts: [])
+                    log("the control plane refused \(part.itemCount) report(s) for good: \(error)")
+                    reports.acknowledge(part, staleAttempts: [])
                 }
             }
         }
         return true
+    }
+
+    static let refusedReport = "the control plane refused this attempt's report"
+
+    /// The one report item the control plane refuses on its own is taken out of the queue. A completion becomes
+    /// a non-retryable failure that says why (another attempt would report the same), and a failure is resent
+    /// with its text made storable, so neither task waits for its lease to run out; anything else is dropped.
+    /// Each case leaves a line in the worker's log.
+    private func quarantine(_ item: ReportBatch, _ error: ControlPlaneError) {
+        reports.acknowledge(item, staleAttempts: [])
+        log("quarantined \(item.itemSummary): the control plane refuses it (\(error.message))")
+        let refused = Self.refusedReport + " (\(error.message))"
+        if let completion = item.completions.first {
+            reports.enqueue(FailureReport(taskID: completion.taskID, attemptID: completion.attemptID,
+                                          message: "\(refused); its result cannot be stored", retryable: false))
+        } else if let failure = item.failures.first, !failure.message.hasPrefix(Self.refusedReport) {
+            // Once only: a rewritten failure that is refused again is dropped.
+            var plain = failure
+            plain.message = "\(refused); it said: " + StorableText.escapingNUL(String(failure.message.prefix(2000)))
+            plain.details = nil
+            reports.enqueue(plain)
+        }
     }
 
     /// The control plane refused a batch as larger than its body limit: send smaller batches; an item that is

@@ -57,13 +57,14 @@ public final class ExecutionContext: @unchecked Sendable {
         let clamped = min(1, max(0, fraction.isFinite ? fraction : 0))
         lock.withLock { lastFraction = clamped }
         reports.enqueue(ProgressReport(taskID: task.taskID, attemptID: task.attemptID, fraction: clamped,
-                                       message: message, step: step, totalSteps: totalSteps))
+                                       message: message.map(StorableText.escapingNUL), step: step, totalSteps: totalSteps))
     }
 
     /// Appends a log line (multi-line text becomes several lines), numbered per attempt so resending is harmless.
+    /// NUL characters become U+FFFD (`StorableText`): the control plane cannot store them.
     public func log(_ message: String, stream: LogStream = .stdout) {
         let now = Date()
-        for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in StorableText.escapingNUL(message).split(separator: "\n", omittingEmptySubsequences: false) {
             let sequence = lock.withLock { () -> Int64 in logSequence += 1; return logSequence }
             reports.enqueue(LogLineReport(taskID: task.taskID, attemptID: task.attemptID, sequence: sequence,
                                           time: now, stream: stream, message: String(line)))

@@ -2,6 +2,7 @@
 // directory, streaming its stdout/stderr as log lines. Exit status 0 succeeds; anything else is a retryable
 // failure. Cancellation, preemption and `timeoutSeconds` stop it (SIGTERM, then SIGKILL after 2 s).
 // Settings: `command: [program, args...]`, `env: {K: V}`, `workingDirectory: /abs/path`, `timeoutSeconds`.
+// Output is text: invalid UTF-8 and NUL bytes (which PostgreSQL cannot store) both become U+FFFD in the log.
 
 import APITypes
 import Foundation

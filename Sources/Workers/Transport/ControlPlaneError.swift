@@ -33,6 +33,23 @@ public enum ControlPlaneError: Error, CustomStringConvertible, Sendable {
         return false
     }
 
+    /// The control plane refuses what the request holds, for good: 400 or 422 (invalid), or a 409 conflict that
+    /// is not a stale attempt (an artifact registered again with other content). Sending it again cannot help.
+    public var isRefusedContent: Bool {
+        guard case .rejected(_, let status, let body) = self else { return false }
+        switch status {
+        case 400, 422: return true
+        case 409: return body?.error.code == .conflict
+        default: return false
+        }
+    }
+
+    /// What the control plane said (its error message), else this error's description.
+    public var message: String {
+        if case .rejected(_, _, let body?) = self { return body.error.message }
+        return description
+    }
+
     public var status: Int? {
         if case .rejected(_, let status, _) = self { return status }
         return nil

@@ -50,3 +50,40 @@ final class ClusterModelTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode([JobID].self, from: data), [JobID(7)])
     }
 }
+
+/// Issue 13.1: one vocabulary for attempts and workers, the database's, each transition in one table. Before,
+/// the API mapped `preempted` to `cancelled` and never produced `draining`.
+final class AttemptAndWorkerStateTests: XCTestCase {
+    func testEveryAttemptTransition() throws {
+        let expected: [AttemptEvent: AttemptState] = [
+            .completed: .succeeded, .failed: .failed, .leaseExpired: .expired, .preempted: .preempted, .cancelled: .cancelled,
+        ]
+        for event in AttemptEvent.allCases {
+            XCTAssertEqual(try AttemptState.active.after(event), expected[event], "\(event)")
+            for final in AttemptState.allCases where final != .active {
+                XCTAssertTrue(final.isTerminal)
+                XCTAssertThrowsError(try final.after(event), "\(final) is final, \(event) must not move it")
+            }
+        }
+        XCTAssertEqual(Set(AttemptState.allCases.map(\.rawValue)), ["active", "succeeded", "failed", "expired", "preempted", "cancelled"],
+                       "the values of the task_attempts.state CHECK")
+    }
+
+    func testEveryWorkerTransition() {
+        // Rows: from; columns: registered, heartbeat, drainRequested, deregistered, heartbeatsMissed.
+        let table: [WorkerState: [WorkerState]] = [
+            .alive: [.alive, .alive, .draining, .drained, .lost],
+            .draining: [.alive, .draining, .draining, .drained, .lost],
+            .lost: [.alive, .alive, .draining, .drained, .lost],
+            .drained: [.alive, .drained, .drained, .drained, .drained],
+        ]
+        XCTAssertEqual(WorkerEvent.allCases, [.registered, .heartbeat, .drainRequested, .deregistered, .heartbeatsMissed])
+        for from in WorkerState.allCases {
+            let row = WorkerEvent.allCases.map { from.after($0) }
+            XCTAssertEqual(row, table[from], "from \(from)")
+        }
+        XCTAssertEqual(WorkerState.allCases.filter(\.takesWork), [.alive])
+        XCTAssertEqual(Set(WorkerState.allCases.map(\.rawValue)), ["alive", "draining", "lost", "drained"],
+                       "the values of the workers.state CHECK (migration 12)")
+    }
+}

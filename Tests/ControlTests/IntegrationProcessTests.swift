@@ -110,7 +110,7 @@ final class IntegrationProcessTests: XCTestCase {
         let workers = try cluster.run(["get", "workers"], server: server)
         XCTAssertEqual(workers.status, 0, workers.stderr)
         let row = try XCTUnwrap(workers.stdout.split(separator: "\n").first { $0.contains("node-a") }, workers.stdout)
-        XCTAssertTrue(row.contains("active"), workers.stdout)
+        XCTAssertTrue(row.contains("alive"), workers.stdout)
 
         let missing = try cluster.run(["describe", "job", "no-such-job"], server: server)
         XCTAssertNotEqual(missing.status, 0)

@@ -3,17 +3,6 @@
 import ClusterModel
 import Foundation
 
-public enum WorkerState: String, Codable, Sendable, CaseIterable {
-    /// Heartbeating and taking work.
-    case active
-    /// Shutting down: finishing or handing back what it holds, taking no new work.
-    case draining
-    /// Missed its heartbeats past the lease duration; its attempts were expired.
-    case lost
-    /// Deregistered cleanly.
-    case offline
-}
-
 public struct WorkerView: Codable, Hashable, Sendable {
     public var id: WorkerID
     public var name: String

@@ -183,23 +183,6 @@ public struct TaskResultView: Codable, Hashable, Sendable {
     }
 }
 
-/// The life of one attempt (lease) of a task.
-public enum AttemptState: String, Codable, Sendable, CaseIterable {
-    /// Leased to a worker; the lease deadline is extended by heartbeats.
-    case running
-    case succeeded
-    /// The executor reported a failure.
-    case failed
-    /// The lease deadline passed without a heartbeat (worker lost); the task was requeued.
-    case expired
-    /// Stopped because the job was cancelled.
-    case cancelled
-    /// Taken away by the scheduler (after a checkpoint grace period); the task was requeued.
-    case preempted
-
-    public var isTerminal: Bool { self != .running }
-}
-
 public struct AttemptView: Codable, Hashable, Sendable {
     public var id: AttemptID
     /// 1-based attempt number within the task.

@@ -38,7 +38,7 @@ enum WorkerRoutes {
         let result = try services.workers.heartbeat(request.workerID, holding: held.map(\.attemptID),
                                                     extending: .listed(request.attempts.map(\.attemptID)),
                                                     cachedShards: request.cachedShards)
-        if request.draining { try services.workers.drain(request.workerID) }
+        if request.draining { try services.workers.requestDrain(request.workerID) }
         // The store extends every lease the worker listed by its own lease length; the deadline shown is this
         // replica's estimate of the database's (they share a clock on one machine, within ms elsewhere).
         let deadline = Date().addingTimeInterval(services.configuration.leaseSeconds)
@@ -134,7 +134,7 @@ enum WorkerRoutes {
             }
             _ = try services.leases.fail(released, by: request.workerID)
         }
-        try services.workers.drain(request.workerID)
+        try services.workers.deregister(request.workerID)
         return HTTPResponse(status: 204)
     }
 }

@@ -79,7 +79,8 @@ public struct LeaseStore: Sendable {
                 FROM workers w WHERE w.id = $1
                 """, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
             let state = try w.string("state")
-            if state == WorkerState.drained.rawValue { return [] }
+            // A draining or drained worker simply gets nothing; a lost one must register or heartbeat first.
+            if state == WorkerState.draining.rawValue || state == WorkerState.drained.rawValue { return [] }
             guard state == WorkerState.alive.rawValue else { throw StoreError.workerNotAlive(worker, state: state) }
             try c.execute("UPDATE workers SET last_heartbeat = now() WHERE id = $1", [worker.sql])
             guard var free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else { throw StoreError.unknownWorker(worker) }

@@ -256,5 +256,11 @@ extension Migrations {
         ALTER TABLE events ADD CONSTRAINT events_entity_check
             CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact', 'queue'));
         """),
+        // A worker announcing its shutdown is 'draining' (no new work, its attempts continue) until it deregisters
+        // ('drained'); before, both were 'drained' and the API's 'draining' was never shown.
+        Migration(version: 12, name: "draining workers", sql: """
+            ALTER TABLE workers DROP CONSTRAINT workers_state_check;
+            ALTER TABLE workers ADD CONSTRAINT workers_state_check CHECK (state IN ('alive', 'draining', 'lost', 'drained'));
+            """),
     ]
 }

@@ -3,14 +3,6 @@ import Foundation
 
 // What the stores return: plain Sendable/Codable values the REST layer can map to its API types.
 
-public enum WorkerState: String, Codable, Sendable, CaseIterable {
-    case alive, lost, drained
-}
-
-public enum AttemptState: String, Codable, Sendable, CaseIterable {
-    case active, succeeded, failed, expired, preempted, cancelled
-}
-
 public enum ShardState: String, Codable, Sendable {
     case ok, bad
 }

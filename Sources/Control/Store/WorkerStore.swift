@@ -80,12 +80,12 @@ public struct WorkerStore: Sendable {
             guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
             }
-            var state = WorkerState(rawValue: try row.string("state")) ?? .lost
-            if state == .lost {
+            let old = WorkerState(rawValue: try row.string("state")) ?? .lost
+            let state = old.after(.heartbeat)
+            if state != old {
                 try c.execute("""
-                    INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, 'lost', 'alive', 'heartbeat resumed')
-                    """, [worker.sql])
-                state = .alive
+                    INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, $3, 'heartbeat resumed')
+                    """, [worker.sql, .text(old.rawValue), .text(state.rawValue)])
             }
             try c.execute("UPDATE workers SET last_heartbeat = now(), state = $2, cached_shards = coalesce($3::text[], cached_shards) WHERE id = $1",
                           [worker.sql, .text(state.rawValue), cachedShards.map { .textArray(Array($0.prefix(Self.maxCachedShards))) }])
@@ -103,19 +103,22 @@ public struct WorkerStore: Sendable {
         }
     }
 
-    /// Marks alive workers whose last heartbeat is older than `timeout` as lost and ends their leases
+    /// Marks alive and draining workers whose last heartbeat is older than `timeout` as lost and ends their leases
     /// now (the next `LeaseStore.expireLeases()` requeues the tasks). Returns the workers marked.
     @discardableResult
     public func markLost(heartbeatOlderThan timeout: TimeInterval) throws -> [WorkerID] {
         try pool.idempotentTransaction { c in
             let lost = try c.query("""
-                WITH l AS (
-                    UPDATE workers SET state = 'lost'
-                    WHERE state = 'alive' AND last_heartbeat < now() - make_interval(secs => $1)
-                    RETURNING id
+                WITH silent AS (
+                    SELECT id, state AS old_state FROM workers
+                    WHERE state IN ('alive', 'draining') AND last_heartbeat < now() - make_interval(secs => $1)
+                    FOR UPDATE
+                ), l AS (
+                    UPDATE workers w SET state = 'lost' FROM silent WHERE w.id = silent.id
+                    RETURNING w.id, silent.old_state
                 ), e AS (
                     INSERT INTO events (entity, entity_id, old_state, new_state, reason)
-                    SELECT 'worker', id, 'alive', 'lost', $2 FROM l
+                    SELECT 'worker', id, old_state, 'lost', $2 FROM l
                 )
                 SELECT id FROM l ORDER BY id
                 """, [.double(timeout), .text("no heartbeat for \(Int(timeout))s")]).map { try $0.int64("id") }
@@ -127,17 +130,28 @@ public struct WorkerStore: Sendable {
         }
     }
 
-    /// Stops handing new work to the worker; its running tasks continue.
-    public func drain(_ worker: WorkerID) throws {
+    /// The worker is shutting down (its heartbeat says so): it is given no new work; what it runs continues.
+    public func requestDrain(_ worker: WorkerID) throws {
+        try transition(worker, .drainRequested, reason: "draining")
+    }
+
+    /// The worker deregistered: it holds nothing and is given nothing until it registers again.
+    public func deregister(_ worker: WorkerID) throws {
+        try transition(worker, .deregistered, reason: "deregistered")
+    }
+
+    /// Applies `event` to the worker's state (`WorkerState.after`) and records the change as an event.
+    private func transition(_ worker: WorkerID, _ event: WorkerEvent, reason: String) throws {
         try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
             }
-            let old = try row.string("state")
-            guard old != WorkerState.drained.rawValue else { return }
-            try c.execute("UPDATE workers SET state = 'drained' WHERE id = $1", [worker.sql])
-            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, 'drained', 'drained')",
-                          [worker.sql, .text(old)])
+            let old = WorkerState(rawValue: try row.string("state")) ?? .lost
+            let new = old.after(event)
+            guard new != old else { return }
+            try c.execute("UPDATE workers SET state = $2 WHERE id = $1", [worker.sql, .text(new.rawValue)])
+            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, $3, $4)",
+                          [worker.sql, .text(old.rawValue), .text(new.rawValue), .text(reason)])
         }
     }
 

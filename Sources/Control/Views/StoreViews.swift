@@ -36,15 +36,7 @@ extension JobView {
 
 extension AttemptView {
     init(_ attempt: AttemptRecord) {
-        let state: APITypes.AttemptState
-        switch attempt.state {
-        case .active: state = .running
-        case .succeeded: state = .succeeded
-        case .failed: state = .failed
-        case .expired: state = .expired
-        case .preempted, .cancelled: state = .cancelled
-        }
-        self.init(id: attempt.id, number: attempt.number, workerID: attempt.worker, workerName: attempt.workerName, state: state,
+        self.init(id: attempt.id, number: attempt.number, workerID: attempt.worker, workerName: attempt.workerName, state: attempt.state,
                   leaseDeadline: attempt.leaseDeadline, startedAt: attempt.startedAt, finishedAt: attempt.finishedAt,
                   message: attempt.error)
     }
@@ -63,13 +55,7 @@ extension TaskView {
 
 extension WorkerView {
     init(_ worker: WorkerRecord) {
-        let state: APITypes.WorkerState
-        switch worker.state {
-        case .alive: state = .active
-        case .lost: state = .lost
-        case .drained: state = .offline
-        }
-        self.init(id: worker.id, name: worker.name, state: state, version: worker.version, resources: worker.resources,
+        self.init(id: worker.id, name: worker.name, state: worker.state, version: worker.version, resources: worker.resources,
                   allocated: worker.allocated, labels: worker.labels, kinds: worker.kinds, runningAttempts: worker.runningTasks,
                   registeredAt: worker.registeredAt, lastHeartbeatAt: worker.lastHeartbeat)
     }

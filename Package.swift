@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum"]),
         .target(name: "Workers", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
-        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards"]),
+        .target(name: "Control", dependencies: ["APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards", "Engine"]),
 
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),

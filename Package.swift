@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
         .target(name: "Workers", dependencies: ["Primitives", "APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
-        .target(name: "Control", dependencies: ["Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards"]),
+        .target(name: "Control", dependencies: ["Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards", "Engine"]),
 
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["Primitives", "Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),

@@ -1,7 +1,9 @@
 // TokenizerBench: encode throughput (1 and 2 cores) and training time of our byte-level BPE against
 // tiktoken and Hugging Face tokenizers, on real English text and code found on this machine.
 //
-//   swift run -c release TokenizerBench [--corpus-mb 50] [--train-mb 20] [--vocab 32000] [--no-python]
+//   swift run -c release TokenizerBench [--corpus-mb 50] [--train-mb 20] [--vocab 32000] [--no-python] [--input-only]
+//
+// `--input-only` measures only the JSONL reading (DocumentReader), best of 3, and skips training and encoding.
 //
 // Corpus (sorted, each file one document, no repetition unless the files run out): Python's docs
 // /usr/share/doc/python3.11/html/_sources/**/*.txt, then Python sources /usr/lib/python3*/**/*.py, then
@@ -11,7 +13,7 @@ import Zstd
 import Dispatch
 import Foundation
 
-var corpusMB = 50, trainMB = 20, vocabSize = 32000, runPython = true
+var corpusMB = 50, trainMB = 20, vocabSize = 32000, runPython = true, inputOnly = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -19,6 +21,7 @@ while let a = args.next() {
     case "--train-mb": trainMB = Int(args.next() ?? "") ?? trainMB
     case "--vocab": vocabSize = Int(args.next() ?? "") ?? vocabSize
     case "--no-python": runPython = false
+    case "--input-only": inputOnly = true
     default: print("unknown argument \(a)"); exit(2)
     }
 }
@@ -78,6 +81,37 @@ func runPythonJSON(_ args: [String], env: [String: String] = [:]) -> [String: An
     p.waitUntilExit()
     guard p.terminationStatus == 0 else { print("python reference failed (pip install tiktoken tokenizers)"); return nil }
     return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+}
+
+// MARK: Input reading: the corpus as .jsonl.zst, read back through DocumentReader (1 core, best of `runs`).
+@MainActor func measureInputReading(runs: Int) {
+    var jsonl = [UInt8]()
+    for d in docs {
+        jsonl += try! JSONSerialization.data(withJSONObject: ["text": d], options: [.withoutEscapingSlashes])
+        jsonl.append(0x0A)
+    }
+    let zstPath = tmp.appendingPathComponent("corpus.jsonl.zst").path
+    precondition(FileManager.default.createFile(atPath: zstPath, contents: Data(try! Zstd.compress(jsonl))), "cannot write \(zstPath)")
+    let plainPath = tmp.appendingPathComponent("corpus.jsonl").path
+    precondition(FileManager.default.createFile(atPath: plainPath, contents: Data(jsonl)), "cannot write \(plainPath)")
+    for path in [plainPath, zstPath] {
+        var wall = Double.infinity, cpu = Double.infinity
+        for _ in 0..<runs {
+            let c0 = threadCPU(), t0 = now()
+            var n = 0
+            let stats = try! DocumentReader.forEachDocument(path: path) { n += $0.text.utf8.count }
+            wall = min(wall, now() - t0)
+            cpu = min(cpu, threadCPU() - c0)
+            precondition(n == totalBytes && stats.documents == docs.count)
+        }
+        print(String(format: "read %@: %.1f MB/s of JSONL wall, %.1f MB/s per CPU-second", (path as NSString).lastPathComponent,
+                     Double(jsonl.count) / 1e6 / wall, Double(jsonl.count) / 1e6 / cpu))
+    }
+}
+if inputOnly {
+    measureInputReading(runs: 3)
+    try? FileManager.default.removeItem(at: tmp)   // exit skips the top-level defer
+    exit(0)
 }
 
 // MARK: Training
@@ -164,28 +198,7 @@ print(String(format: "encode, 2 cores: %.1f MB/s wall (%.2fx of 1 core), %.1f MB
              Double(totalBytes) / 1e6 / best2, best1 / best2, Double(totalBytes) / 1e6 / cpu2, cpu1 / cpu2))
 print(String(format: "  load average while measuring: %@", (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))
 
-// MARK: Input reading: the corpus as .jsonl.zst, read back through DocumentReader (1 core).
-do {
-    var jsonl = [UInt8]()
-    for d in docs {
-        jsonl += try! JSONSerialization.data(withJSONObject: ["text": d], options: [.withoutEscapingSlashes])
-        jsonl.append(0x0A)
-    }
-    let zstPath = tmp.appendingPathComponent("corpus.jsonl.zst").path
-    precondition(FileManager.default.createFile(atPath: zstPath, contents: Data(try! Zstd.compress(jsonl))), "cannot write \(zstPath)")
-    let plainPath = tmp.appendingPathComponent("corpus.jsonl").path
-    precondition(FileManager.default.createFile(atPath: plainPath, contents: Data(jsonl)), "cannot write \(plainPath)")
-    for path in [plainPath, zstPath] {
-        let c0 = threadCPU()
-        t0 = now()
-        var n = 0
-        let stats = try! DocumentReader.forEachDocument(path: path) { n += $0.text.utf8.count }
-        let wall = now() - t0, cpu = threadCPU() - c0
-        precondition(n == totalBytes && stats.documents == docs.count)
-        print(String(format: "read %@: %.1f MB/s of JSONL wall, %.1f MB/s per CPU-second", (path as NSString).lastPathComponent,
-                     Double(jsonl.count) / 1e6 / wall, Double(jsonl.count) / 1e6 / cpu))
-    }
-}
+measureInputReading(runs: 1)
 
 if runPython {
     let docsPath = tmp.appendingPathComponent("docs.json")

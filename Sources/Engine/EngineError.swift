@@ -12,6 +12,12 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case checkpointIO(path: String, reason: String)
     /// A checkpoint is malformed or does not match what the caller expects.
     case invalidCheckpoint(path: String, reason: String)
+    /// One tensor of a safetensors file is described inconsistently (shape, dtype, offsets, file size).
+    case invalidTensor(path: String, tensor: String, reason: String)
+    /// A tensor holds NaN or ±infinity: it was written by a run that diverged.
+    case nonFiniteTensor(path: String, tensor: String, count: Int, firstIndex: Int, firstValue: Float)
+    /// A training step's loss or gradient norm is NaN or infinite; the weights were left as they were.
+    case diverged(step: Int, loss: Float, gradientNorm: Float, learningRate: Float)
 
     public var description: String {
         switch self {
@@ -25,6 +31,12 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
             return "checkpoint \(path): \(reason)"
         case let .invalidCheckpoint(path, reason):
             return "checkpoint \(path) is not usable: \(reason)"
+        case let .invalidTensor(path, tensor, reason):
+            return "checkpoint \(path) is not usable: tensor \(tensor) \(reason) (a damaged or hand-made file; write it again with a safetensors writer)"
+        case let .nonFiniteTensor(path, tensor, count, index, value):
+            return "checkpoint \(path) is not usable: tensor \(tensor) holds \(count) non-finite value(s), the first \(value) at element \(index); the run that wrote it diverged, use an earlier checkpoint"
+        case let .diverged(step, loss, norm, rate):
+            return "loss became \(loss) at step \(step) (gradient norm \(norm), learning rate \(String(format: "%.2e", rate))); the weights were not updated. Lower the learning rate, clip gradients harder or warm up longer"
         }
     }
 }

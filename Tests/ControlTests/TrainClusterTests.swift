@@ -101,13 +101,20 @@ final class TrainClusterTests: XCTestCase {
         try store.datasets.register(name: "heldout", location: root.path + "/data/heldout")
         try store.datasets.register(name: "tiny", location: root.path + "/data/tiny")
 
-        // Bad specs fail at submission, naming the field; nothing is created.
+        // Bad specs fail at submission, naming the field; nothing is created. The crafted checkpoint (a shape
+        // whose element count overflows Int64) used to pass apply and trap the worker (issue 22.5).
+        let crafted = root.path + "/crafted.safetensors"
+        let header = #"{"tok_emb.weight": {"dtype": "F32", "shape": [4294967296, 4294967296, 16], "data_offsets": [0, 16]}}"#
+        var headerLength = UInt64(header.utf8.count).littleEndian
+        try (Data(bytes: &headerLength, count: 8) + Data(header.utf8) + Data(count: 16)).write(to: URL(fileURLWithPath: crafted))
         let bad: [(String, String, String)] = [
             ("unknown-dataset", trainManifest(name: "bad-a", data: "{dataset: nosuch}"), "unknown dataset \"nosuch\""),
             ("no-checkpoint", trainManifest(name: "bad-b", data: "{dataset: train}", initFrom: "{path: \(root.path)/nothing.safetensors}"),
              "no checkpoint file at"),
             ("no-job", trainManifest(name: "bad-c", data: "{dataset: train}", initFrom: "{job: never-ran}"), "unknown job \"never-ran\""),
             ("too-big-batch", trainManifest(name: "bad-d", data: "{dataset: tiny}", batch: 64), "but the data holds only"),
+            ("crafted-checkpoint", trainManifest(name: "bad-e", data: "{dataset: train}", initFrom: "{path: \(crafted)}"),
+             "tensor tok_emb.weight has shape [4294967296, 4294967296, 16], whose element count overflows Int64"),
         ]
         for (label, body, message) in bad {
             let applied = try processes.run(["apply", "-f", try manifest(label, body)], environment: env)

@@ -52,6 +52,54 @@ final class TokenizerHFEqualityTests: XCTestCase {
         try assertSameIDs(tokenizer, jsonPath: path, texts: TokenizerFixtures.texts + ["the<|endoftext|>the", " x<|endoftext|> y"])
     }
 
+    /// Added tokens that overlap, as HF matches them: the `normalized: false` ones (special tokens by default)
+    /// are split out of the whole text first, the `normalized: true` ones only from what lies between; within
+    /// a pass the leftmost, then longest, match wins. Each set is checked against the Python library's ids.
+    func testOverlappingAddedTokens() throws {
+        let end = "<|endoftext|>"
+        // (content, special, normalized)
+        let sets: [[(String, Bool, Bool)]] = [
+            [(end, true, false), ("<|end", false, true)],
+            [(end, true, false), ("a<|", false, true)],          // starts first, yet the special token wins
+            [(end, true, false), ("a<|", false, false)],         // same pass: leftmost wins
+            [(end, true, true), ("a<|", false, false)],          // the pass follows normalized, not special
+            [(end, true, false), ("text|>x", false, true)],
+            [(end, true, false), ("endoftext", false, true), ("<|", false, true)],
+            [("<|end", false, true), (end, true, false), ("of", true, false)],
+            [("ab", true, false), ("abc", true, false), ("bcd", true, false), ("cd", false, true)],
+        ]
+        let texts = TokenizerFixtures.texts + [
+            "a<|endoftext|>b", "<|end<|endoftext|>", "<|endoftext|>xy", "endoftext|>", "<|endoftext",
+            "xendoftextx<|endoftext|>endoftext", "abcd", "xabcdx", "ab bcd abc cd", "a<|end<|endoftext|>text|>xa<|",
+            "<|endoftext|><|endoftext|>a<|<|end", "of <|endof <|end of", " a<|endoftext|> b<|",
+        ]
+        for (k, set) in sets.enumerated() {
+            for prefixSpace in [false, true] where prefixSpace == false || k == 1 {
+                var object = try TokenizerFixtures.gpt2StyleObject()
+                object["added_tokens"] = set.enumerated().map { offset, token in
+                    ["id": 400 + offset, "content": token.0, "special": token.1, "normalized": token.2,
+                     "single_word": false, "lstrip": false, "rstrip": false] as [String: Any]
+                }
+                if prefixSpace {
+                    var pre = object["pre_tokenizer"] as! [String: Any]
+                    pre["add_prefix_space"] = true
+                    object["pre_tokenizer"] = pre
+                }
+                let draft = try TokenizerFixtures.write(object, named: "added-\(k)-\(prefixSpace).draft.json", in: dir)
+                let path = dir.appendingPathComponent("added-\(k)-\(prefixSpace).json").path
+                try TokenizerFixtures.runReference(["resave", draft, path])   // the ids HF assigns
+                try assertSameIDs(try Tokenizer.load(path: path), jsonPath: path, texts: texts)
+            }
+        }
+        // The case of the report, spelled out: the special token is one id although "a<|" starts first.
+        var object = try TokenizerFixtures.gpt2StyleObject()
+        object["added_tokens"] = [["id": 311, "content": end, "special": true, "normalized": false],   // 311: its id in model.vocab
+                                  ["id": 312, "content": "a<|", "special": false, "normalized": true]]
+        let tokenizer = try Tokenizer.load(path: try TokenizerFixtures.write(object, named: "report.json", in: dir))
+        XCTAssertEqual(tokenizer.encode("a<|endoftext|>").last, 311)
+        XCTAssertFalse(tokenizer.encode("a<|endoftext|>").contains(312))
+    }
+
     /// (a) + (c): tokenizers trained by us with the GPT-2 and the Llama-3 split patterns, saved as
     /// tokenizer.json and loaded by HF.
     func testTokenizersTrainedByUsGPT2AndLlama3Patterns() throws {

@@ -56,6 +56,57 @@ final class TokenizerJSONTests: XCTestCase {
         }
     }
 
+    /// HF requires `add_prefix_space` and `trim_offsets` in a ByteLevel pre-tokenizer (and booleans in all
+    /// three flags); such files are refused here too, naming the field, instead of read with a guessed value.
+    /// `use_regex` may be left out (default true) in both.
+    func testByteLevelFlagsAreRequiredAsHFRequiresThem() throws {
+        let dir = try TokenizerFixtures.tempDirectory("bytelevel")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = try TokenizerFixtures.gpt2StyleObject()
+        let byteLevel = base["pre_tokenizer"] as! [String: Any]
+        func variant(_ name: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
+            var object = base
+            var pre = byteLevel
+            edit(&pre)
+            object["pre_tokenizer"] = pre
+            return try TokenizerFixtures.write(object, named: name, in: dir)
+        }
+        func sequence(_ name: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
+            var object = base
+            var second: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false]
+            edit(&second)
+            object["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [
+                ["type": "Split", "pattern": ["Regex": SplitPattern.gpt2.regex], "behavior": "Isolated", "invert": false], second]]
+            return try TokenizerFixtures.write(object, named: name, in: dir)
+        }
+        let refused: [(path: String, field: String)] = [
+            (try variant("no-prefix-space.json") { $0["add_prefix_space"] = nil }, "pre_tokenizer.add_prefix_space"),
+            (try variant("bare.json") { $0 = ["type": "ByteLevel"] }, "pre_tokenizer.add_prefix_space"),
+            (try variant("no-trim.json") { $0["trim_offsets"] = nil }, "pre_tokenizer.trim_offsets"),
+            (try variant("null-prefix-space.json") { $0["add_prefix_space"] = NSNull() }, "pre_tokenizer.add_prefix_space"),
+            (try variant("string-prefix-space.json") { $0["add_prefix_space"] = "yes" }, "pre_tokenizer.add_prefix_space"),
+            (try variant("number-prefix-space.json") { $0["add_prefix_space"] = 1 }, "pre_tokenizer.add_prefix_space"),
+            (try variant("null-use-regex.json") { $0["use_regex"] = NSNull() }, "pre_tokenizer.use_regex"),
+            (try sequence("sequence-no-prefix-space.json") { $0["add_prefix_space"] = nil }, "pre_tokenizer.pretokenizers[1].add_prefix_space"),
+        ]
+        let accepted = [try variant("no-use-regex.json") { $0["use_regex"] = nil }, try sequence("sequence.json") { _ in }]
+        let hf = try TokenizerFixtures.referenceLoadErrors(refused.map(\.path) + accepted, in: dir)
+        for (k, (path, field)) in refused.enumerated() {
+            XCTAssertNotNil(hf[k], "HF loads \(path)")
+            XCTAssertThrowsError(try Tokenizer.load(path: path), path) { error in
+                guard case .invalidField(let file, let named, _)? = error as? TokenizerError else { return XCTFail("\(error)") }
+                XCTAssertEqual(file, path)
+                XCTAssertEqual(named, field)
+                XCTAssertTrue("\(error)".contains("true or false"), "\(error)")
+            }
+        }
+        XCTAssertTrue("\(hf[0] ?? "")".contains("missing field `add_prefix_space`"), hf[0] ?? "")
+        for (k, path) in accepted.enumerated() {
+            XCTAssertNil(hf[refused.count + k], path)
+            XCTAssertNoThrow(try Tokenizer.load(path: path), path)
+        }
+    }
+
     func testTrainerRejectsBadSettings() {
         XCTAssertThrowsError(try BPETrainer(vocabularySize: 100))
         XCTAssertThrowsError(try BPETrainer(vocabularySize: 1000, specialTokens: ["<a>", "<a>"]))

@@ -42,6 +42,25 @@ enum TokenizerFixtures {
         return parsed.map { $0.map { UInt32($0) } }
     }
 
+    /// Whether HF `Tokenizer.from_file` loads each file: nil, or its error text.
+    static func referenceLoadErrors(_ paths: [String], in dir: URL) throws -> [String?] {
+        let outFile = dir.appendingPathComponent("load-\(UUID().uuidString).json")
+        try runReference(["load", outFile.path] + paths)
+        return try JSONDecoder().decode([String?].self, from: Data(contentsOf: outFile))
+    }
+
+    /// The fixture's tokenizer.json as an object, to derive variants from.
+    static func gpt2StyleObject() throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: gpt2Style))) as! [String: Any]
+    }
+
+    /// Writes a tokenizer.json object; returns its path.
+    static func write(_ object: [String: Any], named name: String, in dir: URL) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: url)
+        return url.path
+    }
+
     /// Texts covering the cases the pre-tokenizer must get exactly right.
     static let texts: [String] = [
         "",

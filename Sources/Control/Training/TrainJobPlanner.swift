@@ -5,11 +5,13 @@
 //   (batchSize x replicas sequences of sequenceLength + 1 tokens) and fit the model's vocabulary;
 // - `initFrom: {job: X}` / `checkpoint: {job: X}`: X's newest checkpoint artifact (its location and checksum go
 //   into the task spec; its recorded model config must match); when X has none yet but is listed in `after:`
-//   it is resolved by the worker when the task runs; `{path: P}`: the file must exist and its
-//   safetensors header's config must match.
+//   it is resolved by the worker when the task runs; `{path: P}`: the file must open as the worker will open it
+//   (Engine's `Checkpoint`: safetensors header checked against the file, format, every model tensor's shape) and
+//   its config must match. A crafted header used to pass apply and then trap the worker (issue 22.5).
 // Problems are reported as `StoreError.invalid` naming the field (HTTP 422 with the message).
 
 import APITypes
+import Engine
 import Foundation
 
 public struct TrainJobPlanner: JobPlanner {
@@ -111,15 +113,7 @@ public struct TrainJobPlanner: JobPlanner {
     private func resolve(_ reference: CheckpointReference, field: String, model: TrainModelSettings?, after: [String]) throws -> CheckpointReference {
         var reference = reference
         if let path = reference.path {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw StoreError.invalid(field: "\(field).path", message: "no checkpoint file at \(path)")
-            }
-            if let model {
-                guard let config = CheckpointHeader.modelConfig(path: path) else {
-                    throw StoreError.invalid(field: "\(field).path", message: "\(path) is not a checkpoint of this system (no llm-ops-gpt safetensors header with a model config)")
-                }
-                try requireMatch(config, model, field: field, what: path)
-            }
+            try Self.checkCheckpointFile(path, field: field, model: model)
             return reference
         }
         guard let job = reference.job else { return reference }
@@ -133,11 +127,30 @@ public struct TrainJobPlanner: JobPlanner {
             throw StoreError.invalid(field: "\(field).job", message: "job \"\(job)\" has no checkpoint artifact (yet); list it in after: to wait for it")
         }
         if let model, let config = Self.modelConfig(fromMetadata: newest.metadata) {
-            try requireMatch(config, model, field: field, what: "the checkpoint \(newest.name) of job \(job)")
+            try Self.requireMatch(config, model, field: field, what: "the checkpoint \(newest.name) of job \(job)")
         }
         reference.location = newest.location
         reference.sha256 = newest.sha256
         return reference
+    }
+
+    /// A `{path}` checkpoint is opened as the worker will open it, so a crafted, truncated or foreign file is
+    /// refused here with the reason (`checkpoint P is not usable: tensor T has shape [...]...`). The weights are
+    /// not read: NaN is found by the worker when it loads them (scanning gigabytes here would hold up apply).
+    static func checkCheckpointFile(_ path: String, field: String, model: TrainModelSettings?) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError.invalid(field: "\(field).path", message: "no checkpoint file at \(path)")
+        }
+        let checkpoint: Checkpoint
+        do { checkpoint = try Checkpoint(path: path) } catch {
+            throw StoreError.invalid(field: "\(field).path", message: "\(error)")
+        }
+        if let model { try requireMatch(settings(of: checkpoint.config), model, field: field, what: path) }
+    }
+
+    private static func settings(of config: GPTConfig) -> TrainModelSettings {
+        TrainModelSettings(vocabularySize: config.vocabularySize, contextLength: config.contextLength, layers: config.layers,
+                           heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
     }
 
     private func step(of artifact: ArtifactRecord) -> Int64 {
@@ -152,7 +165,7 @@ public struct TrainJobPlanner: JobPlanner {
         return try? config.decode(as: TrainModelSettings.self)
     }
 
-    private func requireMatch(_ found: TrainModelSettings, _ wanted: TrainModelSettings, field: String, what: String) throws {
+    private static func requireMatch(_ found: TrainModelSettings, _ wanted: TrainModelSettings, field: String, what: String) throws {
         func normal(_ m: TrainModelSettings) -> TrainModelSettings {
             var m = m
             m.mlpWidth = m.mlpWidth ?? 4 * m.width
@@ -186,19 +199,5 @@ struct DatasetSummary: Decodable {
         guard directory.hasPrefix("/"),
               let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("index.json")) else { return nil }
         return try? JSONDecoder().decode(DatasetSummary.self, from: data)
-    }
-}
-
-/// The model config in a safetensors checkpoint's header (`__metadata__.config`).
-enum CheckpointHeader {
-    static func modelConfig(path: String) -> TrainModelSettings? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
-        let length = prefix.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard length > 0, length < 100 << 20, let header = try? handle.read(upToCount: Int(length)), header.count == Int(length),
-              let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
-              let metadata = object["__metadata__"] as? [String: String], let config = metadata["config"] else { return nil }
-        return try? JSONDecoder().decode(TrainModelSettings.self, from: Data(config.utf8))
     }
 }

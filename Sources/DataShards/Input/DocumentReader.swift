@@ -36,6 +36,7 @@ public final class DocumentReader {
     public let options: InputOptions
     public private(set) var stats = InputStats()
     private let lines: LineReader
+    private var json: JSONLineParser
     private var finished = false
     private var paragraph: [UInt8] = []
     private var paragraphLine = 0
@@ -46,6 +47,7 @@ public final class DocumentReader {
         self.path = path
         self.format = format
         self.options = options
+        json = JSONLineParser(field: options.textField)
         let source: ByteSource
         switch format.compression {
         case .none: source = try PlainFileSource(path: path)
@@ -224,50 +226,61 @@ public final class DocumentReader {
     }
 
     private func jsonDocument(_ bytes: UnsafeRawBufferPointer, line: Int) throws(InputError) -> InputDocument? {
-        let data: Data
-        if String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) != nil {
-            data = Data(bytes)
-        } else if options.invalidUTF8 == .replace {
+        let value: JSONLineValue
+        do {
+            let parsed = try json.parse(Self.droppingBOM(bytes), replaceLoneSurrogates: options.invalidUTF8 == .replace)
+            if parsed.replaced { stats.replacedInvalidUTF8 += 1 }
+            value = parsed.value
+        } catch {
+            guard let repaired = try jsonAfterError(error, bytes, line: line) else { return nil }
+            value = repaired
+        }
+        switch value {
+        case .text(let s): return emit(s, line: line)
+        case .missingField: try bad(.missingTextField(file: path, line: line, field: options.textField))
+        case .notString(let found): try bad(.textFieldNotString(file: path, line: line, field: options.textField, found: found))
+        case .notObject(let found): try bad(.malformedJSON(file: path, line: line, reason: "expected a JSON object, found \(found)"))
+        }
+        return nil
+    }
+
+    /// A line the parser refused: invalid UTF-8 anywhere in it is reported (or replaced, then parsed again)
+    /// before any JSON error, as the policy says; nil when the line is skipped.
+    private func jsonAfterError(_ error: JSONLineError, _ bytes: UnsafeRawBufferPointer, line: Int) throws(InputError) -> JSONLineValue? {
+        let buffer = bytes.bindMemory(to: UInt8.self)
+        if error == .loneSurrogate || String(validating: buffer, as: UTF8.self) == nil {
+            guard error != .loneSurrogate, options.invalidUTF8 == .replace else {
+                try bad(.invalidUTF8(file: path, line: line))
+                return nil
+            }
             stats.replacedInvalidUTF8 += 1
-            data = Data(String(decoding: bytes.bindMemory(to: UInt8.self), as: UTF8.self).utf8)
-        } else {
-            try bad(.invalidUTF8(file: path, line: line))
-            return nil
+            let repaired = Array(String(decoding: buffer, as: UTF8.self).utf8)
+            let result = repaired.withUnsafeBytes { raw in
+                Result { () throws(JSONLineError) in try json.parse(Self.droppingBOM(raw), replaceLoneSurrogates: true).value }
+            }
+            switch result {
+            case .success(let value): return value
+            case .failure(let error):
+                try bad(.malformedJSON(file: path, line: line, reason: Self.reason(error)))
+                return nil
+            }
         }
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data, options: []) }
-        catch {
-            try bad(.malformedJSON(file: path, line: line, reason: Self.reason(error)))
-            return nil
-        }
-        guard let dict = object as? [String: Any] else {
-            try bad(.malformedJSON(file: path, line: line, reason: "expected a JSON object, found \(Self.jsonType(object))"))
-            return nil
-        }
-        guard let value = dict[options.textField] else {
-            try bad(.missingTextField(file: path, line: line, field: options.textField))
-            return nil
-        }
-        guard let s = value as? String else {
-            try bad(.textFieldNotString(file: path, line: line, field: options.textField, found: Self.jsonType(value)))
-            return nil
-        }
-        return emit(s, line: line)
+        try bad(.malformedJSON(file: path, line: line, reason: Self.reason(error)))
+        return nil
     }
 
-    private static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    /// A UTF-8 byte-order mark before a line's JSON is an encoding marker of the file (or of one of several
+    /// files joined together), not text: skipped, as Foundation's parser did (Python's json.loads refuses it).
+    static func droppingBOM(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF else { return bytes }
+        return UnsafeRawBufferPointer(rebasing: bytes.dropFirst(3))
     }
 
-    static func jsonType(_ v: Any) -> String {
-        if v is NSNull { return "null" }
-        if let n = v as? NSNumber {
-            return String(cString: n.objCType) == "c" ? "a boolean" : "a number"
+    private static func reason(_ error: JSONLineError) -> String {
+        switch error {
+        case .malformed(let reason): return reason
+        case .invalidUTF8: return "invalid UTF-8"
+        case .loneSurrogate: return "a \\uD800-\\uDFFF escape without its other half"
         }
-        if v is String { return "a string" }
-        if v is [Any] { return "an array" }
-        if v is [String: Any] { return "an object" }
-        return "\(type(of: v))"
     }
 }

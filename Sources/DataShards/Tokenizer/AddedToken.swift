@@ -15,8 +15,26 @@ public struct AddedToken: Sendable, Equatable {
     }
 }
 
-/// Finds added tokens in UTF-8 text: leftmost match first, the longest at that position (the match
-/// order of HF's Aho-Corasick `LeftmostLongest`).
+/// Splits added tokens out of text in Hugging Face's two passes (`AddedVocabulary`): the tokens with
+/// `normalized == false` (special tokens by default) are matched in the whole text first; the tokens with
+/// `normalized == true` only in the text between those matches. So in "a<|endoftext|>" a special
+/// "<|endoftext|>" wins over a non-special "a<|" that starts earlier, and "<|end" cannot cut into it; within
+/// one pass the leftmost, then longest, match wins (`tokenizers` 0.23, checked by
+/// TokenizerHFEqualityTests.testOverlappingAddedTokens).
+struct AddedTokenSplitter: Sendable {
+    let firstPass: AddedTokenMatcher
+    let secondPass: AddedTokenMatcher
+
+    init(_ tokens: [AddedToken]) {
+        firstPass = AddedTokenMatcher(tokens.filter { !$0.normalized })
+        secondPass = AddedTokenMatcher(tokens.filter { $0.normalized })
+    }
+
+    var isEmpty: Bool { firstPass.isEmpty && secondPass.isEmpty }
+}
+
+/// Finds added tokens of one pass in UTF-8 text: leftmost match first, the longest at that position (the
+/// match order of HF's Aho-Corasick `LeftmostLongest`).
 struct AddedTokenMatcher: Sendable {
     /// Candidates by first byte, longest content first.
     private let byFirstByte: [[(bytes: [UInt8], id: UInt32)]]
@@ -35,8 +53,9 @@ struct AddedTokenMatcher: Sendable {
         isEmpty = tokens.allSatisfy { $0.content.isEmpty }
     }
 
-    /// The next match at or after `from`: (start, end, id), or nil.
+    /// The next match at or after `from` that ends by `count`: (start, end, id), or nil.
     func nextMatch(in base: UnsafePointer<UInt8>, count: Int, from: Int) -> (start: Int, end: Int, id: UInt32)? {
+        if isEmpty { return nil }
         var i = from
         return firstByte.withUnsafeBufferPointer { fb in
             while i < count {

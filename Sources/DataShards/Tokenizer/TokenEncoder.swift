@@ -43,14 +43,29 @@ public final class TokenEncoder {
     public func encode(utf8 text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32], matchAddedTokens: Bool = true) {
         guard let base = text.baseAddress, text.count > 0 else { return }
         let count = text.count
-        if !matchAddedTokens || tokenizer.matcher.isEmpty {
+        // The splitter is read in place, never copied: a copy would retain its arrays, a reference count that
+        // encoders on other threads share.
+        if !matchAddedTokens || tokenizer.addedTokenSplitter.isEmpty {
             encodeSegment(base, count, into: &out)
             return
         }
         var pos = 0
         while pos < count {
-            guard let m = tokenizer.matcher.nextMatch(in: base, count: count, from: pos) else {
-                encodeSegment(base + pos, count - pos, into: &out)
+            let m = tokenizer.addedTokenSplitter.firstPass.nextMatch(in: base, count: count, from: pos)
+            encodeMatchingSecondPass(base, from: pos, to: m?.start ?? count, into: &out)
+            guard let m else { return }
+            out.append(m.id)
+            pos = m.end
+        }
+    }
+
+    /// The text between two first-pass added tokens: second-pass (normalized) added tokens, and the rest as
+    /// segments of ordinary text.
+    private func encodeMatchingSecondPass(_ base: UnsafePointer<UInt8>, from: Int, to end: Int, into out: inout [UInt32]) {
+        var pos = from
+        while pos < end {
+            guard let m = tokenizer.addedTokenSplitter.secondPass.nextMatch(in: base, count: end, from: pos) else {
+                encodeSegment(base + pos, end - pos, into: &out)
                 return
             }
             if m.start > pos { encodeSegment(base + pos, m.start - pos, into: &out) }

@@ -24,7 +24,7 @@ public final class Tokenizer: Sendable {
     /// Bytes of every id (model and added tokens), for decoding.
     let tokenBytes: [[UInt8]]
     let isSpecial: [Bool]
-    let matcher: AddedTokenMatcher
+    let addedTokenSplitter: AddedTokenSplitter
     /// The tokenizer.json `post_processor`, kept verbatim (canonical JSON) but not applied by `encode`.
     let postProcessorJSON: String?
     let canonicalBytes: [UInt8]
@@ -83,7 +83,7 @@ public final class Tokenizer: Sendable {
         }
         self.tokenBytes = bytes
         self.isSpecial = special
-        self.matcher = AddedTokenMatcher(addedTokens)
+        self.addedTokenSplitter = AddedTokenSplitter(addedTokens)
 
         let json = TokenizerJSON.render(vocab: sortedVocab, merges: mergeStrings, addedTokens: addedTokens,
                                         splitPattern: splitPattern, addPrefixSpace: addPrefixSpace,

@@ -159,10 +159,11 @@ enum TokenizerJSON {
             throw .unsupported(file: source, field: "pre_tokenizer", value: any.map(describe) ?? "missing")
         }
         if type == "ByteLevel" {
-            guard (pt["use_regex"] as? Bool) ?? true else {
+            let flags = try byteLevelFlags(pt, field: "pre_tokenizer", source: source)
+            guard flags.useRegex else {
                 throw .unsupported(file: source, field: "pre_tokenizer.use_regex", value: "false without a Split")
             }
-            return (.gpt2, (pt["add_prefix_space"] as? Bool) ?? true)
+            return (.gpt2, flags.addPrefixSpace)
         }
         guard type == "Sequence", let list = pt["pretokenizers"] as? [[String: Any]], list.count == 2,
               (list[0]["type"] as? String) == "Split", (list[1]["type"] as? String) == "ByteLevel" else {
@@ -178,14 +179,37 @@ enum TokenizerJSON {
         guard (split["behavior"] as? String) == "Isolated", (split["invert"] as? Bool) != true else {
             throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[0].behavior", value: describe(split["behavior"] ?? "missing"))
         }
-        guard (byteLevel["use_regex"] as? Bool) == false else {
+        let flags = try byteLevelFlags(byteLevel, field: "pre_tokenizer.pretokenizers[1]", source: source)
+        guard !flags.useRegex else {
             throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[1].use_regex", value: "true (the split would be applied twice)")
         }
         // After a Split, HF's ByteLevel would put the prefix space before every pre-token, not every segment.
-        if (byteLevel["add_prefix_space"] as? Bool) == true {
+        if flags.addPrefixSpace {
             throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[1].add_prefix_space", value: "true")
         }
         return (pattern, false)
+    }
+
+    /// A ByteLevel pre-tokenizer's flags as HF reads them: `add_prefix_space` and `trim_offsets` are required
+    /// booleans, `use_regex` an optional one (default true). `tokenizers` 0.23 refuses a file without
+    /// `add_prefix_space` ("missing field `add_prefix_space`"); guessing a value here would give other ids than
+    /// the file means wherever it is loaded, so it is refused the same way.
+    private static func byteLevelFlags(_ object: [String: Any], field: String, source: String) throws(TokenizerError) -> (addPrefixSpace: Bool, useRegex: Bool) {
+        func flag(_ key: String, default value: Bool?) throws(TokenizerError) -> Bool {
+            guard let raw = object[key] else {
+                guard let value else {
+                    throw .invalidField(file: source, field: "\(field).\(key)", expected: "true or false; it is missing, and Hugging Face tokenizers refuses a ByteLevel pre-tokenizer without it (add \"\(key)\": false unless the tokenizer was made with a prefix space)")
+                }
+                return value
+            }
+            guard let number = raw as? NSNumber, String(cString: number.objCType) == "c" else {
+                throw .invalidField(file: source, field: "\(field).\(key)", expected: "true or false, not \(describe(raw))")
+            }
+            return number.boolValue
+        }
+        let addPrefixSpace = try flag("add_prefix_space", default: nil)
+        _ = try flag("trim_offsets", default: nil)   // offsets only; required by HF all the same
+        return (addPrefixSpace, try flag("use_regex", default: true))
     }
 
     private static func describe(_ v: Any) -> String {

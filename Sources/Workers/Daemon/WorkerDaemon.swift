@@ -311,6 +311,11 @@ public actor WorkerDaemon {
         do {
             let result = try await executor.run(assignment, context: context)
             if context.stopSignal == .stale { return .dropped }
+            if let path = result.result.firstNonFiniteNumber() {
+                // Sent as is, the whole report batch would fail to encode and the task end as "lease expired".
+                return failure("the result holds a non-finite number at \(path); JSON cannot carry NaN or infinity (the run diverged?)",
+                               retryable: false)
+            }
             if logLifecycle { context.log("attempt \(assignment.attemptNumber) succeeded", stream: .system) }
             return .completed(result)
         } catch {

@@ -19,7 +19,10 @@ public struct EvalExecutor: JobExecutor {
         let threads = settings.threads ?? max(1, Int(task.resources.cpuMillis / 1000))
         return try await context.runBlocking {
             let checkpoint = try CheckpointLocation.open(settings.checkpoint, field: "spec.eval.checkpoint", context: context)
-            let model = try checkpoint.loadModel(threads: threads)
+            let model: GPTModel
+            do throws(EngineError) { model = try checkpoint.loadModel(threads: threads) } catch {
+                throw TaskFailure.engine(error, field: "spec.eval.checkpoint")
+            }
             context.log("evaluating \(checkpoint.path) (step \(checkpoint.step), \(model.parameterCount) parameters)", stream: .system)
             let result = try Self.evaluate(model: model, settings: settings, context: context)
             var object = result
@@ -59,6 +62,10 @@ public struct EvalExecutor: JobExecutor {
             }
             let loss = total / Double(max(1, tokens))
             let name = source.displayName
+            guard loss.isFinite else {
+                // JSON cannot carry it, and every later number would be as meaningless.
+                throw TaskFailure("spec.eval.data[\(offset)]: the loss on \(name) is \(loss): the checkpoint's weights overflow on this data (a run that was diverging); evaluate an earlier checkpoint", retryable: false)
+            }
             context.metric("loss/\(name)", step: 0, value: loss)
             context.metric("perplexity/\(name)", step: 0, value: exp(loss))
             context.log("\(name): loss \(format(loss)) perplexity \(format(exp(loss))) over \(tokens) tokens")

@@ -71,8 +71,14 @@ public final class ExecutionContext: @unchecked Sendable {
         }
     }
 
-    /// Records a metric value at a step (e.g. `loss` at step 200).
+    /// Records a metric value at a step (e.g. `loss` at step 200). NaN and infinities are not sent: JSON has no
+    /// spelling for them, and one in a report batch made the whole batch (with other tasks' completions)
+    /// unencodable. A log line says so; the executor is expected to fail the attempt with the reason.
     public func metric(_ name: String, step: Int64, value: Double) {
+        guard value.isFinite else {
+            log("metric \(name) at step \(step) is \(value); not recorded", stream: .stderr)
+            return
+        }
         reports.enqueue(MetricReport(taskID: task.taskID, attemptID: task.attemptID, name: name, step: step, value: value, time: Date()))
     }
 

@@ -3,6 +3,7 @@
 
 import APITypes
 import DataShards
+import Engine
 import Foundation
 
 public struct TrainExecutor: JobExecutor {
@@ -23,11 +24,15 @@ public struct TrainExecutor: JobExecutor {
         let directory = try TrainingDirectory.forJob(task, settings: settings, context: context)
         let cpus = Int(task.resources.cpuMillis / 1000)
         let threads = settings.threads ?? max(1, cpus)
-        return try await context.runBlocking {
-            if worldSize > 1 {
-                return try DiLoCoTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
+        do {
+            return try await context.runBlocking {
+                if worldSize > 1 {
+                    return try DiLoCoTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
+                }
+                return try SingleWorkerTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
             }
-            return try SingleWorkerTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
+        } catch let error as EngineError {
+            throw TaskFailure.engine(error, field: "spec.train", optimizer: settings.optimizer)
         }
     }
 }

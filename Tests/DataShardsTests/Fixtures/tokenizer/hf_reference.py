@@ -5,6 +5,11 @@
       ids of every text (add_special_tokens=False) -> OUT_JSON as a list of lists
   hf_reference.py train CORPUS_JSON VOCAB_SIZE SPECIALS_JSON gpt2|llama3 OUT_TOKENIZER_JSON
       trains with BpeTrainer(initial_alphabet=ByteLevel.alphabet()) and saves tokenizer.json
+  hf_reference.py resave IN_TOKENIZER_JSON OUT_TOKENIZER_JSON
+      loads and saves a file: added tokens get the ids HF gives them (it renumbers ids that do not follow the
+      model vocabulary, and takes the model's id for a content the vocabulary holds)
+  hf_reference.py load OUT_JSON TOKENIZER_JSON...
+      whether Tokenizer.from_file accepts each file -> OUT_JSON as a list of null (loaded) or the error text
 """
 import json, sys
 from tokenizers import Tokenizer, Regex, models, pre_tokenizers, decoders, trainers
@@ -35,6 +40,17 @@ def main():
                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
         tok.train_from_iterator(corpus, trainer=trainer)
         tok.save(sys.argv[6])
+    elif cmd == "resave":
+        Tokenizer.from_file(sys.argv[2]).save(sys.argv[3])
+    elif cmd == "load":
+        verdicts = []
+        for path in sys.argv[3:]:
+            try:
+                Tokenizer.from_file(path)
+                verdicts.append(None)
+            except Exception as e:
+                verdicts.append(str(e))
+        json.dump(verdicts, open(sys.argv[2], "w"))
     else:
         sys.exit("unknown command " + cmd)
 

@@ -48,6 +48,7 @@ let package = Package(
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
+        .executableTarget(name: "DiLoCoBench", dependencies: ["Engine", "DataShards"], path: "Benchmarks/DiLoCoBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),

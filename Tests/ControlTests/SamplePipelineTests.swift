@@ -26,7 +26,6 @@ final class SamplePipelineTests: XCTestCase {
             .replacingOccurrences(of: "steps: 1500", with: "steps: 60")
             .replacingOccurrences(of: "checkpointEvery: 250", with: "checkpointEvery: 30")
             .replacingOccurrences(of: "every: 250", with: "every: 30")
-            .replacingOccurrences(of: "innerSteps: 50", with: "innerSteps: 20")
         XCTAssertNotEqual(small, demo)
         let manifest = try cluster.writeManifest("pipeline.yaml", small)
 

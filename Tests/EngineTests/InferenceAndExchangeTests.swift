@@ -105,6 +105,47 @@ final class InferenceAndExchangeTests: XCTestCase {
         for i in 0..<delta.count { XCTAssertEqual(back[i], delta[i], accuracy: abs(delta[i]) / 128 + 1e-30) }
     }
 
+    /// The compact pseudo-gradient formats: receivers decode exactly what the sender counts as sent, the sizes
+    /// are the documented ones, and error feedback loses nothing over rounds (what one round drops, the next sends).
+    func testCompactPseudoGradientsDecodeToWhatWasSentAndErrorFeedbackLosesNothing() throws {
+        var random = TestRandom(9)
+        let count = 1000   // 3 full blocks of 256 and a partial one, an even and an odd tail
+        let delta = random.floats(count, scale: 1e-3)
+        XCTAssertEqual(PseudoGradientFormat.int4.byteCount(values: count), 4 * 4 + 500)
+        XCTAssertEqual(PseudoGradientFormat.sign.byteCount(values: count), 4 * 4 + 125)
+        XCTAssertEqual(Double(PseudoGradientFormat.int4.byteCount(values: 1 << 20)) / Double(1 << 20), 0.515625, "bytes a parameter")
+        XCTAssertEqual(Double(PseudoGradientFormat.sign.byteCount(values: 1 << 20)) / Double(1 << 20), 0.140625, "bytes a parameter")
+        for format in PseudoGradientFormat.allCases {
+            let wire = try DiLoCo.encode(delta, as: format)
+            XCTAssertEqual(wire.bytes.count, format.byteCount(values: count), format.rawValue)
+            XCTAssertEqual(try DiLoCo.decode(wire.bytes, count: count, as: format), wire.sent, format.rawValue)
+            XCTAssertThrowsError(try DiLoCo.decode(wire.bytes.dropLast(), count: count, as: format))
+        }
+        // int4: within half a step (peak / 14) of the value; sign: ± the block's mean magnitude, signs kept.
+        let int4 = try DiLoCo.encode(delta, as: .int4).sent
+        let peak = delta[0..<256].map(abs).max()!
+        for i in 0..<256 { XCTAssertEqual(int4[i], delta[i], accuracy: peak / 14 * 1.0001) }
+        let sign = try DiLoCo.encode(delta, as: .sign).sent
+        let mean = delta[0..<256].map(abs).reduce(0, +) / 256
+        for i in 0..<256 { XCTAssertEqual(sign[i], delta[i] >= 0 ? mean : -mean) }
+        XCTAssertThrowsError(try DiLoCo.encode([1, .nan], as: .sign))
+
+        // Error feedback: after R rounds, what was sent plus the residual is the sum of the deltas.
+        let encoder = PseudoGradientEncoder(format: .sign, parameterCount: count)
+        var sent = [Double](repeating: 0, count: count), total = [Double](repeating: 0, count: count)
+        for _ in 0..<20 {
+            let round = random.floats(count, scale: 1e-3)
+            let wire = try encoder.encode(round)
+            for i in 0..<count { sent[i] += Double(wire.sent[i]); total[i] += Double(round[i]) }
+        }
+        for i in 0..<count { XCTAssertEqual(sent[i] + Double(encoder.residual[i]), total[i], accuracy: 1e-8) }
+        // A contribution its round went without is owed again.
+        let before = encoder.residual
+        let late = try encoder.encode([Float](repeating: 0, count: count))
+        try encoder.restore(late.sent)
+        for i in 0..<count { XCTAssertEqual(encoder.residual[i], before[i], accuracy: 1e-9) }
+    }
+
     func testBadInputsNameTheProblem() throws {
         XCTAssertThrowsError(try GPTModel(config: GPTConfig(vocabularySize: 10, contextLength: 8, layers: 1, heads: 3, width: 8), seed: 0)) { error in
             XCTAssertTrue("\(error)".contains("width"), "\(error)")

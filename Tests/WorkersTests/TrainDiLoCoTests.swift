@@ -36,33 +36,57 @@ final class TrainDiLoCoTests: XCTestCase {
         return try await TrainExecutor().run(task, context: TrainFixtures.context(task, root: root))
     }
 
-    func testTwoWorkersMatchOneWorkerOnTheSameTokensWithFarLessCommunication() async throws {
-        let steps = 200, innerSteps = 50
-        // Baseline: one worker, batch 16 = the two members' 2 x 8 per step, same number of steps and tokens
-        // (what synchronous data parallelism exchanging gradients every step computes).
-        let single = try await run(settings(batch: 16, steps: steps), job: "single", jobID: 20)
-        let spec = settings(batch: 8, steps: steps, diloco: TrainDiLoCoSettings(innerSteps: innerSteps, transfer: "bf16", roundTimeoutSeconds: 120))
+    /// Issue 22: on real text the paper's setting (bf16 deltas, H = 50, outer lr 0.7, Nesterov 0.9) ended 10-17%
+    /// above one worker on the same tokens (DiLoCoBench --bytes ... at seeds 11-13), and the two validation
+    /// losses were measured on different samples (B rows for the gang, 2·B for the worker). Here: the tutorial of
+    /// Python's documentation as UTF-8 bytes, 600 steps, the defaults (sign deltas with error feedback, H = 4,
+    /// outer lr 1, no outer momentum); both final models are evaluated again in the test on one set of held-out
+    /// batches, which must give exactly the losses the runs reported.
+    func testOnRealTextTwoMembersStayWithin5PercentOfOneWorkerOnTheSameHeldOutSamplesAt100xFewerBytes() async throws {
+        let text = try RealText.datasets(at: root.appendingPathComponent("pydocs"))
+        func spec(batch: Int, diloco: TrainDiLoCoSettings? = nil) -> TrainSettings {
+            TrainSettings(model: TrainFixtures.tinyModel(), data: [TrainDataSource(path: text.train.path)], batchSize: batch, sequenceLength: 32,
+                          steps: 600, optimizer: TrainOptimizerSettings(learningRate: 3e-3, warmupSteps: 10), seed: 11, logEvery: 100,
+                          eval: TrainEvalSettings(data: [TrainDataSource(path: text.heldOut.path)], every: 600, batches: 8),
+                          threads: 1, diloco: diloco)
+        }
+        // One worker with batch 16 = the members' 2 x 8 a step: the same samples of the one global order.
+        let single = try await run(spec(batch: 16), job: "single", jobID: 40)
+        let gang = spec(batch: 8, diloco: TrainDiLoCoSettings(roundTimeoutSeconds: 120))
         let root = self.root!
-        async let rank0 = Self.member(0, of: 2, job: "gang", jobID: 21, settings: spec, root: root)
-        async let rank1 = Self.member(1, of: 2, job: "gang", jobID: 21, settings: spec, root: root)
+        async let rank0 = Self.member(0, of: 2, job: "gang", jobID: 41, settings: gang, root: root)
+        async let rank1 = Self.member(1, of: 2, job: "gang", jobID: 41, settings: gang, root: root)
         let members = try await [rank0, rank1]
 
-        let singleLoss = try XCTUnwrap(single.result["valLoss"]?.doubleValue)
-        let dilocoLoss = try XCTUnwrap(members[0].result["valLoss"]?.doubleValue)
+        // Both final models on the same 8 x 16 held-out samples.
+        let plan = try TrainingPlan(settings: spec(batch: 16))
+        let heldOut = try heldOutBatches(try XCTUnwrap(try plan.evaluationStream()), count: 8)
+        func loss(_ path: String?) throws -> Double {
+            let checkpoint = try Checkpoint(path: try XCTUnwrap(path))
+            let model = try GPTModel(config: checkpoint.config, seed: 0)
+            try model.load(from: checkpoint)
+            return try meanLoss(model: model, batches: heldOut, batchSize: 16)
+        }
+        let singleLoss = try loss(single.result["checkpoint"]?.stringValue)
+        let dilocoLoss = try loss(members[0].result["finalGlobal"]?.stringValue)
+        XCTAssertEqual(single.result["valLoss"]?.doubleValue, singleLoss, "one worker's reported loss is on these samples")
+        XCTAssertEqual(members[0].result["valLoss"]?.doubleValue, dilocoLoss, "the gang's reported loss is on the same samples")
         XCTAssertEqual(members[1].result["valLoss"], members[0].result["valLoss"], "both members end with the same global weights")
-        let sent = members.map { $0.result["bytesSent"]?.intValue ?? 0 }.reduce(0, +)
-        let gradientExchange = members.map { $0.result["gradientExchangeBytes"]?.intValue ?? 0 }.reduce(0, +)
-        let ratio = Double(gradientExchange) / Double(max(1, sent))
+
+        let sum = { (key: String) in members.map { $0.result[key]?.intValue ?? 0 }.reduce(0, +) }
+        let gradients = Double(sum("gradientExchangeBytes"))
+        let sentRatio = gradients / Double(max(1, sum("bytesSent"))), receivedRatio = gradients / Double(max(1, sum("bytesReceived")))
         print("""
-            DiLoCo 2 workers x \(steps) steps (H=\(innerSteps), bf16): val loss \(dilocoLoss); one worker, same tokens: \(singleLoss) \
-            (\(String(format: "%+.2f", (dilocoLoss / singleLoss - 1) * 100))%); bytes sent \(sent) vs \(gradientExchange) for \
-            fp32 gradients every step (\(String(format: "%.0f", ratio))x fewer)
+            DiLoCo 2 members x 600 steps on real text (\(members[0].result["transfer"]?.stringValue ?? "?"), H=\(members[0].result["innerSteps"]?.intValue ?? 0)): \
+            val loss \(dilocoLoss); one worker, same tokens and held-out samples: \(singleLoss) (\(String(format: "%+.2f", (dilocoLoss / singleLoss - 1) * 100))%); \
+            bytes sent \(sum("bytesSent")), received \(sum("bytesReceived")) vs \(Int(gradients)) for fp32 gradients every step \
+            (\(String(format: "%.0f", sentRatio))x, \(String(format: "%.0f", receivedRatio))x fewer)
             """)
-        XCTAssertLessThanOrEqual(dilocoLoss, singleLoss * 1.05, "DiLoCo within 5% of one worker on the same tokens")
-        XCTAssertGreaterThanOrEqual(ratio, 50, "at least 50x fewer bytes than exchanging gradients every step")
-        XCTAssertEqual(members.map { $0.result["roundsContributed"] }, [4, 4])
-        XCTAssertEqual(members.compactMap { $0.result["roundsPublished"]?.intValue }.reduce(0, +), 4, "each round's outer step published once")
-        XCTAssertLessThan(dilocoLoss, 3.0, "it learned")
+        XCTAssertLessThanOrEqual(dilocoLoss, singleLoss * 1.05, "DiLoCo within 5% of one worker on the same tokens and held-out samples")
+        XCTAssertGreaterThanOrEqual(sentRatio, 100, "members send at least 100x fewer bytes than fp32 gradients every step")
+        XCTAssertGreaterThanOrEqual(receivedRatio, 100, "and receive at least 100x fewer: no weights or outer momentum each round")
+        XCTAssertEqual(members.map { $0.result["roundsContributed"] }, [150, 150])
+        XCTAssertEqual(sum("roundsPublished"), 150, "each round's member list published once")
     }
 
     func testALostMemberDoesNotStopTheGangAndAReplacementJoinsAtTheNextRound() async throws {
@@ -71,8 +95,8 @@ final class TrainDiLoCoTests: XCTestCase {
         // Rank 1 is lost from the start; rank 0 completes rounds alone after the timeout.
         let root = self.root!
         async let survivor = Self.member(0, of: 2, job: "lossy", jobID: 30, settings: spec, root: root)
-        // Its replacement starts once round 2's global weights exist.
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(DiLoCoTraining.globalName(2)).path) {
+        // Its replacement starts once round 2 is decided.
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(DiLoCoTraining.membersName(2)).path) {
             try await Task.sleep(nanoseconds: 5_000_000)
         }
         let replacement = try await Self.member(1, of: 2, job: "lossy", jobID: 30, settings: spec, attempt: 2, root: root)
@@ -89,5 +113,35 @@ final class TrainDiLoCoTests: XCTestCase {
     private func run(_ settings: TrainSettings, job: String, jobID: Int64) async throws -> TaskResult {
         let task = try TrainFixtures.assignment(job: job, jobID: jobID, settings: settings)
         return try await TrainExecutor().run(task, context: TrainFixtures.context(task, root: root))
+    }
+}
+
+/// Real text for DiLoCo: the Python documentation sources Debian's python3-doc ships (the sample pipeline's
+/// data), as UTF-8 bytes (vocabulary 256, eot 0): the tutorial to train on, the first two HOWTOs held out.
+enum RealText {
+    static func sources() throws -> String {
+        let base = "/usr/share/doc"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter { $0.hasPrefix("python3") }.sorted()
+        for name in names where FileManager.default.fileExists(atPath: "\(base)/\(name)/html/_sources/tutorial") { return "\(base)/\(name)/html/_sources" }
+        throw XCTSkip("python3-doc is not installed (scripts/install-deps.sh installs it)")
+    }
+
+    static func datasets(at directory: URL) throws -> (train: URL, heldOut: URL) {
+        let root = try sources()
+        func files(_ folder: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? []).filter { $0.hasSuffix(".txt") }.sorted().map { "\(root)/\(folder)/\($0)" }
+        }
+        let train = directory.appendingPathComponent("tutorial-bytes"), heldOut = directory.appendingPathComponent("howto-bytes")
+        for (url, inputs) in [(train, files("tutorial")), (heldOut, Array(files("howto").prefix(2)))] {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            let template = DatasetIndex(name: url.lastPathComponent, tokenizerHash: "bytes", vocabularySize: 256, endOfTextID: 0)
+            let writer = try ShardWriter(directory: url.path, name: "shard-00000", dtype: template.dtype, endOfTextID: 0)
+            for file in inputs { try writer.appendDocument(Array(try Data(contentsOf: URL(fileURLWithPath: file))).map { Int($0) }) }
+            let info = try writer.finish()
+            try DatasetIndex.update(directory: url.path, creatingFrom: template) { (index: inout DatasetIndex) throws(DatasetIndexError) in
+                try index.record(info)
+            }
+        }
+        return (train, heldOut)
     }
 }

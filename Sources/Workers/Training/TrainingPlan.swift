@@ -72,12 +72,13 @@ public struct TrainingPlan: Sendable {
         return stream
     }
 
-    /// The held-out stream (rank 0 of 1, always from its beginning: the same samples at every evaluation).
-    public func evaluationStream() throws -> TokenStream? {
+    /// The held-out stream (rank 0 of 1, always from its beginning: the same samples at every evaluation), in
+    /// batches of `batchSize` rows (default: the training batch).
+    public func evaluationStream(batchSize rows: Int? = nil) throws -> TokenStream? {
         guard let eval = settings.eval else { return nil }
         let sources = try Self.sources(eval.data, field: "spec.train.eval.data", cache: shardCache)
         do {
-            return try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: batchSize,
+            return try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: rows ?? batchSize,
                                                        seed: seed &+ 1, rank: 0, worldSize: 1))
         } catch { throw TaskFailure("spec.train.eval.data: cannot open the evaluation stream: \(error)", retryable: false) }
     }

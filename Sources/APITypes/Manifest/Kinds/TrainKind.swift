@@ -57,7 +57,7 @@ public enum TrainJobKinds {
             _ = diloco.integer("innerSteps", min: 1)
             _ = diloco.number("outerLearningRate", min: 0, max: 10)
             _ = diloco.number("outerMomentum", min: 0, max: 0.999999)
-            _ = diloco.choice("transfer", ["bf16", "fp32"])
+            _ = diloco.choice("transfer", ["sign", "int4", "bf16", "fp32"])
             _ = diloco.number("roundTimeoutSeconds", min: 0)
             _ = diloco.bool("waitForAll")
         }

@@ -113,18 +113,7 @@ enum PyDocs {
     }
 
     /// The tokenize-train job's file order (FNV-1a of the names seeds a Fisher–Yates shuffle).
-    static func sampleOrder(_ files: [String]) -> [String] {
-        var state: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in files.joined(separator: "\n").utf8 { state = (state ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        var order = files
-        guard order.count > 1 else { return order }
-        for i in stride(from: order.count - 1, to: 0, by: -1) {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let j = Int((state >> 33) % UInt64(i + 1))
-            order.swapAt(i, j)
-        }
-        return order
-    }
+    static func sampleOrder(_ files: [String]) -> [String] { FileSampleOrder.shuffled(files) }
 
     static func text(_ path: String) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }

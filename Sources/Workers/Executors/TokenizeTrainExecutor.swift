@@ -84,16 +84,5 @@ public struct TokenizeTrainExecutor: JobExecutor {
     }
 
     /// The files in a fixed pseudo-random order (seeded by their paths), so the sample spreads over the inputs.
-    static func sampleOrder(_ files: [String]) -> [String] {
-        var state: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in files.joined(separator: "\n").utf8 { state = (state ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        var order = files
-        guard order.count > 1 else { return order }
-        for i in stride(from: order.count - 1, to: 0, by: -1) {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let j = Int((state >> 33) % UInt64(i + 1))
-            order.swapAt(i, j)
-        }
-        return order
-    }
+    static func sampleOrder(_ files: [String]) -> [String] { FileSampleOrder.shuffled(files) }
 }

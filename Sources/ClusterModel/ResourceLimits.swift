@@ -20,6 +20,11 @@ public enum ResourceLimits {
     /// Distinct accelerator types on one worker or in one request.
     public static let maxAcceleratorTypes = 64
 
+    /// Each quantity pinned into 0...its limit, one dimension at a time (the scheduler's hot loops clamp in place).
+    @inline(__always) public static func clampCPUMillis(_ value: Int64) -> Int64 { value.clamped(0, maxCPUMillis) }
+    @inline(__always) public static func clampMemoryBytes(_ value: Int64) -> Int64 { value.clamped(0, maxMemoryBytes) }
+    @inline(__always) public static func clampAcceleratorCount(_ value: Int64) -> Int64 { value.clamped(0, maxAcceleratorCount) }
+
     /// Human-readable limits, for error messages.
     public static let cpuDescription = "at most 1048576 cores"
     public static let memoryDescription = "at most 1Pi (\(maxMemoryBytes) bytes)"
@@ -48,9 +53,8 @@ extension Resources {
 
     /// Every quantity pinned into 0...limit: what the scheduler works with whatever the database holds.
     public var clampedToLimits: Resources {
-        Resources(cpuMillis: cpuMillis.clamped(0, ResourceLimits.maxCPUMillis),
-                  memoryBytes: memoryBytes.clamped(0, ResourceLimits.maxMemoryBytes),
-                  accelerators: accelerators.mapValues { $0.clamped(0, ResourceLimits.maxAcceleratorCount) })
+        Resources(cpuMillis: ResourceLimits.clampCPUMillis(cpuMillis), memoryBytes: ResourceLimits.clampMemoryBytes(memoryBytes),
+                  accelerators: accelerators.mapValues(ResourceLimits.clampAcceleratorCount))
     }
 }
 
@@ -80,5 +84,5 @@ extension Int64 {
     }
 
     @inline(__always)
-    func clamped(_ lower: Int64, _ upper: Int64) -> Int64 { Swift.min(Swift.max(self, lower), upper) }
+    fileprivate func clamped(_ lower: Int64, _ upper: Int64) -> Int64 { Swift.min(Swift.max(self, lower), upper) }
 }

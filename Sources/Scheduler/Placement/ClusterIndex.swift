@@ -125,13 +125,13 @@ final class ClusterIndex {
     /// A queue quota as a vector, unclamped: a quota may exceed what one worker can offer.
     func quotaVector(_ r: Resources) -> [Int64] { Self.vector(r, dims: dims, slots: acceleratorSlot, clamp: false) }
 
-    /// Writes `r` as a vector into `target[0..<dims]` without allocating.
+    /// Writes `r` as a vector into `target[0..<dims]` without allocating, clamped into `ResourceLimits` one
+    /// component at a time (`clampedToLimits` would build a dictionary per allocation of every pass).
     func write(_ r: Resources, into target: UnsafeMutablePointer<Int64>) {
-        let r = r.clampedToLimits
-        target[0] = r.cpuMillis
-        target[1] = r.memoryBytes
+        target[0] = ResourceLimits.clampCPUMillis(r.cpuMillis)
+        target[1] = ResourceLimits.clampMemoryBytes(r.memoryBytes)
         for d in 2..<dims { target[d] = 0 }
-        for (kind, n) in r.accelerators { if let s = acceleratorSlot[kind] { target[s] = n } }
+        for (kind, n) in r.accelerators { if let s = acceleratorSlot[kind] { target[s] = ResourceLimits.clampAcceleratorCount(n) } }
     }
 
     func resources(_ v: [Int64]) -> Resources {

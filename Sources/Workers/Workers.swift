@@ -7,6 +7,3 @@
 // - Transport/   `ControlPlaneAPI` (the worker protocol) and `OpsClient` (the admin API) over an `HTTPTransport`.
 // - CommandLine/ argument parsing, settings from flags and `OPS_*` variables, and table output for `opsctl`
 //                (here rather than in the executable so that it is unit-tested).
-
-/// The version every component reports (`opsctl version`, worker registration, `/healthz`).
-public let opsVersion = "0.1.0"

@@ -7,8 +7,6 @@ import Synchronization
 /// One control-plane replica: applies migrations, serves the REST API, wakes long-polls through
 /// LISTEN/NOTIFY, and runs the background sweeps. Several replicas may share one database.
 public final class ControlPlane: @unchecked Sendable {
-    public static let version = "0.1.0"
-
     public let configuration: ControlPlaneConfiguration
     public let planners: JobPlanners
     public let registry: JobKindRegistry
@@ -63,7 +61,7 @@ public final class ControlPlane: @unchecked Sendable {
         let authorizer = Authorizer(adminToken: configuration.adminToken, joinToken: configuration.joinToken) { hash in
             try services.workerTokens.worker(forTokenHash: hash)
         }
-        let routes = ProbeRoutes.routes(services, version: Self.version, isLeader: { [weak self] in self?.isSchedulingLeader ?? false }) + WorkerRoutes.routes(services) + AdminRoutes.routes(services) + BlobRoutes.routes(services)
+        let routes = ProbeRoutes.routes(services, version: opsVersion, isLeader: { [weak self] in self?.isSchedulingLeader ?? false }) + WorkerRoutes.routes(services) + AdminRoutes.routes(services) + BlobRoutes.routes(services)
         let router = Router(routes: routes, authorizer: authorizer, log: log)
         let maxBody = configuration.maxBodyBytes, maxBlob = configuration.maxBlobBytes
         let serverConfiguration = HTTPServerConfiguration(

@@ -1,5 +1,6 @@
 // Everything a worker daemon is configured with (from `opsctl worker` flags and OPS_* variables).
 
+import APITypes
 import ClusterModel
 import Foundation
 

@@ -42,11 +42,13 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["ClusterModel", "Primitives"], exclude: ["README.md"]),
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
-        .target(name: "Workers", dependencies: ["Primitives", "APITypes", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
+        // The HTTP client of the REST API (the worker protocol and the admin API), shared by the worker and opsctl.
+        .target(name: "APIClient", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "Primitives"]),
+        .target(name: "Workers", dependencies: ["Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
         .target(name: "Control", dependencies: ["Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards", "Engine"]),
 
         // MARK: Executables.
-        .executableTarget(name: "opsctl", dependencies: ["Primitives", "Control", "Workers", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
+        .executableTarget(name: "opsctl", dependencies: ["Primitives", "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
@@ -55,7 +57,7 @@ let package = Package(
         .executableTarget(name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives"], path: "Benchmarks/DiLoCoBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
-        .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
+        .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
         .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),
@@ -72,7 +74,7 @@ let package = Package(
         .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "Primitives", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "APIClient", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),
     ]
 )

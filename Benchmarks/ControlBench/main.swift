@@ -6,6 +6,7 @@
 // Prints tasks claimed+completed per second, the latency of each call kind, and checks in SQL that every
 // task succeeded exactly once. `--statements` loads pg_stat_statements and prints where the database time went.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Control

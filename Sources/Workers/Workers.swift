@@ -4,6 +4,5 @@
 //                job kinds, the artifact store, and the built-in kinds (noop, sleep, fail).
 // - Daemon/      `WorkerDaemon`: register, heartbeat, long-poll, run executors within the node's resources,
 //                report in batches; retries with backoff (`Backoff`) and keeps undelivered reports (`ReportQueue`).
-// - Transport/   `ControlPlaneAPI` (the worker protocol) and `OpsClient` (the admin API) over an `HTTPTransport`.
 // - CommandLine/ argument parsing, settings from flags and `OPS_*` variables, and table output for `opsctl`
 //                (here rather than in the executable so that it is unit-tested).

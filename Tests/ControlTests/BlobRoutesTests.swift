@@ -1,3 +1,4 @@
+import APIClient
 import Checksum
 import Foundation
 import TestSupport

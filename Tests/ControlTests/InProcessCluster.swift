@@ -1,3 +1,4 @@
+import APIClient
 import APITypes
 import ClusterModel
 import Control

@@ -2,6 +2,7 @@
 // race) on one database, 8 workers (in-process `WorkerDaemon`s over real HTTP, half on each replica),
 // 1,000 `noop` tasks: every task completed exactly once, checked in the database.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Control

@@ -4,6 +4,7 @@
 // `tearDown` (also when the test failed); processes orphaned by a crashed test run are killed by the
 // next run (their cluster directory names the dead owner).
 
+import APIClient
 import APITypes
 import ClusterModel
 import Control

@@ -2,6 +2,7 @@
 // (issue 22, points 2, 7 and 8): a worker registered over plain HTTP with attempts it leased, report items,
 // row counts and error checks.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

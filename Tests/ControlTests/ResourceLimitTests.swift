@@ -2,6 +2,7 @@
 // stored with quantities near Int64.max (before the bounds existed) do not crash the scheduling leader.
 // Before the fix, two such workers made every replica that took the lead trap within a second.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Control

@@ -2,6 +2,7 @@
 // killed with SIGKILL; the other replica takes over scheduling within a few seconds, gangs (which run only
 // where the scheduler placed them) keep being placed, and nothing is placed twice.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Control

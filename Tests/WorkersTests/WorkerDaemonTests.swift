@@ -1,5 +1,6 @@
 // A real WorkerDaemon against a real HTTP endpoint on 127.0.0.1 (MiniControlPlane) through the libcurl transport.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

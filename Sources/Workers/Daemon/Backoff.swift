@@ -1,6 +1,7 @@
 // Exponential backoff with jitter for calls to the control plane. Jitter spreads out many workers that lost
 // the control plane at the same moment, so they do not all come back in the same millisecond.
 
+import APIClient
 import Foundation
 import Primitives
 

@@ -7,6 +7,7 @@
 // attempt's work. `requestShutdown()` (SIGINT/SIGTERM) preempts running attempts, delivers what is queued and
 // deregisters.
 
+import APIClient
 import APITypes
 import ClusterModel
 import DataShards

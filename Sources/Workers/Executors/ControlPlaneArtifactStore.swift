@@ -5,6 +5,7 @@
 // Calls block while bytes move: executors call `registerArtifact` / `localPath` from `context.runBlocking`
 // for large files.
 
+import APIClient
 import APITypes
 import Checksum
 import Foundation

@@ -1,3 +1,4 @@
+import APIClient
 import Workers
 
 enum CancelCommand {

@@ -1,3 +1,4 @@
+import APIClient
 import Workers
 
 /// `opsctl delete queue NAME`: removes the queue's configuration (`kind: Queue`); its jobs keep their place

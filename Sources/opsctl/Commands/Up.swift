@@ -5,6 +5,7 @@
 //   artifacts/     the artifact store shared by the local workers
 //   work/<worker>/ scratch space;  logs/worker-N.log  each worker's output
 
+import APIClient
 import ClusterModel
 import Foundation
 import Workers

@@ -1,3 +1,4 @@
+import APITypes
 import Workers
 
 enum VersionCommand {

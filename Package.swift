@@ -46,9 +46,11 @@ let package = Package(
         .target(name: "APIClient", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "Primitives"]),
         .target(name: "Workers", dependencies: ["Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
         .target(name: "Control", dependencies: ["Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards", "Engine"]),
+        // The CLI: the command table, parsing and every command of `opsctl`, as a library so that it is unit-tested.
+        .target(name: "OpsCommandLine", dependencies: ["Primitives", "APITypes", "APIClient", "ClusterModel", "Control", "Workers", "Postgres", "YAML", "Engine"]),
 
         // MARK: Executables.
-        .executableTarget(name: "opsctl", dependencies: ["Primitives", "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "YAML", "DataShards", "Engine"]),
+        .executableTarget(name: "opsctl", dependencies: ["OpsCommandLine"]),
         .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
         .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
@@ -75,6 +77,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "APIClient", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
+        .testTarget(name: "OpsCommandLineTests", dependencies: ["OpsCommandLine", "Control", "ClusterModel", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),
     ]
 )

@@ -4,5 +4,6 @@
 //                job kinds, the artifact store, and the built-in kinds (noop, sleep, fail).
 // - Daemon/      `WorkerDaemon`: register, heartbeat, long-poll, run executors within the node's resources,
 //                report in batches; retries with backoff (`Backoff`) and keeps undelivered reports (`ReportQueue`).
-// - CommandLine/ argument parsing, settings from flags and `OPS_*` variables, and table output for `opsctl`
-//                (here rather than in the executable so that it is unit-tested).
+// - Training/    the `train` kind: one worker or a DiLoCo gang, checkpoints, the text codec.
+//
+// The control plane is reached through APIClient; `opsctl worker` (in OpsCommandLine) starts the daemon.

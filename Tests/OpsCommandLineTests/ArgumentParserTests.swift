@@ -1,7 +1,9 @@
 import ClusterModel
+import Control
 import Foundation
+import TestSupport
 import XCTest
-@testable import Workers
+@testable import OpsCommandLine
 
 final class ArgumentParserTests: XCTestCase {
     let parser = OpsCommands.parser
@@ -39,7 +41,7 @@ final class ArgumentParserTests: XCTestCase {
         XCTAssertEqual(error("apply -f"), .missingValue(command: "apply", option: "-f", valueName: "FILE"))
         XCTAssertEqual(error("apply --wait=yes"), .invalidValue(command: "apply", option: "--wait", value: "yes", expected: "no value (it is a flag)"))
         XCTAssertEqual(error("logs"), .missingArgument(command: "logs", name: "JOB"))
-        XCTAssertEqual(error("get jobz"), .invalidChoice(command: "get", name: "KIND", value: "jobz", choices: OpsCommands.getKinds))
+        XCTAssertEqual(error("get jobz"), .invalidChoice(command: "get", name: "KIND", value: "jobz", choices: ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues"]))
         XCTAssertEqual(error("cancel a b"), .unexpectedArgument(command: "cancel", argument: "b"))
         XCTAssertEqual(error("delete job x"), .invalidChoice(command: "delete", name: "KIND", value: "job", choices: ["queue"]))
         XCTAssertEqual(error("delete queue"), .missingArgument(command: "delete", name: "NAME"))
@@ -60,7 +62,7 @@ final class ArgumentParserTests: XCTestCase {
     }
 
     func testHelpTextNamesEveryOptionAndVariable() {
-        for command in OpsCommands.all {
+        for command in parser.commands {
             let help = parser.help(for: command.name)
             for option in command.options + OpsCommands.globalOptions {
                 XCTAssertTrue(help.contains("--\(option.name)"), "\(command.name) help lacks --\(option.name)")
@@ -76,23 +78,23 @@ final class ArgumentParserTests: XCTestCase {
                            "HOME": "/nonexistent-home"]
         let fromEnv = Settings(parsed: try parse("worker"), environment: environment)
         XCTAssertEqual(fromEnv.serverURL, "http://127.0.0.1:7000")
-        XCTAssertEqual(try fromEnv.int("max-tasks", default: 4), 8)
+        XCTAssertEqual(try fromEnv.value(WorkerCommand.maxTasks), 8)
         XCTAssertEqual(fromEnv.list("label"), ["zone=a", "rack=2"])
         let fromFlags = Settings(parsed: try parse("worker --server http://127.0.0.1:1 --max-tasks 2 --label x=y"), environment: environment)
         XCTAssertEqual(fromFlags.serverURL, "http://127.0.0.1:1")
-        XCTAssertEqual(try fromFlags.int("max-tasks", default: 4), 2)
+        XCTAssertEqual(try fromFlags.value(WorkerCommand.maxTasks), 2)
         XCTAssertEqual(fromFlags.list("label"), ["x=y"])
         let defaults = Settings(parsed: try parse("get jobs"), environment: ["HOME": "/nonexistent-home"])
         XCTAssertEqual(defaults.serverURL, "http://127.0.0.1:8080")
         XCTAssertEqual(defaults.stateDirectory.path, "/nonexistent-home/.opsctl")
         let bad = Settings(parsed: try parse("worker"), environment: ["OPS_WORKER_MAX_TASKS": "lots"])
-        XCTAssertThrowsError(try bad.int("max-tasks", default: 4, range: 1...100)) { error in
+        XCTAssertThrowsError(try bad.value(WorkerCommand.maxTasks)) { error in
             XCTAssertTrue("\(error)".contains("(from OPS_WORKER_MAX_TASKS)"), "\(error)")
         }
     }
 
     func testServerURLFallsBackToTheFileUpWrote() throws {
-        let state = temporaryDirectory("state")
+        let state = try TemporaryDirectory.make(prefix: "state-").url
         defer { try? FileManager.default.removeItem(at: state) }
         try "http://127.0.0.1:4321\n".write(to: state.appendingPathComponent("server-url"), atomically: true, encoding: .utf8)
         try "admin-from-state\n".write(to: state.appendingPathComponent("admin-token"), atomically: true, encoding: .utf8)
@@ -102,7 +104,7 @@ final class ArgumentParserTests: XCTestCase {
     }
 
     func testTokensComeFromFileOrEnvironmentAndEmptyIsAnError() throws {
-        let state = temporaryDirectory("tokens")
+        let state = try TemporaryDirectory.make(prefix: "tokens-").url
         defer { try? FileManager.default.removeItem(at: state) }
         let file = state.appendingPathComponent("token")
         try "  s3cret \n".write(to: file, atomically: true, encoding: .utf8)
@@ -134,21 +136,25 @@ final class ArgumentParserTests: XCTestCase {
         }
     }
 
-    func testControlPlaneOptionsRequireDatabaseAndTokensAndSaneTimers() throws {
+    func testControlPlaneConfigurationRequiresDatabaseAndTokensAndSaneTimers() throws {
         let env = ["OPS_DATABASE_URL": "postgresql://ops:pw@127.0.0.1:5432/ops", "OPS_ADMIN_TOKEN": "a", "OPS_JOIN_TOKEN": "j"]
-        let options = try Settings(parsed: try parse("serve --port 9000"), environment: env).controlPlaneOptions()
-        XCTAssertEqual(options.port, 9000)
-        XCTAssertEqual(options.adminToken, "a")
-        XCTAssertEqual(options.maxBodyBytes, 16 << 20)
-        XCTAssertFalse(options.description.contains("pw"), "the database password is never shown")
-        XCTAssertFalse(options.description.contains("\"a\""))
-        XCTAssertEqual(ControlPlaneOptions.redactPassword("postgresql://ops:pw@h/db"), "postgresql://ops:***@h/db")
-        XCTAssertEqual(ControlPlaneOptions.redactPassword("postgresql://ops@h/db"), "postgresql://ops@h/db")
-        XCTAssertThrowsError(try Settings(parsed: try parse("serve"), environment: [:]).controlPlaneOptions()) { error in
+        let configuration = try Settings(parsed: try parse("serve --port 9000"), environment: env).controlPlaneConfiguration()
+        XCTAssertEqual(configuration.port, 9000)
+        XCTAssertEqual(configuration.adminToken.value, "a")
+        XCTAssertEqual(configuration.joinToken.value, "j")
+        XCTAssertEqual(configuration.maxBodyBytes, 16 << 20)
+        XCTAssertEqual(configuration.leaseSeconds, 15)
+        XCTAssertEqual(configuration.heartbeatSeconds, 3)
+        let summary = ServeCommand.summary(configuration)
+        XCTAssertEqual(summary, "listen 127.0.0.1:9000, database postgresql://ops:***@127.0.0.1:5432/ops, artifacts \(configuration.artifactDirectory), "
+                       + "lease 15.0s, heartbeat 3.0s, max body 16Mi", "the database password and the tokens are never shown")
+        XCTAssertEqual(ServeCommand.redactPassword("postgresql://ops:pw@h/db"), "postgresql://ops:***@h/db")
+        XCTAssertEqual(ServeCommand.redactPassword("postgresql://ops@h/db"), "postgresql://ops@h/db")
+        XCTAssertThrowsError(try Settings(parsed: try parse("serve"), environment: [:]).controlPlaneConfiguration()) { error in
             XCTAssertTrue("\(error)".contains("--database-url"), "\(error)")
         }
-        XCTAssertThrowsError(try Settings(parsed: try parse("serve --lease-seconds 2 --heartbeat-seconds 3"), environment: env).controlPlaneOptions())
-        XCTAssertThrowsError(try Settings(parsed: try parse("serve --port 70000"), environment: env).controlPlaneOptions())
+        XCTAssertThrowsError(try Settings(parsed: try parse("serve --lease-seconds 2 --heartbeat-seconds 3"), environment: env).controlPlaneConfiguration())
+        XCTAssertThrowsError(try Settings(parsed: try parse("serve --port 70000"), environment: env).controlPlaneConfiguration())
         let up = try Settings(parsed: try parse("up --workers 2 --worker-memory 1Gi"), environment: ["HOME": "/h"]).localClusterOptions(cores: 2, memory: 8 << 30)
         XCTAssertEqual(up.workers, 2)
         XCTAssertEqual(up.workerResources, Resources(cpuMillis: 1000, memoryBytes: 1 << 30))

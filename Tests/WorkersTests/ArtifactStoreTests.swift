@@ -82,13 +82,4 @@ final class ArtifactStoreTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("401"), "\(error)")
         }
     }
-
-    func testArtifactStoreKindSetting() throws {
-        let parse = { (line: String) throws -> Settings in
-            Settings(parsed: try OpsCommands.parser.parse(line.split(separator: " ").map(String.init)), environment: [:])
-        }
-        XCTAssertEqual(try parse("worker").artifactStoreKind(), .dir)
-        XCTAssertEqual(try parse("worker --artifact-store control-plane").artifactStoreKind(), .controlPlane)
-        XCTAssertThrowsError(try parse("worker --artifact-store s3").artifactStoreKind())
-    }
 }

@@ -4,19 +4,32 @@ import ClusterModel
 import Foundation
 import Workers
 
-enum ApplyCommand {
+enum ApplyCommand: OpsCommand {
+    static let timeoutSeconds = TypedOption("timeout", value: "SECONDS", help: "with --wait: give up after this long (exit 3)",
+                                            default: 0.0, parser: .seconds, defaultDescription: "no limit")
+
+    static let spec = CommandSpec("apply", summary: "Submit the jobs of a manifest file (YAML or JSON, several documents allowed)",
+        options: [
+            OptionSpec("file", short: "f", value: "FILE", help: "manifest file, or - for standard input (required)"),
+            OptionSpec("wait", short: "w", help: "wait for the jobs to finish, showing progress; exit 1 if one fails"),
+            OptionSpec("dry-run", help: "validate on the server without creating anything"),
+            timeoutSeconds.spec,
+            OpsCommands.output.spec,
+        ],
+        discussion: "Example: opsctl apply -f manifests/pipeline.yaml --wait")
+
     static func run(_ settings: Settings) async throws -> Int32 {
         guard let path = settings.parsed.value("file") else {
             throw SettingsError("apply: say which manifest to submit with -f FILE (or -f - for standard input)")
         }
-        let format = try Output.format(settings)
+        let format = try settings.value(OpsCommands.output)
         let wait = settings.parsed.flag("wait")
         let dryRun = settings.parsed.flag("dry-run")
-        let timeout = try settings.seconds("timeout", default: 0)
+        let timeout = try settings.value(timeoutSeconds)
         let documents = try ManifestFile.documents(path: path)
         let client = try makeOpsClient(settings)
         let response = try await client.submit(documents, dryRun: dryRun, source: path)
-        if format == "json" && !wait {
+        if format == .json && !wait {
             try Output.printJSON(response)
             return 0
         }
@@ -33,7 +46,7 @@ enum ApplyCommand {
             print("job \(submitted.job.name) \(verb)")
         }
         guard wait, !dryRun else { return 0 }
-        return try await waitForJobs(response.jobs.map(\.job.name), client: client, timeout: timeout, json: format == "json")
+        return try await waitForJobs(response.jobs.map(\.job.name), client: client, timeout: timeout, json: format == .json)
     }
 
     /// Polls the jobs until all are finished, redrawing a progress display; 0 if all succeeded, 1 if any

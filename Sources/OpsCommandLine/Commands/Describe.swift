@@ -1,9 +1,12 @@
 import APIClient
 import APITypes
 import Foundation
-import Workers
 
-enum DescribeCommand {
+enum DescribeCommand: OpsCommand {
+    static let spec = CommandSpec("describe", summary: "Show one job in detail: tasks, attempts, results, metrics, artifacts, events",
+        positionals: [PositionalSpec("KIND", help: "job", choices: ["job"]), PositionalSpec("NAME", help: "the job's name")],
+        options: [OpsCommands.output.spec])
+
     /// What `describe job -o json` prints.
     struct JobDescription: Encodable {
         var job: JobView
@@ -12,13 +15,13 @@ enum DescribeCommand {
     }
 
     static func run(_ settings: Settings) async throws -> Int32 {
-        let format = try Output.format(settings)
+        let format = try settings.value(OpsCommands.output)
         let name = settings.parsed.positionals[1]
         let client = try makeOpsClient(settings)
         let job = try await client.job(name)
         let tasks = try await client.tasks(job: name)
         let events = try await client.events(job: name)
-        if format == "json" {
+        if format == .json {
             try Output.printJSON(JobDescription(job: job, tasks: tasks, events: events))
             return 0
         }

@@ -4,18 +4,34 @@ import Engine
 import Foundation
 import Workers
 
-enum GenerateCommand {
+enum GenerateCommand: OpsCommand {
+    static let maxTokens = TypedOption("max-tokens", value: "N", help: "tokens to generate", default: 100, parser: .integer(in: 1...100_000))
+    static let temperature = TypedOption("temperature", value: "T", help: "sampling temperature; 0 = greedy", default: Float(0.8), parser: .nonNegative)
+    static let topK = TypedOption("top-k", value: "K", help: "sample among the K most likely tokens; 0 = all", default: 40, parser: .integer())
+    static let seed = TypedOption("seed", value: "N", help: "sampling seed (same seed, same text)", default: 0, parser: .integer())
+    static let threads = TypedOption("threads", value: "N", help: "compute threads", default: 1, parser: .integer(in: 1...256))
+
+    static let spec = CommandSpec("generate", summary: "Sample text from a checkpoint, locally (no cluster needed)",
+        options: [
+            OptionSpec("checkpoint", value: "PATH", help: "a .safetensors checkpoint (of a train job)"),
+            OptionSpec("tokenizer", value: "PATH", help: "tokenizer.json the model was trained with (default: UTF-8 bytes, vocabulary 256)"),
+            OptionSpec("prompt", value: "TEXT", help: "the text to continue"),
+            maxTokens.spec,
+            temperature.spec,
+            topK.spec,
+            seed.spec,
+            threads.spec,
+        ],
+        discussion: "Example: opsctl generate --checkpoint ckpt.safetensors --tokenizer tokenizer.json --prompt 'The ' --max-tokens 50")
+
     static func run(_ settings: Settings) throws -> Int32 {
         guard let path = settings.string("checkpoint") else { throw SettingsError("generate: --checkpoint PATH is required") }
         guard let prompt = settings.string("prompt"), !prompt.isEmpty else { throw SettingsError("generate: --prompt TEXT is required (non-empty)") }
-        let maxTokens = try settings.int("max-tokens", default: 100, range: 1...100_000)
-        let topK = try settings.int("top-k", default: 40)
-        let seed = try settings.int("seed", default: 0)
-        let threads = try settings.int("threads", default: 1, range: 1...256)
-        let temperatureText = settings.string("temperature") ?? "0.8"
-        guard let temperature = Float(temperatureText), temperature >= 0, temperature.isFinite else {
-            throw SettingsError("--temperature: expected a number >= 0, got '\(temperatureText)'")
-        }
+        let maxTokens = try settings.value(Self.maxTokens)
+        let topK = try settings.value(Self.topK)
+        let seed = try settings.value(Self.seed)
+        let threads = try settings.value(Self.threads)
+        let temperature = try settings.value(Self.temperature)
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint(path: path) } catch {
             Output.error("cannot open the checkpoint: \(error)")

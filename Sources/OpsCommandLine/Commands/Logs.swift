@@ -3,16 +3,22 @@ import APITypes
 import Foundation
 import Workers
 
-enum LogsCommand {
+enum LogsCommand: OpsCommand {
+    static let sinceLineID = TypedOption("since", value: "ID", help: "only lines after this line id", default: Int64(0), parser: .lineID)
+
+    static let spec = CommandSpec("logs", summary: "Print a job's log lines",
+        positionals: [PositionalSpec("JOB", help: "the job's name")],
+        options: [
+            OptionSpec("follow", short: "f", help: "keep printing new lines until the job finishes"),
+            sinceLineID.spec,
+            OptionSpec("timestamps", short: "t", help: "prefix lines with their time"),
+        ])
+
     static func run(_ settings: Settings) async throws -> Int32 {
         let job = settings.parsed.positionals[0]
         let follow = settings.parsed.flag("follow")
         let timestamps = settings.parsed.flag("timestamps")
-        var since: Int64 = 0
-        if let text = settings.string("since") {
-            guard let value = Int64(text), value >= 0 else { throw SettingsError("--since: expected a line id >= 0, got '\(text)'") }
-            since = value
-        }
+        var since = try settings.value(sinceLineID)
         let client = try makeOpsClient(settings)
         var failures = 0
         while true {

@@ -7,10 +7,37 @@
 
 import APIClient
 import ClusterModel
+import Control
 import Foundation
-import Workers
 
-enum UpCommand {
+enum UpCommand: OpsCommand {
+    static let workers = TypedOption("workers", short: "n", value: "N", help: "number of local workers", environment: "OPS_WORKERS",
+                                     default: 2, parser: .integer(in: 0...64))
+    static let port = TypedOption("port", value: "PORT", help: "control-plane port on 127.0.0.1 (0 = a free port)", environment: "OPS_PORT",
+                                  default: 0, parser: .integer(in: 0...65535))
+    static let postgresBinDirectory = TypedOption("postgres-bin", value: "DIR", help: "where initdb and postgres are", environment: "OPS_POSTGRES_BIN",
+                                                  default: "/usr/lib/postgresql/15/bin", parser: .text)
+    static let workerMaxTasks = TypedOption("worker-max-tasks", value: "N", help: "attempts each worker runs at once",
+                                            environment: "OPS_WORKER_MAX_TASKS", default: 4, parser: .integer(in: 1...10_000))
+
+    static let spec = CommandSpec("up", summary: "Run a local cluster: embedded PostgreSQL, control plane and N workers",
+        options: [
+            workers.spec,
+            port.spec,
+            OptionSpec("database-url", value: "URL", help: "use this PostgreSQL instead of the embedded one", environment: "OPS_DATABASE_URL"),
+            postgresBinDirectory.spec,
+            OptionSpec("worker-cpus", value: "CPUS", help: "cpus each worker offers (2, 0.5, 500m)", environment: "OPS_WORKER_CPUS",
+                       default: "the machine's cores / workers"),
+            OptionSpec("worker-memory", value: "BYTES", help: "memory each worker offers (8Gi, 512Mi)", environment: "OPS_WORKER_MEMORY",
+                       default: "the machine's memory / workers"),
+            workerMaxTasks.spec,
+        ],
+        discussion: """
+        The state dir keeps the database, the tokens and the artifacts: the next `opsctl up` finds the same jobs.
+        Prints the URL and the admin token file; Ctrl-C stops the workers, the control plane and PostgreSQL cleanly.
+        As root, PostgreSQL runs as the `postgres` user.
+        """)
+
     static func run(_ settings: Settings) async throws -> Int32 {
         let options = try settings.localClusterOptions()
         let fm = FileManager.default
@@ -25,7 +52,7 @@ enum UpCommand {
             databaseURL = url
         } else {
             Output.note("starting PostgreSQL in \(options.databaseDirectory.path)")
-            let database = try await ControlPlaneHooks.startEmbeddedPostgres(dataDirectory: options.databaseDirectory,
+            let database = try await LocalDatabase.start(dataDirectory: options.databaseDirectory,
                                                                             binDirectory: options.postgresBinDirectory)
             databaseURL = database.url
             stopDatabase = database.stop
@@ -33,10 +60,13 @@ enum UpCommand {
 
         let port = options.port == 0 ? try FreePort.find() : options.port
         let serverURL = "http://127.0.0.1:\(port)"
-        let controlPlane = ControlPlaneOptions(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: adminToken,
-                                               joinToken: joinToken, artifactDirectory: options.artifactDirectory,
-                                               leaseSeconds: 15, heartbeatSeconds: 3, maxBodyBytes: 16 << 20)
-        let server = Task { try await ControlPlaneHooks.runControlPlane(controlPlane) { _ in } }
+        // The timers and body limit are `serve`'s defaults: a local cluster is a `serve` with no flags.
+        let controlPlane = ControlPlaneConfiguration(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: Secret(adminToken),
+                                                     joinToken: Secret(joinToken), artifactDirectory: options.artifactDirectory.path,
+                                                     leaseSeconds: ServeCommand.leaseSeconds.defaultValue,
+                                                     heartbeatSeconds: ServeCommand.heartbeatSeconds.defaultValue,
+                                                     maxBodyBytes: Int(ServeCommand.maxBodyBytes.defaultValue))
+        let server = Task { try await ControlPlane.run(controlPlane) { _ in } }
         let client = OpsClient(baseURL: serverURL, token: adminToken, transport: CurlTransport(), timeoutSeconds: 5)
         do {
             try await waitUntilReady(client, server: server)

@@ -1,7 +1,8 @@
 import APITypes
-import Workers
 
-enum VersionCommand {
+enum VersionCommand: OpsCommand {
+    static let spec = CommandSpec("version", summary: "Print the version")
+
     static func run(_ settings: Settings) -> Int32 {
         print("opsctl \(opsVersion)")
         return 0

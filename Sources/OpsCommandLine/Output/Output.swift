@@ -1,7 +1,6 @@
 import APIClient
 import APITypes
 import Foundation
-import Workers
 
 enum Output {
     static func error(_ message: String) {
@@ -16,15 +15,6 @@ enum Output {
     static func printJSON<T: Encodable>(_ value: T) throws {
         let data = try WireCoding.encoder(pretty: true).encode(value)
         print(String(decoding: data, as: UTF8.self))
-    }
-
-    /// The output format of this invocation (`-o`), validated.
-    static func format(_ settings: Settings) throws -> String {
-        let format = settings.string("output") ?? "table"
-        guard OpsCommands.outputFormats.contains(format) else {
-            throw SettingsError("--output: expected one of \(OpsCommands.outputFormats.joined(separator: ", ")), got '\(format)'")
-        }
-        return format
     }
 
     /// A control-plane error in words a user can act on.

@@ -3,7 +3,6 @@
 import APITypes
 import ClusterModel
 import Foundation
-import Workers
 
 enum Tables {
     static func jobs(_ jobs: [JobView], wide: Bool) -> String {

@@ -1,8 +1,11 @@
 // The settings of the long-running commands (`worker`, `serve`, `up`), resolved from flags and OPS_*
-// variables into plain values, so they are validated (and tested) before anything starts.
+// variables into the configuration types of the modules that run them (`WorkerConfiguration`,
+// `ControlPlaneConfiguration`), so they are validated (and tested) before anything starts.
 
 import ClusterModel
+import Control
 import Foundation
+import Workers
 
 extension Settings {
     /// `--artifact-dir`, OPS_ARTIFACT_DIR, else `<state-dir>/artifacts`.
@@ -14,15 +17,6 @@ extension Settings {
     public enum ArtifactStoreKind: String, Sendable, CaseIterable {
         case dir
         case controlPlane = "control-plane"
-    }
-
-    /// `--artifact-store dir|control-plane`.
-    public func artifactStoreKind() throws(SettingsError) -> ArtifactStoreKind {
-        guard let text = string("artifact-store") else { return .dir }
-        guard let kind = ArtifactStoreKind(rawValue: text) else {
-            throw SettingsError("--artifact-store: expected dir or control-plane, got '\(text)'")
-        }
-        return kind
     }
 
     /// `opsctl worker`: name, resources, labels, concurrency and directories.
@@ -52,25 +46,19 @@ extension Settings {
             guard let (key, value) = Quantity.pair(text) else { throw SettingsError("--label: expected KEY=VALUE such as zone=a, got '\(text)'") }
             labels[key] = value
         }
-        let maxTasks = try int("max-tasks", default: 4, range: 1...10_000)
-        let pollWait = try seconds("poll-wait", default: 20)
+        let maxTasks = try value(WorkerCommand.maxTasks)
+        let pollWait = try value(WorkerCommand.pollWaitSeconds)
         let workDirectory = string("work-dir").map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
             ?? stateDirectory.appendingPathComponent("work").appendingPathComponent(name)
         let shardCache = string("shard-cache").map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
-        var shardCacheBytes: Int64 = 64 << 30
-        if let text = string("shard-cache-size") {
-            guard let bytes = Quantity.bytes(text), bytes > 0 else {
-                throw SettingsError("--shard-cache-size: expected a size like 64Gi or 500Mi, got '\(text)'")
-            }
-            shardCacheBytes = bytes
-        }
+        let shardCacheBytes = try value(WorkerCommand.shardCacheBytes)
         return WorkerConfiguration(name: name, resources: Resources(cpuMillis: cpuMillis, memoryBytes: memoryBytes, accelerators: accelerators),
                                    labels: labels, maxConcurrentTasks: maxTasks, pollWaitSeconds: pollWait, workDirectory: workDirectory,
                                    shardCacheDirectory: shardCache, shardCacheBytes: shardCacheBytes)
     }
 
     /// `opsctl serve`: everything the control plane is started with.
-    public func controlPlaneOptions() throws(SettingsError) -> ControlPlaneOptions {
+    public func controlPlaneConfiguration() throws(SettingsError) -> ControlPlaneConfiguration {
         guard let databaseURL = string("database-url") else {
             throw SettingsError("serve: no database; pass --database-url postgresql://user@127.0.0.1:5432/ops or set OPS_DATABASE_URL")
         }
@@ -80,27 +68,21 @@ extension Settings {
         guard let join = try Settings.token(fileOption: parsed.value("join-token-file"), variable: "OPS_JOIN_TOKEN", environment: environment) else {
             throw SettingsError("serve: no join token for workers; set OPS_JOIN_TOKEN or OPS_JOIN_TOKEN_FILE (or --join-token-file)")
         }
-        let maxBody: Int64
-        if let text = string("max-body-bytes") {
-            guard let bytes = Quantity.bytes(text), bytes > 0 else { throw SettingsError("--max-body-bytes: expected a size like 16Mi, got '\(text)'") }
-            maxBody = bytes
-        } else {
-            maxBody = 16 << 20
-        }
-        let lease = try seconds("lease-seconds", default: 15)
-        let heartbeat = try seconds("heartbeat-seconds", default: 3)
+        let maxBody = try value(ServeCommand.maxBodyBytes)
+        let lease = try value(ServeCommand.leaseSeconds)
+        let heartbeat = try value(ServeCommand.heartbeatSeconds)
         guard heartbeat > 0, lease > heartbeat else {
             throw SettingsError("--heartbeat-seconds (\(heartbeat)) must be > 0 and shorter than --lease-seconds (\(lease)), or leases expire between heartbeats")
         }
-        return ControlPlaneOptions(host: string("host") ?? "127.0.0.1", port: try int("port", default: 8080, range: 0...65535),
-                                   databaseURL: databaseURL, adminToken: admin, joinToken: join, artifactDirectory: artifactDirectory,
-                                   leaseSeconds: lease, heartbeatSeconds: heartbeat, maxBodyBytes: maxBody)
+        return ControlPlaneConfiguration(host: try value(ServeCommand.host), port: try value(ServeCommand.port), databaseURL: databaseURL,
+                                         adminToken: Secret(admin), joinToken: Secret(join), artifactDirectory: artifactDirectory.path,
+                                         leaseSeconds: lease, heartbeatSeconds: heartbeat, maxBodyBytes: Int(maxBody))
     }
 
     /// `opsctl up`.
     public func localClusterOptions(cores: Int = ProcessInfo.processInfo.activeProcessorCount,
                                     memory: UInt64 = ProcessInfo.processInfo.physicalMemory) throws(SettingsError) -> LocalClusterOptions {
-        let workers = try int("workers", default: 2, range: 0...64)
+        let workers = try value(UpCommand.workers)
         let share = max(1, workers)
         var cpuMillis = max(1000, Int64(cores) * 1000 / Int64(share))
         if let text = string("worker-cpus") {
@@ -112,51 +94,11 @@ extension Settings {
             guard let bytes = Quantity.bytes(text) else { throw SettingsError("--worker-memory: expected bytes like 8Gi or 512Mi, got '\(text)'") }
             memoryBytes = bytes
         }
-        return LocalClusterOptions(stateDirectory: stateDirectory, workers: workers, port: try int("port", default: 0, range: 0...65535),
+        return LocalClusterOptions(stateDirectory: stateDirectory, workers: workers, port: try value(UpCommand.port),
                                    databaseURL: string("database-url"),
-                                   postgresBinDirectory: URL(fileURLWithPath: string("postgres-bin") ?? "/usr/lib/postgresql/15/bin"),
+                                   postgresBinDirectory: URL(fileURLWithPath: try value(UpCommand.postgresBinDirectory)),
                                    workerResources: Resources(cpuMillis: cpuMillis, memoryBytes: memoryBytes),
-                                   workerMaxTasks: try int("worker-max-tasks", default: 4, range: 1...10_000))
-    }
-}
-
-/// What `opsctl serve` starts the control plane with. The lead's `Control` module maps this onto its own
-/// configuration type.
-public struct ControlPlaneOptions: Sendable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-    public var databaseURL: String
-    public var adminToken: String
-    public var joinToken: String
-    public var artifactDirectory: URL
-    public var leaseSeconds: Double
-    public var heartbeatSeconds: Double
-    public var maxBodyBytes: Int64
-
-    public init(host: String, port: Int, databaseURL: String, adminToken: String, joinToken: String, artifactDirectory: URL,
-                leaseSeconds: Double, heartbeatSeconds: Double, maxBodyBytes: Int64) {
-        self.host = host
-        self.port = port
-        self.databaseURL = databaseURL
-        self.adminToken = adminToken
-        self.joinToken = joinToken
-        self.artifactDirectory = artifactDirectory
-        self.leaseSeconds = leaseSeconds
-        self.heartbeatSeconds = heartbeatSeconds
-        self.maxBodyBytes = maxBodyBytes
-    }
-
-    /// Never shows the tokens (or a password in the database URL).
-    public var description: String {
-        "listen \(host):\(port), database \(Self.redactPassword(databaseURL)), artifacts \(artifactDirectory.path), lease \(leaseSeconds)s, heartbeat \(heartbeatSeconds)s, max body \(Quantity.formatBytes(maxBodyBytes))"
-    }
-
-    /// `postgresql://user:secret@host/db` → `postgresql://user:***@host/db`.
-    public static func redactPassword(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return url }
-        let credentials = url[scheme.upperBound..<at]
-        guard let colon = credentials.firstIndex(of: ":") else { return url }
-        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+                                   workerMaxTasks: try value(UpCommand.workerMaxTasks))
     }
 }
 

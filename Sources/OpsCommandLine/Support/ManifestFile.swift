@@ -4,7 +4,6 @@
 
 import APITypes
 import Foundation
-import Workers
 import YAML
 
 /// A manifest file that cannot be submitted (exit code 1: bad input, not bad usage).

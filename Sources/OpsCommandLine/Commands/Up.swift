@@ -53,7 +53,7 @@ enum UpCommand: OpsCommand {
         } else {
             Output.note("starting PostgreSQL in \(options.databaseDirectory.path)")
             let database = try await LocalDatabase.start(dataDirectory: options.databaseDirectory,
-                                                                            binDirectory: options.postgresBinDirectory)
+                                                         binDirectory: options.postgresBinDirectory)
             databaseURL = database.url
             stopDatabase = database.stop
         }

@@ -19,7 +19,7 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
                                                 maxConcurrentTasks: maxTasks, maxTasksPerPoll: maxPerPoll, pollWaitSeconds: 20,
                                                 workDirectory: URL(fileURLWithPath: "/tmp/unused"), flushIntervalSeconds: 0.25,
                                                 backoff: Self.backoff, shutdownGraceSeconds: grace)
-        return Machine(settings: Machine.Settings(configuration))
+        return Machine(configuration: configuration)
     }
 
     private func assignment(_ n: Int64, cpuMillis: Int64 = 1000) -> TaskAssignment {

@@ -61,7 +61,7 @@ public actor WorkerDaemon {
         self.artifactStore = artifactStore
         self.log = log
         self.reports = ReportQueue(limits: reportLimits)
-        self.machine = WorkerDaemonStateMachine(settings: WorkerDaemonStateMachine.Settings(configuration))
+        self.machine = WorkerDaemonStateMachine(configuration: configuration)
         do {
             shardCache = try ShardCache(directory: configuration.shardCacheDirectory.path, capacityBytes: configuration.shardCacheBytes)
         } catch {

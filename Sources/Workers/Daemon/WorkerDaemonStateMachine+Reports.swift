@@ -11,7 +11,7 @@ extension WorkerDaemonStateMachine {
     /// How long the flush loop waits before the next flush (an urgent report wakes it early): the flush interval,
     /// or the backoff after failed deliveries. `jitterUnit` is a random number in [0, 1).
     func flushWaitSeconds(jitterUnit: Double) -> Double {
-        flushFailures > 0 ? settings.backoff.delay(afterFailures: flushFailures, unit: jitterUnit) : settings.flushIntervalSeconds
+        flushFailures > 0 ? configuration.backoff.delay(afterFailures: flushFailures, unit: jitterUnit) : configuration.flushIntervalSeconds
     }
 
     /// A flush ended: `delivered` is false when a batch had to be put back to wait.

@@ -41,35 +41,13 @@ struct WorkerDaemonStateMachine {
         case delivering(until: Date)
     }
 
-    /// What the decisions depend on from `WorkerConfiguration`.
-    struct Settings: Equatable {
-        var workerName: String
-        var resources: Resources
-        var maxConcurrentTasks: Int
-        var maxTasksPerPoll: Int
-        var pollWaitSeconds: Double
-        var flushIntervalSeconds: Double
-        var backoff: Backoff
-        var shutdownGraceSeconds: Double
-
-        init(_ configuration: WorkerConfiguration) {
-            workerName = configuration.name
-            resources = configuration.resources
-            maxConcurrentTasks = configuration.maxConcurrentTasks
-            maxTasksPerPoll = configuration.maxTasksPerPoll
-            pollWaitSeconds = configuration.pollWaitSeconds
-            flushIntervalSeconds = configuration.flushIntervalSeconds
-            backoff = configuration.backoff
-            shutdownGraceSeconds = configuration.shutdownGraceSeconds
-        }
-    }
-
     /// Heartbeat intervals below 50 ms would turn the heartbeat loop into a busy loop.
     static let minimumHeartbeatIntervalSeconds = 0.05
     /// Report batches never shrink below 4 KiB after 413s: one item of a few KB must still fit.
     static let minimumBatchBytes = 4096
 
-    let settings: Settings
+    /// The slots, resources, poll wait, flush interval, backoff and shutdown grace the decisions rest on.
+    let configuration: WorkerConfiguration
     private(set) var phase: Phase = .unregistered
     private(set) var workerID: WorkerID?
     private(set) var registrations = 0
@@ -92,7 +70,7 @@ struct WorkerDaemonStateMachine {
     /// Nil after each registration: a new registration starts with no list on record.
     var reportedCachedShards: [String]?
 
-    init(settings: Settings) { self.settings = settings }
+    init(configuration: WorkerConfiguration) { self.configuration = configuration }
 
     /// Shutting down or done: stop polling, hand fresh work back, ignore a forgotten registration.
     var isStopping: Bool {
@@ -146,11 +124,11 @@ struct WorkerDaemonStateMachine {
     /// attempts leave free of the worker's resources.
     func nextPoll() -> PollDecision {
         if isStopping { return .stop }
-        let slots = settings.maxConcurrentTasks - running.count
+        let slots = configuration.maxConcurrentTasks - running.count
         guard slots > 0, let workerID else { return .waitForCapacity(seconds: 1) }
         let held = running.values.reduce(Resources.zero) { $0 + $1.resources }
-        return .poll(PollRequest(workerID: workerID, maxTasks: min(slots, settings.maxTasksPerPoll),
-                                 waitSeconds: settings.pollWaitSeconds, available: settings.resources - held))
+        return .poll(PollRequest(workerID: workerID, maxTasks: min(slots, configuration.maxTasksPerPoll),
+                                 waitSeconds: configuration.pollWaitSeconds, available: configuration.resources - held))
     }
 
     enum AssignmentAction: Equatable {
@@ -165,7 +143,7 @@ struct WorkerDaemonStateMachine {
         return assignments.map { assignment in
             if isStopping {
                 return .handBack(FailureReport(taskID: assignment.taskID, attemptID: assignment.attemptID,
-                                               message: "worker \(settings.workerName) is shutting down", retryable: true, reason: .preempted))
+                                               message: "worker \(configuration.name) is shutting down", retryable: true, reason: .preempted))
             }
             running[assignment.attemptID] = assignment
             return .start(assignment)
@@ -185,7 +163,7 @@ struct WorkerDaemonStateMachine {
     mutating func pollFailed(_ error: ControlPlaneError, jitterUnit: Double) -> PollRetry {
         if error.isUnknownWorker { return .reregister(thenWaitSeconds: 0.1) }
         pollFailures += 1
-        let delay = settings.backoff.delay(afterFailures: pollFailures, unit: jitterUnit)
+        let delay = configuration.backoff.delay(afterFailures: pollFailures, unit: jitterUnit)
         return .backoff(seconds: error.isRetryable ? delay : max(delay, 5), failures: pollFailures,
                         log: pollFailures == 1 || pollFailures % 10 == 0)
     }
@@ -235,9 +213,9 @@ struct WorkerDaemonStateMachine {
 
     /// The drain begins (after registration): every running attempt is asked to checkpoint and stop within the grace.
     mutating func startHandingBack(now: Date) -> HandBack {
-        let deadline = now.addingTimeInterval(settings.shutdownGraceSeconds)
+        let deadline = now.addingTimeInterval(configuration.shutdownGraceSeconds)
         phase = .draining(.handingBack(until: deadline.addingTimeInterval(2)))
-        return HandBack(attempts: runningAttemptIDs, deadline: deadline, reason: "worker \(settings.workerName) is shutting down")
+        return HandBack(attempts: runningAttemptIDs, deadline: deadline, reason: "worker \(configuration.name) is shutting down")
     }
 
     enum DrainStep: Equatable {
@@ -253,7 +231,7 @@ struct WorkerDaemonStateMachine {
     mutating func drainTick(now: Date, reportsPending: Bool) -> DrainStep {
         if case .draining(.handingBack(let until)) = phase {
             if !running.isEmpty && now < until { return .waitForAttempts(seconds: 0.1) }
-            phase = .draining(.delivering(until: now.addingTimeInterval(settings.shutdownGraceSeconds)))
+            phase = .draining(.delivering(until: now.addingTimeInterval(configuration.shutdownGraceSeconds)))
         }
         if case .draining(.delivering(let until)) = phase, now < until, reportsPending {
             return .deliverReports(waitSeconds: 0.05)

@@ -229,6 +229,7 @@ struct WorkerDaemonStateMachine {
 
     /// One step of the drain at `now`. `reportsPending`: the queue holds reports, or final reports are not yet acknowledged.
     mutating func drainTick(now: Date, reportsPending: Bool) -> DrainStep {
+        assert(phase != .draining(.stopRequested), "drainTick before startHandingBack would skip handing attempts back")
         if case .draining(.handingBack(let until)) = phase {
             if !running.isEmpty && now < until { return .waitForAttempts(seconds: 0.1) }
             phase = .draining(.delivering(until: now.addingTimeInterval(configuration.shutdownGraceSeconds)))

@@ -187,21 +187,6 @@ final class WorkerDaemonTests: XCTestCase {
         }
     }
 
-    func testRespectsMaxConcurrentTasks() async throws {
-        plane.addTasks(6, type: "sleep", spec: ["seconds": 0.3])
-        let daemon = makeDaemon(maxTasks: 2)
-        let run = Task { try await daemon.run() }
-        var most = 0
-        let deadline = Date().addingTimeInterval(10)
-        while plane.withState({ $0.completions.count }) < 6 && Date() < deadline {
-            most = max(most, await daemon.snapshot().runningAttempts.count)
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
-        try await stop(daemon, run)
-        XCTAssertEqual(plane.withState { $0.completions.count }, 6)
-        XCTAssertEqual(most, 2, "never more than --max-tasks attempts at once, and it used both slots")
-    }
-
     func testRegistrationWaitsForAnUnreachableControlPlane() async throws {
         plane.withState { $0.unavailable = true }
         let daemon = makeDaemon()

@@ -2,6 +2,7 @@
 // the test asserts the actions it returns and the phase it moves to. No sockets, clocks or sleeps: time and the
 // backoff's jitter are values. `WorkerDaemonTests` keep testing the I/O (a real daemon over real HTTP).
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

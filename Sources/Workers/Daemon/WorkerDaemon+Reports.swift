@@ -1,6 +1,7 @@
 // The flush loop: takes batches from the `ReportQueue`, sends them and performs what
 // `WorkerDaemonStateMachine+Reports.swift` decides for each answer.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

@@ -1,6 +1,7 @@
 // The poll and heartbeat loops and the attempts they start and signal: the I/O half of the decisions in
 // `WorkerDaemonStateMachine` and `WorkerDaemonStateMachine+Heartbeat.swift`.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

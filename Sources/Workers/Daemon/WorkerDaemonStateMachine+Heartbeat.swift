@@ -1,6 +1,7 @@
 // The heartbeat's decisions: what the daemon lists as held, and what each part of the answer does to the
 // attempts it runs (extend the lease, cancel, preempt, drop as stale).
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

@@ -3,6 +3,7 @@
 // halves and each half sent, so the items it accepts are delivered and the one it refuses ends up alone and is
 // quarantined: before, one unstorable log line held back every other attempt's completion.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

@@ -7,6 +7,7 @@
 // the wakeups and the log; it feeds the machine events and performs the actions it returns.
 // Heartbeat and report decisions are in `WorkerDaemonStateMachine+Heartbeat.swift` and `+Reports.swift`.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation

@@ -23,7 +23,7 @@ final class QueueManifestTests: XCTestCase {
 
     func testDefaultsWithoutSpec() throws {
         let pipeline = try ManifestParser.parsePipeline(text: queue(nil))
-        XCTAssertEqual(pipeline.queues, [QueueManifest(name: "research", weight: 1, quota: nil)])
+        XCTAssertEqual(pipeline.queues, [QueueSpec(name: "research", weight: 1, quota: nil)])
         XCTAssertEqual(pipeline.jobs, [])
     }
 
@@ -35,7 +35,7 @@ final class QueueManifestTests: XCTestCase {
               memory: 4Gi
               accelerators: [{type: gpu-h100, count: 8}, {type: tpu-v5e, count: 4}]
             """))
-        XCTAssertEqual(pipeline.queues, [QueueManifest(name: "research", weight: 2.5,
+        XCTAssertEqual(pipeline.queues, [QueueSpec(name: "research", weight: 2.5,
                                                        quota: Resources(cpuMillis: 1500, memoryBytes: 4 << 30,
                                                                         accelerators: ["gpu-h100": 8, "tpu-v5e": 4]))])
         let cpuOnly = try ManifestParser.parsePipeline(text: queue("quota: {cpu: 1}")).queues[0]
@@ -113,8 +113,8 @@ extension QueueManifestTests {
     func testQueuesExampleFile() throws {
         let pipeline = try ManifestParser.parse(contentsOfFile: ManifestExampleTests.examples.appendingPathComponent("queues.yaml").path)
         XCTAssertEqual(pipeline.queues, [
-            QueueManifest(name: "research", weight: 2, quota: nil),
-            QueueManifest(name: "batch", weight: 1, quota: Resources(cpuMillis: 2000, memoryBytes: 4 << 30)),
+            QueueSpec(name: "research", weight: 2, quota: nil),
+            QueueSpec(name: "batch", weight: 1, quota: Resources(cpuMillis: 2000, memoryBytes: 4 << 30)),
         ])
         XCTAssertEqual(pipeline.jobs.map(\.name), ["research-sleep", "batch-sleep"])
         XCTAssertEqual(pipeline.jobs.map(\.spec.queue), ["research", "batch"])

@@ -61,7 +61,7 @@ public struct JobSpec: Sendable, Equatable {
     public var retry: RetryPolicy
     /// Names of jobs that must succeed before this one starts.
     public var after: [String]
-    public var onDependencyFailure: OnDependencyFailure
+    public var onDependencyFailure: DependencyFailurePolicy
     /// Labels a worker must have.
     public var nodeSelector: Labels
     /// Labels a worker should preferably have.
@@ -72,21 +72,12 @@ public struct JobSpec: Sendable, Equatable {
     /// Executors read them with `settings?.decode(MySettings.self)`.
     public var settings: ManifestValue?
 
-    /// What a job does when one of its `after:` dependencies fails. Nested so it never collides with the
-    /// scheduler's or the store's policy types of similar names.
-    public enum OnDependencyFailure: String, Sendable, Equatable, CaseIterable, Codable {
-        /// The job fails without running.
-        case fail
-        /// The job is cancelled without running.
-        case cancel
-    }
-
     public static let defaultResources = Resources(cpuMillis: 1000)
     public static let defaultQueue = "default"
 
     public init(type: String, resources: Resources = JobSpec.defaultResources, replicas: Int = 1, tasks: Int = 1,
                 priority: Int = 0, queue: String = JobSpec.defaultQueue, retry: RetryPolicy = RetryPolicy(),
-                after: [String] = [], onDependencyFailure: OnDependencyFailure = .fail,
+                after: [String] = [], onDependencyFailure: DependencyFailurePolicy = .fail,
                 nodeSelector: Labels = [:], affinity: Labels = [:], packBy: String? = nil, settings: ManifestValue? = nil) {
         self.type = type
         self.resources = resources

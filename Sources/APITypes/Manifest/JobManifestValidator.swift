@@ -33,7 +33,7 @@ enum JobManifestValidator {
             root.report("apiVersion", "expected \"\(JobManifest.apiVersion)\", got \"\(version)\"")
         }
         // `kind: Queue` documents never reach here (ManifestParser sends them to QueueManifestValidator).
-        let kinds = "\"\(JobManifest.kind)\" or \"\(QueueManifest.kind)\""
+        let kinds = "\"\(JobManifest.kind)\" or \"\(QueueManifestValidator.kind)\""
         if let kind = root.string("kind", required: true, expected: kinds), kind != JobManifest.kind {
             root.report("kind", "expected \(kinds), got \"\(kind)\"")
         }
@@ -104,8 +104,8 @@ enum JobManifestValidator {
                 return nil
             }
         }
-        let onFailure = spec.choice("onDependencyFailure", JobSpec.OnDependencyFailure.allCases.map(\.rawValue))
-            .flatMap(JobSpec.OnDependencyFailure.init(rawValue:)) ?? .fail
+        let onFailure = spec.choice("onDependencyFailure", DependencyFailurePolicy.allCases.map(\.rawValue))
+            .flatMap(DependencyFailurePolicy.init(rawValue:)) ?? .fail
 
         let nodeSelector = spec.stringMap("nodeSelector", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
                                           expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue) ?? [:]

@@ -1,5 +1,5 @@
 // Entry point: manifest text (YAML, several documents = a pipeline; or JSON, one object or an array of
-// objects) to validated JobManifests and QueueManifests, or a ManifestError listing every problem.
+// objects) to validated JobManifests and QueueSpecs, or a ManifestError listing every problem.
 
 import Foundation
 import YAML
@@ -8,7 +8,7 @@ import YAML
 public struct ManifestPipeline: Sendable, Equatable {
     public var jobs: [JobManifest]
     /// The file's `kind: Queue` documents, in file order.
-    public var queues: [QueueManifest] = []
+    public var queues: [QueueSpec] = []
     /// Sorted names referenced by `after:` that are not jobs of this file.
     public var externalDependencies: [String]
     /// Where each external dependency is named, for `checkExternalDependencies`.
@@ -83,7 +83,7 @@ public enum ManifestParser {
         }
         // Queue documents go to their own validator; everything else is checked as a Job (which names a wrong kind).
         let isQueue: (ManifestValue) -> Bool = {
-            if case .string(QueueManifest.kind)? = $0["kind"]?.content { return true }
+            if case .string(QueueManifestValidator.kind)? = $0["kind"]?.content { return true }
             return false
         }
         let queueOutcomes = documents.filter(isQueue).map { QueueManifestValidator.validate($0, problems: problems) }
@@ -102,7 +102,7 @@ public enum ManifestParser {
             }.map(\.element)
             throw ManifestError(problems: sorted)
         }
-        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.manifest),
+        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.queue),
                                 externalDependencies: external, externalReferences: references, fileName: fileName)
     }
 

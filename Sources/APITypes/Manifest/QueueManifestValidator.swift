@@ -1,9 +1,11 @@
-// Validation of one `kind: Queue` document into a QueueManifest, in the same message style as jobs:
+// Validation of one `kind: Queue` document into a QueueSpec, in the same message style as jobs:
 // `queues.yaml:7: spec.quota.cpu: expected a CPU quantity > 0 such as 2, 0.5 or "500m", got 0`.
 
 import ClusterModel
 
 enum QueueManifestValidator {
+    /// The `kind:` of a queue document.
+    static let kind = "Queue"
     static let topLevelFields = ["apiVersion", "kind", "metadata", "spec"]
     static let specFields = ["weight", "quota"]
     static let quotaFields = ["cpu", "memory", "accelerators"]
@@ -12,7 +14,7 @@ enum QueueManifestValidator {
     static let memoryExpectation = "a memory quantity > 0 such as \"512Mi\", \"4Gi\" or a number of bytes"
 
     struct Outcome {
-        var manifest: QueueManifest?
+        var queue: QueueSpec?
         var name: String?
         var nameLine: Int?
     }
@@ -33,7 +35,7 @@ enum QueueManifestValidator {
             outcome.name = meta.string("name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
             outcome.nameLine = meta.value("name")?.line
         }
-        var weight = QueueManifest.defaultWeight
+        var weight = QueueSpec.defaultWeight
         var quota: Resources?
         // `spec` may be left out entirely: a queue with the defaults.
         if let spec = root.object("spec") {
@@ -49,7 +51,7 @@ enum QueueManifestValidator {
             quota = validateQuota(spec)
         }
         if problems.problems.count == before, let name = outcome.name {
-            outcome.manifest = QueueManifest(name: name, weight: weight, quota: quota)
+            outcome.queue = QueueSpec(name: name, weight: weight, quota: quota)
         }
         return outcome
     }

@@ -110,20 +110,6 @@ public struct PendingJob: Hashable, Sendable, Codable {
     }
 }
 
-/// A named queue. Weights divide the cluster between queues that have work; a quota caps what one queue may hold.
-public struct QueueSpec: Hashable, Sendable, Codable {
-    public var name: String
-    public var weight: Double
-    /// Hard ceiling on the resources the queue's running tasks may hold together; nil means no ceiling.
-    public var quota: Resources?
-
-    public init(name: String, weight: Double = 1, quota: Resources? = nil) {
-        self.name = name
-        self.weight = weight
-        self.quota = quota
-    }
-}
-
 public struct ClusterSnapshot: Hashable, Sendable, Codable {
     public var now: SchedulerTime
     public var workers: [WorkerSnapshot]

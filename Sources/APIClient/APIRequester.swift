@@ -35,6 +35,12 @@ public struct APIRequester: Sendable {
         self.defaultTimeoutSeconds = defaultTimeoutSeconds
     }
 
+    /// Calls one route of `APIRoute` (`APIRoute.job.request(name)`): its method and path come from the route table.
+    public func call<Response: Decodable>(_ line: APIRequestLine, body: (any Encodable)? = nil, timeoutSeconds: Double? = nil,
+                                          bearer: String? = nil, as type: Response.Type = Response.self) async throws(ControlPlaneError) -> Response {
+        try await call(line.method, line.path, body: body, timeoutSeconds: timeoutSeconds, bearer: bearer, as: type)
+    }
+
     /// Sends `body` as JSON (when given) and decodes a `Response` from a 2xx answer.
     public func call<Response: Decodable>(_ method: HTTPMethodName, _ path: String, body: (any Encodable)? = nil,
                                           timeoutSeconds: Double? = nil, bearer: String? = nil,

@@ -28,26 +28,26 @@ public struct HTTPControlPlaneAPI: ControlPlaneAPI {
     }
 
     public func register(_ request: RegisterWorkerRequest) async throws(ControlPlaneError) -> RegisterWorkerResponse {
-        let response: RegisterWorkerResponse = try await requester.call(.post, APIRoute.workerRegister, body: request,
+        let response: RegisterWorkerResponse = try await requester.call(APIRoute.workerRegister.request(), body: request,
                                                                         bearer: joinToken.value)
         if let own = response.workerToken { requester.token.value = own }
         return response
     }
 
     public func heartbeat(_ request: HeartbeatRequest) async throws(ControlPlaneError) -> HeartbeatResponse {
-        try await requester.call(.post, APIRoute.workerHeartbeat, body: request)
+        try await requester.call(APIRoute.workerHeartbeat.request(), body: request)
     }
 
     public func poll(_ request: PollRequest) async throws(ControlPlaneError) -> PollResponse {
         // The server holds the request up to waitSeconds; allow for that plus a margin.
-        try await requester.call(.post, APIRoute.workerPoll, body: request, timeoutSeconds: request.waitSeconds + 15)
+        try await requester.call(APIRoute.workerPoll.request(), body: request, timeoutSeconds: request.waitSeconds + 15)
     }
 
     public func report(_ batch: ReportBatch) async throws(ControlPlaneError) -> ReportBatchResponse {
-        try await requester.call(.post, APIRoute.workerReports, body: batch)
+        try await requester.call(APIRoute.workerReports.request(), body: batch)
     }
 
     public func deregister(_ request: DeregisterWorkerRequest) async throws(ControlPlaneError) {
-        _ = try await requester.raw(.post, APIRoute.workerDeregister, body: request, timeoutSeconds: 10)
+        _ = try await requester.raw(APIRoute.workerDeregister.method, APIRoute.workerDeregister.path(), body: request, timeoutSeconds: 10)
     }
 }

@@ -13,80 +13,81 @@ public struct OpsClient: Sendable {
     }
 
     // MARK: Probes
-    public func health() async throws(ControlPlaneError) -> HealthResponse { try await requester.call(.get, APIRoute.healthz) }
-    public func readiness() async throws(ControlPlaneError) -> ReadinessResponse { try await requester.call(.get, APIRoute.readyz) }
+    public func health() async throws(ControlPlaneError) -> HealthResponse { try await requester.call(APIRoute.healthz.request()) }
+    public func readiness() async throws(ControlPlaneError) -> ReadinessResponse { try await requester.call(APIRoute.readyz.request()) }
 
     // MARK: Jobs
     public func submit(_ documents: [AnyJSON], dryRun: Bool = false, source: String? = nil) async throws(ControlPlaneError) -> SubmitManifestsResponse {
-        try await requester.call(.post, APIRoute.manifests, body: SubmitManifestsRequest(documents: documents, dryRun: dryRun, source: source))
+        try await requester.call(APIRoute.manifests.request(), body: SubmitManifestsRequest(documents: documents, dryRun: dryRun, source: source))
     }
 
     public func jobs(state: JobState? = nil, queue: String? = nil, limit: Int? = nil) async throws(ControlPlaneError) -> [JobView] {
         try await allPages { cursor throws(ControlPlaneError) in
-            try await requester.call(.get, APIRoute.withQuery(APIRoute.jobs, [("state", state?.rawValue), ("queue", queue),
-                                                                             ("limit", limit.map(String.init)), ("cursor", cursor)]))
+            try await requester.call(APIRoute.jobs.request(query: [("state", state?.rawValue), ("queue", queue),
+                                                                ("limit", limit.map(String.init)), ("cursor", cursor)]))
         }
     }
 
-    public func job(_ name: String) async throws(ControlPlaneError) -> JobView { try await requester.call(.get, APIRoute.job(name)) }
+    public func job(_ name: String) async throws(ControlPlaneError) -> JobView { try await requester.call(APIRoute.job.request(name)) }
 
     public func cancelJob(_ name: String) async throws(ControlPlaneError) -> JobView {
-        try await requester.call(.post, APIRoute.cancelJob(name), body: Empty())
+        try await requester.call(APIRoute.cancelJob.request(name), body: Empty())
     }
 
     public func tasks(job: String? = nil, state: TaskState? = nil) async throws(ControlPlaneError) -> [TaskView] {
         try await allPages { cursor throws(ControlPlaneError) in
             if let job {
-                return try await requester.call(.get, APIRoute.withQuery(APIRoute.jobTasks(job), [("state", state?.rawValue), ("cursor", cursor)]))
+                return try await requester.call(APIRoute.jobTasks.request(job, query: [("state", state?.rawValue), ("cursor", cursor)]))
             }
-            return try await requester.call(.get, APIRoute.withQuery(APIRoute.tasks, [("state", state?.rawValue), ("cursor", cursor)]))
+            return try await requester.call(APIRoute.tasks.request(query: [("state", state?.rawValue), ("cursor", cursor)]))
         }
     }
 
     public func logs(job: String, since: Int64 = 0, limit: Int? = nil, waitSeconds: Double? = nil) async throws(ControlPlaneError) -> LogsResponse {
-        let path = APIRoute.withQuery(APIRoute.jobLogs(job), [("since", String(since)), ("limit", limit.map(String.init)),
-                                                             ("wait", waitSeconds.map { String(Int($0)) })])
-        return try await requester.call(.get, path, timeoutSeconds: (waitSeconds ?? 0) + 30)
+        let line = APIRoute.jobLogs.request(job, query: [("since", String(since)), ("limit", limit.map(String.init)),
+                                                         ("wait", waitSeconds.map { String(Int($0)) })])
+        return try await requester.call(line, timeoutSeconds: (waitSeconds ?? 0) + 30)
     }
 
     public func metrics(job: String, name: String? = nil, since: Int64? = nil) async throws(ControlPlaneError) -> [MetricPointView] {
         try await allPages { cursor throws(ControlPlaneError) in
-            try await requester.call(.get, APIRoute.withQuery(APIRoute.jobMetrics(job), [("name", name), ("since", since.map(String.init)), ("cursor", cursor)]))
+            try await requester.call(APIRoute.jobMetrics.request(job, query: [("name", name), ("since", since.map(String.init)), ("cursor", cursor)]))
         }
     }
 
     public func events(job: String? = nil, since: Int64? = nil, limit: Int? = nil) async throws(ControlPlaneError) -> [EventView] {
-        let base = job.map(APIRoute.jobEvents) ?? APIRoute.events
-        let response: ListResponse<EventView> = try await requester.call(.get, APIRoute.withQuery(base, [("since", since.map(String.init)), ("limit", limit.map(String.init))]))
+        let query = [("since", since.map(String.init)), ("limit", limit.map(String.init))]
+        let line = job.map { APIRoute.jobEvents.request($0, query: query) } ?? APIRoute.events.request(query: query)
+        let response: ListResponse<EventView> = try await requester.call(line)
         return response.items
     }
 
     // MARK: Cluster
     public func workers() async throws(ControlPlaneError) -> [WorkerView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.workers, [("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.workers.request(query: [("cursor", cursor)])) }
     }
 
     /// Configured queues and the queues jobs use, with their running and pending task counts.
     public func queues() async throws(ControlPlaneError) -> [QueueView] {
-        let response: ListResponse<QueueView> = try await requester.call(.get, APIRoute.queues)
+        let response: ListResponse<QueueView> = try await requester.call(APIRoute.queues.request())
         return response.items
     }
 
     /// Removes a queue's configuration; returns the queue as it is afterwards (unconfigured).
     public func deleteQueue(_ name: String) async throws(ControlPlaneError) -> QueueView {
-        try await requester.call(.delete, APIRoute.queue(name))
+        try await requester.call(APIRoute.deleteQueue.request(name))
     }
 
     public func datasets() async throws(ControlPlaneError) -> [DatasetView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.datasets, [("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.datasets.request(query: [("cursor", cursor)])) }
     }
 
     public func shards(dataset: String) async throws(ControlPlaneError) -> [ShardView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.datasetShards(dataset), [("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.datasetShards.request(dataset, query: [("cursor", cursor)])) }
     }
 
     public func artifacts(job: String? = nil) async throws(ControlPlaneError) -> [ArtifactView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(.get, APIRoute.withQuery(APIRoute.artifacts, [("job", job), ("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.artifacts.request(query: [("job", job), ("cursor", cursor)])) }
     }
 
     /// Follows `nextCursor` until the last page (bounded, in case a server repeats a cursor).

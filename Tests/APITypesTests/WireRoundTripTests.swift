@@ -148,8 +148,8 @@ final class WireRoundTripTests: XCTestCase {
     }
 
     func testRoutesEscapeNamesAndBuildQueries() {
-        XCTAssertEqual(APIRoute.job("pre train/1"), "/v1/jobs/pre%20train%2F1")
-        XCTAssertEqual(APIRoute.withQuery(APIRoute.jobLogs("a"), [("since", "5"), ("task", nil)]), "/v1/jobs/a/logs?since=5")
+        XCTAssertEqual(APIRoute.job.path("pre train/1"), "/v1/jobs/pre%20train%2F1")
+        XCTAssertEqual(APIRoute.withQuery(APIRoute.jobLogs.path("a"), [("since", "5"), ("task", nil)]), "/v1/jobs/a/logs?since=5")
         XCTAssertEqual(APIRoute.withQuery("/v1/jobs", []), "/v1/jobs")
     }
 }

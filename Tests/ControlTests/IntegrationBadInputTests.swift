@@ -79,7 +79,7 @@ final class IntegrationBadInputTests: XCTestCase {
     private func register(_ name: String) async throws -> RegisterWorkerResponse {
         let request = RegisterWorkerRequest(name: name, resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30), version: "test",
                                             kinds: ["noop"], maxConcurrentTasks: 2)
-        let response = try await http.send("POST", APIRoute.workerRegister, token: cluster.joinToken, json: request)
+        let response = try await http.send("POST", APIRoute.workerRegister.path(), token: cluster.joinToken, json: request)
         XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
         return try response.decoded(RegisterWorkerResponse.self)
     }
@@ -88,12 +88,12 @@ final class IntegrationBadInputTests: XCTestCase {
 
     func testBadManifestsAreRefusedWithFieldPathsAndChangeNothing() async throws {
         // One good job already exists, so the bad submissions have something they could have disturbed.
-        let good = try await http.send("POST", APIRoute.manifests, token: cluster.adminToken,
+        let good = try await http.send("POST", APIRoute.manifests.path(), token: cluster.adminToken,
                                        body: try manifests(#"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"exists"},"spec":{"type":"noop","tasks":2}}"#))
         XCTAssertEqual(good.status, 201, String(decoding: good.body, as: UTF8.self))
 
         // Wrong types.
-        try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests("""
+        try await expectRefused("POST", APIRoute.manifests.path(), token: cluster.adminToken, body: try manifests("""
             {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"wrong-types"},
              "spec":{"type":"sleep","replicas":"two","priority":"high",
                      "resources":{"accelerators":[{"type":"gpu-h100","count":"two"}]}}}
@@ -101,32 +101,32 @@ final class IntegrationBadInputTests: XCTestCase {
             mentions: [#"spec.replicas: expected an integer between 1 and 4096, got "two""#,
                        #"spec.resources.accelerators[0].count: expected an integer between 0 and 65536, got "two""#, "spec.priority"])
         // Unknown fields, with a suggestion.
-        try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests("""
+        try await expectRefused("POST", APIRoute.manifests.path(), token: cluster.adminToken, body: try manifests("""
             {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"unknown-fields","lables":{}},"spec":{"type":"noop","replcas":2}}
             """), status: 422, code: .invalidManifest,
             mentions: [#"spec.replcas: unknown field (did you mean "replicas"?)"#, #"metadata.lables: unknown field"#])
         // Missing names.
-        try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests("""
+        try await expectRefused("POST", APIRoute.manifests.path(), token: cluster.adminToken, body: try manifests("""
             {"apiVersion":"llmops/v1","kind":"Job","metadata":{},"spec":{"type":"noop"}}
             """), status: 422, code: .invalidManifest, mentions: ["metadata.name: missing required field"])
         // A cycle in after:, next to a valid document (the whole submission is refused, the valid one too).
-        try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests(
+        try await expectRefused("POST", APIRoute.manifests.path(), token: cluster.adminToken, body: try manifests(
             #"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"fine"},"spec":{"type":"noop"}}"#,
             #"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"a"},"spec":{"type":"noop","after":["c"]}}"#,
             #"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"b"},"spec":{"type":"noop","after":["a", "exists"]}}"#,
             #"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"c"},"spec":{"type":"noop","after":["b"]}}"#
         ), status: 422, code: .invalidManifest, mentions: ["spec.after: dependency cycle", "a -> c -> b -> a"])
         // A job that depends on itself.
-        try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests(
+        try await expectRefused("POST", APIRoute.manifests.path(), token: cluster.adminToken, body: try manifests(
             #"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"selfish"},"spec":{"type":"noop","after":["selfish"]}}"#
         ), status: 422, code: .invalidManifest, mentions: ["dependency cycle"])
         // A dependency on a job that exists nowhere.
-        let unknown = try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests(
+        let unknown = try await expectRefused("POST", APIRoute.manifests.path(), token: cluster.adminToken, body: try manifests(
             #"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"orphan"},"spec":{"type":"noop","after":["no-such-job"]}}"#
         ), status: 400, code: .badRequest, mentions: ["no-such-job"])
         XCTAssertFalse(unknown.error.message.isEmpty)
         // A document that is not a mapping at all.
-        try await expectRefused("POST", APIRoute.manifests, token: cluster.adminToken, body: try manifests(#"["not", "a", "manifest"]"#),
+        try await expectRefused("POST", APIRoute.manifests.path(), token: cluster.adminToken, body: try manifests(#"["not", "a", "manifest"]"#),
                                 status: 422, code: .invalidManifest, mentions: ["expected a mapping"])
     }
 
@@ -164,73 +164,73 @@ final class IntegrationBadInputTests: XCTestCase {
         let two = try await register("node-2")
         let tokenOne = try XCTUnwrap(one.workerToken)
         let tokenTwo = try XCTUnwrap(two.workerToken)
-        let good = try await http.send("POST", APIRoute.manifests, token: admin,
+        let good = try await http.send("POST", APIRoute.manifests.path(), token: admin,
                                        body: try manifests(#"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"work"},"spec":{"type":"noop"}}"#))
         XCTAssertEqual(good.status, 201)
         let validSubmission = try manifests(#"{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"more"},"spec":{"type":"noop"}}"#)
 
         // Tokens.
-        try await expectRefused("GET", APIRoute.jobs, token: nil, body: nil, status: 401, code: .unauthorized, mentions: ["missing bearer token"])
-        try await expectRefused("POST", APIRoute.manifests, token: nil, body: validSubmission, status: 401, code: .unauthorized,
+        try await expectRefused("GET", APIRoute.jobs.path(), token: nil, body: nil, status: 401, code: .unauthorized, mentions: ["missing bearer token"])
+        try await expectRefused("POST", APIRoute.manifests.path(), token: nil, body: validSubmission, status: 401, code: .unauthorized,
                                 mentions: ["missing bearer token"])
-        try await expectRefused("POST", APIRoute.manifests, token: "not-a-token", body: validSubmission, status: 401, code: .unauthorized,
+        try await expectRefused("POST", APIRoute.manifests.path(), token: "not-a-token", body: validSubmission, status: 401, code: .unauthorized,
                                 mentions: ["not valid"])
-        try await expectRefused("POST", APIRoute.manifests, token: tokenOne, body: validSubmission, status: 403, code: .forbidden,
+        try await expectRefused("POST", APIRoute.manifests.path(), token: tokenOne, body: validSubmission, status: 403, code: .forbidden,
                                 mentions: ["needs the admin token"])
-        try await expectRefused("POST", APIRoute.cancelJob("work"), token: tokenOne, body: Data("{}".utf8), status: 403, code: .forbidden,
+        try await expectRefused("POST", APIRoute.cancelJob.path("work"), token: tokenOne, body: Data("{}".utf8), status: 403, code: .forbidden,
                                 mentions: ["needs the admin token"])
-        try await expectRefused("GET", APIRoute.jobs, token: cluster.joinToken, body: nil, status: 403, code: .forbidden,
+        try await expectRefused("GET", APIRoute.jobs.path(), token: cluster.joinToken, body: nil, status: 403, code: .forbidden,
                                 mentions: ["needs the admin token"])
         // A worker token acting for another worker.
         let heartbeatForTwo = try WireCoding.encode(HeartbeatRequest(workerID: two.workerID, attempts: [], draining: true))
-        try await expectRefused("POST", APIRoute.workerHeartbeat, token: tokenOne, body: heartbeatForTwo, status: 403, code: .forbidden,
+        try await expectRefused("POST", APIRoute.workerHeartbeat.path(), token: tokenOne, body: heartbeatForTwo, status: 403, code: .forbidden,
                                 mentions: ["worker \(one.workerID) may not act for worker \(two.workerID)"])
         let pollForTwo = try WireCoding.encode(PollRequest(workerID: two.workerID, maxTasks: 1, waitSeconds: 0, available: .zero))
-        try await expectRefused("POST", APIRoute.workerPoll, token: tokenOne, body: pollForTwo, status: 403, code: .forbidden,
+        try await expectRefused("POST", APIRoute.workerPoll.path(), token: tokenOne, body: pollForTwo, status: 403, code: .forbidden,
                                 mentions: ["may not act for worker \(two.workerID)"])
-        try await expectRefused("POST", APIRoute.workerDeregister, token: tokenOne,
+        try await expectRefused("POST", APIRoute.workerDeregister.path(), token: tokenOne,
                                 body: try WireCoding.encode(DeregisterWorkerRequest(workerID: two.workerID, releasedAttempts: [])),
                                 status: 403, code: .forbidden, mentions: ["may not act for worker"])
         // The join token only registers.
-        try await expectRefused("POST", APIRoute.workerPoll, token: cluster.joinToken, body: pollForTwo, status: 403, code: .forbidden,
+        try await expectRefused("POST", APIRoute.workerPoll.path(), token: cluster.joinToken, body: pollForTwo, status: 403, code: .forbidden,
                                 mentions: ["join token may only register"])
 
         // Bodies: too large, not JSON, the wrong shape, out-of-range values.
         var huge = Data(#"{"documents":[{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"huge"},"spec":{"type":"noop","queue":""#.utf8)
         huge.append(Data(repeating: UInt8(ascii: "x"), count: 200 << 10))
         huge.append(Data(#""}}]}"#.utf8))
-        try await expectRefused("POST", APIRoute.manifests, token: admin, body: huge, status: 413, code: .payloadTooLarge, mentions: ["65536"])
-        try await expectRefused("POST", APIRoute.manifests, token: admin, body: Data(#"{"documents": [ {"apiVersion": "#.utf8),
+        try await expectRefused("POST", APIRoute.manifests.path(), token: admin, body: huge, status: 413, code: .payloadTooLarge, mentions: ["65536"])
+        try await expectRefused("POST", APIRoute.manifests.path(), token: admin, body: Data(#"{"documents": [ {"apiVersion": "#.utf8),
                                 status: 400, code: .badRequest, mentions: ["malformed JSON"])
-        try await expectRefused("POST", APIRoute.manifests, token: admin, body: Data(), status: 400, code: .badRequest, mentions: ["body is empty"])
-        try await expectRefused("POST", APIRoute.workerPoll, token: tokenOne, body: Data(#"{"maxTasks": 1}"#.utf8),
+        try await expectRefused("POST", APIRoute.manifests.path(), token: admin, body: Data(), status: 400, code: .badRequest, mentions: ["body is empty"])
+        try await expectRefused("POST", APIRoute.workerPoll.path(), token: tokenOne, body: Data(#"{"maxTasks": 1}"#.utf8),
                                 status: 400, code: .badRequest, mentions: ["malformed JSON", "workerID"])
         let zeroTasks = try WireCoding.encode(PollRequest(workerID: one.workerID, maxTasks: 0, waitSeconds: 0, available: .zero))
-        try await expectRefused("POST", APIRoute.workerPoll, token: tokenOne, body: zeroTasks, status: 400, code: .badRequest,
+        try await expectRefused("POST", APIRoute.workerPoll.path(), token: tokenOne, body: zeroTasks, status: 400, code: .badRequest,
                                 mentions: ["maxTasks: expected an integer in 1...1024, got 0"])
-        try await expectRefused("GET", APIRoute.withQuery(APIRoute.jobs, [("state", "sleeping")]), token: admin, body: nil,
+        try await expectRefused("GET", APIRoute.withQuery(APIRoute.jobs.path(), [("state", "sleeping")]), token: admin, body: nil,
                                 status: 400, code: .badRequest, mentions: ["query parameter state", "sleeping"])
         try await expectRefused("GET", "/v1/nothing-here", token: admin, body: nil, status: 404, code: .notFound, mentions: ["no route"])
-        try await expectRefused("DELETE", APIRoute.jobs, token: admin, body: nil, status: 405, code: .methodNotAllowed, mentions: ["DELETE"])
-        try await expectRefused("GET", APIRoute.job("no-such-job"), token: admin, body: nil, status: 404, code: .notFound,
+        try await expectRefused("DELETE", APIRoute.jobs.path(), token: admin, body: nil, status: 405, code: .methodNotAllowed, mentions: ["DELETE"])
+        try await expectRefused("GET", APIRoute.job.path("no-such-job"), token: admin, body: nil, status: 404, code: .notFound,
                                 mentions: ["no job named no-such-job"])
 
         // Reports: only the holder of an attempt may report it, a retried report changes nothing twice, and a
         // late report for a finished attempt is refused with 409.
-        let poll = try await http.send("POST", APIRoute.workerPoll, token: tokenOne,
+        let poll = try await http.send("POST", APIRoute.workerPoll.path(), token: tokenOne,
                                        json: PollRequest(workerID: one.workerID, maxTasks: 4, waitSeconds: 5, available: .zero))
         let assignment = try XCTUnwrap(try poll.decoded(PollResponse.self).assignments.first, "the job's task is leased to node-1")
         let completion = ReportBatch(workerID: one.workerID, completions: [CompletionReport(taskID: assignment.taskID, attemptID: assignment.attemptID,
                                                                                            result: ["ok": true])])
         var stolen = completion
         stolen.workerID = two.workerID
-        try await expectRefused("POST", APIRoute.workerReports, token: tokenTwo, body: try WireCoding.encode(stolen), status: 409,
+        try await expectRefused("POST", APIRoute.workerReports.path(), token: tokenTwo, body: try WireCoding.encode(stolen), status: 409,
                                 code: .staleAttempt, mentions: ["\(assignment.attemptID)", "nothing was changed"])
-        let first = try await http.send("POST", APIRoute.workerReports, token: tokenOne, json: completion)
+        let first = try await http.send("POST", APIRoute.workerReports.path(), token: tokenOne, json: completion)
         XCTAssertEqual(first.status, 200, String(decoding: first.body, as: UTF8.self))
         XCTAssertEqual(try first.decoded(ReportBatchResponse.self).accepted, 1)
         let afterFirst = try snapshot()
-        let retried = try await http.send("POST", APIRoute.workerReports, token: tokenOne, json: completion)
+        let retried = try await http.send("POST", APIRoute.workerReports.path(), token: tokenOne, json: completion)
         XCTAssertEqual(retried.status, 200)
         let retriedResponse = try retried.decoded(ReportBatchResponse.self)
         XCTAssertEqual(retriedResponse.accepted, 0)
@@ -238,7 +238,7 @@ final class IntegrationBadInputTests: XCTestCase {
         XCTAssertEqual(try snapshot(), afterFirst, "a retried report changes nothing")
         let late = ReportBatch(workerID: one.workerID, failures: [FailureReport(taskID: assignment.taskID, attemptID: assignment.attemptID,
                                                                                 message: "late", retryable: true)])
-        try await expectRefused("POST", APIRoute.workerReports, token: tokenOne, body: try WireCoding.encode(late), status: 409,
+        try await expectRefused("POST", APIRoute.workerReports.path(), token: tokenOne, body: try WireCoding.encode(late), status: 409,
                                 code: .staleAttempt, mentions: ["no longer live"])
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'"), 1)
     }

@@ -43,7 +43,7 @@ final class IntegrationDatabaseRestartTests: XCTestCase {
 
         try cluster.postgres.server.stop()
         try await waitUntil("readyz says 503 while PostgreSQL is down", timeout: 20) { await http.readyStatus() == 503 }
-        let ready = try await http.send("GET", APIRoute.readyz, token: nil)
+        let ready = try await http.send("GET", APIRoute.readyz.path(), token: nil)
         XCTAssertEqual(ready.status, 503)
         XCTAssertTrue(String(decoding: ready.body, as: UTF8.self).lowercased().contains("database"), String(decoding: ready.body, as: UTF8.self))
         // A submission during the outage is a JSON 503 a client can retry (not a hang, not a crash) and

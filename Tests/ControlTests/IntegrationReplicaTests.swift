@@ -96,7 +96,7 @@ final class IntegrationReplicaTests: XCTestCase {
         let firstHTTP = RawHTTP(baseURL: "http://127.0.0.1:\(ports[0])")
         try await waitUntilReady(firstHTTP, process: first)
         try await waitUntil("the first replica leads", timeout: 30) {
-            let body = try? await firstHTTP.send("GET", APIRoute.readyz, token: nil).body
+            let body = try? await firstHTTP.send("GET", APIRoute.readyz.path(), token: nil).body
             return body.map { String(decoding: $0, as: UTF8.self).contains("leader") } ?? false
         }
         let second = try cluster.startServe(port: ports[1], leaseSeconds: 10, heartbeatSeconds: 1, name: "second")

@@ -321,7 +321,7 @@ struct RawHTTP {
 
     /// GET /readyz → its status code, nil when nothing answered.
     func readyStatus() async -> Int? {
-        try? await send("GET", APIRoute.readyz, token: nil, timeout: 5).status
+        try? await send("GET", APIRoute.readyz.path(), token: nil, timeout: 5).status
     }
 }
 

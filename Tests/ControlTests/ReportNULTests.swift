@@ -35,16 +35,16 @@ final class ReportNULTests: XCTestCase {
              "failures[0].message"),
         ]
         for (batch, field) in cases {
-            let response = try await http.send("POST", APIRoute.workerReports, token: leased.token, json: batch)
+            let response = try await http.send("POST", APIRoute.workerReports.path(), token: leased.token, json: batch)
             try ReportRequests.expect(response, 400, .badRequest, mentions: "\(field): contains a NUL byte (U+0000), which PostgreSQL cannot store")
         }
         // Registration labels, a manifest and a job name in the path.
         let labelled = RegisterWorkerRequest(name: "labelled", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30),
                                              labels: ["zone": "a\u{0}"], version: "test", kinds: ["noop"], maxConcurrentTasks: 1)
-        let labelAnswer = try await http.send("POST", APIRoute.workerRegister, token: "join", json: labelled)
+        let labelAnswer = try await http.send("POST", APIRoute.workerRegister.path(), token: "join", json: labelled)
         try ReportRequests.expect(labelAnswer, 400, .badRequest, mentions: "labels.zone: contains a NUL byte")
         let manifest = SubmitManifestsRequest(documents: [ReportRequests.job("bad\u{0}name", type: "noop", tasks: 1)])
-        let manifestAnswer = try await http.send("POST", APIRoute.manifests, token: "admin", json: manifest)
+        let manifestAnswer = try await http.send("POST", APIRoute.manifests.path(), token: "admin", json: manifest)
         try ReportRequests.expect(manifestAnswer, 400, .badRequest, mentions: "documents[0].metadata.name: contains a NUL byte")
         let pathAnswer = try await http.send("GET", "/v1/jobs/a%2500b", token: "admin")
         try ReportRequests.expect(pathAnswer, 400, .badRequest, mentions: "contains a NUL byte")

@@ -22,14 +22,14 @@ enum ReportRequests {
     static func lease(_ cluster: InProcessCluster, _ http: RawHTTP, job: String, tasks: Int) async throws -> Leased {
         let request = RegisterWorkerRequest(name: "worker-\(job)", resources: Resources(cpuMillis: 64_000, memoryBytes: 64 << 30),
                                             version: "test", kinds: ["noop"], maxConcurrentTasks: tasks)
-        let registered = try await http.send("POST", APIRoute.workerRegister, token: "join", json: request)
+        let registered = try await http.send("POST", APIRoute.workerRegister.path(), token: "join", json: request)
         XCTAssertEqual(registered.status, 200, String(decoding: registered.body, as: UTF8.self))
         let registration = try registered.decoded(RegisterWorkerResponse.self)
         let token = try XCTUnwrap(registration.workerToken)
         _ = try await cluster.admin.submit([Self.job(job, type: "noop", tasks: tasks)])
         var assignments: [APITypes.TaskAssignment] = []
         try await waitUntil("\(tasks) task(s) of \(job) leased", timeout: 20) {
-            let poll = try await http.send("POST", APIRoute.workerPoll, token: token,
+            let poll = try await http.send("POST", APIRoute.workerPoll.path(), token: token,
                                            json: PollRequest(workerID: registration.workerID, maxTasks: tasks, waitSeconds: 1, available: .zero))
             assignments += try poll.decoded(PollResponse.self).assignments
             return assignments.count == tasks

@@ -30,12 +30,12 @@ final class ResourceLimitTests: XCTestCase {
 
     private func register(_ name: String, _ resources: Resources) async throws -> HTTPResponseSpec {
         let request = RegisterWorkerRequest(name: name, resources: resources, version: "test", kinds: ["noop"], maxConcurrentTasks: 4)
-        return try await http.send("POST", APIRoute.workerRegister, token: cluster.joinToken, json: request)
+        return try await http.send("POST", APIRoute.workerRegister.path(), token: cluster.joinToken, json: request)
     }
 
     private func submit(_ json: String) async throws -> HTTPResponseSpec {
         let document = try WireCoding.decode(AnyJSON.self, from: Data(json.utf8))
-        return try await http.send("POST", APIRoute.manifests, token: cluster.adminToken,
+        return try await http.send("POST", APIRoute.manifests.path(), token: cluster.adminToken,
                                    json: SubmitManifestsRequest(documents: [document], dryRun: false, source: "test.yaml"))
     }
 
@@ -78,11 +78,11 @@ final class ResourceLimitTests: XCTestCase {
         var assigned = 0
         for (id, token) in workers {
             let poll = PollRequest(workerID: id, maxTasks: 1, waitSeconds: 10, available: .zero)
-            let response = try await http.send("POST", APIRoute.workerPoll, token: token, body: try WireCoding.encode(poll), timeout: 20)
+            let response = try await http.send("POST", APIRoute.workerPoll.path(), token: token, body: try WireCoding.encode(poll), timeout: 20)
             assigned += try response.decoded(PollResponse.self).assignments.count
         }
         XCTAssertEqual(assigned, 2, "both gang members were placed and claimed:\n\(cluster.stateSummary())")
-        let health = try await http.send("GET", APIRoute.healthz, token: nil)
+        let health = try await http.send("GET", APIRoute.healthz.path(), token: nil)
         XCTAssertEqual(health.status, 200)
     }
 }

@@ -24,7 +24,7 @@ final class SchedulingFailoverTests: XCTestCase {
     }
 
     private func schedulingRole(_ server: String) async throws -> String? {
-        let response = try await RawHTTP(baseURL: server).send("GET", APIRoute.readyz, token: nil, timeout: 5)
+        let response = try await RawHTTP(baseURL: server).send("GET", APIRoute.readyz.path(), token: nil, timeout: 5)
         return try response.decoded(ReadinessResponse.self).checks["scheduling"]
     }
 

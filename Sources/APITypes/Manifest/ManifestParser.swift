@@ -1,6 +1,7 @@
 // Entry point: manifest text (YAML, several documents = a pipeline; or JSON, one object or an array of
 // objects) to validated JobManifests and QueueSpecs, or a ManifestError listing every problem.
 
+import ClusterModel
 import Foundation
 import YAML
 

@@ -1,75 +1,182 @@
-// Every route of the REST API in one place, so the server's router and the clients build the same
-// paths. The full table with bodies and responses is in docs/cli-and-workers.md.
+// Every route of the REST API, defined once as a value: method, path pattern and who may call it. The server's
+// router matches requests against these patterns, the clients build their paths from them, and a generator of
+// an API description can walk `APIRoute.all`. No other file spells a `/v1/` path. The full table with bodies and
+// responses is in docs/cli-and-workers.md.
 
 /// HTTP methods the API uses.
-public enum HTTPMethodName: String, Sendable, Codable {
+public enum HTTPMethodName: String, Sendable, Codable, CaseIterable {
     case get = "GET", post = "POST", put = "PUT", delete = "DELETE"
+}
+
+/// Who may call a route.
+public enum RouteScope: String, Sendable, Codable, CaseIterable {
+    /// Probes: no token.
+    case open
+    /// The admin token.
+    case admin
+    /// Worker protocol calls and blobs: a worker's own token or the admin token (not the join token); calls that
+    /// name a worker id in their body are checked against the token by the handler.
+    case worker
+    /// Registration: the join token or the admin token.
+    case registration
+}
+
+/// One route of the API: `GET /v1/jobs/{name}/tasks`, callable by `admin`.
+public struct APIEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public enum Segment: Sendable, Hashable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    public let method: HTTPMethodName
+    /// The path pattern, e.g. `/v1/jobs/{name}/tasks`; `{…}` names a parameter that fills one whole segment.
+    public let pattern: String
+    public let scope: RouteScope
+    public let segments: [Segment]
+
+    init(_ method: HTTPMethodName, _ pattern: String, _ scope: RouteScope) {
+        self.method = method
+        self.pattern = pattern
+        self.scope = scope
+        segments = pattern.split(separator: "/").map { part in
+            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
+        }
+    }
+
+    /// `GET /v1/jobs/{name}`.
+    public var description: String { "\(method.rawValue) \(pattern)" }
+
+    /// The names of the path parameters, in order.
+    public var parameterNames: [String] {
+        segments.compactMap { if case .parameter(let name) = $0 { name } else { nil } }
+    }
+
+    /// The concrete path with `parameters` filled in, in order and percent-encoded, and the non-nil `query` items
+    /// appended: `APIRoute.jobLogs.path("a", query: [("since", "5")])` → `/v1/jobs/a/logs?since=5`.
+    public func path(_ parameters: String..., query: [(String, String?)] = []) -> String {
+        path(filling: parameters, query: query)
+    }
+
+    /// What a client sends: this route's method and its concrete path (as `path(_:query:)` builds it).
+    public func request(_ parameters: String..., query: [(String, String?)] = []) -> APIRequestLine {
+        APIRequestLine(method: method, path: path(filling: parameters, query: query))
+    }
+
+    /// `path(_:query:)` with the parameters in an array (for code that walks `APIRoute.all`).
+    public func path(filling parameters: [String], query: [(String, String?)] = []) -> String {
+        precondition(parameters.count == parameterNames.count,
+                     "\(self) takes \(parameterNames.count) path parameter(s), got \(parameters.count)")
+        var values = parameters.makeIterator()
+        let parts = segments.map { segment in
+            switch segment {
+            case .literal(let text): text
+            case .parameter: APIRoute.escape(values.next()!)
+            }
+        }
+        return APIRoute.withQuery("/" + parts.joined(separator: "/"), query)
+    }
+
+    /// The path parameters when `components` (a decoded path split on `/`, empty parts dropped) fit the pattern,
+    /// else nil. The method is not compared: a path that fits with another method is a 405, not a 404.
+    public func match(_ components: [String]) -> [String: String]? {
+        guard components.count == segments.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (segment, component) in zip(segments, components) {
+            switch segment {
+            case .literal(let text): if text != component { return nil }
+            case .parameter(let name): parameters[name] = component.removingPercentEncoding ?? component
+            }
+        }
+        return parameters
+    }
+}
+
+/// A concrete request a client makes: `POST /v1/jobs/a/cancel`.
+public struct APIRequestLine: Sendable, Equatable, CustomStringConvertible {
+    public let method: HTTPMethodName
+    /// The path with its query string.
+    public let path: String
+
+    public var description: String { "\(method.rawValue) \(path)" }
 }
 
 public enum APIRoute {
     public static let apiPrefix = "/v1"
 
     // MARK: Probes (no token needed)
-    /// `GET` → `HealthResponse`, 200 while the process is alive.
-    public static let healthz = "/healthz"
-    /// `GET` → `ReadinessResponse`, 200 when the database is reachable and migrations are applied, else 503.
-    public static let readyz = "/readyz"
+    /// → `HealthResponse`, 200 while the process is alive.
+    public static let healthz = APIEndpoint(.get, "/healthz", .open)
+    /// → `ReadinessResponse`, 200 when the database is reachable and migrations are applied, else 503.
+    public static let readyz = APIEndpoint(.get, "/readyz", .open)
 
     // MARK: Admin (admin token)
-    /// `POST` `SubmitManifestsRequest` → 201 `SubmitManifestsResponse`.
-    public static let manifests = "/v1/manifests"
-    /// `GET ?state=&queue=&limit=&cursor=` → `ListResponse<JobView>`.
-    public static let jobs = "/v1/jobs"
-    /// `GET` → `JobView` (with results, latest metrics and artifacts).
-    public static func job(_ name: String) -> String { "/v1/jobs/\(escape(name))" }
-    /// `POST` (empty body) → `JobView`. Idempotent; cancelling a finished job changes nothing.
-    public static func cancelJob(_ name: String) -> String { "/v1/jobs/\(escape(name))/cancel" }
-    /// `GET ?state=&limit=&cursor=` → `ListResponse<TaskView>`.
-    public static func jobTasks(_ name: String) -> String { "/v1/jobs/\(escape(name))/tasks" }
-    /// `GET ?since=&limit=&task=&wait=` → `LogsResponse`.
-    public static func jobLogs(_ name: String) -> String { "/v1/jobs/\(escape(name))/logs" }
-    /// `GET ?name=&since=&limit=` → `ListResponse<MetricPointView>`.
-    public static func jobMetrics(_ name: String) -> String { "/v1/jobs/\(escape(name))/metrics" }
-    /// `GET ?since=&limit=` → `ListResponse<EventView>` of this job.
-    public static func jobEvents(_ name: String) -> String { "/v1/jobs/\(escape(name))/events" }
-    /// `GET ?job=&state=&limit=&cursor=` → `ListResponse<TaskView>`.
-    public static let tasks = "/v1/tasks"
-    /// `GET ?state=` → `ListResponse<WorkerView>`.
-    public static let workers = "/v1/workers"
-    /// `GET ?job=&since=&limit=` → `ListResponse<EventView>`.
-    public static let events = "/v1/events"
-    /// `GET` → `ListResponse<DatasetView>`.
-    public static let datasets = "/v1/datasets"
-    /// `GET` → `DatasetView`.
-    public static func dataset(_ name: String) -> String { "/v1/datasets/\(escape(name))" }
-    /// `GET ?limit=&cursor=` → `ListResponse<ShardView>`.
-    public static func datasetShards(_ name: String) -> String { "/v1/datasets/\(escape(name))/shards" }
-    /// `GET` → `ListResponse<QueueView>`: configured queues and the queues jobs use, with task counts.
-    public static let queues = "/v1/queues"
-    /// `DELETE` → `QueueView` of the queue afterwards (unconfigured: weight 1, no quota, its task counts); 404 when
-    /// no configuration of that name exists.
-    public static func queue(_ name: String) -> String { "/v1/queues/\(escape(name))" }
-    /// `GET ?job=&name=` → `ListResponse<ArtifactView>`.
-    public static let artifacts = "/v1/artifacts"
-    /// `GET` → `ArtifactView`.
-    public static func artifact(_ id: Int64) -> String { "/v1/artifacts/\(id)" }
-    /// `GET` → the artifact's bytes (`application/octet-stream`) when it lives in the control plane's store.
-    public static func artifactContent(_ id: Int64) -> String { "/v1/artifacts/\(id)/content" }
-    /// `PUT` raw bytes (admin or worker token) → `BlobUploadResponse` (location `cp://blobs/<sha256>`); the server
-    /// checks the sha256 and keeps one copy per checksum. `GET` → the bytes (404 when unknown).
-    public static func blob(_ sha256: String) -> String { "/v1/blobs/\(escape(sha256))" }
+    /// `SubmitManifestsRequest` → 201 `SubmitManifestsResponse`.
+    public static let manifests = APIEndpoint(.post, "/v1/manifests", .admin)
+    /// `?state=&queue=&limit=&cursor=` → `ListResponse<JobView>`.
+    public static let jobs = APIEndpoint(.get, "/v1/jobs", .admin)
+    /// → `JobView` (with results, latest metrics and artifacts).
+    public static let job = APIEndpoint(.get, "/v1/jobs/{name}", .admin)
+    /// (empty body) → `JobView`. Idempotent; cancelling a finished job changes nothing.
+    public static let cancelJob = APIEndpoint(.post, "/v1/jobs/{name}/cancel", .admin)
+    /// `?state=&limit=&cursor=` → `ListResponse<TaskView>`.
+    public static let jobTasks = APIEndpoint(.get, "/v1/jobs/{name}/tasks", .admin)
+    /// `?since=&limit=&task=&wait=` → `LogsResponse`.
+    public static let jobLogs = APIEndpoint(.get, "/v1/jobs/{name}/logs", .admin)
+    /// `?name=&since=&limit=` → `ListResponse<MetricPointView>`.
+    public static let jobMetrics = APIEndpoint(.get, "/v1/jobs/{name}/metrics", .admin)
+    /// `?since=&limit=` → `ListResponse<EventView>` of this job.
+    public static let jobEvents = APIEndpoint(.get, "/v1/jobs/{name}/events", .admin)
+    /// `?job=&state=&limit=&cursor=` → `ListResponse<TaskView>`.
+    public static let tasks = APIEndpoint(.get, "/v1/tasks", .admin)
+    /// `?state=` → `ListResponse<WorkerView>`.
+    public static let workers = APIEndpoint(.get, "/v1/workers", .admin)
+    /// `?job=&since=&limit=` → `ListResponse<EventView>`.
+    public static let events = APIEndpoint(.get, "/v1/events", .admin)
+    /// → `ListResponse<DatasetView>`.
+    public static let datasets = APIEndpoint(.get, "/v1/datasets", .admin)
+    /// → `DatasetView`.
+    public static let dataset = APIEndpoint(.get, "/v1/datasets/{name}", .admin)
+    /// `?limit=&cursor=` → `ListResponse<ShardView>`.
+    public static let datasetShards = APIEndpoint(.get, "/v1/datasets/{name}/shards", .admin)
+    /// → `ListResponse<QueueView>`: configured queues and the queues jobs use, with task counts.
+    public static let queues = APIEndpoint(.get, "/v1/queues", .admin)
+    /// → `QueueView` of the queue afterwards (unconfigured: weight 1, no quota, its task counts); 404 when no
+    /// configuration of that name exists.
+    public static let deleteQueue = APIEndpoint(.delete, "/v1/queues/{name}", .admin)
+    /// `?job=&name=` → `ListResponse<ArtifactView>`.
+    public static let artifacts = APIEndpoint(.get, "/v1/artifacts", .admin)
+
+    // MARK: Blobs (admin or worker token)
+    /// Raw bytes → `BlobUploadResponse` (location `cp://blobs/<sha256>`); the server checks the sha256 and keeps
+    /// one copy per checksum.
+    public static let putBlob = APIEndpoint(.put, blobPattern, .worker)
+    /// → the bytes (404 when unknown).
+    public static let getBlob = APIEndpoint(.get, blobPattern, .worker)
+    private static let blobPattern = "/v1/blobs/{sha256}"
 
     // MARK: Worker protocol (worker token; each call names its worker id in the body)
-    /// `POST` `RegisterWorkerRequest` → `RegisterWorkerResponse`.
-    public static let workerRegister = "/v1/worker/register"
-    /// `POST` `HeartbeatRequest` → `HeartbeatResponse`.
-    public static let workerHeartbeat = "/v1/worker/heartbeat"
-    /// `POST` `PollRequest` → `PollResponse` (long-poll up to `waitSeconds`).
-    public static let workerPoll = "/v1/worker/poll"
-    /// `POST` `ReportBatch` → `ReportBatchResponse`, or 409 `stale_attempt` when every attempt named is stale.
-    public static let workerReports = "/v1/worker/reports"
-    /// `POST` `DeregisterWorkerRequest` → 204. A clean shutdown: the worker's unfinished attempts are requeued now.
-    public static let workerDeregister = "/v1/worker/deregister"
+    /// `RegisterWorkerRequest` → `RegisterWorkerResponse`.
+    public static let workerRegister = APIEndpoint(.post, "/v1/worker/register", .registration)
+    /// `HeartbeatRequest` → `HeartbeatResponse`.
+    public static let workerHeartbeat = APIEndpoint(.post, "/v1/worker/heartbeat", .worker)
+    /// `PollRequest` → `PollResponse` (long-poll up to `waitSeconds`).
+    public static let workerPoll = APIEndpoint(.post, "/v1/worker/poll", .worker)
+    /// `ReportBatch` → `ReportBatchResponse`, or 409 `stale_attempt` when every attempt named is stale.
+    public static let workerReports = APIEndpoint(.post, "/v1/worker/reports", .worker)
+    /// `DeregisterWorkerRequest` → 204. A clean shutdown: the worker's unfinished attempts are requeued now.
+    public static let workerDeregister = APIEndpoint(.post, "/v1/worker/deregister", .worker)
+
+    /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
+    public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
+
+    /// Every route, in the order of the documentation; the server's route table must handle each exactly once.
+    public static let all: [APIEndpoint] = [
+        healthz, readyz,
+        manifests, jobs, job, cancelJob, jobTasks, jobLogs, jobMetrics, jobEvents, tasks, workers, events,
+        datasets, dataset, datasetShards, queues, deleteQueue, artifacts,
+        putBlob, getBlob,
+        workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
+    ]
 
     /// Percent-encodes one path segment (job names are DNS-like, but be safe).
     public static func escape(_ segment: String) -> String {

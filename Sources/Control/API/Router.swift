@@ -3,20 +3,10 @@ import ClusterModel
 import Foundation
 import HTTPServer
 
-// Routing: method + path pattern → handler, with the route's access rule checked before the handler runs.
+// Routing: each `APIRoute` endpoint (method + path pattern + scope) → its handler, with the scope checked
+// before the handler runs. The one table of handlers is `RouteTable`.
 // Handlers are synchronous: the HTTP server gives every connection its own thread, and the store is
 // blocking libpq, so a plain call chain is both the simplest and the fastest shape here.
-
-/// Who may call a route.
-enum RouteAccess: Sendable {
-    /// Probes: no token.
-    case open
-    case admin
-    /// Worker protocol calls; the handler checks the worker id in the body against the token.
-    case worker
-    /// Registration: the join token or the admin token.
-    case registration
-}
 
 /// What a handler receives.
 struct RequestContext: Sendable {
@@ -54,6 +44,16 @@ struct RequestContext: Sendable {
         return number
     }
 
+    /// An optional query parameter naming one case of `T` (`?state=running`).
+    func queryEnum<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+        guard let text = request.query(name) else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw APIErrorBody(code: .badRequest,
+                               message: "query parameter \(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return value
+    }
+
     func queryDouble(_ name: String, default value: Double, range: ClosedRange<Double>) throws -> Double {
         guard let text = request.query(name) else { return value }
         guard let number = Double(text), range.contains(number) else {
@@ -72,37 +72,14 @@ struct RequestContext: Sendable {
 
 typealias RouteHandler = @Sendable (RequestContext) throws -> HTTPResponse
 
+/// One row of the route table: an endpoint of `APIRoute` and the handler that answers it.
 struct Route: Sendable {
-    enum Segment: Sendable, Equatable {
-        case literal(String)
-        case parameter(String)
-    }
-
-    let method: String
-    let segments: [Segment]
-    let access: RouteAccess
+    let endpoint: APIEndpoint
     let handler: RouteHandler
 
-    /// `pattern` like `/v1/jobs/{name}/cancel`.
-    init(_ method: String, _ pattern: String, _ access: RouteAccess, _ handler: @escaping RouteHandler) {
-        self.method = method
-        self.segments = pattern.split(separator: "/").map { part in
-            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
-        }
-        self.access = access
+    init(_ endpoint: APIEndpoint, _ handler: @escaping RouteHandler) {
+        self.endpoint = endpoint
         self.handler = handler
-    }
-
-    func match(_ components: [String]) -> [String: String]? {
-        guard components.count == segments.count else { return nil }
-        var parameters: [String: String] = [:]
-        for (segment, component) in zip(segments, components) {
-            switch segment {
-            case .literal(let text): if text != component { return nil }
-            case .parameter(let name): parameters[name] = component.removingPercentEncoding ?? component
-            }
-        }
-        return parameters
     }
 }
 
@@ -117,14 +94,17 @@ final class Router: Sendable {
         self.log = log
     }
 
+    /// Answers one request: matched against the route table's patterns (a path no pattern fits is a 404, one that
+    /// fits only with another method a 405), authorized by the route's scope, then handed to its handler. No
+    /// socket is involved, so tests call this directly with an `HTTPRequest` value.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         let components = request.pathComponents
         var methodMismatch = false
         for route in routes {
-            guard let parameters = route.match(components) else { continue }
-            guard route.method == request.method else { methodMismatch = true; continue }
+            guard let parameters = route.endpoint.match(components) else { continue }
+            guard route.endpoint.method.rawValue == request.method else { methodMismatch = true; continue }
             do {
-                let principal = try authorize(route.access, request)
+                let principal = try authorize(route.endpoint.scope, request)
                 try Self.refuseNUL(in: parameters, request.queryItems)
                 return try route.handler(RequestContext(request: request, parameters: parameters, principal: principal))
             } catch {
@@ -136,7 +116,7 @@ final class Router: Sendable {
                                                          message: "\(request.method) is not allowed on \(request.path)"))
         }
         return APIErrorMapping.response(APIErrorBody(code: .notFound,
-                                                     message: "no route \(request.method) \(request.path); the API lives under /v1/ (see docs/cli-and-workers.md)"))
+                                                     message: "no route \(request.method) \(request.path); the API lives under \(APIRoute.apiPrefix)/ (see docs/cli-and-workers.md)"))
     }
 
     /// Path and query parameters reach PostgreSQL too (`/v1/jobs/{name}`), which cannot store U+0000 (`%2500`
@@ -151,10 +131,10 @@ final class Router: Sendable {
         }
     }
 
-    private func authorize(_ access: RouteAccess, _ request: HTTPRequest) throws -> Principal? {
-        if case .open = access { return nil }
+    private func authorize(_ scope: RouteScope, _ request: HTTPRequest) throws -> Principal? {
+        if case .open = scope { return nil }
         let principal = try authorizer.principal(forAuthorizationHeader: request.headers["Authorization"])
-        switch access {
+        switch scope {
         case .open: return nil
         case .admin: try principal.requireAdmin()
         case .registration: try principal.requireMayRegister()

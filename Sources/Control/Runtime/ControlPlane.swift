@@ -58,15 +58,13 @@ public final class ControlPlane: @unchecked Sendable {
         let services = ControlServices(configuration: configuration, store: ControlStore(pool: pool), signals: signals,
                                        planners: planners, registry: registry)
 
-        let authorizer = Authorizer(adminToken: configuration.adminToken, joinToken: configuration.joinToken) { hash in
-            try services.workerTokens.worker(forTokenHash: hash)
-        }
-        let routes = ProbeRoutes.routes(services, version: opsVersion, isLeader: { [weak self] in self?.isSchedulingLeader ?? false }) + WorkerRoutes.routes(services) + AdminRoutes.routes(services) + BlobRoutes.routes(services)
-        let router = Router(routes: routes, authorizer: authorizer, log: log)
+        let router = RouteTable.router(services, version: opsVersion, isLeader: { [weak self] in self?.isSchedulingLeader ?? false },
+                                       log: log)
         let maxBody = configuration.maxBodyBytes, maxBlob = configuration.maxBlobBytes
         let serverConfiguration = HTTPServerConfiguration(
             address: configuration.host, port: UInt16(configuration.port),
-            maxBodyBytes: { _, path in path.hasPrefix("/v1/blobs/") ? maxBlob : maxBody },
+            // Blobs (checkpoints) are the one body that may be large; the method does not matter here.
+            maxBodyBytes: { _, path in APIRoute.putBlob.match(path.split(separator: "/").map(String.init)) != nil ? maxBlob : maxBody },
             errorResponse: { status, message in
                 let code: APIErrorCode = status == 413 ? .payloadTooLarge : status >= 500 ? .internalError : .badRequest
                 return APIErrorMapping.response(APIErrorBody(code: code, message: message))

@@ -39,7 +39,7 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
         do { sha = try SHA256.hex(ofFileAt: file.path) } catch {
             throw ArtifactStoreError.unreadable(path: file.path, reason: "\(error)")
         }
-        let url = baseURL + APIRoute.blob(sha)
+        let url = baseURL + APIRoute.putBlob.path(sha)
         let response: HTTPClientResponse
         do {
             response = try client.upload(url: url, fromFile: file.path, headers: headers.merging(["Content-Type": "application/octet-stream"]) { a, _ in a })
@@ -72,7 +72,7 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent(".\(sha).\(UUID().uuidString).tmp")
         defer { try? FileManager.default.removeItem(at: temporary) }
-        let url = baseURL + APIRoute.blob(sha)
+        let url = baseURL + APIRoute.getBlob.path(sha)
         let response: HTTPClientResponse
         do { response = try client.download(url: url, to: temporary.path, headers: headers) } catch {
             throw ArtifactStoreError.unreadable(path: url, reason: "\(error)")

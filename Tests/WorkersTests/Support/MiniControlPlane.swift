@@ -88,10 +88,10 @@ final class MiniControlPlane: @unchecked Sendable {
         let token = request.bearerToken
         do {
             switch (request.method, request.path) {
-            case ("GET", APIRoute.jobs):
+            case ("GET", APIRoute.jobs.path()):
                 guard token == adminToken else { return error(.unauthorized, "this call needs the admin token") }
                 return json(lock.withLock { ListResponse(items: jobs) })
-            case ("POST", APIRoute.workerRegister):
+            case ("POST", APIRoute.workerRegister.path()):
                 guard token == joinToken else { return error(.unauthorized, "bad join token") }
                 let body = try WireCoding.decode(RegisterWorkerRequest.self, from: request.body)
                 let response = lock.withLock { () -> RegisterWorkerResponse in
@@ -102,11 +102,11 @@ final class MiniControlPlane: @unchecked Sendable {
                 return json(response)
             case ("POST", _) where token != workerToken:
                 return error(.unauthorized, "worker calls need the worker token")
-            case ("POST", APIRoute.workerHeartbeat):
+            case ("POST", APIRoute.workerHeartbeat.path()):
                 let body = try WireCoding.decode(HeartbeatRequest.self, from: request.body)
                 if isForgotten(body.workerID) { return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again") }
                 return json(lock.withLock { heartbeat(body) })
-            case ("POST", APIRoute.workerPoll):
+            case ("POST", APIRoute.workerPoll.path()):
                 let body = try WireCoding.decode(PollRequest.self, from: request.body)
                 if isForgotten(body.workerID) { return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again") }
                 let deadline = Date().addingTimeInterval(min(body.waitSeconds, 1))
@@ -115,12 +115,12 @@ final class MiniControlPlane: @unchecked Sendable {
                     if !assignments.isEmpty || Date() >= deadline { return json(PollResponse(assignments: assignments)) }
                     Thread.sleep(forTimeInterval: 0.01)
                 }
-            case ("POST", APIRoute.workerReports):
+            case ("POST", APIRoute.workerReports.path()):
                 let body = try WireCoding.decode(ReportBatch.self, from: request.body)
                 let (response, allStale) = lock.withLock { report(body) }
                 if allStale { return error(.staleAttempt, "every attempt in the batch is stale") }
                 return json(response)
-            case ("POST", APIRoute.workerDeregister):
+            case ("POST", APIRoute.workerDeregister.path()):
                 let body = try WireCoding.decode(DeregisterWorkerRequest.self, from: request.body)
                 lock.withLock { deregistrations.append(body) }
                 return HTTPResponse(status: 204)

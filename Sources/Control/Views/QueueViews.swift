@@ -1,18 +1,19 @@
+// The scheduler's queues as the admin API shows them: the configured queues and every queue that jobs name
+// without a configuration (shown with the defaults the scheduler uses: weight 1, no quota), each with its
+// running and queued task counts. Deleting a configuration lets its jobs go on under the defaults.
+
 import APITypes
 import ClusterModel
 import Foundation
-import HTTPServer
 
-// `DELETE /v1/queues/{name}`: removes a queue's configuration (its jobs go on under the defaults).
-// `GET /v1/queues`: the configured queues and every queue that jobs name without a configuration (shown with
-// the defaults the scheduler uses: weight 1, no quota), each with its running and queued task counts.
+struct QueueViews {
+    let services: ControlServices
 
-enum QueueRoutes {
-    static func views(_ services: ControlServices) throws -> [QueueView] {
+    func all() throws -> [QueueView] {
         let usage = Dictionary(uniqueKeysWithValues: try services.queues.usage().map { ($0.queue, $0) })
         var views: [String: QueueView] = [:]
         for record in try services.queues.list() {
-            var view = view(record.configuration)
+            var view = Self.view(record.configuration)
             view.updatedAt = record.updatedAt
             views[record.name] = view
         }
@@ -27,19 +28,18 @@ enum QueueRoutes {
         }
     }
 
-    static func delete(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        let name = context.parameter("name")
+    /// Removes the configuration of `name`; the queue as it is afterwards.
+    func deleteConfiguration(named name: String) throws -> QueueView {
         guard try services.queues.delete(named: name) != nil else {
             throw APIErrorBody(code: .notFound, message: "no configured queue named \(name); `opsctl get queues` lists the queues (only those shown as configured can be deleted)")
         }
-        let now = try views(named: [name], services).first
+        return try views(named: [name]).first
             ?? QueueView(name: name, weight: QueueManifest.defaultWeight, quota: nil, configured: false)
-        return .wire(now)
     }
 
     /// The views of `names`, in that order (the order of the submitted file).
-    static func views(named names: [String], _ services: ControlServices) throws -> [QueueView] {
-        let all = Dictionary(uniqueKeysWithValues: try views(services).map { ($0.name, $0) })
+    func views(named names: [String]) throws -> [QueueView] {
+        let all = Dictionary(uniqueKeysWithValues: try all().map { ($0.name, $0) })
         return names.compactMap { all[$0] }
     }
 

@@ -1,0 +1,56 @@
+import APITypes
+import Foundation
+import HTTPServer
+
+// The one table from each `APIRoute` endpoint to its handler. The endpoints (method, path pattern, scope) are
+// defined in APITypes, where the clients build their paths from them too; this table only says who answers.
+
+enum RouteTable {
+    /// The router of one replica: this table, with tokens checked by the configuration's admin and join tokens
+    /// and the workers' tokens in the store.
+    static func router(_ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool,
+                       log: @escaping @Sendable (String) -> Void) -> Router {
+        let authorizer = Authorizer(adminToken: services.configuration.adminToken, joinToken: services.configuration.joinToken) { hash in
+            try services.workerTokens.worker(forTokenHash: hash)
+        }
+        return Router(routes: routes(services, version: version, isLeader: isLeader), authorizer: authorizer, log: log)
+    }
+
+    static func routes(_ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool) -> [Route] {
+        let readiness = Readiness(services: services, isLeader: isLeader)
+        func route(_ endpoint: APIEndpoint, _ handler: @escaping @Sendable (RequestContext, ControlServices) throws -> HTTPResponse) -> Route {
+            Route(endpoint) { try handler($0, services) }
+        }
+        let table = [
+            Route(APIRoute.healthz) { _ in ProbeRoutes.health(version: version) },
+            Route(APIRoute.readyz) { _ in ProbeRoutes.ready(readiness) },
+            route(APIRoute.manifests, AdminRoutes.submit),
+            route(APIRoute.jobs, AdminRoutes.listJobs),
+            route(APIRoute.job, AdminRoutes.getJob),
+            route(APIRoute.cancelJob, AdminRoutes.cancelJob),
+            route(APIRoute.jobTasks, AdminRoutes.listTasks),
+            route(APIRoute.jobLogs, AdminRoutes.jobLogs),
+            route(APIRoute.jobMetrics, AdminRoutes.jobMetrics),
+            route(APIRoute.jobEvents, AdminRoutes.listEvents),
+            route(APIRoute.tasks, AdminRoutes.listTasks),
+            route(APIRoute.workers, AdminRoutes.listWorkers),
+            route(APIRoute.events, AdminRoutes.listEvents),
+            route(APIRoute.datasets, AdminRoutes.listDatasets),
+            route(APIRoute.dataset, AdminRoutes.getDataset),
+            route(APIRoute.datasetShards, AdminRoutes.datasetShards),
+            route(APIRoute.queues, AdminRoutes.listQueues),
+            route(APIRoute.deleteQueue, AdminRoutes.deleteQueue),
+            route(APIRoute.artifacts, AdminRoutes.listArtifacts),
+            route(APIRoute.putBlob, BlobRoutes.put),
+            route(APIRoute.getBlob, BlobRoutes.get),
+            route(APIRoute.workerRegister, WorkerRoutes.register),
+            route(APIRoute.workerHeartbeat, WorkerRoutes.heartbeat),
+            route(APIRoute.workerPoll, WorkerRoutes.poll),
+            route(APIRoute.workerReports, WorkerRoutes.reports),
+            route(APIRoute.workerDeregister, WorkerRoutes.deregister),
+        ]
+        // Every endpoint answered, and once: a route added to `APIRoute.all` without a handler fails every start.
+        precondition(table.map(\.endpoint) == APIRoute.all, "RouteTable and APIRoute.all disagree")
+        return table
+    }
+}

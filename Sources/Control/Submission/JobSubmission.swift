@@ -1,0 +1,46 @@
+// A manifest file from `POST /v1/manifests` to stored jobs: planned whole (`ManifestSubmission`: all or nothing),
+// then either shown as it would be (dry run) or created, with the queues it configures.
+
+import APITypes
+import ClusterModel
+import Foundation
+
+struct JobSubmission {
+    let services: ControlServices
+
+    struct Outcome {
+        var response: SubmitManifestsResponse
+        /// A job was created or a queue configured (the API answers 201 instead of 200).
+        var changedSomething: Bool
+    }
+
+    func submit(_ request: SubmitManifestsRequest) throws -> Outcome {
+        let (planned, queues) = try services.submission.plan(request)
+        if request.dryRun {
+            let views = planned.map { manifest, job in
+                APITypes.SubmittedJob(outcome: .validated,
+                             job: JobView(id: JobID(0), name: job.name, type: job.type, state: .pending, queue: job.queue,
+                                          priority: job.priority, replicas: job.replicas, after: manifest.spec.after,
+                                          tasks: TaskCounts(queued: job.tasks.count), cancelRequested: false, submittedAt: Date()))
+            }
+            return Outcome(response: SubmitManifestsResponse(jobs: views, queues: queues.isEmpty ? nil : queues.map(QueueViews.view)),
+                           changedSomething: false)
+        }
+        let submitted = try services.jobs.submit(planned.map(\.job), configuring: queues)
+        refreshPlannerStatistics(afterCreating: zip(planned, submitted).filter { $0.1.created }.reduce(0) { $0 + $1.0.job.tasks.count })
+        let jobs = JobQueries(services: services)
+        let views = try submitted.map { result in
+            APITypes.SubmittedJob(outcome: result.created ? .created : .unchanged, job: JobView(try jobs.job(named: result.name)))
+        }
+        let queueViews = queues.isEmpty ? nil : try QueueViews(services: services).views(named: queues.map(\.name))
+        return Outcome(response: SubmitManifestsResponse(jobs: views, queues: queueViews),
+                       changedSomething: submitted.contains(where: \.created) || !queues.isEmpty)
+    }
+
+    /// After 1,000 new tasks or more the claim query's plan needs fresh statistics (`refreshTaskStatistics`).
+    /// Failure is harmless: autovacuum gets there later.
+    private func refreshPlannerStatistics(afterCreating tasks: Int) {
+        guard tasks >= 1000 else { return }
+        try? services.store.refreshTaskStatistics()
+    }
+}

@@ -1,0 +1,44 @@
+// Handing work to a polling worker. Long-poll: claim now; if nothing is runnable, sleep until a `task_runnable`
+// notification, capacity freed on this worker, or the earliest backoff deadline, and try again, until the
+// worker's wait time is used up.
+
+import APITypes
+import ClusterModel
+import Foundation
+
+struct TaskDispatch {
+    let services: ControlServices
+
+    func poll(_ request: PollRequest) throws -> PollResponse {
+        let wait = min(max(0, request.waitSeconds), services.configuration.maxPollSeconds)
+        let deadline = Date().addingTimeInterval(wait)
+        while true {
+            let channels = [StoreChannel.taskRunnable, StoreSignals.capacityFreed(on: request.workerID)]
+            let seen = services.signals.generations(channels)
+            let claimed = try services.leases.claimNext(for: request.workerID, limit: request.maxTasks,
+                                                        leaseDuration: services.configuration.leaseSeconds)
+            if !claimed.isEmpty { return PollResponse(assignments: try claimed.map(assignment)) }
+            let now = Date()
+            if now >= deadline { return PollResponse(assignments: []) }
+            var wakeAt = deadline
+            if let next = try services.leases.nextRunnableAt() { wakeAt = min(wakeAt, max(next, now.addingTimeInterval(0.01))) }
+            services.signals.wait(anyOf: seen, timeout: wakeAt.timeIntervalSince(now))
+        }
+    }
+
+    /// The wire assignment of one claimed attempt: the job's cached facts, and the gang's peers for a job of
+    /// several replicas.
+    private func assignment(_ lease: Control.TaskAssignment) throws -> APITypes.TaskAssignment {
+        let info = try services.jobInfo.info(lease.job)
+        var gang: GangInfo?
+        if info.replicas > 1 {
+            let peers = try services.jobs.tasks(of: lease.job).map { GangPeer(rank: $0.index, taskID: $0.id, workerID: $0.worker) }
+            gang = GangInfo(rank: lease.taskIndex, size: info.replicas, peers: peers)
+        }
+        return APITypes.TaskAssignment(taskID: lease.task, attemptID: lease.attempt, attemptNumber: lease.attemptNumber,
+                                       maxAttempts: info.maxAttempts, leaseDeadline: lease.leaseDeadline, jobID: lease.job,
+                                       jobName: lease.jobName, jobType: lease.jobType, taskIndex: lease.taskIndex,
+                                       taskCount: info.taskCount, spec: JSONText.parse(lease.spec) ?? .null,
+                                       resources: lease.resources, gang: gang)
+    }
+}

@@ -14,6 +14,41 @@ final class ClusterModelTests: XCTestCase {
         XCTAssertEqual(left + task, worker - task - task - task)
     }
 
+    func testFitsTable() {
+        let worker = Resources(cpuMillis: 4000, memoryBytes: 8 << 30, accelerators: ["gpu-h100": 2])
+        let cases: [(task: Resources, fits: Bool, why: String)] = [
+            (.zero, true, "nothing asked"),
+            (worker, true, "exactly the worker: every component equal"),
+            (Resources(cpuMillis: 4001), false, "one milli-cpu over"),
+            (Resources(memoryBytes: (8 << 30) + 1), false, "one byte over"),
+            (Resources(accelerators: ["gpu-h100": 2]), true, "all devices of the type"),
+            (Resources(accelerators: ["gpu-h100": 3]), false, "one device over"),
+            (Resources(accelerators: ["gpu-a100": 1]), false, "a type the worker lacks (h100 never stands in for a100)"),
+            (Resources(cpuMillis: 1, accelerators: ["gpu-h100": 1, "tpu-v5e": 1]), false, "one of two types missing"),
+        ]
+        for c in cases { XCTAssertEqual(c.task.fits(in: worker), c.fits, c.why) }
+        XCTAssertFalse(Resources(cpuMillis: 1).fits(in: Resources(cpuMillis: -1)), "over-booked free capacity fits nothing")
+        XCTAssertTrue(Resources.zero.fits(in: Resources(cpuMillis: 0, memoryBytes: 0)))
+    }
+
+    func testLabelsSatisfySelectorTable() {
+        let labels: Labels = ["zone": "a", "pool": "gpu", "empty": ""]
+        let cases: [(selector: Labels, satisfied: Bool, why: String)] = [
+            ([:], true, "an empty selector asks nothing"),
+            (["zone": "a"], true, "one matching term"),
+            (["zone": "a", "pool": "gpu"], true, "every term matches"),
+            (["zone": "b"], false, "same key, other value"),
+            (["zone": "a", "pool": "cpu"], false, "one of two terms differs"),
+            (["rack": "r1"], false, "a key the worker lacks"),
+            (["empty": ""], true, "an empty value matches an empty value"),
+            (["missing": ""], false, "an empty value does not match an absent key"),
+            (["Zone": "a"], false, "keys are case-sensitive"),
+        ]
+        for c in cases { XCTAssertEqual(labels.satisfies(selector: c.selector), c.satisfied, c.why) }
+        XCTAssertTrue(Labels().satisfies(selector: [:]))
+        XCTAssertFalse(Labels().satisfies(selector: ["zone": "a"]))
+    }
+
     func testTaskTransitions() throws {
         XCTAssertEqual(try TaskState.blocked.after(.dependenciesMet), .queued)
         XCTAssertEqual(try TaskState.queued.after(.leased), .running)

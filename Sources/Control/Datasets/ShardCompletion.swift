@@ -57,15 +57,14 @@ public struct ShardCompletion: Sendable, Equatable {
 
     /// The same on the caller's connection (inside a report batch's transaction).
     func conflict(_ c: PostgresConnection) throws -> String? {
-        guard let dataset = try DatasetStore.datasets(c, where: "name = $1", [.text(dataset)]).first else { return nil }
+        guard let dataset = try DatasetStore.dataset(c, named: dataset) else { return nil }
         if dataset.location != location || dataset.format != format {
             return "dataset \(self.dataset) is already registered at \(dataset.location) (format \"\(dataset.format)\"); write to another dataset name"
         }
         if let stored = JSONText.parse(dataset.metadata)?["tokenizerHash"]?.stringValue, stored != tokenizerHash {
             return "dataset \(self.dataset) was made with tokenizer \(stored.prefix(12))…, this shard with \(tokenizerHash.prefix(12))…; write to another dataset name"
         }
-        if let existing = try ShardStore.shards(c, where: "dataset_id = $1 AND shard_index = $2",
-                                                [dataset.id.sql, .int(Int64(shard.index))]).first,
+        if let existing = try ShardStore.shard(c, dataset: dataset.id, index: shard.index),
            existing.sha256 != shard.sha256 || existing.location != shard.location {
             return "shard \(shard.index) of dataset \(self.dataset) is already recorded with sha256 \(existing.sha256) at \(existing.location)"
         }

@@ -52,19 +52,15 @@ public struct ArtifactStore: Sendable {
     /// The same inside the caller's transaction (a report batch is stored in one).
     static func register(_ c: PostgresConnection, _ artifact: NewArtifact) throws -> ArtifactRecord {
         try validate(artifact)
-        guard try c.queryFirst("SELECT 1 FROM jobs WHERE id = $1", [artifact.job.sql]) != nil else {
+        guard try c.queryFirst(JobSQL.exists, [artifact.job.sql]) != nil else {
             throw StoreError.unknownJob("with id \(artifact.job)")
         }
-        let inserted = try c.query("""
-            INSERT INTO artifacts (job_id, task_id, name, kind, location, sha256, bytes, metadata)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
-            ON CONFLICT (job_id, name) DO NOTHING RETURNING id
-            """, [artifact.job.sql, artifact.task?.sql, .text(artifact.name), .text(artifact.kind), .text(artifact.location),
+        let inserted = try c.query(ArtifactSQL.insert, [artifact.job.sql, artifact.task?.sql, .text(artifact.name), .text(artifact.kind), .text(artifact.location),
                   .text(artifact.sha256), .int(artifact.bytes), .json(artifact.metadata)])
-        let record = try Self.artifacts(c, where: "job_id = $1 AND name = $2", [artifact.job.sql, .text(artifact.name)])[0]
+        let record = try Self.artifact(c, job: artifact.job, name: artifact.name)!
         if let row = inserted.first {
-            try c.execute("INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason) VALUES ('artifact', $1, $2, NULL, 'registered', $3)",
-                          [.int(try row.int64("id")), artifact.job.sql, .text("\(artifact.kind) \(artifact.name) at \(artifact.location)")])
+            try Events.record(c, .artifact, try row.int64("id"), job: artifact.job.rawValue, from: nil, to: "registered",
+                              reason: "\(artifact.kind) \(artifact.name) at \(artifact.location)")
         } else if record.sha256 != artifact.sha256 || record.location != artifact.location {
             throw StoreError.conflict(what: "artifact \(artifact.name) of job \(artifact.job)",
                                       message: "already registered with sha256 \(record.sha256) at \(record.location)")
@@ -73,19 +69,15 @@ public struct ArtifactStore: Sendable {
     }
 
     public func list(job: JobID) throws -> [ArtifactRecord] {
-        try pool.withConnection { try Self.artifacts($0, where: "job_id = $1", [job.sql]) }
+        try pool.withConnection { try $0.query(ArtifactSQL.ofJob, [job.sql]).map(ArtifactRecord.init(row:)) }
     }
 
     public func get(job: JobID, name: String) throws -> ArtifactRecord? {
-        try pool.withConnection { try Self.artifacts($0, where: "job_id = $1 AND name = $2", [job.sql, .text(name)]).first }
+        try pool.withConnection { try Self.artifact($0, job: job, name: name) }
     }
 
-    static func artifacts(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [ArtifactRecord] {
-        try c.query("SELECT * FROM artifacts WHERE \(condition) ORDER BY id", params).map { row in
-            ArtifactRecord(id: ArtifactID(try row.int64("id")), job: JobID(try row.int64("job_id")),
-                           task: try row.optionalInt64("task_id").map(TaskID.init), name: try row.string("name"),
-                           kind: try row.string("kind"), location: try row.string("location"), sha256: try row.string("sha256"),
-                           bytes: try row.int64("bytes"), metadata: try row.json("metadata"), createdAt: try row.date("created_at"))
-        }
+    /// The same inside the caller's transaction.
+    static func artifact(_ c: PostgresConnection, job: JobID, name: String) throws -> ArtifactRecord? {
+        try c.queryFirst(ArtifactSQL.byName, [job.sql, .text(name)]).map(ArtifactRecord.init(row:))
     }
 }

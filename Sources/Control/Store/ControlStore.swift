@@ -37,7 +37,7 @@ public struct ControlStore: Sendable {
     /// benchmark's throughput halves). ANALYZE samples a bounded number of rows, so it costs tens of ms, once
     /// per large submission; autovacuum would get there only after its nap time.
     public func refreshTaskStatistics() throws {
-        try pool.withConnection { _ = try $0.execute("ANALYZE tasks") }
+        try pool.withConnection { _ = try $0.execute(TaskSQL.analyze) }
     }
 
     /// Opens a pool and applies pending migrations (safe when several replicas start together).

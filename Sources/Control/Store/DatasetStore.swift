@@ -21,14 +21,10 @@ public struct DatasetStore: Sendable {
     /// Registers inside the caller's transaction (a tokenize task's completion records its dataset with it).
     static func register(_ c: PostgresConnection, name: String, location: String, format: String, metadata: String,
                          job: JobID?) throws -> DatasetRecord {
-        let inserted = try c.query("""
-            INSERT INTO datasets (name, location, format, metadata, job_id) VALUES ($1, $2, $3, $4::jsonb, $5)
-            ON CONFLICT (name) DO NOTHING RETURNING id
-            """, [.text(name), .text(location), .text(format), .json(metadata), job?.sql])
-        let record = try Self.datasets(c, where: "name = $1", [.text(name)])[0]
+        let inserted = try c.query(DatasetSQL.insert, [.text(name), .text(location), .text(format), .json(metadata), job?.sql])
+        let record = try Self.dataset(c, named: name)!
         if let row = inserted.first {
-            try c.execute("INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason) VALUES ('dataset', $1, $2, NULL, 'registered', $3)",
-                          [.int(try row.int64("id")), job?.sql, .text(location)])
+            try Events.record(c, .dataset, try row.int64("id"), job: job?.rawValue, from: nil, to: "registered", reason: location)
         } else if record.location != location || record.format != format {
             throw StoreError.conflict(what: "dataset \(name)",
                                       message: "already registered at \(record.location) (format \"\(record.format)\"); use another name")
@@ -42,11 +38,11 @@ public struct DatasetStore: Sendable {
 
     /// The same inside the caller's transaction.
     static func dataset(_ c: PostgresConnection, named name: String) throws -> DatasetRecord? {
-        try datasets(c, where: "name = $1", [.text(name)]).first
+        try c.queryFirst(DatasetSQL.byName, [.text(name)]).map(DatasetRecord.init(row:))
     }
 
     public func dataset(_ id: DatasetID) throws -> DatasetRecord? {
-        try pool.withConnection { try Self.datasets($0, where: "id = $1", [id.sql]).first }
+        try pool.withConnection { try $0.queryFirst(DatasetSQL.byID, [id.sql]).map(DatasetRecord.init(row:)) }
     }
 
     public func list() throws -> [DatasetRecord] {
@@ -55,14 +51,6 @@ public struct DatasetStore: Sendable {
 
     /// The same inside the caller's transaction.
     static func list(_ c: PostgresConnection) throws -> [DatasetRecord] {
-        try datasets(c, where: "true", [])
-    }
-
-    static func datasets(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [DatasetRecord] {
-        try c.query("SELECT * FROM datasets WHERE \(condition) ORDER BY id", params).map { row in
-            DatasetRecord(id: DatasetID(try row.int64("id")), name: try row.string("name"), location: try row.string("location"),
-                          format: try row.string("format"), metadata: try row.json("metadata"),
-                          job: try row.optionalInt64("job_id").map(JobID.init), createdAt: try row.date("created_at"))
-        }
+        try c.query(DatasetSQL.all).map(DatasetRecord.init(row:))
     }
 }

@@ -24,23 +24,10 @@ enum JobLifecycle {
     private static func recompute(_ c: PostgresConnection, jobs: Set<Int64>) throws -> [Int64] {
         let ids = jobs.sorted()
         // Lock first, then read task states in a later statement (fresh snapshot after the lock).
-        let locked = try c.query("""
-            SELECT id, state, cancel_requested FROM jobs
-            WHERE id = ANY($1) AND state NOT IN ('succeeded', 'failed', 'cancelled')
-            ORDER BY id FOR UPDATE
-            """, [.intArray(ids)])
+        let locked = try c.query(JobSQL.lockUnfinished, [.intArray(ids)])
         guard !locked.isEmpty else { return [] }
         let lockedIDs = try locked.map { try $0.int64("id") }
-        let presence = try c.query("""
-            SELECT j.id,
-                EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'blocked') AS blocked,
-                EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'queued') AS queued,
-                EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'running') AS running,
-                EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'succeeded') AS succeeded,
-                EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'failed') AS failed,
-                EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'cancelled') AS cancelled
-            FROM unnest($1::bigint[]) AS j(id)
-            """, [.intArray(lockedIDs)])
+        let presence = try c.query(TaskSQL.statesPresent, [.intArray(lockedIDs)])
         var present: [Int64: [TaskState]] = [:]
         for row in presence {
             present[try row.int64("id")] = try TaskState.allCases.filter { try row.bool($0.rawValue) }
@@ -58,21 +45,8 @@ enum JobLifecycle {
             if derived.isTerminal { finished.append(id) }
         }
         guard !changedIDs.isEmpty else { return [] }
-        try c.execute("""
-            WITH ch AS (
-                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS ch(id, old, new)
-            ), u AS (
-                UPDATE jobs j SET state = ch.new,
-                    started_at = CASE WHEN ch.new <> 'pending' THEN coalesce(j.started_at, now()) ELSE j.started_at END,
-                    finished_at = CASE WHEN ch.new IN ('succeeded', 'failed', 'cancelled') THEN now() END
-                FROM ch WHERE j.id = ch.id
-                RETURNING j.id, ch.old, ch.new
-            )
-            INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-            SELECT 'job', id, id, old, new, 'derived from task states' FROM u
-            """, [.intArray(changedIDs), .textArray(oldStates), .textArray(newStates)])
-        try c.query("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id",
-                    [.text(StoreChannel.jobChanged), .intArray(changedIDs)])
+        try c.execute(JobSQL.setDerivedStates, [.intArray(changedIDs), .textArray(oldStates), .textArray(newStates)])
+        try c.query(JobSQL.notifyChanged, [.text(StoreChannel.jobChanged), .intArray(changedIDs)])
         return finished
     }
 
@@ -80,11 +54,7 @@ enum JobLifecycle {
     /// tasks were cancelled (their state must be recomputed next).
     private static func evaluateDependents(_ c: PostgresConnection, ofFinished finished: [Int64]) throws -> Set<Int64> {
         guard !finished.isEmpty else { return [] }
-        let dependents = try c.query("""
-            SELECT j.id FROM jobs j
-            WHERE j.id IN (SELECT job_id FROM job_dependencies WHERE after_job_id = ANY($1)) AND j.state = 'pending'
-            ORDER BY j.id FOR UPDATE
-            """, [.intArray(finished)]).map { try $0.int64("id") }
+        let dependents = try c.query(JobSQL.lockPendingDependents, [.intArray(finished)]).map { try $0.int64("id") }
         return try evaluate(c, jobs: dependents)
     }
 
@@ -93,18 +63,7 @@ enum JobLifecycle {
     @discardableResult
     static func evaluate(_ c: PostgresConnection, jobs: [Int64]) throws -> Set<Int64> {
         guard !jobs.isEmpty else { return [] }
-        let verdicts = try c.query("""
-            SELECT d.job_id,
-                bool_and(a.state = 'succeeded' OR (a.state IN ('failed', 'cancelled') AND d.on_failure = 'proceed')) AS satisfied,
-                bool_or(a.state IN ('failed', 'cancelled') AND d.on_failure IN ('cancel', 'fail')) AS doomed,
-                bool_or(a.state IN ('failed', 'cancelled') AND d.on_failure = 'fail') AS fails,
-                string_agg(CASE WHEN a.state IN ('failed', 'cancelled') AND d.on_failure IN ('cancel', 'fail')
-                                THEN a.name || ' ' || a.state END, ', ' ORDER BY a.name) AS failed_dependencies,
-                string_agg(CASE WHEN a.state NOT IN ('succeeded', 'failed', 'cancelled') THEN a.name END, ', ' ORDER BY a.name) AS waiting_for
-            FROM job_dependencies d JOIN jobs a ON a.id = d.after_job_id
-            WHERE d.job_id = ANY($1)
-            GROUP BY d.job_id
-            """, [.intArray(jobs)])
+        let verdicts = try c.query(JobSQL.dependencyVerdicts, [.intArray(jobs)])
         var released: [Int64] = []
         var doomed: Set<Int64> = []
         for row in verdicts {
@@ -113,21 +72,20 @@ enum JobLifecycle {
                 doomed.insert(id)
                 let reason = "dependency failed: \(try row.optionalString("failed_dependencies") ?? "?")"
                 let fails = try row.bool("fails")
-                try TaskTransitions.move(c, where: "job_id = $1", [.int(id)], from: [.blocked, .queued],
-                                         event: fails ? .dependencyFailed : .cancelled, assignments: "finished_at = now()",
-                                         reason: reason)
-                try c.execute("UPDATE jobs SET pending_reason = $2 WHERE id = $1", [.int(id), .text(reason)])
+                try TaskTransitions.move(c, .job, .int(id), from: [.blocked, .queued],
+                                         event: fails ? .dependencyFailed : .cancelled, assignments: .finished, reason: reason)
+                try c.execute(JobSQL.setPendingReason, [.int(id), .text(reason)])
             } else if try row.bool("satisfied") {
                 released.append(id)
             } else if let waiting = try row.optionalString("waiting_for") {
-                try c.execute("UPDATE jobs SET pending_reason = $2 WHERE id = $1", [.int(id), .text("waiting for \(waiting)")])
+                try c.execute(JobSQL.setPendingReason, [.int(id), .text("waiting for \(waiting)")])
             }
         }
         if !released.isEmpty {
-            let moved = try TaskTransitions.move(c, where: "job_id = ANY($1)", [.intArray(released)], from: [.blocked],
-                                                 event: .dependenciesMet, assignments: "not_before = now()",
+            let moved = try TaskTransitions.move(c, .jobs, .intArray(released), from: [.blocked],
+                                                 event: .dependenciesMet, assignments: .runnableNow,
                                                  reason: "all after: dependencies finished")
-            try c.execute("UPDATE jobs SET pending_reason = NULL WHERE id = ANY($1)", [.intArray(released)])
+            try c.execute(JobSQL.clearPendingReasons, [.intArray(released)])
             if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
         }
         return doomed

@@ -156,8 +156,7 @@ public struct JobStore: Sendable {
         // Existing jobs with these names: identical ones make the resubmission a no-op.
         var existing: [String: Int64] = [:]
         for (i, job) in jobs.enumerated() {
-            guard let row = try c.queryFirst("SELECT id, type = $2 AND spec = $3::jsonb AS same FROM jobs WHERE name = $1",
-                                             [.text(job.name), .text(job.type), .json(job.spec)]) else { continue }
+            guard let row = try c.queryFirst(JobSQL.sameDefinition, [.text(job.name), .text(job.type), .json(job.spec)]) else { continue }
             guard try row.bool("same") else { throw StoreError.jobNameTaken(jobs[i].name) }
             existing[job.name] = try row.int64("id")
         }
@@ -165,7 +164,7 @@ public struct JobStore: Sendable {
         let afterNames = Set(jobs.flatMap { $0.after.map(\.jobName) }).subtracting(names)
         var known: [String: Int64] = [:]
         if !afterNames.isEmpty {
-            for row in try c.query("SELECT id, name FROM jobs WHERE name = ANY($1)", [.textArray(Array(afterNames))]) {
+            for row in try c.query(JobSQL.idsByName, [.textArray(Array(afterNames))]) {
                 known[try row.string("name")] = try row.int64("id")
             }
         }
@@ -185,13 +184,7 @@ public struct JobStore: Sendable {
             let policy = job.retryPolicy
             let blocked = !job.after.isEmpty
             do {
-                let id = try c.queryOne("""
-                    INSERT INTO jobs (name, type, spec, queue, priority, replicas, cpu_millis, memory_bytes, accelerators,
-                        node_selector, max_attempts, initial_backoff_seconds, max_backoff_seconds, backoff_multiplier,
-                        state, pending_reason, reads_locations)
-                    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, 'pending', $15, $16)
-                    RETURNING id
-                    """, [.text(job.name), .text(job.type), .json(job.spec), .text(job.queue), .int(Int64(job.priority)),
+                let id = try c.queryOne(JobSQL.insert, [.text(job.name), .text(job.type), .json(job.spec), .text(job.queue), .int(Int64(job.priority)),
                           .int(Int64(job.replicas)), .int(r.cpuMillis), .int(r.memoryBytes),
                           .json(StoreJSON.encode(accelerators: r.accelerators)), .json(StoreJSON.encode(job.nodeSelector)),
                           .int(Int64(policy.maxAttempts)), .double(policy.initialBackoffSeconds),
@@ -204,31 +197,17 @@ public struct JobStore: Sendable {
             } catch let error as PostgresError where error.isUniqueViolation {
                 throw StoreError.jobNameTaken(job.name)
             }
-            try c.execute("""
-                INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-                VALUES ('job', $1, $1, NULL, 'pending', 'submitted')
-                """, [.int(ids[job.name]!)])
+            try Events.record(c, .job, ids[job.name]!, job: ids[job.name]!, from: nil, to: JobState.pending.rawValue, reason: "submitted")
             let specs = job.tasks.isEmpty ? Array(repeating: "{}", count: job.replicas) : job.tasks.map(\.spec)
             let initial: TaskState = blocked ? .blocked : .queued
-            try c.execute("""
-                WITH t AS (
-                    INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state, node_selector,
-                                       reads_remote, kind)
-                    SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10, $11
-                    FROM unnest($2::text[]) WITH ORDINALITY AS u(spec, n)
-                    RETURNING id
-                )
-                INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-                SELECT 'task', id, $1, NULL, $8, 'submitted' FROM t
-                """, [.int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
+            try c.execute(TaskSQL.insert, [.int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
                       .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
                       .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
                       .bool(!job.readsLocations.isEmpty), .text(job.type)])
         }
         for job in jobs where existing[job.name] == nil {
             for dependency in job.after {
-                try c.execute("INSERT INTO job_dependencies (job_id, after_job_id, on_failure) VALUES ($1, $2, $3)",
-                              [.int(ids[job.name]!), .int(ids[dependency.jobName] ?? known[dependency.jobName]!),
+                try c.execute(JobSQL.insertDependency, [.int(ids[job.name]!), .int(ids[dependency.jobName] ?? known[dependency.jobName]!),
                                .text(dependency.onFailure.rawValue)])
             }
         }
@@ -242,61 +221,33 @@ public struct JobStore: Sendable {
     // MARK: Reading
 
     public func job(_ id: JobID) throws -> JobRecord? {
-        try pool.retryingOnConnectionLoss { try pool.withConnection { try Self.jobs($0, where: "j.id = $1", [id.sql]).first } }
+        try pool.retryingOnConnectionLoss { try pool.withConnection { try Self.job($0, id) } }
     }
 
     public func job(named name: String) throws -> JobRecord? {
-        try pool.retryingOnConnectionLoss { try pool.withConnection { try Self.jobs($0, where: "j.name = $1", [.text(name)]).first } }
+        try pool.retryingOnConnectionLoss { try pool.withConnection { try $0.queryFirst(JobSQL.byName, [.text(name)]).map(JobRecord.init(row:)) } }
     }
 
     /// Jobs, newest first, optionally filtered by state; page with `beforeID`.
     public func list(state: JobState? = nil, limit: Int = 100, beforeID: JobID? = nil) throws -> [JobRecord] {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection {
-                try Self.jobs($0, where: "($1::text IS NULL OR j.state = $1) AND ($2::bigint IS NULL OR j.id < $2)",
-                              [state.map { .text($0.rawValue) }, beforeID?.sql], limit: limit)
+                try $0.query(JobSQL.page, [state.map { .text($0.rawValue) }, beforeID?.sql, .int(Int64(max(1, min(limit, 10_000))))])
+                    .map(JobRecord.init(row:))
             }
         }
     }
 
-    static func jobs(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?], limit: Int = 1000) throws -> [JobRecord] {
-        let rows = try c.query("""
-            SELECT j.*,
-                coalesce((SELECT string_agg(a.name, E'\\n' ORDER BY a.name) FROM job_dependencies d JOIN jobs a ON a.id = d.after_job_id
-                          WHERE d.job_id = j.id), '') AS after_names,
-                coalesce((SELECT string_agg(s.state || '=' || s.n, ',') FROM
-                          (SELECT state, count(*) AS n FROM tasks WHERE job_id = j.id GROUP BY state) s), '') AS counts
-            FROM jobs j WHERE \(condition)
-            ORDER BY j.id DESC LIMIT \(max(1, min(limit, 10_000)))
-            """, params)
-        return try rows.map { row in
-            var counts: [String: Int] = [:]
-            for part in try row.string("counts").split(separator: ",") {
-                let kv = part.split(separator: "=")
-                if kv.count == 2, let n = Int(kv[1]) { counts[String(kv[0])] = n }
-            }
-            let after = try row.string("after_names")
-            return JobRecord(
-                id: JobID(try row.int64("id")), name: try row.string("name"), type: try row.string("type"),
-                spec: try row.json("spec"), queue: try row.string("queue"), priority: try row.int("priority"),
-                replicas: try row.int("replicas"), resources: try row.resources(),
-                nodeSelector: try StoreJSON.labels(try row.string("node_selector"), column: "node_selector"),
-                retryPolicy: RetryPolicy(maxAttempts: try row.int("max_attempts"),
-                                         initialBackoffSeconds: try row.double("initial_backoff_seconds"),
-                                         maxBackoffSeconds: try row.double("max_backoff_seconds"),
-                                         multiplier: try row.double("backoff_multiplier")),
-                state: try row.jobState("state"), cancelRequested: try row.bool("cancel_requested"),
-                pendingReason: try row.optionalString("pending_reason"), submittedAt: try row.date("submitted_at"),
-                startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
-                after: after.isEmpty ? [] : after.split(separator: "\n").map(String.init), taskCounts: counts)
-        }
+    /// The same inside the caller's transaction.
+    static func job(_ c: PostgresConnection, _ id: JobID) throws -> JobRecord? {
+        try c.queryFirst(JobSQL.byID, [id.sql]).map(JobRecord.init(row:))
     }
 
     /// The job's tasks in index order.
     public func tasks(of job: JobID) throws -> [TaskRecord] {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
-                try c.query("SELECT * FROM tasks WHERE job_id = $1 ORDER BY task_index", [job.sql]).map(Self.task)
+                try c.query(TaskSQL.ofJob, [job.sql]).map(TaskRecord.init(row:))
             }
         }
     }
@@ -307,35 +258,14 @@ public struct JobStore: Sendable {
 
     /// The same inside the caller's transaction.
     static func task(_ c: PostgresConnection, _ id: TaskID) throws -> TaskRecord? {
-        try c.queryFirst("SELECT * FROM tasks WHERE id = $1", [id.sql]).map(Self.task)
+        try c.queryFirst(TaskSQL.byID, [id.sql]).map(TaskRecord.init(row:))
     }
 
     /// The attempts (leases) of a task, oldest first.
     public func attempts(of task: TaskID) throws -> [AttemptRecord] {
         try pool.withConnection { c in
-            try c.query("""
-                SELECT a.*, w.name AS worker_name FROM task_attempts a LEFT JOIN workers w ON w.id = a.worker_id
-                WHERE a.task_id = $1 ORDER BY a.number
-                """, [task.sql]).map { row in
-                AttemptRecord(id: AttemptID(try row.int64("id")), task: TaskID(try row.int64("task_id")), number: try row.int("number"),
-                              worker: WorkerID(try row.int64("worker_id")), workerName: try row.optionalString("worker_name"),
-                              state: AttemptState(rawValue: try row.string("state")) ?? .failed,
-                              leaseDeadline: try row.date("lease_deadline"), startedAt: try row.date("started_at"),
-                              finishedAt: try row.optionalDate("finished_at"), error: try row.optionalString("error"))
-            }
+            try c.query(AttemptSQL.ofTask, [task.sql]).map(AttemptRecord.init(row:))
         }
-    }
-
-    static func task(_ row: PostgresRow) throws -> TaskRecord {
-        TaskRecord(id: TaskID(try row.int64("id")), jobID: JobID(try row.int64("job_id")), index: try row.int("task_index"),
-                   spec: try row.json("spec"), resources: try row.resources(), state: try row.taskState("state"),
-                   attempts: try row.int("attempts"), notBefore: try row.date("not_before"),
-                   placedWorker: try row.optionalInt64("placed_worker_id").map(WorkerID.init),
-                   worker: try row.optionalInt64("worker_id").map(WorkerID.init),
-                   activeAttempt: try row.optionalInt64("active_attempt_id").map(AttemptID.init),
-                   result: try row.optionalString("result"), error: try row.optionalString("error"),
-                   startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
-                   progress: try row.optionalDouble("progress"), progressMessage: try row.optionalString("progress_message"))
     }
 
     // MARK: Cancelling
@@ -346,20 +276,17 @@ public struct JobStore: Sendable {
     @discardableResult
     public func cancel(_ job: JobID, reason: String = "cancelled by user") throws -> JobRecord {
         try pool.idempotentTransaction { c in
-            guard let row = try c.queryFirst("SELECT state FROM jobs WHERE id = $1", [job.sql]) else {
+            guard let row = try c.queryFirst(JobSQL.state, [job.sql]) else {
                 throw StoreError.unknownJob("with id \(job)")
             }
-            if try row.jobState("state").isTerminal { return try Self.jobs(c, where: "j.id = $1", [job.sql])[0] }
+            if try row.jobState("state").isTerminal { return try Self.job(c, job)! }
             // Tasks first (the same lock order as lease reports), then the job row.
-            try c.execute("""
-                UPDATE task_attempts SET state = 'cancelled', finished_at = now(), error = $2
-                WHERE state = 'active' AND task_id IN (SELECT id FROM tasks WHERE job_id = $1)
-                """, [job.sql, .text(reason)])
-            try TaskTransitions.move(c, where: "job_id = $1", [job.sql], from: [.blocked, .queued, .running], event: .cancelled,
-                                     assignments: "worker_id = NULL, active_attempt_id = NULL, finished_at = now()", reason: reason)
-            try c.execute("UPDATE jobs SET cancel_requested = true, pending_reason = NULL WHERE id = $1", [job.sql])
+            try c.execute(AttemptSQL.cancelOfJob, [job.sql, .text(reason)])
+            try TaskTransitions.move(c, .job, job.sql, from: [.blocked, .queued, .running], event: .cancelled,
+                                     assignments: .cancelled, reason: reason)
+            try c.execute(JobSQL.requestCancel, [job.sql])
             try JobLifecycle.refresh(c, jobs: [job.rawValue])
-            return try Self.jobs(c, where: "j.id = $1", [job.sql])[0]
+            return try Self.job(c, job)!
         }
     }
 }

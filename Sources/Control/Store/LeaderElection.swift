@@ -17,11 +17,11 @@ final class LeaderElection {
         do {
             if let connection {
                 // Still leading only if the session that holds the lock is alive.
-                _ = try connection.queryOne("SELECT 1 AS alive")
+                _ = try connection.queryOne(AdvisoryLockSQL.ping)
                 return true
             }
             let candidate = try PostgresConnection(conninfo: conninfo, applicationName: "llm-ops-scheduler-leader")
-            if try candidate.queryOne("SELECT pg_try_advisory_lock($1) AS acquired", [.int(Self.lockKey)]).bool("acquired") {
+            if try candidate.queryOne(AdvisoryLockSQL.trySessionLock, [.int(Self.lockKey)]).bool("acquired") {
                 connection = candidate
                 return true
             }
@@ -36,7 +36,7 @@ final class LeaderElection {
 
     func resign() {
         if let connection {
-            _ = try? connection.query("SELECT pg_advisory_unlock($1)", [.int(Self.lockKey)])
+            _ = try? connection.query(AdvisoryLockSQL.unlockSession, [.int(Self.lockKey)])
             connection.close()
         }
         connection = nil

@@ -60,136 +60,107 @@ public struct LeaseStore: Sendable {
     /// scheduler's locality), of a kind the worker runs, that fit its free capacity and labels; highest priority first,
     /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
-    /// What holds capacity on worker `w`: its running tasks, and queued tasks the scheduler placed on it
-    /// (a reservation; counting only running tasks let one claim take both a placed task and an unplaced
-    /// task into the same capacity).
-    static let holdsCapacity = "(t.worker_id = w.id AND t.state = 'running') OR (t.placed_worker_id = w.id AND t.state = 'queued')"
-
+    /// Four steps, the same statements as ever (the claim is the hot path): lock the worker, fetch candidates,
+    /// pack them (pure Swift, `ClaimPacking`), lease what was packed.
     public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDuration: TimeInterval = 60) throws -> [TaskAssignment] {
         guard limit >= 1 else { return [] }
         guard leaseDuration > 0 else { throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0") }
         let running = try TaskTransitions.target(from: [.queued], .leased)
         return try pool.transaction { c in
-            // The worker row lock serializes claims of one worker and the scheduler's placements onto it, so
-            // its capacity is not double-booked; what it holds is read after the lock (WorkerCapacity).
-            try WorkerCapacity.lock([worker.rawValue], c)
-            guard let w = try c.queryFirst("""
-                SELECT w.state, w.labels, array_to_json(w.kinds)::text AS kinds_json,
-                    coalesce((SELECT jsonb_agg(q.name) FROM queues q), '[]') AS configured_queues
-                FROM workers w WHERE w.id = $1
-                """, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
-            let state = try w.string("state")
-            // A draining or drained worker simply gets nothing; a lost one must register or heartbeat first.
-            if state == WorkerState.draining.rawValue || state == WorkerState.drained.rawValue { return [] }
-            guard state == WorkerState.alive.rawValue else { throw StoreError.workerNotAlive(worker, state: state) }
-            try c.execute("UPDATE workers SET last_heartbeat = now() WHERE id = $1", [worker.sql])
-            guard var free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else { throw StoreError.unknownWorker(worker) }
-            // Reads tasks only, in index order (tasks_runnable): the filters keep the planner's estimates
-            // high, so it walks the index and stops after `limit` rows instead of sorting the queue.
-            let labels = try StoreJSON.labels(try w.string("labels"), column: "labels")
-            // Configured queues (a weight, a quota) run only what the scheduler places: it shares the cluster
-            // by their weights and counts their quotas, which a first-come claim cannot. The filter is added
-            // only while such queues exist, so the common case keeps its plain index walk.
-            let configuredText = try w.string("configured_queues")
-            guard let configuredQueues = (try? JSONSerialization.jsonObject(with: Data(configuredText.utf8))) as? [String] else {
-                throw PostgresError.decoding(column: "configured_queues", expected: "a JSON array of queue names", found: configuredText)
-            }
-            var parameters: [PostgresValue?] = [worker.sql, .int(free.cpuMillis), .int(free.memoryBytes), .json(StoreJSON.encode(labels)),
-                                                .json(StoreJSON.encode(accelerators: free.accelerators)), .int(Int64(limit))]
-            var queueFilter = ""
-            if !configuredQueues.isEmpty {
-                parameters.append(.textArray(configuredQueues))
-                queueFilter = "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($\(parameters.count)::text[]))"
-            }
-            // Only kinds this worker has an executor for (a worker that registered no kinds takes any).
-            let kinds = try StoreJSON.strings(try w.string("kinds_json"), column: "kinds")
-            var kindFilter = ""
-            if !kinds.isEmpty {
-                parameters.append(.textArray(kinds))
-                kindFilter = "AND t.kind = ANY($\(parameters.count)::text[])"
-            }
-            let candidates = try c.query("""
-                SELECT t.id, t.job_id, t.task_index, t.spec, t.cpu_millis, t.memory_bytes, t.accelerators,
-                       t.node_selector, t.placed_worker_id
-                FROM tasks t
-                WHERE t.state = 'queued' AND t.not_before <= now()
-                  AND (t.placed_worker_id = $1
-                       OR (t.placed_worker_id IS NULL AND NOT t.gang AND NOT t.reads_remote
-                           AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
-                           \(queueFilter) \(kindFilter)
-                           AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
-                           AND (t.accelerators = '{}'::jsonb
-                                OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
-                                               WHERE a.value::bigint > coalesce(($5::jsonb ->> a.key)::bigint, 0)))))
-                ORDER BY t.priority DESC, t.id
-                LIMIT $6
-                FOR UPDATE OF t SKIP LOCKED
-                """, parameters)
-            // The configured-queue list above was read by an earlier statement: a submission that configured a
-            // queue and queued its tasks may have committed in between. Looking again now (a later statement
-            // sees at least what the candidate query saw) keeps such unplaced tasks for the scheduler.
-            let unplacedIDs = try candidates.filter { try $0.optionalInt64("placed_worker_id") == nil }.map { try $0.int64("id") }
-            let newlyConfigured: Set<Int64> = unplacedIDs.isEmpty ? [] : Set(try c.query("""
-                SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN queues q ON q.name = j.queue
-                WHERE t.id = ANY($1)
-                """, [.intArray(unplacedIDs)]).map { try $0.int64("id") })
-            // Pack greedily in priority order. Tasks placed here by the scheduler were already sized and
-            // their reservation is already out of `free`; unplaced ones must fit in what is left.
-            var picked: [PostgresRow] = []
-            for row in candidates {
-                let needs = try row.resources()
-                if try row.optionalInt64("placed_worker_id") == nil {
-                    guard !newlyConfigured.contains(try row.int64("id")) else { continue }
-                    let selector = try StoreJSON.labels(try row.string("node_selector"), column: "node_selector")
-                    guard needs.fits(in: free), selector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
-                    free -= needs
-                }
-                picked.append(row)
-            }
+            guard let claimant = try Self.lockClaimant(worker, c) else { return [] }
+            let (candidates, excluded) = try Self.fetchCandidates(for: claimant, limit: limit, c)
+            let picked = ClaimPacking.pack(candidates, free: claimant.free, labels: claimant.labels, excluded: excluded)
             guard !picked.isEmpty else { return [] }
-            let leased = try c.query("""
-                WITH a AS (
-                    INSERT INTO task_attempts (task_id, number, worker_id, state, lease_seconds, lease_deadline)
-                    SELECT t.id, t.attempts + 1, $2, 'active', $3, now() + make_interval(secs => $3)
-                    FROM tasks t WHERE t.id = ANY($1)
-                    RETURNING id, task_id, number, lease_deadline
-                ), u AS (
-                    UPDATE tasks t SET state = $4, attempts = a.number, worker_id = $2, active_attempt_id = a.id,
-                        progress = NULL, progress_message = NULL,
-                        started_at = coalesce(t.started_at, now()), updated_at = now()
-                    FROM a WHERE t.id = a.task_id AND t.state = 'queued'
-                    RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.lease_deadline
-                ), e AS (
-                    INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-                    SELECT 'task', id, job_id, 'queued', $4, 'attempt ' || number || ' leased to worker ' || $2::text FROM u
-                )
-                SELECT u.id, u.attempt_id, u.number, u.lease_deadline, j.name AS job_name, j.type AS job_type, j.state AS job_state
-                FROM u JOIN jobs j ON j.id = u.job_id
-                """, [.intArray(try picked.map { try $0.int64("id") }), worker.sql, .double(leaseDuration), .text(running.rawValue)])
-            var byTask: [Int64: PostgresRow] = [:]
-            for row in leased { byTask[try row.int64("id")] = row }
-            var assignments: [TaskAssignment] = []
-            var startingJobs: Set<Int64> = []
-            for row in picked {
-                let id = try row.int64("id")
-                guard let lease = byTask[id] else { continue }
-                if try lease.string("job_state") == JobState.pending.rawValue { startingJobs.insert(try row.int64("job_id")) }
-                assignments.append(TaskAssignment(
-                    task: TaskID(id), attempt: AttemptID(try lease.int64("attempt_id")), attemptNumber: try lease.int("number"),
-                    leaseDeadline: try lease.date("lease_deadline"), job: JobID(try row.int64("job_id")),
-                    jobName: try lease.string("job_name"), jobType: try lease.string("job_type"), taskIndex: try row.int("task_index"),
-                    spec: try row.json("spec"), resources: try row.resources()))
-            }
-            try JobLifecycle.refresh(c, jobs: startingJobs)
-            return assignments
+            return try Self.lease(picked, to: worker, as: running, leaseDuration: leaseDuration, c)
         }
+    }
+
+    /// What a claim knows of its worker once the worker's row is locked.
+    struct Claimant {
+        var worker: WorkerID
+        var labels: Labels
+        /// The job kinds it has executors for (empty: any).
+        var kinds: [String]
+        /// Queues configured when the worker row was read (`kind: Queue`): their tasks run only where placed.
+        var configuredQueues: [String]
+        /// Its resources minus what its running and placed tasks hold, read after the lock.
+        var free: Resources
+    }
+
+    /// Step 1: locks the worker's row and reads what it can take; nil when it is draining or drained (it simply
+    /// gets nothing), throws when it is unknown or lost (it must register or heartbeat first). The claim counts as
+    /// a heartbeat.
+    private static func lockClaimant(_ worker: WorkerID, _ c: PostgresConnection) throws -> Claimant? {
+        // The worker row lock serializes claims of one worker and the scheduler's placements onto it, so
+        // its capacity is not double-booked; what it holds is read after the lock (WorkerCapacity).
+        try WorkerCapacity.lock([worker.rawValue], c)
+        guard let w = try c.queryFirst(WorkerSQL.claimant, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
+        let state = try w.string("state")
+        if state == WorkerState.draining.rawValue || state == WorkerState.drained.rawValue { return nil }
+        guard state == WorkerState.alive.rawValue else { throw StoreError.workerNotAlive(worker, state: state) }
+        try c.execute(WorkerSQL.touchHeartbeat, [worker.sql])
+        guard let free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else { throw StoreError.unknownWorker(worker) }
+        let configuredText = try w.string("configured_queues")
+        guard let configuredQueues = (try? JSONSerialization.jsonObject(with: Data(configuredText.utf8))) as? [String] else {
+            throw PostgresError.decoding(column: "configured_queues", expected: "a JSON array of queue names", found: configuredText)
+        }
+        return Claimant(worker: worker, labels: try StoreJSON.labels(try w.string("labels"), column: "labels"),
+                        kinds: try StoreJSON.strings(try w.string("kinds_json"), column: "kinds"),
+                        configuredQueues: configuredQueues, free: free)
+    }
+
+    /// Step 2: the runnable tasks the claimant may take, locked, and those among them that belong to a queue
+    /// configured since its row was read (to be left for the scheduler).
+    private static func fetchCandidates(for claimant: Claimant, limit: Int,
+                                        _ c: PostgresConnection) throws -> (candidates: [ClaimCandidate], excluded: Set<TaskID>) {
+        let free = claimant.free
+        var parameters: [PostgresValue?] = [claimant.worker.sql, .int(free.cpuMillis), .int(free.memoryBytes),
+                                            .json(StoreJSON.encode(claimant.labels)), .json(StoreJSON.encode(accelerators: free.accelerators)),
+                                            .int(Int64(limit))]
+        // Configured queues (a weight, a quota) run only what the scheduler places: it shares the cluster
+        // by their weights and counts their quotas, which a first-come claim cannot. The filter is added
+        // only while such queues exist, so the common case keeps its plain index walk.
+        if !claimant.configuredQueues.isEmpty { parameters.append(.textArray(claimant.configuredQueues)) }
+        // Only kinds this worker has an executor for (a worker that registered no kinds takes any).
+        if !claimant.kinds.isEmpty { parameters.append(.textArray(claimant.kinds)) }
+        let statement = TaskSQL.claimCandidates(excludingQueues: !claimant.configuredQueues.isEmpty, kinds: !claimant.kinds.isEmpty)
+        let candidates = try c.query(statement, parameters).map(ClaimCandidate.init(row:))
+        // The configured-queue list above was read by an earlier statement: a submission that configured a
+        // queue and queued its tasks may have committed in between. Looking again now (a later statement
+        // sees at least what the candidate query saw) keeps such unplaced tasks for the scheduler.
+        let unplaced = candidates.filter { $0.placedWorker == nil }.map(\.task.rawValue)
+        let excluded: Set<TaskID> = unplaced.isEmpty ? [] : Set(try c.query(TaskSQL.inConfiguredQueues, [.intArray(unplaced)])
+            .map { TaskID(try $0.int64("id")) })
+        return (candidates, excluded)
+    }
+
+    /// Step 4: leases the packed tasks (one attempt each) and starts their jobs; assignments in packing order.
+    private static func lease(_ picked: [ClaimCandidate], to worker: WorkerID, as running: TaskState, leaseDuration: TimeInterval,
+                              _ c: PostgresConnection) throws -> [TaskAssignment] {
+        let leased = try c.query(TaskSQL.lease, [.intArray(picked.map(\.task.rawValue)), worker.sql, .double(leaseDuration),
+                                                 .text(running.rawValue)])
+        var byTask: [TaskID: PostgresRow] = [:]
+        for row in leased { byTask[TaskID(try row.int64("id"))] = row }
+        var assignments: [TaskAssignment] = []
+        var startingJobs: Set<Int64> = []
+        for candidate in picked {
+            guard let lease = byTask[candidate.task] else { continue }
+            if try lease.string("job_state") == JobState.pending.rawValue { startingJobs.insert(candidate.job.rawValue) }
+            assignments.append(TaskAssignment(
+                task: candidate.task, attempt: AttemptID(try lease.int64("attempt_id")), attemptNumber: try lease.int("number"),
+                leaseDeadline: try lease.date("lease_deadline"), job: candidate.job,
+                jobName: try lease.string("job_name"), jobType: try lease.string("job_type"), taskIndex: candidate.index,
+                spec: candidate.spec, resources: candidate.resources))
+        }
+        try JobLifecycle.refresh(c, jobs: startingJobs)
+        return assignments
     }
 
     /// The earliest future time a queued task's backoff ends, nil when none is waiting on a backoff.
     /// Long-polls use it to sleep exactly until then (tasks already runnable wake them by NOTIFY).
     public func nextRunnableAt() throws -> Date? {
         try pool.withConnection {
-            try $0.queryOne("SELECT min(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > now()").optionalDate("t")
+            try $0.queryOne(TaskSQL.nextRunnableAt).optionalDate("t")
         }
     }
 
@@ -207,12 +178,7 @@ public struct LeaseStore: Sendable {
     static func recordProgress(_ c: PostgresConnection, _ reports: [(attempt: AttemptID, fraction: Double, message: String?)],
                                by worker: WorkerID) throws -> [AttemptID] {
         guard !reports.isEmpty else { return [] }
-        let updated = try c.query("""
-            UPDATE tasks t SET progress = least(1, greatest(0, r.fraction)), progress_message = nullif(r.message, '')
-            FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS r(attempt, fraction, message)
-            WHERE t.active_attempt_id = r.attempt AND t.worker_id = $4 AND t.state = 'running'
-            RETURNING r.attempt
-            """, [.intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
+        let updated = try c.query(TaskSQL.recordProgress, [.intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
                   .textArray(reports.map { $0.message ?? "" }), worker.sql]).map { AttemptID(try $0.int64("attempt")) }
         let live = Set(updated)
         return reports.map(\.attempt).filter { !live.contains($0) }
@@ -239,24 +205,7 @@ public struct LeaseStore: Sendable {
         guard !reports.isEmpty else { return [:] }
         for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
         let succeeded = try TaskTransitions.target(from: [.running], .completed)
-        let done = try c.query("""
-            WITH r AS (
-                SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
-            ), a AS (
-                UPDATE task_attempts a SET state = 'succeeded', finished_at = now()
-                FROM r WHERE a.id = r.attempt_id AND a.state = 'active' AND ($3::bigint IS NULL OR a.worker_id = $3)
-                RETURNING a.id, a.task_id, a.number, r.result
-            ), u AS (
-                UPDATE tasks t SET state = $4, result = a.result::jsonb, worker_id = NULL, active_attempt_id = NULL,
-                    finished_at = now(), updated_at = now()
-                FROM a WHERE t.id = a.task_id AND t.state = 'running'
-                RETURNING t.id, t.job_id, a.id AS attempt_id, a.number
-            ), e AS (
-                INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-                SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
-            )
-            SELECT attempt_id, job_id FROM u
-            """, [.intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)),
+        let done = try c.query(TaskSQL.complete, [.intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)),
                   worker?.sql, .text(succeeded.rawValue)])
         var outcomes: [AttemptID: ReportOutcome] = [:]
         var jobs: Set<Int64> = []
@@ -275,9 +224,7 @@ public struct LeaseStore: Sendable {
         // own report will do the check. Tasks locked by in-flight transactions are skipped, so
         // of two reporters finishing the last tasks together, at least the later one refreshes.
         var mayHaveFinished: Set<Int64> = []
-        for job in jobs where try c.queryFirst("""
-            SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED
-            """, [.int(job)]) == nil {
+        for job in jobs where try c.queryFirst(TaskSQL.unfinishedUnlockedOfJob, [.int(job)]) == nil {
             mayHaveFinished.insert(job)
         }
         try JobLifecycle.refresh(c, jobs: mayHaveFinished)
@@ -299,13 +246,7 @@ public struct LeaseStore: Sendable {
     /// The same inside the caller's transaction (a report batch is stored in one).
     static func fail(_ c: PostgresConnection, _ reports: [FailureReport], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
-        let rows = try c.query("""
-            SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
-                   j.max_backoff_seconds, j.backoff_multiplier
-            FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
-            WHERE a.id = ANY($1) AND a.state = 'active' AND t.state = 'running' AND ($2::bigint IS NULL OR a.worker_id = $2)
-            ORDER BY a.id FOR UPDATE OF a, t
-            """, [.intArray(reports.map { $0.attempt.rawValue }), worker?.sql])
+        let rows = try c.query(AttemptSQL.lockForFailure, [.intArray(reports.map { $0.attempt.rawValue }), worker?.sql])
         let byAttempt = Dictionary(reports.map { ($0.attempt, $0) }, uniquingKeysWith: { first, _ in first })
         var endings: [AttemptEnding] = []
         for row in rows {
@@ -327,14 +268,7 @@ public struct LeaseStore: Sendable {
     @discardableResult
     public func expireLeases(limit: Int = 1000) throws -> ExpiredLeases {
         try pool.idempotentTransaction { c in
-            let rows = try c.query("""
-                SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
-                       j.max_backoff_seconds, j.backoff_multiplier
-                FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
-                WHERE a.state = 'active' AND a.lease_deadline < now() AND t.state = 'running'
-                ORDER BY a.lease_deadline LIMIT $1
-                FOR UPDATE OF a, t SKIP LOCKED
-                """, [.int(Int64(limit))])
+            let rows = try c.query(AttemptSQL.lockExpired, [.int(Int64(limit))])
             let endings = try rows.map {
                 try AttemptEnding(row: $0, attemptState: .expired, retryable: true, error: "lease expired (no heartbeat before the deadline)")
             }
@@ -363,10 +297,7 @@ public struct LeaseStore: Sendable {
             task = try row.int64("task_id")
             worker = try row.int64("worker_id")
             number = try row.int("number")
-            let policy = RetryPolicy(maxAttempts: try row.int("max_attempts"),
-                                     initialBackoffSeconds: try row.double("initial_backoff_seconds"),
-                                     maxBackoffSeconds: try row.double("max_backoff_seconds"),
-                                     multiplier: try row.double("backoff_multiplier"))
+            let policy = try RetryPolicy(row: row)
             let retriesLeft = retryable && policy.allowsRetry(afterAttempt: number)
             self.attemptState = attemptState
             taskState = try TaskState.running.after(.attemptFailed(retriesLeft: retriesLeft))
@@ -378,29 +309,7 @@ public struct LeaseStore: Sendable {
     /// Applies attempt endings set-based; returns the attempts ended.
     private static func end(_ c: PostgresConnection, _ endings: [AttemptEnding]) throws -> [AttemptID] {
         guard !endings.isEmpty else { return [] }
-        let rows = try c.query("""
-            WITH r AS (
-                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::text[])
-                    AS r(attempt_id, attempt_state, task_state, delay, error)
-            ), a AS (
-                UPDATE task_attempts a SET state = r.attempt_state, finished_at = now(), error = r.error
-                FROM r WHERE a.id = r.attempt_id AND a.state = 'active'
-                RETURNING a.id, a.task_id, a.number, r.attempt_state, r.task_state, r.delay, r.error
-            ), u AS (
-                UPDATE tasks t SET state = a.task_state, worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL,
-                    not_before = now() + make_interval(secs => a.delay), error = a.error, updated_at = now(),
-                    finished_at = CASE WHEN a.task_state = 'failed' THEN now() END
-                FROM a WHERE t.id = a.task_id AND t.state = 'running'
-                RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.attempt_state, a.task_state, a.delay, a.error
-            ), e AS (
-                INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-                SELECT 'task', id, job_id, 'running', task_state,
-                       'attempt ' || number || ' ' || attempt_state || ': ' || error ||
-                       CASE WHEN task_state = 'queued' THEN ' (retry in ' || delay || 's)' ELSE '' END
-                FROM u
-            )
-            SELECT attempt_id, job_id, task_state FROM u
-            """, [.intArray(endings.map(\.attempt)), .textArray(endings.map(\.attemptState.rawValue)),
+        let rows = try c.query(TaskSQL.endAttempts, [.intArray(endings.map(\.attempt)), .textArray(endings.map(\.attemptState.rawValue)),
                   .textArray(endings.map(\.taskState.rawValue)), .doubleArray(endings.map(\.backoffSeconds)),
                   .textArray(endings.map(\.error))])
         var jobs: Set<Int64> = []
@@ -422,8 +331,7 @@ public struct LeaseStore: Sendable {
                                  finishedAs: AttemptState) throws -> [AttemptID: ReportOutcome] {
         guard !attempts.isEmpty else { return [:] }
         var found: [AttemptID: (state: String, worker: Int64)] = [:]
-        for row in try c.query("SELECT id, state, worker_id FROM task_attempts WHERE id = ANY($1)",
-                               [.intArray(attempts.map(\.rawValue))]) {
+        for row in try c.query(AttemptSQL.statesAndWorkers, [.intArray(attempts.map(\.rawValue))]) {
             found[AttemptID(try row.int64("id"))] = (try row.string("state"), try row.int64("worker_id"))
         }
         var outcomes: [AttemptID: ReportOutcome] = [:]

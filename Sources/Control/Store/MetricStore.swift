@@ -38,27 +38,15 @@ public struct MetricStore: Sendable {
             }
         }
         _ = try AttemptOwnership.check(c, attempt, by: worker)
-        return try c.execute("""
-            INSERT INTO metrics (job_id, task_id, attempt_id, name, step, value)
-            SELECT t.job_id, t.id, a.id, u.name, u.step, u.value
-            FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
-                 unnest($2::text[], $3::bigint[], $4::float8[]) AS u(name, step, value)
-            WHERE a.id = $1
-            ON CONFLICT (attempt_id, name, step) DO NOTHING
-            """, [attempt.sql, .textArray(points.map(\.name)), .intArray(points.map(\.step)), .doubleArray(points.map(\.value))])
+        return try c.execute(MetricSQL.append, [attempt.sql, .textArray(points.map(\.name)), .intArray(points.map(\.step)), .doubleArray(points.map(\.value))])
     }
 
     /// Points of a job (optionally one metric), ordered by id; page with `afterID`.
     public func list(job: JobID, name: String? = nil, afterID: Int64 = 0, limit: Int = 10_000) throws -> [MetricRecord] {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
-                try c.query("""
-                    SELECT * FROM metrics WHERE job_id = $1 AND ($2::text IS NULL OR name = $2) AND id > $3 ORDER BY id LIMIT $4
-                    """, [job.sql, name.map { .text($0) }, .int(afterID), .int(Int64(max(1, min(limit, 100_000))))]).map { row in
-                    MetricRecord(id: try row.int64("id"), job: JobID(try row.int64("job_id")), task: TaskID(try row.int64("task_id")),
-                                 attempt: AttemptID(try row.int64("attempt_id")), name: try row.string("name"),
-                                 step: try row.int64("step"), value: try row.double("value"), at: try row.date("at"))
-                }
+                try c.query(MetricSQL.ofJob, [job.sql, name.map { .text($0) }, .int(afterID), .int(Int64(max(1, min(limit, 100_000))))])
+                    .map(MetricRecord.init(row:))
             }
         }
     }

@@ -27,19 +27,12 @@ public enum Migrations {
             let didApply = try pool.retryingOnConnectionLoss {
                 try pool.transaction { c -> Bool in
                     try waitForLock(c, shouldStop: shouldStop)
-                    try c.executeScript("""
-                        CREATE TABLE IF NOT EXISTS schema_migrations (
-                            version    integer PRIMARY KEY,
-                            name       text NOT NULL,
-                            applied_at timestamptz NOT NULL DEFAULT now()
-                        )
-                        """)
-                    if try c.queryFirst("SELECT 1 FROM schema_migrations WHERE version = $1", [.int(Int64(migration.version))]) != nil {
+                    try c.executeScript(MigrationSQL.createTable)
+                    if try c.queryFirst(MigrationSQL.isApplied, [.int(Int64(migration.version))]) != nil {
                         return false
                     }
                     try c.executeScriptText(migration.sql)
-                    try c.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                  [.int(Int64(migration.version)), .text(migration.name)])
+                    try c.execute(MigrationSQL.record, [.int(Int64(migration.version)), .text(migration.name)])
                     return true
                 }
             }
@@ -49,7 +42,7 @@ public enum Migrations {
     }
 
     private static func waitForLock(_ c: PostgresConnection, shouldStop: () -> Bool) throws {
-        while try !c.queryOne("SELECT pg_try_advisory_xact_lock($1) AS taken", [.int(advisoryLockKey)]).bool("taken") {
+        while try !c.queryOne(AdvisoryLockSQL.tryTransactionLock, [.int(advisoryLockKey)]).bool("taken") {
             if shouldStop() { throw CancellationError() }
             Thread.sleep(forTimeInterval: lockPollSeconds)
         }
@@ -58,8 +51,8 @@ public enum Migrations {
     /// The versions recorded in the database.
     public static func appliedVersions(in pool: PostgresPool) throws -> [Int] {
         try pool.withConnection { c in
-            guard try c.queryOne("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").bool("present") else { return [] }
-            return try c.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.int("version") }
+            guard try c.queryOne(MigrationSQL.tableExists).bool("present") else { return [] }
+            return try c.query(MigrationSQL.versions).map { try $0.int("version") }
         }
     }
 }

@@ -28,20 +28,7 @@ public struct PlacementStore: Sendable {
     public func queuedTasks(limit: Int = 10_000) throws -> [QueuedTask] {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
-                try c.query("""
-                    SELECT t.id, t.job_id, t.task_index, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector,
-                           t.placed_worker_id, t.priority, j.name, j.queue, j.replicas, j.submitted_at
-                    FROM tasks t JOIN jobs j ON j.id = t.job_id
-                    WHERE t.state = 'queued' AND t.not_before <= now()
-                    ORDER BY t.priority DESC, t.id LIMIT $1
-                    """, [.int(Int64(max(1, limit)))]).map { row in
-                    QueuedTask(task: TaskID(try row.int64("id")), job: JobID(try row.int64("job_id")), jobName: try row.string("name"),
-                               queue: try row.string("queue"), priority: try row.int("priority"), replicas: try row.int("replicas"),
-                               index: try row.int("task_index"), resources: try row.resources(),
-                               nodeSelector: try StoreJSON.labels(try row.string("node_selector"), column: "node_selector"),
-                               placedWorker: try row.optionalInt64("placed_worker_id").map(WorkerID.init),
-                               submittedAt: try row.date("submitted_at"))
-                }
+                try c.query(TaskSQL.queued, [.int(Int64(max(1, limit)))]).map(QueuedTask.init(row:))
             }
         }
     }
@@ -53,12 +40,7 @@ public struct PlacementStore: Sendable {
         guard !placements.isEmpty else { return [] }
         let entries = placements.sorted { $0.key < $1.key }
         return try pool.idempotentTransaction { c in
-            let rows = try c.query("""
-                UPDATE tasks t SET placed_worker_id = p.worker, updated_at = now()
-                FROM unnest($1::bigint[], $2::bigint[]) AS p(task, worker)
-                WHERE t.id = p.task AND t.state = 'queued'
-                RETURNING t.id
-                """, [.intArray(entries.map { $0.key.rawValue }),
+            let rows = try c.query(TaskSQL.place, [.intArray(entries.map { $0.key.rawValue }),
                       .textArray(entries.map { $0.value.map { String($0.rawValue) } })])
             if !rows.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
             return try rows.map { TaskID(try $0.int64("id")) }.sorted()
@@ -74,30 +56,20 @@ public struct PlacementStore: Sendable {
     /// The same inside the caller's transaction (a report batch is stored in one). Refusals are thrown before
     /// anything is written.
     static func preempt(_ c: PostgresConnection, attempt: AttemptID, reason: String) throws {
-        guard let row = try c.queryFirst("""
-            SELECT a.state, a.task_id FROM task_attempts a WHERE a.id = $1 FOR UPDATE
-            """, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
+        guard let row = try c.queryFirst(AttemptSQL.lockState, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
         let state = try row.string("state")
         if state == AttemptState.preempted.rawValue { return }
         guard state == AttemptState.active.rawValue else { throw StoreError.staleAttempt(attempt, state: state) }
-        try c.execute("UPDATE task_attempts SET state = 'preempted', finished_at = now(), error = $2 WHERE id = $1",
-                      [attempt.sql, .text(reason)])
-        let moved = try TaskTransitions.move(c, where: "id = $1", [.int(try row.int64("task_id"))], from: [.running], event: .preempted,
-                                             assignments: "worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL, not_before = now()",
-                                             reason: "attempt \(attempt) preempted: \(reason)")
+        try c.execute(AttemptSQL.markPreempted, [attempt.sql, .text(reason)])
+        let moved = try TaskTransitions.move(c, .task, .int(try row.int64("task_id")), from: [.running], event: .preempted,
+                                             assignments: .preempted, reason: "attempt \(attempt) preempted: \(reason)")
         if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
     }
 
     /// A worker's attempts the scheduler has asked to stop for preemption, with their grace deadlines.
     public func pendingPreemptions(of worker: WorkerID) throws -> [PendingPreemption] {
         try pool.withConnection { c in
-            try c.query("""
-                SELECT id, task_id, preempt_deadline, coalesce(preempt_reason, '') AS reason FROM task_attempts
-                WHERE worker_id = $1 AND state = 'active' AND preempt_deadline IS NOT NULL ORDER BY id
-                """, [worker.sql]).map { row in
-                PendingPreemption(attempt: AttemptID(try row.int64("id")), task: TaskID(try row.int64("task_id")),
-                                  deadline: try row.date("preempt_deadline"), reason: try row.string("reason"))
-            }
+            try c.query(AttemptSQL.pendingPreemptions, [worker.sql]).map(PendingPreemption.init(row:))
         }
     }
 
@@ -105,10 +77,7 @@ public struct PlacementStore: Sendable {
     @discardableResult
     public func preemptOverdue() throws -> [AttemptID] {
         let overdue = try pool.withConnection { c in
-            try c.query("""
-                SELECT id, coalesce(preempt_reason, '') AS reason FROM task_attempts
-                WHERE state = 'active' AND preempt_deadline IS NOT NULL AND preempt_deadline < now()
-                """).map { (AttemptID(try $0.int64("id")), try $0.string("reason")) }
+            try c.query(AttemptSQL.overduePreemptions).map { (AttemptID(try $0.int64("id")), try $0.string("reason")) }
         }
         var done: [AttemptID] = []
         for (attempt, reason) in overdue {

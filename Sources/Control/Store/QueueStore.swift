@@ -53,8 +53,8 @@ public struct QueueStore: Sendable {
     @discardableResult
     public func delete(named name: String) throws -> QueueRecord? {
         try pool.idempotentTransaction { c in
-            guard let row = try c.queryFirst("DELETE FROM queues WHERE name = $1 RETURNING *", [.text(name)]) else { return nil }
-            let removed = try Self.record(row)
+            guard let row = try c.queryFirst(QueueSQL.delete, [.text(name)]) else { return nil }
+            let removed = try QueueRecord(row: row)
             try Self.recordEvent(queueID: try row.int64("id"), from: "configured", to: "deleted",
                                  reason: "queue \(name) deleted (was \(Self.describe(removed.configuration))); its jobs run with weight 1 and no quota", c)
             return removed
@@ -62,21 +62,13 @@ public struct QueueStore: Sendable {
     }
 
     public func queue(named name: String) throws -> QueueRecord? {
-        try pool.withConnection { try Self.list($0, where: "name = $1", [.text(name)]).first }
+        try pool.withConnection { try $0.queryFirst(QueueSQL.byName, [.text(name)]).map(QueueRecord.init(row:)) }
     }
 
     /// Running and queued task counts per queue name that has any.
     public func usage() throws -> [QueueUsage] {
         try pool.withConnection { c in
-            try c.query("""
-                SELECT j.queue, count(*) FILTER (WHERE t.state = 'running') AS running,
-                       count(*) FILTER (WHERE t.state = 'queued') AS pending
-                FROM tasks t JOIN jobs j ON j.id = t.job_id
-                WHERE t.state IN ('running', 'queued')
-                GROUP BY j.queue ORDER BY j.queue
-                """).map { row in
-                QueueUsage(queue: try row.string("queue"), runningTasks: try row.int("running"), pendingTasks: try row.int("pending"))
-            }
+            try c.query(QueueSQL.usage).map(QueueUsage.init(row:))
         }
     }
 
@@ -103,17 +95,10 @@ public struct QueueStore: Sendable {
     /// A queue created or changed leaves an event; applying the same configuration again leaves none.
     static func upsert(_ queues: [QueueConfiguration], _ c: PostgresConnection) throws -> [QueueRecord] {
         try queues.map { queue in
-            let before = try c.queryFirst("SELECT * FROM queues WHERE name = $1 FOR UPDATE", [.text(queue.name)]).map(record)
-            let row = try c.queryOne("""
-                INSERT INTO queues (name, weight, quota_cpu_millis, quota_memory_bytes, quota_accelerators)
-                VALUES ($1, $2, $3, $4, $5::jsonb)
-                ON CONFLICT (name) DO UPDATE SET weight = excluded.weight, quota_cpu_millis = excluded.quota_cpu_millis,
-                    quota_memory_bytes = excluded.quota_memory_bytes, quota_accelerators = excluded.quota_accelerators,
-                    updated_at = now()
-                RETURNING *
-                """, [.text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
+            let before = try c.queryFirst(QueueSQL.lockByName, [.text(queue.name)]).map(QueueRecord.init(row:))
+            let row = try c.queryOne(QueueSQL.upsert, [.text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
                       queue.quota.map { .int($0.memoryBytes) }, queue.quota.map { .json(StoreJSON.encode(accelerators: $0.accelerators)) }])
-            let after = try record(row)
+            let after = try QueueRecord(row: row)
             if let before {
                 if before.configuration != after.configuration {
                     try recordEvent(queueID: try row.int64("id"), from: "configured", to: "configured",
@@ -128,8 +113,7 @@ public struct QueueStore: Sendable {
     }
 
     private static func recordEvent(queueID: Int64, from: String?, to: String, reason: String, _ c: PostgresConnection) throws {
-        try c.execute("INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason) VALUES ('queue', $1, NULL, $2, $3, $4)",
-                      [.int(queueID), from.map { .text($0) }, .text(to), .text(reason)])
+        try Events.record(c, .queue, queueID, from: from, to: to, reason: reason)
     }
 
     /// "weight 2, quota cpu 4000m memory 8 GiB ..." for events.
@@ -138,14 +122,7 @@ public struct QueueStore: Sendable {
         return "weight \(weight), " + (queue.quota.map { "quota \($0)" } ?? "no quota")
     }
 
-    static func list(_ c: PostgresConnection, where condition: String = "true", _ params: [PostgresValue?] = []) throws -> [QueueRecord] {
-        try c.query("SELECT * FROM queues WHERE \(condition) ORDER BY name", params).map(record)
-    }
-
-    private static func record(_ row: PostgresRow) throws -> QueueRecord {
-        var quota: Resources?
-        if try row.optionalInt64("quota_cpu_millis") != nil { quota = try row.resources(prefix: "quota_") }
-        return QueueRecord(configuration: QueueConfiguration(name: try row.string("name"), weight: try row.double("weight"), quota: quota),
-                           updatedAt: try row.date("updated_at"))
+    static func list(_ c: PostgresConnection) throws -> [QueueRecord] {
+        try c.query(QueueSQL.all).map(QueueRecord.init(row:))
     }
 }

@@ -10,42 +10,14 @@ struct SchedulingStore {
     /// worker but not yet claimed), the jobs that still have unplaced runnable tasks, and the queues' weights
     /// and quotas.
     static func snapshot(_ c: PostgresConnection, previousReservations: [Reservation]) throws -> ClusterSnapshot {
-        let now = try c.queryOne("SELECT extract(epoch FROM now())::float8 AS now").double("now")
-        let workersAndKinds = try c.query("""
-            SELECT id, cpu_millis, memory_bytes, accelerators, labels, array_to_json(kinds)::text AS kinds_json,
-                   CASE WHEN cached_shards = '{}' THEN NULL ELSE array_to_json(cached_shards)::text END AS cached
-            FROM workers WHERE state = 'alive' ORDER BY id
-            """).map { row in
-            (WorkerSnapshot(id: WorkerID(try row.int64("id")), capacity: try row.resources(),
-                            labels: try StoreJSON.labels(try row.string("labels"), column: "labels"),
-                            cachedShards: try row.optionalString("cached").map { try StoreJSON.strings($0, column: "cached_shards") } ?? []),
-             kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
+        let now = try c.queryOne(SchedulerStateSQL.now).double("now")
+        let workersAndKinds = try c.query(WorkerSQL.alive).map { row in
+            (try WorkerSnapshot(row: row), kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
         }
-        let allocations = try c.query("""
-            SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
-                   t.accelerators, t.priority, t.gang, j.queue,
-                   extract(epoch FROM coalesce(t.started_at, t.updated_at))::float8 AS started,
-                   extract(epoch FROM a.preempt_deadline)::float8 AS preempt_deadline
-            FROM tasks t JOIN jobs j ON j.id = t.job_id
-            LEFT JOIN task_attempts a ON a.id = t.active_attempt_id
-            WHERE (t.state = 'running' AND t.worker_id IS NOT NULL)
-               OR (t.state = 'queued' AND t.placed_worker_id IS NOT NULL)
-            """).map { row in
-            RunningAllocation(task: TaskID(try row.int64("id")), job: JobID(try row.int64("job_id")),
-                              worker: WorkerID(try row.int64("worker_id")), resources: try row.resources(),
-                              priority: try row.int("priority"), queue: try row.string("queue"),
-                              startedAt: try row.double("started"), isGangMember: try row.bool("gang"),
-                              preemptionDeadline: try row.optionalDouble("preempt_deadline"))
-        }
+        let allocations = try c.query(TaskSQL.allocations).map(RunningAllocation.init(row:))
         var jobs: [Int64: PendingJob] = [:]
         var kinds: [Int64: String] = [:]
-        for row in try c.query("""
-            SELECT t.id, t.job_id, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector, t.priority, t.gang,
-                   j.queue, j.type, extract(epoch FROM t.not_before)::float8 AS not_before
-            FROM tasks t JOIN jobs j ON j.id = t.job_id
-            WHERE t.state = 'queued' AND t.placed_worker_id IS NULL
-            ORDER BY t.job_id, t.task_index
-            """) {
+        for row in try c.query(TaskSQL.unplaced) {
             let jobID = try row.int64("job_id")
             let notBefore = try row.double("not_before")
             if kinds[jobID] == nil { kinds[jobID] = try row.string("type") }
@@ -85,9 +57,7 @@ struct SchedulingStore {
         }
         guard !cachedByLocation.isEmpty else { return }
         let readers = jobs.values.map(\.id.rawValue)
-        for row in try c.query("""
-            SELECT id, array_to_json(reads_locations)::text AS reads FROM jobs WHERE id = ANY($1) AND reads_locations <> '{}'
-            """, [.intArray(readers)]) {
+        for row in try c.query(JobSQL.readsLocations, [.intArray(readers)]) {
             let id = try row.int64("id")
             var wanted: Set<String> = []
             for location in try StoreJSON.strings(try row.string("reads"), column: "reads_locations") {
@@ -103,37 +73,18 @@ struct SchedulingStore {
         var placed = 0
         let placements = try stillFitting(decisions.placements, c)
         if !placements.isEmpty {
-            placed = try c.query("""
-                UPDATE tasks t SET placed_worker_id = p.worker, updated_at = now()
-                FROM unnest($1::bigint[], $2::bigint[]) AS p(task, worker)
-                WHERE t.id = p.task AND t.state = 'queued' AND t.placed_worker_id IS NULL
-                RETURNING t.id
-                """, [.text(arrayLiteral(placements.map(\.task.rawValue))),
+            placed = try c.query(TaskSQL.commitPlacements, [.text(arrayLiteral(placements.map(\.task.rawValue))),
                       .text(arrayLiteral(placements.map(\.worker.rawValue)))]).count
             let placedJobs = Set(placements.map(\.job.rawValue))
-            try c.execute("UPDATE jobs SET pending_reason = NULL WHERE id = ANY($1::bigint[]) AND pending_reason IS NOT NULL",
-                          [.text(arrayLiteral(Array(placedJobs)))])
+            try c.execute(JobSQL.clearPendingReasonsOfPlaced, [.text(arrayLiteral(Array(placedJobs)))])
         }
         if !decisions.pending.isEmpty {
-            try c.execute("""
-                UPDATE jobs j SET pending_reason = r.reason
-                FROM unnest($1::bigint[], $2::text[]) AS r(job, reason)
-                WHERE j.id = r.job AND j.pending_reason IS DISTINCT FROM r.reason
-                """, [.text(arrayLiteral(decisions.pending.map(\.job.rawValue))),
+            try c.execute(JobSQL.setPendingReasons, [.text(arrayLiteral(decisions.pending.map(\.job.rawValue))),
                       .text(textArrayLiteral(decisions.pending.map(PendingText.render)))])
         }
         for preemption in decisions.preemptions {
             // Only the live attempt, once: a victim already being preempted keeps its first deadline.
-            try c.execute("""
-                WITH marked AS (
-                    UPDATE task_attempts a SET preempt_deadline = to_timestamp($2), preempt_reason = $3
-                    FROM tasks t
-                    WHERE t.id = $1 AND a.id = t.active_attempt_id AND a.state = 'active' AND a.preempt_deadline IS NULL
-                    RETURNING t.id, t.job_id
-                )
-                INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)
-                SELECT 'task', id, job_id, 'running', 'preempting', $3 FROM marked
-                """, [.int(preemption.victim.rawValue), .double(preemption.gracePeriodEndsAt),
+            try c.execute(AttemptSQL.markPreempting, [.int(preemption.victim.rawValue), .double(preemption.gracePeriodEndsAt),
                       .text(PreemptionText.describe(preemption))])
         }
         if placed > 0 { try c.notify(channel: StoreChannel.taskRunnable, payload: "placed") }
@@ -150,8 +101,7 @@ struct SchedulingStore {
         try WorkerCapacity.lock(workers, c)
         let initial = try WorkerCapacity.free(of: workers, c)
         var needs: [Int64: (resources: Resources, gang: Bool)] = [:]
-        for row in try c.query("SELECT id, cpu_millis, memory_bytes, accelerators, gang FROM tasks WHERE id = ANY($1)",
-                               [.intArray(placements.map(\.task.rawValue))]) {
+        for row in try c.query(TaskSQL.needs, [.intArray(placements.map(\.task.rawValue))]) {
             needs[try row.int64("id")] = (try row.resources(), try row.bool("gang"))
         }
         func fitting(excludingJobs excluded: Set<Int64>) -> (kept: [Placement], brokenGangs: Set<Int64>) {
@@ -176,23 +126,18 @@ struct SchedulingStore {
 
     /// The reservations the previous pass (of any replica) kept, locking the row so passes never interleave.
     static func reservations(_ c: PostgresConnection) throws -> [Reservation] {
-        let text = try c.queryOne("SELECT reservations::text AS r FROM scheduler_state WHERE id = 1 FOR UPDATE").string("r")
+        let text = try c.queryOne(SchedulerStateSQL.lockReservations).string("r")
         return (try? JSONDecoder().decode([Reservation].self, from: Data(text.utf8))) ?? []
     }
 
     static func saveReservations(_ reservations: [Reservation], leader: String, _ c: PostgresConnection) throws {
         let text = String(decoding: try JSONEncoder().encode(reservations), as: UTF8.self)
-        try c.execute("UPDATE scheduler_state SET reservations = $1::jsonb, leader = $2, updated_at = now() WHERE id = 1",
-                      [.json(text), .text(leader)])
+        try c.execute(SchedulerStateSQL.saveReservations, [.json(text), .text(leader)])
     }
 
     /// Gang tasks placed on a worker that died before claiming them go back to the pool.
     static func unplaceFromDeadWorkers(_ c: PostgresConnection) throws -> Int {
-        try c.execute("""
-            UPDATE tasks t SET placed_worker_id = NULL, updated_at = now()
-            FROM workers w
-            WHERE t.placed_worker_id = w.id AND t.state = 'queued' AND w.state <> 'alive'
-            """)
+        try c.execute(TaskSQL.unplaceFromDeadWorkers)
     }
 
     private static func arrayLiteral(_ values: [Int64]) -> String {

@@ -46,19 +46,15 @@ public struct ShardStore: Sendable {
 
     /// Adds inside the caller's transaction (with the completion of the task that wrote the shard).
     static func add(_ c: PostgresConnection, dataset: DatasetID, shard: NewShard) throws -> ShardRecord {
-        guard try c.queryFirst("SELECT 1 FROM datasets WHERE id = $1", [dataset.sql]) != nil else {
+        guard try c.queryFirst(DatasetSQL.exists, [dataset.sql]) != nil else {
             throw StoreError.unknownDataset("with id \(dataset)")
         }
-        let inserted = try c.query("""
-            INSERT INTO shards (dataset_id, shard_index, location, sha256, bytes, tokens, documents)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
-            ON CONFLICT (dataset_id, shard_index) DO NOTHING RETURNING id
-            """, [dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
+        let inserted = try c.query(ShardSQL.insert, [dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
                   .int(shard.bytes), .int(shard.tokens), .int(shard.documents)])
-        let record = try Self.shards(c, where: "dataset_id = $1 AND shard_index = $2", [dataset.sql, .int(Int64(shard.index))])[0]
+        let record = try Self.shard(c, dataset: dataset, index: shard.index)!
         if let row = inserted.first {
-            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, NULL, 'ok', $2)",
-                          [.int(try row.int64("id")), .text("dataset \(dataset) shard \(shard.index) at \(shard.location)")])
+            try Events.record(c, .shard, try row.int64("id"), from: nil, to: ShardState.ok.rawValue,
+                              reason: "dataset \(dataset) shard \(shard.index) at \(shard.location)")
         } else if record.sha256 != shard.sha256 || record.location != shard.location || record.bytes != shard.bytes {
             throw StoreError.conflict(what: "shard \(shard.index) of dataset \(dataset)",
                                       message: "already recorded with sha256 \(record.sha256) at \(record.location)")
@@ -73,15 +69,11 @@ public struct ShardStore: Sendable {
 
     /// The same inside the caller's transaction (a report batch is stored in one).
     static func markBad(_ c: PostgresConnection, dataset: DatasetID, index: Int, reason: String) throws {
-        guard let row = try c.queryFirst("""
-            UPDATE shards SET state = 'bad', bad_reason = $3 WHERE dataset_id = $1 AND shard_index = $2
-            RETURNING id, (SELECT state FROM shards s WHERE s.dataset_id = $1 AND s.shard_index = $2) AS old
-            """, [dataset.sql, .int(Int64(index)), .text(reason)]) else {
+        guard let row = try c.queryFirst(ShardSQL.markBad, [dataset.sql, .int(Int64(index)), .text(reason)]) else {
             throw StoreError.invalid(field: "index", message: "dataset \(dataset) has no shard \(index)")
         }
         if try row.string("old") != ShardState.bad.rawValue {
-            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('shard', $1, 'ok', 'bad', $2)",
-                          [.int(try row.int64("id")), .text(reason)])
+            try Events.record(c, .shard, try row.int64("id"), from: ShardState.ok.rawValue, to: ShardState.bad.rawValue, reason: reason)
         }
     }
 
@@ -92,16 +84,11 @@ public struct ShardStore: Sendable {
 
     /// The same inside the caller's transaction.
     static func list(_ c: PostgresConnection, dataset: DatasetID, state: ShardState? = nil) throws -> [ShardRecord] {
-        try shards(c, where: "dataset_id = $1 AND ($2::text IS NULL OR state = $2)", [dataset.sql, state.map { .text($0.rawValue) }])
+        try c.query(ShardSQL.ofDataset, [dataset.sql, state.map { .text($0.rawValue) }]).map(ShardRecord.init(row:))
     }
 
-    static func shards(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [ShardRecord] {
-        try c.query("SELECT * FROM shards WHERE \(condition) ORDER BY dataset_id, shard_index", params).map { row in
-            ShardRecord(dataset: DatasetID(try row.int64("dataset_id")), index: try row.int("shard_index"),
-                        location: try row.string("location"), sha256: try row.string("sha256"), bytes: try row.int64("bytes"),
-                        tokens: try row.int64("tokens"), documents: try row.int64("documents"),
-                        state: ShardState(rawValue: try row.string("state")) ?? .bad, badReason: try row.optionalString("bad_reason"),
-                        createdAt: try row.date("created_at"))
-        }
+    /// Shard `index` of `dataset`, inside the caller's transaction.
+    static func shard(_ c: PostgresConnection, dataset: DatasetID, index: Int) throws -> ShardRecord? {
+        try c.queryFirst(ShardSQL.byIndex, [dataset.sql, .int(Int64(index))]).map(ShardRecord.init(row:))
     }
 }

@@ -30,14 +30,7 @@ public struct TaskLogStore: Sendable {
     static func append(_ c: PostgresConnection, attempt: AttemptID, by worker: WorkerID?, lines: [LogLine]) throws -> Int {
         guard !lines.isEmpty else { return 0 }
         let job = try AttemptOwnership.check(c, attempt, by: worker)
-        let inserted = try c.execute("""
-            INSERT INTO task_logs (job_id, task_id, attempt_id, seq, line)
-            SELECT t.job_id, t.id, a.id, u.seq, u.line
-            FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
-                 unnest($2::bigint[], $3::text[]) AS u(seq, line)
-            WHERE a.id = $1
-            ON CONFLICT (attempt_id, seq) DO NOTHING
-            """, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
+        let inserted = try c.execute(TaskLogSQL.append, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
         if inserted > 0 { try c.notify(channel: StoreChannel.taskLogs, payload: String(job)) }
         return inserted
     }
@@ -46,12 +39,8 @@ public struct TaskLogStore: Sendable {
     public func list(job: JobID, afterID: Int64 = 0, limit: Int = 1000) throws -> [TaskLogRecord] {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
-                try c.query("SELECT * FROM task_logs WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                            [job.sql, .int(afterID), .int(Int64(max(1, min(limit, 100_000))))]).map { row in
-                    TaskLogRecord(id: try row.int64("id"), job: JobID(try row.int64("job_id")), task: TaskID(try row.int64("task_id")),
-                                  attempt: AttemptID(try row.int64("attempt_id")), seq: try row.int64("seq"),
-                                  at: try row.date("at"), line: try row.string("line"))
-                }
+                try c.query(TaskLogSQL.ofJob, [job.sql, .int(afterID), .int(Int64(max(1, min(limit, 100_000))))])
+                    .map(TaskLogRecord.init(row:))
             }
         }
     }
@@ -60,9 +49,7 @@ public struct TaskLogStore: Sendable {
 enum AttemptOwnership {
     /// The attempt's job id; throws unless the attempt exists and (when given) `worker` holds it.
     static func check(_ c: PostgresConnection, _ attempt: AttemptID, by worker: WorkerID?) throws -> Int64 {
-        guard let row = try c.queryFirst("""
-            SELECT a.worker_id, t.job_id FROM task_attempts a JOIN tasks t ON t.id = a.task_id WHERE a.id = $1
-            """, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
+        guard let row = try c.queryFirst(AttemptSQL.workerAndJob, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
         if let worker, try row.int64("worker_id") != worker.rawValue { throw StoreError.attemptNotOwned(attempt, by: worker) }
         return try row.int64("job_id")
     }

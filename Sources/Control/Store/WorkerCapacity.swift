@@ -10,20 +10,13 @@ import Postgres
 enum WorkerCapacity {
     /// Locks the workers' rows (in id order, so two lockers of several workers cannot deadlock).
     static func lock(_ workers: [Int64], _ c: PostgresConnection) throws {
-        _ = try c.query("SELECT id FROM workers WHERE id = ANY($1) ORDER BY id FOR UPDATE", [.intArray(workers)])
+        _ = try c.query(WorkerSQL.lock, [.intArray(workers)])
     }
 
     /// Free resources of each worker (by id), read after `lock`.
     static func free(of workers: [Int64], _ c: PostgresConnection) throws -> [Int64: Resources] {
         var free: [Int64: Resources] = [:]
-        for row in try c.query("""
-            SELECT w.id, w.cpu_millis, w.memory_bytes, w.accelerators,
-                coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(LeaseStore.holdsCapacity)), 0) AS used_cpu,
-                coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(LeaseStore.holdsCapacity)), 0) AS used_memory,
-                coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
-                          WHERE (\(LeaseStore.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS used_accelerators
-            FROM workers w WHERE w.id = ANY($1)
-            """, [.intArray(workers)]) {
+        for row in try c.query(WorkerSQL.capacityAndUse, [.intArray(workers)]) {
             var resources = try row.resources()
             resources.cpuMillis -= try row.int64("used_cpu")
             resources.memoryBytes -= try row.int64("used_memory")

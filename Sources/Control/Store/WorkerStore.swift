@@ -23,7 +23,7 @@ public struct WorkerStore: Sendable {
     /// The remote shard files the worker last said its cache holds.
     public func cachedShards(of worker: WorkerID) throws -> [String] {
         try pool.withConnection { c in
-            guard let row = try c.queryFirst("SELECT array_to_json(cached_shards)::text AS s FROM workers WHERE id = $1", [worker.sql]) else {
+            guard let row = try c.queryFirst(WorkerSQL.cachedShards, [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
             }
             return try StoreJSON.strings(try row.string("s"), column: "cached_shards")
@@ -36,25 +36,14 @@ public struct WorkerStore: Sendable {
         guard !name.isEmpty, name.count <= 200 else { throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters") }
         guard resources.isNonNegative else { throw StoreError.invalid(field: "resources", message: "expected non-negative amounts, got \(resources)") }
         return try pool.idempotentTransaction { c in
-            let old = try c.queryFirst("SELECT id, state FROM workers WHERE name = $1 FOR UPDATE", [.text(name)])
-            let row = try c.queryOne("""
-                INSERT INTO workers (name, cpu_millis, memory_bytes, accelerators, labels, state, token_hash, version, kinds)
-                VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'alive', $6, $7, $8)
-                ON CONFLICT (name) DO UPDATE SET cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,
-                    version = EXCLUDED.version, kinds = EXCLUDED.kinds,
-                    accelerators = EXCLUDED.accelerators, labels = EXCLUDED.labels, state = 'alive',
-                    token_hash = coalesce(EXCLUDED.token_hash, workers.token_hash), last_heartbeat = now(),
-                    cached_shards = '{}'
-                RETURNING id
-                """, [.text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
+            let old = try c.queryFirst(WorkerSQL.lockByName, [.text(name)])
+            let row = try c.queryOne(WorkerSQL.register, [.text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
                       .json(StoreJSON.encode(accelerators: resources.accelerators)), .json(StoreJSON.encode(labels)),
                       tokenHash.map { .text($0) }, .text(version), .textArray(kinds)])
             let id = try row.int64("id")
             let oldState = try old?.string("state")
             if oldState != WorkerState.alive.rawValue {
-                try c.execute("""
-                    INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, 'alive', $3)
-                    """, [.int(id), oldState.map { .text($0) }, .text(old == nil ? "registered" : "registered again")])
+                try Events.record(c, .worker, id, from: oldState, to: WorkerState.alive.rawValue, reason: old == nil ? "registered" : "registered again")
             }
             return WorkerID(id)
         }
@@ -77,26 +66,20 @@ public struct WorkerStore: Sendable {
     public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = [], extending: LeaseExtension = .everyActive,
                           cachedShards: [String]? = nil) throws -> HeartbeatResult {
         try pool.idempotentTransaction { c in
-            guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
+            guard let row = try c.queryFirst(WorkerSQL.lockState, [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
             }
             let old = WorkerState(rawValue: try row.string("state")) ?? .lost
             let state = old.after(.heartbeat)
             if state != old {
-                try c.execute("""
-                    INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, $3, 'heartbeat resumed')
-                    """, [worker.sql, .text(old.rawValue), .text(state.rawValue)])
+                try Events.record(c, .worker, worker.rawValue, from: old.rawValue, to: state.rawValue, reason: "heartbeat resumed")
             }
-            try c.execute("UPDATE workers SET last_heartbeat = now(), state = $2, cached_shards = coalesce($3::text[], cached_shards) WHERE id = $1",
-                          [worker.sql, .text(state.rawValue), cachedShards.map { .textArray(Array($0.prefix(Self.maxCachedShards))) }])
+            try c.execute(WorkerSQL.heartbeat, [worker.sql, .text(state.rawValue), cachedShards.map { .textArray(Array($0.prefix(Self.maxCachedShards))) }])
             let listed: PostgresValue? = switch extending {
             case .everyActive: nil
             case .listed(let attempts): .intArray(attempts.map(\.rawValue))
             }
-            let extended = try c.query("""
-                UPDATE task_attempts SET lease_deadline = now() + make_interval(secs => lease_seconds)
-                WHERE worker_id = $1 AND state = 'active' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[])) RETURNING id
-                """, [worker.sql, listed]).map { AttemptID(try $0.int64("id")) }
+            let extended = try c.query(AttemptSQL.extendLeases, [worker.sql, listed]).map { AttemptID(try $0.int64("id")) }
             let active = Set(extended)
             return HeartbeatResult(state: state, extendedAttempts: extended.sorted(),
                                    stopAttempts: holding.filter { !active.contains($0) })
@@ -108,23 +91,9 @@ public struct WorkerStore: Sendable {
     @discardableResult
     public func markLost(heartbeatOlderThan timeout: TimeInterval) throws -> [WorkerID] {
         try pool.idempotentTransaction { c in
-            let lost = try c.query("""
-                WITH silent AS (
-                    SELECT id, state AS old_state FROM workers
-                    WHERE state IN ('alive', 'draining') AND last_heartbeat < now() - make_interval(secs => $1)
-                    FOR UPDATE
-                ), l AS (
-                    UPDATE workers w SET state = 'lost' FROM silent WHERE w.id = silent.id
-                    RETURNING w.id, silent.old_state
-                ), e AS (
-                    INSERT INTO events (entity, entity_id, old_state, new_state, reason)
-                    SELECT 'worker', id, old_state, 'lost', $2 FROM l
-                )
-                SELECT id FROM l ORDER BY id
-                """, [.double(timeout), .text("no heartbeat for \(Int(timeout))s")]).map { try $0.int64("id") }
+            let lost = try c.query(WorkerSQL.markLost, [.double(timeout), .text("no heartbeat for \(Int(timeout))s")]).map { try $0.int64("id") }
             if !lost.isEmpty {
-                try c.execute("UPDATE task_attempts SET lease_deadline = least(lease_deadline, now()) WHERE state = 'active' AND worker_id = ANY($1)",
-                              [.intArray(lost)])
+                try c.execute(AttemptSQL.endLeasesOfWorkers, [.intArray(lost)])
             }
             return lost.map(WorkerID.init)
         }
@@ -143,62 +112,38 @@ public struct WorkerStore: Sendable {
     /// Applies `event` to the worker's state (`WorkerState.after`) and records the change as an event.
     private func transition(_ worker: WorkerID, _ event: WorkerEvent, reason: String) throws {
         try pool.idempotentTransaction { c in
-            guard let row = try c.queryFirst("SELECT state FROM workers WHERE id = $1 FOR UPDATE", [worker.sql]) else {
+            guard let row = try c.queryFirst(WorkerSQL.lockState, [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
             }
             let old = WorkerState(rawValue: try row.string("state")) ?? .lost
             let new = old.after(event)
             guard new != old else { return }
-            try c.execute("UPDATE workers SET state = $2 WHERE id = $1", [worker.sql, .text(new.rawValue)])
-            try c.execute("INSERT INTO events (entity, entity_id, old_state, new_state, reason) VALUES ('worker', $1, $2, $3, $4)",
-                          [worker.sql, .text(old.rawValue), .text(new.rawValue), .text(reason)])
+            try c.execute(WorkerSQL.setState, [worker.sql, .text(new.rawValue)])
+            try Events.record(c, .worker, worker.rawValue, from: old.rawValue, to: new.rawValue, reason: reason)
         }
     }
 
     public func list() throws -> [WorkerRecord] {
-        try pool.retryingOnConnectionLoss { try pool.withConnection { try Self.workers($0, where: "true", []) } }
+        try pool.retryingOnConnectionLoss { try pool.withConnection { try $0.query(WorkerSQL.all).map(WorkerRecord.init(row:)) } }
     }
 
     public func worker(_ id: WorkerID) throws -> WorkerRecord? {
-        try pool.withConnection { try Self.workers($0, where: "w.id = $1", [id.sql]).first }
+        try pool.withConnection { try $0.queryFirst(WorkerSQL.byID, [id.sql]).map(WorkerRecord.init(row:)) }
     }
 
     public func worker(named name: String) throws -> WorkerRecord? {
-        try pool.withConnection { try Self.workers($0, where: "w.name = $1", [.text(name)]).first }
+        try pool.withConnection { try $0.queryFirst(WorkerSQL.byName, [.text(name)]).map(WorkerRecord.init(row:)) }
     }
 
     /// The worker whose current token hashes to `hash`, nil if none (the API's authorization).
     public func worker(forTokenHash hash: String) throws -> WorkerID? {
         try pool.withConnection { c in
-            try c.queryFirst("SELECT id FROM workers WHERE token_hash = $1", [.text(hash)]).map { WorkerID(try $0.int64("id")) }
+            try c.queryFirst(WorkerSQL.byTokenHash, [.text(hash)]).map { WorkerID(try $0.int64("id")) }
         }
     }
 
     /// The stored token hash of a worker (for the API's authorization), nil if none.
     public func tokenHash(of worker: WorkerID) throws -> String? {
-        try pool.withConnection { try $0.queryFirst("SELECT token_hash FROM workers WHERE id = $1", [worker.sql])?.optionalString("token_hash") }
-    }
-
-    static func workers(_ c: PostgresConnection, where condition: String, _ params: [PostgresValue?]) throws -> [WorkerRecord] {
-        try c.query("""
-            SELECT w.*, array_to_json(w.kinds)::text AS kinds_json,
-                (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running') AS running,
-                coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(LeaseStore.holdsCapacity)), 0) AS allocated_cpu,
-                coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(LeaseStore.holdsCapacity)), 0) AS allocated_memory,
-                coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
-                          WHERE (\(LeaseStore.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS allocated_accelerators
-            FROM workers w WHERE \(condition) ORDER BY w.id
-            """, params).map { row in
-            var allocated = Resources(cpuMillis: try row.int64("allocated_cpu"), memoryBytes: try row.int64("allocated_memory"))
-            for entry in try StoreJSON.acceleratorList(try row.string("allocated_accelerators"), column: "allocated_accelerators") {
-                for (type, count) in entry { allocated.accelerators[type, default: 0] += count }
-            }
-            return WorkerRecord(id: WorkerID(try row.int64("id")), name: try row.string("name"), resources: try row.resources(),
-                         labels: try StoreJSON.labels(try row.string("labels"), column: "labels"),
-                         state: WorkerState(rawValue: try row.string("state")) ?? .lost,
-                         registeredAt: try row.date("registered_at"), lastHeartbeat: try row.date("last_heartbeat"),
-                         runningTasks: try row.int("running"), allocated: allocated, version: try row.string("version"),
-                         kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
-        }
+        try pool.withConnection { try $0.queryFirst(WorkerSQL.tokenHash, [worker.sql])?.optionalString("token_hash") }
     }
 }

@@ -29,6 +29,7 @@ struct PlacementClass {
         if let packBy = key.packBy { packKey = index.labelKeySlot[packBy] ?? -2 } else { packKey = -1 }
     }
 
+    /// `Labels.satisfies(selector:)` on interned labels (a pass compares integers, not strings).
     @inline(__always) func matches(worker w: Int, index: ClusterIndex) -> Bool {
         if !satisfiable { return false }
         for term in selector where index.labelValue(worker: w, key: term.key) != term.value { return false }

@@ -223,6 +223,7 @@ final class SchedulingPass {
 
     // MARK: Primitives
 
+    /// `Resources.fits(in:)` on the flat vectors of the index (free capacity of `w`, request of shape `s`).
     @inline(__always) func fits(worker w: Int, shape s: Int) -> Bool {
         let free = index.free + w &* dims
         let request = shapeRequest + s &* dims

@@ -20,8 +20,9 @@ public enum InvariantChecker {
             guard let worker = workers[p.worker], worker.isAlive else { fail("task \(p.task) placed on dead or unknown worker \(p.worker)"); continue }
             guard let job = jobs[p.job], job.tasks.contains(p.task) else { fail("task \(p.task) of job \(p.job) was not pending"); continue }
             if !placedTasks.insert(p.task).inserted || runningTasks[p.task] != nil { fail("task \(p.task) placed twice") }
-            for (key, value) in job.nodeSelector where worker.labels[key] != value {
-                fail("task \(p.task) on worker \(p.worker) lacking required label \(key)=\(value)")
+            if !worker.labels.satisfies(selector: job.nodeSelector),
+               let missing = job.nodeSelector.sorted(by: { $0.key < $1.key }).first(where: { worker.labels[$0.key] != $0.value }) {
+                fail("task \(p.task) on worker \(p.worker) lacking required label \(missing.key)=\(missing.value)")
             }
             used[p.worker, default: .zero] += job.perTask
             placementsOfJob[p.job, default: []].append(p)

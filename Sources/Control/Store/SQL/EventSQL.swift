@@ -1,0 +1,37 @@
+import Foundation
+import Postgres
+
+// Statements of the `events` table (the audit trail). Every state change writes its event row in the same
+// statement or transaction as the change; the column list is written here once and the data-modifying CTEs of
+// the other tables' statements interpolate `EventSQL.insertInto`.
+
+enum EventSQL {
+    /// The head of every event insert: `INSERT INTO events (...)` followed by a VALUES list or a SELECT.
+    static let insertInto = "INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)"
+
+    /// One event row: $1 entity, $2 entity id, $3 job id (NULL for workers, queues, shards), $4 old state, $5 new state, $6 reason.
+    static let insert = "\(insertInto) VALUES ($1, $2, $3, $4, $5, $6)"
+
+    /// Events of one job and its tasks after an id: $1 job, $2 after id, $3 limit.
+    static let ofJob = "SELECT * FROM events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+
+    /// Events after an id, optionally at or after a time: $1 after id, $2 since (NULL: any), $3 limit.
+    static let page = "SELECT * FROM events WHERE id > $1 AND ($2::timestamptz IS NULL OR at >= $2) ORDER BY id LIMIT $3"
+
+    /// Events of one entity: $1 entity ("task"), $2 its id, $3 limit.
+    static let ofEntity = "SELECT * FROM events WHERE entity = $1 AND entity_id = $2 ORDER BY id LIMIT $3"
+}
+
+/// What an event row is about (`events.entity`).
+enum EventEntity: String {
+    case job, task, worker, queue, dataset, shard, artifact
+}
+
+enum Events {
+    /// Writes one event row on the caller's connection (inside the transaction that made the change).
+    static func record(_ c: PostgresConnection, _ entity: EventEntity, _ id: Int64, job: Int64? = nil,
+                       from old: String?, to new: String, reason: String) throws {
+        try c.execute(EventSQL.insert, [.text(entity.rawValue), .int(id), job.map { .int($0) }, old.map { .text($0) },
+                                        .text(new), .text(reason)])
+    }
+}

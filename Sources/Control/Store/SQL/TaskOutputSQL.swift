@@ -1,0 +1,34 @@
+// Statements of the `task_logs` and `metrics` tables: what attempts append, idempotent by their own keys
+// ((attempt, seq) and (attempt, name, step)), read by job with an id cursor.
+
+enum TaskLogSQL {
+    /// Lines of attempt $1: $2 sequence numbers, $3 lines. Returns how many were new (by its row count).
+    static let append = """
+        INSERT INTO task_logs (job_id, task_id, attempt_id, seq, line)
+        SELECT t.job_id, t.id, a.id, u.seq, u.line
+        FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
+             unnest($2::bigint[], $3::text[]) AS u(seq, line)
+        WHERE a.id = $1
+        ON CONFLICT (attempt_id, seq) DO NOTHING
+        """
+
+    /// Lines of job $1 after id $2, at most $3.
+    static let ofJob = "SELECT * FROM task_logs WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+}
+
+enum MetricSQL {
+    /// Points of attempt $1: $2 names, $3 steps, $4 values.
+    static let append = """
+        INSERT INTO metrics (job_id, task_id, attempt_id, name, step, value)
+        SELECT t.job_id, t.id, a.id, u.name, u.step, u.value
+        FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
+             unnest($2::text[], $3::bigint[], $4::float8[]) AS u(name, step, value)
+        WHERE a.id = $1
+        ON CONFLICT (attempt_id, name, step) DO NOTHING
+        """
+
+    /// Points of job $1 (metric $2 unless NULL) after id $3, at most $4.
+    static let ofJob = """
+        SELECT * FROM metrics WHERE job_id = $1 AND ($2::text IS NULL OR name = $2) AND id > $3 ORDER BY id LIMIT $4
+        """
+}

@@ -1,0 +1,298 @@
+// Statements of the `tasks` table: submission, the claim (the hot path: see `LeaseStore.claimNext`), reports,
+// placements and the scheduler's reads. A statement that changes task states writes their event rows in the
+// same statement (`EventSQL.insertInto` in a data-modifying CTE).
+
+enum TaskSQL {
+    /// What holds capacity on worker `w`: its running tasks, and queued tasks the scheduler placed on it
+    /// (a reservation; counting only running tasks let one claim take both a placed task and an unplaced
+    /// task into the same capacity).
+    static let holdsCapacity = "(t.worker_id = w.id AND t.state = 'running') OR (t.placed_worker_id = w.id AND t.state = 'queued')"
+
+    // MARK: Submission
+
+    /// Inserts a job's tasks with one `submitted` event each: $1 job, $2 specs (text[], one task each, in index
+    /// order), $3 cpu, $4 memory, $5 accelerators, $6 priority, $7 gang, $8 initial state, $9 node selector,
+    /// $10 reads remote data, $11 kind.
+    static let insert = """
+        WITH t AS (
+            INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state, node_selector,
+                               reads_remote, kind)
+            SELECT $1, u.n - 1, u.spec::jsonb, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10, $11
+            FROM unnest($2::text[]) WITH ORDINALITY AS u(spec, n)
+            RETURNING id
+        )
+        \(EventSQL.insertInto)
+        SELECT 'task', id, $1, NULL, $8, 'submitted' FROM t
+        """
+
+    // MARK: Claiming
+
+    /// Runnable tasks for one claim, locked (SKIP LOCKED: concurrent claims never wait for or hand out the same
+    /// task): queued tasks past their backoff that are placed on worker $1, or unplaced tasks of single-replica jobs
+    /// reading no remote data that fit its free capacity ($2 cpu, $3 memory, $5 accelerators: the SQL mirror of
+    /// `Resources.fits(in:)`) and labels ($4: `$4 @> node_selector` mirrors `Labels.satisfies(selector:)`); highest
+    /// priority first, then oldest, at most $6. It reads tasks only, in index order (tasks_runnable): the filters
+    /// keep the planner's estimates high, so it walks the index and stops after $6 rows instead of sorting the queue.
+    /// The variants add `AND NOT <configured queue>` ($7 queue names) and `AND <kind the worker runs>` ($7 or $8).
+    static func claimCandidates(excludingQueues: Bool, kinds: Bool) -> String {
+        switch (excludingQueues, kinds) {
+        case (false, false): return claimCandidatesPlain
+        case (true, false): return claimCandidatesExcludingQueues
+        case (false, true): return claimCandidatesOfKinds
+        case (true, true): return claimCandidatesExcludingQueuesOfKinds
+        }
+    }
+
+    private static let claimCandidatesPlain = claimCandidates(queueFilter: "", kindFilter: "")
+    private static let claimCandidatesExcludingQueues = claimCandidates(queueFilter: excludeQueues(7), kindFilter: "")
+    private static let claimCandidatesOfKinds = claimCandidates(queueFilter: "", kindFilter: onlyKinds(7))
+    private static let claimCandidatesExcludingQueuesOfKinds = claimCandidates(queueFilter: excludeQueues(7), kindFilter: onlyKinds(8))
+
+    private static func excludeQueues(_ parameter: Int) -> String {
+        "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($\(parameter)::text[]))"
+    }
+
+    private static func onlyKinds(_ parameter: Int) -> String {
+        "AND t.kind = ANY($\(parameter)::text[])"
+    }
+
+    private static func claimCandidates(queueFilter: String, kindFilter: String) -> String {
+        """
+        SELECT t.id, t.job_id, t.task_index, t.spec, t.cpu_millis, t.memory_bytes, t.accelerators,
+               t.node_selector, t.placed_worker_id
+        FROM tasks t
+        WHERE t.state = 'queued' AND t.not_before <= now()
+          AND (t.placed_worker_id = $1
+               OR (t.placed_worker_id IS NULL AND NOT t.gang AND NOT t.reads_remote
+                   AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
+                   \(queueFilter) \(kindFilter)
+                   AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
+                   AND (t.accelerators = '{}'::jsonb
+                        OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
+                                       WHERE a.value::bigint > coalesce(($5::jsonb ->> a.key)::bigint, 0)))))
+        ORDER BY t.priority DESC, t.id
+        LIMIT $6
+        FOR UPDATE OF t SKIP LOCKED
+        """
+    }
+
+    /// Which of the tasks $1 belong to jobs of a configured queue (`kind: Queue`), looked up after the candidates.
+    static let inConfiguredQueues = """
+        SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN queues q ON q.name = j.queue
+        WHERE t.id = ANY($1)
+        """
+
+    /// Leases the tasks $1 to worker $2 for $3 seconds: a new active attempt each, the task moved to $4 (running),
+    /// one event each. Returns the leases with their jobs' names, types and states.
+    static let lease = """
+        WITH a AS (
+            INSERT INTO task_attempts (task_id, number, worker_id, state, lease_seconds, lease_deadline)
+            SELECT t.id, t.attempts + 1, $2, 'active', $3, now() + make_interval(secs => $3)
+            FROM tasks t WHERE t.id = ANY($1)
+            RETURNING id, task_id, number, lease_deadline
+        ), u AS (
+            UPDATE tasks t SET state = $4, attempts = a.number, worker_id = $2, active_attempt_id = a.id,
+                progress = NULL, progress_message = NULL,
+                started_at = coalesce(t.started_at, now()), updated_at = now()
+            FROM a WHERE t.id = a.task_id AND t.state = 'queued'
+            RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.lease_deadline
+        ), e AS (
+            \(EventSQL.insertInto)
+            SELECT 'task', id, job_id, 'queued', $4, 'attempt ' || number || ' leased to worker ' || $2::text FROM u
+        )
+        SELECT u.id, u.attempt_id, u.number, u.lease_deadline, j.name AS job_name, j.type AS job_type, j.state AS job_state
+        FROM u JOIN jobs j ON j.id = u.job_id
+        """
+
+    /// The earliest future end of a queued task's backoff (NULL when none waits on one).
+    static let nextRunnableAt = "SELECT min(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > now()"
+
+    // MARK: Reports
+
+    /// Progress of live attempts: $1 attempt ids, $2 fractions, $3 messages ('' for none), $4 worker. Returns the
+    /// attempts that were live.
+    static let recordProgress = """
+        UPDATE tasks t SET progress = least(1, greatest(0, r.fraction)), progress_message = nullif(r.message, '')
+        FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS r(attempt, fraction, message)
+        WHERE t.active_attempt_id = r.attempt AND t.worker_id = $4 AND t.state = 'running'
+        RETURNING r.attempt
+        """
+
+    /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to
+    /// $4 (succeeded), one event each. Returns the applied attempts and their jobs.
+    static let complete = """
+        WITH r AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
+        ), a AS (
+            UPDATE task_attempts a SET state = 'succeeded', finished_at = now()
+            FROM r WHERE a.id = r.attempt_id AND a.state = 'active' AND ($3::bigint IS NULL OR a.worker_id = $3)
+            RETURNING a.id, a.task_id, a.number, r.result
+        ), u AS (
+            UPDATE tasks t SET state = $4, result = a.result::jsonb, worker_id = NULL, active_attempt_id = NULL,
+                finished_at = now(), updated_at = now()
+            FROM a WHERE t.id = a.task_id AND t.state = 'running'
+            RETURNING t.id, t.job_id, a.id AS attempt_id, a.number
+        ), e AS (
+            \(EventSQL.insertInto)
+            SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
+        )
+        SELECT attempt_id, job_id FROM u
+        """
+
+    /// Some unfinished task of job $1 that nobody is changing right now (SKIP LOCKED), if any.
+    static let unfinishedUnlockedOfJob = "SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED"
+
+    /// Ends active attempts ($1 ids, $2 attempt states, $3 task states, $4 backoff seconds, $5 errors): the task is
+    /// requeued after its backoff or fails, one event each. Returns the ended attempts, their jobs and task states.
+    static let endAttempts = """
+        WITH r AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::text[])
+                AS r(attempt_id, attempt_state, task_state, delay, error)
+        ), a AS (
+            UPDATE task_attempts a SET state = r.attempt_state, finished_at = now(), error = r.error
+            FROM r WHERE a.id = r.attempt_id AND a.state = 'active'
+            RETURNING a.id, a.task_id, a.number, r.attempt_state, r.task_state, r.delay, r.error
+        ), u AS (
+            UPDATE tasks t SET state = a.task_state, worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL,
+                not_before = now() + make_interval(secs => a.delay), error = a.error, updated_at = now(),
+                finished_at = CASE WHEN a.task_state = 'failed' THEN now() END
+            FROM a WHERE t.id = a.task_id AND t.state = 'running'
+            RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.attempt_state, a.task_state, a.delay, a.error
+        ), e AS (
+            \(EventSQL.insertInto)
+            SELECT 'task', id, job_id, 'running', task_state,
+                   'attempt ' || number || ' ' || attempt_state || ': ' || error ||
+                   CASE WHEN task_state = 'queued' THEN ' (retry in ' || delay || 's)' ELSE '' END
+            FROM u
+        )
+        SELECT attempt_id, job_id, task_state FROM u
+        """
+
+    // MARK: State changes (TaskTransitions)
+
+    /// Which tasks a set-based state change selects (`TaskTransitions.move`).
+    enum Selection {
+        /// $1: one task id.
+        case task
+        /// $1: one job id, all its tasks.
+        case job
+        /// $1: job ids, all their tasks.
+        case jobs
+
+        var condition: String {
+            switch self {
+            case .task: return "id = $1"
+            case .job: return "job_id = $1"
+            case .jobs: return "job_id = ANY($1)"
+            }
+        }
+    }
+
+    /// What a state change also sets besides `state` and `updated_at` (`TaskTransitions.move`).
+    enum MoveAssignments: String {
+        case none = ""
+        case finished = "finished_at = now()"
+        case runnableNow = "not_before = now()"
+        case cancelled = "worker_id = NULL, active_attempt_id = NULL, finished_at = now()"
+        case preempted = "worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL, not_before = now()"
+    }
+
+    /// Moves the selected tasks ($1) that are in one of the states $2 to state $3, one event each with reason $4.
+    /// Returns the moved tasks with their old states.
+    static func move(_ selection: Selection, assignments: MoveAssignments) -> String {
+        let extra = assignments == .none ? "" : ", " + assignments.rawValue
+        return """
+            WITH o AS (
+                SELECT id, state AS old FROM tasks
+                WHERE (\(selection.condition)) AND state = ANY($2::text[])
+                ORDER BY id FOR UPDATE
+            ), u AS (
+                UPDATE tasks t SET state = $3, updated_at = now()\(extra)
+                FROM o WHERE t.id = o.id
+                RETURNING t.id, t.job_id, o.old
+            ), e AS (
+                \(EventSQL.insertInto)
+                SELECT 'task', id, job_id, old, $3, $4 FROM u
+            )
+            SELECT id, job_id, old FROM u
+            """
+    }
+
+    // MARK: Reading
+
+    static let ofJob = "SELECT * FROM tasks WHERE job_id = $1 ORDER BY task_index"
+    static let byID = "SELECT * FROM tasks WHERE id = $1"
+
+    /// Queued tasks past their backoff with their jobs, highest priority first, then oldest: $1 limit.
+    static let queued = """
+        SELECT t.id, t.job_id, t.task_index, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector,
+               t.placed_worker_id, t.priority, j.name, j.queue, j.replicas, j.submitted_at
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
+        WHERE t.state = 'queued' AND t.not_before <= now()
+        ORDER BY t.priority DESC, t.id LIMIT $1
+        """
+
+    /// Which task states each job $1 has (one boolean column per state), read after the job rows are locked.
+    static let statesPresent = """
+        SELECT j.id,
+            EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'blocked') AS blocked,
+            EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'queued') AS queued,
+            EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'running') AS running,
+            EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'succeeded') AS succeeded,
+            EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'failed') AS failed,
+            EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'cancelled') AS cancelled
+        FROM unnest($1::bigint[]) AS j(id)
+        """
+
+    /// A fresh plan for the claim after a large submission (see `ControlStore.refreshTaskStatistics`).
+    static let analyze = "ANALYZE tasks"
+
+    // MARK: Placement (the scheduler)
+
+    /// Writes placements ($1 task ids, $2 worker ids as text, NULL removes one) onto tasks still queued.
+    static let place = """
+        UPDATE tasks t SET placed_worker_id = p.worker, updated_at = now()
+        FROM unnest($1::bigint[], $2::bigint[]) AS p(task, worker)
+        WHERE t.id = p.task AND t.state = 'queued'
+        RETURNING t.id
+        """
+
+    /// A pass's placements ($1 task ids, $2 worker ids, as array literals) onto tasks still queued and unplaced.
+    static let commitPlacements = """
+        UPDATE tasks t SET placed_worker_id = p.worker, updated_at = now()
+        FROM unnest($1::bigint[], $2::bigint[]) AS p(task, worker)
+        WHERE t.id = p.task AND t.state = 'queued' AND t.placed_worker_id IS NULL
+        RETURNING t.id
+        """
+
+    /// What the tasks $1 need, and whether they are gang members.
+    static let needs = "SELECT id, cpu_millis, memory_bytes, accelerators, gang FROM tasks WHERE id = ANY($1)"
+
+    /// Placed tasks of workers that are no longer alive go back to the pool.
+    static let unplaceFromDeadWorkers = """
+        UPDATE tasks t SET placed_worker_id = NULL, updated_at = now()
+        FROM workers w
+        WHERE t.placed_worker_id = w.id AND t.state = 'queued' AND w.state <> 'alive'
+        """
+
+    /// What holds resources now, for the snapshot: running tasks and queued tasks placed on a worker.
+    static let allocations = """
+        SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
+               t.accelerators, t.priority, t.gang, j.queue,
+               extract(epoch FROM coalesce(t.started_at, t.updated_at))::float8 AS started,
+               extract(epoch FROM a.preempt_deadline)::float8 AS preempt_deadline
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
+        LEFT JOIN task_attempts a ON a.id = t.active_attempt_id
+        WHERE (t.state = 'running' AND t.worker_id IS NOT NULL)
+           OR (t.state = 'queued' AND t.placed_worker_id IS NOT NULL)
+        """
+
+    /// Queued tasks no one has placed yet, by job and index, for the snapshot.
+    static let unplaced = """
+        SELECT t.id, t.job_id, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector, t.priority, t.gang,
+               j.queue, j.type, extract(epoch FROM t.not_before)::float8 AS not_before
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
+        WHERE t.state = 'queued' AND t.placed_worker_id IS NULL
+        ORDER BY t.job_id, t.task_index
+        """
+}

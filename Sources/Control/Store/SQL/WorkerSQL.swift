@@ -1,0 +1,94 @@
+// Statements of the `workers` table: registration, heartbeats, loss, the row lock both capacity writers take
+// (`WorkerCapacity`), and the reads of the claim, the scheduler and the API.
+
+enum WorkerSQL {
+    /// Locks the workers $1 in id order (two lockers of several workers cannot deadlock).
+    static let lock = "SELECT id FROM workers WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+
+    /// Free resources of the workers $1: capacity, and sums of what holds capacity on each (`TaskSQL.holdsCapacity`).
+    static let capacityAndUse = """
+        SELECT w.id, w.cpu_millis, w.memory_bytes, w.accelerators,
+            coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(TaskSQL.holdsCapacity)), 0) AS used_cpu,
+            coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(TaskSQL.holdsCapacity)), 0) AS used_memory,
+            coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
+                      WHERE (\(TaskSQL.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS used_accelerators
+        FROM workers w WHERE w.id = ANY($1)
+        """
+
+    /// What a claim of worker $1 needs to know besides its capacity: state, labels, kinds, and the configured queues.
+    static let claimant = """
+        SELECT w.state, w.labels, array_to_json(w.kinds)::text AS kinds_json,
+            coalesce((SELECT jsonb_agg(q.name) FROM queues q), '[]') AS configured_queues
+        FROM workers w WHERE w.id = $1
+        """
+
+    static let touchHeartbeat = "UPDATE workers SET last_heartbeat = now() WHERE id = $1"
+
+    static let cachedShards = "SELECT array_to_json(cached_shards)::text AS s FROM workers WHERE id = $1"
+
+    static let lockByName = "SELECT id, state FROM workers WHERE name = $1 FOR UPDATE"
+    static let lockState = "SELECT state FROM workers WHERE id = $1 FOR UPDATE"
+
+    /// Registers worker $1 (or updates the registration of that name): $2 cpu, $3 memory, $4 accelerators, $5 labels,
+    /// $6 token hash (NULL keeps the old one), $7 version, $8 kinds. It becomes alive with an empty shard cache.
+    static let register = """
+        INSERT INTO workers (name, cpu_millis, memory_bytes, accelerators, labels, state, token_hash, version, kinds)
+        VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'alive', $6, $7, $8)
+        ON CONFLICT (name) DO UPDATE SET cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,
+            version = EXCLUDED.version, kinds = EXCLUDED.kinds,
+            accelerators = EXCLUDED.accelerators, labels = EXCLUDED.labels, state = 'alive',
+            token_hash = coalesce(EXCLUDED.token_hash, workers.token_hash), last_heartbeat = now(),
+            cached_shards = '{}'
+        RETURNING id
+        """
+
+    /// A heartbeat of worker $1: state $2, cached shards $3 (NULL keeps the list).
+    static let heartbeat = """
+        UPDATE workers SET last_heartbeat = now(), state = $2, cached_shards = coalesce($3::text[], cached_shards) WHERE id = $1
+        """
+
+    /// Marks alive and draining workers silent for more than $1 seconds lost, with event reason $2. Returns them.
+    static let markLost = """
+        WITH silent AS (
+            SELECT id, state AS old_state FROM workers
+            WHERE state IN ('alive', 'draining') AND last_heartbeat < now() - make_interval(secs => $1)
+            FOR UPDATE
+        ), l AS (
+            UPDATE workers w SET state = 'lost' FROM silent WHERE w.id = silent.id
+            RETURNING w.id, silent.old_state
+        ), e AS (
+            \(EventSQL.insertInto)
+            SELECT 'worker', id, NULL, old_state, 'lost', $2 FROM l
+        )
+        SELECT id FROM l ORDER BY id
+        """
+
+    static let setState = "UPDATE workers SET state = $2 WHERE id = $1"
+
+    static let byTokenHash = "SELECT id FROM workers WHERE token_hash = $1"
+    static let tokenHash = "SELECT token_hash FROM workers WHERE id = $1"
+
+    /// Workers as `WorkerRecord(row:)` decodes them: with running-task count and what is allocated on each.
+    private static func records(where condition: String) -> String {
+        """
+        SELECT w.*, array_to_json(w.kinds)::text AS kinds_json,
+            (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running') AS running,
+            coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(TaskSQL.holdsCapacity)), 0) AS allocated_cpu,
+            coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(TaskSQL.holdsCapacity)), 0) AS allocated_memory,
+            coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
+                      WHERE (\(TaskSQL.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS allocated_accelerators
+        FROM workers w WHERE \(condition) ORDER BY w.id
+        """
+    }
+
+    static let all = records(where: "true")
+    static let byID = records(where: "w.id = $1")
+    static let byName = records(where: "w.name = $1")
+
+    /// Alive workers as the scheduler's snapshot sees them (cached shards NULL when none).
+    static let alive = """
+        SELECT id, cpu_millis, memory_bytes, accelerators, labels, array_to_json(kinds)::text AS kinds_json,
+               CASE WHEN cached_shards = '{}' THEN NULL ELSE array_to_json(cached_shards)::text END AS cached
+        FROM workers WHERE state = 'alive' ORDER BY id
+        """
+}

@@ -29,6 +29,14 @@ final class ManifestValidationTests: XCTestCase {
         XCTAssertNil(job.spec.settings)
     }
 
+    /// Every policy the store's `job_dependencies.on_failure` CHECK allows is a manifest value, spelled the same.
+    func testEveryDependencyFailurePolicyIsAManifestValue() throws {
+        for policy in DependencyFailurePolicy.allCases {
+            let text = job("type: noop\nafter: [a]\nonDependencyFailure: \(policy.rawValue)")
+            XCTAssertEqual(try XCTUnwrap(ManifestParser.parse(text: text).first).spec.onDependencyFailure, policy)
+        }
+    }
+
     func testResourceQuantities() throws {
         func resources(_ text: String) throws -> Resources {
             try XCTUnwrap(ManifestParser.parse(text: job("type: noop\nresources: \(text)")).first).spec.resources
@@ -65,7 +73,7 @@ final class ManifestValidationTests: XCTestCase {
             "t.yaml:6: spec.replicas: expected an integer between 1 and 4096, got 0",
             "t.yaml:7: spec.queue: expected a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got \"Research\"",
             "t.yaml:8: spec.after[2]: expected a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got \"Bad\"",
-            "t.yaml:9: spec.onDependencyFailure: expected one of \"fail\", \"cancel\", got \"ignore\"",
+            "t.yaml:9: spec.onDependencyFailure: expected one of \"fail\", \"cancel\", \"proceed\", got \"ignore\"",
             "t.yaml:10: spec.nodeSelector.zone: expected a label value (letters, digits, '-', '_', '.', at most 63 characters), got a list",
             "t.yaml:11: spec.packBy: expected a label key (letters, digits, '-', '_', '.', optionally prefixed by a DNS domain and '/'), got \"/\"",
             "t.yaml:12: spec.shell.command: expected a non-empty list of strings (the program and its arguments), got an empty list",

@@ -14,28 +14,28 @@ final class QueueStoreTests: StoreTestCase {
 
     func testUpsertAndListRoundTrip() throws {
         let quota = Resources(cpuMillis: 2000, memoryBytes: 4 << 30, accelerators: ["gpu-h100": 8])
-        let first = try queues.upsert([QueueConfiguration(name: "research", weight: 2.5, quota: quota),
-                                       QueueConfiguration(name: "batch")])
-        XCTAssertEqual(first.map(\.configuration), [QueueConfiguration(name: "research", weight: 2.5, quota: quota),
-                                                    QueueConfiguration(name: "batch", weight: 1, quota: nil)])
-        XCTAssertEqual(try queues.list().map(\.configuration), [QueueConfiguration(name: "batch", weight: 1, quota: nil),
-                                                                QueueConfiguration(name: "research", weight: 2.5, quota: quota)])
+        let first = try queues.upsert([QueueSpec(name: "research", weight: 2.5, quota: quota),
+                                       QueueSpec(name: "batch")])
+        XCTAssertEqual(first.map(\.configuration), [QueueSpec(name: "research", weight: 2.5, quota: quota),
+                                                    QueueSpec(name: "batch", weight: 1, quota: nil)])
+        XCTAssertEqual(try queues.list().map(\.configuration), [QueueSpec(name: "batch", weight: 1, quota: nil),
+                                                                QueueSpec(name: "research", weight: 2.5, quota: quota)])
         // Replacing: the quota goes away, the weight changes; nothing else is touched.
-        try queues.upsert([QueueConfiguration(name: "research", weight: 1, quota: nil)])
-        XCTAssertEqual(try queues.queue(named: "research")?.configuration, QueueConfiguration(name: "research", weight: 1, quota: nil))
+        try queues.upsert([QueueSpec(name: "research", weight: 1, quota: nil)])
+        XCTAssertEqual(try queues.queue(named: "research")?.configuration, QueueSpec(name: "research", weight: 1, quota: nil))
         XCTAssertEqual(try queues.list().count, 2)
         // A cpu-only quota keeps zero (unlimited) memory and no accelerators.
-        try queues.upsert([QueueConfiguration(name: "batch", weight: 1, quota: Resources(cpuMillis: 500))])
+        try queues.upsert([QueueSpec(name: "batch", weight: 1, quota: Resources(cpuMillis: 500))])
         XCTAssertEqual(try queues.queue(named: "batch")?.configuration.quota, Resources(cpuMillis: 500))
     }
 
     func testChangesAndDeletionsAreEventsAndReapplyingTheSameIsNot() throws {
-        try queues.upsert([QueueConfiguration(name: "research", weight: 2)])
-        try queues.upsert([QueueConfiguration(name: "research", weight: 2)])  // the same again: no event
-        try queues.upsert([QueueConfiguration(name: "research", weight: 3, quota: Resources(cpuMillis: 1500))])
+        try queues.upsert([QueueSpec(name: "research", weight: 2)])
+        try queues.upsert([QueueSpec(name: "research", weight: 2)])  // the same again: no event
+        try queues.upsert([QueueSpec(name: "research", weight: 3, quota: Resources(cpuMillis: 1500))])
         try jobs.submit(NewJob(name: "j", type: "t", queue: "research"))
         let removed = try queues.delete(named: "research")
-        XCTAssertEqual(removed?.configuration, QueueConfiguration(name: "research", weight: 3, quota: Resources(cpuMillis: 1500)))
+        XCTAssertEqual(removed?.configuration, QueueSpec(name: "research", weight: 3, quota: Resources(cpuMillis: 1500)))
         XCTAssertEqual(try queues.list(), [])
         XCTAssertNil(try queues.delete(named: "research"), "nothing configured is left to delete")
         XCTAssertNil(try queues.delete(named: "never-configured"))
@@ -51,7 +51,7 @@ final class QueueStoreTests: StoreTestCase {
         let snapshot = try pool.withConnection { try SchedulingStore.snapshot($0, previousReservations: []) }
         XCTAssertEqual(snapshot.queues, [QueueSpec(name: "research", weight: 1, quota: nil)])
         // Configured again: a new queue (new id), announced like the first time.
-        try queues.upsert([QueueConfiguration(name: "research")])
+        try queues.upsert([QueueSpec(name: "research")])
         let again = try EventStore(pool: pool).list().filter { $0.entity == "queue" }
         XCTAssertEqual(again.count, 4)
         XCTAssertNotEqual(again[3].entityID, again[0].entityID)
@@ -59,10 +59,10 @@ final class QueueStoreTests: StoreTestCase {
     }
 
     func testBadConfigurationsAreRefusedWithTheField() throws {
-        XCTAssertThrowsError(try queues.upsert([QueueConfiguration(name: "q", weight: 0)])) { error in
+        XCTAssertThrowsError(try queues.upsert([QueueSpec(name: "q", weight: 0)])) { error in
             XCTAssertEqual(error as? StoreError, .invalid(field: "queues[0].weight", message: "expected a number > 0, got 0.0"))
         }
-        XCTAssertThrowsError(try queues.upsert([QueueConfiguration(name: "q"), QueueConfiguration(name: "q")])) { error in
+        XCTAssertThrowsError(try queues.upsert([QueueSpec(name: "q"), QueueSpec(name: "q")])) { error in
             guard case .invalid(let field, _)? = error as? StoreError else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "queues[1].name")
         }
@@ -71,16 +71,16 @@ final class QueueStoreTests: StoreTestCase {
 
     func testQueuesAndJobsOfOneSubmissionAreAllOrNothing() throws {
         XCTAssertThrowsError(try jobs.submit([NewJob(name: "late", type: "t", after: [NewJob.Dependency("missing")])],
-                                             configuring: [QueueConfiguration(name: "research", weight: 3)]))
+                                             configuring: [QueueSpec(name: "research", weight: 3)]))
         XCTAssertEqual(try queues.list(), [], "a refused job leaves the queues unchanged")
-        _ = try jobs.submit([NewJob(name: "ok", type: "t", queue: "research")], configuring: [QueueConfiguration(name: "research", weight: 3)])
-        XCTAssertEqual(try queues.list().map(\.configuration), [QueueConfiguration(name: "research", weight: 3)])
+        _ = try jobs.submit([NewJob(name: "ok", type: "t", queue: "research")], configuring: [QueueSpec(name: "research", weight: 3)])
+        XCTAssertEqual(try queues.list().map(\.configuration), [QueueSpec(name: "research", weight: 3)])
     }
 
     func testSnapshotUsesConfiguredWeightsAndQuotasAndDefaultsForTheRest() throws {
         _ = try worker("w")
-        try queues.upsert([QueueConfiguration(name: "capped", weight: 4, quota: Resources(cpuMillis: 1000)),
-                           QueueConfiguration(name: "unused", weight: 7)])
+        try queues.upsert([QueueSpec(name: "capped", weight: 4, quota: Resources(cpuMillis: 1000)),
+                           QueueSpec(name: "unused", weight: 7)])
         try jobs.submit(NewJob(name: "a", type: "t", queue: "capped", resources: Resources(cpuMillis: 1000)))
         try jobs.submit(NewJob(name: "b", type: "t", queue: "adhoc", resources: Resources(cpuMillis: 1000)))
         let snapshot = try pool.withConnection { try SchedulingStore.snapshot($0, previousReservations: []) }
@@ -91,8 +91,8 @@ final class QueueStoreTests: StoreTestCase {
 
     func testLeaseFastPathSkipsConfiguredQueues() throws {
         let w = try worker("w", cpus: 8)
-        try queues.upsert([QueueConfiguration(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)),
-                           QueueConfiguration(name: "weighted", weight: 3)])
+        try queues.upsert([QueueSpec(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)),
+                           QueueSpec(name: "weighted", weight: 3)])
         let capped = try jobs.submit(NewJob(name: "capped-job", type: "t", queue: "capped", priority: 5, resources: Resources(cpuMillis: 1000),
                                             tasks: [NewTask(), NewTask()]))
         try jobs.submit(NewJob(name: "weighted-job", type: "t", queue: "weighted", resources: Resources(cpuMillis: 1000)))

@@ -40,11 +40,11 @@ final class ReportBatchAtomicityTests: XCTestCase {
         XCTAssertEqual(try ReportRequests.count(cluster, "task_logs"), 0, "a batch refused as conflicting stores no log line")
 
         // 409 stale: every attempt named is no longer live ("nothing was changed"), after its logs and metrics.
-        let done = ReportBatch(workerID: leased.worker, completions: [APITypes.CompletionReport(taskID: a.taskID, attemptID: a.attemptID)])
+        let done = ReportBatch(workerID: leased.worker, completions: [CompletionReport(taskID: a.taskID, attemptID: a.attemptID)])
         let completed = try await http.send("POST", APIRoute.workerReports.path(), token: leased.token, json: done)
         XCTAssertEqual(completed.status, 200, String(decoding: completed.body, as: UTF8.self))
         let late = ReportBatch(workerID: leased.worker, logs: [ReportRequests.line(a, 3, "late")], metrics: [ReportRequests.metric(a, "late")],
-                               failures: [APITypes.FailureReport(taskID: a.taskID, attemptID: a.attemptID, message: "late failure", retryable: true)])
+                               failures: [FailureReport(taskID: a.taskID, attemptID: a.attemptID, message: "late failure", retryable: true)])
         let staleAnswer = try await http.send("POST", APIRoute.workerReports.path(), token: leased.token, json: late)
         try ReportRequests.expect(staleAnswer, 409, .staleAttempt, mentions: "nothing was changed")
         XCTAssertEqual(try ReportRequests.count(cluster, "task_logs"), 0, "a 409 that says nothing was changed stored no log line")
@@ -52,7 +52,7 @@ final class ReportBatchAtomicityTests: XCTestCase {
 
         // A batch naming a live attempt next to the stale one is applied (200) and lists the stale one.
         let mixed = ReportBatch(workerID: leased.worker, logs: [ReportRequests.line(b, 1, "b's line")],
-                                failures: [APITypes.FailureReport(taskID: a.taskID, attemptID: a.attemptID, message: "late failure", retryable: true)])
+                                failures: [FailureReport(taskID: a.taskID, attemptID: a.attemptID, message: "late failure", retryable: true)])
         let applied = try await http.send("POST", APIRoute.workerReports.path(), token: leased.token, json: mixed)
         XCTAssertEqual(applied.status, 200, String(decoding: applied.body, as: UTF8.self))
         XCTAssertEqual(try applied.decoded(ReportBatchResponse.self).staleAttempts, [a.attemptID])

@@ -29,9 +29,9 @@ final class ReportNULTests: XCTestCase {
             (ReportBatch(workerID: leased.worker, artifacts: [ArtifactReport(taskID: a.taskID, attemptID: a.attemptID, artifact:
                 ArtifactRecord(name: "ckpt", location: "/tmp/ckpt", sha256: sha, bytes: 1, kind: "checkpoint", metadata: ["note": "a\u{0}b"]))]),
              "artifacts[0].artifact.metadata.note"),
-            (ReportBatch(workerID: leased.worker, completions: [APITypes.CompletionReport(taskID: a.taskID, attemptID: a.attemptID, result: ["out": ["x", "y\u{0}"]])]),
+            (ReportBatch(workerID: leased.worker, completions: [CompletionReport(taskID: a.taskID, attemptID: a.attemptID, result: ["out": ["x", "y\u{0}"]])]),
              "completions[0].result.out[1]"),
-            (ReportBatch(workerID: leased.worker, failures: [APITypes.FailureReport(taskID: a.taskID, attemptID: a.attemptID, message: "boom\u{0}", retryable: true)]),
+            (ReportBatch(workerID: leased.worker, failures: [FailureReport(taskID: a.taskID, attemptID: a.attemptID, message: "boom\u{0}", retryable: true)]),
              "failures[0].message"),
         ]
         for (batch, field) in cases {
@@ -105,7 +105,7 @@ final class ReportNULTests: XCTestCase {
 /// Reports the control plane cannot store, which the worker sends as they are: task 0's result holds a NUL,
 /// task 1 records a metric whose name holds one (and a good one). Every other task just logs a line.
 private struct UnstorableReportsExecutor: JobExecutor {
-    func run(_ task: APITypes.TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+    func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         switch task.taskIndex {
         case 0:
             return TaskResult(result: ["text": "a\u{0}b"])

@@ -16,7 +16,7 @@ enum ReportRequests {
     struct Leased {
         let worker: WorkerID
         let token: String
-        let assignments: [APITypes.TaskAssignment]
+        let assignments: [TaskAssignment]
     }
 
     static func lease(_ cluster: InProcessCluster, _ http: RawHTTP, job: String, tasks: Int) async throws -> Leased {
@@ -27,7 +27,7 @@ enum ReportRequests {
         let registration = try registered.decoded(RegisterWorkerResponse.self)
         let token = try XCTUnwrap(registration.workerToken)
         _ = try await cluster.admin.submit([Self.job(job, type: "noop", tasks: tasks)])
-        var assignments: [APITypes.TaskAssignment] = []
+        var assignments: [TaskAssignment] = []
         try await waitUntil("\(tasks) task(s) of \(job) leased", timeout: 20) {
             let poll = try await http.send("POST", APIRoute.workerPoll.path(), token: token,
                                            json: PollRequest(workerID: registration.workerID, maxTasks: tasks, waitSeconds: 1, available: .zero))
@@ -50,11 +50,11 @@ enum ReportRequests {
         return try connection.queryOne("SELECT count(*) AS n FROM \(table)").int("n")
     }
 
-    static func line(_ a: APITypes.TaskAssignment, _ sequence: Int64, _ text: String) -> LogLineReport {
+    static func line(_ a: TaskAssignment, _ sequence: Int64, _ text: String) -> LogLineReport {
         LogLineReport(taskID: a.taskID, attemptID: a.attemptID, sequence: sequence, time: Date(), stream: .stdout, message: text)
     }
 
-    static func metric(_ a: APITypes.TaskAssignment, _ name: String, step: Int64 = 1) -> MetricReport {
+    static func metric(_ a: TaskAssignment, _ name: String, step: Int64 = 1) -> MetricReport {
         MetricReport(taskID: a.taskID, attemptID: a.attemptID, name: name, step: step, value: 1.5, time: Date())
     }
 

@@ -26,7 +26,7 @@ final class StoreConcurrencyTests: StoreTestCase {
                     let batch = try store.claimNext(for: workerIDs[i], limit: 25, leaseDuration: 300)
                     if batch.isEmpty { break }
                     seen.mutate { $0.append(contentsOf: batch.map(\.task)) }
-                    let outcomes = try store.complete(batch.map { CompletionReport(attempt: $0.attempt) }, by: workerIDs[i])
+                    let outcomes = try store.complete(batch.map { AttemptCompletion(attempt: $0.attempt) }, by: workerIDs[i])
                     if outcomes.values.contains(where: { $0 != .applied }) { failures.mutate { $0.append("\(outcomes)") } }
                 }
                 } catch {

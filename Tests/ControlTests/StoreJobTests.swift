@@ -35,7 +35,7 @@ final class StoreJobTests: StoreTestCase {
     func testResubmissionIsIdempotentButNameClashesAreRefused() throws {
         let first = try jobs.submit(NewJob(name: "same", type: "eval", spec: #"{"a": 1}"#))
         let again = try jobs.submit(NewJob(name: "same", type: "eval", spec: #"{ "a" : 1 }"#))
-        XCTAssertEqual(again, SubmittedJob(id: first.id, name: "same", created: false))
+        XCTAssertEqual(again, StoredSubmission(id: first.id, name: "same", created: false))
         XCTAssertThrowsError(try jobs.submit(NewJob(name: "same", type: "eval", spec: #"{"a": 2}"#))) { error in
             XCTAssertEqual(error as? StoreError, .jobNameTaken("same"))
         }

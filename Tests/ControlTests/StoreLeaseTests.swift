@@ -18,7 +18,7 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertGreaterThan(claimed[0].leaseDeadline, Date().addingTimeInterval(20))
         XCTAssertEqual(try leases.claimNext(for: w, limit: 10), [], "nothing left to claim")
 
-        let outcomes = try leases.complete(claimed.map { CompletionReport(attempt: $0.attempt, result: #"{"tokens": 7}"#) }, by: w)
+        let outcomes = try leases.complete(claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"tokens": 7}"#) }, by: w)
         XCTAssertEqual(outcomes.count, 3)
         XCTAssertTrue(outcomes.values.allSatisfy { $0 == .applied })
         let record = try XCTUnwrap(try jobs.job(job.id))
@@ -58,7 +58,7 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(second.attemptNumber, 2)
         try leases.complete(attempt: second.attempt, by: w, result: #"{"ok": true}"#)
         try leases.complete(attempt: second.attempt, by: w, result: #"{"ok": true}"#) // retried report: no-op success
-        XCTAssertEqual(try leases.complete([CompletionReport(attempt: second.attempt)], by: w)[second.attempt], .alreadyApplied)
+        XCTAssertEqual(try leases.complete([AttemptCompletion(attempt: second.attempt)], by: w)[second.attempt], .alreadyApplied)
         XCTAssertEqual(try sqlInt("SELECT count(*) FROM events WHERE entity = 'task' AND new_state = 'succeeded'"), 1)
         XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
         XCTAssertEqual(try jobs.attempts(of: first.task).map(\.state), [.expired, .succeeded])

@@ -63,7 +63,7 @@ final class StoreRecordsTests: StoreTestCase {
 
     func testArtifactsRegisterAndGet() throws {
         let job = try jobs.submit(NewJob(name: "train", type: "train"))
-        let artifacts = ArtifactStore(pool: pool)
+        let artifacts = ArtifactCatalog(pool: pool)
         let sum = String(repeating: "0f", count: 32)
         let checkpoint = NewArtifact(job: job.id, name: "checkpoint-100", kind: "checkpoint", location: "file:///ckpt/100", sha256: sum, bytes: 1 << 20)
         let record = try artifacts.register(checkpoint)

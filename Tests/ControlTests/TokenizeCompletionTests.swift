@@ -14,9 +14,9 @@ final class TokenizeCompletionTests: StoreTestCase {
                           tokenizerHash: tokenizer, tokenizerPath: "/data/\(dataset)/tokenizer.json", vocabularySize: 600, endOfTextID: 0)
     }
 
-    private func completion(_ attempt: AttemptID, _ facts: DatasetShardFacts) throws -> Control.CompletionReport {
+    private func completion(_ attempt: AttemptID, _ facts: DatasetShardFacts) throws -> AttemptCompletion {
         let result: AnyJSON = [DatasetShardFacts.resultKey: try AnyJSON(encoding: facts)]
-        return Control.CompletionReport(attempt: attempt, result: JSONText.encode(result), shard: try XCTUnwrap(try ShardCompletion(result: result)))
+        return AttemptCompletion(attempt: attempt, result: JSONText.encode(result), shard: try XCTUnwrap(try ShardCompletion(result: result)))
     }
 
     func testShardAndDatasetAreRecordedWithTheCompletionExactlyOnce() throws {

@@ -108,14 +108,14 @@ struct ReportBatchApplier {
         }
 
         /// An artifact is registered while its attempt is live, or after its task succeeded (a late checkpoint).
-        private func artifacts(_ reports: [(TaskID, AttemptID, APITypes.ArtifactRecord)]) throws {
+        private func artifacts(_ reports: [(TaskID, AttemptID, ArtifactRecord)]) throws {
             for (task, attempt, artifact) in reports {
                 try guarded(attempt) {
                     guard let record = try JobStore.task(c, task) else { throw StoreError.unknownAttempt(attempt) }
                     guard record.activeAttempt == attempt || record.state == .succeeded else {
                         throw StoreError.staleAttempt(attempt, state: record.state.rawValue)
                     }
-                    _ = try ArtifactStore.register(c, ReportBatchValidation.newArtifact(artifact, job: record.jobID, task: task))
+                    _ = try ArtifactCatalog.register(c, ReportBatchValidation.newArtifact(artifact, job: record.jobID, task: task))
                     accepted += 1
                 }
             }
@@ -131,7 +131,7 @@ struct ReportBatchApplier {
         }
 
         /// A preempted attempt hands its task back: requeued at once, not counted as a failure.
-        private func preemptions(_ reports: [APITypes.FailureReport]) throws {
+        private func preemptions(_ reports: [FailureReport]) throws {
             for report in reports where !stale.contains(report.attemptID) {
                 try guarded(report.attemptID) {
                     try PlacementStore.preempt(c, attempt: report.attemptID, reason: report.message)
@@ -140,23 +140,23 @@ struct ReportBatchApplier {
             }
         }
 
-        private func outcomes(completions reported: [APITypes.CompletionReport], failures reportedFailures: [APITypes.FailureReport]) throws {
+        private func outcomes(completions reported: [CompletionReport], failures reportedFailures: [FailureReport]) throws {
             var failures = reportedFailures.filter { !stale.contains($0.attemptID) }
-                .map { Control.FailureReport(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable) }
-            var completions: [Control.CompletionReport] = []
+                .map { AttemptFailure(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable) }
+            var completions: [AttemptCompletion] = []
             for completion in reported where !stale.contains(completion.attemptID) {
                 // A completion that carries a shard is recorded with it; one whose shard contradicts what is
                 // stored (or cannot be read) fails the task instead: a retry would write the same shard again.
                 do {
                     let shard = try ShardCompletion(result: completion.result)
                     if let shard, let conflict = try shard.conflict(c) {
-                        failures.append(Control.FailureReport(attempt: completion.attemptID, error: conflict, retryable: false))
+                        failures.append(AttemptFailure(attempt: completion.attemptID, error: conflict, retryable: false))
                         continue
                     }
-                    completions.append(Control.CompletionReport(attempt: completion.attemptID, result: JSONText.encode(completion.result),
+                    completions.append(AttemptCompletion(attempt: completion.attemptID, result: JSONText.encode(completion.result),
                                                                 shard: shard))
                 } catch let error as StoreError {
-                    failures.append(Control.FailureReport(attempt: completion.attemptID, error: error.description, retryable: false))
+                    failures.append(AttemptFailure(attempt: completion.attemptID, error: error.description, retryable: false))
                 }
             }
             // Shards a worker found corrupt are marked bad before its task's outcome is stored.

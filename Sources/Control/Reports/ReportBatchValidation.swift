@@ -12,17 +12,17 @@ enum ReportBatchValidation {
             try at("metrics[\(i)]") { try MetricStore.validate(MetricPoint(name: metric.name, step: metric.step, value: metric.value)) }
         }
         for (i, report) in batch.artifacts.enumerated() {
-            try at("artifacts[\(i)].artifact") { try ArtifactStore.validate(newArtifact(report.artifact)) }
+            try at("artifacts[\(i)].artifact") { try ArtifactCatalog.validate(newArtifact(report.artifact)) }
         }
         for (i, completion) in batch.completions.enumerated() {
             for (j, artifact) in completion.artifacts.enumerated() {
-                try at("completions[\(i)].artifacts[\(j)]") { try ArtifactStore.validate(newArtifact(artifact)) }
+                try at("completions[\(i)].artifacts[\(j)]") { try ArtifactCatalog.validate(newArtifact(artifact)) }
             }
         }
     }
 
     /// The store's row for an artifact a worker reported (the job is filled in when it is registered).
-    static func newArtifact(_ artifact: APITypes.ArtifactRecord, job: JobID = JobID(0), task: TaskID? = nil) -> NewArtifact {
+    static func newArtifact(_ artifact: ArtifactRecord, job: JobID = JobID(0), task: TaskID? = nil) -> NewArtifact {
         NewArtifact(job: job, task: task, name: artifact.name, kind: artifact.kind ?? "", location: artifact.location,
                     sha256: artifact.sha256, bytes: artifact.bytes, metadata: artifact.metadata.map(JSONText.encode) ?? "{}")
     }

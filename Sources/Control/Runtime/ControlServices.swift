@@ -37,7 +37,7 @@ struct ControlServices: Sendable {
     var metrics: MetricStore { store.metrics }
     var datasets: DatasetStore { store.datasets }
     var shards: ShardStore { store.shards }
-    var artifacts: ArtifactStore { store.artifacts }
+    var artifacts: ArtifactCatalog { store.artifacts }
     var queues: QueueStore { store.queues }
 }
 

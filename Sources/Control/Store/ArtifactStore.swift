@@ -28,12 +28,12 @@ public struct NewArtifact: Sendable, Equatable {
 
 /// Artifacts of jobs (checkpoints, tokenizers, reports): location + checksum, never the bytes.
 /// Registering is idempotent for identical content; a different artifact under the same name conflicts.
-public struct ArtifactStore: Sendable {
+public struct ArtifactCatalog: Sendable {
     public let pool: PostgresPool
     public init(pool: PostgresPool) { self.pool = pool }
 
     @discardableResult
-    public func register(_ artifact: NewArtifact) throws -> ArtifactRecord {
+    public func register(_ artifact: NewArtifact) throws -> StoredArtifact {
         try Self.validate(artifact)
         return try pool.idempotentTransaction { try Self.register($0, artifact) }
     }
@@ -50,7 +50,7 @@ public struct ArtifactStore: Sendable {
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
-    static func register(_ c: PostgresConnection, _ artifact: NewArtifact) throws -> ArtifactRecord {
+    static func register(_ c: PostgresConnection, _ artifact: NewArtifact) throws -> StoredArtifact {
         try validate(artifact)
         guard try c.queryFirst(JobSQL.exists, [artifact.job.sql]) != nil else {
             throw StoreError.unknownJob("with id \(artifact.job)")
@@ -68,16 +68,16 @@ public struct ArtifactStore: Sendable {
         return record
     }
 
-    public func list(job: JobID) throws -> [ArtifactRecord] {
-        try pool.withConnection { try $0.query(ArtifactSQL.ofJob, [job.sql]).map(ArtifactRecord.init(row:)) }
+    public func list(job: JobID) throws -> [StoredArtifact] {
+        try pool.withConnection { try $0.query(ArtifactSQL.ofJob, [job.sql]).map(StoredArtifact.init(row:)) }
     }
 
-    public func get(job: JobID, name: String) throws -> ArtifactRecord? {
+    public func get(job: JobID, name: String) throws -> StoredArtifact? {
         try pool.withConnection { try Self.artifact($0, job: job, name: name) }
     }
 
     /// The same inside the caller's transaction.
-    static func artifact(_ c: PostgresConnection, job: JobID, name: String) throws -> ArtifactRecord? {
-        try c.queryFirst(ArtifactSQL.byName, [job.sql, .text(name)]).map(ArtifactRecord.init(row:))
+    static func artifact(_ c: PostgresConnection, job: JobID, name: String) throws -> StoredArtifact? {
+        try c.queryFirst(ArtifactSQL.byName, [job.sql, .text(name)]).map(StoredArtifact.init(row:))
     }
 }

@@ -14,7 +14,7 @@ public struct ControlStore: Sendable {
     public let metrics: MetricStore
     public let datasets: DatasetStore
     public let shards: ShardStore
-    public let artifacts: ArtifactStore
+    public let artifacts: ArtifactCatalog
     public let queues: QueueStore
 
     public init(pool: PostgresPool) {
@@ -28,7 +28,7 @@ public struct ControlStore: Sendable {
         metrics = MetricStore(pool: pool)
         datasets = DatasetStore(pool: pool)
         shards = ShardStore(pool: pool)
-        artifacts = ArtifactStore(pool: pool)
+        artifacts = ArtifactCatalog(pool: pool)
         queues = QueueStore(pool: pool)
     }
 

@@ -56,7 +56,7 @@ public struct NewTask: Sendable, Equatable {
     public init(spec: String = "{}") { self.spec = spec }
 }
 
-public struct SubmittedJob: Sendable, Equatable {
+public struct StoredSubmission: Sendable, Equatable {
     public var id: JobID
     public var name: String
     /// False when an identical job of that name already existed (resubmission is a no-op).
@@ -70,7 +70,7 @@ public struct JobStore: Sendable {
 
     /// Submits one job. See `submit(_ jobs:)`.
     @discardableResult
-    public func submit(_ job: NewJob) throws -> SubmittedJob {
+    public func submit(_ job: NewJob) throws -> StoredSubmission {
         try submit([job])[0]
     }
 
@@ -78,13 +78,13 @@ public struct JobStore: Sendable {
     /// dependencies, else queued) and dependency edges in one transaction. `after:` may name existing
     /// jobs or jobs of this submission. Unknown names, cycles and invalid fields throw and change
     /// nothing. Resubmitting an identical job (same name, type, spec) returns it with `created == false`.
-    public func submit(_ jobs: [NewJob]) throws -> [SubmittedJob] {
+    public func submit(_ jobs: [NewJob]) throws -> [StoredSubmission] {
         try submit(jobs, configuring: [])
     }
 
     /// Like `submit(_:)`, and upserts `queues` in the same transaction (a manifest file's `kind: Queue`
     /// documents): a bad job leaves the queues as they were.
-    public func submit(_ jobs: [NewJob], configuring queues: [QueueConfiguration]) throws -> [SubmittedJob] {
+    public func submit(_ jobs: [NewJob], configuring queues: [QueueSpec]) throws -> [StoredSubmission] {
         try validate(jobs)
         try QueueStore.validate(queues)
         return try pool.idempotentTransaction { c in
@@ -151,7 +151,7 @@ public struct JobStore: Sendable {
         return nil
     }
 
-    private func insert(_ jobs: [NewJob], _ c: PostgresConnection) throws -> [SubmittedJob] {
+    private func insert(_ jobs: [NewJob], _ c: PostgresConnection) throws -> [StoredSubmission] {
         let names = jobs.map(\.name)
         // Existing jobs with these names: identical ones make the resubmission a no-op.
         var existing: [String: Int64] = [:]
@@ -215,7 +215,7 @@ public struct JobStore: Sendable {
         let cancelled = try JobLifecycle.evaluate(c, jobs: withDependencies)
         try JobLifecycle.refresh(c, jobs: cancelled)
         if anyQueued { try c.notify(channel: StoreChannel.taskRunnable) }
-        return jobs.map { SubmittedJob(id: JobID(ids[$0.name]!), name: $0.name, created: existing[$0.name] == nil) }
+        return jobs.map { StoredSubmission(id: JobID(ids[$0.name]!), name: $0.name, created: existing[$0.name] == nil) }
     }
 
     // MARK: Reading

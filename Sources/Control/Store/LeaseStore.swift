@@ -2,7 +2,7 @@ import ClusterModel
 import Foundation
 import Postgres
 
-public struct CompletionReport: Sendable, Equatable {
+public struct AttemptCompletion: Sendable, Equatable {
     public var attempt: AttemptID
     /// Result JSON text.
     public var result: String
@@ -15,7 +15,7 @@ public struct CompletionReport: Sendable, Equatable {
     }
 }
 
-public struct FailureReport: Sendable, Equatable {
+public struct AttemptFailure: Sendable, Equatable {
     public var attempt: AttemptID
     public var error: String
     /// False for errors that another attempt cannot fix (bad input): the task fails at once.
@@ -62,7 +62,7 @@ public struct LeaseStore: Sendable {
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
     /// Four steps, the same statements as ever (the claim is the hot path): lock the worker, fetch candidates,
     /// pack them (pure Swift, `ClaimPacking`), lease what was packed.
-    public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDuration: TimeInterval = 60) throws -> [TaskAssignment] {
+    public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDuration: TimeInterval = 60) throws -> [TaskLease] {
         guard limit >= 1 else { return [] }
         guard leaseDuration > 0 else { throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0") }
         let running = try TaskTransitions.target(from: [.queued], .leased)
@@ -136,17 +136,17 @@ public struct LeaseStore: Sendable {
 
     /// Step 4: leases the packed tasks (one attempt each) and starts their jobs; assignments in packing order.
     private static func lease(_ picked: [ClaimCandidate], to worker: WorkerID, as running: TaskState, leaseDuration: TimeInterval,
-                              _ c: PostgresConnection) throws -> [TaskAssignment] {
+                              _ c: PostgresConnection) throws -> [TaskLease] {
         let leased = try c.query(TaskSQL.lease, [.intArray(picked.map(\.task.rawValue)), worker.sql, .double(leaseDuration),
                                                  .text(running.rawValue)])
         var byTask: [TaskID: PostgresRow] = [:]
         for row in leased { byTask[TaskID(try row.int64("id"))] = row }
-        var assignments: [TaskAssignment] = []
+        var assignments: [TaskLease] = []
         var startingJobs: Set<Int64> = []
         for candidate in picked {
             guard let lease = byTask[candidate.task] else { continue }
             if try lease.string("job_state") == JobState.pending.rawValue { startingJobs.insert(candidate.job.rawValue) }
-            assignments.append(TaskAssignment(
+            assignments.append(TaskLease(
                 task: candidate.task, attempt: AttemptID(try lease.int64("attempt_id")), attemptNumber: try lease.int("number"),
                 leaseDeadline: try lease.date("lease_deadline"), job: candidate.job,
                 jobName: try lease.string("job_name"), jobType: try lease.string("job_type"), taskIndex: candidate.index,
@@ -189,19 +189,19 @@ public struct LeaseStore: Sendable {
     /// Completes an attempt. Repeating the same report is a no-op; a report for an attempt that is no
     /// longer active throws `StoreError.staleAttempt` and changes nothing.
     public func complete(attempt: AttemptID, by worker: WorkerID? = nil, result: String = "{}") throws {
-        let outcome = try complete([CompletionReport(attempt: attempt, result: result)], by: worker)[attempt]
+        let outcome = try complete([AttemptCompletion(attempt: attempt, result: result)], by: worker)[attempt]
         if case .refused(let error) = outcome { throw error }
     }
 
     /// Completes several attempts in one transaction; each report gets its own outcome.
     /// `worker`, when given, must hold every attempt (a worker token may only report its own).
-    public func complete(_ reports: [CompletionReport], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
+    public func complete(_ reports: [AttemptCompletion], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
         return try pool.idempotentTransaction { try Self.complete($0, reports, by: worker) }
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
-    static func complete(_ c: PostgresConnection, _ reports: [CompletionReport], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
+    static func complete(_ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
         for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
         let succeeded = try TaskTransitions.target(from: [.running], .completed)
@@ -234,17 +234,17 @@ public struct LeaseStore: Sendable {
     /// Fails an attempt: the task is requeued with exponential backoff while attempts remain and the
     /// error is retryable, else it fails. Idempotent and stale-safe like `complete`.
     public func fail(attempt: AttemptID, by worker: WorkerID? = nil, error: String, retryable: Bool = true) throws {
-        let outcome = try fail([FailureReport(attempt: attempt, error: error, retryable: retryable)], by: worker)[attempt]
+        let outcome = try fail([AttemptFailure(attempt: attempt, error: error, retryable: retryable)], by: worker)[attempt]
         if case .refused(let error) = outcome { throw error }
     }
 
-    public func fail(_ reports: [FailureReport], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
+    public func fail(_ reports: [AttemptFailure], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
         return try pool.idempotentTransaction { try Self.fail($0, reports, by: worker) }
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
-    static func fail(_ c: PostgresConnection, _ reports: [FailureReport], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
+    static func fail(_ c: PostgresConnection, _ reports: [AttemptFailure], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
         let rows = try c.query(AttemptSQL.lockForFailure, [.intArray(reports.map { $0.attempt.rawValue }), worker?.sql])
         let byAttempt = Dictionary(reports.map { ($0.attempt, $0) }, uniquingKeysWith: { first, _ in first })

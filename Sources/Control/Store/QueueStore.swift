@@ -2,23 +2,8 @@ import ClusterModel
 import Foundation
 import Postgres
 
-/// A queue's configuration as stored: what `kind: Queue` manifests set.
-public struct QueueConfiguration: Sendable, Equatable {
-    public var name: String
-    /// > 0; the queue's share relative to the other queues with work.
-    public var weight: Double
-    /// Ceiling on what the queue's running tasks hold together; a zero amount is not limited; nil: no quota.
-    public var quota: Resources?
-
-    public init(name: String, weight: Double = 1, quota: Resources? = nil) {
-        self.name = name
-        self.weight = weight
-        self.quota = quota
-    }
-}
-
 public struct QueueRecord: Sendable, Equatable {
-    public var configuration: QueueConfiguration
+    public var configuration: QueueSpec
     public var updatedAt: Date
     public var name: String { configuration.name }
 }
@@ -39,7 +24,7 @@ public struct QueueStore: Sendable {
     /// Creates or replaces the queues, all in one transaction. Applying the same configuration again
     /// changes only `updated_at`.
     @discardableResult
-    public func upsert(_ queues: [QueueConfiguration]) throws -> [QueueRecord] {
+    public func upsert(_ queues: [QueueSpec]) throws -> [QueueRecord] {
         try Self.validate(queues)
         return try pool.idempotentTransaction { c in try Self.upsert(queues, c) }
     }
@@ -72,7 +57,7 @@ public struct QueueStore: Sendable {
         }
     }
 
-    static func validate(_ queues: [QueueConfiguration]) throws {
+    static func validate(_ queues: [QueueSpec]) throws {
         var seen = Set<String>()
         for (i, queue) in queues.enumerated() {
             let path = "queues[\(i)]"
@@ -93,7 +78,7 @@ public struct QueueStore: Sendable {
 
     /// Upserts inside the caller's transaction (the manifest submission applies queues and jobs together).
     /// A queue created or changed leaves an event; applying the same configuration again leaves none.
-    static func upsert(_ queues: [QueueConfiguration], _ c: PostgresConnection) throws -> [QueueRecord] {
+    static func upsert(_ queues: [QueueSpec], _ c: PostgresConnection) throws -> [QueueRecord] {
         try queues.map { queue in
             let before = try c.queryFirst(QueueSQL.lockByName, [.text(queue.name)]).map(QueueRecord.init(row:))
             let row = try c.queryOne(QueueSQL.upsert, [.text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
@@ -117,7 +102,7 @@ public struct QueueStore: Sendable {
     }
 
     /// "weight 2, quota cpu 4000m memory 8 GiB ..." for events.
-    static func describe(_ queue: QueueConfiguration) -> String {
+    static func describe(_ queue: QueueSpec) -> String {
         let weight = queue.weight == queue.weight.rounded() && abs(queue.weight) < 1e15 ? String(Int64(queue.weight)) : String(queue.weight)
         return "weight \(weight), " + (queue.quota.map { "quota \($0)" } ?? "no quota")
     }

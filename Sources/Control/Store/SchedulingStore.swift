@@ -39,7 +39,7 @@ struct SchedulingStore {
         // a configuration keeps the defaults (weight 1, no quota).
         let configured = Dictionary(uniqueKeysWithValues: try QueueStore.list(c).map { ($0.name, $0.configuration) })
         let queues = Set(jobs.values.map(\.queue)).union(allocations.map(\.queue)).sorted().map { name in
-            configured[name].map { QueueSpec(name: name, weight: $0.weight, quota: $0.quota) } ?? QueueSpec(name: name)
+            configured[name] ?? QueueSpec(name: name)
         }
         return ClusterSnapshot(now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
                                queues: queues, previousReservations: previousReservations)

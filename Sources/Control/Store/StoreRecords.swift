@@ -7,16 +7,6 @@ public enum ShardState: String, Codable, Sendable {
     case ok, bad
 }
 
-/// What happens to a dependent job when the job it waits for fails or is cancelled.
-public enum DependencyFailurePolicy: String, Codable, Sendable {
-    /// The dependent's tasks are cancelled (its state becomes cancelled, pending_reason says why).
-    case cancel
-    /// The dependent runs anyway once the dependency has finished, whatever its outcome.
-    case proceed
-    /// The dependent's tasks fail (its state becomes failed, pending_reason says why).
-    case fail
-}
-
 public struct WorkerRecord: Codable, Sendable, Equatable {
     public var id: WorkerID
     public var name: String
@@ -95,7 +85,7 @@ public struct AttemptRecord: Codable, Sendable, Equatable {
 }
 
 /// A task handed to a worker under a lease.
-public struct TaskAssignment: Codable, Sendable, Equatable {
+public struct TaskLease: Codable, Sendable, Equatable {
     public var task: TaskID
     public var attempt: AttemptID
     /// 1 for the first attempt.
@@ -167,7 +157,7 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
 }
 
-public struct ArtifactRecord: Codable, Sendable, Equatable {
+public struct StoredArtifact: Codable, Sendable, Equatable {
     public var id: ArtifactID
     public var job: JobID
     public var task: TaskID?

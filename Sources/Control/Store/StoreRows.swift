@@ -126,7 +126,7 @@ extension ShardRecord {
     }
 }
 
-extension ArtifactRecord {
+extension StoredArtifact {
     /// A whole `artifacts` row.
     init(row: PostgresRow) throws {
         self.init(id: ArtifactID(try row.int64("id")), job: JobID(try row.int64("job_id")),
@@ -141,7 +141,7 @@ extension QueueRecord {
     init(row: PostgresRow) throws {
         var quota: Resources?
         if try row.optionalInt64("quota_cpu_millis") != nil { quota = try row.resources(prefix: "quota_") }
-        self.init(configuration: QueueConfiguration(name: try row.string("name"), weight: try row.double("weight"), quota: quota),
+        self.init(configuration: QueueSpec(name: try row.string("name"), weight: try row.double("weight"), quota: quota),
                   updatedAt: try row.date("updated_at"))
     }
 }

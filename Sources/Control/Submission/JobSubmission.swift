@@ -18,7 +18,7 @@ struct JobSubmission {
         let (planned, queues) = try services.submission.plan(request)
         if request.dryRun {
             let views = planned.map { manifest, job in
-                APITypes.SubmittedJob(outcome: .validated,
+                SubmittedJob(outcome: .validated,
                              job: JobView(id: JobID(0), name: job.name, type: job.type, state: .pending, queue: job.queue,
                                           priority: job.priority, replicas: job.replicas, after: manifest.spec.after,
                                           tasks: TaskCounts(queued: job.tasks.count), cancelRequested: false, submittedAt: Date()))
@@ -30,7 +30,7 @@ struct JobSubmission {
         refreshPlannerStatistics(afterCreating: zip(planned, submitted).filter { $0.1.created }.reduce(0) { $0 + $1.0.job.tasks.count })
         let jobs = JobQueries(services: services)
         let views = try submitted.map { result in
-            APITypes.SubmittedJob(outcome: result.created ? .created : .unchanged, job: JobView(try jobs.job(named: result.name)))
+            SubmittedJob(outcome: result.created ? .created : .unchanged, job: JobView(try jobs.job(named: result.name)))
         }
         let queueViews = queues.isEmpty ? nil : try QueueViews(services: services).views(named: queues.map(\.name))
         return Outcome(response: SubmitManifestsResponse(jobs: views, queues: queueViews),

@@ -14,24 +14,21 @@ struct ManifestSubmission {
     }
 
     /// The request's jobs (planned) and queues (`kind: Queue` documents), validated together.
-    func plan(_ request: SubmitManifestsRequest) throws -> (jobs: [(manifest: JobManifest, job: NewJob)], queues: [QueueConfiguration]) {
+    func plan(_ request: SubmitManifestsRequest) throws -> (jobs: [(manifest: JobManifest, job: NewJob)], queues: [QueueSpec]) {
         let pipeline = try ManifestParser.validate(encodedDocuments: request.documents, fileName: request.source ?? "<request>",
                                                    registry: registry)
         let expanded = try pipeline.jobs.flatMap { try planners.planner(forKind: $0.spec.type).expand($0) }
         let jobs = try expanded.map { manifest in (manifest, try newJob(for: manifest)) }
-        return (jobs, pipeline.queues.map { QueueConfiguration(name: $0.name, weight: $0.weight, quota: $0.quota) })
+        return (jobs, pipeline.queues)
     }
 
     private func newJob(for manifest: JobManifest) throws -> NewJob {
         let spec = manifest.spec
         let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)
         let manifestJSON = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
-        let policy: (JobSpec.OnDependencyFailure) -> Control.DependencyFailurePolicy = {
-            Control.DependencyFailurePolicy(rawValue: $0.rawValue) ?? .cancel
-        }
         return NewJob(name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,
                       replicas: spec.replicas, resources: spec.resources, retryPolicy: spec.retry,
-                      after: spec.after.map { NewJob.Dependency($0, onFailure: policy(spec.onDependencyFailure)) },
+                      after: spec.after.map { NewJob.Dependency($0, onFailure: spec.onDependencyFailure) },
                       nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) },
                       readsLocations: RemoteDatasetLocations.read(by: taskSpecs))
     }

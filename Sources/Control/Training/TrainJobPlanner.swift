@@ -17,7 +17,7 @@ import Foundation
 public struct TrainJobPlanner: JobPlanner {
     let datasets: DatasetStore
     let jobs: JobStore
-    let artifacts: ArtifactStore
+    let artifacts: ArtifactCatalog
 
     public init(store: ControlStore) {
         datasets = store.datasets
@@ -153,7 +153,7 @@ public struct TrainJobPlanner: JobPlanner {
                            heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
     }
 
-    private func step(of artifact: ArtifactRecord) -> Int64 {
+    private func step(of artifact: StoredArtifact) -> Int64 {
         guard let data = artifact.metadata.data(using: .utf8),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return -1 }
         return (object["step"] as? NSNumber)?.int64Value ?? -1

@@ -18,7 +18,7 @@ struct QueueViews {
             views[record.name] = view
         }
         for name in usage.keys where views[name] == nil {
-            views[name] = QueueView(name: name, weight: QueueManifest.defaultWeight, quota: nil, configured: false)
+            views[name] = QueueView(name: name, weight: QueueSpec.defaultWeight, quota: nil, configured: false)
         }
         return views.values.sorted { $0.name < $1.name }.map { view in
             var view = view
@@ -34,7 +34,7 @@ struct QueueViews {
             throw APIErrorBody(code: .notFound, message: "no configured queue named \(name); `opsctl get queues` lists the queues (only those shown as configured can be deleted)")
         }
         return try views(named: [name]).first
-            ?? QueueView(name: name, weight: QueueManifest.defaultWeight, quota: nil, configured: false)
+            ?? QueueView(name: name, weight: QueueSpec.defaultWeight, quota: nil, configured: false)
     }
 
     /// The views of `names`, in that order (the order of the submitted file).
@@ -43,7 +43,7 @@ struct QueueViews {
         return names.compactMap { all[$0] }
     }
 
-    static func view(_ queue: QueueConfiguration) -> QueueView {
+    static func view(_ queue: QueueSpec) -> QueueView {
         QueueView(name: queue.name, weight: queue.weight, quota: queue.quota, configured: true)
     }
 }

@@ -87,7 +87,7 @@ extension MetricPointView {
 }
 
 extension ArtifactView {
-    init(_ artifact: ArtifactRecord, jobName: String? = nil) {
+    init(_ artifact: StoredArtifact, jobName: String? = nil) {
         self.init(id: artifact.id, name: artifact.name, kind: artifact.kind.isEmpty ? nil : artifact.kind, jobID: artifact.job,
                   jobName: jobName, taskID: artifact.task, location: artifact.location, sha256: artifact.sha256,
                   bytes: artifact.bytes, metadata: JSONText.parse(artifact.metadata), createdAt: artifact.createdAt)

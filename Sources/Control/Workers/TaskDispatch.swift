@@ -28,14 +28,14 @@ struct TaskDispatch {
 
     /// The wire assignment of one claimed attempt: the job's cached facts, and the gang's peers for a job of
     /// several replicas.
-    private func assignment(_ lease: Control.TaskAssignment) throws -> APITypes.TaskAssignment {
+    private func assignment(_ lease: TaskLease) throws -> TaskAssignment {
         let info = try services.jobInfo.info(lease.job)
         var gang: GangInfo?
         if info.replicas > 1 {
             let peers = try services.jobs.tasks(of: lease.job).map { GangPeer(rank: $0.index, taskID: $0.id, workerID: $0.worker) }
             gang = GangInfo(rank: lease.taskIndex, size: info.replicas, peers: peers)
         }
-        return APITypes.TaskAssignment(taskID: lease.task, attemptID: lease.attempt, attemptNumber: lease.attemptNumber,
+        return TaskAssignment(taskID: lease.task, attemptID: lease.attempt, attemptNumber: lease.attemptNumber,
                                        maxAttempts: info.maxAttempts, leaseDeadline: lease.leaseDeadline, jobID: lease.job,
                                        jobName: lease.jobName, jobType: lease.jobType, taskIndex: lease.taskIndex,
                                        taskCount: info.taskCount, spec: JSONText.parse(lease.spec) ?? .null,

@@ -25,7 +25,7 @@ struct WorkerMembership {
     func deregister(_ request: DeregisterWorkerRequest) throws {
         if !request.releasedAttempts.isEmpty {
             let released = request.releasedAttempts.map {
-                Control.FailureReport(attempt: $0, error: "worker \(request.workerID) shut down", retryable: true)
+                AttemptFailure(attempt: $0, error: "worker \(request.workerID) shut down", retryable: true)
             }
             _ = try services.leases.fail(released, by: request.workerID)
         }

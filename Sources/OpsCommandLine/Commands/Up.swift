@@ -9,6 +9,7 @@ import APIClient
 import ClusterModel
 import Control
 import Foundation
+import Postgres
 
 enum UpCommand: OpsCommand {
     static let workers = TypedOption("workers", short: "n", value: "N", help: "number of local workers", environment: "OPS_WORKERS",
@@ -58,7 +59,7 @@ enum UpCommand: OpsCommand {
             stopDatabase = database.stop
         }
 
-        let port = options.port == 0 ? try FreePort.find() : options.port
+        let port = options.port == 0 ? try EmbeddedPostgres.freeLoopbackPort() : options.port
         let serverURL = "http://127.0.0.1:\(port)"
         // The timers and body limit are `serve`'s defaults: a local cluster is a `serve` with no flags.
         let controlPlane = ControlPlaneConfiguration(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: Secret(adminToken),
@@ -190,28 +191,5 @@ final class Latch: @unchecked Sendable {
             }
             if now { continuation.resume() }
         }
-    }
-}
-
-enum FreePort {
-    /// Asks the kernel for a free loopback port (bind to port 0, read it back, close).
-    static func find() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SettingsError("cannot open a socket to find a free port: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw SettingsError("cannot bind a loopback socket to find a free port: \(String(cString: strerror(errno)))") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw SettingsError("getsockname failed: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -17,7 +17,7 @@ import DataShards
 import Foundation
 
 /// A point-in-time view of the daemon, for `opsctl` output and tests.
-public struct WorkerSnapshot: Sendable, Equatable {
+public struct WorkerDaemonStatus: Sendable, Equatable {
     public var workerID: WorkerID?
     public var registrations: Int
     public var runningAttempts: [AttemptID]
@@ -82,8 +82,8 @@ public actor WorkerDaemon {
         stopRequested.signal()
     }
 
-    public func snapshot() -> WorkerSnapshot {
-        WorkerSnapshot(workerID: machine.workerID, registrations: machine.registrations, runningAttempts: machine.runningAttemptIDs,
+    public func snapshot() -> WorkerDaemonStatus {
+        WorkerDaemonStatus(workerID: machine.workerID, registrations: machine.registrations, runningAttempts: machine.runningAttemptIDs,
                        completedAttempts: machine.completed, failedAttempts: machine.failed, droppedAttempts: machine.dropped,
                        pendingReports: reportsPending)
     }

@@ -44,8 +44,8 @@ let queueCount = argument("--queues", 0)
 let cappedTasks = argument("--capped-tasks", 0)
 let benchQueue = "default"
 if queueCount > 0 || cappedTasks > 0 {
-    var configured = (0..<max(1, queueCount)).map { QueueConfiguration(name: "team-\($0)", weight: Double($0 + 1)) }
-    configured.append(QueueConfiguration(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)))
+    var configured = (0..<max(1, queueCount)).map { QueueSpec(name: "team-\($0)", weight: Double($0 + 1)) }
+    configured.append(QueueSpec(name: "capped", weight: 1, quota: Resources(cpuMillis: 1000)))
     try QueueStore(pool: pool).upsert(configured)
     print("configured \(configured.count) queues (1 with a quota)")
 }
@@ -68,9 +68,9 @@ for w in workerIDs {
         defer { group.leave() }
         do {
             while true {
-                let claimed = try leases.claimNext(for: w, limit: batch, leaseDuration: 300)
+                let claimed = try leases.claimNext(for: w, limit: batch, leaseDurationSeconds: 300)
                 if claimed.isEmpty { break }
-                _ = try leases.complete(claimed.map { CompletionReport(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w)
+                _ = try leases.complete(claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w)
                 completed.mutate { $0 += claimed.count }
             }
         } catch {

@@ -14,8 +14,8 @@ public struct CurlTransport: HTTPTransport {
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name] = value }
         let response = try await client.send(HTTPClientRequest(method: request.method, url: request.url, headers: headers,
-                                                                body: request.body, timeout: request.timeoutSeconds,
-                                                                connectTimeout: min(10, request.timeoutSeconds)))
+                                                                body: request.body, timeoutSeconds: request.timeoutSeconds,
+                                                                connectTimeoutSeconds: min(10, request.timeoutSeconds)))
         var responseHeaders: [String: String] = [:]
         for header in response.headers { responseHeaders[header.name.lowercased()] = header.value }
         return HTTPResponseSpec(status: response.status, headers: responseHeaders, body: response.body)

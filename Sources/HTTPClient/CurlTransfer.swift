@@ -201,8 +201,8 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
             _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, opaque)
             _ = ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, headerCallback)
             _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, opaque)
-            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(min(max(0, request.timeout), 1e9) * 1000))
-            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(0.001, request.connectTimeout), 1e9) * 1000))
+            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(min(max(0, request.timeoutSeconds), 1e9) * 1000))
+            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(0.001, request.connectTimeoutSeconds), 1e9) * 1000))
             _ = ccurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
             if cancellation != nil {
                 _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)

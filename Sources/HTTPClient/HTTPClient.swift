@@ -32,23 +32,23 @@ public final class HTTPClient: Sendable {
     /// returned in `response.body` and no file is written. With `range` (inclusive byte offsets) a
     /// range-capable server answers 206 with just those bytes — check `status == 206`.
     public func download(url: String, to path: String, range: ClosedRange<Int64>? = nil,
-                         headers: [String: String] = [:], timeout: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
-        let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeout: timeout)
+                         headers: [String: String] = [:], timeoutSeconds: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeoutSeconds: timeoutSeconds)
         return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: path, range: range, cancellation: nil)
     }
 
     /// Sends the file at `path` as the body (streamed, never loaded into memory), e.g. an artifact upload.
     public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
-                       timeout: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
-        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeout: timeout)
+                       timeoutSeconds: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds)
         return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: nil, range: nil,
                                    uploadFrom: path, cancellation: nil)
     }
 
     /// `upload` without blocking the caller's thread; cancelling the task aborts the transfer.
     public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
-                       timeout: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
-        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeout: timeout)
+                       timeoutSeconds: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds)
         return try await runDetached(url: url) { flag throws(HTTPClientError) in
             try performTransfer(pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
                                 downloadTo: nil, range: nil, uploadFrom: path, cancellation: flag)
@@ -65,8 +65,8 @@ public final class HTTPClient: Sendable {
 
     /// `download` without blocking the caller's thread; cancelling the task aborts the transfer.
     public func download(url: String, to path: String, range: ClosedRange<Int64>? = nil,
-                         headers: [String: String] = [:], timeout: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
-        let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeout: timeout)
+                         headers: [String: String] = [:], timeoutSeconds: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeoutSeconds: timeoutSeconds)
         return try await runDetached(url: url) { flag throws(HTTPClientError) in
             try performTransfer(pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
                                 downloadTo: path, range: range, cancellation: flag)

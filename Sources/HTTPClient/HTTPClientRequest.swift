@@ -10,24 +10,24 @@ public struct HTTPClientRequest: Sendable {
     public var headers: [String: String]
     public var body: Data?
     /// Whole-request limit in seconds (0 = none). Long-polls must set it above their wait.
-    public var timeout: Double
-    public var connectTimeout: Double
+    public var timeoutSeconds: Double
+    public var connectTimeoutSeconds: Double
 
     public init(method: String = "GET", url: String, headers: [String: String] = [:], body: Data? = nil,
-                timeout: Double = 60, connectTimeout: Double = 10) {
+                timeoutSeconds: Double = 60, connectTimeoutSeconds: Double = 10) {
         self.method = method.uppercased()
         self.url = url
         self.headers = headers
         self.body = body
-        self.timeout = timeout
-        self.connectTimeout = connectTimeout
+        self.timeoutSeconds = timeoutSeconds
+        self.connectTimeoutSeconds = connectTimeoutSeconds
     }
 
     /// A request whose body is `value` encoded as JSON, with `Content-Type: application/json`.
     public static func json<T: Encodable>(method: String = "POST", url: String, body value: T, headers: [String: String] = [:],
-                                          timeout: Double = 60, encoder: JSONEncoder = JSONEncoder()) throws -> HTTPClientRequest {
+                                          timeoutSeconds: Double = 60, encoder: JSONEncoder = JSONEncoder()) throws -> HTTPClientRequest {
         var headers = headers
         headers["Content-Type"] = "application/json"
-        return HTTPClientRequest(method: method, url: url, headers: headers, body: try encoder.encode(value), timeout: timeout)
+        return HTTPClientRequest(method: method, url: url, headers: headers, body: try encoder.encode(value), timeoutSeconds: timeoutSeconds)
     }
 }

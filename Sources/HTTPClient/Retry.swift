@@ -44,9 +44,9 @@ public struct HTTPRetryPolicy: Sendable {
         return delay * (1 - jitter * Double.random(in: 0...1))
     }
 
-    func allowsAnotherAttempt(after attempt: Int, started: Date, nextDelay: Double) -> Bool {
+    func allowsAnotherAttempt(after attempt: Int, started: Date, nextDelaySeconds: Double) -> Bool {
         if let maxAttempts, attempt >= maxAttempts { return false }
-        if let maxElapsedSeconds, Date().timeIntervalSince(started) + nextDelay > maxElapsedSeconds { return false }
+        if let maxElapsedSeconds, Date().timeIntervalSince(started) + nextDelaySeconds > maxElapsedSeconds { return false }
         return true
     }
 }
@@ -84,10 +84,10 @@ private func retryLoop<T>(policy: HTTPRetryPolicy, onRetry: ((HTTPRetryEvent) ->
         do throws(HTTPClientError) {
             let value = try operation()
             guard let status = retryValue(value),
-                  policy.allowsAnotherAttempt(after: attempt, started: started, nextDelay: delay) else { return value }
+                  policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { return value }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: nil, status: status, delaySeconds: delay))
         } catch {
-            guard error.isTransient, policy.allowsAnotherAttempt(after: attempt, started: started, nextDelay: delay) else { throw error }
+            guard error.isTransient, policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { throw error }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: error, status: nil, delaySeconds: delay))
         }
         Thread.sleep(forTimeInterval: delay)
@@ -118,12 +118,12 @@ private func asyncRetryLoop<T>(policy: HTTPRetryPolicy, onRetry: (@Sendable (HTT
         do throws(HTTPClientError) {
             let value = try await operation()
             guard let status = retryValue(value),
-                  policy.allowsAnotherAttempt(after: attempt, started: started, nextDelay: delay) else { return value }
+                  policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { return value }
             if let response = value as? HTTPClientResponse { lastURL = response.url }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: nil, status: status, delaySeconds: delay))
         } catch {
             lastURL = error.url
-            guard error.isTransient, policy.allowsAnotherAttempt(after: attempt, started: started, nextDelay: delay) else { throw error }
+            guard error.isTransient, policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { throw error }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: error, status: nil, delaySeconds: delay))
         }
         do {

@@ -10,7 +10,7 @@ final class TransferThreads: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
     private var idle = 0
-    private let idleTimeout: TimeInterval = 60
+    private let idleTimeoutSeconds: TimeInterval = 60
 
     func run(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
@@ -32,7 +32,7 @@ final class TransferThreads: @unchecked Sendable {
         while true {
             while jobs.isEmpty {
                 idle += 1
-                let signalled = condition.wait(until: Date(timeIntervalSinceNow: idleTimeout))
+                let signalled = condition.wait(until: Date(timeIntervalSinceNow: idleTimeoutSeconds))
                 idle -= 1
                 if !signalled && jobs.isEmpty {
                     condition.unlock()

@@ -85,7 +85,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stops accepting connections, waits up to `timeout` seconds for running handlers to finish, then
     /// shuts the daemon down. Handlers still running after the timeout are left to finish on a background
     /// thread (their responses are discarded); the port is released either way.
-    public func stop(timeout: Double = 10) {
+    public func stop(timeoutSeconds: Double = 10) {
         let (current, retained) = lock.withLock { () -> (OpaquePointer?, Unmanaged<ServerCore>?) in
             let d = daemon, r = retainedCore
             daemon = nil
@@ -97,7 +97,7 @@ public final class HTTPServer: @unchecked Sendable {
         core.isStopping = true
         let listenSocket = MHD_quiesce_daemon(current)
         if listenSocket >= 0 { close(listenSocket) }
-        let drained = core.waitForIdle(timeout: timeout)
+        let drained = core.waitForIdle(timeoutSeconds: timeoutSeconds)
         if drained {
             MHD_stop_daemon(current)
             retained?.release()

@@ -33,8 +33,8 @@ final class ServerCore: @unchecked Sendable {
     }
 
     /// Waits until no request is in flight; false on timeout.
-    func waitForIdle(timeout: Double) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
+    func waitForIdle(timeoutSeconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
         condition.lock()
         defer { condition.unlock() }
         while inFlight > 0 {

@@ -110,7 +110,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
         try String(port).write(toFile: directory + "/port", atomically: true, encoding: .utf8)
         lock.lock(); currentPort = port; lock.unlock()
-        try waitUntilAcceptingConnections(timeout: 30)
+        try waitUntilAcceptingConnections(timeoutSeconds: 30)
         try createDatabaseIfMissing(configuration.database)
     }
 
@@ -315,8 +315,8 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
     }
 
-    private func waitUntilAcceptingConnections(timeout: TimeInterval) throws {
-        let deadline = Date().addingTimeInterval(timeout)
+    private func waitUntilAcceptingConnections(timeoutSeconds: TimeInterval) throws {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
         var lastError: Error?
         while Date() < deadline {
             do {

@@ -73,8 +73,8 @@ public final class PostgresListener: @unchecked Sendable {
 
     /// Blocks until LISTEN is in effect (or the timeout passes); returns whether it is.
     @discardableResult
-    public func waitUntilListening(timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
+    public func waitUntilListening(timeoutSeconds: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
         lock.lock(); defer { lock.unlock() }
         while !(listening && listened.isSuperset(of: channels)) {
             if !lock.wait(until: deadline) { return false }

@@ -10,7 +10,7 @@ public final class PostgresPool: @unchecked Sendable {
     public let conninfo: String
     public let maxConnections: Int
     /// How long a checkout waits for a free connection before failing.
-    public let checkoutTimeout: TimeInterval
+    public let checkoutTimeoutSeconds: TimeInterval
     private let applicationName: String
 
     private let condition = NSCondition()
@@ -18,12 +18,12 @@ public final class PostgresPool: @unchecked Sendable {
     private var openCount = 0
     private var closed = false
 
-    public init(conninfo: String, maxConnections: Int = 8, checkoutTimeout: TimeInterval = 30,
+    public init(conninfo: String, maxConnections: Int = 8, checkoutTimeoutSeconds: TimeInterval = 30,
                 applicationName: String = "llm-ops") {
         precondition(maxConnections >= 1, "a pool needs at least one connection")
         self.conninfo = conninfo
         self.maxConnections = maxConnections
-        self.checkoutTimeout = checkoutTimeout
+        self.checkoutTimeoutSeconds = checkoutTimeoutSeconds
         self.applicationName = applicationName
     }
 
@@ -85,9 +85,9 @@ public final class PostgresPool: @unchecked Sendable {
     /// for up to `timeout` seconds. Only for idempotent operations: a lost COMMIT may have applied.
     /// Throws `CancellationError` instead of retrying once `shouldStop` is true.
     @discardableResult
-    public func retryingOnConnectionLoss<T>(timeout: TimeInterval = 30, shouldStop: () -> Bool = { false },
+    public func retryingOnConnectionLoss<T>(timeoutSeconds: TimeInterval = 30, shouldStop: () -> Bool = { false },
                                             _ operation: () throws -> T) throws -> T {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
         var failures = 0
         while true {
             do {
@@ -101,7 +101,7 @@ public final class PostgresPool: @unchecked Sendable {
     }
 
     private func checkout() throws -> PostgresConnection {
-        let deadline = Date().addingTimeInterval(checkoutTimeout)
+        let deadline = Date().addingTimeInterval(checkoutTimeoutSeconds)
         condition.lock()
         while true {
             if closed {
@@ -132,7 +132,7 @@ public final class PostgresPool: @unchecked Sendable {
             if !condition.wait(until: deadline) {
                 condition.unlock()
                 throw PostgresError.connectionFailed(
-                    message: "no free connection after \(Int(checkoutTimeout))s (pool of \(maxConnections) exhausted)")
+                    message: "no free connection after \(Int(checkoutTimeoutSeconds))s (pool of \(maxConnections) exhausted)")
             }
         }
     }

@@ -14,24 +14,24 @@ public struct WaitTimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` every `interval` until it is true; throws `WaitTimedOut` after `timeout`.
-public func waitUntil(_ what: String = "condition", timeout: TimeInterval = 10, interval: TimeInterval = 0.02,
+public func waitUntil(_ what: String = "condition", timeoutSeconds: TimeInterval = 10, intervalSeconds: TimeInterval = 0.02,
                       _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = Date().addingTimeInterval(timeoutSeconds)
     while true {
         if try condition() { return }
-        if Date() >= deadline { throw WaitTimedOut(what: what, seconds: timeout) }
-        Thread.sleep(forTimeInterval: interval)
+        if Date() >= deadline { throw WaitTimedOut(what: what, seconds: timeoutSeconds) }
+        Thread.sleep(forTimeInterval: intervalSeconds)
     }
 }
 
 /// Async variant of `waitUntil`.
-public func waitUntil(_ what: String = "condition", timeout: TimeInterval = 10, interval: TimeInterval = 0.02,
+public func waitUntil(_ what: String = "condition", timeoutSeconds: TimeInterval = 10, intervalSeconds: TimeInterval = 0.02,
                       _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = Date().addingTimeInterval(timeoutSeconds)
     while true {
         if try await condition() { return }
-        if Date() >= deadline { throw WaitTimedOut(what: what, seconds: timeout) }
-        try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+        if Date() >= deadline { throw WaitTimedOut(what: what, seconds: timeoutSeconds) }
+        try await Task.sleep(nanoseconds: UInt64(intervalSeconds * 1_000_000_000))
     }
 }
 

@@ -36,9 +36,9 @@ final class DataLocalityTests: XCTestCase {
 
         // Worker a registers first: with nothing cached anywhere, the scheduler's default choice.
         cluster.startWorker(name: "a", maxTasks: 1, labels: ["node": "a"], registry: .standard())
-        try await waitUntil("worker a is registered", timeout: 20) { try await cluster.admin.workers().count == 1 }
+        try await waitUntil("worker a is registered", timeoutSeconds: 20) { try await cluster.admin.workers().count == 1 }
         cluster.startWorker(name: "b", maxTasks: 1, labels: ["node": "b"], registry: .standard())
-        try await waitUntil("worker b is registered", timeout: 20) { try await cluster.admin.workers().count == 2 }
+        try await waitUntil("worker b is registered", timeoutSeconds: 20) { try await cluster.admin.workers().count == 2 }
         let ids = Dictionary(uniqueKeysWithValues: try await cluster.admin.workers().map { ($0.name, $0.id) })
         let a = try XCTUnwrap(ids["a"]), b = try XCTUnwrap(ids["b"])
 
@@ -49,7 +49,7 @@ final class DataLocalityTests: XCTestCase {
             _ = try await cluster.admin.submit([["apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
                                                  "spec": .object(spec)]])
             do {
-                try await waitUntil("job \(name) succeeds", timeout: 60) { try await cluster.admin.job(name).state == .succeeded }
+                try await waitUntil("job \(name) succeeds", timeoutSeconds: 60) { try await cluster.admin.job(name).state == .succeeded }
             } catch {
                 let job = try await cluster.admin.job(name)
                 XCTFail("\(name): \(job.state), pending: \(job.pendingReason ?? "-"), tasks: \(try await cluster.admin.tasks(job: name))")
@@ -63,7 +63,7 @@ final class DataLocalityTests: XCTestCase {
         let ranOn1 = try await verify("fill-b", web, onNode: "b")
         XCTAssertEqual(ranOn1, "b")
         let webShards = cachedIndex.shards.map { web + "/" + $0.binFile }
-        try waitUntil("b reports the cached web shards", timeout: 20) { Set(try workers.cachedShards(of: b)) == Set(webShards) }
+        try waitUntil("b reports the cached web shards", timeoutSeconds: 20) { Set(try workers.cachedShards(of: b)) == Set(webShards) }
         XCTAssertEqual(try workers.cachedShards(of: a), [])
         let jobs = try pool.withConnection { c in
             try c.query("SELECT array_to_json(reads_locations)::text AS r FROM jobs WHERE name = 'fill-b'").map { try $0.string("r") }
@@ -76,7 +76,7 @@ final class DataLocalityTests: XCTestCase {
         // ... and a reader of the web dataset goes to b, which holds its shards.
         let ranOn3 = try await verify("web-reader", web)
         XCTAssertEqual(ranOn3, "b")
-        try waitUntil("a reports the cached code shards", timeout: 20) { try workers.cachedShards(of: a).count == 2 }
+        try waitUntil("a reports the cached code shards", timeoutSeconds: 20) { try workers.cachedShards(of: a).count == 2 }
         let ranOn4 = try await verify("code-again", code)
         XCTAssertEqual(ranOn4, "a")
         let ranOn5 = try await verify("web-again", web)

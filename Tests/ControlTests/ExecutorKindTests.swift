@@ -17,9 +17,9 @@ final class ExecutorKindTests: XCTestCase {
         try StreamTestData.makeDataset(directory: dataset, name: "web", shards: 2, documentsPerShard: 10, seed: 3)
         // "basic" registers first (the scheduler's default choice) and runs only noop/sleep/fail/shell.
         cluster.startWorker(name: "basic", maxTasks: 2)
-        try await waitUntil("basic registered", timeout: 20) { try await cluster.admin.workers().count == 1 }
+        try await waitUntil("basic registered", timeoutSeconds: 20) { try await cluster.admin.workers().count == 1 }
         cluster.startWorker(name: "full", maxTasks: 2, registry: .standard())
-        try await waitUntil("full registered", timeout: 20) { try await cluster.admin.workers().count == 2 }
+        try await waitUntil("full registered", timeoutSeconds: 20) { try await cluster.admin.workers().count == 2 }
 
         func verify(_ name: String, queue: String) -> AnyJSON {
             ["apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
@@ -31,7 +31,7 @@ final class ExecutorKindTests: XCTestCase {
         let names = (1...3).map { "direct-\($0)" } + (1...3).map { "placed-\($0)" }
         _ = try await cluster.admin.submit([queue] + names.map { verify($0, queue: $0.hasPrefix("direct") ? "default" : "scheduled") }
                                            + [InProcessCluster.sleepJob("plain", seconds: 0.1)])
-        try await waitUntil("every job finishes", timeout: 60, interval: 0.1) {
+        try await waitUntil("every job finishes", timeoutSeconds: 60, intervalSeconds: 0.1) {
             for name in names + ["plain"] {
                 let state = try await cluster.admin.job(name).state
                 if state != .succeeded && state != .failed { return false }

@@ -42,7 +42,7 @@ final class IntegrationDatabaseRestartTests: XCTestCase {
         XCTAssertEqual(before.status, 0, before.stdout + before.stderr)
 
         try cluster.postgres.server.stop()
-        try await waitUntil("readyz says 503 while PostgreSQL is down", timeout: 20) { await http.readyStatus() == 503 }
+        try await waitUntil("readyz says 503 while PostgreSQL is down", timeoutSeconds: 20) { await http.readyStatus() == 503 }
         let ready = try await http.send("GET", APIRoute.readyz.path(), token: nil)
         XCTAssertEqual(ready.status, 503)
         XCTAssertTrue(String(decoding: ready.body, as: UTF8.self).lowercased().contains("database"), String(decoding: ready.body, as: UTF8.self))
@@ -53,7 +53,7 @@ final class IntegrationDatabaseRestartTests: XCTestCase {
         XCTAssertTrue(cli.stderr.contains("database"), "opsctl explains the outage: \(cli.stderr)")
 
         try cluster.postgres.server.start()
-        try await waitUntil("readyz says 200 again", timeout: 30) { await http.readyStatus() == 200 }
+        try await waitUntil("readyz says 200 again", timeoutSeconds: 30) { await http.readyStatus() == 200 }
         XCTAssertTrue(serve.isRunning, "the control plane was never restarted")
         XCTAssertTrue(worker.isRunning)
 

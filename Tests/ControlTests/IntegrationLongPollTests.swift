@@ -48,7 +48,7 @@ final class IntegrationLongPollTests: XCTestCase {
         // The next poll finds the worker full and waits; the completion arrives meanwhile.
         let started = Date()
         let pollBody = try WireCoding.encode(poll)
-        let waiting = Task { try await http.send("POST", APIRoute.workerPoll.path(), token: token, body: pollBody, timeout: 60) }
+        let waiting = Task { try await http.send("POST", APIRoute.workerPoll.path(), token: token, body: pollBody, timeoutSeconds: 60) }
         try await Task.sleep(nanoseconds: 500_000_000)
         let report = try await http.send("POST", APIRoute.workerReports.path(), token: token, json: ReportBatch(
             workerID: worker.workerID, completions: [CompletionReport(taskID: assignment.taskID, attemptID: assignment.attemptID)]))

@@ -139,7 +139,7 @@ final class IntegrationProcessTests: XCTestCase {
         let apply = try cluster.run(["apply", "-f", manifest], server: server)
         XCTAssertEqual(apply.status, 0, apply.stderr)
 
-        try waitUntil("the task runs on the doomed worker", timeout: 30) {
+        try waitUntil("the task runs on the doomed worker", timeoutSeconds: 30) {
             try self.cluster.count("""
                 SELECT count(*) AS n FROM tasks t JOIN workers w ON w.id = t.worker_id WHERE t.state = 'running' AND w.name = 'doomed'
                 """) == 1
@@ -149,7 +149,7 @@ final class IntegrationProcessTests: XCTestCase {
         let killedAt = Date()
         _ = try cluster.startWorker(name: "rescuer", server: server, maxTasks: 1, pollWait: 1)
 
-        try waitUntil("the job succeeds on the rescuer", timeout: 45) { try self.jobState("survivor") == "succeeded" }
+        try waitUntil("the job succeeds on the rescuer", timeoutSeconds: 45) { try self.jobState("survivor") == "succeeded" }
         let doomedID = try XCTUnwrap(try workerID(named: "doomed"))
         let rescuerID = try XCTUnwrap(try workerID(named: "rescuer"))
 
@@ -205,7 +205,7 @@ final class IntegrationProcessTests: XCTestCase {
               sleep: {seconds: 1.5}
             """)
         XCTAssertEqual(try cluster.run(["apply", "-f", manifest], server: server).status, 0)
-        try waitUntil("some tasks done and others running", timeout: 30) {
+        try waitUntil("some tasks done and others running", timeoutSeconds: 30) {
             try self.cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'") >= 1
                 && self.cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'running'") >= 1
         }
@@ -219,7 +219,7 @@ final class IntegrationProcessTests: XCTestCase {
         try await waitUntilReady(http, process: second)
 
         do {
-            try waitUntil("the job succeeds after the restart", timeout: 60) { try self.jobState("steady") == "succeeded" }
+            try waitUntil("the job succeeds after the restart", timeoutSeconds: 60) { try self.jobState("steady") == "succeeded" }
         } catch {
             throw IntegrationFailure("\(error)\n\(cluster.stateSummary())")
         }

@@ -63,7 +63,7 @@ final class IntegrationReplicaTests: XCTestCase {
             XCTAssertEqual(apply.status, 0, apply.stderr)
         }
 
-        try waitUntil("all \(taskCount) tasks succeed", timeout: 120, interval: 0.25) {
+        try waitUntil("all \(taskCount) tasks succeed", timeoutSeconds: 120, intervalSeconds: 0.25) {
             try self.cluster.count("SELECT count(*) AS n FROM jobs WHERE state = 'succeeded'") == 2
         }
         for daemon in daemons { daemon.requestShutdown() }
@@ -95,12 +95,12 @@ final class IntegrationReplicaTests: XCTestCase {
         let first = try cluster.startServe(port: ports[0], leaseSeconds: 10, heartbeatSeconds: 1, name: "leader")
         let firstHTTP = RawHTTP(baseURL: "http://127.0.0.1:\(ports[0])")
         try await waitUntilReady(firstHTTP, process: first)
-        try await waitUntil("the first replica leads", timeout: 30) {
+        try await waitUntil("the first replica leads", timeoutSeconds: 30) {
             let body = try? await firstHTTP.send("GET", APIRoute.readyz.path(), token: nil).body
             return body.map { String(decoding: $0, as: UTF8.self).contains("leader") } ?? false
         }
         let second = try cluster.startServe(port: ports[1], leaseSeconds: 10, heartbeatSeconds: 1, name: "second")
-        try await waitUntilReady(RawHTTP(baseURL: "http://127.0.0.1:\(ports[1])"), process: second, timeout: 30)
+        try await waitUntilReady(RawHTTP(baseURL: "http://127.0.0.1:\(ports[1])"), process: second, timeoutSeconds: 30)
 
         // Someone else holds the migration lock (a replica migrating a long schema change): a third replica waits...
         let holder = try PostgresConnection(conninfo: cluster.databaseURL, applicationName: "migration-lock-holder")
@@ -114,7 +114,7 @@ final class IntegrationReplicaTests: XCTestCase {
         XCTAssertNotEqual(readyWhileWaiting, 200, "it is still waiting")
         // ...and one SIGTERM stops it well within an orchestrator's 30 s grace period.
         kill(third.pid, SIGTERM)
-        XCTAssertNotNil(third.waitForExit(timeout: 10), "SIGTERM was ignored while waiting for the migration lock:\n\(third.output)")
+        XCTAssertNotNil(third.waitForExit(timeoutSeconds: 10), "SIGTERM was ignored while waiting for the migration lock:\n\(third.output)")
         try holder.execute("ROLLBACK")
     }
 }

@@ -79,22 +79,22 @@ final class ManagedProcess: @unchecked Sendable {
     func kill9() {
         guard process.isRunning else { return }
         kill(pid, SIGKILL)
-        _ = waitForExit(timeout: 10)
+        _ = waitForExit(timeoutSeconds: 10)
     }
 
     /// SIGTERM, then SIGKILL after `timeout`. Returns the exit status when the process stopped on its own.
     @discardableResult
-    func terminate(timeout: Double = 15) -> Int32? {
+    func terminate(timeoutSeconds: Double = 15) -> Int32? {
         guard process.isRunning else { return process.terminationStatus }
         kill(pid, SIGTERM)
-        if let status = waitForExit(timeout: timeout) { return status }
+        if let status = waitForExit(timeoutSeconds: timeoutSeconds) { return status }
         kill(pid, SIGKILL)
-        _ = waitForExit(timeout: 10)
+        _ = waitForExit(timeoutSeconds: 10)
         return nil
     }
 
-    func waitForExit(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
+    func waitForExit(timeoutSeconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         return process.isRunning ? nil : process.terminationStatus
     }
@@ -146,7 +146,7 @@ final class ProcessCluster: @unchecked Sendable {
     func shutdown() {
         let all = lock.withLock { processes }
         for process in all where process.isRunning { kill(process.pid, SIGKILL) }
-        for process in all { _ = process.waitForExit(timeout: 10) }
+        for process in all { _ = process.waitForExit(timeoutSeconds: 10) }
         if ownsPostgres { postgres.destroy() }
         if ProcessInfo.processInfo.environment["OPS_KEEP_TEST_LOGS"] == nil { directory.remove() }
     }
@@ -211,7 +211,7 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     /// Runs an admin `opsctl` command to completion (with the admin token in the environment).
-    func run(_ arguments: [String], server: String, timeout: Double = 60) throws -> CommandResult {
+    func run(_ arguments: [String], server: String, timeoutSeconds: Double = 60) throws -> CommandResult {
         let out = nextLogPath("cmd-out"), err = nextLogPath("cmd-err")
         guard FileManager.default.createFile(atPath: out, contents: nil), FileManager.default.createFile(atPath: err, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: out])
@@ -233,12 +233,12 @@ final class ProcessCluster: @unchecked Sendable {
         try process.run()
         try? outHandle.close()
         try? errHandle.close()
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            throw IntegrationFailure("opsctl \(arguments.joined(separator: " ")) did not finish within \(timeout)s")
+            throw IntegrationFailure("opsctl \(arguments.joined(separator: " ")) did not finish within \(timeoutSeconds)s")
         }
         return CommandResult(status: process.terminationStatus,
                              stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
@@ -309,10 +309,10 @@ struct RawHTTP {
     let baseURL: String
     let transport = CurlTransport()
 
-    func send(_ method: String, _ path: String, token: String?, body: Data? = nil, timeout: Double = 30) async throws -> HTTPResponseSpec {
+    func send(_ method: String, _ path: String, token: String?, body: Data? = nil, timeoutSeconds: Double = 30) async throws -> HTTPResponseSpec {
         var headers: [(String, String)] = [("Content-Type", "application/json")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        return try await transport.send(HTTPRequestSpec(method: method, url: baseURL + path, headers: headers, body: body, timeoutSeconds: timeout))
+        return try await transport.send(HTTPRequestSpec(method: method, url: baseURL + path, headers: headers, body: body, timeoutSeconds: timeoutSeconds))
     }
 
     func send<Body: Encodable>(_ method: String, _ path: String, token: String?, json: Body) async throws -> HTTPResponseSpec {
@@ -321,7 +321,7 @@ struct RawHTTP {
 
     /// GET /readyz → its status code, nil when nothing answered.
     func readyStatus() async -> Int? {
-        try? await send("GET", APIRoute.readyz.path(), token: nil, timeout: 5).status
+        try? await send("GET", APIRoute.readyz.path(), token: nil, timeoutSeconds: 5).status
     }
 }
 
@@ -345,8 +345,8 @@ extension HTTPResponseSpec {
 }
 
 /// Waits until `/readyz` answers 200 (a process that exits meanwhile fails at once with its log).
-func waitUntilReady(_ http: RawHTTP, process: ManagedProcess? = nil, timeout: Double = 60) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
+func waitUntilReady(_ http: RawHTTP, process: ManagedProcess? = nil, timeoutSeconds: Double = 60) async throws {
+    let deadline = Date().addingTimeInterval(timeoutSeconds)
     while Date() < deadline {
         if await http.readyStatus() == 200 { return }
         if let process, !process.isRunning {
@@ -354,5 +354,5 @@ func waitUntilReady(_ http: RawHTTP, process: ManagedProcess? = nil, timeout: Do
         }
         try await Task.sleep(nanoseconds: 100_000_000)
     }
-    throw IntegrationFailure("\(http.baseURL)/readyz did not answer 200 within \(timeout)s\n\(process?.output ?? "")")
+    throw IntegrationFailure("\(http.baseURL)/readyz did not answer 200 within \(timeoutSeconds)s\n\(process?.output ?? "")")
 }

@@ -47,6 +47,6 @@ final class OpsctlProcessGroup {
 
     /// SIGTERM to every process still running, SIGKILL to those that do not stop within 10 s.
     func stopAll() {
-        for process in running.values { process.terminate(timeout: 10) }
+        for process in running.values { process.terminate(timeoutSeconds: 10) }
     }
 }

@@ -16,7 +16,7 @@ final class OpsctlUpTests: XCTestCase {
         let up = try ManagedProcess(name: "up", executable: opsctl, arguments: ["up", "--workers", "0", "--state-dir", state],
                                     environment: [:], logPath: log)
         defer { up.kill9() }
-        try waitUntil("opsctl up wrote server-url", timeout: 90) {
+        try waitUntil("opsctl up wrote server-url", timeoutSeconds: 90) {
             if !up.isRunning { throw IntegrationFailure("opsctl up exited:\n\(up.output)") }
             return FileManager.default.fileExists(atPath: state + "/server-url") && up.output.contains("cluster is up")
         }
@@ -36,6 +36,6 @@ final class OpsctlUpTests: XCTestCase {
         XCTAssertEqual(try owner.queryOne("SELECT 1 AS one").int("one"), 1)
         owner.close()
 
-        XCTAssertEqual(up.terminate(timeout: 60), 0, up.output)
+        XCTAssertEqual(up.terminate(timeoutSeconds: 60), 0, up.output)
     }
 }

@@ -15,10 +15,10 @@ final class PreemptionTests: XCTestCase {
         let admin = cluster.admin
 
         _ = try await admin.submit([InProcessCluster.sleepJob("low", priority: 0, seconds: 60)])
-        try await waitUntil("the low-priority task runs", timeout: 20) { try await admin.job("low").tasks.running == 1 }
+        try await waitUntil("the low-priority task runs", timeoutSeconds: 20) { try await admin.job("low").tasks.running == 1 }
 
         _ = try await admin.submit([InProcessCluster.sleepJob("high", priority: 10, seconds: 0.2)])
-        try await waitUntil("the high-priority job succeeds", timeout: 30) { try await admin.job("high").state == .succeeded }
+        try await waitUntil("the high-priority job succeeds", timeoutSeconds: 30) { try await admin.job("high").state == .succeeded }
 
         let lowTasks = try await admin.tasks(job: "low")
         XCTAssertEqual(lowTasks.count, 1)
@@ -38,7 +38,7 @@ final class PreemptionTests: XCTestCase {
                 """).map { try $0.string("state") }
         }
         XCTAssertEqual(states.first, "preempted")
-        try await waitUntil("the low-priority task runs again", timeout: 20) { try await admin.job("low").tasks.running == 1 }
+        try await waitUntil("the low-priority task runs again", timeoutSeconds: 20) { try await admin.job("low").tasks.running == 1 }
         _ = try await admin.cancelJob("low")
         await cluster.shutdown()
     }
@@ -48,11 +48,11 @@ final class PreemptionTests: XCTestCase {
         cluster.startWorker(name: "w")
         _ = try await cluster.admin.submit([InProcessCluster.sleepJob("progressing", seconds: 3)])
         var seen: Double?
-        try await waitUntil("progress between 0 and 1 is shown", timeout: 20, interval: 0.1) {
+        try await waitUntil("progress between 0 and 1 is shown", timeoutSeconds: 20, intervalSeconds: 0.1) {
             seen = try await cluster.admin.tasks(job: "progressing").first?.progress
             return (seen ?? 0) > 0 && (seen ?? 1) < 1
         }
-        try await waitUntil("the job succeeds", timeout: 20) { try await cluster.admin.job("progressing").state == .succeeded }
+        try await waitUntil("the job succeeds", timeoutSeconds: 20) { try await cluster.admin.job("progressing").state == .succeeded }
         let finished = try await cluster.admin.tasks(job: "progressing").first
         XCTAssertNil(finished?.progress, "progress is shown only while running")
         await cluster.shutdown()

@@ -38,7 +38,7 @@ final class QueueIntegrationTests: XCTestCase {
 
         var maxRunning = 0
         var reasons = Set<String>()
-        try await waitUntil("every job succeeds", timeout: 60, interval: 0.1) {
+        try await waitUntil("every job succeeds", timeoutSeconds: 60, intervalSeconds: 0.1) {
             var running = 0
             var done = 0
             for name in capped {
@@ -81,14 +81,14 @@ final class QueueIntegrationTests: XCTestCase {
         cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)
         cluster.startWorker(name: "w2", cpuMillis: 2000, maxTasks: 2)
         let admin = cluster.admin
-        try await waitUntil("both workers registered", timeout: 20) { try await admin.workers().count == 2 }
+        try await waitUntil("both workers registered", timeoutSeconds: 20) { try await admin.workers().count == 2 }
         // Research's jobs come first and would fill all 4 cores in submission order; weights 3:1 give
         // research 3 cores and prod 1.
         let research = (1...4).map { "r\($0)" }, prod = (1...4).map { "p\($0)" }
         _ = try await admin.submit([Self.queue("research", weight: 3, cpuQuota: nil), Self.queue("prod", weight: 1, cpuQuota: nil)]
                                    + research.map { Self.sleepJob($0, queue: "research", seconds: 2) }
                                    + prod.map { Self.sleepJob($0, queue: "prod", seconds: 2) })
-        try await waitUntil("every job succeeds", timeout: 60, interval: 0.2) {
+        try await waitUntil("every job succeeds", timeoutSeconds: 60, intervalSeconds: 0.2) {
             var done = 0
             for name in research + prod where try await admin.job(name).state == .succeeded { done += 1 }
             return done == research.count + prod.count
@@ -112,7 +112,7 @@ final class QueueIntegrationTests: XCTestCase {
         let admin = cluster.admin
         _ = try await admin.submit([Self.queue("team", cpuQuota: 1), Self.sleepJob("long-1", queue: "team", seconds: 30),
                                     Self.sleepJob("long-2", queue: "team", seconds: 30)])
-        try await waitUntil("one runs, the other waits on the quota", timeout: 30, interval: 0.1) {
+        try await waitUntil("one runs, the other waits on the quota", timeoutSeconds: 30, intervalSeconds: 0.1) {
             let jobs = [try await admin.job("long-1"), try await admin.job("long-2")]
             return jobs.map(\.tasks.running).reduce(0, +) == 1
                 && jobs.contains { $0.pendingReason?.contains("quota") ?? false }
@@ -125,7 +125,7 @@ final class QueueIntegrationTests: XCTestCase {
         let response = try await admin.submit([Self.queue("team", cpuQuota: 2)])
         XCTAssertEqual(response.jobs, [])
         XCTAssertEqual(response.queues?.map(\.quota), [Resources(cpuMillis: 2000)])
-        try await waitUntil("both run", timeout: 30, interval: 0.1) {
+        try await waitUntil("both run", timeoutSeconds: 30, intervalSeconds: 0.1) {
             try await admin.job("long-1").tasks.running + admin.job("long-2").tasks.running == 2
         }
         _ = try await admin.cancelJob("long-1")
@@ -139,7 +139,7 @@ final class QueueIntegrationTests: XCTestCase {
         let admin = cluster.admin
         _ = try await admin.submit([Self.queue("team", cpuQuota: 1), Self.sleepJob("held-1", queue: "team", seconds: 30),
                                     Self.sleepJob("held-2", queue: "team", seconds: 30)])
-        try await waitUntil("one runs, the other waits on the quota", timeout: 30, interval: 0.1) {
+        try await waitUntil("one runs, the other waits on the quota", timeoutSeconds: 30, intervalSeconds: 0.1) {
             try await admin.job("held-1").tasks.running + admin.job("held-2").tasks.running == 1
         }
         // Deleting the configuration: the queue goes on unconfigured (weight 1, no quota), so the second runs.
@@ -148,7 +148,7 @@ final class QueueIntegrationTests: XCTestCase {
         XCTAssertNil(after.quota)
         XCTAssertEqual(after.weight, 1)
         XCTAssertEqual(after.runningTasks + after.pendingTasks, 2)
-        try await waitUntil("both run", timeout: 30, interval: 0.1) {
+        try await waitUntil("both run", timeoutSeconds: 30, intervalSeconds: 0.1) {
             try await admin.job("held-1").tasks.running + admin.job("held-2").tasks.running == 2
         }
         let listed = try await admin.queues()

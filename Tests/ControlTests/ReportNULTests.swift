@@ -68,7 +68,7 @@ final class ReportNULTests: XCTestCase {
             ReportRequests.job("prints-nul", type: "shell", tasks: 1, settings: ["command": ["sh", "-c", #"printf 'before\000after\n'"#]]),
             ReportRequests.job("plain", type: "shell", tasks: 20, settings: ["command": ["sh", "-c", "echo task $OPS_TASK_INDEX"]]),
         ])
-        try await waitUntil("both jobs succeed", timeout: 30, interval: 0.1) {
+        try await waitUntil("both jobs succeed", timeoutSeconds: 30, intervalSeconds: 0.1) {
             let states = [try await cluster.admin.job("prints-nul").state, try await cluster.admin.job("plain").state]
             return states.allSatisfy { $0 == .succeeded }
         }
@@ -86,7 +86,7 @@ final class ReportNULTests: XCTestCase {
         registry.register(kind: "noop", UnstorableReportsExecutor())
         cluster.startWorker(name: "reports", cpuMillis: 8000, maxTasks: 8, registry: registry, log: { logged.append($0) })
         _ = try await cluster.admin.submit([ReportRequests.job("mixed", type: "noop", tasks: 12)])
-        try await waitUntil("every task finishes", timeout: 30, interval: 0.1) {
+        try await waitUntil("every task finishes", timeoutSeconds: 30, intervalSeconds: 0.1) {
             try await cluster.admin.tasks(job: "mixed").allSatisfy { $0.state == .succeeded || $0.state == .failed }
         }
         let tasks = try await cluster.admin.tasks(job: "mixed").sorted { $0.index < $1.index }

@@ -28,7 +28,7 @@ enum ReportRequests {
         let token = try XCTUnwrap(registration.workerToken)
         _ = try await cluster.admin.submit([Self.job(job, type: "noop", tasks: tasks)])
         var assignments: [TaskAssignment] = []
-        try await waitUntil("\(tasks) task(s) of \(job) leased", timeout: 20) {
+        try await waitUntil("\(tasks) task(s) of \(job) leased", timeoutSeconds: 20) {
             let poll = try await http.send("POST", APIRoute.workerPoll.path(), token: token,
                                            json: PollRequest(workerID: registration.workerID, maxTasks: tasks, waitSeconds: 1, available: .zero))
             assignments += try poll.decoded(PollResponse.self).assignments

@@ -78,7 +78,7 @@ final class ResourceLimitTests: XCTestCase {
         var assigned = 0
         for (id, token) in workers {
             let poll = PollRequest(workerID: id, maxTasks: 1, waitSeconds: 10, available: .zero)
-            let response = try await http.send("POST", APIRoute.workerPoll.path(), token: token, body: try WireCoding.encode(poll), timeout: 20)
+            let response = try await http.send("POST", APIRoute.workerPoll.path(), token: token, body: try WireCoding.encode(poll), timeoutSeconds: 20)
             assigned += try response.decoded(PollResponse.self).assignments.count
         }
         XCTAssertEqual(assigned, 2, "both gang members were placed and claimed:\n\(cluster.stateSummary())")

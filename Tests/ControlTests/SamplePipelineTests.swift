@@ -36,7 +36,7 @@ final class SamplePipelineTests: XCTestCase {
         _ = try cluster.startWorker(name: "w1", server: server, maxTasks: 1)
         _ = try cluster.startWorker(name: "w2", server: server, maxTasks: 1)
 
-        let apply = try cluster.run(["apply", "-f", manifest, "--wait", "--timeout", "600"], server: server, timeout: 620)
+        let apply = try cluster.run(["apply", "-f", manifest, "--wait", "--timeout", "600"], server: server, timeoutSeconds: 620)
         XCTAssertEqual(apply.status, 0, apply.stdout + apply.stderr)
 
         for job in ["pydocs-tokenizer", "pydocs", "pydocs-heldout", "pydocs-gpt", "pydocs-eval"] {

@@ -24,7 +24,7 @@ final class SchedulingFailoverTests: XCTestCase {
     }
 
     private func schedulingRole(_ server: String) async throws -> String? {
-        let response = try await RawHTTP(baseURL: server).send("GET", APIRoute.readyz.path(), token: nil, timeout: 5)
+        let response = try await RawHTTP(baseURL: server).send("GET", APIRoute.readyz.path(), token: nil, timeoutSeconds: 5)
         return try response.decoded(ReadinessResponse.self).checks["scheduling"]
     }
 
@@ -50,7 +50,7 @@ final class SchedulingFailoverTests: XCTestCase {
         for (server, replica) in zip(servers, replicas) { try await waitUntilReady(RawHTTP(baseURL: server), process: replica) }
 
         var roles: [String?] = []
-        try await waitUntil("one replica leads scheduling", timeout: 15, interval: 0.1) {
+        try await waitUntil("one replica leads scheduling", timeoutSeconds: 15, intervalSeconds: 0.1) {
             roles = [try await self.schedulingRole(servers[0]), try await self.schedulingRole(servers[1])]
             return roles.filter { $0 == "leader" }.count == 1 && roles.contains("standby")
         }
@@ -71,11 +71,11 @@ final class SchedulingFailoverTests: XCTestCase {
         defer { for daemon in daemons { daemon.requestShutdown() } }
 
         let before = try cluster.writeManifest("before.yaml", gang("gang-before"))
-        XCTAssertEqual(try cluster.run(["apply", "-f", before, "--wait"], server: servers[standby], timeout: 60).status, 0)
+        XCTAssertEqual(try cluster.run(["apply", "-f", before, "--wait"], server: servers[standby], timeoutSeconds: 60).status, 0)
 
         replicas[leader].kill9()
         let killedAt = Date()
-        try await waitUntil("the standby leads scheduling", timeout: 15, interval: 0.1) {
+        try await waitUntil("the standby leads scheduling", timeoutSeconds: 15, intervalSeconds: 0.1) {
             try await self.schedulingRole(servers[standby]) == "leader"
         }
         let takeover = Date().timeIntervalSince(killedAt)
@@ -83,7 +83,7 @@ final class SchedulingFailoverTests: XCTestCase {
         XCTAssertLessThan(takeover, 10, "the standby must take over within a few seconds")
 
         let after = try cluster.writeManifest("after.yaml", gang("gang-after"))
-        let apply = try cluster.run(["apply", "-f", after, "--wait"], server: servers[standby], timeout: 60)
+        let apply = try cluster.run(["apply", "-f", after, "--wait"], server: servers[standby], timeoutSeconds: 60)
         XCTAssertEqual(apply.status, 0, apply.stderr)
 
         for daemon in daemons { daemon.requestShutdown() }

@@ -23,7 +23,7 @@ final class StoreConcurrencyTests: StoreTestCase {
                 defer { group.leave() }
                 do {
                 while true {
-                    let batch = try store.claimNext(for: workerIDs[i], limit: 25, leaseDuration: 300)
+                    let batch = try store.claimNext(for: workerIDs[i], limit: 25, leaseDurationSeconds: 300)
                     if batch.isEmpty { break }
                     seen.mutate { $0.append(contentsOf: batch.map(\.task)) }
                     let outcomes = try store.complete(batch.map { AttemptCompletion(attempt: $0.attempt) }, by: workerIDs[i])

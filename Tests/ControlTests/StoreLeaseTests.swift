@@ -10,7 +10,7 @@ final class StoreLeaseTests: StoreTestCase {
     func testClaimCompleteSucceedsJobAndRecordsEverything() throws {
         let w = try worker()
         let job = try jobs.submit(NewJob(name: "j", type: "tokenize", tasks: (0..<3).map { NewTask(spec: #"{"n": \#($0)}"#) }))
-        let claimed = try leases.claimNext(for: w, limit: 10, leaseDuration: 30)
+        let claimed = try leases.claimNext(for: w, limit: 10, leaseDurationSeconds: 30)
         XCTAssertEqual(claimed.map(\.taskIndex), [0, 1, 2])
         XCTAssertEqual(claimed.map(\.attemptNumber), [1, 1, 1])
         XCTAssertEqual(claimed[2].spec, #"{"n": 2}"#)
@@ -33,7 +33,7 @@ final class StoreLeaseTests: StoreTestCase {
     func testRepeatedReportIsANoOpAndStaleReportChangesNothing() throws {
         let w = try worker()
         let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 60)))
-        let first = try XCTUnwrap(try leases.claimNext(for: w, leaseDuration: 0.05).first)
+        let first = try XCTUnwrap(try leases.claimNext(for: w, leaseDurationSeconds: 0.05).first)
         Thread.sleep(forTimeInterval: 0.1)
         let expired = try leases.expireLeases()
         XCTAssertEqual(expired.requeued, [first.task])
@@ -93,7 +93,7 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try taskStates(fatal.id), [.failed])
 
         let once = try jobs.submit(NewJob(name: "once", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)))
-        _ = try XCTUnwrap(try leases.claimNext(for: w, leaseDuration: 0.05).first)
+        _ = try XCTUnwrap(try leases.claimNext(for: w, leaseDurationSeconds: 0.05).first)
         Thread.sleep(forTimeInterval: 0.1)
         let expired = try leases.expireLeases()
         XCTAssertEqual(expired.failed.count, 1)
@@ -200,7 +200,7 @@ final class StoreLeaseTests: StoreTestCase {
         let w = try worker()
         try jobs.submit(NewJob(name: "held", type: "t"))
         try jobs.submit(NewJob(name: "lost", type: "t"))
-        let claimed = try leases.claimNext(for: w, limit: 2, leaseDuration: 0.3)
+        let claimed = try leases.claimNext(for: w, limit: 2, leaseDurationSeconds: 0.3)
         XCTAssertEqual(claimed.count, 2)
         let held = try XCTUnwrap(claimed.first { $0.jobName == "held" })
         let lost = try XCTUnwrap(claimed.first { $0.jobName == "lost" })
@@ -232,7 +232,7 @@ final class StoreLeaseTests: StoreTestCase {
     func testHeartbeatExtendsLeasesAndLostWorkersLoseThem() throws {
         let w = try worker()
         try jobs.submit(NewJob(name: "j", type: "t"))
-        let lease = try XCTUnwrap(try leases.claimNext(for: w, leaseDuration: 0.3).first)
+        let lease = try XCTUnwrap(try leases.claimNext(for: w, leaseDurationSeconds: 0.3).first)
         for _ in 0..<4 {
             Thread.sleep(forTimeInterval: 0.1)
             XCTAssertEqual(try workers.heartbeat(w, holding: [lease.attempt]).extendedAttempts, [lease.attempt])
@@ -261,7 +261,7 @@ final class StoreLeaseTests: StoreTestCase {
             if case .notification(let channel, _) = event { woken.mutate { $0.append(channel) } }
         }
         defer { listener.stop() }
-        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
         try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(initialBackoffSeconds: 0)))
         try waitUntil("task_runnable after submit") { woken.value.contains(StoreChannel.taskRunnable) }
         woken.mutate { $0.removeAll() }
@@ -294,17 +294,17 @@ final class StoreSignalsTests: StoreTestCase {
     func testLongPollWakesOnSubmitWithoutPolling() throws {
         let signals = StoreSignals(conninfo: conninfo)
         defer { signals.stop() }
-        XCTAssertTrue(signals.waitUntilReady(timeout: 10))
+        XCTAssertTrue(signals.waitUntilReady(timeoutSeconds: 10))
         let w = try worker()
         let before = signals.generation(StoreChannel.taskRunnable)
         XCTAssertEqual(try leases.claimNext(for: w), [])
         let quiet = Date()
-        XCTAssertEqual(signals.wait(StoreChannel.taskRunnable, after: before, timeout: 0.2), before, "nothing happened")
+        XCTAssertEqual(signals.wait(StoreChannel.taskRunnable, after: before, timeoutSeconds: 0.2), before, "nothing happened")
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(quiet), 0.19)
 
         let store = jobs
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { _ = try? store.submit(NewJob(name: "late", type: "t")) }
-        let woke = signals.wait(StoreChannel.taskRunnable, after: before, timeout: 20)
+        let woke = signals.wait(StoreChannel.taskRunnable, after: before, timeoutSeconds: 20)
         XCTAssertGreaterThan(woke, before)
         XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["late"])
     }
@@ -317,11 +317,11 @@ final class ControlStoreTests: StoreTestCase {
         let store = ControlStore(pool: pool)
         let dead = try worker("dead"), alive = try worker("alive")
         let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 0)))
-        let first = try XCTUnwrap(try leases.claimNext(for: dead, leaseDuration: 30).first)
-        XCTAssertEqual(try store.runMaintenance(heartbeatTimeout: 5).lostWorkers, [], "heartbeat is recent")
+        let first = try XCTUnwrap(try leases.claimNext(for: dead, leaseDurationSeconds: 30).first)
+        XCTAssertEqual(try store.runMaintenance(heartbeatTimeoutSeconds: 5).lostWorkers, [], "heartbeat is recent")
         Thread.sleep(forTimeInterval: 0.3)
         _ = try workers.heartbeat(alive)
-        let report = try store.runMaintenance(heartbeatTimeout: 0.2)
+        let report = try store.runMaintenance(heartbeatTimeoutSeconds: 0.2)
         XCTAssertEqual(report.lostWorkers, [dead])
         XCTAssertEqual(report.expired.requeued, [first.task])
         let second = try XCTUnwrap(try leases.claimNext(for: alive).first)

@@ -22,7 +22,7 @@ final class StreamClusterTests: XCTestCase {
         _ = try cluster.startWorker(name: "node-a", server: server, maxTasks: 1, pollWait: 1)
         _ = try cluster.startWorker(name: "node-b", server: server, maxTasks: 1, pollWait: 1)
         let cluster = self.cluster!
-        try waitUntil("both workers registered", timeout: 60) {
+        try waitUntil("both workers registered", timeoutSeconds: 60) {
             (try? cluster.count("SELECT count(*) AS n FROM workers")) == 2
         }
     }
@@ -33,9 +33,9 @@ final class StreamClusterTests: XCTestCase {
         cluster = nil
     }
 
-    private func apply(_ name: String, _ yaml: String, timeout: Double = 120) throws -> CommandResult {
+    private func apply(_ name: String, _ yaml: String, timeoutSeconds: Double = 120) throws -> CommandResult {
         let path = try cluster.writeManifest(name + ".yaml", yaml)
-        return try cluster.run(["apply", "-f", path, "--wait", "--timeout", String(Int(timeout))], server: server, timeout: timeout + 10)
+        return try cluster.run(["apply", "-f", path, "--wait", "--timeout", String(Int(timeoutSeconds))], server: server, timeoutSeconds: timeoutSeconds + 10)
     }
 
     private func shardStates(_ dataset: String) throws -> [Int: (state: String, reason: String?)] {
@@ -213,7 +213,7 @@ final class StreamClusterTests: XCTestCase {
             spec:
               type: stream
               stream: {inputs: [{dataset: read}], sequenceLength: 16, samples: 10, output: {dataset: mix3, location: \(data)}}
-            """, timeout: 30)
+            """, timeoutSeconds: 30)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue((refused.stdout + refused.stderr).contains("spec.stream.inputs[0].dataset"), refused.stdout + refused.stderr)
         XCTAssertTrue((refused.stdout + refused.stderr).contains("marked bad"), refused.stdout + refused.stderr)
@@ -224,7 +224,7 @@ final class StreamClusterTests: XCTestCase {
             spec:
               type: stream
               stream: {inputs: [{dataset: nope}], sequenceLength: 16, samples: 10, output: {dataset: mix4, location: \(data)}}
-            """, timeout: 30)
+            """, timeoutSeconds: 30)
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue((unknown.stdout + unknown.stderr).contains("spec.stream.inputs[0].dataset"), unknown.stdout + unknown.stderr)
         XCTAssertTrue((unknown.stdout + unknown.stderr).contains("no dataset named \"nope\""), unknown.stdout + unknown.stderr)

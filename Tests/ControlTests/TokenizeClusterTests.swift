@@ -94,14 +94,14 @@ final class TokenizeClusterTests: XCTestCase {
                       "OPS_SERVER": server, "OPS_TOKEN": admin]
         try processes.start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
                                 "--heartbeat-seconds", "1"], environment: common)
-        try waitUntil("the control plane answers", timeout: 60, interval: 0.2) {
+        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) {
             (try? self.processes.run(["get", "workers"], environment: common).status) == 0
         }
         for name in ["w1", "w2"] {
             try processes.start(name, ["worker", "--name", name, "--cpus", "2", "--memory", "2Gi", "--max-tasks", "2", "--poll-wait", "2",
                                  "--work-dir", root.path + "/work-\(name)"], environment: common)
         }
-        try waitUntil("two workers registered", timeout: 60, interval: 0.2) {
+        try waitUntil("two workers registered", timeoutSeconds: 60, intervalSeconds: 0.2) {
             (try? pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM workers WHERE state = 'alive'").int("n") }) == 2
         }
 
@@ -128,7 +128,7 @@ final class TokenizeClusterTests: XCTestCase {
         // Kill w1 (SIGKILL) while it holds a tokenize task, once the job is well under way.
         func sqlInt(_ sql: String) throws -> Int { try pool.withConnection { try $0.queryOne(sql).int("n") } }
         var killedHolding: [Int64] = []
-        try waitUntil("w1 holds a tokenize task mid-job", timeout: 240, interval: 0.01) {
+        try waitUntil("w1 holds a tokenize task mid-job", timeoutSeconds: 240, intervalSeconds: 0.01) {
             let done = try sqlInt("SELECT count(*) AS n FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = 'tok-mixed' AND t.state = 'succeeded'")
             guard done >= 10 else { return false }
             let holding = try pool.withConnection { c in
@@ -142,12 +142,12 @@ final class TokenizeClusterTests: XCTestCase {
             killedHolding = holding
             return true
         }
-        _ = processes["w1"].waitForExit(timeout: 10)
+        _ = processes["w1"].waitForExit(timeoutSeconds: 10)
         let stillActive = try pool.withConnection { c in
             try c.query("SELECT id FROM task_attempts WHERE id = ANY($1) AND state = 'active'", [.intArray(killedHolding)]).map { try $0.int64("id") }
         }
 
-        try waitUntil("the tokenize job finishes", timeout: 300, interval: 0.2) {
+        try waitUntil("the tokenize job finishes", timeoutSeconds: 300, intervalSeconds: 0.2) {
             let state = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'tok-mixed'").string("state") }
             return ["succeeded", "failed", "cancelled"].contains(state)
         }

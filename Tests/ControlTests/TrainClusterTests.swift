@@ -85,7 +85,7 @@ final class TrainClusterTests: XCTestCase {
                    "OPS_SERVER": "http://127.0.0.1:\(port)", "OPS_TOKEN": admin, "OPS_ARTIFACT_DIR": root.path + "/artifacts"]
         try processes.start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3", "--heartbeat-seconds", "1"],
                   environment: env)
-        try waitUntil("the control plane answers", timeout: 60, interval: 0.2) { (try? self.processes.run(["get", "workers"], environment: env).status) == 0 }
+        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) { (try? self.processes.run(["get", "workers"], environment: env).status) == 0 }
         func startWorker(_ name: String) throws {
             try processes.start(name, ["worker", "--name", name, "--cpus", "1", "--memory", "2Gi", "--max-tasks", "1", "--poll-wait", "2",
                              "--work-dir", root.path + "/work-\(name)"], environment: env)
@@ -128,7 +128,7 @@ final class TrainClusterTests: XCTestCase {
         let applied = try processes.run(["apply", "-f", try manifest("train", trainManifest(name: "pre", data: "{dataset: train, weight: 1}"))], environment: env)
         XCTAssertEqual(applied.status, 0, applied.output)
         func sqlInt(_ sql: String) throws -> Int { try pool.withConnection { try $0.queryOne(sql).int("n") } }
-        try waitUntil("a checkpoint past step 50", timeout: 180, interval: 0.02) {
+        try waitUntil("a checkpoint past step 50", timeoutSeconds: 180, intervalSeconds: 0.02) {
             try sqlInt("SELECT count(*) AS n FROM artifacts WHERE kind = 'checkpoint' AND (metadata->>'step')::int >= 50") > 0
         }
         let stepsBeforeKill = try sqlInt("SELECT coalesce(max((metadata->>'step')::int), 0) AS n FROM artifacts WHERE kind = 'checkpoint'")
@@ -136,7 +136,7 @@ final class TrainClusterTests: XCTestCase {
         XCTAssertLessThan(stepsBeforeKill, 300, "killed mid-training")
         try startWorker("w2")
         // Once the retried attempt has written a checkpoint of its own, restart the control plane mid-training.
-        try waitUntil("a checkpoint of the retried attempt", timeout: 180, interval: 0.02) {
+        try waitUntil("a checkpoint of the retried attempt", timeoutSeconds: 180, intervalSeconds: 0.02) {
             try sqlInt("SELECT count(*) AS n FROM artifacts WHERE kind = 'checkpoint' AND (metadata->>'step')::int > \(stepsBeforeKill)") > 0
         }
         let stateAtRestart = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'pre'").string("state") }
@@ -144,8 +144,8 @@ final class TrainClusterTests: XCTestCase {
         processes["serve"].terminate()
         try processes.start("serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3", "--heartbeat-seconds", "1"],
                   environment: env)
-        try waitUntil("the control plane answers again", timeout: 60, interval: 0.2) { (try? self.processes.run(["get", "workers"], environment: env).status) == 0 }
-        try waitUntil("the train job finishes", timeout: 240, interval: 0.2) {
+        try waitUntil("the control plane answers again", timeoutSeconds: 60, intervalSeconds: 0.2) { (try? self.processes.run(["get", "workers"], environment: env).status) == 0 }
+        try waitUntil("the train job finishes", timeoutSeconds: 240, intervalSeconds: 0.2) {
             let state = try pool.withConnection { try $0.queryOne("SELECT state FROM jobs WHERE name = 'pre'").string("state") }
             return ["succeeded", "failed", "cancelled"].contains(state)
         }
@@ -212,7 +212,7 @@ final class TrainClusterTests: XCTestCase {
 
         // A DiLoCo gang of two worker processes (w2 and a new w3) trains one model together.
         try startWorker("w3")
-        try waitUntil("w2 and w3 alive", timeout: 60, interval: 0.2) {
+        try waitUntil("w2 and w3 alive", timeoutSeconds: 60, intervalSeconds: 0.2) {
             try sqlInt("SELECT count(*) AS n FROM workers WHERE state = 'alive' AND name IN ('w2', 'w3')") == 2
         }
         let gang = """

@@ -9,7 +9,7 @@ final class WorkerStateStoreTests: StoreTestCase {
     func testDrainingDeregisteringAndLosingAWorker() throws {
         let w = try workers.register(name: "w", resources: Resources(cpuMillis: 4000, memoryBytes: 1 << 30), kinds: ["noop"])
         try jobs.submit([NewJob(name: "j", type: "noop", tasks: [NewTask(spec: "{}"), NewTask(spec: "{}")])])
-        let first = try leases.claimNext(for: w, limit: 1, leaseDuration: 30)
+        let first = try leases.claimNext(for: w, limit: 1, leaseDurationSeconds: 30)
         XCTAssertEqual(first.count, 1)
 
         try workers.requestDrain(w)

@@ -19,7 +19,7 @@ final class HTTPConcurrencyTests: XCTestCase {
         let pollResult = LockedBox<String>()
         for _ in 0..<3 {
             DispatchQueue.global().async {
-                let response = try? client.send(HTTPClientRequest(url: "\(server.baseURL)/poll", timeout: 30))
+                let response = try? client.send(HTTPClientRequest(url: "\(server.baseURL)/poll", timeoutSeconds: 30))
                 pollResult.set(response?.text ?? "error")
             }
         }
@@ -31,7 +31,7 @@ final class HTTPConcurrencyTests: XCTestCase {
         usleep(200_000)
         let started = Date()
         for _ in 0..<20 {
-            XCTAssertEqual(try client.send(HTTPClientRequest(url: "\(server.baseURL)/fast", timeout: 5)).text, "fast")
+            XCTAssertEqual(try client.send(HTTPClientRequest(url: "\(server.baseURL)/fast", timeoutSeconds: 5)).text, "fast")
         }
         XCTAssertEqual(pollResult.count, 0, "the long-polls are still waiting while fast requests are served")
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
@@ -66,8 +66,8 @@ final class HTTPConcurrencyTests: XCTestCase {
         defer { server.stop() }
         let client = HTTPClient()
         let url = "\(server.baseURL)/mail"
-        async let first = client.send(HTTPClientRequest(url: url, timeout: 10))
-        async let second = client.send(HTTPClientRequest(url: url, timeout: 10))
+        async let first = client.send(HTTPClientRequest(url: url, timeoutSeconds: 10))
+        async let second = client.send(HTTPClientRequest(url: url, timeoutSeconds: 10))
         try await Task.sleep(nanoseconds: 200_000_000)
         for message in ["a", "b"] {
             let posted = try await client.send(HTTPClientRequest(method: "POST", url: url, body: Data(message.utf8)))
@@ -105,7 +105,7 @@ final class HTTPConcurrencyTests: XCTestCase {
         DispatchQueue.global().async { _ = try? HTTPClient().send(HTTPClientRequest(url: "\(url)/stuck")) }
         XCTAssertEqual(entered.wait(timeout: .now() + 5), .success)
         let started = Date()
-        server.stop(timeout: 0.3)
+        server.stop(timeoutSeconds: 0.3)
         XCTAssertLessThan(Date().timeIntervalSince(started), 3)
         XCTAssertTrue(server.isStopping)
         let replacement = HTTPServer(configuration: HTTPServerConfiguration(port: port)) { _ in .text("replacement") }
@@ -132,12 +132,12 @@ final class HTTPConcurrencyTests: XCTestCase {
             result.set(response?.text ?? "error")
         }
         XCTAssertEqual(entered.wait(timeout: .now() + 5), .success)
-        server.stop(timeout: 5)
+        server.stop(timeoutSeconds: 5)
         XCTAssertEqual(server.port, 0)
         // The in-flight request got its answer before stop returned (give the client a moment to read it).
         for _ in 0..<100 where result.count == 0 { usleep(10_000) }
         XCTAssertEqual(result.values, ["finished"])
-        XCTAssertThrowsError(try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/", connectTimeout: 1))) { error in
+        XCTAssertThrowsError(try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/", connectTimeoutSeconds: 1))) { error in
             guard case .couldNotConnect = error as? HTTPClientError else { return XCTFail("\(error)") }
         }
     }
@@ -151,7 +151,7 @@ final class HTTPConcurrencyTests: XCTestCase {
         defer { for _ in 0..<4 { release.signal() } }
         let url = "\(server.baseURL)/slow"
         do {
-            _ = try await HTTPClient().send(HTTPClientRequest(url: url, timeout: 0.3))
+            _ = try await HTTPClient().send(HTTPClientRequest(url: url, timeoutSeconds: 0.3))
             XCTFail("expected a timeout")
         } catch {
             XCTAssertEqual(error.url, url)
@@ -162,7 +162,7 @@ final class HTTPConcurrencyTests: XCTestCase {
         let client = HTTPClient()
         let task = Task { () async -> Result<HTTPClientResponse, HTTPClientError> in
             do throws(HTTPClientError) {
-                return .success(try await client.send(HTTPClientRequest(url: url, timeout: 30)))
+                return .success(try await client.send(HTTPClientRequest(url: url, timeoutSeconds: 30)))
             } catch {
                 return .failure(error)
             }

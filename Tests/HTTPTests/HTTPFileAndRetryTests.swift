@@ -128,7 +128,7 @@ final class HTTPFileAndRetryTests: XCTestCase {
             XCTAssertNotNil(event.error)
             retries.increment()
         }) { () throws(HTTPClientError) in
-            try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz", connectTimeout: 1))
+            try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz", connectTimeoutSeconds: 1))
         }
         XCTAssertEqual(response.text, "up")
         XCTAssertGreaterThan(retries.value, 0)

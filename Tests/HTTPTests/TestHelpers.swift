@@ -7,7 +7,7 @@ func startServer(_ testCase: XCTestCase, configuration: HTTPServerConfiguration 
                  handler: @escaping HTTPHandler) throws -> HTTPServer {
     let server = HTTPServer(configuration: configuration, handler: handler)
     try server.start()
-    testCase.addTeardownBlock { server.stop(timeout: 5) }
+    testCase.addTeardownBlock { server.stop(timeoutSeconds: 5) }
     return server
 }
 
@@ -27,7 +27,7 @@ func unusedPort() -> UInt16 {
 
 /// Sends raw bytes on a fresh TCP connection and returns everything the server answers until it closes
 /// (or `timeout` passes). Used for requests curl would not produce (chunked oversized bodies).
-func rawExchange(port: UInt16, _ payload: [Data], timeout: Double = 5) -> String {
+func rawExchange(port: UInt16, _ payload: [Data], timeoutSeconds: Double = 5) -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
@@ -36,7 +36,7 @@ func rawExchange(port: UInt16, _ payload: [Data], timeout: Double = 5) -> String
     addr.sin_port = port.bigEndian
     let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     guard connected == 0 else { return "" }
-    var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+    var tv = timeval(tv_sec: Int(timeoutSeconds), tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     for chunk in payload {
         let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

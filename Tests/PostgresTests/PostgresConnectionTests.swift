@@ -130,7 +130,7 @@ final class PostgresConnectionTests: XCTestCase {
         let received = Mailbox<PostgresListener.Event>()
         let listener = PostgresListener(conninfo: conninfo, channels: ["jobs"]) { received.put($0) }
         defer { listener.stop() }
-        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
         let c = try PostgresConnection(conninfo: conninfo)
         try c.notify(channel: "jobs", payload: "it's \"42\"")
         try c.notify(channel: "other", payload: "not for us")
@@ -149,7 +149,7 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertEqual(received.items.first, .listening(mayHaveMissed: false))
         // Channels can be added while running.
         listener.listen(channels: ["other"])
-        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
         try c.notify(channel: "other", payload: "now for us")
         try waitUntil("notification on the added channel") { received.items.contains(.notification(channel: "other", payload: "now for us")) }
     }
@@ -158,7 +158,7 @@ final class PostgresConnectionTests: XCTestCase {
 extension PostgresConnectionTests {
     func testListenerAsAsyncStream() async throws {
         let (listener, events) = PostgresListener.stream(conninfo: conninfo, channels: ["stream"])
-        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
         let c = try PostgresConnection(conninfo: conninfo)
         for i in 1...3 { try c.notify(channel: "stream", payload: "n\(i)") }
         var payloads: [String] = []

@@ -18,7 +18,7 @@ final class ServerRestartTests: XCTestCase {
         let received = Mailbox<PostgresListener.Event>()
         let listener = PostgresListener(conninfo: conninfo, channels: ["wake"]) { received.put($0) }
         defer { listener.stop() }
-        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
 
         // A held connection sees the loss as a typed error.
         let direct = try PostgresConnection(conninfo: conninfo)
@@ -33,8 +33,8 @@ final class ServerRestartTests: XCTestCase {
         XCTAssertEqual(try pool.withConnection { try $0.queryOne("SELECT v FROM kept").string("v") }, "before restart")
 
         // The listener reconnects, says it may have missed something, and works again.
-        try waitUntil("listener reconnect", timeout: 15) { received.items.contains(.listening(mayHaveMissed: true)) }
-        XCTAssertTrue(listener.waitUntilListening(timeout: 10))
+        try waitUntil("listener reconnect", timeoutSeconds: 15) { received.items.contains(.listening(mayHaveMissed: true)) }
+        XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
         try pool.withConnection { try $0.notify(channel: "wake", payload: "after restart") }
         try waitUntil("notification after restart") { received.items.contains(.notification(channel: "wake", payload: "after restart")) }
 
@@ -44,7 +44,7 @@ final class ServerRestartTests: XCTestCase {
         XCTAssertFalse(server.isRunning)
         XCTAssertTrue(FileManager.default.fileExists(atPath: server.dataDirectory + "/postmaster.pid"))
         try server.start()
-        let values = try pool.retryingOnConnectionLoss(timeout: 10) {
+        let values = try pool.retryingOnConnectionLoss(timeoutSeconds: 10) {
             try pool.withConnection { try $0.query("SELECT v FROM kept ORDER BY v").map { try $0.string("v") } }
         }
         XCTAssertEqual(values, ["before crash", "before restart"])

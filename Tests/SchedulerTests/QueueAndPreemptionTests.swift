@@ -46,7 +46,7 @@ final class QueueAndPreemptionTests: XCTestCase {
     func testIdleShareIsBorrowedAndReclaimedByPreemption() {
         var cluster = MiniCluster(workers: (1...4).map { worker(Int64($0), cpu(1)) },
                                   queues: [QueueSpec(name: "a"), QueueSpec(name: "b")])
-        cluster.scheduler = Scheduler(configuration: SchedulerConfiguration(preemptionGracePeriod: 2))
+        cluster.scheduler = Scheduler(configuration: SchedulerConfiguration(preemptionGracePeriodSeconds: 2))
         for i in 1...4 { cluster.submit(job(Int64(10 + i), queue: "b", cpu(1)), duration: 1000) }
         cluster.step()
         XCTAssertEqual(cluster.allocations.filter { $0.queue == "b" }.count, 4, "b borrows a's idle share")
@@ -117,7 +117,7 @@ final class QueueAndPreemptionTests: XCTestCase {
 
     func testAHigherPriorityGangPreemptsAcrossWorkersAndRunsAfterTheGracePeriod() {
         var cluster = MiniCluster(workers: (1...4).map { worker(Int64($0), cpu(8, gpus: 8), labels: ["rack": $0 <= 2 ? "r1" : "r2"]) })
-        cluster.scheduler = Scheduler(configuration: SchedulerConfiguration(preemptionGracePeriod: 3))
+        cluster.scheduler = Scheduler(configuration: SchedulerConfiguration(preemptionGracePeriodSeconds: 3))
         for i in 1...8 { cluster.submit(job(Int64(i), cpu(1, gpus: 4)), duration: 1000) }
         cluster.step()
         XCTAssertEqual(cluster.allocations.count, 8)

@@ -50,7 +50,7 @@ final class ArtifactStoreTests: XCTestCase {
             }
         }
         try server.start()
-        defer { server.stop(timeout: 1) }
+        defer { server.stop(timeoutSeconds: 1) }
         let token = BearerToken("worker-token")
         let store = ControlPlaneArtifactStore(baseURL: server.baseURL, token: token, cacheDirectory: directory.appendingPathComponent("cache"))
         let file = directory.appendingPathComponent("weights.bin")

@@ -75,7 +75,7 @@ final class BackoffAndTransportTests: XCTestCase {
             }
         }
         try server.start()
-        defer { server.stop(timeout: 1) }
+        defer { server.stop(timeoutSeconds: 1) }
         let client = OpsClient(baseURL: server.baseURL + "/", token: "admin-token", transport: CurlTransport())
         let jobs = try await client.jobs(state: .running)
         XCTAssertEqual(jobs.count, 2, "both pages")

@@ -89,7 +89,7 @@ final class WorkerDaemonTests: XCTestCase {
         let running = await daemon.snapshot().runningAttempts
         let attempt = try XCTUnwrap(running.first)
         plane.expire(attempt) // the next heartbeat says stale
-        await eventually(timeout: 5, "the stale attempt stopped") { await daemon.snapshot().droppedAttempts == 1 }
+        await eventually(timeoutSeconds: 5, "the stale attempt stopped") { await daemon.snapshot().droppedAttempts == 1 }
         // The task was requeued as a new attempt and leased again by the same worker.
         await eventually("a new attempt runs") { await daemon.snapshot().runningAttempts.first.map { $0 != attempt } ?? false }
         try await stop(daemon, run)
@@ -109,7 +109,7 @@ final class WorkerDaemonTests: XCTestCase {
         let first = await daemon.snapshot()
         let attempt = try XCTUnwrap(first.runningAttempts.first)
         plane.forget(try XCTUnwrap(first.workerID))
-        await eventually(timeout: 5, "registered again") { await daemon.snapshot().registrations == 2 }
+        await eventually(timeoutSeconds: 5, "registered again") { await daemon.snapshot().registrations == 2 }
         await eventually("the old attempt was dropped and the task leased again") {
             let now = await daemon.snapshot()
             return now.droppedAttempts >= 1 && now.runningAttempts.count == 1 && now.runningAttempts.first != attempt
@@ -128,7 +128,7 @@ final class WorkerDaemonTests: XCTestCase {
         let running = await daemon.snapshot().runningAttempts
         let attempt = try XCTUnwrap(running.first)
         plane.withState { $0.pendingCancel = [attempt] }
-        await eventually(timeout: 5, "the cancellation is reported") { plane.withState { $0.failures.count } == 1 }
+        await eventually(timeoutSeconds: 5, "the cancellation is reported") { plane.withState { $0.failures.count } == 1 }
         try await stop(daemon, run)
         let failure = try XCTUnwrap(plane.withState { $0.failures.first })
         XCTAssertEqual(failure.attemptID, attempt)
@@ -144,7 +144,7 @@ final class WorkerDaemonTests: XCTestCase {
         let running = await daemon.snapshot().runningAttempts
         let attempt = try XCTUnwrap(running.first)
         plane.withState { $0.pendingPreempt = [(attempt, Date().addingTimeInterval(2))] }
-        await eventually(timeout: 5, "the preemption is reported") { plane.withState { $0.failures.count } == 1 }
+        await eventually(timeoutSeconds: 5, "the preemption is reported") { plane.withState { $0.failures.count } == 1 }
         try await stop(daemon, run)
         let failure = try XCTUnwrap(plane.withState { $0.failures.first })
         XCTAssertEqual(failure.reason, .preempted)
@@ -176,7 +176,7 @@ final class WorkerDaemonTests: XCTestCase {
         plane.addTasks(1, type: "shell", spec: ["command": ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do printf '%0100d\\n' $i; i=$((i+1)); done"]])
         let daemon = makeDaemon()
         let run = Task { try await daemon.run() }
-        await eventually(timeout: 20, "the completion arrives") { plane.withState { $0.completions.count } == 1 }
+        await eventually(timeoutSeconds: 20, "the completion arrives") { plane.withState { $0.completions.count } == 1 }
         try await stop(daemon, run)
         plane.withState { plane in
             let output = plane.logs.filter { $0.stream == .stdout }

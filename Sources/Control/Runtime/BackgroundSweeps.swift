@@ -32,9 +32,9 @@ final class BackgroundSweeps: @unchecked Sendable {
     private func run() {
         var lastError = ""
         while true {
-            let interval = services.configuration.sweepIntervalSeconds
+            let intervalSeconds = services.configuration.sweepIntervalSeconds
             let stop = stopped.withLock { () -> Bool in
-                if !isStopped { _ = stopped.wait(until: Date().addingTimeInterval(interval)) }
+                if !isStopped { _ = stopped.wait(until: Date().addingTimeInterval(intervalSeconds)) }
                 return isStopped
             }
             if stop { return }
@@ -51,7 +51,7 @@ final class BackgroundSweeps: @unchecked Sendable {
     }
 
     func sweepOnce() throws {
-        let report = try services.store.runMaintenance(heartbeatTimeout: services.configuration.workerLostAfterSeconds)
+        let report = try services.store.runMaintenance(heartbeatTimeoutSeconds: services.configuration.workerLostAfterSeconds)
         if !report.lostWorkers.isEmpty {
             log("workers lost (no heartbeat): \(report.lostWorkers.map(\.description).joined(separator: ", "))")
         }

@@ -44,7 +44,7 @@ public final class ControlPlane: @unchecked Sendable {
         let pool = PostgresPool(conninfo: configuration.databaseURL, maxConnections: configuration.databaseConnections)
         self.pool = pool
         let shouldStop = { self.stopRequested.load(ordering: .relaxed) }
-        let applied = try pool.retryingOnConnectionLoss(timeout: databaseWaitSeconds, shouldStop: shouldStop) {
+        let applied = try pool.retryingOnConnectionLoss(timeoutSeconds: databaseWaitSeconds, shouldStop: shouldStop) {
             try Migrations.apply(to: pool, shouldStop: shouldStop)
         }
         if !applied.isEmpty { log("applied migrations \(applied.map(String.init).joined(separator: ", "))") }
@@ -52,7 +52,7 @@ public final class ControlPlane: @unchecked Sendable {
 
         let signals = StoreSignals(conninfo: configuration.databaseURL)
         self.signals = signals
-        signals.waitUntilReady(timeout: 10)
+        signals.waitUntilReady(timeoutSeconds: 10)
         // Submission-time checks of train/eval specs need the store (datasets, checkpoints of earlier jobs).
         TrainJobPlanner.register(in: planners, store: ControlStore(pool: pool))
         let services = ControlServices(configuration: configuration, store: ControlStore(pool: pool), signals: signals,
@@ -77,7 +77,7 @@ public final class ControlPlane: @unchecked Sendable {
         sweeps.start()
         self.sweeps = sweeps
         let scheduling = SchedulingLoop(pool: pool, conninfo: configuration.databaseURL, signals: signals,
-                                        interval: configuration.schedulingIntervalSeconds,
+                                        intervalSeconds: configuration.schedulingIntervalSeconds,
                                         replicaName: configuration.replicaName, log: log)
         scheduling.start()
         self.scheduling = scheduling
@@ -88,7 +88,7 @@ public final class ControlPlane: @unchecked Sendable {
     public func stop() {
         scheduling?.stop()
         sweeps?.stop()
-        server?.stop(timeout: 5)
+        server?.stop(timeoutSeconds: 5)
         signals?.stop()
         pool?.close()
         sweeps = nil

@@ -73,7 +73,7 @@ final class JobInfoCache: Sendable {
 final class WorkerTokenCache: Sendable {
     private let workers: WorkerStore
     private let cache = Locked<[String: (worker: WorkerID, expires: Date)]>([:])
-    private let timeToLive: TimeInterval = 10
+    private let timeToLiveSeconds: TimeInterval = 10
 
     init(workers: WorkerStore) { self.workers = workers }
 
@@ -86,7 +86,7 @@ final class WorkerTokenCache: Sendable {
         }
         cache.withLock { cache in
             if cache.count > 100_000 { cache.removeAll() }
-            cache[hash] = (worker, now.addingTimeInterval(timeToLive))
+            cache[hash] = (worker, now.addingTimeInterval(timeToLiveSeconds))
         }
         return worker
     }

@@ -11,7 +11,7 @@ final class SchedulingLoop: @unchecked Sendable {
     private let signals: StoreSignals
     private let election: LeaderElection
     private let scheduler: Scheduler
-    private let interval: Double
+    private let intervalSeconds: Double
     private let log: @Sendable (String) -> Void
     private let stopped = NSCondition()
     private var isStopped = false
@@ -23,14 +23,14 @@ final class SchedulingLoop: @unchecked Sendable {
 
     private let replicaName: String
 
-    init(pool: PostgresPool, conninfo: String, signals: StoreSignals, interval: Double, replicaName: String,
+    init(pool: PostgresPool, conninfo: String, signals: StoreSignals, intervalSeconds: Double, replicaName: String,
          scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void) {
         self.replicaName = replicaName
         self.pool = pool
         self.signals = signals
         self.election = LeaderElection(conninfo: conninfo)
         self.scheduler = scheduler
-        self.interval = interval
+        self.intervalSeconds = intervalSeconds
         self.log = log
     }
 
@@ -71,7 +71,7 @@ final class SchedulingLoop: @unchecked Sendable {
                 }
             }
             // Followers retry the lock on the timer; the leader also wakes on every event.
-            signals.wait(StoreChannel.taskRunnable, after: seen, timeout: interval)
+            signals.wait(StoreChannel.taskRunnable, after: seen, timeoutSeconds: intervalSeconds)
         }
         election.resign()
     }

@@ -58,8 +58,8 @@ public struct ControlStore: Sendable {
     /// than `heartbeatTimeout` are marked lost (their leases end now), then expired leases are
     /// requeued with backoff or failed.
     @discardableResult
-    public func runMaintenance(heartbeatTimeout: TimeInterval) throws -> MaintenanceReport {
-        let lost = try workers.markLost(heartbeatOlderThan: heartbeatTimeout)
+    public func runMaintenance(heartbeatTimeoutSeconds: TimeInterval) throws -> MaintenanceReport {
+        let lost = try workers.markLost(heartbeatOlderThan: heartbeatTimeoutSeconds)
         var expired = ExpiredLeases(requeued: [], failed: [], workers: [])
         while true {
             let batch = try leases.expireLeases(limit: 1000)

@@ -62,16 +62,16 @@ public struct LeaseStore: Sendable {
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
     /// Four steps, the same statements as ever (the claim is the hot path): lock the worker, fetch candidates,
     /// pack them (pure Swift, `ClaimPacking`), lease what was packed.
-    public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDuration: TimeInterval = 60) throws -> [TaskLease] {
+    public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDurationSeconds: TimeInterval = 60) throws -> [TaskLease] {
         guard limit >= 1 else { return [] }
-        guard leaseDuration > 0 else { throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0") }
+        guard leaseDurationSeconds > 0 else { throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0") }
         let running = try TaskTransitions.target(from: [.queued], .leased)
         return try pool.transaction { c in
             guard let claimant = try Self.lockClaimant(worker, c) else { return [] }
             let (candidates, excluded) = try Self.fetchCandidates(for: claimant, limit: limit, c)
             let picked = ClaimPacking.pack(candidates, free: claimant.free, labels: claimant.labels, excluded: excluded)
             guard !picked.isEmpty else { return [] }
-            return try Self.lease(picked, to: worker, as: running, leaseDuration: leaseDuration, c)
+            return try Self.lease(picked, to: worker, as: running, leaseDurationSeconds: leaseDurationSeconds, c)
         }
     }
 
@@ -135,9 +135,9 @@ public struct LeaseStore: Sendable {
     }
 
     /// Step 4: leases the packed tasks (one attempt each) and starts their jobs; assignments in packing order.
-    private static func lease(_ picked: [ClaimCandidate], to worker: WorkerID, as running: TaskState, leaseDuration: TimeInterval,
+    private static func lease(_ picked: [ClaimCandidate], to worker: WorkerID, as running: TaskState, leaseDurationSeconds: TimeInterval,
                               _ c: PostgresConnection) throws -> [TaskLease] {
-        let leased = try c.query(TaskSQL.lease, [.intArray(picked.map(\.task.rawValue)), worker.sql, .double(leaseDuration),
+        let leased = try c.query(TaskSQL.lease, [.intArray(picked.map(\.task.rawValue)), worker.sql, .double(leaseDurationSeconds),
                                                  .text(running.rawValue)])
         var byTask: [TaskID: PostgresRow] = [:]
         for row in leased { byTask[TaskID(try row.int64("id"))] = row }

@@ -31,8 +31,8 @@ public final class StoreSignals: @unchecked Sendable {
 
     /// Blocks until LISTEN is in effect (e.g. before serving), up to `timeout`.
     @discardableResult
-    public func waitUntilReady(timeout: TimeInterval) -> Bool {
-        listener?.waitUntilListening(timeout: timeout) ?? false
+    public func waitUntilReady(timeoutSeconds: TimeInterval) -> Bool {
+        listener?.waitUntilListening(timeoutSeconds: timeoutSeconds) ?? false
     }
 
     /// The current generation of `channel`.
@@ -43,8 +43,8 @@ public final class StoreSignals: @unchecked Sendable {
 
     /// Waits until `channel` moves past `generation` or `timeout` passes; returns the generation then.
     @discardableResult
-    public func wait(_ channel: String, after generation: UInt64, timeout: TimeInterval) -> UInt64 {
-        let deadline = Date().addingTimeInterval(max(0, timeout))
+    public func wait(_ channel: String, after generation: UInt64, timeoutSeconds: TimeInterval) -> UInt64 {
+        let deadline = Date().addingTimeInterval(max(0, timeoutSeconds))
         condition.lock(); defer { condition.unlock() }
         while generations[channel, default: 0] <= generation {
             if !condition.wait(until: deadline) { break }
@@ -70,8 +70,8 @@ public final class StoreSignals: @unchecked Sendable {
     }
 
     /// Waits until any of the channels moves past the generation given for it, or `timeout` passes.
-    public func wait(anyOf seen: [String: UInt64], timeout: TimeInterval) {
-        let deadline = Date().addingTimeInterval(max(0, timeout))
+    public func wait(anyOf seen: [String: UInt64], timeoutSeconds: TimeInterval) {
+        let deadline = Date().addingTimeInterval(max(0, timeoutSeconds))
         condition.lock(); defer { condition.unlock() }
         while seen.allSatisfy({ generations[$0.key, default: 0] <= $0.value }) {
             if !condition.wait(until: deadline) { break }

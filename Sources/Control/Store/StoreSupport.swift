@@ -113,6 +113,6 @@ extension PostgresPool {
     /// connections, but during a real outage the caller gets the error (an API 503 a client can retry)
     /// instead of a request that hangs past its client's timeout and then succeeds unseen.
     func idempotentTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        try retryingOnConnectionLoss(timeout: 3) { try transaction(body) }
+        try retryingOnConnectionLoss(timeoutSeconds: 3) { try transaction(body) }
     }
 }

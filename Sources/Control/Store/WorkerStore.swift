@@ -89,9 +89,9 @@ public struct WorkerStore: Sendable {
     /// Marks alive and draining workers whose last heartbeat is older than `timeout` as lost and ends their leases
     /// now (the next `LeaseStore.expireLeases()` requeues the tasks). Returns the workers marked.
     @discardableResult
-    public func markLost(heartbeatOlderThan timeout: TimeInterval) throws -> [WorkerID] {
+    public func markLost(heartbeatOlderThan timeoutSeconds: TimeInterval) throws -> [WorkerID] {
         try pool.idempotentTransaction { c in
-            let lost = try c.query(WorkerSQL.markLost, [.double(timeout), .text("no heartbeat for \(Int(timeout))s")]).map { try $0.int64("id") }
+            let lost = try c.query(WorkerSQL.markLost, [.double(timeoutSeconds), .text("no heartbeat for \(Int(timeoutSeconds))s")]).map { try $0.int64("id") }
             if !lost.isEmpty {
                 try c.execute(AttemptSQL.endLeasesOfWorkers, [.intArray(lost)])
             }

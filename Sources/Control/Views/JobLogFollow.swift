@@ -19,7 +19,7 @@ struct JobLogFollow {
                                     complete: finished && lines.count < limit)
             }
             // Woken by NOTIFY task_logs (any job's lines) or the job finishing; bounded so a finished job is seen.
-            services.signals.wait(StoreChannel.taskLogs, after: seen, timeout: min(1, deadline.timeIntervalSinceNow))
+            services.signals.wait(StoreChannel.taskLogs, after: seen, timeoutSeconds: min(1, deadline.timeIntervalSinceNow))
         }
     }
 }

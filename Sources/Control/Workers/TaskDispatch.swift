@@ -16,13 +16,13 @@ struct TaskDispatch {
             let channels = [StoreChannel.taskRunnable, StoreSignals.capacityFreed(on: request.workerID)]
             let seen = services.signals.generations(channels)
             let claimed = try services.leases.claimNext(for: request.workerID, limit: request.maxTasks,
-                                                        leaseDuration: services.configuration.leaseSeconds)
+                                                        leaseDurationSeconds: services.configuration.leaseSeconds)
             if !claimed.isEmpty { return PollResponse(assignments: try claimed.map(assignment)) }
             let now = Date()
             if now >= deadline { return PollResponse(assignments: []) }
             var wakeAt = deadline
             if let next = try services.leases.nextRunnableAt() { wakeAt = min(wakeAt, max(next, now.addingTimeInterval(0.01))) }
-            services.signals.wait(anyOf: seen, timeout: wakeAt.timeIntervalSince(now))
+            services.signals.wait(anyOf: seen, timeoutSeconds: wakeAt.timeIntervalSince(now))
         }
     }
 

@@ -16,7 +16,7 @@ public struct HTTPShardFetcher: ShardFetcher {
     private func get(_ url: String, range: ClosedRange<Int64>) throws(FetchError) -> HTTPClientResponse {
         let request = HTTPClientRequest(method: "GET", url: url,
                                         headers: ["Range": "bytes=\(range.lowerBound)-\(range.upperBound)"],
-                                        timeout: timeoutSeconds)
+                                        timeoutSeconds: timeoutSeconds)
         let response: HTTPClientResponse
         do { response = try client.send(request) } catch {
             throw FetchError(url: url, reason: error.description, retryable: error.isTransient)

@@ -25,7 +25,7 @@ enum ApplyCommand: OpsCommand {
         let format = try settings.value(OpsCommands.output)
         let wait = settings.parsed.flag("wait")
         let dryRun = settings.parsed.flag("dry-run")
-        let timeout = try settings.value(timeoutSeconds)
+        let timeoutSeconds = try settings.value(timeoutSeconds)
         let documents = try ManifestFile.documents(path: path)
         let client = try makeOpsClient(settings)
         let response = try await client.submit(documents, dryRun: dryRun, source: path)
@@ -46,12 +46,12 @@ enum ApplyCommand: OpsCommand {
             print("job \(submitted.job.name) \(verb)")
         }
         guard wait, !dryRun else { return 0 }
-        return try await waitForJobs(response.jobs.map(\.job.name), client: client, timeout: timeout, json: format == .json)
+        return try await waitForJobs(response.jobs.map(\.job.name), client: client, timeoutSeconds: timeoutSeconds, json: format == .json)
     }
 
     /// Polls the jobs until all are finished, redrawing a progress display; 0 if all succeeded, 1 if any
     /// failed or was cancelled, 3 on timeout.
-    static func waitForJobs(_ names: [String], client: OpsClient, timeout: Double, json: Bool) async throws -> Int32 {
+    static func waitForJobs(_ names: [String], client: OpsClient, timeoutSeconds: Double, json: Bool) async throws -> Int32 {
         let started = Date()
         let display = ProgressDisplay(live: Output.isTerminal && !json)
         var failures = 0
@@ -78,9 +78,9 @@ enum ApplyCommand: OpsCommand {
                 }
                 return bad.isEmpty ? 0 : 1
             }
-            if timeout > 0 && Date().timeIntervalSince(started) > timeout {
+            if timeoutSeconds > 0 && Date().timeIntervalSince(started) > timeoutSeconds {
                 display.finish()
-                Output.error("gave up waiting after \(TableFormatter.duration(timeout)); the jobs keep running (opsctl get jobs)")
+                Output.error("gave up waiting after \(TableFormatter.duration(timeoutSeconds)); the jobs keep running (opsctl get jobs)")
                 return 3
             }
             try await Task.sleep(nanoseconds: failures > 0 ? UInt64(Backoff().delay(afterFailures: failures) * 1e9) : 1_000_000_000)

@@ -2,7 +2,7 @@
 
 public struct SchedulerConfiguration: Hashable, Sendable, Codable {
     /// Seconds a preempted task gets to checkpoint before its resources are taken back.
-    public var preemptionGracePeriod: Double
+    public var preemptionGracePeriodSeconds: Double
     public var preemptionEnabled: Bool
     /// Preemption searches scan every worker; this bounds how many blocked jobs may try one per pass.
     public var maxPreemptionAttemptsPerPass: Int
@@ -14,9 +14,9 @@ public struct SchedulerConfiguration: Hashable, Sendable, Codable {
     /// Try workers caching a job's wanted shards before any other.
     public var localityEnabled: Bool
 
-    public init(preemptionGracePeriod: Double = 30, preemptionEnabled: Bool = true, maxPreemptionAttemptsPerPass: Int = 16,
+    public init(preemptionGracePeriodSeconds: Double = 30, preemptionEnabled: Bool = true, maxPreemptionAttemptsPerPass: Int = 16,
                 maxReservations: Int = 8, maxTaskReservations: Int = 4, localityEnabled: Bool = true) {
-        self.preemptionGracePeriod = preemptionGracePeriod
+        self.preemptionGracePeriodSeconds = preemptionGracePeriodSeconds
         self.preemptionEnabled = preemptionEnabled
         self.maxPreemptionAttemptsPerPass = maxPreemptionAttemptsPerPass
         self.maxReservations = maxReservations

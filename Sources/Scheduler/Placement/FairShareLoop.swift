@@ -90,7 +90,7 @@ extension SchedulingPass {
               mayFindVictims(forJob: j) else { return false }
         decisions.statistics.preemptionAttempts += 1
         guard let plan = planPreemption(job: j, count: workersNeeded(j)) else { return false }
-        let deadline = snapshot.now + configuration.preemptionGracePeriod
+        let deadline = snapshot.now + configuration.preemptionGracePeriodSeconds
         let count = apply(plan, forJob: j, deadline: deadline)
         reserve(job: j, workers: plan.workers, kind: .waitingForPreemptedTasks)
         outcome[j] = .awaitingPreemption(count: count, deadline: deadline)

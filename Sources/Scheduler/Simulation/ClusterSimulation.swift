@@ -17,7 +17,7 @@ public struct SimulationConfiguration: Sendable {
     /// Per alive worker, per step.
     public var workerFailureProbability = 0.0002
     public var workerRecoverySteps = 15
-    public var scheduler = SchedulerConfiguration(preemptionGracePeriod: 20)
+    public var scheduler = SchedulerConfiguration(preemptionGracePeriodSeconds: 20)
     public var retryPolicy = RetryPolicy(maxAttempts: 1_000, initialBackoffSeconds: 10, maxBackoffSeconds: 60, multiplier: 2)
     /// A backlogged queue's dominant share, averaged over a window, may fall this far below its fair share.
     public var fairShareTolerance = 0.10

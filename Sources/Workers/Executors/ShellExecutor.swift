@@ -34,7 +34,7 @@ public struct ShellExecutor: JobExecutor {
             }
         }
         let directory = settings["workingDirectory"]?.stringValue.map { URL(fileURLWithPath: $0) } ?? context.workDirectory
-        let timeout = settings["timeoutSeconds"]?.doubleValue
+        let timeoutSeconds = settings["timeoutSeconds"]?.doubleValue
 
         let process = Process()
         process.executableURL = try Self.resolve(argv[0], environment: ProcessInfo.processInfo.environment)
@@ -63,8 +63,8 @@ public struct ShellExecutor: JobExecutor {
                     stopReason = Self.currentStop(context)
                 } else if let preemption = context.preemption {
                     stopReason = ExecutionStopped.preempted(reason: preemption.reason)
-                } else if let timeout, Date().timeIntervalSince(started) > timeout {
-                    stopReason = TaskFailure("timed out after \(timeout)s (shell.timeoutSeconds)", retryable: true)
+                } else if let timeoutSeconds, Date().timeIntervalSince(started) > timeoutSeconds {
+                    stopReason = TaskFailure("timed out after \(timeoutSeconds)s (shell.timeoutSeconds)", retryable: true)
                 }
                 if stopReason != nil { Self.terminate(process) }
             }

@@ -49,7 +49,7 @@ struct DiLoCoTraining {
     var innerSteps: Int { max(1, plan.settings.diloco?.innerSteps ?? Self.defaultInnerSteps) }
     var rounds: Int { max(1, (plan.totalSteps + innerSteps - 1) / innerSteps) }
     var transfer: PseudoGradientFormat { plan.settings.diloco?.transfer.flatMap(PseudoGradientFormat.init(rawValue:)) ?? Self.defaultTransfer }
-    var timeout: Double { plan.settings.diloco?.roundTimeoutSeconds ?? 300 }
+    var timeoutSeconds: Double { plan.settings.diloco?.roundTimeoutSeconds ?? 300 }
     var waitForAll: Bool { plan.settings.diloco?.waitForAll ?? false }
     /// Rounds between checkpoint artifacts (`checkpointEvery` steps; at the end only by default).
     var checkpointEvery: Int { max(1, (plan.settings.checkpointEvery ?? plan.totalSteps) / innerSteps) }
@@ -162,11 +162,11 @@ struct DiLoCoTraining {
                 polls += 1
                 if polls % 200 == 0, let newest = newestGlobal(dir), newest > round { break }
                 let present = (0..<N).filter { dir.exists(Self.deltaName(round, rank: $0)) }
-                let timedOut = !waitForAll && Date().timeIntervalSince(deltaWritten) >= timeout && !present.isEmpty
+                let timedOut = !waitForAll && Date().timeIntervalSince(deltaWritten) >= timeoutSeconds && !present.isEmpty
                 if present.count == N || timedOut {
                     decided = try dir.publish(Data(present.map(String.init).joined(separator: ",").utf8), as: Self.membersName(round), exclusive: true)
                     if decided && present.count < N {
-                        context.log("round \(round + 1) completed without ranks \(Set(0..<N).subtracting(present).sorted()) after \(Int(timeout)) s", stream: .stderr)
+                        context.log("round \(round + 1) completed without ranks \(Set(0..<N).subtracting(present).sorted()) after \(Int(timeoutSeconds)) s", stream: .stderr)
                     }
                     break
                 }
@@ -208,7 +208,7 @@ struct DiLoCoTraining {
         // (every member holds the same weights, so after the timeout any of them writes the file).
         let finalName = Self.globalName(rounds)
         let waitStart = Date()
-        while !dir.exists(finalName) && Date().timeIntervalSince(waitStart) < min(timeout, 60) {
+        while !dir.exists(finalName) && Date().timeIntervalSince(waitStart) < min(timeoutSeconds, 60) {
             try stopIfAsked()
             Thread.sleep(forTimeInterval: 0.005)
         }

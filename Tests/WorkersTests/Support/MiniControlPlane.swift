@@ -64,7 +64,7 @@ final class MiniControlPlane: @unchecked Sendable {
 
     var url: String { server.baseURL }
 
-    func stop() { server.stop(timeout: 2) }
+    func stop() { server.stop(timeoutSeconds: 2) }
 
     @discardableResult
     func addTasks(_ count: Int, type: String, spec: AnyJSON = [:]) -> [TaskID] {

@@ -22,6 +22,37 @@ final class PrimitivesTests: XCTestCase {
         XCTAssertEqual(counter.current, 80_000)
     }
 
+    func testGuardedWaiterWakesOnUpdateAndSeesTheChange() {
+        let box = Guarded(0)
+        let taken = Locked<[Int]>([])
+        let group = DispatchGroup()
+        for _ in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                // Each waiter takes one unit; none may return before a unit exists.
+                let got = box.wait(until: Date().addingTimeInterval(30)) { value -> Int? in
+                    guard value > 0 else { return nil }
+                    value -= 1
+                    return value
+                }
+                taken.withLock { $0.append(got ?? -1) }
+            }
+        }
+        for _ in 0..<4 { box.update { $0 += 1 } }
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(taken.current.count, 4)
+        XCTAssertFalse(taken.current.contains(-1), "no waiter timed out")
+        XCTAssertEqual(box.current, 0, "each unit was taken exactly once")
+    }
+
+    func testGuardedWaitReturnsNilAtTheDeadlineAndChecksOnceMore() {
+        let box = Guarded(false)
+        let started = Date()
+        XCTAssertNil(box.wait(until: started.addingTimeInterval(0.05)) { $0 ? true : nil })
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.05)
+        box.withLock { $0 = true }  // changed without a wake-up: a later wait sees it at once
+        XCTAssertEqual(box.wait(until: Date()) { $0 ? 1 : nil }, 1)
+    }
+
     func testExponentialBackoffIsCappedAndSafeForAnyCount() {
         let backoff = ExponentialBackoff(initialSeconds: 0.5, maximumSeconds: 10)
         XCTAssertEqual([0, 1, 2, 3, 5, 6, 1_000_000].map { backoff.delaySeconds(afterFailures: $0) }, [0.5, 0.5, 1, 2, 8, 10, 10])

@@ -1,14 +1,14 @@
 import Foundation
+import Primitives
 
 /// Periodic housekeeping every replica runs (each statement is safe to run concurrently on several
 /// replicas: the store uses row locks and SKIP LOCKED): expire leases past their deadline (the task becomes
 /// a new attempt after its backoff, or fails after its last attempt) and mark silent workers lost.
-final class BackgroundSweeps: @unchecked Sendable {
+final class BackgroundSweeps: Sendable {
     private let services: ControlServices
     private let log: @Sendable (String) -> Void
-    private let stopped = NSCondition()
-    private var isStopped = false
-    private var thread: Thread?
+    /// Set by `stop()`; the sweep thread sleeps on it between sweeps, so a stop wakes it at once.
+    private let stopRequested = Guarded(false)
 
     init(services: ControlServices, log: @escaping @Sendable (String) -> Void) {
         self.services = services
@@ -18,26 +18,19 @@ final class BackgroundSweeps: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in run() }
         thread.name = "control-sweeps"
-        self.thread = thread
         thread.start()
     }
 
     func stop() {
-        stopped.withLock {
-            isStopped = true
-            stopped.broadcast()
-        }
+        stopRequested.update { $0 = true }
     }
 
     private func run() {
         var lastError = ""
         while true {
             let intervalSeconds = services.configuration.sweepIntervalSeconds
-            let stop = stopped.withLock { () -> Bool in
-                if !isStopped { _ = stopped.wait(until: Date().addingTimeInterval(intervalSeconds)) }
-                return isStopped
-            }
-            if stop { return }
+            let deadline = Date().addingTimeInterval(intervalSeconds)
+            if stopRequested.wait(until: deadline, for: { $0 ? true : nil }) == true { return }
             do {
                 try sweepOnce()
                 lastError = ""

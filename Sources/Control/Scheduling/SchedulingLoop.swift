@@ -1,24 +1,24 @@
 import Foundation
 import Postgres
+import Primitives
 import Scheduler
 
 /// Runs scheduling passes while this replica is the leader. A pass is triggered by events (a task became
 /// runnable or finished, a job was submitted, a worker registered — all arrive as wake-ups through
 /// LISTEN/NOTIFY) and, as a safety net, by a timer. Each pass reads a snapshot and commits its placements and
 /// pending reasons in one transaction.
-final class SchedulingLoop: @unchecked Sendable {
+final class SchedulingLoop: Sendable {
     private let pool: PostgresPool
     private let signals: StoreSignals
-    private let election: LeaderElection
+    /// Used only by the loop's own thread; behind a lock so the loop can be checked Sendable (never contended).
+    private let election: Locked<LeaderElection>
     private let scheduler: Scheduler
     private let intervalSeconds: Double
     private let log: @Sendable (String) -> Void
-    private let stopped = NSCondition()
-    private var isStopped = false
-    private let leaderLock = NSLock()
-    private var leading = false
+    private let stopRequested = Locked(false)
+    private let leading = Locked(false)
     /// Read by the readiness probe from server threads.
-    var isLeader: Bool { leaderLock.withLock { leading } }
+    var isLeader: Bool { leading.current }
     private let done = DispatchSemaphore(value: 0)
 
     private let replicaName: String
@@ -28,7 +28,7 @@ final class SchedulingLoop: @unchecked Sendable {
         self.replicaName = replicaName
         self.pool = pool
         self.signals = signals
-        self.election = LeaderElection(conninfo: conninfo)
+        self.election = Locked(LeaderElection(conninfo: conninfo))
         self.scheduler = scheduler
         self.intervalSeconds = intervalSeconds
         self.log = log
@@ -45,20 +45,20 @@ final class SchedulingLoop: @unchecked Sendable {
 
     func stop() {
         // The loop notices within one interval.
-        stopped.withLock { isStopped = true }
+        stopRequested.withLock { $0 = true }
         done.wait()
     }
 
-    private var shouldStop: Bool { stopped.withLock { isStopped } }
+    private var shouldStop: Bool { stopRequested.current }
 
     private func run() {
         var lastError = ""
         while !shouldStop {
             let seen = signals.generation(StoreChannel.taskRunnable)
-            let nowLeading = election.holdOrAcquire()
+            let nowLeading = election.withLock { $0.holdOrAcquire() }
             if nowLeading != isLeader {
                 log(nowLeading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
-                leaderLock.withLock { leading = nowLeading }
+                leading.withLock { $0 = nowLeading }
             }
             if nowLeading {
                 do {
@@ -73,7 +73,7 @@ final class SchedulingLoop: @unchecked Sendable {
             // Followers retry the lock on the timer; the leader also wakes on every event.
             signals.wait(StoreChannel.taskRunnable, after: seen, timeoutSeconds: intervalSeconds)
         }
-        election.resign()
+        election.withLock { $0.resign() }
     }
 
     func passOnce() throws {

@@ -1,24 +1,30 @@
 // A one-bit signal between tasks: `signal()` wakes the current waiters, or the next `wait()` when nobody waits.
 
 import Foundation
+import Primitives
 
-final class Wakeup: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending = false
+final class Wakeup: Sendable {
+    private struct State {
+        var pending = false
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    }
+    private let state = Locked(State())
     /// A sticky wakeup stays signalled for good (a latch): every later `wait()` returns at once.
     private let sticky: Bool
 
     init(sticky: Bool = false) { self.sticky = sticky }
 
-    var isSignalled: Bool { lock.withLock { pending } }
-    private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    var isSignalled: Bool { state.withLock { $0.pending } }
 
     func signal() {
-        let toResume: [CheckedContinuation<Void, Never>] = lock.withLock {
-            if sticky { pending = true }
-            if waiters.isEmpty { pending = true; return [] }
-            defer { waiters.removeAll() }
-            return Array(waiters.values)
+        let toResume: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            if sticky { state.pending = true }
+            if state.waiters.isEmpty {
+                state.pending = true
+                return []
+            }
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
         }
         toResume.forEach { $0.resume() }
     }
@@ -26,9 +32,12 @@ final class Wakeup: @unchecked Sendable {
     func wait() async {
         let id = UUID()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow: Bool = lock.withLock {
-                if pending { if !sticky { pending = false }; return true }
-                waiters[id] = continuation
+            let resumeNow: Bool = state.withLock { state in
+                if state.pending {
+                    if !sticky { state.pending = false }
+                    return true
+                }
+                state.waiters[id] = continuation
                 return false
             }
             if resumeNow { continuation.resume() }

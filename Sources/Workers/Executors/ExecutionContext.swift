@@ -4,6 +4,7 @@ import APITypes
 import ClusterModel
 import DataShards
 import Foundation
+import Primitives
 
 /// A request to stop by `deadline`, after saving what can be saved (a checkpoint).
 public struct PreemptionRequest: Sendable, Equatable {
@@ -11,20 +12,19 @@ public struct PreemptionRequest: Sendable, Equatable {
     public var reason: String
 }
 
-public final class ExecutionContext: @unchecked Sendable {
+public final class ExecutionContext: Sendable {
     public let task: TaskAssignment
     /// A private directory for this attempt, created on first use and removed after the attempt.
     public var workDirectory: URL {
-        lock.withLock {
-            if !workDirectoryCreated {
+        state.withLock { state in
+            if !state.workDirectoryCreated {
                 try? FileManager.default.createDirectory(at: workDirectoryURL, withIntermediateDirectories: true)
-                workDirectoryCreated = true
+                state.workDirectoryCreated = true
             }
         }
         return workDirectoryURL
     }
     private let workDirectoryURL: URL
-    private var workDirectoryCreated = false
     /// The whole worker's resources (the task's own grant is `task.resources`).
     public let workerResources: Resources
     public let artifactStore: any ArtifactStore
@@ -32,12 +32,16 @@ public final class ExecutionContext: @unchecked Sendable {
     public let workerShardCache: ShardCache?
 
     private let reports: ReportQueue
-    private let lock = NSLock()
-    private var stopReason: ExecutionStopped?
-    private var preemptionRequest: PreemptionRequest?
-    private var currentLeaseDeadline: Date
-    private var logSequence: Int64 = 0
-    private var lastFraction: Double?
+    /// What the attempt's threads (executor, heartbeat, report flushes) share.
+    private struct State {
+        var workDirectoryCreated = false
+        var stopReason: ExecutionStopped?
+        var preemptionRequest: PreemptionRequest?
+        var currentLeaseDeadline: Date
+        var logSequence: Int64 = 0
+        var lastFraction: Double?
+    }
+    private let state: Locked<State>
 
     public init(task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
                 reports: ReportQueue, shardCache: ShardCache? = nil) {
@@ -47,7 +51,7 @@ public final class ExecutionContext: @unchecked Sendable {
         self.workerResources = workerResources
         self.artifactStore = artifactStore
         self.reports = reports
-        self.currentLeaseDeadline = task.leaseDeadline
+        self.state = Locked(State(currentLeaseDeadline: task.leaseDeadline))
     }
 
     // MARK: Reporting
@@ -55,7 +59,7 @@ public final class ExecutionContext: @unchecked Sendable {
     /// Reports progress (0...1); only the latest value per flush is sent.
     public func progress(_ fraction: Double, message: String? = nil, step: Int64? = nil, totalSteps: Int64? = nil) {
         let clamped = min(1, max(0, fraction.isFinite ? fraction : 0))
-        lock.withLock { lastFraction = clamped }
+        state.withLock { $0.lastFraction = clamped }
         reports.enqueue(ProgressReport(taskID: task.taskID, attemptID: task.attemptID, fraction: clamped,
                                        message: message.map(StorableText.escapingNUL), step: step, totalSteps: totalSteps))
     }
@@ -65,7 +69,10 @@ public final class ExecutionContext: @unchecked Sendable {
     public func log(_ message: String, stream: LogStream = .stdout) {
         let now = Date()
         for line in StorableText.escapingNUL(message).split(separator: "\n", omittingEmptySubsequences: false) {
-            let sequence = lock.withLock { () -> Int64 in logSequence += 1; return logSequence }
+            let sequence = state.withLock { state -> Int64 in
+                state.logSequence += 1
+                return state.logSequence
+            }
             reports.enqueue(LogLineReport(taskID: task.taskID, attemptID: task.attemptID, sequence: sequence,
                                           time: now, stream: stream, message: String(line)))
         }
@@ -94,23 +101,23 @@ public final class ExecutionContext: @unchecked Sendable {
     // MARK: Stop signals
 
     /// True once the attempt has been cancelled, found stale, or its Swift task cancelled.
-    public var isCancelled: Bool { lock.withLock { stopReason != nil } || Task.isCancelled }
+    public var isCancelled: Bool { state.withLock { $0.stopReason != nil } || Task.isCancelled }
 
     /// Throws `ExecutionStopped` (or `CancellationError`) when the attempt must stop now. Preemption does not
     /// throw here: check `preemption` and checkpoint first.
     public func checkCancellation() throws {
-        if let reason = lock.withLock({ stopReason }) { throw reason }
+        if let reason = state.withLock({ $0.stopReason }) { throw reason }
         if Task.isCancelled { throw CancellationError() }
     }
 
     /// Set when the scheduler wants this attempt to checkpoint and stop by a deadline.
-    public var preemption: PreemptionRequest? { lock.withLock { preemptionRequest } }
+    public var preemption: PreemptionRequest? { state.withLock { $0.preemptionRequest } }
 
     /// The current lease deadline (heartbeats move it forward).
-    public var leaseDeadline: Date { lock.withLock { currentLeaseDeadline } }
+    public var leaseDeadline: Date { state.withLock { $0.currentLeaseDeadline } }
 
     /// The last progress fraction reported, for heartbeats.
-    public var latestProgress: Double? { lock.withLock { lastFraction } }
+    public var latestProgress: Double? { state.withLock { $0.lastFraction } }
 
     /// Sleeps, waking early with an error when the attempt is cancelled.
     public func sleep(seconds: Double) async throws {
@@ -132,22 +139,22 @@ public final class ExecutionContext: @unchecked Sendable {
     // MARK: Signals from the daemon
 
     func signalStop(_ reason: ExecutionStopped) {
-        lock.withLock { if stopReason == nil { stopReason = reason } }
+        state.withLock { if $0.stopReason == nil { $0.stopReason = reason } }
     }
 
     func signalPreemption(_ request: PreemptionRequest) {
-        lock.withLock { if preemptionRequest == nil { preemptionRequest = request } }
+        state.withLock { if $0.preemptionRequest == nil { $0.preemptionRequest = request } }
     }
 
     func updateLeaseDeadline(_ deadline: Date) {
-        lock.withLock { currentLeaseDeadline = max(currentLeaseDeadline, deadline) }
+        state.withLock { $0.currentLeaseDeadline = max($0.currentLeaseDeadline, deadline) }
     }
 
-    var stopSignal: ExecutionStopped? { lock.withLock { stopReason } }
+    var stopSignal: ExecutionStopped? { state.withLock { $0.stopReason } }
 
     /// Removes the work directory if the executor used it.
     func removeWorkDirectory() {
-        guard lock.withLock({ workDirectoryCreated }) else { return }
+        guard state.withLock({ $0.workDirectoryCreated }) else { return }
         try? FileManager.default.removeItem(at: workDirectoryURL)
     }
 }

@@ -11,15 +11,19 @@ import Darwin
 #endif
 import Checksum
 import Foundation
+import Primitives
 
-public final class ShardCache: @unchecked Sendable {
+public final class ShardCache: Sendable {
     public let directory: String
     public let capacityBytes: Int64
-    private let lock = NSLock()
-    private var lastStamp: Int64 = 0
-    /// Files handed out and not yet released (being opened/mapped): never evicted. Pins are transient,
-    /// so while they last the cache may exceed its capacity by the pinned files.
-    private var pins: [String: Int] = [:]
+    /// Held across a whole lookup-or-fill, so two threads never fetch the same file or evict each other's.
+    private let state = Locked(State())
+    private struct State {
+        var lastStamp: Int64 = 0
+        /// Files handed out and not yet released (being opened/mapped): never evicted. Pins are transient,
+        /// so while they last the cache may exceed its capacity by the pinned files.
+        var pins: [String: Int] = [:]
+    }
 
     public init(directory: String, capacityBytes: Int64) throws(StreamError) {
         guard capacityBytes > 0 else {
@@ -56,7 +60,7 @@ public final class ShardCache: @unchecked Sendable {
     /// The keys (URLs) of complete cached files, most recently used first, at most `limit` of them.
     /// Files cached by a version that kept no key are left out until their next use records it.
     public func cachedKeys(limit: Int = .max) -> [String] {
-        lock.withLock {
+        state.withLock { _ in
             var keys: [String] = []
             for entry in entries().reversed() where keys.count < limit {
                 if let key = try? String(contentsOfFile: keyPath(entry.name), encoding: .utf8), !key.isEmpty { keys.append(key) }
@@ -79,24 +83,22 @@ public final class ShardCache: @unchecked Sendable {
         PosixFile.removeIfPresent(keyPath(name))
     }
 
-    public var usedBytes: Int64 { lock.withLock { entries().reduce(0) { $0 + $1.bytes } } }
+    public var usedBytes: Int64 { state.withLock { _ in entries().reduce(0) { $0 + $1.bytes } } }
     /// Cached file names, least recently used first.
-    public var cachedFileNames: [String] { lock.withLock { entries().map(\.name) } }
+    public var cachedFileNames: [String] { state.withLock { _ in entries().map(\.name) } }
 
     /// The local path of `key`'s bytes. On a miss, makes room (evicting least recently used files), then
     /// calls `fill` with a temporary file descriptor and path to write exactly `bytes` bytes into.
     public func path(forKey key: String, bytes: Int64, pin: Bool = false,
                      fill: (Int32, String) throws(FetchError) -> Void) throws(FetchError) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        do {
+        try state.withLock { (state: inout State) throws(FetchError) -> String in
             let name = fileName(forKey: key)
             let final = directory + "/" + name
             if let size = try? PosixFile.size(final) {
                 if size == bytes {
                     if access(keyPath(name), F_OK) != 0 { recordKey(key, name: name) }
-                    touch(final)
-                    if pin { pins[name, default: 0] += 1 }
+                    touch(final, after: &state.lastStamp)
+                    if pin { state.pins[name, default: 0] += 1 }
                     return final
                 }
                 remove(name)  // stale or partial content from an older version
@@ -106,7 +108,7 @@ public final class ShardCache: @unchecked Sendable {
             }
             let present = entries()
             var used = present.reduce(0) { $0 + $1.bytes }
-            for victim in present where used + bytes > capacityBytes && pins[victim.name] == nil {
+            for victim in present where used + bytes > capacityBytes && state.pins[victim.name] == nil {
                 remove(victim.name)
                 used -= victim.bytes
             }
@@ -133,8 +135,8 @@ public final class ShardCache: @unchecked Sendable {
                 PosixFile.removeIfPresent(temp)
                 throw FetchError(url: key, reason: "cache: \(error)", retryable: false)
             }
-            touch(final)
-            if pin { pins[name, default: 0] += 1 }
+            touch(final, after: &state.lastStamp)
+            if pin { state.pins[name, default: 0] += 1 }
             return final
         }
     }
@@ -142,14 +144,14 @@ public final class ShardCache: @unchecked Sendable {
     /// Ends one pin of a path returned with `pin: true`.
     public func unpin(path: String) {
         let name = String(path.split(separator: "/").last ?? "")
-        lock.lock()
-        defer { lock.unlock() }
-        if let count = pins[name] { pins[name] = count > 1 ? count - 1 : nil }
+        state.withLock { state in
+            if let count = state.pins[name] { state.pins[name] = count > 1 ? count - 1 : nil }
+        }
     }
 
     /// Marks a use: sets the access time to now, strictly after every earlier stamp of this cache (the
     /// kernel clock is coarser than back-to-back uses); the modification time is left alone.
-    private func touch(_ path: String) {
+    private func touch(_ path: String, after lastStamp: inout Int64) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var nanos = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 
 // A local PostgreSQL server run from Debian's binaries (/usr/lib/postgresql/<version>/bin) in a
 // state directory:  <dir>/data (the cluster), <dir>/run (unix socket), <dir>/postgres.log,
@@ -13,7 +14,7 @@ import Foundation
 // trusted every local user over TCP: another user once connected as superuser and ran COPY ... TO PROGRAM) is
 // locked down the first time it is started again.
 
-public final class EmbeddedPostgres: @unchecked Sendable {
+public final class EmbeddedPostgres: Sendable {
     public struct Configuration: Sendable {
         /// The state directory (created if missing).
         public var directory: String
@@ -37,8 +38,8 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    private let lock = NSLock()
-    private var currentPort: Int?
+    /// The port of the running server (or of the last run, to reuse it); read from any thread.
+    private let currentPort = Locked<Int?>(nil)
 
     public var directory: String { configuration.directory }
     public var dataDirectory: String { configuration.directory + "/data" }
@@ -57,8 +58,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     /// The port the server listens on (after `start()`).
     public var port: Int? {
-        lock.lock(); defer { lock.unlock() }
-        return currentPort
+        currentPort.current
     }
 
     /// conninfo for `database` (default: the configured one) over the server's private Unix socket.
@@ -81,7 +81,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
         if isRunning, let running = readPortFile() {
-            lock.lock(); currentPort = running; lock.unlock()
+            currentPort.withLock { $0 = running }
             try createDatabaseIfMissing(configuration.database)
             return
         }
@@ -109,7 +109,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             throw PostgresError.embeddedServer(action: "start", message: "pg_ctl exited with \(result.status): \(result.output)", log: tailOfLog())
         }
         try String(port).write(toFile: directory + "/port", atomically: true, encoding: .utf8)
-        lock.lock(); currentPort = port; lock.unlock()
+        currentPort.withLock { $0 = port }
         try waitUntilAcceptingConnections(timeoutSeconds: 30)
         try createDatabaseIfMissing(configuration.database)
     }
@@ -128,7 +128,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     public func restart() throws {
         let previous = port
         try stop()
-        if let previous { lock.lock(); currentPort = previous; lock.unlock() }
+        if let previous { currentPort.withLock { $0 = previous } }
         try start()
     }
 
@@ -280,7 +280,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     private func choosePort() throws -> Int {
         if let fixed = configuration.port { return fixed }
-        lock.lock(); let remembered = currentPort; lock.unlock()
+        let remembered = currentPort.current
         if let remembered, EmbeddedPostgres.isPortFree(remembered) { return remembered }
         if let previous = readPortFile(), EmbeddedPostgres.isPortFree(previous) { return previous }
         return try EmbeddedPostgres.freeLoopbackPort()

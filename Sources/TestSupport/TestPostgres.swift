@@ -3,16 +3,16 @@
 
 import Foundation
 import Postgres
+import Primitives
 
 /// A throwaway PostgreSQL server in a temporary directory.
 ///
 /// `TestPostgres.shared` is started once per test process (stopped and deleted at exit) and hands out
 /// a fresh database per test via `freshDatabase()`, which keeps suites fast. Tests that restart or kill
 /// the server must create their own with `TestPostgres()` and call `destroy()` in tearDown.
-public final class TestPostgres: @unchecked Sendable {
+public final class TestPostgres: Sendable {
     public let server: EmbeddedPostgres
-    private let lock = NSLock()
-    private var databaseCounter = 0
+    private let databaseCounter = Locked(0)
 
     /// Marker file naming the owning test process, so clusters left by crashed runs are cleaned up.
     private static let ownerFile = "owner.pid"
@@ -39,10 +39,10 @@ public final class TestPostgres: @unchecked Sendable {
 
     /// Creates an empty database and returns its conninfo.
     public func freshDatabase(named name: String? = nil) throws -> String {
-        lock.lock()
-        databaseCounter += 1
-        let generated = "test_\(databaseCounter)"
-        lock.unlock()
+        let generated = databaseCounter.withLock { counter -> String in
+            counter += 1
+            return "test_\(counter)"
+        }
         let database = name ?? generated
         try server.createDatabaseIfMissing(database)
         return server.conninfo(database: database)
@@ -55,24 +55,24 @@ public final class TestPostgres: @unchecked Sendable {
 
     // MARK: Shared instance
 
-    nonisolated(unsafe) private static var sharedInstance: TestPostgres?
-    private static let sharedLock = NSLock()
+    private static let sharedInstance = Locked<TestPostgres?>(nil)
 
     /// The process-wide server, started on first use and destroyed when the process exits.
     public static func shared() throws -> TestPostgres {
-        sharedLock.lock(); defer { sharedLock.unlock() }
-        if let sharedInstance { return sharedInstance }
-        let instance = try TestPostgres()
-        sharedInstance = instance
-        atexit { TestPostgres.destroyShared() }
-        return instance
+        try sharedInstance.withLock { shared in
+            if let shared { return shared }
+            let instance = try TestPostgres()
+            shared = instance
+            atexit { TestPostgres.destroyShared() }
+            return instance
+        }
     }
 
     private static func destroyShared() {
-        sharedLock.lock()
-        let instance = sharedInstance
-        sharedInstance = nil
-        sharedLock.unlock()
+        let instance = sharedInstance.withLock { shared -> TestPostgres? in
+            defer { shared = nil }
+            return shared
+        }
         instance?.destroy()
     }
 

@@ -6,17 +6,20 @@ import Primitives
 // cut) are noticed on checkout or after a failed statement and replaced, so the pool recovers by
 // itself after a PostgreSQL restart.
 
-public final class PostgresPool: @unchecked Sendable {
+public final class PostgresPool: Sendable {
     public let conninfo: String
     public let maxConnections: Int
     /// How long a checkout waits for a free connection before failing.
     public let checkoutTimeoutSeconds: TimeInterval
     private let applicationName: String
 
-    private let condition = NSCondition()
-    private var idle: [PostgresConnection] = []
-    private var openCount = 0
-    private var closed = false
+    /// Idle connections and the count of open ones; a checkout waits on it for a connection to come back.
+    private let state = Guarded(State())
+    private struct State {
+        var idle: [PostgresConnection] = []
+        var openCount = 0
+        var closed = false
+    }
 
     public init(conninfo: String, maxConnections: Int = 8, checkoutTimeoutSeconds: TimeInterval = 30,
                 applicationName: String = "llm-ops") {
@@ -31,20 +34,18 @@ public final class PostgresPool: @unchecked Sendable {
 
     /// Closes idle connections; connections in use are closed when returned.
     public func close() {
-        condition.lock()
-        closed = true
-        let toClose = idle
-        idle.removeAll()
-        openCount -= toClose.count
-        condition.broadcast()
-        condition.unlock()
+        let toClose = state.update { state -> [PostgresConnection] in
+            defer { state.idle.removeAll() }
+            state.closed = true
+            state.openCount -= state.idle.count
+            return state.idle
+        }
         toClose.forEach { $0.close() }
     }
 
     /// Connections currently open (idle + in use).
     public var openConnections: Int {
-        condition.lock(); defer { condition.unlock() }
-        return openCount
+        state.withLock { $0.openCount }
     }
 
     /// Runs `body` with a connection of its own. The connection must not escape the closure.
@@ -100,53 +101,52 @@ public final class PostgresPool: @unchecked Sendable {
         }
     }
 
+    /// What a checkout found under the lock.
+    private enum Checkout {
+        case idle(PostgresConnection), mayOpen, closed
+    }
+
     private func checkout() throws -> PostgresConnection {
         let deadline = Date().addingTimeInterval(checkoutTimeoutSeconds)
-        condition.lock()
         while true {
-            if closed {
-                condition.unlock()
-                throw PostgresError.connectionFailed(message: "the connection pool is closed")
+            let found = state.wait(until: deadline) { state -> Checkout? in
+                if state.closed { return .closed }
+                if let connection = state.idle.popLast() { return .idle(connection) }
+                guard state.openCount < maxConnections else { return nil }
+                state.openCount += 1
+                return .mayOpen
             }
-            if let connection = idle.popLast() {
-                condition.unlock()
+            switch found {
+            case nil:
+                throw PostgresError.connectionFailed(
+                    message: "no free connection after \(Int(checkoutTimeoutSeconds))s (pool of \(maxConnections) exhausted)")
+            case .closed?:
+                throw PostgresError.connectionFailed(message: "the connection pool is closed")
+            case .idle(let connection)?:
                 if connection.isHealthy { return connection }
                 connection.close()
-                condition.lock()
-                openCount -= 1
-                continue
-            }
-            if openCount < maxConnections {
-                openCount += 1
-                condition.unlock()
+                state.update { $0.openCount -= 1 }
+            case .mayOpen?:
                 do {
                     return try PostgresConnection(conninfo: conninfo, applicationName: applicationName)
                 } catch {
-                    condition.lock()
-                    openCount -= 1
-                    condition.signal()
-                    condition.unlock()
+                    state.update { $0.openCount -= 1 }
                     throw error
                 }
-            }
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                throw PostgresError.connectionFailed(
-                    message: "no free connection after \(Int(checkoutTimeoutSeconds))s (pool of \(maxConnections) exhausted)")
             }
         }
     }
 
     private func checkin(_ connection: PostgresConnection) {
         let reusable = connection.isHealthy
-        condition.lock()
-        if reusable && !closed {
-            idle.append(connection)
-        } else {
-            openCount -= 1
+        let keep = state.update { state -> Bool in
+            guard reusable && !state.closed else {
+                state.openCount -= 1
+                return false
+            }
+            state.idle.append(connection)
+            return true
         }
-        condition.signal()
-        condition.unlock()
-        if !reusable || closed { connection.close() }
+        if !keep { connection.close() }
     }
 }

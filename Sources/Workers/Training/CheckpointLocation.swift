@@ -27,6 +27,18 @@ enum CheckpointLocation {
             throw TaskFailure("\(field): \(reference.displayName): \(error)", retryable: false)
         }
     }
+
+    /// Loads `spec.train.initFrom` into a new `model` (nothing without it); returns the checkpoint it came from.
+    @discardableResult
+    static func loadInitFrom(into model: GPTModel, plan: TrainingPlan, context: ExecutionContext) throws -> Checkpoint? {
+        guard let reference = plan.settings.initFrom else { return nil }
+        let checkpoint = try open(reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
+        guard checkpoint.config == plan.config else {
+            throw specFailure("spec.train.initFrom: \(reference.displayName) has model config \(checkpoint.config), the spec asks for \(plan.config)")
+        }
+        try model.load(from: checkpoint)
+        return checkpoint
+    }
 }
 
 extension TrainModelSettings {

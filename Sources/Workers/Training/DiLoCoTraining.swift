@@ -54,6 +54,13 @@ struct DiLoCoTraining {
     /// Rounds between checkpoint artifacts (`checkpointEvery` steps; at the end only by default).
     var checkpointEvery: Int { max(1, (plan.settings.checkpointEvery ?? plan.totalSteps) / innerSteps) }
     var globalEvery: Int { min(checkpointEvery, Self.maxRoundsBetweenGlobals) }
+    var outerLearningRate: Float { Float(plan.settings.diloco?.outerLearningRate ?? Self.defaultOuterLearningRate) }
+    var outerMomentum: Float { Float(plan.settings.diloco?.outerMomentum ?? Self.defaultOuterMomentum) }
+    /// Validation rows per batch: the gang's batch N·B, so a gang and one worker with batch N·B are measured
+    /// on the same held-out samples (with B rows the gang saw half of them: issue 22).
+    var evalBatch: Int { plan.batchSize * plan.worldSize }
+    /// Samples of the one global order the whole gang consumes per inner step.
+    var samplesPerStep: Int64 { Int64(plan.accumulation) * Int64(plan.worldSize) * Int64(plan.batchSize) }
 
     static func globalName(_ round: Int) -> String { String(format: "global-%06d.safetensors", round) }
     static func deltaName(_ round: Int, rank: Int) -> String { String(format: "delta-%06d-rank-%03d.bin", round, rank) }
@@ -77,160 +84,219 @@ struct DiLoCoTraining {
         var stepsTrained = 0, roundsContributed = 0, roundsDecided = 0
     }
 
+    /// What one member works with from its start to its end.
+    private struct Member {
+        let dir: TrainingDirectory
+        let model: GPTModel
+        let trainer: Trainer
+        let encoder: PseudoGradientEncoder
+        let state: GlobalState
+        /// Held-out batches of `evalBatch` rows (nil without `eval`).
+        let heldOut: [[Int32]]?
+    }
+
+    /// Where a member is in its part of the stream and in its step reports, across rounds.
+    private struct InnerProgress {
+        var stream: TokenStream?
+        /// The global sample the open stream continues at: a round that starts elsewhere reopens it.
+        var nextStreamPosition: Int64 = -1
+        var window = ThroughputWindow()
+        var lastLoss = Double.nan
+        /// The member that decided the last round reports the final `val_loss` metric (the others only their result).
+        var decidedLastRound = false
+    }
+
     func run() throws -> TaskResult {
-        let H = innerSteps, N = plan.worldSize, rank = plan.rank, rounds = self.rounds
+        let member = try prepare()
+        var counters = Counters()
+        let joinedAt = try join(member, counters: &counters)
+        context.log("DiLoCo rank \(plan.rank)/\(plan.worldSize): \(rounds) rounds of \(innerSteps) inner steps, outer lr \(outerLearningRate) momentum \(outerMomentum), transfer \(transfer.rawValue)",
+                    stream: .system)
+        var progress = InnerProgress()
+        while member.state.round < rounds {
+            try runRound(member, progress: &progress, counters: &counters)
+        }
+        try awaitFinalGlobal(member, counters: &counters)
+        return try finalResult(member, progress: progress, counters: counters, joinedAt: joinedAt)
+    }
+
+    /// The model, trainer, outer optimizer and compressor of this member, holding round 0's weights.
+    private func prepare() throws -> Member {
         let dir = try TrainingDirectory(url: directory.url.appendingPathComponent("diloco"))
         let model = try GPTModel(config: plan.config, seed: plan.seed, threads: threads)
         let trainer = try Trainer(model: model, optimizer: plan.optimizer, schedule: plan.schedule)
-        let outerRate = Float(plan.settings.diloco?.outerLearningRate ?? Self.defaultOuterLearningRate)
-        let outerMomentum = Float(plan.settings.diloco?.outerMomentum ?? Self.defaultOuterMomentum)
-        let outer = try OuterNesterovSGD(parameterCount: model.parameterCount, learningRate: outerRate, momentum: outerMomentum)
+        let outer = try OuterNesterovSGD(parameterCount: model.parameterCount, learningRate: outerLearningRate, momentum: outerMomentum)
         let encoder = PseudoGradientEncoder(format: transfer, parameterCount: model.parameterCount)
-        // Validation rows per batch: the gang's batch N·B, so a gang and one worker with batch N·B are measured
-        // on the same held-out samples (with B rows the gang saw half of them: issue 22).
-        let evalBatch = plan.batchSize * N
-        let heldOut = try plan.evaluationStream(batchSize: evalBatch).map { try heldOutBatches($0, count: plan.settings.eval?.batches ?? 8) }
-        let evalEvery = max(1, plan.settings.eval?.every ?? max(1, plan.totalSteps / 10))
-        let logEvery = max(1, plan.settings.logEvery ?? 10)
-        let parameterBytes = Int64(plan.config.parameterCount * 4)
-        var counters = Counters()
-
-        try initializeWeights(model)
+        let heldOut = try plan.evaluationBatches(rows: evalBatch)
+        // Round 0: the seeded (or initFrom) weights; every member computes them itself.
+        try CheckpointLocation.loadInitFrom(into: model, plan: plan, context: context)
         let state = GlobalState(round: 0, weights: model.parameterVector(), outer: outer)
-        if let newest = newestGlobal(dir), newest > 0 {
-            try load(newest, into: state, model: model, dir: dir, counters: &counters)
-        } else {
-            try publishGlobal(model: model, weights: state.weights, velocity: outer.velocity, round: 0, members: [], dir: dir, counters: &counters)
-        }
-        try catchUp(state, dir: dir, model: model, counters: &counters)
-        let joinedAt = state.round > 0 ? state.round : nil
-        if let joinedAt { context.log("rank \(rank) joins at round \(joinedAt)", stream: .system) }
-        context.log("DiLoCo rank \(rank)/\(N): \(rounds) rounds of \(H) inner steps, outer lr \(outerRate) momentum \(outerMomentum), transfer \(transfer.rawValue)",
-                    stream: .system)
+        return Member(dir: dir, model: model, trainer: trainer, encoder: encoder, state: state, heldOut: heldOut)
+    }
 
-        var lastLoss = Double.nan
-        var stream: TokenStream?
-        var nextStreamPosition: Int64 = -1
-        var windowStart = Date(), windowTokens = 0
-        var decidedLast = false
-        while state.round < rounds {
-            try stopIfAsked()
-            let round = state.round
-            // 1.-2. H inner steps from the global weights at this round's place in the global order
-            try model.setParameterVector(state.weights)
-            trainer.step = round * H
-            let firstSample = Int64(round) * Int64(H) * Int64(plan.accumulation) * Int64(N) * Int64(plan.batchSize)
-            if stream == nil || nextStreamPosition != firstSample { stream = try openStream(atGlobalSample: firstSample) }
-            let steps = min(H, plan.totalSteps - round * H)
-            for _ in 0..<steps {
-                try stopIfAsked()
-                let batches = try stream!.nextStep(microbatches: plan.accumulation)
-                let result = try trainer.trainStep(microbatches: batches.batches, batchSize: plan.batchSize)
-                lastLoss = Double(result.loss)
-                windowTokens += result.tokens
-                if trainer.step % logEvery == 0 {
-                    let rate = Double(windowTokens) / max(1e-9, Date().timeIntervalSince(windowStart))
-                    context.metric("loss", step: Int64(trainer.step), value: lastLoss)
-                    context.metric("lr", step: Int64(trainer.step), value: Double(result.learningRate))
-                    context.metric("grad_norm", step: Int64(trainer.step), value: Double(result.gradientNorm))
-                    context.metric("tokens_per_second", step: Int64(trainer.step), value: rate)
-                    context.metric("bytes_sent", step: Int64(trainer.step), value: Double(counters.sent))
-                    context.progress(Double(trainer.step) / Double(plan.totalSteps),
-                                     message: "round \(round + 1)/\(rounds) step \(trainer.step)/\(plan.totalSteps) loss \(format(lastLoss))",
-                                     step: Int64(trainer.step), totalSteps: Int64(plan.totalSteps))
-                    windowStart = Date(); windowTokens = 0
-                }
-            }
-            counters.stepsTrained += steps
-            nextStreamPosition = firstSample + Int64(steps) * Int64(plan.accumulation) * Int64(N) * Int64(plan.batchSize)
-            // 3. the pseudo-gradient, compressed; what the compression dropped goes with the next round
-            let wire = try encoder.encode(try DiLoCo.pseudoGradient(global: state.weights, local: model.parameterVector()))
-            var mine: [Float]? = wire.sent
-            if try dir.publish(wire.bytes, as: Self.deltaName(round, rank: rank), exclusive: true) {
-                counters.sent += Int64(wire.bytes.count)
-            } else {
-                // A predecessor of this rank already sent round k's delta: that one counts, this one waits.
-                try encoder.restore(wire.sent)
-                mine = nil
-            }
-            // 4. agree on the members of the round (whoever gets there first)
-            let deltaWritten = Date()
-            var decided = false, polls = 0
-            while !dir.exists(Self.membersName(round)) {
-                try stopIfAsked()
-                // Far behind: the others went on and this round's files are pruned (a newer global exists).
-                polls += 1
-                if polls % 200 == 0, let newest = newestGlobal(dir), newest > round { break }
-                let present = (0..<N).filter { dir.exists(Self.deltaName(round, rank: $0)) }
-                let timedOut = !waitForAll && Date().timeIntervalSince(deltaWritten) >= timeoutSeconds && !present.isEmpty
-                if present.count == N || timedOut {
-                    decided = try dir.publish(Data(present.map(String.init).joined(separator: ",").utf8), as: Self.membersName(round), exclusive: true)
-                    if decided && present.count < N {
-                        context.log("round \(round + 1) completed without ranks \(Set(0..<N).subtracting(present).sorted()) after \(Int(timeoutSeconds)) s", stream: .stderr)
-                    }
-                    break
-                }
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-            // 5. the outer step, computed by every member alike
-            let members: [Int]
-            do { members = try apply(round, to: state, own: mine, dir: dir, counters: &counters) } catch is Missing {
-                if let mine { try encoder.restore(mine) }
-                try reloadNewest(after: round, into: state, model: model, dir: dir, counters: &counters)
-                try catchUp(state, dir: dir, model: model, counters: &counters)
-                continue
-            }
-            if let mine {
-                if members.contains(rank) { counters.roundsContributed += 1 } else { try encoder.restore(mine) }
-            }
-            if decided {
-                counters.roundsDecided += 1
-                decidedLast = state.round == rounds
-                let step = state.round * H
-                if let heldOut, state.round < rounds, step / evalEvery > (step - H) / evalEvery {
-                    try model.setParameterVector(state.weights)
-                    let loss = try meanLoss(model: model, batches: heldOut, batchSize: evalBatch)
-                    context.metric("val_loss", step: Int64(step), value: loss)
-                    context.log("round \(state.round)/\(rounds) step \(step) val_loss \(format(loss)) (members \(members))")
-                }
-                if state.round % globalEvery == 0 || state.round == rounds {
-                    try publishGlobal(model: model, weights: state.weights, velocity: outer.velocity, round: state.round, members: members,
-                                      dir: dir, counters: &counters)
-                }
-            }
-            if state.round % max(1, rounds / 20) == 0 || state.round == rounds {
-                context.log("rank \(rank) round \(state.round)/\(rounds) loss \(format(lastLoss)) sent \(counters.sent) received \(counters.received) bytes")
-            }
-            // A member that fell behind (slow, or its rounds completed without it) catches up without training.
-            try catchUp(state, dir: dir, model: model, counters: &counters)
+    /// Continues from the newest global weights (a replacement, or a retried member), else publishes round 0's;
+    /// then replays the rounds decided since. Returns the round it joined at, nil at the start.
+    private func join(_ member: Member, counters: inout Counters) throws -> Int? {
+        if let newest = newestGlobal(member.dir), newest > 0 {
+            try load(newest, into: member, counters: &counters)
+        } else {
+            try publishGlobal(member, round: 0, members: [], counters: &counters)
         }
-        // The final global weights: the member that decided the last round writes them; the others wait for it
-        // (every member holds the same weights, so after the timeout any of them writes the file).
+        try catchUp(member, counters: &counters)
+        let joinedAt = member.state.round > 0 ? member.state.round : nil
+        if let joinedAt { context.log("rank \(plan.rank) joins at round \(joinedAt)", stream: .system) }
+        return joinedAt
+    }
+
+    /// One round, steps 1.-5. of the header; a member whose round's files are gone reloads a newer global instead.
+    private func runRound(_ member: Member, progress: inout InnerProgress, counters: inout Counters) throws {
+        try stopIfAsked()
+        let round = member.state.round
+        try trainInnerSteps(round, member, progress: &progress, counters: &counters)
+        let mine = try publishDelta(round, member, counters: &counters)
+        let decided = try agreeOnMembers(round, dir: member.dir)
+        // 5. the outer step, computed by every member alike
+        let members: [Int]
+        do { members = try apply(round, to: member.state, own: mine, dir: member.dir, counters: &counters) } catch is Missing {
+            if let mine { try member.encoder.restore(mine) }
+            try reloadNewest(after: round, into: member, counters: &counters)
+            try catchUp(member, counters: &counters)
+            return
+        }
+        if let mine {
+            if members.contains(plan.rank) { counters.roundsContributed += 1 } else { try member.encoder.restore(mine) }
+        }
+        if decided {
+            counters.roundsDecided += 1
+            progress.decidedLastRound = member.state.round == rounds
+            try finishDecidedRound(member, members: members, counters: &counters)
+        }
+        let done = member.state.round
+        if done % max(1, rounds / 20) == 0 || done == rounds {
+            context.log("rank \(plan.rank) round \(done)/\(rounds) loss \(format(progress.lastLoss)) sent \(counters.sent) received \(counters.received) bytes")
+        }
+        // A member that fell behind (slow, or its rounds completed without it) catches up without training.
+        try catchUp(member, counters: &counters)
+    }
+
+    /// 1.-2. H inner steps from the global weights at this round's place in the global order.
+    private func trainInnerSteps(_ round: Int, _ member: Member, progress: inout InnerProgress, counters: inout Counters) throws {
+        let H = innerSteps
+        try member.model.setParameterVector(member.state.weights)
+        member.trainer.step = round * H
+        let firstSample = Int64(round) * Int64(H) * samplesPerStep
+        if progress.stream == nil || progress.nextStreamPosition != firstSample { progress.stream = try openStream(atGlobalSample: firstSample) }
+        let steps = min(H, plan.totalSteps - round * H)
+        for _ in 0..<steps {
+            try stopIfAsked()
+            let batches = try progress.stream!.nextStep(microbatches: plan.accumulation)
+            let result = try member.trainer.trainStep(microbatches: batches.batches, batchSize: plan.batchSize)
+            progress.lastLoss = Double(result.loss)
+            progress.window.add(tokens: result.tokens)
+            if member.trainer.step % plan.logEverySteps == 0 {
+                report(result, round: round, step: member.trainer.step, bytesSent: counters.sent, progress: &progress)
+            }
+        }
+        counters.stepsTrained += steps
+        progress.nextStreamPosition = firstSample + Int64(steps) * samplesPerStep
+    }
+
+    private func report(_ result: TrainStepResult, round: Int, step: Int, bytesSent: Int64, progress: inout InnerProgress) {
+        let total = plan.totalSteps
+        context.reportStepMetrics(result, step: step, tokensPerSecond: progress.window.tokensPerSecond)
+        context.metric("bytes_sent", step: Int64(step), value: Double(bytesSent))
+        context.progress(Double(step) / Double(total), message: "round \(round + 1)/\(rounds) step \(step)/\(total) loss \(format(progress.lastLoss))",
+                         step: Int64(step), totalSteps: Int64(total))
+        progress.window.restart()
+    }
+
+    /// 3. Publishes this member's pseudo-gradient, compressed; what the compression dropped goes with the next
+    /// round. Returns the delta as sent, nil when a predecessor of this rank had already sent this round's.
+    private func publishDelta(_ round: Int, _ member: Member, counters: inout Counters) throws -> [Float]? {
+        let wire = try member.encoder.encode(try DiLoCo.pseudoGradient(global: member.state.weights, local: member.model.parameterVector()))
+        guard try member.dir.publish(wire.bytes, as: Self.deltaName(round, rank: plan.rank), exclusive: true) else {
+            // A predecessor of this rank already sent round k's delta: that one counts, this one waits.
+            try member.encoder.restore(wire.sent)
+            return nil
+        }
+        counters.sent += Int64(wire.bytes.count)
+        return wire.sent
+    }
+
+    /// 4. Waits for the round's member list (whoever gets there first publishes it: once all N deltas are present,
+    /// or after the timeout with one). True when this member's list is the one.
+    private func agreeOnMembers(_ round: Int, dir: TrainingDirectory) throws -> Bool {
+        let N = plan.worldSize
+        let deltaWritten = Date()
+        var polls = 0
+        while !dir.exists(Self.membersName(round)) {
+            try stopIfAsked()
+            // Far behind: the others went on and this round's files are pruned (a newer global exists).
+            polls += 1
+            if polls % 200 == 0, let newest = newestGlobal(dir), newest > round { break }
+            let present = (0..<N).filter { dir.exists(Self.deltaName(round, rank: $0)) }
+            let timedOut = !waitForAll && Date().timeIntervalSince(deltaWritten) >= timeoutSeconds && !present.isEmpty
+            if present.count == N || timedOut {
+                let decided = try dir.publish(Data(present.map(String.init).joined(separator: ",").utf8), as: Self.membersName(round), exclusive: true)
+                if decided && present.count < N {
+                    context.log("round \(round + 1) completed without ranks \(Set(0..<N).subtracting(present).sorted()) after \(Int(timeoutSeconds)) s", stream: .stderr)
+                }
+                return decided
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return false
+    }
+
+    /// The member that decided a round evaluates the new global weights when an evaluation falls due in it and
+    /// writes them every `globalEvery` rounds and at the end.
+    private func finishDecidedRound(_ member: Member, members: [Int], counters: inout Counters) throws {
+        let round = member.state.round, H = innerSteps, evalEvery = plan.evalEverySteps
+        let step = round * H
+        if let heldOut = member.heldOut, round < rounds, step / evalEvery > (step - H) / evalEvery {
+            try member.model.setParameterVector(member.state.weights)
+            let loss = try meanLoss(model: member.model, batches: heldOut, batchSize: evalBatch)
+            context.metric("val_loss", step: Int64(step), value: loss)
+            context.log("round \(round)/\(rounds) step \(step) val_loss \(format(loss)) (members \(members))")
+        }
+        if round % globalEvery == 0 || round == rounds {
+            try publishGlobal(member, round: round, members: members, counters: &counters)
+        }
+    }
+
+    /// The final global weights: the member that decided the last round writes them; the others wait for it
+    /// (every member holds the same weights, so after the timeout any of them writes the file).
+    private func awaitFinalGlobal(_ member: Member, counters: inout Counters) throws {
         let finalName = Self.globalName(rounds)
         let waitStart = Date()
-        while !dir.exists(finalName) && Date().timeIntervalSince(waitStart) < min(timeoutSeconds, 60) {
+        while !member.dir.exists(finalName) && Date().timeIntervalSince(waitStart) < min(timeoutSeconds, 60) {
             try stopIfAsked()
             Thread.sleep(forTimeInterval: 0.005)
         }
-        if !dir.exists(finalName) {
-            try publishGlobal(model: model, weights: state.weights, velocity: outer.velocity, round: rounds, members: [], dir: dir, counters: &counters)
+        if !member.dir.exists(finalName) {
+            try publishGlobal(member, round: rounds, members: [], counters: &counters)
         }
-        try model.setParameterVector(state.weights)
+    }
+
+    /// The result of this member, with the held-out loss of the final global weights.
+    private func finalResult(_ member: Member, progress: InnerProgress, counters: Counters, joinedAt: Int?) throws -> TaskResult {
+        try member.model.setParameterVector(member.state.weights)
+        let parameterBytes = Int64(plan.config.parameterCount * 4)
         var result: [String: AnyJSON] = [
-            "rank": .int(Int64(rank)), "rounds": .int(Int64(rounds)), "innerSteps": .int(Int64(H)), "transfer": .string(transfer.rawValue),
+            "rank": .int(Int64(plan.rank)), "rounds": .int(Int64(rounds)), "innerSteps": .int(Int64(innerSteps)), "transfer": .string(transfer.rawValue),
             "roundsContributed": .int(Int64(counters.roundsContributed)), "roundsPublished": .int(Int64(counters.roundsDecided)),
             "bytesSent": .int(counters.sent), "bytesReceived": .int(counters.received), "checkpointBytes": .int(counters.checkpoint),
             // what exchanging an fp32 gradient every inner step would have sent from (and delivered to) this member
             "gradientExchangeBytes": .int(Int64(counters.stepsTrained) * parameterBytes),
             "steps": .int(Int64(plan.totalSteps)),
-            "finalGlobal": .string(dir.file(finalName).path),
+            "finalGlobal": .string(member.dir.file(Self.globalName(rounds)).path),
         ]
         if let joinedAt { result["joinedAtRound"] = .int(Int64(joinedAt)) }
-        if lastLoss.isFinite { result["finalLoss"] = .double(lastLoss) }
-        if let heldOut {
-            let loss = try meanLoss(model: model, batches: heldOut, batchSize: evalBatch)
+        if progress.lastLoss.isFinite { result["finalLoss"] = .double(progress.lastLoss) }
+        if let heldOut = member.heldOut {
+            let loss = try meanLoss(model: member.model, batches: heldOut, batchSize: evalBatch)
             result["valLoss"] = .double(loss)
-            if decidedLast { context.metric("val_loss", step: Int64(plan.totalSteps), value: loss) }
+            if progress.decidedLastRound { context.metric("val_loss", step: Int64(plan.totalSteps), value: loss) }
         }
         context.progress(1, message: "done: \(rounds) rounds", step: Int64(plan.totalSteps), totalSteps: Int64(plan.totalSteps))
         return TaskResult(result: .object(result))
@@ -243,23 +309,13 @@ struct DiLoCoTraining {
 
     // MARK: Rounds
 
-    /// Round 0: the seeded (or initFrom) weights; every member computes them itself.
-    private func initializeWeights(_ model: GPTModel) throws {
-        guard let reference = plan.settings.initFrom else { return }
-        let checkpoint = try CheckpointLocation.open(reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
-        guard checkpoint.config == plan.config else {
-            throw specFailure("spec.train.initFrom: \(reference.displayName) has model config \(checkpoint.config), the spec asks for \(plan.config)")
-        }
-        try model.load(from: checkpoint)
-    }
-
     /// Writes `global-<round>` unless it exists (the first complete file wins); registers it as a checkpoint
     /// artifact at checkpoint rounds and at the end. Prunes rounds nobody can need any more.
-    private func publishGlobal(model: GPTModel, weights: [Float], velocity: [Float], round: Int, members: [Int],
-                               dir: TrainingDirectory, counters: inout Counters) throws {
+    private func publishGlobal(_ member: Member, round: Int, members: [Int], counters: inout Counters) throws {
+        let dir = member.dir, model = member.model, velocity = member.state.outer.velocity
         let name = Self.globalName(round)
         guard !dir.exists(name) else { return }
-        try model.setParameterVector(weights)
+        try model.setParameterVector(member.state.weights)
         let temporary = dir.file(".global-\(round)-\(UUID().uuidString).tmp")
         defer { try? FileManager.default.removeItem(at: temporary) }
         try model.save(to: temporary.path, step: round * innerSteps, weightsAs: .float32,
@@ -272,7 +328,7 @@ struct DiLoCoTraining {
         if round % checkpointEvery == 0 || round == rounds {
             let record = try context.registerArtifact(file: dir.file(name), name: "checkpoint-round-\(round)", kind: "checkpoint",
                                                       metadata: ["step": .int(Int64(round * innerSteps)), "round": .int(Int64(round)),
-                                                                 "config": (try? AnyJSON(encoding: TrainModelSettings(plan.config))) ?? .null])
+                                                                 "config": plan.modelSettingsJSON])
             context.log("checkpoint round \(round) sha256 \(record.sha256.prefix(12))", stream: .system)
         }
         prune(dir)
@@ -305,24 +361,26 @@ struct DiLoCoTraining {
 
     /// Applies the rounds already decided without this member (it joined late or fell behind); reloads the
     /// newest global when their files are gone.
-    private func catchUp(_ state: GlobalState, dir: TrainingDirectory, model: GPTModel, counters: inout Counters) throws {
+    private func catchUp(_ member: Member, counters: inout Counters) throws {
+        let state = member.state, dir = member.dir
         while state.round < rounds && dir.exists(Self.membersName(state.round)) {
             do { try apply(state.round, to: state, own: nil, dir: dir, counters: &counters) } catch is Missing {
-                try reloadNewest(after: state.round, into: state, model: model, dir: dir, counters: &counters)
+                try reloadNewest(after: state.round, into: member, counters: &counters)
             }
         }
     }
 
-    private func reloadNewest(after round: Int, into state: GlobalState, model: GPTModel, dir: TrainingDirectory, counters: inout Counters) throws {
-        guard let newest = newestGlobal(dir), newest > round else {
-            throw TaskFailure("round \(round): its files are gone and no newer global weights exist in \(dir.url.path)")
+    private func reloadNewest(after round: Int, into member: Member, counters: inout Counters) throws {
+        guard let newest = newestGlobal(member.dir), newest > round else {
+            throw TaskFailure("round \(round): its files are gone and no newer global weights exist in \(member.dir.url.path)")
         }
         context.log("rank \(plan.rank) fell behind at round \(round); continues from the global weights of round \(newest)", stream: .system)
-        try load(newest, into: state, model: model, dir: dir, counters: &counters)
+        try load(newest, into: member, counters: &counters)
     }
 
-    private func load(_ round: Int, into state: GlobalState, model: GPTModel, dir: TrainingDirectory, counters: inout Counters) throws {
-        let url = dir.file(Self.globalName(round))
+    private func load(_ round: Int, into member: Member, counters: inout Counters) throws {
+        let state = member.state, model = member.model
+        let url = member.dir.file(Self.globalName(round))
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint(path: url.path) } catch {
             throw TaskFailure("cannot read the global weights of round \(round) at \(url.path): \(error)")

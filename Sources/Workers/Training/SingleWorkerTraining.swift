@@ -15,112 +15,128 @@ struct SingleWorkerTraining {
     let context: ExecutionContext
     let threads: Int
 
-    func run() throws -> TaskResult {
-        let settings = plan.settings
-        var trainer: Trainer
-        var streamState = StreamState()
-        var resumedFrom: Int?
-        var initializedFrom: String?
-        if let (checkpoint, state) = try latestResumableCheckpoint() {
-            trainer = try checkpoint.loadTrainer(threads: threads)
-            streamState = state
-            resumedFrom = trainer.step
-            context.log("resuming from \(checkpoint.path) at step \(trainer.step)", stream: .system)
-        } else {
-            let model = try GPTModel(config: plan.config, seed: plan.seed, threads: threads)
-            if let reference = settings.initFrom {
-                let checkpoint = try CheckpointLocation.open(reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
-                guard checkpoint.config == plan.config else {
-                    throw specFailure("spec.train.initFrom: \(reference.displayName) has model config \(checkpoint.config), the spec asks for \(plan.config)")
-                }
-                try model.load(from: checkpoint)
-                initializedFrom = checkpoint.path
-                context.log("initialized from \(checkpoint.path) (step \(checkpoint.step) of its run)", stream: .system)
-            }
-            trainer = try Trainer(model: model, optimizer: plan.optimizer, schedule: plan.schedule)
-        }
-        let stream = try plan.trainingStream(resumingFrom: streamState)
-        let heldOut = try plan.evaluationStream().map { try heldOutBatches($0, count: settings.eval?.batches ?? 8) }
-        let total = plan.totalSteps
-        let logEvery = max(1, settings.logEvery ?? 10)
-        let evalEvery = settings.eval?.every ?? max(1, total / 10)
-        let checkpointEvery = settings.checkpointEvery ?? total
-        context.log("training \(plan.config.parameterCount) parameters for \(total) steps of \(plan.tokensPerStep) tokens", stream: .system)
+    /// Steps between checkpoints (at the end only by default).
+    var checkpointEvery: Int { plan.settings.checkpointEvery ?? plan.totalSteps }
 
+    /// What the result reports, gathered as the run goes.
+    private struct Outcome {
+        var resumedFromStep: Int?
+        var initializedFrom: String?
         var initialValidation: Double?
-        if let heldOut, trainer.step == 0 {
-            let loss = try meanLoss(model: trainer.model, batches: heldOut, batchSize: plan.batchSize)
-            initialValidation = loss
-            context.metric("val_loss", step: 0, value: loss)
-            context.log("step 0 val_loss \(format(loss))")
-        }
         var firstLoss: Double?
-        var lastLoss: Double = .nan
+        var lastLoss = Double.nan
         var lastValidation: Double?
         var lastCheckpoint: ArtifactRecord?
-        var windowStart = Date()
-        var windowTokens = 0
-        var tokensSeen = Int64(trainer.step) * Int64(plan.tokensPerStep)
+        var tokensSeen: Int64 = 0
+    }
+
+    func run() throws -> TaskResult {
+        var outcome = Outcome()
+        let (trainer, streamState) = try startTrainer(outcome: &outcome)
+        let stream = try plan.trainingStream(resumingFrom: streamState)
+        let heldOut = try plan.evaluationBatches(rows: plan.batchSize)
+        let total = plan.totalSteps
+        context.log("training \(plan.config.parameterCount) parameters for \(total) steps of \(plan.tokensPerStep) tokens", stream: .system)
+        if let heldOut, trainer.step == 0 {
+            outcome.initialValidation = try validate(trainer.model, on: heldOut, step: 0)
+        }
+        outcome.tokensSeen = Int64(trainer.step) * Int64(plan.tokensPerStep)
+        var window = ThroughputWindow()
         while trainer.step < total {
-            try context.checkCancellation()
-            if let preemption = context.preemption {
-                if trainer.step > (resumedFrom ?? 0) { lastCheckpoint = try saveCheckpoint(trainer, state: stream.state) }
-                throw ExecutionStopped.preempted(reason: preemption.reason)
-            }
-            let step = try stream.nextStep(microbatches: plan.accumulation)
-            let result = try trainer.trainStep(microbatches: step.batches, batchSize: plan.batchSize)
-            streamState = step.stateAfter
-            lastLoss = Double(result.loss)
-            if firstLoss == nil { firstLoss = lastLoss }
-            windowTokens += result.tokens
-            tokensSeen += Int64(result.tokens)
-            let done = trainer.step
-            if done % logEvery == 0 || done == total {
-                let seconds = max(1e-9, Date().timeIntervalSince(windowStart))
-                let rate = Double(windowTokens) / seconds
-                context.metric("loss", step: Int64(done), value: lastLoss)
-                context.metric("lr", step: Int64(done), value: Double(result.learningRate))
-                context.metric("grad_norm", step: Int64(done), value: Double(result.gradientNorm))
-                context.metric("tokens_per_second", step: Int64(done), value: rate)
-                context.metric("tokens", step: Int64(done), value: Double(tokensSeen))
-                context.log("step \(done)/\(total) loss \(format(lastLoss)) lr \(String(format: "%.2e", result.learningRate)) grad_norm \(format(Double(result.gradientNorm))) tokens/s \(Int(rate))")
-                context.progress(Double(done) / Double(total), message: "step \(done)/\(total) loss \(format(lastLoss))",
-                                 step: Int64(done), totalSteps: Int64(total))
-                windowStart = Date()
-                windowTokens = 0
-            }
-            if let heldOut, done % evalEvery == 0 || done == total {
-                let loss = try meanLoss(model: trainer.model, batches: heldOut, batchSize: plan.batchSize)
-                lastValidation = loss
-                context.metric("val_loss", step: Int64(done), value: loss)
-                context.log("step \(done) val_loss \(format(loss))")
-            }
-            if done % checkpointEvery == 0 || done == total {
-                lastCheckpoint = try saveCheckpoint(trainer, state: streamState)
-            }
+            try stopIfAsked(trainer, stream: stream, resumedFromStep: outcome.resumedFromStep)
+            try trainStep(trainer, stream: stream, heldOut: heldOut, window: &window, outcome: &outcome)
         }
-        if lastCheckpoint == nil, let newest = directory.checkpoints().first {
+        if outcome.lastCheckpoint == nil, let newest = directory.checkpoints().first {
             // A retry that found the run already complete: register its final checkpoint again (idempotent).
-            lastCheckpoint = try context.registerArtifact(file: newest.url, name: "checkpoint-step-\(newest.step)", kind: "checkpoint",
-                                                         metadata: checkpointMetadata(step: newest.step))
+            outcome.lastCheckpoint = try registerCheckpoint(newest.url, step: newest.step)
         }
+        context.progress(1, message: "done: \(trainer.step) steps, loss \(format(outcome.lastLoss))", step: Int64(trainer.step), totalSteps: Int64(total))
+        return result(trainer, outcome)
+    }
+
+    /// The trainer to continue with and the stream state it continues at: from the newest resumable checkpoint,
+    /// else a new model (seeded, or loaded from `initFrom`) at the stream's beginning.
+    private func startTrainer(outcome: inout Outcome) throws -> (Trainer, StreamState) {
+        if let (checkpoint, state) = try latestResumableCheckpoint() {
+            let trainer = try checkpoint.loadTrainer(threads: threads)
+            outcome.resumedFromStep = trainer.step
+            context.log("resuming from \(checkpoint.path) at step \(trainer.step)", stream: .system)
+            return (trainer, state)
+        }
+        let model = try GPTModel(config: plan.config, seed: plan.seed, threads: threads)
+        if let checkpoint = try CheckpointLocation.loadInitFrom(into: model, plan: plan, context: context) {
+            outcome.initializedFrom = checkpoint.path
+            context.log("initialized from \(checkpoint.path) (step \(checkpoint.step) of its run)", stream: .system)
+        }
+        return (try Trainer(model: model, optimizer: plan.optimizer, schedule: plan.schedule), StreamState())
+    }
+
+    /// Cancellation ends the attempt where it is; preemption first saves a checkpoint (when the attempt trained
+    /// any step), so the next attempt resumes from here.
+    private func stopIfAsked(_ trainer: Trainer, stream: TokenStream, resumedFromStep: Int?) throws {
+        try context.checkCancellation()
+        guard let preemption = context.preemption else { return }
+        if trainer.step > (resumedFromStep ?? 0) { _ = try saveCheckpoint(trainer, state: stream.state) }
+        throw ExecutionStopped.preempted(reason: preemption.reason)
+    }
+
+    /// One optimizer step, then what falls due at it: the step metrics, an evaluation, a checkpoint.
+    private func trainStep(_ trainer: Trainer, stream: TokenStream, heldOut: [[Int32]]?, window: inout ThroughputWindow,
+                           outcome: inout Outcome) throws {
+        let step = try stream.nextStep(microbatches: plan.accumulation)
+        let result = try trainer.trainStep(microbatches: step.batches, batchSize: plan.batchSize)
+        outcome.lastLoss = Double(result.loss)
+        if outcome.firstLoss == nil { outcome.firstLoss = outcome.lastLoss }
+        window.add(tokens: result.tokens)
+        outcome.tokensSeen += Int64(result.tokens)
+        let done = trainer.step, total = plan.totalSteps
+        if done % plan.logEverySteps == 0 || done == total {
+            report(result, step: done, tokensSeen: outcome.tokensSeen, window: &window)
+        }
+        if let heldOut, done % plan.evalEverySteps == 0 || done == total {
+            outcome.lastValidation = try validate(trainer.model, on: heldOut, step: done)
+        }
+        if done % checkpointEvery == 0 || done == total {
+            outcome.lastCheckpoint = try saveCheckpoint(trainer, state: step.stateAfter)
+        }
+    }
+
+    private func report(_ result: TrainStepResult, step: Int, tokensSeen: Int64, window: inout ThroughputWindow) {
+        let total = plan.totalSteps, loss = Double(result.loss)
+        let rate = window.tokensPerSecond
+        context.reportStepMetrics(result, step: step, tokensPerSecond: rate)
+        context.metric("tokens", step: Int64(step), value: Double(tokensSeen))
+        context.log("step \(step)/\(total) loss \(format(loss)) lr \(String(format: "%.2e", result.learningRate)) grad_norm \(format(Double(result.gradientNorm))) tokens/s \(Int(rate))")
+        context.progress(Double(step) / Double(total), message: "step \(step)/\(total) loss \(format(loss))",
+                         step: Int64(step), totalSteps: Int64(total))
+        window.restart()
+    }
+
+    /// The held-out loss of `model` after `step` steps, reported as `val_loss`.
+    private func validate(_ model: GPTModel, on heldOut: [[Int32]], step: Int) throws -> Double {
+        let loss = try meanLoss(model: model, batches: heldOut, batchSize: plan.batchSize)
+        context.metric("val_loss", step: Int64(step), value: loss)
+        context.log("step \(step) val_loss \(format(loss))")
+        return loss
+    }
+
+    private func result(_ trainer: Trainer, _ outcome: Outcome) -> TaskResult {
         var result: [String: AnyJSON] = [
             "steps": .int(Int64(trainer.step)),
-            "tokens": .int(tokensSeen),
+            "tokens": .int(outcome.tokensSeen),
             "parameters": .int(Int64(plan.config.parameterCount)),
         ]
-        if lastLoss.isFinite { result["finalLoss"] = .double(lastLoss) }
-        if let firstLoss { result["firstLoss"] = .double(firstLoss) }
-        if let lastValidation { result["valLoss"] = .double(lastValidation) }
-        if let initialValidation { result["initialValLoss"] = .double(initialValidation) }
-        if let resumedFrom { result["resumedFromStep"] = .int(Int64(resumedFrom)) }
-        if let initializedFrom { result["initializedFrom"] = .string(initializedFrom) }
-        if let lastCheckpoint {
-            result["checkpoint"] = .string(lastCheckpoint.location)
-            result["checkpointSHA256"] = .string(lastCheckpoint.sha256)
+        if outcome.lastLoss.isFinite { result["finalLoss"] = .double(outcome.lastLoss) }
+        if let firstLoss = outcome.firstLoss { result["firstLoss"] = .double(firstLoss) }
+        if let lastValidation = outcome.lastValidation { result["valLoss"] = .double(lastValidation) }
+        if let initialValidation = outcome.initialValidation { result["initialValLoss"] = .double(initialValidation) }
+        if let resumedFrom = outcome.resumedFromStep { result["resumedFromStep"] = .int(Int64(resumedFrom)) }
+        if let initializedFrom = outcome.initializedFrom { result["initializedFrom"] = .string(initializedFrom) }
+        if let checkpoint = outcome.lastCheckpoint {
+            result["checkpoint"] = .string(checkpoint.location)
+            result["checkpointSHA256"] = .string(checkpoint.sha256)
         }
-        context.progress(1, message: "done: \(trainer.step) steps, loss \(format(lastLoss))", step: Int64(trainer.step), totalSteps: Int64(total))
-        return TaskResult(result: .object(result), artifacts: lastCheckpoint.map { [$0] } ?? [])
+        return TaskResult(result: .object(result), artifacts: outcome.lastCheckpoint.map { [$0] } ?? [])
     }
 
     /// The newest checkpoint in the training directory that opens and matches the spec (a corrupt or
@@ -143,9 +159,10 @@ struct SingleWorkerTraining {
         return nil
     }
 
-    private func checkpointMetadata(step: Int) -> AnyJSON {
-        let config = (try? AnyJSON(encoding: TrainModelSettings(plan.config))) ?? .null
-        return ["step": .int(Int64(step)), "config": config, "format": .string(Checkpoint.formatName)]
+    /// Registers the checkpoint file of step `step` as an artifact (again, for a retry: idempotent).
+    private func registerCheckpoint(_ url: URL, step: Int) throws -> ArtifactRecord {
+        try context.registerArtifact(file: url, name: "checkpoint-step-\(step)", kind: "checkpoint",
+                                     metadata: ["step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName)])
     }
 
     private func saveCheckpoint(_ trainer: Trainer, state: StreamState) throws -> ArtifactRecord {
@@ -154,8 +171,7 @@ struct SingleWorkerTraining {
         try trainer.save(to: url.path, dataState: StreamStateCoding.encode(state),
                          weightsAs: plan.settings.checkpointBF16 == true ? .bfloat16 : .float32,
                          metadata: ["job": task.jobName])
-        let record = try context.registerArtifact(file: url, name: "checkpoint-step-\(trainer.step)", kind: "checkpoint",
-                                                  metadata: checkpointMetadata(step: trainer.step))
+        let record = try registerCheckpoint(url, step: trainer.step)
         context.log("checkpoint step \(trainer.step) sha256 \(record.sha256.prefix(12)) (\(record.bytes) bytes)", stream: .system)
         directory.pruneCheckpoints(keep: 2)
         return record

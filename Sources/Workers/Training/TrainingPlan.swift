@@ -56,6 +56,15 @@ public struct TrainingPlan: Sendable {
     /// Tokens one worker consumes per optimizer step.
     public var tokensPerStep: Int { batchSize * sequenceLength * accumulation }
 
+    /// Steps between two reports of the step metrics.
+    var logEverySteps: Int { max(1, settings.logEvery ?? 10) }
+
+    /// Steps between two held-out evaluations (ten in a run by default).
+    var evalEverySteps: Int { max(1, settings.eval?.every ?? max(1, totalSteps / 10)) }
+
+    /// The model config as checkpoint artifacts carry it in their metadata.
+    var modelSettingsJSON: AnyJSON { (try? AnyJSON(encoding: TrainModelSettings(config))) ?? .null }
+
     /// The training stream of this rank, resuming from `state`.
     public func trainingStream(resumingFrom state: StreamState = StreamState()) throws -> TokenStream {
         let sources = try Self.sources(settings.data, field: "spec.train.data", cache: shardCache)
@@ -81,6 +90,12 @@ public struct TrainingPlan: Sendable {
             return try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: rows ?? batchSize,
                                                        seed: seed &+ 1, rank: 0, worldSize: 1))
         } catch { throw TaskFailure("spec.train.eval.data: cannot open the evaluation stream: \(error)", retryable: false) }
+    }
+
+    /// The held-out batches of `rows` rows each (the first `eval.batches` of the evaluation stream, the same at
+    /// every evaluation); nil without `eval`.
+    func evaluationBatches(rows: Int) throws -> [[Int32]]? {
+        try evaluationStream(batchSize: rows).map { try heldOutBatches($0, count: settings.eval?.batches ?? 8) }
     }
 
     private func checkVocabulary(_ sources: [StreamSource], field: String) throws {

@@ -154,93 +154,140 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
                      downloadTo path: String?, range: ClosedRange<Int64>?, uploadFrom uploadPath: String? = nil,
                      cancellation: CancellationFlag?) throws(HTTPClientError) -> HTTPClientResponse {
     let url = request.url
-    var uploadSize: Int64 = 0
-    var uploadFD: Int32 = -1
-    if let uploadPath {
-        uploadFD = open(uploadPath, O_RDONLY | O_CLOEXEC)
-        var info = stat()
-        guard uploadFD >= 0, fstat(uploadFD, &info) == 0 else {
-            if uploadFD >= 0 { close(uploadFD) }
-            throw .fileError(url: url, path: uploadPath, message: "cannot read the file to upload: \(String(cString: strerror(errno)))")
-        }
-        uploadSize = Int64(info.st_size)
-    }
-    defer { if uploadFD >= 0 { close(uploadFD) } }
+    let upload: UploadFile?
+    if let uploadPath { upload = try UploadFile(opening: uploadPath, url: url) } else { upload = nil }
+    defer { if let upload { close(upload.descriptor) } }
     guard let handle = pool.checkout() else { throw .other(url: url, code: -1, message: "curl_easy_init failed") }
     // curl drops a broken connection itself, so the handle is reusable after any outcome.
     defer { pool.checkin(handle) }
 
     let sink = TransferSink(downloadPath: path, cancellation: cancellation)
-    sink.uploadFD = uploadFD
+    sink.uploadFD = upload?.descriptor ?? -1
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }
 
-    var headerList: UnsafeMutablePointer<curl_slist>? = nil
+    let headerList = curlHeaderList(request.headers, over: defaultHeaders, hasBody: request.body != nil || upload != nil)
     defer { curl_slist_free_all(headerList) }
-    var merged = defaultHeaders
-    for (name, value) in request.headers {
-        for key in merged.keys where key.lowercased() == name.lowercased() { merged.removeValue(forKey: key) }
-        merged[name] = value
-    }
-    for (name, value) in merged.sorted(by: { $0.key < $1.key }) {
-        headerList = curl_slist_append(headerList, "\(name): \(value)")
-    }
-    if (request.body != nil || uploadPath != nil) && !merged.keys.contains(where: { $0.lowercased() == "content-type" }) {
-        headerList = curl_slist_append(headerList, "Content-Type: application/octet-stream")
-    }
 
     var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     let body = request.body ?? Data()
     let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
         body.withUnsafeBytes { bodyBytes -> CURLcode in
             let opaque = sinkPointer.toOpaque()
-            _ = ccurl_setopt_string(handle, CURLOPT_URL, url)
-            _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorPointer.baseAddress))
-            _ = ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeCallback)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, opaque)
-            _ = ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, headerCallback)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, opaque)
-            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(min(max(0, request.timeoutSeconds), 1e9) * 1000))
-            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(0.001, request.connectTimeoutSeconds), 1e9) * 1000))
-            _ = ccurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
-            if cancellation != nil {
-                _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-                _ = ccurl_setopt_xferinfo_function(handle, progressCallback)
-                _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, opaque)
-            }
-            if path != nil { _ = ccurl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 * 1024) }
-            if let range {
-                _ = ccurl_setopt_string(handle, CURLOPT_RANGE, "\(range.lowerBound)-\(range.upperBound)")
-            }
-            switch request.method {
-            case "GET":
-                _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
-            case "HEAD":
-                _ = ccurl_setopt_long(handle, CURLOPT_NOBODY, 1)
-            default:
-                _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
-            }
-            if uploadPath != nil {
-                _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
-                _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadSize))
-                _ = ccurl_setopt_write_function(handle, CURLOPT_READFUNCTION, readCallback)
-                _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, opaque)
-                if request.method != "PUT" { _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
-            } else if request.body != nil {
-                _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
-                _ = ccurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyBytes.count))
-                // Non-nil even for an empty body so curl doesn't fall back to reading stdin.
-                let pointer = bodyBytes.baseAddress ?? UnsafeRawPointer(errorPointer.baseAddress!)
-                _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: pointer))
-                if request.method != "POST" {
-                    _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
-                }
-            }
+            setConnectionOptions(handle, request: request, sink: opaque, errorBuffer: errorPointer, cancellable: cancellation != nil,
+                                 downloading: path != nil, range: range)
+            setMethodAndBody(handle, method: request.method, upload: upload, body: request.body != nil ? bodyBytes : nil,
+                             sink: opaque, errorBuffer: errorPointer)
             _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
             return curl_easy_perform(handle)
         }
     }
+    try finishTransfer(code: code, errorBuffer: errorBuffer, sink: sink, request: request, path: path)
+    var status = 0
+    _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+    return HTTPClientResponse(status: status != 0 ? status : sink.status, headers: sink.headers, body: sink.body, url: url)
+}
+
+/// The open file an upload streams from; curl needs its size up front (`CURLOPT_INFILESIZE_LARGE`).
+private struct UploadFile {
+    let descriptor: Int32
+    let sizeBytes: Int64
+
+    init(opening path: String, url: String) throws(HTTPClientError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
+            if descriptor >= 0 { close(descriptor) }
+            throw .fileError(url: url, path: path, message: "cannot read the file to upload: \(String(cString: strerror(errno)))")
+        }
+        self.descriptor = descriptor
+        self.sizeBytes = Int64(info.st_size)
+    }
+}
+
+/// The request's headers over the client's defaults (names compared case-insensitively), sorted by name so the
+/// wire order is stable; a body without a Content-Type is sent as `application/octet-stream`. The caller frees the list.
+private func curlHeaderList(_ headers: [String: String], over defaultHeaders: [String: String],
+                            hasBody: Bool) -> UnsafeMutablePointer<curl_slist>? {
+    var merged = defaultHeaders
+    for (name, value) in headers {
+        for key in merged.keys where key.lowercased() == name.lowercased() { merged.removeValue(forKey: key) }
+        merged[name] = value
+    }
+    var headerList: UnsafeMutablePointer<curl_slist>? = nil
+    for (name, value) in merged.sorted(by: { $0.key < $1.key }) {
+        headerList = curl_slist_append(headerList, "\(name): \(value)")
+    }
+    if hasBody && !merged.keys.contains(where: { $0.lowercased() == "content-type" }) {
+        headerList = curl_slist_append(headerList, "Content-Type: application/octet-stream")
+    }
+    return headerList
+}
+
+/// Everything but the method and the body: URL, error buffer, callbacks into `sink`, timeouts, cancellation, range.
+private func setConnectionOptions(_ handle: UnsafeMutableRawPointer, request: HTTPClientRequest, sink: UnsafeMutableRawPointer,
+                                  errorBuffer: UnsafeMutableBufferPointer<CChar>, cancellable: Bool, downloading: Bool,
+                                  range: ClosedRange<Int64>?) {
+    // curl writes up to CURL_ERROR_SIZE bytes there, and the buffer must outlive the transfer.
+    precondition(errorBuffer.count > Int(CURL_ERROR_SIZE), "curl's error buffer needs CURL_ERROR_SIZE bytes")
+    _ = ccurl_setopt_string(handle, CURLOPT_URL, request.url)
+    _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+    _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer.baseAddress))
+    _ = ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeCallback)
+    _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, sink)
+    _ = ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, headerCallback)
+    _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, sink)
+    _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(min(max(0, request.timeoutSeconds), 1e9) * 1000))
+    _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(0.001, request.connectTimeoutSeconds), 1e9) * 1000))
+    _ = ccurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
+    if cancellable {
+        _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+        _ = ccurl_setopt_xferinfo_function(handle, progressCallback)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, sink)
+    }
+    if downloading { _ = ccurl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 * 1024) }
+    if let range {
+        _ = ccurl_setopt_string(handle, CURLOPT_RANGE, "\(range.lowerBound)-\(range.upperBound)")
+    }
+}
+
+/// The method and where the request body comes from: a file (streamed by the read callback), bytes in memory
+/// (`body`, nil when the request has none), or nothing. The bytes must stay valid until the transfer ends.
+private func setMethodAndBody(_ handle: UnsafeMutableRawPointer, method: String, upload: UploadFile?, body: UnsafeRawBufferPointer?,
+                              sink: UnsafeMutableRawPointer, errorBuffer: UnsafeMutableBufferPointer<CChar>) {
+    switch method {
+    case "GET":
+        _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+    case "HEAD":
+        _ = ccurl_setopt_long(handle, CURLOPT_NOBODY, 1)
+    default:
+        _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+    }
+    if let upload {
+        precondition(upload.descriptor >= 0, "the read callback needs an open file")
+        _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+        _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.sizeBytes))
+        _ = ccurl_setopt_write_function(handle, CURLOPT_READFUNCTION, readCallback)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, sink)
+        if method != "PUT" { _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }
+    } else if let body {
+        _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
+        _ = ccurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+        // Non-nil even for an empty body so curl doesn't fall back to reading stdin.
+        guard let fallback = errorBuffer.baseAddress else { preconditionFailure("curl's error buffer has no storage") }
+        let pointer = body.baseAddress ?? UnsafeRawPointer(fallback)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: pointer))
+        if method != "POST" {
+            _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+        }
+    }
+}
+
+/// After `curl_easy_perform`: closes the download file, removes it when the transfer or the close failed, creates it
+/// for an empty 2xx body, and turns a curl error into an `HTTPClientError`.
+private func finishTransfer(code: CURLcode, errorBuffer: [CChar], sink: TransferSink, request: HTTPClientRequest,
+                            path: String?) throws(HTTPClientError) {
+    let url = request.url
     let hadFile = sink.fileFD >= 0
     let closedCleanly = sink.closeFile()
 
@@ -260,9 +307,6 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
             throw .fileError(url: url, path: path, message: "cannot create the file")
         }
     }
-    var status = 0
-    _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-    return HTTPClientResponse(status: status != 0 ? status : sink.status, headers: sink.headers, body: sink.body, url: url)
 }
 
 private func classify(_ code: CURLcode, url: String, message: String, sink: TransferSink, path: String?) -> HTTPClientError {

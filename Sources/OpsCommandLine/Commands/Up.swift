@@ -46,27 +46,11 @@ enum UpCommand: OpsCommand {
         try fm.createDirectory(at: options.logDirectory, withIntermediateDirectories: true)
         let adminToken = try loadOrCreateToken(at: options.adminTokenFile)
         let joinToken = try loadOrCreateToken(at: options.joinTokenFile)
-
-        var stopDatabase: (@Sendable () -> Void)?
-        let databaseURL: String
-        if let url = options.databaseURL {
-            databaseURL = url
-        } else {
-            Output.note("starting PostgreSQL in \(options.databaseDirectory.path)")
-            let database = try await LocalDatabase.start(dataDirectory: options.databaseDirectory,
-                                                         binDirectory: options.postgresBinDirectory)
-            databaseURL = database.url
-            stopDatabase = database.stop
-        }
+        let (databaseURL, stopDatabase) = try await startDatabase(options)
 
         let port = options.port == 0 ? try EmbeddedPostgres.freeLoopbackPort() : options.port
         let serverURL = "http://127.0.0.1:\(port)"
-        // The timers and body limit are `serve`'s defaults: a local cluster is a `serve` with no flags.
-        let controlPlane = ControlPlaneConfiguration(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: Secret(adminToken),
-                                                     joinToken: Secret(joinToken), artifactDirectory: options.artifactDirectory.path,
-                                                     leaseSeconds: ServeCommand.leaseSeconds.defaultValue,
-                                                     heartbeatSeconds: ServeCommand.heartbeatSeconds.defaultValue,
-                                                     maxBodyBytes: Int(ServeCommand.maxBodyBytes.defaultValue))
+        let controlPlane = controlPlaneConfiguration(options, port: port, databaseURL: databaseURL, adminToken: adminToken, joinToken: joinToken)
         let server = Task { try await ControlPlane.run(controlPlane) { _ in } }
         let client = OpsClient(baseURL: serverURL, token: adminToken, transport: CurlTransport(), timeoutSeconds: 5)
         do {
@@ -81,25 +65,13 @@ enum UpCommand: OpsCommand {
         let workers = try (0..<options.workers).map { index in
             try startWorker(index: index, options: options, serverURL: serverURL)
         }
-        print("""
-        cluster is up: \(serverURL) (\(options.workers) worker\(options.workers == 1 ? "" : "s"), state in \(options.stateDirectory.path))
-          admin token: in \(options.adminTokenFile.path) (mode 0600; never printed)
-          in another shell: export OPS_SERVER=\(serverURL) OPS_TOKEN_FILE=\(options.adminTokenFile.path)
-                            opsctl apply -f manifests/pipeline.yaml --wait
-          worker logs: \(options.logDirectory.path)/worker-N.log
-        Ctrl-C stops everything.
-        """)
-        Output.flush()
+        printClusterIsUp(serverURL: serverURL, options: options)
 
         let stop = Latch()
         let signals = TerminationSignals { _ in stop.signal() }
         defer { signals.cancel() }
         await stop.wait()
-        Output.note("stopping \(workers.count) worker(s)")
-        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(20)
-        while workers.contains(where: \.isRunning) && Date() < deadline { try? await Task.sleep(nanoseconds: 100_000_000) }
-        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
+        await stopWorkers(workers)
         Output.note("stopping the control plane")
         server.cancel()
         _ = try? await server.value
@@ -109,6 +81,46 @@ enum UpCommand: OpsCommand {
         }
         try? fm.removeItem(at: options.serverURLFile)
         return 0
+    }
+
+    /// `--database-url` as given (nothing to stop), or the embedded PostgreSQL started in the state dir.
+    static func startDatabase(_ options: LocalClusterOptions) async throws -> (url: String, stop: (@Sendable () -> Void)?) {
+        if let url = options.databaseURL { return (url, nil) }
+        Output.note("starting PostgreSQL in \(options.databaseDirectory.path)")
+        let database = try await LocalDatabase.start(dataDirectory: options.databaseDirectory,
+                                                     binDirectory: options.postgresBinDirectory)
+        return (database.url, database.stop)
+    }
+
+    static func controlPlaneConfiguration(_ options: LocalClusterOptions, port: Int, databaseURL: String, adminToken: String,
+                                          joinToken: String) -> ControlPlaneConfiguration {
+        // The timers and body limit are `serve`'s defaults: a local cluster is a `serve` with no flags.
+        ControlPlaneConfiguration(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: Secret(adminToken),
+                                  joinToken: Secret(joinToken), artifactDirectory: options.artifactDirectory.path,
+                                  leaseSeconds: ServeCommand.leaseSeconds.defaultValue,
+                                  heartbeatSeconds: ServeCommand.heartbeatSeconds.defaultValue,
+                                  maxBodyBytes: Int(ServeCommand.maxBodyBytes.defaultValue))
+    }
+
+    static func printClusterIsUp(serverURL: String, options: LocalClusterOptions) {
+        print("""
+        cluster is up: \(serverURL) (\(options.workers) worker\(options.workers == 1 ? "" : "s"), state in \(options.stateDirectory.path))
+          admin token: in \(options.adminTokenFile.path) (mode 0600; never printed)
+          in another shell: export OPS_SERVER=\(serverURL) OPS_TOKEN_FILE=\(options.adminTokenFile.path)
+                            opsctl apply -f manifests/pipeline.yaml --wait
+          worker logs: \(options.logDirectory.path)/worker-N.log
+        Ctrl-C stops everything.
+        """)
+        Output.flush()
+    }
+
+    /// SIGTERM, up to 20 s for the workers to exit on their own, then SIGKILL for any still running.
+    static func stopWorkers(_ workers: [Process]) async {
+        Output.note("stopping \(workers.count) worker(s)")
+        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(20)
+        while workers.contains(where: \.isRunning) && Date() < deadline { try? await Task.sleep(nanoseconds: 100_000_000) }
+        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
     }
 
     static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>) async throws {

@@ -151,6 +151,34 @@ public struct ArgumentParser: Sendable {
 
     /// Parses the arguments after the program name.
     public func parse(_ arguments: [String]) throws(CommandLineError) -> ParsedCommand {
+        let spec = try commandSpec(for: arguments)
+        let options = spec.options + globalOptions
+        var parsed = ParsedCommand(command: spec.name)
+        var index = 1
+        var onlyPositionals = false
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if onlyPositionals || argument == "-" || !argument.hasPrefix("-") {
+                parsed.positionals.append(argument)
+                continue
+            }
+            if argument == "--" { onlyPositionals = true; continue }
+            if argument == "-h" || argument == "--help" { throw .helpRequested(command: spec.name) }
+            let given: GivenOption
+            if argument.hasPrefix("--") {
+                given = try longOption(argument, in: options, command: spec.name, arguments: arguments, index: &index)
+            } else {
+                given = try shortOption(argument, in: options, command: spec.name, arguments: arguments, index: &index)
+            }
+            try record(given, into: &parsed)
+        }
+        try checkPositionals(parsed.positionals, of: spec)
+        return parsed
+    }
+
+    /// The command the first argument names; `-h`, `--help` and `help [COMMAND]` end parsing with a help request.
+    private func commandSpec(for arguments: [String]) throws(CommandLineError) -> CommandSpec {
         guard let first = arguments.first else { throw .missingCommand }
         if first == "-h" || first == "--help" { throw .helpRequested(command: nil) }
         if first == "help" {
@@ -162,85 +190,96 @@ public struct ArgumentParser: Sendable {
             throw .unknownCommand(first, suggestion: nil)
         }
         guard let spec = command(named: first) else { throw .unknownCommand(first, suggestion: suggestion(for: first)) }
-        let options = spec.options + globalOptions
-        var parsed = ParsedCommand(command: spec.name)
-        var index = 1
-        var onlyPositionals = false
+        return spec
+    }
 
-        func record(_ option: OptionSpec, spelled: String, value: String?) throws(CommandLineError) {
-            if option.isFlag {
-                if let value { throw .invalidValue(command: spec.name, option: spelled, value: value, expected: "no value (it is a flag)") }
-                parsed.flags.insert(option.name)
-                return
-            }
-            guard let value else { throw .missingValue(command: spec.name, option: spelled, valueName: option.valueName ?? "VALUE") }
-            if !option.repeatable && parsed.values[option.name] != nil { throw .duplicateOption(command: spec.name, option: spelled) }
-            parsed.values[option.name, default: []].append(value)
+    /// One option as written: which option, how it was spelled (for messages) and its value, if any.
+    private struct GivenOption {
+        var option: OptionSpec
+        var spelled: String
+        var value: String?
+    }
+
+    /// `--name`, `--name value` or `--name=value`; a value-taking option without `=` consumes the next argument.
+    private func longOption(_ argument: String, in options: [OptionSpec], command: String, arguments: [String],
+                            index: inout Int) throws(CommandLineError) -> GivenOption {
+        let body = argument.dropFirst(2)
+        let name: String, inline: String?
+        if let equals = body.firstIndex(of: "=") {
+            name = String(body[..<equals])
+            inline = String(body[body.index(after: equals)...])
+        } else {
+            name = String(body)
+            inline = nil
         }
-
-        while index < arguments.count {
-            let argument = arguments[index]
-            index += 1
-            if onlyPositionals || argument == "-" || !argument.hasPrefix("-") {
-                parsed.positionals.append(argument)
-                continue
-            }
-            if argument == "--" { onlyPositionals = true; continue }
-            if argument == "-h" || argument == "--help" { throw .helpRequested(command: spec.name) }
-            if argument.hasPrefix("--") {
-                let body = argument.dropFirst(2)
-                let name: String, inline: String?
-                if let equals = body.firstIndex(of: "=") {
-                    name = String(body[..<equals])
-                    inline = String(body[body.index(after: equals)...])
-                } else {
-                    name = String(body)
-                    inline = nil
-                }
-                guard let option = options.first(where: { $0.name == name }) else {
-                    throw .unknownOption(command: spec.name, option: "--\(name)")
-                }
-                var value = inline
-                if value == nil && !option.isFlag {
-                    guard index < arguments.count else { throw .missingValue(command: spec.name, option: argument, valueName: option.valueName ?? "VALUE") }
-                    value = arguments[index]
-                    index += 1
-                }
-                try record(option, spelled: "--\(name)", value: value)
-            } else {
-                // -x, -x value, -xvalue
-                let letters = Array(argument.dropFirst())
-                guard let letter = letters.first, let option = options.first(where: { $0.short == letter }) else {
-                    throw .unknownOption(command: spec.name, option: argument)
-                }
-                var value: String?
-                if option.isFlag {
-                    guard letters.count == 1 else { throw .unknownOption(command: spec.name, option: argument) }
-                } else if letters.count > 1 {
-                    value = String(letters.dropFirst())
-                } else {
-                    guard index < arguments.count else { throw .missingValue(command: spec.name, option: argument, valueName: option.valueName ?? "VALUE") }
-                    value = arguments[index]
-                    index += 1
-                }
-                try record(option, spelled: "-\(letter)", value: value)
-            }
+        guard let option = options.first(where: { $0.name == name }) else {
+            throw .unknownOption(command: command, option: "--\(name)")
         }
+        var value = inline
+        if value == nil && !option.isFlag {
+            value = try nextValue(for: option, spelled: argument, command: command, arguments: arguments, index: &index)
+        }
+        return GivenOption(option: option, spelled: "--\(name)", value: value)
+    }
 
+    /// `-x` (a flag), `-x value` or `-xvalue`.
+    private func shortOption(_ argument: String, in options: [OptionSpec], command: String, arguments: [String],
+                             index: inout Int) throws(CommandLineError) -> GivenOption {
+        let letters = Array(argument.dropFirst())
+        guard let letter = letters.first, let option = options.first(where: { $0.short == letter }) else {
+            throw .unknownOption(command: command, option: argument)
+        }
+        var value: String?
+        if option.isFlag {
+            guard letters.count == 1 else { throw .unknownOption(command: command, option: argument) }
+        } else if letters.count > 1 {
+            value = String(letters.dropFirst())
+        } else {
+            value = try nextValue(for: option, spelled: argument, command: command, arguments: arguments, index: &index)
+        }
+        return GivenOption(option: option, spelled: "-\(letter)", value: value)
+    }
+
+    /// The argument at `index` as the value of `option`, moving past it.
+    private func nextValue(for option: OptionSpec, spelled: String, command: String, arguments: [String],
+                           index: inout Int) throws(CommandLineError) -> String {
+        guard index < arguments.count else { throw .missingValue(command: command, option: spelled, valueName: option.valueName ?? "VALUE") }
+        defer { index += 1 }
+        return arguments[index]
+    }
+
+    /// Adds a parsed option to the result: a flag takes no value, a non-repeatable option is given at most once.
+    private func record(_ given: GivenOption, into parsed: inout ParsedCommand) throws(CommandLineError) {
+        let option = given.option
+        if option.isFlag {
+            if let value = given.value {
+                throw .invalidValue(command: parsed.command, option: given.spelled, value: value, expected: "no value (it is a flag)")
+            }
+            parsed.flags.insert(option.name)
+            return
+        }
+        guard let value = given.value else {
+            throw .missingValue(command: parsed.command, option: given.spelled, valueName: option.valueName ?? "VALUE")
+        }
+        if !option.repeatable && parsed.values[option.name] != nil { throw .duplicateOption(command: parsed.command, option: given.spelled) }
+        parsed.values[option.name, default: []].append(value)
+    }
+
+    /// Every required positional present, each within its choices, and none extra.
+    private func checkPositionals(_ positionals: [String], of spec: CommandSpec) throws(CommandLineError) {
         for (position, positional) in spec.positionals.enumerated() {
-            guard position < parsed.positionals.count else {
+            guard position < positionals.count else {
                 if positional.optional { break }
                 throw .missingArgument(command: spec.name, name: positional.name)
             }
-            let value = parsed.positionals[position]
+            let value = positionals[position]
             if !positional.choices.isEmpty && !positional.choices.contains(value) {
                 throw .invalidChoice(command: spec.name, name: positional.name, value: value, choices: positional.choices)
             }
         }
-        if parsed.positionals.count > spec.positionals.count {
-            throw .unexpectedArgument(command: spec.name, argument: parsed.positionals[spec.positionals.count])
+        if positionals.count > spec.positionals.count {
+            throw .unexpectedArgument(command: spec.name, argument: positionals[spec.positionals.count])
         }
-        return parsed
     }
 
     /// The closest command name, for typos (`aply` → `apply`).

@@ -106,75 +106,134 @@ extension SchedulingPass {
         return nil
     }
 
+    /// The job that wants room and what decides which running work it may take (the rules at the top of the file).
+    private struct Claimant {
+        let job: Int
+        let priority: Int
+        /// Per queue: over its fair share, so its work may be reclaimed.
+        let overShare: [Bool]
+        /// The job's queue is under its fair share, so it may reclaim borrowed capacity.
+        let underShare: Bool
+    }
+
+    /// Working buffers of the per-worker victim search, reused across workers so the search does not allocate.
+    private struct VictimSearch {
+        /// Per dimension: what the worker lacks for the job, and what the chosen victims free.
+        var need: [Int64]
+        var freed: [Int64]
+        /// Allocation indexes, in victim order.
+        var chosen: [Int] = []
+
+        init(dims: Int) {
+            need = [Int64](repeating: 0, count: dims)
+            freed = need
+        }
+    }
+
+    /// One worker the job could run on: what preempting there costs, its packing group (0 when the job is not
+    /// packed) and the victims to preempt (none when the job fits already).
+    private struct WorkerOption {
+        var cost: WorkerCost
+        var worker: Int32
+        var group: Int32
+        var victims: [(Int, PreemptionReason)]
+    }
+
     func planPreemption(job j: Int, count: Int) -> PreemptionPlan? {
         buildAllocationIndex()
         let s = jobShape[j], c = shapeClass[s]
         let list = classes[c].candidateList(index: index)
         let packKey = classes[c].packKey
         let request = (0..<dims).map { shapeRequest[s * dims + $0] }
-        let priority = snapshot.pendingJobs[j].priority
-        let overShare = queueNames.indices.map(isBorrowing)
-        let claimantUnderShare = isOwedCapacity(jobQueue[j])
-        var options: [(cost: WorkerCost, worker: Int32, group: Int32, victims: [(Int, PreemptionReason)])] = []
-        var need = [Int64](repeating: 0, count: dims)
-        var freed = [Int64](repeating: 0, count: dims)
-        var chosen: [Int] = []
+        let claimant = Claimant(job: j, priority: snapshot.pendingJobs[j].priority, overShare: queueNames.indices.map(isBorrowing),
+                                underShare: isOwedCapacity(jobQueue[j]))
+        var options: [WorkerOption] = []
+        var search = VictimSearch(dims: dims)
         for w32 in list {
             let w = Int(w32)
             // Workers others hold are left to them: preempting there would fight their reservation.
             guard reservationsOn[w] == 0, capacityFits(worker: w, shape: s) else { continue }
             let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
             guard group >= 0 else { continue }
-            var fitsAlready = true
-            for d in 0..<dims {
-                need[d] = request[d] - index.free[w * dims + d]
-                freed[d] = 0
-                if need[d] > 0 { fitsAlready = false }
-            }
-            if fitsAlready {
-                options.append((.none, w32, group, []))
+            if startSearch(&search, worker: w, request: request) {
+                options.append(WorkerOption(cost: .none, worker: w32, group: group, victims: []))
                 continue
             }
-            // Take victims in victim order (the worker's allocations are pre-sorted) until the job fits.
-            chosen.removeAll(keepingCapacity: true)
-            var covered = false
-            for k in Int(allocationsByWorkerStart[w])..<Int(allocationsByWorkerStart[w + 1]) {
-                let i = Int(allocationsByWorker[k])
-                guard isEligibleVictim(i, job: j, priority: priority, overShare: overShare, claimantUnderShare: claimantUnderShare) else { continue }
-                chosen.append(i)
-                covered = true
-                for d in 0..<dims {
-                    freed[d] += allocationVectors[i * dims + d]
-                    if freed[d] < need[d] { covered = false }
-                }
-                if covered { break }
-            }
-            guard covered else { continue }
-            // Drop victims that turned out unnecessary, highest priority first.
-            var k = chosen.count - 1
-            while k >= 0 {
-                let i = chosen[k]
-                var stillCovered = true
-                for d in 0..<dims where freed[d] - allocationVectors[i * dims + d] < need[d] { stillCovered = false }
-                if stillCovered {
-                    for d in 0..<dims { freed[d] -= allocationVectors[i * dims + d] }
-                    chosen.remove(at: k)
-                }
-                k -= 1
-            }
-            var cost = WorkerCost(victimTasks: 0, highestPriority: Int.min, earliestStart: .infinity)
-            for i in chosen {
-                let a = snapshot.allocations[i]
-                cost.victimTasks += a.isGangMember ? (allocationsOfJob[a.job]?.count ?? 1) : 1
-                cost.highestPriority = max(cost.highestPriority, a.priority)
-                cost.earliestStart = min(cost.earliestStart, a.startedAt)
-            }
-            options.append((cost, w32, group, chosen.map { i in
-                (i, victimReason(allocation: i, forJob: j, priority: priority, overShare: overShare, claimantUnderShare: claimantUnderShare)!)
+            guard takeVictims(&search, onWorker: w, for: claimant) else { continue }
+            dropUnneededVictims(&search)
+            options.append(WorkerOption(cost: cost(ofVictims: search.chosen), worker: w32, group: group, victims: search.chosen.map { i in
+                (i, victimReason(allocation: i, forJob: j, priority: claimant.priority, overShare: claimant.overShare,
+                                 claimantUnderShare: claimant.underShare)!)
             }))
         }
         options.sort { $0.cost != $1.cost ? $0.cost < $1.cost : $0.worker < $1.worker }
-        // Best group: the `count` cheapest workers of each group, compared by their summed cost.
+        guard let chosen = cheapestGroup(of: options, count: count, packed: packKey >= 0), chosen.cost.victimTasks > 0 else { return nil }
+        return PreemptionPlan(workers: chosen.options.map { options[$0].worker },
+                              victims: chosen.options.flatMap { options[$0].victims })
+    }
+
+    /// Resets the search for worker `w`: what it lacks for `request`, nothing freed or chosen yet.
+    /// True when nothing is lacking, so the job fits without preempting anything.
+    private func startSearch(_ search: inout VictimSearch, worker w: Int, request: [Int64]) -> Bool {
+        var fitsAlready = true
+        for d in 0..<dims {
+            search.need[d] = request[d] - index.free[w * dims + d]
+            search.freed[d] = 0
+            if search.need[d] > 0 { fitsAlready = false }
+        }
+        search.chosen.removeAll(keepingCapacity: true)
+        return fitsAlready
+    }
+
+    /// Takes victims in victim order (the worker's allocations are pre-sorted) until the job fits; false when
+    /// all the eligible victims on the worker together do not free enough.
+    private func takeVictims(_ search: inout VictimSearch, onWorker w: Int, for claimant: Claimant) -> Bool {
+        var covered = false
+        for k in Int(allocationsByWorkerStart[w])..<Int(allocationsByWorkerStart[w + 1]) {
+            let i = Int(allocationsByWorker[k])
+            guard isEligibleVictim(i, job: claimant.job, priority: claimant.priority, overShare: claimant.overShare,
+                                   claimantUnderShare: claimant.underShare) else { continue }
+            search.chosen.append(i)
+            covered = true
+            for d in 0..<dims {
+                search.freed[d] += allocationVectors[i * dims + d]
+                if search.freed[d] < search.need[d] { covered = false }
+            }
+            if covered { break }
+        }
+        return covered
+    }
+
+    /// Drops victims that turned out unnecessary, highest priority first (the end of the victim order).
+    private func dropUnneededVictims(_ search: inout VictimSearch) {
+        var k = search.chosen.count - 1
+        while k >= 0 {
+            let i = search.chosen[k]
+            var stillCovered = true
+            for d in 0..<dims where search.freed[d] - allocationVectors[i * dims + d] < search.need[d] { stillCovered = false }
+            if stillCovered {
+                for d in 0..<dims { search.freed[d] -= allocationVectors[i * dims + d] }
+                search.chosen.remove(at: k)
+            }
+            k -= 1
+        }
+    }
+
+    /// A gang member costs its whole gang: preempting one member preempts them all.
+    private func cost(ofVictims victims: [Int]) -> WorkerCost {
+        var cost = WorkerCost.none
+        for i in victims {
+            let a = snapshot.allocations[i]
+            cost.victimTasks += a.isGangMember ? (allocationsOfJob[a.job]?.count ?? 1) : 1
+            cost.highestPriority = max(cost.highestPriority, a.priority)
+            cost.earliestStart = min(cost.earliestStart, a.startedAt)
+        }
+        return cost
+    }
+
+    /// Best group: the `count` cheapest workers of each group (`options` come sorted cheapest first), compared by
+    /// their summed cost. Unpacked, every worker is in group 0, so the first `count` options are the answer.
+    private func cheapestGroup(of options: [WorkerOption], count: Int, packed: Bool) -> (cost: WorkerCost, options: [Int])? {
         var perGroup: [Int32: [Int]] = [:]
         var best: (cost: WorkerCost, options: [Int])? = nil
         for (o, option) in options.enumerated() {
@@ -189,11 +248,9 @@ extension SchedulingPass {
                 total.earliestStart = min(total.earliestStart, c.earliestStart)
             }
             if best == nil || total < best!.cost { best = (total, perGroup[option.group]!) }
-            if packKey < 0 { break }
+            if !packed { break }
         }
-        guard let chosen = best, chosen.cost.victimTasks > 0 else { return nil }
-        return PreemptionPlan(workers: chosen.options.map { options[$0].worker },
-                              victims: chosen.options.flatMap { options[$0].victims })
+        return best
     }
 
     /// Emits the preemptions of a plan (whole gangs for gang members); returns how many tasks were told to leave.

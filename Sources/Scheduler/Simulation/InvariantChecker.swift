@@ -8,18 +8,38 @@ public enum InvariantChecker {
     public static func check(_ decisions: SchedulingDecisions, against snapshot: ClusterSnapshot, step: Int,
                              into violations: inout [String]) {
         func fail(_ message: String) { violations.append("step \(step): \(message)") }
-        let workers = Dictionary(snapshot.workers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let jobs = Dictionary(uniqueKeysWithValues: snapshot.pendingJobs.map { ($0.id, $0) })
-        let runningTasks = Dictionary(snapshot.allocations.map { ($0.task, $0) }, uniquingKeysWith: { a, _ in a })
+        let known = Known(snapshot)
+        let placementsOfJob = checkPlacements(decisions.placements, of: snapshot, known: known, fail)
+        checkGangPlacements(placementsOfJob, known: known, fail)
+        checkQuotas(placementsOfJob, of: snapshot, known: known, fail)
+        checkPreemptions(decisions.preemptions, of: snapshot, known: known, fail)
+    }
 
+    /// The snapshot's workers, pending jobs and running tasks by id.
+    private struct Known {
+        let workers: [WorkerID: WorkerSnapshot]
+        let jobs: [JobID: PendingJob]
+        let runningTasks: [TaskID: RunningAllocation]
+
+        init(_ snapshot: ClusterSnapshot) {
+            workers = Dictionary(snapshot.workers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            jobs = Dictionary(uniqueKeysWithValues: snapshot.pendingJobs.map { ($0.id, $0) })
+            runningTasks = Dictionary(snapshot.allocations.map { ($0.task, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    /// Each placement of a pending task on an alive worker carrying the job's required labels, once; no worker
+    /// over-committed by running plus placed work. Returns the placements grouped by job.
+    private static func checkPlacements(_ placements: [Placement], of snapshot: ClusterSnapshot, known: Known,
+                                        _ fail: (String) -> Void) -> [JobID: [Placement]] {
         var used: [WorkerID: Resources] = [:]
-        for a in snapshot.allocations where workers[a.worker]?.isAlive == true { used[a.worker, default: .zero] += a.resources }
+        for a in snapshot.allocations where known.workers[a.worker]?.isAlive == true { used[a.worker, default: .zero] += a.resources }
         var placedTasks = Set<TaskID>()
         var placementsOfJob: [JobID: [Placement]] = [:]
-        for p in decisions.placements {
-            guard let worker = workers[p.worker], worker.isAlive else { fail("task \(p.task) placed on dead or unknown worker \(p.worker)"); continue }
-            guard let job = jobs[p.job], job.tasks.contains(p.task) else { fail("task \(p.task) of job \(p.job) was not pending"); continue }
-            if !placedTasks.insert(p.task).inserted || runningTasks[p.task] != nil { fail("task \(p.task) placed twice") }
+        for p in placements {
+            guard let worker = known.workers[p.worker], worker.isAlive else { fail("task \(p.task) placed on dead or unknown worker \(p.worker)"); continue }
+            guard let job = known.jobs[p.job], job.tasks.contains(p.task) else { fail("task \(p.task) of job \(p.job) was not pending"); continue }
+            if !placedTasks.insert(p.task).inserted || known.runningTasks[p.task] != nil { fail("task \(p.task) placed twice") }
             if !worker.labels.satisfies(selector: job.nodeSelector),
                let missing = job.nodeSelector.sorted(by: { $0.key < $1.key }).first(where: { worker.labels[$0.key] != $0.value }) {
                 fail("task \(p.task) on worker \(p.worker) lacking required label \(missing.key)=\(missing.value)")
@@ -27,31 +47,39 @@ public enum InvariantChecker {
             used[p.worker, default: .zero] += job.perTask
             placementsOfJob[p.job, default: []].append(p)
         }
-        for (id, total) in used where !total.fits(in: workers[id]!.capacity) {
-            fail("worker \(id) over-committed: \(total) > \(workers[id]!.capacity)")
+        for (id, total) in used where !total.fits(in: known.workers[id]!.capacity) {
+            fail("worker \(id) over-committed: \(total) > \(known.workers[id]!.capacity)")
         }
+        return placementsOfJob
+    }
+
+    /// Gangs all or nothing, on distinct workers, and in one packing group when asked.
+    private static func checkGangPlacements(_ placementsOfJob: [JobID: [Placement]], known: Known, _ fail: (String) -> Void) {
         for (id, placements) in placementsOfJob {
-            let job = jobs[id]!
+            let job = known.jobs[id]!
             guard job.isGang else { continue }
             if placements.count != job.tasks.count { fail("gang \(id) partially placed: \(placements.count) of \(job.tasks.count)") }
             if Set(placements.map(\.worker)).count != placements.count { fail("gang \(id) shares a worker between members") }
             if let key = job.packBy {
-                let values = Set(placements.map { workers[$0.worker]!.labels[key] })
+                let values = Set(placements.map { known.workers[$0.worker]!.labels[key] })
                 if values.count != 1 || values.first! == nil { fail("gang \(id) not packed in one \(key): \(values)") }
             }
         }
+    }
 
-        // Quotas, for queues that placed anything.
+    /// Quotas, for queues that placed anything.
+    private static func checkQuotas(_ placementsOfJob: [JobID: [Placement]], of snapshot: ClusterSnapshot, known: Known,
+                                    _ fail: (String) -> Void) {
         let specs = Dictionary(snapshot.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var queueUse: [String: Resources] = [:]
-        for a in snapshot.allocations where a.preemptionDeadline == nil && workers[a.worker]?.isAlive == true {
+        for a in snapshot.allocations where a.preemptionDeadline == nil && known.workers[a.worker]?.isAlive == true {
             queueUse[a.queue, default: .zero] += a.resources
         }
         for (id, placements) in placementsOfJob {
-            let job = jobs[id]!
+            let job = known.jobs[id]!
             for _ in placements { queueUse[job.queue, default: .zero] += job.perTask }
         }
-        for name in Set(placementsOfJob.keys.map { jobs[$0]!.queue }) {
+        for name in Set(placementsOfJob.keys.map { known.jobs[$0]!.queue }) {
             guard let quota = specs[name]?.quota, let use = queueUse[name] else { continue }
             if quota.cpuMillis > 0 && use.cpuMillis > quota.cpuMillis { fail("queue \(name) over its cpu quota") }
             if quota.memoryBytes > 0 && use.memoryBytes > quota.memoryBytes { fail("queue \(name) over its memory quota") }
@@ -59,14 +87,18 @@ public enum InvariantChecker {
                 fail("queue \(name) over its \(kind) quota: \(use.accelerators[kind] ?? 0) > \(limit)")
             }
         }
+    }
 
-        // Preemption.
+    /// Preemption only of running, preemptible tasks not already leaving, each once, for strictly lower priority or
+    /// as a reclaim by a queue under its share from one over it; and a gang preempted whole or not at all.
+    private static func checkPreemptions(_ preemptions: [Preemption], of snapshot: ClusterSnapshot, known: Known,
+                                         _ fail: (String) -> Void) {
         let shares = shares(workers: snapshot.workers, allocations: snapshot.allocations, queues: snapshot.queues,
                             pendingQueues: Set(snapshot.pendingJobs.map(\.queue)))
         var preempted = Set<TaskID>()
-        for p in decisions.preemptions {
-            guard let victim = runningTasks[p.victim] else { fail("preempted task \(p.victim) is not running"); continue }
-            guard let preemptor = jobs[p.preemptor] else { fail("preemptor \(p.preemptor) is not pending"); continue }
+        for p in preemptions {
+            guard let victim = known.runningTasks[p.victim] else { fail("preempted task \(p.victim) is not running"); continue }
+            guard let preemptor = known.jobs[p.preemptor] else { fail("preemptor \(p.preemptor) is not pending"); continue }
             if !preempted.insert(p.victim).inserted { fail("task \(p.victim) preempted twice") }
             if victim.preemptionDeadline != nil { fail("task \(p.victim) was already leaving") }
             if !victim.isPreemptible { fail("task \(p.victim) is not preemptible") }
@@ -83,7 +115,7 @@ public enum InvariantChecker {
             }
         }
         // A gang is preempted whole or not at all.
-        let preemptedJobs = Set(decisions.preemptions.map(\.victimJob))
+        let preemptedJobs = Set(preemptions.map(\.victimJob))
         for a in snapshot.allocations where a.isGangMember && preemptedJobs.contains(a.job)
             && a.preemptionDeadline == nil && !preempted.contains(a.task) {
             fail("gang \(a.job) only partly preempted: task \(a.task) kept")

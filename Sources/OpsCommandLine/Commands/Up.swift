@@ -10,6 +10,7 @@ import ClusterModel
 import Control
 import Foundation
 import Postgres
+import Primitives
 
 enum UpCommand: OpsCommand {
     static let workers = TypedOption("workers", short: "n", value: "N", help: "number of local workers", environment: "OPS_WORKERS",
@@ -67,7 +68,7 @@ enum UpCommand: OpsCommand {
         }
         printClusterIsUp(serverURL: serverURL, options: options)
 
-        let stop = Latch()
+        let stop = Wakeup(sticky: true)
         let signals = TerminationSignals { _ in stop.signal() }
         defer { signals.cancel() }
         await stop.wait()
@@ -126,7 +127,7 @@ enum UpCommand: OpsCommand {
     static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>) async throws {
         // A control plane that fails to start finishes its task; the watcher records that so the loop can
         // surface its error instead of waiting out the whole minute.
-        let stopped = Latch()
+        let stopped = Wakeup(sticky: true)
         let watcher = Task { _ = try? await server.value; stopped.signal() }
         defer { watcher.cancel() }
         let deadline = Date().addingTimeInterval(60)
@@ -177,31 +178,3 @@ enum UpCommand: OpsCommand {
     }
 }
 
-/// A one-shot signal that stays set.
-final class Latch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var isSet = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func signal() {
-        let pending: [CheckedContinuation<Void, Never>] = lock.withLock {
-            isSet = true
-            defer { waiters.removeAll() }
-            return waiters
-        }
-        pending.forEach { $0.resume() }
-    }
-
-    var isSignalled: Bool { lock.withLock { isSet } }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now: Bool = lock.withLock {
-                if isSet { return true }
-                waiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
-}

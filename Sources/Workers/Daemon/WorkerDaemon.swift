@@ -15,6 +15,7 @@ import APITypes
 import ClusterModel
 import DataShards
 import Foundation
+import Primitives
 
 /// A point-in-time view of the daemon, for `opsctl` output and tests.
 public struct WorkerDaemonStatus: Sendable, Equatable {

@@ -1,9 +1,8 @@
 // A one-bit signal between tasks: `signal()` wakes the current waiters, or the next `wait()` when nobody waits.
 
 import Foundation
-import Primitives
 
-final class Wakeup: Sendable {
+public final class Wakeup: Sendable {
     private struct State {
         var pending = false
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
@@ -12,11 +11,11 @@ final class Wakeup: Sendable {
     /// A sticky wakeup stays signalled for good (a latch): every later `wait()` returns at once.
     private let sticky: Bool
 
-    init(sticky: Bool = false) { self.sticky = sticky }
+    public init(sticky: Bool = false) { self.sticky = sticky }
 
-    var isSignalled: Bool { state.withLock { $0.pending } }
+    public var isSignalled: Bool { state.withLock { $0.pending } }
 
-    func signal() {
+    public func signal() {
         let toResume: [CheckedContinuation<Void, Never>] = state.withLock { state in
             if sticky { state.pending = true }
             if state.waiters.isEmpty {
@@ -29,7 +28,7 @@ final class Wakeup: Sendable {
         toResume.forEach { $0.resume() }
     }
 
-    func wait() async {
+    public func wait() async {
         let id = UUID()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow: Bool = state.withLock { state in
@@ -45,7 +44,7 @@ final class Wakeup: Sendable {
     }
 
     /// Waits for a signal or at most `seconds`, whichever comes first.
-    func wait(timeoutSeconds seconds: Double) async {
+    public func wait(timeoutSeconds seconds: Double) async {
         let timer = Task { [weak self] in
             try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
             if !Task.isCancelled { self?.signal() }

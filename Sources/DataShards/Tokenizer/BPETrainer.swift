@@ -77,151 +77,23 @@ public struct BPETrainer {
         return try Tokenizer(vocabulary: vocab, merges: merges, addedTokens: added, splitPattern: splitPattern)
     }
 
-    struct HeapEntry {
-        var count: Int
-        var pair: UInt64
-        var positions: Int  // index into `positionLists`
-        /// Max-heap order: higher count first, then the smaller pair.
-        @inline(__always) func before(_ o: HeapEntry) -> Bool { count != o.count ? count > o.count : pair < o.pair }
-    }
-
+    /// The merges in order, and every token's bytes (index = id). Pair counts only change around a merge, so
+    /// each step rewrites just the words the merged pair occurs in.
     func trainMerges() -> (tokens: [[UInt8]], merges: [(UInt32, UInt32)]) {
-        var tokens: [[UInt8]] = specialTokens.map { Array($0.utf8) }
-        var idOf: [[UInt8]: UInt32] = [:]
-        for (i, t) in tokens.enumerated() { idOf[t] = UInt32(i) }
-        // Byte alphabet, ordered by printable code point.
-        var byteId = [UInt32](repeating: 0, count: 256)
-        for b in (0..<256).sorted(by: { ByteLevel.byteToCodePoint[$0] < ByteLevel.byteToCodePoint[$1] }) {
-            if let existing = idOf[[UInt8(b)]] { byteId[b] = existing; continue }
-            byteId[b] = UInt32(tokens.count)
-            idOf[[UInt8(b)]] = UInt32(tokens.count)
-            tokens.append([UInt8(b)])
-        }
-
-        // Words as symbol sequences in one flat array.
-        let wordCount = words.distinctCount
-        var symbols: [UInt32] = []
-        symbols.reserveCapacity(words.arena.count)
-        var start = [Int](repeating: 0, count: wordCount)
-        var length = [Int](repeating: 0, count: wordCount)
-        let freq = words.counts
-        for e in 0..<wordCount {
-            start[e] = symbols.count
-            for b in words.word(e) { symbols.append(byteId[Int(b)]) }
-            length[e] = symbols.count - start[e]
-        }
-
-        var pairCounts: [UInt64: Int] = [:]
-        var whereToUpdate: [UInt64: [Int32]] = [:]
-        for w in 0..<wordCount where length[w] > 1 {
-            let s = start[w]
-            for k in 0..<(length[w] - 1) {
-                let p = UInt64(symbols[s + k]) << 32 | UInt64(symbols[s + k + 1])
-                pairCounts[p, default: 0] += freq[w]
-                whereToUpdate[p, default: []].append(Int32(w))
-            }
-        }
-        var positionLists: [[Int32]] = []
-        var heap: [HeapEntry] = []
-        func push(_ e: HeapEntry) {
-            heap.append(e)
-            var i = heap.count - 1
-            while i > 0 {
-                let parent = (i - 1) >> 1
-                if !heap[i].before(heap[parent]) { break }
-                heap.swapAt(i, parent); i = parent
-            }
-        }
-        func pop() -> HeapEntry? {
-            guard let last = heap.popLast() else { return nil }
-            if heap.isEmpty { return last }
-            let top = heap[0]
-            heap[0] = last
-            var i = 0
-            let n = heap.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < n && heap[l].before(heap[m]) { m = l }
-                if r < n && heap[r].before(heap[m]) { m = r }
-                if m == i { break }
-                heap.swapAt(m, i); i = m
-            }
-            return top
-        }
-        func flushUpdates() {
-            for (pair, positions) in whereToUpdate {
-                let c = pairCounts[pair] ?? 0
-                if c > 0 {
-                    positionLists.append(positions)
-                    push(HeapEntry(count: c, pair: pair, positions: positionLists.count - 1))
-                }
-            }
-            whereToUpdate.removeAll(keepingCapacity: true)
-        }
-        flushUpdates()
-
+        var vocabulary = TrainingVocabulary(specialTokens: specialTokens)
+        var corpus = MergeableWords(words, byteId: vocabulary.byteId)
+        var pairs = PairQueue(counting: corpus)
         var merges: [(UInt32, UInt32)] = []
-        var seenInStep = [Int32](repeating: -1, count: wordCount)
-        var step: Int32 = 0
-        while tokens.count < vocabularySize {
-            guard var top = pop() else { break }
-            let current = pairCounts[top.pair] ?? 0
-            if top.count != current {
-                top.count = current
-                push(top)
-                continue
-            }
+        while vocabulary.tokens.count < vocabularySize {
+            guard let top = pairs.popMostFrequent() else { break }
             if top.count < 1 || minFrequency > top.count { break }
             let a = UInt32(truncatingIfNeeded: top.pair >> 32), b = UInt32(truncatingIfNeeded: top.pair)
-            let newBytes = tokens[Int(a)] + tokens[Int(b)]
-            let c: UInt32
-            if let existing = idOf[newBytes] { c = existing } else {
-                c = UInt32(tokens.count)
-                tokens.append(newBytes)
-                idOf[newBytes] = c
-            }
+            let c = vocabulary.id(joining: a, b)
             merges.append((a, b))
-            step += 1
-            let positions = positionLists[top.positions]
-            positionLists[top.positions] = []
-            symbols.withUnsafeMutableBufferPointer { sym in
-                for w32 in positions {
-                    let w = Int(w32)
-                    if seenInStep[w] == step { continue }  // positions may repeat a word
-                    seenInStep[w] = step
-                    let s = start[w]
-                    var n = length[w]
-                    let f = freq[w]
-                    var i = 0
-                    while i < n {
-                        if sym[s + i] == a && i + 1 < n && sym[s + i + 1] == b {
-                            if i > 0 {
-                                let prev = UInt64(sym[s + i - 1])
-                                pairCounts[prev << 32 | UInt64(a), default: 0] -= f
-                                let np = prev << 32 | UInt64(c)
-                                pairCounts[np, default: 0] += f
-                                whereToUpdate[np, default: []].append(w32)
-                            }
-                            sym[s + i] = c
-                            var k = i + 1
-                            while k < n - 1 { sym[s + k] = sym[s + k + 1]; k += 1 }
-                            n -= 1
-                            if i < n - 1 {
-                                let next = UInt64(sym[s + i + 1])
-                                pairCounts[UInt64(b) << 32 | next, default: 0] -= f
-                                let np = UInt64(c) << 32 | next
-                                pairCounts[np, default: 0] += f
-                                whereToUpdate[np, default: []].append(w32)
-                            }
-                        }
-                        i += 1
-                    }
-                    length[w] = n
-                }
-            }
-            flushUpdates()
+            let positions = pairs.takePositions(of: top)
+            corpus.merge(a, b, into: c, inWords: positions, pairs: &pairs)
+            pairs.enqueueChangedPairs()
         }
-        return (tokens, merges)
+        return (vocabulary.tokens, merges)
     }
 }

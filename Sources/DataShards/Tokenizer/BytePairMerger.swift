@@ -50,7 +50,7 @@ final class BytePairMerger {
         var next = [Int](0..<n).map { $0 + 1 == n ? -1 : $0 + 1 }
         var alive = [Bool](repeating: true, count: n)
         // Min-heap of (rank << 32 | position): lower rank first, then leftmost.
-        var heap = MinHeap()
+        var heap = BinaryHeap<UInt64>()
         for i in 0..<(n - 1) {
             let r = table.lookup(ids[i], ids[i + 1]).rank
             if r != PairRankTable.noRank { heap.push(UInt64(r) << 32 | UInt64(i)) }
@@ -79,39 +79,5 @@ final class BytePairMerger {
         var i = 0
         while i >= 0 { out.append(ids[i]); i = next[i] }
         ids = out
-    }
-}
-
-/// A binary min-heap of UInt64 keys.
-struct MinHeap {
-    private var items: [UInt64] = []
-    var isEmpty: Bool { items.isEmpty }
-
-    mutating func push(_ v: UInt64) {
-        items.append(v)
-        var i = items.count - 1
-        while i > 0 {
-            let p = (i - 1) >> 1
-            if items[p] <= items[i] { break }
-            items.swapAt(p, i); i = p
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let last = items.popLast() else { return nil }
-        if items.isEmpty { return last }
-        let top = items[0]
-        items[0] = last
-        var i = 0
-        let n = items.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < n && items[l] < items[m] { m = l }
-            if r < n && items[r] < items[m] { m = r }
-            if m == i { break }
-            items.swapAt(m, i); i = m
-        }
-        return top
     }
 }

@@ -69,19 +69,37 @@ enum TokenizerJSON {
 
     // MARK: Loading
 
+    /// Fields are checked in a fixed order (normalizer, pre_tokenizer, model, added_tokens, post_processor), so a
+    /// file with several problems always reports the same one first.
     static func parse(_ data: Data, source: String) throws(TokenizerError) -> Tokenizer {
+        let root = try parseRoot(data, source: source)
+        if let n = root["normalizer"], !(n is NSNull) {
+            throw .unsupported(file: source, field: "normalizer", value: describe(n))
+        }
+        let (pattern, prefixSpace) = try parsePreTokenizer(root["pre_tokenizer"], source: source)
+        let model = try parseModel(root["model"], source: source)
+        let ignoreMerges = (model["ignore_merges"] as? Bool) ?? false
+        let vocab = try parseVocabulary(model["vocab"], source: source)
+        let merges = try parseMerges(model["merges"], source: source)
+        let added = try parseAddedTokens(root["added_tokens"], source: source)
+        let post = try parsePostProcessor(root["post_processor"], source: source)
+        return try Tokenizer(vocabulary: vocab, merges: merges, addedTokens: added, splitPattern: pattern,
+                             addPrefixSpace: prefixSpace, ignoreMerges: ignoreMerges, postProcessorJSON: post, source: source)
+    }
+
+    private static func parseRoot(_ data: Data, source: String) throws(TokenizerError) -> [String: Any] {
         let rootAny: Any
         do { rootAny = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) }
         catch { throw .malformedJSON(file: source, reason: "\(error.localizedDescription)") }
         guard let root = rootAny as? [String: Any] else {
             throw .invalidField(file: source, field: "(root)", expected: "a JSON object")
         }
-        if let n = root["normalizer"], !(n is NSNull) {
-            throw .unsupported(file: source, field: "normalizer", value: describe(n))
-        }
-        let (pattern, prefixSpace) = try parsePreTokenizer(root["pre_tokenizer"], source: source)
+        return root
+    }
 
-        guard let model = root["model"] as? [String: Any] else {
+    /// The `model` object, once every BPE option that would change the ids (and that we do not implement) is refused.
+    private static func parseModel(_ any: Any?, source: String) throws(TokenizerError) -> [String: Any] {
+        guard let model = any as? [String: Any] else {
             throw .invalidField(file: source, field: "model", expected: "an object with type BPE")
         }
         if let type = model["type"], (type as? String) != "BPE" {
@@ -94,9 +112,11 @@ enum TokenizerJSON {
             }
         }
         if let v = model["byte_fallback"] as? Bool, v { throw .unsupported(file: source, field: "model.byte_fallback", value: "true") }
-        let ignoreMerges = (model["ignore_merges"] as? Bool) ?? false
+        return model
+    }
 
-        guard let vocabDict = model["vocab"] as? [String: Any] else {
+    private static func parseVocabulary(_ any: Any?, source: String) throws(TokenizerError) -> [(token: String, id: UInt32)] {
+        guard let vocabDict = any as? [String: Any] else {
             throw .invalidField(file: source, field: "model.vocab", expected: "an object of token -> id")
         }
         var vocab: [(token: String, id: UInt32)] = []
@@ -107,7 +127,12 @@ enum TokenizerJSON {
             }
             vocab.append((token, UInt32(id)))
         }
-        guard let mergesAny = model["merges"] as? [Any] else {
+        return vocab
+    }
+
+    /// Merges in either spelling HF writes: "left right" strings (older files) or ["left", "right"] pairs.
+    private static func parseMerges(_ any: Any?, source: String) throws(TokenizerError) -> [(String, String)] {
+        guard let mergesAny = any as? [Any] else {
             throw .invalidField(file: source, field: "model.merges", expected: "an array")
         }
         var merges: [(String, String)] = []
@@ -125,33 +150,36 @@ enum TokenizerJSON {
                 throw .invalidField(file: source, field: "model.merges[\(i)]", expected: "a \"left right\" string or a [left, right] pair")
             }
         }
+        return merges
+    }
 
+    private static func parseAddedTokens(_ any: Any?, source: String) throws(TokenizerError) -> [AddedToken] {
+        guard let list = any, !(list is NSNull) else { return [] }
+        guard let items = list as? [[String: Any]] else {
+            throw .invalidField(file: source, field: "added_tokens", expected: "an array of objects")
+        }
         var added: [AddedToken] = []
-        if let list = root["added_tokens"], !(list is NSNull) {
-            guard let items = list as? [[String: Any]] else {
-                throw .invalidField(file: source, field: "added_tokens", expected: "an array of objects")
+        for (i, item) in items.enumerated() {
+            guard let id = item["id"] as? Int, id >= 0, let content = item["content"] as? String else {
+                throw .invalidField(file: source, field: "added_tokens[\(i)]", expected: "an object with integer id and string content")
             }
-            for (i, item) in items.enumerated() {
-                guard let id = item["id"] as? Int, id >= 0, let content = item["content"] as? String else {
-                    throw .invalidField(file: source, field: "added_tokens[\(i)]", expected: "an object with integer id and string content")
-                }
-                for flag in ["single_word", "lstrip", "rstrip"] where (item[flag] as? Bool) == true {
-                    throw .unsupported(file: source, field: "added_tokens[\(i)].\(flag)", value: "true")
-                }
-                let special = (item["special"] as? Bool) ?? false
-                added.append(AddedToken(id: UInt32(id), content: content, special: special,
-                                        normalized: (item["normalized"] as? Bool) ?? !special))
+            for flag in ["single_word", "lstrip", "rstrip"] where (item[flag] as? Bool) == true {
+                throw .unsupported(file: source, field: "added_tokens[\(i)].\(flag)", value: "true")
             }
+            let special = (item["special"] as? Bool) ?? false
+            added.append(AddedToken(id: UInt32(id), content: content, special: special,
+                                    normalized: (item["normalized"] as? Bool) ?? !special))
         }
-        var post: String? = nil
-        if let p = root["post_processor"], !(p is NSNull) {
-            guard let d = try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-                throw .invalidField(file: source, field: "post_processor", expected: "a JSON object")
-            }
-            post = String(decoding: d, as: UTF8.self)
+        return added
+    }
+
+    /// The post-processor as canonical JSON text (sorted keys), kept to be written back on save; nil when absent.
+    private static func parsePostProcessor(_ any: Any?, source: String) throws(TokenizerError) -> String? {
+        guard let p = any, !(p is NSNull) else { return nil }
+        guard let d = try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            throw .invalidField(file: source, field: "post_processor", expected: "a JSON object")
         }
-        return try Tokenizer(vocabulary: vocab, merges: merges, addedTokens: added, splitPattern: pattern,
-                             addPrefixSpace: prefixSpace, ignoreMerges: ignoreMerges, postProcessorJSON: post, source: source)
+        return String(decoding: d, as: UTF8.self)
     }
 
     private static func parsePreTokenizer(_ any: Any?, source: String) throws(TokenizerError) -> (SplitPattern, Bool) {

@@ -38,79 +38,18 @@ public struct TokenizeExecutor: JobExecutor {
 
     /// The whole task, synchronously (on its own thread); `context` nil in tests.
     static func tokenize(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> Outcome {
-        let tokenizer: Tokenizer
-        do { tokenizer = try Tokenizer.load(path: spec.tokenizerPath) } catch {
-            throw TaskFailure("cannot load the tokenizer \(spec.tokenizerPath): \(error)", retryable: false)
-        }
+        let tokenizer = try loadTokenizer(spec.tokenizerPath)
         let endOfText = try TokenizeTaskSupport.endOfTextID(tokenizer, named: spec.endOfText)
         let dtype = TokenDType.optimal(forVocabularySize: tokenizer.vocabularySize)
         let directory = spec.datasetDirectory
         let name = TokenizeTaskSpec.shardName(index: spec.shardIndex)
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw TaskFailure("cannot create the dataset directory \(directory): \(error)")
-        }
-        // Temporaries of an earlier attempt of this very shard (a killed worker) go first; other shards' are not touched.
-        TokenizeDatasetIndex.removeTemporaries(of: name, in: directory)
-
-        let writer: ShardWriter
-        do { writer = try ShardWriter(directory: directory, name: name, dtype: dtype, endOfTextID: endOfText) } catch {
-            throw TaskFailure("cannot start shard \(name) in \(directory): \(error)")
-        }
-        var earlier = Set<DocumentHash>(), seen = Set<DocumentHash>()
-        var duplicates = 0
-        if spec.dedup {
-            do { earlier = try TokenizeDedup.earlierHashes(spec) } catch { writer.abort(); throw error }
-        }
-        var stats = InputStats()
-        let options = TokenizeTaskSupport.readerOptions(spec.input)
-        let encoder = tokenizer.makeEncoder()
-        var ids: [UInt32] = []
-        ids.reserveCapacity(1 << 16)
-        do {
-            for (fileNumber, file) in spec.files.enumerated() {
-                if let context { try TokenizeTaskSupport.stopIfAsked(context) }
-                let reader: DocumentReader
-                do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
-                catch { throw TokenizeTaskSupport.failure(error) }
-                var sinceCheck = 0
-                while true {
-                    let document: InputDocument?
-                    do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
-                    guard let document else { break }
-                    if spec.dedup {
-                        let hash = TokenizeDedup.hash(document.text)
-                        if earlier.contains(hash) || !seen.insert(hash).inserted {
-                            duplicates += 1
-                            continue
-                        }
-                    }
-                    ids.removeAll(keepingCapacity: true)
-                    encoder.encode(document.text, into: &ids, matchAddedTokens: false)
-                    do { try writer.appendDocument(ids) } catch { throw TaskFailure("shard \(name): \(error)", retryable: false) }
-                    sinceCheck += 1
-                    if sinceCheck >= 256, let context {
-                        sinceCheck = 0
-                        try TokenizeTaskSupport.stopIfAsked(context)
-                    }
-                }
-                stats.add(reader.stats)
-                context?.progress(Double(fileNumber + 1) / Double(max(1, spec.files.count)) * 0.95,
-                                  step: Int64(fileNumber + 1), totalSteps: Int64(spec.files.count))
-            }
-        } catch {
+        let writer = try startShard(name, in: directory, dtype: dtype, endOfText: endOfText)
+        let input: (stats: InputStats, duplicates: Int)
+        do { input = try writeDocuments(spec, tokenizer: tokenizer, to: writer, name: name, context: context) } catch {
             writer.abort()
             throw error
         }
-        let info: ShardInfo
-        do { info = try writer.finish() } catch {
-            switch error {
-            case .conflictingShard:
-                throw TaskFailure("\(error) — the dataset directory already holds a different shard of this name; write to a new dataset or location",
-                                  retryable: false)
-            default:
-                throw TaskFailure("cannot commit shard \(name): \(error)")
-            }
-        }
+        let info = try commit(writer, name: name)
         let facts = DatasetShardFacts(
             dataset: spec.dataset, datasetDirectory: directory, index: spec.shardIndex, name: name,
             location: directory + "/" + info.binFile, sha256: info.binSHA256, bytes: info.binBytes,
@@ -126,11 +65,87 @@ public struct TokenizeExecutor: JobExecutor {
         } catch {
             throw TaskFailure("shard \(name) is committed but the dataset index could not be updated: \(error)")
         }
-        var statsJSON = TokenizeTaskSupport.statsJSON(stats, files: spec.files.count)
+        var statsJSON = TokenizeTaskSupport.statsJSON(input.stats, files: spec.files.count)
         if spec.dedup, case .object(var fields) = statsJSON {
-            fields["duplicatesDropped"] = .int(Int64(duplicates))
+            fields["duplicatesDropped"] = .int(Int64(input.duplicates))
             statsJSON = .object(fields)
         }
         return Outcome(facts: facts, stats: statsJSON, wroteIndex: wroteIndex)
+    }
+
+    private static func loadTokenizer(_ path: String) throws -> Tokenizer {
+        do { return try Tokenizer.load(path: path) } catch {
+            throw TaskFailure("cannot load the tokenizer \(path): \(error)", retryable: false)
+        }
+    }
+
+    /// Opens the shard's writer in a clean state: the dataset directory exists and no temporaries of this shard are left.
+    private static func startShard(_ name: String, in directory: String, dtype: TokenDType, endOfText: UInt32) throws -> ShardWriter {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw TaskFailure("cannot create the dataset directory \(directory): \(error)")
+        }
+        // Temporaries of an earlier attempt of this very shard (a killed worker) go first; other shards' are not touched.
+        TokenizeDatasetIndex.removeTemporaries(of: name, in: directory)
+        do { return try ShardWriter(directory: directory, name: name, dtype: dtype, endOfTextID: endOfText) } catch {
+            throw TaskFailure("cannot start shard \(name) in \(directory): \(error)")
+        }
+    }
+
+    /// Reads the input files in order and appends each document's ids to the shard, dropping the documents an
+    /// earlier chunk or this one already holds when `spec.dedup`. The caller aborts the writer if this throws.
+    private static func writeDocuments(_ spec: TokenizeTaskSpec, tokenizer: Tokenizer, to writer: ShardWriter, name: String,
+                                       context: ExecutionContext?) throws -> (stats: InputStats, duplicates: Int) {
+        var earlier = Set<DocumentHash>(), seen = Set<DocumentHash>()
+        var duplicates = 0
+        if spec.dedup { earlier = try TokenizeDedup.earlierHashes(spec) }
+        var stats = InputStats()
+        let options = TokenizeTaskSupport.readerOptions(spec.input)
+        let encoder = tokenizer.makeEncoder()
+        var ids: [UInt32] = []
+        ids.reserveCapacity(1 << 16)
+        for (fileNumber, file) in spec.files.enumerated() {
+            if let context { try TokenizeTaskSupport.stopIfAsked(context) }
+            let reader: DocumentReader
+            do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
+            catch { throw TokenizeTaskSupport.failure(error) }
+            var sinceCheck = 0
+            while true {
+                let document: InputDocument?
+                do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
+                guard let document else { break }
+                if spec.dedup {
+                    let hash = TokenizeDedup.hash(document.text)
+                    if earlier.contains(hash) || !seen.insert(hash).inserted {
+                        duplicates += 1
+                        continue
+                    }
+                }
+                ids.removeAll(keepingCapacity: true)
+                encoder.encode(document.text, into: &ids, matchAddedTokens: false)
+                do { try writer.appendDocument(ids) } catch { throw TaskFailure("shard \(name): \(error)", retryable: false) }
+                sinceCheck += 1
+                if sinceCheck >= 256, let context {
+                    sinceCheck = 0
+                    try TokenizeTaskSupport.stopIfAsked(context)
+                }
+            }
+            stats.add(reader.stats)
+            context?.progress(Double(fileNumber + 1) / Double(max(1, spec.files.count)) * 0.95,
+                              step: Int64(fileNumber + 1), totalSteps: Int64(spec.files.count))
+        }
+        return (stats, duplicates)
+    }
+
+    /// Finishes the shard (fsync, rename into place); refused, not retried, when a different shard of this name is committed.
+    private static func commit(_ writer: ShardWriter, name: String) throws -> ShardInfo {
+        do { return try writer.finish() } catch {
+            switch error {
+            case .conflictingShard:
+                throw TaskFailure("\(error) — the dataset directory already holds a different shard of this name; write to a new dataset or location",
+                                  retryable: false)
+            default:
+                throw TaskFailure("cannot commit shard \(name): \(error)")
+            }
+        }
     }
 }

@@ -8,18 +8,24 @@ let package = Package(
     name: "llm-ops",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "opsctl", targets: ["opsctl"]),
+        .executable(name: "opsctl", targets: ["opsctl"])
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages), reached only through their wrapper modules.
-        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CMicroHTTPD", path: "Sources/CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(
+            name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CMicroHTTPD", path: "Sources/CMicroHTTPD", pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Not a library: one header with a compiler builtin (prefetch) that Swift cannot spell.
         .systemLibrary(name: "CCPUHints", path: "Sources/CCPUHints"),
 
@@ -40,26 +46,52 @@ let package = Package(
         .target(name: "Checksum", dependencies: ["CCrypto"]),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML", "Primitives"]),
         .target(name: "Scheduler", dependencies: ["ClusterModel", "Primitives"], exclude: ["README.md"]),
-        .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
+        .target(
+            name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
         // The HTTP client of the REST API (the worker protocol and the admin API), shared by the worker and opsctl.
         .target(name: "APIClient", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "Primitives"]),
-        .target(name: "Workers", dependencies: ["Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
-        .target(name: "Control", dependencies: ["Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum", "DataShards", "Engine"]),
+        .target(
+            name: "Workers",
+            dependencies: [
+                "Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum",
+            ]),
+        .target(
+            name: "Control",
+            dependencies: [
+                "Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum",
+                "DataShards", "Engine",
+            ]),
         // The CLI: the command table, parsing and every command of `opsctl`, as a library so that it is unit-tested.
-        .target(name: "OpsCommandLine", dependencies: ["Primitives", "APITypes", "APIClient", "ClusterModel", "Control", "Workers", "Postgres", "YAML", "Engine"]),
+        .target(
+            name: "OpsCommandLine",
+            dependencies: [
+                "Primitives", "APITypes", "APIClient", "ClusterModel", "Control", "Workers", "Postgres", "YAML",
+                "Engine",
+            ]),
 
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["OpsCommandLine"]),
-        .executableTarget(name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
-        .executableTarget(name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench", exclude: ["reference_bench.py"]),
+        .executableTarget(
+            name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
+        .executableTarget(
+            name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench",
+            exclude: ["reference_bench.py"]),
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
-        .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS", "Primitives"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
-        .executableTarget(name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives"], path: "Benchmarks/DiLoCoBench"),
+        .executableTarget(
+            name: "EngineBench", dependencies: ["Engine", "BLAS", "Primitives"], path: "Benchmarks/EngineBench",
+            exclude: ["torch_reference.py"]),
+        .executableTarget(
+            name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives"], path: "Benchmarks/DiLoCoBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
-        .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
-        .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),
+        .executableTarget(
+            name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],
+            path: "Benchmarks/StoreBench"),
+        .executableTarget(
+            name: "ControlBench",
+            dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"],
+            path: "Benchmarks/ControlBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
         .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),
@@ -73,11 +105,22 @@ let package = Package(
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "APITypesTests", dependencies: ["APITypes"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
-        .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "Primitives", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
+        .testTarget(
+            name: "DataShardsTests",
+            dependencies: ["DataShards", "Primitives", "TestSupport", "HTTPServer", "HTTPClient"],
+            exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "APIClient", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
-        .testTarget(name: "OpsCommandLineTests", dependencies: ["OpsCommandLine", "Control", "ClusterModel", "TestSupport"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),
+        .testTarget(
+            name: "WorkersTests",
+            dependencies: ["Workers", "APIClient", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
+        .testTarget(
+            name: "OpsCommandLineTests", dependencies: ["OpsCommandLine", "Control", "ClusterModel", "TestSupport"]),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: [
+                "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
+                "Zstd", "Gzip",
+            ]),
     ]
 )

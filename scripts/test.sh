@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
 bash scripts/install-test-deps.sh
 export PATH=/opt/swift/usr/bin:$PATH
+# The layout is checked first: `swift format` with .swift-format (4 spaces, 120 columns); fix with scripts/format.sh.
+bash scripts/format.sh --check
 # Release mode: the suite has numeric and simulation tests that debug builds run 10-50x slower.
 swift build -c release --build-tests -Xswiftc -enable-testing
 # The suite is XCTest only; with Swift Testing disabled, the runner's last line is XCTest's own summary.

@@ -41,13 +41,17 @@ struct Options {
             case "--statements": statements = true
             case "--explain": explain = true
             case "-h", "--help":
-                print("usage: ControlBench [--tasks N=20000] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain]")
+                print(
+                    "usage: ControlBench [--tasks N=20000] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain]"
+                )
                 exit(0)
             default: fail("unknown argument \(arguments[i]) (see --help)")
             }
             i += 1
         }
-        guard tasks > 0, workers > 0, (1...1024).contains(batch) else { fail("need --tasks > 0, --workers > 0, --batch in 1...1024") }
+        guard tasks > 0, workers > 0, (1...1024).contains(batch) else {
+            fail("need --tasks > 0, --workers > 0, --batch in 1...1024")
+        }
     }
 }
 
@@ -64,7 +68,9 @@ final class Samples: @unchecked Sendable {
     func summary() -> String {
         let sorted = lock.withLock { values.sorted() }
         guard !sorted.isEmpty else { return "none" }
-        func p(_ q: Double) -> String { String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] * 1000) }
+        func p(_ q: Double) -> String {
+            String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] * 1000)
+        }
         return "\(sorted.count) calls, p50 \(p(0.5)) ms, p90 \(p(0.9)) ms, p99 \(p(0.99)) ms"
     }
 }
@@ -72,8 +78,10 @@ final class Samples: @unchecked Sendable {
 // MARK: Set-up
 
 let options = Options(Array(CommandLine.arguments.dropFirst()))
-var settings = ["fsync": options.fsync ? "on" : "off", "synchronous_commit": options.fsync ? "on" : "off",
-                "shared_buffers": "128MB", "max_connections": "100"]
+var settings = [
+    "fsync": options.fsync ? "on" : "off", "synchronous_commit": options.fsync ? "on" : "off",
+    "shared_buffers": "128MB", "max_connections": "100",
+]
 if options.statements || options.explain {
     settings["shared_preload_libraries"] = "pg_stat_statements,auto_explain"
     settings["pg_stat_statements.track"] = "all"
@@ -89,27 +97,35 @@ if options.explain {
     settings["auto_explain.log_buffers"] = "on"
     settings["auto_explain.log_nested_statements"] = "on"
 }
-print("ControlBench: \(options.tasks) noop tasks, \(options.workers) worker clients, batches of \(options.batch), fsync \(options.fsync ? "on" : "off")")
+print(
+    "ControlBench: \(options.tasks) noop tasks, \(options.workers) worker clients, batches of \(options.batch), fsync \(options.fsync ? "on" : "off")"
+)
 let postgres = try TestPostgres(settings: settings)
 defer { postgres.destroy() }
 let databaseURL = try postgres.freshDatabase(named: "bench")
-let adminToken = Secret.random(), joinToken = Secret.random()
+let adminToken = Secret.random()
+let joinToken = Secret.random()
 let artifacts = try TemporaryDirectory.make(prefix: "controlbench-")
 defer { artifacts.remove() }
 
-let controlPlane = ControlPlane(configuration: ControlPlaneConfiguration(
-    databaseURL: databaseURL, adminToken: adminToken, joinToken: joinToken, artifactDirectory: artifacts.path,
-    leaseSeconds: 60, heartbeatSeconds: 10, databaseConnections: 16), log: { _ in })
+let controlPlane = ControlPlane(
+    configuration: ControlPlaneConfiguration(
+        databaseURL: databaseURL, adminToken: adminToken, joinToken: joinToken, artifactDirectory: artifacts.path,
+        leaseSeconds: 60, heartbeatSeconds: 10, databaseConnections: 16), log: { _ in })
 try controlPlane.start()
 defer { controlPlane.stop() }
 let database = try PostgresConnection(conninfo: databaseURL, applicationName: "controlbench")
 defer { database.close() }
 if options.statements { try database.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements") }
 
-let admin = OpsClient(baseURL: controlPlane.baseURL, token: adminToken.value, transport: CurlTransport(), timeoutSeconds: 300)
-let document = try WireCoding.decode(AnyJSON.self, from: Data("""
-    {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"bench"},"spec":{"type":"noop","tasks":\(options.tasks)}}
-    """.utf8))
+let admin = OpsClient(
+    baseURL: controlPlane.baseURL, token: adminToken.value, transport: CurlTransport(), timeoutSeconds: 300)
+let document = try WireCoding.decode(
+    AnyJSON.self,
+    from: Data(
+        """
+        {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"bench"},"spec":{"type":"noop","tasks":\(options.tasks)}}
+        """.utf8))
 let submitStarted = Date()
 _ = try await admin.submit([document])
 print(String(format: "submitted 1 job of %d tasks in %.2f s", options.tasks, Date().timeIntervalSince(submitStarted)))
@@ -117,15 +133,17 @@ if options.statements { try database.execute("SELECT pg_stat_statements_reset()"
 
 // MARK: The run
 
-let pollSamples = Samples(), reportSamples = Samples()
+let pollSamples = Samples()
+let reportSamples = Samples()
 let workerAPIs = (0..<options.workers).map { _ in
     HTTPControlPlaneAPI(baseURL: controlPlane.baseURL, token: joinToken.value, transport: CurlTransport())
 }
 var workerIDs: [WorkerID] = []
 for (index, api) in workerAPIs.enumerated() {
-    let response = try await api.register(RegisterWorkerRequest(
-        name: "bench-\(index)", resources: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40), version: "bench",
-        kinds: ["noop"], maxConcurrentTasks: options.batch))
+    let response = try await api.register(
+        RegisterWorkerRequest(
+            name: "bench-\(index)", resources: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40), version: "bench",
+            kinds: ["noop"], maxConcurrentTasks: options.batch))
     workerIDs.append(response.workerID)
 }
 
@@ -137,14 +155,22 @@ let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group i
             var emptyPolls = 0
             while emptyPolls < 2 {
                 let t0 = Date()
-                let poll = try await api.poll(PollRequest(workerID: worker, maxTasks: options.batch, waitSeconds: 0,
-                                                          available: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40)))
+                let poll = try await api.poll(
+                    PollRequest(
+                        workerID: worker, maxTasks: options.batch, waitSeconds: 0,
+                        available: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40)))
                 pollSamples.add(Date().timeIntervalSince(t0))
-                if poll.assignments.isEmpty { emptyPolls += 1; continue }
+                if poll.assignments.isEmpty {
+                    emptyPolls += 1
+                    continue
+                }
                 emptyPolls = 0
-                let batch = ReportBatch(workerID: worker, completions: poll.assignments.map {
-                    CompletionReport(taskID: $0.taskID, attemptID: $0.attemptID, result: ["task": .int(Int64($0.taskIndex))])
-                })
+                let batch = ReportBatch(
+                    workerID: worker,
+                    completions: poll.assignments.map {
+                        CompletionReport(
+                            taskID: $0.taskID, attemptID: $0.attemptID, result: ["task": .int(Int64($0.taskIndex))])
+                    })
                 let t1 = Date()
                 let response = try await api.report(batch)
                 reportSamples.add(Date().timeIntervalSince(t1))
@@ -168,7 +194,10 @@ let completed = completedPerWorker.reduce(0, +)
 let succeeded = try database.queryOne("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'").int("n")
 let attempts = try database.queryOne("SELECT count(*) AS n FROM task_attempts").int("n")
 let jobState = try database.queryOne("SELECT state FROM jobs WHERE name = 'bench'").string("state")
-print(String(format: "%d tasks claimed and completed in %.2f s: %.0f tasks/s end to end", completed, elapsed, Double(completed) / elapsed))
+print(
+    String(
+        format: "%d tasks claimed and completed in %.2f s: %.0f tasks/s end to end", completed, elapsed,
+        Double(completed) / elapsed))
 print("  poll:   \(pollSamples.summary())")
 print("  report: \(reportSamples.summary())")
 print("  per worker: \(completedPerWorker.sorted())")
@@ -189,16 +218,20 @@ if options.explain {
 }
 if options.statements {
     print("database time by statement (pg_stat_statements, top 12 by total time):")
-    let rows = try database.query("""
+    let rows = try database.query(
+        """
         SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
                regexp_replace(left(query, 110), '\\s+', ' ', 'g') AS q
         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
         ORDER BY total_exec_time DESC LIMIT 12
         """)
     for row in rows {
-        let calls = String(try row.int("calls")), total = try row.string("total_ms"), mean = try row.string("mean_ms")
-        print("  " + String(repeating: " ", count: max(0, 8 - calls.count)) + calls + " calls "
-              + String(repeating: " ", count: max(0, 10 - total.count)) + total + " ms total "
-              + String(repeating: " ", count: max(0, 8 - mean.count)) + mean + " ms mean  " + (try row.string("q")))
+        let calls = String(try row.int("calls"))
+        let total = try row.string("total_ms")
+        let mean = try row.string("mean_ms")
+        print(
+            "  " + String(repeating: " ", count: max(0, 8 - calls.count)) + calls + " calls "
+                + String(repeating: " ", count: max(0, 10 - total.count)) + total + " ms total "
+                + String(repeating: " ", count: max(0, 8 - mean.count)) + mean + " ms mean  " + (try row.string("q")))
     }
 }

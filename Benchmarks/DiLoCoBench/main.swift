@@ -29,8 +29,8 @@ struct Options {
     var momentum: Float = 0
     var transfer = PseudoGradientFormat.sign
     var mode = "both"
-    var evalEvery = 500   // a multiple of H = 4 and H = 50, so both runs are measured at the same steps
-    var evalSamples = 512   // 64 (the pipeline's 4 x 16) and 512 differ by up to 0.04 on one model (500 steps)
+    var evalEvery = 500 // a multiple of H = 4 and H = 50, so both runs are measured at the same steps
+    var evalSamples = 512 // 64 (the pipeline's 4 x 16) and 512 differ by up to 0.04 on one model (500 steps)
     var threads = 1
     var data = "/tmp/diloco-bench"
     var learningRate: Float = 3e-3
@@ -59,7 +59,9 @@ struct Options {
             case "--momentum": momentum = Float(value()) ?? momentum
             case "--transfer":
                 let name = value()
-                guard let format = PseudoGradientFormat(rawValue: name) else { fail("--transfer: one of fp32, bf16, int4, sign, got \(name)") }
+                guard let format = PseudoGradientFormat(rawValue: name) else {
+                    fail("--transfer: one of fp32, bf16, int4, sign, got \(name)")
+                }
                 transfer = format
             case "--mode": mode = value()
             case "--eval-every": evalEvery = Int(value()) ?? evalEvery
@@ -90,7 +92,7 @@ func fail(_ message: String) -> Never {
 
 func say(_ message: String) {
     print(message)
-    fflush(nil)  // lines appear as the runs go (stdout is a pipe when logged)
+    fflush(nil) // lines appear as the runs go (stdout is a pipe when logged)
 }
 
 // MARK: Data (as manifests/pipeline.yaml: BPE 2048, gpt2 split, 4 MB sample, one document per file, 16 files a shard)
@@ -98,7 +100,9 @@ func say(_ message: String) {
 enum PyDocs {
     static func sourcesRoot() -> String {
         let base = "/usr/share/doc"
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter { $0.hasPrefix("python3") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter {
+            $0.hasPrefix("python3")
+        }.sorted()
         for name in names where FileManager.default.fileExists(atPath: "\(base)/\(name)/html/_sources/library") {
             return "\(base)/\(name)/html/_sources"
         }
@@ -108,7 +112,8 @@ enum PyDocs {
     static func files(_ root: String, _ folders: [String]) -> [String] {
         folders.flatMap { folder -> [String] in
             let dir = "\(root)/\(folder)"
-            return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".txt") }.sorted().map { "\(dir)/\($0)" }
+            return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".txt") }
+                .sorted().map { "\(dir)/\($0)" }
         }
     }
 
@@ -122,9 +127,12 @@ enum PyDocs {
 
     /// `<data>/pydocs` and `<data>/pydocs-heldout`, built once.
     static func prepare(_ directory: String) throws -> (train: String, heldOut: String) {
-        let train = "\(directory)/pydocs", heldOut = "\(directory)/pydocs-heldout"
+        let train = "\(directory)/pydocs"
+        let heldOut = "\(directory)/pydocs-heldout"
         let tokenizerPath = "\(train)/tokenizer.json"
-        if FileManager.default.fileExists(atPath: "\(train)/index.json"), FileManager.default.fileExists(atPath: "\(heldOut)/index.json") {
+        if FileManager.default.fileExists(atPath: "\(train)/index.json"),
+            FileManager.default.fileExists(atPath: "\(heldOut)/index.json")
+        {
             return (train, heldOut)
         }
         try? FileManager.default.removeItem(atPath: train)
@@ -154,36 +162,48 @@ enum PyDocs {
     /// `<data>/tutorial-bytes` (the tutorial's UTF-8 bytes, eot 0) and `<data>/howto-bytes` (two HOWTOs).
     static func prepareBytes(_ directory: String) throws -> (train: String, heldOut: String) {
         let root = sourcesRoot()
-        let train = "\(directory)/tutorial-bytes", heldOut = "\(directory)/howto-bytes"
-        for (path, files) in [(train, Self.files(root, ["tutorial"])), (heldOut, Array(Self.files(root, ["howto"]).prefix(2)))]
+        let train = "\(directory)/tutorial-bytes"
+        let heldOut = "\(directory)/howto-bytes"
+        for (path, files) in [
+            (train, Self.files(root, ["tutorial"])), (heldOut, Array(Self.files(root, ["howto"]).prefix(2))),
+        ]
         where !FileManager.default.fileExists(atPath: "\(path)/index.json") {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let template = DatasetIndex(name: (path as NSString).lastPathComponent, tokenizerHash: "bytes", vocabularySize: 256, endOfTextID: 0)
+            let template = DatasetIndex(
+                name: (path as NSString).lastPathComponent, tokenizerHash: "bytes", vocabularySize: 256, endOfTextID: 0)
             let writer = try ShardWriter(directory: path, name: "shard-00000", dtype: template.dtype, endOfTextID: 0)
             for file in files { try writer.appendDocument(Array(text(file).utf8).map { Int($0) }) }
             let info = try writer.finish()
-            try DatasetIndex.update(directory: path, creatingFrom: template) { (index: inout DatasetIndex) throws(DatasetIndexError) in try index.record(info) }
+            try DatasetIndex.update(directory: path, creatingFrom: template) {
+                (index: inout DatasetIndex) throws(DatasetIndexError) in try index.record(info)
+            }
             say("data: \(path): \(info.tokens) bytes")
         }
         return (train, heldOut)
     }
 
-    static func write(_ files: [String], name: String, to directory: String, tokenizer: Tokenizer, filesPerShard: Int) throws {
+    static func write(_ files: [String], name: String, to directory: String, tokenizer: Tokenizer, filesPerShard: Int)
+        throws
+    {
         guard let eot = tokenizer.id(of: "<|endoftext|>") else { fail("the tokenizer has no <|endoftext|>") }
-        let template = DatasetIndex(name: name, tokenizerHash: tokenizer.hash, vocabularySize: tokenizer.vocabularySize, endOfTextID: eot)
+        let template = DatasetIndex(
+            name: name, tokenizerHash: tokenizer.hash, vocabularySize: tokenizer.vocabularySize, endOfTextID: eot)
         let encoder = tokenizer.makeEncoder()
         var seen = Set<String>()
         var tokens: Int64 = 0
         for (shard, start) in stride(from: 0, to: files.count, by: filesPerShard).enumerated() {
-            let writer = try ShardWriter(directory: directory, name: String(format: "shard-%05d", shard), dtype: template.dtype, endOfTextID: eot)
+            let writer = try ShardWriter(
+                directory: directory, name: String(format: "shard-%05d", shard), dtype: template.dtype, endOfTextID: eot
+            )
             for file in files[start..<min(files.count, start + filesPerShard)] {
                 let text = text(file)
-                guard seen.insert(text).inserted else { continue }   // exact dedup, as `dedup: true`
+                guard seen.insert(text).inserted else { continue } // exact dedup, as `dedup: true`
                 try writer.appendDocument(encoder.encode(text))
             }
             let info = try writer.finish()
             tokens += info.tokens
-            try DatasetIndex.update(directory: directory, creatingFrom: template) { (index: inout DatasetIndex) throws(DatasetIndexError) in
+            try DatasetIndex.update(directory: directory, creatingFrom: template) {
+                (index: inout DatasetIndex) throws(DatasetIndexError) in
                 try index.record(info)
             }
         }
@@ -196,18 +216,23 @@ enum PyDocs {
 let options = Options(CommandLine.arguments)
 let (trainPath, heldOutPath) = options.bytes ? try PyDocs.prepareBytes(options.data) : try PyDocs.prepare(options.data)
 let source = try StreamSource.directory(trainPath)
-let config = GPTConfig(vocabularySize: options.bytes ? 256 : 2048, contextLength: options.context, layers: options.layers, heads: options.heads, width: options.width)
+let config = GPTConfig(
+    vocabularySize: options.bytes ? 256 : 2048, contextLength: options.context, layers: options.layers,
+    heads: options.heads, width: options.width)
 let T = options.context
-let schedule = LearningRateSchedule(peak: options.learningRate, floor: options.learningRate / 10,
-                                    warmupSteps: min(options.warmup, options.steps - 1), totalSteps: options.steps, decay: .cosine)
+let schedule = LearningRateSchedule(
+    peak: options.learningRate, floor: options.learningRate / 10,
+    warmupSteps: min(options.warmup, options.steps - 1), totalSteps: options.steps, decay: .cosine)
 let optimizer = AdamWConfig()
 let globalBatch = options.members * options.batch
 
 /// The held-out samples both runs are measured on: the first `evalSamples` of the held-out order (seed + 1,
 /// as TrainingPlan.evaluationStream), in batches of 16 rows.
 let heldOut: [[Int32]] = try {
-    let stream = try TokenStream(StreamConfiguration(sources: [try StreamSource.directory(heldOutPath)], sequenceLength: T,
-                                                     batchSize: 16, seed: options.seed &+ 1))
+    let stream = try TokenStream(
+        StreamConfiguration(
+            sources: [try StreamSource.directory(heldOutPath)], sequenceLength: T,
+            batchSize: 16, seed: options.seed &+ 1))
     return try (0..<max(1, options.evalSamples / 16)).map { _ in try stream.nextBatch().tokens }
 }()
 
@@ -218,7 +243,10 @@ func validationLoss(_ model: GPTModel) throws -> Double {
 }
 
 func trainingStream(rank: Int, worldSize: Int, batch: Int) throws -> TokenStream {
-    try TokenStream(StreamConfiguration(sources: [source], sequenceLength: T, batchSize: batch, seed: options.seed, rank: rank, worldSize: worldSize))
+    try TokenStream(
+        StreamConfiguration(
+            sources: [source], sequenceLength: T, batchSize: batch, seed: options.seed, rank: rank, worldSize: worldSize
+        ))
 }
 
 func elapsed(since start: ContinuousClock.Instant) -> Double {
@@ -237,7 +265,10 @@ func single() throws -> [Int: Double] {
         _ = try trainer.trainStep(batch: try stream.nextBatch().tokens, batchSize: globalBatch)
         if trainer.step % options.evalEvery == 0 || trainer.step == options.steps {
             losses[trainer.step] = try validationLoss(model)
-            say(String(format: "single  step %5d val %.4f  (%.0f s)", trainer.step, losses[trainer.step]!, elapsed(since: start)))
+            say(
+                String(
+                    format: "single  step %5d val %.4f  (%.0f s)", trainer.step, losses[trainer.step]!,
+                    elapsed(since: start)))
         }
     }
     return losses
@@ -245,14 +276,18 @@ func single() throws -> [Int: Double] {
 
 /// `members` DiLoCo members, each its own model, AdamW and rank of the stream; the outer step on the mean.
 func diloco() throws -> (losses: [Int: Double], bytesSent: Int64) {
-    let H = options.inner, M = options.members
+    let H = options.inner
+    let M = options.members
     let initial = try GPTModel(config: config, seed: options.seed, threads: options.threads)
     var global = initial.parameterVector()
     let trainers = try (0..<M).map { _ in
-        try Trainer(model: try GPTModel(config: config, seed: options.seed, threads: options.threads), optimizer: optimizer, schedule: schedule)
+        try Trainer(
+            model: try GPTModel(config: config, seed: options.seed, threads: options.threads), optimizer: optimizer,
+            schedule: schedule)
     }
     let streams = try (0..<M).map { try trainingStream(rank: $0, worldSize: M, batch: options.batch) }
-    let outer = try OuterNesterovSGD(parameterCount: global.count, learningRate: options.outerLearningRate, momentum: options.momentum)
+    let outer = try OuterNesterovSGD(
+        parameterCount: global.count, learningRate: options.outerLearningRate, momentum: options.momentum)
     var losses: [Int: Double] = [:]
     var bytesSent: Int64 = 0
     let encoders = (0..<M).map { _ in PseudoGradientEncoder(format: options.transfer, parameterCount: global.count) }
@@ -265,8 +300,11 @@ func diloco() throws -> (losses: [Int: Double], bytesSent: Int64) {
             try trainer.model.setParameterVector(global)
             if options.resetInner { trainer.optimizer.reset() }
             trainer.step = done
-            for _ in 0..<steps { _ = try trainer.trainStep(batch: try stream.nextBatch().tokens, batchSize: options.batch) }
-            let wire = try encoders[m].encode(try DiLoCo.pseudoGradient(global: global, local: trainer.model.parameterVector()))
+            for _ in 0..<steps {
+                _ = try trainer.trainStep(batch: try stream.nextBatch().tokens, batchSize: options.batch)
+            }
+            let wire = try encoders[m].encode(
+                try DiLoCo.pseudoGradient(global: global, local: trainer.model.parameterVector()))
             bytesSent += Int64(wire.bytes.count)
             deltas.append(try DiLoCo.decode(wire.bytes, count: global.count, as: options.transfer))
         }
@@ -278,9 +316,12 @@ func diloco() throws -> (losses: [Int: Double], bytesSent: Int64) {
         if options.diagnose {
             try initial.setParameterVector(global)
             let norm = { (v: [Float]) in v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
-            say(String(format: "round %3d: members %@ -> global %.4f  |delta| %@ |mean| %.4f |v| %.4f", done / H,
-                       memberLosses.map { String(format: "%.4f", $0) }.joined(separator: " "), try validationLoss(initial),
-                       deltas.map { String(format: "%.4f", norm($0)) }.joined(separator: " "), norm(mean), norm(outer.velocity)))
+            say(
+                String(
+                    format: "round %3d: members %@ -> global %.4f  |delta| %@ |mean| %.4f |v| %.4f", done / H,
+                    memberLosses.map { String(format: "%.4f", $0) }.joined(separator: " "), try validationLoss(initial),
+                    deltas.map { String(format: "%.4f", norm($0)) }.joined(separator: " "), norm(mean),
+                    norm(outer.velocity)))
         }
         if done % options.evalEvery == 0 || done == options.steps {
             try initial.setParameterVector(global)
@@ -291,8 +332,11 @@ func diloco() throws -> (losses: [Int: Double], bytesSent: Int64) {
     return (losses, bytesSent)
 }
 
-say("model \(config.parameterCount) parameters; \(options.steps) steps; single batch \(globalBatch) vs \(options.members) members x batch \(options.batch), H=\(options.inner), outer lr \(options.outerLearningRate) momentum \(options.momentum), \(options.transfer.rawValue); lr \(options.learningRate) warmup \(options.warmup); \(heldOut.count * 16) held-out samples")
-var singleLosses: [Int: Double] = [:], dilocoLosses: [Int: Double] = [:]
+say(
+    "model \(config.parameterCount) parameters; \(options.steps) steps; single batch \(globalBatch) vs \(options.members) members x batch \(options.batch), H=\(options.inner), outer lr \(options.outerLearningRate) momentum \(options.momentum), \(options.transfer.rawValue); lr \(options.learningRate) warmup \(options.warmup); \(heldOut.count * 16) held-out samples"
+)
+var singleLosses: [Int: Double] = [:]
+var dilocoLosses: [Int: Double] = [:]
 var sent: Int64 = 0
 if options.mode != "diloco" { singleLosses = try single() }
 if options.mode != "single" { (dilocoLosses, sent) = try diloco() }
@@ -305,5 +349,7 @@ if options.mode == "both" {
     // outer step itself); exchanging fp32 gradients, it would send one and receive one mean every step.
     let gradientBytes = Int64(options.steps) * Int64(options.members) * Int64(config.parameterCount) * 4
     let received = sent * Int64(options.members - 1)
-    say("bytes sent \(sent), received \(received) vs \(gradientBytes) each for fp32 gradients every step (\(String(format: "%.0f", Double(gradientBytes) / Double(max(1, sent))))x, \(String(format: "%.0f", Double(gradientBytes) / Double(max(1, received))))x fewer)")
+    say(
+        "bytes sent \(sent), received \(received) vs \(gradientBytes) each for fp32 gradients every step (\(String(format: "%.0f", Double(gradientBytes) / Double(max(1, sent))))x, \(String(format: "%.0f", Double(gradientBytes) / Double(max(1, received))))x fewer)"
+    )
 }

@@ -5,8 +5,8 @@
 //   swift run -c release EngineBench [--steps N] [--threads N] [--no-torch] [--small]
 import BLAS
 import Engine
-import Primitives
 import Foundation
+import Primitives
 
 struct Options {
     var steps = 5
@@ -19,13 +19,18 @@ struct Options {
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
-            case "--steps": i += 1; steps = max(1, Int(arguments[i]) ?? steps)
-            case "--threads": i += 1; threads = Int(arguments[i]) ?? threads
+            case "--steps":
+                i += 1
+                steps = max(1, Int(arguments[i]) ?? steps)
+            case "--threads":
+                i += 1
+                threads = Int(arguments[i]) ?? threads
             case "--no-torch": torch = false
             case "--small": small = true
             case "--shapes": shapes = true
             default:
-                FileHandle.standardError.write(Data("unknown argument \(arguments[i]); use --steps N --threads N --no-torch --small\n".utf8))
+                FileHandle.standardError.write(
+                    Data("unknown argument \(arguments[i]); use --steps N --threads N --no-torch --small\n".utf8))
                 exit(2)
             }
             i += 1
@@ -59,14 +64,24 @@ func sgemmPeak(size n: Int, repeats: Int) -> (wall: Double, perCPUSecond: Double
     let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
     let b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
     let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
-    defer { a.deallocate(); b.deallocate(); c.deallocate() }
-    for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01; c[i] = 0 }
+    defer {
+        a.deallocate()
+        b.deallocate()
+        c.deallocate()
+    }
+    for i in 0..<(n * n) {
+        a[i] = Float(i % 7) * 0.01
+        b[i] = Float(i % 5) * 0.01
+        c[i] = 0
+    }
     var best = Double.infinity
     let cpuStart = processCPUSeconds()
     for _ in 0..<repeats {
-        best = min(best, seconds {
-            BLAS.sgemm(.none, .none, m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n)
-        })
+        best = min(
+            best,
+            seconds {
+                BLAS.sgemm(.none, .none, m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n)
+            })
     }
     let cpu = processCPUSeconds() - cpuStart
     let flops = 2 * Double(n * n * n)
@@ -74,39 +89,57 @@ func sgemmPeak(size n: Int, repeats: Int) -> (wall: Double, perCPUSecond: Double
 }
 
 let options = Options(CommandLine.arguments)
-let config = options.small
+let config =
+    options.small
     ? GPTConfig(vocabularySize: 4096, contextLength: 128, layers: 2, heads: 4, width: 128)
     : GPTConfig(vocabularySize: 32000, contextLength: 256, layers: 6, heads: 8, width: 512)
 let batchSize = options.small ? 4 : 8
 let T = config.contextLength
 BLAS.threadCount = options.threads
 
-print("EngineBench: \(config.layers) layers, \(config.heads) heads, width \(config.width), context \(T), vocabulary \(config.vocabularySize), batch \(batchSize)")
+print(
+    "EngineBench: \(config.layers) layers, \(config.heads) heads, width \(config.width), context \(T), vocabulary \(config.vocabularySize), batch \(batchSize)"
+)
 print("threads: \(options.threads)   OpenBLAS: \(BLAS.configuration)")
 let peakSize = options.small ? 1024 : 2048
 var (peak, peakPerCPU) = sgemmPeak(size: peakSize, repeats: 10)
-print(String(format: "sgemm peak before training (square %d, best of 10): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second",
-             peakSize, peak, peakPerCPU))
+print(
+    String(
+        format: "sgemm peak before training (square %d, best of 10): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second",
+        peakSize, peak, peakPerCPU))
 
 /// GFLOP/s of one sgemm shape as the engine calls it (row-major, transposes as in the model).
 func shapeRate(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, repeats: Int = 3, calls: Int = 1) -> Double {
-    let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k), b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
     let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-    defer { a.deallocate(); b.deallocate(); c.deallocate() }
-    a.initialize(repeating: 0.01, count: m * k); b.initialize(repeating: 0.02, count: k * n); c.initialize(repeating: 0, count: m * n)
+    defer {
+        a.deallocate()
+        b.deallocate()
+        c.deallocate()
+    }
+    a.initialize(repeating: 0.01, count: m * k)
+    b.initialize(repeating: 0.02, count: k * n)
+    c.initialize(repeating: 0, count: m * n)
     var best = Double.infinity
     for _ in 0..<repeats {
-        best = min(best, seconds {
-            for _ in 0..<calls {
-                BLAS.sgemm(ta, tb, m: m, n: n, k: k, a: a, lda: ta == .none ? k : m, b: b, ldb: tb == .none ? n : k, beta: 1, c: c, ldc: n)
-            }
-        })
+        best = min(
+            best,
+            seconds {
+                for _ in 0..<calls {
+                    BLAS.sgemm(
+                        ta, tb, m: m, n: n, k: k, a: a, lda: ta == .none ? k : m, b: b, ldb: tb == .none ? n : k,
+                        beta: 1, c: c, ldc: n)
+                }
+            })
     }
     return 2 * Double(m * n * k * calls) / best / 1e9
 }
 
 if options.shapes {
-    let rows = batchSize * T, C = config.width, V = config.vocabularySize
+    let rows = batchSize * T
+    let C = config.width
+    let V = config.vocabularySize
     for (name, ta, tb, m, n, k, calls) in [
         ("qkv forward  x W^T", Transpose.none, Transpose.transposed, rows, 3 * C, C, 1),
         ("fc forward   x W^T", .none, .transposed, rows, 4 * C, C, 1),
@@ -119,14 +152,18 @@ if options.shapes {
         ("attention QK^T (B*H)", .none, .transposed, T, T, C / config.heads, batchSize * config.heads),
         ("attention PV (B*H)", .none, .none, T, C / config.heads, T, batchSize * config.heads),
     ] {
-        print(String(format: "  %-24@ %5d x %5d x %5d: %6.1f GFLOP/s", name as NSString, m, n, k, shapeRate(ta, tb, m: m, n: n, k: k, calls: calls)))
+        print(
+            String(
+                format: "  %-24@ %5d x %5d x %5d: %6.1f GFLOP/s", name as NSString, m, n, k,
+                shapeRate(ta, tb, m: m, n: n, k: k, calls: calls)))
     }
 }
 
 do {
     let model = try GPTModel(config: config, seed: 1, threads: options.threads)
-    let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
-                              schedule: LearningRateSchedule(peak: 3e-4, warmupSteps: 10, totalSteps: 1000))
+    let trainer = try Trainer(
+        model: model, optimizer: AdamWConfig(),
+        schedule: LearningRateSchedule(peak: 3e-4, warmupSteps: 10, totalSteps: 1000))
     var random = SplitMix64(seed: 7)
     func batch() -> [Int32] {
         (0..<(batchSize * (T + 1))).map { _ in Int32(random.next() % UInt64(config.vocabularySize)) }
@@ -156,22 +193,33 @@ do {
     // Measure the peak again after training and keep the better one: on a shared machine the load
     // changes during the run, and a low peak would flatter the ratio.
     let (peakAfter, peakPerCPUAfter) = sgemmPeak(size: peakSize, repeats: 10)
-    print(String(format: "sgemm peak after training (best of 10): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second; best of all samples %.1f GFLOP/s",
-                 peakAfter, peakPerCPUAfter, max(peak, peakAfter)))
+    print(
+        String(
+            format:
+                "sgemm peak after training (best of 10): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second; best of all samples %.1f GFLOP/s",
+            peakAfter, peakPerCPUAfter, max(peak, peakAfter)))
     peak = max(peak, peakAfter)
     peakPerCPU = max(peakPerCPU, peakPerCPUAfter)
     let median = stepTimes.sorted()[stepTimes.count / 2]
     let mean = stepTimes.reduce(0, +) / Double(stepTimes.count)
     let achieved = flopsPerStep / median / 1e9
     let best = stepTimes.min()!
-    print(String(format: "engine: %.1f ms/step (median of %d, mean %.1f, best %.1f)   %.0f tokens/s   %.1f GFLOP/s = %.0f%% of sgemm peak (best step %.0f%%)",
-                 median * 1000, stepTimes.count, mean * 1000, best * 1000, Double(tokensPerStep) / median, achieved,
-                 100 * achieved / peak, 100 * flopsPerStep / best / 1e9 / peak))
+    print(
+        String(
+            format:
+                "engine: %.1f ms/step (median of %d, mean %.1f, best %.1f)   %.0f tokens/s   %.1f GFLOP/s = %.0f%% of sgemm peak (best step %.0f%%)",
+            median * 1000, stepTimes.count, mean * 1000, best * 1000, Double(tokensPerStep) / median, achieved,
+            100 * achieved / peak, 100 * flopsPerStep / best / 1e9 / peak))
     let perCPU = flopsPerStep / cpuPerStep / 1e9
-    print(String(format: "  CPU time %.2f s/step (all threads; wall x threads = %.2f): %.1f GFLOP per CPU-second = %.0f%% of sgemm's",
-                 cpuPerStep, median * Double(options.threads), perCPU, 100 * perCPU / peakPerCPU))
-    print(String(format: "  forward only %.1f ms, forward+backward %.1f ms, loss %.3f -> %.3f",
-                 forward * 1000, forwardBackward * 1000, losses.first ?? 0, losses.last ?? 0))
+    print(
+        String(
+            format:
+                "  CPU time %.2f s/step (all threads; wall x threads = %.2f): %.1f GFLOP per CPU-second = %.0f%% of sgemm's",
+            cpuPerStep, median * Double(options.threads), perCPU, 100 * perCPU / peakPerCPU))
+    print(
+        String(
+            format: "  forward only %.1f ms, forward+backward %.1f ms, loss %.3f -> %.3f",
+            forward * 1000, forwardBackward * 1000, losses.first ?? 0, losses.last ?? 0))
     print(String(format: "max RSS: %.0f MB", maxResidentMegabytes()))
 } catch {
     print("EngineBench failed: \(error)")
@@ -180,7 +228,9 @@ do {
 
 fflush(nil) // flush all streams: our lines first, then the child's
 if options.torch {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("torch_reference.py").path
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "torch_reference.py"
+    ).path
     let check = Process()
     check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     check.arguments = ["python3", "-c", "import torch"]
@@ -192,9 +242,11 @@ if options.torch {
     } else {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--steps", String(options.steps), "--threads", String(options.threads),
-                             "--layers", String(config.layers), "--heads", String(config.heads), "--width", String(config.width),
-                             "--context", String(T), "--vocab", String(config.vocabularySize), "--batch", String(batchSize)]
+        process.arguments = [
+            "python3", script, "--steps", String(options.steps), "--threads", String(options.threads),
+            "--layers", String(config.layers), "--heads", String(config.heads), "--width", String(config.width),
+            "--context", String(T), "--vocab", String(config.vocabularySize), "--batch", String(batchSize),
+        ]
         do {
             try process.run()
             process.waitUntilExit()

@@ -9,7 +9,10 @@ import HTTPServer
 
 let secondsPerCase = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 3 : 3
 
-struct Ping: Codable { var worker: Int; var sequence: Int }
+struct Ping: Codable {
+    var worker: Int
+    var sequence: Int
+}
 
 let server = HTTPServer(configuration: HTTPServerConfiguration(maxBodyBytes: { _, _ in 1 << 20 })) { request in
     guard let ping = try? request.decodeJSON(Ping.self) else { return .error(status: 400, message: "bad body") }
@@ -63,7 +66,9 @@ func runAsync(_ tasks: Int) async -> Double {
     return Double(total) / Date().timeIntervalSince(started)
 }
 
-print("HTTPBench: \(secondsPerCase) s per case, server and clients on one machine (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+print(
+    "HTTPBench: \(secondsPerCase) s per case, server and clients on one machine (\(ProcessInfo.processInfo.activeProcessorCount) cores)"
+)
 for threads in [1, 4, 16] {
     print(String(format: "small JSON POST, %2d client threads: %8.0f requests/s", threads, runThreads(threads)))
 }
@@ -89,7 +94,8 @@ let downloadStart = Date()
 let target = directory.appendingPathComponent("out.bin").path
 while Date().timeIntervalSince(downloadStart) < secondsPerCase {
     let offset = (bytes % fileSize)
-    let response = try client.download(url: "\(fileServer.baseURL)/shard", to: target, range: offset...(offset + rangeSize - 1))
+    let response = try client.download(
+        url: "\(fileServer.baseURL)/shard", to: target, range: offset...(offset + rangeSize - 1))
     precondition(response.status == 206)
     bytes += rangeSize
 }

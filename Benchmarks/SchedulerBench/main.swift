@@ -21,9 +21,11 @@ func measure(_ body: () -> Void) -> (cpu: Double, wall: Double) {
 }
 
 /// Median of `runs` timings of one pass over `snapshot` (by CPU time); returns the last decisions too.
-func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5) -> (seconds: Double, wall: Double, decisions: SchedulingDecisions) {
+func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5) -> (
+    seconds: Double, wall: Double, decisions: SchedulingDecisions
+) {
     let scheduler = Scheduler()
-    var decisions = scheduler.schedule(snapshot)  // warm-up
+    var decisions = scheduler.schedule(snapshot) // warm-up
     var times: [(cpu: Double, wall: Double)] = []
     for _ in 0..<runs { times.append(measure { decisions = scheduler.schedule(snapshot) }) }
     let median = times.sorted { $0.cpu < $1.cpu }[runs / 2]
@@ -32,7 +34,7 @@ func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5) -> (seconds: Double, w
 
 func format(_ s: Double) -> String {
     let ms = s * 1000
-    return ms < 10 ? String(Int(ms * 100)) .withDecimal(2) : String(Int(ms.rounded())) + " ms"
+    return ms < 10 ? String(Int(ms * 100)).withDecimal(2) : String(Int(ms.rounded())) + " ms"
 }
 
 extension String {
@@ -47,7 +49,9 @@ let queues = SyntheticCluster.queues()
 let selected = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
 
-print("SchedulerBench (release, one thread; median of 5 passes by thread CPU time, wall time in brackets; index building included)")
+print(
+    "SchedulerBench (release, one thread; median of 5 passes by thread CPU time, wall time in brackets; index building included)"
+)
 
 // 1. The headline: 100,000 pending tasks (mixed sizes, ~10% in gangs) onto 10,000 empty workers.
 if wanted("full") {
@@ -56,9 +60,10 @@ if wanted("full") {
     let gangTasks = jobs.filter(\.isGang).reduce(0) { $0 + $1.tasks.count }
     let total = jobs.reduce(0) { $0 + $1.tasks.count }
     let (time, wall, d) = timePass(ClusterSnapshot(now: 0, workers: workers, pendingJobs: jobs, queues: queues))
-    print("full pass, 100k mixed tasks (\(gangTasks * 100 / total)% in gangs, \(jobs.count) jobs) on 10k workers: \(format(time)) [wall \(format(wall))]; "
-          + "placed \(d.statistics.tasksPlaced) tasks, \(d.statistics.gangsPlaced) gangs, \(d.statistics.jobsPending) jobs pending, "
-          + "\(d.reservations.count) reservations")
+    print(
+        "full pass, 100k mixed tasks (\(gangTasks * 100 / total)% in gangs, \(jobs.count) jobs) on 10k workers: \(format(time)) [wall \(format(wall))]; "
+            + "placed \(d.statistics.tasksPlaced) tasks, \(d.statistics.gangsPlaced) gangs, \(d.statistics.jobsPending) jobs pending, "
+            + "\(d.reservations.count) reservations")
 }
 
 // 2. Single-task placement rate: 100,000 one-task jobs on 10,000 workers.
@@ -67,7 +72,9 @@ if wanted("single") {
     let jobs = SyntheticCluster.jobs(taskCount: 100_000, seed: 4, singleTaskOnly: true)
     let (time, wall, d) = timePass(ClusterSnapshot(now: 0, workers: workers, pendingJobs: jobs, queues: queues))
     let rate = Double(d.statistics.tasksPlaced) / time
-    print("single-task placements: \(d.statistics.tasksPlaced) in \(format(time)) [wall \(format(wall))] = \(Int(rate)) placements/s")
+    print(
+        "single-task placements: \(d.statistics.tasksPlaced) in \(format(time)) [wall \(format(wall))] = \(Int(rate)) placements/s"
+    )
 }
 
 // 3. A loaded cluster: ~200k tasks running, every GPU taken, 100k more pending; most wait with a reason.
@@ -78,20 +85,25 @@ if wanted("loaded") {
     let perTask = Dictionary(uniqueKeysWithValues: filler.map { ($0.id, $0) })
     var allocations = first.placements.map { p -> RunningAllocation in
         let j = perTask[p.job]!
-        return RunningAllocation(task: p.task, job: p.job, worker: p.worker, resources: j.perTask, priority: j.priority,
-                                 queue: j.queue, startedAt: 0)
+        return RunningAllocation(
+            task: p.task, job: p.job, worker: p.worker, resources: j.perTask, priority: j.priority,
+            queue: j.queue, startedAt: 0)
     }
     // Fill the GPUs too.
     for w in workers where !w.capacity.accelerators.isEmpty {
-        allocations.append(RunningAllocation(task: TaskID(10_000_000 + w.id.rawValue), job: JobID(10_000_000), worker: w.id,
-                                             resources: Resources(accelerators: w.capacity.accelerators), priority: 10,
-                                             queue: "prod", startedAt: 0, isPreemptible: false))
+        allocations.append(
+            RunningAllocation(
+                task: TaskID(10_000_000 + w.id.rawValue), job: JobID(10_000_000), worker: w.id,
+                resources: Resources(accelerators: w.capacity.accelerators), priority: 10,
+                queue: "prod", startedAt: 0, isPreemptible: false))
     }
     let jobs = SyntheticCluster.jobs(taskCount: 100_000, seed: 7, firstID: 1_000_000)
-    let (time, wall, d) = timePass(ClusterSnapshot(now: 1, workers: workers, allocations: allocations, pendingJobs: jobs, queues: queues))
-    print("loaded pass: \(allocations.count) tasks running (GPUs full), 100k more pending on 10k workers: \(format(time)) [wall \(format(wall))]; "
-          + "placed \(d.statistics.tasksPlaced), \(d.statistics.jobsPending) jobs pending with reasons, "
-          + "\(d.statistics.preemptionAttempts) preemption searches, \(d.preemptions.count) preemptions")
+    let (time, wall, d) = timePass(
+        ClusterSnapshot(now: 1, workers: workers, allocations: allocations, pendingJobs: jobs, queues: queues))
+    print(
+        "loaded pass: \(allocations.count) tasks running (GPUs full), 100k more pending on 10k workers: \(format(time)) [wall \(format(wall))]; "
+            + "placed \(d.statistics.tasksPlaced), \(d.statistics.jobsPending) jobs pending with reasons, "
+            + "\(d.statistics.preemptionAttempts) preemption searches, \(d.preemptions.count) preemptions")
 }
 
 // 4. Growth with cluster size: 10 pending tasks per worker.
@@ -99,5 +111,7 @@ for count in [1_000, 2_000, 5_000, 10_000] where wanted("scaling") {
     let workers = SyntheticCluster.workers(count: count, seed: 8)
     let jobs = SyntheticCluster.jobs(taskCount: count * 10, seed: 9)
     let (time, wall, d) = timePass(ClusterSnapshot(now: 0, workers: workers, pendingJobs: jobs, queues: queues))
-    print("scaling: \(count) workers, \(count * 10) tasks: \(format(time)) [wall \(format(wall))] (placed \(d.statistics.tasksPlaced))")
+    print(
+        "scaling: \(count) workers, \(count * 10) tasks: \(format(time)) [wall \(format(wall))] (placed \(d.statistics.tasksPlaced))"
+    )
 }

@@ -25,11 +25,19 @@ let workerCount = argument("--workers", 8)
 let batch = argument("--batch", 50)
 
 let directory = try TemporaryDirectory.make(prefix: "llmops-storebench-")
-let server = EmbeddedPostgres(.init(directory: directory.path + "/pg", database: "bench", settings: ["fsync": "on", "synchronous_commit": "on"].merging(
-    ProcessInfo.processInfo.environment["STOREBENCH_LOG_SLOW_MS"].map { ["log_min_duration_statement": $0] } ?? [:]) { $1 }))
+let server = EmbeddedPostgres(
+    .init(
+        directory: directory.path + "/pg", database: "bench",
+        settings: ["fsync": "on", "synchronous_commit": "on"].merging(
+            ProcessInfo.processInfo.environment["STOREBENCH_LOG_SLOW_MS"].map { ["log_min_duration_statement": $0] }
+                ?? [:]
+        ) { $1 }))
 defer {
-    if let keep = ProcessInfo.processInfo.environment["STOREBENCH_KEEP_LOG"] { try? FileManager.default.copyItem(atPath: server.logFile, toPath: keep) }
-    try? server.destroy(); directory.remove()
+    if let keep = ProcessInfo.processInfo.environment["STOREBENCH_KEEP_LOG"] {
+        try? FileManager.default.copyItem(atPath: server.logFile, toPath: keep)
+    }
+    try? server.destroy()
+    directory.remove()
 }
 try server.start()
 let pool = PostgresPool(conninfo: server.conninfo, maxConnections: max(2, workerCount))
@@ -38,7 +46,9 @@ try Migrations.apply(to: pool)
 let jobs = JobStore(pool: pool)
 let leases = LeaseStore(pool: pool)
 let workers = WorkerStore(pool: pool)
-let workerIDs = try (0..<workerCount).map { try workers.register(name: "bench-\($0)", resources: Resources(cpuMillis: 64_000, memoryBytes: 1 << 40)) }
+let workerIDs = try (0..<workerCount).map {
+    try workers.register(name: "bench-\($0)", resources: Resources(cpuMillis: 64_000, memoryBytes: 1 << 40))
+}
 
 let queueCount = argument("--queues", 0)
 let cappedTasks = argument("--capped-tasks", 0)
@@ -50,13 +60,18 @@ if queueCount > 0 || cappedTasks > 0 {
     print("configured \(configured.count) queues (1 with a quota)")
 }
 if cappedTasks > 0 {
-    try jobs.submit(NewJob(name: "capped", type: "noop", queue: "capped", priority: 10, resources: Resources(cpuMillis: 1000),
-                           tasks: (0..<cappedTasks).map { _ in NewTask() }))
+    try jobs.submit(
+        NewJob(
+            name: "capped", type: "noop", queue: "capped", priority: 10, resources: Resources(cpuMillis: 1000),
+            tasks: (0..<cappedTasks).map { _ in NewTask() }))
     print("\(cappedTasks) higher-priority tasks wait in the quota-limited queue")
 }
 
 let submitStart = Date()
-let job = try jobs.submit(NewJob(name: "bench", type: "noop", queue: benchQueue, tasks: (0..<taskCount).map { NewTask(spec: #"{"i": \#($0)}"#) }))
+let job = try jobs.submit(
+    NewJob(
+        name: "bench", type: "noop", queue: benchQueue, tasks: (0..<taskCount).map { NewTask(spec: #"{"i": \#($0)}"#) })
+)
 print("submitted \(taskCount) tasks in \(String(format: "%.2f", Date().timeIntervalSince(submitStart)))s")
 
 let completed = Locked(0)
@@ -70,7 +85,8 @@ for w in workerIDs {
             while true {
                 let claimed = try leases.claimNext(for: w, limit: batch, leaseDurationSeconds: 300)
                 if claimed.isEmpty { break }
-                _ = try leases.complete(claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w)
+                _ = try leases.complete(
+                    claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w)
                 completed.mutate { $0 += claimed.count }
             }
         } catch {
@@ -80,16 +96,30 @@ for w in workerIDs {
 }
 group.wait()
 let seconds = Date().timeIntervalSince(start)
-let done = try pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'").int("n") }
+let done = try pool.withConnection {
+    try $0.queryOne("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'").int("n")
+}
 let state = try jobs.job(job.id)?.state.rawValue ?? "?"
-print("claimed+completed \(completed.value) tasks (\(done) succeeded in the database, job \(state)) with \(workerCount) workers, batch \(batch)")
-print(String(format: "%.2fs, %.0f tasks/s (fsync on, 2 transactions per batch)", seconds, Double(completed.value) / seconds))
+print(
+    "claimed+completed \(completed.value) tasks (\(done) succeeded in the database, job \(state)) with \(workerCount) workers, batch \(batch)"
+)
+print(
+    String(
+        format: "%.2fs, %.0f tasks/s (fsync on, 2 transactions per batch)", seconds, Double(completed.value) / seconds))
 pool.close()
 
 final class Locked<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: T
     init(_ value: T) { storage = value }
-    var value: T { lock.lock(); defer { lock.unlock() }; return storage }
-    func mutate(_ body: (inout T) -> Void) { lock.lock(); body(&storage); lock.unlock() }
+    var value: T {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+    func mutate(_ body: (inout T) -> Void) {
+        lock.lock()
+        body(&storage)
+        lock.unlock()
+    }
 }

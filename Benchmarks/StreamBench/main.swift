@@ -1,3 +1,6 @@
+import DataShards
+import Foundation
+
 // StreamBench: tokens/s delivered as packed B x T batches by one stream reader from shards in the page
 // cache, against the raw sequential read speed of the same files, and peak memory as the dataset grows.
 // Two ceilings measured in the same run say what the machine allows a shuffled reader: bare loops copying
@@ -8,10 +11,8 @@
 //
 // Each size runs in a child process (so its peak RSS is its own); generated data is deleted afterwards.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import DataShards
-import Foundation
 
 struct Options {
     var sizesMB = [100, 500, 2000]
@@ -29,7 +30,10 @@ struct Options {
 
     init(_ args: [String]) {
         var i = 1
-        func value() -> String { i += 1; return i < args.count ? args[i] : "" }
+        func value() -> String {
+            i += 1
+            return i < args.count ? args[i] : ""
+        }
         while i < args.count {
             switch args[i] {
             case "--sizes": sizesMB = value().split(separator: ",").compactMap { Int($0) }
@@ -43,7 +47,9 @@ struct Options {
             case "--window": window = max(1, Int(value()) ?? window)
             case "--epochs": epochs = max(1, Int(value()) ?? epochs)
             case "--no-ahead": ahead = false
-            default: print("unknown argument \(args[i])"); exit(2)
+            default:
+                print("unknown argument \(args[i])")
+                exit(2)
             }
             i += 1
         }
@@ -68,7 +74,10 @@ func cpuNow() -> Double {
 func procStatus(_ field: String) -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
     for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-        return Int(line.split(separator: " ").dropFirst().first { !$0.isEmpty }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0)
+        return Int(
+            line.split(separator: " ").dropFirst().first { !$0.isEmpty }.flatMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            } ?? 0)
     }
     return 0
 }
@@ -77,7 +86,7 @@ func procStatus(_ field: String) -> Int {
 func generate(_ o: Options, megabytes: Int, into dir: String) throws -> DatasetIndex {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     var index = DatasetIndex(name: "bench", tokenizerHash: "bench", vocabularySize: 50_257, endOfTextID: 50_256)
-    let targetTokens = Int64(megabytes) << 19  // 2 bytes per token
+    let targetTokens = Int64(megabytes) << 19 // 2 bytes per token
     let shardTokens = Int64(o.shardMB) << 19
     var state: UInt64 = 0x5eed
     func next() -> UInt64 {
@@ -91,7 +100,9 @@ func generate(_ o: Options, megabytes: Int, into dir: String) throws -> DatasetI
     var shard = 0
     var doc = [UInt16](repeating: 0, count: 4000)
     while written < targetTokens {
-        let writer = try ShardWriter(directory: dir, name: String(format: "bench-%05d", shard), dtype: .uint16, endOfTextID: 50_256, bufferBytes: 4 << 20)
+        let writer = try ShardWriter(
+            directory: dir, name: String(format: "bench-%05d", shard), dtype: .uint16, endOfTextID: 50_256,
+            bufferBytes: 4 << 20)
         var inShard: Int64 = 0
         while inShard < shardTokens && written + inShard < targetTokens {
             let length = 50 + Int(next() % 3951)
@@ -139,11 +150,15 @@ func rawReadBytesPerSecond(_ index: DatasetIndex, dir: String) -> (wall: Double,
 struct XorShift {
     var state: UInt64
     mutating func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
         return state
     }
     mutating func shuffle<T>(_ a: inout [T], _ range: Range<Int>) {
-        for i in range.dropFirst().reversed() { a.swapAt(i, range.lowerBound + Int(next() % UInt64(i - range.lowerBound + 1))) }
+        for i in range.dropFirst().reversed() {
+            a.swapAt(i, range.lowerBound + Int(next() % UInt64(i - range.lowerBound + 1)))
+        }
     }
 }
 
@@ -163,7 +178,12 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
         for shard in index.shards {
             let fd = open(dir + "/" + shard.binFile, O_RDONLY)
             let size = Int(lseek(fd, 0, SEEK_END))
-            guard size > 4 * piece, let mapped = mmap(nil, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0), mapped != MAP_FAILED else { close(fd); continue }
+            guard size > 4 * piece, let mapped = mmap(nil, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0),
+                mapped != MAP_FAILED
+            else {
+                close(fd)
+                continue
+            }
             let base = UnsafeRawPointer(mapped)
             let count = size / piece
             let offsets = (0..<count).map { _ in Int(random.next() % UInt64(size - piece)) & ~1 }
@@ -190,7 +210,9 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
 /// within windows of `window`; each sample's runs copied with the stream's hints. Counted like the stream
 /// (T tokens per sample). What is left between this and the stream is the stream's own work: planning,
 /// window tables, ids, crossing shards.
-func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequenceLength t: Int, batchSize: Int, window: Int) throws -> Double {
+func packedDocumentCopyBytesPerSecond(
+    _ index: DatasetIndex, dir: String, sequenceLength t: Int, batchSize: Int, window: Int
+) throws -> Double {
     let destination = UnsafeMutableRawPointer.allocate(byteCount: batchSize * (t + 1) * 2, alignment: 64)
     defer { destination.deallocate() }
     var random = XorShift(state: 0x51ed)
@@ -202,10 +224,15 @@ func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequen
         let base = reader.tokenBytes.baseAddress!
         var documents = Array(0..<reader.sequenceCount)
         random.shuffle(&documents, 0..<documents.count)
-        var bases: [UnsafeRawPointer] = [], lengths: [Int] = [], sampleRuns: [Int] = [0]
-        var document = 0, offset = 0  // where the next sample starts
+        var bases: [UnsafeRawPointer] = []
+        var lengths: [Int] = []
+        var sampleRuns: [Int] = [0]
+        var document = 0
+        var offset = 0 // where the next sample starts
         while true {
-            var need = t + 1, d = document, o = offset
+            var need = t + 1
+            var d = document
+            var o = offset
             while need > 0 && d < documents.count {
                 let length = reader.sequenceLength(documents[d])
                 let take = min(length - o, need)
@@ -213,18 +240,34 @@ func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequen
                 lengths.append(2 * take)
                 need -= take
                 o += take
-                if o == length { d += 1; o = 0 }
+                if o == length {
+                    d += 1
+                    o = 0
+                }
             }
-            if need > 0 { bases.removeLast(bases.count - sampleRuns.last!); lengths.removeLast(lengths.count - sampleRuns.last!); break }
+            if need > 0 {
+                bases.removeLast(bases.count - sampleRuns.last!)
+                lengths.removeLast(lengths.count - sampleRuns.last!)
+                break
+            }
             sampleRuns.append(bases.count)
-            var advance = t  // stride T: the next sample starts T tokens on
+            var advance = t // stride T: the next sample starts T tokens on
             while advance > 0 {
                 let left = reader.sequenceLength(documents[document]) - offset
-                if left > advance { offset += advance; advance = 0 } else { advance -= left; document += 1; offset = 0 }
+                if left > advance {
+                    offset += advance
+                    advance = 0
+                } else {
+                    advance -= left
+                    document += 1
+                    offset = 0
+                }
             }
         }
         var order = Array(0..<(sampleRuns.count - 1))
-        for start in stride(from: 0, to: order.count, by: window) { random.shuffle(&order, start..<min(order.count, start + window)) }
+        for start in stride(from: 0, to: order.count, by: window) {
+            random.shuffle(&order, start..<min(order.count, start + window))
+        }
         var shardBest = Double.infinity
         for _ in 0..<3 {
             bases.withUnsafeBufferPointer { bases in
@@ -234,8 +277,14 @@ func packedDocumentCopyBytesPerSecond(_ index: DatasetIndex, dir: String, sequen
                         let start = now()
                         var target = 0
                         for i in 0..<count {
-                            if i + 8 < count { for r in runs[order[i + 8]]..<runs[order[i + 8] + 1] { Prefetch.warm(bases[r]) } }
-                            if i + 2 < count { for r in runs[order[i + 2]]..<runs[order[i + 2] + 1] { Prefetch.read(bases[r], byteCount: lengths[r]) } }
+                            if i + 8 < count {
+                                for r in runs[order[i + 8]]..<runs[order[i + 8] + 1] { Prefetch.warm(bases[r]) }
+                            }
+                            if i + 2 < count {
+                                for r in runs[order[i + 2]]..<runs[order[i + 2] + 1] {
+                                    Prefetch.read(bases[r], byteCount: lengths[r])
+                                }
+                            }
                             var to = destination + target * (t + 1) * 2
                             for r in runs[order[i]]..<runs[order[i] + 1] {
                                 to.copyMemory(from: bases[r], byteCount: lengths[r])
@@ -264,9 +313,10 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     let raw = rawReadBytesPerSecond(index, dir: dir)
 
     let source = try StreamSource.directory(dir)
-    let configuration = StreamConfiguration(sources: [source], sequenceLength: o.sequenceLength, batchSize: o.batchSize,
-                                            seed: 1, readerThreads: o.threads, shuffleWindow: o.window,
-                                            maxOpenShards: o.maxOpenShards, verifyAhead: o.ahead)
+    let configuration = StreamConfiguration(
+        sources: [source], sequenceLength: o.sequenceLength, batchSize: o.batchSize,
+        seed: 1, readerThreads: o.threads, shuffleWindow: o.window,
+        maxOpenShards: o.maxOpenShards, verifyAhead: o.ahead)
     let stream = try TokenStream(configuration)
     let steps = Int(stream.samplesPerEpoch) / o.batchSize
     var batch = Batch(batchSize: o.batchSize, sequenceLength: o.sequenceLength)
@@ -280,7 +330,9 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     }
     let firstEpochSeconds = now() - start
     // Further epochs: steady state (shards verified, data in the page cache); the best epoch counts.
-    func bestEpoch<ID>(_ batch: inout TokenBatch<ID>, _ fill: (inout TokenBatch<ID>) throws -> Void) throws -> (wall: Double, cpu: Double) {
+    func bestEpoch<ID>(_ batch: inout TokenBatch<ID>, _ fill: (inout TokenBatch<ID>) throws -> Void) throws -> (
+        wall: Double, cpu: Double
+    ) {
         var best = (wall: Double.infinity, cpu: Double.infinity)
         for _ in 0..<o.epochs {
             let start = now()
@@ -299,11 +351,12 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     // The same epochs as 16-bit batches (the shards' uint16 ids copied as they are, no widening).
     var compact = CompactBatch(batchSize: o.batchSize, sequenceLength: o.sequenceLength)
     let (compactSeconds, compactCPUSeconds) = try bestEpoch(&compact) { try stream.fill(&$0) }
-    let tokens = Double(steps * o.batchSize * o.sequenceLength)  // T new tokens per sample (stride T)
+    let tokens = Double(steps * o.batchSize * o.sequenceLength) // T new tokens per sample (stride T)
     // Memory is read before the ceilings run (they map shards of their own).
     let peakRssMB = Double(procStatus("VmHWM")) / 1024
     let ceiling = randomPieceCopyBytesPerSecond(index, dir: dir, batchBytes: o.batchSize * (o.sequenceLength + 1) * 2)
-    let packedCeiling = try packedDocumentCopyBytesPerSecond(index, dir: dir, sequenceLength: o.sequenceLength, batchSize: o.batchSize, window: o.window)
+    let packedCeiling = try packedDocumentCopyBytesPerSecond(
+        index, dir: dir, sequenceLength: o.sequenceLength, batchSize: o.batchSize, window: o.window)
     let tokenBytesPerSecond = tokens * 2 / seconds
     let line: [String: Any] = [
         "sizeMB": megabytes, "shards": index.shards.count, "tokens": index.totalTokens,
@@ -324,15 +377,25 @@ func runSingle(_ o: Options, megabytes: Int) throws {
 
 let options = Options(CommandLine.arguments)
 if let size = options.single {
-    do { try runSingle(options, megabytes: size) } catch { print("StreamBench failed: \(error)"); exit(1) }
+    do { try runSingle(options, megabytes: size) } catch {
+        print("StreamBench failed: \(error)")
+        exit(1)
+    }
     exit(0)
 }
 
-print("StreamBench: T=\(options.sequenceLength) B=\(options.batchSize) shards of \(options.shardMB) MB, uint16 tokens, maxOpenShards=\(options.maxOpenShards), readerThreads=\(options.threads), verify and windows ahead: \(options.ahead ? "yes" : "no (--no-ahead)")")
+print(
+    "StreamBench: T=\(options.sequenceLength) B=\(options.batchSize) shards of \(options.shardMB) MB, uint16 tokens, maxOpenShards=\(options.maxOpenShards), readerThreads=\(options.threads), verify and windows ahead: \(options.ahead ? "yes" : "no (--no-ahead)")"
+)
 print("wall = elapsed time; cpu = per CPU-second of the process, all its threads (the fair figure on a shared machine)")
 print("stream = Int32 batches (widened); uint16 = CompactBatch (ids copied as stored)")
-print(["size MB", "shards", "raw GB/s wall", "raw GB/s cpu", "stream GB/s wall", "stream GB/s cpu", "Mtok/s cpu",
-       "uint16 GB/s wall", "uint16 GB/s cpu", "1st epoch GB/s", "stream/raw cpu", "uint16/raw cpu", "uint16/raw wall", "random 2 KB GB/s", "random/raw", "uint16/random", "packed docs GB/s", "packed/raw", "uint16/packed", "max RSS MB", "anon MB"].joined(separator: " | "))
+print(
+    [
+        "size MB", "shards", "raw GB/s wall", "raw GB/s cpu", "stream GB/s wall", "stream GB/s cpu", "Mtok/s cpu",
+        "uint16 GB/s wall", "uint16 GB/s cpu", "1st epoch GB/s", "stream/raw cpu", "uint16/raw cpu", "uint16/raw wall",
+        "random 2 KB GB/s", "random/raw", "uint16/random", "packed docs GB/s", "packed/raw", "uint16/packed",
+        "max RSS MB", "anon MB",
+    ].joined(separator: " | "))
 for size in options.sizesMB {
     let child = Process()
     child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -345,16 +408,23 @@ for size in options.sizesMB {
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     child.waitUntilExit()
     guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }),
-          let r = try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any] else {
+        let r = try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any]
+    else {
         print("size \(size): failed\n\(output)")
         continue
     }
     func d(_ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
-    print(String(format: "%d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f", size, Int(d("shards")),
-                 d("rawReadGBps"), d("rawReadCPUGBps"), d("tokenGBps"), d("tokenCPUGBps"), d("tokenCPUGBps") * 1e3 / 2,
-                 d("compactGBps"), d("compactCPUGBps"), d("firstEpochGBps"), d("ratioToRawCPU"), d("compactRatioToRawCPU"), d("compactGBps") / d("rawReadGBps"),
-                 d("randomPieceGBps"), d("randomPieceGBps") / d("rawReadGBps"), d("compactGBps") / d("randomPieceGBps"),
-                 d("packedDocumentGBps"), d("packedDocumentGBps") / d("rawReadGBps"), d("compactGBps") / d("packedDocumentGBps"),
-                 d("peakRssMB"), d("peakAnonMB")))
+    print(
+        String(
+            format:
+                "%d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f",
+            size, Int(d("shards")),
+            d("rawReadGBps"), d("rawReadCPUGBps"), d("tokenGBps"), d("tokenCPUGBps"), d("tokenCPUGBps") * 1e3 / 2,
+            d("compactGBps"), d("compactCPUGBps"), d("firstEpochGBps"), d("ratioToRawCPU"), d("compactRatioToRawCPU"),
+            d("compactGBps") / d("rawReadGBps"),
+            d("randomPieceGBps"), d("randomPieceGBps") / d("rawReadGBps"), d("compactGBps") / d("randomPieceGBps"),
+            d("packedDocumentGBps"), d("packedDocumentGBps") / d("rawReadGBps"),
+            d("compactGBps") / d("packedDocumentGBps"),
+            d("peakRssMB"), d("peakAnonMB")))
 }
 try? FileManager.default.removeItem(atPath: options.directory)

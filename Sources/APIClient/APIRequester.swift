@@ -36,15 +36,19 @@ public struct APIRequester: Sendable {
     }
 
     /// Calls one route of `APIRoute` (`APIRoute.job.request(name)`): its method and path come from the route table.
-    public func call<Response: Decodable>(_ line: APIRequestLine, body: (any Encodable)? = nil, timeoutSeconds: Double? = nil,
-                                          bearer: String? = nil, as type: Response.Type = Response.self) async throws(ControlPlaneError) -> Response {
+    public func call<Response: Decodable>(
+        _ line: APIRequestLine, body: (any Encodable)? = nil, timeoutSeconds: Double? = nil,
+        bearer: String? = nil, as type: Response.Type = Response.self
+    ) async throws(ControlPlaneError) -> Response {
         try await call(line.method, line.path, body: body, timeoutSeconds: timeoutSeconds, bearer: bearer, as: type)
     }
 
     /// Sends `body` as JSON (when given) and decodes a `Response` from a 2xx answer.
-    public func call<Response: Decodable>(_ method: HTTPMethodName, _ path: String, body: (any Encodable)? = nil,
-                                          timeoutSeconds: Double? = nil, bearer: String? = nil,
-                                          as type: Response.Type = Response.self) async throws(ControlPlaneError) -> Response {
+    public func call<Response: Decodable>(
+        _ method: HTTPMethodName, _ path: String, body: (any Encodable)? = nil,
+        timeoutSeconds: Double? = nil, bearer: String? = nil,
+        as type: Response.Type = Response.self
+    ) async throws(ControlPlaneError) -> Response {
         let response = try await raw(method, path, body: body, timeoutSeconds: timeoutSeconds, bearer: bearer)
         if Response.self == Empty.self { return Empty() as! Response }
         do {
@@ -56,9 +60,11 @@ public struct APIRequester: Sendable {
 
     /// Sends the request and returns a 2xx response as is; non-2xx becomes `.rejected` with the error body.
     /// `bearer` overrides the current token for this call.
-    public func raw(_ method: HTTPMethodName, _ path: String, body: (any Encodable)? = nil,
-                    rawBody: Data? = nil, contentType: String = "application/json",
-                    timeoutSeconds: Double? = nil, bearer: String? = nil) async throws(ControlPlaneError) -> HTTPResponseSpec {
+    public func raw(
+        _ method: HTTPMethodName, _ path: String, body: (any Encodable)? = nil,
+        rawBody: Data? = nil, contentType: String = "application/json",
+        timeoutSeconds: Double? = nil, bearer: String? = nil
+    ) async throws(ControlPlaneError) -> HTTPResponseSpec {
         let route = "\(method.rawValue) \(path)"
         var headers: [(String, String)] = [("Accept", "application/json")]
         if let value = bearer ?? token.value { headers.append(("Authorization", "Bearer \(value)")) }
@@ -69,8 +75,9 @@ public struct APIRequester: Sendable {
             }
         }
         if data != nil { headers.append(("Content-Type", contentType)) }
-        let request = HTTPRequestSpec(method: method.rawValue, url: baseURL + path, headers: headers, body: data,
-                                      timeoutSeconds: timeoutSeconds ?? defaultTimeoutSeconds)
+        let request = HTTPRequestSpec(
+            method: method.rawValue, url: baseURL + path, headers: headers, body: data,
+            timeoutSeconds: timeoutSeconds ?? defaultTimeoutSeconds)
         let response: HTTPResponseSpec
         do {
             response = try await transport.send(request)

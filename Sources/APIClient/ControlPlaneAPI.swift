@@ -28,8 +28,9 @@ public struct HTTPControlPlaneAPI: ControlPlaneAPI {
     }
 
     public func register(_ request: RegisterWorkerRequest) async throws(ControlPlaneError) -> RegisterWorkerResponse {
-        let response: RegisterWorkerResponse = try await requester.call(APIRoute.workerRegister.request(), body: request,
-                                                                        bearer: joinToken.value)
+        let response: RegisterWorkerResponse = try await requester.call(
+            APIRoute.workerRegister.request(), body: request,
+            bearer: joinToken.value)
         if let own = response.workerToken { requester.token.value = own }
         return response
     }
@@ -48,6 +49,7 @@ public struct HTTPControlPlaneAPI: ControlPlaneAPI {
     }
 
     public func deregister(_ request: DeregisterWorkerRequest) async throws(ControlPlaneError) {
-        _ = try await requester.raw(APIRoute.workerDeregister.method, APIRoute.workerDeregister.path(), body: request, timeoutSeconds: 10)
+        _ = try await requester.raw(
+            APIRoute.workerDeregister.method, APIRoute.workerDeregister.path(), body: request, timeoutSeconds: 10)
     }
 }

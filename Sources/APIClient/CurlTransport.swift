@@ -13,9 +13,11 @@ public struct CurlTransport: HTTPTransport {
     public func send(_ request: HTTPRequestSpec) async throws -> HTTPResponseSpec {
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name] = value }
-        let response = try await client.send(HTTPClientRequest(method: request.method, url: request.url, headers: headers,
-                                                                body: request.body, timeoutSeconds: request.timeoutSeconds,
-                                                                connectTimeoutSeconds: min(10, request.timeoutSeconds)))
+        let response = try await client.send(
+            HTTPClientRequest(
+                method: request.method, url: request.url, headers: headers,
+                body: request.body, timeoutSeconds: request.timeoutSeconds,
+                connectTimeoutSeconds: min(10, request.timeoutSeconds)))
         var responseHeaders: [String: String] = [:]
         for header in response.headers { responseHeaders[header.name.lowercased()] = header.value }
         return HTTPResponseSpec(status: response.status, headers: responseHeaders, body: response.body)

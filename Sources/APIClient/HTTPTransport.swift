@@ -12,7 +12,9 @@ public struct HTTPRequestSpec: Sendable {
     /// Whole-request timeout in seconds.
     public var timeoutSeconds: Double
 
-    public init(method: String, url: String, headers: [(String, String)] = [], body: Data? = nil, timeoutSeconds: Double = 30) {
+    public init(
+        method: String, url: String, headers: [(String, String)] = [], body: Data? = nil, timeoutSeconds: Double = 30
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

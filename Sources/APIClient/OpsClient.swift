@@ -9,26 +9,42 @@ public struct OpsClient: Sendable {
     public let requester: APIRequester
 
     public init(baseURL: String, token: String?, transport: any HTTPTransport, timeoutSeconds: Double = 30) {
-        requester = APIRequester(baseURL: baseURL, token: BearerToken(token), transport: transport, defaultTimeoutSeconds: timeoutSeconds)
+        requester = APIRequester(
+            baseURL: baseURL, token: BearerToken(token), transport: transport, defaultTimeoutSeconds: timeoutSeconds)
     }
 
     // MARK: Probes
-    public func health() async throws(ControlPlaneError) -> HealthResponse { try await requester.call(APIRoute.healthz.request()) }
-    public func readiness() async throws(ControlPlaneError) -> ReadinessResponse { try await requester.call(APIRoute.readyz.request()) }
-
-    // MARK: Jobs
-    public func submit(_ documents: [AnyJSON], dryRun: Bool = false, source: String? = nil) async throws(ControlPlaneError) -> SubmitManifestsResponse {
-        try await requester.call(APIRoute.manifests.request(), body: SubmitManifestsRequest(documents: documents, dryRun: dryRun, source: source))
+    public func health() async throws(ControlPlaneError) -> HealthResponse {
+        try await requester.call(APIRoute.healthz.request())
+    }
+    public func readiness() async throws(ControlPlaneError) -> ReadinessResponse {
+        try await requester.call(APIRoute.readyz.request())
     }
 
-    public func jobs(state: JobState? = nil, queue: String? = nil, limit: Int? = nil) async throws(ControlPlaneError) -> [JobView] {
+    // MARK: Jobs
+    public func submit(_ documents: [AnyJSON], dryRun: Bool = false, source: String? = nil)
+        async throws(ControlPlaneError) -> SubmitManifestsResponse
+    {
+        try await requester.call(
+            APIRoute.manifests.request(),
+            body: SubmitManifestsRequest(documents: documents, dryRun: dryRun, source: source))
+    }
+
+    public func jobs(state: JobState? = nil, queue: String? = nil, limit: Int? = nil) async throws(ControlPlaneError)
+        -> [JobView]
+    {
         try await allPages { cursor throws(ControlPlaneError) in
-            try await requester.call(APIRoute.jobs.request(query: [("state", state?.rawValue), ("queue", queue),
-                                                                ("limit", limit.map(String.init)), ("cursor", cursor)]))
+            try await requester.call(
+                APIRoute.jobs.request(query: [
+                    ("state", state?.rawValue), ("queue", queue),
+                    ("limit", limit.map(String.init)), ("cursor", cursor),
+                ]))
         }
     }
 
-    public func job(_ name: String) async throws(ControlPlaneError) -> JobView { try await requester.call(APIRoute.job.request(name)) }
+    public func job(_ name: String) async throws(ControlPlaneError) -> JobView {
+        try await requester.call(APIRoute.job.request(name))
+    }
 
     public func cancelJob(_ name: String) async throws(ControlPlaneError) -> JobView {
         try await requester.call(APIRoute.cancelJob.request(name), body: Empty())
@@ -37,25 +53,39 @@ public struct OpsClient: Sendable {
     public func tasks(job: String? = nil, state: TaskState? = nil) async throws(ControlPlaneError) -> [TaskView] {
         try await allPages { cursor throws(ControlPlaneError) in
             if let job {
-                return try await requester.call(APIRoute.jobTasks.request(job, query: [("state", state?.rawValue), ("cursor", cursor)]))
+                return try await requester.call(
+                    APIRoute.jobTasks.request(job, query: [("state", state?.rawValue), ("cursor", cursor)]))
             }
-            return try await requester.call(APIRoute.tasks.request(query: [("state", state?.rawValue), ("cursor", cursor)]))
+            return try await requester.call(
+                APIRoute.tasks.request(query: [("state", state?.rawValue), ("cursor", cursor)]))
         }
     }
 
-    public func logs(job: String, since: Int64 = 0, limit: Int? = nil, waitSeconds: Double? = nil) async throws(ControlPlaneError) -> LogsResponse {
-        let line = APIRoute.jobLogs.request(job, query: [("since", String(since)), ("limit", limit.map(String.init)),
-                                                         ("wait", waitSeconds.map { String(Int($0)) })])
+    public func logs(job: String, since: Int64 = 0, limit: Int? = nil, waitSeconds: Double? = nil)
+        async throws(ControlPlaneError) -> LogsResponse
+    {
+        let line = APIRoute.jobLogs.request(
+            job,
+            query: [
+                ("since", String(since)), ("limit", limit.map(String.init)),
+                ("wait", waitSeconds.map { String(Int($0)) }),
+            ])
         return try await requester.call(line, timeoutSeconds: (waitSeconds ?? 0) + 30)
     }
 
-    public func metrics(job: String, name: String? = nil, since: Int64? = nil) async throws(ControlPlaneError) -> [MetricPointView] {
+    public func metrics(job: String, name: String? = nil, since: Int64? = nil) async throws(ControlPlaneError)
+        -> [MetricPointView]
+    {
         try await allPages { cursor throws(ControlPlaneError) in
-            try await requester.call(APIRoute.jobMetrics.request(job, query: [("name", name), ("since", since.map(String.init)), ("cursor", cursor)]))
+            try await requester.call(
+                APIRoute.jobMetrics.request(
+                    job, query: [("name", name), ("since", since.map(String.init)), ("cursor", cursor)]))
         }
     }
 
-    public func events(job: String? = nil, since: Int64? = nil, limit: Int? = nil) async throws(ControlPlaneError) -> [EventView] {
+    public func events(job: String? = nil, since: Int64? = nil, limit: Int? = nil) async throws(ControlPlaneError)
+        -> [EventView]
+    {
         let query = [("since", since.map(String.init)), ("limit", limit.map(String.init))]
         let line = job.map { APIRoute.jobEvents.request($0, query: query) } ?? APIRoute.events.request(query: query)
         let response: ListResponse<EventView> = try await requester.call(line)
@@ -64,7 +94,9 @@ public struct OpsClient: Sendable {
 
     // MARK: Cluster
     public func workers() async throws(ControlPlaneError) -> [WorkerView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.workers.request(query: [("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in
+            try await requester.call(APIRoute.workers.request(query: [("cursor", cursor)]))
+        }
     }
 
     /// Configured queues and the queues jobs use, with their running and pending task counts.
@@ -79,19 +111,27 @@ public struct OpsClient: Sendable {
     }
 
     public func datasets() async throws(ControlPlaneError) -> [DatasetView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.datasets.request(query: [("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in
+            try await requester.call(APIRoute.datasets.request(query: [("cursor", cursor)]))
+        }
     }
 
     public func shards(dataset: String) async throws(ControlPlaneError) -> [ShardView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.datasetShards.request(dataset, query: [("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in
+            try await requester.call(APIRoute.datasetShards.request(dataset, query: [("cursor", cursor)]))
+        }
     }
 
     public func artifacts(job: String? = nil) async throws(ControlPlaneError) -> [ArtifactView] {
-        try await allPages { cursor throws(ControlPlaneError) in try await requester.call(APIRoute.artifacts.request(query: [("job", job), ("cursor", cursor)])) }
+        try await allPages { cursor throws(ControlPlaneError) in
+            try await requester.call(APIRoute.artifacts.request(query: [("job", job), ("cursor", cursor)]))
+        }
     }
 
     /// Follows `nextCursor` until the last page (bounded, in case a server repeats a cursor).
-    private func allPages<Item>(_ page: (String?) async throws(ControlPlaneError) -> ListResponse<Item>) async throws(ControlPlaneError) -> [Item] {
+    private func allPages<Item>(_ page: (String?) async throws(ControlPlaneError) -> ListResponse<Item>)
+        async throws(ControlPlaneError) -> [Item]
+    {
         var items: [Item] = []
         var cursor: String?
         for _ in 0..<10_000 {

@@ -30,9 +30,10 @@ public enum BLAS {
         precondition(ldb >= max(1, transB == .none ? n : k), "sgemm: ldb=\(ldb) too small")
         precondition(ldc >= max(1, n), "sgemm: ldc=\(ldc) too small")
         if m == 0 || n == 0 { return }
-        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas,
-                    blasint(m), blasint(n), blasint(k),
-                    alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transA.cblas, transB.cblas,
+            blasint(m), blasint(n), blasint(k),
+            alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
     /// `y += alpha * x` over `n` contiguous elements.

@@ -13,7 +13,10 @@ public struct SHA256: @unchecked Sendable {
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         let handled: Void? = bytes.withContiguousStorageIfAvailable { update(buffer: UnsafeRawBufferPointer($0)) }
-        if handled == nil { let array = Array(bytes); array.withUnsafeBytes { update(buffer: $0) } }
+        if handled == nil {
+            let array = Array(bytes)
+            array.withUnsafeBytes { update(buffer: $0) }
+        }
     }
 
     public mutating func update(buffer input: UnsafeRawBufferPointer) {

@@ -2,7 +2,8 @@
 // Database rows use bigint keys, so every ID wraps an Int64.
 
 public protocol Int64Identifier: RawRepresentable, Hashable, Comparable, Codable, Sendable,
-    CustomStringConvertible where RawValue == Int64 {
+    CustomStringConvertible
+where RawValue == Int64 {
     init(rawValue: Int64)
 }
 
@@ -19,10 +20,28 @@ extension Int64Identifier {
     }
 }
 
-public struct JobID: Int64Identifier { public let rawValue: Int64; public init(rawValue: Int64) { self.rawValue = rawValue } }
-public struct TaskID: Int64Identifier { public let rawValue: Int64; public init(rawValue: Int64) { self.rawValue = rawValue } }
-public struct WorkerID: Int64Identifier { public let rawValue: Int64; public init(rawValue: Int64) { self.rawValue = rawValue } }
+public struct JobID: Int64Identifier {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+}
+public struct TaskID: Int64Identifier {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+}
+public struct WorkerID: Int64Identifier {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+}
 /// One attempt at running a task; the lease a worker holds is named by its attempt.
-public struct AttemptID: Int64Identifier { public let rawValue: Int64; public init(rawValue: Int64) { self.rawValue = rawValue } }
-public struct DatasetID: Int64Identifier { public let rawValue: Int64; public init(rawValue: Int64) { self.rawValue = rawValue } }
-public struct ArtifactID: Int64Identifier { public let rawValue: Int64; public init(rawValue: Int64) { self.rawValue = rawValue } }
+public struct AttemptID: Int64Identifier {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+}
+public struct DatasetID: Int64Identifier {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+}
+public struct ArtifactID: Int64Identifier {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+}

@@ -23,7 +23,9 @@ public enum ResourceLimits {
     /// Each quantity pinned into 0...its limit, one dimension at a time (the scheduler's hot loops clamp in place).
     @inline(__always) public static func clampCPUMillis(_ value: Int64) -> Int64 { value.clamped(0, maxCPUMillis) }
     @inline(__always) public static func clampMemoryBytes(_ value: Int64) -> Int64 { value.clamped(0, maxMemoryBytes) }
-    @inline(__always) public static func clampAcceleratorCount(_ value: Int64) -> Int64 { value.clamped(0, maxAcceleratorCount) }
+    @inline(__always) public static func clampAcceleratorCount(_ value: Int64) -> Int64 {
+        value.clamped(0, maxAcceleratorCount)
+    }
 
     /// Human-readable limits, for error messages.
     public static let cpuDescription = "at most 1048576 cores"
@@ -36,13 +38,16 @@ extension Resources {
     /// are within them. `prefix` is the field path of this value, e.g. "resources".
     public func limitViolation(prefix: String) -> String? {
         if !(0...ResourceLimits.maxCPUMillis).contains(cpuMillis) {
-            return "\(prefix).cpuMillis: expected 0...\(ResourceLimits.maxCPUMillis) (\(ResourceLimits.cpuDescription)), got \(cpuMillis)"
+            return
+                "\(prefix).cpuMillis: expected 0...\(ResourceLimits.maxCPUMillis) (\(ResourceLimits.cpuDescription)), got \(cpuMillis)"
         }
         if !(0...ResourceLimits.maxMemoryBytes).contains(memoryBytes) {
-            return "\(prefix).memoryBytes: expected 0...\(ResourceLimits.maxMemoryBytes) (\(ResourceLimits.memoryDescription)), got \(memoryBytes)"
+            return
+                "\(prefix).memoryBytes: expected 0...\(ResourceLimits.maxMemoryBytes) (\(ResourceLimits.memoryDescription)), got \(memoryBytes)"
         }
         if accelerators.count > ResourceLimits.maxAcceleratorTypes {
-            return "\(prefix).accelerators: expected at most \(ResourceLimits.maxAcceleratorTypes) types, got \(accelerators.count)"
+            return
+                "\(prefix).accelerators: expected at most \(ResourceLimits.maxAcceleratorTypes) types, got \(accelerators.count)"
         }
         for (kind, count) in accelerators.sorted(by: { $0.key < $1.key })
         where !(0...ResourceLimits.maxAcceleratorCount).contains(count) {
@@ -53,8 +58,10 @@ extension Resources {
 
     /// Every quantity pinned into 0...limit: what the scheduler works with whatever the database holds.
     public var clampedToLimits: Resources {
-        Resources(cpuMillis: ResourceLimits.clampCPUMillis(cpuMillis), memoryBytes: ResourceLimits.clampMemoryBytes(memoryBytes),
-                  accelerators: accelerators.mapValues(ResourceLimits.clampAcceleratorCount))
+        Resources(
+            cpuMillis: ResourceLimits.clampCPUMillis(cpuMillis),
+            memoryBytes: ResourceLimits.clampMemoryBytes(memoryBytes),
+            accelerators: accelerators.mapValues(ResourceLimits.clampAcceleratorCount))
     }
 }
 

@@ -3,14 +3,18 @@
 
 /// An accelerator kind such as `gpu-h100` or `tpu-v5e`.
 public struct AcceleratorType: RawRepresentable, Hashable, Comparable, Codable, Sendable,
-    ExpressibleByStringLiteral, CustomStringConvertible {
+    ExpressibleByStringLiteral, CustomStringConvertible
+{
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { self.rawValue = value }
     public var description: String { rawValue }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 public struct Resources: Hashable, Codable, Sendable, CustomStringConvertible {
@@ -38,17 +42,21 @@ public struct Resources: Hashable, Codable, Sendable, CustomStringConvertible {
 
     /// Saturating: totals over many workers or tasks pin at Int64.max instead of trapping (see ResourceLimits).
     public static func + (lhs: Resources, rhs: Resources) -> Resources {
-        Resources(cpuMillis: lhs.cpuMillis.saturatingAdding(rhs.cpuMillis),
-                  memoryBytes: lhs.memoryBytes.saturatingAdding(rhs.memoryBytes),
-                  accelerators: lhs.accelerators.merging(rhs.accelerators) { $0.saturatingAdding($1) })
+        Resources(
+            cpuMillis: lhs.cpuMillis.saturatingAdding(rhs.cpuMillis),
+            memoryBytes: lhs.memoryBytes.saturatingAdding(rhs.memoryBytes),
+            accelerators: lhs.accelerators.merging(rhs.accelerators) { $0.saturatingAdding($1) })
     }
 
     /// Saturating, like `+`.
     public static func - (lhs: Resources, rhs: Resources) -> Resources {
         var accelerators = lhs.accelerators
-        for (kind, count) in rhs.accelerators { accelerators[kind] = (accelerators[kind] ?? 0).saturatingSubtracting(count) }
-        return Resources(cpuMillis: lhs.cpuMillis.saturatingSubtracting(rhs.cpuMillis),
-                         memoryBytes: lhs.memoryBytes.saturatingSubtracting(rhs.memoryBytes), accelerators: accelerators)
+        for (kind, count) in rhs.accelerators {
+            accelerators[kind] = (accelerators[kind] ?? 0).saturatingSubtracting(count)
+        }
+        return Resources(
+            cpuMillis: lhs.cpuMillis.saturatingSubtracting(rhs.cpuMillis),
+            memoryBytes: lhs.memoryBytes.saturatingSubtracting(rhs.memoryBytes), accelerators: accelerators)
     }
 
     public static func += (lhs: inout Resources, rhs: Resources) { lhs = lhs + rhs }

@@ -8,7 +8,9 @@ public struct RetryPolicy: Hashable, Codable, Sendable {
     public var maxBackoffSeconds: Double
     public var multiplier: Double
 
-    public init(maxAttempts: Int = 3, initialBackoffSeconds: Double = 1, maxBackoffSeconds: Double = 300, multiplier: Double = 2) {
+    public init(
+        maxAttempts: Int = 3, initialBackoffSeconds: Double = 1, maxBackoffSeconds: Double = 300, multiplier: Double = 2
+    ) {
         self.maxAttempts = maxAttempts
         self.initialBackoffSeconds = initialBackoffSeconds
         self.maxBackoffSeconds = maxBackoffSeconds
@@ -20,7 +22,9 @@ public struct RetryPolicy: Hashable, Codable, Sendable {
 
     /// Seconds to wait before attempt `attempt + 1`: exponential, capped.
     public func backoffSeconds(afterAttempt attempt: Int) -> Double {
-        ExponentialBackoff(initialSeconds: initialBackoffSeconds, maximumSeconds: maxBackoffSeconds, multiplier: multiplier)
-            .delaySeconds(afterFailures: attempt)
+        ExponentialBackoff(
+            initialSeconds: initialBackoffSeconds, maximumSeconds: maxBackoffSeconds, multiplier: multiplier
+        )
+        .delaySeconds(afterFailures: attempt)
     }
 }

@@ -28,11 +28,13 @@ public struct ControlPlaneConfiguration: Sendable {
     /// Name of this replica in logs and in the leader lock's holder.
     public var replicaName: String
 
-    public init(host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,
-                artifactDirectory: String, leaseSeconds: Double = 15, heartbeatSeconds: Double = 3,
-                workerLostAfterSeconds: Double? = nil, maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 2 << 30,
-                maxPollSeconds: Double = 30, databaseConnections: Int = 16, sweepIntervalSeconds: Double = 0.5,
-                schedulingIntervalSeconds: Double = 1, replicaName: String = ProcessInfo.processInfo.hostName + "-\(getpid())") {
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,
+        artifactDirectory: String, leaseSeconds: Double = 15, heartbeatSeconds: Double = 3,
+        workerLostAfterSeconds: Double? = nil, maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 2 << 30,
+        maxPollSeconds: Double = 30, databaseConnections: Int = 16, sweepIntervalSeconds: Double = 0.5,
+        schedulingIntervalSeconds: Double = 1, replicaName: String = ProcessInfo.processInfo.hostName + "-\(getpid())"
+    ) {
         self.host = host
         self.port = port
         self.databaseURL = databaseURL

@@ -11,10 +11,10 @@ final class ActivationArena {
     let storage: UnsafeMutablePointer<Float>
     let count: Int
     private(set) var layers: [Layer] = []
-    private(set) var output = 0        // residual stream after the last block [B, T, C]
+    private(set) var output = 0 // residual stream after the last block [B, T, C]
     private(set) var lnf = 0, lnfMean = 0, lnfRstd = 0
-    private(set) var logits = 0        // [B, T, V]
-    private(set) var losses = 0        // [B, T]
+    private(set) var logits = 0 // [B, T, V]
+    private(set) var losses = 0 // [B, T]
     // Gradient scratch, reused by every layer.
     private(set) var dResidual = 0, dNorm = 0, dAttention = 0, dQKV = 0, dFC = 0, dProbs = 0
     let targets: UnsafeMutablePointer<Int32>
@@ -23,25 +23,37 @@ final class ActivationArena {
     init(config: GPTConfig, batch B: Int, length T: Int, training: Bool) {
         batch = B
         length = T
-        let C = config.width, F = config.mlpWidth, H = config.heads, V = config.vocabularySize
+        let C = config.width
+        let F = config.mlpWidth
+        let H = config.heads
+        let V = config.vocabularySize
         let rows = B * T
         var cursor = 0
-        func take(_ n: Int) -> Int { defer { cursor += n }; return cursor }
+        func take(_ n: Int) -> Int {
+            defer { cursor += n }
+            return cursor
+        }
         for _ in 0..<config.layers {
             var l = Layer()
             l.input = take(rows * C)
-            l.ln1 = take(rows * C); l.ln1Mean = take(rows); l.ln1Rstd = take(rows)
+            l.ln1 = take(rows * C)
+            l.ln1Mean = take(rows)
+            l.ln1Rstd = take(rows)
             l.qkv = take(rows * 3 * C)
             l.attention = take(rows * C)
             l.probs = take(B * H * T * T)
             l.residual = take(rows * C)
-            l.ln2 = take(rows * C); l.ln2Mean = take(rows); l.ln2Rstd = take(rows)
+            l.ln2 = take(rows * C)
+            l.ln2Mean = take(rows)
+            l.ln2Rstd = take(rows)
             l.fc = take(rows * F)
             l.fcGelu = take(rows * F)
             layers.append(l)
         }
         output = take(rows * C)
-        lnf = take(rows * C); lnfMean = take(rows); lnfRstd = take(rows)
+        lnf = take(rows * C)
+        lnfMean = take(rows)
+        lnfRstd = take(rows)
         logits = take(rows * V)
         losses = take(rows)
         if training {

@@ -10,8 +10,10 @@ public struct AdamWConfig: Codable, Sendable, Equatable {
     /// Clip the global gradient L2 norm to this value before the update; nil disables clipping.
     public var maxGradientNorm: Float?
 
-    public init(beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8, weightDecay: Float = 0.1,
-                maxGradientNorm: Float? = 1.0) {
+    public init(
+        beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8, weightDecay: Float = 0.1,
+        maxGradientNorm: Float? = 1.0
+    ) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -69,12 +71,15 @@ public final class AdamW {
     /// One AdamW update of `model`'s parameters from its accumulated gradients at learning rate `rate`.
     public func apply(to model: GPTModel, learningRate rate: Float) {
         updates += 1
-        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
+        let b1 = config.beta1
+        let b2 = config.beta2
+        let eps = config.epsilon
         let correction1 = 1 - Float(pow(Double(b1), Double(updates)))
         let correction2 = 1 - Float(pow(Double(b2), Double(updates)))
         let p = SharedPointer(model.parameters.baseAddress!)
         let g = SharedPointer(model.gradients.baseAddress!)
-        let m = SharedPointer(firstMoment.baseAddress!), v = SharedPointer(secondMoment.baseAddress!)
+        let m = SharedPointer(firstMoment.baseAddress!)
+        let v = SharedPointer(secondMoment.baseAddress!)
         for segment in segments {
             let decay = segment.decays ? rate * config.weightDecay : 0
             let chunk = 16384
@@ -105,7 +110,8 @@ enum GradientNorm {
         let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(1, chunks))
         defer { partial.deallocate() }
         let out = SharedPointer(partial)
-        let base = gradients.baseAddress!, count = gradients.count
+        let base = gradients.baseAddress!
+        let count = gradients.count
         Parallel.forRows(chunks, threads: threads, minimumRowsPerThread: 4) { range in
             for c in range {
                 var sum: Float = 0

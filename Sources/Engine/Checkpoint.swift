@@ -33,7 +33,9 @@ public struct Checkpoint: Sendable {
         let file = try Safetensors.File(path: path)
         let meta = file.metadata
         guard meta[Key.format] == Checkpoint.formatName else {
-            throw .invalidCheckpoint(path: path, reason: "metadata format is \(meta[Key.format] ?? "absent"); expected \(Checkpoint.formatName)")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "metadata format is \(meta[Key.format] ?? "absent"); expected \(Checkpoint.formatName)")
         }
         func decode<T: Decodable>(_ type: T.Type, _ key: String) throws(EngineError) -> T? {
             guard let text = meta[key] else { return nil }
@@ -56,7 +58,8 @@ public struct Checkpoint: Sendable {
                 throw .invalidCheckpoint(path: path, reason: "missing tensor \(slot.name)")
             }
             guard entry.shape == slot.shape else {
-                throw .invalidCheckpoint(path: path, reason: "tensor \(slot.name) has shape \(entry.shape); the config needs \(slot.shape)")
+                throw .invalidCheckpoint(
+                    path: path, reason: "tensor \(slot.name) has shape \(entry.shape); the config needs \(slot.shape)")
             }
         }
         self.path = path
@@ -79,15 +82,22 @@ public struct Checkpoint: Sendable {
     /// A trainer that continues exactly where the checkpoint left off (needs optimizer state).
     public func loadTrainer(threads: Int = 1) throws(EngineError) -> Trainer {
         guard let optimizerConfig, let schedule, hasOptimizerState else {
-            throw .invalidCheckpoint(path: path, reason: "it holds weights only (no optimizer state or schedule) and cannot resume training; load the model and start a new Trainer instead")
+            throw .invalidCheckpoint(
+                path: path,
+                reason:
+                    "it holds weights only (no optimizer state or schedule) and cannot resume training; load the model and start a new Trainer instead"
+            )
         }
-        let trainer = try Trainer(model: try loadModel(threads: threads), optimizer: optimizerConfig, schedule: schedule)
-        let m = trainer.optimizer.firstMoment.baseAddress!, v = trainer.optimizer.secondMoment.baseAddress!
+        let trainer = try Trainer(
+            model: try loadModel(threads: threads), optimizer: optimizerConfig, schedule: schedule)
+        let m = trainer.optimizer.firstMoment.baseAddress!
+        let v = trainer.optimizer.secondMoment.baseAddress!
         for slot in trainer.model.tensors {
             let first = try file.values("optimizer.m." + slot.name)
             let second = try file.values("optimizer.v." + slot.name)
             guard first.count == slot.count, second.count == slot.count else {
-                throw .invalidCheckpoint(path: path, reason: "optimizer moments of \(slot.name) do not match its shape \(slot.shape)")
+                throw .invalidCheckpoint(
+                    path: path, reason: "optimizer moments of \(slot.name) do not match its shape \(slot.shape)")
             }
             (m + slot.offset).update(from: first, count: slot.count)
             (v + slot.offset).update(from: second, count: slot.count)
@@ -105,7 +115,8 @@ extension GPTModel {
     /// Replaces the weights with the checkpoint's (the configs must match).
     public func load(from checkpoint: Checkpoint) throws(EngineError) {
         guard checkpoint.config == config else {
-            throw .invalidCheckpoint(path: checkpoint.path, reason: "its model config \(checkpoint.config) does not match \(config)")
+            throw .invalidCheckpoint(
+                path: checkpoint.path, reason: "its model config \(checkpoint.config) does not match \(config)")
         }
         for slot in tensors {
             let values = try checkpoint.file.values(slot.name)
@@ -115,15 +126,18 @@ extension GPTModel {
 
     func namedTensors(dtype: TensorDType) -> [NamedTensor] {
         tensors.map { slot in
-            NamedTensor(name: slot.name, shape: slot.shape,
-                        values: Array(parameters[slot.offset..<(slot.offset + slot.count)]), dtype: dtype)
+            NamedTensor(
+                name: slot.name, shape: slot.shape,
+                values: Array(parameters[slot.offset..<(slot.offset + slot.count)]), dtype: dtype)
         }
     }
 
     /// Writes a weights-only checkpoint (for evaluation, sampling or fine-tuning).
-    public func save(to path: String, step: Int = 0, weightsAs dtype: TensorDType = .float32,
-                     dataState: String = "", metadata: [String: String] = [:],
-                     extraTensors: [NamedTensor] = []) throws(EngineError) {
+    public func save(
+        to path: String, step: Int = 0, weightsAs dtype: TensorDType = .float32,
+        dataState: String = "", metadata: [String: String] = [:],
+        extraTensors: [NamedTensor] = []
+    ) throws(EngineError) {
         var meta = metadata.filter { !Checkpoint.Key.reserved.contains($0.key) }
         meta[Checkpoint.Key.format] = Checkpoint.formatName
         meta[Checkpoint.Key.config] = jsonString(config)
@@ -136,8 +150,10 @@ extension GPTModel {
 extension Trainer {
     /// Writes model, AdamW moments, schedule, step and `dataState` (resumable bit for bit when the
     /// weights are fp32). `extraTensors`/`metadata` carry caller state such as a DiLoCo outer momentum.
-    public func save(to path: String, dataState: String = "", weightsAs dtype: TensorDType = .float32,
-                     metadata: [String: String] = [:], extraTensors: [NamedTensor] = []) throws(EngineError) {
+    public func save(
+        to path: String, dataState: String = "", weightsAs dtype: TensorDType = .float32,
+        metadata: [String: String] = [:], extraTensors: [NamedTensor] = []
+    ) throws(EngineError) {
         var meta = metadata.filter { !Checkpoint.Key.reserved.contains($0.key) }
         meta[Checkpoint.Key.format] = Checkpoint.formatName
         meta[Checkpoint.Key.config] = jsonString(model.config)
@@ -149,10 +165,14 @@ extension Trainer {
         var tensors = model.namedTensors(dtype: dtype)
         for slot in model.tensors {
             let range = slot.offset..<(slot.offset + slot.count)
-            tensors.append(NamedTensor(name: "optimizer.m." + slot.name, shape: slot.shape,
-                                       values: Array(optimizer.firstMoment[range])))
-            tensors.append(NamedTensor(name: "optimizer.v." + slot.name, shape: slot.shape,
-                                       values: Array(optimizer.secondMoment[range])))
+            tensors.append(
+                NamedTensor(
+                    name: "optimizer.m." + slot.name, shape: slot.shape,
+                    values: Array(optimizer.firstMoment[range])))
+            tensors.append(
+                NamedTensor(
+                    name: "optimizer.v." + slot.name, shape: slot.shape,
+                    values: Array(optimizer.secondMoment[range])))
         }
         try Safetensors.write(tensors + extraTensors, metadata: meta, to: path)
     }

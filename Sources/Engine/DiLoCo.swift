@@ -36,7 +36,9 @@ public enum DiLoCo {
 /// deltas cost at H = 57. They are lossy per round; `PseudoGradientEncoder`'s error feedback makes them lossless
 /// over rounds.
 public enum PseudoGradientFormat: String, Sendable, CaseIterable {
-    case float32 = "fp32", bfloat16 = "bf16", int4, sign
+    case float32 = "fp32"
+    case bfloat16 = "bf16"
+    case int4, sign
 
     public static let blockSize = 256
 
@@ -54,7 +56,9 @@ public enum PseudoGradientFormat: String, Sendable, CaseIterable {
 
 extension DiLoCo {
     /// `values` as `format` on the wire, and the values every receiver decodes from it (what was really sent).
-    public static func encode(_ values: [Float], as format: PseudoGradientFormat) throws(EngineError) -> (bytes: Data, sent: [Float]) {
+    public static func encode(_ values: [Float], as format: PseudoGradientFormat) throws(EngineError) -> (
+        bytes: Data, sent: [Float]
+    ) {
         switch format {
         case .float32:
             return (Safetensors.encode(values, as: .float32), values)
@@ -62,7 +66,8 @@ extension DiLoCo {
             let bytes = Safetensors.encode(values, as: .bfloat16)
             return (bytes, try Safetensors.decode(bytes, as: .bfloat16))
         case .int4, .sign:
-            let n = values.count, block = PseudoGradientFormat.blockSize
+            let n = values.count
+            let block = PseudoGradientFormat.blockSize
             let blocks = (n + block - 1) / block
             let perByte = format == .int4 ? 2 : 8
             var scales = [Float](repeating: 0, count: blocks)
@@ -70,9 +75,15 @@ extension DiLoCo {
             var sent = [Float](repeating: 0, count: n)
             for b in 0..<blocks {
                 let range = (b * block)..<min(n, (b + 1) * block)
-                var peak: Float = 0, sum: Float = 0
-                for i in range { peak = max(peak, abs(values[i])); sum += abs(values[i]) }
-                guard peak.isFinite, sum.isFinite else { throw .invalidBatch("a pseudo-gradient value is not finite (the inner steps diverged)") }
+                var peak: Float = 0
+                var sum: Float = 0
+                for i in range {
+                    peak = max(peak, abs(values[i]))
+                    sum += abs(values[i])
+                }
+                guard peak.isFinite, sum.isFinite else {
+                    throw .invalidBatch("a pseudo-gradient value is not finite (the inner steps diverged)")
+                }
                 if format == .int4 {
                     let scale = peak / 7
                     scales[b] = scale
@@ -98,9 +109,12 @@ extension DiLoCo {
     }
 
     /// The `count` values of `bytes` written by `encode(_:as:)`.
-    public static func decode(_ bytes: Data, count: Int, as format: PseudoGradientFormat) throws(EngineError) -> [Float] {
+    public static func decode(_ bytes: Data, count: Int, as format: PseudoGradientFormat) throws(EngineError) -> [Float]
+    {
         guard bytes.count == format.byteCount(values: count) else {
-            throw .invalidBatch("\(bytes.count) bytes are not \(count) \(format.rawValue) values (\(format.byteCount(values: count)) bytes)")
+            throw .invalidBatch(
+                "\(bytes.count) bytes are not \(count) \(format.rawValue) values (\(format.byteCount(values: count)) bytes)"
+            )
         }
         switch format {
         case .float32: return try Safetensors.decode(bytes, as: .float32)
@@ -141,7 +155,9 @@ public final class PseudoGradientEncoder {
 
     /// Encodes `delta` + the residual; keeps what the encoding lost as the new residual.
     public func encode(_ delta: [Float]) throws(EngineError) -> (bytes: Data, sent: [Float]) {
-        guard delta.count == residual.count else { throw .vectorLengthMismatch(expected: residual.count, got: delta.count) }
+        guard delta.count == residual.count else {
+            throw .vectorLengthMismatch(expected: residual.count, got: delta.count)
+        }
         var total = delta
         for i in 0..<total.count { total[i] += residual[i] }
         let wire = try DiLoCo.encode(total, as: format)
@@ -151,7 +167,9 @@ public final class PseudoGradientEncoder {
 
     /// A contribution the round was completed without (it arrived too late): it is sent with the next one.
     public func restore(_ sent: [Float]) throws(EngineError) {
-        guard sent.count == residual.count else { throw .vectorLengthMismatch(expected: residual.count, got: sent.count) }
+        guard sent.count == residual.count else {
+            throw .vectorLengthMismatch(expected: residual.count, got: sent.count)
+        }
         for i in 0..<sent.count { residual[i] += sent[i] }
     }
 }
@@ -165,8 +183,12 @@ public final class OuterNesterovSGD {
     public private(set) var velocity: [Float]
 
     public init(parameterCount: Int, learningRate: Float = 0.7, momentum: Float = 0.9) throws(EngineError) {
-        guard learningRate > 0 else { throw .invalidConfig(field: "outer.learningRate", value: "\(learningRate)", expected: "> 0") }
-        guard momentum >= 0 && momentum < 1 else { throw .invalidConfig(field: "outer.momentum", value: "\(momentum)", expected: "0 <= momentum < 1") }
+        guard learningRate > 0 else {
+            throw .invalidConfig(field: "outer.learningRate", value: "\(learningRate)", expected: "> 0")
+        }
+        guard momentum >= 0 && momentum < 1 else {
+            throw .invalidConfig(field: "outer.momentum", value: "\(momentum)", expected: "0 <= momentum < 1")
+        }
         self.learningRate = learningRate
         self.momentum = momentum
         velocity = [Float](repeating: 0, count: parameterCount)
@@ -174,7 +196,9 @@ public final class OuterNesterovSGD {
 
     /// Restores a saved momentum buffer.
     public func setVelocity(_ values: [Float]) throws(EngineError) {
-        guard values.count == velocity.count else { throw .vectorLengthMismatch(expected: velocity.count, got: values.count) }
+        guard values.count == velocity.count else {
+            throw .vectorLengthMismatch(expected: velocity.count, got: values.count)
+        }
         velocity = values
     }
 
@@ -193,9 +217,12 @@ public final class OuterNesterovSGD {
 
     /// Applies one outer step to `global` from the averaged pseudo-gradient.
     public func step(global: inout [Float], pseudoGradient g: [Float]) throws(EngineError) {
-        guard global.count == velocity.count else { throw .vectorLengthMismatch(expected: velocity.count, got: global.count) }
+        guard global.count == velocity.count else {
+            throw .vectorLengthMismatch(expected: velocity.count, got: global.count)
+        }
         guard g.count == velocity.count else { throw .vectorLengthMismatch(expected: velocity.count, got: g.count) }
-        let mu = momentum, lr = learningRate
+        let mu = momentum
+        let lr = learningRate
         velocity.withUnsafeMutableBufferPointer { v in
             global.withUnsafeMutableBufferPointer { p in
                 for i in 0..<v.count {

@@ -21,22 +21,25 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String {
         switch self {
-        case let .invalidConfig(field, value, expected):
+        case .invalidConfig(let field, let value, let expected):
             return "invalid engine setting \(field)=\(value): expected \(expected)"
-        case let .invalidBatch(reason):
+        case .invalidBatch(let reason):
             return "invalid batch: \(reason)"
-        case let .vectorLengthMismatch(expected, got):
+        case .vectorLengthMismatch(let expected, let got):
             return "flat vector has \(got) elements, the model has \(expected) parameters"
-        case let .checkpointIO(path, reason):
+        case .checkpointIO(let path, let reason):
             return "checkpoint \(path): \(reason)"
-        case let .invalidCheckpoint(path, reason):
+        case .invalidCheckpoint(let path, let reason):
             return "checkpoint \(path) is not usable: \(reason)"
-        case let .invalidTensor(path, tensor, reason):
-            return "checkpoint \(path) is not usable: tensor \(tensor) \(reason) (a damaged or hand-made file; write it again with a safetensors writer)"
-        case let .nonFiniteTensor(path, tensor, count, index, value):
-            return "checkpoint \(path) is not usable: tensor \(tensor) holds \(count) non-finite value(s), the first \(value) at element \(index); the run that wrote it diverged, use an earlier checkpoint"
-        case let .diverged(step, loss, norm, rate):
-            return "loss became \(loss) at step \(step) (gradient norm \(norm), learning rate \(String(format: "%.2e", rate))); the weights were not updated. Lower the learning rate, clip gradients harder or warm up longer"
+        case .invalidTensor(let path, let tensor, let reason):
+            return
+                "checkpoint \(path) is not usable: tensor \(tensor) \(reason) (a damaged or hand-made file; write it again with a safetensors writer)"
+        case .nonFiniteTensor(let path, let tensor, let count, let index, let value):
+            return
+                "checkpoint \(path) is not usable: tensor \(tensor) holds \(count) non-finite value(s), the first \(value) at element \(index); the run that wrote it diverged, use an earlier checkpoint"
+        case .diverged(let step, let loss, let norm, let rate):
+            return
+                "loss became \(loss) at step \(step) (gradient norm \(norm), learning rate \(String(format: "%.2e", rate))); the weights were not updated. Lower the learning rate, clip gradients harder or warm up longer"
         }
     }
 }

@@ -13,14 +13,18 @@ extension GPTModel {
     /// Cuts `stream` into consecutive windows of `sequenceLength + 1` tokens overlapping by one (every
     /// token after the first is predicted exactly once, a trailing partial window is dropped), evaluates
     /// them `batchSize` windows at a time, and averages the per-token loss.
-    public func evaluate(stream: [Int32], sequenceLength: Int, batchSize: Int = 1) throws(EngineError) -> EvaluationResult {
+    public func evaluate(stream: [Int32], sequenceLength: Int, batchSize: Int = 1) throws(EngineError)
+        -> EvaluationResult
+    {
         guard sequenceLength >= 1, sequenceLength <= config.contextLength else {
-            throw .invalidConfig(field: "sequenceLength", value: "\(sequenceLength)", expected: "1 ... \(config.contextLength)")
+            throw .invalidConfig(
+                field: "sequenceLength", value: "\(sequenceLength)", expected: "1 ... \(config.contextLength)")
         }
         guard batchSize >= 1 else { throw .invalidConfig(field: "batchSize", value: "\(batchSize)", expected: ">= 1") }
         let windows = (stream.count - 1) / sequenceLength
         guard windows >= 1 else {
-            throw .invalidBatch("the stream has \(stream.count) tokens; evaluation needs at least \(sequenceLength + 1)")
+            throw .invalidBatch(
+                "the stream has \(stream.count) tokens; evaluation needs at least \(sequenceLength + 1)")
         }
         var total = 0.0
         var start = 0

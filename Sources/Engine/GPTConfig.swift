@@ -14,8 +14,10 @@ public struct GPTConfig: Codable, Sendable, Equatable, Hashable {
     /// When set, each position attends only to itself and the `slidingWindow - 1` positions before it.
     public var slidingWindow: Int?
 
-    public init(vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, width: Int,
-                mlpWidth: Int? = nil, slidingWindow: Int? = nil) {
+    public init(
+        vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, width: Int,
+        mlpWidth: Int? = nil, slidingWindow: Int? = nil
+    ) {
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.layers = layers
@@ -32,7 +34,8 @@ public struct GPTConfig: Codable, Sendable, Equatable, Hashable {
         func check(_ ok: Bool, _ field: String, _ value: Int, _ expected: String) throws(EngineError) {
             if !ok { throw .invalidConfig(field: field, value: String(value), expected: expected) }
         }
-        try check(vocabularySize >= 2 && vocabularySize <= Int(Int32.max), "vocabularySize", vocabularySize, "2 ... 2^31-1")
+        try check(
+            vocabularySize >= 2 && vocabularySize <= Int(Int32.max), "vocabularySize", vocabularySize, "2 ... 2^31-1")
         try check(contextLength >= 1, "contextLength", contextLength, ">= 1")
         try check(layers >= 1, "layers", layers, ">= 1")
         try check(heads >= 1, "heads", heads, ">= 1")
@@ -48,7 +51,10 @@ public struct GPTConfig: Codable, Sendable, Equatable, Hashable {
     /// length `sequenceLength`: 6 per weight per token, plus the attention score and value products
     /// counted only over the keys each position may attend to (causal, and the window if set).
     public func trainingFlops(tokens: Int, sequenceLength: Int) -> Double {
-        let C = Double(width), L = Double(layers), F = Double(mlpWidth), V = Double(vocabularySize)
+        let C = Double(width)
+        let L = Double(layers)
+        let F = Double(mlpWidth)
+        let V = Double(vocabularySize)
         let matrixWeights = L * (3 * C * C + C * C + 2 * C * F) + V * C
         var keys = 0.0
         for t in 0..<sequenceLength { keys += Double(min(t + 1, slidingWindow ?? Int.max)) }

@@ -65,7 +65,8 @@ public final class GPTModel {
             } else if slot.shape.count == 1 {
                 for i in 0..<slot.count { p[i] = 1 }
             } else {
-                let std = slot.name.hasSuffix("attn.proj.weight") || slot.name.hasSuffix("mlp.proj.weight")
+                let std =
+                    slot.name.hasSuffix("attn.proj.weight") || slot.name.hasSuffix("mlp.proj.weight")
                     ? residualScale : 0.02
                 for i in 0..<slot.count { p[i] = Float(random.nextNormal() * std) }
             }
@@ -154,7 +155,9 @@ public final class GPTModel {
     /// Forward and backward: ADDS `scale` x d(mean loss)/d(parameters) into the gradients and returns
     /// the batch's mean loss. Call `zeroGradients()` first; several calls accumulate.
     @discardableResult
-    public func accumulateGradients(batch tokens: [Int32], batchSize: Int, scale: Float = 1) throws(EngineError) -> Float {
+    public func accumulateGradients(batch tokens: [Int32], batchSize: Int, scale: Float = 1) throws(EngineError)
+        -> Float
+    {
         let a = try prepare(batch: tokens, batchSize: batchSize, training: true)
         let rows = a.batch * a.length
         let loss = forward(a, computeLoss: true, gradientScale: scale / Float(rows))
@@ -169,12 +172,14 @@ public final class GPTModel {
         // The appended dummy target (0) is never used: logits are taken before the loss.
         let a = try prepare(batch: window + [0], batchSize: 1, training: false)
         forward(a, computeLoss: false, gradientScale: nil)
-        let V = config.vocabularySize, C = config.width
+        let V = config.vocabularySize
+        let C = config.width
         let last = a.length - 1
         var logits = [Float](repeating: 0, count: V)
         logits.withUnsafeMutableBufferPointer { out in
-            BLAS.sgemm(.none, .transposed, m: 1, n: V, k: C, a: a.at(a.lnf + last * C), lda: C,
-                       b: parameters.baseAddress! + layout.tokenEmbedding, ldb: C, c: out.baseAddress!, ldc: V)
+            BLAS.sgemm(
+                .none, .transposed, m: 1, n: V, k: C, a: a.at(a.lnf + last * C), lda: C,
+                b: parameters.baseAddress! + layout.tokenEmbedding, ldb: C, c: out.baseAddress!, ldc: V)
         }
         return logits
     }
@@ -185,101 +190,136 @@ public final class GPTModel {
     /// buffer is left holding dL/dlogits for `backward`.
     @discardableResult
     func forward(_ a: ActivationArena, computeLoss: Bool, gradientScale: Float?) -> Double {
-        let B = a.batch, T = a.length, rows = B * T
-        let C = config.width, F = config.mlpWidth, V = config.vocabularySize
+        let B = a.batch
+        let T = a.length
+        let rows = B * T
+        let C = config.width
+        let F = config.mlpWidth
+        let V = config.vocabularySize
         let w = parameters.baseAddress!
-        let shape = Kernels.AttentionShape(batch: B, length: T, width: C, heads: config.heads,
-                                           window: config.slidingWindow)
-        let wte = w + layout.tokenEmbedding, wpe = w + layout.positionEmbedding
-        Kernels.embeddingForward(out: a.at(a.layers[0].input), tokens: a.inputs, tokenEmbedding: wte,
-                                 positionEmbedding: wpe, rows: rows, length: T, width: C)
+        let shape = Kernels.AttentionShape(
+            batch: B, length: T, width: C, heads: config.heads,
+            window: config.slidingWindow)
+        let wte = w + layout.tokenEmbedding
+        let wpe = w + layout.positionEmbedding
+        Kernels.embeddingForward(
+            out: a.at(a.layers[0].input), tokens: a.inputs, tokenEmbedding: wte,
+            positionEmbedding: wpe, rows: rows, length: T, width: C)
         for (l, act) in a.layers.enumerated() {
             let p = layout.blocks[l]
             let x = a.at(act.input)
-            Kernels.layerNormForward(out: a.at(act.ln1), mean: a.at(act.ln1Mean), rstd: a.at(act.ln1Rstd),
-                                     input: x, weight: w + p.ln1Weight, bias: w + p.ln1Bias,
-                                     rows: rows, width: C, threads: threads)
-            Kernels.linearForward(out: a.at(act.qkv), input: a.at(act.ln1), weight: w + p.qkvWeight,
-                                  bias: w + p.qkvBias, rows: rows, inWidth: C, outWidth: 3 * C)
-            Kernels.attentionForward(out: a.at(act.attention), probs: a.at(act.probs), qkv: a.at(act.qkv),
-                                     shape: shape, threads: threads)
+            Kernels.layerNormForward(
+                out: a.at(act.ln1), mean: a.at(act.ln1Mean), rstd: a.at(act.ln1Rstd),
+                input: x, weight: w + p.ln1Weight, bias: w + p.ln1Bias,
+                rows: rows, width: C, threads: threads)
+            Kernels.linearForward(
+                out: a.at(act.qkv), input: a.at(act.ln1), weight: w + p.qkvWeight,
+                bias: w + p.qkvBias, rows: rows, inWidth: C, outWidth: 3 * C)
+            Kernels.attentionForward(
+                out: a.at(act.attention), probs: a.at(act.probs), qkv: a.at(act.qkv),
+                shape: shape, threads: threads)
             let residual = a.at(act.residual)
             residual.update(from: x, count: rows * C)
-            Kernels.linearForward(out: residual, input: a.at(act.attention), weight: w + p.projWeight,
-                                  bias: w + p.projBias, rows: rows, inWidth: C, outWidth: C, accumulate: true)
-            Kernels.layerNormForward(out: a.at(act.ln2), mean: a.at(act.ln2Mean), rstd: a.at(act.ln2Rstd),
-                                     input: residual, weight: w + p.ln2Weight, bias: w + p.ln2Bias,
-                                     rows: rows, width: C, threads: threads)
-            Kernels.linearForward(out: a.at(act.fc), input: a.at(act.ln2), weight: w + p.fcWeight,
-                                  bias: w + p.fcBias, rows: rows, inWidth: C, outWidth: F)
+            Kernels.linearForward(
+                out: residual, input: a.at(act.attention), weight: w + p.projWeight,
+                bias: w + p.projBias, rows: rows, inWidth: C, outWidth: C, accumulate: true)
+            Kernels.layerNormForward(
+                out: a.at(act.ln2), mean: a.at(act.ln2Mean), rstd: a.at(act.ln2Rstd),
+                input: residual, weight: w + p.ln2Weight, bias: w + p.ln2Bias,
+                rows: rows, width: C, threads: threads)
+            Kernels.linearForward(
+                out: a.at(act.fc), input: a.at(act.ln2), weight: w + p.fcWeight,
+                bias: w + p.fcBias, rows: rows, inWidth: C, outWidth: F)
             Kernels.geluForward(out: a.at(act.fcGelu), input: a.at(act.fc), count: rows * F, threads: threads)
             let next = l + 1 < a.layers.count ? a.at(a.layers[l + 1].input) : a.at(a.output)
             next.update(from: residual, count: rows * C)
-            Kernels.linearForward(out: next, input: a.at(act.fcGelu), weight: w + p.fcProjWeight,
-                                  bias: w + p.fcProjBias, rows: rows, inWidth: F, outWidth: C, accumulate: true)
+            Kernels.linearForward(
+                out: next, input: a.at(act.fcGelu), weight: w + p.fcProjWeight,
+                bias: w + p.fcProjBias, rows: rows, inWidth: F, outWidth: C, accumulate: true)
         }
-        Kernels.layerNormForward(out: a.at(a.lnf), mean: a.at(a.lnfMean), rstd: a.at(a.lnfRstd),
-                                 input: a.at(a.output), weight: w + layout.finalNormWeight,
-                                 bias: w + layout.finalNormBias, rows: rows, width: C, threads: threads)
+        Kernels.layerNormForward(
+            out: a.at(a.lnf), mean: a.at(a.lnfMean), rstd: a.at(a.lnfRstd),
+            input: a.at(a.output), weight: w + layout.finalNormWeight,
+            bias: w + layout.finalNormBias, rows: rows, width: C, threads: threads)
         guard computeLoss else { return 0 }
-        return Kernels.headForward(logits: a.at(a.logits), losses: a.at(a.losses), input: a.at(a.lnf),
-                                   embedding: wte, targets: a.targets, rows: rows, width: C, vocabulary: V,
-                                   gradientScale: gradientScale, threads: threads)
+        return Kernels.headForward(
+            logits: a.at(a.logits), losses: a.at(a.losses), input: a.at(a.lnf),
+            embedding: wte, targets: a.targets, rows: rows, width: C, vocabulary: V,
+            gradientScale: gradientScale, threads: threads)
     }
 
     // MARK: Backward
 
     func backward(_ a: ActivationArena) {
-        let B = a.batch, T = a.length, rows = B * T
-        let C = config.width, F = config.mlpWidth, V = config.vocabularySize
-        let w = parameters.baseAddress!, g = gradients.baseAddress!
-        let shape = Kernels.AttentionShape(batch: B, length: T, width: C, heads: config.heads,
-                                           window: config.slidingWindow)
-        let dResidual = a.at(a.dResidual), dNorm = a.at(a.dNorm)
-        Kernels.headBackward(inputGradient: dNorm, embeddingGradient: g + layout.tokenEmbedding,
-                             logitsGradient: a.at(a.logits), input: a.at(a.lnf), embedding: w + layout.tokenEmbedding,
-                             rows: rows, width: C, vocabulary: V)
+        let B = a.batch
+        let T = a.length
+        let rows = B * T
+        let C = config.width
+        let F = config.mlpWidth
+        let V = config.vocabularySize
+        let w = parameters.baseAddress!
+        let g = gradients.baseAddress!
+        let shape = Kernels.AttentionShape(
+            batch: B, length: T, width: C, heads: config.heads,
+            window: config.slidingWindow)
+        let dResidual = a.at(a.dResidual)
+        let dNorm = a.at(a.dNorm)
+        Kernels.headBackward(
+            inputGradient: dNorm, embeddingGradient: g + layout.tokenEmbedding,
+            logitsGradient: a.at(a.logits), input: a.at(a.lnf), embedding: w + layout.tokenEmbedding,
+            rows: rows, width: C, vocabulary: V)
         dResidual.update(repeating: 0, count: rows * C)
-        Kernels.layerNormBackward(inputGradient: dResidual, weightGradient: g + layout.finalNormWeight,
-                                  biasGradient: g + layout.finalNormBias, outputGradient: dNorm,
-                                  input: a.at(a.output), weight: w + layout.finalNormWeight,
-                                  mean: a.at(a.lnfMean), rstd: a.at(a.lnfRstd), rows: rows, width: C,
-                                  threads: threads)
+        Kernels.layerNormBackward(
+            inputGradient: dResidual, weightGradient: g + layout.finalNormWeight,
+            biasGradient: g + layout.finalNormBias, outputGradient: dNorm,
+            input: a.at(a.output), weight: w + layout.finalNormWeight,
+            mean: a.at(a.lnfMean), rstd: a.at(a.lnfRstd), rows: rows, width: C,
+            threads: threads)
         for l in stride(from: a.layers.count - 1, through: 0, by: -1) {
-            let act = a.layers[l], p = layout.blocks[l]
+            let act = a.layers[l]
+            let p = layout.blocks[l]
             // MLP: out = residual + proj(gelu(fc(ln2(residual)))).
             let dFC = a.at(a.dFC)
-            Kernels.linearBackward(inputGradient: dFC, weightGradient: g + p.fcProjWeight,
-                                   biasGradient: g + p.fcProjBias, outputGradient: dResidual,
-                                   input: a.at(act.fcGelu), weight: w + p.fcProjWeight,
-                                   rows: rows, inWidth: F, outWidth: C)
+            Kernels.linearBackward(
+                inputGradient: dFC, weightGradient: g + p.fcProjWeight,
+                biasGradient: g + p.fcProjBias, outputGradient: dResidual,
+                input: a.at(act.fcGelu), weight: w + p.fcProjWeight,
+                rows: rows, inWidth: F, outWidth: C)
             Kernels.geluBackward(gradient: dFC, input: a.at(act.fc), count: rows * F, threads: threads)
-            Kernels.linearBackward(inputGradient: dNorm, weightGradient: g + p.fcWeight,
-                                   biasGradient: g + p.fcBias, outputGradient: dFC, input: a.at(act.ln2),
-                                   weight: w + p.fcWeight, rows: rows, inWidth: C, outWidth: F)
-            Kernels.layerNormBackward(inputGradient: dResidual, weightGradient: g + p.ln2Weight,
-                                      biasGradient: g + p.ln2Bias, outputGradient: dNorm,
-                                      input: a.at(act.residual), weight: w + p.ln2Weight,
-                                      mean: a.at(act.ln2Mean), rstd: a.at(act.ln2Rstd), rows: rows,
-                                      width: C, threads: threads)
+            Kernels.linearBackward(
+                inputGradient: dNorm, weightGradient: g + p.fcWeight,
+                biasGradient: g + p.fcBias, outputGradient: dFC, input: a.at(act.ln2),
+                weight: w + p.fcWeight, rows: rows, inWidth: C, outWidth: F)
+            Kernels.layerNormBackward(
+                inputGradient: dResidual, weightGradient: g + p.ln2Weight,
+                biasGradient: g + p.ln2Bias, outputGradient: dNorm,
+                input: a.at(act.residual), weight: w + p.ln2Weight,
+                mean: a.at(act.ln2Mean), rstd: a.at(act.ln2Rstd), rows: rows,
+                width: C, threads: threads)
             // Attention: residual = input + proj(attn(qkv(ln1(input)))).
-            let dAttention = a.at(a.dAttention), dQKV = a.at(a.dQKV)
-            Kernels.linearBackward(inputGradient: dAttention, weightGradient: g + p.projWeight,
-                                   biasGradient: g + p.projBias, outputGradient: dResidual,
-                                   input: a.at(act.attention), weight: w + p.projWeight,
-                                   rows: rows, inWidth: C, outWidth: C)
-            Kernels.attentionBackward(qkvGradient: dQKV, scratch: a.at(a.dProbs), outputGradient: dAttention,
-                                      probs: a.at(act.probs), qkv: a.at(act.qkv), shape: shape, threads: threads)
-            Kernels.linearBackward(inputGradient: dNorm, weightGradient: g + p.qkvWeight,
-                                   biasGradient: g + p.qkvBias, outputGradient: dQKV, input: a.at(act.ln1),
-                                   weight: w + p.qkvWeight, rows: rows, inWidth: C, outWidth: 3 * C)
-            Kernels.layerNormBackward(inputGradient: dResidual, weightGradient: g + p.ln1Weight,
-                                      biasGradient: g + p.ln1Bias, outputGradient: dNorm,
-                                      input: a.at(act.input), weight: w + p.ln1Weight,
-                                      mean: a.at(act.ln1Mean), rstd: a.at(act.ln1Rstd), rows: rows,
-                                      width: C, threads: threads)
+            let dAttention = a.at(a.dAttention)
+            let dQKV = a.at(a.dQKV)
+            Kernels.linearBackward(
+                inputGradient: dAttention, weightGradient: g + p.projWeight,
+                biasGradient: g + p.projBias, outputGradient: dResidual,
+                input: a.at(act.attention), weight: w + p.projWeight,
+                rows: rows, inWidth: C, outWidth: C)
+            Kernels.attentionBackward(
+                qkvGradient: dQKV, scratch: a.at(a.dProbs), outputGradient: dAttention,
+                probs: a.at(act.probs), qkv: a.at(act.qkv), shape: shape, threads: threads)
+            Kernels.linearBackward(
+                inputGradient: dNorm, weightGradient: g + p.qkvWeight,
+                biasGradient: g + p.qkvBias, outputGradient: dQKV, input: a.at(act.ln1),
+                weight: w + p.qkvWeight, rows: rows, inWidth: C, outWidth: 3 * C)
+            Kernels.layerNormBackward(
+                inputGradient: dResidual, weightGradient: g + p.ln1Weight,
+                biasGradient: g + p.ln1Bias, outputGradient: dNorm,
+                input: a.at(act.input), weight: w + p.ln1Weight,
+                mean: a.at(act.ln1Mean), rstd: a.at(act.ln1Rstd), rows: rows,
+                width: C, threads: threads)
         }
-        Kernels.embeddingBackward(tokenGradient: g + layout.tokenEmbedding, positionGradient: g + layout.positionEmbedding,
-                                  outputGradient: dResidual, tokens: a.inputs, rows: rows, length: T, width: C)
+        Kernels.embeddingBackward(
+            tokenGradient: g + layout.tokenEmbedding, positionGradient: g + layout.positionEmbedding,
+            outputGradient: dResidual, tokens: a.inputs, rows: rows, length: T, width: C)
     }
 }

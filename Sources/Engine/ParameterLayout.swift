@@ -26,7 +26,9 @@ struct ParameterLayout: Sendable {
     private(set) var finalNormBias = 0
 
     init(config: GPTConfig) {
-        let C = config.width, V = config.vocabularySize, F = config.mlpWidth
+        let C = config.width
+        let V = config.vocabularySize
+        let F = config.mlpWidth
         tokenEmbedding = add("tok_emb.weight", [V, C])
         positionEmbedding = add("pos_emb.weight", [config.contextLength, C])
         for l in 0..<config.layers {

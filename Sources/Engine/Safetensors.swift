@@ -28,15 +28,20 @@ public struct NamedTensor: Sendable {
 /// with spaces to 8 bytes, then the raw little-endian tensor bytes.
 public enum Safetensors {
     /// Writes atomically (temporary file, then rename), so a crash never leaves a half-written file.
-    public static func write(_ tensors: [NamedTensor], metadata: [String: String], to path: String) throws(EngineError) {
+    public static func write(_ tensors: [NamedTensor], metadata: [String: String], to path: String) throws(EngineError)
+    {
         var header: [String: Any] = [:]
         var offset = 0
         for tensor in tensors {
             guard tensor.shape.reduce(1, *) == tensor.values.count else {
-                throw .checkpointIO(path: path, reason: "tensor \(tensor.name) has shape \(tensor.shape) but \(tensor.values.count) values")
+                throw .checkpointIO(
+                    path: path,
+                    reason: "tensor \(tensor.name) has shape \(tensor.shape) but \(tensor.values.count) values")
             }
             let bytes = tensor.values.count * tensor.dtype.byteWidth
-            header[tensor.name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]]
+            header[tensor.name] = [
+                "dtype": tensor.dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + bytes],
+            ]
             offset += bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -50,8 +55,10 @@ public enum Safetensors {
 
         let temporary = path + ".partial"
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw .checkpointIO(path: path, reason: "cannot create \(temporary) (does the directory exist and is it writable?)")
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else {
+            throw .checkpointIO(
+                path: path, reason: "cannot create \(temporary) (does the directory exist and is it writable?)")
         }
         do {
             var length = UInt64(json.count).littleEndian
@@ -96,7 +103,9 @@ public enum Safetensors {
                 }
             case .bfloat16:
                 return [Float](unsafeUninitializedCapacity: n) { out, count in
-                    for i in 0..<n { out[i] = BFloat16.toFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+                    for i in 0..<n {
+                        out[i] = BFloat16.toFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                    }
                     count = n
                 }
             }
@@ -134,10 +143,16 @@ public enum Safetensors {
             } catch {
                 throw .checkpointIO(path: path, reason: "cannot read: \(error.localizedDescription)")
             }
-            guard data.count >= 8 else { throw .invalidCheckpoint(path: path, reason: "shorter than the 8-byte header length") }
+            guard data.count >= 8 else {
+                throw .invalidCheckpoint(path: path, reason: "shorter than the 8-byte header length")
+            }
             let declared = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
             guard declared > 0, declared <= UInt64(data.count - 8), declared <= UInt64(Self.maxHeaderBytes) else {
-                throw .invalidCheckpoint(path: path, reason: "header length \(declared) does not fit a \(data.count)-byte file (at most \(Self.maxHeaderBytes) bytes); the file is truncated or not safetensors")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason:
+                        "header length \(declared) does not fit a \(data.count)-byte file (at most \(Self.maxHeaderBytes) bytes); the file is truncated or not safetensors"
+                )
             }
             let headerLength = Int(declared)
             let object: Any
@@ -175,7 +190,9 @@ public enum Safetensors {
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String else {
                 throw invalid("lacks dtype/shape/data_offsets")
             }
-            guard let dtype = TensorDType(rawValue: dtypeName) else { throw invalid("has dtype \(dtypeName); expected F32 or BF16") }
+            guard let dtype = TensorDType(rawValue: dtypeName) else {
+                throw invalid("has dtype \(dtypeName); expected F32 or BF16")
+            }
             guard let shape = integers(info["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
                 throw invalid("has shape \(describe(info["shape"])); expected a list of non-negative integers")
             }
@@ -195,7 +212,9 @@ public enum Safetensors {
                 throw invalid("has data_offsets \(offsets) outside the \(dataBytes)-byte data section")
             }
             guard end - begin == bytes else {
-                throw invalid("has data_offsets \(offsets) (\(end - begin) bytes) but shape \(shape) of \(dtype.rawValue) needs \(bytes) bytes")
+                throw invalid(
+                    "has data_offsets \(offsets) (\(end - begin) bytes) but shape \(shape) of \(dtype.rawValue) needs \(bytes) bytes"
+                )
             }
             return Entry(dtype: dtype, shape: shape, byteRange: begin..<end)
         }
@@ -204,14 +223,26 @@ public enum Safetensors {
         /// left over), as the reference implementation requires.
         static func checkTiling(_ entries: [String: Entry], dataBytes: Int, path: String) throws(EngineError) {
             var next = 0
-            for (name, entry) in entries.sorted(by: { ($0.value.byteRange.lowerBound, $0.value.byteRange.upperBound) < ($1.value.byteRange.lowerBound, $1.value.byteRange.upperBound) }) {
+            for (name, entry) in entries.sorted(by: {
+                ($0.value.byteRange.lowerBound, $0.value.byteRange.upperBound) < (
+                    $1.value.byteRange.lowerBound, $1.value.byteRange.upperBound
+                )
+            }) {
                 guard entry.byteRange.lowerBound == next else {
-                    throw .invalidTensor(path: path, tensor: name, reason: "starts at byte \(entry.byteRange.lowerBound) of the data section, where the tensors before it end at \(next) (gap or overlap)")
+                    throw .invalidTensor(
+                        path: path, tensor: name,
+                        reason:
+                            "starts at byte \(entry.byteRange.lowerBound) of the data section, where the tensors before it end at \(next) (gap or overlap)"
+                    )
                 }
                 next = entry.byteRange.upperBound
             }
             guard next == dataBytes else {
-                throw .invalidCheckpoint(path: path, reason: "its tensors cover \(next) of the \(dataBytes) bytes after the header; the file is truncated or has trailing data")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason:
+                        "its tensors cover \(next) of the \(dataBytes) bytes after the header; the file is truncated or has trailing data"
+                )
             }
         }
 
@@ -222,14 +253,16 @@ public enum Safetensors {
             out.reserveCapacity(list.count)
             for item in list {
                 guard let number = item as? NSNumber, !"cdf".contains(String(cString: number.objCType)),
-                      let int = Int(exactly: number.int64Value), number == NSNumber(value: int) else { return nil }
+                    let int = Int(exactly: number.int64Value), number == NSNumber(value: int)
+                else { return nil }
                 out.append(int)
             }
             return out
         }
 
         private static func describe(_ value: Any?) -> String {
-            guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) else { return "(none)" }
+            guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])
+            else { return "(none)" }
             return String(decoding: data.prefix(200), as: UTF8.self)
         }
 
@@ -239,11 +272,13 @@ public enum Safetensors {
             guard let entry = entries[name] else {
                 throw .invalidCheckpoint(path: path, reason: "missing tensor \(name)")
             }
-            let bytes = data.subdata(in: (dataStart + entry.byteRange.lowerBound)..<(dataStart + entry.byteRange.upperBound))
+            let bytes = data.subdata(
+                in: (dataStart + entry.byteRange.lowerBound)..<(dataStart + entry.byteRange.upperBound))
             let values = try Safetensors.decode(bytes, as: entry.dtype)
             if let first = values.firstIndex(where: { !$0.isFinite }) {
-                throw .nonFiniteTensor(path: path, tensor: name, count: values[first...].reduce(0) { $0 + ($1.isFinite ? 0 : 1) },
-                                       firstIndex: first, firstValue: values[first])
+                throw .nonFiniteTensor(
+                    path: path, tensor: name, count: values[first...].reduce(0) { $0 + ($1.isFinite ? 0 : 1) },
+                    firstIndex: first, firstValue: values[first])
             }
             return values
         }

@@ -26,7 +26,9 @@ extension GPTModel {
         guard options.temperature >= 0 else {
             throw .invalidConfig(field: "temperature", value: "\(options.temperature)", expected: ">= 0")
         }
-        if let k = options.topK, k < 1 { throw .invalidConfig(field: "topK", value: "\(k)", expected: ">= 1 or absent") }
+        if let k = options.topK, k < 1 {
+            throw .invalidConfig(field: "topK", value: "\(k)", expected: ">= 1 or absent")
+        }
         var random = SplitMix64(seed: options.seed)
         var context = prompt
         var produced: [Int32] = []

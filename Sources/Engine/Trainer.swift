@@ -46,15 +46,17 @@ public final class Trainer {
         // One NaN or infinity in the gradient would spread to every weight through AdamW's moments; stop
         // before the update, so the model (and the last checkpoint) stay as they were.
         guard loss.isFinite && norm.isFinite else {
-            throw .diverged(step: step + 1, loss: loss, gradientNorm: Float(norm), learningRate: schedule.rate(at: step))
+            throw .diverged(
+                step: step + 1, loss: loss, gradientNorm: Float(norm), learningRate: schedule.rate(at: step))
         }
         if let clip = optimizer.config.maxGradientNorm, norm > Double(clip) {
             GradientNorm.scale(model.gradients, by: Float(Double(clip) / (norm + 1e-6)))
         }
         let rate = schedule.rate(at: step)
         optimizer.apply(to: model, learningRate: rate)
-        let result = TrainStepResult(step: step, loss: loss,
-                                     gradientNorm: Float(norm), learningRate: rate, tokens: tokens)
+        let result = TrainStepResult(
+            step: step, loss: loss,
+            gradientNorm: Float(norm), learningRate: rate, tokens: tokens)
         step += 1
         return result
     }

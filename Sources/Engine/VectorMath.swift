@@ -29,27 +29,60 @@ enum VectorMath {
 
     /// Maximum of `count` values (8 independent lanes, then combined).
     static func maximum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
-        var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
+        var m0 = -Float.infinity
+        var m1 = m0
+        var m2 = m0
+        var m3 = m0
+        var m4 = m0
+        var m5 = m0
+        var m6 = m0
+        var m7 = m0
         var i = 0
         while i + 8 <= count {
-            m0 = Swift.max(m0, p[i]); m1 = Swift.max(m1, p[i + 1]); m2 = Swift.max(m2, p[i + 2]); m3 = Swift.max(m3, p[i + 3])
-            m4 = Swift.max(m4, p[i + 4]); m5 = Swift.max(m5, p[i + 5]); m6 = Swift.max(m6, p[i + 6]); m7 = Swift.max(m7, p[i + 7])
+            m0 = Swift.max(m0, p[i])
+            m1 = Swift.max(m1, p[i + 1])
+            m2 = Swift.max(m2, p[i + 2])
+            m3 = Swift.max(m3, p[i + 3])
+            m4 = Swift.max(m4, p[i + 4])
+            m5 = Swift.max(m5, p[i + 5])
+            m6 = Swift.max(m6, p[i + 6])
+            m7 = Swift.max(m7, p[i + 7])
             i += 8
         }
-        while i < count { m0 = Swift.max(m0, p[i]); i += 1 }
-        return Swift.max(Swift.max(Swift.max(m0, m1), Swift.max(m2, m3)), Swift.max(Swift.max(m4, m5), Swift.max(m6, m7)))
+        while i < count {
+            m0 = Swift.max(m0, p[i])
+            i += 1
+        }
+        return Swift.max(
+            Swift.max(Swift.max(m0, m1), Swift.max(m2, m3)), Swift.max(Swift.max(m4, m5), Swift.max(m6, m7)))
     }
 
     /// Sum of `count` values in a fixed order (8 lanes), so results are deterministic.
     static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0, s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+        var s0: Float = 0
+        var s1: Float = 0
+        var s2: Float = 0
+        var s3: Float = 0
+        var s4: Float = 0
+        var s5: Float = 0
+        var s6: Float = 0
+        var s7: Float = 0
         var i = 0
         while i + 8 <= count {
-            s0 += p[i]; s1 += p[i + 1]; s2 += p[i + 2]; s3 += p[i + 3]
-            s4 += p[i + 4]; s5 += p[i + 5]; s6 += p[i + 6]; s7 += p[i + 7]
+            s0 += p[i]
+            s1 += p[i + 1]
+            s2 += p[i + 2]
+            s3 += p[i + 3]
+            s4 += p[i + 4]
+            s5 += p[i + 5]
+            s6 += p[i + 6]
+            s7 += p[i + 7]
             i += 8
         }
-        while i < count { s0 += p[i]; i += 1 }
+        while i < count {
+            s0 += p[i]
+            i += 1
+        }
         return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     }
 
@@ -60,8 +93,10 @@ enum VectorMath {
     }
 
     /// Sum of exp(p[i] - shift), using `scratch` (count floats) as workspace.
-    static func sumOfExponentials(_ p: UnsafePointer<Float>, _ count: Int, shift: Float,
-                                  scratch: UnsafeMutablePointer<Float>) -> Float {
+    static func sumOfExponentials(
+        _ p: UnsafePointer<Float>, _ count: Int, shift: Float,
+        scratch: UnsafeMutablePointer<Float>
+    ) -> Float {
         for i in 0..<count { scratch[i] = exp(p[i] - shift) }
         return sum(scratch, count)
     }

@@ -5,8 +5,9 @@ public enum Gzip {
     /// Compresses `bytes` into one gzip member. Concatenate results to build multi-member files.
     public static func compress(_ bytes: [UInt8], level: Int32 = 6) throws(GzipError) -> [UInt8] {
         var stream = z_stream()
-        var rc = deflateInit2_(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
-                               ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        var rc = deflateInit2_(
+            &stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else { throw .compressionFailed(reason: "deflateInit2 failed (\(rc))") }
         defer { deflateEnd(&stream) }
         let bound = Int(deflateBound(&stream, uLong(bytes.count))) + 32

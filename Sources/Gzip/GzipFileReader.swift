@@ -1,6 +1,7 @@
 import CZlib
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Streams the decompressed bytes of a `.gz` file chunk by chunk with bounded memory. Concatenated
@@ -27,7 +28,9 @@ public final class GzipFileReader {
         // 16 + MAX_WBITS: expect a gzip header and trailer.
         let rc = inflateInit2_(stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         if rc != Z_OK {
-            fclose(file); stream.deallocate(); input.deallocate()
+            fclose(file)
+            stream.deallocate()
+            input.deallocate()
             throw .cannotOpen(file: path, reason: "inflateInit2 failed (\(rc))")
         }
     }

@@ -11,7 +11,7 @@ private let curlGlobalInit: Void = {
 }()
 
 /// Idle easy handles kept for reuse: a reused handle keeps its live connections (keep-alive) and DNS cache.
-final class CurlHandlePool: @unchecked Sendable {  // the handles are raw pointers; only `idle` holds them
+final class CurlHandlePool: @unchecked Sendable { // the handles are raw pointers; only `idle` holds them
     private let idle = Locked<[UnsafeMutableRawPointer]>([])
     private let maxIdle: Int
 
@@ -90,7 +90,8 @@ final class TransferSink {
         if fileFD < 0 {
             fileFD = open(downloadPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fileFD >= 0 else {
-                fileError = "cannot create the file: \(String(cString: strerror(errno))) (does the directory exist and is it writable?)"
+                fileError =
+                    "cannot create the file: \(String(cString: strerror(errno))) (does the directory exist and is it writable?)"
                 return false
             }
         }
@@ -150,9 +151,11 @@ private let progressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
 }
 
 /// Runs one transfer on a pooled handle. `downloadTo` streams a 2xx body into that path.
-func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHeaders: [String: String],
-                     downloadTo path: String?, range: ClosedRange<Int64>?, uploadFrom uploadPath: String? = nil,
-                     cancellation: CancellationFlag?) throws(HTTPClientError) -> HTTPClientResponse {
+func performTransfer(
+    pool: CurlHandlePool, request: HTTPClientRequest, defaultHeaders: [String: String],
+    downloadTo path: String?, range: ClosedRange<Int64>?, uploadFrom uploadPath: String? = nil,
+    cancellation: CancellationFlag?
+) throws(HTTPClientError) -> HTTPClientResponse {
     let url = request.url
     let upload: UploadFile?
     if let uploadPath { upload = try UploadFile(opening: uploadPath, url: url) } else { upload = nil }
@@ -166,7 +169,8 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }
 
-    let headerList = curlHeaderList(request.headers, over: defaultHeaders, hasBody: request.body != nil || upload != nil)
+    let headerList = curlHeaderList(
+        request.headers, over: defaultHeaders, hasBody: request.body != nil || upload != nil)
     defer { curl_slist_free_all(headerList) }
 
     var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -174,10 +178,12 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
     let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
         body.withUnsafeBytes { bodyBytes -> CURLcode in
             let opaque = sinkPointer.toOpaque()
-            setConnectionOptions(handle, request: request, sink: opaque, errorBuffer: errorPointer, cancellable: cancellation != nil,
-                                 downloading: path != nil, range: range)
-            setMethodAndBody(handle, method: request.method, upload: upload, body: request.body != nil ? bodyBytes : nil,
-                             sink: opaque, errorBuffer: errorPointer)
+            setConnectionOptions(
+                handle, request: request, sink: opaque, errorBuffer: errorPointer, cancellable: cancellation != nil,
+                downloading: path != nil, range: range)
+            setMethodAndBody(
+                handle, method: request.method, upload: upload, body: request.body != nil ? bodyBytes : nil,
+                sink: opaque, errorBuffer: errorPointer)
             _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
             return curl_easy_perform(handle)
         }
@@ -185,7 +191,8 @@ func performTransfer(pool: CurlHandlePool, request: HTTPClientRequest, defaultHe
     try finishTransfer(code: code, errorBuffer: errorBuffer, sink: sink, request: request, path: path)
     var status = 0
     _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-    return HTTPClientResponse(status: status != 0 ? status : sink.status, headers: sink.headers, body: sink.body, url: url)
+    return HTTPClientResponse(
+        status: status != 0 ? status : sink.status, headers: sink.headers, body: sink.body, url: url)
 }
 
 /// The open file an upload streams from; curl needs its size up front (`CURLOPT_INFILESIZE_LARGE`).
@@ -198,7 +205,8 @@ private struct UploadFile {
         var info = stat()
         guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
             if descriptor >= 0 { close(descriptor) }
-            throw .fileError(url: url, path: path, message: "cannot read the file to upload: \(String(cString: strerror(errno)))")
+            throw .fileError(
+                url: url, path: path, message: "cannot read the file to upload: \(String(cString: strerror(errno)))")
         }
         self.descriptor = descriptor
         self.sizeBytes = Int64(info.st_size)
@@ -207,8 +215,10 @@ private struct UploadFile {
 
 /// The request's headers over the client's defaults (names compared case-insensitively), sorted by name so the
 /// wire order is stable; a body without a Content-Type is sent as `application/octet-stream`. The caller frees the list.
-private func curlHeaderList(_ headers: [String: String], over defaultHeaders: [String: String],
-                            hasBody: Bool) -> UnsafeMutablePointer<curl_slist>? {
+private func curlHeaderList(
+    _ headers: [String: String], over defaultHeaders: [String: String],
+    hasBody: Bool
+) -> UnsafeMutablePointer<curl_slist>? {
     var merged = defaultHeaders
     for (name, value) in headers {
         for key in merged.keys where key.lowercased() == name.lowercased() { merged.removeValue(forKey: key) }
@@ -225,9 +235,11 @@ private func curlHeaderList(_ headers: [String: String], over defaultHeaders: [S
 }
 
 /// Everything but the method and the body: URL, error buffer, callbacks into `sink`, timeouts, cancellation, range.
-private func setConnectionOptions(_ handle: UnsafeMutableRawPointer, request: HTTPClientRequest, sink: UnsafeMutableRawPointer,
-                                  errorBuffer: UnsafeMutableBufferPointer<CChar>, cancellable: Bool, downloading: Bool,
-                                  range: ClosedRange<Int64>?) {
+private func setConnectionOptions(
+    _ handle: UnsafeMutableRawPointer, request: HTTPClientRequest, sink: UnsafeMutableRawPointer,
+    errorBuffer: UnsafeMutableBufferPointer<CChar>, cancellable: Bool, downloading: Bool,
+    range: ClosedRange<Int64>?
+) {
     // curl writes up to CURL_ERROR_SIZE bytes there, and the buffer must outlive the transfer.
     precondition(errorBuffer.count > Int(CURL_ERROR_SIZE), "curl's error buffer needs CURL_ERROR_SIZE bytes")
     _ = ccurl_setopt_string(handle, CURLOPT_URL, request.url)
@@ -238,7 +250,8 @@ private func setConnectionOptions(_ handle: UnsafeMutableRawPointer, request: HT
     _ = ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, headerCallback)
     _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, sink)
     _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(min(max(0, request.timeoutSeconds), 1e9) * 1000))
-    _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(0.001, request.connectTimeoutSeconds), 1e9) * 1000))
+    _ = ccurl_setopt_long(
+        handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(0.001, request.connectTimeoutSeconds), 1e9) * 1000))
     _ = ccurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
     if cancellable {
         _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
@@ -253,8 +266,10 @@ private func setConnectionOptions(_ handle: UnsafeMutableRawPointer, request: HT
 
 /// The method and where the request body comes from: a file (streamed by the read callback), bytes in memory
 /// (`body`, nil when the request has none), or nothing. The bytes must stay valid until the transfer ends.
-private func setMethodAndBody(_ handle: UnsafeMutableRawPointer, method: String, upload: UploadFile?, body: UnsafeRawBufferPointer?,
-                              sink: UnsafeMutableRawPointer, errorBuffer: UnsafeMutableBufferPointer<CChar>) {
+private func setMethodAndBody(
+    _ handle: UnsafeMutableRawPointer, method: String, upload: UploadFile?, body: UnsafeRawBufferPointer?,
+    sink: UnsafeMutableRawPointer, errorBuffer: UnsafeMutableBufferPointer<CChar>
+) {
     switch method {
     case "GET":
         _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
@@ -285,8 +300,10 @@ private func setMethodAndBody(_ handle: UnsafeMutableRawPointer, method: String,
 
 /// After `curl_easy_perform`: closes the download file, removes it when the transfer or the close failed, creates it
 /// for an empty 2xx body, and turns a curl error into an `HTTPClientError`.
-private func finishTransfer(code: CURLcode, errorBuffer: [CChar], sink: TransferSink, request: HTTPClientRequest,
-                            path: String?) throws(HTTPClientError) {
+private func finishTransfer(
+    code: CURLcode, errorBuffer: [CChar], sink: TransferSink, request: HTTPClientRequest,
+    path: String?
+) throws(HTTPClientError) {
     let url = request.url
     let hadFile = sink.fileFD >= 0
     let closedCleanly = sink.closeFile()
@@ -309,15 +326,18 @@ private func finishTransfer(code: CURLcode, errorBuffer: [CChar], sink: Transfer
     }
 }
 
-private func classify(_ code: CURLcode, url: String, message: String, sink: TransferSink, path: String?) -> HTTPClientError {
+private func classify(_ code: CURLcode, url: String, message: String, sink: TransferSink, path: String?)
+    -> HTTPClientError
+{
     switch code {
     case CURLE_COULDNT_CONNECT: return .couldNotConnect(url: url, message: message)
-    case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return .couldNotResolveHost(url: url, message: message)
+    case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+        return .couldNotResolveHost(url: url, message: message)
     case CURLE_OPERATION_TIMEDOUT: return .timedOut(url: url, message: message)
     case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-         CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_USE_SSL_FAILED,
-         CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
-         CURLE_SSL_SHUTDOWN_FAILED:
+        CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_USE_SSL_FAILED,
+        CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+        CURLE_SSL_SHUTDOWN_FAILED:
         return .tls(url: url, message: message)
     case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
         return .connectionLost(url: url, message: message)

@@ -25,57 +25,76 @@ public final class HTTPClient: Sendable {
 
     /// Sends `request` and returns the response, whatever its status. Throws only when no response came.
     public func send(_ request: HTTPClientRequest) throws(HTTPClientError) -> HTTPClientResponse {
-        try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: nil, range: nil, cancellation: nil)
+        try performTransfer(
+            pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: nil, range: nil, cancellation: nil
+        )
     }
 
     /// Streams the body of `GET url` into `path` (replacing it) when the status is 2xx; a non-2xx body is
     /// returned in `response.body` and no file is written. With `range` (inclusive byte offsets) a
     /// range-capable server answers 206 with just those bytes — check `status == 206`.
-    public func download(url: String, to path: String, range: ClosedRange<Int64>? = nil,
-                         headers: [String: String] = [:], timeoutSeconds: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
+    public func download(
+        url: String, to path: String, range: ClosedRange<Int64>? = nil,
+        headers: [String: String] = [:], timeoutSeconds: Double = 600
+    ) throws(HTTPClientError) -> HTTPClientResponse {
         let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeoutSeconds: timeoutSeconds)
-        return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: path, range: range, cancellation: nil)
+        return try performTransfer(
+            pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: path, range: range,
+            cancellation: nil)
     }
 
     /// Sends the file at `path` as the body (streamed, never loaded into memory), e.g. an artifact upload.
-    public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
-                       timeoutSeconds: Double = 600) throws(HTTPClientError) -> HTTPClientResponse {
+    public func upload(
+        url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
+        timeoutSeconds: Double = 600
+    ) throws(HTTPClientError) -> HTTPClientResponse {
         let request = HTTPClientRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds)
-        return try performTransfer(pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: nil, range: nil,
-                                   uploadFrom: path, cancellation: nil)
+        return try performTransfer(
+            pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: nil, range: nil,
+            uploadFrom: path, cancellation: nil)
     }
 
     /// `upload` without blocking the caller's thread; cancelling the task aborts the transfer.
-    public func upload(url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
-                       timeoutSeconds: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
+    public func upload(
+        url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],
+        timeoutSeconds: Double = 600
+    ) async throws(HTTPClientError) -> HTTPClientResponse {
         let request = HTTPClientRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds)
         return try await runDetached(url: url) { flag throws(HTTPClientError) in
-            try performTransfer(pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
-                                downloadTo: nil, range: nil, uploadFrom: path, cancellation: flag)
+            try performTransfer(
+                pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
+                downloadTo: nil, range: nil, uploadFrom: path, cancellation: flag)
         }
     }
 
     /// `send` without blocking the caller's thread; cancelling the task aborts the transfer (`.cancelled`).
     public func send(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
         try await runDetached(url: request.url) { flag throws(HTTPClientError) in
-            try performTransfer(pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
-                                downloadTo: nil, range: nil, cancellation: flag)
+            try performTransfer(
+                pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
+                downloadTo: nil, range: nil, cancellation: flag)
         }
     }
 
     /// `download` without blocking the caller's thread; cancelling the task aborts the transfer.
-    public func download(url: String, to path: String, range: ClosedRange<Int64>? = nil,
-                         headers: [String: String] = [:], timeoutSeconds: Double = 600) async throws(HTTPClientError) -> HTTPClientResponse {
+    public func download(
+        url: String, to path: String, range: ClosedRange<Int64>? = nil,
+        headers: [String: String] = [:], timeoutSeconds: Double = 600
+    ) async throws(HTTPClientError) -> HTTPClientResponse {
         let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeoutSeconds: timeoutSeconds)
         return try await runDetached(url: url) { flag throws(HTTPClientError) in
-            try performTransfer(pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
-                                downloadTo: path, range: range, cancellation: flag)
+            try performTransfer(
+                pool: self.pool, request: request, defaultHeaders: self.defaultHeaders,
+                downloadTo: path, range: range, cancellation: flag)
         }
     }
 
-    private func runDetached(url: String,
-                             _ work: @escaping @Sendable (CancellationFlag) throws(HTTPClientError) -> HTTPClientResponse)
-        async throws(HTTPClientError) -> HTTPClientResponse {
+    private func runDetached(
+        url: String,
+        _ work: @escaping @Sendable (CancellationFlag) throws(HTTPClientError) -> HTTPClientResponse
+    )
+        async throws(HTTPClientError) -> HTTPClientResponse
+    {
         if Task.isCancelled { throw .cancelled(url: url) }
         let flag = CancellationFlag()
         let result: Result<HTTPClientResponse, HTTPClientError> = await withTaskCancellationHandler {

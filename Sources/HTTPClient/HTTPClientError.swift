@@ -19,8 +19,8 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     public var url: String {
         switch self {
         case .couldNotConnect(let u, _), .couldNotResolveHost(let u, _), .timedOut(let u, _), .tls(let u, _),
-             .connectionLost(let u, _), .invalidURL(let u, _), .fileError(let u, _, _), .cancelled(let u),
-             .other(let u, _, _):
+            .connectionLost(let u, _), .invalidURL(let u, _), .fileError(let u, _, _), .cancelled(let u),
+            .other(let u, _, _):
             return u
         }
     }

@@ -13,8 +13,10 @@ public struct HTTPClientRequest: Sendable {
     public var timeoutSeconds: Double
     public var connectTimeoutSeconds: Double
 
-    public init(method: String = "GET", url: String, headers: [String: String] = [:], body: Data? = nil,
-                timeoutSeconds: Double = 60, connectTimeoutSeconds: Double = 10) {
+    public init(
+        method: String = "GET", url: String, headers: [String: String] = [:], body: Data? = nil,
+        timeoutSeconds: Double = 60, connectTimeoutSeconds: Double = 10
+    ) {
         self.method = method.uppercased()
         self.url = url
         self.headers = headers
@@ -24,10 +26,13 @@ public struct HTTPClientRequest: Sendable {
     }
 
     /// A request whose body is `value` encoded as JSON, with `Content-Type: application/json`.
-    public static func json<T: Encodable>(method: String = "POST", url: String, body value: T, headers: [String: String] = [:],
-                                          timeoutSeconds: Double = 60, encoder: JSONEncoder = JSONEncoder()) throws -> HTTPClientRequest {
+    public static func json<T: Encodable>(
+        method: String = "POST", url: String, body value: T, headers: [String: String] = [:],
+        timeoutSeconds: Double = 60, encoder: JSONEncoder = JSONEncoder()
+    ) throws -> HTTPClientRequest {
         var headers = headers
         headers["Content-Type"] = "application/json"
-        return HTTPClientRequest(method: method, url: url, headers: headers, body: try encoder.encode(value), timeoutSeconds: timeoutSeconds)
+        return HTTPClientRequest(
+            method: method, url: url, headers: headers, body: try encoder.encode(value), timeoutSeconds: timeoutSeconds)
     }
 }

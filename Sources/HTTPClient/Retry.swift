@@ -16,9 +16,11 @@ public struct HTTPRetryPolicy: Sendable {
     /// Response statuses worth retrying (the server is overloaded, restarting or behind a failing proxy).
     public var retryableStatuses: Set<Int>
 
-    public init(maxAttempts: Int? = 5, initialDelaySeconds: Double = 0.1, maxDelaySeconds: Double = 5,
-                multiplier: Double = 2, jitter: Double = 0.5, maxElapsedSeconds: Double? = nil,
-                retryableStatuses: Set<Int> = [500, 502, 503, 504]) {
+    public init(
+        maxAttempts: Int? = 5, initialDelaySeconds: Double = 0.1, maxDelaySeconds: Double = 5,
+        multiplier: Double = 2, jitter: Double = 0.5, maxElapsedSeconds: Double? = nil,
+        retryableStatuses: Set<Int> = [500, 502, 503, 504]
+    ) {
         self.maxAttempts = maxAttempts
         self.initialDelaySeconds = initialDelaySeconds
         self.maxDelaySeconds = maxDelaySeconds
@@ -38,7 +40,10 @@ public struct HTTPRetryPolicy: Sendable {
         var delay = initialDelaySeconds
         for _ in 1..<max(1, attempt) {
             delay *= multiplier
-            if delay >= maxDelaySeconds { delay = maxDelaySeconds; break }
+            if delay >= maxDelaySeconds {
+                delay = maxDelaySeconds
+                break
+            }
         }
         delay = min(delay, maxDelaySeconds)
         return delay * (1 - jitter * Double.random(in: 0...1))
@@ -46,7 +51,9 @@ public struct HTTPRetryPolicy: Sendable {
 
     func allowsAnotherAttempt(after attempt: Int, started: Date, nextDelaySeconds: Double) -> Bool {
         if let maxAttempts, attempt >= maxAttempts { return false }
-        if let maxElapsedSeconds, Date().timeIntervalSince(started) + nextDelaySeconds > maxElapsedSeconds { return false }
+        if let maxElapsedSeconds, Date().timeIntervalSince(started) + nextDelaySeconds > maxElapsedSeconds {
+            return false
+        }
         return true
     }
 }
@@ -61,21 +68,28 @@ public struct HTTPRetryEvent: Sendable {
 }
 
 /// Runs `operation`, retrying transient `HTTPClientError`s with backoff. Rethrows the last error when out of attempts.
-public func withRetry<T>(policy: HTTPRetryPolicy = .default, onRetry: ((HTTPRetryEvent) -> Void)? = nil,
-                         _ operation: () throws(HTTPClientError) -> T) throws(HTTPClientError) -> T {
+public func withRetry<T>(
+    policy: HTTPRetryPolicy = .default, onRetry: ((HTTPRetryEvent) -> Void)? = nil,
+    _ operation: () throws(HTTPClientError) -> T
+) throws(HTTPClientError) -> T {
     try retryLoop(policy: policy, onRetry: onRetry, retryValue: { _ in nil }, operation)
 }
 
 /// Runs `operation`, retrying transient errors and responses with a retryable status (5xx by default).
 /// When attempts run out on a retryable status, that last response is returned.
-public func withRetry(policy: HTTPRetryPolicy = .default, onRetry: ((HTTPRetryEvent) -> Void)? = nil,
-                      _ operation: () throws(HTTPClientError) -> HTTPClientResponse) throws(HTTPClientError) -> HTTPClientResponse {
-    try retryLoop(policy: policy, onRetry: onRetry,
-                  retryValue: { policy.retryableStatuses.contains($0.status) ? $0.status : nil }, operation)
+public func withRetry(
+    policy: HTTPRetryPolicy = .default, onRetry: ((HTTPRetryEvent) -> Void)? = nil,
+    _ operation: () throws(HTTPClientError) -> HTTPClientResponse
+) throws(HTTPClientError) -> HTTPClientResponse {
+    try retryLoop(
+        policy: policy, onRetry: onRetry,
+        retryValue: { policy.retryableStatuses.contains($0.status) ? $0.status : nil }, operation)
 }
 
-private func retryLoop<T>(policy: HTTPRetryPolicy, onRetry: ((HTTPRetryEvent) -> Void)?, retryValue: (T) -> Int?,
-                          _ operation: () throws(HTTPClientError) -> T) throws(HTTPClientError) -> T {
+private func retryLoop<T>(
+    policy: HTTPRetryPolicy, onRetry: ((HTTPRetryEvent) -> Void)?, retryValue: (T) -> Int?,
+    _ operation: () throws(HTTPClientError) -> T
+) throws(HTTPClientError) -> T {
     let started = Date()
     var attempt = 0
     while true {
@@ -84,10 +98,13 @@ private func retryLoop<T>(policy: HTTPRetryPolicy, onRetry: ((HTTPRetryEvent) ->
         do throws(HTTPClientError) {
             let value = try operation()
             guard let status = retryValue(value),
-                  policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { return value }
+                policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay)
+            else { return value }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: nil, status: status, delaySeconds: delay))
         } catch {
-            guard error.isTransient, policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { throw error }
+            guard error.isTransient,
+                policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay)
+            else { throw error }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: error, status: nil, delaySeconds: delay))
         }
         Thread.sleep(forTimeInterval: delay)
@@ -95,20 +112,27 @@ private func retryLoop<T>(policy: HTTPRetryPolicy, onRetry: ((HTTPRetryEvent) ->
 }
 
 /// Async `withRetry`: sleeps with `Task.sleep`; stops with `.cancelled` when the task is cancelled.
-public func withRetry<T>(policy: HTTPRetryPolicy = .default, onRetry: (@Sendable (HTTPRetryEvent) -> Void)? = nil,
-                         _ operation: () async throws(HTTPClientError) -> T) async throws(HTTPClientError) -> T {
+public func withRetry<T>(
+    policy: HTTPRetryPolicy = .default, onRetry: (@Sendable (HTTPRetryEvent) -> Void)? = nil,
+    _ operation: () async throws(HTTPClientError) -> T
+) async throws(HTTPClientError) -> T {
     try await asyncRetryLoop(policy: policy, onRetry: onRetry, retryValue: { _ in nil }, operation)
 }
 
 /// Async `withRetry` for responses: also retries retryable statuses.
-public func withRetry(policy: HTTPRetryPolicy = .default, onRetry: (@Sendable (HTTPRetryEvent) -> Void)? = nil,
-                      _ operation: () async throws(HTTPClientError) -> HTTPClientResponse) async throws(HTTPClientError) -> HTTPClientResponse {
-    try await asyncRetryLoop(policy: policy, onRetry: onRetry,
-                             retryValue: { policy.retryableStatuses.contains($0.status) ? $0.status : nil }, operation)
+public func withRetry(
+    policy: HTTPRetryPolicy = .default, onRetry: (@Sendable (HTTPRetryEvent) -> Void)? = nil,
+    _ operation: () async throws(HTTPClientError) -> HTTPClientResponse
+) async throws(HTTPClientError) -> HTTPClientResponse {
+    try await asyncRetryLoop(
+        policy: policy, onRetry: onRetry,
+        retryValue: { policy.retryableStatuses.contains($0.status) ? $0.status : nil }, operation)
 }
 
-private func asyncRetryLoop<T>(policy: HTTPRetryPolicy, onRetry: (@Sendable (HTTPRetryEvent) -> Void)?, retryValue: (T) -> Int?,
-                               _ operation: () async throws(HTTPClientError) -> T) async throws(HTTPClientError) -> T {
+private func asyncRetryLoop<T>(
+    policy: HTTPRetryPolicy, onRetry: (@Sendable (HTTPRetryEvent) -> Void)?, retryValue: (T) -> Int?,
+    _ operation: () async throws(HTTPClientError) -> T
+) async throws(HTTPClientError) -> T {
     let started = Date()
     var attempt = 0
     while true {
@@ -118,12 +142,15 @@ private func asyncRetryLoop<T>(policy: HTTPRetryPolicy, onRetry: (@Sendable (HTT
         do throws(HTTPClientError) {
             let value = try await operation()
             guard let status = retryValue(value),
-                  policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { return value }
+                policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay)
+            else { return value }
             if let response = value as? HTTPClientResponse { lastURL = response.url }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: nil, status: status, delaySeconds: delay))
         } catch {
             lastURL = error.url
-            guard error.isTransient, policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay) else { throw error }
+            guard error.isTransient,
+                policy.allowsAnotherAttempt(after: attempt, started: started, nextDelaySeconds: delay)
+            else { throw error }
             onRetry?(HTTPRetryEvent(attempt: attempt, error: error, status: nil, delaySeconds: delay))
         }
         do {

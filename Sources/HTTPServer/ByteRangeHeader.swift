@@ -1,5 +1,7 @@
 // Parsing of a single-range `Range: bytes=...` header against a file of known size (RFC 9110 §14).
 
+import Foundation
+
 enum ByteRangeRequest: Equatable {
     /// No usable Range header: serve the whole file.
     case whole
@@ -10,7 +12,9 @@ enum ByteRangeRequest: Equatable {
 
     /// Multi-range and malformed headers are ignored (the whole file is served), as RFC 9110 allows.
     static func parse(_ header: String?, fileSize: Int64) -> ByteRangeRequest {
-        guard let header = header?.trimmingCharacters(in: .whitespaces), header.lowercased().hasPrefix("bytes=") else { return .whole }
+        guard let header = header?.trimmingCharacters(in: .whitespaces), header.lowercased().hasPrefix("bytes=") else {
+            return .whole
+        }
         let spec = header.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .whole }
         let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
@@ -31,5 +35,3 @@ enum ByteRangeRequest: Equatable {
         return .partial(start: start, end: end)
     }
 }
-
-import Foundation

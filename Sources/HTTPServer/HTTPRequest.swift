@@ -4,7 +4,10 @@ import Foundation
 public struct HTTPQueryItem: Sendable, Equatable {
     public let name: String
     public let value: String
-    public init(name: String, value: String) { self.name = name; self.value = value }
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// A complete request as the handler sees it: the body has been read (within its size limit).
@@ -26,8 +29,10 @@ public struct HTTPRequest: Sendable {
     /// The peer's IP address (`127.0.0.1`, `::1`), or "" when unknown.
     public let remoteAddress: String
 
-    public init(method: String, path: String, queryItems: [HTTPQueryItem] = [], headers: HTTPHeaders = [:],
-                body: Data = Data(), bodyFile: String? = nil, bodyLength: Int? = nil, remoteAddress: String = "") {
+    public init(
+        method: String, path: String, queryItems: [HTTPQueryItem] = [], headers: HTTPHeaders = [:],
+        body: Data = Data(), bodyFile: String? = nil, bodyLength: Int? = nil, remoteAddress: String = ""
+    ) {
         self.method = method
         self.path = path
         self.queryItems = queryItems

@@ -55,9 +55,14 @@ public struct HTTPResponse: Sendable {
     /// (the API's error shape; `code` defaults to the usual name of `status`, see `defaultErrorCode`).
     public static func error(status: Int, code: String? = nil, message: String) -> HTTPResponse {
         struct ErrorBody: Encodable { let error: Detail }
-        struct Detail: Encodable { let code: String; let message: String; let status: Int }
+        struct Detail: Encodable {
+            let code: String
+            let message: String
+            let status: Int
+        }
         let code = code ?? defaultErrorCode(status: status)
-        let data = (try? defaultJSONEncoder().encode(ErrorBody(error: Detail(code: code, message: message, status: status))))
+        let data =
+            (try? defaultJSONEncoder().encode(ErrorBody(error: Detail(code: code, message: message, status: status))))
             ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"internal error\",\"status\":\(status)}}".utf8)
         return .json(data: data, status: status)
     }
@@ -83,7 +88,9 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A file streamed from disk, with Range support. A missing file becomes 404 when served.
-    public static func file(path: String, contentType: String = "application/octet-stream", status: Int = 200) -> HTTPResponse {
+    public static func file(path: String, contentType: String = "application/octet-stream", status: Int = 200)
+        -> HTTPResponse
+    {
         HTTPResponse(status: status, headers: ["Content-Type": contentType], body: .file(path: path))
     }
 

@@ -27,8 +27,10 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// A server whose handler is async (e.g. calls actors); see `AsyncHTTPHandler`.
-    public convenience init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-                            asyncHandler: @escaping AsyncHTTPHandler) {
+    public convenience init(
+        configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+        asyncHandler: @escaping AsyncHTTPHandler
+    ) {
         self.init(configuration: configuration) { request in
             let box = ResponseBox()
             let done = DispatchSemaphore(value: 0)
@@ -62,14 +64,17 @@ public final class HTTPServer: @unchecked Sendable {
             signal(SIGPIPE, SIG_IGN)
             core.isStopping = false
             let retained = Unmanaged.passRetained(core)
-            let flags = UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue
-                | MHD_USE_POLL.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue)
-            let started: OpaquePointer? = try withSocketAddress(configuration.address, port: configuration.port) { addr, isIPv6 in
-                cmhd_start_daemon(flags | (isIPv6 ? UInt32(MHD_USE_IPv6.rawValue) : 0), addr,
-                                  UInt32(max(1, configuration.connectionLimit)),
-                                  UInt32(max(0, configuration.idleConnectionTimeoutSeconds)),
-                                  accessHandler, retained.toOpaque(),
-                                  requestCompleted, retained.toOpaque())
+            let flags = UInt32(
+                MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue
+                    | MHD_USE_POLL.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue)
+            let started: OpaquePointer? = try withSocketAddress(configuration.address, port: configuration.port) {
+                addr, isIPv6 in
+                cmhd_start_daemon(
+                    flags | (isIPv6 ? UInt32(MHD_USE_IPv6.rawValue) : 0), addr,
+                    UInt32(max(1, configuration.connectionLimit)),
+                    UInt32(max(0, configuration.idleConnectionTimeoutSeconds)),
+                    accessHandler, retained.toOpaque(),
+                    requestCompleted, retained.toOpaque())
             }
             guard let started else {
                 let reason = String(cString: strerror(errno))
@@ -87,7 +92,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// thread (their responses are discarded); the port is released either way.
     public func stop(timeoutSeconds: Double = 10) {
         let (current, retained) = lock.withLock { () -> (OpaquePointer?, Unmanaged<ServerCore>?) in
-            let d = daemon, r = retainedCore
+            let d = daemon
+            let r = retainedCore
             daemon = nil
             retainedCore = nil
             boundPort = 0
@@ -129,8 +135,10 @@ private struct UncheckedDaemon: @unchecked Sendable {
 }
 
 /// Builds a sockaddr for `address:port` and hands it to `body`.
-private func withSocketAddress<T>(_ address: String, port: UInt16,
-                                  _ body: (UnsafePointer<sockaddr>, Bool) -> T) throws(HTTPServerError) -> T {
+private func withSocketAddress<T>(
+    _ address: String, port: UInt16,
+    _ body: (UnsafePointer<sockaddr>, Bool) -> T
+) throws(HTTPServerError) -> T {
     var v4 = sockaddr_in()
     if inet_pton(AF_INET, address, &v4.sin_addr) == 1 {
         v4.sin_family = sa_family_t(AF_INET)

@@ -21,14 +21,18 @@ public struct HTTPServerConfiguration: Sendable {
     /// Builds the JSON error responses the server produces itself (413, 404 for a missing file, ...).
     public var errorResponse: @Sendable (_ status: Int, _ message: String) -> HTTPResponse
 
-    public init(address: String = "127.0.0.1",
-                port: UInt16 = 0,
-                connectionLimit: Int = 1024,
-                idleConnectionTimeoutSeconds: Int = 120,
-                maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int = { _, _ in 1 << 20 },
-                spoolBodiesLargerThan: Int = 8 << 20,
-                spoolDirectory: String = NSTemporaryDirectory(),
-                errorResponse: @escaping @Sendable (_ status: Int, _ message: String) -> HTTPResponse = { HTTPResponse.error(status: $0, message: $1) }) {
+    public init(
+        address: String = "127.0.0.1",
+        port: UInt16 = 0,
+        connectionLimit: Int = 1024,
+        idleConnectionTimeoutSeconds: Int = 120,
+        maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int = { _, _ in 1 << 20 },
+        spoolBodiesLargerThan: Int = 8 << 20,
+        spoolDirectory: String = NSTemporaryDirectory(),
+        errorResponse: @escaping @Sendable (_ status: Int, _ message: String) -> HTTPResponse = {
+            HTTPResponse.error(status: $0, message: $1)
+        }
+    ) {
         self.address = address
         self.port = port
         self.connectionLimit = connectionLimit
@@ -48,8 +52,10 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable, Equatable
 
     public var description: String {
         switch self {
-        case .invalidAddress(let a): return "invalid listen address \"\(a)\": expected an IPv4 or IPv6 literal such as 127.0.0.1"
-        case .couldNotStart(let a, let p, let r): return "could not start the HTTP server on \(a):\(p): \(r) (is the port already in use?)"
+        case .invalidAddress(let a):
+            return "invalid listen address \"\(a)\": expected an IPv4 or IPv6 literal such as 127.0.0.1"
+        case .couldNotStart(let a, let p, let r):
+            return "could not start the HTTP server on \(a):\(p): \(r) (is the port already in use?)"
         case .alreadyStarted: return "the HTTP server is already started"
         }
     }

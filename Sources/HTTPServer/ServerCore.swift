@@ -72,10 +72,15 @@ final class RequestState {
 
     func append(_ bytes: UnsafeRawBufferPointer) {
         if spoolPath == nil && body.count + bytes.count > spoolThreshold {
-            var template = Array((spoolDirectory.hasSuffix("/") ? spoolDirectory : spoolDirectory + "/").utf8CString.dropLast())
+            var template =
+                Array((spoolDirectory.hasSuffix("/") ? spoolDirectory : spoolDirectory + "/").utf8CString.dropLast())
                 + Array("http-body-XXXXXX".utf8CString)
             spoolFD = mkstemp(&template)
-            guard spoolFD >= 0 else { spoolFailed = true; body = Data(); return }
+            guard spoolFD >= 0 else {
+                spoolFailed = true
+                body = Data()
+                return
+            }
             spoolPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if !body.withUnsafeBytes({ writeAll($0) }) { spoolFailed = true }
             body = Data()
@@ -91,7 +96,10 @@ final class RequestState {
         var offset = 0
         while offset < bytes.count {
             let n = write(spoolFD, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 { if errno == EINTR { continue }; return false }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
             offset += n
         }
         return true
@@ -99,7 +107,10 @@ final class RequestState {
 
     /// Closes the spool file (keeping it for the handler).
     func finishSpool() {
-        if spoolFD >= 0 { close(spoolFD); spoolFD = -1 }
+        if spoolFD >= 0 {
+            close(spoolFD)
+            spoolFD = -1
+        }
     }
 
     /// Deletes the spool file unless the handler moved it away.
@@ -120,14 +131,16 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
 
     guard let existing = conCls.pointee else {
         // First call: headers are in. Refuse an announced oversized body before reading any of it.
-        let state = RequestState(limit: max(0, core.configuration.maxBodyBytes(methodString, path)),
-                                 spoolThreshold: max(0, core.configuration.spoolBodiesLargerThan),
-                                 spoolDirectory: core.configuration.spoolDirectory)
+        let state = RequestState(
+            limit: max(0, core.configuration.maxBodyBytes(methodString, path)),
+            spoolThreshold: max(0, core.configuration.spoolBodiesLargerThan),
+            spoolDirectory: core.configuration.spoolDirectory)
         core.requestStarted()
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         if let length = lookupHeader(connection, "Content-Length").flatMap({ Int64($0) }), length > Int64(state.limit) {
             state.responded = true
-            let response = core.configuration.errorResponse(413, tooLargeMessage(limit: state.limit, method: methodString, path: path))
+            let response = core.configuration.errorResponse(
+                413, tooLargeMessage(limit: state.limit, method: methodString, path: path))
             return queue(response, on: connection, request: nil)
         }
         return .YES
@@ -156,19 +169,22 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     if state.responded { return .YES }
     state.responded = true
     if state.oversized {
-        let response = core.configuration.errorResponse(413, tooLargeMessage(limit: state.limit, method: methodString, path: path))
+        let response = core.configuration.errorResponse(
+            413, tooLargeMessage(limit: state.limit, method: methodString, path: path))
         return queue(response, on: connection, request: nil)
     }
     if state.spoolFailed {
         state.discardSpool()
-        let response = core.configuration.errorResponse(507, "could not store the request body in \(state.spoolDirectory)")
+        let response = core.configuration.errorResponse(
+            507, "could not store the request body in \(state.spoolDirectory)")
         return queue(response, on: connection, request: nil)
     }
     state.finishSpool()
-    let request = HTTPRequest(method: methodString.uppercased(), path: path,
-                              queryItems: collectQueryItems(connection), headers: collectHeaders(connection),
-                              body: state.body, bodyFile: state.spoolPath, bodyLength: state.received,
-                              remoteAddress: clientAddress(connection))
+    let request = HTTPRequest(
+        method: methodString.uppercased(), path: path,
+        queryItems: collectQueryItems(connection), headers: collectHeaders(connection),
+        body: state.body, bodyFile: state.spoolPath, bodyLength: state.received,
+        remoteAddress: clientAddress(connection))
     state.body = Data()
     let response = core.handler(request)
     state.discardSpool()
@@ -234,22 +250,27 @@ private func clientAddress(_ connection: OpaquePointer) -> String {
 }
 
 /// Turns an HTTPResponse into a libmicrohttpd response and queues it. File bodies honour `Range`.
-private func queue(_ response: HTTPResponse, on connection: OpaquePointer, request: HTTPRequest?,
-                   core: ServerCore? = nil) -> MHD_Result {
+private func queue(
+    _ response: HTTPResponse, on connection: OpaquePointer, request: HTTPRequest?,
+    core: ServerCore? = nil
+) -> MHD_Result {
     var status = response.status
     var headers = response.headers
     let mhdResponse: OpaquePointer?
     switch response.body {
     case .bytes(let data):
         mhdResponse = data.withUnsafeBytes { raw in
-            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+            MHD_create_response_from_buffer(
+                raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
         }
     case .file(let path):
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         var info = stat()
         guard fd >= 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             if fd >= 0 { close(fd) }
-            let fallback = core?.configuration.errorResponse(404, "file not found: \(path)") ?? .error(status: 404, message: "file not found: \(path)")
+            let fallback =
+                core?.configuration.errorResponse(404, "file not found: \(path)")
+                ?? .error(status: 404, message: "file not found: \(path)")
             return queue(fallback, on: connection, request: nil)
         }
         let size = Int64(info.st_size)
@@ -264,7 +285,9 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer, reque
             mhdResponse = MHD_create_response_from_fd_at_offset64(UInt64(end - start + 1), fd, UInt64(start))
         case .unsatisfiable:
             close(fd)
-            var refusal = core?.configuration.errorResponse(416, "range not satisfiable: file has \(size) bytes") ?? .error(status: 416, message: "range not satisfiable")
+            var refusal =
+                core?.configuration.errorResponse(416, "range not satisfiable: file has \(size) bytes")
+                ?? .error(status: 416, message: "range not satisfiable")
             refusal.headers["Content-Range"] = "bytes */\(size)"
             return queue(refusal, on: connection, request: nil)
         }

@@ -39,12 +39,14 @@ enum ChildProcess {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environ)
         guard spawned == 0 else {
-            throw PostgresError.embeddedServer(action: "run \(argv[0])", message: String(cString: strerror(spawned)), log: "")
+            throw PostgresError.embeddedServer(
+                action: "run \(argv[0])", message: String(cString: strerror(spawned)), log: "")
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
             if errno != EINTR {
-                throw PostgresError.embeddedServer(action: "wait for \(argv[0])", message: String(cString: strerror(errno)), log: "")
+                throw PostgresError.embeddedServer(
+                    action: "wait for \(argv[0])", message: String(cString: strerror(errno)), log: "")
             }
         }
         // WIFEXITED / WEXITSTATUS, spelled out (the macros are not imported).

@@ -27,8 +27,10 @@ public final class EmbeddedPostgres: Sendable {
         /// The bin directory; nil picks the newest /usr/lib/postgresql/*/bin (or the cluster's own version).
         public var binDirectory: String?
 
-        public init(directory: String, port: Int? = nil, database: String = "ops",
-                    settings: [String: String] = [:], binDirectory: String? = nil) {
+        public init(
+            directory: String, port: Int? = nil, database: String = "ops",
+            settings: [String: String] = [:], binDirectory: String? = nil
+        ) {
             self.directory = directory
             self.port = port
             self.database = database
@@ -104,9 +106,11 @@ public final class EmbeddedPostgres: Sendable {
         ]
         for (k, v) in configuration.settings { settings[k] = v }
         let options = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)='\($0.value)'" }.joined(separator: " ")
-        let result = try run(bin + "/pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options, "start"])
+        let result = try run(
+            bin + "/pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options, "start"])
         guard result.status == 0 else {
-            throw PostgresError.embeddedServer(action: "start", message: "pg_ctl exited with \(result.status): \(result.output)", log: tailOfLog())
+            throw PostgresError.embeddedServer(
+                action: "start", message: "pg_ctl exited with \(result.status): \(result.output)", log: tailOfLog())
         }
         try String(port).write(toFile: directory + "/port", atomically: true, encoding: .utf8)
         currentPort.withLock { $0 = port }
@@ -187,8 +191,10 @@ public final class EmbeddedPostgres: Sendable {
             .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/postgres") }
             .sorted()
         guard let newest = versions.last else {
-            throw PostgresError.embeddedServer(action: "find binaries",
-                message: "no PostgreSQL server under \(root)/*/bin; install it with `apt-get install -y postgresql`", log: "")
+            throw PostgresError.embeddedServer(
+                action: "find binaries",
+                message: "no PostgreSQL server under \(root)/*/bin; install it with `apt-get install -y postgresql`",
+                log: "")
         }
         return "\(root)/\(newest)/bin"
     }
@@ -198,7 +204,8 @@ public final class EmbeddedPostgres: Sendable {
         // An existing cluster must be run by its own major version.
         if let version = try? String(contentsOfFile: dataDirectory + "/PG_VERSION", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines),
-           FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\(version)/bin/postgres") {
+            FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\(version)/bin/postgres")
+        {
             return "/usr/lib/postgresql/\(version)/bin"
         }
         return try EmbeddedPostgres.newestBinDirectory()
@@ -214,10 +221,15 @@ public final class EmbeddedPostgres: Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         try ensureOwnership()
         // The access rules written before every start replace initdb's; `reject` until then.
-        let result = try run(bin + "/initdb", ["-D", dataDirectory, "-U", superuser, "--auth=reject",
-                                               "--encoding=UTF8", "--no-locale", "--no-instructions"])
+        let result = try run(
+            bin + "/initdb",
+            [
+                "-D", dataDirectory, "-U", superuser, "--auth=reject",
+                "--encoding=UTF8", "--no-locale", "--no-instructions",
+            ])
         guard result.status == 0 else {
-            throw PostgresError.embeddedServer(action: "initdb", message: "initdb exited with \(result.status)", log: result.output)
+            throw PostgresError.embeddedServer(
+                action: "initdb", message: "initdb exited with \(result.status)", log: result.output)
         }
     }
 
@@ -232,7 +244,8 @@ public final class EmbeddedPostgres: Sendable {
             """
         var users = [Self.currentUserName()]
         if runsAsRoot { users.append(superuser) }
-        let ident = "# Written by llm-ops at every start (EmbeddedPostgres).\n"
+        let ident =
+            "# Written by llm-ops at every start (EmbeddedPostgres).\n"
             + Set(users).sorted().map { "owner \($0) \(superuser)\n" }.joined()
         try hba.write(toFile: dataDirectory + "/pg_hba.conf", atomically: true, encoding: .utf8)
         try ident.write(toFile: dataDirectory + "/pg_ident.conf", atomically: true, encoding: .utf8)
@@ -247,7 +260,8 @@ public final class EmbeddedPostgres: Sendable {
     private func checkSocketPathLength(port: Int) throws {
         let path = socketDirectory + "/.s.PGSQL.\(port)"
         guard path.utf8.count <= Self.maxSocketPathBytes else {
-            throw PostgresError.embeddedServer(action: "prepare \(directory)",
+            throw PostgresError.embeddedServer(
+                action: "prepare \(directory)",
                 message: "the database socket path \(path) is \(path.utf8.count) bytes; Unix sockets allow at most "
                     + "\(Self.maxSocketPathBytes). Use a shorter state directory (--state-dir)", log: "")
         }
@@ -260,8 +274,10 @@ public final class EmbeddedPostgres: Sendable {
         while path != "/" && !path.isEmpty {
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & S_IXOTH == 0 {
-                throw PostgresError.embeddedServer(action: "prepare \(directory)",
-                    message: "the postgres user cannot reach the state directory because \(path) is not searchable by others "
+                throw PostgresError.embeddedServer(
+                    action: "prepare \(directory)",
+                    message:
+                        "the postgres user cannot reach the state directory because \(path) is not searchable by others "
                         + "(mode \(String(info.st_mode & 0o777, radix: 8))); use a state directory elsewhere (e.g. under /var/lib) "
                         + "or run `chmod o+x \(path)`", log: "")
             }
@@ -293,7 +309,8 @@ public final class EmbeddedPostgres: Sendable {
 
     private func postmasterPID() -> Int32? {
         guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
-              let first = text.split(separator: "\n").first else { return nil }
+            let first = text.split(separator: "\n").first
+        else { return nil }
         return Int32(first.trimmingCharacters(in: .whitespaces))
     }
 
@@ -307,8 +324,9 @@ public final class EmbeddedPostgres: Sendable {
         for name in (try? fm.contentsOfDirectory(atPath: socketDirectory)) ?? [] where name.hasSuffix(".lock") {
             let path = socketDirectory + "/" + name
             if let text = try? String(contentsOfFile: path, encoding: .utf8),
-               let pid = text.split(separator: "\n").first.flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) }),
-               EmbeddedPostgres.isAlive(pid) && EmbeddedPostgres.isPostgresProcess(pid) {
+                let pid = text.split(separator: "\n").first.flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) }),
+                EmbeddedPostgres.isAlive(pid) && EmbeddedPostgres.isPostgresProcess(pid)
+            {
                 continue
             }
             try? fm.removeItem(atPath: path)
@@ -328,7 +346,9 @@ public final class EmbeddedPostgres: Sendable {
                 Thread.sleep(forTimeInterval: 0.05)
             }
         }
-        throw PostgresError.embeddedServer(action: "start", message: "server did not accept connections: \(lastError.map { "\($0)" } ?? "timeout")", log: tailOfLog())
+        throw PostgresError.embeddedServer(
+            action: "start", message: "server did not accept connections: \(lastError.map { "\($0)" } ?? "timeout")",
+            log: tailOfLog())
     }
 
     private func tailOfLog() -> String {
@@ -336,14 +356,19 @@ public final class EmbeddedPostgres: Sendable {
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")
     }
 
-    private struct ProcessResult { var status: Int32; var output: String }
+    private struct ProcessResult {
+        var status: Int32
+        var output: String
+    }
 
     /// Runs a command (as `postgres` via runuser when we are root) and waits for it. Output goes to a
     /// file, and every descriptor above stderr is closed in the child: the postmaster outlives pg_ctl,
     /// and must not inherit our pipes or sockets (Foundation's Process would then never see pg_ctl exit).
     private func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) throws -> ProcessResult {
-        let argv = (asPostgres && runsAsRoot) ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments
-                                              : [executable] + arguments
+        let argv =
+            (asPostgres && runsAsRoot)
+            ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments
+            : [executable] + arguments
         let outputPath = NSTemporaryDirectory() + "embedded-pg-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let status = try ChildProcess.run(argv, outputPath: outputPath)
@@ -357,7 +382,8 @@ public final class EmbeddedPostgres: Sendable {
         guard pid > 0, Foundation.kill(pid, 0) == 0 || errno == EPERM else { return false }
         // A zombie is dead for our purposes (it will never accept connections or hold locks).
         if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")") {
+            let close = stat.lastIndex(of: ")")
+        {
             let state = stat[stat.index(close, offsetBy: 2)]
             return state != "Z" && state != "X"
         }
@@ -373,8 +399,9 @@ public final class EmbeddedPostgres: Sendable {
         var children: [Int32] = []
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 2, Int32(fields[1]) == parent { children.append(pid) }
         }
@@ -384,7 +411,9 @@ public final class EmbeddedPostgres: Sendable {
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PostgresError.embeddedServer(action: "find a free port", message: "socket() failed", log: "") }
+        guard fd >= 0 else {
+            throw PostgresError.embeddedServer(action: "find a free port", message: "socket() failed", log: "")
+        }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -396,7 +425,9 @@ public final class EmbeddedPostgres: Sendable {
                 bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
             }
         }
-        guard bound else { throw PostgresError.embeddedServer(action: "find a free port", message: "bind() failed", log: "") }
+        guard bound else {
+            throw PostgresError.embeddedServer(action: "find a free port", message: "bind() failed", log: "")
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 

@@ -23,7 +23,10 @@ public final class PostgresConnection {
         let values = [conninfo, String(connectTimeoutSeconds), applicationName, "UTF8"]
         let cKeys = keys.map { strdup($0) }
         let cValues = values.map { strdup($0) }
-        defer { cKeys.forEach { free($0) }; cValues.forEach { free($0) } }
+        defer {
+            cKeys.forEach { free($0) }
+            cValues.forEach { free($0) }
+        }
         var keyPointers: [UnsafePointer<CChar>?] = cKeys.map { UnsafePointer($0) } + [nil]
         var valuePointers: [UnsafePointer<CChar>?] = cValues.map { UnsafePointer($0) } + [nil]
         let conn = keyPointers.withUnsafeMutableBufferPointer { k in
@@ -56,7 +59,9 @@ public final class PostgresConnection {
     /// transaction state, and no unread input. An idle session receives nothing unless the server is
     /// going away (shutdown notice, then EOF), so unread input marks it broken.
     public var isHealthy: Bool {
-        guard let handle, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
+        guard let handle, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else {
+            return false
+        }
         let fd = PQsocket(handle)
         guard fd >= 0 else { return false }
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -83,17 +88,22 @@ public final class PostgresConnection {
         defer { cValues.forEach { free($0) } }
         for (i, param) in params.enumerated() {
             types.append(param?.typeOID ?? 0)
-            guard let param else { cValues.append(nil); continue }
+            guard let param else {
+                cValues.append(nil)
+                continue
+            }
             let text = param.wireText
             if text.utf8.contains(0) {
-                throw PostgresError.invalidParameter(index: i + 1, reason: "text contains a NUL byte, which PostgreSQL cannot store")
+                throw PostgresError.invalidParameter(
+                    index: i + 1, reason: "text contains a NUL byte, which PostgreSQL cannot store")
             }
             cValues.append(strdup(text))
         }
         let result: OpaquePointer? = types.withUnsafeBufferPointer { typePointer in
             cValues.map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointer in
-                PQexecParams(handle, sql, Int32(params.count), typePointer.baseAddress,
-                             valuePointer.baseAddress, nil, nil, 0)
+                PQexecParams(
+                    handle, sql, Int32(params.count), typePointer.baseAddress,
+                    valuePointer.baseAddress, nil, nil, 0)
             }
         }
         return try consume(result, sql: sql)
@@ -112,7 +122,9 @@ public final class PostgresConnection {
 
     /// Exactly one row expected; `noRows` otherwise.
     public func queryOne(_ sql: String, _ params: [PostgresValue?] = []) throws -> PostgresRow {
-        guard let row = try query(sql, params).first else { throw PostgresError.noRows(sql: PostgresError.firstLine(sql)) }
+        guard let row = try query(sql, params).first else {
+            throw PostgresError.noRows(sql: PostgresError.firstLine(sql))
+        }
         return row
     }
 
@@ -140,9 +152,13 @@ public final class PostgresConnection {
     /// Quotes an identifier (table, database, channel name) for the few statements that cannot take
     /// parameters (LISTEN, CREATE DATABASE). Values must always go through parameters instead.
     public func quoteIdentifier(_ name: String) throws -> String {
-        guard let handle else { throw PostgresError.connectionLost(message: "connection is closed", sql: "quote identifier") }
+        guard let handle else {
+            throw PostgresError.connectionLost(message: "connection is closed", sql: "quote identifier")
+        }
         guard let quoted = PQescapeIdentifier(handle, name, name.utf8.count) else {
-            throw PostgresError.invalidParameter(index: 0, reason: "cannot quote identifier \(name): \(PostgresConnection.trimmedMessage(PQerrorMessage(handle)))")
+            throw PostgresError.invalidParameter(
+                index: 0,
+                reason: "cannot quote identifier \(name): \(PostgresConnection.trimmedMessage(PQerrorMessage(handle)))")
         }
         defer { PQfreemem(quoted) }
         return String(cString: quoted)
@@ -215,10 +231,12 @@ public final class PostgresConnection {
         let message = field("M") ?? PostgresConnection.trimmedMessage(PQresultErrorMessage(result))
         // Admin shutdown / crash recovery / connection exceptions: the session is gone.
         if PQstatus(handle) != CONNECTION_OK || sqlState.hasPrefix("08") || sqlState.hasPrefix("57P") {
-            throw PostgresError.connectionLost(message: sqlState.isEmpty ? message : "\(sqlState): \(message)",
-                                               sql: PostgresError.firstLine(sql))
+            throw PostgresError.connectionLost(
+                message: sqlState.isEmpty ? message : "\(sqlState): \(message)",
+                sql: PostgresError.firstLine(sql))
         }
-        throw PostgresError.server(sqlState: sqlState, message: message, detail: field("D"), sql: PostgresError.firstLine(sql))
+        throw PostgresError.server(
+            sqlState: sqlState, message: message, detail: field("D"), sql: PostgresError.firstLine(sql))
     }
 
     private func lostOrFailed(sql: String) -> PostgresError {

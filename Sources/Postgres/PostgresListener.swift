@@ -67,7 +67,8 @@ public final class PostgresListener: @unchecked Sendable {
 
     /// True while LISTEN is in effect on all requested channels.
     public var isListening: Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return listening && listened.isSuperset(of: channels)
     }
 
@@ -75,7 +76,8 @@ public final class PostgresListener: @unchecked Sendable {
     @discardableResult
     public func waitUntilListening(timeoutSeconds: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         while !(listening && listened.isSuperset(of: channels)) {
             if !lock.wait(until: deadline) { return false }
         }
@@ -85,7 +87,10 @@ public final class PostgresListener: @unchecked Sendable {
     /// Stops the thread and closes the connection. Idempotent; waits for the thread to finish.
     public func stop() {
         lock.lock()
-        if !running { lock.unlock(); return }
+        if !running {
+            lock.unlock()
+            return
+        }
         stopping = true
         lock.unlock()
         wake()
@@ -111,7 +116,8 @@ public final class PostgresListener: @unchecked Sendable {
     }
 
     private var isStopping: Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return stopping
     }
 
@@ -135,7 +141,8 @@ public final class PostgresListener: @unchecked Sendable {
         let backoff = ExponentialBackoff(initialSeconds: 0.05, maximumSeconds: 2)
         var failures = 0
         while !isStopping {
-            guard let connection = try? PostgresConnection(conninfo: conninfo, applicationName: "llm-ops-listener") else {
+            guard let connection = try? PostgresConnection(conninfo: conninfo, applicationName: "llm-ops-listener")
+            else {
                 failures += 1
                 pause(backoff.delaySeconds(afterFailures: failures))
                 continue
@@ -161,7 +168,8 @@ public final class PostgresListener: @unchecked Sendable {
             lock.unlock()
             for channel in wanted.subtracting(active) {
                 guard let quoted = try? connection.quoteIdentifier(channel),
-                      (try? connection.execute("LISTEN \(quoted)")) != nil else { return false }
+                    (try? connection.execute("LISTEN \(quoted)")) != nil
+                else { return false }
                 active.insert(channel)
             }
             return true
@@ -173,8 +181,10 @@ public final class PostgresListener: @unchecked Sendable {
         while !isStopping {
             let socket = PQsocket(handle)
             guard socket >= 0 else { return true }
-            var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+            ]
             // A long timeout only to notice silently dead connections via PQstatus; no CPU while idle.
             let ready = poll(&fds, 2, 30_000)
             if ready < 0 && errno != EINTR { return true }

@@ -21,8 +21,10 @@ public final class PostgresPool: Sendable {
         var closed = false
     }
 
-    public init(conninfo: String, maxConnections: Int = 8, checkoutTimeoutSeconds: TimeInterval = 30,
-                applicationName: String = "llm-ops") {
+    public init(
+        conninfo: String, maxConnections: Int = 8, checkoutTimeoutSeconds: TimeInterval = 30,
+        applicationName: String = "llm-ops"
+    ) {
         precondition(maxConnections >= 1, "a pool needs at least one connection")
         self.conninfo = conninfo
         self.maxConnections = maxConnections
@@ -65,8 +67,10 @@ public final class PostgresPool: Sendable {
     /// Runs `body` in a transaction. Serialization failures and deadlocks (rolled back by the server)
     /// are retried up to `conflictRetries` times, so `body` must not have effects outside the database.
     @discardableResult
-    public func transaction<T>(isolation: IsolationLevel? = nil, conflictRetries: Int = 5,
-                               _ body: (PostgresConnection) throws -> T) throws -> T {
+    public func transaction<T>(
+        isolation: IsolationLevel? = nil, conflictRetries: Int = 5,
+        _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
         var attempt = 0
         while true {
             do {
@@ -86,8 +90,10 @@ public final class PostgresPool: Sendable {
     /// for up to `timeout` seconds. Only for idempotent operations: a lost COMMIT may have applied.
     /// Throws `CancellationError` instead of retrying once `shouldStop` is true.
     @discardableResult
-    public func retryingOnConnectionLoss<T>(timeoutSeconds: TimeInterval = 30, shouldStop: () -> Bool = { false },
-                                            _ operation: () throws -> T) throws -> T {
+    public func retryingOnConnectionLoss<T>(
+        timeoutSeconds: TimeInterval = 30, shouldStop: () -> Bool = { false },
+        _ operation: () throws -> T
+    ) throws -> T {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         var failures = 0
         while true {
@@ -103,7 +109,8 @@ public final class PostgresPool: Sendable {
 
     /// What a checkout found under the lock.
     private enum Checkout {
-        case idle(PostgresConnection), mayOpen, closed
+        case idle(PostgresConnection)
+        case mayOpen, closed
     }
 
     private func checkout() throws -> PostgresConnection {
@@ -119,7 +126,9 @@ public final class PostgresPool: Sendable {
             switch found {
             case nil:
                 throw PostgresError.connectionFailed(
-                    message: "no free connection after \(Int(checkoutTimeoutSeconds))s (pool of \(maxConnections) exhausted)")
+                    message:
+                        "no free connection after \(Int(checkoutTimeoutSeconds))s (pool of \(maxConnections) exhausted)"
+                )
             case .closed?:
                 throw PostgresError.connectionFailed(message: "the connection pool is closed")
             case .idle(let connection)?:

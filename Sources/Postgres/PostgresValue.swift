@@ -28,15 +28,15 @@ public enum PostgresValue: Sendable, Hashable {
     var typeOID: UInt32 {
         switch self {
         case .text, .json: return 0
-        case .int: return 20          // int8
-        case .double: return 701      // float8
-        case .bool: return 16         // bool
-        case .timestamp: return 1184  // timestamptz
-        case .bytes: return 17        // bytea
-        case .intArray: return 1016   // int8[]
-        case .textArray: return 1009  // text[]
+        case .int: return 20 // int8
+        case .double: return 701 // float8
+        case .bool: return 16 // bool
+        case .timestamp: return 1184 // timestamptz
+        case .bytes: return 17 // bytea
+        case .intArray: return 1016 // int8[]
+        case .textArray: return 1009 // text[]
         case .doubleArray: return 1022 // float8[]
-        case .boolArray: return 1000  // bool[]
+        case .boolArray: return 1000 // bool[]
         }
     }
 
@@ -53,15 +53,16 @@ public enum PostgresValue: Sendable, Hashable {
         case .doubleArray(let values): return "{" + values.map(PostgresValue.doubleText).joined(separator: ",") + "}"
         case .boolArray(let values): return "{" + values.map { $0 ? "t" : "f" }.joined(separator: ",") + "}"
         case .textArray(let values):
-            return "{" + values.map { element -> String in
-                guard let element else { return "NULL" }
-                var quoted = "\""
-                for ch in element.unicodeScalars {
-                    if ch == "\"" || ch == "\\" { quoted.unicodeScalars.append("\\") }
-                    quoted.unicodeScalars.append(ch)
-                }
-                return quoted + "\""
-            }.joined(separator: ",") + "}"
+            return "{"
+                + values.map { element -> String in
+                    guard let element else { return "NULL" }
+                    var quoted = "\""
+                    for ch in element.unicodeScalars {
+                        if ch == "\"" || ch == "\\" { quoted.unicodeScalars.append("\\") }
+                        quoted.unicodeScalars.append(ch)
+                    }
+                    return quoted + "\""
+                }.joined(separator: ",") + "}"
         }
     }
 
@@ -84,7 +85,8 @@ public enum PostgresValue: Sendable, Hashable {
 }
 
 extension PostgresValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByBooleanLiteral, ExpressibleByFloatLiteral {
+    ExpressibleByBooleanLiteral, ExpressibleByFloatLiteral
+{
     public init(stringLiteral value: String) { self = .text(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
@@ -120,16 +122,23 @@ enum PostgresTimestamp {
         let micros = Int64(totalMicros)
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
-        if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
         var days = seconds / 86_400
         var secOfDay = seconds % 86_400
-        if secOfDay < 0 { secOfDay += 86_400; days -= 1 }
+        if secOfDay < 0 {
+            secOfDay += 86_400
+            days -= 1
+        }
         let (y, m, d) = civil(fromDays: days)
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):\(pad(secOfDay % 60, 2)).\(pad(fraction, 6))+00"
+        return
+            "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):\(pad(secOfDay % 60, 2)).\(pad(fraction, 6))+00"
     }
 
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]`, plus `infinity`/`-infinity`.
@@ -155,8 +164,9 @@ enum PostgresTimestamp {
             return true
         }
         guard let y = number(4), expect(45), let mo = number(2), expect(45), let d = number(2),
-              expect(32) || expect(84), let h = number(2), expect(58), let mi = number(2), expect(58),
-              let s = number(2) else { return nil }
+            expect(32) || expect(84), let h = number(2), expect(58), let mi = number(2), expect(58),
+            let s = number(2)
+        else { return nil }
         var micros: Int64 = 0
         if i < b.count, b[i] == 46 {
             i += 1
@@ -173,7 +183,8 @@ enum PostgresTimestamp {
             let sign: Int64 = b[i] == 45 ? -1 : 1
             i += 1
             guard let oh = number(2) else { return nil }
-            var om: Int64 = 0, os: Int64 = 0
+            var om: Int64 = 0
+            var os: Int64 = 0
             if expect(58), let v = number(2) { om = v }
             if expect(58), let v = number(2) { os = v }
             offset = sign * (oh * 3600 + om * 60 + os)

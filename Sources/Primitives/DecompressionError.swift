@@ -21,9 +21,11 @@ public enum DecompressionError<Format: CompressionFormat>: Error, CustomStringCo
         switch self {
         case .cannotOpen(let file, let reason): return "cannot open \(format) file \(file): \(reason)"
         case .readFailed(let file, let reason): return "cannot read \(format) file \(file): \(reason)"
-        case .corrupt(let file, let reason): return "\(format) file \(file) is corrupt: \(reason) (re-create or re-download it)"
+        case .corrupt(let file, let reason):
+            return "\(format) file \(file) is corrupt: \(reason) (re-create or re-download it)"
         case .truncated(let file):
-            return "\(format) file \(file) is truncated: it ends in the middle of a \(Format.unit) (re-create or re-download it)"
+            return
+                "\(format) file \(file) is truncated: it ends in the middle of a \(Format.unit) (re-create or re-download it)"
         case .compressionFailed(let reason): return "\(format) compression failed: \(reason)"
         }
     }

@@ -6,8 +6,9 @@ public struct ExponentialBackoff: Hashable, Sendable {
     public var multiplier: Double
 
     public init(initialSeconds: Double, maximumSeconds: Double, multiplier: Double = 2) {
-        precondition(initialSeconds >= 0 && maximumSeconds >= 0 && multiplier >= 1,
-                     "ExponentialBackoff needs delays >= 0 and a multiplier >= 1")
+        precondition(
+            initialSeconds >= 0 && maximumSeconds >= 0 && multiplier >= 1,
+            "ExponentialBackoff needs delays >= 0 and a multiplier >= 1")
         self.initialSeconds = initialSeconds
         self.maximumSeconds = maximumSeconds
         self.multiplier = multiplier

@@ -14,8 +14,10 @@ public struct WaitTimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` every `interval` until it is true; throws `WaitTimedOut` after `timeout`.
-public func waitUntil(_ what: String = "condition", timeoutSeconds: TimeInterval = 10, intervalSeconds: TimeInterval = 0.02,
-                      _ condition: () throws -> Bool) throws {
+public func waitUntil(
+    _ what: String = "condition", timeoutSeconds: TimeInterval = 10, intervalSeconds: TimeInterval = 0.02,
+    _ condition: () throws -> Bool
+) throws {
     let deadline = Date().addingTimeInterval(timeoutSeconds)
     while true {
         if try condition() { return }
@@ -25,8 +27,10 @@ public func waitUntil(_ what: String = "condition", timeoutSeconds: TimeInterval
 }
 
 /// Async variant of `waitUntil`.
-public func waitUntil(_ what: String = "condition", timeoutSeconds: TimeInterval = 10, intervalSeconds: TimeInterval = 0.02,
-                      _ condition: () async throws -> Bool) async throws {
+public func waitUntil(
+    _ what: String = "condition", timeoutSeconds: TimeInterval = 10, intervalSeconds: TimeInterval = 0.02,
+    _ condition: () async throws -> Bool
+) async throws {
     let deadline = Date().addingTimeInterval(timeoutSeconds)
     while true {
         if try await condition() { return }

@@ -82,7 +82,8 @@ public final class TestPostgres: Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix(prefix) {
             let dir = (tmp as NSString).appendingPathComponent(name)
             guard let text = try? String(contentsOfFile: dir + "/" + ownerFile, encoding: .utf8),
-                  let owner = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
+                let owner = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            else { continue }
             if kill(owner, 0) == 0 || errno == EPERM { continue }
             let server = EmbeddedPostgres(directory: dir)
             server.kill()

@@ -41,7 +41,9 @@ extension YAMLResolvedScalar {
             }
         }
         var digits = bytes[...]
-        if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+        if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            digits = digits.dropFirst()
+        }
         guard !digits.isEmpty, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         if let value = Int64(text.hasPrefix("+") ? String(text.dropFirst()) : text) { return .int(value) }
         return Double(text).map { .float($0) }
@@ -56,17 +58,26 @@ extension YAMLResolvedScalar {
         var s = Substring(text)
         if let f = s.first, f == "-" || f == "+" { s = s.dropFirst() }
         var mantissaDigits = 0
-        while let c = s.first, c.isASCII, c.isNumber { mantissaDigits += 1; s = s.dropFirst() }
+        while let c = s.first, c.isASCII, c.isNumber {
+            mantissaDigits += 1
+            s = s.dropFirst()
+        }
         if s.first == "." {
             s = s.dropFirst()
-            while let c = s.first, c.isASCII, c.isNumber { mantissaDigits += 1; s = s.dropFirst() }
+            while let c = s.first, c.isASCII, c.isNumber {
+                mantissaDigits += 1
+                s = s.dropFirst()
+            }
         }
         guard mantissaDigits > 0 else { return false }
         if let e = s.first, e == "e" || e == "E" {
             s = s.dropFirst()
             if let sign = s.first, sign == "-" || sign == "+" { s = s.dropFirst() }
             var exponentDigits = 0
-            while let c = s.first, c.isASCII, c.isNumber { exponentDigits += 1; s = s.dropFirst() }
+            while let c = s.first, c.isASCII, c.isNumber {
+                exponentDigits += 1
+                s = s.dropFirst()
+            }
             guard exponentDigits > 0 else { return false }
         }
         return s.isEmpty

@@ -5,7 +5,10 @@
 public struct YAMLPosition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let line: Int
     public let column: Int
-    public init(line: Int, column: Int) { self.line = line; self.column = column }
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
     public var description: String { "\(line):\(column)" }
     public static func < (a: YAMLPosition, b: YAMLPosition) -> Bool { (a.line, a.column) < (b.line, b.column) }
 }
@@ -43,7 +46,10 @@ public enum YAMLResolvedScalar: Sendable, Hashable {
 public struct YAMLMappingEntry: Sendable, Equatable {
     public let key: YAMLNode
     public let value: YAMLNode
-    public init(key: YAMLNode, value: YAMLNode) { self.key = key; self.value = value }
+    public init(key: YAMLNode, value: YAMLNode) {
+        self.key = key
+        self.value = value
+    }
 }
 
 public indirect enum YAMLNode: Sendable, Equatable {

@@ -18,7 +18,9 @@ public enum YAMLParser {
         if bytes.isEmpty { return [] }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) != 0 else {
-            throw YAMLError(kind: .syntax, fileName: fileName, position: YAMLPosition(line: 1, column: 1), message: "libyaml could not initialise")
+            throw YAMLError(
+                kind: .syntax, fileName: fileName, position: YAMLPosition(line: 1, column: 1),
+                message: "libyaml could not initialise")
         }
         defer { yaml_parser_delete(&parser) }
         return try bytes.withUnsafeMutableBufferPointer { (buffer) throws(YAMLError) -> [YAMLNode] in
@@ -39,8 +41,9 @@ public enum YAMLParser {
     public static func parse(_ text: String, fileName: String? = nil) throws(YAMLError) -> YAMLNode? {
         let documents = try parseDocuments(text, fileName: fileName)
         if documents.count > 1 {
-            throw YAMLError(kind: .syntax, fileName: fileName, position: documents[1].position,
-                            message: "expected a single document, found \(documents.count)")
+            throw YAMLError(
+                kind: .syntax, fileName: fileName, position: documents[1].position,
+                message: "expected a single document, found \(documents.count)")
         }
         return documents.first
     }
@@ -52,8 +55,9 @@ public enum YAMLParser {
             message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
         }
         let mark = parser.problem_mark
-        return YAMLError(kind: .syntax, fileName: fileName,
-                         position: YAMLPosition(line: Int(mark.line) + 1, column: Int(mark.column) + 1), message: message)
+        return YAMLError(
+            kind: .syntax, fileName: fileName,
+            position: YAMLPosition(line: Int(mark.line) + 1, column: Int(mark.column) + 1), message: message)
     }
 }
 
@@ -61,7 +65,8 @@ public enum YAMLParser {
 private struct TreeBuilder {
     enum Frame {
         case sequence(items: [YAMLNode], position: YAMLPosition, anchor: String?, size: Int)
-        case mapping(entries: [YAMLMappingEntry], pendingKey: YAMLNode?, position: YAMLPosition, anchor: String?, size: Int)
+        case mapping(
+            entries: [YAMLMappingEntry], pendingKey: YAMLNode?, position: YAMLPosition, anchor: String?, size: Int)
     }
 
     let fileName: String?
@@ -86,21 +91,29 @@ private struct TreeBuilder {
         case YAML_ALIAS_EVENT:
             let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
             guard let anchored = anchors[name] else {
-                throw YAMLError(kind: .unknownAlias, fileName: fileName, position: position, message: "unknown alias *\(name): no anchor &\(name) defined before it")
+                throw YAMLError(
+                    kind: .unknownAlias, fileName: fileName, position: position,
+                    message: "unknown alias *\(name): no anchor &\(name) defined before it")
             }
             expandedNodes += anchored.size
             if expandedNodes > YAMLParser.maxExpandedNodes {
-                throw YAMLError(kind: .tooLarge, fileName: fileName, position: position,
-                                message: "aliases expand to more than \(YAMLParser.maxExpandedNodes) nodes")
+                throw YAMLError(
+                    kind: .tooLarge, fileName: fileName, position: position,
+                    message: "aliases expand to more than \(YAMLParser.maxExpandedNodes) nodes")
             }
             try complete(anchored.node, anchor: nil, size: anchored.size)
         case YAML_SEQUENCE_START_EVENT:
             try checkDepth(position)
-            stack.append(.sequence(items: [], position: position, anchor: event.data.sequence_start.anchor.map { String(cString: $0) }, size: 1))
+            stack.append(
+                .sequence(
+                    items: [], position: position, anchor: event.data.sequence_start.anchor.map { String(cString: $0) },
+                    size: 1))
         case YAML_MAPPING_START_EVENT:
             try checkDepth(position)
-            stack.append(.mapping(entries: [], pendingKey: nil, position: position,
-                                  anchor: event.data.mapping_start.anchor.map { String(cString: $0) }, size: 1))
+            stack.append(
+                .mapping(
+                    entries: [], pendingKey: nil, position: position,
+                    anchor: event.data.mapping_start.anchor.map { String(cString: $0) }, size: 1))
         case YAML_SEQUENCE_END_EVENT:
             guard case .sequence(let items, let start, let anchor, let size) = stack.popLast() else { return }
             try complete(.sequence(items, start), anchor: anchor, size: size)
@@ -114,8 +127,9 @@ private struct TreeBuilder {
 
     private func checkDepth(_ position: YAMLPosition) throws(YAMLError) {
         if stack.count >= YAMLParser.maxDepth {
-            throw YAMLError(kind: .tooLarge, fileName: fileName, position: position,
-                            message: "nesting deeper than \(YAMLParser.maxDepth) levels")
+            throw YAMLError(
+                kind: .tooLarge, fileName: fileName, position: position,
+                message: "nesting deeper than \(YAMLParser.maxDepth) levels")
         }
     }
 
@@ -133,13 +147,18 @@ private struct TreeBuilder {
         case .mapping(var entries, let pendingKey, let position, let anchorName, let total):
             if let key = pendingKey {
                 if let duplicate = entries.first(where: { Self.sameKey($0.key, key) }), !Self.isMergeKey(key) {
-                    throw YAMLError(kind: .duplicateKey, fileName: fileName, position: key.position,
-                                    message: "duplicate key \(key.summary) (first at line \(duplicate.key.position.line))")
+                    throw YAMLError(
+                        kind: .duplicateKey, fileName: fileName, position: key.position,
+                        message: "duplicate key \(key.summary) (first at line \(duplicate.key.position.line))")
                 }
                 entries.append(YAMLMappingEntry(key: key, value: node))
-                stack.append(.mapping(entries: entries, pendingKey: nil, position: position, anchor: anchorName, size: total + size))
+                stack.append(
+                    .mapping(
+                        entries: entries, pendingKey: nil, position: position, anchor: anchorName, size: total + size))
             } else {
-                stack.append(.mapping(entries: entries, pendingKey: node, position: position, anchor: anchorName, size: total + size))
+                stack.append(
+                    .mapping(
+                        entries: entries, pendingKey: node, position: position, anchor: anchorName, size: total + size))
             }
         }
     }

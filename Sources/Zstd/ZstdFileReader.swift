@@ -1,6 +1,7 @@
 import CZstd
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Streams the decompressed bytes of a `.zst` file chunk by chunk. Memory stays bounded (one input
@@ -56,13 +57,14 @@ public final class ZstdFileReader {
             if inputStart == inputEnd && !inputEOF {
                 try refill()
             }
-            let draining = inputStart == inputEnd  // input exhausted: only flush what the context holds
+            let draining = inputStart == inputEnd // input exhausted: only flush what the context holds
             if draining && frameRemainder == 0 {
                 finished = true
                 return 0
             }
             var output = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
-            let start = inputStart, end = inputEnd
+            let start = inputStart
+            let end = inputEnd
             let (result, consumed): (Int, Int) = input.withUnsafeBytes { raw in
                 var inBuf = ZSTD_inBuffer(src: raw.baseAddress! + start, size: end - start, pos: 0)
                 let r = ZSTD_decompressStream(context, &output, &inBuf)

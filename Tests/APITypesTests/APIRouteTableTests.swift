@@ -9,7 +9,9 @@ final class APIRouteTableTests: XCTestCase {
         for endpoint in APIRoute.all {
             let values = endpoint.parameterNames.map { "\($0) x/y" }
             let components = endpoint.path(filling: values).split(separator: "/").map(String.init)
-            XCTAssertEqual(endpoint.match(components), Dictionary(uniqueKeysWithValues: zip(endpoint.parameterNames, values)), "\(endpoint)")
+            XCTAssertEqual(
+                endpoint.match(components), Dictionary(uniqueKeysWithValues: zip(endpoint.parameterNames, values)),
+                "\(endpoint)")
             for other in APIRoute.all where other != endpoint && other.method == endpoint.method {
                 XCTAssertNil(other.match(components), "\(endpoint) is also matched by \(other)")
             }

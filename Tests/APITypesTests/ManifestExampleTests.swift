@@ -27,7 +27,8 @@ final class ManifestExampleTests: XCTestCase {
     }
 
     func testPipelineExample() throws {
-        let pipeline = try ManifestParser.parse(contentsOfFile: Self.examples.appendingPathComponent("pipeline.yaml").path)
+        let pipeline = try ManifestParser.parse(
+            contentsOfFile: Self.examples.appendingPathComponent("pipeline.yaml").path)
         XCTAssertEqual(pipeline.jobs.map(\.name), ["prepare", "train", "report"])
         XCTAssertEqual(pipeline.externalDependencies, [])
         let train = pipeline.jobs[1]
@@ -38,13 +39,17 @@ final class ManifestExampleTests: XCTestCase {
         XCTAssertEqual(train.spec.resources, Resources(cpuMillis: 1000, memoryBytes: 256 << 20))
         XCTAssertEqual(pipeline.jobs[2].spec.after, ["prepare", "train"])
         XCTAssertEqual(pipeline.jobs[2].spec.onDependencyFailure, .cancel)
-        XCTAssertEqual(pipeline.jobs[0].spec.settings?["command"], .array([.string("sh"), .string("-c"), .string("echo preparing data")]))
+        XCTAssertEqual(
+            pipeline.jobs[0].spec.settings?["command"],
+            .array([.string("sh"), .string("-c"), .string("echo preparing data")]))
     }
 
     func testGangExample() throws {
-        let job = try XCTUnwrap(ManifestParser.parse(contentsOfFile: Self.examples.appendingPathComponent("gang.yaml").path).jobs.first)
+        let job = try XCTUnwrap(
+            ManifestParser.parse(contentsOfFile: Self.examples.appendingPathComponent("gang.yaml").path).jobs.first)
         XCTAssertEqual(job.spec.replicas, 4)
-        XCTAssertEqual(job.spec.resources, Resources(cpuMillis: 16_000, memoryBytes: 128 << 30, accelerators: ["gpu-h100": 8]))
+        XCTAssertEqual(
+            job.spec.resources, Resources(cpuMillis: 16_000, memoryBytes: 128 << 30, accelerators: ["gpu-h100": 8]))
         XCTAssertEqual(job.spec.nodeSelector, ["zone": "a"])
         XCTAssertEqual(job.spec.affinity, ["pool": "reserved"])
         XCTAssertEqual(job.spec.packBy, "rack")
@@ -53,7 +58,8 @@ final class ManifestExampleTests: XCTestCase {
 
     func testBadManifestsReportExactlyTheExpectedProblems() throws {
         let bad = Self.examples.appendingPathComponent("bad")
-        let files = try FileManager.default.contentsOfDirectory(atPath: bad.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: bad.path).filter { $0.hasSuffix(".yaml") }
+            .sorted()
         XCTAssertGreaterThanOrEqual(files.count, 5)
         for file in files {
             let expectedFile = bad.appendingPathComponent(file.replacingOccurrences(of: ".yaml", with: ".errors"))

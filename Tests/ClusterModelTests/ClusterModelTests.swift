@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ClusterModel
 
 final class ClusterModelTests: XCTestCase {
@@ -23,11 +24,15 @@ final class ClusterModelTests: XCTestCase {
             (Resources(memoryBytes: (8 << 30) + 1), false, "one byte over"),
             (Resources(accelerators: ["gpu-h100": 2]), true, "all devices of the type"),
             (Resources(accelerators: ["gpu-h100": 3]), false, "one device over"),
-            (Resources(accelerators: ["gpu-a100": 1]), false, "a type the worker lacks (h100 never stands in for a100)"),
+            (
+                Resources(accelerators: ["gpu-a100": 1]), false,
+                "a type the worker lacks (h100 never stands in for a100)"
+            ),
             (Resources(cpuMillis: 1, accelerators: ["gpu-h100": 1, "tpu-v5e": 1]), false, "one of two types missing"),
         ]
         for c in cases { XCTAssertEqual(c.task.fits(in: worker), c.fits, c.why) }
-        XCTAssertFalse(Resources(cpuMillis: 1).fits(in: Resources(cpuMillis: -1)), "over-booked free capacity fits nothing")
+        XCTAssertFalse(
+            Resources(cpuMillis: 1).fits(in: Resources(cpuMillis: -1)), "over-booked free capacity fits nothing")
         XCTAssertTrue(Resources.zero.fits(in: Resources(cpuMillis: 0, memoryBytes: 0)))
     }
 
@@ -91,7 +96,8 @@ final class ClusterModelTests: XCTestCase {
 final class AttemptAndWorkerStateTests: XCTestCase {
     func testEveryAttemptTransition() throws {
         let expected: [AttemptEvent: AttemptState] = [
-            .completed: .succeeded, .failed: .failed, .leaseExpired: .expired, .preempted: .preempted, .cancelled: .cancelled,
+            .completed: .succeeded, .failed: .failed, .leaseExpired: .expired, .preempted: .preempted,
+            .cancelled: .cancelled,
         ]
         for event in AttemptEvent.allCases {
             XCTAssertEqual(try AttemptState.active.after(event), expected[event], "\(event)")
@@ -100,8 +106,10 @@ final class AttemptAndWorkerStateTests: XCTestCase {
                 XCTAssertThrowsError(try final.after(event), "\(final) is final, \(event) must not move it")
             }
         }
-        XCTAssertEqual(Set(AttemptState.allCases.map(\.rawValue)), ["active", "succeeded", "failed", "expired", "preempted", "cancelled"],
-                       "the values of the task_attempts.state CHECK")
+        XCTAssertEqual(
+            Set(AttemptState.allCases.map(\.rawValue)),
+            ["active", "succeeded", "failed", "expired", "preempted", "cancelled"],
+            "the values of the task_attempts.state CHECK")
     }
 
     func testEveryWorkerTransition() {
@@ -112,13 +120,15 @@ final class AttemptAndWorkerStateTests: XCTestCase {
             .lost: [.alive, .alive, .draining, .drained, .lost],
             .drained: [.alive, .drained, .drained, .drained, .drained],
         ]
-        XCTAssertEqual(WorkerEvent.allCases, [.registered, .heartbeat, .drainRequested, .deregistered, .heartbeatsMissed])
+        XCTAssertEqual(
+            WorkerEvent.allCases, [.registered, .heartbeat, .drainRequested, .deregistered, .heartbeatsMissed])
         for from in WorkerState.allCases {
             let row = WorkerEvent.allCases.map { from.after($0) }
             XCTAssertEqual(row, table[from], "from \(from)")
         }
         XCTAssertEqual(WorkerState.allCases.filter(\.takesWork), [.alive])
-        XCTAssertEqual(Set(WorkerState.allCases.map(\.rawValue)), ["alive", "draining", "lost", "drained"],
-                       "the values of the workers.state CHECK (migration 12)")
+        XCTAssertEqual(
+            Set(WorkerState.allCases.map(\.rawValue)), ["alive", "draining", "lost", "drained"],
+            "the values of the workers.state CHECK (migration 12)")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import Gzip
+import XCTest
 import Zstd
 
 /// Real files in a temp directory, decompressed through the streaming readers.
@@ -19,11 +19,14 @@ final class CompressionTests: XCTestCase {
     /// Several MB of varied, not-too-compressible bytes (so the reader crosses many chunk boundaries).
     func sample(_ count: Int, seed: UInt64) -> [UInt8] {
         var state = seed
-        var out = [UInt8](); out.reserveCapacity(count)
+        var out = [UInt8]()
+        out.reserveCapacity(count)
         let words = ["alpha ", "beta ", "gamma\n", "δέλτα ", "数据 ", "🙂 ", "{\"text\": 1}\n"].map { Array($0.utf8) }
         while out.count < count {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            if state >> 60 < 3 { out.append(UInt8(truncatingIfNeeded: state >> 24)) } else {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            if state >> 60 < 3 {
+                out.append(UInt8(truncatingIfNeeded: state >> 24))
+            } else {
                 out.append(contentsOf: words[Int((state >> 33) % UInt64(words.count))])
             }
         }
@@ -51,11 +54,13 @@ final class CompressionTests: XCTestCase {
     }
 
     func testZstdMultiFrameRoundTrip() throws {
-        let a = sample(3_000_000, seed: 1), b = sample(100_000, seed: 2), empty: [UInt8] = []
+        let a = sample(3_000_000, seed: 1)
+        let b = sample(100_000, seed: 2)
+        let empty: [UInt8] = []
         let file = try Zstd.compress(a) + Zstd.compress(empty) + Zstd.compress(b, level: 9)
         let path = try write(file, "multi.zst")
         XCTAssertEqual(try readAllZstd(path, chunk: 65536), a + b)
-        XCTAssertEqual(try readAllZstd(path, chunk: 7), a + b)  // tiny output buffers force flushing
+        XCTAssertEqual(try readAllZstd(path, chunk: 7), a + b) // tiny output buffers force flushing
     }
 
     func testZstdTruncatedFileIsTypedError() throws {
@@ -91,7 +96,8 @@ final class CompressionTests: XCTestCase {
     }
 
     func testGzipConcatenatedMembersRoundTrip() throws {
-        let a = sample(2_500_000, seed: 6), b = sample(12345, seed: 7)
+        let a = sample(2_500_000, seed: 6)
+        let b = sample(12345, seed: 7)
         let path = try write(try Gzip.compress(a) + Gzip.compress([]) + Gzip.compress(b, level: 1), "multi.gz")
         XCTAssertEqual(try readAllGzip(path, chunk: 65536), a + b)
         XCTAssertEqual(try readAllGzip(path, chunk: 3), a + b)
@@ -103,7 +109,8 @@ final class CompressionTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/gzip")
         p.arguments = ["-k", plain]
-        try p.run(); p.waitUntilExit()
+        try p.run()
+        p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertEqual(try readAllGzip(plain + ".gz"), data)
     }
@@ -113,7 +120,9 @@ final class CompressionTests: XCTestCase {
         let cut = try write(Array(full.prefix(full.count / 2)), "cut.gz")
         XCTAssertThrowsError(try readAllGzip(cut)) { XCTAssertEqual($0 as? GzipError, .truncated(file: cut)) }
         let noTrailer = try write(Array(full.prefix(full.count - 4)), "cut2.gz")
-        XCTAssertThrowsError(try readAllGzip(noTrailer)) { XCTAssertEqual($0 as? GzipError, .truncated(file: noTrailer)) }
+        XCTAssertThrowsError(try readAllGzip(noTrailer)) {
+            XCTAssertEqual($0 as? GzipError, .truncated(file: noTrailer))
+        }
 
         var bad = full
         for i in stride(from: 50, to: bad.count - 10, by: 101) { bad[i] ^= 0xA5 }

@@ -1,5 +1,6 @@
-import XCTest
 import ClusterModel
+import XCTest
+
 @testable import Control
 
 final class AuthorizerTests: XCTestCase {
@@ -15,7 +16,8 @@ final class AuthorizerTests: XCTestCase {
         let (authorizer, workerToken) = makeAuthorizer()
         XCTAssertEqual(try authorizer.principal(forAuthorizationHeader: "Bearer admin-token"), .admin)
         XCTAssertEqual(try authorizer.principal(forAuthorizationHeader: "bearer join-token"), .joiningWorker)
-        XCTAssertEqual(try authorizer.principal(forAuthorizationHeader: "Bearer \(workerToken.value)"), .worker(WorkerID(7)))
+        XCTAssertEqual(
+            try authorizer.principal(forAuthorizationHeader: "Bearer \(workerToken.value)"), .worker(WorkerID(7)))
         XCTAssertThrowsError(try authorizer.principal(forAuthorizationHeader: nil)) {
             XCTAssertEqual($0 as? AuthorizationError, .missingToken)
         }
@@ -48,11 +50,15 @@ final class AuthorizerTests: XCTestCase {
         let path = NSTemporaryDirectory() + "token-\(UUID().uuidString)"
         try "from-file\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        XCTAssertEqual(try TokenSource.load(variable: "OPS_TOKEN", environment: ["OPS_TOKEN": "env", "OPS_TOKEN_FILE": path])?.value, "from-file")
+        XCTAssertEqual(
+            try TokenSource.load(variable: "OPS_TOKEN", environment: ["OPS_TOKEN": "env", "OPS_TOKEN_FILE": path])?
+                .value, "from-file")
         XCTAssertEqual(try TokenSource.load(variable: "OPS_TOKEN", environment: ["OPS_TOKEN": "env"])?.value, "env")
         XCTAssertNil(try TokenSource.load(variable: "OPS_TOKEN", environment: [:]))
         XCTAssertThrowsError(try TokenSource.load(variable: "OPS_TOKEN", environment: ["OPS_TOKEN": ""]))
-        XCTAssertThrowsError(try TokenSource.load(variable: "OPS_TOKEN", environment: ["OPS_TOKEN_FILE": path + ".missing"])) {
+        XCTAssertThrowsError(
+            try TokenSource.load(variable: "OPS_TOKEN", environment: ["OPS_TOKEN_FILE": path + ".missing"])
+        ) {
             XCTAssertTrue("\($0)".contains(".missing"))
         }
     }

@@ -22,15 +22,22 @@ final class ExecutorKindTests: XCTestCase {
         try await waitUntil("full registered", timeoutSeconds: 20) { try await cluster.admin.workers().count == 2 }
 
         func verify(_ name: String, queue: String) -> AnyJSON {
-            ["apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
-             "spec": ["type": "verify", "queue": .string(queue), "resources": ["cpu": 1, "memory": "64Mi"],
-                      "verify": ["location": .string(dataset)]]]
+            [
+                "apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
+                "spec": [
+                    "type": "verify", "queue": .string(queue), "resources": ["cpu": 1, "memory": "64Mi"],
+                    "verify": ["location": .string(dataset)],
+                ],
+            ]
         }
-        let queue: AnyJSON = ["apiVersion": "llmops/v1", "kind": "Queue", "metadata": ["name": "scheduled"], "spec": ["weight": 1]]
+        let queue: AnyJSON = [
+            "apiVersion": "llmops/v1", "kind": "Queue", "metadata": ["name": "scheduled"], "spec": ["weight": 1],
+        ]
         // Default queue: claimed directly by polling workers; configured queue: placed by the scheduler.
         let names = (1...3).map { "direct-\($0)" } + (1...3).map { "placed-\($0)" }
-        _ = try await cluster.admin.submit([queue] + names.map { verify($0, queue: $0.hasPrefix("direct") ? "default" : "scheduled") }
-                                           + [InProcessCluster.sleepJob("plain", seconds: 0.1)])
+        _ = try await cluster.admin.submit(
+            [queue] + names.map { verify($0, queue: $0.hasPrefix("direct") ? "default" : "scheduled") }
+                + [InProcessCluster.sleepJob("plain", seconds: 0.1)])
         try await waitUntil("every job finishes", timeoutSeconds: 60, intervalSeconds: 0.1) {
             for name in names + ["plain"] {
                 let state = try await cluster.admin.job(name).state

@@ -18,24 +18,30 @@ final class InProcessCluster: @unchecked Sendable {
     init(leaseSeconds: Double = 5, heartbeatSeconds: Double = 0.3) throws {
         database = try TestPostgres.shared().freshDatabase()
         directory = try TemporaryDirectory.make()
-        plane = ControlPlane(configuration: ControlPlaneConfiguration(
-            databaseURL: database, adminToken: Secret("admin"), joinToken: Secret("join"),
-            artifactDirectory: directory.path + "/artifacts", leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds,
-            sweepIntervalSeconds: 0.2, schedulingIntervalSeconds: 0.2), log: { _ in })
+        plane = ControlPlane(
+            configuration: ControlPlaneConfiguration(
+                databaseURL: database, adminToken: Secret("admin"), joinToken: Secret("join"),
+                artifactDirectory: directory.path + "/artifacts", leaseSeconds: leaseSeconds,
+                heartbeatSeconds: heartbeatSeconds,
+                sweepIntervalSeconds: 0.2, schedulingIntervalSeconds: 0.2), log: { _ in })
         try plane.start()
         admin = OpsClient(baseURL: plane.baseURL, token: "admin", transport: CurlTransport(), timeoutSeconds: 10)
     }
 
     @discardableResult
-    func startWorker(name: String, cpuMillis: Int64 = 1000, maxTasks: Int = 2, labels: Labels = [:],
-                     registry: ExecutorRegistry = .builtins(), log: @escaping @Sendable (String) -> Void = { _ in }) -> WorkerDaemon {
+    func startWorker(
+        name: String, cpuMillis: Int64 = 1000, maxTasks: Int = 2, labels: Labels = [:],
+        registry: ExecutorRegistry = .builtins(), log: @escaping @Sendable (String) -> Void = { _ in }
+    ) -> WorkerDaemon {
         let daemon = WorkerDaemon(
-            configuration: WorkerConfiguration(name: name, resources: Resources(cpuMillis: cpuMillis, memoryBytes: 1 << 30),
-                                               labels: labels, maxConcurrentTasks: maxTasks, pollWaitSeconds: 1,
-                                               workDirectory: URL(fileURLWithPath: directory.path + "/work-" + name),
-                                               flushIntervalSeconds: 0.05, shutdownGraceSeconds: 1),
+            configuration: WorkerConfiguration(
+                name: name, resources: Resources(cpuMillis: cpuMillis, memoryBytes: 1 << 30),
+                labels: labels, maxConcurrentTasks: maxTasks, pollWaitSeconds: 1,
+                workDirectory: URL(fileURLWithPath: directory.path + "/work-" + name),
+                flushIntervalSeconds: 0.05, shutdownGraceSeconds: 1),
             api: HTTPControlPlaneAPI(baseURL: plane.baseURL, token: "join", transport: CurlTransport()),
-            registry: registry, artifactStore: FileArtifactStore(root: URL(fileURLWithPath: directory.path + "/artifacts")),
+            registry: registry,
+            artifactStore: FileArtifactStore(root: URL(fileURLWithPath: directory.path + "/artifacts")),
             log: log)
         workers.append((daemon, Task { try await daemon.run() }))
         return daemon
@@ -43,9 +49,13 @@ final class InProcessCluster: @unchecked Sendable {
 
     /// A one-task `sleep` job manifest.
     static func sleepJob(_ name: String, priority: Int = 0, seconds: Double, cpu: Int64 = 1) -> AnyJSON {
-        ["apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
-         "spec": ["type": "sleep", "priority": .int(Int64(priority)), "resources": ["cpu": .int(cpu), "memory": "64Mi"],
-                  "sleep": ["seconds": .double(seconds)]]]
+        [
+            "apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
+            "spec": [
+                "type": "sleep", "priority": .int(Int64(priority)), "resources": ["cpu": .int(cpu), "memory": "64Mi"],
+                "sleep": ["seconds": .double(seconds)],
+            ],
+        ]
     }
 
     /// Stops the workers (handing back what they hold) and the control plane.

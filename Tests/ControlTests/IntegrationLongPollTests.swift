@@ -29,29 +29,42 @@ final class IntegrationLongPollTests: XCTestCase {
 
     func testWaitingPollIsWokenWhenTheWorkersReportFreesCapacity() async throws {
         let http = RawHTTP(baseURL: controlPlane.baseURL)
-        let registration = try await http.send("POST", APIRoute.workerRegister.path(), token: cluster.joinToken, json: RegisterWorkerRequest(
-            name: "one-slot", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30), version: "test", kinds: ["noop"], maxConcurrentTasks: 1))
+        let registration = try await http.send(
+            "POST", APIRoute.workerRegister.path(), token: cluster.joinToken,
+            json: RegisterWorkerRequest(
+                name: "one-slot", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30), version: "test",
+                kinds: ["noop"], maxConcurrentTasks: 1))
         let worker = try registration.decoded(RegisterWorkerResponse.self)
         let token = try XCTUnwrap(worker.workerToken)
-        let document = try WireCoding.decode(AnyJSON.self, from: Data("""
-            {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"two"},"spec":{"type":"noop","tasks":2,"resources":{"cpu":1}}}
-            """.utf8))
-        let submitted = try await http.send("POST", APIRoute.manifests.path(), token: cluster.adminToken,
-                                            json: SubmitManifestsRequest(documents: [document], dryRun: false, source: nil))
+        let document = try WireCoding.decode(
+            AnyJSON.self,
+            from: Data(
+                """
+                {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"two"},"spec":{"type":"noop","tasks":2,"resources":{"cpu":1}}}
+                """.utf8))
+        let submitted = try await http.send(
+            "POST", APIRoute.manifests.path(), token: cluster.adminToken,
+            json: SubmitManifestsRequest(documents: [document], dryRun: false, source: nil))
         XCTAssertEqual(submitted.status, 201, String(decoding: submitted.body, as: UTF8.self))
 
         let poll = PollRequest(workerID: worker.workerID, maxTasks: 4, waitSeconds: 25, available: .zero)
-        let first = try await http.send("POST", APIRoute.workerPoll.path(), token: token, json: poll).decoded(PollResponse.self)
+        let first = try await http.send("POST", APIRoute.workerPoll.path(), token: token, json: poll).decoded(
+            PollResponse.self)
         XCTAssertEqual(first.assignments.count, 1, "one cpu: one task at a time")
         let assignment = try XCTUnwrap(first.assignments.first)
 
         // The next poll finds the worker full and waits; the completion arrives meanwhile.
         let started = Date()
         let pollBody = try WireCoding.encode(poll)
-        let waiting = Task { try await http.send("POST", APIRoute.workerPoll.path(), token: token, body: pollBody, timeoutSeconds: 60) }
+        let waiting = Task {
+            try await http.send("POST", APIRoute.workerPoll.path(), token: token, body: pollBody, timeoutSeconds: 60)
+        }
         try await Task.sleep(nanoseconds: 500_000_000)
-        let report = try await http.send("POST", APIRoute.workerReports.path(), token: token, json: ReportBatch(
-            workerID: worker.workerID, completions: [CompletionReport(taskID: assignment.taskID, attemptID: assignment.attemptID)]))
+        let report = try await http.send(
+            "POST", APIRoute.workerReports.path(), token: token,
+            json: ReportBatch(
+                workerID: worker.workerID,
+                completions: [CompletionReport(taskID: assignment.taskID, attemptID: assignment.attemptID)]))
         XCTAssertEqual(report.status, 200, String(decoding: report.body, as: UTF8.self))
         let second = try await waiting.value.decoded(PollResponse.self)
         let waited = Date().timeIntervalSince(started)

@@ -40,7 +40,9 @@ final class IntegrationProcessTests: XCTestCase {
         try await waitUntilReady(RawHTTP(baseURL: server), process: serve)
         _ = try cluster.startWorker(name: "node-a", server: server)
 
-        let manifest = try cluster.writeManifest("hello.yaml", """
+        let manifest = try cluster.writeManifest(
+            "hello.yaml",
+            """
             apiVersion: llmops/v1
             kind: Job
             metadata: {name: hello}
@@ -57,28 +59,40 @@ final class IntegrationProcessTests: XCTestCase {
         // The database: the job, its tasks, one succeeded attempt each, the audit trail and the log lines.
         XCTAssertEqual(try jobState("hello"), "succeeded")
         let worker = try XCTUnwrap(try workerID(named: "node-a"))
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = 'hello' AND t.state = 'succeeded'"), 2)
-        XCTAssertEqual(try cluster.count("""
-            SELECT count(*) AS n FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
-            WHERE j.name = 'hello' AND a.state = 'succeeded' AND a.worker_id = $1 AND a.number = 1
-            """, [.int(worker)]), 2)
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts"), 2, "no attempt beyond the two that succeeded")
+        XCTAssertEqual(
+            try cluster.count(
+                "SELECT count(*) AS n FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = 'hello' AND t.state = 'succeeded'"
+            ), 2)
+        XCTAssertEqual(
+            try cluster.count(
+                """
+                SELECT count(*) AS n FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
+                WHERE j.name = 'hello' AND a.state = 'succeeded' AND a.worker_id = $1 AND a.number = 1
+                """, [.int(worker)]), 2)
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM task_attempts"), 2, "no attempt beyond the two that succeeded")
         let taskEvents = try cluster.sql { c in
-            try c.query("""
+            try c.query(
+                """
                 SELECT e.old_state, e.new_state FROM events e JOIN jobs j ON j.id = e.job_id
                 WHERE j.name = 'hello' AND e.entity = 'task' ORDER BY e.id
-                """).map { "\(try $0.optionalString("old_state") ?? "-")→\(try $0.string("new_state"))" }
+                """
+            ).map { "\(try $0.optionalString("old_state") ?? "-")→\(try $0.string("new_state"))" }
         }
         XCTAssertEqual(taskEvents.filter { $0 == "queued→running" }.count, 2, "\(taskEvents)")
         XCTAssertEqual(taskEvents.filter { $0 == "running→succeeded" }.count, 2, "\(taskEvents)")
         let jobEvents = try cluster.sql { c in
-            try c.query("SELECT e.new_state FROM events e JOIN jobs j ON j.id = e.entity_id WHERE e.entity = 'job' AND j.name = 'hello' ORDER BY e.id")
-                .map { try $0.string("new_state") }
+            try c.query(
+                "SELECT e.new_state FROM events e JOIN jobs j ON j.id = e.entity_id WHERE e.entity = 'job' AND j.name = 'hello' ORDER BY e.id"
+            )
+            .map { try $0.string("new_state") }
         }
         XCTAssertEqual(jobEvents.last, "succeeded", "job events: \(jobEvents)")
         XCTAssertTrue(jobEvents.contains("running"), "job events: \(jobEvents)")
         let lines = try cluster.sql { c in
-            try c.query("SELECT l.line FROM task_logs l JOIN jobs j ON j.id = l.job_id WHERE j.name = 'hello' ORDER BY l.id").map { try $0.string("line") }
+            try c.query(
+                "SELECT l.line FROM task_logs l JOIN jobs j ON j.id = l.job_id WHERE j.name = 'hello' ORDER BY l.id"
+            ).map { try $0.string("line") }
         }
         XCTAssertEqual(lines.filter { $0.contains("sleeping 0.3s") }.count, 2, "log lines: \(lines)")
         XCTAssertTrue(lines.contains { $0.contains("started on node-a") }, "log lines: \(lines)")
@@ -100,7 +114,9 @@ final class IntegrationProcessTests: XCTestCase {
         XCTAssertEqual(describe.status, 0, describe.stderr)
         XCTAssertTrue(describe.stdout.contains("hello"), describe.stdout)
         XCTAssertTrue(describe.stdout.contains("succeeded"), describe.stdout)
-        XCTAssertTrue(describe.stdout.contains("node-a") || describe.stdout.contains("worker \(worker)"), "describe names the worker:\n\(describe.stdout)")
+        XCTAssertTrue(
+            describe.stdout.contains("node-a") || describe.stdout.contains("worker \(worker)"),
+            "describe names the worker:\n\(describe.stdout)")
         XCTAssertTrue(describe.stdout.contains("sleptSeconds"), "describe shows results:\n\(describe.stdout)")
 
         let logs = try cluster.run(["logs", "hello"], server: server)
@@ -127,7 +143,9 @@ final class IntegrationProcessTests: XCTestCase {
         try await waitUntilReady(RawHTTP(baseURL: server), process: serve)
         let doomed = try cluster.startWorker(name: "doomed", server: server, maxTasks: 1, pollWait: 1)
 
-        let manifest = try cluster.writeManifest("survivor.yaml", """
+        let manifest = try cluster.writeManifest(
+            "survivor.yaml",
+            """
             apiVersion: llmops/v1
             kind: Job
             metadata: {name: survivor}
@@ -140,7 +158,8 @@ final class IntegrationProcessTests: XCTestCase {
         XCTAssertEqual(apply.status, 0, apply.stderr)
 
         try waitUntil("the task runs on the doomed worker", timeoutSeconds: 30) {
-            try self.cluster.count("""
+            try self.cluster.count(
+                """
                 SELECT count(*) AS n FROM tasks t JOIN workers w ON w.id = t.worker_id WHERE t.state = 'running' AND w.name = 'doomed'
                 """) == 1
         }
@@ -149,33 +168,50 @@ final class IntegrationProcessTests: XCTestCase {
         let killedAt = Date()
         _ = try cluster.startWorker(name: "rescuer", server: server, maxTasks: 1, pollWait: 1)
 
-        try waitUntil("the job succeeds on the rescuer", timeoutSeconds: 45) { try self.jobState("survivor") == "succeeded" }
+        try waitUntil("the job succeeds on the rescuer", timeoutSeconds: 45) {
+            try self.jobState("survivor") == "succeeded"
+        }
         let doomedID = try XCTUnwrap(try workerID(named: "doomed"))
         let rescuerID = try XCTUnwrap(try workerID(named: "rescuer"))
 
         let attempts = try cluster.sql { c in
-            try c.query("""
+            try c.query(
+                """
                 SELECT a.number, a.state, a.worker_id, a.started_at FROM task_attempts a JOIN tasks t ON t.id = a.task_id
                 JOIN jobs j ON j.id = t.job_id WHERE j.name = 'survivor' ORDER BY a.number
-                """).map { (number: try $0.int("number"), state: try $0.string("state"), worker: try $0.int64("worker_id"), started: try $0.date("started_at")) }
+                """
+            ).map {
+                (
+                    number: try $0.int("number"), state: try $0.string("state"), worker: try $0.int64("worker_id"),
+                    started: try $0.date("started_at")
+                )
+            }
         }
         XCTAssertEqual(attempts.map(\.state), ["expired", "succeeded"], "\(attempts)")
         XCTAssertEqual(attempts.map(\.worker), [doomedID, rescuerID])
         XCTAssertEqual(attempts.map(\.number), [1, 2])
         // The second attempt was handed out only after the first lease's deadline (2 s after the last heartbeat).
         if attempts.count == 2 {
-            XCTAssertGreaterThan(attempts[1].started.timeIntervalSince(killedAt), 1.0, "leased again before the lease could have expired")
+            XCTAssertGreaterThan(
+                attempts[1].started.timeIntervalSince(killedAt), 1.0, "leased again before the lease could have expired"
+            )
         }
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'"), 1)
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state = 'succeeded'"), 1, "completed exactly once")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state = 'succeeded'"), 1,
+            "completed exactly once")
 
         // The dead worker is marked lost, with an event saying so; the rescuer is alive.
         let states = try cluster.sql { c in
-            try c.query("SELECT name, state FROM workers ORDER BY name").reduce(into: [String: String]()) { $0[try $1.string("name")] = try $1.string("state") }
+            try c.query("SELECT name, state FROM workers ORDER BY name").reduce(into: [String: String]()) {
+                $0[try $1.string("name")] = try $1.string("state")
+            }
         }
         XCTAssertEqual(states, ["doomed": "lost", "rescuer": "alive"])
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM events WHERE entity = 'worker' AND entity_id = $1 AND new_state = 'lost'",
-                                         [.int(doomedID)]), 1)
+        XCTAssertEqual(
+            try cluster.count(
+                "SELECT count(*) AS n FROM events WHERE entity = 'worker' AND entity_id = $1 AND new_state = 'lost'",
+                [.int(doomedID)]), 1)
         let workers = try cluster.run(["get", "workers"], server: server)
         let row = try XCTUnwrap(workers.stdout.split(separator: "\n").first { $0.contains("doomed") }, workers.stdout)
         XCTAssertTrue(row.contains("lost"), workers.stdout)
@@ -194,7 +230,9 @@ final class IntegrationProcessTests: XCTestCase {
         _ = try cluster.startWorker(name: "node-b", server: server, maxTasks: 2, pollWait: 1)
 
         let taskCount = 12
-        let manifest = try cluster.writeManifest("steady.yaml", """
+        let manifest = try cluster.writeManifest(
+            "steady.yaml",
+            """
             apiVersion: llmops/v1
             kind: Job
             metadata: {name: steady}
@@ -219,24 +257,34 @@ final class IntegrationProcessTests: XCTestCase {
         try await waitUntilReady(http, process: second)
 
         do {
-            try waitUntil("the job succeeds after the restart", timeoutSeconds: 60) { try self.jobState("steady") == "succeeded" }
+            try waitUntil("the job succeeds after the restart", timeoutSeconds: 60) {
+                try self.jobState("steady") == "succeeded"
+            }
         } catch {
             throw IntegrationFailure("\(error)\n\(cluster.stateSummary())")
         }
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'"), taskCount)
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state = 'succeeded'"), taskCount)
-        XCTAssertEqual(try cluster.count("""
-            SELECT count(*) AS n FROM (SELECT task_id FROM task_attempts WHERE state = 'succeeded' GROUP BY task_id HAVING count(*) = 1) s
-            """), taskCount, "every task succeeded exactly once")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state = 'succeeded'"), taskCount)
+        XCTAssertEqual(
+            try cluster.count(
+                """
+                SELECT count(*) AS n FROM (SELECT task_id FROM task_attempts WHERE state = 'succeeded' GROUP BY task_id HAVING count(*) = 1) s
+                """), taskCount, "every task succeeded exactly once")
         // An attempt may expire without having run: a claim whose poll response died with the first replica
         // (the worker never got it, so it does not list it in heartbeats and its lease runs out). Nothing else
         // may end otherwise, and no work is done twice (one `sleeping` line per task, below).
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state NOT IN ('succeeded', 'expired')"), 0,
-                       "no attempt failed or was lost across the restart")
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM workers WHERE state = 'alive'"), 2, "both workers still registered and alive")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state NOT IN ('succeeded', 'expired')"), 0,
+            "no attempt failed or was lost across the restart")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM workers WHERE state = 'alive'"), 2,
+            "both workers still registered and alive")
         // Both workers reconnected to the new replica and their completions arrived (none stayed lost).
-        XCTAssertEqual(try cluster.count("""
-            SELECT count(*) AS n FROM task_logs l JOIN jobs j ON j.id = l.job_id WHERE j.name = 'steady' AND l.line LIKE 'sleeping%'
-            """), taskCount)
+        XCTAssertEqual(
+            try cluster.count(
+                """
+                SELECT count(*) AS n FROM task_logs l JOIN jobs j ON j.id = l.job_id WHERE j.name = 'steady' AND l.line LIKE 'sleeping%'
+                """), taskCount)
     }
 }

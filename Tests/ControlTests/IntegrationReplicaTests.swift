@@ -31,19 +31,26 @@ final class IntegrationReplicaTests: XCTestCase {
         let replicas = try ports.enumerated().map { index, port in
             try cluster.startServe(port: port, leaseSeconds: 10, heartbeatSeconds: 1, name: "serve-\(index + 1)")
         }
-        for (server, replica) in zip(servers, replicas) { try await waitUntilReady(RawHTTP(baseURL: server), process: replica) }
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM schema_migrations"), Migrations.all.count,
-                       "each migration applied once although both replicas started together")
+        for (server, replica) in zip(servers, replicas) {
+            try await waitUntilReady(RawHTTP(baseURL: server), process: replica)
+        }
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM schema_migrations"), Migrations.all.count,
+            "each migration applied once although both replicas started together")
 
         let quiet: @Sendable (String) -> Void = { _ in }
         let daemons = (0..<8).map { index in
-            WorkerDaemon(configuration: WorkerConfiguration(
-                             name: "replica-worker-\(index)", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30),
-                             maxConcurrentTasks: 16, maxTasksPerPoll: 16, pollWaitSeconds: 2,
-                             workDirectory: cluster.directory.url.appendingPathComponent("work-\(index)"), flushIntervalSeconds: 0.05),
-                         api: HTTPControlPlaneAPI(baseURL: servers[index % 2], token: cluster.joinToken, transport: CurlTransport()),
-                         registry: ExecutorRegistry.standard(),
-                         artifactStore: FileArtifactStore(root: cluster.directory.url.appendingPathComponent("artifacts")), log: quiet)
+            WorkerDaemon(
+                configuration: WorkerConfiguration(
+                    name: "replica-worker-\(index)", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30),
+                    maxConcurrentTasks: 16, maxTasksPerPoll: 16, pollWaitSeconds: 2,
+                    workDirectory: cluster.directory.url.appendingPathComponent("work-\(index)"),
+                    flushIntervalSeconds: 0.05),
+                api: HTTPControlPlaneAPI(
+                    baseURL: servers[index % 2], token: cluster.joinToken, transport: CurlTransport()),
+                registry: ExecutorRegistry.standard(),
+                artifactStore: FileArtifactStore(root: cluster.directory.url.appendingPathComponent("artifacts")),
+                log: quiet)
         }
         let runs = daemons.map { daemon in Task { try await daemon.run() } }
         defer {
@@ -53,7 +60,9 @@ final class IntegrationReplicaTests: XCTestCase {
         let taskCount = 1000
         // Two jobs, one submitted through each replica.
         for (index, server) in servers.enumerated() {
-            let manifest = try cluster.writeManifest("many-\(index).yaml", """
+            let manifest = try cluster.writeManifest(
+                "many-\(index).yaml",
+                """
                 apiVersion: llmops/v1
                 kind: Job
                 metadata: {name: many-\(index)}
@@ -71,20 +80,32 @@ final class IntegrationReplicaTests: XCTestCase {
 
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks"), taskCount)
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'"), taskCount)
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state = 'succeeded'"), taskCount)
-        XCTAssertEqual(try cluster.count("SELECT count(DISTINCT task_id) AS n FROM task_attempts WHERE state = 'succeeded'"), taskCount,
-                       "every task has exactly one succeeded attempt")
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts"), taskCount, "no task was handed out twice")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM task_attempts WHERE state = 'succeeded'"), taskCount)
+        XCTAssertEqual(
+            try cluster.count("SELECT count(DISTINCT task_id) AS n FROM task_attempts WHERE state = 'succeeded'"),
+            taskCount,
+            "every task has exactly one succeeded attempt")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM task_attempts"), taskCount, "no task was handed out twice")
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks WHERE attempts <> 1"), 0)
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM events WHERE entity = 'task' AND new_state = 'succeeded'"), taskCount,
-                       "one audit event per completion")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM events WHERE entity = 'task' AND new_state = 'succeeded'"),
+            taskCount,
+            "one audit event per completion")
         // The worker side agrees: 1,000 completions in total, and workers of both replicas took part.
         var completed: [Int] = []
         for daemon in daemons { completed.append(await daemon.snapshot().completedAttempts) }
         XCTAssertEqual(completed.reduce(0, +), taskCount, "per worker: \(completed)")
-        XCTAssertGreaterThan(completed.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).reduce(0, +), 0, "replica 1's workers ran tasks")
-        XCTAssertGreaterThan(completed.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).reduce(0, +), 0, "replica 2's workers ran tasks")
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM workers WHERE state = 'drained'"), 8, "all 8 deregistered cleanly")
+        XCTAssertGreaterThan(
+            completed.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).reduce(0, +), 0,
+            "replica 1's workers ran tasks")
+        XCTAssertGreaterThan(
+            completed.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).reduce(0, +), 0,
+            "replica 2's workers ran tasks")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM workers WHERE state = 'drained'"), 8,
+            "all 8 deregistered cleanly")
     }
 
     /// Issue 22.3: a replica starts while another leads (rolling restart), and a replica waiting for another's
@@ -114,7 +135,9 @@ final class IntegrationReplicaTests: XCTestCase {
         XCTAssertNotEqual(readyWhileWaiting, 200, "it is still waiting")
         // ...and one SIGTERM stops it well within an orchestrator's 30 s grace period.
         kill(third.pid, SIGTERM)
-        XCTAssertNotNil(third.waitForExit(timeoutSeconds: 10), "SIGTERM was ignored while waiting for the migration lock:\n\(third.output)")
+        XCTAssertNotNil(
+            third.waitForExit(timeoutSeconds: 10),
+            "SIGTERM was ignored while waiting for the migration lock:\n\(third.output)")
         try holder.execute("ROLLBACK")
     }
 }

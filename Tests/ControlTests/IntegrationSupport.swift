@@ -37,7 +37,9 @@ enum OpsctlBinary {
         for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.path) {
             return candidate.path
         }
-        throw IntegrationFailure("opsctl is not built next to the test bundle (looked at \(candidates.map(\.path))); run `swift build --build-tests` first")
+        throw IntegrationFailure(
+            "opsctl is not built next to the test bundle (looked at \(candidates.map(\.path))); run `swift build --build-tests` first"
+        )
     }
 }
 
@@ -54,7 +56,9 @@ final class ManagedProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = Self.environment(with: environment)
-        guard FileManager.default.createFile(atPath: logPath, contents: nil) else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath]) }
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath])
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = handle
         process.standardError = handle
@@ -160,7 +164,10 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     private func nextLogPath(_ name: String) -> String {
-        let n = lock.withLock { counter += 1; return counter }
+        let n = lock.withLock {
+            counter += 1
+            return counter
+        }
         return directory.path + "/\(n)-\(name).log"
     }
 
@@ -174,12 +181,16 @@ final class ProcessCluster: @unchecked Sendable {
     // MARK: In-process control plane
 
     /// A started control plane in this process on the cluster's database and tokens (stop it in tearDown).
-    func startInProcessControlPlane(leaseSeconds: Double = 30, heartbeatSeconds: Double = 5, maxBodyBytes: Int = 1 << 20,
-                                    schedulingIntervalSeconds: Double = 1) throws -> ControlPlane {
-        let plane = ControlPlane(configuration: ControlPlaneConfiguration(
-            databaseURL: databaseURL, adminToken: Secret(adminToken), joinToken: Secret(joinToken),
-            artifactDirectory: directory.path + "/artifacts", leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds,
-            maxBodyBytes: maxBodyBytes, schedulingIntervalSeconds: schedulingIntervalSeconds), log: { _ in })
+    func startInProcessControlPlane(
+        leaseSeconds: Double = 30, heartbeatSeconds: Double = 5, maxBodyBytes: Int = 1 << 20,
+        schedulingIntervalSeconds: Double = 1
+    ) throws -> ControlPlane {
+        let plane = ControlPlane(
+            configuration: ControlPlaneConfiguration(
+                databaseURL: databaseURL, adminToken: Secret(adminToken), joinToken: Secret(joinToken),
+                artifactDirectory: directory.path + "/artifacts", leaseSeconds: leaseSeconds,
+                heartbeatSeconds: heartbeatSeconds,
+                maxBodyBytes: maxBodyBytes, schedulingIntervalSeconds: schedulingIntervalSeconds), log: { _ in })
         try plane.start()
         return plane
     }
@@ -187,12 +198,16 @@ final class ProcessCluster: @unchecked Sendable {
     // MARK: opsctl processes
 
     /// `opsctl serve` on `port` (a fixed port, so a restarted replica comes back at the same URL).
-    func startServe(port: Int, leaseSeconds: Double, heartbeatSeconds: Double, name: String = "serve") throws -> ManagedProcess {
+    func startServe(port: Int, leaseSeconds: Double, heartbeatSeconds: Double, name: String = "serve") throws
+        -> ManagedProcess
+    {
         let process = try ManagedProcess(
             name: name, executable: opsctl,
-            arguments: ["serve", "--port", String(port), "--database-url", databaseURL,
-                        "--lease-seconds", String(leaseSeconds), "--heartbeat-seconds", String(heartbeatSeconds),
-                        "--artifact-dir", directory.path + "/artifacts", "--max-body-bytes", "64Ki"],
+            arguments: [
+                "serve", "--port", String(port), "--database-url", databaseURL,
+                "--lease-seconds", String(leaseSeconds), "--heartbeat-seconds", String(heartbeatSeconds),
+                "--artifact-dir", directory.path + "/artifacts", "--max-body-bytes", "64Ki",
+            ],
             environment: ["OPS_ADMIN_TOKEN": adminToken, "OPS_JOIN_TOKEN": joinToken, "OPS_STATE_DIR": directory.path],
             logPath: nextLogPath(name))
         return track(process)
@@ -202,9 +217,11 @@ final class ProcessCluster: @unchecked Sendable {
     func startWorker(name: String, server: String, maxTasks: Int = 2, pollWait: Double = 2) throws -> ManagedProcess {
         let process = try ManagedProcess(
             name: name, executable: opsctl,
-            arguments: ["worker", "--server", server, "--name", name, "--cpus", "4", "--memory", "4Gi",
-                        "--max-tasks", String(maxTasks), "--poll-wait", String(pollWait),
-                        "--work-dir", directory.path + "/work/" + name, "--artifact-dir", directory.path + "/artifacts"],
+            arguments: [
+                "worker", "--server", server, "--name", name, "--cpus", "4", "--memory", "4Gi",
+                "--max-tasks", String(maxTasks), "--poll-wait", String(pollWait),
+                "--work-dir", directory.path + "/work/" + name, "--artifact-dir", directory.path + "/artifacts",
+            ],
             environment: ["OPS_JOIN_TOKEN": joinToken, "OPS_STATE_DIR": directory.path],
             logPath: nextLogPath(name))
         return track(process)
@@ -212,8 +229,11 @@ final class ProcessCluster: @unchecked Sendable {
 
     /// Runs an admin `opsctl` command to completion (with the admin token in the environment).
     func run(_ arguments: [String], server: String, timeoutSeconds: Double = 60) throws -> CommandResult {
-        let out = nextLogPath("cmd-out"), err = nextLogPath("cmd-err")
-        guard FileManager.default.createFile(atPath: out, contents: nil), FileManager.default.createFile(atPath: err, contents: nil) else {
+        let out = nextLogPath("cmd-out")
+        let err = nextLogPath("cmd-err")
+        guard FileManager.default.createFile(atPath: out, contents: nil),
+            FileManager.default.createFile(atPath: err, contents: nil)
+        else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: out])
         }
         let process = Process()
@@ -238,11 +258,13 @@ final class ProcessCluster: @unchecked Sendable {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            throw IntegrationFailure("opsctl \(arguments.joined(separator: " ")) did not finish within \(timeoutSeconds)s")
+            throw IntegrationFailure(
+                "opsctl \(arguments.joined(separator: " ")) did not finish within \(timeoutSeconds)s")
         }
-        return CommandResult(status: process.terminationStatus,
-                             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        return CommandResult(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 
     /// Writes a manifest file into the cluster directory and returns its path.
@@ -268,14 +290,17 @@ final class ProcessCluster: @unchecked Sendable {
     /// Jobs, tasks and attempts by state (with where tasks are placed or run), for failure messages.
     func stateSummary() -> String {
         let queries = [
-            "jobs": "SELECT name || ' ' || state || coalesce(' (' || pending_reason || ')', '') AS line FROM jobs ORDER BY id",
+            "jobs":
+                "SELECT name || ' ' || state || coalesce(' (' || pending_reason || ')', '') AS line FROM jobs ORDER BY id",
             "tasks": """
-                SELECT state || ' worker=' || coalesce(worker_id::text, '-') || ' placed=' || coalesce(placed_worker_id::text, '-')
-                       || ': ' || count(*) AS line
-                FROM tasks GROUP BY state, worker_id, placed_worker_id ORDER BY 1
-                """,
-            "attempts": "SELECT state || ' worker=' || worker_id || ': ' || count(*) AS line FROM task_attempts GROUP BY state, worker_id ORDER BY 1",
-            "workers": "SELECT name || ' ' || state || ' heartbeat ' || round(extract(epoch FROM now() - last_heartbeat)::numeric, 1) || 's ago' AS line FROM workers ORDER BY id",
+            SELECT state || ' worker=' || coalesce(worker_id::text, '-') || ' placed=' || coalesce(placed_worker_id::text, '-')
+                   || ': ' || count(*) AS line
+            FROM tasks GROUP BY state, worker_id, placed_worker_id ORDER BY 1
+            """,
+            "attempts":
+                "SELECT state || ' worker=' || worker_id || ': ' || count(*) AS line FROM task_attempts GROUP BY state, worker_id ORDER BY 1",
+            "workers":
+                "SELECT name || ' ' || state || ' heartbeat ' || round(extract(epoch FROM now() - last_heartbeat)::numeric, 1) || 's ago' AS line FROM workers ORDER BY id",
         ]
         return queries.sorted { $0.key < $1.key }.map { name, query in
             let lines = (try? sql { try $0.query(query).map { try $0.string("line") } }) ?? ["(could not read)"]
@@ -290,9 +315,15 @@ final class ProcessCluster: @unchecked Sendable {
         let tmp = NSTemporaryDirectory()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix(prefix) {
             let dir = (tmp as NSString).appendingPathComponent(name)
-            guard let owner = (try? String(contentsOfFile: dir + "/owner.pid", encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { continue }
+            guard
+                let owner = (try? String(contentsOfFile: dir + "/owner.pid", encoding: .utf8)).flatMap({
+                    Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                })
+            else { continue }
             if kill(owner, 0) == 0 || errno == EPERM { continue }
-            let pids = ((try? String(contentsOfFile: dir + "/children.pids", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+            let pids = ((try? String(contentsOfFile: dir + "/children.pids", encoding: .utf8)) ?? "").split(
+                separator: "\n"
+            ).compactMap { Int32($0) }
             for pid in pids {
                 let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
                 if cmdline.contains("opsctl") { kill(pid, SIGKILL) }
@@ -309,13 +340,19 @@ struct RawHTTP {
     let baseURL: String
     let transport = CurlTransport()
 
-    func send(_ method: String, _ path: String, token: String?, body: Data? = nil, timeoutSeconds: Double = 30) async throws -> HTTPResponseSpec {
+    func send(_ method: String, _ path: String, token: String?, body: Data? = nil, timeoutSeconds: Double = 30)
+        async throws -> HTTPResponseSpec
+    {
         var headers: [(String, String)] = [("Content-Type", "application/json")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
-        return try await transport.send(HTTPRequestSpec(method: method, url: baseURL + path, headers: headers, body: body, timeoutSeconds: timeoutSeconds))
+        return try await transport.send(
+            HTTPRequestSpec(
+                method: method, url: baseURL + path, headers: headers, body: body, timeoutSeconds: timeoutSeconds))
     }
 
-    func send<Body: Encodable>(_ method: String, _ path: String, token: String?, json: Body) async throws -> HTTPResponseSpec {
+    func send<Body: Encodable>(_ method: String, _ path: String, token: String?, json: Body) async throws
+        -> HTTPResponseSpec
+    {
         try await send(method, path, token: token, body: try WireCoding.encode(json))
     }
 
@@ -331,7 +368,8 @@ extension HTTPResponseSpec {
         do {
             return try WireCoding.decode(APIErrorBody.self, from: body)
         } catch {
-            throw IntegrationFailure("status \(status): body is not an API error: \(String(decoding: body, as: UTF8.self))")
+            throw IntegrationFailure(
+                "status \(status): body is not an API error: \(String(decoding: body, as: UTF8.self))")
         }
     }
 
@@ -339,7 +377,8 @@ extension HTTPResponseSpec {
         do {
             return try WireCoding.decode(T.self, from: body)
         } catch {
-            throw IntegrationFailure("status \(status): cannot decode \(T.self): \(error): \(String(decoding: body, as: UTF8.self))")
+            throw IntegrationFailure(
+                "status \(status): cannot decode \(T.self): \(error): \(String(decoding: body, as: UTF8.self))")
         }
     }
 }
@@ -350,9 +389,12 @@ func waitUntilReady(_ http: RawHTTP, process: ManagedProcess? = nil, timeoutSeco
     while Date() < deadline {
         if await http.readyStatus() == 200 { return }
         if let process, !process.isRunning {
-            throw IntegrationFailure("\(process.name) exited with \(process.process.terminationStatus) before it was ready:\n\(process.output)")
+            throw IntegrationFailure(
+                "\(process.name) exited with \(process.process.terminationStatus) before it was ready:\n\(process.output)"
+            )
         }
         try await Task.sleep(nanoseconds: 100_000_000)
     }
-    throw IntegrationFailure("\(http.baseURL)/readyz did not answer 200 within \(timeoutSeconds)s\n\(process?.output ?? "")")
+    throw IntegrationFailure(
+        "\(http.baseURL)/readyz did not answer 200 within \(timeoutSeconds)s\n\(process?.output ?? "")")
 }

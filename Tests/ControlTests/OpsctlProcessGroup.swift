@@ -17,8 +17,9 @@ final class OpsctlProcessGroup {
     /// Starts `opsctl <arguments>` as `name` (its output in `<name>.log`); replaces a stopped one of that name.
     @discardableResult
     func start(_ name: String, _ arguments: [String], environment: [String: String]) throws -> ManagedProcess {
-        let process = try ManagedProcess(name: name, executable: opsctl, arguments: arguments, environment: environment,
-                                         logPath: directory + "/\(name).log")
+        let process = try ManagedProcess(
+            name: name, executable: opsctl, arguments: arguments, environment: environment,
+            logPath: directory + "/\(name).log")
         running[name] = process
         return process
     }

@@ -4,6 +4,7 @@ import Foundation
 import Postgres
 import TestSupport
 import XCTest
+
 @testable import Control
 
 /// A higher-priority job that cannot fit preempts lower-priority work: the victim's worker is told through
@@ -15,10 +16,14 @@ final class PreemptionTests: XCTestCase {
         let admin = cluster.admin
 
         _ = try await admin.submit([InProcessCluster.sleepJob("low", priority: 0, seconds: 60)])
-        try await waitUntil("the low-priority task runs", timeoutSeconds: 20) { try await admin.job("low").tasks.running == 1 }
+        try await waitUntil("the low-priority task runs", timeoutSeconds: 20) {
+            try await admin.job("low").tasks.running == 1
+        }
 
         _ = try await admin.submit([InProcessCluster.sleepJob("high", priority: 10, seconds: 0.2)])
-        try await waitUntil("the high-priority job succeeds", timeoutSeconds: 30) { try await admin.job("high").state == .succeeded }
+        try await waitUntil("the high-priority job succeeds", timeoutSeconds: 30) {
+            try await admin.job("high").state == .succeeded
+        }
 
         let lowTasks = try await admin.tasks(job: "low")
         XCTAssertEqual(lowTasks.count, 1)
@@ -32,13 +37,17 @@ final class PreemptionTests: XCTestCase {
         let pool = PostgresPool(conninfo: cluster.database, maxConnections: 1)
         defer { pool.close() }
         let states = try pool.withConnection { c in
-            try c.query("""
+            try c.query(
+                """
                 SELECT a.state FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
                 WHERE j.name = 'low' ORDER BY a.number
-                """).map { try $0.string("state") }
+                """
+            ).map { try $0.string("state") }
         }
         XCTAssertEqual(states.first, "preempted")
-        try await waitUntil("the low-priority task runs again", timeoutSeconds: 20) { try await admin.job("low").tasks.running == 1 }
+        try await waitUntil("the low-priority task runs again", timeoutSeconds: 20) {
+            try await admin.job("low").tasks.running == 1
+        }
         _ = try await admin.cancelJob("low")
         await cluster.shutdown()
     }
@@ -52,7 +61,9 @@ final class PreemptionTests: XCTestCase {
             seen = try await cluster.admin.tasks(job: "progressing").first?.progress
             return (seen ?? 0) > 0 && (seen ?? 1) < 1
         }
-        try await waitUntil("the job succeeds", timeoutSeconds: 20) { try await cluster.admin.job("progressing").state == .succeeded }
+        try await waitUntil("the job succeeds", timeoutSeconds: 20) {
+            try await cluster.admin.job("progressing").state == .succeeded
+        }
         let finished = try await cluster.admin.tasks(job: "progressing").first
         XCTAssertNil(finished?.progress, "progress is shown only while running")
         await cluster.shutdown()

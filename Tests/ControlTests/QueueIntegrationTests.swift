@@ -16,9 +16,13 @@ final class QueueIntegrationTests: XCTestCase {
     }
 
     static func sleepJob(_ name: String, queue: String, seconds: Double) -> AnyJSON {
-        ["apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
-         "spec": ["type": "sleep", "queue": .string(queue), "resources": ["cpu": 1, "memory": "64Mi"],
-                  "sleep": ["seconds": .double(seconds)]]]
+        [
+            "apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": .string(name)],
+            "spec": [
+                "type": "sleep", "queue": .string(queue), "resources": ["cpu": 1, "memory": "64Mi"],
+                "sleep": ["seconds": .double(seconds)],
+            ],
+        ]
     }
 
     func testCPUQuotaOfOneCoreRunsOneOneCoreJobAtATime() async throws {
@@ -29,11 +33,17 @@ final class QueueIntegrationTests: XCTestCase {
         let admin = cluster.admin
         let capped = ["c1", "c2", "c3"]
 
-        let response = try await admin.submit([Self.queue("capped", weight: 2, cpuQuota: 1)]
-                                              + capped.map { Self.sleepJob($0, queue: "capped", seconds: 1.5) }
-                                              + [Self.sleepJob("free", queue: "default", seconds: 1.5)])
-        XCTAssertEqual(response.queues, [QueueView(name: "capped", weight: 2, quota: Resources(cpuMillis: 1000), configured: true,
-                                                   runningTasks: 0, pendingTasks: 3, updatedAt: response.queues?.first?.updatedAt)])
+        let response = try await admin.submit(
+            [Self.queue("capped", weight: 2, cpuQuota: 1)]
+                + capped.map { Self.sleepJob($0, queue: "capped", seconds: 1.5) }
+                + [Self.sleepJob("free", queue: "default", seconds: 1.5)])
+        XCTAssertEqual(
+            response.queues,
+            [
+                QueueView(
+                    name: "capped", weight: 2, quota: Resources(cpuMillis: 1000), configured: true,
+                    runningTasks: 0, pendingTasks: 3, updatedAt: response.queues?.first?.updatedAt)
+            ])
         XCTAssertEqual(response.jobs.map(\.job.name), capped + ["free"])
 
         var maxRunning = 0
@@ -56,17 +66,20 @@ final class QueueIntegrationTests: XCTestCase {
         let pool = PostgresPool(conninfo: cluster.database, maxConnections: 1)
         defer { pool.close() }
         let intervals = try pool.withConnection { c in
-            try c.query("""
+            try c.query(
+                """
                 SELECT a.started_at, a.finished_at FROM task_attempts a JOIN tasks t ON t.id = a.task_id
                 JOIN jobs j ON j.id = t.job_id WHERE j.queue = 'capped' ORDER BY a.started_at
-                """).map { (try $0.date("started_at"), try $0.date("finished_at")) }
+                """
+            ).map { (try $0.date("started_at"), try $0.date("finished_at")) }
         }
         XCTAssertEqual(intervals.count, 3)
         for (previous, next) in zip(intervals, intervals.dropFirst()) {
             XCTAssertGreaterThanOrEqual(next.0, previous.1, "a capped task started while another still ran")
         }
-        XCTAssertTrue(reasons.contains { $0.contains("queue capped would exceed its quota") && $0.contains("cpu") },
-                      "waiting jobs name the quota: \(reasons)")
+        XCTAssertTrue(
+            reasons.contains { $0.contains("queue capped would exceed its quota") && $0.contains("cpu") },
+            "waiting jobs name the quota: \(reasons)")
 
         // Only configured queues and queues with running or queued tasks are listed.
         let queues = try await admin.queues()
@@ -84,10 +97,12 @@ final class QueueIntegrationTests: XCTestCase {
         try await waitUntil("both workers registered", timeoutSeconds: 20) { try await admin.workers().count == 2 }
         // Research's jobs come first and would fill all 4 cores in submission order; weights 3:1 give
         // research 3 cores and prod 1.
-        let research = (1...4).map { "r\($0)" }, prod = (1...4).map { "p\($0)" }
-        _ = try await admin.submit([Self.queue("research", weight: 3, cpuQuota: nil), Self.queue("prod", weight: 1, cpuQuota: nil)]
-                                   + research.map { Self.sleepJob($0, queue: "research", seconds: 2) }
-                                   + prod.map { Self.sleepJob($0, queue: "prod", seconds: 2) })
+        let research = (1...4).map { "r\($0)" }
+        let prod = (1...4).map { "p\($0)" }
+        _ = try await admin.submit(
+            [Self.queue("research", weight: 3, cpuQuota: nil), Self.queue("prod", weight: 1, cpuQuota: nil)]
+                + research.map { Self.sleepJob($0, queue: "research", seconds: 2) }
+                + prod.map { Self.sleepJob($0, queue: "prod", seconds: 2) })
         try await waitUntil("every job succeeds", timeoutSeconds: 60, intervalSeconds: 0.2) {
             var done = 0
             for name in research + prod where try await admin.job(name).state == .succeeded { done += 1 }
@@ -97,10 +112,12 @@ final class QueueIntegrationTests: XCTestCase {
         defer { pool.close() }
         // The first wave: the attempts that started before any attempt finished.
         let firstWave = try pool.withConnection { c in
-            try c.query("""
+            try c.query(
+                """
                 SELECT j.queue FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
                 WHERE a.started_at < (SELECT min(finished_at) FROM task_attempts) ORDER BY j.queue
-                """).map { try $0.string("queue") }
+                """
+            ).map { try $0.string("queue") }
         }
         XCTAssertEqual(firstWave, ["prod", "research", "research", "research"], "4 cores shared 3:1 by weight")
         await cluster.shutdown()
@@ -110,8 +127,10 @@ final class QueueIntegrationTests: XCTestCase {
         let cluster = try InProcessCluster()
         cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)
         let admin = cluster.admin
-        _ = try await admin.submit([Self.queue("team", cpuQuota: 1), Self.sleepJob("long-1", queue: "team", seconds: 30),
-                                    Self.sleepJob("long-2", queue: "team", seconds: 30)])
+        _ = try await admin.submit([
+            Self.queue("team", cpuQuota: 1), Self.sleepJob("long-1", queue: "team", seconds: 30),
+            Self.sleepJob("long-2", queue: "team", seconds: 30),
+        ])
         try await waitUntil("one runs, the other waits on the quota", timeoutSeconds: 30, intervalSeconds: 0.1) {
             let jobs = [try await admin.job("long-1"), try await admin.job("long-2")]
             return jobs.map(\.tasks.running).reduce(0, +) == 1
@@ -137,8 +156,10 @@ final class QueueIntegrationTests: XCTestCase {
         let cluster = try InProcessCluster()
         cluster.startWorker(name: "w1", cpuMillis: 2000, maxTasks: 2)
         let admin = cluster.admin
-        _ = try await admin.submit([Self.queue("team", cpuQuota: 1), Self.sleepJob("held-1", queue: "team", seconds: 30),
-                                    Self.sleepJob("held-2", queue: "team", seconds: 30)])
+        _ = try await admin.submit([
+            Self.queue("team", cpuQuota: 1), Self.sleepJob("held-1", queue: "team", seconds: 30),
+            Self.sleepJob("held-2", queue: "team", seconds: 30),
+        ])
         try await waitUntil("one runs, the other waits on the quota", timeoutSeconds: 30, intervalSeconds: 0.1) {
             try await admin.job("held-1").tasks.running + admin.job("held-2").tasks.running == 1
         }
@@ -162,7 +183,8 @@ final class QueueIntegrationTests: XCTestCase {
         } catch {
             guard case .rejected(_, let status, let body) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(status, 404)
-            XCTAssertTrue(body?.error.message.contains("no configured queue named team") ?? false, "\(String(describing: body))")
+            XCTAssertTrue(
+                body?.error.message.contains("no configured queue named team") ?? false, "\(String(describing: body))")
         }
         _ = try await admin.cancelJob("held-1")
         _ = try await admin.cancelJob("held-2")

@@ -1,10 +1,11 @@
 import APITypes
 import ClusterModel
-@testable import Control
 import Foundation
 import HTTPServer
 import TestSupport
 import XCTest
+
+@testable import Control
 
 /// The router called in-process with request values (no socket, no server): route matching with path
 /// parameters, 404 for an unknown path, 405 for a known path with another method, and the token each route's
@@ -17,11 +18,13 @@ final class RouterInProcessTests: StoreTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         directory = try TemporaryDirectory.make()
-        let configuration = ControlPlaneConfiguration(databaseURL: conninfo, adminToken: Secret("admin"), joinToken: Secret("join"),
-                                                      artifactDirectory: directory.path + "/artifacts")
+        let configuration = ControlPlaneConfiguration(
+            databaseURL: conninfo, adminToken: Secret("admin"), joinToken: Secret("join"),
+            artifactDirectory: directory.path + "/artifacts")
         signals = StoreSignals(conninfo: conninfo)
-        let services = ControlServices(configuration: configuration, store: ControlStore(pool: pool), signals: signals,
-                                       planners: JobPlanners(), registry: .standard)
+        let services = ControlServices(
+            configuration: configuration, store: ControlStore(pool: pool), signals: signals,
+            planners: JobPlanners(), registry: .standard)
         router = RouteTable.router(services, version: "test", isLeader: { false }, log: { _ in })
     }
 
@@ -32,10 +35,13 @@ final class RouterInProcessTests: StoreTestCase {
         super.tearDown()
     }
 
-    private func send(_ method: String, _ path: String, token: String?, json: String? = nil,
-                      query: [HTTPQueryItem] = []) -> HTTPResponse {
+    private func send(
+        _ method: String, _ path: String, token: String?, json: String? = nil,
+        query: [HTTPQueryItem] = []
+    ) -> HTTPResponse {
         let headers: HTTPHeaders = token.map { ["Authorization": "Bearer \($0)"] } ?? [:]
-        return router.handle(HTTPRequest(method: method, path: path, queryItems: query, headers: headers, body: Data((json ?? "").utf8)))
+        return router.handle(
+            HTTPRequest(method: method, path: path, queryItems: query, headers: headers, body: Data((json ?? "").utf8)))
     }
 
     private func send(_ line: APIRequestLine, token: String?, json: String? = nil) -> HTTPResponse {
@@ -48,8 +54,9 @@ final class RouterInProcessTests: StoreTestCase {
 
     /// Registers a worker with the join token; its id and its own token.
     private func registerWorker() throws -> (id: WorkerID, token: String) {
-        let request = RegisterWorkerRequest(name: "w1", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30), version: "test",
-                                            kinds: [], maxConcurrentTasks: 1)
+        let request = RegisterWorkerRequest(
+            name: "w1", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30), version: "test",
+            kinds: [], maxConcurrentTasks: 1)
         let response = try send(APIRoute.workerRegister.request(), token: "join", body: request)
         XCTAssertEqual(response.status, 200)
         let registered = try WireCoding.decode(RegisterWorkerResponse.self, from: response.bodyBytes)
@@ -75,7 +82,8 @@ final class RouterInProcessTests: StoreTestCase {
         XCTAssertTrue(try error(wrongMethod).message.contains("DELETE is not allowed on /v1/jobs"))
         // A pattern with a parameter, and a path whose pattern has two methods (GET and PUT, not DELETE).
         XCTAssertEqual(send("GET", APIRoute.cancelJob.path("a"), token: "admin").status, 405)
-        XCTAssertEqual(send("DELETE", APIRoute.getBlob.path(String(repeating: "ab", count: 32)), token: "admin").status, 405)
+        XCTAssertEqual(
+            send("DELETE", APIRoute.getBlob.path(String(repeating: "ab", count: 32)), token: "admin").status, 405)
     }
 
     /// The path parameter reaches the handler decoded, and the handler's own 404 names it.
@@ -95,16 +103,25 @@ final class RouterInProcessTests: StoreTestCase {
 
     /// A submitted job is found by name, its tasks by the job in the path or in the query.
     func testSubmitThenReadAJobByName() throws {
-        let manifest = #"{"documents":[{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"work"},"spec":{"type":"noop"}}]}"#
+        let manifest =
+            #"{"documents":[{"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"work"},"spec":{"type":"noop"}}]}"#
         XCTAssertEqual(send(APIRoute.manifests.request(), token: "admin", json: manifest).status, 201)
-        XCTAssertEqual(send(APIRoute.manifests.request(), token: "admin", json: manifest).status, 200, "an identical re-apply changes nothing")
-        let job = try WireCoding.decode(JobView.self, from: send(APIRoute.job.request("work"), token: "admin").bodyBytes)
+        XCTAssertEqual(
+            send(APIRoute.manifests.request(), token: "admin", json: manifest).status, 200,
+            "an identical re-apply changes nothing")
+        let job = try WireCoding.decode(
+            JobView.self, from: send(APIRoute.job.request("work"), token: "admin").bodyBytes)
         XCTAssertEqual(job.name, "work")
-        let tasks = try WireCoding.decode(ListResponse<TaskView>.self, from: send(APIRoute.jobTasks.request("work"), token: "admin").bodyBytes)
+        let tasks = try WireCoding.decode(
+            ListResponse<TaskView>.self, from: send(APIRoute.jobTasks.request("work"), token: "admin").bodyBytes)
         XCTAssertEqual(tasks.items.map(\.jobName), ["work"])
-        let byQuery = send("GET", APIRoute.tasks.path(), token: "admin", query: [HTTPQueryItem(name: "job", value: "work")])
-        XCTAssertEqual(try WireCoding.decode(ListResponse<TaskView>.self, from: byQuery.bodyBytes).items.map(\.id), tasks.items.map(\.id))
-        let badState = send("GET", APIRoute.jobs.path(), token: "admin", query: [HTTPQueryItem(name: "state", value: "sleeping")])
+        let byQuery = send(
+            "GET", APIRoute.tasks.path(), token: "admin", query: [HTTPQueryItem(name: "job", value: "work")])
+        XCTAssertEqual(
+            try WireCoding.decode(ListResponse<TaskView>.self, from: byQuery.bodyBytes).items.map(\.id),
+            tasks.items.map(\.id))
+        let badState = send(
+            "GET", APIRoute.jobs.path(), token: "admin", query: [HTTPQueryItem(name: "state", value: "sleeping")])
         XCTAssertEqual(badState.status, 400)
         XCTAssertTrue(try error(badState).message.hasPrefix("query parameter state: expected one of pending, "))
     }
@@ -124,7 +141,9 @@ final class RouterInProcessTests: StoreTestCase {
             case .open:
                 XCTAssertEqual(anonymous.status, 200, "\(endpoint)")
             case .admin:
-                XCTAssertEqual([anonymous.status, stranger.status, join.status, worker.status], [401, 401, 403, 403], "\(endpoint)")
+                XCTAssertEqual(
+                    [anonymous.status, stranger.status, join.status, worker.status], [401, 401, 403, 403], "\(endpoint)"
+                )
                 XCTAssertFalse([401, 403].contains(admin.status), "\(endpoint): \(admin.status)")
             case .worker:
                 XCTAssertEqual([anonymous.status, stranger.status, join.status], [401, 401, 403], "\(endpoint)")
@@ -133,7 +152,8 @@ final class RouterInProcessTests: StoreTestCase {
                 XCTAssertFalse([401, 403].contains(admin.status), "\(endpoint): \(admin.status)")
             case .registration:
                 XCTAssertEqual([anonymous.status, stranger.status, worker.status], [401, 401, 403], "\(endpoint)")
-                XCTAssertEqual([join.status, admin.status], [400, 400], "\(endpoint): the token passes, the empty body does not")
+                XCTAssertEqual(
+                    [join.status, admin.status], [400, 400], "\(endpoint): the token passes, the empty body does not")
             }
         }
     }
@@ -141,15 +161,23 @@ final class RouterInProcessTests: StoreTestCase {
     /// A worker's token acts only for its own worker id (checked by the handler against the body).
     func testWorkerCallsNameTheirOwnWorker() throws {
         let (worker, token) = try registerWorker()
-        XCTAssertEqual(try send(APIRoute.workerHeartbeat.request(), token: token, body: HeartbeatRequest(workerID: worker, attempts: [])).status, 200)
-        let other = try send(APIRoute.workerHeartbeat.request(), token: token,
-                             body: HeartbeatRequest(workerID: WorkerID(worker.rawValue + 1), attempts: []))
+        XCTAssertEqual(
+            try send(
+                APIRoute.workerHeartbeat.request(), token: token, body: HeartbeatRequest(workerID: worker, attempts: [])
+            ).status, 200)
+        let other = try send(
+            APIRoute.workerHeartbeat.request(), token: token,
+            body: HeartbeatRequest(workerID: WorkerID(worker.rawValue + 1), attempts: []))
         XCTAssertEqual(other.status, 403)
-        XCTAssertEqual(try send(APIRoute.workerReports.request(), token: token, body: ReportBatch(workerID: worker)).status, 200)
-        let poll = try send(APIRoute.workerPoll.request(), token: token,
-                            body: PollRequest(workerID: worker, maxTasks: 0, waitSeconds: 0, available: Resources(cpuMillis: 1000)))
+        XCTAssertEqual(
+            try send(APIRoute.workerReports.request(), token: token, body: ReportBatch(workerID: worker)).status, 200)
+        let poll = try send(
+            APIRoute.workerPoll.request(), token: token,
+            body: PollRequest(workerID: worker, maxTasks: 0, waitSeconds: 0, available: Resources(cpuMillis: 1000)))
         XCTAssertEqual(poll.status, 400)
         XCTAssertEqual(try error(poll).message, "maxTasks: expected an integer in 1...1024, got 0")
-        XCTAssertEqual(try send(APIRoute.workerDeregister.request(), token: token, body: DeregisterWorkerRequest(workerID: worker)).status, 204)
+        XCTAssertEqual(
+            try send(APIRoute.workerDeregister.request(), token: token, body: DeregisterWorkerRequest(workerID: worker))
+                .status, 204)
     }
 }

@@ -19,7 +19,8 @@ final class SamplePipelineTests: XCTestCase {
     }
 
     func testSamplePipelineRunsEndToEndOnTwoWorkers() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let demo = try String(contentsOf: root.appendingPathComponent("manifests/pipeline.yaml"), encoding: .utf8)
         let data = cluster.directory.path + "/demo"
         let small = demo.replacingOccurrences(of: "/tmp/llm-ops-demo", with: data)
@@ -36,17 +37,24 @@ final class SamplePipelineTests: XCTestCase {
         _ = try cluster.startWorker(name: "w1", server: server, maxTasks: 1)
         _ = try cluster.startWorker(name: "w2", server: server, maxTasks: 1)
 
-        let apply = try cluster.run(["apply", "-f", manifest, "--wait", "--timeout", "600"], server: server, timeoutSeconds: 620)
+        let apply = try cluster.run(
+            ["apply", "-f", manifest, "--wait", "--timeout", "600"], server: server, timeoutSeconds: 620)
         XCTAssertEqual(apply.status, 0, apply.stdout + apply.stderr)
 
         for job in ["pydocs-tokenizer", "pydocs", "pydocs-heldout", "pydocs-gpt", "pydocs-eval"] {
-            XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM jobs WHERE name = $1 AND state = 'succeeded'", [.text(job)]), 1, job)
+            XCTAssertEqual(
+                try cluster.count(
+                    "SELECT count(*) AS n FROM jobs WHERE name = $1 AND state = 'succeeded'", [.text(job)]), 1, job)
         }
-        XCTAssertGreaterThan(try cluster.count("SELECT count(*) AS n FROM shards s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = 'pydocs'"), 5)
-        XCTAssertEqual(try cluster.count("""
-            SELECT count(DISTINCT a.worker_id) AS n FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
-            WHERE j.name = 'pydocs-gpt' AND a.state = 'succeeded'
-            """), 2, "the model was trained by two workers together")
+        XCTAssertGreaterThan(
+            try cluster.count(
+                "SELECT count(*) AS n FROM shards s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = 'pydocs'"), 5)
+        XCTAssertEqual(
+            try cluster.count(
+                """
+                SELECT count(DISTINCT a.worker_id) AS n FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
+                WHERE j.name = 'pydocs-gpt' AND a.state = 'succeeded'
+                """), 2, "the model was trained by two workers together")
 
         // The evaluation's result holds a loss, a perplexity and a sample for every prompt.
         let describe = try cluster.run(["describe", "job", "pydocs-eval", "-o", "json"], server: server)
@@ -56,7 +64,9 @@ final class SamplePipelineTests: XCTestCase {
         let result = try XCTUnwrap(view.results?.first?.result.objectValue)
         let evaluated = try XCTUnwrap(result["datasets"]?.arrayValue?.first?.objectValue)
         let loss = try XCTUnwrap(evaluated["loss"]?.doubleValue)
-        XCTAssertTrue(loss.isFinite && loss > 0 && loss < log(2048.0), "held-out loss \(loss) must beat a uniform guess over 2048 tokens")
+        XCTAssertTrue(
+            loss.isFinite && loss > 0 && loss < log(2048.0),
+            "held-out loss \(loss) must beat a uniform guess over 2048 tokens")
         XCTAssertEqual(result["samples"]?.arrayValue?.count, 3)
     }
 }

@@ -1,12 +1,13 @@
 // The scheduler commits a pass decided on a snapshot; claims may take room on a worker meanwhile. The commit
 // re-checks each placement against what its worker holds now (workers locked), and keeps gangs whole.
 import ClusterModel
-@testable import Control
 import Foundation
 import Postgres
 import Scheduler
 import TestSupport
 import XCTest
+
+@testable import Control
 
 final class SchedulingCommitTests: StoreTestCase {
     private func commit(_ placements: [(TaskRecord, WorkerID)]) throws -> Int {
@@ -16,7 +17,10 @@ final class SchedulingCommitTests: StoreTestCase {
     }
 
     private func placedWorker(_ task: TaskRecord) throws -> Int64? {
-        try pool.withConnection { try $0.queryOne("SELECT placed_worker_id FROM tasks WHERE id = $1", [.int(task.id.rawValue)]).optionalInt64("placed_worker_id") }
+        try pool.withConnection {
+            try $0.queryOne("SELECT placed_worker_id FROM tasks WHERE id = $1", [.int(task.id.rawValue)]).optionalInt64(
+                "placed_worker_id")
+        }
     }
 
     func testAPlacementOntoRoomAClaimTookSinceTheSnapshotIsDropped() throws {

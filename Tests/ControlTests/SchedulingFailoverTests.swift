@@ -24,7 +24,8 @@ final class SchedulingFailoverTests: XCTestCase {
     }
 
     private func schedulingRole(_ server: String) async throws -> String? {
-        let response = try await RawHTTP(baseURL: server).send("GET", APIRoute.readyz.path(), token: nil, timeoutSeconds: 5)
+        let response = try await RawHTTP(baseURL: server).send(
+            "GET", APIRoute.readyz.path(), token: nil, timeoutSeconds: 5)
         return try response.decoded(ReadinessResponse.self).checks["scheduling"]
     }
 
@@ -47,7 +48,9 @@ final class SchedulingFailoverTests: XCTestCase {
         let replicas = try ports.enumerated().map { index, port in
             try cluster.startServe(port: port, leaseSeconds: 10, heartbeatSeconds: 1, name: "serve-\(index + 1)")
         }
-        for (server, replica) in zip(servers, replicas) { try await waitUntilReady(RawHTTP(baseURL: server), process: replica) }
+        for (server, replica) in zip(servers, replicas) {
+            try await waitUntilReady(RawHTTP(baseURL: server), process: replica)
+        }
 
         var roles: [String?] = []
         try await waitUntil("one replica leads scheduling", timeoutSeconds: 15, intervalSeconds: 0.1) {
@@ -59,19 +62,24 @@ final class SchedulingFailoverTests: XCTestCase {
 
         // Workers talk to the standby, so killing the leader does not cut them off.
         let daemons = (0..<2).map { index in
-            WorkerDaemon(configuration: WorkerConfiguration(
-                             name: "failover-worker-\(index)", resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30),
-                             maxConcurrentTasks: 2, pollWaitSeconds: 1,
-                             workDirectory: cluster.directory.url.appendingPathComponent("work-\(index)"), flushIntervalSeconds: 0.05),
-                         api: HTTPControlPlaneAPI(baseURL: servers[standby], token: cluster.joinToken, transport: CurlTransport()),
-                         registry: ExecutorRegistry.standard(),
-                         artifactStore: FileArtifactStore(root: cluster.directory.url.appendingPathComponent("artifacts")), log: { _ in })
+            WorkerDaemon(
+                configuration: WorkerConfiguration(
+                    name: "failover-worker-\(index)", resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30),
+                    maxConcurrentTasks: 2, pollWaitSeconds: 1,
+                    workDirectory: cluster.directory.url.appendingPathComponent("work-\(index)"),
+                    flushIntervalSeconds: 0.05),
+                api: HTTPControlPlaneAPI(
+                    baseURL: servers[standby], token: cluster.joinToken, transport: CurlTransport()),
+                registry: ExecutorRegistry.standard(),
+                artifactStore: FileArtifactStore(root: cluster.directory.url.appendingPathComponent("artifacts")),
+                log: { _ in })
         }
         let runs = daemons.map { daemon in Task { try await daemon.run() } }
         defer { for daemon in daemons { daemon.requestShutdown() } }
 
         let before = try cluster.writeManifest("before.yaml", gang("gang-before"))
-        XCTAssertEqual(try cluster.run(["apply", "-f", before, "--wait"], server: servers[standby], timeoutSeconds: 60).status, 0)
+        XCTAssertEqual(
+            try cluster.run(["apply", "-f", before, "--wait"], server: servers[standby], timeoutSeconds: 60).status, 0)
 
         replicas[leader].kill9()
         let killedAt = Date()
@@ -90,10 +98,14 @@ final class SchedulingFailoverTests: XCTestCase {
         for run in runs { try await run.value }
 
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'"), 4)
-        XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM task_attempts"), 4, "each gang task was placed and leased once")
-        XCTAssertEqual(try cluster.count("""
-            SELECT count(*) AS n FROM (SELECT t.job_id FROM task_attempts a JOIN tasks t ON t.id = a.task_id
-                                       GROUP BY t.job_id HAVING count(DISTINCT a.worker_id) <> 2) AS split
-            """), 0, "every gang ran on two distinct workers")
+        XCTAssertEqual(
+            try cluster.count("SELECT count(*) AS n FROM task_attempts"), 4, "each gang task was placed and leased once"
+        )
+        XCTAssertEqual(
+            try cluster.count(
+                """
+                SELECT count(*) AS n FROM (SELECT t.job_id FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+                                           GROUP BY t.job_id HAVING count(DISTINCT a.worker_id) <> 2) AS split
+                """), 0, "every gang ran on two distinct workers")
     }
 }

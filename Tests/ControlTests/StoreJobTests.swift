@@ -1,15 +1,18 @@
 import ClusterModel
-@testable import Control
 import Foundation
 import Postgres
 import TestSupport
 import XCTest
 
+@testable import Control
+
 final class StoreJobTests: StoreTestCase {
     func testSubmitCreatesJobTasksAndEvents() throws {
-        let submitted = try jobs.submit(NewJob(name: "tok", type: "tokenize", spec: #"{"input": "a'b"}"#, priority: 5,
-                                               resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30, accelerators: ["gpu-h100": 1]),
-                                               tasks: [NewTask(spec: #"{"file": 1}"#), NewTask(spec: #"{"file": 2}"#)]))
+        let submitted = try jobs.submit(
+            NewJob(
+                name: "tok", type: "tokenize", spec: #"{"input": "a'b"}"#, priority: 5,
+                resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30, accelerators: ["gpu-h100": 1]),
+                tasks: [NewTask(spec: #"{"file": 1}"#), NewTask(spec: #"{"file": 2}"#)]))
         XCTAssertTrue(submitted.created)
         let job = try XCTUnwrap(try jobs.job(named: "tok"))
         XCTAssertEqual(job.id, submitted.id)
@@ -17,7 +20,8 @@ final class StoreJobTests: StoreTestCase {
         XCTAssertEqual(job.priority, 5)
         XCTAssertEqual(job.resources.accelerators, ["gpu-h100": 1])
         XCTAssertEqual(job.taskCounts, ["queued": 2])
-        XCTAssertTrue(String(decoding: try JSONEncoder().encode(job), as: UTF8.self).contains(#""taskCounts":{"queued":2}"#))
+        XCTAssertTrue(
+            String(decoding: try JSONEncoder().encode(job), as: UTF8.self).contains(#""taskCounts":{"queued":2}"#))
         let tasks = try jobs.tasks(of: job.id)
         XCTAssertEqual(tasks.map(\.index), [0, 1])
         XCTAssertEqual(tasks.map(\.state), [.queued, .queued])
@@ -43,20 +47,31 @@ final class StoreJobTests: StoreTestCase {
     }
 
     func testUnknownDependencyCycleAndBadFieldsChangeNothing() throws {
-        XCTAssertThrowsError(try jobs.submit([NewJob(name: "a", type: "t"), NewJob(name: "b", type: "t", after: [.init("nope")])])) { error in
+        XCTAssertThrowsError(
+            try jobs.submit([NewJob(name: "a", type: "t"), NewJob(name: "b", type: "t", after: [.init("nope")])])
+        ) { error in
             XCTAssertEqual(error as? StoreError, .unknownDependency(job: "b", after: "nope"))
         }
-        XCTAssertThrowsError(try jobs.submit([NewJob(name: "a", type: "t", after: [.init("c")]),
-                                              NewJob(name: "b", type: "t", after: [.init("a")]),
-                                              NewJob(name: "c", type: "t", after: [.init("b")])])) { error in
+        XCTAssertThrowsError(
+            try jobs.submit([
+                NewJob(name: "a", type: "t", after: [.init("c")]),
+                NewJob(name: "b", type: "t", after: [.init("a")]),
+                NewJob(name: "c", type: "t", after: [.init("b")]),
+            ])
+        ) { error in
             guard case .dependencyCycle(let path)? = error as? StoreError else { return XCTFail("\(error)") }
             XCTAssertEqual(path.first, path.last)
             XCTAssertEqual(Set(path), ["a", "b", "c"])
         }
         XCTAssertThrowsError(try jobs.submit(NewJob(name: "self", type: "t", after: [.init("self")]))) { error in
-            XCTAssertEqual(error as? StoreError, .invalid(field: "job.after[0]", message: "a job cannot wait for itself"))
+            XCTAssertEqual(
+                error as? StoreError, .invalid(field: "job.after[0]", message: "a job cannot wait for itself"))
         }
-        XCTAssertThrowsError(try jobs.submit([NewJob(name: "ok", type: "t"), NewJob(name: "bad", type: "t", tasks: [NewTask(spec: "{nope")])])) { error in
+        XCTAssertThrowsError(
+            try jobs.submit([
+                NewJob(name: "ok", type: "t"), NewJob(name: "bad", type: "t", tasks: [NewTask(spec: "{nope")]),
+            ])
+        ) { error in
             guard case .invalid(let field, _)? = error as? StoreError else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "jobs[1].tasks[0].spec")
         }
@@ -71,8 +86,10 @@ final class StoreJobTests: StoreTestCase {
 
     func testDependentIsReleasedWhenDependencySucceeds() throws {
         let w = try worker()
-        let ids = try jobs.submit([NewJob(name: "prep", type: "tokenize"),
-                                   NewJob(name: "train", type: "train", after: [.init("prep")], tasks: [NewTask(), NewTask()])])
+        let ids = try jobs.submit([
+            NewJob(name: "prep", type: "tokenize"),
+            NewJob(name: "train", type: "train", after: [.init("prep")], tasks: [NewTask(), NewTask()]),
+        ])
         XCTAssertEqual(try taskStates(ids[1].id), [.blocked, .blocked])
         XCTAssertEqual(try jobs.job(ids[1].id)?.pendingReason, "waiting for prep")
         XCTAssertEqual(try jobs.job(ids[1].id)?.after, ["prep"])
@@ -92,10 +109,12 @@ final class StoreJobTests: StoreTestCase {
 
     func testFailureCancelsDependentsTransitivelyOrLetsThemProceed() throws {
         let w = try worker()
-        let ids = try jobs.submit([NewJob(name: "a", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)),
-                                   NewJob(name: "b", type: "t", after: [.init("a")]),
-                                   NewJob(name: "c", type: "t", after: [.init("b")]),
-                                   NewJob(name: "cleanup", type: "t", after: [.init("a", onFailure: .proceed)])])
+        let ids = try jobs.submit([
+            NewJob(name: "a", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)),
+            NewJob(name: "b", type: "t", after: [.init("a")]),
+            NewJob(name: "c", type: "t", after: [.init("b")]),
+            NewJob(name: "cleanup", type: "t", after: [.init("a", onFailure: .proceed)]),
+        ])
         let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
         XCTAssertEqual(lease.jobName, "a")
         try leases.fail(attempt: lease.attempt, by: w, error: "boom")
@@ -109,9 +128,11 @@ final class StoreJobTests: StoreTestCase {
 
     func testFailPolicyFailsDependentsTransitively() throws {
         let w = try worker()
-        let ids = try jobs.submit([NewJob(name: "a", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)),
-                                   NewJob(name: "b", type: "t", after: [.init("a", onFailure: .fail)], tasks: [NewTask(), NewTask()]),
-                                   NewJob(name: "c", type: "t", after: [.init("b", onFailure: .fail)])])
+        let ids = try jobs.submit([
+            NewJob(name: "a", type: "t", retryPolicy: RetryPolicy(maxAttempts: 1)),
+            NewJob(name: "b", type: "t", after: [.init("a", onFailure: .fail)], tasks: [NewTask(), NewTask()]),
+            NewJob(name: "c", type: "t", after: [.init("b", onFailure: .fail)]),
+        ])
         let lease = try XCTUnwrap(try leases.claimNext(for: w).first)
         try leases.fail(attempt: lease.attempt, by: w, error: "boom")
         XCTAssertEqual(try jobs.job(ids[1].id)?.state, .failed)

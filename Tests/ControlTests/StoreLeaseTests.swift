@@ -1,15 +1,17 @@
 import APITypes
 import ClusterModel
-@testable import Control
 import Foundation
 import Postgres
 import TestSupport
 import XCTest
 
+@testable import Control
+
 final class StoreLeaseTests: StoreTestCase {
     func testClaimCompleteSucceedsJobAndRecordsEverything() throws {
         let w = try worker()
-        let job = try jobs.submit(NewJob(name: "j", type: "tokenize", tasks: (0..<3).map { NewTask(spec: #"{"n": \#($0)}"#) }))
+        let job = try jobs.submit(
+            NewJob(name: "j", type: "tokenize", tasks: (0..<3).map { NewTask(spec: #"{"n": \#($0)}"#) }))
         let claimed = try leases.claimNext(for: w, limit: 10, leaseDurationSeconds: 30)
         XCTAssertEqual(claimed.map(\.taskIndex), [0, 1, 2])
         XCTAssertEqual(claimed.map(\.attemptNumber), [1, 1, 1])
@@ -18,7 +20,8 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertGreaterThan(claimed[0].leaseDeadline, Date().addingTimeInterval(20))
         XCTAssertEqual(try leases.claimNext(for: w, limit: 10), [], "nothing left to claim")
 
-        let outcomes = try leases.complete(claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"tokens": 7}"#) }, by: w)
+        let outcomes = try leases.complete(
+            claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"tokens": 7}"#) }, by: w)
         XCTAssertEqual(outcomes.count, 3)
         XCTAssertTrue(outcomes.values.allSatisfy { $0 == .applied })
         let record = try XCTUnwrap(try jobs.job(job.id))
@@ -27,12 +30,14 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try jobs.tasks(of: job.id).map(\.result), Array(repeating: #"{"tokens": 7}"#, count: 3))
         let jobEvents = try events.list(job: job.id).filter { $0.entity == "job" }.map(\.newState)
         XCTAssertEqual(jobEvents, ["pending", "running", "succeeded"])
-        XCTAssertEqual(try events.list(job: job.id).filter { $0.entity == "task" && $0.newState == "succeeded" }.count, 3)
+        XCTAssertEqual(
+            try events.list(job: job.id).filter { $0.entity == "task" && $0.newState == "succeeded" }.count, 3)
     }
 
     func testRepeatedReportIsANoOpAndStaleReportChangesNothing() throws {
         let w = try worker()
-        let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 60)))
+        let job = try jobs.submit(
+            NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 60)))
         let first = try XCTUnwrap(try leases.claimNext(for: w, leaseDurationSeconds: 0.05).first)
         Thread.sleep(forTimeInterval: 0.1)
         let expired = try leases.expireLeases()
@@ -58,7 +63,8 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(second.attemptNumber, 2)
         try leases.complete(attempt: second.attempt, by: w, result: #"{"ok": true}"#)
         try leases.complete(attempt: second.attempt, by: w, result: #"{"ok": true}"#) // retried report: no-op success
-        XCTAssertEqual(try leases.complete([AttemptCompletion(attempt: second.attempt)], by: w)[second.attempt], .alreadyApplied)
+        XCTAssertEqual(
+            try leases.complete([AttemptCompletion(attempt: second.attempt)], by: w)[second.attempt], .alreadyApplied)
         XCTAssertEqual(try sqlInt("SELECT count(*) FROM events WHERE entity = 'task' AND new_state = 'succeeded'"), 1)
         XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
         XCTAssertEqual(try jobs.attempts(of: first.task).map(\.state), [.expired, .succeeded])
@@ -75,7 +81,9 @@ final class StoreLeaseTests: StoreTestCase {
             XCTAssertEqual(lease.attemptNumber, attempt)
             let before = Date()
             try leases.fail(attempt: lease.attempt, by: w, error: "oops \(attempt)")
-            if let task = try jobs.task(lease.task), task.state == .queued { delays.append(task.notBefore.timeIntervalSince(before)) }
+            if let task = try jobs.task(lease.task), task.state == .queued {
+                delays.append(task.notBefore.timeIntervalSince(before))
+            }
         }
         XCTAssertEqual(delays.count, 2)
         XCTAssertEqual(delays[0], 10, accuracy: 2)
@@ -101,28 +109,40 @@ final class StoreLeaseTests: StoreTestCase {
     }
 
     func testClaimRespectsCapacityLabelsGangsAndPriority() throws {
-        let small = try workers.register(name: "small", resources: Resources(cpuMillis: 2000, memoryBytes: 8 << 30), labels: ["zone": "a"])
-        let gpu = try workers.register(name: "gpu", resources: Resources(cpuMillis: 16000, memoryBytes: 64 << 30, accelerators: ["gpu-h100": 2]),
-                                       labels: ["zone": "b"])
-        try jobs.submit(NewJob(name: "cpu", type: "t", priority: 1, resources: Resources(cpuMillis: 1000), tasks: (0..<6).map { _ in NewTask() }))
-        try jobs.submit(NewJob(name: "gpu-job", type: "t", priority: 0, resources: Resources(cpuMillis: 1000, accelerators: ["gpu-h100": 1]),
-                               tasks: (0..<3).map { _ in NewTask() }))
+        let small = try workers.register(
+            name: "small", resources: Resources(cpuMillis: 2000, memoryBytes: 8 << 30), labels: ["zone": "a"])
+        let gpu = try workers.register(
+            name: "gpu", resources: Resources(cpuMillis: 16000, memoryBytes: 64 << 30, accelerators: ["gpu-h100": 2]),
+            labels: ["zone": "b"])
+        try jobs.submit(
+            NewJob(
+                name: "cpu", type: "t", priority: 1, resources: Resources(cpuMillis: 1000),
+                tasks: (0..<6).map { _ in NewTask() }))
+        try jobs.submit(
+            NewJob(
+                name: "gpu-job", type: "t", priority: 0,
+                resources: Resources(cpuMillis: 1000, accelerators: ["gpu-h100": 1]),
+                tasks: (0..<3).map { _ in NewTask() }))
         try jobs.submit(NewJob(name: "zone-b", type: "t", priority: 9, nodeSelector: ["zone": "b"]))
         let gang = try jobs.submit(NewJob(name: "gang", type: "train", priority: 10, replicas: 2))
 
         let onSmall = try leases.claimNext(for: small, limit: 10)
-        XCTAssertEqual(onSmall.map(\.jobName), ["cpu", "cpu"], "2 cpus fit 2 one-cpu tasks; no gpu, wrong zone, no gang")
+        XCTAssertEqual(
+            onSmall.map(\.jobName), ["cpu", "cpu"], "2 cpus fit 2 one-cpu tasks; no gpu, wrong zone, no gang")
         XCTAssertEqual(try leases.claimNext(for: small, limit: 10), [], "full")
 
         let onGPU = try leases.claimNext(for: gpu, limit: 10)
-        XCTAssertEqual(onGPU.map(\.jobName), ["zone-b", "cpu", "cpu", "cpu", "cpu", "gpu-job", "gpu-job"], "priority order; 2 gpus fit 2 gpu tasks")
+        XCTAssertEqual(
+            onGPU.map(\.jobName), ["zone-b", "cpu", "cpu", "cpu", "cpu", "gpu-job", "gpu-job"],
+            "priority order; 2 gpus fit 2 gpu tasks")
 
         // Gang tasks run only where the scheduler placed them.
         let gangTasks = try jobs.tasks(of: gang.id)
         let placements = PlacementStore(pool: pool)
         XCTAssertEqual(try placements.queuedTasks().filter { $0.job == gang.id }.map(\.replicas), [2, 2])
-        XCTAssertEqual(try placements.place(Dictionary(uniqueKeysWithValues: gangTasks.map { ($0.id, Optional(small)) })),
-                       gangTasks.map(\.id))
+        XCTAssertEqual(
+            try placements.place(Dictionary(uniqueKeysWithValues: gangTasks.map { ($0.id, Optional(small)) })),
+            gangTasks.map(\.id))
         XCTAssertEqual(try leases.claimNext(for: gpu, limit: 10).filter { $0.job == gang.id }, [], "placed elsewhere")
         XCTAssertEqual(Set(try leases.claimNext(for: small, limit: 10).map(\.task)), Set(gangTasks.map(\.id)))
 
@@ -136,13 +156,16 @@ final class StoreLeaseTests: StoreTestCase {
         // Found by CI: a one-cpu worker polled while the scheduler had placed one task on it, and got that
         // task plus an unplaced one, because only running tasks counted as used.
         let w = try workers.register(name: "one-slot", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30))
-        let placed = try jobs.submit(NewJob(name: "placed", type: "t", priority: 0, resources: Resources(cpuMillis: 1000)))
-        let unplaced = try jobs.submit(NewJob(name: "unplaced", type: "t", priority: 5, resources: Resources(cpuMillis: 1000)))
+        let placed = try jobs.submit(
+            NewJob(name: "placed", type: "t", priority: 0, resources: Resources(cpuMillis: 1000)))
+        let unplaced = try jobs.submit(
+            NewJob(name: "unplaced", type: "t", priority: 5, resources: Resources(cpuMillis: 1000)))
         let placedTask = try XCTUnwrap(try jobs.tasks(of: placed.id).first)
         XCTAssertEqual(try PlacementStore(pool: pool).place([placedTask.id: w]), [placedTask.id])
 
         let claimed = try leases.claimNext(for: w, limit: 4)
-        XCTAssertEqual(claimed.map(\.jobName), ["placed"], "the reservation, not the higher-priority unplaced task on top of it")
+        XCTAssertEqual(
+            claimed.map(\.jobName), ["placed"], "the reservation, not the higher-priority unplaced task on top of it")
         XCTAssertEqual(try leases.claimNext(for: w, limit: 4), [], "full")
         try leases.complete(attempt: claimed[0].attempt, by: w)
         XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.job), [unplaced.id])
@@ -150,45 +173,62 @@ final class StoreLeaseTests: StoreTestCase {
 
     func testTasksReadingRemoteDatasetsWaitForTheSchedulerAndHeartbeatsRecordCaches() throws {
         let w = try worker()
-        let remote = try jobs.submit(NewJob(name: "remote", type: "verify", priority: 9, readsLocations: ["http://h/web"]))
+        let remote = try jobs.submit(
+            NewJob(name: "remote", type: "verify", priority: 9, readsLocations: ["http://h/web"]))
         try jobs.submit(NewJob(name: "local", type: "verify"))
-        XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.jobName), ["local"], "no fast path for readers of remote shards")
+        XCTAssertEqual(
+            try leases.claimNext(for: w, limit: 4).map(\.jobName), ["local"],
+            "no fast path for readers of remote shards")
         let task = try XCTUnwrap(try jobs.tasks(of: remote.id).first)
         XCTAssertEqual(try PlacementStore(pool: pool).place([task.id: w]), [task.id])
-        XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.job), [remote.id], "placed by the scheduler: claimed")
+        XCTAssertEqual(
+            try leases.claimNext(for: w, limit: 4).map(\.job), [remote.id], "placed by the scheduler: claimed")
 
         XCTAssertEqual(try workers.cachedShards(of: w), [])
         _ = try workers.heartbeat(w, cachedShards: ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
-        _ = try workers.heartbeat(w)  // no list: the one on record stays
+        _ = try workers.heartbeat(w) // no list: the one on record stays
         XCTAssertEqual(try workers.cachedShards(of: w), ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
         _ = try workers.heartbeat(w, cachedShards: (0..<5000).map { "http://h/big/s\($0).bin" })
         XCTAssertEqual(try workers.cachedShards(of: w).count, WorkerStore.maxCachedShards, "bounded")
         try workers.register(name: "w1", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30))
-        XCTAssertEqual(try workers.cachedShards(of: w), [], "a new registration starts with no list until its first heartbeat")
+        XCTAssertEqual(
+            try workers.cachedShards(of: w), [], "a new registration starts with no list until its first heartbeat")
     }
 
     func testRemoteDatasetLocationsAreFoundInPlannedTaskSpecs() throws {
         let specs: [AnyJSON] = [
             ["inputs": [["dataset": "web", "location": "https://data.example/web/"], ["location": "/shared/code"]]],
-            ["settings": ["data": [["location": "http://h/a"]], "initFrom": ["location": "cp://blobs/abc"]], "location": "http://h/a//"],
+            [
+                "settings": ["data": [["location": "http://h/a"]], "initFrom": ["location": "cp://blobs/abc"]],
+                "location": "http://h/a//",
+            ],
         ]
         XCTAssertEqual(RemoteDatasetLocations.read(by: specs), ["http://h/a", "https://data.example/web"])
         XCTAssertEqual(RemoteDatasetLocations.read(by: [["output": "/x"]]), [])
     }
 
     func testWorkerRecordsShowWhatTheirRunningAndPlacedTasksHold() throws {
-        let w = try workers.register(name: "gpu", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30, accelerators: ["gpu-h100": 4]),
-                                     version: "1.2.3", kinds: ["train", "eval"])
+        let w = try workers.register(
+            name: "gpu", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30, accelerators: ["gpu-h100": 4]),
+            version: "1.2.3", kinds: ["train", "eval"])
         try jobs.submit(NewJob(name: "tokenize", type: "tokenize", resources: Resources(cpuMillis: 1000)))
-        try jobs.submit(NewJob(name: "run", type: "eval", resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30, accelerators: ["gpu-h100": 1]),
-                               tasks: [NewTask(), NewTask()]))
-        let placed = try jobs.submit(NewJob(name: "placed", type: "t", replicas: 2,
-                                            resources: Resources(cpuMillis: 1000, accelerators: ["gpu-h100": 2])))
-        XCTAssertEqual(try leases.claimNext(for: w, limit: 4).map(\.jobName), ["run", "run"], "no tokenize executor on this worker")
+        try jobs.submit(
+            NewJob(
+                name: "run", type: "eval",
+                resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30, accelerators: ["gpu-h100": 1]),
+                tasks: [NewTask(), NewTask()]))
+        let placed = try jobs.submit(
+            NewJob(
+                name: "placed", type: "t", replicas: 2,
+                resources: Resources(cpuMillis: 1000, accelerators: ["gpu-h100": 2])))
+        XCTAssertEqual(
+            try leases.claimNext(for: w, limit: 4).map(\.jobName), ["run", "run"], "no tokenize executor on this worker"
+        )
         let member = try XCTUnwrap(try jobs.tasks(of: placed.id).first)
         XCTAssertEqual(try PlacementStore(pool: pool).place([member.id: w]), [member.id])
         let record = try XCTUnwrap(try workers.worker(w))
-        XCTAssertEqual(record.allocated, Resources(cpuMillis: 5000, memoryBytes: 2 << 30, accelerators: ["gpu-h100": 4]))
+        XCTAssertEqual(
+            record.allocated, Resources(cpuMillis: 5000, memoryBytes: 2 << 30, accelerators: ["gpu-h100": 4]))
         XCTAssertEqual(record.runningTasks, 2)
         XCTAssertEqual(record.version, "1.2.3")
         XCTAssertEqual(record.kinds, ["train", "eval"])
@@ -211,12 +251,16 @@ final class StoreLeaseTests: StoreTestCase {
             try leases.expireLeases()
         }
         XCTAssertEqual(try jobs.task(held.task)?.state, .running)
-        XCTAssertEqual(try jobs.task(lost.task)?.state, .queued, "the assignment the worker never got ran out and is retried")
-        XCTAssertEqual(try workers.heartbeat(w).extendedAttempts, [held.attempt], "callers without a list extend every active lease")
+        XCTAssertEqual(
+            try jobs.task(lost.task)?.state, .queued, "the assignment the worker never got ran out and is retried")
+        XCTAssertEqual(
+            try workers.heartbeat(w).extendedAttempts, [held.attempt],
+            "callers without a list extend every active lease")
     }
 
     func testReportsOfAnotherWorkerAreRefused() throws {
-        let a = try worker("a"), b = try worker("b")
+        let a = try worker("a")
+        let b = try worker("b")
         try jobs.submit(NewJob(name: "j", type: "t"))
         let lease = try XCTUnwrap(try leases.claimNext(for: a).first)
         XCTAssertThrowsError(try leases.complete(attempt: lease.attempt, by: b)) { error in
@@ -238,7 +282,8 @@ final class StoreLeaseTests: StoreTestCase {
             XCTAssertEqual(try workers.heartbeat(w, holding: [lease.attempt]).extendedAttempts, [lease.attempt])
             try leases.expireLeases()
         }
-        XCTAssertEqual(try jobs.task(lease.task)?.state, .running, "heartbeats kept the lease alive past its first deadline")
+        XCTAssertEqual(
+            try jobs.task(lease.task)?.state, .running, "heartbeats kept the lease alive past its first deadline")
 
         Thread.sleep(forTimeInterval: 0.05)
         XCTAssertEqual(try workers.markLost(heartbeatOlderThan: 0.01), [w])
@@ -252,12 +297,16 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(beat.state, .alive)
         XCTAssertEqual(beat.stopAttempts, [lease.attempt])
         XCTAssertEqual(try events.list(entity: "worker", id: w.rawValue).map(\.newState), ["alive", "lost", "alive"])
-        XCTAssertEqual(try workers.register(name: "w1", resources: Resources(cpuMillis: 1000)), w, "registration is idempotent by name")
+        XCTAssertEqual(
+            try workers.register(name: "w1", resources: Resources(cpuMillis: 1000)), w,
+            "registration is idempotent by name")
     }
 
     func testSubmitAndRequeueNotifyWaitingClaimers() throws {
         let woken = Locked<[String]>([])
-        let listener = PostgresListener(conninfo: conninfo, channels: [StoreChannel.taskRunnable, StoreChannel.jobChanged]) { event in
+        let listener = PostgresListener(
+            conninfo: conninfo, channels: [StoreChannel.taskRunnable, StoreChannel.jobChanged]
+        ) { event in
             if case .notification(let channel, _) = event { woken.mutate { $0.append(channel) } }
         }
         defer { listener.stop() }
@@ -299,11 +348,14 @@ final class StoreSignalsTests: StoreTestCase {
         let before = signals.generation(StoreChannel.taskRunnable)
         XCTAssertEqual(try leases.claimNext(for: w), [])
         let quiet = Date()
-        XCTAssertEqual(signals.wait(StoreChannel.taskRunnable, after: before, timeoutSeconds: 0.2), before, "nothing happened")
+        XCTAssertEqual(
+            signals.wait(StoreChannel.taskRunnable, after: before, timeoutSeconds: 0.2), before, "nothing happened")
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(quiet), 0.19)
 
         let store = jobs
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { _ = try? store.submit(NewJob(name: "late", type: "t")) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) {
+            _ = try? store.submit(NewJob(name: "late", type: "t"))
+        }
         let woke = signals.wait(StoreChannel.taskRunnable, after: before, timeoutSeconds: 20)
         XCTAssertGreaterThan(woke, before)
         XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["late"])
@@ -315,8 +367,10 @@ final class ControlStoreTests: StoreTestCase {
     /// another worker, which completes it exactly once.
     func testDeadWorkersTaskMovesToAnotherWorker() throws {
         let store = ControlStore(pool: pool)
-        let dead = try worker("dead"), alive = try worker("alive")
-        let job = try jobs.submit(NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 0)))
+        let dead = try worker("dead")
+        let alive = try worker("alive")
+        let job = try jobs.submit(
+            NewJob(name: "j", type: "t", retryPolicy: RetryPolicy(maxAttempts: 3, initialBackoffSeconds: 0)))
         let first = try XCTUnwrap(try leases.claimNext(for: dead, leaseDurationSeconds: 30).first)
         XCTAssertEqual(try store.runMaintenance(heartbeatTimeoutSeconds: 5).lostWorkers, [], "heartbeat is recent")
         Thread.sleep(forTimeInterval: 0.3)

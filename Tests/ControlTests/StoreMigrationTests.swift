@@ -1,8 +1,9 @@
-@testable import Control
 import Foundation
 import Postgres
 import TestSupport
 import XCTest
+
+@testable import Control
 
 final class StoreMigrationTests: XCTestCase {
     func testMigrationsAreIdempotent() throws {
@@ -13,10 +14,14 @@ final class StoreMigrationTests: XCTestCase {
         XCTAssertEqual(try Migrations.apply(to: pool), [], "a second run applies nothing")
         XCTAssertEqual(try Migrations.appliedVersions(in: pool), Migrations.all.map(\.version))
         let tables = try pool.withConnection { c in
-            try c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").map { try $0.string("tablename") }
+            try c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").map {
+                try $0.string("tablename")
+            }
         }
-        for table in ["workers", "jobs", "job_dependencies", "tasks", "task_attempts", "events", "task_logs", "metrics",
-                      "datasets", "shards", "artifacts", "schema_migrations"] {
+        for table in [
+            "workers", "jobs", "job_dependencies", "tasks", "task_attempts", "events", "task_logs", "metrics",
+            "datasets", "shards", "artifacts", "schema_migrations",
+        ] {
             XCTAssertTrue(tables.contains(table), "missing table \(table)")
         }
     }
@@ -36,11 +41,14 @@ final class StoreMigrationTests: XCTestCase {
             }
         }
         XCTAssertEqual(errors.value, [])
-        XCTAssertEqual(results.value.flatMap { $0 }.sorted(), Migrations.all.map(\.version), "each version applied by exactly one replica")
+        XCTAssertEqual(
+            results.value.flatMap { $0 }.sorted(), Migrations.all.map(\.version),
+            "each version applied by exactly one replica")
         let pool = PostgresPool(conninfo: conninfo, maxConnections: 1)
         defer { pool.close() }
-        XCTAssertEqual(try pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM schema_migrations").int("n") },
-                       Migrations.all.count)
+        XCTAssertEqual(
+            try pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM schema_migrations").int("n") },
+            Migrations.all.count)
     }
 }
 
@@ -49,6 +57,14 @@ final class Locked<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: T
     init(_ value: T) { storage = value }
-    var value: T { lock.lock(); defer { lock.unlock() }; return storage }
-    func mutate<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&storage) }
+    var value: T {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+    func mutate<R>(_ body: (inout T) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&storage)
+    }
 }

@@ -1,9 +1,10 @@
 import ClusterModel
-@testable import Control
 import Foundation
 import Postgres
 import TestSupport
 import XCTest
+
+@testable import Control
 
 /// The stores keep working across a PostgreSQL restart without being recreated.
 final class StoreRestartTests: XCTestCase {
@@ -13,7 +14,9 @@ final class StoreRestartTests: XCTestCase {
         let pool = PostgresPool(conninfo: try server.freshDatabase(named: "ops"), maxConnections: 4)
         defer { pool.close() }
         try Migrations.apply(to: pool)
-        let jobs = JobStore(pool: pool), leases = LeaseStore(pool: pool), workers = WorkerStore(pool: pool)
+        let jobs = JobStore(pool: pool)
+        let leases = LeaseStore(pool: pool)
+        let workers = WorkerStore(pool: pool)
         let w = try workers.register(name: "w", resources: Resources(cpuMillis: 4000))
         let job = try jobs.submit(NewJob(name: "j", type: "t", tasks: [NewTask(), NewTask()]))
         let first = try XCTUnwrap(try leases.claimNext(for: w).first)

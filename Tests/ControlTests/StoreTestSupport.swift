@@ -1,9 +1,10 @@
 import ClusterModel
-@testable import Control
 import Foundation
 import Postgres
 import TestSupport
 import XCTest
+
+@testable import Control
 
 /// Base for store tests: a fresh, migrated database per test on the shared throwaway server.
 class StoreTestCase: XCTestCase {
@@ -50,6 +51,8 @@ class StoreTestCase: XCTestCase {
 
     /// Moves the database clock forward for a task's backoff, without sleeping.
     func makeRunnableNow(_ job: JobID) throws {
-        try pool.withConnection { try $0.execute("UPDATE tasks SET not_before = now() WHERE job_id = $1", [.int(job.rawValue)]) }
+        try pool.withConnection {
+            try $0.execute("UPDATE tasks SET not_before = now() WHERE job_id = $1", [.int(job.rawValue)])
+        }
     }
 }

@@ -2,12 +2,14 @@
 // extended) until it deregisters (`drained`); a draining worker that goes silent is `lost`. Every change is an
 // event with the real old state.
 import ClusterModel
-@testable import Control
 import XCTest
+
+@testable import Control
 
 final class WorkerStateStoreTests: StoreTestCase {
     func testDrainingDeregisteringAndLosingAWorker() throws {
-        let w = try workers.register(name: "w", resources: Resources(cpuMillis: 4000, memoryBytes: 1 << 30), kinds: ["noop"])
+        let w = try workers.register(
+            name: "w", resources: Resources(cpuMillis: 4000, memoryBytes: 1 << 30), kinds: ["noop"])
         try jobs.submit([NewJob(name: "j", type: "noop", tasks: [NewTask(spec: "{}"), NewTask(spec: "{}")])])
         let first = try leases.claimNext(for: w, limit: 1, leaseDurationSeconds: 30)
         XCTAssertEqual(first.count, 1)
@@ -29,7 +31,9 @@ final class WorkerStateStoreTests: StoreTestCase {
         XCTAssertEqual(try workers.worker(w)?.state, .drained)
         XCTAssertEqual(try workers.markLost(heartbeatOlderThan: 0), [], "a deregistered worker is never lost")
         let changes = try pool.withConnection { c in
-            try c.query("SELECT coalesce(old_state, '') || '>' || new_state AS t FROM events WHERE entity = 'worker' ORDER BY id").map { try $0.string("t") }
+            try c.query(
+                "SELECT coalesce(old_state, '') || '>' || new_state AS t FROM events WHERE entity = 'worker' ORDER BY id"
+            ).map { try $0.string("t") }
         }
         XCTAssertEqual(changes, [">alive", "alive>draining", "draining>lost", "lost>alive", "alive>drained"])
     }

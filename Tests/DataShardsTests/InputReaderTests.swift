@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
 import Gzip
+import XCTest
 import Zstd
+
 @testable import DataShards
 
 final class InputReaderTests: XCTestCase {
@@ -50,7 +51,12 @@ final class InputReaderTests: XCTestCase {
     func testTextSplitModesAndLineNumbers() throws {
         let path = try write("a.txt", "first line\nsecond line\n\n\nthird para\r\nstill third\n   \nlast")
         let (whole, _) = try readAll(path)
-        XCTAssertEqual(whole, [InputDocument(text: "first line\nsecond line\n\n\nthird para\r\nstill third\n   \nlast", file: path, line: 1)])
+        XCTAssertEqual(
+            whole,
+            [
+                InputDocument(
+                    text: "first line\nsecond line\n\n\nthird para\r\nstill third\n   \nlast", file: path, line: 1)
+            ])
         let (lines, ls) = try readAll(path, InputOptions(textSplit: .lines))
         XCTAssertEqual(lines.map(\.text), ["first line", "second line", "third para", "still third", "last"])
         XCTAssertEqual(lines.map(\.line), [1, 2, 5, 6, 8])
@@ -76,8 +82,10 @@ final class InputReaderTests: XCTestCase {
         XCTAssertEqual(stats.blankLines, 1)
         let half = content.utf8.count / 2
         let bytes = Array(content.utf8)
-        let zst = try write("d.jsonl.zst", try Zstd.compress(Array(bytes[..<half])) + Zstd.compress(Array(bytes[half...])))
-        let gz = try write("d.jsonl.gz", try Gzip.compress(Array(bytes[..<half])) + Gzip.compress(Array(bytes[half...])))
+        let zst = try write(
+            "d.jsonl.zst", try Zstd.compress(Array(bytes[..<half])) + Zstd.compress(Array(bytes[half...])))
+        let gz = try write(
+            "d.jsonl.gz", try Gzip.compress(Array(bytes[..<half])) + Gzip.compress(Array(bytes[half...])))
         XCTAssertEqual(try readAll(zst, options).0.map(\.text), docs.map(\.text))
         XCTAssertEqual(try readAll(zst, options).0.map(\.line), docs.map(\.line))
         XCTAssertEqual(try readAll(gz, options).0.map(\.text), docs.map(\.text))
@@ -114,7 +122,8 @@ final class InputReaderTests: XCTestCase {
     func testMissingAndNonStringTextField() throws {
         let missing = try write("f.jsonl", "{\"text\": \"a\"}\n{\"content\": \"b\"}\n")
         expectError(missing, .missingTextField(file: missing, line: 2, field: "text"))
-        let wrong = try write("g.jsonl", "{\"text\": \"a\"}\n{\"text\": 5}\n{\"text\": null}\n{\"text\": [\"x\"]}\n{\"text\": true}\n")
+        let wrong = try write(
+            "g.jsonl", "{\"text\": \"a\"}\n{\"text\": 5}\n{\"text\": null}\n{\"text\": [\"x\"]}\n{\"text\": true}\n")
         expectError(wrong, .textFieldNotString(file: wrong, line: 2, field: "text", found: "a number"))
         let (docs, stats) = try readAll(wrong, InputOptions(badInput: .skip))
         XCTAssertEqual(docs.map(\.text), ["a"])
@@ -124,7 +133,8 @@ final class InputReaderTests: XCTestCase {
     }
 
     func testInvalidUTF8ReplacedOrRejected() throws {
-        let bytes = Array("good line\n".utf8) + [0x62, 0x61, 0x64, 0xFF, 0xC3, 0x0A] + Array("{\"text\": \"j\u{FF}\"}".utf8)
+        let bytes =
+            Array("good line\n".utf8) + [0x62, 0x61, 0x64, 0xFF, 0xC3, 0x0A] + Array("{\"text\": \"j\u{FF}\"}".utf8)
         let txt = try write("u.txt", bytes)
         let (docs, stats) = try readAll(txt, InputOptions(textSplit: .lines))
         XCTAssertEqual(docs.map(\.text), ["good line", "bad\u{FFFD}\u{FFFD}", "{\"text\": \"jÿ\"}"])
@@ -134,13 +144,17 @@ final class InputReaderTests: XCTestCase {
         XCTAssertEqual(kept.count, 2)
         XCTAssertEqual(s2.skippedInvalidUTF8, 1)
 
-        let jsonl = try write("u.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"x".utf8) + [0xFE] + Array("y\"}\n".utf8))
+        let jsonl = try write(
+            "u.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"x".utf8) + [0xFE] + Array("y\"}\n".utf8))
         XCTAssertEqual(try readAll(jsonl).0.map(\.text), ["ok", "x\u{FFFD}y"])
         expectError(jsonl, InputOptions(invalidUTF8: .reject), .invalidUTF8(file: jsonl, line: 2))
     }
 
     func testEmptyFiles() throws {
-        for (name, bytes) in [("e.txt", [UInt8]()), ("e.jsonl", []), ("e.jsonl.gz", try Gzip.compress([])), ("e.jsonl.zst", try Zstd.compress([]))] {
+        for (name, bytes) in [
+            ("e.txt", [UInt8]()), ("e.jsonl", []), ("e.jsonl.gz", try Gzip.compress([])),
+            ("e.jsonl.zst", try Zstd.compress([])),
+        ] {
             let path = try write(name, bytes)
             expectError(path, .emptyFile(file: path))
             let (docs, stats) = try readAll(path, InputOptions(badInput: .skip))
@@ -162,9 +176,11 @@ final class InputReaderTests: XCTestCase {
         XCTAssertEqual(try readAll(path).0[1].text.count, 3_000_000)
         // Whole-file documents have their own limit; a long last line without "\n" too.
         let txt = try write("long.txt", "short\n" + long)
-        expectError(txt, InputOptions(maxDocumentBytes: 1_000_000), .documentTooLarge(file: txt, line: 2, limit: 1_000_000))
+        expectError(
+            txt, InputOptions(maxDocumentBytes: 1_000_000), .documentTooLarge(file: txt, line: 2, limit: 1_000_000))
         let lines = try write("long2.txt", "short\n" + long)
-        expectError(lines, InputOptions(textSplit: .lines, maxLineBytes: 1000), .lineTooLong(file: lines, line: 2, limit: 1000))
+        expectError(
+            lines, InputOptions(textSplit: .lines, maxLineBytes: 1000), .lineTooLong(file: lines, line: 2, limit: 1000))
     }
 
     func testUnreadableUnsupportedAndCorruptFiles() throws {
@@ -179,7 +195,9 @@ final class InputReaderTests: XCTestCase {
             guard case .cannotOpen? = error as? InputError else { return XCTFail("\(error)") }
         }
         let csv = try write("x.csv", "a,b")
-        XCTAssertThrowsError(try DocumentReader(path: csv)) { XCTAssertEqual($0 as? InputError, .unsupportedFormat(file: csv)) }
+        XCTAssertThrowsError(try DocumentReader(path: csv)) {
+            XCTAssertEqual($0 as? InputError, .unsupportedFormat(file: csv))
+        }
         var z = try Zstd.compress(Array(String(repeating: "{\"text\": \"hello\"}\n", count: 2000).utf8))
         z.removeLast(8)
         let cut = try write("cut.jsonl.zst", z)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import DataShards
 
 /// JSONL text fields against Python's `json.loads` (the reference side reads JSONL with it): U+FEFF kept
@@ -17,29 +18,29 @@ final class JSONLPythonParityTests: XCTestCase {
     /// ["notobject", kind], ["surrogate"] (a str UTF-8 cannot hold) or ["malformed"]. A leading U+FEFF of a
     /// line is dropped first (the reader treats it as the file's byte-order mark; json.loads would refuse it).
     static let pythonVerdicts = #"""
-import json, sys
-def kind(v):
-    if isinstance(v, dict): return "an object"
-    if isinstance(v, list): return "an array"
-    if isinstance(v, str): return "a string"
-    if isinstance(v, bool): return "a boolean"
-    if v is None: return "null"
-    return "a number"
-out = []
-for raw in open(sys.argv[1], "rb").read().split(b"\n")[:-1]:
-    line = raw.decode("utf-8")
-    if line.startswith("\ufeff"): line = line[1:]
-    try: v = json.loads(line)
-    except (ValueError, RecursionError): out.append(["malformed"]); continue
-    if not isinstance(v, dict): out.append(["notobject", kind(v)]); continue
-    if "text" not in v: out.append(["missing"]); continue
-    t = v["text"]
-    if not isinstance(t, str): out.append(["notstring", kind(t)]); continue
-    try: t.encode("utf-8")
-    except UnicodeEncodeError: out.append(["surrogate"]); continue
-    out.append(["text", " ".join(str(ord(c)) for c in t)])
-json.dump(out, open(sys.argv[2], "w"))
-"""#
+        import json, sys
+        def kind(v):
+            if isinstance(v, dict): return "an object"
+            if isinstance(v, list): return "an array"
+            if isinstance(v, str): return "a string"
+            if isinstance(v, bool): return "a boolean"
+            if v is None: return "null"
+            return "a number"
+        out = []
+        for raw in open(sys.argv[1], "rb").read().split(b"\n")[:-1]:
+            line = raw.decode("utf-8")
+            if line.startswith("\ufeff"): line = line[1:]
+            try: v = json.loads(line)
+            except (ValueError, RecursionError): out.append(["malformed"]); continue
+            if not isinstance(v, dict): out.append(["notobject", kind(v)]); continue
+            if "text" not in v: out.append(["missing"]); continue
+            t = v["text"]
+            if not isinstance(t, str): out.append(["notstring", kind(t)]); continue
+            try: t.encode("utf-8")
+            except UnicodeEncodeError: out.append(["surrogate"]); continue
+            out.append(["text", " ".join(str(ord(c)) for c in t)])
+        json.dump(out, open(sys.argv[2], "w"))
+        """#
 
     func pythonVerdicts(_ lines: [String]) throws -> [[String]] {
         let input = dir.appendingPathComponent("lines-\(UUID().uuidString).jsonl")
@@ -109,7 +110,8 @@ json.dump(out, open(sys.argv[2], "w"))
         for (k, reference) in python.enumerated() where k < texts.count {
             XCTAssertEqual(["text", Self.codePoints(texts[k])], reference, "line \(k + 1): \(lines[k])")
         }
-        XCTAssertEqual(texts.map { $0.unicodeScalars.filter { $0 == "\u{FEFF}" }.count }, [1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 0, 1, 1])
+        XCTAssertEqual(
+            texts.map { $0.unicodeScalars.filter { $0 == "\u{FEFF}" }.count }, [1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 0, 1, 1])
     }
 
     /// 4,000 generated lines, a quarter of them damaged: the same text, or the same refusal, as Python.
@@ -143,7 +145,9 @@ json.dump(out, open(sys.argv[2], "w"))
         let stats = try DocumentReader.forEachDocument(path: file) { texts.append($0.text) }
         XCTAssertEqual(texts, ["ok", "a\u{FFFD}b"])
         XCTAssertEqual(stats.replacedInvalidUTF8, 1)
-        XCTAssertThrowsError(try DocumentReader.forEachDocument(path: file, options: InputOptions(invalidUTF8: .reject)) { _ in }) {
+        XCTAssertThrowsError(
+            try DocumentReader.forEachDocument(path: file, options: InputOptions(invalidUTF8: .reject)) { _ in }
+        ) {
             XCTAssertEqual($0 as? InputError, .invalidUTF8(file: file, line: 2))
         }
     }
@@ -156,19 +160,23 @@ struct JSONFuzz {
     init(seed: UInt64) { state = seed }
 
     mutating func next(_ n: Int) -> Int {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Int((state >> 33) % UInt64(n))
     }
     mutating func pick(_ items: [String]) -> String { items[next(items.count)] }
 
-    static let pieces = ["a", "text", " ", "\u{FEFF}", "\\n", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\r", "\\t", "\\ufeff",
-                         "\\uFEFF", "\\u00e9", "\\u0000", "\\ud83d\\ude00", "\\uD834\\uDD1E", "é", "日本", "😀", "\u{7F}", "\u{2028}",
-                         "\u{85}", "'", "{", "]", ":", ","]
+    static let pieces = [
+        "a", "text", " ", "\u{FEFF}", "\\n", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\r", "\\t", "\\ufeff",
+        "\\uFEFF", "\\u00e9", "\\u0000", "\\ud83d\\ude00", "\\uD834\\uDD1E", "é", "日本", "😀", "\u{7F}", "\u{2028}",
+        "\u{85}", "'", "{", "]", ":", ",",
+    ]
     static let lonePieces = ["\\ud800", "\\udc00x", "\\ud800\\u0041", "\\uDBFF\\ud800"]
     static let rarePieces = ["\u{1}", "\t", "\\x", "\\u12", "\\U0041"]
     static let keys = ["text", "text", "text", "\\u0074ext", "te\\u0078t", "id", "meta", "tex", "textx", "Text", ""]
-    static let scalars = ["0", "-0", "12", "1.5e10", "1E-3", "-1.0", "3.25", "true", "false", "null", "NaN", "Infinity",
-                          "-Infinity", "1e+2", "0.5"]
+    static let scalars = [
+        "0", "-0", "12", "1.5e10", "1E-3", "-1.0", "3.25", "true", "false", "null", "NaN", "Infinity",
+        "-Infinity", "1e+2", "0.5",
+    ]
     static let badScalars = ["01", "1.", ".5", "+1", "1e", "-", "nan", "True", "-NaN", "0x1"]
     static let space = ["", "", "", " ", "\t", "\r", "  "]
     static let edits = ["{", "}", "[", "]", ",", ":", "\"", "\\", " ", "0", "-", "e", ".", "n", "\u{FEFF}", "\\u", "x"]
@@ -189,14 +197,18 @@ struct JSONFuzz {
         switch next(depth > 2 ? 3 : 5) {
         case 0: return next(15) == 0 ? pick(Self.badScalars) : pick(Self.scalars)
         case 1, 2: return string()
-        case 3: return "[" + (0..<next(4)).map { _ in pick(Self.space) + value(depth: depth + 1) + pick(Self.space) }.joined(separator: ",") + "]"
+        case 3:
+            return "["
+                + (0..<next(4)).map { _ in pick(Self.space) + value(depth: depth + 1) + pick(Self.space) }.joined(
+                    separator: ",") + "]"
         default: return object(depth: depth + 1)
         }
     }
 
     mutating func object(depth: Int) -> String {
         let members = (0..<next(5)).map { _ in
-            pick(Self.space) + "\"" + pick(Self.keys) + "\"" + pick(Self.space) + ":" + pick(Self.space) + value(depth: depth) + pick(Self.space)
+            pick(Self.space) + "\"" + pick(Self.keys) + "\"" + pick(Self.space) + ":" + pick(Self.space)
+                + value(depth: depth) + pick(Self.space)
         }
         return "{" + members.joined(separator: ",") + "}"
     }

@@ -1,6 +1,7 @@
 // The dataset index: JSON round trip, atomic replacement, field-named errors, idempotent recording.
 import Foundation
 import XCTest
+
 @testable import DataShards
 
 final class ShardDatasetIndexTests: XCTestCase {
@@ -8,8 +9,9 @@ final class ShardDatasetIndexTests: XCTestCase {
         let dir = TemporaryDirectory()
         var ds = try makeDataset(in: dir.path, name: "web", shards: 3, documentsPerShard: 2...9, documentLength: 1...20)
         var index = ds.index
-        index.provenance = DatasetProvenance(inputs: [.init(dataset: "a", location: "/x", weight: 0.7, tokenizerHash: "t")],
-                                             seed: 42, sampleTokens: 129, createdBy: "test")
+        index.provenance = DatasetProvenance(
+            inputs: [.init(dataset: "a", location: "/x", weight: 0.7, tokenizerHash: "t")],
+            seed: 42, sampleTokens: 129, createdBy: "test")
         try index.write(toDirectory: dir.path)
         let loaded = try DatasetIndex.load(fromDirectory: dir.path)
         XCTAssertEqual(loaded, index)
@@ -24,13 +26,16 @@ final class ShardDatasetIndexTests: XCTestCase {
         let dir = TemporaryDirectory()
         _ = try makeDataset(in: dir.path, name: "m", shards: 1, documentsPerShard: 1...1, documentLength: 1...1)
         let path = dir.path + "/index.json"
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         var shards = json["shards"] as! [[String: Any]]
         shards[0].removeValue(forKey: "binSHA256")
         json["shards"] = shards
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try DatasetIndex.load(fromDirectory: dir.path)) { error in
-            guard case .malformed(let file, let reason)? = error as? DatasetIndexError else { return XCTFail("\(error)") }
+            guard case .malformed(let file, let reason)? = error as? DatasetIndexError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(file, path)
             XCTAssertTrue(reason.contains("shards[0].binSHA256"), reason)
         }
@@ -50,7 +55,8 @@ final class ShardDatasetIndexTests: XCTestCase {
                 let writer = try ShardWriter(directory: path, name: "c-\(i % 4)", dtype: .uint16, endOfTextID: 999)
                 try writer.appendDocument([UInt32(i % 4)])
                 let info = try writer.finish()
-                try DatasetIndex.update(directory: path, creatingFrom: template) { (index: inout DatasetIndex) throws(DatasetIndexError) in
+                try DatasetIndex.update(directory: path, creatingFrom: template) {
+                    (index: inout DatasetIndex) throws(DatasetIndexError) in
                     try index.record(info)
                 }
             } catch { XCTFail("\(error)") }

@@ -2,6 +2,7 @@
 // ShardWriter, plus an index.json, in a throwaway directory.
 import Foundation
 import XCTest
+
 @testable import DataShards
 
 struct TestRandom {
@@ -41,19 +42,24 @@ struct SyntheticDataset {
 
 /// Writes `shards` shards of random documents (ids in 0..<vocab-1; the eot id is vocab-1 so it never
 /// occurs inside a document).
-func makeDataset(in directory: String, name: String, shards: Int, documentsPerShard: ClosedRange<Int>,
-                 documentLength: ClosedRange<Int>, vocabularySize: Int = 1000, seed: UInt64 = 1,
-                 tokenizerHash: String = "tok-test", tokenRange: Range<UInt32>? = nil) throws -> SyntheticDataset {
+func makeDataset(
+    in directory: String, name: String, shards: Int, documentsPerShard: ClosedRange<Int>,
+    documentLength: ClosedRange<Int>, vocabularySize: Int = 1000, seed: UInt64 = 1,
+    tokenizerHash: String = "tok-test", tokenRange: Range<UInt32>? = nil
+) throws -> SyntheticDataset {
     let ids = tokenRange ?? 0..<UInt32(vocabularySize - 1)
     var random = TestRandom(seed)
     let eot = UInt32(vocabularySize - 1)
     var index = DatasetIndex(name: name, tokenizerHash: tokenizerHash, vocabularySize: vocabularySize, endOfTextID: eot)
     var all: [[[UInt32]]] = []
     for s in 0..<shards {
-        let writer = try ShardWriter(directory: directory, name: String(format: "\(name)-%05d", s), dtype: index.dtype, endOfTextID: eot)
+        let writer = try ShardWriter(
+            directory: directory, name: String(format: "\(name)-%05d", s), dtype: index.dtype, endOfTextID: eot)
         var docs: [[UInt32]] = []
         for _ in 0..<random.int(documentsPerShard) {
-            let doc = (0..<random.int(documentLength)).map { _ in ids.lowerBound + UInt32(random.next() % UInt64(ids.count)) }
+            let doc = (0..<random.int(documentLength)).map { _ in
+                ids.lowerBound + UInt32(random.next() % UInt64(ids.count))
+            }
             try writer.appendDocument(doc)
             docs.append(doc)
         }

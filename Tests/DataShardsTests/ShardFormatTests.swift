@@ -3,6 +3,7 @@
 import Checksum
 import Foundation
 import XCTest
+
 @testable import DataShards
 
 final class ShardFormatTests: XCTestCase {
@@ -24,8 +25,13 @@ final class ShardFormatTests: XCTestCase {
         let info = try writer.finish()
         let idx = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.path + "/tiny.idx")))
         var expected: [UInt8] = Array("MMIDIDX".utf8) + [0, 0]
-        func le<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { expected.append(contentsOf: $0) } }
-        le(UInt64(1)); expected.append(8); le(UInt64(3)); le(UInt64(4))
+        func le<T: FixedWidthInteger>(_ v: T) {
+            withUnsafeBytes(of: v.littleEndian) { expected.append(contentsOf: $0) }
+        }
+        le(UInt64(1))
+        expected.append(8)
+        le(UInt64(3))
+        le(UInt64(4))
         for l in [4, 1, 2] as [Int32] { le(l) }
         for p in [0, 8, 10] as [Int64] { le(p) }
         for d in [0, 1, 2, 3] as [Int64] { le(d) }
@@ -43,8 +49,9 @@ final class ShardFormatTests: XCTestCase {
     func testReaderRoundTripsBothDTypesZeroCopy() throws {
         let dir = TemporaryDirectory()
         for (dtype, vocab) in [(TokenDType.uint16, 50_000), (.int32, 200_000)] {
-            let ds = try makeDataset(in: dir.sub(dtype.rawValue), name: "rt", shards: 2, documentsPerShard: 5...40,
-                                     documentLength: 0...300, vocabularySize: vocab, seed: 9)
+            let ds = try makeDataset(
+                in: dir.sub(dtype.rawValue), name: "rt", shards: 2, documentsPerShard: 5...40,
+                documentLength: 0...300, vocabularySize: vocab, seed: 9)
             XCTAssertEqual(ds.index.dtype, dtype)
             for (s, shard) in ds.index.shards.enumerated() {
                 let reader = try ShardReader(prefix: ds.directory + "/" + shard.name)
@@ -67,8 +74,10 @@ final class ShardFormatTests: XCTestCase {
         let dir = TemporaryDirectory()
         var datasets: [SyntheticDataset] = []
         for (label, vocab) in [("u16", 32_000), ("i32", 100_000)] {
-            datasets.append(try makeDataset(in: dir.sub(label), name: label, shards: 2, documentsPerShard: 1...30,
-                                            documentLength: 0...200, vocabularySize: vocab, seed: 3))
+            datasets.append(
+                try makeDataset(
+                    in: dir.sub(label), name: label, shards: 2, documentsPerShard: 1...30,
+                    documentLength: 0...200, vocabularySize: vocab, seed: 3))
         }
         let script = dir.path + "/megatron_reader.py"
         try Self.megatronReader.write(toFile: script, atomically: true, encoding: .utf8)
@@ -90,7 +99,8 @@ final class ShardFormatTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, argument]
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -98,7 +108,9 @@ final class ShardFormatTests: XCTestCase {
         let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            XCTFail("python reader failed (is numpy installed? scripts/install-test-deps.sh): \(String(decoding: errors, as: UTF8.self))")
+            XCTFail(
+                "python reader failed (is numpy installed? scripts/install-test-deps.sh): \(String(decoding: errors, as: UTF8.self))"
+            )
             return "{}"
         }
         return String(decoding: data, as: UTF8.self)
@@ -106,50 +118,51 @@ final class ShardFormatTests: XCTestCase {
 
     // Mirrors megatron/core/datasets/indexed_dataset.py: _IndexReader.__init__ and IndexedDataset.__getitem__.
     static let megatronReader = #"""
-import json, struct, sys
-import numpy
+        import json, struct, sys
+        import numpy
 
-_INDEX_HEADER = b"MMIDIDX\x00\x00"
-DTYPES = {1: numpy.uint8, 2: numpy.int8, 3: numpy.int16, 4: numpy.int32, 5: numpy.int64,
-          6: numpy.float64, 7: numpy.float32, 8: numpy.uint16}
+        _INDEX_HEADER = b"MMIDIDX\x00\x00"
+        DTYPES = {1: numpy.uint8, 2: numpy.int8, 3: numpy.int16, 4: numpy.int32, 5: numpy.int64,
+                  6: numpy.float64, 7: numpy.float32, 8: numpy.uint16}
 
-prefix = sys.argv[1]
-with open(prefix + ".idx", "rb") as stream:
-    header = stream.read(9)
-    assert header == _INDEX_HEADER, f"bad header: {header}"
-    version = struct.unpack("<Q", stream.read(8))[0]
-    assert version == 1, f"bad version: {version}"
-    code = struct.unpack("<B", stream.read(1))[0]
-    dtype = DTYPES[code]
-    dtype_size = numpy.dtype(dtype).itemsize
-    sequence_count = struct.unpack("<Q", stream.read(8))[0]
-    document_count = struct.unpack("<Q", stream.read(8))[0]
-    offset = stream.tell()
+        prefix = sys.argv[1]
+        with open(prefix + ".idx", "rb") as stream:
+            header = stream.read(9)
+            assert header == _INDEX_HEADER, f"bad header: {header}"
+            version = struct.unpack("<Q", stream.read(8))[0]
+            assert version == 1, f"bad version: {version}"
+            code = struct.unpack("<B", stream.read(1))[0]
+            dtype = DTYPES[code]
+            dtype_size = numpy.dtype(dtype).itemsize
+            sequence_count = struct.unpack("<Q", stream.read(8))[0]
+            document_count = struct.unpack("<Q", stream.read(8))[0]
+            offset = stream.tell()
 
-idx_buffer = memoryview(numpy.memmap(prefix + ".idx", mode="r", order="C"))
-sequence_lengths = numpy.frombuffer(idx_buffer, dtype=numpy.int32, count=sequence_count, offset=offset)
-sequence_pointers = numpy.frombuffer(idx_buffer, dtype=numpy.int64, count=sequence_count,
-                                     offset=offset + sequence_lengths.nbytes)
-document_indices = numpy.frombuffer(idx_buffer, dtype=numpy.int64, count=document_count,
-                                    offset=offset + sequence_lengths.nbytes + sequence_pointers.nbytes)
-assert len(idx_buffer) == offset + sequence_lengths.nbytes + sequence_pointers.nbytes + document_indices.nbytes
-bin_buffer = memoryview(numpy.memmap(prefix + ".bin", mode="r", order="C"))
-assert document_indices[0] == 0 and document_indices[-1] == sequence_count
+        idx_buffer = memoryview(numpy.memmap(prefix + ".idx", mode="r", order="C"))
+        sequence_lengths = numpy.frombuffer(idx_buffer, dtype=numpy.int32, count=sequence_count, offset=offset)
+        sequence_pointers = numpy.frombuffer(idx_buffer, dtype=numpy.int64, count=sequence_count,
+                                             offset=offset + sequence_lengths.nbytes)
+        document_indices = numpy.frombuffer(idx_buffer, dtype=numpy.int64, count=document_count,
+                                            offset=offset + sequence_lengths.nbytes + sequence_pointers.nbytes)
+        assert len(idx_buffer) == offset + sequence_lengths.nbytes + sequence_pointers.nbytes + document_indices.nbytes
+        bin_buffer = memoryview(numpy.memmap(prefix + ".bin", mode="r", order="C"))
+        assert document_indices[0] == 0 and document_indices[-1] == sequence_count
 
-documents = []
-for d in range(document_count - 1):
-    tokens = []
-    for s in range(document_indices[d], document_indices[d + 1]):
-        seq = numpy.frombuffer(bin_buffer, dtype=dtype, count=int(sequence_lengths[s]),
-                               offset=int(sequence_pointers[s]))
-        tokens.extend(int(t) for t in seq)
-    documents.append(tokens)
-print(json.dumps({"dtype": numpy.dtype(dtype).name, "documents": documents}))
-"""#
+        documents = []
+        for d in range(document_count - 1):
+            tokens = []
+            for s in range(document_indices[d], document_indices[d + 1]):
+                seq = numpy.frombuffer(bin_buffer, dtype=dtype, count=int(sequence_lengths[s]),
+                                       offset=int(sequence_pointers[s]))
+                tokens.extend(int(t) for t in seq)
+            documents.append(tokens)
+        print(json.dumps({"dtype": numpy.dtype(dtype).name, "documents": documents}))
+        """#
 
     func testDamagedFilesGiveTypedErrorsNamingTheFile() throws {
         let dir = TemporaryDirectory()
-        let ds = try makeDataset(in: dir.path, name: "bad", shards: 1, documentsPerShard: 10...10, documentLength: 5...50)
+        let ds = try makeDataset(
+            in: dir.path, name: "bad", shards: 1, documentsPerShard: 10...10, documentLength: 5...50)
         let shard = ds.index.shards[0]
         let bin = dir.path + "/" + shard.binFile
         let idx = dir.path + "/" + shard.idxFile
@@ -159,15 +172,21 @@ print(json.dumps({"dtype": numpy.dtype(dtype).name, "documents": documents}))
         var broken = originalIdx
         broken[0] = UInt8(ascii: "X")
         try broken.write(to: URL(fileURLWithPath: idx))
-        XCTAssertThrowsError(try ShardReader(binPath: bin, idxPath: idx)) { XCTAssertEqual($0 as? ShardError, .badMagic(file: idx)) }
+        XCTAssertThrowsError(try ShardReader(binPath: bin, idxPath: idx)) {
+            XCTAssertEqual($0 as? ShardError, .badMagic(file: idx))
+        }
 
         broken = originalIdx
-        broken[17] = 6  // float64
+        broken[17] = 6 // float64
         try broken.write(to: URL(fileURLWithPath: idx))
-        XCTAssertThrowsError(try ShardReader(binPath: bin, idxPath: idx)) { XCTAssertEqual($0 as? ShardError, .unsupportedDType(file: idx, code: 6)) }
+        XCTAssertThrowsError(try ShardReader(binPath: bin, idxPath: idx)) {
+            XCTAssertEqual($0 as? ShardError, .unsupportedDType(file: idx, code: 6))
+        }
 
         try originalIdx.prefix(20).write(to: URL(fileURLWithPath: idx))
-        XCTAssertThrowsError(try ShardReader(binPath: bin, idxPath: idx)) { XCTAssertEqual($0 as? ShardError, .sizeMismatch(file: idx, expectedBytes: 34, actualBytes: 20)) }
+        XCTAssertThrowsError(try ShardReader(binPath: bin, idxPath: idx)) {
+            XCTAssertEqual($0 as? ShardError, .sizeMismatch(file: idx, expectedBytes: 34, actualBytes: 20))
+        }
 
         try originalIdx.write(to: URL(fileURLWithPath: idx))
         try originalBin.dropLast(3).write(to: URL(fileURLWithPath: bin))
@@ -184,7 +203,9 @@ print(json.dumps({"dtype": numpy.dtype(dtype).name, "documents": documents}))
         try flipped.write(to: URL(fileURLWithPath: bin))
         XCTAssertNoThrow(try ShardReader(binPath: bin, idxPath: idx), "a flipped token byte keeps the layout valid")
         XCTAssertThrowsError(try ShardVerifier.verify(shard, inDirectory: dir.path)) { error in
-            guard case .checksumMismatch(let file, let expected, _)? = error as? ShardError else { return XCTFail("\(error)") }
+            guard case .checksumMismatch(let file, let expected, _)? = error as? ShardError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(file, bin)
             XCTAssertEqual(expected, shard.binSHA256)
         }

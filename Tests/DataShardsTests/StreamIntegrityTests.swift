@@ -2,11 +2,13 @@
 // naming the shard (dataset, shard name, location) before any of its tokens are delivered.
 import Foundation
 import XCTest
+
 @testable import DataShards
 
 final class StreamIntegrityTests: XCTestCase {
     func makeSource(_ dir: TemporaryDirectory) throws -> SyntheticDataset {
-        try makeDataset(in: dir.path, name: "web", shards: 5, documentsPerShard: 10...30, documentLength: 5...60, seed: 31)
+        try makeDataset(
+            in: dir.path, name: "web", shards: 5, documentsPerShard: 10...30, documentLength: 5...60, seed: 31)
     }
 
     func configuration(_ source: StreamSource) -> StreamConfiguration {
@@ -51,8 +53,11 @@ final class StreamIntegrityTests: XCTestCase {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         try bytes.dropLast(8).write(to: URL(fileURLWithPath: path))
         let error = drain(try TokenStream(configuration(try .directory(ds.directory))))
-        XCTAssertEqual(error, .corruptShard(ShardIdentity(dataset: "web", shard: victim.name, location: dir.path),
-                                            .sizeMismatch(file: path, expectedBytes: victim.idxBytes, actualBytes: victim.idxBytes - 8)))
+        XCTAssertEqual(
+            error,
+            .corruptShard(
+                ShardIdentity(dataset: "web", shard: victim.name, location: dir.path),
+                .sizeMismatch(file: path, expectedBytes: victim.idxBytes, actualBytes: victim.idxBytes - 8)))
     }
 
     func testAMissingShardIsUnavailableAndNamed() throws {
@@ -77,7 +82,8 @@ final class StreamIntegrityTests: XCTestCase {
             var c = configuration(try .directory(ds.directory))
             c.verifyAhead = verifyAhead
             let s = try TokenStream(c)
-            var tokens: [Int32] = [], ids: [SampleID] = []
+            var tokens: [Int32] = []
+            var ids: [SampleID] = []
             for g in 0..<s.samplesPerEpoch {
                 do { try s.read(globalPositions: g, count: 1, into: &tokens, ids: &ids) } catch { return (g, error) }
             }

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import DataShards
 import Primitives
+import XCTest
+
+@testable import DataShards
 
 final class TokenizerRoundTripTests: XCTestCase {
     static let trained: Tokenizer = {
@@ -29,7 +30,7 @@ final class TokenizerRoundTripTests: XCTestCase {
         for _ in 0..<500 {
             var s = String.UnicodeScalarView()
             for _ in 0..<40 {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 if let u = Unicode.Scalar(UInt32(truncatingIfNeeded: state >> 33) % 0x110000) { s.append(u) }
             }
             texts.append(String(s))
@@ -60,7 +61,10 @@ final class TokenizerRoundTripTests: XCTestCase {
         let expected = texts.map { t.encode($0) }
         let results = UnsafeMutableBufferPointer<[[UInt32]]>.allocate(capacity: 4)
         results.initialize(repeating: [])
-        defer { results.deinitialize(); results.deallocate() }
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
         let box = UncheckedSendable(results)
         DispatchQueue.concurrentPerform(iterations: 4) { k in
             let encoder = t.makeEncoder()

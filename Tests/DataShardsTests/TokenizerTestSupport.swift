@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import DataShards
 
 /// Shared pieces of the tokenizer tests: fixture paths, the Python reference, and the test texts.
@@ -27,8 +28,13 @@ enum TokenizerFixtures {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         if p.terminationStatus != 0 {
-            throw NSError(domain: "hf_reference", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey:
-                "python reference failed (install with scripts/install-test-deps.sh): " + String(decoding: errData, as: UTF8.self)])
+            throw NSError(
+                domain: "hf_reference", code: Int(p.terminationStatus),
+                userInfo: [
+                    NSLocalizedDescriptionKey:
+                        "python reference failed (install with scripts/install-test-deps.sh): "
+                        + String(decoding: errData, as: UTF8.self)
+                ])
         }
     }
 
@@ -69,7 +75,8 @@ enum TokenizerFixtures {
         "def foo(x):\n    return x**2 + 1  # comment\n\tif (a != b) { c[i] = d->e; }\n\n\nclass A:\n  pass\r\n",
         "#include <stdio.h>\nint main(void) {\n\tprintf(\"%d\\n\", 42);\n\treturn 0;\n}\n",
         "a    b\t\t\tc\n\n\n  \n d   \r\n\r\n  ",
-        String(repeating: " ", count: 300) + "x" + String(repeating: "\n", count: 40) + String(repeating: "\t ", count: 50),
+        String(repeating: " ", count: 300) + "x" + String(repeating: "\n", count: 40)
+            + String(repeating: "\t ", count: 50),
         "          ",
         "\u{3000}\u{3000}x\u{00A0}a \u{2028} b\u{2029}c\u{1680}d\u{2003}\u{2003}e\u{85}f\u{0B}\u{0C}g",
         "1234567890 3.14159 1,000,000 12345678 ١٢٣٤ ४५६ ²³ ½ Ⅻ 〇 ０１２",
@@ -104,7 +111,7 @@ enum TokenizerFixtures {
         ]
         var state = seed
         func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return state >> 33
         }
         return (0..<count).map { _ in
@@ -123,11 +130,13 @@ enum TokenizerFixtures {
     /// Random strings over the characters where the split patterns' alternatives meet: spaces of several
     /// kinds, CR/LF, apostrophes and contraction letters, digits, punctuation, combining marks.
     static func trickyTexts(count: Int, seed: UInt64) -> [String] {
-        let alphabet: [String] = [" ", " ", " ", "\n", "\r", "\t", "'", "'", "s", "S", "t", "l", "L", "e", "v", "R", "a",
-                                  "1", "2", ".", "!", "\u{17F}", "\u{3000}", "\u{A0}", "é", "\u{301}", "日", "\u{B}", "\u{85}", "😀"]
+        let alphabet: [String] = [
+            " ", " ", " ", "\n", "\r", "\t", "'", "'", "s", "S", "t", "l", "L", "e", "v", "R", "a",
+            "1", "2", ".", "!", "\u{17F}", "\u{3000}", "\u{A0}", "é", "\u{301}", "日", "\u{B}", "\u{85}", "😀",
+        ]
         var state = seed
         func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return state >> 33
         }
         return (0..<count).map { _ in
@@ -138,10 +147,12 @@ enum TokenizerFixtures {
     /// A small training corpus: the test texts, local C headers and this package's Swift sources.
     static func trainingCorpus() -> [String] {
         var docs = texts + randomTexts(count: 200, seed: 99)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         for rel in ["Sources/DataShards/Tokenizer", "Sources/Zstd", "Sources/Gzip", "Sources/Checksum"] {
             let dir = root.appendingPathComponent(rel)
-            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() where name.hasSuffix(".swift") && !name.hasPrefix("Unicode") {
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+            where name.hasSuffix(".swift") && !name.hasPrefix("Unicode") {
                 if let s = try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) { docs.append(s) }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class CheckpointTests: XCTestCase {
@@ -12,14 +13,18 @@ final class CheckpointTests: XCTestCase {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3"] + args
-            let out = Pipe(), err = Pipe()
+            let out = Pipe()
+            let err = Pipe()
             process.standardOutput = out
             process.standardError = err
             try process.run()
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+            return (
+                process.terminationStatus, String(decoding: stdout, as: UTF8.self),
+                String(decoding: stderr, as: UTF8.self)
+            )
         }
         if try run(["-c", "import safetensors, numpy"]).0 != 0 {
             let install = try run(["-m", "pip", "install", "-q", "--disable-pip-version-check", "safetensors", "numpy"])
@@ -34,28 +39,29 @@ final class CheckpointTests: XCTestCase {
         let dir = try temporaryDirectory("python")
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = try GPTModel(config: config, seed: 4)
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(), schedule: LearningRateSchedule(peak: 1e-3, totalSteps: 5))
+        let trainer = try Trainer(
+            model: model, optimizer: AdamWConfig(), schedule: LearningRateSchedule(peak: 1e-3, totalSteps: 5))
         var random = TestRandom(2)
         _ = try trainer.trainStep(batch: random.tokens(2 * 11, vocabulary: 37), batchSize: 2)
         let path = dir.appendingPathComponent("model.safetensors").path
         try trainer.save(to: path, dataState: #"{"shard":3,"offset":1234}"#)
 
         let script = """
-        import json, sys
-        import numpy as np
-        from safetensors import safe_open
-        from safetensors.numpy import load_file
-        tensors = load_file(sys.argv[1])
-        with safe_open(sys.argv[1], framework="numpy") as f:
-            meta = f.metadata()
-        print(json.dumps({
-            "shapes": {k: list(v.shape) for k, v in tensors.items()},
-            "dtypes": sorted({str(v.dtype) for v in tensors.values()}),
-            "metadata": meta,
-            "qkv_sum": float(np.sum(tensors["blocks.1.attn.qkv.weight"].astype(np.float64))),
-            "ln_f_first": float(tensors["ln_f.weight"][0]),
-        }))
-        """
+            import json, sys
+            import numpy as np
+            from safetensors import safe_open
+            from safetensors.numpy import load_file
+            tensors = load_file(sys.argv[1])
+            with safe_open(sys.argv[1], framework="numpy") as f:
+                meta = f.metadata()
+            print(json.dumps({
+                "shapes": {k: list(v.shape) for k, v in tensors.items()},
+                "dtypes": sorted({str(v.dtype) for v in tensors.values()}),
+                "metadata": meta,
+                "qkv_sum": float(np.sum(tensors["blocks.1.attn.qkv.weight"].astype(np.float64))),
+                "ln_f_first": float(tensors["ln_f.weight"][0]),
+            }))
+            """
         let output = try CheckpointTests.python(script, [path])
         let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
         let shapes = object["shapes"] as! [String: [Int]]
@@ -95,34 +101,36 @@ final class CheckpointTests: XCTestCase {
         XCTAssertFalse(checkpoint.hasOptimizerState)
         XCTAssertThrowsError(try checkpoint.loadTrainer())
         let loaded = try checkpoint.loadModel()
-        let a = model.parameterVector(), b = loaded.parameterVector()
+        let a = model.parameterVector()
+        let b = loaded.parameterVector()
         for i in 0..<a.count {
             XCTAssertEqual(b[i], a[i], accuracy: abs(a[i]) / 128 + 1e-30)
         }
         // Python's safetensors parses the BF16 file too (numpy has no bf16 type; torch, if present, reads values).
         let script = """
-        import json, sys
-        from safetensors import safe_open
-        with safe_open(sys.argv[1], framework="numpy") as f:
-            keys = sorted(f.keys())
-            meta = f.metadata()
-        total = None
-        try:
-            import torch
-            with safe_open(sys.argv[1], framework="pt") as f:
-                t = f.get_tensor("tok_emb.weight")
-                assert t.dtype == torch.bfloat16
-                total = float(t.float().double().sum())
-        except ImportError:
-            pass
-        print(json.dumps({"keys": keys, "step": meta["step"], "total": total}))
-        """
+            import json, sys
+            from safetensors import safe_open
+            with safe_open(sys.argv[1], framework="numpy") as f:
+                keys = sorted(f.keys())
+                meta = f.metadata()
+            total = None
+            try:
+                import torch
+                with safe_open(sys.argv[1], framework="pt") as f:
+                    t = f.get_tensor("tok_emb.weight")
+                    assert t.dtype == torch.bfloat16
+                    total = float(t.float().double().sum())
+            except ImportError:
+                pass
+            print(json.dumps({"keys": keys, "step": meta["step"], "total": total}))
+            """
         let output = try CheckpointTests.python(script, [path])
         let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
         XCTAssertEqual(object["keys"] as! [String], model.tensors.map(\.name).sorted())
         XCTAssertEqual(object["step"] as! String, "7")
         if let total = object["total"] as? Double {
-            XCTAssertEqual(total, loaded.tensor(named: "tok_emb.weight")!.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-6)
+            XCTAssertEqual(
+                total, loaded.tensor(named: "tok_emb.weight")!.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-6)
         }
         // Exactly representable values survive unchanged.
         XCTAssertEqual(loaded.tensor(named: "ln_f.weight"), model.tensor(named: "ln_f.weight"))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Engine
 
 /// Issue 22.5: crafted safetensors headers are refused with the file and tensor named (the reference
@@ -9,7 +10,9 @@ final class CheckpointValidationTests: XCTestCase {
     let config = GPTConfig(vocabularySize: 37, contextLength: 10, layers: 2, heads: 2, width: 8, slidingWindow: 4)
 
     /// A safetensors file: 8-byte header length (declared, or the real one), the header, `dataBytes` zeros.
-    func craft(_ dir: URL, _ name: String, header: String, dataBytes: Int, declaredLength: UInt64? = nil) throws -> String {
+    func craft(_ dir: URL, _ name: String, header: String, dataBytes: Int, declaredLength: UInt64? = nil) throws
+        -> String
+    {
         var length = (declaredLength ?? UInt64(header.utf8.count)).littleEndian
         var bytes = Data(bytes: &length, count: 8)
         bytes.append(Data(header.utf8))
@@ -27,18 +30,38 @@ final class CheckpointValidationTests: XCTestCase {
         }
         // (file, expected tensor in the error or nil for a file-level error). Each trapped or was accepted before.
         let cases: [(String, String?)] = [
-            (try craft(dir, "product-overflow", header: tensor("[4294967296, 4294967296, 16]", "[0, 16]"), dataBytes: 16), "w"),
-            (try craft(dir, "bytes-overflow", header: tensor("[2305843009213693952, 2]", "[0, 16]"), dataBytes: 16), "w"),
+            (
+                try craft(
+                    dir, "product-overflow", header: tensor("[4294967296, 4294967296, 16]", "[0, 16]"), dataBytes: 16),
+                "w"
+            ),
+            (
+                try craft(dir, "bytes-overflow", header: tensor("[2305843009213693952, 2]", "[0, 16]"), dataBytes: 16),
+                "w"
+            ),
             (try craft(dir, "negative-dims", header: tensor("[-1, -4]", "[0, 16]"), dataBytes: 16), "w"),
             (try craft(dir, "reversed-offsets", header: tensor("[2]", "[8, 0]"), dataBytes: 16), "w"),
             (try craft(dir, "beyond-data", header: tensor("[4]", "[0, 16]"), dataBytes: 8), "w"),
             (try craft(dir, "wrong-size", header: tensor("[3]", "[0, 16]"), dataBytes: 16), "w"),
             (try craft(dir, "fractional-dim", header: tensor("[2.5]", "[0, 10]"), dataBytes: 10), "w"),
             (try craft(dir, "huge-dim", header: tensor("[18446744073709551615]", "[0, 4]"), dataBytes: 4), "w"),
-            (try craft(dir, "overlap", header: "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", dataBytes: 12), "w"),
+            (
+                try craft(
+                    dir, "overlap",
+                    header:
+                        "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}",
+                    dataBytes: 12), "w"
+            ),
             (try craft(dir, "trailing-data", header: tensor("[2]", "[0, 8]"), dataBytes: 16), nil),
-            (try craft(dir, "header-length-max", header: tensor("[2]", "[0, 8]"), dataBytes: 8, declaredLength: .max), nil),
-            (try craft(dir, "header-length-beyond-file", header: tensor("[2]", "[0, 8]"), dataBytes: 8, declaredLength: 1 << 40), nil),
+            (
+                try craft(
+                    dir, "header-length-max", header: tensor("[2]", "[0, 8]"), dataBytes: 8, declaredLength: .max), nil
+            ),
+            (
+                try craft(
+                    dir, "header-length-beyond-file", header: tensor("[2]", "[0, 8]"), dataBytes: 8,
+                    declaredLength: 1 << 40), nil
+            ),
         ]
         for (path, tensorName) in cases {
             XCTAssertThrowsError(try Safetensors.File(path: path), path) { error in
@@ -59,27 +82,29 @@ final class CheckpointValidationTests: XCTestCase {
         }
         // The reference implementation refuses every one of them and opens a file we write.
         let good = dir.appendingPathComponent("good.safetensors").path
-        try GPTModel(config: config, seed: 3).save(to: good)   // fp32: numpy has no bf16
+        try GPTModel(config: config, seed: 3).save(to: good) // fp32: numpy has no bf16
         XCTAssertNoThrow(try Checkpoint(path: good))
         // Valid safetensors, but a dtype the engine does not read (the reference opens it).
         let int64 = try craft(dir, "dtype", header: tensor("[2]", "[0, 16]", dtype: "I64"), dataBytes: 16)
         XCTAssertThrowsError(try Safetensors.File(path: int64)) { error in
-            guard case .invalidTensor(int64, "w", let reason)? = error as? EngineError else { return XCTFail("\(error)") }
+            guard case .invalidTensor(int64, "w", let reason)? = error as? EngineError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertTrue(reason.contains("I64"), reason)
         }
         let script = """
-        import json, sys
-        from safetensors import safe_open
-        verdicts = []
-        for path in sys.argv[1:]:
-            try:
-                with safe_open(path, framework="numpy") as f:
-                    for k in f.keys(): f.get_tensor(k)
-                verdicts.append("ok")
-            except Exception as e:
-                verdicts.append("refused")
-        print(json.dumps(verdicts))
-        """
+            import json, sys
+            from safetensors import safe_open
+            verdicts = []
+            for path in sys.argv[1:]:
+                try:
+                    with safe_open(path, framework="numpy") as f:
+                        for k in f.keys(): f.get_tensor(k)
+                    verdicts.append("ok")
+                except Exception as e:
+                    verdicts.append("refused")
+            print(json.dumps(verdicts))
+            """
         let output = try CheckpointTests.python(script, cases.map(\.0) + [good])
         let verdicts = try JSONDecoder().decode([String].self, from: Data(output.utf8))
         XCTAssertEqual(verdicts, Array(repeating: "refused", count: cases.count) + ["ok"])
@@ -95,9 +120,10 @@ final class CheckpointValidationTests: XCTestCase {
             model.parameters[slot.offset + 9] = value
             let path = dir.appendingPathComponent("m-\(dtype.rawValue)-\(value).safetensors").path
             try model.save(to: path, weightsAs: dtype)
-            let checkpoint = try Checkpoint(path: path)   // the header is fine
+            let checkpoint = try Checkpoint(path: path) // the header is fine
             XCTAssertThrowsError(try checkpoint.loadModel()) { error in
-                guard case .nonFiniteTensor(path, "blocks.1.mlp.proj.weight", 2, 7, let first)? = error as? EngineError else {
+                guard case .nonFiniteTensor(path, "blocks.1.mlp.proj.weight", 2, 7, let first)? = error as? EngineError
+                else {
                     return XCTFail("\(error)")
                 }
                 XCTAssertEqual(first.bitPattern, value.isNaN ? first.bitPattern : value.bitPattern)
@@ -110,8 +136,9 @@ final class CheckpointValidationTests: XCTestCase {
     func testDivergingStepStopsBeforeTheUpdate() throws {
         // A learning rate of 1e30 blows the weights up within a few steps.
         let model = try GPTModel(config: config, seed: 6)
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(weightDecay: 0, maxGradientNorm: nil),
-                                  schedule: LearningRateSchedule(peak: 1e30, totalSteps: 50))
+        let trainer = try Trainer(
+            model: model, optimizer: AdamWConfig(weightDecay: 0, maxGradientNorm: nil),
+            schedule: LearningRateSchedule(peak: 1e30, totalSteps: 50))
         var random = TestRandom(9)
         var diverged: EngineError?
         var before: [UInt32] = []
@@ -124,7 +151,9 @@ final class CheckpointValidationTests: XCTestCase {
                 break
             }
         }
-        guard case .diverged(let step, let loss, let norm, _)? = diverged else { return XCTFail("never diverged: \(String(describing: diverged))") }
+        guard case .diverged(let step, let loss, let norm, _)? = diverged else {
+            return XCTFail("never diverged: \(String(describing: diverged))")
+        }
         XCTAssertFalse(loss.isFinite && norm.isFinite)
         XCTAssertEqual(step, trainer.step + 1, "the failed step is not counted")
         XCTAssertEqual(model.parameters.map(\.bitPattern), before, "the weights are those before the failed step")

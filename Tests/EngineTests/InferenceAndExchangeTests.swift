@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Engine
 
 final class InferenceAndExchangeTests: XCTestCase {
@@ -34,7 +35,8 @@ final class InferenceAndExchangeTests: XCTestCase {
         XCTAssertTrue(a.allSatisfy { $0 >= 0 && $0 < 23 })
         // Greedy == top-1 at any temperature; each greedy token is the argmax of the logits.
         let greedy = try model.generate(prompt: prompt, options: SamplingOptions(temperature: 0, maxNewTokens: 12))
-        let top1 = try model.generate(prompt: prompt, options: SamplingOptions(temperature: 2, topK: 1, seed: 9, maxNewTokens: 12))
+        let top1 = try model.generate(
+            prompt: prompt, options: SamplingOptions(temperature: 2, topK: 1, seed: 9, maxNewTokens: 12))
         XCTAssertEqual(greedy, top1)
         var context = prompt
         for token in greedy {
@@ -46,7 +48,8 @@ final class InferenceAndExchangeTests: XCTestCase {
         let logits = try model.nextTokenLogits(context: prompt)
         let top3 = Set(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(3).map { Int32($0) })
         for seed in 0..<30 {
-            let t = try model.generate(prompt: prompt, options: SamplingOptions(temperature: 5, topK: 3, seed: UInt64(seed), maxNewTokens: 1))
+            let t = try model.generate(
+                prompt: prompt, options: SamplingOptions(temperature: 5, topK: 3, seed: UInt64(seed), maxNewTokens: 1))
             XCTAssertTrue(top3.contains(t[0]))
         }
         XCTAssertThrowsError(try model.generate(prompt: [], options: SamplingOptions()))
@@ -70,7 +73,8 @@ final class InferenceAndExchangeTests: XCTestCase {
             XCTAssertEqual(error as? EngineError, .vectorLengthMismatch(expected: model.parameterCount, got: 3))
         }
         // Inner steps move the local weights; the pseudo-gradient is global - local.
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(), schedule: LearningRateSchedule(peak: 1e-2, totalSteps: 3))
+        let trainer = try Trainer(
+            model: model, optimizer: AdamWConfig(), schedule: LearningRateSchedule(peak: 1e-2, totalSteps: 3))
         var random = TestRandom(6)
         for _ in 0..<3 { _ = try trainer.trainStep(batch: random.tokens(2 * 9, vocabulary: 23), batchSize: 2) }
         let local = model.parameterVector()
@@ -109,12 +113,16 @@ final class InferenceAndExchangeTests: XCTestCase {
     /// are the documented ones, and error feedback loses nothing over rounds (what one round drops, the next sends).
     func testCompactPseudoGradientsDecodeToWhatWasSentAndErrorFeedbackLosesNothing() throws {
         var random = TestRandom(9)
-        let count = 1000   // 3 full blocks of 256 and a partial one, an even and an odd tail
+        let count = 1000 // 3 full blocks of 256 and a partial one, an even and an odd tail
         let delta = random.floats(count, scale: 1e-3)
         XCTAssertEqual(PseudoGradientFormat.int4.byteCount(values: count), 4 * 4 + 500)
         XCTAssertEqual(PseudoGradientFormat.sign.byteCount(values: count), 4 * 4 + 125)
-        XCTAssertEqual(Double(PseudoGradientFormat.int4.byteCount(values: 1 << 20)) / Double(1 << 20), 0.515625, "bytes a parameter")
-        XCTAssertEqual(Double(PseudoGradientFormat.sign.byteCount(values: 1 << 20)) / Double(1 << 20), 0.140625, "bytes a parameter")
+        XCTAssertEqual(
+            Double(PseudoGradientFormat.int4.byteCount(values: 1 << 20)) / Double(1 << 20), 0.515625,
+            "bytes a parameter")
+        XCTAssertEqual(
+            Double(PseudoGradientFormat.sign.byteCount(values: 1 << 20)) / Double(1 << 20), 0.140625,
+            "bytes a parameter")
         for format in PseudoGradientFormat.allCases {
             let wire = try DiLoCo.encode(delta, as: format)
             XCTAssertEqual(wire.bytes.count, format.byteCount(values: count), format.rawValue)
@@ -132,11 +140,15 @@ final class InferenceAndExchangeTests: XCTestCase {
 
         // Error feedback: after R rounds, what was sent plus the residual is the sum of the deltas.
         let encoder = PseudoGradientEncoder(format: .sign, parameterCount: count)
-        var sent = [Double](repeating: 0, count: count), total = [Double](repeating: 0, count: count)
+        var sent = [Double](repeating: 0, count: count)
+        var total = [Double](repeating: 0, count: count)
         for _ in 0..<20 {
             let round = random.floats(count, scale: 1e-3)
             let wire = try encoder.encode(round)
-            for i in 0..<count { sent[i] += Double(wire.sent[i]); total[i] += Double(round[i]) }
+            for i in 0..<count {
+                sent[i] += Double(wire.sent[i])
+                total[i] += Double(round[i])
+            }
         }
         for i in 0..<count { XCTAssertEqual(sent[i] + Double(encoder.residual[i]), total[i], accuracy: 1e-8) }
         // A contribution its round went without is owed again.
@@ -147,7 +159,10 @@ final class InferenceAndExchangeTests: XCTestCase {
     }
 
     func testBadInputsNameTheProblem() throws {
-        XCTAssertThrowsError(try GPTModel(config: GPTConfig(vocabularySize: 10, contextLength: 8, layers: 1, heads: 3, width: 8), seed: 0)) { error in
+        XCTAssertThrowsError(
+            try GPTModel(
+                config: GPTConfig(vocabularySize: 10, contextLength: 8, layers: 1, heads: 3, width: 8), seed: 0)
+        ) { error in
             XCTAssertTrue("\(error)".contains("width"), "\(error)")
         }
         let model = try GPTModel(config: config, seed: 0)
@@ -160,7 +175,10 @@ final class InferenceAndExchangeTests: XCTestCase {
         XCTAssertThrowsError(try model.loss(batch: Array(repeating: 1, count: 10), batchSize: 1)) { error in
             XCTAssertTrue("\(error)".contains("contextLength"), "\(error)")
         }
-        XCTAssertThrowsError(try Trainer(model: model, optimizer: AdamWConfig(beta1: 1), schedule: LearningRateSchedule(peak: 1, totalSteps: 1))) { error in
+        XCTAssertThrowsError(
+            try Trainer(
+                model: model, optimizer: AdamWConfig(beta1: 1), schedule: LearningRateSchedule(peak: 1, totalSteps: 1))
+        ) { error in
             XCTAssertTrue("\(error)".contains("beta1"), "\(error)")
         }
     }
@@ -169,12 +187,14 @@ final class InferenceAndExchangeTests: XCTestCase {
         let dir = try temporaryDirectory("outer")
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = try GPTModel(config: config, seed: 2)
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(), schedule: LearningRateSchedule(peak: 1e-3, totalSteps: 4))
+        let trainer = try Trainer(
+            model: model, optimizer: AdamWConfig(), schedule: LearningRateSchedule(peak: 1e-3, totalSteps: 4))
         let outer = try OuterNesterovSGD(parameterCount: model.parameterCount)
         var global = model.parameterVector()
         try outer.step(global: &global, pseudoGradient: global.map { $0 * 0.01 })
         let path = dir.appendingPathComponent("round.safetensors").path
-        try trainer.save(to: path, dataState: "round 1", metadata: ["diloco_round": "1"], extraTensors: outer.stateTensors)
+        try trainer.save(
+            to: path, dataState: "round 1", metadata: ["diloco_round": "1"], extraTensors: outer.stateTensors)
         let checkpoint = try Checkpoint(path: path)
         XCTAssertEqual(checkpoint.userMetadata["diloco_round"], "1")
         let restored = try OuterNesterovSGD(parameterCount: model.parameterCount)

@@ -1,6 +1,7 @@
-import Foundation
 import BLAS
+import Foundation
 import XCTest
+
 @testable import Engine
 
 /// Finite-difference checks of every layer's backward pass in isolation. Inputs are Float (the engine's
@@ -12,27 +13,37 @@ final class LayerGradientTests: XCTestCase {
 
     func testLayerNormGradients() {
         var random = TestRandom(1)
-        let rows = 3, C = 16
+        let rows = 3
+        let C = 16
         var x = random.floats(rows * C, scale: 2)
         var weight = random.floats(C).map { 1 + 0.3 * $0 }
         var bias = random.floats(C, scale: 0.3)
         let r = random.floats(rows * C)
 
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
-            var out = [Float](repeating: 0, count: rows * C), mean = [Float](repeating: 0, count: rows)
+            var out = [Float](repeating: 0, count: rows * C)
+            var mean = [Float](repeating: 0, count: rows)
             var rstd = mean
-            Kernels.layerNormForward(out: &out, mean: &mean, rstd: &rstd, input: x, weight: w, bias: b,
-                                     rows: rows, width: C, threads: 1)
+            Kernels.layerNormForward(
+                out: &out, mean: &mean, rstd: &rstd, input: x, weight: w, bias: b,
+                rows: rows, width: C, threads: 1)
             return weightedSum(out, r)
         }
-        var out = [Float](repeating: 0, count: rows * C), mean = [Float](repeating: 0, count: rows)
+        var out = [Float](repeating: 0, count: rows * C)
+        var mean = [Float](repeating: 0, count: rows)
         var rstd = mean
-        Kernels.layerNormForward(out: &out, mean: &mean, rstd: &rstd, input: x, weight: weight, bias: bias,
-                                 rows: rows, width: C, threads: 1)
-        var dx = [Float](repeating: 0, count: rows * C), dw = [Float](repeating: 0, count: C), db = dw
-        Kernels.layerNormBackward(inputGradient: &dx, weightGradient: &dw, biasGradient: &db, outputGradient: r,
-                                  input: x, weight: weight, mean: mean, rstd: rstd, rows: rows, width: C, threads: 1)
-        let w0 = weight, b0 = bias, x0 = x
+        Kernels.layerNormForward(
+            out: &out, mean: &mean, rstd: &rstd, input: x, weight: weight, bias: bias,
+            rows: rows, width: C, threads: 1)
+        var dx = [Float](repeating: 0, count: rows * C)
+        var dw = [Float](repeating: 0, count: C)
+        var db = dw
+        Kernels.layerNormBackward(
+            inputGradient: &dx, weightGradient: &dw, biasGradient: &db, outputGradient: r,
+            input: x, weight: weight, mean: mean, rstd: rstd, rows: rows, width: C, threads: 1)
+        let w0 = weight
+        let b0 = bias
+        let x0 = x
         let nx = numericGradient(&x, indices: Array(0..<x.count), epsilon: epsilon) { forward($0, w0, b0) }
         let nw = numericGradient(&weight, indices: Array(0..<C), epsilon: epsilon) { forward(x0, $0, b0) }
         let nb = numericGradient(&bias, indices: Array(0..<C), epsilon: epsilon) { forward(x0, w0, $0) }
@@ -64,7 +75,9 @@ final class LayerGradientTests: XCTestCase {
 
     func testLinearGradients() {
         var random = TestRandom(3)
-        let rows = 4, inW = 6, outW = 5
+        let rows = 4
+        let inW = 6
+        let outW = 5
         var x = random.floats(rows * inW)
         var w = random.floats(outW * inW, scale: 0.5)
         var b = random.floats(outW)
@@ -74,11 +87,15 @@ final class LayerGradientTests: XCTestCase {
             Kernels.linearForward(out: &out, input: x, weight: w, bias: b, rows: rows, inWidth: inW, outWidth: outW)
             return weightedSum(out, r)
         }
-        var dx = [Float](repeating: 0, count: rows * inW), dw = [Float](repeating: 0, count: outW * inW)
+        var dx = [Float](repeating: 0, count: rows * inW)
+        var dw = [Float](repeating: 0, count: outW * inW)
         var db = [Float](repeating: 0, count: outW)
-        Kernels.linearBackward(inputGradient: &dx, weightGradient: &dw, biasGradient: &db, outputGradient: r,
-                               input: x, weight: w, rows: rows, inWidth: inW, outWidth: outW)
-        let x0 = x, w0 = w, b0 = b
+        Kernels.linearBackward(
+            inputGradient: &dx, weightGradient: &dw, biasGradient: &db, outputGradient: r,
+            input: x, weight: w, rows: rows, inWidth: inW, outWidth: outW)
+        let x0 = x
+        let w0 = w
+        let b0 = b
         let nx = numericGradient(&x, indices: Array(0..<x.count), epsilon: epsilon) { forward($0, w0, b0) }
         let nw = numericGradient(&w, indices: Array(0..<w.count), epsilon: epsilon) { forward(x0, $0, b0) }
         let nb = numericGradient(&b, indices: Array(0..<b.count), epsilon: epsilon) { forward(x0, w0, $0) }
@@ -96,11 +113,13 @@ final class LayerGradientTests: XCTestCase {
         var qkv = random.floats(n)
         let r = random.floats(outCount)
         func forward(_ qkv: [Float]) -> Double {
-            var out = [Float](repeating: 0, count: outCount), probs = [Float](repeating: 0, count: probsCount)
+            var out = [Float](repeating: 0, count: outCount)
+            var probs = [Float](repeating: 0, count: probsCount)
             Kernels.attentionForward(out: &out, probs: &probs, qkv: qkv, shape: shape, threads: 1)
             return weightedSum(out, r)
         }
-        var out = [Float](repeating: 0, count: outCount), probs = [Float](repeating: 0, count: probsCount)
+        var out = [Float](repeating: 0, count: outCount)
+        var probs = [Float](repeating: 0, count: probsCount)
         Kernels.attentionForward(out: &out, probs: &probs, qkv: qkv, shape: shape, threads: 1)
         // Masking: nothing attends to the future or beyond the window; rows sum to 1.
         for row in 0..<(shape.batch * shape.heads * shape.length) {
@@ -113,11 +132,14 @@ final class LayerGradientTests: XCTestCase {
             }
             XCTAssertEqual(sum, 1, accuracy: 1e-5)
         }
-        var dqkv = [Float](repeating: 0, count: n), scratch = [Float](repeating: 0, count: probsCount)
-        Kernels.attentionBackward(qkvGradient: &dqkv, scratch: &scratch, outputGradient: r, probs: probs, qkv: qkv,
-                                  shape: shape, threads: 1)
+        var dqkv = [Float](repeating: 0, count: n)
+        var scratch = [Float](repeating: 0, count: probsCount)
+        Kernels.attentionBackward(
+            qkvGradient: &dqkv, scratch: &scratch, outputGradient: r, probs: probs, qkv: qkv,
+            shape: shape, threads: 1)
         let numeric = numericGradient(&qkv, indices: Array(0..<n), epsilon: epsilon) { forward($0) }
-        XCTAssertLessThan(relativeError(dqkv.map(Double.init), numeric), tolerance, "attention window \(String(describing: window))")
+        XCTAssertLessThan(
+            relativeError(dqkv.map(Double.init), numeric), tolerance, "attention window \(String(describing: window))")
     }
 
     func testCausalAttentionGradient() { checkAttention(window: nil) }
@@ -138,19 +160,28 @@ final class LayerGradientTests: XCTestCase {
             let full = Kernels.AttentionShape(batch: 2, length: 37, width: 12, heads: 3, window: window, block: 1000)
             var blocked = full
             blocked.block = 8
-            let n = 2 * 37 * 36, outCount = 2 * 37 * 12, probsCount = 2 * 3 * 37 * 37
-            let qkv = random.floats(n), dout = random.floats(outCount)
+            let n = 2 * 37 * 36
+            let outCount = 2 * 37 * 12
+            let probsCount = 2 * 3 * 37 * 37
+            let qkv = random.floats(n)
+            let dout = random.floats(outCount)
             func run(_ s: Kernels.AttentionShape, threads: Int) -> ([Float], [Float]) {
-                var out = [Float](repeating: 0, count: outCount), probs = [Float](repeating: .nan, count: probsCount)
+                var out = [Float](repeating: 0, count: outCount)
+                var probs = [Float](repeating: .nan, count: probsCount)
                 Kernels.attentionForward(out: &out, probs: &probs, qkv: qkv, shape: s, threads: threads)
-                var dqkv = [Float](repeating: .nan, count: n), scratch = [Float](repeating: .nan, count: probsCount)
-                Kernels.attentionBackward(qkvGradient: &dqkv, scratch: &scratch, outputGradient: dout, probs: probs,
-                                          qkv: qkv, shape: s, threads: threads)
+                var dqkv = [Float](repeating: .nan, count: n)
+                var scratch = [Float](repeating: .nan, count: probsCount)
+                Kernels.attentionBackward(
+                    qkvGradient: &dqkv, scratch: &scratch, outputGradient: dout, probs: probs,
+                    qkv: qkv, shape: s, threads: threads)
                 return (out, dqkv)
             }
-            let (o1, g1) = run(full, threads: 1), (o2, g2) = run(blocked, threads: 2)
-            XCTAssertLessThan(relativeError(o1.map(Double.init), o2.map(Double.init)), 1e-6, "window \(String(describing: window))")
-            XCTAssertLessThan(relativeError(g1.map(Double.init), g2.map(Double.init)), 1e-6, "window \(String(describing: window))")
+            let (o1, g1) = run(full, threads: 1)
+            let (o2, g2) = run(blocked, threads: 2)
+            XCTAssertLessThan(
+                relativeError(o1.map(Double.init), o2.map(Double.init)), 1e-6, "window \(String(describing: window))")
+            XCTAssertLessThan(
+                relativeError(g1.map(Double.init), g2.map(Double.init)), 1e-6, "window \(String(describing: window))")
             XCTAssertFalse(g2.contains { $0.isNaN }, "every gradient element is written")
         }
         BLAS.threadCount = 1
@@ -158,20 +189,28 @@ final class LayerGradientTests: XCTestCase {
 
     func testEmbeddingGradients() {
         var random = TestRandom(6)
-        let V = 5, T = 3, C = 4, rows = 6
+        let V = 5
+        let T = 3
+        let C = 4
+        let rows = 6
         let tokens: [Int32] = [1, 4, 1, 0, 1, 3] // repeated tokens must accumulate
-        var wte = random.floats(V * C), wpe = random.floats(T * C)
+        var wte = random.floats(V * C)
+        var wpe = random.floats(T * C)
         let r = random.floats(rows * C)
         func forward(_ wte: [Float], _ wpe: [Float]) -> Double {
             var out = [Float](repeating: 0, count: rows * C)
-            Kernels.embeddingForward(out: &out, tokens: tokens, tokenEmbedding: wte, positionEmbedding: wpe,
-                                     rows: rows, length: T, width: C)
+            Kernels.embeddingForward(
+                out: &out, tokens: tokens, tokenEmbedding: wte, positionEmbedding: wpe,
+                rows: rows, length: T, width: C)
             return weightedSum(out, r)
         }
-        var dwte = [Float](repeating: 0, count: V * C), dwpe = [Float](repeating: 0, count: T * C)
-        Kernels.embeddingBackward(tokenGradient: &dwte, positionGradient: &dwpe, outputGradient: r, tokens: tokens,
-                                  rows: rows, length: T, width: C)
-        let wte0 = wte, wpe0 = wpe
+        var dwte = [Float](repeating: 0, count: V * C)
+        var dwpe = [Float](repeating: 0, count: T * C)
+        Kernels.embeddingBackward(
+            tokenGradient: &dwte, positionGradient: &dwpe, outputGradient: r, tokens: tokens,
+            rows: rows, length: T, width: C)
+        let wte0 = wte
+        let wpe0 = wpe
         let nte = numericGradient(&wte, indices: Array(0..<wte.count), epsilon: epsilon) { forward($0, wpe0) }
         let npe = numericGradient(&wpe, indices: Array(0..<wpe.count), epsilon: epsilon) { forward(wte0, $0) }
         XCTAssertLessThan(relativeError(dwte.map(Double.init), nte), tolerance, "token embedding")
@@ -181,22 +220,31 @@ final class LayerGradientTests: XCTestCase {
 
     func testTiedHeadAndLossGradients() {
         var random = TestRandom(7)
-        let rows = 4, C = 6, V = 9
+        let rows = 4
+        let C = 6
+        let V = 9
         var x = random.floats(rows * C)
         var e = random.floats(V * C, scale: 0.5)
         let targets: [Int32] = [0, 8, 3, 3]
         func loss(_ x: [Float], _ e: [Float]) -> Double {
-            var logits = [Float](repeating: 0, count: rows * V), losses = [Float](repeating: 0, count: rows)
-            return Kernels.headForward(logits: &logits, losses: &losses, input: x, embedding: e, targets: targets,
-                                       rows: rows, width: C, vocabulary: V, gradientScale: nil, threads: 1)
+            var logits = [Float](repeating: 0, count: rows * V)
+            var losses = [Float](repeating: 0, count: rows)
+            return Kernels.headForward(
+                logits: &logits, losses: &losses, input: x, embedding: e, targets: targets,
+                rows: rows, width: C, vocabulary: V, gradientScale: nil, threads: 1)
         }
-        var logits = [Float](repeating: 0, count: rows * V), losses = [Float](repeating: 0, count: rows)
-        _ = Kernels.headForward(logits: &logits, losses: &losses, input: x, embedding: e, targets: targets,
-                                rows: rows, width: C, vocabulary: V, gradientScale: 1 / Float(rows), threads: 1)
-        var dx = [Float](repeating: 0, count: rows * C), de = [Float](repeating: 0, count: V * C)
-        Kernels.headBackward(inputGradient: &dx, embeddingGradient: &de, logitsGradient: logits, input: x,
-                             embedding: e, rows: rows, width: C, vocabulary: V)
-        let x0 = x, e0 = e
+        var logits = [Float](repeating: 0, count: rows * V)
+        var losses = [Float](repeating: 0, count: rows)
+        _ = Kernels.headForward(
+            logits: &logits, losses: &losses, input: x, embedding: e, targets: targets,
+            rows: rows, width: C, vocabulary: V, gradientScale: 1 / Float(rows), threads: 1)
+        var dx = [Float](repeating: 0, count: rows * C)
+        var de = [Float](repeating: 0, count: V * C)
+        Kernels.headBackward(
+            inputGradient: &dx, embeddingGradient: &de, logitsGradient: logits, input: x,
+            embedding: e, rows: rows, width: C, vocabulary: V)
+        let x0 = x
+        let e0 = e
         let nx = numericGradient(&x, indices: Array(0..<x.count), epsilon: epsilon) { loss($0, e0) }
         let ne = numericGradient(&e, indices: Array(0..<e.count), epsilon: epsilon) { loss(x0, $0) }
         XCTAssertLessThan(relativeError(dx.map(Double.init), nx), tolerance, "head input")
@@ -205,13 +253,16 @@ final class LayerGradientTests: XCTestCase {
 
     func testCrossEntropyGradient() {
         var random = TestRandom(5)
-        let rows = 3, V = 7
+        let rows = 3
+        let V = 7
         var logits = random.floats(rows * V, scale: 2)
         let targets: [Int32] = [0, 6, 3]
         func loss(_ logits: [Float]) -> Double {
-            var copy = logits, losses = [Float](repeating: 0, count: rows)
-            Kernels.crossEntropy(logits: &copy, losses: &losses, targets: targets, rows: rows, vocabulary: V,
-                                 gradientScale: nil, threads: 1)
+            var copy = logits
+            var losses = [Float](repeating: 0, count: rows)
+            Kernels.crossEntropy(
+                logits: &copy, losses: &losses, targets: targets, rows: rows, vocabulary: V,
+                gradientScale: nil, threads: 1)
             return losses.reduce(0.0) { $0 + Double($1) }
         }
         // Reference loss computed independently.
@@ -222,15 +273,18 @@ final class LayerGradientTests: XCTestCase {
             expected += lse - row[Int(targets[r])]
         }
         XCTAssertEqual(loss(logits), expected, accuracy: 1e-5)
-        var grad = logits, losses = [Float](repeating: 0, count: rows)
-        Kernels.crossEntropy(logits: &grad, losses: &losses, targets: targets, rows: rows, vocabulary: V,
-                             gradientScale: 1, threads: 1)
+        var grad = logits
+        var losses = [Float](repeating: 0, count: rows)
+        Kernels.crossEntropy(
+            logits: &grad, losses: &losses, targets: targets, rows: rows, vocabulary: V,
+            gradientScale: 1, threads: 1)
         let numeric = numericGradient(&logits, indices: Array(0..<logits.count), epsilon: 1e-2) { loss($0) }
         XCTAssertLessThan(relativeError(grad.map(Double.init), numeric), tolerance)
     }
 
     func testFastExpAndTanhMatchLibm() {
-        var worstExp = 0.0, worstTanh = 0.0
+        var worstExp = 0.0
+        var worstTanh = 0.0
         var x: Float = -80
         while x < 80 {
             let exact = Foundation.exp(Double(x))

@@ -1,19 +1,23 @@
 import BLAS
 import XCTest
+
 @testable import Engine
 
 /// Finite-difference check of the whole model (embeddings, every block, final norm, tied head and loss)
 /// through the public training entry point, tensor by tensor.
 final class ModelGradientTests: XCTestCase {
     func checkModel(window: Int?) throws {
-        let config = GPTConfig(vocabularySize: 13, contextLength: 8, layers: 2, heads: 2, width: 8, slidingWindow: window)
+        let config = GPTConfig(
+            vocabularySize: 13, contextLength: 8, layers: 2, heads: 2, width: 8, slidingWindow: window)
         let model = try GPTModel(config: config, seed: 7)
         // Larger-than-default weights so that every path carries a visible gradient.
         var random = TestRandom(11)
-        try model.setParameterVector(model.parameterVector().enumerated().map { i, v in
-            v + random.floats(1, scale: 0.1)[0]
-        })
-        let B = 2, T = 6
+        try model.setParameterVector(
+            model.parameterVector().enumerated().map { i, v in
+                v + random.floats(1, scale: 0.1)[0]
+            })
+        let B = 2
+        let T = 6
         let batch = random.tokens(B * (T + 1), vocabulary: config.vocabularySize)
         model.zeroGradients()
         try model.accumulateGradients(batch: batch, batchSize: B)
@@ -34,9 +38,11 @@ final class ModelGradientTests: XCTestCase {
             let error = relativeError(exact, numeric)
             let scale = numeric.map(abs).max() ?? 0
             if scale < 1e-6 {
-                XCTAssertLessThan(exact.map(abs).max() ?? 0, 1e-5, "\(slot.name): numeric gradient ~0 but analytic is not")
+                XCTAssertLessThan(
+                    exact.map(abs).max() ?? 0, 1e-5, "\(slot.name): numeric gradient ~0 but analytic is not")
             } else {
-                XCTAssertLessThan(error, 1e-2, "\(slot.name) (window \(String(describing: window))): relative error \(error)")
+                XCTAssertLessThan(
+                    error, 1e-2, "\(slot.name) (window \(String(describing: window))): relative error \(error)")
             }
         }
         try model.setParameterVector(parameters)
@@ -50,7 +56,8 @@ final class ModelGradientTests: XCTestCase {
         let config = GPTConfig(vocabularySize: 17, contextLength: 8, layers: 1, heads: 2, width: 8)
         let model = try GPTModel(config: config, seed: 3)
         var random = TestRandom(5)
-        let a = random.tokens(2 * 9, vocabulary: 17), b = random.tokens(2 * 9, vocabulary: 17)
+        let a = random.tokens(2 * 9, vocabulary: 17)
+        let b = random.tokens(2 * 9, vocabulary: 17)
         model.zeroGradients()
         try model.accumulateGradients(batch: a + b, batchSize: 4)
         let whole = model.gradientVector()

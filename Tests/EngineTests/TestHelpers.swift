@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import Engine
 import Primitives
+import XCTest
+
+@testable import Engine
 
 /// Deterministic random values for tests.
 struct TestRandom {
@@ -17,7 +18,9 @@ struct TestRandom {
 
 /// Relative error ||a - b|| / (||a|| + ||b||) between an analytic and a numeric gradient.
 func relativeError(_ a: [Double], _ b: [Double]) -> Double {
-    var diff = 0.0, na = 0.0, nb = 0.0
+    var diff = 0.0
+    var na = 0.0
+    var nb = 0.0
     for i in 0..<a.count {
         diff += (a[i] - b[i]) * (a[i] - b[i])
         na += a[i] * a[i]

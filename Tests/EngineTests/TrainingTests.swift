@@ -1,21 +1,25 @@
 import Foundation
-import XCTest
-@testable import Engine
 import Primitives
+import XCTest
+
+@testable import Engine
 
 final class TrainingTests: XCTestCase {
     func testTinyModelOverfitsOneBatch() throws {
         let config = GPTConfig(vocabularySize: 32, contextLength: 16, layers: 2, heads: 2, width: 32)
         let model = try GPTModel(config: config, seed: 1)
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(weightDecay: 0),
-                                  schedule: LearningRateSchedule(peak: 1e-2, warmupSteps: 10, totalSteps: 200, decay: .constant))
+        let trainer = try Trainer(
+            model: model, optimizer: AdamWConfig(weightDecay: 0),
+            schedule: LearningRateSchedule(peak: 1e-2, warmupSteps: 10, totalSteps: 200, decay: .constant))
         var random = TestRandom(9)
         let batch = random.tokens(4 * 17, vocabulary: 32)
         let first = try trainer.trainStep(batch: batch, batchSize: 4)
         XCTAssertEqual(Double(first.loss), log(32.0), accuracy: 0.3, "a fresh model predicts ~uniformly")
         var last = first
         for _ in 0..<200 { last = try trainer.trainStep(batch: batch, batchSize: 4) }
-        XCTAssertLessThan(try model.loss(batch: batch, batchSize: 4), 0.05, "after \(trainer.step) steps, last step loss \(last.loss)")
+        XCTAssertLessThan(
+            try model.loss(batch: batch, batchSize: 4), 0.05, "after \(trainer.step) steps, last step loss \(last.loss)"
+        )
     }
 
     /// Bytes of Python's documentation sources (python3-doc), as a byte-level (vocabulary 256) corpus.
@@ -44,16 +48,19 @@ final class TrainingTests: XCTestCase {
         XCTAssertGreaterThan(bytes.count, 500_000, "python3-doc corpus unexpectedly small")
         let tokens = bytes.map { Int32($0) }
         let split = tokens.count * 9 / 10
-        let train = tokens[..<split], validation = Array(tokens[split...].prefix(32 * 65 * 8))
+        let train = tokens[..<split]
+        let validation = Array(tokens[split...].prefix(32 * 65 * 8))
         let entropy = Self.unigramEntropy(validation[...])
 
         let config = GPTConfig(vocabularySize: 256, contextLength: 64, layers: 2, heads: 4, width: 64)
         let model = try GPTModel(config: config, seed: 42, threads: 2)
         let steps = 600
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(),
-                                  schedule: LearningRateSchedule(peak: 4e-3, floor: 4e-4, warmupSteps: 40, totalSteps: steps))
+        let trainer = try Trainer(
+            model: model, optimizer: AdamWConfig(),
+            schedule: LearningRateSchedule(peak: 4e-3, floor: 4e-4, warmupSteps: 40, totalSteps: steps))
         var random = SplitMix64(seed: 5)
-        let B = 16, T = 64
+        let B = 16
+        let T = 64
         for _ in 0..<steps {
             var batch: [Int32] = []
             for _ in 0..<B {
@@ -63,7 +70,9 @@ final class TrainingTests: XCTestCase {
             _ = try trainer.trainStep(batch: batch, batchSize: B)
         }
         let result = try model.evaluate(stream: validation, sequenceLength: T, batchSize: 8)
-        print("python-docs bytes: unigram entropy \(entropy) nats, validation loss \(result.meanLoss), perplexity \(result.perplexity)")
+        print(
+            "python-docs bytes: unigram entropy \(entropy) nats, validation loss \(result.meanLoss), perplexity \(result.perplexity)"
+        )
         XCTAssertGreaterThan(entropy, 2.5, "English text bytes carry well over 2.5 nats")
         XCTAssertLessThan(result.meanLoss, entropy - 0.8, "validation loss must fall well below the unigram entropy")
         XCTAssertEqual(result.perplexity, exp(result.meanLoss), accuracy: 1e-9)
@@ -83,15 +92,21 @@ final class TrainingTests: XCTestCase {
         let schedule = LearningRateSchedule(peak: 5e-3, floor: 1e-4, warmupSteps: 3, totalSteps: 12, decay: .cosine)
         let optimizer = AdamWConfig(weightDecay: 0.1, maxGradientNorm: 0.5)
         func microbatches(_ step: Int) -> [[Int32]] {
-            [Self.batch(step: 2 * step, vocabulary: 29, rows: 3, length: 12),
-             Self.batch(step: 2 * step + 1, vocabulary: 29, rows: 3, length: 12)]
+            [
+                Self.batch(step: 2 * step, vocabulary: 29, rows: 3, length: 12),
+                Self.batch(step: 2 * step + 1, vocabulary: 29, rows: 3, length: 12),
+            ]
         }
 
-        let uninterrupted = try Trainer(model: GPTModel(config: config, seed: 99, threads: 1), optimizer: optimizer, schedule: schedule)
+        let uninterrupted = try Trainer(
+            model: GPTModel(config: config, seed: 99, threads: 1), optimizer: optimizer, schedule: schedule)
         var expected: [Float] = []
-        for step in 0..<10 { expected.append(try uninterrupted.trainStep(microbatches: microbatches(step), batchSize: 3).loss) }
+        for step in 0..<10 {
+            expected.append(try uninterrupted.trainStep(microbatches: microbatches(step), batchSize: 3).loss)
+        }
 
-        let first = try Trainer(model: GPTModel(config: config, seed: 99, threads: 1), optimizer: optimizer, schedule: schedule)
+        let first = try Trainer(
+            model: GPTModel(config: config, seed: 99, threads: 1), optimizer: optimizer, schedule: schedule)
         var losses: [Float] = []
         for step in 0..<4 { losses.append(try first.trainStep(microbatches: microbatches(step), batchSize: 3).loss) }
         let path = dir.appendingPathComponent("step4.safetensors").path
@@ -109,7 +124,8 @@ final class TrainingTests: XCTestCase {
         for step in 4..<10 { losses.append(try resumed.trainStep(microbatches: microbatches(step), batchSize: 3).loss) }
 
         XCTAssertEqual(losses.map(\.bitPattern), expected.map(\.bitPattern), "losses \(losses) vs \(expected)")
-        XCTAssertEqual(resumed.model.parameterVector().map(\.bitPattern), uninterrupted.model.parameterVector().map(\.bitPattern))
+        XCTAssertEqual(
+            resumed.model.parameterVector().map(\.bitPattern), uninterrupted.model.parameterVector().map(\.bitPattern))
         XCTAssertLessThan(expected.last!, expected.first!, "training made progress")
     }
 
@@ -141,8 +157,9 @@ final class TrainingTests: XCTestCase {
             }
         }
         // Clipping: the step reports the pre-clip norm; the update uses the clipped gradient.
-        let trainer = try Trainer(model: model, optimizer: AdamWConfig(maxGradientNorm: 1e-3),
-                                  schedule: LearningRateSchedule(peak: 1e-3, totalSteps: 10))
+        let trainer = try Trainer(
+            model: model, optimizer: AdamWConfig(maxGradientNorm: 1e-3),
+            schedule: LearningRateSchedule(peak: 1e-3, totalSteps: 10))
         let result = try trainer.trainStep(batch: [1, 2, 3, 4, 5], batchSize: 1)
         XCTAssertGreaterThan(result.gradientNorm, 1e-3)
         let clippedNorm = GradientNorm.compute(model.gradients, threads: 1)

@@ -31,11 +31,14 @@ final class HTTPConcurrencyTests: XCTestCase {
         usleep(200_000)
         let started = Date()
         for _ in 0..<20 {
-            XCTAssertEqual(try client.send(HTTPClientRequest(url: "\(server.baseURL)/fast", timeoutSeconds: 5)).text, "fast")
+            XCTAssertEqual(
+                try client.send(HTTPClientRequest(url: "\(server.baseURL)/fast", timeoutSeconds: 5)).text, "fast")
         }
         XCTAssertEqual(pollResult.count, 0, "the long-polls are still waiting while fast requests are served")
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
-        release.signal(); release.signal(); release.signal()
+        release.signal()
+        release.signal()
+        release.signal()
         wait(for: [pollDone], timeout: 10)
         XCTAssertEqual(pollResult.values, ["woken", "woken", "woken"])
     }
@@ -81,11 +84,15 @@ final class HTTPConcurrencyTests: XCTestCase {
         let first = try startServer(self, handler: echoHandler)
         let second = HTTPServer(configuration: HTTPServerConfiguration(port: first.port)) { _ in .text("never") }
         XCTAssertThrowsError(try second.start()) { error in
-            guard case .couldNotStart(let address, let port, _) = error as? HTTPServerError else { return XCTFail("\(error)") }
+            guard case .couldNotStart(let address, let port, _) = error as? HTTPServerError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(address, "127.0.0.1")
             XCTAssertEqual(port, first.port)
         }
-        XCTAssertThrowsError(try HTTPServer(configuration: HTTPServerConfiguration(address: "localhost")) { _ in .text("") }.start()) { error in
+        XCTAssertThrowsError(
+            try HTTPServer(configuration: HTTPServerConfiguration(address: "localhost")) { _ in .text("") }.start()
+        ) { error in
             XCTAssertEqual(error as? HTTPServerError, .invalidAddress("localhost"))
         }
     }
@@ -137,7 +144,9 @@ final class HTTPConcurrencyTests: XCTestCase {
         // The in-flight request got its answer before stop returned (give the client a moment to read it).
         for _ in 0..<100 where result.count == 0 { usleep(10_000) }
         XCTAssertEqual(result.values, ["finished"])
-        XCTAssertThrowsError(try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/", connectTimeoutSeconds: 1))) { error in
+        XCTAssertThrowsError(
+            try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/", connectTimeoutSeconds: 1))
+        ) { error in
             guard case .couldNotConnect = error as? HTTPClientError else { return XCTFail("\(error)") }
         }
     }
@@ -171,7 +180,9 @@ final class HTTPConcurrencyTests: XCTestCase {
         let cancelledAt = Date()
         task.cancel()
         let outcome = await task.value
-        XCTAssertLessThan(Date().timeIntervalSince(cancelledAt), 5, "cancellation aborts the transfer instead of waiting for the answer")
+        XCTAssertLessThan(
+            Date().timeIntervalSince(cancelledAt), 5,
+            "cancellation aborts the transfer instead of waiting for the answer")
         guard case .failure(.cancelled(let cancelledURL)) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertEqual(cancelledURL, url)
     }

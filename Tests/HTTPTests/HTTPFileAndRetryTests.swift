@@ -1,7 +1,8 @@
 import Foundation
 import HTTPClient
-@testable import HTTPServer
 import XCTest
+
+@testable import HTTPServer
 
 final class HTTPFileAndRetryTests: XCTestCase {
     private var directory: URL!
@@ -36,12 +37,14 @@ final class HTTPFileAndRetryTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), content[1_000_000...1_999_999])
 
         // A range running past the end is clipped to the file.
-        let tail = try client.download(url: "\(server.baseURL)/shard", to: target, range: Int64(content.count - 10)...Int64(content.count + 100))
+        let tail = try client.download(
+            url: "\(server.baseURL)/shard", to: target, range: Int64(content.count - 10)...Int64(content.count + 100))
         XCTAssertEqual(tail.status, 206)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), content.suffix(10))
 
         try? FileManager.default.removeItem(atPath: target)
-        let beyond = try client.download(url: "\(server.baseURL)/shard", to: target, range: Int64(content.count)...Int64(content.count + 5))
+        let beyond = try client.download(
+            url: "\(server.baseURL)/shard", to: target, range: Int64(content.count)...Int64(content.count + 5))
         XCTAssertEqual(beyond.status, 416)
         XCTAssertEqual(beyond.header("Content-Range"), "bytes */\(content.count)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: target), "no file is written for an error response")
@@ -51,7 +54,10 @@ final class HTTPFileAndRetryTests: XCTestCase {
         XCTAssertTrue(missing.text.contains("file not found"), missing.text)
         XCTAssertFalse(FileManager.default.fileExists(atPath: target))
 
-        XCTAssertThrowsError(try client.download(url: "\(server.baseURL)/shard", to: directory.appendingPathComponent("no/such/dir/x").path)) { error in
+        XCTAssertThrowsError(
+            try client.download(
+                url: "\(server.baseURL)/shard", to: directory.appendingPathComponent("no/such/dir/x").path)
+        ) { error in
             guard case .fileError = error as? HTTPClientError else { return XCTFail("\(error)") }
         }
     }
@@ -64,13 +70,17 @@ final class HTTPFileAndRetryTests: XCTestCase {
         let spoolDirectory = directory.appendingPathComponent("spool").path
         try FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
         let seenSpoolFiles = LockedBox<String>()
-        let configuration = HTTPServerConfiguration(maxBodyBytes: { _, _ in 64 << 20 }, spoolBodiesLargerThan: 1 << 20,
-                                                    spoolDirectory: spoolDirectory)
+        let configuration = HTTPServerConfiguration(
+            maxBodyBytes: { _, _ in 64 << 20 }, spoolBodiesLargerThan: 1 << 20,
+            spoolDirectory: spoolDirectory)
         let server = try startServer(self, configuration: configuration) { request in
-            guard let file = request.bodyFile else { return .json(["spooled": false, "inMemory": request.body.count == request.bodyLength]) }
+            guard let file = request.bodyFile else {
+                return .json(["spooled": false, "inMemory": request.body.count == request.bodyLength])
+            }
             seenSpoolFiles.set(file)
             XCTAssertTrue(request.body.isEmpty)
-            XCTAssertEqual(request.bodyLength, (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? -1)
+            XCTAssertEqual(
+                request.bodyLength, (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? -1)
             if request.path == "/keep" { XCTAssertEqual(rename(file, kept), 0) }
             return .json(["spooled": true])
         }
@@ -82,9 +92,12 @@ final class HTTPFileAndRetryTests: XCTestCase {
         let drop = try client.upload(url: "\(server.baseURL)/drop", method: "POST", fromFile: source)
         XCTAssertEqual(try drop.decodeJSON([String: Bool].self), ["spooled": true])
         XCTAssertEqual(seenSpoolFiles.count, 2)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spoolDirectory), [], "spool files are removed after the handler")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: spoolDirectory), [],
+            "spool files are removed after the handler")
 
-        let small = try client.send(HTTPClientRequest(method: "POST", url: "\(server.baseURL)/small", body: Data(count: 1000)))
+        let small = try client.send(
+            HTTPClientRequest(method: "POST", url: "\(server.baseURL)/small", body: Data(count: 1000)))
         XCTAssertEqual(try small.decodeJSON([String: Bool].self), ["spooled": false, "inMemory": true])
 
         XCTAssertThrowsError(try client.upload(url: "\(server.baseURL)/x", fromFile: source + ".missing")) { error in
@@ -107,7 +120,9 @@ final class HTTPFileAndRetryTests: XCTestCase {
     func testClosedPortIsATypedConnectError() {
         let url = "http://127.0.0.1:\(unusedPort())/v1/healthz"
         XCTAssertThrowsError(try HTTPClient().send(HTTPClientRequest(url: url))) { error in
-            guard let error = error as? HTTPClientError, case .couldNotConnect = error else { return XCTFail("\(error)") }
+            guard let error = error as? HTTPClientError, case .couldNotConnect = error else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(error.url, url)
             XCTAssertTrue(error.isTransient)
             XCTAssertTrue(error.description.contains(url), error.description)
@@ -124,10 +139,13 @@ final class HTTPFileAndRetryTests: XCTestCase {
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.6) { try? server.start() }
         let retries = LockedCounter()
         let policy = HTTPRetryPolicy(maxAttempts: 40, initialDelaySeconds: 0.05, maxDelaySeconds: 0.2)
-        let response = try withRetry(policy: policy, onRetry: { event in
-            XCTAssertNotNil(event.error)
-            retries.increment()
-        }) { () throws(HTTPClientError) in
+        let response = try withRetry(
+            policy: policy,
+            onRetry: { event in
+                XCTAssertNotNil(event.error)
+                retries.increment()
+            }
+        ) { () throws(HTTPClientError) in
             try HTTPClient().send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz", connectTimeoutSeconds: 1))
         }
         XCTAssertEqual(response.text, "up")
@@ -135,9 +153,12 @@ final class HTTPFileAndRetryTests: XCTestCase {
 
         // Out of attempts: the last transient error is thrown.
         let closed = "http://127.0.0.1:\(unusedPort())/"
-        XCTAssertThrowsError(try withRetry(policy: HTTPRetryPolicy(maxAttempts: 3, initialDelaySeconds: 0.01)) { () throws(HTTPClientError) in
-            try HTTPClient().send(HTTPClientRequest(url: closed))
-        }) { error in
+        XCTAssertThrowsError(
+            try withRetry(policy: HTTPRetryPolicy(maxAttempts: 3, initialDelaySeconds: 0.01)) {
+                () throws(HTTPClientError) in
+                try HTTPClient().send(HTTPClientRequest(url: closed))
+            }
+        ) { error in
             guard case .couldNotConnect = error as? HTTPClientError else { return XCTFail("\(error)") }
         }
     }

@@ -9,15 +9,17 @@ final class HTTPRoundTripTests: XCTestCase {
         let client = HTTPClient(defaultHeaders: ["X-Test-Header": "default"])
         for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
             let body = method == "GET" ? nil : Data("payload of \(method)".utf8)
-            let response = try client.send(HTTPClientRequest(
-                method: method, url: "\(server.baseURL)/v1/jobs/a%20b?state=running&name=x%26y&plus=a+b",
-                headers: method == "PUT" ? ["x-test-header": "override"] : [:], body: body))
+            let response = try client.send(
+                HTTPClientRequest(
+                    method: method, url: "\(server.baseURL)/v1/jobs/a%20b?state=running&name=x%26y&plus=a+b",
+                    headers: method == "PUT" ? ["x-test-header": "override"] : [:], body: body))
             XCTAssertEqual(response.status, 200, method)
             XCTAssertEqual(response.header("content-type"), "application/json")
             let echo = try response.decodeJSON(Echo.self)
             XCTAssertEqual(echo.method, method)
             XCTAssertEqual(echo.path, "/v1/jobs/a b")
-            XCTAssertEqual(echo.query, ["state": "running", "name": "x&y", "plus": "a b"], "+ decodes to a space, as in forms")
+            XCTAssertEqual(
+                echo.query, ["state": "running", "name": "x&y", "plus": "a b"], "+ decodes to a space, as in forms")
             XCTAssertEqual(echo.header, method == "PUT" ? "override" : "default")
             XCTAssertEqual(echo.body, body.map { String(decoding: $0, as: UTF8.self) } ?? "")
             XCTAssertEqual(echo.remote, "127.0.0.1")
@@ -25,10 +27,18 @@ final class HTTPRoundTripTests: XCTestCase {
     }
 
     func testJSONRoundTripAndErrorStatusesAreResponses() throws {
-        struct Job: Codable, Equatable { var name: String; var replicas: Int; var labels: [String: String] }
+        struct Job: Codable, Equatable {
+            var name: String
+            var replicas: Int
+            var labels: [String: String]
+        }
         let server = try startServer(self) { request in
-            guard request.bearerToken == "secret" else { return .error(status: 401, message: "missing or wrong bearer token") }
-            guard let job = try? request.decodeJSON(Job.self) else { return .error(status: 400, message: "malformed JSON") }
+            guard request.bearerToken == "secret" else {
+                return .error(status: 401, message: "missing or wrong bearer token")
+            }
+            guard let job = try? request.decodeJSON(Job.self) else {
+                return .error(status: 400, message: "malformed JSON")
+            }
             var updated = job
             updated.replicas *= 2
             return .json(updated, status: 201)
@@ -39,7 +49,8 @@ final class HTTPRoundTripTests: XCTestCase {
         XCTAssertEqual(response.status, 201)
         XCTAssertEqual(try response.decodeJSON(Job.self), Job(name: "train-1", replicas: 8, labels: ["zone": "a"]))
 
-        let malformed = try client.send(HTTPClientRequest(method: "POST", url: "\(server.baseURL)/v1/jobs", body: Data("{nope".utf8)))
+        let malformed = try client.send(
+            HTTPClientRequest(method: "POST", url: "\(server.baseURL)/v1/jobs", body: Data("{nope".utf8)))
         XCTAssertEqual(malformed.status, 400)
         XCTAssertTrue(malformed.text.contains("malformed JSON"), malformed.text)
 
@@ -55,7 +66,8 @@ final class HTTPRoundTripTests: XCTestCase {
         let server = try startServer(self, handler: echoHandler)
         let client = HTTPClient()
         for i in 0..<200 {
-            let response = try client.send(HTTPClientRequest(method: "POST", url: "\(server.baseURL)/n", body: Data("\(i)".utf8)))
+            let response = try client.send(
+                HTTPClientRequest(method: "POST", url: "\(server.baseURL)/n", body: Data("\(i)".utf8)))
             XCTAssertEqual(try response.decodeJSON(Echo.self).body, "\(i)")
         }
     }
@@ -67,7 +79,8 @@ final class HTTPRoundTripTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 16) { thread in
             for i in 0..<20 {
                 let body = "t\(thread)-\(i)"
-                let response = try? client.send(HTTPClientRequest(method: "POST", url: "\(server.baseURL)/c", body: Data(body.utf8)))
+                let response = try? client.send(
+                    HTTPClientRequest(method: "POST", url: "\(server.baseURL)/c", body: Data(body.utf8)))
                 if (try? response?.decodeJSON(Echo.self).body) != body { failures.increment() }
             }
         }
@@ -81,7 +94,8 @@ final class HTTPRoundTripTests: XCTestCase {
         try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<10 {
                 group.addTask {
-                    let response = try await client.send(HTTPClientRequest(method: "POST", url: "\(url)/async", body: Data("\(i)".utf8)))
+                    let response = try await client.send(
+                        HTTPClientRequest(method: "POST", url: "\(url)/async", body: Data("\(i)".utf8)))
                     return try response.decodeJSON(Echo.self).body
                 }
             }

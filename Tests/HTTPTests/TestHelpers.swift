@@ -3,8 +3,10 @@ import HTTPServer
 import XCTest
 
 /// Starts a server on an ephemeral loopback port for the duration of a test; stopped in teardown.
-func startServer(_ testCase: XCTestCase, configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-                 handler: @escaping HTTPHandler) throws -> HTTPServer {
+func startServer(
+    _ testCase: XCTestCase, configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+    handler: @escaping HTTPHandler
+) throws -> HTTPServer {
     let server = HTTPServer(configuration: configuration, handler: handler)
     try server.start()
     testCase.addTeardownBlock { server.stop(timeoutSeconds: 5) }
@@ -19,9 +21,13 @@ func unusedPort() -> UInt16 {
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = 0
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
     return UInt16(bigEndian: addr.sin_port)
 }
 
@@ -34,7 +40,11 @@ func rawExchange(port: UInt16, _ payload: [Data], timeoutSeconds: Double = 5) ->
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = port.bigEndian
-    let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let connected = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
     guard connected == 0 else { return "" }
     var tv = timeval(tv_sec: Int(timeoutSeconds), tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -49,10 +59,13 @@ func rawExchange(port: UInt16, _ payload: [Data], timeoutSeconds: Double = 5) ->
         if n <= 0 { break }
         received.append(contentsOf: buffer[0..<n])
         if let text = String(data: received, encoding: .utf8), text.contains("\r\n\r\n"),
-           let header = text.components(separatedBy: "\r\n\r\n").first,
-           let lengthLine = header.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
-           let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)),
-           received.count >= header.utf8.count + 4 + length {
+            let header = text.components(separatedBy: "\r\n\r\n").first,
+            let lengthLine = header.split(separator: "\r\n").first(where: {
+                $0.lowercased().hasPrefix("content-length:")
+            }),
+            let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)),
+            received.count >= header.utf8.count + 4 + length
+        {
             break
         }
     }
@@ -71,6 +84,8 @@ struct Echo: Codable, Equatable {
 func echoHandler(_ request: HTTPRequest) -> HTTPResponse {
     var query: [String: String] = [:]
     for item in request.queryItems { query[item.name] = item.value }
-    return .json(Echo(method: request.method, path: request.path, query: query, header: request.headers["x-test-header"],
-                      body: String(decoding: request.body, as: UTF8.self), remote: request.remoteAddress))
+    return .json(
+        Echo(
+            method: request.method, path: request.path, query: query, header: request.headers["x-test-header"],
+            body: String(decoding: request.body, as: UTF8.self), remote: request.remoteAddress))
 }

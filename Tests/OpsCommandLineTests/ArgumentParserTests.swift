@@ -3,6 +3,7 @@ import Control
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import OpsCommandLine
 
 final class ArgumentParserTests: XCTestCase {
@@ -13,12 +14,16 @@ final class ArgumentParserTests: XCTestCase {
     }
 
     private func error(_ line: String) -> CommandLineError? {
-        do { _ = try parse(line); return nil } catch let e as CommandLineError { return e } catch { return nil }
+        do {
+            _ = try parse(line)
+            return nil
+        } catch let e as CommandLineError { return e } catch { return nil }
     }
 
     func testParsesCommandsOptionsAndPositionals() throws {
         let apply = try parse("apply -f manifests/pipeline.yaml --wait")
-        XCTAssertEqual(apply, ParsedCommand(command: "apply", values: ["file": ["manifests/pipeline.yaml"]], flags: ["wait"]))
+        XCTAssertEqual(
+            apply, ParsedCommand(command: "apply", values: ["file": ["manifests/pipeline.yaml"]], flags: ["wait"]))
         XCTAssertEqual(try parse("apply --file=a.yaml").value("file"), "a.yaml")
         XCTAssertEqual(try parse("apply -fa.yaml").value("file"), "a.yaml")
         let get = try parse("get tasks pretrain -o json --server http://127.0.0.1:9")
@@ -39,11 +44,18 @@ final class ArgumentParserTests: XCTestCase {
         XCTAssertEqual(error("get jobs --bogus"), .unknownOption(command: "get", option: "--bogus"))
         XCTAssertEqual(error("get jobs -z"), .unknownOption(command: "get", option: "-z"))
         XCTAssertEqual(error("apply -f"), .missingValue(command: "apply", option: "-f", valueName: "FILE"))
-        XCTAssertEqual(error("apply --wait=yes"), .invalidValue(command: "apply", option: "--wait", value: "yes", expected: "no value (it is a flag)"))
+        XCTAssertEqual(
+            error("apply --wait=yes"),
+            .invalidValue(command: "apply", option: "--wait", value: "yes", expected: "no value (it is a flag)"))
         XCTAssertEqual(error("logs"), .missingArgument(command: "logs", name: "JOB"))
-        XCTAssertEqual(error("get jobz"), .invalidChoice(command: "get", name: "KIND", value: "jobz", choices: ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues"]))
+        XCTAssertEqual(
+            error("get jobz"),
+            .invalidChoice(
+                command: "get", name: "KIND", value: "jobz",
+                choices: ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues"]))
         XCTAssertEqual(error("cancel a b"), .unexpectedArgument(command: "cancel", argument: "b"))
-        XCTAssertEqual(error("delete job x"), .invalidChoice(command: "delete", name: "KIND", value: "job", choices: ["queue"]))
+        XCTAssertEqual(
+            error("delete job x"), .invalidChoice(command: "delete", name: "KIND", value: "job", choices: ["queue"]))
         XCTAssertEqual(error("delete queue"), .missingArgument(command: "delete", name: "NAME"))
         XCTAssertEqual(error("apply -f a -f b"), .duplicateOption(command: "apply", option: "-f"))
         XCTAssertEqual(error("--server x"), .unknownCommand("--server", suggestion: nil))
@@ -66,7 +78,9 @@ final class ArgumentParserTests: XCTestCase {
             let help = parser.help(for: command.name)
             for option in command.options + OpsCommands.globalOptions {
                 XCTAssertTrue(help.contains("--\(option.name)"), "\(command.name) help lacks --\(option.name)")
-                if let env = option.environment { XCTAssertTrue(help.contains(env), "\(command.name) help lacks \(env)") }
+                if let env = option.environment {
+                    XCTAssertTrue(help.contains(env), "\(command.name) help lacks \(env)")
+                }
             }
             XCTAssertTrue(parser.overview().contains(command.name))
         }
@@ -74,13 +88,16 @@ final class ArgumentParserTests: XCTestCase {
     }
 
     func testSettingsPreferFlagsThenEnvironment() throws {
-        let environment = ["OPS_SERVER": "http://127.0.0.1:7000", "OPS_WORKER_MAX_TASKS": "8", "OPS_WORKER_LABELS": "zone=a, rack=2",
-                           "HOME": "/nonexistent-home"]
+        let environment = [
+            "OPS_SERVER": "http://127.0.0.1:7000", "OPS_WORKER_MAX_TASKS": "8", "OPS_WORKER_LABELS": "zone=a, rack=2",
+            "HOME": "/nonexistent-home",
+        ]
         let fromEnv = Settings(parsed: try parse("worker"), environment: environment)
         XCTAssertEqual(fromEnv.serverURL, "http://127.0.0.1:7000")
         XCTAssertEqual(try fromEnv.value(WorkerCommand.maxTasks), 8)
         XCTAssertEqual(fromEnv.list("label"), ["zone=a", "rack=2"])
-        let fromFlags = Settings(parsed: try parse("worker --server http://127.0.0.1:1 --max-tasks 2 --label x=y"), environment: environment)
+        let fromFlags = Settings(
+            parsed: try parse("worker --server http://127.0.0.1:1 --max-tasks 2 --label x=y"), environment: environment)
         XCTAssertEqual(fromFlags.serverURL, "http://127.0.0.1:1")
         XCTAssertEqual(try fromFlags.value(WorkerCommand.maxTasks), 2)
         XCTAssertEqual(fromFlags.list("label"), ["x=y"])
@@ -96,8 +113,10 @@ final class ArgumentParserTests: XCTestCase {
     func testServerURLFallsBackToTheFileUpWrote() throws {
         let state = try TemporaryDirectory.make(prefix: "state-").url
         defer { try? FileManager.default.removeItem(at: state) }
-        try "http://127.0.0.1:4321\n".write(to: state.appendingPathComponent("server-url"), atomically: true, encoding: .utf8)
-        try "admin-from-state\n".write(to: state.appendingPathComponent("admin-token"), atomically: true, encoding: .utf8)
+        try "http://127.0.0.1:4321\n".write(
+            to: state.appendingPathComponent("server-url"), atomically: true, encoding: .utf8)
+        try "admin-from-state\n".write(
+            to: state.appendingPathComponent("admin-token"), atomically: true, encoding: .utf8)
         let settings = Settings(parsed: try parse("get jobs --state-dir \(state.path)"), environment: [:])
         XCTAssertEqual(settings.serverURL, "http://127.0.0.1:4321")
         XCTAssertEqual(try settings.adminToken(), "admin-from-state")
@@ -108,37 +127,58 @@ final class ArgumentParserTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: state) }
         let file = state.appendingPathComponent("token")
         try "  s3cret \n".write(to: file, atomically: true, encoding: .utf8)
-        XCTAssertEqual(try Settings.token(fileOption: nil, variable: "OPS_TOKEN", environment: ["OPS_TOKEN_FILE": file.path, "OPS_TOKEN": "other"]), "s3cret",
-                       "the file wins over the variable")
-        XCTAssertEqual(try Settings.token(fileOption: nil, variable: "OPS_TOKEN", environment: ["OPS_TOKEN": "env-token"]), "env-token")
+        XCTAssertEqual(
+            try Settings.token(
+                fileOption: nil, variable: "OPS_TOKEN",
+                environment: ["OPS_TOKEN_FILE": file.path, "OPS_TOKEN": "other"]), "s3cret",
+            "the file wins over the variable")
+        XCTAssertEqual(
+            try Settings.token(fileOption: nil, variable: "OPS_TOKEN", environment: ["OPS_TOKEN": "env-token"]),
+            "env-token")
         XCTAssertNil(try Settings.token(fileOption: nil, variable: "OPS_TOKEN", environment: [:]))
         XCTAssertThrowsError(try Settings.token(fileOption: nil, variable: "OPS_TOKEN", environment: ["OPS_TOKEN": ""]))
-        XCTAssertThrowsError(try Settings.token(fileOption: state.appendingPathComponent("missing").path, variable: "OPS_TOKEN", environment: [:])) { error in
+        XCTAssertThrowsError(
+            try Settings.token(
+                fileOption: state.appendingPathComponent("missing").path, variable: "OPS_TOKEN", environment: [:])
+        ) { error in
             XCTAssertTrue("\(error)".contains("cannot read"), "\(error)")
             XCTAssertFalse("\(error)".contains("s3cret"))
         }
     }
 
     func testWorkerConfigurationFromFlags() throws {
-        let settings = Settings(parsed: try parse("worker --name n1 --cpus 1.5 --memory 2Gi --accelerator gpu-h100=8 --accelerator tpu-v5e=4 --label zone=a --max-tasks 3 --state-dir /tmp/s"),
-                                environment: [:])
+        let settings = Settings(
+            parsed: try parse(
+                "worker --name n1 --cpus 1.5 --memory 2Gi --accelerator gpu-h100=8 --accelerator tpu-v5e=4 --label zone=a --max-tasks 3 --state-dir /tmp/s"
+            ),
+            environment: [:])
         let configuration = try settings.workerConfiguration(hostName: "host", cores: 2, memory: 1 << 30)
         XCTAssertEqual(configuration.name, "n1")
-        XCTAssertEqual(configuration.resources, Resources(cpuMillis: 1500, memoryBytes: 2 << 30, accelerators: ["gpu-h100": 8, "tpu-v5e": 4]))
+        XCTAssertEqual(
+            configuration.resources,
+            Resources(cpuMillis: 1500, memoryBytes: 2 << 30, accelerators: ["gpu-h100": 8, "tpu-v5e": 4]))
         XCTAssertEqual(configuration.labels, ["zone": "a"])
         XCTAssertEqual(configuration.maxConcurrentTasks, 3)
         XCTAssertEqual(configuration.workDirectory.path, "/tmp/s/work/n1")
-        let defaults = try Settings(parsed: try parse("worker"), environment: ["HOME": "/h"]).workerConfiguration(hostName: "host", cores: 2, memory: 1 << 30)
+        let defaults = try Settings(parsed: try parse("worker"), environment: ["HOME": "/h"]).workerConfiguration(
+            hostName: "host", cores: 2, memory: 1 << 30)
         XCTAssertEqual(defaults.name, "host")
         XCTAssertEqual(defaults.resources, Resources(cpuMillis: 2000, memoryBytes: 1 << 30))
-        for bad in ["--cpus two", "--memory 5Xi", "--accelerator gpu-h100", "--accelerator gpu=-1", "--label novalue", "--max-tasks 0"] {
-            XCTAssertThrowsError(try Settings(parsed: try parse("worker \(bad)"), environment: [:]).workerConfiguration(), bad)
+        for bad in [
+            "--cpus two", "--memory 5Xi", "--accelerator gpu-h100", "--accelerator gpu=-1", "--label novalue",
+            "--max-tasks 0",
+        ] {
+            XCTAssertThrowsError(
+                try Settings(parsed: try parse("worker \(bad)"), environment: [:]).workerConfiguration(), bad)
         }
     }
 
     func testControlPlaneConfigurationRequiresDatabaseAndTokensAndSaneTimers() throws {
-        let env = ["OPS_DATABASE_URL": "postgresql://ops:pw@127.0.0.1:5432/ops", "OPS_ADMIN_TOKEN": "a", "OPS_JOIN_TOKEN": "j"]
-        let configuration = try Settings(parsed: try parse("serve --port 9000"), environment: env).controlPlaneConfiguration()
+        let env = [
+            "OPS_DATABASE_URL": "postgresql://ops:pw@127.0.0.1:5432/ops", "OPS_ADMIN_TOKEN": "a", "OPS_JOIN_TOKEN": "j",
+        ]
+        let configuration = try Settings(parsed: try parse("serve --port 9000"), environment: env)
+            .controlPlaneConfiguration()
         XCTAssertEqual(configuration.port, 9000)
         XCTAssertEqual(configuration.adminToken.value, "a")
         XCTAssertEqual(configuration.joinToken.value, "j")
@@ -146,16 +186,23 @@ final class ArgumentParserTests: XCTestCase {
         XCTAssertEqual(configuration.leaseSeconds, 15)
         XCTAssertEqual(configuration.heartbeatSeconds, 3)
         let summary = ServeCommand.summary(configuration)
-        XCTAssertEqual(summary, "listen 127.0.0.1:9000, database postgresql://ops:***@127.0.0.1:5432/ops, artifacts \(configuration.artifactDirectory), "
-                       + "lease 15.0s, heartbeat 3.0s, max body 16Mi", "the database password and the tokens are never shown")
+        XCTAssertEqual(
+            summary,
+            "listen 127.0.0.1:9000, database postgresql://ops:***@127.0.0.1:5432/ops, artifacts \(configuration.artifactDirectory), "
+                + "lease 15.0s, heartbeat 3.0s, max body 16Mi", "the database password and the tokens are never shown")
         XCTAssertEqual(ServeCommand.redactPassword("postgresql://ops:pw@h/db"), "postgresql://ops:***@h/db")
         XCTAssertEqual(ServeCommand.redactPassword("postgresql://ops@h/db"), "postgresql://ops@h/db")
-        XCTAssertThrowsError(try Settings(parsed: try parse("serve"), environment: [:]).controlPlaneConfiguration()) { error in
+        XCTAssertThrowsError(try Settings(parsed: try parse("serve"), environment: [:]).controlPlaneConfiguration()) {
+            error in
             XCTAssertTrue("\(error)".contains("--database-url"), "\(error)")
         }
-        XCTAssertThrowsError(try Settings(parsed: try parse("serve --lease-seconds 2 --heartbeat-seconds 3"), environment: env).controlPlaneConfiguration())
-        XCTAssertThrowsError(try Settings(parsed: try parse("serve --port 70000"), environment: env).controlPlaneConfiguration())
-        let up = try Settings(parsed: try parse("up --workers 2 --worker-memory 1Gi"), environment: ["HOME": "/h"]).localClusterOptions(cores: 2, memory: 8 << 30)
+        XCTAssertThrowsError(
+            try Settings(parsed: try parse("serve --lease-seconds 2 --heartbeat-seconds 3"), environment: env)
+                .controlPlaneConfiguration())
+        XCTAssertThrowsError(
+            try Settings(parsed: try parse("serve --port 70000"), environment: env).controlPlaneConfiguration())
+        let up = try Settings(parsed: try parse("up --workers 2 --worker-memory 1Gi"), environment: ["HOME": "/h"])
+            .localClusterOptions(cores: 2, memory: 8 << 30)
         XCTAssertEqual(up.workers, 2)
         XCTAssertEqual(up.workerResources, Resources(cpuMillis: 1000, memoryBytes: 1 << 30))
         XCTAssertEqual(up.adminTokenFile.path, "/h/.opsctl/admin-token")
@@ -179,7 +226,8 @@ final class ArgumentParserTests: XCTestCase {
     }
 
     func testTablesAlignColumns() {
-        let table = TableFormatter.render(headers: ["NAME", "STATE"], rows: [["a-long-name", "running"], ["b", "queued"]])
+        let table = TableFormatter.render(
+            headers: ["NAME", "STATE"], rows: [["a-long-name", "running"], ["b", "queued"]])
         XCTAssertEqual(table, "NAME         STATE\na-long-name  running\nb            queued\n")
         XCTAssertEqual(TableFormatter.duration(45), "45s")
         XCTAssertEqual(TableFormatter.duration(192), "3m12s")

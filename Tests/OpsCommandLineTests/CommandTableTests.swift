@@ -3,16 +3,20 @@
 
 import Foundation
 import XCTest
+
 @testable import OpsCommandLine
 
 final class CommandTableTests: XCTestCase {
     private func settings(_ line: String, environment: [String: String] = [:]) throws -> Settings {
-        Settings(parsed: try OpsCommands.parser.parse(line.split(separator: " ").map(String.init)), environment: environment)
+        Settings(
+            parsed: try OpsCommands.parser.parse(line.split(separator: " ").map(String.init)), environment: environment)
     }
 
     func testEveryCommandNameDispatchesToTheTypeThatIsItsSpec() {
         let names = OpsCommands.parser.commands.map(\.name)
-        XCTAssertEqual(names, ["up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "generate", "version"])
+        XCTAssertEqual(
+            names,
+            ["up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "generate", "version"])
         XCTAssertEqual(Set(names).count, names.count, "a name names one command")
         for name in names {
             XCTAssertEqual(OpsCommands.command(named: name)?.spec.name, name)
@@ -29,7 +33,9 @@ final class CommandTableTests: XCTestCase {
         XCTAssertTrue(serveHelp.contains("[env OPS_PORT; default 8080]"), serveHelp)
         XCTAssertTrue(OpsCommands.parser.help(for: "generate").contains("[default 0.8]"))
         XCTAssertTrue(OpsCommands.parser.help(for: "worker").contains("[env OPS_SHARD_CACHE_SIZE; default 64Gi]"))
-        XCTAssertTrue(OpsCommands.parser.help(for: "apply").contains("[default no limit]"), "words replace a default that reads badly")
+        XCTAssertTrue(
+            OpsCommands.parser.help(for: "apply").contains("[default no limit]"),
+            "words replace a default that reads badly")
 
         let serve = try settings("serve")
         XCTAssertEqual(try serve.value(ServeCommand.leaseSeconds), 15)
@@ -43,7 +49,8 @@ final class CommandTableTests: XCTestCase {
 
     func testTypedValuesComeFromFlagsThenVariablesAndBadOnesSayWhatWasExpected() throws {
         XCTAssertEqual(try settings("serve --lease-seconds 30").value(ServeCommand.leaseSeconds), 30)
-        XCTAssertEqual(try settings("serve", environment: ["OPS_MAX_BODY_BYTES": "1Mi"]).value(ServeCommand.maxBodyBytes), 1 << 20)
+        XCTAssertEqual(
+            try settings("serve", environment: ["OPS_MAX_BODY_BYTES": "1Mi"]).value(ServeCommand.maxBodyBytes), 1 << 20)
         XCTAssertThrowsError(try settings("serve --max-body-bytes 0").value(ServeCommand.maxBodyBytes)) { error in
             XCTAssertEqual("\(error)", "--max-body-bytes: expected a size like 16Mi, got '0'")
         }
@@ -61,7 +68,8 @@ final class CommandTableTests: XCTestCase {
     func testOutputFormatIsAnEnum() throws {
         XCTAssertEqual(try settings("get jobs").value(OpsCommands.output), .table)
         XCTAssertEqual(try settings("get jobs -o wide").value(OpsCommands.output), .wide)
-        XCTAssertEqual(try settings("describe job x", environment: ["OPS_OUTPUT": "json"]).value(OpsCommands.output), .json)
+        XCTAssertEqual(
+            try settings("describe job x", environment: ["OPS_OUTPUT": "json"]).value(OpsCommands.output), .json)
         XCTAssertThrowsError(try settings("get jobs -o yaml").value(OpsCommands.output)) { error in
             XCTAssertEqual("\(error)", "--output: expected one of table, json, wide, got 'yaml'")
         }
@@ -77,7 +85,8 @@ final class CommandTableTests: XCTestCase {
 
     func testArtifactStoreKindSetting() throws {
         XCTAssertEqual(try settings("worker").value(WorkerCommand.artifactStore), .dir)
-        XCTAssertEqual(try settings("worker --artifact-store control-plane").value(WorkerCommand.artifactStore), .controlPlane)
+        XCTAssertEqual(
+            try settings("worker --artifact-store control-plane").value(WorkerCommand.artifactStore), .controlPlane)
         XCTAssertThrowsError(try settings("worker --artifact-store s3").value(WorkerCommand.artifactStore)) { error in
             XCTAssertEqual("\(error)", "--artifact-store: expected dir or control-plane, got 's3'")
         }

@@ -37,17 +37,28 @@ final class EmbeddedAccessTests: XCTestCase {
         owner.close()
 
         // Nothing answers on TCP.
-        XCTAssertThrowsError(try PostgresConnection(conninfo: "host=127.0.0.1 port=\(port) dbname=postgres user=postgres connect_timeout=3"))
+        XCTAssertThrowsError(
+            try PostgresConnection(
+                conninfo: "host=127.0.0.1 port=\(port) dbname=postgres user=postgres connect_timeout=3"))
 
         // Another local user gets nowhere: the socket directory is private and peer authentication maps only
         // the owner. The attempt the issue reproduced (COPY ... TO PROGRAM) never runs.
         let marker = NSTemporaryDirectory() + "copy-to-program-\(getpid())"
-        let (status, output) = try psql(as: "nobody", ["-h", server.socketDirectory, "-p", String(port), "-U", "postgres",
-                                                       "-d", "postgres", "-c", "COPY (SELECT 1) TO PROGRAM 'touch \(marker)'"])
+        let (status, output) = try psql(
+            as: "nobody",
+            [
+                "-h", server.socketDirectory, "-p", String(port), "-U", "postgres",
+                "-d", "postgres", "-c", "COPY (SELECT 1) TO PROGRAM 'touch \(marker)'",
+            ])
         XCTAssertNotEqual(status, 0, output)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "another user ran a program as the database superuser")
-        let (tcpStatus, tcpOutput) = try psql(as: "nobody", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres",
-                                                             "-c", "SELECT 1"])
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: marker), "another user ran a program as the database superuser")
+        let (tcpStatus, tcpOutput) = try psql(
+            as: "nobody",
+            [
+                "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres",
+                "-c", "SELECT 1",
+            ])
         XCTAssertNotEqual(tcpStatus, 0, tcpOutput)
 
         // The directory's access rules are the ones written at start.
@@ -64,8 +75,9 @@ final class EmbeddedAccessTests: XCTestCase {
         defer { test.destroy() }
         let server = test.server
         try server.stop()
-        try "host all all 127.0.0.1/32 trust\nlocal all all trust\n".write(toFile: server.dataDirectory + "/pg_hba.conf",
-                                                                           atomically: true, encoding: .utf8)
+        try "host all all 127.0.0.1/32 trust\nlocal all all trust\n".write(
+            toFile: server.dataDirectory + "/pg_hba.conf",
+            atomically: true, encoding: .utf8)
         try server.start()
         let hba = try String(contentsOfFile: server.dataDirectory + "/pg_hba.conf", encoding: .utf8)
         XCTAssertFalse(hba.contains("trust"), hba)

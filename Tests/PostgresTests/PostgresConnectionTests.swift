@@ -12,14 +12,18 @@ final class PostgresConnectionTests: XCTestCase {
 
     func testRoundTripsEveryParameterType() throws {
         let c = try PostgresConnection(conninfo: conninfo)
-        try c.execute("""
+        try c.execute(
+            """
             CREATE TABLE t (s text, i bigint, d double precision, b boolean, ts timestamptz, by bytea, j jsonb, n text)
             """)
         let date = Date(timeIntervalSince1970: 1_764_000_000.123456)
         let evil = "Robert'); DROP TABLE t; -- \"quoted\" \\ back\\slash ünïcode 🚀"
-        try c.execute("INSERT INTO t VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                      [.text(evil), .int(-9_000_000_000), .double(0.1), .bool(true), .timestamp(date),
-                       .bytes([0, 1, 254, 255]), .json(#"{"a": [1, "x'y"]}"#), nil])
+        try c.execute(
+            "INSERT INTO t VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                .text(evil), .int(-9_000_000_000), .double(0.1), .bool(true), .timestamp(date),
+                .bytes([0, 1, 254, 255]), .json(#"{"a": [1, "x'y"]}"#), nil,
+            ])
         let row = try c.queryOne("SELECT * FROM t")
         XCTAssertEqual(try row.string("s"), evil)
         XCTAssertEqual(try row.int64("i"), -9_000_000_000)
@@ -29,7 +33,8 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertEqual(try row.bytes("by"), [0, 1, 254, 255])
         XCTAssertEqual(try row.json("j"), #"{"a": [1, "x'y"]}"#)
         XCTAssertNil(try row.optionalString("n"))
-        XCTAssertEqual(try c.queryOne("SELECT count(*) AS n FROM t").int("n"), 1, "the injection-looking text must not run")
+        XCTAssertEqual(
+            try c.queryOne("SELECT count(*) AS n FROM t").int("n"), 1, "the injection-looking text must not run")
         // The same string used in a WHERE clause matches only itself.
         XCTAssertEqual(try c.query("SELECT 1 FROM t WHERE s = $1", [.text(evil)]).count, 1)
         XCTAssertEqual(try c.query("SELECT 1 FROM t WHERE s = $1", [.text("' OR '1'='1")]).count, 0)
@@ -39,7 +44,8 @@ final class PostgresConnectionTests: XCTestCase {
         let c = try PostgresConnection(conninfo: conninfo)
         for seconds in [0.0, -1.5, 951_782_400.25, 4_102_444_800.999999, -2_208_988_800] {
             let d = Date(timeIntervalSince1970: seconds)
-            let back = try c.queryOne("SELECT $1::timestamptz AS v, extract(epoch FROM $1::timestamptz)::float8 AS e", [.timestamp(d)])
+            let back = try c.queryOne(
+                "SELECT $1::timestamptz AS v, extract(epoch FROM $1::timestamptz)::float8 AS e", [.timestamp(d)])
             XCTAssertEqual(try back.date("v").timeIntervalSince1970, seconds, accuracy: 0.000_001)
             XCTAssertEqual(try back.double("e"), seconds, accuracy: 0.000_001)
         }
@@ -48,7 +54,8 @@ final class PostgresConnectionTests: XCTestCase {
     func testArrayParametersWithQuotesAndNulls() throws {
         let c = try PostgresConnection(conninfo: conninfo)
         let texts: [String?] = ["a,b", "c\"d", "e\\f", nil, "{g}", ""]
-        let rows = try c.query("SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n", [.textArray(texts)])
+        let rows = try c.query(
+            "SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n", [.textArray(texts)])
         XCTAssertEqual(try rows.map { try $0.optionalString("x") }, texts)
         let sum = try c.queryOne("SELECT sum(x)::bigint AS s FROM unnest($1::bigint[]) x", [.intArray([1, 2, 3, -10])])
         XCTAssertEqual(try sum.int64("s"), -4)
@@ -87,22 +94,25 @@ final class PostgresConnectionTests: XCTestCase {
         try c.execute("CREATE TABLE accounts (name text PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))")
         try c.execute("INSERT INTO accounts VALUES ('a', 10), ('b', 0)")
         struct Abort: Error {}
-        XCTAssertThrowsError(try c.transaction { tx in
-            try tx.execute("UPDATE accounts SET balance = balance - 5 WHERE name = 'a'")
-            try tx.execute("UPDATE accounts SET balance = balance + 5 WHERE name = 'b'")
-            throw Abort()
-        })
-        XCTAssertThrowsError(try c.transaction(isolation: .serializable) { tx in
-            try tx.execute("UPDATE accounts SET balance = balance + 20 WHERE name = 'b'")
-            try tx.execute("UPDATE accounts SET balance = balance - 20 WHERE name = 'a'") // violates CHECK
-        })
+        XCTAssertThrowsError(
+            try c.transaction { tx in
+                try tx.execute("UPDATE accounts SET balance = balance - 5 WHERE name = 'a'")
+                try tx.execute("UPDATE accounts SET balance = balance + 5 WHERE name = 'b'")
+                throw Abort()
+            })
+        XCTAssertThrowsError(
+            try c.transaction(isolation: .serializable) { tx in
+                try tx.execute("UPDATE accounts SET balance = balance + 20 WHERE name = 'b'")
+                try tx.execute("UPDATE accounts SET balance = balance - 20 WHERE name = 'a'") // violates CHECK
+            })
         let balances = try c.query("SELECT name, balance FROM accounts ORDER BY name").map { try $0.int64("balance") }
         XCTAssertEqual(balances, [10, 0])
         try c.transaction { tx in
             try tx.execute("UPDATE accounts SET balance = balance - 4 WHERE name = 'a'")
             try tx.execute("UPDATE accounts SET balance = balance + 4 WHERE name = 'b'")
         }
-        XCTAssertEqual(try c.query("SELECT balance FROM accounts ORDER BY name").map { try $0.int64("balance") }, [6, 4])
+        XCTAssertEqual(
+            try c.query("SELECT balance FROM accounts ORDER BY name").map { try $0.int64("balance") }, [6, 4])
     }
 
     func testPoolIsBoundedAndSharedAcrossThreads() throws {
@@ -121,7 +131,9 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertLessThanOrEqual(pool.openConnections, 3)
         XCTAssertEqual(try pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM hits").int("n") }, 240)
         let backends = try pool.withConnection {
-            try $0.queryOne("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'llm-ops'").int("n")
+            try $0.queryOne(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'llm-ops'"
+            ).int("n")
         }
         XCTAssertLessThanOrEqual(backends, 3)
     }
@@ -135,12 +147,15 @@ final class PostgresConnectionTests: XCTestCase {
         try c.notify(channel: "jobs", payload: "it's \"42\"")
         try c.notify(channel: "other", payload: "not for us")
         try c.transaction { tx in try tx.notify(channel: "jobs", payload: "after commit") }
-        XCTAssertThrowsError(try c.transaction { tx in
-            try tx.notify(channel: "jobs", payload: "rolled back")
-            throw PostgresError.noRows(sql: "abort")
-        })
+        XCTAssertThrowsError(
+            try c.transaction { tx in
+                try tx.notify(channel: "jobs", payload: "rolled back")
+                throw PostgresError.noRows(sql: "abort")
+            })
         try c.notify(channel: "jobs", payload: "last")
-        try waitUntil("three notifications") { received.items.filter { if case .notification = $0 { true } else { false } }.count >= 3 }
+        try waitUntil("three notifications") {
+            received.items.filter { if case .notification = $0 { true } else { false } }.count >= 3
+        }
         let notifications = received.items.compactMap { event -> String? in
             if case .notification(let channel, let payload) = event { return "\(channel):\(payload)" }
             return nil
@@ -151,7 +166,9 @@ final class PostgresConnectionTests: XCTestCase {
         listener.listen(channels: ["other"])
         XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
         try c.notify(channel: "other", payload: "now for us")
-        try waitUntil("notification on the added channel") { received.items.contains(.notification(channel: "other", payload: "now for us")) }
+        try waitUntil("notification on the added channel") {
+            received.items.contains(.notification(channel: "other", payload: "now for us"))
+        }
     }
 }
 
@@ -195,8 +212,9 @@ extension PostgresConnectionTests {
         }
         group.wait()
         XCTAssertEqual(errors.items, [])
-        XCTAssertEqual(try pool.withConnection { try $0.queryOne("SELECT n FROM counter").int("n") }, 100,
-                       "lost updates are impossible: conflicting transactions were rolled back and retried")
+        XCTAssertEqual(
+            try pool.withConnection { try $0.queryOne("SELECT n FROM counter").int("n") }, 100,
+            "lost updates are impossible: conflicting transactions were rolled back and retried")
     }
 }
 
@@ -204,6 +222,14 @@ extension PostgresConnectionTests {
 final class Mailbox<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [T] = []
-    func put(_ item: T) { lock.lock(); storage.append(item); lock.unlock() }
-    var items: [T] { lock.lock(); defer { lock.unlock() }; return storage }
+    func put(_ item: T) {
+        lock.lock()
+        storage.append(item)
+        lock.unlock()
+    }
+    var items: [T] {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
 }

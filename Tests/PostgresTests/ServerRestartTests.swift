@@ -33,10 +33,14 @@ final class ServerRestartTests: XCTestCase {
         XCTAssertEqual(try pool.withConnection { try $0.queryOne("SELECT v FROM kept").string("v") }, "before restart")
 
         // The listener reconnects, says it may have missed something, and works again.
-        try waitUntil("listener reconnect", timeoutSeconds: 15) { received.items.contains(.listening(mayHaveMissed: true)) }
+        try waitUntil("listener reconnect", timeoutSeconds: 15) {
+            received.items.contains(.listening(mayHaveMissed: true))
+        }
         XCTAssertTrue(listener.waitUntilListening(timeoutSeconds: 10))
         try pool.withConnection { try $0.notify(channel: "wake", payload: "after restart") }
-        try waitUntil("notification after restart") { received.items.contains(.notification(channel: "wake", payload: "after restart")) }
+        try waitUntil("notification after restart") {
+            received.items.contains(.notification(channel: "wake", payload: "after restart"))
+        }
 
         // A crash (SIGKILL) leaves a stale postmaster.pid; start() must still work and keep committed data.
         try pool.transaction { try $0.execute("INSERT INTO kept VALUES ('before crash')") }
@@ -79,8 +83,9 @@ final class ServerRestartTests: XCTestCase {
         let dir = try TemporaryDirectory.make()
         defer { dir.remove() }
         let privateParent = dir.path + "/private"
-        try FileManager.default.createDirectory(atPath: privateParent, withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: privateParent, withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700])
         let server = EmbeddedPostgres(directory: privateParent + "/pg")
         XCTAssertThrowsError(try server.start()) { error in
             XCTAssertTrue("\(error)".contains("\(privateParent) is not searchable"), "\(error)")

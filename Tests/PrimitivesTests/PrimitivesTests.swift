@@ -6,8 +6,9 @@ final class PrimitivesTests: XCTestCase {
     /// The reference sequence of SplitMix64 for seed 0 (the values every copy this replaced produced).
     func testSplitMix64ReferenceSequence() {
         var generator = SplitMix64(seed: 0)
-        XCTAssertEqual((0..<3).map { _ in generator.next() },
-                       [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
+        XCTAssertEqual(
+            (0..<3).map { _ in generator.next() },
+            [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
         var bounded = SplitMix64(seed: 7)
         for _ in 0..<1000 { XCTAssertTrue((0..<13).contains(bounded.next(below: 13))) }
         var uniform = SplitMix64(seed: 9)
@@ -49,13 +50,14 @@ final class PrimitivesTests: XCTestCase {
         let started = Date()
         XCTAssertNil(box.wait(until: started.addingTimeInterval(0.05)) { $0 ? true : nil })
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.05)
-        box.withLock { $0 = true }  // changed without a wake-up: a later wait sees it at once
+        box.withLock { $0 = true } // changed without a wake-up: a later wait sees it at once
         XCTAssertEqual(box.wait(until: Date()) { $0 ? 1 : nil }, 1)
     }
 
     func testExponentialBackoffIsCappedAndSafeForAnyCount() {
         let backoff = ExponentialBackoff(initialSeconds: 0.5, maximumSeconds: 10)
-        XCTAssertEqual([0, 1, 2, 3, 5, 6, 1_000_000].map { backoff.delaySeconds(afterFailures: $0) }, [0.5, 0.5, 1, 2, 8, 10, 10])
+        XCTAssertEqual(
+            [0, 1, 2, 3, 5, 6, 1_000_000].map { backoff.delaySeconds(afterFailures: $0) }, [0.5, 0.5, 1, 2, 8, 10, 10])
         XCTAssertEqual(ExponentialBackoff.jittered(4, jitter: 0.5, unit: 0), 2)
         XCTAssertEqual(ExponentialBackoff.jittered(4, jitter: 0.5, unit: 0.999_999), 4, accuracy: 1e-5)
         XCTAssertEqual(ExponentialBackoff.jittered(4, jitter: 2, unit: 0.5), 2, "jitter is clamped to 1")

@@ -1,6 +1,7 @@
+import ClusterModel
 // Retry timing: RetryPolicy -> the notBefore of the next attempt, or giving up.
 import XCTest
-import ClusterModel
+
 @testable import Scheduler
 
 final class RetryTimingTests: XCTestCase {

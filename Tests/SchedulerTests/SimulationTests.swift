@@ -1,14 +1,15 @@
+import ClusterModel
 // The seeded cluster simulation: invariants after every pass, no starvation, fair share, same seed same trace.
 import XCTest
-import ClusterModel
+
 @testable import Scheduler
 
 final class SimulationTests: XCTestCase {
     #if DEBUG
-    // Debug builds are ~30x slower; the CI runs release, where the full size below is used.
-    static let fullWorkers = 1_000, fullTasks = 10_000
+        // Debug builds are ~30x slower; the CI runs release, where the full size below is used.
+        static let fullWorkers = 1_000, fullTasks = 10_000
     #else
-    static let fullWorkers = 10_000, fullTasks = 100_000
+        static let fullWorkers = 10_000, fullTasks = 100_000
     #endif
 
     func testTenThousandWorkersHundredThousandTasksKeepEveryInvariant() {

@@ -4,6 +4,7 @@ import Checksum
 import Foundation
 import HTTPServer
 import XCTest
+
 @testable import Workers
 
 final class ArtifactStoreTests: XCTestCase {
@@ -20,7 +21,8 @@ final class ArtifactStoreTests: XCTestCase {
         XCTAssertEqual(record.bytes, 3000)
         XCTAssertTrue(record.location.hasSuffix("/blobs/\(record.sha256.prefix(2))/\(record.sha256)"))
         XCTAssertEqual(try store.localPath(for: record.location).path, record.location)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: record.location).deletingLastPathComponent().path)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: URL(fileURLWithPath: record.location).deletingLastPathComponent().path)
         XCTAssertEqual(leftovers, [record.sha256], "no temporary files are left behind")
         XCTAssertThrowsError(try store.localPath(for: directory.appendingPathComponent("nope").path))
     }
@@ -36,10 +38,15 @@ final class ArtifactStoreTests: XCTestCase {
             switch request.method {
             case "PUT":
                 guard let body = try? request.bodyData(), SHA256.hex(of: Array(body)) == sha else {
-                    return HTTPResponse(status: 400, body: try! WireCoding.encode(APIErrorBody(code: .badRequest, message: "checksum mismatch")))
+                    return HTTPResponse(
+                        status: 400,
+                        body: try! WireCoding.encode(APIErrorBody(code: .badRequest, message: "checksum mismatch")))
                 }
                 blobs.mutate { $0[sha] = body }
-                return HTTPResponse(status: 201, body: try! WireCoding.encode(BlobUploadResponse(location: "cp://blobs/\(sha)", sha256: sha, bytes: Int64(body.count))))
+                return HTTPResponse(
+                    status: 201,
+                    body: try! WireCoding.encode(
+                        BlobUploadResponse(location: "cp://blobs/\(sha)", sha256: sha, bytes: Int64(body.count))))
             case "GET":
                 gets.mutate { $0 += 1 }
                 guard var data = blobs.value[sha] else { return HTTPResponse(status: 404) }
@@ -52,7 +59,8 @@ final class ArtifactStoreTests: XCTestCase {
         try server.start()
         defer { server.stop(timeoutSeconds: 1) }
         let token = BearerToken("worker-token")
-        let store = ControlPlaneArtifactStore(baseURL: server.baseURL, token: token, cacheDirectory: directory.appendingPathComponent("cache"))
+        let store = ControlPlaneArtifactStore(
+            baseURL: server.baseURL, token: token, cacheDirectory: directory.appendingPathComponent("cache"))
         let file = directory.appendingPathComponent("weights.bin")
         let payload = Data((0..<100_000).map { UInt8($0 % 251) })
         try payload.write(to: file)
@@ -68,12 +76,16 @@ final class ArtifactStoreTests: XCTestCase {
         XCTAssertEqual(gets.value, 1, "the second read comes from the cache")
 
         // A corrupted transfer is refused and not cached.
-        let other = ControlPlaneArtifactStore(baseURL: server.baseURL, token: token, cacheDirectory: directory.appendingPathComponent("cache2"))
+        let other = ControlPlaneArtifactStore(
+            baseURL: server.baseURL, token: token, cacheDirectory: directory.appendingPathComponent("cache2"))
         corrupt.mutate { $0 = true }
         XCTAssertThrowsError(try other.localPath(for: record.location)) { error in
             XCTAssertTrue("\(error)".contains("hash to"), "\(error)")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("cache2/blobs/\(record.sha256.prefix(2))/\(record.sha256)").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(
+                atPath: directory.appendingPathComponent("cache2/blobs/\(record.sha256.prefix(2))/\(record.sha256)")
+                    .path))
         XCTAssertThrowsError(try other.localPath(for: "cp://blobs/" + String(repeating: "0", count: 64))) { error in
             guard case ArtifactStoreError.notFound = error else { return XCTFail("\(error)") }
         }

@@ -4,6 +4,7 @@ import ClusterModel
 import Foundation
 import HTTPServer
 import XCTest
+
 @testable import Workers
 
 final class BackoffAndTransportTests: XCTestCase {
@@ -25,8 +26,10 @@ final class BackoffAndTransportTests: XCTestCase {
         let calls = Locked(0)
         let sleeps = Locked<[Double]>([])
         let backoff = Backoff(initialSeconds: 1, maximumSeconds: 8, multiplier: 2, jitter: 0)
-        let value = try await withControlPlaneRetry("test", backoff: backoff, log: { _ in },
-                                                    sleep: { seconds in sleeps.mutate { $0.append(seconds) } }) { () async throws(ControlPlaneError) -> Int in
+        let value = try await withControlPlaneRetry(
+            "test", backoff: backoff, log: { _ in },
+            sleep: { seconds in sleeps.mutate { $0.append(seconds) } }
+        ) { () async throws(ControlPlaneError) -> Int in
             calls.mutate { $0 += 1 }
             if calls.value < 4 { throw ControlPlaneError.unreachable(url: "http://127.0.0.1:1", reason: "refused") }
             return 42
@@ -36,9 +39,11 @@ final class BackoffAndTransportTests: XCTestCase {
 
         let fatalCalls = Locked(0)
         do {
-            _ = try await withControlPlaneRetry("test", backoff: backoff, log: { _ in }, sleep: { _ in }) { () async throws(ControlPlaneError) -> Int in
+            _ = try await withControlPlaneRetry("test", backoff: backoff, log: { _ in }, sleep: { _ in }) {
+                () async throws(ControlPlaneError) -> Int in
                 fatalCalls.mutate { $0 += 1 }
-                throw ControlPlaneError.rejected(route: "POST /x", status: 403, body: APIErrorBody(code: .forbidden, message: "no"))
+                throw ControlPlaneError.rejected(
+                    route: "POST /x", status: 403, body: APIErrorBody(code: .forbidden, message: "no"))
             }
             XCTFail("a 403 must not be retried")
         } catch let error as ControlPlaneError {
@@ -51,23 +56,38 @@ final class BackoffAndTransportTests: XCTestCase {
         XCTAssertTrue(ControlPlaneError.rejected(route: "r", status: 503, body: nil).isRetryable)
         XCTAssertTrue(ControlPlaneError.rejected(route: "r", status: 429, body: nil).isRetryable)
         XCTAssertFalse(ControlPlaneError.rejected(route: "r", status: 400, body: nil).isRetryable)
-        XCTAssertTrue(ControlPlaneError.rejected(route: "r", status: 409, body: APIErrorBody(code: .staleAttempt, message: "m")).isStaleAttempt)
-        XCTAssertFalse(ControlPlaneError.rejected(route: "r", status: 409, body: APIErrorBody(code: .conflict, message: "m")).isStaleAttempt)
-        XCTAssertTrue(ControlPlaneError.rejected(route: "r", status: 404, body: APIErrorBody(code: .unknownWorker, message: "m")).isUnknownWorker)
+        XCTAssertTrue(
+            ControlPlaneError.rejected(route: "r", status: 409, body: APIErrorBody(code: .staleAttempt, message: "m"))
+                .isStaleAttempt)
+        XCTAssertFalse(
+            ControlPlaneError.rejected(route: "r", status: 409, body: APIErrorBody(code: .conflict, message: "m"))
+                .isStaleAttempt)
+        XCTAssertTrue(
+            ControlPlaneError.rejected(route: "r", status: 404, body: APIErrorBody(code: .unknownWorker, message: "m"))
+                .isUnknownWorker)
     }
 
     /// The admin client against a real HTTP server: bearer token, query strings, error bodies, bad JSON.
     func testOpsClientSendsTheTokenAndMapsErrorBodies() async throws {
         let seen = Locked<[String]>([])
         let server = HTTPServer { request in
-            seen.mutate { $0.append("\(request.method) \(request.path)?\(request.queryItems.map { "\($0.name)=\($0.value)" }.joined(separator: "&")) \(request.bearerToken ?? "-")") }
+            seen.mutate {
+                $0.append(
+                    "\(request.method) \(request.path)?\(request.queryItems.map { "\($0.name)=\($0.value)" }.joined(separator: "&")) \(request.bearerToken ?? "-")"
+                )
+            }
             switch request.path {
             case "/v1/jobs":
-                let job = JobView(id: JobID(1), name: "a", type: "noop", state: .running, submittedAt: Date(timeIntervalSince1970: 0))
-                let page = request.query("cursor") == nil ? ListResponse(items: [job], nextCursor: "p2") : ListResponse(items: [job], nextCursor: nil)
+                let job = JobView(
+                    id: JobID(1), name: "a", type: "noop", state: .running, submittedAt: Date(timeIntervalSince1970: 0))
+                let page =
+                    request.query("cursor") == nil
+                    ? ListResponse(items: [job], nextCursor: "p2") : ListResponse(items: [job], nextCursor: nil)
                 return HTTPResponse(status: 200, body: try! WireCoding.encode(page))
             case "/v1/jobs/missing":
-                return HTTPResponse(status: 404, body: try! WireCoding.encode(APIErrorBody(code: .notFound, message: "no job named missing")))
+                return HTTPResponse(
+                    status: 404,
+                    body: try! WireCoding.encode(APIErrorBody(code: .notFound, message: "no job named missing")))
             case "/v1/workers":
                 return HTTPResponse(status: 200, body: Data("{not json".utf8))
             default:

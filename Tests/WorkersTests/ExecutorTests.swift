@@ -3,6 +3,7 @@ import Checksum
 import ClusterModel
 import Foundation
 import XCTest
+
 @testable import Workers
 
 final class ExecutorTests: XCTestCase {
@@ -12,19 +13,23 @@ final class ExecutorTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: directory) }
 
     private func assignment(_ type: String, spec: AnyJSON = [:], attempt: Int = 1) -> TaskAssignment {
-        TaskAssignment(taskID: TaskID(7), attemptID: AttemptID(70 + Int64(attempt)), attemptNumber: attempt, maxAttempts: 3,
-                       leaseDeadline: Date().addingTimeInterval(60), jobID: JobID(1), jobName: "j", jobType: type, taskIndex: 2,
-                       spec: spec, resources: Resources(cpuMillis: 100))
+        TaskAssignment(
+            taskID: TaskID(7), attemptID: AttemptID(70 + Int64(attempt)), attemptNumber: attempt, maxAttempts: 3,
+            leaseDeadline: Date().addingTimeInterval(60), jobID: JobID(1), jobName: "j", jobType: type, taskIndex: 2,
+            spec: spec, resources: Resources(cpuMillis: 100))
     }
 
     private func context(for task: TaskAssignment, reports: ReportQueue = ReportQueue()) -> ExecutionContext {
-        ExecutionContext(task: task, workDirectory: directory, workerResources: Resources(cpuMillis: 1000),
-                         artifactStore: FileArtifactStore(root: directory.appendingPathComponent("store")), reports: reports)
+        ExecutionContext(
+            task: task, workDirectory: directory, workerResources: Resources(cpuMillis: 1000),
+            artifactStore: FileArtifactStore(root: directory.appendingPathComponent("store")), reports: reports)
     }
 
     func testRegistryKnowsTheBuiltinsAndAcceptsNewKinds() {
         struct Echo: JobExecutor {
-            func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult { TaskResult(result: task.spec) }
+            func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
+                TaskResult(result: task.spec)
+            }
         }
         var registry = ExecutorRegistry.builtins()
         XCTAssertEqual(registry.kinds, ["fail", "noop", "shell", "sleep"])
@@ -74,7 +79,9 @@ final class ExecutorTests: XCTestCase {
             XCTFail("a cancelled sleep must not succeed")
         } catch {
             XCTAssertLessThan(Date().timeIntervalSince(started), 2)
-            guard case .failed(let report) = WorkerDaemon.classify(error, context: ctx, assignment: task) else { return XCTFail("\(error)") }
+            guard case .failed(let report) = WorkerDaemon.classify(error, context: ctx, assignment: task) else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(report.reason, .cancelled)
             XCTAssertEqual(report.message, "user")
         }
@@ -107,10 +114,15 @@ final class ExecutorTests: XCTestCase {
         guard case .failed(let other) = classify(Weird()) else { return XCTFail() }
         XCTAssertTrue(other.retryable, "unexplained errors may be transient")
         XCTAssertTrue(other.message.contains("Weird"))
-        guard case .failed(let preempted) = classify(CancellationError(), { $0.signalPreemption(PreemptionRequest(deadline: Date(), reason: "make room")) }) else { return XCTFail() }
+        guard
+            case .failed(let preempted) = classify(
+                CancellationError(), { $0.signalPreemption(PreemptionRequest(deadline: Date(), reason: "make room")) })
+        else { return XCTFail() }
         XCTAssertEqual(preempted.reason, .preempted)
         XCTAssertEqual(preempted.message, "make room")
-        guard case .dropped = classify(CancellationError(), { $0.signalStop(.stale) }) else { return XCTFail("stale work is dropped") }
+        guard case .dropped = classify(CancellationError(), { $0.signalStop(.stale) }) else {
+            return XCTFail("stale work is dropped")
+        }
         guard case .failed(let shutdown) = classify(CancellationError()) else { return XCTFail() }
         XCTAssertEqual(shutdown.reason, .preempted)
     }
@@ -145,9 +157,12 @@ final class ExecutorTests: XCTestCase {
     func testWorkDirectoryIsCreatedOnFirstUseAndRemovedAfterwards() throws {
         let task = assignment("x")
         let place = directory.appendingPathComponent("attempt-71")
-        let ctx = ExecutionContext(task: task, workDirectory: place, workerResources: .zero,
-                                   artifactStore: FileArtifactStore(root: directory), reports: ReportQueue())
-        XCTAssertFalse(FileManager.default.fileExists(atPath: place.path), "nothing is created for executors that need no scratch space")
+        let ctx = ExecutionContext(
+            task: task, workDirectory: place, workerResources: .zero,
+            artifactStore: FileArtifactStore(root: directory), reports: ReportQueue())
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: place.path),
+            "nothing is created for executors that need no scratch space")
         try Data("x".utf8).write(to: ctx.workDirectory.appendingPathComponent("scratch"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: place.appendingPathComponent("scratch").path))
         ctx.removeWorkDirectory()

@@ -1,8 +1,9 @@
 import APITypes
 import ClusterModel
-@testable import Engine
 import Foundation
 import XCTest
+
+@testable import Engine
 @testable import Workers
 
 /// Issue 22.5 on the worker: a crafted or NaN checkpoint fails the attempt for good (it crashed the worker, or
@@ -14,27 +15,34 @@ final class NonFiniteAndBadCheckpointTests: XCTestCase {
 
     override func setUpWithError() throws {
         root = temporaryDirectory("nonfinite")
-        train = try TrainFixtures.dataset(at: root.appendingPathComponent("data/train"), name: "train", documents: 60, seed: 1)
+        train = try TrainFixtures.dataset(
+            at: root.appendingPathComponent("data/train"), name: "train", documents: 60, seed: 1)
     }
 
     override func tearDown() { try? FileManager.default.removeItem(at: root) }
 
     private func settings(lr: Double = 3e-3, initFrom: CheckpointReference? = nil) -> TrainSettings {
-        TrainSettings(model: TrainFixtures.tinyModel(), data: [TrainDataSource(path: train.path, weight: 1)], batchSize: 4,
-                      sequenceLength: 32, steps: 30, optimizer: TrainOptimizerSettings(learningRate: lr, warmupSteps: 0, weightDecay: 0, gradientClip: 0),
-                      seed: 7, logEvery: 1, initFrom: initFrom, threads: 1)
+        TrainSettings(
+            model: TrainFixtures.tinyModel(), data: [TrainDataSource(path: train.path, weight: 1)], batchSize: 4,
+            sequenceLength: 32, steps: 30,
+            optimizer: TrainOptimizerSettings(learningRate: lr, warmupSteps: 0, weightDecay: 0, gradientClip: 0),
+            seed: 7, logEvery: 1, initFrom: initFrom, threads: 1)
     }
 
     private var config: GPTConfig {
         let m = TrainFixtures.tinyModel()
-        return GPTConfig(vocabularySize: m.vocabularySize, contextLength: m.contextLength, layers: m.layers, heads: m.heads, width: m.width)
+        return GPTConfig(
+            vocabularySize: m.vocabularySize, contextLength: m.contextLength, layers: m.layers, heads: m.heads,
+            width: m.width)
     }
 
     /// Runs an eval of `checkpoint`; returns the failure it must end with.
     private func evalFailure(_ checkpoint: String) async throws -> TaskFailure {
         var task = try TrainFixtures.assignment(job: "eval", jobID: 21, settings: settings(), type: "eval")
-        task.spec = try AnyJSON(encoding: EvalSettings(checkpoint: CheckpointReference(path: checkpoint),
-                                                       data: [TrainDataSource(path: train.path)], sequenceLength: 32, maxTokens: 256))
+        task.spec = try AnyJSON(
+            encoding: EvalSettings(
+                checkpoint: CheckpointReference(path: checkpoint),
+                data: [TrainDataSource(path: train.path)], sequenceLength: 32, maxTokens: 256))
         do {
             _ = try await EvalExecutor().run(task, context: TrainFixtures.context(task, root: root))
         } catch let failure as TaskFailure {
@@ -46,7 +54,8 @@ final class NonFiniteAndBadCheckpointTests: XCTestCase {
 
     func testCraftedCheckpointFailsTheEvalForGood() async throws {
         // The header of the report: a shape whose element count overflows Int64 (it trapped the worker).
-        let header = #"{"tok_emb.weight": {"dtype": "F32", "shape": [4294967296, 4294967296, 16], "data_offsets": [0, 16]}}"#
+        let header =
+            #"{"tok_emb.weight": {"dtype": "F32", "shape": [4294967296, 4294967296, 16], "data_offsets": [0, 16]}}"#
         var length = UInt64(header.utf8.count).littleEndian
         var bytes = Data(bytes: &length, count: 8)
         bytes.append(Data(header.utf8))
@@ -71,7 +80,8 @@ final class NonFiniteAndBadCheckpointTests: XCTestCase {
         XCTAssertFalse(eval.retryable)
         XCTAssertTrue(eval.message.contains("ln_f.weight") && eval.message.contains("non-finite"), eval.message)
 
-        let task = try TrainFixtures.assignment(job: "tune", jobID: 22, settings: settings(initFrom: CheckpointReference(path: path)))
+        let task = try TrainFixtures.assignment(
+            job: "tune", jobID: 22, settings: settings(initFrom: CheckpointReference(path: path)))
         do {
             _ = try await TrainExecutor().run(task, context: TrainFixtures.context(task, root: root))
             XCTFail("initFrom a NaN checkpoint must fail")
@@ -118,8 +128,9 @@ final class NonFiniteAndBadCheckpointTests: XCTestCase {
                 TaskResult(result: ["datasets": [["loss": .double(.nan)]], "steps": .int(3)])
             }
         }
-        let outcome = await WorkerDaemon.execute(task, executor: NaNResult(), knownKinds: ["train"], workerName: "w",
-                                                 context: context, logLifecycle: false)
+        let outcome = await WorkerDaemon.execute(
+            task, executor: NaNResult(), knownKinds: ["train"], workerName: "w",
+            context: context, logLifecycle: false)
         guard case .failed(let report) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertFalse(report.retryable)
         XCTAssertTrue(report.message.contains("result.datasets[0].loss"), report.message)

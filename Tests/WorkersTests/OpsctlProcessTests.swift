@@ -6,12 +6,15 @@ import APITypes
 import ClusterModel
 import Foundation
 import XCTest
+
 @testable import Workers
 
 final class OpsctlProcessTests: XCTestCase {
     private func opsctlPath() throws -> String {
         // The test runner is the .xctest executable in the build directory (Linux), or inside the bundle (macOS).
-        let starts = [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle(for: Self.self).bundleURL]
+        let starts = [
+            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle(for: Self.self).bundleURL,
+        ]
         for start in starts {
             var directory = start.deletingLastPathComponent()
             for _ in 0..<4 {
@@ -23,7 +26,11 @@ final class OpsctlProcessTests: XCTestCase {
         throw XCTSkip("the opsctl binary is not built next to the tests (run `swift build --build-tests`)")
     }
 
-    private struct Finished { var status: Int32; var stdout: String; var stderr: String }
+    private struct Finished {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
 
     private func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
@@ -33,7 +40,8 @@ final class OpsctlProcessTests: XCTestCase {
         env["HOME"] = FileManager.default.temporaryDirectory.path + "/opsctl-home-\(UUID().uuidString)"
         env.merge(environment) { _, new in new }
         process.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -45,7 +53,9 @@ final class OpsctlProcessTests: XCTestCase {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Finished(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Finished(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     func testExitCodesAndHelp() throws {
@@ -70,15 +80,21 @@ final class OpsctlProcessTests: XCTestCase {
         let plane = try MiniControlPlane()
         defer { plane.stop() }
         let submitted = Date().addingTimeInterval(-75)
-        plane.withState { $0.jobs = [JobView(id: JobID(1), name: "tokenize-web", type: "tokenize", state: .running,
-                                             tasks: TaskCounts(queued: 2, running: 1, succeeded: 5), submittedAt: submitted)] }
+        plane.withState {
+            $0.jobs = [
+                JobView(
+                    id: JobID(1), name: "tokenize-web", type: "tokenize", state: .running,
+                    tasks: TaskCounts(queued: 2, running: 1, succeeded: 5), submittedAt: submitted)
+            ]
+        }
         let table = try run(["get", "jobs", "--server", plane.url], environment: ["OPS_TOKEN": plane.adminToken])
         XCTAssertEqual(table.status, 0, table.stderr)
         let lines = table.stdout.split(separator: "\n")
         XCTAssertEqual(lines.count, 2)
         XCTAssertTrue(lines[0].hasPrefix("NAME"), table.stdout)
         XCTAssertTrue(lines[1].hasPrefix("tokenize-web  tokenize  running  5/8"), table.stdout)
-        let json = try run(["get", "jobs", "-o", "json", "--server", plane.url], environment: ["OPS_TOKEN": plane.adminToken])
+        let json = try run(
+            ["get", "jobs", "-o", "json", "--server", plane.url], environment: ["OPS_TOKEN": plane.adminToken])
         XCTAssertEqual(json.status, 0, json.stderr)
         let decoded = try WireCoding.decode([JobView].self, from: Data(json.stdout.utf8))
         XCTAssertEqual(decoded.first?.name, "tokenize-web")
@@ -96,14 +112,20 @@ final class OpsctlProcessTests: XCTestCase {
         try plane.joinToken.write(to: tokenFile, atomically: true, encoding: .utf8)
         plane.addTasks(10, type: "noop")
         plane.addTasks(1, type: "sleep", spec: ["sleep": ["seconds": 60]])
-        let (process, _, err) = try launch(["worker", "--server", plane.url, "--name", "proc-1", "--cpus", "2", "--memory", "1Gi",
-                                            "--state-dir", state.path, "--poll-wait", "1"],
-                                           environment: ["OPS_JOIN_TOKEN_FILE": tokenFile.path])
+        let (process, _, err) = try launch(
+            [
+                "worker", "--server", plane.url, "--name", "proc-1", "--cpus", "2", "--memory", "1Gi",
+                "--state-dir", state.path, "--poll-wait", "1",
+            ],
+            environment: ["OPS_JOIN_TOKEN_FILE": tokenFile.path])
         let deadline = Date().addingTimeInterval(15)
-        while plane.withState({ $0.completions.count }) < 10 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while plane.withState({ $0.completions.count }) < 10 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         XCTAssertEqual(plane.withState { $0.completions.count }, 10)
         XCTAssertEqual(plane.withState { $0.registrations.first?.name }, "proc-1")
-        XCTAssertEqual(plane.withState { $0.registrations.first?.resources }, Resources(cpuMillis: 2000, memoryBytes: 1 << 30))
+        XCTAssertEqual(
+            plane.withState { $0.registrations.first?.resources }, Resources(cpuMillis: 2000, memoryBytes: 1 << 30))
         // The sleep task is running; SIGTERM hands it back and the worker exits 0.
         kill(process.processIdentifier, SIGTERM)
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
@@ -111,7 +133,8 @@ final class OpsctlProcessTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0)
         let log = String(decoding: stderr, as: UTF8.self)
         XCTAssertTrue(log.contains("shutting down"), log)
-        XCTAssertFalse(log.contains(plane.joinToken) || log.contains(plane.workerToken), "tokens never appear in the worker's log")
+        XCTAssertFalse(
+            log.contains(plane.joinToken) || log.contains(plane.workerToken), "tokens never appear in the worker's log")
         plane.withState { plane in
             XCTAssertEqual(plane.failures.count, 1)
             XCTAssertEqual(plane.failures.first?.reason, .preempted, "the running attempt was handed back, not failed")

@@ -2,6 +2,7 @@ import APITypes
 import ClusterModel
 import Foundation
 import XCTest
+
 @testable import Workers
 
 final class ReportQueueTests: XCTestCase {
@@ -9,7 +10,9 @@ final class ReportQueueTests: XCTestCase {
     let t = Date(timeIntervalSince1970: 1_800_000_000)
 
     private func log(_ attempt: Int64, _ sequence: Int64) -> LogLineReport {
-        LogLineReport(taskID: TaskID(attempt), attemptID: AttemptID(attempt), sequence: sequence, time: t, stream: .stdout, message: "line \(sequence)")
+        LogLineReport(
+            taskID: TaskID(attempt), attemptID: AttemptID(attempt), sequence: sequence, time: t, stream: .stdout,
+            message: "line \(sequence)")
     }
 
     private func completion(_ attempt: Int64) -> CompletionReport {
@@ -22,7 +25,8 @@ final class ReportQueueTests: XCTestCase {
         queue.enqueue(ProgressReport(taskID: TaskID(1), attemptID: AttemptID(1), fraction: 0.1))
         queue.enqueue(ProgressReport(taskID: TaskID(1), attemptID: AttemptID(1), fraction: 0.7))
         queue.enqueue(log(1, 1))
-        queue.enqueue(MetricReport(taskID: TaskID(1), attemptID: AttemptID(1), name: "loss", step: 1, value: 2, time: t))
+        queue.enqueue(
+            MetricReport(taskID: TaskID(1), attemptID: AttemptID(1), name: "loss", step: 1, value: 2, time: t))
         queue.enqueue(completion(1))
         queue.enqueue(FailureReport(taskID: TaskID(2), attemptID: AttemptID(2), message: "x", retryable: true))
         let batch = try XCTUnwrap(queue.takeBatch(workerID: worker))
@@ -32,7 +36,9 @@ final class ReportQueueTests: XCTestCase {
         XCTAssertEqual(batch.completions.count, 1)
         XCTAssertEqual(batch.failures.count, 1)
         XCTAssertTrue(queue.isEmpty)
-        XCTAssertEqual(queue.unacknowledgedFinalAttempts, [AttemptID(1), AttemptID(2)], "finals stay unacknowledged until the server confirms")
+        XCTAssertEqual(
+            queue.unacknowledgedFinalAttempts, [AttemptID(1), AttemptID(2)],
+            "finals stay unacknowledged until the server confirms")
         queue.acknowledge(batch, staleAttempts: [])
         XCTAssertTrue(queue.unacknowledgedFinalAttempts.isEmpty)
     }
@@ -67,19 +73,25 @@ final class ReportQueueTests: XCTestCase {
     func testBatchesStayUnderTheByteBudgetButAlwaysMakeProgress() throws {
         let queue = ReportQueue()
         for i in 1...100 {
-            queue.enqueue(LogLineReport(taskID: TaskID(1), attemptID: AttemptID(1), sequence: Int64(i), time: t, stream: .stdout,
-                                        message: String(repeating: "x", count: 850)))
+            queue.enqueue(
+                LogLineReport(
+                    taskID: TaskID(1), attemptID: AttemptID(1), sequence: Int64(i), time: t, stream: .stdout,
+                    message: String(repeating: "x", count: 850)))
         }
         let first = try XCTUnwrap(queue.takeBatch(workerID: worker, maxBytes: 10_000))
         XCTAssertEqual(first.logs.count, 10, "10 lines of ~1,000 bytes fit in 10,000")
         XCTAssertLessThanOrEqual(try WireCoding.encode(first).count, 12_000)
         let tiny = try XCTUnwrap(queue.takeBatch(workerID: worker, maxBytes: 10))
         XCTAssertEqual(tiny.logs.count, 1, "one item always goes, however small the budget")
-        queue.enqueue(CompletionReport(taskID: TaskID(2), attemptID: AttemptID(2), result: .string(String(repeating: "r", count: 5000))))
+        queue.enqueue(
+            CompletionReport(
+                taskID: TaskID(2), attemptID: AttemptID(2), result: .string(String(repeating: "r", count: 5000))))
         var total = first.logs.count + tiny.logs.count
         while let batch = queue.takeBatch(workerID: worker, maxBytes: 10_000) {
             total += batch.logs.count
-            if !batch.completions.isEmpty { XCTAssertEqual(total, 100, "the completion goes out only after every log line") }
+            if !batch.completions.isEmpty {
+                XCTAssertEqual(total, 100, "the completion goes out only after every log line")
+            }
         }
         XCTAssertEqual(total, 100)
     }
@@ -108,7 +120,9 @@ final class ReportQueueTests: XCTestCase {
         let queue = ReportQueue(limits: ReportQueue.Limits(maxBufferedLogLines: 5, maxItemsPerKind: 100))
         for i in 1...8 { queue.enqueue(log(1, Int64(i))) }
         XCTAssertEqual(queue.droppedLogLines, 3)
-        XCTAssertEqual(try XCTUnwrap(queue.takeBatch(workerID: worker)).logs.map(\.sequence), [4, 5, 6, 7, 8], "the oldest lines go first")
+        XCTAssertEqual(
+            try XCTUnwrap(queue.takeBatch(workerID: worker)).logs.map(\.sequence), [4, 5, 6, 7, 8],
+            "the oldest lines go first")
     }
 
     func testWakeHandlerIsUrgentOnlyForFinalReports() {

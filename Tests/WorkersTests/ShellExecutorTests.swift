@@ -2,6 +2,7 @@ import APITypes
 import ClusterModel
 import Foundation
 import XCTest
+
 @testable import Workers
 
 final class ShellExecutorTests: XCTestCase {
@@ -12,14 +13,20 @@ final class ShellExecutorTests: XCTestCase {
 
     private func assignment(_ settings: AnyJSON) -> TaskAssignment {
         // The whole manifest spec, with the kind's section inside: executors read `settings`.
-        TaskAssignment(taskID: TaskID(5), attemptID: AttemptID(50), attemptNumber: 1, maxAttempts: 3, leaseDeadline: Date().addingTimeInterval(60),
-                       jobID: JobID(1), jobName: "sh", jobType: "shell", spec: ["type": "shell", "shell": settings], resources: .zero)
+        TaskAssignment(
+            taskID: TaskID(5), attemptID: AttemptID(50), attemptNumber: 1, maxAttempts: 3,
+            leaseDeadline: Date().addingTimeInterval(60),
+            jobID: JobID(1), jobName: "sh", jobType: "shell", spec: ["type": "shell", "shell": settings],
+            resources: .zero)
     }
 
-    private func run(_ settings: AnyJSON, reports: ReportQueue = ReportQueue(), during: ((ExecutionContext) async -> Void)? = nil) async throws -> TaskResult {
+    private func run(
+        _ settings: AnyJSON, reports: ReportQueue = ReportQueue(), during: ((ExecutionContext) async -> Void)? = nil
+    ) async throws -> TaskResult {
         let task = assignment(settings)
-        let context = ExecutionContext(task: task, workDirectory: directory.appendingPathComponent("work"), workerResources: .zero,
-                                       artifactStore: FileArtifactStore(root: directory), reports: reports)
+        let context = ExecutionContext(
+            task: task, workDirectory: directory.appendingPathComponent("work"), workerResources: .zero,
+            artifactStore: FileArtifactStore(root: directory), reports: reports)
         let running = Task { try await ShellExecutor().run(task, context: context) }
         if let during { await during(context) }
         return try await running.value
@@ -27,8 +34,12 @@ final class ShellExecutorTests: XCTestCase {
 
     func testRunsTheProgramAndStreamsItsOutputAsLogLines() async throws {
         let reports = ReportQueue()
-        let result = try await run(["command": ["sh", "-c", "echo hello; echo oops >&2; echo $GREETING $OPS_TASK_ID; pwd"], "env": ["GREETING": "hi"]],
-                                   reports: reports)
+        let result = try await run(
+            [
+                "command": ["sh", "-c", "echo hello; echo oops >&2; echo $GREETING $OPS_TASK_ID; pwd"],
+                "env": ["GREETING": "hi"],
+            ],
+            reports: reports)
         XCTAssertEqual(result.result["exitStatus"], 0)
         let lines = try XCTUnwrap(reports.takeBatch(workerID: WorkerID(1))).logs
         XCTAssertTrue(lines.contains { $0.stream == .stdout && $0.message == "hello" })
@@ -41,7 +52,8 @@ final class ShellExecutorTests: XCTestCase {
     func testANULInTheOutputIsLoggedAsTheReplacementCharacter() async throws {
         let reports = ReportQueue()
         _ = try await run(["command": ["sh", "-c", #"printf 'before\000after\n'"#]], reports: reports)
-        let lines = try XCTUnwrap(reports.takeBatch(workerID: WorkerID(1))).logs.filter { $0.stream == .stdout }.map(\.message)
+        let lines = try XCTUnwrap(reports.takeBatch(workerID: WorkerID(1))).logs.filter { $0.stream == .stdout }.map(
+            \.message)
         XCTAssertEqual(lines, ["before\u{FFFD}after"])
     }
 
@@ -93,9 +105,12 @@ final class ShellExecutorTests: XCTestCase {
 
     func testSecretsAreNotPassedToTheProgram() {
         let task = assignment(["command": ["true"]])
-        let environment = ShellExecutor.environment(for: task, workDirectory: directory, extra: ["MINE": "1"],
-                                                    inherited: ["PATH": "/bin", "OPS_JOIN_TOKEN": "s", "OPS_TOKEN_FILE": "/t",
-                                                                "OPS_DATABASE_URL": "postgresql://u:p@h/d", "AWS_SECRET_ACCESS_KEY": "k"])
+        let environment = ShellExecutor.environment(
+            for: task, workDirectory: directory, extra: ["MINE": "1"],
+            inherited: [
+                "PATH": "/bin", "OPS_JOIN_TOKEN": "s", "OPS_TOKEN_FILE": "/t",
+                "OPS_DATABASE_URL": "postgresql://u:p@h/d", "AWS_SECRET_ACCESS_KEY": "k",
+            ])
         XCTAssertEqual(environment["PATH"], "/bin")
         XCTAssertNil(environment["OPS_JOIN_TOKEN"])
         XCTAssertNil(environment["OPS_TOKEN_FILE"])

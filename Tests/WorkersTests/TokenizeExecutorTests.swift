@@ -2,10 +2,11 @@ import APITypes
 import Checksum
 import ClusterModel
 import DataShards
-import Gzip
 import Foundation
+import Gzip
 import XCTest
 import Zstd
+
 @testable import Workers
 
 /// The tokenize executors on real files: shards match direct tokenization, retries are no-ops, and every
@@ -26,22 +27,27 @@ final class TokenizeExecutorTests: XCTestCase {
 
     private func write(_ name: String, _ bytes: [UInt8]) -> String {
         let path = root.path + "/in/" + name
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         return path
     }
 
     private func write(_ name: String, _ text: String) -> String { write(name, Array(text.utf8)) }
 
-    private func spec(_ files: [String], index: Int = 0, count: Int = 1, badInput: String = "fail",
-                      invalidUTF8: String = "replace", txtMode: String = "document") -> TokenizeTaskSpec {
-        TokenizeTaskSpec(dataset: "ds", datasetDirectory: datasetDirectory, shardIndex: index, shardCount: count, files: files,
-                         input: TokenizeInputOptions(txtMode: txtMode, badInput: badInput, invalidUTF8: invalidUTF8),
-                         tokenizerPath: tokenizerPath, endOfText: nil, dedup: false)
+    private func spec(
+        _ files: [String], index: Int = 0, count: Int = 1, badInput: String = "fail",
+        invalidUTF8: String = "replace", txtMode: String = "document"
+    ) -> TokenizeTaskSpec {
+        TokenizeTaskSpec(
+            dataset: "ds", datasetDirectory: datasetDirectory, shardIndex: index, shardCount: count, files: files,
+            input: TokenizeInputOptions(txtMode: txtMode, badInput: badInput, invalidUTF8: invalidUTF8),
+            tokenizerPath: tokenizerPath, endOfText: nil, dedup: false)
     }
 
     private func directoryListing() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: datasetDirectory)) ?? []).filter { $0 != ".shards" }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: datasetDirectory)) ?? []).filter { $0 != ".shards" }
+            .sorted()
     }
 
     private func failure(_ spec: TokenizeTaskSpec, file: StaticString = #filePath, line: UInt = #line) -> TaskFailure? {
@@ -88,7 +94,8 @@ final class TokenizeExecutorTests: XCTestCase {
     }
 
     func testIndexIsWrittenOnlyWhenTheLastShardIsCommitted() throws {
-        let a = write("a.txt", "hello"), b = write("b.txt", "world")
+        let a = write("a.txt", "hello")
+        let b = write("b.txt", "world")
         let first = try TokenizeExecutor.tokenize(spec([b], index: 1, count: 2), context: nil)
         XCTAssertFalse(first.wroteIndex)
         XCTAssertFalse(FileManager.default.fileExists(atPath: datasetDirectory + "/index.json"))
@@ -100,7 +107,8 @@ final class TokenizeExecutorTests: XCTestCase {
     }
 
     func testDifferentContentForAnExistingShardIsRefusedNotOverwritten() throws {
-        let a = write("a.txt", "hello"), b = write("b.txt", "world world")
+        let a = write("a.txt", "hello")
+        let b = write("b.txt", "world world")
         let first = try TokenizeExecutor.tokenize(spec([a]), context: nil)
         let failure = failure(spec([b]))
         XCTAssertEqual(failure?.retryable, false)
@@ -114,12 +122,15 @@ final class TokenizeExecutorTests: XCTestCase {
         let bad = write("bad.jsonl", "{\"text\": \"fine\"}\n{\"text\": oops}\n")
         let failure = failure(spec([good, bad]))
         XCTAssertEqual(failure?.retryable, false)
-        XCTAssertTrue(failure?.message.hasPrefix("bad input: \(bad):2: malformed JSON line") ?? false, failure?.message ?? "")
+        XCTAssertTrue(
+            failure?.message.hasPrefix("bad input: \(bad):2: malformed JSON line") ?? false, failure?.message ?? "")
         XCTAssertEqual(directoryListing(), [], "no shard, no temporaries")
     }
 
     func testSkipPolicyCountsEveryKindOfBadInput() throws {
-        var invalid = Array("{\"text\": \"bad ".utf8); invalid += [0xff, 0xfe]; invalid += Array("\"}\n".utf8)
+        var invalid = Array("{\"text\": \"bad ".utf8)
+        invalid += [0xff, 0xfe]
+        invalid += Array("\"}\n".utf8)
         let files = [
             write("a.jsonl", "{\"text\": \"ok one\"}\nnot json\n{\"other\": 1}\n{\"text\": 5}\n"),
             write("b.jsonl", invalid),
@@ -137,7 +148,9 @@ final class TokenizeExecutorTests: XCTestCase {
     }
 
     func testInvalidUTF8IsReplacedAndCountedByDefault() throws {
-        var bytes = Array("caf".utf8); bytes += [0xc3]; bytes += Array(" ok".utf8)
+        var bytes = Array("caf".utf8)
+        bytes += [0xc3]
+        bytes += Array(" ok".utf8)
         let outcome = try TokenizeExecutor.tokenize(spec([write("x.txt", bytes)]), context: nil)
         XCTAssertEqual(outcome.stats["replacedInvalidUTF8"], 1)
         let tokenizer = try Tokenizer.load(path: tokenizerPath)
@@ -164,25 +177,34 @@ final class TokenizeExecutorTests: XCTestCase {
     }
 
     func testASingleVeryLongLineIsOneDocument() throws {
-        let long = String(repeating: "hello world ", count: 200_000)  // 2.4 MB, no newline
+        let long = String(repeating: "hello world ", count: 200_000) // 2.4 MB, no newline
         let outcome = try TokenizeExecutor.tokenize(spec([write("long.txt", long)], txtMode: "lines"), context: nil)
         XCTAssertEqual(outcome.facts.documents, 1)
         let tokenizer = try Tokenizer.load(path: tokenizerPath)
         let reader = try ShardReader(prefix: datasetDirectory + "/shard-00000")
-        XCTAssertEqual(try reader.tokens(ofDocument: 0), tokenizer.encode(long, matchAddedTokens: false) + [tokenizer.id(of: "<|endoftext|>")!])
+        XCTAssertEqual(
+            try reader.tokens(ofDocument: 0),
+            tokenizer.encode(long, matchAddedTokens: false) + [tokenizer.id(of: "<|endoftext|>")!])
     }
 
     func testLeftoverTemporariesOfAKilledAttemptAreRemoved() throws {
         try FileManager.default.createDirectory(atPath: datasetDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: datasetDirectory + "/.shards", withIntermediateDirectories: true)
-        for name in [".shard-00000.bin.tmp-123-abc", ".shard-00000.idx.tmp-123-abc", ".shard-00001.bin.tmp-9-x",
-                     ".shards/shard-00000.json.tmp-5-y"] {
-            XCTAssertTrue(FileManager.default.createFile(atPath: datasetDirectory + "/" + name, contents: Data([1, 2, 3])))
+        try FileManager.default.createDirectory(
+            atPath: datasetDirectory + "/.shards", withIntermediateDirectories: true)
+        for name in [
+            ".shard-00000.bin.tmp-123-abc", ".shard-00000.idx.tmp-123-abc", ".shard-00001.bin.tmp-9-x",
+            ".shards/shard-00000.json.tmp-5-y",
+        ] {
+            XCTAssertTrue(
+                FileManager.default.createFile(atPath: datasetDirectory + "/" + name, contents: Data([1, 2, 3])))
         }
         _ = try TokenizeExecutor.tokenize(spec([write("a.txt", "hello")], index: 0, count: 2), context: nil)
-        XCTAssertEqual(directoryListing(), [".shard-00001.bin.tmp-9-x", "shard-00000.bin", "shard-00000.idx"],
-                       "only this shard's temporaries are removed (another shard's writer may be running)")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: datasetDirectory + "/.shards").sorted(), [".lock", "shard-00000.json"])
+        XCTAssertEqual(
+            directoryListing(), [".shard-00001.bin.tmp-9-x", "shard-00000.bin", "shard-00000.idx"],
+            "only this shard's temporaries are removed (another shard's writer may be running)")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: datasetDirectory + "/.shards").sorted(),
+            [".lock", "shard-00000.json"])
     }
 
     func testMissingTokenizerAndUnknownEndOfTextAreNotRetried() throws {
@@ -197,8 +219,9 @@ final class TokenizeExecutorTests: XCTestCase {
     func testTrainingIsDeterministicAndRefusesToOverwriteAnotherTokenizer() throws {
         let files = (0..<5).map { write("t\($0).txt", "sample text number \($0) with words words words") }
         let output = root.path + "/trained/tokenizer.json"
-        let spec = TrainTokenizerTaskSpec(files: files, input: TokenizeInputOptions(), output: output, vocabularySize: 280,
-                                          sampleBytes: 1 << 20, specialTokens: ["<|endoftext|>"], splitPattern: "llama3")
+        let spec = TrainTokenizerTaskSpec(
+            files: files, input: TokenizeInputOptions(), output: output, vocabularySize: 280,
+            sampleBytes: 1 << 20, specialTokens: ["<|endoftext|>"], splitPattern: "llama3")
         let first = try TokenizeTrainExecutor.train(spec, context: nil)
         XCTAssertEqual(first.sampledDocuments, 5)
         XCTAssertEqual(first.hash, try SHA256.hex(ofFileAt: output))
@@ -227,14 +250,21 @@ final class TokenizeExecutorTests: XCTestCase {
         // Tokenizing before the scan wrote the earlier chunks' hashes is an error, not a silent no-dedup.
         XCTAssertTrue(failure(dedupSpec(1))?.message.contains("hash file") ?? false)
         for index in [2, 0, 1] { _ = try TokenizeDedupScanExecutor.scan(dedupSpec(index), context: nil) }
-        let outcomes = try [1, 2, 0].map { try TokenizeExecutor.tokenize(dedupSpec($0), context: nil) }.sorted { $0.facts.index < $1.facts.index }
+        let outcomes = try [1, 2, 0].map { try TokenizeExecutor.tokenize(dedupSpec($0), context: nil) }.sorted {
+            $0.facts.index < $1.facts.index
+        }
         XCTAssertEqual(outcomes.map(\.facts.documents), [1, 1, 1])
         XCTAssertEqual(outcomes.map { $0.stats["duplicatesDropped"] }, [1, 1, 1])
         let tokenizer = try Tokenizer.load(path: tokenizerPath)
         let kept = try (0..<3).map { i in
-            tokenizer.decode(try ShardReader(prefix: datasetDirectory + "/" + TokenizeTaskSpec.shardName(index: i)).tokens(ofDocument: 0).dropLast())
+            tokenizer.decode(
+                try ShardReader(prefix: datasetDirectory + "/" + TokenizeTaskSpec.shardName(index: i)).tokens(
+                    ofDocument: 0
+                ).dropLast())
         }
-        XCTAssertEqual(kept, ["hello world", "caf\u{E9} tokens", "Hello world"], "case is kept; NFC/NFD and whitespace are not")
-        XCTAssertEqual(TokenizeDedup.normalized("  a\t\n b  c\u{308} "), "a b c\u{308}".precomposedStringWithCanonicalMapping)
+        XCTAssertEqual(
+            kept, ["hello world", "caf\u{E9} tokens", "Hello world"], "case is kept; NFC/NFD and whitespace are not")
+        XCTAssertEqual(
+            TokenizeDedup.normalized("  a\t\n b  c\u{308} "), "a b c\u{308}".precomposedStringWithCanonicalMapping)
     }
 }

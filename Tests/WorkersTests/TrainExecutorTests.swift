@@ -4,6 +4,7 @@ import DataShards
 import Engine
 import Foundation
 import XCTest
+
 @testable import Workers
 
 /// `type: train` / `type: eval` executors in-process on real shards and a real file artifact store.
@@ -14,23 +15,30 @@ final class TrainExecutorTests: XCTestCase {
 
     override func setUpWithError() throws {
         root = temporaryDirectory("train")
-        train = try TrainFixtures.dataset(at: root.appendingPathComponent("data/train"), name: "train", documents: 120, seed: 1)
-        heldOut = try TrainFixtures.dataset(at: root.appendingPathComponent("data/heldout"), name: "heldout", documents: 20, seed: 99, shards: 1)
+        train = try TrainFixtures.dataset(
+            at: root.appendingPathComponent("data/train"), name: "train", documents: 120, seed: 1)
+        heldOut = try TrainFixtures.dataset(
+            at: root.appendingPathComponent("data/heldout"), name: "heldout", documents: 20, seed: 99, shards: 1)
     }
 
     override func tearDown() { try? FileManager.default.removeItem(at: root) }
 
-    private func settings(steps: Int, batch: Int = 8, checkpointEvery: Int? = nil, lr: Double = 3e-3,
-                          initFrom: CheckpointReference? = nil) -> TrainSettings {
-        TrainSettings(model: TrainFixtures.tinyModel(), data: [TrainDataSource(path: train.path, weight: 1)], batchSize: batch,
-                      sequenceLength: 32, steps: steps, optimizer: TrainOptimizerSettings(learningRate: lr, warmupSteps: 5),
-                      seed: 7, checkpointEvery: checkpointEvery, logEvery: 5,
-                      eval: TrainEvalSettings(data: [TrainDataSource(path: heldOut.path)], every: 10, batches: 4),
-                      initFrom: initFrom, threads: 1)
+    private func settings(
+        steps: Int, batch: Int = 8, checkpointEvery: Int? = nil, lr: Double = 3e-3,
+        initFrom: CheckpointReference? = nil
+    ) -> TrainSettings {
+        TrainSettings(
+            model: TrainFixtures.tinyModel(), data: [TrainDataSource(path: train.path, weight: 1)], batchSize: batch,
+            sequenceLength: 32, steps: steps, optimizer: TrainOptimizerSettings(learningRate: lr, warmupSteps: 5),
+            seed: 7, checkpointEvery: checkpointEvery, logEvery: 5,
+            eval: TrainEvalSettings(data: [TrainDataSource(path: heldOut.path)], every: 10, batches: 4),
+            initFrom: initFrom, threads: 1)
     }
 
-    private func run(_ task: TaskAssignment, reports: ReportQueue = ReportQueue(),
-                     during: ((ExecutionContext) async -> Void)? = nil) async throws -> TaskResult {
+    private func run(
+        _ task: TaskAssignment, reports: ReportQueue = ReportQueue(),
+        during: ((ExecutionContext) async -> Void)? = nil
+    ) async throws -> TaskResult {
         let context = TrainFixtures.context(task, root: root, reports: reports)
         let running = Task { try await TrainExecutor().run(task, context: context) }
         if let during { await during(context) }
@@ -39,23 +47,28 @@ final class TrainExecutorTests: XCTestCase {
 
     func testSingleWorkerLearnsCheckpointsAndReportsMetrics() async throws {
         let reports = ReportQueue()
-        let result = try await run(try TrainFixtures.assignment(job: "pre", jobID: 1, settings: settings(steps: 40, checkpointEvery: 10)),
-                                   reports: reports)
+        let result = try await run(
+            try TrainFixtures.assignment(job: "pre", jobID: 1, settings: settings(steps: 40, checkpointEvery: 10)),
+            reports: reports)
         let initial = try XCTUnwrap(result.result["initialValLoss"]?.doubleValue)
         let final = try XCTUnwrap(result.result["valLoss"]?.doubleValue)
         XCTAssertGreaterThan(initial, 5.0, "an untrained byte model is near ln 256")
         XCTAssertLessThan(final, initial - 1.5, "validation loss falls")
         XCTAssertEqual(result.result["steps"], 40)
-        var artifacts: [ArtifactRecord] = [], metrics: [MetricReport] = []
+        var artifacts: [ArtifactRecord] = []
+        var metrics: [MetricReport] = []
         while let batch = reports.takeBatch(workerID: WorkerID(1)) {
             artifacts += batch.artifacts.map(\.artifact)
             metrics += batch.metrics
             if batch.isEmpty { break }
         }
-        XCTAssertEqual(artifacts.map(\.name), ["checkpoint-step-10", "checkpoint-step-20", "checkpoint-step-30", "checkpoint-step-40"])
+        XCTAssertEqual(
+            artifacts.map(\.name),
+            ["checkpoint-step-10", "checkpoint-step-20", "checkpoint-step-30", "checkpoint-step-40"])
         for artifact in artifacts {
             XCTAssertEqual(artifact.kind, "checkpoint")
-            XCTAssertEqual(try SHA256Hex.of(artifact.location), artifact.sha256, "the registered checksum is the file's")
+            XCTAssertEqual(
+                try SHA256Hex.of(artifact.location), artifact.sha256, "the registered checksum is the file's")
         }
         let names = Set(metrics.map(\.name))
         XCTAssertTrue(names.isSuperset(of: ["loss", "lr", "grad_norm", "tokens_per_second", "val_loss"]), "\(names)")
@@ -76,7 +89,10 @@ final class TrainExecutorTests: XCTestCase {
                 // The worker "dies" once a checkpoint past step 20 exists.
                 while true {
                     let steps = (try? TrainingDirectory(url: directory).checkpoints().map(\.step)) ?? []
-                    if (steps.max() ?? 0) >= 20 { context.signalStop(.stale); return }
+                    if (steps.max() ?? 0) >= 20 {
+                        context.signalStop(.stale)
+                        return
+                    }
                     try? await Task.sleep(nanoseconds: 1_000_000)
                 }
             }
@@ -97,12 +113,16 @@ final class TrainExecutorTests: XCTestCase {
         let pre = try await run(try TrainFixtures.assignment(job: "pre", jobID: 4, settings: settings(steps: 40)))
         let pretrainedLoss = try XCTUnwrap(pre.result["valLoss"]?.doubleValue)
         let checkpoint = try XCTUnwrap(pre.result["checkpoint"]?.stringValue)
-        let tune = try await run(try TrainFixtures.assignment(job: "tune", jobID: 5,
-                                                              settings: settings(steps: 10, lr: 1e-3, initFrom: CheckpointReference(path: checkpoint))))
-        let scratch = try await run(try TrainFixtures.assignment(job: "scratch", jobID: 6, settings: settings(steps: 10, lr: 1e-3)))
+        let tune = try await run(
+            try TrainFixtures.assignment(
+                job: "tune", jobID: 5,
+                settings: settings(steps: 10, lr: 1e-3, initFrom: CheckpointReference(path: checkpoint))))
+        let scratch = try await run(
+            try TrainFixtures.assignment(job: "scratch", jobID: 6, settings: settings(steps: 10, lr: 1e-3)))
         let tuneStart = try XCTUnwrap(tune.result["initialValLoss"]?.doubleValue)
         let scratchStart = try XCTUnwrap(scratch.result["initialValLoss"]?.doubleValue)
-        print("fine-tuning starts at val loss \(tuneStart) (pre-trained \(pretrainedLoss)); from scratch \(scratchStart)")
+        print(
+            "fine-tuning starts at val loss \(tuneStart) (pre-trained \(pretrainedLoss)); from scratch \(scratchStart)")
         XCTAssertEqual(tuneStart, pretrainedLoss, accuracy: 1e-6, "fine-tuning starts from the pre-trained weights")
         XCTAssertLessThan(tuneStart, scratchStart - 1.5)
         XCTAssertLessThanOrEqual(try XCTUnwrap(tune.result["valLoss"]?.doubleValue), pretrainedLoss + 0.05)
@@ -122,8 +142,9 @@ final class TrainExecutorTests: XCTestCase {
     func testEvalReportsLossPerplexityAndSamples() async throws {
         let pre = try await run(try TrainFixtures.assignment(job: "pre", jobID: 8, settings: settings(steps: 40)))
         let checkpoint = try XCTUnwrap(pre.result["checkpoint"]?.stringValue)
-        let eval = EvalSettings(checkpoint: CheckpointReference(path: checkpoint), data: [TrainDataSource(path: heldOut.path)],
-                                sequenceLength: 32, maxTokens: 2048, prompts: ["the cat "], maxNewTokens: 20, temperature: 0)
+        let eval = EvalSettings(
+            checkpoint: CheckpointReference(path: checkpoint), data: [TrainDataSource(path: heldOut.path)],
+            sequenceLength: 32, maxTokens: 2048, prompts: ["the cat "], maxNewTokens: 20, temperature: 0)
         let task = try TrainFixtures.assignment(job: "eval", jobID: 9, settings: settings(steps: 1), type: "eval")
         var evalTask = task
         evalTask.spec = try AnyJSON(encoding: eval)
@@ -147,6 +168,7 @@ enum SHA256Hex {
         process.standardOutput = pipe
         try process.run()
         process.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+            .first.map(String.init) ?? ""
     }
 }

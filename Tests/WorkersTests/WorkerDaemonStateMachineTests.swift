@@ -7,6 +7,7 @@ import APITypes
 import ClusterModel
 import Foundation
 import XCTest
+
 @testable import Workers
 
 final class WorkerDaemonStateMachineTests: XCTestCase {
@@ -16,16 +17,18 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
     private let t0 = Date(timeIntervalSince1970: 1_000_000)
 
     private func machine(maxTasks: Int = 4, maxPerPoll: Int = 3, grace: Double = 10) -> Machine {
-        let configuration = WorkerConfiguration(name: "w1", resources: Resources(cpuMillis: 4000, memoryBytes: 1 << 30),
-                                                maxConcurrentTasks: maxTasks, maxTasksPerPoll: maxPerPoll, pollWaitSeconds: 20,
-                                                workDirectory: URL(fileURLWithPath: "/tmp/unused"), flushIntervalSeconds: 0.25,
-                                                backoff: Self.backoff, shutdownGraceSeconds: grace)
+        let configuration = WorkerConfiguration(
+            name: "w1", resources: Resources(cpuMillis: 4000, memoryBytes: 1 << 30),
+            maxConcurrentTasks: maxTasks, maxTasksPerPoll: maxPerPoll, pollWaitSeconds: 20,
+            workDirectory: URL(fileURLWithPath: "/tmp/unused"), flushIntervalSeconds: 0.25,
+            backoff: Self.backoff, shutdownGraceSeconds: grace)
         return Machine(configuration: configuration)
     }
 
     private func assignment(_ n: Int64, cpuMillis: Int64 = 1000) -> TaskAssignment {
-        TaskAssignment(taskID: TaskID(n * 10), attemptID: AttemptID(n), attemptNumber: 1, maxAttempts: 3, leaseDeadline: t0,
-                       jobID: JobID(1), jobName: "j", jobType: "noop", spec: [:], resources: Resources(cpuMillis: cpuMillis))
+        TaskAssignment(
+            taskID: TaskID(n * 10), attemptID: AttemptID(n), attemptNumber: 1, maxAttempts: 3, leaseDeadline: t0,
+            jobID: JobID(1), jobName: "j", jobType: "noop", spec: [:], resources: Resources(cpuMillis: cpuMillis))
     }
 
     private func registration(_ id: Int64, heartbeat: Double = 2) -> RegisterWorkerResponse {
@@ -66,7 +69,8 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
     func testFixturesAreInThePhasesTheyAreNamedFor() {
         let expected: [Fixture: Machine.Phase] = [
             .unregistered: .unregistered, .serving: .serving, .servingFull: .serving, .reregistering: .reregistering,
-            .stopRequested: .draining(.stopRequested), .handingBack: .draining(.handingBack(until: t0.addingTimeInterval(12))),
+            .stopRequested: .draining(.stopRequested),
+            .handingBack: .draining(.handingBack(until: t0.addingTimeInterval(12))),
             .delivering: .draining(.delivering(until: t0.addingTimeInterval(110))), .finished: .finished,
         ]
         for fixture in Fixture.allCases { XCTAssertEqual(machine(fixture).phase, expected[fixture], fixture.rawValue) }
@@ -118,14 +122,16 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
 
     func testPollDecisionPerPhase() {
         let request = { (maxTasks: Int, cpuMillis: Int64) in
-            Machine.PollDecision.poll(PollRequest(workerID: WorkerID(7), maxTasks: maxTasks, waitSeconds: 20,
-                                                  available: Resources(cpuMillis: 4000, memoryBytes: 1 << 30) - Resources(cpuMillis: cpuMillis)))
+            Machine.PollDecision.poll(
+                PollRequest(
+                    workerID: WorkerID(7), maxTasks: maxTasks, waitSeconds: 20,
+                    available: Resources(cpuMillis: 4000, memoryBytes: 1 << 30) - Resources(cpuMillis: cpuMillis)))
         }
         let table: [(Fixture, Machine.PollDecision)] = [
             (.unregistered, .waitForCapacity(seconds: 1)),
-            (.serving, request(2, 2000)),          // 2 of 4 slots free, 2 × 1000 mCPU held
+            (.serving, request(2, 2000)), // 2 of 4 slots free, 2 × 1000 mCPU held
             (.servingFull, .waitForCapacity(seconds: 1)),
-            (.reregistering, request(2, 2000)),    // keeps polling under the old identity
+            (.reregistering, request(2, 2000)), // keeps polling under the old identity
             (.stopRequested, .stop), (.handingBack, .stop), (.delivering, .stop), (.finished, .stop),
         ]
         for (fixture, decision) in table { XCTAssertEqual(machine(fixture).nextPoll(), decision, fixture.rawValue) }
@@ -140,10 +146,12 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
         XCTAssertEqual(serving.runningAttemptIDs, [AttemptID(1), AttemptID(2), AttemptID(3)])
 
         var stopping = machine(.stopRequested)
-        let handBack = FailureReport(taskID: TaskID(30), attemptID: AttemptID(3), message: "worker w1 is shutting down",
-                                     retryable: true, reason: .preempted)
+        let handBack = FailureReport(
+            taskID: TaskID(30), attemptID: AttemptID(3), message: "worker w1 is shutting down",
+            retryable: true, reason: .preempted)
         XCTAssertEqual(stopping.pollAnswered([assignment(3)]), [.handBack(handBack)])
-        XCTAssertEqual(stopping.runningAttemptIDs, [AttemptID(1), AttemptID(2)], "a handed-back assignment does not run")
+        XCTAssertEqual(
+            stopping.runningAttemptIDs, [AttemptID(1), AttemptID(2)], "a handed-back assignment does not run")
     }
 
     func testPollFailuresBackOffAndLogOnTheFirstAndEveryTenth() {
@@ -151,16 +159,22 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
         let transient = ControlPlaneError.unreachable(url: "u", reason: "refused")
         for failures in 1...11 {
             let expected = Self.backoff.delay(afterFailures: failures, unit: 0.5)
-            XCTAssertEqual(m.pollFailed(transient, jitterUnit: 0.5),
-                           .backoff(seconds: expected, failures: failures, log: failures == 1 || failures == 10), "failure \(failures)")
+            XCTAssertEqual(
+                m.pollFailed(transient, jitterUnit: 0.5),
+                .backoff(seconds: expected, failures: failures, log: failures == 1 || failures == 10),
+                "failure \(failures)")
         }
-        XCTAssertEqual(m.pollFailed(Self.rejected(404, .unknownWorker), jitterUnit: 0.5), .reregister(thenWaitSeconds: 0.1))
+        XCTAssertEqual(
+            m.pollFailed(Self.rejected(404, .unknownWorker), jitterUnit: 0.5), .reregister(thenWaitSeconds: 0.1))
         XCTAssertEqual(m.pollFailures, 11, "an unknown worker is not a failure to back off from")
         _ = m.pollAnswered([])
         XCTAssertEqual(m.pollFailures, 0, "an answer resets the backoff")
         // Not retryable (a 400 on poll is a bug somewhere): wait at least 5 s rather than ask again at once.
-        XCTAssertEqual(m.pollFailed(Self.rejected(400, .badRequest), jitterUnit: 0), .backoff(seconds: 5, failures: 1, log: true))
-        XCTAssertEqual(m.pollFailed(Self.rejected(503), jitterUnit: 0), .backoff(seconds: Self.backoff.delay(afterFailures: 2, unit: 0), failures: 2, log: false))
+        XCTAssertEqual(
+            m.pollFailed(Self.rejected(400, .badRequest), jitterUnit: 0), .backoff(seconds: 5, failures: 1, log: true))
+        XCTAssertEqual(
+            m.pollFailed(Self.rejected(503), jitterUnit: 0),
+            .backoff(seconds: Self.backoff.delay(afterFailures: 2, unit: 0), failures: 2, log: false))
     }
 
     // MARK: Attempts
@@ -168,8 +182,9 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
     func testFinishedAttemptsAreCountedAndReportedOnce() {
         var m = machine(.serving)
         let result = TaskResult(result: ["x": 1])
-        XCTAssertEqual(m.attemptFinished(AttemptID(1), outcome: .completed(result)),
-                       .enqueueCompletion(CompletionReport(taskID: TaskID(10), attemptID: AttemptID(1), result: ["x": 1])))
+        XCTAssertEqual(
+            m.attemptFinished(AttemptID(1), outcome: .completed(result)),
+            .enqueueCompletion(CompletionReport(taskID: TaskID(10), attemptID: AttemptID(1), result: ["x": 1])))
         XCTAssertNil(m.attemptFinished(AttemptID(1), outcome: .completed(result)), "finished already")
         let failure = FailureReport(taskID: TaskID(20), attemptID: AttemptID(2), message: "a\u{0}b", retryable: true)
         var storable = failure
@@ -185,17 +200,27 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
     // MARK: Heartbeat
 
     func testHeartbeatListsRunningAndUnacknowledgedFinishedAttempts() throws {
-        XCTAssertNil(machine(.unregistered).heartbeatRequest(progress: { _ in nil }, unacknowledgedFinals: [:], cachedShards: []))
+        XCTAssertNil(
+            machine(.unregistered).heartbeatRequest(progress: { _ in nil }, unacknowledgedFinals: [:], cachedShards: [])
+        )
         let m = machine(.serving)
-        let request = try XCTUnwrap(m.heartbeatRequest(progress: { $0 == AttemptID(1) ? 0.5 : nil },
-                                                       unacknowledgedFinals: [AttemptID(2): TaskID(20), AttemptID(5): TaskID(50)],
-                                                       cachedShards: []))
-        XCTAssertEqual(request, HeartbeatRequest(workerID: WorkerID(7), attempts: [
-            HeldAttempt(taskID: TaskID(10), attemptID: AttemptID(1), progress: 0.5),
-            HeldAttempt(taskID: TaskID(20), attemptID: AttemptID(2)),  // still running: listed once, as running
-            HeldAttempt(taskID: TaskID(50), attemptID: AttemptID(5), finished: true),
-        ], draining: false, cachedShards: []), "the first heartbeat after registering sends the shard list, even empty")
-        let draining = machine(.stopRequested).heartbeatRequest(progress: { _ in nil }, unacknowledgedFinals: [:], cachedShards: [])
+        let request = try XCTUnwrap(
+            m.heartbeatRequest(
+                progress: { $0 == AttemptID(1) ? 0.5 : nil },
+                unacknowledgedFinals: [AttemptID(2): TaskID(20), AttemptID(5): TaskID(50)],
+                cachedShards: []))
+        XCTAssertEqual(
+            request,
+            HeartbeatRequest(
+                workerID: WorkerID(7),
+                attempts: [
+                    HeldAttempt(taskID: TaskID(10), attemptID: AttemptID(1), progress: 0.5),
+                    HeldAttempt(taskID: TaskID(20), attemptID: AttemptID(2)), // still running: listed once, as running
+                    HeldAttempt(taskID: TaskID(50), attemptID: AttemptID(5), finished: true),
+                ], draining: false, cachedShards: []),
+            "the first heartbeat after registering sends the shard list, even empty")
+        let draining = machine(.stopRequested).heartbeatRequest(
+            progress: { _ in nil }, unacknowledgedFinals: [:], cachedShards: [])
         XCTAssertEqual(draining?.draining, true)
     }
 
@@ -204,31 +229,43 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
         let none: (AttemptID) -> Double? = { _ in nil }
         let first = try XCTUnwrap(m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["a"]))
         XCTAssertEqual(first.cachedShards, ["a"])
-        XCTAssertEqual(m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["a"])?.cachedShards, ["a"],
-                       "not acknowledged yet (the heartbeat may fail): sent again")
+        XCTAssertEqual(
+            m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["a"])?.cachedShards, ["a"],
+            "not acknowledged yet (the heartbeat may fail): sent again")
         _ = m.heartbeatAnswered(HeartbeatResponse(heartbeatIntervalSeconds: 2), to: first)
-        XCTAssertNil(m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["a"])?.cachedShards, "unchanged")
-        XCTAssertEqual(m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["b", "a"])?.cachedShards, ["b", "a"])
+        XCTAssertNil(
+            m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["a"])?.cachedShards,
+            "unchanged")
+        XCTAssertEqual(
+            m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["b", "a"])?.cachedShards,
+            ["b", "a"])
         m.registered(registration(8))
-        XCTAssertEqual(m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["a"])?.cachedShards, ["a"],
-                       "a new registration starts with no list on record")
+        XCTAssertEqual(
+            m.heartbeatRequest(progress: none, unacknowledgedFinals: [:], cachedShards: ["a"])?.cachedShards, ["a"],
+            "a new registration starts with no list on record")
     }
 
     func testHeartbeatAnswerSignalsOnlyRunningAttemptsExceptStaleOnes() throws {
         var m = machine(.serving)
-        let request = try XCTUnwrap(m.heartbeatRequest(progress: { _ in nil }, unacknowledgedFinals: [:], cachedShards: []))
+        let request = try XCTUnwrap(
+            m.heartbeatRequest(progress: { _ in nil }, unacknowledgedFinals: [:], cachedShards: []))
         let cancel = CancelSignal(taskID: TaskID(10), attemptID: AttemptID(1), reason: "job cancelled")
         let preempt = PreemptSignal(taskID: TaskID(20), attemptID: AttemptID(2), graceDeadline: t0, reason: "priority")
         let gone = AttemptID(9)
         let response = HeartbeatResponse(
-            leases: [LeaseExtension(attemptID: AttemptID(1), leaseDeadline: t0), LeaseExtension(attemptID: gone, leaseDeadline: t0)],
+            leases: [
+                LeaseExtension(attemptID: AttemptID(1), leaseDeadline: t0),
+                LeaseExtension(attemptID: gone, leaseDeadline: t0),
+            ],
             cancel: [cancel, CancelSignal(taskID: TaskID(90), attemptID: gone, reason: "x")],
             preempt: [preempt, PreemptSignal(taskID: TaskID(90), attemptID: gone, graceDeadline: t0, reason: "x")],
             staleAttempts: [AttemptID(2), gone], heartbeatIntervalSeconds: 3)
-        XCTAssertEqual(m.heartbeatAnswered(response, to: request), [
-            .extendLease(AttemptID(1), until: t0), .cancel(cancel), .preempt(preempt),
-            .dropStale(AttemptID(2), isRunning: true), .dropStale(gone, isRunning: false),
-        ])
+        XCTAssertEqual(
+            m.heartbeatAnswered(response, to: request),
+            [
+                .extendLease(AttemptID(1), until: t0), .cancel(cancel), .preempt(preempt),
+                .dropStale(AttemptID(2), isRunning: true), .dropStale(gone, isRunning: false),
+            ])
         XCTAssertEqual(m.heartbeatIntervalSeconds, 3)
         _ = m.heartbeatAnswered(HeartbeatResponse(heartbeatIntervalSeconds: 0), to: request)
         XCTAssertEqual(m.heartbeatIntervalSeconds, 3, "0 keeps the interval")
@@ -248,36 +285,66 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
     // MARK: Reports
 
     private func batch(logs: Int = 0, completions: [Int64] = [], failures: [FailureReport] = []) -> ReportBatch {
-        ReportBatch(workerID: WorkerID(7),
-                    logs: (0..<logs).map { LogLineReport(taskID: TaskID(10), attemptID: AttemptID(1), sequence: Int64($0 + 1), time: t0, stream: .stdout, message: "l") },
-                    completions: completions.map { CompletionReport(taskID: TaskID($0 * 10), attemptID: AttemptID($0)) },
-                    failures: failures)
+        ReportBatch(
+            workerID: WorkerID(7),
+            logs: (0..<logs).map {
+                LogLineReport(
+                    taskID: TaskID(10), attemptID: AttemptID(1), sequence: Int64($0 + 1), time: t0, stream: .stdout,
+                    message: "l")
+            },
+            completions: completions.map { CompletionReport(taskID: TaskID($0 * 10), attemptID: AttemptID($0)) },
+            failures: failures)
     }
 
     func testReportRefusalsInTheOrderTheDaemonChecksThem() {
         let oneCompletion = batch(completions: [1])
-        let refusedCompletion = FailureReport(taskID: TaskID(10), attemptID: AttemptID(1),
-                                              message: "the control plane refused this attempt's report (said 400); its result cannot be stored", retryable: false)
-        let tooLargeCompletion = FailureReport(taskID: TaskID(10), attemptID: AttemptID(1),
-                                               message: "the task's result is larger than the control plane accepts (HTTP 413); store large outputs as artifacts and return their names",
-                                               retryable: false)
+        let refusedCompletion = FailureReport(
+            taskID: TaskID(10), attemptID: AttemptID(1),
+            message: "the control plane refused this attempt's report (said 400); its result cannot be stored",
+            retryable: false)
+        let tooLargeCompletion = FailureReport(
+            taskID: TaskID(10), attemptID: AttemptID(1),
+            message:
+                "the task's result is larger than the control plane accepts (HTTP 413); store large outputs as artifacts and return their names",
+            retryable: false)
         let table: [(String, ControlPlaneError, ReportBatch, Machine.DeliveryStep)] = [
-            ("409 stale", Self.rejected(409, .staleAttempt), batch(completions: [3, 1]),
-             .dropStale([AttemptID(1), AttemptID(3)], signals: [.dropStale(AttemptID(1), isRunning: true), .dropStale(AttemptID(3), isRunning: false)])),
-            ("409 without a body is stale", Self.rejected(409), oneCompletion,
-             .dropStale([AttemptID(1)], signals: [.dropStale(AttemptID(1), isRunning: true)])),
+            (
+                "409 stale", Self.rejected(409, .staleAttempt), batch(completions: [3, 1]),
+                .dropStale(
+                    [AttemptID(1), AttemptID(3)],
+                    signals: [.dropStale(AttemptID(1), isRunning: true), .dropStale(AttemptID(3), isRunning: false)])
+            ),
+            (
+                "409 without a body is stale", Self.rejected(409), oneCompletion,
+                .dropStale([AttemptID(1)], signals: [.dropStale(AttemptID(1), isRunning: true)])
+            ),
             ("409 conflict, several items", Self.rejected(409, .conflict), batch(logs: 3), .split),
             ("400, several items", Self.rejected(400, .badRequest), batch(logs: 2), .split),
-            ("422 refused content comes before unknown worker", Self.rejected(422, .unknownWorker), batch(logs: 2), .split),
-            ("400, one completion", Self.rejected(400, .badRequest), oneCompletion, .quarantine(replacement: refusedCompletion)),
+            (
+                "422 refused content comes before unknown worker", Self.rejected(422, .unknownWorker), batch(logs: 2),
+                .split
+            ),
+            (
+                "400, one completion", Self.rejected(400, .badRequest), oneCompletion,
+                .quarantine(replacement: refusedCompletion)
+            ),
             ("400, one log line", Self.rejected(400, .badRequest), batch(logs: 1), .quarantine(replacement: nil)),
             ("404 unknown worker", Self.rejected(404, .unknownWorker), oneCompletion, .reregister),
             ("503", Self.rejected(503, .unavailable), oneCompletion, .retryLater),
             ("429", Self.rejected(429), oneCompletion, .retryLater),
             ("unreachable", .unreachable(url: "u", reason: "r"), oneCompletion, .retryLater),
-            ("413, several items", Self.rejected(413, .payloadTooLarge), batch(logs: 2), .shrinkBatches(batchBytes: 256 * 1024)),
-            ("413, one completion", Self.rejected(413, .payloadTooLarge), oneCompletion, .dropTooLarge(replacement: tooLargeCompletion)),
-            ("413, one log line", Self.rejected(413, .payloadTooLarge), batch(logs: 1), .dropTooLarge(replacement: nil)),
+            (
+                "413, several items", Self.rejected(413, .payloadTooLarge), batch(logs: 2),
+                .shrinkBatches(batchBytes: 256 * 1024)
+            ),
+            (
+                "413, one completion", Self.rejected(413, .payloadTooLarge), oneCompletion,
+                .dropTooLarge(replacement: tooLargeCompletion)
+            ),
+            (
+                "413, one log line", Self.rejected(413, .payloadTooLarge), batch(logs: 1),
+                .dropTooLarge(replacement: nil)
+            ),
             ("401", Self.rejected(401, .unauthorized), oneCompletion, .dropRefused),
             ("invalid response", .invalidResponse(route: "r", reason: "x"), oneCompletion, .dropRefused),
         ]
@@ -289,18 +356,26 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
 
     func testRefusedFailuresAreRewrittenOnceAndTooLargeOnesCut() {
         var m = machine(.serving)
-        let failure = FailureReport(taskID: TaskID(10), attemptID: AttemptID(1), message: "bad\u{0}", retryable: true,
-                                    details: ["k": "v"])
-        guard case .quarantine(let rewritten?) = m.reportRefused(batch(failures: [failure]), Self.rejected(400, .badRequest)) else {
+        let failure = FailureReport(
+            taskID: TaskID(10), attemptID: AttemptID(1), message: "bad\u{0}", retryable: true,
+            details: ["k": "v"])
+        guard
+            case .quarantine(let rewritten?) = m.reportRefused(
+                batch(failures: [failure]), Self.rejected(400, .badRequest))
+        else {
             return XCTFail("a refused failure is rewritten")
         }
-        XCTAssertEqual(rewritten.message, "the control plane refused this attempt's report (said 400); it said: bad\u{FFFD}")
+        XCTAssertEqual(
+            rewritten.message, "the control plane refused this attempt's report (said 400); it said: bad\u{FFFD}")
         XCTAssertNil(rewritten.details)
         XCTAssertTrue(rewritten.retryable)
-        XCTAssertEqual(m.reportRefused(batch(failures: [rewritten]), Self.rejected(400, .badRequest)), .quarantine(replacement: nil),
-                       "a rewritten failure refused again is dropped")
+        XCTAssertEqual(
+            m.reportRefused(batch(failures: [rewritten]), Self.rejected(400, .badRequest)),
+            .quarantine(replacement: nil),
+            "a rewritten failure refused again is dropped")
 
-        let long = FailureReport(taskID: TaskID(10), attemptID: AttemptID(1), message: String(repeating: "x", count: 5000), retryable: true)
+        let long = FailureReport(
+            taskID: TaskID(10), attemptID: AttemptID(1), message: String(repeating: "x", count: 5000), retryable: true)
         guard case .dropTooLarge(let cut?) = m.reportRefused(batch(failures: [long]), Self.rejected(413)) else {
             return XCTFail("a too-large failure is cut")
         }
@@ -311,7 +386,9 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
         var m = machine(.serving)
         var budgets: [Int] = []
         for _ in 0..<10 {
-            guard case .shrinkBatches(let bytes) = m.reportRefused(batch(logs: 2), Self.rejected(413)) else { return XCTFail("not shrunk") }
+            guard case .shrinkBatches(let bytes) = m.reportRefused(batch(logs: 2), Self.rejected(413)) else {
+                return XCTFail("not shrunk")
+            }
             budgets.append(bytes)
         }
         XCTAssertEqual(budgets, [262_144, 131_072, 65_536, 32_768, 16_384, 8192, 4096, 4096, 4096, 4096])
@@ -321,9 +398,11 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
     func testAcceptedReportsDropTheStaleAttemptsTheyName() {
         let m = machine(.serving)
         XCTAssertEqual(m.reportAccepted(staleAttempts: []), .acknowledge(stale: [], signals: []))
-        XCTAssertEqual(m.reportAccepted(staleAttempts: [AttemptID(2), AttemptID(8)]),
-                       .acknowledge(stale: [AttemptID(2), AttemptID(8)],
-                                    signals: [.dropStale(AttemptID(2), isRunning: true), .dropStale(AttemptID(8), isRunning: false)]))
+        XCTAssertEqual(
+            m.reportAccepted(staleAttempts: [AttemptID(2), AttemptID(8)]),
+            .acknowledge(
+                stale: [AttemptID(2), AttemptID(8)],
+                signals: [.dropStale(AttemptID(2), isRunning: true), .dropStale(AttemptID(8), isRunning: false)]))
     }
 
     func testFlushWaitsTheIntervalOrTheBackoffAfterFailures() {
@@ -352,8 +431,11 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
 
     func testDrainHandsBackRunningAttemptsThenDeliversThenFinishes() {
         var m = machine(.stopRequested)
-        XCTAssertEqual(m.startHandingBack(now: t0),
-                       Machine.HandBack(attempts: [AttemptID(1), AttemptID(2)], deadline: t0.addingTimeInterval(10), reason: "worker w1 is shutting down"))
+        XCTAssertEqual(
+            m.startHandingBack(now: t0),
+            Machine.HandBack(
+                attempts: [AttemptID(1), AttemptID(2)], deadline: t0.addingTimeInterval(10),
+                reason: "worker w1 is shutting down"))
         // (seconds after t0, reports pending, step, phase after)
         let steps: [(Double, Bool, Machine.DrainStep, Machine.Phase)] = [
             (1, true, .waitForAttempts(seconds: 0.1), .draining(.handingBack(until: t0.addingTimeInterval(12)))),
@@ -364,7 +446,8 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
             (22, true, .finish, .finished),
         ]
         for (seconds, pending, step, phase) in steps {
-            XCTAssertEqual(m.drainTick(now: t0.addingTimeInterval(seconds), reportsPending: pending), step, "at \(seconds) s")
+            XCTAssertEqual(
+                m.drainTick(now: t0.addingTimeInterval(seconds), reportsPending: pending), step, "at \(seconds) s")
             XCTAssertEqual(m.phase, phase, "at \(seconds) s")
         }
         XCTAssertTrue(m.isFinished)
@@ -375,10 +458,16 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
         var m = machine(.stopRequested)
         _ = m.startHandingBack(now: t0)
         _ = m.attemptFinished(AttemptID(1), outcome: .dropped)
-        XCTAssertEqual(m.drainTick(now: t0, reportsPending: true), .waitForAttempts(seconds: 0.1), "attempt 2 still runs")
-        _ = m.attemptFinished(AttemptID(2), outcome: .failed(FailureReport(taskID: TaskID(20), attemptID: AttemptID(2), message: "p", retryable: true)))
-        XCTAssertEqual(m.drainTick(now: t0.addingTimeInterval(1), reportsPending: true), .deliverReports(waitSeconds: 0.05))
-        XCTAssertEqual(m.phase, .draining(.delivering(until: t0.addingTimeInterval(11))), "the delivery grace starts when the attempts are back")
+        XCTAssertEqual(
+            m.drainTick(now: t0, reportsPending: true), .waitForAttempts(seconds: 0.1), "attempt 2 still runs")
+        _ = m.attemptFinished(
+            AttemptID(2),
+            outcome: .failed(FailureReport(taskID: TaskID(20), attemptID: AttemptID(2), message: "p", retryable: true)))
+        XCTAssertEqual(
+            m.drainTick(now: t0.addingTimeInterval(1), reportsPending: true), .deliverReports(waitSeconds: 0.05))
+        XCTAssertEqual(
+            m.phase, .draining(.delivering(until: t0.addingTimeInterval(11))),
+            "the delivery grace starts when the attempts are back")
         XCTAssertEqual(m.drainTick(now: t0.addingTimeInterval(2), reportsPending: false), .finish)
         XCTAssertEqual(m.runningAttemptIDs, [], "nothing left to release on deregistration")
     }

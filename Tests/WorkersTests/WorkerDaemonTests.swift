@@ -5,6 +5,7 @@ import APITypes
 import ClusterModel
 import Foundation
 import XCTest
+
 @testable import Workers
 
 final class WorkerDaemonTests: XCTestCase {
@@ -21,15 +22,19 @@ final class WorkerDaemonTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func makeDaemon(maxTasks: Int = 4, backoff: Backoff = Backoff(initialSeconds: 0.05, maximumSeconds: 0.2),
-                            grace: Double = 2) -> WorkerDaemon {
-        let configuration = WorkerConfiguration(name: "test-worker", resources: Resources(cpuMillis: 4000, memoryBytes: 1 << 30),
-                                                labels: ["zone": "a"], maxConcurrentTasks: maxTasks, pollWaitSeconds: 1,
-                                                workDirectory: directory.appendingPathComponent("work"), flushIntervalSeconds: 0.05,
-                                                backoff: backoff, shutdownGraceSeconds: grace)
+    private func makeDaemon(
+        maxTasks: Int = 4, backoff: Backoff = Backoff(initialSeconds: 0.05, maximumSeconds: 0.2),
+        grace: Double = 2
+    ) -> WorkerDaemon {
+        let configuration = WorkerConfiguration(
+            name: "test-worker", resources: Resources(cpuMillis: 4000, memoryBytes: 1 << 30),
+            labels: ["zone": "a"], maxConcurrentTasks: maxTasks, pollWaitSeconds: 1,
+            workDirectory: directory.appendingPathComponent("work"), flushIntervalSeconds: 0.05,
+            backoff: backoff, shutdownGraceSeconds: grace)
         let api = HTTPControlPlaneAPI(baseURL: plane.url, token: plane.joinToken, transport: CurlTransport())
-        return WorkerDaemon(configuration: configuration, api: api, registry: .builtins(),
-                            artifactStore: FileArtifactStore(root: directory.appendingPathComponent("artifacts")), log: { _ in })
+        return WorkerDaemon(
+            configuration: configuration, api: api, registry: .builtins(),
+            artifactStore: FileArtifactStore(root: directory.appendingPathComponent("artifacts")), log: { _ in })
     }
 
     private func stop(_ daemon: WorkerDaemon, _ run: Task<Void, Error>) async throws {
@@ -53,7 +58,8 @@ final class WorkerDaemonTests: XCTestCase {
             XCTAssertEqual(plane.completions.first?.result["result"], "x")
             XCTAssertTrue(plane.failures.isEmpty)
             // Each attempt logged its start, numbered from 1.
-            XCTAssertTrue(plane.logs.contains { $0.sequence == 1 && $0.stream == .system && $0.message.contains("started") })
+            XCTAssertTrue(
+                plane.logs.contains { $0.sequence == 1 && $0.stream == .system && $0.message.contains("started") })
             XCTAssertEqual(plane.deregistrations.count, 1, "clean shutdown deregisters")
         }
         let snapshot = await daemon.snapshot()
@@ -89,9 +95,13 @@ final class WorkerDaemonTests: XCTestCase {
         let running = await daemon.snapshot().runningAttempts
         let attempt = try XCTUnwrap(running.first)
         plane.expire(attempt) // the next heartbeat says stale
-        await eventually(timeoutSeconds: 5, "the stale attempt stopped") { await daemon.snapshot().droppedAttempts == 1 }
+        await eventually(timeoutSeconds: 5, "the stale attempt stopped") {
+            await daemon.snapshot().droppedAttempts == 1
+        }
         // The task was requeued as a new attempt and leased again by the same worker.
-        await eventually("a new attempt runs") { await daemon.snapshot().runningAttempts.first.map { $0 != attempt } ?? false }
+        await eventually("a new attempt runs") {
+            await daemon.snapshot().runningAttempts.first.map { $0 != attempt } ?? false
+        }
         try await stop(daemon, run)
         plane.withState { plane in
             XCTAssertFalse(plane.completions.contains { $0.attemptID == attempt })
@@ -117,7 +127,9 @@ final class WorkerDaemonTests: XCTestCase {
         let second = await daemon.snapshot()
         XCTAssertNotEqual(second.workerID, first.workerID)
         try await stop(daemon, run)
-        XCTAssertFalse(plane.withState { $0.failures.contains { $0.attemptID == attempt } }, "the lost incarnation's attempt reports nothing")
+        XCTAssertFalse(
+            plane.withState { $0.failures.contains { $0.attemptID == attempt } },
+            "the lost incarnation's attempt reports nothing")
     }
 
     func testCancelSignalStopsTheAttemptAndReportsItCancelled() async throws {
@@ -128,7 +140,9 @@ final class WorkerDaemonTests: XCTestCase {
         let running = await daemon.snapshot().runningAttempts
         let attempt = try XCTUnwrap(running.first)
         plane.withState { $0.pendingCancel = [attempt] }
-        await eventually(timeoutSeconds: 5, "the cancellation is reported") { plane.withState { $0.failures.count } == 1 }
+        await eventually(timeoutSeconds: 5, "the cancellation is reported") {
+            plane.withState { $0.failures.count } == 1
+        }
         try await stop(daemon, run)
         let failure = try XCTUnwrap(plane.withState { $0.failures.first })
         XCTAssertEqual(failure.attemptID, attempt)
@@ -173,7 +187,9 @@ final class WorkerDaemonTests: XCTestCase {
         plane.stop()
         plane = try MiniControlPlane(maxBodyBytes: 48 * 1024)
         // 3,000 lines of 100 characters: about 750 KB of reports against a 48 KiB body limit.
-        plane.addTasks(1, type: "shell", spec: ["command": ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do printf '%0100d\\n' $i; i=$((i+1)); done"]])
+        plane.addTasks(
+            1, type: "shell",
+            spec: ["command": ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do printf '%0100d\\n' $i; i=$((i+1)); done"]])
         let daemon = makeDaemon()
         let run = Task { try await daemon.run() }
         await eventually(timeoutSeconds: 20, "the completion arrives") { plane.withState { $0.completions.count } == 1 }
@@ -200,10 +216,12 @@ final class WorkerDaemonTests: XCTestCase {
     }
 
     func testBadJoinTokenStopsTheDaemonWithAClearError() async throws {
-        let configuration = WorkerConfiguration(name: "w", resources: Resources(cpuMillis: 1000), workDirectory: directory)
+        let configuration = WorkerConfiguration(
+            name: "w", resources: Resources(cpuMillis: 1000), workDirectory: directory)
         let api = HTTPControlPlaneAPI(baseURL: plane.url, token: "wrong", transport: CurlTransport())
-        let daemon = WorkerDaemon(configuration: configuration, api: api, registry: .builtins(),
-                                  artifactStore: FileArtifactStore(root: directory), log: { _ in })
+        let daemon = WorkerDaemon(
+            configuration: configuration, api: api, registry: .builtins(),
+            artifactStore: FileArtifactStore(root: directory), log: { _ in })
         do {
             try await daemon.run()
             XCTFail("registration with a bad token must fail")

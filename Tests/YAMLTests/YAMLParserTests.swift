@@ -4,24 +4,26 @@ import YAML
 final class YAMLParserTests: XCTestCase {
     func testNestedStructureWithPositionsAndOrder() throws {
         let text = """
-        apiVersion: llmops/v1
-        metadata:
-          name: train-small
-          labels: {team: research, tier: "1"}
-        spec:
-          replicas: 2
-          accelerators:
-            - type: gpu-h100
-              count: 8
-            - {type: tpu-v5e, count: 4}
-        """
+            apiVersion: llmops/v1
+            metadata:
+              name: train-small
+              labels: {team: research, tier: "1"}
+            spec:
+              replicas: 2
+              accelerators:
+                - type: gpu-h100
+                  count: 8
+                - {type: tpu-v5e, count: 4}
+            """
         let root = try XCTUnwrap(try YAMLParser.parse(text, fileName: "job.yaml"))
         guard case .mapping(let entries, let position) = root else { return XCTFail("\(root)") }
         XCTAssertEqual(position, YAMLPosition(line: 1, column: 1))
         XCTAssertEqual(entries.map { $0.key.scalarValue }, ["apiVersion", "metadata", "spec"])
         XCTAssertEqual(root["metadata"]?["name"]?.scalarValue, "train-small")
         XCTAssertEqual(root["metadata"]?["name"]?.position, YAMLPosition(line: 3, column: 9))
-        XCTAssertEqual(root["metadata"]?["labels"]?["tier"], .scalar(YAMLScalar(value: "1", style: .doubleQuoted), YAMLPosition(line: 4, column: 34)))
+        XCTAssertEqual(
+            root["metadata"]?["labels"]?["tier"],
+            .scalar(YAMLScalar(value: "1", style: .doubleQuoted), YAMLPosition(line: 4, column: 34)))
         let accelerators = try XCTUnwrap(root["spec"]?["accelerators"])
         XCTAssertEqual(accelerators.position.line, 8)
         XCTAssertEqual(accelerators[0]?["count"]?.position, YAMLPosition(line: 9, column: 14))
@@ -32,26 +34,26 @@ final class YAMLParserTests: XCTestCase {
 
     func testCoreSchemaTypingOfPlainScalarsOnly() throws {
         let text = """
-        int: 2
-        negative: -17
-        hex: 0x1F
-        octal: 0o17
-        float: 2.5
-        exp: 1e3
-        inf: -.inf
-        bool: true
-        boolCaps: FALSE
-        null1: ~
-        null2:
-        yes11: yes
-        quotedInt: "2"
-        singleQuotedBool: 'true'
-        taggedString: !!str 42
-        string: two
-        version: 1.2.3
-        block: |
-          2
-        """
+            int: 2
+            negative: -17
+            hex: 0x1F
+            octal: 0o17
+            float: 2.5
+            exp: 1e3
+            inf: -.inf
+            bool: true
+            boolCaps: FALSE
+            null1: ~
+            null2:
+            yes11: yes
+            quotedInt: "2"
+            singleQuotedBool: 'true'
+            taggedString: !!str 42
+            string: two
+            version: 1.2.3
+            block: |
+              2
+            """
         let root = try XCTUnwrap(try YAMLParser.parse(text))
         func resolved(_ key: String) -> YAMLResolvedScalar? {
             if case .scalar(let s, _) = root[key] { return s.resolved }
@@ -79,16 +81,16 @@ final class YAMLParserTests: XCTestCase {
 
     func testMultipleDocuments() throws {
         let text = """
-        ---
-        name: a
-        ---
-        name: b
-        after: [a]
-        ...
-        ---
-        - 1
-        - 2
-        """
+            ---
+            name: a
+            ---
+            name: b
+            after: [a]
+            ...
+            ---
+            - 1
+            - 2
+            """
         let documents = try YAMLParser.parseDocuments(text, fileName: "pipeline.yaml")
         XCTAssertEqual(documents.count, 3)
         XCTAssertEqual(documents[0]["name"]?.scalarValue, "a")
@@ -104,15 +106,15 @@ final class YAMLParserTests: XCTestCase {
 
     func testAnchorsAliasesAndMergeKeys() throws {
         let text = """
-        defaults: &defaults
-          cpu: 2
-          memory: 4Gi
-        small:
-          <<: *defaults
-          cpu: 1
-        copy: *defaults
-        list: [&x 5, *x]
-        """
+            defaults: &defaults
+              cpu: 2
+              memory: 4Gi
+            small:
+              <<: *defaults
+              cpu: 1
+            copy: *defaults
+            list: [&x 5, *x]
+            """
         let root = try XCTUnwrap(try YAMLParser.parse(text))
         XCTAssertEqual(root["copy"], root["defaults"])
         XCTAssertEqual(root["small"]?["cpu"]?.scalarValue, "1", "explicit keys win over merged ones")
@@ -175,16 +177,17 @@ final class YAMLParserTests: XCTestCase {
 
     func testJSONInput() throws {
         let json = """
-        {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"a","labels":{}},
-         "spec":{"replicas":2,"ratio":0.5,"enabled":false,"none":null,"after":["x","y"],"text":"line\\nnext \\u00e9"}}
-        """
+            {"apiVersion":"llmops/v1","kind":"Job","metadata":{"name":"a","labels":{}},
+             "spec":{"replicas":2,"ratio":0.5,"enabled":false,"none":null,"after":["x","y"],"text":"line\\nnext \\u00e9"}}
+            """
         let root = try XCTUnwrap(try YAMLParser.parse(json, fileName: "body.json"))
         XCTAssertEqual(root["kind"]?.scalarValue, "Job")
         guard case .scalar(let replicas, _) = root["spec"]?["replicas"],
-              case .scalar(let ratio, _) = root["spec"]?["ratio"],
-              case .scalar(let enabled, _) = root["spec"]?["enabled"],
-              case .scalar(let none, _) = root["spec"]?["none"],
-              case .scalar(let name, _) = root["metadata"]?["name"] else { return XCTFail() }
+            case .scalar(let ratio, _) = root["spec"]?["ratio"],
+            case .scalar(let enabled, _) = root["spec"]?["enabled"],
+            case .scalar(let none, _) = root["spec"]?["none"],
+            case .scalar(let name, _) = root["metadata"]?["name"]
+        else { return XCTFail() }
         XCTAssertEqual(replicas.resolved, .int(2))
         XCTAssertEqual(ratio.resolved, .float(0.5))
         XCTAssertEqual(enabled.resolved, .bool(false))

@@ -21,8 +21,10 @@ public struct JobKind: Sendable {
     /// Checks the settings mapping (an empty reader when absent and optional) and records problems.
     public let validate: @Sendable (_ settings: ManifestObjectReader, _ context: JobKindContext) -> Void
 
-    public init(name: String, summary: String, settingsRequired: Bool = false,
-                validate: @escaping @Sendable (_ settings: ManifestObjectReader, _ context: JobKindContext) -> Void) {
+    public init(
+        name: String, summary: String, settingsRequired: Bool = false,
+        validate: @escaping @Sendable (_ settings: ManifestObjectReader, _ context: JobKindContext) -> Void
+    ) {
         self.name = name
         self.summary = summary
         self.settingsRequired = settingsRequired

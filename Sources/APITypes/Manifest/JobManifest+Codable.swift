@@ -16,7 +16,8 @@ extension JobManifest: Codable {
             let pipeline = try ManifestParser.validate([value], fileName: "<json>")
             self = pipeline.jobs[0]
         } catch {
-            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.description))
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.description))
         }
     }
 
@@ -25,22 +26,32 @@ extension JobManifest: Codable {
         let spec = self.spec
         var specFields: [(String, ManifestValue)] = [
             ("type", .string(spec.type)),
-            ("resources", .object([
-                ("cpu", .string(ResourceQuantity.formatCPU(spec.resources.cpuMillis))),
-                ("memory", .string(ResourceQuantity.formatMemory(spec.resources.memoryBytes))),
-                ("accelerators", .array(spec.resources.accelerators.sorted { $0.key < $1.key }.map {
-                    .object([("type", .string($0.key.rawValue)), ("count", .int($0.value))])
-                })),
-            ])),
+            (
+                "resources",
+                .object([
+                    ("cpu", .string(ResourceQuantity.formatCPU(spec.resources.cpuMillis))),
+                    ("memory", .string(ResourceQuantity.formatMemory(spec.resources.memoryBytes))),
+                    (
+                        "accelerators",
+                        .array(
+                            spec.resources.accelerators.sorted { $0.key < $1.key }.map {
+                                .object([("type", .string($0.key.rawValue)), ("count", .int($0.value))])
+                            })
+                    ),
+                ])
+            ),
             ("replicas", .int(Int64(spec.replicas))),
             ("tasks", .int(Int64(spec.tasks))),
             ("priority", .int(Int64(spec.priority))),
             ("queue", .string(spec.queue)),
-            ("retry", .object([
-                ("maxAttempts", .int(Int64(spec.retry.maxAttempts))),
-                ("backoffSeconds", ManifestValue(.float(spec.retry.initialBackoffSeconds))),
-                ("maxBackoffSeconds", ManifestValue(.float(spec.retry.maxBackoffSeconds))),
-            ])),
+            (
+                "retry",
+                .object([
+                    ("maxAttempts", .int(Int64(spec.retry.maxAttempts))),
+                    ("backoffSeconds", ManifestValue(.float(spec.retry.initialBackoffSeconds))),
+                    ("maxBackoffSeconds", ManifestValue(.float(spec.retry.maxBackoffSeconds))),
+                ])
+            ),
             ("after", .array(spec.after.map { .string($0) })),
             ("onDependencyFailure", .string(spec.onDependencyFailure.rawValue)),
             ("nodeSelector", Self.labels(spec.nodeSelector)),

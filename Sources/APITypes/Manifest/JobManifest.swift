@@ -75,10 +75,12 @@ public struct JobSpec: Sendable, Equatable {
     public static let defaultResources = Resources(cpuMillis: 1000)
     public static let defaultQueue = "default"
 
-    public init(type: String, resources: Resources = JobSpec.defaultResources, replicas: Int = 1, tasks: Int = 1,
-                priority: Int = 0, queue: String = JobSpec.defaultQueue, retry: RetryPolicy = RetryPolicy(),
-                after: [String] = [], onDependencyFailure: DependencyFailurePolicy = .fail,
-                nodeSelector: Labels = [:], affinity: Labels = [:], packBy: String? = nil, settings: ManifestValue? = nil) {
+    public init(
+        type: String, resources: Resources = JobSpec.defaultResources, replicas: Int = 1, tasks: Int = 1,
+        priority: Int = 0, queue: String = JobSpec.defaultQueue, retry: RetryPolicy = RetryPolicy(),
+        after: [String] = [], onDependencyFailure: DependencyFailurePolicy = .fail,
+        nodeSelector: Labels = [:], affinity: Labels = [:], packBy: String? = nil, settings: ManifestValue? = nil
+    ) {
         self.type = type
         self.resources = resources
         self.replicas = replicas

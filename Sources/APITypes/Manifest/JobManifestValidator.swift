@@ -5,8 +5,10 @@ import ClusterModel
 enum JobManifestValidator {
     static let topLevelFields = ["apiVersion", "kind", "metadata", "spec"]
     static let metadataFields = ["name", "labels"]
-    static let specFields = ["type", "resources", "replicas", "tasks", "priority", "queue", "retry", "after",
-                             "onDependencyFailure", "nodeSelector", "affinity", "packBy"]
+    static let specFields = [
+        "type", "resources", "replicas", "tasks", "priority", "queue", "retry", "after",
+        "onDependencyFailure", "nodeSelector", "affinity", "packBy",
+    ]
     static let maxReplicas: Int64 = 4096
     static let maxTasks: Int64 = 1_000_000
 
@@ -21,7 +23,9 @@ enum JobManifestValidator {
         var afterItems: [(name: String, line: Int?)] = []
     }
 
-    static func validate(_ document: ManifestValue, problems: ManifestProblemCollector, registry: JobKindRegistry) -> Outcome {
+    static func validate(_ document: ManifestValue, problems: ManifestProblemCollector, registry: JobKindRegistry)
+        -> Outcome
+    {
         let before = problems.problems.count
         var outcome = Outcome()
         let root = ManifestObjectReader(document, path: "", problems: problems)
@@ -29,7 +33,8 @@ enum JobManifestValidator {
         root.rejectUnknownKeys(allowed: topLevelFields)
 
         if let version = root.string("apiVersion", required: true, expected: "\"\(JobManifest.apiVersion)\""),
-           version != JobManifest.apiVersion {
+            version != JobManifest.apiVersion
+        {
             root.report("apiVersion", "expected \"\(JobManifest.apiVersion)\", got \"\(version)\"")
         }
         // `kind: Queue` documents never reach here (ManifestParser sends them to QueueManifestValidator).
@@ -41,11 +46,13 @@ enum JobManifestValidator {
         var metadata: JobMetadata?
         if let meta = root.object("metadata", required: true) {
             meta.rejectUnknownKeys(allowed: metadataFields)
-            let name = meta.string("name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
+            let name = meta.string(
+                "name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
             outcome.name = name
             outcome.nameLine = meta.value("name")?.line
-            let labels = meta.stringMap("labels", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
-                                        expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue)
+            let labels = meta.stringMap(
+                "labels", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
+                expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue)
             if let name { metadata = JobMetadata(name: name, labels: labels ?? [:]) }
         }
 
@@ -60,8 +67,10 @@ enum JobManifestValidator {
         return outcome
     }
 
-    private static func validateSpec(_ spec: ManifestObjectReader, registry: JobKindRegistry, ownName: String?,
-                                     outcome: inout Outcome) -> JobSpec? {
+    private static func validateSpec(
+        _ spec: ManifestObjectReader, registry: JobKindRegistry, ownName: String?,
+        outcome: inout Outcome
+    ) -> JobSpec? {
         let known = registry.names
         let typeExpectation = "a job type (one of \(known.joined(separator: ", ")))"
         var kind: JobKind?
@@ -69,7 +78,9 @@ enum JobManifestValidator {
             kind = registry.kind(named: type)
             if kind == nil {
                 var message = "expected \(typeExpectation), got \"\(type)\""
-                if let suggestion = DidYouMean.suggestion(for: type, among: known) { message += " (did you mean \"\(suggestion)\"?)" }
+                if let suggestion = DidYouMean.suggestion(for: type, among: known) {
+                    message += " (did you mean \"\(suggestion)\"?)"
+                }
                 spec.report("type", message)
             }
         }
@@ -77,21 +88,29 @@ enum JobManifestValidator {
         var allowed = specFields
         if let kind { allowed.append(kind.name) }
         for field in spec.fields where !allowed.contains(field.key) && known.contains(field.key) {
-            spec.problems.add(path: spec.fieldPath(field.key), line: field.keyLine ?? field.value.line,
-                              "settings for job type \"\(field.key)\", but spec.type is \(kind.map { "\"\($0.name)\"" } ?? "not a known type")")
+            spec.problems.add(
+                path: spec.fieldPath(field.key), line: field.keyLine ?? field.value.line,
+                "settings for job type \"\(field.key)\", but spec.type is \(kind.map { "\"\($0.name)\"" } ?? "not a known type")"
+            )
         }
-        ManifestObjectReader(ManifestValue(.object(spec.fields.filter { !known.contains($0.key) }), line: spec.line),
-                             path: spec.path, problems: spec.problems).rejectUnknownKeys(allowed: allowed)
+        ManifestObjectReader(
+            ManifestValue(.object(spec.fields.filter { !known.contains($0.key) }), line: spec.line),
+            path: spec.path, problems: spec.problems
+        ).rejectUnknownKeys(allowed: allowed)
 
         let resources = validateResources(spec)
         let replicas = spec.integer("replicas", min: 1, max: maxReplicas).map(Int.init) ?? 1
         let tasks = spec.integer("tasks", min: 1, max: maxTasks).map(Int.init) ?? 1
         let priority = spec.integer("priority", min: -1_000_000, max: 1_000_000).map(Int.init) ?? 0
-        let queue = spec.string("queue", expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel) ?? JobSpec.defaultQueue
+        let queue =
+            spec.string("queue", expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
+            ?? JobSpec.defaultQueue
         let retry = validateRetry(spec)
 
-        let after = spec.stringList("after", expectedList: "a list of job names", expectedItem: ManifestNames.dnsLabelExpectation,
-                                    isValid: ManifestNames.isDNSLabel) ?? []
+        let after =
+            spec.stringList(
+                "after", expectedList: "a list of job names", expectedItem: ManifestNames.dnsLabelExpectation,
+                isValid: ManifestNames.isDNSLabel) ?? []
         var seen = Set<String>()
         for name in after where !seen.insert(name).inserted {
             spec.report("after", "job \"\(name)\" is listed twice")
@@ -104,31 +123,41 @@ enum JobManifestValidator {
                 return nil
             }
         }
-        let onFailure = spec.choice("onDependencyFailure", DependencyFailurePolicy.allCases.map(\.rawValue))
+        let onFailure =
+            spec.choice("onDependencyFailure", DependencyFailurePolicy.allCases.map(\.rawValue))
             .flatMap(DependencyFailurePolicy.init(rawValue:)) ?? .fail
 
-        let nodeSelector = spec.stringMap("nodeSelector", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
-                                          expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue) ?? [:]
-        let affinity = spec.stringMap("affinity", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
-                                      expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue) ?? [:]
-        let packBy = spec.string("packBy", expected: ManifestNames.labelKeyExpectation, isValid: ManifestNames.isLabelKey)
+        let nodeSelector =
+            spec.stringMap(
+                "nodeSelector", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
+                expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue) ?? [:]
+        let affinity =
+            spec.stringMap(
+                "affinity", expectedKey: ManifestNames.labelKeyExpectation, keyIsValid: ManifestNames.isLabelKey,
+                expectedValue: ManifestNames.labelValueExpectation, valueIsValid: ManifestNames.isLabelValue) ?? [:]
+        let packBy = spec.string(
+            "packBy", expected: ManifestNames.labelKeyExpectation, isValid: ManifestNames.isLabelKey)
 
         var settings: ManifestValue?
         if let kind {
             settings = spec.value(kind.name)
             let context = JobKindContext(replicas: replicas, tasks: tasks, spec: spec)
             if let value = settings {
-                kind.validate(ManifestObjectReader(value, path: spec.fieldPath(kind.name), problems: spec.problems), context)
+                kind.validate(
+                    ManifestObjectReader(value, path: spec.fieldPath(kind.name), problems: spec.problems), context)
             } else if kind.settingsRequired {
                 spec.report(nil, "missing \(spec.fieldPath(kind.name)) (settings for job type \"\(kind.name)\")")
             } else {
-                kind.validate(ManifestObjectReader(.object([]), path: spec.fieldPath(kind.name), problems: spec.problems), context)
+                kind.validate(
+                    ManifestObjectReader(.object([]), path: spec.fieldPath(kind.name), problems: spec.problems), context
+                )
             }
         }
         guard let kind else { return nil }
-        return JobSpec(type: kind.name, resources: resources, replicas: replicas, tasks: tasks, priority: priority, queue: queue,
-                       retry: retry, after: after, onDependencyFailure: onFailure, nodeSelector: nodeSelector,
-                       affinity: affinity, packBy: packBy, settings: settings)
+        return JobSpec(
+            type: kind.name, resources: resources, replicas: replicas, tasks: tasks, priority: priority, queue: queue,
+            retry: retry, after: after, onDependencyFailure: onFailure, nodeSelector: nodeSelector,
+            affinity: affinity, packBy: packBy, settings: settings)
     }
 
     private static func validateResources(_ spec: ManifestObjectReader) -> Resources {
@@ -136,24 +165,36 @@ enum JobManifestValidator {
         reader.rejectUnknownKeys(allowed: ["cpu", "memory", "accelerators"])
         var resources = Resources(cpuMillis: 0)
         if let cpu = reader.value("cpu") {
-            if let millis = ResourceQuantity.cpuMillis(cpu) { resources.cpuMillis = millis }
-            else { reader.report("cpu", "expected \(ResourceQuantity.cpuExpectation), got \(cpu)") }
+            if let millis = ResourceQuantity.cpuMillis(cpu) {
+                resources.cpuMillis = millis
+            } else {
+                reader.report("cpu", "expected \(ResourceQuantity.cpuExpectation), got \(cpu)")
+            }
         } else {
             resources.cpuMillis = JobSpec.defaultResources.cpuMillis
         }
         if let memory = reader.value("memory") {
-            if let bytes = ResourceQuantity.memoryBytes(memory) { resources.memoryBytes = bytes }
-            else { reader.report("memory", "expected \(ResourceQuantity.memoryExpectation), got \(memory)") }
+            if let bytes = ResourceQuantity.memoryBytes(memory) {
+                resources.memoryBytes = bytes
+            } else {
+                reader.report("memory", "expected \(ResourceQuantity.memoryExpectation), got \(memory)")
+            }
         }
-        if let accelerators = reader.acceleratorList(minimumCount: 0, maximumCount: ResourceLimits.maxAcceleratorCount) {
+        if let accelerators = reader.acceleratorList(minimumCount: 0, maximumCount: ResourceLimits.maxAcceleratorCount)
+        {
             resources.accelerators = accelerators.filter { $0.value != 0 }
         }
         // One task runs on one worker: it can never ask for more than a worker may offer.
         if resources.cpuMillis > ResourceLimits.maxCPUMillis {
-            reader.report("cpu", "expected \(ResourceLimits.cpuDescription) (what one worker may offer), got \(reader.value("cpu")!)")
+            reader.report(
+                "cpu",
+                "expected \(ResourceLimits.cpuDescription) (what one worker may offer), got \(reader.value("cpu")!)")
         }
         if resources.memoryBytes > ResourceLimits.maxMemoryBytes {
-            reader.report("memory", "expected \(ResourceLimits.memoryDescription) (what one worker may offer), got \(reader.value("memory")!)")
+            reader.report(
+                "memory",
+                "expected \(ResourceLimits.memoryDescription) (what one worker may offer), got \(reader.value("memory")!)"
+            )
         }
         return resources
     }
@@ -164,9 +205,13 @@ enum JobManifestValidator {
         reader.rejectUnknownKeys(allowed: ["maxAttempts", "backoffSeconds", "maxBackoffSeconds"])
         let attempts = reader.integer("maxAttempts", min: 1, max: 1000).map(Int.init) ?? defaults.maxAttempts
         let backoff = reader.number("backoffSeconds", min: 0, max: 86_400) ?? defaults.initialBackoffSeconds
-        var maxBackoff = reader.number("maxBackoffSeconds", min: 0, max: 86_400) ?? max(defaults.maxBackoffSeconds, backoff)
+        var maxBackoff =
+            reader.number("maxBackoffSeconds", min: 0, max: 86_400) ?? max(defaults.maxBackoffSeconds, backoff)
         if reader.has("maxBackoffSeconds"), maxBackoff < backoff {
-            reader.report("maxBackoffSeconds", "expected a number >= backoffSeconds (\(ManifestObjectReader.format(backoff))), got \(reader.value("maxBackoffSeconds")!)")
+            reader.report(
+                "maxBackoffSeconds",
+                "expected a number >= backoffSeconds (\(ManifestObjectReader.format(backoff))), got \(reader.value("maxBackoffSeconds")!)"
+            )
             maxBackoff = backoff
         }
         return RetryPolicy(maxAttempts: attempts, initialBackoffSeconds: backoff, maxBackoffSeconds: maxBackoff)

@@ -20,8 +20,11 @@ public struct ManifestPipeline: Sendable, Equatable {
     /// table), in the validator's style: `pipeline.yaml:9: spec.after: job "x" does not exist ...`.
     public func checkExternalDependencies(exists: (String) -> Bool) throws(ManifestError) {
         let problems = externalReferences.filter { !exists($0.dependency) }.map {
-            ManifestProblem(fileName: fileName, line: $0.line, path: "spec.after",
-                            message: "job \"\($0.dependency)\" (needed by \"\($0.job)\") does not exist: it is neither in this file nor on the server")
+            ManifestProblem(
+                fileName: fileName, line: $0.line, path: "spec.after",
+                message:
+                    "job \"\($0.dependency)\" (needed by \"\($0.job)\") does not exist: it is neither in this file nor on the server"
+            )
         }
         if !problems.isEmpty { throw ManifestError(problems: problems) }
     }
@@ -36,20 +39,27 @@ public struct ExternalDependencyReference: Sendable, Equatable {
 
 public enum ManifestParser {
     /// Parses and validates every job of `text`. `fileName` prefixes each message (`pipeline.yaml:12: ...`).
-    public static func parse(text: String, fileName: String = "<input>",
-                             registry: JobKindRegistry = .standard) throws(ManifestError) -> [JobManifest] {
+    public static func parse(
+        text: String, fileName: String = "<input>",
+        registry: JobKindRegistry = .standard
+    ) throws(ManifestError) -> [JobManifest] {
         try parsePipeline(text: text, fileName: fileName, registry: registry).jobs
     }
 
     /// Like `parse`, and also returns the names `after:` refers to outside the file.
-    public static func parsePipeline(text: String, fileName: String = "<input>",
-                                     registry: JobKindRegistry = .standard) throws(ManifestError) -> ManifestPipeline {
+    public static func parsePipeline(
+        text: String, fileName: String = "<input>",
+        registry: JobKindRegistry = .standard
+    ) throws(ManifestError) -> ManifestPipeline {
         let documents: [YAMLNode]
         do {
             documents = try YAMLParser.parseDocuments(text, fileName: fileName)
         } catch {
-            throw ManifestError(problems: [ManifestProblem(fileName: fileName, line: error.position.line, column: error.position.column,
-                                                           path: "", message: error.message)])
+            throw ManifestError(problems: [
+                ManifestProblem(
+                    fileName: fileName, line: error.position.line, column: error.position.column,
+                    path: "", message: error.message)
+            ])
         }
         var values: [ManifestValue] = []
         for document in documents where !document.isNull {
@@ -64,23 +74,32 @@ public enum ManifestParser {
     }
 
     /// Reads and parses the file at `path` (messages name its last path component).
-    public static func parse(contentsOfFile path: String, registry: JobKindRegistry = .standard) throws(ManifestError) -> ManifestPipeline {
+    public static func parse(contentsOfFile path: String, registry: JobKindRegistry = .standard) throws(ManifestError)
+        -> ManifestPipeline
+    {
         let fileName = (path as NSString).lastPathComponent
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError(problems: [ManifestProblem(fileName: path, line: nil, path: "", message: "cannot read the file (does it exist?)")])
+            throw ManifestError(problems: [
+                ManifestProblem(fileName: path, line: nil, path: "", message: "cannot read the file (does it exist?)")
+            ])
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw ManifestError(problems: [ManifestProblem(fileName: fileName, line: nil, path: "", message: "the file is not UTF-8 text")])
+            throw ManifestError(problems: [
+                ManifestProblem(fileName: fileName, line: nil, path: "", message: "the file is not UTF-8 text")
+            ])
         }
         return try parsePipeline(text: text, fileName: fileName, registry: registry)
     }
 
     /// Validates already-parsed documents (the generic tree both YAML and JSON produce).
-    public static func validate(_ documents: [ManifestValue], fileName: String = "<input>",
-                                registry: JobKindRegistry = .standard) throws(ManifestError) -> ManifestPipeline {
+    public static func validate(
+        _ documents: [ManifestValue], fileName: String = "<input>",
+        registry: JobKindRegistry = .standard
+    ) throws(ManifestError) -> ManifestPipeline {
         let problems = ManifestProblemCollector(fileName: fileName)
         if documents.isEmpty {
-            problems.add(path: "", line: nil, "no manifest found: expected at least one document with kind: Job or Queue")
+            problems.add(
+                path: "", line: nil, "no manifest found: expected at least one document with kind: Job or Queue")
         }
         // Queue documents go to their own validator; everything else is checked as a Job (which names a wrong kind).
         let isQueue: (ManifestValue) -> Bool = {
@@ -89,7 +108,9 @@ public enum ManifestParser {
         }
         let queueOutcomes = documents.filter(isQueue).map { QueueManifestValidator.validate($0, problems: problems) }
         checkQueueNames(queueOutcomes, problems: problems)
-        let outcomes = documents.filter { !isQueue($0) }.map { JobManifestValidator.validate($0, problems: problems, registry: registry) }
+        let outcomes = documents.filter { !isQueue($0) }.map {
+            JobManifestValidator.validate($0, problems: problems, registry: registry)
+        }
         let external = checkPipeline(outcomes, problems: problems)
         let definedNames = Set(outcomes.compactMap(\.name))
         let references = outcomes.flatMap { outcome in
@@ -103,18 +124,22 @@ public enum ManifestParser {
             }.map(\.element)
             throw ManifestError(problems: sorted)
         }
-        return ManifestPipeline(jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.queue),
-                                externalDependencies: external, externalReferences: references, fileName: fileName)
+        return ManifestPipeline(
+            jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.queue),
+            externalDependencies: external, externalReferences: references, fileName: fileName)
     }
 
     /// A queue configured twice in one file is ambiguous (which weight wins?), so it is an error.
-    private static func checkQueueNames(_ outcomes: [QueueManifestValidator.Outcome], problems: ManifestProblemCollector) {
+    private static func checkQueueNames(
+        _ outcomes: [QueueManifestValidator.Outcome], problems: ManifestProblemCollector
+    ) {
         var firstLine: [String: Int?] = [:]
         for outcome in outcomes {
             guard let name = outcome.name else { continue }
             if let first = firstLine[name] {
                 let location = first.map { " (first defined at line \($0))" } ?? ""
-                problems.add(path: "metadata.name", line: outcome.nameLine, "duplicate queue name \"\(name)\"\(location)")
+                problems.add(
+                    path: "metadata.name", line: outcome.nameLine, "duplicate queue name \"\(name)\"\(location)")
             } else {
                 firstLine[name] = outcome.nameLine
             }
@@ -122,7 +147,9 @@ public enum ManifestParser {
     }
 
     /// Duplicate names, and cycles among the file's `after:` edges. Returns the names defined elsewhere.
-    private static func checkPipeline(_ outcomes: [JobManifestValidator.Outcome], problems: ManifestProblemCollector) -> [String] {
+    private static func checkPipeline(_ outcomes: [JobManifestValidator.Outcome], problems: ManifestProblemCollector)
+        -> [String]
+    {
         var firstLine: [String: Int?] = [:]
         for outcome in outcomes {
             guard let name = outcome.name else { continue }
@@ -143,8 +170,9 @@ public enum ManifestParser {
             external.formUnion(outcome.after.filter { firstLine[$0] == nil })
         }
         for cycle in findCycles(edges) {
-            problems.add(path: "spec.after", line: afterLines[cycle[0]] ?? nil,
-                         "dependency cycle: \(cycle.joined(separator: " -> "))")
+            problems.add(
+                path: "spec.after", line: afterLines[cycle[0]] ?? nil,
+                "dependency cycle: \(cycle.joined(separator: " -> "))")
         }
         return external.sorted()
     }
@@ -191,15 +219,20 @@ extension ManifestParser {
     /// Validates documents that arrived as JSON values rather than text (e.g. a request's `documents` array of
     /// arbitrary JSON). Same checks and messages as `parsePipeline`, but without line numbers, since the
     /// values carry none: `request: spec.replicas: expected an integer between 1 and 4096, got 0`.
-    public static func validate<Document: Encodable>(encodedDocuments documents: [Document], fileName: String = "<input>",
-                                                     registry: JobKindRegistry = .standard) throws(ManifestError) -> ManifestPipeline {
+    public static func validate<Document: Encodable>(
+        encodedDocuments documents: [Document], fileName: String = "<input>",
+        registry: JobKindRegistry = .standard
+    ) throws(ManifestError) -> ManifestPipeline {
         let values: [ManifestValue]
         do {
             let data = try JSONEncoder().encode(documents)
             values = try JSONDecoder().decode([ManifestValue].self, from: data)
         } catch {
-            throw ManifestError(problems: [ManifestProblem(fileName: fileName, line: nil, path: "",
-                                                           message: "the documents are not JSON values: \(error)")])
+            throw ManifestError(problems: [
+                ManifestProblem(
+                    fileName: fileName, line: nil, path: "",
+                    message: "the documents are not JSON values: \(error)")
+            ])
         }
         return try validate(values, fileName: fileName, registry: registry)
     }

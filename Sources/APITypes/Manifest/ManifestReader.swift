@@ -80,8 +80,10 @@ public struct ManifestObjectReader {
     }
 
     /// A string, optionally checked by `isValid` (whose failure reports `expected`).
-    public func string(_ key: String, required: Bool = false, expected: String = "a string",
-                       isValid: ((String) -> Bool)? = nil) -> String? {
+    public func string(
+        _ key: String, required: Bool = false, expected: String = "a string",
+        isValid: ((String) -> Bool)? = nil
+    ) -> String? {
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
         guard case .string(let s) = value.content else {
             var expectation = expected
@@ -90,7 +92,10 @@ public struct ManifestObjectReader {
             wrong(key, value, expectation)
             return nil
         }
-        if let isValid, !isValid(s) { wrong(key, value, expected); return nil }
+        if let isValid, !isValid(s) {
+            wrong(key, value, expected)
+            return nil
+        }
         return s
     }
 
@@ -102,34 +107,57 @@ public struct ManifestObjectReader {
         switch value.content {
         case .int(let i): number = i
         case .float(let f) where f == f.rounded() && abs(f) < 9e15: number = Int64(f)
-        default: wrong(key, value, expected); return nil
+        default:
+            wrong(key, value, expected)
+            return nil
         }
-        if let min, number < min { wrong(key, value, expected); return nil }
-        if let max, number > max { wrong(key, value, expected); return nil }
+        if let min, number < min {
+            wrong(key, value, expected)
+            return nil
+        }
+        if let max, number > max {
+            wrong(key, value, expected)
+            return nil
+        }
         return number
     }
 
     /// A finite number (integer or decimal) within the given bounds.
     public func number(_ key: String, required: Bool = false, min: Double? = nil, max: Double? = nil) -> Double? {
         var expected = "a number"
-        if let min, let max { expected += " between \(Self.format(min)) and \(Self.format(max))" }
-        else if let min { expected += " >= \(Self.format(min))" }
-        else if let max { expected += " <= \(Self.format(max))" }
+        if let min, let max {
+            expected += " between \(Self.format(min)) and \(Self.format(max))"
+        } else if let min {
+            expected += " >= \(Self.format(min))"
+        } else if let max {
+            expected += " <= \(Self.format(max))"
+        }
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
         let number: Double
         switch value.content {
         case .int(let i): number = Double(i)
         case .float(let f) where f.isFinite: number = f
-        default: wrong(key, value, expected); return nil
+        default:
+            wrong(key, value, expected)
+            return nil
         }
-        if let min, number < min { wrong(key, value, expected); return nil }
-        if let max, number > max { wrong(key, value, expected); return nil }
+        if let min, number < min {
+            wrong(key, value, expected)
+            return nil
+        }
+        if let max, number > max {
+            wrong(key, value, expected)
+            return nil
+        }
         return number
     }
 
     public func bool(_ key: String, required: Bool = false) -> Bool? {
         guard let value = lookup(key, required: required, expected: "true or false") else { return nil }
-        guard case .bool(let b) = value.content else { wrong(key, value, "true or false"); return nil }
+        guard case .bool(let b) = value.content else {
+            wrong(key, value, "true or false")
+            return nil
+        }
         return b
     }
 
@@ -137,27 +165,40 @@ public struct ManifestObjectReader {
     public func choice(_ key: String, _ choices: [String], required: Bool = false) -> String? {
         let expected = "one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ")
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
-        guard case .string(let s) = value.content, choices.contains(s) else { wrong(key, value, expected); return nil }
+        guard case .string(let s) = value.content, choices.contains(s) else {
+            wrong(key, value, expected)
+            return nil
+        }
         return s
     }
 
     /// A nested mapping.
     public func object(_ key: String, required: Bool = false) -> ManifestObjectReader? {
         guard let value = lookup(key, required: required, expected: "a mapping") else { return nil }
-        guard case .object = value.content else { wrong(key, value, "a mapping"); return nil }
+        guard case .object = value.content else {
+            wrong(key, value, "a mapping")
+            return nil
+        }
         return ManifestObjectReader(value, path: fieldPath(key), problems: problems)
     }
 
     /// A list; each item comes with its path (`spec.after[2]`).
-    public func list(_ key: String, required: Bool = false, expected: String = "a list") -> [(value: ManifestValue, path: String)]? {
+    public func list(_ key: String, required: Bool = false, expected: String = "a list") -> [(
+        value: ManifestValue, path: String
+    )]? {
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
-        guard case .array(let items) = value.content else { wrong(key, value, expected); return nil }
+        guard case .array(let items) = value.content else {
+            wrong(key, value, expected)
+            return nil
+        }
         return items.enumerated().map { (value: $0.element, path: "\(fieldPath(key))[\($0.offset)]") }
     }
 
     /// A list of strings, each checked by `isValid` (failures report `expectedItem`).
-    public func stringList(_ key: String, required: Bool = false, expectedList: String = "a list of strings",
-                           expectedItem: String = "a string", isValid: ((String) -> Bool)? = nil) -> [String]? {
+    public func stringList(
+        _ key: String, required: Bool = false, expectedList: String = "a list of strings",
+        expectedItem: String = "a string", isValid: ((String) -> Bool)? = nil
+    ) -> [String]? {
         guard let items = list(key, required: required, expected: expectedList) else { return nil }
         var result: [String] = []
         var ok = true
@@ -173,16 +214,23 @@ public struct ManifestObjectReader {
     }
 
     /// A mapping of strings to strings (labels, selectors, environment variables).
-    public func stringMap(_ key: String, expectedKey: String = "a key", keyIsValid: ((String) -> Bool)? = nil,
-                          expectedValue: String = "a string", valueIsValid: ((String) -> Bool)? = nil) -> [String: String]? {
+    public func stringMap(
+        _ key: String, expectedKey: String = "a key", keyIsValid: ((String) -> Bool)? = nil,
+        expectedValue: String = "a string", valueIsValid: ((String) -> Bool)? = nil
+    ) -> [String: String]? {
         guard let value = lookup(key, required: false, expected: "a mapping") else { return nil }
-        guard case .object(let fields) = value.content else { wrong(key, value, "a mapping of strings"); return nil }
+        guard case .object(let fields) = value.content else {
+            wrong(key, value, "a mapping of strings")
+            return nil
+        }
         var result: [String: String] = [:]
         var ok = true
         for field in fields {
             let entryPath = "\(fieldPath(key)).\(field.key)"
             if let keyIsValid, !keyIsValid(field.key) {
-                problems.add(path: entryPath, line: field.keyLine ?? field.value.line, "expected \(expectedKey), got \"\(field.key)\"")
+                problems.add(
+                    path: entryPath, line: field.keyLine ?? field.value.line,
+                    "expected \(expectedKey), got \"\(field.key)\"")
                 ok = false
                 continue
             }
@@ -192,7 +240,8 @@ public struct ManifestObjectReader {
                 case .int, .float, .bool: expectation += " (quote it: \"\(field.value.description)\")"
                 default: break
                 }
-                problems.add(path: entryPath, line: field.value.line ?? line, "expected \(expectation), got \(field.value)")
+                problems.add(
+                    path: entryPath, line: field.value.line ?? line, "expected \(expectation), got \(field.value)")
                 ok = false
                 continue
             }
@@ -224,9 +273,10 @@ extension ManifestObjectReader {
             }
             let entry = ManifestObjectReader(item, path: "\(fieldPath("accelerators"))[\(index)]", problems: problems)
             entry.rejectUnknownKeys(allowed: ["type", "count"])
-            let type = entry.string("type", required: true,
-                                    expected: "an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-')",
-                                    isValid: ManifestNames.isDNSLabel)
+            let type = entry.string(
+                "type", required: true,
+                expected: "an accelerator type such as \"gpu-h100\" (lowercase letters, digits and '-')",
+                isValid: ManifestNames.isDNSLabel)
             let count = entry.integer("count", required: true, min: minimumCount, max: maximumCount)
             if let type, let count {
                 let key = AcceleratorType(rawValue: type)

@@ -49,11 +49,13 @@ public struct ManifestValue: Sendable, CustomStringConvertible {
         case .sequence(let items, _):
             content = .array(items.map { ManifestValue(yaml: $0) })
         case .mapping(let entries, _):
-            content = .object(entries.map { entry in
-                let key: String
-                if case .scalar(let scalar, _) = entry.key { key = scalar.value } else { key = entry.key.summary }
-                return ManifestField(key: key, keyLine: entry.key.position.line, value: ManifestValue(yaml: entry.value))
-            })
+            content = .object(
+                entries.map { entry in
+                    let key: String
+                    if case .scalar(let scalar, _) = entry.key { key = scalar.value } else { key = entry.key.summary }
+                    return ManifestField(
+                        key: key, keyLine: entry.key.position.line, value: ManifestValue(yaml: entry.value))
+                })
         }
     }
 
@@ -122,17 +124,27 @@ extension ManifestValue: Codable {
     public func encode(to encoder: Encoder) throws {
         switch content {
         case .null:
-            var c = encoder.singleValueContainer(); try c.encodeNil()
+            var c = encoder.singleValueContainer()
+            try c.encodeNil()
         case .bool(let b):
-            var c = encoder.singleValueContainer(); try c.encode(b)
+            var c = encoder.singleValueContainer()
+            try c.encode(b)
         case .int(let i):
-            var c = encoder.singleValueContainer(); try c.encode(i)
+            var c = encoder.singleValueContainer()
+            try c.encode(i)
         case .float(let f):
             var c = encoder.singleValueContainer()
             // JSON has no NaN/infinity; the YAML spellings keep them readable (and rejected where numbers are required).
-            if f.isNaN { try c.encode(".nan") } else if f.isInfinite { try c.encode(f > 0 ? ".inf" : "-.inf") } else { try c.encode(f) }
+            if f.isNaN {
+                try c.encode(".nan")
+            } else if f.isInfinite {
+                try c.encode(f > 0 ? ".inf" : "-.inf")
+            } else {
+                try c.encode(f)
+            }
         case .string(let s):
-            var c = encoder.singleValueContainer(); try c.encode(s)
+            var c = encoder.singleValueContainer()
+            try c.encode(s)
         case .array(let items):
             var c = encoder.unkeyedContainer()
             for item in items { try c.encode(item) }
@@ -145,9 +157,10 @@ extension ManifestValue: Codable {
     public init(from decoder: Decoder) throws {
         line = nil
         if let keyed = try? decoder.container(keyedBy: Key.self) {
-            content = .object(try keyed.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
-                ManifestField(key: $0.stringValue, value: try keyed.decode(ManifestValue.self, forKey: $0))
-            })
+            content = .object(
+                try keyed.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
+                    ManifestField(key: $0.stringValue, value: try keyed.decode(ManifestValue.self, forKey: $0))
+                })
             return
         }
         if var unkeyed = try? decoder.unkeyedContainer() {
@@ -157,10 +170,16 @@ extension ManifestValue: Codable {
             return
         }
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { content = .null }
-        else if let b = try? c.decode(Bool.self) { content = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { content = .int(i) }
-        else if let f = try? c.decode(Double.self) { content = .float(f) }
-        else { content = .string(try c.decode(String.self)) }
+        if c.decodeNil() {
+            content = .null
+        } else if let b = try? c.decode(Bool.self) {
+            content = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            content = .int(i)
+        } else if let f = try? c.decode(Double.self) {
+            content = .float(f)
+        } else {
+            content = .string(try c.decode(String.self))
+        }
     }
 }

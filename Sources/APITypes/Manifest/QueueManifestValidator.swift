@@ -26,13 +26,15 @@ enum QueueManifestValidator {
         guard case .object = document.content else { return outcome }
         root.rejectUnknownKeys(allowed: topLevelFields)
         if let version = root.string("apiVersion", required: true, expected: "\"\(JobManifest.apiVersion)\""),
-           version != JobManifest.apiVersion {
+            version != JobManifest.apiVersion
+        {
             root.report("apiVersion", "expected \"\(JobManifest.apiVersion)\", got \"\(version)\"")
         }
         if let meta = root.object("metadata", required: true) {
             // Queues carry no labels: only the name means anything to the scheduler.
             meta.rejectUnknownKeys(allowed: ["name"])
-            outcome.name = meta.string("name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
+            outcome.name = meta.string(
+                "name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
             outcome.nameLine = meta.value("name")?.line
         }
         var weight = QueueSpec.defaultWeight
@@ -43,8 +45,11 @@ enum QueueManifestValidator {
             if spec.has("weight") {
                 let value = spec.value("weight")!
                 if let number = spec.number("weight", min: 0, max: maxWeight) {
-                    if number > 0 { weight = number } else {
-                        spec.report("weight", "expected a number > 0 (a queue's share relative to the others), got \(value)")
+                    if number > 0 {
+                        weight = number
+                    } else {
+                        spec.report(
+                            "weight", "expected a number > 0 (a queue's share relative to the others), got \(value)")
                     }
                 }
             }
@@ -61,18 +66,27 @@ enum QueueManifestValidator {
         reader.rejectUnknownKeys(allowed: quotaFields)
         var quota = Resources.zero
         if let cpu = reader.value("cpu") {
-            if let millis = ResourceQuantity.cpuMillis(cpu), millis > 0 { quota.cpuMillis = millis }
-            else { reader.report("cpu", "expected \(cpuExpectation), got \(cpu)") }
+            if let millis = ResourceQuantity.cpuMillis(cpu), millis > 0 {
+                quota.cpuMillis = millis
+            } else {
+                reader.report("cpu", "expected \(cpuExpectation), got \(cpu)")
+            }
         }
         if let memory = reader.value("memory") {
-            if let bytes = ResourceQuantity.memoryBytes(memory), bytes > 0 { quota.memoryBytes = bytes }
-            else { reader.report("memory", "expected \(memoryExpectation), got \(memory)") }
+            if let bytes = ResourceQuantity.memoryBytes(memory), bytes > 0 {
+                quota.memoryBytes = bytes
+            } else {
+                reader.report("memory", "expected \(memoryExpectation), got \(memory)")
+            }
         }
         if let accelerators = reader.acceleratorList(minimumCount: 1) {
             quota.accelerators = accelerators
         }
         if reader.fields.isEmpty {
-            spec.report("quota", "expected at least one of cpu, memory, accelerators (leave quota out for no limit), got an empty mapping")
+            spec.report(
+                "quota",
+                "expected at least one of cpu, memory, accelerators (leave quota out for no limit), got an empty mapping"
+            )
         }
         return quota
     }

@@ -42,7 +42,9 @@ public enum ResourceQuantity {
         case .float(let f): return wholeBytes(f)
         case .string(let s):
             for (suffix, factor) in binarySuffixes + decimalSuffixes where s.hasSuffix(suffix) {
-                guard let number = Double(s.dropLast(suffix.count)), !s.dropLast(suffix.count).hasPrefix("+") else { return nil }
+                guard let number = Double(s.dropLast(suffix.count)), !s.dropLast(suffix.count).hasPrefix("+") else {
+                    return nil
+                }
                 return wholeBytes(number * factor)
             }
             return Double(s).flatMap(wholeBytes)
@@ -56,7 +58,9 @@ public enum ResourceQuantity {
     }
 
     /// `500m`, `2`: the canonical spelling a manifest is re-encoded with.
-    public static func formatCPU(_ millis: Int64) -> String { millis % 1000 == 0 ? String(millis / 1000) : "\(millis)m" }
+    public static func formatCPU(_ millis: Int64) -> String {
+        millis % 1000 == 0 ? String(millis / 1000) : "\(millis)m"
+    }
 
     /// `4Gi`, `512Mi`, or plain bytes when not a whole number of a binary unit.
     public static func formatMemory(_ bytes: Int64) -> String {

@@ -19,9 +19,11 @@ public struct WorkerView: Codable, Hashable, Sendable {
     public var registeredAt: Date
     public var lastHeartbeatAt: Date
 
-    public init(id: WorkerID, name: String, state: WorkerState, version: String, resources: Resources,
-                allocated: Resources = .zero, labels: Labels = [:], kinds: [String] = [], runningAttempts: Int = 0,
-                registeredAt: Date, lastHeartbeatAt: Date) {
+    public init(
+        id: WorkerID, name: String, state: WorkerState, version: String, resources: Resources,
+        allocated: Resources = .zero, labels: Labels = [:], kinds: [String] = [], runningAttempts: Int = 0,
+        registeredAt: Date, lastHeartbeatAt: Date
+    ) {
         self.id = id
         self.name = name
         self.state = state
@@ -53,9 +55,11 @@ public struct EventView: Codable, Hashable, Sendable {
     public var toState: String?
     public var message: String
 
-    public init(id: Int64, time: Date, type: String, jobID: JobID? = nil, jobName: String? = nil, taskID: TaskID? = nil,
-                attemptID: AttemptID? = nil, workerID: WorkerID? = nil, fromState: String? = nil, toState: String? = nil,
-                message: String) {
+    public init(
+        id: Int64, time: Date, type: String, jobID: JobID? = nil, jobName: String? = nil, taskID: TaskID? = nil,
+        attemptID: AttemptID? = nil, workerID: WorkerID? = nil, fromState: String? = nil, toState: String? = nil,
+        message: String
+    ) {
         self.id = id
         self.time = time
         self.type = type
@@ -90,8 +94,10 @@ public struct LogLineView: Codable, Hashable, Sendable {
     public var stream: LogStream
     public var message: String
 
-    public init(id: Int64, jobID: JobID, taskID: TaskID, attemptID: AttemptID, attemptNumber: Int, sequence: Int64,
-                time: Date, stream: LogStream, message: String) {
+    public init(
+        id: Int64, jobID: JobID, taskID: TaskID, attemptID: AttemptID, attemptNumber: Int, sequence: Int64,
+        time: Date, stream: LogStream, message: String
+    ) {
         self.id = id
         self.jobID = jobID
         self.taskID = taskID
@@ -130,7 +136,10 @@ public struct MetricPointView: Codable, Hashable, Sendable {
     public var value: Double
     public var time: Date
 
-    public init(id: Int64, jobID: JobID, taskID: TaskID, attemptID: AttemptID, name: String, step: Int64, value: Double, time: Date) {
+    public init(
+        id: Int64, jobID: JobID, taskID: TaskID, attemptID: AttemptID, name: String, step: Int64, value: Double,
+        time: Date
+    ) {
         self.id = id
         self.jobID = jobID
         self.taskID = taskID
@@ -156,8 +165,10 @@ public struct DatasetView: Codable, Hashable, Sendable {
     public var tokenizer: String?
     public var createdAt: Date
 
-    public init(id: DatasetID, name: String, state: String, jobName: String? = nil, shardCount: Int = 0,
-                tokenCount: Int64 = 0, bytes: Int64 = 0, tokenizer: String? = nil, createdAt: Date) {
+    public init(
+        id: DatasetID, name: String, state: String, jobName: String? = nil, shardCount: Int = 0,
+        tokenCount: Int64 = 0, bytes: Int64 = 0, tokenizer: String? = nil, createdAt: Date
+    ) {
         self.id = id
         self.name = name
         self.state = state
@@ -186,8 +197,10 @@ public struct ShardView: Codable, Hashable, Sendable {
     /// Why the shard was marked bad.
     public var badReason: String?
 
-    public init(datasetName: String, index: Int, location: String, sha256: String, bytes: Int64, tokens: Int64,
-                documents: Int64? = nil, createdAt: Date) {
+    public init(
+        datasetName: String, index: Int, location: String, sha256: String, bytes: Int64, tokens: Int64,
+        documents: Int64? = nil, createdAt: Date
+    ) {
         self.datasetName = datasetName
         self.index = index
         self.location = location
@@ -216,9 +229,11 @@ public struct ArtifactView: Codable, Hashable, Sendable {
     public var metadata: AnyJSON?
     public var createdAt: Date
 
-    public init(id: ArtifactID, name: String, kind: String? = nil, jobID: JobID? = nil, jobName: String? = nil,
-                taskID: TaskID? = nil, attemptID: AttemptID? = nil, location: String, sha256: String, bytes: Int64,
-                metadata: AnyJSON? = nil, createdAt: Date) {
+    public init(
+        id: ArtifactID, name: String, kind: String? = nil, jobID: JobID? = nil, jobName: String? = nil,
+        taskID: TaskID? = nil, attemptID: AttemptID? = nil, location: String, sha256: String, bytes: Int64,
+        metadata: AnyJSON? = nil, createdAt: Date
+    ) {
         self.id = id
         self.name = name
         self.kind = kind

@@ -68,7 +68,9 @@ public struct TaskCounts: Codable, Hashable, Sendable {
     public var failed: Int
     public var cancelled: Int
 
-    public init(blocked: Int = 0, queued: Int = 0, running: Int = 0, succeeded: Int = 0, failed: Int = 0, cancelled: Int = 0) {
+    public init(
+        blocked: Int = 0, queued: Int = 0, running: Int = 0, succeeded: Int = 0, failed: Int = 0, cancelled: Int = 0
+    ) {
         self.blocked = blocked
         self.queued = queued
         self.running = running
@@ -143,11 +145,13 @@ public struct JobView: Codable, Hashable, Sendable {
     /// Artifacts the job's tasks registered (only on `GET /v1/jobs/{name}`).
     public var artifacts: [ArtifactView]?
 
-    public init(id: JobID, name: String, type: String, state: JobState, queue: String = "default", priority: Int = 0,
-                replicas: Int = 1, after: [String] = [], tasks: TaskCounts = TaskCounts(), pendingReason: String? = nil,
-                cancelRequested: Bool = false, submittedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil,
-                failureMessage: String? = nil, manifest: AnyJSON? = nil, results: [TaskResultView]? = nil,
-                latestMetrics: [MetricPointView]? = nil, artifacts: [ArtifactView]? = nil) {
+    public init(
+        id: JobID, name: String, type: String, state: JobState, queue: String = "default", priority: Int = 0,
+        replicas: Int = 1, after: [String] = [], tasks: TaskCounts = TaskCounts(), pendingReason: String? = nil,
+        cancelRequested: Bool = false, submittedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil,
+        failureMessage: String? = nil, manifest: AnyJSON? = nil, results: [TaskResultView]? = nil,
+        latestMetrics: [MetricPointView]? = nil, artifacts: [ArtifactView]? = nil
+    ) {
         self.id = id
         self.name = name
         self.type = type
@@ -196,8 +200,10 @@ public struct AttemptView: Codable, Hashable, Sendable {
     /// The failure / expiry / preemption message.
     public var message: String?
 
-    public init(id: AttemptID, number: Int, workerID: WorkerID, workerName: String? = nil, state: AttemptState,
-                leaseDeadline: Date, startedAt: Date, finishedAt: Date? = nil, message: String? = nil) {
+    public init(
+        id: AttemptID, number: Int, workerID: WorkerID, workerName: String? = nil, state: AttemptState,
+        leaseDeadline: Date, startedAt: Date, finishedAt: Date? = nil, message: String? = nil
+    ) {
         self.id = id
         self.number = number
         self.workerID = workerID
@@ -231,9 +237,11 @@ public struct TaskView: Codable, Hashable, Sendable {
     public var result: AnyJSON?
     public var lastError: String?
 
-    public init(id: TaskID, jobID: JobID, jobName: String, index: Int, state: TaskState, attempts: [AttemptView] = [],
-                workerID: WorkerID? = nil, progress: Double? = nil, progressMessage: String? = nil, notBefore: Date? = nil,
-                createdAt: Date, updatedAt: Date, result: AnyJSON? = nil, lastError: String? = nil) {
+    public init(
+        id: TaskID, jobID: JobID, jobName: String, index: Int, state: TaskState, attempts: [AttemptView] = [],
+        workerID: WorkerID? = nil, progress: Double? = nil, progressMessage: String? = nil, notBefore: Date? = nil,
+        createdAt: Date, updatedAt: Date, result: AnyJSON? = nil, lastError: String? = nil
+    ) {
         self.id = id
         self.jobID = jobID
         self.jobName = jobName

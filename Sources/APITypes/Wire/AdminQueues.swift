@@ -17,8 +17,10 @@ public struct QueueView: Codable, Hashable, Sendable {
     public var pendingTasks: Int
     public var updatedAt: Date?
 
-    public init(name: String, weight: Double, quota: Resources?, configured: Bool = true, runningTasks: Int = 0,
-                pendingTasks: Int = 0, updatedAt: Date? = nil) {
+    public init(
+        name: String, weight: Double, quota: Resources?, configured: Bool = true, runningTasks: Int = 0,
+        pendingTasks: Int = 0, updatedAt: Date? = nil
+    ) {
         self.name = name
         self.weight = weight
         self.quota = quota

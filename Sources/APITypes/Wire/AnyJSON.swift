@@ -24,10 +24,22 @@ public enum AnyJSON: Hashable, Sendable {
         return nil
     }
 
-    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
-    public var arrayValue: [AnyJSON]? { if case .array(let a) = self { return a }; return nil }
-    public var objectValue: [String: AnyJSON]? { if case .object(let o) = self { return o }; return nil }
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+    public var arrayValue: [AnyJSON]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+    public var objectValue: [String: AnyJSON]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
     public var isNull: Bool { self == .null }
 
     /// An integer, also accepting a double with no fractional part (`3.0`).
@@ -64,13 +76,34 @@ public enum AnyJSON: Hashable, Sendable {
 extension AnyJSON: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null; return }
-        if let b = try? container.decode(Bool.self) { self = .bool(b); return }
-        if let i = try? container.decode(Int64.self) { self = .int(i); return }
-        if let d = try? container.decode(Double.self) { self = .double(d); return }
-        if let s = try? container.decode(String.self) { self = .string(s); return }
-        if let a = try? container.decode([AnyJSON].self) { self = .array(a); return }
-        if let o = try? container.decode([String: AnyJSON].self) { self = .object(o); return }
+        if container.decodeNil() {
+            self = .null
+            return
+        }
+        if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+            return
+        }
+        if let i = try? container.decode(Int64.self) {
+            self = .int(i)
+            return
+        }
+        if let d = try? container.decode(Double.self) {
+            self = .double(d)
+            return
+        }
+        if let s = try? container.decode(String.self) {
+            self = .string(s)
+            return
+        }
+        if let a = try? container.decode([AnyJSON].self) {
+            self = .array(a)
+            return
+        }
+        if let o = try? container.decode([String: AnyJSON].self) {
+            self = .object(o)
+            return
+        }
         throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
     }
 
@@ -89,7 +122,8 @@ extension AnyJSON: Codable {
 }
 
 extension AnyJSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
     public init(nilLiteral: ()) { self = .null }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }

@@ -106,7 +106,9 @@ public enum JSONBodyCheck {
                 case 0: return nil
                 case UInt8(ascii: "\\"):
                     if i + 5 < bytes.count, bytes[i + 1] == UInt8(ascii: "u"), bytes[i + 2] == UInt8(ascii: "0"),
-                       bytes[i + 3] == UInt8(ascii: "0"), bytes[i + 4] == UInt8(ascii: "0"), bytes[i + 5] == UInt8(ascii: "0") {
+                        bytes[i + 3] == UInt8(ascii: "0"), bytes[i + 4] == UInt8(ascii: "0"),
+                        bytes[i + 5] == UInt8(ascii: "0")
+                    {
                         return nil
                     }
                     i += 2

@@ -5,7 +5,10 @@
 
 /// HTTP methods the API uses.
 public enum HTTPMethodName: String, Sendable, Codable, CaseIterable {
-    case get = "GET", post = "POST", put = "PUT", delete = "DELETE"
+    case get = "GET"
+    case post = "POST"
+    case put = "PUT"
+    case delete = "DELETE"
 }
 
 /// Who may call a route.
@@ -39,7 +42,8 @@ public struct APIEndpoint: Sendable, Hashable, CustomStringConvertible {
         self.pattern = pattern
         self.scope = scope
         segments = pattern.split(separator: "/").map { part in
-            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
+            part.hasPrefix("{") && part.hasSuffix("}")
+                ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
     }
 
@@ -64,8 +68,9 @@ public struct APIEndpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// `path(_:query:)` with the parameters in an array (for code that walks `APIRoute.all`).
     public func path(filling parameters: [String], query: [(String, String?)] = []) -> String {
-        precondition(parameters.count == parameterNames.count,
-                     "\(self) takes \(parameterNames.count) path parameter(s), got \(parameters.count)")
+        precondition(
+            parameters.count == parameterNames.count,
+            "\(self) takes \(parameterNames.count) path parameter(s), got \(parameters.count)")
         var values = parameters.makeIterator()
         let parts = segments.map { segment in
             switch segment {
@@ -184,7 +189,8 @@ public enum APIRoute {
         for byte in segment.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                UInt8(ascii: "~"):
                 out.append(Character(UnicodeScalar(byte)))
             default:
                 out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)

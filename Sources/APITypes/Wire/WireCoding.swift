@@ -11,7 +11,8 @@ public enum WireCoding {
             var container = encoder.singleValueContainer()
             try container.encode(formatTimestamp(date))
         }
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
         return encoder
     }
 
@@ -24,8 +25,10 @@ public enum WireCoding {
             }
             let text = try container.decode(String.self)
             guard let date = parseTimestamp(text) else {
-                throw DecodingError.dataCorruptedError(in: container,
-                    debugDescription: "expected an ISO 8601 timestamp such as 2026-01-02T03:04:05.678Z, got \"\(text)\"")
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription: "expected an ISO 8601 timestamp such as 2026-01-02T03:04:05.678Z, got \"\(text)\""
+                )
             }
             return date
         }
@@ -71,7 +74,8 @@ public enum WireCoding {
         case .keyNotFound(let key, let context):
             return "\(path(context.codingPath + [key])): required field is missing"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "body is not valid JSON: \(context.debugDescription)"
+            return context.codingPath.isEmpty
+                ? "body is not valid JSON: \(context.debugDescription)"
                 : "\(path(context.codingPath)): \(context.debugDescription)"
         @unknown default:
             return "\(decodingError)"

@@ -21,8 +21,10 @@ public struct RegisterWorkerRequest: Codable, Hashable, Sendable {
     /// How many tasks it runs at the same time at most (besides resources).
     public var maxConcurrentTasks: Int
 
-    public init(name: String, resources: Resources, labels: Labels = [:], version: String, kinds: [String],
-                maxConcurrentTasks: Int) {
+    public init(
+        name: String, resources: Resources, labels: Labels = [:], version: String, kinds: [String],
+        maxConcurrentTasks: Int
+    ) {
         self.name = name
         self.resources = resources
         self.labels = labels
@@ -42,7 +44,9 @@ public struct RegisterWorkerResponse: Codable, Hashable, Sendable {
     /// When absent the worker keeps using the token it registered with. Never logged.
     public var workerToken: String?
 
-    public init(workerID: WorkerID, heartbeatIntervalSeconds: Double, leaseDurationSeconds: Double, workerToken: String? = nil) {
+    public init(
+        workerID: WorkerID, heartbeatIntervalSeconds: Double, leaseDurationSeconds: Double, workerToken: String? = nil
+    ) {
         self.workerID = workerID
         self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
         self.leaseDurationSeconds = leaseDurationSeconds
@@ -135,8 +139,10 @@ public struct HeartbeatResponse: Codable, Hashable, Sendable {
     /// The interval to use from now on (the control plane may slow workers down under load).
     public var heartbeatIntervalSeconds: Double
 
-    public init(leases: [LeaseExtension] = [], cancel: [CancelSignal] = [], preempt: [PreemptSignal] = [],
-                staleAttempts: [AttemptID] = [], heartbeatIntervalSeconds: Double) {
+    public init(
+        leases: [LeaseExtension] = [], cancel: [CancelSignal] = [], preempt: [PreemptSignal] = [],
+        staleAttempts: [AttemptID] = [], heartbeatIntervalSeconds: Double
+    ) {
         self.leases = leases
         self.cancel = cancel
         self.preempt = preempt
@@ -217,9 +223,11 @@ public struct TaskAssignment: Codable, Hashable, Sendable {
     public var resources: Resources
     public var gang: GangInfo?
 
-    public init(taskID: TaskID, attemptID: AttemptID, attemptNumber: Int, maxAttempts: Int, leaseDeadline: Date,
-                jobID: JobID, jobName: String, jobType: String, taskIndex: Int = 0, taskCount: Int = 1,
-                spec: AnyJSON, resources: Resources, gang: GangInfo? = nil) {
+    public init(
+        taskID: TaskID, attemptID: AttemptID, attemptNumber: Int, maxAttempts: Int, leaseDeadline: Date,
+        jobID: JobID, jobName: String, jobType: String, taskIndex: Int = 0, taskCount: Int = 1,
+        spec: AnyJSON, resources: Resources, gang: GangInfo? = nil
+    ) {
         self.taskID = taskID
         self.attemptID = attemptID
         self.attemptNumber = attemptNumber

@@ -19,7 +19,10 @@ public struct ProgressReport: Codable, Hashable, Sendable {
     public var step: Int64?
     public var totalSteps: Int64?
 
-    public init(taskID: TaskID, attemptID: AttemptID, fraction: Double, message: String? = nil, step: Int64? = nil, totalSteps: Int64? = nil) {
+    public init(
+        taskID: TaskID, attemptID: AttemptID, fraction: Double, message: String? = nil, step: Int64? = nil,
+        totalSteps: Int64? = nil
+    ) {
         self.taskID = taskID
         self.attemptID = attemptID
         self.fraction = fraction
@@ -80,7 +83,9 @@ public struct ArtifactRecord: Codable, Hashable, Sendable {
     public var kind: String?
     public var metadata: AnyJSON?
 
-    public init(name: String, location: String, sha256: String, bytes: Int64, kind: String? = nil, metadata: AnyJSON? = nil) {
+    public init(
+        name: String, location: String, sha256: String, bytes: Int64, kind: String? = nil, metadata: AnyJSON? = nil
+    ) {
         self.name = name
         self.location = location
         self.sha256 = sha256
@@ -140,8 +145,10 @@ public struct FailureReport: Codable, Hashable, Sendable {
     /// which it marks bad). Absent from older workers.
     public var details: AnyJSON?
 
-    public init(taskID: TaskID, attemptID: AttemptID, message: String, retryable: Bool, reason: FailureReason = .error,
-                details: AnyJSON? = nil) {
+    public init(
+        taskID: TaskID, attemptID: AttemptID, message: String, retryable: Bool, reason: FailureReason = .error,
+        details: AnyJSON? = nil
+    ) {
         self.taskID = taskID
         self.attemptID = attemptID
         self.message = message
@@ -161,8 +168,10 @@ public struct ReportBatch: Codable, Hashable, Sendable {
     public var completions: [CompletionReport]
     public var failures: [FailureReport]
 
-    public init(workerID: WorkerID, progress: [ProgressReport] = [], logs: [LogLineReport] = [], metrics: [MetricReport] = [],
-                artifacts: [ArtifactReport] = [], completions: [CompletionReport] = [], failures: [FailureReport] = []) {
+    public init(
+        workerID: WorkerID, progress: [ProgressReport] = [], logs: [LogLineReport] = [], metrics: [MetricReport] = [],
+        artifacts: [ArtifactReport] = [], completions: [CompletionReport] = [], failures: [FailureReport] = []
+    ) {
         self.workerID = workerID
         self.progress = progress
         self.logs = logs
@@ -184,7 +193,8 @@ public struct ReportBatch: Codable, Hashable, Sendable {
     }
 
     public var isEmpty: Bool {
-        progress.isEmpty && logs.isEmpty && metrics.isEmpty && artifacts.isEmpty && completions.isEmpty && failures.isEmpty
+        progress.isEmpty && logs.isEmpty && metrics.isEmpty && artifacts.isEmpty && completions.isEmpty
+            && failures.isEmpty
     }
 
     public var itemCount: Int {

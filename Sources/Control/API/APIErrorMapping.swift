@@ -22,13 +22,17 @@ enum APIErrorMapping {
             case .forbidden: return APIErrorBody(code: .forbidden, message: auth.description)
             }
         case let manifest as ManifestError:
-            return APIErrorBody(code: .invalidManifest,
-                                message: "the manifest is not valid (\(manifest.problems.count) problem\(manifest.problems.count == 1 ? "" : "s")); fix the fields named below",
-                                details: manifest.problems.map(\.description))
+            return APIErrorBody(
+                code: .invalidManifest,
+                message:
+                    "the manifest is not valid (\(manifest.problems.count) problem\(manifest.problems.count == 1 ? "" : "s")); fix the fields named below",
+                details: manifest.problems.map(\.description))
         case let postgres as PostgresError where postgres.isUnstorableText:
             // Request bodies and parameters are checked for NULs before they reach the store; this keeps text
             // that got there another way a client error too, never a 500.
-            return APIErrorBody(code: .badRequest, message: "the request holds text PostgreSQL cannot store (a NUL byte, U+0000); remove it (\(postgres))")
+            return APIErrorBody(
+                code: .badRequest,
+                message: "the request holds text PostgreSQL cannot store (a NUL byte, U+0000); remove it (\(postgres))")
         case let postgres as PostgresError where postgres.isConnectionLost:
             return APIErrorBody(code: .unavailable, message: "the database is unreachable; retry shortly (\(postgres))")
         default:

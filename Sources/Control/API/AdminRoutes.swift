@@ -16,7 +16,10 @@ enum AdminRoutes {
     static func listJobs(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let state = try context.queryEnum("state", JobState.self)
         let limit = try context.queryInt("limit", default: 500, range: 1...10_000)
-        return .wire(ListResponse(items: try JobQueries(services: services).jobs(state: state, queue: context.request.query("queue"), limit: limit)))
+        return .wire(
+            ListResponse(
+                items: try JobQueries(services: services).jobs(
+                    state: state, queue: context.request.query("queue"), limit: limit)))
     }
 
     static func getJob(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -38,14 +41,17 @@ enum AdminRoutes {
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
         let limit = try context.queryInt("limit", default: 1000, range: 1...10_000)
         let wait = try context.queryDouble("wait", default: 0, range: 0...services.configuration.maxPollSeconds)
-        return .wire(try JobLogFollow(services: services).lines(job: context.parameter("name"), afterID: since, limit: limit,
-                                                                waitSeconds: wait))
+        return .wire(
+            try JobLogFollow(services: services).lines(
+                job: context.parameter("name"), afterID: since, limit: limit,
+                waitSeconds: wait))
     }
 
     static func jobMetrics(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
-        let metrics = try JobQueries(services: services).metrics(job: context.parameter("name"), named: context.request.query("name"),
-                                                                 afterID: since)
+        let metrics = try JobQueries(services: services).metrics(
+            job: context.parameter("name"), named: context.request.query("name"),
+            afterID: since)
         return .wire(ListResponse(items: metrics))
     }
 
@@ -54,11 +60,13 @@ enum AdminRoutes {
         let job = context.parameters["name"] ?? context.request.query("job")
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
         let limit = try context.queryInt("limit", default: 1000, range: 1...10_000)
-        return .wire(ListResponse(items: try JobQueries(services: services).events(job: job, afterID: since, limit: limit)))
+        return .wire(
+            ListResponse(items: try JobQueries(services: services).events(job: job, afterID: since, limit: limit)))
     }
 
     static func listArtifacts(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        let artifacts = try JobQueries(services: services).artifacts(job: context.request.query("job"), named: context.request.query("name"))
+        let artifacts = try JobQueries(services: services).artifacts(
+            job: context.request.query("job"), named: context.request.query("name"))
         return .wire(ListResponse(items: artifacts))
     }
 
@@ -75,7 +83,9 @@ enum AdminRoutes {
     }
 
     static func datasetShards(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(ListResponse(items: try DatasetQueries(services: services).shards(ofDatasetNamed: context.parameter("name"))))
+        .wire(
+            ListResponse(
+                items: try DatasetQueries(services: services).shards(ofDatasetNamed: context.parameter("name"))))
     }
 
     static func listQueues(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {

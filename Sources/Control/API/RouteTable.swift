@@ -8,17 +8,26 @@ import HTTPServer
 enum RouteTable {
     /// The router of one replica: this table, with tokens checked by the configuration's admin and join tokens
     /// and the workers' tokens in the store.
-    static func router(_ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool,
-                       log: @escaping @Sendable (String) -> Void) -> Router {
-        let authorizer = Authorizer(adminToken: services.configuration.adminToken, joinToken: services.configuration.joinToken) { hash in
+    static func router(
+        _ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool,
+        log: @escaping @Sendable (String) -> Void
+    ) -> Router {
+        let authorizer = Authorizer(
+            adminToken: services.configuration.adminToken, joinToken: services.configuration.joinToken
+        ) { hash in
             try services.workerTokens.worker(forTokenHash: hash)
         }
         return Router(routes: routes(services, version: version, isLeader: isLeader), authorizer: authorizer, log: log)
     }
 
-    static func routes(_ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool) -> [Route] {
+    static func routes(_ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool)
+        -> [Route]
+    {
         let readiness = Readiness(services: services, isLeader: isLeader)
-        func route(_ endpoint: APIEndpoint, _ handler: @escaping @Sendable (RequestContext, ControlServices) throws -> HTTPResponse) -> Route {
+        func route(
+            _ endpoint: APIEndpoint,
+            _ handler: @escaping @Sendable (RequestContext, ControlServices) throws -> HTTPResponse
+        ) -> Route {
             Route(endpoint) { try handler($0, services) }
         }
         let table = [

@@ -30,7 +30,8 @@ struct RequestContext: Sendable {
         do {
             return try WireCoding.decode(T.self, from: request.body)
         } catch {
-            throw APIErrorBody(code: .badRequest, message: "malformed JSON body for \(T.self): \(WireCoding.describe(error))")
+            throw APIErrorBody(
+                code: .badRequest, message: "malformed JSON body for \(T.self): \(WireCoding.describe(error))")
         }
     }
 
@@ -38,18 +39,25 @@ struct RequestContext: Sendable {
     func queryInt(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = request.query(name) else { return value }
         guard let number = Int(text), range.contains(number) else {
-            throw APIErrorBody(code: .badRequest,
-                               message: "query parameter \(name): expected an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
+            throw APIErrorBody(
+                code: .badRequest,
+                message:
+                    "query parameter \(name): expected an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\""
+            )
         }
         return number
     }
 
     /// An optional query parameter naming one case of `T` (`?state=running`).
-    func queryEnum<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+    func queryEnum<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T?
+    where T.RawValue == String {
         guard let text = request.query(name) else { return nil }
         guard let value = T(rawValue: text) else {
-            throw APIErrorBody(code: .badRequest,
-                               message: "query parameter \(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+            throw APIErrorBody(
+                code: .badRequest,
+                message:
+                    "query parameter \(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\""
+            )
         }
         return value
     }
@@ -57,8 +65,11 @@ struct RequestContext: Sendable {
     func queryDouble(_ name: String, default value: Double, range: ClosedRange<Double>) throws -> Double {
         guard let text = request.query(name) else { return value }
         guard let number = Double(text), range.contains(number) else {
-            throw APIErrorBody(code: .badRequest,
-                               message: "query parameter \(name): expected a number in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
+            throw APIErrorBody(
+                code: .badRequest,
+                message:
+                    "query parameter \(name): expected a number in \(range.lowerBound)...\(range.upperBound), got \"\(text)\""
+            )
         }
         return number
     }
@@ -102,7 +113,10 @@ final class Router: Sendable {
         var methodMismatch = false
         for route in routes {
             guard let parameters = route.endpoint.match(components) else { continue }
-            guard route.endpoint.method.rawValue == request.method else { methodMismatch = true; continue }
+            guard route.endpoint.method.rawValue == request.method else {
+                methodMismatch = true
+                continue
+            }
             do {
                 let principal = try authorize(route.endpoint.scope, request)
                 try Self.refuseNUL(in: parameters, request.queryItems)
@@ -112,11 +126,17 @@ final class Router: Sendable {
             }
         }
         if methodMismatch {
-            return APIErrorMapping.response(APIErrorBody(code: .methodNotAllowed,
-                                                         message: "\(request.method) is not allowed on \(request.path)"))
+            return APIErrorMapping.response(
+                APIErrorBody(
+                    code: .methodNotAllowed,
+                    message: "\(request.method) is not allowed on \(request.path)"))
         }
-        return APIErrorMapping.response(APIErrorBody(code: .notFound,
-                                                     message: "no route \(request.method) \(request.path); the API lives under \(APIRoute.apiPrefix)/ (see docs/cli-and-workers.md)"))
+        return APIErrorMapping.response(
+            APIErrorBody(
+                code: .notFound,
+                message:
+                    "no route \(request.method) \(request.path); the API lives under \(APIRoute.apiPrefix)/ (see docs/cli-and-workers.md)"
+            ))
     }
 
     /// Path and query parameters reach PostgreSQL too (`/v1/jobs/{name}`), which cannot store U+0000 (`%2500`
@@ -140,7 +160,8 @@ final class Router: Sendable {
         case .registration: try principal.requireMayRegister()
         case .worker:
             if principal == .joiningWorker {
-                throw AuthorizationError.forbidden("the join token may only register a worker; use the token returned by registration")
+                throw AuthorizationError.forbidden(
+                    "the join token may only register a worker; use the token returned by registration")
             }
         }
         return principal

@@ -23,7 +23,8 @@ enum WorkerRoutes {
         let request = try context.decodeBody(PollRequest.self)
         try context.authorizeWorker(request.workerID)
         guard (1...1024).contains(request.maxTasks) else {
-            throw APIErrorBody(code: .badRequest, message: "maxTasks: expected an integer in 1...1024, got \(request.maxTasks)")
+            throw APIErrorBody(
+                code: .badRequest, message: "maxTasks: expected an integer in 1...1024, got \(request.maxTasks)")
         }
         return .wire(try TaskDispatch(services: services).poll(request))
     }
@@ -35,9 +36,13 @@ enum WorkerRoutes {
         let outcome = try ReportIntake(services: services).receive(batch)
         guard !outcome.everyAttemptStale else {
             let stale = outcome.response.staleAttempts.map(\.description).joined(separator: ", ")
-            return .wire(APIErrorBody(code: .staleAttempt,
-                                      message: "every attempt in this report is no longer live (\(stale)); nothing was changed, drop their work"),
-                         status: 409)
+            return .wire(
+                APIErrorBody(
+                    code: .staleAttempt,
+                    message:
+                        "every attempt in this report is no longer live (\(stale)); nothing was changed, drop their work"
+                ),
+                status: 409)
         }
         return .wire(outcome.response)
     }

@@ -15,7 +15,9 @@ struct BlobFiles {
     /// The blob's name: a lower-case hex SHA-256.
     static func name(_ text: String) throws -> String {
         guard text.count == 64, text.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-            throw APIErrorBody(code: .badRequest, message: "blob name: expected a lower-case hex SHA-256 (64 characters), got \"\(text)\"")
+            throw APIErrorBody(
+                code: .badRequest,
+                message: "blob name: expected a lower-case hex SHA-256 (64 characters), got \"\(text)\"")
         }
         return text
     }
@@ -33,23 +35,27 @@ struct BlobFiles {
             let bytes = (try? fm.attributesOfItem(atPath: target)[.size] as? Int64) ?? 0
             return (BlobUploadResponse(location: Self.scheme + sha, sha256: sha, bytes: bytes), false)
         }
-        try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try fm.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let temporary = target + ".\(UUID().uuidString).partial"
         defer { try? fm.removeItem(atPath: temporary) }
         if let bodyFile {
             try fm.moveItem(atPath: bodyFile, toPath: temporary)
         } else {
             guard fm.createFile(atPath: temporary, contents: body) else {
-                throw APIErrorBody(code: .internalError, message: "cannot write \(temporary); check the artifact directory")
+                throw APIErrorBody(
+                    code: .internalError, message: "cannot write \(temporary); check the artifact directory")
             }
         }
         let actual = try SHA256.hex(ofFileAt: temporary)
         guard actual == sha else {
-            throw APIErrorBody(code: .badRequest, message: "the body's sha256 is \(actual), not \(sha) as named; nothing was stored")
+            throw APIErrorBody(
+                code: .badRequest, message: "the body's sha256 is \(actual), not \(sha) as named; nothing was stored")
         }
         let bytes = (try? fm.attributesOfItem(atPath: temporary)[.size] as? Int64) ?? 0
         if rename(temporary, target) != 0 {
-            throw APIErrorBody(code: .internalError, message: "cannot store blob \(sha): \(String(cString: strerror(errno)))")
+            throw APIErrorBody(
+                code: .internalError, message: "cannot store blob \(sha): \(String(cString: strerror(errno)))")
         }
         return (BlobUploadResponse(location: Self.scheme + sha, sha256: sha, bytes: bytes), true)
     }

@@ -16,7 +16,8 @@ public enum AuthorizationError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String {
         switch self {
         case .missingToken:
-            return "missing bearer token: send 'Authorization: Bearer <token>' (opsctl reads OPS_TOKEN or OPS_TOKEN_FILE)"
+            return
+                "missing bearer token: send 'Authorization: Bearer <token>' (opsctl reads OPS_TOKEN or OPS_TOKEN_FILE)"
         case .unknownToken:
             return "the bearer token is not valid for this control plane"
         case .forbidden(let what):
@@ -31,7 +32,9 @@ public struct Authorizer: Sendable {
     public let joinToken: Secret
     private let workerForTokenHash: @Sendable (String) throws -> WorkerID?
 
-    public init(adminToken: Secret, joinToken: Secret, workerForTokenHash: @escaping @Sendable (String) throws -> WorkerID?) {
+    public init(
+        adminToken: Secret, joinToken: Secret, workerForTokenHash: @escaping @Sendable (String) throws -> WorkerID?
+    ) {
         self.adminToken = adminToken
         self.joinToken = joinToken
         self.workerForTokenHash = workerForTokenHash
@@ -58,7 +61,8 @@ public struct Authorizer: Sendable {
 extension Principal {
     public func requireAdmin() throws {
         guard self == .admin else {
-            throw AuthorizationError.forbidden("this call needs the admin token; worker tokens may only make worker calls")
+            throw AuthorizationError.forbidden(
+                "this call needs the admin token; worker tokens may only make worker calls")
         }
     }
 
@@ -70,7 +74,8 @@ extension Principal {
         case .worker(let own):
             throw AuthorizationError.forbidden("worker \(own) may not act for worker \(worker)")
         case .joiningWorker:
-            throw AuthorizationError.forbidden("the join token may only register a worker; use the token returned by registration")
+            throw AuthorizationError.forbidden(
+                "the join token may only register a worker; use the token returned by registration")
         }
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import Checksum
+import Foundation
 
 // Bearer tokens. The admin token (for opsctl) may do everything. Workers join with the cluster's join token,
 // which only allows registering; registration hands the worker its own token, stored only as a SHA-256 hash,
@@ -40,8 +40,10 @@ public enum TokenSourceError: Error, CustomStringConvertible, Sendable {
 public enum TokenSource {
     /// Reads a token from `NAME` or from the file named by `NAME_FILE` (the file wins when both are set).
     /// Returns nil when neither is set.
-    public static func load(variable name: String,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(TokenSourceError) -> Secret? {
+    public static func load(
+        variable name: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(TokenSourceError) -> Secret? {
         if let path = environment[name + "_FILE"], !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw .unreadableFile(path: path, variable: name + "_FILE")
@@ -62,7 +64,8 @@ public enum TokenSource {
 @inline(never)
 public func constantTimeEquals(_ a: String, _ b: String) -> Bool {
     // Hash both first so that even the length comparison leaks nothing about the secret.
-    let x = SHA256.hex(of: Array(a.utf8)).utf8, y = SHA256.hex(of: Array(b.utf8)).utf8
+    let x = SHA256.hex(of: Array(a.utf8)).utf8
+    let y = SHA256.hex(of: Array(b.utf8)).utf8
     var difference: UInt8 = 0
     for (p, q) in zip(x, y) { difference |= p ^ q }
     return difference == 0

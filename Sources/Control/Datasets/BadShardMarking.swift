@@ -25,14 +25,18 @@ enum BadShardMarking {
             if let name = report.dataset {
                 record = try DatasetStore.dataset(c, named: name)
             } else {
-                let local = report.location.hasPrefix("file://") ? String(report.location.dropFirst("file://".count)) : report.location
+                let local =
+                    report.location.hasPrefix("file://")
+                    ? String(report.location.dropFirst("file://".count)) : report.location
                 record = try DatasetStore.list(c).first { $0.location == report.location || $0.location == local }
             }
             guard let record else { continue }
             let file = report.shard + ".bin"
-            guard let shard = try ShardStore.list(c, dataset: record.id).first(where: {
-                $0.location == file || $0.location.hasSuffix("/" + file)
-            }) else { continue }
+            guard
+                let shard = try ShardStore.list(c, dataset: record.id).first(where: {
+                    $0.location == file || $0.location.hasSuffix("/" + file)
+                })
+            else { continue }
             try ShardStore.markBad(c, dataset: record.id, index: shard.index, reason: String(report.reason.prefix(500)))
             marked += 1
         }

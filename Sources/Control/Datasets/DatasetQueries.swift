@@ -39,9 +39,10 @@ struct DatasetQueries {
         case .failed?, .cancelled?: state = "incomplete"
         default: break
         }
-        return DatasetView(id: dataset.id, name: dataset.name, state: state,
-                           jobName: job?.name, shardCount: shards.count, tokenCount: shards.reduce(0) { $0 + $1.tokens },
-                           bytes: shards.reduce(0) { $0 + $1.bytes }, tokenizer: metadata?["tokenizer"]?.stringValue,
-                           createdAt: dataset.createdAt)
+        return DatasetView(
+            id: dataset.id, name: dataset.name, state: state,
+            jobName: job?.name, shardCount: shards.count, tokenCount: shards.reduce(0) { $0 + $1.tokens },
+            bytes: shards.reduce(0) { $0 + $1.bytes }, tokenizer: metadata?["tokenizer"]?.stringValue,
+            createdAt: dataset.createdAt)
     }
 }

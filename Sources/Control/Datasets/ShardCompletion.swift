@@ -30,8 +30,9 @@ public struct ShardCompletion: Sendable, Equatable {
         ]
         if let provenance = facts.provenance, provenance != .null { metadata["provenance"] = provenance }
         self.metadata = JSONText.encode(.object(metadata))
-        shard = NewShard(index: facts.index, location: facts.location, sha256: facts.sha256, bytes: facts.bytes,
-                         tokens: facts.tokens, documents: facts.documents)
+        shard = NewShard(
+            index: facts.index, location: facts.location, sha256: facts.sha256, bytes: facts.bytes,
+            tokens: facts.tokens, documents: facts.documents)
     }
 
     /// The shard a task result reports, nil when it reports none. A malformed `datasetShard` throws
@@ -40,10 +41,14 @@ public struct ShardCompletion: Sendable, Equatable {
         guard let value = result[DatasetShardFacts.resultKey], value != .null else { return nil }
         let facts: DatasetShardFacts
         do { facts = try value.decode(as: DatasetShardFacts.self) } catch {
-            throw StoreError.invalid(field: "result.\(DatasetShardFacts.resultKey)", message: "cannot be read: \(WireCoding.describe(error))")
+            throw StoreError.invalid(
+                field: "result.\(DatasetShardFacts.resultKey)", message: "cannot be read: \(WireCoding.describe(error))"
+            )
         }
         guard TokenizeJobKinds.isDatasetName(facts.dataset) else {
-            throw StoreError.invalid(field: "result.\(DatasetShardFacts.resultKey).dataset", message: "expected a dataset name, got \"\(facts.dataset)\"")
+            throw StoreError.invalid(
+                field: "result.\(DatasetShardFacts.resultKey).dataset",
+                message: "expected a dataset name, got \"\(facts.dataset)\"")
         }
         self.init(facts: facts)
         try ShardStore.validate(shard)
@@ -59,21 +64,26 @@ public struct ShardCompletion: Sendable, Equatable {
     func conflict(_ c: PostgresConnection) throws -> String? {
         guard let dataset = try DatasetStore.dataset(c, named: dataset) else { return nil }
         if dataset.location != location || dataset.format != format {
-            return "dataset \(self.dataset) is already registered at \(dataset.location) (format \"\(dataset.format)\"); write to another dataset name"
+            return
+                "dataset \(self.dataset) is already registered at \(dataset.location) (format \"\(dataset.format)\"); write to another dataset name"
         }
         if let stored = JSONText.parse(dataset.metadata)?["tokenizerHash"]?.stringValue, stored != tokenizerHash {
-            return "dataset \(self.dataset) was made with tokenizer \(stored.prefix(12))…, this shard with \(tokenizerHash.prefix(12))…; write to another dataset name"
+            return
+                "dataset \(self.dataset) was made with tokenizer \(stored.prefix(12))…, this shard with \(tokenizerHash.prefix(12))…; write to another dataset name"
         }
         if let existing = try ShardStore.shard(c, dataset: dataset.id, index: shard.index),
-           existing.sha256 != shard.sha256 || existing.location != shard.location {
-            return "shard \(shard.index) of dataset \(self.dataset) is already recorded with sha256 \(existing.sha256) at \(existing.location)"
+            existing.sha256 != shard.sha256 || existing.location != shard.location
+        {
+            return
+                "shard \(shard.index) of dataset \(self.dataset) is already recorded with sha256 \(existing.sha256) at \(existing.location)"
         }
         return nil
     }
 
     /// Records the dataset (if new) and the shard inside the caller's transaction.
     func record(_ c: PostgresConnection, job: JobID) throws {
-        let dataset = try DatasetStore.register(c, name: dataset, location: location, format: format, metadata: metadata, job: job)
+        let dataset = try DatasetStore.register(
+            c, name: dataset, location: location, format: format, metadata: metadata, job: job)
         _ = try ShardStore.add(c, dataset: dataset.id, shard: shard)
     }
 }

@@ -39,13 +39,16 @@ struct ReportBatchApplier {
                 if !batch.isEmpty && !writes.stale.isEmpty && writes.stale == batch.attemptIDs {
                     throw EveryAttemptStale(stale: writes.stale.sorted())
                 }
-                return Outcome(response: ReportBatchResponse(accepted: writes.accepted, duplicates: writes.duplicates,
-                                                             staleAttempts: writes.stale.sorted()),
-                               everyAttemptStale: false, finishedAttempts: writes.finishedAttempts)
+                return Outcome(
+                    response: ReportBatchResponse(
+                        accepted: writes.accepted, duplicates: writes.duplicates,
+                        staleAttempts: writes.stale.sorted()),
+                    everyAttemptStale: false, finishedAttempts: writes.finishedAttempts)
             }
         } catch let rolledBack as EveryAttemptStale {
-            return Outcome(response: ReportBatchResponse(accepted: 0, staleAttempts: rolledBack.stale), everyAttemptStale: true,
-                           finishedAttempts: false)
+            return Outcome(
+                response: ReportBatchResponse(accepted: 0, staleAttempts: rolledBack.stale), everyAttemptStale: true,
+                finishedAttempts: false)
         }
     }
 
@@ -66,8 +69,9 @@ struct ReportBatchApplier {
         func apply(_ batch: ReportBatch) throws {
             try logs(batch.logs)
             try metrics(batch.metrics)
-            try artifacts(batch.artifacts.map { ($0.taskID, $0.attemptID, $0.artifact) }
-                          + batch.completions.flatMap { c in c.artifacts.map { (c.taskID, c.attemptID, $0) } })
+            try artifacts(
+                batch.artifacts.map { ($0.taskID, $0.attemptID, $0.artifact) }
+                    + batch.completions.flatMap { c in c.artifacts.map { (c.taskID, c.attemptID, $0) } })
             try progress(batch.progress)
             try preemptions(batch.failures.filter { $0.reason == .preempted })
             try outcomes(completions: batch.completions, failures: batch.failures.filter { $0.reason != .preempted })
@@ -88,8 +92,9 @@ struct ReportBatchApplier {
         private func logs(_ reports: [LogLineReport]) throws {
             for (attempt, lines) in Dictionary(grouping: reports, by: \.attemptID) {
                 try guarded(attempt) {
-                    let stored = try TaskLogStore.append(c, attempt: attempt, by: worker,
-                                                         lines: lines.map { LogLine(seq: $0.sequence, line: $0.message) })
+                    let stored = try TaskLogStore.append(
+                        c, attempt: attempt, by: worker,
+                        lines: lines.map { LogLine(seq: $0.sequence, line: $0.message) })
                     accepted += stored
                     duplicates += lines.count - stored
                 }
@@ -99,8 +104,9 @@ struct ReportBatchApplier {
         private func metrics(_ reports: [MetricReport]) throws {
             for (attempt, points) in Dictionary(grouping: reports, by: \.attemptID) {
                 try guarded(attempt) {
-                    let stored = try MetricStore.append(c, attempt: attempt, by: worker,
-                                                        points: points.map { MetricPoint(name: $0.name, step: $0.step, value: $0.value) })
+                    let stored = try MetricStore.append(
+                        c, attempt: attempt, by: worker,
+                        points: points.map { MetricPoint(name: $0.name, step: $0.step, value: $0.value) })
                     accepted += stored
                     duplicates += points.count - stored
                 }
@@ -115,7 +121,8 @@ struct ReportBatchApplier {
                     guard record.activeAttempt == attempt || record.state == .succeeded else {
                         throw StoreError.staleAttempt(attempt, state: record.state.rawValue)
                     }
-                    _ = try ArtifactCatalog.register(c, ReportBatchValidation.newArtifact(artifact, job: record.jobID, task: task))
+                    _ = try ArtifactCatalog.register(
+                        c, ReportBatchValidation.newArtifact(artifact, job: record.jobID, task: task))
                     accepted += 1
                 }
             }
@@ -125,7 +132,8 @@ struct ReportBatchApplier {
         private func progress(_ reports: [ProgressReport]) throws {
             var latest: [AttemptID: ProgressReport] = [:]
             for report in reports where !stale.contains(report.attemptID) { latest[report.attemptID] = report }
-            let staleProgress = try LeaseStore.recordProgress(c, latest.values.map { ($0.attemptID, $0.fraction, $0.message) }, by: worker)
+            let staleProgress = try LeaseStore.recordProgress(
+                c, latest.values.map { ($0.attemptID, $0.fraction, $0.message) }, by: worker)
             stale.formUnion(staleProgress)
             accepted += latest.count - staleProgress.count
         }
@@ -140,7 +148,9 @@ struct ReportBatchApplier {
             }
         }
 
-        private func outcomes(completions reported: [CompletionReport], failures reportedFailures: [FailureReport]) throws {
+        private func outcomes(completions reported: [CompletionReport], failures reportedFailures: [FailureReport])
+            throws
+        {
             var failures = reportedFailures.filter { !stale.contains($0.attemptID) }
                 .map { AttemptFailure(attempt: $0.attemptID, error: $0.message, retryable: $0.retryable) }
             var completions: [AttemptCompletion] = []
@@ -150,25 +160,36 @@ struct ReportBatchApplier {
                 do {
                     let shard = try ShardCompletion(result: completion.result)
                     if let shard, let conflict = try shard.conflict(c) {
-                        failures.append(AttemptFailure(attempt: completion.attemptID, error: conflict, retryable: false))
+                        failures.append(
+                            AttemptFailure(attempt: completion.attemptID, error: conflict, retryable: false))
                         continue
                     }
-                    completions.append(AttemptCompletion(attempt: completion.attemptID, result: JSONText.encode(completion.result),
-                                                                shard: shard))
+                    completions.append(
+                        AttemptCompletion(
+                            attempt: completion.attemptID, result: JSONText.encode(completion.result),
+                            shard: shard))
                 } catch let error as StoreError {
-                    failures.append(AttemptFailure(attempt: completion.attemptID, error: error.description, retryable: false))
+                    failures.append(
+                        AttemptFailure(attempt: completion.attemptID, error: error.description, retryable: false))
                 }
             }
             // Shards a worker found corrupt are marked bad before its task's outcome is stored.
-            let badShards = reportedFailures.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.details) }
+            let badShards =
+                reportedFailures.filter { !stale.contains($0.attemptID) }.flatMap {
+                    BadShardMarking.reports(in: $0.details)
+                }
                 + reported.filter { !stale.contains($0.attemptID) }.flatMap { BadShardMarking.reports(in: $0.result) }
             if !badShards.isEmpty { try BadShardMarking.mark(badShards, c) }
             var outcomes: [AttemptID: ReportOutcome] = [:]
-            if !completions.isEmpty { outcomes.merge(try LeaseStore.complete(c, completions, by: worker)) { a, _ in a } }
+            if !completions.isEmpty {
+                outcomes.merge(try LeaseStore.complete(c, completions, by: worker)) { a, _ in a }
+            }
             if !failures.isEmpty { outcomes.merge(try LeaseStore.fail(c, failures, by: worker)) { a, _ in a } }
             for (attempt, outcome) in outcomes {
                 switch outcome {
-                case .applied: accepted += 1; finishedAttempts = true
+                case .applied:
+                    accepted += 1
+                    finishedAttempts = true
                 case .alreadyApplied: duplicates += 1
                 case .refused: stale.insert(attempt)
                 }

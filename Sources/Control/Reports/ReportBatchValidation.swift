@@ -9,7 +9,9 @@ import ClusterModel
 enum ReportBatchValidation {
     static func validate(_ batch: ReportBatch) throws {
         for (i, metric) in batch.metrics.enumerated() {
-            try at("metrics[\(i)]") { try MetricStore.validate(MetricPoint(name: metric.name, step: metric.step, value: metric.value)) }
+            try at("metrics[\(i)]") {
+                try MetricStore.validate(MetricPoint(name: metric.name, step: metric.step, value: metric.value))
+            }
         }
         for (i, report) in batch.artifacts.enumerated() {
             try at("artifacts[\(i)].artifact") { try ArtifactCatalog.validate(newArtifact(report.artifact)) }
@@ -23,8 +25,9 @@ enum ReportBatchValidation {
 
     /// The store's row for an artifact a worker reported (the job is filled in when it is registered).
     static func newArtifact(_ artifact: ArtifactRecord, job: JobID = JobID(0), task: TaskID? = nil) -> NewArtifact {
-        NewArtifact(job: job, task: task, name: artifact.name, kind: artifact.kind ?? "", location: artifact.location,
-                    sha256: artifact.sha256, bytes: artifact.bytes, metadata: artifact.metadata.map(JSONText.encode) ?? "{}")
+        NewArtifact(
+            job: job, task: task, name: artifact.name, kind: artifact.kind ?? "", location: artifact.location,
+            sha256: artifact.sha256, bytes: artifact.bytes, metadata: artifact.metadata.map(JSONText.encode) ?? "{}")
     }
 
     /// Runs a store check, prefixing the field it names with the item's path in the batch.

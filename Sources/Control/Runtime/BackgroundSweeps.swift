@@ -44,12 +44,15 @@ final class BackgroundSweeps: Sendable {
     }
 
     func sweepOnce() throws {
-        let report = try services.store.runMaintenance(heartbeatTimeoutSeconds: services.configuration.workerLostAfterSeconds)
+        let report = try services.store.runMaintenance(
+            heartbeatTimeoutSeconds: services.configuration.workerLostAfterSeconds)
         if !report.lostWorkers.isEmpty {
             log("workers lost (no heartbeat): \(report.lostWorkers.map(\.description).joined(separator: ", "))")
         }
         if !report.expired.requeued.isEmpty || !report.expired.failed.isEmpty {
-            log("leases expired: \(report.expired.requeued.count) task(s) requeued, \(report.expired.failed.count) failed after their last attempt")
+            log(
+                "leases expired: \(report.expired.requeued.count) task(s) requeued, \(report.expired.failed.count) failed after their last attempt"
+            )
         }
     }
 }

@@ -23,9 +23,13 @@ public final class ControlPlane: @unchecked Sendable {
     /// True while this replica holds the scheduling leadership.
     public var isSchedulingLeader: Bool { scheduling?.isLeader ?? false }
 
-    public init(configuration: ControlPlaneConfiguration, planners: JobPlanners = JobPlanners(),
-                registry: JobKindRegistry = .standard,
-                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("control-plane: " + $0 + "\n").utf8)) }) {
+    public init(
+        configuration: ControlPlaneConfiguration, planners: JobPlanners = JobPlanners(),
+        registry: JobKindRegistry = .standard,
+        log: @escaping @Sendable (String) -> Void = {
+            FileHandle.standardError.write(Data(("control-plane: " + $0 + "\n").utf8))
+        }
+    ) {
         self.configuration = configuration
         self.planners = planners
         self.registry = registry
@@ -48,23 +52,29 @@ public final class ControlPlane: @unchecked Sendable {
             try Migrations.apply(to: pool, shouldStop: shouldStop)
         }
         if !applied.isEmpty { log("applied migrations \(applied.map(String.init).joined(separator: ", "))") }
-        try FileManager.default.createDirectory(atPath: configuration.artifactDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: configuration.artifactDirectory, withIntermediateDirectories: true)
 
         let signals = StoreSignals(conninfo: configuration.databaseURL)
         self.signals = signals
         signals.waitUntilReady(timeoutSeconds: 10)
         // Submission-time checks of train/eval specs need the store (datasets, checkpoints of earlier jobs).
         TrainJobPlanner.register(in: planners, store: ControlStore(pool: pool))
-        let services = ControlServices(configuration: configuration, store: ControlStore(pool: pool), signals: signals,
-                                       planners: planners, registry: registry)
+        let services = ControlServices(
+            configuration: configuration, store: ControlStore(pool: pool), signals: signals,
+            planners: planners, registry: registry)
 
-        let router = RouteTable.router(services, version: opsVersion, isLeader: { [weak self] in self?.isSchedulingLeader ?? false },
-                                       log: log)
-        let maxBody = configuration.maxBodyBytes, maxBlob = configuration.maxBlobBytes
+        let router = RouteTable.router(
+            services, version: opsVersion, isLeader: { [weak self] in self?.isSchedulingLeader ?? false },
+            log: log)
+        let maxBody = configuration.maxBodyBytes
+        let maxBlob = configuration.maxBlobBytes
         let serverConfiguration = HTTPServerConfiguration(
             address: configuration.host, port: UInt16(configuration.port),
             // Blobs (checkpoints) are the one body that may be large; the method does not matter here.
-            maxBodyBytes: { _, path in APIRoute.putBlob.match(path.split(separator: "/").map(String.init)) != nil ? maxBlob : maxBody },
+            maxBodyBytes: { _, path in
+                APIRoute.putBlob.match(path.split(separator: "/").map(String.init)) != nil ? maxBlob : maxBody
+            },
             errorResponse: { status, message in
                 let code: APIErrorCode = status == 413 ? .payloadTooLarge : status >= 500 ? .internalError : .badRequest
                 return APIErrorMapping.response(APIErrorBody(code: code, message: message))
@@ -76,9 +86,10 @@ public final class ControlPlane: @unchecked Sendable {
         let sweeps = BackgroundSweeps(services: services, log: log)
         sweeps.start()
         self.sweeps = sweeps
-        let scheduling = SchedulingLoop(pool: pool, conninfo: configuration.databaseURL, signals: signals,
-                                        intervalSeconds: configuration.schedulingIntervalSeconds,
-                                        replicaName: configuration.replicaName, log: log)
+        let scheduling = SchedulingLoop(
+            pool: pool, conninfo: configuration.databaseURL, signals: signals,
+            intervalSeconds: configuration.schedulingIntervalSeconds,
+            replicaName: configuration.replicaName, log: log)
         scheduling.start()
         self.scheduling = scheduling
         log("\(configuration.replicaName) listening on \(server.baseURL)")
@@ -99,7 +110,9 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     /// Runs a replica until the surrounding task is cancelled (`opsctl serve`, `opsctl up`).
-    public static func run(_ configuration: ControlPlaneConfiguration, onListening: @escaping @Sendable (String) -> Void) async throws {
+    public static func run(
+        _ configuration: ControlPlaneConfiguration, onListening: @escaping @Sendable (String) -> Void
+    ) async throws {
         let controlPlane = ControlPlane(configuration: configuration)
         do {
             try await withTaskCancellationHandler {
@@ -114,7 +127,8 @@ public final class ControlPlane: @unchecked Sendable {
         onListening(controlPlane.baseURL)
         await withTaskCancellationHandler {
             while !Task.isCancelled { try? await Task.sleep(nanoseconds: 200_000_000) }
-        } onCancel: {}
+        } onCancel: {
+        }
         await Task.detached { controlPlane.stop() }.value
     }
 }

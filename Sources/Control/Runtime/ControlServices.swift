@@ -14,8 +14,10 @@ struct ControlServices: Sendable {
     let workerTokens: WorkerTokenCache
     let submission: ManifestSubmission
 
-    init(configuration: ControlPlaneConfiguration, store: ControlStore, signals: StoreSignals, planners: JobPlanners,
-         registry: JobKindRegistry) {
+    init(
+        configuration: ControlPlaneConfiguration, store: ControlStore, signals: StoreSignals, planners: JobPlanners,
+        registry: JobKindRegistry
+    ) {
         self.configuration = configuration
         self.store = store
         self.signals = signals
@@ -58,8 +60,9 @@ final class JobInfoCache: Sendable {
     func info(_ job: JobID) throws -> Info {
         if let hit = cache.withLock({ $0[job] }) { return hit }
         guard let record = try jobs.job(job) else { throw StoreError.unknownJob("\(job)") }
-        let info = Info(maxAttempts: record.retryPolicy.maxAttempts,
-                        taskCount: record.taskCounts.values.reduce(0, +), replicas: record.replicas)
+        let info = Info(
+            maxAttempts: record.retryPolicy.maxAttempts,
+            taskCount: record.taskCounts.values.reduce(0, +), replicas: record.replicas)
         cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
             cache[job] = info

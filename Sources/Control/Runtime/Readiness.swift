@@ -14,14 +14,20 @@ struct Readiness {
             let versions = try Migrations.appliedVersions(in: services.pool)
             let expected = Migrations.all.map(\.version).max() ?? 0
             guard versions.contains(expected) else {
-                return ReadinessResponse(ready: false, checks: ["database": "ok", "migrations": "missing \(expected)"],
-                                         message: "database migrations are not applied yet")
+                return ReadinessResponse(
+                    ready: false, checks: ["database": "ok", "migrations": "missing \(expected)"],
+                    message: "database migrations are not applied yet")
             }
-            return ReadinessResponse(ready: true, checks: ["database": "ok", "migrations": "\(expected)",
-                                                           "scheduling": isLeader() ? "leader" : "standby"])
+            return ReadinessResponse(
+                ready: true,
+                checks: [
+                    "database": "ok", "migrations": "\(expected)",
+                    "scheduling": isLeader() ? "leader" : "standby",
+                ])
         } catch {
-            return ReadinessResponse(ready: false, checks: ["database": "unreachable"],
-                                     message: "the database is unreachable: \(error)")
+            return ReadinessResponse(
+                ready: false, checks: ["database": "unreachable"],
+                message: "the database is unreachable: \(error)")
         }
     }
 }

@@ -23,8 +23,10 @@ final class SchedulingLoop: Sendable {
 
     private let replicaName: String
 
-    init(pool: PostgresPool, conninfo: String, signals: StoreSignals, intervalSeconds: Double, replicaName: String,
-         scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void) {
+    init(
+        pool: PostgresPool, conninfo: String, signals: StoreSignals, intervalSeconds: Double, replicaName: String,
+        scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void
+    ) {
         self.replicaName = replicaName
         self.pool = pool
         self.signals = signals

@@ -13,8 +13,10 @@ public struct NewArtifact: Sendable, Equatable {
     public var sha256: String
     public var bytes: Int64
     public var metadata: String
-    public init(job: JobID, task: TaskID? = nil, name: String, kind: String, location: String, sha256: String,
-                bytes: Int64, metadata: String = "{}") {
+    public init(
+        job: JobID, task: TaskID? = nil, name: String, kind: String, location: String, sha256: String,
+        bytes: Int64, metadata: String = "{}"
+    ) {
         self.job = job
         self.task = task
         self.name = name
@@ -40,10 +42,17 @@ public struct ArtifactCatalog: Sendable {
 
     /// Throws `StoreError.invalid` naming the field unless the store accepts `artifact` (its job aside).
     static func validate(_ artifact: NewArtifact) throws {
-        guard !artifact.name.isEmpty else { throw StoreError.invalid(field: "name", message: "expected an artifact name") }
-        guard !artifact.location.isEmpty else { throw StoreError.invalid(field: "location", message: "expected a location") }
-        guard artifact.sha256.utf8.count == 64, artifact.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw StoreError.invalid(field: "sha256", message: "expected 64 lowercase hex digits, got \(artifact.sha256.debugDescription)")
+        guard !artifact.name.isEmpty else {
+            throw StoreError.invalid(field: "name", message: "expected an artifact name")
+        }
+        guard !artifact.location.isEmpty else {
+            throw StoreError.invalid(field: "location", message: "expected a location")
+        }
+        guard artifact.sha256.utf8.count == 64,
+            artifact.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        else {
+            throw StoreError.invalid(
+                field: "sha256", message: "expected 64 lowercase hex digits, got \(artifact.sha256.debugDescription)")
         }
         guard artifact.bytes >= 0 else { throw StoreError.invalid(field: "bytes", message: "expected a size >= 0") }
         try StoreJSON.validate(artifact.metadata, field: "metadata")
@@ -55,15 +64,22 @@ public struct ArtifactCatalog: Sendable {
         guard try c.queryFirst(JobSQL.exists, [artifact.job.sql]) != nil else {
             throw StoreError.unknownJob("with id \(artifact.job)")
         }
-        let inserted = try c.query(ArtifactSQL.insert, [artifact.job.sql, artifact.task?.sql, .text(artifact.name), .text(artifact.kind), .text(artifact.location),
-                  .text(artifact.sha256), .int(artifact.bytes), .json(artifact.metadata)])
+        let inserted = try c.query(
+            ArtifactSQL.insert,
+            [
+                artifact.job.sql, artifact.task?.sql, .text(artifact.name), .text(artifact.kind),
+                .text(artifact.location),
+                .text(artifact.sha256), .int(artifact.bytes), .json(artifact.metadata),
+            ])
         let record = try Self.artifact(c, job: artifact.job, name: artifact.name)!
         if let row = inserted.first {
-            try Events.record(c, .artifact, try row.int64("id"), job: artifact.job.rawValue, from: nil, to: "registered",
-                              reason: "\(artifact.kind) \(artifact.name) at \(artifact.location)")
+            try Events.record(
+                c, .artifact, try row.int64("id"), job: artifact.job.rawValue, from: nil, to: "registered",
+                reason: "\(artifact.kind) \(artifact.name) at \(artifact.location)")
         } else if record.sha256 != artifact.sha256 || record.location != artifact.location {
-            throw StoreError.conflict(what: "artifact \(artifact.name) of job \(artifact.job)",
-                                      message: "already registered with sha256 \(record.sha256) at \(record.location)")
+            throw StoreError.conflict(
+                what: "artifact \(artifact.name) of job \(artifact.job)",
+                message: "already registered with sha256 \(record.sha256) at \(record.location)")
         }
         return record
     }

@@ -21,13 +21,17 @@ enum ClaimPacking {
     /// selector (`Labels.satisfies(selector:)`) — the SQL filter already said so on the capacity it read; this is the
     /// check against what earlier picks of the same claim left. Tasks in `excluded` (jobs of a queue configured since
     /// the worker row was read: the scheduler places those) are skipped.
-    static func pack(_ candidates: [ClaimCandidate], free: Resources, labels: Labels, excluded: Set<TaskID> = []) -> [ClaimCandidate] {
+    static func pack(_ candidates: [ClaimCandidate], free: Resources, labels: Labels, excluded: Set<TaskID> = [])
+        -> [ClaimCandidate]
+    {
         var free = free
         var picked: [ClaimCandidate] = []
         for candidate in candidates {
             if candidate.placedWorker == nil {
                 guard !excluded.contains(candidate.task) else { continue }
-                guard candidate.resources.fits(in: free), labels.satisfies(selector: candidate.nodeSelector) else { continue }
+                guard candidate.resources.fits(in: free), labels.satisfies(selector: candidate.nodeSelector) else {
+                    continue
+                }
                 free -= candidate.resources
             }
             picked.append(candidate)

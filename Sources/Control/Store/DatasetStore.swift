@@ -9,7 +9,9 @@ public struct DatasetStore: Sendable {
     public init(pool: PostgresPool) { self.pool = pool }
 
     @discardableResult
-    public func register(name: String, location: String, format: String = "", metadata: String = "{}", job: JobID? = nil) throws -> DatasetRecord {
+    public func register(
+        name: String, location: String, format: String = "", metadata: String = "{}", job: JobID? = nil
+    ) throws -> DatasetRecord {
         guard !name.isEmpty else { throw StoreError.invalid(field: "name", message: "expected a dataset name") }
         guard !location.isEmpty else { throw StoreError.invalid(field: "location", message: "expected a location URI") }
         try StoreJSON.validate(metadata, field: "metadata")
@@ -19,15 +21,20 @@ public struct DatasetStore: Sendable {
     }
 
     /// Registers inside the caller's transaction (a tokenize task's completion records its dataset with it).
-    static func register(_ c: PostgresConnection, name: String, location: String, format: String, metadata: String,
-                         job: JobID?) throws -> DatasetRecord {
-        let inserted = try c.query(DatasetSQL.insert, [.text(name), .text(location), .text(format), .json(metadata), job?.sql])
+    static func register(
+        _ c: PostgresConnection, name: String, location: String, format: String, metadata: String,
+        job: JobID?
+    ) throws -> DatasetRecord {
+        let inserted = try c.query(
+            DatasetSQL.insert, [.text(name), .text(location), .text(format), .json(metadata), job?.sql])
         let record = try Self.dataset(c, named: name)!
         if let row = inserted.first {
-            try Events.record(c, .dataset, try row.int64("id"), job: job?.rawValue, from: nil, to: "registered", reason: location)
+            try Events.record(
+                c, .dataset, try row.int64("id"), job: job?.rawValue, from: nil, to: "registered", reason: location)
         } else if record.location != location || record.format != format {
-            throw StoreError.conflict(what: "dataset \(name)",
-                                      message: "already registered at \(record.location) (format \"\(record.format)\"); use another name")
+            throw StoreError.conflict(
+                what: "dataset \(name)",
+                message: "already registered at \(record.location) (format \"\(record.format)\"); use another name")
         }
         return record
     }

@@ -32,7 +32,9 @@ enum JobLifecycle {
         for row in presence {
             present[try row.int64("id")] = try TaskState.allCases.filter { try row.bool($0.rawValue) }
         }
-        var changedIDs: [Int64] = [], oldStates: [String?] = [], newStates: [String?] = []
+        var changedIDs: [Int64] = []
+        var oldStates: [String?] = []
+        var newStates: [String?] = []
         var finished: [Int64] = []
         for row in locked {
             let id = try row.int64("id")
@@ -72,8 +74,9 @@ enum JobLifecycle {
                 doomed.insert(id)
                 let reason = "dependency failed: \(try row.optionalString("failed_dependencies") ?? "?")"
                 let fails = try row.bool("fails")
-                try TaskTransitions.move(c, .job, .int(id), from: [.blocked, .queued],
-                                         event: fails ? .dependencyFailed : .cancelled, assignments: .finished, reason: reason)
+                try TaskTransitions.move(
+                    c, .job, .int(id), from: [.blocked, .queued],
+                    event: fails ? .dependencyFailed : .cancelled, assignments: .finished, reason: reason)
                 try c.execute(JobSQL.setPendingReason, [.int(id), .text(reason)])
             } else if try row.bool("satisfied") {
                 released.append(id)
@@ -82,9 +85,10 @@ enum JobLifecycle {
             }
         }
         if !released.isEmpty {
-            let moved = try TaskTransitions.move(c, .jobs, .intArray(released), from: [.blocked],
-                                                 event: .dependenciesMet, assignments: .runnableNow,
-                                                 reason: "all after: dependencies finished")
+            let moved = try TaskTransitions.move(
+                c, .jobs, .intArray(released), from: [.blocked],
+                event: .dependenciesMet, assignments: .runnableNow,
+                reason: "all after: dependencies finished")
             try c.execute(JobSQL.clearPendingReasons, [.intArray(released)])
             if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
         }

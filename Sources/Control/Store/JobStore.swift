@@ -32,9 +32,11 @@ public struct NewJob: Sendable, Equatable {
     /// workers whose shard cache holds those datasets' shards.
     public var readsLocations: [String]
 
-    public init(name: String, type: String, spec: String = "{}", queue: String = "default", priority: Int = 0,
-                replicas: Int = 1, resources: Resources = .zero, retryPolicy: RetryPolicy = RetryPolicy(),
-                after: [Dependency] = [], nodeSelector: Labels = [:], tasks: [NewTask] = [], readsLocations: [String] = []) {
+    public init(
+        name: String, type: String, spec: String = "{}", queue: String = "default", priority: Int = 0,
+        replicas: Int = 1, resources: Resources = .zero, retryPolicy: RetryPolicy = RetryPolicy(),
+        after: [Dependency] = [], nodeSelector: Labels = [:], tasks: [NewTask] = [], readsLocations: [String] = []
+    ) {
         self.name = name
         self.type = type
         self.spec = spec
@@ -105,19 +107,35 @@ public struct JobStore: Sendable {
                 throw StoreError.invalid(field: "\(path).name", message: "expected a name of 1 to 200 characters")
             }
             guard seen.insert(job.name).inserted else {
-                throw StoreError.invalid(field: "\(path).name", message: "\"\(job.name)\" appears twice in this submission")
+                throw StoreError.invalid(
+                    field: "\(path).name", message: "\"\(job.name)\" appears twice in this submission")
             }
-            guard !job.type.isEmpty else { throw StoreError.invalid(field: "\(path).type", message: "expected a job type") }
-            guard job.replicas >= 1 else { throw StoreError.invalid(field: "\(path).replicas", message: "expected an integer >= 1, got \(job.replicas)") }
-            guard job.resources.isNonNegative else { throw StoreError.invalid(field: "\(path).resources", message: "expected non-negative amounts, got \(job.resources)") }
+            guard !job.type.isEmpty else {
+                throw StoreError.invalid(field: "\(path).type", message: "expected a job type")
+            }
+            guard job.replicas >= 1 else {
+                throw StoreError.invalid(
+                    field: "\(path).replicas", message: "expected an integer >= 1, got \(job.replicas)")
+            }
+            guard job.resources.isNonNegative else {
+                throw StoreError.invalid(
+                    field: "\(path).resources", message: "expected non-negative amounts, got \(job.resources)")
+            }
             guard job.retryPolicy.maxAttempts >= 1 else {
-                throw StoreError.invalid(field: "\(path).retry.maxAttempts", message: "expected an integer >= 1, got \(job.retryPolicy.maxAttempts)")
+                throw StoreError.invalid(
+                    field: "\(path).retry.maxAttempts",
+                    message: "expected an integer >= 1, got \(job.retryPolicy.maxAttempts)")
             }
-            guard job.retryPolicy.initialBackoffSeconds >= 0, job.retryPolicy.maxBackoffSeconds >= 0, job.retryPolicy.multiplier >= 1 else {
-                throw StoreError.invalid(field: "\(path).retry", message: "expected backoff seconds >= 0 and multiplier >= 1")
+            guard job.retryPolicy.initialBackoffSeconds >= 0, job.retryPolicy.maxBackoffSeconds >= 0,
+                job.retryPolicy.multiplier >= 1
+            else {
+                throw StoreError.invalid(
+                    field: "\(path).retry", message: "expected backoff seconds >= 0 and multiplier >= 1")
             }
             try StoreJSON.validate(job.spec, field: "\(path).spec")
-            for (t, task) in job.tasks.enumerated() { try StoreJSON.validate(task.spec, field: "\(path).tasks[\(t)].spec") }
+            for (t, task) in job.tasks.enumerated() {
+                try StoreJSON.validate(task.spec, field: "\(path).tasks[\(t)].spec")
+            }
             for (d, dependency) in job.after.enumerated() where dependency.jobName == job.name {
                 throw StoreError.invalid(field: "\(path).after[\(d)]", message: "a job cannot wait for itself")
             }
@@ -156,7 +174,9 @@ public struct JobStore: Sendable {
         // Existing jobs with these names: identical ones make the resubmission a no-op.
         var existing: [String: Int64] = [:]
         for (i, job) in jobs.enumerated() {
-            guard let row = try c.queryFirst(JobSQL.sameDefinition, [.text(job.name), .text(job.type), .json(job.spec)]) else { continue }
+            guard
+                let row = try c.queryFirst(JobSQL.sameDefinition, [.text(job.name), .text(job.type), .json(job.spec)])
+            else { continue }
             guard try row.bool("same") else { throw StoreError.jobNameTaken(jobs[i].name) }
             existing[job.name] = try row.int64("id")
         }
@@ -184,31 +204,47 @@ public struct JobStore: Sendable {
             let policy = job.retryPolicy
             let blocked = !job.after.isEmpty
             do {
-                let id = try c.queryOne(JobSQL.insert, [.text(job.name), .text(job.type), .json(job.spec), .text(job.queue), .int(Int64(job.priority)),
-                          .int(Int64(job.replicas)), .int(r.cpuMillis), .int(r.memoryBytes),
-                          .json(StoreJSON.encode(accelerators: r.accelerators)), .json(StoreJSON.encode(job.nodeSelector)),
-                          .int(Int64(policy.maxAttempts)), .double(policy.initialBackoffSeconds),
-                          .double(policy.maxBackoffSeconds), .double(policy.multiplier),
-                          .text(blocked ? "waiting for \(job.after.map(\.jobName).joined(separator: ", "))" : "queued"),
-                          .textArray(job.readsLocations)]).int64("id")
+                let id = try c.queryOne(
+                    JobSQL.insert,
+                    [
+                        .text(job.name), .text(job.type), .json(job.spec), .text(job.queue), .int(Int64(job.priority)),
+                        .int(Int64(job.replicas)), .int(r.cpuMillis), .int(r.memoryBytes),
+                        .json(StoreJSON.encode(accelerators: r.accelerators)),
+                        .json(StoreJSON.encode(job.nodeSelector)),
+                        .int(Int64(policy.maxAttempts)), .double(policy.initialBackoffSeconds),
+                        .double(policy.maxBackoffSeconds), .double(policy.multiplier),
+                        .text(blocked ? "waiting for \(job.after.map(\.jobName).joined(separator: ", "))" : "queued"),
+                        .textArray(job.readsLocations),
+                    ]
+                ).int64("id")
                 ids[job.name] = id
                 created.append(id)
                 if blocked { withDependencies.append(id) } else { anyQueued = true }
             } catch let error as PostgresError where error.isUniqueViolation {
                 throw StoreError.jobNameTaken(job.name)
             }
-            try Events.record(c, .job, ids[job.name]!, job: ids[job.name]!, from: nil, to: JobState.pending.rawValue, reason: "submitted")
+            try Events.record(
+                c, .job, ids[job.name]!, job: ids[job.name]!, from: nil, to: JobState.pending.rawValue,
+                reason: "submitted")
             let specs = job.tasks.isEmpty ? Array(repeating: "{}", count: job.replicas) : job.tasks.map(\.spec)
             let initial: TaskState = blocked ? .blocked : .queued
-            try c.execute(TaskSQL.insert, [.int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
-                      .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
-                      .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
-                      .bool(!job.readsLocations.isEmpty), .text(job.type)])
+            try c.execute(
+                TaskSQL.insert,
+                [
+                    .int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
+                    .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
+                    .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
+                    .bool(!job.readsLocations.isEmpty), .text(job.type),
+                ])
         }
         for job in jobs where existing[job.name] == nil {
             for dependency in job.after {
-                try c.execute(JobSQL.insertDependency, [.int(ids[job.name]!), .int(ids[dependency.jobName] ?? known[dependency.jobName]!),
-                               .text(dependency.onFailure.rawValue)])
+                try c.execute(
+                    JobSQL.insertDependency,
+                    [
+                        .int(ids[job.name]!), .int(ids[dependency.jobName] ?? known[dependency.jobName]!),
+                        .text(dependency.onFailure.rawValue),
+                    ])
             }
         }
         // Dependencies that are already finished release (or cancel) the new jobs right away.
@@ -225,15 +261,20 @@ public struct JobStore: Sendable {
     }
 
     public func job(named name: String) throws -> JobRecord? {
-        try pool.retryingOnConnectionLoss { try pool.withConnection { try $0.queryFirst(JobSQL.byName, [.text(name)]).map(JobRecord.init(row:)) } }
+        try pool.retryingOnConnectionLoss {
+            try pool.withConnection { try $0.queryFirst(JobSQL.byName, [.text(name)]).map(JobRecord.init(row:)) }
+        }
     }
 
     /// Jobs, newest first, optionally filtered by state; page with `beforeID`.
     public func list(state: JobState? = nil, limit: Int = 100, beforeID: JobID? = nil) throws -> [JobRecord] {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection {
-                try $0.query(JobSQL.page, [state.map { .text($0.rawValue) }, beforeID?.sql, .int(Int64(max(1, min(limit, 10_000))))])
-                    .map(JobRecord.init(row:))
+                try $0.query(
+                    JobSQL.page,
+                    [state.map { .text($0.rawValue) }, beforeID?.sql, .int(Int64(max(1, min(limit, 10_000))))]
+                )
+                .map(JobRecord.init(row:))
             }
         }
     }
@@ -282,8 +323,9 @@ public struct JobStore: Sendable {
             if try row.jobState("state").isTerminal { return try Self.job(c, job)! }
             // Tasks first (the same lock order as lease reports), then the job row.
             try c.execute(AttemptSQL.cancelOfJob, [job.sql, .text(reason)])
-            try TaskTransitions.move(c, .job, job.sql, from: [.blocked, .queued, .running], event: .cancelled,
-                                     assignments: .cancelled, reason: reason)
+            try TaskTransitions.move(
+                c, .job, job.sql, from: [.blocked, .queued, .running], event: .cancelled,
+                assignments: .cancelled, reason: reason)
             try c.execute(JobSQL.requestCancel, [job.sql])
             try JobLifecycle.refresh(c, jobs: [job.rawValue])
             return try Self.job(c, job)!

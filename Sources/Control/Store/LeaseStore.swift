@@ -62,9 +62,13 @@ public struct LeaseStore: Sendable {
     /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
     /// Four steps, the same statements as ever (the claim is the hot path): lock the worker, fetch candidates,
     /// pack them (pure Swift, `ClaimPacking`), lease what was packed.
-    public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDurationSeconds: TimeInterval = 60) throws -> [TaskLease] {
+    public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDurationSeconds: TimeInterval = 60) throws
+        -> [TaskLease]
+    {
         guard limit >= 1 else { return [] }
-        guard leaseDurationSeconds > 0 else { throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0") }
+        guard leaseDurationSeconds > 0 else {
+            throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0")
+        }
         let running = try TaskTransitions.target(from: [.queued], .leased)
         return try pool.transaction { c in
             guard let claimant = try Self.lockClaimant(worker, c) else { return [] }
@@ -99,58 +103,83 @@ public struct LeaseStore: Sendable {
         if state == WorkerState.draining.rawValue || state == WorkerState.drained.rawValue { return nil }
         guard state == WorkerState.alive.rawValue else { throw StoreError.workerNotAlive(worker, state: state) }
         try c.execute(WorkerSQL.touchHeartbeat, [worker.sql])
-        guard let free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else { throw StoreError.unknownWorker(worker) }
-        let configuredText = try w.string("configured_queues")
-        guard let configuredQueues = (try? JSONSerialization.jsonObject(with: Data(configuredText.utf8))) as? [String] else {
-            throw PostgresError.decoding(column: "configured_queues", expected: "a JSON array of queue names", found: configuredText)
+        guard let free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else {
+            throw StoreError.unknownWorker(worker)
         }
-        return Claimant(worker: worker, labels: try StoreJSON.labels(try w.string("labels"), column: "labels"),
-                        kinds: try StoreJSON.strings(try w.string("kinds_json"), column: "kinds"),
-                        configuredQueues: configuredQueues, free: free)
+        let configuredText = try w.string("configured_queues")
+        guard let configuredQueues = (try? JSONSerialization.jsonObject(with: Data(configuredText.utf8))) as? [String]
+        else {
+            throw PostgresError.decoding(
+                column: "configured_queues", expected: "a JSON array of queue names", found: configuredText)
+        }
+        return Claimant(
+            worker: worker, labels: try StoreJSON.labels(try w.string("labels"), column: "labels"),
+            kinds: try StoreJSON.strings(try w.string("kinds_json"), column: "kinds"),
+            configuredQueues: configuredQueues, free: free)
     }
 
     /// Step 2: the runnable tasks the claimant may take, locked, and those among them that belong to a queue
     /// configured since its row was read (to be left for the scheduler).
-    private static func fetchCandidates(for claimant: Claimant, limit: Int,
-                                        _ c: PostgresConnection) throws -> (candidates: [ClaimCandidate], excluded: Set<TaskID>) {
+    private static func fetchCandidates(
+        for claimant: Claimant, limit: Int,
+        _ c: PostgresConnection
+    ) throws -> (candidates: [ClaimCandidate], excluded: Set<TaskID>) {
         let free = claimant.free
-        var parameters: [PostgresValue?] = [claimant.worker.sql, .int(free.cpuMillis), .int(free.memoryBytes),
-                                            .json(StoreJSON.encode(claimant.labels)), .json(StoreJSON.encode(accelerators: free.accelerators)),
-                                            .int(Int64(limit))]
+        var parameters: [PostgresValue?] = [
+            claimant.worker.sql, .int(free.cpuMillis), .int(free.memoryBytes),
+            .json(StoreJSON.encode(claimant.labels)), .json(StoreJSON.encode(accelerators: free.accelerators)),
+            .int(Int64(limit)),
+        ]
         // Configured queues (a weight, a quota) run only what the scheduler places: it shares the cluster
         // by their weights and counts their quotas, which a first-come claim cannot. The filter is added
         // only while such queues exist, so the common case keeps its plain index walk.
         if !claimant.configuredQueues.isEmpty { parameters.append(.textArray(claimant.configuredQueues)) }
         // Only kinds this worker has an executor for (a worker that registered no kinds takes any).
         if !claimant.kinds.isEmpty { parameters.append(.textArray(claimant.kinds)) }
-        let statement = TaskSQL.claimCandidates(excludingQueues: !claimant.configuredQueues.isEmpty, kinds: !claimant.kinds.isEmpty)
+        let statement = TaskSQL.claimCandidates(
+            excludingQueues: !claimant.configuredQueues.isEmpty, kinds: !claimant.kinds.isEmpty)
         let candidates = try c.query(statement, parameters).map(ClaimCandidate.init(row:))
         // The configured-queue list above was read by an earlier statement: a submission that configured a
         // queue and queued its tasks may have committed in between. Looking again now (a later statement
         // sees at least what the candidate query saw) keeps such unplaced tasks for the scheduler.
         let unplaced = candidates.filter { $0.placedWorker == nil }.map(\.task.rawValue)
-        let excluded: Set<TaskID> = unplaced.isEmpty ? [] : Set(try c.query(TaskSQL.inConfiguredQueues, [.intArray(unplaced)])
-            .map { TaskID(try $0.int64("id")) })
+        let excluded: Set<TaskID> =
+            unplaced.isEmpty
+            ? []
+            : Set(
+                try c.query(TaskSQL.inConfiguredQueues, [.intArray(unplaced)])
+                    .map { TaskID(try $0.int64("id")) })
         return (candidates, excluded)
     }
 
     /// Step 4: leases the packed tasks (one attempt each) and starts their jobs; assignments in packing order.
-    private static func lease(_ picked: [ClaimCandidate], to worker: WorkerID, as running: TaskState, leaseDurationSeconds: TimeInterval,
-                              _ c: PostgresConnection) throws -> [TaskLease] {
-        let leased = try c.query(TaskSQL.lease, [.intArray(picked.map(\.task.rawValue)), worker.sql, .double(leaseDurationSeconds),
-                                                 .text(running.rawValue)])
+    private static func lease(
+        _ picked: [ClaimCandidate], to worker: WorkerID, as running: TaskState, leaseDurationSeconds: TimeInterval,
+        _ c: PostgresConnection
+    ) throws -> [TaskLease] {
+        let leased = try c.query(
+            TaskSQL.lease,
+            [
+                .intArray(picked.map(\.task.rawValue)), worker.sql, .double(leaseDurationSeconds),
+                .text(running.rawValue),
+            ])
         var byTask: [TaskID: PostgresRow] = [:]
         for row in leased { byTask[TaskID(try row.int64("id"))] = row }
         var assignments: [TaskLease] = []
         var startingJobs: Set<Int64> = []
         for candidate in picked {
             guard let lease = byTask[candidate.task] else { continue }
-            if try lease.string("job_state") == JobState.pending.rawValue { startingJobs.insert(candidate.job.rawValue) }
-            assignments.append(TaskLease(
-                task: candidate.task, attempt: AttemptID(try lease.int64("attempt_id")), attemptNumber: try lease.int("number"),
-                leaseDeadline: try lease.date("lease_deadline"), job: candidate.job,
-                jobName: try lease.string("job_name"), jobType: try lease.string("job_type"), taskIndex: candidate.index,
-                spec: candidate.spec, resources: candidate.resources))
+            if try lease.string("job_state") == JobState.pending.rawValue {
+                startingJobs.insert(candidate.job.rawValue)
+            }
+            assignments.append(
+                TaskLease(
+                    task: candidate.task, attempt: AttemptID(try lease.int64("attempt_id")),
+                    attemptNumber: try lease.int("number"),
+                    leaseDeadline: try lease.date("lease_deadline"), job: candidate.job,
+                    jobName: try lease.string("job_name"), jobType: try lease.string("job_type"),
+                    taskIndex: candidate.index,
+                    spec: candidate.spec, resources: candidate.resources))
         }
         try JobLifecycle.refresh(c, jobs: startingJobs)
         return assignments
@@ -169,17 +198,26 @@ public struct LeaseStore: Sendable {
     /// Records progress of live attempts (the latest report wins). Reports of attempts that are no longer
     /// the live attempt of their task change nothing; their ids are returned.
     @discardableResult
-    public func recordProgress(_ reports: [(attempt: AttemptID, fraction: Double, message: String?)], by worker: WorkerID) throws -> [AttemptID] {
+    public func recordProgress(
+        _ reports: [(attempt: AttemptID, fraction: Double, message: String?)], by worker: WorkerID
+    ) throws -> [AttemptID] {
         guard !reports.isEmpty else { return [] }
         return try pool.withConnection { try Self.recordProgress($0, reports, by: worker) }
     }
 
     /// The same on the caller's connection (a report batch is stored in one transaction).
-    static func recordProgress(_ c: PostgresConnection, _ reports: [(attempt: AttemptID, fraction: Double, message: String?)],
-                               by worker: WorkerID) throws -> [AttemptID] {
+    static func recordProgress(
+        _ c: PostgresConnection, _ reports: [(attempt: AttemptID, fraction: Double, message: String?)],
+        by worker: WorkerID
+    ) throws -> [AttemptID] {
         guard !reports.isEmpty else { return [] }
-        let updated = try c.query(TaskSQL.recordProgress, [.intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
-                  .textArray(reports.map { $0.message ?? "" }), worker.sql]).map { AttemptID(try $0.int64("attempt")) }
+        let updated = try c.query(
+            TaskSQL.recordProgress,
+            [
+                .intArray(reports.map(\.attempt.rawValue)), .doubleArray(reports.map(\.fraction)),
+                .textArray(reports.map { $0.message ?? "" }), worker.sql,
+            ]
+        ).map { AttemptID(try $0.int64("attempt")) }
         let live = Set(updated)
         return reports.map(\.attempt).filter { !live.contains($0) }
     }
@@ -195,21 +233,30 @@ public struct LeaseStore: Sendable {
 
     /// Completes several attempts in one transaction; each report gets its own outcome.
     /// `worker`, when given, must hold every attempt (a worker token may only report its own).
-    public func complete(_ reports: [AttemptCompletion], by worker: WorkerID? = nil) throws -> [AttemptID: ReportOutcome] {
+    public func complete(_ reports: [AttemptCompletion], by worker: WorkerID? = nil) throws -> [AttemptID:
+        ReportOutcome]
+    {
         guard !reports.isEmpty else { return [:] }
         return try pool.idempotentTransaction { try Self.complete($0, reports, by: worker) }
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
-    static func complete(_ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
+    static func complete(_ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?) throws
+        -> [AttemptID: ReportOutcome]
+    {
         guard !reports.isEmpty else { return [:] }
         for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
         let succeeded = try TaskTransitions.target(from: [.running], .completed)
-        let done = try c.query(TaskSQL.complete, [.intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)),
-                  worker?.sql, .text(succeeded.rawValue)])
+        let done = try c.query(
+            TaskSQL.complete,
+            [
+                .intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)),
+                worker?.sql, .text(succeeded.rawValue),
+            ])
         var outcomes: [AttemptID: ReportOutcome] = [:]
         var jobs: Set<Int64> = []
-        let shards = Dictionary(reports.compactMap { r in r.shard.map { (r.attempt, $0) } }, uniquingKeysWith: { a, _ in a })
+        let shards = Dictionary(
+            reports.compactMap { r in r.shard.map { (r.attempt, $0) } }, uniquingKeysWith: { a, _ in a })
         for row in done {
             let attempt = AttemptID(try row.int64("attempt_id"))
             outcomes[attempt] = .applied
@@ -234,7 +281,8 @@ public struct LeaseStore: Sendable {
     /// Fails an attempt: the task is requeued with exponential backoff while attempts remain and the
     /// error is retryable, else it fails. Idempotent and stale-safe like `complete`.
     public func fail(attempt: AttemptID, by worker: WorkerID? = nil, error: String, retryable: Bool = true) throws {
-        let outcome = try fail([AttemptFailure(attempt: attempt, error: error, retryable: retryable)], by: worker)[attempt]
+        let outcome = try fail([AttemptFailure(attempt: attempt, error: error, retryable: retryable)], by: worker)[
+            attempt]
         if case .refused(let error) = outcome { throw error }
     }
 
@@ -244,15 +292,19 @@ public struct LeaseStore: Sendable {
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
-    static func fail(_ c: PostgresConnection, _ reports: [AttemptFailure], by worker: WorkerID?) throws -> [AttemptID: ReportOutcome] {
+    static func fail(_ c: PostgresConnection, _ reports: [AttemptFailure], by worker: WorkerID?) throws -> [AttemptID:
+        ReportOutcome]
+    {
         guard !reports.isEmpty else { return [:] }
-        let rows = try c.query(AttemptSQL.lockForFailure, [.intArray(reports.map { $0.attempt.rawValue }), worker?.sql])
+        let rows = try c.query(
+            AttemptSQL.lockForFailure, [.intArray(reports.map { $0.attempt.rawValue }), worker?.sql])
         let byAttempt = Dictionary(reports.map { ($0.attempt, $0) }, uniquingKeysWith: { first, _ in first })
         var endings: [AttemptEnding] = []
         for row in rows {
             let id = AttemptID(try row.int64("id"))
             guard let report = byAttempt[id] else { continue }
-            endings.append(try AttemptEnding(row: row, attemptState: .failed, retryable: report.retryable, error: report.error))
+            endings.append(
+                try AttemptEnding(row: row, attemptState: .failed, retryable: report.retryable, error: report.error))
         }
         let applied = try end(c, endings)
         var outcomes: [AttemptID: ReportOutcome] = [:]
@@ -270,12 +322,15 @@ public struct LeaseStore: Sendable {
         try pool.idempotentTransaction { c in
             let rows = try c.query(AttemptSQL.lockExpired, [.int(Int64(limit))])
             let endings = try rows.map {
-                try AttemptEnding(row: $0, attemptState: .expired, retryable: true, error: "lease expired (no heartbeat before the deadline)")
+                try AttemptEnding(
+                    row: $0, attemptState: .expired, retryable: true,
+                    error: "lease expired (no heartbeat before the deadline)")
             }
             _ = try Self.end(c, endings)
-            return ExpiredLeases(requeued: endings.filter { $0.taskState == .queued }.map { TaskID($0.task) },
-                                 failed: endings.filter { $0.taskState == .failed }.map { TaskID($0.task) },
-                                 workers: Array(Set(endings.map { WorkerID($0.worker) })).sorted())
+            return ExpiredLeases(
+                requeued: endings.filter { $0.taskState == .queued }.map { TaskID($0.task) },
+                failed: endings.filter { $0.taskState == .failed }.map { TaskID($0.task) },
+                workers: Array(Set(endings.map { WorkerID($0.worker) })).sorted())
         }
     }
 
@@ -309,9 +364,13 @@ public struct LeaseStore: Sendable {
     /// Applies attempt endings set-based; returns the attempts ended.
     private static func end(_ c: PostgresConnection, _ endings: [AttemptEnding]) throws -> [AttemptID] {
         guard !endings.isEmpty else { return [] }
-        let rows = try c.query(TaskSQL.endAttempts, [.intArray(endings.map(\.attempt)), .textArray(endings.map(\.attemptState.rawValue)),
-                  .textArray(endings.map(\.taskState.rawValue)), .doubleArray(endings.map(\.backoffSeconds)),
-                  .textArray(endings.map(\.error))])
+        let rows = try c.query(
+            TaskSQL.endAttempts,
+            [
+                .intArray(endings.map(\.attempt)), .textArray(endings.map(\.attemptState.rawValue)),
+                .textArray(endings.map(\.taskState.rawValue)), .doubleArray(endings.map(\.backoffSeconds)),
+                .textArray(endings.map(\.error)),
+            ])
         var jobs: Set<Int64> = []
         var requeued = false
         var ended: [AttemptID] = []
@@ -327,8 +386,10 @@ public struct LeaseStore: Sendable {
 
     /// Why reports for `attempts` were not applied: already finished the same way (idempotent
     /// repeat), held by another worker, unknown, or no longer active (stale).
-    private static func classify(_ c: PostgresConnection, _ attempts: [AttemptID], by worker: WorkerID?,
-                                 finishedAs: AttemptState) throws -> [AttemptID: ReportOutcome] {
+    private static func classify(
+        _ c: PostgresConnection, _ attempts: [AttemptID], by worker: WorkerID?,
+        finishedAs: AttemptState
+    ) throws -> [AttemptID: ReportOutcome] {
         guard !attempts.isEmpty else { return [:] }
         var found: [AttemptID: (state: String, worker: Int64)] = [:]
         for row in try c.query(AttemptSQL.statesAndWorkers, [.intArray(attempts.map(\.rawValue))]) {
@@ -336,7 +397,10 @@ public struct LeaseStore: Sendable {
         }
         var outcomes: [AttemptID: ReportOutcome] = [:]
         for id in attempts {
-            guard let attempt = found[id] else { outcomes[id] = .refused(.unknownAttempt(id)); continue }
+            guard let attempt = found[id] else {
+                outcomes[id] = .refused(.unknownAttempt(id))
+                continue
+            }
             if let worker, attempt.worker != worker.rawValue {
                 outcomes[id] = .refused(.attemptNotOwned(id, by: worker))
             } else if attempt.state == finishedAs.rawValue {

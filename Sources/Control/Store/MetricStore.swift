@@ -30,7 +30,9 @@ public struct MetricStore: Sendable {
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
-    static func append(_ c: PostgresConnection, attempt: AttemptID, by worker: WorkerID?, points: [MetricPoint]) throws -> Int {
+    static func append(_ c: PostgresConnection, attempt: AttemptID, by worker: WorkerID?, points: [MetricPoint]) throws
+        -> Int
+    {
         guard !points.isEmpty else { return 0 }
         for (i, point) in points.enumerated() {
             do { try validate(point) } catch StoreError.invalid(let field, let message) {
@@ -38,15 +40,24 @@ public struct MetricStore: Sendable {
             }
         }
         _ = try AttemptOwnership.check(c, attempt, by: worker)
-        return try c.execute(MetricSQL.append, [attempt.sql, .textArray(points.map(\.name)), .intArray(points.map(\.step)), .doubleArray(points.map(\.value))])
+        return try c.execute(
+            MetricSQL.append,
+            [
+                attempt.sql, .textArray(points.map(\.name)), .intArray(points.map(\.step)),
+                .doubleArray(points.map(\.value)),
+            ])
     }
 
     /// Points of a job (optionally one metric), ordered by id; page with `afterID`.
-    public func list(job: JobID, name: String? = nil, afterID: Int64 = 0, limit: Int = 10_000) throws -> [MetricRecord] {
+    public func list(job: JobID, name: String? = nil, afterID: Int64 = 0, limit: Int = 10_000) throws -> [MetricRecord]
+    {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
-                try c.query(MetricSQL.ofJob, [job.sql, name.map { .text($0) }, .int(afterID), .int(Int64(max(1, min(limit, 100_000))))])
-                    .map(MetricRecord.init(row:))
+                try c.query(
+                    MetricSQL.ofJob,
+                    [job.sql, name.map { .text($0) }, .int(afterID), .int(Int64(max(1, min(limit, 100_000))))]
+                )
+                .map(MetricRecord.init(row:))
             }
         }
     }

@@ -20,8 +20,10 @@ public enum Migrations {
     /// Applies every migration not yet recorded; returns the versions applied now (empty if up to date).
     /// Throws `CancellationError` when `shouldStop` turns true while it waits for the migration lock.
     @discardableResult
-    public static func apply(to pool: PostgresPool, migrations: [Migration] = Migrations.all,
-                             shouldStop: () -> Bool = { false }) throws -> [Int] {
+    public static func apply(
+        to pool: PostgresPool, migrations: [Migration] = Migrations.all,
+        shouldStop: () -> Bool = { false }
+    ) throws -> [Int] {
         var applied: [Int] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             let didApply = try pool.retryingOnConnectionLoss {

@@ -40,8 +40,12 @@ public struct PlacementStore: Sendable {
         guard !placements.isEmpty else { return [] }
         let entries = placements.sorted { $0.key < $1.key }
         return try pool.idempotentTransaction { c in
-            let rows = try c.query(TaskSQL.place, [.intArray(entries.map { $0.key.rawValue }),
-                      .textArray(entries.map { $0.value.map { String($0.rawValue) } })])
+            let rows = try c.query(
+                TaskSQL.place,
+                [
+                    .intArray(entries.map { $0.key.rawValue }),
+                    .textArray(entries.map { $0.value.map { String($0.rawValue) } }),
+                ])
             if !rows.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
             return try rows.map { TaskID(try $0.int64("id")) }.sorted()
         }
@@ -56,13 +60,16 @@ public struct PlacementStore: Sendable {
     /// The same inside the caller's transaction (a report batch is stored in one). Refusals are thrown before
     /// anything is written.
     static func preempt(_ c: PostgresConnection, attempt: AttemptID, reason: String) throws {
-        guard let row = try c.queryFirst(AttemptSQL.lockState, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
+        guard let row = try c.queryFirst(AttemptSQL.lockState, [attempt.sql]) else {
+            throw StoreError.unknownAttempt(attempt)
+        }
         let state = try row.string("state")
         if state == AttemptState.preempted.rawValue { return }
         guard state == AttemptState.active.rawValue else { throw StoreError.staleAttempt(attempt, state: state) }
         try c.execute(AttemptSQL.markPreempted, [attempt.sql, .text(reason)])
-        let moved = try TaskTransitions.move(c, .task, .int(try row.int64("task_id")), from: [.running], event: .preempted,
-                                             assignments: .preempted, reason: "attempt \(attempt) preempted: \(reason)")
+        let moved = try TaskTransitions.move(
+            c, .task, .int(try row.int64("task_id")), from: [.running], event: .preempted,
+            assignments: .preempted, reason: "attempt \(attempt) preempted: \(reason)")
         if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
     }
 

@@ -40,8 +40,11 @@ public struct QueueStore: Sendable {
         try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst(QueueSQL.delete, [.text(name)]) else { return nil }
             let removed = try QueueRecord(row: row)
-            try Self.recordEvent(queueID: try row.int64("id"), from: "configured", to: "deleted",
-                                 reason: "queue \(name) deleted (was \(Self.describe(removed.configuration))); its jobs run with weight 1 and no quota", c)
+            try Self.recordEvent(
+                queueID: try row.int64("id"), from: "configured", to: "deleted",
+                reason:
+                    "queue \(name) deleted (was \(Self.describe(removed.configuration))); its jobs run with weight 1 and no quota",
+                c)
             return removed
         }
     }
@@ -65,7 +68,8 @@ public struct QueueStore: Sendable {
                 throw StoreError.invalid(field: "\(path).name", message: "expected a name of 1 to 200 characters")
             }
             guard seen.insert(queue.name).inserted else {
-                throw StoreError.invalid(field: "\(path).name", message: "\"\(queue.name)\" appears twice in this submission")
+                throw StoreError.invalid(
+                    field: "\(path).name", message: "\"\(queue.name)\" appears twice in this submission")
             }
             guard queue.weight > 0, queue.weight.isFinite else {
                 throw StoreError.invalid(field: "\(path).weight", message: "expected a number > 0, got \(queue.weight)")
@@ -81,29 +85,42 @@ public struct QueueStore: Sendable {
     static func upsert(_ queues: [QueueSpec], _ c: PostgresConnection) throws -> [QueueRecord] {
         try queues.map { queue in
             let before = try c.queryFirst(QueueSQL.lockByName, [.text(queue.name)]).map(QueueRecord.init(row:))
-            let row = try c.queryOne(QueueSQL.upsert, [.text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
-                      queue.quota.map { .int($0.memoryBytes) }, queue.quota.map { .json(StoreJSON.encode(accelerators: $0.accelerators)) }])
+            let row = try c.queryOne(
+                QueueSQL.upsert,
+                [
+                    .text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
+                    queue.quota.map { .int($0.memoryBytes) },
+                    queue.quota.map { .json(StoreJSON.encode(accelerators: $0.accelerators)) },
+                ])
             let after = try QueueRecord(row: row)
             if let before {
                 if before.configuration != after.configuration {
-                    try recordEvent(queueID: try row.int64("id"), from: "configured", to: "configured",
-                                    reason: "queue \(queue.name) changed: \(describe(before.configuration)) -> \(describe(after.configuration))", c)
+                    try recordEvent(
+                        queueID: try row.int64("id"), from: "configured", to: "configured",
+                        reason:
+                            "queue \(queue.name) changed: \(describe(before.configuration)) -> \(describe(after.configuration))",
+                        c)
                 }
             } else {
-                try recordEvent(queueID: try row.int64("id"), from: nil, to: "configured",
-                                reason: "queue \(queue.name) configured: \(describe(after.configuration))", c)
+                try recordEvent(
+                    queueID: try row.int64("id"), from: nil, to: "configured",
+                    reason: "queue \(queue.name) configured: \(describe(after.configuration))", c)
             }
             return after
         }
     }
 
-    private static func recordEvent(queueID: Int64, from: String?, to: String, reason: String, _ c: PostgresConnection) throws {
+    private static func recordEvent(queueID: Int64, from: String?, to: String, reason: String, _ c: PostgresConnection)
+        throws
+    {
         try Events.record(c, .queue, queueID, from: from, to: to, reason: reason)
     }
 
     /// "weight 2, quota cpu 4000m memory 8 GiB ..." for events.
     static func describe(_ queue: QueueSpec) -> String {
-        let weight = queue.weight == queue.weight.rounded() && abs(queue.weight) < 1e15 ? String(Int64(queue.weight)) : String(queue.weight)
+        let weight =
+            queue.weight == queue.weight.rounded() && abs(queue.weight) < 1e15
+            ? String(Int64(queue.weight)) : String(queue.weight)
         return "weight \(weight), " + (queue.quota.map { "quota \($0)" } ?? "no quota")
     }
 

@@ -26,11 +26,12 @@ struct SchedulingStore {
                 job.notBefore = max(job.notBefore ?? notBefore, notBefore)
                 jobs[jobID] = job
             } else {
-                jobs[jobID] = PendingJob(id: JobID(jobID), queue: try row.string("queue"), priority: try row.int("priority"),
-                                         submissionSequence: jobID, tasks: [TaskID(try row.int64("id"))],
-                                         isGang: try row.bool("gang"), perTask: try row.resources(),
-                                         nodeSelector: try StoreJSON.labels(try row.string("node_selector"), column: "node_selector"),
-                                         notBefore: notBefore > now ? notBefore : nil)
+                jobs[jobID] = PendingJob(
+                    id: JobID(jobID), queue: try row.string("queue"), priority: try row.int("priority"),
+                    submissionSequence: jobID, tasks: [TaskID(try row.int64("id"))],
+                    isGang: try row.bool("gang"), perTask: try row.resources(),
+                    nodeSelector: try StoreJSON.labels(try row.string("node_selector"), column: "node_selector"),
+                    notBefore: notBefore > now ? notBefore : nil)
             }
         }
         let workers = ExecutorLabels.apply(workersAndKinds, to: &jobs, kinds: kinds)
@@ -41,13 +42,16 @@ struct SchedulingStore {
         let queues = Set(jobs.values.map(\.queue)).union(allocations.map(\.queue)).sorted().map { name in
             configured[name] ?? QueueSpec(name: name)
         }
-        return ClusterSnapshot(now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
-                               queues: queues, previousReservations: previousReservations)
+        return ClusterSnapshot(
+            now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
+            queues: queues, previousReservations: previousReservations)
     }
 
     /// Data locality: a job reading remote datasets wants the shards of those datasets that some worker
     /// caches (a worker caches `<location>/<shard>.bin`), so the scheduler prefers the workers holding most.
-    private static func addWantedShards(_ c: PostgresConnection, to jobs: inout [Int64: PendingJob], cachedBy workers: [WorkerSnapshot]) throws {
+    private static func addWantedShards(
+        _ c: PostgresConnection, to jobs: inout [Int64: PendingJob], cachedBy workers: [WorkerSnapshot]
+    ) throws {
         var cachedByLocation: [Substring: Set<String>] = [:]
         for worker in workers {
             for url in worker.cachedShards {
@@ -73,19 +77,32 @@ struct SchedulingStore {
         var placed = 0
         let placements = try stillFitting(decisions.placements, c)
         if !placements.isEmpty {
-            placed = try c.query(TaskSQL.commitPlacements, [.text(arrayLiteral(placements.map(\.task.rawValue))),
-                      .text(arrayLiteral(placements.map(\.worker.rawValue)))]).count
+            placed = try c.query(
+                TaskSQL.commitPlacements,
+                [
+                    .text(arrayLiteral(placements.map(\.task.rawValue))),
+                    .text(arrayLiteral(placements.map(\.worker.rawValue))),
+                ]
+            ).count
             let placedJobs = Set(placements.map(\.job.rawValue))
             try c.execute(JobSQL.clearPendingReasonsOfPlaced, [.text(arrayLiteral(Array(placedJobs)))])
         }
         if !decisions.pending.isEmpty {
-            try c.execute(JobSQL.setPendingReasons, [.text(arrayLiteral(decisions.pending.map(\.job.rawValue))),
-                      .text(textArrayLiteral(decisions.pending.map(PendingText.render)))])
+            try c.execute(
+                JobSQL.setPendingReasons,
+                [
+                    .text(arrayLiteral(decisions.pending.map(\.job.rawValue))),
+                    .text(textArrayLiteral(decisions.pending.map(PendingText.render))),
+                ])
         }
         for preemption in decisions.preemptions {
             // Only the live attempt, once: a victim already being preempted keeps its first deadline.
-            try c.execute(AttemptSQL.markPreempting, [.int(preemption.victim.rawValue), .double(preemption.gracePeriodEndsAt),
-                      .text(PreemptionText.describe(preemption))])
+            try c.execute(
+                AttemptSQL.markPreempting,
+                [
+                    .int(preemption.victim.rawValue), .double(preemption.gracePeriodEndsAt),
+                    .text(PreemptionText.describe(preemption)),
+                ])
         }
         if placed > 0 { try c.notify(channel: StoreChannel.taskRunnable, payload: "placed") }
         return placed
@@ -146,7 +163,11 @@ struct SchedulingStore {
 
     /// A PostgreSQL text[] literal, every element quoted and escaped (sent as a bound parameter, never spliced).
     private static func textArrayLiteral(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        "{"
+            + values.map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }
             .joined(separator: ",") + "}"
     }
 }
@@ -160,7 +181,8 @@ enum PendingText {
             case .backoff(let until):
                 return "retrying after backoff, not before \(timestamp(until))"
             case .waitingForPreemptedTasks(let count, let ends):
-                return "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for \(count == 1 ? "it" : "them") to checkpoint (grace period ends \(timestamp(ends)))"
+                return
+                    "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for \(count == 1 ? "it" : "them") to checkpoint (grace period ends \(timestamp(ends)))"
             default:
                 return PendingReasonText.render(cause)
             }
@@ -178,7 +200,8 @@ enum PreemptionText {
         case .higherPriority(let preemptor, let victim):
             return "preempted for job \(preemption.preemptor) (priority \(preemptor) > \(victim))"
         case .reclaim(let claiming, let victimQueue, let share, let fair):
-            return "queue \(claiming) reclaims capacity borrowed by queue \(victimQueue) (\(Int(share * 100))% vs fair \(Int(fair * 100))%)"
+            return
+                "queue \(claiming) reclaims capacity borrowed by queue \(victimQueue) (\(Int(share * 100))% vs fair \(Int(fair * 100))%)"
         }
     }
 }
@@ -195,14 +218,20 @@ enum ExecutorLabels {
     static func key(forKind kind: String) -> String { prefix + kind }
 
     /// The workers, labelled; adds the selector to the jobs (by id) whose kind (`kinds`) is not run everywhere.
-    static func apply(_ workers: [(WorkerSnapshot, kinds: [String])], to jobs: inout [Int64: PendingJob],
-                      kinds: [Int64: String]) -> [WorkerSnapshot] {
-        let restricted = Set(kinds.values).filter { kind in workers.contains { !$0.kinds.isEmpty && !$0.kinds.contains(kind) } }
+    static func apply(
+        _ workers: [(WorkerSnapshot, kinds: [String])], to jobs: inout [Int64: PendingJob],
+        kinds: [Int64: String]
+    ) -> [WorkerSnapshot] {
+        let restricted = Set(kinds.values).filter { kind in
+            workers.contains { !$0.kinds.isEmpty && !$0.kinds.contains(kind) }
+        }
         guard !restricted.isEmpty else { return workers.map(\.0) }
         for (job, kind) in kinds where restricted.contains(kind) { jobs[job]?.nodeSelector[key(forKind: kind)] = value }
         return workers.map { worker, runs in
             var labelled = worker
-            for kind in restricted where runs.isEmpty || runs.contains(kind) { labelled.labels[key(forKind: kind)] = value }
+            for kind in restricted where runs.isEmpty || runs.contains(kind) {
+                labelled.labels[key(forKind: kind)] = value
+            }
             return labelled
         }
     }

@@ -3,264 +3,288 @@
 
 extension Migrations {
     public static let all: [Migration] = [
-        Migration(version: 1, name: "core tables", sql: """
-        CREATE TABLE workers (
-            id             bigserial PRIMARY KEY,
-            name           text NOT NULL UNIQUE,
-            cpu_millis     bigint NOT NULL CHECK (cpu_millis >= 0),
-            memory_bytes   bigint NOT NULL CHECK (memory_bytes >= 0),
-            accelerators   jsonb NOT NULL DEFAULT '{}',
-            labels         jsonb NOT NULL DEFAULT '{}',
-            state          text NOT NULL CHECK (state IN ('alive', 'lost', 'drained')),
-            token_hash     text,
-            registered_at  timestamptz NOT NULL DEFAULT now(),
-            last_heartbeat timestamptz NOT NULL DEFAULT now()
-        );
-        CREATE INDEX workers_alive_heartbeat ON workers (last_heartbeat) WHERE state = 'alive';
+        Migration(
+            version: 1, name: "core tables",
+            sql: """
+                CREATE TABLE workers (
+                    id             bigserial PRIMARY KEY,
+                    name           text NOT NULL UNIQUE,
+                    cpu_millis     bigint NOT NULL CHECK (cpu_millis >= 0),
+                    memory_bytes   bigint NOT NULL CHECK (memory_bytes >= 0),
+                    accelerators   jsonb NOT NULL DEFAULT '{}',
+                    labels         jsonb NOT NULL DEFAULT '{}',
+                    state          text NOT NULL CHECK (state IN ('alive', 'lost', 'drained')),
+                    token_hash     text,
+                    registered_at  timestamptz NOT NULL DEFAULT now(),
+                    last_heartbeat timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX workers_alive_heartbeat ON workers (last_heartbeat) WHERE state = 'alive';
 
-        -- Job names are unique over all jobs (terminal ones too), so `after:` names are unambiguous.
-        CREATE TABLE jobs (
-            id                      bigserial PRIMARY KEY,
-            name                    text NOT NULL UNIQUE,
-            type                    text NOT NULL,
-            spec                    jsonb NOT NULL DEFAULT '{}',
-            queue                   text NOT NULL DEFAULT 'default',
-            priority                integer NOT NULL DEFAULT 0,
-            replicas                integer NOT NULL DEFAULT 1 CHECK (replicas >= 1),
-            cpu_millis              bigint NOT NULL DEFAULT 0,
-            memory_bytes            bigint NOT NULL DEFAULT 0,
-            accelerators            jsonb NOT NULL DEFAULT '{}',
-            node_selector           jsonb NOT NULL DEFAULT '{}',
-            max_attempts            integer NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
-            initial_backoff_seconds double precision NOT NULL DEFAULT 1,
-            max_backoff_seconds     double precision NOT NULL DEFAULT 300,
-            backoff_multiplier      double precision NOT NULL DEFAULT 2,
-            state                   text NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
-            cancel_requested        boolean NOT NULL DEFAULT false,
-            pending_reason          text,
-            submitted_at            timestamptz NOT NULL DEFAULT now(),
-            started_at              timestamptz,
-            finished_at             timestamptz
-        );
-        CREATE INDEX jobs_state ON jobs (state, id);
+                -- Job names are unique over all jobs (terminal ones too), so `after:` names are unambiguous.
+                CREATE TABLE jobs (
+                    id                      bigserial PRIMARY KEY,
+                    name                    text NOT NULL UNIQUE,
+                    type                    text NOT NULL,
+                    spec                    jsonb NOT NULL DEFAULT '{}',
+                    queue                   text NOT NULL DEFAULT 'default',
+                    priority                integer NOT NULL DEFAULT 0,
+                    replicas                integer NOT NULL DEFAULT 1 CHECK (replicas >= 1),
+                    cpu_millis              bigint NOT NULL DEFAULT 0,
+                    memory_bytes            bigint NOT NULL DEFAULT 0,
+                    accelerators            jsonb NOT NULL DEFAULT '{}',
+                    node_selector           jsonb NOT NULL DEFAULT '{}',
+                    max_attempts            integer NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+                    initial_backoff_seconds double precision NOT NULL DEFAULT 1,
+                    max_backoff_seconds     double precision NOT NULL DEFAULT 300,
+                    backoff_multiplier      double precision NOT NULL DEFAULT 2,
+                    state                   text NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
+                    cancel_requested        boolean NOT NULL DEFAULT false,
+                    pending_reason          text,
+                    submitted_at            timestamptz NOT NULL DEFAULT now(),
+                    started_at              timestamptz,
+                    finished_at             timestamptz
+                );
+                CREATE INDEX jobs_state ON jobs (state, id);
 
-        CREATE TABLE job_dependencies (
-            job_id       bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-            after_job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-            on_failure   text NOT NULL DEFAULT 'cancel' CHECK (on_failure IN ('cancel', 'proceed')),
-            PRIMARY KEY (job_id, after_job_id),
-            CHECK (job_id <> after_job_id)
-        );
-        CREATE INDEX job_dependencies_after ON job_dependencies (after_job_id);
+                CREATE TABLE job_dependencies (
+                    job_id       bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    after_job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    on_failure   text NOT NULL DEFAULT 'cancel' CHECK (on_failure IN ('cancel', 'proceed')),
+                    PRIMARY KEY (job_id, after_job_id),
+                    CHECK (job_id <> after_job_id)
+                );
+                CREATE INDEX job_dependencies_after ON job_dependencies (after_job_id);
 
-        CREATE TABLE tasks (
-            id                bigserial PRIMARY KEY,
-            job_id            bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-            task_index        integer NOT NULL,
-            spec              jsonb NOT NULL DEFAULT '{}',
-            cpu_millis        bigint NOT NULL DEFAULT 0,
-            memory_bytes      bigint NOT NULL DEFAULT 0,
-            accelerators      jsonb NOT NULL DEFAULT '{}',
-            node_selector     jsonb NOT NULL DEFAULT '{}',    -- the job's, copied so claiming reads tasks only
-            priority          integer NOT NULL DEFAULT 0,     -- the job's, copied for the runnable index
-            gang              boolean NOT NULL DEFAULT false, -- replicas > 1: runs only where the scheduler placed it
-            state             text NOT NULL CHECK (state IN ('blocked', 'queued', 'running', 'succeeded', 'failed', 'cancelled')),
-            attempts          integer NOT NULL DEFAULT 0,
-            not_before        timestamptz NOT NULL DEFAULT now(),
-            placed_worker_id  bigint REFERENCES workers (id),
-            worker_id         bigint REFERENCES workers (id), -- holder of the active attempt
-            active_attempt_id bigint,
-            result            jsonb,
-            error             text,
-            created_at        timestamptz NOT NULL DEFAULT now(),
-            updated_at        timestamptz NOT NULL DEFAULT now(),
-            started_at        timestamptz,
-            finished_at       timestamptz,
-            UNIQUE (job_id, task_index)
-        );
-        CREATE INDEX tasks_runnable ON tasks (priority DESC, id) WHERE state = 'queued';
-        CREATE INDEX tasks_job_state ON tasks (job_id, state);
-        CREATE INDEX tasks_running_worker ON tasks (worker_id) WHERE state = 'running';
+                CREATE TABLE tasks (
+                    id                bigserial PRIMARY KEY,
+                    job_id            bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    task_index        integer NOT NULL,
+                    spec              jsonb NOT NULL DEFAULT '{}',
+                    cpu_millis        bigint NOT NULL DEFAULT 0,
+                    memory_bytes      bigint NOT NULL DEFAULT 0,
+                    accelerators      jsonb NOT NULL DEFAULT '{}',
+                    node_selector     jsonb NOT NULL DEFAULT '{}',    -- the job's, copied so claiming reads tasks only
+                    priority          integer NOT NULL DEFAULT 0,     -- the job's, copied for the runnable index
+                    gang              boolean NOT NULL DEFAULT false, -- replicas > 1: runs only where the scheduler placed it
+                    state             text NOT NULL CHECK (state IN ('blocked', 'queued', 'running', 'succeeded', 'failed', 'cancelled')),
+                    attempts          integer NOT NULL DEFAULT 0,
+                    not_before        timestamptz NOT NULL DEFAULT now(),
+                    placed_worker_id  bigint REFERENCES workers (id),
+                    worker_id         bigint REFERENCES workers (id), -- holder of the active attempt
+                    active_attempt_id bigint,
+                    result            jsonb,
+                    error             text,
+                    created_at        timestamptz NOT NULL DEFAULT now(),
+                    updated_at        timestamptz NOT NULL DEFAULT now(),
+                    started_at        timestamptz,
+                    finished_at       timestamptz,
+                    UNIQUE (job_id, task_index)
+                );
+                CREATE INDEX tasks_runnable ON tasks (priority DESC, id) WHERE state = 'queued';
+                CREATE INDEX tasks_job_state ON tasks (job_id, state);
+                CREATE INDEX tasks_running_worker ON tasks (worker_id) WHERE state = 'running';
 
-        -- An attempt is a lease: one worker, one deadline that heartbeats extend.
-        CREATE TABLE task_attempts (
-            id             bigserial PRIMARY KEY,
-            task_id        bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
-            number         integer NOT NULL CHECK (number >= 1),
-            worker_id      bigint NOT NULL REFERENCES workers (id),
-            state          text NOT NULL CHECK (state IN ('active', 'succeeded', 'failed', 'expired', 'preempted', 'cancelled')),
-            lease_seconds  double precision NOT NULL,
-            lease_deadline timestamptz NOT NULL,
-            started_at     timestamptz NOT NULL DEFAULT now(),
-            finished_at    timestamptz,
-            error          text,
-            UNIQUE (task_id, number)
-        );
-        -- The database itself refuses a second active lease on one task.
-        CREATE UNIQUE INDEX task_attempts_one_active ON task_attempts (task_id) WHERE state = 'active';
-        CREATE INDEX task_attempts_active_deadline ON task_attempts (lease_deadline) WHERE state = 'active';
-        CREATE INDEX task_attempts_active_worker ON task_attempts (worker_id) WHERE state = 'active';
+                -- An attempt is a lease: one worker, one deadline that heartbeats extend.
+                CREATE TABLE task_attempts (
+                    id             bigserial PRIMARY KEY,
+                    task_id        bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+                    number         integer NOT NULL CHECK (number >= 1),
+                    worker_id      bigint NOT NULL REFERENCES workers (id),
+                    state          text NOT NULL CHECK (state IN ('active', 'succeeded', 'failed', 'expired', 'preempted', 'cancelled')),
+                    lease_seconds  double precision NOT NULL,
+                    lease_deadline timestamptz NOT NULL,
+                    started_at     timestamptz NOT NULL DEFAULT now(),
+                    finished_at    timestamptz,
+                    error          text,
+                    UNIQUE (task_id, number)
+                );
+                -- The database itself refuses a second active lease on one task.
+                CREATE UNIQUE INDEX task_attempts_one_active ON task_attempts (task_id) WHERE state = 'active';
+                CREATE INDEX task_attempts_active_deadline ON task_attempts (lease_deadline) WHERE state = 'active';
+                CREATE INDEX task_attempts_active_worker ON task_attempts (worker_id) WHERE state = 'active';
 
-        -- The audit trail: one row per state change of a job, task or worker, written in the same
-        -- transaction as the change.
-        CREATE TABLE events (
-            id        bigserial PRIMARY KEY,
-            at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-            entity    text NOT NULL CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact')),
-            entity_id bigint NOT NULL,
-            job_id    bigint,
-            old_state text,
-            new_state text NOT NULL,
-            reason    text NOT NULL DEFAULT ''
-        );
-        CREATE INDEX events_job ON events (job_id, id) WHERE job_id IS NOT NULL;
-        CREATE INDEX events_entity ON events (entity, entity_id, id);
+                -- The audit trail: one row per state change of a job, task or worker, written in the same
+                -- transaction as the change.
+                CREATE TABLE events (
+                    id        bigserial PRIMARY KEY,
+                    at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+                    entity    text NOT NULL CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact')),
+                    entity_id bigint NOT NULL,
+                    job_id    bigint,
+                    old_state text,
+                    new_state text NOT NULL,
+                    reason    text NOT NULL DEFAULT ''
+                );
+                CREATE INDEX events_job ON events (job_id, id) WHERE job_id IS NOT NULL;
+                CREATE INDEX events_entity ON events (entity, entity_id, id);
 
-        CREATE TABLE task_logs (
-            id         bigserial PRIMARY KEY,
-            job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-            task_id    bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
-            attempt_id bigint NOT NULL REFERENCES task_attempts (id) ON DELETE CASCADE,
-            seq        bigint NOT NULL,
-            at         timestamptz NOT NULL DEFAULT now(),
-            line       text NOT NULL,
-            UNIQUE (attempt_id, seq)
-        );
-        CREATE INDEX task_logs_job ON task_logs (job_id, id);
+                CREATE TABLE task_logs (
+                    id         bigserial PRIMARY KEY,
+                    job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    task_id    bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+                    attempt_id bigint NOT NULL REFERENCES task_attempts (id) ON DELETE CASCADE,
+                    seq        bigint NOT NULL,
+                    at         timestamptz NOT NULL DEFAULT now(),
+                    line       text NOT NULL,
+                    UNIQUE (attempt_id, seq)
+                );
+                CREATE INDEX task_logs_job ON task_logs (job_id, id);
 
-        CREATE TABLE metrics (
-            id         bigserial PRIMARY KEY,
-            job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-            task_id    bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
-            attempt_id bigint NOT NULL REFERENCES task_attempts (id) ON DELETE CASCADE,
-            name       text NOT NULL,
-            step       bigint NOT NULL,
-            value      double precision NOT NULL,
-            at         timestamptz NOT NULL DEFAULT now(),
-            UNIQUE (attempt_id, name, step)
-        );
-        CREATE INDEX metrics_job ON metrics (job_id, name, step);
+                CREATE TABLE metrics (
+                    id         bigserial PRIMARY KEY,
+                    job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    task_id    bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+                    attempt_id bigint NOT NULL REFERENCES task_attempts (id) ON DELETE CASCADE,
+                    name       text NOT NULL,
+                    step       bigint NOT NULL,
+                    value      double precision NOT NULL,
+                    at         timestamptz NOT NULL DEFAULT now(),
+                    UNIQUE (attempt_id, name, step)
+                );
+                CREATE INDEX metrics_job ON metrics (job_id, name, step);
 
-        CREATE TABLE datasets (
-            id         bigserial PRIMARY KEY,
-            name       text NOT NULL UNIQUE,
-            location   text NOT NULL,
-            format     text NOT NULL DEFAULT '',
-            metadata   jsonb NOT NULL DEFAULT '{}',
-            job_id     bigint REFERENCES jobs (id) ON DELETE SET NULL,
-            created_at timestamptz NOT NULL DEFAULT now()
-        );
+                CREATE TABLE datasets (
+                    id         bigserial PRIMARY KEY,
+                    name       text NOT NULL UNIQUE,
+                    location   text NOT NULL,
+                    format     text NOT NULL DEFAULT '',
+                    metadata   jsonb NOT NULL DEFAULT '{}',
+                    job_id     bigint REFERENCES jobs (id) ON DELETE SET NULL,
+                    created_at timestamptz NOT NULL DEFAULT now()
+                );
 
-        CREATE TABLE shards (
-            id          bigserial PRIMARY KEY,
-            dataset_id  bigint NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
-            shard_index integer NOT NULL CHECK (shard_index >= 0),
-            location    text NOT NULL,
-            sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-            bytes       bigint NOT NULL CHECK (bytes >= 0),
-            tokens      bigint NOT NULL DEFAULT 0 CHECK (tokens >= 0),
-            documents   bigint NOT NULL DEFAULT 0 CHECK (documents >= 0),
-            state       text NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'bad')),
-            bad_reason  text,
-            created_at  timestamptz NOT NULL DEFAULT now(),
-            UNIQUE (dataset_id, shard_index)
-        );
+                CREATE TABLE shards (
+                    id          bigserial PRIMARY KEY,
+                    dataset_id  bigint NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+                    shard_index integer NOT NULL CHECK (shard_index >= 0),
+                    location    text NOT NULL,
+                    sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+                    bytes       bigint NOT NULL CHECK (bytes >= 0),
+                    tokens      bigint NOT NULL DEFAULT 0 CHECK (tokens >= 0),
+                    documents   bigint NOT NULL DEFAULT 0 CHECK (documents >= 0),
+                    state       text NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'bad')),
+                    bad_reason  text,
+                    created_at  timestamptz NOT NULL DEFAULT now(),
+                    UNIQUE (dataset_id, shard_index)
+                );
 
-        CREATE TABLE artifacts (
-            id         bigserial PRIMARY KEY,
-            job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-            task_id    bigint REFERENCES tasks (id) ON DELETE SET NULL,
-            name       text NOT NULL,
-            kind       text NOT NULL,
-            location   text NOT NULL,
-            sha256     text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-            bytes      bigint NOT NULL CHECK (bytes >= 0),
-            metadata   jsonb NOT NULL DEFAULT '{}',
-            created_at timestamptz NOT NULL DEFAULT now(),
-            UNIQUE (job_id, name)
-        );
-        """),
+                CREATE TABLE artifacts (
+                    id         bigserial PRIMARY KEY,
+                    job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    task_id    bigint REFERENCES tasks (id) ON DELETE SET NULL,
+                    name       text NOT NULL,
+                    kind       text NOT NULL,
+                    location   text NOT NULL,
+                    sha256     text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+                    bytes      bigint NOT NULL CHECK (bytes >= 0),
+                    metadata   jsonb NOT NULL DEFAULT '{}',
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    UNIQUE (job_id, name)
+                );
+                """),
         // Preemption with a grace period: the scheduler marks the victim's attempt; its worker is told on the
         // next heartbeat, checkpoints and hands the task back (requeued, not failed) before the deadline.
-        Migration(version: 2, name: "preemption grace", sql: """
-        ALTER TABLE task_attempts ADD COLUMN preempt_deadline timestamptz;
-        ALTER TABLE task_attempts ADD COLUMN preempt_reason text;
-        CREATE INDEX task_attempts_preempting ON task_attempts (preempt_deadline) WHERE state = 'active' AND preempt_deadline IS NOT NULL;
-        """),
+        Migration(
+            version: 2, name: "preemption grace",
+            sql: """
+                ALTER TABLE task_attempts ADD COLUMN preempt_deadline timestamptz;
+                ALTER TABLE task_attempts ADD COLUMN preempt_reason text;
+                CREATE INDEX task_attempts_preempting ON task_attempts (preempt_deadline) WHERE state = 'active' AND preempt_deadline IS NOT NULL;
+                """),
         // The scheduling leader's reservations, so a new leader after a failover keeps blocked gangs' places.
-        Migration(version: 3, name: "scheduler state", sql: """
-        CREATE TABLE scheduler_state (
-            id           integer PRIMARY KEY CHECK (id = 1),
-            reservations jsonb NOT NULL DEFAULT '[]',
-            leader       text NOT NULL DEFAULT '',
-            updated_at   timestamptz NOT NULL DEFAULT now()
-        );
-        INSERT INTO scheduler_state (id) VALUES (1);
-        """),
+        Migration(
+            version: 3, name: "scheduler state",
+            sql: """
+                CREATE TABLE scheduler_state (
+                    id           integer PRIMARY KEY CHECK (id = 1),
+                    reservations jsonb NOT NULL DEFAULT '[]',
+                    leader       text NOT NULL DEFAULT '',
+                    updated_at   timestamptz NOT NULL DEFAULT now()
+                );
+                INSERT INTO scheduler_state (id) VALUES (1);
+                """),
         // `onDependencyFailure: fail` — a failed dependency fails its dependents (cancel and proceed existed).
-        Migration(version: 4, name: "dependency policy fail", sql: """
-        ALTER TABLE job_dependencies DROP CONSTRAINT job_dependencies_on_failure_check;
-        ALTER TABLE job_dependencies ADD CONSTRAINT job_dependencies_on_failure_check
-            CHECK (on_failure IN ('cancel', 'proceed', 'fail'));
-        """),
+        Migration(
+            version: 4, name: "dependency policy fail",
+            sql: """
+                ALTER TABLE job_dependencies DROP CONSTRAINT job_dependencies_on_failure_check;
+                ALTER TABLE job_dependencies ADD CONSTRAINT job_dependencies_on_failure_check
+                    CHECK (on_failure IN ('cancel', 'proceed', 'fail'));
+                """),
         // The live attempt's last progress report, shown by `opsctl get tasks` and `--wait`.
-        Migration(version: 5, name: "task progress", sql: """
-        ALTER TABLE tasks ADD COLUMN progress double precision;
-        ALTER TABLE tasks ADD COLUMN progress_message text;
-        """),
+        Migration(
+            version: 5, name: "task progress",
+            sql: """
+                ALTER TABLE tasks ADD COLUMN progress double precision;
+                ALTER TABLE tasks ADD COLUMN progress_message text;
+                """),
         // Configured queues (`kind: Queue`): weight and optional quota for the scheduler. A queue jobs name
         // but that has no row here has weight 1 and no quota. The quota columns are all set or all NULL;
         // a zero amount in a set quota means that resource is not limited.
-        Migration(version: 6, name: "queues", sql: """
-        CREATE TABLE queues (
-            name               text PRIMARY KEY CHECK (name <> ''),
-            weight             double precision NOT NULL DEFAULT 1 CHECK (weight > 0 AND weight <> 'Infinity'),
-            quota_cpu_millis   bigint CHECK (quota_cpu_millis >= 0),
-            quota_memory_bytes bigint CHECK (quota_memory_bytes >= 0),
-            quota_accelerators jsonb CHECK (jsonb_typeof(quota_accelerators) = 'object'),
-            updated_at         timestamptz NOT NULL DEFAULT now(),
-            CHECK ((quota_cpu_millis IS NULL) = (quota_memory_bytes IS NULL)
-                   AND (quota_cpu_millis IS NULL) = (quota_accelerators IS NULL))
-        );
-        -- The claim's fast path finds the jobs of quota-limited queues by queue.
-        CREATE INDEX jobs_queue ON jobs (queue);
-        """),
+        Migration(
+            version: 6, name: "queues",
+            sql: """
+                CREATE TABLE queues (
+                    name               text PRIMARY KEY CHECK (name <> ''),
+                    weight             double precision NOT NULL DEFAULT 1 CHECK (weight > 0 AND weight <> 'Infinity'),
+                    quota_cpu_millis   bigint CHECK (quota_cpu_millis >= 0),
+                    quota_memory_bytes bigint CHECK (quota_memory_bytes >= 0),
+                    quota_accelerators jsonb CHECK (jsonb_typeof(quota_accelerators) = 'object'),
+                    updated_at         timestamptz NOT NULL DEFAULT now(),
+                    CHECK ((quota_cpu_millis IS NULL) = (quota_memory_bytes IS NULL)
+                           AND (quota_cpu_millis IS NULL) = (quota_accelerators IS NULL))
+                );
+                -- The claim's fast path finds the jobs of quota-limited queues by queue.
+                CREATE INDEX jobs_queue ON jobs (queue);
+                """),
         // A claim counts the queued tasks the scheduler placed on the worker as used capacity (reservations).
-        Migration(version: 7, name: "placed task reservations", sql: """
-        CREATE INDEX tasks_placed_worker ON tasks (placed_worker_id) WHERE state = 'queued' AND placed_worker_id IS NOT NULL;
-        """),
+        Migration(
+            version: 7, name: "placed task reservations",
+            sql: """
+                CREATE INDEX tasks_placed_worker ON tasks (placed_worker_id) WHERE state = 'queued' AND placed_worker_id IS NOT NULL;
+                """),
         // Data locality. Workers list the remote shard files (URLs of `.bin` files) their cache holds; jobs list
         // the remote dataset locations they read. Tasks of such jobs are placed by the scheduler (which prefers
         // workers caching the shards), never taken by a claim's fast path.
-        Migration(version: 8, name: "data locality", sql: """
-        ALTER TABLE workers ADD COLUMN cached_shards text[] NOT NULL DEFAULT '{}';
-        ALTER TABLE jobs ADD COLUMN reads_locations text[] NOT NULL DEFAULT '{}';
-        ALTER TABLE tasks ADD COLUMN reads_remote boolean NOT NULL DEFAULT false;
-        """),
+        Migration(
+            version: 8, name: "data locality",
+            sql: """
+                ALTER TABLE workers ADD COLUMN cached_shards text[] NOT NULL DEFAULT '{}';
+                ALTER TABLE jobs ADD COLUMN reads_locations text[] NOT NULL DEFAULT '{}';
+                ALTER TABLE tasks ADD COLUMN reads_remote boolean NOT NULL DEFAULT false;
+                """),
         // What a worker said about itself at registration, shown by `opsctl get workers`.
-        Migration(version: 9, name: "worker version and kinds", sql: """
-        ALTER TABLE workers ADD COLUMN version text NOT NULL DEFAULT '';
-        ALTER TABLE workers ADD COLUMN kinds text[] NOT NULL DEFAULT '{}';
-        """),
+        Migration(
+            version: 9, name: "worker version and kinds",
+            sql: """
+                ALTER TABLE workers ADD COLUMN version text NOT NULL DEFAULT '';
+                ALTER TABLE workers ADD COLUMN kinds text[] NOT NULL DEFAULT '{}';
+                """),
         // A task's kind (its job's type) beside it, so a claim offers a worker only kinds it has executors for
         // without joining jobs for every candidate.
-        Migration(version: 10, name: "task kind", sql: """
-        ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT '';
-        UPDATE tasks t SET kind = j.type FROM jobs j WHERE j.id = t.job_id;
-        """),
+        Migration(
+            version: 10, name: "task kind",
+            sql: """
+                ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT '';
+                UPDATE tasks t SET kind = j.type FROM jobs j WHERE j.id = t.job_id;
+                """),
         // Queue changes in the audit trail: queues get a numeric id for their events (the name stays the key;
         // a queue deleted and configured again gets a new id, and each event's reason names the queue).
-        Migration(version: 11, name: "queue events", sql: """
-        ALTER TABLE queues ADD COLUMN id bigserial UNIQUE;
-        ALTER TABLE events DROP CONSTRAINT events_entity_check;
-        ALTER TABLE events ADD CONSTRAINT events_entity_check
-            CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact', 'queue'));
-        """),
+        Migration(
+            version: 11, name: "queue events",
+            sql: """
+                ALTER TABLE queues ADD COLUMN id bigserial UNIQUE;
+                ALTER TABLE events DROP CONSTRAINT events_entity_check;
+                ALTER TABLE events ADD CONSTRAINT events_entity_check
+                    CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact', 'queue'));
+                """),
         // A worker announcing its shutdown is 'draining' (no new work, its attempts continue) until it deregisters
         // ('drained'); before, both were 'drained' and the API's 'draining' was never shown.
-        Migration(version: 12, name: "draining workers", sql: """
-            ALTER TABLE workers DROP CONSTRAINT workers_state_check;
-            ALTER TABLE workers ADD CONSTRAINT workers_state_check CHECK (state IN ('alive', 'draining', 'lost', 'drained'));
-            """),
+        Migration(
+            version: 12, name: "draining workers",
+            sql: """
+                ALTER TABLE workers DROP CONSTRAINT workers_state_check;
+                ALTER TABLE workers ADD CONSTRAINT workers_state_check CHECK (state IN ('alive', 'draining', 'lost', 'drained'));
+                """),
     ]
 }

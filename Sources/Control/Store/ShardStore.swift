@@ -35,9 +35,14 @@ public struct ShardStore: Sendable {
     }
 
     static func validate(_ shard: NewShard) throws {
-        guard shard.index >= 0 else { throw StoreError.invalid(field: "index", message: "expected an integer >= 0, got \(shard.index)") }
-        guard shard.sha256.utf8.count == 64, shard.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw StoreError.invalid(field: "sha256", message: "expected 64 lowercase hex digits, got \(shard.sha256.debugDescription)")
+        guard shard.index >= 0 else {
+            throw StoreError.invalid(field: "index", message: "expected an integer >= 0, got \(shard.index)")
+        }
+        guard shard.sha256.utf8.count == 64,
+            shard.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        else {
+            throw StoreError.invalid(
+                field: "sha256", message: "expected 64 lowercase hex digits, got \(shard.sha256.debugDescription)")
         }
         guard shard.bytes >= 0, shard.tokens >= 0, shard.documents >= 0 else {
             throw StoreError.invalid(field: "bytes", message: "expected non-negative sizes")
@@ -49,15 +54,21 @@ public struct ShardStore: Sendable {
         guard try c.queryFirst(DatasetSQL.exists, [dataset.sql]) != nil else {
             throw StoreError.unknownDataset("with id \(dataset)")
         }
-        let inserted = try c.query(ShardSQL.insert, [dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
-                  .int(shard.bytes), .int(shard.tokens), .int(shard.documents)])
+        let inserted = try c.query(
+            ShardSQL.insert,
+            [
+                dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
+                .int(shard.bytes), .int(shard.tokens), .int(shard.documents),
+            ])
         let record = try Self.shard(c, dataset: dataset, index: shard.index)!
         if let row = inserted.first {
-            try Events.record(c, .shard, try row.int64("id"), from: nil, to: ShardState.ok.rawValue,
-                              reason: "dataset \(dataset) shard \(shard.index) at \(shard.location)")
+            try Events.record(
+                c, .shard, try row.int64("id"), from: nil, to: ShardState.ok.rawValue,
+                reason: "dataset \(dataset) shard \(shard.index) at \(shard.location)")
         } else if record.sha256 != shard.sha256 || record.location != shard.location || record.bytes != shard.bytes {
-            throw StoreError.conflict(what: "shard \(shard.index) of dataset \(dataset)",
-                                      message: "already recorded with sha256 \(record.sha256) at \(record.location)")
+            throw StoreError.conflict(
+                what: "shard \(shard.index) of dataset \(dataset)",
+                message: "already recorded with sha256 \(record.sha256) at \(record.location)")
         }
         return record
     }
@@ -73,7 +84,9 @@ public struct ShardStore: Sendable {
             throw StoreError.invalid(field: "index", message: "dataset \(dataset) has no shard \(index)")
         }
         if try row.string("old") != ShardState.bad.rawValue {
-            try Events.record(c, .shard, try row.int64("id"), from: ShardState.ok.rawValue, to: ShardState.bad.rawValue, reason: reason)
+            try Events.record(
+                c, .shard, try row.int64("id"), from: ShardState.ok.rawValue, to: ShardState.bad.rawValue,
+                reason: reason)
         }
     }
 

@@ -40,7 +40,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
         case .jobNameTaken(let name):
             return "a job named \"\(name)\" already exists with a different definition; choose another name"
         case .staleAttempt(let id, let state):
-            return "attempt \(id) is no longer the active lease (it is \(state)); drop the task, the report was not applied"
+            return
+                "attempt \(id) is no longer the active lease (it is \(state)); drop the task, the report was not applied"
         case .attemptNotOwned(let id, let worker):
             return "attempt \(id) is not held by worker \(worker)"
         case .workerNotAlive(let id, let state):

@@ -13,7 +13,10 @@ public final class StoreSignals: Sendable {
     private let generations = Guarded<[String: UInt64]>([:])
     private let listener = Locked<PostgresListener?>(nil)
 
-    public init(conninfo: String, channels: [String] = [StoreChannel.taskRunnable, StoreChannel.jobChanged, StoreChannel.taskLogs]) {
+    public init(
+        conninfo: String,
+        channels: [String] = [StoreChannel.taskRunnable, StoreChannel.jobChanged, StoreChannel.taskLogs]
+    ) {
         let started = PostgresListener(conninfo: conninfo, channels: channels) { [generations] event in
             generations.update { generations in
                 switch event {

@@ -84,9 +84,11 @@ enum StoreJSON {
 
 extension PostgresRow {
     func resources(prefix: String = "") throws -> Resources {
-        Resources(cpuMillis: try int64(prefix + "cpu_millis"),
-                  memoryBytes: try int64(prefix + "memory_bytes"),
-                  accelerators: try StoreJSON.accelerators(try string(prefix + "accelerators"), column: prefix + "accelerators"))
+        Resources(
+            cpuMillis: try int64(prefix + "cpu_millis"),
+            memoryBytes: try int64(prefix + "memory_bytes"),
+            accelerators: try StoreJSON.accelerators(
+                try string(prefix + "accelerators"), column: prefix + "accelerators"))
     }
 
     func taskState(_ column: String) throws -> TaskState {

@@ -27,10 +27,13 @@ public struct TaskLogStore: Sendable {
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
-    static func append(_ c: PostgresConnection, attempt: AttemptID, by worker: WorkerID?, lines: [LogLine]) throws -> Int {
+    static func append(_ c: PostgresConnection, attempt: AttemptID, by worker: WorkerID?, lines: [LogLine]) throws
+        -> Int
+    {
         guard !lines.isEmpty else { return 0 }
         let job = try AttemptOwnership.check(c, attempt, by: worker)
-        let inserted = try c.execute(TaskLogSQL.append, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
+        let inserted = try c.execute(
+            TaskLogSQL.append, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
         if inserted > 0 { try c.notify(channel: StoreChannel.taskLogs, payload: String(job)) }
         return inserted
     }
@@ -49,8 +52,12 @@ public struct TaskLogStore: Sendable {
 enum AttemptOwnership {
     /// The attempt's job id; throws unless the attempt exists and (when given) `worker` holds it.
     static func check(_ c: PostgresConnection, _ attempt: AttemptID, by worker: WorkerID?) throws -> Int64 {
-        guard let row = try c.queryFirst(AttemptSQL.workerAndJob, [attempt.sql]) else { throw StoreError.unknownAttempt(attempt) }
-        if let worker, try row.int64("worker_id") != worker.rawValue { throw StoreError.attemptNotOwned(attempt, by: worker) }
+        guard let row = try c.queryFirst(AttemptSQL.workerAndJob, [attempt.sql]) else {
+            throw StoreError.unknownAttempt(attempt)
+        }
+        if let worker, try row.int64("worker_id") != worker.rawValue {
+            throw StoreError.attemptNotOwned(attempt, by: worker)
+        }
         return try row.int64("job_id")
     }
 }

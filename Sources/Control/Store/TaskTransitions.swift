@@ -22,11 +22,16 @@ enum TaskTransitions {
     /// Moves the tasks `selection` picks (by `selected`: a task id, a job id or job ids) that are in one of `from`
     /// to `from.after(event)`, also setting `assignments`. Returns the moved tasks.
     @discardableResult
-    static func move(_ c: PostgresConnection, _ selection: TaskSQL.Selection, _ selected: PostgresValue,
-                     from: [TaskState], event: TaskEvent, assignments: TaskSQL.MoveAssignments = .none, reason: String) throws -> [MovedTask] {
+    static func move(
+        _ c: PostgresConnection, _ selection: TaskSQL.Selection, _ selected: PostgresValue,
+        from: [TaskState], event: TaskEvent, assignments: TaskSQL.MoveAssignments = .none, reason: String
+    ) throws -> [MovedTask] {
         let to = try target(from: from, event)
-        let rows = try c.query(TaskSQL.move(selection, assignments: assignments),
-                               [selected, .textArray(from.map(\.rawValue)), .text(to.rawValue), .text(reason)])
-        return try rows.map { MovedTask(task: try $0.int64("id"), job: try $0.int64("job_id"), old: try $0.taskState("old")) }
+        let rows = try c.query(
+            TaskSQL.move(selection, assignments: assignments),
+            [selected, .textArray(from.map(\.rawValue)), .text(to.rawValue), .text(reason)])
+        return try rows.map {
+            MovedTask(task: try $0.int64("id"), job: try $0.int64("job_id"), old: try $0.taskState("old"))
+        }
     }
 }

@@ -22,11 +22,13 @@ enum WorkerCapacity {
             resources.memoryBytes -= try row.int64("used_memory")
             let usedText = try row.string("used_accelerators")
             guard let used = (try? JSONSerialization.jsonObject(with: Data(usedText.utf8))) as? [[String: Any]] else {
-                throw PostgresError.decoding(column: "used_accelerators", expected: "a JSON array of accelerator maps", found: usedText)
+                throw PostgresError.decoding(
+                    column: "used_accelerators", expected: "a JSON array of accelerator maps", found: usedText)
             }
             for entry in used {
                 for (type, count) in entry {
-                    resources.accelerators[AcceleratorType(rawValue: type), default: 0] -= (count as? NSNumber)?.int64Value ?? 0
+                    resources.accelerators[AcceleratorType(rawValue: type), default: 0] -=
+                        (count as? NSNumber)?.int64Value ?? 0
                 }
             }
             free[try row.int64("id")] = resources

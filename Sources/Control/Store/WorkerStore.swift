@@ -31,19 +31,31 @@ public struct WorkerStore: Sendable {
     }
 
     @discardableResult
-    public func register(name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil,
-                         version: String = "", kinds: [String] = []) throws -> WorkerID {
-        guard !name.isEmpty, name.count <= 200 else { throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters") }
-        guard resources.isNonNegative else { throw StoreError.invalid(field: "resources", message: "expected non-negative amounts, got \(resources)") }
+    public func register(
+        name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil,
+        version: String = "", kinds: [String] = []
+    ) throws -> WorkerID {
+        guard !name.isEmpty, name.count <= 200 else {
+            throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters")
+        }
+        guard resources.isNonNegative else {
+            throw StoreError.invalid(field: "resources", message: "expected non-negative amounts, got \(resources)")
+        }
         return try pool.idempotentTransaction { c in
             let old = try c.queryFirst(WorkerSQL.lockByName, [.text(name)])
-            let row = try c.queryOne(WorkerSQL.register, [.text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
-                      .json(StoreJSON.encode(accelerators: resources.accelerators)), .json(StoreJSON.encode(labels)),
-                      tokenHash.map { .text($0) }, .text(version), .textArray(kinds)])
+            let row = try c.queryOne(
+                WorkerSQL.register,
+                [
+                    .text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
+                    .json(StoreJSON.encode(accelerators: resources.accelerators)), .json(StoreJSON.encode(labels)),
+                    tokenHash.map { .text($0) }, .text(version), .textArray(kinds),
+                ])
             let id = try row.int64("id")
             let oldState = try old?.string("state")
             if oldState != WorkerState.alive.rawValue {
-                try Events.record(c, .worker, id, from: oldState, to: WorkerState.alive.rawValue, reason: old == nil ? "registered" : "registered again")
+                try Events.record(
+                    c, .worker, id, from: oldState, to: WorkerState.alive.rawValue,
+                    reason: old == nil ? "registered" : "registered again")
             }
             return WorkerID(id)
         }
@@ -63,8 +75,10 @@ public struct WorkerStore: Sendable {
     /// duration, revives a worker marked lost, and says which of the `holding` attempts to stop.
     /// `cachedShards`, when given, replaces the worker's list of cached remote shard files (data locality);
     /// at most `maxCachedShards` are kept.
-    public func heartbeat(_ worker: WorkerID, holding: [AttemptID] = [], extending: LeaseExtension = .everyActive,
-                          cachedShards: [String]? = nil) throws -> HeartbeatResult {
+    public func heartbeat(
+        _ worker: WorkerID, holding: [AttemptID] = [], extending: LeaseExtension = .everyActive,
+        cachedShards: [String]? = nil
+    ) throws -> HeartbeatResult {
         try pool.idempotentTransaction { c in
             guard let row = try c.queryFirst(WorkerSQL.lockState, [worker.sql]) else {
                 throw StoreError.unknownWorker(worker)
@@ -72,17 +86,27 @@ public struct WorkerStore: Sendable {
             let old = WorkerState(rawValue: try row.string("state")) ?? .lost
             let state = old.after(.heartbeat)
             if state != old {
-                try Events.record(c, .worker, worker.rawValue, from: old.rawValue, to: state.rawValue, reason: "heartbeat resumed")
+                try Events.record(
+                    c, .worker, worker.rawValue, from: old.rawValue, to: state.rawValue, reason: "heartbeat resumed")
             }
-            try c.execute(WorkerSQL.heartbeat, [worker.sql, .text(state.rawValue), cachedShards.map { .textArray(Array($0.prefix(Self.maxCachedShards))) }])
-            let listed: PostgresValue? = switch extending {
-            case .everyActive: nil
-            case .listed(let attempts): .intArray(attempts.map(\.rawValue))
+            try c.execute(
+                WorkerSQL.heartbeat,
+                [
+                    worker.sql, .text(state.rawValue),
+                    cachedShards.map { .textArray(Array($0.prefix(Self.maxCachedShards))) },
+                ])
+            let listed: PostgresValue? =
+                switch extending {
+                case .everyActive: nil
+                case .listed(let attempts): .intArray(attempts.map(\.rawValue))
+                }
+            let extended = try c.query(AttemptSQL.extendLeases, [worker.sql, listed]).map {
+                AttemptID(try $0.int64("id"))
             }
-            let extended = try c.query(AttemptSQL.extendLeases, [worker.sql, listed]).map { AttemptID(try $0.int64("id")) }
             let active = Set(extended)
-            return HeartbeatResult(state: state, extendedAttempts: extended.sorted(),
-                                   stopAttempts: holding.filter { !active.contains($0) })
+            return HeartbeatResult(
+                state: state, extendedAttempts: extended.sorted(),
+                stopAttempts: holding.filter { !active.contains($0) })
         }
     }
 
@@ -91,7 +115,9 @@ public struct WorkerStore: Sendable {
     @discardableResult
     public func markLost(heartbeatOlderThan timeoutSeconds: TimeInterval) throws -> [WorkerID] {
         try pool.idempotentTransaction { c in
-            let lost = try c.query(WorkerSQL.markLost, [.double(timeoutSeconds), .text("no heartbeat for \(Int(timeoutSeconds))s")]).map { try $0.int64("id") }
+            let lost = try c.query(
+                WorkerSQL.markLost, [.double(timeoutSeconds), .text("no heartbeat for \(Int(timeoutSeconds))s")]
+            ).map { try $0.int64("id") }
             if !lost.isEmpty {
                 try c.execute(AttemptSQL.endLeasesOfWorkers, [.intArray(lost)])
             }
@@ -124,7 +150,9 @@ public struct WorkerStore: Sendable {
     }
 
     public func list() throws -> [WorkerRecord] {
-        try pool.retryingOnConnectionLoss { try pool.withConnection { try $0.query(WorkerSQL.all).map(WorkerRecord.init(row:)) } }
+        try pool.retryingOnConnectionLoss {
+            try pool.withConnection { try $0.query(WorkerSQL.all).map(WorkerRecord.init(row:)) }
+        }
     }
 
     public func worker(_ id: WorkerID) throws -> WorkerRecord? {

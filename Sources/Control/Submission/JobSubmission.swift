@@ -18,23 +18,30 @@ struct JobSubmission {
         let (planned, queues) = try services.submission.plan(request)
         if request.dryRun {
             let views = planned.map { manifest, job in
-                SubmittedJob(outcome: .validated,
-                             job: JobView(id: JobID(0), name: job.name, type: job.type, state: .pending, queue: job.queue,
-                                          priority: job.priority, replicas: job.replicas, after: manifest.spec.after,
-                                          tasks: TaskCounts(queued: job.tasks.count), cancelRequested: false, submittedAt: Date()))
+                SubmittedJob(
+                    outcome: .validated,
+                    job: JobView(
+                        id: JobID(0), name: job.name, type: job.type, state: .pending, queue: job.queue,
+                        priority: job.priority, replicas: job.replicas, after: manifest.spec.after,
+                        tasks: TaskCounts(queued: job.tasks.count), cancelRequested: false, submittedAt: Date()))
             }
-            return Outcome(response: SubmitManifestsResponse(jobs: views, queues: queues.isEmpty ? nil : queues.map(QueueViews.view)),
-                           changedSomething: false)
+            return Outcome(
+                response: SubmitManifestsResponse(
+                    jobs: views, queues: queues.isEmpty ? nil : queues.map(QueueViews.view)),
+                changedSomething: false)
         }
         let submitted = try services.jobs.submit(planned.map(\.job), configuring: queues)
-        refreshPlannerStatistics(afterCreating: zip(planned, submitted).filter { $0.1.created }.reduce(0) { $0 + $1.0.job.tasks.count })
+        refreshPlannerStatistics(
+            afterCreating: zip(planned, submitted).filter { $0.1.created }.reduce(0) { $0 + $1.0.job.tasks.count })
         let jobs = JobQueries(services: services)
         let views = try submitted.map { result in
-            SubmittedJob(outcome: result.created ? .created : .unchanged, job: JobView(try jobs.job(named: result.name)))
+            SubmittedJob(
+                outcome: result.created ? .created : .unchanged, job: JobView(try jobs.job(named: result.name)))
         }
         let queueViews = queues.isEmpty ? nil : try QueueViews(services: services).views(named: queues.map(\.name))
-        return Outcome(response: SubmitManifestsResponse(jobs: views, queues: queueViews),
-                       changedSomething: submitted.contains(where: \.created) || !queues.isEmpty)
+        return Outcome(
+            response: SubmitManifestsResponse(jobs: views, queues: queueViews),
+            changedSomething: submitted.contains(where: \.created) || !queues.isEmpty)
     }
 
     /// After 1,000 new tasks or more the claim query's plan needs fresh statistics (`refreshTaskStatistics`).

@@ -14,9 +14,12 @@ struct ManifestSubmission {
     }
 
     /// The request's jobs (planned) and queues (`kind: Queue` documents), validated together.
-    func plan(_ request: SubmitManifestsRequest) throws -> (jobs: [(manifest: JobManifest, job: NewJob)], queues: [QueueSpec]) {
-        let pipeline = try ManifestParser.validate(encodedDocuments: request.documents, fileName: request.source ?? "<request>",
-                                                   registry: registry)
+    func plan(_ request: SubmitManifestsRequest) throws -> (
+        jobs: [(manifest: JobManifest, job: NewJob)], queues: [QueueSpec]
+    ) {
+        let pipeline = try ManifestParser.validate(
+            encodedDocuments: request.documents, fileName: request.source ?? "<request>",
+            registry: registry)
         let expanded = try pipeline.jobs.flatMap { try planners.planner(forKind: $0.spec.type).expand($0) }
         let jobs = try expanded.map { manifest in (manifest, try newJob(for: manifest)) }
         return (jobs, pipeline.queues)
@@ -26,10 +29,11 @@ struct ManifestSubmission {
         let spec = manifest.spec
         let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)
         let manifestJSON = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
-        return NewJob(name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,
-                      replicas: spec.replicas, resources: spec.resources, retryPolicy: spec.retry,
-                      after: spec.after.map { NewJob.Dependency($0, onFailure: spec.onDependencyFailure) },
-                      nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) },
-                      readsLocations: RemoteDatasetLocations.read(by: taskSpecs))
+        return NewJob(
+            name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,
+            replicas: spec.replicas, resources: spec.resources, retryPolicy: spec.retry,
+            after: spec.after.map { NewJob.Dependency($0, onFailure: spec.onDependencyFailure) },
+            nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) },
+            readsLocations: RemoteDatasetLocations.read(by: taskSpecs))
     }
 }

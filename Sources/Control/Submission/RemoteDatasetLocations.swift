@@ -13,7 +13,9 @@ enum RemoteDatasetLocations {
             switch value {
             case .object(let members):
                 for (key, member) in members {
-                    if key == "location", let text = member.stringValue, let location = normalized(text) { found.insert(location) }
+                    if key == "location", let text = member.stringValue, let location = normalized(text) {
+                        found.insert(location)
+                    }
                     walk(member)
                 }
             case .array(let items):

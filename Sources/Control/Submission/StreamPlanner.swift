@@ -37,28 +37,39 @@ public struct StreamPlanner: JobPlanner {
 
     func materializeTasks(_ settings: StreamSettings, field: String) throws -> [StreamTaskSpec] {
         guard let inputs = settings.inputs, !inputs.isEmpty else {
-            throw StoreError.invalid(field: "\(field).inputs", message: "expected a non-empty list of {dataset|location, weight}")
+            throw StoreError.invalid(
+                field: "\(field).inputs", message: "expected a non-empty list of {dataset|location, weight}")
         }
         guard let sequenceLength = settings.sequenceLength, sequenceLength >= 1 else {
             throw StoreError.invalid(field: "\(field).sequenceLength", message: "expected an integer >= 1")
         }
         guard let output = settings.output else {
-            throw StoreError.invalid(field: "\(field).output", message: "missing required field (expected {dataset, location})")
+            throw StoreError.invalid(
+                field: "\(field).output", message: "missing required field (expected {dataset, location})")
         }
         let resolved = try inputs.enumerated().map { i, input in
-            let (name, location) = try resolve(dataset: input.dataset, location: input.location, field: "\(field).inputs[\(i)]")
+            let (name, location) = try resolve(
+                dataset: input.dataset, location: input.location, field: "\(field).inputs[\(i)]")
             return StreamTaskInput(dataset: name, location: location, weight: input.weight ?? 1)
         }
         if let clash = resolved.firstIndex(where: { $0.dataset == output.dataset }) {
-            throw StoreError.invalid(field: "\(field).output.dataset",
-                                     message: "\"\(output.dataset)\" is also input \(clash) of the mixture; write the mixture to a new dataset name")
+            throw StoreError.invalid(
+                field: "\(field).output.dataset",
+                message:
+                    "\"\(output.dataset)\" is also input \(clash) of the mixture; write the mixture to a new dataset name"
+            )
         }
-        let directory = (output.location.hasSuffix("/") ? String(output.location.dropLast()) : output.location) + "/" + output.dataset
+        let directory =
+            (output.location.hasSuffix("/") ? String(output.location.dropLast()) : output.location) + "/"
+            + output.dataset
         // A dataset of that name elsewhere is another dataset; at the same directory it is this job's own
         // output (re-applied or resubmitted), whose shards the exactly-once commit keeps consistent.
         if let datasets, let existing = try datasets.dataset(named: output.dataset), existing.location != directory {
-            throw StoreError.invalid(field: "\(field).output.dataset",
-                                     message: "a dataset named \"\(output.dataset)\" already exists at \(existing.location) (opsctl get datasets); choose a new name for the mixture")
+            throw StoreError.invalid(
+                field: "\(field).output.dataset",
+                message:
+                    "a dataset named \"\(output.dataset)\" already exists at \(existing.location) (opsctl get datasets); choose a new name for the mixture"
+            )
         }
         let totalSamples: Int64
         if let samples = settings.samples {
@@ -68,39 +79,53 @@ public struct StreamPlanner: JobPlanner {
         } else {
             throw StoreError.invalid(field: field, message: "expected exactly one of samples or tokens")
         }
-        guard totalSamples >= 1 else { throw StoreError.invalid(field: "\(field).samples", message: "expected at least 1 sample") }
+        guard totalSamples >= 1 else {
+            throw StoreError.invalid(field: "\(field).samples", message: "expected at least 1 sample")
+        }
         let perShard = settings.samplesPerShard ?? StreamSettings.defaultSamplesPerShard
-        guard perShard >= 1 else { throw StoreError.invalid(field: "\(field).samplesPerShard", message: "expected an integer >= 1") }
+        guard perShard >= 1 else {
+            throw StoreError.invalid(field: "\(field).samplesPerShard", message: "expected an integer >= 1")
+        }
         let slices = StreamMaterializer.plan(totalSamples: totalSamples, samplesPerShard: perShard)
         guard slices.count <= StreamSettings.maxTasks else {
-            throw StoreError.invalid(field: "\(field).samplesPerShard",
-                                     message: "\(totalSamples) samples in shards of \(perShard) make \(slices.count) tasks, more than \(StreamSettings.maxTasks); raise samplesPerShard")
+            throw StoreError.invalid(
+                field: "\(field).samplesPerShard",
+                message:
+                    "\(totalSamples) samples in shards of \(perShard) make \(slices.count) tasks, more than \(StreamSettings.maxTasks); raise samplesPerShard"
+            )
         }
         return slices.map { slice in
-            StreamTaskSpec(inputs: resolved, sequenceLength: sequenceLength, seed: settings.seed ?? 0,
-                           shuffleWindow: settings.shuffleWindow ?? 4096, shardIndex: slice.index, shardCount: slices.count,
-                           start: slice.positions.lowerBound, end: slice.positions.upperBound, totalSamples: totalSamples,
-                           outputDataset: output.dataset, outputDirectory: directory, cacheDirectory: settings.cacheDirectory)
+            StreamTaskSpec(
+                inputs: resolved, sequenceLength: sequenceLength, seed: settings.seed ?? 0,
+                shuffleWindow: settings.shuffleWindow ?? 4096, shardIndex: slice.index, shardCount: slices.count,
+                start: slice.positions.lowerBound, end: slice.positions.upperBound, totalSamples: totalSamples,
+                outputDataset: output.dataset, outputDirectory: directory, cacheDirectory: settings.cacheDirectory)
         }
     }
 
     // MARK: Verify
 
     func verifyTasks(_ settings: StreamSettings, field: String) throws -> [VerifyTaskSpec] {
-        let (name, location) = try resolve(dataset: settings.dataset, location: settings.location, field: field, refuseBadShards: false)
+        let (name, location) = try resolve(
+            dataset: settings.dataset, location: settings.location, field: field, refuseBadShards: false)
         let perTask = settings.shardsPerTask ?? StreamSettings.defaultShardsPerTask
-        guard perTask >= 1 else { throw StoreError.invalid(field: "\(field).shardsPerTask", message: "expected an integer >= 1") }
+        guard perTask >= 1 else {
+            throw StoreError.invalid(field: "\(field).shardsPerTask", message: "expected an integer >= 1")
+        }
         // How many shards: the local index when the control plane sees it, else the recorded shards;
         // a remote dataset not recorded here is checked by one task.
         var count: Int?
         if let local = Self.localDirectory(location) {
-            count = try Self.loadIndex(local, field: settings.location != nil ? "\(field).location" : "\(field).dataset").shards.count
+            count = try Self.loadIndex(
+                local, field: settings.location != nil ? "\(field).location" : "\(field).dataset"
+            ).shards.count
         } else if let name, let datasets, let shards, let record = try datasets.dataset(named: name) {
             count = try shards.list(dataset: record.id).count
         }
         let parts = max(1, min(StreamSettings.maxTasks, ((count ?? 1) + perTask - 1) / perTask))
         return (0..<parts).map {
-            VerifyTaskSpec(dataset: name, location: location, part: $0, parts: parts, cacheDirectory: settings.cacheDirectory)
+            VerifyTaskSpec(
+                dataset: name, location: location, part: $0, parts: parts, cacheDirectory: settings.cacheDirectory)
         }
     }
 
@@ -108,20 +133,30 @@ public struct StreamPlanner: JobPlanner {
 
     /// The dataset's control-plane name (when registered) and location. A name must be registered; a
     /// local location must hold an index.json the control plane can read.
-    func resolve(dataset: String?, location: String?, field: String, refuseBadShards: Bool = true) throws -> (String?, String) {
+    func resolve(dataset: String?, location: String?, field: String, refuseBadShards: Bool = true) throws -> (
+        String?, String
+    ) {
         if let dataset {
             guard let datasets else {
-                throw StoreError.invalid(field: "\(field).dataset", message: "datasets cannot be resolved by name here; give location instead")
+                throw StoreError.invalid(
+                    field: "\(field).dataset",
+                    message: "datasets cannot be resolved by name here; give location instead")
             }
             guard let record = try datasets.dataset(named: dataset) else {
-                throw StoreError.invalid(field: "\(field).dataset",
-                                         message: "no dataset named \"\(dataset)\" is registered (opsctl get datasets lists them); tokenize it first or give its location")
+                throw StoreError.invalid(
+                    field: "\(field).dataset",
+                    message:
+                        "no dataset named \"\(dataset)\" is registered (opsctl get datasets lists them); tokenize it first or give its location"
+                )
             }
             if refuseBadShards, let shards {
                 let bad = try shards.list(dataset: record.id, state: .bad)
                 if !bad.isEmpty {
-                    throw StoreError.invalid(field: "\(field).dataset",
-                                             message: "dataset \"\(dataset)\" has \(bad.count) shard(s) marked bad (\(bad.prefix(3).map { "\($0.index): \($0.badReason ?? "bad")" }.joined(separator: "; "))); repair or re-create it before streaming from it (opsctl get shards \(dataset))")
+                    throw StoreError.invalid(
+                        field: "\(field).dataset",
+                        message:
+                            "dataset \"\(dataset)\" has \(bad.count) shard(s) marked bad (\(bad.prefix(3).map { "\($0.index): \($0.badReason ?? "bad")" }.joined(separator: "; "))); repair or re-create it before streaming from it (opsctl get shards \(dataset))"
+                    )
                 }
             }
             return (dataset, record.location)
@@ -152,8 +187,11 @@ public struct StreamPlanner: JobPlanner {
         do {
             return try LocalShardLocator(directory: directory).loadIndex()
         } catch {
-            throw StoreError.invalid(field: field,
-                                     message: "cannot read the dataset at \(directory) on the control plane's filesystem (\(error)); datasets must be on a filesystem the control plane and every worker see at the same path")
+            throw StoreError.invalid(
+                field: field,
+                message:
+                    "cannot read the dataset at \(directory) on the control plane's filesystem (\(error)); datasets must be on a filesystem the control plane and every worker see at the same path"
+            )
         }
     }
 }

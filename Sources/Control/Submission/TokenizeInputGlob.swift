@@ -2,12 +2,13 @@
 // filesystem the workers mount at the same paths). Patterns are absolute; `*`, `?` and `[...]` match
 // within one path component (not a leading '.'), `**` matches any number of directories (zero or more).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 public struct InputFile: Sendable, Equatable {
     public var path: String

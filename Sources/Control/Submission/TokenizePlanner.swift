@@ -34,11 +34,15 @@ public struct TokenizePlanner: JobPlanner {
         guard settings.tokenizer.train != nil || dedup else { return [manifest] }
         // Check the inputs here, so that a glob matching nothing is reported under spec.tokenize.
         _ = try Self.inputFiles(settings.inputs, options: settings.inputOptions, field: "spec.tokenize.inputs")
-        let suffixes = (settings.tokenizer.train != nil ? [Self.tokenizerJobSuffix] : []) + (dedup ? [Self.dedupJobSuffix] : [])
+        let suffixes =
+            (settings.tokenizer.train != nil ? [Self.tokenizerJobSuffix] : []) + (dedup ? [Self.dedupJobSuffix] : [])
         let longest = suffixes.map(\.count).max() ?? 0
         guard manifest.name.count + longest <= 63 else {
-            throw StoreError.invalid(field: "metadata.name",
-                                     message: "expected at most \(63 - longest) characters for this tokenize job (its helper jobs are named \(suffixes.map { manifest.name + $0 }.joined(separator: ", "))), got \(manifest.name.count)")
+            throw StoreError.invalid(
+                field: "metadata.name",
+                message:
+                    "expected at most \(63 - longest) characters for this tokenize job (its helper jobs are named \(suffixes.map { manifest.name + $0 }.joined(separator: ", "))), got \(manifest.name.count)"
+            )
         }
         var jobs: [JobManifest] = []
         var main = manifest
@@ -47,12 +51,15 @@ public struct TokenizePlanner: JobPlanner {
             let trainSettings = TrainTokenizerSettings(
                 inputs: settings.inputs, format: input.format, textField: input.textField, txtMode: input.txtMode,
                 badInput: input.badInput, invalidUTF8: input.invalidUTF8, output: Self.tokenizerPath(settings),
-                vocabularySize: train.vocabularySize, sampleBytes: train.sampleBytes ?? ByteSize(TokenizeSettings.defaultSampleBytes),
-                specialTokens: train.specialTokens ?? TokenizeSettings.defaultSpecialTokens, splitPattern: train.splitPattern ?? "llama3")
+                vocabularySize: train.vocabularySize,
+                sampleBytes: train.sampleBytes ?? ByteSize(TokenizeSettings.defaultSampleBytes),
+                specialTokens: train.specialTokens ?? TokenizeSettings.defaultSpecialTokens,
+                splitPattern: train.splitPattern ?? "llama3")
             var trainer = manifest
             trainer.metadata.name = manifest.name + Self.tokenizerJobSuffix
             trainer.spec.type = TokenizeJobKinds.trainTokenizerName
-            trainer.spec.settings = try WireCoding.decode(ManifestValue.self, from: try WireCoding.encode(trainSettings))
+            trainer.spec.settings = try WireCoding.decode(
+                ManifestValue.self, from: try WireCoding.encode(trainSettings))
             jobs.append(trainer)
             if !main.spec.after.contains(trainer.name) { main.spec.after.append(trainer.name) }
         }
@@ -74,20 +81,28 @@ public struct TokenizePlanner: JobPlanner {
         let files = try Self.inputFiles(settings.inputs, options: input, field: "spec.tokenize.inputs")
         // A job that runs `after:` others may use a tokenizer one of them writes (a pipeline that tokenizes a
         // held-out set with the tokenizer trained for the main set); its tasks then check the file themselves.
-        if let path = settings.tokenizer.path, manifest.spec.after.isEmpty, !FileManager.default.isReadableFile(atPath: path) {
-            throw StoreError.invalid(field: "spec.tokenize.tokenizer.path",
-                                     message: "no readable file \(path) on the control plane's filesystem (it must be where every worker sees it, or be written by a job this one runs after:)")
+        if let path = settings.tokenizer.path, manifest.spec.after.isEmpty,
+            !FileManager.default.isReadableFile(atPath: path)
+        {
+            throw StoreError.invalid(
+                field: "spec.tokenize.tokenizer.path",
+                message:
+                    "no readable file \(path) on the control plane's filesystem (it must be where every worker sees it, or be written by a job this one runs after:)"
+            )
         }
-        let chunks = Self.chunks(files, filesPerTask: settings.filesPerTask,
-                                 bytesPerTask: settings.bytesPerTask?.bytes ?? TokenizeSettings.defaultBytesPerTask)
+        let chunks = Self.chunks(
+            files, filesPerTask: settings.filesPerTask,
+            bytesPerTask: settings.bytesPerTask?.bytes ?? TokenizeSettings.defaultBytesPerTask)
         let tokenizer = Self.tokenizerPath(settings)
         return try chunks.enumerated().map { index, chunk in
-            try AnyJSON(encoding: TokenizeTaskSpec(
-                dataset: settings.output.dataset, datasetDirectory: settings.datasetDirectory, shardIndex: index,
-                shardCount: chunks.count, files: chunk.map(\.path), input: input, tokenizerPath: tokenizer,
-                endOfText: settings.tokenizer.endOfText ?? settings.tokenizer.train.map { _ in
-                    (settings.tokenizer.train?.specialTokens ?? TokenizeSettings.defaultSpecialTokens)[0]
-                }, dedup: settings.dedup == true))
+            try AnyJSON(
+                encoding: TokenizeTaskSpec(
+                    dataset: settings.output.dataset, datasetDirectory: settings.datasetDirectory, shardIndex: index,
+                    shardCount: chunks.count, files: chunk.map(\.path), input: input, tokenizerPath: tokenizer,
+                    endOfText: settings.tokenizer.endOfText
+                        ?? settings.tokenizer.train.map { _ in
+                            (settings.tokenizer.train?.specialTokens ?? TokenizeSettings.defaultSpecialTokens)[0]
+                        }, dedup: settings.dedup == true))
         }
     }
 
@@ -99,13 +114,19 @@ public struct TokenizePlanner: JobPlanner {
         for (i, pattern) in patterns.enumerated() {
             let matched = TokenizeInputGlob.expand(pattern)
             guard !matched.isEmpty else {
-                throw StoreError.invalid(field: "\(field)[\(i)]",
-                                         message: "\"\(pattern)\" matches no files on the control plane's filesystem (inputs must be on a filesystem that the control plane and every worker see at the same path)")
+                throw StoreError.invalid(
+                    field: "\(field)[\(i)]",
+                    message:
+                        "\"\(pattern)\" matches no files on the control plane's filesystem (inputs must be on a filesystem that the control plane and every worker see at the same path)"
+                )
             }
             for file in matched where seen.insert(file.path).inserted {
                 guard options.accepts(path: file.path) else {
-                    throw StoreError.invalid(field: "\(field)[\(i)]",
-                                             message: "\(file.path): cannot tell the format from the name; expected .txt, .text, .jsonl or .ndjson, optionally with .gz or .zst, or set format: txt|jsonl")
+                    throw StoreError.invalid(
+                        field: "\(field)[\(i)]",
+                        message:
+                            "\(file.path): cannot tell the format from the name; expected .txt, .text, .jsonl or .ndjson, optionally with .gz or .zst, or set format: txt|jsonl"
+                    )
                 }
                 files.append(file)
             }
@@ -117,7 +138,9 @@ public struct TokenizePlanner: JobPlanner {
     /// (at least one file per task; a file larger than the budget is a task of its own).
     static func chunks(_ files: [InputFile], filesPerTask: Int?, bytesPerTask: Int64) -> [[InputFile]] {
         if let filesPerTask {
-            return stride(from: 0, to: files.count, by: filesPerTask).map { Array(files[$0..<min($0 + filesPerTask, files.count)]) }
+            return stride(from: 0, to: files.count, by: filesPerTask).map {
+                Array(files[$0..<min($0 + filesPerTask, files.count)])
+            }
         }
         var chunks: [[InputFile]] = []
         var current: [InputFile] = []
@@ -151,8 +174,9 @@ struct TrainTokenizerSettings: Codable, Equatable {
     var splitPattern: String?
 
     var inputOptions: TokenizeInputOptions {
-        TokenizeInputOptions(format: format ?? "auto", textField: textField ?? "text", txtMode: txtMode ?? "document",
-                             badInput: badInput ?? "fail", invalidUTF8: invalidUTF8 ?? "replace")
+        TokenizeInputOptions(
+            format: format ?? "auto", textField: textField ?? "text", txtMode: txtMode ?? "document",
+            badInput: badInput ?? "fail", invalidUTF8: invalidUTF8 ?? "replace")
     }
 }
 
@@ -162,18 +186,24 @@ public struct TrainTokenizerPlanner: JobPlanner {
 
     public func taskSpecs(for manifest: JobManifest) throws -> [AnyJSON] {
         guard let value = manifest.spec.settings else {
-            throw StoreError.invalid(field: "spec.train-tokenizer", message: "missing settings for job type \"train-tokenizer\"")
+            throw StoreError.invalid(
+                field: "spec.train-tokenizer", message: "missing settings for job type \"train-tokenizer\"")
         }
         let settings: TrainTokenizerSettings
         do { settings = try value.decode(TrainTokenizerSettings.self) } catch {
             throw StoreError.invalid(field: "spec.train-tokenizer", message: "cannot be read: \(error)")
         }
         let input = settings.inputOptions
-        let files = try TokenizePlanner.inputFiles(settings.inputs, options: input, field: "spec.train-tokenizer.inputs")
-        return [try AnyJSON(encoding: TrainTokenizerTaskSpec(
-            files: files.map(\.path), input: input, output: settings.output, vocabularySize: settings.vocabularySize,
-            sampleBytes: settings.sampleBytes?.bytes ?? TokenizeSettings.defaultSampleBytes,
-            specialTokens: settings.specialTokens ?? TokenizeSettings.defaultSpecialTokens,
-            splitPattern: settings.splitPattern ?? "llama3"))]
+        let files = try TokenizePlanner.inputFiles(
+            settings.inputs, options: input, field: "spec.train-tokenizer.inputs")
+        return [
+            try AnyJSON(
+                encoding: TrainTokenizerTaskSpec(
+                    files: files.map(\.path), input: input, output: settings.output,
+                    vocabularySize: settings.vocabularySize,
+                    sampleBytes: settings.sampleBytes?.bytes ?? TokenizeSettings.defaultSampleBytes,
+                    specialTokens: settings.specialTokens ?? TokenizeSettings.defaultSpecialTokens,
+                    splitPattern: settings.splitPattern ?? "llama3"))
+        ]
     }
 }

@@ -39,23 +39,28 @@ public struct TrainJobPlanner: JobPlanner {
         if spec.type == TrainJobKinds.evalName {
             var settings = try decode(EvalSettings.self, raw, field: "spec.eval")
             settings.data = try resolve(settings.data, field: "spec.eval.data", check: nil)
-            settings.checkpoint = try resolve(settings.checkpoint, field: "spec.eval.checkpoint", model: nil, after: spec.after)
+            settings.checkpoint = try resolve(
+                settings.checkpoint, field: "spec.eval.checkpoint", model: nil, after: spec.after)
             return Array(repeating: try AnyJSON(encoding: settings), count: count)
         }
         var settings = try decode(TrainSettings.self, raw, field: "spec.train")
         let sequence = settings.effectiveSequenceLength
         let needed = settings.batchSize * count
-        let check = DataCheck(sequenceLength: sequence, samplesNeeded: needed, vocabularySize: settings.model.vocabularySize,
-                              batchSize: settings.batchSize, replicas: count)
+        let check = DataCheck(
+            sequenceLength: sequence, samplesNeeded: needed, vocabularySize: settings.model.vocabularySize,
+            batchSize: settings.batchSize, replicas: count)
         settings.data = try resolve(settings.data, field: "spec.train.data", check: check)
         if var eval = settings.eval {
-            eval.data = try resolve(eval.data, field: "spec.train.eval.data",
-                                    check: DataCheck(sequenceLength: sequence, samplesNeeded: 1, vocabularySize: settings.model.vocabularySize,
-                                                     batchSize: 1, replicas: 1))
+            eval.data = try resolve(
+                eval.data, field: "spec.train.eval.data",
+                check: DataCheck(
+                    sequenceLength: sequence, samplesNeeded: 1, vocabularySize: settings.model.vocabularySize,
+                    batchSize: 1, replicas: 1))
             settings.eval = eval
         }
         if let initFrom = settings.initFrom {
-            settings.initFrom = try resolve(initFrom, field: "spec.train.initFrom", model: settings.model, after: spec.after)
+            settings.initFrom = try resolve(
+                initFrom, field: "spec.train.initFrom", model: settings.model, after: spec.after)
         }
         return Array(repeating: try AnyJSON(encoding: settings), count: count)
     }
@@ -85,16 +90,24 @@ public struct TrainJobPlanner: JobPlanner {
             if let name = source.dataset {
                 guard let record = try datasets.dataset(named: name) else {
                     let known = (try? datasets.list().map(\.name)) ?? []
-                    throw StoreError.invalid(field: "\(path).dataset", message: "unknown dataset \"\(name)\"" +
-                        (known.isEmpty ? " (no datasets are registered yet" : " (registered: \(known.prefix(20).joined(separator: ", "))") +
-                        "); if a job of this pipeline produces it, refer to its directory with path: instead")
+                    throw StoreError.invalid(
+                        field: "\(path).dataset",
+                        message: "unknown dataset \"\(name)\""
+                            + (known.isEmpty
+                                ? " (no datasets are registered yet"
+                                : " (registered: \(known.prefix(20).joined(separator: ", "))")
+                            + "); if a job of this pipeline produces it, refer to its directory with path: instead")
                 }
                 source.location = record.location
             }
             let location = source.resolvedLocation ?? ""
             if let summary = DatasetSummary.read(location: location) {
                 if let check, summary.vocabularySize > check.vocabularySize {
-                    throw StoreError.invalid(field: path, message: "dataset \(source.displayName) has vocabulary size \(summary.vocabularySize), larger than model.vocabularySize \(check.vocabularySize)")
+                    throw StoreError.invalid(
+                        field: path,
+                        message:
+                            "dataset \(source.displayName) has vocabulary size \(summary.vocabularySize), larger than model.vocabularySize \(check.vocabularySize)"
+                    )
                 }
                 samples += summary.samples(sequenceLength: check?.sequenceLength ?? 1)
             } else {
@@ -103,14 +116,20 @@ public struct TrainJobPlanner: JobPlanner {
             resolved.append(source)
         }
         if let check, readable, samples < check.samplesNeeded {
-            throw StoreError.invalid(field: field, message: "one step needs \(check.samplesNeeded) sequences of \(check.sequenceLength + 1) tokens (batchSize \(check.batchSize) x \(check.replicas) replicas) but the data holds only \(samples); lower batchSize or sequenceLength, or add data")
+            throw StoreError.invalid(
+                field: field,
+                message:
+                    "one step needs \(check.samplesNeeded) sequences of \(check.sequenceLength + 1) tokens (batchSize \(check.batchSize) x \(check.replicas) replicas) but the data holds only \(samples); lower batchSize or sequenceLength, or add data"
+            )
         }
         return resolved
     }
 
     // MARK: Checkpoints
 
-    private func resolve(_ reference: CheckpointReference, field: String, model: TrainModelSettings?, after: [String]) throws -> CheckpointReference {
+    private func resolve(_ reference: CheckpointReference, field: String, model: TrainModelSettings?, after: [String])
+        throws -> CheckpointReference
+    {
         var reference = reference
         if let path = reference.path {
             try Self.checkCheckpointFile(path, field: field, model: model)
@@ -119,12 +138,16 @@ public struct TrainJobPlanner: JobPlanner {
         guard let job = reference.job else { return reference }
         guard let record = try jobs.job(named: job) else {
             if after.contains(job) { return reference }
-            throw StoreError.invalid(field: "\(field).job", message: "unknown job \"\(job)\" (submit it first, or list it in after: when this file submits it)")
+            throw StoreError.invalid(
+                field: "\(field).job",
+                message: "unknown job \"\(job)\" (submit it first, or list it in after: when this file submits it)")
         }
         let checkpoints = try artifacts.list(job: record.id).filter { $0.kind == "checkpoint" }
         guard let newest = checkpoints.max(by: { step(of: $0) < step(of: $1) }) else {
-            if after.contains(job) { return reference }   // it will have one when it succeeds; the worker resolves it
-            throw StoreError.invalid(field: "\(field).job", message: "job \"\(job)\" has no checkpoint artifact (yet); list it in after: to wait for it")
+            if after.contains(job) { return reference } // it will have one when it succeeds; the worker resolves it
+            throw StoreError.invalid(
+                field: "\(field).job",
+                message: "job \"\(job)\" has no checkpoint artifact (yet); list it in after: to wait for it")
         }
         if let model, let config = Self.modelConfig(fromMetadata: newest.metadata) {
             try Self.requireMatch(config, model, field: field, what: "the checkpoint \(newest.name) of job \(job)")
@@ -149,30 +172,40 @@ public struct TrainJobPlanner: JobPlanner {
     }
 
     private static func settings(of config: GPTConfig) -> TrainModelSettings {
-        TrainModelSettings(vocabularySize: config.vocabularySize, contextLength: config.contextLength, layers: config.layers,
-                           heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
+        TrainModelSettings(
+            vocabularySize: config.vocabularySize, contextLength: config.contextLength, layers: config.layers,
+            heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
     }
 
     private func step(of artifact: StoredArtifact) -> Int64 {
         guard let data = artifact.metadata.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return -1 }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return -1 }
         return (object["step"] as? NSNumber)?.int64Value ?? -1
     }
 
     static func modelConfig(fromMetadata metadata: String) -> TrainModelSettings? {
-        guard let data = metadata.data(using: .utf8), let object = try? JSONDecoder().decode([String: AnyJSON].self, from: data),
-              let config = object["config"] else { return nil }
+        guard let data = metadata.data(using: .utf8),
+            let object = try? JSONDecoder().decode([String: AnyJSON].self, from: data),
+            let config = object["config"]
+        else { return nil }
         return try? config.decode(as: TrainModelSettings.self)
     }
 
-    private static func requireMatch(_ found: TrainModelSettings, _ wanted: TrainModelSettings, field: String, what: String) throws {
+    private static func requireMatch(
+        _ found: TrainModelSettings, _ wanted: TrainModelSettings, field: String, what: String
+    ) throws {
         func normal(_ m: TrainModelSettings) -> TrainModelSettings {
             var m = m
             m.mlpWidth = m.mlpWidth ?? 4 * m.width
             return m
         }
         guard normal(found) == normal(wanted) else {
-            throw StoreError.invalid(field: field, message: "\(what) has model \(Self.describe(normal(found))), the spec's model is \(Self.describe(normal(wanted))); use the same spec.train.model")
+            throw StoreError.invalid(
+                field: field,
+                message:
+                    "\(what) has model \(Self.describe(normal(found))), the spec's model is \(Self.describe(normal(wanted))); use the same spec.train.model"
+            )
         }
     }
 
@@ -197,7 +230,9 @@ struct DatasetSummary: Decodable {
     static func read(location: String) -> DatasetSummary? {
         let directory = location.hasPrefix("file://") ? String(location.dropFirst("file://".count)) : location
         guard directory.hasPrefix("/"),
-              let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("index.json")) else { return nil }
+            let data = FileManager.default.contents(
+                atPath: (directory as NSString).appendingPathComponent("index.json"))
+        else { return nil }
         return try? JSONDecoder().decode(DatasetSummary.self, from: data)
     }
 }

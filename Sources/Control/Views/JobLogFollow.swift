@@ -15,11 +15,13 @@ struct JobLogFollow {
             let lines = try services.logs.list(job: record.id, afterID: since, limit: limit)
             let finished = try services.jobs.job(record.id)?.state.isTerminal ?? true
             if !lines.isEmpty || finished || Date() >= deadline {
-                return LogsResponse(lines: lines.map(LogLineView.init), nextSince: lines.last?.id ?? since,
-                                    complete: finished && lines.count < limit)
+                return LogsResponse(
+                    lines: lines.map(LogLineView.init), nextSince: lines.last?.id ?? since,
+                    complete: finished && lines.count < limit)
             }
             // Woken by NOTIFY task_logs (any job's lines) or the job finishing; bounded so a finished job is seen.
-            services.signals.wait(StoreChannel.taskLogs, after: seen, timeoutSeconds: min(1, deadline.timeIntervalSinceNow))
+            services.signals.wait(
+                StoreChannel.taskLogs, after: seen, timeoutSeconds: min(1, deadline.timeIntervalSinceNow))
         }
     }
 }

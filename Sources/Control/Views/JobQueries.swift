@@ -63,7 +63,9 @@ struct JobQueries {
     func events(job name: String?, afterID since: Int64, limit: Int) throws -> [EventView] {
         guard let name else { return try services.events.list(afterID: since, limit: limit).map { EventView($0) } }
         let record = try job(named: name)
-        return try services.events.list(job: record.id, afterID: since, limit: limit).map { EventView($0, jobName: record.name) }
+        return try services.events.list(job: record.id, afterID: since, limit: limit).map {
+            EventView($0, jobName: record.name)
+        }
     }
 
     /// The artifacts of the job named, or of the 100 newest jobs when nil; only those called `artifact` when given.

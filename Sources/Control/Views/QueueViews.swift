@@ -31,7 +31,11 @@ struct QueueViews {
     /// Removes the configuration of `name`; the queue as it is afterwards.
     func deleteConfiguration(named name: String) throws -> QueueView {
         guard try services.queues.delete(named: name) != nil else {
-            throw APIErrorBody(code: .notFound, message: "no configured queue named \(name); `opsctl get queues` lists the queues (only those shown as configured can be deleted)")
+            throw APIErrorBody(
+                code: .notFound,
+                message:
+                    "no configured queue named \(name); `opsctl get queues` lists the queues (only those shown as configured can be deleted)"
+            )
         }
         return try views(named: [name]).first
             ?? QueueView(name: name, weight: QueueSpec.defaultWeight, quota: nil, configured: false)

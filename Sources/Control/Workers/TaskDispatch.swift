@@ -15,13 +15,16 @@ struct TaskDispatch {
         while true {
             let channels = [StoreChannel.taskRunnable, StoreSignals.capacityFreed(on: request.workerID)]
             let seen = services.signals.generations(channels)
-            let claimed = try services.leases.claimNext(for: request.workerID, limit: request.maxTasks,
-                                                        leaseDurationSeconds: services.configuration.leaseSeconds)
+            let claimed = try services.leases.claimNext(
+                for: request.workerID, limit: request.maxTasks,
+                leaseDurationSeconds: services.configuration.leaseSeconds)
             if !claimed.isEmpty { return PollResponse(assignments: try claimed.map(assignment)) }
             let now = Date()
             if now >= deadline { return PollResponse(assignments: []) }
             var wakeAt = deadline
-            if let next = try services.leases.nextRunnableAt() { wakeAt = min(wakeAt, max(next, now.addingTimeInterval(0.01))) }
+            if let next = try services.leases.nextRunnableAt() {
+                wakeAt = min(wakeAt, max(next, now.addingTimeInterval(0.01)))
+            }
             services.signals.wait(anyOf: seen, timeoutSeconds: wakeAt.timeIntervalSince(now))
         }
     }
@@ -32,13 +35,16 @@ struct TaskDispatch {
         let info = try services.jobInfo.info(lease.job)
         var gang: GangInfo?
         if info.replicas > 1 {
-            let peers = try services.jobs.tasks(of: lease.job).map { GangPeer(rank: $0.index, taskID: $0.id, workerID: $0.worker) }
+            let peers = try services.jobs.tasks(of: lease.job).map {
+                GangPeer(rank: $0.index, taskID: $0.id, workerID: $0.worker)
+            }
             gang = GangInfo(rank: lease.taskIndex, size: info.replicas, peers: peers)
         }
-        return TaskAssignment(taskID: lease.task, attemptID: lease.attempt, attemptNumber: lease.attemptNumber,
-                                       maxAttempts: info.maxAttempts, leaseDeadline: lease.leaseDeadline, jobID: lease.job,
-                                       jobName: lease.jobName, jobType: lease.jobType, taskIndex: lease.taskIndex,
-                                       taskCount: info.taskCount, spec: JSONText.parse(lease.spec) ?? .null,
-                                       resources: lease.resources, gang: gang)
+        return TaskAssignment(
+            taskID: lease.task, attemptID: lease.attempt, attemptNumber: lease.attemptNumber,
+            maxAttempts: info.maxAttempts, leaseDeadline: lease.leaseDeadline, jobID: lease.job,
+            jobName: lease.jobName, jobType: lease.jobType, taskIndex: lease.taskIndex,
+            taskCount: info.taskCount, spec: JSONText.parse(lease.spec) ?? .null,
+            resources: lease.resources, gang: gang)
     }
 }

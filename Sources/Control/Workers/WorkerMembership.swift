@@ -14,12 +14,14 @@ struct WorkerMembership {
             throw APIErrorBody(code: .badRequest, message: "\(problem); a worker offers what one machine has")
         }
         let token = Secret.random()
-        let worker = try services.workers.register(name: request.name, resources: request.resources,
-                                                   labels: request.labels, tokenHash: token.hashHex,
-                                                   version: request.version, kinds: request.kinds)
+        let worker = try services.workers.register(
+            name: request.name, resources: request.resources,
+            labels: request.labels, tokenHash: token.hashHex,
+            version: request.version, kinds: request.kinds)
         services.workerTokens.forget(worker: worker)
-        return RegisterWorkerResponse(workerID: worker, heartbeatIntervalSeconds: services.configuration.heartbeatSeconds,
-                                      leaseDurationSeconds: services.configuration.leaseSeconds, workerToken: token.value)
+        return RegisterWorkerResponse(
+            workerID: worker, heartbeatIntervalSeconds: services.configuration.heartbeatSeconds,
+            leaseDurationSeconds: services.configuration.leaseSeconds, workerToken: token.value)
     }
 
     func deregister(_ request: DeregisterWorkerRequest) throws {

@@ -1,8 +1,9 @@
 import Gzip
 import Zstd
+
 #if canImport(Glibc)
-import Glibc
-import Primitives
+    import Glibc
+    import Primitives
 #endif
 
 /// Decompressed bytes of one input file, read chunk by chunk.

@@ -21,9 +21,13 @@ public struct InputFormat: Sendable, Equatable {
             compression = c
             name.removeLast(ext.count)
         }
-        if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") { self.init(content: .jsonl, compression: compression) }
-        else if name.hasSuffix(".txt") || name.hasSuffix(".text") { self.init(content: .text, compression: compression) }
-        else { return nil }
+        if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") {
+            self.init(content: .jsonl, compression: compression)
+        } else if name.hasSuffix(".txt") || name.hasSuffix(".text") {
+            self.init(content: .text, compression: compression)
+        } else {
+            return nil
+        }
     }
 }
 
@@ -54,13 +58,16 @@ public final class DocumentReader {
         case .gzip: source = try GzipSource(path: path)
         case .zstd: source = try ZstdSource(path: path)
         }
-        let limit = format.content == .text && options.textSplit == .wholeFile ? options.maxDocumentBytes : options.maxLineBytes
+        let limit =
+            format.content == .text && options.textSplit == .wholeFile ? options.maxDocumentBytes : options.maxLineBytes
         lines = LineReader(source: source, maxLineBytes: limit)
     }
 
     /// Reads every document of `path`, calling `body` for each; returns the counts.
-    public static func forEachDocument(path: String, options: InputOptions = InputOptions(),
-                                       _ body: (InputDocument) throws -> Void) throws -> InputStats {
+    public static func forEachDocument(
+        path: String, options: InputOptions = InputOptions(),
+        _ body: (InputDocument) throws -> Void
+    ) throws -> InputStats {
         let reader = try DocumentReader(path: path, options: options)
         while let doc = try reader.next() { try body(doc) }
         return reader.stats
@@ -127,13 +134,18 @@ public final class DocumentReader {
     }
 
     private func emit(_ text: String, line: Int) -> InputDocument? {
-        if text.isEmpty { stats.emptyDocuments += 1; return nil }
+        if text.isEmpty {
+            stats.emptyDocuments += 1
+            return nil
+        }
         stats.documents += 1
         return InputDocument(text: text, file: path, line: line)
     }
 
     private static func isBlank(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for b in bytes where !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x0B || b == 0x0C) { return false }
+        for b in bytes where !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x0B || b == 0x0C) {
+            return false
+        }
         return true
     }
 
@@ -171,7 +183,10 @@ public final class DocumentReader {
             switch line {
             case .tooLong(let n): try bad(.lineTooLong(file: path, line: n, limit: options.maxLineBytes))
             case .line(var bytes, let n):
-                if Self.isBlank(bytes) { stats.blankLines += 1; continue }
+                if Self.isBlank(bytes) {
+                    stats.blankLines += 1
+                    continue
+                }
                 if bytes.last == 0x0D { bytes = UnsafeRawBufferPointer(rebasing: bytes.dropLast()) }
                 if let s = try text(bytes, line: n), let doc = emit(s, line: n) { return doc }
             }
@@ -180,7 +195,10 @@ public final class DocumentReader {
     }
 
     private func flushParagraph() throws(InputError) -> InputDocument? {
-        defer { paragraph.removeAll(keepingCapacity: true); paragraphTooLarge = false }
+        defer {
+            paragraph.removeAll(keepingCapacity: true)
+            paragraphTooLarge = false
+        }
         if paragraphTooLarge {
             try bad(.documentTooLarge(file: path, line: paragraphLine, limit: options.maxDocumentBytes))
             return nil
@@ -204,9 +222,16 @@ public final class DocumentReader {
                     continue
                 }
                 if bytes.last == 0x0D { bytes = UnsafeRawBufferPointer(rebasing: bytes.dropLast()) }
-                if paragraph.isEmpty && !paragraphTooLarge { paragraphLine = n } else if !paragraphTooLarge { paragraph.append(0x0A) }
+                if paragraph.isEmpty && !paragraphTooLarge {
+                    paragraphLine = n
+                } else if !paragraphTooLarge {
+                    paragraph.append(0x0A)
+                }
                 if !paragraphTooLarge { paragraph.append(contentsOf: bytes) }
-                if paragraph.count > options.maxDocumentBytes { paragraphTooLarge = true; paragraph.removeAll() }
+                if paragraph.count > options.maxDocumentBytes {
+                    paragraphTooLarge = true
+                    paragraph.removeAll()
+                }
             }
         }
         if let doc = try flushParagraph() { return doc }
@@ -218,7 +243,10 @@ public final class DocumentReader {
             switch line {
             case .tooLong(let n): try bad(.lineTooLong(file: path, line: n, limit: options.maxLineBytes))
             case .line(let bytes, let n):
-                if Self.isBlank(bytes) { stats.blankLines += 1; continue }
+                if Self.isBlank(bytes) {
+                    stats.blankLines += 1
+                    continue
+                }
                 if let doc = try jsonDocument(bytes, line: n) { return doc }
             }
         }
@@ -238,15 +266,19 @@ public final class DocumentReader {
         switch value {
         case .text(let s): return emit(s, line: line)
         case .missingField: try bad(.missingTextField(file: path, line: line, field: options.textField))
-        case .notString(let found): try bad(.textFieldNotString(file: path, line: line, field: options.textField, found: found))
-        case .notObject(let found): try bad(.malformedJSON(file: path, line: line, reason: "expected a JSON object, found \(found)"))
+        case .notString(let found):
+            try bad(.textFieldNotString(file: path, line: line, field: options.textField, found: found))
+        case .notObject(let found):
+            try bad(.malformedJSON(file: path, line: line, reason: "expected a JSON object, found \(found)"))
         }
         return nil
     }
 
     /// A line the parser refused: invalid UTF-8 anywhere in it is reported (or replaced, then parsed again)
     /// before any JSON error, as the policy says; nil when the line is skipped.
-    private func jsonAfterError(_ error: JSONLineError, _ bytes: UnsafeRawBufferPointer, line: Int) throws(InputError) -> JSONLineValue? {
+    private func jsonAfterError(_ error: JSONLineError, _ bytes: UnsafeRawBufferPointer, line: Int) throws(InputError)
+        -> JSONLineValue?
+    {
         let buffer = bytes.bindMemory(to: UInt8.self)
         if error == .loneSurrogate || String(validating: buffer, as: UTF8.self) == nil {
             guard error != .loneSurrogate, options.invalidUTF8 == .replace else {
@@ -256,7 +288,9 @@ public final class DocumentReader {
             stats.replacedInvalidUTF8 += 1
             let repaired = Array(String(decoding: buffer, as: UTF8.self).utf8)
             let result = repaired.withUnsafeBytes { raw in
-                Result { () throws(JSONLineError) in try json.parse(Self.droppingBOM(raw), replaceLoneSurrogates: true).value }
+                Result { () throws(JSONLineError) in
+                    try json.parse(Self.droppingBOM(raw), replaceLoneSurrogates: true).value
+                }
             }
             switch result {
             case .success(let value): return value

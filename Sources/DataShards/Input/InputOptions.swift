@@ -36,8 +36,10 @@ public struct InputOptions: Sendable {
     /// Largest accepted document (whole-file and paragraph modes).
     public var maxDocumentBytes: Int
 
-    public init(textField: String = "text", textSplit: TextSplit = .wholeFile, badInput: BadInputPolicy = .fail,
-                invalidUTF8: InvalidUTF8Handling = .replace, maxLineBytes: Int = 64 << 20, maxDocumentBytes: Int = 256 << 20) {
+    public init(
+        textField: String = "text", textSplit: TextSplit = .wholeFile, badInput: BadInputPolicy = .fail,
+        invalidUTF8: InvalidUTF8Handling = .replace, maxLineBytes: Int = 64 << 20, maxDocumentBytes: Int = 256 << 20
+    ) {
         self.textField = textField
         self.textSplit = textSplit
         self.badInput = badInput
@@ -67,15 +69,23 @@ public struct InputStats: Sendable, Equatable {
 
     /// All skipped items (documents, lines or files).
     public var skipped: Int {
-        skippedInvalidUTF8 + skippedMalformedJSON + skippedMissingField + skippedNonStringField + skippedTooLong + skippedEmptyFiles
+        skippedInvalidUTF8 + skippedMalformedJSON + skippedMissingField + skippedNonStringField + skippedTooLong
+            + skippedEmptyFiles
     }
 
     public mutating func add(_ o: InputStats) {
-        documents += o.documents; lines += o.lines; bytes += o.bytes; blankLines += o.blankLines
-        emptyDocuments += o.emptyDocuments; replacedInvalidUTF8 += o.replacedInvalidUTF8
-        skippedInvalidUTF8 += o.skippedInvalidUTF8; skippedMalformedJSON += o.skippedMalformedJSON
-        skippedMissingField += o.skippedMissingField; skippedNonStringField += o.skippedNonStringField
-        skippedTooLong += o.skippedTooLong; skippedEmptyFiles += o.skippedEmptyFiles
+        documents += o.documents
+        lines += o.lines
+        bytes += o.bytes
+        blankLines += o.blankLines
+        emptyDocuments += o.emptyDocuments
+        replacedInvalidUTF8 += o.replacedInvalidUTF8
+        skippedInvalidUTF8 += o.skippedInvalidUTF8
+        skippedMalformedJSON += o.skippedMalformedJSON
+        skippedMissingField += o.skippedMissingField
+        skippedNonStringField += o.skippedNonStringField
+        skippedTooLong += o.skippedTooLong
+        skippedEmptyFiles += o.skippedEmptyFiles
     }
 }
 

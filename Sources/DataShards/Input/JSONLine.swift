@@ -45,13 +45,17 @@ struct JSONLineParser {
 
     /// The text field of `line` (without its newline). `replaceLoneSurrogates`: U+FFFD instead of an error;
     /// `replaced` says whether that happened.
-    mutating func parse(_ line: UnsafeRawBufferPointer, replaceLoneSurrogates: Bool) throws(JSONLineError) -> (value: JSONLineValue, replaced: Bool) {
-        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw .malformed("Expecting value at byte 1") }
+    mutating func parse(_ line: UnsafeRawBufferPointer, replaceLoneSurrogates: Bool) throws(JSONLineError) -> (
+        value: JSONLineValue, replaced: Bool
+    ) {
+        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            throw .malformed("Expecting value at byte 1")
+        }
         var cursor = Cursor(p: base, end: line.count)
         open.removeAll(keepingCapacity: true)
         var top: JSONKind?
         var found: JSONLineValue?
-        var foundLoneSurrogate = false   // reported only if this value is the last text field (Python: last wins)
+        var foundLoneSurrogate = false // reported only if this value is the last text field (Python: last wins)
         var capture = false
         values: while true {
             cursor.skipWhitespace()
@@ -108,7 +112,8 @@ struct JSONLineParser {
                 cursor.i += 1
                 return
             }
-            guard b == container + 2 else { throw cursor.malformed("Expecting ',' delimiter") }   // '{'+2 = '}', '['+2 = ']'
+            // '{'+2 = '}', '['+2 = ']'
+            guard b == container + 2 else { throw cursor.malformed("Expecting ',' delimiter") }
             cursor.i += 1
             open.removeLast()
         }
@@ -137,7 +142,9 @@ struct JSONLineParser {
             }
         }
         cursor.skipWhitespace()
-        guard cursor.i < cursor.end, cursor.p[cursor.i] == 0x3A else { throw cursor.malformed("Expecting ':' delimiter") }
+        guard cursor.i < cursor.end, cursor.p[cursor.i] == 0x3A else {
+            throw cursor.malformed("Expecting ':' delimiter")
+        }
         cursor.i += 1
         return matches
     }
@@ -152,9 +159,9 @@ private enum JSONKind: Equatable, CustomStringConvertible {
         case 0x7B: self = .object
         case 0x5B: self = .array
         case 0x22: self = .string
-        case 0x74, 0x66: self = .boolean                        // true, false
+        case 0x74, 0x66: self = .boolean // true, false
         case 0x6E: self = .null
-        case 0x2D, 0x30...0x39, 0x4E, 0x49: self = .number     // -, digits, NaN, Infinity
+        case 0x2D, 0x30...0x39, 0x4E, 0x49: self = .number // -, digits, NaN, Infinity
         default: throw cursor.malformed("Expecting value")
         }
     }
@@ -205,17 +212,28 @@ private struct Cursor {
         }
         let start = i
         if p[i] == 0x2D { i += 1 }
-        guard i < end, isDigit(p[i]) else { i = start; throw malformed("Expecting value") }
+        guard i < end, isDigit(p[i]) else {
+            i = start
+            throw malformed("Expecting value")
+        }
         if p[i] == 0x30 { i += 1 } else { skipDigits() }
-        if i + 1 < end, p[i] == 0x2E, isDigit(p[i + 1]) { i += 1; skipDigits() }
+        if i + 1 < end, p[i] == 0x2E, isDigit(p[i + 1]) {
+            i += 1
+            skipDigits()
+        }
         if i < end, p[i] | 0x20 == 0x65 {
             var j = i + 1
             if j < end, p[j] == 0x2B || p[j] == 0x2D { j += 1 }
-            if j < end, isDigit(p[j]) { i = j; skipDigits() }
+            if j < end, isDigit(p[j]) {
+                i = j
+                skipDigits()
+            }
         }
     }
 
-    private static let literals: [[UInt8]] = ["true", "false", "null", "NaN", "Infinity", "-Infinity"].map { Array($0.utf8) }
+    private static let literals: [[UInt8]] = ["true", "false", "null", "NaN", "Infinity", "-Infinity"].map {
+        Array($0.utf8)
+    }
 
     private func matches(_ word: [UInt8]) -> Bool {
         guard end - i >= word.count else { return false }
@@ -256,7 +274,8 @@ private struct Cursor {
 
     /// The string starting at the quote at `i`, with escapes resolved. `collectingOnly`: only fill `buffer`
     /// (for keys), return "".
-    mutating func decodeString(into buffer: inout [UInt8], collectingOnly: Bool = false) throws(JSONLineError) -> String {
+    mutating func decodeString(into buffer: inout [UInt8], collectingOnly: Bool = false) throws(JSONLineError) -> String
+    {
         let start = i
         i += 1
         var run = i
@@ -267,11 +286,15 @@ private struct Cursor {
             if b >= 0x20 && b < 0x80 && b != 0x22 && b != 0x5C {
                 i += 1
             } else if b == 0x22 {
-                if escaped || collectingOnly { buffer.append(contentsOf: UnsafeBufferPointer(start: p + run, count: i - run)) }
+                if escaped || collectingOnly {
+                    buffer.append(contentsOf: UnsafeBufferPointer(start: p + run, count: i - run))
+                }
                 i += 1
                 if collectingOnly { return "" }
                 // Valid UTF-8 by construction (checked here, escapes encoded here).
-                if !escaped { return String(decoding: UnsafeBufferPointer(start: p + run, count: i - 1 - run), as: UTF8.self) }
+                if !escaped {
+                    return String(decoding: UnsafeBufferPointer(start: p + run, count: i - 1 - run), as: UTF8.self)
+                }
                 return buffer.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
             } else if b == 0x5C {
                 buffer.append(contentsOf: UnsafeBufferPointer(start: p + run, count: i - run))
@@ -348,7 +371,7 @@ private struct Cursor {
     }
 
     private mutating func appendUTF8(_ scalar: UInt32, to buffer: inout [UInt8]) {
-        guard let s = Unicode.Scalar(scalar) else {   // only surrogates fail here
+        guard let s = Unicode.Scalar(scalar) else { // only surrogates fail here
             if surrogatesAsWTF8 {
                 buffer.append(contentsOf: [0xED, UInt8(0x80 | (scalar >> 6) & 0x3F), UInt8(0x80 | scalar & 0x3F)])
                 return
@@ -364,15 +387,24 @@ private struct Cursor {
     private mutating func skipUTF8Sequence() throws(JSONLineError) {
         let lead = p[i]
         let count: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF   // allowed range of the second byte
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF // allowed range of the second byte
         switch lead {
         case 0xC2...0xDF: count = 2
-        case 0xE0: count = 3; low = 0xA0
+        case 0xE0:
+            count = 3
+            low = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: count = 3
-        case 0xED: count = 3; high = 0x9F
-        case 0xF0: count = 4; low = 0x90
+        case 0xED:
+            count = 3
+            high = 0x9F
+        case 0xF0:
+            count = 4
+            low = 0x90
         case 0xF1...0xF3: count = 4
-        case 0xF4: count = 4; high = 0x8F
+        case 0xF4:
+            count = 4
+            high = 0x8F
         default: throw .invalidUTF8
         }
         guard i + count <= end, p[i + 1] >= low, p[i + 1] <= high else { throw .invalidUTF8 }

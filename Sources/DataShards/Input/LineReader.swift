@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Splits a byte stream into lines ("\n"-terminated; the last line may lack it) with exact 1-based line
@@ -36,7 +36,8 @@ final class LineReader {
             start = 0
         }
         if end == buffer.count {
-            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maxLineBytes + 1), alignment: 16)
+            let bigger = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: min(buffer.count * 2, maxLineBytes + 1), alignment: 16)
             bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
             buffer.deallocate()
             buffer = bigger
@@ -81,11 +82,15 @@ final class LineReader {
 
     /// Drops bytes up to and including the next "\n" (or the end), keeping nothing.
     private func discardRestOfLine() throws(InputError) {
-        start = 0; end = 0
+        start = 0
+        end = 0
         while true {
             let n = try source.read(into: buffer)
             bytesRead += n
-            if n == 0 { eof = true; return }
+            if n == 0 {
+                eof = true
+                return
+            }
             if let hit = memchr(buffer.baseAddress!, 0x0A, n) {
                 start = buffer.baseAddress!.distance(to: hit) + 1
                 end = n

@@ -62,8 +62,10 @@ public struct DatasetIndex: Codable, Sendable, Equatable {
     public var shards: [ShardInfo]
     public var provenance: DatasetProvenance?
 
-    public init(name: String, tokenizerHash: String, vocabularySize: Int, endOfTextID: UInt32,
-                dtype: TokenDType? = nil, shards: [ShardInfo] = [], provenance: DatasetProvenance? = nil) {
+    public init(
+        name: String, tokenizerHash: String, vocabularySize: Int, endOfTextID: UInt32,
+        dtype: TokenDType? = nil, shards: [ShardInfo] = [], provenance: DatasetProvenance? = nil
+    ) {
         formatVersion = Self.currentFormatVersion
         self.name = name
         self.tokenizerHash = tokenizerHash
@@ -84,7 +86,9 @@ public struct DatasetIndex: Codable, Sendable, Equatable {
     /// that records its shard again leaves the index unchanged. Shards stay sorted by name.
     public mutating func record(_ shard: ShardInfo) throws(DatasetIndexError) {
         guard shard.dtype == dtype else {
-            throw .incompatibleShard(dataset: name, shard: shard.name, reason: "dtype \(shard.dtype.rawValue), the dataset uses \(dtype.rawValue)")
+            throw .incompatibleShard(
+                dataset: name, shard: shard.name,
+                reason: "dtype \(shard.dtype.rawValue), the dataset uses \(dtype.rawValue)")
         }
         shards.removeAll { $0.name == shard.name }
         shards.append(shard)
@@ -108,10 +112,13 @@ public struct DatasetIndex: Codable, Sendable, Equatable {
             throw .malformed(file: file, reason: describe(error))
         }
         guard index.formatVersion == currentFormatVersion else {
-            throw .malformed(file: file, reason: "formatVersion \(index.formatVersion), expected \(currentFormatVersion)")
+            throw .malformed(
+                file: file, reason: "formatVersion \(index.formatVersion), expected \(currentFormatVersion)")
         }
         for shard in index.shards where shard.dtype != index.dtype {
-            throw .malformed(file: file, reason: "shard \(shard.name) has dtype \(shard.dtype.rawValue), the dataset \(index.dtype.rawValue)")
+            throw .malformed(
+                file: file,
+                reason: "shard \(shard.name) has dtype \(shard.dtype.rawValue), the dataset \(index.dtype.rawValue)")
         }
         return index
     }
@@ -147,13 +154,16 @@ public struct DatasetIndex: Codable, Sendable, Equatable {
     /// Read-modify-write of `index.json` under the directory lock, for writers that commit shards
     /// concurrently (tasks on workers sharing a filesystem). Creates the index from `template` if absent.
     @discardableResult
-    public static func update(directory: String, creatingFrom template: DatasetIndex,
-                              _ change: (inout DatasetIndex) throws(DatasetIndexError) -> Void) throws(DatasetIndexError) -> DatasetIndex {
+    public static func update(
+        directory: String, creatingFrom template: DatasetIndex,
+        _ change: (inout DatasetIndex) throws(DatasetIndexError) -> Void
+    ) throws(DatasetIndexError) -> DatasetIndex {
         var outcome: Result<DatasetIndex, DatasetIndexError> = .failure(.unwritable(file: directory, reason: "not run"))
         do {
             try PosixFile.withDirectoryLock(directory) { () throws(ShardError) in
                 outcome = Result { () throws(DatasetIndexError) -> DatasetIndex in
-                    var index = PosixFile.exists(directory + "/" + fileName) ? try load(fromDirectory: directory) : template
+                    var index =
+                        PosixFile.exists(directory + "/" + fileName) ? try load(fromDirectory: directory) : template
                     try change(&index)
                     try index.write(toDirectory: directory)
                     return index
@@ -172,7 +182,8 @@ public struct DatasetIndex: Codable, Sendable, Equatable {
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "field '\(path(context.codingPath))': \(context.debugDescription)"
         case DecodingError.dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "field '\(path(context.codingPath))': \(context.debugDescription)"
+            return context.codingPath.isEmpty
+                ? "not valid JSON" : "field '\(path(context.codingPath))': \(context.debugDescription)"
         default:
             return "\(error)"
         }

@@ -1,9 +1,9 @@
 // A read-only memory mapping of a whole file. Shards are read through the page cache without copies; the
 // mapping is released when the last reference goes away.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public final class MappedFile: @unchecked Sendable {

@@ -58,7 +58,9 @@ enum MegatronIndexLayout {
         let documents = loadLE(bytes, 26, UInt64.self)
         // Bound the counts by the file size before multiplying, so a corrupt header cannot overflow.
         guard sequences <= UInt64(bytes.count), documents <= UInt64(bytes.count) else {
-            throw .inconsistentIndex(file: file, reason: "sequence count \(sequences) / document count \(documents) exceed the file size \(bytes.count)")
+            throw .inconsistentIndex(
+                file: file,
+                reason: "sequence count \(sequences) / document count \(documents) exceed the file size \(bytes.count)")
         }
         let header = Header(dtype: dtype, sequenceCount: Int(sequences), documentIndexCount: Int(documents))
         guard header.totalBytes == bytes.count else {

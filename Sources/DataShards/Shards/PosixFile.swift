@@ -1,11 +1,12 @@
+import Foundation
+
 // Thin POSIX file helpers for the exactly-once shard commit: full writes, fsync of files and directories,
 // atomic rename, and an advisory directory lock. Foundation's FileHandle hides fsync of directories and flock.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Foundation
 
 enum PosixFile {
     static func error(_ file: String, _ operation: String) -> ShardError {
@@ -39,12 +40,16 @@ enum PosixFile {
     }
 
     static func writeAll(_ fd: Int32, bytes: [UInt8], path: String) throws(ShardError) {
-        let outcome = bytes.withUnsafeBytes { raw in Result { () throws(ShardError) in try writeAll(fd, raw, path: path) } }
+        let outcome = bytes.withUnsafeBytes { raw in
+            Result { () throws(ShardError) in try writeAll(fd, raw, path: path) }
+        }
         try outcome.get()
     }
 
     static func writeAll(_ fd: Int32, data: Data, path: String) throws(ShardError) {
-        let outcome = data.withUnsafeBytes { raw in Result { () throws(ShardError) in try writeAll(fd, raw, path: path) } }
+        let outcome = data.withUnsafeBytes { raw in
+            Result { () throws(ShardError) in try writeAll(fd, raw, path: path) }
+        }
         try outcome.get()
     }
 

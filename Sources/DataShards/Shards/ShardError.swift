@@ -38,11 +38,13 @@ public enum ShardError: Error, CustomStringConvertible, Sendable, Equatable {
         case .io(let file, let operation, let errno, let message):
             return "\(file): \(operation) failed: \(message) (errno \(errno))"
         case .tokenOutOfRange(let file, let document, let tokenID, let dtype):
-            return "\(file): document \(document) has token id \(tokenID) which does not fit \(dtype.rawValue) (max \(dtype.maxTokenID))"
+            return
+                "\(file): document \(document) has token id \(tokenID) which does not fit \(dtype.rawValue) (max \(dtype.maxTokenID))"
         case .documentTooLong(let file, let document, let tokens):
             return "\(file): document \(document) has \(tokens) tokens, more than the format's int32 sequence length"
         case .conflictingShard(let file, let existing, let new):
-            return "\(file): a committed shard with this name already exists with different content (existing sha256 \(existing), new \(new)); remove it or choose another name"
+            return
+                "\(file): a committed shard with this name already exists with different content (existing sha256 \(existing), new \(new)); remove it or choose another name"
         case .writerClosed(let file):
             return "\(file): the shard writer is already finished or aborted"
         case .documentOutOfRange(let file, let index, let count):
@@ -56,9 +58,9 @@ public enum ShardError: Error, CustomStringConvertible, Sendable, Equatable {
     public var file: String {
         switch self {
         case .badMagic(let f), .unsupportedVersion(let f, _), .unsupportedDType(let f, _), .sizeMismatch(let f, _, _),
-             .inconsistentIndex(let f, _), .checksumMismatch(let f, _, _), .io(let f, _, _, _),
-             .tokenOutOfRange(let f, _, _, _), .documentTooLong(let f, _, _), .conflictingShard(let f, _, _),
-             .writerClosed(let f), .documentOutOfRange(let f, _, _):
+            .inconsistentIndex(let f, _), .checksumMismatch(let f, _, _), .io(let f, _, _, _),
+            .tokenOutOfRange(let f, _, _, _), .documentTooLong(let f, _, _), .conflictingShard(let f, _, _),
+            .writerClosed(let f), .documentOutOfRange(let f, _, _):
             return f
         case .invalidName: return ""
         }

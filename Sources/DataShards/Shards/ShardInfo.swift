@@ -13,8 +13,10 @@ public struct ShardInfo: Codable, Sendable, Equatable, Hashable {
     public var documents: Int64
     public var dtype: TokenDType
 
-    public init(name: String, binFile: String, idxFile: String, binSHA256: String, idxSHA256: String,
-                binBytes: Int64, idxBytes: Int64, tokens: Int64, documents: Int64, dtype: TokenDType) {
+    public init(
+        name: String, binFile: String, idxFile: String, binSHA256: String, idxSHA256: String,
+        binBytes: Int64, idxBytes: Int64, tokens: Int64, documents: Int64, dtype: TokenDType
+    ) {
         self.name = name
         self.binFile = binFile
         self.idxFile = idxFile
@@ -37,9 +39,12 @@ public struct ShardInfo: Codable, Sendable, Equatable, Hashable {
         }
         guard !name.hasPrefix(".") else { throw .invalidName(name: name, reason: "must not start with '.'") }
         for scalar in name.unicodeScalars {
-            let ok = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
+            let ok =
+                (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
                 || scalar == "-" || scalar == "_" || scalar == "."
-            guard ok else { throw .invalidName(name: name, reason: "only letters, digits, '-', '_' and '.' are allowed") }
+            guard ok else {
+                throw .invalidName(name: name, reason: "only letters, digits, '-', '_' and '.' are allowed")
+            }
         }
     }
 }

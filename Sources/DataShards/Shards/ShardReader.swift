@@ -41,7 +41,8 @@ public final class ShardReader: @unchecked Sendable {
                 throw .inconsistentIndex(file: idxPath, reason: "sequence \(i) has negative length \(length)")
             }
             guard pointer == expectedPointer else {
-                throw .inconsistentIndex(file: idxPath, reason: "sequence \(i) points to byte \(pointer), expected \(expectedPointer)")
+                throw .inconsistentIndex(
+                    file: idxPath, reason: "sequence \(i) points to byte \(pointer), expected \(expectedPointer)")
             }
             expectedPointer += Int64(length) * width
         }
@@ -56,12 +57,15 @@ public final class ShardReader: @unchecked Sendable {
                 throw .inconsistentIndex(file: idxPath, reason: "document index must start with 0, found \(value)")
             }
             guard value > previous || d == 0, value <= Int64(sequenceCount) else {
-                throw .inconsistentIndex(file: idxPath, reason: "document index \(d) = \(value) is not increasing within 0...\(sequenceCount)")
+                throw .inconsistentIndex(
+                    file: idxPath,
+                    reason: "document index \(d) = \(value) is not increasing within 0...\(sequenceCount)")
             }
             previous = value
         }
         if header.documentIndexCount > 0 && previous != Int64(sequenceCount) {
-            throw .inconsistentIndex(file: idxPath, reason: "the last document ends at sequence \(previous), not at \(sequenceCount)")
+            throw .inconsistentIndex(
+                file: idxPath, reason: "the last document ends at sequence \(previous), not at \(sequenceCount)")
         }
     }
 
@@ -82,7 +86,9 @@ public final class ShardReader: @unchecked Sendable {
 
     /// The raw little-endian token bytes of sequence `i` (zero-copy view of the mapping).
     public func sequenceBytes(_ i: Int) throws(ShardError) -> UnsafeRawBufferPointer {
-        guard i >= 0 && i < sequenceCount else { throw .documentOutOfRange(file: binPath, index: i, count: sequenceCount) }
+        guard i >= 0 && i < sequenceCount else {
+            throw .documentOutOfRange(file: binPath, index: i, count: sequenceCount)
+        }
         let start = sequenceByteOffset(i)
         return UnsafeRawBufferPointer(rebasing: bin.bytes[start..<(start + sequenceLength(i) * dtype.byteWidth)])
     }
@@ -96,7 +102,8 @@ public final class ShardReader: @unchecked Sendable {
         let raw = try sequenceBytes(i)
         switch dtype {
         case .uint16: return raw.withMemoryRebound(to: UInt16.self) { $0.map { UInt32(UInt16(littleEndian: $0)) } }
-        case .int32: return raw.withMemoryRebound(to: Int32.self) { $0.map { UInt32(bitPattern: Int32(littleEndian: $0)) } }
+        case .int32:
+            return raw.withMemoryRebound(to: Int32.self) { $0.map { UInt32(bitPattern: Int32(littleEndian: $0)) } }
         }
     }
 }

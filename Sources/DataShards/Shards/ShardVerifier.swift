@@ -19,8 +19,10 @@ public enum ShardVerifier {
 
     /// Verifies checksums and counts through an open reader (hashes the mapped bytes, no extra copy).
     public static func verify(_ shard: ShardInfo, reader: ShardReader) throws(ShardError) {
-        for (file, expected, expectedBytes) in [(reader.idx, shard.idxSHA256, shard.idxBytes),
-                                                (reader.bin, shard.binSHA256, shard.binBytes)] {
+        for (file, expected, expectedBytes) in [
+            (reader.idx, shard.idxSHA256, shard.idxBytes),
+            (reader.bin, shard.binSHA256, shard.binBytes),
+        ] {
             if Int64(file.byteCount) != expectedBytes {
                 throw .sizeMismatch(file: file.path, expectedBytes: expectedBytes, actualBytes: Int64(file.byteCount))
             }
@@ -30,8 +32,14 @@ public enum ShardVerifier {
             let actual = hasher.finalizeHex()
             if actual != expected { throw .checksumMismatch(file: file.path, expected: expected, actual: actual) }
         }
-        guard reader.dtype == shard.dtype, reader.tokenCount == shard.tokens, Int64(reader.documentCount) == shard.documents else {
-            throw .inconsistentIndex(file: reader.idxPath, reason: "header says \(reader.tokenCount) tokens / \(reader.documentCount) documents / \(reader.dtype.rawValue), the dataset index \(shard.tokens) / \(shard.documents) / \(shard.dtype.rawValue)")
+        guard reader.dtype == shard.dtype, reader.tokenCount == shard.tokens,
+            Int64(reader.documentCount) == shard.documents
+        else {
+            throw .inconsistentIndex(
+                file: reader.idxPath,
+                reason:
+                    "header says \(reader.tokenCount) tokens / \(reader.documentCount) documents / \(reader.dtype.rawValue), the dataset index \(shard.tokens) / \(shard.documents) / \(shard.dtype.rawValue)"
+            )
         }
     }
 
@@ -45,7 +53,9 @@ public enum ShardVerifier {
     public static func verifyDataset(_ index: DatasetIndex, inDirectory directory: String) -> [Failure] {
         var failures: [Failure] = []
         for shard in index.shards {
-            do { try verify(shard, inDirectory: directory) } catch { failures.append(Failure(shard: shard.name, error: error)) }
+            do { try verify(shard, inDirectory: directory) } catch {
+                failures.append(Failure(shard: shard.name, error: error))
+            }
         }
         return failures
     }

@@ -1,3 +1,6 @@
+import Checksum
+import Foundation
+
 // Writes one shard (a Megatron `.bin`/`.idx` pair) exactly once.
 //
 // Token ids stream into temporary files (`.<name>.bin.tmp-<id>`) in the target directory while their
@@ -8,12 +11,10 @@
 // committed content is a `conflictingShard` error, never an overwrite. Any error or `abort()` deletes the
 // temporaries; a crash leaves only temporaries, which `cleanupStaleTemporaries(in:)` removes.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Checksum
-import Foundation
 
 public final class ShardWriter {
     public let directory: String
@@ -33,8 +34,10 @@ public final class ShardWriter {
 
     static let temporaryMarker = ".tmp-"
 
-    public init(directory: String, name: String, dtype: TokenDType, endOfTextID: UInt32,
-                bufferBytes: Int = 1 << 20) throws(ShardError) {
+    public init(
+        directory: String, name: String, dtype: TokenDType, endOfTextID: UInt32,
+        bufferBytes: Int = 1 << 20
+    ) throws(ShardError) {
         try ShardInfo.validate(name: name)
         guard endOfTextID <= dtype.maxTokenID else {
             throw .tokenOutOfRange(file: ShardInfo.binFileName(name), document: -1, tokenID: endOfTextID, dtype: dtype)
@@ -81,17 +84,22 @@ public final class ShardWriter {
                 case let b as UnsafeBufferPointer<Int>: try append(buffer: b, endOfText: endOfText)
                 default:
                     let widened = buffer.map { Int64(truncatingIfNeeded: $0) }
-                    try widened.withUnsafeBufferPointer { (w) throws(ShardError) in try append(buffer: w, endOfText: endOfText) }
+                    try widened.withUnsafeBufferPointer { (w) throws(ShardError) in
+                        try append(buffer: w, endOfText: endOfText)
+                    }
                 }
             }
         }
         if let handled { return try handled.get() }
         let widened = tokens.map { Int64(truncatingIfNeeded: $0) }
-        let outcome = widened.withUnsafeBufferPointer { w in Result { () throws(ShardError) in try append(buffer: w, endOfText: endOfText) } }
+        let outcome = widened.withUnsafeBufferPointer { w in
+            Result { () throws(ShardError) in try append(buffer: w, endOfText: endOfText) }
+        }
         try outcome.get()
     }
 
-    private func append<T: FixedWidthInteger>(buffer tokens: UnsafeBufferPointer<T>, endOfText: Bool) throws(ShardError) {
+    private func append<T: FixedWidthInteger>(buffer tokens: UnsafeBufferPointer<T>, endOfText: Bool) throws(ShardError)
+    {
         let document = sequenceLengths.count
         let length = tokens.count + (endOfText ? 1 : 0)
         guard length <= Int(Int32.max) else {
@@ -107,8 +115,9 @@ public final class ShardWriter {
         }
         if let bad {
             fail()
-            throw .tokenOutOfRange(file: ShardInfo.binFileName(name), document: document,
-                                   tokenID: UInt32(truncatingIfNeeded: bad), dtype: dtype)
+            throw .tokenOutOfRange(
+                file: ShardInfo.binFileName(name), document: document,
+                tokenID: UInt32(truncatingIfNeeded: bad), dtype: dtype)
         }
         do throws(ShardError) {
             switch dtype {
@@ -130,7 +139,9 @@ public final class ShardWriter {
     }
 
     /// Copies validated ids into the write buffer in chunks, converting to the on-disk little-endian type.
-    private func store<T: FixedWidthInteger, U: FixedWidthInteger>(_ tokens: UnsafeBufferPointer<T>, as _: U.Type) throws(ShardError) {
+    private func store<T: FixedWidthInteger, U: FixedWidthInteger>(_ tokens: UnsafeBufferPointer<T>, as _: U.Type)
+        throws(ShardError)
+    {
         let width = MemoryLayout<U>.size
         var index = 0
         while index < tokens.count {
@@ -204,7 +215,8 @@ public final class ShardWriter {
                 PosixFile.removeIfPresent(binTemp)
                 PosixFile.removeIfPresent(idxTemp)
                 if existing != new {
-                    throw .conflictingShard(file: binFinal, existingSHA256: String(existing.prefix(64)), newSHA256: info.binSHA256)
+                    throw .conflictingShard(
+                        file: binFinal, existingSHA256: String(existing.prefix(64)), newSHA256: info.binSHA256)
                 }
                 return
             }
@@ -232,7 +244,10 @@ public final class ShardWriter {
 
     private func discard() {
         open = false
-        if binFD >= 0 { close(binFD); binFD = -1 }
+        if binFD >= 0 {
+            close(binFD)
+            binFD = -1
+        }
         PosixFile.removeIfPresent(binTemp)
         PosixFile.removeIfPresent(idxTemp)
     }
@@ -241,15 +256,19 @@ public final class ShardWriter {
     /// that were last modified more than `olderThan` seconds ago (0 = all; only use 0 when no writer of this
     /// directory is running). Returns the removed file names.
     @discardableResult
-    public static func cleanupStaleTemporaries(in directory: String, olderThan seconds: Double = 0) throws(ShardError) -> [String] {
+    public static func cleanupStaleTemporaries(in directory: String, olderThan seconds: Double = 0) throws(ShardError)
+        -> [String]
+    {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
             throw .io(file: directory, operation: "list directory", errno: 0, message: "\(error)")
         }
         let now = Date().timeIntervalSince1970
         var removed: [String] = []
-        for file in names.sorted() where file.hasPrefix(".") && file.contains(temporaryMarker)
-            && (file.contains(".bin" + temporaryMarker) || file.contains(".idx" + temporaryMarker)) {
+        for file in names.sorted()
+        where file.hasPrefix(".") && file.contains(temporaryMarker)
+            && (file.contains(".bin" + temporaryMarker) || file.contains(".idx" + temporaryMarker))
+        {
             let path = directory + "/" + file
             var st = stat()
             guard stat(path, &st) == 0 else { continue }

@@ -42,7 +42,10 @@ struct BlendSchedule: Sendable {
                 var bestDeficit = -Double.infinity
                 for d in 0..<weights.count {
                     let deficit = weights[d] * next - Double(counts[d])
-                    if deficit > bestDeficit { bestDeficit = deficit; best = d }
+                    if deficit > bestDeficit {
+                        bestDeficit = deficit
+                        best = d
+                    }
                 }
             }
             let draw = counts[best]

@@ -18,7 +18,10 @@ final class DatasetOrder {
     final class ShardOrder {
         let order: [Int32]
         let tokenPrefix: [Int64]
-        init(order: [Int32], tokenPrefix: [Int64]) { self.order = order; self.tokenPrefix = tokenPrefix }
+        init(order: [Int32], tokenPrefix: [Int64]) {
+            self.order = order
+            self.tokenPrefix = tokenPrefix
+        }
     }
     /// Documents of one shard in one dataset epoch, in order. Per position m: tokens before it in the shard's
     /// order (`tokenPrefix`, one extra entry) and where it starts in the `.bin` (`byteOffset`), so building a
@@ -65,8 +68,9 @@ final class DatasetOrder {
 
     func shardOrder(epoch: Int64) -> ShardOrder {
         if let hit = shardOrders.first(where: { $0.epoch == epoch }) { return hit.value }
-        let permutation = SeededShuffle.permutation(count: nonEmptyShards.count,
-                                                    key: SeededShuffle.key(seed, .shardOrder, dataset, Int(epoch)))
+        let permutation = SeededShuffle.permutation(
+            count: nonEmptyShards.count,
+            key: SeededShuffle.key(seed, .shardOrder, dataset, Int(epoch)))
         let order = permutation.map { nonEmptyShards[Int($0)] }
         var prefix: [Int64] = [0]
         prefix.reserveCapacity(order.count + 1)
@@ -79,8 +83,9 @@ final class DatasetOrder {
 
     func documentOrder(epoch: Int64, shard: Int32, reader: ShardReader) -> DocumentOrder {
         if let hit = documentOrders.first(where: { $0.epoch == epoch && $0.shard == shard }) { return hit.value }
-        let order = SeededShuffle.permutation(count: reader.sequenceCount,
-                                              key: SeededShuffle.key(seed, .documentOrder, dataset, Int(epoch), Int(shard)))
+        let order = SeededShuffle.permutation(
+            count: reader.sequenceCount,
+            key: SeededShuffle.key(seed, .documentOrder, dataset, Int(epoch), Int(shard)))
         let value = DocumentOrder(order: order, reader: reader)
         documentOrders.append((epoch, shard, value))
         if documentOrders.count > 4 { documentOrders.removeFirst() }
@@ -102,7 +107,8 @@ final class DatasetOrder {
     func windowPermutation(epoch: Int64, block: Int64) -> [Int32] {
         let size = windowBounds(block: block).size
         guard window > 1 else { return (0..<size).map { Int32($0) } }
-        return SeededShuffle.permutation(count: size, key: SeededShuffle.key(seed, .sampleWindow, dataset, Int(epoch), Int(block)))
+        return SeededShuffle.permutation(
+            count: size, key: SeededShuffle.key(seed, .sampleWindow, dataset, Int(epoch), Int(block)))
     }
 }
 

@@ -14,16 +14,18 @@ public struct HTTPShardFetcher: ShardFetcher {
     }
 
     private func get(_ url: String, range: ClosedRange<Int64>) throws(FetchError) -> HTTPClientResponse {
-        let request = HTTPClientRequest(method: "GET", url: url,
-                                        headers: ["Range": "bytes=\(range.lowerBound)-\(range.upperBound)"],
-                                        timeoutSeconds: timeoutSeconds)
+        let request = HTTPClientRequest(
+            method: "GET", url: url,
+            headers: ["Range": "bytes=\(range.lowerBound)-\(range.upperBound)"],
+            timeoutSeconds: timeoutSeconds)
         let response: HTTPClientResponse
         do { response = try client.send(request) } catch {
             throw FetchError(url: url, reason: error.description, retryable: error.isTransient)
         }
         guard response.isSuccess else {
             let retryable = response.status >= 500 || response.status == 429 || response.status == 408
-            throw FetchError(url: url, reason: "HTTP \(response.status) \(response.text.prefix(200))", retryable: retryable)
+            throw FetchError(
+                url: url, reason: "HTTP \(response.status) \(response.text.prefix(200))", retryable: retryable)
         }
         return response
     }
@@ -33,8 +35,10 @@ public struct HTTPShardFetcher: ShardFetcher {
         let response = try get(url, range: 0...0)
         if response.status == 206 {
             guard let header = response.header("Content-Range"), let slash = header.lastIndex(of: "/"),
-                  let total = Int64(header[header.index(after: slash)...].trimmingCharacters(in: .whitespaces)) else {
-                throw FetchError(url: url, reason: "206 response without a usable Content-Range header", retryable: false)
+                let total = Int64(header[header.index(after: slash)...].trimmingCharacters(in: .whitespaces))
+            else {
+                throw FetchError(
+                    url: url, reason: "206 response without a usable Content-Range header", retryable: false)
             }
             return total
         }
@@ -53,7 +57,8 @@ public struct HTTPShardFetcher: ShardFetcher {
         }
         // A server without range support sends the whole file.
         guard body.count >= byteRange.upperBound else {
-            throw FetchError(url: url, reason: "response of \(body.count) bytes is shorter than range \(byteRange)", retryable: true)
+            throw FetchError(
+                url: url, reason: "response of \(body.count) bytes is shorter than range \(byteRange)", retryable: true)
         }
         return [UInt8](body[Int(byteRange.lowerBound)..<Int(byteRange.upperBound)])
     }

@@ -1,18 +1,22 @@
+import Dispatch
+import Foundation
+
 // Opens shards on first use — fetching them if remote, validating the Megatron layout and verifying both
 // checksums against the dataset index — and keeps a bounded number memory-mapped (least recently used
 // are unmapped), so memory does not grow with the dataset. The stream announces the next shard of its
 // order with `prepare`, which fetches and verifies it on a background thread so the first epoch does not
 // stall on checksums; a shard is still only used after its verification succeeded.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Dispatch
-import Foundation
 
 final class OpenShardPool {
-    struct Key: Hashable, Sendable { var dataset: Int; var shard: Int }
+    struct Key: Hashable, Sendable {
+        var dataset: Int
+        var shard: Int
+    }
     private var open: [Key: ShardReader] = [:]
     private var recency: [Key] = []
     /// Shards verified by this stream, with the identity of the files that were checked: a file that was
@@ -31,7 +35,8 @@ final class OpenShardPool {
 
     func identity(dataset: Int, shard: Int) -> ShardIdentity {
         let source = sources[dataset]
-        return ShardIdentity(dataset: source.index.name, shard: source.index.shards[shard].name, location: source.locator.location)
+        return ShardIdentity(
+            dataset: source.index.name, shard: source.index.shards[shard].name, location: source.locator.location)
     }
 
     /// Starts fetching and verifying a shard the stream will need soon (no-op if open or under way).
@@ -62,7 +67,7 @@ final class OpenShardPool {
         open[key] = prepared.reader
         recency.append(key)
         while recency.count > capacity {
-            open[recency.removeFirst()] = nil  // unmapped when no batch in flight holds it
+            open[recency.removeFirst()] = nil // unmapped when no batch in flight holds it
         }
         return prepared.reader
     }
@@ -76,7 +81,9 @@ final class OpenShardPool {
 
     /// Fetches (if remote), maps, validates and — unless these exact files were verified before — checks
     /// the checksums of one shard. Thread-safe: touches only immutable sources and the thread-safe cache.
-    static func openAndVerify(sources: [StreamSource], key: Key, knownGood: [FileIdentity]?) -> Result<Prepared, StreamError> {
+    static func openAndVerify(sources: [StreamSource], key: Key, knownGood: [FileIdentity]?) -> Result<
+        Prepared, StreamError
+    > {
         let source = sources[key.dataset]
         let info = source.index.shards[key.shard]
         let id = ShardIdentity(dataset: source.index.name, shard: info.name, location: source.locator.location)
@@ -85,12 +92,16 @@ final class OpenShardPool {
             let binPath: String
             do throws(StreamError) {
                 idxPath = try source.locator.localPath(for: info.idxFile, expectedBytes: info.idxBytes)
-                do throws(StreamError) { binPath = try source.locator.localPath(for: info.binFile, expectedBytes: info.binBytes) } catch {
+                do throws(StreamError) {
+                    binPath = try source.locator.localPath(for: info.binFile, expectedBytes: info.binBytes)
+                } catch {
                     source.locator.release(localPath: idxPath)
                     throw error
                 }
             } catch {
-                if case .shardUnavailable(_, let reason) = error { throw StreamError.shardUnavailable(id, reason: reason) }
+                if case .shardUnavailable(_, let reason) = error {
+                    throw StreamError.shardUnavailable(id, reason: reason)
+                }
                 throw error
             }
             // Pinned until mapped: a cache must not evict the files between lookup and mmap.
@@ -100,8 +111,13 @@ final class OpenShardPool {
             }
             for (path, expected) in [(idxPath, info.idxBytes), (binPath, info.binBytes)] {
                 let actual: Int64
-                do { actual = try PosixFile.size(path) } catch { throw StreamError.shardUnavailable(id, reason: error.description) }
-                if actual != expected { throw StreamError.corruptShard(id, .sizeMismatch(file: path, expectedBytes: expected, actualBytes: actual)) }
+                do { actual = try PosixFile.size(path) } catch {
+                    throw StreamError.shardUnavailable(id, reason: error.description)
+                }
+                if actual != expected {
+                    throw StreamError.corruptShard(
+                        id, .sizeMismatch(file: path, expectedBytes: expected, actualBytes: actual))
+                }
             }
             let files = [FileIdentity(path: idxPath), FileIdentity(path: binPath)]
             let reader = try ShardReader(binPath: binPath, idxPath: idxPath)
@@ -121,18 +137,26 @@ final class OpenShardPool {
 final class PreparedShards: @unchecked Sendable {
     private let queue = DispatchQueue(label: "datashards.verify-ahead")
     private let changed = NSCondition()
-    private enum State { case running; case done(Result<OpenShardPool.Prepared, StreamError>) }
+    private enum State {
+        case running
+        case done(Result<OpenShardPool.Prepared, StreamError>)
+    }
     private var entries: [OpenShardPool.Key: State] = [:]
     private var order: [OpenShardPool.Key] = []
     private let limit = 2
 
-    func start(_ key: OpenShardPool.Key, _ work: @escaping @Sendable () -> Result<OpenShardPool.Prepared, StreamError>) {
+    func start(_ key: OpenShardPool.Key, _ work: @escaping @Sendable () -> Result<OpenShardPool.Prepared, StreamError>)
+    {
         changed.lock()
         defer { changed.unlock() }
         guard entries[key] == nil else { return }
         // Drop the oldest finished preparation when full; never start more than `limit`.
         if order.count >= limit {
-            guard let finished = order.firstIndex(where: { if case .done? = entries[$0] { return true } else { return false } }) else { return }
+            guard
+                let finished = order.firstIndex(where: {
+                    if case .done? = entries[$0] { return true } else { return false }
+                })
+            else { return }
             entries[order.remove(at: finished)] = nil
         }
         entries[key] = .running

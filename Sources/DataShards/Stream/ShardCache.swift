@@ -1,3 +1,7 @@
+import Checksum
+import Foundation
+import Primitives
+
 // Local cache directory for remote shard files, bounded in bytes, evicting the least recently used files.
 // Recency is the file's access time (set explicitly on every use; the modification time stays the time
 // of the fetch, which the stream uses to notice a re-fetched file), so the LRU order survives restarts and
@@ -5,13 +9,10 @@
 // into place only when complete; a file of the wrong size is never served. Each file's key (its URL) is
 // kept beside it in a hidden `.key-<name>` file, so a worker can tell the scheduler what it caches.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Checksum
-import Foundation
-import Primitives
 
 public final class ShardCache: Sendable {
     public let directory: String
@@ -30,7 +31,8 @@ public final class ShardCache: Sendable {
             throw .invalidConfiguration(field: "cache.capacityBytes", reason: "must be positive, got \(capacityBytes)")
         }
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw .invalidConfiguration(field: "cache.directory", reason: "cannot create \(directory): \(error.localizedDescription)")
+            throw .invalidConfiguration(
+                field: "cache.directory", reason: "cannot create \(directory): \(error.localizedDescription)")
         }
         self.directory = directory
         self.capacityBytes = capacityBytes
@@ -42,7 +44,11 @@ public final class ShardCache: Sendable {
         return String(SHA256.hex(of: Array(key.utf8)).prefix(24)) + "-" + base
     }
 
-    struct Entry { var name: String; var bytes: Int64; var lastUse: Double }
+    struct Entry {
+        var name: String
+        var bytes: Int64
+        var lastUse: Double
+    }
 
     /// Complete cached files, least recently used first.
     func entries() -> [Entry] {
@@ -51,8 +57,10 @@ public final class ShardCache: Sendable {
         for name in names where !name.hasPrefix(".") {
             var st = stat()
             guard stat(directory + "/" + name, &st) == 0 else { continue }
-            result.append(Entry(name: name, bytes: Int64(st.st_size),
-                                lastUse: Double(st.st_atim.tv_sec) + Double(st.st_atim.tv_nsec) / 1e9))
+            result.append(
+                Entry(
+                    name: name, bytes: Int64(st.st_size),
+                    lastUse: Double(st.st_atim.tv_sec) + Double(st.st_atim.tv_nsec) / 1e9))
         }
         return result.sorted { ($0.lastUse, $0.name) < ($1.lastUse, $1.name) }
     }
@@ -63,7 +71,9 @@ public final class ShardCache: Sendable {
         state.withLock { _ in
             var keys: [String] = []
             for entry in entries().reversed() where keys.count < limit {
-                if let key = try? String(contentsOfFile: keyPath(entry.name), encoding: .utf8), !key.isEmpty { keys.append(key) }
+                if let key = try? String(contentsOfFile: keyPath(entry.name), encoding: .utf8), !key.isEmpty {
+                    keys.append(key)
+                }
             }
             return keys
         }
@@ -89,8 +99,10 @@ public final class ShardCache: Sendable {
 
     /// The local path of `key`'s bytes. On a miss, makes room (evicting least recently used files), then
     /// calls `fill` with a temporary file descriptor and path to write exactly `bytes` bytes into.
-    public func path(forKey key: String, bytes: Int64, pin: Bool = false,
-                     fill: (Int32, String) throws(FetchError) -> Void) throws(FetchError) -> String {
+    public func path(
+        forKey key: String, bytes: Int64, pin: Bool = false,
+        fill: (Int32, String) throws(FetchError) -> Void
+    ) throws(FetchError) -> String {
         try state.withLock { (state: inout State) throws(FetchError) -> String in
             let name = fileName(forKey: key)
             let final = directory + "/" + name
@@ -101,10 +113,13 @@ public final class ShardCache: Sendable {
                     if pin { state.pins[name, default: 0] += 1 }
                     return final
                 }
-                remove(name)  // stale or partial content from an older version
+                remove(name) // stale or partial content from an older version
             }
             guard bytes <= capacityBytes else {
-                throw FetchError(url: key, reason: "file of \(bytes) bytes does not fit the cache capacity of \(capacityBytes) bytes", retryable: false)
+                throw FetchError(
+                    url: key,
+                    reason: "file of \(bytes) bytes does not fit the cache capacity of \(capacityBytes) bytes",
+                    retryable: false)
             }
             let present = entries()
             var used = present.reduce(0) { $0 + $1.bytes }
@@ -157,9 +172,11 @@ public final class ShardCache: Sendable {
         var nanos = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
         nanos = max(nanos, lastStamp + 1_000)
         lastStamp = nanos
-        let utimeOmit = (1 << 30) - 2  // UTIME_OMIT, not imported into Swift
-        var times = [timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000)),
-                     timespec(tv_sec: 0, tv_nsec: utimeOmit)]
+        let utimeOmit = (1 << 30) - 2 // UTIME_OMIT, not imported into Swift
+        var times = [
+            timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000)),
+            timespec(tv_sec: 0, tv_nsec: utimeOmit),
+        ]
         _ = utimensat(AT_FDCWD, path, &times, 0)
     }
 }

@@ -57,13 +57,17 @@ public struct FileURLFetcher: ShardFetcher {
     public init() {}
 
     private func path(_ url: String) throws(FetchError) -> String {
-        guard url.hasPrefix("file://") else { throw FetchError(url: url, reason: "not a file:// URL", retryable: false) }
+        guard url.hasPrefix("file://") else {
+            throw FetchError(url: url, reason: "not a file:// URL", retryable: false)
+        }
         return String(url.dropFirst("file://".count))
     }
 
     public func contentLength(of url: String) throws(FetchError) -> Int64 {
         let p = try path(url)
-        do { return try PosixFile.size(p) } catch { throw FetchError(url: url, reason: error.description, retryable: false) }
+        do { return try PosixFile.size(p) } catch {
+            throw FetchError(url: url, reason: error.description, retryable: false)
+        }
     }
 
     public func fetch(_ url: String, byteRange: Range<Int64>) throws(FetchError) -> [UInt8] {
@@ -76,7 +80,8 @@ public struct FileURLFetcher: ShardFetcher {
             try handle.seek(toOffset: UInt64(byteRange.lowerBound))
             let data = try handle.read(upToCount: Int(byteRange.count)) ?? Data()
             guard data.count == byteRange.count else {
-                throw FetchError(url: url, reason: "short read: \(data.count) of \(byteRange.count) bytes", retryable: true)
+                throw FetchError(
+                    url: url, reason: "short read: \(data.count) of \(byteRange.count) bytes", retryable: true)
             }
             return [UInt8](data)
         } catch let error as FetchError {
@@ -108,11 +113,14 @@ public struct CachedRemoteShardLocator: ShardLocator {
     public func localPath(for file: String, expectedBytes: Int64) throws(StreamError) -> String {
         let url = baseURL + "/" + file
         do {
-            return try cache.path(forKey: url, bytes: expectedBytes, pin: true) { (tempFD, tempPath) throws(FetchError) in
+            return try cache.path(forKey: url, bytes: expectedBytes, pin: true) {
+                (tempFD, tempPath) throws(FetchError) in
                 var offset: Int64 = 0
                 while offset < expectedBytes {
                     let end = min(expectedBytes, offset + retry.chunkBytes)
-                    let chunk = try retry.run(url) { () throws(FetchError) in try fetcher.fetch(url, byteRange: offset..<end) }
+                    let chunk = try retry.run(url) { () throws(FetchError) in
+                        try fetcher.fetch(url, byteRange: offset..<end)
+                    }
                     do { try PosixFile.writeAll(tempFD, bytes: chunk, path: tempPath) } catch {
                         throw FetchError(url: url, reason: "cache write: \(error)", retryable: false)
                     }
@@ -120,7 +128,8 @@ public struct CachedRemoteShardLocator: ShardLocator {
                 }
             }
         } catch {
-            throw .shardUnavailable(ShardIdentity(dataset: "", shard: file, location: baseURL), reason: error.description)
+            throw .shardUnavailable(
+                ShardIdentity(dataset: "", shard: file, location: baseURL), reason: error.description)
         }
     }
 
@@ -156,7 +165,9 @@ public struct FetchRetry: Sendable {
         while true {
             do { return try body() } catch {
                 guard error.retryable, attempt < attempts else {
-                    throw FetchError(url: url, reason: "\(error.reason) (after \(attempt) attempt\(attempt == 1 ? "" : "s"))", retryable: false)
+                    throw FetchError(
+                        url: url, reason: "\(error.reason) (after \(attempt) attempt\(attempt == 1 ? "" : "s"))",
+                        retryable: false)
                 }
                 if delay > 0 { Thread.sleep(forTimeInterval: delay) }
                 delay *= 2

@@ -22,25 +22,33 @@ public struct StreamSource: Sendable {
 
     /// A dataset by its location as manifests write it: `http://…` / `https://…` (fetched into `cache`,
     /// by default with `HTTPShardFetcher`), `file:///dir` or a plain directory path (read in place).
-    public static func at(_ location: String, weight: Double = 1, cache: ShardCache? = nil,
-                          fetcher: (any ShardFetcher)? = nil) throws(StreamError) -> StreamSource {
+    public static func at(
+        _ location: String, weight: Double = 1, cache: ShardCache? = nil,
+        fetcher: (any ShardFetcher)? = nil
+    ) throws(StreamError) -> StreamSource {
         let lower = location.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
             guard let cache else {
-                throw .invalidConfiguration(field: "cache", reason: "dataset \(location) is remote: a local shard cache directory is needed")
+                throw .invalidConfiguration(
+                    field: "cache", reason: "dataset \(location) is remote: a local shard cache directory is needed")
             }
             return try remote(baseURL: location, fetcher: fetcher ?? HTTPShardFetcher(), cache: cache, weight: weight)
         }
-        if lower.hasPrefix("file://") { return try directory(String(location.dropFirst("file://".count)), weight: weight) }
+        if lower.hasPrefix("file://") {
+            return try directory(String(location.dropFirst("file://".count)), weight: weight)
+        }
         guard !location.contains("://") else {
-            throw .invalidConfiguration(field: "location", reason: "\(location): expected a directory path, file://, http:// or https://")
+            throw .invalidConfiguration(
+                field: "location", reason: "\(location): expected a directory path, file://, http:// or https://")
         }
         return try directory(location, weight: weight)
     }
 
     /// A dataset served over HTTP(S) or file:// (reads its `index.json` through the fetcher).
-    public static func remote(baseURL: String, fetcher: any ShardFetcher, cache: ShardCache,
-                              weight: Double = 1, retry: FetchRetry = FetchRetry()) throws(StreamError) -> StreamSource {
+    public static func remote(
+        baseURL: String, fetcher: any ShardFetcher, cache: ShardCache,
+        weight: Double = 1, retry: FetchRetry = FetchRetry()
+    ) throws(StreamError) -> StreamSource {
         let locator = CachedRemoteShardLocator(baseURL: baseURL, fetcher: fetcher, cache: cache, retry: retry)
         return StreamSource(index: try locator.loadIndex(), locator: locator, weight: weight)
     }
@@ -70,9 +78,11 @@ public struct StreamConfiguration: Sendable {
     /// the order, and build each dataset's next sample window. Batches are the same either way.
     public var verifyAhead: Bool
 
-    public init(sources: [StreamSource], sequenceLength: Int, batchSize: Int, seed: UInt64,
-                rank: Int = 0, worldSize: Int = 1, readerThreads: Int = 1, shuffleWindow: Int = 4096,
-                samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8, verifyAhead: Bool = true) {
+    public init(
+        sources: [StreamSource], sequenceLength: Int, batchSize: Int, seed: UInt64,
+        rank: Int = 0, worldSize: Int = 1, readerThreads: Int = 1, shuffleWindow: Int = 4096,
+        samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8, verifyAhead: Bool = true
+    ) {
         self.sources = sources
         self.sequenceLength = sequenceLength
         self.batchSize = batchSize
@@ -88,7 +98,8 @@ public struct StreamConfiguration: Sendable {
 
     /// Fingerprint of everything the global order depends on (see `StreamState.order`).
     public var orderFingerprint: String {
-        var text = "v1|T=\(sequenceLength)|seed=\(seed)|window=\(shuffleWindow)|L=\(samplesPerEpoch.map(String.init) ?? "auto")"
+        var text =
+            "v1|T=\(sequenceLength)|seed=\(seed)|window=\(shuffleWindow)|L=\(samplesPerEpoch.map(String.init) ?? "auto")"
         for source in sources {
             text += "|\(source.index.name):\(source.weight)"
             for shard in source.index.shards { text += ",\(shard.name)=\(shard.binSHA256)" }
@@ -97,10 +108,18 @@ public struct StreamConfiguration: Sendable {
     }
 
     func validate() throws(StreamError) {
-        guard !sources.isEmpty else { throw .invalidConfiguration(field: "sources", reason: "at least one dataset is needed") }
-        guard sequenceLength >= 1 else { throw .invalidConfiguration(field: "sequenceLength", reason: "must be >= 1, got \(sequenceLength)") }
-        guard batchSize >= 1 else { throw .invalidConfiguration(field: "batchSize", reason: "must be >= 1, got \(batchSize)") }
-        guard worldSize >= 1 else { throw .invalidConfiguration(field: "worldSize", reason: "must be >= 1, got \(worldSize)") }
+        guard !sources.isEmpty else {
+            throw .invalidConfiguration(field: "sources", reason: "at least one dataset is needed")
+        }
+        guard sequenceLength >= 1 else {
+            throw .invalidConfiguration(field: "sequenceLength", reason: "must be >= 1, got \(sequenceLength)")
+        }
+        guard batchSize >= 1 else {
+            throw .invalidConfiguration(field: "batchSize", reason: "must be >= 1, got \(batchSize)")
+        }
+        guard worldSize >= 1 else {
+            throw .invalidConfiguration(field: "worldSize", reason: "must be >= 1, got \(worldSize)")
+        }
         guard rank >= 0 && rank < worldSize else {
             throw .invalidConfiguration(field: "rank", reason: "must be in 0..<\(worldSize), got \(rank)")
         }
@@ -111,12 +130,17 @@ public struct StreamConfiguration: Sendable {
             throw .invalidConfiguration(field: "samplesPerEpoch", reason: "must be >= 1, got \(samplesPerEpoch)")
         }
         for (i, source) in sources.enumerated() where !(source.weight > 0 && source.weight.isFinite) {
-            throw .invalidConfiguration(field: "sources[\(i)].weight", reason: "must be a positive number, got \(source.weight) (dataset \(source.index.name))")
+            throw .invalidConfiguration(
+                field: "sources[\(i)].weight",
+                reason: "must be a positive number, got \(source.weight) (dataset \(source.index.name))")
         }
         let first = sources[0].index
         for source in sources.dropFirst() {
             if source.index.tokenizerHash != first.tokenizerHash {
-                throw .incompatibleDatasets(reason: "\(source.index.name) was tokenized with \(source.index.tokenizerHash), \(first.name) with \(first.tokenizerHash)")
+                throw .incompatibleDatasets(
+                    reason:
+                        "\(source.index.name) was tokenized with \(source.index.tokenizerHash), \(first.name) with \(first.tokenizerHash)"
+                )
             }
         }
         let names = sources.map(\.index.name)

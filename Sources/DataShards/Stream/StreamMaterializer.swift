@@ -42,27 +42,35 @@ public enum StreamMaterializer {
         let total = configuration.sources.reduce(0) { $0 + $1.weight }
         let provenance = DatasetProvenance(
             inputs: configuration.sources.map {
-                .init(dataset: $0.index.name, location: $0.locator.location, weight: $0.weight / total, tokenizerHash: $0.index.tokenizerHash)
+                .init(
+                    dataset: $0.index.name, location: $0.locator.location, weight: $0.weight / total,
+                    tokenizerHash: $0.index.tokenizerHash)
             },
             seed: configuration.seed, sampleTokens: configuration.sequenceLength + 1, createdBy: "stream")
-        let dtype = configuration.sources.contains { $0.index.dtype == .int32 } ? TokenDType.int32 : TokenDType.optimal(forVocabularySize: vocabulary)
-        return DatasetIndex(name: name, tokenizerHash: first.tokenizerHash, vocabularySize: vocabulary,
-                            endOfTextID: first.endOfTextID, dtype: dtype, provenance: provenance)
+        let dtype =
+            configuration.sources.contains { $0.index.dtype == .int32 }
+            ? TokenDType.int32 : TokenDType.optimal(forVocabularySize: vocabulary)
+        return DatasetIndex(
+            name: name, tokenizerHash: first.tokenizerHash, vocabularySize: vocabulary,
+            endOfTextID: first.endOfTextID, dtype: dtype, provenance: provenance)
     }
 
     /// Writes the samples at `slice.positions` of the configuration's global order (rank/world/batch size
     /// of the configuration are ignored) as one shard of `output`, each sample one sequence of T + 1
     /// tokens, and records it in the output's `index.json`. Re-running a slice is a no-op success.
     @discardableResult
-    public static func materialize(_ configuration: StreamConfiguration, slice: Slice, output: Output,
-                                   samplesPerRead: Int = 256) throws -> ShardInfo {
+    public static func materialize(
+        _ configuration: StreamConfiguration, slice: Slice, output: Output,
+        samplesPerRead: Int = 256
+    ) throws -> ShardInfo {
         var single = configuration
         single.rank = 0
         single.worldSize = 1
         let stream = try TokenStream(single)
         let template = outputIndex(for: configuration, name: output.name)
-        let writer = try ShardWriter(directory: output.directory, name: slice.shardName(prefix: output.name),
-                                     dtype: template.dtype, endOfTextID: template.endOfTextID)
+        let writer = try ShardWriter(
+            directory: output.directory, name: slice.shardName(prefix: output.name),
+            dtype: template.dtype, endOfTextID: template.endOfTextID)
         let rowTokens = configuration.sequenceLength + 1
         var tokens: [Int32] = []
         var ids: [SampleID] = []
@@ -81,7 +89,8 @@ public enum StreamMaterializer {
             throw error
         }
         let info = try writer.finish()
-        try DatasetIndex.update(directory: output.directory, creatingFrom: template) { (index: inout DatasetIndex) throws(DatasetIndexError) in
+        try DatasetIndex.update(directory: output.directory, creatingFrom: template) {
+            (index: inout DatasetIndex) throws(DatasetIndexError) in
             try index.record(info)
         }
         return info

@@ -33,14 +33,18 @@ public final class TokenStream {
     /// Every dataset stores 16-bit ids (what `CompactBatch` needs).
     private let storesUInt16Only: Bool
 
-    public init(_ configuration: StreamConfiguration, resumingFrom state: StreamState = StreamState()) throws(StreamError) {
+    public init(_ configuration: StreamConfiguration, resumingFrom state: StreamState = StreamState())
+        throws(StreamError)
+    {
         try configuration.validate()
         self.configuration = configuration
         tokensPerSample = configuration.sequenceLength + 1
         var orders: [DatasetOrder] = []
         for (d, source) in configuration.sources.enumerated() {
-            orders.append(try DatasetOrder(dataset: d, index: source.index, sequenceLength: configuration.sequenceLength,
-                                           seed: configuration.seed, window: configuration.shuffleWindow))
+            orders.append(
+                try DatasetOrder(
+                    dataset: d, index: source.index, sequenceLength: configuration.sequenceLength,
+                    seed: configuration.seed, window: configuration.shuffleWindow))
         }
         self.orders = orders
         dtypes = configuration.sources.map(\.index.dtype)
@@ -48,18 +52,29 @@ public final class TokenStream {
         samplesPerEpoch = configuration.samplesPerEpoch ?? orders.reduce(0) { $0 + $1.samples }
         schedule = BlendSchedule(weights: configuration.sources.map(\.weight), samplesPerEpoch: samplesPerEpoch)
         cursor = BlendSchedule.Cursor(weights: schedule.weights)
-        let pool = OpenShardPool(sources: configuration.sources, capacity: configuration.maxOpenShards,
-                                 verifyAhead: configuration.verifyAhead)
-        windows = WindowPreparer(builder: WindowBuilder(orders: orders, pool: pool, widths: dtypes.map(\.byteWidth),
-                                                        sequenceLength: configuration.sequenceLength),
-                                 ahead: configuration.verifyAhead)
+        let pool = OpenShardPool(
+            sources: configuration.sources, capacity: configuration.maxOpenShards,
+            verifyAhead: configuration.verifyAhead)
+        windows = WindowPreparer(
+            builder: WindowBuilder(
+                orders: orders, pool: pool, widths: dtypes.map(\.byteWidth),
+                sequenceLength: configuration.sequenceLength),
+            ahead: configuration.verifyAhead)
         plan = BatchPlan(datasets: configuration.sources.count)
         guard state.epoch >= 0, state.position >= 0, state.position < samplesPerEpoch else {
-            throw .invalidConfiguration(field: "state", reason: "epoch \(state.epoch) position \(state.position) is outside an epoch of \(samplesPerEpoch) samples (was it saved by a stream over other datasets or another sequence length?)")
+            throw .invalidConfiguration(
+                field: "state",
+                reason:
+                    "epoch \(state.epoch) position \(state.position) is outside an epoch of \(samplesPerEpoch) samples (was it saved by a stream over other datasets or another sequence length?)"
+            )
         }
         let fingerprint = configuration.orderFingerprint
         if let saved = state.order, saved != fingerprint {
-            throw .invalidConfiguration(field: "state.order", reason: "the checkpoint's stream state was saved for another data order (fingerprint \(saved), this configuration \(fingerprint)): datasets, shards, weights, seed, sequence length, shuffle window or epoch length differ")
+            throw .invalidConfiguration(
+                field: "state.order",
+                reason:
+                    "the checkpoint's stream state was saved for another data order (fingerprint \(saved), this configuration \(fingerprint)): datasets, shards, weights, seed, sequence length, shuffle window or epoch length differ"
+            )
         }
         orderFingerprint = fingerprint
         self.state = StreamState(epoch: state.epoch, position: state.position, order: fingerprint)
@@ -79,9 +94,11 @@ public final class TokenStream {
 
     /// Like `nextBatch()`, reusing `batch`'s storage (no allocation per step).
     public func fill(_ batch: inout Batch) throws(StreamError) {
-        precondition(batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
-                     "batch shape differs from the stream configuration")
-        try read(globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
+        precondition(
+            batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
+            "batch shape differs from the stream configuration")
+        try read(
+            globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
         batch.stateAfter = advanceOneStep()
     }
 
@@ -89,9 +106,11 @@ public final class TokenStream {
     /// (no widening), which is what a loader that converts on the accelerator wants. Every dataset must
     /// store uint16 ids (vocabulary <= 65,536).
     public func fill(_ batch: inout CompactBatch) throws(StreamError) {
-        precondition(batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
-                     "batch shape differs from the stream configuration")
-        try read(globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
+        precondition(
+            batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
+            "batch shape differs from the stream configuration")
+        try read(
+            globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
         batch.stateAfter = advanceOneStep()
     }
 
@@ -102,14 +121,17 @@ public final class TokenStream {
 
     /// Moves the state past the step all ranks just read and returns it.
     private func advanceOneStep() -> StreamState {
-        let next = state.epoch * samplesPerEpoch + state.position + Int64(configuration.worldSize * configuration.batchSize)
+        let next =
+            state.epoch * samplesPerEpoch + state.position + Int64(configuration.worldSize * configuration.batchSize)
         state = StreamState(epoch: next / samplesPerEpoch, position: next % samplesPerEpoch, order: orderFingerprint)
         return state
     }
 
     /// Random access: the `count` samples at global positions `first ..< first + count`, written as rows of
     /// T + 1 tokens into `tokens` (resized if needed). Does not change `state`.
-    public func read(globalPositions first: Int64, count: Int, into tokens: inout [Int32], ids: inout [SampleID]) throws(StreamError) {
+    public func read(globalPositions first: Int64, count: Int, into tokens: inout [Int32], ids: inout [SampleID])
+        throws(StreamError)
+    {
         let plan = try planRows(first: first, count: count, ids: &ids)
         defer { finish(plan) }
         let needed = count * tokensPerSample
@@ -125,12 +147,15 @@ public final class TokenStream {
                         switch dtypes[dataset] {
                         case .uint16:
                             for run in runs {
-                                widen(run.base.assumingMemoryBound(to: UInt16.self), into: target, count: run.byteCount / 2)
+                                widen(
+                                    run.base.assumingMemoryBound(to: UInt16.self), into: target,
+                                    count: run.byteCount / 2)
                                 target += run.byteCount / 2
                             }
                         case .int32:
                             for run in runs {
-                                target.update(from: run.base.assumingMemoryBound(to: Int32.self), count: run.byteCount / 4)
+                                target.update(
+                                    from: run.base.assumingMemoryBound(to: Int32.self), count: run.byteCount / 4)
                                 target += run.byteCount / 4
                             }
                         }
@@ -141,9 +166,15 @@ public final class TokenStream {
     }
 
     /// Random access with 16-bit token ids (see `fill(_: inout CompactBatch)`).
-    public func read(globalPositions first: Int64, count: Int, into tokens: inout [UInt16], ids: inout [SampleID]) throws(StreamError) {
+    public func read(globalPositions first: Int64, count: Int, into tokens: inout [UInt16], ids: inout [SampleID])
+        throws(StreamError)
+    {
         if !storesUInt16Only, let wide = configuration.sources.first(where: { $0.index.dtype != .uint16 }) {
-            throw .invalidConfiguration(field: "batch", reason: "dataset \(wide.index.name) stores \(wide.index.dtype) token ids; 16-bit batches need uint16 datasets (vocabulary <= 65,536) — read it into a Batch of Int32 instead")
+            throw .invalidConfiguration(
+                field: "batch",
+                reason:
+                    "dataset \(wide.index.name) stores \(wide.index.dtype) token ids; 16-bit batches need uint16 datasets (vocabulary <= 65,536) — read it into a Batch of Int32 instead"
+            )
         }
         let plan = try planRows(first: first, count: count, ids: &ids)
         defer { finish(plan) }
@@ -168,13 +199,16 @@ public final class TokenStream {
     /// and pinned until `finish`). The plan's storage is reused from batch to batch.
     private func planRows(first: Int64, count: Int, ids: inout [SampleID]) throws(StreamError) -> BatchPlan {
         guard first >= 0, count >= 0 else {
-            throw .invalidConfiguration(field: "globalPositions", reason: "first \(first) and count \(count) must not be negative")
+            throw .invalidConfiguration(
+                field: "globalPositions", reason: "first \(first) and count \(count) must not be negative")
         }
         let plan = self.plan
         // Rows whose cache lines the previous batch already requested (it guessed this batch right).
         let requested = plan.lookahead.first == first ? plan.lookahead.rows : 0
         plan.startBatch()
-        if ids.count != count { ids = Array(repeating: SampleID(globalPosition: 0, dataset: 0, datasetEpoch: 0, index: 0), count: count) }
+        if ids.count != count {
+            ids = Array(repeating: SampleID(globalPosition: 0, dataset: 0, datasetEpoch: 0, index: 0), count: count)
+        }
         guard count > 0 else { return plan }
         do {
             try ids.withUnsafeMutableBufferPointer { (ids) throws(StreamError) in
@@ -202,7 +236,9 @@ public final class TokenStream {
         peekSampleIDs(from: next, count: Self.warmDistance) { id in
             let window = plan.windows[id.dataset]
             guard window.holds(epoch: id.datasetEpoch, draw: id.index) else { return false }
-            plan.append(draw: Int(id.index - window.first), runs: window.runs, drawRunStart: window.drawRunStart, dataset: id.dataset)
+            plan.append(
+                draw: Int(id.index - window.first), runs: window.runs, drawRunStart: window.drawRunStart,
+                dataset: id.dataset)
             rows += 1
             return true
         }
@@ -243,7 +279,8 @@ public final class TokenStream {
         guard orders.count == 1 else { return sampleID(at: id.globalPosition + 1) }
         // One dataset: its draw is the global position itself (draws per epoch = samples per epoch).
         if id.index + 1 < orders[0].samples {
-            return SampleID(globalPosition: id.globalPosition + 1, dataset: 0, datasetEpoch: id.datasetEpoch, index: id.index + 1)
+            return SampleID(
+                globalPosition: id.globalPosition + 1, dataset: 0, datasetEpoch: id.datasetEpoch, index: id.index + 1)
         }
         return SampleID(globalPosition: id.globalPosition + 1, dataset: 0, datasetEpoch: id.datasetEpoch + 1, index: 0)
     }
@@ -282,7 +319,8 @@ public final class TokenStream {
         let d = id.dataset
         let window = plan.windows + d
         if !window.pointee.holds(epoch: id.datasetEpoch, draw: id.index) {
-            let next = try windows.window(.init(dataset: d, epoch: id.datasetEpoch, block: id.index / orders[d].windowLength))
+            let next = try windows.window(
+                .init(dataset: d, epoch: id.datasetEpoch, block: id.index / orders[d].windowLength))
             plan.replaceWindow(dataset: d, with: next)
         }
         // Fields read one by one: copying the whole context right after storing `usedBy` into it stalled on
@@ -382,7 +420,9 @@ private final class BatchPlan: @unchecked Sendable {
     }
 
     /// The rows from `row` on, one at a time (past the last row: none).
-    func rows(from row: Int) -> RowWalk { RowWalk(segments: UnsafePointer(segments.base), count: segments.count, startingAt: row) }
+    func rows(from row: Int) -> RowWalk {
+        RowWalk(segments: UnsafePointer(segments.base), count: segments.count, startingAt: row)
+    }
 
     /// Calls `body(row, runs, dataset)` for `rows` in order, each row's cache lines requested
     /// `prefetchDistance` rows before its turn and its runs' first lines `warmDistance` rows before.
@@ -402,7 +442,9 @@ private final class BatchPlan: @unchecked Sendable {
 
     /// Draw `draw`'s runs in a window's run table (stored in draw order).
     @inline(__always)
-    static func runs(ofDraw draw: Int, _ runs: UnsafePointer<Run>, _ drawRunStart: UnsafePointer<Int32>) -> UnsafeBufferPointer<Run> {
+    static func runs(ofDraw draw: Int, _ runs: UnsafePointer<Run>, _ drawRunStart: UnsafePointer<Int32>)
+        -> UnsafeBufferPointer<Run>
+    {
         let start = Int(drawRunStart[draw])
         return UnsafeBufferPointer(start: runs + start, count: Int(drawRunStart[draw + 1]) - start)
     }

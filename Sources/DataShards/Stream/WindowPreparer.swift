@@ -56,17 +56,22 @@ final class WindowBuilder: @unchecked Sendable {
             runStart.append(Int32(runs.count))
             // T tokens move the cursor to the next sample's start; the sample also holds that token (its
             // last target), which extends the last run when it follows it in the same document.
-            try cursor.advance(by: t) { base, tokens in runs.append(WindowRuns.Run(base: base, byteCount: tokens * width)) }
+            try cursor.advance(by: t) { base, tokens in
+                runs.append(WindowRuns.Run(base: base, byteCount: tokens * width))
+            }
             let last = try cursor.nextToken()
-            if let previous = runs.last, previous.base + previous.byteCount == last, runs.count > Int(runStart[runStart.count - 1]) {
+            if let previous = runs.last, previous.base + previous.byteCount == last,
+                runs.count > Int(runStart[runStart.count - 1])
+            {
                 runs[runs.count - 1].byteCount += width
             } else {
                 runs.append(WindowRuns.Run(base: last, byteCount: width))
             }
         }
         runStart.append(Int32(runs.count))
-        return WindowRuns(epoch: epoch, block: block, first: first, permutation: order.windowPermutation(epoch: epoch, block: block),
-                          runStart: runStart, runs: runs, readers: cursor.readers)
+        return WindowRuns(
+            epoch: epoch, block: block, first: first, permutation: order.windowPermutation(epoch: epoch, block: block),
+            runStart: runStart, runs: runs, readers: cursor.readers)
     }
 
 }
@@ -97,7 +102,9 @@ final class WindowPreparer: @unchecked Sendable {
         var outcome = takeAhead(key)
         if outcome == nil {
             let builder = self.builder
-            outcome = queue.sync { Result<WindowRuns, StreamError> { () throws(StreamError) in try builder.build(key) } }
+            outcome = queue.sync {
+                Result<WindowRuns, StreamError> { () throws(StreamError) in try builder.build(key) }
+            }
         }
         startAhead(builder.next(after: key))
         return try outcome!.get()
@@ -122,8 +129,11 @@ final class WindowPreparer: @unchecked Sendable {
 
     private func startAhead(_ key: Key) {
         changed.lock()
-        if ahead[key.dataset]?.key == key { changed.unlock(); return }
-        ahead[key.dataset] = (key, nil)  // replaces (drops) one built for another place after a jump
+        if ahead[key.dataset]?.key == key {
+            changed.unlock()
+            return
+        }
+        ahead[key.dataset] = (key, nil) // replaces (drops) one built for another place after a jump
         changed.unlock()
         let builder = self.builder
         queue?.async {

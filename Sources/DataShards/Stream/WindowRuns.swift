@@ -9,7 +9,10 @@
 
 /// Immutable once built (it may be built on the window-ahead queue and read on the reader thread).
 final class WindowRuns: @unchecked Sendable {
-    struct Run { var base: UnsafeRawPointer; var byteCount: Int }
+    struct Run {
+        var base: UnsafeRawPointer
+        var byteCount: Int
+    }
 
     let epoch: Int64
     let block: Int64
@@ -25,7 +28,10 @@ final class WindowRuns: @unchecked Sendable {
     let readers: [ShardReader]
 
     /// `runStart`/`runs` in sample (token) order as the window was walked; `permutation[i]` is draw i's sample.
-    init(epoch: Int64, block: Int64, first: Int64, permutation: [Int32], runStart: [Int32], runs sampleRuns: [Run], readers: [ShardReader]) {
+    init(
+        epoch: Int64, block: Int64, first: Int64, permutation: [Int32], runStart: [Int32], runs sampleRuns: [Run],
+        readers: [ShardReader]
+    ) {
         self.epoch = epoch
         self.block = block
         self.first = first
@@ -71,7 +77,9 @@ struct TokenOrderCursor {
     /// Every shard entered so far, in order.
     private(set) var readers: [ShardReader] = []
 
-    init(shards: DatasetOrder.ShardOrder, atToken token: Int64, width: Int, open: @escaping OpenShard) throws(StreamError) {
+    init(shards: DatasetOrder.ShardOrder, atToken token: Int64, width: Int, open: @escaping OpenShard)
+        throws(StreamError)
+    {
         self.shards = shards
         self.width = width
         self.open = open
@@ -108,7 +116,8 @@ struct TokenOrderCursor {
                 // End of this shard: on to the next one in the order.
                 position += 1
                 guard position < shards.order.count else {
-                    preconditionFailure("a packed sample ran past the dataset epoch's last token (samples are cut so that it cannot)")
+                    preconditionFailure(
+                        "a packed sample ran past the dataset epoch's last token (samples are cut so that it cannot)")
                 }
                 (reader, documents) = try open(position)
                 readers.append(reader)

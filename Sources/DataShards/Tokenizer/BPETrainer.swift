@@ -15,12 +15,17 @@ public struct BPETrainer {
     public let minFrequency: Int
     var words = WordCounter()
 
-    public init(vocabularySize: Int, specialTokens: [String] = [], splitPattern: SplitPattern = .llama3,
-                minFrequency: Int = 0) throws(TokenizerError) {
+    public init(
+        vocabularySize: Int, specialTokens: [String] = [], splitPattern: SplitPattern = .llama3,
+        minFrequency: Int = 0
+    ) throws(TokenizerError) {
         guard vocabularySize >= 256 + specialTokens.count else {
-            throw .invalidTrainingSettings("vocabularySize \(vocabularySize) must be at least 256 + \(specialTokens.count) special tokens")
+            throw .invalidTrainingSettings(
+                "vocabularySize \(vocabularySize) must be at least 256 + \(specialTokens.count) special tokens")
         }
-        guard vocabularySize <= Int(Int32.max) else { throw .invalidTrainingSettings("vocabularySize \(vocabularySize) is too large") }
+        guard vocabularySize <= Int(Int32.max) else {
+            throw .invalidTrainingSettings("vocabularySize \(vocabularySize) is too large")
+        }
         guard Set(specialTokens).count == specialTokens.count, !specialTokens.contains("") else {
             throw .invalidTrainingSettings("special tokens must be distinct and non-empty: \(specialTokens)")
         }
@@ -51,16 +56,25 @@ public struct BPETrainer {
     /// Counts documents on `threads` threads, then adds the counts (same result as `add` one by one).
     public mutating func add(documents: [String], threads: Int) {
         let threads = max(1, min(threads, documents.count))
-        if threads == 1 { for d in documents { add(d) }; return }
+        if threads == 1 {
+            for d in documents { add(d) }
+            return
+        }
         let pattern = splitPattern
         let partials = UnsafeMutableBufferPointer<WordCounter>.allocate(capacity: threads)
         partials.initialize(repeating: WordCounter())
-        defer { partials.deinitialize(); partials.deallocate() }
+        defer {
+            partials.deinitialize()
+            partials.deallocate()
+        }
         let box = UncheckedSendable(partials)
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             var local = try! BPETrainer(vocabularySize: 256, splitPattern: pattern)
             var k = t
-            while k < documents.count { local.add(documents[k]); k += threads }
+            while k < documents.count {
+                local.add(documents[k])
+                k += threads
+            }
             box.value[t] = local.words
         }
         for t in 0..<threads { words.merge(partials[t]) }
@@ -69,10 +83,14 @@ public struct BPETrainer {
     /// Runs the merges and returns the tokenizer (special tokens become special added tokens).
     public func train() throws(TokenizerError) -> Tokenizer {
         let r = trainMerges()
-        let added = specialTokens.enumerated().map { AddedToken(id: UInt32($0.offset), content: $0.element, special: true) }
+        let added = specialTokens.enumerated().map {
+            AddedToken(id: UInt32($0.offset), content: $0.element, special: true)
+        }
         var vocab: [(token: String, id: UInt32)] = []
         for (i, s) in specialTokens.enumerated() { vocab.append((s, UInt32(i))) }
-        for (i, bytes) in r.tokens.enumerated() where i >= specialTokens.count { vocab.append((ByteLevel.encode(bytes), UInt32(i))) }
+        for (i, bytes) in r.tokens.enumerated() where i >= specialTokens.count {
+            vocab.append((ByteLevel.encode(bytes), UInt32(i)))
+        }
         let merges = r.merges.map { (ByteLevel.encode(r.tokens[Int($0.0)]), ByteLevel.encode(r.tokens[Int($0.1)])) }
         return try Tokenizer(vocabulary: vocab, merges: merges, addedTokens: added, splitPattern: splitPattern)
     }
@@ -87,7 +105,8 @@ public struct BPETrainer {
         while vocabulary.tokens.count < vocabularySize {
             guard let top = pairs.popMostFrequent() else { break }
             if top.count < 1 || minFrequency > top.count { break }
-            let a = UInt32(truncatingIfNeeded: top.pair >> 32), b = UInt32(truncatingIfNeeded: top.pair)
+            let a = UInt32(truncatingIfNeeded: top.pair >> 32)
+            let b = UInt32(truncatingIfNeeded: top.pair)
             let c = vocabulary.id(joining: a, b)
             merges.append((a, b))
             let positions = pairs.takePositions(of: top)

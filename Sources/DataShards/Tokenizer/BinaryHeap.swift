@@ -14,7 +14,8 @@ struct BinaryHeap<Element: HeapOrdered> {
         while i > 0 {
             let parent = (i - 1) >> 1
             if !items[i].before(items[parent]) { break }
-            items.swapAt(i, parent); i = parent
+            items.swapAt(i, parent)
+            i = parent
         }
     }
 
@@ -26,12 +27,14 @@ struct BinaryHeap<Element: HeapOrdered> {
         var i = 0
         let n = items.count
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var m = i
             if l < n && items[l].before(items[m]) { m = l }
             if r < n && items[r].before(items[m]) { m = r }
             if m == i { break }
-            items.swapAt(m, i); i = m
+            items.swapAt(m, i)
+            i = m
         }
         return top
     }

@@ -27,16 +27,26 @@ final class BytePairMerger {
     /// Returns the new count.
     private func mergeByScan(_ id: UnsafeMutablePointer<UInt32>, _ count: Int, _ table: PairRankView) -> Int {
         var n = count
-        let rk = ranks, mg = merged
+        let rk = ranks
+        let mg = merged
         for i in 0..<(n - 1) { (rk[i], mg[i]) = table.lookup(id[i], id[i + 1]) }
         while n > 1 {
-            var best = PairRankTable.noRank, at = -1
-            for i in 0..<(n - 1) where rk[i] < best { best = rk[i]; at = i }
+            var best = PairRankTable.noRank
+            var at = -1
+            for i in 0..<(n - 1) where rk[i] < best {
+                best = rk[i]
+                at = i
+            }
             if at < 0 { break }
             id[at] = mg[at]
             // Remove position at+1.
             var k = at + 1
-            while k < n - 1 { id[k] = id[k + 1]; rk[k] = rk[k + 1]; mg[k] = mg[k + 1]; k += 1 }
+            while k < n - 1 {
+                id[k] = id[k + 1]
+                rk[k] = rk[k + 1]
+                mg[k] = mg[k + 1]
+                k += 1
+            }
             n -= 1
             if at > 0 { (rk[at - 1], mg[at - 1]) = table.lookup(id[at - 1], id[at]) }
             if at < n - 1 { (rk[at], mg[at]) = table.lookup(id[at], id[at + 1]) } else { rk[at] = PairRankTable.noRank }
@@ -56,11 +66,12 @@ final class BytePairMerger {
             if r != PairRankTable.noRank { heap.push(UInt64(r) << 32 | UInt64(i)) }
         }
         while let top = heap.pop() {
-            let rank = UInt32(top >> 32), pos = Int(top & 0xFFFF_FFFF)
+            let rank = UInt32(top >> 32)
+            let pos = Int(top & 0xFFFF_FFFF)
             guard alive[pos], next[pos] >= 0 else { continue }
             let right = next[pos]
             let m = table.lookup(ids[pos], ids[right])
-            guard m.rank == rank else { continue }  // stale entry
+            guard m.rank == rank else { continue } // stale entry
             ids[pos] = m.merged
             alive[right] = false
             next[pos] = next[right]
@@ -77,7 +88,10 @@ final class BytePairMerger {
         var out: [UInt32] = []
         out.reserveCapacity(n)
         var i = 0
-        while i >= 0 { out.append(ids[i]); i = next[i] }
+        while i >= 0 {
+            out.append(ids[i])
+            i = next[i]
+        }
         ids = out
     }
 }

@@ -2,7 +2,10 @@
 // ASCII and the BMP through flat tables, the rest by binary search over the generated ranges.
 
 enum CharacterClass: UInt8 {
-    case other = 0, letter = 1, number = 2, space = 3
+    case other = 0
+    case letter = 1
+    case number = 2
+    case space = 3
 }
 
 enum CharacterClassTable {
@@ -11,14 +14,20 @@ enum CharacterClassTable {
         var table = [UInt8](repeating: 0, count: 0x10000)
         for cp in 0..<0x80 {
             let c = UInt8(cp)
-            if (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) { table[cp] = CharacterClass.letter.rawValue }
-            else if c >= 0x30 && c <= 0x39 { table[cp] = CharacterClass.number.rawValue }
-            else if c == 0x20 || (c >= 0x09 && c <= 0x0D) { table[cp] = CharacterClass.space.rawValue }
+            if (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) {
+                table[cp] = CharacterClass.letter.rawValue
+            } else if c >= 0x30 && c <= 0x39 {
+                table[cp] = CharacterClass.number.rawValue
+            } else if c == 0x20 || (c >= 0x09 && c <= 0x0D) {
+                table[cp] = CharacterClass.space.rawValue
+            }
         }
         let r = UnicodeTables.ranges
         var i = 0
         while i < r.count {
-            let lo = Int(r[i]), hi = Int(r[i + 1]), cls = UInt8(r[i + 2])
+            let lo = Int(r[i])
+            let hi = Int(r[i + 1])
+            let cls = UInt8(r[i + 2])
             if lo < 0x10000 { for cp in lo...min(hi, 0xFFFF) { table[cp] = cls } }
             i += 3
         }
@@ -49,10 +58,17 @@ enum CharacterClassTable {
     static func classOf(_ cp: UInt32) -> UInt8 {
         if cp < 0x10000 { return bmpPointer[Int(cp)] }
         return astral.withUnsafeBufferPointer { r in
-            var lo = 0, hi = r.count / 3 - 1
+            var lo = 0
+            var hi = r.count / 3 - 1
             while lo <= hi {
                 let mid = (lo + hi) >> 1
-                if cp < r[mid * 3] { hi = mid - 1 } else if cp > r[mid * 3 + 1] { lo = mid + 1 } else { return UInt8(r[mid * 3 + 2]) }
+                if cp < r[mid * 3] {
+                    hi = mid - 1
+                } else if cp > r[mid * 3 + 1] {
+                    lo = mid + 1
+                } else {
+                    return UInt8(r[mid * 3 + 2])
+                }
             }
             return 0
         }

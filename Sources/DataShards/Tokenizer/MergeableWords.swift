@@ -34,7 +34,7 @@ struct MergeableWords {
         symbols.withUnsafeMutableBufferPointer { sym in
             for w32 in positions {
                 let w = Int(w32)
-                if seenInStep[w] == step { continue }  // positions may repeat a word
+                if seenInStep[w] == step { continue } // positions may repeat a word
                 seenInStep[w] = step
                 let s = start[w]
                 var n = length[w]
@@ -51,7 +51,10 @@ struct MergeableWords {
                         }
                         sym[s + i] = c
                         var k = i + 1
-                        while k < n - 1 { sym[s + k] = sym[s + k + 1]; k += 1 }
+                        while k < n - 1 {
+                            sym[s + k] = sym[s + k + 1]
+                            k += 1
+                        }
                         n -= 1
                         if i < n - 1 {
                             let next = UInt64(sym[s + i + 1])

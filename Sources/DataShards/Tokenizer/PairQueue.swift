@@ -6,7 +6,7 @@ struct PairQueue {
         var count: Int
         /// Left id << 32 | right id.
         var pair: UInt64
-        var positions: Int  // index into `positionLists`
+        var positions: Int // index into `positionLists`
         /// Max-heap order: higher count first, then the smaller pair.
         @inline(__always) func before(_ o: HeapEntry) -> Bool { count != o.count ? count > o.count : pair < o.pair }
     }

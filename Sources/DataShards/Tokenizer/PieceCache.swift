@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A bounded cache of pre-token bytes -> token ids, owned by one `TokenEncoder` (one thread). Fixed-size
@@ -35,8 +35,14 @@ final class PieceCache {
     }
 
     deinit {
-        slots.deallocate(); entryHash.deallocate(); entryKeyStart.deallocate(); entryKeyLength.deallocate()
-        entryValueStart.deallocate(); entryValueLength.deallocate(); keys.deallocate(); values.deallocate()
+        slots.deallocate()
+        entryHash.deallocate()
+        entryKeyStart.deallocate()
+        entryKeyLength.deallocate()
+        entryValueStart.deallocate()
+        entryValueLength.deallocate()
+        keys.deallocate()
+        values.deallocate()
     }
 
     @inline(__always)
@@ -51,7 +57,11 @@ final class PieceCache {
         }
         var tail: UInt64 = 0
         var shift: UInt64 = 0
-        while i < n { tail |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+        while i < n {
+            tail |= UInt64(p[i]) << shift
+            shift += 8
+            i += 1
+        }
         h = (h ^ tail) &* 0x9E37_79B9_7F4A_7C15
         return h ^ (h >> 32)
     }
@@ -64,7 +74,8 @@ final class PieceCache {
             let e = Int(slots[s])
             if e < 0 { return false }
             if entryHash[e] == h && Int(entryKeyLength[e]) == n && memcmp(keys + Int(entryKeyStart[e]), p, n) == 0 {
-                let start = Int(entryValueStart[e]), len = Int(entryValueLength[e])
+                let start = Int(entryValueStart[e])
+                let len = Int(entryValueLength[e])
                 out.append(contentsOf: UnsafeBufferPointer(start: values + start, count: len))
                 return true
             }
@@ -75,7 +86,9 @@ final class PieceCache {
     func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, ids: [UInt32]) {
         if entries >= maxEntries || keyUsed + n > keyCapacity || valueUsed + ids.count > valueCapacity {
             slots.update(repeating: -1, count: slotCount)
-            entries = 0; keyUsed = 0; valueUsed = 0
+            entries = 0
+            keyUsed = 0
+            valueUsed = 0
         }
         var s = Int(truncatingIfNeeded: h) & (slotCount - 1)
         while slots[s] >= 0 { s = (s + 1) & (slotCount - 1) }
@@ -83,9 +96,12 @@ final class PieceCache {
         entries += 1
         slots[s] = Int32(e)
         entryHash[e] = h
-        entryKeyStart[e] = Int32(keyUsed); entryKeyLength[e] = Int32(n)
-        (keys + keyUsed).update(from: p, count: n); keyUsed += n
-        entryValueStart[e] = Int32(valueUsed); entryValueLength[e] = Int32(ids.count)
+        entryKeyStart[e] = Int32(keyUsed)
+        entryKeyLength[e] = Int32(n)
+        (keys + keyUsed).update(from: p, count: n)
+        keyUsed += n
+        entryValueStart[e] = Int32(valueUsed)
+        entryValueLength[e] = Int32(ids.count)
         ids.withUnsafeBufferPointer { (values + valueUsed).update(from: $0.baseAddress!, count: ids.count) }
         valueUsed += ids.count
     }

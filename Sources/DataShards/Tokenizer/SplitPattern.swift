@@ -9,7 +9,8 @@ public enum SplitPattern: String, Sendable, CaseIterable {
     case llama3
 
     public static let gpt2Regex = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
-    public static let llama3Regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    public static let llama3Regex =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     /// The regex text as written in tokenizer.json.
     public var regex: String { self == .gpt2 ? Self.gpt2Regex : Self.llama3Regex }
@@ -35,11 +36,20 @@ struct PreTokenScanner {
     func charAt(_ i: Int) -> (cls: UInt8, len: Int) {
         let b0 = base[i]
         if b0 < 0x80 { return (CharacterClassTable.asciiClass(b0), 1) }
-        var cp: UInt32, len: Int
-        if b0 & 0xE0 == 0xC0 { cp = UInt32(b0 & 0x1F); len = 2 }
-        else if b0 & 0xF0 == 0xE0 { cp = UInt32(b0 & 0x0F); len = 3 }
-        else if b0 & 0xF8 == 0xF0 { cp = UInt32(b0 & 0x07); len = 4 }
-        else { return (0, 1) }
+        var cp: UInt32
+        var len: Int
+        if b0 & 0xE0 == 0xC0 {
+            cp = UInt32(b0 & 0x1F)
+            len = 2
+        } else if b0 & 0xF0 == 0xE0 {
+            cp = UInt32(b0 & 0x0F)
+            len = 3
+        } else if b0 & 0xF8 == 0xF0 {
+            cp = UInt32(b0 & 0x07)
+            len = 4
+        } else {
+            return (0, 1)
+        }
         if i + len > count { return (0, 1) }
         for k in 1..<len {
             let b = base[i + k]
@@ -92,10 +102,17 @@ struct PreTokenScanner {
     /// Whitespace run from `i`: returns (end of run, start of its last character, end of its last CR/LF or -1).
     @inline(__always)
     private func whitespaceRun(_ i: Int) -> (end: Int, lastStart: Int, lastNewlineEnd: Int) {
-        var j = i, lastStart = i, lastNL = -1
+        var j = i
+        var lastStart = i
+        var lastNL = -1
         while j < count {
             let b = base[j]
-            if b == 0x0A || b == 0x0D { lastStart = j; j += 1; lastNL = j; continue }
+            if b == 0x0A || b == 0x0D {
+                lastStart = j
+                j += 1
+                lastNL = j
+                continue
+            }
             let (c, l) = charAt(j)
             if c != Self.space { break }
             lastStart = j
@@ -136,18 +153,21 @@ struct PreTokenScanner {
         }
         // \p{N}{1,3}
         if c == Self.number {
-            var j = i + l, k = 1
+            var j = i + l
+            var k = 1
             while k < 3 && j < count {
                 let (cn, ln) = charAt(j)
                 if cn != Self.number { break }
-                j += ln; k += 1
+                j += ln
+                k += 1
             }
             return j
         }
         // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
         var otherStart = -1
-        if c == Self.other { otherStart = i + l }
-        else if b == 0x20 && i + 1 < count {
+        if c == Self.other {
+            otherStart = i + l
+        } else if b == 0x20 && i + 1 < count {
             let (c2, l2) = charAt(i + 1)
             if c2 == Self.other { otherStart = i + 1 + l2 }
         }

@@ -61,7 +61,9 @@ public final class TokenEncoder {
 
     /// The text between two first-pass added tokens: second-pass (normalized) added tokens, and the rest as
     /// segments of ordinary text.
-    private func encodeMatchingSecondPass(_ base: UnsafePointer<UInt8>, from: Int, to end: Int, into out: inout [UInt32]) {
+    private func encodeMatchingSecondPass(
+        _ base: UnsafePointer<UInt8>, from: Int, to end: Int, into out: inout [UInt32]
+    ) {
         var pos = from
         while pos < end {
             guard let m = tokenizer.addedTokenSplitter.secondPass.nextMatch(in: base, count: end, from: pos) else {

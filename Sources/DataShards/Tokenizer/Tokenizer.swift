@@ -31,9 +31,11 @@ public final class Tokenizer: Sendable {
 
     /// Builds a tokenizer from a vocabulary (tokenizer.json token strings -> ids), merges (pairs of token
     /// strings, in rank order) and added tokens.
-    public init(vocabulary: [(token: String, id: UInt32)], merges mergeStrings: [(String, String)],
-                addedTokens: [AddedToken], splitPattern: SplitPattern, addPrefixSpace: Bool = false,
-                ignoreMerges: Bool = false, postProcessorJSON: String? = nil, source: String = "<memory>") throws(TokenizerError) {
+    public init(
+        vocabulary: [(token: String, id: UInt32)], merges mergeStrings: [(String, String)],
+        addedTokens: [AddedToken], splitPattern: SplitPattern, addPrefixSpace: Bool = false,
+        ignoreMerges: Bool = false, postProcessorJSON: String? = nil, source: String = "<memory>"
+    ) throws(TokenizerError) {
         self.splitPattern = splitPattern
         self.addPrefixSpace = addPrefixSpace
         self.ignoreMerges = ignoreMerges
@@ -67,7 +69,9 @@ public final class Tokenizer: Sendable {
         for (rank, (a, b)) in mergeStrings.enumerated() {
             guard let ia = byString[a] else { throw .mergeTokenNotInVocabulary(file: source, merge: rank, token: a) }
             guard let ib = byString[b] else { throw .mergeTokenNotInVocabulary(file: source, merge: rank, token: b) }
-            guard let im = byString[a + b] else { throw .mergeTokenNotInVocabulary(file: source, merge: rank, token: a + b) }
+            guard let im = byString[a + b] else {
+                throw .mergeTokenNotInVocabulary(file: source, merge: rank, token: a + b)
+            }
             table.insertIfAbsent(ia, ib, rank: UInt32(rank), merged: im)
             mergeIds.append((ia, ib))
         }
@@ -85,9 +89,10 @@ public final class Tokenizer: Sendable {
         self.isSpecial = special
         self.addedTokenSplitter = AddedTokenSplitter(addedTokens)
 
-        let json = TokenizerJSON.render(vocab: sortedVocab, merges: mergeStrings, addedTokens: addedTokens,
-                                        splitPattern: splitPattern, addPrefixSpace: addPrefixSpace,
-                                        ignoreMerges: ignoreMerges, postProcessorJSON: postProcessorJSON)
+        let json = TokenizerJSON.render(
+            vocab: sortedVocab, merges: mergeStrings, addedTokens: addedTokens,
+            splitPattern: splitPattern, addPrefixSpace: addPrefixSpace,
+            ignoreMerges: ignoreMerges, postProcessorJSON: postProcessorJSON)
         self.canonicalBytes = Array(json.utf8)
         self.hash = SHA256.hex(of: canonicalBytes)
     }

@@ -19,9 +19,13 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable, Equatable 
         case .malformedJSON(let f, let r): return "tokenizer file \(f) is not valid JSON: \(r)"
         case .invalidField(let f, let field, let e): return "tokenizer file \(f): field \(field) must be \(e)"
         case .unsupported(let f, let field, let v):
-            return "tokenizer file \(f): \(field) = \(v) is not supported (byte-level BPE with the GPT-2 or Llama-3 split pattern only)"
-        case .mergeTokenNotInVocabulary(let f, let i, let t): return "tokenizer file \(f): merge #\(i) produces or uses \"\(t)\", which is not in model.vocab"
-        case .missingByte(let f, let b): return "tokenizer file \(f): model.vocab lacks the byte-level token for byte 0x\(String(b, radix: 16)); not a byte-level BPE vocabulary"
+            return
+                "tokenizer file \(f): \(field) = \(v) is not supported (byte-level BPE with the GPT-2 or Llama-3 split pattern only)"
+        case .mergeTokenNotInVocabulary(let f, let i, let t):
+            return "tokenizer file \(f): merge #\(i) produces or uses \"\(t)\", which is not in model.vocab"
+        case .missingByte(let f, let b):
+            return
+                "tokenizer file \(f): model.vocab lacks the byte-level token for byte 0x\(String(b, radix: 16)); not a byte-level BPE vocabulary"
         case .invalidTrainingSettings(let r): return "invalid tokenizer training settings: \(r)"
         case .writeFailed(let f, let r): return "cannot write tokenizer file \(f): \(r)"
         }

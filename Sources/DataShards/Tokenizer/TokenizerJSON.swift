@@ -9,9 +9,11 @@ import Foundation
 /// silently producing other ids. The decoder is assumed to be ByteLevel; `post_processor` is kept verbatim
 /// when saving but not applied by `encode` (the caller adds end-of-text tokens itself).
 enum TokenizerJSON {
-    static func render(vocab: [(token: String, id: UInt32)], merges: [(String, String)], addedTokens: [AddedToken],
-                       splitPattern: SplitPattern, addPrefixSpace: Bool, ignoreMerges: Bool,
-                       postProcessorJSON: String?) -> String {
+    static func render(
+        vocab: [(token: String, id: UInt32)], merges: [(String, String)], addedTokens: [AddedToken],
+        splitPattern: SplitPattern, addPrefixSpace: Bool, ignoreMerges: Bool,
+        postProcessorJSON: String?
+    ) -> String {
         var o = "{\n"
         o += "  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n"
         o += "  \"added_tokens\": ["
@@ -24,13 +26,17 @@ enum TokenizerJSON {
         o += "  \"normalizer\": null,\n"
         switch splitPattern {
         case .gpt2:
-            o += "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": true, \"use_regex\": true},\n"
+            o +=
+                "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": true, \"use_regex\": true},\n"
         case .llama3:
-            o += "  \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \(quote(splitPattern.regex))}, \"behavior\": \"Isolated\", \"invert\": false}, "
-            o += "{\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": false, \"use_regex\": false}]},\n"
+            o +=
+                "  \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \(quote(splitPattern.regex))}, \"behavior\": \"Isolated\", \"invert\": false}, "
+            o +=
+                "{\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": false, \"use_regex\": false}]},\n"
         }
         o += "  \"post_processor\": \(postProcessorJSON ?? "null"),\n"
-        o += "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},\n"
+        o +=
+            "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},\n"
         o += "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n"
         o += "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": false,\n"
         o += "    \"byte_fallback\": false,\n    \"ignore_merges\": \(ignoreMerges),\n    \"vocab\": {"
@@ -83,14 +89,16 @@ enum TokenizerJSON {
         let merges = try parseMerges(model["merges"], source: source)
         let added = try parseAddedTokens(root["added_tokens"], source: source)
         let post = try parsePostProcessor(root["post_processor"], source: source)
-        return try Tokenizer(vocabulary: vocab, merges: merges, addedTokens: added, splitPattern: pattern,
-                             addPrefixSpace: prefixSpace, ignoreMerges: ignoreMerges, postProcessorJSON: post, source: source)
+        return try Tokenizer(
+            vocabulary: vocab, merges: merges, addedTokens: added, splitPattern: pattern,
+            addPrefixSpace: prefixSpace, ignoreMerges: ignoreMerges, postProcessorJSON: post, source: source)
     }
 
     private static func parseRoot(_ data: Data, source: String) throws(TokenizerError) -> [String: Any] {
         let rootAny: Any
-        do { rootAny = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) }
-        catch { throw .malformedJSON(file: source, reason: "\(error.localizedDescription)") }
+        do { rootAny = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            throw .malformedJSON(file: source, reason: "\(error.localizedDescription)")
+        }
         guard let root = rootAny as? [String: Any] else {
             throw .invalidField(file: source, field: "(root)", expected: "a JSON object")
         }
@@ -105,17 +113,23 @@ enum TokenizerJSON {
         if let type = model["type"], (type as? String) != "BPE" {
             throw .unsupported(file: source, field: "model.type", value: describe(type))
         }
-        if let d = model["dropout"], !(d is NSNull) { throw .unsupported(file: source, field: "model.dropout", value: describe(d)) }
+        if let d = model["dropout"], !(d is NSNull) {
+            throw .unsupported(file: source, field: "model.dropout", value: describe(d))
+        }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let v = model[key], !(v is NSNull), (v as? String) != "" {
                 throw .unsupported(file: source, field: "model.\(key)", value: describe(v))
             }
         }
-        if let v = model["byte_fallback"] as? Bool, v { throw .unsupported(file: source, field: "model.byte_fallback", value: "true") }
+        if let v = model["byte_fallback"] as? Bool, v {
+            throw .unsupported(file: source, field: "model.byte_fallback", value: "true")
+        }
         return model
     }
 
-    private static func parseVocabulary(_ any: Any?, source: String) throws(TokenizerError) -> [(token: String, id: UInt32)] {
+    private static func parseVocabulary(_ any: Any?, source: String) throws(TokenizerError) -> [(
+        token: String, id: UInt32
+    )] {
         guard let vocabDict = any as? [String: Any] else {
             throw .invalidField(file: source, field: "model.vocab", expected: "an object of token -> id")
         }
@@ -123,7 +137,8 @@ enum TokenizerJSON {
         vocab.reserveCapacity(vocabDict.count)
         for (token, value) in vocabDict {
             guard let id = value as? Int, id >= 0, id < Int(UInt32.max) else {
-                throw .invalidField(file: source, field: "model.vocab[\(quote(token))]", expected: "a non-negative integer id")
+                throw .invalidField(
+                    file: source, field: "model.vocab[\(quote(token))]", expected: "a non-negative integer id")
             }
             vocab.append((token, UInt32(id)))
         }
@@ -141,13 +156,17 @@ enum TokenizerJSON {
             if let s = m as? String {
                 let parts = s.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
-                    throw .invalidField(file: source, field: "model.merges[\(i)]", expected: "\"left right\" (two tokens separated by one space)")
+                    throw .invalidField(
+                        file: source, field: "model.merges[\(i)]",
+                        expected: "\"left right\" (two tokens separated by one space)")
                 }
                 merges.append((String(parts[0]), String(parts[1])))
             } else if let pair = m as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String {
                 merges.append((a, b))
             } else {
-                throw .invalidField(file: source, field: "model.merges[\(i)]", expected: "a \"left right\" string or a [left, right] pair")
+                throw .invalidField(
+                    file: source, field: "model.merges[\(i)]",
+                    expected: "a \"left right\" string or a [left, right] pair")
             }
         }
         return merges
@@ -161,14 +180,17 @@ enum TokenizerJSON {
         var added: [AddedToken] = []
         for (i, item) in items.enumerated() {
             guard let id = item["id"] as? Int, id >= 0, let content = item["content"] as? String else {
-                throw .invalidField(file: source, field: "added_tokens[\(i)]", expected: "an object with integer id and string content")
+                throw .invalidField(
+                    file: source, field: "added_tokens[\(i)]", expected: "an object with integer id and string content")
             }
             for flag in ["single_word", "lstrip", "rstrip"] where (item[flag] as? Bool) == true {
                 throw .unsupported(file: source, field: "added_tokens[\(i)].\(flag)", value: "true")
             }
             let special = (item["special"] as? Bool) ?? false
-            added.append(AddedToken(id: UInt32(id), content: content, special: special,
-                                    normalized: (item["normalized"] as? Bool) ?? !special))
+            added.append(
+                AddedToken(
+                    id: UInt32(id), content: content, special: special,
+                    normalized: (item["normalized"] as? Bool) ?? !special))
         }
         return added
     }
@@ -176,7 +198,8 @@ enum TokenizerJSON {
     /// The post-processor as canonical JSON text (sorted keys), kept to be written back on save; nil when absent.
     private static func parsePostProcessor(_ any: Any?, source: String) throws(TokenizerError) -> String? {
         guard let p = any, !(p is NSNull) else { return nil }
-        guard let d = try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+        guard let d = try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys, .withoutEscapingSlashes])
+        else {
             throw .invalidField(file: source, field: "post_processor", expected: "a JSON object")
         }
         return String(decoding: d, as: UTF8.self)
@@ -194,22 +217,30 @@ enum TokenizerJSON {
             return (.gpt2, flags.addPrefixSpace)
         }
         guard type == "Sequence", let list = pt["pretokenizers"] as? [[String: Any]], list.count == 2,
-              (list[0]["type"] as? String) == "Split", (list[1]["type"] as? String) == "ByteLevel" else {
+            (list[0]["type"] as? String) == "Split", (list[1]["type"] as? String) == "ByteLevel"
+        else {
             throw .unsupported(file: source, field: "pre_tokenizer", value: describe(pt))
         }
-        let split = list[0], byteLevel = list[1]
+        let split = list[0]
+        let byteLevel = list[1]
         guard let pat = split["pattern"] as? [String: Any], let regex = pat["Regex"] as? String else {
-            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[0].pattern", value: describe(split["pattern"] ?? "missing"))
+            throw .unsupported(
+                file: source, field: "pre_tokenizer.pretokenizers[0].pattern",
+                value: describe(split["pattern"] ?? "missing"))
         }
         guard let pattern = SplitPattern(regex: regex) else {
             throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[0].pattern.Regex", value: regex)
         }
         guard (split["behavior"] as? String) == "Isolated", (split["invert"] as? Bool) != true else {
-            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[0].behavior", value: describe(split["behavior"] ?? "missing"))
+            throw .unsupported(
+                file: source, field: "pre_tokenizer.pretokenizers[0].behavior",
+                value: describe(split["behavior"] ?? "missing"))
         }
         let flags = try byteLevelFlags(byteLevel, field: "pre_tokenizer.pretokenizers[1]", source: source)
         guard !flags.useRegex else {
-            throw .unsupported(file: source, field: "pre_tokenizer.pretokenizers[1].use_regex", value: "true (the split would be applied twice)")
+            throw .unsupported(
+                file: source, field: "pre_tokenizer.pretokenizers[1].use_regex",
+                value: "true (the split would be applied twice)")
         }
         // After a Split, HF's ByteLevel would put the prefix space before every pre-token, not every segment.
         if flags.addPrefixSpace {
@@ -222,21 +253,28 @@ enum TokenizerJSON {
     /// booleans, `use_regex` an optional one (default true). `tokenizers` 0.23 refuses a file without
     /// `add_prefix_space` ("missing field `add_prefix_space`"); guessing a value here would give other ids than
     /// the file means wherever it is loaded, so it is refused the same way.
-    private static func byteLevelFlags(_ object: [String: Any], field: String, source: String) throws(TokenizerError) -> (addPrefixSpace: Bool, useRegex: Bool) {
+    private static func byteLevelFlags(_ object: [String: Any], field: String, source: String) throws(TokenizerError)
+        -> (addPrefixSpace: Bool, useRegex: Bool)
+    {
         func flag(_ key: String, default value: Bool?) throws(TokenizerError) -> Bool {
             guard let raw = object[key] else {
                 guard let value else {
-                    throw .invalidField(file: source, field: "\(field).\(key)", expected: "true or false; it is missing, and Hugging Face tokenizers refuses a ByteLevel pre-tokenizer without it (add \"\(key)\": false unless the tokenizer was made with a prefix space)")
+                    throw .invalidField(
+                        file: source, field: "\(field).\(key)",
+                        expected:
+                            "true or false; it is missing, and Hugging Face tokenizers refuses a ByteLevel pre-tokenizer without it (add \"\(key)\": false unless the tokenizer was made with a prefix space)"
+                    )
                 }
                 return value
             }
             guard let number = raw as? NSNumber, String(cString: number.objCType) == "c" else {
-                throw .invalidField(file: source, field: "\(field).\(key)", expected: "true or false, not \(describe(raw))")
+                throw .invalidField(
+                    file: source, field: "\(field).\(key)", expected: "true or false, not \(describe(raw))")
             }
             return number.boolValue
         }
         let addPrefixSpace = try flag("add_prefix_space", default: nil)
-        _ = try flag("trim_offsets", default: nil)   // offsets only; required by HF all the same
+        _ = try flag("trim_offsets", default: nil) // offsets only; required by HF all the same
         return (addPrefixSpace, try flag("use_regex", default: true))
     }
 
@@ -253,8 +291,9 @@ extension Tokenizer {
     /// Loads a Hugging Face tokenizer.json.
     public static func load(path: String) throws(TokenizerError) -> Tokenizer {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) }
-        catch { throw .unreadable(file: path, reason: (error as NSError).localizedDescription) }
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .unreadable(file: path, reason: (error as NSError).localizedDescription)
+        }
         return try TokenizerJSON.parse(data, source: path)
     }
 

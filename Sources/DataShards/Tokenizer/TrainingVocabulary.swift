@@ -11,7 +11,10 @@ struct TrainingVocabulary {
         for (i, t) in tokens.enumerated() { idOf[t] = UInt32(i) }
         // Byte alphabet, ordered by printable code point; a one-byte special token keeps its id for that byte.
         for b in (0..<256).sorted(by: { ByteLevel.byteToCodePoint[$0] < ByteLevel.byteToCodePoint[$1] }) {
-            if let existing = idOf[[UInt8(b)]] { byteId[b] = existing; continue }
+            if let existing = idOf[[UInt8(b)]] {
+                byteId[b] = existing
+                continue
+            }
             byteId[b] = UInt32(tokens.count)
             idOf[[UInt8(b)]] = UInt32(tokens.count)
             tokens.append([UInt8(b)])

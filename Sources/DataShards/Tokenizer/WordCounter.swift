@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Counts distinct pre-tokens (byte strings) for training: an open-addressing table over a byte arena,
@@ -24,7 +24,10 @@ struct WordCounter {
             if e < 0 { break }
             if hashes[e] == h && Int(lengths[e]) == n {
                 let same = arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + starts[e], p, n) == 0 }
-                if same { counts[e] += count; return }
+                if same {
+                    counts[e] += count
+                    return
+                }
             }
             s = (s + 1) & mask
         }

@@ -5,10 +5,12 @@ import Foundation
 import Workers
 
 enum ApplyCommand: OpsCommand {
-    static let timeoutSeconds = TypedOption("timeout", value: "SECONDS", help: "with --wait: give up after this long (exit 3)",
-                                            default: 0.0, parser: .seconds, defaultDescription: "no limit")
+    static let timeoutSeconds = TypedOption(
+        "timeout", value: "SECONDS", help: "with --wait: give up after this long (exit 3)",
+        default: 0.0, parser: .seconds, defaultDescription: "no limit")
 
-    static let spec = CommandSpec("apply", summary: "Submit the jobs of a manifest file (YAML or JSON, several documents allowed)",
+    static let spec = CommandSpec(
+        "apply", summary: "Submit the jobs of a manifest file (YAML or JSON, several documents allowed)",
         options: [
             OptionSpec("file", short: "f", value: "FILE", help: "manifest file, or - for standard input (required)"),
             OptionSpec("wait", short: "w", help: "wait for the jobs to finish, showing progress; exit 1 if one fails"),
@@ -46,12 +48,15 @@ enum ApplyCommand: OpsCommand {
             print("job \(submitted.job.name) \(verb)")
         }
         guard wait, !dryRun else { return 0 }
-        return try await waitForJobs(response.jobs.map(\.job.name), client: client, timeoutSeconds: timeoutSeconds, json: format == .json)
+        return try await waitForJobs(
+            response.jobs.map(\.job.name), client: client, timeoutSeconds: timeoutSeconds, json: format == .json)
     }
 
     /// Polls the jobs until all are finished, redrawing a progress display; 0 if all succeeded, 1 if any
     /// failed or was cancelled, 3 on timeout.
-    static func waitForJobs(_ names: [String], client: OpsClient, timeoutSeconds: Double, json: Bool) async throws -> Int32 {
+    static func waitForJobs(_ names: [String], client: OpsClient, timeoutSeconds: Double, json: Bool) async throws
+        -> Int32
+    {
         let started = Date()
         let display = ProgressDisplay(live: Output.isTerminal && !json)
         var failures = 0
@@ -73,17 +78,21 @@ enum ApplyCommand: OpsCommand {
                 if json { try Output.printJSON(current) }
                 let bad = current.filter { $0.state != .succeeded }
                 for job in bad {
-                    Output.error("job \(job.name) \(job.state.rawValue)" + (job.failureMessage.map { ": \($0)" } ?? "")
-                                 + " — see `opsctl describe job \(job.name)` and `opsctl logs \(job.name)`")
+                    Output.error(
+                        "job \(job.name) \(job.state.rawValue)" + (job.failureMessage.map { ": \($0)" } ?? "")
+                            + " — see `opsctl describe job \(job.name)` and `opsctl logs \(job.name)`")
                 }
                 return bad.isEmpty ? 0 : 1
             }
             if timeoutSeconds > 0 && Date().timeIntervalSince(started) > timeoutSeconds {
                 display.finish()
-                Output.error("gave up waiting after \(TableFormatter.duration(timeoutSeconds)); the jobs keep running (opsctl get jobs)")
+                Output.error(
+                    "gave up waiting after \(TableFormatter.duration(timeoutSeconds)); the jobs keep running (opsctl get jobs)"
+                )
                 return 3
             }
-            try await Task.sleep(nanoseconds: failures > 0 ? UInt64(Backoff().delay(afterFailures: failures) * 1e9) : 1_000_000_000)
+            try await Task.sleep(
+                nanoseconds: failures > 0 ? UInt64(Backoff().delay(afterFailures: failures) * 1e9) : 1_000_000_000)
         }
     }
 
@@ -92,15 +101,21 @@ enum ApplyCommand: OpsCommand {
         var line = "\(job.name)  \(job.state.rawValue)  \(job.tasks.succeeded)/\(job.tasks.total) tasks"
         var details: [String] = []
         if job.tasks.running > 0 { details.append("\(job.tasks.running) running") }
-        if job.tasks.queued + job.tasks.blocked > 0 { details.append("\(job.tasks.queued + job.tasks.blocked) waiting") }
+        if job.tasks.queued + job.tasks.blocked > 0 {
+            details.append("\(job.tasks.queued + job.tasks.blocked) waiting")
+        }
         if job.tasks.failed > 0 { details.append("\(job.tasks.failed) failed") }
         if !details.isEmpty { line += " (" + details.joined(separator: ", ") + ")" }
         if let metrics = job.latestMetrics, !metrics.isEmpty {
             let step = metrics.map(\.step).max() ?? 0
-            let shown = metrics.sorted { $0.name < $1.name }.prefix(3).map { "\($0.name) \(TableFormatter.number($0.value))" }
+            let shown = metrics.sorted { $0.name < $1.name }.prefix(3).map {
+                "\($0.name) \(TableFormatter.number($0.value))"
+            }
             line += "  step \(step) " + shown.joined(separator: " ")
         }
-        if job.state == .running, let startedAt = job.startedAt, job.tasks.succeeded > 0, job.tasks.total > job.tasks.succeeded {
+        if job.state == .running, let startedAt = job.startedAt, job.tasks.succeeded > 0,
+            job.tasks.total > job.tasks.succeeded
+        {
             let elapsed = Date().timeIntervalSince(startedAt)
             let remaining = elapsed / Double(job.tasks.succeeded) * Double(job.tasks.total - job.tasks.succeeded)
             line += "  ETA \(TableFormatter.duration(remaining))"
@@ -126,7 +141,9 @@ final class ProgressDisplay {
             drawnLines = lines.count + 1
             Output.flush()
         } else if lines != lastLines {
-            for (index, line) in lines.enumerated() where index >= lastLines.count || lastLines[index] != line { print(line) }
+            for (index, line) in lines.enumerated() where index >= lastLines.count || lastLines[index] != line {
+                print(line)
+            }
             Output.flush()
         }
         lastLines = lines

@@ -3,8 +3,11 @@ import APITypes
 import Foundation
 
 enum DescribeCommand: OpsCommand {
-    static let spec = CommandSpec("describe", summary: "Show one job in detail: tasks, attempts, results, metrics, artifacts, events",
-        positionals: [PositionalSpec("KIND", help: "job", choices: ["job"]), PositionalSpec("NAME", help: "the job's name")],
+    static let spec = CommandSpec(
+        "describe", summary: "Show one job in detail: tasks, attempts, results, metrics, artifacts, events",
+        positionals: [
+            PositionalSpec("KIND", help: "job", choices: ["job"]), PositionalSpec("NAME", help: "the job's name"),
+        ],
         options: [OpsCommands.output.spec])
 
     /// What `describe job -o json` prints.
@@ -35,42 +38,63 @@ enum DescribeCommand: OpsCommand {
             ("State", job.state.rawValue + (job.cancelRequested && !job.state.isTerminal ? " (cancel requested)" : "")),
             ("Queue", job.queue), ("Priority", "\(job.priority)"), ("Replicas", "\(job.replicas)"),
             ("After", job.after.isEmpty ? "-" : job.after.joined(separator: ", ")),
-            ("Tasks", "\(job.tasks.total) total: \(job.tasks.succeeded) succeeded, \(job.tasks.running) running, \(job.tasks.queued) queued, \(job.tasks.blocked) blocked, \(job.tasks.failed) failed, \(job.tasks.cancelled) cancelled"),
+            (
+                "Tasks",
+                "\(job.tasks.total) total: \(job.tasks.succeeded) succeeded, \(job.tasks.running) running, \(job.tasks.queued) queued, \(job.tasks.blocked) blocked, \(job.tasks.failed) failed, \(job.tasks.cancelled) cancelled"
+            ),
             ("Submitted", WireCoding.formatTimestamp(job.submittedAt)),
         ]
         if let started = job.startedAt { fields.append(("Started", WireCoding.formatTimestamp(started))) }
         if let finished = job.finishedAt {
             fields.append(("Finished", WireCoding.formatTimestamp(finished)))
-            fields.append(("Duration", TableFormatter.duration(finished.timeIntervalSince(job.startedAt ?? job.submittedAt))))
+            fields.append(
+                ("Duration", TableFormatter.duration(finished.timeIntervalSince(job.startedAt ?? job.submittedAt))))
         }
         if let reason = job.pendingReason { fields.append(("Pending", reason)) }
         if let failure = job.failureMessage { fields.append(("Failure", failure)) }
         let width = (fields.map(\.0.count).max() ?? 0) + 2
-        var text = fields.map { ($0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n") + "\n"
+        var text =
+            fields.map { ($0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }.joined(
+                separator: "\n") + "\n"
 
         text += "\nTasks:\n" + indent(Tables.tasks(tasks, wide: true))
         let attempts = tasks.flatMap { task in task.attempts.map { (task, $0) } }
         if !attempts.isEmpty {
-            text += "\nAttempts:\n" + indent(TableFormatter.render(
-                headers: ["TASK", "ATTEMPT", "WORKER", "STATE", "STARTED", "DURATION", "MESSAGE"],
-                rows: attempts.map { task, attempt in
-                    [String(task.index), String(attempt.number), attempt.workerName ?? "\(attempt.workerID)", attempt.state.rawValue,
-                     WireCoding.formatTimestamp(attempt.startedAt),
-                     attempt.finishedAt.map { TableFormatter.duration($0.timeIntervalSince(attempt.startedAt)) } ?? "-",
-                     attempt.message.map { Tables.oneLine($0) } ?? "-"]
-                }))
+            text +=
+                "\nAttempts:\n"
+                + indent(
+                    TableFormatter.render(
+                        headers: ["TASK", "ATTEMPT", "WORKER", "STATE", "STARTED", "DURATION", "MESSAGE"],
+                        rows: attempts.map { task, attempt in
+                            [
+                                String(task.index), String(attempt.number), attempt.workerName ?? "\(attempt.workerID)",
+                                attempt.state.rawValue,
+                                WireCoding.formatTimestamp(attempt.startedAt),
+                                attempt.finishedAt.map {
+                                    TableFormatter.duration($0.timeIntervalSince(attempt.startedAt))
+                                } ?? "-",
+                                attempt.message.map { Tables.oneLine($0) } ?? "-",
+                            ]
+                        }))
         }
         if let results = job.results, !results.isEmpty {
             text += "\nResults:\n"
-            for result in results.sorted(by: { $0.index < $1.index }) { text += "  task \(result.index): \(result.result.jsonText)\n" }
+            for result in results.sorted(by: { $0.index < $1.index }) {
+                text += "  task \(result.index): \(result.result.jsonText)\n"
+            }
         }
-        if let metrics = job.latestMetrics, !metrics.isEmpty { text += "\nLatest metrics:\n" + indent(Tables.metrics(metrics)) }
-        if let artifacts = job.artifacts, !artifacts.isEmpty { text += "\nArtifacts:\n" + indent(Tables.artifacts(artifacts, wide: false)) }
+        if let metrics = job.latestMetrics, !metrics.isEmpty {
+            text += "\nLatest metrics:\n" + indent(Tables.metrics(metrics))
+        }
+        if let artifacts = job.artifacts, !artifacts.isEmpty {
+            text += "\nArtifacts:\n" + indent(Tables.artifacts(artifacts, wide: false))
+        }
         if !events.isEmpty { text += "\nEvents (latest 20):\n" + indent(Tables.events(Array(events.suffix(20)))) }
         return text
     }
 
     static func indent(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(
+            separator: "\n")
     }
 }

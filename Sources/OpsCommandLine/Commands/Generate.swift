@@ -5,16 +5,24 @@ import Foundation
 import Workers
 
 enum GenerateCommand: OpsCommand {
-    static let maxTokens = TypedOption("max-tokens", value: "N", help: "tokens to generate", default: 100, parser: .integer(in: 1...100_000))
-    static let temperature = TypedOption("temperature", value: "T", help: "sampling temperature; 0 = greedy", default: Float(0.8), parser: .nonNegative)
-    static let topK = TypedOption("top-k", value: "K", help: "sample among the K most likely tokens; 0 = all", default: 40, parser: .integer())
-    static let seed = TypedOption("seed", value: "N", help: "sampling seed (same seed, same text)", default: 0, parser: .integer())
-    static let threads = TypedOption("threads", value: "N", help: "compute threads", default: 1, parser: .integer(in: 1...256))
+    static let maxTokens = TypedOption(
+        "max-tokens", value: "N", help: "tokens to generate", default: 100, parser: .integer(in: 1...100_000))
+    static let temperature = TypedOption(
+        "temperature", value: "T", help: "sampling temperature; 0 = greedy", default: Float(0.8), parser: .nonNegative)
+    static let topK = TypedOption(
+        "top-k", value: "K", help: "sample among the K most likely tokens; 0 = all", default: 40, parser: .integer())
+    static let seed = TypedOption(
+        "seed", value: "N", help: "sampling seed (same seed, same text)", default: 0, parser: .integer())
+    static let threads = TypedOption(
+        "threads", value: "N", help: "compute threads", default: 1, parser: .integer(in: 1...256))
 
-    static let spec = CommandSpec("generate", summary: "Sample text from a checkpoint, locally (no cluster needed)",
+    static let spec = CommandSpec(
+        "generate", summary: "Sample text from a checkpoint, locally (no cluster needed)",
         options: [
             OptionSpec("checkpoint", value: "PATH", help: "a .safetensors checkpoint (of a train job)"),
-            OptionSpec("tokenizer", value: "PATH", help: "tokenizer.json the model was trained with (default: UTF-8 bytes, vocabulary 256)"),
+            OptionSpec(
+                "tokenizer", value: "PATH",
+                help: "tokenizer.json the model was trained with (default: UTF-8 bytes, vocabulary 256)"),
             OptionSpec("prompt", value: "TEXT", help: "the text to continue"),
             maxTokens.spec,
             temperature.spec,
@@ -22,11 +30,17 @@ enum GenerateCommand: OpsCommand {
             seed.spec,
             threads.spec,
         ],
-        discussion: "Example: opsctl generate --checkpoint ckpt.safetensors --tokenizer tokenizer.json --prompt 'The ' --max-tokens 50")
+        discussion:
+            "Example: opsctl generate --checkpoint ckpt.safetensors --tokenizer tokenizer.json --prompt 'The ' --max-tokens 50"
+    )
 
     static func run(_ settings: Settings) throws -> Int32 {
-        guard let path = settings.string("checkpoint") else { throw SettingsError("generate: --checkpoint PATH is required") }
-        guard let prompt = settings.string("prompt"), !prompt.isEmpty else { throw SettingsError("generate: --prompt TEXT is required (non-empty)") }
+        guard let path = settings.string("checkpoint") else {
+            throw SettingsError("generate: --checkpoint PATH is required")
+        }
+        guard let prompt = settings.string("prompt"), !prompt.isEmpty else {
+            throw SettingsError("generate: --prompt TEXT is required (non-empty)")
+        }
         let maxTokens = try settings.value(Self.maxTokens)
         let topK = try settings.value(Self.topK)
         let seed = try settings.value(Self.seed)
@@ -41,10 +55,13 @@ enum GenerateCommand: OpsCommand {
         let codec = try TextCodec(tokenizerPath: settings.string("tokenizer"))
         let ids = codec.encode(prompt)
         if let bad = ids.first(where: { Int($0) >= model.config.vocabularySize }) {
-            Output.error("the prompt encodes to token \(bad), outside the model's vocabulary of \(model.config.vocabularySize); pass the --tokenizer the model was trained with")
+            Output.error(
+                "the prompt encodes to token \(bad), outside the model's vocabulary of \(model.config.vocabularySize); pass the --tokenizer the model was trained with"
+            )
             return 1
         }
-        let options = SamplingOptions(temperature: temperature, topK: topK > 0 ? topK : nil, seed: UInt64(seed), maxNewTokens: maxTokens)
+        let options = SamplingOptions(
+            temperature: temperature, topK: topK > 0 ? topK : nil, seed: UInt64(seed), maxNewTokens: maxTokens)
         let generated = try model.generate(prompt: Array(ids.suffix(model.config.contextLength)), options: options)
         print(prompt + codec.decode(generated))
         return 0

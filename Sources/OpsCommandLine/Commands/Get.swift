@@ -11,12 +11,17 @@ enum ResourceKind: String, CaseIterable {
 }
 
 enum GetCommand: OpsCommand {
-    static let spec = CommandSpec("get", summary: "List jobs, tasks, workers, datasets, shards, artifacts, events or queues",
+    static let spec = CommandSpec(
+        "get", summary: "List jobs, tasks, workers, datasets, shards, artifacts, events or queues",
         positionals: [
             PositionalSpec("KIND", help: ResourceKind.names.joined(separator: ", "), choices: ResourceKind.names),
-            PositionalSpec("NAME", help: "a job (for tasks, artifacts, events) or a dataset (for shards, required)", optional: true),
+            PositionalSpec(
+                "NAME", help: "a job (for tasks, artifacts, events) or a dataset (for shards, required)", optional: true
+            ),
         ],
-        options: [OpsCommands.output.spec, OptionSpec("state", value: "STATE", help: "only jobs or tasks in this state")],
+        options: [
+            OpsCommands.output.spec, OptionSpec("state", value: "STATE", help: "only jobs or tasks in this state"),
+        ],
         discussion: "Examples: opsctl get jobs; opsctl get tasks pretrain -o json; opsctl get shards web-text")
 
     static func run(_ settings: Settings) async throws -> Int32 {
@@ -27,7 +32,8 @@ enum GetCommand: OpsCommand {
         }
         let name = settings.parsed.positional(1)
         let client = try makeOpsClient(settings)
-        let json = format == .json, wide = format == .wide
+        let json = format == .json
+        let wide = format == .wide
         switch kind {
         case .jobs:
             let state = try parseState(settings, JobState.self)
@@ -39,17 +45,28 @@ enum GetCommand: OpsCommand {
             if json { try Output.printJSON(tasks) } else { print(Tables.tasks(tasks, wide: wide), terminator: "") }
         case .workers:
             let workers = try await client.workers()
-            if json { try Output.printJSON(workers) } else { print(Tables.workers(workers, wide: wide), terminator: "") }
+            if json {
+                try Output.printJSON(workers)
+            } else {
+                print(Tables.workers(workers, wide: wide), terminator: "")
+            }
         case .datasets:
             let datasets = try await client.datasets()
             if json { try Output.printJSON(datasets) } else { print(Tables.datasets(datasets), terminator: "") }
         case .shards:
-            guard let name else { throw SettingsError("get shards: name the dataset (opsctl get shards DATASET); `opsctl get datasets` lists them") }
+            guard let name else {
+                throw SettingsError(
+                    "get shards: name the dataset (opsctl get shards DATASET); `opsctl get datasets` lists them")
+            }
             let shards = try await client.shards(dataset: name)
             if json { try Output.printJSON(shards) } else { print(Tables.shards(shards, wide: wide), terminator: "") }
         case .artifacts:
             let artifacts = try await client.artifacts(job: name)
-            if json { try Output.printJSON(artifacts) } else { print(Tables.artifacts(artifacts, wide: wide), terminator: "") }
+            if json {
+                try Output.printJSON(artifacts)
+            } else {
+                print(Tables.artifacts(artifacts, wide: wide), terminator: "")
+            }
         case .events:
             let events = try await client.events(job: name)
             if json { try Output.printJSON(events) } else { print(Tables.events(events), terminator: "") }
@@ -60,10 +77,12 @@ enum GetCommand: OpsCommand {
         return 0
     }
 
-    static func parseState<S: RawRepresentable & CaseIterable>(_ settings: Settings, _ type: S.Type) throws -> S? where S.RawValue == String {
+    static func parseState<S: RawRepresentable & CaseIterable>(_ settings: Settings, _ type: S.Type) throws -> S?
+    where S.RawValue == String {
         guard let text = settings.string("state") else { return nil }
         guard let state = S(rawValue: text) else {
-            throw SettingsError("--state: expected one of \(S.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+            throw SettingsError(
+                "--state: expected one of \(S.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
         }
         return state
     }

@@ -4,9 +4,11 @@ import Foundation
 import Workers
 
 enum LogsCommand: OpsCommand {
-    static let sinceLineID = TypedOption("since", value: "ID", help: "only lines after this line id", default: Int64(0), parser: .lineID)
+    static let sinceLineID = TypedOption(
+        "since", value: "ID", help: "only lines after this line id", default: Int64(0), parser: .lineID)
 
-    static let spec = CommandSpec("logs", summary: "Print a job's log lines",
+    static let spec = CommandSpec(
+        "logs", summary: "Print a job's log lines",
         positionals: [PositionalSpec("JOB", help: "the job's name")],
         options: [
             OptionSpec("follow", short: "f", help: "keep printing new lines until the job finishes"),

@@ -13,18 +13,23 @@ protocol OpsCommand: Sendable {
 
 public enum OpsCommands {
     public static let globalOptions: [OptionSpec] = [
-        OptionSpec("server", value: "URL", help: "control-plane URL", environment: "OPS_SERVER",
-                   default: "the URL `opsctl up` wrote to the state dir, else http://127.0.0.1:8080"),
-        OptionSpec("token-file", value: "PATH", help: "file holding the admin token (or OPS_TOKEN holds the token itself; never a flag)",
-                   environment: "OPS_TOKEN_FILE", default: "<state-dir>/admin-token when present"),
-        OptionSpec("state-dir", value: "DIR", help: "local state: embedded database, tokens, artifacts, work dirs",
-                   environment: "OPS_STATE_DIR", default: "~/.opsctl"),
+        OptionSpec(
+            "server", value: "URL", help: "control-plane URL", environment: "OPS_SERVER",
+            default: "the URL `opsctl up` wrote to the state dir, else http://127.0.0.1:8080"),
+        OptionSpec(
+            "token-file", value: "PATH",
+            help: "file holding the admin token (or OPS_TOKEN holds the token itself; never a flag)",
+            environment: "OPS_TOKEN_FILE", default: "<state-dir>/admin-token when present"),
+        OptionSpec(
+            "state-dir", value: "DIR", help: "local state: embedded database, tokens, artifacts, work dirs",
+            environment: "OPS_STATE_DIR", default: "~/.opsctl"),
         OptionSpec("help", short: "h", help: "show help"),
     ]
 
     /// `-o table|wide|json`, shared by the commands that print API views.
-    static let output = TypedOption("output", short: "o", value: "FORMAT", help: "table, wide or json", environment: "OPS_OUTPUT",
-                                    default: OutputFormat.table, parser: .choice())
+    static let output = TypedOption(
+        "output", short: "o", value: "FORMAT", help: "table, wide or json", environment: "OPS_OUTPUT",
+        default: OutputFormat.table, parser: .choice())
 
     static let all: [any OpsCommand.Type] = [
         UpCommand.self, ServeCommand.self, WorkerCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
@@ -34,7 +39,8 @@ public enum OpsCommands {
     /// The command type named `name`, as the parser spelled it.
     static func command(named name: String) -> (any OpsCommand.Type)? { all.first { $0.spec.name == name } }
 
-    public static let parser = ArgumentParser(program: "opsctl",
-                                              summary: "run LLM data and training pipelines on a cluster",
-                                              commands: all.map { $0.spec }, globalOptions: globalOptions)
+    public static let parser = ArgumentParser(
+        program: "opsctl",
+        summary: "run LLM data and training pipelines on a cluster",
+        commands: all.map { $0.spec }, globalOptions: globalOptions)
 }

@@ -3,26 +3,40 @@ import Control
 import Foundation
 
 enum ServeCommand: OpsCommand {
-    static let host = TypedOption("host", value: "ADDR", help: "address to listen on", environment: "OPS_HOST", default: "127.0.0.1", parser: .text)
-    static let port = TypedOption("port", short: "p", value: "PORT", help: "port to listen on", environment: "OPS_PORT",
-                                  default: 8080, parser: .integer(in: 0...65535))
-    static let leaseSeconds = TypedOption("lease-seconds", value: "SECONDS", help: "lease duration without a heartbeat",
-                                          environment: "OPS_LEASE_SECONDS", default: 15.0, parser: .seconds)
-    static let heartbeatSeconds = TypedOption("heartbeat-seconds", value: "SECONDS", help: "heartbeat interval given to workers",
-                                              environment: "OPS_HEARTBEAT_SECONDS", default: 3.0, parser: .seconds)
-    static let maxBodyBytes = TypedOption("max-body-bytes", value: "BYTES", help: "largest request body accepted", environment: "OPS_MAX_BODY_BYTES",
-                                          default: Int64(16 << 20), parser: .positiveBytes(example: "16Mi"))
+    static let host = TypedOption(
+        "host", value: "ADDR", help: "address to listen on", environment: "OPS_HOST", default: "127.0.0.1",
+        parser: .text)
+    static let port = TypedOption(
+        "port", short: "p", value: "PORT", help: "port to listen on", environment: "OPS_PORT",
+        default: 8080, parser: .integer(in: 0...65535))
+    static let leaseSeconds = TypedOption(
+        "lease-seconds", value: "SECONDS", help: "lease duration without a heartbeat",
+        environment: "OPS_LEASE_SECONDS", default: 15.0, parser: .seconds)
+    static let heartbeatSeconds = TypedOption(
+        "heartbeat-seconds", value: "SECONDS", help: "heartbeat interval given to workers",
+        environment: "OPS_HEARTBEAT_SECONDS", default: 3.0, parser: .seconds)
+    static let maxBodyBytes = TypedOption(
+        "max-body-bytes", value: "BYTES", help: "largest request body accepted", environment: "OPS_MAX_BODY_BYTES",
+        default: Int64(16 << 20), parser: .positiveBytes(example: "16Mi"))
 
-    static let spec = CommandSpec("serve", summary: "Run the control-plane daemon (REST API, scheduler, leases)",
+    static let spec = CommandSpec(
+        "serve", summary: "Run the control-plane daemon (REST API, scheduler, leases)",
         options: [
             host.spec,
             port.spec,
-            OptionSpec("database-url", value: "URL", help: "PostgreSQL connection URL (required)", environment: "OPS_DATABASE_URL"),
-            OptionSpec("admin-token-file", value: "PATH", help: "file with the admin token (or OPS_ADMIN_TOKEN)", environment: "OPS_ADMIN_TOKEN_FILE"),
-            OptionSpec("join-token-file", value: "PATH", help: "file with the token workers register with (or OPS_JOIN_TOKEN)",
-                       environment: "OPS_JOIN_TOKEN_FILE"),
-            OptionSpec("artifact-dir", value: "DIR", help: "where the control plane stores uploaded artifacts", environment: "OPS_ARTIFACT_DIR",
-                       default: "<state-dir>/artifacts"),
+            OptionSpec(
+                "database-url", value: "URL", help: "PostgreSQL connection URL (required)",
+                environment: "OPS_DATABASE_URL"),
+            OptionSpec(
+                "admin-token-file", value: "PATH", help: "file with the admin token (or OPS_ADMIN_TOKEN)",
+                environment: "OPS_ADMIN_TOKEN_FILE"),
+            OptionSpec(
+                "join-token-file", value: "PATH", help: "file with the token workers register with (or OPS_JOIN_TOKEN)",
+                environment: "OPS_JOIN_TOKEN_FILE"),
+            OptionSpec(
+                "artifact-dir", value: "DIR", help: "where the control plane stores uploaded artifacts",
+                environment: "OPS_ARTIFACT_DIR",
+                default: "<state-dir>/artifacts"),
             leaseSeconds.spec,
             heartbeatSeconds.spec,
             maxBodyBytes.spec,
@@ -59,7 +73,9 @@ enum ServeCommand: OpsCommand {
 
     /// `postgresql://user:secret@host/db` → `postgresql://user:***@host/db`.
     static func redactPassword(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return url }
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            return url
+        }
         let credentials = url[scheme.upperBound..<at]
         guard let colon = credentials.firstIndex(of: ":") else { return url }
         return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])

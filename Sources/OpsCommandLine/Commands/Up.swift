@@ -13,37 +13,50 @@ import Postgres
 import Primitives
 
 enum UpCommand: OpsCommand {
-    static let workers = TypedOption("workers", short: "n", value: "N", help: "number of local workers", environment: "OPS_WORKERS",
-                                     default: 2, parser: .integer(in: 0...64))
-    static let port = TypedOption("port", value: "PORT", help: "control-plane port on 127.0.0.1 (0 = a free port)", environment: "OPS_PORT",
-                                  default: 0, parser: .integer(in: 0...65535))
-    static let postgresBinDirectory = TypedOption("postgres-bin", value: "DIR", help: "where initdb and postgres are", environment: "OPS_POSTGRES_BIN",
-                                                  default: "/usr/lib/postgresql/15/bin", parser: .text)
-    static let workerMaxTasks = TypedOption("worker-max-tasks", value: "N", help: "attempts each worker runs at once",
-                                            environment: "OPS_WORKER_MAX_TASKS", default: 4, parser: .integer(in: 1...10_000))
+    static let workers = TypedOption(
+        "workers", short: "n", value: "N", help: "number of local workers", environment: "OPS_WORKERS",
+        default: 2, parser: .integer(in: 0...64))
+    static let port = TypedOption(
+        "port", value: "PORT", help: "control-plane port on 127.0.0.1 (0 = a free port)", environment: "OPS_PORT",
+        default: 0, parser: .integer(in: 0...65535))
+    static let postgresBinDirectory = TypedOption(
+        "postgres-bin", value: "DIR", help: "where initdb and postgres are", environment: "OPS_POSTGRES_BIN",
+        default: "/usr/lib/postgresql/15/bin", parser: .text)
+    static let workerMaxTasks = TypedOption(
+        "worker-max-tasks", value: "N", help: "attempts each worker runs at once",
+        environment: "OPS_WORKER_MAX_TASKS", default: 4, parser: .integer(in: 1...10_000))
 
-    static let spec = CommandSpec("up", summary: "Run a local cluster: embedded PostgreSQL, control plane and N workers",
+    static let spec = CommandSpec(
+        "up", summary: "Run a local cluster: embedded PostgreSQL, control plane and N workers",
         options: [
             workers.spec,
             port.spec,
-            OptionSpec("database-url", value: "URL", help: "use this PostgreSQL instead of the embedded one", environment: "OPS_DATABASE_URL"),
+            OptionSpec(
+                "database-url", value: "URL", help: "use this PostgreSQL instead of the embedded one",
+                environment: "OPS_DATABASE_URL"),
             postgresBinDirectory.spec,
-            OptionSpec("worker-cpus", value: "CPUS", help: "cpus each worker offers (2, 0.5, 500m)", environment: "OPS_WORKER_CPUS",
-                       default: "the machine's cores / workers"),
-            OptionSpec("worker-memory", value: "BYTES", help: "memory each worker offers (8Gi, 512Mi)", environment: "OPS_WORKER_MEMORY",
-                       default: "the machine's memory / workers"),
+            OptionSpec(
+                "worker-cpus", value: "CPUS", help: "cpus each worker offers (2, 0.5, 500m)",
+                environment: "OPS_WORKER_CPUS",
+                default: "the machine's cores / workers"),
+            OptionSpec(
+                "worker-memory", value: "BYTES", help: "memory each worker offers (8Gi, 512Mi)",
+                environment: "OPS_WORKER_MEMORY",
+                default: "the machine's memory / workers"),
             workerMaxTasks.spec,
         ],
         discussion: """
-        The state dir keeps the database, the tokens and the artifacts: the next `opsctl up` finds the same jobs.
-        Prints the URL and the admin token file; Ctrl-C stops the workers, the control plane and PostgreSQL cleanly.
-        As root, PostgreSQL runs as the `postgres` user.
-        """)
+            The state dir keeps the database, the tokens and the artifacts: the next `opsctl up` finds the same jobs.
+            Prints the URL and the admin token file; Ctrl-C stops the workers, the control plane and PostgreSQL cleanly.
+            As root, PostgreSQL runs as the `postgres` user.
+            """)
 
     static func run(_ settings: Settings) async throws -> Int32 {
         let options = try settings.localClusterOptions()
         let fm = FileManager.default
-        try fm.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])  // traversable: the database runs as the postgres user
+        // traversable: the database runs as the postgres user
+        try fm.createDirectory(
+            at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
         try fm.createDirectory(at: options.logDirectory, withIntermediateDirectories: true)
         let adminToken = try loadOrCreateToken(at: options.adminTokenFile)
         let joinToken = try loadOrCreateToken(at: options.joinTokenFile)
@@ -51,7 +64,8 @@ enum UpCommand: OpsCommand {
 
         let port = options.port == 0 ? try EmbeddedPostgres.freeLoopbackPort() : options.port
         let serverURL = "http://127.0.0.1:\(port)"
-        let controlPlane = controlPlaneConfiguration(options, port: port, databaseURL: databaseURL, adminToken: adminToken, joinToken: joinToken)
+        let controlPlane = controlPlaneConfiguration(
+            options, port: port, databaseURL: databaseURL, adminToken: adminToken, joinToken: joinToken)
         let server = Task { try await ControlPlane.run(controlPlane) { _ in } }
         let client = OpsClient(baseURL: serverURL, token: adminToken, transport: CurlTransport(), timeoutSeconds: 5)
         do {
@@ -85,33 +99,40 @@ enum UpCommand: OpsCommand {
     }
 
     /// `--database-url` as given (nothing to stop), or the embedded PostgreSQL started in the state dir.
-    static func startDatabase(_ options: LocalClusterOptions) async throws -> (url: String, stop: (@Sendable () -> Void)?) {
+    static func startDatabase(_ options: LocalClusterOptions) async throws -> (
+        url: String, stop: (@Sendable () -> Void)?
+    ) {
         if let url = options.databaseURL { return (url, nil) }
         Output.note("starting PostgreSQL in \(options.databaseDirectory.path)")
-        let database = try await LocalDatabase.start(dataDirectory: options.databaseDirectory,
-                                                     binDirectory: options.postgresBinDirectory)
+        let database = try await LocalDatabase.start(
+            dataDirectory: options.databaseDirectory,
+            binDirectory: options.postgresBinDirectory)
         return (database.url, database.stop)
     }
 
-    static func controlPlaneConfiguration(_ options: LocalClusterOptions, port: Int, databaseURL: String, adminToken: String,
-                                          joinToken: String) -> ControlPlaneConfiguration {
+    static func controlPlaneConfiguration(
+        _ options: LocalClusterOptions, port: Int, databaseURL: String, adminToken: String,
+        joinToken: String
+    ) -> ControlPlaneConfiguration {
         // The timers and body limit are `serve`'s defaults: a local cluster is a `serve` with no flags.
-        ControlPlaneConfiguration(host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: Secret(adminToken),
-                                  joinToken: Secret(joinToken), artifactDirectory: options.artifactDirectory.path,
-                                  leaseSeconds: ServeCommand.leaseSeconds.defaultValue,
-                                  heartbeatSeconds: ServeCommand.heartbeatSeconds.defaultValue,
-                                  maxBodyBytes: Int(ServeCommand.maxBodyBytes.defaultValue))
+        ControlPlaneConfiguration(
+            host: "127.0.0.1", port: port, databaseURL: databaseURL, adminToken: Secret(adminToken),
+            joinToken: Secret(joinToken), artifactDirectory: options.artifactDirectory.path,
+            leaseSeconds: ServeCommand.leaseSeconds.defaultValue,
+            heartbeatSeconds: ServeCommand.heartbeatSeconds.defaultValue,
+            maxBodyBytes: Int(ServeCommand.maxBodyBytes.defaultValue))
     }
 
     static func printClusterIsUp(serverURL: String, options: LocalClusterOptions) {
-        print("""
-        cluster is up: \(serverURL) (\(options.workers) worker\(options.workers == 1 ? "" : "s"), state in \(options.stateDirectory.path))
-          admin token: in \(options.adminTokenFile.path) (mode 0600; never printed)
-          in another shell: export OPS_SERVER=\(serverURL) OPS_TOKEN_FILE=\(options.adminTokenFile.path)
-                            opsctl apply -f manifests/pipeline.yaml --wait
-          worker logs: \(options.logDirectory.path)/worker-N.log
-        Ctrl-C stops everything.
-        """)
+        print(
+            """
+            cluster is up: \(serverURL) (\(options.workers) worker\(options.workers == 1 ? "" : "s"), state in \(options.stateDirectory.path))
+              admin token: in \(options.adminTokenFile.path) (mode 0600; never printed)
+              in another shell: export OPS_SERVER=\(serverURL) OPS_TOKEN_FILE=\(options.adminTokenFile.path)
+                                opsctl apply -f manifests/pipeline.yaml --wait
+              worker logs: \(options.logDirectory.path)/worker-N.log
+            Ctrl-C stops everything.
+            """)
         Output.flush()
     }
 
@@ -120,7 +141,9 @@ enum UpCommand: OpsCommand {
         Output.note("stopping \(workers.count) worker(s)")
         for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGTERM) }
         let deadline = Date().addingTimeInterval(20)
-        while workers.contains(where: \.isRunning) && Date() < deadline { try? await Task.sleep(nanoseconds: 100_000_000) }
+        while workers.contains(where: \.isRunning) && Date() < deadline {
+            try? await Task.sleep(nanoseconds: 100_000_000)
+        }
         for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
     }
 
@@ -128,7 +151,10 @@ enum UpCommand: OpsCommand {
         // A control plane that fails to start finishes its task; the watcher records that so the loop can
         // surface its error instead of waiting out the whole minute.
         let stopped = Wakeup(sticky: true)
-        let watcher = Task { _ = try? await server.value; stopped.signal() }
+        let watcher = Task {
+            _ = try? await server.value
+            stopped.signal()
+        }
         defer { watcher.cancel() }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -145,9 +171,11 @@ enum UpCommand: OpsCommand {
     static func startWorker(index: Int, options: LocalClusterOptions, serverURL: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["worker", "--server", serverURL, "--name", "local-\(index + 1)", "--state-dir", options.stateDirectory.path,
-                             "--cpus", "\(options.workerResources.cpuMillis)m", "--memory", "\(options.workerResources.memoryBytes)",
-                             "--max-tasks", "\(options.workerMaxTasks)", "--artifact-dir", options.artifactDirectory.path]
+        process.arguments = [
+            "worker", "--server", serverURL, "--name", "local-\(index + 1)", "--state-dir", options.stateDirectory.path,
+            "--cpus", "\(options.workerResources.cpuMillis)m", "--memory", "\(options.workerResources.memoryBytes)",
+            "--max-tasks", "\(options.workerMaxTasks)", "--artifact-dir", options.artifactDirectory.path,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["OPS_JOIN_TOKEN_FILE"] = options.joinTokenFile.path
         environment["OPS_JOIN_TOKEN"] = nil
@@ -171,10 +199,12 @@ enum UpCommand: OpsCommand {
         }
         var generator = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard FileManager.default.createFile(atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw SettingsError("cannot write the token file \(file.path)")
         }
         return token
     }
 }
-

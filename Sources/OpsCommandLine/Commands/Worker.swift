@@ -5,49 +5,75 @@ import Foundation
 import Workers
 
 enum WorkerCommand: OpsCommand {
-    static let maxTasks = TypedOption("max-tasks", value: "N", help: "attempts run at once", environment: "OPS_WORKER_MAX_TASKS",
-                                      default: 4, parser: .integer(in: 1...10_000))
-    static let shardCacheBytes = TypedOption("shard-cache-size", value: "BYTES", help: "shard cache limit; least recently used shards are evicted",
-                                             environment: "OPS_SHARD_CACHE_SIZE", default: Int64(64) << 30, parser: .positiveBytes(example: "64Gi or 500Mi"))
-    static let artifactStore = TypedOption("artifact-store", value: "KIND",
-                                           help: "dir (files in --artifact-dir) or control-plane (uploaded to the control plane)",
-                                           environment: "OPS_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.dir,
-                                           parser: .choice(expected: "dir or control-plane"))
-    static let pollWaitSeconds = TypedOption("poll-wait", value: "SECONDS", help: "long-poll duration", environment: "OPS_POLL_WAIT",
-                                             default: 20.0, parser: .seconds)
+    static let maxTasks = TypedOption(
+        "max-tasks", value: "N", help: "attempts run at once", environment: "OPS_WORKER_MAX_TASKS",
+        default: 4, parser: .integer(in: 1...10_000))
+    static let shardCacheBytes = TypedOption(
+        "shard-cache-size", value: "BYTES", help: "shard cache limit; least recently used shards are evicted",
+        environment: "OPS_SHARD_CACHE_SIZE", default: Int64(64) << 30, parser: .positiveBytes(example: "64Gi or 500Mi"))
+    static let artifactStore = TypedOption(
+        "artifact-store", value: "KIND",
+        help: "dir (files in --artifact-dir) or control-plane (uploaded to the control plane)",
+        environment: "OPS_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.dir,
+        parser: .choice(expected: "dir or control-plane"))
+    static let pollWaitSeconds = TypedOption(
+        "poll-wait", value: "SECONDS", help: "long-poll duration", environment: "OPS_POLL_WAIT",
+        default: 20.0, parser: .seconds)
 
-    static let spec = CommandSpec("worker", summary: "Run a worker daemon that takes tasks from the control plane",
+    static let spec = CommandSpec(
+        "worker", summary: "Run a worker daemon that takes tasks from the control plane",
         options: [
-            OptionSpec("join-token-file", value: "PATH", help: "file with the join token (or OPS_JOIN_TOKEN; falls back to the admin token)",
-                       environment: "OPS_JOIN_TOKEN_FILE"),
-            OptionSpec("name", value: "NAME", help: "worker name", environment: "OPS_WORKER_NAME", default: "the host name"),
-            OptionSpec("cpus", value: "CPUS", help: "cpus offered (2, 0.5, 500m)", environment: "OPS_WORKER_CPUS", default: "all cores"),
-            OptionSpec("memory", value: "BYTES", help: "memory offered (8Gi, 512Mi, 1G, bytes)", environment: "OPS_WORKER_MEMORY",
-                       default: "physical memory"),
-            OptionSpec("accelerator", value: "TYPE=COUNT", help: "accelerators offered (gpu-h100=8)", environment: "OPS_WORKER_ACCELERATORS",
-                       repeatable: true),
-            OptionSpec("label", value: "KEY=VALUE", help: "a label for placement (zone=a)", environment: "OPS_WORKER_LABELS", repeatable: true),
+            OptionSpec(
+                "join-token-file", value: "PATH",
+                help: "file with the join token (or OPS_JOIN_TOKEN; falls back to the admin token)",
+                environment: "OPS_JOIN_TOKEN_FILE"),
+            OptionSpec(
+                "name", value: "NAME", help: "worker name", environment: "OPS_WORKER_NAME", default: "the host name"),
+            OptionSpec(
+                "cpus", value: "CPUS", help: "cpus offered (2, 0.5, 500m)", environment: "OPS_WORKER_CPUS",
+                default: "all cores"),
+            OptionSpec(
+                "memory", value: "BYTES", help: "memory offered (8Gi, 512Mi, 1G, bytes)",
+                environment: "OPS_WORKER_MEMORY",
+                default: "physical memory"),
+            OptionSpec(
+                "accelerator", value: "TYPE=COUNT", help: "accelerators offered (gpu-h100=8)",
+                environment: "OPS_WORKER_ACCELERATORS",
+                repeatable: true),
+            OptionSpec(
+                "label", value: "KEY=VALUE", help: "a label for placement (zone=a)", environment: "OPS_WORKER_LABELS",
+                repeatable: true),
             maxTasks.spec,
-            OptionSpec("work-dir", value: "DIR", help: "scratch space for attempts", environment: "OPS_WORK_DIR", default: "<state-dir>/work/<name>"),
-            OptionSpec("shard-cache", value: "DIR", help: "cache of remote (http) dataset shards, kept across tasks and reported for data locality",
-                       environment: "OPS_SHARD_CACHE", default: "<work-dir>/shard-cache"),
+            OptionSpec(
+                "work-dir", value: "DIR", help: "scratch space for attempts", environment: "OPS_WORK_DIR",
+                default: "<state-dir>/work/<name>"),
+            OptionSpec(
+                "shard-cache", value: "DIR",
+                help: "cache of remote (http) dataset shards, kept across tasks and reported for data locality",
+                environment: "OPS_SHARD_CACHE", default: "<work-dir>/shard-cache"),
             shardCacheBytes.spec,
             artifactStore.spec,
-            OptionSpec("artifact-dir", value: "DIR", help: "artifact directory (share it between nodes)", environment: "OPS_ARTIFACT_DIR",
-                       default: "<state-dir>/artifacts"),
+            OptionSpec(
+                "artifact-dir", value: "DIR", help: "artifact directory (share it between nodes)",
+                environment: "OPS_ARTIFACT_DIR",
+                default: "<state-dir>/artifacts"),
             pollWaitSeconds.spec,
         ],
         discussion: """
-        OPS_WORKER_ACCELERATORS and OPS_WORKER_LABELS take comma-separated lists (gpu-h100=8,tpu-v5e=4).
-        SIGINT/SIGTERM: running attempts checkpoint and are handed back, reports are delivered, the worker deregisters.
-        """)
+            OPS_WORKER_ACCELERATORS and OPS_WORKER_LABELS take comma-separated lists (gpu-h100=8,tpu-v5e=4).
+            SIGINT/SIGTERM: running attempts checkpoint and are handed back, reports are delivered, the worker deregisters.
+            """)
 
     static func run(_ settings: Settings) async throws -> Int32 {
         let configuration = try settings.workerConfiguration()
-        let token = try Settings.token(fileOption: settings.parsed.value("join-token-file"), variable: "OPS_JOIN_TOKEN",
-                                       environment: settings.environment) ?? settings.adminToken()
+        let token =
+            try Settings.token(
+                fileOption: settings.parsed.value("join-token-file"), variable: "OPS_JOIN_TOKEN",
+                environment: settings.environment) ?? settings.adminToken()
         guard let token else {
-            throw SettingsError("worker: no token; set OPS_JOIN_TOKEN (or OPS_JOIN_TOKEN_FILE / --join-token-file) to the cluster's join token")
+            throw SettingsError(
+                "worker: no token; set OPS_JOIN_TOKEN (or OPS_JOIN_TOKEN_FILE / --join-token-file) to the cluster's join token"
+            )
         }
         let api = HTTPControlPlaneAPI(baseURL: settings.serverURL, token: token, transport: CurlTransport())
         let artifactStore: any ArtifactStore
@@ -55,11 +81,13 @@ enum WorkerCommand: OpsCommand {
         case .dir:
             artifactStore = FileArtifactStore(root: settings.artifactDirectory)
         case .controlPlane:
-            artifactStore = ControlPlaneArtifactStore(baseURL: settings.serverURL, token: api.requester.token,
-                                                      cacheDirectory: configuration.workDirectory.appendingPathComponent("artifact-cache"))
+            artifactStore = ControlPlaneArtifactStore(
+                baseURL: settings.serverURL, token: api.requester.token,
+                cacheDirectory: configuration.workDirectory.appendingPathComponent("artifact-cache"))
         }
-        let daemon = WorkerDaemon(configuration: configuration, api: api, registry: ExecutorRegistry.standard(),
-                                  artifactStore: artifactStore)
+        let daemon = WorkerDaemon(
+            configuration: configuration, api: api, registry: ExecutorRegistry.standard(),
+            artifactStore: artifactStore)
         let signals = TerminationSignals { number in
             WorkerDaemon.standardErrorLog("got signal \(number); shutting down (send it again to exit at once)")
             daemon.requestShutdown()

@@ -20,10 +20,13 @@ enum Output {
     /// A control-plane error in words a user can act on.
     static func explain(_ error: ControlPlaneError) -> String {
         switch error {
-        case .rejected(let route, 401, let body) where APIRoute.workerProtocol.contains(where: { route == $0.description }):
-            return (body?.error.message ?? "unauthorized") + " — set OPS_JOIN_TOKEN or OPS_JOIN_TOKEN_FILE (or --join-token-file) to the cluster's join token"
+        case .rejected(let route, 401, let body)
+        where APIRoute.workerProtocol.contains(where: { route == $0.description }):
+            return (body?.error.message ?? "unauthorized")
+                + " — set OPS_JOIN_TOKEN or OPS_JOIN_TOKEN_FILE (or --join-token-file) to the cluster's join token"
         case .rejected(_, 401, let body):
-            return (body?.error.message ?? "unauthorized") + " — set OPS_TOKEN or OPS_TOKEN_FILE (or --token-file) to the admin token"
+            return (body?.error.message ?? "unauthorized")
+                + " — set OPS_TOKEN or OPS_TOKEN_FILE (or --token-file) to the admin token"
         case .rejected(_, 403, let body):
             return (body?.error.message ?? "forbidden") + " — this needs the admin token"
         case .rejected(_, let status, let body?):

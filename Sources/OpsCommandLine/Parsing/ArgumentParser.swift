@@ -17,8 +17,11 @@ public struct OptionSpec: Sendable, Equatable {
     /// May be given several times (`--label a=b --label c=d`).
     public var repeatable: Bool
 
-    public init(_ name: String, short: Character? = nil, value valueName: String? = nil, help: String, environment: String? = nil,
-                default defaultDescription: String? = nil, repeatable: Bool = false) {
+    public init(
+        _ name: String, short: Character? = nil, value valueName: String? = nil, help: String,
+        environment: String? = nil,
+        default defaultDescription: String? = nil, repeatable: Bool = false
+    ) {
         self.name = name
         self.short = short
         self.valueName = valueName
@@ -54,7 +57,10 @@ public struct CommandSpec: Sendable {
     /// Extra help text: details and examples.
     public var discussion: String
 
-    public init(_ name: String, summary: String, positionals: [PositionalSpec] = [], options: [OptionSpec] = [], discussion: String = "") {
+    public init(
+        _ name: String, summary: String, positionals: [PositionalSpec] = [], options: [OptionSpec] = [],
+        discussion: String = ""
+    ) {
         self.name = name
         self.summary = summary
         self.positionals = positionals
@@ -70,7 +76,8 @@ public struct ParsedCommand: Sendable, Equatable {
     public var values: [String: [String]]
     public var flags: Set<String>
 
-    public init(command: String, positionals: [String] = [], values: [String: [String]] = [:], flags: Set<String> = []) {
+    public init(command: String, positionals: [String] = [], values: [String: [String]] = [:], flags: Set<String> = [])
+    {
         self.command = command
         self.positionals = positionals
         self.values = values
@@ -104,7 +111,8 @@ public enum CommandLineError: Error, Equatable, CustomStringConvertible, Sendabl
         case .unknownCommand(let name, let suggestion):
             return "unknown command '\(name)'" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
         case .unknownOption(let command, let option): return "\(command): unknown option '\(option)'"
-        case .missingValue(let command, let option, let valueName): return "\(command): option '\(option)' needs a value (\(valueName))"
+        case .missingValue(let command, let option, let valueName):
+            return "\(command): option '\(option)' needs a value (\(valueName))"
         case .unexpectedArgument(let command, let argument): return "\(command): unexpected argument '\(argument)'"
         case .missingArgument(let command, let name): return "\(command): missing argument \(name)"
         case .invalidChoice(let command, let name, let value, let choices):
@@ -120,8 +128,9 @@ public enum CommandLineError: Error, Equatable, CustomStringConvertible, Sendabl
         switch self {
         case .helpRequested(let c): return c
         case .missingCommand, .unknownCommand: return nil
-        case .unknownOption(let c, _), .missingValue(let c, _, _), .unexpectedArgument(let c, _), .missingArgument(let c, _),
-             .invalidChoice(let c, _, _, _), .invalidValue(let c, _, _, _), .duplicateOption(let c, _):
+        case .unknownOption(let c, _), .missingValue(let c, _, _), .unexpectedArgument(let c, _),
+            .missingArgument(let c, _),
+            .invalidChoice(let c, _, _, _), .invalidValue(let c, _, _, _), .duplicateOption(let c, _):
             return c
         }
     }
@@ -163,7 +172,10 @@ public struct ArgumentParser: Sendable {
                 parsed.positionals.append(argument)
                 continue
             }
-            if argument == "--" { onlyPositionals = true; continue }
+            if argument == "--" {
+                onlyPositionals = true
+                continue
+            }
             if argument == "-h" || argument == "--help" { throw .helpRequested(command: spec.name) }
             let given: GivenOption
             if argument.hasPrefix("--") {
@@ -183,7 +195,9 @@ public struct ArgumentParser: Sendable {
         if first == "-h" || first == "--help" { throw .helpRequested(command: nil) }
         if first == "help" {
             guard arguments.count > 1 else { throw .helpRequested(command: nil) }
-            guard command(named: arguments[1]) != nil else { throw .unknownCommand(arguments[1], suggestion: suggestion(for: arguments[1])) }
+            guard command(named: arguments[1]) != nil else {
+                throw .unknownCommand(arguments[1], suggestion: suggestion(for: arguments[1]))
+            }
             throw .helpRequested(command: arguments[1])
         }
         if first.hasPrefix("-") {
@@ -201,10 +215,13 @@ public struct ArgumentParser: Sendable {
     }
 
     /// `--name`, `--name value` or `--name=value`; a value-taking option without `=` consumes the next argument.
-    private func longOption(_ argument: String, in options: [OptionSpec], command: String, arguments: [String],
-                            index: inout Int) throws(CommandLineError) -> GivenOption {
+    private func longOption(
+        _ argument: String, in options: [OptionSpec], command: String, arguments: [String],
+        index: inout Int
+    ) throws(CommandLineError) -> GivenOption {
         let body = argument.dropFirst(2)
-        let name: String, inline: String?
+        let name: String
+        let inline: String?
         if let equals = body.firstIndex(of: "=") {
             name = String(body[..<equals])
             inline = String(body[body.index(after: equals)...])
@@ -223,8 +240,10 @@ public struct ArgumentParser: Sendable {
     }
 
     /// `-x` (a flag), `-x value` or `-xvalue`.
-    private func shortOption(_ argument: String, in options: [OptionSpec], command: String, arguments: [String],
-                             index: inout Int) throws(CommandLineError) -> GivenOption {
+    private func shortOption(
+        _ argument: String, in options: [OptionSpec], command: String, arguments: [String],
+        index: inout Int
+    ) throws(CommandLineError) -> GivenOption {
         let letters = Array(argument.dropFirst())
         guard let letter = letters.first, let option = options.first(where: { $0.short == letter }) else {
             throw .unknownOption(command: command, option: argument)
@@ -241,9 +260,13 @@ public struct ArgumentParser: Sendable {
     }
 
     /// The argument at `index` as the value of `option`, moving past it.
-    private func nextValue(for option: OptionSpec, spelled: String, command: String, arguments: [String],
-                           index: inout Int) throws(CommandLineError) -> String {
-        guard index < arguments.count else { throw .missingValue(command: command, option: spelled, valueName: option.valueName ?? "VALUE") }
+    private func nextValue(
+        for option: OptionSpec, spelled: String, command: String, arguments: [String],
+        index: inout Int
+    ) throws(CommandLineError) -> String {
+        guard index < arguments.count else {
+            throw .missingValue(command: command, option: spelled, valueName: option.valueName ?? "VALUE")
+        }
         defer { index += 1 }
         return arguments[index]
     }
@@ -253,7 +276,8 @@ public struct ArgumentParser: Sendable {
         let option = given.option
         if option.isFlag {
             if let value = given.value {
-                throw .invalidValue(command: parsed.command, option: given.spelled, value: value, expected: "no value (it is a flag)")
+                throw .invalidValue(
+                    command: parsed.command, option: given.spelled, value: value, expected: "no value (it is a flag)")
             }
             parsed.flags.insert(option.name)
             return
@@ -261,7 +285,9 @@ public struct ArgumentParser: Sendable {
         guard let value = given.value else {
             throw .missingValue(command: parsed.command, option: given.spelled, valueName: option.valueName ?? "VALUE")
         }
-        if !option.repeatable && parsed.values[option.name] != nil { throw .duplicateOption(command: parsed.command, option: given.spelled) }
+        if !option.repeatable && parsed.values[option.name] != nil {
+            throw .duplicateOption(command: parsed.command, option: given.spelled)
+        }
         parsed.values[option.name, default: []].append(value)
     }
 
@@ -274,7 +300,8 @@ public struct ArgumentParser: Sendable {
             }
             let value = positionals[position]
             if !positional.choices.isEmpty && !positional.choices.contains(value) {
-                throw .invalidChoice(command: spec.name, name: positional.name, value: value, choices: positional.choices)
+                throw .invalidChoice(
+                    command: spec.name, name: positional.name, value: value, choices: positional.choices)
             }
         }
         if positionals.count > spec.positionals.count {
@@ -294,7 +321,9 @@ public struct ArgumentParser: Sendable {
     public func overview() -> String {
         var text = "\(program) — \(summary)\n\nUSAGE: \(program) <command> [options]\n\nCOMMANDS:\n"
         let width = (commands.map(\.name.count).max() ?? 0) + 2
-        for command in commands { text += "  " + command.name.padding(toLength: width, withPad: " ", startingAt: 0) + command.summary + "\n" }
+        for command in commands {
+            text += "  " + command.name.padding(toLength: width, withPad: " ", startingAt: 0) + command.summary + "\n"
+        }
         text += "\nGLOBAL OPTIONS:\n" + describe(globalOptions)
         text += "\nRun '\(program) <command> --help' for a command's options.\n"
         return text
@@ -303,7 +332,8 @@ public struct ArgumentParser: Sendable {
     /// `USAGE: opsctl get KIND [NAME] [options]` and where to find more: what follows a usage error.
     public func shortUsage(for name: String?) -> String {
         guard let name, let spec = command(named: name) else {
-            return "USAGE: \(program) <command> [options]\nCommands: \(commands.map(\.name).joined(separator: ", ")). Run '\(program) --help' for details.\n"
+            return
+                "USAGE: \(program) <command> [options]\nCommands: \(commands.map(\.name).joined(separator: ", ")). Run '\(program) --help' for details.\n"
         }
         return "USAGE: \(usageLine(spec))\nRun '\(program) \(spec.name) --help' for its options.\n"
     }
@@ -331,7 +361,9 @@ public struct ArgumentParser: Sendable {
             text += "\nARGUMENTS:\n"
             let width = (spec.positionals.map(\.name.count).max() ?? 0) + 2
             for positional in spec.positionals {
-                text += "  " + positional.name.padding(toLength: width, withPad: " ", startingAt: 0) + positional.help + "\n"
+                text +=
+                    "  " + positional.name.padding(toLength: width, withPad: " ", startingAt: 0) + positional.help
+                    + "\n"
             }
         }
         if !spec.options.isEmpty { text += "\nOPTIONS:\n" + describe(spec.options) }
@@ -363,7 +395,8 @@ public struct ArgumentParser: Sendable {
 }
 
 func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a), y = Array(b)
+    let x = Array(a)
+    let y = Array(b)
     if x.isEmpty { return y.count }
     if y.isEmpty { return x.count }
     var previous = Array(0...y.count)

@@ -11,7 +11,9 @@ public struct OptionValueParser<Value: Sendable>: Sendable {
     private let parseText: @Sendable (String) -> Value?
     private let formatValue: @Sendable (Value) -> String
 
-    public init(expected: String, parse: @escaping @Sendable (String) -> Value?, format: @escaping @Sendable (Value) -> String) {
+    public init(
+        expected: String, parse: @escaping @Sendable (String) -> Value?, format: @escaping @Sendable (Value) -> String
+    ) {
         self.expected = expected
         self.parseText = parse
         self.formatValue = format
@@ -28,10 +30,13 @@ public struct TypedOption<Value: Sendable>: Sendable {
     public let parser: OptionValueParser<Value>
 
     /// `defaultDescription` replaces the formatted default in help when words say it better (`no limit`).
-    public init(_ name: String, short: Character? = nil, value valueName: String, help: String, environment: String? = nil,
-                default defaultValue: Value, parser: OptionValueParser<Value>, defaultDescription: String? = nil) {
-        self.spec = OptionSpec(name, short: short, value: valueName, help: help, environment: environment,
-                               default: defaultDescription ?? parser.format(defaultValue))
+    public init(
+        _ name: String, short: Character? = nil, value valueName: String, help: String, environment: String? = nil,
+        default defaultValue: Value, parser: OptionValueParser<Value>, defaultDescription: String? = nil
+    ) {
+        self.spec = OptionSpec(
+            name, short: short, value: valueName, help: help, environment: environment,
+            default: defaultDescription ?? parser.format(defaultValue))
         self.defaultValue = defaultValue
         self.parser = parser
     }
@@ -41,31 +46,38 @@ public struct TypedOption<Value: Sendable>: Sendable {
 
 extension OptionValueParser where Value == Int {
     public static func integer(in range: ClosedRange<Int> = 0...Int.max) -> Self {
-        Self(expected: "an integer in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound))",
-             parse: { Int($0).flatMap { range.contains($0) ? $0 : nil } }, format: { String($0) })
+        Self(
+            expected:
+                "an integer in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound))",
+            parse: { Int($0).flatMap { range.contains($0) ? $0 : nil } }, format: { String($0) })
     }
 }
 
 extension OptionValueParser where Value == Int64 {
     /// A log line id: an integer >= 0.
-    public static let lineID = Self(expected: "a line id >= 0", parse: { Int64($0).flatMap { $0 >= 0 ? $0 : nil } }, format: { String($0) })
+    public static let lineID = Self(
+        expected: "a line id >= 0", parse: { Int64($0).flatMap { $0 >= 0 ? $0 : nil } }, format: { String($0) })
 
     /// A positive size as users write it (`16Mi`, `64Gi`, `1G`, bytes); `example` completes "a size like …".
     public static func positiveBytes(example: String) -> Self {
-        Self(expected: "a size like \(example)", parse: { Quantity.bytes($0).flatMap { $0 > 0 ? $0 : nil } }, format: { Quantity.formatBytes($0) })
+        Self(
+            expected: "a size like \(example)", parse: { Quantity.bytes($0).flatMap { $0 > 0 ? $0 : nil } },
+            format: { Quantity.formatBytes($0) })
     }
 }
 
 extension OptionValueParser where Value == Double {
     /// A finite number of seconds >= 0.
-    public static let seconds = Self(expected: "a number of seconds >= 0",
-                                     parse: { Double($0).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } }, format: { formatNumber($0) })
+    public static let seconds = Self(
+        expected: "a number of seconds >= 0",
+        parse: { Double($0).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } }, format: { formatNumber($0) })
 }
 
 extension OptionValueParser where Value == Float {
     /// A finite number >= 0.
-    public static let nonNegative = Self(expected: "a number >= 0", parse: { Float($0).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } },
-                                         format: { formatNumber($0) })
+    public static let nonNegative = Self(
+        expected: "a number >= 0", parse: { Float($0).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } },
+        format: { formatNumber($0) })
 }
 
 extension OptionValueParser where Value == String {
@@ -75,8 +87,9 @@ extension OptionValueParser where Value == String {
 extension OptionValueParser where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
     /// One of the enum's raw values; `expected` defaults to `one of a, b, c`.
     public static func choice(expected: String? = nil) -> Self {
-        Self(expected: expected ?? "one of " + Value.allCases.map(\.rawValue).joined(separator: ", "),
-             parse: { Value(rawValue: $0) }, format: { $0.rawValue })
+        Self(
+            expected: expected ?? "one of " + Value.allCases.map(\.rawValue).joined(separator: ", "),
+            parse: { Value(rawValue: $0) }, format: { $0.rawValue })
     }
 }
 

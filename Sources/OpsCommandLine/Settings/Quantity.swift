@@ -16,8 +16,10 @@ public enum Quantity {
     /// `8Gi`, `512Mi`, `64Ki`, `1G`, `500M`, `1024` → bytes.
     public static func bytes(_ text: String) -> Int64? {
         let t = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("Ki", 1024), ("Mi", 1024 * 1024), ("Gi", 1073741824), ("Ti", 1099511627776),
-                                         ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
+        let units: [(String, Double)] = [
+            ("Ki", 1024), ("Mi", 1024 * 1024), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
+            ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12),
+        ]
         for (suffix, factor) in units where t.hasSuffix(suffix) {
             guard let number = Double(t.dropLast(suffix.count)), number >= 0 else { return nil }
             return Int64((number * factor).rounded())
@@ -42,10 +44,14 @@ public enum Quantity {
 
     /// Human form of a byte count: 1.5Gi, 512Mi, 100.
     public static func formatBytes(_ bytes: Int64) -> String {
-        let units: [(String, Double)] = [("Ti", 1099511627776), ("Gi", 1073741824), ("Mi", 1048576), ("Ki", 1024)]
+        let units: [(String, Double)] = [
+            ("Ti", 1_099_511_627_776), ("Gi", 1_073_741_824), ("Mi", 1_048_576), ("Ki", 1024),
+        ]
         for (suffix, factor) in units where Double(bytes) >= factor {
             let value = Double(bytes) / factor
-            return (value >= 10 || value == value.rounded() ? String(Int(value.rounded())) : String(format: "%.1f", value)) + suffix
+            return
+                (value >= 10 || value == value.rounded() ? String(Int(value.rounded())) : String(format: "%.1f", value))
+                + suffix
         }
         return String(bytes)
     }

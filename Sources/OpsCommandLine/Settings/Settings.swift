@@ -21,7 +21,9 @@ public struct Settings: Sendable {
     /// The option's value from the command line, else from its OPS_* variable (empty counts as unset).
     public func string(_ option: String) -> String? {
         if let value = parsed.value(option) { return value }
-        if let variable = environmentName(for: option), let value = environment[variable], !value.isEmpty { return value }
+        if let variable = environmentName(for: option), let value = environment[variable], !value.isEmpty {
+            return value
+        }
         return nil
     }
 
@@ -37,7 +39,8 @@ public struct Settings: Sendable {
     public func value<Value>(_ option: TypedOption<Value>) throws(SettingsError) -> Value {
         guard let text = string(option.name) else { return option.defaultValue }
         guard let value = option.parser.parse(text) else {
-            throw SettingsError("--\(option.name): expected \(option.parser.expected), got '\(text)'\(sourceNote(option.name))")
+            throw SettingsError(
+                "--\(option.name): expected \(option.parser.expected), got '\(text)'\(sourceNote(option.name))")
         }
         return value
     }
@@ -61,7 +64,9 @@ public struct Settings: Sendable {
 
     /// The admin token: --token-file, OPS_TOKEN_FILE, OPS_TOKEN, else `<state-dir>/admin-token` when present.
     public func adminToken() throws(SettingsError) -> String? {
-        if let token = try Settings.token(fileOption: parsed.value("token-file"), variable: "OPS_TOKEN", environment: environment) {
+        if let token = try Settings.token(
+            fileOption: parsed.value("token-file"), variable: "OPS_TOKEN", environment: environment)
+        {
             return token
         }
         let file = stateDirectory.appendingPathComponent("admin-token").path
@@ -70,12 +75,18 @@ public struct Settings: Sendable {
     }
 
     /// A token from an explicit file, `<VARIABLE>_FILE`, or `<VARIABLE>` (in that order).
-    public static func token(fileOption: String?, variable: String, environment: [String: String]) throws(SettingsError) -> String? {
+    public static func token(fileOption: String?, variable: String, environment: [String: String]) throws(SettingsError)
+        -> String?
+    {
         if let path = fileOption { return try readToken(file: path, source: "the token file \(path)") }
-        if let path = environment[variable + "_FILE"], !path.isEmpty { return try readToken(file: path, source: "\(variable)_FILE=\(path)") }
+        if let path = environment[variable + "_FILE"], !path.isEmpty {
+            return try readToken(file: path, source: "\(variable)_FILE=\(path)")
+        }
         if let token = environment[variable] {
             let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else { throw SettingsError("\(variable) is set but empty; set it to the token or unset it") }
+            guard !trimmed.isEmpty else {
+                throw SettingsError("\(variable) is set but empty; set it to the token or unset it")
+            }
             return trimmed
         }
         return nil

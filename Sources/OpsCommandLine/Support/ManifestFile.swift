@@ -19,7 +19,9 @@ enum ManifestFile {
         if path == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         } else {
-            guard FileManager.default.fileExists(atPath: path) else { throw ManifestFileError("apply: no such file: \(path)") }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ManifestFileError("apply: no such file: \(path)")
+            }
             guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ManifestFileError("apply: cannot read \(path) as UTF-8 text")
             }
@@ -30,8 +32,9 @@ enum ManifestFile {
             _ = try ManifestParser.parsePipeline(text: text, fileName: name)
         } catch {
             let count = error.problems.count
-            throw ManifestFileError("apply: \(name) has \(count) problem\(count == 1 ? "" : "s"); nothing was submitted:\n  "
-                                + error.problems.map(\.description).joined(separator: "\n  "))
+            throw ManifestFileError(
+                "apply: \(name) has \(count) problem\(count == 1 ? "" : "s"); nothing was submitted:\n  "
+                    + error.problems.map(\.description).joined(separator: "\n  "))
         }
         let nodes: [YAMLNode]
         do {
@@ -43,7 +46,11 @@ enum ManifestFile {
         for node in nodes where !node.isNull {
             let value = json(from: node)
             // A JSON file may hold an array of manifests.
-            if case .array(let items) = value, path.hasSuffix(".json") { documents += items } else { documents.append(value) }
+            if case .array(let items) = value, path.hasSuffix(".json") {
+                documents += items
+            } else {
+                documents.append(value)
+            }
         }
         guard !documents.isEmpty else { throw ManifestFileError("apply: \(name) holds no manifest documents") }
         return documents
@@ -64,7 +71,9 @@ enum ManifestFile {
             return .array(items.map(json(from:)))
         case .mapping(let entries, _):
             var object: [String: AnyJSON] = [:]
-            for entry in entries { object[entry.key.scalarValue ?? json(from: entry.key).jsonText] = json(from: entry.value) }
+            for entry in entries {
+                object[entry.key.scalarValue ?? json(from: entry.key).jsonText] = json(from: entry.value)
+            }
             return .object(object)
         }
     }

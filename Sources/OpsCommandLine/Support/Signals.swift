@@ -19,7 +19,8 @@ final class TerminationSignals: @unchecked Sendable {
                 handler(number)
                 guard let exitAfterSeconds else { return }
                 queue.asyncAfter(deadline: .now() + exitAfterSeconds) {
-                    FileHandle.standardError.write(Data("opsctl: did not stop within \(exitAfterSeconds) s of signal \(number); exiting\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("opsctl: did not stop within \(exitAfterSeconds) s of signal \(number); exiting\n".utf8))
                     exit(128 + number)
                 }
             }

@@ -14,7 +14,9 @@ public struct WorkerSnapshot: Hashable, Sendable, Codable {
     /// Keys of the dataset shards this worker holds in its local cache (for data locality).
     public var cachedShards: [String]
 
-    public init(id: WorkerID, capacity: Resources, labels: Labels = [:], isAlive: Bool = true, cachedShards: [String] = []) {
+    public init(
+        id: WorkerID, capacity: Resources, labels: Labels = [:], isAlive: Bool = true, cachedShards: [String] = []
+    ) {
         self.id = id
         self.capacity = capacity
         self.labels = labels
@@ -38,9 +40,11 @@ public struct RunningAllocation: Hashable, Sendable, Codable {
     /// Set once the task has been told to checkpoint and leave; it still holds its resources until then.
     public var preemptionDeadline: SchedulerTime?
 
-    public init(task: TaskID, job: JobID, worker: WorkerID, resources: Resources, priority: Int = 0, queue: String,
-                startedAt: SchedulerTime, isPreemptible: Bool = true, isGangMember: Bool = false,
-                preemptionDeadline: SchedulerTime? = nil) {
+    public init(
+        task: TaskID, job: JobID, worker: WorkerID, resources: Resources, priority: Int = 0, queue: String,
+        startedAt: SchedulerTime, isPreemptible: Bool = true, isGangMember: Bool = false,
+        preemptionDeadline: SchedulerTime? = nil
+    ) {
         self.task = task
         self.job = job
         self.worker = worker
@@ -91,10 +95,12 @@ public struct PendingJob: Hashable, Sendable, Codable {
     /// Retry backoff: not placed before this time.
     public var notBefore: SchedulerTime?
 
-    public init(id: JobID, queue: String, priority: Int = 0, submissionSequence: Int64, tasks: [TaskID],
-                isGang: Bool = false, perTask: Resources, nodeSelector: Labels = [:],
-                preferredLabels: [PreferredLabel] = [], packBy: String? = nil, wantedShards: [String] = [],
-                notBefore: SchedulerTime? = nil) {
+    public init(
+        id: JobID, queue: String, priority: Int = 0, submissionSequence: Int64, tasks: [TaskID],
+        isGang: Bool = false, perTask: Resources, nodeSelector: Labels = [:],
+        preferredLabels: [PreferredLabel] = [], packBy: String? = nil, wantedShards: [String] = [],
+        notBefore: SchedulerTime? = nil
+    ) {
         self.id = id
         self.queue = queue
         self.priority = priority
@@ -120,8 +126,10 @@ public struct ClusterSnapshot: Hashable, Sendable, Codable {
     /// workers it is draining instead of starting over each pass.
     public var previousReservations: [Reservation]
 
-    public init(now: SchedulerTime, workers: [WorkerSnapshot], allocations: [RunningAllocation] = [],
-                pendingJobs: [PendingJob], queues: [QueueSpec], previousReservations: [Reservation] = []) {
+    public init(
+        now: SchedulerTime, workers: [WorkerSnapshot], allocations: [RunningAllocation] = [],
+        pendingJobs: [PendingJob], queues: [QueueSpec], previousReservations: [Reservation] = []
+    ) {
         self.now = now
         self.workers = workers
         self.allocations = allocations

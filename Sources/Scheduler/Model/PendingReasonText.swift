@@ -15,17 +15,22 @@ public enum PendingReasonText {
         case .unknownQueue(let name):
             return "queue \(name) does not exist"
         case .quotaExceeded(let queue, let resource, let used, let requested, let quota):
-            return "queue \(queue) would exceed its quota of \(amount(quota, resource)) \(resource) (\(amount(used, resource)) used + \(amount(requested, resource)) requested)"
+            return
+                "queue \(queue) would exceed its quota of \(amount(quota, resource)) \(resource) (\(amount(used, resource)) used + \(amount(requested, resource)) requested)"
         case .neverFits(let perTask, let selector, let needed, let packBy, let could):
             let unit = packBy.map { " in one \($0)" } ?? ""
             return "needs \(needs(needed, perTask, selector, packBy)); "
-                + (could == 0 ? "no alive worker could ever match" : "only \(could) alive worker\(could == 1 ? "" : "s") could ever match\(unit)")
+                + (could == 0
+                    ? "no alive worker could ever match"
+                    : "only \(could) alive worker\(could == 1 ? "" : "s") could ever match\(unit)")
         case .insufficientCapacity(let s):
-            var text = "needs \(needs(s.workersNeeded, s.perTask, s.nodeSelector, s.packBy)); \(s.freeMatching) free match"
+            var text =
+                "needs \(needs(s.workersNeeded, s.perTask, s.nodeSelector, s.packBy)); \(s.freeMatching) free match"
             if s.heldByReservations > 0 { text += " (\(s.heldByReservations) more held for other waiting jobs)" }
             return text
         case .waitingForPreemptedTasks(let count, let ends):
-            return "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for \(count == 1 ? "it" : "them") to checkpoint (grace period ends at t=\(number(ends)))"
+            return
+                "preempted \(count) task\(count == 1 ? "" : "s") to make room; waiting for \(count == 1 ? "it" : "them") to checkpoint (grace period ends at t=\(number(ends)))"
         case .holdingReservation(let workers):
             return "holding \(workers) worker\(workers == 1 ? "" : "s") while running work there finishes"
         case .queueOverShare(let queue, let share, let fair):
@@ -59,7 +64,8 @@ public enum PendingReasonText {
     }
 
     static func memory(_ bytes: Int64) -> String {
-        let gib: Int64 = 1 << 30, mib: Int64 = 1 << 20
+        let gib: Int64 = 1 << 30
+        let mib: Int64 = 1 << 20
         if bytes % gib == 0 { return "\(bytes / gib)Gi" }
         if bytes % mib == 0 { return "\(bytes / mib)Mi" }
         return "\(bytes)B"

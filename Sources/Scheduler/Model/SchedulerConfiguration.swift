@@ -14,8 +14,11 @@ public struct SchedulerConfiguration: Hashable, Sendable, Codable {
     /// Try workers caching a job's wanted shards before any other.
     public var localityEnabled: Bool
 
-    public init(preemptionGracePeriodSeconds: Double = 30, preemptionEnabled: Bool = true, maxPreemptionAttemptsPerPass: Int = 16,
-                maxReservations: Int = 8, maxTaskReservations: Int = 4, localityEnabled: Bool = true) {
+    public init(
+        preemptionGracePeriodSeconds: Double = 30, preemptionEnabled: Bool = true,
+        maxPreemptionAttemptsPerPass: Int = 16,
+        maxReservations: Int = 8, maxTaskReservations: Int = 4, localityEnabled: Bool = true
+    ) {
         self.preemptionGracePeriodSeconds = preemptionGracePeriodSeconds
         self.preemptionEnabled = preemptionEnabled
         self.maxPreemptionAttemptsPerPass = maxPreemptionAttemptsPerPass

@@ -29,8 +29,10 @@ public struct Preemption: Hashable, Sendable, Codable {
     public var reason: PreemptionReason
     public var gracePeriodEndsAt: SchedulerTime
 
-    public init(victim: TaskID, victimJob: JobID, worker: WorkerID, preemptor: JobID, reason: PreemptionReason,
-                gracePeriodEndsAt: SchedulerTime) {
+    public init(
+        victim: TaskID, victimJob: JobID, worker: WorkerID, preemptor: JobID, reason: PreemptionReason,
+        gracePeriodEndsAt: SchedulerTime
+    ) {
         self.victim = victim
         self.victimJob = victimJob
         self.worker = worker

@@ -131,7 +131,9 @@ final class ClusterIndex {
         target[0] = ResourceLimits.clampCPUMillis(r.cpuMillis)
         target[1] = ResourceLimits.clampMemoryBytes(r.memoryBytes)
         for d in 2..<dims { target[d] = 0 }
-        for (kind, n) in r.accelerators { if let s = acceleratorSlot[kind] { target[s] = ResourceLimits.clampAcceleratorCount(n) } }
+        for (kind, n) in r.accelerators {
+            if let s = acceleratorSlot[kind] { target[s] = ResourceLimits.clampAcceleratorCount(n) }
+        }
     }
 
     func resources(_ v: [Int64]) -> Resources {

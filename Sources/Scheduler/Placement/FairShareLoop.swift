@@ -1,4 +1,5 @@
 import ClusterModel
+
 // Between queues: the queue with the lowest dominant share per unit of weight goes next (weighted DRF).
 // Within a queue: priority, then submission order. A job that does not fit does not stop its queue:
 // later, smaller jobs backfill around it, but never into room reserved for it.
@@ -33,7 +34,8 @@ extension SchedulingPass {
     private func consider(job j: Int) -> Bool {
         decisions.statistics.jobsConsidered += 1
         let job = snapshot.pendingJobs[j]
-        let s = jobShape[j], q = jobQueue[j]
+        let s = jobShape[j]
+        let q = jobQueue[j]
         if job.isGang {
             if let cause = quotaCause(queue: q, shape: s, count: job.tasks.count) {
                 outcome[j] = .quota(cause)
@@ -86,8 +88,10 @@ extension SchedulingPass {
 
     /// Preempts for job `j` if it is entitled to and a plan exists; the freed workers are then held for it.
     func tryPreemption(job j: Int) -> Bool {
-        guard configuration.preemptionEnabled, decisions.statistics.preemptionAttempts < configuration.maxPreemptionAttemptsPerPass,
-              mayFindVictims(forJob: j) else { return false }
+        guard configuration.preemptionEnabled,
+            decisions.statistics.preemptionAttempts < configuration.maxPreemptionAttemptsPerPass,
+            mayFindVictims(forJob: j)
+        else { return false }
         decisions.statistics.preemptionAttempts += 1
         guard let plan = planPreemption(job: j, count: workersNeeded(j)) else { return false }
         let deadline = snapshot.now + configuration.preemptionGracePeriodSeconds

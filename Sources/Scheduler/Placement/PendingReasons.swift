@@ -20,9 +20,11 @@ extension SchedulingPass {
             case .quota(let cause):
                 causes.append(cause)
             case .neverFits:
-                causes.append(.neverFits(perTask: job.perTask, nodeSelector: job.nodeSelector, workersNeeded: workersNeeded(j),
-                                         packBy: job.isGang ? job.packBy : nil,
-                                         couldEverMatch: workersThatCouldEverFit(shape: jobShape[j])))
+                causes.append(
+                    .neverFits(
+                        perTask: job.perTask, nodeSelector: job.nodeSelector, workersNeeded: workersNeeded(j),
+                        packBy: job.isGang ? job.packBy : nil,
+                        couldEverMatch: workersThatCouldEverFit(shape: jobShape[j])))
             case .blocked:
                 causes.append(.insufficientCapacity(shortfall(job: j)))
             case .holdingReservation(let workers):
@@ -52,15 +54,18 @@ extension SchedulingPass {
             let c = shapeClass[s]
             let list = classes[c].candidateList(index: index)
             let packKey = classes[c].packKey
-            var free: [Int32: Int] = [:], withoutReservations: [Int32: Int] = [:]
+            var free: [Int32: Int] = [:]
+            var withoutReservations: [Int32: Int] = [:]
             for w32 in list {
                 let w = Int(w32)
                 let group: Int32 = packKey < 0 ? 0 : index.labelValue(worker: w, key: packKey)
                 guard group >= 0 else { continue }
-                var fitsNow = true, fitsUnreserved = true
+                var fitsNow = true
+                var fitsUnreserved = true
                 let own = ownWorkers?.contains(w32) ?? false
                 for d in 0..<dims {
-                    let r = shapeRequest[s * dims + d], f = index.free[w * dims + d]
+                    let r = shapeRequest[s * dims + d]
+                    let f = index.free[w * dims + d]
                     if f + (own ? r : 0) < r { fitsNow = false }
                     if f + index.reserved[w * dims + d] < r { fitsUnreserved = false }
                 }
@@ -72,8 +77,9 @@ extension SchedulingPass {
             counts = (bestFree, max(0, bestUnreserved - bestFree))
             if !holdsReservation { shortfallCache[s] = counts }
         }
-        return CapacityShortfall(workersNeeded: job.isGang ? job.tasks.count - jobNextTask[j] : job.tasks.count - jobNextTask[j],
-                                 perTask: job.perTask, nodeSelector: job.nodeSelector, packBy: job.isGang ? job.packBy : nil,
-                                 freeMatching: counts.free, heldByReservations: counts.held)
+        return CapacityShortfall(
+            workersNeeded: job.isGang ? job.tasks.count - jobNextTask[j] : job.tasks.count - jobNextTask[j],
+            perTask: job.perTask, nodeSelector: job.nodeSelector, packBy: job.isGang ? job.packBy : nil,
+            freeMatching: counts.free, heldByReservations: counts.held)
     }
 }

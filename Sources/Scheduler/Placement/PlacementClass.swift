@@ -1,4 +1,5 @@
 import ClusterModel
+
 // A placement class groups jobs that see the same candidate workers: same node selector, same preferred labels,
 // same packing key. Its candidate list (selector-matching workers, best affinity first) is built once per pass.
 
@@ -25,7 +26,8 @@ struct PlacementClass {
         }
         selector = terms
         self.satisfiable = satisfiable
-        preferred = key.preferred.compactMap { p in index.labelTerm(p.key, p.value).map { ($0.key, $0.value, p.weight) } }
+        preferred = key.preferred.compactMap { p in index.labelTerm(p.key, p.value).map { ($0.key, $0.value, p.weight) }
+        }
         if let packBy = key.packBy { packKey = index.labelKeySlot[packBy] ?? -2 } else { packKey = -1 }
     }
 
@@ -46,7 +48,9 @@ struct PlacementClass {
             if !preferred.isEmpty {
                 var score = [Int](repeating: 0, count: index.workerCount)
                 for w in list {
-                    for p in preferred where index.labelValue(worker: Int(w), key: p.key) == p.value { score[Int(w)] += p.weight }
+                    for p in preferred where index.labelValue(worker: Int(w), key: p.key) == p.value {
+                        score[Int(w)] += p.weight
+                    }
                 }
                 list.sort { score[Int($0)] != score[Int($1)] ? score[Int($0)] > score[Int($1)] : $0 < $1 }
             }

@@ -44,10 +44,12 @@ extension SchedulingPass {
         let task = snapshot.allocations.map(\.task.rawValue)
         let priority = allocationPriority
         for w in 0..<index.workerCount {
-            let lower = Int(counts[w]), upper = Int(counts[w + 1])
+            let lower = Int(counts[w])
+            let upper = Int(counts[w + 1])
             if upper - lower > 1 {
                 allocationsByWorker[lower..<upper].sort { a, b in
-                    let x = Int(a), y = Int(b)
+                    let x = Int(a)
+                    let y = Int(b)
                     if priority[x] != priority[y] { return priority[x] < priority[y] }
                     if start[x] != start[y] { return start[x] > start[y] }
                     return task[x] > task[y]
@@ -63,7 +65,8 @@ extension SchedulingPass {
     func mayFindVictims(forJob j: Int) -> Bool {
         if lowestPreemptiblePriority == nil {
             var lowest = Int.max
-            for (i, a) in snapshot.allocations.enumerated() where allocationWorker[i] >= 0 && a.isPreemptible && !terminating[i] {
+            for (i, a) in snapshot.allocations.enumerated()
+            where allocationWorker[i] >= 0 && a.isPreemptible && !terminating[i] {
                 lowest = min(lowest, a.priority)
             }
             lowestPreemptiblePriority = lowest
@@ -86,22 +89,28 @@ extension SchedulingPass {
         return v != q && victimPriority <= priority && claimantUnderShare && overShare[v]
     }
 
-    func victimReason(allocation i: Int, forJob j: Int, priority: Int, overShare: [Bool], claimantUnderShare: Bool) -> PreemptionReason? {
+    func victimReason(allocation i: Int, forJob j: Int, priority: Int, overShare: [Bool], claimantUnderShare: Bool)
+        -> PreemptionReason?
+    {
         guard !terminating[i], preemptible[i] else { return nil }
         let q = jobQueue[j]
         let victimPriority = allocationPriority[i]
         let v = Int(allocationQueue[i])
         guard v >= 0 else {
-            return victimPriority < priority ? .higherPriority(preemptorPriority: priority, victimPriority: victimPriority) : nil
+            return victimPriority < priority
+                ? .higherPriority(preemptorPriority: priority, victimPriority: victimPriority) : nil
         }
         if victimPriority < priority && (v == q || overShare[v]) {
             return .higherPriority(preemptorPriority: priority, victimPriority: victimPriority)
         }
         if v != q && victimPriority <= priority && claimantUnderShare && overShare[v] {
             var victimShare = 0.0
-            for d in 0..<dims { victimShare = max(victimShare, Double(borrowUsage[v * dims + d]) * index.inverseTotal[d]) }
-            return .reclaim(claimingQueue: queueNames[q], victimQueue: queueNames[v],
-                            victimQueueShare: victimShare, victimQueueFairShare: fairShare[v])
+            for d in 0..<dims {
+                victimShare = max(victimShare, Double(borrowUsage[v * dims + d]) * index.inverseTotal[d])
+            }
+            return .reclaim(
+                claimingQueue: queueNames[q], victimQueue: queueNames[v],
+                victimQueueShare: victimShare, victimQueueFairShare: fairShare[v])
         }
         return nil
     }
@@ -141,12 +150,14 @@ extension SchedulingPass {
 
     func planPreemption(job j: Int, count: Int) -> PreemptionPlan? {
         buildAllocationIndex()
-        let s = jobShape[j], c = shapeClass[s]
+        let s = jobShape[j]
+        let c = shapeClass[s]
         let list = classes[c].candidateList(index: index)
         let packKey = classes[c].packKey
         let request = (0..<dims).map { shapeRequest[s * dims + $0] }
-        let claimant = Claimant(job: j, priority: snapshot.pendingJobs[j].priority, overShare: queueNames.indices.map(isBorrowing),
-                                underShare: isOwedCapacity(jobQueue[j]))
+        let claimant = Claimant(
+            job: j, priority: snapshot.pendingJobs[j].priority, overShare: queueNames.indices.map(isBorrowing),
+            underShare: isOwedCapacity(jobQueue[j]))
         var options: [WorkerOption] = []
         var search = VictimSearch(dims: dims)
         for w32 in list {
@@ -161,15 +172,24 @@ extension SchedulingPass {
             }
             guard takeVictims(&search, onWorker: w, for: claimant) else { continue }
             dropUnneededVictims(&search)
-            options.append(WorkerOption(cost: cost(ofVictims: search.chosen), worker: w32, group: group, victims: search.chosen.map { i in
-                (i, victimReason(allocation: i, forJob: j, priority: claimant.priority, overShare: claimant.overShare,
-                                 claimantUnderShare: claimant.underShare)!)
-            }))
+            options.append(
+                WorkerOption(
+                    cost: cost(ofVictims: search.chosen), worker: w32, group: group,
+                    victims: search.chosen.map { i in
+                        (
+                            i,
+                            victimReason(
+                                allocation: i, forJob: j, priority: claimant.priority, overShare: claimant.overShare,
+                                claimantUnderShare: claimant.underShare)!
+                        )
+                    }))
         }
         options.sort { $0.cost != $1.cost ? $0.cost < $1.cost : $0.worker < $1.worker }
-        guard let chosen = cheapestGroup(of: options, count: count, packed: packKey >= 0), chosen.cost.victimTasks > 0 else { return nil }
-        return PreemptionPlan(workers: chosen.options.map { options[$0].worker },
-                              victims: chosen.options.flatMap { options[$0].victims })
+        guard let chosen = cheapestGroup(of: options, count: count, packed: packKey >= 0), chosen.cost.victimTasks > 0
+        else { return nil }
+        return PreemptionPlan(
+            workers: chosen.options.map { options[$0].worker },
+            victims: chosen.options.flatMap { options[$0].victims })
     }
 
     /// Resets the search for worker `w`: what it lacks for `request`, nothing freed or chosen yet.
@@ -191,8 +211,11 @@ extension SchedulingPass {
         var covered = false
         for k in Int(allocationsByWorkerStart[w])..<Int(allocationsByWorkerStart[w + 1]) {
             let i = Int(allocationsByWorker[k])
-            guard isEligibleVictim(i, job: claimant.job, priority: claimant.priority, overShare: claimant.overShare,
-                                   claimantUnderShare: claimant.underShare) else { continue }
+            guard
+                isEligibleVictim(
+                    i, job: claimant.job, priority: claimant.priority, overShare: claimant.overShare,
+                    claimantUnderShare: claimant.underShare)
+            else { continue }
             search.chosen.append(i)
             covered = true
             for d in 0..<dims {
@@ -210,7 +233,9 @@ extension SchedulingPass {
         while k >= 0 {
             let i = search.chosen[k]
             var stillCovered = true
-            for d in 0..<dims where search.freed[d] - allocationVectors[i * dims + d] < search.need[d] { stillCovered = false }
+            for d in 0..<dims where search.freed[d] - allocationVectors[i * dims + d] < search.need[d] {
+                stillCovered = false
+            }
             if stillCovered {
                 for d in 0..<dims { search.freed[d] -= allocationVectors[i * dims + d] }
                 search.chosen.remove(at: k)
@@ -233,7 +258,9 @@ extension SchedulingPass {
 
     /// Best group: the `count` cheapest workers of each group (`options` come sorted cheapest first), compared by
     /// their summed cost. Unpacked, every worker is in group 0, so the first `count` options are the answer.
-    private func cheapestGroup(of options: [WorkerOption], count: Int, packed: Bool) -> (cost: WorkerCost, options: [Int])? {
+    private func cheapestGroup(of options: [WorkerOption], count: Int, packed: Bool) -> (
+        cost: WorkerCost, options: [Int]
+    )? {
         var perGroup: [Int32: [Int]] = [:]
         var best: (cost: WorkerCost, options: [Int])? = nil
         for (o, option) in options.enumerated() {
@@ -276,13 +303,16 @@ extension SchedulingPass {
                 borrowUsage[v * dims + d] -= vector[d]
             }
         }
-        let q = jobQueue[j], s = jobShape[j]
+        let q = jobQueue[j]
+        let s = jobShape[j]
         for d in 0..<dims { queueUsage[q * dims + d] += shapeRequest[s * dims + d] * Int64(plan.workers.count) }
         let preemptor = snapshot.pendingJobs[j].id
         for (i, reason) in victims {
             let a = snapshot.allocations[i]
-            decisions.preemptions.append(Preemption(victim: a.task, victimJob: a.job, worker: a.worker, preemptor: preemptor,
-                                                    reason: reason, gracePeriodEndsAt: deadline))
+            decisions.preemptions.append(
+                Preemption(
+                    victim: a.task, victimJob: a.job, worker: a.worker, preemptor: preemptor,
+                    reason: reason, gracePeriodEndsAt: deadline))
         }
         return victims.count
     }

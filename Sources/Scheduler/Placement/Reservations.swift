@@ -1,4 +1,5 @@
 import ClusterModel
+
 // Reservations keep a blocked job's room from being eaten by backfill. A job that could not fit holds
 // `perTask` on specific workers; smaller work may use only what is left beside it, so the job is not delayed.
 // Reservations come back in the next snapshot (`previousReservations`) and are served before anyone else.
@@ -18,21 +19,25 @@ extension SchedulingPass {
         var seenJobs = Set<Int>()
         for reservation in snapshot.previousReservations {
             guard let j = jobSlot[reservation.job], !seenJobs.contains(j),
-                  reservation.perTask == shapeResources[jobShape[j]],
-                  reservation.workers.count == workersNeeded(j) else { continue }
+                reservation.perTask == shapeResources[jobShape[j]],
+                reservation.workers.count == workersNeeded(j)
+            else { continue }
             let s = jobShape[j]
             var workers: [Int32] = []
             for id in reservation.workers {
                 guard let w = index.workerPosition[id], reservable(worker: Int(w), shape: s), !workers.contains(w),
-                      classes[shapeClass[s]].matches(worker: Int(w), index: index),
-                      capacityFits(worker: Int(w), shape: s) else { break }
+                    classes[shapeClass[s]].matches(worker: Int(w), index: index),
+                    capacityFits(worker: Int(w), shape: s)
+                else { break }
                 workers.append(w)
             }
             guard workers.count == reservation.workers.count else { continue }
             if classes[shapeClass[s]].packKey >= 0 {
                 let key = classes[shapeClass[s]].packKey
                 let group = index.labelValue(worker: Int(workers[0]), key: key)
-                guard group >= 0, workers.allSatisfy({ index.labelValue(worker: Int($0), key: key) == group }) else { continue }
+                guard group >= 0, workers.allSatisfy({ index.labelValue(worker: Int($0), key: key) == group }) else {
+                    continue
+                }
             }
             seenJobs.insert(j)
             hold(job: j, workers: workers)
@@ -44,7 +49,9 @@ extension SchedulingPass {
     /// Each holder gets its room back and is placed if it now fits; otherwise it keeps holding.
     func serveReservationHolders(_ held: [HeldReservation]) {
         for h in held {
-            let j = h.job, s = jobShape[j], q = jobQueue[j]
+            let j = h.job
+            let s = jobShape[j]
+            let q = jobQueue[j]
             release(job: j, workers: h.workers)
             let needed = workersNeeded(j)
             if let cause = quotaCause(queue: q, shape: s, count: needed) {
@@ -72,7 +79,8 @@ extension SchedulingPass {
             if h.kind == .waitingForPreemptedTasks {
                 // The room being freed for this job counts toward its queue already.
                 for d in 0..<dims {
-                    queueUsage[q * dims + d] = queueUsage[q * dims + d].saturatingAdding(shapeRequest[s * dims + d].saturatingMultiplying(Int64(needed)))
+                    queueUsage[q * dims + d] = queueUsage[q * dims + d].saturatingAdding(
+                        shapeRequest[s * dims + d].saturatingMultiplying(Int64(needed)))
                 }
                 outcome[j] = .awaitingPreemption(count: leaving.count, deadline: leaving.deadline)
             } else {
@@ -99,7 +107,8 @@ extension SchedulingPass {
     /// Workers to hold for a blocked job: those closest to having room (least still to drain, as a fraction of
     /// the worker), not held by anyone else; in one packing group if the job packs.
     func chooseReservationWorkers(job j: Int, count: Int) -> [Int32]? {
-        let s = jobShape[j], c = shapeClass[s]
+        let s = jobShape[j]
+        let c = shapeClass[s]
         let list = classes[c].candidateList(index: index)
         let packKey = classes[c].packKey
         var scored: [(missing: Double, worker: Int32, group: Int32)] = []

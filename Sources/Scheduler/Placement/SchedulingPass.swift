@@ -135,7 +135,8 @@ final class SchedulingPass {
         terminating = [Bool](repeating: false, count: count)
         allocationVectors = [Int64](repeating: 0, count: count * dims)
         // Queue names repeat: resolve each distinct name once, not once per allocation.
-        var lastName = "", lastSlot = -1
+        var lastName = ""
+        var lastSlot = -1
         allocationVectors.withUnsafeMutableBufferPointer { vectors in
             for i in 0..<count {
                 let a = allocations[i]
@@ -146,11 +147,16 @@ final class SchedulingPass {
                 index.write(a.resources, into: v)
                 let free = index.free + Int(w) * dims
                 for d in 0..<dims { free[d] -= v[d] }
-                if a.queue != lastName { lastName = a.queue; lastSlot = queueSlot[a.queue] ?? -1 }
+                if a.queue != lastName {
+                    lastName = a.queue
+                    lastSlot = queueSlot[a.queue] ?? -1
+                }
                 allocationQueue[i] = Int32(lastSlot)
                 // Tasks already told to leave no longer count toward their queue's share.
                 if lastSlot >= 0 && !terminating[i] {
-                    for d in 0..<dims { queueUsage[lastSlot * dims + d] = queueUsage[lastSlot * dims + d].saturatingAdding(v[d]) }
+                    for d in 0..<dims {
+                        queueUsage[lastSlot * dims + d] = queueUsage[lastSlot * dims + d].saturatingAdding(v[d])
+                    }
                 }
             }
         }
@@ -158,7 +164,9 @@ final class SchedulingPass {
 
     private func computeFairShares() {
         var active = [Bool](repeating: false, count: queueNames.count)
-        for i in allocationQueue.indices where allocationWorker[i] >= 0 && allocationQueue[i] >= 0 { active[Int(allocationQueue[i])] = true }
+        for i in allocationQueue.indices where allocationWorker[i] >= 0 && allocationQueue[i] >= 0 {
+            active[Int(allocationQueue[i])] = true
+        }
         for j in snapshot.pendingJobs { if let q = queueSlot[j.queue] { active[q] = true } }
         var total = 0.0
         for q in queueNames.indices where active[q] { total += queueWeight[q] }
@@ -179,20 +187,25 @@ final class SchedulingPass {
         var shapeSlot: [ShapeKey: Int] = [:]
         var requests: [Int64] = []
         // Class 0 is "no constraints": the common case skips hashing label dictionaries.
-        classes.append(PlacementClass(key: PlacementClassKey(nodeSelector: [:], preferred: [], packBy: nil), index: index))
+        classes.append(
+            PlacementClass(key: PlacementClassKey(nodeSelector: [:], preferred: [], packBy: nil), index: index))
         for (j, job) in jobs.enumerated() {
             if let notBefore = job.notBefore, notBefore > snapshot.now {
                 outcome[j] = .backoff(until: notBefore)
                 continue
             }
-            guard let q = queueSlot[job.queue] else { outcome[j] = .unknownQueue; continue }
+            guard let q = queueSlot[job.queue] else {
+                outcome[j] = .unknownQueue
+                continue
+            }
             jobQueue[j] = q
             let c: Int
             let packBy = job.isGang ? job.packBy : nil
             if job.nodeSelector.isEmpty && job.preferredLabels.isEmpty && packBy == nil {
                 c = 0
             } else {
-                let key = PlacementClassKey(nodeSelector: job.nodeSelector, preferred: job.preferredLabels, packBy: packBy)
+                let key = PlacementClassKey(
+                    nodeSelector: job.nodeSelector, preferred: job.preferredLabels, packBy: packBy)
                 if let existing = classSlot[key] {
                     c = existing
                 } else {
@@ -233,7 +246,8 @@ final class SchedulingPass {
 
     /// Room for one more reservation of `shape` beside those already on the worker.
     func reservable(worker w: Int, shape s: Int) -> Bool {
-        let capacity = index.capacity + w &* dims, reserved = index.reserved + w &* dims
+        let capacity = index.capacity + w &* dims
+        let reserved = index.reserved + w &* dims
         let request = shapeRequest + s &* dims
         for d in 0..<dims where capacity[d] - reserved[d] < request[d] { return false }
         return true
@@ -281,23 +295,27 @@ final class SchedulingPass {
             let requested = shapeRequest[s * dims + d].saturatingMultiplying(Int64(count))
             let used = queueUsage[q * dims + d]
             if used.saturatingAdding(requested) > quota {
-                return .quotaExceeded(queue: queueNames[q], resource: index.dimensionName(d), used: used,
-                                      requested: requested, quota: quota)
+                return .quotaExceeded(
+                    queue: queueNames[q], resource: index.dimensionName(d), used: used,
+                    requested: requested, quota: quota)
             }
         }
         return nil
     }
 
     func commit(job j: Int, worker w: Int) {
-        let s = jobShape[j], q = jobQueue[j]
+        let s = jobShape[j]
+        let q = jobQueue[j]
         let free = index.free + w * dims
         for d in 0..<dims {
             let r = shapeRequest[s * dims + d]
             free[d] -= r
             queueUsage[q * dims + d] = queueUsage[q * dims + d].saturatingAdding(r)
         }
-        decisions.placements.append(Placement(task: snapshot.pendingJobs[j].tasks[jobNextTask[j]], job: JobID(jobIDs[j]),
-                                              worker: index.workerIDs[w]))
+        decisions.placements.append(
+            Placement(
+                task: snapshot.pendingJobs[j].tasks[jobNextTask[j]], job: JobID(jobIDs[j]),
+                worker: index.workerIDs[w]))
         jobNextTask[j] += 1
         decisions.statistics.tasksPlaced += 1
     }
@@ -319,8 +337,10 @@ final class SchedulingPass {
 
     func reserve(job j: Int, workers: [Int32], kind: ReservationKind) {
         hold(job: j, workers: workers)
-        decisions.reservations.append(Reservation(job: snapshot.pendingJobs[j].id, workers: workers.map { index.workerIDs[Int($0)] },
-                                                  perTask: shapeResources[jobShape[j]], kind: kind))
+        decisions.reservations.append(
+            Reservation(
+                job: snapshot.pendingJobs[j].id, workers: workers.map { index.workerIDs[Int($0)] },
+                perTask: shapeResources[jobShape[j]], kind: kind))
     }
 
     func release(job j: Int, workers: [Int32]) {

@@ -1,4 +1,5 @@
 import ClusterModel
+
 // Finding workers with room: one task (locality first, then the shape's cursor) or a whole gang
 // (N distinct workers, optionally all sharing one value of the packing label).
 
@@ -7,7 +8,8 @@ extension SchedulingPass {
     func findWorker(forTaskOf j: Int) -> Int? {
         let s = jobShape[j]
         if configuration.localityEnabled, !snapshot.pendingJobs[j].wantedShards.isEmpty,
-           let w = findCachingWorker(forTaskOf: j) {
+            let w = findCachingWorker(forTaskOf: j)
+        {
             return w
         }
         let c = shapeClass[s]
@@ -45,9 +47,11 @@ extension SchedulingPass {
 
     /// Workers for a whole gang; members go to workers caching the wanted shards first (unpacked gangs).
     func findGangWorkers(forJob j: Int) -> [Int32]? {
-        let s = jobShape[j], count = snapshot.pendingJobs[j].tasks.count
+        let s = jobShape[j]
+        let count = snapshot.pendingJobs[j].tasks.count
         guard configuration.localityEnabled, !snapshot.pendingJobs[j].wantedShards.isEmpty,
-              classes[shapeClass[s]].packKey < 0, gangFailedAt[s] > count else {
+            classes[shapeClass[s]].packKey < 0, gangFailedAt[s] > count
+        else {
             return findGangWorkers(shape: s, count: count)
         }
         var chosen: [Int32] = []
@@ -77,7 +81,9 @@ extension SchedulingPass {
         if shardIndex == nil {
             var built: [String: [Int32]] = [:]
             for w in 0..<index.workerCount {
-                for shard in snapshot.workers[index.workerSnapshotIndex[w]].cachedShards { built[shard, default: []].append(Int32(w)) }
+                for shard in snapshot.workers[index.workerSnapshotIndex[w]].cachedShards {
+                    built[shard, default: []].append(Int32(w))
+                }
             }
             shardIndex = built
         }
@@ -112,7 +118,10 @@ extension SchedulingPass {
                 let group = index.labelValue(worker: w, key: packKey)
                 guard group >= 0, fits(worker: w, shape: s) else { continue }
                 groups[group, default: []].append(Int32(w))
-                if groups[group]!.count == count { found = groups[group]; break }
+                if groups[group]!.count == count {
+                    found = groups[group]
+                    break
+                }
             }
         }
         if found == nil { gangFailedAt[s] = min(gangFailedAt[s], count) }

@@ -18,7 +18,8 @@ public struct SimulationConfiguration: Sendable {
     public var workerFailureProbability = 0.0002
     public var workerRecoverySteps = 15
     public var scheduler = SchedulerConfiguration(preemptionGracePeriodSeconds: 20)
-    public var retryPolicy = RetryPolicy(maxAttempts: 1_000, initialBackoffSeconds: 10, maxBackoffSeconds: 60, multiplier: 2)
+    public var retryPolicy = RetryPolicy(
+        maxAttempts: 1_000, initialBackoffSeconds: 10, maxBackoffSeconds: 60, multiplier: 2)
     /// A backlogged queue's dominant share, averaged over a window, may fall this far below its fair share.
     public var fairShareTolerance = 0.10
     public var fairShareWindow = 10
@@ -71,9 +72,10 @@ public final class ClusterSimulation {
     /// One line per step: each queue's dominant share / fair share, `*` when backlogged.
     public var shareTimeline: [String] {
         shareHistory.enumerated().map { step, row in
-            "step \(step + 1): " + zip(queues, row).map { q, r in
-                "\(q.name) \(Int((r.share * 100).rounded()))/\(Int((r.fair * 100).rounded()))\(r.backlogged ? "*" : "")"
-            }.joined(separator: " ")
+            "step \(step + 1): "
+                + zip(queues, row).map { q, r in
+                    "\(q.name) \(Int((r.share * 100).rounded()))/\(Int((r.fair * 100).rounded()))\(r.backlogged ? "*" : "")"
+                }.joined(separator: " ")
         }
     }
 
@@ -87,7 +89,8 @@ public final class ClusterSimulation {
         let spread = configuration.arrivalSteps
         arrivalStep = generated.indices.map { $0 * spread / max(1, generated.count) + 1 }
         for job in jobs {
-            duration[job.id] = configuration.durationSteps.lowerBound
+            duration[job.id] =
+                configuration.durationSteps.lowerBound
                 + rng.below(configuration.durationSteps.count)
         }
         report.jobs = jobs.count
@@ -108,9 +111,10 @@ public final class ClusterSimulation {
                 eligibleSince[job.id] = step
                 nextArrival += 1
             }
-            let snapshot = ClusterSnapshot(now: now, workers: workers, allocations: allocations,
-                                           pendingJobs: pending.values.sorted { $0.id < $1.id }, queues: queues,
-                                           previousReservations: reservations)
+            let snapshot = ClusterSnapshot(
+                now: now, workers: workers, allocations: allocations,
+                pendingJobs: pending.values.sorted { $0.id < $1.id }, queues: queues,
+                previousReservations: reservations)
             let decisions = Scheduler(configuration: configuration.scheduler).schedule(snapshot)
             InvariantChecker.check(decisions, against: snapshot, step: step, into: &report.violations)
             apply(decisions, snapshot: snapshot, step: step, now: now)
@@ -147,8 +151,11 @@ public final class ClusterSimulation {
         var done = Set<JobID>()
         var preempted = Set<JobID>()
         for a in allocations {
-            if let deadline = a.preemptionDeadline, deadline <= now { preempted.insert(a.job) }
-            else if (endStep[a.job] ?? .max) <= step { done.insert(a.job) }
+            if let deadline = a.preemptionDeadline, deadline <= now {
+                preempted.insert(a.job)
+            } else if (endStep[a.job] ?? .max) <= step {
+                done.insert(a.job)
+            }
         }
         done.subtract(preempted)
         if !done.isEmpty {
@@ -171,7 +178,9 @@ public final class ClusterSimulation {
                 report.requeuedByWorkerFailure += 1
                 let attempt = (attempts[id] ?? 1)
                 attempts[id] = attempt + 1
-                if case .retry(_, let notBefore) = configuration.retryPolicy.decision(afterFailedAttempt: attempt, failedAt: now) {
+                if case .retry(_, let notBefore) = configuration.retryPolicy.decision(
+                    afterFailedAttempt: attempt, failedAt: now)
+                {
                     job.notBefore = notBefore
                 }
             }
@@ -187,8 +196,10 @@ public final class ClusterSimulation {
         for (id, placements) in byJob.sorted(by: { $0.key < $1.key }) {
             guard let job = pending[id] else { continue }
             for p in placements {
-                allocations.append(RunningAllocation(task: p.task, job: id, worker: p.worker, resources: job.perTask, priority: job.priority,
-                                                     queue: job.queue, startedAt: now, isGangMember: job.isGang))
+                allocations.append(
+                    RunningAllocation(
+                        task: p.task, job: id, worker: p.worker, resources: job.perTask, priority: job.priority,
+                        queue: job.queue, startedAt: now, isGangMember: job.isGang))
             }
             pending[id] = nil
             if !placedOnce.contains(id) {
@@ -202,11 +213,21 @@ public final class ClusterSimulation {
         var deadline: [TaskID: SchedulerTime] = [:]
         for p in decisions.preemptions { deadline[p.victim] = p.gracePeriodEndsAt }
         if !deadline.isEmpty {
-            for i in allocations.indices { if let d = deadline[allocations[i].task] { allocations[i].preemptionDeadline = d } }
+            for i in allocations.indices {
+                if let d = deadline[allocations[i].task] { allocations[i].preemptionDeadline = d }
+            }
         }
         reservations = decisions.reservations
-        for p in decisions.placements { mix(UInt64(step)); mix(UInt64(p.task.rawValue)); mix(UInt64(p.worker.rawValue)) }
-        for p in decisions.preemptions { mix(UInt64(step)); mix(UInt64(p.victim.rawValue)); mix(UInt64(p.preemptor.rawValue)) }
+        for p in decisions.placements {
+            mix(UInt64(step))
+            mix(UInt64(p.task.rawValue))
+            mix(UInt64(p.worker.rawValue))
+        }
+        for p in decisions.preemptions {
+            mix(UInt64(step))
+            mix(UInt64(p.victim.rawValue))
+            mix(UInt64(p.preemptor.rawValue))
+        }
     }
 
     private func mix(_ value: UInt64) {
@@ -218,18 +239,24 @@ public final class ClusterSimulation {
     }
 
     private func recordShares(snapshot: ClusterSnapshot, decisions: SchedulingDecisions) {
-        let shares = InvariantChecker.shares(workers: workers, allocations: allocations, queues: queues,
-                                             pendingQueues: Set(pending.values.map(\.queue)))
+        let shares = InvariantChecker.shares(
+            workers: workers, allocations: allocations, queues: queues,
+            pendingQueues: Set(pending.values.map(\.queue)))
         // Backlogged: the queue has single tasks, free to go on any worker, waiting for capacity (not for backoff,
         // its own quota, or a gang's packing, which reclaiming from other queues cannot always satisfy).
         var backlogged = Set<String>()
         let jobByID = Dictionary(uniqueKeysWithValues: snapshot.pendingJobs.map { ($0.id, $0) })
         for reason in decisions.pending {
             guard let job = jobByID[reason.job], !job.isGang, job.nodeSelector.isEmpty,
-                  reason.causes.contains(where: { if case .insufficientCapacity = $0 { return true }; return false }) else { continue }
+                reason.causes.contains(where: {
+                    if case .insufficientCapacity = $0 { return true }
+                    return false
+                })
+            else { continue }
             backlogged.insert(job.queue)
         }
-        shareHistory.append(queues.map { q in (shares.share[q.name] ?? 0, shares.fair[q.name] ?? 0, backlogged.contains(q.name)) })
+        shareHistory.append(
+            queues.map { q in (shares.share[q.name] ?? 0, shares.fair[q.name] ?? 0, backlogged.contains(q.name)) })
     }
 
     /// Over every window of `fairShareWindow` steps in which a queue was backlogged throughout, its average
@@ -246,13 +273,17 @@ public final class ClusterSimulation {
             for (q, queue) in queues.enumerated() {
                 guard slice.allSatisfy({ $0[q].backlogged }) else { continue }
                 report.fairShareWindowsChecked += 1
-                let share = averageShare(q), fair = averageFair(q)
+                let share = averageShare(q)
+                let fair = averageFair(q)
                 let deficit = fair - share
-                let someoneBorrowing = queues.indices.contains { o in o != q && averageShare(o) > averageFair(o) + 1e-9 }
+                let someoneBorrowing = queues.indices.contains { o in o != q && averageShare(o) > averageFair(o) + 1e-9
+                }
                 guard someoneBorrowing && queue.quota == nil else { continue }
                 report.worstFairShareDeficit = max(report.worstFairShareDeficit, deficit)
                 if deficit > configuration.fairShareTolerance {
-                    report.violations.append("fair share: queue \(queue.name) averaged \(share) vs fair \(fair) over steps \(start + 1)-\(start + window)")
+                    report.violations.append(
+                        "fair share: queue \(queue.name) averaged \(share) vs fair \(fair) over steps \(start + 1)-\(start + window)"
+                    )
                 }
             }
         }

@@ -31,15 +31,20 @@ public enum SyntheticCluster {
     }
 
     public static func queues() -> [QueueSpec] {
-        [QueueSpec(name: "prod", weight: 4), QueueSpec(name: "research", weight: 3),
-         QueueSpec(name: "batch", weight: 2, quota: Resources(accelerators: ["gpu-h100": 4_000, "gpu-a100": 2_000])),
-         QueueSpec(name: "eval", weight: 1)]
+        [
+            QueueSpec(name: "prod", weight: 4), QueueSpec(name: "research", weight: 3),
+            QueueSpec(
+                name: "batch", weight: 2, quota: Resources(accelerators: ["gpu-h100": 4_000, "gpu-a100": 2_000])),
+            QueueSpec(name: "eval", weight: 1),
+        ]
     }
 
     /// Jobs totalling about `taskCount` tasks, ~10% of them in gangs. Ids and task ids start at `firstID`.
     /// `sequence` is the submission sequence of the first job.
-    public static func jobs(taskCount: Int, seed: UInt64, firstID: Int64 = 1, sequence: Int64 = 0,
-                            gangFraction: Double = 0.1, singleTaskOnly: Bool = false) -> [PendingJob] {
+    public static func jobs(
+        taskCount: Int, seed: UInt64, firstID: Int64 = 1, sequence: Int64 = 0,
+        gangFraction: Double = 0.1, singleTaskOnly: Bool = false
+    ) -> [PendingJob] {
         var rng = SeededGenerator(seed: seed)
         var jobs: [PendingJob] = []
         var tasks = 0
@@ -53,10 +58,13 @@ public enum SyntheticCluster {
                 // Gangs average 9 tasks: one job in 8/gangFraction being a gang puts ~gangFraction of tasks in gangs.
                 let size = [4, 8, 8, 16][rng.below(4)]
                 let packed = rng.chance(0.5)
-                job = PendingJob(id: JobID(id), queue: queue, priority: priority, submissionSequence: sequence + id - firstID,
-                                 tasks: (0..<size).map { TaskID(taskID + Int64($0)) }, isGang: true,
-                                 perTask: Resources(cpuMillis: 8_000, memoryBytes: 64 * gib, accelerators: ["gpu-h100": Int64([2, 4, 8][rng.below(3)])]),
-                                 nodeSelector: ["pool": "h100"], packBy: packed ? "rack" : nil)
+                job = PendingJob(
+                    id: JobID(id), queue: queue, priority: priority, submissionSequence: sequence + id - firstID,
+                    tasks: (0..<size).map { TaskID(taskID + Int64($0)) }, isGang: true,
+                    perTask: Resources(
+                        cpuMillis: 8_000, memoryBytes: 64 * gib,
+                        accelerators: ["gpu-h100": Int64([2, 4, 8][rng.below(3)])]),
+                    nodeSelector: ["pool": "h100"], packBy: packed ? "rack" : nil)
                 taskID += Int64(size)
                 tasks += size
             } else {
@@ -65,17 +73,21 @@ public enum SyntheticCluster {
                 var selector: Labels = [:]
                 var preferred: [PreferredLabel] = []
                 if shape < 2 && !singleTaskOnly {
-                    perTask = Resources(cpuMillis: 4_000, memoryBytes: 32 * gib, accelerators: [rng.chance(0.7) ? "gpu-h100" : "gpu-a100": Int64(1 + rng.below(2))])
+                    perTask = Resources(
+                        cpuMillis: 4_000, memoryBytes: 32 * gib,
+                        accelerators: [rng.chance(0.7) ? "gpu-h100" : "gpu-a100": Int64(1 + rng.below(2))])
                 } else {
-                    perTask = Resources(cpuMillis: Int64([500, 1_000, 2_000, 4_000, 8_000][rng.below(5)]),
-                                        memoryBytes: Int64([2, 4, 8, 16][rng.below(4)]) * gib)
+                    perTask = Resources(
+                        cpuMillis: Int64([500, 1_000, 2_000, 4_000, 8_000][rng.below(5)]),
+                        memoryBytes: Int64([2, 4, 8, 16][rng.below(4)]) * gib)
                     if shape == 2 { selector = ["pool": "cpu"] }
                     if shape == 3 { preferred = [PreferredLabel(key: "zone", value: "z\(rng.below(4))")] }
                 }
                 let shards = !singleTaskOnly && shape == 4 ? ["shard-\(rng.below(5_000))"] : []
-                job = PendingJob(id: JobID(id), queue: queue, priority: priority, submissionSequence: sequence + id - firstID,
-                                 tasks: [TaskID(taskID)], perTask: perTask, nodeSelector: selector, preferredLabels: preferred,
-                                 wantedShards: shards)
+                job = PendingJob(
+                    id: JobID(id), queue: queue, priority: priority, submissionSequence: sequence + id - firstID,
+                    tasks: [TaskID(taskID)], perTask: perTask, nodeSelector: selector, preferredLabels: preferred,
+                    wantedShards: shards)
                 taskID += 1
                 tasks += 1
             }

@@ -12,7 +12,8 @@ public struct Backoff: Sendable, Equatable {
     /// Fraction of each delay that is random: the delay lies in [base·(1−jitter), base].
     public var jitter: Double
 
-    public init(initialSeconds: Double = 0.2, maximumSeconds: Double = 10, multiplier: Double = 2, jitter: Double = 0.5) {
+    public init(initialSeconds: Double = 0.2, maximumSeconds: Double = 10, multiplier: Double = 2, jitter: Double = 0.5)
+    {
         self.initialSeconds = initialSeconds
         self.maximumSeconds = maximumSeconds
         self.multiplier = multiplier
@@ -21,8 +22,10 @@ public struct Backoff: Sendable, Equatable {
 
     /// The delay before retry number `failures` (1 after the first failure). `unit` is a random number in [0, 1).
     public func delay(afterFailures failures: Int, unit: Double) -> Double {
-        let base = ExponentialBackoff(initialSeconds: initialSeconds, maximumSeconds: maximumSeconds, multiplier: multiplier)
-            .delaySeconds(afterFailures: failures)
+        let base = ExponentialBackoff(
+            initialSeconds: initialSeconds, maximumSeconds: maximumSeconds, multiplier: multiplier
+        )
+        .delaySeconds(afterFailures: failures)
         return ExponentialBackoff.jittered(base, jitter: jitter, unit: unit)
     }
 

@@ -33,10 +33,16 @@ public final class ReportQueue: Sendable {
 
     // MARK: Enqueue (from executors and the daemon)
 
-    public func enqueue(_ report: ProgressReport) { enqueue(report.attemptID, urgent: false) { $0.progress[report.attemptID] = report } }
+    public func enqueue(_ report: ProgressReport) {
+        enqueue(report.attemptID, urgent: false) { $0.progress[report.attemptID] = report }
+    }
     public func enqueue(_ report: LogLineReport) { enqueue(report.attemptID, urgent: false) { $0.append(report) } }
-    public func enqueue(_ report: MetricReport) { enqueue(report.attemptID, urgent: false) { $0.metrics.append(report) } }
-    public func enqueue(_ report: ArtifactReport) { enqueue(report.attemptID, urgent: true) { $0.artifacts.append(report) } }
+    public func enqueue(_ report: MetricReport) {
+        enqueue(report.attemptID, urgent: false) { $0.metrics.append(report) }
+    }
+    public func enqueue(_ report: ArtifactReport) {
+        enqueue(report.attemptID, urgent: true) { $0.artifacts.append(report) }
+    }
 
     public func enqueue(_ report: CompletionReport) {
         enqueue(report.attemptID, urgent: true) {
@@ -76,13 +82,15 @@ public final class ReportQueue: Sendable {
     /// Rough JSON sizes, to keep batches under the control plane's body limit.
     static func size(_ line: LogLineReport) -> Int { 150 + line.message.utf8.count }
     static func size(_ report: ArtifactReport) -> Int {
-        300 + report.artifact.name.utf8.count + report.artifact.location.utf8.count + (report.artifact.metadata?.jsonText.utf8.count ?? 0)
+        300 + report.artifact.name.utf8.count + report.artifact.location.utf8.count
+            + (report.artifact.metadata?.jsonText.utf8.count ?? 0)
     }
     static func size(_ report: CompletionReport) -> Int {
         let result = report.result == .null ? 4 : report.result.jsonText.utf8.count
-        return 150 + result + report.artifacts.reduce(0) {
-            $0 + 300 + $1.name.utf8.count + $1.location.utf8.count + ($1.metadata?.jsonText.utf8.count ?? 0)
-        }
+        return 150 + result
+            + report.artifacts.reduce(0) {
+                $0 + 300 + $1.name.utf8.count + $1.location.utf8.count + ($1.metadata?.jsonText.utf8.count ?? 0)
+            }
     }
 
     /// Puts a batch that could not be delivered back in front of the queue, in its original order. Progress is
@@ -132,7 +140,8 @@ struct ReportBuffers {
     init(limits: ReportQueue.Limits) { self.limits = limits }
 
     var isEmpty: Bool {
-        progress.isEmpty && logs.isEmpty && metrics.isEmpty && artifacts.isEmpty && completions.isEmpty && failures.isEmpty
+        progress.isEmpty && logs.isEmpty && metrics.isEmpty && artifacts.isEmpty && completions.isEmpty
+            && failures.isEmpty
     }
 
     /// Appends a log line; beyond `maxBufferedLogLines` the oldest lines are dropped (and counted).
@@ -161,11 +170,14 @@ struct ReportBuffers {
             return count
         }
         var n = prefix(logs, size: ReportQueue.size)
-        batch.logs = Array(logs.prefix(n)); logs.removeFirst(n)
+        batch.logs = Array(logs.prefix(n))
+        logs.removeFirst(n)
         n = prefix(metrics, size: { _ in 160 })
-        batch.metrics = Array(metrics.prefix(n)); metrics.removeFirst(n)
+        batch.metrics = Array(metrics.prefix(n))
+        metrics.removeFirst(n)
         n = prefix(artifacts, size: ReportQueue.size)
-        batch.artifacts = Array(artifacts.prefix(n)); artifacts.removeFirst(n)
+        batch.artifacts = Array(artifacts.prefix(n))
+        artifacts.removeFirst(n)
         let progressItems = Array(progress.values)
         n = prefix(progressItems, size: { 160 + ($0.message?.utf8.count ?? 0) })
         for item in progressItems.prefix(n) { progress[item.attemptID] = nil }

@@ -33,10 +33,14 @@ public struct WorkerConfiguration: Sendable {
     public var shardCacheDirectory: URL
     public var shardCacheBytes: Int64
 
-    public init(name: String, resources: Resources, labels: Labels = [:], maxConcurrentTasks: Int = 4, maxTasksPerPoll: Int = 32,
-                pollWaitSeconds: Double = 20, workDirectory: URL, flushIntervalSeconds: Double = 0.25, backoff: Backoff = Backoff(),
-                shutdownGraceSeconds: Double = 10, version: String = opsVersion, logAttemptLifecycle: Bool = true,
-                shardCacheDirectory: URL? = nil, shardCacheBytes: Int64 = 64 << 30) {
+    public init(
+        name: String, resources: Resources, labels: Labels = [:], maxConcurrentTasks: Int = 4,
+        maxTasksPerPoll: Int = 32,
+        pollWaitSeconds: Double = 20, workDirectory: URL, flushIntervalSeconds: Double = 0.25,
+        backoff: Backoff = Backoff(),
+        shutdownGraceSeconds: Double = 10, version: String = opsVersion, logAttemptLifecycle: Bool = true,
+        shardCacheDirectory: URL? = nil, shardCacheBytes: Int64 = 64 << 30
+    ) {
         self.name = name
         self.resources = resources
         self.labels = labels

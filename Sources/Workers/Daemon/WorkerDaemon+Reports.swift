@@ -28,13 +28,15 @@ extension WorkerDaemon {
     /// Sends one batch, cutting it in parts where the state machine says so. Returns false when delivery must
     /// wait; what was not delivered is back in front of the queue, in order.
     private func deliver(_ batch: ReportBatch) async -> Bool {
-        var parts = [batch]  // a stack: the next part to send is last
+        var parts = [batch] // a stack: the next part to send is last
         while let part = parts.popLast() {
             do {
                 let step = machine.reportAccepted(staleAttempts: try await api.report(part).staleAttempts)
                 _ = await perform(step, part: part, error: nil, unsent: &parts)
             } catch {
-                if let delivered = await perform(machine.reportRefused(part, error), part: part, error: error, unsent: &parts) {
+                if let delivered = await perform(
+                    machine.reportRefused(part, error), part: part, error: error, unsent: &parts)
+                {
                     return delivered
                 }
             }
@@ -44,8 +46,10 @@ extension WorkerDaemon {
 
     /// Does one delivery step for `part` (refused with `error`, if it was). Returns whether the flush delivered
     /// (true) or must wait (false) when the step ends the flush, nil when the next part is to be sent.
-    private func perform(_ step: WorkerDaemonStateMachine.DeliveryStep, part: ReportBatch, error: ControlPlaneError?,
-                         unsent parts: inout [ReportBatch]) async -> Bool? {
+    private func perform(
+        _ step: WorkerDaemonStateMachine.DeliveryStep, part: ReportBatch, error: ControlPlaneError?,
+        unsent parts: inout [ReportBatch]
+    ) async -> Bool? {
         let why = error.map { "\($0)" } ?? ""
         // Latest first: each part goes in front of those put back before it.
         func putBackUnsent() { (parts + [part]).forEach(reports.putBack) }
@@ -70,7 +74,9 @@ extension WorkerDaemon {
             return false
         case .shrinkBatches(let batchBytes):
             putBackUnsent()
-            log("the control plane refused \(part.itemCount) report(s) as too large (HTTP 413); sending batches of at most \(batchBytes) bytes")
+            log(
+                "the control plane refused \(part.itemCount) report(s) as too large (HTTP 413); sending batches of at most \(batchBytes) bytes"
+            )
             return true
         case .dropTooLarge(let replacement):
             parts.forEach(reports.putBack)

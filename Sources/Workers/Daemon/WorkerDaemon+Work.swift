@@ -45,17 +45,20 @@ extension WorkerDaemon {
 
     /// Starts an executor for an assignment the state machine now counts as running.
     private func start(_ assignment: TaskAssignment) {
-        let directory = configuration.workDirectory.appendingPathComponent("attempts").appendingPathComponent("\(assignment.attemptID)")
-        let context = ExecutionContext(task: assignment, workDirectory: directory, workerResources: configuration.resources,
-                                       artifactStore: artifactStore, reports: reports, shardCache: shardCache)
+        let directory = configuration.workDirectory.appendingPathComponent("attempts").appendingPathComponent(
+            "\(assignment.attemptID)")
+        let context = ExecutionContext(
+            task: assignment, workDirectory: directory, workerResources: configuration.resources,
+            artifactStore: artifactStore, reports: reports, shardCache: shardCache)
         executions[assignment.attemptID] = Execution(context: context, task: nil)
         let executor = registry.executor(for: assignment.jobType)
         let workerName = configuration.name
         let known = registry.kinds
         let logLifecycle = configuration.logAttemptLifecycle
         let task = Task.detached { [weak self] in
-            let outcome = await WorkerDaemon.execute(assignment, executor: executor, knownKinds: known, workerName: workerName,
-                                                     context: context, logLifecycle: logLifecycle)
+            let outcome = await WorkerDaemon.execute(
+                assignment, executor: executor, knownKinds: known, workerName: workerName,
+                context: context, logLifecycle: logLifecycle)
             await self?.finish(assignment, outcome: outcome)
         }
         executions[assignment.attemptID]?.task = task
@@ -86,8 +89,10 @@ extension WorkerDaemon {
     func heartbeatOnce() async {
         let executions = self.executions
         let cached = shardCache.map { ShardCacheChoice.cachedShardURLs($0) } ?? []
-        guard let request = machine.heartbeatRequest(progress: { executions[$0]?.context.latestProgress },
-                                                     unacknowledgedFinals: reports.unacknowledgedFinals, cachedShards: cached)
+        guard
+            let request = machine.heartbeatRequest(
+                progress: { executions[$0]?.context.latestProgress },
+                unacknowledgedFinals: reports.unacknowledgedFinals, cachedShards: cached)
         else { return }
         do {
             let response = try await api.heartbeat(request)
@@ -109,7 +114,9 @@ extension WorkerDaemon {
             log("cancelling attempt \(cancel.attemptID) of task \(cancel.taskID): \(cancel.reason)")
             stop(cancel.attemptID, .cancelled(reason: cancel.reason))
         case .preempt(let preemption):
-            log("preempting attempt \(preemption.attemptID) of task \(preemption.taskID) by \(WireCoding.formatTimestamp(preemption.graceDeadline)): \(preemption.reason)")
+            log(
+                "preempting attempt \(preemption.attemptID) of task \(preemption.taskID) by \(WireCoding.formatTimestamp(preemption.graceDeadline)): \(preemption.reason)"
+            )
             preempt(preemption.attemptID, deadline: preemption.graceDeadline, reason: preemption.reason)
         case .dropStale(let attempt, let isRunning):
             reports.markStale(attempt)

@@ -54,9 +54,11 @@ public actor WorkerDaemon {
         var task: Task<Void, Never>?
     }
 
-    public init(configuration: WorkerConfiguration, api: any ControlPlaneAPI, registry: ExecutorRegistry,
-                artifactStore: any ArtifactStore, reportLimits: ReportQueue.Limits = ReportQueue.Limits(),
-                log: @escaping @Sendable (String) -> Void = WorkerDaemon.standardErrorLog) {
+    public init(
+        configuration: WorkerConfiguration, api: any ControlPlaneAPI, registry: ExecutorRegistry,
+        artifactStore: any ArtifactStore, reportLimits: ReportQueue.Limits = ReportQueue.Limits(),
+        log: @escaping @Sendable (String) -> Void = WorkerDaemon.standardErrorLog
+    ) {
         self.configuration = configuration
         self.api = api
         self.registry = registry
@@ -65,9 +67,12 @@ public actor WorkerDaemon {
         self.reports = ReportQueue(limits: reportLimits)
         self.machine = WorkerDaemonStateMachine(configuration: configuration)
         do {
-            shardCache = try ShardCache(directory: configuration.shardCacheDirectory.path, capacityBytes: configuration.shardCacheBytes)
+            shardCache = try ShardCache(
+                directory: configuration.shardCacheDirectory.path, capacityBytes: configuration.shardCacheBytes)
         } catch {
-            log("shard cache \(configuration.shardCacheDirectory.path) unusable, attempts cache remote shards privately: \(error)")
+            log(
+                "shard cache \(configuration.shardCacheDirectory.path) unusable, attempts cache remote shards privately: \(error)"
+            )
             shardCache = nil
         }
     }
@@ -84,9 +89,11 @@ public actor WorkerDaemon {
     }
 
     public func snapshot() -> WorkerDaemonStatus {
-        WorkerDaemonStatus(workerID: machine.workerID, registrations: machine.registrations, runningAttempts: machine.runningAttemptIDs,
-                       completedAttempts: machine.completed, failedAttempts: machine.failed, droppedAttempts: machine.dropped,
-                       pendingReports: reportsPending)
+        WorkerDaemonStatus(
+            workerID: machine.workerID, registrations: machine.registrations,
+            runningAttempts: machine.runningAttemptIDs,
+            completedAttempts: machine.completed, failedAttempts: machine.failed, droppedAttempts: machine.dropped,
+            pendingReports: reportsPending)
     }
 
     /// Reports wait in the queue, or final reports wait for their acknowledgement.
@@ -131,23 +138,30 @@ public actor WorkerDaemon {
     // MARK: Registration
 
     private func register() async throws {
-        let request = RegisterWorkerRequest(name: configuration.name, resources: configuration.resources, labels: configuration.labels,
-                                            version: configuration.version, kinds: registry.kinds,
-                                            maxConcurrentTasks: configuration.maxConcurrentTasks)
+        let request = RegisterWorkerRequest(
+            name: configuration.name, resources: configuration.resources, labels: configuration.labels,
+            version: configuration.version, kinds: registry.kinds,
+            maxConcurrentTasks: configuration.maxConcurrentTasks)
         let api = self.api
-        let response = try await withControlPlaneRetry("register", backoff: configuration.backoff, log: log,
-                                                       shouldStop: { await self.machine.isStopping }) { () async throws(ControlPlaneError) in
+        let response = try await withControlPlaneRetry(
+            "register", backoff: configuration.backoff, log: log,
+            shouldStop: { await self.machine.isStopping }
+        ) { () async throws(ControlPlaneError) in
             try await api.register(request)
         }
         machine.registered(response)
-        log("registered as worker \(response.workerID) (\(configuration.resources); kinds \(registry.kinds.joined(separator: ",")); heartbeat every \(response.heartbeatIntervalSeconds)s, leases \(response.leaseDurationSeconds)s)")
+        log(
+            "registered as worker \(response.workerID) (\(configuration.resources); kinds \(registry.kinds.joined(separator: ",")); heartbeat every \(response.heartbeatIntervalSeconds)s, leases \(response.leaseDurationSeconds)s)"
+        )
     }
 
     /// The control plane forgot this worker (it was marked lost): everything held is stale; register again.
     func handleUnknownWorker() async {
         let lost = machine.workerID
         guard let attempts = machine.controlPlaneForgotWorker() else { return }
-        log("the control plane no longer knows worker \(lost.map { "\($0)" } ?? "?"); dropping \(attempts.count) attempt(s) and registering again")
+        log(
+            "the control plane no longer knows worker \(lost.map { "\($0)" } ?? "?"); dropping \(attempts.count) attempt(s) and registering again"
+        )
         for attempt in attempts {
             reports.markStale(attempt)
             stop(attempt, .stale)
@@ -191,7 +205,9 @@ public actor WorkerDaemon {
 
     private func deregister() async {
         guard let workerID = machine.workerID else { return }
-        do { try await api.deregister(DeregisterWorkerRequest(workerID: workerID, releasedAttempts: machine.runningAttemptIDs)) }
-        catch { log("deregistering failed (the control plane will notice the missing heartbeats): \(error)") }
+        do {
+            try await api.deregister(
+                DeregisterWorkerRequest(workerID: workerID, releasedAttempts: machine.runningAttemptIDs))
+        } catch { log("deregistering failed (the control plane will notice the missing heartbeats): \(error)") }
     }
 }

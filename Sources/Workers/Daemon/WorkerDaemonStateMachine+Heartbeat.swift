@@ -21,8 +21,10 @@ extension WorkerDaemonStateMachine {
     /// The heartbeat to send, or nil before registration. It lists the running attempts with their progress and the
     /// finished ones whose final report is not yet acknowledged (their leases must stay alive until it is), and the
     /// cached shards only when they changed since the control plane last acknowledged them.
-    func heartbeatRequest(progress: (AttemptID) -> Double?, unacknowledgedFinals: [AttemptID: TaskID],
-                          cachedShards: [String]) -> HeartbeatRequest? {
+    func heartbeatRequest(
+        progress: (AttemptID) -> Double?, unacknowledgedFinals: [AttemptID: TaskID],
+        cachedShards: [String]
+    ) -> HeartbeatRequest? {
         guard let workerID else { return nil }
         var held = running.values.sorted { $0.attemptID < $1.attemptID }.map {
             HeldAttempt(taskID: $0.taskID, attemptID: $0.attemptID, progress: progress($0.attemptID))
@@ -30,8 +32,9 @@ extension WorkerDaemonStateMachine {
         for (attempt, task) in unacknowledgedFinals.sorted(by: { $0.key < $1.key }) where running[attempt] == nil {
             held.append(HeldAttempt(taskID: task, attemptID: attempt, finished: true))
         }
-        return HeartbeatRequest(workerID: workerID, attempts: held, draining: isStopping,
-                                cachedShards: cachedShards == reportedCachedShards ? nil : cachedShards)
+        return HeartbeatRequest(
+            workerID: workerID, attempts: held, draining: isStopping,
+            cachedShards: cachedShards == reportedCachedShards ? nil : cachedShards)
     }
 
     /// The control plane answered `request`. Signals for attempts that are no longer running are left out, except

@@ -12,7 +12,9 @@ extension WorkerDaemonStateMachine {
     /// How long the flush loop waits before the next flush (an urgent report wakes it early): the flush interval,
     /// or the backoff after failed deliveries. `jitterUnit` is a random number in [0, 1).
     func flushWaitSeconds(jitterUnit: Double) -> Double {
-        flushFailures > 0 ? configuration.backoff.delay(afterFailures: flushFailures, unit: jitterUnit) : configuration.flushIntervalSeconds
+        flushFailures > 0
+            ? configuration.backoff.delay(afterFailures: flushFailures, unit: jitterUnit)
+            : configuration.flushIntervalSeconds
     }
 
     /// A flush ended: `delivered` is false when a batch had to be put back to wait.
@@ -76,8 +78,9 @@ extension WorkerDaemonStateMachine {
     static func quarantineReplacement(for item: ReportBatch, _ error: ControlPlaneError) -> FailureReport? {
         let refused = refusedReport + " (\(error.message))"
         if let completion = item.completions.first {
-            return FailureReport(taskID: completion.taskID, attemptID: completion.attemptID,
-                                 message: "\(refused); its result cannot be stored", retryable: false)
+            return FailureReport(
+                taskID: completion.taskID, attemptID: completion.attemptID,
+                message: "\(refused); its result cannot be stored", retryable: false)
         }
         // Once only: a rewritten failure that is refused again is dropped.
         guard let failure = item.failures.first, !failure.message.hasPrefix(refusedReport) else { return nil }
@@ -91,9 +94,11 @@ extension WorkerDaemonStateMachine {
     /// that says why (so the task does not hang), a failure is cut to 2,000 characters; anything else is dropped.
     static func tooLargeReplacement(for item: ReportBatch) -> FailureReport? {
         if let completion = item.completions.first {
-            return FailureReport(taskID: completion.taskID, attemptID: completion.attemptID,
-                                 message: "the task's result is larger than the control plane accepts (HTTP 413); store large outputs as artifacts and return their names",
-                                 retryable: false)
+            return FailureReport(
+                taskID: completion.taskID, attemptID: completion.attemptID,
+                message:
+                    "the task's result is larger than the control plane accepts (HTTP 413); store large outputs as artifacts and return their names",
+                retryable: false)
         }
         guard let failure = item.failures.first else { return nil }
         var shorter = failure

@@ -128,8 +128,10 @@ struct WorkerDaemonStateMachine {
         let slots = configuration.maxConcurrentTasks - running.count
         guard slots > 0, let workerID else { return .waitForCapacity(seconds: 1) }
         let held = running.values.reduce(Resources.zero) { $0 + $1.resources }
-        return .poll(PollRequest(workerID: workerID, maxTasks: min(slots, configuration.maxTasksPerPoll),
-                                 waitSeconds: configuration.pollWaitSeconds, available: configuration.resources - held))
+        return .poll(
+            PollRequest(
+                workerID: workerID, maxTasks: min(slots, configuration.maxTasksPerPoll),
+                waitSeconds: configuration.pollWaitSeconds, available: configuration.resources - held))
     }
 
     enum AssignmentAction: Equatable {
@@ -143,8 +145,10 @@ struct WorkerDaemonStateMachine {
         pollFailures = 0
         return assignments.map { assignment in
             if isStopping {
-                return .handBack(FailureReport(taskID: assignment.taskID, attemptID: assignment.attemptID,
-                                               message: "worker \(configuration.name) is shutting down", retryable: true, reason: .preempted))
+                return .handBack(
+                    FailureReport(
+                        taskID: assignment.taskID, attemptID: assignment.attemptID,
+                        message: "worker \(configuration.name) is shutting down", retryable: true, reason: .preempted))
             }
             running[assignment.attemptID] = assignment
             return .start(assignment)
@@ -165,8 +169,9 @@ struct WorkerDaemonStateMachine {
         if error.isUnknownWorker { return .reregister(thenWaitSeconds: 0.1) }
         pollFailures += 1
         let delay = configuration.backoff.delay(afterFailures: pollFailures, unit: jitterUnit)
-        return .backoff(seconds: error.isRetryable ? delay : max(delay, 5), failures: pollFailures,
-                        log: pollFailures == 1 || pollFailures % 10 == 0)
+        return .backoff(
+            seconds: error.isRetryable ? delay : max(delay, 5), failures: pollFailures,
+            log: pollFailures == 1 || pollFailures % 10 == 0)
     }
 
     // MARK: Attempts
@@ -184,8 +189,10 @@ struct WorkerDaemonStateMachine {
         switch outcome {
         case .completed(let result):
             completed += 1
-            return .enqueueCompletion(CompletionReport(taskID: assignment.taskID, attemptID: attemptID,
-                                                       result: result.result, artifacts: result.artifacts))
+            return .enqueueCompletion(
+                CompletionReport(
+                    taskID: assignment.taskID, attemptID: attemptID,
+                    result: result.result, artifacts: result.artifacts))
         case .failed(var report):
             failed += 1
             report.message = StorableText.escapingNUL(report.message)
@@ -216,7 +223,8 @@ struct WorkerDaemonStateMachine {
     mutating func startHandingBack(now: Date) -> HandBack {
         let deadline = now.addingTimeInterval(configuration.shutdownGraceSeconds)
         phase = .draining(.handingBack(until: deadline.addingTimeInterval(2)))
-        return HandBack(attempts: runningAttemptIDs, deadline: deadline, reason: "worker \(configuration.name) is shutting down")
+        return HandBack(
+            attempts: runningAttemptIDs, deadline: deadline, reason: "worker \(configuration.name) is shutting down")
     }
 
     enum DrainStep: Equatable {

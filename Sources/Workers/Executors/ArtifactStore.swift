@@ -23,7 +23,9 @@ public enum ArtifactStoreError: Error, CustomStringConvertible, Sendable {
         case .unreadable(let path, let reason): return "cannot read artifact file \(path): \(reason)"
         case .writeFailed(let path, let reason):
             return "cannot write to the artifact store at \(path): \(reason) (check --artifact-dir / OPS_ARTIFACT_DIR)"
-        case .notFound(let location): return "artifact \(location) is not in the store (was it written on another node without a shared --artifact-dir?)"
+        case .notFound(let location):
+            return
+                "artifact \(location) is not in the store (was it written on another node without a shared --artifact-dir?)"
         }
     }
 }
@@ -65,12 +67,15 @@ public struct FileArtifactStore: ArtifactStore {
                 throw ArtifactStoreError.writeFailed(path: directory.path, reason: "\(error)")
             }
         }
-        return ArtifactRecord(name: name, location: destination.path, sha256: sha, bytes: bytes, kind: kind, metadata: metadata)
+        return ArtifactRecord(
+            name: name, location: destination.path, sha256: sha, bytes: bytes, kind: kind, metadata: metadata)
     }
 
     public func localPath(for location: String) throws -> URL {
         let url = URL(fileURLWithPath: location)
-        guard FileManager.default.fileExists(atPath: url.path) else { throw ArtifactStoreError.notFound(location: location) }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ArtifactStoreError.notFound(location: location)
+        }
         return url
     }
 }

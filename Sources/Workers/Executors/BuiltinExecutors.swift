@@ -67,7 +67,9 @@ public struct FailExecutor: JobExecutor {
         }
         var retryable = true
         if let value = task.settings["retryable"] {
-            guard let flag = value.boolValue else { throw TaskFailure.invalidSpec("fail.retryable", expected: "true or false", got: value) }
+            guard let flag = value.boolValue else {
+                throw TaskFailure.invalidSpec("fail.retryable", expected: "true or false", got: value)
+            }
             retryable = flag
         }
         let message = task.settings["message"]?.stringValue ?? "failing on purpose"

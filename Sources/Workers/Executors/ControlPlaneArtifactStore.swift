@@ -42,7 +42,9 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
         let url = baseURL + APIRoute.putBlob.path(sha)
         let response: HTTPClientResponse
         do {
-            response = try client.upload(url: url, fromFile: file.path, headers: headers.merging(["Content-Type": "application/octet-stream"]) { a, _ in a })
+            response = try client.upload(
+                url: url, fromFile: file.path,
+                headers: headers.merging(["Content-Type": "application/octet-stream"]) { a, _ in a })
         } catch {
             throw ArtifactStoreError.writeFailed(path: url, reason: "\(error)")
         }
@@ -54,9 +56,11 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
             throw ArtifactStoreError.writeFailed(path: url, reason: "unexpected answer: \(WireCoding.describe(error))")
         }
         guard uploaded.sha256 == sha else {
-            throw ArtifactStoreError.writeFailed(path: url, reason: "the control plane stored sha256 \(uploaded.sha256), the file has \(sha)")
+            throw ArtifactStoreError.writeFailed(
+                path: url, reason: "the control plane stored sha256 \(uploaded.sha256), the file has \(sha)")
         }
-        return ArtifactRecord(name: name, location: uploaded.location, sha256: sha, bytes: uploaded.bytes, kind: kind, metadata: metadata)
+        return ArtifactRecord(
+            name: name, location: uploaded.location, sha256: sha, bytes: uploaded.bytes, kind: kind, metadata: metadata)
     }
 
     public func localPath(for location: String) throws -> URL {
@@ -65,7 +69,9 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
             return try FileArtifactStore(root: cacheDirectory).localPath(for: location)
         }
         let sha = String(location.dropFirst(Self.scheme.count))
-        guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit }) else { throw ArtifactStoreError.notFound(location: location) }
+        guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit }) else {
+            throw ArtifactStoreError.notFound(location: location)
+        }
         let directory = cacheDirectory.appendingPathComponent("blobs").appendingPathComponent(String(sha.prefix(2)))
         let cached = directory.appendingPathComponent(sha)
         if FileManager.default.fileExists(atPath: cached.path) { return cached }
@@ -84,7 +90,8 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
             throw ArtifactStoreError.unreadable(path: temporary.path, reason: "\(error)")
         }
         guard actual == sha else {
-            throw ArtifactStoreError.unreadable(path: url, reason: "downloaded bytes hash to \(actual), expected \(sha); the copy was discarded")
+            throw ArtifactStoreError.unreadable(
+                path: url, reason: "downloaded bytes hash to \(actual), expected \(sha); the copy was discarded")
         }
         guard rename(temporary.path, cached.path) == 0 else {
             throw ArtifactStoreError.writeFailed(path: cached.path, reason: String(cString: strerror(errno)))
@@ -93,7 +100,9 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
     }
 
     private static func explain(_ response: HTTPClientResponse) -> String {
-        if let body = try? WireCoding.decode(APIErrorBody.self, from: response.body) { return "HTTP \(response.status) \(body)" }
+        if let body = try? WireCoding.decode(APIErrorBody.self, from: response.body) {
+            return "HTTP \(response.status) \(body)"
+        }
         return "HTTP \(response.status)"
     }
 }

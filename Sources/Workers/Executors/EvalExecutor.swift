@@ -18,12 +18,15 @@ public struct EvalExecutor: JobExecutor {
         }
         let threads = settings.threads ?? max(1, Int(task.resources.cpuMillis / 1000))
         return try await context.runBlocking {
-            let checkpoint = try CheckpointLocation.open(settings.checkpoint, field: "spec.eval.checkpoint", context: context)
+            let checkpoint = try CheckpointLocation.open(
+                settings.checkpoint, field: "spec.eval.checkpoint", context: context)
             let model: GPTModel
             do throws(EngineError) { model = try checkpoint.loadModel(threads: threads) } catch {
                 throw TaskFailure.engine(error, field: "spec.eval.checkpoint")
             }
-            context.log("evaluating \(checkpoint.path) (step \(checkpoint.step), \(model.parameterCount) parameters)", stream: .system)
+            context.log(
+                "evaluating \(checkpoint.path) (step \(checkpoint.step), \(model.parameterCount) parameters)",
+                stream: .system)
             let result = try Self.evaluate(model: model, settings: settings, context: context)
             var object = result
             object["checkpoint"] = .string(checkpoint.path)
@@ -32,26 +35,40 @@ public struct EvalExecutor: JobExecutor {
         }
     }
 
-    static func evaluate(model: GPTModel, settings: EvalSettings, context: ExecutionContext) throws -> [String: AnyJSON] {
+    static func evaluate(model: GPTModel, settings: EvalSettings, context: ExecutionContext) throws -> [String: AnyJSON]
+    {
         let sequenceLength = min(settings.sequenceLength ?? model.config.contextLength, model.config.contextLength)
         let batchSize = settings.batchSize ?? 8
         let maxTokens = settings.maxTokens ?? 65_536
         var datasets: [AnyJSON] = []
         for (offset, source) in settings.data.enumerated() {
             try context.checkCancellation()
-            let sources = try TrainingPlan.sources([TrainDataSource(dataset: source.dataset, path: source.path, weight: 1,
-                                                                    location: source.location)], field: "spec.eval.data[\(offset)]",
-                                                   cache: try context.shardCache(for: [source.location ?? source.path ?? ""]))
+            let sources = try TrainingPlan.sources(
+                [
+                    TrainDataSource(
+                        dataset: source.dataset, path: source.path, weight: 1,
+                        location: source.location)
+                ], field: "spec.eval.data[\(offset)]",
+                cache: try context.shardCache(for: [source.location ?? source.path ?? ""]))
             if sources[0].index.vocabularySize > model.config.vocabularySize {
-                throw specFailure("spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)")
+                throw specFailure(
+                    "spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)"
+                )
             }
             let stream: TokenStream
             do {
-                stream = try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: 1,
-                                                             seed: UInt64(settings.seed ?? 0), rank: 0, worldSize: 1))
-            } catch { throw TaskFailure("spec.eval.data[\(offset)]: cannot read \(source.displayName): \(error)", retryable: false) }
+                stream = try TokenStream(
+                    StreamConfiguration(
+                        sources: sources, sequenceLength: sequenceLength, batchSize: 1,
+                        seed: UInt64(settings.seed ?? 0), rank: 0, worldSize: 1))
+            } catch {
+                throw TaskFailure(
+                    "spec.eval.data[\(offset)]: cannot read \(source.displayName): \(error)", retryable: false)
+            }
             let samples = Int(min(stream.samplesPerEpoch, Int64(max(1, maxTokens / sequenceLength))))
-            var total = 0.0, tokens = 0, done = 0
+            var total = 0.0
+            var tokens = 0
+            var done = 0
             while done < samples {
                 let rows = min(batchSize, samples - done)
                 var batch: [Int32] = []
@@ -64,23 +81,31 @@ public struct EvalExecutor: JobExecutor {
             let name = source.displayName
             guard loss.isFinite else {
                 // JSON cannot carry it, and every later number would be as meaningless.
-                throw TaskFailure("spec.eval.data[\(offset)]: the loss on \(name) is \(loss): the checkpoint's weights overflow on this data (a run that was diverging); evaluate an earlier checkpoint", retryable: false)
+                throw TaskFailure(
+                    "spec.eval.data[\(offset)]: the loss on \(name) is \(loss): the checkpoint's weights overflow on this data (a run that was diverging); evaluate an earlier checkpoint",
+                    retryable: false)
             }
             context.metric("loss/\(name)", step: 0, value: loss)
             context.metric("perplexity/\(name)", step: 0, value: exp(loss))
             context.log("\(name): loss \(format(loss)) perplexity \(format(exp(loss))) over \(tokens) tokens")
-            datasets.append(["dataset": .string(name), "loss": .double(loss), "perplexity": .double(exp(loss)), "tokens": .int(Int64(tokens))])
+            datasets.append([
+                "dataset": .string(name), "loss": .double(loss), "perplexity": .double(exp(loss)),
+                "tokens": .int(Int64(tokens)),
+            ])
         }
         var samples: [AnyJSON] = []
         if let prompts = settings.prompts, !prompts.isEmpty {
             let codec = try TextCodec(tokenizerPath: settings.tokenizer)
-            let options = SamplingOptions(temperature: Float(settings.temperature ?? 0.8), topK: settings.topK ?? 40,
-                                          seed: UInt64(settings.seed ?? 0), maxNewTokens: settings.maxNewTokens ?? 64)
+            let options = SamplingOptions(
+                temperature: Float(settings.temperature ?? 0.8), topK: settings.topK ?? 40,
+                seed: UInt64(settings.seed ?? 0), maxNewTokens: settings.maxNewTokens ?? 64)
             for prompt in prompts {
                 try context.checkCancellation()
                 let ids = codec.encode(prompt)
                 guard !ids.isEmpty, ids.allSatisfy({ Int($0) < model.config.vocabularySize }) else {
-                    throw specFailure("spec.eval.prompts: \"\(prompt)\" encodes to tokens outside the model's vocabulary of \(model.config.vocabularySize) (give the tokenizer the model was trained with)")
+                    throw specFailure(
+                        "spec.eval.prompts: \"\(prompt)\" encodes to tokens outside the model's vocabulary of \(model.config.vocabularySize) (give the tokenizer the model was trained with)"
+                    )
                 }
                 let window = Array(ids.suffix(model.config.contextLength))
                 let generated = try model.generate(prompt: window, options: options)

@@ -43,8 +43,10 @@ public final class ExecutionContext: Sendable {
     }
     private let state: Locked<State>
 
-    public init(task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
-                reports: ReportQueue, shardCache: ShardCache? = nil) {
+    public init(
+        task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
+        reports: ReportQueue, shardCache: ShardCache? = nil
+    ) {
         self.task = task
         self.workerShardCache = shardCache
         self.workDirectoryURL = workDirectory
@@ -60,8 +62,10 @@ public final class ExecutionContext: Sendable {
     public func progress(_ fraction: Double, message: String? = nil, step: Int64? = nil, totalSteps: Int64? = nil) {
         let clamped = min(1, max(0, fraction.isFinite ? fraction : 0))
         state.withLock { $0.lastFraction = clamped }
-        reports.enqueue(ProgressReport(taskID: task.taskID, attemptID: task.attemptID, fraction: clamped,
-                                       message: message.map(StorableText.escapingNUL), step: step, totalSteps: totalSteps))
+        reports.enqueue(
+            ProgressReport(
+                taskID: task.taskID, attemptID: task.attemptID, fraction: clamped,
+                message: message.map(StorableText.escapingNUL), step: step, totalSteps: totalSteps))
     }
 
     /// Appends a log line (multi-line text becomes several lines), numbered per attempt so resending is harmless.
@@ -73,8 +77,10 @@ public final class ExecutionContext: Sendable {
                 state.logSequence += 1
                 return state.logSequence
             }
-            reports.enqueue(LogLineReport(taskID: task.taskID, attemptID: task.attemptID, sequence: sequence,
-                                          time: now, stream: stream, message: String(line)))
+            reports.enqueue(
+                LogLineReport(
+                    taskID: task.taskID, attemptID: task.attemptID, sequence: sequence,
+                    time: now, stream: stream, message: String(line)))
         }
     }
 
@@ -86,13 +92,17 @@ public final class ExecutionContext: Sendable {
             log("metric \(name) at step \(step) is \(value); not recorded", stream: .stderr)
             return
         }
-        reports.enqueue(MetricReport(taskID: task.taskID, attemptID: task.attemptID, name: name, step: step, value: value, time: Date()))
+        reports.enqueue(
+            MetricReport(
+                taskID: task.taskID, attemptID: task.attemptID, name: name, step: step, value: value, time: Date()))
     }
 
     /// Stores a file in the artifact store and registers it with the control plane now (use this for
     /// checkpoints, so they survive the attempt). Returns the record; it need not be repeated in the result.
     @discardableResult
-    public func registerArtifact(file: URL, name: String, kind: String? = nil, metadata: AnyJSON? = nil) throws -> ArtifactRecord {
+    public func registerArtifact(file: URL, name: String, kind: String? = nil, metadata: AnyJSON? = nil) throws
+        -> ArtifactRecord
+    {
         let record = try artifactStore.store(file: file, name: name, kind: kind, metadata: metadata)
         reports.enqueue(ArtifactReport(taskID: task.taskID, attemptID: task.attemptID, artifact: record))
         return record

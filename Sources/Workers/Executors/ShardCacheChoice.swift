@@ -11,10 +11,13 @@ extension ExecutionContext {
     /// worker's shard cache, or (a context made without one, as in unit tests) a cache in the attempt's directory.
     public func shardCache(for locations: [String], cacheDirectory: String? = nil) throws(StreamError) -> ShardCache? {
         guard locations.contains(where: ShardCacheChoice.isRemote) else { return nil }
-        if let cacheDirectory { return try ShardCache(directory: cacheDirectory, capacityBytes: ShardCacheChoice.defaultCapacityBytes) }
+        if let cacheDirectory {
+            return try ShardCache(directory: cacheDirectory, capacityBytes: ShardCacheChoice.defaultCapacityBytes)
+        }
         if let shardCache = workerShardCache { return shardCache }
-        return try ShardCache(directory: workDirectory.appendingPathComponent("shard-cache").path,
-                              capacityBytes: ShardCacheChoice.defaultCapacityBytes)
+        return try ShardCache(
+            directory: workDirectory.appendingPathComponent("shard-cache").path,
+            capacityBytes: ShardCacheChoice.defaultCapacityBytes)
     }
 }
 

@@ -17,7 +17,9 @@ public struct ShellExecutor: JobExecutor {
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         let settings = task.settings
         guard let items = settings["command"]?.arrayValue, !items.isEmpty else {
-            throw TaskFailure.invalidSpec("shell.command", expected: "a non-empty list of strings (the program and its arguments)", got: settings["command"])
+            throw TaskFailure.invalidSpec(
+                "shell.command", expected: "a non-empty list of strings (the program and its arguments)",
+                got: settings["command"])
         }
         let argv = items.compactMap(\.stringValue)
         guard argv.count == items.count else {
@@ -25,7 +27,9 @@ public struct ShellExecutor: JobExecutor {
         }
         var extraEnvironment: [String: String] = [:]
         if let env = settings["env"] {
-            guard let members = env.objectValue else { throw TaskFailure.invalidSpec("shell.env", expected: "a map of strings", got: env) }
+            guard let members = env.objectValue else {
+                throw TaskFailure.invalidSpec("shell.env", expected: "a map of strings", got: env)
+            }
             for (key, value) in members {
                 guard let text = value.stringValue ?? value.intValue.map(String.init) else {
                     throw TaskFailure.invalidSpec("shell.env.\(key)", expected: "a string", got: value)
@@ -33,7 +37,8 @@ public struct ShellExecutor: JobExecutor {
                 extraEnvironment[key] = text
             }
         }
-        let directory = settings["workingDirectory"]?.stringValue.map { URL(fileURLWithPath: $0) } ?? context.workDirectory
+        let directory =
+            settings["workingDirectory"]?.stringValue.map { URL(fileURLWithPath: $0) } ?? context.workDirectory
         let timeoutSeconds = settings["timeoutSeconds"]?.doubleValue
 
         let process = Process()
@@ -41,7 +46,8 @@ public struct ShellExecutor: JobExecutor {
         process.arguments = Array(argv.dropFirst())
         process.currentDirectoryURL = directory
         process.environment = Self.environment(for: task, workDirectory: context.workDirectory, extra: extraEnvironment)
-        let stdout = Pipe(), stderr = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
@@ -64,7 +70,8 @@ public struct ShellExecutor: JobExecutor {
                 } else if let preemption = context.preemption {
                     stopReason = ExecutionStopped.preempted(reason: preemption.reason)
                 } else if let timeoutSeconds, Date().timeIntervalSince(started) > timeoutSeconds {
-                    stopReason = TaskFailure("timed out after \(timeoutSeconds)s (shell.timeoutSeconds)", retryable: true)
+                    stopReason = TaskFailure(
+                        "timed out after \(timeoutSeconds)s (shell.timeoutSeconds)", retryable: true)
                 }
                 if stopReason != nil { Self.terminate(process) }
             }
@@ -81,7 +88,10 @@ public struct ShellExecutor: JobExecutor {
     }
 
     private static func currentStop(_ context: ExecutionContext) -> Error {
-        do { try context.checkCancellation(); return CancellationError() } catch { return error }
+        do {
+            try context.checkCancellation()
+            return CancellationError()
+        } catch { return error }
     }
 
     /// SIGTERM now, SIGKILL if it is still running 2 s later.
@@ -95,11 +105,14 @@ public struct ShellExecutor: JobExecutor {
 
     /// The child's environment: the worker's, minus anything that looks like a secret, plus OPS_TASK_* facts
     /// and the task's own `env`.
-    static func environment(for task: TaskAssignment, workDirectory: URL, extra: [String: String],
-                            inherited: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+    static func environment(
+        for task: TaskAssignment, workDirectory: URL, extra: [String: String],
+        inherited: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [String: String] {
         var environment = inherited.filter { key, _ in
             let upper = key.uppercased()
-            return !upper.contains("TOKEN") && !upper.contains("SECRET") && !upper.contains("PASSWORD") && upper != "OPS_DATABASE_URL"
+            return !upper.contains("TOKEN") && !upper.contains("SECRET") && !upper.contains("PASSWORD")
+                && upper != "OPS_DATABASE_URL"
         }
         environment["OPS_JOB_NAME"] = task.jobName
         environment["OPS_TASK_ID"] = "\(task.taskID)"
@@ -122,7 +135,9 @@ public struct ShellExecutor: JobExecutor {
     }
 
     /// Reads the pipe on its own thread until EOF, logging each line.
-    static func forwardLines(of handle: FileHandle, to context: ExecutionContext, stream: LogStream, group: DispatchGroup) {
+    static func forwardLines(
+        of handle: FileHandle, to context: ExecutionContext, stream: LogStream, group: DispatchGroup
+    ) {
         group.enter()
         let thread = Thread {
             defer { group.leave() }
@@ -130,7 +145,10 @@ public struct ShellExecutor: JobExecutor {
             func emit(_ bytes: Data) {
                 var line = bytes
                 var suffix = ""
-                if line.count > maxLineBytes { line = line.prefix(maxLineBytes); suffix = " …[line cut]" }
+                if line.count > maxLineBytes {
+                    line = line.prefix(maxLineBytes)
+                    suffix = " …[line cut]"
+                }
                 context.log(String(decoding: line, as: UTF8.self) + suffix, stream: stream)
             }
             while true {
@@ -141,7 +159,10 @@ public struct ShellExecutor: JobExecutor {
                     emit(pending[pending.startIndex..<newline])
                     pending = Data(pending[pending.index(after: newline)...])
                 }
-                if pending.count > maxLineBytes * 4 { emit(pending); pending = Data() }
+                if pending.count > maxLineBytes * 4 {
+                    emit(pending)
+                    pending = Data()
+                }
             }
             if !pending.isEmpty { emit(pending) }
         }

@@ -13,17 +13,22 @@ public struct StreamExecutor: JobExecutor {
     public init() {}
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
-        if task.spec["kind"]?.stringValue == VerifyTaskSpec.kind { return try await VerifyExecutor().run(task, context: context) }
+        if task.spec["kind"]?.stringValue == VerifyTaskSpec.kind {
+            return try await VerifyExecutor().run(task, context: context)
+        }
         let spec: StreamTaskSpec
         do { spec = try task.spec.decode(as: StreamTaskSpec.self) } catch {
             throw TaskFailure("spec: expected a stream task (planned by the control plane): \(error)", retryable: false)
         }
         let cache: ShardCache?
-        do { cache = try context.shardCache(for: spec.inputs.map(\.location), cacheDirectory: spec.cacheDirectory) } catch {
+        do {
+            cache = try context.shardCache(for: spec.inputs.map(\.location), cacheDirectory: spec.cacheDirectory)
+        } catch {
             throw TaskFailure("shard cache: \(error)", retryable: false)
         }
-        context.log("shard \(spec.shardIndex + 1)/\(spec.shardCount): samples \(spec.start)..<\(spec.end) of \(spec.totalSamples) from \(spec.inputs.map { "\($0.dataset ?? $0.location) x\($0.weight)" }.joined(separator: ", "))",
-                    stream: .system)
+        context.log(
+            "shard \(spec.shardIndex + 1)/\(spec.shardCount): samples \(spec.start)..<\(spec.end) of \(spec.totalSamples) from \(spec.inputs.map { "\($0.dataset ?? $0.location) x\($0.weight)" }.joined(separator: ", "))",
+            stream: .system)
         let info = try await context.runBlocking { () throws -> (ShardInfo, DatasetIndex) in
             try Self.materialize(spec, cache: cache)
         }
@@ -37,20 +42,25 @@ public struct StreamExecutor: JobExecutor {
             let sources = try spec.inputs.map { input throws(StreamError) in
                 try StreamSource.at(input.location, weight: input.weight, cache: cache)
             }
-            let configuration = StreamConfiguration(sources: sources, sequenceLength: spec.sequenceLength, batchSize: 1, seed: spec.seed,
-                                                    shuffleWindow: spec.shuffleWindow, maxOpenShards: 4)
+            let configuration = StreamConfiguration(
+                sources: sources, sequenceLength: spec.sequenceLength, batchSize: 1, seed: spec.seed,
+                shuffleWindow: spec.shuffleWindow, maxOpenShards: 4)
             try FileManager.default.createDirectory(atPath: spec.outputDirectory, withIntermediateDirectories: true)
             let slice = StreamMaterializer.Slice(index: spec.shardIndex, positions: spec.start..<spec.end)
-            let info = try StreamMaterializer.materialize(configuration, slice: slice,
-                                                          output: .init(directory: spec.outputDirectory, name: spec.outputDataset))
+            let info = try StreamMaterializer.materialize(
+                configuration, slice: slice,
+                output: .init(directory: spec.outputDirectory, name: spec.outputDataset))
             return (info, StreamMaterializer.outputIndex(for: configuration, name: spec.outputDataset))
         } catch let error as StreamError {
             throw failure(error, inputs: spec.inputs)
         } catch let error as ShardError {
             if case .conflictingShard = error {
-                throw TaskFailure("output shard of \(spec.outputDataset) already exists with other content: \(error); write the mixture to a new dataset", retryable: false)
+                throw TaskFailure(
+                    "output shard of \(spec.outputDataset) already exists with other content: \(error); write the mixture to a new dataset",
+                    retryable: false)
             }
-            throw TaskFailure("writing shard \(spec.shardIndex) of \(spec.outputDataset) in \(spec.outputDirectory): \(error)")
+            throw TaskFailure(
+                "writing shard \(spec.shardIndex) of \(spec.outputDataset) in \(spec.outputDirectory): \(error)")
         } catch let error as DatasetIndexError {
             throw TaskFailure("recording the shard in \(spec.outputDirectory)/index.json: \(error)")
         }
@@ -60,10 +70,14 @@ public struct StreamExecutor: JobExecutor {
     static func failure(_ error: StreamError, inputs: [StreamTaskInput]) -> TaskFailure {
         switch error {
         case .corruptShard(let id, let cause):
-            let input = inputs.first { $0.location == id.location } ?? inputs.first { id.location.hasPrefix($0.location) }
-            let report = BadShardReport(dataset: input?.dataset, shard: id.shard, location: id.location, reason: cause.description)
-            return TaskFailure("corrupt input shard \(id.shard) of dataset \(input?.dataset ?? id.dataset) at \(id.location): \(cause); it is marked bad, nothing was written from it",
-                               retryable: false, details: .object([BadShardReport.resultKey: (try? AnyJSON(encoding: [report])) ?? .null]))
+            let input =
+                inputs.first { $0.location == id.location } ?? inputs.first { id.location.hasPrefix($0.location) }
+            let report = BadShardReport(
+                dataset: input?.dataset, shard: id.shard, location: id.location, reason: cause.description)
+            return TaskFailure(
+                "corrupt input shard \(id.shard) of dataset \(input?.dataset ?? id.dataset) at \(id.location): \(cause); it is marked bad, nothing was written from it",
+                retryable: false,
+                details: .object([BadShardReport.resultKey: (try? AnyJSON(encoding: [report])) ?? .null]))
         case .shardUnavailable:
             return TaskFailure(error.description, retryable: true)
         case .invalidConfiguration, .datasetTooSmall, .incompatibleDatasets:
@@ -75,7 +89,8 @@ public struct StreamExecutor: JobExecutor {
     /// plane with the completion, exactly once) plus the mixture's provenance for the dataset's metadata.
     static func result(_ spec: StreamTaskSpec, shard: ShardInfo, index: DatasetIndex) -> AnyJSON {
         var facts = DatasetShardFacts(
-            dataset: spec.outputDataset, datasetDirectory: spec.outputDirectory, index: spec.shardIndex, name: shard.name,
+            dataset: spec.outputDataset, datasetDirectory: spec.outputDirectory, index: spec.shardIndex,
+            name: shard.name,
             location: spec.outputDirectory + "/" + shard.binFile, sha256: shard.binSHA256, bytes: shard.binBytes,
             idxSHA256: shard.idxSHA256, idxBytes: shard.idxBytes, tokens: shard.tokens, documents: shard.documents,
             dtype: shard.dtype.rawValue, tokenizerHash: index.tokenizerHash, tokenizerPath: "",

@@ -4,20 +4,23 @@
 // temporary + fsync + rename). So `index.json` appears exactly when the dataset is complete, is written by
 // the last task, and is the same whichever task that is (its content is a function of the shards).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import APITypes
 import DataShards
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 enum TokenizeDatasetIndex {
     static let recordsDirectory = ".shards"
 
     /// Records `shard` and writes index.json if it was the last one missing. Returns whether it wrote it.
-    static func recordShard(_ shard: ShardInfo, shardCount: Int, directory: String, template: DatasetIndex) throws -> Bool {
+    static func recordShard(_ shard: ShardInfo, shardCount: Int, directory: String, template: DatasetIndex) throws
+        -> Bool
+    {
         let records = directory + "/" + recordsDirectory
         try FileManager.default.createDirectory(atPath: records, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
@@ -41,11 +44,14 @@ enum TokenizeDatasetIndex {
     /// Deletes what a killed attempt of this shard may have left: `.<name>.bin.tmp-*` / `.<name>.idx.tmp-*`
     /// (shard writer) and `<name>.json.tmp-*` / `<name>.hashes.tmp-*` (records, dedup hashes).
     static func removeTemporaries(of name: String, in directory: String) {
-        let places = [(directory, [".\(name).bin.tmp-", ".\(name).idx.tmp-"]),
-                      (directory + "/" + recordsDirectory, ["\(name).json.tmp-"]),
-                      (directory + "/" + TokenizeDedup.directoryName, ["\(name).hashes.tmp-"])]
+        let places = [
+            (directory, [".\(name).bin.tmp-", ".\(name).idx.tmp-"]),
+            (directory + "/" + recordsDirectory, ["\(name).json.tmp-"]),
+            (directory + "/" + TokenizeDedup.directoryName, ["\(name).hashes.tmp-"]),
+        ]
         for (place, prefixes) in places {
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: place)) ?? [] where prefixes.contains(where: file.hasPrefix) {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: place)) ?? []
+            where prefixes.contains(where: file.hasPrefix) {
                 unlink(place + "/" + file)
             }
         }

@@ -7,15 +7,16 @@
 // The hash is SHA-256 (first 128 bits) of the normalized text: Unicode NFC, runs of whitespace turned into one
 // space, leading/trailing whitespace removed. Case is kept.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import APITypes
 import Checksum
 import DataShards
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 struct DocumentHash: Hashable, Comparable, Sendable {
     var high: UInt64
@@ -35,7 +36,10 @@ enum TokenizeDedup {
             if scalar.properties.isWhitespace {
                 pendingSpace = !out.isEmpty
             } else {
-                if pendingSpace { out.unicodeScalars.append(" "); pendingSpace = false }
+                if pendingSpace {
+                    out.unicodeScalars.append(" ")
+                    pendingSpace = false
+                }
                 out.unicodeScalars.append(scalar)
             }
         }
@@ -46,8 +50,12 @@ enum TokenizeDedup {
         var hasher = SHA256()
         hasher.update(normalized(text).utf8)
         let digest = hasher.finalize()
-        var high: UInt64 = 0, low: UInt64 = 0
-        for i in 0..<8 { high = high << 8 | UInt64(digest[i]); low = low << 8 | UInt64(digest[8 + i]) }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for i in 0..<8 {
+            high = high << 8 | UInt64(digest[i])
+            low = low << 8 | UInt64(digest[8 + i])
+        }
         return DocumentHash(high: high, low: low)
     }
 
@@ -60,24 +68,37 @@ enum TokenizeDedup {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(hashes.count * 16)
         for hash in hashes.sorted() {
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hash.high >> UInt64(shift))) }
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hash.low >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: hash.high >> UInt64(shift)))
+            }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: hash.low >> UInt64(shift)))
+            }
         }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try TokenizeDatasetIndex.writeAtomically(Data(bytes), to: path)
     }
 
     static func read(_ path: String, into set: inout Set<DocumentHash>) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TaskFailure("de-duplication: the hash file \(path) of the dedup scan is missing; re-run the job (the -dedup job writes it)",
-                              retryable: false)
+            throw TaskFailure(
+                "de-duplication: the hash file \(path) of the dedup scan is missing; re-run the job (the -dedup job writes it)",
+                retryable: false)
         }
-        guard data.count % 16 == 0 else { throw TaskFailure("de-duplication: \(path) is damaged (\(data.count) bytes is not a multiple of 16)", retryable: false) }
+        guard data.count % 16 == 0 else {
+            throw TaskFailure(
+                "de-duplication: \(path) is damaged (\(data.count) bytes is not a multiple of 16)", retryable: false)
+        }
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                var high: UInt64 = 0, low: UInt64 = 0
-                for i in 0..<8 { high = high << 8 | UInt64(raw[offset + i]); low = low << 8 | UInt64(raw[offset + 8 + i]) }
+                var high: UInt64 = 0
+                var low: UInt64 = 0
+                for i in 0..<8 {
+                    high = high << 8 | UInt64(raw[offset + i])
+                    low = low << 8 | UInt64(raw[offset + 8 + i])
+                }
                 set.insert(DocumentHash(high: high, low: low))
                 offset += 16
             }
@@ -87,7 +108,9 @@ enum TokenizeDedup {
     /// The hashes of every document in the chunks before `spec.shardIndex`.
     static func earlierHashes(_ spec: TokenizeTaskSpec) throws -> Set<DocumentHash> {
         var set = Set<DocumentHash>()
-        for index in 0..<spec.shardIndex { try read(hashFile(directory: spec.datasetDirectory, shardIndex: index), into: &set) }
+        for index in 0..<spec.shardIndex {
+            try read(hashFile(directory: spec.datasetDirectory, shardIndex: index), into: &set)
+        }
         return set
     }
 }
@@ -105,15 +128,18 @@ public struct TokenizeDedupScanExecutor: JobExecutor {
     }
 
     static func scan(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> (documents: Int, distinct: Int) {
-        TokenizeDatasetIndex.removeTemporaries(of: TokenizeTaskSpec.shardName(index: spec.shardIndex), in: spec.datasetDirectory)
+        TokenizeDatasetIndex.removeTemporaries(
+            of: TokenizeTaskSpec.shardName(index: spec.shardIndex), in: spec.datasetDirectory)
         let options = TokenizeTaskSupport.readerOptions(spec.input)
         var hashes = Set<DocumentHash>()
         var documents = 0
         for file in spec.files {
             if let context { try TokenizeTaskSupport.stopIfAsked(context) }
             let reader: DocumentReader
-            do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
-            catch { throw TokenizeTaskSupport.failure(error) }
+            do {
+                reader = try DocumentReader(
+                    path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file))
+            } catch { throw TokenizeTaskSupport.failure(error) }
             while true {
                 let document: InputDocument?
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
@@ -122,7 +148,10 @@ public struct TokenizeDedupScanExecutor: JobExecutor {
                 documents += 1
             }
         }
-        do { try TokenizeDedup.write(hashes, to: TokenizeDedup.hashFile(directory: spec.datasetDirectory, shardIndex: spec.shardIndex)) } catch {
+        do {
+            try TokenizeDedup.write(
+                hashes, to: TokenizeDedup.hashFile(directory: spec.datasetDirectory, shardIndex: spec.shardIndex))
+        } catch {
             throw TaskFailure("de-duplication: cannot write the hash file: \(error)")
         }
         return (documents, hashes.count)

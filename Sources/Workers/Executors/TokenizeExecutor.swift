@@ -14,20 +14,29 @@ public struct TokenizeExecutor: JobExecutor {
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         let spec = try TokenizeTaskSupport.decode(TokenizeTaskSpec.self, task, kind: "tokenize")
-        context.log("shard \(spec.shardIndex) of \(spec.shardCount): \(spec.files.count) file(s) -> \(spec.datasetDirectory)", stream: .system)
+        context.log(
+            "shard \(spec.shardIndex) of \(spec.shardCount): \(spec.files.count) file(s) -> \(spec.datasetDirectory)",
+            stream: .system)
         let outcome = try await context.runBlocking { try Self.tokenize(spec, context: context) }
         context.metric("tokens", step: Int64(spec.shardIndex), value: Double(outcome.facts.tokens))
         context.metric("documents", step: Int64(spec.shardIndex), value: Double(outcome.facts.documents))
         context.progress(1, message: "shard \(outcome.facts.name) committed")
-        if outcome.wroteIndex { context.log("all \(spec.shardCount) shards committed; wrote \(spec.datasetDirectory)/index.json", stream: .system) }
+        if outcome.wroteIndex {
+            context.log(
+                "all \(spec.shardCount) shards committed; wrote \(spec.datasetDirectory)/index.json", stream: .system)
+        }
         let facts = outcome.facts
-        let artifact = ArtifactRecord(name: facts.name, location: facts.location, sha256: facts.sha256, bytes: facts.bytes, kind: "shard",
-                                      metadata: .object(["idxSHA256": .string(facts.idxSHA256), "idxBytes": .int(facts.idxBytes),
-                                                         "tokens": .int(facts.tokens), "documents": .int(facts.documents)]))
-        return TaskResult(result: .object([
-            DatasetShardFacts.resultKey: try AnyJSON(encoding: facts),
-            "input": outcome.stats,
-        ]), artifacts: [artifact])
+        let artifact = ArtifactRecord(
+            name: facts.name, location: facts.location, sha256: facts.sha256, bytes: facts.bytes, kind: "shard",
+            metadata: .object([
+                "idxSHA256": .string(facts.idxSHA256), "idxBytes": .int(facts.idxBytes),
+                "tokens": .int(facts.tokens), "documents": .int(facts.documents),
+            ]))
+        return TaskResult(
+            result: .object([
+                DatasetShardFacts.resultKey: try AnyJSON(encoding: facts),
+                "input": outcome.stats,
+            ]), artifacts: [artifact])
     }
 
     struct Outcome: Sendable {
@@ -60,8 +69,9 @@ public struct TokenizeExecutor: JobExecutor {
         do {
             wroteIndex = try TokenizeDatasetIndex.recordShard(
                 info, shardCount: spec.shardCount, directory: directory,
-                template: DatasetIndex(name: spec.dataset, tokenizerHash: tokenizer.hash, vocabularySize: tokenizer.vocabularySize,
-                                       endOfTextID: endOfText, dtype: dtype))
+                template: DatasetIndex(
+                    name: spec.dataset, tokenizerHash: tokenizer.hash, vocabularySize: tokenizer.vocabularySize,
+                    endOfTextID: endOfText, dtype: dtype))
         } catch {
             throw TaskFailure("shard \(name) is committed but the dataset index could not be updated: \(error)")
         }
@@ -80,7 +90,9 @@ public struct TokenizeExecutor: JobExecutor {
     }
 
     /// Opens the shard's writer in a clean state: the dataset directory exists and no temporaries of this shard are left.
-    private static func startShard(_ name: String, in directory: String, dtype: TokenDType, endOfText: UInt32) throws -> ShardWriter {
+    private static func startShard(_ name: String, in directory: String, dtype: TokenDType, endOfText: UInt32) throws
+        -> ShardWriter
+    {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw TaskFailure("cannot create the dataset directory \(directory): \(error)")
         }
@@ -93,9 +105,12 @@ public struct TokenizeExecutor: JobExecutor {
 
     /// Reads the input files in order and appends each document's ids to the shard, dropping the documents an
     /// earlier chunk or this one already holds when `spec.dedup`. The caller aborts the writer if this throws.
-    private static func writeDocuments(_ spec: TokenizeTaskSpec, tokenizer: Tokenizer, to writer: ShardWriter, name: String,
-                                       context: ExecutionContext?) throws -> (stats: InputStats, duplicates: Int) {
-        var earlier = Set<DocumentHash>(), seen = Set<DocumentHash>()
+    private static func writeDocuments(
+        _ spec: TokenizeTaskSpec, tokenizer: Tokenizer, to writer: ShardWriter, name: String,
+        context: ExecutionContext?
+    ) throws -> (stats: InputStats, duplicates: Int) {
+        var earlier = Set<DocumentHash>()
+        var seen = Set<DocumentHash>()
         var duplicates = 0
         if spec.dedup { earlier = try TokenizeDedup.earlierHashes(spec) }
         var stats = InputStats()
@@ -106,8 +121,10 @@ public struct TokenizeExecutor: JobExecutor {
         for (fileNumber, file) in spec.files.enumerated() {
             if let context { try TokenizeTaskSupport.stopIfAsked(context) }
             let reader: DocumentReader
-            do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
-            catch { throw TokenizeTaskSupport.failure(error) }
+            do {
+                reader = try DocumentReader(
+                    path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file))
+            } catch { throw TokenizeTaskSupport.failure(error) }
             var sinceCheck = 0
             while true {
                 let document: InputDocument?
@@ -122,7 +139,9 @@ public struct TokenizeExecutor: JobExecutor {
                 }
                 ids.removeAll(keepingCapacity: true)
                 encoder.encode(document.text, into: &ids, matchAddedTokens: false)
-                do { try writer.appendDocument(ids) } catch { throw TaskFailure("shard \(name): \(error)", retryable: false) }
+                do { try writer.appendDocument(ids) } catch {
+                    throw TaskFailure("shard \(name): \(error)", retryable: false)
+                }
                 sinceCheck += 1
                 if sinceCheck >= 256, let context {
                     sinceCheck = 0
@@ -130,8 +149,9 @@ public struct TokenizeExecutor: JobExecutor {
                 }
             }
             stats.add(reader.stats)
-            context?.progress(Double(fileNumber + 1) / Double(max(1, spec.files.count)) * 0.95,
-                              step: Int64(fileNumber + 1), totalSteps: Int64(spec.files.count))
+            context?.progress(
+                Double(fileNumber + 1) / Double(max(1, spec.files.count)) * 0.95,
+                step: Int64(fileNumber + 1), totalSteps: Int64(spec.files.count))
         }
         return (stats, duplicates)
     }
@@ -141,8 +161,9 @@ public struct TokenizeExecutor: JobExecutor {
         do { return try writer.finish() } catch {
             switch error {
             case .conflictingShard:
-                throw TaskFailure("\(error) — the dataset directory already holds a different shard of this name; write to a new dataset or location",
-                                  retryable: false)
+                throw TaskFailure(
+                    "\(error) — the dataset directory already holds a different shard of this name; write to a new dataset or location",
+                    retryable: false)
             default:
                 throw TaskFailure("cannot commit shard \(name): \(error)")
             }

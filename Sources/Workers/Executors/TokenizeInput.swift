@@ -19,15 +19,18 @@ enum TokenizeTaskSupport {
         case "paragraphs": split = .paragraphs
         default: split = .wholeFile
         }
-        return InputOptions(textField: input.textField, textSplit: split, badInput: input.badInput == "skip" ? .skip : .fail,
-                            invalidUTF8: input.invalidUTF8 == "reject" ? .reject : .replace)
+        return InputOptions(
+            textField: input.textField, textSplit: split, badInput: input.badInput == "skip" ? .skip : .fail,
+            invalidUTF8: input.invalidUTF8 == "reject" ? .reject : .replace)
     }
 
     /// nil = by extension; otherwise the content type forced, compression still by extension.
     static func format(_ input: TokenizeInputOptions, path: String) -> InputFormat? {
         guard input.format != "auto" else { return nil }
         let name = path.lowercased()
-        let compression: InputFormat.Compression = name.hasSuffix(".gz") ? .gzip
+        let compression: InputFormat.Compression =
+            name.hasSuffix(".gz")
+            ? .gzip
             : (name.hasSuffix(".zst") || name.hasSuffix(".zstd")) ? .zstd : .none
         return InputFormat(content: input.format == "jsonl" ? .jsonl : .text, compression: compression)
     }
@@ -49,10 +52,14 @@ enum TokenizeTaskSupport {
         .object([
             "files": .int(Int64(files)), "documents": .int(Int64(stats.documents)), "lines": .int(Int64(stats.lines)),
             "bytes": .int(Int64(stats.bytes)), "blankLines": .int(Int64(stats.blankLines)),
-            "emptyDocuments": .int(Int64(stats.emptyDocuments)), "replacedInvalidUTF8": .int(Int64(stats.replacedInvalidUTF8)),
-            "skippedInvalidUTF8": .int(Int64(stats.skippedInvalidUTF8)), "skippedMalformedJSON": .int(Int64(stats.skippedMalformedJSON)),
-            "skippedMissingField": .int(Int64(stats.skippedMissingField)), "skippedNonStringField": .int(Int64(stats.skippedNonStringField)),
-            "skippedTooLong": .int(Int64(stats.skippedTooLong)), "skippedEmptyFiles": .int(Int64(stats.skippedEmptyFiles)),
+            "emptyDocuments": .int(Int64(stats.emptyDocuments)),
+            "replacedInvalidUTF8": .int(Int64(stats.replacedInvalidUTF8)),
+            "skippedInvalidUTF8": .int(Int64(stats.skippedInvalidUTF8)),
+            "skippedMalformedJSON": .int(Int64(stats.skippedMalformedJSON)),
+            "skippedMissingField": .int(Int64(stats.skippedMissingField)),
+            "skippedNonStringField": .int(Int64(stats.skippedNonStringField)),
+            "skippedTooLong": .int(Int64(stats.skippedTooLong)),
+            "skippedEmptyFiles": .int(Int64(stats.skippedEmptyFiles)),
             "skipped": .int(Int64(stats.skipped)),
         ])
     }
@@ -61,14 +68,16 @@ enum TokenizeTaskSupport {
     static func endOfTextID(_ tokenizer: Tokenizer, named name: String?) throws -> UInt32 {
         if let name {
             guard let id = tokenizer.id(of: name) else {
-                throw TaskFailure("spec.tokenize.tokenizer.endOfText: the tokenizer has no token \"\(name)\"", retryable: false)
+                throw TaskFailure(
+                    "spec.tokenize.tokenizer.endOfText: the tokenizer has no token \"\(name)\"", retryable: false)
             }
             return id
         }
         for candidate in ["<|endoftext|>", "<|end_of_text|>", "</s>"] {
             if let id = tokenizer.id(of: candidate) { return id }
         }
-        throw TaskFailure("the tokenizer has none of <|endoftext|>, <|end_of_text|>, </s>; name its end-of-text token in spec.tokenize.tokenizer.endOfText",
-                          retryable: false)
+        throw TaskFailure(
+            "the tokenizer has none of <|endoftext|>, <|end_of_text|>, </s>; name its end-of-text token in spec.tokenize.tokenizer.endOfText",
+            retryable: false)
     }
 }

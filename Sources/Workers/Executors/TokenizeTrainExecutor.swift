@@ -14,18 +14,23 @@ public struct TokenizeTrainExecutor: JobExecutor {
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         let spec = try TokenizeTaskSupport.decode(TrainTokenizerTaskSpec.self, task, kind: "train-tokenizer")
-        context.log("training a \(spec.vocabularySize)-token vocabulary (\(spec.splitPattern)) on up to \(spec.sampleBytes) bytes of \(spec.files.count) file(s)",
-                    stream: .system)
+        context.log(
+            "training a \(spec.vocabularySize)-token vocabulary (\(spec.splitPattern)) on up to \(spec.sampleBytes) bytes of \(spec.files.count) file(s)",
+            stream: .system)
         let outcome = try await context.runBlocking { try Self.train(spec, context: context) }
-        context.log("sampled \(outcome.sampledDocuments) documents, \(outcome.sampledBytes) bytes; wrote \(spec.output) (sha256 \(outcome.hash))",
-                    stream: .system)
-        let artifact = ArtifactRecord(name: "tokenizer.json", location: spec.output, sha256: outcome.hash, bytes: outcome.bytes,
-                                      kind: "tokenizer", metadata: .object(["vocabularySize": .int(Int64(outcome.vocabularySize))]))
-        return TaskResult(result: .object([
-            "tokenizer": .string(spec.output), "tokenizerHash": .string(outcome.hash),
-            "vocabularySize": .int(Int64(outcome.vocabularySize)),
-            "sampledDocuments": .int(Int64(outcome.sampledDocuments)), "sampledBytes": .int(Int64(outcome.sampledBytes)),
-        ]), artifacts: [artifact])
+        context.log(
+            "sampled \(outcome.sampledDocuments) documents, \(outcome.sampledBytes) bytes; wrote \(spec.output) (sha256 \(outcome.hash))",
+            stream: .system)
+        let artifact = ArtifactRecord(
+            name: "tokenizer.json", location: spec.output, sha256: outcome.hash, bytes: outcome.bytes,
+            kind: "tokenizer", metadata: .object(["vocabularySize": .int(Int64(outcome.vocabularySize))]))
+        return TaskResult(
+            result: .object([
+                "tokenizer": .string(spec.output), "tokenizerHash": .string(outcome.hash),
+                "vocabularySize": .int(Int64(outcome.vocabularySize)),
+                "sampledDocuments": .int(Int64(outcome.sampledDocuments)),
+                "sampledBytes": .int(Int64(outcome.sampledBytes)),
+            ]), artifacts: [artifact])
     }
 
     struct Outcome: Sendable {
@@ -39,7 +44,10 @@ public struct TokenizeTrainExecutor: JobExecutor {
     static func train(_ spec: TrainTokenizerTaskSpec, context: ExecutionContext?) throws -> Outcome {
         let pattern: SplitPattern = spec.splitPattern == "gpt2" ? .gpt2 : .llama3
         var trainer: BPETrainer
-        do { trainer = try BPETrainer(vocabularySize: spec.vocabularySize, specialTokens: spec.specialTokens, splitPattern: pattern) } catch {
+        do {
+            trainer = try BPETrainer(
+                vocabularySize: spec.vocabularySize, specialTokens: spec.specialTokens, splitPattern: pattern)
+        } catch {
             throw TaskFailure("spec.train-tokenizer: \(error)", retryable: false)
         }
         let options = TokenizeTaskSupport.readerOptions(spec.input)
@@ -48,8 +56,10 @@ public struct TokenizeTrainExecutor: JobExecutor {
         sampling: for file in sampleOrder(spec.files) {
             if let context { try TokenizeTaskSupport.stopIfAsked(context) }
             let reader: DocumentReader
-            do { reader = try DocumentReader(path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file)) }
-            catch { throw TokenizeTaskSupport.failure(error) }
+            do {
+                reader = try DocumentReader(
+                    path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file))
+            } catch { throw TokenizeTaskSupport.failure(error) }
             while true {
                 let document: InputDocument?
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
@@ -68,19 +78,23 @@ public struct TokenizeTrainExecutor: JobExecutor {
         if let existing = FileManager.default.contents(atPath: output) {
             // A retried attempt (the first one died after saving) trains the same file; anything else is not ours.
             guard SHA256.hex(of: [UInt8](existing)) == tokenizer.hash else {
-                throw TaskFailure("\(output) already exists with other content; remove it or choose another output location", retryable: false)
+                throw TaskFailure(
+                    "\(output) already exists with other content; remove it or choose another output location",
+                    retryable: false)
             }
         } else {
             do {
-                try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try tokenizer.save(to: output)
             } catch {
                 throw TaskFailure("cannot write \(output): \(error)")
             }
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)??.int64Value ?? 0
-        return Outcome(hash: tokenizer.hash, bytes: size, vocabularySize: tokenizer.vocabularySize,
-                       sampledDocuments: documents, sampledBytes: bytes)
+        return Outcome(
+            hash: tokenizer.hash, bytes: size, vocabularySize: tokenizer.vocabularySize,
+            sampledDocuments: documents, sampledBytes: bytes)
     }
 
     /// The files in a fixed pseudo-random order (seeded by their paths), so the sample spreads over the inputs.

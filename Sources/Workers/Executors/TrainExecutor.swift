@@ -19,7 +19,9 @@ public struct TrainExecutor: JobExecutor {
         let worldSize = task.gang?.size ?? 1
         let locations = (settings.data + (settings.eval?.data ?? [])).compactMap(\.resolvedLocation)
         let cache: ShardCache?
-        do { cache = try context.shardCache(for: locations) } catch { throw TaskFailure("shard cache: \(error)", retryable: false) }
+        do { cache = try context.shardCache(for: locations) } catch {
+            throw TaskFailure("shard cache: \(error)", retryable: false)
+        }
         let plan = try TrainingPlan(settings: settings, rank: rank, worldSize: worldSize, shardCache: cache)
         let directory = try TrainingDirectory.forJob(task, settings: settings, context: context)
         let cpus = Int(task.resources.cpuMillis / 1000)
@@ -27,9 +29,13 @@ public struct TrainExecutor: JobExecutor {
         do {
             return try await context.runBlocking {
                 if worldSize > 1 {
-                    return try DiLoCoTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
+                    return try DiLoCoTraining(
+                        task: task, plan: plan, directory: directory, context: context, threads: threads
+                    ).run()
                 }
-                return try SingleWorkerTraining(task: task, plan: plan, directory: directory, context: context, threads: threads).run()
+                return try SingleWorkerTraining(
+                    task: task, plan: plan, directory: directory, context: context, threads: threads
+                ).run()
             }
         } catch let error as EngineError {
             throw TaskFailure.engine(error, field: "spec.train", optimizer: settings.optimizer)

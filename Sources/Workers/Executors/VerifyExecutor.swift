@@ -22,31 +22,44 @@ public struct VerifyExecutor: JobExecutor {
         do { cache = try context.shardCache(for: [spec.location], cacheDirectory: spec.cacheDirectory) } catch {
             throw TaskFailure("shard cache: \(error)", retryable: false)
         }
-        let (names, failures) = try await context.runBlocking { () throws -> ([String], [StreamMaterializer.VerificationFailure]) in
+        let (names, failures) = try await context.runBlocking {
+            () throws -> ([String], [StreamMaterializer.VerificationFailure]) in
             try Self.verify(spec, cache: cache)
         }
         let label = spec.dataset ?? spec.location
-        context.log("checked \(names.count) shard(s) of \(label) (part \(spec.part + 1)/\(spec.parts)): \(failures.count) bad", stream: .system)
+        context.log(
+            "checked \(names.count) shard(s) of \(label) (part \(spec.part + 1)/\(spec.parts)): \(failures.count) bad",
+            stream: .system)
         context.progress(1, message: "\(names.count) checked, \(failures.count) bad")
-        let reports = failures.map { BadShardReport(dataset: spec.dataset, shard: $0.shard.shard, location: spec.location, reason: $0.reason) }
-        if !reports.isEmpty {
-            throw TaskFailure("\(reports.count) of \(names.count) shard(s) of dataset \(label) are bad: "
-                                + reports.map { "\($0.shard) (\($0.reason))" }.joined(separator: "; ") + "; they are marked bad",
-                              retryable: false, details: .object([BadShardReport.resultKey: try AnyJSON(encoding: reports)]))
+        let reports = failures.map {
+            BadShardReport(dataset: spec.dataset, shard: $0.shard.shard, location: spec.location, reason: $0.reason)
         }
-        return TaskResult(result: .object(["checked": .int(Int64(names.count)), "shards": .array(names.map(AnyJSON.string)),
-                                           BadShardReport.resultKey: .array([])]))
+        if !reports.isEmpty {
+            throw TaskFailure(
+                "\(reports.count) of \(names.count) shard(s) of dataset \(label) are bad: "
+                    + reports.map { "\($0.shard) (\($0.reason))" }.joined(separator: "; ") + "; they are marked bad",
+                retryable: false, details: .object([BadShardReport.resultKey: try AnyJSON(encoding: reports)]))
+        }
+        return TaskResult(
+            result: .object([
+                "checked": .int(Int64(names.count)), "shards": .array(names.map(AnyJSON.string)),
+                BadShardReport.resultKey: .array([]),
+            ]))
     }
 
     /// This part's shard names (by position in index.json modulo `parts`) and the bad ones among them.
-    static func verify(_ spec: VerifyTaskSpec, cache: ShardCache?) throws -> ([String], [StreamMaterializer.VerificationFailure]) {
+    static func verify(_ spec: VerifyTaskSpec, cache: ShardCache?) throws -> (
+        [String], [StreamMaterializer.VerificationFailure]
+    ) {
         do throws(StreamError) {
             let source = try StreamSource.at(spec.location, cache: cache)
-            let names = source.index.shards.enumerated().filter { $0.offset % spec.parts == spec.part }.map(\.element.name)
+            let names = source.index.shards.enumerated().filter { $0.offset % spec.parts == spec.part }.map(
+                \.element.name)
             return (names, StreamMaterializer.verify(source, shards: names))
         } catch {
-            throw TaskFailure("cannot read dataset \(spec.dataset ?? spec.location) at \(spec.location): \(error)",
-                              retryable: error.shard != nil)
+            throw TaskFailure(
+                "cannot read dataset \(spec.dataset ?? spec.location) at \(spec.location): \(error)",
+                retryable: error.shard != nil)
         }
     }
 }

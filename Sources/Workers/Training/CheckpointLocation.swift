@@ -6,7 +6,9 @@ import Foundation
 
 enum CheckpointLocation {
     /// Opens the referenced checkpoint (a path, or an artifact location the store can materialize).
-    static func open(_ reference: CheckpointReference, field: String, context: ExecutionContext, sharedDirectory: String? = nil) throws -> Checkpoint {
+    static func open(
+        _ reference: CheckpointReference, field: String, context: ExecutionContext, sharedDirectory: String? = nil
+    ) throws -> Checkpoint {
         var location = reference.resolvedLocation
         if location == nil, let job = reference.job {
             // Not resolvable at submission (the job was still to run): find its newest checkpoint now.
@@ -17,11 +19,14 @@ enum CheckpointLocation {
             location = newest.path
         }
         guard let location else {
-            throw specFailure("\(field): \(reference.displayName) was not resolved to a checkpoint file (submit through the control plane, or give path:)")
+            throw specFailure(
+                "\(field): \(reference.displayName) was not resolved to a checkpoint file (submit through the control plane, or give path:)"
+            )
         }
         let path: String
         do { path = try context.artifactStore.localPath(for: location).path } catch {
-            throw TaskFailure("\(field): \(reference.displayName) at \(location) is not readable on this worker: \(error)")
+            throw TaskFailure(
+                "\(field): \(reference.displayName) at \(location) is not readable on this worker: \(error)")
         }
         do { return try Checkpoint(path: path) } catch {
             throw TaskFailure("\(field): \(reference.displayName): \(error)", retryable: false)
@@ -30,11 +35,15 @@ enum CheckpointLocation {
 
     /// Loads `spec.train.initFrom` into a new `model` (nothing without it); returns the checkpoint it came from.
     @discardableResult
-    static func loadInitFrom(into model: GPTModel, plan: TrainingPlan, context: ExecutionContext) throws -> Checkpoint? {
+    static func loadInitFrom(into model: GPTModel, plan: TrainingPlan, context: ExecutionContext) throws -> Checkpoint?
+    {
         guard let reference = plan.settings.initFrom else { return nil }
-        let checkpoint = try open(reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
+        let checkpoint = try open(
+            reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
         guard checkpoint.config == plan.config else {
-            throw specFailure("spec.train.initFrom: \(reference.displayName) has model config \(checkpoint.config), the spec asks for \(plan.config)")
+            throw specFailure(
+                "spec.train.initFrom: \(reference.displayName) has model config \(checkpoint.config), the spec asks for \(plan.config)"
+            )
         }
         try model.load(from: checkpoint)
         return checkpoint
@@ -44,7 +53,8 @@ enum CheckpointLocation {
 extension TrainModelSettings {
     /// The same shape as the engine's config (for checking a checkpoint against a spec).
     init(_ config: GPTConfig) {
-        self.init(vocabularySize: config.vocabularySize, contextLength: config.contextLength, layers: config.layers,
-                  heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
+        self.init(
+            vocabularySize: config.vocabularySize, contextLength: config.contextLength, layers: config.layers,
+            heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
     }
 }

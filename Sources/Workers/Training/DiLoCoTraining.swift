@@ -48,7 +48,9 @@ struct DiLoCoTraining {
 
     var innerSteps: Int { max(1, plan.settings.diloco?.innerSteps ?? Self.defaultInnerSteps) }
     var rounds: Int { max(1, (plan.totalSteps + innerSteps - 1) / innerSteps) }
-    var transfer: PseudoGradientFormat { plan.settings.diloco?.transfer.flatMap(PseudoGradientFormat.init(rawValue:)) ?? Self.defaultTransfer }
+    var transfer: PseudoGradientFormat {
+        plan.settings.diloco?.transfer.flatMap(PseudoGradientFormat.init(rawValue:)) ?? Self.defaultTransfer
+    }
     var timeoutSeconds: Double { plan.settings.diloco?.roundTimeoutSeconds ?? 300 }
     var waitForAll: Bool { plan.settings.diloco?.waitForAll ?? false }
     /// Rounds between checkpoint artifacts (`checkpointEvery` steps; at the end only by default).
@@ -110,8 +112,9 @@ struct DiLoCoTraining {
         let member = try prepare()
         var counters = Counters()
         let joinedAt = try join(member, counters: &counters)
-        context.log("DiLoCo rank \(plan.rank)/\(plan.worldSize): \(rounds) rounds of \(innerSteps) inner steps, outer lr \(outerLearningRate) momentum \(outerMomentum), transfer \(transfer.rawValue)",
-                    stream: .system)
+        context.log(
+            "DiLoCo rank \(plan.rank)/\(plan.worldSize): \(rounds) rounds of \(innerSteps) inner steps, outer lr \(outerLearningRate) momentum \(outerMomentum), transfer \(transfer.rawValue)",
+            stream: .system)
         var progress = InnerProgress()
         while member.state.round < rounds {
             try runRound(member, progress: &progress, counters: &counters)
@@ -125,7 +128,8 @@ struct DiLoCoTraining {
         let dir = try TrainingDirectory(url: directory.url.appendingPathComponent("diloco"))
         let model = try GPTModel(config: plan.config, seed: plan.seed, threads: threads)
         let trainer = try Trainer(model: model, optimizer: plan.optimizer, schedule: plan.schedule)
-        let outer = try OuterNesterovSGD(parameterCount: model.parameterCount, learningRate: outerLearningRate, momentum: outerMomentum)
+        let outer = try OuterNesterovSGD(
+            parameterCount: model.parameterCount, learningRate: outerLearningRate, momentum: outerMomentum)
         let encoder = PseudoGradientEncoder(format: transfer, parameterCount: model.parameterCount)
         let heldOut = try plan.evaluationBatches(rows: evalBatch)
         // Round 0: the seeded (or initFrom) weights; every member computes them itself.
@@ -157,7 +161,9 @@ struct DiLoCoTraining {
         let decided = try agreeOnMembers(round, dir: member.dir)
         // 5. the outer step, computed by every member alike
         let members: [Int]
-        do { members = try apply(round, to: member.state, own: mine, dir: member.dir, counters: &counters) } catch is Missing {
+        do {
+            members = try apply(round, to: member.state, own: mine, dir: member.dir, counters: &counters)
+        } catch is Missing {
             if let mine { try member.encoder.restore(mine) }
             try reloadNewest(after: round, into: member, counters: &counters)
             try catchUp(member, counters: &counters)
@@ -173,19 +179,25 @@ struct DiLoCoTraining {
         }
         let done = member.state.round
         if done % max(1, rounds / 20) == 0 || done == rounds {
-            context.log("rank \(plan.rank) round \(done)/\(rounds) loss \(format(progress.lastLoss)) sent \(counters.sent) received \(counters.received) bytes")
+            context.log(
+                "rank \(plan.rank) round \(done)/\(rounds) loss \(format(progress.lastLoss)) sent \(counters.sent) received \(counters.received) bytes"
+            )
         }
         // A member that fell behind (slow, or its rounds completed without it) catches up without training.
         try catchUp(member, counters: &counters)
     }
 
     /// 1.-2. H inner steps from the global weights at this round's place in the global order.
-    private func trainInnerSteps(_ round: Int, _ member: Member, progress: inout InnerProgress, counters: inout Counters) throws {
+    private func trainInnerSteps(
+        _ round: Int, _ member: Member, progress: inout InnerProgress, counters: inout Counters
+    ) throws {
         let H = innerSteps
         try member.model.setParameterVector(member.state.weights)
         member.trainer.step = round * H
         let firstSample = Int64(round) * Int64(H) * samplesPerStep
-        if progress.stream == nil || progress.nextStreamPosition != firstSample { progress.stream = try openStream(atGlobalSample: firstSample) }
+        if progress.stream == nil || progress.nextStreamPosition != firstSample {
+            progress.stream = try openStream(atGlobalSample: firstSample)
+        }
         let steps = min(H, plan.totalSteps - round * H)
         for _ in 0..<steps {
             try stopIfAsked()
@@ -201,19 +213,24 @@ struct DiLoCoTraining {
         progress.nextStreamPosition = firstSample + Int64(steps) * samplesPerStep
     }
 
-    private func report(_ result: TrainStepResult, round: Int, step: Int, bytesSent: Int64, progress: inout InnerProgress) {
+    private func report(
+        _ result: TrainStepResult, round: Int, step: Int, bytesSent: Int64, progress: inout InnerProgress
+    ) {
         let total = plan.totalSteps
         context.reportStepMetrics(result, step: step, tokensPerSecond: progress.window.tokensPerSecond)
         context.metric("bytes_sent", step: Int64(step), value: Double(bytesSent))
-        context.progress(Double(step) / Double(total), message: "round \(round + 1)/\(rounds) step \(step)/\(total) loss \(format(progress.lastLoss))",
-                         step: Int64(step), totalSteps: Int64(total))
+        context.progress(
+            Double(step) / Double(total),
+            message: "round \(round + 1)/\(rounds) step \(step)/\(total) loss \(format(progress.lastLoss))",
+            step: Int64(step), totalSteps: Int64(total))
         progress.window.restart()
     }
 
     /// 3. Publishes this member's pseudo-gradient, compressed; what the compression dropped goes with the next
     /// round. Returns the delta as sent, nil when a predecessor of this rank had already sent this round's.
     private func publishDelta(_ round: Int, _ member: Member, counters: inout Counters) throws -> [Float]? {
-        let wire = try member.encoder.encode(try DiLoCo.pseudoGradient(global: member.state.weights, local: member.model.parameterVector()))
+        let wire = try member.encoder.encode(
+            try DiLoCo.pseudoGradient(global: member.state.weights, local: member.model.parameterVector()))
         guard try member.dir.publish(wire.bytes, as: Self.deltaName(round, rank: plan.rank), exclusive: true) else {
             // A predecessor of this rank already sent round k's delta: that one counts, this one waits.
             try member.encoder.restore(wire.sent)
@@ -237,9 +254,13 @@ struct DiLoCoTraining {
             let present = (0..<N).filter { dir.exists(Self.deltaName(round, rank: $0)) }
             let timedOut = !waitForAll && Date().timeIntervalSince(deltaWritten) >= timeoutSeconds && !present.isEmpty
             if present.count == N || timedOut {
-                let decided = try dir.publish(Data(present.map(String.init).joined(separator: ",").utf8), as: Self.membersName(round), exclusive: true)
+                let decided = try dir.publish(
+                    Data(present.map(String.init).joined(separator: ",").utf8), as: Self.membersName(round),
+                    exclusive: true)
                 if decided && present.count < N {
-                    context.log("round \(round + 1) completed without ranks \(Set(0..<N).subtracting(present).sorted()) after \(Int(timeoutSeconds)) s", stream: .stderr)
+                    context.log(
+                        "round \(round + 1) completed without ranks \(Set(0..<N).subtracting(present).sorted()) after \(Int(timeoutSeconds)) s",
+                        stream: .stderr)
                 }
                 return decided
             }
@@ -251,7 +272,9 @@ struct DiLoCoTraining {
     /// The member that decided a round evaluates the new global weights when an evaluation falls due in it and
     /// writes them every `globalEvery` rounds and at the end.
     private func finishDecidedRound(_ member: Member, members: [Int], counters: inout Counters) throws {
-        let round = member.state.round, H = innerSteps, evalEvery = plan.evalEverySteps
+        let round = member.state.round
+        let H = innerSteps
+        let evalEvery = plan.evalEverySteps
         let step = round * H
         if let heldOut = member.heldOut, round < rounds, step / evalEvery > (step - H) / evalEvery {
             try member.model.setParameterVector(member.state.weights)
@@ -279,13 +302,18 @@ struct DiLoCoTraining {
     }
 
     /// The result of this member, with the held-out loss of the final global weights.
-    private func finalResult(_ member: Member, progress: InnerProgress, counters: Counters, joinedAt: Int?) throws -> TaskResult {
+    private func finalResult(_ member: Member, progress: InnerProgress, counters: Counters, joinedAt: Int?) throws
+        -> TaskResult
+    {
         try member.model.setParameterVector(member.state.weights)
         let parameterBytes = Int64(plan.config.parameterCount * 4)
         var result: [String: AnyJSON] = [
-            "rank": .int(Int64(plan.rank)), "rounds": .int(Int64(rounds)), "innerSteps": .int(Int64(innerSteps)), "transfer": .string(transfer.rawValue),
-            "roundsContributed": .int(Int64(counters.roundsContributed)), "roundsPublished": .int(Int64(counters.roundsDecided)),
-            "bytesSent": .int(counters.sent), "bytesReceived": .int(counters.received), "checkpointBytes": .int(counters.checkpoint),
+            "rank": .int(Int64(plan.rank)), "rounds": .int(Int64(rounds)), "innerSteps": .int(Int64(innerSteps)),
+            "transfer": .string(transfer.rawValue),
+            "roundsContributed": .int(Int64(counters.roundsContributed)),
+            "roundsPublished": .int(Int64(counters.roundsDecided)),
+            "bytesSent": .int(counters.sent), "bytesReceived": .int(counters.received),
+            "checkpointBytes": .int(counters.checkpoint),
             // what exchanging an fp32 gradient every inner step would have sent from (and delivered to) this member
             "gradientExchangeBytes": .int(Int64(counters.stepsTrained) * parameterBytes),
             "steps": .int(Int64(plan.totalSteps)),
@@ -298,7 +326,8 @@ struct DiLoCoTraining {
             result["valLoss"] = .double(loss)
             if progress.decidedLastRound { context.metric("val_loss", step: Int64(plan.totalSteps), value: loss) }
         }
-        context.progress(1, message: "done: \(rounds) rounds", step: Int64(plan.totalSteps), totalSteps: Int64(plan.totalSteps))
+        context.progress(
+            1, message: "done: \(rounds) rounds", step: Int64(plan.totalSteps), totalSteps: Int64(plan.totalSteps))
         return TaskResult(result: .object(result))
     }
 
@@ -312,23 +341,32 @@ struct DiLoCoTraining {
     /// Writes `global-<round>` unless it exists (the first complete file wins); registers it as a checkpoint
     /// artifact at checkpoint rounds and at the end. Prunes rounds nobody can need any more.
     private func publishGlobal(_ member: Member, round: Int, members: [Int], counters: inout Counters) throws {
-        let dir = member.dir, model = member.model, velocity = member.state.outer.velocity
+        let dir = member.dir
+        let model = member.model
+        let velocity = member.state.outer.velocity
         let name = Self.globalName(round)
         guard !dir.exists(name) else { return }
         try model.setParameterVector(member.state.weights)
         let temporary = dir.file(".global-\(round)-\(UUID().uuidString).tmp")
         defer { try? FileManager.default.removeItem(at: temporary) }
-        try model.save(to: temporary.path, step: round * innerSteps, weightsAs: .float32,
-                       metadata: ["job": task.jobName, "diloco_round": String(round), "diloco_members": members.map(String.init).joined(separator: ",")],
-                       extraTensors: [NamedTensor(name: Self.velocityTensor, shape: [velocity.count], values: velocity)])
+        try model.save(
+            to: temporary.path, step: round * innerSteps, weightsAs: .float32,
+            metadata: [
+                "job": task.jobName, "diloco_round": String(round),
+                "diloco_members": members.map(String.init).joined(separator: ","),
+            ],
+            extraTensors: [NamedTensor(name: Self.velocityTensor, shape: [velocity.count], values: velocity)])
         let bytes = fileSize(temporary)
         guard try dir.place(temporary, as: name, exclusive: true) else { return }
         counters.checkpoint += bytes
         guard round > 0 else { return }
         if round % checkpointEvery == 0 || round == rounds {
-            let record = try context.registerArtifact(file: dir.file(name), name: "checkpoint-round-\(round)", kind: "checkpoint",
-                                                      metadata: ["step": .int(Int64(round * innerSteps)), "round": .int(Int64(round)),
-                                                                 "config": plan.modelSettingsJSON])
+            let record = try context.registerArtifact(
+                file: dir.file(name), name: "checkpoint-round-\(round)", kind: "checkpoint",
+                metadata: [
+                    "step": .int(Int64(round * innerSteps)), "round": .int(Int64(round)),
+                    "config": plan.modelSettingsJSON,
+                ])
             context.log("checkpoint round \(round) sha256 \(record.sha256.prefix(12))", stream: .system)
         }
         prune(dir)
@@ -337,15 +375,24 @@ struct DiLoCoTraining {
     /// Reads round `round`'s member list and their deltas (own: this member's, not read back) and applies the
     /// outer step to `state`. Throws `Missing` when a file was pruned (the member is too far behind).
     @discardableResult
-    private func apply(_ round: Int, to state: GlobalState, own: [Float]?, dir: TrainingDirectory, counters: inout Counters) throws -> [Int] {
+    private func apply(
+        _ round: Int, to state: GlobalState, own: [Float]?, dir: TrainingDirectory, counters: inout Counters
+    ) throws -> [Int] {
         guard let list = try? Data(contentsOf: dir.file(Self.membersName(round))) else { throw Missing() }
         let members = String(decoding: list, as: UTF8.self).split(separator: ",").compactMap { Int($0) }.sorted()
-        guard !members.isEmpty else { throw TaskFailure("round \(round): empty member list \(dir.file(Self.membersName(round)).path)") }
+        guard !members.isEmpty else {
+            throw TaskFailure("round \(round): empty member list \(dir.file(Self.membersName(round)).path)")
+        }
         var deltas: [[Float]] = []
         var read: Int64 = 0
         for member in members {
-            if member == plan.rank, let own { deltas.append(own); continue }
-            guard let data = try? Data(contentsOf: dir.file(Self.deltaName(round, rank: member))) else { throw Missing() }
+            if member == plan.rank, let own {
+                deltas.append(own)
+                continue
+            }
+            guard let data = try? Data(contentsOf: dir.file(Self.deltaName(round, rank: member))) else {
+                throw Missing()
+            }
             read += Int64(data.count)
             do { deltas.append(try DiLoCo.decode(data, count: state.weights.count, as: transfer)) } catch {
                 throw TaskFailure("cannot decode the pseudo-gradient of rank \(member) round \(round): \(error)")
@@ -362,7 +409,8 @@ struct DiLoCoTraining {
     /// Applies the rounds already decided without this member (it joined late or fell behind); reloads the
     /// newest global when their files are gone.
     private func catchUp(_ member: Member, counters: inout Counters) throws {
-        let state = member.state, dir = member.dir
+        let state = member.state
+        let dir = member.dir
         while state.round < rounds && dir.exists(Self.membersName(state.round)) {
             do { try apply(state.round, to: state, own: nil, dir: dir, counters: &counters) } catch is Missing {
                 try reloadNewest(after: state.round, into: member, counters: &counters)
@@ -372,14 +420,18 @@ struct DiLoCoTraining {
 
     private func reloadNewest(after round: Int, into member: Member, counters: inout Counters) throws {
         guard let newest = newestGlobal(member.dir), newest > round else {
-            throw TaskFailure("round \(round): its files are gone and no newer global weights exist in \(member.dir.url.path)")
+            throw TaskFailure(
+                "round \(round): its files are gone and no newer global weights exist in \(member.dir.url.path)")
         }
-        context.log("rank \(plan.rank) fell behind at round \(round); continues from the global weights of round \(newest)", stream: .system)
+        context.log(
+            "rank \(plan.rank) fell behind at round \(round); continues from the global weights of round \(newest)",
+            stream: .system)
         try load(newest, into: member, counters: &counters)
     }
 
     private func load(_ round: Int, into member: Member, counters: inout Counters) throws {
-        let state = member.state, model = member.model
+        let state = member.state
+        let model = member.model
         let url = member.dir.file(Self.globalName(round))
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint(path: url.path) } catch {
@@ -407,17 +459,21 @@ struct DiLoCoTraining {
     }
 
     private func newestGlobal(_ dir: TrainingDirectory) -> Int? {
-        roundNumbers(dir).filter { $0.name.hasPrefix("global-") && $0.name.hasSuffix(".safetensors") }.map(\.round).max()
+        roundNumbers(dir).filter { $0.name.hasPrefix("global-") && $0.name.hasSuffix(".safetensors") }.map(\.round)
+            .max()
     }
 
     /// Keeps the two newest globals and every round since the older of them: a member behind by up to
     /// `globalEvery` rounds replays them, one further behind reloads a global.
     private func prune(_ dir: TrainingDirectory) {
         let entries = roundNumbers(dir)
-        let globals = entries.filter { $0.name.hasPrefix("global-") && $0.name.hasSuffix(".safetensors") }.map(\.round).sorted()
+        let globals = entries.filter { $0.name.hasPrefix("global-") && $0.name.hasSuffix(".safetensors") }.map(\.round)
+            .sorted()
         guard globals.count > 2 else { return }
         let keepFrom = globals[globals.count - 2]
-        for entry in entries where entry.round < keepFrom { try? FileManager.default.removeItem(at: dir.file(entry.name)) }
+        for entry in entries where entry.round < keepFrom {
+            try? FileManager.default.removeItem(at: dir.file(entry.name))
+        }
     }
 
     /// This rank's stream, positioned at global sample `first` of the one global order.

@@ -36,7 +36,9 @@ struct SingleWorkerTraining {
         let stream = try plan.trainingStream(resumingFrom: streamState)
         let heldOut = try plan.evaluationBatches(rows: plan.batchSize)
         let total = plan.totalSteps
-        context.log("training \(plan.config.parameterCount) parameters for \(total) steps of \(plan.tokensPerStep) tokens", stream: .system)
+        context.log(
+            "training \(plan.config.parameterCount) parameters for \(total) steps of \(plan.tokensPerStep) tokens",
+            stream: .system)
         if let heldOut, trainer.step == 0 {
             outcome.initialValidation = try validate(trainer.model, on: heldOut, step: 0)
         }
@@ -50,7 +52,9 @@ struct SingleWorkerTraining {
             // A retry that found the run already complete: register its final checkpoint again (idempotent).
             outcome.lastCheckpoint = try registerCheckpoint(newest.url, step: newest.step)
         }
-        context.progress(1, message: "done: \(trainer.step) steps, loss \(format(outcome.lastLoss))", step: Int64(trainer.step), totalSteps: Int64(total))
+        context.progress(
+            1, message: "done: \(trainer.step) steps, loss \(format(outcome.lastLoss))", step: Int64(trainer.step),
+            totalSteps: Int64(total))
         return result(trainer, outcome)
     }
 
@@ -81,15 +85,18 @@ struct SingleWorkerTraining {
     }
 
     /// One optimizer step, then what falls due at it: the step metrics, an evaluation, a checkpoint.
-    private func trainStep(_ trainer: Trainer, stream: TokenStream, heldOut: [[Int32]]?, window: inout ThroughputWindow,
-                           outcome: inout Outcome) throws {
+    private func trainStep(
+        _ trainer: Trainer, stream: TokenStream, heldOut: [[Int32]]?, window: inout ThroughputWindow,
+        outcome: inout Outcome
+    ) throws {
         let step = try stream.nextStep(microbatches: plan.accumulation)
         let result = try trainer.trainStep(microbatches: step.batches, batchSize: plan.batchSize)
         outcome.lastLoss = Double(result.loss)
         if outcome.firstLoss == nil { outcome.firstLoss = outcome.lastLoss }
         window.add(tokens: result.tokens)
         outcome.tokensSeen += Int64(result.tokens)
-        let done = trainer.step, total = plan.totalSteps
+        let done = trainer.step
+        let total = plan.totalSteps
         if done % plan.logEverySteps == 0 || done == total {
             report(result, step: done, tokensSeen: outcome.tokensSeen, window: &window)
         }
@@ -102,13 +109,17 @@ struct SingleWorkerTraining {
     }
 
     private func report(_ result: TrainStepResult, step: Int, tokensSeen: Int64, window: inout ThroughputWindow) {
-        let total = plan.totalSteps, loss = Double(result.loss)
+        let total = plan.totalSteps
+        let loss = Double(result.loss)
         let rate = window.tokensPerSecond
         context.reportStepMetrics(result, step: step, tokensPerSecond: rate)
         context.metric("tokens", step: Int64(step), value: Double(tokensSeen))
-        context.log("step \(step)/\(total) loss \(format(loss)) lr \(String(format: "%.2e", result.learningRate)) grad_norm \(format(Double(result.gradientNorm))) tokens/s \(Int(rate))")
-        context.progress(Double(step) / Double(total), message: "step \(step)/\(total) loss \(format(loss))",
-                         step: Int64(step), totalSteps: Int64(total))
+        context.log(
+            "step \(step)/\(total) loss \(format(loss)) lr \(String(format: "%.2e", result.learningRate)) grad_norm \(format(Double(result.gradientNorm))) tokens/s \(Int(rate))"
+        )
+        context.progress(
+            Double(step) / Double(total), message: "step \(step)/\(total) loss \(format(loss))",
+            step: Int64(step), totalSteps: Int64(total))
         window.restart()
     }
 
@@ -148,7 +159,9 @@ struct SingleWorkerTraining {
                 continue
             }
             guard checkpoint.config == plan.config else {
-                throw specFailure("the job's checkpoint \(candidate.url.path) has model config \(checkpoint.config), the spec asks for \(plan.config)")
+                throw specFailure(
+                    "the job's checkpoint \(candidate.url.path) has model config \(checkpoint.config), the spec asks for \(plan.config)"
+                )
             }
             guard let state = StreamStateCoding.decode(checkpoint.dataState) else {
                 context.log("skipping checkpoint without a data-stream state \(candidate.url.path)", stream: .stderr)
@@ -161,18 +174,24 @@ struct SingleWorkerTraining {
 
     /// Registers the checkpoint file of step `step` as an artifact (again, for a retry: idempotent).
     private func registerCheckpoint(_ url: URL, step: Int) throws -> ArtifactRecord {
-        try context.registerArtifact(file: url, name: "checkpoint-step-\(step)", kind: "checkpoint",
-                                     metadata: ["step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName)])
+        try context.registerArtifact(
+            file: url, name: "checkpoint-step-\(step)", kind: "checkpoint",
+            metadata: [
+                "step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName),
+            ])
     }
 
     private func saveCheckpoint(_ trainer: Trainer, state: StreamState) throws -> ArtifactRecord {
         let name = TrainingDirectory.checkpointName(step: trainer.step)
         let url = directory.file(name)
-        try trainer.save(to: url.path, dataState: StreamStateCoding.encode(state),
-                         weightsAs: plan.settings.checkpointBF16 == true ? .bfloat16 : .float32,
-                         metadata: ["job": task.jobName])
+        try trainer.save(
+            to: url.path, dataState: StreamStateCoding.encode(state),
+            weightsAs: plan.settings.checkpointBF16 == true ? .bfloat16 : .float32,
+            metadata: ["job": task.jobName])
         let record = try registerCheckpoint(url, step: trainer.step)
-        context.log("checkpoint step \(trainer.step) sha256 \(record.sha256.prefix(12)) (\(record.bytes) bytes)", stream: .system)
+        context.log(
+            "checkpoint step \(trainer.step) sha256 \(record.sha256.prefix(12)) (\(record.bytes) bytes)",
+            stream: .system)
         directory.pruneCheckpoints(keep: 2)
         return record
     }

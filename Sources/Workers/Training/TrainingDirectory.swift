@@ -12,25 +12,33 @@ public struct TrainingDirectory: Sendable {
     public init(url: URL) throws {
         self.url = url
         do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw TaskFailure("cannot create the training directory \(url.path): \(error) (set spec.train.sharedDirectory to a writable shared path)")
+            throw TaskFailure(
+                "cannot create the training directory \(url.path): \(error) (set spec.train.sharedDirectory to a writable shared path)"
+            )
         }
     }
 
     /// `<shared>/<job>-<jobID>`: `sharedDirectory` from the spec, else `training/` beside the file artifact
     /// store's blobs (shared by every worker that shares the store), else beside the worker's attempts.
-    public static func forJob(_ task: TaskAssignment, settings: TrainSettings, context: ExecutionContext) throws -> TrainingDirectory {
-        try TrainingDirectory(url: base(sharedDirectory: settings.sharedDirectory, context: context)
-            .appendingPathComponent("\(task.jobName)-\(task.jobID.rawValue)"))
+    public static func forJob(_ task: TaskAssignment, settings: TrainSettings, context: ExecutionContext) throws
+        -> TrainingDirectory
+    {
+        try TrainingDirectory(
+            url: base(sharedDirectory: settings.sharedDirectory, context: context)
+                .appendingPathComponent("\(task.jobName)-\(task.jobID.rawValue)"))
     }
 
     /// The directory that holds every job's training directory.
     public static func base(sharedDirectory: String?, context: ExecutionContext) -> URL {
         if let sharedDirectory { return URL(fileURLWithPath: sharedDirectory) }
-        if let files = context.artifactStore as? FileArtifactStore { return files.root.appendingPathComponent("training") }
+        if let files = context.artifactStore as? FileArtifactStore {
+            return files.root.appendingPathComponent("training")
+        }
         if let remote = context.artifactStore as? ControlPlaneArtifactStore {
             return remote.cacheDirectory.deletingLastPathComponent().appendingPathComponent("training")
         }
-        return context.workDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("training")
+        return context.workDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "training")
     }
 
     /// The newest checkpoint a job named `job` left in `base` (its single-worker checkpoints, else its DiLoCo

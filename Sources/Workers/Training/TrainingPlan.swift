@@ -28,12 +28,15 @@ public struct TrainingPlan: Sendable {
         self.settings = settings
         self.shardCache = shardCache
         let m = settings.model
-        config = GPTConfig(vocabularySize: m.vocabularySize, contextLength: m.contextLength, layers: m.layers, heads: m.heads,
-                           width: m.width, mlpWidth: m.mlpWidth, slidingWindow: m.slidingWindow)
+        config = GPTConfig(
+            vocabularySize: m.vocabularySize, contextLength: m.contextLength, layers: m.layers, heads: m.heads,
+            width: m.width, mlpWidth: m.mlpWidth, slidingWindow: m.slidingWindow)
         do { try config.validate() } catch { throw specFailure("spec.train.model: \(error)") }
         sequenceLength = settings.effectiveSequenceLength
         guard sequenceLength >= 1, sequenceLength <= config.contextLength else {
-            throw specFailure("spec.train.sequenceLength: expected 1 ... \(config.contextLength) (the model's context), got \(sequenceLength)")
+            throw specFailure(
+                "spec.train.sequenceLength: expected 1 ... \(config.contextLength) (the model's context), got \(sequenceLength)"
+            )
         }
         batchSize = settings.batchSize
         accumulation = settings.effectiveAccumulation
@@ -43,14 +46,19 @@ public struct TrainingPlan: Sendable {
         seed = UInt64(settings.seed ?? 1234)
         let o = settings.optimizer ?? TrainOptimizerSettings()
         let clip = o.gradientClip ?? 1
-        optimizer = AdamWConfig(beta1: Float(o.beta1 ?? 0.9), beta2: Float(o.beta2 ?? 0.95), epsilon: 1e-8,
-                                weightDecay: Float(o.weightDecay ?? 0.1), maxGradientNorm: clip > 0 ? Float(clip) : nil)
+        optimizer = AdamWConfig(
+            beta1: Float(o.beta1 ?? 0.9), beta2: Float(o.beta2 ?? 0.95), epsilon: 1e-8,
+            weightDecay: Float(o.weightDecay ?? 0.1), maxGradientNorm: clip > 0 ? Float(clip) : nil)
         let peak = Float(o.learningRate ?? 3e-3)
         let decay = LearningRateSchedule.Decay(rawValue: o.schedule ?? "cosine") ?? .cosine
-        schedule = LearningRateSchedule(peak: peak, floor: Float(o.minLearningRate ?? Double(peak) * 0.1),
-                                        warmupSteps: min(o.warmupSteps ?? min(100, totalSteps / 10), max(0, totalSteps - 1)),
-                                        totalSteps: max(1, totalSteps), decay: decay)
-        do { try optimizer.validate(); try schedule.validate() } catch { throw specFailure("spec.train.optimizer: \(error)") }
+        schedule = LearningRateSchedule(
+            peak: peak, floor: Float(o.minLearningRate ?? Double(peak) * 0.1),
+            warmupSteps: min(o.warmupSteps ?? min(100, totalSteps / 10), max(0, totalSteps - 1)),
+            totalSteps: max(1, totalSteps), decay: decay)
+        do {
+            try optimizer.validate()
+            try schedule.validate()
+        } catch { throw specFailure("spec.train.optimizer: \(error)") }
     }
 
     /// Tokens one worker consumes per optimizer step.
@@ -70,12 +78,16 @@ public struct TrainingPlan: Sendable {
         let sources = try Self.sources(settings.data, field: "spec.train.data", cache: shardCache)
         let stream: TokenStream
         do {
-            stream = try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: batchSize,
-                                                         seed: seed, rank: rank, worldSize: worldSize), resumingFrom: state)
+            stream = try TokenStream(
+                StreamConfiguration(
+                    sources: sources, sequenceLength: sequenceLength, batchSize: batchSize,
+                    seed: seed, rank: rank, worldSize: worldSize), resumingFrom: state)
         } catch { throw TaskFailure("spec.train.data: cannot open the training stream: \(error)", retryable: false) }
         let needed = Int64(batchSize * worldSize)
         guard stream.samplesPerEpoch >= needed else {
-            throw specFailure("spec.train.batchSize: one step needs \(needed) samples of \(sequenceLength + 1) tokens (batchSize \(batchSize) x \(worldSize) workers) but the data holds only \(stream.samplesPerEpoch); lower batchSize or sequenceLength")
+            throw specFailure(
+                "spec.train.batchSize: one step needs \(needed) samples of \(sequenceLength + 1) tokens (batchSize \(batchSize) x \(worldSize) workers) but the data holds only \(stream.samplesPerEpoch); lower batchSize or sequenceLength"
+            )
         }
         try checkVocabulary(sources, field: "spec.train.data")
         return stream
@@ -87,9 +99,13 @@ public struct TrainingPlan: Sendable {
         guard let eval = settings.eval else { return nil }
         let sources = try Self.sources(eval.data, field: "spec.train.eval.data", cache: shardCache)
         do {
-            return try TokenStream(StreamConfiguration(sources: sources, sequenceLength: sequenceLength, batchSize: rows ?? batchSize,
-                                                       seed: seed &+ 1, rank: 0, worldSize: 1))
-        } catch { throw TaskFailure("spec.train.eval.data: cannot open the evaluation stream: \(error)", retryable: false) }
+            return try TokenStream(
+                StreamConfiguration(
+                    sources: sources, sequenceLength: sequenceLength, batchSize: rows ?? batchSize,
+                    seed: seed &+ 1, rank: 0, worldSize: 1))
+        } catch {
+            throw TaskFailure("spec.train.eval.data: cannot open the evaluation stream: \(error)", retryable: false)
+        }
     }
 
     /// The held-out batches of `rows` rows each (the first `eval.batches` of the evaluation stream, the same at
@@ -100,7 +116,9 @@ public struct TrainingPlan: Sendable {
 
     private func checkVocabulary(_ sources: [StreamSource], field: String) throws {
         for source in sources where source.index.vocabularySize > config.vocabularySize {
-            throw specFailure("\(field): dataset \(source.index.name) has vocabulary size \(source.index.vocabularySize), larger than model.vocabularySize \(config.vocabularySize)")
+            throw specFailure(
+                "\(field): dataset \(source.index.name) has vocabulary size \(source.index.vocabularySize), larger than model.vocabularySize \(config.vocabularySize)"
+            )
         }
     }
 
@@ -108,10 +126,14 @@ public struct TrainingPlan: Sendable {
         guard !data.isEmpty else { throw specFailure("\(field): expected at least one dataset") }
         return try data.enumerated().map { offset, item in
             guard let location = item.resolvedLocation else {
-                throw specFailure("\(field)[\(offset)]: dataset \(item.displayName) was not resolved to a location (submit through the control plane, or give path:)")
+                throw specFailure(
+                    "\(field)[\(offset)]: dataset \(item.displayName) was not resolved to a location (submit through the control plane, or give path:)"
+                )
             }
             do { return try StreamSource.at(location, weight: item.weight ?? 1, cache: cache) } catch {
-                throw TaskFailure("\(field)[\(offset)]: cannot open dataset \(item.displayName) at \(location): \(error)", retryable: false)
+                throw TaskFailure(
+                    "\(field)[\(offset)]: cannot open dataset \(item.displayName) at \(location): \(error)",
+                    retryable: false)
             }
         }
     }

@@ -2,8 +2,10 @@ import Foundation
 import XCTest
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes.
-func eventually(timeoutSeconds: Double = 10, _ what: String, file: StaticString = #filePath, line: UInt = #line,
-                _ condition: () async -> Bool) async {
+func eventually(
+    timeoutSeconds: Double = 10, _ what: String, file: StaticString = #filePath, line: UInt = #line,
+    _ condition: () async -> Bool
+) async {
     let deadline = Date().addingTimeInterval(timeoutSeconds)
     while Date() < deadline {
         if await condition() { return }

@@ -70,7 +70,8 @@ final class MiniControlPlane: @unchecked Sendable {
     func addTasks(_ count: Int, type: String, spec: AnyJSON = [:]) -> [TaskID] {
         lock.withLock {
             (0..<count).map { _ in
-                let id = TaskID(nextID); nextID += 1
+                let id = TaskID(nextID)
+                nextID += 1
                 tasks[id] = Task_(id: id, jobType: type, spec: spec)
                 queue.append(id)
                 return id
@@ -96,23 +97,32 @@ final class MiniControlPlane: @unchecked Sendable {
                 let body = try WireCoding.decode(RegisterWorkerRequest.self, from: request.body)
                 let response = lock.withLock { () -> RegisterWorkerResponse in
                     registrations.append(body)
-                    return RegisterWorkerResponse(workerID: WorkerID(Int64(registrations.count)), heartbeatIntervalSeconds: 0.2,
-                                                  leaseDurationSeconds: 5, workerToken: workerToken)
+                    return RegisterWorkerResponse(
+                        workerID: WorkerID(Int64(registrations.count)), heartbeatIntervalSeconds: 0.2,
+                        leaseDurationSeconds: 5, workerToken: workerToken)
                 }
                 return json(response)
             case ("POST", _) where token != workerToken:
                 return error(.unauthorized, "worker calls need the worker token")
             case ("POST", APIRoute.workerHeartbeat.path()):
                 let body = try WireCoding.decode(HeartbeatRequest.self, from: request.body)
-                if isForgotten(body.workerID) { return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again") }
+                if isForgotten(body.workerID) {
+                    return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again")
+                }
                 return json(lock.withLock { heartbeat(body) })
             case ("POST", APIRoute.workerPoll.path()):
                 let body = try WireCoding.decode(PollRequest.self, from: request.body)
-                if isForgotten(body.workerID) { return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again") }
+                if isForgotten(body.workerID) {
+                    return error(.unknownWorker, "worker \(body.workerID) was marked lost; register again")
+                }
                 let deadline = Date().addingTimeInterval(min(body.waitSeconds, 1))
                 while true {
-                    let assignments = lock.withLock { forgottenWorkers.contains(body.workerID) ? [] : lease(max: body.maxTasks, to: body.workerID) }
-                    if !assignments.isEmpty || Date() >= deadline { return json(PollResponse(assignments: assignments)) }
+                    let assignments = lock.withLock {
+                        forgottenWorkers.contains(body.workerID) ? [] : lease(max: body.maxTasks, to: body.workerID)
+                    }
+                    if !assignments.isEmpty || Date() >= deadline {
+                        return json(PollResponse(assignments: assignments))
+                    }
                     Thread.sleep(forTimeInterval: 0.01)
                 }
             case ("POST", APIRoute.workerReports.path()):
@@ -141,17 +151,27 @@ final class MiniControlPlane: @unchecked Sendable {
                 continue
             }
             tasks[taskID]?.leaseDeadline = Date().addingTimeInterval(5)
-            response.leases.append(LeaseExtension(attemptID: held.attemptID, leaseDeadline: Date().addingTimeInterval(5)))
+            response.leases.append(
+                LeaseExtension(attemptID: held.attemptID, leaseDeadline: Date().addingTimeInterval(5)))
         }
-        for attempt in pendingCancel { response.cancel.append(CancelSignal(taskID: attemptTask[attempt] ?? TaskID(0), attemptID: attempt, reason: "job cancelled by test")) }
+        for attempt in pendingCancel {
+            response.cancel.append(
+                CancelSignal(
+                    taskID: attemptTask[attempt] ?? TaskID(0), attemptID: attempt, reason: "job cancelled by test"))
+        }
         for (attempt, deadline) in pendingPreempt {
-            response.preempt.append(PreemptSignal(taskID: attemptTask[attempt] ?? TaskID(0), attemptID: attempt, graceDeadline: deadline, reason: "preempted by test"))
+            response.preempt.append(
+                PreemptSignal(
+                    taskID: attemptTask[attempt] ?? TaskID(0), attemptID: attempt, graceDeadline: deadline,
+                    reason: "preempted by test"))
         }
         for attempt in pendingStale {
             if let taskID = attemptTask[attempt] { tasks[taskID]?.liveAttempt = nil }
             response.staleAttempts.append(attempt)
         }
-        pendingCancel = []; pendingPreempt = []; pendingStale = []
+        pendingCancel = []
+        pendingPreempt = []
+        pendingStale = []
         return response
     }
 
@@ -160,7 +180,8 @@ final class MiniControlPlane: @unchecked Sendable {
         while out.count < max, !queue.isEmpty {
             let id = queue.removeFirst()
             guard var task = tasks[id] else { continue }
-            let attempt = AttemptID(nextID); nextID += 1
+            let attempt = AttemptID(nextID)
+            nextID += 1
             task.attempts.append(attempt)
             task.liveAttempt = attempt
             task.state = .running
@@ -168,9 +189,11 @@ final class MiniControlPlane: @unchecked Sendable {
             tasks[id] = task
             attemptTask[attempt] = id
             attemptWorker[attempt] = worker
-            out.append(TaskAssignment(taskID: id, attemptID: attempt, attemptNumber: task.attempts.count, maxAttempts: 3,
-                                      leaseDeadline: task.leaseDeadline, jobID: JobID(1), jobName: "test", jobType: task.jobType,
-                                      spec: task.spec, resources: Resources(cpuMillis: 100)))
+            out.append(
+                TaskAssignment(
+                    taskID: id, attemptID: attempt, attemptNumber: task.attempts.count, maxAttempts: 3,
+                    leaseDeadline: task.leaseDeadline, jobID: JobID(1), jobName: "test", jobType: task.jobType,
+                    spec: task.spec, resources: Resources(cpuMillis: 100)))
         }
         return out
     }
@@ -206,22 +229,40 @@ final class MiniControlPlane: @unchecked Sendable {
         var stale = Set<AttemptID>()
         for id in batch.attemptIDs where !isLive(id) { stale.insert(id) }
         if !stale.isEmpty && stale.count == batch.attemptIDs.count { return (ReportBatchResponse(accepted: 0), true) }
-        var accepted = 0, duplicates = 0
+        var accepted = 0
+        var duplicates = 0
         for line in batch.logs where !stale.contains(line.attemptID) {
-            if logKeys.insert("\(line.attemptID)/\(line.sequence)").inserted { logs.append(line); accepted += 1 } else { duplicates += 1 }
+            if logKeys.insert("\(line.attemptID)/\(line.sequence)").inserted {
+                logs.append(line)
+                accepted += 1
+            } else {
+                duplicates += 1
+            }
         }
-        for metric in batch.metrics where !stale.contains(metric.attemptID) { metrics.append(metric); accepted += 1 }
-        for item in batch.progress where !stale.contains(item.attemptID) { progress.append(item); accepted += 1 }
+        for metric in batch.metrics where !stale.contains(metric.attemptID) {
+            metrics.append(metric)
+            accepted += 1
+        }
+        for item in batch.progress where !stale.contains(item.attemptID) {
+            progress.append(item)
+            accepted += 1
+        }
         for completion in batch.completions where !stale.contains(completion.attemptID) {
             let taskID = attemptTask[completion.attemptID]!
-            if tasks[taskID]?.state == .succeeded { duplicates += 1; continue }
+            if tasks[taskID]?.state == .succeeded {
+                duplicates += 1
+                continue
+            }
             tasks[taskID]?.state = .succeeded
             completions.append(completion)
             accepted += 1
         }
         for failure in batch.failures where !stale.contains(failure.attemptID) {
             let taskID = attemptTask[failure.attemptID]!
-            guard tasks[taskID]?.state == .running else { duplicates += 1; continue }
+            guard tasks[taskID]?.state == .running else {
+                duplicates += 1
+                continue
+            }
             tasks[taskID]?.state = failure.reason == .cancelled ? .cancelled : .failed
             failures.append(failure)
             accepted += 1
@@ -230,11 +271,13 @@ final class MiniControlPlane: @unchecked Sendable {
     }
 
     private func json<T: Encodable>(_ value: T) -> HTTPResponse {
-        HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: (try? WireCoding.encode(value)) ?? Data())
+        HTTPResponse(
+            status: 200, headers: ["Content-Type": "application/json"], body: (try? WireCoding.encode(value)) ?? Data())
     }
 
     private func error(_ code: APIErrorCode, _ message: String) -> HTTPResponse {
-        HTTPResponse(status: code.httpStatus, headers: ["Content-Type": "application/json"],
-                     body: (try? WireCoding.encode(APIErrorBody(code: code, message: message))) ?? Data())
+        HTTPResponse(
+            status: code.httpStatus, headers: ["Content-Type": "application/json"],
+            body: (try? WireCoding.encode(APIErrorBody(code: code, message: message))) ?? Data())
     }
 }

@@ -77,8 +77,12 @@ public struct StreamTaskSpec: Codable, Sendable, Equatable {
     public var outputDirectory: String
     public var cacheDirectory: String?
 
-    public init(inputs: [StreamTaskInput], sequenceLength: Int, seed: UInt64, shuffleWindow: Int, shardIndex: Int, shardCount: Int,
-                start: Int64, end: Int64, totalSamples: Int64, outputDataset: String, outputDirectory: String, cacheDirectory: String?) {
+    public init(
+        inputs: [StreamTaskInput], sequenceLength: Int, seed: UInt64, shuffleWindow: Int, shardIndex: Int,
+        shardCount: Int,
+        start: Int64, end: Int64, totalSamples: Int64, outputDataset: String, outputDirectory: String,
+        cacheDirectory: String?
+    ) {
         self.inputs = inputs
         self.sequenceLength = sequenceLength
         self.seed = seed

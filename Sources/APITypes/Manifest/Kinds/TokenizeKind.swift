@@ -23,72 +23,100 @@ public enum TokenizeJobKinds {
     public static let trainTokenizerName = "train-tokenizer"
     public static let dedupScanName = "tokenize-dedup-scan"
 
-    static let settingsFields = ["inputs", "format", "textField", "txtMode", "badInput", "invalidUTF8", "output", "tokenizer",
-                                 "filesPerTask", "bytesPerTask", "dedup"]
+    static let settingsFields = [
+        "inputs", "format", "textField", "txtMode", "badInput", "invalidUTF8", "output", "tokenizer",
+        "filesPerTask", "bytesPerTask", "dedup",
+    ]
     static let trainFields = ["vocabularySize", "sampleBytes", "specialTokens", "splitPattern"]
 
     /// `spec.type: tokenize`.
-    public static let tokenize = JobKind(name: tokenizeName, summary: "turns text files (txt, jsonl, .gz, .zst) into token shards",
-                                         settingsRequired: true) { settings, context in
+    public static let tokenize = JobKind(
+        name: tokenizeName, summary: "turns text files (txt, jsonl, .gz, .zst) into token shards",
+        settingsRequired: true
+    ) { settings, context in
         settings.rejectUnknownKeys(allowed: settingsFields)
         if context.tasks != 1 {
-            context.spec.report("tasks", "expected 1 (or no tasks field): a tokenize job splits its inputs into tasks itself; use spec.tokenize.filesPerTask or bytesPerTask")
+            context.spec.report(
+                "tasks",
+                "expected 1 (or no tasks field): a tokenize job splits its inputs into tasks itself; use spec.tokenize.filesPerTask or bytesPerTask"
+            )
         }
         if context.replicas > 1 {
-            context.spec.report("replicas", "expected 1 for a tokenize job (its tasks run independently), got \(context.replicas)")
+            context.spec.report(
+                "replicas", "expected 1 for a tokenize job (its tasks run independently), got \(context.replicas)")
         }
         validateInputOptions(settings)
         if let output = settings.object("output", required: true) {
             output.rejectUnknownKeys(allowed: ["dataset", "location"])
             _ = output.string("dataset", required: true, expected: datasetNameExpectation, isValid: isDatasetName)
-            _ = output.string("location", required: true, expected: "an absolute directory path", isValid: isAbsolutePath)
+            _ = output.string(
+                "location", required: true, expected: "an absolute directory path", isValid: isAbsolutePath)
         }
         if let tokenizer = settings.object("tokenizer", required: true) {
             tokenizer.rejectUnknownKeys(allowed: ["path", "train", "endOfText"])
-            let hasPath = tokenizer.has("path"), hasTrain = tokenizer.has("train")
+            let hasPath = tokenizer.has("path")
+            let hasTrain = tokenizer.has("train")
             if hasPath == hasTrain {
-                tokenizer.report(nil, "expected exactly one of path (an existing tokenizer.json) or train (settings to train one first)")
+                tokenizer.report(
+                    nil,
+                    "expected exactly one of path (an existing tokenizer.json) or train (settings to train one first)")
             }
             _ = tokenizer.string("path", expected: "an absolute path to a tokenizer.json", isValid: isAbsolutePath)
-            let endOfText = tokenizer.string("endOfText", expected: "a non-empty token text such as \"<|endoftext|>\"", isValid: { !$0.isEmpty })
+            let endOfText = tokenizer.string(
+                "endOfText", expected: "a non-empty token text such as \"<|endoftext|>\"", isValid: { !$0.isEmpty })
             if let train = tokenizer.object("train") {
                 let specials = validateTraining(train)
                 if let endOfText, let specials, !specials.contains(endOfText) {
-                    tokenizer.report("endOfText", "expected one of the special tokens of train.specialTokens (\(specials.joined(separator: ", "))), got \"\(endOfText)\"")
+                    tokenizer.report(
+                        "endOfText",
+                        "expected one of the special tokens of train.specialTokens (\(specials.joined(separator: ", "))), got \"\(endOfText)\""
+                    )
                 }
             }
         }
         let files = settings.integer("filesPerTask", min: 1, max: 1_000_000)
         if settings.has("bytesPerTask") {
             _ = byteSize(settings, "bytesPerTask", min: 1)
-            if files != nil { settings.report("bytesPerTask", "expected either filesPerTask or bytesPerTask, not both") }
+            if files != nil {
+                settings.report("bytesPerTask", "expected either filesPerTask or bytesPerTask, not both")
+            }
         }
         _ = settings.bool("dedup")
     }
 
     /// `spec.type: train-tokenizer`: trains a byte-level BPE tokenizer on a sample of the inputs and writes it
     /// to `output` (a tokenizer.json path). A tokenize job with `tokenizer.train` submits one of these first.
-    public static let trainTokenizer = JobKind(name: trainTokenizerName,
-                                               summary: "trains a byte-level BPE tokenizer on a sample of text files",
-                                               settingsRequired: true) { settings, context in
-        settings.rejectUnknownKeys(allowed: ["inputs", "format", "textField", "txtMode", "badInput", "invalidUTF8", "output"] + trainFields)
-        if context.tasks != 1 { context.spec.report("tasks", "expected 1 (or no tasks field): training runs as one task") }
+    public static let trainTokenizer = JobKind(
+        name: trainTokenizerName,
+        summary: "trains a byte-level BPE tokenizer on a sample of text files",
+        settingsRequired: true
+    ) { settings, context in
+        settings.rejectUnknownKeys(
+            allowed: ["inputs", "format", "textField", "txtMode", "badInput", "invalidUTF8", "output"] + trainFields)
+        if context.tasks != 1 {
+            context.spec.report("tasks", "expected 1 (or no tasks field): training runs as one task")
+        }
         validateInputOptions(settings)
-        _ = settings.string("output", required: true, expected: "an absolute path for the tokenizer.json", isValid: isAbsolutePath)
+        _ = settings.string(
+            "output", required: true, expected: "an absolute path for the tokenizer.json", isValid: isAbsolutePath)
         _ = validateTraining(settings)
     }
 
     /// `spec.type: tokenize-dedup-scan`: the first pass of a tokenize job with `dedup: true` (submitted by the
     /// control plane as `<name>-dedup`): each task hashes the documents of its input chunk. Same settings as tokenize.
-    public static let dedupScan = JobKind(name: dedupScanName, summary: "hashes documents for a tokenize job's de-duplication",
-                                          settingsRequired: true) { settings, context in
+    public static let dedupScan = JobKind(
+        name: dedupScanName, summary: "hashes documents for a tokenize job's de-duplication",
+        settingsRequired: true
+    ) { settings, context in
         tokenize.validate(settings, context)
     }
 
     static func validateInputOptions(_ settings: ManifestObjectReader) {
-        if let inputs = settings.stringList("inputs", required: true, expectedList: "a non-empty list of absolute path globs",
-                                            expectedItem: "an absolute path or glob such as \"/data/**/*.jsonl.zst\"",
-                                            isValid: isAbsolutePath), inputs.isEmpty {
+        if let inputs = settings.stringList(
+            "inputs", required: true, expectedList: "a non-empty list of absolute path globs",
+            expectedItem: "an absolute path or glob such as \"/data/**/*.jsonl.zst\"",
+            isValid: isAbsolutePath), inputs.isEmpty
+        {
             settings.report("inputs", "expected a non-empty list of absolute path globs, got an empty list")
         }
         _ = settings.choice("format", ["auto", "txt", "jsonl"])
@@ -105,9 +133,12 @@ public enum TokenizeJobKinds {
         if isTrainObject { train.rejectUnknownKeys(allowed: trainFields) }
         var specials: [String]? = ["<|endoftext|>"]
         if train.has("specialTokens") {
-            specials = train.stringList("specialTokens", expectedList: "a list of special token strings",
-                                        expectedItem: "a non-empty string", isValid: { !$0.isEmpty })
-            if let list = specials, Set(list).count != list.count { train.report("specialTokens", "expected distinct tokens, got duplicates") }
+            specials = train.stringList(
+                "specialTokens", expectedList: "a list of special token strings",
+                expectedItem: "a non-empty string", isValid: { !$0.isEmpty })
+            if let list = specials, Set(list).count != list.count {
+                train.report("specialTokens", "expected distinct tokens, got duplicates")
+            }
         }
         let minimum = Int64(256 + (specials?.count ?? 0) + 1)
         _ = train.integer("vocabularySize", required: true, min: minimum, max: 4_000_000)
@@ -118,11 +149,15 @@ public enum TokenizeJobKinds {
 
     // MARK: Names and sizes
 
-    static let datasetNameExpectation = "a dataset name (letters, digits, '-', '_', '.'; 1 to 100 characters, not starting with '.')"
+    static let datasetNameExpectation =
+        "a dataset name (letters, digits, '-', '_', '.'; 1 to 100 characters, not starting with '.')"
 
     public static func isDatasetName(_ s: String) -> Bool {
         guard !s.isEmpty, s.utf8.count <= 100, !s.hasPrefix(".") else { return false }
-        return s.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "-" || $0 == "_" || $0 == "." }
+        return s.unicodeScalars.allSatisfy {
+            ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "-" || $0 == "_"
+                || $0 == "."
+        }
     }
 
     static func isAbsolutePath(_ s: String) -> Bool { s.hasPrefix("/") && !s.contains("\0") }
@@ -160,9 +195,9 @@ public struct ByteSize: Codable, Sendable, Equatable {
         let multipliers: [String: Double] = [
             "": 1, "b": 1,
             "k": 1e3, "kb": 1e3, "ki": 1024, "kib": 1024,
-            "m": 1e6, "mb": 1e6, "mi": 1048576, "mib": 1048576,
-            "g": 1e9, "gb": 1e9, "gi": 1073741824, "gib": 1073741824,
-            "t": 1e12, "tb": 1e12, "ti": 1099511627776, "tib": 1099511627776,
+            "m": 1e6, "mb": 1e6, "mi": 1_048_576, "mib": 1_048_576,
+            "g": 1e9, "gb": 1e9, "gi": 1_073_741_824, "gib": 1_073_741_824,
+            "t": 1e12, "tb": 1e12, "ti": 1_099_511_627_776, "tib": 1_099_511_627_776,
         ]
         guard let multiplier = multipliers[unit] else { return nil }
         let bytes = (number * multiplier).rounded()
@@ -172,10 +207,14 @@ public struct ByteSize: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let i = try? c.decode(Int64.self) { bytes = i; return }
+        if let i = try? c.decode(Int64.self) {
+            bytes = i
+            return
+        }
         let text = try c.decode(String.self)
         guard let parsed = ByteSize.parse(text) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a size such as 20MB, got \"\(text)\"")
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "expected a size such as 20MB, got \"\(text)\"")
         }
         bytes = parsed
     }

@@ -45,8 +45,9 @@ public struct TokenizeSettings: Codable, Sendable, Equatable {
     }
 
     public var inputOptions: TokenizeInputOptions {
-        TokenizeInputOptions(format: format ?? "auto", textField: textField ?? "text", txtMode: txtMode ?? "document",
-                             badInput: badInput ?? "fail", invalidUTF8: invalidUTF8 ?? "replace")
+        TokenizeInputOptions(
+            format: format ?? "auto", textField: textField ?? "text", txtMode: txtMode ?? "document",
+            badInput: badInput ?? "fail", invalidUTF8: invalidUTF8 ?? "replace")
     }
 }
 
@@ -62,8 +63,10 @@ public struct TokenizeInputOptions: Codable, Sendable, Equatable {
     /// replace | reject
     public var invalidUTF8: String
 
-    public init(format: String = "auto", textField: String = "text", txtMode: String = "document",
-                badInput: String = "fail", invalidUTF8: String = "replace") {
+    public init(
+        format: String = "auto", textField: String = "text", txtMode: String = "document",
+        badInput: String = "fail", invalidUTF8: String = "replace"
+    ) {
         self.format = format
         self.textField = textField
         self.txtMode = txtMode
@@ -100,8 +103,10 @@ public struct TokenizeTaskSpec: Codable, Sendable, Equatable {
     /// (in an earlier shard's hash file, written by the `<job>-dedup` scan, or earlier in this task).
     public var dedup: Bool
 
-    public init(dataset: String, datasetDirectory: String, shardIndex: Int, shardCount: Int, files: [String],
-                input: TokenizeInputOptions, tokenizerPath: String, endOfText: String?, dedup: Bool) {
+    public init(
+        dataset: String, datasetDirectory: String, shardIndex: Int, shardCount: Int, files: [String],
+        input: TokenizeInputOptions, tokenizerPath: String, endOfText: String?, dedup: Bool
+    ) {
         self.dataset = dataset
         self.datasetDirectory = datasetDirectory
         self.shardIndex = shardIndex
@@ -132,8 +137,10 @@ public struct TrainTokenizerTaskSpec: Codable, Sendable, Equatable {
     /// gpt2 | llama3
     public var splitPattern: String
 
-    public init(files: [String], input: TokenizeInputOptions, output: String, vocabularySize: Int, sampleBytes: Int64,
-                specialTokens: [String], splitPattern: String) {
+    public init(
+        files: [String], input: TokenizeInputOptions, output: String, vocabularySize: Int, sampleBytes: Int64,
+        specialTokens: [String], splitPattern: String
+    ) {
         self.files = files
         self.input = input
         self.output = output
@@ -172,9 +179,11 @@ public struct DatasetShardFacts: Codable, Sendable, Equatable {
     /// the dataset's metadata. Absent for tokenized datasets.
     public var provenance: AnyJSON?
 
-    public init(dataset: String, datasetDirectory: String, index: Int, name: String, location: String, sha256: String,
-                bytes: Int64, idxSHA256: String, idxBytes: Int64, tokens: Int64, documents: Int64, dtype: String,
-                tokenizerHash: String, tokenizerPath: String, vocabularySize: Int, endOfTextID: Int) {
+    public init(
+        dataset: String, datasetDirectory: String, index: Int, name: String, location: String, sha256: String,
+        bytes: Int64, idxSHA256: String, idxBytes: Int64, tokens: Int64, documents: Int64, dtype: String,
+        tokenizerHash: String, tokenizerPath: String, vocabularySize: Int, endOfTextID: Int
+    ) {
         self.dataset = dataset
         self.datasetDirectory = datasetDirectory
         self.index = index

@@ -8,11 +8,15 @@ public enum TrainJobKinds {
     public static let trainName = "train"
     public static let evalName = "eval"
 
-    public static let train = JobKind(name: trainName, summary: "trains a GPT (from scratch, initFrom a checkpoint, or DiLoCo with replicas > 1)",
-                                      settingsRequired: true) { settings, context in
-        settings.rejectUnknownKeys(allowed: ["model", "data", "batchSize", "sequenceLength", "gradientAccumulation", "steps", "tokens",
-                                             "optimizer", "seed", "checkpointEvery", "checkpointBF16", "logEvery", "eval", "initFrom",
-                                             "threads", "diloco", "sharedDirectory"])
+    public static let train = JobKind(
+        name: trainName, summary: "trains a GPT (from scratch, initFrom a checkpoint, or DiLoCo with replicas > 1)",
+        settingsRequired: true
+    ) { settings, context in
+        settings.rejectUnknownKeys(allowed: [
+            "model", "data", "batchSize", "sequenceLength", "gradientAccumulation", "steps", "tokens",
+            "optimizer", "seed", "checkpointEvery", "checkpointBF16", "logEvery", "eval", "initFrom",
+            "threads", "diloco", "sharedDirectory",
+        ])
         let context = validateModel(settings.object("model", required: true))
         validateData(settings, "data", required: true)
         let batch = settings.integer("batchSize", required: true, min: 1, max: 1 << 20)
@@ -28,8 +32,10 @@ public enum TrainJobKinds {
             settings.report(nil, "missing required field steps or tokens (the training budget)")
         }
         if let optimizer = settings.object("optimizer") {
-            optimizer.rejectUnknownKeys(allowed: ["learningRate", "minLearningRate", "warmupSteps", "schedule", "beta1", "beta2",
-                                                  "weightDecay", "gradientClip"])
+            optimizer.rejectUnknownKeys(allowed: [
+                "learningRate", "minLearningRate", "warmupSteps", "schedule", "beta1", "beta2",
+                "weightDecay", "gradientClip",
+            ])
             _ = optimizer.number("learningRate", min: 0, max: 10)
             _ = optimizer.number("minLearningRate", min: 0, max: 10)
             _ = optimizer.integer("warmupSteps", min: 0)
@@ -53,7 +59,9 @@ public enum TrainJobKinds {
         }
         if let initFrom = settings.object("initFrom") { validateCheckpointReference(initFrom) }
         if let diloco = settings.object("diloco") {
-            diloco.rejectUnknownKeys(allowed: ["innerSteps", "outerLearningRate", "outerMomentum", "transfer", "roundTimeoutSeconds", "waitForAll"])
+            diloco.rejectUnknownKeys(allowed: [
+                "innerSteps", "outerLearningRate", "outerMomentum", "transfer", "roundTimeoutSeconds", "waitForAll",
+            ])
             _ = diloco.integer("innerSteps", min: 1)
             _ = diloco.number("outerLearningRate", min: 0, max: 10)
             _ = diloco.number("outerMomentum", min: 0, max: 0.999999)
@@ -63,10 +71,14 @@ public enum TrainJobKinds {
         }
     }
 
-    public static let eval = JobKind(name: evalName, summary: "evaluates a checkpoint (loss, perplexity) and samples from prompts",
-                                     settingsRequired: true) { settings, _ in
-        settings.rejectUnknownKeys(allowed: ["checkpoint", "data", "sequenceLength", "batchSize", "maxTokens", "tokenizer", "prompts",
-                                             "maxNewTokens", "temperature", "topK", "seed", "threads"])
+    public static let eval = JobKind(
+        name: evalName, summary: "evaluates a checkpoint (loss, perplexity) and samples from prompts",
+        settingsRequired: true
+    ) { settings, _ in
+        settings.rejectUnknownKeys(allowed: [
+            "checkpoint", "data", "sequenceLength", "batchSize", "maxTokens", "tokenizer", "prompts",
+            "maxNewTokens", "temperature", "topK", "seed", "threads",
+        ])
         if let checkpoint = settings.object("checkpoint", required: true) { validateCheckpointReference(checkpoint) }
         validateData(settings, "data", required: false)
         _ = settings.integer("sequenceLength", min: 1)
@@ -87,7 +99,9 @@ public enum TrainJobKinds {
     /// Returns the context length when the model mapping is valid enough to know it.
     private static func validateModel(_ model: ManifestObjectReader?) -> Int64? {
         guard let model else { return nil }
-        model.rejectUnknownKeys(allowed: ["vocabularySize", "contextLength", "layers", "heads", "width", "mlpWidth", "slidingWindow"])
+        model.rejectUnknownKeys(allowed: [
+            "vocabularySize", "contextLength", "layers", "heads", "width", "mlpWidth", "slidingWindow",
+        ])
         _ = model.integer("vocabularySize", required: true, min: 2, max: 1 << 24)
         let context = model.integer("contextLength", required: true, min: 1, max: 1 << 16)
         _ = model.integer("layers", required: true, min: 1, max: 1024)
@@ -102,28 +116,39 @@ public enum TrainJobKinds {
     }
 
     private static func validateData(_ reader: ManifestObjectReader, _ key: String, required: Bool) {
-        guard let items = reader.list(key, required: required, expected: "a list of {dataset: NAME, weight: W} or {path: DIR, weight: W}") else { return }
+        guard
+            let items = reader.list(
+                key, required: required, expected: "a list of {dataset: NAME, weight: W} or {path: DIR, weight: W}")
+        else { return }
         if items.isEmpty { reader.report(key, "expected at least one dataset, got an empty list") }
         for (item, path) in items {
             let source = ManifestObjectReader(item, path: path, problems: reader.problems)
             source.rejectUnknownKeys(allowed: ["dataset", "path", "weight"])
             let name = source.string("dataset", expected: "a dataset name")
-            let directory = source.string("path", expected: "an absolute path or URL", isValid: { $0.hasPrefix("/") || $0.contains("://") })
+            let directory = source.string(
+                "path", expected: "an absolute path or URL", isValid: { $0.hasPrefix("/") || $0.contains("://") })
             if source.has("dataset") == source.has("path") {
-                source.report(nil, "expected exactly one of dataset (a registered dataset name) or path (a dataset directory)")
+                source.report(
+                    nil, "expected exactly one of dataset (a registered dataset name) or path (a dataset directory)")
             }
             _ = (name, directory)
             _ = source.number("weight", min: 0)
-            if let weight = source.value("weight"), case .int(0) = weight.content { source.report("weight", "expected a weight > 0, got 0") }
+            if let weight = source.value("weight"), case .int(0) = weight.content {
+                source.report("weight", "expected a weight > 0, got 0")
+            }
         }
     }
 
     private static func validateCheckpointReference(_ reader: ManifestObjectReader) {
         reader.rejectUnknownKeys(allowed: ["job", "path"])
         _ = reader.string("job", expected: "a job name")
-        _ = reader.string("path", expected: "an absolute path to a .safetensors checkpoint", isValid: { $0.hasPrefix("/") })
+        _ = reader.string(
+            "path", expected: "an absolute path to a .safetensors checkpoint", isValid: { $0.hasPrefix("/") })
         if reader.has("job") == reader.has("path") {
-            reader.report(nil, "expected exactly one of job (an earlier job whose latest checkpoint to use) or path (a checkpoint file)")
+            reader.report(
+                nil,
+                "expected exactly one of job (an earlier job whose latest checkpoint to use) or path (a checkpoint file)"
+            )
         }
     }
 }

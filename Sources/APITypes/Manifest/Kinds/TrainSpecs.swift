@@ -15,8 +15,10 @@ public struct TrainModelSettings: Codable, Sendable, Equatable {
     public var mlpWidth: Int?
     public var slidingWindow: Int?
 
-    public init(vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, width: Int, mlpWidth: Int? = nil,
-                slidingWindow: Int? = nil) {
+    public init(
+        vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, width: Int, mlpWidth: Int? = nil,
+        slidingWindow: Int? = nil
+    ) {
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.layers = layers
@@ -61,8 +63,10 @@ public struct TrainOptimizerSettings: Codable, Sendable, Equatable {
     /// Clip the global gradient norm to this (default 1; 0 = off).
     public var gradientClip: Double?
 
-    public init(learningRate: Double? = nil, minLearningRate: Double? = nil, warmupSteps: Int? = nil, schedule: String? = nil,
-                beta1: Double? = nil, beta2: Double? = nil, weightDecay: Double? = nil, gradientClip: Double? = nil) {
+    public init(
+        learningRate: Double? = nil, minLearningRate: Double? = nil, warmupSteps: Int? = nil, schedule: String? = nil,
+        beta1: Double? = nil, beta2: Double? = nil, weightDecay: Double? = nil, gradientClip: Double? = nil
+    ) {
         self.learningRate = learningRate
         self.minLearningRate = minLearningRate
         self.warmupSteps = warmupSteps
@@ -124,8 +128,10 @@ public struct TrainDiLoCoSettings: Codable, Sendable, Equatable {
     /// true: wait for a replacement instead of completing the round without a lost member.
     public var waitForAll: Bool?
 
-    public init(innerSteps: Int? = nil, outerLearningRate: Double? = nil, outerMomentum: Double? = nil, transfer: String? = nil,
-                roundTimeoutSeconds: Double? = nil, waitForAll: Bool? = nil) {
+    public init(
+        innerSteps: Int? = nil, outerLearningRate: Double? = nil, outerMomentum: Double? = nil, transfer: String? = nil,
+        roundTimeoutSeconds: Double? = nil, waitForAll: Bool? = nil
+    ) {
         self.innerSteps = innerSteps
         self.outerLearningRate = outerLearningRate
         self.outerMomentum = outerMomentum
@@ -166,11 +172,14 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     /// worker's file artifact store, or the work directory's parent.
     public var sharedDirectory: String?
 
-    public init(model: TrainModelSettings, data: [TrainDataSource], batchSize: Int, sequenceLength: Int? = nil,
-                gradientAccumulation: Int? = nil, steps: Int? = nil, tokens: Int? = nil, optimizer: TrainOptimizerSettings? = nil,
-                seed: Int? = nil, checkpointEvery: Int? = nil, checkpointBF16: Bool? = nil, logEvery: Int? = nil,
-                eval: TrainEvalSettings? = nil, initFrom: CheckpointReference? = nil, threads: Int? = nil,
-                diloco: TrainDiLoCoSettings? = nil, sharedDirectory: String? = nil) {
+    public init(
+        model: TrainModelSettings, data: [TrainDataSource], batchSize: Int, sequenceLength: Int? = nil,
+        gradientAccumulation: Int? = nil, steps: Int? = nil, tokens: Int? = nil,
+        optimizer: TrainOptimizerSettings? = nil,
+        seed: Int? = nil, checkpointEvery: Int? = nil, checkpointBF16: Bool? = nil, logEvery: Int? = nil,
+        eval: TrainEvalSettings? = nil, initFrom: CheckpointReference? = nil, threads: Int? = nil,
+        diloco: TrainDiLoCoSettings? = nil, sharedDirectory: String? = nil
+    ) {
         self.model = model
         self.data = data
         self.batchSize = batchSize
@@ -219,9 +228,11 @@ public struct EvalSettings: Codable, Sendable, Equatable {
     public var seed: Int?
     public var threads: Int?
 
-    public init(checkpoint: CheckpointReference, data: [TrainDataSource], sequenceLength: Int? = nil, batchSize: Int? = nil,
-                maxTokens: Int? = nil, tokenizer: String? = nil, prompts: [String]? = nil, maxNewTokens: Int? = nil,
-                temperature: Double? = nil, topK: Int? = nil, seed: Int? = nil, threads: Int? = nil) {
+    public init(
+        checkpoint: CheckpointReference, data: [TrainDataSource], sequenceLength: Int? = nil, batchSize: Int? = nil,
+        maxTokens: Int? = nil, tokenizer: String? = nil, prompts: [String]? = nil, maxNewTokens: Int? = nil,
+        temperature: Double? = nil, topK: Int? = nil, seed: Int? = nil, threads: Int? = nil
+    ) {
         self.checkpoint = checkpoint
         self.data = data
         self.sequenceLength = sequenceLength

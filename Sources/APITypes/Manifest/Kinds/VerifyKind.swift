@@ -8,8 +8,10 @@
 
 extension StreamJobKinds {
     /// `spec.type: verify`.
-    public static let verify = JobKind(name: verifyName, summary: "re-checks every shard of a dataset across the workers and marks bad ones",
-                                       settingsRequired: true) { settings, context in
+    public static let verify = JobKind(
+        name: verifyName, summary: "re-checks every shard of a dataset across the workers and marks bad ones",
+        settingsRequired: true
+    ) { settings, context in
         checkSplitsItself(context, kind: verifyName)
         _ = settings.choice("mode", [StreamSettings.verifyMode])
         validateVerify(settings)

@@ -61,7 +61,8 @@ enum AttemptSQL {
     static let lockState = "SELECT a.state, a.task_id FROM task_attempts a WHERE a.id = $1 FOR UPDATE"
 
     /// Attempt $1 is preempted with error $2.
-    static let markPreempted = "UPDATE task_attempts SET state = 'preempted', finished_at = now(), error = $2 WHERE id = $1"
+    static let markPreempted =
+        "UPDATE task_attempts SET state = 'preempted', finished_at = now(), error = $2 WHERE id = $1"
 
     /// Asks the live attempt of task $1 to stop by $2 (epoch seconds) for reason $3, once (a victim already being
     /// preempted keeps its first deadline), with a `preempting` event.

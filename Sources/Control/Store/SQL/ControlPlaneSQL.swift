@@ -9,7 +9,8 @@ enum SchedulerStateSQL {
     static let lockReservations = "SELECT reservations::text AS r FROM scheduler_state WHERE id = 1 FOR UPDATE"
 
     /// Saves reservations $1 (JSON) by leader $2.
-    static let saveReservations = "UPDATE scheduler_state SET reservations = $1::jsonb, leader = $2, updated_at = now() WHERE id = 1"
+    static let saveReservations =
+        "UPDATE scheduler_state SET reservations = $1::jsonb, leader = $2, updated_at = now() WHERE id = 1"
 }
 
 enum MigrationSQL {

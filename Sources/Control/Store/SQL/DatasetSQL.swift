@@ -28,7 +28,8 @@ enum ShardSQL {
         RETURNING id, (SELECT state FROM shards s WHERE s.dataset_id = $1 AND s.shard_index = $2) AS old
         """
 
-    static let byIndex = "SELECT * FROM shards WHERE dataset_id = $1 AND shard_index = $2 ORDER BY dataset_id, shard_index"
+    static let byIndex =
+        "SELECT * FROM shards WHERE dataset_id = $1 AND shard_index = $2 ORDER BY dataset_id, shard_index"
 
     /// Shards of dataset $1 by index, only those in state $2 unless NULL.
     static let ofDataset = """

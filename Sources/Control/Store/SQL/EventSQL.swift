@@ -16,7 +16,8 @@ enum EventSQL {
     static let ofJob = "SELECT * FROM events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 
     /// Events after an id, optionally at or after a time: $1 after id, $2 since (NULL: any), $3 limit.
-    static let page = "SELECT * FROM events WHERE id > $1 AND ($2::timestamptz IS NULL OR at >= $2) ORDER BY id LIMIT $3"
+    static let page =
+        "SELECT * FROM events WHERE id > $1 AND ($2::timestamptz IS NULL OR at >= $2) ORDER BY id LIMIT $3"
 
     /// Events of one entity: $1 entity ("task"), $2 its id, $3 limit.
     static let ofEntity = "SELECT * FROM events WHERE entity = $1 AND entity_id = $2 ORDER BY id LIMIT $3"
@@ -29,9 +30,15 @@ enum EventEntity: String {
 
 enum Events {
     /// Writes one event row on the caller's connection (inside the transaction that made the change).
-    static func record(_ c: PostgresConnection, _ entity: EventEntity, _ id: Int64, job: Int64? = nil,
-                       from old: String?, to new: String, reason: String) throws {
-        try c.execute(EventSQL.insert, [.text(entity.rawValue), .int(id), job.map { .int($0) }, old.map { .text($0) },
-                                        .text(new), .text(reason)])
+    static func record(
+        _ c: PostgresConnection, _ entity: EventEntity, _ id: Int64, job: Int64? = nil,
+        from old: String?, to new: String, reason: String
+    ) throws {
+        try c.execute(
+            EventSQL.insert,
+            [
+                .text(entity.rawValue), .int(id), job.map { .int($0) }, old.map { .text($0) },
+                .text(new), .text(reason),
+            ])
     }
 }

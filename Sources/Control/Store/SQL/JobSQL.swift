@@ -42,7 +42,8 @@ enum JobSQL {
     static let byID = records(where: "j.id = $1", limit: "1")
     static let byName = records(where: "j.name = $1", limit: "1")
     /// Newest first: $1 state (NULL: any), $2 before id (NULL: from the newest), $3 limit.
-    static let page = records(where: "($1::text IS NULL OR j.state = $1) AND ($2::bigint IS NULL OR j.id < $2)", limit: "$3")
+    static let page = records(
+        where: "($1::text IS NULL OR j.state = $1) AND ($2::bigint IS NULL OR j.id < $2)", limit: "$3")
 
     /// The remote locations the jobs $1 read (only jobs that read any).
     static let readsLocations = """
@@ -109,7 +110,8 @@ enum JobSQL {
     static let clearPendingReasons = "UPDATE jobs SET pending_reason = NULL WHERE id = ANY($1)"
 
     /// Clears the reasons of jobs $1 (an array literal) that got placements.
-    static let clearPendingReasonsOfPlaced = "UPDATE jobs SET pending_reason = NULL WHERE id = ANY($1::bigint[]) AND pending_reason IS NOT NULL"
+    static let clearPendingReasonsOfPlaced =
+        "UPDATE jobs SET pending_reason = NULL WHERE id = ANY($1::bigint[]) AND pending_reason IS NOT NULL"
 
     /// The scheduler's reasons ($1 job ids, $2 texts, as array literals), written only where they changed.
     static let setPendingReasons = """

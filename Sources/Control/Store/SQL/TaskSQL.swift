@@ -6,7 +6,8 @@ enum TaskSQL {
     /// What holds capacity on worker `w`: its running tasks, and queued tasks the scheduler placed on it
     /// (a reservation; counting only running tasks let one claim take both a placed task and an unplaced
     /// task into the same capacity).
-    static let holdsCapacity = "(t.worker_id = w.id AND t.state = 'running') OR (t.placed_worker_id = w.id AND t.state = 'queued')"
+    static let holdsCapacity =
+        "(t.worker_id = w.id AND t.state = 'running') OR (t.placed_worker_id = w.id AND t.state = 'queued')"
 
     // MARK: Submission
 
@@ -46,7 +47,8 @@ enum TaskSQL {
     private static let claimCandidatesPlain = claimCandidates(queueFilter: "", kindFilter: "")
     private static let claimCandidatesExcludingQueues = claimCandidates(queueFilter: excludeQueues(7), kindFilter: "")
     private static let claimCandidatesOfKinds = claimCandidates(queueFilter: "", kindFilter: onlyKinds(7))
-    private static let claimCandidatesExcludingQueuesOfKinds = claimCandidates(queueFilter: excludeQueues(7), kindFilter: onlyKinds(8))
+    private static let claimCandidatesExcludingQueuesOfKinds = claimCandidates(
+        queueFilter: excludeQueues(7), kindFilter: onlyKinds(8))
 
     private static func excludeQueues(_ parameter: Int) -> String {
         "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($\(parameter)::text[]))"
@@ -140,7 +142,8 @@ enum TaskSQL {
         """
 
     /// Some unfinished task of job $1 that nobody is changing right now (SKIP LOCKED), if any.
-    static let unfinishedUnlockedOfJob = "SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED"
+    static let unfinishedUnlockedOfJob =
+        "SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED"
 
     /// Ends active attempts ($1 ids, $2 attempt states, $3 task states, $4 backoff seconds, $5 errors): the task is
     /// requeued after its backoff or fails, one event each. Returns the ended attempts, their jobs and task states.

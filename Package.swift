@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["ClusterModel", "Primitives"], exclude: ["README.md"]),
         .target(name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
+        // Object storage for nodes that share no disk: the ObjectStore protocol and its S3 backend (SigV4 over HTTPClient).
+        .target(name: "ObjectStore", dependencies: ["HTTPClient", "Checksum", "Primitives"]),
         // The HTTP client of the REST API (the worker protocol and the admin API), shared by the worker and opsctl.
         .target(name: "APIClient", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "Primitives"]),
         .target(name: "Workers", dependencies: ["Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum"]),
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "DataShardsTests", dependencies: ["DataShards", "Primitives", "TestSupport", "HTTPServer", "HTTPClient"], exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "HTTPServer", "HTTPClient", "Checksum", "Primitives", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "APIClient", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
         .testTarget(name: "OpsCommandLineTests", dependencies: ["OpsCommandLine", "Control", "ClusterModel", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards", "Zstd", "Gzip"]),

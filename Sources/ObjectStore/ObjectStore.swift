@@ -14,10 +14,7 @@ public struct ObjectInfo: Sendable, Equatable {
     public let sha256: String?
 
     public init(key: String, sizeBytes: Int64, etag: String, sha256: String? = nil) {
-        self.key = key
-        self.sizeBytes = sizeBytes
-        self.etag = etag
-        self.sha256 = sha256
+        (self.key, self.sizeBytes, self.etag, self.sha256) = (key, sizeBytes, etag, sha256)
     }
 }
 

@@ -28,34 +28,14 @@ public struct S3Configuration: Sendable {
               components.path.isEmpty || components.path == "/", components.query == nil else {
             throw .invalidEndpoint(endpoint)
         }
-        guard S3URL.isValidBucketName(bucket) else { throw .invalidBucket(bucket) }
-        guard partSizeBytes >= Self.minimumPartSizeBytes else { throw .partSizeTooSmall(partSizeBytes) }
         let defaultPort = scheme == "https" ? 443 : 80
         let hostText = host.contains(":") ? "[\(host)]" : host
         self.hostHeader = components.port.map { $0 == defaultPort ? hostText : "\(hostText):\($0)" } ?? hostText
         self.endpoint = "\(scheme)://\(self.hostHeader)"
-        self.region = region
+        guard S3URL.isValidBucketName(bucket) else { throw .invalidBucket(bucket) }
         self.bucket = bucket
-        self.credentials = credentials
+        guard partSizeBytes >= Self.minimumPartSizeBytes else { throw .partSizeTooSmall(partSizeBytes) }
         self.partSizeBytes = partSizeBytes
-        self.retry = retry
-        self.timeoutSeconds = timeoutSeconds
-    }
-}
-
-public enum S3ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
-    case invalidEndpoint(String)
-    case invalidBucket(String)
-    case partSizeTooSmall(Int)
-
-    public var description: String {
-        switch self {
-        case .invalidEndpoint(let endpoint):
-            return "object-store endpoint \"\(endpoint)\" is not http(s)://HOST[:PORT] without a path"
-        case .invalidBucket(let bucket):
-            return "\"\(bucket)\" is not a bucket name: 3-63 lower-case letters, digits, '-' or '.'"
-        case .partSizeTooSmall(let bytes):
-            return "multipart part size \(bytes) bytes is below S3's minimum of \(S3Configuration.minimumPartSizeBytes) (5 MiB)"
-        }
+        (self.region, self.credentials, self.retry, self.timeoutSeconds) = (region, credentials, retry, timeoutSeconds)
     }
 }

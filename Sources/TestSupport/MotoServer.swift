@@ -27,13 +27,9 @@ public final class MotoServer: @unchecked Sendable {  // the Process is only tou
         endpoint = "http://127.0.0.1:\(port)"
         self.bucket = bucket
         self.setupScript = setupScript
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"]
-        var environment = ProcessInfo.processInfo.environment
         // The setup's three IAM calls are the only unauthenticated ones; every later request is signature-checked.
-        environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
-        process.environment = environment
+        process = Self.pythonProcess(["-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"],
+                                     environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -78,19 +74,25 @@ public final class MotoServer: @unchecked Sendable {  // the Process is only tou
         return count
     }
 
+    /// Runs python3; `output` is the last line it printed (its answer), `error` everything it printed (stderr
+    /// included: a traceback says why it failed).
     private static func python(_ arguments: [String], environment extra: [String: String] = [:])
         throws -> (status: Int32, output: String, error: String) {
+        let process = pythonProcess(arguments, environment: extra)
+        let pipe = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, pipe)
+        try process.run()
+        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let lastLine = printed.split(whereSeparator: { $0.isNewline }).last.map(String.init) ?? ""
+        return (process.terminationStatus, lastLine, printed)
+    }
+
+    private static func pythonProcess(_ arguments: [String], environment extra: [String: String]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+        return process
     }
 }

@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "BLAS", "Primitives"], path: "Benchmarks/EngineBench", exclude: ["torch_reference.py"]),
         .executableTarget(name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives"], path: "Benchmarks/DiLoCoBench"),
-        .executableTarget(name: "ObjectStoreBench", dependencies: ["ObjectStore", "TestSupport"], path: "Benchmarks/ObjectStoreBench"),
+        .executableTarget(name: "ObjectStoreBench", dependencies: ["ObjectStore", "Checksum", "TestSupport"], path: "Benchmarks/ObjectStoreBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"], path: "Benchmarks/StoreBench"),
         .executableTarget(name: "ControlBench", dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"], path: "Benchmarks/ControlBench"),

@@ -28,7 +28,7 @@ public final class MotoServer: @unchecked Sendable {  // the Process is only tou
         self.bucket = bucket
         self.setupScript = setupScript
         // The setup's three IAM calls are the only unauthenticated ones; every later request is signature-checked.
-        process = Self.pythonProcess(["-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"],
+        process = Self.pythonProcess(["-c", Self.serverDyingWithParent, "-H", "127.0.0.1", "-p", "\(port)"],
                                      environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -42,6 +42,16 @@ public final class MotoServer: @unchecked Sendable {  // the Process is only tou
         accessKeyID = words[0]
         secretAccessKey = words[1]
     }
+
+    /// moto's server, asking Linux first (prctl PR_SET_PDEATHSIG = 1) to end it when the test process ends: a
+    /// test class shares one server and has no hook that runs after its last test, and a crashed test process
+    /// runs none at all.
+    private static let serverDyingWithParent = """
+        import ctypes, signal, sys
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+        from moto.server import main
+        main(sys.argv[1:])
+        """
 
     deinit { stop() }
 

@@ -49,6 +49,8 @@ let package = Package(
         .target(
             name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
+        // Object storage for nodes that share no disk: the ObjectStore protocol and its S3 backend (SigV4 over HTTPClient).
+        .target(name: "ObjectStore", dependencies: ["HTTPClient", "Checksum", "Primitives"]),
         // The HTTP client of the REST API (the worker protocol and the admin API), shared by the worker and opsctl.
         .target(name: "APIClient", dependencies: ["APITypes", "ClusterModel", "HTTPClient", "Primitives"]),
         .target(
@@ -84,6 +86,9 @@ let package = Package(
             exclude: ["torch_reference.py"]),
         .executableTarget(
             name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives"], path: "Benchmarks/DiLoCoBench"),
+        .executableTarget(
+            name: "ObjectStoreBench", dependencies: ["ObjectStore", "Checksum", "TestSupport"],
+            path: "Benchmarks/ObjectStoreBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(
             name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],
@@ -122,5 +127,9 @@ let package = Package(
                 "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
                 "Zstd", "Gzip",
             ]),
+        .testTarget(
+            name: "ObjectStoreTests",
+            dependencies: ["ObjectStore", "HTTPServer", "HTTPClient", "Checksum", "Primitives", "TestSupport"],
+            exclude: ["Fixtures"]),
     ]
 )

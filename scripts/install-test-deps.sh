@@ -6,3 +6,9 @@ if ! python3 -c 'import tokenizers, safetensors, numpy' >/dev/null 2>&1; then
   echo "installing Python test references: ${PY_PACKAGES[*]}"
   python3 -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
+# A real S3-compatible server for ObjectStoreTests and ObjectStoreBench (moto), and boto3 to check what was written.
+S3_PACKAGES=('moto[server]' boto3)
+if ! python3 -c 'import moto.server, boto3' >/dev/null 2>&1; then
+  echo "installing the S3 test server: ${S3_PACKAGES[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${S3_PACKAGES[@]}"
+fi

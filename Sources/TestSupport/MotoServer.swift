@@ -1,0 +1,116 @@
+// A real S3-compatible server for tests and benchmarks: PyPI's moto (`moto[server]`), started on a free
+// loopback port with Signature V4 checking on, one bucket and one access key created by `moto_setup.py`
+// (Tests/ObjectStoreTests/Fixtures), which also reads objects back with boto3 as an independent client.
+
+import Foundation
+
+public struct MotoUnavailable: Error, CustomStringConvertible {
+    public let detail: String
+    public var description: String {
+        "the S3 test server cannot run: \(detail) (install it with scripts/install-test-deps.sh: python3 -m pip install 'moto[server]' boto3)"
+    }
+}
+
+public final class MotoServer: @unchecked Sendable { // the Process is only touched by stop() and deinit
+    public let endpoint: String
+    public let bucket: String
+    public let accessKeyID: String
+    public let secretAccessKey: String
+    private let process: Process
+    private let setupScript: String
+
+    /// Starts the server and creates `bucket`; throws `MotoUnavailable` when python3 lacks moto or boto3.
+    public init(bucket: String, setupScript: String) throws {
+        let check = try Self.python(["-c", "import moto.server, boto3"])
+        guard check.status == 0 else {
+            throw MotoUnavailable(detail: "python3 cannot import moto.server and boto3: \(check.error)")
+        }
+        let port = try FreePort.next()
+        endpoint = "http://127.0.0.1:\(port)"
+        self.bucket = bucket
+        self.setupScript = setupScript
+        // The setup's three IAM calls are the only unauthenticated ones; every later request is signature-checked.
+        process = Self.pythonProcess(
+            ["-c", Self.serverDyingWithParent, "-H", "127.0.0.1", "-p", "\(port)"],
+            environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let setup = try Self.python([setupScript, "setup", endpoint, bucket])
+        let words = setup.output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard setup.status == 0, words.count == 2 else {
+            process.terminate()
+            throw MotoUnavailable(detail: "moto_setup.py setup failed: \(setup.error)")
+        }
+        accessKeyID = words[0]
+        secretAccessKey = words[1]
+    }
+
+    /// moto's server, asking Linux first (prctl PR_SET_PDEATHSIG = 1) to end it when the test process ends: a
+    /// test class shares one server and has no hook that runs after its last test, and a crashed test process
+    /// runs none at all.
+    private static let serverDyingWithParent = """
+        import ctypes, signal, sys
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+        from moto.server import main
+        main(sys.argv[1:])
+        """
+
+    deinit { stop() }
+
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// The SHA-256 and size of `key` as boto3 downloads it: a check independent of the client under test.
+    public func independentSHA256(key: String) throws -> (sha256: String, sizeBytes: Int64) {
+        let result = try Self.python(
+            [setupScript, "sha256", endpoint, bucket, key],
+            environment: [
+                "AWS_ACCESS_KEY_ID": accessKeyID, "AWS_SECRET_ACCESS_KEY": secretAccessKey,
+            ])
+        let words = result.output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard result.status == 0, words.count == 2, let size = Int64(words[1]) else {
+            throw MotoUnavailable(detail: "boto3 could not read \(key): \(result.error)")
+        }
+        return (words[0], size)
+    }
+
+    /// How many multipart uploads of the bucket are started and neither completed nor aborted (boto3's view).
+    public func multipartUploadsInProgress() throws -> Int {
+        let result = try Self.python(
+            [setupScript, "uploads", endpoint, bucket],
+            environment: [
+                "AWS_ACCESS_KEY_ID": accessKeyID, "AWS_SECRET_ACCESS_KEY": secretAccessKey,
+            ])
+        guard result.status == 0, let count = Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw MotoUnavailable(detail: "boto3 could not list multipart uploads: \(result.error)")
+        }
+        return count
+    }
+
+    /// Runs python3; `output` is the last line it printed (its answer), `error` everything it printed (stderr
+    /// included: a traceback says why it failed).
+    private static func python(_ arguments: [String], environment extra: [String: String] = [:])
+        throws -> (status: Int32, output: String, error: String)
+    {
+        let process = pythonProcess(arguments, environment: extra)
+        let pipe = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, pipe)
+        try process.run()
+        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let lastLine = printed.split(whereSeparator: { $0.isNewline }).last.map(String.init) ?? ""
+        return (process.terminationStatus, lastLine, printed)
+    }
+
+    private static func pythonProcess(_ arguments: [String], environment extra: [String: String]) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        return process
+    }
+}

@@ -32,11 +32,7 @@ enum JobManifestValidator {
         guard case .object = document.content else { return outcome }
         root.rejectUnknownKeys(allowed: topLevelFields)
 
-        if let version = root.string("apiVersion", required: true, expected: "\"\(JobManifest.apiVersion)\""),
-            version != JobManifest.apiVersion
-        {
-            root.report("apiVersion", "expected \"\(JobManifest.apiVersion)\", got \"\(version)\"")
-        }
+        root.checkAPIVersion()
         // `kind: Queue` documents never reach here (ManifestParser sends them to QueueManifestValidator).
         let kinds = "\"\(JobManifest.kind)\" or \"\(QueueManifestValidator.kind)\""
         if let kind = root.string("kind", required: true, expected: kinds), kind != JobManifest.kind {

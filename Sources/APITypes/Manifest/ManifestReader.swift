@@ -287,3 +287,13 @@ extension ManifestObjectReader {
         return accelerators
     }
 }
+
+extension ManifestObjectReader {
+    /// `apiVersion` is required and must be this format's version (every kind of document checks it alike).
+    func checkAPIVersion() {
+        let expected = JobManifest.apiVersion
+        if let version = string("apiVersion", required: true, expected: "\"\(expected)\""), version != expected {
+            report("apiVersion", "expected \"\(expected)\", got \"\(version)\"")
+        }
+    }
+}

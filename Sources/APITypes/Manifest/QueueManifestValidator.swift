@@ -25,11 +25,7 @@ enum QueueManifestValidator {
         let root = ManifestObjectReader(document, path: "", problems: problems)
         guard case .object = document.content else { return outcome }
         root.rejectUnknownKeys(allowed: topLevelFields)
-        if let version = root.string("apiVersion", required: true, expected: "\"\(JobManifest.apiVersion)\""),
-            version != JobManifest.apiVersion
-        {
-            root.report("apiVersion", "expected \"\(JobManifest.apiVersion)\", got \"\(version)\"")
-        }
+        root.checkAPIVersion()
         if let meta = root.object("metadata", required: true) {
             // Queues carry no labels: only the name means anything to the scheduler.
             meta.rejectUnknownKeys(allowed: ["name"])

@@ -170,72 +170,16 @@ public struct JobStore: Sendable {
     }
 
     private func insert(_ jobs: [NewJob], _ c: PostgresConnection) throws -> [StoredSubmission] {
-        let names = jobs.map(\.name)
-        // Existing jobs with these names: identical ones make the resubmission a no-op.
-        var existing: [String: Int64] = [:]
-        for (i, job) in jobs.enumerated() {
-            guard
-                let row = try c.queryFirst(JobSQL.sameDefinition, [.text(job.name), .text(job.type), .json(job.spec)])
-            else { continue }
-            guard try row.bool("same") else { throw StoreError.jobNameTaken(jobs[i].name) }
-            existing[job.name] = try row.int64("id")
-        }
-        // Every after: name must be in this submission or in the database.
-        let afterNames = Set(jobs.flatMap { $0.after.map(\.jobName) }).subtracting(names)
-        var known: [String: Int64] = [:]
-        if !afterNames.isEmpty {
-            for row in try c.query(JobSQL.idsByName, [.textArray(Array(afterNames))]) {
-                known[try row.string("name")] = try row.int64("id")
-            }
-        }
-        for job in jobs {
-            for dependency in job.after where !names.contains(dependency.jobName) && known[dependency.jobName] == nil {
-                throw StoreError.unknownDependency(job: job.name, after: dependency.jobName)
-            }
-        }
-
+        let existing = try identicalExistingJobs(jobs, c)
+        let known = try knownDependencies(of: jobs, c)
         var ids: [String: Int64] = existing
-        var created: [Int64] = []
         var withDependencies: [Int64] = []
         var anyQueued = false
         // Insert in dependency order is unnecessary: edges go in after all jobs exist.
         for job in jobs where existing[job.name] == nil {
-            let r = job.resources
-            let policy = job.retryPolicy
-            let blocked = !job.after.isEmpty
-            do {
-                let id = try c.queryOne(
-                    JobSQL.insert,
-                    [
-                        .text(job.name), .text(job.type), .json(job.spec), .text(job.queue), .int(Int64(job.priority)),
-                        .int(Int64(job.replicas)), .int(r.cpuMillis), .int(r.memoryBytes),
-                        .json(StoreJSON.encode(accelerators: r.accelerators)),
-                        .json(StoreJSON.encode(job.nodeSelector)),
-                        .int(Int64(policy.maxAttempts)), .double(policy.initialBackoffSeconds),
-                        .double(policy.maxBackoffSeconds), .double(policy.multiplier),
-                        .text(blocked ? "waiting for \(job.after.map(\.jobName).joined(separator: ", "))" : "queued"),
-                        .textArray(job.readsLocations),
-                    ]
-                ).int64("id")
-                ids[job.name] = id
-                created.append(id)
-                if blocked { withDependencies.append(id) } else { anyQueued = true }
-            } catch let error as PostgresError where error.isUniqueViolation {
-                throw StoreError.jobNameTaken(job.name)
-            }
-            try Events.record(
-                c, .job, ids[job.name]!, job: ids[job.name]!, from: nil, to: JobState.pending.rawValue,
-                reason: "submitted")
-            let specs = job.tasks.isEmpty ? Array(repeating: "{}", count: job.replicas) : job.tasks.map(\.spec)
-            let initial: TaskState = blocked ? .blocked : .queued
-            try c.execute(
-                TaskSQL.insert,
-                [
-                    .int(ids[job.name]!), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
-                    .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
-                    .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
-                    .bool(!job.readsLocations.isEmpty), .text(job.type),
-                ])
+            let id = try insertJobAndTasks(job, c)
+            ids[job.name] = id
+            if job.after.isEmpty { anyQueued = true } else { withDependencies.append(id) }
         }
         for job in jobs where existing[job.name] == nil {
             for dependency in job.after {
@@ -252,6 +196,74 @@ public struct JobStore: Sendable {
         try JobLifecycle.refresh(c, jobs: cancelled)
         if anyQueued { try c.notify(channel: StoreChannel.taskRunnable) }
         return jobs.map { StoredSubmission(id: JobID(ids[$0.name]!), name: $0.name, created: existing[$0.name] == nil) }
+    }
+
+    /// Existing jobs with these names: identical ones make the resubmission a no-op; a different one is refused.
+    private func identicalExistingJobs(_ jobs: [NewJob], _ c: PostgresConnection) throws -> [String: Int64] {
+        var existing: [String: Int64] = [:]
+        for (i, job) in jobs.enumerated() {
+            guard
+                let row = try c.queryFirst(JobSQL.sameDefinition, [.text(job.name), .text(job.type), .json(job.spec)])
+            else { continue }
+            guard try row.bool("same") else { throw StoreError.jobNameTaken(jobs[i].name) }
+            existing[job.name] = try row.int64("id")
+        }
+        return existing
+    }
+
+    /// The ids of `after:` names outside this submission; every one must be in the database.
+    private func knownDependencies(of jobs: [NewJob], _ c: PostgresConnection) throws -> [String: Int64] {
+        let names = jobs.map(\.name)
+        let afterNames = Set(jobs.flatMap { $0.after.map(\.jobName) }).subtracting(names)
+        var known: [String: Int64] = [:]
+        if !afterNames.isEmpty {
+            for row in try c.query(JobSQL.idsByName, [.textArray(Array(afterNames))]) {
+                known[try row.string("name")] = try row.int64("id")
+            }
+        }
+        for job in jobs {
+            for dependency in job.after where !names.contains(dependency.jobName) && known[dependency.jobName] == nil {
+                throw StoreError.unknownDependency(job: job.name, after: dependency.jobName)
+            }
+        }
+        return known
+    }
+
+    /// Inserts one job (state pending, a `submitted` event) and its tasks, blocked while it has dependencies.
+    private func insertJobAndTasks(_ job: NewJob, _ c: PostgresConnection) throws -> Int64 {
+        let r = job.resources
+        let policy = job.retryPolicy
+        let blocked = !job.after.isEmpty
+        let id: Int64
+        do {
+            id = try c.queryOne(
+                JobSQL.insert,
+                [
+                    .text(job.name), .text(job.type), .json(job.spec), .text(job.queue), .int(Int64(job.priority)),
+                    .int(Int64(job.replicas)), .int(r.cpuMillis), .int(r.memoryBytes),
+                    .json(StoreJSON.encode(accelerators: r.accelerators)),
+                    .json(StoreJSON.encode(job.nodeSelector)),
+                    .int(Int64(policy.maxAttempts)), .double(policy.initialBackoffSeconds),
+                    .double(policy.maxBackoffSeconds), .double(policy.multiplier),
+                    .text(blocked ? "waiting for \(job.after.map(\.jobName).joined(separator: ", "))" : "queued"),
+                    .textArray(job.readsLocations),
+                ]
+            ).int64("id")
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw StoreError.jobNameTaken(job.name)
+        }
+        try Events.record(c, .job, id, job: id, from: nil, to: JobState.pending.rawValue, reason: "submitted")
+        let specs = job.tasks.isEmpty ? Array(repeating: "{}", count: job.replicas) : job.tasks.map(\.spec)
+        let initial: TaskState = blocked ? .blocked : .queued
+        try c.execute(
+            TaskSQL.insert,
+            [
+                .int(id), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
+                .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
+                .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
+                .bool(!job.readsLocations.isEmpty), .text(job.type),
+            ])
+        return id
     }
 
     // MARK: Reading

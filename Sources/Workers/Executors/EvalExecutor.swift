@@ -37,62 +37,78 @@ public struct EvalExecutor: JobExecutor {
 
     static func evaluate(model: GPTModel, settings: EvalSettings, context: ExecutionContext) throws -> [String: AnyJSON]
     {
+        var datasets: [AnyJSON] = []
+        for (offset, source) in settings.data.enumerated() {
+            datasets.append(try loss(of: model, on: source, at: offset, settings: settings, context: context))
+        }
+        let samples = try Self.samples(from: model, settings: settings, context: context)
+        return ["datasets": .array(datasets), "samples": .array(samples)]
+    }
+
+    /// The mean loss (and perplexity) of `model` over up to `maxTokens` tokens of one dataset, reported as metrics.
+    private static func loss(
+        of model: GPTModel, on source: TrainDataSource, at offset: Int, settings: EvalSettings,
+        context: ExecutionContext
+    ) throws -> AnyJSON {
         let sequenceLength = min(settings.sequenceLength ?? model.config.contextLength, model.config.contextLength)
         let batchSize = settings.batchSize ?? 8
         let maxTokens = settings.maxTokens ?? 65_536
-        var datasets: [AnyJSON] = []
-        for (offset, source) in settings.data.enumerated() {
-            try context.checkCancellation()
-            let sources = try TrainingPlan.sources(
-                [
-                    TrainDataSource(
-                        dataset: source.dataset, path: source.path, weight: 1,
-                        location: source.location)
-                ], field: "spec.eval.data[\(offset)]",
-                cache: try context.shardCache(for: [source.location ?? source.path ?? ""]))
-            if sources[0].index.vocabularySize > model.config.vocabularySize {
-                throw specFailure(
-                    "spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)"
-                )
-            }
-            let stream: TokenStream
-            do {
-                stream = try TokenStream(
-                    StreamConfiguration(
-                        sources: sources, sequenceLength: sequenceLength, batchSize: 1,
-                        seed: UInt64(settings.seed ?? 0), rank: 0, worldSize: 1))
-            } catch {
-                throw TaskFailure(
-                    "spec.eval.data[\(offset)]: cannot read \(source.displayName): \(error)", retryable: false)
-            }
-            let samples = Int(min(stream.samplesPerEpoch, Int64(max(1, maxTokens / sequenceLength))))
-            var total = 0.0
-            var tokens = 0
-            var done = 0
-            while done < samples {
-                let rows = min(batchSize, samples - done)
-                var batch: [Int32] = []
-                for _ in 0..<rows { batch.append(contentsOf: try stream.nextBatch().tokens) }
-                total += Double(try model.loss(batch: batch, batchSize: rows)) * Double(rows * sequenceLength)
-                tokens += rows * sequenceLength
-                done += rows
-            }
-            let loss = total / Double(max(1, tokens))
-            let name = source.displayName
-            guard loss.isFinite else {
-                // JSON cannot carry it, and every later number would be as meaningless.
-                throw TaskFailure(
-                    "spec.eval.data[\(offset)]: the loss on \(name) is \(loss): the checkpoint's weights overflow on this data (a run that was diverging); evaluate an earlier checkpoint",
-                    retryable: false)
-            }
-            context.metric("loss/\(name)", step: 0, value: loss)
-            context.metric("perplexity/\(name)", step: 0, value: exp(loss))
-            context.log("\(name): loss \(format(loss)) perplexity \(format(exp(loss))) over \(tokens) tokens")
-            datasets.append([
-                "dataset": .string(name), "loss": .double(loss), "perplexity": .double(exp(loss)),
-                "tokens": .int(Int64(tokens)),
-            ])
+        try context.checkCancellation()
+        let sources = try TrainingPlan.sources(
+            [
+                TrainDataSource(
+                    dataset: source.dataset, path: source.path, weight: 1,
+                    location: source.location)
+            ], field: "spec.eval.data[\(offset)]",
+            cache: try context.shardCache(for: [source.location ?? source.path ?? ""]))
+        if sources[0].index.vocabularySize > model.config.vocabularySize {
+            throw specFailure(
+                "spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)"
+            )
         }
+        let stream: TokenStream
+        do {
+            stream = try TokenStream(
+                StreamConfiguration(
+                    sources: sources, sequenceLength: sequenceLength, batchSize: 1,
+                    seed: UInt64(settings.seed ?? 0), rank: 0, worldSize: 1))
+        } catch {
+            throw TaskFailure(
+                "spec.eval.data[\(offset)]: cannot read \(source.displayName): \(error)", retryable: false)
+        }
+        let samples = Int(min(stream.samplesPerEpoch, Int64(max(1, maxTokens / sequenceLength))))
+        var total = 0.0
+        var tokens = 0
+        var done = 0
+        while done < samples {
+            let rows = min(batchSize, samples - done)
+            var batch: [Int32] = []
+            for _ in 0..<rows { batch.append(contentsOf: try stream.nextBatch().tokens) }
+            total += Double(try model.loss(batch: batch, batchSize: rows)) * Double(rows * sequenceLength)
+            tokens += rows * sequenceLength
+            done += rows
+        }
+        let loss = total / Double(max(1, tokens))
+        let name = source.displayName
+        guard loss.isFinite else {
+            // JSON cannot carry it, and every later number would be as meaningless.
+            throw TaskFailure(
+                "spec.eval.data[\(offset)]: the loss on \(name) is \(loss): the checkpoint's weights overflow on this data (a run that was diverging); evaluate an earlier checkpoint",
+                retryable: false)
+        }
+        context.metric("loss/\(name)", step: 0, value: loss)
+        context.metric("perplexity/\(name)", step: 0, value: exp(loss))
+        context.log("\(name): loss \(format(loss)) perplexity \(format(exp(loss))) over \(tokens) tokens")
+        return [
+            "dataset": .string(name), "loss": .double(loss), "perplexity": .double(exp(loss)),
+            "tokens": .int(Int64(tokens)),
+        ]
+    }
+
+    /// Text the model writes after each of `settings.prompts` (none when no prompts are given).
+    private static func samples(from model: GPTModel, settings: EvalSettings, context: ExecutionContext) throws
+        -> [AnyJSON]
+    {
         var samples: [AnyJSON] = []
         if let prompts = settings.prompts, !prompts.isEmpty {
             let codec = try TextCodec(tokenizerPath: settings.tokenizer)
@@ -114,6 +130,6 @@ public struct EvalExecutor: JobExecutor {
                 samples.append(["prompt": .string(prompt), "completion": .string(text)])
             }
         }
-        return ["datasets": .array(datasets), "samples": .array(samples)]
+        return samples
     }
 }

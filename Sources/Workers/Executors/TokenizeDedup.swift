@@ -134,12 +134,8 @@ public struct TokenizeDedupScanExecutor: JobExecutor {
         var hashes = Set<DocumentHash>()
         var documents = 0
         for file in spec.files {
-            if let context { try TokenizeTaskSupport.stopIfAsked(context) }
-            let reader: DocumentReader
-            do {
-                reader = try DocumentReader(
-                    path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file))
-            } catch { throw TokenizeTaskSupport.failure(error) }
+            let reader = try TokenizeTaskSupport.openReader(
+                file, input: spec.input, options: options, context: context)
             while true {
                 let document: InputDocument?
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }

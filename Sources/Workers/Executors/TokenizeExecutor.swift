@@ -119,12 +119,8 @@ public struct TokenizeExecutor: JobExecutor {
         var ids: [UInt32] = []
         ids.reserveCapacity(1 << 16)
         for (fileNumber, file) in spec.files.enumerated() {
-            if let context { try TokenizeTaskSupport.stopIfAsked(context) }
-            let reader: DocumentReader
-            do {
-                reader = try DocumentReader(
-                    path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file))
-            } catch { throw TokenizeTaskSupport.failure(error) }
+            let reader = try TokenizeTaskSupport.openReader(
+                file, input: spec.input, options: options, context: context)
             var sinceCheck = 0
             while true {
                 let document: InputDocument?

@@ -43,6 +43,16 @@ enum TokenizeTaskSupport {
         }
     }
 
+    /// Opens the next input file of a tokenize task, after honouring a stop request (checked between files).
+    static func openReader(
+        _ file: String, input: TokenizeInputOptions, options: InputOptions, context: ExecutionContext?
+    ) throws -> DocumentReader {
+        if let context { try stopIfAsked(context) }
+        do {
+            return try DocumentReader(path: file, options: options, format: format(input, path: file))
+        } catch { throw failure(error) }
+    }
+
     static func stopIfAsked(_ context: ExecutionContext) throws {
         if let preemption = context.preemption { throw ExecutionStopped.preempted(reason: preemption.reason) }
         try context.checkCancellation()

@@ -54,12 +54,8 @@ public struct TokenizeTrainExecutor: JobExecutor {
         var documents = 0
         var bytes = 0
         sampling: for file in sampleOrder(spec.files) {
-            if let context { try TokenizeTaskSupport.stopIfAsked(context) }
-            let reader: DocumentReader
-            do {
-                reader = try DocumentReader(
-                    path: file, options: options, format: TokenizeTaskSupport.format(spec.input, path: file))
-            } catch { throw TokenizeTaskSupport.failure(error) }
+            let reader = try TokenizeTaskSupport.openReader(
+                file, input: spec.input, options: options, context: context)
             while true {
                 let document: InputDocument?
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }

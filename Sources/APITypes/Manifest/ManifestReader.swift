@@ -111,15 +111,18 @@ public struct ManifestObjectReader {
             wrong(key, value, expected)
             return nil
         }
-        if let min, number < min {
-            wrong(key, value, expected)
-            return nil
-        }
-        if let max, number > max {
+        guard Self.isWithin(number, min: min, max: max) else {
             wrong(key, value, expected)
             return nil
         }
         return number
+    }
+
+    /// Whether `number` lies within the optional inclusive bounds (integers and decimals check alike).
+    private static func isWithin<Number: Comparable>(_ number: Number, min: Number?, max: Number?) -> Bool {
+        if let min, number < min { return false }
+        if let max, number > max { return false }
+        return true
     }
 
     /// A finite number (integer or decimal) within the given bounds.
@@ -141,11 +144,7 @@ public struct ManifestObjectReader {
             wrong(key, value, expected)
             return nil
         }
-        if let min, number < min {
-            wrong(key, value, expected)
-            return nil
-        }
-        if let max, number > max {
+        guard Self.isWithin(number, min: min, max: max) else {
             wrong(key, value, expected)
             return nil
         }

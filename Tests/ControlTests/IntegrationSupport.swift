@@ -227,6 +227,16 @@ final class ProcessCluster: @unchecked Sendable {
         return track(process)
     }
 
+    /// Any process, logged and killed at shutdown like the others.
+    func startTracked(name: String, executable: String, arguments: [String], _ environment: [String: String]) throws
+        -> ManagedProcess
+    {
+        track(
+            try ManagedProcess(
+                name: name, executable: executable, arguments: arguments, environment: environment,
+                logPath: nextLogPath(name)))
+    }
+
     /// Runs an admin `opsctl` command to completion (with the admin token in the environment).
     func run(_ arguments: [String], server: String, timeoutSeconds: Double = 60) throws -> CommandResult {
         let out = nextLogPath("cmd-out")

@@ -146,6 +146,56 @@ final class TrainExchangeClusterTests: XCTestCase {
         XCTAssertEqual(secondResult.result["steps"], .int(10))
     }
 
+    /// `checkpoint: {job: pre}` of a job submitted with `pre` (so unresolved at submission) is resolved by the control
+    /// plane when it hands out the eval task, to the newest checkpoint artifact `pre` registered: the worker needs no
+    /// directory to look in.
+    func testACheckpointOfAnEarlierJobIsResolvedWhenTheTaskIsHandedOut() async throws {
+        let data = try dataset()
+        _ = try await cluster.admin.submit([
+            [
+                "apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": "pre"],
+                "spec": ["type": "noop", "resources": ["cpu": 1]],
+            ],
+            [
+                "apiVersion": "llmops/v1", "kind": "Job", "metadata": ["name": "score"],
+                "spec": [
+                    "type": "eval", "after": ["pre"], "resources": ["cpu": 1],
+                    "eval": ["checkpoint": ["job": "pre"], "data": [["path": .string(data)]]],
+                ],
+            ],
+        ])
+        let api = HTTPControlPlaneAPI(baseURL: cluster.plane.baseURL, token: "join", transport: CurlTransport())
+        let worker = try await api.register(
+            RegisterWorkerRequest(
+                name: "node-c", resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30), version: "test",
+                kinds: ["noop", "eval"], maxConcurrentTasks: 1))
+        let poll = PollRequest(workerID: worker.workerID, maxTasks: 1, waitSeconds: 10, available: .zero)
+        let first = try await api.poll(poll)
+        let pre = try XCTUnwrap(first.assignments.first)
+        XCTAssertEqual(pre.jobName, "pre")
+        func checkpoint(step: Int64, _ digit: Character) -> ArtifactRecord {
+            let sha = String(repeating: digit, count: 64)
+            return ArtifactRecord(
+                name: "checkpoint-step-\(step)", location: "cp://blobs/\(sha)", sha256: sha, bytes: 10,
+                kind: "checkpoint", metadata: ["step": .int(step)])
+        }
+        _ = try await api.report(
+            ReportBatch(
+                workerID: worker.workerID,
+                completions: [
+                    CompletionReport(
+                        taskID: pre.taskID, attemptID: pre.attemptID,
+                        artifacts: [checkpoint(step: 10, "b"), checkpoint(step: 5, "a")])
+                ]))
+        let second = try await api.poll(poll)
+        let score = try XCTUnwrap(second.assignments.first)
+        XCTAssertEqual(score.jobName, "score")
+        let reference = try score.settings.decode(as: EvalSettings.self).checkpoint
+        XCTAssertEqual(reference.job, "pre")
+        XCTAssertEqual(reference.location, "cp://blobs/" + String(repeating: "b", count: 64), "the newest step")
+        XCTAssertEqual(reference.sha256, String(repeating: "b", count: 64))
+    }
+
     /// Registers a worker for `node` and claims the next task.
     private func claim(on node: String) async throws -> (HTTPControlPlaneAPI, WorkerID, TaskAssignment) {
         let api = HTTPControlPlaneAPI(baseURL: cluster.plane.baseURL, token: "join", transport: CurlTransport())

@@ -77,6 +77,8 @@ final class ControlPlaneExchange: TrainingExchange {
         }
         let local: URL
         do { local = try artifactStore.localPath(for: entry.location) } catch {
+            // Removed since the view was read (a pruned round, whose bytes may be collected): absent, not broken.
+            if try refresh()[name] == nil { return nil }
             throw TaskFailure("cannot fetch \(name) (\(entry.location)) of \(description): \(error)")
         }
         view.withLock { view in

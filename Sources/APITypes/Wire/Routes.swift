@@ -159,6 +159,16 @@ public enum APIRoute {
     public static let getBlob = APIEndpoint(.get, blobPattern, .worker)
     private static let blobPattern = "/v1/blobs/{sha256}"
 
+    // MARK: Training exchange (a worker holding an attempt of the job, or the admin token; docs/storage.md)
+    /// `ExchangePutRequest` → 201 `ExchangeEntry` (created), 200 (replaced), 409 when `exclusive` and it exists.
+    public static let putExchangeEntry = APIEndpoint(.put, exchangeEntryPattern, .worker)
+    /// `?prefix=&after=&waitSeconds=` → `ExchangeListResponse`; waits up to `waitSeconds` (at most 30) for an
+    /// entry newer than `after`.
+    public static let listExchange = APIEndpoint(.get, "/v1/jobs/{jobID}/exchange", .worker)
+    /// → 204, also when the entry did not exist.
+    public static let deleteExchangeEntry = APIEndpoint(.delete, exchangeEntryPattern, .worker)
+    private static let exchangeEntryPattern = "/v1/jobs/{jobID}/exchange/{name}"
+
     // MARK: Worker protocol (worker token; each call names its worker id in the body)
     /// `RegisterWorkerRequest` → `RegisterWorkerResponse`.
     public static let workerRegister = APIEndpoint(.post, "/v1/worker/register", .registration)
@@ -180,6 +190,7 @@ public enum APIRoute {
         manifests, jobs, job, cancelJob, jobTasks, jobLogs, jobMetrics, jobEvents, tasks, workers, events,
         datasets, dataset, datasetShards, queues, deleteQueue, artifacts,
         putBlob, getBlob,
+        putExchangeEntry, listExchange, deleteExchangeEntry,
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
     ]
 

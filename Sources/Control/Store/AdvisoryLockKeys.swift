@@ -10,4 +10,9 @@ public enum AdvisoryLockKey {
     /// Transaction lock held while one migration is checked and applied (`Migrations.apply`); held for
     /// milliseconds, never by a session that stays.
     public static let schemaMigration: Int64 = 0x6c6c_6d6f_7073_0002
+    /// Class of the transaction locks that serialize the writes to one job's training exchange (the second key is
+    /// the job id): a version is taken and committed under the lock, so versions of one job commit in order and a
+    /// reader that saw version V never misses a later-committed V - 1. Two-key locks do not share the space of the
+    /// one-key locks above.
+    public static let trainingExchangeClass: Int32 = 0x6c6c_0003
 }

@@ -286,5 +286,25 @@ extension Migrations {
                 ALTER TABLE workers DROP CONSTRAINT workers_state_check;
                 ALTER TABLE workers ADD CONSTRAINT workers_state_check CHECK (state IN ('alive', 'draining', 'lost', 'drained'));
                 """),
+        // The training exchange of a job (issue 14): named entries pointing at artifact-store bytes (location +
+        // sha256, which the blob collector counts as references), written by the members of a DiLoCo gang and
+        // the attempts of a resumable run instead of files in a shared directory. `version` orders every write,
+        // so a reader asks for what changed after the largest version it saw.
+        Migration(
+            version: 13, name: "training exchange",
+            sql: """
+                CREATE TABLE training_exchange (
+                    job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    name       text NOT NULL CHECK (name ~ '^[A-Za-z0-9._-]{1,200}$'),
+                    location   text NOT NULL CHECK (location <> ''),
+                    sha256     text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+                    bytes      bigint NOT NULL CHECK (bytes >= 0),
+                    version    bigserial NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (job_id, name)
+                );
+                CREATE INDEX training_exchange_version ON training_exchange (job_id, version);
+                CREATE INDEX training_exchange_sha256 ON training_exchange (sha256);
+                """),
     ]
 }

@@ -15,7 +15,9 @@ public final class StoreSignals: Sendable {
 
     public init(
         conninfo: String,
-        channels: [String] = [StoreChannel.taskRunnable, StoreChannel.jobChanged, StoreChannel.taskLogs]
+        channels: [String] = [
+            StoreChannel.taskRunnable, StoreChannel.jobChanged, StoreChannel.taskLogs, StoreChannel.trainingExchange,
+        ]
     ) {
         let started = PostgresListener(conninfo: conninfo, channels: channels) { [generations] event in
             generations.update { generations in

@@ -142,8 +142,7 @@ public struct TrainJobPlanner: JobPlanner {
                 field: "\(field).job",
                 message: "unknown job \"\(job)\" (submit it first, or list it in after: when this file submits it)")
         }
-        let checkpoints = try artifacts.list(job: record.id).filter { $0.kind == "checkpoint" }
-        guard let newest = checkpoints.max(by: { step(of: $0) < step(of: $1) }) else {
+        guard let newest = Self.newestCheckpoint(try artifacts.list(job: record.id)) else {
             if after.contains(job) { return reference } // it will have one when it succeeds; the worker resolves it
             throw StoreError.invalid(
                 field: "\(field).job",
@@ -177,7 +176,12 @@ public struct TrainJobPlanner: JobPlanner {
             heads: config.heads, width: config.width, mlpWidth: config.mlpWidth, slidingWindow: config.slidingWindow)
     }
 
-    private func step(of artifact: StoredArtifact) -> Int64 {
+    /// The checkpoint artifact of the highest step among `artifacts` (a run's or a DiLoCo gang's).
+    static func newestCheckpoint(_ artifacts: [StoredArtifact]) -> StoredArtifact? {
+        artifacts.filter { $0.kind == "checkpoint" }.max { step(of: $0) < step(of: $1) }
+    }
+
+    private static func step(of artifact: StoredArtifact) -> Int64 {
         guard let data = artifact.metadata.data(using: .utf8),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return -1 }

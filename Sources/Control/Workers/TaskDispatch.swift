@@ -44,7 +44,9 @@ struct TaskDispatch {
             taskID: lease.task, attemptID: lease.attempt, attemptNumber: lease.attemptNumber,
             maxAttempts: info.maxAttempts, leaseDeadline: lease.leaseDeadline, jobID: lease.job,
             jobName: lease.jobName, jobType: lease.jobType, taskIndex: lease.taskIndex,
-            taskCount: info.taskCount, spec: JSONText.parse(lease.spec) ?? .null,
+            taskCount: info.taskCount,
+            spec: try CheckpointReferencesAtDispatch.resolve(
+                JSONText.parse(lease.spec) ?? .null, jobType: lease.jobType, store: services.store),
             resources: lease.resources, gang: gang)
     }
 }

@@ -1,5 +1,6 @@
 // What an executor gets besides its task: a place to work, a way to report, and the signals to stop.
 
+import APIClient
 import APITypes
 import ClusterModel
 import DataShards
@@ -30,6 +31,8 @@ public final class ExecutionContext: Sendable {
     public let artifactStore: any ArtifactStore
     /// The worker's cache of remote shards (see `shardCache(for:)`); nil in contexts made without one.
     public let workerShardCache: ShardCache?
+    /// The control plane's training exchange (`TrainingExchanges.forJob`); nil in contexts made without one.
+    public let exchangeAPI: (any TrainingExchangeAPI)?
 
     private let reports: ReportQueue
     /// What the attempt's threads (executor, heartbeat, report flushes) share.
@@ -45,10 +48,11 @@ public final class ExecutionContext: Sendable {
 
     public init(
         task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
-        reports: ReportQueue, shardCache: ShardCache? = nil
+        reports: ReportQueue, shardCache: ShardCache? = nil, exchangeAPI: (any TrainingExchangeAPI)? = nil
     ) {
         self.task = task
         self.workerShardCache = shardCache
+        self.exchangeAPI = exchangeAPI
         self.workDirectoryURL = workDirectory
         self.workerResources = workerResources
         self.artifactStore = artifactStore
@@ -106,6 +110,12 @@ public final class ExecutionContext: Sendable {
         let record = try artifactStore.store(file: file, name: name, kind: kind, metadata: metadata)
         reports.enqueue(ArtifactReport(taskID: task.taskID, attemptID: task.attemptID, artifact: record))
         return record
+    }
+
+    /// Registers an artifact already in the artifact store (its bytes were stored before, e.g. to publish them in
+    /// the training exchange), so they are not sent twice.
+    public func registerStoredArtifact(_ record: ArtifactRecord) {
+        reports.enqueue(ArtifactReport(taskID: task.taskID, attemptID: task.attemptID, artifact: record))
     }
 
     // MARK: Stop signals

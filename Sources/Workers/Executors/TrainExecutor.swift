@@ -23,18 +23,20 @@ public struct TrainExecutor: JobExecutor {
             throw TaskFailure("shard cache: \(error)", retryable: false)
         }
         let plan = try TrainingPlan(settings: settings, rank: rank, worldSize: worldSize, shardCache: cache)
-        let directory = try TrainingDirectory.forJob(task, settings: settings, context: context)
+        // A gang's rounds go beside a single run's checkpoints in a directory (`diloco/`), as they always did.
+        let exchange = try TrainingExchanges.forJob(
+            task, settings: settings, context: context, part: worldSize > 1 ? "diloco" : nil)
         let cpus = Int(task.resources.cpuMillis / 1000)
         let threads = settings.threads ?? max(1, cpus)
         do {
             return try await context.runBlocking {
                 if worldSize > 1 {
                     return try DiLoCoTraining(
-                        task: task, plan: plan, directory: directory, context: context, threads: threads
+                        task: task, plan: plan, exchange: exchange, context: context, threads: threads
                     ).run()
                 }
                 return try SingleWorkerTraining(
-                    task: task, plan: plan, directory: directory, context: context, threads: threads
+                    task: task, plan: plan, exchange: exchange, context: context, threads: threads
                 ).run()
             }
         } catch let error as EngineError {

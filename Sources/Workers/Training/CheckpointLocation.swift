@@ -11,7 +11,13 @@ enum CheckpointLocation {
     ) throws -> Checkpoint {
         var location = reference.resolvedLocation
         if location == nil, let job = reference.job {
-            // Not resolvable at submission (the job was still to run): find its newest checkpoint now.
+            // Not resolvable at submission (the job was still to run). The control plane resolves it when it hands
+            // out the task; without one (or with a shared directory) find the job's newest checkpoint there now.
+            if TrainingExchanges.usesControlPlane(sharedDirectory, context: context) != nil {
+                throw TaskFailure(
+                    "\(field): job \(job) had no checkpoint artifact when this task was handed out (it must succeed first: list it in after:)",
+                    retryable: false)
+            }
             let base = TrainingDirectory.base(sharedDirectory: sharedDirectory, context: context)
             guard let newest = TrainingDirectory.newestCheckpoint(ofJob: job, base: base) else {
                 throw TaskFailure("\(field): job \(job) left no checkpoint under \(base.path)", retryable: false)

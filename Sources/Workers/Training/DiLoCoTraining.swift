@@ -4,18 +4,20 @@
 //      global position of round k, so a replacement reads exactly the data its predecessor would have); its
 //      AdamW state stays local across rounds, the schedule continues at step k·H,
 //   3. publishes its pseudo-gradient global − local, compressed with error feedback, as
-//      `diloco/delta-<k>-rank-<r>.bin` (sign by default: 0.14 bytes a parameter),
+//      `delta-<k>-rank-<r>.bin` in the job's training exchange (sign by default: 0.14 bytes a parameter),
 //   4. agrees with the others on which deltas make round k: once all N are present — or, unless `waitForAll`,
 //      `roundTimeoutSeconds` after its own delta with at least one present — any member publishes
-//      `round-<k>.members` (their ranks) with link(2); the first complete file wins,
+//      `round-<k>.members` (their ranks) exclusively; the first writer wins,
 //   5. reads the listed deltas and applies the outer step (mean, SGD with Nesterov momentum) itself.
 // Every member computes the same bits (the same deltas, averaged in rank order, the same fp32 outer step), so
 // neither weights nor outer momentum travel each round: a member downloads the N − 1 other deltas only. The
 // member that decided a round writes `global-<k>.safetensors` (weights + outer momentum) every
 // `globalEvery` rounds and at the end, and registers it as a checkpoint artifact every `checkpointEvery`
 // steps and at the end. A replacement (or a member that fell behind) loads the newest global and replays the
-// member lists and deltas kept since, so it joins the round in progress. Files appear only complete
-// (temporary + rename/link); weights never go into database rows.
+// member lists and deltas kept since, so it joins the round in progress. The exchange (`TrainingExchange`) is
+// the control plane's (bytes in the artifact store, names in PostgreSQL; waiting is a long-poll) or a shared
+// directory (`diloco/` of `train.sharedDirectory`: temporary + rename/link, polled every 5 ms). Entries appear
+// only complete; weights never go into database rows.
 //
 // Why these defaults (sign deltas, H = 4, outer lr 1, momentum 0) and not the paper's (bf16, H = 50, 0.7,
 // Nesterov 0.9): on the sample pipeline's data (batch 8 x 64 tokens a member, 1,500 steps) the paper's
@@ -26,6 +28,7 @@
 // ("Why these defaults"), DiLoCoBench.
 
 import APITypes
+import Checksum
 import DataShards
 import Engine
 import Foundation
@@ -33,7 +36,7 @@ import Foundation
 struct DiLoCoTraining {
     let task: TaskAssignment
     let plan: TrainingPlan
-    let directory: TrainingDirectory
+    let exchange: any TrainingExchange
     let context: ExecutionContext
     let threads: Int
 
@@ -45,6 +48,9 @@ struct DiLoCoTraining {
     /// Rounds between two global files at most (also when checkpoints are rarer): a joiner replays at most this
     /// many rounds of deltas, and no more are kept on disk.
     static let maxRoundsBetweenGlobals = 32
+    /// The longest one wait for the exchange to change lasts: stop and preemption requests, the round timeout and
+    /// a member falling behind are looked at between waits (a wait returns at once when an entry lands).
+    static let maxWaitSeconds = 2.0
 
     var innerSteps: Int { max(1, plan.settings.diloco?.innerSteps ?? Self.defaultInnerSteps) }
     var rounds: Int { max(1, (plan.totalSteps + innerSteps - 1) / innerSteps) }
@@ -88,7 +94,7 @@ struct DiLoCoTraining {
 
     /// What one member works with from its start to its end.
     private struct Member {
-        let dir: TrainingDirectory
+        let dir: any TrainingExchange
         let model: GPTModel
         let trainer: Trainer
         let encoder: PseudoGradientEncoder
@@ -125,7 +131,7 @@ struct DiLoCoTraining {
 
     /// The model, trainer, outer optimizer and compressor of this member, holding round 0's weights.
     private func prepare() throws -> Member {
-        let dir = try TrainingDirectory(url: directory.url.appendingPathComponent("diloco"))
+        let dir = exchange
         let model = try GPTModel(config: plan.config, seed: plan.seed, threads: threads)
         let trainer = try Trainer(model: model, optimizer: plan.optimizer, schedule: plan.schedule)
         let outer = try OuterNesterovSGD(
@@ -141,7 +147,7 @@ struct DiLoCoTraining {
     /// Continues from the newest global weights (a replacement, or a retried member), else publishes round 0's;
     /// then replays the rounds decided since. Returns the round it joined at, nil at the start.
     private func join(_ member: Member, counters: inout Counters) throws -> Int? {
-        if let newest = newestGlobal(member.dir), newest > 0 {
+        if let newest = try newestGlobal(member.dir), newest > 0 {
             try load(newest, into: member, counters: &counters)
         } else {
             try publishGlobal(member, round: 0, members: [], counters: &counters)
@@ -242,17 +248,18 @@ struct DiLoCoTraining {
 
     /// 4. Waits for the round's member list (whoever gets there first publishes it: once all N deltas are present,
     /// or after the timeout with one). True when this member's list is the one.
-    private func agreeOnMembers(_ round: Int, dir: TrainingDirectory) throws -> Bool {
+    private func agreeOnMembers(_ round: Int, dir: any TrainingExchange) throws -> Bool {
         let N = plan.worldSize
         let deltaWritten = Date()
-        var polls = 0
-        while !dir.exists(Self.membersName(round)) {
+        while true {
             try stopIfAsked()
-            // Far behind: the others went on and this round's files are pruned (a newer global exists).
-            polls += 1
-            if polls % 200 == 0, let newest = newestGlobal(dir), newest > round { break }
-            let present = (0..<N).filter { dir.exists(Self.deltaName(round, rank: $0)) }
-            let timedOut = !waitForAll && Date().timeIntervalSince(deltaWritten) >= timeoutSeconds && !present.isEmpty
+            let names = Set(try dir.names(prefix: ""))
+            if names.contains(Self.membersName(round)) { return false }
+            // Far behind: the others went on and this round's entries are pruned (a newer global exists).
+            if let newest = newestGlobal(in: names), newest > round { return false }
+            let present = (0..<N).filter { names.contains(Self.deltaName(round, rank: $0)) }
+            let waitedSeconds = Date().timeIntervalSince(deltaWritten)
+            let timedOut = !waitForAll && waitedSeconds >= timeoutSeconds && !present.isEmpty
             if present.count == N || timedOut {
                 let decided = try dir.publish(
                     Data(present.map(String.init).joined(separator: ",").utf8), as: Self.membersName(round),
@@ -264,9 +271,10 @@ struct DiLoCoTraining {
                 }
                 return decided
             }
-            Thread.sleep(forTimeInterval: 0.005)
+            // Woken by the next entry (a delta, the member list); at the latest when the round may time out.
+            let untilTimeout = waitForAll || present.isEmpty ? Self.maxWaitSeconds : timeoutSeconds - waitedSeconds
+            try dir.waitForChange(timeoutSeconds: min(Self.maxWaitSeconds, max(0.001, untilTimeout)))
         }
-        return false
     }
 
     /// The member that decided a round evaluates the new global weights when an evaluation falls due in it and
@@ -292,11 +300,14 @@ struct DiLoCoTraining {
     private func awaitFinalGlobal(_ member: Member, counters: inout Counters) throws {
         let finalName = Self.globalName(rounds)
         let waitStart = Date()
-        while !member.dir.exists(finalName) && Date().timeIntervalSince(waitStart) < min(timeoutSeconds, 60) {
+        let waitSeconds = min(timeoutSeconds, 60)
+        while try !member.dir.exists(finalName) {
+            let remaining = waitSeconds - Date().timeIntervalSince(waitStart)
+            guard remaining > 0 else { break }
             try stopIfAsked()
-            Thread.sleep(forTimeInterval: 0.005)
+            try member.dir.waitForChange(timeoutSeconds: min(Self.maxWaitSeconds, remaining))
         }
-        if !member.dir.exists(finalName) {
+        if try !member.dir.exists(finalName) {
             try publishGlobal(member, round: rounds, members: [], counters: &counters)
         }
     }
@@ -317,7 +328,9 @@ struct DiLoCoTraining {
             // what exchanging an fp32 gradient every inner step would have sent from (and delivered to) this member
             "gradientExchangeBytes": .int(Int64(counters.stepsTrained) * parameterBytes),
             "steps": .int(Int64(plan.totalSteps)),
-            "finalGlobal": .string(member.dir.file(Self.globalName(rounds)).path),
+            "finalGlobal": .string(try member.dir.location(of: Self.globalName(rounds)) ?? ""),
+            // the member's own copy of the final weights: every member computes the same bits
+            "finalWeightsSHA256": .string(SHA256.hex(of: member.state.weights.withUnsafeBytes { Data($0) })),
         ]
         if let joinedAt { result["joinedAtRound"] = .int(Int64(joinedAt)) }
         if progress.lastLoss.isFinite { result["finalLoss"] = .double(progress.lastLoss) }
@@ -345,9 +358,9 @@ struct DiLoCoTraining {
         let model = member.model
         let velocity = member.state.outer.velocity
         let name = Self.globalName(round)
-        guard !dir.exists(name) else { return }
+        guard try !dir.exists(name) else { return }
         try model.setParameterVector(member.state.weights)
-        let temporary = dir.file(".global-\(round)-\(UUID().uuidString).tmp")
+        let temporary = dir.scratchFile(for: name)
         defer { try? FileManager.default.removeItem(at: temporary) }
         try model.save(
             to: temporary.path, step: round * innerSteps, weightsAs: .float32,
@@ -357,31 +370,37 @@ struct DiLoCoTraining {
             ],
             extraTensors: [NamedTensor(name: Self.velocityTensor, shape: [velocity.count], values: velocity)])
         let bytes = fileSize(temporary)
-        guard try dir.place(temporary, as: name, exclusive: true) else { return }
-        counters.checkpoint += bytes
-        guard round > 0 else { return }
-        if round % checkpointEvery == 0 || round == rounds {
-            let record = try context.registerArtifact(
-                file: dir.file(name), name: "checkpoint-round-\(round)", kind: "checkpoint",
+        // A checkpoint round's global is stored once, as the artifact and as the exchange's entry; it is registered
+        // only when this member's copy won.
+        var record: ArtifactRecord?
+        if round > 0 && (round % checkpointEvery == 0 || round == rounds) {
+            record = try context.artifactStore.store(
+                file: temporary, name: "checkpoint-round-\(round)", kind: "checkpoint",
                 metadata: [
                     "step": .int(Int64(round * innerSteps)), "round": .int(Int64(round)),
                     "config": plan.modelSettingsJSON,
                 ])
+        }
+        guard try dir.publish(file: temporary, as: name, exclusive: true, stored: record) else { return }
+        counters.checkpoint += bytes
+        guard round > 0 else { return }
+        if let record {
+            context.registerStoredArtifact(record)
             context.log("checkpoint round \(round) sha256 \(record.sha256.prefix(12))", stream: .system)
         }
-        prune(dir)
+        try prune(dir)
     }
 
     /// Reads round `round`'s member list and their deltas (own: this member's, not read back) and applies the
     /// outer step to `state`. Throws `Missing` when a file was pruned (the member is too far behind).
     @discardableResult
     private func apply(
-        _ round: Int, to state: GlobalState, own: [Float]?, dir: TrainingDirectory, counters: inout Counters
+        _ round: Int, to state: GlobalState, own: [Float]?, dir: any TrainingExchange, counters: inout Counters
     ) throws -> [Int] {
-        guard let list = try? Data(contentsOf: dir.file(Self.membersName(round))) else { throw Missing() }
+        guard let list = try dir.read(Self.membersName(round)) else { throw Missing() }
         let members = String(decoding: list, as: UTF8.self).split(separator: ",").compactMap { Int($0) }.sorted()
         guard !members.isEmpty else {
-            throw TaskFailure("round \(round): empty member list \(dir.file(Self.membersName(round)).path)")
+            throw TaskFailure("round \(round): empty member list \(Self.membersName(round)) in \(dir)")
         }
         var deltas: [[Float]] = []
         var read: Int64 = 0
@@ -390,9 +409,7 @@ struct DiLoCoTraining {
                 deltas.append(own)
                 continue
             }
-            guard let data = try? Data(contentsOf: dir.file(Self.deltaName(round, rank: member))) else {
-                throw Missing()
-            }
+            guard let data = try dir.read(Self.deltaName(round, rank: member)) else { throw Missing() }
             read += Int64(data.count)
             do { deltas.append(try DiLoCo.decode(data, count: state.weights.count, as: transfer)) } catch {
                 throw TaskFailure("cannot decode the pseudo-gradient of rank \(member) round \(round): \(error)")
@@ -411,7 +428,7 @@ struct DiLoCoTraining {
     private func catchUp(_ member: Member, counters: inout Counters) throws {
         let state = member.state
         let dir = member.dir
-        while state.round < rounds && dir.exists(Self.membersName(state.round)) {
+        while try state.round < rounds && dir.exists(Self.membersName(state.round)) {
             do { try apply(state.round, to: state, own: nil, dir: dir, counters: &counters) } catch is Missing {
                 try reloadNewest(after: state.round, into: member, counters: &counters)
             }
@@ -419,9 +436,8 @@ struct DiLoCoTraining {
     }
 
     private func reloadNewest(after round: Int, into member: Member, counters: inout Counters) throws {
-        guard let newest = newestGlobal(member.dir), newest > round else {
-            throw TaskFailure(
-                "round \(round): its files are gone and no newer global weights exist in \(member.dir.url.path)")
+        guard let newest = try newestGlobal(member.dir), newest > round else {
+            throw TaskFailure("round \(round): its entries are gone and no newer global weights exist in \(member.dir)")
         }
         context.log(
             "rank \(plan.rank) fell behind at round \(round); continues from the global weights of round \(newest)",
@@ -432,7 +448,10 @@ struct DiLoCoTraining {
     private func load(_ round: Int, into member: Member, counters: inout Counters) throws {
         let state = member.state
         let model = member.model
-        let url = member.dir.file(Self.globalName(round))
+        guard let url = try member.dir.localFile(Self.globalName(round)) else {
+            throw TaskFailure(
+                "the global weights of round \(round) are gone from \(member.dir); the attempt is retried")
+        }
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint(path: url.path) } catch {
             throw TaskFailure("cannot read the global weights of round \(round) at \(url.path): \(error)")
@@ -448,9 +467,8 @@ struct DiLoCoTraining {
         ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size]) as? NSNumber)?.int64Value ?? 0
     }
 
-    private func roundNumbers(_ dir: TrainingDirectory) -> [(name: String, round: Int)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.url.path)) ?? []
-        return names.compactMap { name in
+    private func roundNumbers(_ names: some Sequence<String>) -> [(name: String, round: Int)] {
+        names.compactMap { name in
             for prefix in ["global-", "delta-", "round-"] where name.hasPrefix(prefix) {
                 if let round = Int(name.dropFirst(prefix.count).prefix(6)) { return (name, round) }
             }
@@ -458,22 +476,25 @@ struct DiLoCoTraining {
         }
     }
 
-    private func newestGlobal(_ dir: TrainingDirectory) -> Int? {
-        roundNumbers(dir).filter { $0.name.hasPrefix("global-") && $0.name.hasSuffix(".safetensors") }.map(\.round)
+    private func newestGlobal(in names: some Sequence<String>) -> Int? {
+        roundNumbers(names).filter { $0.name.hasPrefix("global-") && $0.name.hasSuffix(".safetensors") }.map(\.round)
             .max()
+    }
+
+    private func newestGlobal(_ dir: any TrainingExchange) throws -> Int? {
+        newestGlobal(in: try dir.names(prefix: "global-"))
     }
 
     /// Keeps the two newest globals and every round since the older of them: a member behind by up to
     /// `globalEvery` rounds replays them, one further behind reloads a global.
-    private func prune(_ dir: TrainingDirectory) {
-        let entries = roundNumbers(dir)
+    private func prune(_ dir: any TrainingExchange) throws {
+        let entries = roundNumbers(try dir.names(prefix: ""))
         let globals = entries.filter { $0.name.hasPrefix("global-") && $0.name.hasSuffix(".safetensors") }.map(\.round)
             .sorted()
         guard globals.count > 2 else { return }
         let keepFrom = globals[globals.count - 2]
-        for entry in entries where entry.round < keepFrom {
-            try? FileManager.default.removeItem(at: dir.file(entry.name))
-        }
+        // Best effort: an entry left behind is pruned with the next global, and a reader copes with either.
+        for entry in entries where entry.round < keepFrom { try? dir.remove(entry.name) }
     }
 
     /// This rank's stream, positioned at global sample `first` of the one global order.

@@ -1,7 +1,7 @@
 // `type: train` on one worker: AdamW steps over the stream, metrics every `logEvery` steps, held-out
 // evaluation every `eval.every` steps, checkpoints every `checkpointEvery` steps into the job's training
-// directory (registered as artifacts). A retried attempt resumes from the newest readable checkpoint there,
-// with the stream state saved in it: the same data order as an uninterrupted run.
+// exchange (registered as artifacts). A retried attempt, on this node or another, resumes from the newest
+// readable checkpoint there, with the stream state saved in it: the same data order as an uninterrupted run.
 
 import APITypes
 import DataShards
@@ -11,7 +11,7 @@ import Foundation
 struct SingleWorkerTraining {
     let task: TaskAssignment
     let plan: TrainingPlan
-    let directory: TrainingDirectory
+    let exchange: any TrainingExchange
     let context: ExecutionContext
     let threads: Int
 
@@ -48,9 +48,11 @@ struct SingleWorkerTraining {
             try stopIfAsked(trainer, stream: stream, resumedFromStep: outcome.resumedFromStep)
             try trainStep(trainer, stream: stream, heldOut: heldOut, window: &window, outcome: &outcome)
         }
-        if outcome.lastCheckpoint == nil, let newest = directory.checkpoints().first {
+        if outcome.lastCheckpoint == nil, let newest = try exchange.resumableCheckpoints().first,
+            let file = try exchange.localFile(newest.name)
+        {
             // A retry that found the run already complete: register its final checkpoint again (idempotent).
-            outcome.lastCheckpoint = try registerCheckpoint(newest.url, step: newest.step)
+            outcome.lastCheckpoint = try registerCheckpoint(file, step: newest.step)
         }
         context.progress(
             1, message: "done: \(trainer.step) steps, loss \(format(outcome.lastLoss))", step: Int64(trainer.step),
@@ -150,21 +152,26 @@ struct SingleWorkerTraining {
         return TaskResult(result: .object(result), artifacts: outcome.lastCheckpoint.map { [$0] } ?? [])
     }
 
-    /// The newest checkpoint in the training directory that opens and matches the spec (a corrupt or
-    /// half-deleted one is skipped, the next older is used).
+    /// The newest checkpoint in the training exchange that opens and matches the spec (a corrupt, half-deleted
+    /// or unfetchable one is skipped, the next older is used).
     private func latestResumableCheckpoint() throws -> (Checkpoint, StreamState)? {
-        for candidate in directory.checkpoints() {
-            guard let checkpoint = try? Checkpoint(path: candidate.url.path), checkpoint.hasOptimizerState else {
-                context.log("skipping unreadable checkpoint \(candidate.url.path)", stream: .stderr)
+        for candidate in try exchange.resumableCheckpoints() {
+            let file: URL?
+            do { file = try exchange.localFile(candidate.name) } catch {
+                context.log("skipping checkpoint \(candidate.name): \(error)", stream: .stderr)
+                continue
+            }
+            guard let file, let checkpoint = try? Checkpoint(path: file.path), checkpoint.hasOptimizerState else {
+                context.log("skipping unreadable checkpoint \(candidate.name) in \(exchange)", stream: .stderr)
                 continue
             }
             guard checkpoint.config == plan.config else {
                 throw specFailure(
-                    "the job's checkpoint \(candidate.url.path) has model config \(checkpoint.config), the spec asks for \(plan.config)"
+                    "the job's checkpoint \(candidate.name) in \(exchange) has model config \(checkpoint.config), the spec asks for \(plan.config)"
                 )
             }
             guard let state = StreamStateCoding.decode(checkpoint.dataState) else {
-                context.log("skipping checkpoint without a data-stream state \(candidate.url.path)", stream: .stderr)
+                context.log("skipping checkpoint without a data-stream state \(candidate.name)", stream: .stderr)
                 continue
             }
             return (checkpoint, state)
@@ -181,18 +188,23 @@ struct SingleWorkerTraining {
             ])
     }
 
+    /// Saves, registers (the bytes go into the artifact store once) and publishes the checkpoint of this step,
+    /// then drops all but the two newest from the exchange.
     private func saveCheckpoint(_ trainer: Trainer, state: StreamState) throws -> ArtifactRecord {
         let name = TrainingDirectory.checkpointName(step: trainer.step)
-        let url = directory.file(name)
+        let file = exchange.scratchFile(for: name)
+        defer { try? FileManager.default.removeItem(at: file) }
         try trainer.save(
-            to: url.path, dataState: StreamStateCoding.encode(state),
+            to: file.path, dataState: StreamStateCoding.encode(state),
             weightsAs: plan.settings.checkpointBF16 == true ? .bfloat16 : .float32,
             metadata: ["job": task.jobName])
-        let record = try registerCheckpoint(url, step: trainer.step)
+        let record = try registerCheckpoint(file, step: trainer.step)
+        try exchange.publish(file: file, as: name, exclusive: false, stored: record)
         context.log(
             "checkpoint step \(trainer.step) sha256 \(record.sha256.prefix(12)) (\(record.bytes) bytes)",
             stream: .system)
-        directory.pruneCheckpoints(keep: 2)
+        // Best effort: an older checkpoint left behind is pruned after the next one, and resume takes the newest.
+        try? exchange.pruneResumableCheckpoints(keep: 2)
         return record
     }
 }

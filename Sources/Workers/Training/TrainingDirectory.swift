@@ -1,7 +1,8 @@
-// The directory a job's workers share (a path on the shared artifact filesystem): the resumable checkpoints
-// of a single-worker run and the rounds of a DiLoCo gang. Files have deterministic names and appear only
-// complete (written to a temporary, then renamed), so a reader never sees half a file and a retried or
-// replacement attempt finds everything by listing the directory.
+// The directory a job's workers share (a path on the shared artifact filesystem), the `TrainingExchange` of
+// `train.sharedDirectory` and of workers with a file artifact store: the resumable checkpoints of a
+// single-worker run and the rounds of a DiLoCo gang. Files have deterministic names and appear only complete
+// (written to a temporary, then renamed), so a reader never sees half a file and a retried or replacement
+// attempt finds everything by listing the directory.
 
 import APITypes
 import Foundation
@@ -84,19 +85,8 @@ public struct TrainingDirectory: Sendable {
 
     // MARK: Atomic publication
 
-    /// Writes `data` under `name` atomically. With `exclusive`, the first writer wins: returns false when
+    /// Moves a finished temporary file into place. With `exclusive`, the first writer wins: returns false when
     /// the file already exists (another rank published it first).
-    @discardableResult
-    public func publish(_ data: Data, as name: String, exclusive: Bool = false) throws -> Bool {
-        let temporary = file(".\(name).\(UUID().uuidString).tmp")
-        do { try data.write(to: temporary) } catch {
-            throw TaskFailure("cannot write \(temporary.path): \(error)")
-        }
-        defer { try? FileManager.default.removeItem(at: temporary) }
-        return try place(temporary, as: name, exclusive: exclusive)
-    }
-
-    /// Moves a finished temporary file into place (see `publish`).
     @discardableResult
     public func place(_ temporary: URL, as name: String, exclusive: Bool) throws -> Bool {
         let destination = file(name)
@@ -113,6 +103,48 @@ public struct TrainingDirectory: Sendable {
             throw TaskFailure("cannot publish \(destination.path): \(String(cString: strerror(errno)))")
         }
         return true
+    }
+}
+
+extension TrainingDirectory: TrainingExchange {
+    public var description: String { url.path }
+
+    /// A hidden temporary in the directory itself, so publishing is a rename on one filesystem.
+    public func scratchFile(for name: String) -> URL { file(".\(name).\(UUID().uuidString).tmp") }
+
+    /// `stored` is not needed here: the file is renamed into place, no bytes move.
+    @discardableResult
+    public func publish(file temporary: URL, as name: String, exclusive: Bool, stored: ArtifactRecord?) throws
+        -> Bool
+    {
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        if temporary.deletingLastPathComponent().standardizedFileURL != url.standardizedFileURL {
+            // A file written elsewhere: copy it in first, so the rename below stays on this filesystem.
+            let local = scratchFile(for: name)
+            do { try FileManager.default.copyItem(at: temporary, to: local) } catch {
+                throw TaskFailure("cannot copy \(temporary.path) into \(url.path): \(error)")
+            }
+            defer { try? FileManager.default.removeItem(at: local) }
+            return try place(local, as: name, exclusive: exclusive)
+        }
+        return try place(temporary, as: name, exclusive: exclusive)
+    }
+
+    public func localFile(_ name: String) throws -> URL? { exists(name) ? file(name) : nil }
+
+    public func location(of name: String) throws -> String? { exists(name) ? file(name).path : nil }
+
+    public func names(prefix: String) throws -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).filter {
+            $0.hasPrefix(prefix) && !$0.hasPrefix(".")
+        }.sorted()
+    }
+
+    public func remove(_ name: String) throws { try? FileManager.default.removeItem(at: file(name)) }
+
+    /// A directory has no change notification: look again after 5 ms (what the round barrier always did).
+    public func waitForChange(timeoutSeconds: Double) throws {
+        Thread.sleep(forTimeInterval: min(max(0, timeoutSeconds), 0.005))
     }
 
     public func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }

@@ -24,13 +24,17 @@ import Primitives
 public final class ShardCache: Sendable {
     public let directory: String
     public let capacityBytes: Int64
-    /// Held across a whole lookup-or-fill, so two threads never fetch the same file or evict each other's.
-    private let state = Locked(State())
+    /// Held to look up, choose victims and finish a fetch — not while bytes arrive, so the stream's hits and
+    /// its own fetches never wait behind a prefetch of another file. A file being fetched is `inFlight`: a
+    /// second reader of it waits for the first instead of fetching it again.
+    private let state = Guarded(State())
     private struct State {
         var lastStamp: Int64 = 0
         /// Files handed out and not yet released (being opened/mapped): never evicted. Pins are transient,
         /// so while they last the cache may exceed its capacity by the pinned files.
         var pins: [String: Int] = [:]
+        /// Files being fetched (temporary files, not yet in `entries()`), with the bytes reserved for them.
+        var inFlight: [String: Int64] = [:]
         /// Readers that told the cache their future, by identity.
         var futures: [ObjectIdentifier: any ShardCacheFuture] = [:]
     }
@@ -122,16 +126,10 @@ public final class ShardCache: Sendable {
         forKey key: String, bytes: Int64, pin: Bool = false,
         fill: (Int32, String) throws(FetchError) -> Void
     ) throws(FetchError) -> String {
-        try state.withLock { (state: inout State) throws(FetchError) -> String in
-            let name = fileName(forKey: key)
-            if let hit = lookUp(key, name: name, bytes: bytes) {
-                touch(hit, after: &state.lastStamp)
-                if pin { state.pins[name, default: 0] += 1 }
-                return hit
-            }
-            let final = try fetch(key, name: name, bytes: bytes, state: &state, keepingSoonerThan: nil, fill: fill)!
-            if pin { state.pins[name, default: 0] += 1 }
-            return final
+        switch try claim(key, bytes: bytes, pin: pin, keepingSoonerThan: nil) {
+        case .cached(let path): return path
+        case .noRoom: preconditionFailure("a fetch without a next-use limit always makes room")
+        case .mine(let name): return try fetch(key, name: name, bytes: bytes, pin: pin, fill: fill)
         }
     }
 
@@ -141,13 +139,97 @@ public final class ShardCache: Sendable {
     public func prefetch(
         forKey key: String, bytes: Int64, nextUse: Int, fill: (Int32, String) throws(FetchError) -> Void
     ) throws(FetchError) -> PrefetchOutcome {
-        try state.withLock { (state: inout State) throws(FetchError) -> PrefetchOutcome in
-            let name = fileName(forKey: key)
-            if lookUp(key, name: name, bytes: bytes) != nil { return .cached }
-            let fetched = try fetch(
-                key, name: name, bytes: bytes, state: &state, keepingSoonerThan: nextUse, fill: fill)
-            return fetched == nil ? .noRoom : .fetched
+        switch try claim(key, bytes: bytes, pin: false, keepingSoonerThan: nextUse, touching: false) {
+        case .cached: return .cached
+        case .noRoom: return .noRoom
+        case .mine(let name):
+            _ = try fetch(key, name: name, bytes: bytes, pin: false, fill: fill)
+            return .fetched
         }
+    }
+
+    private enum Claim {
+        case cached(String)
+        /// Missing: room was made and the name is reserved (in flight, pinned) for this caller to fetch.
+        case mine(String)
+        case noRoom
+    }
+
+    /// Waits while another thread fetches the same file, then: a hit (touched and pinned as asked), or room
+    /// made for the caller to fetch it; `.noRoom` when `keepingSoonerThan` is set and room would cost a
+    /// file needed at or before that use (or pinned files hold it).
+    private func claim(
+        _ key: String, bytes: Int64, pin: Bool, keepingSoonerThan limit: Int?, touching: Bool = true
+    ) throws(FetchError) -> Claim {
+        guard bytes <= capacityBytes else {
+            throw FetchError(
+                url: key,
+                reason: "file of \(bytes) bytes does not fit the cache capacity of \(capacityBytes) bytes",
+                retryable: false)
+        }
+        let name = fileName(forKey: key)
+        return state.wait(until: nil) { (state: inout State) -> Claim? in
+            guard state.inFlight[name] == nil else { return nil }
+            if let hit = lookUp(key, name: name, bytes: bytes) {
+                if touching { touch(hit, after: &state.lastStamp) }
+                if pin { state.pins[name, default: 0] += 1 }
+                return .cached(hit)
+            }
+            let victims = evictionOrder(state)
+            var used = victims.present.reduce(0) { $0 + $1.bytes } + state.inFlight.values.reduce(0, +)
+            var chosen: [Entry] = []
+            for victim in victims.order where used + bytes > capacityBytes {
+                if let limit, let next = victims.nextUse[victim.name], next <= limit { return .noRoom }
+                chosen.append(victim)
+                used -= victim.bytes
+            }
+            if limit != nil && used + bytes > capacityBytes { return .noRoom }
+            for victim in chosen { remove(victim.name) }
+            state.inFlight[name] = bytes
+            state.pins[name, default: 0] += 1 // not evictable between its rename and the caller's use
+            return .mine(name)
+        }!
+    }
+
+    /// Fetches a claimed file outside the lock. A full disk (ENOSPC) — fuller than the capacity says, as other
+    /// files share it — evicts unpinned files until the file's size is freed and retries once.
+    private func fetch(
+        _ key: String, name: String, bytes: Int64, pin: Bool, fill: (Int32, String) throws(FetchError) -> Void
+    ) throws(FetchError) -> String {
+        let final = directory + "/" + name
+        var failure: FetchError? = nil
+        do {
+            try write(key, name: name, bytes: bytes, to: final, fill: fill)
+        } catch  where error.noSpace {
+            let freed = state.withLock { state in
+                var freed: Int64 = 0
+                for victim in evictionOrder(state).order where freed < bytes {
+                    remove(victim.name)
+                    freed += victim.bytes
+                }
+                return freed
+            }
+            do { try write(key, name: name, bytes: bytes, to: final, fill: fill) } catch  where error.noSpace {
+                failure = FetchError(
+                    url: key,
+                    reason:
+                        "the disk holding the shard cache \(directory) is full (\(error.reason)), even after evicting \(freed) bytes of cached files: free space on it, or set the cache size (--shard-cache-size) below its free space",
+                    retryable: false, noSpace: true)
+            } catch {
+                failure = error
+            }
+        } catch {
+            failure = error
+        }
+        state.update { state in
+            state.inFlight[name] = nil
+            if failure == nil { touch(final, after: &state.lastStamp) }
+            if !pin || failure != nil, let count = state.pins[name] {
+                state.pins[name] = count > 1 ? count - 1 : nil
+            }
+        }
+        if let failure { throw failure }
+        return final
     }
 
     /// The complete file of `key` if cached (its key recorded), nil on a miss; removes stale content.
@@ -160,50 +242,6 @@ public final class ShardCache: Sendable {
         }
         remove(name) // stale or partial content from an older version
         return nil
-    }
-
-    /// Makes room and fills a missing file; nil (nothing fetched) when `keepingSoonerThan` is set and room
-    /// would cost a file needed at or before that use. A full disk (ENOSPC) evicts more and retries once.
-    private func fetch(
-        _ key: String, name: String, bytes: Int64, state: inout State, keepingSoonerThan limit: Int?,
-        fill: (Int32, String) throws(FetchError) -> Void
-    ) throws(FetchError) -> String? {
-        guard bytes <= capacityBytes else {
-            throw FetchError(
-                url: key,
-                reason: "file of \(bytes) bytes does not fit the cache capacity of \(capacityBytes) bytes",
-                retryable: false)
-        }
-        let victims = evictionOrder(state)
-        var used = victims.present.reduce(0) { $0 + $1.bytes }
-        var chosen: [Entry] = []
-        for victim in victims.order where used + bytes > capacityBytes {
-            if let limit, let next = victims.nextUse[victim.name], next <= limit { return nil }
-            chosen.append(victim)
-            used -= victim.bytes
-        }
-        if limit != nil && used + bytes > capacityBytes { return nil } // pinned files hold the room
-        for victim in chosen { remove(victim.name) }
-        let final = directory + "/" + name
-        do {
-            try write(key, name: name, bytes: bytes, to: final, fill: fill)
-        } catch  where error.noSpace {
-            // The disk is fuller than the capacity says (other files share it): free what may go, try once more.
-            var freed: Int64 = 0
-            for victim in evictionOrder(state).order where freed < bytes {
-                remove(victim.name)
-                freed += victim.bytes
-            }
-            do { try write(key, name: name, bytes: bytes, to: final, fill: fill) } catch  where error.noSpace {
-                throw FetchError(
-                    url: key,
-                    reason:
-                        "the disk holding the shard cache \(directory) is full (\(error.reason)), even after evicting \(freed) bytes of cached files: free space on it, or set the cache size (--shard-cache-size) below its free space",
-                    retryable: false, noSpace: true)
-            }
-        }
-        touch(final, after: &state.lastStamp)
-        return final
     }
 
     /// Writes `key`'s bytes under a temporary name and renames them into place when complete and of the

@@ -82,6 +82,8 @@ let package = Package(
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(
+            name: "RemoteStreamBench", dependencies: ["DataShards", "HTTPServer"], path: "Benchmarks/RemoteStreamBench"),
+        .executableTarget(
             name: "EngineBench", dependencies: ["Engine", "BLAS", "Primitives"], path: "Benchmarks/EngineBench",
             exclude: ["torch_reference.py"]),
         .executableTarget(

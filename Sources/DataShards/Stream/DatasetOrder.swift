@@ -14,8 +14,11 @@ final class DatasetOrder {
     let seed: UInt64
     let window: Int
 
+    /// The shard order of each epoch, as a value other threads may use (the stream's future: ShardFuture.swift).
+    let shardRule: ShardOrderRule
+
     /// Shards of one dataset epoch in order; `tokenPrefix[i]` = tokens before the i-th (one extra entry at the end).
-    final class ShardOrder {
+    final class ShardOrder: Sendable {
         let order: [Int32]
         let tokenPrefix: [Int64]
         init(order: [Int32], tokenPrefix: [Int64]) {
@@ -64,18 +67,13 @@ final class DatasetOrder {
             throw .datasetTooSmall(dataset: index.name, tokens: totalTokens, neededTokens: needed)
         }
         samples = (totalTokens - 1) / Int64(sequenceLength)
+        shardRule = ShardOrderRule(
+            dataset: dataset, seed: seed, nonEmptyShards: nonEmptyShards, shardTokens: index.shards.map(\.tokens))
     }
 
     func shardOrder(epoch: Int64) -> ShardOrder {
         if let hit = shardOrders.first(where: { $0.epoch == epoch }) { return hit.value }
-        let permutation = SeededShuffle.permutation(
-            count: nonEmptyShards.count,
-            key: SeededShuffle.key(seed, .shardOrder, dataset, Int(epoch)))
-        let order = permutation.map { nonEmptyShards[Int($0)] }
-        var prefix: [Int64] = [0]
-        prefix.reserveCapacity(order.count + 1)
-        for s in order { prefix.append(prefix.last! + shards[Int(s)].tokens) }
-        let value = ShardOrder(order: order, tokenPrefix: prefix)
+        let value = shardRule.order(epoch: epoch)
         shardOrders.append((epoch, value))
         if shardOrders.count > 2 { shardOrders.removeFirst() }
         return value
@@ -109,6 +107,26 @@ final class DatasetOrder {
         guard window > 1 else { return (0..<size).map { Int32($0) } }
         return SeededShuffle.permutation(
             count: size, key: SeededShuffle.key(seed, .sampleWindow, dataset, Int(epoch), Int(block)))
+    }
+}
+
+/// A dataset's shard order per epoch: a pure function of (seed, dataset, epoch) over its non-empty shards.
+struct ShardOrderRule: Sendable {
+    let dataset: Int
+    let seed: UInt64
+    let nonEmptyShards: [Int32]
+    /// Tokens of every shard of the index (empty ones included).
+    let shardTokens: [Int64]
+
+    func order(epoch: Int64) -> DatasetOrder.ShardOrder {
+        let permutation = SeededShuffle.permutation(
+            count: nonEmptyShards.count,
+            key: SeededShuffle.key(seed, .shardOrder, dataset, Int(epoch)))
+        let order = permutation.map { nonEmptyShards[Int($0)] }
+        var prefix: [Int64] = [0]
+        prefix.reserveCapacity(order.count + 1)
+        for s in order { prefix.append(prefix.last! + shardTokens[Int(s)]) }
+        return DatasetOrder.ShardOrder(order: order, tokenPrefix: prefix)
     }
 }
 

@@ -8,10 +8,13 @@ public struct FetchError: Error, CustomStringConvertible, Sendable, Equatable {
     public var reason: String
     /// False for errors a retry cannot fix (404, bad URL).
     public var retryable: Bool
-    public init(url: String, reason: String, retryable: Bool) {
+    /// The local disk is full (ENOSPC): the cache evicts more and retries once (ShardCache.swift).
+    public var noSpace: Bool
+    public init(url: String, reason: String, retryable: Bool, noSpace: Bool = false) {
         self.url = url
         self.reason = reason
         self.retryable = retryable
+        self.noSpace = noSpace
     }
     public var description: String { "fetching \(url): \(reason)" }
 }
@@ -92,7 +95,7 @@ public struct FileURLFetcher: ShardFetcher {
     }
 }
 
-/// A remote dataset location (base URL) whose files are fetched into a local LRU cache.
+/// A remote dataset location (base URL) whose files are fetched into a local cache (`ShardCache`).
 public struct CachedRemoteShardLocator: ShardLocator {
     public let baseURL: String
     public let fetcher: any ShardFetcher
@@ -110,26 +113,43 @@ public struct CachedRemoteShardLocator: ShardLocator {
 
     public func release(localPath: String) { cache.unpin(path: localPath) }
 
+    /// The cache key (URL) of one of the dataset's files.
+    public func key(for file: String) -> String { baseURL + "/" + file }
+
     public func localPath(for file: String, expectedBytes: Int64) throws(StreamError) -> String {
-        let url = baseURL + "/" + file
+        let url = key(for: file)
         do {
             return try cache.path(forKey: url, bytes: expectedBytes, pin: true) {
                 (tempFD, tempPath) throws(FetchError) in
-                var offset: Int64 = 0
-                while offset < expectedBytes {
-                    let end = min(expectedBytes, offset + retry.chunkBytes)
-                    let chunk = try retry.run(url) { () throws(FetchError) in
-                        try fetcher.fetch(url, byteRange: offset..<end)
-                    }
-                    do { try PosixFile.writeAll(tempFD, bytes: chunk, path: tempPath) } catch {
-                        throw FetchError(url: url, reason: "cache write: \(error)", retryable: false)
-                    }
-                    offset = end
-                }
+                try download(url, bytes: expectedBytes, into: tempFD, path: tempPath)
             }
         } catch {
             throw .shardUnavailable(
                 ShardIdentity(dataset: "", shard: file, location: baseURL), reason: error.description)
+        }
+    }
+
+    /// Fetches `file` into the cache ahead of its use (`ShardCache.prefetch`).
+    public func prefetch(file: String, expectedBytes: Int64, nextUse: Int) throws(FetchError) -> PrefetchOutcome {
+        let url = key(for: file)
+        return try cache.prefetch(forKey: url, bytes: expectedBytes, nextUse: nextUse) {
+            (tempFD, tempPath) throws(FetchError) in
+            try download(url, bytes: expectedBytes, into: tempFD, path: tempPath)
+        }
+    }
+
+    /// Writes `bytes` bytes of `url` into the open file, `retry.chunkBytes` per request.
+    private func download(_ url: String, bytes: Int64, into fd: Int32, path: String) throws(FetchError) {
+        var offset: Int64 = 0
+        while offset < bytes {
+            let end = min(bytes, offset + retry.chunkBytes)
+            let chunk = try retry.run(url) { () throws(FetchError) in
+                try fetcher.fetch(url, byteRange: offset..<end)
+            }
+            do { try PosixFile.writeAll(fd, bytes: chunk, path: path) } catch {
+                throw FetchError(url: url, reason: "cache write: \(error)", retryable: false, noSpace: error.isNoSpace)
+            }
+            offset = end
         }
     }
 

@@ -77,11 +77,15 @@ public struct StreamConfiguration: Sendable {
     /// Work ahead on background threads while the current data is read: fetch and verify the next shard of
     /// the order, and build each dataset's next sample window. Batches are the same either way.
     public var verifyAhead: Bool
+    /// For remote datasets: fetch the next shards of the known order ahead, and let the shard cache evict by
+    /// next use (ShardPrefetcher.swift). nil: neither (the cache evicts least recently used files).
+    public var prefetch: ShardPrefetch?
 
     public init(
         sources: [StreamSource], sequenceLength: Int, batchSize: Int, seed: UInt64,
         rank: Int = 0, worldSize: Int = 1, readerThreads: Int = 1, shuffleWindow: Int = 4096,
-        samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8, verifyAhead: Bool = true
+        samplesPerEpoch: Int64? = nil, maxOpenShards: Int = 8, verifyAhead: Bool = true,
+        prefetch: ShardPrefetch? = ShardPrefetch()
     ) {
         self.sources = sources
         self.sequenceLength = sequenceLength
@@ -94,6 +98,7 @@ public struct StreamConfiguration: Sendable {
         self.samplesPerEpoch = samplesPerEpoch
         self.maxOpenShards = maxOpenShards
         self.verifyAhead = verifyAhead
+        self.prefetch = prefetch
     }
 
     /// Fingerprint of everything the global order depends on (see `StreamState.order`).
@@ -126,6 +131,7 @@ public struct StreamConfiguration: Sendable {
         guard readerThreads >= 1 else { throw .invalidConfiguration(field: "readerThreads", reason: "must be >= 1") }
         guard shuffleWindow >= 1 else { throw .invalidConfiguration(field: "shuffleWindow", reason: "must be >= 1") }
         guard maxOpenShards >= 2 else { throw .invalidConfiguration(field: "maxOpenShards", reason: "must be >= 2") }
+        try prefetch?.validate()
         if let samplesPerEpoch, samplesPerEpoch < 1 {
             throw .invalidConfiguration(field: "samplesPerEpoch", reason: "must be >= 1, got \(samplesPerEpoch)")
         }

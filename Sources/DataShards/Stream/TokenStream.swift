@@ -32,6 +32,10 @@ public final class TokenStream {
     private let dtypes: [TokenDType]
     /// Every dataset stores 16-bit ids (what `CompactBatch` needs).
     private let storesUInt16Only: Bool
+    /// The shards this rank opens from any step on (the order is known in advance).
+    let futurePlan: ShardFuturePlan
+    /// Remote sources: fetches the next shards ahead and tells the cache the future.
+    private let prefetcher: ShardPrefetcher?
 
     public init(_ configuration: StreamConfiguration, resumingFrom state: StreamState = StreamState())
         throws(StreamError)
@@ -78,7 +82,18 @@ public final class TokenStream {
         }
         orderFingerprint = fingerprint
         self.state = StreamState(epoch: state.epoch, position: state.position, order: fingerprint)
+        let future = ShardFuturePlan(orders: orders, schedule: schedule, configuration: configuration)
+        futurePlan = future
+        let stepStart = state.epoch * samplesPerEpoch + state.position
+        prefetcher = configuration.prefetch.flatMap {
+            ShardPrefetcher(plan: future, sources: configuration.sources, policy: $0, stepStart: stepStart)
+        }
     }
+
+    deinit { prefetcher?.stop() }
+
+    /// Shard files fetched ahead of the stream so far (remote sources with `prefetch`).
+    public var prefetchStatistics: PrefetchStatistics { prefetcher?.statistics ?? PrefetchStatistics() }
 
     private let orderFingerprint: String
 
@@ -97,6 +112,7 @@ public final class TokenStream {
         precondition(
             batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
             "batch shape differs from the stream configuration")
+        prefetcher?.advance(toStep: state.epoch * samplesPerEpoch + state.position)
         try read(
             globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
         batch.stateAfter = advanceOneStep()
@@ -109,6 +125,7 @@ public final class TokenStream {
         precondition(
             batch.batchSize == configuration.batchSize && batch.sequenceLength == configuration.sequenceLength,
             "batch shape differs from the stream configuration")
+        prefetcher?.advance(toStep: state.epoch * samplesPerEpoch + state.position)
         try read(
             globalPositions: myFirstPosition, count: configuration.batchSize, into: &batch.tokens, ids: &batch.samples)
         batch.stateAfter = advanceOneStep()

@@ -2,8 +2,10 @@
 //   postgres/      the embedded database cluster (kept between runs)
 //   admin-token    the admin token (0600), join-token the workers' join token (0600)
 //   server-url     where the control plane listens (other opsctl commands read it)
-//   artifacts/     the artifact store shared by the local workers
-//   work/<worker>/ scratch space;  logs/worker-N.log  each worker's output
+//   artifacts/     the control plane's blob store (the workers reach it over HTTP, as remote nodes would)
+//   workers/local-N/  each worker's own directory, shared with nothing: work/ (scratch space, with
+//                  work/artifact-cache/ for artifacts fetched from the control plane) and shard-cache/
+//   logs/worker-N.log  each worker's output
 
 import APIClient
 import ClusterModel
@@ -25,6 +27,12 @@ enum UpCommand: OpsCommand {
     static let workerMaxTasks = TypedOption(
         "worker-max-tasks", value: "N", help: "attempts each worker runs at once",
         environment: "OPS_WORKER_MAX_TASKS", default: 4, parser: .integer(in: 1...10_000))
+    static let workerArtifactStore = TypedOption(
+        "worker-artifact-store", value: "KIND",
+        help:
+            "control-plane (workers upload and fetch artifacts over HTTP) or dir (the old shared <state-dir>/artifacts, until datasets and checkpoints stop needing shared paths)",
+        environment: "OPS_UP_WORKER_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.controlPlane,
+        parser: .choice(expected: "control-plane or dir"))
 
     static let spec = CommandSpec(
         "up", summary: "Run a local cluster: embedded PostgreSQL, control plane and N workers",
@@ -44,9 +52,12 @@ enum UpCommand: OpsCommand {
                 environment: "OPS_WORKER_MEMORY",
                 default: "the machine's memory / workers"),
             workerMaxTasks.spec,
+            workerArtifactStore.spec,
         ],
         discussion: """
             The state dir keeps the database, the tokens and the artifacts: the next `opsctl up` finds the same jobs.
+            Each worker gets its own directory (workers/local-N: work dir, shard cache, artifact cache) and shares no
+            path with the others or the control plane: artifacts go through the control plane's blob store over HTTP.
             Prints the URL and the admin token file; Ctrl-C stops the workers, the control plane and PostgreSQL cleanly.
             As root, PostgreSQL runs as the `postgres` user.
             """)
@@ -131,9 +142,22 @@ enum UpCommand: OpsCommand {
               in another shell: export OPS_SERVER=\(serverURL) OPS_TOKEN_FILE=\(options.adminTokenFile.path)
                                 opsctl apply -f manifests/pipeline.yaml --wait
               worker logs: \(options.logDirectory.path)/worker-N.log
-            Ctrl-C stops everything.
-            """)
+            """ + workerDirectoryLines(options).map { "\n" + $0 }.joined()
+                + "\nCtrl-C stops everything.")
         Output.flush()
+    }
+
+    /// One line per worker: its private directories and where its artifacts go.
+    static func workerDirectoryLines(_ options: LocalClusterOptions) -> [String] {
+        (0..<options.workers).map { index in
+            let worker = options.worker(index)
+            let artifacts =
+                options.workerArtifactStore == .controlPlane
+                ? "artifacts via the control plane, cached in \(worker.artifactCacheDirectory.path)"
+                : "artifacts in the shared \(options.artifactDirectory.path)"
+            return
+                "  \(worker.name): work \(worker.workDirectory.path), shard cache \(worker.shardCacheDirectory.path), \(artifacts)"
+        }
     }
 
     /// SIGTERM, up to 20 s for the workers to exit on their own, then SIGKILL for any still running.
@@ -168,14 +192,23 @@ enum UpCommand: OpsCommand {
         throw SettingsError("the control plane did not become ready within 60s")
     }
 
+    /// The worker's command line: its own state, work and shard-cache directories, and the artifact store.
+    static func workerArguments(index: Int, options: LocalClusterOptions, serverURL: String) -> [String] {
+        let worker = options.worker(index)
+        var arguments = [
+            "worker", "--server", serverURL, "--name", worker.name, "--state-dir", worker.directory.path,
+            "--work-dir", worker.workDirectory.path, "--shard-cache", worker.shardCacheDirectory.path,
+            "--cpus", "\(options.workerResources.cpuMillis)m", "--memory", "\(options.workerResources.memoryBytes)",
+            "--max-tasks", "\(options.workerMaxTasks)", "--artifact-store", options.workerArtifactStore.rawValue,
+        ]
+        if options.workerArtifactStore == .dir { arguments += ["--artifact-dir", options.artifactDirectory.path] }
+        return arguments
+    }
+
     static func startWorker(index: Int, options: LocalClusterOptions, serverURL: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = [
-            "worker", "--server", serverURL, "--name", "local-\(index + 1)", "--state-dir", options.stateDirectory.path,
-            "--cpus", "\(options.workerResources.cpuMillis)m", "--memory", "\(options.workerResources.memoryBytes)",
-            "--max-tasks", "\(options.workerMaxTasks)", "--artifact-dir", options.artifactDirectory.path,
-        ]
+        process.arguments = workerArguments(index: index, options: options, serverURL: serverURL)
         var environment = ProcessInfo.processInfo.environment
         environment["OPS_JOIN_TOKEN_FILE"] = options.joinTokenFile.path
         environment["OPS_JOIN_TOKEN"] = nil

@@ -9,7 +9,8 @@ enum WorkerCommand: OpsCommand {
         "max-tasks", value: "N", help: "attempts run at once", environment: "OPS_WORKER_MAX_TASKS",
         default: 4, parser: .integer(in: 1...10_000))
     static let shardCacheBytes = TypedOption(
-        "shard-cache-size", value: "BYTES", help: "shard cache limit; least recently used shards are evicted",
+        "shard-cache-size", value: "BYTES",
+        help: "shard cache limit; the files a stream needs furthest ahead (else least recently used) are evicted",
         environment: "OPS_SHARD_CACHE_SIZE", default: Int64(64) << 30, parser: .positiveBytes(example: "64Gi or 500Mi"))
     static let artifactStore = TypedOption(
         "artifact-store", value: "KIND",

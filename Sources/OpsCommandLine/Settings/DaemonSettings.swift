@@ -128,7 +128,8 @@ extension Settings {
             databaseURL: string("database-url"),
             postgresBinDirectory: URL(fileURLWithPath: try value(UpCommand.postgresBinDirectory)),
             workerResources: Resources(cpuMillis: cpuMillis, memoryBytes: memoryBytes),
-            workerMaxTasks: try value(UpCommand.workerMaxTasks))
+            workerMaxTasks: try value(UpCommand.workerMaxTasks),
+            workerArtifactStore: try value(UpCommand.workerArtifactStore))
     }
 }
 
@@ -142,6 +143,8 @@ public struct LocalClusterOptions: Sendable {
     public var postgresBinDirectory: URL
     public var workerResources: Resources
     public var workerMaxTasks: Int
+    /// `.controlPlane`: workers share no directory; `.dir`: the old shared `artifacts/` (see `opsctl up --help`).
+    public var workerArtifactStore: Settings.ArtifactStoreKind
 
     /// `<state>/postgres`: the embedded database cluster.
     public var databaseDirectory: URL { stateDirectory.appendingPathComponent("postgres") }
@@ -150,4 +153,21 @@ public struct LocalClusterOptions: Sendable {
     public var serverURLFile: URL { stateDirectory.appendingPathComponent("server-url") }
     public var artifactDirectory: URL { stateDirectory.appendingPathComponent("artifacts") }
     public var logDirectory: URL { stateDirectory.appendingPathComponent("logs") }
+
+    /// The directories of local worker `index` (0-based), under `<state>/workers/local-<index + 1>`.
+    public func worker(_ index: Int) -> LocalWorkerDirectories {
+        let name = "local-\(index + 1)"
+        return LocalWorkerDirectories(
+            name: name, directory: stateDirectory.appendingPathComponent("workers").appendingPathComponent(name))
+    }
+}
+
+/// One local worker's private directories (nothing in them is shared with another worker or the control plane).
+public struct LocalWorkerDirectories: Sendable, Equatable {
+    public var name: String
+    public var directory: URL
+    public var workDirectory: URL { directory.appendingPathComponent("work") }
+    public var shardCacheDirectory: URL { directory.appendingPathComponent("shard-cache") }
+    /// Where `ControlPlaneArtifactStore` keeps fetched artifacts (`opsctl worker` puts it in the work dir).
+    public var artifactCacheDirectory: URL { workDirectory.appendingPathComponent("artifact-cache") }
 }

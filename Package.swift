@@ -57,19 +57,20 @@ let package = Package(
             name: "Workers",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum",
+                "ObjectStore",
             ]),
         .target(
             name: "Control",
             dependencies: [
                 "Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum",
-                "DataShards", "Engine",
+                "DataShards", "Engine", "ObjectStore",
             ]),
         // The CLI: the command table, parsing and every command of `opsctl`, as a library so that it is unit-tested.
         .target(
             name: "OpsCommandLine",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "Control", "Workers", "Postgres", "YAML",
-                "Engine",
+                "Engine", "ObjectStore",
             ]),
 
         // MARK: Executables.
@@ -125,7 +126,7 @@ let package = Package(
             name: "ControlTests",
             dependencies: [
                 "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
-                "Zstd", "Gzip",
+                "Zstd", "Gzip", "ObjectStore", "HTTPServer",
             ]),
         .testTarget(
             name: "ObjectStoreTests",

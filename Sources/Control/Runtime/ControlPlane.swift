@@ -80,7 +80,10 @@ public final class ControlPlane: @unchecked Sendable {
             },
             errorResponse: { status, message in
                 let code: APIErrorCode = status == 413 ? .payloadTooLarge : status >= 500 ? .internalError : .badRequest
-                return APIErrorMapping.response(APIErrorBody(code: code, message: message))
+                // The server's own status stands (a range outside a blob is 416, not the code's 400).
+                var response = APIErrorMapping.response(APIErrorBody(code: code, message: message))
+                response.status = status
+                return response
             })
         let server = HTTPServer(configuration: serverConfiguration) { router.handle($0) }
         try server.start()

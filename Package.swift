@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Primitives"),
         .target(name: "ClusterModel", dependencies: ["Primitives"], exclude: ["README.md"]),
         // SHA-256 (libcrypto's, the one wrapper of CCrypto): shards, checkpoints and artifacts are identified by checksum.
-        .target(name: "Checksum", dependencies: ["CCrypto"]),
+        .target(name: "Checksum", dependencies: ["CCrypto", "Primitives"]),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML", "Primitives"]),
         .target(name: "Scheduler", dependencies: ["ClusterModel", "Primitives"], exclude: ["README.md"]),
         .target(
@@ -90,6 +90,12 @@ let package = Package(
         .executableTarget(
             name: "ObjectStoreBench", dependencies: ["ObjectStore", "Checksum", "TestSupport"],
             path: "Benchmarks/ObjectStoreBench"),
+        .executableTarget(
+            name: "StorageBench",
+            dependencies: [
+                "Control", "Workers", "ObjectStore", "DataShards", "HTTPClient", "APIClient", "TestSupport",
+            ],
+            path: "Benchmarks/StorageBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(
             name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],

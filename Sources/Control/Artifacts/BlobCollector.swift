@@ -26,7 +26,10 @@ struct BlobCollector {
                 report.referenced += 1
                 continue
             }
-            try space.delete(blob.sha256)
+            guard try space.delete(blob.sha256, unlessModifiedAfter: now.addingTimeInterval(-graceSeconds)) else {
+                report.young += 1
+                continue
+            }
             report.deleted += 1
             report.deletedBytes += blob.bytes
         }

@@ -14,7 +14,8 @@ struct StoredBlob: Sendable, Equatable {
 protocol BlobSpace: Sendable {
     var backend: StorageBackendKind { get }
     func blobs(now: Date) throws -> [StoredBlob]
-    func delete(_ sha256: String) throws
+    /// Deletes the blob unless it was written (or stored again) after `cutoff`; false when it was kept.
+    func delete(_ sha256: String, unlessModifiedAfter cutoff: Date) throws -> Bool
 }
 
 /// `<artifactDirectory>/blobs/<aa>/<sha256>`; temporaries (`*.partial`) are not blobs and are left alone.
@@ -41,13 +42,17 @@ struct BlobFileSpace: BlobSpace {
         return found
     }
 
-    func delete(_ sha256: String) throws {
+    func delete(_ sha256: String, unlessModifiedAfter cutoff: Date) throws -> Bool {
+        // Checked again at the last moment: a PUT of the same blob since the listing touched it for a new row.
+        let modified = (try? FileManager.default.attributesOfItem(atPath: files.path(sha256)))?[.modificationDate]
+        if let modified = modified as? Date, modified > cutoff { return false }
         if unlink(files.path(sha256)) != 0 && errno != ENOENT {
             throw APIErrorBody(
                 code: .internalError,
                 message:
                     "cannot delete blob \(sha256): \(String(cString: strerror(errno))); check the artifact directory")
         }
+        return true
     }
 }
 
@@ -72,7 +77,10 @@ struct S3BlobSpace: BlobSpace {
         }
     }
 
-    func delete(_ sha256: String) throws {
+    /// S3 has no conditional delete by age; the window is the listing's, and `S3ArtifactStore` re-uploads objects
+    /// older than 10 minutes (well inside the 1 h grace) instead of reusing them.
+    func delete(_ sha256: String, unlessModifiedAfter cutoff: Date) throws -> Bool {
         try store.delete(key: description.blobKey(sha256))
+        return true
     }
 }

@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Primitives"),
         .target(name: "ClusterModel", dependencies: ["Primitives"], exclude: ["README.md"]),
         // SHA-256 (libcrypto's, the one wrapper of CCrypto): shards, checkpoints and artifacts are identified by checksum.
-        .target(name: "Checksum", dependencies: ["CCrypto"]),
+        .target(name: "Checksum", dependencies: ["CCrypto", "Primitives"]),
         .target(name: "APITypes", dependencies: ["ClusterModel", "YAML", "Primitives"]),
         .target(name: "Scheduler", dependencies: ["ClusterModel", "Primitives"], exclude: ["README.md"]),
         .target(
@@ -57,19 +57,20 @@ let package = Package(
             name: "Workers",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum",
+                "ObjectStore",
             ]),
         .target(
             name: "Control",
             dependencies: [
                 "Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum",
-                "DataShards", "Engine",
+                "DataShards", "Engine", "ObjectStore",
             ]),
         // The CLI: the command table, parsing and every command of `opsctl`, as a library so that it is unit-tested.
         .target(
             name: "OpsCommandLine",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "Control", "Workers", "Postgres", "YAML",
-                "Engine",
+                "Engine", "ObjectStore",
             ]),
 
         // MARK: Executables.
@@ -91,6 +92,12 @@ let package = Package(
         .executableTarget(
             name: "ObjectStoreBench", dependencies: ["ObjectStore", "Checksum", "TestSupport"],
             path: "Benchmarks/ObjectStoreBench"),
+        .executableTarget(
+            name: "StorageBench",
+            dependencies: [
+                "Control", "Workers", "ObjectStore", "DataShards", "HTTPClient", "APIClient", "TestSupport",
+            ],
+            path: "Benchmarks/StorageBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(
             name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],
@@ -127,7 +134,7 @@ let package = Package(
             name: "ControlTests",
             dependencies: [
                 "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
-                "Zstd", "Gzip",
+                "Zstd", "Gzip", "ObjectStore", "HTTPServer",
             ]),
         .testTarget(
             name: "ObjectStoreTests",

@@ -27,6 +27,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var schedulingIntervalSeconds: Double
     /// Name of this replica in logs and in the leader lock's holder.
     public var replicaName: String
+    /// The cluster's blob backend (the control plane's own store or an S3 bucket) and its garbage collection.
+    public var storage = StorageConfiguration()
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,

@@ -58,6 +58,8 @@ final class TransferSink {
     var downloadPath: String?
     var fileFD: Int32 = -1
     var fileError: String?
+    /// For downloads: shown every chunk of a 2xx body as it is written (a checksum computed on the way).
+    var bodyObserver: ((UnsafeRawBufferPointer) -> Void)?
     let cancellation: CancellationFlag?
     /// For uploads from a file: the open file the read callback streams from.
     var uploadFD: Int32 = -1
@@ -105,6 +107,7 @@ final class TransferSink {
             }
             offset += n
         }
+        bodyObserver?(bytes)
         return true
     }
 
@@ -154,7 +157,7 @@ private let progressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
 func performTransfer(
     pool: CurlHandlePool, request: HTTPClientRequest, defaultHeaders: [String: String],
     downloadTo path: String?, range: ClosedRange<Int64>?, uploadFrom uploadPath: String? = nil,
-    cancellation: CancellationFlag?
+    cancellation: CancellationFlag?, bodyObserver: ((UnsafeRawBufferPointer) -> Void)? = nil
 ) throws(HTTPClientError) -> HTTPClientResponse {
     let url = request.url
     let upload: UploadFile?
@@ -165,6 +168,7 @@ func performTransfer(
     defer { pool.checkin(handle) }
 
     let sink = TransferSink(downloadPath: path, cancellation: cancellation)
+    sink.bodyObserver = bodyObserver
     sink.uploadFD = upload?.descriptor ?? -1
     let sinkPointer = Unmanaged.passRetained(sink)
     defer { sinkPointer.release() }

@@ -43,6 +43,18 @@ public final class HTTPClient: Sendable {
             cancellation: nil)
     }
 
+    /// `download` that also shows `observe` every chunk of a 2xx body as it is written, in order (e.g. to a
+    /// `BackgroundSHA256`, so the file need not be read again to verify it). Called on the transfer's thread.
+    public func download(
+        url: String, to path: String, headers: [String: String] = [:], timeoutSeconds: Double = 600,
+        observe: @escaping (UnsafeRawBufferPointer) -> Void
+    ) throws(HTTPClientError) -> HTTPClientResponse {
+        let request = HTTPClientRequest(method: "GET", url: url, headers: headers, timeoutSeconds: timeoutSeconds)
+        return try performTransfer(
+            pool: pool, request: request, defaultHeaders: defaultHeaders, downloadTo: path, range: nil,
+            cancellation: nil, bodyObserver: observe)
+    }
+
     /// Sends the file at `path` as the body (streamed, never loaded into memory), e.g. an artifact upload.
     public func upload(
         url: String, method: String = "PUT", fromFile path: String, headers: [String: String] = [:],

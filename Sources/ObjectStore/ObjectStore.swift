@@ -12,9 +12,13 @@ public struct ObjectInfo: Sendable, Equatable {
     /// Lower-case hex SHA-256 of the whole object when the writer recorded one (S3ObjectStore does, as user
     /// metadata); nil when unknown (a listing, or an object written by another client).
     public let sha256: String?
+    /// When the object was last written (S3's `LastModified` in a listing, `Last-Modified` on HEAD); the garbage
+    /// collector's age of a blob. Nil when the server did not say.
+    public let lastModified: Date?
 
-    public init(key: String, sizeBytes: Int64, etag: String, sha256: String? = nil) {
+    public init(key: String, sizeBytes: Int64, etag: String, sha256: String? = nil, lastModified: Date? = nil) {
         (self.key, self.sizeBytes, self.etag, self.sha256) = (key, sizeBytes, etag, sha256)
+        self.lastModified = lastModified
     }
 }
 

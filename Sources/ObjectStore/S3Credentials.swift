@@ -60,3 +60,28 @@ public struct S3Credentials: Sendable, Equatable, CustomStringConvertible {
         return values
     }
 }
+
+extension S3Credentials {
+    /// The credentials a process finds for itself, in the AWS tools' order: the environment's
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when set, else profile `AWS_PROFILE` (default `default`) of
+    /// the file `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`). The control plane never hands keys
+    /// to workers: each node resolves its own.
+    public static func resolve(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ObjectStoreError) -> S3Credentials
+    {
+        if environment["AWS_ACCESS_KEY_ID"].map({ !$0.isEmpty }) == true {
+            return try fromEnvironment(environment)
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let file =
+            environment["AWS_SHARED_CREDENTIALS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? home + "/.aws/credentials"
+        let profile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw .missingCredentials(
+                detail: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write profile [\(profile)] to \(file) "
+                    + "(AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE choose another file or profile)")
+        }
+        return try fromFile(file, profile: profile)
+    }
+}

@@ -101,7 +101,8 @@ public final class S3ObjectStore: ObjectStore {
                 bucket: configuration.bucket, operation: .headObject, detail: "no Content-Length for \"\(key)\"")
         }
         return ObjectInfo(
-            key: key, sizeBytes: length, etag: Self.etag(response), sha256: response.header(Self.sha256MetadataHeader))
+            key: key, sizeBytes: length, etag: Self.etag(response), sha256: response.header(Self.sha256MetadataHeader),
+            lastModified: response.header("Last-Modified").flatMap(S3Timestamps.httpDate))
     }
 
     public func list(prefix: String) throws(ObjectStoreError) -> [ObjectInfo] {
@@ -120,7 +121,9 @@ public final class S3ObjectStore: ObjectStore {
                         detail: "a <Contents> without Key or Size")
                 }
                 objects.append(
-                    ObjectInfo(key: key, sizeBytes: size, etag: Self.unquoted(S3XML.value("ETag", in: entry) ?? "")))
+                    ObjectInfo(
+                        key: key, sizeBytes: size, etag: Self.unquoted(S3XML.value("ETag", in: entry) ?? ""),
+                        lastModified: S3XML.value("LastModified", in: entry).flatMap(S3Timestamps.iso8601)))
             }
             continuation =
                 S3XML.value("IsTruncated", in: xml) == "true" ? S3XML.value("NextContinuationToken", in: xml) : nil

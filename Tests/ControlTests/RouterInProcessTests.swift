@@ -150,6 +150,9 @@ final class RouterInProcessTests: StoreTestCase {
                 // Past the scope check: the handler answers (a 400 for the empty body, a 404 for the unknown blob).
                 XCTAssertFalse([401, 403].contains(worker.status), "\(endpoint): \(worker.status)")
                 XCTAssertFalse([401, 403].contains(admin.status), "\(endpoint): \(admin.status)")
+            case .member:
+                XCTAssertEqual([anonymous.status, stranger.status], [401, 401], "\(endpoint)")
+                XCTAssertEqual([join.status, worker.status, admin.status], [200, 200, 200], "\(endpoint)")
             case .registration:
                 XCTAssertEqual([anonymous.status, stranger.status, worker.status], [401, 401, 403], "\(endpoint)")
                 XCTAssertEqual(

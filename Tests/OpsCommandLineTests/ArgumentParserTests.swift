@@ -189,7 +189,8 @@ final class ArgumentParserTests: XCTestCase {
         XCTAssertEqual(
             summary,
             "listen 127.0.0.1:9000, database postgresql://ops:***@127.0.0.1:5432/ops, artifacts \(configuration.artifactDirectory), "
-                + "lease 15.0s, heartbeat 3.0s, max body 16Mi", "the database password and the tokens are never shown")
+                + "lease 15.0s, heartbeat 3.0s, max body 16Mi, storage blob",
+            "the database password and the tokens are never shown")
         XCTAssertEqual(ServeCommand.redactPassword("postgresql://ops:pw@h/db"), "postgresql://ops:***@h/db")
         XCTAssertEqual(ServeCommand.redactPassword("postgresql://ops@h/db"), "postgresql://ops@h/db")
         XCTAssertThrowsError(try Settings(parsed: try parse("serve"), environment: [:]).controlPlaneConfiguration()) {

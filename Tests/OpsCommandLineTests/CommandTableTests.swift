@@ -16,7 +16,10 @@ final class CommandTableTests: XCTestCase {
         let names = OpsCommands.parser.commands.map(\.name)
         XCTAssertEqual(
             names,
-            ["up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "generate", "version"])
+            [
+                "up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "generate", "version",
+                "collect-blobs",
+            ])
         XCTAssertEqual(Set(names).count, names.count, "a name names one command")
         for name in names {
             XCTAssertEqual(OpsCommands.command(named: name)?.spec.name, name)
@@ -87,8 +90,9 @@ final class CommandTableTests: XCTestCase {
         XCTAssertEqual(try settings("worker").value(WorkerCommand.artifactStore), .dir)
         XCTAssertEqual(
             try settings("worker --artifact-store control-plane").value(WorkerCommand.artifactStore), .controlPlane)
+        XCTAssertEqual(try settings("worker --artifact-store cluster").value(WorkerCommand.artifactStore), .cluster)
         XCTAssertThrowsError(try settings("worker --artifact-store s3").value(WorkerCommand.artifactStore)) { error in
-            XCTAssertEqual("\(error)", "--artifact-store: expected dir or control-plane, got 's3'")
+            XCTAssertEqual("\(error)", "--artifact-store: expected dir, control-plane or cluster, got 's3'")
         }
     }
 }

@@ -9,6 +9,8 @@ public enum HTTPMethodName: String, Sendable, Codable, CaseIterable {
     case post = "POST"
     case put = "PUT"
     case delete = "DELETE"
+    /// Only for blobs: the headers of `GET` without the body.
+    case head = "HEAD"
 }
 
 /// Who may call a route.
@@ -22,6 +24,8 @@ public enum RouteScope: String, Sendable, Codable, CaseIterable {
     case worker
     /// Registration: the join token or the admin token.
     case registration
+    /// Any of the cluster's tokens (join, worker or admin): what a worker needs to know before it registers.
+    case member
 }
 
 /// One route of the API: `GET /v1/jobs/{name}/tasks`, callable by `admin`.
@@ -157,7 +161,22 @@ public enum APIRoute {
     public static let putBlob = APIEndpoint(.put, blobPattern, .worker)
     /// → the bytes (404 when unknown).
     public static let getBlob = APIEndpoint(.get, blobPattern, .worker)
+    /// → the headers of `getBlob` (size, `Accept-Ranges`), no body; 404 when unknown.
+    public static let headBlob = APIEndpoint(.head, blobPattern, .worker)
     private static let blobPattern = "/v1/blobs/{sha256}"
+    /// → `StorageDescription`: the cluster's backend (blob store or an S3 bucket); never credentials. Any token
+    /// (a worker asks with its join token, before it registers).
+    public static let storage = APIEndpoint(.get, "/v1/storage", .member)
+    /// (empty body) → 201 `UploadSessionResponse`: a resumable upload of a large blob, at offset 0.
+    public static let createUpload = APIEndpoint(.post, "/v1/uploads", .worker)
+    /// `?offset=N`, raw bytes → `UploadSessionResponse`; 409 when N is not the session's offset.
+    public static let appendUpload = APIEndpoint(.put, "/v1/uploads/{id}", .worker)
+    /// → `UploadSessionResponse` (the offset to resume at); 404 when unknown or expired.
+    public static let uploadStatus = APIEndpoint(.get, "/v1/uploads/{id}", .worker)
+    /// `?sha256=` → 201/200 `BlobUploadResponse`: verified and moved into the blob store; 400 on a mismatch.
+    public static let completeUpload = APIEndpoint(.post, "/v1/uploads/{id}/complete", .worker)
+    /// (empty body) → `BlobCollectionReport`: deletes blobs no row references and older than the grace period.
+    public static let collectBlobs = APIEndpoint(.post, "/v1/storage/collect", .admin)
 
     // MARK: Training exchange (a worker holding an attempt of the job, or the admin token; docs/storage.md)
     /// `ExchangePutRequest` → 201 `ExchangeEntry` (created), 200 (replaced), 409 when `exclusive` and it exists.
@@ -189,7 +208,7 @@ public enum APIRoute {
         healthz, readyz,
         manifests, jobs, job, cancelJob, jobTasks, jobLogs, jobMetrics, jobEvents, tasks, workers, events,
         datasets, dataset, datasetShards, queues, deleteQueue, artifacts,
-        putBlob, getBlob,
+        putBlob, getBlob, headBlob, storage, createUpload, appendUpload, uploadStatus, completeUpload, collectBlobs,
         putExchangeEntry, listExchange, deleteExchangeEntry,
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
     ]

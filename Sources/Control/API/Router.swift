@@ -158,6 +158,7 @@ final class Router: Sendable {
         case .open: return nil
         case .admin: try principal.requireAdmin()
         case .registration: try principal.requireMayRegister()
+        case .member: break
         case .worker:
             if principal == .joiningWorker {
                 throw AuthorizationError.forbidden(

@@ -15,6 +15,7 @@ public final class ControlPlane: @unchecked Sendable {
     private var signals: StoreSignals?
     private var server: HTTPServer?
     private var sweeps: BackgroundSweeps?
+    private var blobCollection: BlobCollectionSweep?
     private var scheduling: SchedulingLoop?
     /// Set by `requestStop()` (SIGTERM): a start that is still waiting for the database or for another replica's
     /// migration gives up instead of hanging.
@@ -73,11 +74,16 @@ public final class ControlPlane: @unchecked Sendable {
             address: configuration.host, port: UInt16(configuration.port),
             // Blobs (checkpoints) are the one body that may be large; the method does not matter here.
             maxBodyBytes: { _, path in
-                APIRoute.putBlob.match(path.split(separator: "/").map(String.init)) != nil ? maxBlob : maxBody
+                let components = path.split(separator: "/").map(String.init)
+                return APIRoute.putBlob.match(components) != nil || APIRoute.appendUpload.match(components) != nil
+                    ? maxBlob : maxBody
             },
             errorResponse: { status, message in
                 let code: APIErrorCode = status == 413 ? .payloadTooLarge : status >= 500 ? .internalError : .badRequest
-                return APIErrorMapping.response(APIErrorBody(code: code, message: message))
+                // The server's own status stands (a range outside a blob is 416, not the code's 400).
+                var response = APIErrorMapping.response(APIErrorBody(code: code, message: message))
+                response.status = status
+                return response
             })
         let server = HTTPServer(configuration: serverConfiguration) { router.handle($0) }
         try server.start()
@@ -86,6 +92,9 @@ public final class ControlPlane: @unchecked Sendable {
         let sweeps = BackgroundSweeps(services: services, log: log)
         sweeps.start()
         self.sweeps = sweeps
+        let blobCollection = BlobCollectionSweep(services: services, log: log)
+        blobCollection.start()
+        self.blobCollection = blobCollection
         let scheduling = SchedulingLoop(
             pool: pool, conninfo: configuration.databaseURL, signals: signals,
             intervalSeconds: configuration.schedulingIntervalSeconds,
@@ -99,10 +108,12 @@ public final class ControlPlane: @unchecked Sendable {
     public func stop() {
         scheduling?.stop()
         sweeps?.stop()
+        blobCollection?.stop()
         server?.stop(timeoutSeconds: 5)
         signals?.stop()
         pool?.close()
         sweeps = nil
+        blobCollection = nil
         scheduling = nil
         server = nil
         signals = nil

@@ -34,6 +34,7 @@ public enum OpsCommands {
     static let all: [any OpsCommand.Type] = [
         UpCommand.self, ServeCommand.self, WorkerCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
         LogsCommand.self, CancelCommand.self, DeleteCommand.self, GenerateCommand.self, VersionCommand.self,
+        CollectBlobsCommand.self,
     ]
 
     /// The command type named `name`, as the parser spelled it.

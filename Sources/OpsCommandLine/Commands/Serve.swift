@@ -40,7 +40,7 @@ enum ServeCommand: OpsCommand {
             leaseSeconds.spec,
             heartbeatSeconds.spec,
             maxBodyBytes.spec,
-        ],
+        ] + StorageOptions.specs,
         discussion: "Several `serve` replicas may share one database; they coordinate through it.")
 
     static func run(_ settings: Settings) async throws -> Int32 {
@@ -68,7 +68,14 @@ enum ServeCommand: OpsCommand {
     static func summary(_ configuration: ControlPlaneConfiguration) -> String {
         "listen \(configuration.host):\(configuration.port), database \(redactPassword(configuration.databaseURL)), "
             + "artifacts \(configuration.artifactDirectory), lease \(configuration.leaseSeconds)s, heartbeat \(configuration.heartbeatSeconds)s, "
-            + "max body \(Quantity.formatBytes(Int64(configuration.maxBodyBytes)))"
+            + "max body \(Quantity.formatBytes(Int64(configuration.maxBodyBytes))), storage \(storageSummary(configuration.storage))"
+    }
+
+    /// `blob` or `s3 http://host:9000 bucket/prefix (key AKIA...)`: the access key ID only, never the secret.
+    static func storageSummary(_ storage: StorageConfiguration) -> String {
+        guard let s3 = storage.description.s3 else { return "blob" }
+        let key = storage.s3Credentials.map { " (access key \($0.accessKeyID))" } ?? ""
+        return "s3 \(s3.endpoint) \(s3.bucket)/\(s3.keyPrefix)\(key)"
     }
 
     /// `postgresql://user:secret@host/db` → `postgresql://user:***@host/db`.

@@ -14,9 +14,10 @@ enum WorkerCommand: OpsCommand {
         environment: "OPS_SHARD_CACHE_SIZE", default: Int64(64) << 30, parser: .positiveBytes(example: "64Gi or 500Mi"))
     static let artifactStore = TypedOption(
         "artifact-store", value: "KIND",
-        help: "dir (files in --artifact-dir) or control-plane (uploaded to the control plane)",
+        help:
+            "dir (files in --artifact-dir), control-plane (uploaded to the control plane) or cluster (the backend `serve --storage` chose: blob store or S3)",
         environment: "OPS_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.dir,
-        parser: .choice(expected: "dir or control-plane"))
+        parser: .choice(expected: "dir, control-plane or cluster"))
     static let pollWaitSeconds = TypedOption(
         "poll-wait", value: "SECONDS", help: "long-poll duration", environment: "OPS_POLL_WAIT",
         default: 20.0, parser: .seconds)
@@ -85,6 +86,16 @@ enum WorkerCommand: OpsCommand {
             artifactStore = ControlPlaneArtifactStore(
                 baseURL: settings.serverURL, token: api.requester.token,
                 cacheDirectory: configuration.workDirectory.appendingPathComponent("artifact-cache"))
+        case .cluster:
+            // Asked once at start: a worker whose credentials cannot reach the cluster's bucket fails here, not
+            // at its first checkpoint.
+            let storage = try StorageClients.describe(baseURL: settings.serverURL, token: api.requester.token)
+            artifactStore = try StorageClients.artifactStore(
+                for: storage, controlPlaneURL: settings.serverURL, token: api.requester.token,
+                cacheDirectory: configuration.workDirectory.appendingPathComponent("artifact-cache"),
+                log: { WorkerDaemon.standardErrorLog($0) })
+            WorkerDaemon.standardErrorLog(
+                "cluster storage: \(storage.backend.rawValue)\(storage.s3.map { " bucket \($0.bucket)" } ?? "")")
         }
         let daemon = WorkerDaemon(
             configuration: configuration, api: api, registry: ExecutorRegistry.standard(),

@@ -17,6 +17,8 @@ extension Settings {
     public enum ArtifactStoreKind: String, Sendable, CaseIterable {
         case dir
         case controlPlane = "control-plane"
+        /// Whatever the cluster's backend is (`GET /v1/storage`): the control plane's blob store or its S3 bucket.
+        case cluster
     }
 
     /// `opsctl worker`: name, resources, labels, concurrency and directories.
@@ -96,10 +98,12 @@ extension Settings {
                 "--heartbeat-seconds (\(heartbeat)) must be > 0 and shorter than --lease-seconds (\(lease)), or leases expire between heartbeats"
             )
         }
-        return ControlPlaneConfiguration(
+        var configuration = ControlPlaneConfiguration(
             host: try value(ServeCommand.host), port: try value(ServeCommand.port), databaseURL: databaseURL,
             adminToken: Secret(admin), joinToken: Secret(join), artifactDirectory: artifactDirectory.path,
             leaseSeconds: lease, heartbeatSeconds: heartbeat, maxBodyBytes: Int(maxBody))
+        configuration.storage = try storageConfiguration()
+        return configuration
     }
 
     /// `opsctl up`.

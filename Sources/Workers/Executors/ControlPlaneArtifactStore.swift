@@ -10,6 +10,7 @@ import APITypes
 import Checksum
 import Foundation
 import HTTPClient
+import Primitives
 
 public struct ControlPlaneArtifactStore: ArtifactStore {
     public static let scheme = "cp://blobs/"
@@ -17,17 +18,27 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
     public let baseURL: String
     public let token: BearerToken
     public let cacheDirectory: URL
+    /// Files larger than this go up as a resumable upload (`/v1/uploads`) in chunks of `chunkBytes`, so a
+    /// dropped connection costs one chunk, not the file. 64 MiB: below it one `PUT` is cheaper than four calls.
+    public let resumableAboveBytes: Int64
+    public let chunkBytes: Int64
     private let client: HTTPClient
 
     /// `token`: share the worker API's token (`HTTPControlPlaneAPI.requester.token`), which becomes the
     /// per-worker token after registration.
-    public init(baseURL: String, token: BearerToken, cacheDirectory: URL, client: HTTPClient = HTTPClient()) {
+    public init(
+        baseURL: String, token: BearerToken, cacheDirectory: URL, client: HTTPClient = HTTPClient(),
+        resumableAboveBytes: Int64 = 64 << 20, chunkBytes: Int64 = 32 << 20
+    ) {
+        precondition(resumableAboveBytes >= 0 && chunkBytes > 0)
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.token = token
         self.cacheDirectory = cacheDirectory
         self.client = client
+        self.resumableAboveBytes = resumableAboveBytes
+        self.chunkBytes = chunkBytes
     }
 
     private var headers: [String: String] {
@@ -40,13 +51,22 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
             throw ArtifactStoreError.unreadable(path: file.path, reason: "\(error)")
         }
         let url = baseURL + APIRoute.putBlob.path(sha)
+        let sizeBytes =
+            (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.int64Value ?? 0
         let response: HTTPClientResponse
-        do {
-            response = try client.upload(
-                url: url, fromFile: file.path,
-                headers: headers.merging(["Content-Type": "application/octet-stream"]) { a, _ in a })
-        } catch {
-            throw ArtifactStoreError.writeFailed(path: url, reason: "\(error)")
+        if sizeBytes > resumableAboveBytes {
+            response = try ResumableBlobUpload(
+                baseURL: baseURL, headers: headers, client: client, chunkBytes: chunkBytes, maxFailures: 6,
+                backoff: ExponentialBackoff(initialSeconds: 0.2, maximumSeconds: 5)
+            ).upload(file: file, sha256: sha, sizeBytes: sizeBytes)
+        } else {
+            do {
+                response = try client.upload(
+                    url: url, fromFile: file.path,
+                    headers: headers.merging(["Content-Type": "application/octet-stream"]) { a, _ in a })
+            } catch {
+                throw ArtifactStoreError.writeFailed(path: url, reason: "\(error)")
+            }
         }
         guard response.isSuccess else {
             throw ArtifactStoreError.writeFailed(path: url, reason: Self.explain(response))
@@ -79,16 +99,18 @@ public struct ControlPlaneArtifactStore: ArtifactStore {
         let temporary = directory.appendingPathComponent(".\(sha).\(UUID().uuidString).tmp")
         defer { try? FileManager.default.removeItem(at: temporary) }
         let url = baseURL + APIRoute.getBlob.path(sha)
+        // Hashed on its own thread while the bytes arrive: no second read of the file (0.75 → ~0.9 of curl).
+        let hasher = BackgroundSHA256()
         let response: HTTPClientResponse
-        do { response = try client.download(url: url, to: temporary.path, headers: headers) } catch {
+        do {
+            response = try client.download(url: url, to: temporary.path, headers: headers) { hasher.update($0) }
+        } catch {
+            _ = hasher.finalizeHex()
             throw ArtifactStoreError.unreadable(path: url, reason: "\(error)")
         }
+        let actual = hasher.finalizeHex()
         if response.status == 404 { throw ArtifactStoreError.notFound(location: location) }
         guard response.isSuccess else { throw ArtifactStoreError.unreadable(path: url, reason: Self.explain(response)) }
-        let actual: String
-        do { actual = try SHA256.hex(ofFileAt: temporary.path) } catch {
-            throw ArtifactStoreError.unreadable(path: temporary.path, reason: "\(error)")
-        }
         guard actual == sha else {
             throw ArtifactStoreError.unreadable(
                 path: url, reason: "downloaded bytes hash to \(actual), expected \(sha); the copy was discarded")

@@ -158,6 +158,11 @@ public enum APIRoute {
     /// → the bytes (404 when unknown).
     public static let getBlob = APIEndpoint(.get, blobPattern, .worker)
     private static let blobPattern = "/v1/blobs/{sha256}"
+    /// `MissingBlobsRequest` → `MissingBlobsResponse`: which checksums the store lacks (`opsctl apply` uploads only those).
+    public static let missingBlobs = APIEndpoint(.post, "/v1/blobs/missing", .worker)
+    /// → `DatasetFilesResponse`: a dataset's index and files with their blob locations, for workers reading it by
+    /// name (409 while shards are still missing).
+    public static let datasetFiles = APIEndpoint(.get, "/v1/datasets/{name}/files", .worker)
 
     // MARK: Worker protocol (worker token; each call names its worker id in the body)
     /// `RegisterWorkerRequest` → `RegisterWorkerResponse`.
@@ -179,7 +184,7 @@ public enum APIRoute {
         healthz, readyz,
         manifests, jobs, job, cancelJob, jobTasks, jobLogs, jobMetrics, jobEvents, tasks, workers, events,
         datasets, dataset, datasetShards, queues, deleteQueue, artifacts,
-        putBlob, getBlob,
+        putBlob, getBlob, missingBlobs, datasetFiles,
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
     ]
 

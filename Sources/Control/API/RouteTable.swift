@@ -52,6 +52,8 @@ enum RouteTable {
             route(APIRoute.artifacts, AdminRoutes.listArtifacts),
             route(APIRoute.putBlob, BlobRoutes.put),
             route(APIRoute.getBlob, BlobRoutes.get),
+            route(APIRoute.missingBlobs, BlobRoutes.missing),
+            route(APIRoute.datasetFiles, AdminRoutes.datasetFiles),
             route(APIRoute.workerRegister, WorkerRoutes.register),
             route(APIRoute.workerHeartbeat, WorkerRoutes.heartbeat),
             route(APIRoute.workerPoll, WorkerRoutes.poll),

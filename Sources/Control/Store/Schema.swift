@@ -286,5 +286,14 @@ extension Migrations {
                 ALTER TABLE workers DROP CONSTRAINT workers_state_check;
                 ALTER TABLE workers ADD CONSTRAINT workers_state_check CHECK (state IN ('alive', 'draining', 'lost', 'drained'));
                 """),
+        // Datasets by name (issue 14): a shard's `.idx` file is a blob of its own, so its row says where it is
+        // and what it hashes to (NULL for shards written to a host directory, whose `.idx` sits beside the `.bin`).
+        Migration(
+            version: 13, name: "shard index files",
+            sql: """
+                ALTER TABLE shards ADD COLUMN idx_location text;
+                ALTER TABLE shards ADD COLUMN idx_sha256 text CHECK (idx_sha256 ~ '^[0-9a-f]{64}$');
+                ALTER TABLE shards ADD COLUMN idx_bytes bigint CHECK (idx_bytes >= 0);
+                """),
     ]
 }

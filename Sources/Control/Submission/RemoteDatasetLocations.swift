@@ -30,7 +30,9 @@ enum RemoteDatasetLocations {
 
     static func normalized(_ location: String) -> String? {
         let lower = location.lowercased()
-        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return nil }
+        // A dataset by name is cached under `cp://datasets/<name>/<sha256>.bin` (`ListedShardLocator`).
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") || location.hasPrefix(DatasetByName.scheme)
+        else { return nil }
         var trimmed = Substring(location)
         while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         return String(trimmed)

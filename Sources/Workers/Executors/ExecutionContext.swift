@@ -30,6 +30,8 @@ public final class ExecutionContext: Sendable {
     public let artifactStore: any ArtifactStore
     /// The worker's cache of remote shards (see `shardCache(for:)`); nil in contexts made without one.
     public let workerShardCache: ShardCache?
+    /// The control plane's datasets by name (`streamSource(at:)`); nil in contexts made without one.
+    public let datasets: ControlPlaneDatasets?
 
     private let reports: ReportQueue
     /// What the attempt's threads (executor, heartbeat, report flushes) share.
@@ -45,8 +47,9 @@ public final class ExecutionContext: Sendable {
 
     public init(
         task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
-        reports: ReportQueue, shardCache: ShardCache? = nil
+        reports: ReportQueue, shardCache: ShardCache? = nil, datasets: ControlPlaneDatasets? = nil
     ) {
+        self.datasets = datasets
         self.task = task
         self.workerShardCache = shardCache
         self.workDirectoryURL = workDirectory

@@ -24,7 +24,7 @@ public struct VerifyExecutor: JobExecutor {
         }
         let (names, failures) = try await context.runBlocking {
             () throws -> ([String], [StreamMaterializer.VerificationFailure]) in
-            try Self.verify(spec, cache: cache)
+            try Self.verify(spec, source: try context.streamSource(at: spec.location, cache: cache))
         }
         let label = spec.dataset ?? spec.location
         context.log(
@@ -51,15 +51,21 @@ public struct VerifyExecutor: JobExecutor {
     static func verify(_ spec: VerifyTaskSpec, cache: ShardCache?) throws -> (
         [String], [StreamMaterializer.VerificationFailure]
     ) {
-        do throws(StreamError) {
-            let source = try StreamSource.at(spec.location, cache: cache)
-            let names = source.index.shards.enumerated().filter { $0.offset % spec.parts == spec.part }.map(
-                \.element.name)
-            return (names, StreamMaterializer.verify(source, shards: names))
-        } catch {
+        let source: StreamSource
+        do { source = try StreamSource.at(spec.location, cache: cache) } catch {
             throw TaskFailure(
                 "cannot read dataset \(spec.dataset ?? spec.location) at \(spec.location): \(error)",
                 retryable: error.shard != nil)
         }
+        return try verify(spec, source: source)
+    }
+
+    /// The same for an opened source (a dataset by name is opened through the worker's context).
+    static func verify(_ spec: VerifyTaskSpec, source: StreamSource) -> (
+        [String], [StreamMaterializer.VerificationFailure]
+    ) {
+        let names = source.index.shards.enumerated().filter { $0.offset % spec.parts == spec.part }.map(
+            \.element.name)
+        return (names, StreamMaterializer.verify(source, shards: names))
     }
 }

@@ -55,7 +55,7 @@ final class DatasetsByNameClusterTests: XCTestCase {
         return directory
     }
 
-    private func tokenizeManifest(_ name: String, dataset: String, inputs: String) -> String {
+    private func tokenizeManifest(_ name: String, dataset: String, inputs: String, tokenizer: String) -> String {
         """
         apiVersion: llmops/v1
         kind: Job
@@ -67,7 +67,7 @@ final class DatasetsByNameClusterTests: XCTestCase {
           tokenize:
             inputs: ["\(inputs)/*.txt", "\(inputs)/*.jsonl"]
             output: {dataset: \(dataset)}
-            tokenizer: {path: \(root.path)/laptop/tokenizer.json}
+            tokenizer: \(tokenizer)
             filesPerTask: 2
         """
     }
@@ -123,7 +123,9 @@ final class DatasetsByNameClusterTests: XCTestCase {
         // The writer: w1 alone tokenizes.
         try startWorker("w1")
         try waitUntil("w1 registered", timeoutSeconds: 60, intervalSeconds: 0.2) { try aliveWorkers() == ["w1"] }
-        try tokenizeManifest("tok-docs", dataset: "pydocs", inputs: inputs).write(
+        try tokenizeManifest(
+            "tok-docs", dataset: "pydocs", inputs: inputs, tokenizer: "{path: \(root.path)/laptop/tokenizer.json}"
+        ).write(
             toFile: root.path + "/tok.yaml", atomically: true, encoding: .utf8)
         let first = try processes.run(["apply", "-f", root.path + "/tok.yaml"], environment: common)
         XCTAssertEqual(first.status, 0, first.output)
@@ -131,13 +133,15 @@ final class DatasetsByNameClusterTests: XCTestCase {
         XCTAssertTrue(first.output.contains("inputs: 7 file(s) uploaded"), first.output)
         XCTAssertEqual(try waitForJob("tok-docs"), "succeeded", logs())
 
-        // The same inputs again: every file is already stored, not a byte is sent.
-        try tokenizeManifest("tok-docs-again", dataset: "pydocs-again", inputs: inputs).write(
-            toFile: root.path + "/again.yaml", atomically: true, encoding: .utf8)
+        // The same inputs again, with the tokenizer pydocs was made with: every file is already stored, not a
+        // byte is sent, and the worker fetches the tokenizer by the dataset's record.
+        try tokenizeManifest("tok-docs-again", dataset: "pydocs-again", inputs: inputs, tokenizer: "{dataset: pydocs}")
+            .write(
+                toFile: root.path + "/again.yaml", atomically: true, encoding: .utf8)
         let second = try processes.run(["apply", "-f", root.path + "/again.yaml"], environment: common)
         XCTAssertEqual(second.status, 0, second.output)
         XCTAssertTrue(
-            second.output.contains("inputs: 0 file(s) uploaded (0 bytes), 7 already stored"), second.output)
+            second.output.contains("inputs: 0 file(s) uploaded (0 bytes), 6 already stored"), second.output)
         XCTAssertEqual(try waitForJob("tok-docs-again"), "succeeded", logs())
 
         // The rows: three shards with blob locations for both files, and the dataset located by name.
@@ -161,13 +165,18 @@ final class DatasetsByNameClusterTests: XCTestCase {
             XCTAssertEqual(row.location, "cp://blobs/" + row.sha)
             XCTAssertEqual(row.idxLocation, "cp://blobs/" + row.idxSHA)
         }
-        // Same inputs and tokenizer: the second dataset has the same shard bytes.
+        // Same inputs and tokenizer (by dataset): the second dataset has the same shard bytes and tokenizer.
         let againSHAs = try pool.withConnection { c in
             try c.query(
                 "SELECT s.sha256 FROM shards s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = 'pydocs-again' ORDER BY s.shard_index"
             ).map { try $0.string("sha256") }
         }
         XCTAssertEqual(againSHAs, rows.map(\.sha))
+        let tokenizers = try pool.withConnection { c in
+            try c.query("SELECT metadata->>'tokenizer' AS t FROM datasets ORDER BY name").map { try $0.string("t") }
+        }
+        let tokenizerSHA = try SHA256.hex(ofFileAt: root.path + "/laptop/tokenizer.json")
+        XCTAssertEqual(tokenizers, ["cp://blobs/" + tokenizerSHA, "cp://blobs/" + tokenizerSHA])
 
         // The reader: w1 leaves, w2 (which wrote nothing) verifies the dataset by name.
         _ = processes["w1"].terminate(timeoutSeconds: 10)

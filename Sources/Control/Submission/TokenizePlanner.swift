@@ -152,7 +152,7 @@ public struct TokenizePlanner: JobPlanner {
                 throw StoreError.invalid(
                     field: "\(field)[\(i)]",
                     message:
-                        "\"\(pattern)\" matches no files on the control plane's filesystem (inputs must be on a filesystem that the control plane and every worker see at the same path)"
+                        "\"\(pattern)\" matches no files on the control plane's filesystem (a path that reaches the control plane unresolved is control-plane-local and must be where every worker sees it; opsctl apply uploads local files instead)"
                 )
             }
             for file in matched where seen.insert(file.path).inserted {

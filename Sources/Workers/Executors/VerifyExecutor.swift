@@ -47,20 +47,8 @@ public struct VerifyExecutor: JobExecutor {
             ]))
     }
 
-    /// This part's shard names (by position in index.json modulo `parts`) and the bad ones among them.
-    static func verify(_ spec: VerifyTaskSpec, cache: ShardCache?) throws -> (
-        [String], [StreamMaterializer.VerificationFailure]
-    ) {
-        let source: StreamSource
-        do { source = try StreamSource.at(spec.location, cache: cache) } catch {
-            throw TaskFailure(
-                "cannot read dataset \(spec.dataset ?? spec.location) at \(spec.location): \(error)",
-                retryable: error.shard != nil)
-        }
-        return try verify(spec, source: source)
-    }
-
-    /// The same for an opened source (a dataset by name is opened through the worker's context).
+    /// This part's shard names (by position in index.json modulo `parts`) and the bad ones among them (the source
+    /// is opened through the worker's context, which also reads datasets by name).
     static func verify(_ spec: VerifyTaskSpec, source: StreamSource) -> (
         [String], [StreamMaterializer.VerificationFailure]
     ) {

@@ -24,7 +24,7 @@ public struct VerifyExecutor: JobExecutor {
         }
         let (names, failures) = try await context.runBlocking {
             () throws -> ([String], [StreamMaterializer.VerificationFailure]) in
-            try Self.verify(spec, source: try context.streamSource(at: spec.location, cache: cache))
+            Self.verify(spec, source: try context.streamSource(at: spec.location, cache: cache))
         }
         let label = spec.dataset ?? spec.location
         context.log(

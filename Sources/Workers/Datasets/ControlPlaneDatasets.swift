@@ -14,6 +14,7 @@ public struct ControlPlaneDatasets: Sendable {
     public let baseURL: String
     public let token: BearerToken
     public let fetchers: ShardFetchers
+    private let blobs: ControlPlaneBlobFetcher
     private let client: HTTPClient
 
     public init(
@@ -25,15 +26,15 @@ public struct ControlPlaneDatasets: Sendable {
         self.baseURL = base
         self.token = token
         self.client = client
-        fetchers = ShardFetchers(
-            controlPlane: ControlPlaneBlobFetcher(baseURL: base, token: token, client: client), extra: extraFetchers)
+        blobs = ControlPlaneBlobFetcher(baseURL: base, token: token, client: client)
+        fetchers = ShardFetchers(controlPlane: blobs, extra: extraFetchers)
     }
 
     /// Downloads the blob at `location` (`cp://blobs/<sha256>`) to `path` and checks its checksum: the way to a
     /// blob for a worker whose artifact store is a directory of its own.
     public func download(blob location: String, to path: String) throws {
         let url: String
-        do { url = try fetchers.controlPlane!.url(of: location) } catch {
+        do { url = try blobs.url(of: location) } catch {
             throw TaskFailure("\(error)", retryable: false)
         }
         var headers: [String: String] = [:]

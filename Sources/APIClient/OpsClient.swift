@@ -110,6 +110,13 @@ public struct OpsClient: Sendable {
         try await requester.call(APIRoute.deleteQueue.request(name))
     }
 
+    /// Which of these blobs the control plane's store lacks.
+    public func missingBlobs(_ sha256: [String]) async throws(ControlPlaneError) -> [String] {
+        let response: MissingBlobsResponse = try await requester.call(
+            APIRoute.missingBlobs.request(), body: MissingBlobsRequest(sha256: sha256))
+        return response.missing
+    }
+
     public func datasets() async throws(ControlPlaneError) -> [DatasetView] {
         try await allPages { cursor throws(ControlPlaneError) in
             try await requester.call(APIRoute.datasets.request(query: [("cursor", cursor)]))

@@ -197,16 +197,18 @@ final class ProcessCluster: @unchecked Sendable {
 
     // MARK: opsctl processes
 
-    /// `opsctl serve` on `port` (a fixed port, so a restarted replica comes back at the same URL).
-    func startServe(port: Int, leaseSeconds: Double, heartbeatSeconds: Double, name: String = "serve") throws
-        -> ManagedProcess
-    {
+    /// `opsctl serve` on `port` (a fixed port, so a restarted replica comes back at the same URL). The small body
+    /// limit is what the bad-input tests exceed; a manifest whose tokenize inputs `opsctl apply` resolves into one
+    /// item per file (the sample pipeline's ~500 files) needs more.
+    func startServe(
+        port: Int, leaseSeconds: Double, heartbeatSeconds: Double, name: String = "serve", maxBodyBytes: String = "64Ki"
+    ) throws -> ManagedProcess {
         let process = try ManagedProcess(
             name: name, executable: opsctl,
             arguments: [
                 "serve", "--port", String(port), "--database-url", databaseURL,
                 "--lease-seconds", String(leaseSeconds), "--heartbeat-seconds", String(heartbeatSeconds),
-                "--artifact-dir", directory.path + "/artifacts", "--max-body-bytes", "64Ki",
+                "--artifact-dir", directory.path + "/artifacts", "--max-body-bytes", maxBodyBytes,
             ],
             environment: ["OPS_ADMIN_TOKEN": adminToken, "OPS_JOIN_TOKEN": joinToken, "OPS_STATE_DIR": directory.path],
             logPath: nextLogPath(name))

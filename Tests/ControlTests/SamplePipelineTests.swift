@@ -32,7 +32,7 @@ final class SamplePipelineTests: XCTestCase {
 
         let port = try FreePort.next()
         let server = "http://127.0.0.1:\(port)"
-        let serve = try cluster.startServe(port: port, leaseSeconds: 10, heartbeatSeconds: 1)
+        let serve = try cluster.startServe(port: port, leaseSeconds: 10, heartbeatSeconds: 1, maxBodyBytes: "1Mi")
         try await waitUntilReady(RawHTTP(baseURL: server), process: serve)
         _ = try cluster.startWorker(name: "w1", server: server, maxTasks: 1)
         _ = try cluster.startWorker(name: "w2", server: server, maxTasks: 1)

@@ -198,12 +198,15 @@ final class StoreLeaseTests: StoreTestCase {
     func testRemoteDatasetLocationsAreFoundInPlannedTaskSpecs() throws {
         let specs: [AnyJSON] = [
             ["inputs": [["dataset": "web", "location": "https://data.example/web/"], ["location": "/shared/code"]]],
+            ["sources": [["name": "a.txt", "location": "https://files.example/a.txt"]], "datasetDirectory": "/d"],
+            ["data": [["location": "cp://datasets/docs"]]],
             [
                 "settings": ["data": [["location": "http://h/a"]], "initFrom": ["location": "cp://blobs/abc"]],
                 "location": "http://h/a//",
             ],
         ]
-        XCTAssertEqual(RemoteDatasetLocations.read(by: specs), ["http://h/a", "https://data.example/web"])
+        XCTAssertEqual(
+            RemoteDatasetLocations.read(by: specs), ["cp://datasets/docs", "http://h/a", "https://data.example/web"])
         XCTAssertEqual(RemoteDatasetLocations.read(by: [["output": "/x"]]), [])
     }
 

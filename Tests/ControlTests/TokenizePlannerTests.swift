@@ -169,7 +169,7 @@ final class TokenizePlannerTests: XCTestCase {
                 \(out)
                 tokenizer: {train: {vocabularySize: 1000}}
                 """),
-            "spec.tokenize.inputs[1]: \"\(root.path)/none/*.jsonl\" matches no files on the control plane's filesystem (inputs must be on a filesystem that the control plane and every worker see at the same path)"
+            "spec.tokenize.inputs[1]: \"\(root.path)/none/*.jsonl\" matches no files on the control plane's filesystem (a path that reaches the control plane unresolved is control-plane-local and must be where every worker sees it; opsctl apply uploads local files instead)"
         )
         XCTAssertTrue(
             message(
@@ -228,7 +228,7 @@ final class TokenizePlannerTests: XCTestCase {
                 "spec.replicas: expected 1 for a tokenize job (its tasks run independently), got 2",
                 "spec.tokenize.dedupe: unknown field (did you mean \"dedup\"?)",
                 "spec.tokenize.inputs[0]: expected an absolute path or glob such as \"/data/**/*.jsonl.zst\", got \"relative.txt\"",
-                "spec.tokenize.inputs[1]: expected an absolute path or glob such as \"/data/**/*.jsonl.zst\", got 3",
+                "spec.tokenize.inputs[1]: expected an absolute path or glob, an s3://bucket/key URL, an http(s):// URL or a cp://blobs/<sha256> location, or {name, location, sha256, bytes}, got 3",
                 "spec.tokenize.format: expected one of \"auto\", \"txt\", \"jsonl\", got \"csv\"",
                 "spec.tokenize.textField: expected a non-empty JSON field name, got \"\"",
                 "spec.tokenize.txtMode: expected one of \"document\", \"lines\", \"paragraphs\", got \"words\"",
@@ -237,7 +237,7 @@ final class TokenizePlannerTests: XCTestCase {
                 "spec.tokenize.output.extra: unknown field; allowed fields: dataset, location",
                 "spec.tokenize.output.dataset: expected a dataset name (letters, digits, '-', '_', '.'; 1 to 100 characters, not starting with '.'), got \"a/b\"",
                 "spec.tokenize.output.location: expected an absolute directory path, got \"out\"",
-                "spec.tokenize.tokenizer: expected exactly one of path (an existing tokenizer.json) or train (settings to train one first)",
+                "spec.tokenize.tokenizer: expected exactly one of path (an existing tokenizer.json), location (a stored one), dataset (the tokenizer a dataset was made with) or train (settings to train one first)",
                 "spec.tokenize.tokenizer.path: expected an absolute path to a tokenizer.json, got \"tok.json\"",
                 "spec.tokenize.tokenizer.train.specialTokens: expected distinct tokens, got duplicates",
                 "spec.tokenize.tokenizer.train.vocabularySize: expected an integer between 259 and 4000000, got 100",
@@ -259,7 +259,7 @@ final class TokenizePlannerTests: XCTestCase {
                 tokenizer: {train: {vocabularySize: 500, specialTokens: ["<s>"]}, endOfText: "</s>"}
                 """),
             [
-                "spec.tokenize.inputs: expected a non-empty list of absolute path globs, got an empty list",
+                "spec.tokenize.inputs: expected a non-empty list of absolute path globs or URLs, got an empty list",
                 "spec.tokenize.tokenizer.endOfText: expected one of the special tokens of train.specialTokens (<s>), got \"</s>\"",
             ])
         XCTAssertEqual(

@@ -187,6 +187,11 @@ public enum APIRoute {
     /// → 204, also when the entry did not exist.
     public static let deleteExchangeEntry = APIEndpoint(.delete, exchangeEntryPattern, .worker)
     private static let exchangeEntryPattern = "/v1/jobs/{jobID}/exchange/{name}"
+    /// `MissingBlobsRequest` → `MissingBlobsResponse`: which checksums the store lacks (`opsctl apply` uploads only those).
+    public static let missingBlobs = APIEndpoint(.post, "/v1/blobs/missing", .worker)
+    /// → `DatasetFilesResponse`: a dataset's index and files with their blob locations, for workers reading it by
+    /// name (409 while shards are still missing).
+    public static let datasetFiles = APIEndpoint(.get, "/v1/datasets/{name}/files", .worker)
 
     // MARK: Worker protocol (worker token; each call names its worker id in the body)
     /// `RegisterWorkerRequest` → `RegisterWorkerResponse`.
@@ -210,6 +215,7 @@ public enum APIRoute {
         datasets, dataset, datasetShards, queues, deleteQueue, artifacts,
         putBlob, getBlob, headBlob, storage, createUpload, appendUpload, uploadStatus, completeUpload, collectBlobs,
         putExchangeEntry, listExchange, deleteExchangeEntry,
+        missingBlobs, datasetFiles,
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
     ]
 

@@ -88,6 +88,11 @@ enum AdminRoutes {
                 items: try DatasetQueries(services: services).shards(ofDatasetNamed: context.parameter("name"))))
     }
 
+    /// Worker scope: the files of a dataset by name (`DatasetFiles`).
+    static func datasetFiles(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
+        .wire(try DatasetFiles(services: services).files(ofDatasetNamed: context.parameter("name")))
+    }
+
     static func listQueues(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         .wire(ListResponse(items: try QueueViews(services: services).all()))
     }

@@ -2,7 +2,8 @@ import APITypes
 import Foundation
 import HTTPServer
 
-// Blob handlers (admin or worker token): `PUT` stores a checksum-named blob, `GET` returns it (`BlobFiles`).
+// Blob handlers (admin or worker token): `PUT` stores a checksum-named blob, `GET` returns it (`BlobFiles`),
+// `POST /v1/blobs/missing` says which of a list the store lacks.
 
 enum BlobRoutes {
     static func put(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -15,5 +16,19 @@ enum BlobRoutes {
     static func get(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let sha = try BlobFiles.name(context.parameter("sha256"))
         return .file(path: try BlobFiles(artifactDirectory: services.configuration.artifactDirectory).existing(sha))
+    }
+
+    /// Which of the named blobs the store lacks (`opsctl apply` uploads only those).
+    static func missing(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
+        let request = try context.decodeBody(MissingBlobsRequest.self)
+        guard request.sha256.count <= MissingBlobsRequest.limit else {
+            throw APIErrorBody(
+                code: .badRequest,
+                message: "sha256: expected at most \(MissingBlobsRequest.limit) checksums, got \(request.sha256.count)")
+        }
+        let files = BlobFiles(artifactDirectory: services.configuration.artifactDirectory)
+        let names = try request.sha256.map(BlobFiles.name)
+        return .wire(
+            MissingBlobsResponse(missing: names.filter { !FileManager.default.fileExists(atPath: files.path($0)) }))
     }
 }

@@ -62,6 +62,8 @@ enum RouteTable {
             route(APIRoute.uploadStatus, UploadRoutes.status),
             route(APIRoute.completeUpload, UploadRoutes.complete),
             route(APIRoute.collectBlobs, StorageRoutes.collect),
+            route(APIRoute.missingBlobs, BlobRoutes.missing),
+            route(APIRoute.datasetFiles, AdminRoutes.datasetFiles),
             route(APIRoute.workerRegister, WorkerRoutes.register),
             route(APIRoute.workerHeartbeat, WorkerRoutes.heartbeat),
             route(APIRoute.workerPoll, WorkerRoutes.poll),

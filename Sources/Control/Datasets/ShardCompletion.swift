@@ -29,10 +29,15 @@ public struct ShardCompletion: Sendable, Equatable {
             "endOfTextID": .int(Int64(facts.endOfTextID)),
         ]
         if let provenance = facts.provenance, provenance != .null { metadata["provenance"] = provenance }
+        if let sha = facts.tokenizerSHA256 { metadata["tokenizerSHA256"] = .string(sha) }
+        if let count = facts.shardCount { metadata["shardCount"] = .int(Int64(count)) }
         self.metadata = JSONText.encode(.object(metadata))
         shard = NewShard(
             index: facts.index, location: facts.location, sha256: facts.sha256, bytes: facts.bytes,
-            tokens: facts.tokens, documents: facts.documents)
+            tokens: facts.tokens, documents: facts.documents,
+            idx: facts.idxLocation.map {
+                NewShard.IndexFile(location: $0, sha256: facts.idxSHA256, bytes: facts.idxBytes)
+            })
     }
 
     /// The shard a task result reports, nil when it reports none. A malformed `datasetShard` throws

@@ -306,5 +306,14 @@ extension Migrations {
                 CREATE INDEX training_exchange_version ON training_exchange (job_id, version);
                 CREATE INDEX training_exchange_sha256 ON training_exchange (sha256);
                 """),
+        // Datasets by name (issue 14): a shard's `.idx` file is a blob of its own, so its row says where it is
+        // and what it hashes to (NULL for shards written to a host directory, whose `.idx` sits beside the `.bin`).
+        Migration(
+            version: 14, name: "shard index files",
+            sql: """
+                ALTER TABLE shards ADD COLUMN idx_location text;
+                ALTER TABLE shards ADD COLUMN idx_sha256 text CHECK (idx_sha256 ~ '^[0-9a-f]{64}$');
+                ALTER TABLE shards ADD COLUMN idx_bytes bigint CHECK (idx_bytes >= 0);
+                """),
     ]
 }

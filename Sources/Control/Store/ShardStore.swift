@@ -11,7 +11,23 @@ public struct NewShard: Sendable, Equatable {
     public var bytes: Int64
     public var tokens: Int64
     public var documents: Int64
-    public init(index: Int, location: String, sha256: String, bytes: Int64, tokens: Int64 = 0, documents: Int64 = 0) {
+    /// The `.idx` file as a blob of its own (datasets by name); nil when it sits beside the `.bin`.
+    public var idx: IndexFile?
+    public struct IndexFile: Sendable, Equatable, Codable {
+        public var location: String
+        public var sha256: String
+        public var bytes: Int64
+        public init(location: String, sha256: String, bytes: Int64) {
+            self.location = location
+            self.sha256 = sha256
+            self.bytes = bytes
+        }
+    }
+    public init(
+        index: Int, location: String, sha256: String, bytes: Int64, tokens: Int64 = 0, documents: Int64 = 0,
+        idx: IndexFile? = nil
+    ) {
+        self.idx = idx
         self.index = index
         self.location = location
         self.sha256 = sha256
@@ -58,7 +74,8 @@ public struct ShardStore: Sendable {
             ShardSQL.insert,
             [
                 dataset.sql, .int(Int64(shard.index)), .text(shard.location), .text(shard.sha256),
-                .int(shard.bytes), .int(shard.tokens), .int(shard.documents),
+                .int(shard.bytes), .int(shard.tokens), .int(shard.documents), shard.idx.map { .text($0.location) },
+                shard.idx.map { .text($0.sha256) }, shard.idx.map { .int($0.bytes) },
             ])
         let record = try Self.shard(c, dataset: dataset, index: shard.index)!
         if let row = inserted.first {

@@ -155,6 +155,8 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     public var state: ShardState
     public var badReason: String?
     public var createdAt: Date
+    /// The `.idx` blob of a dataset by name; nil when it sits beside the `.bin`.
+    public var idx: NewShard.IndexFile? = nil
 }
 
 public struct StoredArtifact: Codable, Sendable, Equatable {

@@ -136,6 +136,11 @@ extension ShardRecord {
             state: ShardState(rawValue: try row.string("state")) ?? .bad,
             badReason: try row.optionalString("bad_reason"),
             createdAt: try row.date("created_at"))
+        if let location = try row.optionalString("idx_location"), let sha = try row.optionalString("idx_sha256"),
+            let bytes = try row.optionalInt64("idx_bytes")
+        {
+            idx = NewShard.IndexFile(location: location, sha256: sha, bytes: bytes)
+        }
     }
 }
 

@@ -12,7 +12,8 @@ enum RemoteDatasetLocations {
         func walk(_ value: AnyJSON) {
             switch value {
             case .object(let members):
-                for (key, member) in members {
+                // A tokenize task's `sources` are input files (an http(s) URL among them is a file, not a dataset).
+                for (key, member) in members where key != inputSourcesKey {
                     if key == "location", let text = member.stringValue, let location = normalized(text) {
                         found.insert(location)
                     }
@@ -28,9 +29,14 @@ enum RemoteDatasetLocations {
         return found.sorted()
     }
 
+    /// `TokenizeTaskSpec.sources` / `TrainTokenizerTaskSpec.sources`.
+    static let inputSourcesKey = "sources"
+
     static func normalized(_ location: String) -> String? {
         let lower = location.lowercased()
-        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return nil }
+        // A dataset by name is cached under `cp://datasets/<name>/<sha256>.bin` (`ListedShardLocator`).
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") || location.hasPrefix(DatasetByName.scheme)
+        else { return nil }
         var trimmed = Substring(location)
         while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         return String(trimmed)

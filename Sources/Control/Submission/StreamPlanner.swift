@@ -11,6 +11,9 @@ public struct StreamPlanner: JobPlanner {
     /// The stores used to resolve dataset names; nil plans only datasets given by location (unit tests).
     let datasets: DatasetStore?
     let shards: ShardStore?
+    /// The job runs `after:` others, so a dataset it names may be written by one of them: an unregistered name
+    /// is then planned as a dataset by name (`cp://datasets/<name>`), which the worker looks up when it runs.
+    var namesMayComeLater = false
 
     public init(datasets: DatasetStore? = nil, shards: ShardStore? = nil) {
         self.datasets = datasets
@@ -27,10 +30,12 @@ public struct StreamPlanner: JobPlanner {
         do { settings = try value.decode(StreamSettings.self) } catch {
             throw StoreError.invalid(field: field, message: "cannot be read: \(error)")
         }
+        var planner = self
+        planner.namesMayComeLater = !manifest.spec.after.isEmpty
         if kind == StreamJobKinds.verifyName || settings.isVerify {
-            return try verifyTasks(settings, field: field).map { try AnyJSON(encoding: $0) }
+            return try planner.verifyTasks(settings, field: field).map { try AnyJSON(encoding: $0) }
         }
-        return try materializeTasks(settings, field: field).map { try AnyJSON(encoding: $0) }
+        return try planner.materializeTasks(settings, field: field).map { try AnyJSON(encoding: $0) }
     }
 
     // MARK: Materialize
@@ -143,6 +148,7 @@ public struct StreamPlanner: JobPlanner {
                     message: "datasets cannot be resolved by name here; give location instead")
             }
             guard let record = try datasets.dataset(named: dataset) else {
+                if namesMayComeLater { return (dataset, DatasetByName.location(dataset)) }
                 throw StoreError.invalid(
                     field: "\(field).dataset",
                     message:
@@ -175,10 +181,11 @@ public struct StreamPlanner: JobPlanner {
         return (name, location)
     }
 
-    /// The directory of a local or `file://` location; nil for http(s).
+    /// The directory of a local or `file://` location; nil for http(s) and datasets by name.
     static func localDirectory(_ location: String) -> String? {
         let lower = location.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") { return nil }
+        if DatasetByName.name(of: location) != nil { return nil }
         if lower.hasPrefix("file://") { return String(location.dropFirst("file://".count)) }
         return location
     }

@@ -2,6 +2,7 @@
 // filesystem the workers mount at the same paths). Patterns are absolute; `*`, `?` and `[...]` match
 // within one path component (not a leading '.'), `**` matches any number of directories (zero or more).
 
+import APITypes
 import Foundation
 
 #if canImport(Glibc)
@@ -11,8 +12,11 @@ import Foundation
 #endif
 
 public struct InputFile: Sendable, Equatable {
+    /// A path on the control plane's filesystem, or the name of a resolved input.
     public var path: String
     public var bytes: Int64
+    /// Where a resolved input (uploaded by `opsctl apply`, or a URL) is read from; nil for a local path.
+    public var source: ResolvedInput? = nil
 }
 
 public enum TokenizeInputGlob {

@@ -1,4 +1,5 @@
-// Plans tokenize jobs: expands the input globs on the control plane's filesystem, splits the files into
+// Plans tokenize jobs: takes the resolved inputs `opsctl apply` uploaded (and URLs as they are), expands
+// control-plane-local globs (plain paths a client submitted unresolved) on its own filesystem, splits the files into
 // tasks of about one input chunk each (consecutive files in path order), and — when the tokenizer must be
 // trained first — puts a `<name>-tokenizer` job (kind train-tokenizer) in front that the job waits for.
 
@@ -22,9 +23,12 @@ public struct TokenizePlanner: JobPlanner {
         }
     }
 
-    /// Where the tokenize tasks read the tokenizer: the given path, or the trained one in the dataset directory.
+    /// Where the tokenize tasks read the tokenizer: the given path or stored location, or the trained one in
+    /// the dataset directory ("" for `tokenizer: {dataset:}`, which the task resolves when it runs).
     static func tokenizerPath(_ settings: TokenizeSettings) -> String {
-        settings.tokenizer.path ?? settings.datasetDirectory + "/" + tokenizerFileName
+        if settings.tokenizer.dataset != nil { return "" }
+        return settings.tokenizer.path ?? settings.tokenizer.location ?? settings.datasetDirectory + "/"
+            + tokenizerFileName
     }
 
     public func expand(_ manifest: JobManifest) throws -> [JobManifest] {
@@ -95,29 +99,60 @@ public struct TokenizePlanner: JobPlanner {
             bytesPerTask: settings.bytesPerTask?.bytes ?? TokenizeSettings.defaultBytesPerTask)
         let tokenizer = Self.tokenizerPath(settings)
         return try chunks.enumerated().map { index, chunk in
-            try AnyJSON(
-                encoding: TokenizeTaskSpec(
-                    dataset: settings.output.dataset, datasetDirectory: settings.datasetDirectory, shardIndex: index,
-                    shardCount: chunks.count, files: chunk.map(\.path), input: input, tokenizerPath: tokenizer,
-                    endOfText: settings.tokenizer.endOfText
-                        ?? settings.tokenizer.train.map { _ in
-                            (settings.tokenizer.train?.specialTokens ?? TokenizeSettings.defaultSpecialTokens)[0]
-                        }, dedup: settings.dedup == true))
+            var spec = TokenizeTaskSpec(
+                dataset: settings.output.dataset, datasetDirectory: settings.datasetDirectory, shardIndex: index,
+                shardCount: chunks.count, files: chunk.map(\.path), input: input, tokenizerPath: tokenizer,
+                endOfText: settings.tokenizer.endOfText
+                    ?? settings.tokenizer.train.map { _ in
+                        (settings.tokenizer.train?.specialTokens ?? TokenizeSettings.defaultSpecialTokens)[0]
+                    }, dedup: settings.dedup == true)
+            spec.sources = Self.sources(of: chunk)
+            spec.uploadShards = settings.output.location == nil ? true : nil
+            spec.tokenizerSHA256 = settings.tokenizer.sha256
+            spec.tokenizerDataset = settings.tokenizer.dataset
+            return try AnyJSON(encoding: spec)
         }
     }
 
-    /// The files of every pattern (each file once, in pattern order then path order). A pattern that matches
-    /// nothing, or a file whose format cannot be told from its name, fails the submission naming the pattern.
-    static func inputFiles(_ patterns: [String], options: TokenizeInputOptions, field: String) throws -> [InputFile] {
+    /// Where each file of a chunk is read: nil when all are control-plane-local paths (the workers read them
+    /// in place), else one source per file (a local path then stands for itself).
+    static func sources(of chunk: [InputFile]) -> [ResolvedInput]? {
+        guard chunk.contains(where: { $0.source != nil }) else { return nil }
+        return chunk.map { $0.source ?? ResolvedInput(name: $0.path, location: $0.path, sha256: nil, bytes: $0.bytes) }
+    }
+
+    /// The files of every input (each file once, in input order then path order): resolved inputs and URLs as
+    /// given, control-plane-local patterns expanded here. A pattern that matches nothing, or a file whose format
+    /// cannot be told from its name, fails the submission naming the input.
+    static func inputFiles(_ inputs: [TokenizeInput], options: TokenizeInputOptions, field: String) throws
+        -> [InputFile]
+    {
         var seen = Set<String>()
         var files: [InputFile] = []
-        for (i, pattern) in patterns.enumerated() {
+        for (i, input) in inputs.enumerated() {
+            let pattern: String
+            switch input {
+            case .resolved(let resolved):
+                files.append(try Self.remoteFile(resolved, options: options, field: "\(field)[\(i)]"))
+                continue
+            case .pattern(let text):
+                guard let kind = InputLocationKind(text) else {
+                    throw StoreError.invalid(
+                        field: "\(field)[\(i)]", message: "expected \(InputLocationKind.expected), got \"\(text)\"")
+                }
+                if kind.isURL {
+                    let url = ResolvedInput(name: text, location: text, sha256: nil, bytes: nil)
+                    files.append(try Self.remoteFile(url, options: options, field: "\(field)[\(i)]"))
+                    continue
+                }
+                pattern = text
+            }
             let matched = TokenizeInputGlob.expand(pattern)
             guard !matched.isEmpty else {
                 throw StoreError.invalid(
                     field: "\(field)[\(i)]",
                     message:
-                        "\"\(pattern)\" matches no files on the control plane's filesystem (inputs must be on a filesystem that the control plane and every worker see at the same path)"
+                        "\"\(pattern)\" matches no files on the control plane's filesystem (a path that reaches the control plane unresolved is control-plane-local and must be where every worker sees it; opsctl apply uploads local files instead)"
                 )
             }
             for file in matched where seen.insert(file.path).inserted {
@@ -132,6 +167,18 @@ public struct TokenizePlanner: JobPlanner {
             }
         }
         return files
+    }
+
+    /// A resolved input or URL as a planned file (its size, when unknown, counts as 0 against bytesPerTask).
+    static func remoteFile(_ input: ResolvedInput, options: TokenizeInputOptions, field: String) throws -> InputFile {
+        guard options.accepts(path: input.name) else {
+            throw StoreError.invalid(
+                field: field,
+                message:
+                    "\(input.name): cannot tell the format from the name; expected .txt, .text, .jsonl or .ndjson, optionally with .gz or .zst, or set format: txt|jsonl"
+            )
+        }
+        return InputFile(path: input.name, bytes: input.bytes ?? 0, source: input)
     }
 
     /// Consecutive files per task: `filesPerTask` each, or greedily up to `bytesPerTask` bytes on disk
@@ -161,7 +208,7 @@ public struct TokenizePlanner: JobPlanner {
 
 /// `spec.train-tokenizer`, as the planner reads it (and as a tokenize job's expansion writes it).
 struct TrainTokenizerSettings: Codable, Equatable {
-    var inputs: [String]
+    var inputs: [TokenizeInput]
     var format: String?
     var textField: String?
     var txtMode: String?
@@ -198,12 +245,16 @@ public struct TrainTokenizerPlanner: JobPlanner {
             settings.inputs, options: input, field: "spec.train-tokenizer.inputs")
         return [
             try AnyJSON(
-                encoding: TrainTokenizerTaskSpec(
-                    files: files.map(\.path), input: input, output: settings.output,
-                    vocabularySize: settings.vocabularySize,
-                    sampleBytes: settings.sampleBytes?.bytes ?? TokenizeSettings.defaultSampleBytes,
-                    specialTokens: settings.specialTokens ?? TokenizeSettings.defaultSpecialTokens,
-                    splitPattern: settings.splitPattern ?? "llama3"))
+                encoding: {
+                    var spec = TrainTokenizerTaskSpec(
+                        files: files.map(\.path), input: input, output: settings.output,
+                        vocabularySize: settings.vocabularySize,
+                        sampleBytes: settings.sampleBytes?.bytes ?? TokenizeSettings.defaultSampleBytes,
+                        specialTokens: settings.specialTokens ?? TokenizeSettings.defaultSpecialTokens,
+                        splitPattern: settings.splitPattern ?? "llama3")
+                    spec.sources = TokenizePlanner.sources(of: files)
+                    return spec
+                }())
         ]
     }
 }

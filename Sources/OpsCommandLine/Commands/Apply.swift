@@ -15,6 +15,8 @@ enum ApplyCommand: OpsCommand {
             OptionSpec("file", short: "f", value: "FILE", help: "manifest file, or - for standard input (required)"),
             OptionSpec("wait", short: "w", help: "wait for the jobs to finish, showing progress; exit 1 if one fails"),
             OptionSpec("dry-run", help: "validate on the server without creating anything"),
+            OptionSpec(
+                "progress", help: "draw the input upload progress bar even when standard error is not a terminal"),
             timeoutSeconds.spec,
             OpsCommands.output.spec,
         ],
@@ -28,8 +30,9 @@ enum ApplyCommand: OpsCommand {
         let wait = settings.parsed.flag("wait")
         let dryRun = settings.parsed.flag("dry-run")
         let timeoutSeconds = try settings.value(timeoutSeconds)
-        let documents = try ManifestFile.documents(path: path)
         let client = try makeOpsClient(settings)
+        let documents = try await uploadInputs(
+            try ManifestFile.documents(path: path), client: client, settings: settings, dryRun: dryRun)
         let response = try await client.submit(documents, dryRun: dryRun, source: path)
         if format == .json && !wait {
             try Output.printJSON(response)
@@ -50,6 +53,25 @@ enum ApplyCommand: OpsCommand {
         guard wait, !dryRun else { return 0 }
         return try await waitForJobs(
             response.jobs.map(\.job.name), client: client, timeoutSeconds: timeoutSeconds, json: format == .json)
+    }
+
+    /// Resolves the local inputs of tokenize jobs and uploads those the blob store lacks (`InputUpload`); says
+    /// on standard error what was sent.
+    static func uploadInputs(_ documents: [AnyJSON], client: OpsClient, settings: Settings, dryRun: Bool) async throws
+        -> [AnyJSON]
+    {
+        let store = ControlPlaneArtifactStore(
+            baseURL: settings.serverURL, token: client.requester.token,
+            cacheDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("opsctl-apply"))
+        let live = settings.parsed.flag("progress") || isatty(STDERR_FILENO) != 0
+        let upload = InputUpload(store: store, client: client, progress: UploadProgress(live: live))
+        let (resolved, summary) = try await upload.resolve(documents, dryRun: dryRun)
+        if summary.uploadedFiles + summary.storedFiles > 0 {
+            Output.note(
+                "inputs: \(summary.uploadedFiles) file(s) uploaded (\(summary.uploadedBytes) bytes), \(summary.storedFiles) already stored"
+                    + (dryRun ? " (dry run: nothing uploaded)" : ""))
+        }
+        return resolved
     }
 
     /// Polls the jobs until all are finished, redrawing a progress display; 0 if all succeeded, 1 if any

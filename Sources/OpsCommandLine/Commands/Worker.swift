@@ -99,7 +99,8 @@ enum WorkerCommand: OpsCommand {
         }
         let daemon = WorkerDaemon(
             configuration: configuration, api: api, registry: ExecutorRegistry.standard(),
-            artifactStore: artifactStore)
+            artifactStore: artifactStore,
+            datasets: ControlPlaneDatasets(baseURL: settings.serverURL, token: api.requester.token))
         let signals = TerminationSignals { number in
             WorkerDaemon.standardErrorLog("got signal \(number); shutting down (send it again to exit at once)")
             daemon.requestShutdown()

@@ -49,7 +49,7 @@ extension WorkerDaemon {
             "\(assignment.attemptID)")
         let context = ExecutionContext(
             task: assignment, workDirectory: directory, workerResources: configuration.resources,
-            artifactStore: artifactStore, reports: reports, shardCache: shardCache,
+            artifactStore: artifactStore, reports: reports, shardCache: shardCache, datasets: datasets,
             exchangeAPI: api as? any TrainingExchangeAPI)
         executions[assignment.attemptID] = Execution(context: context, task: nil)
         let executor = registry.executor(for: assignment.jobType)

@@ -34,6 +34,8 @@ public actor WorkerDaemon {
     let api: any ControlPlaneAPI
     let registry: ExecutorRegistry
     let artifactStore: any ArtifactStore
+    /// Datasets by name and the fetchers of their files (nil: only datasets at paths and URLs are read).
+    let datasets: ControlPlaneDatasets?
     let log: @Sendable (String) -> Void
     /// Remote shards read by this worker's attempts (nil if its directory cannot be created: attempts then
     /// cache in their own directories and the worker reports nothing for locality).
@@ -57,8 +59,10 @@ public actor WorkerDaemon {
     public init(
         configuration: WorkerConfiguration, api: any ControlPlaneAPI, registry: ExecutorRegistry,
         artifactStore: any ArtifactStore, reportLimits: ReportQueue.Limits = ReportQueue.Limits(),
-        log: @escaping @Sendable (String) -> Void = WorkerDaemon.standardErrorLog
+        log: @escaping @Sendable (String) -> Void = WorkerDaemon.standardErrorLog,
+        datasets: ControlPlaneDatasets? = nil
     ) {
+        self.datasets = datasets
         self.configuration = configuration
         self.api = api
         self.registry = registry

@@ -54,13 +54,17 @@ public struct EvalExecutor: JobExecutor {
         let batchSize = settings.batchSize ?? 8
         let maxTokens = settings.maxTokens ?? 65_536
         try context.checkCancellation()
-        let sources = try TrainingPlan.sources(
-            [
-                TrainDataSource(
-                    dataset: source.dataset, path: source.path, weight: 1,
-                    location: source.location)
-            ], field: "spec.eval.data[\(offset)]",
-            cache: try context.shardCache(for: [source.location ?? source.path ?? ""]))
+        let cache = try context.shardCache(for: [source.location ?? source.path ?? ""])
+        // A dataset by name is listed by the control plane when the task runs (docs/storage.md).
+        let location = source.resolvedLocation ?? ""
+        let sources: [StreamSource]
+        if DatasetByName.name(of: location) != nil {
+            sources = [try context.streamSource(at: location, cache: cache)]
+        } else {
+            sources = try TrainingPlan.sources(
+                [TrainDataSource(dataset: source.dataset, path: source.path, weight: 1, location: source.location)],
+                field: "spec.eval.data[\(offset)]", cache: cache)
+        }
         if sources[0].index.vocabularySize > model.config.vocabularySize {
             throw specFailure(
                 "spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)"
@@ -105,13 +109,22 @@ public struct EvalExecutor: JobExecutor {
         ]
     }
 
+    /// A readable path for `tokenizer`: a path as it is, a stored location (`cp://blobs/…`, `s3://…`, `http(s)://…`)
+    /// fetched into the attempt's directory.
+    private static func localTokenizer(_ tokenizer: String?, context: ExecutionContext) throws -> String? {
+        guard let tokenizer, InputLocationKind(tokenizer)?.isURL == true else { return tokenizer }
+        return try TokenizeInputFetch.localFile(
+            ResolvedInput(name: "tokenizer.json", location: tokenizer, sha256: nil, bytes: nil),
+            directory: context.workDirectory.appendingPathComponent("tokenizer"), context: context)
+    }
+
     /// Text the model writes after each of `settings.prompts` (none when no prompts are given).
     private static func samples(from model: GPTModel, settings: EvalSettings, context: ExecutionContext) throws
         -> [AnyJSON]
     {
         var samples: [AnyJSON] = []
         if let prompts = settings.prompts, !prompts.isEmpty {
-            let codec = try TextCodec(tokenizerPath: settings.tokenizer)
+            let codec = try TextCodec(tokenizerPath: try localTokenizer(settings.tokenizer, context: context))
             let options = SamplingOptions(
                 temperature: Float(settings.temperature ?? 0.8), topK: settings.topK ?? 40,
                 seed: UInt64(settings.seed ?? 0), maxNewTokens: settings.maxNewTokens ?? 64)

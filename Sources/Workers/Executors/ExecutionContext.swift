@@ -33,6 +33,8 @@ public final class ExecutionContext: Sendable {
     public let workerShardCache: ShardCache?
     /// The control plane's training exchange (`TrainingExchanges.forJob`); nil in contexts made without one.
     public let exchangeAPI: (any TrainingExchangeAPI)?
+    /// The control plane's datasets by name (`streamSource(at:)`); nil in contexts made without one.
+    public let datasets: ControlPlaneDatasets?
 
     private let reports: ReportQueue
     /// What the attempt's threads (executor, heartbeat, report flushes) share.
@@ -48,8 +50,10 @@ public final class ExecutionContext: Sendable {
 
     public init(
         task: TaskAssignment, workDirectory: URL, workerResources: Resources, artifactStore: any ArtifactStore,
-        reports: ReportQueue, shardCache: ShardCache? = nil, exchangeAPI: (any TrainingExchangeAPI)? = nil
+        reports: ReportQueue, shardCache: ShardCache? = nil, datasets: ControlPlaneDatasets? = nil,
+        exchangeAPI: (any TrainingExchangeAPI)? = nil
     ) {
+        self.datasets = datasets
         self.task = task
         self.workerShardCache = shardCache
         self.exchangeAPI = exchangeAPI

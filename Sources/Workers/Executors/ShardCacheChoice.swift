@@ -3,6 +3,7 @@
 // worker's heartbeats tell the scheduler which shards it holds (data locality). A manifest's
 // `cacheDirectory` overrides it for one job.
 
+import APITypes
 import DataShards
 import Foundation
 
@@ -27,7 +28,7 @@ public enum ShardCacheChoice {
 
     static func isRemote(_ location: String) -> Bool {
         let lower = location.lowercased()
-        return lower.hasPrefix("http://") || lower.hasPrefix("https://")
+        return lower.hasPrefix("http://") || lower.hasPrefix("https://") || DatasetByName.name(of: location) != nil
     }
 
     /// The heartbeat's list: URLs of whole shard data files (`.bin`) in the cache, most recently used first.

@@ -30,17 +30,23 @@ public struct StreamExecutor: JobExecutor {
             "shard \(spec.shardIndex + 1)/\(spec.shardCount): samples \(spec.start)..<\(spec.end) of \(spec.totalSamples) from \(spec.inputs.map { "\($0.dataset ?? $0.location) x\($0.weight)" }.joined(separator: ", "))",
             stream: .system)
         let info = try await context.runBlocking { () throws -> (ShardInfo, DatasetIndex) in
-            try Self.materialize(spec, cache: cache)
+            try Self.materialize(spec, cache: cache) { input in
+                try context.streamSource(at: input.location, weight: input.weight, cache: cache)
+            }
         }
         context.progress(1, message: "wrote \(info.0.name)")
         return TaskResult(result: Self.result(spec, shard: info.0, index: info.1))
     }
 
-    /// Writes the task's shard; errors become `TaskFailure`s that say what happened and to which shard.
-    static func materialize(_ spec: StreamTaskSpec, cache: ShardCache?) throws -> (ShardInfo, DatasetIndex) {
+    /// Writes the task's shard (inputs by name opened through `byName`); errors become `TaskFailure`s that say what happened and to which shard.
+    static func materialize(
+        _ spec: StreamTaskSpec, cache: ShardCache?,
+        open byName: (StreamTaskInput) throws -> StreamSource
+    ) throws -> (ShardInfo, DatasetIndex) {
         do {
-            let sources = try spec.inputs.map { input throws(StreamError) in
-                try StreamSource.at(input.location, weight: input.weight, cache: cache)
+            let sources = try spec.inputs.map { input in
+                DatasetByName.name(of: input.location) != nil
+                    ? try byName(input) : try StreamSource.at(input.location, weight: input.weight, cache: cache)
             }
             let configuration = StreamConfiguration(
                 sources: sources, sequenceLength: spec.sequenceLength, batchSize: 1, seed: spec.seed,

@@ -122,12 +122,17 @@ public struct TokenizeDedupScanExecutor: JobExecutor {
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         let spec = try TokenizeTaskSupport.decode(TokenizeTaskSpec.self, task, kind: "tokenize")
-        let (documents, distinct) = try await context.runBlocking { try Self.scan(spec, context: context) }
+        let (documents, distinct) = try await context.runBlocking {
+            let paths = try TokenizeInputFetch.localPaths(files: spec.files, sources: spec.sources, context: context)
+            return try Self.scan(spec, context: context, localPaths: paths)
+        }
         context.progress(1, message: "\(distinct) distinct of \(documents) documents")
         return TaskResult(result: ["documents": .int(Int64(documents)), "distinct": .int(Int64(distinct))])
     }
 
-    static func scan(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> (documents: Int, distinct: Int) {
+    static func scan(_ spec: TokenizeTaskSpec, context: ExecutionContext?, localPaths: [String: String] = [:]) throws
+        -> (documents: Int, distinct: Int)
+    {
         TokenizeDatasetIndex.removeTemporaries(
             of: TokenizeTaskSpec.shardName(index: spec.shardIndex), in: spec.datasetDirectory)
         let options = TokenizeTaskSupport.readerOptions(spec.input)
@@ -135,7 +140,7 @@ public struct TokenizeDedupScanExecutor: JobExecutor {
         var documents = 0
         for file in spec.files {
             let reader = try TokenizeTaskSupport.openReader(
-                file, input: spec.input, options: options, context: context)
+                localPaths[file] ?? file, input: spec.input, options: options, context: context)
             while true {
                 let document: InputDocument?
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }

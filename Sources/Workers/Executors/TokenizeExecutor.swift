@@ -3,6 +3,10 @@
 // once (a retry with the same inputs produces the same bytes, and committing them again is a no-op).
 // The task completes with the shard's facts (`datasetShard`), which the control plane records together
 // with the completion. The task that commits the last missing shard writes the dataset's `index.json`.
+// A dataset by name (`uploadShards`, no host location): the shard is written in the attempt's private
+// directory, its `.bin` and `.idx` are uploaded through the artifact store, and only then does the task
+// complete with their blob locations — the control plane registers the shard with that completion, so a
+// failed upload registers nothing, and it builds the dataset's index from the rows (no index.json is written).
 
 import APITypes
 import DataShards
@@ -17,7 +21,7 @@ public struct TokenizeExecutor: JobExecutor {
         context.log(
             "shard \(spec.shardIndex) of \(spec.shardCount): \(spec.files.count) file(s) -> \(spec.datasetDirectory)",
             stream: .system)
-        let outcome = try await context.runBlocking { try Self.tokenize(spec, context: context) }
+        let outcome = try await context.runBlocking { try Self.tokenizeFetched(spec, context: context) }
         context.metric("tokens", step: Int64(spec.shardIndex), value: Double(outcome.facts.tokens))
         context.metric("documents", step: Int64(spec.shardIndex), value: Double(outcome.facts.documents))
         context.progress(1, message: "shard \(outcome.facts.name) committed")
@@ -45,8 +49,56 @@ public struct TokenizeExecutor: JobExecutor {
         var wroteIndex: Bool
     }
 
-    /// The whole task, synchronously (on its own thread); `context` nil in tests.
-    static func tokenize(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws -> Outcome {
+    /// Fetches the inputs and tokenizer that are not local paths, tokenizes, and for a dataset by name uploads
+    /// the shard's files and reports their blob locations.
+    static func tokenizeFetched(_ spec: TokenizeTaskSpec, context: ExecutionContext) throws -> Outcome {
+        let paths = try TokenizeInputFetch.localPaths(files: spec.files, sources: spec.sources, context: context)
+        let tokenizer = try TokenizeInputFetch.tokenizer(spec, context: context)
+        var local = spec
+        local.tokenizerPath = tokenizer.path
+        let uploads = spec.uploadShards == true
+        if uploads { local.datasetDirectory = context.workDirectory.appendingPathComponent("dataset").path }
+        var outcome = try tokenize(local, context: context, localPaths: paths)
+        outcome.facts.datasetDirectory = spec.datasetDirectory
+        outcome.facts.tokenizerPath = tokenizer.location
+        outcome.facts.tokenizerSHA256 = tokenizer.sha256 ?? blobSHA256(tokenizer.location)
+        outcome.wroteIndex = outcome.wroteIndex && !uploads
+        guard uploads else { return outcome }
+        try TokenizeTaskSupport.stopIfAsked(context)
+        let name = outcome.facts.name
+        let bin = try upload(local.datasetDirectory + "/" + ShardInfo.binFileName(name), context: context)
+        let idx = try upload(local.datasetDirectory + "/" + ShardInfo.idxFileName(name), context: context)
+        guard bin.sha256 == outcome.facts.sha256, idx.sha256 == outcome.facts.idxSHA256 else {
+            throw TaskFailure("shard \(name) changed while it was uploaded (sha256 \(bin.sha256), \(idx.sha256))")
+        }
+        outcome.facts.location = bin.location
+        outcome.facts.idxLocation = idx.location
+        outcome.facts.shardCount = spec.shardCount
+        return outcome
+    }
+
+    /// `<sha256>` of a `cp://blobs/<sha256>` location, nil for others.
+    static func blobSHA256(_ location: String) -> String? {
+        guard InputLocationKind(location) == .blob else { return nil }
+        return String(location.dropFirst(ControlPlaneArtifactStore.scheme.count))
+    }
+
+    private static func upload(_ path: String, context: ExecutionContext) throws -> ArtifactRecord {
+        let name = (path as NSString).lastPathComponent
+        do {
+            return try context.artifactStore.store(
+                file: URL(fileURLWithPath: path), name: name, kind: "shard", metadata: nil)
+        } catch {
+            // Nothing is registered: the completion that would record the shard is never sent.
+            throw TaskFailure("cannot upload \(name): \(error)")
+        }
+    }
+
+    /// The whole task, synchronously (on its own thread); `context` nil in tests. `localPaths` maps the names of
+    /// fetched inputs to where they were fetched.
+    static func tokenize(_ spec: TokenizeTaskSpec, context: ExecutionContext?, localPaths: [String: String] = [:])
+        throws -> Outcome
+    {
         let tokenizer = try loadTokenizer(spec.tokenizerPath)
         let endOfText = try TokenizeTaskSupport.endOfTextID(tokenizer, named: spec.endOfText)
         let dtype = TokenDType.optimal(forVocabularySize: tokenizer.vocabularySize)
@@ -54,7 +106,10 @@ public struct TokenizeExecutor: JobExecutor {
         let name = TokenizeTaskSpec.shardName(index: spec.shardIndex)
         let writer = try startShard(name, in: directory, dtype: dtype, endOfText: endOfText)
         let input: (stats: InputStats, duplicates: Int)
-        do { input = try writeDocuments(spec, tokenizer: tokenizer, to: writer, name: name, context: context) } catch {
+        do {
+            input = try writeDocuments(
+                spec, tokenizer: tokenizer, to: writer, name: name, context: context, localPaths: localPaths)
+        } catch {
             writer.abort()
             throw error
         }
@@ -107,7 +162,7 @@ public struct TokenizeExecutor: JobExecutor {
     /// earlier chunk or this one already holds when `spec.dedup`. The caller aborts the writer if this throws.
     private static func writeDocuments(
         _ spec: TokenizeTaskSpec, tokenizer: Tokenizer, to writer: ShardWriter, name: String,
-        context: ExecutionContext?
+        context: ExecutionContext?, localPaths: [String: String]
     ) throws -> (stats: InputStats, duplicates: Int) {
         var earlier = Set<DocumentHash>()
         var seen = Set<DocumentHash>()
@@ -120,7 +175,7 @@ public struct TokenizeExecutor: JobExecutor {
         ids.reserveCapacity(1 << 16)
         for (fileNumber, file) in spec.files.enumerated() {
             let reader = try TokenizeTaskSupport.openReader(
-                file, input: spec.input, options: options, context: context)
+                localPaths[file] ?? file, input: spec.input, options: options, context: context)
             var sinceCheck = 0
             while true {
                 let document: InputDocument?

@@ -17,7 +17,10 @@ public struct TokenizeTrainExecutor: JobExecutor {
         context.log(
             "training a \(spec.vocabularySize)-token vocabulary (\(spec.splitPattern)) on up to \(spec.sampleBytes) bytes of \(spec.files.count) file(s)",
             stream: .system)
-        let outcome = try await context.runBlocking { try Self.train(spec, context: context) }
+        let outcome = try await context.runBlocking {
+            let paths = try TokenizeInputFetch.localPaths(files: spec.files, sources: spec.sources, context: context)
+            return try Self.train(spec, context: context, localPaths: paths)
+        }
         context.log(
             "sampled \(outcome.sampledDocuments) documents, \(outcome.sampledBytes) bytes; wrote \(spec.output) (sha256 \(outcome.hash))",
             stream: .system)
@@ -41,7 +44,10 @@ public struct TokenizeTrainExecutor: JobExecutor {
         var sampledBytes: Int
     }
 
-    static func train(_ spec: TrainTokenizerTaskSpec, context: ExecutionContext?) throws -> Outcome {
+    /// `localPaths`: where fetched inputs are, by name (the sample order is by name, so retries train the same).
+    static func train(_ spec: TrainTokenizerTaskSpec, context: ExecutionContext?, localPaths: [String: String] = [:])
+        throws -> Outcome
+    {
         let pattern: SplitPattern = spec.splitPattern == "gpt2" ? .gpt2 : .llama3
         var trainer: BPETrainer
         do {
@@ -55,7 +61,7 @@ public struct TokenizeTrainExecutor: JobExecutor {
         var bytes = 0
         sampling: for file in sampleOrder(spec.files) {
             let reader = try TokenizeTaskSupport.openReader(
-                file, input: spec.input, options: options, context: context)
+                localPaths[file] ?? file, input: spec.input, options: options, context: context)
             while true {
                 let document: InputDocument?
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }

@@ -24,7 +24,7 @@ public struct VerifyExecutor: JobExecutor {
         }
         let (names, failures) = try await context.runBlocking {
             () throws -> ([String], [StreamMaterializer.VerificationFailure]) in
-            try Self.verify(spec, cache: cache)
+            Self.verify(spec, source: try context.streamSource(at: spec.location, cache: cache))
         }
         let label = spec.dataset ?? spec.location
         context.log(
@@ -47,19 +47,13 @@ public struct VerifyExecutor: JobExecutor {
             ]))
     }
 
-    /// This part's shard names (by position in index.json modulo `parts`) and the bad ones among them.
-    static func verify(_ spec: VerifyTaskSpec, cache: ShardCache?) throws -> (
+    /// This part's shard names (by position in index.json modulo `parts`) and the bad ones among them (the source
+    /// is opened through the worker's context, which also reads datasets by name).
+    static func verify(_ spec: VerifyTaskSpec, source: StreamSource) -> (
         [String], [StreamMaterializer.VerificationFailure]
     ) {
-        do throws(StreamError) {
-            let source = try StreamSource.at(spec.location, cache: cache)
-            let names = source.index.shards.enumerated().filter { $0.offset % spec.parts == spec.part }.map(
-                \.element.name)
-            return (names, StreamMaterializer.verify(source, shards: names))
-        } catch {
-            throw TaskFailure(
-                "cannot read dataset \(spec.dataset ?? spec.location) at \(spec.location): \(error)",
-                retryable: error.shard != nil)
-        }
+        let names = source.index.shards.enumerated().filter { $0.offset % spec.parts == spec.part }.map(
+            \.element.name)
+        return (names, StreamMaterializer.verify(source, shards: names))
     }
 }

@@ -4,14 +4,17 @@
 //   spec:
 //     type: tokenize
 //     tokenize:
-//       inputs: ["/data/web/**/*.jsonl.zst", "/data/books/*.txt"]   # absolute globs on the shared filesystem
+//       inputs: ["/data/web/**/*.jsonl.zst", "/data/books/*.txt"]   # absolute globs: opsctl apply uploads them
+//                                                                    # (or s3:// / http(s):// URLs, passed through)
 //       format: auto              # auto (by extension) | txt | jsonl; .gz/.zst decompressed either way
 //       textField: text           # jsonl
 //       txtMode: document         # document | lines | paragraphs (txt)
 //       badInput: fail            # fail | skip (skipped lines/files are counted)
 //       invalidUTF8: replace      # replace (U+FFFD, counted) | reject (bad input)
-//       output: {dataset: web-v1, location: /data/tokens}   # shards in /data/tokens/web-v1/
-//       tokenizer: {path: /models/tokenizer.json}           # or train one first:
+//       output: {dataset: web-v1}                           # shards uploaded as blobs, read by name
+//       # output: {dataset: web-v1, location: /data/tokens} # or shards in /data/tokens/web-v1/ (shared disk)
+//       tokenizer: {path: /models/tokenizer.json}           # uploaded by opsctl apply; or {dataset: other}
+//                                                           # (the tokenizer another dataset was made with), or train one first:
 //       # tokenizer: {train: {vocabularySize: 32000, sampleBytes: 20MB, specialTokens: ["<|endoftext|>"], splitPattern: llama3}}
 //       filesPerTask: 8           # or bytesPerTask: 256MiB (default 64MiB of input per task)
 //       dedup: false              # exact de-duplication of documents across the dataset
@@ -49,19 +52,39 @@ public enum TokenizeJobKinds {
         if let output = settings.object("output", required: true) {
             output.rejectUnknownKeys(allowed: ["dataset", "location"])
             _ = output.string("dataset", required: true, expected: datasetNameExpectation, isValid: isDatasetName)
-            _ = output.string(
-                "location", required: true, expected: "an absolute directory path", isValid: isAbsolutePath)
+            _ = output.string("location", expected: "an absolute directory path", isValid: isAbsolutePath)
+            if !output.has("location") {
+                // De-duplication and a trained tokenizer exchange files through the dataset directory.
+                if case .bool(true)? = settings.value("dedup")?.content {
+                    settings.report(
+                        "dedup", "needs output.location (a directory every worker sees); a dataset by name has none")
+                }
+                if let tokenizer = settings.object("tokenizer"), tokenizer.has("train") {
+                    tokenizer.report(
+                        "train",
+                        "needs output.location (the trained tokenizer.json is written there); train it in a job with a location, then use tokenizer: {dataset: NAME}"
+                    )
+                }
+            }
         }
         if let tokenizer = settings.object("tokenizer", required: true) {
-            tokenizer.rejectUnknownKeys(allowed: ["path", "train", "endOfText"])
-            let hasPath = tokenizer.has("path")
-            let hasTrain = tokenizer.has("train")
-            if hasPath == hasTrain {
+            tokenizer.rejectUnknownKeys(allowed: ["path", "train", "endOfText", "location", "sha256", "dataset"])
+            let sources = ["path", "train", "location", "dataset"].filter(tokenizer.has)
+            if sources.count != 1 {
                 tokenizer.report(
                     nil,
-                    "expected exactly one of path (an existing tokenizer.json) or train (settings to train one first)")
+                    "expected exactly one of path (an existing tokenizer.json), location (a stored one), dataset (the tokenizer a dataset was made with) or train (settings to train one first)"
+                )
             }
             _ = tokenizer.string("path", expected: "an absolute path to a tokenizer.json", isValid: isAbsolutePath)
+            _ = tokenizer.string(
+                "location", expected: "a cp://blobs/<sha256>, s3:// or http(s):// location",
+                isValid: { InputLocationKind($0)?.isURL == true })
+            _ = tokenizer.string("sha256", expected: "64 lower-case hex digits", isValid: isSHA256)
+            if tokenizer.has("sha256") && !tokenizer.has("location") {
+                tokenizer.report("sha256", "only goes with location")
+            }
+            _ = tokenizer.string("dataset", expected: datasetNameExpectation, isValid: isDatasetName)
             let endOfText = tokenizer.string(
                 "endOfText", expected: "a non-empty token text such as \"<|endoftext|>\"", isValid: { !$0.isEmpty })
             if let train = tokenizer.object("train") {
@@ -112,18 +135,55 @@ public enum TokenizeJobKinds {
     }
 
     static func validateInputOptions(_ settings: ManifestObjectReader) {
-        if let inputs = settings.stringList(
-            "inputs", required: true, expectedList: "a non-empty list of absolute path globs",
-            expectedItem: "an absolute path or glob such as \"/data/**/*.jsonl.zst\"",
-            isValid: isAbsolutePath), inputs.isEmpty
+        if let inputs = settings.list(
+            "inputs", required: true, expected: "a non-empty list of absolute path globs or URLs")
         {
-            settings.report("inputs", "expected a non-empty list of absolute path globs, got an empty list")
+            if inputs.isEmpty {
+                settings.report("inputs", "expected a non-empty list of absolute path globs or URLs, got an empty list")
+            }
+            for (item, path) in inputs { validateInput(item, path: path, problems: settings.problems) }
         }
         _ = settings.choice("format", ["auto", "txt", "jsonl"])
         _ = settings.string("textField", expected: "a non-empty JSON field name", isValid: { !$0.isEmpty })
         _ = settings.choice("txtMode", ["document", "lines", "paragraphs"])
         _ = settings.choice("badInput", ["fail", "skip"])
         _ = settings.choice("invalidUTF8", ["replace", "reject"])
+    }
+
+    /// One item of `inputs`: an absolute path/glob or URL, or a resolved file `{name, location, sha256, bytes}`
+    /// (what `opsctl apply` writes after uploading a local file).
+    static func validateInput(_ item: ManifestValue, path: String, problems: ManifestProblemCollector) {
+        switch item.content {
+        case .string(let text):
+            guard let kind = InputLocationKind(text) else {
+                problems.add(
+                    path: path, line: item.line,
+                    "expected \(InputLocationKind.expected), got \"\(text)\" (unknown scheme)")
+                return
+            }
+            if kind == .path && !isAbsolutePath(text) {
+                problems.add(
+                    path: path, line: item.line,
+                    "expected an absolute path or glob such as \"/data/**/*.jsonl.zst\", got \"\(text)\"")
+            }
+        case .object:
+            let input = ManifestObjectReader(item, path: path, problems: problems)
+            input.rejectUnknownKeys(allowed: ["name", "location", "sha256", "bytes"])
+            _ = input.string("name", required: true, expected: "the file's name", isValid: { !$0.isEmpty })
+            _ = input.string(
+                "location", required: true, expected: InputLocationKind.expected,
+                isValid: { InputLocationKind($0) != nil })
+            _ = input.string("sha256", expected: "64 lower-case hex digits", isValid: isSHA256)
+            _ = input.integer("bytes", min: 0)
+        default:
+            problems.add(
+                path: path, line: item.line,
+                "expected \(InputLocationKind.expected), or {name, location, sha256, bytes}, got \(item)")
+        }
+    }
+
+    static func isSHA256(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     /// Returns the special tokens (default `["<|endoftext|>"]`) when valid.

@@ -8,7 +8,9 @@ import Foundation
 public struct TokenizeSettings: Codable, Sendable, Equatable {
     public struct Output: Codable, Sendable, Equatable {
         public var dataset: String
-        public var location: String
+        /// A host directory every worker sees; nil (the default): shards are uploaded as blobs and the dataset
+        /// is read by name (`DatasetByName`).
+        public var location: String?
     }
     public struct Training: Codable, Sendable, Equatable {
         public var vocabularySize: Int
@@ -20,9 +22,14 @@ public struct TokenizeSettings: Codable, Sendable, Equatable {
         public var path: String?
         public var train: Training?
         public var endOfText: String?
+        /// A stored tokenizer.json (`cp://blobs/<sha256>` as `opsctl apply` uploads a local `path`, s3://, http(s)://).
+        public var location: String?
+        public var sha256: String?
+        /// The tokenizer a named dataset was made with (resolved by the worker when the task runs).
+        public var dataset: String?
     }
 
-    public var inputs: [String]
+    public var inputs: [TokenizeInput]
     public var format: String?
     public var textField: String?
     public var txtMode: String?
@@ -39,9 +46,11 @@ public struct TokenizeSettings: Codable, Sendable, Equatable {
     public static let defaultSampleBytes: Int64 = 20_000_000
     public static let defaultSpecialTokens = ["<|endoftext|>"]
 
-    /// `<location>/<dataset>`: the dataset directory (shards, index.json, a trained tokenizer.json).
+    /// `<location>/<dataset>`: the dataset directory (shards, index.json, a trained tokenizer.json); for a
+    /// dataset with no host location, its by-name location `cp://datasets/<dataset>`.
     public var datasetDirectory: String {
-        (output.location.hasSuffix("/") ? String(output.location.dropLast()) : output.location) + "/" + output.dataset
+        guard let location = output.location else { return DatasetByName.location(output.dataset) }
+        return (location.hasSuffix("/") ? String(location.dropLast()) : location) + "/" + output.dataset
     }
 
     public var inputOptions: TokenizeInputOptions {
@@ -102,6 +111,15 @@ public struct TokenizeTaskSpec: Codable, Sendable, Equatable {
     /// Exact de-duplication across the dataset: drop documents whose normalized text appeared earlier
     /// (in an earlier shard's hash file, written by the `<job>-dedup` scan, or earlier in this task).
     public var dedup: Bool
+    /// Where `files` are read from when they are not paths every worker sees (same order); nil: `files` are paths.
+    public var sources: [ResolvedInput]?
+    /// true: the shard is written in the attempt's private directory and uploaded through the artifact store
+    /// (a dataset by name); nil/false: it is committed in `datasetDirectory` on a shared filesystem.
+    public var uploadShards: Bool?
+    /// sha256 of the tokenizer at `tokenizerPath` when that is a stored location (checked after fetching).
+    public var tokenizerSHA256: String?
+    /// Read the tokenizer of this dataset instead of `tokenizerPath` (looked up when the task runs).
+    public var tokenizerDataset: String?
 
     public init(
         dataset: String, datasetDirectory: String, shardIndex: Int, shardCount: Int, files: [String],
@@ -128,6 +146,8 @@ public struct TokenizeTaskSpec: Codable, Sendable, Equatable {
 /// What the train-tokenizer task does.
 public struct TrainTokenizerTaskSpec: Codable, Sendable, Equatable {
     public var files: [String]
+    /// Where `files` are read from when they are not paths every worker sees (same order).
+    public var sources: [ResolvedInput]?
     public var input: TokenizeInputOptions
     /// Where the tokenizer.json goes.
     public var output: String
@@ -175,6 +195,13 @@ public struct DatasetShardFacts: Codable, Sendable, Equatable {
     public var tokenizerPath: String
     public var vocabularySize: Int
     public var endOfTextID: Int
+    /// The `.idx` file's blob location (datasets by name); nil when it is beside the `.bin`.
+    public var idxLocation: String?
+    /// How many shards the dataset has (tokenize tasks say it; the control plane lists a dataset by name only
+    /// once all are registered).
+    public var shardCount: Int?
+    /// The tokenizer's sha256 when `tokenizerPath` is a stored location (so `tokenizer: {dataset:}` can fetch it).
+    public var tokenizerSHA256: String?
     /// Where a derived dataset came from (a stream job's inputs, weights, seed, sample length); recorded in
     /// the dataset's metadata. Absent for tokenized datasets.
     public var provenance: AnyJSON?

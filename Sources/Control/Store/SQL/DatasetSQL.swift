@@ -15,10 +15,11 @@ enum DatasetSQL {
 }
 
 enum ShardSQL {
-    /// Shard $2 of dataset $1: $3 location, $4 sha256, $5 bytes, $6 tokens, $7 documents; returns its id only when new.
+    /// Shard $2 of dataset $1: $3 location, $4 sha256, $5 bytes, $6 tokens, $7 documents, and its `.idx` blob
+    /// $8 location, $9 sha256, $10 bytes (NULL beside the `.bin` on a host directory); returns its id only when new.
     static let insert = """
-        INSERT INTO shards (dataset_id, shard_index, location, sha256, bytes, tokens, documents)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        INSERT INTO shards (dataset_id, shard_index, location, sha256, bytes, tokens, documents, idx_location, idx_sha256, idx_bytes)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         ON CONFLICT (dataset_id, shard_index) DO NOTHING RETURNING id
         """
 

@@ -201,7 +201,9 @@ final class ProcessCluster: @unchecked Sendable {
     /// limit is what the bad-input tests exceed; a manifest whose tokenize inputs `opsctl apply` resolves into one
     /// item per file (the sample pipeline's ~500 files) needs more.
     func startServe(
-        port: Int, leaseSeconds: Double, heartbeatSeconds: Double, name: String = "serve", maxBodyBytes: String = "64Ki"
+        port: Int, leaseSeconds: Double, heartbeatSeconds: Double, name: String = "serve",
+        maxBodyBytes: String = "64Ki",
+        extraArguments: [String] = [], environment: [String: String] = [:]
     ) throws -> ManagedProcess {
         let process = try ManagedProcess(
             name: name, executable: opsctl,
@@ -209,8 +211,10 @@ final class ProcessCluster: @unchecked Sendable {
                 "serve", "--port", String(port), "--database-url", databaseURL,
                 "--lease-seconds", String(leaseSeconds), "--heartbeat-seconds", String(heartbeatSeconds),
                 "--artifact-dir", directory.path + "/artifacts", "--max-body-bytes", maxBodyBytes,
-            ],
-            environment: ["OPS_ADMIN_TOKEN": adminToken, "OPS_JOIN_TOKEN": joinToken, "OPS_STATE_DIR": directory.path],
+            ] + extraArguments,
+            environment: environment.merging([
+                "OPS_ADMIN_TOKEN": adminToken, "OPS_JOIN_TOKEN": joinToken, "OPS_STATE_DIR": directory.path,
+            ]) { _, ours in ours },
             logPath: nextLogPath(name))
         return track(process)
     }
@@ -240,7 +244,9 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     /// Runs an admin `opsctl` command to completion (with the admin token in the environment).
-    func run(_ arguments: [String], server: String, timeoutSeconds: Double = 60) throws -> CommandResult {
+    func run(
+        _ arguments: [String], server: String, timeoutSeconds: Double = 60, environment: [String: String] = [:]
+    ) throws -> CommandResult {
         let out = nextLogPath("cmd-out")
         let err = nextLogPath("cmd-err")
         guard FileManager.default.createFile(atPath: out, contents: nil),
@@ -256,6 +262,7 @@ final class ProcessCluster: @unchecked Sendable {
         env["OPS_SERVER"] = server
         env["OPS_TOKEN"] = adminToken
         env["OPS_STATE_DIR"] = directory.path
+        env.merge(environment) { _, extra in extra }
         process.environment = env
         let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))

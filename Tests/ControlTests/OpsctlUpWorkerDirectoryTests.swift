@@ -29,7 +29,7 @@ final class OpsctlUpWorkerDirectoryTests: XCTestCase {
         }
         var directories: [String] = []
         for arguments in workers {
-            XCTAssertEqual(option("--artifact-store", arguments), "control-plane", "\(arguments)")
+            XCTAssertEqual(option("--artifact-store", arguments), "cluster", "\(arguments)")
             XCTAssertNil(option("--artifact-dir", arguments), "no shared artifact directory: \(arguments)")
             let own = try XCTUnwrap(option("--state-dir", arguments))
             let work = try XCTUnwrap(option("--work-dir", arguments))

@@ -87,7 +87,8 @@ final class CommandTableTests: XCTestCase {
     }
 
     func testArtifactStoreKindSetting() throws {
-        XCTAssertEqual(try settings("worker").value(WorkerCommand.artifactStore), .dir)
+        XCTAssertEqual(try settings("worker").value(WorkerCommand.artifactStore), .cluster)
+        XCTAssertEqual(try settings("worker --artifact-store dir").value(WorkerCommand.artifactStore), .dir)
         XCTAssertEqual(
             try settings("worker --artifact-store control-plane").value(WorkerCommand.artifactStore), .controlPlane)
         XCTAssertEqual(try settings("worker --artifact-store cluster").value(WorkerCommand.artifactStore), .cluster)

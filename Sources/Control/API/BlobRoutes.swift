@@ -26,9 +26,9 @@ enum BlobRoutes {
                 code: .badRequest,
                 message: "sha256: expected at most \(MissingBlobsRequest.limit) checksums, got \(request.sha256.count)")
         }
-        let files = BlobFiles(artifactDirectory: services.configuration.artifactDirectory)
         let names = try request.sha256.map(BlobFiles.name)
-        return .wire(
-            MissingBlobsResponse(missing: names.filter { !FileManager.default.fileExists(atPath: files.path($0)) }))
+        let space = try BlobSpaces.make(services.configuration, log: { _ in })
+        let now = Date()
+        return .wire(MissingBlobsResponse(missing: try names.filter { !(try space.holdsRecent($0, now: now)) }))
     }
 }

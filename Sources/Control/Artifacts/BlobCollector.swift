@@ -40,15 +40,8 @@ struct BlobCollector {
     /// The collector of this control plane's backend.
     static func make(_ services: ControlServices, log: @escaping @Sendable (String) -> Void) throws -> BlobCollector {
         let configuration = services.configuration
-        let files = BlobFiles(artifactDirectory: configuration.artifactDirectory)
-        let space: any BlobSpace
-        if let store = try configuration.storage.objectStore(log: log), let s3 = configuration.storage.description.s3 {
-            space = S3BlobSpace(store: store, description: s3)
-        } else {
-            space = BlobFileSpace(files: files)
-        }
         return BlobCollector(
-            space: space, references: BlobReferenceStore(pool: services.pool),
+            space: try BlobSpaces.make(configuration, log: log), references: BlobReferenceStore(pool: services.pool),
             graceSeconds: configuration.storage.garbageGraceSeconds, uploads: UploadRoutes.sessions(services))
     }
 }

@@ -16,12 +16,36 @@ protocol BlobSpace: Sendable {
     func blobs(now: Date) throws -> [StoredBlob]
     /// Deletes the blob unless it was written (or stored again) after `cutoff`; false when it was kept.
     func delete(_ sha256: String, unlessModifiedAfter cutoff: Date) throws -> Bool
+    /// Whether the blob is there and young for the collector for a while yet, so a client told "stored" may name
+    /// it in a submission without uploading it (`POST /v1/blobs/missing`). A blob that cannot be made young
+    /// counts as missing: the client uploads it again, which does.
+    func holdsRecent(_ sha256: String, now: Date) throws -> Bool
+}
+
+/// This control plane's blob space: its bucket under the `s3` backend, else its directory.
+enum BlobSpaces {
+    static func make(_ configuration: ControlPlaneConfiguration, log: @escaping @Sendable (String) -> Void) throws
+        -> any BlobSpace
+    {
+        if let store = try configuration.storage.objectStore(log: log), let s3 = configuration.storage.description.s3 {
+            return S3BlobSpace(store: store, description: s3)
+        }
+        return BlobFileSpace(files: BlobFiles(artifactDirectory: configuration.artifactDirectory))
+    }
 }
 
 /// `<artifactDirectory>/blobs/<aa>/<sha256>`; temporaries (`*.partial`) are not blobs and are left alone.
 struct BlobFileSpace: BlobSpace {
     let files: BlobFiles
     var backend: StorageBackendKind { .blob }
+
+    /// Present, and its modification time set to now (as storing it again would), so it is young again.
+    func holdsRecent(_ sha256: String, now: Date) throws -> Bool {
+        let path = files.path(sha256)
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        try? FileManager.default.setAttributes([.modificationDate: now], ofItemAtPath: path)
+        return true
+    }
 
     func blobs(now: Date) throws -> [StoredBlob] {
         let root = files.artifactDirectory + "/blobs"
@@ -61,6 +85,17 @@ struct S3BlobSpace: BlobSpace {
     let store: any ObjectStore
     let description: S3StorageDescription
     var backend: StorageBackendKind { .s3 }
+
+    /// Objects cannot be touched: present and written in the last 10 minutes (the same window in which
+    /// `S3ArtifactStore` reuses an object instead of uploading it again), well inside the 1 h grace.
+    func holdsRecent(_ sha256: String, now: Date) throws -> Bool {
+        let info: ObjectInfo
+        do { info = try store.head(key: description.blobKey(sha256)) } catch ObjectStoreError.noSuchKey {
+            return false
+        }
+        guard let modified = info.lastModified else { return false }
+        return now.timeIntervalSince(modified) < 600
+    }
 
     func blobs(now: Date) throws -> [StoredBlob] {
         // Listed by the prefix's first segment and filtered here: moto (the test server) refuses a correctly signed

@@ -38,7 +38,7 @@ public struct TrainJobPlanner: JobPlanner {
         let count = spec.replicas > 1 ? spec.replicas : 1
         if spec.type == TrainJobKinds.evalName {
             var settings = try decode(EvalSettings.self, raw, field: "spec.eval")
-            settings.data = try resolve(settings.data, field: "spec.eval.data", check: nil)
+            settings.data = try resolve(settings.data, field: "spec.eval.data", check: nil, after: spec.after)
             settings.checkpoint = try resolve(
                 settings.checkpoint, field: "spec.eval.checkpoint", model: nil, after: spec.after)
             return Array(repeating: try AnyJSON(encoding: settings), count: count)
@@ -49,13 +49,13 @@ public struct TrainJobPlanner: JobPlanner {
         let check = DataCheck(
             sequenceLength: sequence, samplesNeeded: needed, vocabularySize: settings.model.vocabularySize,
             batchSize: settings.batchSize, replicas: count)
-        settings.data = try resolve(settings.data, field: "spec.train.data", check: check)
+        settings.data = try resolve(settings.data, field: "spec.train.data", check: check, after: spec.after)
         if var eval = settings.eval {
             eval.data = try resolve(
                 eval.data, field: "spec.train.eval.data",
                 check: DataCheck(
                     sequenceLength: sequence, samplesNeeded: 1, vocabularySize: settings.model.vocabularySize,
-                    batchSize: 1, replicas: 1))
+                    batchSize: 1, replicas: 1), after: spec.after)
             settings.eval = eval
         }
         if let initFrom = settings.initFrom {
@@ -81,7 +81,12 @@ public struct TrainJobPlanner: JobPlanner {
         let replicas: Int
     }
 
-    private func resolve(_ sources: [TrainDataSource], field: String, check: DataCheck?) throws -> [TrainDataSource] {
+    /// Resolves dataset names to locations. A job that runs `after:` others may name a dataset one of them will
+    /// register: it is planned as a dataset by name (`cp://datasets/<name>`), which the worker looks up when the
+    /// task runs (the size check then happens on the worker).
+    private func resolve(_ sources: [TrainDataSource], field: String, check: DataCheck?, after: [String]) throws
+        -> [TrainDataSource]
+    {
         var resolved: [TrainDataSource] = []
         var samples = 0
         var readable = true
@@ -89,6 +94,12 @@ public struct TrainJobPlanner: JobPlanner {
             let path = "\(field)[\(offset)]"
             if let name = source.dataset {
                 guard let record = try datasets.dataset(named: name) else {
+                    if !after.isEmpty {
+                        source.location = DatasetByName.location(name)
+                        resolved.append(source)
+                        readable = false
+                        continue
+                    }
                     let known = (try? datasets.list().map(\.name)) ?? []
                     throw StoreError.invalid(
                         field: "\(path).dataset",
@@ -96,7 +107,7 @@ public struct TrainJobPlanner: JobPlanner {
                             + (known.isEmpty
                                 ? " (no datasets are registered yet"
                                 : " (registered: \(known.prefix(20).joined(separator: ", "))")
-                            + "); if a job of this pipeline produces it, refer to its directory with path: instead")
+                            + "); if a job of this pipeline produces it, list that job in after:")
                 }
                 source.location = record.location
             }

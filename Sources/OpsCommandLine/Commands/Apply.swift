@@ -60,11 +60,16 @@ enum ApplyCommand: OpsCommand {
     static func uploadInputs(_ documents: [AnyJSON], client: OpsClient, settings: Settings, dryRun: Bool) async throws
         -> [AnyJSON]
     {
-        let store = ControlPlaneArtifactStore(
-            baseURL: settings.serverURL, token: client.requester.token,
+        guard documents.contains(where: InputUpload.mayHaveLocalInputs) else { return documents }
+        // The cluster's backend decides where inputs go: its blob store, or its bucket (with this machine's own
+        // S3 credentials, never the control plane's).
+        let storage = try StorageClients.describe(baseURL: settings.serverURL, token: client.requester.token)
+        let store = try StorageClients.artifactStore(
+            for: storage, controlPlaneURL: settings.serverURL, token: client.requester.token,
             cacheDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("opsctl-apply"))
         let live = settings.parsed.flag("progress") || isatty(STDERR_FILENO) != 0
-        let upload = InputUpload(store: store, client: client, progress: UploadProgress(live: live))
+        var upload = InputUpload(store: store, client: client, progress: UploadProgress(live: live))
+        if let s3 = storage.s3 { upload.locate = { "s3://\(s3.bucket)/\(s3.blobKey($0))" } }
         let (resolved, summary) = try await upload.resolve(documents, dryRun: dryRun)
         if summary.uploadedFiles + summary.storedFiles > 0 {
             Output.note(

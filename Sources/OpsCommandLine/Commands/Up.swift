@@ -30,9 +30,9 @@ enum UpCommand: OpsCommand {
     static let workerArtifactStore = TypedOption(
         "worker-artifact-store", value: "KIND",
         help:
-            "control-plane (workers upload and fetch artifacts over HTTP) or dir (the old shared <state-dir>/artifacts, until datasets and checkpoints stop needing shared paths)",
-        environment: "OPS_UP_WORKER_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.controlPlane,
-        parser: .choice(expected: "control-plane or dir"))
+            "cluster (the control plane's backend over HTTP: nothing shared between workers), control-plane, or dir (a shared <state-dir>/artifacts, as before issue 14)",
+        environment: "OPS_UP_WORKER_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.cluster,
+        parser: .choice(expected: "dir, control-plane or cluster"))
 
     static let spec = CommandSpec(
         "up", summary: "Run a local cluster: embedded PostgreSQL, control plane and N workers",
@@ -152,9 +152,9 @@ enum UpCommand: OpsCommand {
         (0..<options.workers).map { index in
             let worker = options.worker(index)
             let artifacts =
-                options.workerArtifactStore == .controlPlane
-                ? "artifacts via the control plane, cached in \(worker.artifactCacheDirectory.path)"
-                : "artifacts in the shared \(options.artifactDirectory.path)"
+                options.workerArtifactStore == .dir
+                ? "artifacts in the shared \(options.artifactDirectory.path)"
+                : "artifacts via the control plane, cached in \(worker.artifactCacheDirectory.path)"
             return
                 "  \(worker.name): work \(worker.workDirectory.path), shard cache \(worker.shardCacheDirectory.path), \(artifacts)"
         }

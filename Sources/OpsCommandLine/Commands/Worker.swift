@@ -1,7 +1,9 @@
 import APIClient
 import APITypes
 import ClusterModel
+import DataShards
 import Foundation
+import ObjectStore
 import Workers
 
 enum WorkerCommand: OpsCommand {
@@ -15,8 +17,8 @@ enum WorkerCommand: OpsCommand {
     static let artifactStore = TypedOption(
         "artifact-store", value: "KIND",
         help:
-            "dir (files in --artifact-dir), control-plane (uploaded to the control plane) or cluster (the backend `serve --storage` chose: blob store or S3)",
-        environment: "OPS_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.dir,
+            "cluster (the control plane's backend: its blob store over HTTP, or its S3 bucket), control-plane, or dir (files in a --artifact-dir shared between nodes)",
+        environment: "OPS_ARTIFACT_STORE", default: Settings.ArtifactStoreKind.cluster,
         parser: .choice(expected: "dir, control-plane or cluster"))
     static let pollWaitSeconds = TypedOption(
         "poll-wait", value: "SECONDS", help: "long-poll duration", environment: "OPS_POLL_WAIT",
@@ -56,7 +58,8 @@ enum WorkerCommand: OpsCommand {
             shardCacheBytes.spec,
             artifactStore.spec,
             OptionSpec(
-                "artifact-dir", value: "DIR", help: "artifact directory (share it between nodes)",
+                "artifact-dir", value: "DIR",
+                help: "artifact directory (with --artifact-store dir; share it between nodes)",
                 environment: "OPS_ARTIFACT_DIR",
                 default: "<state-dir>/artifacts"),
             pollWaitSeconds.spec,
@@ -78,29 +81,35 @@ enum WorkerCommand: OpsCommand {
             )
         }
         let api = HTTPControlPlaneAPI(baseURL: settings.serverURL, token: token, transport: CurlTransport())
+        let cacheDirectory = configuration.workDirectory.appendingPathComponent("artifact-cache")
         let artifactStore: any ArtifactStore
+        var extraFetchers: [String: any ShardFetcher] = [:]
         switch try settings.value(Self.artifactStore) {
         case .dir:
             artifactStore = FileArtifactStore(root: settings.artifactDirectory)
         case .controlPlane:
             artifactStore = ControlPlaneArtifactStore(
-                baseURL: settings.serverURL, token: api.requester.token,
-                cacheDirectory: configuration.workDirectory.appendingPathComponent("artifact-cache"))
+                baseURL: settings.serverURL, token: api.requester.token, cacheDirectory: cacheDirectory)
         case .cluster:
             // Asked once at start: a worker whose credentials cannot reach the cluster's bucket fails here, not
             // at its first checkpoint.
             let storage = try StorageClients.describe(baseURL: settings.serverURL, token: api.requester.token)
             artifactStore = try StorageClients.artifactStore(
                 for: storage, controlPlaneURL: settings.serverURL, token: api.requester.token,
-                cacheDirectory: configuration.workDirectory.appendingPathComponent("artifact-cache"),
-                log: { WorkerDaemon.standardErrorLog($0) })
+                cacheDirectory: cacheDirectory, log: { WorkerDaemon.standardErrorLog($0) })
+            if let s3 = storage.s3 {
+                // Shards uploaded to the bucket are read from it directly, by byte range, not through the control plane.
+                extraFetchers["s3://"] = S3ShardFetcher(
+                    endpoint: s3.endpoint, region: s3.region, credentials: try S3Credentials.resolve())
+            }
             WorkerDaemon.standardErrorLog(
                 "cluster storage: \(storage.backend.rawValue)\(storage.s3.map { " bucket \($0.bucket)" } ?? "")")
         }
         let daemon = WorkerDaemon(
             configuration: configuration, api: api, registry: ExecutorRegistry.standard(),
             artifactStore: artifactStore,
-            datasets: ControlPlaneDatasets(baseURL: settings.serverURL, token: api.requester.token))
+            datasets: ControlPlaneDatasets(
+                baseURL: settings.serverURL, token: api.requester.token, extraFetchers: extraFetchers))
         let signals = TerminationSignals { number in
             WorkerDaemon.standardErrorLog("got signal \(number); shutting down (send it again to exit at once)")
             daemon.requestShutdown()

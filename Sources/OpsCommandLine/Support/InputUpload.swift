@@ -22,16 +22,19 @@ struct InputUpload {
     let store: any ArtifactStore
     let client: OpsClient
     let progress: UploadProgress
+    /// The location of a blob in the cluster's backend (`cp://blobs/<sha>` or `s3://bucket/<prefix>/blobs/<sha>`).
+    var locate: Locate = Self.controlPlaneLocation
+
+    typealias Locate = @Sendable (_ sha256: String) -> String
+    static let controlPlaneLocation: Locate = { ControlPlaneArtifactStore.scheme + $0 }
 
     /// One local file to name by checksum.
     struct LocalFile {
         var path: String
         var sha256: String
         var bytes: Int64
-        var resolved: ResolvedInput {
-            ResolvedInput(
-                name: path, location: ControlPlaneArtifactStore.scheme + sha256, sha256: sha256, bytes: bytes)
-        }
+        var location: String
+        var resolved: ResolvedInput { ResolvedInput(name: path, location: location, sha256: sha256, bytes: bytes) }
     }
 
     /// What was sent: files and bytes uploaded, and files the store held already.
@@ -41,12 +44,19 @@ struct InputUpload {
         var storedFiles = 0
     }
 
+    /// Whether the document is of a kind whose inputs may be local files (only then is the cluster's storage
+    /// asked where to upload them).
+    static func mayHaveLocalInputs(_ document: AnyJSON) -> Bool {
+        guard let type = document["spec"]?["type"]?.stringValue else { return false }
+        return kinds.contains(type)
+    }
+
     /// The documents with their local inputs resolved (and uploaded unless `dryRun`).
     func resolve(_ documents: [AnyJSON], dryRun: Bool) async throws -> (documents: [AnyJSON], summary: Summary) {
         var files: [String: LocalFile] = [:]
         var rewritten: [AnyJSON] = []
         for (number, document) in documents.enumerated() {
-            rewritten.append(try Self.rewrite(document, number: number, files: &files))
+            rewritten.append(try Self.rewrite(document, number: number, files: &files, locate: locate))
         }
         var summary = Summary()
         guard !files.isEmpty else { return (rewritten, summary) }
@@ -87,7 +97,9 @@ struct InputUpload {
     }
 
     /// One document with the local items of its inputs and tokenizer resolved (hashing them into `files`).
-    static func rewrite(_ document: AnyJSON, number: Int, files: inout [String: LocalFile]) throws -> AnyJSON {
+    static func rewrite(
+        _ document: AnyJSON, number: Int, files: inout [String: LocalFile], locate: Locate = controlPlaneLocation
+    ) throws -> AnyJSON {
         guard case .object(var root) = document, case .object(var spec)? = root["spec"],
             let type = spec["type"]?.stringValue, kinds.contains(type), case .object(var settings)? = spec[type]
         else { return document }
@@ -95,7 +107,7 @@ struct InputUpload {
         if case .array(let items)? = settings["inputs"] {
             var resolved: [AnyJSON] = []
             for (i, item) in items.enumerated() {
-                resolved += try resolveInput(item, field: "\(field).inputs[\(i)]", files: &files)
+                resolved += try resolveInput(item, field: "\(field).inputs[\(i)]", files: &files, locate: locate)
             }
             settings["inputs"] = .array(resolved)
         }
@@ -104,7 +116,7 @@ struct InputUpload {
         {
             // A tokenizer on this machine goes with the job; one that is not here (written by a job this one runs
             // after:, on a shared filesystem) stays a path.
-            let file = try hash(path, field: "\(field).tokenizer.path")
+            let file = try hash(path, field: "\(field).tokenizer.path", locate: locate)
             files[path] = file
             tokenizer["path"] = nil
             tokenizer["location"] = .string(file.resolved.location)
@@ -117,7 +129,9 @@ struct InputUpload {
     }
 
     /// An input item: a URL or resolved input as it is, a local path or glob as its files.
-    static func resolveInput(_ item: AnyJSON, field: String, files: inout [String: LocalFile]) throws -> [AnyJSON] {
+    static func resolveInput(
+        _ item: AnyJSON, field: String, files: inout [String: LocalFile], locate: Locate = controlPlaneLocation
+    ) throws -> [AnyJSON] {
         guard let text = item.stringValue else { return [item] }
         guard let kind = InputLocationKind(text) else {
             throw ManifestFileError(
@@ -133,18 +147,20 @@ struct InputUpload {
         }
         var resolved: [AnyJSON] = []
         for match in matched {
-            let file = try files[match.path] ?? hash(match.path, field: field)
+            let file = try files[match.path] ?? hash(match.path, field: field, locate: locate)
             files[match.path] = file
             resolved.append(try AnyJSON(encoding: file.resolved))
         }
         return resolved
     }
 
-    static func hash(_ path: String, field: String) throws -> LocalFile {
+    static func hash(_ path: String, field: String, locate: Locate = controlPlaneLocation) throws -> LocalFile {
         do {
             let sha = try SHA256.hex(ofFileAt: path)
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            return LocalFile(path: path, sha256: sha, bytes: (attributes[.size] as? NSNumber)?.int64Value ?? 0)
+            return LocalFile(
+                path: path, sha256: sha, bytes: (attributes[.size] as? NSNumber)?.int64Value ?? 0, location: locate(sha)
+            )
         } catch {
             throw ManifestFileError("apply: \(field): cannot read \(path): \(error); nothing was submitted")
         }

@@ -56,15 +56,10 @@ public struct EvalExecutor: JobExecutor {
         try context.checkCancellation()
         let cache = try context.shardCache(for: [source.location ?? source.path ?? ""])
         // A dataset by name is listed by the control plane when the task runs (docs/storage.md).
-        let location = source.resolvedLocation ?? ""
-        let sources: [StreamSource]
-        if DatasetByName.name(of: location) != nil {
-            sources = [try context.streamSource(at: location, cache: cache)]
-        } else {
-            sources = try TrainingPlan.sources(
-                [TrainDataSource(dataset: source.dataset, path: source.path, weight: 1, location: source.location)],
-                field: "spec.eval.data[\(offset)]", cache: cache)
-        }
+        let sources = try TrainingPlan.sources(
+            [TrainDataSource(dataset: source.dataset, path: source.path, weight: 1, location: source.location)],
+            field: "spec.eval.data[\(offset)]", cache: cache,
+            open: { try context.streamSource(at: $0, weight: $1, cache: $2) })
         if sources[0].index.vocabularySize > model.config.vocabularySize {
             throw specFailure(
                 "spec.eval.data[\(offset)]: dataset \(source.displayName) has vocabulary size \(sources[0].index.vocabularySize), the checkpoint's model has \(model.config.vocabularySize)"
@@ -110,12 +105,31 @@ public struct EvalExecutor: JobExecutor {
     }
 
     /// A readable path for `tokenizer`: a path as it is, a stored location (`cp://blobs/…`, `s3://…`, `http(s)://…`)
-    /// fetched into the attempt's directory.
-    private static func localTokenizer(_ tokenizer: String?, context: ExecutionContext) throws -> String? {
-        guard let tokenizer, InputLocationKind(tokenizer)?.isURL == true else { return tokenizer }
+    /// fetched into the attempt's directory. Without one, the tokenizer the first dataset by name of `data` was
+    /// made with (the control plane lists it with the dataset's files), so a pipeline names no tokenizer file:
+    /// held-out data tokenized like the training data decodes the model's samples with the model's own tokenizer.
+    private static func localTokenizer(_ settings: EvalSettings, context: ExecutionContext) throws -> String? {
+        let directory = context.workDirectory.appendingPathComponent("tokenizer")
+        guard let tokenizer = settings.tokenizer else {
+            guard let stored = try datasetTokenizer(settings.data, context: context) else { return nil }
+            return try TokenizeInputFetch.localFile(
+                ResolvedInput(
+                    name: "tokenizer.json", location: stored.location, sha256: stored.sha256, bytes: stored.bytes),
+                directory: directory, context: context)
+        }
+        guard InputLocationKind(tokenizer)?.isURL == true else { return tokenizer }
         return try TokenizeInputFetch.localFile(
             ResolvedInput(name: "tokenizer.json", location: tokenizer, sha256: nil, bytes: nil),
-            directory: context.workDirectory.appendingPathComponent("tokenizer"), context: context)
+            directory: directory, context: context)
+    }
+
+    private static func datasetTokenizer(_ data: [TrainDataSource], context: ExecutionContext) throws -> DatasetFile? {
+        guard let datasets = context.datasets else { return nil }
+        for source in data {
+            guard let name = DatasetByName.name(of: source.resolvedLocation ?? "") else { continue }
+            if let tokenizer = try datasets.files(of: name).tokenizer { return tokenizer }
+        }
+        return nil
     }
 
     /// Text the model writes after each of `settings.prompts` (none when no prompts are given).
@@ -124,7 +138,7 @@ public struct EvalExecutor: JobExecutor {
     {
         var samples: [AnyJSON] = []
         if let prompts = settings.prompts, !prompts.isEmpty {
-            let codec = try TextCodec(tokenizerPath: try localTokenizer(settings.tokenizer, context: context))
+            let codec = try TextCodec(tokenizerPath: try localTokenizer(settings, context: context))
             let options = SamplingOptions(
                 temperature: Float(settings.temperature ?? 0.8), topK: settings.topK ?? 40,
                 seed: UInt64(settings.seed ?? 0), maxNewTokens: settings.maxNewTokens ?? 64)

@@ -22,7 +22,9 @@ public struct TrainExecutor: JobExecutor {
         do { cache = try context.shardCache(for: locations) } catch {
             throw TaskFailure("shard cache: \(error)", retryable: false)
         }
-        let plan = try TrainingPlan(settings: settings, rank: rank, worldSize: worldSize, shardCache: cache)
+        let plan = try TrainingPlan(
+            settings: settings, rank: rank, worldSize: worldSize, shardCache: cache,
+            openSource: { try context.streamSource(at: $0, weight: $1, cache: $2) })
         // A gang's rounds go beside a single run's checkpoints in a directory (`diloco/`), as they always did.
         let exchange = try TrainingExchanges.forJob(
             task, settings: settings, context: context, part: worldSize > 1 ? "diloco" : nil)

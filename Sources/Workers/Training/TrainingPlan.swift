@@ -23,10 +23,21 @@ public struct TrainingPlan: Sendable {
     public let worldSize: Int
     /// Where remote (http/https) datasets are cached; nil when every dataset is a local path.
     public let shardCache: ShardCache?
+    /// Opens one dataset location: `StreamSource.at` for directories and URLs; a worker passes
+    /// `ExecutionContext.streamSource(at:weight:cache:)`, which also resolves datasets by name
+    /// (`cp://datasets/<name>`) through the control plane.
+    public typealias SourceOpener =
+        @Sendable (_ location: String, _ weight: Double, _ cache: ShardCache?) throws ->
+        StreamSource
+    let openSource: SourceOpener
 
-    public init(settings: TrainSettings, rank: Int = 0, worldSize: Int = 1, shardCache: ShardCache? = nil) throws {
+    public init(
+        settings: TrainSettings, rank: Int = 0, worldSize: Int = 1, shardCache: ShardCache? = nil,
+        openSource: @escaping SourceOpener = { try StreamSource.at($0, weight: $1, cache: $2) }
+    ) throws {
         self.settings = settings
         self.shardCache = shardCache
+        self.openSource = openSource
         let m = settings.model
         config = GPTConfig(
             vocabularySize: m.vocabularySize, contextLength: m.contextLength, layers: m.layers, heads: m.heads,
@@ -75,7 +86,7 @@ public struct TrainingPlan: Sendable {
 
     /// The training stream of this rank, resuming from `state`.
     public func trainingStream(resumingFrom state: StreamState = StreamState()) throws -> TokenStream {
-        let sources = try Self.sources(settings.data, field: "spec.train.data", cache: shardCache)
+        let sources = try sources(settings.data, field: "spec.train.data")
         let stream: TokenStream
         do {
             stream = try TokenStream(
@@ -97,7 +108,7 @@ public struct TrainingPlan: Sendable {
     /// batches of `batchSize` rows (default: the training batch).
     public func evaluationStream(batchSize rows: Int? = nil) throws -> TokenStream? {
         guard let eval = settings.eval else { return nil }
-        let sources = try Self.sources(eval.data, field: "spec.train.eval.data", cache: shardCache)
+        let sources = try sources(eval.data, field: "spec.train.eval.data")
         do {
             return try TokenStream(
                 StreamConfiguration(
@@ -122,7 +133,13 @@ public struct TrainingPlan: Sendable {
         }
     }
 
-    static func sources(_ data: [TrainDataSource], field: String, cache: ShardCache?) throws -> [StreamSource] {
+    func sources(_ data: [TrainDataSource], field: String) throws -> [StreamSource] {
+        try Self.sources(data, field: field, cache: shardCache, open: openSource)
+    }
+
+    static func sources(_ data: [TrainDataSource], field: String, cache: ShardCache?, open: SourceOpener) throws
+        -> [StreamSource]
+    {
         guard !data.isEmpty else { throw specFailure("\(field): expected at least one dataset") }
         return try data.enumerated().map { offset, item in
             guard let location = item.resolvedLocation else {
@@ -130,7 +147,12 @@ public struct TrainingPlan: Sendable {
                     "\(field)[\(offset)]: dataset \(item.displayName) was not resolved to a location (submit through the control plane, or give path:)"
                 )
             }
-            do { return try StreamSource.at(location, weight: item.weight ?? 1, cache: cache) } catch {
+            do { return try open(location, item.weight ?? 1, cache) } catch let failure as TaskFailure {
+                throw TaskFailure(
+                    "\(field)[\(offset)]: dataset \(item.displayName): \(failure.message)",
+                    retryable: failure.retryable,
+                    details: failure.details)
+            } catch {
                 throw TaskFailure(
                     "\(field)[\(offset)]: cannot open dataset \(item.displayName) at \(location): \(error)",
                     retryable: false)

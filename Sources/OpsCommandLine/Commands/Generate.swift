@@ -19,10 +19,15 @@ enum GenerateCommand: OpsCommand {
     static let spec = CommandSpec(
         "generate", summary: "Sample text from a checkpoint, locally (no cluster needed)",
         options: [
-            OptionSpec("checkpoint", value: "PATH", help: "a .safetensors checkpoint (of a train job)"),
+            OptionSpec(
+                "checkpoint", value: "PATH",
+                help:
+                    "a .safetensors checkpoint (of a train job): a path, or its stored location (cp://blobs/…, s3://…)"),
             OptionSpec(
                 "tokenizer", value: "PATH",
-                help: "tokenizer.json the model was trained with (default: UTF-8 bytes, vocabulary 256)"),
+                help:
+                    "tokenizer.json the model was trained with, a path or a stored location (default: UTF-8 bytes, vocabulary 256)"
+            ),
             OptionSpec("prompt", value: "TEXT", help: "the text to continue"),
             maxTokens.spec,
             temperature.spec,
@@ -35,7 +40,7 @@ enum GenerateCommand: OpsCommand {
     )
 
     static func run(_ settings: Settings) throws -> Int32 {
-        guard let path = settings.string("checkpoint") else {
+        guard let checkpointLocation = settings.string("checkpoint") else {
             throw SettingsError("generate: --checkpoint PATH is required")
         }
         guard let prompt = settings.string("prompt"), !prompt.isEmpty else {
@@ -47,12 +52,15 @@ enum GenerateCommand: OpsCommand {
         let threads = try settings.value(Self.threads)
         let temperature = try settings.value(Self.temperature)
         let checkpoint: Checkpoint
-        do { checkpoint = try Checkpoint(path: path) } catch {
+        do {
+            checkpoint = try Checkpoint(path: try StoredFiles.localPath(checkpointLocation, settings: settings))
+        } catch {
             Output.error("cannot open the checkpoint: \(error)")
             return 1
         }
         let model = try checkpoint.loadModel(threads: threads)
-        let codec = try TextCodec(tokenizerPath: settings.string("tokenizer"))
+        let codec = try TextCodec(
+            tokenizerPath: try settings.string("tokenizer").map { try StoredFiles.localPath($0, settings: settings) })
         let ids = codec.encode(prompt)
         if let bad = ids.first(where: { Int($0) >= model.config.vocabularySize }) {
             Output.error(

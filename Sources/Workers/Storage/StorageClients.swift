@@ -41,6 +41,8 @@ public enum StorageClients {
         } catch {
             throw StorageClientsError.description(url: url, reason: "\(error)")
         }
+        // A control plane from before the route (opsctl < issue 14) has only its blob store.
+        if response.status == 404 { return StorageDescription(backend: .blob) }
         guard response.isSuccess else {
             throw StorageClientsError.description(url: url, reason: "HTTP \(response.status)")
         }

@@ -63,16 +63,29 @@ final class TokenizeResolvedInputTests: XCTestCase {
         }
     }
 
-    func testDatasetByNameRefusesDedupAndTrainingWithTheReason() {
-        XCTAssertThrowsError(
-            try manifest([
-                "inputs": ["/d/*.txt"], "output": ["dataset": "docs"], "dedup": true,
-                "tokenizer": ["train": ["vocabularySize": 300]],
-            ])
-        ) { error in
-            let text = "\(error)"
-            XCTAssertTrue(text.contains("spec.tokenize.dedup: needs output.location"), text)
-            XCTAssertTrue(text.contains("spec.tokenize.tokenizer.train: needs output.location"), text)
+    func testDatasetByNameTrainsAndDedupsThroughTheControlPlane() throws {
+        let job = try manifest([
+            "inputs": [blob("/laptop/a.txt", "a", bytes: 10), blob("/laptop/b.txt", "b", bytes: 10)],
+            "output": ["dataset": "docs"], "dedup": true, "filesPerTask": 1,
+            "tokenizer": ["train": ["vocabularySize": 300]],
+        ])
+        let jobs = try TokenizePlanner().expand(job)
+        XCTAssertEqual(jobs.map(\.name), ["tok-tokenizer", "tok-dedup", "tok"])
+        // The trained tokenizer has no directory to go to: stored as the train job's artifact.
+        let train = try TrainTokenizerPlanner().taskSpecs(for: jobs[0]).map {
+            try $0.decode(as: TrainTokenizerTaskSpec.self)
         }
+        XCTAssertEqual(train.map(\.storeOutput), [true])
+        XCTAssertEqual(train.map(\.output), [""])
+        // The tokenize tasks name the helper jobs, resolved when a task is handed out; the scan tasks do not.
+        let tokenize = try TokenizePlanner().taskSpecs(for: jobs[2]).map { try $0.decode(as: TokenizeTaskSpec.self) }
+        XCTAssertEqual(tokenize.count, 2)
+        XCTAssertEqual(tokenize.map(\.tokenizerJob), ["tok-tokenizer", "tok-tokenizer"])
+        XCTAssertEqual(tokenize.map(\.dedupJob), ["tok-dedup", "tok-dedup"])
+        XCTAssertEqual(tokenize.map(\.tokenizerPath), ["", ""])
+        XCTAssertEqual(tokenize.map(\.dedupJobID), [nil, nil])
+        let scan = try TokenizePlanner().taskSpecs(for: jobs[1]).map { try $0.decode(as: TokenizeTaskSpec.self) }
+        XCTAssertEqual(scan.map(\.dedupJob), [nil, nil])
+        XCTAssertEqual(scan.map(\.uploadShards), [true, true], "the scan publishes its hashes instead of writing them")
     }
 }

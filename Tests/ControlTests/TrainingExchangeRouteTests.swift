@@ -129,7 +129,9 @@ final class TrainingExchangeRouteTests: XCTestCase {
         // The admin may use any job's exchange; an unknown job is a 404.
         let unknown = await status(.get, APIRoute.listExchange.path("999999"), token: "admin")
         XCTAssertEqual(unknown.0, 404)
-        // A worker only the exchange of a job it holds an attempt of.
+        // A worker writes only the exchange of a job it holds an attempt of, and reads any job's (a tokenize
+        // task reads the hash files of its -dedup scan job).
+        let written = try await api.putExchangeEntry(job: job, name: "kept", put("c", exclusive: false))
         let (other, otherJob) = try await workerHoldingAnAttempt(job: "someone-else")
         do {
             _ = try await other.putExchangeEntry(job: job, name: "x", put("a", exclusive: false))
@@ -139,6 +141,15 @@ final class TrainingExchangeRouteTests: XCTestCase {
             XCTAssertTrue(
                 body?.error.message.contains("holds no active attempt of job \(job)") ?? false, "\(body as Any)")
         }
+        do {
+            try await other.deleteExchangeEntry(job: job, name: "kept")
+            XCTFail("a worker without an attempt of the job removed an entry of its exchange")
+        } catch .rejected(_, let status, _) {
+            XCTAssertEqual(status, 403)
+        }
+        let read = try await other.listExchange(job: job, prefix: "kept", after: 0, waitSeconds: 0)
+        XCTAssertEqual(
+            read.entries, [try XCTUnwrap(written)], "any worker reads, and the refused delete changed nothing")
         let own = try await other.listExchange(job: otherJob, prefix: nil, after: 0, waitSeconds: 0)
         XCTAssertEqual(own.entries, [], "its own job's exchange it may use")
     }

@@ -178,7 +178,8 @@ public enum APIRoute {
     /// (empty body) → `BlobCollectionReport`: deletes blobs no row references and older than the grace period.
     public static let collectBlobs = APIEndpoint(.post, "/v1/storage/collect", .admin)
 
-    // MARK: Training exchange (a worker holding an attempt of the job, or the admin token; docs/storage.md)
+    // MARK: Training exchange (writes: a worker holding an attempt of the job, or the admin token; reads: any
+    // worker, so a tokenize task reads its `-dedup` scan job's hash files; docs/storage.md)
     /// `ExchangePutRequest` → 201 `ExchangeEntry` (created), 200 (replaced), 409 when `exclusive` and it exists.
     public static let putExchangeEntry = APIEndpoint(.put, exchangeEntryPattern, .worker)
     /// `?prefix=&after=&waitSeconds=` → `ExchangeListResponse`; waits up to `waitSeconds` (at most 30) for an

@@ -3,8 +3,8 @@ import ClusterModel
 import Foundation
 import HTTPServer
 
-// Training-exchange handlers (a worker holding an attempt of the job, or the admin): put, list (long-poll),
-// delete one named entry of a job (`TrainingExchangeAccess`, `ExchangeStore`).
+// Training-exchange handlers: put and delete one named entry of a job (a worker holding an attempt of the job, or
+// the admin), list (long-poll; any worker or the admin) (`TrainingExchangeAccess`, `ExchangeStore`).
 
 enum ExchangeRoutes {
     static func put(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -32,7 +32,7 @@ enum ExchangeRoutes {
         let job = try jobID(context)
         let after = Int64(try context.queryInt("after", default: 0, range: 0...Int.max))
         let wait = try context.queryDouble("waitSeconds", default: 0, range: 0...ExchangeLimits.maxWaitSeconds)
-        try access.authorize(context.principal, job: job)
+        try access.authorizeRead(context.principal, job: job)
         return .wire(
             try access.list(job: job, prefix: context.request.query("prefix"), after: after, waitSeconds: wait))
     }

@@ -24,9 +24,11 @@ public struct TokenizePlanner: JobPlanner {
     }
 
     /// Where the tokenize tasks read the tokenizer: the given path or stored location, or the trained one in
-    /// the dataset directory ("" for `tokenizer: {dataset:}`, which the task resolves when it runs).
+    /// the dataset directory ("" for `tokenizer: {dataset:}`, which the task resolves when it runs, and for a
+    /// trained tokenizer with no output.location, which is resolved when the task is handed out).
     static func tokenizerPath(_ settings: TokenizeSettings) -> String {
         if settings.tokenizer.dataset != nil { return "" }
+        if settings.tokenizer.train != nil && settings.output.location == nil { return "" }
         return settings.tokenizer.path ?? settings.tokenizer.location ?? settings.datasetDirectory + "/"
             + tokenizerFileName
     }
@@ -54,7 +56,9 @@ public struct TokenizePlanner: JobPlanner {
             let input = settings.inputOptions
             let trainSettings = TrainTokenizerSettings(
                 inputs: settings.inputs, format: input.format, textField: input.textField, txtMode: input.txtMode,
-                badInput: input.badInput, invalidUTF8: input.invalidUTF8, output: Self.tokenizerPath(settings),
+                badInput: input.badInput, invalidUTF8: input.invalidUTF8,
+                // No host location: stored as the train job's artifact (`TokenizeReferencesAtDispatch`).
+                output: settings.output.location == nil ? nil : Self.tokenizerPath(settings),
                 vocabularySize: train.vocabularySize,
                 sampleBytes: train.sampleBytes ?? ByteSize(TokenizeSettings.defaultSampleBytes),
                 specialTokens: train.specialTokens ?? TokenizeSettings.defaultSpecialTokens,
@@ -97,6 +101,16 @@ public struct TokenizePlanner: JobPlanner {
         let chunks = Self.chunks(
             files, filesPerTask: settings.filesPerTask,
             bytesPerTask: settings.bytesPerTask?.bytes ?? TokenizeSettings.defaultBytesPerTask)
+        // Task i of a deduplicated dataset by name reads hash files 0..<i from one exchange listing.
+        if settings.dedup == true && settings.output.location == nil
+            && chunks.count > ExchangeStore.maxEntriesPerAnswer + 1
+        {
+            throw StoreError.invalid(
+                field: "spec.tokenize.dedup",
+                message:
+                    "expected at most \(ExchangeStore.maxEntriesPerAnswer + 1) tasks for de-duplication with no output.location, got \(chunks.count); raise bytesPerTask or filesPerTask"
+            )
+        }
         let tokenizer = Self.tokenizerPath(settings)
         return try chunks.enumerated().map { index, chunk in
             var spec = TokenizeTaskSpec(
@@ -110,6 +124,12 @@ public struct TokenizePlanner: JobPlanner {
             spec.uploadShards = settings.output.location == nil ? true : nil
             spec.tokenizerSHA256 = settings.tokenizer.sha256
             spec.tokenizerDataset = settings.tokenizer.dataset
+            if settings.output.location == nil && manifest.spec.type == TokenizeJobKinds.tokenizeName {
+                // Nothing is shared but the control plane: the helper jobs' outputs are found by job name when
+                // the task is handed out (`TokenizeReferencesAtDispatch`).
+                if settings.tokenizer.train != nil { spec.tokenizerJob = manifest.name + Self.tokenizerJobSuffix }
+                if settings.dedup == true { spec.dedupJob = manifest.name + Self.dedupJobSuffix }
+            }
             return try AnyJSON(encoding: spec)
         }
     }
@@ -214,7 +234,8 @@ struct TrainTokenizerSettings: Codable, Equatable {
     var txtMode: String?
     var badInput: String?
     var invalidUTF8: String?
-    var output: String
+    /// nil: stored as an artifact of the job instead.
+    var output: String?
     var vocabularySize: Int
     var sampleBytes: ByteSize?
     var specialTokens: [String]?
@@ -247,12 +268,13 @@ public struct TrainTokenizerPlanner: JobPlanner {
             try AnyJSON(
                 encoding: {
                     var spec = TrainTokenizerTaskSpec(
-                        files: files.map(\.path), input: input, output: settings.output,
+                        files: files.map(\.path), input: input, output: settings.output ?? "",
                         vocabularySize: settings.vocabularySize,
                         sampleBytes: settings.sampleBytes?.bytes ?? TokenizeSettings.defaultSampleBytes,
                         specialTokens: settings.specialTokens ?? TokenizeSettings.defaultSpecialTokens,
                         splitPattern: settings.splitPattern ?? "llama3")
                     spec.sources = TokenizePlanner.sources(of: files)
+                    spec.storeOutput = settings.output == nil ? true : nil
                     return spec
                 }())
         ]

@@ -29,6 +29,18 @@ struct TrainingExchangeAccess {
         }
     }
 
+    /// Reading: the admin, or any worker. A tokenize task reads the hash files its job's `<job>-dedup` scan job
+    /// published, which it holds no attempt of; a worker can already fetch any blob by checksum and any dataset by
+    /// name, so listing a job's entries (names, locations, checksums) gives it nothing new. Writes stay with the
+    /// workers running the job (`authorize`).
+    func authorizeRead(_ principal: Principal?, job: JobID) throws {
+        switch principal {
+        case .admin?, .worker?: return
+        default:
+            throw AuthorizationError.forbidden("reading the training exchange needs a worker token or the admin token")
+        }
+    }
+
     /// The entries of `job` newer than `after`; when there are none, waits up to `waitSeconds` for one.
     func list(job: JobID, prefix: String?, after: Int64, waitSeconds: Double) throws -> ExchangeListResponse {
         let deadline = Date().addingTimeInterval(waitSeconds)

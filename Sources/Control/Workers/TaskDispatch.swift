@@ -45,8 +45,10 @@ struct TaskDispatch {
             maxAttempts: info.maxAttempts, leaseDeadline: lease.leaseDeadline, jobID: lease.job,
             jobName: lease.jobName, jobType: lease.jobType, taskIndex: lease.taskIndex,
             taskCount: info.taskCount,
-            spec: try CheckpointReferencesAtDispatch.resolve(
-                JSONText.parse(lease.spec) ?? .null, jobType: lease.jobType, store: services.store),
+            spec: try TokenizeReferencesAtDispatch.resolve(
+                try CheckpointReferencesAtDispatch.resolve(
+                    JSONText.parse(lease.spec) ?? .null, jobType: lease.jobType, store: services.store),
+                jobType: lease.jobType, store: services.store),
             resources: lease.resources, gang: gang)
     }
 }

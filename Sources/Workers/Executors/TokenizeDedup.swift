@@ -4,11 +4,17 @@
 // 2. tokenize task i loads the hashes of chunks 0..<i and drops every document whose hash is among them or
 //    appeared earlier in its own chunk. So the first occurrence in dataset order (shard, file, line) is kept,
 //    whichever worker runs what when: the result is deterministic and retries change nothing.
+// With no host location (a dataset by name) the hash files do not meet in a directory: each scan task publishes
+// its file in the training exchange of the scan job (bytes through the artifact store, `ControlPlaneExchange`),
+// and tokenize task i, told the scan job's id when it is handed out (`TokenizeReferencesAtDispatch`), fetches
+// entries 0..<i (verified by checksum) into its private directory before it starts. No waiting: the tokenize job
+// runs `after:` the scan job.
 // The hash is SHA-256 (first 128 bits) of the normalized text: Unicode NFC, runs of whitespace turned into one
 // space, leading/trailing whitespace removed. Case is kept.
 
 import APITypes
 import Checksum
+import ClusterModel
 import DataShards
 import Foundation
 
@@ -105,6 +111,53 @@ enum TokenizeDedup {
         }
     }
 
+    /// The exchange entry name of chunk `index`'s hash file.
+    static func entryName(shardIndex: Int) -> String { TokenizeTaskSpec.shardName(index: shardIndex) + ".hashes" }
+
+    /// The control plane's exchange of `job`, where the scan tasks of a dataset by name publish their hash files.
+    static func exchange(job: JobID, context: ExecutionContext) throws -> ControlPlaneExchange {
+        guard let api = context.exchangeAPI else {
+            throw TaskFailure(
+                "de-duplication with no output.location needs the control plane's exchange; this worker has no control plane connection",
+                retryable: false)
+        }
+        return try ControlPlaneExchange(
+            job: job, api: api, artifactStore: context.artifactStore,
+            scratchDirectory: context.workDirectory.appendingPathComponent("exchange"))
+    }
+
+    /// Fetches the hash files of chunks 0..<`spec.shardIndex` from the scan job's exchange into `directory`'s
+    /// `.dedup`, where `earlierHashes` reads them.
+    static func fetchEarlierHashFiles(_ spec: TokenizeTaskSpec, into directory: String, context: ExecutionContext)
+        throws
+    {
+        guard spec.shardIndex > 0 else { return }
+        guard let id = spec.dedupJobID else {
+            throw TaskFailure(
+                "de-duplication: the scan job \(spec.dedupJob ?? "?") was not found when this task was handed out; re-run the job",
+                retryable: false)
+        }
+        let exchange = try exchange(job: JobID(id), context: context)
+        for index in 0..<spec.shardIndex {
+            try TokenizeTaskSupport.stopIfAsked(context)
+            let name = entryName(shardIndex: index)
+            guard let fetched = try exchange.localFile(name) else {
+                throw TaskFailure(
+                    "de-duplication: \(name) is missing from \(exchange.description) (its scan task publishes it); re-run the job",
+                    retryable: false)
+            }
+            let target = hashFile(directory: directory, shardIndex: index)
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(atPath: target)
+                try FileManager.default.copyItem(atPath: fetched.path, toPath: target)
+            } catch {
+                throw TaskFailure("de-duplication: cannot copy \(name) to \(target): \(error)")
+            }
+        }
+    }
+
     /// The hashes of every document in the chunks before `spec.shardIndex`.
     static func earlierHashes(_ spec: TokenizeTaskSpec) throws -> Set<DocumentHash> {
         var set = Set<DocumentHash>()
@@ -122,9 +175,20 @@ public struct TokenizeDedupScanExecutor: JobExecutor {
 
     public func run(_ task: TaskAssignment, context: ExecutionContext) async throws -> TaskResult {
         let spec = try TokenizeTaskSupport.decode(TokenizeTaskSpec.self, task, kind: "tokenize")
-        let (documents, distinct) = try await context.runBlocking {
+        let publishes = spec.uploadShards == true
+        var local = spec
+        if publishes { local.datasetDirectory = context.workDirectory.appendingPathComponent("dataset").path }
+        let (documents, distinct) = try await context.runBlocking { [local] in
             let paths = try TokenizeInputFetch.localPaths(files: spec.files, sources: spec.sources, context: context)
-            return try Self.scan(spec, context: context, localPaths: paths)
+            let counts = try Self.scan(local, context: context, localPaths: paths)
+            if publishes {
+                // Replaced, not exclusive: a retried task publishes the same hashes under the same name.
+                let name = TokenizeDedup.entryName(shardIndex: spec.shardIndex)
+                let file = TokenizeDedup.hashFile(directory: local.datasetDirectory, shardIndex: spec.shardIndex)
+                try TokenizeDedup.exchange(job: task.jobID, context: context).publish(
+                    file: URL(fileURLWithPath: file), as: name, exclusive: false, stored: nil)
+            }
+            return counts
         }
         context.progress(1, message: "\(distinct) distinct of \(documents) documents")
         return TaskResult(result: ["documents": .int(Int64(documents)), "distinct": .int(Int64(distinct))])

@@ -7,6 +7,8 @@
 // directory, its `.bin` and `.idx` are uploaded through the artifact store, and only then does the task
 // complete with their blob locations — the control plane registers the shard with that completion, so a
 // failed upload registers nothing, and it builds the dataset's index from the rows (no index.json is written).
+// Such a task reads a tokenizer trained by its `-tokenizer` job as that job's artifact, and with dedup the hash
+// files from its `-dedup` job's exchange (the control plane names both when it hands the task out).
 
 import APITypes
 import DataShards
@@ -52,12 +54,20 @@ public struct TokenizeExecutor: JobExecutor {
     /// Fetches the inputs and tokenizer that are not local paths, tokenizes, and for a dataset by name uploads
     /// the shard's files and reports their blob locations.
     static func tokenizeFetched(_ spec: TokenizeTaskSpec, context: ExecutionContext) throws -> Outcome {
+        if spec.tokenizerJob != nil && spec.tokenizerSHA256 == nil {
+            throw TaskFailure(
+                "the tokenizer job \(spec.tokenizerJob ?? "") had registered no tokenizer artifact when this task was handed out; re-run the job",
+                retryable: false)
+        }
         let paths = try TokenizeInputFetch.localPaths(files: spec.files, sources: spec.sources, context: context)
         let tokenizer = try TokenizeInputFetch.tokenizer(spec, context: context)
         var local = spec
         local.tokenizerPath = tokenizer.path
         let uploads = spec.uploadShards == true
         if uploads { local.datasetDirectory = context.workDirectory.appendingPathComponent("dataset").path }
+        if uploads && spec.dedup {
+            try TokenizeDedup.fetchEarlierHashFiles(spec, into: local.datasetDirectory, context: context)
+        }
         var outcome = try tokenize(local, context: context, localPaths: paths)
         outcome.facts.datasetDirectory = spec.datasetDirectory
         outcome.facts.tokenizerPath = tokenizer.location

@@ -2,6 +2,10 @@
 // its tokenizer.json (atomically) where the tokenize tasks will read it. Deterministic: the sample is the
 // first `sampleBytes` of text, reading the files in a fixed shuffled order (seeded by the file list), so a
 // retried task trains the same tokenizer; an existing tokenizer.json with other content is an error.
+// With `storeOutput` (no host location) the file is written in the attempt's private directory and stored
+// through the artifact store; the completion registers it as the job's artifact (kind tokenizer), which the
+// control plane hands to the tokenize tasks (`TokenizeReferencesAtDispatch`). A retry stores the same bytes
+// under the same checksum.
 
 import APITypes
 import Checksum
@@ -17,23 +21,52 @@ public struct TokenizeTrainExecutor: JobExecutor {
         context.log(
             "training a \(spec.vocabularySize)-token vocabulary (\(spec.splitPattern)) on up to \(spec.sampleBytes) bytes of \(spec.files.count) file(s)",
             stream: .system)
-        let outcome = try await context.runBlocking {
+        let stores = spec.storeOutput == true
+        var local = spec
+        if stores { local.output = context.workDirectory.appendingPathComponent("tokenizer.json").path }
+        let (outcome, artifact) = try await context.runBlocking { [local] () throws -> (Outcome, ArtifactRecord) in
             let paths = try TokenizeInputFetch.localPaths(files: spec.files, sources: spec.sources, context: context)
-            return try Self.train(spec, context: context, localPaths: paths)
+            let outcome = try Self.train(local, context: context, localPaths: paths)
+            let metadata = AnyJSON.object(["vocabularySize": .int(Int64(outcome.vocabularySize))])
+            guard stores else {
+                return (
+                    outcome,
+                    ArtifactRecord(
+                        name: "tokenizer.json", location: spec.output, sha256: outcome.hash, bytes: outcome.bytes,
+                        kind: "tokenizer", metadata: metadata)
+                )
+            }
+            return (outcome, try Self.store(local.output, hash: outcome.hash, metadata: metadata, context: context))
         }
         context.log(
-            "sampled \(outcome.sampledDocuments) documents, \(outcome.sampledBytes) bytes; wrote \(spec.output) (sha256 \(outcome.hash))",
+            "sampled \(outcome.sampledDocuments) documents, \(outcome.sampledBytes) bytes; wrote \(artifact.location) (sha256 \(outcome.hash))",
             stream: .system)
-        let artifact = ArtifactRecord(
-            name: "tokenizer.json", location: spec.output, sha256: outcome.hash, bytes: outcome.bytes,
-            kind: "tokenizer", metadata: .object(["vocabularySize": .int(Int64(outcome.vocabularySize))]))
         return TaskResult(
             result: .object([
-                "tokenizer": .string(spec.output), "tokenizerHash": .string(outcome.hash),
+                "tokenizer": .string(artifact.location), "tokenizerHash": .string(outcome.hash),
                 "vocabularySize": .int(Int64(outcome.vocabularySize)),
                 "sampledDocuments": .int(Int64(outcome.sampledDocuments)),
                 "sampledBytes": .int(Int64(outcome.sampledBytes)),
             ]), artifacts: [artifact])
+    }
+
+    /// Stores the trained file through the artifact store; its checksum must be the one trained.
+    static func store(_ path: String, hash: String, metadata: AnyJSON, context: ExecutionContext) throws
+        -> ArtifactRecord
+    {
+        let record: ArtifactRecord
+        do {
+            record = try context.artifactStore.store(
+                file: URL(fileURLWithPath: path), name: "tokenizer.json", kind: "tokenizer", metadata: metadata)
+        } catch {
+            // Nothing is registered: the completion that would record the artifact is never sent.
+            throw TaskFailure("cannot store the trained tokenizer.json: \(error)")
+        }
+        guard record.sha256 == hash else {
+            throw TaskFailure(
+                "the trained tokenizer.json changed while it was stored (sha256 \(record.sha256), trained \(hash))")
+        }
+        return record
     }
 
     struct Outcome: Sendable {

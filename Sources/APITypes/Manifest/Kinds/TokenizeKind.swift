@@ -53,19 +53,6 @@ public enum TokenizeJobKinds {
             output.rejectUnknownKeys(allowed: ["dataset", "location"])
             _ = output.string("dataset", required: true, expected: datasetNameExpectation, isValid: isDatasetName)
             _ = output.string("location", expected: "an absolute directory path", isValid: isAbsolutePath)
-            if !output.has("location") {
-                // De-duplication and a trained tokenizer exchange files through the dataset directory.
-                if case .bool(true)? = settings.value("dedup")?.content {
-                    settings.report(
-                        "dedup", "needs output.location (a directory every worker sees); a dataset by name has none")
-                }
-                if let tokenizer = settings.object("tokenizer"), tokenizer.has("train") {
-                    tokenizer.report(
-                        "train",
-                        "needs output.location (the trained tokenizer.json is written there); train it in a job with a location, then use tokenizer: {dataset: NAME}"
-                    )
-                }
-            }
         }
         if let tokenizer = settings.object("tokenizer", required: true) {
             tokenizer.rejectUnknownKeys(allowed: ["path", "train", "endOfText", "location", "sha256", "dataset"])
@@ -120,8 +107,11 @@ public enum TokenizeJobKinds {
             context.spec.report("tasks", "expected 1 (or no tasks field): training runs as one task")
         }
         validateInputOptions(settings)
+        // No output: the tokenizer.json is stored as an artifact of the job (what a tokenize job's trained
+        // tokenizer with no output.location does).
         _ = settings.string(
-            "output", required: true, expected: "an absolute path for the tokenizer.json", isValid: isAbsolutePath)
+            "output", expected: "an absolute path for the tokenizer.json (omit it to store it as an artifact)",
+            isValid: isAbsolutePath)
         _ = validateTraining(settings)
     }
 

@@ -120,6 +120,13 @@ public struct TokenizeTaskSpec: Codable, Sendable, Equatable {
     public var tokenizerSHA256: String?
     /// Read the tokenizer of this dataset instead of `tokenizerPath` (looked up when the task runs).
     public var tokenizerDataset: String?
+    /// The `<job>-tokenizer` job whose stored tokenizer artifact this task reads (a trained tokenizer with no
+    /// host location): the control plane fills `tokenizerPath` and `tokenizerSHA256` when it hands the task out.
+    public var tokenizerJob: String?
+    /// The `<job>-dedup` scan job whose exchange holds the chunks' hash files (de-duplication with no host
+    /// location); the control plane fills `dedupJobID` when it hands the task out.
+    public var dedupJob: String?
+    public var dedupJobID: Int64?
 
     public init(
         dataset: String, datasetDirectory: String, shardIndex: Int, shardCount: Int, files: [String],
@@ -149,8 +156,11 @@ public struct TrainTokenizerTaskSpec: Codable, Sendable, Equatable {
     /// Where `files` are read from when they are not paths every worker sees (same order).
     public var sources: [ResolvedInput]?
     public var input: TokenizeInputOptions
-    /// Where the tokenizer.json goes.
+    /// Where the tokenizer.json goes; "" with `storeOutput`.
     public var output: String
+    /// true: the tokenizer.json is stored through the artifact store and registered as the job's artifact (kind
+    /// tokenizer) instead of written to `output` (no host location).
+    public var storeOutput: Bool?
     public var vocabularySize: Int
     public var sampleBytes: Int64
     public var specialTokens: [String]

@@ -6,9 +6,11 @@ enum BlobReferenceSQL {
     /// holds a blob's location and sha256 adds one `UNION` arm here; a table missing from this list would have
     /// its blobs deleted under it.
     ///
-    /// - `artifacts`: checkpoints, weights, tokenizers, shard artifacts.
+    /// - `artifacts`: checkpoints, weights, tokenizers (a tokenize job's trained tokenizer with no location too),
+    ///   shard artifacts.
     /// - `shards`: a dataset's `.bin` and (uploaded datasets, migration 14) its `.idx`.
-    /// - `training_exchange`: the rounds and resumable checkpoints of training jobs.
+    /// - `training_exchange`: the rounds and resumable checkpoints of training jobs, and the hash files of
+    ///   tokenize de-duplication scans with no location.
     /// - uploaded inputs live only in task specs (`opsctl apply` rewrites them as `{location, sha256}`), so the
     ///   specs of tasks not yet finished count: a queued tokenize job keeps its inputs however long it waits.
     ///   The scan is bounded by the unfinished tasks and runs once per collection pass (every 10 minutes).

@@ -103,6 +103,9 @@ final class SharedNothingPipelineTests: XCTestCase {
             environment: aws)
         XCTAssertEqual(calm.status, 0, calm.stdout + calm.stderr)
         let undisturbed = try finalValidationLoss("pydocs-gpt-calm")
+        print(
+            "SharedNothingPipelineTests: val_loss \(disturbed) after a SIGKILL and a restart, \(undisturbed) undisturbed"
+        )
         XCTAssertLessThanOrEqual(
             abs(disturbed - undisturbed) / undisturbed, 0.05,
             "val_loss \(disturbed) after a SIGKILL and a restart vs \(undisturbed) undisturbed")

@@ -29,7 +29,9 @@ public struct EvalExecutor: JobExecutor {
                 stream: .system)
             let result = try Self.evaluate(model: model, settings: settings, context: context)
             var object = result
-            object["checkpoint"] = .string(checkpoint.path)
+            // Where the checkpoint is stored (`cp://blobs/…`, `s3://…` or a path), not this worker's cached copy: the
+            // result names something every node and `opsctl generate` can open.
+            object["checkpoint"] = .string(settings.checkpoint.resolvedLocation ?? checkpoint.path)
             object["checkpointStep"] = .int(Int64(checkpoint.step))
             return TaskResult(result: .object(object))
         }

@@ -139,6 +139,56 @@ final class ListingPagingTests: XCTestCase {
         XCTAssertEqual(sizes, [1, 1])
     }
 
+    func testArtifactsOfEveryJobArePagedNewestFirst() async throws {
+        try submitJobs("art", count: 120)
+        try cluster.sql { c in
+            try c.execute(
+                "INSERT INTO artifacts (job_id, name, kind, location, sha256, bytes) SELECT id, 'model', 'file', 'cp://blobs/x', repeat('a', 64), 1 FROM jobs"
+            )
+        }
+        let (artifacts, sizes) = try await allPages(APIRoute.artifacts.path() + "?limit=50", ArtifactView.self)
+        XCTAssertEqual(sizes, [50, 50, 20])
+        XCTAssertEqual(Set(artifacts.map(\.jobName)).count, 120, "every job's artifact, not the 100 newest jobs'")
+        XCTAssertEqual(artifacts.first?.jobName, "art-119", "newest first")
+        let one = try await list(APIRoute.artifacts.path() + "?job=art-7&name=model", ArtifactView.self)
+        XCTAssertEqual(one.items.map(\.jobName), ["art-7"])
+    }
+
+    func testMetricsDatasetsAndShardsPage() async throws {
+        try submitJobs("m", count: 1)
+        let registered = try await http.send(
+            "POST", APIRoute.workerRegister.path(), token: cluster.joinToken,
+            json: RegisterWorkerRequest(
+                name: "w", resources: Resources(cpuMillis: 1000), version: "test", kinds: ["noop"],
+                maxConcurrentTasks: 1)
+        ).decoded(RegisterWorkerResponse.self)
+        let poll = PollRequest(workerID: registered.workerID, maxTasks: 1, waitSeconds: 5, available: .zero)
+        let leased = try await http.send(
+            "POST", APIRoute.workerPoll.path(), token: registered.workerToken ?? cluster.joinToken, json: poll
+        ).decoded(PollResponse.self)
+        let attempt = try XCTUnwrap(leased.assignments.first?.attemptID)
+        try cluster.sql { c in
+            try c.execute(
+                "INSERT INTO metrics (job_id, task_id, attempt_id, name, step, value) SELECT t.job_id, t.id, a.id, 'loss', g, g FROM task_attempts a JOIN tasks t ON t.id = a.task_id, generate_series(1, 250) g WHERE a.id = $1",
+                [.int(attempt.rawValue)])
+            let dataset = try c.queryFirst("INSERT INTO datasets (name, location) VALUES ('d0', 'x') RETURNING id")!
+            try c.execute(
+                "INSERT INTO shards (dataset_id, shard_index, location, sha256, bytes) SELECT $1, g, 'x', repeat('b', 64), 1 FROM generate_series(0, 24) g",
+                [.int(try dataset.int64("id"))])
+            try c.execute("INSERT INTO datasets (name, location) VALUES ('d1', 'x'), ('d2', 'x')")
+        }
+        let (points, pointPages) = try await allPages(
+            APIRoute.jobMetrics.path("m-0") + "?limit=100", MetricPointView.self)
+        XCTAssertEqual(pointPages, [100, 100, 50])
+        XCTAssertEqual(points.map(\.step), Array(1...250), "oldest first, each once")
+        let (shards, shardPages) = try await allPages(APIRoute.datasetShards.path("d0") + "?limit=10", ShardView.self)
+        XCTAssertEqual(shardPages, [10, 10, 5])
+        XCTAssertEqual(shards.map(\.index), Array(0...24))
+        let (datasets, datasetPages) = try await allPages(APIRoute.datasets.path() + "?limit=2", DatasetView.self)
+        XCTAssertEqual(datasetPages, [2, 1])
+        XCTAssertEqual(datasets.map(\.name), ["d0", "d1", "d2"])
+    }
+
     func testBadCursorOrLimitIsA400NamingIt() async throws {
         let notACursor = Data("not a cursor".utf8).base64EncodedString()
         for (path, field) in [
@@ -150,6 +200,8 @@ final class ListingPagingTests: XCTestCase {
             (APIRoute.workers.path() + "?limit=abc", "limit"),
             (APIRoute.events.path() + "?limit=\(ListPaging.maxLimit + 1)", "limit"),
             (APIRoute.workers.path() + "?state=sleeping", "state"),
+            (APIRoute.artifacts.path() + "?cursor=" + notACursor, "cursor"),
+            (APIRoute.datasets.path() + "?limit=-1", "limit"),
         ] {
             let response = try await http.send("GET", path, token: cluster.adminToken)
             XCTAssertEqual(response.status, 400, "\(path): \(String(decoding: response.body, as: UTF8.self))")

@@ -47,10 +47,10 @@ enum AdminRoutes {
 
     static func jobMetrics(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
-        let metrics = try JobQueries(services: services).metrics(
-            job: context.parameter("name"), named: context.request.query("name"),
-            afterID: since)
-        return .wire(ListResponse(items: metrics))
+        return .wire(
+            try JobQueries(services: services).metrics(
+                job: context.parameter("name"), named: context.request.query("name"), afterID: since,
+                page: try context.pageRequest()))
     }
 
     /// `GET /v1/jobs/{name}/events` names its job in the path, `GET /v1/events` in the query (or none: all).
@@ -62,9 +62,10 @@ enum AdminRoutes {
     }
 
     static func listArtifacts(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        let artifacts = try JobQueries(services: services).artifacts(
-            job: context.request.query("job"), named: context.request.query("name"))
-        return .wire(ListResponse(items: artifacts))
+        .wire(
+            try JobQueries(services: services).artifacts(
+                job: context.request.query("job"), named: context.request.query("name"),
+                page: try context.pageRequest()))
     }
 
     static func listWorkers(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -73,7 +74,7 @@ enum AdminRoutes {
     }
 
     static func listDatasets(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(ListResponse(items: try DatasetQueries(services: services).all()))
+        .wire(try DatasetQueries(services: services).page(try context.pageRequest()))
     }
 
     static func getDataset(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -82,8 +83,8 @@ enum AdminRoutes {
 
     static func datasetShards(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         .wire(
-            ListResponse(
-                items: try DatasetQueries(services: services).shards(ofDatasetNamed: context.parameter("name"))))
+            try DatasetQueries(services: services).shards(
+                ofDatasetNamed: context.parameter("name"), page: try context.pageRequest()))
     }
 
     /// Worker scope: the files of a dataset by name (`DatasetFiles`).

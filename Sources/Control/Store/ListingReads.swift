@@ -2,7 +2,7 @@ import ClusterModel
 import Foundation
 import Postgres
 
-// The pages the list routes read (`TaskListingSQL`, `JobSQL.page`, `EventSQL.newestFirst`): each one statement
+// The pages the list routes read (`ListingSQL`, `JobSQL.page`, `EventSQL.newestFirst`): each one statement
 // with its filters and LIMIT in SQL, plus one statement for the attempts of a whole page of tasks.
 
 /// A task of a listing with its job's name (from the same row).
@@ -20,7 +20,7 @@ extension JobStore {
         return try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
                 try c.query(
-                    TaskListingSQL.page,
+                    ListingSQL.page,
                     [
                         job?.sql, state.map { .text($0.rawValue) }, afterJob.map { .int($0) },
                         .int(afterTask ?? 0), .int(Int64(limit)),
@@ -35,7 +35,7 @@ extension JobStore {
         guard !tasks.isEmpty else { return [:] }
         let rows = try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
-                try c.query(TaskListingSQL.attemptsOfTasks, [.intArray(tasks.map(\.rawValue))])
+                try c.query(ListingSQL.attemptsOfTasks, [.intArray(tasks.map(\.rawValue))])
                     .map(AttemptRecord.init(row:))
             }
         }
@@ -63,9 +63,56 @@ extension WorkerStore {
         return try pool.retryingOnConnectionLoss {
             try pool.withConnection { c in
                 try c.query(
-                    TaskListingSQL.workersPage,
+                    ListingSQL.workersPage,
                     [state.map { .text($0.rawValue) }, afterID.map { .int($0) }, .int(Int64(limit))]
                 ).map(WorkerRecord.init(row:))
+            }
+        }
+    }
+}
+
+/// An artifact of a listing with its job's name (from the same row).
+public struct ListedArtifact: Sendable, Equatable {
+    public var artifact: StoredArtifact
+    public var jobName: String
+}
+
+extension ArtifactCatalog {
+    /// Artifacts newest first (of `job`, called `name`, when given), before `beforeID` when given.
+    public func page(job: JobID?, name: String?, beforeID: Int64?, limit: Int) throws -> [ListedArtifact] {
+        precondition(limit >= 1 && limit <= 10_001, "artifacts page of \(limit) rows")
+        return try pool.retryingOnConnectionLoss {
+            try pool.withConnection { c in
+                try c.query(
+                    ListingSQL.artifactsPage,
+                    [job?.sql, name.map { .text($0) }, beforeID.map { .int($0) }, .int(Int64(limit))]
+                ).map { ListedArtifact(artifact: try StoredArtifact(row: $0), jobName: try $0.string("job_name")) }
+            }
+        }
+    }
+}
+
+extension DatasetStore {
+    /// Datasets by id, after `afterID` when given.
+    public func page(afterID: Int64?, limit: Int) throws -> [DatasetRecord] {
+        precondition(limit >= 1 && limit <= 10_001, "datasets page of \(limit) rows")
+        return try pool.retryingOnConnectionLoss {
+            try pool.withConnection { c in
+                try c.query(ListingSQL.datasetsPage, [afterID.map { .int($0) }, .int(Int64(limit))])
+                    .map(DatasetRecord.init(row:))
+            }
+        }
+    }
+}
+
+extension ShardStore {
+    /// Shards of `dataset` by index, after index `afterIndex` when given.
+    public func page(dataset: DatasetID, afterIndex: Int64?, limit: Int) throws -> [ShardRecord] {
+        precondition(limit >= 1 && limit <= 10_001, "shards page of \(limit) rows")
+        return try pool.retryingOnConnectionLoss {
+            try pool.withConnection { c in
+                try c.query(ListingSQL.shardsPage, [dataset.sql, afterIndex.map { .int($0) }, .int(Int64(limit))])
+                    .map(ShardRecord.init(row:))
             }
         }
     }

@@ -56,8 +56,14 @@ struct JobQueries {
             view: { TaskView($0.task, jobName: $0.jobName, attempts: attempts[$0.task.id] ?? []) })
     }
 
-    func metrics(job name: String, named metric: String?, afterID since: Int64) throws -> [MetricPointView] {
-        try services.metrics.list(job: try job(named: name).id, name: metric, afterID: since).map(MetricPointView.init)
+    /// A page of the points of the job named (of one metric when given), oldest first, after point `since`.
+    func metrics(job name: String, named metric: String?, afterID since: Int64, page: PageRequest) throws
+        -> ListResponse<MetricPointView>
+    {
+        let rows = try services.metrics.list(
+            job: try job(named: name).id, name: metric, afterID: max(since, page.after?.id ?? 0),
+            limit: page.rowsToRead)
+        return page.page(rows, cursor: { PageCursor(key: $0.id, id: $0.id) }, view: MetricPointView.init)
     }
 
     /// A page of the events of the job named, or of the whole cluster when nil, newest first; only those after
@@ -76,19 +82,14 @@ struct JobQueries {
         return page.page(rows, cursor: { PageCursor(key: $0.id.rawValue, id: $0.id.rawValue) }, view: WorkerView.init)
     }
 
-    /// The artifacts of the job named, or of the 100 newest jobs when nil; only those called `artifact` when given.
-    func artifacts(job name: String?, named artifact: String?) throws -> [ArtifactView] {
-        var views: [ArtifactView] = []
-        for job in try jobs(named: name) {
-            var artifacts = try services.artifacts.list(job: job.id)
-            if let artifact { artifacts = artifacts.filter { $0.name == artifact } }
-            views += artifacts.map { ArtifactView($0, jobName: job.name) }
-        }
-        return views
-    }
-
-    /// The job named, or the 100 newest when nil.
-    private func jobs(named name: String?) throws -> [JobRecord] {
-        try name.map { [try job(named: $0)] } ?? services.jobs.list(limit: 100)
+    /// A page of the artifacts of the job named, or of every job when nil, newest first; only those called
+    /// `artifact` when given.
+    func artifacts(job name: String?, named artifact: String?, page: PageRequest) throws -> ListResponse<ArtifactView> {
+        let job = try name.map { try self.job(named: $0).id }
+        let rows = try services.artifacts.page(
+            job: job, name: artifact, beforeID: page.after?.id, limit: page.rowsToRead)
+        return page.page(
+            rows, cursor: { PageCursor(key: $0.artifact.id.rawValue, id: $0.artifact.id.rawValue) },
+            view: { ArtifactView($0.artifact, jobName: $0.jobName) })
     }
 }

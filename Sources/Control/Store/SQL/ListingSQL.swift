@@ -6,12 +6,13 @@
 enum ListingSQL {
     /// Tasks with their job's name, newest job first and each job's tasks in creation (index) order:
     /// $1 job (NULL: any), $2 state (NULL: any), $3 and $4 the cursor's job id and task id (NULL: from the start),
-    /// $5 limit.
+    /// $5 limit. The order and the position are written on `(-job_id, id)`, the `tasks_listing` index, so the
+    /// row comparison is that index's range condition.
     static let page = """
         SELECT t.*, j.name AS job_name FROM tasks t JOIN jobs j ON j.id = t.job_id
         WHERE ($1::bigint IS NULL OR t.job_id = $1) AND ($2::text IS NULL OR t.state = $2)
-            AND ($3::bigint IS NULL OR t.job_id < $3 OR (t.job_id = $3 AND t.id > $4))
-        ORDER BY t.job_id DESC, t.id LIMIT $5
+            AND ($3::bigint IS NULL OR (-t.job_id, t.id) > (-$3::bigint, $4::bigint))
+        ORDER BY -t.job_id, t.id LIMIT $5
         """
 
     /// The attempts of the tasks $1 with their workers' names, by task and then oldest first.

@@ -30,16 +30,9 @@ public struct OpsClient: Sendable {
             body: SubmitManifestsRequest(documents: documents, dryRun: dryRun, source: source))
     }
 
-    public func jobs(state: JobState? = nil, queue: String? = nil, limit: Int? = nil) async throws(ControlPlaneError)
-        -> [JobView]
-    {
-        try await allPages { cursor throws(ControlPlaneError) in
-            try await requester.call(
-                APIRoute.jobs.request(query: [
-                    ("state", state?.rawValue), ("queue", queue),
-                    ("limit", limit.map(String.init)), ("cursor", cursor),
-                ]))
-        }
+    /// Every job (newest first; all pages).
+    public func jobs(state: JobState? = nil, queue: String? = nil) async throws(ControlPlaneError) -> [JobView] {
+        try await jobs(state: state, queue: queue, scope: .all).items
     }
 
     public func job(_ name: String) async throws(ControlPlaneError) -> JobView {
@@ -50,15 +43,9 @@ public struct OpsClient: Sendable {
         try await requester.call(APIRoute.cancelJob.request(name), body: Empty())
     }
 
+    /// Every task (newest job first, each job's in index order; all pages).
     public func tasks(job: String? = nil, state: TaskState? = nil) async throws(ControlPlaneError) -> [TaskView] {
-        try await allPages { cursor throws(ControlPlaneError) in
-            if let job {
-                return try await requester.call(
-                    APIRoute.jobTasks.request(job, query: [("state", state?.rawValue), ("cursor", cursor)]))
-            }
-            return try await requester.call(
-                APIRoute.tasks.request(query: [("state", state?.rawValue), ("cursor", cursor)]))
-        }
+        try await tasks(job: job, state: state, scope: .all).items
     }
 
     public func logs(job: String, since: Int64 = 0, limit: Int? = nil, waitSeconds: Double? = nil)
@@ -83,20 +70,14 @@ public struct OpsClient: Sendable {
         }
     }
 
-    public func events(job: String? = nil, since: Int64? = nil, limit: Int? = nil) async throws(ControlPlaneError)
-        -> [EventView]
-    {
-        let query = [("since", since.map(String.init)), ("limit", limit.map(String.init))]
-        let line = job.map { APIRoute.jobEvents.request($0, query: query) } ?? APIRoute.events.request(query: query)
-        let response: ListResponse<EventView> = try await requester.call(line)
-        return response.items
+    /// Every event (of `job` when given), newest first.
+    public func events(job: String? = nil) async throws(ControlPlaneError) -> [EventView] {
+        try await events(job: job, scope: .all).items
     }
 
     // MARK: Cluster
-    public func workers() async throws(ControlPlaneError) -> [WorkerView] {
-        try await allPages { cursor throws(ControlPlaneError) in
-            try await requester.call(APIRoute.workers.request(query: [("cursor", cursor)]))
-        }
+    public func workers(state: WorkerState? = nil) async throws(ControlPlaneError) -> [WorkerView] {
+        try await workers(state: state, scope: .all).items
     }
 
     /// Configured queues and the queues jobs use, with their running and pending task counts.

@@ -175,7 +175,7 @@ final class QueueIntegrationTests: XCTestCase {
         let listed = try await admin.queues()
         XCTAssertEqual(listed.first { $0.name == "team" }?.configured, false)
         let types = try await admin.events().filter { $0.type.hasPrefix("queue.") }.map(\.type)
-        XCTAssertEqual(types, ["queue.configured", "queue.deleted"])
+        XCTAssertEqual(types, ["queue.deleted", "queue.configured"], "newest first")
         // Nothing configured by that name any more: 404 naming what to do.
         do {
             _ = try await admin.deleteQueue("team")

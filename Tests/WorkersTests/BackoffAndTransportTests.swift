@@ -99,8 +99,8 @@ final class BackoffAndTransportTests: XCTestCase {
         let client = OpsClient(baseURL: server.baseURL + "/", token: "admin-token", transport: CurlTransport())
         let jobs = try await client.jobs(state: .running)
         XCTAssertEqual(jobs.count, 2, "both pages")
-        XCTAssertEqual(seen.value.first, "GET /v1/jobs?state=running admin-token")
-        XCTAssertEqual(seen.value.last, "GET /v1/jobs?state=running&cursor=p2 admin-token")
+        XCTAssertEqual(seen.value.first, "GET /v1/jobs?state=running&limit=5000 admin-token")
+        XCTAssertEqual(seen.value.last, "GET /v1/jobs?state=running&limit=5000&cursor=p2 admin-token")
         do {
             _ = try await client.job("missing")
             XCTFail("expected a 404")

@@ -15,11 +15,9 @@ enum AdminRoutes {
 
     static func listJobs(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let state = try context.queryEnum("state", JobState.self)
-        let limit = try context.queryInt("limit", default: 500, range: 1...10_000)
         return .wire(
-            ListResponse(
-                items: try JobQueries(services: services).jobs(
-                    state: state, queue: context.request.query("queue"), limit: limit)))
+            try JobQueries(services: services).jobs(
+                state: state, queue: context.request.query("queue"), page: try context.pageRequest()))
     }
 
     static func getJob(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -34,7 +32,7 @@ enum AdminRoutes {
     static func listTasks(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let job = context.parameters["name"] ?? context.request.query("job")
         let state = try context.queryEnum("state", TaskState.self)
-        return .wire(ListResponse(items: try JobQueries(services: services).tasks(job: job, state: state)))
+        return .wire(try JobQueries(services: services).tasks(job: job, state: state, page: try context.pageRequest()))
     }
 
     static func jobLogs(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -49,33 +47,34 @@ enum AdminRoutes {
 
     static func jobMetrics(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
-        let metrics = try JobQueries(services: services).metrics(
-            job: context.parameter("name"), named: context.request.query("name"),
-            afterID: since)
-        return .wire(ListResponse(items: metrics))
+        return .wire(
+            try JobQueries(services: services).metrics(
+                job: context.parameter("name"), named: context.request.query("name"), afterID: since,
+                page: try context.pageRequest()))
     }
 
     /// `GET /v1/jobs/{name}/events` names its job in the path, `GET /v1/events` in the query (or none: all).
     static func listEvents(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let job = context.parameters["name"] ?? context.request.query("job")
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
-        let limit = try context.queryInt("limit", default: 1000, range: 1...10_000)
         return .wire(
-            ListResponse(items: try JobQueries(services: services).events(job: job, afterID: since, limit: limit)))
+            try JobQueries(services: services).events(job: job, afterID: since, page: try context.pageRequest()))
     }
 
     static func listArtifacts(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        let artifacts = try JobQueries(services: services).artifacts(
-            job: context.request.query("job"), named: context.request.query("name"))
-        return .wire(ListResponse(items: artifacts))
+        .wire(
+            try JobQueries(services: services).artifacts(
+                job: context.request.query("job"), named: context.request.query("name"),
+                page: try context.pageRequest()))
     }
 
     static func listWorkers(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(ListResponse(items: try services.workers.list().map(WorkerView.init)))
+        let state = try context.queryEnum("state", WorkerState.self)
+        return .wire(try JobQueries(services: services).workers(state: state, page: try context.pageRequest()))
     }
 
     static func listDatasets(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(ListResponse(items: try DatasetQueries(services: services).all()))
+        .wire(try DatasetQueries(services: services).page(try context.pageRequest()))
     }
 
     static func getDataset(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
@@ -84,8 +83,8 @@ enum AdminRoutes {
 
     static func datasetShards(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         .wire(
-            ListResponse(
-                items: try DatasetQueries(services: services).shards(ofDatasetNamed: context.parameter("name"))))
+            try DatasetQueries(services: services).shards(
+                ofDatasetNamed: context.parameter("name"), page: try context.pageRequest()))
     }
 
     /// Worker scope: the files of a dataset by name (`DatasetFiles`).

@@ -8,17 +8,24 @@ import Foundation
 struct DatasetQueries {
     let services: ControlServices
 
-    func all() throws -> [DatasetView] {
-        try services.datasets.list().map(view)
+    /// A page of the datasets by id (each view reads its shards and job: a page of `limit` datasets).
+    func page(_ page: PageRequest) throws -> ListResponse<DatasetView> {
+        let rows = try services.datasets.page(afterID: page.after?.id, limit: page.rowsToRead)
+        return try page.page(rows, cursor: { PageCursor(key: $0.id.rawValue, id: $0.id.rawValue) }, view: view)
     }
 
     func dataset(named name: String) throws -> DatasetView {
         try view(try record(named: name))
     }
 
-    func shards(ofDatasetNamed name: String) throws -> [ShardView] {
+    /// A page of the dataset's shards by index.
+    func shards(ofDatasetNamed name: String, page: PageRequest) throws -> ListResponse<ShardView> {
         let dataset = try record(named: name)
-        return try services.shards.list(dataset: dataset.id).map { ShardView($0, datasetName: dataset.name) }
+        let rows = try services.shards.page(
+            dataset: dataset.id, afterIndex: page.after?.key, limit: page.rowsToRead)
+        return page.page(
+            rows, cursor: { PageCursor(key: Int64($0.index), id: Int64($0.index)) },
+            view: { ShardView($0, datasetName: dataset.name) })
     }
 
     private func record(named name: String) throws -> DatasetRecord {

@@ -278,13 +278,18 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// Jobs, newest first, optionally filtered by state; page with `beforeID`.
-    public func list(state: JobState? = nil, limit: Int = 100, beforeID: JobID? = nil) throws -> [JobRecord] {
+    /// Jobs, newest first, optionally filtered by state and queue; page with `beforeID`.
+    public func list(state: JobState? = nil, queue: String? = nil, limit: Int = 100, beforeID: JobID? = nil) throws
+        -> [JobRecord]
+    {
         try pool.retryingOnConnectionLoss {
             try pool.withConnection {
                 try $0.query(
                     JobSQL.page,
-                    [state.map { .text($0.rawValue) }, beforeID?.sql, .int(Int64(max(1, min(limit, 10_000))))]
+                    [
+                        state.map { .text($0.rawValue) }, beforeID?.sql, .int(Int64(max(1, min(limit, 10_001)))),
+                        queue.map { .text($0) },
+                    ]
                 )
                 .map(JobRecord.init(row:))
             }

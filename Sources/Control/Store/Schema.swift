@@ -315,5 +315,15 @@ extension Migrations {
                 ALTER TABLE shards ADD COLUMN idx_sha256 text CHECK (idx_sha256 ~ '^[0-9a-f]{64}$');
                 ALTER TABLE shards ADD COLUMN idx_bytes bigint CHECK (idx_bytes >= 0);
                 """),
+        // Listings that page (issue 15): each keyset page is one index range scan in its list's order. Tasks
+        // list newest job first and each job's in id order, a mixed direction no plain index serves, hence the
+        // expression; a queue's jobs and a job's artifacts list newest first by id.
+        Migration(
+            version: 15, name: "listing indexes",
+            sql: """
+                CREATE INDEX tasks_listing ON tasks ((-job_id), id);
+                CREATE INDEX jobs_queue_id ON jobs (queue, id);
+                CREATE INDEX artifacts_job_id ON artifacts (job_id, id);
+                """),
     ]
 }

@@ -15,11 +15,11 @@ struct JobQueries {
         return job
     }
 
-    /// The jobs in `state` (any when nil), newest first, at most `limit`, only those of `queue` when given.
-    func jobs(state: JobState?, queue: String?, limit: Int) throws -> [JobView] {
-        var jobs = try services.jobs.list(state: state, limit: limit)
-        if let queue { jobs = jobs.filter { $0.queue == queue } }
-        return jobs.map { JobView($0) }
+    /// A page of the jobs in `state` and `queue` (any when nil), newest first.
+    func jobs(state: JobState?, queue: String?, page: PageRequest) throws -> ListResponse<JobView> {
+        let rows = try services.jobs.list(
+            state: state, queue: queue, limit: page.rowsToRead, beforeID: page.after.map { JobID($0.id) })
+        return page.page(rows, cursor: { PageCursor(key: $0.id.rawValue, id: $0.id.rawValue) }, view: { JobView($0) })
     }
 
     /// The job with the results of its succeeded tasks, its first failure, the latest point of each metric and
@@ -44,43 +44,52 @@ struct JobQueries {
         JobView(try services.jobs.cancel(try job(named: name).id))
     }
 
-    /// The tasks (with their attempts) of the job named, or of the 100 newest jobs when nil; only those in
-    /// `state` when given.
-    func tasks(job name: String?, state: TaskState?) throws -> [TaskView] {
-        var views: [TaskView] = []
-        for job in try jobs(named: name) {
-            let tasks = try services.jobs.tasks(of: job.id).filter { state == nil || $0.state == state }
-            views += try tasks.map { TaskView($0, jobName: job.name, attempts: try services.jobs.attempts(of: $0.id)) }
-        }
-        return views
+    /// A page of the tasks (with their attempts) of the job named, or of every job when nil, newest job first;
+    /// only those in `state` when given. Two statements whatever the page size: the tasks, then their attempts.
+    func tasks(job name: String?, state: TaskState?, page: PageRequest) throws -> ListResponse<TaskView> {
+        let job = try name.map { try self.job(named: $0).id }
+        let rows = try services.jobs.tasksPage(
+            job: job, state: state, afterJob: page.after?.key, afterTask: page.after?.id, limit: page.rowsToRead)
+        let attempts = try services.jobs.attempts(ofTasks: rows.prefix(page.limit).map(\.task.id))
+        return page.page(
+            rows, cursor: { PageCursor(key: $0.task.jobID.rawValue, id: $0.task.id.rawValue) },
+            view: { TaskView($0.task, jobName: $0.jobName, attempts: attempts[$0.task.id] ?? []) })
     }
 
-    func metrics(job name: String, named metric: String?, afterID since: Int64) throws -> [MetricPointView] {
-        try services.metrics.list(job: try job(named: name).id, name: metric, afterID: since).map(MetricPointView.init)
+    /// A page of the points of the job named (of one metric when given), oldest first, after point `since`.
+    func metrics(job name: String, named metric: String?, afterID since: Int64, page: PageRequest) throws
+        -> ListResponse<MetricPointView>
+    {
+        let rows = try services.metrics.list(
+            job: try job(named: name).id, name: metric, afterID: max(since, page.after?.id ?? 0),
+            limit: page.rowsToRead)
+        return page.page(rows, cursor: { PageCursor(key: $0.id, id: $0.id) }, view: MetricPointView.init)
     }
 
-    /// The events of the job named, or of the whole cluster when nil.
-    func events(job name: String?, afterID since: Int64, limit: Int) throws -> [EventView] {
-        guard let name else { return try services.events.list(afterID: since, limit: limit).map { EventView($0) } }
-        let record = try job(named: name)
-        return try services.events.list(job: record.id, afterID: since, limit: limit).map {
-            EventView($0, jobName: record.name)
-        }
+    /// A page of the events of the job named, or of the whole cluster when nil, newest first; only those after
+    /// event `since`.
+    func events(job name: String?, afterID since: Int64, page: PageRequest) throws -> ListResponse<EventView> {
+        let record = try name.map { try job(named: $0) }
+        let rows = try services.events.newestFirst(
+            job: record?.id, afterID: since, beforeID: page.after?.id, limit: page.rowsToRead)
+        return page.page(
+            rows, cursor: { PageCursor(key: $0.id, id: $0.id) }, view: { EventView($0, jobName: record?.name) })
     }
 
-    /// The artifacts of the job named, or of the 100 newest jobs when nil; only those called `artifact` when given.
-    func artifacts(job name: String?, named artifact: String?) throws -> [ArtifactView] {
-        var views: [ArtifactView] = []
-        for job in try jobs(named: name) {
-            var artifacts = try services.artifacts.list(job: job.id)
-            if let artifact { artifacts = artifacts.filter { $0.name == artifact } }
-            views += artifacts.map { ArtifactView($0, jobName: job.name) }
-        }
-        return views
+    /// A page of the workers (in `state` when given), by id.
+    func workers(state: WorkerState?, page: PageRequest) throws -> ListResponse<WorkerView> {
+        let rows = try services.workers.page(state: state, afterID: page.after?.id, limit: page.rowsToRead)
+        return page.page(rows, cursor: { PageCursor(key: $0.id.rawValue, id: $0.id.rawValue) }, view: WorkerView.init)
     }
 
-    /// The job named, or the 100 newest when nil.
-    private func jobs(named name: String?) throws -> [JobRecord] {
-        try name.map { [try job(named: $0)] } ?? services.jobs.list(limit: 100)
+    /// A page of the artifacts of the job named, or of every job when nil, newest first; only those called
+    /// `artifact` when given.
+    func artifacts(job name: String?, named artifact: String?, page: PageRequest) throws -> ListResponse<ArtifactView> {
+        let job = try name.map { try self.job(named: $0).id }
+        let rows = try services.artifacts.page(
+            job: job, name: artifact, beforeID: page.after?.id, limit: page.rowsToRead)
+        return page.page(
+            rows, cursor: { PageCursor(key: $0.artifact.id.rawValue, id: $0.artifact.id.rawValue) },
+            view: { ArtifactView($0.artifact, jobName: $0.jobName) })
     }
 }

@@ -23,7 +23,8 @@ enum DescribeCommand: OpsCommand {
         let client = try makeOpsClient(settings)
         let job = try await client.job(name)
         let tasks = try await client.tasks(job: name)
-        let events = try await client.events(job: name)
+        // The latest 1,000 events (the server lists newest first), told in the order they happened.
+        let events = Array(try await client.events(job: name, scope: .first(1000)).items.reversed())
         if format == .json {
             try Output.printJSON(JobDescription(job: job, tasks: tasks, events: events))
             return 0

@@ -16,13 +16,25 @@ enum GetCommand: OpsCommand {
         positionals: [
             PositionalSpec("KIND", help: ResourceKind.names.joined(separator: ", "), choices: ResourceKind.names),
             PositionalSpec(
-                "NAME", help: "a job (for tasks, artifacts, events) or a dataset (for shards, required)", optional: true
+                "NAME",
+                help:
+                    "a job (for jobs: only it; for tasks, artifacts, events: theirs) or a dataset (for shards, required)",
+                optional: true
             ),
         ],
         options: [
-            OpsCommands.output.spec, OptionSpec("state", value: "STATE", help: "only jobs or tasks in this state"),
+            OpsCommands.output.spec,
+            OptionSpec("state", value: "STATE", help: "only jobs, tasks or workers in this state"),
+            limit.spec, OptionSpec("all", help: "list every one (jobs, tasks, workers, events), page after page"),
         ],
-        discussion: "Examples: opsctl get jobs; opsctl get tasks pretrain -o json; opsctl get shards web-text")
+        discussion:
+            "Jobs and events are listed newest first. Examples: opsctl get jobs; opsctl get jobs pretrain; opsctl get tasks pretrain -o json; opsctl get events --all; opsctl get shards web-text"
+    )
+
+    /// How many jobs, tasks, workers or events one `get` shows without `--all`.
+    static let limit = TypedOption(
+        "limit", value: "N", help: "show at most N jobs, tasks, workers or events (a note on stderr when more exist)",
+        default: ListPaging.defaultLimit, parser: .integer(in: 1...1_000_000))
 
     static func run(_ settings: Settings) async throws -> Int32 {
         let format = try settings.value(OpsCommands.output)
@@ -37,14 +49,23 @@ enum GetCommand: OpsCommand {
         switch kind {
         case .jobs:
             let state = try parseState(settings, JobState.self)
-            let jobs = try await client.jobs(state: state)
+            let jobs: [JobView]
+            if let name {
+                // One job by name: the server's 404 names it and says how to list them.
+                jobs = [try await client.job(name)]
+            } else {
+                jobs = try noteMore(try await client.jobs(state: state, scope: scope(settings)), "jobs", settings)
+            }
             if json { try Output.printJSON(jobs) } else { print(Tables.jobs(jobs, wide: wide), terminator: "") }
         case .tasks:
             let state = try parseState(settings, TaskState.self)
-            let tasks = try await client.tasks(job: name, state: state)
+            let tasks = try noteMore(
+                try await client.tasks(job: name, state: state, scope: scope(settings)), "tasks", settings)
             if json { try Output.printJSON(tasks) } else { print(Tables.tasks(tasks, wide: wide), terminator: "") }
         case .workers:
-            let workers = try await client.workers()
+            let state = try parseState(settings, WorkerState.self)
+            let workers = try noteMore(
+                try await client.workers(state: state, scope: scope(settings)), "workers", settings)
             if json {
                 try Output.printJSON(workers)
             } else {
@@ -68,13 +89,29 @@ enum GetCommand: OpsCommand {
                 print(Tables.artifacts(artifacts, wide: wide), terminator: "")
             }
         case .events:
-            let events = try await client.events(job: name)
+            let events = try noteMore(try await client.events(job: name, scope: scope(settings)), "events", settings)
             if json { try Output.printJSON(events) } else { print(Tables.events(events), terminator: "") }
         case .queues:
             let queues = try await client.queues()
             if json { try Output.printJSON(queues) } else { print(Tables.queues(queues, wide: wide), terminator: "") }
         }
         return 0
+    }
+
+    /// `--all`, or the first `--limit` (default `ListPaging.defaultLimit`).
+    static func scope(_ settings: Settings) throws -> ListScope {
+        settings.parsed.flag("all") ? .all : .first(try settings.value(limit))
+    }
+
+    /// The items, after a note on stderr when the server holds more than were shown.
+    static func noteMore<Item>(_ listing: Listing<Item>, _ what: String, _ settings: Settings) -> [Item] {
+        if listing.hasMore {
+            FileHandle.standardError.write(
+                Data(
+                    "showing the first \(listing.items.count) \(what); more exist: --all lists every one, --limit N the first N\n"
+                        .utf8))
+        }
+        return listing.items
     }
 
     static func parseState<S: RawRepresentable & CaseIterable>(_ settings: Settings, _ type: S.Type) throws -> S?

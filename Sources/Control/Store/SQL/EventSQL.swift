@@ -19,6 +19,16 @@ enum EventSQL {
     static let page =
         "SELECT * FROM events WHERE id > $1 AND ($2::timestamptz IS NULL OR at >= $2) ORDER BY id LIMIT $3"
 
+    /// The list routes' pages, newest first: $1 after id (the `since` bound), $2 before id (the cursor; NULL: from
+    /// the newest), $3 limit; `ofJobNewestFirst` takes the job as $4. Two statements rather than `$4 IS NULL OR`,
+    /// so each plans as one backward scan of its index (`events_pkey`, `events_job`).
+    static let newestFirst = """
+        SELECT * FROM events WHERE id > $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3
+        """
+    static let ofJobNewestFirst = """
+        SELECT * FROM events WHERE job_id = $4 AND id > $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3
+        """
+
     /// Events of one entity: $1 entity ("task"), $2 its id, $3 limit.
     static let ofEntity = "SELECT * FROM events WHERE entity = $1 AND entity_id = $2 ORDER BY id LIMIT $3"
 }

@@ -41,9 +41,13 @@ enum JobSQL {
 
     static let byID = records(where: "j.id = $1", limit: "1")
     static let byName = records(where: "j.name = $1", limit: "1")
-    /// Newest first: $1 state (NULL: any), $2 before id (NULL: from the newest), $3 limit.
+    /// Newest first: $1 state (NULL: any), $2 before id (NULL: from the newest), $3 limit, $4 queue (NULL: any).
+    /// Both filters are in the WHERE, before the LIMIT: a page of one queue is full even when other queues hold
+    /// more recent jobs.
     static let page = records(
-        where: "($1::text IS NULL OR j.state = $1) AND ($2::bigint IS NULL OR j.id < $2)", limit: "$3")
+        where:
+            "($1::text IS NULL OR j.state = $1) AND ($2::bigint IS NULL OR j.id < $2) AND ($4::text IS NULL OR j.queue = $4)",
+        limit: "$3")
 
     /// The remote locations the jobs $1 read (only jobs that read any).
     static let readsLocations = """

@@ -70,7 +70,8 @@ final class ShellExecutorTests: XCTestCase {
             XCTFail("a missing program must fail")
         } catch let failure as TaskFailure {
             XCTAssertFalse(failure.retryable)
-            XCTAssertTrue(failure.message.contains("not found on PATH"), failure.message)
+            XCTAssertTrue(
+                failure.message.hasPrefix("shell.command: no such program: no-such-program-xyz"), failure.message)
         }
         do {
             _ = try await run(["command": []])

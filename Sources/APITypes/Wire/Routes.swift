@@ -154,6 +154,11 @@ public enum APIRoute {
     public static let deleteQueue = APIEndpoint(.delete, "/v1/queues/{name}", .admin)
     /// `?job=&name=` → `ListResponse<ArtifactView>`.
     public static let artifacts = APIEndpoint(.get, "/v1/artifacts", .admin)
+    /// → `ArtifactView`; 404 when no artifact has that id.
+    public static let artifact = APIEndpoint(.get, "/v1/artifacts/{id}", .admin)
+    /// → the artifact's bytes when the control plane holds them (`cp://blobs/`; `Range` as for `getBlob`); 409
+    /// naming the location when they are elsewhere (an S3 object, a directory the workers share).
+    public static let artifactContent = APIEndpoint(.get, "/v1/artifacts/{id}/content", .admin)
 
     // MARK: Blobs (admin or worker token)
     /// Raw bytes → `BlobUploadResponse` (location `cp://blobs/<sha256>`); the server checks the sha256 and keeps
@@ -213,7 +218,7 @@ public enum APIRoute {
     public static let all: [APIEndpoint] = [
         healthz, readyz,
         manifests, jobs, job, cancelJob, jobTasks, jobLogs, jobMetrics, jobEvents, tasks, workers, events,
-        datasets, dataset, datasetShards, queues, deleteQueue, artifacts,
+        datasets, dataset, datasetShards, queues, deleteQueue, artifacts, artifact, artifactContent,
         putBlob, getBlob, headBlob, storage, createUpload, appendUpload, uploadStatus, completeUpload, collectBlobs,
         putExchangeEntry, listExchange, deleteExchangeEntry,
         missingBlobs, datasetFiles,

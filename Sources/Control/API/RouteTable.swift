@@ -50,6 +50,8 @@ enum RouteTable {
             route(APIRoute.queues, AdminRoutes.listQueues),
             route(APIRoute.deleteQueue, AdminRoutes.deleteQueue),
             route(APIRoute.artifacts, AdminRoutes.listArtifacts),
+            route(APIRoute.artifact, ArtifactRoutes.get),
+            route(APIRoute.artifactContent, ArtifactRoutes.content),
             route(APIRoute.putBlob, BlobRoutes.put),
             route(APIRoute.getBlob, BlobRoutes.get),
             route(APIRoute.headBlob, BlobRoutes.get),

@@ -94,7 +94,7 @@ struct ReportBatchApplier {
                 try guarded(attempt) {
                     let stored = try TaskLogStore.append(
                         c, attempt: attempt, by: worker,
-                        lines: lines.map { LogLine(seq: $0.sequence, line: $0.message) })
+                        lines: lines.map { LogLine(seq: $0.sequence, line: $0.message, stream: $0.stream) })
                     accepted += stored
                     duplicates += lines.count - stored
                 }

@@ -88,6 +88,10 @@ public struct ArtifactCatalog: Sendable {
         try pool.withConnection { try $0.query(ArtifactSQL.ofJob, [job.sql]).map(StoredArtifact.init(row:)) }
     }
 
+    public func get(id: ArtifactID) throws -> StoredArtifact? {
+        try pool.withConnection { try $0.queryFirst(ArtifactSQL.byID, [id.sql]).map(StoredArtifact.init(row:)) }
+    }
+
     public func get(job: JobID, name: String) throws -> StoredArtifact? {
         try pool.withConnection { try Self.artifact($0, job: job, name: name) }
     }

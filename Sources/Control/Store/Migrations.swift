@@ -26,7 +26,9 @@ public enum Migrations {
     ) throws -> [Int] {
         var applied: [Int] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
-            let didApply = try pool.retryingOnConnectionLoss {
+            // `shouldStop` here too: without it a stop request waited out this loop's own 30 s while the
+            // database did not answer (a Ctrl-C of `opsctl up` was ignored that long).
+            let didApply = try pool.retryingOnConnectionLoss(shouldStop: shouldStop) {
                 try pool.transaction { c -> Bool in
                     try waitForLock(c, shouldStop: shouldStop)
                     try c.executeScript(MigrationSQL.createTable)

@@ -325,5 +325,18 @@ extension Migrations {
                 CREATE INDEX jobs_queue_id ON jobs (queue, id);
                 CREATE INDEX artifacts_job_id ON artifacts (job_id, id);
                 """),
+        // Log lines keep their stream and their attempt's number (issue 15): every line was shown as `stdout` of
+        // attempt 0. The number is copied from the attempt at insert, so reading a job's lines joins nothing.
+        // Lines stored before this migration have no recorded stream; they keep `stdout`, as they were shown.
+        Migration(
+            version: 16, name: "log line streams",
+            sql: """
+                ALTER TABLE task_logs ADD COLUMN stream text NOT NULL DEFAULT 'stdout'
+                    CHECK (stream IN ('stdout', 'stderr', 'system'));
+                ALTER TABLE task_logs ADD COLUMN attempt_number integer;
+                UPDATE task_logs l SET attempt_number = a.number FROM task_attempts a WHERE a.id = l.attempt_id;
+                ALTER TABLE task_logs ALTER COLUMN attempt_number SET NOT NULL;
+                ALTER TABLE task_logs ADD CONSTRAINT task_logs_attempt_number CHECK (attempt_number >= 1);
+                """),
     ]
 }

@@ -1,3 +1,4 @@
+import APITypes
 import ClusterModel
 import Foundation
 
@@ -118,8 +119,11 @@ public struct TaskLogRecord: Codable, Sendable, Equatable {
     public var job: JobID
     public var task: TaskID
     public var attempt: AttemptID
+    /// The attempt's number within its task (1-based), copied at insert.
+    public var attemptNumber: Int
     public var seq: Int64
     public var at: Date
+    public var stream: LogStream
     public var line: String
 }
 

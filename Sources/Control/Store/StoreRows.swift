@@ -1,3 +1,4 @@
+import APITypes
 import ClusterModel
 import Foundation
 import Postgres
@@ -101,8 +102,10 @@ extension TaskLogRecord {
     init(row: PostgresRow) throws {
         self.init(
             id: try row.int64("id"), job: JobID(try row.int64("job_id")), task: TaskID(try row.int64("task_id")),
-            attempt: AttemptID(try row.int64("attempt_id")), seq: try row.int64("seq"),
-            at: try row.date("at"), line: try row.string("line"))
+            attempt: AttemptID(try row.int64("attempt_id")), attemptNumber: try row.int("attempt_number"),
+            seq: try row.int64("seq"), at: try row.date("at"),
+            stream: LogStream(rawValue: try row.string("stream")) ?? .stdout,
+            line: try row.string("line"))
     }
 }
 

@@ -1,3 +1,4 @@
+import APITypes
 import ClusterModel
 import Foundation
 import Postgres
@@ -6,9 +7,12 @@ public struct LogLine: Sendable, Equatable {
     /// Per-attempt sequence number chosen by the worker; a retried append with the same numbers is a no-op.
     public var seq: Int64
     public var line: String
-    public init(seq: Int64, line: String) {
+    /// Which output of the task (or the worker, `system`) wrote it.
+    public var stream: LogStream
+    public init(seq: Int64, line: String, stream: LogStream = .stdout) {
         self.seq = seq
         self.line = line
+        self.stream = stream
     }
 }
 
@@ -33,7 +37,11 @@ public struct TaskLogStore: Sendable {
         guard !lines.isEmpty else { return 0 }
         let job = try AttemptOwnership.check(c, attempt, by: worker)
         let inserted = try c.execute(
-            TaskLogSQL.append, [attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line))])
+            TaskLogSQL.append,
+            [
+                attempt.sql, .intArray(lines.map(\.seq)), .textArray(lines.map(\.line)),
+                .textArray(lines.map(\.stream.rawValue)),
+            ])
         if inserted > 0 { try c.notify(channel: StoreChannel.taskLogs, payload: String(job)) }
         return inserted
     }

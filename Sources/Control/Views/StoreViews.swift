@@ -84,8 +84,9 @@ extension EventView {
 extension LogLineView {
     init(_ line: TaskLogRecord) {
         self.init(
-            id: line.id, jobID: line.job, taskID: line.task, attemptID: line.attempt, attemptNumber: 0,
-            sequence: line.seq, time: line.at, stream: .stdout, message: line.line)
+            id: line.id, jobID: line.job, taskID: line.task, attemptID: line.attempt,
+            attemptNumber: line.attemptNumber, sequence: line.seq, time: line.at, stream: line.stream,
+            message: line.line)
     }
 }
 

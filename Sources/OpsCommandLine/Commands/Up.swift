@@ -62,6 +62,11 @@ enum UpCommand: OpsCommand {
             As root, PostgreSQL runs as the `postgres` user.
             """)
 
+    /// Exit status after a stop request that came before the cluster was up (128 + SIGINT, as a shell reports).
+    static let interruptedStatus: Int32 = 130
+    /// How often the running cluster looks at its stop request and its workers.
+    static let supervisionIntervalSeconds = 0.5
+
     static func run(_ settings: Settings) async throws -> Int32 {
         let options = try settings.localClusterOptions()
         let fm = FileManager.default
@@ -69,44 +74,62 @@ enum UpCommand: OpsCommand {
         try fm.createDirectory(
             at: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
         try fm.createDirectory(at: options.logDirectory, withIntermediateDirectories: true)
+        let lock = try StateDirectoryLock.acquire(options.stateDirectory)
+        defer { lock.release() }
+        // From here on a signal asks for a stop and never ends the process itself: what was started is stopped
+        // whatever signals follow (a cluster once left its PostgreSQL running after SIGINT, then SIGTERM).
+        let stop = Wakeup(sticky: true)
+        let signals = TerminationSignals { _ in
+            if stop.isSignalled { Output.note("still stopping what this opsctl up started") }
+            stop.signal()
+        }
+        defer { signals.cancel() }
+        let parts = LocalClusterParts()
+        do {
+            try await startAndRun(options, parts: parts, stop: stop)
+        } catch is LocalClusterInterrupted {
+            await parts.stop()
+            Output.note("interrupted before the cluster was up; stopped what was started")
+            return interruptedStatus
+        } catch {
+            await parts.stop()
+            throw error
+        }
+        await parts.stop()
+        try? fm.removeItem(at: options.serverURLFile)
+        return 0
+    }
+
+    /// Each stage records what it started in `parts` and looks at `stop` when it ends; returns once the running
+    /// cluster is asked to stop.
+    static func startAndRun(_ options: LocalClusterOptions, parts: LocalClusterParts, stop: Wakeup) async throws {
         let adminToken = try loadOrCreateToken(at: options.adminTokenFile)
         let joinToken = try loadOrCreateToken(at: options.joinTokenFile)
         let (databaseURL, stopDatabase) = try await startDatabase(options)
+        parts.stopDatabase = stopDatabase
+        if stop.isSignalled { throw LocalClusterInterrupted() }
 
         let port = options.port == 0 ? try EmbeddedPostgres.freeLoopbackPort() : options.port
         let serverURL = "http://127.0.0.1:\(port)"
         let controlPlane = controlPlaneConfiguration(
             options, port: port, databaseURL: databaseURL, adminToken: adminToken, joinToken: joinToken)
         let server = Task { try await ControlPlane.run(controlPlane) { _ in } }
+        parts.server = server
         let client = OpsClient(baseURL: serverURL, token: adminToken, transport: CurlTransport(), timeoutSeconds: 5)
-        do {
-            try await waitUntilReady(client, server: server)
-        } catch {
-            server.cancel()
-            stopDatabase?()
-            throw error
-        }
+        Output.note("waiting for the control plane at \(serverURL) to be ready")
+        try await waitUntilReady(client, server: server, stop: stop)
         try Data((serverURL + "\n").utf8).write(to: options.serverURLFile, options: .atomic)
 
-        let workers = try (0..<options.workers).map { index in
+        let workers = try WorkerSupervisor(names: (0..<options.workers).map { options.worker($0).name }) {
+            index in
             try startWorker(index: index, options: options, serverURL: serverURL)
         }
+        parts.workers = workers
         printClusterIsUp(serverURL: serverURL, options: options)
-
-        let stop = Wakeup(sticky: true)
-        let signals = TerminationSignals { _ in stop.signal() }
-        defer { signals.cancel() }
-        await stop.wait()
-        await stopWorkers(workers)
-        Output.note("stopping the control plane")
-        server.cancel()
-        _ = try? await server.value
-        if let stopDatabase {
-            Output.note("stopping PostgreSQL")
-            stopDatabase()
+        while !stop.isSignalled {
+            await workers.check(now: Date())
+            try? await Task.sleep(nanoseconds: UInt64(supervisionIntervalSeconds * 1e9))
         }
-        try? fm.removeItem(at: options.serverURLFile)
-        return 0
     }
 
     /// `--database-url` as given (nothing to stop), or the embedded PostgreSQL started in the state dir.
@@ -160,18 +183,8 @@ enum UpCommand: OpsCommand {
         }
     }
 
-    /// SIGTERM, up to 20 s for the workers to exit on their own, then SIGKILL for any still running.
-    static func stopWorkers(_ workers: [Process]) async {
-        Output.note("stopping \(workers.count) worker(s)")
-        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(20)
-        while workers.contains(where: \.isRunning) && Date() < deadline {
-            try? await Task.sleep(nanoseconds: 100_000_000)
-        }
-        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
-    }
-
-    static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>) async throws {
+    /// Throws `LocalClusterInterrupted` as soon as `stop` is signalled.
+    static func waitUntilReady(_ client: OpsClient, server: Task<Void, Error>, stop: Wakeup) async throws {
         // A control plane that fails to start finishes its task; the watcher records that so the loop can
         // surface its error instead of waiting out the whole minute.
         let stopped = Wakeup(sticky: true)
@@ -182,6 +195,7 @@ enum UpCommand: OpsCommand {
         defer { watcher.cancel() }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
+            if stop.isSignalled { throw LocalClusterInterrupted() }
             if let ready = try? await client.readiness(), ready.ready { return }
             if stopped.isSignalled {
                 try await server.value

@@ -41,8 +41,10 @@ public struct ShellExecutor: JobExecutor {
             settings["workingDirectory"]?.stringValue.map { URL(fileURLWithPath: $0) } ?? context.workDirectory
         let timeoutSeconds = settings["timeoutSeconds"]?.doubleValue
 
+        try Self.checkDirectory(directory)
         let process = Process()
-        process.executableURL = try Self.resolve(argv[0], environment: ProcessInfo.processInfo.environment)
+        process.executableURL = try Self.resolve(
+            argv[0], in: directory, environment: ProcessInfo.processInfo.environment)
         process.arguments = Array(argv.dropFirst())
         process.currentDirectoryURL = directory
         process.environment = Self.environment(for: task, workDirectory: context.workDirectory, extra: extraEnvironment)
@@ -54,7 +56,9 @@ public struct ShellExecutor: JobExecutor {
         do {
             try process.run()
         } catch {
-            throw TaskFailure("cannot start \(argv[0]): \(error)", retryable: false)
+            // Checked above, so this is rarer (e.g. a script whose `#!` interpreter is missing); still no dump.
+            throw TaskFailure(
+                "shell.command: cannot start \(argv[0]): \(Self.plainReason(error))", retryable: false)
         }
         context.log("started: \(argv.joined(separator: " ")) (pid \(process.processIdentifier))", stream: .system)
         let readers = DispatchGroup()
@@ -124,14 +128,55 @@ public struct ShellExecutor: JobExecutor {
         return environment
     }
 
-    /// A program path: as given when it contains a slash, else the first match on PATH.
-    static func resolve(_ program: String, environment: [String: String]) throws -> URL {
-        if program.contains("/") { return URL(fileURLWithPath: program) }
-        for directory in (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(program)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+    /// A program path: as given when it contains a slash (a relative one from the task's working directory,
+    /// where a shell would look), else the first match on PATH. Checked here so that a missing program is named
+    /// plainly; `Process.run` reports it as Foundation's raw error dump ("Error Domain=NSCocoaErrorDomain ...").
+    static func resolve(_ program: String, in directory: URL, environment: [String: String]) throws -> URL {
+        let fm = FileManager.default
+        guard !program.contains("/") else {
+            let url =
+                program.hasPrefix("/")
+                ? URL(fileURLWithPath: program) : directory.appendingPathComponent(program).standardizedFileURL
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                throw TaskFailure("shell.command: no such program: \(url.path)", retryable: false)
+            }
+            guard !isDirectory.boolValue, fm.isExecutableFile(atPath: url.path) else {
+                throw TaskFailure("shell.command: not an executable program: \(url.path)", retryable: false)
+            }
+            return url
         }
-        throw TaskFailure("shell.command: program \"\(program)\" not found on PATH", retryable: false)
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for entry in path.split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(entry)).appendingPathComponent(program)
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                fm.isExecutableFile(atPath: candidate.path)
+            {
+                return candidate
+            }
+        }
+        throw TaskFailure("shell.command: no such program: \(program) (searched PATH: \(path))", retryable: false)
+    }
+
+    /// The POSIX reason under a Foundation error ("Permission denied"), not its whole `Error Domain=...` dump.
+    static func plainReason(_ error: Error) -> String {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        if let underlying, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return (error as NSError).localizedDescription
+    }
+
+    /// The working directory must exist: `Process.run` reports a missing one as if the program were missing.
+    static func checkDirectory(_ directory: URL) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+            throw TaskFailure("shell.workingDirectory: no such directory: \(directory.path)", retryable: false)
+        }
+        guard isDirectory.boolValue else {
+            throw TaskFailure("shell.workingDirectory: not a directory: \(directory.path)", retryable: false)
+        }
     }
 
     /// Reads the pipe on its own thread until EOF, logging each line.

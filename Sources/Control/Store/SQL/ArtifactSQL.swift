@@ -10,4 +10,5 @@ enum ArtifactSQL {
 
     static let ofJob = "SELECT * FROM artifacts WHERE job_id = $1 ORDER BY id"
     static let byName = "SELECT * FROM artifacts WHERE job_id = $1 AND name = $2 ORDER BY id"
+    static let byID = "SELECT * FROM artifacts WHERE id = $1"
 }

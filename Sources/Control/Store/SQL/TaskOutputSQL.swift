@@ -2,12 +2,13 @@
 // ((attempt, seq) and (attempt, name, step)), read by job with an id cursor.
 
 enum TaskLogSQL {
-    /// Lines of attempt $1: $2 sequence numbers, $3 lines. Returns how many were new (by its row count).
+    /// Lines of attempt $1: $2 sequence numbers, $3 lines, $4 their streams. Returns how many were new (by its
+    /// row count).
     static let append = """
-        INSERT INTO task_logs (job_id, task_id, attempt_id, seq, line)
-        SELECT t.job_id, t.id, a.id, u.seq, u.line
+        INSERT INTO task_logs (job_id, task_id, attempt_id, attempt_number, seq, stream, line)
+        SELECT t.job_id, t.id, a.id, a.number, u.seq, u.stream, u.line
         FROM task_attempts a JOIN tasks t ON t.id = a.task_id,
-             unnest($2::bigint[], $3::text[]) AS u(seq, line)
+             unnest($2::bigint[], $3::text[], $4::text[]) AS u(seq, line, stream)
         WHERE a.id = $1
         ON CONFLICT (attempt_id, seq) DO NOTHING
         """

@@ -48,7 +48,9 @@ trap cleanup EXIT
 RAW=(-h "$WORK" -p "$PORT" -U postgres)
 
 ROWS=()
-row() { ROWS+=("$(printf '%-14s %9s %6s %8s %7s %14s %8s' "$@")"); }
+HEADER=$(printf '%-14s %9s %6s %8s %7s %14s %8s' "what" "queued" "batch" "tasks/s" "vs raw" "claim latency" "max/min")
+# Each row is printed when measured (a later failure keeps it) and again in the table at the end.
+row() { ROWS+=("$(printf '%-14s %9s %6s %8s %7s %14s %8s' "$@")"); echo "${ROWS[-1]}"; }
 
 # raw BATCH QUEUED DRAIN: sets RAW_RATE (tasks/s) and RAW_CLAIM_MS (mean latency of the claim statement)
 raw() {
@@ -74,14 +76,14 @@ run_depth() {
     row "raw pgbench" "$queued" "$batch" "$raw_rate" "1.00" "avg ${RAW_CLAIM_MS:-?}ms" "-"
     local out
     out=$(.build/release/StoreBench --tasks "$queued" --drain "$drain" --workers "$WORKERS" --batch "$batch" 2>&1) \
-      || { echo "$out" >&2; exit 1; }
+      || { echo "$out" >&2; row "StoreBench" "$queued" "$batch" "failed" "-" "-" "-"; continue; }
     local rate; rate=$(value tasks_per_s "$out")
     row "StoreBench" "$queued" "$batch" "$rate" "$(awk -v a="$rate" -v b="$raw_rate" 'BEGIN{printf "%.2f", a/b}')" \
       "p99 $(value p99_claim_ms "$out")ms" "$(value fairness "$out")"
     FAIR+=("StoreBench q=$queued b=$batch per worker: $(value per_worker "$out")")
     if [ "$SKIP_CONTROL" = 0 ]; then
       out=$(.build/release/ControlBench --tasks "$queued" --drain "$drain" --workers "$WORKERS" --batch "$batch" 2>&1) \
-        || { echo "$out" >&2; exit 1; }
+        || { echo "$out" >&2; row "ControlBench" "$queued" "$batch" "failed" "-" "-" "-"; continue; }
       rate=$(value tasks_per_s "$out")
       row "ControlBench" "$queued" "$batch" "$rate" "$(awk -v a="$rate" -v b="$raw_rate" 'BEGIN{printf "%.2f", a/b}')" \
         "p99 $(value p99_claim_ms "$out")ms" "$(value fairness "$out")"
@@ -91,10 +93,11 @@ run_depth() {
 }
 
 FAIR=()
+echo "$HEADER"
 run_depth "$QUEUED"
 [ "$DEEP" = 0 ] || run_depth "$DEEP"
 
 echo "lease throughput, $WORKERS workers, fsync on, $(nproc) cores, $("$PGBENCH" --version | head -1)"
-printf "%-14s %9s %6s %8s %7s %14s %8s\n" "what" "queued" "batch" "tasks/s" "vs raw" "claim latency" "max/min"
+echo "$HEADER"
 for r in "${ROWS[@]}"; do echo "$r"; done
 for f in "${FAIR[@]}"; do echo "$f"; done

@@ -1,10 +1,11 @@
 // ControlBench: end-to-end throughput of the worker protocol (release build):
-//   swift run -c release ControlBench [--tasks N] [--workers K] [--batch B] [--fsync on|off] [--statements]
+//   swift run -c release ControlBench [--tasks N] [--drain M] [--workers K] [--batch B] [--fsync on|off] [--statements]
 // Starts a throwaway PostgreSQL (fsync ON by default: every commit is durable), one control plane, and K
 // worker clients that talk the real protocol over HTTP on 127.0.0.1 (libcurl): register, then loop
 // { poll up to B tasks; report their completions in one batch } until the N `noop` tasks of one job are done.
 // Prints tasks claimed+completed per second, the latency of each call kind, and checks in SQL that every
-// task succeeded exactly once. `--statements` loads pg_stat_statements and prints where the database time went.
+// task succeeded exactly once. `--drain M` stops after M completions (0: all N), for deep queues at batch 1; a RESULT
+// line at the end is what scripts/bench-leases.sh reads. `--statements` loads pg_stat_statements and prints where the database time went.
 
 import APIClient
 import APITypes
@@ -19,6 +20,7 @@ import Workers
 
 struct Options {
     var tasks = 20_000
+    var drain = 0
     var workers = 8
     var batch = 64
     var fsync = true
@@ -35,6 +37,7 @@ struct Options {
         while i < arguments.count {
             switch arguments[i] {
             case "--tasks": tasks = Int(value()) ?? { fail("--tasks: expected an integer") }()
+            case "--drain": drain = Int(value()) ?? { fail("--drain: expected an integer") }()
             case "--workers": workers = Int(value()) ?? { fail("--workers: expected an integer") }()
             case "--batch": batch = Int(value()) ?? { fail("--batch: expected an integer") }()
             case "--fsync": fsync = value() != "off"
@@ -42,7 +45,7 @@ struct Options {
             case "--explain": explain = true
             case "-h", "--help":
                 print(
-                    "usage: ControlBench [--tasks N=20000] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain]"
+                    "usage: ControlBench [--tasks N=20000] [--drain M=0] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain]"
                 )
                 exit(0)
             default: fail("unknown argument \(arguments[i]) (see --help)")
@@ -60,11 +63,24 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+/// Completions so far, across the worker tasks (`--drain`).
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add(_ n: Int) { lock.withLock { count += n } }
+}
+
 /// Latency samples of one call kind.
 final class Samples: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [Double] = []
     func add(_ seconds: Double) { lock.withLock { values.append(seconds) } }
+    func p99Millis() -> String {
+        let sorted = lock.withLock { values.sorted() }
+        guard !sorted.isEmpty else { return "0" }
+        return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))] * 1000)
+    }
     func summary() -> String {
         let sorted = lock.withLock { values.sorted() }
         guard !sorted.isEmpty else { return "none" }
@@ -147,13 +163,15 @@ for (index, api) in workerAPIs.enumerated() {
     workerIDs.append(response.workerID)
 }
 
+let drainTarget = options.drain > 0 ? min(options.drain, options.tasks) : options.tasks
+let drained = Counter()
 let started = Date()
 let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group in
     for (api, worker) in zip(workerAPIs, workerIDs) {
         group.addTask {
             var done = 0
             var emptyPolls = 0
-            while emptyPolls < 2 {
+            while emptyPolls < 2, drained.value < drainTarget {
                 let t0 = Date()
                 let poll = try await api.poll(
                     PollRequest(
@@ -178,6 +196,7 @@ let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group i
                     fail("report for \(poll.assignments.count) completions answered \(response)")
                 }
                 done += poll.assignments.count
+                drained.add(poll.assignments.count)
             }
             return done
         }
@@ -202,9 +221,16 @@ print("  poll:   \(pollSamples.summary())")
 print("  report: \(reportSamples.summary())")
 print("  per worker: \(completedPerWorker.sorted())")
 print("  database: \(succeeded) tasks succeeded, \(attempts) attempts, job \(jobState)")
-guard completed == options.tasks, succeeded == options.tasks, attempts == options.tasks, jobState == "succeeded" else {
-    fail("expected every one of \(options.tasks) tasks completed exactly once")
+let drainedAll = drainTarget == options.tasks
+guard completed == succeeded, attempts == succeeded, completed >= drainTarget,
+    !drainedAll || (completed == options.tasks && jobState == "succeeded")
+else {
+    fail("expected \(drainTarget) of \(options.tasks) tasks completed exactly once")
 }
+let counts = completedPerWorker.sorted()
+print(
+    "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed) / elapsed)) p99_claim_ms=\(pollSamples.p99Millis()) fairness=\(String(format: "%.2f", Double(counts.last ?? 0) / Double(max(1, counts.first ?? 0)))) per_worker=\(counts.map(String.init).joined(separator: ","))"
+)
 if options.explain {
     let log = (try? String(contentsOfFile: postgres.server.logFile, encoding: .utf8)) ?? ""
     let plans = Array(log.components(separatedBy: "LOG:  duration:").dropFirst())

@@ -1,8 +1,11 @@
 // StoreBench: claim + complete throughput of the PostgreSQL store alone (no HTTP), on an embedded
 // server with fsync ON. Shows what the database layer allows the end-to-end path (ControlBench).
 //
-//   swift run -c release StoreBench [--tasks 20000] [--workers 8] [--batch 50] [--queues 0] [--capped-tasks 0]
+//   swift run -c release StoreBench [--tasks 20000] [--drain 0] [--workers 8] [--batch 50] [--queues 0] [--capped-tasks 0]
 //
+// --drain M stops once M tasks are claimed and completed (0: all of them), so a deep queue (--tasks 1000000) can be
+// measured at batch 1 in minutes. Prints per-worker claim counts (fairness: max/min) and the p99 claim latency, and a
+// RESULT line that scripts/bench-leases.sh reads.
 // --queues N configures N queues (weights; one more has a quota), so the claim's fast path filters out their
 // tasks (configured queues are placed by the scheduler only; the bench job runs in the unconfigured default
 // queue); --capped-tasks M adds M higher-priority queued tasks in the quota-limited queue that the fast path
@@ -23,6 +26,7 @@ func argument(_ name: String, _ fallback: Int) -> Int {
 let taskCount = argument("--tasks", 20_000)
 let workerCount = argument("--workers", 8)
 let batch = argument("--batch", 50)
+let drain = argument("--drain", 0) > 0 ? min(argument("--drain", 0), taskCount) : taskCount
 
 let directory = try TemporaryDirectory.make(prefix: "llmops-storebench-")
 let server = EmbeddedPostgres(
@@ -73,21 +77,30 @@ let job = try jobs.submit(
         name: "bench", type: "noop", queue: benchQueue, tasks: (0..<taskCount).map { NewTask(spec: #"{"i": \#($0)}"#) })
 )
 print("submitted \(taskCount) tasks in \(String(format: "%.2f", Date().timeIntervalSince(submitStart)))s")
+// As the control plane does after a large submission (JobSubmission): without fresh statistics the claim query stays
+// planned for an empty table (100,000 queued: 1,184 instead of ~6,300 tasks/s).
+try ControlStore(pool: pool).refreshTaskStatistics()
 
 let completed = Locked(0)
+let perWorker = Locked([Int](repeating: 0, count: workerCount))
+let claimSeconds = Locked([Double]())
 let start = Date()
 let group = DispatchGroup()
-for w in workerIDs {
+for (index, w) in workerIDs.enumerated() {
     group.enter()
     Thread {
         defer { group.leave() }
         do {
-            while true {
+            while completed.value < drain {
+                let t0 = Date()
                 let claimed = try leases.claimNext(for: w, limit: batch, leaseDurationSeconds: 300)
+                let took = Date().timeIntervalSince(t0)
+                claimSeconds.mutate { $0.append(took) }
                 if claimed.isEmpty { break }
                 _ = try leases.complete(
                     claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w)
                 completed.mutate { $0 += claimed.count }
+                perWorker.mutate { $0[index] += claimed.count }
             }
         } catch {
             print("worker \(w) failed: \(error)")
@@ -106,6 +119,14 @@ print(
 print(
     String(
         format: "%.2fs, %.0f tasks/s (fsync on, 2 transactions per batch)", seconds, Double(completed.value) / seconds))
+let claims = claimSeconds.value.sorted()
+let p99ClaimMillis = claims.isEmpty ? 0 : claims[min(claims.count - 1, Int(Double(claims.count) * 0.99))] * 1000
+let counts = perWorker.value.sorted()
+let fairness = counts.first.map { Double(counts.last ?? 0) / Double(max(1, $0)) } ?? 0
+print("  claims: \(claims.count), p99 \(String(format: "%.1f", p99ClaimMillis)) ms; per worker: \(counts)")
+print(
+    "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed.value) / seconds)) p99_claim_ms=\(String(format: "%.1f", p99ClaimMillis)) fairness=\(String(format: "%.2f", fairness)) per_worker=\(counts.map(String.init).joined(separator: ","))"
+)
 pool.close()
 
 final class Locked<T>: @unchecked Sendable {

@@ -96,13 +96,14 @@ public struct LeaseStore: Sendable {
     /// a heartbeat.
     private static func lockClaimant(_ worker: WorkerID, _ c: PostgresConnection) throws -> Claimant? {
         // The worker row lock serializes claims of one worker and the scheduler's placements onto it, so
-        // its capacity is not double-booked; what it holds is read after the lock (WorkerCapacity).
-        try WorkerCapacity.lock([worker.rawValue], c)
-        guard let w = try c.queryFirst(WorkerSQL.claimant, [worker.sql]) else { throw StoreError.unknownWorker(worker) }
+        // its capacity is not double-booked; what it holds is read after the lock (WorkerCapacity). Locking,
+        // reading the worker and the heartbeat are one statement: the claim is the hot path (bench-leases.sh).
+        guard let w = try c.queryFirst(WorkerSQL.lockClaimant, [worker.sql]) else {
+            throw StoreError.unknownWorker(worker)
+        }
         let state = try w.string("state")
         if state == WorkerState.draining.rawValue || state == WorkerState.drained.rawValue { return nil }
         guard state == WorkerState.alive.rawValue else { throw StoreError.workerNotAlive(worker, state: state) }
-        try c.execute(WorkerSQL.touchHeartbeat, [worker.sql])
         guard let free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else {
             throw StoreError.unknownWorker(worker)
         }

@@ -15,14 +15,17 @@ enum WorkerSQL {
         FROM workers w WHERE w.id = ANY($1)
         """
 
-    /// What a claim of worker $1 needs to know besides its capacity: state, labels, kinds, and the configured queues.
-    static let claimant = """
-        SELECT w.state, w.labels, array_to_json(w.kinds)::text AS kinds_json,
+    /// Locks claimant $1's row, counts the claim as its heartbeat when it is alive, and returns what the claim needs
+    /// besides its capacity: state, labels, kinds, and the configured queues. One statement where a claim used three
+    /// (lock, read, heartbeat). The UPDATE's row lock (FOR NO KEY UPDATE) conflicts with itself and with the
+    /// scheduler's FOR UPDATE (`lock`), so claims and placements onto one worker stay serialized; after waiting for
+    /// it, PostgreSQL returns the row's newest version (a worker drained meanwhile gets nothing).
+    static let lockClaimant = """
+        UPDATE workers w SET last_heartbeat = CASE WHEN w.state = 'alive' THEN now() ELSE w.last_heartbeat END
+        WHERE w.id = $1
+        RETURNING w.state, w.labels, array_to_json(w.kinds)::text AS kinds_json,
             coalesce((SELECT jsonb_agg(q.name) FROM queues q), '[]') AS configured_queues
-        FROM workers w WHERE w.id = $1
         """
-
-    static let touchHeartbeat = "UPDATE workers SET last_heartbeat = now() WHERE id = $1"
 
     static let cachedShards = "SELECT array_to_json(cached_shards)::text AS s FROM workers WHERE id = $1"
 

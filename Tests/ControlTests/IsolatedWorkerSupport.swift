@@ -50,7 +50,9 @@ extension ProcessCluster {
         let own = nodeDirectory(name)
         try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
         let worker = [
-            opsctl, "worker", "--server", server, "--name", name, "--cpus", "4", "--memory", "4Gi",
+            // One cpu, so the scheduler places on a worker no more than the one task (`--max-tasks 1`) it runs at a
+            // time: a retried gang member then goes to a free worker instead of queueing behind the survivor.
+            opsctl, "worker", "--server", server, "--name", name, "--cpus", "1", "--memory", "4Gi",
             "--max-tasks", String(maxTasks), "--poll-wait", "2", "--work-dir", own + "/work",
             "--shard-cache", own + "/shard-cache", "--artifact-dir", own + "/artifacts",
         ]

@@ -159,6 +159,13 @@ public enum APIRoute {
     /// → the artifact's bytes when the control plane holds them (`cp://blobs/`; `Range` as for `getBlob`); 409
     /// naming the location when they are elsewhere (an S3 object, a directory the workers share).
     public static let artifactContent = APIEndpoint(.get, "/v1/artifacts/{id}/content", .admin)
+    /// `?withArtifacts=true&force=true` → `JobDeletionResponse`: the job with its tasks, attempts, logs, metrics and
+    /// events, in one transaction; its artifacts are kept (their rows and bytes) unless `withArtifacts`. 409 while
+    /// the job is unfinished (unless `force`: cancelled first) or unfinished jobs wait for it (named).
+    public static let deleteJob = APIEndpoint(.delete, "/v1/jobs/{name}", .admin)
+    /// `RerunJobRequest` → 201 `SubmittedJob`: a new job from the finished job's stored manifest, named `as` or
+    /// the first free `NAME-2`, `NAME-3`, …; 409 while the job is unfinished.
+    public static let rerunJob = APIEndpoint(.post, "/v1/jobs/{name}/rerun", .admin)
 
     // MARK: Blobs (admin or worker token)
     /// Raw bytes → `BlobUploadResponse` (location `cp://blobs/<sha256>`); the server checks the sha256 and keeps
@@ -218,7 +225,8 @@ public enum APIRoute {
     public static let all: [APIEndpoint] = [
         healthz, readyz,
         manifests, jobs, job, cancelJob, jobTasks, jobLogs, jobMetrics, jobEvents, tasks, workers, events,
-        datasets, dataset, datasetShards, queues, deleteQueue, artifacts, artifact, artifactContent,
+        datasets, dataset, datasetShards, queues, deleteQueue, artifacts, artifact, artifactContent, deleteJob,
+        rerunJob,
         putBlob, getBlob, headBlob, storage, createUpload, appendUpload, uploadStatus, completeUpload, collectBlobs,
         putExchangeEntry, listExchange, deleteExchangeEntry,
         missingBlobs, datasetFiles,

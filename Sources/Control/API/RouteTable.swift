@@ -52,6 +52,8 @@ enum RouteTable {
             route(APIRoute.artifacts, AdminRoutes.listArtifacts),
             route(APIRoute.artifact, ArtifactRoutes.get),
             route(APIRoute.artifactContent, ArtifactRoutes.content),
+            route(APIRoute.deleteJob, JobLifecycleRoutes.delete),
+            route(APIRoute.rerunJob, JobLifecycleRoutes.rerun),
             route(APIRoute.putBlob, BlobRoutes.put),
             route(APIRoute.getBlob, BlobRoutes.get),
             route(APIRoute.headBlob, BlobRoutes.get),

@@ -338,5 +338,15 @@ extension Migrations {
                 ALTER TABLE task_logs ALTER COLUMN attempt_number SET NOT NULL;
                 ALTER TABLE task_logs ADD CONSTRAINT task_logs_attempt_number CHECK (attempt_number >= 1);
                 """),
+        // Artifacts outlive their job (issue 15, `opsctl delete job`): deleting a job keeps its artifacts' rows
+        // (and so their bytes, which the blob collector counts as referenced) unless asked to delete them too.
+        // A kept row keeps its job's id (ids are never reused, so a new job of the same name never adopts a
+        // deleted one's checkpoints) and records the deleted job's name, which listings show in its place.
+        Migration(
+            version: 17, name: "artifacts outlive their job",
+            sql: """
+                ALTER TABLE artifacts DROP CONSTRAINT artifacts_job_id_fkey;
+                ALTER TABLE artifacts ADD COLUMN deleted_job_name text;
+                """),
     ]
 }

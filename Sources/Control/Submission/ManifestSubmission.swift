@@ -25,6 +25,26 @@ struct ManifestSubmission {
         return (jobs, pipeline.queues)
     }
 
+    /// The job a stored manifest (a job's `spec` column) becomes under `name`, for `opsctl rerun`: validated again
+    /// as a document (a manifest stored by an older version meets today's validator) and planned, but not
+    /// expanded: a stored manifest is already one job of its expansion, its helper jobs (a tokenizer's
+    /// training) named in its `after:`, which resolve to the jobs that exist now.
+    func job(rerunning storedManifest: String, as name: String, original: String) throws -> NewJob {
+        let document: ManifestValue
+        do {
+            document = try WireCoding.decode(ManifestValue.self, from: Data(storedManifest.utf8))
+        } catch {
+            throw StoreError.conflict(
+                what: "job \(original)",
+                message: "its stored manifest cannot be read (\(WireCoding.describe(error))); apply the manifest file")
+        }
+        let source = "the stored manifest of job \(original)"
+        var manifest = try ManifestParser.validate([document], fileName: source, registry: registry).jobs[0]
+        manifest.metadata.name = name
+        let pipeline = try ManifestParser.validate(encodedDocuments: [manifest], fileName: source, registry: registry)
+        return try newJob(for: pipeline.jobs[0])
+    }
+
     private func newJob(for manifest: JobManifest) throws -> NewJob {
         let spec = manifest.spec
         let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)

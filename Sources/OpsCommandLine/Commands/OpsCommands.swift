@@ -33,7 +33,8 @@ public enum OpsCommands {
 
     static let all: [any OpsCommand.Type] = [
         UpCommand.self, ServeCommand.self, WorkerCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
-        LogsCommand.self, CancelCommand.self, DeleteCommand.self, GenerateCommand.self, VersionCommand.self,
+        LogsCommand.self, CancelCommand.self, DeleteCommand.self, RerunCommand.self, GenerateCommand.self,
+        VersionCommand.self,
         CollectBlobsCommand.self,
     ]
 

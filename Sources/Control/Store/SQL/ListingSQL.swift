@@ -30,9 +30,9 @@ enum ListingSQL {
         """
 
     /// Artifacts with their job's name, newest first: $1 job (NULL: any), $2 name (NULL: any), $3 before id (NULL:
-    /// from the newest), $4 limit.
+    /// from the newest), $4 limit. Artifacts kept when their job was deleted (migration 17) show its name.
     static let artifactsPage = """
-        SELECT a.*, j.name AS job_name FROM artifacts a JOIN jobs j ON j.id = a.job_id
+        SELECT a.*, coalesce(j.name, a.deleted_job_name) AS job_name FROM artifacts a LEFT JOIN jobs j ON j.id = a.job_id
         WHERE ($1::bigint IS NULL OR a.job_id = $1) AND ($2::text IS NULL OR a.name = $2)
             AND ($3::bigint IS NULL OR a.id < $3)
         ORDER BY a.id DESC LIMIT $4

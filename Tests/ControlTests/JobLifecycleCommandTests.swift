@@ -1,7 +1,8 @@
 // Issue 15 "Jobs can never be deleted or re-run", with the real `opsctl` binary against a control plane on a real
 // socket and a real worker process: `opsctl delete job` (history gone in one transaction, artifacts kept unless
-// `--with-artifacts`, refusals that change nothing) and `opsctl rerun` (a new job from the stored manifest).
-// Before, `delete` took only `queue` and `rerun` did not exist.
+// `--with-artifacts`, refusals that change nothing), `opsctl rerun` (a new job from the stored manifest), and a
+// changed manifest under an existing name (a conflict that says how to go on, reported by `--dry-run` too).
+// Before, `delete` took only `queue`, `rerun` did not exist, and a dry run said "valid" where apply said 409.
 
 import APITypes
 import Control
@@ -199,5 +200,33 @@ final class JobLifecycleCommandTests: XCTestCase {
         let unknown = try opsctl(["rerun", "nosuchjob"])
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.stderr.contains("nosuchjob"), unknown.stderr)
+    }
+
+    // MARK: changed manifest
+
+    func testAChangedManifestUnderAnExistingNameSaysHowToGoOnAndDryRunSaysTheSame() throws {
+        XCTAssertEqual(try apply("job.yaml", manifest("tuned", parked: true)).status, 0)
+        let same = try apply("job.yaml", manifest("tuned", parked: true))
+        XCTAssertEqual(same.status, 0, same.stderr)
+        XCTAssertTrue(same.stdout.contains("job tuned unchanged"), same.stdout)
+        let sameDry = try apply("job.yaml", manifest("tuned", parked: true), ["--dry-run"])
+        XCTAssertEqual(sameDry.status, 0, sameDry.stderr)
+        XCTAssertTrue(sameDry.stdout.contains("job tuned unchanged"), sameDry.stdout)
+
+        let changed = try apply("job.yaml", manifest("tuned", priority: 5, parked: true))
+        XCTAssertEqual(changed.status, 1, changed.stdout)
+        for expected in [
+            "exists with a different spec", "spec.priority", "opsctl delete job tuned", "opsctl rerun tuned",
+        ] {
+            XCTAssertTrue(changed.stderr.contains(expected), "missing \"\(expected)\" in: \(changed.stderr)")
+        }
+        let dry = try apply("job.yaml", manifest("tuned", priority: 5, parked: true), ["--dry-run"])
+        XCTAssertEqual(dry.status, changed.status, dry.stdout)
+        XCTAssertEqual(dry.stderr, changed.stderr, "a dry run reports what the apply would")
+        // A dry run also asks the database about `after:` names, as apply does.
+        let orphan = try apply("orphan.yaml", manifest("orphan", after: ["nowhere"]), ["--dry-run"])
+        XCTAssertNotEqual(orphan.status, 0, orphan.stdout)
+        XCTAssertTrue(orphan.stderr.contains("nowhere"), orphan.stderr)
+        XCTAssertNil(try jobState("orphan"))
     }
 }

@@ -99,7 +99,7 @@ public struct JobStore: Sendable {
         }
     }
 
-    private func validate(_ jobs: [NewJob]) throws {
+    func validate(_ jobs: [NewJob]) throws {
         var seen = Set<String>()
         for (i, job) in jobs.enumerated() {
             let path = jobs.count == 1 ? "job" : "jobs[\(i)]"
@@ -199,7 +199,7 @@ public struct JobStore: Sendable {
     }
 
     /// Existing jobs with these names: identical ones make the resubmission a no-op; a different one is refused.
-    private func identicalExistingJobs(_ jobs: [NewJob], _ c: PostgresConnection) throws -> [String: Int64] {
+    func identicalExistingJobs(_ jobs: [NewJob], _ c: PostgresConnection) throws -> [String: Int64] {
         var existing: [String: Int64] = [:]
         for (i, job) in jobs.enumerated() {
             guard
@@ -212,7 +212,7 @@ public struct JobStore: Sendable {
     }
 
     /// The ids of `after:` names outside this submission; every one must be in the database.
-    private func knownDependencies(of jobs: [NewJob], _ c: PostgresConnection) throws -> [String: Int64] {
+    func knownDependencies(of jobs: [NewJob], _ c: PostgresConnection) throws -> [String: Int64] {
         let names = jobs.map(\.name)
         let afterNames = Set(jobs.flatMap { $0.after.map(\.jobName) }).subtracting(names)
         var known: [String: Int64] = [:]

@@ -16,21 +16,10 @@ struct JobSubmission {
 
     func submit(_ request: SubmitManifestsRequest) throws -> Outcome {
         let (planned, queues) = try services.submission.plan(request)
-        if request.dryRun {
-            let views = planned.map { manifest, job in
-                SubmittedJob(
-                    outcome: .validated,
-                    job: JobView(
-                        id: JobID(0), name: job.name, type: job.type, state: .pending, queue: job.queue,
-                        priority: job.priority, replicas: job.replicas, after: manifest.spec.after,
-                        tasks: TaskCounts(queued: job.tasks.count), cancelRequested: false, submittedAt: Date()))
-            }
-            return Outcome(
-                response: SubmitManifestsResponse(
-                    jobs: views, queues: queues.isEmpty ? nil : queues.map(QueueViews.view)),
-                changedSomething: false)
+        if request.dryRun { return try dryRun(planned, queues: queues) }
+        let submitted = try explainingNameConflicts(planned) {
+            try services.jobs.submit(planned.map(\.job), configuring: queues)
         }
-        let submitted = try services.jobs.submit(planned.map(\.job), configuring: queues)
         refreshPlannerStatistics(
             afterCreating: zip(planned, submitted).filter { $0.1.created }.reduce(0) { $0 + $1.0.job.tasks.count })
         let jobs = JobQueries(services: services)
@@ -42,6 +31,39 @@ struct JobSubmission {
         return Outcome(
             response: SubmitManifestsResponse(jobs: views, queues: queueViews),
             changedSomething: submitted.contains(where: \.created) || !queues.isEmpty)
+    }
+
+    /// The jobs as a real apply would leave them, checked against the database (`JobStore.check`) so a dry run
+    /// reports the same conflicts; nothing is written.
+    private func dryRun(_ planned: [(manifest: JobManifest, job: NewJob)], queues: [QueueSpec]) throws -> Outcome {
+        let unchanged = try explainingNameConflicts(planned) {
+            try services.jobs.check(planned.map(\.job), configuring: queues)
+        }
+        let views = planned.map { manifest, job in
+            SubmittedJob(
+                outcome: unchanged.contains(job.name) ? .unchanged : .validated,
+                job: JobView(
+                    id: JobID(0), name: job.name, type: job.type, state: .pending, queue: job.queue,
+                    priority: job.priority, replicas: job.replicas, after: manifest.spec.after,
+                    tasks: TaskCounts(queued: job.tasks.count), cancelRequested: false, submittedAt: Date()))
+        }
+        return Outcome(
+            response: SubmitManifestsResponse(jobs: views, queues: queues.isEmpty ? nil : queues.map(QueueViews.view)),
+            changedSomething: false)
+    }
+
+    /// Runs `body`, turning the store's "name taken" into the conflict that says which fields differ and how to
+    /// go on (`JobSpecConflict`).
+    private func explainingNameConflicts<T>(_ planned: [(manifest: JobManifest, job: NewJob)], _ body: () throws -> T)
+        throws -> T
+    {
+        do {
+            return try body()
+        } catch StoreError.jobNameTaken(let name) {
+            let submitted = planned.first { $0.job.name == name }?.job.spec ?? "{}"
+            throw JobSpecConflict.error(
+                name: name, stored: try services.jobs.job(named: name)?.spec, submitted: submitted)
+        }
     }
 
     /// After 1,000 new tasks or more the claim query's plan needs fresh statistics (`refreshTaskStatistics`).

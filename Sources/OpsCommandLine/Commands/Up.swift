@@ -59,7 +59,8 @@ enum UpCommand: OpsCommand {
             Each worker gets its own directory (workers/local-N: work dir, shard cache, artifact cache) and shares no
             path with the others or the control plane: artifacts go through the control plane's blob store over HTTP.
             Prints the URL and the admin token file; Ctrl-C stops the workers, the control plane and PostgreSQL cleanly.
-            As root, PostgreSQL runs as the `postgres` user.
+            As root, PostgreSQL runs as the `postgres` user; when it cannot reach the state directory (the default
+            ~/.opsctl under a 0700 /root) the database lives in /var/lib/opsctl/postgres/ and <state>/postgres links to it.
             """)
 
     /// Exit status after a stop request that came before the cluster was up (128 + SIGINT, as a shell reports).
@@ -137,9 +138,10 @@ enum UpCommand: OpsCommand {
         url: String, stop: (@Sendable () -> Void)?
     ) {
         if let url = options.databaseURL { return (url, nil) }
-        Output.note("starting PostgreSQL in \(options.databaseDirectory.path)")
+        let directory = try DatabasePlacement.resolve(options.databaseDirectory)
+        Output.note("starting PostgreSQL in \(directory.path)")
         let database = try await LocalDatabase.start(
-            dataDirectory: options.databaseDirectory,
+            dataDirectory: directory,
             binDirectory: options.postgresBinDirectory)
         return (database.url, database.stop)
     }

@@ -17,8 +17,8 @@ final class CommandTableTests: XCTestCase {
         XCTAssertEqual(
             names,
             [
-                "up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "generate", "version",
-                "collect-blobs",
+                "up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "rerun", "generate",
+                "version", "collect-blobs",
             ])
         XCTAssertEqual(Set(names).count, names.count, "a name names one command")
         for name in names {

@@ -5,6 +5,7 @@
 // Before, `delete` took only `queue`, `rerun` did not exist, and a dry run said "valid" where apply said 409.
 
 import APITypes
+import Checksum
 import Control
 import Foundation
 import Postgres
@@ -164,6 +165,39 @@ final class JobLifecycleCommandTests: XCTestCase {
         XCTAssertNil(try jobState("parked"))
         // Its artifact row is gone, so nothing references the blob any more: the collector may delete it.
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM artifacts"), 0)
+    }
+
+    /// A kept artifact keeps its bytes through a blob collection; `--with-artifacts` leaves them unreferenced and
+    /// the collector deletes them (both blobs are older than the grace period, so only a reference keeps one).
+    func testKeptArtifactsKeepTheirBytesAndDeletedOnesAreCollected() async throws {
+        let http = RawHTTP(baseURL: server)
+        var blobFiles: [String: String] = [:]
+        for job in ["keeper", "dropper"] {
+            XCTAssertEqual(try apply("\(job).yaml", manifest(job, parked: true)).status, 0)
+            let data = Data("weights of \(job)".utf8)
+            let sha = SHA256.hex(of: data)
+            let put = try await http.send("PUT", APIRoute.putBlob.path(sha), token: cluster.adminToken, body: data)
+            XCTAssertEqual(put.status / 100, 2, String(decoding: put.body, as: UTF8.self))
+            _ = try cluster.sql { c in
+                try c.execute(
+                    """
+                    INSERT INTO artifacts (job_id, name, kind, location, sha256, bytes)
+                    SELECT id, 'weights', 'weights', 'cp://blobs/' || $2, $2, $3 FROM jobs WHERE name = $1
+                    """, [.text(job), .text(sha), .int(Int64(data.count))])
+            }
+            let file = cluster.directory.path + "/artifacts/blobs/\(sha.prefix(2))/\(sha)"
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: file)
+            blobFiles[job] = file
+        }
+        XCTAssertEqual(try opsctl(["delete", "job", "keeper", "--force"]).status, 0)
+        XCTAssertEqual(try opsctl(["delete", "job", "dropper", "--force", "--with-artifacts"]).status, 0)
+        let collect = try opsctl(["collect-blobs", "-o", "json"])
+        XCTAssertEqual(collect.status, 0, collect.stderr)
+        let report = try WireCoding.decode(BlobCollectionReport.self, from: Data(collect.stdout.utf8))
+        XCTAssertEqual(report.deleted, 1, "\(report)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: blobFiles["keeper"]!), "a kept artifact keeps its bytes")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: blobFiles["dropper"]!), "a deleted artifact's bytes go")
     }
 
     // MARK: rerun

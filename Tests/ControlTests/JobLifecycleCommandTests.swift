@@ -29,7 +29,9 @@ final class JobLifecycleCommandTests: XCTestCase {
     }
 
     /// A one-task sleep job; `parked` jobs select a label no worker has, so they stay pending until cancelled.
-    private func manifest(_ name: String, priority: Int = 0, after: [String] = [], parked: Bool = false) -> String {
+    private func manifest(
+        _ name: String, priority: Int = 0, after: [String] = [], parked: Bool = false, seconds: Double = 0.1
+    ) -> String {
         """
         apiVersion: llmops/v1
         kind: Job
@@ -40,7 +42,7 @@ final class JobLifecycleCommandTests: XCTestCase {
           resources: {cpu: 100m, memory: 16Mi}
           after: [\(after.joined(separator: ", "))]
           nodeSelector: {\(parked ? "pool: nowhere" : "")}
-          sleep: {seconds: 0.1}
+          sleep: {seconds: \(seconds)}
         """
     }
 
@@ -165,6 +167,25 @@ final class JobLifecycleCommandTests: XCTestCase {
         XCTAssertNil(try jobState("parked"))
         // Its artifact row is gone, so nothing references the blob any more: the collector may delete it.
         XCTAssertEqual(try cluster.count("SELECT count(*) AS n FROM artifacts"), 0)
+    }
+
+    /// `--force` on a job a worker is running: its attempt is cancelled, the job deleted, and the worker (told on
+    /// its next heartbeat that the task no longer exists) goes on taking work.
+    func testForceDeletingARunningJobStopsItsAttemptAndTheWorkerGoesOn() throws {
+        _ = try cluster.startWorker(name: "node-a", server: server)
+        XCTAssertEqual(try apply("long.yaml", manifest("long", seconds: 60)).status, 0)
+        try waitUntil("the long job runs", timeoutSeconds: 30) {
+            try self.count(
+                "SELECT count(*) AS n FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.name = $1 AND t.state = 'running'",
+                "long") == 1
+        }
+        let forced = try opsctl(["delete", "job", "long", "--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stdout.contains("job long cancelled and deleted with 1 task(s)"), forced.stdout)
+        XCTAssertNil(try jobState("long"))
+        let next = try apply("next.yaml", manifest("next"), ["--wait", "--timeout", "60"])
+        XCTAssertEqual(next.status, 0, next.stdout + next.stderr)
+        XCTAssertEqual(try count("SELECT count(*) AS n FROM workers WHERE name = $1 AND state = 'alive'", "node-a"), 1)
     }
 
     /// A kept artifact keeps its bytes through a blob collection; `--with-artifacts` leaves them unreferenced and

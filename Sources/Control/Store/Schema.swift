@@ -338,5 +338,15 @@ extension Migrations {
                 ALTER TABLE task_logs ALTER COLUMN attempt_number SET NOT NULL;
                 ALTER TABLE task_logs ADD CONSTRAINT task_logs_attempt_number CHECK (attempt_number >= 1);
                 """),
+        // Fencing the scheduling leader (issue 16): the advisory lock dies with the session that held it (a
+        // primary killed under Patroni takes every session with it), and a replica that has not noticed yet must
+        // not write after another took over. Each new leader takes the next epoch; a pass checks it under the
+        // row lock it already takes, so a pass of an old epoch writes nothing.
+        Migration(
+            version: 17, name: "scheduling leader epoch",
+            sql: """
+                ALTER TABLE scheduler_state ADD COLUMN leader_epoch bigint NOT NULL DEFAULT 0
+                    CHECK (leader_epoch >= 0);
+                """),
     ]
 }

@@ -12,3 +12,11 @@ if ! python3 -c 'import moto.server, boto3' >/dev/null 2>&1; then
   echo "installing the S3 test server: ${S3_PACKAGES[*]}"
   python3 -m pip install -q --disable-pip-version-check "${S3_PACKAGES[@]}"
 fi
+# A high-availability PostgreSQL for the failover test (PatroniFailoverTests): Patroni with etcd, from Debian
+# (run as root, like install-deps.sh).
+if ! command -v patroni >/dev/null 2>&1 || ! command -v etcd >/dev/null 2>&1; then
+  echo "installing the failover test's Patroni and etcd"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq patroni etcd-server >/dev/null
+fi

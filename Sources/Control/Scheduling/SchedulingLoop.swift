@@ -16,9 +16,10 @@ final class SchedulingLoop: Sendable {
     private let intervalSeconds: Double
     private let log: @Sendable (String) -> Void
     private let stopRequested = Locked(false)
-    private let leading = Locked(false)
+    /// The fencing epoch while this replica leads (`LeaderElection`), nil while it does not.
+    private let leadingEpoch = Locked<Int64?>(nil)
     /// Read by the readiness probe from server threads.
-    var isLeader: Bool { leading.current }
+    var isLeader: Bool { leadingEpoch.current != nil }
     private let done = DispatchSemaphore(value: 0)
 
     private let replicaName: String
@@ -30,7 +31,7 @@ final class SchedulingLoop: Sendable {
         self.replicaName = replicaName
         self.pool = pool
         self.signals = signals
-        self.election = Locked(LeaderElection(conninfo: conninfo))
+        self.election = Locked(LeaderElection(conninfo: conninfo, replicaName: replicaName))
         self.scheduler = scheduler
         self.intervalSeconds = intervalSeconds
         self.log = log
@@ -57,15 +58,13 @@ final class SchedulingLoop: Sendable {
         var lastError = ""
         while !shouldStop {
             let seen = signals.generation(StoreChannel.taskRunnable)
-            let nowLeading = election.withLock { $0.holdOrAcquire() }
-            if nowLeading != isLeader {
-                log(nowLeading ? "this replica now leads scheduling" : "this replica no longer leads scheduling")
-                leading.withLock { $0 = nowLeading }
-            }
-            if nowLeading {
+            if leadOnce() {
                 do {
                     try passOnce()
                     lastError = ""
+                } catch let fenced as LeadershipFenced {
+                    log("\(fenced)")
+                    stopLeading()
                 } catch {
                     let text = "\(error)"
                     if text != lastError { log("scheduling pass failed (will retry): \(text)") }
@@ -75,12 +74,35 @@ final class SchedulingLoop: Sendable {
             // Followers retry the lock on the timer; the leader also wakes on every event.
             signals.wait(StoreChannel.taskRunnable, after: seen, timeoutSeconds: intervalSeconds)
         }
-        election.withLock { $0.resign() }
+        stopLeading()
     }
 
+    /// Holds or tries to take the leadership; true while this replica leads.
+    func leadOnce() -> Bool {
+        let epoch = election.withLock { $0.holdOrAcquire() }
+        let previous = leadingEpoch.withLock { current in
+            defer { current = epoch }
+            return current
+        }
+        if (epoch != nil) != (previous != nil) {
+            log(
+                epoch.map { "this replica now leads scheduling (epoch \($0))" }
+                    ?? "this replica no longer leads scheduling")
+        }
+        return epoch != nil
+    }
+
+    private func stopLeading() {
+        election.withLock { $0.resign() }
+        leadingEpoch.withLock { $0 = nil }
+    }
+
+    /// One pass under the epoch this replica leads with (nothing when it does not lead). A pass of a replica whose
+    /// epoch was superseded throws `LeadershipFenced` and writes nothing.
     func passOnce() throws {
+        guard let epoch = leadingEpoch.current else { return }
         try pool.transaction { c in
-            let previous = try SchedulingStore.reservations(c)
+            let previous = try SchedulingStore.reservations(c, fencedBy: epoch)
             _ = try SchedulingStore.unplaceFromDeadWorkers(c)
             let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous)
             let decisions = scheduler.schedule(snapshot)

@@ -142,8 +142,13 @@ struct SchedulingStore {
     }
 
     /// The reservations the previous pass (of any replica) kept, locking the row so passes never interleave.
-    static func reservations(_ c: PostgresConnection) throws -> [Reservation] {
-        let text = try c.queryOne(SchedulerStateSQL.lockReservations).string("r")
+    /// Throws `LeadershipFenced` when the leader epoch is no longer `epoch`: a later leader exists, and this pass
+    /// must write nothing (its transaction rolls back).
+    static func reservations(_ c: PostgresConnection, fencedBy epoch: Int64) throws -> [Reservation] {
+        let row = try c.queryOne(SchedulerStateSQL.lockReservations)
+        let current = try row.int64("leader_epoch")
+        guard current == epoch else { throw LeadershipFenced(heldEpoch: epoch, currentEpoch: current) }
+        let text = try row.string("r")
         return (try? JSONDecoder().decode([Reservation].self, from: Data(text.utf8))) ?? []
     }
 

@@ -347,6 +347,15 @@ extension Migrations {
             sql: """
                 ALTER TABLE artifacts DROP CONSTRAINT artifacts_job_id_fkey;
                 ALTER TABLE artifacts ADD COLUMN deleted_job_name text;
+        // Fencing the scheduling leader (issue 16): the advisory lock dies with the session that held it (a
+        // primary killed under Patroni takes every session with it), and a replica that has not noticed yet must
+        // not write after another took over. Each new leader takes the next epoch; a pass checks it under the
+        // row lock it already takes, so a pass of an old epoch writes nothing.
+        Migration(
+            version: 18, name: "scheduling leader epoch",
+            sql: """
+                ALTER TABLE scheduler_state ADD COLUMN leader_epoch bigint NOT NULL DEFAULT 0
+                    CHECK (leader_epoch >= 0);
                 """),
     ]
 }

@@ -5,8 +5,17 @@ enum SchedulerStateSQL {
     /// The database clock in Unix seconds (the scheduler's `now`).
     static let now = "SELECT extract(epoch FROM now())::float8 AS now"
 
-    /// The previous pass's reservations, locking the row so passes never interleave.
-    static let lockReservations = "SELECT reservations::text AS r FROM scheduler_state WHERE id = 1 FOR UPDATE"
+    /// The previous pass's reservations and the current leader epoch, locking the row so passes never interleave
+    /// and a leader taking over (`takeLeadership`) waits for a pass in flight to end.
+    static let lockReservations =
+        "SELECT reservations::text AS r, leader_epoch FROM scheduler_state WHERE id = 1 FOR UPDATE"
+
+    /// A replica that just took the leader's advisory lock claims the next fencing epoch as leader $1. Passes of
+    /// an older epoch are refused from then on (`SchedulingStore.reservations(_:fencedBy:)`).
+    static let takeLeadership = """
+        UPDATE scheduler_state SET leader_epoch = leader_epoch + 1, leader = $1, updated_at = now() WHERE id = 1
+        RETURNING leader_epoch
+        """
 
     /// Saves reservations $1 (JSON) by leader $2.
     static let saveReservations =

@@ -347,6 +347,7 @@ extension Migrations {
             sql: """
                 ALTER TABLE artifacts DROP CONSTRAINT artifacts_job_id_fkey;
                 ALTER TABLE artifacts ADD COLUMN deleted_job_name text;
+                """),
         // Fencing the scheduling leader (issue 16): the advisory lock dies with the session that held it (a
         // primary killed under Patroni takes every session with it), and a replica that has not noticed yet must
         // not write after another took over. Each new leader takes the next epoch; a pass checks it under the

@@ -338,5 +338,15 @@ extension Migrations {
                 ALTER TABLE task_logs ALTER COLUMN attempt_number SET NOT NULL;
                 ALTER TABLE task_logs ADD CONSTRAINT task_logs_attempt_number CHECK (attempt_number >= 1);
                 """),
+        // Worker identity (issue 16): a registration under the name of a lost or drained worker gets a new id
+        // instead of taking over the old one. The old row stays, with its attempts and events, marked retired, so
+        // a name is unique among current workers only.
+        Migration(
+            version: 17, name: "retired workers",
+            sql: """
+                ALTER TABLE workers ADD COLUMN retired_at timestamptz;
+                ALTER TABLE workers DROP CONSTRAINT workers_name_key;
+                CREATE UNIQUE INDEX workers_current_name ON workers (name) WHERE retired_at IS NULL;
+                """),
     ]
 }

@@ -1,0 +1,153 @@
+// Issue 16, point 1: anyone with the join token could register under the name of a live worker and was handed
+// that worker's id; the real worker's token got 401 and the impostor's forged completion of its attempt was
+// accepted. Now a live worker's name is refused (409) to a caller that does not send that worker's token, a
+// worker that does keeps its id and token, and a lost worker's name goes to a new id with the old token revoked.
+
+import APITypes
+import ClusterModel
+import Foundation
+import Postgres
+import TestSupport
+import XCTest
+
+final class WorkerIdentityTests: XCTestCase {
+    func testAnImpostorWithTheJoinTokenCannotTakeALiveWorkersNameOrItsAttempt() async throws {
+        let cluster = try InProcessCluster(leaseSeconds: 60)
+        let http = RawHTTP(baseURL: cluster.plane.baseURL)
+        let real = try await ReportRequests.lease(cluster, http, job: "held", tasks: 1)
+        let attempt = real.assignments[0]
+
+        for token in [nil, String(repeating: "f", count: 64)] {
+            let impostor = try await http.send(
+                "POST", APIRoute.workerRegister.path(), token: "join", json: Self.request("worker-held", token: token))
+            try ReportRequests.expect(
+                impostor, 409, .conflict, mentions: "worker name \"worker-held\" is held by live worker \(real.worker)")
+            XCTAssertTrue(try impostor.apiError().error.message.contains("another name"), "and says what to do")
+        }
+        let beat = try await http.send(
+            "POST", APIRoute.workerHeartbeat.path(), token: real.token,
+            json: HeartbeatRequest(
+                workerID: real.worker, attempts: [HeldAttempt(taskID: attempt.taskID, attemptID: attempt.attemptID)]))
+        XCTAssertEqual(
+            beat.status, 200, "the real worker's token still works: \(String(decoding: beat.body, as: UTF8.self))")
+
+        // Another worker, under its own name, cannot complete the real worker's attempt, for itself or for it.
+        let other = try await http.send(
+            "POST", APIRoute.workerRegister.path(), token: "join", json: Self.request("other"))
+        let otherWorker = try other.decoded(RegisterWorkerResponse.self)
+        XCTAssertNotEqual(otherWorker.workerID, real.worker)
+        let completion = CompletionReport(
+            taskID: attempt.taskID, attemptID: attempt.attemptID, result: ["forged": true])
+        // For itself: the attempt is not its lease (409 stale, nothing applied); for the real worker: not its id (403).
+        for (claimed, status) in [(otherWorker.workerID, 409), (real.worker, 403)] {
+            let forged = try await http.send(
+                "POST", APIRoute.workerReports.path(), token: otherWorker.workerToken,
+                json: ReportBatch(workerID: claimed, completions: [completion]))
+            XCTAssertEqual(forged.status, status, String(decoding: forged.body, as: UTF8.self))
+        }
+        let untouched = try await cluster.admin.tasks(job: "held").first?.state
+        XCTAssertEqual(untouched, .running, "nothing forged was applied")
+
+        let genuine = try await http.send(
+            "POST", APIRoute.workerReports.path(), token: real.token,
+            json: ReportBatch(
+                workerID: real.worker,
+                completions: [CompletionReport(taskID: attempt.taskID, attemptID: attempt.attemptID)]))
+        XCTAssertEqual(genuine.status, 200, String(decoding: genuine.body, as: UTF8.self))
+        let completed = try await cluster.admin.tasks(job: "held").first?.state
+        XCTAssertEqual(completed, .succeeded)
+        await cluster.shutdown()
+    }
+
+    func testAWorkerThatSendsItsTokenKeepsItsIdAndToken() async throws {
+        let cluster = try InProcessCluster(leaseSeconds: 60)
+        let http = RawHTTP(baseURL: cluster.plane.baseURL)
+        let own = String(repeating: "a1", count: 32)
+        let first = try await http.send(
+            "POST", APIRoute.workerRegister.path(), token: "join", json: Self.request("node", token: own))
+        let registered = try first.decoded(RegisterWorkerResponse.self)
+        XCTAssertEqual(registered.workerToken, own, "the worker's own token becomes its token")
+
+        // A restart (or a retry whose answer was lost) while the first registration still counts as alive.
+        let again = try await http.send(
+            "POST", APIRoute.workerRegister.path(), token: "join", json: Self.request("node", token: own, cpus: 2))
+        let renewed = try again.decoded(RegisterWorkerResponse.self)
+        XCTAssertEqual(renewed.workerID, registered.workerID)
+        XCTAssertEqual(renewed.workerToken, own)
+        let beat = try await http.send(
+            "POST", APIRoute.workerHeartbeat.path(), token: own,
+            json: HeartbeatRequest(workerID: renewed.workerID, attempts: []))
+        XCTAssertEqual(beat.status, 200)
+        let view = try await cluster.admin.workers().first { $0.id == renewed.workerID }
+        XCTAssertEqual(view?.resources.cpuMillis, 2000, "the registration's new resources were taken")
+
+        for (token, length) in [("short", 5), (String(repeating: "a", count: 40) + " x", 42)] {
+            let refused = try await http.send(
+                "POST", APIRoute.workerRegister.path(), token: "join", json: Self.request("fresh", token: token))
+            try ReportRequests.expect(
+                refused, 400, .badRequest, mentions: "workerToken: expected 32 to 256 characters")
+            XCTAssertTrue(try refused.apiError().error.message.contains("got \(length) characters"))
+        }
+        // Another worker's token is no way to a second name.
+        let stolen = try await http.send(
+            "POST", APIRoute.workerRegister.path(), token: "join", json: Self.request("second", token: own))
+        try ReportRequests.expect(stolen, 400, .badRequest, mentions: "workerToken: is already the token of worker")
+        let names = try await cluster.admin.workers().map(\.name)
+        XCTAssertEqual(names, ["node"], "nothing refused was registered")
+        await cluster.shutdown()
+    }
+
+    func testALostWorkersNameGoesToANewIdAndItsOldTokenIsRevoked() async throws {
+        let cluster = try InProcessCluster(leaseSeconds: 60)
+        let http = RawHTTP(baseURL: cluster.plane.baseURL)
+        let old = try await ReportRequests.lease(cluster, http, job: "orphan", tasks: 1)
+        try Self.sql(cluster, "UPDATE workers SET last_heartbeat = now() - interval '1 hour' WHERE id = \(old.worker)")
+        try await waitUntil("the silent worker is marked lost", timeoutSeconds: 20) {
+            try await cluster.admin.workers().first { $0.id == old.worker }?.state == .lost
+        }
+
+        let newcomer = try await http.send(
+            "POST", APIRoute.workerRegister.path(), token: "join", json: Self.request("worker-orphan"))
+        let registered = try newcomer.decoded(RegisterWorkerResponse.self)
+        XCTAssertNotEqual(registered.workerID, old.worker, "never the old id")
+        XCTAssertNotEqual(registered.workerToken, old.token)
+
+        let revoked = try await http.send(
+            "POST", APIRoute.workerHeartbeat.path(), token: old.token,
+            json: HeartbeatRequest(workerID: old.worker, attempts: []))
+        XCTAssertEqual(revoked.status, 401, "the lost worker's token is revoked")
+        let attempt = old.assignments[0]
+        let forged = try await http.send(
+            "POST", APIRoute.workerReports.path(), token: registered.workerToken,
+            json: ReportBatch(
+                workerID: registered.workerID,
+                completions: [CompletionReport(taskID: attempt.taskID, attemptID: attempt.attemptID)]))
+        XCTAssertEqual(forged.status, 409, "the old id's attempt is not the newcomer's to complete")
+        let attempts = try await cluster.admin.tasks(job: "orphan").first?.attempts ?? []
+        XCTAssertEqual(attempts.first { $0.id == attempt.attemptID }?.workerID, old.worker)
+        XCTAssertNotEqual(attempts.first { $0.id == attempt.attemptID }?.state, .succeeded)
+
+        let workers = try await cluster.admin.workers()
+        XCTAssertEqual(workers.map(\.id), [old.worker, registered.workerID], "the old row stays, with its history")
+        XCTAssertEqual(workers.map(\.state), [.lost, .alive])
+        let trail = try await cluster.admin.events().filter { $0.workerID == old.worker }.map {
+            "\($0.type): \($0.message)"
+        }
+        XCTAssertTrue(
+            trail.contains("worker.retired: its name went to worker \(registered.workerID); its token is revoked"),
+            "\(trail)")
+        await cluster.shutdown()
+    }
+
+    private static func request(_ name: String, token: String? = nil, cpus: Int64 = 1) -> RegisterWorkerRequest {
+        RegisterWorkerRequest(
+            name: name, resources: Resources(cpuMillis: cpus * 1000, memoryBytes: 1 << 30), version: "test",
+            kinds: ["noop"], maxConcurrentTasks: 1, workerToken: token)
+    }
+
+    private static func sql(_ cluster: InProcessCluster, _ statement: String) throws {
+        let connection = try PostgresConnection(conninfo: cluster.database, applicationName: "worker-identity-test")
+        defer { connection.close() }
+        try connection.execute(statement)
+    }
+}

@@ -3,11 +3,13 @@
 // accepted. Now a live worker's name is refused (409) to a caller that does not send that worker's token, a
 // worker that does keeps its id and token, and a lost worker's name goes to a new id with the old token revoked.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Foundation
 import Postgres
 import TestSupport
+import Workers
 import XCTest
 
 final class WorkerIdentityTests: XCTestCase {
@@ -139,10 +141,68 @@ final class WorkerIdentityTests: XCTestCase {
         await cluster.shutdown()
     }
 
+    /// The daemon makes its token before its first registration and keeps it in its work directory: restarted on
+    /// the same directory it keeps its id; another daemon under the same name (no token) is refused, not merged.
+    func testARestartedDaemonKeepsItsIdAndASecondDaemonUnderTheNameIsRefused() async throws {
+        let cluster = try InProcessCluster(leaseSeconds: 60)
+        let directory = URL(fileURLWithPath: cluster.directory.path + "/node-work")
+        let first = Self.daemon(cluster, name: "node", workDirectory: directory)
+        let firstRun = Task { try await first.run() }
+        try await waitUntil("the first daemon registered", timeoutSeconds: 20) {
+            await first.snapshot().workerID != nil
+        }
+        let registered = await first.snapshot().workerID
+        let id = try XCTUnwrap(registered)
+        let identity = try String(contentsOf: directory.appendingPathComponent("worker-identity.json"), encoding: .utf8)
+        XCTAssertTrue(identity.contains("\"node\""), identity)
+        let mode =
+            try FileManager.default.attributesOfItem(
+                atPath: directory.appendingPathComponent("worker-identity.json").path)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600, "only its owner may read the token")
+
+        // While the first still counts as alive, a daemon under its name without its token is refused for good.
+        let stranger = Self.daemon(
+            cluster, name: "node", workDirectory: URL(fileURLWithPath: cluster.directory.path + "/elsewhere"))
+        do {
+            try await stranger.run()
+            XCTFail("a second daemon under a live worker's name registered")
+        } catch let error as ControlPlaneError {
+            XCTAssertEqual(error.status, 409)
+            XCTAssertTrue(error.message.contains("held by live worker \(id)"), error.message)
+        }
+
+        // The same daemon started again on its directory (here while its first run still holds the name).
+        let restarted = Self.daemon(cluster, name: "node", workDirectory: directory)
+        let restartedRun = Task { try await restarted.run() }
+        try await waitUntil("the restarted daemon registered", timeoutSeconds: 20) {
+            await restarted.snapshot().workerID != nil
+        }
+        let again = await restarted.snapshot().workerID
+        XCTAssertEqual(again, id, "the same worker id")
+        let ids = try await cluster.admin.workers().map(\.id)
+        XCTAssertEqual(ids, [id], "no second worker")
+        first.requestShutdown()
+        restarted.requestShutdown()
+        try await firstRun.value
+        try await restartedRun.value
+        await cluster.shutdown()
+    }
+
     private static func request(_ name: String, token: String? = nil, cpus: Int64 = 1) -> RegisterWorkerRequest {
         RegisterWorkerRequest(
             name: name, resources: Resources(cpuMillis: cpus * 1000, memoryBytes: 1 << 30), version: "test",
             kinds: ["noop"], maxConcurrentTasks: 1, workerToken: token)
+    }
+
+    private static func daemon(_ cluster: InProcessCluster, name: String, workDirectory: URL) -> WorkerDaemon {
+        WorkerDaemon(
+            configuration: WorkerConfiguration(
+                name: name, resources: Resources(cpuMillis: 1000, memoryBytes: 1 << 30), maxConcurrentTasks: 1,
+                pollWaitSeconds: 1, workDirectory: workDirectory, flushIntervalSeconds: 0.05, shutdownGraceSeconds: 1),
+            api: HTTPControlPlaneAPI(baseURL: cluster.plane.baseURL, token: "join", transport: CurlTransport()),
+            registry: .builtins(),
+            artifactStore: FileArtifactStore(root: URL(fileURLWithPath: cluster.directory.path + "/artifacts")),
+            log: { _ in })
     }
 
     private static func sql(_ cluster: InProcessCluster, _ statement: String) throws {

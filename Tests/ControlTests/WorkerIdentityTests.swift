@@ -163,13 +163,27 @@ final class WorkerIdentityTests: XCTestCase {
         // While the first still counts as alive, a daemon under its name without its token is refused for good.
         let stranger = Self.daemon(
             cluster, name: "node", workDirectory: URL(fileURLWithPath: cluster.directory.path + "/elsewhere"))
-        do {
-            try await stranger.run()
-            XCTFail("a second daemon under a live worker's name registered")
-        } catch let error as ControlPlaneError {
-            XCTAssertEqual(error.status, 409)
-            XCTAssertTrue(error.message.contains("held by live worker \(id)"), error.message)
+        let ended = Locked(false)
+        let refusal = Task { () -> ControlPlaneError? in
+            defer { ended.mutate { $0 = true } }
+            do {
+                try await stranger.run()
+                return nil
+            } catch {
+                return error as? ControlPlaneError
+            }
         }
+        // Accepted, the stranger would serve until stopped: stopped below, so the test fails instead of hanging.
+        try await waitUntil("the second daemon is refused or registers", timeoutSeconds: 20) {
+            let registrations = await stranger.snapshot().registrations
+            return registrations > 0 || ended.value
+        }
+        let accepted = await stranger.snapshot().registrations
+        XCTAssertEqual(accepted, 0, "a second daemon under a live worker's name registered")
+        stranger.requestShutdown()
+        let error = await refusal.value
+        XCTAssertEqual(error?.status, 409)
+        XCTAssertTrue(error?.message.contains("held by live worker \(id)") ?? false, "\(String(describing: error))")
 
         // The same daemon started again on its directory (here while its first run still holds the name).
         let restarted = Self.daemon(cluster, name: "node", workDirectory: directory)

@@ -4,10 +4,20 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #include <microhttpd.h>
 
 // Swift cannot call C variadic functions; these fixed-signature helpers are the only
 // variadic calls the HTTPServer wrapper needs.
+
+/// Leaves the URL's and the query arguments' percent escapes as they are (libmicrohttpd's own unescaping turns
+/// `%00` into a NUL that ends the C string early, so `/v1/jobs/a%00b/cancel` reached the handler as
+/// `/v1/jobs/a`); the Swift side decodes them once, NULs included (`PercentDecoding`).
+static inline size_t cmhd_keep_escapes(void *cls, struct MHD_Connection *connection, char *s) {
+    (void)cls;
+    (void)connection;
+    return strlen(s);
+}
 
 /// Starts a thread-per-connection daemon bound to `addr` with the given limits.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags,
@@ -24,6 +34,7 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_UNESCAPE_CALLBACK, cmhd_keep_escapes, NULL,
                             MHD_OPTION_END);
 }
 

@@ -127,7 +127,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
     let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
     let methodString = method.map { String(cString: $0) } ?? "GET"
-    let path = url.map { String(cString: $0) } ?? "/"
+    let path = url.map(PercentDecoding.decode) ?? "/"
 
     guard let existing = conCls.pointee else {
         // First call: headers are in. Refuse an announced oversized body before reading any of it.
@@ -217,11 +217,21 @@ private let collectPair: MHD_KeyValueIterator = { cls, _, key, value in
     return .YES
 }
 
-private func collectPairs(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -> [(String, String)] {
+/// Query arguments arrive with their percent escapes (`cmhd_keep_escapes`): decoded here, NULs included.
+private let collectQueryPair: MHD_KeyValueIterator = { cls, _, key, value in
+    guard let cls, let key else { return .YES }
+    let collector = Unmanaged<PairCollector>.fromOpaque(cls).takeUnretainedValue()
+    collector.pairs.append((PercentDecoding.decode(key), value.map(PercentDecoding.decode) ?? ""))
+    return .YES
+}
+
+private func collectPairs(
+    _ connection: OpaquePointer, _ kind: MHD_ValueKind, _ iterator: MHD_KeyValueIterator = collectPair
+) -> [(String, String)] {
     let collector = PairCollector()
     let unmanaged = Unmanaged.passRetained(collector)
     defer { unmanaged.release() }
-    _ = MHD_get_connection_values(connection, kind, collectPair, unmanaged.toOpaque())
+    _ = MHD_get_connection_values(connection, kind, iterator, unmanaged.toOpaque())
     return collector.pairs
 }
 
@@ -230,7 +240,7 @@ private func collectHeaders(_ connection: OpaquePointer) -> HTTPHeaders {
 }
 
 private func collectQueryItems(_ connection: OpaquePointer) -> [HTTPQueryItem] {
-    collectPairs(connection, .GET_ARGUMENT_KIND).map { HTTPQueryItem(name: $0.0, value: $0.1) }
+    collectPairs(connection, .GET_ARGUMENT_KIND, collectQueryPair).map { HTTPQueryItem(name: $0.0, value: $0.1) }
 }
 
 private func clientAddress(_ connection: OpaquePointer) -> String {

@@ -64,6 +64,10 @@ final class WireRoundTripTests: XCTestCase {
                 name: "node-1", resources: Resources(cpuMillis: 2000, accelerators: ["gpu-h100": 8]),
                 labels: ["zone": "a"], version: "0.1.0", kinds: ["noop", "sleep"], maxConcurrentTasks: 4))
         _ = try roundTrip(
+            RegisterWorkerRequest(
+                name: "node-1", resources: Resources(cpuMillis: 2000), version: "0.1.0", kinds: ["noop"],
+                maxConcurrentTasks: 1, workerToken: "w-secret"))
+        _ = try roundTrip(
             RegisterWorkerResponse(
                 workerID: WorkerID(7), heartbeatIntervalSeconds: 2, leaseDurationSeconds: 10, workerToken: "w-secret"))
         _ = try roundTrip(

@@ -31,6 +31,7 @@ final class OpsctlUpWorkerRestartTests: XCTestCase {
             return try answer.decoded(ListResponse<WorkerView>.self).items.first { $0.name == "local-1" }
         }
         try await waitUntil("local-1 registered", timeoutSeconds: 30) { try await worker()?.state == .alive }
+        let id = try await worker()?.id
         let first = try XCTUnwrap(Self.workerProcesses(of: up.pid).first, "the worker process of opsctl up")
 
         kill(first, SIGKILL)
@@ -48,6 +49,10 @@ final class OpsctlUpWorkerRestartTests: XCTestCase {
         XCTAssertEqual(
             try workers.decoded(ListResponse<WorkerView>.self).items.map(\.name), ["local-1"],
             "the same name, no second worker")
+        // Issue 16: the restarted process proves it is local-1 with the token it kept in its work directory, so it
+        // keeps the id while the killed process's registration still counts as alive.
+        let restartedID = try await worker()?.id
+        XCTAssertEqual(restartedID, id, "the same worker id")
         XCTAssertTrue(up.output.contains("worker local-1 was killed by signal 9; restarting it"), up.output)
         XCTAssertEqual(up.terminate(timeoutSeconds: 60), 0, up.output)
         XCTAssertFalse(restarted.map(ProcessLiveness.isAlive) ?? true, "the restarted worker is stopped too")

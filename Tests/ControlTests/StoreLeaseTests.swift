@@ -190,7 +190,12 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try workers.cachedShards(of: w), ["http://h/web/web-00001.bin", "http://h/web/web-00000.bin"])
         _ = try workers.heartbeat(w, cachedShards: (0..<5000).map { "http://h/big/s\($0).bin" })
         XCTAssertEqual(try workers.cachedShards(of: w).count, WorkerStore.maxCachedShards, "bounded")
-        try workers.register(name: "w1", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30))
+        // The worker registers again, proving who it is with its token (issue 16: a live name needs that proof).
+        _ = try pool.withConnection {
+            try $0.execute("UPDATE workers SET token_hash = 'w1-hash' WHERE id = $1", [w.sql])
+        }
+        try workers.register(
+            name: "w1", resources: Resources(cpuMillis: 8000, memoryBytes: 8 << 30), tokenHash: "w1-hash")
         XCTAssertEqual(
             try workers.cachedShards(of: w), [], "a new registration starts with no list until its first heartbeat")
     }
@@ -300,9 +305,12 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(beat.state, .alive)
         XCTAssertEqual(beat.stopAttempts, [lease.attempt])
         XCTAssertEqual(try events.list(entity: "worker", id: w.rawValue).map(\.newState), ["alive", "lost", "alive"])
-        XCTAssertEqual(
-            try workers.register(name: "w1", resources: Resources(cpuMillis: 1000)), w,
-            "registration is idempotent by name")
+        XCTAssertThrowsError(
+            try workers.register(name: "w1", resources: Resources(cpuMillis: 1000)),
+            "a live worker's name is not handed to a caller that cannot prove it is that worker (issue 16)"
+        ) { error in
+            XCTAssertEqual(error as? WorkerNameHeld, WorkerNameHeld(name: "w1", holder: w, state: .alive))
+        }
     }
 
     func testSubmitAndRequeueNotifyWaitingClaimers() throws {

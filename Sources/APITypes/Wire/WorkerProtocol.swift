@@ -9,8 +9,9 @@ import ClusterModel
 import Foundation
 
 public struct RegisterWorkerRequest: Codable, Hashable, Sendable {
-    /// A stable, human-readable name (host name by default). Registering again with the same name after a
-    /// restart is allowed: the control plane expires the previous incarnation's attempts at once.
+    /// A stable, human-readable name (host name by default), held by one live worker at a time. Registering
+    /// again under it keeps the worker's id only with `workerToken`; a name held by a live (alive or draining)
+    /// worker is refused otherwise (409), and a name whose worker is lost or drained goes to a new worker id.
     public var name: String
     public var resources: Resources
     public var labels: Labels
@@ -20,10 +21,14 @@ public struct RegisterWorkerRequest: Codable, Hashable, Sendable {
     public var kinds: [String]
     /// How many tasks it runs at the same time at most (besides resources).
     public var maxConcurrentTasks: Int
+    /// The worker token this worker was given when it last registered under `name` (a restarted daemon reads it
+    /// from its state directory): the proof that it is that worker, which keeps its id and token. The join token
+    /// alone proves nothing about who is calling. Never logged.
+    public var workerToken: String?
 
     public init(
         name: String, resources: Resources, labels: Labels = [:], version: String, kinds: [String],
-        maxConcurrentTasks: Int
+        maxConcurrentTasks: Int, workerToken: String? = nil
     ) {
         self.name = name
         self.resources = resources
@@ -31,6 +36,7 @@ public struct RegisterWorkerRequest: Codable, Hashable, Sendable {
         self.version = version
         self.kinds = kinds
         self.maxConcurrentTasks = maxConcurrentTasks
+        self.workerToken = workerToken
     }
 }
 
@@ -40,7 +46,8 @@ public struct RegisterWorkerResponse: Codable, Hashable, Sendable {
     public var heartbeatIntervalSeconds: Double
     /// How long a lease lasts without a heartbeat that extends it.
     public var leaseDurationSeconds: Double
-    /// A token scoped to this worker for all further calls, when the control plane issues per-worker tokens.
+    /// A token scoped to this worker for all further calls, when the control plane issues per-worker tokens:
+    /// a new one for a new worker id, the one the request proved itself with when the id was kept.
     /// When absent the worker keeps using the token it registered with. Never logged.
     public var workerToken: String?
 

@@ -358,5 +358,15 @@ extension Migrations {
                 ALTER TABLE scheduler_state ADD COLUMN leader_epoch bigint NOT NULL DEFAULT 0
                     CHECK (leader_epoch >= 0);
                 """),
+        // Worker identity (issue 16): a registration under the name of a lost or drained worker gets a new id
+        // instead of taking over the old one. The old row stays, with its attempts and events, marked retired, so
+        // a name is unique among current workers only.
+        Migration(
+            version: 19, name: "retired workers",
+            sql: """
+                ALTER TABLE workers ADD COLUMN retired_at timestamptz;
+                ALTER TABLE workers DROP CONSTRAINT workers_name_key;
+                CREATE UNIQUE INDEX workers_current_name ON workers (name) WHERE retired_at IS NULL;
+                """),
     ]
 }

@@ -10,13 +10,11 @@ public struct HeartbeatResult: Sendable, Equatable {
     public var stopAttempts: [AttemptID]
 }
 
-/// Workers: registration (idempotent by name), heartbeats that extend leases, loss detection.
+/// Workers: registration (WorkerStore+Registration.swift), heartbeats that extend leases, loss detection.
 public struct WorkerStore: Sendable {
     public let pool: PostgresPool
     public init(pool: PostgresPool) { self.pool = pool }
 
-    /// Registers a worker or updates the registration of the same name (a restarted daemon); the
-    /// worker becomes alive. Returns its stable id.
     /// The longest cached-shard list kept per worker (the worker sends its most recently used first).
     public static let maxCachedShards = 4096
 
@@ -27,37 +25,6 @@ public struct WorkerStore: Sendable {
                 throw StoreError.unknownWorker(worker)
             }
             return try StoreJSON.strings(try row.string("s"), column: "cached_shards")
-        }
-    }
-
-    @discardableResult
-    public func register(
-        name: String, resources: Resources, labels: Labels = [:], tokenHash: String? = nil,
-        version: String = "", kinds: [String] = []
-    ) throws -> WorkerID {
-        guard !name.isEmpty, name.count <= 200 else {
-            throw StoreError.invalid(field: "name", message: "expected a worker name of 1 to 200 characters")
-        }
-        guard resources.isNonNegative else {
-            throw StoreError.invalid(field: "resources", message: "expected non-negative amounts, got \(resources)")
-        }
-        return try pool.idempotentTransaction { c in
-            let old = try c.queryFirst(WorkerSQL.lockByName, [.text(name)])
-            let row = try c.queryOne(
-                WorkerSQL.register,
-                [
-                    .text(name), .int(resources.cpuMillis), .int(resources.memoryBytes),
-                    .json(StoreJSON.encode(accelerators: resources.accelerators)), .json(StoreJSON.encode(labels)),
-                    tokenHash.map { .text($0) }, .text(version), .textArray(kinds),
-                ])
-            let id = try row.int64("id")
-            let oldState = try old?.string("state")
-            if oldState != WorkerState.alive.rawValue {
-                try Events.record(
-                    c, .worker, id, from: oldState, to: WorkerState.alive.rawValue,
-                    reason: old == nil ? "registered" : "registered again")
-            }
-            return WorkerID(id)
         }
     }
 

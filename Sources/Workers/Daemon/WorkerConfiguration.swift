@@ -32,6 +32,9 @@ public struct WorkerConfiguration: Sendable {
     /// in heartbeats so the scheduler can place readers of those shards here. Default `<workDirectory>/shard-cache`.
     public var shardCacheDirectory: URL
     public var shardCacheBytes: Int64
+    /// Where the worker keeps its own token across restarts (`WorkerIdentityFile`). Default
+    /// `<workDirectory>/worker-identity.json`.
+    public var identityFile: URL
 
     public init(
         name: String, resources: Resources, labels: Labels = [:], maxConcurrentTasks: Int = 4,
@@ -39,7 +42,7 @@ public struct WorkerConfiguration: Sendable {
         pollWaitSeconds: Double = 20, workDirectory: URL, flushIntervalSeconds: Double = 0.25,
         backoff: Backoff = Backoff(),
         shutdownGraceSeconds: Double = 10, version: String = opsVersion, logAttemptLifecycle: Bool = true,
-        shardCacheDirectory: URL? = nil, shardCacheBytes: Int64 = 64 << 30
+        shardCacheDirectory: URL? = nil, shardCacheBytes: Int64 = 64 << 30, identityFile: URL? = nil
     ) {
         self.name = name
         self.resources = resources
@@ -55,5 +58,6 @@ public struct WorkerConfiguration: Sendable {
         self.logAttemptLifecycle = logAttemptLifecycle
         self.shardCacheDirectory = shardCacheDirectory ?? workDirectory.appendingPathComponent("shard-cache")
         self.shardCacheBytes = shardCacheBytes
+        self.identityFile = identityFile ?? workDirectory.appendingPathComponent("worker-identity.json")
     }
 }

@@ -43,6 +43,8 @@ public actor WorkerDaemon {
 
     /// Every decision and the state it rests on.
     var machine: WorkerDaemonStateMachine
+    /// The token this worker registers with and keeps (`WorkerIdentityFile`); read or made at the first registration.
+    var workerToken: String?
     /// The executors of `machine.running`, under the same keys.
     var executions: [AttemptID: Execution] = [:]
 
@@ -145,7 +147,7 @@ public actor WorkerDaemon {
         let request = RegisterWorkerRequest(
             name: configuration.name, resources: configuration.resources, labels: configuration.labels,
             version: configuration.version, kinds: registry.kinds,
-            maxConcurrentTasks: configuration.maxConcurrentTasks)
+            maxConcurrentTasks: configuration.maxConcurrentTasks, workerToken: ownToken())
         let api = self.api
         let response = try await withControlPlaneRetry(
             "register", backoff: configuration.backoff, log: log,
@@ -157,6 +159,21 @@ public actor WorkerDaemon {
         log(
             "registered as worker \(response.workerID) (\(configuration.resources); kinds \(registry.kinds.joined(separator: ",")); heartbeat every \(response.heartbeatIntervalSeconds)s, leases \(response.leaseDurationSeconds)s)"
         )
+    }
+
+    /// The token that proves this worker is itself: kept in the identity file, or made now (and kept in memory
+    /// only, with a warning, when the file cannot be written).
+    private func ownToken() -> String {
+        if let workerToken { return workerToken }
+        let token: String
+        do {
+            token = try WorkerIdentityFile(url: configuration.identityFile).token(for: configuration.name)
+        } catch {
+            log("\(error)")
+            token = WorkerIdentityFile.randomToken()
+        }
+        workerToken = token
+        return token
     }
 
     /// The control plane forgot this worker (it was marked lost): everything held is stale; register again.

@@ -1,5 +1,6 @@
-// Statements of the `workers` table: registration, heartbeats, loss, the row lock both capacity writers take
+// Statements of the `workers` table: heartbeats, loss, the row lock both capacity writers take
 // (`WorkerCapacity`), and the reads of the claim, the scheduler and the API.
+// Registration's statements are in WorkerSQL+Registration.swift.
 
 enum WorkerSQL {
     /// Locks the workers $1 in id order (two lockers of several workers cannot deadlock).
@@ -29,21 +30,9 @@ enum WorkerSQL {
 
     static let cachedShards = "SELECT array_to_json(cached_shards)::text AS s FROM workers WHERE id = $1"
 
-    static let lockByName = "SELECT id, state FROM workers WHERE name = $1 FOR UPDATE"
-    static let lockState = "SELECT state FROM workers WHERE id = $1 FOR UPDATE"
-
-    /// Registers worker $1 (or updates the registration of that name): $2 cpu, $3 memory, $4 accelerators, $5 labels,
-    /// $6 token hash (NULL keeps the old one), $7 version, $8 kinds. It becomes alive with an empty shard cache.
-    static let register = """
-        INSERT INTO workers (name, cpu_millis, memory_bytes, accelerators, labels, state, token_hash, version, kinds)
-        VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'alive', $6, $7, $8)
-        ON CONFLICT (name) DO UPDATE SET cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,
-            version = EXCLUDED.version, kinds = EXCLUDED.kinds,
-            accelerators = EXCLUDED.accelerators, labels = EXCLUDED.labels, state = 'alive',
-            token_hash = coalesce(EXCLUDED.token_hash, workers.token_hash), last_heartbeat = now(),
-            cached_shards = '{}'
-        RETURNING id
-        """
+    /// A retired worker (its name went to a new id, `WorkerSQL.retire`) is no longer known: heartbeats and
+    /// transitions of its old id get "unknown worker".
+    static let lockState = "SELECT state FROM workers WHERE id = $1 AND retired_at IS NULL FOR UPDATE"
 
     /// A heartbeat of worker $1: state $2, cached shards $3 (NULL keeps the list).
     static let heartbeat = """
@@ -86,7 +75,8 @@ enum WorkerSQL {
 
     static let all = records(where: "true")
     static let byID = records(where: "w.id = $1")
-    static let byName = records(where: "w.name = $1")
+    /// The current holder of a name (retired rows keep theirs, `WorkerSQL.retire`).
+    static let byName = records(where: "w.name = $1 AND w.retired_at IS NULL")
 
     /// Alive workers as the scheduler's snapshot sees them (cached shards NULL when none).
     static let alive = """

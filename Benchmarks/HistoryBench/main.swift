@@ -106,7 +106,7 @@ func fill(partitioned: Bool) -> [String] {
         INSERT INTO task_logs (job_id, task_id, attempt_id, seq, at, line, attempt_number\(lineKey))
         SELECT x.a, x.a, x.a, g, now(), 'step ' || g || ' loss 2.345 tokens/s 12345', 1\(lineKeyValue)
         FROM generate_series(1, \(lineCount)) g, LATERAL (
-            SELECT id AS a, started_at FROM task_attempts WHERE id = (g - 1) * \(jobCount) / \(lineCount) + 1) x
+            SELECT id AS a, started_at FROM task_attempts WHERE id = (g::bigint - 1) * \(jobCount) / \(lineCount) + 1) x
         """,
         "ANALYZE",
     ]

@@ -12,10 +12,12 @@ import XCTest
 final class HistoryPartitionTests: XCTestCase {
     private static let day = 86_400.0
     private static let week = 7 * day
+    private var conninfo = ""
     private var pool: PostgresPool!
 
     override func setUpWithError() throws {
-        pool = PostgresPool(conninfo: try TestPostgres.shared().freshDatabase(), maxConnections: 4)
+        conninfo = try TestPostgres.shared().freshDatabase()
+        pool = PostgresPool(conninfo: conninfo, maxConnections: 4)
     }
 
     override func tearDown() {
@@ -172,6 +174,24 @@ final class HistoryPartitionTests: XCTestCase {
                 WHERE l.attempt_started_at = a.started_at
                 """), 5, "filed by the attempt's start")
         XCTAssertEqual(try count("SELECT count(*) FROM metrics WHERE attempt_started_at < now() - interval '1 day'"), 4)
+    }
+
+    func testAStartingControlPlaneCreatesAMissingWeekAtOnce() throws {
+        let directory = try TemporaryDirectory.make(prefix: "llmops-history-")
+        defer { directory.remove() }
+        try Migrations.apply(to: pool)
+        let nextWeek = HistoryWeek(containing: try mondaySeconds() + Self.week).partitionName(of: .events)
+        try execute("DROP TABLE \(nextWeek)")
+        var configuration = ControlPlaneConfiguration(
+            databaseURL: conninfo, adminToken: Secret("admin"), joinToken: Secret("join"),
+            artifactDirectory: directory.path + "/artifacts")
+        configuration.historyRetentionDays = 0
+        let plane = ControlPlane(configuration: configuration, log: { _ in })
+        try plane.start()
+        defer { plane.stop() }
+        try waitUntil("next week's partition of events", timeoutSeconds: 30) {
+            try HistoryPartitions(pool: pool).partitions(of: .events).contains { $0.name == nextWeek }
+        }
     }
 
     // MARK: - Helpers

@@ -38,29 +38,33 @@ public struct HistoryPartitions: Sendable {
             ?? pool.withConnection { try $0.queryOne(HistoryPartitionSQL.nowSeconds).double("now_seconds") }
         var report = HistoryMaintenanceReport()
         for table in HistoryTable.allCases {
-            // The table's own report, returned by the transaction: a retried transaction starts it afresh.
-            let done = try pool.transaction { c -> HistoryMaintenanceReport in
-                var done = HistoryMaintenanceReport()
-                guard
-                    try c.queryOne(AdvisoryLockSQL.tryTransactionLock, [.int(AdvisoryLockKey.historyPartitions)])
-                        .bool("taken")
-                else {
-                    done.skipped = true
-                    return done
-                }
-                try c.execute(HistoryPartitionSQL.lockTimeout)
-                let plan = HistoryPartitionPlan.make(
-                    partitions: try partitions(of: table, c), nowSeconds: now, retentionDays: retentionDays,
-                    aheadWeeks: Self.aheadWeeks)
-                try apply(plan, to: table, c, &done)
-                return done
-            }
+            let done = try maintain(table, retentionDays: retentionDays, nowSeconds: now)
             report.created += done.created
             report.dropped += done.dropped
             report.deletedFromDefault += done.deletedFromDefault
             report.skipped = report.skipped || done.skipped
         }
         return report
+    }
+
+    /// One table's pass in one transaction; it returns its own report, so a retried transaction starts it afresh.
+    private func maintain(_ table: HistoryTable, retentionDays: Int, nowSeconds: Double) throws
+        -> HistoryMaintenanceReport
+    {
+        try pool.transaction { c in
+            var done = HistoryMaintenanceReport()
+            let lock = try c.queryOne(AdvisoryLockSQL.tryTransactionLock, [.int(AdvisoryLockKey.historyPartitions)])
+            guard try lock.bool("taken") else {
+                done.skipped = true
+                return done
+            }
+            try c.execute(HistoryPartitionSQL.lockTimeout)
+            let plan = HistoryPartitionPlan.make(
+                partitions: try partitions(of: table, c), nowSeconds: nowSeconds, retentionDays: retentionDays,
+                aheadWeeks: Self.aheadWeeks)
+            try apply(plan, to: table, c, &done)
+            return done
+        }
     }
 
     /// The partitions of `table`, default included.

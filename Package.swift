@@ -103,6 +103,9 @@ let package = Package(
             name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],
             path: "Benchmarks/StoreBench"),
         .executableTarget(
+            name: "HistoryBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],
+            path: "Benchmarks/HistoryBench"),
+        .executableTarget(
             name: "ControlBench",
             dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"],
             path: "Benchmarks/ControlBench"),

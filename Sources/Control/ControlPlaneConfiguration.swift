@@ -29,6 +29,14 @@ public struct ControlPlaneConfiguration: Sendable {
     public var replicaName: String
     /// The cluster's blob backend (the control plane's own store or an S3 bucket) and its garbage collection.
     public var storage = StorageConfiguration()
+    /// Events, log lines and metric points older than this many days are dropped, a whole week's partition at a
+    /// time (docs/history.md); 0 keeps them forever. `opsctl serve --history-retention-days` validates it.
+    public var historyRetentionDays = ControlPlaneConfiguration.defaultHistoryRetentionDays {
+        willSet { precondition(Self.historyRetentionDaysRange.contains(newValue)) }
+    }
+    public static let defaultHistoryRetentionDays = 30
+    /// Up to 100 years: a larger number is surely a typo, and 0 already says "forever".
+    public static let historyRetentionDaysRange = 0...36_500
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,

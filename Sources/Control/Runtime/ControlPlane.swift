@@ -16,6 +16,7 @@ public final class ControlPlane: @unchecked Sendable {
     private var server: HTTPServer?
     private var sweeps: BackgroundSweeps?
     private var blobCollection: BlobCollectionSweep?
+    private var historyRetention: HistoryRetentionSweep?
     private var scheduling: SchedulingLoop?
     /// Set by `requestStop()` (SIGTERM): a start that is still waiting for the database or for another replica's
     /// migration gives up instead of hanging.
@@ -95,6 +96,9 @@ public final class ControlPlane: @unchecked Sendable {
         let blobCollection = BlobCollectionSweep(services: services, log: log)
         blobCollection.start()
         self.blobCollection = blobCollection
+        let historyRetention = HistoryRetentionSweep(services: services, log: log)
+        historyRetention.start()
+        self.historyRetention = historyRetention
         let scheduling = SchedulingLoop(
             pool: pool, conninfo: configuration.databaseURL, signals: signals,
             intervalSeconds: configuration.schedulingIntervalSeconds,
@@ -109,11 +113,13 @@ public final class ControlPlane: @unchecked Sendable {
         scheduling?.stop()
         sweeps?.stop()
         blobCollection?.stop()
+        historyRetention?.stop()
         server?.stop(timeoutSeconds: 5)
         signals?.stop()
         pool?.close()
         sweeps = nil
         blobCollection = nil
+        historyRetention = nil
         scheduling = nil
         server = nil
         signals = nil

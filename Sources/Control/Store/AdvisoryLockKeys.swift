@@ -15,4 +15,7 @@ public enum AdvisoryLockKey {
     /// reader that saw version V never misses a later-committed V - 1. Two-key locks do not share the space of the
     /// one-key locks above.
     public static let trainingExchangeClass: Int32 = 0x6c6c_0003
+    /// Transaction lock of one pass of history partition maintenance (`HistoryPartitions.maintain`): replicas
+    /// take turns, so two never create or drop the same partition at once.
+    public static let historyPartitions: Int64 = 0x6c6c_6d6f_7073_0004
 }

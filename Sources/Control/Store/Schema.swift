@@ -368,5 +368,114 @@ extension Migrations {
                 ALTER TABLE workers DROP CONSTRAINT workers_name_key;
                 CREATE UNIQUE INDEX workers_current_name ON workers (name) WHERE retired_at IS NULL;
                 """),
+        // History by time (issue 15): the audit trail, log lines and metric points grew without bound. They become
+        // tables range-partitioned by UTC week (Monday 00:00; weeks, not days: docs/history.md), so retention drops
+        // whole partitions instead of deleting rows. Events are filed by `at`; a log line or metric point by its attempt's start
+        // (`attempt_started_at`, copied at insert): a unique index of a partitioned table must hold the partition
+        // key, and with the attempt's start the appends' idempotency keys stay exactly as unique as before (with
+        // `at` a retried report's lines would be stored twice). Every row moves with its id (same sequences), so
+        // id cursors and newest-first pages are unchanged. Rows older than this week go to one partition from
+        // MINVALUE (retention drops it once this week is old enough); this week and the next get their own
+        // partitions (the sweep keeps creating them, `HistoryPartitions`); a DEFAULT partition takes any other
+        // time, so an insert never fails for want of a partition.
+        Migration(
+            version: 20, name: "history partitions",
+            sql: """
+                CREATE TABLE events_partitioned (
+                    id        bigint NOT NULL DEFAULT nextval('events_id_seq'),
+                    at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+                    entity    text NOT NULL CONSTRAINT events_entity_check
+                        CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact', 'queue')),
+                    entity_id bigint NOT NULL,
+                    job_id    bigint,
+                    old_state text,
+                    new_state text NOT NULL,
+                    reason    text NOT NULL DEFAULT ''
+                ) PARTITION BY RANGE (at);
+
+                CREATE TABLE task_logs_partitioned (
+                    id                 bigint NOT NULL DEFAULT nextval('task_logs_id_seq'),
+                    job_id             bigint NOT NULL CONSTRAINT task_logs_job_id_fkey REFERENCES jobs (id) ON DELETE CASCADE,
+                    task_id            bigint NOT NULL CONSTRAINT task_logs_task_id_fkey REFERENCES tasks (id) ON DELETE CASCADE,
+                    attempt_id         bigint NOT NULL CONSTRAINT task_logs_attempt_id_fkey
+                        REFERENCES task_attempts (id) ON DELETE CASCADE,
+                    seq                bigint NOT NULL,
+                    at                 timestamptz NOT NULL DEFAULT now(),
+                    line               text NOT NULL,
+                    stream             text NOT NULL DEFAULT 'stdout' CONSTRAINT task_logs_stream_check
+                        CHECK (stream IN ('stdout', 'stderr', 'system')),
+                    attempt_number     integer NOT NULL CONSTRAINT task_logs_attempt_number CHECK (attempt_number >= 1),
+                    -- The store's append always copies the attempt's start; the default serves direct inserts.
+                    attempt_started_at timestamptz NOT NULL DEFAULT now()
+                ) PARTITION BY RANGE (attempt_started_at);
+
+                CREATE TABLE metrics_partitioned (
+                    id                 bigint NOT NULL DEFAULT nextval('metrics_id_seq'),
+                    job_id             bigint NOT NULL CONSTRAINT metrics_job_id_fkey REFERENCES jobs (id) ON DELETE CASCADE,
+                    task_id            bigint NOT NULL CONSTRAINT metrics_task_id_fkey REFERENCES tasks (id) ON DELETE CASCADE,
+                    attempt_id         bigint NOT NULL CONSTRAINT metrics_attempt_id_fkey
+                        REFERENCES task_attempts (id) ON DELETE CASCADE,
+                    name               text NOT NULL,
+                    step               bigint NOT NULL,
+                    value              double precision NOT NULL,
+                    at                 timestamptz NOT NULL DEFAULT now(),
+                    attempt_started_at timestamptz NOT NULL DEFAULT now()
+                ) PARTITION BY RANGE (attempt_started_at);
+
+                DO $$
+                DECLARE
+                    monday timestamptz := date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+                    history text;
+                    week integer;
+                BEGIN
+                    FOREACH history IN ARRAY ARRAY['events', 'task_logs', 'metrics'] LOOP
+                        EXECUTE format('CREATE TABLE %I PARTITION OF %I DEFAULT',
+                            history || '_default', history || '_partitioned');
+                        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (MINVALUE) TO (%L)',
+                            history || '_before_' || to_char(monday AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                            history || '_partitioned', monday);
+                        FOR week IN 0..1 LOOP
+                            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                                history || '_w' || to_char((monday + make_interval(weeks => week)) AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                                history || '_partitioned',
+                                monday + make_interval(weeks => week), monday + make_interval(weeks => week + 1));
+                        END LOOP;
+                    END LOOP;
+                END
+                $$;
+
+                INSERT INTO events_partitioned (id, at, entity, entity_id, job_id, old_state, new_state, reason)
+                SELECT id, at, entity, entity_id, job_id, old_state, new_state, reason FROM events;
+                INSERT INTO task_logs_partitioned
+                    (id, job_id, task_id, attempt_id, seq, at, line, stream, attempt_number, attempt_started_at)
+                SELECT l.id, l.job_id, l.task_id, l.attempt_id, l.seq, l.at, l.line, l.stream, l.attempt_number, a.started_at
+                FROM task_logs l JOIN task_attempts a ON a.id = l.attempt_id;
+                INSERT INTO metrics_partitioned (id, job_id, task_id, attempt_id, name, step, value, at, attempt_started_at)
+                SELECT m.id, m.job_id, m.task_id, m.attempt_id, m.name, m.step, m.value, m.at, a.started_at
+                FROM metrics m JOIN task_attempts a ON a.id = m.attempt_id;
+
+                -- The sequences outlive the old tables, so new rows keep numbering after the moved ones.
+                ALTER SEQUENCE events_id_seq OWNED BY events_partitioned.id;
+                ALTER SEQUENCE task_logs_id_seq OWNED BY task_logs_partitioned.id;
+                ALTER SEQUENCE metrics_id_seq OWNED BY metrics_partitioned.id;
+                DROP TABLE events, task_logs, metrics;
+                ALTER TABLE events_partitioned RENAME TO events;
+                ALTER TABLE task_logs_partitioned RENAME TO task_logs;
+                ALTER TABLE metrics_partitioned RENAME TO metrics;
+
+                -- The old indexes, each with the partition key where uniqueness needs it. The attempt's start is a
+                -- function of the attempt, so (attempt_id, seq, attempt_started_at) is as unique as (attempt_id, seq).
+                ALTER TABLE events ADD PRIMARY KEY (id, at);
+                CREATE INDEX events_job ON events (job_id, id) WHERE job_id IS NOT NULL;
+                CREATE INDEX events_entity ON events (entity, entity_id, id);
+                ALTER TABLE task_logs ADD PRIMARY KEY (id, attempt_started_at);
+                ALTER TABLE task_logs ADD CONSTRAINT task_logs_attempt_id_seq_key
+                    UNIQUE (attempt_id, seq, attempt_started_at);
+                CREATE INDEX task_logs_job ON task_logs (job_id, id);
+                ALTER TABLE metrics ADD PRIMARY KEY (id, attempt_started_at);
+                ALTER TABLE metrics ADD CONSTRAINT metrics_attempt_id_name_step_key
+                    UNIQUE (attempt_id, name, step, attempt_started_at);
+                CREATE INDEX metrics_job ON metrics (job_id, name, step);
+                """),
     ]
 }

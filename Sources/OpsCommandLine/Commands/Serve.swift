@@ -40,7 +40,7 @@ enum ServeCommand: OpsCommand {
             leaseSeconds.spec,
             heartbeatSeconds.spec,
             maxBodyBytes.spec,
-        ] + StorageOptions.specs,
+        ] + StorageOptions.specs + HistoryOptions.specs,
         discussion: "Several `serve` replicas may share one database; they coordinate through it.")
 
     static func run(_ settings: Settings) async throws -> Int32 {

@@ -103,6 +103,7 @@ extension Settings {
             adminToken: Secret(admin), joinToken: Secret(join), artifactDirectory: artifactDirectory.path,
             leaseSeconds: lease, heartbeatSeconds: heartbeat, maxBodyBytes: Int(maxBody))
         configuration.storage = try storageConfiguration()
+        configuration.historyRetentionDays = try value(HistoryOptions.retentionDays)
         return configuration
     }
 

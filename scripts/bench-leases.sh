@@ -5,13 +5,15 @@
 # Prints one table: tasks/s, the ratio to raw at the same batch and queue depth, p99 claim latency, and fairness
 # (max/min tasks per worker).
 #   bash scripts/bench-leases.sh [--queued 10000] [--deep 1000000] [--drain-b1 2000] [--drain-b64 0] [--skip-control]
+#                                [--no-build]
 # --queued N: tasks queued when each run starts. --deep M: repeat everything with M queued (slow: minutes to submit).
 # --drain-b1 / --drain-b64: tasks claimed+completed per run (0: all queued); batch 1 runs at ~100s of tasks/s, so
-# by default it drains a part of the queue.
+# by default it drains a part of the queue. --no-build: run the StoreBench/ControlBench already in .build/release
+# (e.g. from the CI-style `--build-tests -Xswiftc -enable-testing` build, which a plain build would redo from scratch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
-QUEUED=10000 DEEP=0 DRAIN_B1=2000 DRAIN_B64=0 SKIP_CONTROL=0 WORKERS=8
+QUEUED=10000 DEEP=0 DRAIN_B1=2000 DRAIN_B64=0 SKIP_CONTROL=0 WORKERS=8 BUILD=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --queued) QUEUED=$2; shift 2 ;;
@@ -19,6 +21,7 @@ while [ $# -gt 0 ]; do
     --drain-b1) DRAIN_B1=$2; shift 2 ;;
     --drain-b64) DRAIN_B64=$2; shift 2 ;;
     --skip-control) SKIP_CONTROL=1; shift ;;
+    --no-build) BUILD=0; shift ;;
     *) echo "bench-leases.sh: unknown argument $1 (see the header of this script)" >&2; exit 2 ;;
   esac
 done
@@ -31,8 +34,8 @@ fi
 PGBENCH=$([ -x "$PGBIN/pgbench" ] && echo "$PGBIN/pgbench" || command -v pgbench)
 PSQL=$([ -x "$PGBIN/psql" ] && echo "$PGBIN/psql" || command -v psql)
 
-swift build -c release --product StoreBench >/dev/null
-[ "$SKIP_CONTROL" = 1 ] || swift build -c release --product ControlBench >/dev/null
+[ "$BUILD" = 0 ] || swift build -c release --product StoreBench >/dev/null
+[ "$BUILD" = 0 ] || [ "$SKIP_CONTROL" = 1 ] || swift build -c release --product ControlBench >/dev/null
 
 # A throwaway server for the raw anchor, with the same settings the benches give theirs (fsync on). As root it runs
 # as the postgres user, like the tests' EmbeddedPostgres.

@@ -6,13 +6,14 @@ import Scheduler
 /// Runs scheduling passes while this replica is the leader. A pass is triggered by events (a task became
 /// runnable or finished, a job was submitted, a worker registered — all arrive as wake-ups through
 /// LISTEN/NOTIFY) and, as a safety net, by a timer. Each pass reads a snapshot and commits its placements and
-/// pending reasons in one transaction.
+/// pending reasons in one transaction, reading a bounded slice of the queue (`SchedulingPassLimits`).
 final class SchedulingLoop: Sendable {
     private let pool: PostgresPool
     private let signals: StoreSignals
     /// Used only by the loop's own thread; behind a lock so the loop can be checked Sendable (never contended).
     private let election: Locked<LeaderElection>
     private let scheduler: Scheduler
+    private let passLimits: SchedulingPassLimits
     private let intervalSeconds: Double
     private let log: @Sendable (String) -> Void
     private let stopRequested = Locked(false)
@@ -26,8 +27,10 @@ final class SchedulingLoop: Sendable {
 
     init(
         pool: PostgresPool, conninfo: String, signals: StoreSignals, intervalSeconds: Double, replicaName: String,
-        scheduler: Scheduler = Scheduler(), log: @escaping @Sendable (String) -> Void
+        scheduler: Scheduler = Scheduler(), passLimits: SchedulingPassLimits = .standard,
+        log: @escaping @Sendable (String) -> Void
     ) {
+        self.passLimits = passLimits
         self.replicaName = replicaName
         self.pool = pool
         self.signals = signals
@@ -104,7 +107,7 @@ final class SchedulingLoop: Sendable {
         try pool.transaction { c in
             let previous = try SchedulingStore.reservations(c, fencedBy: epoch)
             _ = try SchedulingStore.unplaceFromDeadWorkers(c)
-            let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous)
+            let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous, limits: passLimits)
             let decisions = scheduler.schedule(snapshot)
             _ = try SchedulingStore.commit(decisions, c)
             try SchedulingStore.saveReservations(decisions.reservations, leader: replicaName, c)

@@ -8,8 +8,10 @@ import Scheduler
 struct SchedulingStore {
     /// Reads alive workers, what holds resources now (running attempts, and queued tasks already placed on a
     /// worker but not yet claimed), the jobs that still have unplaced runnable tasks, and the queues' weights
-    /// and quotas.
-    static func snapshot(_ c: PostgresConnection, previousReservations: [Reservation]) throws -> ClusterSnapshot {
+    /// and quotas. Of the unplaced tasks it reads only what `limits` allows; the rest wait for later passes.
+    static func snapshot(
+        _ c: PostgresConnection, previousReservations: [Reservation], limits: SchedulingPassLimits = .standard
+    ) throws -> ClusterSnapshot {
         let now = try c.queryOne(SchedulerStateSQL.now).double("now")
         let workersAndKinds = try c.query(WorkerSQL.alive).map { row in
             (try WorkerSnapshot(row: row), kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
@@ -17,7 +19,7 @@ struct SchedulingStore {
         let allocations = try c.query(TaskSQL.allocations).map(RunningAllocation.init(row:))
         var jobs: [Int64: PendingJob] = [:]
         var kinds: [Int64: String] = [:]
-        for row in try c.query(TaskSQL.unplaced) {
+        for row in try c.query(TaskSQL.unplaced, [.int(Int64(limits.jobs)), .int(Int64(limits.tasksPerJob))]) {
             let jobID = try row.int64("job_id")
             let notBefore = try row.double("not_before")
             if kinds[jobID] == nil { kinds[jobID] = try row.string("type") }

@@ -290,12 +290,29 @@ enum TaskSQL {
            OR (t.state = 'queued' AND t.placed_worker_id IS NOT NULL)
         """
 
-    /// Queued tasks no one has placed yet, by job and index, for the snapshot.
+    /// Queued tasks no one has placed yet, for the snapshot, bounded (`SchedulingPassLimits`): the first $1 jobs
+    /// (oldest first) that have such tasks, and of each its first $2 by index — all of a gang's, so a gang is
+    /// never seen in part. The jobs are found by a skip scan of `tasks_unplaced` (one index probe per job), so
+    /// the cost follows the limits, not the queue's depth: reading every queued task held a pass's transaction
+    /// open for over 9 minutes at 1,000,000 queued.
     static let unplaced = """
+        WITH RECURSIVE waiting(job_id, n) AS (
+            (SELECT job_id, 1 FROM tasks
+             WHERE state = 'queued' AND placed_worker_id IS NULL ORDER BY job_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT u.job_id FROM tasks u
+                    WHERE u.state = 'queued' AND u.placed_worker_id IS NULL AND u.job_id > w.job_id
+                    ORDER BY u.job_id LIMIT 1), w.n + 1
+            FROM waiting w WHERE w.job_id IS NOT NULL AND w.n < $1::int
+        )
         SELECT t.id, t.job_id, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector, t.priority, t.gang,
                j.queue, j.type, extract(epoch FROM t.not_before)::float8 AS not_before
-        FROM tasks t JOIN jobs j ON j.id = t.job_id
-        WHERE t.state = 'queued' AND t.placed_worker_id IS NULL
+        FROM waiting w JOIN jobs j ON j.id = w.job_id
+        CROSS JOIN LATERAL (
+            SELECT * FROM tasks t
+            WHERE t.job_id = w.job_id AND t.state = 'queued' AND t.placed_worker_id IS NULL
+            ORDER BY t.task_index LIMIT greatest($2::int, j.replicas)
+        ) t
         ORDER BY t.job_id, t.task_index
         """
 }

@@ -72,11 +72,11 @@ enum JobLifecycle {
             let id = try row.int64("job_id")
             if try row.bool("doomed") {
                 doomed.insert(id)
-                let reason = "dependency failed: \(try row.optionalString("failed_dependencies") ?? "?")"
+                let reason = try row.optionalString("failure_reasons") ?? "a dependency failed"
                 let fails = try row.bool("fails")
                 try TaskTransitions.move(
                     c, .job, .int(id), from: [.blocked, .queued],
-                    event: fails ? .dependencyFailed : .cancelled, assignments: .finished, reason: reason)
+                    event: fails ? .dependencyFailed : .cancelled, assignments: .endedByDependency, reason: reason)
                 try c.execute(JobSQL.setPendingReason, [.int(id), .text(reason)])
             } else if try row.bool("satisfied") {
                 released.append(id)

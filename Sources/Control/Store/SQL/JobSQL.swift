@@ -99,7 +99,18 @@ enum JobSQL {
     /// NOTIFY $1 (`job_changed`) once per job id in $2.
     static let notifyChanged = "SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id"
 
-    /// Locks the pending dependents of the finished jobs $1 in id order.
+    /// Locks the tasks of the pending dependents of the finished jobs $1, in id order, before their job rows
+    /// (`lockPendingDependents`): tasks before their job, the global lock order (docs/postgres-store.md). Locking
+    /// the dependents' job rows first deadlocked with a cancel of one of them, which holds its tasks and then
+    /// updates its job row.
+    static let lockTasksOfPendingDependents = """
+        SELECT t.id FROM tasks t
+        WHERE t.job_id IN (SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
+                           WHERE d.after_job_id = ANY($1) AND j.state = 'pending')
+        ORDER BY t.id FOR UPDATE OF t
+        """
+
+    /// Locks the pending dependents of the finished jobs $1 in id order (after their tasks).
     static let lockPendingDependents = """
         SELECT j.id FROM jobs j
         WHERE j.id IN (SELECT job_id FROM job_dependencies WHERE after_job_id = ANY($1)) AND j.state = 'pending'

@@ -11,6 +11,9 @@ public final class PostgresPool: Sendable {
     public let maxConnections: Int
     /// How long a checkout waits for a free connection before failing.
     public let checkoutTimeoutSeconds: TimeInterval
+    /// How long `retryingOnConnectionLoss` keeps trying when not told otherwise. A server that answers
+    /// requests sets it short (the control plane: 3 s) so a caller learns of an outage before its own timeout.
+    public let connectionLossRetrySeconds: TimeInterval
     private let applicationName: String
 
     /// Idle connections and the count of open ones; a checkout waits on it for a connection to come back.
@@ -23,12 +26,14 @@ public final class PostgresPool: Sendable {
 
     public init(
         conninfo: String, maxConnections: Int = 8, checkoutTimeoutSeconds: TimeInterval = 30,
-        applicationName: String = "llm-ops"
+        connectionLossRetrySeconds: TimeInterval = 30, applicationName: String = "llm-ops"
     ) {
         precondition(maxConnections >= 1, "a pool needs at least one connection")
+        precondition(connectionLossRetrySeconds >= 0, "a retry window cannot be negative")
         self.conninfo = conninfo
         self.maxConnections = maxConnections
         self.checkoutTimeoutSeconds = checkoutTimeoutSeconds
+        self.connectionLossRetrySeconds = connectionLossRetrySeconds
         self.applicationName = applicationName
     }
 
@@ -87,14 +92,15 @@ public final class PostgresPool: Sendable {
     static let reconnectBackoff = ExponentialBackoff(initialSeconds: 0.05, maximumSeconds: 1)
 
     /// Retries `operation` when the connection is lost (e.g. the server restarts), with backoff,
-    /// for up to `timeout` seconds. Only for idempotent operations: a lost COMMIT may have applied.
-    /// Throws `CancellationError` instead of retrying once `shouldStop` is true.
+    /// for up to `timeoutSeconds` (nil: the pool's `connectionLossRetrySeconds`). Only for idempotent
+    /// operations: a lost COMMIT may have applied. Throws `CancellationError` instead of retrying once
+    /// `shouldStop` is true.
     @discardableResult
     public func retryingOnConnectionLoss<T>(
-        timeoutSeconds: TimeInterval = 30, shouldStop: () -> Bool = { false },
+        timeoutSeconds: TimeInterval? = nil, shouldStop: () -> Bool = { false },
         _ operation: () throws -> T
     ) throws -> T {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        let deadline = Date().addingTimeInterval(timeoutSeconds ?? connectionLossRetrySeconds)
         var failures = 0
         while true {
             do {

@@ -120,7 +120,7 @@ final class StoreJobTests: StoreTestCase {
         try leases.fail(attempt: lease.attempt, by: w, error: "boom")
         XCTAssertEqual(try jobs.job(ids[0].id)?.state, .failed)
         XCTAssertEqual(try jobs.job(ids[1].id)?.state, .cancelled)
-        XCTAssertEqual(try jobs.job(ids[1].id)?.pendingReason, "dependency failed: a failed")
+        XCTAssertEqual(try jobs.job(ids[1].id)?.pendingReason, "dependency a failed: boom")
         XCTAssertEqual(try jobs.job(ids[2].id)?.state, .cancelled, "cancellation follows the chain")
         XCTAssertEqual(try taskStates(ids[3].id), [.queued], "proceed policy runs anyway")
         XCTAssertEqual(try leases.claimNext(for: w).map(\.jobName), ["cleanup"])
@@ -137,7 +137,7 @@ final class StoreJobTests: StoreTestCase {
         try leases.fail(attempt: lease.attempt, by: w, error: "boom")
         XCTAssertEqual(try jobs.job(ids[1].id)?.state, .failed)
         XCTAssertEqual(try taskStates(ids[1].id), [.failed, .failed])
-        XCTAssertEqual(try jobs.job(ids[1].id)?.pendingReason, "dependency failed: a failed")
+        XCTAssertEqual(try jobs.job(ids[1].id)?.pendingReason, "dependency a failed: boom")
         XCTAssertEqual(try jobs.job(ids[2].id)?.state, .failed, "failure follows the chain")
         XCTAssertEqual(try leases.claimNext(for: w), [])
     }

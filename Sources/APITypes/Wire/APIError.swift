@@ -38,6 +38,8 @@ public struct APIErrorCode: RawRepresentable, Hashable, Codable, Sendable, Expre
     public static let payloadTooLarge: APIErrorCode = "payload_too_large"
     /// 503: the database is unreachable or the server is shutting down; retry with backoff.
     public static let unavailable: APIErrorCode = "unavailable"
+    /// 503: the control plane runs but cannot reach its PostgreSQL (`/readyz` says the same); check the database.
+    public static let databaseUnavailable: APIErrorCode = "database_unavailable"
     /// 500: a bug; the message says where.
     public static let internalError: APIErrorCode = "internal"
 
@@ -52,7 +54,7 @@ public struct APIErrorCode: RawRepresentable, Hashable, Codable, Sendable, Expre
         case .methodNotAllowed: return 405
         case .staleAttempt, .conflict: return 409
         case .payloadTooLarge: return 413
-        case .unavailable: return 503
+        case .unavailable, .databaseUnavailable: return 503
         default: return 500
         }
     }

@@ -134,7 +134,8 @@ public struct JobView: Codable, Hashable, Sendable {
     public var submittedAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
-    /// The last failure message of a failed task, when the job failed.
+    /// Why the job failed or was cancelled: its first failed task's error, else the cancel's reason ("cancelled by
+    /// user", "dependency prep failed: out of memory").
     public var failureMessage: String?
     /// The manifest document as submitted (only on `GET /v1/jobs/{name}`).
     public var manifest: AnyJSON?

@@ -34,7 +34,11 @@ enum APIErrorMapping {
                 code: .badRequest,
                 message: "the request holds text PostgreSQL cannot store (a NUL byte, U+0000); remove it (\(postgres))")
         case let postgres as PostgresError where postgres.isConnectionLost:
-            return APIErrorBody(code: .unavailable, message: "the database is unreachable; retry shortly (\(postgres))")
+            // `details` holds PostgreSQL's own words alone, so a client can quote them (opsctl does).
+            return APIErrorBody(
+                code: .databaseUnavailable,
+                message: "the control plane cannot reach its database; retry shortly or check PostgreSQL (\(postgres))",
+                details: ["\(postgres)"])
         default:
             return APIErrorBody(code: .internalError, message: "internal error: \(error)")
         }

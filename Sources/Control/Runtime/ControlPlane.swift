@@ -47,7 +47,11 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Connects, migrates (waiting for the database up to `databaseWaitSeconds`), and starts serving.
     public func start(databaseWaitSeconds: Double = 60) throws {
-        let pool = PostgresPool(conninfo: configuration.databaseURL, maxConnections: configuration.databaseConnections)
+        // A request's store call rides over a restart's stale connections for 3 s, no longer: during an outage
+        // the client gets a 503 `database_unavailable` well inside its own 30 s timeout (issue 15).
+        let pool = PostgresPool(
+            conninfo: configuration.databaseURL, maxConnections: configuration.databaseConnections,
+            connectionLossRetrySeconds: 3)
         self.pool = pool
         let shouldStop = { self.stopRequested.load(ordering: .relaxed) }
         let applied = try pool.retryingOnConnectionLoss(timeoutSeconds: databaseWaitSeconds, shouldStop: shouldStop) {

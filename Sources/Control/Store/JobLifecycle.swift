@@ -6,6 +6,8 @@ import Postgres
 //   row lock, so two transactions finishing the last two tasks cannot both miss the end);
 // - when a job finishes, its dependents are released (blocked -> queued) once all their `after:`
 //   jobs are done, or cancelled when a dependency failed under the `cancel` policy, transitively.
+// Locks follow the global order (docs/postgres-store.md, "Lock order"): attempts, then tasks, then
+// their job rows, each kind by id; a dependent's tasks and row come after the job it depends on.
 
 enum JobLifecycle {
     /// Recomputes the state of `jobIDs` and follows the consequences through dependent jobs.
@@ -56,6 +58,8 @@ enum JobLifecycle {
     /// tasks were cancelled (their state must be recomputed next).
     private static func evaluateDependents(_ c: PostgresConnection, ofFinished finished: [Int64]) throws -> Set<Int64> {
         guard !finished.isEmpty else { return [] }
+        // Tasks, then job rows: the order every path follows (docs/postgres-store.md, "Lock order").
+        _ = try c.query(JobSQL.lockTasksOfPendingDependents, [.intArray(finished)])
         let dependents = try c.query(JobSQL.lockPendingDependents, [.intArray(finished)]).map { try $0.int64("id") }
         return try evaluate(c, jobs: dependents)
     }
@@ -72,11 +76,11 @@ enum JobLifecycle {
             let id = try row.int64("job_id")
             if try row.bool("doomed") {
                 doomed.insert(id)
-                let reason = "dependency failed: \(try row.optionalString("failed_dependencies") ?? "?")"
+                let reason = try row.optionalString("failure_reasons") ?? "a dependency failed"
                 let fails = try row.bool("fails")
                 try TaskTransitions.move(
                     c, .job, .int(id), from: [.blocked, .queued],
-                    event: fails ? .dependencyFailed : .cancelled, assignments: .finished, reason: reason)
+                    event: fails ? .dependencyFailed : .cancelled, assignments: .endedByDependency, reason: reason)
                 try c.execute(JobSQL.setPendingReason, [.int(id), .text(reason)])
             } else if try row.bool("satisfied") {
                 released.append(id)

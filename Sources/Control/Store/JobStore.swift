@@ -338,7 +338,8 @@ public struct JobStore: Sendable {
                 throw StoreError.unknownJob("with id \(job)")
             }
             if try row.jobState("state").isTerminal { return try Self.job(c, job)! }
-            // Tasks first (the same lock order as lease reports), then the job row.
+            // Attempts, then tasks, then the job row, each by id: the global lock order (docs/postgres-store.md,
+            // "Lock order"), which lease reports, expiry and the dependency cascade follow too.
             try c.execute(AttemptSQL.cancelOfJob, [job.sql, .text(reason)])
             try TaskTransitions.move(
                 c, .job, job.sql, from: [.blocked, .queued, .running], event: .cancelled,

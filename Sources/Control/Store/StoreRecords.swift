@@ -48,6 +48,9 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var after: [String]
     /// Task counts by state name ("queued": 3); string keys so the record encodes as a JSON object.
     public var taskCounts: [String: Int]
+    /// Why a failed or cancelled job ended: its first failed task's error, else the cancel's reason
+    /// ("cancelled by user", "dependency prep failed: out of memory"). Nil for other states.
+    public var endReason: String?
 }
 
 public struct TaskRecord: Codable, Sendable, Equatable {

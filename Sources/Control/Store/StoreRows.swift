@@ -25,7 +25,8 @@ extension JobRecord {
             state: try row.jobState("state"), cancelRequested: try row.bool("cancel_requested"),
             pendingReason: try row.optionalString("pending_reason"), submittedAt: try row.date("submitted_at"),
             startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
-            after: after.isEmpty ? [] : after.split(separator: "\n").map(String.init), taskCounts: counts)
+            after: after.isEmpty ? [] : after.split(separator: "\n").map(String.init), taskCounts: counts,
+            endReason: try row.optionalString("end_reason"))
     }
 }
 

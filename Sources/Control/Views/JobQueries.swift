@@ -22,8 +22,8 @@ struct JobQueries {
         return page.page(rows, cursor: { PageCursor(key: $0.id.rawValue, id: $0.id.rawValue) }, view: { JobView($0) })
     }
 
-    /// The job with the results of its succeeded tasks, its first failure, the latest point of each metric and
-    /// its artifacts.
+    /// The job with the results of its succeeded tasks, why it failed or was cancelled (`JobRecord.endReason`), the
+    /// latest point of each metric and its artifacts.
     func detail(named name: String) throws -> JobView {
         let record = try job(named: name)
         var view = JobView(record, detailed: true)
@@ -31,7 +31,6 @@ struct JobQueries {
         view.results = tasks.compactMap { task in
             JSONText.parse(task.result).map { TaskResultView(taskID: task.id, index: task.index, result: $0) }
         }
-        view.failureMessage = tasks.first(where: { $0.state == .failed })?.error
         let metrics = try services.metrics.list(job: record.id)
         var latest: [String: MetricRecord] = [:]
         for metric in metrics where (latest[metric.name]?.step ?? .min) <= metric.step { latest[metric.name] = metric }

@@ -32,7 +32,7 @@ extension JobView {
             replicas: job.replicas, after: job.after, tasks: TaskCounts(job.taskCounts),
             pendingReason: job.state == .pending ? job.pendingReason : nil, cancelRequested: job.cancelRequested,
             submittedAt: job.submittedAt, startedAt: job.startedAt, finishedAt: job.finishedAt,
-            manifest: detailed ? JSONText.parse(job.spec) : nil)
+            failureMessage: job.endReason, manifest: detailed ? JSONText.parse(job.spec) : nil)
     }
 }
 

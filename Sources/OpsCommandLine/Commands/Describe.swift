@@ -52,7 +52,9 @@ enum DescribeCommand: OpsCommand {
                 ("Duration", TableFormatter.duration(finished.timeIntervalSince(job.startedAt ?? job.submittedAt))))
         }
         if let reason = job.pendingReason { fields.append(("Pending", reason)) }
-        if let failure = job.failureMessage { fields.append(("Failure", failure)) }
+        if let failure = job.failureMessage {
+            fields.append((job.state == .cancelled ? "Cancelled" : "Failure", failure))
+        }
         let width = (fields.map(\.0.count).max() ?? 0) + 2
         var text =
             fields.map { ($0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }.joined(

@@ -14,7 +14,7 @@ func runCommand(_ settings: Settings) async -> Int32 {
         Output.error(error.message)
         return 2
     } catch let error as ControlPlaneError {
-        Output.error(Output.explain(error))
+        Output.error(Output.explain(error, serverURL: settings.serverURL))
         return 1
     } catch {
         Output.error("\(error)")

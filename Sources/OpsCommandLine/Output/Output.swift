@@ -17,9 +17,14 @@ enum Output {
         print(String(decoding: data, as: UTF8.self))
     }
 
-    /// A control-plane error in words a user can act on.
-    static func explain(_ error: ControlPlaneError) -> String {
+    /// A control-plane error in words a user can act on; `serverURL` names the control plane that answered.
+    static func explain(_ error: ControlPlaneError, serverURL: String? = nil) -> String {
         switch error {
+        case .rejected(_, _, let body?) where body.error.code == .databaseUnavailable:
+            // The control plane is up and its own store calls fail fast (3 s): the fix is on the database's side.
+            let cause = body.error.details?.joined(separator: "; ") ?? body.error.message
+            return "the control plane at \(serverURL ?? "--server") cannot reach its database (\(cause)); "
+                + "check PostgreSQL"
         case .rejected(let route, 401, let body)
         where APIRoute.workerProtocol.contains(where: { route == $0.description }):
             return (body?.error.message ?? "unauthorized")

@@ -50,10 +50,16 @@ enum AttemptSQL {
         UPDATE task_attempts SET lease_deadline = least(lease_deadline, now()) WHERE state = 'active' AND worker_id = ANY($1)
         """
 
-    /// Cancels the active attempts of job $1's tasks with error $2.
+    /// Cancels the active attempts of job $1's tasks with error $2, locking them in id order first (a plain
+    /// `UPDATE` locks in scan order, which after updates is not id order; a failure report locks by id too).
     static let cancelOfJob = """
-        UPDATE task_attempts SET state = 'cancelled', finished_at = now(), error = $2
-        WHERE state = 'active' AND task_id IN (SELECT id FROM tasks WHERE job_id = $1)
+        WITH l AS (
+            SELECT a.id FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+            WHERE t.job_id = $1 AND a.state = 'active'
+            ORDER BY a.id FOR UPDATE OF a
+        )
+        UPDATE task_attempts a SET state = 'cancelled', finished_at = now(), error = $2
+        FROM l WHERE a.id = l.id AND a.state = 'active'
         """
 
     // MARK: Preemption

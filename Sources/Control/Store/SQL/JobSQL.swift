@@ -26,16 +26,29 @@ enum JobSQL {
 
     // MARK: Reading
 
-    /// Jobs as `JobRecord(row:)` decodes them: with their `after:` names and task counts by state.
+    /// Jobs as `JobRecord(row:)` decodes them: with their `after:` names, task counts by state and, for a job that
+    /// failed or was cancelled, why (`endReason` below).
     private static func records(where condition: String, limit: String) -> String {
         """
         SELECT j.*,
+            \(endReason(of: "j")) AS end_reason,
             coalesce((SELECT string_agg(a.name, E'\\n' ORDER BY a.name) FROM job_dependencies d JOIN jobs a ON a.id = d.after_job_id
                       WHERE d.job_id = j.id), '') AS after_names,
             coalesce((SELECT string_agg(s.state || '=' || s.n, ',') FROM
                       (SELECT state, count(*) AS n FROM tasks WHERE job_id = j.id GROUP BY state) s), '') AS counts
         FROM jobs j WHERE \(condition)
         ORDER BY j.id DESC LIMIT \(limit)
+        """
+    }
+
+    /// Why the job aliased `job` ended without succeeding: the error of its first failed task, else of its first
+    /// cancelled one (a cancel writes its reason there: "cancelled by user", "dependency prep failed: ..."). One
+    /// index probe, only for failed or cancelled jobs.
+    private static func endReason(of job: String) -> String {
+        """
+        CASE WHEN \(job).state IN ('failed', 'cancelled') THEN
+            (SELECT t.error FROM tasks t WHERE t.job_id = \(job).id AND t.state IN ('failed', 'cancelled') AND t.error IS NOT NULL
+             ORDER BY t.state = 'failed' DESC, t.id LIMIT 1) END
         """
     }
 
@@ -86,7 +99,18 @@ enum JobSQL {
     /// NOTIFY $1 (`job_changed`) once per job id in $2.
     static let notifyChanged = "SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id"
 
-    /// Locks the pending dependents of the finished jobs $1 in id order.
+    /// Locks the tasks of the pending dependents of the finished jobs $1, in id order, before their job rows
+    /// (`lockPendingDependents`): tasks before their job, the global lock order (docs/postgres-store.md). Locking
+    /// the dependents' job rows first deadlocked with a cancel of one of them, which holds its tasks and then
+    /// updates its job row.
+    static let lockTasksOfPendingDependents = """
+        SELECT t.id FROM tasks t
+        WHERE t.job_id IN (SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
+                           WHERE d.after_job_id = ANY($1) AND j.state = 'pending')
+        ORDER BY t.id FOR UPDATE OF t
+        """
+
+    /// Locks the pending dependents of the finished jobs $1 in id order (after their tasks).
     static let lockPendingDependents = """
         SELECT j.id FROM jobs j
         WHERE j.id IN (SELECT job_id FROM job_dependencies WHERE after_job_id = ANY($1)) AND j.state = 'pending'
@@ -94,14 +118,16 @@ enum JobSQL {
         """
 
     /// Per job of $1, what its `after:` jobs say: all done (satisfied), one failed under `cancel`/`fail` (doomed,
-    /// fails), which failed and which are still running.
+    /// fails), which failed and why ("dependency prep failed: <its end reason>", one per failed dependency) and
+    /// which are still running.
     static let dependencyVerdicts = """
         SELECT d.job_id,
             bool_and(a.state = 'succeeded' OR (a.state IN ('failed', 'cancelled') AND d.on_failure = 'proceed')) AS satisfied,
             bool_or(a.state IN ('failed', 'cancelled') AND d.on_failure IN ('cancel', 'fail')) AS doomed,
             bool_or(a.state IN ('failed', 'cancelled') AND d.on_failure = 'fail') AS fails,
             string_agg(CASE WHEN a.state IN ('failed', 'cancelled') AND d.on_failure IN ('cancel', 'fail')
-                            THEN a.name || ' ' || a.state END, ', ' ORDER BY a.name) AS failed_dependencies,
+                            THEN 'dependency ' || a.name || ' ' || a.state || coalesce(': ' || \(endReason(of: "a")), '')
+                            END, '; ' ORDER BY a.name) AS failure_reasons,
             string_agg(CASE WHEN a.state NOT IN ('succeeded', 'failed', 'cancelled') THEN a.name END, ', ' ORDER BY a.name) AS waiting_for
         FROM job_dependencies d JOIN jobs a ON a.id = d.after_job_id
         WHERE d.job_id = ANY($1)

@@ -196,7 +196,10 @@ enum TaskSQL {
         case none = ""
         case finished = "finished_at = now()"
         case runnableNow = "not_before = now()"
-        case cancelled = "worker_id = NULL, active_attempt_id = NULL, finished_at = now()"
+        case cancelled = "worker_id = NULL, active_attempt_id = NULL, finished_at = now(), error = $4"
+        /// Ended without running because a dependency failed: the reason ($4) is the task's error, so the job says
+        /// which dependency and why (`JobSQL.endReason`).
+        case endedByDependency = "finished_at = now(), error = $4"
         case preempted = "worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL, not_before = now()"
     }
 

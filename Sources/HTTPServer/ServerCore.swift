@@ -4,16 +4,58 @@
 import CMicroHTTPD
 import Foundation
 
+/// Runs a request's handler somewhere off the event loop and hands the response to `reply` (from any thread).
+typealias Responder = @Sendable (HTTPRequest, _ reply: @escaping @Sendable (HTTPResponse) -> Void) -> Void
+
 final class ServerCore: @unchecked Sendable {
     let configuration: HTTPServerConfiguration
-    let handler: HTTPHandler
+    let respond: Responder
     private let condition = NSCondition()
     private var inFlight = 0
     private var stopping = false
+    /// Connections whose handler is running, so `stop` can answer them (libmicrohttpd aborts the process when a
+    /// daemon stops with a connection still suspended). Its own lock: it is taken before libmicrohttpd's.
+    private let suspendedLock = NSLock()
+    private var suspended: [ObjectIdentifier: SuspendedRequest] = [:]
 
-    init(configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler) {
+    init(configuration: HTTPServerConfiguration, respond: @escaping Responder) {
         self.configuration = configuration
-        self.handler = handler
+        self.respond = respond
+    }
+
+    /// Parks `connection` (the event loop stops reading it) and runs the handler; its reply resumes the connection,
+    /// and the access handler, called again, queues the response.
+    func suspendAndRespond(_ connection: OpaquePointer, state: RequestState, request: HTTPRequest) {
+        let parked = SuspendedRequest(connection: connection, state: state)
+        let key = ObjectIdentifier(state)
+        suspendedLock.withLock {
+            suspended[key] = parked
+            MHD_suspend_connection(connection)
+        }
+        respond(request) { [self] response in
+            state.discardSpool()
+            resume(key, with: response)
+        }
+    }
+
+    private func resume(_ key: ObjectIdentifier, with response: HTTPResponse) {
+        suspendedLock.withLock {
+            // Absent once `answerSuspended` answered it for a stopping server: this late response is discarded.
+            guard let parked = suspended.removeValue(forKey: key) else { return }
+            parked.state.response = response
+            MHD_resume_connection(parked.connection)
+        }
+    }
+
+    /// Answers every request whose handler is still running with `response` (for `stop`).
+    func answerSuspended(with response: HTTPResponse) {
+        suspendedLock.withLock {
+            for parked in suspended.values {
+                parked.state.response = response
+                MHD_resume_connection(parked.connection)
+            }
+            suspended.removeAll()
+        }
     }
 
     var isStopping: Bool {
@@ -44,8 +86,17 @@ final class ServerCore: @unchecked Sendable {
     }
 }
 
-/// Per-request state kept in libmicrohttpd's `con_cls` slot between calls of the access handler.
-final class RequestState {
+/// A connection parked while its handler runs.
+struct SuspendedRequest: @unchecked Sendable {
+    // The pointer is only handed back to MHD_resume_connection, under ServerCore's lock.
+    let connection: OpaquePointer
+    let state: RequestState
+}
+
+/// Per-request state kept in libmicrohttpd's `con_cls` slot between calls of the access handler. One thread uses
+/// it at a time: the event loop, or the handler's thread while the connection is suspended (the handoffs go
+/// through libmicrohttpd's and ServerCore's locks), hence `@unchecked Sendable`; it owns the spool file descriptor.
+final class RequestState: @unchecked Sendable {
     let limit: Int
     let spoolThreshold: Int
     let spoolDirectory: String
@@ -53,6 +104,10 @@ final class RequestState {
     var received = 0
     var oversized = false
     var responded = false
+    /// The request handed to the handler (its `Range` header shapes a file response).
+    var request: HTTPRequest?
+    /// The handler's response, set before the suspended connection is resumed.
+    var response: HTTPResponse?
     /// Set once the body outgrew `spoolThreshold`: the rest streams to this file.
     var spoolPath: String?
     var spoolFD: Int32 = -1
@@ -166,7 +221,12 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return .YES
     }
 
-    if state.responded { return .YES }
+    if state.responded {
+        // Called again after the handler's reply resumed the connection.
+        guard let response = state.response else { return .YES }
+        state.response = nil
+        return queue(response, on: connection, request: state.request, core: core)
+    }
     state.responded = true
     if state.oversized {
         let response = core.configuration.errorResponse(
@@ -186,9 +246,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         body: state.body, bodyFile: state.spoolPath, bodyLength: state.received,
         remoteAddress: clientAddress(connection))
     state.body = Data()
-    let response = core.handler(request)
-    state.discardSpool()
-    return queue(response, on: connection, request: request, core: core)
+    state.request = request
+    core.suspendAndRespond(connection, state: state, request: request)
+    return .YES
 }
 
 let requestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in

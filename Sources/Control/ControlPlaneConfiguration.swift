@@ -29,6 +29,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var replicaName: String
     /// The cluster's blob backend (the control plane's own store or an S3 bucket) and its garbage collection.
     public var storage = StorageConfiguration()
+    /// Connection limits and the idle timeout of the API's HTTP server (docs/security.md, "Connection floods").
+    public var connections = ServerConnectionLimits()
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,

@@ -103,6 +103,10 @@ extension Settings {
             adminToken: Secret(admin), joinToken: Secret(join), artifactDirectory: artifactDirectory.path,
             leaseSeconds: lease, heartbeatSeconds: heartbeat, maxBodyBytes: Int(maxBody))
         configuration.storage = try storageConfiguration()
+        configuration.connections = ServerConnectionLimits(
+            connectionLimit: try value(ServeCommand.connectionLimit),
+            perAddressConnectionLimit: try value(ServeCommand.perAddressConnectionLimit),
+            idleConnectionTimeoutSeconds: try value(ServeCommand.idleTimeoutSeconds))
         return configuration
     }
 

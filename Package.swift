@@ -106,6 +106,9 @@ let package = Package(
             name: "ControlBench",
             dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"],
             path: "Benchmarks/ControlBench"),
+        .executableTarget(
+            name: "FloodBench", dependencies: ["Control", "APITypes", "Postgres", "TestSupport"],
+            path: "Benchmarks/FloodBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
         .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),

@@ -69,6 +69,9 @@ func request(port: UInt16, path: String, token: String?) -> Int? {
 
 // MARK: The flood (child process)
 
+/// A line to the parent, unbuffered (it waits for it).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 /// `--flood-child PORT N SECONDS`: opens N connections (every other one sends half a header), says how many it holds,
 /// waits SECONDS, then says how many the server has not closed.
 func runFloodChild(_ arguments: [String]) -> Never {
@@ -80,15 +83,13 @@ func runFloodChild(_ arguments: [String]) -> Never {
     limit.rlim_cur = limit.rlim_max
     _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     let held = LoopbackSocket.flood(port: port, count: count)
-    print("held \(held.count)")
-    fflush(stdout)
+    say("held \(held.count)")
     sleep(UInt32(seconds))
     let open = held.filter { socket in
         var byte: UInt8 = 0
         return recv(socket.fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK)) < 0 && errno == EAGAIN
     }
-    print("open \(open.count)")
-    fflush(stdout)
+    say("open \(open.count)")
     exit(0)
 }
 

@@ -61,6 +61,7 @@ public final class HTTPServer: @unchecked Sendable {
             // A peer closing mid-download must not kill the process (sendfile may raise SIGPIPE).
             signal(SIGPIPE, SIG_IGN)
             core.isStopping = false
+            core.acceptSuspension()
             let retained = Unmanaged.passRetained(core)
             let flags = UInt32(
                 MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
@@ -100,12 +101,15 @@ public final class HTTPServer: @unchecked Sendable {
         core.isStopping = true
         let listenSocket = MHD_quiesce_daemon(current)
         if listenSocket >= 0 { close(listenSocket) }
-        if !core.waitForIdle(timeoutSeconds: timeoutSeconds) {
-            core.answerSuspended(
-                with: configuration.errorResponse(503, "the server is stopping; retry the request (on another replica)")
-            )
-            // Lets the event loop send those answers; MHD_stop_daemon closes whatever is left.
+        _ = core.waitForIdle(timeoutSeconds: timeoutSeconds)
+        // Even when idle: a connection can end (timeout) while suspended, and libmicrohttpd aborts the process when
+        // it stops with one still suspended.
+        let answered = core.answerSuspended(
+            with: configuration.errorResponse(503, "the server is stopping; retry the request (on another replica)"))
+        if answered > 0 {
+            // Lets the event loop take the resumed connections off its suspended list and send those answers.
             _ = core.waitForIdle(timeoutSeconds: Self.stopAnswerSeconds)
+            usleep(Self.resumeSettleMicroseconds)
         }
         MHD_stop_daemon(current)
         retained?.release()
@@ -113,6 +117,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// How long `stop` lets the event loop send its 503s to requests whose handlers outlived the timeout.
     static let stopAnswerSeconds = 1.0
+    /// 50 ms for the event loop to see a resume whose request had already ended (it never counts as in flight).
+    static let resumeSettleMicroseconds: UInt32 = 50_000
 
     deinit {
         if let daemon {

@@ -17,6 +17,8 @@ final class ServerCore: @unchecked Sendable {
     /// daemon stops with a connection still suspended). Its own lock: it is taken before libmicrohttpd's.
     private let suspendedLock = NSLock()
     private var suspended: [ObjectIdentifier: SuspendedRequest] = [:]
+    /// Set by `answerSuspended`: from then on a new request is answered 503 at once instead of being suspended.
+    private var refusingSuspension = false
 
     init(configuration: HTTPServerConfiguration, respond: @escaping Responder) {
         self.configuration = configuration
@@ -25,17 +27,22 @@ final class ServerCore: @unchecked Sendable {
 
     /// Parks `connection` (the event loop stops reading it) and runs the handler; its reply resumes the connection,
     /// and the access handler, called again, queues the response.
-    func suspendAndRespond(_ connection: OpaquePointer, state: RequestState, request: HTTPRequest) {
+    /// False once the server is stopping (the caller answers 503 itself).
+    func suspendAndRespond(_ connection: OpaquePointer, state: RequestState, request: HTTPRequest) -> Bool {
         let parked = SuspendedRequest(connection: connection, state: state)
         let key = ObjectIdentifier(state)
-        suspendedLock.withLock {
+        let suspendedNow = suspendedLock.withLock {
+            guard !refusingSuspension else { return false }
             suspended[key] = parked
             MHD_suspend_connection(connection)
+            return true
         }
+        guard suspendedNow else { return false }
         respond(request) { [self] response in
             state.discardSpool()
             resume(key, with: response)
         }
+        return true
     }
 
     private func resume(_ key: ObjectIdentifier, with response: HTTPResponse) {
@@ -47,16 +54,22 @@ final class ServerCore: @unchecked Sendable {
         }
     }
 
-    /// Answers every request whose handler is still running with `response` (for `stop`).
-    func answerSuspended(with response: HTTPResponse) {
+    /// Answers every request whose handler is still running with `response`, and any later one at once (for
+    /// `stop`); how many were answered.
+    func answerSuspended(with response: HTTPResponse) -> Int {
         suspendedLock.withLock {
+            refusingSuspension = true
             for parked in suspended.values {
                 parked.state.response = response
                 MHD_resume_connection(parked.connection)
             }
-            suspended.removeAll()
+            defer { suspended.removeAll() }
+            return suspended.count
         }
     }
+
+    /// Lets a restarted server suspend connections again.
+    func acceptSuspension() { suspendedLock.withLock { refusingSuspension = false } }
 
     var isStopping: Bool {
         get { condition.withLock { stopping } }
@@ -247,7 +260,11 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         remoteAddress: clientAddress(connection))
     state.body = Data()
     state.request = request
-    core.suspendAndRespond(connection, state: state, request: request)
+    guard core.suspendAndRespond(connection, state: state, request: request) else {
+        state.discardSpool()
+        let refusal = core.configuration.errorResponse(503, "the server is stopping; retry the request")
+        return queue(refusal, on: connection, request: nil)
+    }
     return .YES
 }
 

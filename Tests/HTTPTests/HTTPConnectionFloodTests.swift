@@ -42,9 +42,10 @@ final class HTTPConnectionFloodTests: XCTestCase {
         else { return XCTFail("could not connect") }
         defer { [silent, partial, poll].forEach { $0.close() } }
         partial.write("GET /slow HTTP/1.1\r\nHost: test\r\n")
+        poll.write("GET /poll HTTP/1.1\r\nHost: test\r\n\r\n")
         XCTAssertEqual(silent.waitWhileSilent(timeoutSeconds: 30), .closed, "a silent connection is closed")
         XCTAssertEqual(partial.waitWhileSilent(timeoutSeconds: 30), .closed, "a half-sent header is closed")
-        XCTAssertTrue(poll.get("/poll").hasSuffix("ok"), "a 3 s handler outlives a 1 s idle timeout")
+        XCTAssertTrue(poll.readResponse().hasSuffix("ok"), "a 3 s handler outlives a 1 s idle timeout")
     }
 
     /// Connections beyond the per-address limit are refused; requests on the connections already open still work.

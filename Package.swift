@@ -109,13 +109,16 @@ let package = Package(
             name: "ControlBench",
             dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"],
             path: "Benchmarks/ControlBench"),
+        .executableTarget(
+            name: "FloodBench", dependencies: ["Control", "APITypes", "Postgres", "TestSupport"],
+            path: "Benchmarks/FloodBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
         .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),
 
         // MARK: Tests, beside the module they test.
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient", "TestSupport"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "Primitives"]),
         .testTarget(name: "CompressionTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel"]),

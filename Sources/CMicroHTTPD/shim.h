@@ -19,11 +19,19 @@ static inline size_t cmhd_keep_escapes(void *cls, struct MHD_Connection *connect
     return strlen(s);
 }
 
-/// Starts a thread-per-connection daemon bound to `addr` with the given limits.
+/// The limits a daemon starts with (see HTTPServerConfiguration for what each one guards against).
+struct cmhd_limits {
+    unsigned int connection_limit;
+    unsigned int per_address_connection_limit; // 0: no limit per address
+    unsigned int connection_timeout_seconds;
+    unsigned int event_thread_count;           // threads of the epoll loop (MHD_OPTION_THREAD_POOL_SIZE)
+    unsigned int listen_backlog;
+};
+
+/// Starts a daemon bound to `addr` with the given flags and limits.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags,
                                                    const struct sockaddr *addr,
-                                                   unsigned int connection_limit,
-                                                   unsigned int connection_timeout_seconds,
+                                                   struct cmhd_limits limits,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls) {
     uint16_t port = 0;
@@ -31,8 +39,11 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags,
     else if (addr->sa_family == AF_INET6) port = ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
     return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
                             MHD_OPTION_SOCK_ADDR, addr,
-                            MHD_OPTION_CONNECTION_LIMIT, connection_limit,
-                            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+                            MHD_OPTION_CONNECTION_LIMIT, limits.connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_address_connection_limit,
+                            MHD_OPTION_CONNECTION_TIMEOUT, limits.connection_timeout_seconds,
+                            MHD_OPTION_THREAD_POOL_SIZE, limits.event_thread_count,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, limits.listen_backlog,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_UNESCAPE_CALLBACK, cmhd_keep_escapes, NULL,
                             MHD_OPTION_END);

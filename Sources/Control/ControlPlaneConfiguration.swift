@@ -37,6 +37,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public static let defaultHistoryRetentionDays = 30
     /// Up to 100 years: a larger number is surely a typo, and 0 already says "forever".
     public static let historyRetentionDaysRange = 0...36_500
+    /// Connection limits and the idle timeout of the API's HTTP server (docs/security.md, "Connection floods").
+    public var connections = ServerConnectionLimits()
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,

@@ -1,16 +1,17 @@
 // HTTPServer: the only code that touches libmicrohttpd.
 //
-// Threading: libmicrohttpd runs in thread-per-connection mode (MHD_USE_THREAD_PER_CONNECTION with an
-// internal polling thread). A handler runs on its connection's thread and may block (long-polls of ~30 s)
-// without stalling other connections; the cost is one thread per open connection, bounded by
-// `HTTPServerConfiguration.connectionLimit` (default 1024).
+// Threading: an epoll event loop on `eventThreadCount` threads (libmicrohttpd's thread pool) reads requests and
+// writes responses, so an open connection costs a socket and no thread: 10,000 idle or half-sent connections are
+// cheap. Once a request is complete its connection is suspended and the handler runs on one of at most
+// `handlerThreadLimit` handler threads (HandlerThreads); a handler may block (long-polls of ~30 s) without stalling
+// the event loop or any other connection. Its reply resumes the connection and the event loop sends the response.
+// The server this replaced ran a thread per connection capped at 1,024, so 1,024 idle sockets refused everyone.
 
 import CMicroHTTPD
 import Foundation
 
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
-/// A handler written with async/await. It runs as a Task while the connection's thread waits for it, so an
-/// awaiting long-poll holds no thread of the cooperative pool.
+/// A handler written with async/await. It runs as a Task and holds no thread while it awaits.
 public typealias AsyncHTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse
 
 public final class HTTPServer: @unchecked Sendable {
@@ -23,23 +24,20 @@ public final class HTTPServer: @unchecked Sendable {
 
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
         self.configuration = configuration
-        self.core = ServerCore(configuration: configuration, handler: handler)
+        let threads = HandlerThreads(limit: max(1, configuration.handlerThreadLimit))
+        self.core = ServerCore(configuration: configuration) { request, reply in
+            threads.run { reply(handler(request)) }
+        }
     }
 
     /// A server whose handler is async (e.g. calls actors); see `AsyncHTTPHandler`.
-    public convenience init(
+    public init(
         configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
         asyncHandler: @escaping AsyncHTTPHandler
     ) {
-        self.init(configuration: configuration) { request in
-            let box = ResponseBox()
-            let done = DispatchSemaphore(value: 0)
-            Task {
-                box.response = await asyncHandler(request)
-                done.signal()
-            }
-            done.wait()
-            return box.response ?? .error(status: 500, message: "the handler returned no response")
+        self.configuration = configuration
+        self.core = ServerCore(configuration: configuration) { request, reply in
+            Task { reply(await asyncHandler(request)) }
         }
     }
 
@@ -63,16 +61,16 @@ public final class HTTPServer: @unchecked Sendable {
             // A peer closing mid-download must not kill the process (sendfile may raise SIGPIPE).
             signal(SIGPIPE, SIG_IGN)
             core.isStopping = false
+            core.acceptSuspension()
             let retained = Unmanaged.passRetained(core)
             let flags = UInt32(
-                MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue
-                    | MHD_USE_POLL.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue)
+                MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+                    | MHD_USE_ERROR_LOG.rawValue)
+            let limits = daemonLimits(configuration, fileDescriptorLimit: FileDescriptorLimit.raiseSoftToHard())
             let started: OpaquePointer? = try withSocketAddress(configuration.address, port: configuration.port) {
                 addr, isIPv6 in
                 cmhd_start_daemon(
-                    flags | (isIPv6 ? UInt32(MHD_USE_IPv6.rawValue) : 0), addr,
-                    UInt32(max(1, configuration.connectionLimit)),
-                    UInt32(max(0, configuration.idleConnectionTimeoutSeconds)),
+                    flags | (isIPv6 ? UInt32(MHD_USE_IPv6.rawValue) : 0), addr, limits,
                     accessHandler, retained.toOpaque(),
                     requestCompleted, retained.toOpaque())
             }
@@ -88,8 +86,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Stops accepting connections, waits up to `timeout` seconds for running handlers to finish, then
-    /// shuts the daemon down. Handlers still running after the timeout are left to finish on a background
-    /// thread (their responses are discarded); the port is released either way.
+    /// shuts the daemon down. Requests whose handlers are still running after the timeout are answered 503 (their
+    /// handlers finish on their own threads and their responses are discarded); the port is released either way.
     public func stop(timeoutSeconds: Double = 10) {
         let (current, retained) = lock.withLock { () -> (OpaquePointer?, Unmanaged<ServerCore>?) in
             let d = daemon
@@ -103,18 +101,24 @@ public final class HTTPServer: @unchecked Sendable {
         core.isStopping = true
         let listenSocket = MHD_quiesce_daemon(current)
         if listenSocket >= 0 { close(listenSocket) }
-        let drained = core.waitForIdle(timeoutSeconds: timeoutSeconds)
-        if drained {
-            MHD_stop_daemon(current)
-            retained?.release()
-        } else {
-            let box = UncheckedDaemon(pointer: current, retained: retained)
-            Thread.detachNewThread {
-                MHD_stop_daemon(box.pointer)
-                box.retained?.release()
-            }
+        _ = core.waitForIdle(timeoutSeconds: timeoutSeconds)
+        // Even when idle: a connection can end (timeout) while suspended, and libmicrohttpd aborts the process when
+        // it stops with one still suspended.
+        let answered = core.answerSuspended(
+            with: configuration.errorResponse(503, "the server is stopping; retry the request (on another replica)"))
+        if answered > 0 {
+            // Lets the event loop take the resumed connections off its suspended list and send those answers.
+            _ = core.waitForIdle(timeoutSeconds: Self.stopAnswerSeconds)
+            usleep(Self.resumeSettleMicroseconds)
         }
+        MHD_stop_daemon(current)
+        retained?.release()
     }
+
+    /// How long `stop` lets the event loop send its 503s to requests whose handlers outlived the timeout.
+    static let stopAnswerSeconds = 1.0
+    /// 50 ms for the event loop to see a resume whose request had already ended (it never counts as in flight).
+    static let resumeSettleMicroseconds: UInt32 = 50_000
 
     deinit {
         if let daemon {
@@ -122,16 +126,6 @@ public final class HTTPServer: @unchecked Sendable {
             retainedCore?.release()
         }
     }
-}
-
-private final class ResponseBox: @unchecked Sendable {
-    // Written by the handler task before it signals, read by the connection thread after the wait.
-    var response: HTTPResponse?
-}
-
-private struct UncheckedDaemon: @unchecked Sendable {
-    let pointer: OpaquePointer
-    let retained: Unmanaged<ServerCore>?
 }
 
 /// Builds a sockaddr for `address:port` and hands it to `body`.

@@ -7,11 +7,23 @@ public struct HTTPServerConfiguration: Sendable {
     public var address: String
     /// 0 picks a free ephemeral port; read it back from `HTTPServer.port`.
     public var port: UInt16
-    /// Maximum simultaneous connections. Each connection has its own thread (see HTTPServer), so this is
-    /// also the thread limit; connections over the limit are refused.
+    /// Maximum simultaneous connections; connections over it are refused. An open connection costs a socket and
+    /// ~1 KiB in the event loop, not a thread (see HTTPServer), so the default admits a 10,000-connection flood with
+    /// room for real clients. `start()` lowers it to fit the file-descriptor limit.
     public var connectionLimit: Int
-    /// Idle keep-alive connections are closed after this many seconds (a handler that is running is never timed out).
+    /// Connections one client address may hold at once (0: no limit), so one host cannot take them all. The old
+    /// thread-per-connection server never allowed more than 1,024 in total, so no test or local cluster (all on
+    /// 127.0.0.1) needs more; a load balancer or NAT in front of the API needs it raised or 0.
+    public var perAddressConnectionLimit: Int
+    /// A connection with no traffic for this many seconds is closed: keep-alive connections between requests and
+    /// connections that sent nothing or a partial header alike. A handler that is running (a long-poll) is never
+    /// timed out.
     public var idleConnectionTimeoutSeconds: Int
+    /// Threads of the epoll event loop that read requests and write responses (libmicrohttpd's thread pool).
+    public var eventThreadCount: Int
+    /// Handlers running at once, each on its own thread (handlers may block: long-polls wait up to 30 s). Requests
+    /// over it wait for a free thread; the connections themselves wait in the event loop at no thread's cost.
+    public var handlerThreadLimit: Int
     /// The largest request body accepted for `(method, path)`; larger bodies get 413 without being buffered.
     public var maxBodyBytes: @Sendable (_ method: String, _ path: String) -> Int
     /// Bodies larger than this are written to a temporary file instead of memory (`HTTPRequest.bodyFile`).
@@ -24,8 +36,11 @@ public struct HTTPServerConfiguration: Sendable {
     public init(
         address: String = "127.0.0.1",
         port: UInt16 = 0,
-        connectionLimit: Int = 1024,
-        idleConnectionTimeoutSeconds: Int = 120,
+        connectionLimit: Int = HTTPServerConfiguration.defaultConnectionLimit,
+        perAddressConnectionLimit: Int = HTTPServerConfiguration.defaultPerAddressConnectionLimit,
+        idleConnectionTimeoutSeconds: Int = HTTPServerConfiguration.defaultIdleConnectionTimeoutSeconds,
+        eventThreadCount: Int = HTTPServerConfiguration.defaultEventThreadCount,
+        handlerThreadLimit: Int = HTTPServerConfiguration.defaultHandlerThreadLimit,
         maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int = { _, _ in 1 << 20 },
         spoolBodiesLargerThan: Int = 8 << 20,
         spoolDirectory: String = NSTemporaryDirectory(),
@@ -36,7 +51,10 @@ public struct HTTPServerConfiguration: Sendable {
         self.address = address
         self.port = port
         self.connectionLimit = connectionLimit
+        self.perAddressConnectionLimit = perAddressConnectionLimit
         self.idleConnectionTimeoutSeconds = idleConnectionTimeoutSeconds
+        self.eventThreadCount = eventThreadCount
+        self.handlerThreadLimit = handlerThreadLimit
         self.maxBodyBytes = maxBodyBytes
         self.spoolBodiesLargerThan = spoolBodiesLargerThan
         self.spoolDirectory = spoolDirectory

@@ -4,17 +4,72 @@
 import CMicroHTTPD
 import Foundation
 
+/// Runs a request's handler somewhere off the event loop and hands the response to `reply` (from any thread).
+typealias Responder = @Sendable (HTTPRequest, _ reply: @escaping @Sendable (HTTPResponse) -> Void) -> Void
+
 final class ServerCore: @unchecked Sendable {
     let configuration: HTTPServerConfiguration
-    let handler: HTTPHandler
+    let respond: Responder
     private let condition = NSCondition()
     private var inFlight = 0
     private var stopping = false
+    /// Connections whose handler is running, so `stop` can answer them (libmicrohttpd aborts the process when a
+    /// daemon stops with a connection still suspended). Its own lock: it is taken before libmicrohttpd's.
+    private let suspendedLock = NSLock()
+    private var suspended: [ObjectIdentifier: SuspendedRequest] = [:]
+    /// Set by `answerSuspended`: from then on a new request is answered 503 at once instead of being suspended.
+    private var refusingSuspension = false
 
-    init(configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler) {
+    init(configuration: HTTPServerConfiguration, respond: @escaping Responder) {
         self.configuration = configuration
-        self.handler = handler
+        self.respond = respond
     }
+
+    /// Parks `connection` (the event loop stops reading it) and runs the handler; its reply resumes the connection,
+    /// and the access handler, called again, queues the response.
+    /// False once the server is stopping (the caller answers 503 itself).
+    func suspendAndRespond(_ connection: OpaquePointer, state: RequestState, request: HTTPRequest) -> Bool {
+        let parked = SuspendedRequest(connection: connection, state: state)
+        let key = ObjectIdentifier(state)
+        let suspendedNow = suspendedLock.withLock {
+            guard !refusingSuspension else { return false }
+            suspended[key] = parked
+            MHD_suspend_connection(connection)
+            return true
+        }
+        guard suspendedNow else { return false }
+        respond(request) { [self] response in
+            state.discardSpool()
+            resume(key, with: response)
+        }
+        return true
+    }
+
+    private func resume(_ key: ObjectIdentifier, with response: HTTPResponse) {
+        suspendedLock.withLock {
+            // Absent once `answerSuspended` answered it for a stopping server: this late response is discarded.
+            guard let parked = suspended.removeValue(forKey: key) else { return }
+            parked.state.response = response
+            MHD_resume_connection(parked.connection)
+        }
+    }
+
+    /// Answers every request whose handler is still running with `response`, and any later one at once (for
+    /// `stop`); how many were answered.
+    func answerSuspended(with response: HTTPResponse) -> Int {
+        suspendedLock.withLock {
+            refusingSuspension = true
+            for parked in suspended.values {
+                parked.state.response = response
+                MHD_resume_connection(parked.connection)
+            }
+            defer { suspended.removeAll() }
+            return suspended.count
+        }
+    }
+
+    /// Lets a restarted server suspend connections again.
+    func acceptSuspension() { suspendedLock.withLock { refusingSuspension = false } }
 
     var isStopping: Bool {
         get { condition.withLock { stopping } }
@@ -44,8 +99,17 @@ final class ServerCore: @unchecked Sendable {
     }
 }
 
-/// Per-request state kept in libmicrohttpd's `con_cls` slot between calls of the access handler.
-final class RequestState {
+/// A connection parked while its handler runs.
+struct SuspendedRequest: @unchecked Sendable {
+    // The pointer is only handed back to MHD_resume_connection, under ServerCore's lock.
+    let connection: OpaquePointer
+    let state: RequestState
+}
+
+/// Per-request state kept in libmicrohttpd's `con_cls` slot between calls of the access handler. One thread uses
+/// it at a time: the event loop, or the handler's thread while the connection is suspended (the handoffs go
+/// through libmicrohttpd's and ServerCore's locks), hence `@unchecked Sendable`; it owns the spool file descriptor.
+final class RequestState: @unchecked Sendable {
     let limit: Int
     let spoolThreshold: Int
     let spoolDirectory: String
@@ -53,6 +117,10 @@ final class RequestState {
     var received = 0
     var oversized = false
     var responded = false
+    /// The request handed to the handler (its `Range` header shapes a file response).
+    var request: HTTPRequest?
+    /// The handler's response, set before the suspended connection is resumed.
+    var response: HTTPResponse?
     /// Set once the body outgrew `spoolThreshold`: the rest streams to this file.
     var spoolPath: String?
     var spoolFD: Int32 = -1
@@ -166,7 +234,12 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return .YES
     }
 
-    if state.responded { return .YES }
+    if state.responded {
+        // Called again after the handler's reply resumed the connection.
+        guard let response = state.response else { return .YES }
+        state.response = nil
+        return queue(response, on: connection, request: state.request, core: core)
+    }
     state.responded = true
     if state.oversized {
         let response = core.configuration.errorResponse(
@@ -186,9 +259,13 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         body: state.body, bodyFile: state.spoolPath, bodyLength: state.received,
         remoteAddress: clientAddress(connection))
     state.body = Data()
-    let response = core.handler(request)
-    state.discardSpool()
-    return queue(response, on: connection, request: request, core: core)
+    state.request = request
+    guard core.suspendAndRespond(connection, state: state, request: request) else {
+        state.discardSpool()
+        let refusal = core.configuration.errorResponse(503, "the server is stopping; retry the request")
+        return queue(refusal, on: connection, request: nil)
+    }
+    return .YES
 }
 
 let requestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in

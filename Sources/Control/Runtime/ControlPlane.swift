@@ -77,6 +77,9 @@ public final class ControlPlane: @unchecked Sendable {
         let maxBlob = configuration.maxBlobBytes
         let serverConfiguration = HTTPServerConfiguration(
             address: configuration.host, port: UInt16(configuration.port),
+            connectionLimit: configuration.connections.connectionLimit,
+            perAddressConnectionLimit: configuration.connections.perAddressConnectionLimit,
+            idleConnectionTimeoutSeconds: configuration.connections.idleConnectionTimeoutSeconds,
             // Blobs (checkpoints) are the one body that may be large; the method does not matter here.
             maxBodyBytes: { _, path in
                 let components = path.split(separator: "/").map(String.init)

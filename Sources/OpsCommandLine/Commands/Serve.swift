@@ -18,6 +18,18 @@ enum ServeCommand: OpsCommand {
     static let maxBodyBytes = TypedOption(
         "max-body-bytes", value: "BYTES", help: "largest request body accepted", environment: "OPS_MAX_BODY_BYTES",
         default: Int64(16 << 20), parser: .positiveBytes(example: "16Mi"))
+    static let connectionLimit = TypedOption(
+        "connection-limit", value: "N", help: "open connections accepted at once (all clients)",
+        environment: "OPS_CONNECTION_LIMIT", default: ServerConnectionLimits.defaultConnectionLimit,
+        parser: .integer(in: 1...1_000_000))
+    static let perAddressConnectionLimit = TypedOption(
+        "per-address-connection-limit", value: "N", help: "open connections one client address may hold (0: no limit)",
+        environment: "OPS_PER_ADDRESS_CONNECTION_LIMIT",
+        default: ServerConnectionLimits.defaultPerAddressConnectionLimit, parser: .integer(in: 0...1_000_000))
+    static let idleTimeoutSeconds = TypedOption(
+        "idle-timeout-seconds", value: "SECONDS", help: "close a connection silent for this long",
+        environment: "OPS_IDLE_TIMEOUT_SECONDS", default: ServerConnectionLimits.defaultIdleConnectionTimeoutSeconds,
+        parser: .integer(in: 1...86_400))
 
     static let spec = CommandSpec(
         "serve", summary: "Run the control-plane daemon (REST API, scheduler, leases)",
@@ -40,6 +52,9 @@ enum ServeCommand: OpsCommand {
             leaseSeconds.spec,
             heartbeatSeconds.spec,
             maxBodyBytes.spec,
+            connectionLimit.spec,
+            perAddressConnectionLimit.spec,
+            idleTimeoutSeconds.spec,
         ] + StorageOptions.specs + HistoryOptions.specs,
         discussion: "Several `serve` replicas may share one database; they coordinate through it.")
 

@@ -104,6 +104,10 @@ extension Settings {
             leaseSeconds: lease, heartbeatSeconds: heartbeat, maxBodyBytes: Int(maxBody))
         configuration.storage = try storageConfiguration()
         configuration.historyRetentionDays = try value(HistoryOptions.retentionDays)
+        configuration.connections = ServerConnectionLimits(
+            connectionLimit: try value(ServeCommand.connectionLimit),
+            perAddressConnectionLimit: try value(ServeCommand.perAddressConnectionLimit),
+            idleConnectionTimeoutSeconds: try value(ServeCommand.idleTimeoutSeconds))
         return configuration
     }
 

@@ -27,7 +27,7 @@ enum JobSQL {
     // MARK: Reading
 
     /// Jobs as `JobRecord(row:)` decodes them: with their `after:` names and task counts by state.
-    private static func records(where condition: String, limit: String) -> String {
+    static func records(where condition: String, limit: String) -> String {
         """
         SELECT j.*,
             coalesce((SELECT string_agg(a.name, E'\\n' ORDER BY a.name) FROM job_dependencies d JOIN jobs a ON a.id = d.after_job_id

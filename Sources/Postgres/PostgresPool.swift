@@ -56,15 +56,18 @@ public final class PostgresPool: Sendable {
     }
 
     /// Runs `body` with a connection of its own. The connection must not escape the closure.
+    /// The settings bound in `PostgresSessionSettings` hold for this checkout only.
     @discardableResult
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         let connection = try checkout()
+        let settings = PostgresSessionSettings.current
         do {
+            try connection.applySessionSettings(settings)
             let value = try body(connection)
-            checkin(connection)
+            checkin(connection, clearing: settings)
             return value
         } catch {
-            checkin(connection)
+            checkin(connection, clearing: settings)
             throw error
         }
     }
@@ -150,6 +153,15 @@ public final class PostgresPool: Sendable {
                 }
             }
         }
+    }
+
+    /// Returns `connection` to the pool with `settings` cleared; one that cannot be cleared is closed instead, so
+    /// no later checkout inherits them.
+    private func checkin(_ connection: PostgresConnection, clearing settings: [String: String]) {
+        if !settings.isEmpty && connection.isHealthy {
+            do { try connection.applySessionSettings(settings, clearing: true) } catch { connection.close() }
+        }
+        checkin(connection)
     }
 
     private func checkin(_ connection: PostgresConnection) {

@@ -1,3 +1,4 @@
+import APITypes
 import ClusterModel
 import XCTest
 
@@ -26,6 +27,50 @@ final class AuthorizerTests: XCTestCase {
         }
         XCTAssertThrowsError(try authorizer.principal(forAuthorizationHeader: "Bearer admin-tokem")) {
             XCTAssertEqual($0 as? AuthorizationError, .unknownToken)
+        }
+    }
+
+    /// Named tokens (`ops_…`) are found by their SHA-256 through one lookup; a worker's is never asked for one,
+    /// and an `ops_` token no row holds is a 401. Each scope passes the route permissions it allows.
+    func testNamedTokensByHashAndTheirScopes() throws {
+        let secret = Secret("ops_" + String(repeating: "5", count: 64))
+        let named = NamedToken(name: "ci", scope: .submitter, queues: ["research"])
+        let authorizer = Authorizer(
+            adminToken: Secret("admin-token"), joinToken: Secret("join-token"),
+            workerForTokenHash: { _ in
+                XCTFail("an ops_ token is not a worker's")
+                return nil
+            },
+            namedTokenForHash: { hash in hash == secret.hashHex ? named : nil })
+        XCTAssertEqual(try authorizer.principal(forAuthorizationHeader: "Bearer \(secret.value)"), .token(named))
+        XCTAssertThrowsError(try authorizer.principal(forAuthorizationHeader: "Bearer ops_nope")) {
+            XCTAssertEqual($0 as? AuthorizationError, .unknownToken)
+        }
+        XCTAssertEqual(Principal.token(named).actorName, "ci")
+        XCTAssertEqual(Principal.admin.actorName, "admin")
+        XCTAssertNil(Principal.worker(WorkerID(1)).actorName)
+
+        let expected: [TokenScope: [RouteScope: Bool]] = [
+            .viewer: [.read: true, .submit: false, .admin: false],
+            .submitter: [.read: true, .submit: true, .admin: false],
+            .admin: [.read: true, .submit: true, .admin: true],
+        ]
+        for (scope, permissions) in expected {
+            let principal = Principal.token(NamedToken(name: "t", scope: scope, queues: []))
+            for (permission, allowed) in permissions {
+                if allowed {
+                    XCTAssertNoThrow(try principal.requireOperator(permission), "\(scope) on \(permission)")
+                } else {
+                    XCTAssertThrowsError(try principal.requireOperator(permission), "\(scope) on \(permission)") {
+                        XCTAssertTrue("\($0)".contains("needs a token of scope"), "\($0)")
+                    }
+                }
+            }
+            XCTAssertThrowsError(try principal.requireWorker(WorkerID(1)), "\(scope) acts for no worker")
+        }
+        for permission in [RouteScope.read, .submit, .admin] {
+            XCTAssertNoThrow(try Principal.admin.requireOperator(permission))
+            XCTAssertThrowsError(try Principal.worker(WorkerID(7)).requireOperator(permission))
         }
     }
 

@@ -54,11 +54,14 @@ public struct EventView: Codable, Hashable, Sendable {
     public var fromState: String?
     public var toState: String?
     public var message: String
+    /// Who made the change through the API: a named token's name, or `admin` for the root admin token; nil for
+    /// changes the control plane or a worker made.
+    public var actor: String?
 
     public init(
         id: Int64, time: Date, type: String, jobID: JobID? = nil, jobName: String? = nil, taskID: TaskID? = nil,
         attemptID: AttemptID? = nil, workerID: WorkerID? = nil, fromState: String? = nil, toState: String? = nil,
-        message: String
+        message: String, actor: String? = nil
     ) {
         self.id = id
         self.time = time
@@ -71,6 +74,7 @@ public struct EventView: Codable, Hashable, Sendable {
         self.fromState = fromState
         self.toState = toState
         self.message = message
+        self.actor = actor
     }
 }
 

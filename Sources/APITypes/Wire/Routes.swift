@@ -13,11 +13,16 @@ public enum HTTPMethodName: String, Sendable, Codable, CaseIterable {
     case head = "HEAD"
 }
 
-/// Who may call a route.
+/// Who may call a route: the permission it needs (docs/security.md, "Tokens and scopes").
 public enum RouteScope: String, Sendable, Codable, CaseIterable {
     /// Probes: no token.
     case open
-    /// The admin token.
+    /// Reading the cluster's state: a `viewer`, `submitter` or `admin` token (a submitter sees only the jobs of
+    /// its queues), or the root admin token.
+    case read
+    /// Changing jobs: a `submitter` token for the jobs of its queues, an `admin` token, or the root admin token.
+    case submit
+    /// Everything else an operator does (queues, tokens, blob collection): an `admin` token or the root admin token.
     case admin
     /// Worker protocol calls and blobs: a worker's own token or the admin token (not the join token); calls that
     /// name a worker id in their body are checked against the token by the handler.
@@ -118,54 +123,64 @@ public enum APIRoute {
     /// → `ReadinessResponse`, 200 when the database is reachable and migrations are applied, else 503.
     public static let readyz = APIEndpoint(.get, "/readyz", .open)
 
-    // MARK: Admin (admin token)
+    // MARK: Jobs and the cluster's state (read: any operator token; submit: a submitter of the job's queue or an
+    // admin; admin: an admin token)
     /// `SubmitManifestsRequest` → 201 `SubmitManifestsResponse`.
-    public static let manifests = APIEndpoint(.post, "/v1/manifests", .admin)
+    public static let manifests = APIEndpoint(.post, "/v1/manifests", .submit)
     /// `?state=&queue=&limit=&cursor=` → `ListResponse<JobView>`.
-    public static let jobs = APIEndpoint(.get, "/v1/jobs", .admin)
+    public static let jobs = APIEndpoint(.get, "/v1/jobs", .read)
     /// → `JobView` (with results, latest metrics and artifacts).
-    public static let job = APIEndpoint(.get, "/v1/jobs/{name}", .admin)
+    public static let job = APIEndpoint(.get, "/v1/jobs/{name}", .read)
     /// (empty body) → `JobView`. Idempotent; cancelling a finished job changes nothing.
-    public static let cancelJob = APIEndpoint(.post, "/v1/jobs/{name}/cancel", .admin)
+    public static let cancelJob = APIEndpoint(.post, "/v1/jobs/{name}/cancel", .submit)
     /// `?state=&limit=&cursor=` → `ListResponse<TaskView>`.
-    public static let jobTasks = APIEndpoint(.get, "/v1/jobs/{name}/tasks", .admin)
+    public static let jobTasks = APIEndpoint(.get, "/v1/jobs/{name}/tasks", .read)
     /// `?since=&limit=&task=&wait=` → `LogsResponse`.
-    public static let jobLogs = APIEndpoint(.get, "/v1/jobs/{name}/logs", .admin)
+    public static let jobLogs = APIEndpoint(.get, "/v1/jobs/{name}/logs", .read)
     /// `?name=&since=&limit=` → `ListResponse<MetricPointView>`.
-    public static let jobMetrics = APIEndpoint(.get, "/v1/jobs/{name}/metrics", .admin)
+    public static let jobMetrics = APIEndpoint(.get, "/v1/jobs/{name}/metrics", .read)
     /// `?since=&limit=` → `ListResponse<EventView>` of this job.
-    public static let jobEvents = APIEndpoint(.get, "/v1/jobs/{name}/events", .admin)
+    public static let jobEvents = APIEndpoint(.get, "/v1/jobs/{name}/events", .read)
     /// `?job=&state=&limit=&cursor=` → `ListResponse<TaskView>`.
-    public static let tasks = APIEndpoint(.get, "/v1/tasks", .admin)
+    public static let tasks = APIEndpoint(.get, "/v1/tasks", .read)
     /// `?state=` → `ListResponse<WorkerView>`.
-    public static let workers = APIEndpoint(.get, "/v1/workers", .admin)
+    public static let workers = APIEndpoint(.get, "/v1/workers", .read)
     /// `?job=&since=&limit=` → `ListResponse<EventView>`.
-    public static let events = APIEndpoint(.get, "/v1/events", .admin)
+    public static let events = APIEndpoint(.get, "/v1/events", .read)
     /// → `ListResponse<DatasetView>`.
-    public static let datasets = APIEndpoint(.get, "/v1/datasets", .admin)
+    public static let datasets = APIEndpoint(.get, "/v1/datasets", .read)
     /// → `DatasetView`.
-    public static let dataset = APIEndpoint(.get, "/v1/datasets/{name}", .admin)
+    public static let dataset = APIEndpoint(.get, "/v1/datasets/{name}", .read)
     /// `?limit=&cursor=` → `ListResponse<ShardView>`.
-    public static let datasetShards = APIEndpoint(.get, "/v1/datasets/{name}/shards", .admin)
+    public static let datasetShards = APIEndpoint(.get, "/v1/datasets/{name}/shards", .read)
     /// → `ListResponse<QueueView>`: configured queues and the queues jobs use, with task counts.
-    public static let queues = APIEndpoint(.get, "/v1/queues", .admin)
+    public static let queues = APIEndpoint(.get, "/v1/queues", .read)
     /// → `QueueView` of the queue afterwards (unconfigured: weight 1, no quota, its task counts); 404 when no
     /// configuration of that name exists.
     public static let deleteQueue = APIEndpoint(.delete, "/v1/queues/{name}", .admin)
     /// `?job=&name=` → `ListResponse<ArtifactView>`.
-    public static let artifacts = APIEndpoint(.get, "/v1/artifacts", .admin)
+    public static let artifacts = APIEndpoint(.get, "/v1/artifacts", .read)
     /// → `ArtifactView`; 404 when no artifact has that id.
-    public static let artifact = APIEndpoint(.get, "/v1/artifacts/{id}", .admin)
+    public static let artifact = APIEndpoint(.get, "/v1/artifacts/{id}", .read)
     /// → the artifact's bytes when the control plane holds them (`cp://blobs/`; `Range` as for `getBlob`); 409
     /// naming the location when they are elsewhere (an S3 object, a directory the workers share).
-    public static let artifactContent = APIEndpoint(.get, "/v1/artifacts/{id}/content", .admin)
+    public static let artifactContent = APIEndpoint(.get, "/v1/artifacts/{id}/content", .read)
     /// `?withArtifacts=true&force=true` → `JobDeletionResponse`: the job with its tasks, attempts, logs, metrics and
     /// events, in one transaction; its artifacts are kept (their rows and bytes) unless `withArtifacts`. 409 while
     /// the job is unfinished (unless `force`: cancelled first) or unfinished jobs wait for it (named).
-    public static let deleteJob = APIEndpoint(.delete, "/v1/jobs/{name}", .admin)
+    public static let deleteJob = APIEndpoint(.delete, "/v1/jobs/{name}", .submit)
     /// `RerunJobRequest` → 201 `SubmittedJob`: a new job from the finished job's stored manifest, named `as` or
     /// the first free `NAME-2`, `NAME-3`, …; 409 while the job is unfinished.
-    public static let rerunJob = APIEndpoint(.post, "/v1/jobs/{name}/rerun", .admin)
+    public static let rerunJob = APIEndpoint(.post, "/v1/jobs/{name}/rerun", .submit)
+
+    // MARK: Tokens (admin): named operator tokens with a scope (docs/security.md)
+    /// `CreateTokenRequest` → 201 `CreatedTokenResponse`: the token's secret, shown this once (only its SHA-256 is
+    /// stored); 409 when the name is taken (revoked names stay taken: the events trail names them).
+    public static let createToken = APIEndpoint(.post, "/v1/tokens", .admin)
+    /// → `ListResponse<TokenView>`: every named token, revoked ones too, oldest first; never a secret.
+    public static let tokens = APIEndpoint(.get, "/v1/tokens", .admin)
+    /// → `TokenView` of the revoked token; 404 when no token has that name. Revoking twice changes nothing.
+    public static let revokeToken = APIEndpoint(.delete, "/v1/tokens/{name}", .admin)
 
     // MARK: Blobs (admin or worker token)
     /// Raw bytes → `BlobUploadResponse` (location `cp://blobs/<sha256>`); the server checks the sha256 and keeps
@@ -227,6 +242,7 @@ public enum APIRoute {
         manifests, jobs, job, cancelJob, jobTasks, jobLogs, jobMetrics, jobEvents, tasks, workers, events,
         datasets, dataset, datasetShards, queues, deleteQueue, artifacts, artifact, artifactContent, deleteJob,
         rerunJob,
+        createToken, tokens, revokeToken,
         putBlob, getBlob, headBlob, storage, createUpload, appendUpload, uploadStatus, completeUpload, collectBlobs,
         putExchangeEntry, listExchange, deleteExchangeEntry,
         missingBlobs, datasetFiles,

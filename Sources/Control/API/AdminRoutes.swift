@@ -9,28 +9,32 @@ import HTTPServer
 
 enum AdminRoutes {
     static func submit(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        let outcome = try JobSubmission(services: services).submit(try context.decodeBody(SubmitManifestsRequest.self))
+        let outcome = try JobSubmission(services: services).submit(
+            try context.decodeBody(SubmitManifestsRequest.self), visibility: JobVisibility(context, services))
         return .wire(outcome.response, status: outcome.changedSomething ? 201 : 200)
     }
 
     static func listJobs(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let state = try context.queryEnum("state", JobState.self)
         return .wire(
-            try JobQueries(services: services).jobs(
+            try JobVisibility(context, services).jobs(
                 state: state, queue: context.request.query("queue"), page: try context.pageRequest()))
     }
 
     static func getJob(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(try JobQueries(services: services).detail(named: context.parameter("name")))
+        try JobVisibility(context, services).requireJob(named: context.parameter("name"))
+        return .wire(try JobQueries(services: services).detail(named: context.parameter("name")))
     }
 
     static func cancelJob(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(try JobQueries(services: services).cancel(named: context.parameter("name")))
+        try JobVisibility(context, services).requireJob(named: context.parameter("name"))
+        return .wire(try JobQueries(services: services).cancel(named: context.parameter("name")))
     }
 
     /// `GET /v1/jobs/{name}/tasks` names its job in the path, `GET /v1/tasks` in the query (or none: all jobs).
     static func listTasks(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let job = context.parameters["name"] ?? context.request.query("job")
+        try JobVisibility(context, services).requireJobFilter(job, listing: "tasks")
         let state = try context.queryEnum("state", TaskState.self)
         return .wire(try JobQueries(services: services).tasks(job: job, state: state, page: try context.pageRequest()))
     }
@@ -39,6 +43,7 @@ enum AdminRoutes {
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
         let limit = try context.queryInt("limit", default: 1000, range: 1...10_000)
         let wait = try context.queryDouble("wait", default: 0, range: 0...services.configuration.maxPollSeconds)
+        try JobVisibility(context, services).requireJob(named: context.parameter("name"))
         return .wire(
             try JobLogFollow(services: services).lines(
                 job: context.parameter("name"), afterID: since, limit: limit,
@@ -47,6 +52,7 @@ enum AdminRoutes {
 
     static func jobMetrics(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
+        try JobVisibility(context, services).requireJob(named: context.parameter("name"))
         return .wire(
             try JobQueries(services: services).metrics(
                 job: context.parameter("name"), named: context.request.query("name"), afterID: since,
@@ -56,13 +62,15 @@ enum AdminRoutes {
     /// `GET /v1/jobs/{name}/events` names its job in the path, `GET /v1/events` in the query (or none: all).
     static func listEvents(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         let job = context.parameters["name"] ?? context.request.query("job")
+        try JobVisibility(context, services).requireJobFilter(job, listing: "events")
         let since = Int64(try context.queryInt("since", default: 0, range: 0...Int.max))
         return .wire(
             try JobQueries(services: services).events(job: job, afterID: since, page: try context.pageRequest()))
     }
 
     static func listArtifacts(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(
+        try JobVisibility(context, services).requireJobFilter(context.request.query("job"), listing: "artifacts")
+        return .wire(
             try JobQueries(services: services).artifacts(
                 job: context.request.query("job"), named: context.request.query("name"),
                 page: try context.pageRequest()))

@@ -31,6 +31,9 @@ enum ArtifactRoutes {
             throw APIErrorBody(
                 code: .notFound, message: "no artifact with id \(raw); `opsctl get artifacts` lists them")
         }
-        return (artifact, try services.jobs.job(artifact.job)?.name)
+        let jobName = try services.jobs.job(artifact.job)?.name
+        // A submitter sees only its queues' artifacts; one whose job was deleted is in no queue (404 for it).
+        try JobVisibility(context, services).requireJob(named: jobName ?? "\(artifact.job)")
+        return (artifact, jobName)
     }
 }

@@ -8,13 +8,15 @@ import HTTPServer
 
 enum JobLifecycleRoutes {
     static func delete(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
-        .wire(
+        try JobVisibility(context, services).requireJob(named: context.parameter("name"))
+        return .wire(
             try JobRemoval(services: services).delete(
                 named: context.parameter("name"), withArtifacts: try context.queryFlag("withArtifacts"),
                 force: try context.queryFlag("force")))
     }
 
     static func rerun(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
+        try JobVisibility(context, services).requireJob(named: context.parameter("name"))
         let request =
             context.request.body.isEmpty ? RerunJobRequest() : try context.decodeBody(RerunJobRequest.self)
         let outcome = try JobRerun(services: services).rerun(named: context.parameter("name"), as: request.newName)

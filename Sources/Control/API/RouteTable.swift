@@ -16,6 +16,8 @@ enum RouteTable {
             adminToken: services.configuration.adminToken, joinToken: services.configuration.joinToken
         ) { hash in
             try services.workerTokens.worker(forTokenHash: hash)
+        } namedTokenForHash: { hash in
+            try TokenRoutes.tokens(services).token(forSecretHash: hash)
         }
         return Router(routes: routes(services, version: version, isLeader: isLeader), authorizer: authorizer, log: log)
     }
@@ -54,6 +56,9 @@ enum RouteTable {
             route(APIRoute.artifactContent, ArtifactRoutes.content),
             route(APIRoute.deleteJob, JobLifecycleRoutes.delete),
             route(APIRoute.rerunJob, JobLifecycleRoutes.rerun),
+            route(APIRoute.createToken, TokenRoutes.create),
+            route(APIRoute.tokens, TokenRoutes.list),
+            route(APIRoute.revokeToken, TokenRoutes.revoke),
             route(APIRoute.putBlob, BlobRoutes.put),
             route(APIRoute.getBlob, BlobRoutes.get),
             route(APIRoute.headBlob, BlobRoutes.get),

@@ -2,6 +2,7 @@ import APITypes
 import ClusterModel
 import Foundation
 import HTTPServer
+import Postgres
 
 // Routing: each `APIRoute` endpoint (method + path pattern + scope) → its handler, with the scope checked
 // before the handler runs. The one table of handlers is `RouteTable`.
@@ -120,7 +121,14 @@ final class Router: Sendable {
             do {
                 let principal = try authorize(route.endpoint.scope, request)
                 try Self.refuseNUL(in: parameters, request.queryItems)
-                return try route.handler(RequestContext(request: request, parameters: parameters, principal: principal))
+                let context = RequestContext(request: request, parameters: parameters, principal: principal)
+                guard Self.changesState(request), let actor = principal?.actorName else {
+                    return try route.handler(context)
+                }
+                // The events this request writes name who made it (`events.actor`, docs/security.md).
+                return try PostgresSessionSettings.$current.withValue([Self.actorSetting: actor]) {
+                    try route.handler(context)
+                }
             } catch {
                 return APIErrorMapping.response(for: error, request: request, log: log)
             }
@@ -156,15 +164,29 @@ final class Router: Sendable {
         let principal = try authorizer.principal(forAuthorizationHeader: request.headers["Authorization"])
         switch scope {
         case .open: return nil
-        case .admin: try principal.requireAdmin()
+        case .read, .submit, .admin: try principal.requireOperator(scope)
         case .registration: try principal.requireMayRegister()
         case .member: break
         case .worker:
-            if principal == .joiningWorker {
+            switch principal {
+            case .joiningWorker:
                 throw AuthorizationError.forbidden(
                     "the join token may only register a worker; use the token returned by registration")
+            case .token(let token) where token.scope != .admin:
+                throw AuthorizationError.forbidden(
+                    "this call needs a worker token or an admin token; token \(token.name) has scope \(token.scope.rawValue)"
+                )
+            case .admin, .worker, .token: break
             }
         }
         return principal
+    }
+
+    /// The session setting `events.actor` defaults to (the schema's "api tokens" migration).
+    static let actorSetting = "ops.actor"
+
+    /// Reads bind no actor: they write no event, and binding costs a round trip per checkout.
+    private static func changesState(_ request: HTTPRequest) -> Bool {
+        request.method != HTTPMethodName.get.rawValue && request.method != HTTPMethodName.head.rawValue
     }
 }

@@ -486,5 +486,28 @@ extension Migrations {
                 CREATE INDEX tasks_unplaced ON tasks (job_id, task_index)
                     WHERE state = 'queued' AND placed_worker_id IS NULL;
                 """),
+        // Named operator tokens with a scope (issue 16.5; docs/security.md): only each secret's SHA-256 is kept,
+        // found by its unique index on every request that presents one; a revoked token keeps its row (and its
+        // name taken) for the events trail. Events name who made a change through the API: `actor` defaults to
+        // the session setting the router binds for a request by a token (`admin` for the root admin token, a
+        // named token's name), NULL for what the control plane and the workers do, so no statement that writes
+        // an event has to pass it.
+        Migration(
+            version: 22, name: "api tokens",
+            sql: """
+                CREATE TABLE api_tokens (
+                    id            bigserial PRIMARY KEY,
+                    name          text NOT NULL UNIQUE CHECK (name ~ '^[a-z0-9][a-z0-9-]{0,62}$' AND name <> 'admin'),
+                    scope         text NOT NULL CHECK (scope IN ('viewer', 'submitter', 'admin')),
+                    queues        text[] NOT NULL DEFAULT '{}',
+                    secret_sha256 text NOT NULL UNIQUE CHECK (secret_sha256 ~ '^[0-9a-f]{64}$'),
+                    created_at    timestamptz NOT NULL DEFAULT now(),
+                    created_by    text NOT NULL,
+                    revoked_at    timestamptz,
+                    revoked_by    text,
+                    CHECK ((scope = 'submitter') = (cardinality(queues) > 0))
+                );
+                ALTER TABLE events ADD COLUMN actor text DEFAULT nullif(current_setting('ops.actor', true), '');
+                """),
     ]
 }

@@ -114,6 +114,8 @@ public struct EventRecord: Codable, Sendable, Equatable {
     public var oldState: String?
     public var newState: String
     public var reason: String
+    /// Who made the change through the API (`events.actor`): a named token, `admin`, or nil.
+    public var actor: String? = nil
 }
 
 public struct TaskLogRecord: Codable, Sendable, Equatable {

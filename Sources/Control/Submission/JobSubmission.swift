@@ -14,8 +14,11 @@ struct JobSubmission {
         var changedSomething: Bool
     }
 
-    func submit(_ request: SubmitManifestsRequest) throws -> Outcome {
+    /// `visibility` refuses jobs of queues a submitter token may not use, before anything is written.
+    func submit(_ request: SubmitManifestsRequest, visibility: JobVisibility? = nil) throws -> Outcome {
         let (planned, queues) = try services.submission.plan(request)
+        try visibility?.requireSubmission(
+            jobQueues: planned.map { ($0.job.name, $0.job.queue) }, configuresQueues: queues.map(\.name))
         if request.dryRun { return try dryRun(planned, queues: queues) }
         let submitted = try explainingNameConflicts(planned) {
             try services.jobs.submit(planned.map(\.job), configuring: queues)

@@ -77,7 +77,7 @@ extension EventView {
             taskID: event.entity == "task" ? TaskID(event.entityID) : nil,
             attemptID: event.entity == "attempt" ? AttemptID(event.entityID) : nil,
             workerID: event.entity == "worker" ? WorkerID(event.entityID) : nil,
-            fromState: event.oldState, toState: event.newState, message: event.reason)
+            fromState: event.oldState, toState: event.newState, message: event.reason, actor: event.actor)
     }
 }
 

@@ -31,9 +31,10 @@ enum Output {
                 + " — set OPS_JOIN_TOKEN or OPS_JOIN_TOKEN_FILE (or --join-token-file) to the cluster's join token"
         case .rejected(_, 401, let body):
             return (body?.error.message ?? "unauthorized")
-                + " — set OPS_TOKEN or OPS_TOKEN_FILE (or --token-file) to the admin token"
+                + " — set OPS_TOKEN or OPS_TOKEN_FILE (or --token-file) to the admin token or a named token"
         case .rejected(_, 403, let body):
-            return (body?.error.message ?? "forbidden") + " — this needs the admin token"
+            // The server's message names the scope or the queue the call needs (docs/security.md).
+            return body?.error.message ?? "forbidden: this needs the admin token"
         case .rejected(_, let status, let body?):
             var text = body.error.message
             if let details = body.error.details, !details.isEmpty { text += "\n  " + details.joined(separator: "\n  ") }

@@ -28,7 +28,7 @@ enum JobSQL {
 
     /// Jobs as `JobRecord(row:)` decodes them: with their `after:` names, task counts by state and, for a job that
     /// failed or was cancelled, why (`endReason` below).
-    private static func records(where condition: String, limit: String) -> String {
+    static func records(where condition: String, limit: String) -> String {
         """
         SELECT j.*,
             \(endReason(of: "j")) AS end_reason,

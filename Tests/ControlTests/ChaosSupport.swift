@@ -13,8 +13,10 @@ struct ChaosSettings: CustomStringConvertible {
     /// How long processes are killed and restarted; the job then finishes undisturbed.
     var chaosSeconds: Double = 30
     /// Tasks of the job that runs through the chaos (each sleeps `taskSeconds`).
-    var tasks = 80
-    var taskSeconds = 0.3
+    /// 120 tasks of 2 s on 12 slots: at least 20 s of work, so the kills and the PostgreSQL restart (at a third of
+    /// `chaosSeconds`) land while the job runs.
+    var tasks = 120
+    var taskSeconds = 2.0
     /// Mutated API requests sent once the job finished (no request may get a 5xx).
     var mutatedRequests = 5_000
     var seed: UInt64 = 16

@@ -48,8 +48,10 @@ final class HistoryPartitionTests: XCTestCase {
             SELECT $1, $1, $1, 'loss', g, g FROM generate_series(1, 60) g
             """, [.int(job)])
         let events = EventStore(pool: pool)
-        let eventsBefore = try allEventPages(events, job: nil)
-        let jobEventsBefore = try allEventPages(events, job: JobID(rawValue: job))
+        // Read as rows, newest first like the listing: the store's reader expects columns later migrations add
+        // (`actor`, migration "api tokens"), which rows from before them hold as NULL.
+        let eventsBefore = try eventRows(job: nil)
+        let jobEventsBefore = try eventRows(job: job)
         let logsBefore = try TaskLogStore(pool: pool).list(job: JobID(rawValue: job))
         let metricsBefore = try MetricStore(pool: pool).list(job: JobID(rawValue: job))
 
@@ -242,6 +244,15 @@ final class HistoryPartitionTests: XCTestCase {
             try $0.queryOne(
                 "SELECT extract(epoch FROM date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::float8 AS s"
             ).double("s")
+        }
+    }
+
+    private func eventRows(job: Int64?) throws -> [EventRecord] {
+        try pool.withConnection { c in
+            try c.query(
+                "SELECT *, NULL::text AS actor FROM events WHERE $1::bigint IS NULL OR job_id = $1 ORDER BY id DESC",
+                [job.map { .int($0) }]
+            ).map(EventRecord.init(row:))
         }
     }
 

@@ -55,7 +55,8 @@ final class ArgumentParserTests: XCTestCase {
                 choices: ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues"]))
         XCTAssertEqual(error("cancel a b"), .unexpectedArgument(command: "cancel", argument: "b"))
         XCTAssertEqual(
-            error("delete job x"), .invalidChoice(command: "delete", name: "KIND", value: "job", choices: ["queue"]))
+            error("delete jobs x"),
+            .invalidChoice(command: "delete", name: "KIND", value: "jobs", choices: ["job", "queue"]))
         XCTAssertEqual(error("delete queue"), .missingArgument(command: "delete", name: "NAME"))
         XCTAssertEqual(error("apply -f a -f b"), .duplicateOption(command: "apply", option: "-f"))
         XCTAssertEqual(error("--server x"), .unknownCommand("--server", suggestion: nil))

@@ -7,8 +7,9 @@ import Primitives
 final class BackgroundSweeps: Sendable {
     private let services: ControlServices
     private let log: @Sendable (String) -> Void
-    /// Set by `stop()`; the sweep thread sleeps on it between sweeps, so a stop wakes it at once.
-    private let stopRequested = Guarded(false)
+    private let sweep = PeriodicSweep(threadName: "control-sweeps")
+    /// The last failure logged, so a database outage shows up once, not every half second.
+    private let lastError = Locked("")
 
     init(services: ControlServices, log: @escaping @Sendable (String) -> Void) {
         self.services = services
@@ -16,30 +17,25 @@ final class BackgroundSweeps: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "control-sweeps"
-        thread.start()
+        let intervalSeconds = services.configuration.sweepIntervalSeconds
+        sweep.start(firstPassAfterSeconds: intervalSeconds, intervalSeconds: intervalSeconds) { [self] in
+            sweepLoggingFailures()
+        }
     }
 
-    func stop() {
-        stopRequested.update { $0 = true }
-    }
+    func stop() { sweep.stop() }
 
-    private func run() {
-        var lastError = ""
-        while true {
-            let intervalSeconds = services.configuration.sweepIntervalSeconds
-            let deadline = Date().addingTimeInterval(intervalSeconds)
-            if stopRequested.wait(until: deadline, for: { $0 ? true : nil }) == true { return }
-            do {
-                try sweepOnce()
-                lastError = ""
-            } catch {
-                // A database outage shows up here once, not every half second.
-                let text = "\(error)"
-                if text != lastError { log("background sweep failed (will retry): \(text)") }
-                lastError = text
+    private func sweepLoggingFailures() {
+        do {
+            try sweepOnce()
+            lastError.withLock { $0 = "" }
+        } catch {
+            let text = "\(error)"
+            let isNew = lastError.withLock { last in
+                defer { last = text }
+                return last != text
             }
+            if isNew { log("background sweep failed (will retry): \(text)") }
         }
     }
 

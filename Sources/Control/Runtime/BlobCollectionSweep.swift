@@ -7,7 +7,7 @@ import Primitives
 final class BlobCollectionSweep: Sendable {
     private let services: ControlServices
     private let log: @Sendable (String) -> Void
-    private let stopRequested = Guarded(false)
+    private let sweep = PeriodicSweep(threadName: "control-blob-gc")
 
     init(services: ControlServices, log: @escaping @Sendable (String) -> Void) {
         self.services = services
@@ -15,31 +15,25 @@ final class BlobCollectionSweep: Sendable {
     }
 
     func start() {
-        guard services.configuration.storage.garbageIntervalSeconds > 0 else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "control-blob-gc"
-        thread.start()
-    }
-
-    func stop() {
-        stopRequested.update { $0 = true }
-    }
-
-    private func run() {
         let intervalSeconds = services.configuration.storage.garbageIntervalSeconds
-        while true {
-            let deadline = Date().addingTimeInterval(intervalSeconds)
-            if stopRequested.wait(until: deadline, for: { $0 ? true : nil }) == true { return }
-            do {
-                let report = try BlobCollector.make(services, log: log).collect()
-                if report.deleted > 0 || report.expiredUploads > 0 {
-                    log(
-                        "blob collection (\(report.backend.rawValue)): deleted \(report.deleted) unreferenced blob(s), "
-                            + "\(report.deletedBytes) bytes; \(report.expiredUploads) expired upload(s)")
-                }
-            } catch {
-                log("blob collection failed (will retry in \(Int(intervalSeconds)) s): \(error)")
+        guard intervalSeconds > 0 else { return }
+        sweep.start(firstPassAfterSeconds: intervalSeconds, intervalSeconds: intervalSeconds) { [self] in
+            collectOnce(intervalSeconds: intervalSeconds)
+        }
+    }
+
+    func stop() { sweep.stop() }
+
+    private func collectOnce(intervalSeconds: Double) {
+        do {
+            let report = try BlobCollector.make(services, log: log).collect()
+            if report.deleted > 0 || report.expiredUploads > 0 {
+                log(
+                    "blob collection (\(report.backend.rawValue)): deleted \(report.deleted) unreferenced blob(s), "
+                        + "\(report.deletedBytes) bytes; \(report.expiredUploads) expired upload(s)")
             }
+        } catch {
+            log("blob collection failed (will retry in \(Int(intervalSeconds)) s): \(error)")
         }
     }
 }

@@ -10,7 +10,7 @@ final class HistoryRetentionSweep: Sendable {
 
     private let services: ControlServices
     private let log: @Sendable (String) -> Void
-    private let stopRequested = Guarded(false)
+    private let sweep = PeriodicSweep(threadName: "control-history")
 
     init(services: ControlServices, log: @escaping @Sendable (String) -> Void) {
         self.services = services
@@ -18,23 +18,10 @@ final class HistoryRetentionSweep: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "control-history"
-        thread.start()
+        sweep.start(firstPassAfterSeconds: 0, intervalSeconds: Self.intervalSeconds) { [self] in sweepOnce() }
     }
 
-    func stop() {
-        stopRequested.update { $0 = true }
-    }
-
-    private func run() {
-        var deadline = Date()
-        while true {
-            if stopRequested.wait(until: deadline, for: { $0 ? true : nil }) == true { return }
-            sweepOnce()
-            deadline = Date().addingTimeInterval(Self.intervalSeconds)
-        }
-    }
+    func stop() { sweep.stop() }
 
     private func sweepOnce() {
         let retentionDays = services.configuration.historyRetentionDays

@@ -10,31 +10,7 @@ import XCTest
 /// The router called in-process with request values (no socket, no server): route matching with path
 /// parameters, 404 for an unknown path, 405 for a known path with another method, and the token each route's
 /// scope asks for. Handlers that read the store use a fresh database on the throwaway PostgreSQL.
-final class RouterInProcessTests: StoreTestCase {
-    private var router: Router!
-    private var signals: StoreSignals!
-    private var directory: TemporaryDirectory!
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        directory = try TemporaryDirectory.make()
-        let configuration = ControlPlaneConfiguration(
-            databaseURL: conninfo, adminToken: Secret("admin"), joinToken: Secret("join"),
-            artifactDirectory: directory.path + "/artifacts")
-        signals = StoreSignals(conninfo: conninfo)
-        let services = ControlServices(
-            configuration: configuration, store: ControlStore(pool: pool), signals: signals,
-            planners: JobPlanners(), registry: .standard)
-        router = RouteTable.router(services, version: "test", isLeader: { false }, log: { _ in })
-    }
-
-    override func tearDown() {
-        signals?.stop()
-        signals = nil
-        router = nil
-        super.tearDown()
-    }
-
+final class RouterInProcessTests: InProcessRouterTestCase {
     private func send(
         _ method: String, _ path: String, token: String?, json: String? = nil,
         query: [HTTPQueryItem] = []

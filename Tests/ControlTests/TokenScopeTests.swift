@@ -15,30 +15,8 @@ import XCTest
 
 @testable import Control
 
-final class TokenScopeTests: StoreTestCase {
-    private var router: Router!
-    private var signals: StoreSignals!
-    private var directory: TemporaryDirectory!
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        directory = try TemporaryDirectory.make()
-        let configuration = ControlPlaneConfiguration(
-            databaseURL: conninfo, adminToken: Secret("root"), joinToken: Secret("join"),
-            artifactDirectory: directory.path + "/artifacts")
-        signals = StoreSignals(conninfo: conninfo)
-        let services = ControlServices(
-            configuration: configuration, store: ControlStore(pool: pool), signals: signals,
-            planners: JobPlanners(), registry: .standard)
-        router = RouteTable.router(services, version: "test", isLeader: { false }, log: { _ in })
-    }
-
-    override func tearDown() {
-        signals?.stop()
-        signals = nil
-        router = nil
-        super.tearDown()
-    }
+final class TokenScopeTests: InProcessRouterTestCase {
+    override var adminToken: String { "root" }
 
     // MARK: Helpers
 

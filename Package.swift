@@ -118,7 +118,7 @@ let package = Package(
 
         // MARK: Tests, beside the module they test.
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient", "TestSupport", "Primitives"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "Primitives"]),
         .testTarget(name: "CompressionTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel"]),

@@ -17,6 +17,8 @@ public typealias AsyncHTTPHandler = @Sendable (HTTPRequest) async -> HTTPRespons
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
     private let core: ServerCore
+    /// Nil for an async-handler server, whose handlers run as Tasks.
+    private let handlerThreads: HandlerThreads?
     private let lock = NSLock()
     private var daemon: OpaquePointer?
     private var retainedCore: Unmanaged<ServerCore>?
@@ -25,6 +27,7 @@ public final class HTTPServer: @unchecked Sendable {
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
         self.configuration = configuration
         let threads = HandlerThreads(limit: max(1, configuration.handlerThreadLimit))
+        self.handlerThreads = threads
         self.core = ServerCore(configuration: configuration) { request, reply in
             threads.run { reply(handler(request)) }
         }
@@ -36,6 +39,7 @@ public final class HTTPServer: @unchecked Sendable {
         asyncHandler: @escaping AsyncHTTPHandler
     ) {
         self.configuration = configuration
+        self.handlerThreads = nil
         self.core = ServerCore(configuration: configuration) { request, reply in
             Task { reply(await asyncHandler(request)) }
         }
@@ -49,6 +53,10 @@ public final class HTTPServer: @unchecked Sendable {
         let host = configuration.address.contains(":") ? "[\(configuration.address)]" : configuration.address
         return "http://\(host):\(port)"
     }
+
+    /// Handler threads the system refused to start (a thread or memory limit); their requests waited for a
+    /// running handler thread. Nonzero explains a request that took as long as the longest handler.
+    public var handlerThreadStartFailures: Int { handlerThreads?.failedThreadStarts ?? 0 }
 
     /// True while `stop` is draining; long-poll handlers may check it to return early.
     public var isStopping: Bool { core.isStopping }

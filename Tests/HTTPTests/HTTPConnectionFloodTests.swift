@@ -96,7 +96,10 @@ final class HTTPConnectionFloodTests: XCTestCase {
         for poll in polls { poll.write("GET /poll HTTP/1.1\r\nHost: test\r\n\r\n") }
         let deadline = Date(timeIntervalSinceNow: 120)
         while waiting.count < pollCount && Date() < deadline { usleep(20_000) }
-        XCTAssertEqual(waiting.count, pollCount, "every long-poll is inside its handler at once")
+        XCTAssertEqual(
+            waiting.count, pollCount,
+            "every long-poll is inside its handler at once; process: \(ProcessResources.current()), "
+                + "handler threads refused: \(server.handlerThreadStartFailures)")
 
         guard let probe = LoopbackSocket.connect(port: server.port) else { return XCTFail("probe refused") }
         defer { probe.close() }

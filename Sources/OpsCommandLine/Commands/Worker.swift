@@ -78,6 +78,21 @@ enum WorkerCommand: OpsCommand {
             SIGINT/SIGTERM: running attempts checkpoint and are handed back, reports are delivered, the worker deregisters.
             """)
 
+    /// `--devices 0,1`: the device ids command jobs get as CUDA_VISIBLE_DEVICES, one per accelerator offered.
+    static func devices(_ settings: Settings, offering resources: Resources) throws(SettingsError) -> [String] {
+        let devices = (settings.string("devices") ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        let offered = resources.accelerators.values.reduce(0, +)
+        guard devices.isEmpty || Int64(devices.count) == offered, Set(devices).count == devices.count else {
+            throw SettingsError(
+                "--devices: expected \(offered) distinct device ids, one per accelerator --accelerator offers (the "
+                    + "scheduler counts accelerators), e.g. --accelerator gpu=2 --devices 0,1; got "
+                    + "'\(settings.string("devices") ?? "")'")
+        }
+        return devices
+    }
+
     static func run(_ settings: Settings) async throws -> Int32 {
         let configuration = try settings.workerConfiguration()
         let token =
@@ -114,15 +129,7 @@ enum WorkerCommand: OpsCommand {
             WorkerDaemon.standardErrorLog(
                 "cluster storage: \(storage.backend.rawValue)\(storage.s3.map { " bucket \($0.bucket)" } ?? "")")
         }
-        let devices = (settings.string("devices") ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }.filter { !$0.isEmpty }
-        let offered = configuration.resources.accelerators.values.reduce(0, +)
-        guard devices.isEmpty || Int64(devices.count) == offered else {
-            throw SettingsError(
-                "--devices: lists \(devices.count) devices but --accelerator offers \(offered); the scheduler counts "
-                    + "accelerators, so name one device per accelerator (e.g. --accelerator gpu=2 --devices 0,1)")
-        }
+        let devices = try Self.devices(settings, offering: configuration.resources)
         var registry = ExecutorRegistry.standard()
         registry.register(
             kind: CommandExecutor.kind,

@@ -20,3 +20,10 @@ if ! command -v patroni >/dev/null 2>&1 || ! command -v etcd >/dev/null 2>&1; th
   apt-get update -qq
   apt-get install -y -qq patroni etcd-server >/dev/null
 fi
+# PyTorch for the DDP gang of the `command` kind (CommandGangClusterTests): the CPU wheel from PyTorch's index, else
+# the one on PyPI (or a local wheel directory pip is configured to find) when that index is unreachable.
+if ! python3 -c 'import torch.distributed' >/dev/null 2>&1; then
+  echo "installing torch (CPU) for the DDP gang test"
+  python3 -m pip install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu \
+    >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check torch
+fi

@@ -362,8 +362,11 @@ public struct LeaseStore: Sendable {
         }
     }
 
-    /// Applies attempt endings set-based; returns the attempts ended.
-    private static func end(_ c: PostgresConnection, _ endings: [AttemptEnding]) throws -> [AttemptID] {
+    /// Applies attempt endings set-based; returns the attempts ended. Unless `restartingGangs` is false, the other
+    /// members of a `command` gang whose attempt ended here are ended too (`restartGangs`).
+    static func end(_ c: PostgresConnection, _ endings: [AttemptEnding], restartingGangs: Bool = true) throws
+        -> [AttemptID]
+    {
         guard !endings.isEmpty else { return [] }
         let rows = try c.query(
             TaskSQL.endAttempts,
@@ -375,11 +378,19 @@ public struct LeaseStore: Sendable {
         var jobs: Set<Int64> = []
         var requeued = false
         var ended: [AttemptID] = []
+        var gangCauses: [Int64: GangRestartCause] = [:]
+        let byAttempt = Dictionary(endings.map { ($0.attempt, $0) }, uniquingKeysWith: { first, _ in first })
         for row in rows {
-            ended.append(AttemptID(try row.int64("attempt_id")))
-            jobs.insert(try row.int64("job_id"))
+            let attempt = try row.int64("attempt_id")
+            let job = try row.int64("job_id")
+            ended.append(AttemptID(attempt))
+            jobs.insert(job)
             if try row.string("task_state") == TaskState.queued.rawValue { requeued = true }
+            if restartingGangs, let ending = byAttempt[attempt], gangCauses[job] == nil {
+                gangCauses[job] = GangRestartCause(task: ending.task, taskState: ending.taskState, error: ending.error)
+            }
         }
+        try restartGangs(c, causes: gangCauses)
         if requeued { try c.notify(channel: StoreChannel.taskRunnable) }
         try JobLifecycle.refresh(c, jobs: jobs)
         return ended

@@ -63,11 +63,35 @@ enum WorkerCommand: OpsCommand {
                 environment: "OPS_ARTIFACT_DIR",
                 default: "<state-dir>/artifacts"),
             pollWaitSeconds.spec,
+            OptionSpec(
+                "devices", value: "ID,ID",
+                help:
+                    "accelerator device ids that command jobs get as CUDA_VISIBLE_DEVICES, one per accelerator asked for",
+                environment: "OPS_WORKER_DEVICES"),
+            OptionSpec(
+                "advertise-address", value: "HOST",
+                help: "the address other gang members reach this worker at (MASTER_ADDR of command jobs)",
+                environment: "OPS_ADVERTISE_ADDRESS", default: "the host name"),
         ],
         discussion: """
             OPS_WORKER_ACCELERATORS and OPS_WORKER_LABELS take comma-separated lists (gpu-h100=8,tpu-v5e=4).
             SIGINT/SIGTERM: running attempts checkpoint and are handed back, reports are delivered, the worker deregisters.
             """)
+
+    /// `--devices 0,1`: the device ids command jobs get as CUDA_VISIBLE_DEVICES, one per accelerator offered.
+    static func devices(_ settings: Settings, offering resources: Resources) throws(SettingsError) -> [String] {
+        let devices = (settings.string("devices") ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        let offered = resources.accelerators.values.reduce(0, +)
+        guard devices.isEmpty || Int64(devices.count) == offered, Set(devices).count == devices.count else {
+            throw SettingsError(
+                "--devices: expected \(offered) distinct device ids, one per accelerator --accelerator offers (the "
+                    + "scheduler counts accelerators), e.g. --accelerator gpu=2 --devices 0,1; got "
+                    + "'\(settings.string("devices") ?? "")'")
+        }
+        return devices
+    }
 
     static func run(_ settings: Settings) async throws -> Int32 {
         let configuration = try settings.workerConfiguration()
@@ -105,8 +129,16 @@ enum WorkerCommand: OpsCommand {
             WorkerDaemon.standardErrorLog(
                 "cluster storage: \(storage.backend.rawValue)\(storage.s3.map { " bucket \($0.bucket)" } ?? "")")
         }
+        let devices = try Self.devices(settings, offering: configuration.resources)
+        var registry = ExecutorRegistry.standard()
+        registry.register(
+            kind: CommandExecutor.kind,
+            CommandExecutor(
+                advertisedAddress: settings.string("advertise-address"),
+                checkpointRoot: configuration.workDirectory.appendingPathComponent("checkpoints"),
+                devices: devices))
         let daemon = WorkerDaemon(
-            configuration: configuration, api: api, registry: ExecutorRegistry.standard(),
+            configuration: configuration, api: api, registry: registry,
             artifactStore: artifactStore,
             datasets: ControlPlaneDatasets(
                 baseURL: settings.serverURL, token: api.requester.token, extraFetchers: extraFetchers))

@@ -39,6 +39,7 @@ extension ExecutorRegistry {
         registry.register(kind: EvalExecutor.kind, EvalExecutor())
         registry.register(kind: StreamExecutor.kind, StreamExecutor())
         registry.register(kind: VerifyExecutor.kind, VerifyExecutor())
+        registry.register(kind: CommandExecutor.kind, CommandExecutor())
         return registry
     }
 }

@@ -64,7 +64,19 @@ public struct ShellExecutor: JobExecutor {
         let readers = DispatchGroup()
         Self.forwardLines(of: stdout.fileHandleForReading, to: context, stream: .stdout, group: readers)
         Self.forwardLines(of: stderr.fileHandleForReading, to: context, stream: .stderr, group: readers)
+        let seconds = try await Self.supervise(
+            process, program: argv[0], readers: readers, context: context, timeoutSeconds: timeoutSeconds,
+            timeoutField: "shell.timeoutSeconds")
+        return TaskResult(result: ["exitStatus": 0, "seconds": .double(seconds)])
+    }
 
+    /// Waits for a started process while watching cancellation, preemption and the timeout (any of them stops it:
+    /// SIGTERM, then SIGKILL 2 s later), then for its output readers. Returns the seconds it ran when it exited 0;
+    /// throws the stop reason, or a retryable failure naming the status or signal otherwise.
+    static func supervise(
+        _ process: Process, program: String, readers: DispatchGroup, context: ExecutionContext,
+        timeoutSeconds: Double?, timeoutField: String
+    ) async throws -> Double {
         let started = Date()
         var stopReason: Error?
         while process.isRunning {
@@ -74,8 +86,7 @@ public struct ShellExecutor: JobExecutor {
                 } else if let preemption = context.preemption {
                     stopReason = ExecutionStopped.preempted(reason: preemption.reason)
                 } else if let timeoutSeconds, Date().timeIntervalSince(started) > timeoutSeconds {
-                    stopReason = TaskFailure(
-                        "timed out after \(timeoutSeconds)s (shell.timeoutSeconds)", retryable: true)
+                    stopReason = TaskFailure("timed out after \(timeoutSeconds)s (\(timeoutField))", retryable: true)
                 }
                 if stopReason != nil { Self.terminate(process) }
             }
@@ -85,10 +96,10 @@ public struct ShellExecutor: JobExecutor {
         if let stopReason { throw stopReason }
         let status = process.terminationStatus
         if process.terminationReason == .uncaughtSignal {
-            throw TaskFailure("\(argv[0]) was killed by signal \(status)", retryable: true)
+            throw TaskFailure("\(program) was killed by signal \(status)", retryable: true)
         }
-        guard status == 0 else { throw TaskFailure("\(argv[0]) exited with status \(status)", retryable: true) }
-        return TaskResult(result: ["exitStatus": 0, "seconds": .double(Date().timeIntervalSince(started))])
+        guard status == 0 else { throw TaskFailure("\(program) exited with status \(status)", retryable: true) }
+        return Date().timeIntervalSince(started)
     }
 
     private static func currentStop(_ context: ExecutionContext) -> Error {
@@ -131,7 +142,9 @@ public struct ShellExecutor: JobExecutor {
     /// A program path: as given when it contains a slash (a relative one from the task's working directory,
     /// where a shell would look), else the first match on PATH. Checked here so that a missing program is named
     /// plainly; `Process.run` reports it as Foundation's raw error dump ("Error Domain=NSCocoaErrorDomain ...").
-    static func resolve(_ program: String, in directory: URL, environment: [String: String]) throws -> URL {
+    static func resolve(
+        _ program: String, in directory: URL, environment: [String: String], field: String = "shell.command"
+    ) throws -> URL {
         let fm = FileManager.default
         guard !program.contains("/") else {
             let url =
@@ -139,10 +152,10 @@ public struct ShellExecutor: JobExecutor {
                 ? URL(fileURLWithPath: program) : directory.appendingPathComponent(program).standardizedFileURL
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-                throw TaskFailure("shell.command: no such program: \(url.path)", retryable: false)
+                throw TaskFailure("\(field): no such program: \(url.path)", retryable: false)
             }
             guard !isDirectory.boolValue, fm.isExecutableFile(atPath: url.path) else {
-                throw TaskFailure("shell.command: not an executable program: \(url.path)", retryable: false)
+                throw TaskFailure("\(field): not an executable program: \(url.path)", retryable: false)
             }
             return url
         }
@@ -156,7 +169,7 @@ public struct ShellExecutor: JobExecutor {
                 return candidate
             }
         }
-        throw TaskFailure("shell.command: no such program: \(program) (searched PATH: \(path))", retryable: false)
+        throw TaskFailure("\(field): no such program: \(program) (searched PATH: \(path))", retryable: false)
     }
 
     /// The POSIX reason under a Foundation error ("Permission denied"), not its whole `Error Domain=...` dump.
@@ -169,19 +182,26 @@ public struct ShellExecutor: JobExecutor {
     }
 
     /// The working directory must exist: `Process.run` reports a missing one as if the program were missing.
-    static func checkDirectory(_ directory: URL) throws {
+    static func checkDirectory(_ directory: URL, field: String = "shell.workingDirectory") throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-            throw TaskFailure("shell.workingDirectory: no such directory: \(directory.path)", retryable: false)
+            throw TaskFailure("\(field): no such directory: \(directory.path)", retryable: false)
         }
         guard isDirectory.boolValue else {
-            throw TaskFailure("shell.workingDirectory: not a directory: \(directory.path)", retryable: false)
+            throw TaskFailure("\(field): not a directory: \(directory.path)", retryable: false)
         }
     }
 
     /// Reads the pipe on its own thread until EOF, logging each line.
     static func forwardLines(
         of handle: FileHandle, to context: ExecutionContext, stream: LogStream, group: DispatchGroup
+    ) {
+        forwardLines(of: handle, group: group) { context.log($0, stream: stream) }
+    }
+
+    /// Reads the pipe on its own thread until EOF, handing each line (cut at `maxLineBytes`) to `handle`.
+    static func forwardLines(
+        of handle: FileHandle, group: DispatchGroup, _ handleLine: @escaping @Sendable (String) -> Void
     ) {
         group.enter()
         let thread = Thread {
@@ -194,7 +214,7 @@ public struct ShellExecutor: JobExecutor {
                     line = line.prefix(maxLineBytes)
                     suffix = " …[line cut]"
                 }
-                context.log(String(decoding: line, as: UTF8.self) + suffix, stream: stream)
+                handleLine(String(decoding: line, as: UTF8.self) + suffix)
             }
             while true {
                 let chunk = handle.availableData

@@ -3,7 +3,7 @@
 
 enum AttemptSQL {
     /// The columns `LeaseStore.AttemptEnding(row:)` decodes: the attempt, its task's job and the job's retry policy.
-    private static let endingColumns = """
+    static let endingColumns = """
         SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
                j.max_backoff_seconds, j.backoff_multiplier
         FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id

@@ -20,3 +20,12 @@ if ! command -v patroni >/dev/null 2>&1 || ! command -v etcd >/dev/null 2>&1; th
   apt-get update -qq
   apt-get install -y -qq patroni etcd-server >/dev/null
 fi
+# The deployment tests (issue 19): `openssl` makes the TLS tests' CA and certificates, `systemd-analyze` verifies
+# the systemd units, `kubectl kustomize` renders the Kubernetes manifests offline (Debian's kubernetes-client).
+if ! command -v openssl >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1 \
+  || ! command -v kubectl >/dev/null 2>&1; then
+  echo "installing the deployment tests' openssl, systemd and kubernetes-client"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq openssl systemd kubernetes-client >/dev/null
+fi

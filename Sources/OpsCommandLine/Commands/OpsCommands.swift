@@ -21,6 +21,10 @@ public enum OpsCommands {
             help: "file holding the admin token (or OPS_TOKEN holds the token itself; never a flag)",
             environment: "OPS_TOKEN_FILE", default: "<state-dir>/admin-token when present"),
         OptionSpec(
+            "ca-file", value: "PATH",
+            help: "CA certificate(s) (PEM) the control plane's HTTPS certificate is verified against",
+            environment: "OPS_CA_FILE", default: "the system's CA store"),
+        OptionSpec(
             "state-dir", value: "DIR", help: "local state: embedded database, tokens, artifacts, work dirs",
             environment: "OPS_STATE_DIR", default: "~/.opsctl"),
         OptionSpec("help", short: "h", help: "show help"),

@@ -39,7 +39,7 @@ public enum OpsCommands {
         UpCommand.self, ServeCommand.self, WorkerCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
         LogsCommand.self, CancelCommand.self, DeleteCommand.self, RerunCommand.self, GenerateCommand.self,
         VersionCommand.self,
-        CollectBlobsCommand.self, TokenCommand.self,
+        CollectBlobsCommand.self, TokenCommand.self, ConfigCommand.self,
     ]
 
     /// The command type named `name`, as the parser spelled it.

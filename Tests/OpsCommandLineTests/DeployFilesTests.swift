@@ -236,7 +236,7 @@ final class DeployFilesTests: XCTestCase {
     }
 
     private func items(of node: YAMLNode?) -> [YAMLNode] {
-        if case .items(of: let items, _)? = node { return items }
+        if case .sequence(let items, _)? = node { return items }
         return []
     }
 

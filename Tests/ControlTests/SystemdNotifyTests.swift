@@ -1,7 +1,7 @@
 // Issue 19, systemd: `opsctl serve` under a `Type=notify` unit. The test plays systemd's part: it binds the unix
 // datagram socket named by NOTIFY_SOCKET (in the abstract namespace, `@name`, as systemd does) and starts `serve`
-// while the database is down. No READY=1 comes while the database is unreachable; once it is started, READY=1
-// arrives and /readyz answers; SIGTERM sends STOPPING=1.
+// while the database is down. No READY=1 comes while the database is unreachable (and a SIGHUP then does not end
+// it); once the database is started, READY=1 arrives and /readyz answers; SIGTERM sends STOPPING=1.
 
 import Foundation
 import TestSupport
@@ -30,19 +30,26 @@ final class SystemdNotifyTests: XCTestCase {
         let serve = try cluster.startServe(
             port: port, leaseSeconds: 5, heartbeatSeconds: 0.5, environment: ["NOTIFY_SOCKET": "@" + name])
         // The database is down: serve waits for it (up to 60 s) and says nothing to systemd meanwhile.
-        try await waitUntil(
+        try waitUntil(
             "serve started (its first line names the database)", timeoutSeconds: 30, intervalSeconds: 0.1
         ) {
             serve.output.contains("database") || !serve.isRunning
         }
         XCTAssertTrue(serve.isRunning, serve.output)
         XCTAssertNil(try socket.receive(timeoutSeconds: 2), "READY=1 before the database was reachable")
+        // `systemctl reload` (SIGHUP) while it starts does not end it (SIGHUP's default action would, and systemd
+        // counts that exit as clean, so Restart=on-failure would not bring it back).
+        kill(serve.pid, SIGHUP)
+        try waitUntil("serve notes the early SIGHUP", timeoutSeconds: 30, intervalSeconds: 0.1) {
+            serve.output.contains("got SIGHUP while starting") || !serve.isRunning
+        }
+        XCTAssertTrue(serve.isRunning, serve.output)
 
         try cluster.postgres.server.start()
         let ready = try XCTUnwrap(try socket.receive(timeoutSeconds: 60), "no notification:\n\(serve.output)")
         XCTAssertEqual(ready, "READY=1")
         // READY=1 means the API answers now, with the database reachable.
-        let readyz = try await RawHTTP(baseURL: "http://127.0.0.1:\(port)").readyStatus()
+        let readyz = await RawHTTP(baseURL: "http://127.0.0.1:\(port)").readyStatus()
         XCTAssertEqual(readyz, 200)
 
         kill(serve.pid, SIGTERM)

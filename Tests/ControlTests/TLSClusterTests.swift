@@ -62,7 +62,7 @@ final class TLSClusterTests: XCTestCase {
             port: port, leaseSeconds: 5, heartbeatSeconds: 0.5,
             extraArguments: ["--tls-cert-file", certificate.certificateFile, "--tls-key-file", certificate.keyFile])
         let trusting = HTTPClient(caFile: ca.certificateFile)
-        try await waitUntil("the control plane answers /readyz over HTTPS", timeoutSeconds: 60, intervalSeconds: 0.2) {
+        try waitUntil("the control plane answers /readyz over HTTPS", timeoutSeconds: 60, intervalSeconds: 0.2) {
             guard serve.isRunning else { throw IntegrationFailure("serve exited:\n\(serve.output)") }
             return (try? trusting.send(HTTPClientRequest(url: server + "/readyz", timeoutSeconds: 5)))?.status == 200
         }
@@ -87,7 +87,7 @@ final class TLSClusterTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("certificate not trusted"), refused.stderr)
         XCTAssertTrue(refused.stderr.contains("pass --ca-file"), refused.stderr)
         let untrustingWorker = try startWorker(name: "wrong-ca", server: server, caFile: other.certificateFile)
-        try await waitUntil("the worker with the wrong CA exits", timeoutSeconds: 60, intervalSeconds: 0.2) {
+        try waitUntil("the worker with the wrong CA exits", timeoutSeconds: 60, intervalSeconds: 0.2) {
             !untrustingWorker.isRunning
         }
         XCTAssertNotEqual(untrustingWorker.process.terminationStatus, 0)
@@ -103,7 +103,7 @@ final class TLSClusterTests: XCTestCase {
         XCTAssertEqual(try TestCertificateAuthority.presentedSerial(port: port), "1001")
         _ = try ca.issueServerCertificate(name: "control-plane", serial: 0x2002)
         kill(serve.pid, SIGHUP)
-        try await waitUntil("new connections see the renewed certificate", timeoutSeconds: 30, intervalSeconds: 0.2) {
+        try waitUntil("new connections see the renewed certificate", timeoutSeconds: 30, intervalSeconds: 0.2) {
             (try? TestCertificateAuthority.presentedSerial(port: port)) == "2002"
         }
         XCTAssertEqual(listeningSocketInode(port: port), listener, "the listener was never closed")
@@ -112,7 +112,7 @@ final class TLSClusterTests: XCTestCase {
             ["apply", "-f", try sleepJob("after-reload"), "--wait", "--timeout", "60"], server: server,
             environment: caEnvironment)
         XCTAssertEqual(after.status, 0, "apply after the reload failed: \(after.stdout)\n\(after.stderr)")
-        try await waitUntil("serve logs the reload", timeoutSeconds: 10) {
+        try waitUntil("serve logs the reload", timeoutSeconds: 10) {
             serve.output.contains("reloaded the TLS certificate \(certificate.certificateFile)")
         }
     }

@@ -65,8 +65,9 @@ enum ServeCommand: OpsCommand {
 
     static func run(_ settings: Settings) async throws -> Int32 {
         let configuration = try settings.controlPlaneConfiguration()
-        Output.note("control plane \(opsVersion): \(summary(configuration))")
+        // Before the first line of output: a supervisor that saw it may send SIGHUP.
         let lifecycle = ServeLifecycle(environment: settings.environment)
+        Output.note("control plane \(opsVersion): \(summary(configuration))")
         let server = Task {
             try await ControlPlane.run(configuration, onStarted: { lifecycle.started($0) }) { url in
                 Output.note("listening on \(url)")

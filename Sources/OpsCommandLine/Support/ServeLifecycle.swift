@@ -10,17 +10,31 @@ import Primitives
 final class ServeLifecycle: Sendable {
     private let notifier: SystemdNotifier?
     private let environment: [String: String]
+    /// Set once the control plane serves; a SIGHUP before that has nothing to reload.
+    private let controlPlane = Locked<ControlPlane?>(nil)
     private let hangup = Locked<HangupSignal?>(nil)
     private let watchdog = Locked<(any DispatchSourceTimer)?>(nil)
 
+    /// Takes SIGHUP from the start: its default action would end the process, and systemd counts a SIGHUP exit as
+    /// clean, so `Restart=on-failure` would not bring it back.
     init(environment: [String: String]) {
         self.environment = environment
         notifier = SystemdNotifier(environment: environment)
+        let controlPlane = self.controlPlane
+        hangup.withLock {
+            $0 = HangupSignal {
+                guard let started = controlPlane.current else {
+                    Output.note("got SIGHUP while starting; the certificate is read when the control plane starts")
+                    return
+                }
+                Self.reload(started)
+            }
+        }
     }
 
-    /// The control plane serves: reload on SIGHUP, tell systemd it is ready, keep its watchdog fed.
+    /// The control plane serves: SIGHUP reloads its certificate; tell systemd it is ready, keep its watchdog fed.
     func started(_ controlPlane: ControlPlane) {
-        hangup.withLock { $0 = HangupSignal { Self.reload(controlPlane) } }
+        self.controlPlane.withLock { $0 = controlPlane }
         notify(SystemdNotifier.ready)
         guard notifier != nil, let interval = SystemdNotifier.watchdogIntervalSeconds(environment: environment) else {
             return

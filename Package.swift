@@ -70,7 +70,7 @@ let package = Package(
             name: "OpsCommandLine",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "Control", "Workers", "Postgres", "YAML",
-                "Engine", "ObjectStore",
+                "Engine", "ObjectStore", "HTTPClient",
             ]),
 
         // MARK: Executables.
@@ -135,7 +135,8 @@ let package = Package(
             name: "WorkersTests",
             dependencies: ["Workers", "APIClient", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
         .testTarget(
-            name: "OpsCommandLineTests", dependencies: ["OpsCommandLine", "Control", "ClusterModel", "TestSupport"]),
+            name: "OpsCommandLineTests",
+            dependencies: ["OpsCommandLine", "Control", "ClusterModel", "TestSupport", "YAML"]),
         .testTarget(
             name: "ControlTests",
             dependencies: [

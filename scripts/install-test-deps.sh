@@ -27,3 +27,12 @@ if ! python3 -c 'import torch.distributed' >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu \
     >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check torch
 fi
+# The deployment tests (issue 19): `openssl` makes the TLS tests' CA and certificates, `systemd-analyze` verifies
+# the systemd units, `kubectl kustomize` renders the Kubernetes manifests offline (Debian's kubernetes-client).
+if ! command -v openssl >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1 \
+  || ! command -v kubectl >/dev/null 2>&1; then
+  echo "installing the deployment tests' openssl, systemd and kubernetes-client"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq openssl systemd kubernetes-client >/dev/null
+fi

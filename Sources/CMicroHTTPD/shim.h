@@ -49,6 +49,77 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags,
                             MHD_OPTION_END);
 }
 
+/// A daemon's listening socket and certificate: bind `addr`, or take over `listen_fd` (>= 0, a socket a quiesced
+/// daemon handed back, so a certificate reload never closes the listener); HTTPS when `key_pem` and `cert_pem`
+/// are both set (PEM text, NUL-terminated, alive until the daemon stops).
+struct cmhd_endpoint {
+    const struct sockaddr *addr;
+    int listen_fd;
+    const char *key_pem;
+    const char *cert_pem;
+};
+
+/// `cmhd_start_daemon` for an endpoint: the optional options go through MHD_OPTION_ARRAY (Swift cannot build a
+/// variadic list whose length depends on the configuration).
+static inline struct MHD_Daemon *cmhd_start_endpoint_daemon(unsigned int flags, struct cmhd_endpoint endpoint,
+                                                            struct cmhd_limits limits,
+                                                            MHD_AccessHandlerCallback handler, void *handler_cls,
+                                                            MHD_RequestCompletedCallback completed,
+                                                            void *completed_cls) {
+    struct MHD_OptionItem options[4];
+    int count = 0;
+    if (endpoint.listen_fd >= 0) {
+        options[count++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, endpoint.listen_fd, NULL};
+    } else {
+        options[count++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)endpoint.addr};
+    }
+    if (endpoint.key_pem != NULL && endpoint.cert_pem != NULL) {
+        flags |= MHD_USE_TLS;
+        options[count++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)endpoint.key_pem};
+        options[count++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)endpoint.cert_pem};
+    }
+    options[count] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    uint16_t port = 0;
+    if (endpoint.listen_fd < 0 && endpoint.addr->sa_family == AF_INET)
+        port = ntohs(((const struct sockaddr_in *)endpoint.addr)->sin_port);
+    else if (endpoint.listen_fd < 0 && endpoint.addr->sa_family == AF_INET6)
+        port = ntohs(((const struct sockaddr_in6 *)endpoint.addr)->sin6_port);
+    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_ARRAY, options,
+                            MHD_OPTION_CONNECTION_LIMIT, limits.connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_address_connection_limit,
+                            MHD_OPTION_CONNECTION_TIMEOUT, limits.connection_timeout_seconds,
+                            MHD_OPTION_THREAD_POOL_SIZE, limits.event_thread_count,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, limits.listen_backlog,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_UNESCAPE_CALLBACK, cmhd_keep_escapes, NULL,
+                            MHD_OPTION_END);
+}
+
+static inline enum MHD_Result cmhd_refuse_all(void *cls, struct MHD_Connection *connection, const char *url,
+                                              const char *method, const char *version, const char *upload_data,
+                                              size_t *upload_data_size, void **con_cls) {
+    (void)cls; (void)connection; (void)url; (void)method; (void)version; (void)upload_data;
+    (void)upload_data_size; (void)con_cls;
+    return MHD_NO;
+}
+
+/// Whether GnuTLS accepts this key and certificate (parsed, and the key belongs to the certificate), checked by
+/// starting and stopping a daemon that listens nowhere: the same code path a serving daemon's start takes.
+static inline int cmhd_tls_credentials_usable(const char *key_pem, const char *cert_pem) {
+    struct MHD_Daemon *probe = MHD_start_daemon(MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
+                                                cmhd_refuse_all, NULL,
+                                                MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+                                                MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+                                                MHD_OPTION_END);
+    if (probe == NULL) return 0;
+    MHD_stop_daemon(probe);
+    return 1;
+}
+
+/// Whether this libmicrohttpd was built with TLS (Debian's links GnuTLS).
+static inline int cmhd_tls_supported(void) { return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES; }
+
 /// The port the daemon listens on (useful after binding port 0).
 static inline uint16_t cmhd_bound_port(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);

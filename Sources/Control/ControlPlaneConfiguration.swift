@@ -39,6 +39,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public static let historyRetentionDaysRange = 0...36_500
     /// Connection limits and the idle timeout of the API's HTTP server (docs/security.md, "Connection floods").
     public var connections = ServerConnectionLimits()
+    /// HTTPS from these files (nil: plain HTTP, which `opsctl serve` allows only on loopback unless told).
+    public var tls: ControlPlaneTLS? = nil
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,

@@ -14,10 +14,13 @@ private let curlGlobalInit: Void = {
 final class CurlHandlePool: @unchecked Sendable { // the handles are raw pointers; only `idle` holds them
     private let idle = Locked<[UnsafeMutableRawPointer]>([])
     private let maxIdle: Int
+    /// Every transfer of these handles verifies HTTPS servers against this CA file (`CURLOPT_CAINFO`).
+    let caFile: String?
 
-    init(maxIdle: Int) {
+    init(maxIdle: Int, caFile: String? = nil) {
         _ = curlGlobalInit
         self.maxIdle = maxIdle
+        self.caFile = caFile
     }
 
     func checkout() -> UnsafeMutableRawPointer? {
@@ -185,6 +188,7 @@ func performTransfer(
             setConnectionOptions(
                 handle, request: request, sink: opaque, errorBuffer: errorPointer, cancellable: cancellation != nil,
                 downloading: path != nil, range: range)
+            if let caFile = pool.caFile { _ = ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) }
             setMethodAndBody(
                 handle, method: request.method, upload: upload, body: request.body != nil ? bodyBytes : nil,
                 sink: opaque, errorBuffer: errorPointer)
@@ -192,7 +196,8 @@ func performTransfer(
             return curl_easy_perform(handle)
         }
     }
-    try finishTransfer(code: code, errorBuffer: errorBuffer, sink: sink, request: request, path: path)
+    try finishTransfer(
+        code: code, errorBuffer: errorBuffer, sink: sink, request: request, path: path, caFile: pool.caFile)
     var status = 0
     _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
     return HTTPClientResponse(
@@ -306,7 +311,7 @@ private func setMethodAndBody(
 /// for an empty 2xx body, and turns a curl error into an `HTTPClientError`.
 private func finishTransfer(
     code: CURLcode, errorBuffer: [CChar], sink: TransferSink, request: HTTPClientRequest,
-    path: String?
+    path: String?, caFile: String?
 ) throws(HTTPClientError) {
     let url = request.url
     let hadFile = sink.fileFD >= 0
@@ -316,7 +321,7 @@ private func finishTransfer(
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         if let path, hadFile { unlink(path) }
-        throw classify(code, url: url, message: message, sink: sink, path: path)
+        throw classify(code, url: url, message: message, sink: sink, path: path, caFile: caFile)
     }
     if let path, hadFile, !closedCleanly {
         unlink(path)
@@ -330,16 +335,19 @@ private func finishTransfer(
     }
 }
 
-private func classify(_ code: CURLcode, url: String, message: String, sink: TransferSink, path: String?)
-    -> HTTPClientError
-{
+private func classify(
+    _ code: CURLcode, url: String, message: String, sink: TransferSink, path: String?, caFile: String?
+) -> HTTPClientError {
     switch code {
+    case CURLE_PEER_FAILED_VERIFICATION: return .certificateNotTrusted(url: url, message: message, caFile: caFile)
+    case CURLE_SSL_CACERT_BADFILE:
+        return .tls(url: url, message: "cannot use the CA file \(caFile ?? "(system store)"): \(message)")
     case CURLE_COULDNT_CONNECT: return .couldNotConnect(url: url, message: message)
     case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
         return .couldNotResolveHost(url: url, message: message)
     case CURLE_OPERATION_TIMEDOUT: return .timedOut(url: url, message: message)
-    case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-        CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_USE_SSL_FAILED,
+    case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_ENGINE_NOTFOUND,
+        CURLE_SSL_ENGINE_SETFAILED, CURLE_USE_SSL_FAILED,
         CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
         CURLE_SSL_SHUTDOWN_FAILED:
         return .tls(url: url, message: message)

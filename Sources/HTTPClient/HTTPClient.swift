@@ -13,10 +13,15 @@ public final class HTTPClient: Sendable {
     private let pool: CurlHandlePool
 
     /// - Parameter maxIdleConnections: easy handles (each with its live connection) kept for reuse.
-    public init(defaultHeaders: [String: String] = [:], maxIdleConnections: Int = 32) {
+    /// - Parameter caFile: PEM file of the certificate authorities that HTTPS servers are verified against, instead
+    ///   of the system's (`--ca-file` / `OPS_CA_FILE`: a cluster's own CA); nil trusts the system's store.
+    public init(defaultHeaders: [String: String] = [:], maxIdleConnections: Int = 32, caFile: String? = nil) {
         self.defaultHeaders = defaultHeaders
-        self.pool = CurlHandlePool(maxIdle: maxIdleConnections)
+        self.pool = CurlHandlePool(maxIdle: maxIdleConnections, caFile: caFile)
     }
+
+    /// The CA file HTTPS servers are verified against (nil: the system's store).
+    public var caFile: String? { pool.caFile }
 
     /// A client for `token`: every request carries `Authorization: Bearer <token>`.
     public convenience init(bearerToken: String, maxIdleConnections: Int = 32) {

@@ -6,6 +6,9 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     /// The connect timeout or the whole-request timeout passed.
     case timedOut(url: String, message: String)
     case tls(url: String, message: String)
+    /// The server's certificate does not chain to a trusted CA (or names another host): `caFile` is the CA file the
+    /// client used, nil for the system's store.
+    case certificateNotTrusted(url: String, message: String, caFile: String?)
     /// The connection broke while sending or receiving, or the server replied nothing.
     case connectionLost(url: String, message: String)
     case invalidURL(url: String, message: String)
@@ -19,6 +22,7 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     public var url: String {
         switch self {
         case .couldNotConnect(let u, _), .couldNotResolveHost(let u, _), .timedOut(let u, _), .tls(let u, _),
+            .certificateNotTrusted(let u, _, _),
             .connectionLost(let u, _), .invalidURL(let u, _), .fileError(let u, _, _), .cancelled(let u),
             .other(let u, _, _):
             return u
@@ -39,6 +43,11 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
         case .couldNotResolveHost(let u, let m): return "could not resolve the host of \(u): \(m)"
         case .timedOut(let u, let m): return "request to \(u) timed out: \(m)"
         case .tls(let u, let m): return "TLS error talking to \(u): \(m)"
+        case .certificateNotTrusted(let u, let m, let caFile):
+            let trusted = caFile.map { "the CA file \($0) does not" } ?? "the system's CA store does not"
+            return
+                "certificate not trusted: \(u) presented a certificate that \(trusted) vouch for (\(m)); pass "
+                + "--ca-file (or OPS_CA_FILE) with the CA that signed the control plane's certificate"
         case .connectionLost(let u, let m): return "connection to \(u) was lost: \(m)"
         case .invalidURL(let u, let m): return "invalid URL \"\(u)\": \(m)"
         case .fileError(let u, let p, let m): return "could not write the download of \(u) to \(p): \(m)"

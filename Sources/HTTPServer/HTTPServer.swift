@@ -9,6 +9,7 @@
 
 import CMicroHTTPD
 import Foundation
+import Primitives
 
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
 /// A handler written with async/await. It runs as a Task and holds no thread while it awaits.
@@ -16,20 +17,26 @@ public typealias AsyncHTTPHandler = @Sendable (HTTPRequest) async -> HTTPRespons
 
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
-    private let core: ServerCore
+    /// A fresh `ServerCore` per daemon: a certificate reload runs two daemons for a moment, each counting its own
+    /// in-flight requests.
+    private let makeCore: @Sendable () -> ServerCore
     /// Nil for an async-handler server, whose handlers run as Tasks.
     private let handlerThreads: HandlerThreads?
     private let lock = NSLock()
-    private var daemon: OpaquePointer?
-    private var retainedCore: Unmanaged<ServerCore>?
+    private var running: RunningDaemon?
+    /// The certificate the running daemon presents (the configured one until a reload).
+    private var credentials: TLSCredentials?
     private var boundPort: UInt16 = 0
+    private let stopping = Locked(false)
 
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
         self.configuration = configuration
         let threads = HandlerThreads(limit: max(1, configuration.handlerThreadLimit))
         self.handlerThreads = threads
-        self.core = ServerCore(configuration: configuration) { request, reply in
-            threads.run { reply(handler(request)) }
+        self.makeCore = {
+            ServerCore(configuration: configuration) { request, reply in
+                threads.run { reply(handler(request)) }
+            }
         }
     }
 
@@ -40,18 +47,20 @@ public final class HTTPServer: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.handlerThreads = nil
-        self.core = ServerCore(configuration: configuration) { request, reply in
-            Task { reply(await asyncHandler(request)) }
+        self.makeCore = {
+            ServerCore(configuration: configuration) { request, reply in
+                Task { reply(await asyncHandler(request)) }
+            }
         }
     }
 
     /// The port the server listens on (the real one when configured with 0); 0 before `start()`.
     public var port: UInt16 { lock.withLock { boundPort } }
 
-    /// `http://address:port` once started.
+    /// `http://address:port` (`https://` with `configuration.tls`) once started.
     public var baseURL: String {
         let host = configuration.address.contains(":") ? "[\(configuration.address)]" : configuration.address
-        return "http://\(host):\(port)"
+        return "\(configuration.tls == nil ? "http" : "https")://\(host):\(port)"
     }
 
     /// Handler threads the system refused to start (a thread or memory limit); their requests waited for a
@@ -59,68 +68,87 @@ public final class HTTPServer: @unchecked Sendable {
     public var handlerThreadStartFailures: Int { handlerThreads?.failedThreadStarts ?? 0 }
 
     /// True while `stop` is draining; long-poll handlers may check it to return early.
-    public var isStopping: Bool { core.isStopping }
+    public var isStopping: Bool { stopping.current }
 
     public func start() throws(HTTPServerError) {
         lock.lock()
         defer { lock.unlock() }
-        do {
-            guard daemon == nil else { throw .alreadyStarted }
-            // A peer closing mid-download must not kill the process (sendfile may raise SIGPIPE).
-            signal(SIGPIPE, SIG_IGN)
-            core.isStopping = false
-            core.acceptSuspension()
-            let retained = Unmanaged.passRetained(core)
-            let flags = UInt32(
-                MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
-                    | MHD_USE_ERROR_LOG.rawValue)
-            let limits = daemonLimits(configuration, fileDescriptorLimit: FileDescriptorLimit.raiseSoftToHard())
-            let started: OpaquePointer? = try withSocketAddress(configuration.address, port: configuration.port) {
-                addr, isIPv6 in
-                cmhd_start_daemon(
-                    flags | (isIPv6 ? UInt32(MHD_USE_IPv6.rawValue) : 0), addr, limits,
-                    accessHandler, retained.toOpaque(),
-                    requestCompleted, retained.toOpaque())
-            }
-            guard let started else {
-                let reason = String(cString: strerror(errno))
-                retained.release()
-                throw .couldNotStart(address: configuration.address, port: configuration.port, reason: reason)
-            }
-            daemon = started
-            retainedCore = retained
-            boundPort = cmhd_bound_port(started)
+        guard running == nil else { throw .alreadyStarted }
+        // A peer closing mid-download must not kill the process (sendfile may raise SIGPIPE).
+        signal(SIGPIPE, SIG_IGN)
+        stopping.withLock { $0 = false }
+        if let tls = configuration.tls {
+            do throws(TLSCredentialsError) { try tls.checkUsable() } catch { throw .tls(error) }
         }
+        let started = try RunningDaemon.start(
+            core: makeCore(), configuration: configuration, credentials: configuration.tls, listenSocket: nil)
+        running = started
+        credentials = configuration.tls
+        boundPort = cmhd_bound_port(started.daemon)
+    }
+
+    /// Presents `newCredentials` to every connection accepted from now on, without closing the listening socket:
+    /// the running daemon is quiesced (it hands the socket back and accepts no more), a new daemon starts on that
+    /// socket with the new certificate, and the old one finishes its in-flight requests (up to
+    /// `drainTimeoutSeconds`, longer than a 30 s long-poll) before it stops. Connections wait in the kernel's
+    /// backlog for the moment between. A pair GnuTLS refuses is refused before anything changes.
+    public func reloadCertificate(_ newCredentials: TLSCredentials, drainTimeoutSeconds: Double = 60)
+        throws(HTTPServerError)
+    {
+        do throws(TLSCredentialsError) { try newCredentials.checkUsable() } catch { throw .tls(error) }
+        lock.lock()
+        guard let current = running, let previous = credentials else {
+            lock.unlock()
+            throw .notServingTLS
+        }
+        let listenSocket = MHD_quiesce_daemon(current.daemon)
+        guard listenSocket >= 0 else {
+            lock.unlock()
+            throw .couldNotReload(reason: "libmicrohttpd did not hand back the listening socket (MHD_quiesce_daemon)")
+        }
+        var failure: HTTPServerError?
+        do throws(HTTPServerError) {
+            running = try RunningDaemon.start(
+                core: makeCore(), configuration: configuration, credentials: newCredentials,
+                listenSocket: listenSocket)
+            credentials = newCredentials
+        } catch {
+            failure = error
+            // Keep serving with the certificate that worked; only when even that fails is the socket closed.
+            running = try? RunningDaemon.start(
+                core: makeCore(), configuration: configuration, credentials: previous, listenSocket: listenSocket)
+            if running == nil {
+                close(listenSocket)
+                boundPort = 0
+            }
+        }
+        lock.unlock()
+        current.drainAndStop(
+            timeoutSeconds: drainTimeoutSeconds,
+            refusal: configuration.errorResponse(503, "the server reloaded its certificate; retry the request"))
+        if let failure { throw .couldNotReload(reason: failure.description) }
     }
 
     /// Stops accepting connections, waits up to `timeout` seconds for running handlers to finish, then
     /// shuts the daemon down. Requests whose handlers are still running after the timeout are answered 503 (their
     /// handlers finish on their own threads and their responses are discarded); the port is released either way.
     public func stop(timeoutSeconds: Double = 10) {
-        let (current, retained) = lock.withLock { () -> (OpaquePointer?, Unmanaged<ServerCore>?) in
-            let d = daemon
-            let r = retainedCore
-            daemon = nil
-            retainedCore = nil
-            boundPort = 0
-            return (d, r)
+        let current = lock.withLock { () -> RunningDaemon? in
+            defer {
+                running = nil
+                boundPort = 0
+            }
+            return running
         }
         guard let current else { return }
-        core.isStopping = true
-        let listenSocket = MHD_quiesce_daemon(current)
+        stopping.withLock { $0 = true }
+        current.core.isStopping = true
+        let listenSocket = MHD_quiesce_daemon(current.daemon)
         if listenSocket >= 0 { close(listenSocket) }
-        _ = core.waitForIdle(timeoutSeconds: timeoutSeconds)
-        // Even when idle: a connection can end (timeout) while suspended, and libmicrohttpd aborts the process when
-        // it stops with one still suspended.
-        let answered = core.answerSuspended(
-            with: configuration.errorResponse(503, "the server is stopping; retry the request (on another replica)"))
-        if answered > 0 {
-            // Lets the event loop take the resumed connections off its suspended list and send those answers.
-            _ = core.waitForIdle(timeoutSeconds: Self.stopAnswerSeconds)
-            usleep(Self.resumeSettleMicroseconds)
-        }
-        MHD_stop_daemon(current)
-        retained?.release()
+        current.drainAndStop(
+            timeoutSeconds: timeoutSeconds,
+            refusal: configuration.errorResponse(
+                503, "the server is stopping; retry the request (on another replica)"))
     }
 
     /// How long `stop` lets the event loop send its 503s to requests whose handlers outlived the timeout.
@@ -129,29 +157,6 @@ public final class HTTPServer: @unchecked Sendable {
     static let resumeSettleMicroseconds: UInt32 = 50_000
 
     deinit {
-        if let daemon {
-            MHD_stop_daemon(daemon)
-            retainedCore?.release()
-        }
+        running?.stopNow()
     }
-}
-
-/// Builds a sockaddr for `address:port` and hands it to `body`.
-private func withSocketAddress<T>(
-    _ address: String, port: UInt16,
-    _ body: (UnsafePointer<sockaddr>, Bool) -> T
-) throws(HTTPServerError) -> T {
-    var v4 = sockaddr_in()
-    if inet_pton(AF_INET, address, &v4.sin_addr) == 1 {
-        v4.sin_family = sa_family_t(AF_INET)
-        v4.sin_port = port.bigEndian
-        return withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, false) } }
-    }
-    var v6 = sockaddr_in6()
-    if inet_pton(AF_INET6, address, &v6.sin6_addr) == 1 {
-        v6.sin6_family = sa_family_t(AF_INET6)
-        v6.sin6_port = port.bigEndian
-        return withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, true) } }
-    }
-    throw .invalidAddress(address)
 }

@@ -32,6 +32,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var spoolDirectory: String
     /// Builds the JSON error responses the server produces itself (413, 404 for a missing file, ...).
     public var errorResponse: @Sendable (_ status: Int, _ message: String) -> HTTPResponse
+    /// HTTPS with this certificate and key (nil: plain HTTP); `HTTPServer.reloadCertificate` replaces it live.
+    public var tls: TLSCredentials? = nil
 
     public init(
         address: String = "127.0.0.1",
@@ -67,6 +69,12 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable, Equatable
     /// libmicrohttpd could not start (port in use, no permission, ...).
     case couldNotStart(address: String, port: UInt16, reason: String)
     case alreadyStarted
+    /// The certificate or key cannot be used (unreadable, mismatched, no TLS in libmicrohttpd).
+    case tls(TLSCredentialsError)
+    /// `reloadCertificate` on a server that is not running with TLS.
+    case notServingTLS
+    /// The new daemon of a certificate reload did not start; the server kept the previous certificate.
+    case couldNotReload(reason: String)
 
     public var description: String {
         switch self {
@@ -75,6 +83,11 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable, Equatable
         case .couldNotStart(let a, let p, let r):
             return "could not start the HTTP server on \(a):\(p): \(r) (is the port already in use?)"
         case .alreadyStarted: return "the HTTP server is already started"
+        case .tls(let error): return error.description
+        case .notServingTLS:
+            return "the HTTP server is not serving TLS; start it with a certificate and key to reload them"
+        case .couldNotReload(let reason):
+            return "could not reload the TLS certificate (still serving the previous one): \(reason)"
         }
     }
 }

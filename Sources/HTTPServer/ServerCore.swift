@@ -387,5 +387,8 @@ private func queue(
         if name.lowercased() == "content-length" { continue }
         _ = MHD_add_response_header(mhdResponse, name, value)
     }
+    // A stopping daemon (or one retired by a certificate reload) tells keep-alive clients to reconnect, so its
+    // drain is not kept busy by connections that would otherwise send their next request to it.
+    if core?.isStopping == true { _ = MHD_add_response_header(mhdResponse, "Connection", "close") }
     return MHD_queue_response(connection, UInt32(status), mhdResponse)
 }

@@ -13,7 +13,7 @@ public final class ControlPlane: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     private var pool: PostgresPool?
     private var signals: StoreSignals?
-    private var server: HTTPServer?
+    private(set) var server: HTTPServer?
     private var sweeps: BackgroundSweeps?
     private var blobCollection: BlobCollectionSweep?
     private var historyRetention: HistoryRetentionSweep?
@@ -47,6 +47,9 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Connects, migrates (waiting for the database up to `databaseWaitSeconds`), and starts serving.
     public func start(databaseWaitSeconds: Double = 60) throws {
+        // A certificate that cannot load fails the start at once, not after the wait for the database.
+        let tlsCredentials = try configuration.tls?.credentials()
+        try tlsCredentials?.checkUsable()
         // A request's store call rides over a restart's stale connections for 3 s, no longer: during an outage
         // the client gets a 503 `database_unavailable` well inside its own 30 s timeout (issue 15).
         let pool = PostgresPool(
@@ -93,7 +96,9 @@ public final class ControlPlane: @unchecked Sendable {
                 response.status = status
                 return response
             })
-        let server = HTTPServer(configuration: serverConfiguration) { router.handle($0) }
+        var listening = serverConfiguration
+        listening.tls = tlsCredentials
+        let server = HTTPServer(configuration: listening) { router.handle($0) }
         try server.start()
         self.server = server
 
@@ -135,7 +140,9 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Runs a replica until the surrounding task is cancelled (`opsctl serve`, `opsctl up`).
     public static func run(
-        _ configuration: ControlPlaneConfiguration, onListening: @escaping @Sendable (String) -> Void
+        _ configuration: ControlPlaneConfiguration,
+        onStarted: @escaping @Sendable (ControlPlane) -> Void = { _ in },
+        onListening: @escaping @Sendable (String) -> Void
     ) async throws {
         let controlPlane = ControlPlane(configuration: configuration)
         do {
@@ -148,6 +155,7 @@ public final class ControlPlane: @unchecked Sendable {
             await Task.detached { controlPlane.stop() }.value
             throw error
         }
+        onStarted(controlPlane)
         onListening(controlPlane.baseURL)
         await withTaskCancellationHandler {
             while !Task.isCancelled { try? await Task.sleep(nanoseconds: 200_000_000) }

@@ -24,5 +24,7 @@ func runCommand(_ settings: Settings) async -> Int32 {
 
 /// The admin client for this invocation's server and token.
 func makeOpsClient(_ settings: Settings) throws -> OpsClient {
-    OpsClient(baseURL: settings.serverURL, token: try settings.adminToken(), transport: CurlTransport())
+    OpsClient(
+        baseURL: settings.serverURL, token: try settings.adminToken(),
+        transport: CurlTransport(client: try settings.controlPlaneHTTPClient()))
 }

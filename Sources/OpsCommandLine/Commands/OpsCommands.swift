@@ -15,11 +15,17 @@ public enum OpsCommands {
     public static let globalOptions: [OptionSpec] = [
         OptionSpec(
             "server", value: "URL", help: "control-plane URL", environment: "OPS_SERVER",
-            default: "the URL `opsctl up` wrote to the state dir, else http://127.0.0.1:8080"),
+            default:
+                "the current context's (opsctl config), the URL `opsctl up` wrote to the state dir, else http://127.0.0.1:8080"
+        ),
         OptionSpec(
             "token-file", value: "PATH",
             help: "file holding the admin token (or OPS_TOKEN holds the token itself; never a flag)",
-            environment: "OPS_TOKEN_FILE", default: "<state-dir>/admin-token when present"),
+            environment: "OPS_TOKEN_FILE", default: "the current context's, else <state-dir>/admin-token when present"),
+        OptionSpec(
+            "ca-file", value: "PATH",
+            help: "CA certificate(s) (PEM) the control plane's HTTPS certificate is verified against",
+            environment: "OPS_CA_FILE", default: "the current context's, else the system's CA store"),
         OptionSpec(
             "state-dir", value: "DIR", help: "local state: embedded database, tokens, artifacts, work dirs",
             environment: "OPS_STATE_DIR", default: "~/.opsctl"),
@@ -35,7 +41,7 @@ public enum OpsCommands {
         UpCommand.self, ServeCommand.self, WorkerCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
         LogsCommand.self, CancelCommand.self, DeleteCommand.self, RerunCommand.self, GenerateCommand.self,
         VersionCommand.self,
-        CollectBlobsCommand.self, TokenCommand.self,
+        CollectBlobsCommand.self, TokenCommand.self, ConfigCommand.self,
     ]
 
     /// The command type named `name`, as the parser spelled it.

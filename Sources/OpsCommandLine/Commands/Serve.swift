@@ -55,18 +55,28 @@ enum ServeCommand: OpsCommand {
             connectionLimit.spec,
             perAddressConnectionLimit.spec,
             idleTimeoutSeconds.spec,
-        ] + StorageOptions.specs + HistoryOptions.specs,
-        discussion: "Several `serve` replicas may share one database; they coordinate through it.")
+        ] + TLSOptions.specs + StorageOptions.specs + HistoryOptions.specs,
+        discussion: """
+            Several `serve` replicas may share one database; they coordinate through it.
+            SIGHUP reads the TLS certificate and key again; new connections get the new certificate, the listener \
+            stays open and requests in flight finish. Under systemd (NOTIFY_SOCKET) READY=1 is sent once the \
+            database is reachable and the API listens.
+            """)
 
     static func run(_ settings: Settings) async throws -> Int32 {
         let configuration = try settings.controlPlaneConfiguration()
+        // Before the first line of output: a supervisor that saw it may send SIGHUP.
+        let lifecycle = ServeLifecycle(environment: settings.environment)
         Output.note("control plane \(opsVersion): \(summary(configuration))")
         let server = Task {
-            try await ControlPlane.run(configuration) { url in Output.note("listening on \(url)") }
+            try await ControlPlane.run(configuration, onStarted: { lifecycle.started($0) }) { url in
+                Output.note("listening on \(url)")
+            }
         }
         // A clean stop takes at most ~5 s (in-flight requests); anything longer is a stage that did not listen.
         let signals = TerminationSignals(exitAfterSeconds: 15) { number in
             Output.note("got signal \(number); stopping the control plane")
+            lifecycle.stopping()
             server.cancel()
             signal(number, SIG_DFL)
         }

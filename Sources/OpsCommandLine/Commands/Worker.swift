@@ -3,6 +3,7 @@ import APITypes
 import ClusterModel
 import DataShards
 import Foundation
+import HTTPClient
 import ObjectStore
 import Workers
 
@@ -104,7 +105,10 @@ enum WorkerCommand: OpsCommand {
                 "worker: no token; set OPS_JOIN_TOKEN (or OPS_JOIN_TOKEN_FILE / --join-token-file) to the cluster's join token"
             )
         }
-        let api = HTTPControlPlaneAPI(baseURL: settings.serverURL, token: token, transport: CurlTransport())
+        // One client (one CA file, one pool of keep-alive connections) for every call to the control plane.
+        let client = try settings.controlPlaneHTTPClient()
+        let api = HTTPControlPlaneAPI(
+            baseURL: settings.serverURL, token: token, transport: CurlTransport(client: client))
         let cacheDirectory = configuration.workDirectory.appendingPathComponent("artifact-cache")
         let artifactStore: any ArtifactStore
         var extraFetchers: [String: any ShardFetcher] = [:]
@@ -113,14 +117,16 @@ enum WorkerCommand: OpsCommand {
             artifactStore = FileArtifactStore(root: settings.artifactDirectory)
         case .controlPlane:
             artifactStore = ControlPlaneArtifactStore(
-                baseURL: settings.serverURL, token: api.requester.token, cacheDirectory: cacheDirectory)
+                baseURL: settings.serverURL, token: api.requester.token, cacheDirectory: cacheDirectory,
+                client: client)
         case .cluster:
             // Asked once at start: a worker whose credentials cannot reach the cluster's bucket fails here, not
             // at its first checkpoint.
-            let storage = try StorageClients.describe(baseURL: settings.serverURL, token: api.requester.token)
+            let storage = try StorageClients.describe(
+                baseURL: settings.serverURL, token: api.requester.token, client: client)
             artifactStore = try StorageClients.artifactStore(
                 for: storage, controlPlaneURL: settings.serverURL, token: api.requester.token,
-                cacheDirectory: cacheDirectory, log: { WorkerDaemon.standardErrorLog($0) })
+                cacheDirectory: cacheDirectory, log: { WorkerDaemon.standardErrorLog($0) }, client: client)
             if let s3 = storage.s3 {
                 // Shards uploaded to the bucket are read from it directly, by byte range, not through the control plane.
                 extraFetchers["s3://"] = S3ShardFetcher(
@@ -141,7 +147,8 @@ enum WorkerCommand: OpsCommand {
             configuration: configuration, api: api, registry: registry,
             artifactStore: artifactStore,
             datasets: ControlPlaneDatasets(
-                baseURL: settings.serverURL, token: api.requester.token, extraFetchers: extraFetchers))
+                baseURL: settings.serverURL, token: api.requester.token, client: client,
+                extraFetchers: extraFetchers))
         let signals = TerminationSignals { number in
             WorkerDaemon.standardErrorLog("got signal \(number); shutting down (send it again to exit at once)")
             daemon.requestShutdown()

@@ -103,6 +103,8 @@ extension Settings {
             adminToken: Secret(admin), joinToken: Secret(join), artifactDirectory: artifactDirectory.path,
             leaseSeconds: lease, heartbeatSeconds: heartbeat, maxBodyBytes: Int(maxBody))
         configuration.storage = try storageConfiguration()
+        configuration.tls = try controlPlaneTLS()
+        try checkPlainHTTPAllowed(host: configuration.host, tls: configuration.tls)
         configuration.historyRetentionDays = try value(HistoryOptions.retentionDays)
         configuration.connections = ServerConnectionLimits(
             connectionLimit: try value(ServeCommand.connectionLimit),

@@ -51,9 +51,12 @@ public struct Settings: Sendable {
         return URL(fileURLWithPath: home).appendingPathComponent(".opsctl")
     }
 
-    /// --server, OPS_SERVER, the URL `opsctl up` left in the state dir, else http://127.0.0.1:8080.
+    /// --server, OPS_SERVER, the current context's (`opsctl config`), the URL `opsctl up` left in the state dir, else
+    /// http://127.0.0.1:8080.
     public var serverURL: String {
         if let url = string("server") { return url }
+        // A malformed config is reported by `adminToken()`, which every admin command calls.
+        if let context = try? currentContext() { return context.server }
         let file = stateDirectory.appendingPathComponent("server-url")
         if let text = try? String(contentsOf: file, encoding: .utf8) {
             let url = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -62,12 +65,16 @@ public struct Settings: Sendable {
         return "http://127.0.0.1:8080"
     }
 
-    /// The admin token: --token-file, OPS_TOKEN_FILE, OPS_TOKEN, else `<state-dir>/admin-token` when present.
+    /// The admin token: --token-file, OPS_TOKEN_FILE, OPS_TOKEN, the current context's token file, else
+    /// `<state-dir>/admin-token` when present.
     public func adminToken() throws(SettingsError) -> String? {
         if let token = try Settings.token(
             fileOption: parsed.value("token-file"), variable: "OPS_TOKEN", environment: environment)
         {
             return token
+        }
+        if let file = try currentContext()?.tokenFile {
+            return try Settings.readToken(file: file, source: "the token file \(file) of the current context")
         }
         let file = stateDirectory.appendingPathComponent("admin-token").path
         if FileManager.default.fileExists(atPath: file) { return try Settings.readToken(file: file, source: file) }

@@ -56,11 +56,12 @@ public enum StorageClients {
     /// shared credentials file (`S3Credentials.resolve`), and only when the backend is `s3`.
     public static func artifactStore(
         for storage: StorageDescription, controlPlaneURL: String, token: BearerToken, credentials: S3Credentials? = nil,
-        cacheDirectory: URL, log: (@Sendable (String) -> Void)? = nil
+        cacheDirectory: URL, log: (@Sendable (String) -> Void)? = nil, client: HTTPClient = HTTPClient()
     ) throws -> any ArtifactStore {
         switch storage.backend {
         case .blob:
-            return ControlPlaneArtifactStore(baseURL: controlPlaneURL, token: token, cacheDirectory: cacheDirectory)
+            return ControlPlaneArtifactStore(
+                baseURL: controlPlaneURL, token: token, cacheDirectory: cacheDirectory, client: client)
         case .s3:
             guard let s3 = storage.s3 else {
                 throw StorageClientsError.configuration(reason: "the description names backend s3 without a bucket")

@@ -20,3 +20,10 @@ if ! command -v patroni >/dev/null 2>&1 || ! command -v etcd >/dev/null 2>&1; th
   apt-get update -qq
   apt-get install -y -qq patroni etcd-server >/dev/null
 fi
+# A real Prometheus for PrometheusScrapeTests: it scrapes a control plane's /metrics and answers PromQL queries.
+if [ ! -x /usr/bin/prometheus ]; then
+  echo "installing the metrics test's Prometheus"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq prometheus >/dev/null
+fi

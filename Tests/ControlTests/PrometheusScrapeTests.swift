@@ -37,6 +37,15 @@ final class PrometheusScrapeTests: XCTestCase {
             let polls = try prometheus.waitForValue(
                 #"sum(llmops_http_request_duration_seconds_count{route="/v1/worker/poll"})"#)
             XCTAssertGreaterThanOrEqual(polls, 1)
+            // Prometheus read the buckets as one histogram: its +Inf bucket is the count, from the same scrape.
+            let infMinusCount = try prometheus.waitForValue(
+                #"sum(llmops_http_request_duration_seconds_bucket{route="/v1/worker/poll",le="+Inf"}) - sum(llmops_http_request_duration_seconds_count{route="/v1/worker/poll"})"#
+            )
+            XCTAssertEqual(infMinusCount, 0)
+            // Reported, not asserted: what one scrape costs as Prometheus measures it.
+            let samples = try prometheus.waitForValue(#"scrape_samples_scraped{job="llmops"}"#)
+            let seconds = try prometheus.waitForValue(#"scrape_duration_seconds{job="llmops"}"#)
+            print("prometheus scrape of the control plane: \(Int(samples)) samples in \(seconds * 1000) ms")
         } catch {
             prometheus.stop()
             await cluster.shutdown()

@@ -238,6 +238,25 @@ final class MetricsEndpointTests: InProcessRouterTestCase {
         XCTAssertEqual(try scrape().value("llmops_lease_expiries_total", ["outcome": "requeued"]), 1)
     }
 
+    /// Many scrapes at once cost one read of the database: the first reads, the others wait for its result
+    /// (single flight), and scrapes within the cache's age read nothing.
+    func testConcurrentScrapesReadTheDatabaseOnce() throws {
+        let gauges = ClusterGauges(pool: pool, maxAgeSeconds: 3600)
+        let counts = Locked<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            let families = gauges.families()
+            counts.mutate { $0.append(families.count) }
+        }
+        XCTAssertEqual(gauges.reads, 1)
+        XCTAssertEqual(Set(counts.value).count, 1, "every scrape got the same families")
+        _ = gauges.families()
+        XCTAssertEqual(gauges.reads, 1)
+        let parsed = try ParsedExposition(
+            MetricExposition.render(gauges.families(), format: .openMetrics), format: .openMetrics)
+        XCTAssertEqual(parsed.value("llmops_cluster_state_reads_total"), 1)
+        XCTAssertEqual(parsed.value("llmops_cluster_state_up"), 1)
+    }
+
     /// The pool says how many checkouts wait now and have ever waited.
     func testPoolUsageCountsWaits() throws {
         let small = PostgresPool(conninfo: conninfo, maxConnections: 1)

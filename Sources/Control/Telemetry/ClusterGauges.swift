@@ -21,6 +21,8 @@ final class ClusterGauges: Sendable {
         var families: [MetricFamilySnapshot] = []
         var readAt: Date?
         var reading = false
+        /// Reads of the database so far (`llmops_cluster_state_reads_total`).
+        var reads = 0
     }
 
     init(pool: PostgresPool, maxAgeSeconds: Double = 1) {
@@ -41,14 +43,25 @@ final class ClusterGauges: Sendable {
             cache.reading = true
             return .some(nil)
         }
-        if let cached = cached ?? nil { return cached }
+        if let cached = cached ?? nil { return cached + [readsFamily] }
         let families = read()
         state.update { cache in
             cache.reading = false
             cache.families = families
             cache.readAt = Date()
+            cache.reads += 1
         }
-        return families
+        return families + [readsFamily]
+    }
+
+    /// How many times scrapes read the database: at most one a second, whatever the number of scrapers.
+    var reads: Int { state.withLock { $0.reads } }
+
+    private var readsFamily: MetricFamilySnapshot {
+        MetricFamilySnapshot(
+            name: "llmops_cluster_state_reads",
+            help: "Times this replica's scrapes read the cluster's gauges from the database (at most one a second)",
+            labelNames: [], points: .counter([MetricSeries(labels: [], value: Double(reads))]))
     }
 
     private func read() -> [MetricFamilySnapshot] {

@@ -112,6 +112,9 @@ let package = Package(
         .executableTarget(
             name: "FloodBench", dependencies: ["Control", "APITypes", "Postgres", "TestSupport"],
             path: "Benchmarks/FloodBench"),
+        .executableTarget(
+            name: "MetricsBench", dependencies: ["Control", "Postgres", "HTTPClient", "TestSupport"],
+            path: "Benchmarks/MetricsBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
         .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),

@@ -36,3 +36,10 @@ if ! command -v openssl >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/nu
   apt-get update -qq
   apt-get install -y -qq openssl systemd kubernetes-client >/dev/null
 fi
+# A real Prometheus for PrometheusScrapeTests: it scrapes a control plane's /metrics and answers PromQL queries.
+if [ ! -x /usr/bin/prometheus ]; then
+  echo "installing the metrics test's Prometheus"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq prometheus >/dev/null
+fi

@@ -22,6 +22,9 @@ public final class PostgresPool: Sendable {
         var idle: [PostgresConnection] = []
         var openCount = 0
         var closed = false
+        /// Checkouts blocked now, and all that ever blocked (`usage`).
+        var waiting = 0
+        var waitsTotal = 0
     }
 
     public init(
@@ -53,6 +56,15 @@ public final class PostgresPool: Sendable {
     /// Connections currently open (idle + in use).
     public var openConnections: Int {
         state.withLock { $0.openCount }
+    }
+
+    /// Connections lent, idle and waited for, read under the pool's lock.
+    public var usage: PostgresPoolUsage {
+        state.withLock { state in
+            PostgresPoolUsage(
+                maxConnections: maxConnections, inUse: state.openCount - state.idle.count, idle: state.idle.count,
+                waiting: state.waiting, waitsTotal: state.waitsTotal)
+        }
     }
 
     /// Runs `body` with a connection of its own. The connection must not escape the closure.
@@ -125,13 +137,18 @@ public final class PostgresPool: Sendable {
     private func checkout() throws -> PostgresConnection {
         let deadline = Date().addingTimeInterval(checkoutTimeoutSeconds)
         while true {
+            var waited = false
             let found = state.wait(until: deadline) { state -> Checkout? in
-                if state.closed { return .closed }
-                if let connection = state.idle.popLast() { return .idle(connection) }
-                guard state.openCount < maxConnections else { return nil }
-                state.openCount += 1
-                return .mayOpen
+                let found = Self.take(&state, maxConnections: maxConnections)
+                // Counted once per blocked checkout, and no longer waiting once it leaves (found or not).
+                if found == nil && !waited {
+                    waited = true
+                    state.waiting += 1
+                    state.waitsTotal += 1
+                }
+                return found
             }
+            if waited { state.withLock { $0.waiting -= 1 } }
             switch found {
             case nil:
                 throw PostgresError.connectionFailed(
@@ -153,6 +170,15 @@ public final class PostgresPool: Sendable {
                 }
             }
         }
+    }
+
+    /// One try of a checkout under the lock: an idle connection, leave to open one, or nil to wait.
+    private static func take(_ state: inout State, maxConnections: Int) -> Checkout? {
+        if state.closed { return .closed }
+        if let connection = state.idle.popLast() { return .idle(connection) }
+        guard state.openCount < maxConnections else { return nil }
+        state.openCount += 1
+        return .mayOpen
     }
 
     /// Returns `connection` to the pool with `settings` cleared; one that cannot be cleared is closed instead, so

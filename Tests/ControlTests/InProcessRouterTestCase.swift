@@ -8,6 +8,8 @@ import TestSupport
 /// token.
 class InProcessRouterTestCase: StoreTestCase {
     var router: Router!
+    /// The services behind `router` (its telemetry, stores), for tests that drive a part the router does not.
+    var services: ControlServices!
     private var signals: StoreSignals!
     private var directory: TemporaryDirectory!
 
@@ -21,7 +23,7 @@ class InProcessRouterTestCase: StoreTestCase {
             databaseURL: conninfo, adminToken: Secret(adminToken), joinToken: Secret("join"),
             artifactDirectory: directory.path + "/artifacts")
         signals = StoreSignals(conninfo: conninfo)
-        let services = ControlServices(
+        services = ControlServices(
             configuration: configuration, store: ControlStore(pool: pool), signals: signals,
             planners: JobPlanners(), registry: .standard)
         router = RouteTable.router(services, version: "test", isLeader: { false }, log: { _ in })
@@ -31,6 +33,7 @@ class InProcessRouterTestCase: StoreTestCase {
         signals?.stop()
         signals = nil
         router = nil
+        services = nil
         directory?.remove()
         directory = nil
         super.tearDown()

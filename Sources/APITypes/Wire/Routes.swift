@@ -233,6 +233,12 @@ public enum APIRoute {
     /// `DeregisterWorkerRequest` → 204. A clean shutdown: the worker's unfinished attempts are requeued now.
     public static let workerDeregister = APIEndpoint(.post, "/v1/worker/deregister", .worker)
 
+    // MARK: Observability
+    /// → the Prometheus scrape: OpenMetrics text (`text/plain` 0.0.4 when only that is accepted). Read scope: a
+    /// Prometheus server scrapes with a viewer token; a submitter is refused (it spans every queue).
+    /// docs/observability.md.
+    public static let metrics = APIEndpoint(.get, "/metrics", .read)
+
     /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
     public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
 
@@ -247,6 +253,7 @@ public enum APIRoute {
         putExchangeEntry, listExchange, deleteExchangeEntry,
         missingBlobs, datasetFiles,
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
+        metrics,
     ]
 
     /// Percent-encodes one path segment (job names are DNS-like, but be safe).

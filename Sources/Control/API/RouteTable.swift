@@ -19,7 +19,9 @@ enum RouteTable {
         } namedTokenForHash: { hash in
             try TokenRoutes.tokens(services).token(forSecretHash: hash)
         }
-        return Router(routes: routes(services, version: version, isLeader: isLeader), authorizer: authorizer, log: log)
+        return Router(
+            routes: routes(services, version: version, isLeader: isLeader), authorizer: authorizer, log: log,
+            telemetry: services.telemetry)
     }
 
     static func routes(_ services: ControlServices, version: String, isLeader: @escaping @Sendable () -> Bool)
@@ -78,6 +80,7 @@ enum RouteTable {
             route(APIRoute.workerPoll, WorkerRoutes.poll),
             route(APIRoute.workerReports, WorkerRoutes.reports),
             route(APIRoute.workerDeregister, WorkerRoutes.deregister),
+            route(APIRoute.metrics, MetricsRoutes.scrape),
         ]
         // Every endpoint answered, and once: a route added to `APIRoute.all` without a handler fails every start.
         precondition(table.map(\.endpoint) == APIRoute.all, "RouteTable and APIRoute.all disagree")

@@ -99,17 +99,32 @@ final class Router: Sendable {
     private let routes: [Route]
     private let authorizer: Authorizer
     private let log: @Sendable (String) -> Void
+    /// Where each request's duration is counted, by its route's pattern (never the raw path).
+    private let telemetry: ControlTelemetry?
 
-    init(routes: [Route], authorizer: Authorizer, log: @escaping @Sendable (String) -> Void) {
+    init(
+        routes: [Route], authorizer: Authorizer, log: @escaping @Sendable (String) -> Void,
+        telemetry: ControlTelemetry? = nil
+    ) {
         self.routes = routes
         self.authorizer = authorizer
         self.log = log
+        self.telemetry = telemetry
     }
 
     /// Answers one request: matched against the route table's patterns (a path no pattern fits is a 404, one that
     /// fits only with another method a 405), authorized by the route's scope, then handed to its handler. No
     /// socket is involved, so tests call this directly with an `HTTPRequest` value.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var endpoint: APIEndpoint?
+        let response = dispatch(request, matched: &endpoint)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        telemetry?.observeRequest(endpoint, method: request.method, status: response.status, seconds: seconds)
+        return response
+    }
+
+    private func dispatch(_ request: HTTPRequest, matched: inout APIEndpoint?) -> HTTPResponse {
         let components = request.pathComponents
         var methodMismatch = false
         for route in routes {
@@ -118,6 +133,7 @@ final class Router: Sendable {
                 methodMismatch = true
                 continue
             }
+            matched = route.endpoint
             do {
                 let principal = try authorize(route.endpoint.scope, request)
                 try Self.refuseNUL(in: parameters, request.queryItems)

@@ -13,6 +13,7 @@ struct ReportIntake {
     func receive(_ batch: ReportBatch) throws -> ReportBatchApplier.Outcome {
         try ReportBatchValidation.validate(batch)
         let outcome = try ReportBatchApplier(pool: services.pool).apply(batch)
+        services.telemetry.observeReports(batch, everyAttemptStale: outcome.everyAttemptStale)
         // Finished attempts free capacity on this worker: a poll of its that found it full is waiting (its
         // report and its next poll race), so wake it now instead of at the end of its wait.
         if outcome.finishedAttempts { services.signals.bump(StoreSignals.capacityFreed(on: batch.workerID)) }

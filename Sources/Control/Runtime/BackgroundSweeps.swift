@@ -42,6 +42,7 @@ final class BackgroundSweeps: Sendable {
     func sweepOnce() throws {
         let report = try services.store.runMaintenance(
             heartbeatTimeoutSeconds: services.configuration.workerLostAfterSeconds)
+        services.telemetry.observeExpiries(report.expired)
         if !report.lostWorkers.isEmpty {
             log("workers lost (no heartbeat): \(report.lostWorkers.map(\.description).joined(separator: ", "))")
         }

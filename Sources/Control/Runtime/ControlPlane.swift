@@ -114,7 +114,7 @@ public final class ControlPlane: @unchecked Sendable {
         let scheduling = SchedulingLoop(
             pool: pool, conninfo: configuration.databaseURL, signals: signals,
             intervalSeconds: configuration.schedulingIntervalSeconds,
-            replicaName: configuration.replicaName, log: log)
+            replicaName: configuration.replicaName, telemetry: services.telemetry, log: log)
         scheduling.start()
         self.scheduling = scheduling
         log("\(configuration.replicaName) listening on \(server.baseURL)")

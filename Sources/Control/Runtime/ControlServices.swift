@@ -13,6 +13,9 @@ struct ControlServices: Sendable {
     let jobInfo: JobInfoCache
     let workerTokens: WorkerTokenCache
     let submission: ManifestSubmission
+    /// This replica's counters and histograms, and the cluster's gauges read at scrape time (`GET /metrics`).
+    let telemetry = ControlTelemetry()
+    let clusterGauges: ClusterGauges
 
     init(
         configuration: ControlPlaneConfiguration, store: ControlStore, signals: StoreSignals, planners: JobPlanners,
@@ -23,6 +26,7 @@ struct ControlServices: Sendable {
         self.signals = signals
         jobInfo = JobInfoCache(jobs: store.jobs)
         workerTokens = WorkerTokenCache(workers: store.workers)
+        clusterGauges = ClusterGauges(pool: store.pool)
         // Stream and verify jobs resolve dataset names at submission, so their planner needs the stores.
         let streamPlanner = StreamPlanner(datasets: store.datasets, shards: store.shards)
         planners.register(streamPlanner, forKind: StreamJobKinds.streamName)

@@ -24,12 +24,15 @@ final class SchedulingLoop: Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     private let replicaName: String
+    /// Pass durations and the last pass's pending reasons, for `/metrics`.
+    private let telemetry: ControlTelemetry
 
     init(
         pool: PostgresPool, conninfo: String, signals: StoreSignals, intervalSeconds: Double, replicaName: String,
         scheduler: Scheduler = Scheduler(), passLimits: SchedulingPassLimits = .standard,
-        log: @escaping @Sendable (String) -> Void
+        telemetry: ControlTelemetry = ControlTelemetry(), log: @escaping @Sendable (String) -> Void
     ) {
+        self.telemetry = telemetry
         self.passLimits = passLimits
         self.replicaName = replicaName
         self.pool = pool
@@ -98,19 +101,29 @@ final class SchedulingLoop: Sendable {
     private func stopLeading() {
         election.withLock { $0.resign() }
         leadingEpoch.withLock { $0 = nil }
+        telemetry.forgetPending()
     }
 
     /// One pass under the epoch this replica leads with (nothing when it does not lead). A pass of a replica whose
     /// epoch was superseded throws `LeadershipFenced` and writes nothing.
     func passOnce() throws {
         guard let epoch = leadingEpoch.current else { return }
-        try pool.transaction { c in
+        let started = DispatchTime.now().uptimeNanoseconds
+        var result = "error"
+        defer {
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            telemetry.schedulingPassDuration.observe(seconds, [result])
+        }
+        let (snapshot, decisions) = try pool.transaction { c -> (ClusterSnapshot, SchedulingDecisions) in
             let previous = try SchedulingStore.reservations(c, fencedBy: epoch)
             _ = try SchedulingStore.unplaceFromDeadWorkers(c)
             let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous, limits: passLimits)
             let decisions = scheduler.schedule(snapshot)
             _ = try SchedulingStore.commit(decisions, c)
             try SchedulingStore.saveReservations(decisions.reservations, leader: replicaName, c)
+            return (snapshot, decisions)
         }
+        result = "committed"
+        telemetry.observePending(decisions, of: snapshot)
     }
 }

@@ -18,7 +18,10 @@ struct TaskDispatch {
             let claimed = try services.leases.claimNext(
                 for: request.workerID, limit: request.maxTasks,
                 leaseDurationSeconds: services.configuration.leaseSeconds)
-            if !claimed.isEmpty { return PollResponse(assignments: try claimed.map(assignment)) }
+            if !claimed.isEmpty {
+                services.telemetry.taskClaims.increment(by: Double(claimed.count))
+                return PollResponse(assignments: try claimed.map(assignment))
+            }
             let now = Date()
             if now >= deadline { return PollResponse(assignments: []) }
             var wakeAt = deadline

@@ -233,6 +233,11 @@ public enum APIRoute {
     /// `DeregisterWorkerRequest` → 204. A clean shutdown: the worker's unfinished attempts are requeued now.
     public static let workerDeregister = APIEndpoint(.post, "/v1/worker/deregister", .worker)
 
+    // MARK: Description of the API (no token needed)
+    /// → the OpenAPI 3.1 document of every route, built from `documentation(maxPollSeconds:)` and the wire types
+    /// (docs/api.md).
+    public static let openAPI = APIEndpoint(.get, "/openapi.json", .open)
+
     /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
     public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
 
@@ -247,6 +252,7 @@ public enum APIRoute {
         putExchangeEntry, listExchange, deleteExchangeEntry,
         missingBlobs, datasetFiles,
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
+        openAPI,
     ]
 
     /// Percent-encodes one path segment (job names are DNS-like, but be safe).

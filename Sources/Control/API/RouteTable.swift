@@ -78,6 +78,7 @@ enum RouteTable {
             route(APIRoute.workerPoll, WorkerRoutes.poll),
             route(APIRoute.workerReports, WorkerRoutes.reports),
             route(APIRoute.workerDeregister, WorkerRoutes.deregister),
+            route(APIRoute.openAPI, OpenAPIRoutes.document),
         ]
         // Every endpoint answered, and once: a route added to `APIRoute.all` without a handler fails every start.
         precondition(table.map(\.endpoint) == APIRoute.all, "RouteTable and APIRoute.all disagree")

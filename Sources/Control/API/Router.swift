@@ -111,11 +111,11 @@ final class Router: Sendable {
     /// socket is involved, so tests call this directly with an `HTTPRequest` value.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         let components = request.pathComponents
-        var methodMismatch = false
+        var allowedMethods: [String] = []
         for route in routes {
             guard let parameters = route.endpoint.match(components) else { continue }
             guard route.endpoint.method.rawValue == request.method else {
-                methodMismatch = true
+                allowedMethods.append(route.endpoint.method.rawValue)
                 continue
             }
             do {
@@ -133,11 +133,16 @@ final class Router: Sendable {
                 return APIErrorMapping.response(for: error, request: request, log: log)
             }
         }
-        if methodMismatch {
-            return APIErrorMapping.response(
+        if !allowedMethods.isEmpty {
+            var response = APIErrorMapping.response(
                 APIErrorBody(
                     code: .methodNotAllowed,
-                    message: "\(request.method) is not allowed on \(request.path)"))
+                    message:
+                        "\(request.method) is not allowed on \(request.path); use \(allowedMethods.joined(separator: ", "))"
+                ))
+            // RFC 9110 section 15.5.6: a 405 lists the methods the resource has.
+            response.headers["Allow"] = allowedMethods.joined(separator: ", ")
+            return response
         }
         return APIErrorMapping.response(
             APIErrorBody(

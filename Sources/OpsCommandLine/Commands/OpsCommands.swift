@@ -36,6 +36,7 @@ public enum OpsCommands {
         LogsCommand.self, CancelCommand.self, DeleteCommand.self, RerunCommand.self, GenerateCommand.self,
         VersionCommand.self,
         CollectBlobsCommand.self, TokenCommand.self,
+        SchemaCommand.self,
     ]
 
     /// The command type named `name`, as the parser spelled it.

@@ -36,4 +36,16 @@ final class APIDescriptionRouteTests: InProcessRouterTestCase {
         let blob = send("POST", APIRoute.getBlob.path(String(repeating: "ab", count: 32)), token: "admin")
         XCTAssertEqual(blob.headers["Allow"], "PUT, GET, HEAD")
     }
+
+    /// schemathesis found `PUT /v1/blobs/missing` answered by the blob route (a 400 about a checksum named
+    /// "missing"): the literal path is its own resource, with POST only.
+    func testALiteralPathBeatsAParameterOfTheSameLength() throws {
+        let put = send("PUT", APIRoute.missingBlobs.path(), token: "admin")
+        XCTAssertEqual(put.status, 405)
+        XCTAssertEqual(put.headers["Allow"], "POST")
+        XCTAssertEqual(send("GET", APIRoute.missingBlobs.path(), token: "admin").status, 405)
+        // The parameter route still answers every other name.
+        XCTAssertEqual(
+            send("GET", APIRoute.getBlob.path(String(repeating: "ab", count: 32)), token: "admin").status, 404)
+    }
 }

@@ -64,7 +64,8 @@ public enum OpenAPIDocument {
             "security": route.scope == .open ? [] : [[securitySchemeName: [.string(route.scope.rawValue)]]],
             "x-scope": .string(route.scope.rawValue),
         ]
-        let parameters = pathParameters(route, doc) + doc.query.map { parameter($0, in: "query", required: false) }
+        let parameters =
+            pathParameters(route, doc) + doc.query.map { parameter($0, in: "query", required: $0.required) }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let body = doc.request {
             operation["requestBody"] = [

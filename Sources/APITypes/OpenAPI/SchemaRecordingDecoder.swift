@@ -22,9 +22,14 @@ final class RecordedObject {
 
     func markOptional(_ key: String) { optionalKeys.insert(key) }
 
+    /// An optional property also accepts null: `decodeIfPresent` reads a null as absent.
     func record(_ key: String, _ schema: AnyJSON) {
+        guard !optionalKeys.contains(key) else {
+            properties[key] = ["anyOf": [schema, ["type": "null"]]]
+            return
+        }
         properties[key] = schema
-        if !optionalKeys.contains(key), !required.contains(key) { required.append(key) }
+        if !required.contains(key) { required.append(key) }
     }
 
     var schema: AnyJSON {

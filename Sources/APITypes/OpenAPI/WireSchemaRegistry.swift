@@ -135,14 +135,19 @@ extension Optional: SchemaOptional where Wrapped: Decodable {
 
 /// Scalars and the types the wire coders treat specially (`Date` is an ISO 8601 string, `WireCoding`).
 enum WireScalarSchema {
+    /// Bounded, so a generator never sends a number the decoder cannot hold.
+    static let int64: AnyJSON = [
+        "type": "integer", "format": "int64", "minimum": .int(Int64.min), "maximum": .int(Int64.max),
+    ]
+
     static func describe<T>(_ type: T.Type) -> (schema: AnyJSON, sample: T)? {
         switch type {
         case is String.Type: return (["type": "string"], "" as! T)
         case is Bool.Type: return (["type": "boolean"], false as! T)
         case is Double.Type: return (["type": "number"], 0.0 as! T)
         case is Float.Type: return (["type": "number"], Float(0) as! T)
-        case is Int.Type: return (["type": "integer", "format": "int64"], 0 as! T)
-        case is Int64.Type: return (["type": "integer", "format": "int64"], Int64(0) as! T)
+        case is Int.Type: return (int64, 0 as! T)
+        case is Int64.Type: return (int64, Int64(0) as! T)
         case is Int32.Type: return (["type": "integer", "format": "int32"], Int32(0) as! T)
         case is UInt64.Type: return (["type": "integer", "minimum": 0], UInt64(0) as! T)
         case is Date.Type: return (["type": "string", "format": "date-time"], Date(timeIntervalSince1970: 0) as! T)

@@ -30,11 +30,20 @@ public struct RouteParameter: Sendable {
     public let name: String
     public let schema: AnyJSON
     public let description: String
+    /// The handler answers 400 without it (path parameters are always required).
+    public private(set) var required = false
 
     public init(_ name: String, _ schema: AnyJSON, _ description: String) {
         self.name = name
         self.schema = schema
         self.description = description
+    }
+
+    /// This parameter, required.
+    public func required(_ isRequired: Bool = true) -> RouteParameter {
+        var parameter = self
+        parameter.required = isRequired
+        return parameter
     }
 
     public static func string(_ name: String, _ description: String) -> RouteParameter {

@@ -105,7 +105,7 @@ extension APIRoute {
                 "a new job from a finished job's manifest", request: .json(RerunJobRequest.self),
                 requestOptional: true,
                 responses: [.created(SubmittedJob.self), .ok(SubmittedJob.self, "the same rerun existed")],
-                errors: [unfinished]),
+                errors: [unfinished, (422, "`newName` is not a valid job name (the message names the field)")]),
             createToken: RouteDocumentation(
                 "create a named token (its secret is shown once)", request: .json(CreateTokenRequest.self),
                 responses: [.created(CreatedTokenResponse.self)], errors: [(409, "the name is taken")]),
@@ -132,14 +132,14 @@ extension APIRoute {
             createUpload: RouteDocumentation(
                 "start a resumable upload", responses: [.created(UploadSessionResponse.self)]),
             appendUpload: RouteDocumentation(
-                "append a chunk at `offset`", request: .bytes,
-                query: [.integer("offset", 0...Int64.max, "the session's offset")],
+                "append a chunk at `offset` (an empty chunk appends nothing)", request: .bytes, requestOptional: true,
+                query: [RouteParameter.integer("offset", 0...Int64.max, "the session's offset").required()],
                 responses: [.ok(UploadSessionResponse.self)], errors: [(409, "`offset` is not the session's offset")]),
             uploadStatus: RouteDocumentation(
                 "an upload's offset", responses: [.ok(UploadSessionResponse.self)]),
             completeUpload: RouteDocumentation(
                 "verify an upload and keep it as a blob",
-                query: [RouteParameter("sha256", sha256.schema, "the checksum the bytes must have")],
+                query: [RouteParameter("sha256", sha256.schema, "the checksum the bytes must have").required()],
                 responses: [.created(BlobUploadResponse.self), .ok(BlobUploadResponse.self, "the blob existed")],
                 errors: [(409, "the session is being written")]),
             collectBlobs: RouteDocumentation(

@@ -88,10 +88,13 @@ typealias RouteHandler = @Sendable (RequestContext) throws -> HTTPResponse
 struct Route: Sendable {
     let endpoint: APIEndpoint
     let handler: RouteHandler
+    /// How many segments of the pattern are literal: among patterns that fit a path, the most literal win.
+    let literalSegments: Int
 
     init(_ endpoint: APIEndpoint, _ handler: @escaping RouteHandler) {
         self.endpoint = endpoint
         self.handler = handler
+        literalSegments = endpoint.segments.filter { if case .literal = $0 { true } else { false } }.count
     }
 }
 
@@ -112,8 +115,11 @@ final class Router: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         let components = request.pathComponents
         var allowedMethods: [String] = []
-        for route in routes {
-            guard let parameters = route.endpoint.match(components) else { continue }
+        // A literal segment beats a parameter: `/v1/blobs/missing` is that resource (POST only), not a blob named
+        // "missing", so `PUT /v1/blobs/missing` is a 405, not a 400 about a checksum.
+        let fitting = routes.compactMap { route in route.endpoint.match(components).map { (route, $0) } }
+        let mostLiteral = fitting.map(\.0.literalSegments).max()
+        for (route, parameters) in fitting where route.literalSegments == mostLiteral {
             guard route.endpoint.method.rawValue == request.method else {
                 allowedMethods.append(route.endpoint.method.rawValue)
                 continue

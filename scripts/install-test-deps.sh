@@ -20,3 +20,10 @@ if ! command -v patroni >/dev/null 2>&1 || ! command -v etcd >/dev/null 2>&1; th
   apt-get update -qq
   apt-get install -y -qq patroni etcd-server >/dev/null
 fi
+# The API's description checks (docs/api.md): openapi-spec-validator for /openapi.json, jsonschema and PyYAML for
+# `opsctl schema` against manifests/, and schemathesis to fuzz a live control plane (APIFuzzTests, api-fuzz.sh).
+API_PACKAGES=(openapi-spec-validator jsonschema pyyaml schemathesis)
+if ! python3 -c 'import openapi_spec_validator, jsonschema, yaml, schemathesis' >/dev/null 2>&1; then
+  echo "installing the API description checks: ${API_PACKAGES[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${API_PACKAGES[@]}"
+fi

@@ -36,7 +36,7 @@ final class APIFuzzTests: XCTestCase {
                 "Authorization: Bearer fuzz-admin",
                 "--checks", "all", "--max-examples", examples, "--seed", "17", "--workers", "2",
                 "--request-timeout", "20", "--report", "junit", "--report-junit-path", report,
-            ])
+            ], in: directory.path)
         print(run.summary)
         XCTAssertEqual(run.status, 0, "schemathesis found failures:\n\(run.output.suffix(20_000))")
         XCTAssertTrue(run.summary.contains("passed"), run.summary)
@@ -58,15 +58,18 @@ enum Schemathesis {
         }
     }
 
-    static func run(_ arguments: [String]) throws -> Run {
-        if try command(["schemathesis", "--version"]).status != 0 {
-            _ = try command(["python3", "-m", "pip", "install", "-q", "--disable-pip-version-check", "schemathesis"])
+    /// Runs in `directory`, where schemathesis keeps its example database (`.schemathesis/`).
+    static func run(_ arguments: [String], in directory: String) throws -> Run {
+        if try command(["schemathesis", "--version"], in: directory).status != 0 {
+            _ = try command(
+                ["python3", "-m", "pip", "install", "-q", "--disable-pip-version-check", "schemathesis"], in: directory)
         }
-        return try command(["schemathesis"] + arguments)
+        return try command(["schemathesis"] + arguments, in: directory)
     }
 
-    private static func command(_ arguments: [String]) throws -> Run {
+    private static func command(_ arguments: [String], in directory: String) throws -> Run {
         let process = Process()
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment

@@ -43,3 +43,10 @@ if [ ! -x /usr/bin/prometheus ]; then
   apt-get update -qq
   apt-get install -y -qq prometheus >/dev/null
 fi
+# The API's description checks (docs/api.md): openapi-spec-validator for /openapi.json, jsonschema and PyYAML for
+# `opsctl schema` against manifests/, and schemathesis to fuzz a live control plane (APIFuzzTests, api-fuzz.sh).
+API_PACKAGES=(openapi-spec-validator jsonschema pyyaml schemathesis)
+if ! python3 -c 'import openapi_spec_validator, jsonschema, yaml, schemathesis' >/dev/null 2>&1; then
+  echo "installing the API description checks: ${API_PACKAGES[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${API_PACKAGES[@]}"
+fi

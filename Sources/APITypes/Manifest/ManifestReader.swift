@@ -6,8 +6,18 @@ import ClusterModel
 public final class ManifestProblemCollector: @unchecked Sendable {
     public let fileName: String
     public private(set) var problems: [ManifestProblem] = []
+    /// Set when a validator runs to describe its fields (`ManifestSchema`), not to check a document.
+    let recorder: ManifestSchemaRecorder?
 
-    public init(fileName: String) { self.fileName = fileName }
+    public init(fileName: String) {
+        self.fileName = fileName
+        recorder = nil
+    }
+
+    init(recordingInto recorder: ManifestSchemaRecorder) {
+        fileName = "(schema)"
+        self.recorder = recorder
+    }
 
     public func add(path: String, line: Int?, _ message: String) {
         problems.append(ManifestProblem(fileName: fileName, line: line, path: path, message: message))
@@ -51,6 +61,7 @@ public struct ManifestObjectReader {
 
     /// Reports every key not in `allowed`, with a did-you-mean suggestion when one is close.
     public func rejectUnknownKeys(allowed: [String]) {
+        problems.recorder?.allow(allowed, at: path)
         for field in fields where !allowed.contains(field.key) {
             var message = "unknown field"
             if let suggestion = DidYouMean.suggestion(for: field.key, among: allowed) {
@@ -84,6 +95,7 @@ public struct ManifestObjectReader {
         _ key: String, required: Bool = false, expected: String = "a string",
         isValid: ((String) -> Bool)? = nil
     ) -> String? {
+        record(key, required, ["type": "string", "description": .string(expected)])
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
         guard case .string(let s) = value.content else {
             var expectation = expected
@@ -102,6 +114,7 @@ public struct ManifestObjectReader {
     /// An integer within the given bounds.
     public func integer(_ key: String, required: Bool = false, min: Int64? = nil, max: Int64? = nil) -> Int64? {
         let expected = Self.describeInteger(min: min, max: max)
+        record(key, required, ManifestSchemaRecorder.bounded("integer", min.map(AnyJSON.int), max.map(AnyJSON.int)))
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
         let number: Int64
         switch value.content {
@@ -135,6 +148,8 @@ public struct ManifestObjectReader {
         } else if let max {
             expected += " <= \(Self.format(max))"
         }
+        record(
+            key, required, ManifestSchemaRecorder.bounded("number", min.map(AnyJSON.double), max.map(AnyJSON.double)))
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
         let number: Double
         switch value.content {
@@ -152,6 +167,7 @@ public struct ManifestObjectReader {
     }
 
     public func bool(_ key: String, required: Bool = false) -> Bool? {
+        record(key, required, ["type": "boolean"])
         guard let value = lookup(key, required: required, expected: "true or false") else { return nil }
         guard case .bool(let b) = value.content else {
             wrong(key, value, "true or false")
@@ -163,6 +179,7 @@ public struct ManifestObjectReader {
     /// One of `choices` (a string).
     public func choice(_ key: String, _ choices: [String], required: Bool = false) -> String? {
         let expected = "one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ")
+        record(key, required, ["type": "string", "enum": .array(choices.map(AnyJSON.string))])
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
         guard case .string(let s) = value.content, choices.contains(s) else {
             wrong(key, value, expected)
@@ -173,6 +190,10 @@ public struct ManifestObjectReader {
 
     /// A nested mapping.
     public func object(_ key: String, required: Bool = false) -> ManifestObjectReader? {
+        record(key, required, ["type": "object"])
+        if problems.recorder != nil {
+            return ManifestObjectReader(.object([]), path: fieldPath(key), problems: problems)
+        }
         guard let value = lookup(key, required: required, expected: "a mapping") else { return nil }
         guard case .object = value.content else {
             wrong(key, value, "a mapping")
@@ -185,6 +206,9 @@ public struct ManifestObjectReader {
     public func list(_ key: String, required: Bool = false, expected: String = "a list") -> [(
         value: ManifestValue, path: String
     )]? {
+        record(key, required, ["type": "array"])
+        // Described once, as its first item: the validator's item checks record the item's fields.
+        if problems.recorder != nil { return [(value: .object([]), path: "\(fieldPath(key))[0]")] }
         guard let value = lookup(key, required: required, expected: expected) else { return nil }
         guard case .array(let items) = value.content else {
             wrong(key, value, expected)
@@ -198,6 +222,7 @@ public struct ManifestObjectReader {
         _ key: String, required: Bool = false, expectedList: String = "a list of strings",
         expectedItem: String = "a string", isValid: ((String) -> Bool)? = nil
     ) -> [String]? {
+        record(key, required, ["type": "array", "items": ["type": "string", "description": .string(expectedItem)]])
         guard let items = list(key, required: required, expected: expectedList) else { return nil }
         var result: [String] = []
         var ok = true
@@ -217,6 +242,7 @@ public struct ManifestObjectReader {
         _ key: String, expectedKey: String = "a key", keyIsValid: ((String) -> Bool)? = nil,
         expectedValue: String = "a string", valueIsValid: ((String) -> Bool)? = nil
     ) -> [String: String]? {
+        record(key, false, ["type": "object", "additionalProperties": ["type": "string"]])
         guard let value = lookup(key, required: false, expected: "a mapping") else { return nil }
         guard case .object(let fields) = value.content else {
             wrong(key, value, "a mapping of strings")
@@ -247,6 +273,11 @@ public struct ManifestObjectReader {
             result[field.key] = s
         }
         return ok ? result : nil
+    }
+
+    /// Notes `key`'s type while a validator describes its fields; nothing otherwise.
+    private func record(_ key: String, _ required: Bool, _ schema: AnyJSON) {
+        problems.recorder?.field(fieldPath(key), schema, required: required)
     }
 
     static func describeInteger(min: Int64?, max: Int64?) -> String {

@@ -79,7 +79,7 @@ public struct EventView: Codable, Hashable, Sendable {
 }
 
 /// Which output a log line came from.
-public enum LogStream: String, Codable, Sendable {
+public enum LogStream: String, Codable, Sendable, CaseIterable {
     case stdout, stderr
     /// Written by the worker daemon about the task (started, cancelled, preempted...).
     case system

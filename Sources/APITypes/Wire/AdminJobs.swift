@@ -29,7 +29,7 @@ public struct SubmitManifestsRequest: Codable, Hashable, Sendable {
 }
 
 /// What submitting did to each job named in the request.
-public enum SubmitOutcome: String, Codable, Sendable {
+public enum SubmitOutcome: String, Codable, Sendable, CaseIterable {
     /// A new job was created.
     case created
     /// A job with this name and an identical spec exists already; nothing changed (re-applying is idempotent).

@@ -238,6 +238,10 @@ public enum APIRoute {
     /// Prometheus server scrapes with a viewer token; a submitter is refused (it spans every queue).
     /// docs/observability.md.
     public static let metrics = APIEndpoint(.get, "/metrics", .read)
+    // MARK: Description of the API (no token needed)
+    /// → the OpenAPI 3.1 document of every route, built from `documentation(maxPollSeconds:)` and the wire types
+    /// (docs/api.md).
+    public static let openAPI = APIEndpoint(.get, "/openapi.json", .open)
 
     /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
     public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
@@ -254,6 +258,7 @@ public enum APIRoute {
         missingBlobs, datasetFiles,
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
         metrics,
+        openAPI,
     ]
 
     /// Percent-encodes one path segment (job names are DNS-like, but be safe).

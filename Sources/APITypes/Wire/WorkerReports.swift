@@ -124,7 +124,7 @@ public struct CompletionReport: Codable, Hashable, Sendable {
 }
 
 /// Why an attempt ended without success.
-public enum FailureReason: String, Codable, Sendable {
+public enum FailureReason: String, Codable, Sendable, CaseIterable {
     /// The executor failed. Retried (new attempt after backoff) when `retryable` and attempts are left.
     case error
     /// It stopped because the job was cancelled.

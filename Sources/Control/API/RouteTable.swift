@@ -81,6 +81,7 @@ enum RouteTable {
             route(APIRoute.workerReports, WorkerRoutes.reports),
             route(APIRoute.workerDeregister, WorkerRoutes.deregister),
             route(APIRoute.metrics, MetricsRoutes.scrape),
+            route(APIRoute.openAPI, OpenAPIRoutes.document),
         ]
         // Every endpoint answered, and once: a route added to `APIRoute.all` without a handler fails every start.
         precondition(table.map(\.endpoint) == APIRoute.all, "RouteTable and APIRoute.all disagree")

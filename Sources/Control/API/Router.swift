@@ -88,10 +88,13 @@ typealias RouteHandler = @Sendable (RequestContext) throws -> HTTPResponse
 struct Route: Sendable {
     let endpoint: APIEndpoint
     let handler: RouteHandler
+    /// How many segments of the pattern are literal: among patterns that fit a path, the most literal win.
+    let literalSegments: Int
 
     init(_ endpoint: APIEndpoint, _ handler: @escaping RouteHandler) {
         self.endpoint = endpoint
         self.handler = handler
+        literalSegments = endpoint.segments.filter { if case .literal = $0 { true } else { false } }.count
     }
 }
 
@@ -126,11 +129,14 @@ final class Router: Sendable {
 
     private func dispatch(_ request: HTTPRequest, matched: inout APIEndpoint?) -> HTTPResponse {
         let components = request.pathComponents
-        var methodMismatch = false
-        for route in routes {
-            guard let parameters = route.endpoint.match(components) else { continue }
+        var allowedMethods: [String] = []
+        // A literal segment beats a parameter: `/v1/blobs/missing` is that resource (POST only), not a blob named
+        // "missing", so `PUT /v1/blobs/missing` is a 405, not a 400 about a checksum.
+        let fitting = routes.compactMap { route in route.endpoint.match(components).map { (route, $0) } }
+        let mostLiteral = fitting.map(\.0.literalSegments).max()
+        for (route, parameters) in fitting where route.literalSegments == mostLiteral {
             guard route.endpoint.method.rawValue == request.method else {
-                methodMismatch = true
+                allowedMethods.append(route.endpoint.method.rawValue)
                 continue
             }
             matched = route.endpoint
@@ -149,11 +155,16 @@ final class Router: Sendable {
                 return APIErrorMapping.response(for: error, request: request, log: log)
             }
         }
-        if methodMismatch {
-            return APIErrorMapping.response(
+        if !allowedMethods.isEmpty {
+            var response = APIErrorMapping.response(
                 APIErrorBody(
                     code: .methodNotAllowed,
-                    message: "\(request.method) is not allowed on \(request.path)"))
+                    message:
+                        "\(request.method) is not allowed on \(request.path); use \(allowedMethods.joined(separator: ", "))"
+                ))
+            // RFC 9110 section 15.5.6: a 405 lists the methods the resource has.
+            response.headers["Allow"] = allowedMethods.joined(separator: ", ")
+            return response
         }
         return APIErrorMapping.response(
             APIErrorBody(

@@ -42,6 +42,7 @@ public enum OpsCommands {
         LogsCommand.self, CancelCommand.self, DeleteCommand.self, RerunCommand.self, GenerateCommand.self,
         VersionCommand.self,
         CollectBlobsCommand.self, TokenCommand.self, ConfigCommand.self,
+        SchemaCommand.self,
     ]
 
     /// The command type named `name`, as the parser spelled it.

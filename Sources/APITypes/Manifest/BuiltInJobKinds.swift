@@ -6,7 +6,7 @@ public enum BuiltInJobKinds {
         [
             noop, sleep, fail, shell, TokenizeJobKinds.tokenize, TokenizeJobKinds.trainTokenizer,
             TokenizeJobKinds.dedupScan, TrainJobKinds.train, TrainJobKinds.eval,
-            StreamJobKinds.stream, StreamJobKinds.verify,
+            StreamJobKinds.stream, StreamJobKinds.verify, NearDedupJobKinds.minhash, NearDedupJobKinds.lsh,
         ]
     }
 

@@ -70,7 +70,7 @@ public final class ExternalSorter {
 
     public func append(_ record: BucketRecord) throws {
         if buffer.count == bufferCapacity { try spill() }
-        if buffer.capacity < bufferCapacity {
+        if buffer.count == buffer.capacity && buffer.capacity < bufferCapacity {
             // Grown by hand so that doubling never allocates past the capacity the limit allows.
             buffer.reserveCapacity(min(bufferCapacity, max(256, buffer.capacity * 2)))
         }

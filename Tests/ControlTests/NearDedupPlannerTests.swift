@@ -40,9 +40,9 @@ final class NearDedupPlannerTests: XCTestCase {
         do {
             _ = try ManifestParser.parse(text: manifestText(options, location: location), fileName: "t.yaml")
             return []
-        } catch let error as ManifestError {
+        } catch {
             return error.problems.map { "\($0.path): \($0.message)" }
-        } catch { return ["\(error)"] }
+        }
     }
 
     func testValidatorNamesTheFieldAndWhatWasExpected() {

@@ -123,6 +123,9 @@ final class NearDedupTests: XCTestCase {
         XCTAssertGreaterThan(stats.spilledRuns, 20)
         XCTAssertGreaterThanOrEqual(stats.mergePasses, 2, "more runs than one merge can read within the limit")
         XCTAssertEqual(reference.spilledRuns, 0)
+        // Unbounded, the buffer grows by doubling as records come: at most twice what they need (times two: the
+        // sort's scratch), not the limit.
+        XCTAssertLessThanOrEqual(reference.peakAccountedBytes, 2 * 2 * reference.records * 16 + 8192)
         XCTAssertEqual(bounded, unbounded)
         XCTAssertEqual(bounded.count, 300)
         XCTAssertTrue(bounded.allSatisfy { $0.key == $0.value + 2700 })

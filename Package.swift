@@ -44,11 +44,13 @@ let package = Package(
         .target(name: "ClusterModel", dependencies: ["Primitives"], exclude: ["README.md"]),
         // SHA-256 (libcrypto's, the one wrapper of CCrypto): shards, checkpoints and artifacts are identified by checksum.
         .target(name: "Checksum", dependencies: ["CCrypto", "Primitives"]),
-        .target(name: "APITypes", dependencies: ["ClusterModel", "YAML", "Primitives"]),
+        .target(name: "APITypes", dependencies: ["ClusterModel", "YAML", "Primitives", "NearDedup"]),
         .target(name: "Scheduler", dependencies: ["ClusterModel", "Primitives"], exclude: ["README.md"]),
         .target(
             name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
+        // MinHash LSH near-duplicates and n-gram decontamination: pure parts plus bounded on-disk sorting (docs/dedup.md).
+        .target(name: "NearDedup", dependencies: ["Primitives"]),
         // Object storage for nodes that share no disk: the ObjectStore protocol and its S3 backend (SigV4 over HTTPClient).
         .target(name: "ObjectStore", dependencies: ["HTTPClient", "Checksum", "Primitives"]),
         // The HTTP client of the REST API (the worker protocol and the admin API), shared by the worker and opsctl.
@@ -57,7 +59,7 @@ let package = Package(
             name: "Workers",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum",
-                "ObjectStore",
+                "ObjectStore", "NearDedup",
             ]),
         .target(
             name: "Control",
@@ -80,6 +82,9 @@ let package = Package(
         .executableTarget(
             name: "TokenizerBench", dependencies: ["DataShards", "Zstd"], path: "Benchmarks/TokenizerBench",
             exclude: ["reference_bench.py"]),
+        .executableTarget(
+            name: "DedupBench", dependencies: ["NearDedup", "DataShards"], path: "Benchmarks/DedupBench",
+            exclude: ["datatrove_bench.py"]),
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
         .executableTarget(
@@ -134,6 +139,7 @@ let package = Package(
             exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "NearDedupTests", dependencies: ["NearDedup", "Primitives"]),
         .testTarget(
             name: "WorkersTests",
             dependencies: ["Workers", "APIClient", "TestSupport", "HTTPServer", "DataShards", "Zstd", "Gzip", "Engine"]),
@@ -144,7 +150,7 @@ let package = Package(
             name: "ControlTests",
             dependencies: [
                 "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
-                "Zstd", "Gzip", "ObjectStore", "HTTPServer",
+                "Zstd", "Gzip", "ObjectStore", "HTTPServer", "NearDedup",
             ]),
         .testTarget(
             name: "ObjectStoreTests",

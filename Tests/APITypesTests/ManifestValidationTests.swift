@@ -217,7 +217,7 @@ final class ManifestValidationTests: XCTestCase {
             XCTAssertEqual(
                 error.problems.map(\.description),
                 [
-                    "request: spec.type: missing required field (expected a job type (one of command, eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, train, train-tokenizer, verify))",
+                    "request: spec.type: missing required field (expected a job type (one of command, eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, tokenize-lsh, tokenize-minhash, train, train-tokenizer, verify))",
                     "request: spec.replicas: expected an integer between 1 and 4096, got 0",
                 ])
         }
@@ -236,7 +236,7 @@ final class ManifestValidationTests: XCTestCase {
         let registry = JobKindRegistry(kinds: BuiltInJobKinds.all)
         XCTAssertEqual(
             problems(job("type: distill\ndistill: {steps: 10}")).first,
-            "t.yaml:5: spec.type: expected a job type (one of command, eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, train, train-tokenizer, verify), got \"distill\""
+            "t.yaml:5: spec.type: expected a job type (one of command, eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, tokenize-lsh, tokenize-minhash, train, train-tokenizer, verify), got \"distill\""
         )
         registry.register(
             JobKind(name: "distill", summary: "distills a model", settingsRequired: true) { settings, context in
@@ -271,7 +271,7 @@ final class ManifestValidationTests: XCTestCase {
     func testDidYouMeanForJobTypeAndDistance() {
         XCTAssertEqual(
             problems(job("type: shel")).first,
-            "t.yaml:5: spec.type: expected a job type (one of command, eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, train, train-tokenizer, verify), got \"shel\" (did you mean \"shell\"?)"
+            "t.yaml:5: spec.type: expected a job type (one of command, eval, fail, noop, shell, sleep, stream, tokenize, tokenize-dedup-scan, tokenize-lsh, tokenize-minhash, train, train-tokenizer, verify), got \"shel\" (did you mean \"shell\"?)"
         )
     }
 

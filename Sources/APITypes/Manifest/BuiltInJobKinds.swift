@@ -6,7 +6,7 @@ public enum BuiltInJobKinds {
         [
             noop, sleep, fail, shell, TokenizeJobKinds.tokenize, TokenizeJobKinds.trainTokenizer,
             TokenizeJobKinds.dedupScan, TrainJobKinds.train, TrainJobKinds.eval,
-            StreamJobKinds.stream, StreamJobKinds.verify, CommandJobKinds.command,
+            StreamJobKinds.stream, StreamJobKinds.verify, CommandJobKinds.command, NearDedupJobKinds.minhash, NearDedupJobKinds.lsh,
         ]
     }
 

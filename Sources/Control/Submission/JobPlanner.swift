@@ -37,6 +37,8 @@ public final class JobPlanners: Sendable {
         TokenizeJobKinds.tokenizeName: TokenizePlanner(),
         TokenizeJobKinds.trainTokenizerName: TrainTokenizerPlanner(),
         TokenizeJobKinds.dedupScanName: TokenizePlanner(),
+        NearDedupJobKinds.minhashName: TokenizePlanner(),
+        NearDedupJobKinds.lshName: TokenizePlanner(),
     ])
     private let fallback = IndexedTaskPlanner()
 

@@ -37,11 +37,12 @@ public struct TokenizePlanner: JobPlanner {
         guard manifest.spec.type == TokenizeJobKinds.tokenizeName else { return [manifest] }
         let settings = try Self.settings(of: manifest)
         let dedup = settings.dedup == true
-        guard settings.tokenizer.train != nil || dedup else { return [manifest] }
+        guard settings.tokenizer.train != nil || dedup || settings.nearDedup != nil else { return [manifest] }
         // Check the inputs here, so that a glob matching nothing is reported under spec.tokenize.
         _ = try Self.inputFiles(settings.inputs, options: settings.inputOptions, field: "spec.tokenize.inputs")
         let suffixes =
             (settings.tokenizer.train != nil ? [Self.tokenizerJobSuffix] : []) + (dedup ? [Self.dedupJobSuffix] : [])
+            + NearDedupPlanning.suffixes(settings)
         let longest = suffixes.map(\.count).max() ?? 0
         guard manifest.name.count + longest <= 63 else {
             throw StoreError.invalid(
@@ -80,6 +81,7 @@ public struct TokenizePlanner: JobPlanner {
             jobs.append(scan)
             if !main.spec.after.contains(scan.name) { main.spec.after.append(scan.name) }
         }
+        if settings.nearDedup != nil { jobs += NearDedupPlanning.helperJobs(manifest, main: &main) }
         return jobs + [main]
     }
 
@@ -111,6 +113,10 @@ public struct TokenizePlanner: JobPlanner {
                     "expected at most \(ExchangeStore.maxEntriesPerAnswer + 1) tasks for de-duplication with no output.location, got \(chunks.count); raise bytesPerTask or filesPerTask"
             )
         }
+        if manifest.spec.type == NearDedupJobKinds.lshName {
+            return try NearDedupPlanning.reduceTaskSpecs(settings, chunkCount: chunks.count)
+        }
+        let decontamination = try NearDedupPlanning.decontamination(settings)
         let tokenizer = Self.tokenizerPath(settings)
         return try chunks.enumerated().map { index, chunk in
             var spec = TokenizeTaskSpec(
@@ -124,6 +130,8 @@ public struct TokenizePlanner: JobPlanner {
             spec.uploadShards = settings.output.location == nil ? true : nil
             spec.tokenizerSHA256 = settings.tokenizer.sha256
             spec.tokenizerDataset = settings.tokenizer.dataset
+            spec.nearDedup = settings.nearDedup?.resolved
+            spec.decontamination = decontamination
             if settings.output.location == nil && manifest.spec.type == TokenizeJobKinds.tokenizeName {
                 // Nothing is shared but the control plane: the helper jobs' outputs are found by job name when
                 // the task is handed out (`TokenizeReferencesAtDispatch`).

@@ -35,6 +35,8 @@ extension ExecutorRegistry {
         registry.register(kind: TokenizeExecutor.kind, TokenizeExecutor())
         registry.register(kind: TokenizeTrainExecutor.kind, TokenizeTrainExecutor())
         registry.register(kind: TokenizeDedupScanExecutor.kind, TokenizeDedupScanExecutor())
+        registry.register(kind: TokenizeMinhashExecutor.kind, TokenizeMinhashExecutor())
+        registry.register(kind: TokenizeLSHExecutor.kind, TokenizeLSHExecutor())
         registry.register(kind: TrainExecutor.kind, TrainExecutor())
         registry.register(kind: EvalExecutor.kind, EvalExecutor())
         registry.register(kind: StreamExecutor.kind, StreamExecutor())

@@ -116,9 +116,13 @@ public struct TokenizeExecutor: JobExecutor {
         let name = TokenizeTaskSpec.shardName(index: spec.shardIndex)
         let writer = try startShard(name, in: directory, dtype: dtype, endOfText: endOfText)
         let input: (stats: InputStats, duplicates: Int)
+        let filter: TokenizeDocumentFilter
         do {
+            filter = try TokenizeDocumentFilter(spec, context: context)
             input = try writeDocuments(
-                spec, tokenizer: tokenizer, to: writer, name: name, context: context, localPaths: localPaths)
+                spec, tokenizer: tokenizer, to: writer, name: name, filter: filter, context: context,
+                localPaths: localPaths)
+            try filter.writeLineage(datasetDirectory: directory)
         } catch {
             writer.abort()
             throw error
@@ -143,6 +147,10 @@ public struct TokenizeExecutor: JobExecutor {
         var statsJSON = TokenizeTaskSupport.statsJSON(input.stats, files: spec.files.count)
         if spec.dedup, case .object(var fields) = statsJSON {
             fields["duplicatesDropped"] = .int(Int64(input.duplicates))
+            statsJSON = .object(fields)
+        }
+        if filter.isActive, case .object(var fields) = statsJSON {
+            filter.add(to: &fields)
             statsJSON = .object(fields)
         }
         return Outcome(facts: facts, stats: statsJSON, wroteIndex: wroteIndex)
@@ -172,7 +180,7 @@ public struct TokenizeExecutor: JobExecutor {
     /// earlier chunk or this one already holds when `spec.dedup`. The caller aborts the writer if this throws.
     private static func writeDocuments(
         _ spec: TokenizeTaskSpec, tokenizer: Tokenizer, to writer: ShardWriter, name: String,
-        context: ExecutionContext?, localPaths: [String: String]
+        filter: TokenizeDocumentFilter, context: ExecutionContext?, localPaths: [String: String]
     ) throws -> (stats: InputStats, duplicates: Int) {
         var earlier = Set<DocumentHash>()
         var seen = Set<DocumentHash>()
@@ -191,12 +199,16 @@ public struct TokenizeExecutor: JobExecutor {
                 let document: InputDocument?
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
                 guard let document else { break }
+                var exactDuplicate = false
                 if spec.dedup {
                     let hash = TokenizeDedup.hash(document.text)
                     if earlier.contains(hash) || !seen.insert(hash).inserted {
                         duplicates += 1
-                        continue
+                        exactDuplicate = true
                     }
+                }
+                if filter.isActive ? filter.drops(document, alreadyDropped: exactDuplicate) : exactDuplicate {
+                    continue
                 }
                 ids.removeAll(keepingCapacity: true)
                 encoder.encode(document.text, into: &ids, matchAddedTokens: false)

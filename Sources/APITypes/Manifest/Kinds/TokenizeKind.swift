@@ -28,7 +28,7 @@ public enum TokenizeJobKinds {
 
     static let settingsFields = [
         "inputs", "format", "textField", "txtMode", "badInput", "invalidUTF8", "output", "tokenizer",
-        "filesPerTask", "bytesPerTask", "dedup",
+        "filesPerTask", "bytesPerTask", "dedup", "nearDedup", "decontaminate",
     ]
     static let trainFields = ["vocabularySize", "sampleBytes", "specialTokens", "splitPattern"]
 
@@ -92,6 +92,7 @@ public enum TokenizeJobKinds {
             }
         }
         _ = settings.bool("dedup")
+        NearDedupJobKinds.validate(settings)
     }
 
     /// `spec.type: train-tokenizer`: trains a byte-level BPE tokenizer on a sample of the inputs and writes it

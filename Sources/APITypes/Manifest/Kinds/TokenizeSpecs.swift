@@ -40,6 +40,9 @@ public struct TokenizeSettings: Codable, Sendable, Equatable {
     public var filesPerTask: Int?
     public var bytesPerTask: ByteSize?
     public var dedup: Bool?
+    /// Near-duplicate removal and decontamination (NearDedupKind.swift).
+    public var nearDedup: NearDedupSettings?
+    public var decontaminate: DecontaminateSettings?
 
     /// Default input bytes (on disk) per task when neither filesPerTask nor bytesPerTask is set.
     public static let defaultBytesPerTask: Int64 = 64 << 20
@@ -127,6 +130,10 @@ public struct TokenizeTaskSpec: Codable, Sendable, Equatable {
     /// location); the control plane fills `dedupJobID` when it hands the task out.
     public var dedupJob: String?
     public var dedupJobID: Int64?
+    /// Near-duplicate removal: drop documents the `<job>-lsh` pairs make duplicates of a lower id.
+    public var nearDedup: NearDedupTaskSettings?
+    /// Drop documents sharing a long n-gram with an eval file.
+    public var decontamination: DecontaminationTaskSettings?
 
     public init(
         dataset: String, datasetDirectory: String, shardIndex: Int, shardCount: Int, files: [String],

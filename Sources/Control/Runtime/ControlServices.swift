@@ -47,34 +47,6 @@ struct ControlServices: Sendable {
     var queues: QueueStore { store.queues }
 }
 
-/// The immutable facts of a job that every assignment carries (retry limit, task count, gang size),
-/// cached so that handing out thousands of tasks per second does not re-read the job row each time.
-final class JobInfoCache: Sendable {
-    struct Info: Sendable {
-        let maxAttempts: Int
-        let taskCount: Int
-        let replicas: Int
-    }
-
-    private let jobs: JobStore
-    private let cache = Locked<[JobID: Info]>([:])
-
-    init(jobs: JobStore) { self.jobs = jobs }
-
-    func info(_ job: JobID) throws -> Info {
-        if let hit = cache.withLock({ $0[job] }) { return hit }
-        guard let record = try jobs.job(job) else { throw StoreError.unknownJob("\(job)") }
-        let info = Info(
-            maxAttempts: record.retryPolicy.maxAttempts,
-            taskCount: record.taskCounts.values.reduce(0, +), replicas: record.replicas)
-        cache.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[job] = info
-        }
-        return info
-    }
-}
-
 /// Resolves worker tokens (by their SHA-256) to worker ids. Entries live a short while so a registration
 /// that replaces a token takes effect quickly, while steady-state calls cost no database round trip.
 final class WorkerTokenCache: Sendable {

@@ -248,33 +248,30 @@ public struct LeaseStore: Sendable {
         guard !reports.isEmpty else { return [:] }
         for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
         let succeeded = try TaskTransitions.target(from: [.running], .completed)
+        // In attempt-id order, as the statement takes them (the lock order).
+        let ordered = reports.sorted { $0.attempt < $1.attempt }
         let done = try c.query(
             TaskSQL.complete,
             [
-                .intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)),
+                .intArray(ordered.map { $0.attempt.rawValue }), .textArray(ordered.map(\.result)),
                 worker?.sql, .text(succeeded.rawValue),
             ])
         var outcomes: [AttemptID: ReportOutcome] = [:]
-        var jobs: Set<Int64> = []
+        var mayHaveFinished: Set<Int64> = []
         let shards = Dictionary(
             reports.compactMap { r in r.shard.map { (r.attempt, $0) } }, uniquingKeysWith: { a, _ in a })
         for row in done {
             let attempt = AttemptID(try row.int64("attempt_id"))
             outcomes[attempt] = .applied
-            jobs.insert(try row.int64("job_id"))
+            // A completion can only finish its job. The job-row lock (which serializes reporters) is skipped
+            // while some other unfinished task is not being changed by anyone right now: that task's own report
+            // will do the check (`TaskSQL.complete` says why one of two last reporters always refreshes).
+            if try row.bool("may_have_finished") { mayHaveFinished.insert(try row.int64("job_id")) }
             // The shard becomes known exactly when its task succeeds: both or neither commit.
             try shards[attempt]?.record(c, job: JobID(try row.int64("job_id")))
         }
         let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
         for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .succeeded) { outcomes[id] = outcome }
-        // A completion can only finish its job. Skip the job-row lock (which serializes reporters)
-        // while some other unfinished task is not being changed by anyone right now: that task's
-        // own report will do the check. Tasks locked by in-flight transactions are skipped, so
-        // of two reporters finishing the last tasks together, at least the later one refreshes.
-        var mayHaveFinished: Set<Int64> = []
-        for job in jobs where try c.queryFirst(TaskSQL.unfinishedUnlockedOfJob, [.int(job)]) == nil {
-            mayHaveFinished.insert(job)
-        }
         try JobLifecycle.refresh(c, jobs: mayHaveFinished)
         return outcomes
     }

@@ -121,10 +121,17 @@ enum TaskSQL {
         """
 
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to
-    /// $4 (succeeded), one event each. Returns the applied attempts and their jobs.
+    /// $4 (succeeded), one event each. The reports are taken in attempt-id order (the caller sorts them too), so two
+    /// batches holding attempts of one job lock them in one order (docs/postgres-store.md, "Lock order").
+    /// Returns the applied attempts, their jobs, and whether each job may have finished with them: no other
+    /// unfinished task of the job that nobody is changing right now (FOR SHARE SKIP LOCKED). A task another
+    /// in-flight report holds is skipped, so of two reports finishing the last tasks together at least the later
+    /// one sees "may have finished" and refreshes the job under its row lock; a task that finished after this
+    /// statement's snapshot is re-read when locked and no longer matches. One statement where a completion used
+    /// two (the probe was `unfinishedUnlockedOfJob`, once per job).
     static let complete = """
         WITH r AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
+            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result) ORDER BY attempt_id
         ), a AS (
             UPDATE task_attempts a SET state = 'succeeded', finished_at = now()
             FROM r WHERE a.id = r.attempt_id AND a.state = 'active' AND ($3::bigint IS NULL OR a.worker_id = $3)
@@ -137,13 +144,17 @@ enum TaskSQL {
         ), e AS (
             \(EventSQL.insertInto)
             SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
+        ), f AS (
+            SELECT j.job_id, p.id IS NULL AS may_have_finished
+            FROM (SELECT DISTINCT job_id FROM u) j
+            LEFT JOIN LATERAL (
+                SELECT x.id FROM tasks x
+                WHERE x.job_id = j.job_id AND x.state <> 'succeeded' AND x.id NOT IN (SELECT id FROM u)
+                LIMIT 1 FOR SHARE OF x SKIP LOCKED
+            ) p ON true
         )
-        SELECT attempt_id, job_id FROM u
+        SELECT u.attempt_id, u.job_id, f.may_have_finished FROM u JOIN f ON f.job_id = u.job_id
         """
-
-    /// Some unfinished task of job $1 that nobody is changing right now (SKIP LOCKED), if any.
-    static let unfinishedUnlockedOfJob =
-        "SELECT id FROM tasks WHERE job_id = $1 AND state <> 'succeeded' LIMIT 1 FOR SHARE SKIP LOCKED"
 
     /// Ends active attempts ($1 ids, $2 attempt states, $3 task states, $4 backoff seconds, $5 errors): the task is
     /// requeued after its backoff or fails, one event each. Returns the ended attempts, their jobs and task states.

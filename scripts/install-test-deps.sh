@@ -20,3 +20,10 @@ if ! command -v patroni >/dev/null 2>&1 || ! command -v etcd >/dev/null 2>&1; th
   apt-get update -qq
   apt-get install -y -qq patroni etcd-server >/dev/null
 fi
+# The shells `opsctl completion zsh|fish` writes for (ShellCompletionTests parse and run their scripts).
+if ! command -v zsh >/dev/null 2>&1 || ! command -v fish >/dev/null 2>&1; then
+  echo "installing zsh and fish for the shell-completion tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq zsh fish >/dev/null
+fi

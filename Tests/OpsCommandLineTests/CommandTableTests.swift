@@ -18,7 +18,7 @@ final class CommandTableTests: XCTestCase {
             names,
             [
                 "up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "rerun", "generate",
-                "version", "collect-blobs", "token",
+                "version", "collect-blobs", "token", "completion",
             ])
         XCTAssertEqual(Set(names).count, names.count, "a name names one command")
         for name in names {

@@ -141,6 +141,7 @@ let package = Package(
             dependencies: [
                 "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
                 "Zstd", "Gzip", "ObjectStore", "HTTPServer",
+                "OpsCommandLine", "YAML",
             ]),
         .testTarget(
             name: "ObjectStoreTests",

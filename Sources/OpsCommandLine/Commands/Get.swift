@@ -59,7 +59,7 @@ enum GetCommand: OpsCommand {
         let client = try makeOpsClient(settings)
         guard settings.parsed.flag("watch") else {
             let listing = try await request.listing(client)
-            for note in listing.notes { Output.note(note) }
+            printNotes(listing.notes)
             print(listing.text, terminator: "")
             return 0
         }
@@ -85,7 +85,7 @@ enum GetCommand: OpsCommand {
                 if failures > 0 { Output.note("control plane reachable again") }
                 failures = 0
                 if let frame = frames.frame(listing.text, at: Date()) {
-                    for note in listing.notes { Output.note(note) }
+                    printNotes(listing.notes)
                     print(frame, terminator: "")
                     Output.flush()
                 }
@@ -95,6 +95,11 @@ enum GetCommand: OpsCommand {
             }
             try await Task.sleep(nanoseconds: UInt64(intervalSeconds * 1e9))
         }
+    }
+
+    /// The notes of a listing on stderr, as lines of their own (scripts that read stdout never see them).
+    static func printNotes(_ notes: [String]) {
+        for note in notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
     }
 
     static func parseState<S: RawRepresentable & CaseIterable>(_ settings: Settings, _ type: S.Type) throws -> S?

@@ -1,7 +1,8 @@
 // `opsctl completion bash|zsh|fish`, generated from the command table: a real bash loads the script and its
 // `_opsctl`, driven through COMP_WORDS/COMP_CWORD as bash's completion does, offers the commands, the kinds of
 // `get`, option names and the fixed values of typed options; a real fish (`complete -C`) offers the same; zsh
-// parses its script (`zsh -n`). Before, `opsctl completion` was an unknown command.
+// parses its script (`zsh -n`) and, with compinit, registers `_opsctl` for `opsctl`. Before, `opsctl completion`
+// was an unknown command.
 
 import Foundation
 import TestSupport
@@ -96,6 +97,14 @@ final class ShellCompletionTests: XCTestCase {
         let script = try scriptFile(.zsh)
         let parsed = try run(zsh, ["-n", script])
         XCTAssertEqual(parsed.status, 0, parsed.err)
+        // Loaded by a zsh with its completion system, the script registers `_opsctl` for `opsctl`.
+        let loaded = try run(
+            zsh,
+            [
+                "-f", "-c",
+                "autoload -Uz compinit && compinit -u -D; source '\(script)'; print -- ${_comps[opsctl]}; whence -w _opsctl",
+            ])
+        XCTAssertEqual(loaded.out, "_opsctl\n_opsctl: function\n", loaded.err)
         let text = try String(contentsOfFile: script, encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("#compdef opsctl\n"))
         for command in OpsCommands.parser.commands {

@@ -151,6 +151,7 @@ let package = Package(
             dependencies: [
                 "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
                 "Zstd", "Gzip", "ObjectStore", "HTTPServer", "NearDedup",
+                "OpsCommandLine", "YAML",
             ]),
         .testTarget(
             name: "ObjectStoreTests",

@@ -50,3 +50,10 @@ if ! python3 -c 'import openapi_spec_validator, jsonschema, yaml, schemathesis' 
   echo "installing the API description checks: ${API_PACKAGES[*]}"
   python3 -m pip install -q --disable-pip-version-check "${API_PACKAGES[@]}"
 fi
+# The shells `opsctl completion zsh|fish` writes for (ShellCompletionTests parse and run their scripts).
+if ! command -v zsh >/dev/null 2>&1 || ! command -v fish >/dev/null 2>&1; then
+  echo "installing zsh and fish for the shell-completion tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq zsh fish >/dev/null
+fi

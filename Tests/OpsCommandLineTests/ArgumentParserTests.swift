@@ -52,7 +52,8 @@ final class ArgumentParserTests: XCTestCase {
             error("get jobz"),
             .invalidChoice(
                 command: "get", name: "KIND", value: "jobz",
-                choices: ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues"]))
+                choices: ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues", "metrics"])
+        )
         XCTAssertEqual(error("cancel a b"), .unexpectedArgument(command: "cancel", argument: "b"))
         XCTAssertEqual(
             error("delete jobs x"),

@@ -18,7 +18,7 @@ final class CommandTableTests: XCTestCase {
             names,
             [
                 "up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "rerun", "generate",
-                "version", "collect-blobs", "token", "config", "schema",
+                "version", "collect-blobs", "token", "config", "schema", "completion",
             ])
         XCTAssertEqual(Set(names).count, names.count, "a name names one command")
         for name in names {
@@ -73,8 +73,9 @@ final class CommandTableTests: XCTestCase {
         XCTAssertEqual(try settings("get jobs -o wide").value(OpsCommands.output), .wide)
         XCTAssertEqual(
             try settings("describe job x", environment: ["OPS_OUTPUT": "json"]).value(OpsCommands.output), .json)
-        XCTAssertThrowsError(try settings("get jobs -o yaml").value(OpsCommands.output)) { error in
-            XCTAssertEqual("\(error)", "--output: expected one of table, json, wide, got 'yaml'")
+        XCTAssertEqual(try settings("get jobs -o yaml").value(GetCommand.output), .yaml)
+        XCTAssertThrowsError(try settings("get jobs -o xml").value(OpsCommands.output)) { error in
+            XCTAssertEqual("\(error)", "--output: expected one of table, wide, json, yaml, got 'xml'")
         }
     }
 

@@ -34,8 +34,8 @@ enum ApplyCommand: OpsCommand {
         let documents = try await uploadInputs(
             try ManifestFile.documents(path: path), client: client, settings: settings, dryRun: dryRun)
         let response = try await client.submit(documents, dryRun: dryRun, source: path)
-        if format == .json && !wait {
-            try Output.printJSON(response)
+        if format.isStructured && !wait {
+            try Output.printStructured(response, as: format)
             return 0
         }
         for queue in response.queues ?? [] {
@@ -52,7 +52,8 @@ enum ApplyCommand: OpsCommand {
         }
         guard wait, !dryRun else { return 0 }
         return try await waitForJobs(
-            response.jobs.map(\.job.name), client: client, timeoutSeconds: timeoutSeconds, json: format == .json)
+            response.jobs.map(\.job.name), client: client, timeoutSeconds: timeoutSeconds,
+            structured: format.isStructured ? format : nil)
     }
 
     /// Resolves the local inputs of tokenize jobs and uploads those the blob store lacks (`InputUpload`); says
@@ -81,16 +82,24 @@ enum ApplyCommand: OpsCommand {
 
     /// Polls the jobs until all are finished, redrawing a progress display; 0 if all succeeded, 1 if any
     /// failed or was cancelled, 3 on timeout.
-    static func waitForJobs(_ names: [String], client: OpsClient, timeoutSeconds: Double, json: Bool) async throws
-        -> Int32
-    {
+    /// `structured`: print the finished jobs as JSON or YAML (and draw no progress).
+    static func waitForJobs(
+        _ names: [String], client: OpsClient, timeoutSeconds: Double, structured: OutputFormat?
+    ) async throws -> Int32 {
         let started = Date()
-        let display = ProgressDisplay(live: Output.isTerminal && !json)
+        let live = Output.isTerminal && structured == nil
+        let display = ProgressDisplay(live: live)
         var failures = 0
         var jobs: [String: JobView] = [:]
+        var tasks: [String: [TaskView]] = [:]
         while true {
             do {
-                for name in names { jobs[name] = try await client.job(name) }
+                for name in names {
+                    let job = try await client.job(name)
+                    jobs[name] = job
+                    // On a terminal the bar counts running tasks by their progress reports (JobProgress).
+                    if live { tasks[name] = try await JobProgress.tasksForProgress(of: job, client: client) }
+                }
                 if failures > 0 { Output.note("control plane reachable again") }
                 failures = 0
             } catch {
@@ -99,10 +108,18 @@ enum ApplyCommand: OpsCommand {
                 if failures == 1 { Output.note("\(error); still waiting") }
             }
             let current = names.compactMap { jobs[$0] }
-            if !json { display.show(current.map(progressLine), elapsed: Date().timeIntervalSince(started)) }
+            if live {
+                let now = Date()
+                let lines = current.map {
+                    progressLine($0, bar: JobProgress.fraction($0, tasks: tasks[$0.name]), now: now)
+                }
+                display.show(lines, elapsed: now.timeIntervalSince(started))
+            } else if structured == nil {
+                display.show(current.map { progressLine($0) }, elapsed: Date().timeIntervalSince(started))
+            }
             if current.count == names.count && current.allSatisfy({ $0.state.isTerminal }) {
                 display.finish()
-                if json { try Output.printJSON(current) }
+                if let structured { try Output.printStructured(current, as: structured) }
                 let bad = current.filter { $0.state != .succeeded }
                 for job in bad {
                     Output.error(
@@ -124,8 +141,13 @@ enum ApplyCommand: OpsCommand {
     }
 
     /// One line per job: `pretrain  running  12/40 tasks (4 running, 1 failed)  step 200 loss 2.31  ETA 3m`.
-    static func progressLine(_ job: JobView) -> String {
-        var line = "\(job.name)  \(job.state.rawValue)  \(job.tasks.succeeded)/\(job.tasks.total) tasks"
+    /// With `bar` (the job's fraction done, on a terminal) the line has a progress bar after the state and its ETA
+    /// comes from that fraction, so a single-task job shows both from its task's progress reports; without it the
+    /// line is what logs and pipes have always received.
+    static func progressLine(_ job: JobView, bar: Double? = nil, now: Date = Date()) -> String {
+        var line = "\(job.name)  \(job.state.rawValue)  "
+        if let bar { line += ProgressBar.render(fraction: bar) + "  " }
+        line += "\(job.tasks.succeeded)/\(job.tasks.total) tasks"
         var details: [String] = []
         if job.tasks.running > 0 { details.append("\(job.tasks.running) running") }
         if job.tasks.queued + job.tasks.blocked > 0 {
@@ -140,10 +162,14 @@ enum ApplyCommand: OpsCommand {
             }
             line += "  step \(step) " + shown.joined(separator: " ")
         }
-        if job.state == .running, let startedAt = job.startedAt, job.tasks.succeeded > 0,
+        if let bar {
+            if let remaining = JobProgress.remainingSeconds(job, fraction: bar, now: now) {
+                line += "  ETA \(TableFormatter.duration(remaining))"
+            }
+        } else if job.state == .running, let startedAt = job.startedAt, job.tasks.succeeded > 0,
             job.tasks.total > job.tasks.succeeded
         {
-            let elapsed = Date().timeIntervalSince(startedAt)
+            let elapsed = now.timeIntervalSince(startedAt)
             let remaining = elapsed / Double(job.tasks.succeeded) * Double(job.tasks.total - job.tasks.succeeded)
             line += "  ETA \(TableFormatter.duration(remaining))"
         }

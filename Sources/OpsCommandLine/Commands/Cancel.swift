@@ -9,8 +9,8 @@ enum CancelCommand: OpsCommand {
         let format = try settings.value(OpsCommands.output)
         let name = settings.parsed.positionals[0]
         let job = try await makeOpsClient(settings).cancelJob(name)
-        if format == .json {
-            try Output.printJSON(job)
+        if format.isStructured {
+            try Output.printStructured(job, as: format)
             return 0
         }
         if job.state.isTerminal && !job.cancelRequested {

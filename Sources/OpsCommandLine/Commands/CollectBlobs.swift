@@ -14,8 +14,8 @@ enum CollectBlobsCommand: OpsCommand {
         let format = try settings.value(OpsCommands.output)
         let report = try await makeOpsClient(settings).requester.call(
             APIRoute.collectBlobs.request(), timeoutSeconds: 600, as: BlobCollectionReport.self)
-        if format == .json {
-            try Output.printJSON(report)
+        if format.isStructured {
+            try Output.printStructured(report, as: format)
             return 0
         }
         print(

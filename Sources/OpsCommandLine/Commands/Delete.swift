@@ -32,8 +32,8 @@ enum DeleteCommand: OpsCommand {
         }
         let format = try settings.value(OpsCommands.output)
         let queue = try await makeOpsClient(settings).deleteQueue(name)
-        if format == .json {
-            try Output.printJSON(queue)
+        if format.isStructured {
+            try Output.printStructured(queue, as: format)
             return 0
         }
         let work = queue.runningTasks + queue.pendingTasks
@@ -49,8 +49,8 @@ enum DeleteCommand: OpsCommand {
         let format = try settings.value(OpsCommands.output)
         let deleted = try await makeOpsClient(settings).deleteJob(
             name, withArtifacts: settings.parsed.flag("with-artifacts"), force: settings.parsed.flag("force"))
-        if format == .json {
-            try Output.printJSON(deleted)
+        if format.isStructured {
+            try Output.printStructured(deleted, as: format)
             return 0
         }
         var artifacts = "\(deleted.keptArtifacts) artifact(s) kept"

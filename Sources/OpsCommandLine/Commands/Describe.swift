@@ -25,15 +25,23 @@ enum DescribeCommand: OpsCommand {
         let tasks = try await client.tasks(job: name)
         // The latest 1,000 events (the server lists newest first), told in the order they happened.
         let events = Array(try await client.events(job: name, scope: .first(1000)).items.reversed())
-        if format == .json {
-            try Output.printJSON(JobDescription(job: job, tasks: tasks, events: events))
+        if format.isStructured {
+            try Output.printStructured(JobDescription(job: job, tasks: tasks, events: events), as: format)
             return 0
         }
-        print(render(job: job, tasks: tasks, events: events), terminator: "")
+        let history = try await client.metrics(job: name, scope: .first(metricPointsRead))
+        print(render(job: job, tasks: tasks, events: events, metricHistory: history), terminator: "")
         return 0
     }
 
-    static func render(job: JobView, tasks: [TaskView], events: [EventView]) -> String {
+    /// How many metric points `describe job` reads for its sparklines (4 pages): a train job's whole history at
+    /// one point per metric and step for 5,000 steps of four metrics; beyond that the sparklines end early and say so.
+    static let metricPointsRead = 20_000
+
+    static func render(
+        job: JobView, tasks: [TaskView], events: [EventView],
+        metricHistory: Listing<MetricPointView> = Listing(items: [], hasMore: false)
+    ) -> String {
         var fields: [(String, String)] = [
             ("Name", job.name), ("ID", "\(job.id)"), ("Type", job.type),
             ("State", job.state.rawValue + (job.cancelRequested && !job.state.isTerminal ? " (cancel requested)" : "")),
@@ -88,6 +96,12 @@ enum DescribeCommand: OpsCommand {
         }
         if let metrics = job.latestMetrics, !metrics.isEmpty {
             text += "\nLatest metrics:\n" + indent(Tables.metrics(metrics))
+        }
+        if !metricHistory.items.isEmpty {
+            let truncated = metricHistory.hasMore ? ", the first \(metricHistory.items.count) points" : ""
+            text +=
+                "\nMetric history (over steps\(truncated); opsctl get metrics \(job.name) -o csv for the points):\n"
+                + indent(MetricHistory.sparklines(metricHistory.items))
         }
         if let artifacts = job.artifacts, !artifacts.isEmpty {
             text += "\nArtifacts:\n" + indent(Tables.artifacts(artifacts, wide: false))

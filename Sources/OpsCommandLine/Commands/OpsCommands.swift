@@ -32,17 +32,17 @@ public enum OpsCommands {
         OptionSpec("help", short: "h", help: "show help"),
     ]
 
-    /// `-o table|wide|json`, shared by the commands that print API views.
+    /// `-o table|wide|json|yaml`, shared by the commands that print API views (`get` adds csv for metrics).
     static let output = TypedOption(
-        "output", short: "o", value: "FORMAT", help: "table, wide or json", environment: "OPS_OUTPUT",
-        default: OutputFormat.table, parser: .choice())
+        "output", short: "o", value: "FORMAT", help: "table, wide, json or yaml", environment: "OPS_OUTPUT",
+        default: OutputFormat.table, parser: .choice(of: OutputFormat.views))
 
     static let all: [any OpsCommand.Type] = [
         UpCommand.self, ServeCommand.self, WorkerCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
         LogsCommand.self, CancelCommand.self, DeleteCommand.self, RerunCommand.self, GenerateCommand.self,
         VersionCommand.self,
         CollectBlobsCommand.self, TokenCommand.self, ConfigCommand.self,
-        SchemaCommand.self,
+        SchemaCommand.self, CompletionCommand.self,
     ]
 
     /// The command type named `name`, as the parser spelled it.

@@ -23,14 +23,15 @@ enum RerunCommand: OpsCommand {
         let client = try makeOpsClient(settings)
         let submitted = try await client.rerunJob(settings.parsed.positionals[0], as: settings.parsed.value("as"))
         let wait = settings.parsed.flag("wait")
-        if format == .json && !wait {
-            try Output.printJSON(submitted)
+        if format.isStructured && !wait {
+            try Output.printStructured(submitted, as: format)
             return 0
         }
         let verb = submitted.outcome == .created ? "created" : "unchanged (already submitted)"
         print("job \(submitted.job.name) \(verb) (rerun of \(settings.parsed.positionals[0]))")
         guard wait else { return 0 }
         return try await ApplyCommand.waitForJobs(
-            [submitted.job.name], client: client, timeoutSeconds: timeoutSeconds, json: format == .json)
+            [submitted.job.name], client: client, timeoutSeconds: timeoutSeconds,
+            structured: format.isStructured ? format : nil)
     }
 }

@@ -45,8 +45,8 @@ enum TokenCommand: OpsCommand {
     private static func create(_ name: String, _ settings: Settings, _ format: OutputFormat) async throws -> Int32 {
         let request = CreateTokenRequest(name: name, scope: try settings.value(scope), queues: settings.list("queue"))
         let created = try await makeOpsClient(settings).createToken(request)
-        if format == .json {
-            try Output.printJSON(created)
+        if format.isStructured {
+            try Output.printStructured(created, as: format)
             return 0
         }
         let queues = created.token.queues.isEmpty ? "" : " for queue(s) \(created.token.queues.joined(separator: ", "))"
@@ -57,8 +57,8 @@ enum TokenCommand: OpsCommand {
 
     private static func list(_ settings: Settings, _ format: OutputFormat) async throws -> Int32 {
         let tokens = try await makeOpsClient(settings).tokens()
-        if format == .json {
-            try Output.printJSON(tokens)
+        if format.isStructured {
+            try Output.printStructured(tokens, as: format)
             return 0
         }
         let rows = tokens.map { token in
@@ -77,8 +77,8 @@ enum TokenCommand: OpsCommand {
 
     private static func revoke(_ name: String, _ settings: Settings, _ format: OutputFormat) async throws -> Int32 {
         let token = try await makeOpsClient(settings).revokeToken(name)
-        if format == .json {
-            try Output.printJSON(token)
+        if format.isStructured {
+            try Output.printStructured(token, as: format)
             return 0
         }
         print("token \(token.name) revoked; requests with its secret now get 401")

@@ -16,11 +16,14 @@ public struct OptionSpec: Sendable, Equatable {
     public var defaultDescription: String?
     /// May be given several times (`--label a=b --label c=d`).
     public var repeatable: Bool
+    /// The only values it takes, when they are a fixed set (`-o table|wide|json|yaml`): what shell completion
+    /// offers. Empty: any value of its kind.
+    public var choices: [String]
 
     public init(
         _ name: String, short: Character? = nil, value valueName: String? = nil, help: String,
         environment: String? = nil,
-        default defaultDescription: String? = nil, repeatable: Bool = false
+        default defaultDescription: String? = nil, repeatable: Bool = false, choices: [String] = []
     ) {
         self.name = name
         self.short = short
@@ -29,6 +32,7 @@ public struct OptionSpec: Sendable, Equatable {
         self.environment = environment
         self.defaultDescription = defaultDescription
         self.repeatable = repeatable
+        self.choices = choices
     }
 
     public var isFlag: Bool { valueName == nil }

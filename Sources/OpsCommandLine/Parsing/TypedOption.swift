@@ -8,13 +8,17 @@ import Foundation
 public struct OptionValueParser<Value: Sendable>: Sendable {
     /// What a valid value looks like, completing "expected …" in the error (`an integer in 1...10000`).
     public let expected: String
+    /// Every value it accepts, when they are a fixed set (shell completion offers them); else empty.
+    public let choices: [String]
     private let parseText: @Sendable (String) -> Value?
     private let formatValue: @Sendable (Value) -> String
 
     public init(
-        expected: String, parse: @escaping @Sendable (String) -> Value?, format: @escaping @Sendable (Value) -> String
+        expected: String, choices: [String] = [], parse: @escaping @Sendable (String) -> Value?,
+        format: @escaping @Sendable (Value) -> String
     ) {
         self.expected = expected
+        self.choices = choices
         self.parseText = parse
         self.formatValue = format
     }
@@ -36,7 +40,7 @@ public struct TypedOption<Value: Sendable>: Sendable {
     ) {
         self.spec = OptionSpec(
             name, short: short, value: valueName, help: help, environment: environment,
-            default: defaultDescription ?? parser.format(defaultValue))
+            default: defaultDescription ?? parser.format(defaultValue), choices: parser.choices)
         self.defaultValue = defaultValue
         self.parser = parser
     }
@@ -67,6 +71,11 @@ extension OptionValueParser where Value == Int64 {
 }
 
 extension OptionValueParser where Value == Double {
+    /// A finite number of seconds > 0 (an interval that must pass).
+    public static let positiveSeconds = Self(
+        expected: "a number of seconds > 0",
+        parse: { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }, format: { formatNumber($0) })
+
     /// A finite number of seconds >= 0.
     public static let seconds = Self(
         expected: "a number of seconds >= 0",
@@ -87,9 +96,16 @@ extension OptionValueParser where Value == String {
 extension OptionValueParser where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
     /// One of the enum's raw values; `expected` defaults to `one of a, b, c`.
     public static func choice(expected: String? = nil) -> Self {
-        Self(
-            expected: expected ?? "one of " + Value.allCases.map(\.rawValue).joined(separator: ", "),
-            parse: { Value(rawValue: $0) }, format: { $0.rawValue })
+        choice(of: Array(Value.allCases), expected: expected)
+    }
+
+    /// One of `cases` (a subset of the enum's values, in the order help and completion list them).
+    public static func choice(of cases: [Value], expected: String? = nil) -> Self {
+        let names = cases.map(\.rawValue)
+        return Self(
+            expected: expected ?? "one of " + names.joined(separator: ", "), choices: names,
+            parse: { text in Value(rawValue: text).flatMap { names.contains($0.rawValue) ? $0 : nil } },
+            format: { $0.rawValue })
     }
 }
 

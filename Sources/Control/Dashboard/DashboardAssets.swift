@@ -16,8 +16,9 @@ enum DashboardAssets {
     /// Polls the job page's live route every 2 s while the job runs: updates its state, progress and ETA,
     /// appends metric points to the charts' tables and redraws their lines (the drawing of `MetricChart`:
     /// same area, same scaling), and appends log lines. Text goes in through `textContent`, never as markup.
-    /// A metric that has no chart yet reloads the page, which draws it. Stops once the job has finished and a
-    /// poll brought nothing new.
+    /// A metric that has no chart yet reloads the page, which draws it. Points and lines it already shows (by id)
+    /// are skipped: a poll sends the newest again until they settle (`SettledCursor`). Stops once the job has
+    /// finished and a poll brought nothing new.
     static let script = #"""
         "use strict";
         (function () {
@@ -27,6 +28,9 @@ enum DashboardAssets {
           let metricsAfter = job.dataset.metricsAfter, logsAfter = job.dataset.logsAfter, sawFinished = false;
           const known = new Set((job.dataset.series || "").split(",").filter(Boolean));
           const series = new Map();
+          // Ids the page already shows: a poll sends the newest rows again until they settle (SettledCursor).
+          const seenPoints = new Set(Array.from(document.querySelectorAll("figure.chart tbody tr"), (row) => row.dataset.id));
+          const seenLines = new Set(Array.from(document.querySelectorAll("#logs span[data-id]"), (span) => span.dataset.id));
 
           function fmt(v) { return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v); }
 
@@ -66,17 +70,19 @@ enum DashboardAssets {
           function addPoints(points) {
             const byName = new Map();
             for (const p of points) {
+              if (seenPoints.has(String(p.id))) continue;
               if (!byName.has(p.name)) byName.set(p.name, []);
               byName.get(p.name).push(p);
             }
             for (const [name, added] of byName) {
               const figure = figureOf(name);
-              if (!known.has(name) || !figure) { window.location.reload(); return false; }
+              if (!known.has(name) || !figure) { window.location.reload(); return -1; }
               const all = pointsOf(figure), body = figure.querySelector("tbody");
               for (const p of added) {
                 all.push({ step: p.step, value: p.value });
+                seenPoints.add(String(p.id));
                 const row = document.createElement("tr");
-                row.dataset.step = String(p.step); row.dataset.value = String(p.value);
+                row.dataset.id = String(p.id); row.dataset.step = String(p.step); row.dataset.value = String(p.value);
                 const step = document.createElement("td"); step.textContent = String(p.step);
                 const value = document.createElement("td"); value.textContent = fmt(p.value);
                 row.append(step, value); body.append(row);
@@ -84,18 +90,24 @@ enum DashboardAssets {
               all.sort((a, b) => a.step - b.step);
               redraw(figure, all);
             }
-            return true;
+            return byName.size;
           }
 
           function addLines(lines) {
             const pre = document.getElementById("logs");
-            if (!pre || lines.length === 0) return;
+            const fresh = lines.filter((l) => !seenLines.has(String(l.id)));
+            if (!pre || fresh.length === 0) return 0;
             const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-            let text = pre.textContent + lines.map((l) => l.text + "\n").join("");
-            const kept = text.split("\n");
-            if (kept.length > LOG_LINES_MAX) text = kept.slice(kept.length - LOG_LINES_MAX).join("\n");
-            pre.textContent = text;
+            for (const l of fresh) {
+              seenLines.add(String(l.id));
+              const span = document.createElement("span");
+              span.dataset.id = String(l.id);
+              span.textContent = l.text + "\n";
+              pre.append(span);
+            }
+            while (pre.children.length > LOG_LINES_MAX) pre.firstElementChild.remove();
             if (atBottom) pre.scrollTop = pre.scrollHeight;
+            return fresh.length;
           }
 
           function showState(d) {
@@ -120,11 +132,12 @@ enum DashboardAssets {
               if (response.ok) {
                 const d = await response.json();
                 showState(d);
-                if (!addPoints(d.points)) return;
-                addLines(d.lines);
+                const newPoints = addPoints(d.points);
+                if (newPoints < 0) return;
+                const newLines = addLines(d.lines);
                 metricsAfter = d.metricsAfter; logsAfter = d.logsAfter;
                 job.dataset.metricsAfter = String(metricsAfter);
-                const quiet = d.points.length === 0 && d.lines.length === 0;
+                const quiet = newPoints === 0 && newLines === 0;
                 if (d.finished) {
                   if (quiet && sawFinished) { again = false; job.dataset.finished = "true"; }
                   sawFinished = true;

@@ -3,8 +3,9 @@ import ClusterModel
 import Foundation
 
 /// What the job page polls (`GET /jobs/{name}/live?metricsAfter=&logsAfter=`): the job's state and progress,
-/// and the metric points and log lines after the page's cursors. The page's script appends them; it stops
-/// polling once `finished` and it has drawn the last points.
+/// and the metric points and log lines after the page's cursors (`SettledCursor`: the newest are sent again until
+/// they settle). The page's script appends those it does not have; it stops polling once `finished` and a poll
+/// brought nothing new.
 struct DashboardJobLive: Encodable {
     struct Point: Encodable {
         let id: Int64
@@ -49,8 +50,8 @@ struct DashboardJobLive: Encodable {
             state: job.state.rawValue, finished: job.state.isTerminal, fraction: progress.fraction,
             percent: progress.percentText, eta: progress.etaText, pendingReason: job.pendingReason,
             points: metrics.map { Point(id: $0.id, name: $0.name, step: $0.step, value: $0.value) },
-            metricsAfter: metrics.last?.id ?? metricsAfter,
+            metricsAfter: SettledCursor.after(metrics, previous: metricsAfter, now: now, id: \.id, at: \.at),
             lines: logs.map { Line(id: $0.id, text: JobPage.logLineText(LogLineView($0))) },
-            logsAfter: logs.last?.id ?? logsAfter)
+            logsAfter: SettledCursor.after(logs, previous: logsAfter, now: now, id: \.id, at: \.at))
     }
 }

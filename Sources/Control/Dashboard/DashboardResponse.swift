@@ -3,7 +3,10 @@ import HTTPServer
 
 /// The responses of the dashboard, each with its security headers (docs/dashboard.md, "Security"): scripts and
 /// styles only from this origin (no inline script can run, so an escaped value that slipped through could not
-/// either), no framing (clickjacking of the cancel button), no sniffing, no referrer, nothing cached.
+/// either), no framing (clickjacking of the cancel button), no sniffing, no referrer to other sites, nothing
+/// cached. `same-origin`, not `no-referrer`: under `no-referrer` Chromium sends `Origin: null` on the page's own
+/// form posts, which the origin check (`DashboardSessions.requireSameOrigin`) must then refuse (the browser test
+/// found it).
 enum DashboardResponse {
     static let contentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -12,7 +15,7 @@ enum DashboardResponse {
     static func securityHeaders(contentType: String) -> HTTPHeaders {
         [
             "Content-Type": contentType, "Content-Security-Policy": contentSecurityPolicy, "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
         ]
     }
 

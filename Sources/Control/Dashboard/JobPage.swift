@@ -17,7 +17,7 @@ enum JobPage {
             </section>
             <section aria-labelledby="logs-heading">
             <h2 id="logs-heading">Log (last \(JobPageData.logLinesMax) lines)</h2>
-            <pre id="logs" tabindex="0" aria-labelledby="logs-heading">\(data.logs.map { "\(logLineText($0))\n" }.joined())</pre>
+            <pre id="logs" tabindex="0" aria-labelledby="logs-heading">\(data.logs.map { line -> HTML in "<span data-id=\"\(line.id)\">\(logLineText(line))\n</span>" })</pre>
             </section>
             \(tasks(data.tasks))
             \(events(data.events))

@@ -20,7 +20,7 @@ struct JobPageData {
     let logs: [LogLineView]
     let artifacts: [ArtifactView]
     let series: [MetricSeries]
-    /// The cursors the page's script polls after.
+    /// The cursors the page's script polls after (`SettledCursor`: the page holds rows after them too).
     let lastMetricID: Int64
     let lastLogID: Int64
     let progress: JobProgress
@@ -40,7 +40,9 @@ struct JobPageData {
         let running = try runningProgress(of: record.id, services: services)
         return JobPageData(
             job: job, tasks: tasks, events: events, logs: logs, artifacts: artifacts,
-            series: MetricSeries.group(metrics), lastMetricID: metrics.last?.id ?? 0, lastLogID: logs.last?.id ?? 0,
+            series: MetricSeries.group(metrics),
+            lastMetricID: SettledCursor.after(metrics, previous: 0, now: now, id: \.id, at: \.at),
+            lastLogID: SettledCursor.after(logs, previous: 0, now: now, id: \.id, at: \.time),
             progress: JobProgress(job: job, runningTaskProgress: running, now: now))
     }
 

@@ -3,6 +3,8 @@ import Foundation
 /// One metric of a job over its steps, in the order the points were reported.
 struct MetricSeries: Sendable, Equatable {
     struct Point: Sendable, Equatable {
+        /// The metric row's id: the page's script skips points it already has (`SettledCursor`).
+        let id: Int64
         let step: Int64
         let value: Double
     }
@@ -14,7 +16,9 @@ struct MetricSeries: Sendable, Equatable {
     /// val_loss, lr, grad_norm, tokens/s), then any other name alphabetically.
     static func group(_ metrics: [MetricRecord]) -> [MetricSeries] {
         var byName: [String: [Point]] = [:]
-        for metric in metrics { byName[metric.name, default: []].append(Point(step: metric.step, value: metric.value)) }
+        for metric in metrics {
+            byName[metric.name, default: []].append(Point(id: metric.id, step: metric.step, value: metric.value))
+        }
         func rank(_ name: String) -> Int { preferredOrder.firstIndex(of: name) ?? preferredOrder.count }
         // By step (stable: a step's points stay in report order), so the line only moves forward even when the
         // members of a DiLoCo job report the same steps.
@@ -46,7 +50,7 @@ enum MetricChart {
         let id = "chart-" + identifier(series.name)
         let scale = Scale(series.points)
         let rows = series.points.map { point -> HTML in
-            "<tr data-step=\"\(point.step)\" data-value=\"\(point.value)\"><td>\(point.step)</td><td>\(number(point.value))</td></tr>"
+            "<tr data-id=\"\(point.id)\" data-step=\"\(point.step)\" data-value=\"\(point.value)\"><td>\(point.step)</td><td>\(number(point.value))</td></tr>"
         }
         return """
             <figure class="chart" data-metric="\(series.name)" id="\(id)">

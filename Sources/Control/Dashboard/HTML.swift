@@ -24,6 +24,10 @@ struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation {
 
     /// The five characters that can end a text node or an attribute value, as entities.
     static func escape(_ value: String) -> String {
+        // Most values (numbers, names, times) hold none of the five: one byte scan, no copy.
+        guard value.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            return value
+        }
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for character in value.unicodeScalars {
@@ -50,6 +54,9 @@ struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation {
         mutating func appendInterpolation(_ fragment: HTML) { text += fragment.text }
         mutating func appendInterpolation(_ fragments: [HTML]) { for fragment in fragments { text += fragment.text } }
         mutating func appendInterpolation(_ value: String) { text += HTML.escape(value) }
+        /// Numbers are digits, `.`, `-`, `+`, `e`, `inf` or `nan`: nothing to escape.
+        mutating func appendInterpolation(_ value: Int) { text += String(value) }
+        mutating func appendInterpolation(_ value: Int64) { text += String(value) }
         mutating func appendInterpolation<Value: CustomStringConvertible>(_ value: Value) {
             text += HTML.escape(value.description)
         }

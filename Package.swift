@@ -112,6 +112,10 @@ let package = Package(
         .executableTarget(
             name: "FloodBench", dependencies: ["Control", "APITypes", "Postgres", "TestSupport"],
             path: "Benchmarks/FloodBench"),
+        .executableTarget(
+            name: "DashboardBench",
+            dependencies: ["Control", "APITypes", "ClusterModel", "HTTPClient", "Postgres", "TestSupport"],
+            path: "Benchmarks/DashboardBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
         .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),

@@ -120,6 +120,10 @@ let package = Package(
         .executableTarget(
             name: "MetricsBench", dependencies: ["Control", "Postgres", "HTTPClient", "TestSupport"],
             path: "Benchmarks/MetricsBench"),
+        .executableTarget(
+            name: "DashboardBench",
+            dependencies: ["Control", "APITypes", "ClusterModel", "HTTPClient", "Postgres", "TestSupport"],
+            path: "Benchmarks/DashboardBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
         .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),

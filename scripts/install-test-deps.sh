@@ -57,3 +57,16 @@ if ! command -v zsh >/dev/null 2>&1 || ! command -v fish >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq zsh fish >/dev/null
 fi
+# The dashboard's browser test (DashboardBrowserTests): headless Chromium and its WebDriver from Debian, driven
+# by Selenium; Pillow decodes the screenshots to check they are not blank.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "installing the dashboard test's chromium and chromium-driver"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver >/dev/null
+fi
+BROWSER_PACKAGES=(selenium pillow)
+if ! python3 -c 'import selenium, PIL' >/dev/null 2>&1; then
+  echo "installing the dashboard test's Python packages: ${BROWSER_PACKAGES[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${BROWSER_PACKAGES[@]}"
+fi

@@ -1,8 +1,8 @@
-// The OpenAPI 3.1 document of the REST API (`GET /openapi.json`), built from the one route table (`APIRoute.all`),
+// The OpenAPI 3.1 document of the REST API (`GET /openapi.json`), built from the one route table (`APIRoute.restAPI`),
 // each route's documentation row (`APIRoute.documentation`) and the wire types' decoders (`WireSchemaRegistry`).
 // Nothing in it is written by hand beside the code it describes (docs/api.md).
 
-/// A route of `APIRoute.all` without a documentation row: the document cannot be complete.
+/// A route of `APIRoute.restAPI` without a documentation row: the document cannot be complete.
 public struct UndocumentedRouteError: Error, CustomStringConvertible {
     public let routes: [APIEndpoint]
 
@@ -18,7 +18,7 @@ public enum OpenAPIDocument {
 
     /// The whole document. Throws when a route is undocumented or a wire type cannot describe itself.
     public static func build(
-        version: String, maxPollSeconds: Double, routes: [APIEndpoint] = APIRoute.all
+        version: String, maxPollSeconds: Double, routes: [APIEndpoint] = APIRoute.restAPI
     ) throws -> AnyJSON {
         let table = APIRoute.documentation(maxPollSeconds: maxPollSeconds)
         let undocumented = routes.filter { table[$0] == nil }

@@ -33,6 +33,14 @@ public enum RouteScope: String, Sendable, Codable, CaseIterable {
     case member
 }
 
+/// How a route's caller proves who it is: a bearer token (every API call), or the dashboard's session cookie
+/// (a browser holds no token after it signs in; docs/dashboard.md). A `.sessionCookie` route is authorized by its
+/// handler from the session, against the same `scope`.
+public enum RouteCredential: String, Sendable, Codable, CaseIterable {
+    case bearerToken
+    case sessionCookie
+}
+
 /// One route of the API: `GET /v1/jobs/{name}/tasks`, callable by `admin`.
 public struct APIEndpoint: Sendable, Hashable, CustomStringConvertible {
     public enum Segment: Sendable, Hashable {
@@ -44,12 +52,15 @@ public struct APIEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// The path pattern, e.g. `/v1/jobs/{name}/tasks`; `{…}` names a parameter that fills one whole segment.
     public let pattern: String
     public let scope: RouteScope
+    public let credential: RouteCredential
     public let segments: [Segment]
 
-    init(_ method: HTTPMethodName, _ pattern: String, _ scope: RouteScope) {
+    init(_ method: HTTPMethodName, _ pattern: String, _ scope: RouteScope, _ credential: RouteCredential = .bearerToken)
+    {
         self.method = method
         self.pattern = pattern
         self.scope = scope
+        self.credential = credential
         segments = pattern.split(separator: "/").map { part in
             part.hasPrefix("{") && part.hasSuffix("}")
                 ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
@@ -242,6 +253,34 @@ public enum APIRoute {
     /// → the OpenAPI 3.1 document of every route, built from `documentation(maxPollSeconds:)` and the wire types
     /// (docs/api.md).
     public static let openAPI = APIEndpoint(.get, "/openapi.json", .open)
+    // MARK: Dashboard (HTML for a browser, docs/dashboard.md): signed in by the session cookie `dashboardLogin`
+    // sets, not by a bearer token; every POST but the login carries the session's CSRF token.
+    /// → the jobs page (HTML): state, queue, progress and ETA; `?cursor=` pages on. Without a session: 303 to
+    /// `dashboardLoginForm`.
+    public static let dashboardJobs = APIEndpoint(.get, "/", .read, .sessionCookie)
+    /// → the job page (HTML): tasks, attempts, events, logs tail, why it is pending, artifacts, metric charts.
+    public static let dashboardJob = APIEndpoint(.get, "/jobs/{name}", .read, .sessionCookie)
+    /// `?metricsAfter=&logsAfter=` → `DashboardJobLive` (JSON): what the job page polls to update itself.
+    public static let dashboardJobLive = APIEndpoint(.get, "/jobs/{name}/live", .read, .sessionCookie)
+    /// form `csrf` → 303 to the job page: cancels the job (a submitter of its queue or an admin).
+    public static let dashboardCancelJob = APIEndpoint(.post, "/jobs/{name}/cancel", .submit, .sessionCookie)
+    /// → the workers page (HTML): resources, labels, current attempts.
+    public static let dashboardWorkers = APIEndpoint(.get, "/workers", .read, .sessionCookie)
+    /// → the queues page (HTML): weights, quotas, usage, fair share.
+    public static let dashboardQueues = APIEndpoint(.get, "/queues", .read, .sessionCookie)
+    /// → the datasets page (HTML): shards, tokens, bytes, the job that made each.
+    public static let dashboardDatasets = APIEndpoint(.get, "/datasets", .read, .sessionCookie)
+    /// → one dataset's page (HTML): its shards with tokens and checksums.
+    public static let dashboardDataset = APIEndpoint(.get, "/datasets/{name}", .read, .sessionCookie)
+    /// → the sign-in form (HTML).
+    public static let dashboardLoginForm = APIEndpoint(.get, "/login", .open)
+    /// form `token` → 303 to `/` with the session cookie (HttpOnly, SameSite=Strict); 401 with the form again
+    /// when the token is not an operator token of this control plane.
+    public static let dashboardLogin = APIEndpoint(.post, "/login", .open)
+    /// form `csrf` → 303 to the sign-in form; the session is deleted.
+    public static let dashboardLogout = APIEndpoint(.post, "/logout", .read, .sessionCookie)
+    /// → the dashboard's script or style sheet (`dashboard.js`, `dashboard.css`), compiled into the binary.
+    public static let dashboardAsset = APIEndpoint(.get, "/assets/{file}", .open)
 
     /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
     public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
@@ -259,7 +298,19 @@ public enum APIRoute {
         workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister,
         metrics,
         openAPI,
+        dashboardJobs, dashboardJob, dashboardJobLive, dashboardCancelJob, dashboardWorkers, dashboardQueues,
+        dashboardDatasets, dashboardDataset, dashboardLoginForm, dashboardLogin, dashboardLogout, dashboardAsset,
     ]
+
+    /// The dashboard's browser routes (HTML pages, forms, its script and style sheet; docs/dashboard.md). They are
+    /// not the REST API: `/openapi.json` leaves them out, and a client of the API never calls them.
+    public static let dashboard: [APIEndpoint] = [
+        dashboardJobs, dashboardJob, dashboardJobLive, dashboardCancelJob, dashboardWorkers, dashboardQueues,
+        dashboardDatasets, dashboardDataset, dashboardLoginForm, dashboardLogin, dashboardLogout, dashboardAsset,
+    ]
+
+    /// The REST API: every route but the dashboard's, each with a row in `documentation(maxPollSeconds:)`.
+    public static var restAPI: [APIEndpoint] { all.filter { !dashboard.contains($0) } }
 
     /// Percent-encodes one path segment (job names are DNS-like, but be safe).
     public static func escape(_ segment: String) -> String {

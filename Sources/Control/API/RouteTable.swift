@@ -82,6 +82,18 @@ enum RouteTable {
             route(APIRoute.workerDeregister, WorkerRoutes.deregister),
             route(APIRoute.metrics, MetricsRoutes.scrape),
             route(APIRoute.openAPI, OpenAPIRoutes.document),
+            route(APIRoute.dashboardJobs, DashboardRoutes.jobs),
+            route(APIRoute.dashboardJob, DashboardRoutes.job),
+            route(APIRoute.dashboardJobLive, DashboardRoutes.jobLive),
+            route(APIRoute.dashboardCancelJob, DashboardRoutes.cancelJob),
+            route(APIRoute.dashboardWorkers, DashboardRoutes.workers),
+            route(APIRoute.dashboardQueues, DashboardRoutes.queues),
+            route(APIRoute.dashboardDatasets, DashboardRoutes.datasets),
+            route(APIRoute.dashboardDataset, DashboardRoutes.dataset),
+            route(APIRoute.dashboardLoginForm, DashboardRoutes.loginForm),
+            route(APIRoute.dashboardLogin, DashboardRoutes.login),
+            route(APIRoute.dashboardLogout, DashboardRoutes.logout),
+            route(APIRoute.dashboardAsset, DashboardRoutes.asset),
         ]
         // Every endpoint answered, and once: a route added to `APIRoute.all` without a handler fails every start.
         precondition(table.map(\.endpoint) == APIRoute.all, "RouteTable and APIRoute.all disagree")

@@ -141,7 +141,10 @@ final class Router: Sendable {
             }
             matched = route.endpoint
             do {
-                let principal = try authorize(route.endpoint.scope, request)
+                // A dashboard route's handler authorizes from the session cookie, against the same scope
+                // (`DashboardRequest`): a browser sends no bearer token.
+                let principal =
+                    route.endpoint.credential == .sessionCookie ? nil : try authorize(route.endpoint.scope, request)
                 try Self.refuseNUL(in: parameters, request.queryItems)
                 let context = RequestContext(request: request, parameters: parameters, principal: principal)
                 guard Self.changesState(request), let actor = principal?.actorName else {

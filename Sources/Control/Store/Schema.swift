@@ -509,5 +509,23 @@ extension Migrations {
                 );
                 ALTER TABLE events ADD COLUMN actor text DEFAULT nullif(current_setting('ops.actor', true), '');
                 """),
+        // The dashboard's sessions (issue 17; docs/dashboard.md): a browser holds a random session id in an
+        // HttpOnly cookie, the row only its SHA-256 (a read of this table signs no one in), the SHA-256 of the
+        // token that signed in (resolved again on every request, so a revoked token ends its sessions at once on
+        // every replica) and the session's CSRF token. Rows past `expires_at` are refused and deleted at the
+        // next sign-in.
+        Migration(
+            version: 23, name: "dashboard sessions",
+            sql: """
+                CREATE TABLE dashboard_sessions (
+                    session_sha256 text PRIMARY KEY CHECK (session_sha256 ~ '^[0-9a-f]{64}$'),
+                    token_sha256   text NOT NULL CHECK (token_sha256 ~ '^[0-9a-f]{64}$'),
+                    csrf_token     text NOT NULL CHECK (csrf_token ~ '^[0-9a-f]{64}$'),
+                    created_at     timestamptz NOT NULL DEFAULT now(),
+                    expires_at     timestamptz NOT NULL
+                );
+                CREATE INDEX dashboard_sessions_token ON dashboard_sessions (token_sha256, created_at);
+                CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
+                """),
     ]
 }

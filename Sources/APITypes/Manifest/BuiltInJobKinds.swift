@@ -6,7 +6,8 @@ public enum BuiltInJobKinds {
         [
             noop, sleep, fail, shell, TokenizeJobKinds.tokenize, TokenizeJobKinds.trainTokenizer,
             TokenizeJobKinds.dedupScan, TrainJobKinds.train, TrainJobKinds.eval,
-            StreamJobKinds.stream, StreamJobKinds.verify, CommandJobKinds.command, NearDedupJobKinds.minhash, NearDedupJobKinds.lsh,
+            StreamJobKinds.stream, StreamJobKinds.verify, CommandJobKinds.command, NearDedupJobKinds.minhash,
+            NearDedupJobKinds.lsh,
         ]
     }
 

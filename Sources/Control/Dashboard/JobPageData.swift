@@ -19,7 +19,7 @@ struct JobPageData {
     let events: [EventView]
     let logs: [LogLineView]
     let artifacts: [ArtifactView]
-    let series: [MetricSeries]
+    let series: [MetricChartSeries]
     /// The cursors the page's script polls after (`SettledCursor`: the page holds rows after them too).
     let lastMetricID: Int64
     let lastLogID: Int64
@@ -40,7 +40,7 @@ struct JobPageData {
         let running = try runningProgress(of: record.id, services: services)
         return JobPageData(
             job: job, tasks: tasks, events: events, logs: logs, artifacts: artifacts,
-            series: MetricSeries.group(metrics),
+            series: MetricChartSeries.group(metrics),
             lastMetricID: SettledCursor.after(metrics, previous: 0, now: now, id: \.id, at: \.at),
             lastLogID: SettledCursor.after(logs, previous: 0, now: now, id: \.id, at: \.time),
             progress: JobProgress(job: job, runningTaskProgress: running, now: now))

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One metric of a job over its steps, in the order the points were reported.
-struct MetricSeries: Sendable, Equatable {
+struct MetricChartSeries: Sendable, Equatable {
     struct Point: Sendable, Equatable {
         /// The metric row's id: the page's script skips points it already has (`SettledCursor`).
         let id: Int64
@@ -14,7 +14,7 @@ struct MetricSeries: Sendable, Equatable {
 
     /// The series of `metrics`, the training metrics first in the order a reader looks at them (issue 17: loss,
     /// val_loss, lr, grad_norm, tokens/s), then any other name alphabetically.
-    static func group(_ metrics: [MetricRecord]) -> [MetricSeries] {
+    static func group(_ metrics: [MetricRecord]) -> [MetricChartSeries] {
         var byName: [String: [Point]] = [:]
         for metric in metrics {
             byName[metric.name, default: []].append(Point(id: metric.id, step: metric.step, value: metric.value))
@@ -23,7 +23,7 @@ struct MetricSeries: Sendable, Equatable {
         // By step (stable: a step's points stay in report order), so the line only moves forward even when the
         // members of a DiLoCo job report the same steps.
         return byName.keys.sorted { (rank($0), $0) < (rank($1), $1) }.map { name in
-            MetricSeries(
+            MetricChartSeries(
                 name: name,
                 points: byName[name]!.enumerated().sorted {
                     ($0.element.step, $0.offset) < ($1.element.step, $1.offset)
@@ -46,7 +46,7 @@ enum MetricChart {
     static let top = 12.0
     static let bottom = 28.0
 
-    static func render(_ series: MetricSeries) -> HTML {
+    static func render(_ series: MetricChartSeries) -> HTML {
         let id = "chart-" + identifier(series.name)
         let scale = Scale(series.points)
         let rows = series.points.map { point -> HTML in
@@ -76,7 +76,7 @@ enum MetricChart {
     }
 
     /// `loss: 120 points, steps 5 to 600, from 1.93 to 5.41, latest 1.95 at step 600`.
-    static func summary(_ series: MetricSeries) -> String {
+    static func summary(_ series: MetricChartSeries) -> String {
         guard let last = series.points.last else { return "\(series.name): no points yet" }
         let scale = Scale(series.points)
         return
@@ -107,7 +107,7 @@ enum MetricChart {
         let minValue: Double
         let maxValue: Double
 
-        init(_ points: [MetricSeries.Point]) {
+        init(_ points: [MetricChartSeries.Point]) {
             let finite = points.filter { $0.value.isFinite }
             minStep = points.map(\.step).min() ?? 0
             maxStep = points.map(\.step).max() ?? 0
@@ -123,7 +123,7 @@ enum MetricChart {
         }
 
         /// `x,y x,y …` with one decimal: 0.1 SVG units is finer than a pixel at any page width.
-        func polyline(_ points: [MetricSeries.Point]) -> String {
+        func polyline(_ points: [MetricChartSeries.Point]) -> String {
             let spanSteps = Double(max(1, maxStep - minStep))
             let plotWidth = MetricChart.width - MetricChart.left - MetricChart.right
             let plotHeight = MetricChart.height - MetricChart.top - MetricChart.bottom

@@ -205,6 +205,74 @@ final class DashboardRouterTests: InProcessRouterTestCase {
         XCTAssertEqual(live.headers["Content-Type"], "application/json")
     }
 
+    /// The issue's two facts the first pages lacked: a worker's shard cache, and the jobs that read a dataset (not
+    /// the one that made it), from the manifests as they are stored.
+    func testWorkersShowTheirShardCacheAndADatasetItsReaders() throws {
+        let cached = (0..<25).map { "https://blobs.example/corpus/shard-\($0).bin" }
+        _ = try WorkerStore(pool: pool).heartbeat(try worker("cache-w"), cachedShards: cached)
+        let manifests = try ManifestParser.parse(
+            text: """
+                apiVersion: llmops/v1
+                kind: Job
+                metadata: {name: make-corpus}
+                spec:
+                  type: tokenize
+                  tokenize: {inputs: [/data/a.txt], output: {dataset: corpus}, tokenizer: {dataset: base}}
+                ---
+                apiVersion: llmops/v1
+                kind: Job
+                metadata: {name: read-corpus}
+                spec:
+                  type: train
+                  train:
+                    model: {vocabularySize: 256, contextLength: 16, layers: 1, heads: 1, width: 16}
+                    data: [{dataset: other}, {dataset: corpus}]
+                    batchSize: 2
+                    sequenceLength: 16
+                    steps: 2
+                ---
+                apiVersion: llmops/v1
+                kind: Job
+                metadata: {name: read-other}
+                spec:
+                  type: train
+                  train:
+                    model: {vocabularySize: 256, contextLength: 16, layers: 1, heads: 1, width: 16}
+                    data: [{dataset: other}]
+                    batchSize: 2
+                    sequenceLength: 16
+                    steps: 2
+                """, fileName: "readers.yaml")
+        for manifest in manifests {
+            let spec = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
+            _ = try jobs.submit(NewJob(name: manifest.name, type: manifest.spec.type, spec: spec))
+        }
+        _ = try DatasetStore(pool: pool).register(name: "corpus", location: "/data/corpus", format: "megatron")
+        let cookie = try signIn(adminToken)
+
+        let workers = text(send("GET", "/workers", cookie: cookie))
+        XCTAssertTrue(workers.contains("<summary>25 shard files</summary>"), workers)
+        XCTAssertTrue(workers.contains("<code>shard-0.bin</code>"))
+        XCTAssertTrue(workers.contains("and 5 more"), "a cache of 25 lists 20 files")
+
+        let page = text(send("GET", "/datasets/corpus", cookie: cookie))
+        let readers = try XCTUnwrap(
+            page.range(of: "<dd id=\"readers\">").map { String(page[$0.upperBound...].prefix(400)) })
+        XCTAssertTrue(readers.contains(">read-corpus</a>"), readers)
+        XCTAssertFalse(readers.contains("make-corpus"), "the job that makes a dataset is not its reader: \(readers)")
+        XCTAssertFalse(readers.contains("read-other"), readers)
+        XCTAssertTrue(text(send("GET", "/datasets/corpus", cookie: cookie)).contains("state-pending"))
+    }
+
+    /// Over HTTPS the cookie is Secure; this plain-HTTP control plane's is not (a browser would drop it).
+    func testTheCookieIsSecureExactlyWhenTheControlPlaneServesHTTPS() throws {
+        XCTAssertTrue(DashboardSessions.cookie(value: "x", maxAgeSeconds: 1, secure: true).hasSuffix("; Secure"))
+        let plain = try signIn(adminToken)
+        XCTAssertFalse(DashboardSessions(services: services).cookiesAreSecure)
+        let response = send("POST", "/login", form: [("token", adminToken)])
+        XCTAssertFalse(try XCTUnwrap(response.headers["Set-Cookie"]).contains("Secure"), plain)
+    }
+
     func testTheChartHasAPointPerMetricRowAndThePollBringsTheNextOnes() throws {
         _ = try jobs.submit(NewJob(name: "train-c", type: "t"))
         let lease = try XCTUnwrap(try leases.claimNext(for: try worker()).first)

@@ -18,11 +18,14 @@ public struct WorkerView: Codable, Hashable, Sendable {
     public var runningAttempts: Int
     public var registeredAt: Date
     public var lastHeartbeatAt: Date
+    /// The remote shard files (URLs of `.bin` files) its shard cache holds, as its last heartbeat listed them; nil
+    /// from a control plane older than this field.
+    public var cachedShards: [String]?
 
     public init(
         id: WorkerID, name: String, state: WorkerState, version: String, resources: Resources,
         allocated: Resources = .zero, labels: Labels = [:], kinds: [String] = [], runningAttempts: Int = 0,
-        registeredAt: Date, lastHeartbeatAt: Date
+        registeredAt: Date, lastHeartbeatAt: Date, cachedShards: [String]? = nil
     ) {
         self.id = id
         self.name = name
@@ -35,6 +38,7 @@ public struct WorkerView: Codable, Hashable, Sendable {
         self.runningAttempts = runningAttempts
         self.registeredAt = registeredAt
         self.lastHeartbeatAt = lastHeartbeatAt
+        self.cachedShards = cachedShards
     }
 }
 

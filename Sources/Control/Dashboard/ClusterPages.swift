@@ -22,6 +22,7 @@ enum ClusterPages {
                 <td>\(labels.isEmpty ? "—" : labels)</td>
                 <td>\(worker.kinds.joined(separator: ", "))</td>
                 <td>\(worker.runningAttempts)\(attempts.isEmpty ? HTML.empty : "<ul class=\"attempts\">\(attempts)</ul>")</td>
+                <td class="shard-cache">\(shardCache(worker))</td>
                 <td>\(worker.version)</td>
                 <td>\(DashboardLayout.time(worker.lastHeartbeatAt))</td>
                 </tr>
@@ -33,7 +34,7 @@ enum ClusterPages {
             : """
             <table id="workers">
             <caption>Workers by id: what they hold of what they have</caption>
-            <thead><tr><th scope="col">Worker</th><th scope="col">State</th><th scope="col">CPU used / total</th><th scope="col">Memory used / total</th><th scope="col">Accelerators used / total</th><th scope="col">Labels</th><th scope="col">Job kinds</th><th scope="col">Current attempts</th><th scope="col">Version</th><th scope="col">Last heartbeat</th></tr></thead>
+            <thead><tr><th scope="col">Worker</th><th scope="col">State</th><th scope="col">CPU used / total</th><th scope="col">Memory used / total</th><th scope="col">Accelerators used / total</th><th scope="col">Labels</th><th scope="col">Job kinds</th><th scope="col">Current attempts</th><th scope="col">Shard cache</th><th scope="col">Version</th><th scope="col">Last heartbeat</th></tr></thead>
             <tbody>\(rows)</tbody>
             </table>
             """
@@ -76,6 +77,22 @@ enum ClusterPages {
         let total = busy.reduce(0) { $0 + $1.weight }
         guard total > 0 else { return [:] }
         return Dictionary(uniqueKeysWithValues: busy.map { ($0.name, $0.weight / total) })
+    }
+
+    /// Shard files one cell lists (a cache of more says how many more; `opsctl get workers -o json` has them all).
+    static let cachedShardsListed = 20
+
+    /// What the worker's shard cache holds (data locality, docs/storage.md): the count, and the files' names in a
+    /// disclosure so a cache of thousands does not stretch the table.
+    static func shardCache(_ worker: WorkerView) -> HTML {
+        let shards = worker.cachedShards ?? []
+        guard !shards.isEmpty else { return "empty" }
+        let listed = shards.prefix(cachedShardsListed).map { url -> HTML in
+            "<li><code>\(url.split(separator: "/").last.map(String.init) ?? url)</code></li>"
+        }
+        let more: HTML =
+            shards.count > cachedShardsListed ? "<li>and \(shards.count - cachedShardsListed) more</li>" : .empty
+        return "<details><summary>\(shards.count) shard files</summary><ul>\(listed)\(more)</ul></details>"
     }
 
     static func cpu(_ millis: Int64) -> String { MetricChart.number(Double(millis) / 1000) }

@@ -79,7 +79,9 @@ enum DashboardRoutes {
             let name = context.parameter("name")
             let dataset = try queries.dataset(named: name)
             let shards = try queries.shards(ofDatasetNamed: name, page: PageRequest(limit: DatasetPages.shardsMax))
-            return DashboardResponse.page(DatasetPages.detail(dataset, shards: shards, session: session))
+            let readers = try services.jobs.readers(ofDataset: name, limit: DatasetPages.readersMax)
+            return DashboardResponse.page(
+                DatasetPages.detail(dataset, shards: shards, readers: readers, session: session))
         }
     }
 
@@ -112,10 +114,11 @@ enum DashboardRoutes {
 
     static func logout(_ context: RequestContext, _ services: ControlServices) throws -> HTTPResponse {
         try DashboardRequest(context, services).answer(APIRoute.dashboardLogout, .form) { _, session in
-            try DashboardSessions(services: services).signOut(session)
+            let sessions = DashboardSessions(services: services)
+            try sessions.signOut(session)
             return DashboardResponse.redirect(
-                to: APIRoute.dashboardLoginForm.path(), setCookie: DashboardSessions.cookie(value: "", maxAgeSeconds: 0)
-            )
+                to: APIRoute.dashboardLoginForm.path(),
+                setCookie: DashboardSessions.cookie(value: "", maxAgeSeconds: 0, secure: sessions.cookiesAreSecure))
         }
     }
 

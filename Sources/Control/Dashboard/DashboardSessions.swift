@@ -37,7 +37,7 @@ struct DashboardSessions {
         try store.create(
             sessionSHA256: id.hashHex, tokenSHA256: Secret(token).hashHex, csrfToken: Secret.random().value,
             lifetimeSeconds: Self.lifetimeSeconds, sessionsPerTokenMax: Self.sessionsPerTokenMax)
-        return Self.cookie(value: id.value, maxAgeSeconds: Self.lifetimeSeconds)
+        return Self.cookie(value: id.value, maxAgeSeconds: Self.lifetimeSeconds, secure: cookiesAreSecure)
     }
 
     /// The session of the request's cookie; `DashboardError.notSignedIn` when there is none that still holds.
@@ -74,10 +74,15 @@ struct DashboardSessions {
         return try TokenRoutes.tokens(services).token(forSecretHash: hash).map(Principal.token)
     }
 
-    /// HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it; Path=/: every page.
-    static func cookie(value: String, maxAgeSeconds: Int) -> String {
-        "\(cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAgeSeconds)"
+    /// HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it; Path=/: every page. Secure
+    /// when the control plane serves HTTPS (`serve --tls-cert-file`): the browser then never sends it in clear; on
+    /// plain HTTP (loopback, `opsctl up`) a browser would drop a Secure cookie, so it is left off there.
+    static func cookie(value: String, maxAgeSeconds: Int, secure: Bool) -> String {
+        "\(cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAgeSeconds)\(secure ? "; Secure" : "")"
     }
+
+    /// Whether this control plane's cookies are Secure: it serves HTTPS.
+    var cookiesAreSecure: Bool { services.configuration.tls != nil }
 
     /// The session id of the `Cookie` headers: 64 hex digits, else nil (not a session this dashboard made).
     static func sessionID(in request: HTTPRequest) -> String? {

@@ -5,6 +5,8 @@ import Foundation
 enum DatasetPages {
     /// Shards one page lists (a dataset of more says how many more there are).
     static let shardsMax = 1_000
+    /// Jobs one page lists as the dataset's readers, newest first.
+    static let readersMax = 100
 
     static func list(_ datasets: ListResponse<DatasetView>, session: DashboardSession) -> HTML {
         let rows = datasets.items.map { dataset -> HTML in
@@ -34,7 +36,9 @@ enum DatasetPages {
         return DashboardLayout.page(title: "Datasets", session: session, section: .datasets, body: body)
     }
 
-    static func detail(_ dataset: DatasetView, shards: ListResponse<ShardView>, session: DashboardSession) -> HTML {
+    static func detail(
+        _ dataset: DatasetView, shards: ListResponse<ShardView>, readers: [DatasetReader], session: DashboardSession
+    ) -> HTML {
         let rows = shards.items.map { shard -> HTML in
             """
             <tr>
@@ -56,6 +60,7 @@ enum DatasetPages {
             <dl class="facts">
             <dt>State</dt><dd>\(dataset.state)</dd>
             <dt>Made by job</dt><dd>\(madeBy(dataset))</dd>
+            <dt>Read by jobs</dt><dd id="readers">\(readBy(readers))</dd>
             <dt>Shards</dt><dd>\(dataset.shardCount)</dd>
             <dt>Tokens</dt><dd>\(dataset.tokenCount)</dd>
             <dt>Size</dt><dd>\(DashboardLayout.bytes(dataset.bytes))</dd>
@@ -69,6 +74,16 @@ enum DatasetPages {
             \(more)
             """
         return DashboardLayout.page(title: "Dataset \(dataset.name)", session: session, section: .datasets, body: body)
+    }
+
+    /// The jobs whose manifests read the dataset, each with its state, newest first.
+    private static func readBy(_ readers: [DatasetReader]) -> HTML {
+        guard !readers.isEmpty else { return "none yet" }
+        let items = readers.map { reader -> HTML in
+            "<li><a href=\"\(APIRoute.dashboardJob.path(reader.jobName))\">\(reader.jobName)</a> <span class=\"state state-\(reader.state.rawValue)\">\(reader.state.rawValue)</span></li>"
+        }
+        let more: HTML = readers.count == readersMax ? "<li>(the newest \(readersMax))</li>" : .empty
+        return "<ul class=\"readers\">\(items)\(more)</ul>"
     }
 
     private static func madeBy(_ dataset: DatasetView) -> HTML {

@@ -23,6 +23,8 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     public var version: String = ""
     /// The job kinds its executors run.
     public var kinds: [String] = []
+    /// The remote shard files its shard cache holds, as its last heartbeat listed them (data locality).
+    public var cachedShards: [String] = []
 }
 
 public struct JobRecord: Codable, Sendable, Equatable {

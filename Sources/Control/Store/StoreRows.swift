@@ -83,7 +83,8 @@ extension WorkerRecord {
             state: WorkerState(rawValue: try row.string("state")) ?? .lost,
             registeredAt: try row.date("registered_at"), lastHeartbeat: try row.date("last_heartbeat"),
             runningTasks: try row.int("running"), allocated: allocated, version: try row.string("version"),
-            kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
+            kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"),
+            cachedShards: try StoreJSON.strings(try row.string("cached_json"), column: "cached_shards"))
     }
 }
 

@@ -65,7 +65,7 @@ extension WorkerView {
             id: worker.id, name: worker.name, state: worker.state, version: worker.version, resources: worker.resources,
             allocated: worker.allocated, labels: worker.labels, kinds: worker.kinds,
             runningAttempts: worker.runningTasks,
-            registeredAt: worker.registeredAt, lastHeartbeatAt: worker.lastHeartbeat)
+            registeredAt: worker.registeredAt, lastHeartbeatAt: worker.lastHeartbeat, cachedShards: worker.cachedShards)
     }
 }
 

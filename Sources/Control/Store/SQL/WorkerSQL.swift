@@ -63,7 +63,7 @@ enum WorkerSQL {
     /// Workers as `WorkerRecord(row:)` decodes them: with running-task count and what is allocated on each.
     private static func records(where condition: String) -> String {
         """
-        SELECT w.*, array_to_json(w.kinds)::text AS kinds_json,
+        SELECT w.*, array_to_json(w.kinds)::text AS kinds_json, array_to_json(w.cached_shards)::text AS cached_json,
             (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running') AS running,
             coalesce((SELECT sum(t.cpu_millis) FROM tasks t WHERE \(TaskSQL.holdsCapacity)), 0) AS allocated_cpu,
             coalesce((SELECT sum(t.memory_bytes) FROM tasks t WHERE \(TaskSQL.holdsCapacity)), 0) AS allocated_memory,

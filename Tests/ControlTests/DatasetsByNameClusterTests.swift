@@ -12,26 +12,8 @@ import XCTest
 /// over the same files uploads nothing), the tokenize tasks upload their shards into a dataset with no
 /// location, and a `verify` job on the OTHER worker reads the dataset by name, fetching every file from the
 /// blob store into its shard cache; the cached bytes hash to the registered rows.
-final class DatasetsByNameClusterTests: XCTestCase {
-    private var root: TemporaryDirectory!
-    private var processes: OpsctlProcessGroup!
-    private var pool: PostgresPool?
-    private var finished = false
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory.make(prefix: "datasets-by-name-")
-        processes = try OpsctlProcessGroup(logDirectory: root.path)
-    }
-
-    override func tearDown() {
-        processes?.stopAll()
-        pool?.close()
-        if finished {
-            root?.remove()
-        } else if let root {
-            print("kept \(root.path) (process logs, inputs) for inspection")
-        }
-    }
+final class DatasetsByNameClusterTests: OpsctlClusterTestCase {
+    override class var directoryPrefix: String { "datasets-by-name-" }
 
     /// Six small input files (txt and jsonl) and a tokenizer trained on them, on the "submitting machine".
     private func writeInputsAndTokenizer() throws -> String {

@@ -12,26 +12,8 @@ import XCTest
 /// carry a 13-word run of an eval document, and two eval files are given. Three reducers with a 16 KiB limit each
 /// must spill. The dataset must hold exactly the originals that are not contaminated, tokenized as the library
 /// does; the lineage must name each copy's original; the counts per eval file must be the planted ones.
-final class NearDedupClusterTests: XCTestCase {
-    private var root: TemporaryDirectory!
-    private var processes: OpsctlProcessGroup!
-    private var pool: PostgresPool?
-    private var finished = false
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory.make(prefix: "neardedup-cluster-")
-        processes = try OpsctlProcessGroup(logDirectory: root.path)
-    }
-
-    override func tearDown() {
-        processes?.stopAll()
-        pool?.close()
-        if finished {
-            root?.remove()
-        } else if let root {
-            print("kept \(root.path) (process logs, inputs, shards) for inspection")
-        }
-    }
+final class NearDedupClusterTests: OpsctlClusterTestCase {
+    override class var directoryPrefix: String { "neardedup-cluster-" }
 
     private struct Planted {
         var texts: [String] = [] // every document, in dataset order

@@ -13,27 +13,8 @@ import Zstd
 /// trained first (its own job); one worker is SIGKILLed while it holds a task. The shards must hold exactly the
 /// tokens of tokenizing the inputs directly with the library, each shard exactly once, in the database and
 /// on disk, with nothing half written left behind.
-final class TokenizeClusterTests: XCTestCase {
-    private var root: TemporaryDirectory!
-    private var processes: OpsctlProcessGroup!
-    private var pool: PostgresPool?
-    private var finished = false
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory.make(prefix: "tokenize-cluster-")
-        processes = try OpsctlProcessGroup(logDirectory: root.path)
-    }
-
-    override func tearDown() {
-        processes?.stopAll()
-        pool?.close()
-        // Logs and files stay behind when the test did not get to its end.
-        if finished {
-            root?.remove()
-        } else if let root {
-            print("kept \(root.path) (process logs, inputs, shards) for inspection")
-        }
-    }
+final class TokenizeClusterTests: OpsctlClusterTestCase {
+    override class var directoryPrefix: String { "tokenize-cluster-" }
 
     // MARK: Inputs
 

@@ -10,26 +10,8 @@ import XCTest
 /// `opsctl worker` processes sharing an artifact directory. Bad specs are refused at `opsctl apply`; a train job
 /// whose worker is SIGKILLed mid-training is retried on another worker and resumes from its last checkpoint;
 /// an eval job of its checkpoint stores loss, perplexity and samples, shown by `opsctl describe job`.
-final class TrainClusterTests: XCTestCase {
-    private var root: TemporaryDirectory!
-    private var processes: OpsctlProcessGroup!
-    private var pool: PostgresPool?
-    private var finished = false
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory.make(prefix: "train-cluster-")
-        processes = try OpsctlProcessGroup(logDirectory: root.path)
-    }
-
-    override func tearDown() {
-        processes?.stopAll()
-        pool?.close()
-        if finished {
-            root?.remove()
-        } else if let root {
-            print("kept \(root.path) (process logs, data) for inspection")
-        }
-    }
+final class TrainClusterTests: OpsctlClusterTestCase {
+    override class var directoryPrefix: String { "train-cluster-" }
 
     /// Byte-level pseudo-English documents (vocabulary 256, eot 0).
     private func makeDataset(_ directory: String, name: String, documents: Int, seed: UInt64) throws {

@@ -14,26 +14,8 @@ import XCTest
 /// distinct document once although duplicates sit in chunks of different tasks, records the trained tokenizer,
 /// and a second job tokenizes with `tokenizer: {dataset:}`. Every blob left besides the uploaded inputs is one
 /// the garbage collector sees as referenced.
-final class TrainedDedupDatasetClusterTests: XCTestCase {
-    private var root: TemporaryDirectory!
-    private var processes: OpsctlProcessGroup!
-    private var pool: PostgresPool?
-    private var finished = false
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory.make(prefix: "trained-dedup-")
-        processes = try OpsctlProcessGroup(logDirectory: root.path)
-    }
-
-    override func tearDown() {
-        processes?.stopAll()
-        pool?.close()
-        if finished {
-            root?.remove()
-        } else if let root {
-            print("kept \(root.path) (process logs, inputs) for inspection")
-        }
-    }
+final class TrainedDedupDatasetClusterTests: OpsctlClusterTestCase {
+    override class var directoryPrefix: String { "trained-dedup-" }
 
     /// Seven distinct documents (a to g) in twelve lines over four files, with repeats inside a file and across
     /// files (one differing only in whitespace, which the normalization folds).

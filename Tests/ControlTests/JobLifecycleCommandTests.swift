@@ -12,22 +12,7 @@ import Postgres
 import TestSupport
 import XCTest
 
-final class JobLifecycleCommandTests: XCTestCase {
-    private var cluster: ProcessCluster!
-    private var controlPlane: ControlPlane!
-    private var server: String { controlPlane.baseURL }
-
-    override func setUpWithError() throws {
-        cluster = try ProcessCluster()
-        controlPlane = try cluster.startInProcessControlPlane(schedulingIntervalSeconds: 0.2)
-    }
-
-    override func tearDown() {
-        if let cluster, (testRun?.totalFailureCount ?? 0) > 0 { print(cluster.logs()) }
-        controlPlane?.stop()
-        cluster?.shutdown()
-    }
-
+final class JobLifecycleCommandTests: InProcessControlPlaneTestCase {
     /// A one-task sleep job; `parked` jobs select a label no worker has, so they stay pending until cancelled.
     private func manifest(
         _ name: String, priority: Int = 0, after: [String] = [], parked: Bool = false, seconds: Double = 0.1

@@ -11,25 +11,21 @@ import Postgres
 import TestSupport
 import XCTest
 
-final class ListingPagingTests: XCTestCase {
-    private var cluster: ProcessCluster!
-    private var controlPlane: ControlPlane!
+final class ListingPagingTests: InProcessControlPlaneTestCase {
     private var http: RawHTTP!
     private var store: JobStore!
     private var pool: PostgresPool!
 
     override func setUpWithError() throws {
-        cluster = try ProcessCluster()
-        controlPlane = try cluster.startInProcessControlPlane(schedulingIntervalSeconds: 0.2)
+        try super.setUpWithError()
         http = RawHTTP(baseURL: controlPlane.baseURL)
         pool = PostgresPool(conninfo: cluster.databaseURL, maxConnections: 2)
         store = JobStore(pool: pool)
     }
 
     override func tearDown() {
-        controlPlane?.stop()
         pool?.close()
-        cluster?.shutdown()
+        super.tearDown()
     }
 
     /// `count` noop jobs `prefix-0` … in `queue`, submitted oldest first in one transaction.

@@ -16,22 +16,7 @@ import YAML
 
 @testable import OpsCommandLine
 
-final class ObservabilityCommandTests: XCTestCase {
-    private var cluster: ProcessCluster!
-    private var controlPlane: ControlPlane!
-    private var server: String { controlPlane.baseURL }
-
-    override func setUpWithError() throws {
-        cluster = try ProcessCluster()
-        controlPlane = try cluster.startInProcessControlPlane(schedulingIntervalSeconds: 0.2)
-    }
-
-    override func tearDown() {
-        if let cluster, (testRun?.totalFailureCount ?? 0) > 0 { print(cluster.logs()) }
-        controlPlane?.stop()
-        cluster?.shutdown()
-    }
-
+final class ObservabilityCommandTests: InProcessControlPlaneTestCase {
     private func opsctl(_ arguments: [String]) throws -> CommandResult { try cluster.run(arguments, server: server) }
 
     private func manifest(_ name: String, parked: Bool = false) -> String {

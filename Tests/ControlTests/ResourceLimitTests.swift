@@ -12,20 +12,12 @@ import TestSupport
 import Workers
 import XCTest
 
-final class ResourceLimitTests: XCTestCase {
-    private var cluster: ProcessCluster!
-    private var controlPlane: ControlPlane!
+final class ResourceLimitTests: InProcessControlPlaneTestCase {
     private var http: RawHTTP!
 
     override func setUpWithError() throws {
-        cluster = try ProcessCluster()
-        controlPlane = try cluster.startInProcessControlPlane(schedulingIntervalSeconds: 0.2)
+        try super.setUpWithError()
         http = RawHTTP(baseURL: controlPlane.baseURL)
-    }
-
-    override func tearDown() {
-        controlPlane?.stop()
-        cluster?.shutdown()
     }
 
     private func register(_ name: String, _ resources: Resources) async throws -> HTTPResponseSpec {

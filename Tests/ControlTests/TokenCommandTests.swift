@@ -9,22 +9,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class TokenCommandTests: XCTestCase {
-    private var cluster: ProcessCluster!
-    private var controlPlane: ControlPlane!
-    private var server: String { controlPlane.baseURL }
-
-    override func setUpWithError() throws {
-        cluster = try ProcessCluster()
-        controlPlane = try cluster.startInProcessControlPlane(schedulingIntervalSeconds: 0.2)
-    }
-
-    override func tearDown() {
-        if let cluster, (testRun?.totalFailureCount ?? 0) > 0 { print(cluster.logs()) }
-        controlPlane?.stop()
-        cluster?.shutdown()
-    }
-
+final class TokenCommandTests: InProcessControlPlaneTestCase {
     private func opsctl(_ arguments: [String], token: String? = nil) throws -> CommandResult {
         try cluster.run(arguments, server: server, environment: token.map { ["OPS_TOKEN": $0] } ?? [:])
     }

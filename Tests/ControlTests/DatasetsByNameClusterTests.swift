@@ -73,16 +73,11 @@ final class DatasetsByNameClusterTests: OpsctlClusterTestCase {
                 "serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
                 "--heartbeat-seconds", "1",
             ], environment: node("control"))
-        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) {
-            (try? self.processes.run(["get", "workers"], environment: common).status) == 0
-        }
+        try waitForControlPlane(environment: common)
         func startWorker(_ name: String) throws {
-            try processes.start(
-                name,
-                [
-                    "worker", "--name", name, "--cpus", "2", "--memory", "2Gi", "--max-tasks", "2", "--poll-wait", "2",
-                    "--work-dir", root.path + "/\(name)/work", "--artifact-store", "control-plane",
-                ], environment: node(name))
+            try self.startWorker(
+                name, workDirectory: root.path + "/\(name)/work", arguments: ["--artifact-store", "control-plane"],
+                environment: node(name))
         }
         func aliveWorkers() throws -> [String] {
             try pool.withConnection {

@@ -95,17 +95,8 @@ final class NearDedupClusterTests: OpsctlClusterTestCase {
         try processes.start(
             "serve", ["serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "5"],
             environment: common)
-        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) {
-            (try? self.processes.run(["get", "workers"], environment: common).status) == 0
-        }
-        for name in ["w1", "w2"] {
-            try processes.start(
-                name,
-                [
-                    "worker", "--name", name, "--cpus", "2", "--memory", "2Gi", "--max-tasks", "2", "--poll-wait", "2",
-                    "--work-dir", root.path + "/work-\(name)",
-                ], environment: common)
-        }
+        try waitForControlPlane(environment: common)
+        for name in ["w1", "w2"] { try startWorker(name, environment: common) }
         let location = root.path + "/out"
         let manifest = root.path + "/tokenize.yaml"
         try """

@@ -22,6 +22,27 @@ class OpsctlClusterTestCase: XCTestCase {
         processes = try OpsctlProcessGroup(logDirectory: root.path)
     }
 
+    /// Waits until `opsctl get workers` succeeds against the control plane `environment` points at.
+    func waitForControlPlane(environment: [String: String]) throws {
+        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) {
+            (try? self.processes.run(["get", "workers"], environment: environment).status) == 0
+        }
+    }
+
+    /// Starts `opsctl worker --name NAME` as the process NAME: 2 GiB, a 2 s poll wait, its work directory
+    /// (`<root>/work-NAME` unless given), and `arguments` after those.
+    func startWorker(
+        _ name: String, cpus: Int = 2, maxTasks: Int = 2, workDirectory: String? = nil, arguments: [String] = [],
+        environment: [String: String]
+    ) throws {
+        try processes.start(
+            name,
+            [
+                "worker", "--name", name, "--cpus", "\(cpus)", "--memory", "2Gi", "--max-tasks", "\(maxTasks)",
+                "--poll-wait", "2", "--work-dir", workDirectory ?? root.path + "/work-\(name)",
+            ] + arguments, environment: environment)
+    }
+
     override func tearDown() {
         processes?.stopAll()
         pool?.close()

@@ -102,17 +102,8 @@ final class TokenizeClusterTests: OpsctlClusterTestCase {
                 "serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
                 "--heartbeat-seconds", "1",
             ], environment: common)
-        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) {
-            (try? self.processes.run(["get", "workers"], environment: common).status) == 0
-        }
-        for name in ["w1", "w2"] {
-            try processes.start(
-                name,
-                [
-                    "worker", "--name", name, "--cpus", "2", "--memory", "2Gi", "--max-tasks", "2", "--poll-wait", "2",
-                    "--work-dir", root.path + "/work-\(name)",
-                ], environment: common)
-        }
+        try waitForControlPlane(environment: common)
+        for name in ["w1", "w2"] { try startWorker(name, environment: common) }
         try waitUntil("two workers registered", timeoutSeconds: 60, intervalSeconds: 0.2) {
             (try? pool.withConnection {
                 try $0.queryOne("SELECT count(*) AS n FROM workers WHERE state = 'alive'").int("n")

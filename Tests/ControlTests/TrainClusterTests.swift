@@ -94,17 +94,8 @@ final class TrainClusterTests: OpsctlClusterTestCase {
                 "1",
             ],
             environment: env)
-        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) {
-            (try? self.processes.run(["get", "workers"], environment: env).status) == 0
-        }
-        func startWorker(_ name: String) throws {
-            try processes.start(
-                name,
-                [
-                    "worker", "--name", name, "--cpus", "1", "--memory", "2Gi", "--max-tasks", "1", "--poll-wait", "2",
-                    "--work-dir", root.path + "/work-\(name)",
-                ], environment: env)
-        }
+        try waitForControlPlane(environment: env)
+        func startWorker(_ name: String) throws { try self.startWorker(name, cpus: 1, maxTasks: 1, environment: env) }
         try startWorker("w1")
 
         // Datasets made in the test, registered by name as a tokenize job would.

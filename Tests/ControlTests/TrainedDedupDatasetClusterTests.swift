@@ -82,16 +82,11 @@ final class TrainedDedupDatasetClusterTests: OpsctlClusterTestCase {
                 "serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
                 "--heartbeat-seconds", "1",
             ], environment: node("control"))
-        try waitUntil("the control plane answers", timeoutSeconds: 60, intervalSeconds: 0.2) {
-            (try? self.processes.run(["get", "workers"], environment: common).status) == 0
-        }
+        try waitForControlPlane(environment: common)
         for name in ["w1", "w2"] {
-            try processes.start(
-                name,
-                [
-                    "worker", "--name", name, "--cpus", "2", "--memory", "2Gi", "--max-tasks", "1", "--poll-wait", "2",
-                    "--work-dir", root.path + "/\(name)/work", "--artifact-store", "control-plane",
-                ], environment: node(name))
+            try startWorker(
+                name, maxTasks: 1, workDirectory: root.path + "/\(name)/work",
+                arguments: ["--artifact-store", "control-plane"], environment: node(name))
         }
         try waitUntil("both workers registered", timeoutSeconds: 60, intervalSeconds: 0.2) {
             try pool.withConnection {

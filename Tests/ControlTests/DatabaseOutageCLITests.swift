@@ -8,19 +8,7 @@ import Postgres
 import TestSupport
 import XCTest
 
-final class DatabaseOutageCLITests: XCTestCase {
-    private var cluster: ProcessCluster!
-
-    override func setUpWithError() throws {
-        cluster = try ProcessCluster(ownPostgres: true)
-    }
-
-    override func tearDown() {
-        if let cluster, (testRun?.totalFailureCount ?? 0) > 0 { print(cluster.logs()) }
-        cluster?.shutdown()
-        cluster = nil
-    }
-
+final class DatabaseOutageCLITests: OwnPostgresClusterTestCase {
     func testOpsctlSaysTheControlPlaneCannotReachItsDatabase() async throws {
         let port = try FreePort.next()
         let server = "http://127.0.0.1:\(port)"

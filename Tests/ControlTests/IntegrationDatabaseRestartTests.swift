@@ -8,19 +8,7 @@ import Postgres
 import TestSupport
 import XCTest
 
-final class IntegrationDatabaseRestartTests: XCTestCase {
-    private var cluster: ProcessCluster!
-
-    override func setUpWithError() throws {
-        cluster = try ProcessCluster(ownPostgres: true)
-    }
-
-    override func tearDown() {
-        if let cluster, (testRun?.totalFailureCount ?? 0) > 0 { print(cluster.logs()) }
-        cluster?.shutdown()
-        cluster = nil
-    }
-
+final class IntegrationDatabaseRestartTests: OwnPostgresClusterTestCase {
     private func noopManifest(_ name: String, tasks: Int) throws -> String {
         try cluster.writeManifest(
             name + ".yaml",

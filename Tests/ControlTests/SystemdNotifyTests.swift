@@ -7,19 +7,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class SystemdNotifyTests: XCTestCase {
-    private var cluster: ProcessCluster!
-
-    override func setUpWithError() throws {
-        cluster = try ProcessCluster(ownPostgres: true)
-    }
-
-    override func tearDown() {
-        if let cluster, (testRun?.totalFailureCount ?? 0) > 0 { print(cluster.logs()) }
-        cluster?.shutdown()
-        cluster = nil
-    }
-
+final class SystemdNotifyTests: OwnPostgresClusterTestCase {
     func testReadyOnlyOnceTheDatabaseIsReachableAndStoppingOnSIGTERM() async throws {
         let name = "llmops-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let socket = try NotifySocket(abstractName: name)

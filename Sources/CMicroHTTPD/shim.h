@@ -28,69 +28,36 @@ struct cmhd_limits {
     unsigned int listen_backlog;
 };
 
-/// Starts a daemon bound to `addr` with the given flags and limits.
-static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags,
-                                                   const struct sockaddr *addr,
-                                                   struct cmhd_limits limits,
-                                                   MHD_AccessHandlerCallback handler, void *handler_cls,
-                                                   MHD_RequestCompletedCallback completed, void *completed_cls) {
-    uint16_t port = 0;
-    if (addr->sa_family == AF_INET) port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
-    else if (addr->sa_family == AF_INET6) port = ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
-    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
-                            MHD_OPTION_SOCK_ADDR, addr,
-                            MHD_OPTION_CONNECTION_LIMIT, limits.connection_limit,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_address_connection_limit,
-                            MHD_OPTION_CONNECTION_TIMEOUT, limits.connection_timeout_seconds,
-                            MHD_OPTION_THREAD_POOL_SIZE, limits.event_thread_count,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, limits.listen_backlog,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                            MHD_OPTION_UNESCAPE_CALLBACK, cmhd_keep_escapes, NULL,
-                            MHD_OPTION_END);
-}
-
-/// A daemon's listening socket and certificate: bind `addr`, or take over `listen_fd` (>= 0, a socket a quiesced
-/// daemon handed back, so a certificate reload never closes the listener); HTTPS when `key_pem` and `cert_pem`
-/// are both set (PEM text, NUL-terminated, alive until the daemon stops).
+/// A daemon's certificate: HTTPS when `key_pem` and `cert_pem` are both set (PEM text, NUL-terminated, alive until
+/// the daemon stops). Daemons never listen themselves (MHD_USE_NO_LISTEN_SOCKET): the Swift side owns the socket
+/// and hands accepted connections over with MHD_add_connection (HTTPServer/ListeningSocket.swift says why).
 struct cmhd_endpoint {
-    const struct sockaddr *addr;
-    int listen_fd;
     const char *key_pem;
     const char *cert_pem;
 };
 
-/// `cmhd_start_daemon` for an endpoint: the optional options go through MHD_OPTION_ARRAY (Swift cannot build a
-/// variadic list whose length depends on the configuration).
+/// Starts a daemon with no listening socket: the optional options go through MHD_OPTION_ARRAY (Swift cannot build
+/// a variadic list whose length depends on the configuration).
 static inline struct MHD_Daemon *cmhd_start_endpoint_daemon(unsigned int flags, struct cmhd_endpoint endpoint,
                                                             struct cmhd_limits limits,
                                                             MHD_AccessHandlerCallback handler, void *handler_cls,
                                                             MHD_RequestCompletedCallback completed,
                                                             void *completed_cls) {
-    struct MHD_OptionItem options[4];
+    struct MHD_OptionItem options[3];
     int count = 0;
-    if (endpoint.listen_fd >= 0) {
-        options[count++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, endpoint.listen_fd, NULL};
-    } else {
-        options[count++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)endpoint.addr};
-    }
+    flags |= MHD_USE_NO_LISTEN_SOCKET;
     if (endpoint.key_pem != NULL && endpoint.cert_pem != NULL) {
         flags |= MHD_USE_TLS;
         options[count++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)endpoint.key_pem};
         options[count++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)endpoint.cert_pem};
     }
     options[count] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    uint16_t port = 0;
-    if (endpoint.listen_fd < 0 && endpoint.addr->sa_family == AF_INET)
-        port = ntohs(((const struct sockaddr_in *)endpoint.addr)->sin_port);
-    else if (endpoint.listen_fd < 0 && endpoint.addr->sa_family == AF_INET6)
-        port = ntohs(((const struct sockaddr_in6 *)endpoint.addr)->sin6_port);
-    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+    return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
                             MHD_OPTION_ARRAY, options,
                             MHD_OPTION_CONNECTION_LIMIT, limits.connection_limit,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_address_connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, limits.connection_timeout_seconds,
                             MHD_OPTION_THREAD_POOL_SIZE, limits.event_thread_count,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, limits.listen_backlog,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_UNESCAPE_CALLBACK, cmhd_keep_escapes, NULL,
                             MHD_OPTION_END);
@@ -119,12 +86,6 @@ static inline int cmhd_tls_credentials_usable(const char *key_pem, const char *c
 
 /// Whether this libmicrohttpd was built with TLS (Debian's links GnuTLS).
 static inline int cmhd_tls_supported(void) { return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES; }
-
-/// The port the daemon listens on (useful after binding port 0).
-static inline uint16_t cmhd_bound_port(struct MHD_Daemon *daemon) {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
-}
 
 /// The peer address of a connection, or NULL.
 static inline const struct sockaddr *cmhd_client_address(struct MHD_Connection *connection) {

@@ -1,6 +1,7 @@
 // HTTPServer: the only code that touches libmicrohttpd.
 //
-// Threading: an epoll event loop on `eventThreadCount` threads (libmicrohttpd's thread pool) reads requests and
+// Threading: one accept thread (AcceptLoop, on the server's own ListeningSocket) hands each connection to an epoll
+// event loop on `eventThreadCount` threads (libmicrohttpd's thread pool), which reads requests and
 // writes responses, so an open connection costs a socket and no thread: 10,000 idle or half-sent connections are
 // cheap. Once a request is complete its connection is suspended and the handler runs on one of at most
 // `handlerThreadLimit` handler threads (HandlerThreads); a handler may block (long-polls of ~30 s) without stalling
@@ -22,8 +23,13 @@ public final class HTTPServer: @unchecked Sendable {
     private let makeCore: @Sendable () -> ServerCore
     /// Nil for an async-handler server, whose handlers run as Tasks.
     private let handlerThreads: HandlerThreads?
+    /// Guards `acceptLoop`, `credentials` and `boundPort`, and serializes start, reload and stop. Taken before
+    /// `running`'s own lock, never after it.
     private let lock = NSLock()
-    private var running: RunningDaemon?
+    /// The daemon new connections go to. The accept thread holds this lock while it hands a connection over, so a
+    /// daemon taken out of it (reload, stop) receives no connection afterwards.
+    private let running = Locked<RunningDaemon?>(nil)
+    private var acceptLoop: AcceptLoop?
     /// The certificate the running daemon presents (the configured one until a reload).
     private var credentials: TLSCredentials?
     private var boundPort: UInt16 = 0
@@ -73,78 +79,95 @@ public final class HTTPServer: @unchecked Sendable {
     public func start() throws(HTTPServerError) {
         lock.lock()
         defer { lock.unlock() }
-        guard running == nil else { throw .alreadyStarted }
+        guard acceptLoop == nil else { throw .alreadyStarted }
         // A peer closing mid-download must not kill the process (sendfile may raise SIGPIPE).
         signal(SIGPIPE, SIG_IGN)
         stopping.withLock { $0 = false }
         if let tls = configuration.tls {
             do throws(TLSCredentialsError) { try tls.checkUsable() } catch { throw .tls(error) }
         }
-        let started = try RunningDaemon.start(
-            core: makeCore(), configuration: configuration, credentials: configuration.tls, listenSocket: nil)
-        running = started
+        let listening = try ListeningSocket.bind(
+            address: configuration.address, port: configuration.port,
+            backlog: Int32(HTTPServerConfiguration.listenBacklog))
+        do throws(HTTPServerError) {
+            let started = try RunningDaemon.start(
+                core: makeCore(), configuration: configuration, credentials: configuration.tls)
+            running.withLock { $0 = started }
+            let loop = try AcceptLoop(socket: listening) { [running] fileDescriptor, address, length in
+                // Under the lock on purpose (a short call: libmicrohttpd queues the socket for one of its threads),
+                // so that reload and stop know no connection reaches a daemon after they took it out.
+                running.withLock { daemon in
+                    guard let daemon else {
+                        close(fileDescriptor)
+                        return
+                    }
+                    daemon.add(connection: fileDescriptor, address: address, length: length)
+                }
+            }
+            try loop.start()
+            acceptLoop = loop
+        } catch {
+            running.withLock { $0 }?.stopNow()
+            running.withLock { $0 = nil }
+            close(listening.fileDescriptor)
+            throw error
+        }
         credentials = configuration.tls
-        boundPort = cmhd_bound_port(started.daemon)
+        boundPort = listening.port
     }
 
     /// Presents `newCredentials` to every connection accepted from now on, without closing the listening socket:
-    /// the running daemon is quiesced (it hands the socket back and accepts no more), a new daemon starts on that
-    /// socket with the new certificate, and the old one finishes its in-flight requests (up to
-    /// `drainTimeoutSeconds`, longer than a 30 s long-poll) before it stops. Connections wait in the kernel's
-    /// backlog for the moment between. A pair GnuTLS refuses is refused before anything changes.
+    /// a new daemon starts with the new certificate, new connections go to it, and the old one finishes its
+    /// in-flight requests (up to `drainTimeoutSeconds`, longer than a 30 s long-poll) before it stops. A pair
+    /// GnuTLS refuses is refused before anything changes.
     public func reloadCertificate(_ newCredentials: TLSCredentials, drainTimeoutSeconds: Double = 60)
         throws(HTTPServerError)
     {
         do throws(TLSCredentialsError) { try newCredentials.checkUsable() } catch { throw .tls(error) }
         lock.lock()
-        guard let current = running, let previous = credentials else {
+        guard acceptLoop != nil, credentials != nil, let current = running.current else {
             lock.unlock()
             throw .notServingTLS
         }
-        let listenSocket = MHD_quiesce_daemon(current.daemon)
-        guard listenSocket >= 0 else {
-            lock.unlock()
-            throw .couldNotReload(reason: "libmicrohttpd did not hand back the listening socket (MHD_quiesce_daemon)")
-        }
-        var failure: HTTPServerError?
+        let next: RunningDaemon
         do throws(HTTPServerError) {
-            running = try RunningDaemon.start(
-                core: makeCore(), configuration: configuration, credentials: newCredentials,
-                listenSocket: listenSocket)
-            credentials = newCredentials
+            next = try RunningDaemon.start(core: makeCore(), configuration: configuration, credentials: newCredentials)
         } catch {
-            failure = error
-            // Keep serving with the certificate that worked; only when even that fails is the socket closed.
-            running = try? RunningDaemon.start(
-                core: makeCore(), configuration: configuration, credentials: previous, listenSocket: listenSocket)
-            if running == nil {
-                close(listenSocket)
-                boundPort = 0
-            }
+            // The running daemon keeps serving with the certificate that worked.
+            lock.unlock()
+            throw .couldNotReload(reason: error.description)
         }
+        running.withLock { $0 = next }
+        credentials = newCredentials
         lock.unlock()
         current.drainAndStop(
             timeoutSeconds: drainTimeoutSeconds,
             refusal: configuration.errorResponse(503, "the server reloaded its certificate; retry the request"))
-        if let failure { throw .couldNotReload(reason: failure.description) }
     }
 
     /// Stops accepting connections, waits up to `timeout` seconds for running handlers to finish, then
     /// shuts the daemon down. Requests whose handlers are still running after the timeout are answered 503 (their
     /// handlers finish on their own threads and their responses are discarded); the port is released either way.
     public func stop(timeoutSeconds: Double = 10) {
-        let current = lock.withLock { () -> RunningDaemon? in
+        let (loop, current) = lock.withLock { () -> (AcceptLoop?, RunningDaemon?) in
             defer {
-                running = nil
+                acceptLoop = nil
                 boundPort = 0
             }
-            return running
+            return (
+                acceptLoop,
+                running.withLock { daemon in
+                    defer { daemon = nil }
+                    return daemon
+                }
+            )
         }
-        guard let current else { return }
+        guard let loop else { return }
         stopping.withLock { $0 = true }
+        // The listening socket closes first: new connections are refused while the old ones drain.
+        loop.stop()
+        guard let current else { return }
         current.core.isStopping = true
-        let listenSocket = MHD_quiesce_daemon(current.daemon)
-        if listenSocket >= 0 { close(listenSocket) }
         current.drainAndStop(
             timeoutSeconds: timeoutSeconds,
             refusal: configuration.errorResponse(
@@ -157,6 +180,7 @@ public final class HTTPServer: @unchecked Sendable {
     static let resumeSettleMicroseconds: UInt32 = 50_000
 
     deinit {
-        running?.stopNow()
+        acceptLoop?.stop()
+        running.current?.stopNow()
     }
 }

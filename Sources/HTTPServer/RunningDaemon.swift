@@ -1,6 +1,6 @@
-// One running libmicrohttpd daemon and the state its callbacks reach. `HTTPServer` runs one at a time; a
-// certificate reload starts the next one on the same listening socket and retires this one after its in-flight
-// requests (docs/deploy.md, "TLS").
+// One running libmicrohttpd daemon and the state its callbacks reach. `HTTPServer` hands new connections to one
+// at a time; a certificate reload starts the next one, sends new connections there, and retires this one after
+// its in-flight requests (docs/deploy.md, "TLS").
 
 import CMicroHTTPD
 import Foundation
@@ -24,11 +24,10 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
         self.certificatePEM = certificatePEM
     }
 
-    /// Starts a daemon for `core`: bound to the configured address, or on `listenSocket` (handed back by a quiesced
-    /// daemon); HTTPS with `credentials`.
+    /// Starts a daemon for `core` that listens nowhere (`AcceptLoop` hands it connections); HTTPS with
+    /// `credentials`.
     static func start(
-        core: ServerCore, configuration: HTTPServerConfiguration, credentials: TLSCredentials?,
-        listenSocket: Int32?
+        core: ServerCore, configuration: HTTPServerConfiguration, credentials: TLSCredentials?
     ) throws(HTTPServerError) -> RunningDaemon {
         let retained = Unmanaged.passRetained(core)
         let keyPEM = credentials.map { strdup($0.privateKeyPEM) } ?? nil
@@ -36,20 +35,9 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
         let flags = UInt32(
             MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue)
         let limits = daemonLimits(configuration, fileDescriptorLimit: FileDescriptorLimit.raiseSoftToHard())
-        let started: OpaquePointer?
-        do throws(HTTPServerError) {
-            started = try withSocketAddress(configuration.address, port: configuration.port) { addr, isIPv6 in
-                let endpoint = cmhd_endpoint(
-                    addr: addr, listen_fd: listenSocket ?? -1, key_pem: keyPEM, cert_pem: certificatePEM)
-                return cmhd_start_endpoint_daemon(
-                    flags | (isIPv6 ? UInt32(MHD_USE_IPv6.rawValue) : 0), endpoint, limits,
-                    accessHandler, retained.toOpaque(), requestCompleted, retained.toOpaque())
-            }
-        } catch {
-            retained.release()
-            freePEM(keyPEM, certificatePEM)
-            throw error
-        }
+        let started = cmhd_start_endpoint_daemon(
+            flags, cmhd_endpoint(key_pem: keyPEM, cert_pem: certificatePEM), limits,
+            accessHandler, retained.toOpaque(), requestCompleted, retained.toOpaque())
         guard let started else {
             let reason = String(cString: strerror(errno))
             retained.release()
@@ -61,7 +49,7 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
     }
 
     /// Waits up to `timeoutSeconds` for in-flight requests, answers handlers still running with `refusal`, and
-    /// stops the daemon (closing its connections; the listening socket too unless it was quiesced away).
+    /// stops the daemon (closing its connections).
     func drainAndStop(timeoutSeconds: Double, refusal: HTTPResponse) {
         core.isStopping = true
         _ = core.waitForIdle(timeoutSeconds: timeoutSeconds)
@@ -74,6 +62,12 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
             usleep(HTTPServer.resumeSettleMicroseconds)
         }
         stopNow()
+    }
+
+    /// Gives libmicrohttpd an accepted connection; it closes the socket itself when it cannot take it (at the
+    /// connection limit, or over the per-address limit).
+    func add(connection fileDescriptor: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) {
+        _ = MHD_add_connection(daemon, fileDescriptor, address, length)
     }
 
     /// Stops the daemon at once (deinit of a server nobody stopped).
@@ -90,24 +84,4 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
         }
         free(certificate)
     }
-}
-
-/// Builds a sockaddr for `address:port` and hands it to `body`.
-func withSocketAddress<T>(
-    _ address: String, port: UInt16,
-    _ body: (UnsafePointer<sockaddr>, Bool) -> T
-) throws(HTTPServerError) -> T {
-    var v4 = sockaddr_in()
-    if inet_pton(AF_INET, address, &v4.sin_addr) == 1 {
-        v4.sin_family = sa_family_t(AF_INET)
-        v4.sin_port = port.bigEndian
-        return withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, false) } }
-    }
-    var v6 = sockaddr_in6()
-    if inet_pton(AF_INET6, address, &v6.sin6_addr) == 1 {
-        v6.sin6_family = sa_family_t(AF_INET6)
-        v6.sin6_port = port.bigEndian
-        return withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, true) } }
-    }
-    throw .invalidAddress(address)
 }

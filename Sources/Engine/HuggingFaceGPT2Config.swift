@@ -20,6 +20,9 @@ public struct HuggingFaceModelError: Error, CustomStringConvertible, Sendable, E
 
 public enum HuggingFaceGPT2Config {
     public static let fileName = "config.json"
+    /// The engine's `Kernels.layerNormEpsilon` (a Float) as the decimal transformers writes (1e-05, not the
+    /// Float's 9.99999974737875e-06).
+    static let layerNormEpsilon = Double("\(Kernels.layerNormEpsilon)") ?? 1e-5
 
     /// config.json for `config`. `endOfTextTokenID` (the tokenizer's `<|endoftext|>`, if it has one) becomes
     /// `bos_token_id`/`eos_token_id`, which `generate()` stops at; `step` is kept as `llm_ops_step` for provenance.
@@ -37,7 +40,7 @@ public enum HuggingFaceGPT2Config {
             "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
             "vocab_size": config.vocabularySize, "n_positions": config.contextLength, "n_ctx": config.contextLength,
             "n_embd": config.width, "n_layer": config.layers, "n_head": config.heads, "n_inner": config.mlpWidth,
-            "activation_function": "gelu_new", "layer_norm_epsilon": Double(Kernels.layerNormEpsilon),
+            "activation_function": "gelu_new", "layer_norm_epsilon": layerNormEpsilon,
             "scale_attn_weights": true, "scale_attn_by_inverse_layer_idx": false, "reorder_and_upcast_attn": false,
             "tie_word_embeddings": true, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
             "initializer_range": 0.02, "use_cache": true, "torch_dtype": "float32",
@@ -81,10 +84,9 @@ public enum HuggingFaceGPT2Config {
         let activation = object["activation_function"] as? String ?? "gelu_new"
         try require(
             "activation_function", ["gelu_new", "gelu_pytorch_tanh"].contains(activation), "\"gelu_new\" (tanh GELU)")
-        let epsilon = (object["layer_norm_epsilon"] as? NSNumber)?.doubleValue ?? 1e-5
-        try require(
-            "layer_norm_epsilon", abs(epsilon - Double(Kernels.layerNormEpsilon)) < 1e-12,
-            "\(Kernels.layerNormEpsilon)")
+        // Compared as the Float the kernels use: 1e-05 written by Python is the engine's epsilon.
+        let epsilon = (object["layer_norm_epsilon"] as? NSNumber)?.doubleValue ?? layerNormEpsilon
+        try require("layer_norm_epsilon", Float(epsilon) == Kernels.layerNormEpsilon, "\(layerNormEpsilon)")
         try require("scale_attn_weights", (object["scale_attn_weights"] as? Bool) ?? true, "true")
         try require(
             "scale_attn_by_inverse_layer_idx", !((object["scale_attn_by_inverse_layer_idx"] as? Bool) ?? false),

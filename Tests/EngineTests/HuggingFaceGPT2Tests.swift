@@ -42,6 +42,7 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         XCTAssertEqual(configJSON?["n_inner"] as? Int, 24)
         XCTAssertEqual(configJSON?["eos_token_id"] as? Int, 60)
         XCTAssertEqual(configJSON?["activation_function"] as? String, "gelu_new")
+        XCTAssertEqual(configJSON?["layer_norm_epsilon"] as? Double, 1e-5, "as transformers writes it")
 
         let imported = try HuggingFaceGPT2.loadModel(directory: dir.path)
         XCTAssertEqual(imported.config, config)

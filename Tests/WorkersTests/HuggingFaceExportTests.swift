@@ -103,18 +103,25 @@ final class HuggingFaceExportTests: XCTestCase {
         for (prompt, result) in zip(prompts, hf.results) {
             XCTAssertEqual(result.ids, expectedIDs(prompt), "tokenizer.json ids of \(prompt)")
             XCTAssertEqual(result.autoIds, expectedIDs(prompt), "AutoTokenizer ids of \(prompt)")
-            XCTAssertEqual(result.logits.count, result.ids.count)
-            for position in result.ids.indices {
-                let context = result.ids[0...position].map { Int32($0) }
-                let engine = try model.nextTokenLogits(context: context)
-                let theirs = result.logits[position]
-                XCTAssertEqual(theirs.count, engine.count)
-                let difference = zip(engine, theirs).map { abs($0 - $1) }.max() ?? .infinity
-                largest = max(largest, difference)
-                XCTAssertLessThanOrEqual(difference, logitTolerance, "\(prompt) at position \(position)")
-            }
+            largest = max(largest, try assertLogits(model, ids: result.ids, equal: result.logits, prompt))
         }
         print("largest |engine - transformers| logit difference: \(largest)")
+    }
+
+    /// The engine's logits after each prefix of `ids` equal `theirs` (one row per position); the largest difference.
+    private func assertLogits(_ model: GPTModel, ids: [UInt32], equal theirs: [[Float]], _ label: String) throws
+        -> Float
+    {
+        XCTAssertEqual(theirs.count, ids.count, label)
+        var largest: Float = 0
+        for position in ids.indices where position < theirs.count {
+            let engine = try model.nextTokenLogits(context: ids[0...position].map { Int32($0) })
+            XCTAssertEqual(theirs[position].count, engine.count)
+            let difference = zip(engine, theirs[position]).map { abs($0 - $1) }.max() ?? .infinity
+            largest = max(largest, difference)
+            XCTAssertLessThanOrEqual(difference, logitTolerance, "\(label) at position \(position)")
+        }
+        return largest
     }
 
     func testTransformersComputesTheEngineLogitsAndOurTokenIDs() throws {
@@ -147,6 +154,27 @@ final class HuggingFaceExportTests: XCTestCase {
         try assertSameComputation(try transformers(out, prompts: prompts), model: model, prompts: prompts) {
             Array($0.utf8).map(UInt32.init)
         }
+    }
+
+    /// The other direction: a directory `GPT2LMHeadModel.save_pretrained` wrote, as `initFrom: {huggingFace}` reads
+    /// it, computes transformers' logits in the engine.
+    func testADirectorySavedByTransformersIsImportedWithItsLogits() throws {
+        let out = root.appendingPathComponent("saved-by-transformers")
+        let ids: [[UInt32]] = [[1, 2, 3, 299, 0], [42], Array(0..<16)]
+        let script = Self.repository.appendingPathComponent("scripts/hf_gpt2_reference.py").path
+        let sizes = ["--vocab", "300", "--context", "16", "--width", "16", "--layers", "2", "--heads", "2"]
+        let saved = try run(
+            "/usr/bin/env", ["python3", script, out.path] + sizes, input: try JSONEncoder().encode(ids))
+        XCTAssertEqual(saved.status, 0, "transformers (scripts/install-test-deps.sh installs it): \(saved.stderr)")
+        struct Reference: Decodable { var logits: [[[Float]]] }
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(saved.stdout.utf8))
+        let model = try HuggingFaceGPT2.loadModel(directory: out.path)
+        XCTAssertEqual(model.config, GPTConfig(vocabularySize: 300, contextLength: 16, layers: 2, heads: 2, width: 16))
+        var largest: Float = 0
+        for (row, logits) in zip(ids, reference.logits) {
+            largest = max(largest, try assertLogits(model, ids: row, equal: logits, "\(row)"))
+        }
+        print("largest |engine - transformers| logit difference after import: \(largest)")
     }
 
     func testBadInputIsRefusedNamingWhatWasWrongAndNothingIsHalfWritten() throws {

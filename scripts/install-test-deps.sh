@@ -27,6 +27,12 @@ if ! python3 -c 'import torch.distributed' >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu \
     >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check torch
 fi
+# Hugging Face transformers for the export test (HuggingFaceExportTests, scripts/hf_export_check.py): it loads
+# `opsctl export --format hf` output with GPT2LMHeadModel and AutoTokenizer (torch comes from the step above).
+if ! python3 -c 'import transformers' >/dev/null 2>&1; then
+  echo "installing transformers for the Hugging Face export test"
+  python3 -m pip install -q --disable-pip-version-check transformers
+fi
 # The deployment tests (issue 19): `openssl` makes the TLS tests' CA and certificates, `systemd-analyze` verifies
 # the systemd units, `kubectl kustomize` renders the Kubernetes manifests offline (Debian's kubernetes-client).
 if ! command -v openssl >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1 \

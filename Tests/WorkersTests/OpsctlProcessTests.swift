@@ -10,21 +10,7 @@ import XCTest
 @testable import Workers
 
 final class OpsctlProcessTests: XCTestCase {
-    private func opsctlPath() throws -> String {
-        // The test runner is the .xctest executable in the build directory (Linux), or inside the bundle (macOS).
-        let starts = [
-            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle(for: Self.self).bundleURL,
-        ]
-        for start in starts {
-            var directory = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("opsctl").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw XCTSkip("the opsctl binary is not built next to the tests (run `swift build --build-tests`)")
-    }
+    private func opsctlPath() throws -> String { try opsctlBinaryPath(besides: Self.self) }
 
     private struct Finished {
         var status: Int32

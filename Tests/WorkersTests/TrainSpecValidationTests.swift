@@ -71,4 +71,34 @@ final class TrainSpecValidationTests: XCTestCase {
                 $0.contains("spec.train.diloco.transfer: expected one of \"sign\", \"int4\", \"bf16\", \"fp32\"")
             }, "\(diloco)")
     }
+
+    /// `initFrom: {huggingFace: DIR}` (docs/export.md): an absolute directory, alone; eval's checkpoint has no such key.
+    func testHuggingFaceInitFromIsOneAbsoluteDirectoryAndOnlyForTrain() throws {
+        let base =
+            "{model: {vocabularySize: 256, contextLength: 32, layers: 1, heads: 2, width: 32}, data: [{path: /d}], batchSize: 2, steps: 4"
+        XCTAssertEqual(problems(base + ", initFrom: {huggingFace: /models/gpt2-out}}"), [])
+        let relative = problems(base + ", initFrom: {huggingFace: gpt2-out}}")
+        XCTAssertTrue(
+            relative.contains { $0.contains("spec.train.initFrom.huggingFace: expected an absolute path") },
+            "\(relative)")
+        let both = problems(base + ", initFrom: {huggingFace: /m, job: pre}}")
+        XCTAssertTrue(
+            both.contains {
+                $0.contains("spec.train.initFrom: expected exactly one of job") && $0.contains("huggingFace")
+            },
+            "\(both)")
+        let eval = problems("{checkpoint: {huggingFace: /m}, prompts: [a]}", type: "eval")
+        XCTAssertTrue(eval.contains { $0.contains("spec.eval.checkpoint") && $0.contains("huggingFace") }, "\(eval)")
+        let text = """
+            apiVersion: llmops/v1
+            kind: Job
+            metadata: {name: t}
+            spec:
+              type: train
+              train: \(base + ", initFrom: {huggingFace: /models/gpt2-out}}")
+            """
+        let job = try XCTUnwrap(try ManifestParser.parse(text: text, fileName: "t.yaml").first)
+        let settings = try XCTUnwrap(job.spec.settings).decode(TrainSettings.self)
+        XCTAssertEqual(settings.initFrom, CheckpointReference(huggingFace: "/models/gpt2-out"))
+    }
 }

@@ -7,7 +7,8 @@
 //   into the task spec; its recorded model config must match); when X has none yet but is listed in `after:`
 //   it is resolved by the worker when the task runs; `{path: P}`: the file must open as the worker will open it
 //   (Engine's `Checkpoint`: safetensors header checked against the file, format, every model tensor's shape) and
-//   its config must match. A crafted header used to pass apply and then trap the worker (issue 22.5).
+//   its config must match. A crafted header used to pass apply and then trap the worker (issue 22.5);
+//   `{huggingFace: DIR}`: DIR's config.json must be a GPT-2 the engine computes, of the spec's model.
 // Problems are reported as `StoreError.invalid` naming the field (HTTP 422 with the message).
 
 import APITypes
@@ -142,6 +143,10 @@ public struct TrainJobPlanner: JobPlanner {
         throws -> CheckpointReference
     {
         var reference = reference
+        if let directory = reference.huggingFace {
+            try Self.checkHuggingFaceDirectory(directory, field: field, model: model)
+            return reference
+        }
         if let path = reference.path {
             try Self.checkCheckpointFile(path, field: field, model: model)
             return reference
@@ -179,6 +184,26 @@ public struct TrainJobPlanner: JobPlanner {
             throw StoreError.invalid(field: "\(field).path", message: "\(error)")
         }
         if let model { try requireMatch(settings(of: checkpoint.config), model, field: field, what: path) }
+    }
+
+    /// A `{huggingFace}` directory's config.json is read as the worker will read it (a GPT-2 the engine computes
+    /// exactly, with model.safetensors beside it) and must describe the spec's model; the weights are read by the
+    /// worker.
+    static func checkHuggingFaceDirectory(_ directory: String, field: String, model: TrainModelSettings?) throws {
+        let config: GPTConfig
+        do { config = try HuggingFaceGPT2.config(directory: directory) } catch {
+            throw StoreError.invalid(field: "\(field).huggingFace", message: "\(error)")
+        }
+        let weights = (directory as NSString).appendingPathComponent(HuggingFaceGPT2.weightsFileName)
+        guard FileManager.default.fileExists(atPath: weights) else {
+            throw StoreError.invalid(
+                field: "\(field).huggingFace",
+                message:
+                    "no \(HuggingFaceGPT2.weightsFileName) in \(directory) (the weights must be one safetensors file)")
+        }
+        if let model {
+            try requireMatch(settings(of: config), model, field: field, what: "the Hugging Face model \(directory)")
+        }
     }
 
     private static func settings(of config: GPTConfig) -> TrainModelSettings {

@@ -40,6 +40,7 @@ public enum OpsCommands {
     static let all: [any OpsCommand.Type] = [
         UpCommand.self, ServeCommand.self, WorkerCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self,
         LogsCommand.self, CancelCommand.self, DeleteCommand.self, RerunCommand.self, GenerateCommand.self,
+        ExportCommand.self,
         VersionCommand.self,
         CollectBlobsCommand.self, TokenCommand.self, ConfigCommand.self,
         SchemaCommand.self, CompletionCommand.self,

@@ -39,11 +39,19 @@ enum CheckpointLocation {
         }
     }
 
-    /// Loads `spec.train.initFrom` into a new `model` (nothing without it); returns the checkpoint it came from.
+    /// Where `initFrom` weights came from: the file or directory, and what it was (for the log).
+    struct InitialWeights {
+        var path: String
+        var summary: String
+    }
+
+    /// Loads `spec.train.initFrom` into a new `model` (nothing without it); returns where the weights came from.
     @discardableResult
-    static func loadInitFrom(into model: GPTModel, plan: TrainingPlan, context: ExecutionContext) throws -> Checkpoint?
+    static func loadInitFrom(into model: GPTModel, plan: TrainingPlan, context: ExecutionContext) throws
+        -> InitialWeights?
     {
         guard let reference = plan.settings.initFrom else { return nil }
+        if let directory = reference.huggingFace { return try loadHuggingFace(directory, into: model, plan: plan) }
         let checkpoint = try open(
             reference, field: "spec.train.initFrom", context: context, sharedDirectory: plan.settings.sharedDirectory)
         guard checkpoint.config == plan.config else {
@@ -52,7 +60,26 @@ enum CheckpointLocation {
             )
         }
         try model.load(from: checkpoint)
-        return checkpoint
+        return InitialWeights(path: checkpoint.path, summary: "step \(checkpoint.step) of its run")
+    }
+
+    /// `initFrom: {huggingFace: DIR}`: a GPT-2 directory (docs/export.md), of the spec's model.
+    private static func loadHuggingFace(_ directory: String, into model: GPTModel, plan: TrainingPlan) throws
+        -> InitialWeights
+    {
+        let config: GPTConfig
+        do { config = try HuggingFaceGPT2.config(directory: directory) } catch {
+            throw TaskFailure("spec.train.initFrom.huggingFace: \(error)", retryable: false)
+        }
+        guard config == plan.config else {
+            throw specFailure(
+                "spec.train.initFrom.huggingFace: \(directory) has model config \(config), the spec asks for \(plan.config)"
+            )
+        }
+        do { try HuggingFaceGPT2.load(directory: directory, into: model) } catch {
+            throw TaskFailure("spec.train.initFrom.huggingFace: \(error)", retryable: false)
+        }
+        return InitialWeights(path: directory, summary: "a Hugging Face GPT-2")
     }
 }
 

@@ -70,9 +70,9 @@ struct SingleWorkerTraining {
             return (trainer, state)
         }
         let model = try GPTModel(config: plan.config, seed: plan.seed, threads: threads)
-        if let checkpoint = try CheckpointLocation.loadInitFrom(into: model, plan: plan, context: context) {
-            outcome.initializedFrom = checkpoint.path
-            context.log("initialized from \(checkpoint.path) (step \(checkpoint.step) of its run)", stream: .system)
+        if let initial = try CheckpointLocation.loadInitFrom(into: model, plan: plan, context: context) {
+            outcome.initializedFrom = initial.path
+            context.log("initialized from \(initial.path) (\(initial.summary))", stream: .system)
         }
         return (try Trainer(model: model, optimizer: plan.optimizer, schedule: plan.schedule), StreamState())
     }

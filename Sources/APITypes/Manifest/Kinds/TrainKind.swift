@@ -57,7 +57,7 @@ public enum TrainJobKinds {
             _ = eval.integer("every", min: 1)
             _ = eval.integer("batches", min: 1)
         }
-        if let initFrom = settings.object("initFrom") { validateCheckpointReference(initFrom) }
+        if let initFrom = settings.object("initFrom") { validateCheckpointReference(initFrom, allowsHuggingFace: true) }
         if let diloco = settings.object("diloco") {
             diloco.rejectUnknownKeys(allowed: [
                 "innerSteps", "outerLearningRate", "outerMomentum", "transfer", "roundTimeoutSeconds", "waitForAll",
@@ -79,7 +79,9 @@ public enum TrainJobKinds {
             "checkpoint", "data", "sequenceLength", "batchSize", "maxTokens", "tokenizer", "prompts",
             "maxNewTokens", "temperature", "topK", "seed", "threads",
         ])
-        if let checkpoint = settings.object("checkpoint", required: true) { validateCheckpointReference(checkpoint) }
+        if let checkpoint = settings.object("checkpoint", required: true) {
+            validateCheckpointReference(checkpoint, allowsHuggingFace: false)
+        }
         validateData(settings, "data", required: false)
         _ = settings.integer("sequenceLength", min: 1)
         _ = settings.integer("batchSize", min: 1)
@@ -139,15 +141,25 @@ public enum TrainJobKinds {
         }
     }
 
-    private static func validateCheckpointReference(_ reader: ManifestObjectReader) {
-        reader.rejectUnknownKeys(allowed: ["job", "path"])
+    /// `{job}` or `{path}`; `initFrom` also takes `{huggingFace: DIR}` (a GPT-2 directory to fine-tune from).
+    private static func validateCheckpointReference(_ reader: ManifestObjectReader, allowsHuggingFace: Bool) {
+        reader.rejectUnknownKeys(allowed: allowsHuggingFace ? ["job", "path", "huggingFace"] : ["job", "path"])
         _ = reader.string("job", expected: "a job name")
         _ = reader.string(
             "path", expected: "an absolute path to a .safetensors checkpoint", isValid: { $0.hasPrefix("/") })
-        if reader.has("job") == reader.has("path") {
+        var given = [reader.has("job"), reader.has("path")]
+        if allowsHuggingFace {
+            _ = reader.string(
+                "huggingFace",
+                expected: "an absolute path to a Hugging Face GPT-2 directory (config.json, model.safetensors)",
+                isValid: { $0.hasPrefix("/") })
+            given.append(reader.has("huggingFace"))
+        }
+        if given.filter({ $0 }).count != 1 {
             reader.report(
                 nil,
                 "expected exactly one of job (an earlier job whose latest checkpoint to use) or path (a checkpoint file)"
+                    + (allowsHuggingFace ? " or huggingFace (a Hugging Face GPT-2 directory)" : "")
             )
         }
     }

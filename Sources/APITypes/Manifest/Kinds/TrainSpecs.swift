@@ -78,23 +78,33 @@ public struct TrainOptimizerSettings: Codable, Sendable, Equatable {
     }
 }
 
-/// A checkpoint: the latest checkpoint artifact of an earlier job (`job: pretrain`) or a file (`path:`).
+/// A checkpoint: the latest checkpoint artifact of an earlier job (`job: pretrain`) or a file (`path:`); for
+/// `initFrom` also a Hugging Face GPT-2 directory (`huggingFace:`, config.json + model.safetensors, docs/export.md).
 public struct CheckpointReference: Codable, Sendable, Equatable {
     public var job: String?
     public var path: String?
     /// Filled by the planner: the artifact's location (a path or `cp://blobs/<sha256>`) and checksum.
     public var location: String?
     public var sha256: String?
+    /// A directory every worker can read, as `GPT2LMHeadModel.save_pretrained` or `opsctl export --format hf` wrote it.
+    public var huggingFace: String?
 
-    public init(job: String? = nil, path: String? = nil, location: String? = nil, sha256: String? = nil) {
+    public init(
+        job: String? = nil, path: String? = nil, location: String? = nil, sha256: String? = nil,
+        huggingFace: String? = nil
+    ) {
         self.job = job
         self.path = path
         self.location = location
         self.sha256 = sha256
+        self.huggingFace = huggingFace
     }
 
     public var resolvedLocation: String? { location ?? path }
-    public var displayName: String { job.map { "the checkpoint of job \($0)" } ?? path ?? location ?? "?" }
+    public var displayName: String {
+        job.map { "the checkpoint of job \($0)" } ?? path ?? location
+            ?? huggingFace.map { "the Hugging Face model \($0)" } ?? "?"
+    }
 }
 
 /// Periodic evaluation on a held-out mixture during training.

@@ -32,8 +32,8 @@ public struct Resources: Hashable, Codable, Sendable, CustomStringConvertible {
     public static let zero = Resources()
 
     /// True when every component of `self` is at most the same component of `other`. The one definition of
-    /// "fits": the scheduler's flat `SchedulingPass.fits(worker:shape:)` and the claim's SQL filter
-    /// (`TaskSQL.claimCandidates`) are mirrors of it, and the claim re-checks with it (`ClaimPacking`).
+    /// "fits": the scheduler's flat `SchedulingPass.fits(worker:shape:)` and the claim's SQL filter and packing
+    /// (`TaskSQL.claim`, its `candidates` and `p`) are mirrors of it (`ClaimStatementTests` holds them to it).
     public func fits(in other: Resources) -> Bool {
         guard cpuMillis <= other.cpuMillis, memoryBytes <= other.memoryBytes else { return false }
         for (kind, count) in accelerators where count > (other.accelerators[kind] ?? 0) { return false }
@@ -79,8 +79,8 @@ public typealias Labels = [String: String]
 extension Dictionary where Key == String, Value == String {
     /// True when these (a worker's) labels carry every `key: value` of `selector` (a task's node selector); an
     /// empty selector is satisfied by any labels. The one definition of "runs on this worker" by labels: the
-    /// scheduler's interned `PlacementClass.matches` and the claim's SQL filter (`TaskSQL.claimCandidates`,
-    /// `$4::jsonb @> t.node_selector`) are mirrors of it.
+    /// scheduler's interned `PlacementClass.matches` and the claim's SQL filter (`TaskSQL.claim`,
+    /// `labels @> t.node_selector`) are mirrors of it.
     public func satisfies(selector: Labels) -> Bool {
         selector.allSatisfy { self[$0.key] == $0.value }
     }

@@ -14,6 +14,11 @@ public enum IsolationLevel: String, Sendable {
 public final class PostgresConnection {
     private var handle: OpaquePointer?
     public let conninfo: String
+    /// Statements sent on this connection, each one round trip (`query`, `executeScriptText`): what a test
+    /// counts to hold a hot path to its number of round trips (docs/leases.md).
+    public private(set) var statementsSent = 0
+    /// Statements prepared on this connection by `query(prepared:)`: SQL text → server-side name.
+    private var preparedNames: [String: String] = [:]
 
     /// Connects; `conninfo` is a libpq keyword string (`host=127.0.0.1 port=5432 dbname=ops`) or a URL
     /// (`postgresql://user@127.0.0.1:5432/ops`).
@@ -81,6 +86,54 @@ public final class PostgresConnection {
         guard let handle, PQstatus(handle) == CONNECTION_OK else {
             throw PostgresError.connectionLost(message: "connection is closed", sql: PostgresError.firstLine(sql))
         }
+        statementsSent += 1
+        let result = try Self.withWireParameters(params) { types, values in
+            PQexecParams(handle, sql, Int32(params.count), types, values, nil, nil, 0)
+        }
+        return try consume(result, sql: sql)
+    }
+
+    /// At most this many statements are prepared per connection (`query(prepared:)`; later ones run unprepared):
+    /// preparing is for a few hot statements (the claim at each batch size in use, the completion), not for every
+    /// query.
+    public static let preparedStatementLimit = 16
+
+    /// `query`, with the statement parsed and planned once per connection (PQprepare on its first use, one more
+    /// round trip; then PQexecPrepared): for hot statements whose planning costs more than running them. The
+    /// claim's one statement (a dozen CTEs) took 2.9 ms prepared and 12.4 ms planned on every call (pgbench, 2
+    /// clients, docs/leases.md). The first call fixes the parameter types (a nil parameter leaves its type to the
+    /// statement's casts). Past `preparedStatementLimit` statements on this connection it runs as `query` does.
+    @discardableResult
+    public func query(prepared sql: String, _ params: [PostgresValue?] = []) throws -> PostgresRows {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            throw PostgresError.connectionLost(message: "connection is closed", sql: PostgresError.firstLine(sql))
+        }
+        let name: String
+        if let known = preparedNames[sql] {
+            name = known
+        } else {
+            guard preparedNames.count < Self.preparedStatementLimit else { return try query(sql, params) }
+            name = "ops_prepared_\(preparedNames.count + 1)"
+            statementsSent += 1
+            let types = params.map { $0?.typeOID ?? 0 }
+            let prepared = types.withUnsafeBufferPointer {
+                PQprepare(handle, name, sql, Int32(types.count), $0.baseAddress)
+            }
+            _ = try consume(prepared, sql: sql)
+            preparedNames[sql] = name
+        }
+        statementsSent += 1
+        let result = try Self.withWireParameters(params) { _, values in
+            PQexecPrepared(handle, name, Int32(params.count), values, nil, nil, 0)
+        }
+        return try consume(result, sql: sql)
+    }
+
+    /// Calls `body` with the parameters' type OIDs and NUL-terminated text values (NULL for nil), freed after it.
+    private static func withWireParameters(
+        _ params: [PostgresValue?],
+        _ body: (UnsafePointer<UInt32>?, UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?
+    ) throws -> OpaquePointer? {
         var types = [UInt32]()
         var cValues = [UnsafeMutablePointer<CChar>?]()
         types.reserveCapacity(params.count)
@@ -99,14 +152,11 @@ public final class PostgresConnection {
             }
             cValues.append(strdup(text))
         }
-        let result: OpaquePointer? = types.withUnsafeBufferPointer { typePointer in
+        return types.withUnsafeBufferPointer { typePointer in
             cValues.map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointer in
-                PQexecParams(
-                    handle, sql, Int32(params.count), typePointer.baseAddress,
-                    valuePointer.baseAddress, nil, nil, 0)
+                body(typePointer.baseAddress, valuePointer.baseAddress)
             }
         }
-        return try consume(result, sql: sql)
     }
 
     /// Runs a statement and returns the number of affected rows.
@@ -140,6 +190,7 @@ public final class PostgresConnection {
         guard let handle, PQstatus(handle) == CONNECTION_OK else {
             throw PostgresError.connectionLost(message: "connection is closed", sql: PostgresError.firstLine(sql))
         }
+        statementsSent += 1
         _ = try consume(PQexec(handle, sql), sql: sql)
         // A script may return several results; PQexec keeps only the last and reports the first error.
     }

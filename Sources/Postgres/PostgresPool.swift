@@ -91,10 +91,20 @@ public final class PostgresPool: Sendable {
         isolation: IsolationLevel? = nil, conflictRetries: Int = 5,
         _ body: (PostgresConnection) throws -> T
     ) throws -> T {
+        try retryingConflicts(conflictRetries: conflictRetries) {
+            try withConnection { try $0.transaction(isolation: isolation, body) }
+        }
+    }
+
+    /// Runs `operation` again when the server rolled it back for a serialization failure or a deadlock, up to
+    /// `conflictRetries` times: a transaction (`transaction`), or one statement run outside an explicit
+    /// transaction, which the server rolls back the same way. `operation` must not have effects outside the
+    /// database.
+    public func retryingConflicts<T>(conflictRetries: Int = 5, _ operation: () throws -> T) throws -> T {
         var attempt = 0
         while true {
             do {
-                return try withConnection { try $0.transaction(isolation: isolation, body) }
+                return try operation()
             } catch let error as PostgresError where error.isTransientConflict && attempt < conflictRetries {
                 attempt += 1
                 Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.005) * Double(attempt))

@@ -30,6 +30,7 @@ struct ReportBatchApplier {
     }
 
     func apply(_ batch: ReportBatch) throws -> Outcome {
+        if let outcome = try applyCompletionsOnly(batch) { return outcome }
         do {
             // The whole body runs again when the transaction is retried (lost connection, deadlock): all its
             // state lives in the `Writes` it creates.

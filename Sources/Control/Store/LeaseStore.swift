@@ -52,139 +52,7 @@ public struct LeaseStore: Sendable {
     public let pool: PostgresPool
     public init(pool: PostgresPool) { self.pool = pool }
 
-    // MARK: Claiming
-
-    /// Leases up to `limit` runnable tasks to `worker` in one transaction: queued tasks whose backoff
-    /// has passed and that are either placed on this worker by the scheduler or are unplaced tasks of
-    /// single-replica jobs of unconfigured queues (no `kind: Queue`), reading no remote dataset (those wait for the
-    /// scheduler's locality), of a kind the worker runs, that fit its free capacity and labels; highest priority first,
-    /// then oldest. Rows are locked with FOR UPDATE SKIP LOCKED, so concurrent claims never wait for
-    /// or hand out the same task. Returns the assignments (empty when nothing is runnable).
-    /// Four steps, the same statements as ever (the claim is the hot path): lock the worker, fetch candidates,
-    /// pack them (pure Swift, `ClaimPacking`), lease what was packed.
-    public func claimNext(for worker: WorkerID, limit: Int = 1, leaseDurationSeconds: TimeInterval = 60) throws
-        -> [TaskLease]
-    {
-        guard limit >= 1 else { return [] }
-        guard leaseDurationSeconds > 0 else {
-            throw StoreError.invalid(field: "leaseDuration", message: "expected seconds > 0")
-        }
-        let running = try TaskTransitions.target(from: [.queued], .leased)
-        return try pool.transaction { c in
-            guard let claimant = try Self.lockClaimant(worker, c) else { return [] }
-            let (candidates, excluded) = try Self.fetchCandidates(for: claimant, limit: limit, c)
-            let picked = ClaimPacking.pack(candidates, free: claimant.free, labels: claimant.labels, excluded: excluded)
-            guard !picked.isEmpty else { return [] }
-            return try Self.lease(picked, to: worker, as: running, leaseDurationSeconds: leaseDurationSeconds, c)
-        }
-    }
-
-    /// What a claim knows of its worker once the worker's row is locked.
-    struct Claimant {
-        var worker: WorkerID
-        var labels: Labels
-        /// The job kinds it has executors for (empty: any).
-        var kinds: [String]
-        /// Queues configured when the worker row was read (`kind: Queue`): their tasks run only where placed.
-        var configuredQueues: [String]
-        /// Its resources minus what its running and placed tasks hold, read after the lock.
-        var free: Resources
-    }
-
-    /// Step 1: locks the worker's row and reads what it can take; nil when it is draining or drained (it simply
-    /// gets nothing), throws when it is unknown or lost (it must register or heartbeat first). The claim counts as
-    /// a heartbeat.
-    private static func lockClaimant(_ worker: WorkerID, _ c: PostgresConnection) throws -> Claimant? {
-        // The worker row lock serializes claims of one worker and the scheduler's placements onto it, so
-        // its capacity is not double-booked; what it holds is read after the lock (WorkerCapacity). Locking,
-        // reading the worker and the heartbeat are one statement: the claim is the hot path (bench-leases.sh).
-        guard let w = try c.queryFirst(WorkerSQL.lockClaimant, [worker.sql]) else {
-            throw StoreError.unknownWorker(worker)
-        }
-        let state = try w.string("state")
-        if state == WorkerState.draining.rawValue || state == WorkerState.drained.rawValue { return nil }
-        guard state == WorkerState.alive.rawValue else { throw StoreError.workerNotAlive(worker, state: state) }
-        guard let free = try WorkerCapacity.free(of: [worker.rawValue], c)[worker.rawValue] else {
-            throw StoreError.unknownWorker(worker)
-        }
-        let configuredText = try w.string("configured_queues")
-        guard let configuredQueues = (try? JSONSerialization.jsonObject(with: Data(configuredText.utf8))) as? [String]
-        else {
-            throw PostgresError.decoding(
-                column: "configured_queues", expected: "a JSON array of queue names", found: configuredText)
-        }
-        return Claimant(
-            worker: worker, labels: try StoreJSON.labels(try w.string("labels"), column: "labels"),
-            kinds: try StoreJSON.strings(try w.string("kinds_json"), column: "kinds"),
-            configuredQueues: configuredQueues, free: free)
-    }
-
-    /// Step 2: the runnable tasks the claimant may take, locked, and those among them that belong to a queue
-    /// configured since its row was read (to be left for the scheduler).
-    private static func fetchCandidates(
-        for claimant: Claimant, limit: Int,
-        _ c: PostgresConnection
-    ) throws -> (candidates: [ClaimCandidate], excluded: Set<TaskID>) {
-        let free = claimant.free
-        var parameters: [PostgresValue?] = [
-            claimant.worker.sql, .int(free.cpuMillis), .int(free.memoryBytes),
-            .json(StoreJSON.encode(claimant.labels)), .json(StoreJSON.encode(accelerators: free.accelerators)),
-            .int(Int64(limit)),
-        ]
-        // Configured queues (a weight, a quota) run only what the scheduler places: it shares the cluster
-        // by their weights and counts their quotas, which a first-come claim cannot. The filter is added
-        // only while such queues exist, so the common case keeps its plain index walk.
-        if !claimant.configuredQueues.isEmpty { parameters.append(.textArray(claimant.configuredQueues)) }
-        // Only kinds this worker has an executor for (a worker that registered no kinds takes any).
-        if !claimant.kinds.isEmpty { parameters.append(.textArray(claimant.kinds)) }
-        let statement = TaskSQL.claimCandidates(
-            excludingQueues: !claimant.configuredQueues.isEmpty, kinds: !claimant.kinds.isEmpty)
-        let candidates = try c.query(statement, parameters).map(ClaimCandidate.init(row:))
-        // The configured-queue list above was read by an earlier statement: a submission that configured a
-        // queue and queued its tasks may have committed in between. Looking again now (a later statement
-        // sees at least what the candidate query saw) keeps such unplaced tasks for the scheduler.
-        let unplaced = candidates.filter { $0.placedWorker == nil }.map(\.task.rawValue)
-        let excluded: Set<TaskID> =
-            unplaced.isEmpty
-            ? []
-            : Set(
-                try c.query(TaskSQL.inConfiguredQueues, [.intArray(unplaced)])
-                    .map { TaskID(try $0.int64("id")) })
-        return (candidates, excluded)
-    }
-
-    /// Step 4: leases the packed tasks (one attempt each) and starts their jobs; assignments in packing order.
-    private static func lease(
-        _ picked: [ClaimCandidate], to worker: WorkerID, as running: TaskState, leaseDurationSeconds: TimeInterval,
-        _ c: PostgresConnection
-    ) throws -> [TaskLease] {
-        let leased = try c.query(
-            TaskSQL.lease,
-            [
-                .intArray(picked.map(\.task.rawValue)), worker.sql, .double(leaseDurationSeconds),
-                .text(running.rawValue),
-            ])
-        var byTask: [TaskID: PostgresRow] = [:]
-        for row in leased { byTask[TaskID(try row.int64("id"))] = row }
-        var assignments: [TaskLease] = []
-        var startingJobs: Set<Int64> = []
-        for candidate in picked {
-            guard let lease = byTask[candidate.task] else { continue }
-            if try lease.string("job_state") == JobState.pending.rawValue {
-                startingJobs.insert(candidate.job.rawValue)
-            }
-            assignments.append(
-                TaskLease(
-                    task: candidate.task, attempt: AttemptID(try lease.int64("attempt_id")),
-                    attemptNumber: try lease.int("number"),
-                    leaseDeadline: try lease.date("lease_deadline"), job: candidate.job,
-                    jobName: try lease.string("job_name"), jobType: try lease.string("job_type"),
-                    taskIndex: candidate.index,
-                    spec: candidate.spec, resources: candidate.resources))
-        }
-        try JobLifecycle.refresh(c, jobs: startingJobs)
-        return assignments
-    }
+    // MARK: Claiming (`claimNext` is in LeaseStore+Claim.swift)
 
     /// The earliest future time a queued task's backoff ends, nil when none is waiting on a backoff.
     /// Long-polls use it to sleep exactly until then (tasks already runnable wake them by NOTIFY).
@@ -232,13 +100,45 @@ public struct LeaseStore: Sendable {
         if case .refused(let error) = outcome { throw error }
     }
 
-    /// Completes several attempts in one transaction; each report gets its own outcome.
+    /// Completes several attempts at once, all or none; each report gets its own outcome.
     /// `worker`, when given, must hold every attempt (a worker token may only report its own).
+    /// A batch that finishes no job and records no shard is one statement outside an explicit transaction
+    /// (`completeUnlessFinishing`); one that may finish a job is completed in a transaction that refreshes it.
     public func complete(_ reports: [AttemptCompletion], by worker: WorkerID? = nil) throws -> [AttemptID:
         ReportOutcome]
     {
         guard !reports.isEmpty else { return [:] }
+        if reports.allSatisfy({ $0.shard == nil }),
+            let outcomes = try pool.idempotentStatement({ try Self.completeUnlessFinishing($0, reports, by: worker) })
+        {
+            return outcomes
+        }
         return try pool.idempotentTransaction { try Self.complete($0, reports, by: worker) }
+    }
+
+    /// `TaskSQL.completeUnlessFinishing` on `c`, outside a transaction: the outcomes, or nil when the batch may
+    /// finish one of its jobs (nothing was changed; `complete` in a transaction does that batch). Two statements
+    /// only when some report was not applied (a repeat, a stale or foreign attempt: `classify` says which).
+    static func completeUnlessFinishing(_ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?)
+        throws -> [AttemptID: ReportOutcome]?
+    {
+        for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
+        let succeeded = try TaskTransitions.target(from: [.running], .completed)
+        let ordered = reports.sorted { $0.attempt < $1.attempt }
+        let rows = try c.query(
+            prepared: TaskSQL.completeUnlessFinishing,
+            [
+                .intArray(ordered.map { $0.attempt.rawValue }), .textArray(ordered.map(\.result)),
+                worker?.sql, .text(succeeded.rawValue),
+            ])
+        guard let first = rows.first, try first.bool("applied") else { return nil }
+        var outcomes: [AttemptID: ReportOutcome] = [:]
+        for row in rows {
+            if let attempt = try row.optionalInt64("attempt_id") { outcomes[AttemptID(attempt)] = .applied }
+        }
+        let rest = reports.map(\.attempt).filter { outcomes[$0] == nil }
+        for (id, outcome) in try classify(c, rest, by: worker, finishedAs: .succeeded) { outcomes[id] = outcome }
+        return outcomes
     }
 
     /// The same inside the caller's transaction (a report batch is stored in one).
@@ -395,7 +295,7 @@ public struct LeaseStore: Sendable {
 
     /// Why reports for `attempts` were not applied: already finished the same way (idempotent
     /// repeat), held by another worker, unknown, or no longer active (stale).
-    private static func classify(
+    static func classify(
         _ c: PostgresConnection, _ attempts: [AttemptID], by worker: WorkerID?,
         finishedAs: AttemptState
     ) throws -> [AttemptID: ReportOutcome] {

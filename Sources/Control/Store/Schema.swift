@@ -527,5 +527,14 @@ extension Migrations {
                 CREATE INDEX dashboard_sessions_token ON dashboard_sessions (token_sha256, created_at);
                 CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
                 """),
+        // A claim is one statement (issue 15; docs/leases.md, `TaskSQL.claim`) whose snapshot is taken before it
+        // waits for its worker's row lock. Every writer that takes a worker's capacity (a claim, the scheduler's
+        // placement commit) bumps this counter under that lock, so a claim whose snapshot missed one of them sees
+        // it and claims again after locking first.
+        Migration(
+            version: 24, name: "worker capacity epoch",
+            sql: """
+                ALTER TABLE workers ADD COLUMN capacity_epoch bigint NOT NULL DEFAULT 0;
+                """),
     ]
 }

@@ -201,17 +201,6 @@ extension PendingPreemption {
     }
 }
 
-extension ClaimCandidate {
-    /// A row of `TaskSQL.claimCandidates`.
-    init(row: PostgresRow) throws {
-        self.init(
-            task: TaskID(try row.int64("id")), job: JobID(try row.int64("job_id")), index: try row.int("task_index"),
-            spec: try row.json("spec"), resources: try row.resources(),
-            nodeSelector: try StoreJSON.labels(try row.string("node_selector"), column: "node_selector"),
-            placedWorker: try row.optionalInt64("placed_worker_id").map(WorkerID.init))
-    }
-}
-
 extension WorkerSnapshot {
     /// A row of `WorkerSQL.alive` (its kinds are read beside it: the scheduler knows labels, not kinds).
     init(row: PostgresRow) throws {

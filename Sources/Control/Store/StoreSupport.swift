@@ -117,4 +117,10 @@ extension PostgresPool {
     func idempotentTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         try retryingOnConnectionLoss(timeoutSeconds: 3) { try transaction(body) }
     }
+
+    /// The same for statements run outside an explicit transaction (each commits on its own): `body` must be
+    /// safe to run again after a statement that committed but whose answer was lost.
+    func idempotentStatement<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try retryingOnConnectionLoss(timeoutSeconds: 3) { try retryingConflicts { try withConnection(body) } }
+    }
 }

@@ -1,4 +1,4 @@
-// Statements of the `task_attempts` table (leases). An attempt is created by the claim (`TaskSQL.lease`) and
+// Statements of the `task_attempts` table (leases). An attempt is created by the claim (`TaskSQL.claim`) and
 // ended with its task (`TaskSQL.complete`, `TaskSQL.endAttempts`); these read, extend and mark them.
 
 enum AttemptSQL {

@@ -1,4 +1,4 @@
-// Statements of the `tasks` table: submission, the claim (the hot path: see `LeaseStore.claimNext`), reports,
+// Statements of the `tasks` table: submission, the claim (the hot path: `TaskSQL.claim`), reports,
 // placements and the scheduler's reads. A statement that changes task states writes their event rows in the
 // same statement (`EventSQL.insertInto` in a data-modifying CTE).
 
@@ -26,85 +26,7 @@ enum TaskSQL {
         SELECT 'task', id, $1, NULL, $8, 'submitted' FROM t
         """
 
-    // MARK: Claiming
-
-    /// Runnable tasks for one claim, locked (SKIP LOCKED: concurrent claims never wait for or hand out the same
-    /// task): queued tasks past their backoff that are placed on worker $1, or unplaced tasks of single-replica jobs
-    /// reading no remote data that fit its free capacity ($2 cpu, $3 memory, $5 accelerators: the SQL mirror of
-    /// `Resources.fits(in:)`) and labels ($4: `$4 @> node_selector` mirrors `Labels.satisfies(selector:)`); highest
-    /// priority first, then oldest, at most $6. It reads tasks only, in index order (tasks_runnable): the filters
-    /// keep the planner's estimates high, so it walks the index and stops after $6 rows instead of sorting the queue.
-    /// The variants add `AND NOT <configured queue>` ($7 queue names) and `AND <kind the worker runs>` ($7 or $8).
-    static func claimCandidates(excludingQueues: Bool, kinds: Bool) -> String {
-        switch (excludingQueues, kinds) {
-        case (false, false): return claimCandidatesPlain
-        case (true, false): return claimCandidatesExcludingQueues
-        case (false, true): return claimCandidatesOfKinds
-        case (true, true): return claimCandidatesExcludingQueuesOfKinds
-        }
-    }
-
-    private static let claimCandidatesPlain = claimCandidates(queueFilter: "", kindFilter: "")
-    private static let claimCandidatesExcludingQueues = claimCandidates(queueFilter: excludeQueues(7), kindFilter: "")
-    private static let claimCandidatesOfKinds = claimCandidates(queueFilter: "", kindFilter: onlyKinds(7))
-    private static let claimCandidatesExcludingQueuesOfKinds = claimCandidates(
-        queueFilter: excludeQueues(7), kindFilter: onlyKinds(8))
-
-    private static func excludeQueues(_ parameter: Int) -> String {
-        "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.queue = ANY($\(parameter)::text[]))"
-    }
-
-    private static func onlyKinds(_ parameter: Int) -> String {
-        "AND t.kind = ANY($\(parameter)::text[])"
-    }
-
-    private static func claimCandidates(queueFilter: String, kindFilter: String) -> String {
-        """
-        SELECT t.id, t.job_id, t.task_index, t.spec, t.cpu_millis, t.memory_bytes, t.accelerators,
-               t.node_selector, t.placed_worker_id
-        FROM tasks t
-        WHERE t.state = 'queued' AND t.not_before <= now()
-          AND (t.placed_worker_id = $1
-               OR (t.placed_worker_id IS NULL AND NOT t.gang AND NOT t.reads_remote
-                   AND t.cpu_millis <= $2 AND t.memory_bytes <= $3
-                   \(queueFilter) \(kindFilter)
-                   AND (t.node_selector = '{}'::jsonb OR $4::jsonb @> t.node_selector)
-                   AND (t.accelerators = '{}'::jsonb
-                        OR NOT EXISTS (SELECT 1 FROM jsonb_each_text(t.accelerators) a
-                                       WHERE a.value::bigint > coalesce(($5::jsonb ->> a.key)::bigint, 0)))))
-        ORDER BY t.priority DESC, t.id
-        LIMIT $6
-        FOR UPDATE OF t SKIP LOCKED
-        """
-    }
-
-    /// Which of the tasks $1 belong to jobs of a configured queue (`kind: Queue`), looked up after the candidates.
-    static let inConfiguredQueues = """
-        SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN queues q ON q.name = j.queue
-        WHERE t.id = ANY($1)
-        """
-
-    /// Leases the tasks $1 to worker $2 for $3 seconds: a new active attempt each, the task moved to $4 (running),
-    /// one event each. Returns the leases with their jobs' names, types and states.
-    static let lease = """
-        WITH a AS (
-            INSERT INTO task_attempts (task_id, number, worker_id, state, lease_seconds, lease_deadline)
-            SELECT t.id, t.attempts + 1, $2, 'active', $3, now() + make_interval(secs => $3)
-            FROM tasks t WHERE t.id = ANY($1)
-            RETURNING id, task_id, number, lease_deadline
-        ), u AS (
-            UPDATE tasks t SET state = $4, attempts = a.number, worker_id = $2, active_attempt_id = a.id,
-                progress = NULL, progress_message = NULL,
-                started_at = coalesce(t.started_at, now()), updated_at = now()
-            FROM a WHERE t.id = a.task_id AND t.state = 'queued'
-            RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.lease_deadline
-        ), e AS (
-            \(EventSQL.insertInto)
-            SELECT 'task', id, job_id, 'queued', $4, 'attempt ' || number || ' leased to worker ' || $2::text FROM u
-        )
-        SELECT u.id, u.attempt_id, u.number, u.lease_deadline, j.name AS job_name, j.type AS job_type, j.state AS job_state
-        FROM u JOIN jobs j ON j.id = u.job_id
-        """
+    // MARK: Claiming (the claim itself is `TaskSQL.claim`, TaskSQL+Claim.swift)
 
     /// The earliest future end of a queued task's backoff (NULL when none waits on one).
     static let nextRunnableAt = "SELECT min(not_before) AS t FROM tasks WHERE state = 'queued' AND not_before > now()"

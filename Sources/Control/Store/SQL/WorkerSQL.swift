@@ -1,10 +1,15 @@
 // Statements of the `workers` table: heartbeats, loss, the row lock both capacity writers take
-// (`WorkerCapacity`), and the reads of the claim, the scheduler and the API.
+// (`WorkerCapacity`; the claim's own is in `TaskSQL.claim`), and the reads of the scheduler and the API.
 // Registration's statements are in WorkerSQL+Registration.swift.
 
 enum WorkerSQL {
-    /// Locks the workers $1 in id order (two lockers of several workers cannot deadlock).
-    static let lock = "SELECT id FROM workers WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    /// Locks the workers $1 in id order (two lockers of several workers cannot deadlock) and bumps their
+    /// `capacity_epoch`: a claim whose snapshot is older than this lock's commit sees it and claims again after
+    /// locking first (`TaskSQL.claim`).
+    static let lock = """
+        WITH l AS (SELECT id FROM workers WHERE id = ANY($1) ORDER BY id FOR UPDATE)
+        UPDATE workers w SET capacity_epoch = w.capacity_epoch + 1 FROM l WHERE w.id = l.id RETURNING w.id
+        """
 
     /// Free resources of the workers $1: capacity, and sums of what holds capacity on each (`TaskSQL.holdsCapacity`).
     static let capacityAndUse = """
@@ -14,18 +19,6 @@ enum WorkerSQL {
             coalesce((SELECT jsonb_agg(t.accelerators) FROM tasks t
                       WHERE (\(TaskSQL.holdsCapacity)) AND t.accelerators <> '{}'), '[]') AS used_accelerators
         FROM workers w WHERE w.id = ANY($1)
-        """
-
-    /// Locks claimant $1's row, counts the claim as its heartbeat when it is alive, and returns what the claim needs
-    /// besides its capacity: state, labels, kinds, and the configured queues. One statement where a claim used three
-    /// (lock, read, heartbeat). The UPDATE's row lock (FOR NO KEY UPDATE) conflicts with itself and with the
-    /// scheduler's FOR UPDATE (`lock`), so claims and placements onto one worker stay serialized; after waiting for
-    /// it, PostgreSQL returns the row's newest version (a worker drained meanwhile gets nothing).
-    static let lockClaimant = """
-        UPDATE workers w SET last_heartbeat = CASE WHEN w.state = 'alive' THEN now() ELSE w.last_heartbeat END
-        WHERE w.id = $1
-        RETURNING w.state, w.labels, array_to_json(w.kinds)::text AS kinds_json,
-            coalesce((SELECT jsonb_agg(q.name) FROM queues q), '[]') AS configured_queues
         """
 
     static let cachedShards = "SELECT array_to_json(cached_shards)::text AS s FROM workers WHERE id = $1"

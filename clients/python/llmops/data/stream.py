@@ -20,9 +20,10 @@ from llmops.data.errors import StreamError, StreamSpecError, from_library
 # The error JSON of a failed open is a sentence or two; 64 KiB holds any, with a shard's path.
 _ERROR_BYTES = 64 << 10
 # Batches read per call into the library by iteration: one ctypes call costs about as much as copying a small
-# batch, so a few at once keep the Python side's share low (docs/python.md, "Measured"); bounded by bytes too.
+# batch, so a few at once keep the Python side's share low; at most 256 KiB, so the chunk stays in the core's L2
+# cache while it is read (at 1 MiB the benchmark lost a quarter: docs/python.md, "Measured").
 MAX_READ_AHEAD_STEPS = 4096
-_READ_AHEAD_BYTES = 4 << 20
+_READ_AHEAD_BYTES = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -86,15 +87,31 @@ class StreamInfo:
 class Batch:
     """One batch of this rank: ``tokens`` is a B x (T + 1) memoryview of ids (row r's inputs are its first T,
     its targets its last T), ``positions`` each row's place in the global order, ``state_after`` the state to
-    checkpoint after training on it."""
+    checkpoint after training on it. (The last two are made when read: a batch costs Python as little as can be.)"""
 
-    __slots__ = ("tokens", "positions", "state_after", "_info")
+    __slots__ = ("tokens", "_positions", "_row", "_global_after", "_stream_info")
 
-    def __init__(self, tokens: memoryview, positions: Sequence[int], state_after: StreamState, info: StreamInfo):
+    def __init__(self, tokens: memoryview, positions: "array[int]", row: int, global_after: int, info: StreamInfo):
         self.tokens = tokens
-        self.positions = positions
-        self.state_after = state_after
-        self._info = info
+        self._positions = positions
+        self._row = row
+        self._global_after = global_after
+        self._stream_info = info
+
+    @property
+    def positions(self) -> List[int]:
+        """Each row's global position (epoch x samples per epoch + position) in the one order of all ranks."""
+        return self._positions[self._row : self._row + self._stream_info.batch_size].tolist()
+
+    @property
+    def state_after(self) -> StreamState:
+        """The state after this batch: what a checkpoint taken after training on it stores."""
+        epoch, position = divmod(self._global_after, self._stream_info.samples_per_epoch)
+        return StreamState(epoch, position, self._stream_info.order)
+
+    @property
+    def _info(self) -> StreamInfo:
+        return self._stream_info
 
     def numpy(self) -> Any:
         """The ids as a numpy array of shape (B, T + 1), uint16 or int32 as stored (no copy)."""
@@ -150,7 +167,7 @@ class Stream:
         verify_ahead: bool = True,
         cache_directory: Optional[str] = None,
         cache_capacity_bytes: Optional[int] = None,
-        read_ahead_steps: int = 8,
+        read_ahead_steps: int = 16,
         library: Optional[str] = None,
     ) -> None:
         if not isinstance(read_ahead_steps, int) or not 1 <= read_ahead_steps <= MAX_READ_AHEAD_STEPS:
@@ -208,37 +225,59 @@ class Stream:
         opened = self._library_state()
         self._next_global = opened.epoch * self.info.samples_per_epoch + opened.position
         self._step_samples = self.info.world_size * self.info.batch_size
+        self._batch_bytes, self._rows, self._typecode = self.info.batch_bytes, self.info.batch_size, self.info.typecode
+        self._shape = (self.info.batch_size, self.info.sequence_length + 1)
+        self._filled: Optional[Tuple[Any, memoryview, int]] = None
 
     # MARK: reading
 
     def next_batch(self) -> Batch:
         """This rank's next batch; the state moves one step (all ranks' samples) on. The batch's memory is its
         own (it stays valid)."""
-        if self._chunk_next == self._chunk_steps:
+        i = self._chunk_next
+        if i == self._chunk_steps:
             self._read_ahead()
-        info, i = self.info, self._chunk_next
+            i = 0
         self._chunk_next = i + 1
         self._next_global += self._step_samples
-        size = info.batch_bytes
-        tokens = self._chunk[i * size : (i + 1) * size].cast(info.typecode, (info.batch_size, info.sequence_length + 1))
-        positions = self._chunk_positions[i * info.batch_size : (i + 1) * info.batch_size]
-        return Batch(tokens, positions, self._state_at(self._next_global), info)
+        size = self._batch_bytes
+        tokens = self._chunk[i * size : (i + 1) * size].cast(self._typecode, self._shape)
+        return Batch(tokens, self._chunk_positions, i * self._rows, self._next_global, self.info)
 
     def __iter__(self) -> Iterator[Batch]:
-        """Batches without end (the stream runs through epochs); stop when training is done."""
+        """Batches without end (the stream runs through epochs); stop when training is done. The same batches as
+        calling ``next_batch`` (the two may be mixed), with the per-batch work in local variables: in CPython a
+        batch costs about a microsecond, as much as the stream's own work on a small one (docs/python.md)."""
+        size, typecode, shape, rows, info, step = (
+            self._batch_bytes, self._typecode, self._shape, self._rows, self.info, self._step_samples)
         while True:
-            yield self.next_batch()
+            if self._chunk_next == self._chunk_steps:
+                self._read_ahead()
+            chunk, positions, i = self._chunk, self._chunk_positions, self._chunk_next
+            while i < self._chunk_steps and chunk is self._chunk:
+                self._chunk_next = i + 1
+                after = self._next_global + step
+                self._next_global = after
+                yield Batch(chunk[i * size : (i + 1) * size].cast(typecode, shape), positions, i * rows, after, info)
+                i = self._chunk_next  # next_batch or fill_into may have run meanwhile
 
     def fill_into(self, buffer: Any, steps: int = 1) -> None:
         """Writes the next ``steps`` batches of this rank into ``buffer`` (steps x B rows of T + 1 ids of
         ``info.token_bytes`` each, row-major): a writable contiguous buffer such as a numpy array, a bytearray
         or ``array.array``, reused from call to call. The fastest way to read: no allocation per batch, the
         library writes straight into it."""
-        view = memoryview(buffer).cast("B")
-        if view.readonly:
-            raise StreamSpecError("expected a writable contiguous buffer (a numpy array, bytearray or array)", "buffer")
-        size = self.info.batch_bytes
-        if not isinstance(steps, int) or steps < 1 or view.nbytes < steps * size:
+        cached = self._filled
+        if cached is not None and cached[0] is buffer:
+            view, address = cached[1], cached[2]
+        else:
+            view = memoryview(buffer).cast("B")
+            if view.readonly:
+                raise StreamSpecError("expected a writable contiguous buffer (a numpy array, bytearray or array)", "buffer")
+            address = ctypes.addressof(ctypes.c_char.from_buffer(view))
+            # Kept (with the view, so the buffer cannot be resized or freed meanwhile) for the next call.
+            self._filled = (buffer, view, address)
+        size = self._batch_bytes
+        if steps.__class__ is not int or steps < 1 or view.nbytes < steps * size:
             raise StreamSpecError(f"{steps} steps need {steps} x {size} bytes, the buffer has {view.nbytes}", "steps")
         done = 0
         while self._chunk_next < self._chunk_steps and done < steps:  # batches read ahead come first
@@ -246,17 +285,15 @@ class Stream:
             view[done * size : (done + 1) * size] = self._chunk[i * size : (i + 1) * size]
             self._chunk_next, done = i + 1, done + 1
         if done < steps:
-            address = ctypes.addressof((ctypes.c_char * view.nbytes).from_buffer(view))
             self._next(address + done * size, (steps - done) * size, steps - done, None)
         self._next_global += steps * self._step_samples
 
     def _read_ahead(self) -> None:
-        size = self.info.batch_bytes
-        chunk = bytearray(self._ahead * size)
-        positions = array("q", bytes(8 * self._ahead * self.info.batch_size))
+        chunk = _uninitialized(self._ahead * self._batch_bytes)
+        positions = array("q", bytes(8 * self._ahead * self._rows))
         address = ctypes.addressof(ctypes.c_char.from_buffer(chunk))
         self._next(address, len(chunk), self._ahead, positions.buffer_info()[0])
-        self._chunk, self._chunk_positions = memoryview(chunk), positions
+        self._chunk, self._chunk_positions = memoryview(chunk).cast("B"), positions
         self._chunk_next, self._chunk_steps = 0, self._ahead
 
     def _next(self, address: int, nbytes: int, steps: int, positions: Optional[int]) -> None:
@@ -310,6 +347,26 @@ class Stream:
             if length < capacity:
                 return buffer.value.decode("utf-8")
             capacity = length + 1
+
+
+def _uninitialized(nbytes: int) -> Any:
+    """A writable buffer of ``nbytes`` the library fills whole: numpy's, not zeroed first, when numpy is there
+    (zeroing a 256 KiB chunk costs about half as much as the stream reading into it), else a bytearray. numpy is
+    imported on first use, not with the package (which needs no third-party module)."""
+    global _numpy
+    if _numpy is None:
+        try:
+            import numpy
+
+            _numpy = numpy
+        except ImportError:
+            _numpy = False
+    if _numpy is not False:
+        return _numpy.empty(nbytes, dtype=_numpy.uint8)
+    return bytearray(nbytes)
+
+
+_numpy: Any = None  # the module, False when it is not installed, None before the first look
 
 
 def _sources(sources: SourcesArgument) -> List[Source]:

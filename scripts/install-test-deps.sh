@@ -27,6 +27,12 @@ if ! python3 -c 'import torch.distributed' >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu \
     >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check torch
 fi
+# The Python SDK's tests (docs/python.md): PyYAML for YAML manifests (installed above with the API checks) and pandas
+# for Client.metrics_frame (PythonClientTests); the SDK itself needs neither.
+if ! python3 -c 'import pandas' >/dev/null 2>&1; then
+  echo "installing pandas for the Python SDK's tests"
+  python3 -m pip install -q --disable-pip-version-check pandas
+fi
 # The deployment tests (issue 19): `openssl` makes the TLS tests' CA and certificates, `systemd-analyze` verifies
 # the systemd units, `kubectl kustomize` renders the Kubernetes manifests offline (Debian's kubernetes-client).
 if ! command -v openssl >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1 \

@@ -90,6 +90,7 @@ let package = Package(
             exclude: ["datatrove_bench.py"]),
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
+        .executableTarget(name: "PythonDataBench", dependencies: ["DataShards"], path: "Benchmarks/PythonDataBench"),
         .executableTarget(
             name: "RemoteStreamBench", dependencies: ["DataShards", "HTTPServer"], path: "Benchmarks/RemoteStreamBench"),
         .executableTarget(

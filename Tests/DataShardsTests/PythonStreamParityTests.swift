@@ -175,6 +175,48 @@ final class PythonStreamParityTests: XCTestCase {
         ]
     }
 
+    // MARK: PyTorch
+
+    static let torchDriver = #"""
+        import json, sys
+        import torch
+        from torch.utils.data import DataLoader
+        from llmops.data import Stream, StreamError
+        from llmops.data.torch import StreamDataset
+        args = dict(sequence_length=16, batch_size=4, seed=3, shuffle_window=8, rank=1, world_size=2)
+        with Stream([sys.argv[1]], **args) as stream:
+            expected = [torch.tensor(stream.next_batch().rows(), dtype=torch.long) for _ in range(12)]
+        dataset = StreamDataset([sys.argv[1]], steps=5, **args)
+        got = [x for x in DataLoader(dataset, batch_size=None)]          # steps 0-4
+        saved = json.loads(json.dumps(dataset.state_dict()))              # through a checkpoint
+        resumed = StreamDataset([sys.argv[1]], steps=7, state=saved, **args)
+        got += list(resumed)                                              # steps 5-11
+        same = len(got) == 12 and all(g.dtype == torch.long and torch.equal(g, e) for g, e in zip(got, expected))
+        try:
+            next(iter(DataLoader(StreamDataset([sys.argv[1]], **args), batch_size=None, num_workers=1)))
+            refused = False
+        except Exception as error:
+            refused = "num_workers=0" in str(error)
+        print(json.dumps({"same": same, "refused": refused, "shape": list(got[0].shape)}))
+        """#
+
+    func testTheTorchDatasetYieldsTheStreamsBatchesAndResumesFromItsStateDict() throws {
+        let probe = try PythonSDK.run("import torch")
+        guard probe.status == 0 else {
+            throw XCTSkip("torch is not importable by python3; scripts/install-test-deps.sh installs the CPU wheel")
+        }
+        let root = TemporaryDirectory("python-torch")
+        let web = try makeDataset(
+            in: root.sub("web"), name: "web", shards: 2, documentsPerShard: 10...20, documentLength: 5...120)
+        let result = try PythonSDK.run(Self.torchDriver, arguments: [web.directory])
+        XCTAssertEqual(result.status, 0, "the torch driver failed:\n\(result.error)")
+        guard result.status == 0 else { return }
+        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        XCTAssertEqual(out["same"] as? Bool, true, "StreamDataset (and its resume) yields the Stream's batches")
+        XCTAssertEqual(out["shape"] as? [Int], [4, 17])
+        XCTAssertEqual(out["refused"] as? Bool, true, "DataLoader worker processes are refused with a message")
+    }
+
     // MARK: bad arguments
 
     static let badArguments = #"""

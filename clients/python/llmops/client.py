@@ -89,7 +89,7 @@ class Client:
         return Job.from_wire(self._http.request("GET", "/v1/jobs/" + _quote(name)))
 
     def jobs(self, *, state: Optional[str] = None, queue: Optional[str] = None) -> Iterator[Job]:
-        """Every job (newest first as the API lists them), optionally of one state or queue; pages lazily."""
+        """Every job in the order the API lists them, optionally of one state or queue; pages lazily."""
         for item in self._pages("/v1/jobs", {"state": state, "queue": queue}):
             yield Job.from_wire(item)
 

@@ -6,14 +6,19 @@ import XCTest
 
 final class PythonPackageTests: XCTestCase {
     func testThePackageInstallsWithPipAndImportsWithoutDependencies() throws {
-        let target = NSTemporaryDirectory() + "/llmops-pip-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: target) }
+        let root = NSTemporaryDirectory() + "/llmops-pip-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // pip builds in the source directory (build/, llmops.egg-info/): a copy keeps the checkout clean.
+        let source = root + "/source"
+        let target = root + "/installed"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: PythonSDK.packageDirectory, toPath: source)
         // --no-build-isolation: the build backend (setuptools) from this machine, not downloaded per run.
         let install = Process()
         install.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         install.arguments = [
             "python3", "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-build-isolation",
-            "--no-deps", "--target", target, PythonSDK.packageDirectory,
+            "--no-deps", "--target", target, source,
         ]
         let log = Pipe()
         (install.standardOutput, install.standardError) = (log, log)

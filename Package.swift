@@ -8,7 +8,9 @@ let package = Package(
     name: "llm-ops",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "opsctl", targets: ["opsctl"])
+        .executable(name: "opsctl", targets: ["opsctl"]),
+        // The data stream behind a C ABI for foreign readers (the Python SDK's llmops.data): docs/python.md.
+        .library(name: "LLMOpsStreamC", type: .dynamic, targets: ["LLMOpsStreamC"]),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages), reached only through their wrapper modules.
@@ -49,6 +51,7 @@ let package = Package(
         .target(
             name: "DataShards", dependencies: ["Zstd", "Gzip", "HTTPClient", "Checksum", "CCPUHints", "Primitives"]),
         .target(name: "Engine", dependencies: ["BLAS", "Checksum", "Primitives"]),
+        .target(name: "LLMOpsStreamC", dependencies: ["DataShards", "Primitives"], exclude: ["llmops_stream.h"]),
         // MinHash LSH near-duplicates and n-gram decontamination: pure parts plus bounded on-disk sorting (docs/dedup.md).
         .target(name: "NearDedup", dependencies: ["Primitives"]),
         // Object storage for nodes that share no disk: the ObjectStore protocol and its S3 backend (SigV4 over HTTPClient).
@@ -87,6 +90,7 @@ let package = Package(
             exclude: ["datatrove_bench.py"]),
         .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
         .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
+        .executableTarget(name: "PythonDataBench", dependencies: ["DataShards"], path: "Benchmarks/PythonDataBench"),
         .executableTarget(
             name: "RemoteStreamBench", dependencies: ["DataShards", "HTTPServer"], path: "Benchmarks/RemoteStreamBench"),
         .executableTarget(

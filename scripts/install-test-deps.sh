@@ -33,6 +33,12 @@ if ! python3 -c 'import transformers' >/dev/null 2>&1; then
   echo "installing transformers for the Hugging Face export test"
   python3 -m pip install -q --disable-pip-version-check transformers
 fi
+# The Python SDK's tests (docs/python.md): PyYAML for YAML manifests (installed above with the API checks) and pandas
+# for Client.metrics_frame (PythonClientTests); the SDK itself needs neither.
+if ! python3 -c 'import pandas' >/dev/null 2>&1; then
+  echo "installing pandas for the Python SDK's tests"
+  python3 -m pip install -q --disable-pip-version-check pandas
+fi
 # The deployment tests (issue 19): `openssl` makes the TLS tests' CA and certificates, `systemd-analyze` verifies
 # the systemd units, `kubectl kustomize` renders the Kubernetes manifests offline (Debian's kubernetes-client).
 if ! command -v openssl >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1 \

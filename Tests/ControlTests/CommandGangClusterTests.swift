@@ -6,6 +6,7 @@ import APIClient
 import APITypes
 import ClusterModel
 import Control
+import DataShards
 import Foundation
 import TestSupport
 import XCTest
@@ -155,11 +156,18 @@ final class CommandGangClusterTests: XCTestCase {
                 "torch (with gloo) is not importable by python3; scripts/install-test-deps.sh installs the CPU wheel")
         }
         let steps = 60
+        let batchSize = 8
+        // The data both members read through llmops.data (the Python SDK), from this checkout.
+        let data = try Self.learnableDataset(in: cluster.directory.path + "/data")
         let submitted = Date()
         _ = try await cluster.admin.submit([
             commandJob(
                 "ddp", argv: ["python3", "ddp_train.py"],
-                env: ["STEPS": "\(steps)", "CHECKPOINT_EVERY": "10", "STEP_SECONDS": "0.15"])
+                env: [
+                    "STEPS": "\(steps)", "CHECKPOINT_EVERY": "10", "STEP_SECONDS": "0.15", "DATA_DIR": data,
+                    "BATCH_SIZE": "\(batchSize)", "PYTHONPATH": PythonSDK.packageDirectory,
+                    "LLMOPS_STREAM_LIBRARY": try PythonSDK.libraryPath(),
+                ])
         ])
         let jobID = try await cluster.admin.job("ddp").id
         let directory = checkpoints.appendingPathComponent("ddp-\(jobID)")
@@ -189,11 +197,41 @@ final class CommandGangClusterTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Set(loss.map(\.attemptID)).count, 2, "points from both generations")
         let byStep = Dictionary(loss.map { ($0.step, $0.value) }, uniquingKeysWith: { _, last in last })
         XCTAssertLessThan(try XCTUnwrap(byStep[Int64(steps)]), try XCTUnwrap(byStep[1]) / 2, "the model learned")
+        // Rank 0's first sample of step s is global position (s - 1) x 2 ranks x B in both generations: the
+        // restarted gang read on from the stream state in its checkpoint, nothing skipped or repeated.
+        let firstSamples = try await cluster.admin.metrics(job: "ddp", name: "first_sample")
+        XCTAssertEqual(Set(firstSamples.map(\.step)), Set(1...Int64(steps)))
+        for point in firstSamples {
+            XCTAssertEqual(point.value, Double((point.step - 1) * 2 * Int64(batchSize)), "step \(point.step)")
+        }
         let artifacts = try await cluster.admin.artifacts(job: "ddp")
         XCTAssertEqual(artifacts.filter { $0.kind == "checkpoint" }.map(\.name), ["checkpoint-final"])
         let tasks = try await cluster.admin.tasks(job: "ddp")
         let rank0 = try XCTUnwrap(tasks.first { $0.index == 0 })
         XCTAssertEqual(rank0.result?["restartCount"], .int(Int64(rank0.attempts.count - 1)))
+    }
+
+    /// Documents of a fixed successor rule (t -> 5t + 3 mod 61, eot 63), so a bigram model's loss falls fast;
+    /// ~4,000 tokens, so the 60 steps of 2 x 8 samples run through several epochs of the stream.
+    static func learnableDataset(in directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var index = DatasetIndex(name: "ddp-data", tokenizerHash: "ddp-test", vocabularySize: 64, endOfTextID: 63)
+        for shard in 0..<2 {
+            let writer = try ShardWriter(
+                directory: directory, name: "ddp-data-\(shard)", dtype: index.dtype, endOfTextID: 63)
+            for document in 0..<40 {
+                var token = UInt32((document * 7 + shard) % 61)
+                var ids: [UInt32] = []
+                for _ in 0..<(20 + (document * 13) % 60) {
+                    ids.append(token)
+                    token = (token * 5 + 3) % 61
+                }
+                try writer.appendDocument(ids)
+            }
+            try index.record(try writer.finish())
+        }
+        try index.write(toDirectory: directory)
+        return directory
     }
 
     private func logs(_ job: String) async throws -> [LogLineView] {

@@ -1,11 +1,14 @@
-"""A PyTorch DDP training script for the `command` job kind (docs/your-own-code.md).
+"""A PyTorch DDP training script for the `command` job kind (docs/your-own-code.md, docs/python.md).
 
 Runs as every member of the gang: torch.distributed reads RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT from the
-environment the worker sets. It reports its loss with `@ops` lines on stdout, checkpoints to OPS_CHECKPOINT_DIR
-(rank 0 writes, atomically) and, when the gang is restarted after a member died, resumes from the newest
-checkpoint. Only the standard library and torch are needed.
+environment the worker sets. It trains a small next-token model on the system's data stream read through the
+Python SDK (`llmops.data`: this rank's share of the one global order), reports its loss with `llmops.report`
+(`@ops` lines on stdout), checkpoints the model, the optimizer and the stream's state to OPS_CHECKPOINT_DIR (rank 0
+writes, atomically) and, when the gang is restarted after a member died, resumes from the newest checkpoint: the
+same weights and the very next samples. Needs torch and the `llmops` package (with LLMOPS_STREAM_LIBRARY).
 
-Settings (environment): STEPS (default 60), CHECKPOINT_EVERY (10), STEP_SECONDS (a pause per step, default 0,
+Settings (environment): DATA_DIR (a token dataset directory every worker reads, required), STEPS (default 60),
+CHECKPOINT_EVERY (10), SEQUENCE_LENGTH (16), BATCH_SIZE (8 per rank), STEP_SECONDS (a pause per step, default 0,
 so a test has time to kill a member mid-run).
 """
 
@@ -25,10 +28,8 @@ import torch.distributed as dist  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel  # noqa: E402
 
-
-def report(**fields):
-    """One report line: a metric, progress or an artifact (see docs/your-own-code.md)."""
-    print("@ops " + json.dumps(fields), flush=True)
+from llmops import report  # noqa: E402
+from llmops.data import Stream  # noqa: E402
 
 
 def save(path, state):
@@ -42,30 +43,36 @@ def main():
     steps = int(os.environ.get("STEPS", "60"))
     every = int(os.environ.get("CHECKPOINT_EVERY", "10"))
     pause = float(os.environ.get("STEP_SECONDS", "0"))
+    data = os.environ["DATA_DIR"]
+    with open(os.path.join(data, "index.json")) as f:
+        vocabulary = json.load(f)["vocabularySize"]
     dist.init_process_group("gloo")  # env://: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE
     rank, world = dist.get_rank(), dist.get_world_size()
 
     torch.manual_seed(0)  # the same initial weights on every rank
-    model = DistributedDataParallel(nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 1)))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    model = DistributedDataParallel(nn.Sequential(nn.Embedding(vocabulary, 32), nn.Linear(32, vocabulary)))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     path = os.path.join(checkpoint_dir, "checkpoint.pt")
-    start = 0
+    start, stream_state = 0, None
     if os.path.exists(path):
         state = torch.load(path)
         model.module.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        start = state["step"]
+        start, stream_state = state["step"], state["stream"]
         print(f"rank {rank}: resumed from step {start} (restart {restart})", flush=True)
         if rank == 0:
-            report(metric="resumed_from_step", step=restart, value=start)
+            report.metric("resumed_from_step", start, step=restart)
 
-    # Synthetic regression data, a different stream per rank and step (so a resumed run sees what it would have).
-    target = torch.linspace(-1, 1, 8)
+    # This rank's batches of the one global order (rank and world size from RANK / WORLD_SIZE); the state saved
+    # with the checkpoint is the same on every rank, so a restarted gang reads on exactly where it stopped.
+    stream = Stream(
+        [data], sequence_length=int(os.environ.get("SEQUENCE_LENGTH", "16")),
+        batch_size=int(os.environ.get("BATCH_SIZE", "8")), seed=1234, state=stream_state)
     for step in range(start, steps):
-        generator = torch.Generator().manual_seed(1000 * step + rank)
-        x = torch.randn(64, 8, generator=generator)
-        y = x @ target + 0.05 * torch.randn(64, generator=generator)
-        loss = ((model(x).squeeze(1) - y) ** 2).mean()
+        batch = stream.next_batch()
+        tokens = batch.torch()  # (B, T + 1) int64: inputs tokens[:, :-1], targets tokens[:, 1:]
+        logits = model(tokens[:, :-1])
+        loss = nn.functional.cross_entropy(logits.reshape(-1, vocabulary), tokens[:, 1:].reshape(-1))
         optimizer.zero_grad()
         loss.backward()  # DDP averages the gradients over the gang here
         optimizer.step()
@@ -73,17 +80,19 @@ def main():
         dist.all_reduce(mean)
         mean /= world
         if rank == 0:
-            report(metric="loss", step=step + 1, value=mean.item())
-            report(progress=(step + 1) / steps, step=step + 1, totalSteps=steps)
+            report.metrics({"loss": mean.item(), "first_sample": batch.positions[0]}, step=step + 1)
+            report.progress((step + 1) / steps, step=step + 1, total_steps=steps)
             if (step + 1) % every == 0 or step + 1 == steps:
-                save(path, {"model": model.module.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1})
+                save(path, {"model": model.module.state_dict(), "optimizer": optimizer.state_dict(),
+                            "step": step + 1, "stream": batch.state_after.to_dict()})
                 with open(os.path.join(checkpoint_dir, "checkpoint.step"), "w") as f:
                     f.write(str(step + 1))
         if pause:
             time.sleep(pause)
 
+    stream.close()
     if rank == 0:
-        report(artifact=path, name="checkpoint-final", kind="checkpoint", metadata={"step": steps})
+        report.artifact(path, name="checkpoint-final", kind="checkpoint", metadata={"step": steps})
     dist.barrier()
     dist.destroy_process_group()
 

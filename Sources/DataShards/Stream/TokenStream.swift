@@ -186,6 +186,31 @@ public final class TokenStream {
     public func read(globalPositions first: Int64, count: Int, into tokens: inout [UInt16], ids: inout [SampleID])
         throws(StreamError)
     {
+        try requireUInt16()
+        let plan = try planRows(first: first, count: count, ids: &ids)
+        defer { finish(plan) }
+        let needed = count * tokensPerSample
+        if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
+        tokens.withUnsafeMutableBufferPointer { copyUInt16Rows(plan, count, into: $0.baseAddress!) }
+    }
+
+    /// Like `fill(_: inout CompactBatch)` into memory the caller owns, B rows of T + 1 ids, with no batch to
+    /// copy out of: what a foreign reader's buffer takes (the C ABI of `LLMOpsStreamC`, docs/python.md).
+    /// Returns the state after the step; `ids` gets the rows' samples.
+    public func fill(uint16Rows destination: UnsafeMutableBufferPointer<UInt16>, ids: inout [SampleID])
+        throws(StreamError) -> StreamState
+    {
+        let count = configuration.batchSize
+        precondition(destination.count >= count * tokensPerSample, "the buffer is smaller than one batch")
+        try requireUInt16()
+        prefetcher?.advance(toStep: state.epoch * samplesPerEpoch + state.position)
+        let plan = try planRows(first: myFirstPosition, count: count, ids: &ids)
+        copyUInt16Rows(plan, count, into: destination.baseAddress!)
+        finish(plan)
+        return advanceOneStep()
+    }
+
+    private func requireUInt16() throws(StreamError) {
         if !storesUInt16Only, let wide = configuration.sources.first(where: { $0.index.dtype != .uint16 }) {
             throw .invalidConfiguration(
                 field: "batch",
@@ -193,20 +218,18 @@ public final class TokenStream {
                     "dataset \(wide.index.name) stores \(wide.index.dtype) token ids; 16-bit batches need uint16 datasets (vocabulary <= 65,536) — read it into a Batch of Int32 instead"
             )
         }
-        let plan = try planRows(first: first, count: count, ids: &ids)
-        defer { finish(plan) }
-        let needed = count * tokensPerSample
-        if tokens.count != needed { tokens = Array(repeating: 0, count: needed) }
+    }
+
+    /// Copies a planned batch's rows of 16-bit ids as stored.
+    private func copyUInt16Rows(_ plan: BatchPlan, _ count: Int, into out: UnsafeMutablePointer<UInt16>) {
         let rowBytes = tokensPerSample * 2
-        tokens.withUnsafeMutableBufferPointer { out in
-            let destination = UnsafeMutableRawPointer(out.baseAddress!)
-            copyRows(count) { rows in
-                plan.walk(rows) { row, runs, _ in
-                    var target = destination + row * rowBytes
-                    for run in runs {
-                        target.copyMemory(from: run.base, byteCount: run.byteCount)
-                        target += run.byteCount
-                    }
+        let destination = UnsafeMutableRawPointer(out)
+        copyRows(count) { rows in
+            plan.walk(rows) { row, runs, _ in
+                var target = destination + row * rowBytes
+                for run in runs {
+                    target.copyMemory(from: run.base, byteCount: run.byteCount)
+                    target += run.byteCount
                 }
             }
         }

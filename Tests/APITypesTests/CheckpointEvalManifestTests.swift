@@ -35,10 +35,10 @@ final class CheckpointEvalManifestTests: XCTestCase {
     }
 
     func testEvalEveryCheckpointDecodesIntoTheTrainSettings() throws {
-        let pipeline = try ManifestParser.parse(
+        let jobs = try ManifestParser.parse(
             text: train("evalEvery: checkpoint\nevals: [{dataset: web-heldout, batches: 4}, {path: /data/code}]"),
             fileName: "t.yaml")
-        let settings = try XCTUnwrap(pipeline.jobs[0].spec.settings).decode(TrainSettings.self)
+        let settings = try XCTUnwrap(jobs[0].spec.settings).decode(TrainSettings.self)
         XCTAssertEqual(settings.evalEvery, .checkpoint)
         XCTAssertEqual(
             settings.evals,
@@ -49,20 +49,20 @@ final class CheckpointEvalManifestTests: XCTestCase {
     func testMistakesNameTheirField() {
         XCTAssertEqual(
             problems(train("evalEvery: step\nevals: [{dataset: h}]")),
-            [#"t.yaml:14: spec.train.evalEvery: expected one of "checkpoint", got "step""#])
+            [#"t.yaml:12: spec.train.evalEvery: expected one of "checkpoint", got "step""#])
         XCTAssertEqual(
             problems(train("evalEvery: checkpoint")),
             [
-                "t.yaml:6: spec.train: evalEvery: checkpoint needs evals, the held-out datasets to evaluate: evals: [{dataset: NAME, batches: 8}]"
+                "t.yaml:7: spec.train: evalEvery: checkpoint needs evals, the held-out datasets to evaluate: evals: [{dataset: NAME, batches: 8}]"
             ])
         XCTAssertEqual(
             problems(train("evalEvery: checkpoint\nevals: []")),
             [
-                "t.yaml:15: spec.train.evals: evalEvery: checkpoint needs evals, the held-out datasets to evaluate: evals: [{dataset: NAME, batches: 8}]"
+                "t.yaml:13: spec.train.evals: evalEvery: checkpoint needs evals, the held-out datasets to evaluate: evals: [{dataset: NAME, batches: 8}]"
             ])
         XCTAssertEqual(
             problems(train("evals: [{dataset: h}]")),
-            ["t.yaml:14: spec.train.evals: evals are run at every checkpoint only with evalEvery: checkpoint; add it"])
+            ["t.yaml:12: spec.train.evals: evals are run at every checkpoint only with evalEvery: checkpoint; add it"])
         let found = problems(
             train("evalEvery: checkpoint\nevals: [{dataset: a, path: /b}, {path: rel}, {dataset: c, batches: 0, x: 1}]")
         )

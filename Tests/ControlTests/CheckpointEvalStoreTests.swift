@@ -111,7 +111,7 @@ final class CheckpointEvalStoreTests: StoreTestCase {
         // The scheduler places backfill; here the test places the eval's first task on the worker itself.
         try pool.withConnection {
             try $0.execute(
-                "UPDATE tasks SET placed_worker_id = $2 WHERE job_id = $1 AND index = 0",
+                "UPDATE tasks SET placed_worker_id = $2 WHERE job_id = $1 AND task_index = 0",
                 [.int(eval.evalJob.rawValue), .int(worker.rawValue)])
         }
         // The train task (priority 5) is claimed beside it; the eval's second task is left to the scheduler.

@@ -5,6 +5,7 @@
 // training; each result is linked to its checkpoint artifact, step and data position, and the eval curve
 // (`eval_loss/<dataset>` by step) is in `opsctl get metrics` and `opsctl describe job` beside the training curve.
 
+import APIClient
 import APITypes
 import ClusterModel
 import Control
@@ -37,7 +38,7 @@ final class CheckpointEvalClusterTests: InProcessControlPlaneTestCase {
         return directory
     }
 
-    func testEveryCheckpointIsEvaluatedOnceAndTheEvalCurveIsShownBesideTheTrainingCurve() throws {
+    func testEveryCheckpointIsEvaluatedOnceAndTheEvalCurveIsShownBesideTheTrainingCurve() async throws {
         let data = try dataset("train", walk: 7)
         let heldout = try dataset("heldout", walk: 5)
         _ = try cluster.startWorker(name: "node-a", server: server)
@@ -64,8 +65,8 @@ final class CheckpointEvalClusterTests: InProcessControlPlaneTestCase {
             """)
         let applied = try opsctl(["apply", "-f", manifest, "--wait"])
         XCTAssertEqual(applied.status, 0, applied.stdout + applied.stderr)
-        try waitUntil("the three checkpoint evals succeeded", timeoutSeconds: 180, intervalSeconds: 0.2) {
-            try cluster.count(
+        try await waitUntil("the three checkpoint evals succeeded", timeoutSeconds: 180, intervalSeconds: 0.2) {
+            try self.cluster.count(
                 "SELECT count(*) AS n FROM checkpoint_evals e JOIN jobs j ON j.id = e.eval_job_id WHERE j.state = 'succeeded'"
             ) == 3
         }
@@ -121,5 +122,28 @@ final class CheckpointEvalClusterTests: InProcessControlPlaneTestCase {
         let described = try opsctl(["describe", "job", "pre"])
         XCTAssertEqual(described.status, 0, described.stderr)
         XCTAssertTrue(described.stdout.contains(name), described.stdout)
+        print("eval curve of pre (\(name)) at steps 4, 8, 12: \(losses.map { String(format: "%.4f", $0) })")
+
+        // The dashboard's job page charts it right after the training curve (loss, val_loss, then the evals).
+        let page = try await dashboardPage("/jobs/pre")
+        let charts = page.components(separatedBy: "data-metric=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+        XCTAssertEqual(Array(charts.prefix(2)), ["loss", Substring(name)], "\(charts)")
+        XCTAssertTrue(charts.contains("eval_perplexity/\(heldout)"), "\(charts)")
+    }
+
+    /// The HTML of a dashboard page, signed in with the admin token (docs/dashboard.md), over the real socket.
+    private func dashboardPage(_ path: String) async throws -> String {
+        let transport = CurlTransport()
+        let login = try await transport.send(
+            HTTPRequestSpec(
+                method: "POST", url: server + "/login",
+                headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: Data("token=\(cluster.adminToken)".utf8)))
+        XCTAssertEqual(login.status, 303, String(decoding: login.body, as: UTF8.self))
+        let cookie = login.headers.first { $0.key.lowercased() == "set-cookie" }?.value.split(separator: ";").first
+        let page = try await transport.send(
+            HTTPRequestSpec(method: "GET", url: server + path, headers: [("Cookie", String(try XCTUnwrap(cookie)))]))
+        XCTAssertEqual(page.status, 200)
+        return String(decoding: page.body, as: UTF8.self)
     }
 }

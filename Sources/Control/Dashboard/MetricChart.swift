@@ -13,13 +13,16 @@ struct MetricChartSeries: Sendable, Equatable {
     var points: [Point]
 
     /// The series of `metrics`, the training metrics first in the order a reader looks at them (issue 17: loss,
-    /// val_loss, lr, grad_norm, tokens/s), then any other name alphabetically.
+    /// val_loss, the per-checkpoint evals' eval_loss/<dataset> (issue 20), lr, grad_norm, tokens/s), then any other
+    /// name alphabetically.
     static func group(_ metrics: [MetricRecord]) -> [MetricChartSeries] {
         var byName: [String: [Point]] = [:]
         for metric in metrics {
             byName[metric.name, default: []].append(Point(id: metric.id, step: metric.step, value: metric.value))
         }
-        func rank(_ name: String) -> Int { preferredOrder.firstIndex(of: name) ?? preferredOrder.count }
+        func rank(_ name: String) -> Int {
+            preferredOrder.firstIndex { $0.hasSuffix("/") ? name.hasPrefix($0) : name == $0 } ?? preferredOrder.count
+        }
         // By step (stable: a step's points stay in report order), so the line only moves forward even when the
         // members of a DiLoCo job report the same steps.
         return byName.keys.sorted { (rank($0), $0) < (rank($1), $1) }.map { name in
@@ -31,7 +34,8 @@ struct MetricChartSeries: Sendable, Equatable {
         }
     }
 
-    static let preferredOrder = ["loss", "val_loss", "lr", "grad_norm", "tokens_per_second"]
+    /// Names, or prefixes ending in '/'.
+    static let preferredOrder = ["loss", "val_loss", "eval_loss/", "lr", "grad_norm", "tokens_per_second"]
 }
 
 /// A line chart of one series as hand-written SVG (docs/dashboard.md, "Charts": no library, nothing to serve but

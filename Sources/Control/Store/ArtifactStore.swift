@@ -76,6 +76,7 @@ public struct ArtifactCatalog: Sendable {
             try Events.record(
                 c, .artifact, try row.int64("id"), job: artifact.job.rawValue, from: nil, to: "registered",
                 reason: "\(artifact.kind) \(artifact.name) at \(artifact.location)")
+            try CheckpointEvals.createEval(c, for: record)
         } else if record.sha256 != artifact.sha256 || record.location != artifact.location {
             throw StoreError.conflict(
                 what: "artifact \(artifact.name) of job \(artifact.job)",

@@ -177,7 +177,7 @@ public struct JobStore: Sendable {
         var anyQueued = false
         // Insert in dependency order is unnecessary: edges go in after all jobs exist.
         for job in jobs where existing[job.name] == nil {
-            let id = try insertJobAndTasks(job, c)
+            let id = try Self.insertJobAndTasks(job, c)
             ids[job.name] = id
             if job.after.isEmpty { anyQueued = true } else { withDependencies.append(id) }
         }
@@ -230,7 +230,7 @@ public struct JobStore: Sendable {
     }
 
     /// Inserts one job (state pending, a `submitted` event) and its tasks, blocked while it has dependencies.
-    private func insertJobAndTasks(_ job: NewJob, _ c: PostgresConnection) throws -> Int64 {
+    static func insertJobAndTasks(_ job: NewJob, _ c: PostgresConnection) throws -> Int64 {
         let r = job.resources
         let policy = job.retryPolicy
         let blocked = !job.after.isEmpty

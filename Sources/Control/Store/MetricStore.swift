@@ -40,12 +40,14 @@ public struct MetricStore: Sendable {
             }
         }
         _ = try AttemptOwnership.check(c, attempt, by: worker)
-        return try c.execute(
+        let stored = try c.execute(
             MetricSQL.append,
             [
                 attempt.sql, .textArray(points.map(\.name)), .intArray(points.map(\.step)),
                 .doubleArray(points.map(\.value)),
             ])
+        try CheckpointEvals.copyResults(c, attempt: attempt, points: points)
+        return stored
     }
 
     /// Points of a job (optionally one metric), ordered by id; page with `afterID`.

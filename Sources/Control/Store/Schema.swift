@@ -536,5 +536,25 @@ extension Migrations {
             sql: """
                 ALTER TABLE workers ADD COLUMN capacity_epoch bigint NOT NULL DEFAULT 0;
                 """),
+        // Evals on every checkpoint (issue 20; docs/training.md): the eval job the control plane created for a
+        // checkpoint artifact of a train job with `evalEvery: checkpoint`, in the transaction that registered the
+        // checkpoint; the primary key makes that once per checkpoint. The row links the eval to the checkpoint,
+        // the training step and the data position there (tokens consumed, and the stream state when the worker
+        // reported it). Its results are the eval job's metrics, copied into the train job as `eval_loss/<dataset>`
+        // at this step (`CheckpointEvalSQL.mirrorMetrics`).
+        Migration(
+            version: 25, name: "checkpoint evals",
+            sql: """
+                CREATE TABLE checkpoint_evals (
+                    artifact_id     bigint PRIMARY KEY REFERENCES artifacts (id) ON DELETE CASCADE,
+                    train_job_id    bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                    eval_job_id     bigint NOT NULL UNIQUE REFERENCES jobs (id) ON DELETE CASCADE,
+                    step            bigint NOT NULL CHECK (step >= 0),
+                    tokens_consumed bigint NOT NULL CHECK (tokens_consumed >= 0),
+                    stream_state    jsonb,
+                    created_at      timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX checkpoint_evals_train_job ON checkpoint_evals (train_job_id, step);
+                """),
     ]
 }

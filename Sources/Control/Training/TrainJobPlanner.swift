@@ -59,6 +59,19 @@ public struct TrainJobPlanner: JobPlanner {
                     batchSize: 1, replicas: 1), after: spec.after)
             settings.eval = eval
         }
+        if let evals = settings.evals {
+            // Resolved now, so every checkpoint's eval job reads what the run was submitted with.
+            let sources = try resolve(
+                evals.map(\.dataSource), field: "spec.train.evals",
+                check: DataCheck(
+                    sequenceLength: sequence, samplesNeeded: 1, vocabularySize: settings.model.vocabularySize,
+                    batchSize: 1, replicas: 1), after: spec.after)
+            settings.evals = zip(evals, sources).map { eval, source in
+                var eval = eval
+                eval.location = source.location
+                return eval
+            }
+        }
         if let initFrom = settings.initFrom {
             settings.initFrom = try resolve(
                 initFrom, field: "spec.train.initFrom", model: settings.model, after: spec.after)

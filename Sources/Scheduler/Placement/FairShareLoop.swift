@@ -5,9 +5,17 @@ import ClusterModel
 // later, smaller jobs backfill around it, but never into room reserved for it.
 
 extension SchedulingPass {
+    /// Every other job first, then backfill (`BackfillPriority`): a backfill job only gets room no other pending
+    /// job of the pass took, whatever its queue's share.
     func fairShareLoop() {
+        fairShareLoop(backfill: false)
+        fairShareLoop(backfill: true)
+    }
+
+    private func fairShareLoop(backfill: Bool) {
         var lists = [[Int]](repeating: [], count: queueNames.count)
-        for j in snapshot.pendingJobs.indices where jobQueue[j] >= 0 {
+        for j in snapshot.pendingJobs.indices
+        where jobQueue[j] >= 0 && BackfillPriority.isBackfill(jobPriority[j]) == backfill {
             if case .notConsidered = outcome[j] { lists[jobQueue[j]].append(j) }
         }
         for q in lists.indices { lists[q].sort { runsBefore($0, $1) } }
@@ -72,6 +80,11 @@ extension SchedulingPass {
         let needed = workersNeeded(j)
         if workersThatCouldEverFit(shape: s) < needed {
             outcome[j] = .neverFits
+            return
+        }
+        // Backfill waits for idle room: it takes nothing from running work and holds nothing back from others.
+        if BackfillPriority.isBackfill(jobPriority[j]) {
+            outcome[j] = .blocked
             return
         }
         if tryPreemption(job: j) { return }

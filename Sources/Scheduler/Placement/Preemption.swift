@@ -1,7 +1,8 @@
 // Preemption: a blocked job may take room from running work when
 //   - the victim has strictly lower priority and is in the same queue or in a queue over its fair share, or
 //   - the job's queue is under its fair share and the victim's queue is over it (reclaiming borrowed capacity),
-//     and the victim's priority is not higher than the job's.
+//     and the victim's priority is not higher than the job's, or
+//   - the victim is backfill (`BackfillPriority`: a per-checkpoint eval) and the job is not, in any queue.
 // Victims are chosen per worker lowest priority first, most recently started first, then pruned to the fewest
 // needed; workers (and packing groups) are ranked by fewest victims, then lowest victim priority, then latest start.
 // A gang member is never preempted alone: its whole gang goes. Victims are told first and keep their resources
@@ -82,11 +83,18 @@ extension SchedulingPass {
     func isEligibleVictim(_ i: Int, job j: Int, priority: Int, overShare: [Bool], claimantUnderShare: Bool) -> Bool {
         guard !terminating[i], preemptible[i] else { return false }
         let victimPriority = allocationPriority[i]
+        if isBackfillVictim(victimPriority, claimant: priority) { return true }
         let v = Int(allocationQueue[i])
         if v < 0 { return victimPriority < priority }
         let q = jobQueue[j]
         if victimPriority < priority && (v == q || overShare[v]) { return true }
         return v != q && victimPriority <= priority && claimantUnderShare && overShare[v]
+    }
+
+    /// Backfill (`BackfillPriority`) gives way to any other job, in any queue, over its share or not.
+    @inline(__always)
+    func isBackfillVictim(_ victimPriority: Int, claimant priority: Int) -> Bool {
+        BackfillPriority.isBackfill(victimPriority) && !BackfillPriority.isBackfill(priority)
     }
 
     func victimReason(allocation i: Int, forJob j: Int, priority: Int, overShare: [Bool], claimantUnderShare: Bool)
@@ -95,6 +103,9 @@ extension SchedulingPass {
         guard !terminating[i], preemptible[i] else { return nil }
         let q = jobQueue[j]
         let victimPriority = allocationPriority[i]
+        if isBackfillVictim(victimPriority, claimant: priority) {
+            return .higherPriority(preemptorPriority: priority, victimPriority: victimPriority)
+        }
         let v = Int(allocationQueue[i])
         guard v >= 0 else {
             return victimPriority < priority

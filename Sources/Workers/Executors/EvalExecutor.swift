@@ -55,7 +55,7 @@ public struct EvalExecutor: JobExecutor {
         let sequenceLength = min(settings.sequenceLength ?? model.config.contextLength, model.config.contextLength)
         let batchSize = settings.batchSize ?? 8
         let maxTokens = settings.maxTokens ?? 65_536
-        try context.checkCancellation()
+        try stopIfAsked(context)
         let cache = try context.shardCache(for: [source.location ?? source.path ?? ""])
         // A dataset by name is listed by the control plane when the task runs (docs/storage.md).
         let sources = try TrainingPlan.sources(
@@ -82,6 +82,7 @@ public struct EvalExecutor: JobExecutor {
         var tokens = 0
         var done = 0
         while done < samples {
+            try stopIfAsked(context)
             let rows = min(batchSize, samples - done)
             var batch: [Int32] = []
             for _ in 0..<rows { batch.append(contentsOf: try stream.nextBatch().tokens) }
@@ -104,6 +105,14 @@ public struct EvalExecutor: JobExecutor {
             "dataset": .string(name), "loss": .double(loss), "perplexity": .double(exp(loss)),
             "tokens": .int(Int64(tokens)),
         ]
+    }
+
+    /// An eval has nothing to save, so a preempted one stops before its next batch (its task is requeued and
+    /// starts over) instead of running on to the grace deadline: the per-checkpoint evals are backfill, and the
+    /// training that wants their room should wait for one batch, not for the grace period (docs/training.md).
+    private static func stopIfAsked(_ context: ExecutionContext) throws {
+        try context.checkCancellation()
+        if let preemption = context.preemption { throw ExecutionStopped.preempted(reason: preemption.reason) }
     }
 
     /// A readable path for `tokenizer`: a path as it is, a stored location (`cp://blobs/…`, `s3://…`, `http(s)://…`)

@@ -179,13 +179,17 @@ struct SingleWorkerTraining {
         return nil
     }
 
-    /// Registers the checkpoint file of step `step` as an artifact (again, for a retry: idempotent).
-    private func registerCheckpoint(_ url: URL, step: Int) throws -> ArtifactRecord {
-        try context.registerArtifact(
-            file: url, name: "checkpoint-step-\(step)", kind: "checkpoint",
-            metadata: [
-                "step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName),
-            ])
+    /// Registers the checkpoint file of step `step` as an artifact (again, for a retry: idempotent). The data
+    /// position goes into its metadata (`tokens`, and `streamState` when known), which per-checkpoint evals
+    /// record beside their results.
+    private func registerCheckpoint(_ url: URL, step: Int, state: StreamState? = nil) throws -> ArtifactRecord {
+        var metadata: [String: AnyJSON] = [
+            "step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName),
+            "tokens": .int(Int64(step) * Int64(plan.tokensPerStep)),
+        ]
+        if let state, let json = try? AnyJSON(encoding: state) { metadata["streamState"] = json }
+        return try context.registerArtifact(
+            file: url, name: "checkpoint-step-\(step)", kind: "checkpoint", metadata: .object(metadata))
     }
 
     /// Saves, registers (the bytes go into the artifact store once) and publishes the checkpoint of this step,
@@ -198,7 +202,7 @@ struct SingleWorkerTraining {
             to: file.path, dataState: StreamStateCoding.encode(state),
             weightsAs: plan.settings.checkpointBF16 == true ? .bfloat16 : .float32,
             metadata: ["job": task.jobName])
-        let record = try registerCheckpoint(file, step: trainer.step)
+        let record = try registerCheckpoint(file, step: trainer.step, state: state)
         try exchange.publish(file: file, as: name, exclusive: false, stored: record)
         context.log(
             "checkpoint step \(trainer.step) sha256 \(record.sha256.prefix(12)) (\(record.bytes) bytes)",

@@ -15,7 +15,7 @@ public enum TrainJobKinds {
         settings.rejectUnknownKeys(allowed: [
             "model", "data", "batchSize", "sequenceLength", "gradientAccumulation", "steps", "tokens",
             "optimizer", "seed", "checkpointEvery", "checkpointBF16", "logEvery", "eval", "initFrom",
-            "threads", "diloco", "sharedDirectory",
+            "threads", "diloco", "sharedDirectory", "evalEvery", "evals",
         ])
         let context = validateModel(settings.object("model", required: true))
         validateData(settings, "data", required: true)
@@ -58,6 +58,7 @@ public enum TrainJobKinds {
             _ = eval.integer("batches", min: 1)
         }
         if let initFrom = settings.object("initFrom") { validateCheckpointReference(initFrom, allowsHuggingFace: true) }
+        validateCheckpointEvals(settings)
         if let diloco = settings.object("diloco") {
             diloco.rejectUnknownKeys(allowed: [
                 "innerSteps", "outerLearningRate", "outerMomentum", "transfer", "roundTimeoutSeconds", "waitForAll",
@@ -138,6 +139,34 @@ public enum TrainJobKinds {
             if let weight = source.value("weight"), case .int(0) = weight.content {
                 source.report("weight", "expected a weight > 0, got 0")
             }
+        }
+    }
+
+    /// `evalEvery: checkpoint` and `evals: [{dataset | path, batches}]` come together (docs/training.md).
+    private static func validateCheckpointEvals(_ settings: ManifestObjectReader) {
+        let every = settings.choice("evalEvery", EvalEvery.allCases.map(\.rawValue))
+        let items = settings.list(
+            "evals", expected: "a list of {dataset: NAME, batches: N} or {path: DIR, batches: N}")
+        for (item, path) in items ?? [] {
+            let source = ManifestObjectReader(item, path: path, problems: settings.problems)
+            source.rejectUnknownKeys(allowed: ["dataset", "path", "batches"])
+            _ = source.string("dataset", expected: "a dataset name")
+            _ = source.string(
+                "path", expected: "an absolute path or URL", isValid: { $0.hasPrefix("/") || $0.contains("://") })
+            if source.has("dataset") == source.has("path") {
+                source.report(
+                    nil, "expected exactly one of dataset (a registered dataset name) or path (a dataset directory)")
+            }
+            _ = source.integer("batches", min: 1, max: Int64(CheckpointEvalSource.maxBatches))
+        }
+        if every != nil, items?.isEmpty ?? true {
+            settings.report(
+                settings.has("evals") ? "evals" : nil,
+                "evalEvery: checkpoint needs evals, the held-out datasets to evaluate: evals: [{dataset: NAME, batches: 8}]"
+            )
+        }
+        if items != nil, !settings.has("evalEvery") {
+            settings.report("evals", "evals are run at every checkpoint only with evalEvery: checkpoint; add it")
         }
     }
 

@@ -181,6 +181,9 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     /// A directory every worker of the job sees (resume state, DiLoCo rounds). Default: `training/` in the
     /// worker's file artifact store, or the work directory's parent.
     public var sharedDirectory: String?
+    /// `checkpoint`: the control plane evaluates every registered checkpoint on `evals` (a backfill eval job each).
+    public var evalEvery: EvalEvery? = nil
+    public var evals: [CheckpointEvalSource]? = nil
 
     public init(
         model: TrainModelSettings, data: [TrainDataSource], batchSize: Int, sequenceLength: Int? = nil,

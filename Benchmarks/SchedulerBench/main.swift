@@ -45,7 +45,8 @@ extension String {
 }
 
 let queues = SyntheticCluster.queues()
-/// `SchedulerBench [full|single|loaded|scaling]...` runs only the named scenarios (all by default).
+/// `SchedulerBench [full|single|loaded|scaling]...` runs only the named scenarios (all by default);
+/// `SchedulerBench preemption` runs the checkpoint-aware vs priority-only simulations (only when named: ~2 min).
 let selected = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
 
@@ -114,4 +115,20 @@ for count in [1_000, 2_000, 5_000, 10_000] where wanted("scaling") {
     print(
         "scaling: \(count) workers, \(count * 10) tasks: \(format(time)) [wall \(format(wall))] (placed \(d.statistics.tasksPlaced))"
     )
+}
+
+// 5. Checkpoint-aware preemption (issue 20): the seeded simulation, same workload under each victim policy; total
+// training tokens recomputed after preemptions. The full-size run and the sustained-contention run of
+// SimulationTests (which preempts much more).
+if selected.contains("preemption") {
+    var full = SimulationConfiguration()
+    print("preemption, full simulation (10k workers, 100k tasks, seed 42):")
+    print(PreemptionComparison.run(full).summary)
+    full.seed = 11
+    full.workers = 400
+    full.tasks = 24_000
+    full.arrivalSteps = 100
+    full.durationSteps = 5...15
+    print("preemption, sustained contention (400 workers, 24k tasks, seed 11):")
+    print(PreemptionComparison.run(full).summary)
 }

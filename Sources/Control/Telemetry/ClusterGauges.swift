@@ -66,13 +66,15 @@ final class ClusterGauges: Sendable {
 
     private func read() -> [MetricFamilySnapshot] {
         do {
-            let (stateRows, trainingRows) = try pool.withConnection { c in
+            let (stateRows, trainingRows, tokenFamilies) = try pool.withConnection { c in
                 (
                     try c.query(ClusterGaugeSQL.clusterState, [.int(Int64(Self.stateRowsMax))]),
-                    try c.query(ClusterGaugeSQL.trainingLatest, [.int(Int64(Self.trainingJobsMax))])
+                    try c.query(ClusterGaugeSQL.trainingLatest, [.int(Int64(Self.trainingJobsMax))]),
+                    try Self.tokenFamilies(c)
                 )
             }
             return [Self.up(true)] + (try Self.stateFamilies(stateRows)) + (try Self.trainingFamilies(trainingRows))
+                + tokenFamilies
         } catch {
             return [Self.up(false)]
         }

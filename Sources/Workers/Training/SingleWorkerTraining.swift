@@ -185,6 +185,8 @@ struct SingleWorkerTraining {
             file: url, name: "checkpoint-step-\(step)", kind: "checkpoint",
             metadata: [
                 "step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName),
+                // The run's tokens at this checkpoint, so the control plane knows what a preemption would lose.
+                "tokens": .int(Int64(step) * Int64(plan.tokensPerStep)),
             ])
     }
 

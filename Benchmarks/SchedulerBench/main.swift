@@ -119,16 +119,24 @@ for count in [1_000, 2_000, 5_000, 10_000] where wanted("scaling") {
 
 // 5. Checkpoint-aware preemption (issue 20): the seeded simulation, same workload under each victim policy; total
 // training tokens recomputed after preemptions. The full-size run and the sustained-contention run of
-// SimulationTests (which preempts much more).
+// SimulationTests (which preempts much more), each with checkpoints every 2-6 steps (the default) and every 3-12.
 if selected.contains("preemption") {
-    var full = SimulationConfiguration()
-    print("preemption, full simulation (10k workers, 100k tasks, seed 42):")
-    print(PreemptionComparison.run(full).summary)
-    full.seed = 11
-    full.workers = 400
-    full.tasks = 24_000
-    full.arrivalSteps = 100
-    full.durationSteps = 5...15
-    print("preemption, sustained contention (400 workers, 24k tasks, seed 11):")
-    print(PreemptionComparison.run(full).summary)
+    let full = SimulationConfiguration()
+    var contention = SimulationConfiguration()
+    contention.seed = 11
+    contention.workers = 400
+    contention.tasks = 24_000
+    contention.arrivalSteps = 100
+    contention.durationSteps = 5...15
+    for (name, base) in [
+        ("full simulation (10k workers, 100k tasks, 10-40 steps each, seed 42)", full),
+        ("sustained contention (400 workers, 24k tasks, 5-15 steps each, seed 11)", contention),
+    ] {
+        for every in [2...6, 3...12] {
+            var configuration = base
+            configuration.checkpointEverySteps = every
+            print("preemption, \(name), checkpoints every \(every.lowerBound)-\(every.upperBound) steps:")
+            print(PreemptionComparison.run(configuration).summary)
+        }
+    }
 }

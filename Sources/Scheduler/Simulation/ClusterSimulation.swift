@@ -29,7 +29,7 @@ public struct SimulationConfiguration: Sendable {
     /// Steps between a training task's periodic checkpoints, per job, uniform in this range. A victim stops
     /// training when it is told (as `SingleWorkerTraining` does) and is assumed not to finish one more checkpoint
     /// in its grace period (a large model's save outlasts it): the case checkpoint-aware victim choice is for.
-    public var checkpointEverySteps: ClosedRange<Int> = 3...12
+    public var checkpointEverySteps: ClosedRange<Int> = 2...6
 
     public init() {}
 }

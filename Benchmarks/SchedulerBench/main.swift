@@ -21,10 +21,10 @@ func measure(_ body: () -> Void) -> (cpu: Double, wall: Double) {
 }
 
 /// Median of `runs` timings of one pass over `snapshot` (by CPU time); returns the last decisions too.
-func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5) -> (
+func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5, victimPolicy: VictimPolicy = .checkpointAware) -> (
     seconds: Double, wall: Double, decisions: SchedulingDecisions
 ) {
-    let scheduler = Scheduler()
+    let scheduler = Scheduler(configuration: SchedulerConfiguration(victimPolicy: victimPolicy))
     var decisions = scheduler.schedule(snapshot) // warm-up
     var times: [(cpu: Double, wall: Double)] = []
     for _ in 0..<runs { times.append(measure { decisions = scheduler.schedule(snapshot) }) }
@@ -105,6 +105,14 @@ if wanted("loaded") {
         "loaded pass: \(allocations.count) tasks running (GPUs full), 100k more pending on 10k workers: \(format(time)) [wall \(format(wall))]; "
             + "placed \(d.statistics.tasksPlaced), \(d.statistics.jobsPending) jobs pending with reasons, "
             + "\(d.statistics.preemptionAttempts) preemption searches, \(d.preemptions.count) preemptions")
+    // The anchor: the same pass with the victim order before issue 20 (checkpoint-aware sorts every worker's
+    // allocations by work at risk once per pass; this says what that costs).
+    let (anchor, _, _) = timePass(
+        ClusterSnapshot(now: 1, workers: workers, allocations: allocations, pendingJobs: jobs, queues: queues),
+        victimPolicy: .priorityOnly)
+    print(
+        "loaded pass with priority-only victims: \(format(anchor)); checkpoint-aware / priority-only = "
+            + String(format: "%.2f", time / anchor))
 }
 
 // 4. Growth with cluster size: 10 pending tasks per worker.

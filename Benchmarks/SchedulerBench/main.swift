@@ -21,10 +21,10 @@ func measure(_ body: () -> Void) -> (cpu: Double, wall: Double) {
 }
 
 /// Median of `runs` timings of one pass over `snapshot` (by CPU time); returns the last decisions too.
-func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5) -> (
+func timePass(_ snapshot: ClusterSnapshot, runs: Int = 5, victimPolicy: VictimPolicy = .checkpointAware) -> (
     seconds: Double, wall: Double, decisions: SchedulingDecisions
 ) {
-    let scheduler = Scheduler()
+    let scheduler = Scheduler(configuration: SchedulerConfiguration(victimPolicy: victimPolicy))
     var decisions = scheduler.schedule(snapshot) // warm-up
     var times: [(cpu: Double, wall: Double)] = []
     for _ in 0..<runs { times.append(measure { decisions = scheduler.schedule(snapshot) }) }
@@ -45,7 +45,8 @@ extension String {
 }
 
 let queues = SyntheticCluster.queues()
-/// `SchedulerBench [full|single|loaded|scaling]...` runs only the named scenarios (all by default).
+/// `SchedulerBench [full|single|loaded|scaling]...` runs only the named scenarios (all by default);
+/// `SchedulerBench preemption` runs the checkpoint-aware vs priority-only simulations (only when named: ~2 min).
 let selected = Set(CommandLine.arguments.dropFirst())
 func wanted(_ name: String) -> Bool { selected.isEmpty || selected.contains(name) }
 
@@ -104,6 +105,14 @@ if wanted("loaded") {
         "loaded pass: \(allocations.count) tasks running (GPUs full), 100k more pending on 10k workers: \(format(time)) [wall \(format(wall))]; "
             + "placed \(d.statistics.tasksPlaced), \(d.statistics.jobsPending) jobs pending with reasons, "
             + "\(d.statistics.preemptionAttempts) preemption searches, \(d.preemptions.count) preemptions")
+    // The anchor: the same pass with the victim order before issue 20 (checkpoint-aware sorts every worker's
+    // allocations by work at risk once per pass; this says what that costs).
+    let (anchor, _, _) = timePass(
+        ClusterSnapshot(now: 1, workers: workers, allocations: allocations, pendingJobs: jobs, queues: queues),
+        victimPolicy: .priorityOnly)
+    print(
+        "loaded pass with priority-only victims: \(format(anchor)); checkpoint-aware / priority-only = "
+            + String(format: "%.2f", time / anchor))
 }
 
 // 4. Growth with cluster size: 10 pending tasks per worker.
@@ -114,4 +123,28 @@ for count in [1_000, 2_000, 5_000, 10_000] where wanted("scaling") {
     print(
         "scaling: \(count) workers, \(count * 10) tasks: \(format(time)) [wall \(format(wall))] (placed \(d.statistics.tasksPlaced))"
     )
+}
+
+// 5. Checkpoint-aware preemption (issue 20): the seeded simulation, same workload under each victim policy; total
+// training tokens recomputed after preemptions. The full-size run and the sustained-contention run of
+// SimulationTests (which preempts much more), each with checkpoints every 2-6 steps (the default) and every 3-12.
+if selected.contains("preemption") {
+    let full = SimulationConfiguration()
+    var contention = SimulationConfiguration()
+    contention.seed = 11
+    contention.workers = 400
+    contention.tasks = 24_000
+    contention.arrivalSteps = 100
+    contention.durationSteps = 5...15
+    for (name, base) in [
+        ("full simulation (10k workers, 100k tasks, 10-40 steps each, seed 42)", full),
+        ("sustained contention (400 workers, 24k tasks, 5-15 steps each, seed 11)", contention),
+    ] {
+        for every in [2...6, 3...12] {
+            var configuration = base
+            configuration.checkpointEverySteps = every
+            print("preemption, \(name), checkpoints every \(every.lowerBound)-\(every.upperBound) steps:")
+            print(PreemptionComparison.run(configuration).summary)
+        }
+    }
 }

@@ -14,10 +14,16 @@ public struct QueueSpec: Hashable, Sendable, Codable {
     /// Hard ceiling on what the queue's running tasks hold together; nil means none. A zero amount in a
     /// dimension means that dimension is not limited (the scheduler's convention).
     public var quota: Resources?
+    /// Ceiling on the training tokens the queue's train jobs may consume per day (UTC; issue 20); nil means none.
+    /// A queue at or over it admits no new train work until the day turns; other kinds of work are not limited.
+    public var tokensPerDay: Int64?
 
-    public init(name: String, weight: Double = QueueSpec.defaultWeight, quota: Resources? = nil) {
+    public init(
+        name: String, weight: Double = QueueSpec.defaultWeight, quota: Resources? = nil, tokensPerDay: Int64? = nil
+    ) {
         self.name = name
         self.weight = weight
         self.quota = quota
+        self.tokensPerDay = tokensPerDay
     }
 }

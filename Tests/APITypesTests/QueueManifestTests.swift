@@ -118,6 +118,25 @@ final class QueueManifestTests: XCTestCase {
         XCTAssertEqual(problems(queue("quota: 4")), ["q.yaml:5: spec.quota: expected a mapping, got 4"])
     }
 
+    func testTokensPerDay() throws {
+        let pipeline = try ManifestParser.parsePipeline(text: queue("weight: 2\ntokensPerDay: 2000000000"))
+        XCTAssertEqual(pipeline.queues, [QueueSpec(name: "research", weight: 2, tokensPerDay: 2_000_000_000)])
+        XCTAssertNil(
+            try ManifestParser.parsePipeline(text: queue("weight: 2")).queues[0].tokensPerDay, "no token quota")
+        let expectation = "expected an integer between 1 and 1000000000000000"
+        XCTAssertEqual(problems(queue("tokensPerDay: 0")), ["q.yaml:5: spec.tokensPerDay: \(expectation), got 0"])
+        XCTAssertEqual(problems(queue("tokensPerDay: 2.5")), ["q.yaml:5: spec.tokensPerDay: \(expectation), got 2.5"])
+        XCTAssertEqual(
+            problems(queue("tokensPerDay: 2B")), ["q.yaml:5: spec.tokensPerDay: \(expectation), got \"2B\""])
+        XCTAssertEqual(
+            problems(queue("tokensPerDay: 2000000000000000")),
+            ["q.yaml:5: spec.tokensPerDay: \(expectation), got 2000000000000000"])
+        let schema = try ManifestSchema.document(kind: "Queue")
+        XCTAssertEqual(
+            schema["properties"]?["spec"]?["properties"]?["tokensPerDay"],
+            ["type": "integer", "minimum": 1, "maximum": 1_000_000_000_000_000])
+    }
+
     func testBadDocumentShape() {
         XCTAssertEqual(
             problems(
@@ -128,7 +147,7 @@ final class QueueManifestTests: XCTestCase {
                 "q.yaml:3: metadata.labels: unknown field; allowed fields: name",
                 "q.yaml:3: metadata.name: expected \(ManifestNames.dnsLabelExpectation), got \"Research\"",
                 "q.yaml:4: spec.wieght: unknown field (did you mean \"weight\"?)",
-                "q.yaml:4: spec.replicas: unknown field; allowed fields: weight, quota",
+                "q.yaml:4: spec.replicas: unknown field; allowed fields: weight, quota, tokensPerDay",
             ])
         XCTAssertEqual(
             problems("apiVersion: llmops/v1\nkind: Queue\n"),

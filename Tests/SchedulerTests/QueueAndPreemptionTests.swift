@@ -139,12 +139,14 @@ final class QueueAndPreemptionTests: XCTestCase {
             running(501, job: 5, on: 2, cpu(8), startedAt: 9, gang: true),
         ]
         let single = running(600, job: 6, on: 3, cpu(8), startedAt: 0)
-        let d1 = Scheduler().schedule(
-            ClusterSnapshot(
-                now: 10, workers: workers, allocations: gang + [single],
-                pendingJobs: [job(50, priority: 1, cpu(8))], queues: [QueueSpec(name: "default")]))
+        let snapshot = ClusterSnapshot(
+            now: 10, workers: workers, allocations: gang + [single],
+            pendingJobs: [job(50, priority: 1, cpu(8))], queues: [QueueSpec(name: "default")])
+        let d1 = Scheduler(configuration: SchedulerConfiguration(victimPolicy: .priorityOnly)).schedule(snapshot)
         XCTAssertEqual(
             d1.preemptions.map(\.victim), [TaskID(600)], "one task beats a two-task gang though it started earlier")
+        // Checkpoint-aware (the default) weighs the work instead: 2 × 1 s since the gang started against 10 s.
+        XCTAssertEqual(Scheduler().schedule(snapshot).preemptions.map(\.victim), [TaskID(500), TaskID(501)])
 
         let d2 = Scheduler().schedule(
             ClusterSnapshot(

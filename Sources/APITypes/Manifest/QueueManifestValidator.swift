@@ -7,9 +7,12 @@ enum QueueManifestValidator {
     /// The `kind:` of a queue document.
     static let kind = "Queue"
     static let topLevelFields = ["apiVersion", "kind", "metadata", "spec"]
-    static let specFields = ["weight", "quota"]
+    static let specFields = ["weight", "quota", "tokensPerDay"]
     static let quotaFields = ["cpu", "memory", "accelerators"]
     static let maxWeight = 1_000_000.0
+    /// 10^15 training tokens a day: ~100 times what the largest published runs consume in a day, so any real
+    /// quota fits and no sum over a day's reports can overflow.
+    static let maxTokensPerDay: Int64 = 1_000_000_000_000_000
     static let cpuExpectation = "a CPU quantity > 0 such as 2, 0.5 or \"500m\""
     static let memoryExpectation = "a memory quantity > 0 such as \"512Mi\", \"4Gi\" or a number of bytes"
 
@@ -35,6 +38,7 @@ enum QueueManifestValidator {
         }
         var weight = QueueSpec.defaultWeight
         var quota: Resources?
+        var tokensPerDay: Int64?
         // `spec` may be left out entirely: a queue with the defaults.
         if let spec = root.object("spec") {
             spec.rejectUnknownKeys(allowed: specFields)
@@ -50,9 +54,11 @@ enum QueueManifestValidator {
                 }
             }
             quota = validateQuota(spec)
+            // Training tokens the queue's train jobs may consume per day (UTC), e.g. 2000000000 for 2B.
+            tokensPerDay = spec.integer("tokensPerDay", min: 1, max: maxTokensPerDay)
         }
         if problems.problems.count == before, let name = outcome.name {
-            outcome.queue = QueueSpec(name: name, weight: weight, quota: quota)
+            outcome.queue = QueueSpec(name: name, weight: weight, quota: quota, tokensPerDay: tokensPerDay)
         }
         return outcome
     }

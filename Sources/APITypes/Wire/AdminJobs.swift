@@ -200,10 +200,13 @@ public struct AttemptView: Codable, Hashable, Sendable {
     public var finishedAt: Date?
     /// The failure / expiry / preemption message.
     public var message: String?
+    /// For a preempted attempt that reported training tokens: those it had consumed since its task's last
+    /// checkpoint, which the next attempt trains again.
+    public var tokensLost: Int64?
 
     public init(
         id: AttemptID, number: Int, workerID: WorkerID, workerName: String? = nil, state: AttemptState,
-        leaseDeadline: Date, startedAt: Date, finishedAt: Date? = nil, message: String? = nil
+        leaseDeadline: Date, startedAt: Date, finishedAt: Date? = nil, message: String? = nil, tokensLost: Int64? = nil
     ) {
         self.id = id
         self.number = number
@@ -214,6 +217,7 @@ public struct AttemptView: Codable, Hashable, Sendable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.message = message
+        self.tokensLost = tokensLost
     }
 }
 

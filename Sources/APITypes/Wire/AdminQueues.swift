@@ -16,10 +16,12 @@ public struct QueueView: Codable, Hashable, Sendable {
     /// Tasks of the queue's jobs waiting to be placed (queued, not blocked by dependencies).
     public var pendingTasks: Int
     public var updatedAt: Date?
+    /// Training tokens the queue's train jobs may consume per UTC day; nil: no token quota.
+    public var tokensPerDay: Int64?
 
     public init(
         name: String, weight: Double, quota: Resources?, configured: Bool = true, runningTasks: Int = 0,
-        pendingTasks: Int = 0, updatedAt: Date? = nil
+        pendingTasks: Int = 0, updatedAt: Date? = nil, tokensPerDay: Int64? = nil
     ) {
         self.name = name
         self.weight = weight
@@ -28,5 +30,6 @@ public struct QueueView: Codable, Hashable, Sendable {
         self.runningTasks = runningTasks
         self.pendingTasks = pendingTasks
         self.updatedAt = updatedAt
+        self.tokensPerDay = tokensPerDay
     }
 }

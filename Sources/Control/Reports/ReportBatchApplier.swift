@@ -110,6 +110,11 @@ struct ReportBatchApplier {
                         points: points.map { MetricPoint(name: $0.name, step: $0.step, value: $0.value) })
                     accepted += stored
                     duplicates += points.count - stored
+                    if let tokens = TrainingTokens.latest(
+                        in: points.map { MetricPoint(name: $0.name, step: $0.step, value: $0.value) })
+                    {
+                        try TrainingTokens.recordConsumed(c, attempt: attempt, tokens: tokens)
+                    }
                 }
             }
         }
@@ -124,6 +129,7 @@ struct ReportBatchApplier {
                     }
                     _ = try ArtifactCatalog.register(
                         c, ReportBatchValidation.newArtifact(artifact, job: record.jobID, task: task))
+                    try TrainingTokens.recordCheckpoint(c, task: task, attempt: attempt, artifact: artifact)
                     accepted += 1
                 }
             }

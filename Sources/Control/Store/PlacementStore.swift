@@ -66,10 +66,14 @@ public struct PlacementStore: Sendable {
         let state = try row.string("state")
         if state == AttemptState.preempted.rawValue { return }
         guard state == AttemptState.active.rawValue else { throw StoreError.staleAttempt(attempt, state: state) }
+        // What the next attempt trains again, in the event's words too (`opsctl describe job` shows both).
+        let lost = try TrainingTokens.recordLoss(c, attempt: attempt).map {
+            "; \($0) tokens since the last checkpoint will be recomputed"
+        }
         try c.execute(AttemptSQL.markPreempted, [attempt.sql, .text(reason)])
         let moved = try TaskTransitions.move(
             c, .task, .int(try row.int64("task_id")), from: [.running], event: .preempted,
-            assignments: .preempted, reason: "attempt \(attempt) preempted: \(reason)")
+            assignments: .preempted, reason: "attempt \(attempt) preempted: \(reason)\(lost ?? "")")
         if !moved.isEmpty { try c.notify(channel: StoreChannel.taskRunnable) }
     }
 

@@ -77,6 +77,10 @@ public struct QueueStore: Sendable {
             if let quota = queue.quota, !quota.isNonNegative {
                 throw StoreError.invalid(field: "\(path).quota", message: "expected non-negative amounts, got \(quota)")
             }
+            if let tokens = queue.tokensPerDay, tokens < 1 {
+                throw StoreError.invalid(
+                    field: "\(path).tokensPerDay", message: "expected a number of training tokens >= 1, got \(tokens)")
+            }
         }
     }
 
@@ -91,6 +95,7 @@ public struct QueueStore: Sendable {
                     .text(queue.name), .double(queue.weight), queue.quota.map { .int($0.cpuMillis) },
                     queue.quota.map { .int($0.memoryBytes) },
                     queue.quota.map { .json(StoreJSON.encode(accelerators: $0.accelerators)) },
+                    queue.tokensPerDay.map { .int($0) },
                 ])
             let after = try QueueRecord(row: row)
             if let before {
@@ -122,6 +127,7 @@ public struct QueueStore: Sendable {
             queue.weight == queue.weight.rounded() && abs(queue.weight) < 1e15
             ? String(Int64(queue.weight)) : String(queue.weight)
         return "weight \(weight), " + (queue.quota.map { "quota \($0)" } ?? "no quota")
+            + (queue.tokensPerDay.map { ", \($0) training tokens per day" } ?? "")
     }
 
     static func list(_ c: PostgresConnection) throws -> [QueueRecord] {

@@ -1,3 +1,4 @@
+import APITypes
 import ClusterModel
 import Foundation
 import Postgres
@@ -36,6 +37,8 @@ struct SchedulingStore {
                     notBefore: notBefore > now ? notBefore : nil)
             }
         }
+        // Train jobs consume training tokens, so their queue's `tokensPerDay` applies to them.
+        for (id, kind) in kinds where kind == TrainJobKinds.trainName { jobs[id]?.trainsTokens = true }
         let workers = ExecutorLabels.apply(workersAndKinds, to: &jobs, kinds: kinds)
         try addWantedShards(c, to: &jobs, cachedBy: workers)
         // Configured queues (`kind: Queue`) bring their weight and quota; a queue that jobs name without
@@ -46,7 +49,8 @@ struct SchedulingStore {
         }
         return ClusterSnapshot(
             now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
-            queues: queues, previousReservations: previousReservations)
+            queues: queues, previousReservations: previousReservations,
+            tokensConsumedToday: try TrainingTokens.consumedToday(c))
     }
 
     /// Data locality: a job reading remote datasets wants the shards of those datasets that some worker

@@ -556,5 +556,27 @@ extension Migrations {
                 );
                 CREATE INDEX checkpoint_evals_train_job ON checkpoint_evals (train_job_id, step);
                 """),
+        // Checkpoint-aware preemption and token quotas (issue 20; docs/scheduler.md, docs/queues.md). A train
+        // attempt's latest cumulative `tokens` metric (`tokens_consumed`) and its task's tokens at its last
+        // registered checkpoint (`checkpoint_tokens`, `checkpointed_at`) give the scheduler the work a preemption
+        // would lose; what one did lose is kept on the attempt (`tokens_lost`). Per queue and UTC day, the tokens
+        // its train jobs consumed (against `queues.tokens_per_day`) and lost to preemption (the /metrics counter,
+        // which outlives retention of the attempts).
+        Migration(
+            version: 26, name: "tokens since checkpoint and token quotas",
+            sql: """
+                ALTER TABLE task_attempts ADD COLUMN tokens_consumed bigint CHECK (tokens_consumed >= 0);
+                ALTER TABLE task_attempts ADD COLUMN tokens_lost bigint CHECK (tokens_lost >= 0);
+                ALTER TABLE tasks ADD COLUMN checkpoint_tokens bigint CHECK (checkpoint_tokens >= 0);
+                ALTER TABLE tasks ADD COLUMN checkpointed_at timestamptz;
+                ALTER TABLE queues ADD COLUMN tokens_per_day bigint CHECK (tokens_per_day >= 1);
+                CREATE TABLE queue_token_days (
+                    queue           text NOT NULL,
+                    day             date NOT NULL,
+                    tokens_consumed bigint NOT NULL DEFAULT 0 CHECK (tokens_consumed >= 0),
+                    tokens_lost     bigint NOT NULL DEFAULT 0 CHECK (tokens_lost >= 0),
+                    PRIMARY KEY (queue, day)
+                );
+                """),
     ]
 }

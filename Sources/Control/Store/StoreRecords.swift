@@ -88,6 +88,8 @@ public struct AttemptRecord: Codable, Sendable, Equatable {
     public var startedAt: Date
     public var finishedAt: Date?
     public var error: String?
+    /// Training tokens lost when the attempt was preempted (since its task's last checkpoint); nil otherwise.
+    public var tokensLost: Int64? = nil
 }
 
 /// A task handed to a worker under a lease.

@@ -63,7 +63,8 @@ extension AttemptRecord {
             worker: WorkerID(try row.int64("worker_id")), workerName: try row.optionalString("worker_name"),
             state: AttemptState(rawValue: try row.string("state")) ?? .failed,
             leaseDeadline: try row.date("lease_deadline"), startedAt: try row.date("started_at"),
-            finishedAt: try row.optionalDate("finished_at"), error: try row.optionalString("error"))
+            finishedAt: try row.optionalDate("finished_at"), error: try row.optionalString("error"),
+            tokensLost: try row.optionalInt64("tokens_lost"))
     }
 }
 
@@ -166,7 +167,9 @@ extension QueueRecord {
         var quota: Resources?
         if try row.optionalInt64("quota_cpu_millis") != nil { quota = try row.resources(prefix: "quota_") }
         self.init(
-            configuration: QueueSpec(name: try row.string("name"), weight: try row.double("weight"), quota: quota),
+            configuration: QueueSpec(
+                name: try row.string("name"), weight: try row.double("weight"), quota: quota,
+                tokensPerDay: try row.optionalInt64("tokens_per_day")),
             updatedAt: try row.date("updated_at"))
     }
 }
@@ -220,6 +223,8 @@ extension RunningAllocation {
             worker: WorkerID(try row.int64("worker_id")), resources: try row.resources(),
             priority: try row.int("priority"), queue: try row.string("queue"),
             startedAt: try row.double("started"), isGangMember: try row.bool("gang"),
-            preemptionDeadline: try row.optionalDouble("preempt_deadline"))
+            preemptionDeadline: try row.optionalDouble("preempt_deadline"),
+            tokensSinceCheckpoint: try row.optionalInt64("tokens_since_checkpoint"),
+            lastCheckpointAt: try row.optionalDouble("checkpointed_at"))
     }
 }

@@ -2,9 +2,9 @@ import Foundation
 import Postgres
 import Primitives
 
-// The gauges of the cluster's state (jobs, tasks, queues, workers, training), read from the database when a
-// scrape asks and kept for `maxAgeSeconds` (1 s): any number of scrapers cost at most the two statements of
-// `ClusterGaugeSQL` a second, and a scrape that arrives while another reads waits for that read instead of
+// The gauges of the cluster's state (jobs, tasks, queues, workers, training, training tokens), read from the
+// database when a scrape asks and kept for `maxAgeSeconds` (1 s): any number of scrapers cost at most the two
+// statements of `ClusterGaugeSQL` and the two small reads of `TokenFamilies` a second, and a scrape that arrives while another reads waits for that read instead of
 // starting its own. Every replica reads the same rows, so scraping several replicas shows the same values
 // (aggregate them with `max`, not `sum`).
 
@@ -66,13 +66,15 @@ final class ClusterGauges: Sendable {
 
     private func read() -> [MetricFamilySnapshot] {
         do {
-            let (stateRows, trainingRows) = try pool.withConnection { c in
+            let (stateRows, trainingRows, tokenFamilies) = try pool.withConnection { c in
                 (
                     try c.query(ClusterGaugeSQL.clusterState, [.int(Int64(Self.stateRowsMax))]),
-                    try c.query(ClusterGaugeSQL.trainingLatest, [.int(Int64(Self.trainingJobsMax))])
+                    try c.query(ClusterGaugeSQL.trainingLatest, [.int(Int64(Self.trainingJobsMax))]),
+                    try Self.tokenFamilies(c)
                 )
             }
             return [Self.up(true)] + (try Self.stateFamilies(stateRows)) + (try Self.trainingFamilies(trainingRows))
+                + tokenFamilies
         } catch {
             return [Self.up(false)]
         }

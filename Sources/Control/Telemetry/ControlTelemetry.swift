@@ -141,6 +141,7 @@ extension PendingCause {
         case .waitingForPreemptedTasks: "waiting_for_preemption"
         case .holdingReservation: "holding_reservation"
         case .queueOverShare: "queue_over_share"
+        case .tokenQuotaExceeded: "token_quota_exceeded"
         }
     }
 }

@@ -48,6 +48,8 @@ struct QueueViews {
     }
 
     static func view(_ queue: QueueSpec) -> QueueView {
-        QueueView(name: queue.name, weight: queue.weight, quota: queue.quota, configured: true)
+        QueueView(
+            name: queue.name, weight: queue.weight, quota: queue.quota, configured: true,
+            tokensPerDay: queue.tokensPerDay)
     }
 }

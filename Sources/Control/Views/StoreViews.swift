@@ -42,7 +42,7 @@ extension AttemptView {
             id: attempt.id, number: attempt.number, workerID: attempt.worker, workerName: attempt.workerName,
             state: attempt.state,
             leaseDeadline: attempt.leaseDeadline, startedAt: attempt.startedAt, finishedAt: attempt.finishedAt,
-            message: attempt.error)
+            message: attempt.error, tokensLost: attempt.tokensLost)
     }
 }
 

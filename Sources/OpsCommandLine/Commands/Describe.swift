@@ -60,6 +60,7 @@ enum DescribeCommand: OpsCommand {
                 ("Duration", TableFormatter.duration(finished.timeIntervalSince(job.startedAt ?? job.submittedAt))))
         }
         if let reason = job.pendingReason { fields.append(("Pending", reason)) }
+        if let preempted = PreemptionLoss(tasks: tasks) { fields.append(("Preempted", preempted.description)) }
         if let failure = job.failureMessage {
             fields.append((job.state == .cancelled ? "Cancelled" : "Failure", failure))
         }
@@ -108,6 +109,26 @@ enum DescribeCommand: OpsCommand {
         }
         if !events.isEmpty { text += "\nEvents (latest 20):\n" + indent(Tables.events(Array(events.suffix(20)))) }
         return text
+    }
+
+    /// "2 times, 1536 training tokens recomputed": what preemptions cost the job (issue 20).
+    struct PreemptionLoss: CustomStringConvertible {
+        var preemptions: Int
+        /// Nil when no preempted attempt reported training tokens (work that trains nothing).
+        var tokensLost: Int64?
+
+        init?(tasks: [TaskView]) {
+            let preempted = tasks.flatMap(\.attempts).filter { $0.state == .preempted }
+            guard !preempted.isEmpty else { return nil }
+            preemptions = preempted.count
+            let reported = preempted.compactMap(\.tokensLost)
+            tokensLost = reported.isEmpty ? nil : reported.reduce(0, +)
+        }
+
+        var description: String {
+            "\(preemptions) time\(preemptions == 1 ? "" : "s")"
+                + (tokensLost.map { ", \($0) training tokens recomputed (consumed since the last checkpoint)" } ?? "")
+        }
     }
 
     static func indent(_ text: String) -> String {

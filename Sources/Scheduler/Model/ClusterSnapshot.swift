@@ -39,11 +39,19 @@ public struct RunningAllocation: Hashable, Sendable, Codable {
     public var isGangMember: Bool
     /// Set once the task has been told to checkpoint and leave; it still holds its resources until then.
     public var preemptionDeadline: SchedulerTime?
+    /// Training tokens the task consumed since its last checkpoint, as its trainer last reported them; nil when
+    /// it reports none (work that trains nothing, or a run that has not reported since it resumed). Preempting
+    /// it now recomputes these tokens.
+    public var tokensSinceCheckpoint: Int64?
+    /// When the task's last checkpoint was registered; nil when it has none since it started, so everything since
+    /// `startedAt` would be done again.
+    public var lastCheckpointAt: SchedulerTime?
 
     public init(
         task: TaskID, job: JobID, worker: WorkerID, resources: Resources, priority: Int = 0, queue: String,
         startedAt: SchedulerTime, isPreemptible: Bool = true, isGangMember: Bool = false,
-        preemptionDeadline: SchedulerTime? = nil
+        preemptionDeadline: SchedulerTime? = nil, tokensSinceCheckpoint: Int64? = nil,
+        lastCheckpointAt: SchedulerTime? = nil
     ) {
         self.task = task
         self.job = job
@@ -55,6 +63,14 @@ public struct RunningAllocation: Hashable, Sendable, Codable {
         self.isPreemptible = isPreemptible
         self.isGangMember = isGangMember
         self.preemptionDeadline = preemptionDeadline
+        self.tokensSinceCheckpoint = tokensSinceCheckpoint
+        self.lastCheckpointAt = lastCheckpointAt
+    }
+
+    /// What preempting this task at `now` would throw away (`VictimPolicy` compares it).
+    public func workAtRisk(now: SchedulerTime) -> WorkAtRisk {
+        let since = max(startedAt, lastCheckpointAt ?? startedAt)
+        return WorkAtRisk(tokens: max(0, tokensSinceCheckpoint ?? 0), seconds: max(0, now - since))
     }
 }
 
@@ -94,12 +110,14 @@ public struct PendingJob: Hashable, Sendable, Codable {
     public var wantedShards: [String]
     /// Retry backoff: not placed before this time.
     public var notBefore: SchedulerTime?
+    /// The job trains a model (consumes training tokens), so its queue's `tokensPerDay` applies to it.
+    public var trainsTokens: Bool
 
     public init(
         id: JobID, queue: String, priority: Int = 0, submissionSequence: Int64, tasks: [TaskID],
         isGang: Bool = false, perTask: Resources, nodeSelector: Labels = [:],
         preferredLabels: [PreferredLabel] = [], packBy: String? = nil, wantedShards: [String] = [],
-        notBefore: SchedulerTime? = nil
+        notBefore: SchedulerTime? = nil, trainsTokens: Bool = false
     ) {
         self.id = id
         self.queue = queue
@@ -113,6 +131,7 @@ public struct PendingJob: Hashable, Sendable, Codable {
         self.packBy = packBy
         self.wantedShards = wantedShards
         self.notBefore = notBefore
+        self.trainsTokens = trainsTokens
     }
 }
 
@@ -125,10 +144,14 @@ public struct ClusterSnapshot: Hashable, Sendable, Codable {
     /// The reservations of the previous pass (`SchedulingDecisions.reservations`), so a waiting gang keeps the
     /// workers it is draining instead of starting over each pass.
     public var previousReservations: [Reservation]
+    /// Per queue name: training tokens its jobs consumed today (the control plane's day: UTC). Counted in fair
+    /// share and against `QueueSpec.tokensPerDay`; a queue left out consumed none.
+    public var tokensConsumedToday: [String: Int64]
 
     public init(
         now: SchedulerTime, workers: [WorkerSnapshot], allocations: [RunningAllocation] = [],
-        pendingJobs: [PendingJob], queues: [QueueSpec], previousReservations: [Reservation] = []
+        pendingJobs: [PendingJob], queues: [QueueSpec], previousReservations: [Reservation] = [],
+        tokensConsumedToday: [String: Int64] = [:]
     ) {
         self.now = now
         self.workers = workers
@@ -136,5 +159,6 @@ public struct ClusterSnapshot: Hashable, Sendable, Codable {
         self.pendingJobs = pendingJobs
         self.queues = queues
         self.previousReservations = previousReservations
+        self.tokensConsumedToday = tokensConsumedToday
     }
 }

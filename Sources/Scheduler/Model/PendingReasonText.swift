@@ -35,6 +35,9 @@ public enum PendingReasonText {
             return "holding \(workers) worker\(workers == 1 ? "" : "s") while running work there finishes"
         case .queueOverShare(let queue, let share, let fair):
             return "queue \(queue) is over its share (\(percent(share)) vs \(percent(fair)))"
+        case .tokenQuotaExceeded(let queue, let consumed, let quota):
+            return
+                "queue \(queue) has used its quota of \(quota) training tokens per day (\(consumed) consumed today); new train work waits for the next day"
         }
     }
 

@@ -13,11 +13,14 @@ public struct SchedulerConfiguration: Hashable, Sendable, Codable {
     public var maxTaskReservations: Int
     /// Try workers caching a job's wanted shards before any other.
     public var localityEnabled: Bool
+    /// Which eligible victims go first; the one default of the control plane, the simulation and the benchmark.
+    public var victimPolicy: VictimPolicy
 
     public init(
         preemptionGracePeriodSeconds: Double = 30, preemptionEnabled: Bool = true,
         maxPreemptionAttemptsPerPass: Int = 16,
-        maxReservations: Int = 8, maxTaskReservations: Int = 4, localityEnabled: Bool = true
+        maxReservations: Int = 8, maxTaskReservations: Int = 4, localityEnabled: Bool = true,
+        victimPolicy: VictimPolicy = .checkpointAware
     ) {
         self.preemptionGracePeriodSeconds = preemptionGracePeriodSeconds
         self.preemptionEnabled = preemptionEnabled
@@ -25,5 +28,6 @@ public struct SchedulerConfiguration: Hashable, Sendable, Codable {
         self.maxReservations = maxReservations
         self.maxTaskReservations = maxTaskReservations
         self.localityEnabled = localityEnabled
+        self.victimPolicy = victimPolicy
     }
 }

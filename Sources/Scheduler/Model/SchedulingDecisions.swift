@@ -89,6 +89,8 @@ public enum PendingCause: Hashable, Sendable, Codable {
     case waitingForPreemptedTasks(count: Int, gracePeriodEndsAt: SchedulerTime)
     case holdingReservation(workers: Int)
     case queueOverShare(queue: String, share: Double, fairShare: Double)
+    /// A train job's queue has consumed its training tokens for the day (`QueueSpec.tokensPerDay`).
+    case tokenQuotaExceeded(queue: String, consumedToday: Int64, tokensPerDay: Int64)
 }
 
 public struct PendingReason: Hashable, Sendable, Codable, CustomStringConvertible {

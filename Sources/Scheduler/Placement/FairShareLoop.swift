@@ -20,7 +20,7 @@ extension SchedulingPass {
         }
         for q in lists.indices { lists[q].sort { runsBefore($0, $1) } }
         var heads = [Int](repeating: 0, count: lists.count)
-        var keys = queueNames.indices.map { share(ofQueue: $0) / queueWeight[$0] }
+        var keys = queueNames.indices.map(fairShareKey(ofQueue:))
         while true {
             var next = -1
             for q in lists.indices where heads[q] < lists[q].count {
@@ -30,10 +30,10 @@ extension SchedulingPass {
             let j = lists[next][heads[next]]
             heads[next] += 1
             let preemptionsBefore = decisions.preemptions.count
-            if consider(job: j) { keys[next] = share(ofQueue: next) / queueWeight[next] }
+            if consider(job: j) { keys[next] = fairShareKey(ofQueue: next) }
             if decisions.preemptions.count != preemptionsBefore {
                 // Preemption moved usage between queues (victims leaving, the claimant's room): re-rank them all.
-                for q in keys.indices { keys[q] = share(ofQueue: q) / queueWeight[q] }
+                for q in keys.indices { keys[q] = fairShareKey(ofQueue: q) }
             }
         }
     }
@@ -44,6 +44,10 @@ extension SchedulingPass {
         let job = snapshot.pendingJobs[j]
         let s = jobShape[j]
         let q = jobQueue[j]
+        if let cause = tokenQuotaCause(job: j) {
+            outcome[j] = .quota(cause)
+            return false
+        }
         if job.isGang {
             if let cause = quotaCause(queue: q, shape: s, count: job.tasks.count) {
                 outcome[j] = .quota(cause)

@@ -3,8 +3,9 @@
 //   - the job's queue is under its fair share and the victim's queue is over it (reclaiming borrowed capacity),
 //     and the victim's priority is not higher than the job's, or
 //   - the victim is backfill (`BackfillPriority`: a per-checkpoint eval) and the job is not, in any queue.
-// Victims are chosen per worker lowest priority first, most recently started first, then pruned to the fewest
-// needed; workers (and packing groups) are ranked by fewest victims, then lowest victim priority, then latest start.
+// Victims are chosen per worker in the order of `configuration.victimPolicy` (by default least work lost since
+// the last checkpoint first, then lowest priority, then most recently started), then pruned to the fewest
+// needed; workers (and packing groups) are ranked by the same policy (`VictimPolicy.isCheaper`).
 // A gang member is never preempted alone: its whole gang goes. Victims are told first and keep their resources
 // until their grace period ends; the job holds a reservation on the freed workers meanwhile.
 import ClusterModel
@@ -13,18 +14,6 @@ extension SchedulingPass {
     struct PreemptionPlan {
         var workers: [Int32]
         var victims: [(allocation: Int, reason: PreemptionReason)]
-    }
-
-    private struct WorkerCost: Comparable {
-        var victimTasks: Int
-        var highestPriority: Int
-        var earliestStart: Double
-        static func < (a: WorkerCost, b: WorkerCost) -> Bool {
-            if a.victimTasks != b.victimTasks { return a.victimTasks < b.victimTasks }
-            if a.highestPriority != b.highestPriority { return a.highestPriority < b.highestPriority }
-            return a.earliestStart > b.earliestStart
-        }
-        static let none = WorkerCost(victimTasks: 0, highestPriority: Int.min, earliestStart: .infinity)
     }
 
     func buildAllocationIndex() {
@@ -39,21 +28,21 @@ extension SchedulingPass {
             allocationsByWorker[Int(fill[Int(w)])] = Int32(i)
             fill[Int(w)] += 1
         }
-        // Each worker's allocations in victim order, sorted once per pass: lowest priority, latest start, highest task id.
+        // Each worker's allocations in victim order (`VictimPolicy`), sorted once per pass.
         preemptible = snapshot.allocations.map(\.isPreemptible)
-        let start = snapshot.allocations.map(\.startedAt)
-        let task = snapshot.allocations.map(\.task.rawValue)
-        let priority = allocationPriority
+        let now = snapshot.now
+        allocationWork = snapshot.allocations.map { $0.workAtRisk(now: now) }
+        let candidates = snapshot.allocations.indices.map { i in
+            let a = snapshot.allocations[i]
+            return VictimCandidate(work: allocationWork[i], priority: a.priority, startedAt: a.startedAt, task: a.task)
+        }
+        let policy = configuration.victimPolicy
         for w in 0..<index.workerCount {
             let lower = Int(counts[w])
             let upper = Int(counts[w + 1])
             if upper - lower > 1 {
                 allocationsByWorker[lower..<upper].sort { a, b in
-                    let x = Int(a)
-                    let y = Int(b)
-                    if priority[x] != priority[y] { return priority[x] < priority[y] }
-                    if start[x] != start[y] { return start[x] > start[y] }
-                    return task[x] > task[y]
+                    policy.preemptsFirst(candidates[Int(a)], before: candidates[Int(b)])
                 }
             }
         }
@@ -153,7 +142,7 @@ extension SchedulingPass {
     /// One worker the job could run on: what preempting there costs, its packing group (0 when the job is not
     /// packed) and the victims to preempt (none when the job fits already).
     private struct WorkerOption {
-        var cost: WorkerCost
+        var cost: VictimSetCost
         var worker: Int32
         var group: Int32
         var victims: [(Int, PreemptionReason)]
@@ -195,7 +184,12 @@ extension SchedulingPass {
                         )
                     }))
         }
-        options.sort { $0.cost != $1.cost ? $0.cost < $1.cost : $0.worker < $1.worker }
+        let policy = configuration.victimPolicy
+        options.sort { a, b in
+            if policy.isCheaper(a.cost, than: b.cost) { return true }
+            if policy.isCheaper(b.cost, than: a.cost) { return false }
+            return a.worker < b.worker
+        }
         guard let chosen = cheapestGroup(of: options, count: count, packed: packKey >= 0), chosen.cost.victimTasks > 0
         else { return nil }
         return PreemptionPlan(
@@ -255,12 +249,19 @@ extension SchedulingPass {
         }
     }
 
-    /// A gang member costs its whole gang: preempting one member preempts them all.
-    private func cost(ofVictims victims: [Int]) -> WorkerCost {
-        var cost = WorkerCost.none
+    /// A gang member costs its whole gang: preempting one member preempts them all, and loses all their work.
+    private func cost(ofVictims victims: [Int]) -> VictimSetCost {
+        var cost = VictimSetCost.none
         for i in victims {
             let a = snapshot.allocations[i]
-            cost.victimTasks += a.isGangMember ? (allocationsOfJob[a.job]?.count ?? 1) : 1
+            var work = allocationWork[i]
+            if a.isGangMember, let members = allocationsOfJob[a.job] {
+                cost.victimTasks += members.count
+                work = members.reduce(WorkAtRisk.none) { $0.adding(allocationWork[Int($1)]) }
+            } else {
+                cost.victimTasks += 1
+            }
+            cost.work = cost.work.adding(work)
             cost.highestPriority = max(cost.highestPriority, a.priority)
             cost.earliestStart = min(cost.earliestStart, a.startedAt)
         }
@@ -270,22 +271,18 @@ extension SchedulingPass {
     /// Best group: the `count` cheapest workers of each group (`options` come sorted cheapest first), compared by
     /// their summed cost. Unpacked, every worker is in group 0, so the first `count` options are the answer.
     private func cheapestGroup(of options: [WorkerOption], count: Int, packed: Bool) -> (
-        cost: WorkerCost, options: [Int]
+        cost: VictimSetCost, options: [Int]
     )? {
         var perGroup: [Int32: [Int]] = [:]
-        var best: (cost: WorkerCost, options: [Int])? = nil
+        var best: (cost: VictimSetCost, options: [Int])? = nil
         for (o, option) in options.enumerated() {
             guard (perGroup[option.group]?.count ?? 0) < count else { continue }
             perGroup[option.group, default: []].append(o)
             guard perGroup[option.group]!.count == count else { continue }
-            var total = WorkerCost.none
-            for member in perGroup[option.group]! {
-                let c = options[member].cost
-                total.victimTasks += c.victimTasks
-                total.highestPriority = max(total.highestPriority, c.highestPriority)
-                total.earliestStart = min(total.earliestStart, c.earliestStart)
+            let total = perGroup[option.group]!.reduce(VictimSetCost.none) { $0.adding(options[$1].cost) }
+            if best == nil || configuration.victimPolicy.isCheaper(total, than: best!.cost) {
+                best = (total, perGroup[option.group]!)
             }
-            if best == nil || total < best!.cost { best = (total, perGroup[option.group]!) }
             if !packed { break }
         }
         return best

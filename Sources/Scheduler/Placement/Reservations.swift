@@ -54,7 +54,7 @@ extension SchedulingPass {
             let q = jobQueue[j]
             release(job: j, workers: h.workers)
             let needed = workersNeeded(j)
-            if let cause = quotaCause(queue: q, shape: s, count: needed) {
+            if let cause = tokenQuotaCause(job: j) ?? quotaCause(queue: q, shape: s, count: needed) {
                 outcome[j] = .quota(cause)
                 continue
             }

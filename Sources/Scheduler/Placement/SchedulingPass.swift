@@ -41,6 +41,12 @@ final class SchedulingPass {
     var borrowUsage: [Int64] = []
     /// Q × dims: usage at the start of the pass, untouched.
     var startUsage: [Int64] = []
+    /// Per queue: training tokens per day it may consume (`Int64.max`: no ceiling) and consumed today.
+    var queueTokensPerDay: [Int64] = []
+    var queueTokensToday: [Int64] = []
+    /// Per queue: its share of all tokens consumed today by the snapshot's queues (0 when none were): the
+    /// tokens dimension of the fair-share order.
+    var tokenShare: [Double] = []
 
     // Shapes: (placement class, per-task request).
     var classes: [PlacementClass] = []
@@ -68,6 +74,8 @@ final class SchedulingPass {
     var allocationQueue: [Int32] = []
     var allocationPriority: [Int] = []
     var preemptible: [Bool] = []
+    /// What preempting each allocation now would lose (built with the victim order, once per pass).
+    var allocationWork: [WorkAtRisk] = []
     /// A × dims resource vectors.
     var allocationVectors: [Int64] = []
     var allocationsByWorkerStart: [Int32] = []
@@ -122,8 +130,12 @@ final class SchedulingPass {
             } else {
                 queueQuota += [Int64](repeating: Int64.max, count: dims)
             }
+            queueTokensPerDay.append(spec.tokensPerDay.map { max(0, $0) } ?? Int64.max)
+            queueTokensToday.append(max(0, snapshot.tokensConsumedToday[spec.name] ?? 0))
         }
         queueUsage = [Int64](repeating: 0, count: queueNames.count * dims)
+        let totalTokens = queueTokensToday.reduce(Int64(0)) { $0.saturatingAdding($1) }
+        tokenShare = queueTokensToday.map { totalTokens > 0 ? Double($0) / Double(totalTokens) : 0 }
     }
 
     private func applyAllocations() {
@@ -286,6 +298,23 @@ final class SchedulingPass {
         return best > fairShare[q] + 1e-9
     }
     func isUnderShare(_ q: Int) -> Bool { share(ofQueue: q) < fairShare[q] - 1e-9 }
+
+    /// Nil unless job `j` trains and its queue has consumed its training tokens for the day. Tokens are reported
+    /// after they are consumed, so a queue may overshoot by what its running jobs train until the next pass.
+    func tokenQuotaCause(job j: Int) -> PendingCause? {
+        let q = jobQueue[j]
+        guard snapshot.pendingJobs[j].trainsTokens, queueTokensPerDay[q] != Int64.max,
+            queueTokensToday[q] >= queueTokensPerDay[q]
+        else { return nil }
+        return .tokenQuotaExceeded(
+            queue: queueNames[q], consumedToday: queueTokensToday[q], tokensPerDay: queueTokensPerDay[q])
+    }
+
+    /// The key of the fair-share order (lowest goes next): the queue's dominant share per unit of weight, where
+    /// the tokens it trained today are one more dimension beside the resources it holds.
+    func fairShareKey(ofQueue q: Int) -> Double {
+        max(share(ofQueue: q), tokenShare[q]) / queueWeight[q]
+    }
 
     /// Nil when `count` more tasks of `shape` fit under the queue's quota, else the cause naming the resource.
     func quotaCause(queue q: Int, shape s: Int, count: Int) -> PendingCause? {

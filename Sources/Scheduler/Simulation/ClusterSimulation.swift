@@ -23,6 +23,13 @@ public struct SimulationConfiguration: Sendable {
     /// A backlogged queue's dominant share, averaged over a window, may fall this far below its fair share.
     public var fairShareTolerance = 0.10
     public var fairShareWindow = 10
+    /// Tasks with accelerators train: each GPU consumes this many tokens per second (about a 7B model on an
+    /// H100), so a preempted one recomputes what it trained since its last checkpoint. CPU tasks train nothing.
+    public var tokensPerGPUSecond = 3_000.0
+    /// Steps between a training task's periodic checkpoints, per job, uniform in this range. A victim stops
+    /// training when it is told (as `SingleWorkerTraining` does) and is assumed not to finish one more checkpoint
+    /// in its grace period (a large model's save outlasts it): the case checkpoint-aware victim choice is for.
+    public var checkpointEverySteps: ClosedRange<Int> = 2...6
 
     public init() {}
 }
@@ -46,6 +53,12 @@ public struct SimulationReport: Sendable {
     public var violations: [String] = []
     /// FNV-1a over every step's placements and preemptions: same seed, same trace.
     public var traceHash: UInt64 = 0xCBF2_9CE4_8422_2325
+    /// Training tokens consumed by attempts that finished or were preempted (not those lost with their worker).
+    public var tokensTrained: Int64 = 0
+    /// Training tokens preempted tasks had trained since their last checkpoint: work done again.
+    public var tokensRecomputedByPreemption: Int64 = 0
+    /// Preempted tasks that were training (had accelerators).
+    public var trainingTasksPreempted = 0
 }
 
 public final class ClusterSimulation {
@@ -57,6 +70,9 @@ public final class ClusterSimulation {
     private let jobByID: [JobID: PendingJob]
     private let arrivalStep: [Int]
     private var duration: [JobID: Int] = [:]
+    /// Per job: tokens each of its tasks trains per second (0: trains nothing) and seconds between checkpoints.
+    private var tokensPerSecond: [JobID: Double] = [:]
+    private var checkpointSeconds: [JobID: Double] = [:]
     private var pending: [JobID: PendingJob] = [:]
     private var eligibleSince: [JobID: Int] = [:]
     private var attempts: [JobID: Int] = [:]
@@ -93,6 +109,15 @@ public final class ClusterSimulation {
                 configuration.durationSteps.lowerBound
                 + rng.below(configuration.durationSteps.count)
         }
+        // A generator of its own, so the training model leaves the durations and the trace of other runs alone.
+        var training = SeededGenerator(seed: configuration.seed &+ 3)
+        for job in jobs {
+            let gpus = job.perTask.accelerators.values.reduce(Int64(0)) { $0.saturatingAdding($1) }
+            tokensPerSecond[job.id] = Double(gpus) * configuration.tokensPerGPUSecond
+            let every = configuration.checkpointEverySteps
+            checkpointSeconds[job.id] =
+                Double(every.lowerBound + training.below(every.count)) * configuration.secondsPerStep
+        }
         report.jobs = jobs.count
     }
 
@@ -112,7 +137,7 @@ public final class ClusterSimulation {
                 nextArrival += 1
             }
             let snapshot = ClusterSnapshot(
-                now: now, workers: workers, allocations: allocations,
+                now: now, workers: workers, allocations: allocations.map { withWorkAtRisk($0, now: now) },
                 pendingJobs: pending.values.sorted { $0.id < $1.id }, queues: queues,
                 previousReservations: reservations)
             let decisions = Scheduler(configuration: configuration.scheduler).schedule(snapshot)
@@ -147,6 +172,26 @@ public final class ClusterSimulation {
         requeue(jobs: hitJobs, step: step, now: now, backoff: true)
     }
 
+    /// The allocation as its trainer would report it at `now`: tokens since its last periodic checkpoint.
+    private func withWorkAtRisk(_ allocation: RunningAllocation, now: SchedulerTime) -> RunningAllocation {
+        var a = allocation
+        let (sinceCheckpoint, checkpointed) = secondsSinceCheckpoint(a, at: now)
+        a.lastCheckpointAt = checkpointed
+        let rate = tokensPerSecond[a.job] ?? 0
+        a.tokensSinceCheckpoint = rate > 0 ? Int64(rate * sinceCheckpoint) : nil
+        return a
+    }
+
+    /// Seconds trained since the last checkpoint at `time`, and when that checkpoint was (nil: none yet).
+    private func secondsSinceCheckpoint(_ a: RunningAllocation, at time: SchedulerTime) -> (
+        Double, SchedulerTime?
+    ) {
+        let every = checkpointSeconds[a.job] ?? .infinity
+        let elapsed = max(0, time - a.startedAt)
+        let since = elapsed.truncatingRemainder(dividingBy: every)
+        return (since, elapsed >= every ? time - since : nil)
+    }
+
     private func retireFinishedAndPreempted(step: Int, now: SchedulerTime) {
         var done = Set<JobID>()
         var preempted = Set<JobID>()
@@ -158,6 +203,19 @@ public final class ClusterSimulation {
             }
         }
         done.subtract(preempted)
+        // A victim stops training when told (its deadline minus the grace period) and recomputes everything it
+        // trained since its last checkpoint before that.
+        let grace = configuration.scheduler.preemptionGracePeriodSeconds
+        for a in allocations where preempted.contains(a.job) {
+            let rate = tokensPerSecond[a.job] ?? 0
+            guard rate > 0, let deadline = a.preemptionDeadline else { continue }
+            report.trainingTasksPreempted += 1
+            report.tokensRecomputedByPreemption += Int64(rate * secondsSinceCheckpoint(a, at: deadline - grace).0)
+        }
+        for a in allocations where preempted.contains(a.job) || done.contains(a.job) {
+            let stoppedAt = a.preemptionDeadline.map { $0 - grace } ?? now
+            report.tokensTrained += Int64((tokensPerSecond[a.job] ?? 0) * max(0, stoppedAt - a.startedAt))
+        }
         if !done.isEmpty {
             let before = allocations.count
             allocations.removeAll { done.contains($0.job) }

@@ -185,6 +185,7 @@ struct SingleWorkerTraining {
     private func registerCheckpoint(_ url: URL, step: Int, state: StreamState? = nil) throws -> ArtifactRecord {
         var metadata: [String: AnyJSON] = [
             "step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName),
+            // The run's tokens at this checkpoint, so the control plane knows what a preemption would lose.
             "tokens": .int(Int64(step) * Int64(plan.tokensPerStep)),
         ]
         if let state, let json = try? AnyJSON(encoding: state) { metadata["streamState"] = json }

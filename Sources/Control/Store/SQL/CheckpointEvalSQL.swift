@@ -1,4 +1,4 @@
-// Statements of the `checkpoint_evals` table (migration 24): which eval job the control plane created for a
+// Statements of the `checkpoint_evals` table (migration 25): which eval job the control plane created for a
 // checkpoint artifact of a train job with `evalEvery: checkpoint`, at which step and data position, and the
 // copy of the eval's results into the train job's metrics (docs/training.md, "Evals on every checkpoint").
 

@@ -6,13 +6,14 @@ enum QueueSQL {
     static let lockByName = "SELECT * FROM queues WHERE name = $1 FOR UPDATE"
     static let delete = "DELETE FROM queues WHERE name = $1 RETURNING *"
 
-    /// Creates or replaces queue $1: $2 weight, $3 quota cpu, $4 quota memory, $5 quota accelerators (all NULL: no quota).
+    /// Creates or replaces queue $1: $2 weight, $3 quota cpu, $4 quota memory, $5 quota accelerators (all NULL: no quota),
+    /// $6 training tokens per day (NULL: none).
     static let upsert = """
-        INSERT INTO queues (name, weight, quota_cpu_millis, quota_memory_bytes, quota_accelerators)
-        VALUES ($1, $2, $3, $4, $5::jsonb)
+        INSERT INTO queues (name, weight, quota_cpu_millis, quota_memory_bytes, quota_accelerators, tokens_per_day)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6)
         ON CONFLICT (name) DO UPDATE SET weight = excluded.weight, quota_cpu_millis = excluded.quota_cpu_millis,
             quota_memory_bytes = excluded.quota_memory_bytes, quota_accelerators = excluded.quota_accelerators,
-            updated_at = now()
+            tokens_per_day = excluded.tokens_per_day, updated_at = now()
         RETURNING *
         """
 

@@ -219,7 +219,9 @@ enum TaskSQL {
         SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
                t.accelerators, t.priority, t.gang, j.queue,
                extract(epoch FROM coalesce(t.started_at, t.updated_at))::float8 AS started,
-               extract(epoch FROM a.preempt_deadline)::float8 AS preempt_deadline
+               extract(epoch FROM a.preempt_deadline)::float8 AS preempt_deadline,
+               greatest(a.tokens_consumed - coalesce(t.checkpoint_tokens, 0), 0) AS tokens_since_checkpoint,
+               extract(epoch FROM t.checkpointed_at)::float8 AS checkpointed_at
         FROM tasks t JOIN jobs j ON j.id = t.job_id
         LEFT JOIN task_attempts a ON a.id = t.active_attempt_id
         WHERE (t.state = 'running' AND t.worker_id IS NOT NULL)

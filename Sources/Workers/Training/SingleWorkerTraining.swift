@@ -52,7 +52,7 @@ struct SingleWorkerTraining {
             let file = try exchange.localFile(newest.name)
         {
             // A retry that found the run already complete: register its final checkpoint again (idempotent).
-            outcome.lastCheckpoint = try registerCheckpoint(file, step: newest.step)
+            outcome.lastCheckpoint = try registerCheckpoint(file, step: newest.step, state: stream.state)
         }
         context.progress(
             1, message: "done: \(trainer.step) steps, loss \(format(outcome.lastLoss))", step: Int64(trainer.step),
@@ -93,6 +93,7 @@ struct SingleWorkerTraining {
     ) throws {
         let step = try stream.nextStep(microbatches: plan.accumulation)
         let result = try trainer.trainStep(microbatches: step.batches, batchSize: plan.batchSize)
+        context.reportBatchChecksum(of: step.batches, step: trainer.step)
         outcome.lastLoss = Double(result.loss)
         if outcome.firstLoss == nil { outcome.firstLoss = outcome.lastLoss }
         window.add(tokens: result.tokens)
@@ -180,11 +181,14 @@ struct SingleWorkerTraining {
     }
 
     /// Registers the checkpoint file of step `step` as an artifact (again, for a retry: idempotent).
-    private func registerCheckpoint(_ url: URL, step: Int) throws -> ArtifactRecord {
+    /// The metadata holds the stream state the run continues at (lineage: the exact samples of any later step
+    /// can be recomputed from it, docs/lineage.md).
+    private func registerCheckpoint(_ url: URL, step: Int, state: StreamState) throws -> ArtifactRecord {
         try context.registerArtifact(
             file: url, name: "checkpoint-step-\(step)", kind: "checkpoint",
             metadata: [
                 "step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName),
+                "stream": (try? AnyJSON(encoding: state)) ?? .null,
             ])
     }
 
@@ -198,7 +202,7 @@ struct SingleWorkerTraining {
             to: file.path, dataState: StreamStateCoding.encode(state),
             weightsAs: plan.settings.checkpointBF16 == true ? .bfloat16 : .float32,
             metadata: ["job": task.jobName])
-        let record = try registerCheckpoint(file, step: trainer.step)
+        let record = try registerCheckpoint(file, step: trainer.step, state: state)
         try exchange.publish(file: file, as: name, exclusive: false, stored: record)
         context.log(
             "checkpoint step \(trainer.step) sha256 \(record.sha256.prefix(12)) (\(record.bytes) bytes)",

@@ -35,10 +35,11 @@ enum LineageSQL {
     static let markTruncated = "UPDATE shards SET lineage_truncated = true WHERE dataset_id = $1 AND shard_index = $2"
 
     /// Edges into node ($1 kind, $2 id), at most $3, in a stable order: dropped documents last (a dataset has few
-    /// shards and many of them; the bound keeps the shards).
+    /// shards and many of them; the bound keeps the shards), ids of one length together (shard 2 before shard 10).
     static let edgesInto = """
         SELECT from_kind, from_id, to_kind, to_id, relation, detail::text AS detail FROM lineage_edges
-        WHERE to_kind = $1 AND to_id = $2 ORDER BY from_kind = 'document', relation, from_kind, from_id LIMIT $3
+        WHERE to_kind = $1 AND to_id = $2
+        ORDER BY from_kind = 'document', relation, from_kind, length(from_id), from_id LIMIT $3
         """
 
     /// How many edges lead into node ($1 kind, $2 id).

@@ -21,7 +21,7 @@ enum LineageRoutes {
             guard let newest = try store.newestCheckpoint(ofJob: id) else {
                 throw APIErrorBody(
                     code: .notFound,
-                    message: "job \(id) has no checkpoint; name one as JOB@STEP (opsctl get artifacts --job JOB)")
+                    message: "job \(id) has no checkpoint; name one as JOB@STEP (opsctl get artifacts JOB)")
             }
             id = newest
         }

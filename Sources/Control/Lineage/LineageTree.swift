@@ -22,7 +22,7 @@ struct LineageTree {
             throw APIErrorBody(
                 code: .notFound,
                 message:
-                    "no \(root.kind.rawValue) \(root.id) is recorded in the lineage (datasets: opsctl get datasets; checkpoints: JOB@STEP of opsctl get artifacts --job JOB; evals: the eval job's name)"
+                    "no \(root.kind.rawValue) \(root.id) is recorded in the lineage (datasets: opsctl get datasets; checkpoints: JOB@STEP of opsctl get artifacts JOB; evals: the eval job's name)"
             )
         }
         return LineageGraph(root: root, nodes: nodes)

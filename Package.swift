@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
         .testTarget(
             name: "DataShardsTests",
-            dependencies: ["DataShards", "Primitives", "TestSupport", "HTTPServer", "HTTPClient"],
+            dependencies: ["DataShards", "Primitives", "TestSupport", "HTTPServer", "HTTPClient", "Checksum"],
             exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),

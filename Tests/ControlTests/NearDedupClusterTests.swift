@@ -181,6 +181,21 @@ final class NearDedupClusterTests: OpsctlClusterTestCase {
             }
         }
         XCTAssertEqual(lineage, planted.keeperOfCopy)
+        // The same decisions in PostgreSQL's lineage (docs/lineage.md), in reading order: each copy with its keeper's
+        // chunk, each contaminated document with none.
+        let recorded = try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT x.reason, x.keeper_shard FROM dataset_dropped_documents x JOIN datasets d ON d.id = x.dataset_id
+                WHERE d.name = 'near' ORDER BY x.shard_index, x.ordinal
+                """
+            ).map { (try $0.string("reason"), try $0.optionalInt("keeper_shard")) }
+        }
+        XCTAssertEqual(
+            recorded.filter { $0.0 == "near-duplicate" }.map(\.1),
+            planted.keeperOfCopy.keys.sorted().map { planted.keeperOfCopy[$0]!.chunk })
+        XCTAssertEqual(recorded.filter { $0.0 == "contaminated" }.count, planted.contaminated.count)
+        XCTAssertTrue(recorded.filter { $0.0 == "contaminated" }.allSatisfy { $0.1 == nil })
 
         // The shards hold exactly the kept documents, in order, tokenized as the library does.
         let tokenizer = try Tokenizer.load(path: location + "/near/tokenizer.json")

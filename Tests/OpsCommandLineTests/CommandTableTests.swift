@@ -18,7 +18,7 @@ final class CommandTableTests: XCTestCase {
             names,
             [
                 "up", "serve", "worker", "apply", "get", "describe", "logs", "cancel", "delete", "rerun", "generate",
-                "export", "version", "collect-blobs", "token", "config", "schema", "completion",
+                "export", "version", "collect-blobs", "token", "config", "schema", "completion", "lineage", "replay",
             ])
         XCTAssertEqual(Set(names).count, names.count, "a name names one command")
         for name in names {

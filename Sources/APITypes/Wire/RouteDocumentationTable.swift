@@ -193,6 +193,21 @@ extension APIRoute {
                 "clean shutdown: requeue the worker's attempts", request: .json(DeregisterWorkerRequest.self),
                 responses: [RouteResponse(204, nil, "deregistered")],
                 errors: [(404, "unknown or lost worker")]),
+            lineage: RouteDocumentation(
+                "the upstream lineage of a checkpoint (JOB@STEP or JOB), dataset or eval job, as a tree",
+                responses: [.ok(LineageGraph.self)],
+                errors: [(400, "`kind` is not a node kind"), (404, "no such node is recorded")]),
+            replay: RouteDocumentation(
+                "the documents of one step's batch of a train job, recomputed from the recorded stream state",
+                query: [
+                    .integer("step", 1...Int64(Int32.max), "the optimizer step (1 = the first)"),
+                    .integer("rank", 0...Int64(Int32.max), "the member of a DiLoCo gang (default 0)"),
+                ],
+                responses: [.ok(ReplayedBatch.self)],
+                errors: [
+                    (400, "the run has no such step or rank (the message says which it has)"),
+                    (404, "no such job"), (409, "the job's data cannot be read here or has changed since"),
+                ]),
         ]
     }
 }

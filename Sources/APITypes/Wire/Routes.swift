@@ -282,6 +282,14 @@ public enum APIRoute {
     /// → the dashboard's script or style sheet (`dashboard.js`, `dashboard.css`), compiled into the binary.
     public static let dashboardAsset = APIEndpoint(.get, "/assets/{file}", .open)
 
+    // MARK: Lineage (docs/lineage.md)
+    /// → `LineageGraph`: the upstream graph of a `checkpoint` (`JOB@STEP`, or `JOB` for its newest), a `dataset` or
+    /// an `eval` job (any kind of `LineageKind`), as a tree; 404 when no such node is recorded.
+    public static let lineage = APIEndpoint(.get, "/v1/lineage/{kind}/{name}", .read)
+    /// `?step=&rank=` → `ReplayedBatch`: the documents of a train job's step on one rank, recomputed from the
+    /// recorded stream state; 400 naming `step` or `rank` when the run has no such step or rank.
+    public static let replay = APIEndpoint(.get, "/v1/jobs/{name}/replay", .read)
+
     /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
     public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
 
@@ -300,6 +308,7 @@ public enum APIRoute {
         openAPI,
         dashboardJobs, dashboardJob, dashboardJobLive, dashboardCancelJob, dashboardWorkers, dashboardQueues,
         dashboardDatasets, dashboardDataset, dashboardLoginForm, dashboardLogin, dashboardLogout, dashboardAsset,
+        lineage, replay,
     ]
 
     /// The dashboard's browser routes (HTML pages, forms, its script and style sheet; docs/dashboard.md). They are

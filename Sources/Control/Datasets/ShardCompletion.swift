@@ -17,6 +17,8 @@ public struct ShardCompletion: Sendable, Equatable {
     public var metadata: String
     public var tokenizerHash: String
     public var shard: NewShard
+    /// Where the shard's documents came from (tokenize tasks report it; docs/lineage.md), nil when not reported.
+    public var lineage: ShardLineageFacts?
 
     public init(facts: DatasetShardFacts) {
         dataset = facts.dataset
@@ -57,6 +59,7 @@ public struct ShardCompletion: Sendable, Equatable {
         }
         self.init(facts: facts)
         try ShardStore.validate(shard)
+        lineage = try LineageStore.facts(in: result)
     }
 
     /// Why recording this shard would contradict what is stored (another location, format or tokenizer
@@ -90,5 +93,6 @@ public struct ShardCompletion: Sendable, Equatable {
         let dataset = try DatasetStore.register(
             c, name: dataset, location: location, format: format, metadata: metadata, job: job)
         _ = try ShardStore.add(c, dataset: dataset.id, shard: shard)
+        if let lineage { try LineageStore.record(c, dataset: dataset.id, shard: shard.index, lineage) }
     }
 }

@@ -578,5 +578,134 @@ extension Migrations {
                     PRIMARY KEY (queue, day)
                 );
                 """),
+        // Lineage (issue 20; docs/lineage.md). What a tokenize task reports with its shard, in the same transaction:
+        // its input files (checksum, size), which input line each shard document came from (runs of consecutive
+        // lines: one row per run, not per document) and the documents it dropped with the one they were dropped
+        // for. `lineage_edges` joins these to what was recorded before (shards, the dataset's tokenizer, train
+        // jobs' blends, checkpoints with their stream state, eval jobs) as one graph analysts can query; ids are
+        // names (`dataset/shard`, `job@step`), so the edges read without joins.
+        Migration(
+            version: 27, name: "lineage",
+            sql: """
+                CREATE TABLE dataset_inputs (
+                    dataset_id  bigint NOT NULL,
+                    shard_index integer NOT NULL,
+                    input_index integer NOT NULL CHECK (input_index >= 0),
+                    name        text NOT NULL,
+                    location    text NOT NULL,
+                    sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+                    bytes       bigint NOT NULL CHECK (bytes >= 0),
+                    PRIMARY KEY (dataset_id, shard_index, input_index),
+                    FOREIGN KEY (dataset_id, shard_index) REFERENCES shards (dataset_id, shard_index) ON DELETE CASCADE
+                );
+                CREATE INDEX dataset_inputs_sha256 ON dataset_inputs (sha256);
+                CREATE TABLE shard_document_runs (
+                    dataset_id     bigint NOT NULL,
+                    shard_index    integer NOT NULL,
+                    first_document bigint NOT NULL CHECK (first_document >= 0),
+                    documents      bigint NOT NULL CHECK (documents >= 1),
+                    input_index    integer NOT NULL,
+                    first_line     integer NOT NULL CHECK (first_line >= 1),
+                    PRIMARY KEY (dataset_id, shard_index, first_document),
+                    FOREIGN KEY (dataset_id, shard_index, input_index)
+                        REFERENCES dataset_inputs (dataset_id, shard_index, input_index) ON DELETE CASCADE
+                );
+                CREATE TABLE dataset_dropped_documents (
+                    dataset_id   bigint NOT NULL,
+                    shard_index  integer NOT NULL,
+                    ordinal      integer NOT NULL CHECK (ordinal >= 0),
+                    input_index  integer NOT NULL,
+                    line         integer NOT NULL CHECK (line >= 1),
+                    reason       text NOT NULL CHECK (reason IN ('exact-duplicate', 'near-duplicate', 'contaminated')),
+                    keeper_shard integer,
+                    keeper_input integer,
+                    keeper_line  integer,
+                    PRIMARY KEY (dataset_id, shard_index, ordinal),
+                    FOREIGN KEY (dataset_id, shard_index, input_index)
+                        REFERENCES dataset_inputs (dataset_id, shard_index, input_index) ON DELETE CASCADE
+                );
+                ALTER TABLE shards ADD COLUMN lineage_truncated boolean NOT NULL DEFAULT false;
+
+                CREATE VIEW lineage_edges AS
+                SELECT 'input'::text AS from_kind, i.sha256 AS from_id, 'shard'::text AS to_kind,
+                       d.name || '/' || i.shard_index AS to_id, 'read-into'::text AS relation,
+                       jsonb_build_object('file', i.name, 'location', i.location, 'bytes', i.bytes) AS detail
+                FROM dataset_inputs i JOIN datasets d ON d.id = i.dataset_id
+                UNION ALL
+                SELECT 'shard', d.name || '/' || s.shard_index, 'dataset', d.name, 'part-of',
+                       jsonb_build_object('sha256', s.sha256, 'bytes', s.bytes, 'tokens', s.tokens,
+                                          'documents', s.documents, 'location', s.location,
+                                          'lineageTruncated', s.lineage_truncated)
+                FROM shards s JOIN datasets d ON d.id = s.dataset_id
+                UNION ALL
+                SELECT 'tokenizer', coalesce(d.metadata->>'tokenizerSHA256', d.metadata->>'tokenizerHash'), 'dataset',
+                       d.name, 'tokenized',
+                       jsonb_build_object('location', d.metadata->>'tokenizer', 'hash', d.metadata->>'tokenizerHash',
+                                          'vocabularySize', d.metadata->'vocabularySize')
+                FROM datasets d WHERE d.metadata ? 'tokenizerHash'
+                UNION ALL
+                SELECT 'job', j.name, 'dataset', d.name, 'wrote', jsonb_build_object('type', j.type)
+                FROM datasets d JOIN jobs j ON j.id = d.job_id
+                UNION ALL
+                SELECT 'document', d.name || '/' || x.shard_index || '/' || i.name || ':' || x.line, 'dataset', d.name,
+                       'dropped-' || x.reason,
+                       jsonb_build_object('file', i.name, 'line', x.line, 'shard', x.shard_index,
+                                          'keeperShard', x.keeper_shard, 'keeperFile', k.name,
+                                          'keeperLine', x.keeper_line)
+                FROM dataset_dropped_documents x JOIN datasets d ON d.id = x.dataset_id
+                JOIN dataset_inputs i
+                    ON (i.dataset_id, i.shard_index, i.input_index) = (x.dataset_id, x.shard_index, x.input_index)
+                LEFT JOIN dataset_inputs k
+                    ON (k.dataset_id, k.shard_index, k.input_index) = (x.dataset_id, x.shard_index, x.keeper_input)
+                UNION ALL
+                SELECT 'dataset', coalesce(e.source->>'dataset', e.source->>'path', e.source->>'location'), 'job',
+                       j.name, CASE e.part WHEN 'data' THEN 'trained-on' ELSE 'validated-on' END,
+                       jsonb_build_object('weight', coalesce(e.source->'weight', '1'::jsonb),
+                                          'location', e.source->>'location', 'seed', t.spec->'seed')
+                FROM jobs j JOIN tasks t ON t.job_id = j.id AND t.task_index = 0
+                CROSS JOIN LATERAL (
+                    SELECT 'data' AS part, value AS source FROM jsonb_array_elements(
+                        CASE WHEN jsonb_typeof(t.spec->'data') = 'array' THEN t.spec->'data' ELSE '[]' END)
+                    UNION ALL
+                    SELECT 'eval', value FROM jsonb_array_elements(
+                        CASE WHEN jsonb_typeof(t.spec->'eval'->'data') = 'array' THEN t.spec->'eval'->'data'
+                        ELSE '[]' END)
+                ) e
+                WHERE j.type = 'train'
+                UNION ALL
+                SELECT 'job', j.name, 'checkpoint', j.name || '@' || (a.metadata->>'step'), 'produced',
+                       jsonb_build_object('artifact', a.name, 'sha256', a.sha256, 'bytes', a.bytes,
+                                          'location', a.location, 'step', a.metadata->'step',
+                                          'stream', a.metadata->'streamState', 'seed', t.spec->'seed',
+                                          'batchSize', t.spec->'batchSize', 'sequenceLength', t.spec->'sequenceLength',
+                                          'gradientAccumulation', t.spec->'gradientAccumulation',
+                                          'replicas', j.replicas)
+                FROM artifacts a JOIN jobs j ON j.id = a.job_id
+                LEFT JOIN tasks t ON t.job_id = j.id AND t.task_index = 0
+                WHERE a.kind = 'checkpoint' AND a.metadata ? 'step'
+                UNION ALL
+                SELECT 'checkpoint', cj.name || '@' || (c.metadata->>'step'), 'eval', j.name, 'evaluated-by',
+                       jsonb_build_object('sha256', c.sha256, 'step', c.metadata->'step')
+                FROM jobs j JOIN tasks t ON t.job_id = j.id AND t.task_index = 0
+                CROSS JOIN LATERAL (
+                    SELECT a.* FROM artifacts a
+                    WHERE a.kind = 'checkpoint' AND a.metadata ? 'step'
+                      AND (a.location = t.result->>'checkpoint' OR a.sha256 = t.spec->'checkpoint'->>'sha256'
+                           OR a.job_id = (SELECT id FROM jobs WHERE name = t.spec->'checkpoint'->>'job'))
+                    ORDER BY (a.location = t.result->>'checkpoint') DESC NULLS LAST,
+                             (a.sha256 = t.spec->'checkpoint'->>'sha256') DESC NULLS LAST,
+                             (a.metadata->>'step')::bigint DESC
+                    LIMIT 1
+                ) c
+                JOIN jobs cj ON cj.id = c.job_id
+                WHERE j.type = 'eval'
+                UNION ALL
+                SELECT 'dataset', coalesce(e.value->>'dataset', e.value->>'path', e.value->>'location'), 'eval', j.name,
+                       'evaluated-on', jsonb_build_object('location', e.value->>'location')
+                FROM jobs j JOIN tasks t ON t.job_id = j.id AND t.task_index = 0
+                CROSS JOIN LATERAL jsonb_array_elements(
+                    CASE WHEN jsonb_typeof(t.spec->'data') = 'array' THEN t.spec->'data' ELSE '[]' END) e
+                WHERE j.type = 'eval';
+                """),
     ]
 }

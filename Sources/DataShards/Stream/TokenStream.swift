@@ -97,6 +97,9 @@ public final class TokenStream {
 
     private let orderFingerprint: String
 
+    /// Dataset `d`'s order rules (its pure parts are what `pieces(of:)` recomputes).
+    func datasetOrder(_ d: Int) -> DatasetOrder { orders[d] }
+
     /// Memory-mapped shards at the moment (bounded by `maxOpenShards`).
     public var openShards: Int { windows.openShards }
 

@@ -44,6 +44,7 @@ public enum OpsCommands {
         VersionCommand.self,
         CollectBlobsCommand.self, TokenCommand.self, ConfigCommand.self,
         SchemaCommand.self, CompletionCommand.self,
+        LineageCommand.self, ReplayCommand.self,
     ]
 
     /// The command type named `name`, as the parser spelled it.

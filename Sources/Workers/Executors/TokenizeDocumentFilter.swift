@@ -18,6 +18,8 @@ final class TokenizeDocumentFilter {
     private(set) var nearDuplicates = 0
     private var contaminatedPerSet: [Int]
     private var lineage = "document\tkeeper\tfile\tline\n"
+    /// Why the last document `drops` dropped was dropped, and the chunk of its keeper (near-duplicates).
+    private(set) var lastDrop: (reason: ShardLineageFacts.DropReason, keeperChunk: Int?)?
 
     init(_ spec: TokenizeTaskSpec, context: ExecutionContext?) throws {
         chunk = spec.shardIndex
@@ -63,15 +65,18 @@ final class TokenizeDocumentFilter {
     func drops(_ document: InputDocument, alreadyDropped: Bool) -> Bool {
         let id = DocumentID(chunk: chunk, ordinal: ordinal)
         ordinal += 1
+        lastDrop = nil
         if alreadyDropped { return true }
         if let keeper = clusters?.keeper(of: id.rawValue) {
             nearDuplicates += 1
+            lastDrop = (.nearDuplicate, DocumentID(rawValue: keeper).chunk)
             lineage += "\(id)\t\(DocumentID(rawValue: keeper))\t\(document.file)\t\(document.line)\n"
             return true
         }
         if let contamination {
             let mask = contamination.contamination(of: document.text, scratch: &scratch)
             if mask != 0 {
+                lastDrop = (.contaminated, nil)
                 for set in contaminatedPerSet.indices where mask & (1 << UInt64(set)) != 0 {
                     contaminatedPerSet[set] += 1
                 }

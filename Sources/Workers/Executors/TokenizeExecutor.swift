@@ -42,6 +42,7 @@ public struct TokenizeExecutor: JobExecutor {
             result: .object([
                 DatasetShardFacts.resultKey: try AnyJSON(encoding: facts),
                 "input": outcome.stats,
+                ShardLineageFacts.resultKey: try AnyJSON(encoding: outcome.lineage),
             ]), artifacts: [artifact])
     }
 
@@ -49,6 +50,7 @@ public struct TokenizeExecutor: JobExecutor {
         var facts: DatasetShardFacts
         var stats: AnyJSON
         var wroteIndex: Bool
+        var lineage: ShardLineageFacts
     }
 
     /// Fetches the inputs and tokenizer that are not local paths, tokenizes, and for a dataset by name uploads
@@ -117,11 +119,15 @@ public struct TokenizeExecutor: JobExecutor {
         let writer = try startShard(name, in: directory, dtype: dtype, endOfText: endOfText)
         let input: (stats: InputStats, duplicates: Int)
         let filter: TokenizeDocumentFilter
+        let lineage: TokenizeLineage
         do {
             filter = try TokenizeDocumentFilter(spec, context: context)
+            lineage = TokenizeLineage()
             input = try writeDocuments(
-                spec, tokenizer: tokenizer, to: writer, name: name, filter: filter, context: context,
-                localPaths: localPaths)
+                spec, tokenizer: tokenizer, to: writer, name: name, filter: filter, lineage: lineage,
+                context: context, localPaths: localPaths)
+            try lineage.recordInputs(spec, localPaths: localPaths)
+            try lineage.resolveEarlierKeepers(spec)
             try filter.writeLineage(datasetDirectory: directory)
         } catch {
             writer.abort()
@@ -153,7 +159,7 @@ public struct TokenizeExecutor: JobExecutor {
             filter.add(to: &fields)
             statsJSON = .object(fields)
         }
-        return Outcome(facts: facts, stats: statsJSON, wroteIndex: wroteIndex)
+        return Outcome(facts: facts, stats: statsJSON, wroteIndex: wroteIndex, lineage: lineage.facts)
     }
 
     private static func loadTokenizer(_ path: String) throws -> Tokenizer {
@@ -180,7 +186,8 @@ public struct TokenizeExecutor: JobExecutor {
     /// earlier chunk or this one already holds when `spec.dedup`. The caller aborts the writer if this throws.
     private static func writeDocuments(
         _ spec: TokenizeTaskSpec, tokenizer: Tokenizer, to writer: ShardWriter, name: String,
-        filter: TokenizeDocumentFilter, context: ExecutionContext?, localPaths: [String: String]
+        filter: TokenizeDocumentFilter, lineage: TokenizeLineage, context: ExecutionContext?,
+        localPaths: [String: String]
     ) throws -> (stats: InputStats, duplicates: Int) {
         var earlier = Set<DocumentHash>()
         var seen = Set<DocumentHash>()
@@ -200,16 +207,26 @@ public struct TokenizeExecutor: JobExecutor {
                 do { document = try reader.next() } catch { throw TokenizeTaskSupport.failure(error) }
                 guard let document else { break }
                 var exactDuplicate = false
+                var hash: DocumentHash?
                 if spec.dedup {
-                    let hash = TokenizeDedup.hash(document.text)
-                    if earlier.contains(hash) || !seen.insert(hash).inserted {
+                    let text = TokenizeDedup.hash(document.text)
+                    hash = text
+                    let inEarlierChunk = earlier.contains(text)
+                    if inEarlierChunk || !seen.insert(text).inserted {
                         duplicates += 1
                         exactDuplicate = true
+                        lineage.droppedExactDuplicate(
+                            input: fileNumber, line: document.line, hash: text, inEarlierChunk: inEarlierChunk)
                     }
                 }
                 if filter.isActive ? filter.drops(document, alreadyDropped: exactDuplicate) : exactDuplicate {
+                    if !exactDuplicate, let drop = filter.lastDrop {
+                        lineage.dropped(
+                            input: fileNumber, line: document.line, reason: drop.reason, keeperShard: drop.keeperChunk)
+                    }
                     continue
                 }
+                lineage.kept(input: fileNumber, line: document.line, hash: hash)
                 ids.removeAll(keepingCapacity: true)
                 encoder.encode(document.text, into: &ids, matchAddedTokens: false)
                 do { try writer.appendDocument(ids) } catch {

@@ -209,6 +209,7 @@ struct DiLoCoTraining {
             try stopIfAsked()
             let batches = try progress.stream!.nextStep(microbatches: plan.accumulation)
             let result = try member.trainer.trainStep(microbatches: batches.batches, batchSize: plan.batchSize)
+            context.reportBatchChecksum(of: batches.batches, step: member.trainer.step)
             progress.lastLoss = Double(result.loss)
             progress.window.add(tokens: result.tokens)
             if member.trainer.step % plan.logEverySteps == 0 {

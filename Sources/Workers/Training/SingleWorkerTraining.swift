@@ -52,7 +52,7 @@ struct SingleWorkerTraining {
             let file = try exchange.localFile(newest.name)
         {
             // A retry that found the run already complete: register its final checkpoint again (idempotent).
-            outcome.lastCheckpoint = try registerCheckpoint(file, step: newest.step)
+            outcome.lastCheckpoint = try registerCheckpoint(file, step: newest.step, state: stream.state)
         }
         context.progress(
             1, message: "done: \(trainer.step) steps, loss \(format(outcome.lastLoss))", step: Int64(trainer.step),
@@ -93,6 +93,7 @@ struct SingleWorkerTraining {
     ) throws {
         let step = try stream.nextStep(microbatches: plan.accumulation)
         let result = try trainer.trainStep(microbatches: step.batches, batchSize: plan.batchSize)
+        context.reportBatchChecksum(of: step.batches, step: trainer.step)
         outcome.lastLoss = Double(result.loss)
         if outcome.firstLoss == nil { outcome.firstLoss = outcome.lastLoss }
         window.add(tokens: result.tokens)
@@ -181,7 +182,8 @@ struct SingleWorkerTraining {
 
     /// Registers the checkpoint file of step `step` as an artifact (again, for a retry: idempotent). The data
     /// position goes into its metadata (`tokens`, and `streamState` when known), which per-checkpoint evals
-    /// record beside their results.
+    /// record beside their results and from which lineage recomputes the exact samples of any later step
+    /// (docs/lineage.md).
     private func registerCheckpoint(_ url: URL, step: Int, state: StreamState? = nil) throws -> ArtifactRecord {
         var metadata: [String: AnyJSON] = [
             "step": .int(Int64(step)), "config": plan.modelSettingsJSON, "format": .string(Checkpoint.formatName),

@@ -54,7 +54,7 @@ public struct TrainingPlan: Sendable {
         self.rank = rank
         self.worldSize = worldSize
         totalSteps = settings.totalSteps(replicas: worldSize)
-        seed = UInt64(settings.seed ?? 1234)
+        seed = settings.effectiveSeed
         let o = settings.optimizer ?? TrainOptimizerSettings()
         let clip = o.gradientClip ?? 1
         optimizer = AdamWConfig(

@@ -1,6 +1,7 @@
 // What both kinds of training report about their optimizer steps every `logEvery` steps: the same metrics in
 // the same order, with the tokens a second since the previous report.
 
+import DataShards
 import Engine
 import Foundation
 
@@ -27,5 +28,13 @@ extension ExecutionContext {
         metric("lr", step: step, value: Double(result.learningRate))
         metric("grad_norm", step: step, value: Double(result.gradientNorm))
         metric("tokens_per_second", step: step, value: tokensPerSecond)
+    }
+}
+
+extension ExecutionContext {
+    /// The checksum of the tokens this rank trained on at `step` (every step: `opsctl replay` checks its tokens
+    /// against it, docs/lineage.md). One point a step: 8 bytes of row for B x (T + 1) x accumulation tokens read.
+    func reportBatchChecksum(of microbatches: [[Int32]], step: Int) {
+        metric(BatchChecksum.metricName, step: Int64(step), value: Double(BatchChecksum.of(microbatches)))
     }
 }

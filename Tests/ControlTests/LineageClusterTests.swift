@@ -1,6 +1,7 @@
 import APITypes
 import Checksum
 import Foundation
+import HTTPClient
 import Postgres
 import TestSupport
 import XCTest
@@ -179,6 +180,20 @@ final class LineageClusterTests: OpsctlClusterTestCase {
         XCTAssertTrue(eval.output.contains("checkpoint lin-train@12  [evaluated-by]"), eval.output)
         XCTAssertTrue(eval.output.contains("dataset lin  [evaluated-on]"), eval.output)
 
+        // The dashboard draws the same trees: the train job's page (its newest checkpoint's) and the dataset's.
+        let jobPage = try dashboardPage("/jobs/lin-train", port: port, token: admin)
+        XCTAssertTrue(jobPage.contains("Lineage of checkpoint lin-train@12"), jobPage)
+        XCTAssertTrue(
+            jobPage.contains(
+                "<span class=\"relation\">trained-on</span> <span class=\"kind\">dataset</span> <code>lin</code>"),
+            jobPage)
+        let datasetPage = try dashboardPage("/datasets/lin", port: port, token: admin)
+        XCTAssertTrue(datasetPage.contains("Lineage of dataset lin"), datasetPage)
+        XCTAssertTrue(
+            datasetPage.contains(
+                "<span class=\"relation\">part-of</span> <span class=\"kind\">shard</span> <code>lin/0</code>"),
+            datasetPage)
+
         // Replays: from the start, from checkpoint @5's stream state, from @10's; the checksums are the run's.
         for (step, from) in [(1, nil), (7, "lin-train@5"), (12, "lin-train@10")] as [(Int, String?)] {
             let replayed = try opsctl(["replay", "lin-train", "--step", "\(step)", "-o", "json"])
@@ -224,5 +239,21 @@ final class LineageClusterTests: OpsctlClusterTestCase {
             XCTAssertTrue(result.output.contains(message), "\(arguments): \(result.output)")
         }
         finished = true
+    }
+
+    /// A dashboard page's HTML, signed in with `token` through the login form (docs/dashboard.md).
+    private func dashboardPage(_ path: String, port: Int, token: String) throws -> String {
+        let client = HTTPClient()
+        let login = try client.send(
+            HTTPClientRequest(
+                method: "POST", url: "http://127.0.0.1:\(port)/login",
+                headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Data("token=\(token)".utf8)))
+        XCTAssertEqual(login.status, 303, login.text)
+        let cookie = try XCTUnwrap(
+            login.headers.first { $0.name.lowercased() == "set-cookie" }?.value.split(separator: ";").first)
+        let page = try client.send(
+            HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)", headers: ["Cookie": String(cookie)]))
+        XCTAssertEqual(page.status, 200, page.text)
+        return page.text
     }
 }

@@ -125,3 +125,11 @@ extension TrainSettings {
     /// replay of its batches reads with.
     public var effectiveSeed: UInt64 { UInt64(truncatingIfNeeded: seed ?? 1234) }
 }
+
+/// Metrics that are bookkeeping, not curves: charts, sparklines and progress lines leave them out. The trainers'
+/// `batch_checksum` (every step, for `opsctl replay`; the same name as DataShards' `BatchChecksum.metricName`)
+/// is a hash, and at one point per step it would also use up a chart's point budget.
+public enum UnchartedMetrics {
+    public static let names: [String] = ["batch_checksum"]
+    public static func contains(_ name: String) -> Bool { names.contains(name) }
+}

@@ -44,7 +44,8 @@ struct DashboardJobLive: Encodable {
         let progress = JobProgress(
             job: job, runningTaskProgress: try JobPageData.runningProgress(of: record.id, services: services),
             now: now)
-        let metrics = try services.metrics.list(job: record.id, afterID: metricsAfter, limit: pointsMax)
+        let metrics = try services.metrics.list(
+            job: record.id, excluding: UnchartedMetrics.names, afterID: metricsAfter, limit: pointsMax)
         let logs = try services.logs.list(job: record.id, afterID: logsAfter, limit: linesMax)
         return DashboardJobLive(
             state: job.state.rawValue, finished: job.state.isTerminal, fraction: progress.fraction,

@@ -80,8 +80,9 @@ enum DashboardRoutes {
             let dataset = try queries.dataset(named: name)
             let shards = try queries.shards(ofDatasetNamed: name, page: PageRequest(limit: DatasetPages.shardsMax))
             let readers = try services.jobs.readers(ofDataset: name, limit: DatasetPages.readersMax)
+            let lineage = try LineageSection.load(LineageNodeKey(kind: .dataset, id: name), services: services)
             return DashboardResponse.page(
-                DatasetPages.detail(dataset, shards: shards, readers: readers, session: session))
+                DatasetPages.detail(dataset, shards: shards, readers: readers, lineage: lineage, session: session))
         }
     }
 

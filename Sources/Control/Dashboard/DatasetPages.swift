@@ -37,7 +37,8 @@ enum DatasetPages {
     }
 
     static func detail(
-        _ dataset: DatasetView, shards: ListResponse<ShardView>, readers: [DatasetReader], session: DashboardSession
+        _ dataset: DatasetView, shards: ListResponse<ShardView>, readers: [DatasetReader], lineage: LineageGraph?,
+        session: DashboardSession
     ) -> HTML {
         let rows = shards.items.map { shard -> HTML in
             """
@@ -72,6 +73,7 @@ enum DatasetPages {
             <tbody>\(rows)</tbody>
             </table>
             \(more)
+            \(LineageSection.render(lineage))
             """
         return DashboardLayout.page(title: "Dataset \(dataset.name)", session: session, section: .datasets, body: body)
     }

@@ -22,6 +22,7 @@ enum JobPage {
             \(tasks(data.tasks))
             \(events(data.events))
             \(artifacts(data.artifacts))
+            \(LineageSection.render(data.lineage))
             </div>
             """
         return DashboardLayout.page(title: "Job \(job.name)", session: session, section: .jobs, body: body)

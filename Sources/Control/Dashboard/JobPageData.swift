@@ -24,6 +24,8 @@ struct JobPageData {
     let lastMetricID: Int64
     let lastLogID: Int64
     let progress: JobProgress
+    /// Where the job's newest checkpoint (or, for an eval job, the eval) came from; nil when none is recorded.
+    let lineage: LineageGraph?
 
     static func load(named name: String, context: RequestContext, services: ControlServices, now: Date) throws
         -> JobPageData
@@ -36,14 +38,16 @@ struct JobPageData {
         let events = try queries.events(job: name, afterID: 0, page: PageRequest(limit: eventsMax)).items
         let logs = try services.logs.tail(job: record.id, limit: logLinesMax).map(LogLineView.init)
         let artifacts = try queries.artifacts(job: name, named: nil, page: PageRequest(limit: artifactsMax)).items
-        let metrics = try services.metrics.list(job: record.id, limit: metricPointsMax)
+        let metrics = try services.metrics.list(
+            job: record.id, excluding: UnchartedMetrics.names, limit: metricPointsMax)
         let running = try runningProgress(of: record.id, services: services)
         return JobPageData(
             job: job, tasks: tasks, events: events, logs: logs, artifacts: artifacts,
             series: MetricChartSeries.group(metrics),
             lastMetricID: SettledCursor.after(metrics, previous: 0, now: now, id: \.id, at: \.at),
             lastLogID: SettledCursor.after(logs, previous: 0, now: now, id: \.id, at: \.time),
-            progress: JobProgress(job: job, runningTaskProgress: running, now: now))
+            progress: JobProgress(job: job, runningTaskProgress: running, now: now),
+            lineage: try LineageSection.load(forJob: job, services: services))
     }
 
     /// The progress the job's running tasks report (a train task: step/steps), read by the task listing.

@@ -63,4 +63,20 @@ public struct MetricStore: Sendable {
             }
         }
     }
+
+    /// Points of `job` after `afterID` but those named in `excluded`, oldest first: what a chart draws, so that
+    /// a per-step bookkeeping metric does not use up its point budget.
+    public func list(job: JobID, excluding excluded: [String], afterID: Int64 = 0, limit: Int = 10_000) throws
+        -> [MetricRecord]
+    {
+        try pool.retryingOnConnectionLoss {
+            try pool.withConnection { c in
+                try c.query(
+                    MetricSQL.ofJobExcept,
+                    [job.sql, .int(afterID), .int(Int64(max(1, min(limit, 100_000)))), .textArray(excluded)]
+                )
+                .map(MetricRecord.init(row:))
+            }
+        }
+    }
 }

@@ -158,9 +158,10 @@ enum ApplyCommand: OpsCommand {
         if let metrics = job.latestMetrics, !metrics.isEmpty {
             let step = metrics.map(\.step).max() ?? 0
             // `batch_checksum` (every step, for `opsctl replay`: docs/lineage.md) is no progress to show.
-            let shown = metrics.filter { $0.name != "batch_checksum" }.sorted { $0.name < $1.name }.prefix(3).map {
-                "\($0.name) \(TableFormatter.number($0.value))"
-            }
+            let shown = metrics.filter { !UnchartedMetrics.contains($0.name) }.sorted { $0.name < $1.name }.prefix(3)
+                .map {
+                    "\($0.name) \(TableFormatter.number($0.value))"
+                }
             line += "  step \(step) " + shown.joined(separator: " ")
         }
         if let bar {

@@ -40,7 +40,7 @@ enum MetricHistory {
 
     /// `loss  ▇▆▅▄▃▂▂▁  2.31 → 1.02  (min 0.98, max 2.4; 1200 steps, 1…1200)`, one line per metric name.
     static func sparklines(_ points: [MetricPointView], width: Int = Sparkline.defaultWidth) -> String {
-        let names = Dictionary(grouping: points, by: \.name)
+        let names = Dictionary(grouping: points.filter { !UnchartedMetrics.contains($0.name) }, by: \.name)
         let nameWidth = (names.keys.map(\.count).max() ?? 0) + 2
         return names.keys.sorted().map { name -> String in
             let series = series(names[name]!)

@@ -34,4 +34,9 @@ enum MetricSQL {
     static let ofJob = """
         SELECT * FROM metrics WHERE job_id = $1 AND ($2::text IS NULL OR name = $2) AND id > $3 ORDER BY id LIMIT $4
         """
+
+    /// Points of job $1 after id $2, at most $3, leaving out the metrics named in $4 (what charts do not draw).
+    static let ofJobExcept = """
+        SELECT * FROM metrics WHERE job_id = $1 AND id > $2 AND NOT (name = ANY($4::text[])) ORDER BY id LIMIT $3
+        """
 }

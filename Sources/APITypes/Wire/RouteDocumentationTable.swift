@@ -10,7 +10,7 @@ extension APIRoute {
         let jobRows = jobDocumentation(maxPollSeconds: maxPollSeconds)
         return jobRows.merging(storageDocumentation()) { first, _ in first }.merging(workerDocumentation()) {
             first, _ in first
-        }
+        }.merging(poolDocumentation()) { first, _ in first }
     }
 
     private static func jobDocumentation(maxPollSeconds: Double) -> [APIEndpoint: RouteDocumentation] {
@@ -193,6 +193,17 @@ extension APIRoute {
                 "clean shutdown: requeue the worker's attempts", request: .json(DeregisterWorkerRequest.self),
                 responses: [RouteResponse(204, nil, "deregistered")],
                 errors: [(404, "unknown or lost worker")]),
+        ]
+    }
+
+    private static func poolDocumentation() -> [APIEndpoint: RouteDocumentation] {
+        [
+            pools: RouteDocumentation(
+                "worker pools with current and desired size and their Slurm jobs",
+                responses: [.ok(ListResponse<WorkerPoolView>.self)]),
+            pool: RouteDocumentation(
+                "a worker pool with its latest scale decisions and their reasons",
+                responses: [.ok(WorkerPoolView.self)]),
         ]
     }
 }

@@ -282,6 +282,12 @@ public enum APIRoute {
     /// → the dashboard's script or style sheet (`dashboard.js`, `dashboard.css`), compiled into the binary.
     public static let dashboardAsset = APIEndpoint(.get, "/assets/{file}", .open)
 
+    // MARK: Worker pools (issue 19; docs/worker-pools.md)
+    /// → `ListResponse<WorkerPoolView>`: every pool with its current and desired size and Slurm jobs.
+    public static let pools = APIEndpoint(.get, "/v1/pools", .read)
+    /// → `WorkerPoolView` with its latest scale decisions and their reasons; 404 when no pool has that name.
+    public static let pool = APIEndpoint(.get, "/v1/pools/{name}", .read)
+
     /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
     public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
 
@@ -300,6 +306,7 @@ public enum APIRoute {
         openAPI,
         dashboardJobs, dashboardJob, dashboardJobLive, dashboardCancelJob, dashboardWorkers, dashboardQueues,
         dashboardDatasets, dashboardDataset, dashboardLoginForm, dashboardLogin, dashboardLogout, dashboardAsset,
+        pools, pool,
     ]
 
     /// The dashboard's browser routes (HTML pages, forms, its script and style sheet; docs/dashboard.md). They are

@@ -94,6 +94,8 @@ enum RouteTable {
             route(APIRoute.dashboardLogin, DashboardRoutes.login),
             route(APIRoute.dashboardLogout, DashboardRoutes.logout),
             route(APIRoute.dashboardAsset, DashboardRoutes.asset),
+            route(APIRoute.pools, PoolRoutes.list),
+            route(APIRoute.pool, PoolRoutes.pool),
         ]
         // Every endpoint answered, and once: a route added to `APIRoute.all` without a handler fails every start.
         precondition(table.map(\.endpoint) == APIRoute.all, "RouteTable and APIRoute.all disagree")

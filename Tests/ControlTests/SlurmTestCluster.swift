@@ -3,8 +3,8 @@ import TestSupport
 import XCTest
 
 /// A real Slurm on this machine for one test (issue 19): munged, a slurmctld and three slurmd (`n1`..`n3`, each a
-/// node of 2 CPUs and 2 GiB on 127.0.0.1 with a port of its own), all in the foreground as this process's
-/// children, configured in a private directory that `SLURM_CONF` points at. `stop()` cancels every job and stops
+/// node of 2 CPUs and 2 GiB on 127.0.0.1 with a port of its own), configured in a private directory that
+/// `SLURM_CONF` points at. `stop()` cancels every job and stops
 /// every daemon.
 final class SlurmTestCluster {
     static let nodes = ["n1", "n2", "n3"]
@@ -14,7 +14,8 @@ final class SlurmTestCluster {
     let directory: String
     /// What every Slurm command of the test and of the control plane's autoscaler needs.
     let environment: [String: String]
-    private var processes: [ManagedProcess] = []
+    /// The pid files of the daemons started, in order.
+    private var pidFiles: [String] = []
 
     /// Why Slurm cannot run here, or nil: a daemon missing, or not root (the test's slurm.conf runs everything as
     /// root, `SlurmUser=root`).
@@ -92,55 +93,60 @@ final class SlurmTestCluster {
     }
 
     /// Starts munged, slurmctld and the slurmd of every node; returns once `sinfo` shows every node idle.
+    ///
+    /// The daemons fork into the background and are stopped through their pid files. Not as `Process` children in
+    /// the foreground: slurmctld closes every descriptor it inherits, which Foundation takes for the child's exit,
+    /// and its reaper then blocks in `waitpid` on the living daemon, so no other `Process` of the test ever ends.
     func start() throws {
         let d = directory
-        try launch(
-            "munged",
+        try run(
+            "/usr/sbin/munged",
             [
-                "-F", "--force", "--socket=\(d)/munge/munge.sock", "--key-file=\(d)/munge/munge.key",
+                "--force", "--socket=\(d)/munge/munge.sock", "--key-file=\(d)/munge/munge.key",
                 "--log-file=\(d)/log/munged.log", "--pid-file=\(d)/munge/munged.pid", "--seed-file=\(d)/munge/seed",
             ])
-        try waitUntil("munged's socket", timeoutSeconds: 10, intervalSeconds: 0.05) {
-            FileManager.default.fileExists(atPath: d + "/munge/munge.sock")
-        }
-        try launch("slurmctld", ["-D", "-c", "-i"])
+        pidFiles.append(d + "/munge/munged.pid")
+        try run("/usr/sbin/slurmctld", ["-c", "-i"])
+        pidFiles.append(d + "/slurmctld.pid")
         try waitUntil("slurmctld answers", timeoutSeconds: 30, intervalSeconds: 0.2) {
             (try? self.run("scontrol", ["ping"]))?.contains("UP") == true
         }
-        for node in Self.nodes { try launch("slurmd", ["-D", "-N", node], name: "slurmd-\(node)") }
+        for node in Self.nodes {
+            try run("/usr/sbin/slurmd", ["-N", node])
+            pidFiles.append(d + "/slurmd.\(node).pid")
+        }
         try waitUntil("every node idle", timeoutSeconds: 60, intervalSeconds: 0.3) {
             let lines = (try? self.run("sinfo", ["--noheader", "--Node", "--format=%N %t"])) ?? ""
             return lines.split(separator: "\n").filter { $0.hasSuffix(" idle") }.count == Self.nodes.count
         }
     }
 
-    private func launch(_ program: String, _ arguments: [String], name: String? = nil) throws {
-        processes.append(
-            try ManagedProcess(
-                name: name ?? program, executable: "/usr/sbin/\(program)", arguments: arguments,
-                environment: environment, logPath: directory + "/log/\(name ?? program).out"))
-    }
-
     /// Runs a Slurm client command to completion; its standard output, or an error with its standard error.
     @discardableResult
     func run(_ program: String, _ arguments: [String]) throws -> String {
+        // Output to files, as `ProcessCluster.run` does: nothing has to drain them.
+        let base = directory + "/log/cmd-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/\(program)")
+        process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/\(program)")
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+        process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else {
-            throw IntegrationFailure(
-                "\(program) \(arguments.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))")
+            let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+            throw IntegrationFailure("\(program) \(arguments.joined(separator: " ")): \(errors)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return output
     }
 
     /// The pool's Slurm jobs as `id state nodes` lines.
@@ -150,12 +156,31 @@ final class SlurmTestCluster {
         }
     }
 
-    /// Cancels every job, waits for them to leave, then stops the daemons (SIGTERM, SIGKILL after 10 s).
+    /// Cancels every job, waits for them to leave, then stops the daemons, last started first (SIGTERM, SIGKILL
+    /// after 10 s).
     func stop() {
         _ = try? run("scancel", ["--partition=\(Self.partition)"])
         try? waitUntil("every Slurm job gone", timeoutSeconds: 20, intervalSeconds: 0.2) { self.queue().isEmpty }
-        for process in processes.reversed() { process.terminate(timeoutSeconds: 10) }
-        processes = []
+        for file in pidFiles.reversed() {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1
+            else { continue }
+            kill(pid, SIGTERM)
+            let stopped =
+                (try? waitUntil("\(file) stops", timeoutSeconds: 10, intervalSeconds: 0.1) {
+                    !Self.isRunning(pid)
+                }) != nil
+            if !stopped { kill(pid, SIGKILL) }
+        }
+        pidFiles = []
+    }
+
+    /// True while `pid` exists and is not a zombie (a daemon's parent, init here, may reap it late).
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
+            return false
+        }
+        return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
     }
 
     /// The daemons' logs, for a failure message.

@@ -73,13 +73,11 @@ enum WorkerPoolManifestValidator {
         guard let reader = spec.object("resources", required: true) else { return nil }
         reader.rejectUnknownKeys(allowed: resourceFields)
         var resources = Resources.zero
-        var ok = true
         if let cpu = reader.value("cpu"), let millis = ResourceQuantity.cpuMillis(cpu), millis > 0,
             millis <= ResourceLimits.maxCPUMillis
         {
             resources.cpuMillis = millis
         } else {
-            ok = false
             reader.report(
                 "cpu",
                 "expected \(QueueManifestValidator.cpuExpectation), what each node's worker offers, got \(reader.value("cpu").map { "\($0)" } ?? "nothing")"
@@ -88,14 +86,15 @@ enum WorkerPoolManifestValidator {
         if let memory = reader.value("memory"), let bytes = ResourceQuantity.memoryBytes(memory), bytes > 0 {
             resources.memoryBytes = bytes
         } else {
-            ok = false
             reader.report(
                 "memory",
                 "expected \(QueueManifestValidator.memoryExpectation), what each node's worker offers, got \(reader.value("memory").map { "\($0)" } ?? "nothing")"
             )
         }
         if let accelerators = reader.acceleratorList(minimumCount: 1) { resources.accelerators = accelerators }
-        return ok ? resources : nil
+        // Returned even when cpu or memory was refused (the outcome is built only without problems), so the gres
+        // names are still checked against the accelerators.
+        return resources
     }
 
     private static func validateSlurm(_ spec: ManifestObjectReader, accelerators: [AcceleratorType: Int64])

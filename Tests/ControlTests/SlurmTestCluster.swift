@@ -97,28 +97,38 @@ final class SlurmTestCluster {
     /// The daemons fork into the background and are stopped through their pid files. Not as `Process` children in
     /// the foreground: slurmctld closes every descriptor it inherits, which Foundation takes for the child's exit,
     /// and its reaper then blocks in `waitpid` on the living daemon, so no other `Process` of the test ever ends.
+    /// Nor started by a `Process` directly: a daemon that keeps the descriptors it inherits (munged) holds
+    /// Foundation's exit-watch socket open, so the `Process` never ends. Python's `subprocess` closes them.
     func start() throws {
         let d = directory
-        try run(
+        try daemon(
             "/usr/sbin/munged",
             [
                 "--force", "--socket=\(d)/munge/munge.sock", "--key-file=\(d)/munge/munge.key",
                 "--log-file=\(d)/log/munged.log", "--pid-file=\(d)/munge/munged.pid", "--seed-file=\(d)/munge/seed",
             ])
         pidFiles.append(d + "/munge/munged.pid")
-        try run("/usr/sbin/slurmctld", ["-c", "-i"])
+        try daemon("/usr/sbin/slurmctld", ["-c", "-i"])
         pidFiles.append(d + "/slurmctld.pid")
         try waitUntil("slurmctld answers", timeoutSeconds: 30, intervalSeconds: 0.2) {
             (try? self.run("scontrol", ["ping"]))?.contains("UP") == true
         }
         for node in Self.nodes {
-            try run("/usr/sbin/slurmd", ["-N", node])
+            try daemon("/usr/sbin/slurmd", ["-N", node])
             pidFiles.append(d + "/slurmd.\(node).pid")
         }
         try waitUntil("every node idle", timeoutSeconds: 60, intervalSeconds: 0.3) {
             let lines = (try? self.run("sinfo", ["--noheader", "--Node", "--format=%N %t"])) ?? ""
             return lines.split(separator: "\n").filter { $0.hasSuffix(" idle") }.count == Self.nodes.count
         }
+    }
+
+    /// Starts a daemon that forks into the background, with every descriptor but the standard three closed.
+    private func daemon(_ program: String, _ arguments: [String]) throws {
+        try run(
+            "/usr/bin/python3",
+            ["-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))", program]
+                + arguments)
     }
 
     /// Runs a Slurm client command to completion; its standard output, or an error with its standard error.

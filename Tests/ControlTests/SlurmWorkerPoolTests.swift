@@ -152,7 +152,9 @@ final class SlurmWorkerPoolTests: XCTestCase {
         // 3. Scale down after idle: every Slurm job cancelled, the pool back to zero.
         try waitUntil("the idle pool is released", timeoutSeconds: 60, intervalSeconds: 0.5) {
             let cancels = try self.decisions("cancel")
-            return slurm.queue().isEmpty && cancels.count >= 2
+            // The decision after the last cancel sees the empty queue and records the pool's size as 0.
+            let current = try self.count("SELECT current_nodes AS n FROM worker_pools WHERE name = 'cpu'")
+            return slurm.queue().isEmpty && cancels.count >= 2 && current == 0
         }
         let cancelled = try decisions("cancel")
         XCTAssertTrue(cancelled.allSatisfy { $0.reason.contains("idle for") }, "\(cancelled)")

@@ -131,6 +131,9 @@ final class PoolScalerTests: XCTestCase {
                 pool: Self.pool, now: 0, demand: [PoolDemand(job: JobID(1), tasks: 20, perTask: Self.oneCPU)],
                 workers: [], slurmJobs: []))
         XCTAssertEqual(capped.blockedReason, "7 more nodes wanted; the pool is at maxNodes 3")
+        XCTAssertEqual(
+            capped.actions.first?.reason,
+            "job 1: 20 tasks wait and no worker can take them; 10 nodes wanted, 0 on the way")
         let idle = PoolScaler.decide(
             PoolScalerInput(
                 pool: Self.pool, now: 100, demand: [],

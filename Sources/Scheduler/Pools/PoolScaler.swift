@@ -65,7 +65,7 @@ public enum PoolScaler {
                     .submit(
                         nodes: 1,
                         reason:
-                            "\(tasks) task\(tasks == 1 ? "" : "s") of job \(jobs) wait and no worker can take them; \(wanted) node\(wanted == 1 ? "" : "s") wanted, \(onTheWay + nodes - currentNodes) on the way"
+                            "job \(jobs): \(tasks) task\(tasks == 1 ? " waits" : "s wait") and no worker can take \(tasks == 1 ? "it" : "them"); \(wanted) node\(wanted == 1 ? "" : "s") wanted, \(onTheWay + nodes - currentNodes) on the way"
                     ))
             }
             nodes += add

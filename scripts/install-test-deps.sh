@@ -82,3 +82,11 @@ if ! python3 -c 'import selenium, PIL' >/dev/null 2>&1; then
   echo "installing the dashboard test's Python packages: ${BROWSER_PACKAGES[*]}"
   python3 -m pip install -q --disable-pip-version-check "${BROWSER_PACKAGES[@]}"
 fi
+# A real Slurm for the worker pool test (SlurmWorkerPoolTests): slurmctld, slurmd and the client commands, and munge
+# for their authentication, from Debian (bookworm: Slurm 22.05). The test starts its own daemons.
+if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
+  echo "installing the worker pool test's slurm-wlm and munge"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq slurm-wlm munge >/dev/null
+fi

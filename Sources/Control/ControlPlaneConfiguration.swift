@@ -41,6 +41,9 @@ public struct ControlPlaneConfiguration: Sendable {
     public var connections = ServerConnectionLimits()
     /// HTTPS from these files (nil: plain HTTP, which `opsctl serve` allows only on loopback unless told).
     public var tls: ControlPlaneTLS? = nil
+    /// Variables the worker pools' Slurm commands see on top of this process's environment (e.g. `SLURM_CONF`
+    /// for a cluster configured elsewhere than /etc/slurm; docs/worker-pools.md).
+    public var poolCommandEnvironment: [String: String] = [:]
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, databaseURL: String, adminToken: Secret, joinToken: Secret,

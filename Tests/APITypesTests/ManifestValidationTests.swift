@@ -126,7 +126,7 @@ final class ManifestValidationTests: XCTestCase {
         XCTAssertEqual(
             problems("apiVersion: llmops/v1\nkind: Pod\nmetadata: []\nspec: 3\n"),
             [
-                "t.yaml:2: kind: expected \"Job\" or \"Queue\", got \"Pod\"",
+                "t.yaml:2: kind: expected \"Job\", \"Queue\" or \"WorkerPool\", got \"Pod\"",
                 "t.yaml:3: metadata: expected a mapping, got a list",
                 "t.yaml:4: spec: expected a mapping, got 3",
             ])

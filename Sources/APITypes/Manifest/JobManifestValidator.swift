@@ -33,8 +33,10 @@ enum JobManifestValidator {
         root.rejectUnknownKeys(allowed: topLevelFields)
 
         root.checkAPIVersion()
-        // `kind: Queue` documents never reach here (ManifestParser sends them to QueueManifestValidator).
-        let kinds = "\"\(JobManifest.kind)\" or \"\(QueueManifestValidator.kind)\""
+        // `kind: Queue` and `kind: WorkerPool` documents never reach here (ManifestParser sends them to their own
+        // validators).
+        let kinds =
+            "\"\(JobManifest.kind)\", \"\(QueueManifestValidator.kind)\" or \"\(WorkerPoolManifestValidator.kind)\""
         if let kind = root.string("kind", required: true, expected: kinds), kind != JobManifest.kind {
             root.report("kind", "expected \(kinds), got \"\(kind)\"")
         }

@@ -10,6 +10,8 @@ public struct ManifestPipeline: Sendable, Equatable {
     public var jobs: [JobManifest]
     /// The file's `kind: Queue` documents, in file order.
     public var queues: [QueueSpec] = []
+    /// The file's `kind: WorkerPool` documents, in file order.
+    public var pools: [WorkerPoolSpec] = []
     /// Sorted names referenced by `after:` that are not jobs of this file.
     public var externalDependencies: [String]
     /// Where each external dependency is named, for `checkExternalDependencies`.
@@ -106,9 +108,17 @@ public enum ManifestParser {
             if case .string(QueueManifestValidator.kind)? = $0["kind"]?.content { return true }
             return false
         }
+        let isPool: (ManifestValue) -> Bool = {
+            if case .string(WorkerPoolManifestValidator.kind)? = $0["kind"]?.content { return true }
+            return false
+        }
         let queueOutcomes = documents.filter(isQueue).map { QueueManifestValidator.validate($0, problems: problems) }
         checkQueueNames(queueOutcomes, problems: problems)
-        let outcomes = documents.filter { !isQueue($0) }.map {
+        let poolOutcomes = documents.filter(isPool).map {
+            WorkerPoolManifestValidator.validate($0, problems: problems)
+        }
+        checkPoolNames(poolOutcomes, problems: problems)
+        let outcomes = documents.filter { !isQueue($0) && !isPool($0) }.map {
             JobManifestValidator.validate($0, problems: problems, registry: registry)
         }
         let external = checkPipeline(outcomes, problems: problems)
@@ -126,7 +136,25 @@ public enum ManifestParser {
         }
         return ManifestPipeline(
             jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.queue),
-            externalDependencies: external, externalReferences: references, fileName: fileName)
+            pools: poolOutcomes.compactMap(\.pool), externalDependencies: external, externalReferences: references,
+            fileName: fileName)
+    }
+
+    /// A pool defined twice in one file is ambiguous, like a queue.
+    private static func checkPoolNames(
+        _ outcomes: [WorkerPoolManifestValidator.Outcome], problems: ManifestProblemCollector
+    ) {
+        var firstLine: [String: Int?] = [:]
+        for outcome in outcomes {
+            guard let name = outcome.name else { continue }
+            if let first = firstLine[name] {
+                let location = first.map { " (first defined at line \($0))" } ?? ""
+                problems.add(
+                    path: "metadata.name", line: outcome.nameLine, "duplicate worker pool name \"\(name)\"\(location)")
+            } else {
+                firstLine[name] = outcome.nameLine
+            }
+        }
     }
 
     /// A queue configured twice in one file is ambiguous (which weight wins?), so it is an error.

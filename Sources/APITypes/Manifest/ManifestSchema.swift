@@ -25,13 +25,16 @@ public enum ManifestSchema {
         let jobs = registry.names.compactMap { registry.kind(named: $0) }.map { jobSchema($0, registry: registry) }
         let choices: [AnyJSON]
         switch kind {
-        case nil: choices = jobs + [queueSchema()]
+        case nil: choices = jobs + [queueSchema(), workerPoolSchema()]
         case QueueManifestValidator.kind?: choices = [queueSchema()]
+        case WorkerPoolManifestValidator.kind?: choices = [workerPoolSchema()]
         case JobManifest.kind?: choices = jobs
         case let name?:
             guard let jobKind = registry.kind(named: name) else {
                 throw UnknownManifestKindError(
-                    name: name, known: [JobManifest.kind, QueueManifestValidator.kind] + registry.names)
+                    name: name,
+                    known: [JobManifest.kind, QueueManifestValidator.kind, WorkerPoolManifestValidator.kind]
+                        + registry.names)
             }
             choices = [jobSchema(jobKind, registry: registry)]
         }
@@ -80,6 +83,18 @@ public enum ManifestSchema {
         overrideRawFields(recorder, resources: "spec.quota")
         var schema = recorder.objectSchema(at: "").objectValue ?? [:]
         schema["title"] = "Queue"
+        return .object(schema)
+    }
+
+    /// A `kind: WorkerPool` document (docs/worker-pools.md).
+    static func workerPoolSchema() -> AnyJSON {
+        let recorder = ManifestSchemaRecorder()
+        _ = WorkerPoolManifestValidator.validate(
+            .object([]), problems: ManifestProblemCollector(recordingInto: recorder))
+        recorder.override("kind", ["const": .string(WorkerPoolManifestValidator.kind)])
+        overrideRawFields(recorder, resources: "spec.resources")
+        var schema = recorder.objectSchema(at: "").objectValue ?? [:]
+        schema["title"] = "WorkerPool"
         return .object(schema)
     }
 

@@ -53,9 +53,12 @@ public struct SubmitManifestsResponse: Codable, Hashable, Sendable {
     public var jobs: [SubmittedJob]
     /// The `kind: Queue` documents applied (configured, or validated on a dry run); nil when there were none.
     public var queues: [QueueView]?
-    public init(jobs: [SubmittedJob], queues: [QueueView]? = nil) {
+    /// The `kind: WorkerPool` documents applied (configured, or validated on a dry run); nil when there were none.
+    public var pools: [WorkerPoolView]?
+    public init(jobs: [SubmittedJob], queues: [QueueView]? = nil, pools: [WorkerPoolView]? = nil) {
         self.jobs = jobs
         self.queues = queues
+        self.pools = pools
     }
 }
 

@@ -10,7 +10,7 @@ extension APIRoute {
         let jobRows = jobDocumentation(maxPollSeconds: maxPollSeconds)
         return jobRows.merging(storageDocumentation()) { first, _ in first }.merging(workerDocumentation()) {
             first, _ in first
-        }
+        }.merging(poolDocumentation()) { first, _ in first }
     }
 
     private static func jobDocumentation(maxPollSeconds: Double) -> [APIEndpoint: RouteDocumentation] {
@@ -208,6 +208,17 @@ extension APIRoute {
                     (400, "the run has no such step or rank (the message says which it has)"),
                     (404, "no such job"), (409, "the job's data cannot be read here or has changed since"),
                 ]),
+        ]
+    }
+
+    private static func poolDocumentation() -> [APIEndpoint: RouteDocumentation] {
+        [
+            pools: RouteDocumentation(
+                "worker pools with current and desired size and their Slurm jobs",
+                responses: [.ok(ListResponse<WorkerPoolView>.self)]),
+            pool: RouteDocumentation(
+                "a worker pool with its latest scale decisions and their reasons",
+                responses: [.ok(WorkerPoolView.self)]),
         ]
     }
 }

@@ -290,6 +290,12 @@ public enum APIRoute {
     /// recorded stream state; 400 naming `step` or `rank` when the run has no such step or rank.
     public static let replay = APIEndpoint(.get, "/v1/jobs/{name}/replay", .read)
 
+    // MARK: Worker pools (issue 19; docs/worker-pools.md)
+    /// → `ListResponse<WorkerPoolView>`: every pool with its current and desired size and Slurm jobs.
+    public static let pools = APIEndpoint(.get, "/v1/pools", .read)
+    /// → `WorkerPoolView` with its latest scale decisions and their reasons; 404 when no pool has that name.
+    public static let pool = APIEndpoint(.get, "/v1/pools/{name}", .read)
+
     /// The calls a worker daemon makes with the join token or its own (`opsctl` explains a 401 on them so).
     public static let workerProtocol = [workerRegister, workerHeartbeat, workerPoll, workerReports, workerDeregister]
 
@@ -308,7 +314,7 @@ public enum APIRoute {
         openAPI,
         dashboardJobs, dashboardJob, dashboardJobLive, dashboardCancelJob, dashboardWorkers, dashboardQueues,
         dashboardDatasets, dashboardDataset, dashboardLoginForm, dashboardLogin, dashboardLogout, dashboardAsset,
-        lineage, replay,
+        lineage, replay, pools, pool,
     ]
 
     /// The dashboard's browser routes (HTML pages, forms, its script and style sheet; docs/dashboard.md). They are

@@ -96,6 +96,8 @@ enum RouteTable {
             route(APIRoute.dashboardAsset, DashboardRoutes.asset),
             route(APIRoute.lineage, LineageRoutes.graph),
             route(APIRoute.replay, LineageRoutes.replay),
+            route(APIRoute.pools, PoolRoutes.list),
+            route(APIRoute.pool, PoolRoutes.pool),
         ]
         // Every endpoint answered, and once: a route added to `APIRoute.all` without a handler fails every start.
         precondition(table.map(\.endpoint) == APIRoute.all, "RouteTable and APIRoute.all disagree")

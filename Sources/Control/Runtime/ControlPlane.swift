@@ -18,6 +18,7 @@ public final class ControlPlane: @unchecked Sendable {
     private var blobCollection: BlobCollectionSweep?
     private var historyRetention: HistoryRetentionSweep?
     private var scheduling: SchedulingLoop?
+    private var autoscaler: PoolAutoscaler?
     /// Set by `requestStop()` (SIGTERM): a start that is still waiting for the database or for another replica's
     /// migration gives up instead of hanging.
     private let stopRequested = Atomic<Bool>(false)
@@ -117,11 +118,21 @@ public final class ControlPlane: @unchecked Sendable {
             replicaName: configuration.replicaName, telemetry: services.telemetry, log: log)
         scheduling.start()
         self.scheduling = scheduling
+        let autoscaler = PoolAutoscaler(
+            store: WorkerPoolStore(pool: pool),
+            slurm: SlurmCommands(
+                environment: ProcessInfo.processInfo.environment.merging(configuration.poolCommandEnvironment) {
+                    _, configured in configured
+                }),
+            joinToken: configuration.joinToken, lastPass: { [scheduling] in scheduling.lastPass }, log: log)
+        autoscaler.start(intervalSeconds: max(1, configuration.schedulingIntervalSeconds))
+        self.autoscaler = autoscaler
         log("\(configuration.replicaName) listening on \(server.baseURL)")
     }
 
     /// Stops serving (in-flight requests finish), stops the sweeps and closes the database connections.
     public func stop() {
+        autoscaler?.stop()
         scheduling?.stop()
         sweeps?.stop()
         blobCollection?.stop()
@@ -133,6 +144,7 @@ public final class ControlPlane: @unchecked Sendable {
         blobCollection = nil
         historyRetention = nil
         scheduling = nil
+        autoscaler = nil
         server = nil
         signals = nil
         pool = nil

@@ -24,6 +24,18 @@ final class SchedulingLoop: Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     private let replicaName: String
+    /// A committed pass and the epoch it was committed under: what the pool autoscaler decides from.
+    struct Pass: Sendable {
+        var epoch: Int64
+        var snapshot: ClusterSnapshot
+        var decisions: SchedulingDecisions
+    }
+    private let latestPass = Locked<Pass?>(nil)
+    /// The last committed pass while this replica still leads with its epoch; nil otherwise.
+    var lastPass: Pass? {
+        let epoch = leadingEpoch.current
+        return latestPass.withLock { pass in pass.flatMap { $0.epoch == epoch ? $0 : nil } }
+    }
     /// Pass durations and the last pass's pending reasons, for `/metrics`.
     private let telemetry: ControlTelemetry
 
@@ -125,5 +137,6 @@ final class SchedulingLoop: Sendable {
         }
         result = "committed"
         telemetry.observePending(decisions, of: snapshot)
+        latestPass.withLock { $0 = Pass(epoch: epoch, snapshot: snapshot, decisions: decisions) }
     }
 }

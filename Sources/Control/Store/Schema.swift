@@ -707,5 +707,41 @@ extension Migrations {
                     CASE WHEN jsonb_typeof(t.spec->'data') = 'array' THEN t.spec->'data' ELSE '[]' END) e
                 WHERE j.type = 'eval';
                 """),
+        // Worker pools (issue 19; docs/worker-pools.md): a `kind: WorkerPool` definition, the autoscaler's last
+        // look at it, the Slurm jobs it submitted until they end, and every scale decision with its reason (the
+        // newest 1,000 per pool are kept). The pool's name is the one key; dropping a pool drops its history.
+        Migration(
+            version: 28, name: "worker pools",
+            sql: """
+                CREATE TABLE worker_pools (
+                    name           text PRIMARY KEY CHECK (name ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'),
+                    spec           jsonb NOT NULL,
+                    current_nodes  int NOT NULL DEFAULT 0 CHECK (current_nodes >= 0),
+                    desired_nodes  int NOT NULL DEFAULT 0 CHECK (desired_nodes >= 0),
+                    blocked_reason text,
+                    scaled_at      timestamptz,
+                    created_at     timestamptz NOT NULL DEFAULT now(),
+                    updated_at     timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE TABLE worker_pool_slurm_jobs (
+                    pool         text NOT NULL REFERENCES worker_pools (name) ON DELETE CASCADE,
+                    slurm_job_id text NOT NULL CHECK (slurm_job_id ~ '^[0-9][0-9_.]{0,63}$'),
+                    nodes        int NOT NULL CHECK (nodes > 0),
+                    state        text NOT NULL CHECK (state IN ('pending', 'running', 'cancelled', 'ended')),
+                    submitted_at timestamptz NOT NULL DEFAULT now(),
+                    ended_at     timestamptz,
+                    PRIMARY KEY (pool, slurm_job_id)
+                );
+                CREATE TABLE worker_pool_decisions (
+                    id           bigserial PRIMARY KEY,
+                    pool         text NOT NULL REFERENCES worker_pools (name) ON DELETE CASCADE,
+                    at           timestamptz NOT NULL DEFAULT now(),
+                    action       text NOT NULL CHECK (action IN ('submit', 'cancel', 'ended', 'failed')),
+                    slurm_job_id text,
+                    nodes        int NOT NULL DEFAULT 0 CHECK (nodes >= 0),
+                    reason       text NOT NULL
+                );
+                CREATE INDEX worker_pool_decisions_pool ON worker_pool_decisions (pool, id);
+                """),
     ]
 }

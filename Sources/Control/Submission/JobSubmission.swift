@@ -17,9 +17,11 @@ struct JobSubmission {
     /// `visibility` refuses jobs of queues a submitter token may not use, before anything is written.
     func submit(_ request: SubmitManifestsRequest, visibility: JobVisibility? = nil) throws -> Outcome {
         let (planned, queues) = try services.submission.plan(request)
+        let pools = try services.submission.pools(request)
         try visibility?.requireSubmission(
             jobQueues: planned.map { ($0.job.name, $0.job.queue) }, configuresQueues: queues.map(\.name))
-        if request.dryRun { return try dryRun(planned, queues: queues) }
+        try visibility?.requirePoolConfiguration(pools.map(\.name))
+        if request.dryRun { return try dryRun(planned, queues: queues).withPools(validated: pools) }
         let submitted = try explainingNameConflicts(planned) {
             try services.jobs.submit(planned.map(\.job), configuring: queues)
         }
@@ -31,9 +33,11 @@ struct JobSubmission {
                 outcome: result.created ? .created : .unchanged, job: JobView(try jobs.job(named: result.name)))
         }
         let queueViews = queues.isEmpty ? nil : try QueueViews(services: services).views(named: queues.map(\.name))
+        // Pools after the jobs: a job that cannot be submitted leaves the pools as they were too.
+        let poolViews = try configure(pools)
         return Outcome(
-            response: SubmitManifestsResponse(jobs: views, queues: queueViews),
-            changedSomething: submitted.contains(where: \.created) || !queues.isEmpty)
+            response: SubmitManifestsResponse(jobs: views, queues: queueViews, pools: poolViews),
+            changedSomething: submitted.contains(where: \.created) || !queues.isEmpty || !pools.isEmpty)
     }
 
     /// The jobs as a real apply would leave them, checked against the database (`JobStore.check`) so a dry run

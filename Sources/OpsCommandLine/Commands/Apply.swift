@@ -41,6 +41,9 @@ enum ApplyCommand: OpsCommand {
         for queue in response.queues ?? [] {
             print("queue \(queue.name) \(dryRun ? "valid (dry run)" : "configured")")
         }
+        for pool in response.pools ?? [] {
+            print("pool \(pool.name) \(dryRun ? "valid (dry run)" : "configured")")
+        }
         for submitted in response.jobs {
             let verb: String
             switch submitted.outcome {

@@ -4,9 +4,12 @@ import Foundation
 
 enum DescribeCommand: OpsCommand {
     static let spec = CommandSpec(
-        "describe", summary: "Show one job in detail: tasks, attempts, results, metrics, artifacts, events",
+        "describe",
+        summary:
+            "Show one job in detail (tasks, attempts, results, metrics, artifacts, events) or one worker pool (size, Slurm jobs, scale decisions)",
         positionals: [
-            PositionalSpec("KIND", help: "job", choices: ["job"]), PositionalSpec("NAME", help: "the job's name"),
+            PositionalSpec("KIND", help: "job or pool", choices: ["job", "pool"]),
+            PositionalSpec("NAME", help: "the job's or pool's name"),
         ],
         options: [OpsCommands.output.spec])
 
@@ -21,6 +24,15 @@ enum DescribeCommand: OpsCommand {
         let format = try settings.value(OpsCommands.output)
         let name = settings.parsed.positionals[1]
         let client = try makeOpsClient(settings)
+        if settings.parsed.positionals[0] == "pool" {
+            let pool = try await client.pool(name)
+            if format.isStructured {
+                try Output.printStructured(pool, as: format)
+            } else {
+                print(PoolTables.describe(pool), terminator: "")
+            }
+            return 0
+        }
         let job = try await client.job(name)
         let tasks = try await client.tasks(job: name)
         // The latest 1,000 events (the server lists newest first), told in the order they happened.

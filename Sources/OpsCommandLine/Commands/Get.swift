@@ -5,14 +5,16 @@ import Foundation
 
 /// What `opsctl get` lists.
 enum ResourceKind: String, CaseIterable {
-    case jobs, tasks, workers, datasets, shards, artifacts, events, queues, metrics
+    case jobs, tasks, workers, datasets, shards, artifacts, events, queues, metrics, pools
 
     static let names = allCases.map(\.rawValue)
 }
 
 enum GetCommand: OpsCommand {
     static let spec = CommandSpec(
-        "get", summary: "List jobs, tasks, workers, datasets, shards, artifacts, events, queues or a job's metrics",
+        "get",
+        summary:
+            "List jobs, tasks, workers, datasets, shards, artifacts, events, queues, a job's metrics or worker pools",
         positionals: [
             PositionalSpec("KIND", help: ResourceKind.names.joined(separator: ", "), choices: ResourceKind.names),
             PositionalSpec(
@@ -218,6 +220,8 @@ struct GetRequest {
             let points = more(
                 try await client.metrics(job: name!, name: metric, scope: limited ? scope : .all), "metric points")
             text = try metricText(points)
+        case .pools:
+            text = try render(try await client.pools()) { PoolTables.pools($0, wide: wide) }
         }
         return ListingText(text: text, notes: notes)
     }

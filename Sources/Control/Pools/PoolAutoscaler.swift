@@ -136,7 +136,8 @@ final class PoolAutoscaler: Sendable {
     }
 
     /// Jobs the pass could not place for want of workers, and only for that: a job in backoff, over its queue's
-    /// quota or share, or waiting for preempted tasks would not start on a new node either.
+    /// quota (of resources or of training tokens) or share, or waiting for preempted tasks would not start on a
+    /// new node either; nor backfill work, which only uses capacity that is idle anyway.
     static func demand(_ snapshot: ClusterSnapshot, _ decisions: SchedulingDecisions) -> [PoolDemand] {
         let jobs = Dictionary(snapshot.pendingJobs.map { ($0.id, $0) }) { first, _ in first }
         return decisions.pending.compactMap { reason in
@@ -145,11 +146,14 @@ final class PoolAutoscaler: Sendable {
                 switch cause {
                 case .neverFits, .insufficientCapacity: wantsWorkers = true
                 case .backoff, .unknownQueue, .quotaExceeded, .waitingForPreemptedTasks, .holdingReservation,
-                    .queueOverShare:
+                    .queueOverShare, .tokenQuotaExceeded:
                     return nil
                 }
             }
-            guard wantsWorkers, let job = jobs[reason.job] else { return nil }
+            // Backfill (a checkpoint's eval) runs on capacity that is idle anyway; it never buys a node.
+            guard wantsWorkers, let job = jobs[reason.job], !BackfillPriority.isBackfill(job.priority) else {
+                return nil
+            }
             return PoolDemand(
                 job: job.id, tasks: job.tasks.count, isGang: job.isGang, perTask: job.perTask,
                 nodeSelector: job.nodeSelector, packBy: job.packBy)

@@ -52,7 +52,10 @@ final class ArgumentParserTests: XCTestCase {
             error("get jobz"),
             .invalidChoice(
                 command: "get", name: "KIND", value: "jobz",
-                choices: ["jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues", "metrics"])
+                choices: [
+                    "jobs", "tasks", "workers", "datasets", "shards", "artifacts", "events", "queues", "metrics",
+                    "pools",
+                ])
         )
         XCTAssertEqual(error("cancel a b"), .unexpectedArgument(command: "cancel", argument: "b"))
         XCTAssertEqual(

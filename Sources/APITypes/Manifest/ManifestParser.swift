@@ -113,11 +113,11 @@ public enum ManifestParser {
             return false
         }
         let queueOutcomes = documents.filter(isQueue).map { QueueManifestValidator.validate($0, problems: problems) }
-        checkQueueNames(queueOutcomes, problems: problems)
+        checkUniqueNames(queueOutcomes.map { ($0.name, $0.nameLine) }, kind: "queue", problems: problems)
         let poolOutcomes = documents.filter(isPool).map {
             WorkerPoolManifestValidator.validate($0, problems: problems)
         }
-        checkPoolNames(poolOutcomes, problems: problems)
+        checkUniqueNames(poolOutcomes.map { ($0.name, $0.nameLine) }, kind: "worker pool", problems: problems)
         let outcomes = documents.filter { !isQueue($0) && !isPool($0) }.map {
             JobManifestValidator.validate($0, problems: problems, registry: registry)
         }
@@ -140,36 +140,18 @@ public enum ManifestParser {
             fileName: fileName)
     }
 
-    /// A pool defined twice in one file is ambiguous, like a queue.
-    private static func checkPoolNames(
-        _ outcomes: [WorkerPoolManifestValidator.Outcome], problems: ManifestProblemCollector
+    /// A queue configured twice in one file is ambiguous (which weight wins?), and so is a pool defined twice:
+    /// both are errors at the second definition, naming the line of the first.
+    private static func checkUniqueNames(
+        _ names: [(name: String?, line: Int?)], kind: String, problems: ManifestProblemCollector
     ) {
         var firstLine: [String: Int?] = [:]
-        for outcome in outcomes {
-            guard let name = outcome.name else { continue }
+        for case (let name?, let line) in names {
             if let first = firstLine[name] {
                 let location = first.map { " (first defined at line \($0))" } ?? ""
-                problems.add(
-                    path: "metadata.name", line: outcome.nameLine, "duplicate worker pool name \"\(name)\"\(location)")
+                problems.add(path: "metadata.name", line: line, "duplicate \(kind) name \"\(name)\"\(location)")
             } else {
-                firstLine[name] = outcome.nameLine
-            }
-        }
-    }
-
-    /// A queue configured twice in one file is ambiguous (which weight wins?), so it is an error.
-    private static func checkQueueNames(
-        _ outcomes: [QueueManifestValidator.Outcome], problems: ManifestProblemCollector
-    ) {
-        var firstLine: [String: Int?] = [:]
-        for outcome in outcomes {
-            guard let name = outcome.name else { continue }
-            if let first = firstLine[name] {
-                let location = first.map { " (first defined at line \($0))" } ?? ""
-                problems.add(
-                    path: "metadata.name", line: outcome.nameLine, "duplicate queue name \"\(name)\"\(location)")
-            } else {
-                firstLine[name] = outcome.nameLine
+                firstLine[name] = line
             }
         }
     }

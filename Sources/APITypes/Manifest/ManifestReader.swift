@@ -326,4 +326,14 @@ extension ManifestObjectReader {
             report("apiVersion", "expected \"\(expected)\", got \"\(version)\"")
         }
     }
+
+    /// `metadata: {name: …}` of a kind whose metadata is its name only (a queue, a worker pool: labels would mean
+    /// nothing to the scheduler): the name, a DNS label, and its line.
+    func readNameOnlyMetadata() -> (name: String?, line: Int?) {
+        guard let meta = object("metadata", required: true) else { return (nil, nil) }
+        meta.rejectUnknownKeys(allowed: ["name"])
+        let name = meta.string(
+            "name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
+        return (name, meta.value("name")?.line)
+    }
 }

@@ -29,13 +29,7 @@ enum QueueManifestValidator {
         guard case .object = document.content else { return outcome }
         root.rejectUnknownKeys(allowed: topLevelFields)
         root.checkAPIVersion()
-        if let meta = root.object("metadata", required: true) {
-            // Queues carry no labels: only the name means anything to the scheduler.
-            meta.rejectUnknownKeys(allowed: ["name"])
-            outcome.name = meta.string(
-                "name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
-            outcome.nameLine = meta.value("name")?.line
-        }
+        (outcome.name, outcome.nameLine) = root.readNameOnlyMetadata()
         var weight = QueueSpec.defaultWeight
         var quota: Resources?
         var tokensPerDay: Int64?

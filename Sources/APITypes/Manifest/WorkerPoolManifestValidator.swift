@@ -37,12 +37,7 @@ enum WorkerPoolManifestValidator {
         guard case .object = document.content else { return outcome }
         root.rejectUnknownKeys(allowed: topLevelFields)
         root.checkAPIVersion()
-        if let meta = root.object("metadata", required: true) {
-            meta.rejectUnknownKeys(allowed: ["name"])
-            outcome.name = meta.string(
-                "name", required: true, expected: ManifestNames.dnsLabelExpectation, isValid: ManifestNames.isDNSLabel)
-            outcome.nameLine = meta.value("name")?.line
-        }
+        (outcome.name, outcome.nameLine) = root.readNameOnlyMetadata()
         guard let spec = root.object("spec", required: true) else { return outcome }
         spec.rejectUnknownKeys(allowed: specFields)
         let provider = spec.choice("provider", WorkerPoolProvider.allCases.map(\.rawValue), required: true)

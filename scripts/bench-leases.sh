@@ -26,29 +26,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-if ! command -v pgbench >/dev/null && [ ! -x "$PGBIN/pgbench" ]; then
-  echo "pgbench missing: installing Debian's postgresql-contrib / postgresql-client" >&2
-  apt-get update -qq && apt-get install -y -qq postgresql-contrib postgresql-client >/dev/null
-fi
-PGBENCH=$([ -x "$PGBIN/pgbench" ] && echo "$PGBIN/pgbench" || command -v pgbench)
-PSQL=$([ -x "$PGBIN/psql" ] && echo "$PGBIN/psql" || command -v psql)
-
 [ "$BUILD" = 0 ] || swift build -c release --product StoreBench >/dev/null
 [ "$BUILD" = 0 ] || [ "$SKIP_CONTROL" = 1 ] || swift build -c release --product ControlBench >/dev/null
 
-# A throwaway server for the raw anchor, with the same settings the benches give theirs (fsync on). As root it runs
-# as the postgres user, like the tests' EmbeddedPostgres.
-WORK=$(mktemp -d /tmp/bench-leases.XXXXXX)
-AS=()
-if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; AS=(runuser -u postgres --); fi
-PORT=$((20000 + RANDOM % 20000))
-cleanup() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-"${AS[@]}" "$PGBIN/initdb" -D "$WORK/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/log" -w \
-  -o "-p $PORT -k $WORK -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c shared_buffers=128MB" start >/dev/null
-RAW=(-h "$WORK" -p "$PORT" -U postgres)
+# A throwaway server for the raw anchor (scripts/lib/throwaway-postgres.sh).
+source scripts/lib/throwaway-postgres.sh
+RAW=("${PG[@]}")
 
 ROWS=()
 HEADER=$(printf '%-14s %9s %6s %8s %7s %14s %8s' "what" "queued" "batch" "tasks/s" "vs raw" "claim latency" "max/min")

@@ -271,7 +271,36 @@ final class TokenScopeTests: InProcessRouterTestCase {
         XCTAssertEqual(left, "")
         try Events.recordOutsideRequest(pool)
         XCTAssertEqual(try sqlInt("SELECT count(*) FROM events WHERE reason = 'outside' AND actor IS NULL"), 1)
-        XCTAssertEqual(try sqlInt("SELECT count(*) FROM events WHERE actor IS NOT NULL AND job_id IS NULL"), 0)
+        // The two token creations are the only changes of this test outside a job (their own test is below).
+        XCTAssertEqual(
+            try sqlInt("SELECT count(*) FROM events WHERE actor IS NOT NULL AND job_id IS NULL AND entity <> 'token'"),
+            0)
+    }
+
+    /// Creating and revoking a token is in the events trail itself: one `token` event each, naming the admin who
+    /// did it as the actor and the token's scope and queues in the reason; a second revocation adds nothing, and a
+    /// refused creation (name taken) writes no event. Before, both changes were only in `api_tokens`.
+    func testTokenCreationAndRevocationAreInTheEventsTrail() throws {
+        let ops = try createToken("ops", .admin)
+        _ = try createToken("ci", .submitter, queues: ["research", "eval"])
+        XCTAssertEqual(send(.delete, APIRoute.revokeToken.path("ci"), token: ops).status, 200)
+        XCTAssertEqual(send(.delete, APIRoute.revokeToken.path("ci"), token: "root").status, 200)
+        let taken = try send(
+            APIRoute.createToken.request(), token: "root", body: CreateTokenRequest(name: "ci", scope: .viewer))
+        XCTAssertEqual(taken.status, 409)
+
+        let response = send(.get, APIRoute.events.path(), token: "root")
+        XCTAssertEqual(response.status, 200)
+        let events = try WireCoding.decode(ListResponse<EventView>.self, from: response.bodyBytes).items
+            .filter { $0.type.hasPrefix("token.") }.sorted { $0.id < $1.id }
+        XCTAssertEqual(events.map(\.type), ["token.created", "token.created", "token.revoked"], "\(events)")
+        XCTAssertEqual(events.map { $0.actor ?? "-" }, ["admin", "admin", "ops"])
+        XCTAssertEqual(
+            events.map(\.message),
+            [
+                "token ops created with scope admin", "token ci created with scope submitter for queues eval, research",
+                "token ci revoked",
+            ])
     }
 
     private func split(_ path: String) -> (String, [HTTPQueryItem]) {

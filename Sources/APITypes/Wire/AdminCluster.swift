@@ -48,7 +48,8 @@ public struct EventView: Codable, Hashable, Sendable {
     public var id: Int64
     public var time: Date
     /// Dotted kind: `job.submitted`, `job.cancelled`, `task.queued`, `task.leased`, `task.succeeded`, `task.failed`,
-    /// `attempt.expired`, `attempt.preempted`, `worker.registered`, `worker.lost`, `queue.configured`, `queue.deleted`, ...
+    /// `attempt.expired`, `attempt.preempted`, `worker.registered`, `worker.lost`, `queue.configured`, `queue.deleted`,
+    /// `token.created`, `token.revoked`, ...
     public var type: String
     public var jobID: JobID?
     public var jobName: String?

@@ -743,5 +743,14 @@ extension Migrations {
                 );
                 CREATE INDEX worker_pool_decisions_pool ON worker_pool_decisions (pool, id);
                 """),
+        // Token creations and revocations in the audit trail (issue 16.5; docs/security.md): one `token` event each,
+        // written by `TokenSQL.create` / `TokenSQL.revoke` in the same statement, its actor the admin who did it.
+        Migration(
+            version: 29, name: "token events",
+            sql: """
+                ALTER TABLE events DROP CONSTRAINT events_entity_check;
+                ALTER TABLE events ADD CONSTRAINT events_entity_check
+                    CHECK (entity IN ('job', 'task', 'worker', 'dataset', 'shard', 'artifact', 'queue', 'token'));
+                """),
     ]
 }

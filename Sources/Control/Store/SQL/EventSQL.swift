@@ -35,7 +35,7 @@ enum EventSQL {
 
 /// What an event row is about (`events.entity`).
 enum EventEntity: String {
-    case job, task, worker, queue, dataset, shard, artifact
+    case job, task, worker, queue, dataset, shard, artifact, token
 }
 
 enum Events {

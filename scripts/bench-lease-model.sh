@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# What each part of a lease costs, beside the raw anchor, in one run (docs/leases.md, "A model of the lease"). pgbench
+# runs one worker's loop at batch 64 (8 clients, fsync on) against the control plane's own schema (migrated by
+# `opsctl serve`), as the control plane runs it today and with one cost taken away at a time, up to the lease living
+# in the task row. No HTTP and no Swift in the loop: the numbers say what the database allows each design.
+#   bash scripts/bench-lease-model.sh [--queued 100000] [--rounds 2] [--no-build]
+# Prints per round: tasks/s and the ratio to raw `FOR UPDATE SKIP LOCKED` measured in the same round.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+QUEUED=100000 ROUNDS=2 BUILD=1 WORKERS=8
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --queued) QUEUED=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    *) echo "bench-lease-model.sh: unknown argument $1 (see the header of this script)" >&2; exit 2 ;;
+  esac
+done
+[ "$BUILD" = 0 ] || swift build -c release --product opsctl >/dev/null
+MODEL=Benchmarks/leases/model
+source scripts/lib/throwaway-postgres.sh
+
+# The control plane's schema: `opsctl serve` migrates an empty database, then is stopped once it leads scheduling.
+"$PSQL" "${PG[@]}" -qc "CREATE DATABASE migrated" postgres
+OPS_ADMIN_TOKEN=model OPS_JOIN_TOKEN=model .build/release/opsctl serve --port $((30000 + RANDOM % 20000)) \
+  --database-url "postgresql://postgres@/migrated?host=$WORK&port=$PGPORT_" >"$WORK/serve.log" 2>&1 &
+SERVE=$!
+for _ in $(seq 1 300); do grep -q "leads scheduling" "$WORK/serve.log" && break; sleep 0.1; done
+kill "$SERVE"; wait "$SERVE" || true
+grep -q "leads scheduling" "$WORK/serve.log" || { cat "$WORK/serve.log" >&2; echo "opsctl serve did not migrate" >&2; exit 1; }
+"$PGBIN/pg_dump" "${PG[@]}" -s migrated >"$WORK/schema.sql"
+
+# database DDL...: a copy of the migrated schema with the variant's DDL on top.
+database() {
+  local name=$1; shift
+  "$PSQL" "${PG[@]}" -qc "CREATE DATABASE $name" postgres
+  "$PSQL" "${PG[@]}" -q -v ON_ERROR_STOP=1 -f "$WORK/schema.sql" "$name" >/dev/null
+  for ddl in "$@"; do "$PSQL" "${PG[@]}" -q -v ON_ERROR_STOP=1 -f "$MODEL/$ddl" "$name" >/dev/null; done
+}
+database today
+database no_fks no_hot_foreign_keys.sql
+database trimmed no_hot_foreign_keys.sql trim_task_indexes.sql
+database lease_in_task no_hot_foreign_keys.sql trim_task_indexes.sql lease_in_task.sql
+"$PSQL" "${PG[@]}" -qc "CREATE DATABASE raw" postgres
+
+PER=$(( QUEUED * 95 / 100 / 64 / WORKERS ))
+# loop DATABASE SCRIPT EVENTS: tasks/s of one run over a freshly filled queue.
+loop() {
+  local db=$1 script=$2 events=$3 mode=prepared
+  if [ "$db" = raw ]; then
+    "$PSQL" "${PG[@]}" -q -v queued="$QUEUED" -f Benchmarks/leases/schema.sql raw >/dev/null 2>&1; mode=simple
+  else
+    "$PSQL" "${PG[@]}" -q -v queued="$QUEUED" -f "$MODEL/setup.sql" "$db" >/dev/null
+  fi
+  "$PSQL" "${PG[@]}" -qc CHECKPOINT "$db"
+  local out; out=$("$PGBENCH" "${PG[@]}" -n -M "$mode" -D events="$events" -c "$WORKERS" -j 2 -t "$PER" -f "$script" "$db" 2>&1)
+  echo "$out" | grep -q "number of failed transactions: 0 " || { echo "$out" >&2; echo "pgbench failed on $db/$script" >&2; exit 1; }
+  echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | awk '{ printf "%.0f", $1 * 64 }'
+}
+
+printf '%-5s %-58s %8s %7s\n' round "lease design (batch 64, $QUEUED queued, $WORKERS clients)" tasks/s "vs raw"
+for round in $(seq 1 "$ROUNDS"); do
+  raw=$(loop raw Benchmarks/leases/claim_complete_b64.sql 0)
+  printf '%-5s %-58s %8s %7s\n' "$round" "raw FOR UPDATE SKIP LOCKED (the anchor)" "$raw" 1.00
+  while IFS='|' read -r db script events what; do
+    rate=$(loop "$db" "$MODEL/$script" "$events")
+    printf '%-5s %-58s %8s %7s\n' "$round" "$what" "$rate" "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')"
+  done <<'VARIANTS'
+today|today_b64.sql|1|today (attempt row per claim, 2 events per task)
+today|today_b64.sql|0|  today without the per-task events
+no_fks|today_b64.sql|1|  today without the hot foreign keys
+trimmed|today_b64.sql|1|  without the hot foreign keys, 2 task indexes trimmed
+trimmed|today_b64.sql|0|  the same without the per-task events
+lease_in_task|lease_in_task_b64.sql|1|lease in the task row, attempt row at the end, 2 events
+lease_in_task|lease_in_task_b64.sql|0|lease in the task row, attempt row at the end, no events
+VARIANTS
+done
+echo "$(nproc) cores, $("$PGBENCH" --version | head -1), fsync on"

@@ -18,8 +18,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$BUILD" = 0 ] || swift build -c release --product opsctl >/dev/null
+[ "$BUILD" = 0 ] || swift build -c release --product StoreBench >/dev/null
 MODEL=Benchmarks/leases/model
 source scripts/lib/throwaway-postgres.sh
+
+# Today's loop is the control plane's own claim and completion (TaskSQL), printed by StoreBench, not a copy.
+.build/release/StoreBench --print-lease-statements | python3 "$MODEL/today_loop.py" >"$WORK/today_b64.sql"
 
 # The control plane's schema: `opsctl serve` migrates an empty database, then is stopped once it leads scheduling.
 "$PSQL" "${PG[@]}" -qc "CREATE DATABASE migrated" postgres
@@ -39,8 +43,10 @@ database() {
   for ddl in "$@"; do "$PSQL" "${PG[@]}" -q -v ON_ERROR_STOP=1 -f "$MODEL/$ddl" "$name" >/dev/null; done
 }
 database today
+database today_no_events no_task_events.sql
 database no_fks no_hot_foreign_keys.sql
 database trimmed no_hot_foreign_keys.sql trim_task_indexes.sql
+database trimmed_no_events no_hot_foreign_keys.sql trim_task_indexes.sql no_task_events.sql
 database lease_in_task no_hot_foreign_keys.sql trim_task_indexes.sql lease_in_task.sql
 "$PSQL" "${PG[@]}" -qc "CREATE DATABASE raw" postgres
 
@@ -64,16 +70,16 @@ for round in $(seq 1 "$ROUNDS"); do
   raw=$(loop raw Benchmarks/leases/claim_complete_b64.sql 0)
   printf '%-5s %-58s %8s %7s\n' "$round" "raw FOR UPDATE SKIP LOCKED (the anchor)" "$raw" 1.00
   while IFS='|' read -r db script events what; do
-    rate=$(loop "$db" "$MODEL/$script" "$events")
+    rate=$(loop "$db" "$script" "$events")
     printf '%-5s %-58s %8s %7s\n' "$round" "$what" "$rate" "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')"
-  done <<'VARIANTS'
-today|today_b64.sql|1|today (attempt row per claim, 2 events per task)
-today|today_b64.sql|0|  today without the per-task events
-no_fks|today_b64.sql|1|  today without the hot foreign keys
-trimmed|today_b64.sql|1|  without the hot foreign keys, 2 task indexes trimmed
-trimmed|today_b64.sql|0|  the same without the per-task events
-lease_in_task|lease_in_task_b64.sql|1|lease in the task row, attempt row at the end, 2 events
-lease_in_task|lease_in_task_b64.sql|0|lease in the task row, attempt row at the end, no events
+  done <<VARIANTS
+today|$WORK/today_b64.sql|1|today (attempt row per claim, 2 events per task)
+today_no_events|$WORK/today_b64.sql|1|  today without the per-task events
+no_fks|$WORK/today_b64.sql|1|  today without the hot foreign keys
+trimmed|$WORK/today_b64.sql|1|  without the hot foreign keys, 2 task indexes trimmed
+trimmed_no_events|$WORK/today_b64.sql|1|  the same without the per-task events
+lease_in_task|$MODEL/lease_in_task_b64.sql|1|lease in the task row, attempt row at the end, 2 events
+lease_in_task|$MODEL/lease_in_task_b64.sql|0|lease in the task row, attempt row at the end, no events
 VARIANTS
 done
 echo "$(nproc) cores, $("$PGBENCH" --version | head -1), fsync on"

@@ -2,6 +2,7 @@
 // server with fsync ON. Shows what the database layer allows the end-to-end path (ControlBench).
 //
 //   swift run -c release StoreBench [--tasks 20000] [--drain 0] [--workers 8] [--batch 50] [--queues 0] [--capped-tasks 0]
+//   swift run -c release StoreBench --print-lease-statements
 //
 // --drain M stops once M tasks are claimed and completed (0: all of them), so a deep queue (--tasks 1000000) can be
 // measured at batch 1 in minutes. Prints per-worker claim counts (fairness: max/min) and the p99 claim latency, and a
@@ -27,6 +28,14 @@ let taskCount = argument("--tasks", 20_000)
 let workerCount = argument("--workers", 8)
 let batch = argument("--batch", 50)
 let drain = argument("--drain", 0) > 0 ? min(argument("--drain", 0), taskCount) : taskCount
+
+// --print-lease-statements: the claim at batch 64 and the completion as text, for scripts/bench-lease-model.sh.
+if CommandLine.arguments.contains("--print-lease-statements") {
+    print(LeaseStatementTexts.claim(limit: 64))
+    print(LeaseStatementTexts.separator)
+    print(LeaseStatementTexts.completion)
+    exit(0)
+}
 
 let directory = try TemporaryDirectory.make(prefix: "llmops-storebench-")
 let server = EmbeddedPostgres(

@@ -43,10 +43,8 @@ database() {
   for ddl in "$@"; do "$PSQL" "${PG[@]}" -q -v ON_ERROR_STOP=1 -f "$MODEL/$ddl" "$name" >/dev/null; done
 }
 database today
-database today_no_events no_task_events.sql
 database no_fks no_hot_foreign_keys.sql
 database trimmed no_hot_foreign_keys.sql trim_task_indexes.sql
-database trimmed_no_events no_hot_foreign_keys.sql trim_task_indexes.sql no_task_events.sql
 database lease_in_task no_hot_foreign_keys.sql trim_task_indexes.sql lease_in_task.sql
 "$PSQL" "${PG[@]}" -qc "CREATE DATABASE raw" postgres
 
@@ -74,10 +72,10 @@ for round in $(seq 1 "$ROUNDS"); do
     printf '%-5s %-58s %8s %7s\n' "$round" "$what" "$rate" "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')"
   done <<VARIANTS
 today|$WORK/today_b64.sql|1|today (attempt row per claim, 2 events per task)
-today_no_events|$WORK/today_b64.sql|1|  today without the per-task events
+today|$WORK/today_b64.sql|0|  today without the per-task events
 no_fks|$WORK/today_b64.sql|1|  today without the hot foreign keys
 trimmed|$WORK/today_b64.sql|1|  without the hot foreign keys, 2 task indexes trimmed
-trimmed_no_events|$WORK/today_b64.sql|1|  the same without the per-task events
+trimmed|$WORK/today_b64.sql|0|  the same without the per-task events
 lease_in_task|$MODEL/lease_in_task_b64.sql|1|lease in the task row, attempt row at the end, 2 events
 lease_in_task|$MODEL/lease_in_task_b64.sql|0|lease in the task row, attempt row at the end, no events
 VARIANTS

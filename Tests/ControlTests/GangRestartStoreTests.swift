@@ -57,7 +57,7 @@ final class GangRestartStoreTests: StoreTestCase {
         let (job, members) = try runningGang("lost", type: CommandJobKinds.commandName)
         try pool.withConnection {
             try $0.execute(
-                "UPDATE task_attempts SET lease_deadline = now() - interval '1 second' WHERE id = $1",
+                "UPDATE tasks SET lease_deadline = now() - interval '1 second' WHERE active_attempt_id = $1",
                 [.int(members[0].attempt.rawValue)])
         }
         let expired = try leases.expireLeases()

@@ -204,12 +204,29 @@ final class HistoryPartitionTests: XCTestCase {
     private func fixture(attemptStartedDaysAgo: Double) throws -> Int64 {
         try execute("INSERT INTO workers (name, cpu_millis, memory_bytes, state) VALUES ('w1', 1000, 1 << 30, 'alive')")
         try execute("INSERT INTO jobs (name, type, state) VALUES ('history', 'shell', 'running')")
-        try execute("INSERT INTO tasks (job_id, task_index, state) VALUES (1, 0, 'running')")
-        try execute(
-            """
-            INSERT INTO task_attempts (task_id, number, worker_id, state, lease_seconds, lease_deadline, started_at)
-            VALUES (1, 1, 1, 'active', 60, now() + interval '1 minute', now() - $1 * interval '1 day')
-            """, [.double(attemptStartedDaysAgo)])
+        // Before migration 30 the live attempt is a `task_attempts` row; from it on, its task row (the migration
+        // test inserts before migration 20, so migration 30 moves this attempt into its task on the way).
+        let attemptsIsTable = try pool.withConnection { c in
+            try c.queryOne("SELECT relkind::text = 'r' AS t FROM pg_class WHERE relname = 'task_attempts'").bool("t")
+        }
+        if attemptsIsTable {
+            try execute(
+                "INSERT INTO tasks (job_id, task_index, state, attempts, worker_id, active_attempt_id) VALUES (1, 0, 'running', 1, 1, 1)"
+            )
+            try execute(
+                """
+                INSERT INTO task_attempts (task_id, number, worker_id, state, lease_seconds, lease_deadline, started_at)
+                VALUES (1, 1, 1, 'active', 60, now() + interval '1 minute', now() - $1 * interval '1 day')
+                """, [.double(attemptStartedDaysAgo)])
+        } else {
+            try execute(
+                """
+                INSERT INTO tasks (job_id, task_index, state, attempts, worker_id, active_attempt_id, lease_seconds,
+                    lease_deadline, attempt_started_at)
+                VALUES (1, 0, 'running', 1, 1, nextval('task_attempts_id_seq'), 60, now() + interval '1 minute',
+                    now() - $1 * interval '1 day')
+                """, [.double(attemptStartedDaysAgo)])
+        }
         return 1
     }
 

@@ -60,12 +60,16 @@ public struct PlacementStore: Sendable {
     /// The same inside the caller's transaction (a report batch is stored in one). Refusals are thrown before
     /// anything is written.
     static func preempt(_ c: PostgresConnection, attempt: AttemptID, reason: String) throws {
-        guard let row = try c.queryFirst(AttemptSQL.lockState, [attempt.sql]) else {
-            throw StoreError.unknownAttempt(attempt)
+        // A live attempt's task row is locked; an ended one is read after the lock wait, so an attempt that ended
+        // while this waited is seen in its final state.
+        guard let row = try c.queryFirst(AttemptSQL.lockLive, [attempt.sql]) else {
+            guard let ended = try c.queryFirst(AttemptSQL.endedState, [attempt.sql]) else {
+                throw StoreError.unknownAttempt(attempt)
+            }
+            let state = try ended.string("state")
+            if state == AttemptState.preempted.rawValue { return }
+            throw StoreError.staleAttempt(attempt, state: state)
         }
-        let state = try row.string("state")
-        if state == AttemptState.preempted.rawValue { return }
-        guard state == AttemptState.active.rawValue else { throw StoreError.staleAttempt(attempt, state: state) }
         // What the next attempt trains again, in the event's words too (`opsctl describe job` shows both).
         let lost = try TrainingTokens.recordLoss(c, attempt: attempt).map {
             "; \($0) tokens since the last checkpoint will be recomputed"

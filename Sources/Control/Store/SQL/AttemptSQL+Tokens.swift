@@ -1,17 +1,19 @@
 // The token columns of attempts and tasks (migration 26): what a train attempt consumed, what its task had at
-// its last checkpoint, and what a preemption lost. Docs: docs/scheduler.md, "Checkpoint-aware preemption".
+// its last checkpoint, and what a preemption lost. A live attempt's are in its task row (`attempt_tokens_*`,
+// migration 30), copied into its `attempts_ended` row when it ends. Docs: docs/scheduler.md, "Checkpoint-aware
+// preemption".
 
 extension AttemptSQL {
     /// Sets live attempt $1's cumulative tokens to $2; returns its queue and the tokens consumed since its previous
     /// report (for a resumed attempt's first report: since the checkpoint it resumed from), never negative.
     static let recordTokensConsumed = """
         WITH prior AS (
-            SELECT a.id, coalesce(a.tokens_consumed, t.checkpoint_tokens, 0) AS before, j.queue
-            FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
-            WHERE a.id = $1 AND a.state = 'active'
-            FOR UPDATE OF a
+            SELECT t.id, coalesce(t.attempt_tokens_consumed, t.checkpoint_tokens, 0) AS before, j.queue
+            FROM tasks t JOIN jobs j ON j.id = t.job_id
+            WHERE t.active_attempt_id = $1 AND t.state = 'running'
+            FOR UPDATE OF t
         )
-        UPDATE task_attempts a SET tokens_consumed = $2 FROM prior p WHERE a.id = p.id
+        UPDATE tasks t SET attempt_tokens_consumed = $2 FROM prior p WHERE t.id = p.id
         RETURNING p.queue, greatest($2 - p.before, 0) AS consumed
         """
 
@@ -25,9 +27,10 @@ extension AttemptSQL {
     /// Attempt $1 is being preempted: keeps the tokens it consumed since its task's last checkpoint (what the next
     /// attempt trains again) and returns them with the queue. No row when the attempt reported no tokens.
     static let recordTokensLost = """
-        UPDATE task_attempts a SET tokens_lost = greatest(a.tokens_consumed - coalesce(t.checkpoint_tokens, 0), 0)
-        FROM tasks t JOIN jobs j ON j.id = t.job_id
-        WHERE a.id = $1 AND t.id = a.task_id AND a.tokens_consumed IS NOT NULL AND a.tokens_lost IS NULL
-        RETURNING a.tokens_lost, j.queue
+        UPDATE tasks t SET attempt_tokens_lost = greatest(t.attempt_tokens_consumed - coalesce(t.checkpoint_tokens, 0), 0)
+        FROM jobs j
+        WHERE t.active_attempt_id = $1 AND t.state = 'running' AND j.id = t.job_id
+          AND t.attempt_tokens_consumed IS NOT NULL AND t.attempt_tokens_lost IS NULL
+        RETURNING t.attempt_tokens_lost AS tokens_lost, j.queue
         """
 }

@@ -1,28 +1,51 @@
-// Statements of the `task_attempts` table (leases). An attempt is created by the claim (`TaskSQL.claim`) and
-// ended with its task (`TaskSQL.complete`, `TaskSQL.endAttempts`); these read, extend and mark them.
+// Statements of attempts (leases). The lease lives in its task row while it runs (issue 15, docs/leases.md: the
+// holder, the attempt's id and number, its deadline, preemption and token columns), set by the claim
+// (`TaskSQL.claim`); the attempt's row is written once, in its final state, into `attempts_ended` when it ends
+// (`TaskSQL.complete`, `TaskSQL.endAttempts`, and the cancel and preemption statements here). The view
+// `task_attempts` reads both as one table for everything that only reads attempts.
 
 enum AttemptSQL {
-    /// The columns `LeaseStore.AttemptEnding(row:)` decodes: the attempt, its task's job and the job's retry policy.
-    static let endingColumns = """
-        SELECT a.id, a.task_id, a.number, a.worker_id, t.job_id, j.max_attempts, j.initial_backoff_seconds,
-               j.max_backoff_seconds, j.backoff_multiplier
-        FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN jobs j ON j.id = t.job_id
+    /// The head of every insert of an ended attempt; `endedFromTask` gives the SELECT list.
+    static let insertEnded = """
+        INSERT INTO attempts_ended (id, task_id, number, worker_id, state, lease_seconds, lease_deadline, started_at,
+            finished_at, error, preempt_deadline, preempt_reason, tokens_consumed, tokens_lost)
         """
 
-    /// Active attempts $1 of running tasks (held by worker $2 unless NULL), locked with their tasks, for failing.
+    /// The SELECT list of `insertEnded` from task row `t` (its running attempt), ended in `state` with `error`
+    /// (SQL expressions); the caller adds the FROM clause naming the task rows `t`.
+    static func endedFromTask(state: String, error: String) -> String {
+        """
+        SELECT t.active_attempt_id, t.id, t.attempts, t.worker_id, \(state), t.lease_seconds, t.lease_deadline,
+            t.attempt_started_at, now(), \(error), t.preempt_deadline, t.preempt_reason, t.attempt_tokens_consumed,
+            t.attempt_tokens_lost
+        """
+    }
+
+    /// The columns `LeaseStore.AttemptEnding(row:)` decodes: the running attempt of task row `t`, its job and the
+    /// job's retry policy.
+    static let endingColumns = """
+        SELECT t.active_attempt_id AS id, t.id AS task_id, t.attempts AS number, t.worker_id, t.job_id, j.max_attempts,
+               j.initial_backoff_seconds, j.max_backoff_seconds, j.backoff_multiplier
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
+        """
+
+    /// Active attempts $1 (held by worker $2 unless NULL), their tasks locked in id order, for failing.
     static let lockForFailure = """
         \(endingColumns)
-        WHERE a.id = ANY($1) AND a.state = 'active' AND t.state = 'running' AND ($2::bigint IS NULL OR a.worker_id = $2)
-        ORDER BY a.id FOR UPDATE OF a, t
+        WHERE t.active_attempt_id = ANY($1) AND t.state = 'running' AND ($2::bigint IS NULL OR t.worker_id = $2)
+        ORDER BY t.id FOR UPDATE OF t
         """
 
-    /// Active attempts whose lease deadline passed, oldest deadline first, at most $1, locked (SKIP LOCKED: replicas
-    /// expiring together take disjoint sets).
+    /// Active attempts whose lease deadline passed, oldest deadline first, at most $1, their tasks locked (SKIP
+    /// LOCKED: replicas expiring together take disjoint sets). The running tasks are read through
+    /// `tasks_running_worker` (a partial index of running tasks): the deadline itself is not indexed, so a
+    /// heartbeat's extension writes no index entry, and a sweep reads the running tasks, which the cluster's
+    /// capacity bounds.
     static let lockExpired = """
         \(endingColumns)
-        WHERE a.state = 'active' AND a.lease_deadline < now() AND t.state = 'running'
-        ORDER BY a.lease_deadline LIMIT $1
-        FOR UPDATE OF a, t SKIP LOCKED
+        WHERE t.state = 'running' AND t.active_attempt_id IS NOT NULL AND t.lease_deadline < now()
+        ORDER BY t.lease_deadline LIMIT $1
+        FOR UPDATE OF t SKIP LOCKED
         """
 
     /// State and worker of the attempts $1 (why a report was not applied).
@@ -41,42 +64,55 @@ enum AttemptSQL {
 
     /// Extends the active leases of worker $1 by their lease duration (only the attempts $2 unless NULL).
     static let extendLeases = """
-        UPDATE task_attempts SET lease_deadline = now() + make_interval(secs => lease_seconds)
-        WHERE worker_id = $1 AND state = 'active' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[])) RETURNING id
+        UPDATE tasks SET lease_deadline = now() + make_interval(secs => lease_seconds)
+        WHERE worker_id = $1 AND state = 'running' AND active_attempt_id IS NOT NULL
+          AND ($2::bigint[] IS NULL OR active_attempt_id = ANY($2::bigint[]))
+        RETURNING active_attempt_id AS id
         """
 
     /// The leases of the lost workers $1 end now (the next expiry requeues their tasks).
     static let endLeasesOfWorkers = """
-        UPDATE task_attempts SET lease_deadline = least(lease_deadline, now()) WHERE state = 'active' AND worker_id = ANY($1)
+        UPDATE tasks SET lease_deadline = least(lease_deadline, now())
+        WHERE state = 'running' AND active_attempt_id IS NOT NULL AND worker_id = ANY($1)
         """
 
-    /// Cancels the active attempts of job $1's tasks with error $2, locking them in id order first (a plain
-    /// `UPDATE` locks in scan order, which after updates is not id order; a failure report locks by id too).
+    /// Cancels the active attempts of job $1's tasks with error $2, locking the tasks in id order first (a plain
+    /// `UPDATE` locks in scan order, which after updates is not id order; a failure report locks by id too). The
+    /// caller then moves the tasks (`TaskTransitions.move`, which clears `active_attempt_id`).
     static let cancelOfJob = """
         WITH l AS (
-            SELECT a.id FROM task_attempts a JOIN tasks t ON t.id = a.task_id
-            WHERE t.job_id = $1 AND a.state = 'active'
-            ORDER BY a.id FOR UPDATE OF a
+            SELECT t.* FROM tasks t
+            WHERE t.job_id = $1 AND t.state = 'running' AND t.active_attempt_id IS NOT NULL
+            ORDER BY t.id FOR UPDATE OF t
         )
-        UPDATE task_attempts a SET state = 'cancelled', finished_at = now(), error = $2
-        FROM l WHERE a.id = l.id AND a.state = 'active'
+        \(insertEnded)
+        \(endedFromTask(state: "'cancelled'", error: "$2")) FROM l t
         """
 
     // MARK: Preemption
 
-    static let lockState = "SELECT a.state, a.task_id FROM task_attempts a WHERE a.id = $1 FOR UPDATE"
+    /// The task of live attempt $1, locked; no row when the attempt is not live (then `endedState` says why).
+    static let lockLive = """
+        SELECT t.id AS task_id FROM tasks t WHERE t.active_attempt_id = $1 AND t.state = 'running' FOR UPDATE OF t
+        """
 
-    /// Attempt $1 is preempted with error $2.
-    static let markPreempted =
-        "UPDATE task_attempts SET state = 'preempted', finished_at = now(), error = $2 WHERE id = $1"
+    /// The state and task of ended attempt $1.
+    static let endedState = "SELECT state, task_id FROM attempts_ended WHERE id = $1"
+
+    /// Live attempt $1 is preempted with error $2 (its task row locked by `lockLive`; the caller then requeues the
+    /// task, which clears `active_attempt_id`).
+    static let markPreempted = """
+        \(insertEnded)
+        \(endedFromTask(state: "'preempted'", error: "$2"))
+        FROM tasks t WHERE t.active_attempt_id = $1 AND t.state = 'running'
+        """
 
     /// Asks the live attempt of task $1 to stop by $2 (epoch seconds) for reason $3, once (a victim already being
     /// preempted keeps its first deadline), with a `preempting` event.
     static let markPreempting = """
         WITH marked AS (
-            UPDATE task_attempts a SET preempt_deadline = to_timestamp($2), preempt_reason = $3
-            FROM tasks t
-            WHERE t.id = $1 AND a.id = t.active_attempt_id AND a.state = 'active' AND a.preempt_deadline IS NULL
+            UPDATE tasks t SET preempt_deadline = to_timestamp($2), preempt_reason = $3
+            WHERE t.id = $1 AND t.state = 'running' AND t.active_attempt_id IS NOT NULL AND t.preempt_deadline IS NULL
             RETURNING t.id, t.job_id
         )
         \(EventSQL.insertInto)
@@ -85,13 +121,16 @@ enum AttemptSQL {
 
     /// Worker $1's attempts asked to stop for preemption, with their deadlines.
     static let pendingPreemptions = """
-        SELECT id, task_id, preempt_deadline, coalesce(preempt_reason, '') AS reason FROM task_attempts
-        WHERE worker_id = $1 AND state = 'active' AND preempt_deadline IS NOT NULL ORDER BY id
+        SELECT active_attempt_id AS id, id AS task_id, preempt_deadline, coalesce(preempt_reason, '') AS reason
+        FROM tasks
+        WHERE worker_id = $1 AND state = 'running' AND active_attempt_id IS NOT NULL AND preempt_deadline IS NOT NULL
+        ORDER BY active_attempt_id
         """
 
-    /// Attempts whose preemption grace period is over.
+    /// Attempts whose preemption grace period is over (`tasks_preempting`, a partial index of the few asked).
     static let overduePreemptions = """
-        SELECT id, coalesce(preempt_reason, '') AS reason FROM task_attempts
-        WHERE state = 'active' AND preempt_deadline IS NOT NULL AND preempt_deadline < now()
+        SELECT active_attempt_id AS id, coalesce(preempt_reason, '') AS reason FROM tasks
+        WHERE state = 'running' AND active_attempt_id IS NOT NULL AND preempt_deadline IS NOT NULL
+          AND preempt_deadline < now()
         """
 }

@@ -102,16 +102,15 @@ extension TaskSQL {
                 WHERE p.k < v.total
             ), picked AS (
                 SELECT n.* FROM numbered n JOIN p ON p.k = n.k WHERE p.take AND (SELECT f.fresh FROM free f)
-            ), a AS (
-                INSERT INTO task_attempts (task_id, number, worker_id, state, lease_seconds, lease_deadline)
-                SELECT id, attempts + 1, $1, 'active', $2, now() + make_interval(secs => $2) FROM picked
-                RETURNING id, task_id, number, lease_deadline
             ), u AS (
-                UPDATE tasks t SET state = $3, attempts = a.number, worker_id = $1, active_attempt_id = a.id,
-                    progress = NULL, progress_message = NULL,
+                UPDATE tasks t SET state = $3, attempts = t.attempts + 1, worker_id = $1,
+                    active_attempt_id = nextval('task_attempts_id_seq'), lease_seconds = $2,
+                    lease_deadline = now() + make_interval(secs => $2), attempt_started_at = now(),
+                    preempt_deadline = NULL, preempt_reason = NULL, attempt_tokens_consumed = NULL,
+                    attempt_tokens_lost = NULL, progress = NULL, progress_message = NULL,
                     started_at = coalesce(t.started_at, now()), updated_at = now()
-                FROM a WHERE t.id = a.task_id AND t.state = 'queued'
-                RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.lease_deadline
+                FROM picked WHERE t.id = picked.id AND t.state = 'queued'
+                RETURNING t.id, t.job_id, t.active_attempt_id AS attempt_id, t.attempts AS number, t.lease_deadline
             ), e AS (
                 \(EventSQL.insertInto)
                 SELECT 'task', id, job_id, 'queued', $3, 'attempt ' || number || ' leased to worker ' || $1::text FROM u

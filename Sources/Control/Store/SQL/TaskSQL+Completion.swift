@@ -9,8 +9,9 @@ extension TaskSQL {
     /// `complete` in a transaction. Returns `applied` (false: nothing changed, the batch may finish a job) and,
     /// when applied, one row per completed attempt.
     ///
-    /// The batch's attempts and tasks are locked first, in attempt-id order as a failure report locks them
-    /// (`AttemptSQL.lockForFailure`; docs/postgres-store.md, "Lock order"), and only then is each job probed for
+    /// The lease lives in the task row (issue 15, docs/leases.md): each attempt's row is written here, once, in its
+    /// final state, from its task. The batch's tasks are locked first, in task-id order as a failure report locks
+    /// them (`AttemptSQL.lockForFailure`; docs/postgres-store.md, "Lock order"), and only then is each job probed for
     /// another unfinished task nobody is changing right now (FOR SHARE SKIP LOCKED, as in `complete`): of two
     /// batches finishing a job's last tasks together, the later probe skips the task the other holds and sends
     /// its batch to `complete`, which refreshes the job. Probing before locking its own tasks, two such batches
@@ -19,28 +20,27 @@ extension TaskSQL {
         WITH r AS (
             SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
         ), own AS (
-            SELECT a.id AS attempt_id, a.task_id, a.number, t.job_id, r.result
-            FROM r JOIN task_attempts a ON a.id = r.attempt_id JOIN tasks t ON t.id = a.task_id
-            WHERE a.state = 'active' AND t.state = 'running' AND ($3::bigint IS NULL OR a.worker_id = $3)
-            ORDER BY a.id
-            FOR UPDATE OF a, t
+            SELECT t.*, r.result AS reported_result
+            FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
+            WHERE t.state = 'running' AND ($3::bigint IS NULL OR t.worker_id = $3)
+            ORDER BY t.id
+            FOR UPDATE OF t
         ), go AS (
             SELECT NOT coalesce(bool_or(p.id IS NULL), false) AS ok
             FROM (SELECT DISTINCT job_id FROM own) j
             LEFT JOIN LATERAL (
                 SELECT x.id FROM tasks x
-                WHERE x.job_id = j.job_id AND x.state <> 'succeeded' AND x.id NOT IN (SELECT task_id FROM own)
+                WHERE x.job_id = j.job_id AND x.state <> 'succeeded' AND x.id NOT IN (SELECT id FROM own)
                 LIMIT 1 FOR SHARE OF x SKIP LOCKED
             ) p ON true
         ), a AS (
-            UPDATE task_attempts a SET state = 'succeeded', finished_at = now()
-            FROM own WHERE a.id = own.attempt_id AND a.state = 'active' AND (SELECT g.ok FROM go g)
-            RETURNING a.id, own.task_id, own.number, own.result
+            \(AttemptSQL.insertEnded)
+            \(AttemptSQL.endedFromTask(state: "'succeeded'", error: "NULL")) FROM own t WHERE (SELECT g.ok FROM go g)
         ), u AS (
-            UPDATE tasks t SET state = $4, result = a.result::jsonb, worker_id = NULL, active_attempt_id = NULL,
-                finished_at = now(), updated_at = now()
-            FROM a WHERE t.id = a.task_id AND t.state = 'running'
-            RETURNING t.id, t.job_id, a.id AS attempt_id, a.number
+            UPDATE tasks t SET state = $4, result = own.reported_result::jsonb, worker_id = NULL,
+                active_attempt_id = NULL, finished_at = now(), updated_at = now()
+            FROM own WHERE t.id = own.id AND (SELECT g.ok FROM go g)
+            RETURNING t.id, t.job_id, own.active_attempt_id AS attempt_id, own.attempts AS number
         ), e AS (
             \(EventSQL.insertInto)
             SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u

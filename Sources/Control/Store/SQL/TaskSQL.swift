@@ -43,8 +43,9 @@ enum TaskSQL {
         """
 
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to
-    /// $4 (succeeded), one event each. The reports are taken in attempt-id order (the caller sorts them too), so two
-    /// batches holding attempts of one job lock them in one order (docs/postgres-store.md, "Lock order").
+    /// $4 (succeeded), one event each, each attempt's row written from its task row. The tasks are locked in id
+    /// order, so two batches holding attempts of one job lock them in one order (docs/postgres-store.md, "Lock
+    /// order").
     /// Returns the applied attempts, their jobs, and whether each job may have finished with them: no other
     /// unfinished task of the job that nobody is changing right now (FOR SHARE SKIP LOCKED). A task another
     /// in-flight report holds is skipped, so of two reports finishing the last tasks together at least the later
@@ -53,16 +54,21 @@ enum TaskSQL {
     /// two (the probe was `unfinishedUnlockedOfJob`, once per job).
     static let complete = """
         WITH r AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result) ORDER BY attempt_id
+            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
+        ), own AS (
+            SELECT t.*, r.result AS reported_result
+            FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
+            WHERE t.state = 'running' AND ($3::bigint IS NULL OR t.worker_id = $3)
+            ORDER BY t.id
+            FOR UPDATE OF t
         ), a AS (
-            UPDATE task_attempts a SET state = 'succeeded', finished_at = now()
-            FROM r WHERE a.id = r.attempt_id AND a.state = 'active' AND ($3::bigint IS NULL OR a.worker_id = $3)
-            RETURNING a.id, a.task_id, a.number, r.result
+            \(AttemptSQL.insertEnded)
+            \(AttemptSQL.endedFromTask(state: "'succeeded'", error: "NULL")) FROM own t
         ), u AS (
-            UPDATE tasks t SET state = $4, result = a.result::jsonb, worker_id = NULL, active_attempt_id = NULL,
-                finished_at = now(), updated_at = now()
-            FROM a WHERE t.id = a.task_id AND t.state = 'running'
-            RETURNING t.id, t.job_id, a.id AS attempt_id, a.number
+            UPDATE tasks t SET state = $4, result = own.reported_result::jsonb, worker_id = NULL,
+                active_attempt_id = NULL, finished_at = now(), updated_at = now()
+            FROM own WHERE t.id = own.id
+            RETURNING t.id, t.job_id, own.active_attempt_id AS attempt_id, own.attempts AS number
         ), e AS (
             \(EventSQL.insertInto)
             SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
@@ -78,22 +84,29 @@ enum TaskSQL {
         SELECT u.attempt_id, u.job_id, f.may_have_finished FROM u JOIN f ON f.job_id = u.job_id
         """
 
-    /// Ends active attempts ($1 ids, $2 attempt states, $3 task states, $4 backoff seconds, $5 errors): the task is
-    /// requeued after its backoff or fails, one event each. Returns the ended attempts, their jobs and task states.
+    /// Ends active attempts ($1 ids, $2 attempt states, $3 task states, $4 backoff seconds, $5 errors), whose tasks
+    /// the caller locked (`AttemptSQL.lockForFailure`, `lockExpired`, `lockGangSiblings`): each attempt's row is
+    /// written from its task row in its final state, and the task is requeued after its backoff or fails, one event
+    /// each. Returns the ended attempts, their jobs and task states.
     static let endAttempts = """
         WITH r AS (
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::text[])
-                AS r(attempt_id, attempt_state, task_state, delay, error)
+                AS r(attempt_id, attempt_state, task_state, delay, attempt_error)
+        ), own AS (
+            SELECT t.*, r.attempt_state, r.task_state, r.delay, r.attempt_error
+            FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
+            WHERE t.state = 'running'
         ), a AS (
-            UPDATE task_attempts a SET state = r.attempt_state, finished_at = now(), error = r.error
-            FROM r WHERE a.id = r.attempt_id AND a.state = 'active'
-            RETURNING a.id, a.task_id, a.number, r.attempt_state, r.task_state, r.delay, r.error
+            \(AttemptSQL.insertEnded)
+            \(AttemptSQL.endedFromTask(state: "t.attempt_state", error: "t.attempt_error")) FROM own t
         ), u AS (
-            UPDATE tasks t SET state = a.task_state, worker_id = NULL, active_attempt_id = NULL, placed_worker_id = NULL,
-                not_before = now() + make_interval(secs => a.delay), error = a.error, updated_at = now(),
-                finished_at = CASE WHEN a.task_state = 'failed' THEN now() END
-            FROM a WHERE t.id = a.task_id AND t.state = 'running'
-            RETURNING t.id, t.job_id, a.id AS attempt_id, a.number, a.attempt_state, a.task_state, a.delay, a.error
+            UPDATE tasks t SET state = own.task_state, worker_id = NULL, active_attempt_id = NULL,
+                placed_worker_id = NULL, not_before = now() + make_interval(secs => own.delay),
+                error = own.attempt_error, updated_at = now(),
+                finished_at = CASE WHEN own.task_state = 'failed' THEN now() END
+            FROM own WHERE t.id = own.id
+            RETURNING t.id, t.job_id, own.active_attempt_id AS attempt_id, own.attempts AS number, own.attempt_state,
+                own.task_state, own.delay, own.attempt_error AS error
         ), e AS (
             \(EventSQL.insertInto)
             SELECT 'task', id, job_id, 'running', task_state,
@@ -219,11 +232,11 @@ enum TaskSQL {
         SELECT t.id, t.job_id, coalesce(t.worker_id, t.placed_worker_id) AS worker_id, t.cpu_millis, t.memory_bytes,
                t.accelerators, t.priority, t.gang, j.queue,
                extract(epoch FROM coalesce(t.started_at, t.updated_at))::float8 AS started,
-               extract(epoch FROM a.preempt_deadline)::float8 AS preempt_deadline,
-               greatest(a.tokens_consumed - coalesce(t.checkpoint_tokens, 0), 0) AS tokens_since_checkpoint,
+               extract(epoch FROM CASE WHEN t.state = 'running' THEN t.preempt_deadline END)::float8 AS preempt_deadline,
+               CASE WHEN t.state = 'running' THEN greatest(t.attempt_tokens_consumed - coalesce(t.checkpoint_tokens, 0), 0)
+               END AS tokens_since_checkpoint,
                extract(epoch FROM t.checkpointed_at)::float8 AS checkpointed_at
         FROM tasks t JOIN jobs j ON j.id = t.job_id
-        LEFT JOIN task_attempts a ON a.id = t.active_attempt_id
         WHERE (t.state = 'running' AND t.worker_id IS NOT NULL)
            OR (t.state = 'queued' AND t.placed_worker_id IS NOT NULL)
         """

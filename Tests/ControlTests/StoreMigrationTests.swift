@@ -19,11 +19,16 @@ final class StoreMigrationTests: XCTestCase {
             }
         }
         for table in [
-            "workers", "jobs", "job_dependencies", "tasks", "task_attempts", "events", "task_logs", "metrics",
+            "workers", "jobs", "job_dependencies", "tasks", "attempts_ended", "events", "task_logs", "metrics",
             "datasets", "shards", "artifacts", "schema_migrations",
         ] {
             XCTAssertTrue(tables.contains(table), "missing table \(table)")
         }
+        // Migration 30: live attempts are their task rows; `task_attempts` reads both as one view.
+        let views = try pool.withConnection { c in
+            try c.query("SELECT viewname FROM pg_views WHERE schemaname = 'public'").map { try $0.string("viewname") }
+        }
+        XCTAssertTrue(views.contains("task_attempts"), "\(views)")
     }
 
     func testConcurrentReplicasApplyEachMigrationOnce() throws {

@@ -1,7 +1,8 @@
--- One worker's loop at batch 64 with the lease in the task row (the design River and Oban use): the claim updates 64
--- tasks (holder, attempt id from the attempts' sequence, deadline) and writes nothing else; the completion updates
--- them and inserts each ended attempt once, in its final state. Per task: 2 task updates, 1 attempt insert, no
--- events (lease_in_task_events_b64 is this with the two event inserts). Needs lease_in_task.sql.
+-- The floor of the control plane's lease design (migration 30, the lease in the task row): one worker's loop at
+-- batch 64 with nothing but the lease — the claim updates 64 tasks (holder, attempt id from the attempts' sequence,
+-- deadline) without the capacity check, packing, job start or notify of `TaskSQL.claim`; the completion updates
+-- them and writes each ended attempt once, without the job probe of `completeUnlessFinishing`. Per task: 2 task
+-- updates, 1 `attempts_ended` insert, and 2 events unless pgbench -D events=0.
 \set wid :client_id + 1
 WITH picked AS (
     SELECT t.id FROM tasks t
@@ -9,7 +10,8 @@ WITH picked AS (
     ORDER BY t.priority DESC, t.id LIMIT 64 FOR UPDATE OF t SKIP LOCKED
 ), u AS (
     UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, worker_id = :wid,
-        active_attempt_id = nextval('task_attempts_id_seq'), lease_deadline = now() + interval '15 seconds',
+        active_attempt_id = nextval('task_attempts_id_seq'), lease_seconds = 15,
+        lease_deadline = now() + interval '15 seconds', attempt_started_at = now(),
         started_at = coalesce(t.started_at, now()), updated_at = now()
     FROM picked WHERE t.id = picked.id
     RETURNING t.id, t.job_id, t.attempts, t.active_attempt_id
@@ -23,9 +25,9 @@ WITH u AS (
         finished_at = now(), updated_at = now()
     WHERE t.active_attempt_id = ANY(string_to_array(:aids, ',')::bigint[]) AND t.state = 'running'
       AND t.worker_id = :wid
-    RETURNING t.id, t.job_id, t.attempts, t.started_at, t.active_attempt_id
+    RETURNING t.id, t.job_id, t.attempts, t.attempt_started_at AS started_at, t.active_attempt_id
 ), i AS (
-    INSERT INTO task_attempts (id, task_id, number, worker_id, state, lease_seconds, lease_deadline, started_at,
+    INSERT INTO attempts_ended (id, task_id, number, worker_id, state, lease_seconds, lease_deadline, started_at,
         finished_at)
     SELECT active_attempt_id, id, attempts, :wid, 'succeeded', 15, now(), started_at, now() FROM u
 ), e AS (

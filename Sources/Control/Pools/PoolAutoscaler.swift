@@ -136,8 +136,9 @@ final class PoolAutoscaler: Sendable {
     }
 
     /// Jobs the pass could not place for want of workers, and only for that: a job in backoff, over its queue's
-    /// quota (of resources or of training tokens) or share, or waiting for preempted tasks would not start on a
-    /// new node either; nor backfill work, which only uses capacity that is idle anyway.
+    /// quota (of resources or of training tokens) or share, held by an admission check (`notDecontaminated`), or
+    /// waiting for preempted tasks would not start on a new node either; nor backfill work, which only uses
+    /// capacity that is idle anyway.
     static func demand(_ snapshot: ClusterSnapshot, _ decisions: SchedulingDecisions) -> [PoolDemand] {
         let jobs = Dictionary(snapshot.pendingJobs.map { ($0.id, $0) }) { first, _ in first }
         return decisions.pending.compactMap { reason in
@@ -146,7 +147,7 @@ final class PoolAutoscaler: Sendable {
                 switch cause {
                 case .neverFits, .insufficientCapacity: wantsWorkers = true
                 case .backoff, .unknownQueue, .quotaExceeded, .waitingForPreemptedTasks, .holdingReservation,
-                    .queueOverShare, .tokenQuotaExceeded:
+                    .queueOverShare, .tokenQuotaExceeded, .notDecontaminated:
                     return nil
                 }
             }

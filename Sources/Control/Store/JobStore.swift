@@ -31,6 +31,9 @@ public struct NewJob: Sendable, Equatable {
     /// Remote (http/https) dataset locations the tasks read: their tasks are placed by the scheduler, near
     /// workers whose shard cache holds those datasets' shards.
     public var readsLocations: [String]
+    /// Tasks only the scheduler places (never a claim's fast path): an admission check may hold the job
+    /// (`AdmissionChecks`).
+    public var placedByScheduler = false
 
     public init(
         name: String, type: String, spec: String = "{}", queue: String = "default", priority: Int = 0,
@@ -261,7 +264,7 @@ public struct JobStore: Sendable {
                 .int(id), .textArray(specs), .int(r.cpuMillis), .int(r.memoryBytes),
                 .json(StoreJSON.encode(accelerators: r.accelerators)), .int(Int64(job.priority)),
                 .bool(job.replicas > 1), .text(initial.rawValue), .json(StoreJSON.encode(job.nodeSelector)),
-                .bool(!job.readsLocations.isEmpty), .text(job.type),
+                .bool(!job.readsLocations.isEmpty || job.placedByScheduler), .text(job.type),
             ])
         return id
     }

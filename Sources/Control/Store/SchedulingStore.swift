@@ -39,6 +39,7 @@ struct SchedulingStore {
         }
         // Train jobs consume training tokens, so their queue's `tokensPerDay` applies to them.
         for (id, kind) in kinds where kind == TrainJobKinds.trainName { jobs[id]?.trainsTokens = true }
+        try DecontaminationFactsReader.add(c, to: &jobs, kinds: kinds)
         let workers = ExecutorLabels.apply(workersAndKinds, to: &jobs, kinds: kinds)
         try addWantedShards(c, to: &jobs, cachedBy: workers)
         // Configured queues (`kind: Queue`) bring their weight and quota; a queue that jobs name without

@@ -49,11 +49,13 @@ struct ManifestSubmission {
         let spec = manifest.spec
         let taskSpecs = try planners.planner(forKind: spec.type).taskSpecs(for: manifest)
         let manifestJSON = String(decoding: try WireCoding.encode(manifest), as: UTF8.self)
-        return NewJob(
+        var job = NewJob(
             name: manifest.name, type: spec.type, spec: manifestJSON, queue: spec.queue, priority: spec.priority,
             replicas: spec.replicas, resources: spec.resources, retryPolicy: spec.retry,
             after: spec.after.map { NewJob.Dependency($0, onFailure: spec.onDependencyFailure) },
             nodeSelector: spec.nodeSelector, tasks: taskSpecs.map { NewTask(spec: JSONText.encode($0)) },
             readsLocations: RemoteDatasetLocations.read(by: taskSpecs))
+        job.placedByScheduler = AdmissionChecks.placedByScheduler(type: spec.type, taskSpecs: taskSpecs)
+        return job
     }
 }

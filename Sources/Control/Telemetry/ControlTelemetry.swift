@@ -142,6 +142,7 @@ extension PendingCause {
         case .holdingReservation: "holding_reservation"
         case .queueOverShare: "queue_over_share"
         case .tokenQuotaExceeded: "token_quota_exceeded"
+        case .notDecontaminated: "not_decontaminated"
         }
     }
 }

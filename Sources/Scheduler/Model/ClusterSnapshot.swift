@@ -112,6 +112,9 @@ public struct PendingJob: Hashable, Sendable, Codable {
     public var notBefore: SchedulerTime?
     /// The job trains a model (consumes training tokens), so its queue's `tokensPerDay` applies to it.
     public var trainsTokens: Bool
+    /// A train job with `requireDecontaminated`: what its admission check (`DecontaminationRule`) decides on.
+    /// Nil: no check.
+    public var decontamination: DecontaminationFacts? = nil
 
     public init(
         id: JobID, queue: String, priority: Int = 0, submissionSequence: Int64, tasks: [TaskID],

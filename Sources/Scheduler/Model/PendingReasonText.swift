@@ -38,6 +38,8 @@ public enum PendingReasonText {
         case .tokenQuotaExceeded(let queue, let consumed, let quota):
             return
                 "queue \(queue) has used its quota of \(quota) training tokens per day (\(consumed) consumed today); new train work waits for the next day"
+        case .notDecontaminated(let gaps):
+            return DecontaminationText.render(gaps)
         }
     }
 

@@ -91,6 +91,9 @@ public enum PendingCause: Hashable, Sendable, Codable {
     case queueOverShare(queue: String, share: Double, fairShare: Double)
     /// A train job's queue has consumed its training tokens for the day (`QueueSpec.tokensPerDay`).
     case tokenQuotaExceeded(queue: String, consumedToday: Int64, tokensPerDay: Int64)
+    /// A train job with `requireDecontaminated`: some training dataset was not decontaminated against some eval
+    /// it declares (`DecontaminationRule`). Held before fair share: it neither reserves nor preempts.
+    case notDecontaminated([DecontaminationGap])
 }
 
 public struct PendingReason: Hashable, Sendable, Codable, CustomStringConvertible {

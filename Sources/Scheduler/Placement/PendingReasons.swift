@@ -17,7 +17,7 @@ extension SchedulingPass {
                 causes.append(.backoff(until: until))
             case .unknownQueue:
                 causes.append(.unknownQueue(job.queue))
-            case .quota(let cause):
+            case .quota(let cause), .held(let cause):
                 causes.append(cause)
             case .neverFits:
                 causes.append(

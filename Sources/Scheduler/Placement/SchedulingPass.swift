@@ -13,6 +13,8 @@ enum JobOutcome {
     case placed
     case backoff(until: SchedulerTime)
     case unknownQueue
+    /// Not admitted (`DecontaminationRule`): settled before fair share, like backoff.
+    case held(PendingCause)
     case quota(PendingCause)
     case neverFits
     case blocked
@@ -185,7 +187,8 @@ final class SchedulingPass {
         fairShare = queueNames.indices.map { active[$0] && total > 0 ? queueWeight[$0] / total : 0 }
     }
 
-    /// Gives every pending job its queue and shape; jobs in backoff or an unknown queue are settled here.
+    /// Gives every pending job its queue and shape; jobs in backoff, held by an admission check or in an unknown
+    /// queue are settled here.
     private func classifyJobs() {
         let jobs = snapshot.pendingJobs
         jobQueue = [Int](repeating: -1, count: jobs.count)
@@ -204,6 +207,10 @@ final class SchedulingPass {
         for (j, job) in jobs.enumerated() {
             if let notBefore = job.notBefore, notBefore > snapshot.now {
                 outcome[j] = .backoff(until: notBefore)
+                continue
+            }
+            if let facts = job.decontamination, let cause = DecontaminationRule.cause(facts) {
+                outcome[j] = .held(cause)
                 continue
             }
             guard let q = queueSlot[job.queue] else {

@@ -15,7 +15,7 @@ public enum TrainJobKinds {
         settings.rejectUnknownKeys(allowed: [
             "model", "data", "batchSize", "sequenceLength", "gradientAccumulation", "steps", "tokens",
             "optimizer", "seed", "checkpointEvery", "checkpointBF16", "logEvery", "eval", "initFrom",
-            "threads", "diloco", "sharedDirectory", "evalEvery", "evals",
+            "threads", "diloco", "sharedDirectory", "evalEvery", "evals", requireDecontaminatedKey,
         ])
         let context = validateModel(settings.object("model", required: true))
         validateData(settings, "data", required: true)
@@ -59,6 +59,7 @@ public enum TrainJobKinds {
         }
         if let initFrom = settings.object("initFrom") { validateCheckpointReference(initFrom, allowsHuggingFace: true) }
         validateCheckpointEvals(settings)
+        validateDecontaminationRequirement(settings)
         if let diloco = settings.object("diloco") {
             diloco.rejectUnknownKeys(allowed: [
                 "innerSteps", "outerLearningRate", "outerMomentum", "transfer", "roundTimeoutSeconds", "waitForAll",

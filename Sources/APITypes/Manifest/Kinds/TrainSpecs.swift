@@ -184,6 +184,9 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     /// `checkpoint`: the control plane evaluates every registered checkpoint on `evals` (a backfill eval job each).
     public var evalEvery: EvalEvery? = nil
     public var evals: [CheckpointEvalSource]? = nil
+    /// `true`: held pending until every `data` dataset was decontaminated against every one of `evals`
+    /// (the scheduler's `DecontaminationRule`; docs/dedup.md, "Admission check").
+    public var requireDecontaminated: Bool? = nil
 
     public init(
         model: TrainModelSettings, data: [TrainDataSource], batchSize: Int, sequenceLength: Int? = nil,

@@ -13,7 +13,7 @@ enum TaskSQL {
 
     /// Inserts a job's tasks with one `submitted` event each: $1 job, $2 specs (text[], one task each, in index
     /// order), $3 cpu, $4 memory, $5 accelerators, $6 priority, $7 gang, $8 initial state, $9 node selector,
-    /// $10 reads remote data, $11 kind.
+    /// $10 placed only by the scheduler (remote data, admission checks: `NewJob.placedByScheduler`), $11 kind.
     static let insert = """
         WITH t AS (
             INSERT INTO tasks (job_id, task_index, spec, cpu_millis, memory_bytes, accelerators, priority, gang, state, node_selector,

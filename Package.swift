@@ -105,7 +105,8 @@ let package = Package(
             name: "EngineBench", dependencies: ["Engine", "BLAS", "Primitives"], path: "Benchmarks/EngineBench",
             exclude: ["torch_reference.py"]),
         .executableTarget(
-            name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives"], path: "Benchmarks/DiLoCoBench"),
+            name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives", "BenchmarkSupport"],
+            path: "Benchmarks/DiLoCoBench"),
         .executableTarget(
             name: "ObjectStoreBench", dependencies: ["ObjectStore", "Checksum", "TestSupport", "BenchmarkSupport"],
             path: "Benchmarks/ObjectStoreBench"),
@@ -127,7 +128,10 @@ let package = Package(
             path: "Benchmarks/HistoryBench"),
         .executableTarget(
             name: "ControlBench",
-            dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"],
+            dependencies: [
+                "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport",
+                "BenchmarkSupport",
+            ],
             path: "Benchmarks/ControlBench"),
         .executableTarget(
             name: "FloodBench", dependencies: ["Control", "APITypes", "Postgres", "TestSupport"],

@@ -11,6 +11,8 @@ public func argument(_ name: String, _ fallback: Int, in arguments: [String] = C
 public struct OptionCursor {
     private let arguments: [String]
     private var next: Int
+    /// The option `nextOption()` read last: the one a missing value belongs to.
+    private var option = ""
 
     /// `first` is 1 to skip the program's name in `CommandLine.arguments`.
     public init(_ arguments: [String], first: Int = 1) {
@@ -23,7 +25,8 @@ public struct OptionCursor {
     public mutating func nextOption() -> String? {
         guard next < arguments.count else { return nil }
         defer { next += 1 }
-        return arguments[next]
+        option = arguments[next]
+        return option
     }
 
     /// The word after the option just read; nil when the line ends there.
@@ -31,5 +34,12 @@ public struct OptionCursor {
         guard next < arguments.count else { return nil }
         defer { next += 1 }
         return arguments[next]
+    }
+
+    /// The word after the option just read; when the line ends there, `stop` gets "<option> needs a value" (each
+    /// benchmark stops its own way: fatalError, or a message and exit 2).
+    public mutating func value(orStop stop: (String) -> Never) -> String {
+        guard let value = value() else { stop("\(option) needs a value") }
+        return value
     }
 }

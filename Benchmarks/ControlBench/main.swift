@@ -31,10 +31,7 @@ struct Options {
     init(_ arguments: [String]) {
         var cursor = OptionCursor(arguments, first: 0)
         while let option = cursor.nextOption() {
-            func value() -> String {
-                guard let value = cursor.value() else { fail("\(option) needs a value") }
-                return value
-            }
+            func value() -> String { cursor.value(orStop: fail) }
             switch option {
             case "--tasks": tasks = Int(value()) ?? { fail("--tasks: expected an integer") }()
             case "--drain": drain = Int(value()) ?? { fail("--drain: expected an integer") }()

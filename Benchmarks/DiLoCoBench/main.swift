@@ -46,10 +46,7 @@ struct Options {
     init(_ arguments: [String]) {
         var cursor = OptionCursor(arguments)
         while let option = cursor.nextOption() {
-            func value() -> String {
-                guard let value = cursor.value() else { fail("\(option) needs a value") }
-                return value
-            }
+            func value() -> String { cursor.value(orStop: fail) }
             switch option {
             case "--steps": steps = Int(value()) ?? steps
             case "--members": members = Int(value()) ?? members

@@ -27,10 +27,7 @@ struct Options {
     init(_ arguments: [String]) {
         var cursor = OptionCursor(arguments)
         while let option = cursor.nextOption() {
-            func value() -> String {
-                guard let value = cursor.value() else { fatalError("\(option) needs a value") }
-                return value
-            }
+            func value() -> String { cursor.value(orStop: { fatalError($0) }) }
             switch option {
             case "--size-mb": sizeMB = Int(value())!
             case "--seq": sequenceLength = Int(value())!

@@ -80,6 +80,9 @@ let package = Package(
 
         // MARK: Executables.
         .executableTarget(name: "opsctl", dependencies: ["OpsCommandLine"]),
+        // What the benchmarks share (their command lines, clocks, synthetic corpus); only benchmarks depend on it.
+        .target(
+            name: "BenchmarkSupport", dependencies: ["DataShards", "Primitives"], path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "SchedulerBench", dependencies: ["Scheduler", "ClusterModel"], path: "Benchmarks/SchedulerBench"),
         .executableTarget(
@@ -88,45 +91,60 @@ let package = Package(
         .executableTarget(
             name: "DedupBench", dependencies: ["NearDedup", "DataShards"], path: "Benchmarks/DedupBench",
             exclude: ["datatrove_bench.py"]),
-        .executableTarget(name: "ChecksumBench", dependencies: ["Checksum"], path: "Benchmarks/ChecksumBench"),
-        .executableTarget(name: "StreamBench", dependencies: ["DataShards"], path: "Benchmarks/StreamBench"),
-        .executableTarget(name: "PythonDataBench", dependencies: ["DataShards"], path: "Benchmarks/PythonDataBench"),
         .executableTarget(
-            name: "RemoteStreamBench", dependencies: ["DataShards", "HTTPServer"], path: "Benchmarks/RemoteStreamBench"),
+            name: "ChecksumBench", dependencies: ["Checksum", "BenchmarkSupport"], path: "Benchmarks/ChecksumBench"),
+        .executableTarget(
+            name: "StreamBench", dependencies: ["DataShards", "BenchmarkSupport"], path: "Benchmarks/StreamBench"),
+        .executableTarget(
+            name: "PythonDataBench", dependencies: ["DataShards", "BenchmarkSupport"],
+            path: "Benchmarks/PythonDataBench"),
+        .executableTarget(
+            name: "RemoteStreamBench", dependencies: ["DataShards", "HTTPServer", "BenchmarkSupport"],
+            path: "Benchmarks/RemoteStreamBench"),
         .executableTarget(
             name: "EngineBench", dependencies: ["Engine", "BLAS", "Primitives"], path: "Benchmarks/EngineBench",
             exclude: ["torch_reference.py"]),
         .executableTarget(
-            name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives"], path: "Benchmarks/DiLoCoBench"),
+            name: "DiLoCoBench", dependencies: ["Engine", "DataShards", "Primitives", "BenchmarkSupport"],
+            path: "Benchmarks/DiLoCoBench"),
         .executableTarget(
-            name: "ObjectStoreBench", dependencies: ["ObjectStore", "Checksum", "TestSupport"],
+            name: "ObjectStoreBench", dependencies: ["ObjectStore", "Checksum", "TestSupport", "BenchmarkSupport"],
             path: "Benchmarks/ObjectStoreBench"),
         .executableTarget(
             name: "StorageBench",
             dependencies: [
                 "Control", "Workers", "ObjectStore", "DataShards", "HTTPClient", "APIClient", "TestSupport",
+                "BenchmarkSupport",
             ],
             path: "Benchmarks/StorageBench"),
         .executableTarget(name: "HTTPBench", dependencies: ["HTTPServer", "HTTPClient"], path: "Benchmarks/HTTPBench"),
         .executableTarget(
-            name: "StoreBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],
+            name: "StoreBench",
+            dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel", "BenchmarkSupport"],
             path: "Benchmarks/StoreBench"),
         .executableTarget(
-            name: "HistoryBench", dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel"],
+            name: "HistoryBench",
+            dependencies: ["Control", "Postgres", "TestSupport", "ClusterModel", "BenchmarkSupport"],
             path: "Benchmarks/HistoryBench"),
         .executableTarget(
             name: "ControlBench",
-            dependencies: ["Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport"],
+            dependencies: [
+                "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport",
+                "BenchmarkSupport",
+            ],
             path: "Benchmarks/ControlBench"),
         .executableTarget(
             name: "FloodBench", dependencies: ["Control", "APITypes", "Postgres", "TestSupport"],
             path: "Benchmarks/FloodBench"),
         .executableTarget(
-            name: "MetricsBench", dependencies: ["Control", "Postgres", "HTTPClient", "TestSupport"],
+            name: "MetricsBench",
+            dependencies: ["Control", "Postgres", "HTTPClient", "TestSupport", "BenchmarkSupport"],
             path: "Benchmarks/MetricsBench"),
         .executableTarget(
             name: "DashboardBench",
-            dependencies: ["Control", "APITypes", "ClusterModel", "HTTPClient", "Postgres", "TestSupport"],
+            dependencies: [
+                "Control", "APITypes", "ClusterModel", "HTTPClient", "Postgres", "TestSupport", "BenchmarkSupport",
+            ],
             path: "Benchmarks/DashboardBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.

@@ -3,21 +3,12 @@
 // each measurement is the best of --repeats.
 //
 //   swift run -c release ChecksumBench [--mib 512] [--repeats 3]
+import BenchmarkSupport
 import Checksum
 import Foundation
 
-func argument(_ name: String, default value: Int) -> Int {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count,
-        let number = Int(arguments[index + 1])
-    else {
-        return value
-    }
-    return number
-}
-
-let mebibytes = argument("--mib", default: 512)
-let repeats = max(1, argument("--repeats", default: 3))
+let mebibytes = argument("--mib", 512)
+let repeats = max(1, argument("--repeats", 3))
 let path = NSTemporaryDirectory() + "checksum-bench-\(getpid()).bin"
 defer { try? FileManager.default.removeItem(atPath: path) }
 

@@ -9,6 +9,7 @@
 
 import APIClient
 import APITypes
+import BenchmarkSupport
 import ClusterModel
 import Control
 import Foundation
@@ -28,14 +29,10 @@ struct Options {
     var explain = false
 
     init(_ arguments: [String]) {
-        var i = 0
-        func value() -> String {
-            i += 1
-            guard i < arguments.count else { fail("\(arguments[i - 1]) needs a value") }
-            return arguments[i]
-        }
-        while i < arguments.count {
-            switch arguments[i] {
+        var cursor = OptionCursor(arguments, first: 0)
+        while let option = cursor.nextOption() {
+            func value() -> String { cursor.value(orStop: fail) }
+            switch option {
             case "--tasks": tasks = Int(value()) ?? { fail("--tasks: expected an integer") }()
             case "--drain": drain = Int(value()) ?? { fail("--drain: expected an integer") }()
             case "--workers": workers = Int(value()) ?? { fail("--workers: expected an integer") }()
@@ -48,9 +45,8 @@ struct Options {
                     "usage: ControlBench [--tasks N=20000] [--drain M=0] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain]"
                 )
                 exit(0)
-            default: fail("unknown argument \(arguments[i]) (see --help)")
+            default: fail("unknown argument \(option) (see --help)")
             }
-            i += 1
         }
         guard tasks > 0, workers > 0, (1...1024).contains(batch) else {
             fail("need --tasks > 0, --workers > 0, --batch in 1...1024")

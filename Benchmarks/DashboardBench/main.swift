@@ -12,18 +12,13 @@
 // its events; the page shows its charts, the table of every point, the log tail, tasks and events.
 
 import APITypes
+import BenchmarkSupport
 import ClusterModel
 import Control
 import Foundation
 import HTTPClient
 import Postgres
 import TestSupport
-
-func argument(_ name: String, _ fallback: Int) -> Int {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
-    return fallback
-}
 
 let steps = argument("--steps", 1_000)
 let metricCount = min(4, max(1, argument("--metrics", 1)))

@@ -16,6 +16,7 @@
 // it computes what DiLoCoTraining computes. `--bytes` with the options above is the setting of
 // TrainDiLoCoTests (UTF-8 bytes of the tutorial). The datasets are built once into --data (a few seconds).
 // Wall time on the shared 2-core machine: 1,500 steps ≈ 4 min a run, `both` ≈ 8-11 min.
+import BenchmarkSupport
 import DataShards
 import Engine
 import Foundation
@@ -43,14 +44,10 @@ struct Options {
     var bytes = false
 
     init(_ arguments: [String]) {
-        var i = 1
-        func value() -> String {
-            i += 1
-            guard i < arguments.count else { fail("\(arguments[i - 1]) needs a value") }
-            return arguments[i]
-        }
-        while i < arguments.count {
-            switch arguments[i] {
+        var cursor = OptionCursor(arguments)
+        while let option = cursor.nextOption() {
+            func value() -> String { cursor.value(orStop: fail) }
+            switch option {
             case "--steps": steps = Int(value()) ?? steps
             case "--members": members = Int(value()) ?? members
             case "--batch": batch = Int(value()) ?? batch
@@ -78,9 +75,8 @@ struct Options {
             case "--context": context = Int(value()) ?? context
             case "--heads": heads = Int(value()) ?? heads
             case "--bytes": bytes = true
-            default: fail("unknown argument \(arguments[i])")
+            default: fail("unknown argument \(option)")
             }
-            i += 1
         }
     }
 }

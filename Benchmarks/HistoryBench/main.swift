@@ -11,17 +11,12 @@
 // partitioned database gets its week partitions from the maintenance pass (`HistoryPartitions.maintain` with the
 // clock set to each day of the window), as a control plane running for that long would have made them.
 
+import BenchmarkSupport
 import ClusterModel
 import Control
 import Foundation
 import Postgres
 import TestSupport
-
-func argument(_ name: String, _ fallback: Int) -> Int {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
-    return fallback
-}
 
 let eventCount = argument("--events", 10_000_000)
 let lineCount = argument("--lines", 10_000_000)
@@ -47,12 +42,6 @@ let partitioned = PostgresPool(conninfo: server.conninfo(database: "partitioned"
 let history = Migrations.all.first { $0.name == "history partitions" }!
 try Migrations.apply(to: flat, migrations: Migrations.all.filter { $0.version < history.version })
 try Migrations.apply(to: partitioned)
-
-func seconds(_ body: () throws -> Void) rethrows -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
-    try body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-}
 
 func execute(_ pool: PostgresPool, _ sql: String, _ params: [PostgresValue?] = []) throws {
     try pool.withConnection { _ = try $0.execute(sql, params) }

@@ -9,17 +9,12 @@
 // Rows are written straight into the tables (one alive worker holding every running task, leases and heartbeat a
 // day ahead), so the sweeps and the scheduler find nothing to do while it measures.
 
+import BenchmarkSupport
 import Control
 import Foundation
 import HTTPClient
 import Postgres
 import TestSupport
-
-func argument(_ name: String, _ fallback: Int) -> Int {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
-    return fallback
-}
 
 let jobCount = argument("--jobs", 10_000)
 let runningCount = min(argument("--running", 1_000), jobCount)

@@ -8,29 +8,15 @@
 // extra read of the file), and a GET of the same bytes as one range, which is not verified: the pure transfer.
 // curl is timed both ways too, because moto serves a range at about half the speed of a whole object.
 
+import BenchmarkSupport
 import Checksum
 import Foundation
 import ObjectStore
 import TestSupport
 
-let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-let sizeMiB = arguments.first ?? 256
-let repetitions = arguments.dropFirst().first ?? 3
-let sizeBytes = sizeMiB << 20
-let setupScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../../Tests/ObjectStoreTests/Fixtures/moto_setup.py").standardized.path
-
-func seconds(_ work: () throws -> Void) rethrows -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
-    try work()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-}
-
-func best(_ work: () throws -> Void) rethrows -> Double {
-    var times: [Double] = []
-    for _ in 0..<repetitions { times.append(try seconds(work)) }
-    return times.min()!
-}
+let transfer = TransferBench()
+let sizeMiB = transfer.sizeMiB
+let sizeBytes = transfer.sizeBytes
 
 func curlGet(server: MotoServer, key: String, to path: String, range: String? = nil) throws {
     let process = Process()
@@ -52,7 +38,7 @@ func curlGet(server: MotoServer, key: String, to path: String, range: String? = 
 func main() throws {
     let directory = try TemporaryDirectory.make(prefix: "objectstore-bench-")
     defer { directory.remove() }
-    let server = try MotoServer(bucket: "bench", setupScript: setupScript)
+    let server = try MotoServer(bucket: "bench", setupScript: TransferBench.motoSetupScript)
     defer { server.stop() }
     let store = S3ObjectStore(
         configuration: try S3Configuration(
@@ -60,10 +46,7 @@ func main() throws {
             credentials: S3Credentials(accessKeyID: server.accessKeyID, secretAccessKey: server.secretAccessKey)))
 
     let source = directory.path + "/object.bin"
-    var bytes = [UInt8](repeating: 0, count: sizeBytes)
-    for index in stride(from: 0, to: sizeBytes, by: 8) {
-        bytes[index] = UInt8(truncatingIfNeeded: index &* 2_654_435_761 >> 13)
-    }
+    var bytes = transfer.object()
     try Data(bytes).write(to: URL(fileURLWithPath: source))
     bytes = []
     let upload = try seconds { try store.put(key: "bench/object.bin", fromFile: source) }
@@ -72,15 +55,15 @@ func main() throws {
     )
 
     let target = directory.path + "/download.bin"
-    let curlSeconds = try best { try curlGet(server: server, key: "bench/object.bin", to: target) }
-    let curlRangeSeconds = try best {
+    let curlSeconds = try transfer.best { try curlGet(server: server, key: "bench/object.bin", to: target) }
+    let curlRangeSeconds = try transfer.best {
         try curlGet(server: server, key: "bench/object.bin", to: target, range: "0-\(sizeBytes - 1)")
     }
-    let verifiedSeconds = try best { try store.get(key: "bench/object.bin", toFile: target) }
-    let rangeSeconds = try best {
+    let verifiedSeconds = try transfer.best { try store.get(key: "bench/object.bin", toFile: target) }
+    let rangeSeconds = try transfer.best {
         try store.get(key: "bench/object.bin", toFile: target, range: 0...Int64(sizeBytes - 1), expectedSHA256: nil)
     }
-    let hashSeconds = try best { _ = try SHA256.hex(ofFileAt: target) }
+    let hashSeconds = try transfer.best { _ = try SHA256.hex(ofFileAt: target) }
     let mbps = { (seconds: Double) in Double(sizeBytes) / seconds / 1e6 }
     print(String(format: "curl --aws-sigv4:                      %8.1f MB/s", mbps(curlSeconds)))
     print(String(format: "curl --aws-sigv4 -r 0-(size-1):        %8.1f MB/s", mbps(curlRangeSeconds)))

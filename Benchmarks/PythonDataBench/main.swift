@@ -11,6 +11,7 @@
 // round measures the Swift stream (16-bit batches, `fill(&CompactBatch)`), then a python3 process over the same
 // shards and spec; the best epoch of each side over all rounds counts (the machine is shared: other builds run).
 // The first epoch of each stream (it verifies every shard's SHA-256) is not timed.
+import BenchmarkSupport
 import DataShards
 import Foundation
 
@@ -24,73 +25,20 @@ struct Options {
     var directory = NSTemporaryDirectory()
 
     init(_ arguments: [String]) {
-        var i = 1
-        func value() -> String {
-            i += 1
-            guard i < arguments.count else { fatalError("\(arguments[i - 1]) needs a value") }
-            return arguments[i]
-        }
-        while i < arguments.count {
-            switch arguments[i] {
+        var cursor = OptionCursor(arguments)
+        while let option = cursor.nextOption() {
+            func value() -> String { cursor.value(orStop: { fatalError($0) }) }
+            switch option {
             case "--size-mb": sizeMB = Int(value())!
             case "--seq": sequenceLength = Int(value())!
             case "--batch": batchSize = Int(value())!
             case "--rounds": rounds = Int(value())!
             case "--epochs": epochs = Int(value())!
             case "--dir": directory = value()
-            default: fatalError("unknown option \(arguments[i]); see the top of Benchmarks/PythonDataBench/main.swift")
+            default: fatalError("unknown option \(option); see the top of Benchmarks/PythonDataBench/main.swift")
             }
-            i += 1
         }
     }
-}
-
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-}
-
-/// CPU time of the whole process, every thread (the stream's window-ahead and verify-ahead threads count).
-func cpuNow() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-}
-
-/// Documents of 50-4000 random uint16 ids in shards of `shardMB` (StreamBench's data).
-func generate(_ o: Options, into dir: String) throws {
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var index = DatasetIndex(name: "bench", tokenizerHash: "bench", vocabularySize: 50_257, endOfTextID: 50_256)
-    let targetTokens = Int64(o.sizeMB) << 19
-    let shardTokens = Int64(o.shardMB) << 19
-    var state: UInt64 = 0x5eed
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    var written: Int64 = 0
-    var shard = 0
-    var doc = [UInt16](repeating: 0, count: 4000)
-    while written < targetTokens {
-        let writer = try ShardWriter(
-            directory: dir, name: String(format: "bench-%05d", shard), dtype: .uint16, endOfTextID: 50_256,
-            bufferBytes: 4 << 20)
-        var inShard: Int64 = 0
-        while inShard < shardTokens && written + inShard < targetTokens {
-            let length = 50 + Int(next() % 3951)
-            for i in 0..<length { doc[i] = UInt16(next() % 50_256) }
-            try writer.appendDocument(doc[0..<length])
-            inShard += Int64(length + 1)
-        }
-        try index.record(try writer.finish())
-        written += inShard
-        shard += 1
-    }
-    try index.write(toDirectory: dir)
 }
 
 /// Best epoch of the Swift stream in samples per second (wall, and per CPU-second of this process).
@@ -105,13 +53,16 @@ func swiftSamplesPerSecond(_ o: Options, dataset: String) throws -> (wall: Doubl
     var best = (wall: 0.0, cpu: 0.0)
     var checksum = 0
     for _ in 0..<o.epochs {
-        let (start, startCPU) = (now(), cpuNow())
+        let (start, startCPU) = (monotonicSeconds(), processCPUSeconds())
         for step in 0..<steps {
             try stream.fill(&batch)
             checksum &+= Int(batch.tokens[step % batch.tokens.count])
         }
         let samples = Double(steps * o.batchSize)
-        best = (max(best.wall, samples / (now() - start)), max(best.cpu, samples / (cpuNow() - startCPU)))
+        best = (
+            max(best.wall, samples / (monotonicSeconds() - start)),
+            max(best.cpu, samples / (processCPUSeconds() - startCPU))
+        )
     }
     if checksum == 42 { print("") } // keeps the reads
     return best
@@ -185,7 +136,7 @@ func pythonSamplesPerSecond(_ o: Options, dataset: String) throws -> [String: (w
 let options = Options(CommandLine.arguments)
 let dataset = options.directory + "/python-data-bench-\(getpid())"
 defer { try? FileManager.default.removeItem(atPath: dataset) }
-try generate(options, into: dataset)
+try SyntheticCorpus.write(megabytes: options.sizeMB, shardMB: options.shardMB, ids: .onePerID, into: dataset)
 var swiftBest = (wall: 0.0, cpu: 0.0)
 var pythonBest: [String: (wall: Double, cpu: Double)] = [:]
 for round in 1...options.rounds {

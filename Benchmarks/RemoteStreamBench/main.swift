@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import DataShards
 import Foundation
 import HTTPServer
@@ -23,68 +24,25 @@ struct Options {
     var directory = NSTemporaryDirectory() + "/remotestreambench-\(getpid())"
 
     init(_ args: [String]) {
-        var i = 1
-        func value() -> Int {
-            i += 1
-            return i < args.count ? Int(args[i]) ?? -1 : -1
-        }
-        while i < args.count {
-            switch args[i] {
+        var cursor = OptionCursor(args)
+        while let option = cursor.nextOption() {
+            func value() -> Int { cursor.value().flatMap { Int($0) } ?? -1 }
+            switch option {
             case "--mb": megabytes = value()
             case "--shard-mb": shardMB = value()
             case "--delay-ms": delayMilliseconds = value()
             case "--step-us": stepMicroseconds = value()
             case "--ahead": shardsAhead = value()
             default:
-                print("unknown argument \(args[i]) (--mb, --shard-mb, --delay-ms, --step-us, --ahead)")
+                print("unknown argument \(option) (--mb, --shard-mb, --delay-ms, --step-us, --ahead)")
                 exit(2)
             }
             guard megabytes > 0, shardMB > 0, delayMilliseconds >= 0, stepMicroseconds >= 0, shardsAhead >= 0 else {
-                print("\(args[i]) needs a non-negative number")
+                print("\(option) needs a non-negative number")
                 exit(2)
             }
-            i += 1
         }
     }
-}
-
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// Random uint16 documents of 50...4000 tokens in shards of `shardMB`.
-func generate(_ o: Options, into dir: String) throws {
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var index = DatasetIndex(name: "bench", tokenizerHash: "bench", vocabularySize: 50_257, endOfTextID: 50_256)
-    var state: UInt64 = 0x5eed
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    let targetTokens = Int64(o.megabytes) << 19
-    var written: Int64 = 0
-    var shard = 0
-    var doc = [UInt16](repeating: 0, count: 4000)
-    while written < targetTokens {
-        let writer = try ShardWriter(
-            directory: dir, name: String(format: "bench-%05d", shard), dtype: .uint16, endOfTextID: 50_256)
-        var inShard: Int64 = 0
-        while inShard < Int64(o.shardMB) << 19 && written + inShard < targetTokens {
-            let length = 50 + Int(next() % 3951)
-            for i in 0..<length { doc[i] = UInt16(next() % 50_256) }
-            try writer.appendDocument(doc[0..<length])
-            inShard += Int64(length + 1)
-        }
-        try index.record(try writer.finish())
-        written += inShard
-        shard += 1
-    }
-    try index.write(toDirectory: dir)
 }
 
 /// Seconds to read one epoch (B = 8, T = 1024) from `source`.
@@ -92,17 +50,17 @@ func epochSeconds(_ source: StreamSource, _ o: Options, prefetch: ShardPrefetch?
     let stream = try TokenStream(
         StreamConfiguration(sources: [source], sequenceLength: 1024, batchSize: 8, seed: 1, prefetch: prefetch))
     var batch = CompactBatch(batchSize: 8, sequenceLength: 1024)
-    let start = now()
+    let start = monotonicSeconds()
     for _ in 0..<Int(stream.samplesPerEpoch / 8) {
         try stream.fill(&batch)
         if o.stepMicroseconds > 0 { usleep(useconds_t(o.stepMicroseconds)) }
     }
-    return now() - start
+    return monotonicSeconds() - start
 }
 
 let o = Options(CommandLine.arguments)
 let served = o.directory + "/served"
-try generate(o, into: served)
+try SyntheticCorpus.write(megabytes: o.megabytes, shardMB: o.shardMB, ids: .onePerID, into: served)
 defer { try? FileManager.default.removeItem(atPath: o.directory) }
 let delay = o.delayMilliseconds
 let server = HTTPServer(configuration: HTTPServerConfiguration(address: "127.0.0.1", port: 0)) { request in

@@ -12,6 +12,7 @@
 
 import APIClient
 import APITypes
+import BenchmarkSupport
 import Checksum
 import Control
 import DataShards
@@ -21,28 +22,9 @@ import ObjectStore
 import TestSupport
 import Workers
 
-let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-let sizeMiB = arguments.first ?? 256
-let repetitions = arguments.dropFirst().first ?? 3
-let sizeBytes = sizeMiB << 20
-let setupScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../../Tests/ObjectStoreTests/Fixtures/moto_setup.py").standardized.path
-
-func seconds(_ work: () throws -> Void) rethrows -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
-    try work()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-}
-
-/// Best of the repetitions; `reset` runs before each, untimed (empties the caches).
-func best(reset: () throws -> Void = {}, _ work: () throws -> Void) rethrows -> Double {
-    var times: [Double] = []
-    for _ in 0..<repetitions {
-        try reset()
-        times.append(try seconds(work))
-    }
-    return times.min()!
-}
+let transfer = TransferBench()
+let sizeMiB = transfer.sizeMiB
+let sizeBytes = transfer.sizeBytes
 
 func curl(_ arguments: [String]) throws {
     let process = Process()
@@ -96,17 +78,14 @@ func main() throws {
     let directory = try TemporaryDirectory.make(prefix: "storage-bench-")
     defer { directory.remove() }
     let source = directory.path + "/object.bin"
-    var bytes = [UInt8](repeating: 0, count: sizeBytes)
-    for index in stride(from: 0, to: sizeBytes, by: 8) {
-        bytes[index] = UInt8(truncatingIfNeeded: index &* 2_654_435_761 >> 13)
-    }
+    var bytes = transfer.object()
     try Data(bytes).write(to: URL(fileURLWithPath: source))
     let sha = SHA256.hex(of: bytes)
     bytes = []
     let target = directory.path + "/curl.bin"
     let cacheDirectory = directory.path + "/cache"
     let emptyCache: () -> Void = { try? FileManager.default.removeItem(atPath: cacheDirectory) }
-    print("StorageBench: \(sizeMiB) MiB object, best of \(repetitions), loopback")
+    print("StorageBench: \(sizeMiB) MiB object, best of \(transfer.repetitions), loopback")
 
     // Blob store.
     let postgres = try TestPostgres()
@@ -121,14 +100,16 @@ func main() throws {
         baseURL: plane.baseURL, token: BearerToken("admin"), cacheDirectory: URL(fileURLWithPath: cacheDirectory))
     let record = try blobs.store(file: URL(fileURLWithPath: source), name: "object")
     let blobURL = plane.baseURL + APIRoute.getBlob.path(sha)
-    let curlBlob = try best { try curl(["-sS", "--fail", "-o", target, "-H", "Authorization: Bearer admin", blobURL]) }
-    let blobWhole = try best(reset: emptyCache) { _ = try blobs.localPath(for: record.location) }
-    let blobRanged = try best {
+    let curlBlob = try transfer.best {
+        try curl(["-sS", "--fail", "-o", target, "-H", "Authorization: Bearer admin", blobURL])
+    }
+    let blobWhole = try transfer.best(reset: emptyCache) { _ = try blobs.localPath(for: record.location) }
+    let blobRanged = try transfer.best {
         try rangedFetch(
             baseURL: plane.baseURL + "/v1/blobs", file: sha,
             fetcher: HTTPShardFetcher(client: HTTPClient(bearerToken: "admin")), cacheDirectory: cacheDirectory)
     }
-    let curlBlobRanges = try best {
+    let curlBlobRanges = try transfer.best {
         try curlRanges(["-sS", "--fail", "-H", "Authorization: Bearer admin"], url: blobURL, target: target)
     }
     print("blob store (GET /v1/blobs/{sha})")
@@ -138,7 +119,7 @@ func main() throws {
     report("CachedRemoteShardLocator + HTTPShardFetcher, 8 MiB ranges", blobRanged, anchor: curlBlobRanges)
 
     // S3 (moto).
-    let server = try MotoServer(bucket: "bench", setupScript: setupScript)
+    let server = try MotoServer(bucket: "bench", setupScript: TransferBench.motoSetupScript)
     defer { server.stop() }
     let credentials = S3Credentials(accessKeyID: server.accessKeyID, secretAccessKey: server.secretAccessKey)
     let description = S3StorageDescription(
@@ -154,22 +135,22 @@ func main() throws {
         "--user", "\(server.accessKeyID):\(server.secretAccessKey)",
     ]
     let s3URL = "\(server.endpoint)/bench/\(description.blobKey(sha))"
-    let curlS3 = try best { try curl(s3Signing + ["-o", target, s3URL]) }
-    let s3Whole = try best(reset: emptyCache) { _ = try s3.localPath(for: s3Record.location) }
-    let s3Ranged = try best {
+    let curlS3 = try transfer.best { try curl(s3Signing + ["-o", target, s3URL]) }
+    let s3Whole = try transfer.best(reset: emptyCache) { _ = try s3.localPath(for: s3Record.location) }
+    let s3Ranged = try transfer.best {
         try rangedFetch(
             baseURL: "s3://bench/bench/blobs", file: sha,
             fetcher: S3ShardFetcher(endpoint: server.endpoint, region: "us-east-1", credentials: credentials),
             cacheDirectory: cacheDirectory)
     }
-    let curlS3Ranges = try best { try curlRanges(s3Signing, url: s3URL, target: target) }
+    let curlS3Ranges = try transfer.best { try curlRanges(s3Signing, url: s3URL, target: target) }
     print("s3 (moto)")
     anchor("curl --aws-sigv4, whole", curlS3)
     report("S3ArtifactStore.localPath, SHA-256 verified", s3Whole, anchor: curlS3)
     anchor("curl --aws-sigv4, 8 MiB ranges", curlS3Ranges)
     report("CachedRemoteShardLocator + S3ShardFetcher, 8 MiB ranges", s3Ranged, anchor: curlS3Ranges)
 
-    let hashAlone = try best { _ = try SHA256.hex(ofFileAt: source) }
+    let hashAlone = try transfer.best { _ = try SHA256.hex(ofFileAt: source) }
     anchor("SHA-256 of the file alone (libcrypto EVP)", hashAlone)
 }
 

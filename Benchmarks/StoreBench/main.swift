@@ -12,17 +12,12 @@
 // queue); --capped-tasks M adds M higher-priority queued tasks in the quota-limited queue that the fast path
 // must skip on every claim (the scheduler, not running here, would place them).
 
+import BenchmarkSupport
 import ClusterModel
 import Control
 import Foundation
 import Postgres
 import TestSupport
-
-func argument(_ name: String, _ fallback: Int) -> Int {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
-    return fallback
-}
 
 let taskCount = argument("--tasks", 20_000)
 let workerCount = argument("--workers", 8)

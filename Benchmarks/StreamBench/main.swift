@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import DataShards
 import Foundation
 
@@ -29,13 +30,10 @@ struct Options {
     var ahead = true
 
     init(_ args: [String]) {
-        var i = 1
-        func value() -> String {
-            i += 1
-            return i < args.count ? args[i] : ""
-        }
-        while i < args.count {
-            switch args[i] {
+        var cursor = OptionCursor(args)
+        while let option = cursor.nextOption() {
+            func value() -> String { cursor.value() ?? "" }
+            switch option {
             case "--sizes": sizesMB = value().split(separator: ",").compactMap { Int($0) }
             case "--dir": directory = value()
             case "--seq": sequenceLength = Int(value()) ?? sequenceLength
@@ -48,27 +46,11 @@ struct Options {
             case "--epochs": epochs = max(1, Int(value()) ?? epochs)
             case "--no-ahead": ahead = false
             default:
-                print("unknown argument \(args[i])")
+                print("unknown argument \(option)")
                 exit(2)
             }
-            i += 1
         }
     }
-}
-
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// CPU time of the whole process (user + system, every thread: the stream's window-ahead and verify-ahead
-/// threads count): on a shared, oversubscribed machine wall time mostly measures the other processes, so
-/// throughput is reported per CPU-second too.
-func cpuNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 func procStatus(_ field: String) -> Int {
@@ -82,45 +64,6 @@ func procStatus(_ field: String) -> Int {
     return 0
 }
 
-/// Random documents (lengths 50...4000 tokens, GPT-2-sized vocabulary, uint16) in shards of ~shardMB.
-func generate(_ o: Options, megabytes: Int, into dir: String) throws -> DatasetIndex {
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var index = DatasetIndex(name: "bench", tokenizerHash: "bench", vocabularySize: 50_257, endOfTextID: 50_256)
-    let targetTokens = Int64(megabytes) << 19 // 2 bytes per token
-    let shardTokens = Int64(o.shardMB) << 19
-    var state: UInt64 = 0x5eed
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    var written: Int64 = 0
-    var shard = 0
-    var doc = [UInt16](repeating: 0, count: 4000)
-    while written < targetTokens {
-        let writer = try ShardWriter(
-            directory: dir, name: String(format: "bench-%05d", shard), dtype: .uint16, endOfTextID: 50_256,
-            bufferBytes: 4 << 20)
-        var inShard: Int64 = 0
-        while inShard < shardTokens && written + inShard < targetTokens {
-            let length = 50 + Int(next() % 3951)
-            for i in stride(from: 0, to: length, by: 4) {
-                let r = next()
-                for k in 0..<min(4, length - i) { doc[i + k] = UInt16((r >> (16 * UInt64(k))) & 0xffff) % 50_256 }
-            }
-            try writer.appendDocument(doc[0..<length])
-            inShard += Int64(length + 1)
-        }
-        try index.record(try writer.finish())
-        written += inShard
-        shard += 1
-    }
-    try index.write(toDirectory: dir)
-    return index
-}
-
 /// Best of three sequential read() passes over the `.bin` files (page cache warm after the first).
 func rawReadBytesPerSecond(_ index: DatasetIndex, dir: String) -> (wall: Double, cpu: Double) {
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
@@ -128,8 +71,8 @@ func rawReadBytesPerSecond(_ index: DatasetIndex, dir: String) -> (wall: Double,
     var best = 0.0
     var bestCPU = 0.0
     for _ in 0..<3 {
-        let start = now()
-        let startCPU = cpuNow()
+        let start = monotonicSeconds()
+        let startCPU = processCPUSeconds()
         var total = 0
         for shard in index.shards {
             let fd = open(dir + "/" + shard.binFile, O_RDONLY)
@@ -140,8 +83,8 @@ func rawReadBytesPerSecond(_ index: DatasetIndex, dir: String) -> (wall: Double,
             }
             close(fd)
         }
-        best = max(best, Double(total) / (now() - start))
-        bestCPU = max(bestCPU, Double(total) / (cpuNow() - startCPU))
+        best = max(best, Double(total) / (monotonicSeconds() - start))
+        bestCPU = max(bestCPU, Double(total) / (processCPUSeconds() - startCPU))
     }
     return (best, bestCPU)
 }
@@ -187,7 +130,7 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
             let base = UnsafeRawPointer(mapped)
             let count = size / piece
             let offsets = (0..<count).map { _ in Int(random.next() % UInt64(size - piece)) & ~1 }
-            let start = now()
+            let start = monotonicSeconds()
             var target = 0
             for i in 0..<count {
                 if i + 8 < count { Prefetch.warm(base + offsets[i + 8]) }
@@ -195,7 +138,7 @@ func randomPieceCopyBytesPerSecond(_ index: DatasetIndex, dir: String, batchByte
                 (destination + target).copyMemory(from: base + offsets[i], byteCount: piece)
                 target = target + piece >= batchBytes ? 0 : target + piece
             }
-            seconds += now() - start
+            seconds += monotonicSeconds() - start
             total += count * piece
             munmap(mapped, size)
             close(fd)
@@ -274,7 +217,7 @@ func packedDocumentCopyBytesPerSecond(
                 lengths.withUnsafeBufferPointer { lengths in
                     sampleRuns.withUnsafeBufferPointer { runs in
                         let count = order.count
-                        let start = now()
+                        let start = monotonicSeconds()
                         var target = 0
                         for i in 0..<count {
                             if i + 8 < count {
@@ -292,7 +235,7 @@ func packedDocumentCopyBytesPerSecond(
                             }
                             target = target + 1 == batchSize ? 0 : target + 1
                         }
-                        shardBest = min(shardBest, now() - start)
+                        shardBest = min(shardBest, monotonicSeconds() - start)
                     }
                 }
             }
@@ -307,9 +250,9 @@ func packedDocumentCopyBytesPerSecond(
 func runSingle(_ o: Options, megabytes: Int) throws {
     let dir = o.directory + "/size-\(megabytes)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let t0 = now()
-    let index = try generate(o, megabytes: megabytes, into: dir)
-    let generateSeconds = now() - t0
+    let t0 = monotonicSeconds()
+    let index = try SyntheticCorpus.write(megabytes: megabytes, shardMB: o.shardMB, ids: .fourPerDraw, into: dir)
+    let generateSeconds = monotonicSeconds() - t0
     let raw = rawReadBytesPerSecond(index, dir: dir)
 
     let source = try StreamSource.directory(dir)
@@ -323,27 +266,27 @@ func runSingle(_ o: Options, megabytes: Int) throws {
     var peakAnonKB = 0
     var checksum: Int64 = 0
     // Epoch 0: first use of every shard includes its SHA-256 verification.
-    let start = now()
+    let start = monotonicSeconds()
     for step in 0..<steps {
         try stream.fill(&batch)
         if step % 1024 == 0 { peakAnonKB = max(peakAnonKB, procStatus("RssAnon")) }
     }
-    let firstEpochSeconds = now() - start
+    let firstEpochSeconds = monotonicSeconds() - start
     // Further epochs: steady state (shards verified, data in the page cache); the best epoch counts.
     func bestEpoch<ID>(_ batch: inout TokenBatch<ID>, _ fill: (inout TokenBatch<ID>) throws -> Void) throws -> (
         wall: Double, cpu: Double
     ) {
         var best = (wall: Double.infinity, cpu: Double.infinity)
         for _ in 0..<o.epochs {
-            let start = now()
-            let startCPU = cpuNow()
+            let start = monotonicSeconds()
+            let startCPU = processCPUSeconds()
             for step in 0..<steps {
                 try fill(&batch)
                 checksum &+= Int64(batch.tokens[step % batch.tokens.count])
                 // Sampled rarely: reading /proc costs about as much as 100 batches.
                 if step % 8192 == 0 { peakAnonKB = max(peakAnonKB, procStatus("RssAnon")) }
             }
-            best = (min(best.wall, now() - start), min(best.cpu, cpuNow() - startCPU))
+            best = (min(best.wall, monotonicSeconds() - start), min(best.cpu, processCPUSeconds() - startCPU))
         }
         return best
     }

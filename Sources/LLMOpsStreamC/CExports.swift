@@ -1,7 +1,8 @@
 // The C ABI of the stream (llmops_stream.h): a handful of functions a foreign reader loads with dlopen (the
 // Python SDK through ctypes). Everything that crosses it is checked here, at the unsafe edge: null pointers,
 // capacities, the handle's type. A Swift error never crosses: it becomes a status and a JSON error the caller
-// reads. Strings are copied into caller buffers (no memory is handed out that the caller must free).
+// reads (`reportingErrors`). Strings are copied into caller buffers (no memory is handed out that the caller must
+// free).
 import DataShards
 import Foundation
 
@@ -17,18 +18,11 @@ public func llmops_stream_abi_version() -> Int32 { streamABIVersion }
 public func llmops_stream_open(
     _ spec: UnsafePointer<CChar>?, _ errorBuffer: UnsafeMutablePointer<CChar>?, _ errorCapacity: Int64
 ) -> UnsafeMutableRawPointer? {
-    guard let spec else {
-        let error = StreamOpenError(field: "", reason: "the spec pointer is NULL")
-        copy(error.json, into: errorBuffer, capacity: errorCapacity)
-        return nil
-    }
-    do throws(StreamOpenError) {
-        let decoded = try StreamSpec.decode(Data(String(cString: spec).utf8))
-        let handle = try StreamHandle(spec: decoded)
+    reportingErrors(failure: nil, to: { copy($0, into: errorBuffer, capacity: errorCapacity) }) {
+        () throws(StreamOpenError) in
+        guard let spec else { throw StreamOpenError(field: "", reason: "the spec pointer is NULL") }
+        let handle = try StreamHandle(spec: try StreamSpec.decode(Data(String(cString: spec).utf8)))
         return Unmanaged.passRetained(handle).toOpaque()
-    } catch {
-        copy(error.json, into: errorBuffer, capacity: errorCapacity)
-        return nil
     }
 }
 
@@ -40,18 +34,14 @@ public func llmops_stream_next(
     _ stream: UnsafeMutableRawPointer?, _ tokens: UnsafeMutableRawPointer?, _ capacityBytes: Int64, _ steps: Int32,
     _ positions: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
-    guard let handle = handle(stream) else { return -1 }
-    guard let tokens, capacityBytes >= 0 else {
-        handle.lastError =
-            StreamOpenError(kind: "invalidArgument", field: "buffer", reason: "NULL or negative size").json
-        return -1
-    }
-    do throws(StreamOpenError) {
-        try handle.next(steps: Int(steps), into: tokens, capacityBytes: Int(capacityBytes), positions: positions)
-        return 0
-    } catch {
-        handle.lastError = error.json
-        return -1
+    withHandle(stream) { handle in
+        reportingErrors(failure: -1, to: { handle.lastError = $0 }) { () throws(StreamOpenError) in
+            guard let tokens, capacityBytes >= 0 else {
+                throw StreamOpenError(kind: "invalidArgument", field: "buffer", reason: "NULL or negative size")
+            }
+            try handle.next(steps: Int(steps), into: tokens, capacityBytes: Int(capacityBytes), positions: positions)
+            return 0
+        }
     }
 }
 
@@ -60,11 +50,8 @@ public func llmops_stream_next(
 @_cdecl("llmops_stream_state")
 public func llmops_stream_state(
     _ stream: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64
-)
-    -> Int64
-{
-    guard let handle = handle(stream) else { return -1 }
-    return copy(handle.stateJSON, into: buffer, capacity: capacity)
+) -> Int64 {
+    copyJSON(\.stateJSON, of: stream, into: buffer, capacity: capacity)
 }
 
 /// `{"batchSize", "sequenceLength", "rank", "worldSize", "tokenBytes", "samplesPerEpoch", "samplesPerDataset",
@@ -72,22 +59,16 @@ public func llmops_stream_state(
 @_cdecl("llmops_stream_info")
 public func llmops_stream_info(
     _ stream: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64
-)
-    -> Int64
-{
-    guard let handle = handle(stream) else { return -1 }
-    return copy(handle.infoJSON, into: buffer, capacity: capacity)
+) -> Int64 {
+    copyJSON(\.infoJSON, of: stream, into: buffer, capacity: capacity)
 }
 
 /// The JSON of the last error of `llmops_stream_next` on this handle ("" when none).
 @_cdecl("llmops_stream_error")
 public func llmops_stream_error(
     _ stream: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64
-)
-    -> Int64
-{
-    guard let handle = handle(stream) else { return -1 }
-    return copy(handle.lastError, into: buffer, capacity: capacity)
+) -> Int64 {
+    copyJSON(\.lastError, of: stream, into: buffer, capacity: capacity)
 }
 
 /// Releases the stream (its mapped shards, its background work). The handle is invalid afterwards.
@@ -97,9 +78,35 @@ public func llmops_stream_close(_ stream: UnsafeMutableRawPointer?) {
     Unmanaged<StreamHandle>.fromOpaque(stream).release()
 }
 
-private func handle(_ pointer: UnsafeMutableRawPointer?) -> StreamHandle? {
-    guard let pointer else { return nil }
-    return Unmanaged<StreamHandle>.fromOpaque(pointer).takeUnretainedValue()
+// MARK: The shape every export shares: decode the handle, run, turn a Swift error into JSON for the caller.
+
+/// Runs `body` on the stream behind `pointer`; -1 for a NULL handle (there is no handle to keep an error on).
+private func withHandle<Status: SignedInteger>(
+    _ pointer: UnsafeMutableRawPointer?, _ body: (StreamHandle) -> Status
+) -> Status {
+    guard let pointer else { return -1 }
+    return body(Unmanaged<StreamHandle>.fromOpaque(pointer).takeUnretainedValue())
+}
+
+/// `body`'s result, or `failure` after handing the error's JSON to `report` (the caller's buffer, or the handle's
+/// last error): no Swift error crosses the ABI.
+private func reportingErrors<Result>(
+    failure: Result, to report: (String) -> Void, _ body: () throws(StreamOpenError) -> Result
+) -> Result {
+    do throws(StreamOpenError) {
+        return try body()
+    } catch {
+        report(error.json)
+        return failure
+    }
+}
+
+/// Copies one of the handle's JSON texts into the caller's buffer: `llmops_stream_state`, `_info` and `_error`.
+private func copyJSON(
+    _ text: KeyPath<StreamHandle, String>, of stream: UnsafeMutableRawPointer?,
+    into buffer: UnsafeMutablePointer<CChar>?, capacity: Int64
+) -> Int64 {
+    withHandle(stream) { copy($0[keyPath: text], into: buffer, capacity: capacity) }
 }
 
 /// Copies `text` and a NUL into `buffer` (cut to `capacity`); returns the text's full length in bytes.

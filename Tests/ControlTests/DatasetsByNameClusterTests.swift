@@ -56,28 +56,12 @@ final class DatasetsByNameClusterTests: OpsctlClusterTestCase {
 
     func testTokenizeUploadsInputsOnceAndAnotherWorkerVerifiesTheDatasetByName() throws {
         let inputs = try writeInputsAndTokenizer()
-        let conninfo = try TestPostgres.shared().freshDatabase()
-        let pool = PostgresPool(conninfo: conninfo, maxConnections: 2)
-        self.pool = pool
-        let port = try FreePort.next()
-        let server = "http://127.0.0.1:\(port)"
-        let admin = "admin-\(UUID().uuidString)"
-        let join = "join-\(UUID().uuidString)"
-        let common = ["OPS_ADMIN_TOKEN": admin, "OPS_JOIN_TOKEN": join, "OPS_SERVER": server, "OPS_TOKEN": admin]
-        func node(_ name: String) -> [String: String] {
-            common.merging(["OPS_STATE_DIR": root.path + "/\(name)/state"]) { _, new in new }
-        }
-        try processes.start(
-            "serve",
-            [
-                "serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
-                "--heartbeat-seconds", "1",
-            ], environment: node("control"))
-        try waitForControlPlane(environment: common)
+        let plane = try startControlPlane()
+        let (pool, common) = (plane.pool, plane.common)
         func startWorker(_ name: String) throws {
             try self.startWorker(
                 name, workDirectory: root.path + "/\(name)/work", arguments: ["--artifact-store", "control-plane"],
-                environment: node(name))
+                environment: plane.node(name))
         }
         func aliveWorkers() throws -> [String] {
             try pool.withConnection {
@@ -85,16 +69,6 @@ final class DatasetsByNameClusterTests: OpsctlClusterTestCase {
                     try $0.string("name")
                 }
             }
-        }
-        func waitForJob(_ name: String) throws -> String {
-            var state = ""
-            try waitUntil("job \(name) finishes", timeoutSeconds: 180, intervalSeconds: 0.2) {
-                state = try pool.withConnection {
-                    try $0.queryOne("SELECT state FROM jobs WHERE name = $1", [.text(name)]).string("state")
-                }
-                return ["succeeded", "failed", "cancelled"].contains(state)
-            }
-            return state
         }
 
         // The writer: w1 alone tokenizes.

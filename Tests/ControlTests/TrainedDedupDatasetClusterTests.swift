@@ -65,43 +65,17 @@ final class TrainedDedupDatasetClusterTests: OpsctlClusterTestCase {
 
     func testTrainedTokenizerAndDedupWithNoLocationOverTheNetwork() throws {
         let inputs = try writeInputs()
-        let conninfo = try TestPostgres.shared().freshDatabase()
-        let pool = PostgresPool(conninfo: conninfo, maxConnections: 2)
-        self.pool = pool
-        let port = try FreePort.next()
-        let server = "http://127.0.0.1:\(port)"
-        let admin = "admin-\(UUID().uuidString)"
-        let join = "join-\(UUID().uuidString)"
-        let common = ["OPS_ADMIN_TOKEN": admin, "OPS_JOIN_TOKEN": join, "OPS_SERVER": server, "OPS_TOKEN": admin]
-        func node(_ name: String) -> [String: String] {
-            common.merging(["OPS_STATE_DIR": root.path + "/\(name)/state"]) { _, new in new }
-        }
-        try processes.start(
-            "serve",
-            [
-                "serve", "--database-url", conninfo, "--port", "\(port)", "--lease-seconds", "3",
-                "--heartbeat-seconds", "1",
-            ], environment: node("control"))
-        try waitForControlPlane(environment: common)
+        let plane = try startControlPlane()
+        let (pool, common) = (plane.pool, plane.common)
         for name in ["w1", "w2"] {
             try startWorker(
                 name, maxTasks: 1, workDirectory: root.path + "/\(name)/work",
-                arguments: ["--artifact-store", "control-plane"], environment: node(name))
+                arguments: ["--artifact-store", "control-plane"], environment: plane.node(name))
         }
         try waitUntil("both workers registered", timeoutSeconds: 60, intervalSeconds: 0.2) {
             try pool.withConnection {
                 try $0.queryOne("SELECT count(*)::int AS n FROM workers WHERE state = 'alive'").int("n")
             } == 2
-        }
-        func waitForJob(_ name: String) throws -> String {
-            var state = ""
-            try waitUntil("job \(name) finishes", timeoutSeconds: 180, intervalSeconds: 0.2) {
-                state = try pool.withConnection {
-                    try $0.queryOne("SELECT state FROM jobs WHERE name = $1", [.text(name)]).string("state")
-                }
-                return ["succeeded", "failed", "cancelled"].contains(state)
-            }
-            return state
         }
         func shards(_ dataset: String) throws -> [(documents: Int, sha: String, idxSHA: String)] {
             try pool.withConnection { c in

@@ -9,25 +9,16 @@ import XCTest
 /// The three passes of near-duplicate removal on real files, without a cluster: signatures per chunk, reducers
 /// within their memory limit, then tokenize tasks that drop the copies (lineage) and the contaminated documents.
 final class NearDedupExecutorTests: XCTestCase {
-    private var root: URL!
-    private var tokenizerPath: String { root.path + "/tokenizer.json" }
-    private var datasetDirectory: String { root.path + "/out/ds" }
+    private var scratch: TokenizerScratch!
+    private var tokenizerPath: String { scratch.tokenizerPath }
+    private var datasetDirectory: String { scratch.datasetDirectory }
 
-    override func setUpWithError() throws {
-        root = temporaryDirectory("neardedup-executor")
-        var trainer = try BPETrainer(vocabularySize: 300, specialTokens: ["<|endoftext|>"], splitPattern: .gpt2)
-        trainer.add("the quick brown fox jumps over the lazy dog; hello world, hello tokens. 0123456789")
-        try trainer.train().save(to: tokenizerPath)
-    }
+    override func setUpWithError() throws { scratch = try TokenizerScratch("neardedup-executor") }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: root) }
+    override func tearDown() { scratch?.remove() }
 
     private func write(_ name: String, _ lines: [String]) -> String {
-        let path = root.path + "/in/" + name
-        try? FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(lines.joined(separator: "\n").utf8)))
-        return path
+        scratch.writeInput(name, Array(lines.joined(separator: "\n").utf8))
     }
 
     private static func words(_ seed: Int, _ count: Int) -> [String] {
@@ -88,7 +79,7 @@ final class NearDedupExecutorTests: XCTestCase {
         for reducer in 0..<2 {
             let stats = try TokenizeLSHExecutor.reduce(
                 LSHReduceTaskSpec(datasetDirectory: datasetDirectory, reducer: reducer, chunkCount: 2, settings: near),
-                spillDirectory: root.path + "/spill", context: nil)
+                spillDirectory: scratch.root.path + "/spill", context: nil)
             XCTAssertLessThanOrEqual(stats.peakAccountedBytes, 16 << 10)
             records += stats.records
         }

@@ -12,26 +12,16 @@ import Zstd
 /// The tokenize executors on real files: shards match direct tokenization, retries are no-ops, and every
 /// kind of bad input either fails naming the file and line (leaving nothing behind) or is skipped and counted.
 final class TokenizeExecutorTests: XCTestCase {
-    private var root: URL!
-    private var tokenizerPath: String { root.path + "/tokenizer.json" }
-    private var datasetDirectory: String { root.path + "/out/ds" }
+    private var scratch: TokenizerScratch!
+    private var root: URL { scratch.root }
+    private var tokenizerPath: String { scratch.tokenizerPath }
+    private var datasetDirectory: String { scratch.datasetDirectory }
 
-    override func setUpWithError() throws {
-        root = temporaryDirectory("tokenize-executor")
-        var trainer = try BPETrainer(vocabularySize: 300, specialTokens: ["<|endoftext|>"], splitPattern: .gpt2)
-        trainer.add("the quick brown fox jumps over the lazy dog; hello world, hello tokens. 0123456789")
-        try trainer.train().save(to: tokenizerPath)
-    }
+    override func setUpWithError() throws { scratch = try TokenizerScratch("tokenize-executor") }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: root) }
+    override func tearDown() { scratch?.remove() }
 
-    private func write(_ name: String, _ bytes: [UInt8]) -> String {
-        let path = root.path + "/in/" + name
-        try? FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
-        return path
-    }
+    private func write(_ name: String, _ bytes: [UInt8]) -> String { scratch.writeInput(name, bytes) }
 
     private func write(_ name: String, _ text: String) -> String { write(name, Array(text.utf8)) }
 

@@ -180,8 +180,17 @@ final class CommandGangClusterTests: XCTestCase {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         print("submit to the first DDP step (imports, init_process_group): \(Date().timeIntervalSince(submitted)) s")
-        _ = try await waitForFile(directory.appendingPathComponent("checkpoint.step"), timeoutSeconds: 180) {
+        let checkpointed = try await waitForFile(
+            directory.appendingPathComponent("checkpoint.step"), timeoutSeconds: 180
+        ) {
             (Int($0) ?? 0) >= 20
+        }
+        // Rank 0 prints a step's loss before it writes that step's checkpoint; the kill waits until the control plane
+        // has stored it, since output still in a worker's pipe when the gang restarts arrives in a batch of stale
+        // attempts only, which changes nothing (`ReportBatchApplier`) — and the restarted gang resumes after that step.
+        let checkpointStep = Int64(try XCTUnwrap(Int(checkpointed.trimmingCharacters(in: .whitespacesAndNewlines))))
+        try await waitUntil("loss at step \(checkpointStep) stored", timeoutSeconds: 30, intervalSeconds: 0.05) {
+            try await cluster.admin.metrics(job: "ddp", name: "loss").contains { $0.step >= checkpointStep }
         }
         let victim = try await waitForFile(directory.appendingPathComponent("pid-rank1-restart0"), timeoutSeconds: 1)
         XCTAssertEqual(kill(try XCTUnwrap(Int32(victim)), SIGKILL), 0, "rank 1 (pid \(victim)) was running")

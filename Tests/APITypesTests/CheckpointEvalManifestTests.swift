@@ -25,14 +25,7 @@ final class CheckpointEvalManifestTests: XCTestCase {
         """
     }
 
-    private func problems(_ text: String) -> [String] {
-        do {
-            _ = try ManifestParser.parse(text: text, fileName: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map(\.description)
-        }
-    }
+    private func problems(_ text: String) -> [String] { manifestProblems(text) }
 
     func testEvalEveryCheckpointDecodesIntoTheTrainSettings() throws {
         let jobs = try ManifestParser.parse(

@@ -22,14 +22,7 @@ final class DecontaminationRequirementManifestTests: XCTestCase {
         """
     }
 
-    private func problems(_ text: String) -> [String] {
-        do {
-            _ = try ManifestParser.parse(text: text, fileName: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map(\.description)
-        }
-    }
+    private func problems(_ text: String) -> [String] { manifestProblems(text) }
 
     private let evals = "evalEvery: checkpoint\nevals: [{dataset: heldout}, {path: /data/code-eval}]"
 

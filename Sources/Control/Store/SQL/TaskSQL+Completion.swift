@@ -17,15 +17,7 @@ extension TaskSQL {
     /// its batch to `complete`, which refreshes the job. Probing before locking its own tasks, two such batches
     /// could each share-lock the other's task and then wait for each other's.
     static let completeUnlessFinishing = """
-        WITH r AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
-        ), own AS (
-            SELECT t.*, r.result AS reported_result
-            FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
-            WHERE t.state = 'running' AND ($3::bigint IS NULL OR t.worker_id = $3)
-            ORDER BY t.id
-            FOR UPDATE OF t
-        ), go AS (
+        WITH \(reportedAttempts), go AS (
             SELECT NOT coalesce(bool_or(p.id IS NULL), false) AS ok
             FROM (SELECT DISTINCT job_id FROM own) j
             LEFT JOIN LATERAL (

@@ -42,6 +42,20 @@ enum TaskSQL {
         RETURNING r.attempt
         """
 
+    /// The completion statements' first two CTEs: `r`, the reports ($1 attempt ids, $2 results), and `own`, the
+    /// running task rows holding those attempts (by worker $3 unless NULL) with `reported_result`, locked in id order.
+    static let reportedAttempts = """
+        r AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
+        ), own AS (
+            SELECT t.*, r.result AS reported_result
+            FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
+            WHERE t.state = 'running' AND ($3::bigint IS NULL OR t.worker_id = $3)
+            ORDER BY t.id
+            FOR UPDATE OF t
+        )
+        """
+
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to
     /// $4 (succeeded), one event each, each attempt's row written from its task row. The tasks are locked in id
     /// order, so two batches holding attempts of one job lock them in one order (docs/postgres-store.md, "Lock
@@ -53,15 +67,7 @@ enum TaskSQL {
     /// statement's snapshot is re-read when locked and no longer matches. One statement where a completion used
     /// two (the probe was `unfinishedUnlockedOfJob`, once per job).
     static let complete = """
-        WITH r AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(attempt_id, result)
-        ), own AS (
-            SELECT t.*, r.result AS reported_result
-            FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
-            WHERE t.state = 'running' AND ($3::bigint IS NULL OR t.worker_id = $3)
-            ORDER BY t.id
-            FOR UPDATE OF t
-        ), a AS (
+        WITH \(reportedAttempts), a AS (
             \(AttemptSQL.insertEnded)
             \(AttemptSQL.endedFromTask(state: "'succeeded'", error: "NULL")) FROM own t
         ), u AS (

@@ -104,14 +104,8 @@ public enum ManifestParser {
                 path: "", line: nil, "no manifest found: expected at least one document with kind: Job or Queue")
         }
         // Queue documents go to their own validator; everything else is checked as a Job (which names a wrong kind).
-        let isQueue: (ManifestValue) -> Bool = {
-            if case .string(QueueManifestValidator.kind)? = $0["kind"]?.content { return true }
-            return false
-        }
-        let isPool: (ManifestValue) -> Bool = {
-            if case .string(WorkerPoolManifestValidator.kind)? = $0["kind"]?.content { return true }
-            return false
-        }
+        let isQueue = { (document: ManifestValue) in document.isKind(QueueManifestValidator.kind) }
+        let isPool = { (document: ManifestValue) in document.isKind(WorkerPoolManifestValidator.kind) }
         let queueOutcomes = documents.filter(isQueue).map { QueueManifestValidator.validate($0, problems: problems) }
         checkUniqueNames(queueOutcomes.map { ($0.name, $0.nameLine) }, kind: "queue", problems: problems)
         let poolOutcomes = documents.filter(isPool).map {
@@ -135,8 +129,8 @@ public enum ManifestParser {
             throw ManifestError(problems: sorted)
         }
         return ManifestPipeline(
-            jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.queue),
-            pools: poolOutcomes.compactMap(\.pool), externalDependencies: external, externalReferences: references,
+            jobs: outcomes.compactMap(\.manifest), queues: queueOutcomes.compactMap(\.object),
+            pools: poolOutcomes.compactMap(\.object), externalDependencies: external, externalReferences: references,
             fileName: fileName)
     }
 

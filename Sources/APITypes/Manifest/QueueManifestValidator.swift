@@ -6,7 +6,6 @@ import ClusterModel
 enum QueueManifestValidator {
     /// The `kind:` of a queue document.
     static let kind = "Queue"
-    static let topLevelFields = ["apiVersion", "kind", "metadata", "spec"]
     static let specFields = ["weight", "quota", "tokensPerDay"]
     static let quotaFields = ["cpu", "memory", "accelerators"]
     static let maxWeight = 1_000_000.0
@@ -16,20 +15,13 @@ enum QueueManifestValidator {
     static let cpuExpectation = "a CPU quantity > 0 such as 2, 0.5 or \"500m\""
     static let memoryExpectation = "a memory quantity > 0 such as \"512Mi\", \"4Gi\" or a number of bytes"
 
-    struct Outcome {
-        var queue: QueueSpec?
-        var name: String?
-        var nameLine: Int?
-    }
+    typealias Outcome = NamedObjectOutcome<QueueSpec>
 
     static func validate(_ document: ManifestValue, problems: ManifestProblemCollector) -> Outcome {
         let before = problems.problems.count
-        var outcome = Outcome()
-        let root = ManifestObjectReader(document, path: "", problems: problems)
-        guard case .object = document.content else { return outcome }
-        root.rejectUnknownKeys(allowed: topLevelFields)
-        root.checkAPIVersion()
-        (outcome.name, outcome.nameLine) = root.readNameOnlyMetadata()
+        let opening = Outcome.open(document, problems: problems)
+        var outcome = opening.outcome
+        guard let root = opening.root else { return outcome }
         var weight = QueueSpec.defaultWeight
         var quota: Resources?
         var tokensPerDay: Int64?
@@ -52,7 +44,7 @@ enum QueueManifestValidator {
             tokensPerDay = spec.integer("tokensPerDay", min: 1, max: maxTokensPerDay)
         }
         if problems.problems.count == before, let name = outcome.name {
-            outcome.queue = QueueSpec(name: name, weight: weight, quota: quota, tokensPerDay: tokensPerDay)
+            outcome.object = QueueSpec(name: name, weight: weight, quota: quota, tokensPerDay: tokensPerDay)
         }
         return outcome
     }

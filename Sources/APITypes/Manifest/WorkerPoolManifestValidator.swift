@@ -6,7 +6,6 @@ import ClusterModel
 enum WorkerPoolManifestValidator {
     /// The `kind:` of a worker pool document.
     static let kind = "WorkerPool"
-    static let topLevelFields = ["apiVersion", "kind", "metadata", "spec"]
     static let specFields = [
         "provider", "slurm", "minNodes", "maxNodes", "idleTimeoutSeconds", "resources", "worker",
     ]
@@ -24,20 +23,13 @@ enum WorkerPoolManifestValidator {
     static let gresExpectation =
         "a Slurm gres name such as \"gpu\" or \"gpu:h100\" (letters, digits, '_', '-', '.', ':')"
 
-    struct Outcome {
-        var pool: WorkerPoolSpec?
-        var name: String?
-        var nameLine: Int?
-    }
+    typealias Outcome = NamedObjectOutcome<WorkerPoolSpec>
 
     static func validate(_ document: ManifestValue, problems: ManifestProblemCollector) -> Outcome {
         let before = problems.problems.count
-        var outcome = Outcome()
-        let root = ManifestObjectReader(document, path: "", problems: problems)
-        guard case .object = document.content else { return outcome }
-        root.rejectUnknownKeys(allowed: topLevelFields)
-        root.checkAPIVersion()
-        (outcome.name, outcome.nameLine) = root.readNameOnlyMetadata()
+        let opening = Outcome.open(document, problems: problems)
+        var outcome = opening.outcome
+        guard let root = opening.root else { return outcome }
         guard let spec = root.object("spec", required: true) else { return outcome }
         spec.rejectUnknownKeys(allowed: specFields)
         let provider = spec.choice("provider", WorkerPoolProvider.allCases.map(\.rawValue), required: true)
@@ -56,7 +48,7 @@ enum WorkerPoolManifestValidator {
         if problems.problems.count == before, let name = outcome.name, let provider, let maxNodes, let resources,
             let slurm, let worker
         {
-            outcome.pool = WorkerPoolSpec(
+            outcome.object = WorkerPoolSpec(
                 name: name, provider: provider, slurm: slurm, minNodes: Int(minNodes), maxNodes: Int(maxNodes),
                 idleTimeoutSeconds: idle, nodeResources: resources, worker: worker)
         }

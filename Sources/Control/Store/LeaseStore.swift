@@ -122,15 +122,8 @@ public struct LeaseStore: Sendable {
     static func completeUnlessFinishing(_ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?)
         throws -> [AttemptID: ReportOutcome]?
     {
-        for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
-        let succeeded = try TaskTransitions.target(from: [.running], .completed)
-        let ordered = reports.sorted { $0.attempt < $1.attempt }
         let rows = try c.query(
-            prepared: TaskSQL.completeUnlessFinishing,
-            [
-                .intArray(ordered.map { $0.attempt.rawValue }), .textArray(ordered.map(\.result)),
-                worker?.sql, .text(succeeded.rawValue),
-            ])
+            prepared: TaskSQL.completeUnlessFinishing, try completionParameters(reports, by: worker))
         guard let first = rows.first, try first.bool("applied") else { return nil }
         var outcomes: [AttemptID: ReportOutcome] = [:]
         for row in rows {
@@ -141,21 +134,26 @@ public struct LeaseStore: Sendable {
         return outcomes
     }
 
+    /// The parameters of both completion statements ($1 attempts, $2 results, $3 worker, $4 the succeeded state),
+    /// after checking each result is JSON. Their order does not matter: the statements lock the attempts' task rows
+    /// in id order themselves (`TaskSQL.reportedAttempts`, the lock order).
+    private static func completionParameters(_ reports: [AttemptCompletion], by worker: WorkerID?) throws
+        -> [PostgresValue?]
+    {
+        for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
+        let succeeded = try TaskTransitions.target(from: [.running], .completed)
+        return [
+            .intArray(reports.map { $0.attempt.rawValue }), .textArray(reports.map(\.result)), worker?.sql,
+            .text(succeeded.rawValue),
+        ]
+    }
+
     /// The same inside the caller's transaction (a report batch is stored in one).
     static func complete(_ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?) throws
         -> [AttemptID: ReportOutcome]
     {
         guard !reports.isEmpty else { return [:] }
-        for (i, report) in reports.enumerated() { try StoreJSON.validate(report.result, field: "reports[\(i)].result") }
-        let succeeded = try TaskTransitions.target(from: [.running], .completed)
-        // In attempt-id order, as the statement takes them (the lock order).
-        let ordered = reports.sorted { $0.attempt < $1.attempt }
-        let done = try c.query(
-            TaskSQL.complete,
-            [
-                .intArray(ordered.map { $0.attempt.rawValue }), .textArray(ordered.map(\.result)),
-                worker?.sql, .text(succeeded.rawValue),
-            ])
+        let done = try c.query(TaskSQL.complete, try completionParameters(reports, by: worker))
         var outcomes: [AttemptID: ReportOutcome] = [:]
         var mayHaveFinished: Set<Int64> = []
         let shards = Dictionary(

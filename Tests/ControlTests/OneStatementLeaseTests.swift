@@ -39,6 +39,24 @@ final class OneStatementLeaseTests: StoreTestCase {
         XCTAssertEqual(try sqlInt("SELECT sum(cpu_millis) FROM tasks WHERE state = 'running'"), 2000)
     }
 
+    /// The claim skips the packing recursion when the unplaced candidates fit together (`fits_all`): at exactly the
+    /// worker's room it takes them all; one millicore more and the recursion packs them as before.
+    func testCandidatesThatFitTogetherAreAllTakenAndOneMillicoreMorePacksThem() throws {
+        let exact = try workers.register(name: "exact", resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30))
+        for (name, cpu) in [("a", 500), ("b", 500), ("c", 1000)] {
+            try jobs.submit(NewJob(name: name, type: "t", resources: Resources(cpuMillis: Int64(cpu))))
+        }
+        XCTAssertEqual(try leases.claimNext(for: exact, limit: 8).map(\.jobName), ["a", "b", "c"], "2000m of 2000m")
+
+        let over = try workers.register(name: "over", resources: Resources(cpuMillis: 2000, memoryBytes: 1 << 30))
+        for (name, cpu) in [("d", 500), ("e", 1001), ("f", 500)] {
+            try jobs.submit(NewJob(name: name, type: "t", resources: Resources(cpuMillis: Int64(cpu))))
+        }
+        XCTAssertEqual(
+            try leases.claimNext(for: over, limit: 8).map(\.jobName), ["d", "e"],
+            "2001m do not fit together: greedy takes d and e, and f no longer fits the 499m left")
+    }
+
     func testAcceleratorsArePackedByTypeAsTheModelDefinesFits() throws {
         let w = try workers.register(
             name: "gpu", resources: Resources(cpuMillis: 64_000, memoryBytes: 1 << 30, accelerators: ["gpu-h100": 2]))

@@ -6,8 +6,15 @@ enum TaskSQL {
     /// What holds capacity on worker `w`: its running tasks, and queued tasks the scheduler placed on it
     /// (a reservation; counting only running tasks let one claim take both a placed task and an unplaced
     /// task into the same capacity).
-    static let holdsCapacity =
-        "(t.worker_id = w.id AND t.state = 'running') OR (t.placed_worker_id = w.id AND t.state = 'queued')"
+    static let holdsCapacity = holdsCapacity(of: "w.id")
+
+    /// `holdsCapacity` of the worker whose id is the SQL expression `worker`. The claim passes its parameter (`$1`)
+    /// rather than joining a one-row `(SELECT $1 AS id) w`: through the join, the cached plan read every running
+    /// task of the cluster (the `tasks_active_attempt` index, whose predicate matches) and filtered by worker;
+    /// with the parameter it reads the worker's own through `tasks_running_worker`.
+    static func holdsCapacity(of worker: String) -> String {
+        "(t.worker_id = \(worker) AND t.state = 'running') OR (t.placed_worker_id = \(worker) AND t.state = 'queued')"
+    }
 
     // MARK: Submission
 

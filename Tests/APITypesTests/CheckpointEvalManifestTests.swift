@@ -9,20 +9,7 @@ import XCTest
 
 final class CheckpointEvalManifestTests: XCTestCase {
     private func train(_ extra: String) -> String {
-        """
-        apiVersion: llmops/v1
-        kind: Job
-        metadata: {name: pre}
-        spec:
-          type: train
-          train:
-            model: {vocabularySize: 256, contextLength: 32, layers: 1, heads: 2, width: 32}
-            data: [{path: /data/train}]
-            batchSize: 4
-            steps: 12
-            checkpointEvery: 4
-        \(extra.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-        """
+        trainManifest(data: "[{path: /data/train}]", "checkpointEvery: 4\n" + extra)
     }
 
     private func problems(_ text: String) -> [String] { manifestProblems(text) }

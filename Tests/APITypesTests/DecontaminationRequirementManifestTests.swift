@@ -7,19 +7,7 @@ import XCTest
 
 final class DecontaminationRequirementManifestTests: XCTestCase {
     private func train(data: String = "[{dataset: web}]", _ extra: String) -> String {
-        """
-        apiVersion: llmops/v1
-        kind: Job
-        metadata: {name: pre}
-        spec:
-          type: train
-          train:
-            model: {vocabularySize: 256, contextLength: 32, layers: 1, heads: 2, width: 32}
-            data: \(data)
-            batchSize: 4
-            steps: 12
-        \(extra.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-        """
+        trainManifest(data: data, extra)
     }
 
     private func problems(_ text: String) -> [String] { manifestProblems(text) }

@@ -57,6 +57,23 @@ public struct PostgresRow: Sendable {
         return v
     }
 
+    /// A one-dimensional integer array (`bigint[]`, text form `{1,2,3}`), nil for NULL. NULL elements and nested
+    /// arrays are refused: no column of this schema holds them.
+    public func optionalInt64Array(_ column: String) throws -> [Int64]? {
+        guard let v = try raw(column) else { return nil }
+        guard v.hasPrefix("{"), v.hasSuffix("}") else {
+            throw PostgresError.decoding(column: column, expected: "an integer array", found: v)
+        }
+        let body = v.dropFirst().dropLast()
+        if body.isEmpty { return [] }
+        return try body.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let n = Int64($0) else {
+                throw PostgresError.decoding(column: column, expected: "an integer array", found: v)
+            }
+            return n
+        }
+    }
+
     public func int(_ column: String) throws -> Int { Int(try int64(column)) }
     public func optionalInt(_ column: String) throws -> Int? { try optionalInt64(column).map { Int($0) } }
 

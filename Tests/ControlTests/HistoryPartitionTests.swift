@@ -49,7 +49,7 @@ final class HistoryPartitionTests: XCTestCase {
             """, [.int(job)])
         let events = EventStore(pool: pool)
         // Read as rows, newest first like the listing: the store's reader expects columns later migrations add
-        // (`actor`, migration "api tokens"), which rows from before them hold as NULL.
+        // (`actor`, migration "api tokens"; `task_ids`, "events per batch"), which rows from before them hold as NULL.
         let eventsBefore = try eventRows(job: nil)
         let jobEventsBefore = try eventRows(job: job)
         let logsBefore = try TaskLogStore(pool: pool).list(job: JobID(rawValue: job))
@@ -267,7 +267,10 @@ final class HistoryPartitionTests: XCTestCase {
     private func eventRows(job: Int64?) throws -> [EventRecord] {
         try pool.withConnection { c in
             try c.query(
-                "SELECT *, NULL::text AS actor FROM events WHERE $1::bigint IS NULL OR job_id = $1 ORDER BY id DESC",
+                """
+                SELECT *, NULL::text AS actor, NULL::bigint[] AS task_ids FROM events
+                WHERE $1::bigint IS NULL OR job_id = $1 ORDER BY id DESC
+                """,
                 [job.map { .int($0) }]
             ).map(EventRecord.init(row:))
         }

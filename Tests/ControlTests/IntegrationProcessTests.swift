@@ -71,13 +71,19 @@ final class IntegrationProcessTests: XCTestCase {
                 """, [.int(worker)]), 2)
         XCTAssertEqual(
             try cluster.count("SELECT count(*) AS n FROM task_attempts"), 2, "no attempt beyond the two that succeeded")
+        // Each task's transitions, a batch event (entity 'tasks') counting once for every task it names.
         let taskEvents = try cluster.sql { c in
             try c.query(
                 """
-                SELECT e.old_state, e.new_state FROM events e JOIN jobs j ON j.id = e.job_id
-                WHERE j.name = 'hello' AND e.entity = 'task' ORDER BY e.id
+                SELECT e.old_state, e.new_state, coalesce(cardinality(e.task_ids), 1) AS n
+                FROM events e JOIN jobs j ON j.id = e.job_id
+                WHERE j.name = 'hello' AND e.entity IN ('task', 'tasks') ORDER BY e.id
                 """
-            ).map { "\(try $0.optionalString("old_state") ?? "-")→\(try $0.string("new_state"))" }
+            ).flatMap { row in
+                Array(
+                    repeating: "\(try row.optionalString("old_state") ?? "-")→\(try row.string("new_state"))",
+                    count: try row.int("n"))
+            }
         }
         XCTAssertEqual(taskEvents.filter { $0 == "queued→running" }.count, 2, "\(taskEvents)")
         XCTAssertEqual(taskEvents.filter { $0 == "running→succeeded" }.count, 2, "\(taskEvents)")

@@ -30,8 +30,12 @@ final class StoreLeaseTests: StoreTestCase {
         XCTAssertEqual(try jobs.tasks(of: job.id).map(\.result), Array(repeating: #"{"tokens": 7}"#, count: 3))
         let jobEvents = try events.list(job: job.id).filter { $0.entity == "job" }.map(\.newState)
         XCTAssertEqual(jobEvents, ["pending", "running", "succeeded"])
+        let trail = try events.list(job: job.id)
         XCTAssertEqual(
-            try events.list(job: job.id).filter { $0.entity == "task" && $0.newState == "succeeded" }.count, 3)
+            trail.filter { $0.entity == "tasks" }.map { "\($0.newState) \($0.taskIDs ?? [])" },
+            ["running", "succeeded"].map { "\($0) \(claimed.map(\.task.rawValue).sorted())" },
+            "one event per batch, naming its tasks")
+        XCTAssertEqual(trail.filter { $0.entity == "task" }.map(\.newState), ["queued", "queued", "queued"])
     }
 
     func testRepeatedReportIsANoOpAndStaleReportChangesNothing() throws {
@@ -65,7 +69,10 @@ final class StoreLeaseTests: StoreTestCase {
         try leases.complete(attempt: second.attempt, by: w, result: #"{"ok": true}"#) // retried report: no-op success
         XCTAssertEqual(
             try leases.complete([AttemptCompletion(attempt: second.attempt)], by: w)[second.attempt], .alreadyApplied)
-        XCTAssertEqual(try sqlInt("SELECT count(*) FROM events WHERE entity = 'task' AND new_state = 'succeeded'"), 1)
+        XCTAssertEqual(
+            try sqlInt(
+                "SELECT coalesce(sum(cardinality(task_ids)), 0) FROM events WHERE entity = 'tasks' AND new_state = 'succeeded'"
+            ), 1)
         XCTAssertEqual(try jobs.job(job.id)?.state, .succeeded)
         XCTAssertEqual(try jobs.attempts(of: first.task).map(\.state), [.expired, .succeeded])
     }

@@ -2,7 +2,7 @@
 as `StoreBench --print-lease-statements` prints them from `TaskSQL`, with their parameters bound to pgbench variables.
 The claim's rows are gathered into the attempt ids and results the completion reports (\\gset into :aids and
 :results), which pgbench then passes as the completion's parameters $1 and $2, as the control plane passes them (a
-prepared statement with array parameters, so the model runs the control plane's own cached plan). Each per-task
+prepared statement with array parameters, so the model runs the control plane's own cached plan). Each batch
 event insert gets `WHERE :events = 1` (pgbench -D events=0 measures the events away; the control plane always writes
 them).
     python3 today_loop.py < statements.txt > today_b64.sql
@@ -27,9 +27,10 @@ claim = (claim[:final] + ", claimed AS (" + claim[final:].rstrip() + "\n)\n"
          + "    array_fill('{\"ok\": true}'::text, ARRAY[count(attempt_id)::int])::text AS results FROM claimed \\gset")
 completion = bind(completion, {1: ":aids", 2: ":results", 3: ":wid", 4: "'succeeded'"})
 def gate_task_events(sql):
-    gated, count = re.subn(r"(INSERT INTO events \([^)]*\)\s*\n\s*SELECT 'task', [^\n]*? FROM u)\n",
-                           r"\1 WHERE :events = 1\n", sql)
-    assert count == 1, "expected one per-task event insert in each statement"
+    # The batch events (`EventSQL.batchOfTasks`: one per job of the claimed or completed tasks) of each statement.
+    gated, count = re.subn(r"(SELECT 'tasks', (?:.|\n)*?FROM u) GROUP BY job_id",
+                           r"\1 WHERE :events = 1 GROUP BY job_id", sql)
+    assert count == 1, "expected one batch event insert in each statement"
     return gated
 
 

@@ -47,9 +47,10 @@ public struct EventView: Codable, Hashable, Sendable {
     /// Increasing; pass the last one seen as `?since=` to get only newer events.
     public var id: Int64
     public var time: Date
-    /// Dotted kind: `job.submitted`, `job.cancelled`, `task.queued`, `task.leased`, `task.succeeded`, `task.failed`,
-    /// `attempt.expired`, `attempt.preempted`, `worker.registered`, `worker.lost`, `queue.configured`, `queue.deleted`,
-    /// `token.created`, `token.revoked`, ...
+    /// Dotted kind: `job.submitted`, `job.cancelled`, `task.queued`, `task.failed`, `task.cancelled`,
+    /// `tasks.running` and `tasks.succeeded` (one per job per claim or completion batch, naming its tasks in
+    /// `taskIDs`), `worker.registered`, `worker.lost`, `queue.configured`, `queue.deleted`, `token.created`,
+    /// `token.revoked`, ...
     public var type: String
     public var jobID: JobID?
     public var jobName: String?
@@ -62,11 +63,13 @@ public struct EventView: Codable, Hashable, Sendable {
     /// Who made the change through the API: a named token's name, or `admin` for the root admin token; nil for
     /// changes the control plane or a worker made.
     public var actor: String?
+    /// The tasks a batch event (`tasks.*`) moved together, in id order; nil for every other event.
+    public var taskIDs: [TaskID]?
 
     public init(
         id: Int64, time: Date, type: String, jobID: JobID? = nil, jobName: String? = nil, taskID: TaskID? = nil,
         attemptID: AttemptID? = nil, workerID: WorkerID? = nil, fromState: String? = nil, toState: String? = nil,
-        message: String, actor: String? = nil
+        message: String, actor: String? = nil, taskIDs: [TaskID]? = nil
     ) {
         self.id = id
         self.time = time
@@ -80,6 +83,7 @@ public struct EventView: Codable, Hashable, Sendable {
         self.toState = toState
         self.message = message
         self.actor = actor
+        self.taskIDs = taskIDs
     }
 }
 

@@ -111,7 +111,8 @@ public struct TaskLease: Codable, Sendable, Equatable {
 public struct EventRecord: Codable, Sendable, Equatable {
     public var id: Int64
     public var at: Date
-    /// "job", "task", "worker", "dataset", "shard" or "artifact".
+    /// "job", "task", "tasks" (a batch of one job's tasks: `entityID` is the job, `taskIDs` the tasks), "worker",
+    /// "dataset", "shard", "artifact", "queue" or "token".
     public var entity: String
     public var entityID: Int64
     public var job: JobID?
@@ -120,6 +121,8 @@ public struct EventRecord: Codable, Sendable, Equatable {
     public var reason: String
     /// Who made the change through the API (`events.actor`): a named token, `admin`, or nil.
     public var actor: String? = nil
+    /// The tasks of a batch event (entity "tasks": one job's tasks claimed or completed together), nil otherwise.
+    public var taskIDs: [Int64]? = nil
 }
 
 public struct TaskLogRecord: Codable, Sendable, Equatable {

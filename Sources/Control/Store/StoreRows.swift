@@ -96,7 +96,8 @@ extension EventRecord {
             id: try row.int64("id"), at: try row.date("at"), entity: try row.string("entity"),
             entityID: try row.int64("entity_id"), job: try row.optionalInt64("job_id").map(JobID.init),
             oldState: try row.optionalString("old_state"), newState: try row.string("new_state"),
-            reason: try row.string("reason"), actor: try row.optionalString("actor"))
+            reason: try row.string("reason"), actor: try row.optionalString("actor"),
+            taskIDs: try row.optionalInt64Array("task_ids"))
     }
 }
 

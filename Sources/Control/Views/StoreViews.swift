@@ -77,7 +77,8 @@ extension EventView {
             taskID: event.entity == "task" ? TaskID(event.entityID) : nil,
             attemptID: event.entity == "attempt" ? AttemptID(event.entityID) : nil,
             workerID: event.entity == "worker" ? WorkerID(event.entityID) : nil,
-            fromState: event.oldState, toState: event.newState, message: event.reason, actor: event.actor)
+            fromState: event.oldState, toState: event.newState, message: event.reason, actor: event.actor,
+            taskIDs: event.taskIDs?.map { TaskID($0) })
     }
 }
 

@@ -122,8 +122,7 @@ extension TaskSQL {
                 FROM picked WHERE t.id = picked.id AND t.state = 'queued'
                 RETURNING t.id, t.job_id, t.active_attempt_id AS attempt_id, t.attempts AS number, t.lease_deadline
             ), e AS (
-                \(EventSQL.insertInto)
-                SELECT 'task', id, job_id, 'queued', $3, 'attempt ' || number || ' leased to worker ' || $1::text FROM u
+                \(EventSQL.batchOfTasks(in: "u", from: "'queued'", to: "$3", reason: "'leased to worker ' || $1::text"))
             ), started AS (
                 UPDATE jobs j SET state = 'running', started_at = coalesce(j.started_at, now())
                 WHERE j.id IN (SELECT job_id FROM u) AND j.state = 'pending' AND NOT j.cancel_requested

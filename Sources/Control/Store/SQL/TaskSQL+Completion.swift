@@ -3,7 +3,7 @@
 
 extension TaskSQL {
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL), tasks moved to $4
-    /// (succeeded), one event each — unless the batch may finish one of its jobs, in which case it changes
+    /// (succeeded), one event per job naming its tasks — unless the batch may finish one of its jobs, in which case it changes
     /// nothing: a finished job needs its state derived under its row lock from a snapshot taken after that lock
     /// (`JobLifecycle.refresh`), which one statement cannot take, so the caller completes such a batch with
     /// `complete` in a transaction. Returns `applied` (false: nothing changed, the batch may finish a job) and,
@@ -34,8 +34,7 @@ extension TaskSQL {
             FROM own WHERE t.id = own.id AND (SELECT g.ok FROM go g)
             RETURNING t.id, t.job_id, own.active_attempt_id AS attempt_id, own.attempts AS number
         ), e AS (
-            \(EventSQL.insertInto)
-            SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
+            \(EventSQL.batchOfTasks(in: "u", from: "'running'", to: "$4", reason: "'completed'"))
         )
         SELECT g.ok AS applied, u.attempt_id FROM go g LEFT JOIN u ON true
         """

@@ -64,7 +64,7 @@ enum TaskSQL {
         """
 
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to
-    /// $4 (succeeded), one event each, each attempt's row written from its task row. The tasks are locked in id
+    /// $4 (succeeded), one event per job naming its tasks, each attempt's row written from its task row. The tasks are locked in id
     /// order, so two batches holding attempts of one job lock them in one order (docs/postgres-store.md, "Lock
     /// order").
     /// Returns the applied attempts, their jobs, and whether each job may have finished with them: no other
@@ -83,8 +83,7 @@ enum TaskSQL {
             FROM own WHERE t.id = own.id
             RETURNING t.id, t.job_id, own.active_attempt_id AS attempt_id, own.attempts AS number
         ), e AS (
-            \(EventSQL.insertInto)
-            SELECT 'task', id, job_id, 'running', $4, 'attempt ' || number || ' completed' FROM u
+            \(EventSQL.batchOfTasks(in: "u", from: "'running'", to: "$4", reason: "'completed'"))
         ), f AS (
             SELECT j.job_id, p.id IS NULL AS may_have_finished
             FROM (SELECT DISTINCT job_id FROM u) j

@@ -2,7 +2,7 @@
 # What each part of a lease costs, beside the raw anchor, in one run (docs/leases.md, "A model of the lease"). pgbench
 # runs one worker's loop at batch 64 (8 clients, fsync on) against the control plane's own schema (migrated by
 # `opsctl serve`): the claim and completion as the control plane runs them (printed from TaskSQL by StoreBench), the
-# same without the per-task events, with two task indexes trimmed, and the design's floor (the lease alone, nothing
+# same without its batch events, with two task indexes trimmed, and the design's floor (the lease alone, nothing
 # else). No HTTP and no Swift in the loop: the numbers say what the database allows each variant.
 #   bash scripts/bench-lease-model.sh [--queued 100000] [--rounds 2] [--no-build]
 # Prints per round: tasks/s and the ratio to raw `FOR UPDATE SKIP LOCKED` measured in the same round.
@@ -70,8 +70,8 @@ for round in $(seq 1 "$ROUNDS"); do
     rate=$(loop "$db" "$script" "$events")
     printf '%-5s %-58s %8s %7s\n' "$round" "$what" "$rate" "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')"
   done <<VARIANTS
-today|$WORK/today_b64.sql|1|today: the lease in the task row, 2 events per task
-today|$WORK/today_b64.sql|0|  today without the per-task events
+today|$WORK/today_b64.sql|1|today: lease in the task row, 1 event per job per batch
+today|$WORK/today_b64.sql|0|  today without the batch events
 trimmed|$WORK/today_b64.sql|1|  today with 2 task indexes trimmed
 today|$MODEL/lease_in_task_b64.sql|1|the floor: the lease alone, 2 events per task
 today|$MODEL/lease_in_task_b64.sql|0|the floor: the lease alone, no events

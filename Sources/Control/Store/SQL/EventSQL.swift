@@ -10,14 +10,14 @@ enum EventSQL {
     static let insertInto = "INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)"
 
     /// One event per job for a batch of task rows moved together (a claim, a completion), instead of one per task:
-    /// entity 'tasks', entity_id and job_id the job, `task_ids` the batch's tasks in id order, the reason `reason` (an SQL
-    /// text expression) followed by the count, as in "leased to worker 3 (64 tasks)". `rows` is a CTE of the moved tasks with columns `id` and
-    /// `job_id`. Two per-task events into the partitioned table were ~15 % of a batch-64 claim + completion
-    /// (docs/leases.md, "Events per batch"); each task's attempts keep its own record.
+    /// entity 'tasks', entity_id and job_id the job, `task_ids` the batch's tasks in id order, the reason `reason`
+    /// (an SQL text expression) followed by the count, as in "leased to worker 3 (64 tasks)". `rows` is a CTE of
+    /// the moved tasks with columns `id` and `job_id`. Two per-task events into the partitioned table were ~15 % of
+    /// a batch-64 claim + completion (docs/leases.md, "Events per batch"); each task's attempts keep its own record.
     static func batchOfTasks(in rows: String, from old: String, to new: String, reason: String) -> String {
         """
         INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason, task_ids)
-            SELECT 'tasks', job_id, job_id, \(old), \(new),
+            SELECT '\(EventEntity.tasks.rawValue)', job_id, job_id, \(old), \(new),
                 \(reason) || ' (' || count(*) || CASE WHEN count(*) = 1 THEN ' task)' ELSE ' tasks)' END,
                 array_agg(id ORDER BY id)
             FROM \(rows) GROUP BY job_id

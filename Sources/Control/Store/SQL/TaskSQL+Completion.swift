@@ -3,9 +3,9 @@
 
 extension TaskSQL {
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL), tasks moved to $4
-    /// (succeeded), one event per job naming its tasks — unless the batch may finish one of its jobs, in which case it changes
-    /// nothing: a finished job needs its state derived under its row lock from a snapshot taken after that lock
-    /// (`JobLifecycle.refresh`), which one statement cannot take, so the caller completes such a batch with
+    /// (succeeded), one event per job naming its tasks — unless the batch may finish one of its jobs, in which case
+    /// it changes nothing: a finished job needs its state derived under its row lock from a snapshot taken after
+    /// that lock (`JobLifecycle.refresh`), which one statement cannot take, so the caller completes such a batch with
     /// `complete` in a transaction. Returns `applied` (false: nothing changed, the batch may finish a job) and,
     /// when applied, one row per completed attempt.
     ///

@@ -63,16 +63,15 @@ enum TaskSQL {
         )
         """
 
-    /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to
-    /// $4 (succeeded), one event per job naming its tasks, each attempt's row written from its task row. The tasks are locked in id
-    /// order, so two batches holding attempts of one job lock them in one order (docs/postgres-store.md, "Lock
-    /// order").
-    /// Returns the applied attempts, their jobs, and whether each job may have finished with them: no other
-    /// unfinished task of the job that nobody is changing right now (FOR SHARE SKIP LOCKED). A task another
-    /// in-flight report holds is skipped, so of two reports finishing the last tasks together at least the later
-    /// one sees "may have finished" and refreshes the job under its row lock; a task that finished after this
-    /// statement's snapshot is re-read when locked and no longer matches. One statement where a completion used
-    /// two (the probe was `unfinishedUnlockedOfJob`, once per job).
+    /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to $4
+    /// (succeeded), one event per job naming its tasks, each attempt's row written from its task row. The tasks are
+    /// locked in id order, so two batches holding attempts of one job lock them in one order (docs/postgres-store.md,
+    /// "Lock order"). Returns the applied attempts, their jobs, and whether each job may have finished with them: no
+    /// other unfinished task of the job that nobody is changing right now (FOR SHARE SKIP LOCKED). A task another
+    /// in-flight report holds is skipped, so of two reports finishing the last tasks together at least the later one
+    /// sees "may have finished" and refreshes the job under its row lock; a task that finished after this statement's
+    /// snapshot is re-read when locked and no longer matches. One statement where a completion used two (the probe was
+    /// `unfinishedUnlockedOfJob`, once per job).
     static let complete = """
         WITH \(reportedAttempts), a AS (
             \(AttemptSQL.insertEnded)

@@ -6,8 +6,11 @@ import Postgres
 // the other tables' statements interpolate `EventSQL.insertInto`.
 
 enum EventSQL {
+    /// The columns every event insert writes (a batch event adds `task_ids`).
+    private static let columns = "entity, entity_id, job_id, old_state, new_state, reason"
+
     /// The head of every event insert: `INSERT INTO events (...)` followed by a VALUES list or a SELECT.
-    static let insertInto = "INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason)"
+    static let insertInto = "INSERT INTO events (\(columns))"
 
     /// One event per job for a batch of task rows moved together (a claim, a completion), instead of one per task:
     /// entity 'tasks', entity_id and job_id the job, `task_ids` the batch's tasks in id order, the reason `reason`
@@ -16,7 +19,7 @@ enum EventSQL {
     /// a batch-64 claim + completion (docs/leases.md, "Events per batch"); each task's attempts keep its own record.
     static func batchOfTasks(in rows: String, from old: String, to new: String, reason: String) -> String {
         """
-        INSERT INTO events (entity, entity_id, job_id, old_state, new_state, reason, task_ids)
+        INSERT INTO events (\(columns), task_ids)
             SELECT '\(EventEntity.tasks.rawValue)', job_id, job_id, \(old), \(new),
                 \(reason) || ' (' || count(*) || CASE WHEN count(*) = 1 THEN ' task)' ELSE ' tasks)' END,
                 array_agg(id ORDER BY id)

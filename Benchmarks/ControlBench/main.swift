@@ -239,20 +239,22 @@ if options.explain {
     }
 }
 if options.statements {
-    print("database time by statement (pg_stat_statements, top 12 by total time):")
+    print("database time by statement (pg_stat_statements, top 16 by total time):")
     let rows = try database.query(
         """
-        SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+        SELECT calls, rows, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
                regexp_replace(left(query, 110), '\\s+', ' ', 'g') AS q
         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
-        ORDER BY total_exec_time DESC LIMIT 12
+        ORDER BY total_exec_time DESC LIMIT 16
         """)
     for row in rows {
         let calls = String(try row.int("calls"))
+        let rowCount = String(try row.int("rows"))
         let total = try row.string("total_ms")
         let mean = try row.string("mean_ms")
         print(
             "  " + String(repeating: " ", count: max(0, 8 - calls.count)) + calls + " calls "
+                + String(repeating: " ", count: max(0, 8 - rowCount.count)) + rowCount + " rows "
                 + String(repeating: " ", count: max(0, 10 - total.count)) + total + " ms total "
                 + String(repeating: " ", count: max(0, 8 - mean.count)) + mean + " ms mean  " + (try row.string("q")))
     }

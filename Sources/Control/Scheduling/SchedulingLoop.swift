@@ -129,11 +129,11 @@ final class SchedulingLoop: Sendable {
         let (snapshot, decisions) = try pool.transaction { c -> (ClusterSnapshot, SchedulingDecisions) in
             let previous = try SchedulingStore.reservations(c, fencedBy: epoch)
             _ = try SchedulingStore.unplaceFromDeadWorkers(c)
-            let snapshot = try SchedulingStore.snapshot(c, previousReservations: previous, limits: passLimits)
-            let decisions = scheduler.schedule(snapshot)
-            _ = try SchedulingStore.commit(decisions, c)
+            let read = try SchedulingStore.read(c, previousReservations: previous, limits: passLimits)
+            let decisions = scheduler.schedule(read.snapshot)
+            _ = try SchedulingStore.commit(decisions, leftToClaims: read.leftToClaims(by: decisions), c)
             try SchedulingStore.saveReservations(decisions.reservations, leader: replicaName, c)
-            return (snapshot, decisions)
+            return (read.snapshot, decisions)
         }
         result = "committed"
         telemetry.observePending(decisions, of: snapshot)

@@ -7,12 +7,20 @@ import Scheduler
 /// The scheduler's view of the database: reads a `ClusterSnapshot` and commits a pass's decisions.
 /// Both happen inside one transaction on the leader, so a pass never acts on a half-changed cluster.
 struct SchedulingStore {
-    /// Reads alive workers, what holds resources now (running attempts, and queued tasks already placed on a
-    /// worker but not yet claimed), the jobs that still have unplaced runnable tasks, and the queues' weights
-    /// and quotas. Of the unplaced tasks it reads only what `limits` allows; the rest wait for later passes.
+    /// The snapshot alone (`read`), for readers that commit nothing.
     static func snapshot(
         _ c: PostgresConnection, previousReservations: [Reservation], limits: SchedulingPassLimits = .standard
     ) throws -> ClusterSnapshot {
+        try read(c, previousReservations: previousReservations, limits: limits).snapshot
+    }
+
+    /// Reads alive workers, what holds resources now (running attempts, and queued tasks already placed on a
+    /// worker but not yet claimed), the jobs that still have unplaced runnable tasks, and the queues' weights
+    /// and quotas. Of the unplaced tasks it reads only what `limits` allows; the rest wait for later passes.
+    /// Also says which of those jobs the claims take themselves (`SchedulingRead.claimedDirectly`).
+    static func read(
+        _ c: PostgresConnection, previousReservations: [Reservation], limits: SchedulingPassLimits = .standard
+    ) throws -> SchedulingRead {
         let now = try c.queryOne(SchedulerStateSQL.now).double("now")
         let workersAndKinds = try c.query(WorkerSQL.alive).map { row in
             (try WorkerSnapshot(row: row), kinds: try StoreJSON.strings(try row.string("kinds_json"), column: "kinds"))
@@ -20,8 +28,10 @@ struct SchedulingStore {
         let allocations = try c.query(TaskSQL.allocations).map(RunningAllocation.init(row:))
         var jobs: [Int64: PendingJob] = [:]
         var kinds: [Int64: String] = [:]
+        var placedBySchedulerOnly: Set<Int64> = []
         for row in try c.query(TaskSQL.unplaced, [.int(Int64(limits.jobs)), .int(Int64(limits.tasksPerJob))]) {
             let jobID = try row.int64("job_id")
+            if try row.bool("reads_remote") { placedBySchedulerOnly.insert(jobID) }
             let notBefore = try row.double("not_before")
             if kinds[jobID] == nil { kinds[jobID] = try row.string("type") }
             if var job = jobs[jobID] {
@@ -48,10 +58,14 @@ struct SchedulingStore {
         let queues = Set(jobs.values.map(\.queue)).union(allocations.map(\.queue)).sorted().map { name in
             configured[name] ?? QueueSpec(name: name)
         }
-        return ClusterSnapshot(
+        let snapshot = ClusterSnapshot(
             now: now, workers: workers, allocations: allocations, pendingJobs: jobs.values.sorted { $0.id < $1.id },
             queues: queues, previousReservations: previousReservations,
             tokensConsumedToday: try TrainingTokens.consumedToday(c))
+        let claimedDirectly = snapshot.pendingJobs.filter { job in
+            !job.isGang && !placedBySchedulerOnly.contains(job.id.rawValue) && configured[job.queue] == nil
+        }
+        return SchedulingRead(snapshot: snapshot, claimedDirectly: Set(claimedDirectly.map(\.id)))
     }
 
     /// Data locality: a job reading remote datasets wants the shards of those datasets that some worker
@@ -80,9 +94,14 @@ struct SchedulingStore {
 
     /// Commits placements (only onto tasks still queued and unplaced, so a pass racing a claim changes
     /// nothing twice) and the pending reasons; wakes the workers' long-polls. Returns how many tasks were placed.
-    static func commit(_ decisions: SchedulingDecisions, _ c: PostgresConnection) throws -> Int {
+    /// The placements of jobs in `leftToClaims` are not written: the claims take those tasks themselves
+    /// (`SchedulingRead.leftToClaims`), and their jobs' pending reasons are cleared as for placed ones.
+    static func commit(
+        _ decisions: SchedulingDecisions, leftToClaims: Set<JobID> = [], _ c: PostgresConnection
+    ) throws -> Int {
+        let placements = try stillFitting(decisions.placements.filter { !leftToClaims.contains($0.job) }, c)
+        let claimable = decisions.placements.filter { leftToClaims.contains($0.job) }
         var placed = 0
-        let placements = try stillFitting(decisions.placements, c)
         if !placements.isEmpty {
             placed = try c.query(
                 TaskSQL.commitPlacements,
@@ -91,8 +110,10 @@ struct SchedulingStore {
                     .text(arrayLiteral(placements.map(\.worker.rawValue))),
                 ]
             ).count
-            let placedJobs = Set(placements.map(\.job.rawValue))
-            try c.execute(JobSQL.clearPendingReasonsOfPlaced, [.text(arrayLiteral(Array(placedJobs)))])
+        }
+        let placedJobs = Set((placements + claimable).map(\.job.rawValue))
+        if !placedJobs.isEmpty {
+            try c.execute(JobSQL.clearPendingReasonsOfPlaced, [.text(arrayLiteral(placedJobs.sorted()))])
         }
         if !decisions.pending.isEmpty {
             try c.execute(

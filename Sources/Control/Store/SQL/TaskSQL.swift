@@ -268,7 +268,7 @@ enum TaskSQL {
             FROM waiting w WHERE w.job_id IS NOT NULL AND w.n < $1::int
         )
         SELECT t.id, t.job_id, t.cpu_millis, t.memory_bytes, t.accelerators, t.node_selector, t.priority, t.gang,
-               j.queue, j.type, extract(epoch FROM t.not_before)::float8 AS not_before
+               t.reads_remote, j.queue, j.type, extract(epoch FROM t.not_before)::float8 AS not_before
         FROM waiting w JOIN jobs j ON j.id = w.job_id
         CROSS JOIN LATERAL (
             SELECT * FROM tasks t

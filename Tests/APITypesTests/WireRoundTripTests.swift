@@ -50,6 +50,38 @@ final class WireRoundTripTests: XCTestCase {
             value.jsonText, #"{"big":9007199254740993,"flag":true,"list":[1,"two",{"three":3}],"none":null,"pi":3.5}"#)
     }
 
+    func testAnyJSONDecodesEveryKindAtEveryDepth() throws {
+        // Objects are tried first, then arrays, then the scalars (docs on `AnyJSON.init(from:)`): each kind, nested
+        // in each container, must still come back as itself.
+        let scalars: [(String, AnyJSON)] = [
+            ("null", nil), ("true", true), ("false", false), ("0", .int(0)), ("-7", .int(-7)),
+            ("9223372036854775807", .int(Int64.max)), ("9223372036854775808", .double(9_223_372_036_854_775_808)),
+            ("2.5", .double(2.5)), ("1e300", .double(1e300)), (#""""#, ""), (#""1""#, "1"), (#""true""#, "true"),
+            ("{}", .object([:])), ("[]", .array([])),
+        ]
+        for (text, expected) in scalars {
+            XCTAssertEqual(try WireCoding.decode(AnyJSON.self, from: Data(text.utf8)), expected, text)
+            let nested = #"{"a":[\#(text),{"b":\#(text)}],"c":\#(text)}"#
+            XCTAssertEqual(
+                try WireCoding.decode(AnyJSON.self, from: Data(nested.utf8)),
+                ["a": [expected, ["b": expected]], "c": expected], nested)
+        }
+    }
+
+    func testDatesDecodeFromTimestampsAndSecondsAndNameTheExpectedString() throws {
+        struct Stamped: Codable { var at: Date }
+        let text = #"{"at":"\#(WireCoding.formatTimestamp(t0))"}"#
+        XCTAssertEqual(try WireCoding.decode(Stamped.self, from: Data(text.utf8)).at, t0)
+        XCTAssertEqual(try WireCoding.decode(Stamped.self, from: Data(#"{"at":1790000000.125}"#.utf8)).at, t0)
+        XCTAssertThrowsError(try WireCoding.decode(Stamped.self, from: Data(#"{"at":"soon"}"#.utf8))) { error in
+            XCTAssertTrue("\(error)".contains("expected an ISO 8601 timestamp"), "\(error)")
+        }
+        XCTAssertThrowsError(try WireCoding.decode(Stamped.self, from: Data(#"{"at":true}"#.utf8))) { error in
+            guard case DecodingError.typeMismatch(let type, _) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(type == String.self, "a value that is neither names the timestamp string: \(error)")
+        }
+    }
+
     func testAnyJSONDecodesTypedSpecs() throws {
         struct SleepSpec: Codable, Equatable { var seconds: Double }
         let spec: AnyJSON = ["seconds": 2]

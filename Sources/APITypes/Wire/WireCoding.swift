@@ -18,12 +18,17 @@ public enum WireCoding {
 
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
+        // The timestamp string first: it is what the encoder writes, and a wrong guess costs a thrown error (every
+        // lease deadline of a poll's assignments paid one when seconds were tried first).
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
-            if let seconds = try? container.decode(Double.self) {
+            let text: String
+            do {
+                text = try container.decode(String.self)
+            } catch {
+                guard let seconds = try? container.decode(Double.self) else { throw error }
                 return Date(timeIntervalSince1970: seconds)
             }
-            let text = try container.decode(String.self)
             guard let date = parseTimestamp(text) else {
                 throw DecodingError.dataCorruptedError(
                     in: container,

@@ -26,7 +26,9 @@ enum WorkerRoutes {
             throw APIErrorBody(
                 code: .badRequest, message: "maxTasks: expected an integer in 1...1024, got \(request.maxTasks)")
         }
-        return .wire(try TaskDispatch(services: services).poll(request))
+        let response = try TaskDispatch(services: services).poll(request)
+        // Written directly where it can be (`PollResponse.wireJSON`): the encoder was 7 % of both cores at batch 64.
+        return response.wireJSON().map { .json(data: $0) } ?? .wire(response)
     }
 
     /// 409 `stale_attempt` when every attempt the batch names is stale: nothing was stored (`ReportIntake`).

@@ -11,17 +11,17 @@ import XCTest
 @testable import Control
 
 final class ClaimableJobsLeftToClaimsTests: StoreTestCase {
-    private var signals: [StoreSignals] = []
+    private var signals: StoreSignals?
 
     override func tearDown() {
-        for s in signals { s.stop() }
-        signals = []
+        signals?.stop()
+        signals = nil
         super.tearDown()
     }
 
     private func leadingLoop() throws -> SchedulingLoop {
         let s = StoreSignals(conninfo: conninfo)
-        signals.append(s)
+        signals = s
         let loop = SchedulingLoop(
             pool: pool, conninfo: conninfo, signals: s, intervalSeconds: 60, replicaName: "only", log: { _ in })
         XCTAssertTrue(loop.leadOnce())

@@ -15,7 +15,9 @@ extension TaskSQL {
     /// another unfinished task nobody is changing right now (FOR SHARE SKIP LOCKED, as in `complete`): of two
     /// batches finishing a job's last tasks together, the later probe skips the task the other holds and sends
     /// its batch to `complete`, which refreshes the job. Probing before locking its own tasks, two such batches
-    /// could each share-lock the other's task and then wait for each other's.
+    /// could each share-lock the other's task and then wait for each other's. The probe is ordered by state so that
+    /// it walks `tasks_job_state`, where every unfinished state sorts before `succeeded`; unordered, PostgreSQL read
+    /// the table from its start past every task already succeeded (`CompletionProbePlanTests`).
     static let completeUnlessFinishing = """
         WITH \(reportedAttempts), go AS (
             SELECT NOT coalesce(bool_or(p.id IS NULL), false) AS ok
@@ -23,7 +25,7 @@ extension TaskSQL {
             LEFT JOIN LATERAL (
                 SELECT x.id FROM tasks x
                 WHERE x.job_id = j.job_id AND x.state <> 'succeeded' AND x.id NOT IN (SELECT id FROM own)
-                LIMIT 1 FOR SHARE OF x SKIP LOCKED
+                ORDER BY x.state LIMIT 1 FOR SHARE OF x SKIP LOCKED
             ) p ON true
         ), a AS (
             \(AttemptSQL.insertEnded)

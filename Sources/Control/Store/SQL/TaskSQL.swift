@@ -71,7 +71,8 @@ enum TaskSQL {
     /// in-flight report holds is skipped, so of two reports finishing the last tasks together at least the later one
     /// sees "may have finished" and refreshes the job under its row lock; a task that finished after this statement's
     /// snapshot is re-read when locked and no longer matches. One statement where a completion used two (the probe was
-    /// `unfinishedUnlockedOfJob`, once per job).
+    /// `unfinishedUnlockedOfJob`, once per job). The probe is ordered by state to walk `tasks_job_state` (see
+    /// `completeUnlessFinishing`).
     static let complete = """
         WITH \(reportedAttempts), a AS (
             \(AttemptSQL.insertEnded)
@@ -89,7 +90,7 @@ enum TaskSQL {
             LEFT JOIN LATERAL (
                 SELECT x.id FROM tasks x
                 WHERE x.job_id = j.job_id AND x.state <> 'succeeded' AND x.id NOT IN (SELECT id FROM u)
-                LIMIT 1 FOR SHARE OF x SKIP LOCKED
+                ORDER BY x.state LIMIT 1 FOR SHARE OF x SKIP LOCKED
             ) p ON true
         )
         SELECT u.attempt_id, u.job_id, f.may_have_finished FROM u JOIN f ON f.job_id = u.job_id

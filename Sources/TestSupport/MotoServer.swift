@@ -46,21 +46,26 @@ public final class MotoServer: @unchecked Sendable { // the Process is only touc
         secretAccessKey = words[1]
     }
 
-    /// moto's server, asking Linux first (prctl PR_SET_PDEATHSIG = 1) to end it when the test process ends: a
+    /// moto's server, asking Linux first (prctl PR_SET_PDEATHSIG = 1) to kill it when the test process ends: a
     /// test class shares one server and has no hook that runs after its last test, and a crashed test process
-    /// runs none at all.
+    /// runs none at all. SIGKILL, not SIGTERM: moto's SIGTERM handler raises `SystemExit`, and the server then
+    /// waits for its connection threads, so a server with a client connection open outlived a CI run.
     private static let serverDyingWithParent = """
         import ctypes, signal, sys
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
         from moto.server import main
         main(sys.argv[1:])
         """
 
     deinit { stop() }
 
+    /// SIGTERM, then SIGKILL if it has not exited within 2 s (it may be waiting for a connection thread).
     public func stop() {
         guard process.isRunning else { return }
         process.terminate()
+        let deadline = Date().addingTimeInterval(2)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 

@@ -1,8 +1,11 @@
 // ControlBench: end-to-end throughput of the worker protocol (release build):
 //   swift run -c release ControlBench [--tasks N] [--drain M] [--workers K] [--batch B] [--fsync on|off] [--statements]
+//     [--explain] [--poll-each]
 // Starts a throwaway PostgreSQL (fsync ON by default: every commit is durable), one control plane, and K
-// worker clients that talk the real protocol over HTTP on 127.0.0.1 (libcurl): register, then loop
-// { poll up to B tasks; report their completions in one batch } until the N `noop` tasks of one job are done.
+// worker clients that talk the real protocol over HTTP on 127.0.0.1 (libcurl): register, poll up to B tasks, then
+// loop { report their completions in one batch that claims the next B (`ReportBatch.next`, as the worker daemon
+// does); poll when it claimed nothing } until the N `noop` tasks of one job are done. `--poll-each` polls before
+// every report instead (the protocol before reports could claim: two exchanges per batch).
 // Prints tasks claimed+completed per second, the latency of each call kind, and checks in SQL that every
 // task succeeded exactly once. `--drain M` stops after M completions (0: all N), for deep queues at batch 1; a RESULT
 // line at the end is what scripts/bench-leases.sh reads. `--statements` loads pg_stat_statements and prints where the database time went.
@@ -27,6 +30,8 @@ struct Options {
     var fsync = true
     var statements = false
     var explain = false
+    /// The protocol before reports could claim: a poll before every report (two exchanges per batch).
+    var pollEach = false
 
     init(_ arguments: [String]) {
         var cursor = OptionCursor(arguments, first: 0)
@@ -40,9 +45,10 @@ struct Options {
             case "--fsync": fsync = value() != "off"
             case "--statements": statements = true
             case "--explain": explain = true
+            case "--poll-each": pollEach = true
             case "-h", "--help":
                 print(
-                    "usage: ControlBench [--tasks N=20000] [--drain M=0] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain]"
+                    "usage: ControlBench [--tasks N=20000] [--drain M=0] [--workers K=8] [--batch B=64] [--fsync on|off] [--statements] [--explain] [--poll-each]"
                 )
                 exit(0)
             default: fail("unknown argument \(option) (see --help)")
@@ -110,7 +116,7 @@ if options.explain {
     settings["auto_explain.log_nested_statements"] = "on"
 }
 print(
-    "ControlBench: \(options.tasks) noop tasks, \(options.workers) worker clients, batches of \(options.batch), fsync \(options.fsync ? "on" : "off")"
+    "ControlBench: \(options.tasks) noop tasks, \(options.workers) worker clients, batches of \(options.batch), fsync \(options.fsync ? "on" : "off"), \(options.pollEach ? "a poll before every report" : "reports that claim")"
 )
 let postgres = try TestPostgres(settings: settings)
 defer { postgres.destroy() }
@@ -145,7 +151,8 @@ if options.statements { try database.execute("SELECT pg_stat_statements_reset()"
 
 // MARK: The run
 
-let pollSamples = Samples()
+/// Exchanges that claimed (polls, and reports with `next`) and reports that only reported.
+let claimSamples = Samples()
 let reportSamples = Samples()
 let workerAPIs = (0..<options.workers).map { _ in
     HTTPControlPlaneAPI(baseURL: controlPlane.baseURL, token: joinToken.value, transport: CurlTransport())
@@ -165,35 +172,46 @@ let started = Date()
 let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group in
     for (api, worker) in zip(workerAPIs, workerIDs) {
         group.addTask {
+            let ask = PollRequest(
+                workerID: worker, maxTasks: options.batch, waitSeconds: 0,
+                available: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40))
             var done = 0
             var emptyPolls = 0
-            while emptyPolls < 2, drained.value < drainTarget {
-                let t0 = Date()
-                let poll = try await api.poll(
-                    PollRequest(
-                        workerID: worker, maxTasks: options.batch, waitSeconds: 0,
-                        available: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40)))
-                pollSamples.add(Date().timeIntervalSince(t0))
-                if poll.assignments.isEmpty {
-                    emptyPolls += 1
-                    continue
-                }
-                emptyPolls = 0
-                let batch = ReportBatch(
+            var held: [TaskAssignment] = []
+            /// Reports `held` done; with `claim`, takes the next batch in the same exchange (as the daemon does).
+            func report(claim: Bool) async throws {
+                var batch = ReportBatch(
                     workerID: worker,
-                    completions: poll.assignments.map {
+                    completions: held.map {
                         CompletionReport(
                             taskID: $0.taskID, attemptID: $0.attemptID, result: ["task": .int(Int64($0.taskIndex))])
                     })
-                let t1 = Date()
+                if claim { batch.next = ask }
+                let t0 = Date()
                 let response = try await api.report(batch)
-                reportSamples.add(Date().timeIntervalSince(t1))
-                guard response.accepted == poll.assignments.count, response.staleAttempts.isEmpty else {
-                    fail("report for \(poll.assignments.count) completions answered \(response)")
+                (claim ? claimSamples : reportSamples).add(Date().timeIntervalSince(t0))
+                guard response.accepted == held.count, response.staleAttempts.isEmpty else {
+                    fail("report for \(held.count) completions answered \(response)")
                 }
-                done += poll.assignments.count
-                drained.add(poll.assignments.count)
+                done += held.count
+                drained.add(held.count)
+                held = response.assignments ?? []
             }
+            while emptyPolls < 2, drained.value < drainTarget {
+                if held.isEmpty {
+                    let t0 = Date()
+                    held = try await api.poll(ask).assignments
+                    claimSamples.add(Date().timeIntervalSince(t0))
+                    if held.isEmpty {
+                        emptyPolls += 1
+                        continue
+                    }
+                    emptyPolls = 0
+                }
+                try await report(claim: !options.pollEach)
+            }
+            // Stopped at the drain target holding a claimed batch: complete it, so every attempt ends.
+            if !held.isEmpty { try await report(claim: false) }
             return done
         }
     }
@@ -213,8 +231,8 @@ print(
     String(
         format: "%d tasks claimed and completed in %.2f s: %.0f tasks/s end to end", completed, elapsed,
         Double(completed) / elapsed))
-print("  poll:   \(pollSamples.summary())")
-print("  report: \(reportSamples.summary())")
+print("  claims (polls\(options.pollEach ? "" : ", reports with next")): \(claimSamples.summary())")
+print("  reports only: \(reportSamples.summary())")
 print("  per worker: \(completedPerWorker.sorted())")
 print("  database: \(succeeded) tasks succeeded, \(attempts) attempts, job \(jobState)")
 let drainedAll = drainTarget == options.tasks
@@ -225,7 +243,7 @@ else {
 }
 let counts = completedPerWorker.sorted()
 print(
-    "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed) / elapsed)) p99_claim_ms=\(pollSamples.p99Millis()) fairness=\(String(format: "%.2f", Double(counts.last ?? 0) / Double(max(1, counts.first ?? 0)))) per_worker=\(counts.map(String.init).joined(separator: ","))"
+    "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed) / elapsed)) p99_claim_ms=\(claimSamples.p99Millis()) fairness=\(String(format: "%.2f", Double(counts.last ?? 0) / Double(max(1, counts.first ?? 0)))) per_worker=\(counts.map(String.init).joined(separator: ","))"
 )
 if options.explain {
     let log = (try? String(contentsOfFile: postgres.server.logFile, encoding: .utf8)) ?? ""

@@ -1,5 +1,6 @@
-// `PollResponse.wireJSON()` writes what `WireCoding.encode` writes: compared member by member, decoded back to the
-// same value, and refused (so the caller falls back to `JSONEncoder`) where the two would differ.
+// `PollResponse.wireJSON()` and `ReportBatchResponse.wireJSON()` write what `WireCoding.encode` writes: compared
+// member by member, decoded back to the same value, and refused (so the caller falls back to `JSONEncoder`) where
+// the two would differ.
 import ClusterModel
 import Foundation
 import XCTest
@@ -54,15 +55,37 @@ final class WireJSONWriterTests: XCTestCase {
             #"{"assignments":[]}"#)
     }
 
+    func testTheReportAnswerIsWrittenAsTheEncoderWritesItWithAndWithoutAssignments() throws {
+        let claimed = ReportBatchResponse(
+            accepted: 3, duplicates: 1, staleAttempts: [AttemptID(4), AttemptID(9)], assignments: sample().assignments)
+        let noClaim = ReportBatchResponse(accepted: 0)
+        let nothingClaimed = ReportBatchResponse(accepted: 2, assignments: [])
+        for response in [claimed, noClaim, nothingClaimed] {
+            let fast = try XCTUnwrap(response.wireJSON())
+            let encoded = try WireCoding.encode(response)
+            XCTAssertEqual(try members(fast), try members(encoded), String(decoding: fast, as: UTF8.self))
+            XCTAssertEqual(try WireCoding.decode(ReportBatchResponse.self, from: fast), response)
+        }
+        XCTAssertEqual(
+            String(decoding: try XCTUnwrap(noClaim.wireJSON()), as: UTF8.self),
+            #"{"accepted":0,"duplicates":0,"staleAttempts":[]}"#, "no claim asked: no assignments member")
+        XCTAssertEqual(optionalsUnset(claimed), [])
+        var refused = claimed
+        refused.assignments?[1].spec = ["x": 2.0]
+        XCTAssertNil(refused.wireJSON(), "a whole-number double refuses the whole answer")
+    }
+
+    /// The labels of `value`'s optionals that are nil.
+    private func optionalsUnset(_ value: Any) -> [String] {
+        Mirror(reflecting: value).children.compactMap { child in
+            let mirror = Mirror(reflecting: child.value)
+            return mirror.displayStyle == .optional && mirror.children.isEmpty ? child.label : nil
+        }
+    }
+
     func testTheSampleSetsEveryOptionalSoAForgottenMemberShows() {
         // A member added to these types must be set in `sample()` (and written by the writer): a nil optional is
         // left out by both coders, so the comparison above could not see it missing.
-        func optionalsUnset(_ value: Any) -> [String] {
-            Mirror(reflecting: value).children.compactMap { child in
-                let mirror = Mirror(reflecting: child.value)
-                return mirror.displayStyle == .optional && mirror.children.isEmpty ? child.label : nil
-            }
-        }
         let assignment = sample().assignments[0]
         XCTAssertEqual(optionalsUnset(assignment), [])
         XCTAssertEqual(optionalsUnset(try XCTUnwrap(assignment.gang?.peers[0])), [])

@@ -163,7 +163,19 @@ final class WireRoundTripTests: XCTestCase {
             from: Data(#"{"workerID":3,"completions":[{"taskID":1,"attemptID":2,"result":null,"artifacts":[]}]}"#.utf8))
         XCTAssertEqual(minimal.completions.count, 1)
         XCTAssertTrue(minimal.logs.isEmpty)
+        XCTAssertNil(minimal.next, "a batch without `next` claims nothing")
         _ = try roundTrip(ReportBatchResponse(accepted: 3, duplicates: 1, staleAttempts: [AttemptID(5)]))
+        // A report that claims: its `next` poll and the answer's assignments.
+        var claiming = batch
+        claiming.next = PollRequest(
+            workerID: WorkerID(3), maxTasks: 4, waitSeconds: 0, available: Resources(cpuMillis: 2000))
+        XCTAssertTrue(try roundTrip(claiming).contains(#""next":{"#))
+        let assignment = TaskAssignment(
+            taskID: TaskID(6), attemptID: AttemptID(7), attemptNumber: 1, maxAttempts: 3, leaseDeadline: t0,
+            jobID: JobID(1), jobName: "j", jobType: "noop", spec: [:], resources: Resources(cpuMillis: 1000))
+        XCTAssertTrue(
+            try roundTrip(ReportBatchResponse(accepted: 1, assignments: [assignment])).contains("assignments"))
+        XCTAssertFalse(try roundTrip(ReportBatchResponse(accepted: 1)).contains("assignments"), "no claim asked")
     }
 
     func testAdminViewsRoundTrip() throws {

@@ -140,6 +140,33 @@ final class WorkerDaemonStateMachineTests: XCTestCase {
         XCTAssertEqual(fresh.nextPoll(), request(3, 0), "no more than maxTasksPerPoll (3) of the 4 free slots")
     }
 
+    /// A report that ends attempts carries the claim a poll would make now, without waiting; the slots of a claim
+    /// in flight are taken until it ends, so a poll and a report's claim at once never ask for more than are free.
+    func testAReportClaimsWhatAPollWouldAndClaimsInFlightHoldTheirSlots() {
+        let table: [(Fixture, Int?)] = [
+            (.unregistered, nil), (.serving, 2), (.servingFull, nil), (.reregistering, 2), (.stopRequested, nil),
+            (.handingBack, nil), (.delivering, nil), (.finished, nil),
+        ]
+        for (fixture, maxTasks) in table {
+            let m = machine(fixture)
+            XCTAssertEqual(m.claimWithReport()?.maxTasks, maxTasks, fixture.rawValue)
+            XCTAssertEqual(
+                m.claimWithReport()?.waitSeconds ?? 0, 0, "\(fixture.rawValue): a report's claim never waits")
+        }
+        var m = machine(.serving) // 2 of 4 slots free
+        guard case .poll(let poll) = m.nextPoll() else { return XCTFail("a serving machine with free slots polls") }
+        m.claimSent(poll)
+        XCTAssertEqual(m.slotsAsked, 2)
+        XCTAssertNil(m.claimWithReport(), "both free slots are asked for by the claim in flight")
+        XCTAssertEqual(m.nextPoll(), .waitForCapacity(seconds: 1))
+        _ = m.attemptFinished(AttemptID(1), outcome: .completed(TaskResult()))
+        XCTAssertEqual(m.claimWithReport()?.maxTasks, 1, "the slot the finished attempt left, not the asked ones")
+        m.claimEnded(poll)
+        XCTAssertEqual(m.slotsAsked, 0)
+        XCTAssertEqual(m.pollAnswered([assignment(3)]), [.start(assignment(3))])
+        XCTAssertEqual(m.claimWithReport()?.maxTasks, 2, "4 slots, 2 running: attempts 2 and 3")
+    }
+
     func testAssignmentsStartWhileServingAndAreHandedBackWhileStopping() {
         var serving = machine(.serving)
         XCTAssertEqual(serving.pollAnswered([assignment(3)]), [.start(assignment(3))])

@@ -186,9 +186,13 @@ extension APIRoute {
                 "long-poll for tasks", request: .json(PollRequest.self), responses: [.ok(PollResponse.self)],
                 errors: [(404, "unknown or lost worker: register again"), (409, "the worker is draining")]),
             workerReports: RouteDocumentation(
-                "progress, logs, metrics, artifacts, completions and failures", request: .json(ReportBatch.self),
-                responses: [.ok(ReportBatchResponse.self)],
-                errors: [(404, "unknown or lost worker: register again"), (409, "every attempt named is stale")]),
+                "progress, logs, metrics, artifacts, completions and failures; with `next`, then claim without waiting",
+                request: .json(ReportBatch.self), responses: [.ok(ReportBatchResponse.self)],
+                errors: [
+                    (400, "an item or `next` is malformed: nothing was stored"),
+                    (404, "unknown or lost worker: register again"),
+                    (409, "every attempt named is stale: nothing was stored or claimed"),
+                ]),
             workerDeregister: RouteDocumentation(
                 "clean shutdown: requeue the worker's attempts", request: .json(DeregisterWorkerRequest.self),
                 responses: [RouteResponse(204, nil, "deregistered")],

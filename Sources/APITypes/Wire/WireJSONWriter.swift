@@ -127,13 +127,49 @@ extension PollResponse {
         var writer = WireJSONWriter(capacity: 64 + assignments.count * 512)
         writer.raw("{")
         writer.key("assignments")
-        writer.raw("[")
-        for (index, assignment) in assignments.enumerated() {
-            if index > 0 { writer.raw(",") }
-            assignment.write(to: &writer)
-        }
-        writer.raw("]}")
+        writer.assignments(assignments)
+        writer.raw("}")
         return writer.refused ? nil : Data(writer.bytes)
+    }
+}
+
+extension ReportBatchResponse {
+    /// This response as `WireCoding.encode` writes it, or nil when `WireJSONWriter` refuses one of its values. At
+    /// batch 64 a report that claims (`ReportBatch.next`) answers as many assignments as a poll.
+    public func wireJSON() -> Data? {
+        var writer = WireJSONWriter(capacity: 96 + (assignments?.count ?? 0) * 512)
+        writer.raw("{")
+        writer.key("accepted")
+        writer.int(accepted)
+        writer.raw(",")
+        writer.key("duplicates")
+        writer.int(duplicates)
+        writer.raw(",")
+        writer.key("staleAttempts")
+        writer.raw("[")
+        for (index, attempt) in staleAttempts.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.int(attempt.rawValue)
+        }
+        writer.raw("]")
+        if let assignments {
+            writer.raw(",")
+            writer.key("assignments")
+            writer.assignments(assignments)
+        }
+        writer.raw("}")
+        return writer.refused ? nil : Data(writer.bytes)
+    }
+}
+
+extension WireJSONWriter {
+    fileprivate mutating func assignments(_ assignments: [TaskAssignment]) {
+        raw("[")
+        for (index, assignment) in assignments.enumerated() {
+            if index > 0 { raw(",") }
+            assignment.write(to: &self)
+        }
+        raw("]")
     }
 }
 

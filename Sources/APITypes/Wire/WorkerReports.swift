@@ -167,10 +167,16 @@ public struct ReportBatch: Codable, Hashable, Sendable {
     public var artifacts: [ArtifactReport]
     public var completions: [CompletionReport]
     public var failures: [FailureReport]
+    /// A claim after the report (docs/leases.md, "The report that claims"): once the batch is stored, the control
+    /// plane claims up to `next.maxTasks` tasks for this worker, as a poll would but without waiting
+    /// (`waitSeconds` is not used), and answers them in `ReportBatchResponse.assignments`. A worker that has just
+    /// finished attempts asks for its next work in the same exchange that reports them. Absent: no claim.
+    public var next: PollRequest?
 
     public init(
         workerID: WorkerID, progress: [ProgressReport] = [], logs: [LogLineReport] = [], metrics: [MetricReport] = [],
-        artifacts: [ArtifactReport] = [], completions: [CompletionReport] = [], failures: [FailureReport] = []
+        artifacts: [ArtifactReport] = [], completions: [CompletionReport] = [], failures: [FailureReport] = [],
+        next: PollRequest? = nil
     ) {
         self.workerID = workerID
         self.progress = progress
@@ -179,6 +185,7 @@ public struct ReportBatch: Codable, Hashable, Sendable {
         self.artifacts = artifacts
         self.completions = completions
         self.failures = failures
+        self.next = next
     }
 
     public init(from decoder: Decoder) throws {
@@ -190,6 +197,7 @@ public struct ReportBatch: Codable, Hashable, Sendable {
         artifacts = try c.decodeIfPresent([ArtifactReport].self, forKey: .artifacts) ?? []
         completions = try c.decodeIfPresent([CompletionReport].self, forKey: .completions) ?? []
         failures = try c.decodeIfPresent([FailureReport].self, forKey: .failures) ?? []
+        next = try c.decodeIfPresent(PollRequest.self, forKey: .next)
     }
 
     public var isEmpty: Bool {
@@ -223,10 +231,15 @@ public struct ReportBatchResponse: Codable, Hashable, Sendable {
     public var duplicates: Int
     /// Attempts whose items were refused because the attempt is no longer live; the worker drops their work.
     public var staleAttempts: [AttemptID]
+    /// What the batch's `next` claimed (possibly nothing); absent when the batch asked for no claim.
+    public var assignments: [TaskAssignment]?
 
-    public init(accepted: Int, duplicates: Int = 0, staleAttempts: [AttemptID] = []) {
+    public init(
+        accepted: Int, duplicates: Int = 0, staleAttempts: [AttemptID] = [], assignments: [TaskAssignment]? = nil
+    ) {
         self.accepted = accepted
         self.duplicates = duplicates
         self.staleAttempts = staleAttempts
+        self.assignments = assignments
     }
 }

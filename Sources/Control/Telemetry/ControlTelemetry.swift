@@ -25,6 +25,9 @@ final class ControlTelemetry: Sendable {
         seriesMax: 512)
     let taskClaims = CounterFamily(
         "llmops_task_claims", "Tasks leased to workers (one attempt each) by this replica's worker polls")
+    let taskClaimsByReport = CounterFamily(
+        "llmops_task_claims_by_report",
+        "Of llmops_task_claims, the tasks leased by report batches that claim (next): no poll exchange of their own")
     let reportItems = CounterFamily(
         "llmops_report_items", "Items of worker report batches applied by this replica, by kind",
         labels: ["kind"], seriesMax: 8)
@@ -101,7 +104,8 @@ final class ControlTelemetry: Sendable {
     /// The in-process families, with the pool's usage read now.
     func snapshot(pool: PostgresPool) -> [MetricFamilySnapshot] {
         [
-            httpRequestDuration.snapshot(), taskClaims.snapshot(), reportBatches.snapshot(), reportItems.snapshot(),
+            httpRequestDuration.snapshot(), taskClaims.snapshot(), taskClaimsByReport.snapshot(),
+            reportBatches.snapshot(), reportItems.snapshot(),
             leaseExpiries.snapshot(), schedulingPassDuration.snapshot(), pendingJobs.snapshot(),
             pendingTasks.snapshot(),
         ] + Self.poolFamilies(pool.usage)

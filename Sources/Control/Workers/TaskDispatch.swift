@@ -1,6 +1,6 @@
 // Handing work to a polling worker. Long-poll: claim now; if nothing is runnable, sleep until a `task_runnable`
 // notification, capacity freed on this worker, or the earliest backoff deadline, and try again, until the
-// worker's wait time is used up.
+// worker's wait time is used up. A report that claims (`ReportBatch.next`) claims once, without waiting.
 
 import APITypes
 import ClusterModel
@@ -9,19 +9,37 @@ import Foundation
 struct TaskDispatch {
     let services: ControlServices
 
+    /// The most assignments one poll or one report's claim may ask for (`maxTasks`).
+    static let maxTasksRange = 1...1024
+
+    /// Why a poll request cannot be served, naming the field under `path` ("" for a poll, "next." for a report's
+    /// claim); nil when it can. Checked before anything is stored.
+    static func refusal(of request: PollRequest, at path: String = "") -> String? {
+        guard maxTasksRange.contains(request.maxTasks) else {
+            return "\(path)maxTasks: expected an integer in \(maxTasksRange), got \(request.maxTasks)"
+        }
+        return nil
+    }
+
+    /// Claims what is runnable for the worker now, without waiting; `byReport` for a report's `next`.
+    func claimNow(_ request: PollRequest, byReport: Bool = false) throws -> [TaskAssignment] {
+        let claimed = try services.leases.claimNext(
+            for: request.workerID, limit: request.maxTasks, leaseDurationSeconds: services.configuration.leaseSeconds)
+        if !claimed.isEmpty {
+            services.telemetry.taskClaims.increment(by: Double(claimed.count))
+            if byReport { services.telemetry.taskClaimsByReport.increment(by: Double(claimed.count)) }
+        }
+        return try claimed.map(assignment)
+    }
+
     func poll(_ request: PollRequest) throws -> PollResponse {
         let wait = min(max(0, request.waitSeconds), services.configuration.maxPollSeconds)
         let deadline = Date().addingTimeInterval(wait)
         while true {
             let channels = [StoreChannel.taskRunnable, StoreSignals.capacityFreed(on: request.workerID)]
             let seen = services.signals.generations(channels)
-            let claimed = try services.leases.claimNext(
-                for: request.workerID, limit: request.maxTasks,
-                leaseDurationSeconds: services.configuration.leaseSeconds)
-            if !claimed.isEmpty {
-                services.telemetry.taskClaims.increment(by: Double(claimed.count))
-                return PollResponse(assignments: try claimed.map(assignment))
-            }
+            let assignments = try claimNow(request)
+            if !assignments.isEmpty { return PollResponse(assignments: assignments) }
             let now = Date()
             if now >= deadline { return PollResponse(assignments: []) }
             var wakeAt = deadline

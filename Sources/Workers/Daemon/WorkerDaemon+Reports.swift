@@ -30,10 +30,25 @@ extension WorkerDaemon {
     private func deliver(_ batch: ReportBatch) async -> Bool {
         var parts = [batch] // a stack: the next part to send is last
         while let part = parts.popLast() {
+            // A part that ends attempts asks for the next work in the same exchange (`ReportBatch.next`); once it is
+            // answered, the slots it freed and did not fill are the poll loop's (`finish` left it asleep).
+            var sent = part
+            let endsAttempts = !part.completions.isEmpty || !part.failures.isEmpty
+            defer { if endsAttempts { capacityFreed.signal() } }
+            if endsAttempts, let claim = machine.claimWithReport() {
+                machine.claimSent(claim)
+                sent.next = claim
+            }
             do {
-                let step = machine.reportAccepted(staleAttempts: try await api.report(part).staleAttempts)
+                let response = try await api.report(sent)
+                if let claim = sent.next {
+                    machine.claimEnded(claim)
+                    startAnswered(response.assignments ?? [])
+                }
+                let step = machine.reportAccepted(staleAttempts: response.staleAttempts)
                 _ = await perform(step, part: part, error: nil, unsent: &parts)
             } catch {
+                if let claim = sent.next { machine.claimEnded(claim) }
                 if let delivered = await perform(
                     machine.reportRefused(part, error), part: part, error: error, unsent: &parts)
                 {

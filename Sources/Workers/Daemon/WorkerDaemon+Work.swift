@@ -23,15 +23,13 @@ extension WorkerDaemon {
     }
 
     private func poll(_ request: PollRequest) async {
+        machine.claimSent(request)
         do {
-            let response = try await api.poll(request)
-            for action in machine.pollAnswered(response.assignments) {
-                switch action {
-                case .start(let assignment): start(assignment)
-                case .handBack(let report): reports.enqueue(report)
-                }
-            }
+            let assignments = try await api.poll(request).assignments
+            machine.claimEnded(request)
+            startAnswered(assignments)
         } catch {
+            machine.claimEnded(request)
             switch machine.pollFailed(error, jitterUnit: Double.random(in: 0..<1)) {
             case .reregister(let waitSeconds):
                 await handleUnknownWorker()
@@ -39,6 +37,16 @@ extension WorkerDaemon {
             case .backoff(let seconds, let failures, let shouldLog):
                 if shouldLog { log("poll failed (\(failures) tries): \(error)") }
                 await capacityFreed.wait(timeoutSeconds: seconds)
+            }
+        }
+    }
+
+    /// Starts what a poll, or a report that claimed, was answered (or hands it back while stopping).
+    func startAnswered(_ assignments: [TaskAssignment]) {
+        for action in machine.pollAnswered(assignments) {
+            switch action {
+            case .start(let assignment): start(assignment)
+            case .handBack(let report): reports.enqueue(report)
             }
         }
     }
@@ -71,9 +79,13 @@ extension WorkerDaemon {
         switch end {
         case .enqueueCompletion(let report): reports.enqueue(report)
         case .enqueueFailure(let report): reports.enqueue(report)
-        case .markStale(let attempt): reports.markStale(attempt)
+        case .markStale(let attempt):
+            reports.markStale(attempt)
+            capacityFreed.signal()
         }
-        capacityFreed.signal()
+        // A finished attempt's slot is claimed again by the report that carries its end (`ReportBatch.next`); the
+        // poll loop is woken when that flush ends (`flushLoop`), or now while stopping (the drain waits on it).
+        if machine.isStopping { capacityFreed.signal() }
     }
 
     // MARK: Heartbeat

@@ -59,6 +59,9 @@ struct WorkerDaemonStateMachine {
     private(set) var dropped = 0
     /// Polls failed in a row (reset by an answer); sets the backoff.
     private(set) var pollFailures = 0
+    /// Slots asked for by claims in flight (a poll, a report's `next`), counted as taken until the claim ends: the
+    /// control plane does not know the worker's slots, so two claims at once must not ask for more than are free.
+    private(set) var slotsAsked = 0
     // The rest are set by the events in the +Heartbeat and +Reports files (hence not `private(set)`); nothing
     // outside the machine writes them.
     /// The interval the control plane asked for (2 s until it says).
@@ -125,13 +128,36 @@ struct WorkerDaemonStateMachine {
     /// attempts leave free of the worker's resources.
     func nextPoll() -> PollDecision {
         if isStopping { return .stop }
-        let slots = configuration.maxConcurrentTasks - running.count
+        let slots = configuration.maxConcurrentTasks - running.count - slotsAsked
         guard slots > 0, let workerID else { return .waitForCapacity(seconds: 1) }
         let held = running.values.reduce(Resources.zero) { $0 + $1.resources }
         return .poll(
             PollRequest(
                 workerID: workerID, maxTasks: min(slots, configuration.maxTasksPerPoll),
                 waitSeconds: configuration.pollWaitSeconds, available: configuration.resources - held))
+    }
+
+    /// The claim a report of finished attempts carries (`ReportBatch.next`): what `nextPoll` would ask, without
+    /// waiting, so the slots those attempts freed are filled in the same exchange that reports them. Nil when no
+    /// poll is due (stopping, no free slot, not registered).
+    func claimWithReport() -> PollRequest? {
+        guard case .poll(var request) = nextPoll() else { return nil }
+        request.waitSeconds = 0
+        return request
+    }
+
+    /// A claim (`nextPoll`'s or `claimWithReport`'s request) is about to be sent: its slots are asked for.
+    mutating func claimSent(_ request: PollRequest) {
+        precondition(request.maxTasks >= 1, "a claim asks for at least one slot")
+        slotsAsked += request.maxTasks
+    }
+
+    /// A claim sent with `claimSent` was answered or failed: its slots are free again, or taken by what
+    /// `pollAnswered` starts.
+    mutating func claimEnded(_ request: PollRequest) {
+        precondition(
+            slotsAsked >= request.maxTasks, "claim ended twice: \(slotsAsked) slots asked, \(request.maxTasks) ending")
+        slotsAsked -= request.maxTasks
     }
 
     enum AssignmentAction: Equatable {

@@ -24,7 +24,8 @@ final class ControlTelemetry: Sendable {
         // 50-odd routes (and "unmatched") x 5 status classes.
         seriesMax: 512)
     let taskClaims = CounterFamily(
-        "llmops_task_claims", "Tasks leased to workers (one attempt each) by this replica's worker polls")
+        "llmops_task_claims",
+        "Tasks leased to workers (one attempt each) by this replica's worker polls and claiming reports")
     let taskClaimsByReport = CounterFamily(
         "llmops_task_claims_by_report",
         "Of llmops_task_claims, the tasks leased by report batches that claim (next): no poll exchange of their own")

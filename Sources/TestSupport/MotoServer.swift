@@ -46,13 +46,19 @@ public final class MotoServer: @unchecked Sendable { // the Process is only touc
         secretAccessKey = words[1]
     }
 
-    /// moto's server, asking Linux first (prctl PR_SET_PDEATHSIG = 1) to kill it when the test process ends: a
-    /// test class shares one server and has no hook that runs after its last test, and a crashed test process
-    /// runs none at all. SIGKILL, not SIGTERM: moto's SIGTERM handler raises `SystemExit`, and the server then
-    /// waits for its connection threads, so a server with a client connection open outlived a CI run.
+    /// moto's server, ending itself when the test process ends: a test class shares one server and has no hook that
+    /// runs after its last test, and a crashed test process runs none at all. A thread watches the parent pid and
+    /// exits the process once it changes (the test process is gone). Not PR_SET_PDEATHSIG: Linux sends that when the
+    /// *thread* that started the server ends, which kills it mid-suite as SIGKILL; as SIGTERM moto's handler only
+    /// raises `SystemExit`, which waits for its connection threads, and one server outlived a CI run that way.
     private static let serverDyingWithParent = """
-        import ctypes, signal, sys
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        import os, sys, threading, time
+        parent = os.getppid()
+        def exit_with_parent():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+        threading.Thread(target=exit_with_parent, daemon=True).start()
         from moto.server import main
         main(sys.argv[1:])
         """

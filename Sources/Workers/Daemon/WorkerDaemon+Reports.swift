@@ -30,12 +30,13 @@ extension WorkerDaemon {
     private func deliver(_ batch: ReportBatch) async -> Bool {
         var parts = [batch] // a stack: the next part to send is last
         while let part = parts.popLast() {
-            // A part that ends attempts asks for the next work in the same exchange (`ReportBatch.next`); once it is
-            // answered, the slots it freed and did not fill are the poll loop's (`finish` left it asleep).
+            // A part that ends attempts asks for the next work in the same exchange (`ReportBatch.next`). Slots it
+            // freed and did not fill are the poll loop's (`finish` left it asleep), so it is woken then, and only
+            // then: woken after a full claim, it would race the report of a task that ends at once for the slot.
             var sent = part
-            let endsAttempts = !part.completions.isEmpty || !part.failures.isEmpty
-            defer { if endsAttempts { capacityFreed.signal() } }
-            if endsAttempts, let claim = machine.claimWithReport() {
+            var slotsLeftToThePoller = !part.completions.isEmpty || !part.failures.isEmpty
+            defer { if slotsLeftToThePoller { capacityFreed.signal() } }
+            if slotsLeftToThePoller, let claim = machine.claimWithReport() {
                 machine.claimSent(claim)
                 sent.next = claim
             }
@@ -43,7 +44,9 @@ extension WorkerDaemon {
                 let response = try await api.report(sent)
                 if let claim = sent.next {
                     machine.claimEnded(claim)
-                    startAnswered(response.assignments ?? [])
+                    let assignments = response.assignments ?? []
+                    slotsLeftToThePoller = assignments.count < claim.maxTasks
+                    startAnswered(assignments)
                 }
                 let step = machine.reportAccepted(staleAttempts: response.staleAttempts)
                 _ = await perform(step, part: part, error: nil, unsent: &parts)

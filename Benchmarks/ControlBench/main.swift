@@ -54,8 +54,8 @@ struct Options {
             default: fail("unknown argument \(option) (see --help)")
             }
         }
-        guard tasks > 0, workers > 0, (1...1024).contains(batch) else {
-            fail("need --tasks > 0, --workers > 0, --batch in 1...1024")
+        guard tasks > 0, workers > 0, PollRequest.maxTasksRange.contains(batch) else {
+            fail("need --tasks > 0, --workers > 0, --batch in \(PollRequest.maxTasksRange)")
         }
     }
 }

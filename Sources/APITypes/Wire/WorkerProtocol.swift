@@ -168,6 +168,9 @@ public struct PollRequest: Codable, Hashable, Sendable {
     /// What the worker has free right now; assignments fit in it together.
     public var available: Resources
 
+    /// The `maxTasks` the control plane accepts, on a poll and on a report's `next`.
+    public static let maxTasksRange = 1...1024
+
     public init(workerID: WorkerID, maxTasks: Int, waitSeconds: Double, available: Resources) {
         self.workerID = workerID
         self.maxTasks = maxTasks

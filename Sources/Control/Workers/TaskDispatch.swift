@@ -9,14 +9,11 @@ import Foundation
 struct TaskDispatch {
     let services: ControlServices
 
-    /// The most assignments one poll or one report's claim may ask for (`maxTasks`).
-    static let maxTasksRange = 1...1024
-
     /// Why a poll request cannot be served, naming the field under `path` ("" for a poll, "next." for a report's
     /// claim); nil when it can. Checked before anything is stored.
     static func refusal(of request: PollRequest, at path: String = "") -> String? {
-        guard maxTasksRange.contains(request.maxTasks) else {
-            return "\(path)maxTasks: expected an integer in \(maxTasksRange), got \(request.maxTasks)"
+        guard PollRequest.maxTasksRange.contains(request.maxTasks) else {
+            return "\(path)maxTasks: expected an integer in \(PollRequest.maxTasksRange), got \(request.maxTasks)"
         }
         return nil
     }

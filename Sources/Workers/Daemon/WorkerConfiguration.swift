@@ -48,7 +48,7 @@ public struct WorkerConfiguration: Sendable {
         self.resources = resources
         self.labels = labels
         self.maxConcurrentTasks = max(1, maxConcurrentTasks)
-        self.maxTasksPerPoll = min(max(1, maxTasksPerPoll), 1024) // the control plane refuses more per claim
+        self.maxTasksPerPoll = min(max(1, maxTasksPerPoll), PollRequest.maxTasksRange.upperBound)
         self.pollWaitSeconds = pollWaitSeconds
         self.workDirectory = workDirectory
         self.flushIntervalSeconds = flushIntervalSeconds

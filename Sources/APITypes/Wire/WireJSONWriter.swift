@@ -72,6 +72,16 @@ struct WireJSONWriter {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
+    /// A JSON array: `[`, each item written by `write`, separated by commas, `]`.
+    mutating func array<Items: Sequence>(_ items: Items, _ write: (inout WireJSONWriter, Items.Element) -> Void) {
+        raw("[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { raw(",") }
+            write(&self, item)
+        }
+        raw("]")
+    }
+
     mutating func date(_ value: Date) { string(WireCoding.formatTimestamp(value)) }
 
     mutating func json(_ value: AnyJSON) {
@@ -81,13 +91,7 @@ struct WireJSONWriter {
         case .int(let i): int(i)
         case .double(let d): double(d)
         case .string(let s): string(s)
-        case .array(let items):
-            bytes.append(UInt8(ascii: "["))
-            for (index, item) in items.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                json(item)
-            }
-            bytes.append(UInt8(ascii: "]"))
+        case .array(let items): array(items) { $0.json($1) }
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
             for (index, member) in members.enumerated() {
@@ -127,7 +131,7 @@ extension PollResponse {
         var writer = WireJSONWriter(capacity: 64 + assignments.count * 512)
         writer.raw("{")
         writer.key("assignments")
-        writer.assignments(assignments)
+        writer.array(assignments) { $1.write(to: &$0) }
         writer.raw("}")
         return writer.refused ? nil : Data(writer.bytes)
     }
@@ -146,30 +150,14 @@ extension ReportBatchResponse {
         writer.int(duplicates)
         writer.raw(",")
         writer.key("staleAttempts")
-        writer.raw("[")
-        for (index, attempt) in staleAttempts.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.int(attempt.rawValue)
-        }
-        writer.raw("]")
+        writer.array(staleAttempts) { $0.int($1.rawValue) }
         if let assignments {
             writer.raw(",")
             writer.key("assignments")
-            writer.assignments(assignments)
+            writer.array(assignments) { $1.write(to: &$0) }
         }
         writer.raw("}")
         return writer.refused ? nil : Data(writer.bytes)
-    }
-}
-
-extension WireJSONWriter {
-    fileprivate mutating func assignments(_ assignments: [TaskAssignment]) {
-        raw("[")
-        for (index, assignment) in assignments.enumerated() {
-            if index > 0 { raw(",") }
-            assignment.write(to: &self)
-        }
-        raw("]")
     }
 }
 
@@ -230,9 +218,7 @@ extension GangInfo {
         w.int(size)
         w.raw(",")
         w.key("peers")
-        w.raw("[")
-        for (index, peer) in peers.enumerated() {
-            if index > 0 { w.raw(",") }
+        w.array(peers) { w, peer in
             w.raw("{")
             w.key("rank")
             w.int(peer.rank)
@@ -251,6 +237,6 @@ extension GangInfo {
             }
             w.raw("}")
         }
-        w.raw("]}")
+        w.raw("}")
     }
 }

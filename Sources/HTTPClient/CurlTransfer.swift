@@ -72,17 +72,16 @@ final class TransferSink {
         self.cancellation = cancellation
     }
 
-    func receiveHeaderLine(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") {
+    func receiveHeaderLine(_ line: HTTPHeaderLine) {
+        switch line {
+        case .status(let code):
             // A new status line (after 100 Continue or a redirect): start over.
-            let parts = trimmed.split(separator: " ")
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            status = code
             headers = []
-        } else if let colon = trimmed.firstIndex(of: ":") {
-            let name = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
-            let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        case .field(let name, let value):
             headers.append((name, value))
+        case .other:
+            break
         }
     }
 
@@ -135,8 +134,7 @@ private let headerCallback: curl_write_callback = { data, size, count, userdata 
     let sink = Unmanaged<TransferSink>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
     guard let data, length > 0 else { return length }
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    sink.receiveHeaderLine(line)
+    sink.receiveHeaderLine(HTTPHeaderLine(UnsafeRawBufferPointer(start: data, count: length)))
     return length
 }
 

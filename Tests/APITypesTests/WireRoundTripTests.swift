@@ -164,6 +164,16 @@ final class WireRoundTripTests: XCTestCase {
         XCTAssertEqual(minimal.completions.count, 1)
         XCTAssertTrue(minimal.logs.isEmpty)
         XCTAssertNil(minimal.next, "a batch without `next` claims nothing")
+        // Empty lists are left out of the text, and the batch still decodes as it was.
+        let completionOnly = ReportBatch(
+            workerID: WorkerID(3), completions: [CompletionReport(taskID: TaskID(1), attemptID: AttemptID(2))],
+            next: PollRequest(workerID: WorkerID(3), maxTasks: 1, waitSeconds: 0, available: .zero))
+        let completionText = try roundTrip(completionOnly)
+        let members = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(completionText.utf8)) as? [String: Any], completionText)
+        XCTAssertEqual(
+            Set(members.keys), ["workerID", "completions", "next"], "empty lists are written: \(completionText)")
+        XCTAssertEqual(try roundTrip(ReportBatch(workerID: WorkerID(9))), #"{"workerID":9}"#)
         _ = try roundTrip(ReportBatchResponse(accepted: 3, duplicates: 1, staleAttempts: [AttemptID(5)]))
         // A report that claims: its `next` poll and the answer's assignments.
         var claiming = batch

@@ -70,6 +70,58 @@ extension TaskSQL {
                 ORDER BY t.priority DESC, t.id
                 LIMIT \(limit)
                 FOR UPDATE OF t SKIP LOCKED
+            \(packing(limit: limit))
+            ), u AS (
+                UPDATE tasks t SET state = $3, attempts = t.attempts + 1, worker_id = $1,
+                    active_attempt_id = nextval('task_attempts_id_seq'), lease_seconds = $2,
+                    lease_deadline = now() + make_interval(secs => $2), attempt_started_at = now(),
+                    preempt_deadline = NULL, preempt_reason = NULL, attempt_tokens_consumed = NULL,
+                    attempt_tokens_lost = NULL, progress = NULL, progress_message = NULL,
+                    started_at = coalesce(t.started_at, now()), updated_at = now()
+                FROM picked WHERE t.id = picked.id AND t.state = 'queued'
+                RETURNING t.id, t.job_id, t.active_attempt_id AS attempt_id, t.attempts AS number, t.lease_deadline
+            ), e AS (
+                \(EventSQL.batchOfTasks(in: "u", from: "'queued'", to: "$3", reason: "'leased to worker ' || $1::text"))
+            ), started AS (
+                UPDATE jobs j SET state = 'running', started_at = coalesce(j.started_at, now())
+                WHERE j.id IN (SELECT job_id FROM u) AND j.state = 'pending' AND NOT j.cancel_requested
+                RETURNING j.id
+            ), se AS (
+                \(EventSQL.insertInto)
+                SELECT 'job', id, id, 'pending', 'running', 'derived from task states' FROM started
+            ), notified AS (
+                SELECT count(pg_notify($4, id::text)) AS n FROM started
+            )
+            SELECT f.state AS worker_state, f.fresh, l.*
+            FROM (SELECT 1) one
+            LEFT JOIN free f ON true
+            LEFT JOIN (
+                SELECT u.id, u.attempt_id, u.number, u.lease_deadline, n.job_id, n.task_index, n.spec, n.cpu_millis,
+                    n.memory_bytes, n.accelerators, n.k, j.name AS job_name, j.type AS job_type
+                FROM u JOIN numbered n ON n.id = u.id JOIN jobs j ON j.id = u.job_id
+            ) l ON true
+            CROSS JOIN notified
+            ORDER BY l.k
+            """
+    }
+
+    /// The claim's packing: `numbered` (the candidates with their packing order `k`) and `picked` (those this
+    /// claim leases), as CTEs to splice after `candidates`. At limit 1 packing is the candidate filter itself: the
+    /// one candidate is placed on this worker (always taken) or passed the filter against `free`, exactly the test
+    /// greedy packing would apply to it, so `picked` is the candidate. Leaving out the recursion, its arrays and
+    /// the gate keeps PostgreSQL from starting ~20 plan nodes per claim, which at batch 1 is most of a claim's
+    /// cost (executor start-up; +17–28 % tasks/s at batch 1 in the lease model, docs/leases.md).
+    /// `LimitOneClaimPlanTests` checks that the limit-1 plan has no recursion.
+    private static func packing(limit: Int) -> String {
+        if limit == 1 {
+            return """
+                ), numbered AS (
+                    SELECT c.*, 1 AS k FROM candidates c
+                ), picked AS (
+                    SELECT n.* FROM numbered n WHERE (SELECT f.fresh FROM free f)
+                """
+        }
+        return """
             ), numbered AS (
                 SELECT c.*, (row_number() OVER (ORDER BY c.priority DESC, c.id))::int AS k FROM candidates c
             ), needs AS MATERIALIZED (
@@ -112,37 +164,6 @@ extension TaskSQL {
                 UNION ALL
                 SELECT n.* FROM numbered n JOIN p ON p.k = n.k
                 WHERE p.take AND NOT (SELECT v.fits_all FROM needs v) AND (SELECT f.fresh FROM free f)
-            ), u AS (
-                UPDATE tasks t SET state = $3, attempts = t.attempts + 1, worker_id = $1,
-                    active_attempt_id = nextval('task_attempts_id_seq'), lease_seconds = $2,
-                    lease_deadline = now() + make_interval(secs => $2), attempt_started_at = now(),
-                    preempt_deadline = NULL, preempt_reason = NULL, attempt_tokens_consumed = NULL,
-                    attempt_tokens_lost = NULL, progress = NULL, progress_message = NULL,
-                    started_at = coalesce(t.started_at, now()), updated_at = now()
-                FROM picked WHERE t.id = picked.id AND t.state = 'queued'
-                RETURNING t.id, t.job_id, t.active_attempt_id AS attempt_id, t.attempts AS number, t.lease_deadline
-            ), e AS (
-                \(EventSQL.batchOfTasks(in: "u", from: "'queued'", to: "$3", reason: "'leased to worker ' || $1::text"))
-            ), started AS (
-                UPDATE jobs j SET state = 'running', started_at = coalesce(j.started_at, now())
-                WHERE j.id IN (SELECT job_id FROM u) AND j.state = 'pending' AND NOT j.cancel_requested
-                RETURNING j.id
-            ), se AS (
-                \(EventSQL.insertInto)
-                SELECT 'job', id, id, 'pending', 'running', 'derived from task states' FROM started
-            ), notified AS (
-                SELECT count(pg_notify($4, id::text)) AS n FROM started
-            )
-            SELECT f.state AS worker_state, f.fresh, l.*
-            FROM (SELECT 1) one
-            LEFT JOIN free f ON true
-            LEFT JOIN (
-                SELECT u.id, u.attempt_id, u.number, u.lease_deadline, n.job_id, n.task_index, n.spec, n.cpu_millis,
-                    n.memory_bytes, n.accelerators, n.k, j.name AS job_name, j.type AS job_type
-                FROM u JOIN numbered n ON n.id = u.id JOIN jobs j ON j.id = u.job_id
-            ) l ON true
-            CROSS JOIN notified
-            ORDER BY l.k
             """
     }
 }

@@ -25,26 +25,13 @@ final class CompletionProbePlanTests: StoreTestCase {
         for (name, statement) in [
             ("completeUnlessFinishing", TaskSQL.completeUnlessFinishing), ("complete", TaskSQL.complete),
         ] {
-            let plan = try genericPlan(statement, attempt: running.attempt.rawValue, worker: w.rawValue)
+            let plan = try genericPlan(
+                statement, parameterTypes: ["bigint[]", "text[]", "bigint", "text"],
+                arguments: [
+                    "ARRAY[\(running.attempt.rawValue)]::bigint[]", "ARRAY['{}']", "\(w.rawValue)", "'succeeded'",
+                ])
             XCTAssertFalse(plan.contains("Seq Scan on tasks"), "\(name) reads tasks sequentially:\n\(plan)")
             XCTAssertTrue(plan.contains("tasks_job_state"), "\(name)'s probe does not use tasks_job_state:\n\(plan)")
-        }
-    }
-
-    /// The plan PostgreSQL caches for `statement` once it plans it generically (as a prepared statement after its
-    /// fifth run), after ANALYZE; EXPLAIN without ANALYZE runs nothing.
-    private func genericPlan(_ statement: String, attempt: Int64, worker: Int64) throws -> String {
-        try pool.withConnection { c in
-            try c.execute("ANALYZE tasks")
-            try c.execute("SET plan_cache_mode = force_generic_plan")
-            try c.execute("PREPARE probe_plan(bigint[], text[], bigint, text) AS \(statement)")
-            defer {
-                _ = try? c.execute("DEALLOCATE probe_plan")
-                _ = try? c.execute("RESET plan_cache_mode")
-            }
-            let rows = try c.query(
-                "EXPLAIN EXECUTE probe_plan(ARRAY[\(attempt)]::bigint[], ARRAY['{}'], \(worker), 'succeeded')")
-            return try rows.map { try $0.string("QUERY PLAN") }.joined(separator: "\n")
         }
     }
 }

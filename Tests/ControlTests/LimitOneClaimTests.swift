@@ -13,10 +13,10 @@ final class LimitOneClaimTests: StoreTestCase {
     func testTheClaimOfOneTaskPlansNoPackingRecursion() throws {
         let w = try worker()
         try jobs.submit(NewJob(name: "j", type: "t", tasks: (0..<3).map { _ in NewTask() }))
-        let ofOne = try genericPlan(TaskSQL.claim(limit: 1), worker: w.rawValue)
+        let ofOne = try claimPlan(limit: 1, worker: w)
         XCTAssertFalse(ofOne.contains("Recursive Union"), "the claim of one still plans the packing:\n\(ofOne)")
         XCTAssertFalse(ofOne.contains("WindowAgg"), "the claim of one still numbers its candidates:\n\(ofOne)")
-        let ofTwo = try genericPlan(TaskSQL.claim(limit: 2), worker: w.rawValue)
+        let ofTwo = try claimPlan(limit: 2, worker: w)
         XCTAssertTrue(ofTwo.contains("Recursive Union"), "a claim of two packs its candidates:\n\(ofTwo)")
     }
 
@@ -67,19 +67,9 @@ final class LimitOneClaimTests: StoreTestCase {
         }
     }
 
-    /// The plan PostgreSQL caches for a claim once it plans it generically (a prepared statement after its fifth
-    /// run), after ANALYZE; EXPLAIN without ANALYZE runs nothing.
-    private func genericPlan(_ statement: String, worker: Int64) throws -> String {
-        try pool.withConnection { c in
-            try c.execute("ANALYZE tasks")
-            try c.execute("SET plan_cache_mode = force_generic_plan")
-            try c.execute("PREPARE claim_plan(bigint, float8, text, text) AS \(statement)")
-            defer {
-                _ = try? c.execute("DEALLOCATE claim_plan")
-                _ = try? c.execute("RESET plan_cache_mode")
-            }
-            let rows = try c.query("EXPLAIN EXECUTE claim_plan(\(worker), 60, 'running', 'job_changed')")
-            return try rows.map { try $0.string("QUERY PLAN") }.joined(separator: "\n")
-        }
+    private func claimPlan(limit: Int, worker: WorkerID) throws -> String {
+        try genericPlan(
+            TaskSQL.claim(limit: limit), parameterTypes: ["bigint", "float8", "text", "text"],
+            arguments: ["\(worker.rawValue)", "60", "'running'", "'job_changed'"])
     }
 }

@@ -41,6 +41,24 @@ class StoreTestCase: XCTestCase {
         }
     }
 
+    /// The plan PostgreSQL caches for `statement` once it plans it generically (as a prepared statement after its
+    /// fifth run), after ANALYZE of `tasks`: `parameterTypes` are the statement's, `arguments` the EXPLAIN's values
+    /// (SQL text). EXPLAIN without ANALYZE runs nothing.
+    func genericPlan(_ statement: String, parameterTypes: [String], arguments: [String]) throws -> String {
+        precondition(parameterTypes.count == arguments.count, "one argument per parameter")
+        return try pool.withConnection { c in
+            try c.execute("ANALYZE tasks")
+            try c.execute("SET plan_cache_mode = force_generic_plan")
+            try c.execute("PREPARE generic_plan(\(parameterTypes.joined(separator: ", "))) AS \(statement)")
+            defer {
+                _ = try? c.execute("DEALLOCATE generic_plan")
+                _ = try? c.execute("RESET plan_cache_mode")
+            }
+            let rows = try c.query("EXPLAIN EXECUTE generic_plan(\(arguments.joined(separator: ", ")))")
+            return try rows.map { try $0.string("QUERY PLAN") }.joined(separator: "\n")
+        }
+    }
+
     func worker(_ name: String = "w1", cpus: Int64 = 8) throws -> WorkerID {
         try workers.register(name: name, resources: Resources(cpuMillis: cpus * 1000, memoryBytes: 64 << 30))
     }

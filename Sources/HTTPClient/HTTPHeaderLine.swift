@@ -9,11 +9,6 @@ enum HTTPHeaderLine: Equatable {
     case field(name: String, value: String)
     case other
 
-    init(_ text: String) {
-        var text = text
-        self = text.withUTF8 { HTTPHeaderLine(UnsafeRawBufferPointer($0)) }
-    }
-
     init(_ bytes: UnsafeRawBufferPointer) {
         let line = Self.trimmed(bytes, from: 0, to: bytes.count)
         if Self.startsWithHTTPSlash(bytes, line) {

@@ -57,3 +57,11 @@ final class HTTPHeaderLineTests: XCTestCase {
             value: trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces))
     }
 }
+
+extension HTTPHeaderLine {
+    /// The line's UTF-8 bytes as libcurl would hand them over.
+    fileprivate init(_ text: String) {
+        var text = text
+        self = text.withUTF8 { HTTPHeaderLine(UnsafeRawBufferPointer($0)) }
+    }
+}

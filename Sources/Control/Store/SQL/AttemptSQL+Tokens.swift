@@ -1,7 +1,7 @@
 // The token columns of attempts and tasks (migration 26): what a train attempt consumed, what its task had at
 // its last checkpoint, and what a preemption lost. A live attempt's are in its task row (`attempt_tokens_*`,
-// migration 30), copied into its `attempts_ended` row when it ends. Docs: docs/scheduler.md, "Checkpoint-aware
-// preemption".
+// migration 30), where they stay when it succeeds (migration 32) and are copied into its `attempts_ended` row
+// when it ends otherwise. Docs: docs/scheduler.md, "Checkpoint-aware preemption".
 
 extension AttemptSQL {
     /// Sets live attempt $1's cumulative tokens to $2; returns its queue and the tokens consumed since its previous

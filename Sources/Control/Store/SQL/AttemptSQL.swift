@@ -1,8 +1,9 @@
 // Statements of attempts (leases). The lease lives in its task row while it runs (issue 15, docs/leases.md: the
 // holder, the attempt's id and number, its deadline, preemption and token columns), set by the claim
-// (`TaskSQL.claim`); the attempt's row is written once, in its final state, into `attempts_ended` when it ends
-// (`TaskSQL.complete`, `TaskSQL.endAttempts`, and the cancel and preemption statements here). The view
-// `task_attempts` reads both as one table for everything that only reads attempts.
+// (`TaskSQL.claim`). An attempt that succeeds stays in its task row (`final_attempt_id`, migration 32:
+// `TaskSQL.succeededAttemptStays`); any other attempt's row is written once, in its final state, into
+// `attempts_ended` when it ends (`TaskSQL.endAttempts`, and the cancel and preemption statements here). The view
+// `task_attempts` reads all three as one table for everything that only reads attempts.
 
 enum AttemptSQL {
     /// The head of every insert of an ended attempt; `endedFromTask` gives the SELECT list.
@@ -96,8 +97,8 @@ enum AttemptSQL {
         SELECT t.id AS task_id FROM tasks t WHERE t.active_attempt_id = $1 AND t.state = 'running' FOR UPDATE OF t
         """
 
-    /// The state and task of ended attempt $1.
-    static let endedState = "SELECT state, task_id FROM attempts_ended WHERE id = $1"
+    /// The state and task of ended attempt $1 (its own row, or its task's when it succeeded).
+    static let endedState = "SELECT state, task_id FROM task_attempts WHERE id = $1 AND state <> 'active'"
 
     /// Live attempt $1 is preempted with error $2 (its task row locked by `lockLive`; the caller then requeues the
     /// task, which clears `active_attempt_id`).

@@ -9,8 +9,8 @@ extension TaskSQL {
     /// `complete` in a transaction. Returns `applied` (false: nothing changed, the batch may finish a job) and,
     /// when applied, one row per completed attempt.
     ///
-    /// The lease lives in the task row (issue 15, docs/leases.md): each attempt's row is written here, once, in its
-    /// final state, from its task. The batch's tasks are locked first, in task-id order as a failure report locks
+    /// The lease lives in the task row (issue 15, docs/leases.md), and the attempt that succeeds stays there
+    /// (`succeededAttemptStays`, migration 32). The batch's tasks are locked first, in task-id order as a failure report locks
     /// them (`AttemptSQL.lockForFailure`; docs/postgres-store.md, "Lock order"), and only then is each job probed for
     /// another unfinished task nobody is changing right now (FOR SHARE SKIP LOCKED, as in `complete`): of two
     /// batches finishing a job's last tasks together, the later probe skips the task the other holds and sends
@@ -27,12 +27,9 @@ extension TaskSQL {
                 WHERE x.job_id = j.job_id AND x.state <> 'succeeded' AND x.id NOT IN (SELECT id FROM own)
                 ORDER BY x.state LIMIT 1 FOR SHARE OF x SKIP LOCKED
             ) p ON true
-        ), a AS (
-            \(AttemptSQL.insertEnded)
-            \(AttemptSQL.endedFromTask(state: "'succeeded'", error: "NULL")) FROM own t WHERE (SELECT g.ok FROM go g)
         ), u AS (
-            UPDATE tasks t SET state = $4, result = own.reported_result::jsonb, worker_id = NULL,
-                active_attempt_id = NULL, finished_at = now(), updated_at = now()
+            UPDATE tasks t SET state = $4, result = own.reported_result::jsonb, \(succeededAttemptStays),
+                finished_at = now(), updated_at = now()
             FROM own WHERE t.id = own.id AND (SELECT g.ok FROM go g)
             RETURNING t.id, t.job_id, own.active_attempt_id AS attempt_id, own.attempts AS number
         ), e AS (

@@ -63,8 +63,18 @@ enum TaskSQL {
         )
         """
 
+    /// What a completion sets besides the task's state and result: the attempt that succeeds stays in the task row
+    /// as `final_attempt_id` and `final_worker_id` (migration 32; the view `task_attempts` reads it there), and the
+    /// live-lease columns that name it are cleared. Its other columns (number, lease, start, tokens) are the row's
+    /// already. No `attempts_ended` row is written for it: that row, its two index entries and its foreign-key check
+    /// were ~12 % of a batch-64 claim + completion in the lease model (docs/leases.md, "The attempt that succeeds").
+    static let succeededAttemptStays = """
+        final_attempt_id = own.active_attempt_id, final_worker_id = own.worker_id, worker_id = NULL,
+                active_attempt_id = NULL
+        """
+
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to $4
-    /// (succeeded), one event per job naming its tasks, each attempt's row written from its task row. The tasks are
+    /// (succeeded), one event per job naming its tasks, each attempt kept in its task row (`succeededAttemptStays`). The tasks are
     /// locked in id order, so two batches holding attempts of one job lock them in one order (docs/postgres-store.md,
     /// "Lock order"). Returns the applied attempts, their jobs, and whether each job may have finished with them: no
     /// other unfinished task of the job that nobody is changing right now (FOR SHARE SKIP LOCKED). A task another
@@ -74,12 +84,9 @@ enum TaskSQL {
     /// `unfinishedUnlockedOfJob`, once per job). The probe is ordered by state to walk `tasks_job_state` (see
     /// `completeUnlessFinishing`).
     static let complete = """
-        WITH \(reportedAttempts), a AS (
-            \(AttemptSQL.insertEnded)
-            \(AttemptSQL.endedFromTask(state: "'succeeded'", error: "NULL")) FROM own t
-        ), u AS (
-            UPDATE tasks t SET state = $4, result = own.reported_result::jsonb, worker_id = NULL,
-                active_attempt_id = NULL, finished_at = now(), updated_at = now()
+        WITH \(reportedAttempts), u AS (
+            UPDATE tasks t SET state = $4, result = own.reported_result::jsonb, \(succeededAttemptStays),
+                finished_at = now(), updated_at = now()
             FROM own WHERE t.id = own.id
             RETURNING t.id, t.job_id, own.active_attempt_id AS attempt_id, own.attempts AS number
         ), e AS (

@@ -24,9 +24,10 @@ let workerCount = argument("--workers", 8)
 let batch = argument("--batch", 50)
 let drain = argument("--drain", 0) > 0 ? min(argument("--drain", 0), taskCount) : taskCount
 
-// --print-lease-statements: the claim at batch 64 and the completion as text, for scripts/bench-lease-model.sh.
+// --print-lease-statements: the claim (at batch 64 unless --batch says) and the completion as text, for
+// scripts/bench-lease-model.sh.
 if CommandLine.arguments.contains("--print-lease-statements") {
-    print(LeaseStatementTexts.claim(limit: 64))
+    print(LeaseStatementTexts.claim(limit: CommandLine.arguments.contains("--batch") ? batch : 64))
     print(LeaseStatementTexts.separator)
     print(LeaseStatementTexts.completion)
     exit(0)
@@ -101,8 +102,10 @@ for (index, w) in workerIDs.enumerated() {
                 let took = Date().timeIntervalSince(t0)
                 claimSeconds.mutate { $0.append(took) }
                 if claimed.isEmpty { break }
+                // Flushed by the claim that follows, as the control plane does for a report that claims.
                 _ = try leases.complete(
-                    claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w)
+                    claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w,
+                    flush: .byTheNextClaim)
                 completed.mutate { $0 += claimed.count }
                 perWorker.mutate { $0[index] += claimed.count }
             }

@@ -55,6 +55,8 @@ enum WorkerRoutes {
                 status: 409)
         }
         var response = outcome.response
+        // The claim comes before the answer: its commit flushes the batch's completions
+        // (`CompletionFlush.byTheNextClaim`, chosen by `ReportBatchApplier.flush(of:)` for a batch with `next`).
         if let next = batch.next {
             response.assignments = try TaskDispatch(services: services).claimNow(next, byReport: true)
         }

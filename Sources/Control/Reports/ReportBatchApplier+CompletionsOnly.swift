@@ -12,8 +12,9 @@ extension ReportBatchApplier {
     /// was changed).
     func applyCompletionsOnly(_ batch: ReportBatch) throws -> Outcome? {
         guard let completions = Self.plainCompletions(batch) else { return nil }
+        let flush = Self.flush(of: batch)
         let outcomes = try pool.idempotentStatement {
-            try LeaseStore.completeUnlessFinishing($0, completions, by: batch.workerID)
+            try LeaseStore.completeUnlessFinishing($0, completions, by: batch.workerID, flush: flush)
         }
         guard let outcomes else { return nil }
         var accepted = 0
@@ -30,6 +31,13 @@ extension ReportBatchApplier {
             response: ReportBatchResponse(
                 accepted: accepted, duplicates: duplicates, staleAttempts: stale.sorted()),
             everyAttemptStale: !stale.isEmpty && stale == batch.attemptIDs, finishedAttempts: accepted > 0)
+    }
+
+    /// When the batch's completions reach the disk: a batch that claims (`next`) is answered after its claim,
+    /// whose commit flushes them (`CompletionFlush.byTheNextClaim`; `WorkerRoutes.reports` claims before it
+    /// answers); any other batch's, before it is answered.
+    static func flush(of batch: ReportBatch) -> CompletionFlush {
+        batch.next == nil ? .beforeReturning : .byTheNextClaim
     }
 
     /// The batch's completions when it holds nothing else and none of them records a shard, carries artifacts or

@@ -104,12 +104,15 @@ public struct LeaseStore: Sendable {
     /// `worker`, when given, must hold every attempt (a worker token may only report its own).
     /// A batch that finishes no job and records no shard is one statement outside an explicit transaction
     /// (`completeUnlessFinishing`); one that may finish a job is completed in a transaction that refreshes it.
-    public func complete(_ reports: [AttemptCompletion], by worker: WorkerID? = nil) throws -> [AttemptID:
-        ReportOutcome]
-    {
+    /// `flush` says when the one statement's commit reaches the disk (`CompletionFlush`).
+    public func complete(
+        _ reports: [AttemptCompletion], by worker: WorkerID? = nil, flush: CompletionFlush = .beforeReturning
+    ) throws -> [AttemptID: ReportOutcome] {
         guard !reports.isEmpty else { return [:] }
         if reports.allSatisfy({ $0.shard == nil }),
-            let outcomes = try pool.idempotentStatement({ try Self.completeUnlessFinishing($0, reports, by: worker) })
+            let outcomes = try pool.idempotentStatement({
+                try Self.completeUnlessFinishing($0, reports, by: worker, flush: flush)
+            })
         {
             return outcomes
         }
@@ -119,11 +122,13 @@ public struct LeaseStore: Sendable {
     /// `TaskSQL.completeUnlessFinishing` on `c`, outside a transaction: the outcomes, or nil when the batch may
     /// finish one of its jobs (nothing was changed; `complete` in a transaction does that batch). Two statements
     /// only when some report was not applied (a repeat, a stale or foreign attempt: `classify` says which).
-    static func completeUnlessFinishing(_ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?)
-        throws -> [AttemptID: ReportOutcome]?
-    {
-        let rows = try c.query(
-            prepared: TaskSQL.completeUnlessFinishing, try completionParameters(reports, by: worker))
+    static func completeUnlessFinishing(
+        _ c: PostgresConnection, _ reports: [AttemptCompletion], by worker: WorkerID?, flush: CompletionFlush
+    ) throws -> [AttemptID: ReportOutcome]? {
+        let statement =
+            flush == .byTheNextClaim
+            ? TaskSQL.completeUnlessFinishingFlushedByTheNextClaim : TaskSQL.completeUnlessFinishing
+        let rows = try c.query(prepared: statement, try completionParameters(reports, by: worker))
         guard let first = rows.first, try first.bool("applied") else { return nil }
         var outcomes: [AttemptID: ReportOutcome] = [:]
         for row in rows {

@@ -6,8 +6,9 @@ public enum LeaseStatementTexts {
     /// `TaskSQL.claim(limit:)`: $1 worker, $2 lease seconds, $3 the running state, $4 the `job_changed` channel.
     public static func claim(limit: Int) -> String { TaskSQL.claim(limit: limit) }
 
-    /// `TaskSQL.completeUnlessFinishing`: $1 attempt ids, $2 results, $3 worker, $4 the succeeded state.
-    public static var completion: String { TaskSQL.completeUnlessFinishing }
+    /// The completion of a report that claims (`TaskSQL.completeUnlessFinishingFlushedByTheNextClaim`, as the
+    /// benches run it): $1 attempt ids, $2 results, $3 worker, $4 the succeeded state.
+    public static var completion: String { TaskSQL.completeUnlessFinishingFlushedByTheNextClaim }
 
     /// The line StoreBench prints between the two.
     public static let separator = "-- completion"

@@ -18,7 +18,18 @@ extension TaskSQL {
     /// could each share-lock the other's task and then wait for each other's. The probe is ordered by state so that
     /// it walks `tasks_job_state`, where every unfinished state sorts before `succeeded`; unordered, PostgreSQL read
     /// the table from its start past every task already succeeded (`CompletionProbePlanTests`).
-    static let completeUnlessFinishing = """
+    static let completeUnlessFinishing = completion(committing: "")
+
+    /// `completeUnlessFinishing` whose commit does not wait for its WAL flush (`CompletionFlush.byTheNextClaim`):
+    /// `set_config(..., true)` sets `synchronous_commit` for this statement's own transaction, which commits when
+    /// the statement ends, and the session's setting is back afterwards. Returns the setting it ran with
+    /// (`synchronous_commit`, 'off').
+    static let completeUnlessFinishingFlushedByTheNextClaim = completion(
+        committing: ", (SELECT set_config('synchronous_commit', 'off', true) AS synchronous_commit) lazy")
+
+    /// The completion with `lazy`, a one-row FROM item that sets the commit's mode ("" for the default).
+    private static func completion(committing lazy: String) -> String {
+        """
         WITH \(reportedAttempts), go AS (
             SELECT NOT coalesce(bool_or(p.id IS NULL), false) AS ok
             FROM (SELECT DISTINCT job_id FROM own) j
@@ -35,6 +46,8 @@ extension TaskSQL {
         ), e AS (
             \(EventSQL.batchOfTasks(in: "u", from: "'running'", to: "$4", reason: "'completed'"))
         )
-        SELECT g.ok AS applied, u.attempt_id FROM go g LEFT JOIN u ON true
+        SELECT g.ok AS applied, u.attempt_id\(lazy.isEmpty ? "" : ", lazy.synchronous_commit")
+        FROM go g\(lazy) LEFT JOIN u ON true
         """
+    }
 }

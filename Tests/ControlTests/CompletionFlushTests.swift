@@ -1,6 +1,7 @@
-// Issue 15, docs/leases.md "A completion the claim flushes": the one-statement completion of a report that claims
-// commits without waiting for its WAL flush, because the claim that follows flushes it before the answer leaves.
-// The setting must hold for that statement's own transaction only, and only a report that claims may use it.
+// Issue 15; docs/leases.md, "The attempt that succeeds, and a completion the claim flushes". The one-statement
+// completion of a report that claims commits without waiting for its WAL flush, because the claim that follows
+// flushes it before the answer leaves. The setting must hold for that statement's own transaction only, and only a
+// report that claims may use it.
 import APITypes
 import ClusterModel
 import Foundation

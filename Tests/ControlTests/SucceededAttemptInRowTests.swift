@@ -1,7 +1,7 @@
-// Migration 32 (issue 15, docs/leases.md "The attempt that succeeds"): a completion leaves the attempt that
-// succeeds in its task row instead of writing an `attempts_ended` row. Everything that reads attempts must still
-// see it, by task and by attempt id: the task's history, a log line or metric sent after the completion, a second
-// report of the same outcome, and a preemption that comes too late.
+// Migration 32 (issue 15; docs/leases.md, "The attempt that succeeds, and a completion the claim flushes"): a
+// completion leaves the attempt that succeeds in its task row instead of writing an `attempts_ended` row.
+// Everything that reads attempts must still see it, by task and by attempt id: the task's history, a log line or
+// metric sent after the completion, a second report of the same outcome, and a preemption that comes too late.
 import APITypes
 import ClusterModel
 import Foundation

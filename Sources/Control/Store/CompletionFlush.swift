@@ -1,4 +1,5 @@
-// When a completion's commit reaches the disk (issue 15, docs/leases.md "A completion the claim flushes").
+// When a completion's commit reaches the disk (issue 15; docs/leases.md, "The attempt that succeeds, and a
+// completion the claim flushes").
 //
 // A report that claims (`ReportBatch.next`) runs two statements: the completion, then the claim, and answers only
 // after both. Each committed synchronously, so each waited for its own WAL flush. The WAL is flushed in order:

@@ -814,17 +814,19 @@ extension Migrations {
                 ALTER TABLE events ADD CONSTRAINT events_task_ids_of_batches
                     CHECK ((entity = 'tasks') = (task_ids IS NOT NULL));
                 """),
-        // The attempt that succeeds stays in its task row (issue 15, docs/leases.md "The attempt that succeeds"):
-        // a completion sets `final_attempt_id` and `final_worker_id` instead of writing an `attempts_ended` row (a
-        // heap row, two index entries and a foreign-key check per task, ~12 % of a batch-64 claim + completion in
-        // the lease model). The rest of that attempt (its number, lease, start, tokens) is already the task row's;
-        // `succeeded` is final, so nothing overwrites it. Attempts that end otherwise (failed, expired, preempted,
-        // cancelled) still get their own row, since their task goes on. Older succeeded attempts keep theirs.
+        // The attempt that succeeds stays in its task row (issue 15; docs/leases.md, "The attempt that succeeds, and a
+        // completion the claim flushes"): a completion sets `final_attempt_id` and `final_worker_id` instead of
+        // writing an `attempts_ended` row (a heap row, two index entries and a foreign-key check per task, ~12 % of a
+        // batch-64 claim + completion in the lease model). The rest of that attempt (its number, lease, start,
+        // tokens) is already the task row's; `succeeded` is final, so nothing overwrites it. Attempts that end
+        // otherwise (failed, expired, preempted, cancelled) still get their own row, since their task goes on. Older
+        // succeeded attempts keep theirs.
         Migration(
             version: 32, name: "the attempt that succeeds stays in its task row",
             sql: """
                 ALTER TABLE tasks ADD COLUMN final_attempt_id bigint, ADD COLUMN final_worker_id bigint,
-                    ADD CONSTRAINT tasks_final_attempt_succeeded CHECK (final_attempt_id IS NULL OR state = 'succeeded');
+                    ADD CONSTRAINT tasks_final_attempt_succeeded
+                        CHECK (final_attempt_id IS NULL OR state = 'succeeded');
                 CREATE UNIQUE INDEX tasks_final_attempt ON tasks (final_attempt_id) WHERE final_attempt_id IS NOT NULL;
                 CREATE OR REPLACE VIEW task_attempts AS
                     SELECT id, task_id, number, worker_id, state, lease_seconds, lease_deadline, started_at,

@@ -11,13 +11,13 @@ extension TaskSQL {
     ///
     /// The lease lives in the task row (issue 15, docs/leases.md), and the attempt that succeeds stays there
     /// (`succeededAttemptStays`, migration 32). The batch's tasks are locked first, in task-id order as a failure
-    /// report locks them (`AttemptSQL.lockForFailure`; docs/postgres-store.md, "Lock order"), and only then is each
-    /// job probed for another unfinished task nobody is changing right now (FOR SHARE SKIP LOCKED, as in
-    /// `complete`): of two batches finishing a job's last tasks together, the later probe skips the task the other
-    /// holds and sends its batch to `complete`, which refreshes the job. Probing before locking its own tasks, two such batches
-    /// could each share-lock the other's task and then wait for each other's. The probe is ordered by state so that
-    /// it walks `tasks_job_state`, where every unfinished state sorts before `succeeded`; unordered, PostgreSQL read
-    /// the table from its start past every task already succeeded (`CompletionProbePlanTests`).
+    /// report locks them (`AttemptSQL.lockForFailure`; docs/postgres-store.md, "Lock order"), and only then is each job
+    /// probed for another unfinished task nobody is changing right now (FOR SHARE SKIP LOCKED, as in `complete`): of
+    /// two batches finishing a job's last tasks together, the later probe skips the task the other holds and sends its
+    /// batch to `complete`, which refreshes the job. Probing before locking its own tasks, two such batches could each
+    /// share-lock the other's task and then wait for each other's. The probe is ordered by state so that it walks
+    /// `tasks_job_state`, where every unfinished state sorts before `succeeded`; unordered, PostgreSQL read the table
+    /// from its start past every task already succeeded (`CompletionProbePlanTests`).
     static let completeUnlessFinishing = completion(committing: "")
 
     /// `completeUnlessFinishing` whose commit does not wait for its WAL flush (`CompletionFlush.byTheNextClaim`):

@@ -70,20 +70,20 @@ enum TaskSQL {
     /// were ~12 % of a batch-64 claim + completion in the lease model (docs/leases.md, "The attempt that succeeds,
     /// and a completion the claim flushes").
     static let succeededAttemptStays = """
-        final_attempt_id = own.active_attempt_id, final_worker_id = own.worker_id, worker_id = NULL,
-                active_attempt_id = NULL
+        final_attempt_id = own.active_attempt_id, final_worker_id = own.worker_id,
+        worker_id = NULL, active_attempt_id = NULL
         """
 
     /// Completes active attempts $1 with results $2 (held by worker $3 unless NULL): attempts succeed, tasks move to $4
     /// (succeeded), one event per job naming its tasks, each attempt kept in its task row (`succeededAttemptStays`).
     /// The tasks are locked in id order, so two batches holding attempts of one job lock them in one order
-    /// (docs/postgres-store.md, "Lock order"). Returns the applied attempts, their jobs, and whether each job may have finished with them: no
-    /// other unfinished task of the job that nobody is changing right now (FOR SHARE SKIP LOCKED). A task another
-    /// in-flight report holds is skipped, so of two reports finishing the last tasks together at least the later one
-    /// sees "may have finished" and refreshes the job under its row lock; a task that finished after this statement's
-    /// snapshot is re-read when locked and no longer matches. One statement where a completion used two (the probe was
-    /// `unfinishedUnlockedOfJob`, once per job). The probe is ordered by state to walk `tasks_job_state` (see
-    /// `completeUnlessFinishing`).
+    /// (docs/postgres-store.md, "Lock order"). Returns the applied attempts, their jobs, and whether each job may have
+    /// finished with them: no other unfinished task of the job that nobody is changing right now (FOR SHARE SKIP
+    /// LOCKED). A task another in-flight report holds is skipped, so of two reports finishing the last tasks together
+    /// at least the later one sees "may have finished" and refreshes the job under its row lock; a task that finished
+    /// after this statement's snapshot is re-read when locked and no longer matches. One statement where a completion
+    /// used two (the probe was `unfinishedUnlockedOfJob`, once per job). The probe is ordered by state to walk
+    /// `tasks_job_state` (see `completeUnlessFinishing`).
     static let complete = """
         WITH \(reportedAttempts), u AS (
             UPDATE tasks t SET state = $4, result = own.reported_result::jsonb, \(succeededAttemptStays),

@@ -50,14 +50,20 @@ public enum WireCoding {
         return try? Date.ISO8601FormatStyle().parse(text)
     }
 
-    /// Encodes with the wire encoder.
+    /// Encodes with the wire encoder, or with the type's own writer (`WireJSONWritable`) when it has one that
+    /// accepts the value: the same JSON, without `JSONEncoder`'s generic machinery.
     public static func encode<Value: Encodable>(_ value: Value) throws -> Data {
-        try encoder().encode(value)
+        if let writable = value as? any WireJSONWritable, let data = writable.wireJSON() { return data }
+        return try encoder().encode(value)
     }
 
-    /// Decodes with the wire decoder.
+    /// Decodes with the type's own reader (`WireJSONReadable`) when it has one that reads the text, else with the
+    /// wire decoder, which also describes what is wrong with a text the reader refused.
     public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
-        try decoder().decode(type, from: data)
+        if let readable = type as? any WireJSONReadable.Type, let value = readable.init(wireJSON: data) as? Value {
+            return value
+        }
+        return try decoder().decode(type, from: data)
     }
 
     /// A readable one-line explanation of a `DecodingError`, naming the field path — for 400 responses

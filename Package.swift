@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(name: "CompressionTests", dependencies: ["Zstd", "Gzip"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel"]),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
-        .testTarget(name: "APITypesTests", dependencies: ["APITypes"]),
+        .testTarget(name: "APITypesTests", dependencies: ["APITypes", "Primitives"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ClusterModel"]),
         .testTarget(
             name: "DataShardsTests",

@@ -4,20 +4,15 @@
 // thousands of mutated texts, where any value the reader returns must be the decoder's value for the same text.
 import ClusterModel
 import Foundation
+import Primitives
 import XCTest
 
 @testable import APITypes
 
 final class WireJSONReaderTests: XCTestCase {
-    private let time = Date(timeIntervalSince1970: 1_790_000_000.125)
+    private let time = WireSamples.time
 
-    /// Every kind of JSON, escapes and non-ASCII text included.
-    private let everyKind: AnyJSON = [
-        "null": nil, "yes": true, "no": false, "int": .int(-42), "big": .int(Int64.max), "lr": 0.0003,
-        "huge": 1.5e300, "tiny": 5e-324,
-        "text": "quote \" backslash \\ slash / newline \n tab \t bell \u{07} é 日本 🚀",
-        "list": [1, "two", [3.5, nil], ["four": [:]]], "empty": [], "nested": ["a": ["b": ["c": "d"]]],
-    ]
+    private let everyKind = WireSamples.everyKind
 
     /// Every list non-empty and every optional set, so a member the reader or writer forgets shows as a difference.
     private func sampleBatch() -> ReportBatch {
@@ -57,26 +52,8 @@ final class WireJSONReaderTests: XCTestCase {
     }
 
     private func sampleAnswer() -> ReportBatchResponse {
-        let gang = GangInfo(
-            rank: 1, size: 2,
-            peers: [
-                GangPeer(rank: 0, taskID: TaskID(10), workerID: WorkerID(3), workerName: "node-\"a\""),
-                GangPeer(rank: 1, taskID: TaskID(11)),
-            ])
-        return ReportBatchResponse(
-            accepted: 3, duplicates: 1, staleAttempts: [AttemptID(4)],
-            assignments: [
-                TaskAssignment(
-                    taskID: TaskID(11), attemptID: AttemptID(77), attemptNumber: 2, maxAttempts: 3,
-                    leaseDeadline: time, jobID: JobID(5), jobName: "train \"gpt\"", jobType: "train", taskIndex: 1,
-                    taskCount: 2, spec: everyKind,
-                    resources: Resources(cpuMillis: 8000, memoryBytes: 1 << 34, accelerators: ["gpu": 8, "tpu": 4]),
-                    gang: gang),
-                TaskAssignment(
-                    taskID: TaskID(12), attemptID: AttemptID(78), attemptNumber: 1, maxAttempts: 1,
-                    leaseDeadline: time, jobID: JobID(6), jobName: "noop", jobType: "noop", spec: [:],
-                    resources: Resources()),
-            ])
+        ReportBatchResponse(
+            accepted: 3, duplicates: 1, staleAttempts: [AttemptID(4)], assignments: WireSamples.assignments())
     }
 
     private func decoded<T: Decodable>(_ type: T.Type, _ data: Data) -> T? {
@@ -85,13 +62,7 @@ final class WireJSONReaderTests: XCTestCase {
 
     private func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
 
-    /// The labels of `value`'s optionals that are nil.
-    private func optionalsUnset(_ value: Any) -> [String] {
-        Mirror(reflecting: value).children.compactMap { child in
-            let mirror = Mirror(reflecting: child.value)
-            return mirror.displayStyle == .optional && mirror.children.isEmpty ? child.label : nil
-        }
-    }
+    private func optionalsUnset(_ value: Any) -> [String] { WireSamples.optionalsUnset(value) }
 
     func testTheSamplesSetEveryOptionalAndEveryList() throws {
         let batch = sampleBatch()
@@ -268,18 +239,5 @@ final class WireJSONReaderTests: XCTestCase {
         // Both outcomes occur, so the comparison above was exercised.
         XCTAssertGreaterThan(accepted, 100)
         XCTAssertGreaterThan(refused, 100)
-    }
-}
-
-/// A small seeded generator, so a failing mutation is found again by the same run.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -48,9 +48,15 @@ public final class PostgresConnection {
         // Notices ("relation already exists, skipping") are not errors; keep them off stderr.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
         handle = conn
-        try execute("SET TIME ZONE 'UTC'")
-        try execute("SET DateStyle = 'ISO, YMD'")
+        try executeScriptText(Self.sessionSettings)
     }
+
+    /// Every session's settings, sent as one script (one round trip). JIT is off: the control plane's statements
+    /// run in milliseconds, but where a plan's estimate is large PostgreSQL compiles it first. At 1,000,000 queued
+    /// tasks the scheduler's read of the unplaced tasks (`LIMIT` over a lateral join, estimated at 3.1 M rows)
+    /// spent 1,262 ms in JIT (inlining 477 ms, optimization 467 ms) to run 3 ms of work, on every pass
+    /// (`ControlBench --tasks 1000000 --batch 1 --explain`; docs/leases.md, "JIT off").
+    static let sessionSettings = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET jit = off"
 
     deinit { close() }
 

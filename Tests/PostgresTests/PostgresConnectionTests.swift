@@ -40,6 +40,20 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertEqual(try c.query("SELECT 1 FROM t WHERE s = $1", [.text("' OR '1'='1")]).count, 0)
     }
 
+    /// Every session runs in UTC with ISO dates and without JIT: at 1,000,000 queued tasks the scheduler's read
+    /// of the unplaced tasks compiled for 1.26 s to run 3 ms (docs/leases.md, "JIT off").
+    func testSessionsRunInUTCWithISODatesAndWithoutJIT() throws {
+        let c = try PostgresConnection(conninfo: conninfo)
+        XCTAssertEqual(try c.queryOne("SHOW TimeZone").string("TimeZone"), "UTC")
+        XCTAssertEqual(try c.queryOne("SHOW DateStyle").string("DateStyle"), "ISO, YMD")
+        XCTAssertEqual(try c.queryOne("SHOW jit").string("jit"), "off")
+        // Even with every cost above the threshold, no plan is compiled.
+        try c.execute("SET jit_above_cost = 0")
+        let plan = try c.query("EXPLAIN ANALYZE SELECT sum(x) FROM generate_series(1, 1000) x")
+        let lines = try plan.map { try $0.string("QUERY PLAN") }
+        XCTAssertFalse(lines.contains { $0.contains("JIT") }, lines.joined(separator: "\n"))
+    }
+
     func testTimestampsAroundEpochAndNegative() throws {
         let c = try PostgresConnection(conninfo: conninfo)
         for seconds in [0.0, -1.5, 951_782_400.25, 4_102_444_800.999999, -2_208_988_800] {

@@ -73,6 +73,16 @@ public final class HTTPServer: @unchecked Sendable {
     /// running handler thread. Nonzero explains a request that took as long as the longest handler.
     public var handlerThreadStartFailures: Int { handlerThreads?.failedThreadStarts ?? 0 }
 
+    /// What the running daemon holds now, for a test or an operator to see where requests wait: requests whose
+    /// headers arrived and that are not answered yet, those of them whose handler runs, and connections
+    /// libmicrohttpd refused when they were handed to it (since the daemon started).
+    public var connectionCounts: HTTPConnectionCounts {
+        guard let daemon = running.current else { return HTTPConnectionCounts() }
+        return HTTPConnectionCounts(
+            requestsInFlight: daemon.core.requestsInFlight, handlersRunning: daemon.core.handlersRunning,
+            refusedAtHandOff: daemon.refusedConnections.current)
+    }
+
     /// True while `stop` is draining; long-poll handlers may check it to return early.
     public var isStopping: Bool { stopping.current }
 
@@ -182,5 +192,23 @@ public final class HTTPServer: @unchecked Sendable {
     deinit {
         acceptLoop?.stop()
         running.current?.stopNow()
+    }
+}
+
+/// `HTTPServer.connectionCounts`.
+public struct HTTPConnectionCounts: Sendable, Equatable, CustomStringConvertible {
+    public var requestsInFlight = 0
+    public var handlersRunning = 0
+    public var refusedAtHandOff = 0
+
+    public init(requestsInFlight: Int = 0, handlersRunning: Int = 0, refusedAtHandOff: Int = 0) {
+        self.requestsInFlight = requestsInFlight
+        self.handlersRunning = handlersRunning
+        self.refusedAtHandOff = refusedAtHandOff
+    }
+
+    public var description: String {
+        "requests in flight \(requestsInFlight), handlers running \(handlersRunning), "
+            + "connections refused at hand-off \(refusedAtHandOff)"
     }
 }

@@ -4,6 +4,7 @@
 
 import CMicroHTTPD
 import Foundation
+import Primitives
 
 final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and the C copies of its TLS material
     let daemon: OpaquePointer
@@ -67,8 +68,12 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
     /// Gives libmicrohttpd an accepted connection; it closes the socket itself when it cannot take it (at the
     /// connection limit, or over the per-address limit).
     func add(connection fileDescriptor: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) {
-        _ = MHD_add_connection(daemon, fileDescriptor, address, length)
+        guard MHD_add_connection(daemon, fileDescriptor, address, length) != .YES else { return }
+        refusedConnections.withLock { $0 += 1 }
     }
+
+    /// Connections `add` handed over and libmicrohttpd refused at once (it closed them).
+    let refusedConnections = Locked(0)
 
     /// Stops the daemon at once (deinit of a server nobody stopped).
     func stopNow() {

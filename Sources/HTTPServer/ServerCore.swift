@@ -87,6 +87,12 @@ final class ServerCore: @unchecked Sendable {
         }
     }
 
+    /// Requests whose headers arrived and that libmicrohttpd has not reported completed.
+    var requestsInFlight: Int { condition.withLock { inFlight } }
+
+    /// Requests whose handler runs now (their connection is suspended until it answers).
+    var handlersRunning: Int { suspendedLock.withLock { suspended.count } }
+
     /// Waits until no request is in flight; false on timeout.
     func waitForIdle(timeoutSeconds: Double) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeoutSeconds)

@@ -99,7 +99,10 @@ final class HTTPConnectionFloodTests: XCTestCase {
         XCTAssertEqual(
             waiting.count, pollCount,
             "every long-poll is inside its handler at once; process: \(ProcessResources.current()), "
-                + "handler threads refused: \(server.handlerThreadStartFailures)")
+                + "handler threads refused: \(server.handlerThreadStartFailures), \(server.connectionCounts)")
+        XCTAssertEqual(
+            server.connectionCounts,
+            HTTPConnectionCounts(requestsInFlight: pollCount, handlersRunning: pollCount, refusedAtHandOff: 0))
 
         guard let probe = LoopbackSocket.connect(port: server.port) else { return XCTFail("probe refused") }
         defer { probe.close() }

@@ -77,6 +77,24 @@ final class HTTPConnectionFloodTests: XCTestCase {
         XCTAssertTrue(answered, "a connection is accepted once one of the five closed")
     }
 
+    /// A connection beyond the whole server's limit is refused when it is handed to libmicrohttpd, closed
+    /// unanswered, and counted; the connection already open still works.
+    func testConnectionsBeyondTheServerLimitAreCountedAsRefusedAtHandOff() throws {
+        let server = try startServer(
+            self, configuration: HTTPServerConfiguration(connectionLimit: 1, eventThreadCount: 1)
+        ) { _ in .text("ok") }
+        guard let held = LoopbackSocket.connect(port: server.port) else { return XCTFail("connect") }
+        defer { held.close() }
+        XCTAssertTrue(held.get("/first").hasSuffix("ok"), "the first connection is served")
+        XCTAssertEqual(server.connectionCounts, HTTPConnectionCounts(), "nothing in flight between requests")
+        guard let second = LoopbackSocket.connect(port: server.port) else { return } // refused at connect: fine too
+        defer { second.close() }
+        second.write("GET /second HTTP/1.1\r\nHost: test\r\n\r\n")
+        XCTAssertEqual(second.readResponse(timeoutSeconds: 30), "", "the second connection is closed unanswered")
+        XCTAssertEqual(server.connectionCounts.refusedAtHandOff, 1)
+        XCTAssertTrue(held.get("/again").hasSuffix("ok"), "the held connection still works")
+    }
+
     /// 1,100 long-polls at once, more than the old server's 1,024 threads, each blocking its handler: a health probe
     /// is still answered, and every long-poll gets its answer once released.
     func testLongPollsBeyondTheOldThreadCapDoNotBlockAHealthProbe() throws {

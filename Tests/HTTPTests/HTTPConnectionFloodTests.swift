@@ -63,6 +63,7 @@ final class HTTPConnectionFloodTests: XCTestCase {
         sixth.write("GET /sixth HTTP/1.1\r\nHost: test\r\n\r\n")
         XCTAssertEqual(
             sixth.readResponse(timeoutSeconds: 30), "", "the sixth connection from 127.0.0.1 is closed unanswered")
+        XCTAssertEqual(server.connectionCounts.refusedAtHandOff, 1, "libmicrohttpd refused it when it was handed over")
         for socket in held { XCTAssertTrue(socket.get("/again").hasSuffix("ok"), "the held connections still work") }
         held[0].close()
         // A freed slot is usable again (libmicrohttpd counts the close once its event loop sees it).

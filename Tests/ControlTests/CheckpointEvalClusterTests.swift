@@ -114,8 +114,12 @@ final class CheckpointEvalClusterTests: InProcessControlPlaneTestCase {
         let rows = csv.stdout.split(separator: "\n").dropFirst().map {
             $0.split(separator: ",", omittingEmptySubsequences: false)
         }
-        XCTAssertEqual(rows.map { Int($0[1]) }, [4, 8, 12], csv.stdout)
-        XCTAssertEqual(rows.map { Double(String($0[2])) }, losses)
+        // Points are listed in the order they were stored (by id, the order paging follows). Evals of two
+        // checkpoints can finish together on two workers and report in either order (a fresh-clone run stored
+        // step 12 before step 8, 38 ms after step 4), so the curve is compared by step.
+        let curve = rows.map { (step: Int($0[1]) ?? -1, value: Double(String($0[2]))) }.sorted { $0.step < $1.step }
+        XCTAssertEqual(curve.map(\.step), [4, 8, 12], csv.stdout)
+        XCTAssertEqual(curve.map(\.value), losses, csv.stdout)
         let all = try opsctl(["get", "metrics", "pre", "-o", "json"])
         let names = Set(try WireCoding.decode([MetricPointView].self, from: Data(all.stdout.utf8)).map(\.name))
         XCTAssertTrue(names.isSuperset(of: ["loss", name, "eval_perplexity/\(heldout)"]), "\(names)")

@@ -13,6 +13,8 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
     /// The PEM text handed to libmicrohttpd, kept until the daemon stops; the key is zeroed before it is freed.
     private let keyPEM: UnsafeMutablePointer<CChar>?
     private let certificatePEM: UnsafeMutablePointer<CChar>?
+    /// Connections `add` handed over and libmicrohttpd refused at once (it closed them).
+    let refusedConnections = Locked(0)
 
     private init(
         daemon: OpaquePointer, core: ServerCore, retained: Unmanaged<ServerCore>,
@@ -71,9 +73,6 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
         guard MHD_add_connection(daemon, fileDescriptor, address, length) != .YES else { return }
         refusedConnections.withLock { $0 += 1 }
     }
-
-    /// Connections `add` handed over and libmicrohttpd refused at once (it closed them).
-    let refusedConnections = Locked(0)
 
     /// Stops the daemon at once (deinit of a server nobody stopped).
     func stopNow() {

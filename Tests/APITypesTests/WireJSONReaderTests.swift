@@ -62,21 +62,19 @@ final class WireJSONReaderTests: XCTestCase {
 
     private func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
 
-    private func optionalsUnset(_ value: Any) -> [String] { WireSamples.optionalsUnset(value) }
-
     func testTheSamplesSetEveryOptionalAndEveryList() throws {
         let batch = sampleBatch()
-        XCTAssertEqual(optionalsUnset(batch), [])
+        XCTAssertEqual(WireSamples.optionalsUnset(batch), [])
         XCTAssertFalse(batch.progress.isEmpty || batch.logs.isEmpty || batch.metrics.isEmpty)
         XCTAssertFalse(batch.artifacts.isEmpty || batch.completions.isEmpty || batch.failures.isEmpty)
         for item: Any in [batch.progress[0], batch.artifacts[0].artifact, batch.failures[0]] {
-            XCTAssertEqual(optionalsUnset(item), [], "\(item)")
+            XCTAssertEqual(WireSamples.optionalsUnset(item), [], "\(item)")
         }
         let answer = sampleAnswer()
-        XCTAssertEqual(optionalsUnset(answer), [])
+        XCTAssertEqual(WireSamples.optionalsUnset(answer), [])
         let assignment = try XCTUnwrap(answer.assignments?[0])
-        XCTAssertEqual(optionalsUnset(assignment), [])
-        XCTAssertEqual(optionalsUnset(try XCTUnwrap(assignment.gang?.peers[0])), [])
+        XCTAssertEqual(WireSamples.optionalsUnset(assignment), [])
+        XCTAssertEqual(WireSamples.optionalsUnset(try XCTUnwrap(assignment.gang?.peers[0])), [])
     }
 
     func testReadsWhatTheEncoderWritesToTheDecodersValue() throws {

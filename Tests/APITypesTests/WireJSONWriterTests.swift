@@ -44,20 +44,18 @@ final class WireJSONWriterTests: XCTestCase {
         XCTAssertEqual(
             String(decoding: try XCTUnwrap(noClaim.wireJSON()), as: UTF8.self),
             #"{"accepted":0,"duplicates":0,"staleAttempts":[]}"#, "no claim asked: no assignments member")
-        XCTAssertEqual(optionalsUnset(claimed), [])
+        XCTAssertEqual(WireSamples.optionalsUnset(claimed), [])
         var refused = claimed
         refused.assignments?[1].spec = ["x": 2.0]
         XCTAssertNil(refused.wireJSON(), "a whole-number double refuses the whole answer")
     }
 
-    private func optionalsUnset(_ value: Any) -> [String] { WireSamples.optionalsUnset(value) }
-
     func testTheSampleSetsEveryOptionalSoAForgottenMemberShows() {
         // A member added to these types must be set in `sample()` (and written by the writer): a nil optional is
         // left out by both coders, so the comparison above could not see it missing.
         let assignment = sample().assignments[0]
-        XCTAssertEqual(optionalsUnset(assignment), [])
-        XCTAssertEqual(optionalsUnset(try XCTUnwrap(assignment.gang?.peers[0])), [])
+        XCTAssertEqual(WireSamples.optionalsUnset(assignment), [])
+        XCTAssertEqual(WireSamples.optionalsUnset(try XCTUnwrap(assignment.gang?.peers[0])), [])
     }
 
     func testRefusesWhatTheEncoderWouldWriteDifferently() {

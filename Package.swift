@@ -32,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CCPUHints", path: "Sources/CCPUHints"),
 
         // MARK: Swift-native wrappers, one per C library.
-        .target(name: "Postgres", dependencies: ["CPostgres", "Primitives"]),
+        .target(name: "Postgres", dependencies: ["CPostgres", "Primitives", "Spawn"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "Primitives"]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Primitives"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
@@ -43,6 +43,8 @@ let package = Package(
         // MARK: Domain libraries.
         // Shared primitives (a locked value, SplitMix64, exponential backoff, chunked parallel loops): no dependencies.
         .target(name: "Primitives"),
+        // Child processes with posix_spawn and waitpid: no descriptor leaks between concurrently started children.
+        .target(name: "Spawn", dependencies: ["Primitives"]),
         .target(name: "ClusterModel", dependencies: ["Primitives"], exclude: ["README.md"]),
         // SHA-256 (libcrypto's, the one wrapper of CCrypto): shards, checkpoints and artifacts are identified by checksum.
         .target(name: "Checksum", dependencies: ["CCrypto", "Primitives"]),
@@ -62,7 +64,7 @@ let package = Package(
             name: "Workers",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "HTTPClient", "DataShards", "Engine", "Checksum",
-                "ObjectStore", "NearDedup",
+                "ObjectStore", "NearDedup", "Spawn",
             ]),
         .target(
             name: "Control",
@@ -75,7 +77,7 @@ let package = Package(
             name: "OpsCommandLine",
             dependencies: [
                 "Primitives", "APITypes", "APIClient", "ClusterModel", "Control", "Workers", "Postgres", "YAML",
-                "Engine", "ObjectStore", "HTTPClient",
+                "Engine", "ObjectStore", "HTTPClient", "Spawn",
             ]),
 
         // MARK: Executables.
@@ -165,6 +167,7 @@ let package = Package(
             exclude: ["Fixtures/tokenizer"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "BLAS", "TestSupport", "Primitives"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "SpawnTests", dependencies: ["Spawn", "Primitives"]),
         .testTarget(name: "NearDedupTests", dependencies: ["NearDedup", "Primitives"]),
         .testTarget(
             name: "WorkersTests",

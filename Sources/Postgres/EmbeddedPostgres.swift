@@ -1,5 +1,6 @@
 import Foundation
 import Primitives
+import Spawn
 
 // A local PostgreSQL server run from Debian's binaries (/usr/lib/postgresql/<version>/bin) in a
 // state directory:  <dir>/data (the cluster), <dir>/run (unix socket), <dir>/postgres.log,
@@ -362,8 +363,8 @@ public final class EmbeddedPostgres: Sendable {
     }
 
     /// Runs a command (as `postgres` via runuser when we are root) and waits for it. Output goes to a
-    /// file, and every descriptor above stderr is closed in the child: the postmaster outlives pg_ctl,
-    /// and must not inherit our pipes or sockets (Foundation's Process would then never see pg_ctl exit).
+    /// file, and every descriptor above stderr is closed in the child (`SpawnedChild`): the postmaster outlives
+    /// pg_ctl, and must not inherit our pipes or sockets.
     private func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) throws -> ProcessResult {
         let argv =
             (asPostgres && runsAsRoot)
@@ -371,7 +372,10 @@ public final class EmbeddedPostgres: Sendable {
             : [executable] + arguments
         let outputPath = NSTemporaryDirectory() + "embedded-pg-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let status = try ChildProcess.run(argv, outputPath: outputPath)
+        let status: Int32
+        do { status = try SpawnedChild.run(argv, outputPath: outputPath).shellStatus } catch {
+            throw PostgresError.embeddedServer(action: "run \(argv[0])", message: error.reason, log: "")
+        }
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return ProcessResult(status: status, output: text.trimmingCharacters(in: .whitespacesAndNewlines))
     }

@@ -13,6 +13,7 @@ import Control
 import Foundation
 import Postgres
 import Primitives
+import Spawn
 
 enum UpCommand: OpsCommand {
     static let workers = TypedOption(
@@ -221,23 +222,19 @@ enum UpCommand: OpsCommand {
         return arguments
     }
 
-    static func startWorker(index: Int, options: LocalClusterOptions, serverURL: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = workerArguments(index: index, options: options, serverURL: serverURL)
+    static func startWorker(index: Int, options: LocalClusterOptions, serverURL: String) throws -> SpawnedChild {
         var environment = ProcessInfo.processInfo.environment
         environment["OPS_JOIN_TOKEN_FILE"] = options.joinTokenFile.path
         environment["OPS_JOIN_TOKEN"] = nil
         environment["OPS_TOKEN"] = nil
-        process.environment = environment
         let logURL = options.logDirectory.appendingPathComponent("worker-\(index + 1).log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        return process
+        // posix_spawn, not Foundation's Process: the control plane's threads in this process open sockets all
+        // the time, and a worker must inherit none of them (docs/architecture.md, `Spawn`).
+        return try SpawnedChild.start(
+            ChildSpec(
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                arguments: workerArguments(index: index, options: options, serverURL: serverURL),
+                environment: environment, output: .appending(path: logURL.path)))
     }
 
     /// Reads the token in `file`, or creates one (32 random bytes, hex) readable only by this user.

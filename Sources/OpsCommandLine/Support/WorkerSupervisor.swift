@@ -5,6 +5,7 @@
 
 import Foundation
 import Primitives
+import Spawn
 
 actor WorkerSupervisor {
     /// A worker that ran this long before it exited is restarted after the first delay again.
@@ -12,19 +13,19 @@ actor WorkerSupervisor {
     static let backoff = ExponentialBackoff(initialSeconds: 1, maximumSeconds: 30)
 
     private struct Slot {
-        var process: Process?
+        var process: SpawnedChild?
         var startedAt: Date
         var failures = 0
         var restartAt: Date?
     }
 
     private let names: [String]
-    private let launch: @Sendable (Int) throws -> Process
+    private let launch: @Sendable (Int) throws -> SpawnedChild
     private var slots: [Slot]
     private var stopping = false
 
     /// Starts one worker per name with `launch(index)`.
-    init(names: [String], launch: @escaping @Sendable (Int) throws -> Process) throws {
+    init(names: [String], launch: @escaping @Sendable (Int) throws -> SpawnedChild) throws {
         self.names = names
         self.launch = launch
         let now = Date()
@@ -60,10 +61,12 @@ actor WorkerSupervisor {
         }
     }
 
-    private static func describeExit(_ process: Process?) -> String {
-        guard let process else { return "did not start" }
-        return process.terminationReason == .uncaughtSignal
-            ? "was killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+    private static func describeExit(_ process: SpawnedChild?) -> String {
+        switch process?.pollExit() {
+        case nil: "did not start"
+        case .killed(let signal): "was killed by signal \(signal)"
+        case .exited(let status): "exited with status \(status)"
+        }
     }
 
     /// No more restarts; SIGTERM, up to 20 s for the workers to exit on their own, then SIGKILL.
@@ -71,11 +74,11 @@ actor WorkerSupervisor {
         stopping = true
         let workers = slots.compactMap(\.process)
         Output.note("stopping \(workers.count) worker(s)")
-        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGTERM) }
+        for worker in workers { worker.signal(SIGTERM) }
         let deadline = Date().addingTimeInterval(20)
         while workers.contains(where: \.isRunning) && Date() < deadline {
             try? await Task.sleep(nanoseconds: 100_000_000)
         }
-        for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
+        for worker in workers { worker.signal(SIGKILL) }
     }
 }

@@ -10,6 +10,7 @@ import APIClient
 import APITypes
 import ClusterModel
 import Foundation
+import Spawn
 
 public struct CommandExecutor: JobExecutor {
     public static let kind = CommandJobKinds.commandName
@@ -59,34 +60,31 @@ public struct CommandExecutor: JobExecutor {
         if let venv = settings.venv { try Self.activate(venv: venv, in: &environment) }
         environment.merge(settings.env ?? [:]) { $1 }
 
-        let process = Process()
-        process.executableURL = try ShellExecutor.resolve(
+        let executable = try ShellExecutor.resolve(
             program, in: directory, environment: environment, field: "command.argv")
-        process.arguments = Array(settings.argv.dropFirst())
-        process.currentDirectoryURL = directory
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw TaskFailure(
-                "command.argv: cannot start \(program): \(ShellExecutor.plainReason(error))", retryable: false)
+        let child: SpawnedChild
+        do {
+            child = try SpawnedChild.start(
+                ChildSpec(
+                    executable: executable.path, arguments: Array(settings.argv.dropFirst()),
+                    environment: environment, workingDirectory: directory.path))
+        } catch {
+            throw TaskFailure("command.argv: cannot start \(program): \(error.reason)", retryable: false)
         }
         context.log(
-            "started rank \(position.rank)/\(position.worldSize) (pid \(process.processIdentifier)), master "
+            "started rank \(position.rank)/\(position.worldSize) (pid \(child.pid)), master "
                 + "\(master.address):\(master.port), restart \(task.attemptNumber - 1), checkpoints in "
                 + "\(checkpoints.path)\(assigned.map { ", devices [\($0.joined(separator: ","))]" } ?? "")",
             stream: .system)
         let readers = DispatchGroup()
-        ShellExecutor.forwardLines(of: stdout.fileHandleForReading, group: readers) {
+        let output = child.outputReaders
+        ShellExecutor.forwardLines(of: output.standardOutput, group: readers) {
             context.handleCommandOutput($0, workingDirectory: directory)
         }
-        ShellExecutor.forwardLines(of: stderr.fileHandleForReading, to: context, stream: .stderr, group: readers)
+        ShellExecutor.forwardLines(of: output.standardError, to: context, stream: .stderr, group: readers)
         do {
             let seconds = try await ShellExecutor.supervise(
-                process, program: program, readers: readers, context: context,
+                child, program: program, readers: readers, context: context,
                 timeoutSeconds: settings.timeoutSeconds, timeoutField: "command.timeoutSeconds")
             return TaskResult(result: [
                 "exitStatus": 0, "seconds": .double(seconds), "rank": .int(Int64(position.rank)),

@@ -6,6 +6,7 @@
 
 import APITypes
 import Foundation
+import Spawn
 
 public struct ShellExecutor: JobExecutor {
     public static let kind = "shell"
@@ -42,30 +43,26 @@ public struct ShellExecutor: JobExecutor {
         let timeoutSeconds = settings["timeoutSeconds"]?.doubleValue
 
         try Self.checkDirectory(directory)
-        let process = Process()
-        process.executableURL = try Self.resolve(
-            argv[0], in: directory, environment: ProcessInfo.processInfo.environment)
-        process.arguments = Array(argv.dropFirst())
-        process.currentDirectoryURL = directory
-        process.environment = Self.environment(for: task, workDirectory: context.workDirectory, extra: extraEnvironment)
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        let executable = try Self.resolve(argv[0], in: directory, environment: ProcessInfo.processInfo.environment)
+        let child: SpawnedChild
         do {
-            try process.run()
+            child = try SpawnedChild.start(
+                ChildSpec(
+                    executable: executable.path, arguments: Array(argv.dropFirst()),
+                    environment: Self.environment(
+                        for: task, workDirectory: context.workDirectory, extra: extraEnvironment),
+                    workingDirectory: directory.path))
         } catch {
             // Checked above, so this is rarer (e.g. a script whose `#!` interpreter is missing); still no dump.
-            throw TaskFailure(
-                "shell.command: cannot start \(argv[0]): \(Self.plainReason(error))", retryable: false)
+            throw TaskFailure("shell.command: cannot start \(argv[0]): \(error.reason)", retryable: false)
         }
-        context.log("started: \(argv.joined(separator: " ")) (pid \(process.processIdentifier))", stream: .system)
+        context.log("started: \(argv.joined(separator: " ")) (pid \(child.pid))", stream: .system)
         let readers = DispatchGroup()
-        Self.forwardLines(of: stdout.fileHandleForReading, to: context, stream: .stdout, group: readers)
-        Self.forwardLines(of: stderr.fileHandleForReading, to: context, stream: .stderr, group: readers)
+        let output = child.outputReaders
+        Self.forwardLines(of: output.standardOutput, to: context, stream: .stdout, group: readers)
+        Self.forwardLines(of: output.standardError, to: context, stream: .stderr, group: readers)
         let seconds = try await Self.supervise(
-            process, program: argv[0], readers: readers, context: context, timeoutSeconds: timeoutSeconds,
+            child, program: argv[0], readers: readers, context: context, timeoutSeconds: timeoutSeconds,
             timeoutField: "shell.timeoutSeconds")
         return TaskResult(result: ["exitStatus": 0, "seconds": .double(seconds)])
     }
@@ -74,12 +71,13 @@ public struct ShellExecutor: JobExecutor {
     /// SIGTERM, then SIGKILL 2 s later), then for its output readers. Returns the seconds it ran when it exited 0;
     /// throws the stop reason, or a retryable failure naming the status or signal otherwise.
     static func supervise(
-        _ process: Process, program: String, readers: DispatchGroup, context: ExecutionContext,
+        _ child: SpawnedChild, program: String, readers: DispatchGroup, context: ExecutionContext,
         timeoutSeconds: Double?, timeoutField: String
     ) async throws -> Double {
         let started = Date()
         var stopReason: Error?
-        while process.isRunning {
+        var exit = child.pollExit()
+        while exit == nil {
             if stopReason == nil {
                 if context.isCancelled {
                     stopReason = Self.currentStop(context)
@@ -88,18 +86,19 @@ public struct ShellExecutor: JobExecutor {
                 } else if let timeoutSeconds, Date().timeIntervalSince(started) > timeoutSeconds {
                     stopReason = TaskFailure("timed out after \(timeoutSeconds)s (\(timeoutField))", retryable: true)
                 }
-                if stopReason != nil { Self.terminate(process) }
+                if stopReason != nil { child.terminate(graceSeconds: 2) }
             }
             try? await Task.sleep(nanoseconds: 20_000_000)
+            exit = child.pollExit()
         }
         _ = try await context.runBlocking { readers.wait() }
         if let stopReason { throw stopReason }
-        let status = process.terminationStatus
-        if process.terminationReason == .uncaughtSignal {
-            throw TaskFailure("\(program) was killed by signal \(status)", retryable: true)
+        switch exit {
+        case .killed(let signal): throw TaskFailure("\(program) was killed by signal \(signal)", retryable: true)
+        case .exited(let status) where status != 0:
+            throw TaskFailure("\(program) exited with status \(status)", retryable: true)
+        default: return Date().timeIntervalSince(started)
         }
-        guard status == 0 else { throw TaskFailure("\(program) exited with status \(status)", retryable: true) }
-        return Date().timeIntervalSince(started)
     }
 
     private static func currentStop(_ context: ExecutionContext) -> Error {
@@ -107,15 +106,6 @@ public struct ShellExecutor: JobExecutor {
             try context.checkCancellation()
             return CancellationError()
         } catch { return error }
-    }
-
-    /// SIGTERM now, SIGKILL if it is still running 2 s later.
-    static func terminate(_ process: Process) {
-        let pid = process.processIdentifier
-        kill(pid, SIGTERM)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
     }
 
     /// The child's environment: the worker's, minus anything that looks like a secret, plus OPS_TASK_* facts
@@ -141,7 +131,7 @@ public struct ShellExecutor: JobExecutor {
 
     /// A program path: as given when it contains a slash (a relative one from the task's working directory,
     /// where a shell would look), else the first match on PATH. Checked here so that a missing program is named
-    /// plainly; `Process.run` reports it as Foundation's raw error dump ("Error Domain=NSCocoaErrorDomain ...").
+    /// with the field and the PATH searched; `posix_spawn` alone would only say "No such file or directory".
     static func resolve(
         _ program: String, in directory: URL, environment: [String: String], field: String = "shell.command"
     ) throws -> URL {
@@ -172,7 +162,8 @@ public struct ShellExecutor: JobExecutor {
         throw TaskFailure("\(field): no such program: \(program) (searched PATH: \(path))", retryable: false)
     }
 
-    /// The POSIX reason under a Foundation error ("Permission denied"), not its whole `Error Domain=...` dump.
+    /// The POSIX reason under a Foundation error ("Permission denied"), not its whole `Error Domain=...` dump
+    /// (a directory FileManager could not create).
     static func plainReason(_ error: Error) -> String {
         let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
         if let underlying, underlying.domain == NSPOSIXErrorDomain {
@@ -181,7 +172,7 @@ public struct ShellExecutor: JobExecutor {
         return (error as NSError).localizedDescription
     }
 
-    /// The working directory must exist: `Process.run` reports a missing one as if the program were missing.
+    /// The working directory must exist: `posix_spawn` reports a missing one as if the program were missing.
     static func checkDirectory(_ directory: URL, field: String = "shell.workingDirectory") throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {

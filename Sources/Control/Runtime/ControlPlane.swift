@@ -17,6 +17,7 @@ public final class ControlPlane: @unchecked Sendable {
     private var sweeps: BackgroundSweeps?
     private var blobCollection: BlobCollectionSweep?
     private var historyRetention: HistoryRetentionSweep?
+    private var taskVacuum: TaskVacuumSweep?
     private var scheduling: SchedulingLoop?
     private var autoscaler: PoolAutoscaler?
     /// Set by `requestStop()` (SIGTERM): a start that is still waiting for the database or for another replica's
@@ -112,6 +113,9 @@ public final class ControlPlane: @unchecked Sendable {
         let historyRetention = HistoryRetentionSweep(services: services, log: log)
         historyRetention.start()
         self.historyRetention = historyRetention
+        let taskVacuum = TaskVacuumSweep(services: services, log: log)
+        taskVacuum.start()
+        self.taskVacuum = taskVacuum
         let scheduling = SchedulingLoop(
             pool: pool, conninfo: configuration.databaseURL, signals: signals,
             intervalSeconds: configuration.schedulingIntervalSeconds,
@@ -137,12 +141,14 @@ public final class ControlPlane: @unchecked Sendable {
         sweeps?.stop()
         blobCollection?.stop()
         historyRetention?.stop()
+        taskVacuum?.stop()
         server?.stop(timeoutSeconds: 5)
         signals?.stop()
         pool?.close()
         sweeps = nil
         blobCollection = nil
         historyRetention = nil
+        taskVacuum = nil
         scheduling = nil
         autoscaler = nil
         server = nil

@@ -287,3 +287,19 @@ enum TaskSQL {
         ORDER BY t.job_id, t.task_index
         """
 }
+
+// MARK: Vacuum (`TaskVacuum`)
+
+extension TaskSQL {
+    /// `tasks`' dead and live row estimates from the statistics PostgreSQL keeps in shared memory (each backend adds
+    /// its counts at most once a second). Reads no table page.
+    static let vacuumEstimate = """
+        SELECT n_dead_tup AS dead_rows, n_live_tup AS live_rows FROM pg_stat_user_tables
+        WHERE relid = 'tasks'::regclass
+        """
+
+    /// Removes the dead row versions of `tasks` and their index entries. `SKIP_LOCKED`: when another vacuum (an
+    /// autovacuum worker, another replica) holds the table, this one is skipped rather than waiting. Simple protocol:
+    /// VACUUM runs outside any transaction block.
+    static let vacuum = "VACUUM (SKIP_LOCKED) tasks"
+}

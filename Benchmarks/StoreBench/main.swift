@@ -6,7 +6,8 @@
 //
 // --drain M stops once M tasks are claimed and completed (0: all of them), so a deep queue (--tasks 1000000) can be
 // measured at batch 1 in minutes. Prints per-worker claim counts (fairness: max/min) and the p99 claim latency, and a
-// RESULT line that scripts/bench-leases.sh reads.
+// RESULT line that scripts/bench-leases.sh reads. The control plane's vacuum of `tasks` runs beside the workers every
+// second (`TaskVacuum`), as it does in every control plane: without it a deep drain walks an ever longer dead head.
 // --queues N configures N queues (weights; one more has a quota), so the claim's fast path filters out their
 // tasks (configured queues are placed by the scheduler only; the bench job runs in the unconfigured default
 // queue); --capped-tasks M adds M higher-priority queued tasks in the quota-limited queue that the fast path
@@ -49,7 +50,7 @@ defer {
     directory.remove()
 }
 try server.start()
-let pool = PostgresPool(conninfo: server.conninfo, maxConnections: max(2, workerCount))
+let pool = PostgresPool(conninfo: server.conninfo, maxConnections: max(2, workerCount + 1))
 try Migrations.apply(to: pool)
 
 let jobs = JobStore(pool: pool)
@@ -114,7 +115,15 @@ for (index, w) in workerIDs.enumerated() {
         }
     }.start()
 }
+let vacuuming = Thread {
+    while completed.value < drain && !Thread.current.isCancelled {
+        do { try TaskVacuum(pool: pool).runOnce() } catch { print("vacuum of tasks failed: \(error)") }
+        Thread.sleep(forTimeInterval: 1)
+    }
+}
+vacuuming.start()
 group.wait()
+vacuuming.cancel()
 let seconds = Date().timeIntervalSince(start)
 let done = try pool.withConnection {
     try $0.queryOne("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'").int("n")

@@ -10,16 +10,21 @@ import Postgres
 /// 2026-12-07) a 64-row read of the head touched 369 buffers after the first phase and 2,909 after the eighth, with
 /// 1.5 M dead rows and no autovacuum yet; with `VACUUM tasks` between phases it stayed at ~370 and the drain ran 20 %
 /// faster (docs/leases.md, "The runnable head over a long drain").
-struct TaskVacuumPolicy: Sendable, Equatable {
+public struct TaskVacuumPolicy: Sendable, Equatable {
     /// Below this many dead rows a vacuum is not worth its pass over the table (tests, small clusters).
-    var minimumDeadRows: Int64
+    public var minimumDeadRows: Int64
     /// ... nor below this share of the live rows: the vacuum reads every page of a large table that holds dead rows.
-    var minimumDeadShareOfLive: Double
+    public var minimumDeadShareOfLive: Double
 
-    static let standard = TaskVacuumPolicy(minimumDeadRows: 20_000, minimumDeadShareOfLive: 0.05)
+    public init(minimumDeadRows: Int64, minimumDeadShareOfLive: Double) {
+        self.minimumDeadRows = minimumDeadRows
+        self.minimumDeadShareOfLive = minimumDeadShareOfLive
+    }
+
+    public static let standard = TaskVacuumPolicy(minimumDeadRows: 20_000, minimumDeadShareOfLive: 0.05)
 
     /// Whether a vacuum is due for these estimates.
-    func isDue(deadRows: Int64, liveRows: Int64) -> Bool {
+    public func isDue(deadRows: Int64, liveRows: Int64) -> Bool {
         precondition(deadRows >= 0 && liveRows >= 0, "row estimates are never negative")
         return deadRows >= minimumDeadRows && Double(deadRows) >= minimumDeadShareOfLive * Double(liveRows)
     }
@@ -27,18 +32,24 @@ struct TaskVacuumPolicy: Sendable, Equatable {
 
 /// One check of `tasks`' dead rows, and a vacuum when `TaskVacuumPolicy` says it is due (`TaskVacuumSweep` runs it
 /// every second on every replica; two replicas' vacuums do not queue behind each other: `SKIP_LOCKED`).
-struct TaskVacuum: Sendable {
+public struct TaskVacuum: Sendable {
     let pool: PostgresPool
     let policy: TaskVacuumPolicy
 
-    /// What a check found and did.
-    struct Outcome: Sendable, Equatable {
-        var deadRows: Int64
-        var liveRows: Int64
-        var vacuumed: Bool
+    public init(pool: PostgresPool, policy: TaskVacuumPolicy = .standard) {
+        self.pool = pool
+        self.policy = policy
     }
 
-    func runOnce() throws -> Outcome {
+    /// What a check found and did.
+    public struct Outcome: Sendable, Equatable {
+        public var deadRows: Int64
+        public var liveRows: Int64
+        public var vacuumed: Bool
+    }
+
+    @discardableResult
+    public func runOnce() throws -> Outcome {
         try pool.withConnection { c in
             let row = try c.queryOne(TaskSQL.vacuumEstimate)
             let dead = try row.optionalInt64("dead_rows") ?? 0

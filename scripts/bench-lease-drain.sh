@@ -20,20 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$VACUUM" in between|during) ;; *) echo "bench-lease-drain.sh: --vacuum takes between or during" >&2; exit 2 ;; esac
-[ "$BUILD" = 0 ] || swift build -c release --product opsctl >/dev/null
-[ "$BUILD" = 0 ] || swift build -c release --product StoreBench >/dev/null
-MODEL=Benchmarks/leases/model
-source scripts/lib/throwaway-postgres.sh
-
-.build/release/StoreBench --print-lease-statements | python3 "$MODEL/today_loop.py" >"$WORK/today_b64.sql"
-"$PSQL" "${PG[@]}" -qc "CREATE DATABASE migrated" postgres
-OPS_ADMIN_TOKEN=model OPS_JOIN_TOKEN=model .build/release/opsctl serve --port $((30000 + RANDOM % 20000)) \
-  --database-url "postgresql://postgres@/migrated?host=$WORK&port=$PGPORT_" >"$WORK/serve.log" 2>&1 &
-SERVE=$!
-for _ in $(seq 1 300); do grep -q "leads scheduling" "$WORK/serve.log" && break; sleep 0.1; done
-kill "$SERVE"; wait "$SERVE" || true
-grep -q "leads scheduling" "$WORK/serve.log" || { cat "$WORK/serve.log" >&2; echo "opsctl serve did not migrate" >&2; exit 1; }
-"$PGBIN/pg_dump" "${PG[@]}" -s migrated >"$WORK/schema.sql"
+source scripts/lib/lease-model-setup.sh
 for db in a b; do
   "$PSQL" "${PG[@]}" -qc "CREATE DATABASE $db" postgres
   "$PSQL" "${PG[@]}" -q -v ON_ERROR_STOP=1 -f "$WORK/schema.sql" "$db" >/dev/null

@@ -8,8 +8,6 @@ final class BackgroundSweeps: Sendable {
     private let services: ControlServices
     private let log: @Sendable (String) -> Void
     private let sweep = PeriodicSweep(threadName: "control-sweeps")
-    /// The last failure logged, so a database outage shows up once, not every half second.
-    private let lastError = Locked("")
 
     init(services: ControlServices, log: @escaping @Sendable (String) -> Void) {
         self.services = services
@@ -18,26 +16,13 @@ final class BackgroundSweeps: Sendable {
 
     func start() {
         let intervalSeconds = services.configuration.sweepIntervalSeconds
-        sweep.start(firstPassAfterSeconds: intervalSeconds, intervalSeconds: intervalSeconds) { [self] in
-            sweepLoggingFailures()
-        }
+        sweep.start(
+            firstPassAfterSeconds: intervalSeconds, intervalSeconds: intervalSeconds, log: log,
+            describeFailure: { "background sweep failed (will retry): \($0)" }
+        ) { [self] in try sweepOnce() }
     }
 
     func stop() { sweep.stop() }
-
-    private func sweepLoggingFailures() {
-        do {
-            try sweepOnce()
-            lastError.withLock { $0 = "" }
-        } catch {
-            let text = "\(error)"
-            let isNew = lastError.withLock { last in
-                defer { last = text }
-                return last != text
-            }
-            if isNew { log("background sweep failed (will retry): \(text)") }
-        }
-    }
 
     func sweepOnce() throws {
         let report = try services.store.runMaintenance(

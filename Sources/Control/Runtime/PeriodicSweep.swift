@@ -28,6 +28,28 @@ final class PeriodicSweep: Sendable {
         thread.start()
     }
 
+    /// `start` for a pass that throws: a failure is logged (`describe` words it) once, and again only when it changes
+    /// or after a pass succeeded, so a database outage shows up once, not every interval.
+    func start(
+        firstPassAfterSeconds: Double, intervalSeconds: Double, log: @escaping @Sendable (String) -> Void,
+        describeFailure describe: @escaping @Sendable (String) -> String, _ pass: @escaping @Sendable () throws -> Void
+    ) {
+        let lastFailure = Locked("")
+        start(firstPassAfterSeconds: firstPassAfterSeconds, intervalSeconds: intervalSeconds) {
+            do {
+                try pass()
+                lastFailure.withLock { $0 = "" }
+            } catch {
+                let text = "\(error)"
+                let isNew = lastFailure.withLock { last in
+                    defer { last = text }
+                    return last != text
+                }
+                if isNew { log(describe(text)) }
+            }
+        }
+    }
+
     /// Asks the thread to stop; a pass in flight finishes first.
     func stop() {
         stopRequested.update { $0 = true }

@@ -1,5 +1,4 @@
 import Foundation
-import Primitives
 
 /// `TaskVacuum` once a second: the lease table's dead rows removed as they pile up, not when autovacuum next visits
 /// (docs/leases.md, "The runnable head over a long drain"). A failure is logged once until the next success.
@@ -9,7 +8,6 @@ final class TaskVacuumSweep: Sendable {
     private let vacuum: TaskVacuum
     private let log: @Sendable (String) -> Void
     private let sweep = PeriodicSweep(threadName: "control-task-vacuum")
-    private let lastFailure = Locked("")
 
     init(services: ControlServices, policy: TaskVacuumPolicy = .standard, log: @escaping @Sendable (String) -> Void) {
         self.vacuum = TaskVacuum(pool: services.pool, policy: policy)
@@ -17,24 +15,11 @@ final class TaskVacuumSweep: Sendable {
     }
 
     func start() {
-        sweep.start(firstPassAfterSeconds: Self.intervalSeconds, intervalSeconds: Self.intervalSeconds) { [self] in
-            sweepOnce()
-        }
+        sweep.start(
+            firstPassAfterSeconds: Self.intervalSeconds, intervalSeconds: Self.intervalSeconds, log: log,
+            describeFailure: { "vacuum of the tasks table failed (will retry every second): \($0)" }
+        ) { [vacuum] in try vacuum.runOnce() }
     }
 
     func stop() { sweep.stop() }
-
-    private func sweepOnce() {
-        do {
-            _ = try vacuum.runOnce()
-            lastFailure.withLock { $0 = "" }
-        } catch {
-            let text = "\(error)"
-            let isNew = lastFailure.withLock { last in
-                defer { last = text }
-                return last != text
-            }
-            if isNew { log("vacuum of the tasks table failed (will retry every second): \(text)") }
-        }
-    }
 }

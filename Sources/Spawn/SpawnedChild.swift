@@ -3,7 +3,7 @@ import Primitives
 
 /// Where a child's standard output and error go. Its standard input is always /dev/null.
 public enum ChildOutput: Sendable, Equatable {
-    /// Two pipes this process reads: `SpawnedChild.standardOutput` and `standardError`.
+    /// Two pipes this process reads: `SpawnedChild.outputReaders`.
     case pipes
     /// One file, created or truncated, with both streams in it.
     case file(path: String)
@@ -65,10 +65,10 @@ public final class SpawnedChild: @unchecked Sendable {
     public let pid: pid_t
     /// The program as given (for messages).
     public let program: String
-    /// The read end of the child's standard output, with `.pipes`; EOF once every holder of its write end is gone.
-    public let standardOutput: FileHandle?
-    /// The read end of the child's standard error, with `.pipes`.
-    public let standardError: FileHandle?
+    /// The read ends of the child's standard output and error, with `.pipes`; EOF once every holder of the write
+    /// end is gone.
+    private let standardOutput: FileHandle?
+    private let standardError: FileHandle?
     /// Both read ends, for a child started with `.pipes` (asking for them otherwise is a programming error).
     public var outputReaders: (standardOutput: FileHandle, standardError: FileHandle) {
         guard let standardOutput, let standardError else {

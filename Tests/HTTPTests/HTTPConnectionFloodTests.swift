@@ -89,8 +89,9 @@ final class HTTPConnectionFloodTests: XCTestCase {
         XCTAssertTrue(held.get("/first").hasSuffix("ok"), "the first connection is served")
         // libmicrohttpd reports the request completed right after it sends the answer, which the client may have
         // read first; nothing stays in flight between requests.
-        let settled = Date(timeIntervalSinceNow: 10)
-        while server.connectionCounts.requestsInFlight > 0 && Date() < settled { usleep(1_000) }
+        try? waitUntil("the first request completed", timeoutSeconds: 10, intervalSeconds: 0.001) {
+            server.connectionCounts.requestsInFlight == 0
+        }
         XCTAssertEqual(server.connectionCounts, HTTPConnectionCounts(), "nothing in flight between requests")
         guard let second = LoopbackSocket.connect(port: server.port) else { return } // refused at connect: fine too
         defer { second.close() }

@@ -3,7 +3,8 @@
 # runs one worker's loop at batch 64 (8 clients, fsync on) against the control plane's own schema (migrated by
 # `opsctl serve`): the claim and completion as the control plane runs them (printed from TaskSQL by StoreBench), the
 # same without its batch events, with two task indexes trimmed, the design's floor (the lease alone, nothing else),
-# and the narrow lease design (narrow_lease.sql: queue and lease tables beside a task row whose updates are HOT).
+# and the narrow lease design (narrow_lease.sql: queue and lease tables beside a task row whose updates are HOT),
+# its tables kept by the lease statements or by triggers on `tasks` (narrow_trigger.sql).
 # No HTTP and no Swift in the loop: the numbers say what the database allows each variant.
 #   bash scripts/bench-lease-model.sh [--queued 100000] [--rounds 2] [--no-build]
 # Prints per round: tasks/s and the ratio to raw `FOR UPDATE SKIP LOCKED` measured in the same round.
@@ -37,6 +38,7 @@ database today
 database trimmed trim_task_indexes.sql
 database narrow narrow_lease.sql
 database narrow80 narrow_lease.sql "ALTER TABLE tasks SET (fillfactor = 80)"
+database narrowtrig narrow_lease.sql narrow_trigger.sql
 "$PSQL" "${PG[@]}" -qc "CREATE DATABASE raw" postgres
 
 PER=$(( QUEUED * 95 / 100 / 64 / WORKERS ))
@@ -71,6 +73,7 @@ narrow|$MODEL/narrow_lease_b64.sql|0|0|narrow lease: queue and lease rows, HOT t
 narrow|$MODEL/narrow_lease_b64.sql|0|1|  the same with the job probe
 narrow|$MODEL/narrow_lease_b64.sql|1|1|  the same with the job probe and batch events
 narrow80|$MODEL/narrow_lease_b64.sql|1|1|  the same, the task table's fillfactor 80 (fewer HOT updates)
+narrowtrig|$MODEL/narrow_trigger_b64.sql|1|1|  the narrow tables kept by triggers on tasks, probe and events
 VARIANTS
 done
 echo "$(nproc) cores, $("$PGBENCH" --version | head -1), fsync on"

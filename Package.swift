@@ -70,7 +70,7 @@ let package = Package(
             name: "Control",
             dependencies: [
                 "Primitives", "APITypes", "ClusterModel", "Scheduler", "Postgres", "HTTPServer", "Checksum",
-                "DataShards", "Engine", "ObjectStore",
+                "DataShards", "Engine", "ObjectStore", "Spawn",
             ]),
         // The CLI: the command table, parsing and every command of `opsctl`, as a library so that it is unit-tested.
         .target(

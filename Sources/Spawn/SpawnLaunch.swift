@@ -69,6 +69,9 @@ struct SpawnLaunch {
         case .appending(let path):
             posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        case .files(let standardOutput, let standardError):
+            posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
         if let directory = spec.workingDirectory {
             guard let addChdir = GlibcSpawnExtensions.addChdir else {

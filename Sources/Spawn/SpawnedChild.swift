@@ -9,6 +9,9 @@ public enum ChildOutput: Sendable, Equatable {
     case file(path: String)
     /// One file, created if missing, both streams appended (a log kept across restarts).
     case appending(path: String)
+    /// Two files, each created or truncated: standard output into one, standard error into the other (a command
+    /// whose output is parsed and whose error is quoted, with nothing to drain while it runs).
+    case files(standardOutput: String, standardError: String)
 }
 
 /// What to start: an absolute executable path, its arguments (after argv[0]), its environment (nil: this
@@ -116,6 +119,21 @@ public final class SpawnedChild: @unchecked Sendable {
     }
 
     public var isRunning: Bool { pollExit() == nil }
+
+    /// The exit if the child ends within `timeoutSeconds`, nil if it still runs then (it is left running). Polls,
+    /// from 1 ms doubling to 50 ms: meant for commands that end in milliseconds, where a thread parked in `waitid`
+    /// per command would cost more than the polls.
+    public func waitForExit(timeoutSeconds: Double) -> ChildExit? {
+        precondition(timeoutSeconds >= 0, "a timeout of \(timeoutSeconds) s")
+        let deadline = DispatchTime.now() + timeoutSeconds
+        var pauseMicroseconds: UInt32 = 1_000
+        while true {
+            if let exit = pollExit() { return exit }
+            if DispatchTime.now() >= deadline { return nil }
+            usleep(pauseMicroseconds)
+            pauseMicroseconds = min(pauseMicroseconds * 2, 50_000)
+        }
+    }
 
     /// Blocks the calling thread until the child ends. `waitid(WNOWAIT)` waits without reaping, so a concurrent
     /// `signal` never reaches a recycled pid; the reap itself happens under the lock.

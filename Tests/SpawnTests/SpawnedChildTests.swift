@@ -45,6 +45,28 @@ final class SpawnedChildTests: XCTestCase {
         XCTAssertFalse(child.signal(SIGKILL), "a reaped pid may be another process's by now")
     }
 
+    func testTwoFilesKeepOutputAndErrorApartAndATimedWaitEndsEitherWay() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spawn-\(getpid())-files")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out").path
+        let err = directory.appendingPathComponent("err").path
+        try "stale text longer than the output".write(toFile: out, atomically: true, encoding: .utf8)
+        let quick = try SpawnedChild.start(
+            ChildSpec(
+                executable: "/bin/sh", arguments: ["-c", "echo out; echo err >&2; exit 4"],
+                output: .files(standardOutput: out, standardError: err)))
+        XCTAssertEqual(quick.waitForExit(timeoutSeconds: 30), .exited(status: 4))
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "out\n", "truncated, then written")
+        XCTAssertEqual(try String(contentsOfFile: err, encoding: .utf8), "err\n")
+
+        let slow = try SpawnedChild.start(ChildSpec(executable: "/bin/sleep", arguments: ["30"]))
+        XCTAssertNil(slow.waitForExit(timeoutSeconds: 0.2), "still running at the timeout")
+        XCTAssertTrue(slow.isRunning, "a timed wait leaves the child running")
+        slow.terminate(graceSeconds: 2)
+        XCTAssertEqual(slow.waitForExit(timeoutSeconds: 30), .killed(signal: SIGTERM))
+    }
+
     func testWorkingDirectoryAndEnvironmentAreTheChildsOwn() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spawn-\(getpid())-cwd")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

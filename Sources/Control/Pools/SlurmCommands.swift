@@ -1,8 +1,9 @@
 import ClusterModel
 import Foundation
 import Scheduler
+import Spawn
 
-/// The Slurm client commands the pool autoscaler runs, through Foundation `Process`: each with a timeout, its
+/// The Slurm client commands the pool autoscaler runs, as `Spawn` children: each with a timeout, its
 /// output read whole, failures as `SlurmCommandError`. `environment` is what the commands see (the control
 /// plane's own, plus `SLURM_CONF` when configured); the join token reaches the workers only through `sbatch
 /// --export`, never its command line.
@@ -60,7 +61,9 @@ struct SlurmCommands: Sendable {
         _ = try run("scancel", [slurmJob], input: nil, environment: environment)
     }
 
-    /// Runs `program` found on `PATH` with `arguments`, `input` on its standard input; its standard output.
+    /// Runs `program` found on `PATH` with `arguments`; its standard output. `input`, when given, is written to a
+    /// file in the command's scratch directory whose path is appended as the last argument (how `sbatch` reads a
+    /// batch script); the child's standard input is /dev/null.
     private func run(_ program: String, _ arguments: [String], input: String?, environment: [String: String])
         throws(SlurmCommandError) -> String
     {
@@ -72,46 +75,39 @@ struct SlurmCommands: Sendable {
         else { throw .notInstalled(program: program, path: path) }
         let command = ([program] + arguments).joined(separator: " ")
         // Output goes to files, not pipes: nothing has to drain them while the command runs, so a chatty command
-        // cannot block on a full pipe, and no reader thread outlives a timeout.
+        // cannot block on a full pipe. Spawn, not Foundation's Process: the control plane's other threads open
+        // sockets and pipes all the time, and a child must not inherit them (Sources/Spawn).
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("llmops-slurm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let stdin = Pipe()
-        process.standardInput = stdin
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
+        let outPath = scratch.appendingPathComponent("out").path
+        let errPath = scratch.appendingPathComponent("err").path
+        let child: SpawnedChild
         do {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-            let outURL = scratch.appendingPathComponent("out")
-            let errURL = scratch.appendingPathComponent("err")
-            _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-            _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: outURL)
-            process.standardError = try FileHandle(forWritingTo: errURL)
-            try process.run()
+            var arguments = arguments
+            if let input {
+                let scriptPath = scratch.appendingPathComponent("input").path
+                try Data(input.utf8).write(to: URL(fileURLWithPath: scriptPath))
+                arguments.append(scriptPath)
+            }
+            child = try SpawnedChild.start(
+                ChildSpec(
+                    executable: executable, arguments: arguments, environment: environment,
+                    output: .files(standardOutput: outPath, standardError: errPath)))
         } catch {
             throw .failed(command: command, status: -1, standardError: "\(error)")
         }
-        // The script is a few hundred bytes, far below a pipe's buffer: the write cannot block.
-        if let input { try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
-        try? stdin.fileHandleForWriting.close()
-        if exited.wait(timeout: .now() + Self.timeoutSeconds) == .timedOut {
-            process.terminate()
-            _ = exited.wait(timeout: .now() + 5)
+        guard let exit = child.waitForExit(timeoutSeconds: Self.timeoutSeconds) else {
+            child.terminate(graceSeconds: 2)
+            _ = child.waitForExit(timeoutSeconds: 5)
             throw .timedOut(command: command, seconds: Self.timeoutSeconds)
         }
-        let read = { (name: String) in
-            (try? String(contentsOf: scratch.appendingPathComponent(name), encoding: .utf8)) ?? ""
-        }
-        let output = read("out")
-        guard process.terminationStatus == 0 else {
+        let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        guard exit == .exited(status: 0) else {
             throw .failed(
-                command: command, status: process.terminationStatus,
-                standardError: read("err").trimmingCharacters(in: .whitespacesAndNewlines))
+                command: command, status: exit.shellStatus,
+                standardError: read(errPath).trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return output
+        return read(outPath)
     }
 }

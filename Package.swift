@@ -150,7 +150,7 @@ let package = Package(
             path: "Benchmarks/DashboardBench"),
 
         // MARK: Test support: real throwaway PostgreSQL, process helpers.
-        .target(name: "TestSupport", dependencies: ["Postgres", "Primitives"]),
+        .target(name: "TestSupport", dependencies: ["Postgres", "Primitives", "Spawn"]),
 
         // MARK: Tests, beside the module they test.
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
@@ -180,7 +180,7 @@ let package = Package(
             dependencies: [
                 "Control", "Workers", "APIClient", "APITypes", "HTTPClient", "Postgres", "TestSupport", "DataShards",
                 "Zstd", "Gzip", "ObjectStore", "HTTPServer", "NearDedup",
-                "OpsCommandLine", "YAML",
+                "OpsCommandLine", "YAML", "Spawn",
             ]),
         .testTarget(
             name: "ObjectStoreTests",

@@ -3,6 +3,7 @@
 // (Tests/ObjectStoreTests/Fixtures), which also reads objects back with boto3 as an independent client.
 
 import Foundation
+import Spawn
 
 public struct MotoUnavailable: Error, CustomStringConvertible {
     public let detail: String
@@ -11,12 +12,12 @@ public struct MotoUnavailable: Error, CustomStringConvertible {
     }
 }
 
-public final class MotoServer: @unchecked Sendable { // the Process is only touched by stop() and deinit
+public final class MotoServer: @unchecked Sendable { // the child is only touched by stop() and deinit
     public let endpoint: String
     public let bucket: String
     public let accessKeyID: String
     public let secretAccessKey: String
-    private let process: Process
+    private let process: SpawnedChild
     private let setupScript: String
 
     /// Starts the server and creates `bucket`; throws `MotoUnavailable` when python3 lacks moto or boto3.
@@ -30,16 +31,17 @@ public final class MotoServer: @unchecked Sendable { // the Process is only touc
         self.bucket = bucket
         self.setupScript = setupScript
         // The setup's three IAM calls are the only unauthenticated ones; every later request is signature-checked.
-        process = Self.pythonProcess(
-            ["-c", Self.serverDyingWithParent, "-H", "127.0.0.1", "-p", "\(port)"],
-            environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        // Spawn, not Foundation's Process: a server that lives for a whole test class must not inherit a pipe another
+        // thread opened while it started (Sources/Spawn).
+        process = try SpawnedChild.start(
+            Self.python(
+                ["-c", Self.serverDyingWithParent, "-H", "127.0.0.1", "-p", "\(port)"],
+                environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"], output: .file(path: "/dev/null")))
         let setup = try Self.python([setupScript, "setup", endpoint, bucket])
         let words = setup.output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         guard setup.status == 0, words.count == 2 else {
-            process.terminate()
+            process.terminate(graceSeconds: 2)
+            _ = try? process.waitForExit()
             throw MotoUnavailable(detail: "moto_setup.py setup failed: \(setup.error)")
         }
         accessKeyID = words[0]
@@ -67,12 +69,11 @@ public final class MotoServer: @unchecked Sendable { // the Process is only touc
 
     /// SIGTERM, then SIGKILL if it has not exited within 2 s (it may be waiting for a connection thread).
     public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(2)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        guard process.signal(SIGTERM) else { return }
+        if process.waitForExit(timeoutSeconds: 2) == nil {
+            process.signal(SIGKILL)
+            _ = try? process.waitForExit()
+        }
     }
 
     /// The SHA-256 and size of `key` as boto3 downloads it: a check independent of the client under test.
@@ -107,21 +108,20 @@ public final class MotoServer: @unchecked Sendable { // the Process is only touc
     private static func python(_ arguments: [String], environment extra: [String: String] = [:])
         throws -> (status: Int32, output: String, error: String)
     {
-        let process = pythonProcess(arguments, environment: extra)
-        let pipe = Pipe()
-        (process.standardOutput, process.standardError) = (pipe, pipe)
-        try process.run()
-        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let log = NSTemporaryDirectory() + "/moto-python-\(UUID().uuidString.prefix(8)).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let exit = try SpawnedChild.start(python(arguments, environment: extra, output: .file(path: log))).waitForExit()
+        let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         let lastLine = printed.split(whereSeparator: { $0.isNewline }).last.map(String.init) ?? ""
-        return (process.terminationStatus, lastLine, printed)
+        return (exit.shellStatus, lastLine, printed)
     }
 
-    private static func pythonProcess(_ arguments: [String], environment extra: [String: String]) -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        return process
+    /// `python3 arguments…` with this process's environment and `extra` on top.
+    private static func python(_ arguments: [String], environment extra: [String: String], output: ChildOutput)
+        -> ChildSpec
+    {
+        ChildSpec(
+            executable: "/usr/bin/env", arguments: ["python3"] + arguments,
+            environment: ProcessInfo.processInfo.environment.merging(extra) { $1 }, output: output)
     }
 }

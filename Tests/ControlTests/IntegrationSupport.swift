@@ -10,6 +10,7 @@ import ClusterModel
 import Control
 import Foundation
 import Postgres
+import Spawn
 import TestSupport
 import Workers
 import XCTest
@@ -43,28 +44,23 @@ enum OpsctlBinary {
     }
 }
 
-/// One child process with its output in a log file.
+/// One child process with its output in a log file. Started with `Spawn`, not Foundation's `Process`: a child
+/// started while another thread of this test process opens a pipe or socket must not inherit it (Sources/Spawn).
 final class ManagedProcess: @unchecked Sendable {
     let name: String
-    let process: Process
+    let child: SpawnedChild
     let logPath: String
 
     init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
         self.name = name
         self.logPath = logPath
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = Self.environment(with: environment)
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath])
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
+        child = try SpawnedChild.start(
+            ChildSpec(
+                executable: executable, arguments: arguments, environment: Self.environment(with: environment),
+                output: .file(path: logPath)))
     }
 
     /// This process's environment with `settings` applied and no other `OPS_` variable: the tests' own
@@ -76,31 +72,38 @@ final class ManagedProcess: @unchecked Sendable {
         return env
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { child.pid }
+    var isRunning: Bool { child.isRunning }
+    /// How it ended, nil while it runs.
+    var exit: ChildExit? { child.pollExit() }
+
+    /// An exit as Foundation's `terminationStatus` gave it: the exit status, or the signal's number.
+    static func status(_ exit: ChildExit) -> Int32 {
+        switch exit {
+        case .exited(let status): status
+        case .killed(let signal): signal
+        }
+    }
 
     /// SIGKILL: a crash, nothing is cleaned up by the process itself.
     func kill9() {
-        guard process.isRunning else { return }
-        kill(pid, SIGKILL)
+        guard child.signal(SIGKILL) else { return }
         _ = waitForExit(timeoutSeconds: 10)
     }
 
     /// SIGTERM, then SIGKILL after `timeout`. Returns the exit status when the process stopped on its own.
     @discardableResult
     func terminate(timeoutSeconds: Double = 15) -> Int32? {
-        guard process.isRunning else { return process.terminationStatus }
-        kill(pid, SIGTERM)
+        if let exit { return Self.status(exit) }
+        child.signal(SIGTERM)
         if let status = waitForExit(timeoutSeconds: timeoutSeconds) { return status }
-        kill(pid, SIGKILL)
+        child.signal(SIGKILL)
         _ = waitForExit(timeoutSeconds: 10)
         return nil
     }
 
     func waitForExit(timeoutSeconds: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        return process.isRunning ? nil : process.terminationStatus
+        child.waitForExit(timeoutSeconds: timeoutSeconds).map(Self.status)
     }
 
     var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -254,34 +257,24 @@ final class ProcessCluster: @unchecked Sendable {
         else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: out])
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: opsctl)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("OPS_") { env[key] = nil }
         env["OPS_SERVER"] = server
         env["OPS_TOKEN"] = adminToken
         env["OPS_STATE_DIR"] = directory.path
         env.merge(environment) { _, extra in extra }
-        process.environment = env
-        let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? outHandle.close()
-        try? errHandle.close()
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let child = try SpawnedChild.start(
+            ChildSpec(
+                executable: opsctl, arguments: arguments, environment: env,
+                output: .files(standardOutput: out, standardError: err)))
+        guard let exit = child.waitForExit(timeoutSeconds: timeoutSeconds) else {
+            child.signal(SIGKILL)
+            _ = try? child.waitForExit()
             throw IntegrationFailure(
                 "opsctl \(arguments.joined(separator: " ")) did not finish within \(timeoutSeconds)s")
         }
         return CommandResult(
-            status: process.terminationStatus,
+            status: ManagedProcess.status(exit),
             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
@@ -409,7 +402,7 @@ func waitUntilReady(_ http: RawHTTP, process: ManagedProcess? = nil, timeoutSeco
         if await http.readyStatus() == 200 { return }
         if let process, !process.isRunning {
             throw IntegrationFailure(
-                "\(process.name) exited with \(process.process.terminationStatus) before it was ready:\n\(process.output)"
+                "\(process.name) exited (\(process.exit.map { "\($0)" } ?? "?")) before it was ready:\n\(process.output)"
             )
         }
         try await Task.sleep(nanoseconds: 100_000_000)

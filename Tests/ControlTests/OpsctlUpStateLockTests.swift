@@ -5,6 +5,7 @@
 import APITypes
 import Foundation
 import Postgres
+import Spawn
 import TestSupport
 import XCTest
 
@@ -70,7 +71,7 @@ final class OpsctlUpStateLockTests: XCTestCase {
         guard let status = up.waitForExit(timeoutSeconds: 30) else {
             return XCTFail("Ctrl-C must stop opsctl up:\n\(up.output)")
         }
-        XCTAssertEqual(up.process.terminationReason, .exit, "a clean exit, not the signal's default action")
+        XCTAssertEqual(up.exit, .exited(status: 130), "a clean exit, not the signal's default action")
         XCTAssertEqual(status, 130, up.output)
         XCTAssertTrue(up.output.contains("interrupted"), up.output)
     }

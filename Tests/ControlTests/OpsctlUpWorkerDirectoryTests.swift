@@ -19,7 +19,7 @@ final class OpsctlUpWorkerDirectoryTests: XCTestCase {
         var workers: [[String]] = []
         try waitUntil("opsctl up started 2 workers", timeoutSeconds: 90) {
             if !up.isRunning { throw IntegrationFailure("opsctl up exited:\n\(up.output)") }
-            workers = Self.childCommandLines(of: up.process.processIdentifier).filter {
+            workers = Self.childCommandLines(of: up.pid).filter {
                 $0.dropFirst().first == "worker"
             }
             return up.output.contains("Ctrl-C stops everything") && workers.count == 2

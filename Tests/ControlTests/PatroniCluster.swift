@@ -6,6 +6,7 @@
 
 import APIClient
 import Foundation
+import Spawn
 import TestSupport
 
 final class PatroniCluster: @unchecked Sendable {
@@ -27,7 +28,7 @@ final class PatroniCluster: @unchecked Sendable {
     let members: [Member]
     private let etcdClientPort: Int
     private let lock = NSLock()
-    private var processes: [String: Process] = [:]
+    private var processes: [String: SpawnedChild] = [:]
 
     /// Starts etcd and both members and waits until one leads and the other is its synchronous standby.
     static func start(timeoutSeconds: Double = 120) async throws -> PatroniCluster {
@@ -88,35 +89,26 @@ final class PatroniCluster: @unchecked Sendable {
 
     /// Starts `executable` as the postgres user (setpriv execs, so the pid is the program's own: SIGKILL reaches it).
     private func launch(_ name: String, _ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments =
-            (getuid() == 0 ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] : ["--"])
-            + [executable] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = directory.path
-        process.environment = environment
         let log = directory.path + "/\(name).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
+        let process = try SpawnedChild.start(
+            ChildSpec(
+                executable: "/usr/bin/setpriv",
+                arguments: (getuid() == 0 ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] : ["--"])
+                    + [executable] + arguments,
+                environment: environment, workingDirectory: directory.path, output: .file(path: log)))
         lock.withLock { processes[name] = process }
     }
 
     private func run(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw IntegrationFailure(
-                "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        let exit = try SpawnedChild.start(
+            ChildSpec(
+                executable: executable, arguments: arguments,
+                output: .file(path: directory.path + "/run-\(UUID().uuidString.prefix(8)).log"))
+        ).waitForExit()
+        guard exit == .exited(status: 0) else {
+            throw IntegrationFailure("\(executable) \(arguments.joined(separator: " ")) ended: \(exit)")
         }
     }
 
@@ -213,9 +205,8 @@ final class PatroniCluster: @unchecked Sendable {
     func kill(_ member: Member) {
         let postmaster = (try? String(contentsOfFile: member.directory + "/data/postmaster.pid", encoding: .utf8))?
             .split(separator: "\n").first.flatMap { Int32($0) }
-        if let patroni = lock.withLock({ processes[member.name] }), patroni.isRunning {
-            Foundation.kill(patroni.processIdentifier, SIGKILL)
-            patroni.waitUntilExit()
+        if let patroni = lock.withLock({ processes[member.name] }), patroni.signal(SIGKILL) {
+            _ = try? patroni.waitForExit()
         }
         if let postmaster { Foundation.kill(postmaster, SIGKILL) }
     }
@@ -229,9 +220,8 @@ final class PatroniCluster: @unchecked Sendable {
 
     /// Kills every process (PostgreSQL servers by their postmaster.pid: Patroni started them) and removes the files.
     func shutdown() {
-        for process in lock.withLock({ Array(processes.values) }) where process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        for process in lock.withLock({ Array(processes.values) }) where process.signal(SIGKILL) {
+            _ = try? process.waitForExit()
         }
         for member in members {
             if let text = try? String(contentsOfFile: member.directory + "/data/postmaster.pid", encoding: .utf8),

@@ -7,6 +7,7 @@ import APIClient
 import APITypes
 import Foundation
 import HTTPClient
+import Spawn
 import TestSupport
 import XCTest
 
@@ -59,7 +60,7 @@ final class PrometheusScrapeTests: XCTestCase {
 /// One Prometheus server on 127.0.0.1 with a generated configuration and its TSDB in a temporary directory.
 private final class PrometheusProcess: @unchecked Sendable {
     private let directory: TemporaryDirectory
-    private var process: Process?
+    private var process: SpawnedChild?
     private var port = 0
     private let http = HTTPClient()
 
@@ -85,21 +86,14 @@ private final class PrometheusProcess: @unchecked Sendable {
                   - targets: ["\(host)"]
             """
         try configuration.write(toFile: directory.path + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: PrometheusScrapeTests.executable)
-        process.arguments = [
-            "--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
-            "--web.listen-address=127.0.0.1:\(port)",
-        ]
-        let log = directory.path + "/prometheus.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
-        self.process = process
+        process = try SpawnedChild.start(
+            ChildSpec(
+                executable: PrometheusScrapeTests.executable,
+                arguments: [
+                    "--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
+                    "--web.listen-address=127.0.0.1:\(port)",
+                ],
+                output: .file(path: directory.path + "/prometheus.log")))
     }
 
     /// The value of the first series `query` returns, once it returns one (within 30 s).
@@ -147,10 +141,7 @@ private final class PrometheusProcess: @unchecked Sendable {
     }
 
     func stop() {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if let process, process.signal(SIGTERM) { _ = try? process.waitForExit() }
         process = nil
         directory.remove()
     }

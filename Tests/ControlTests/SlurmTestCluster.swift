@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 import TestSupport
 import XCTest
 
@@ -94,11 +95,10 @@ final class SlurmTestCluster {
 
     /// Starts munged, slurmctld and the slurmd of every node; returns once `sinfo` shows every node idle.
     ///
-    /// The daemons fork into the background and are stopped through their pid files. Not as `Process` children in
-    /// the foreground: slurmctld closes every descriptor it inherits, which Foundation takes for the child's exit,
-    /// and its reaper then blocks in `waitpid` on the living daemon, so no other `Process` of the test ever ends.
-    /// Nor started by a `Process` directly: a daemon that keeps the descriptors it inherits (munged) holds
-    /// Foundation's exit-watch socket open, so the `Process` never ends. Python's `subprocess` closes them.
+    /// The daemons fork into the background and are stopped through their pid files. They were once started by
+    /// Foundation's `Process`, which let a daemon that keeps the descriptors it inherits (munged) hold Foundation's
+    /// exit-watch socket open, so that `Process` never ended; a Python wrapper closed them. `Spawn` gives the child
+    /// only its three standard streams and learns of the exit from `waitpid`, so neither problem exists.
     func start() throws {
         let d = directory
         try daemon(
@@ -123,12 +123,10 @@ final class SlurmTestCluster {
         }
     }
 
-    /// Starts a daemon that forks into the background, with every descriptor but the standard three closed.
+    /// Starts a daemon that forks into the background. `run` starts it with `Spawn`, which closes every
+    /// descriptor but the standard three in the child, so the daemon holds none of this test process's pipes.
     private func daemon(_ program: String, _ arguments: [String]) throws {
-        try run(
-            "/usr/bin/python3",
-            ["-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))", program]
-                + arguments)
+        try run(program, arguments)
     }
 
     /// Runs a Slurm client command to completion; its standard output, or an error with its standard error.
@@ -142,19 +140,16 @@ final class SlurmTestCluster {
             try? FileManager.default.removeItem(atPath: base + ".out")
             try? FileManager.default.removeItem(atPath: base + ".err")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/\(program)")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        let child = try SpawnedChild.start(
+            ChildSpec(
+                executable: program.hasPrefix("/") ? program : "/usr/bin/\(program)", arguments: arguments,
+                environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+                output: .files(standardOutput: base + ".out", standardError: base + ".err")))
+        let exit = try child.waitForExit()
         let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
+        guard exit == .exited(status: 0) else {
             let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-            throw IntegrationFailure("\(program) \(arguments.joined(separator: " ")): \(errors)")
+            throw IntegrationFailure("\(program) \(arguments.joined(separator: " ")) (\(exit)): \(errors)")
         }
         return output
     }

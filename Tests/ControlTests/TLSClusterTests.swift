@@ -6,6 +6,7 @@
 
 import Foundation
 import HTTPClient
+import Spawn
 import TestSupport
 import XCTest
 
@@ -90,7 +91,8 @@ final class TLSClusterTests: XCTestCase {
         try waitUntil("the worker with the wrong CA exits", timeoutSeconds: 60, intervalSeconds: 0.2) {
             !untrustingWorker.isRunning
         }
-        XCTAssertNotEqual(untrustingWorker.process.terminationStatus, 0)
+        XCTAssertNotEqual(untrustingWorker.exit, .exited(status: 0))
+        XCTAssertNotNil(untrustingWorker.exit, "it has exited")
         XCTAssertTrue(untrustingWorker.output.contains("certificate not trusted"), untrustingWorker.output)
         // A CA file that does not exist is reported as the file, before any connection.
         let missing = try cluster.run(["get", "jobs", "--ca-file", certificates + "/nope.pem"], server: server)

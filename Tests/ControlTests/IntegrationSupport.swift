@@ -257,15 +257,11 @@ final class ProcessCluster: @unchecked Sendable {
         else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: out])
         }
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("OPS_") { env[key] = nil }
-        env["OPS_SERVER"] = server
-        env["OPS_TOKEN"] = adminToken
-        env["OPS_STATE_DIR"] = directory.path
-        env.merge(environment) { _, extra in extra }
+        let settings = ["OPS_SERVER": server, "OPS_TOKEN": adminToken, "OPS_STATE_DIR": directory.path]
         let child = try SpawnedChild.start(
             ChildSpec(
-                executable: opsctl, arguments: arguments, environment: env,
+                executable: opsctl, arguments: arguments,
+                environment: ManagedProcess.environment(with: settings.merging(environment) { _, extra in extra }),
                 output: .files(standardOutput: out, standardError: err)))
         guard let exit = child.waitForExit(timeoutSeconds: timeoutSeconds) else {
             child.signal(SIGKILL)

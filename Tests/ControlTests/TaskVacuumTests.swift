@@ -38,10 +38,12 @@ final class TaskVacuumTests: StoreTestCase {
         XCTAssertFalse(below.vacuumed)
         XCTAssertEqual(try vacuumCount(), before, "1,000 dead rows are below the policy's 2,000")
 
+        // 3,000 more dead rows. Not always 4,000 in all: the second rewrite may prune the first one's dead versions
+        // on the pages it visits (HOT pruning counts them as removed), as a CI run saw once (3,000).
         try rewriteTasks(limit: 3_000)
         let above = try vacuum.runOnce()
-        XCTAssertGreaterThanOrEqual(above.deadRows, 4_000)
-        XCTAssertTrue(above.vacuumed)
+        XCTAssertGreaterThanOrEqual(above.deadRows, 3_000, "at least the second rewrite's dead rows: \(above)")
+        XCTAssertTrue(above.vacuumed, "3,000 dead rows pass the policy's 2,000")
         XCTAssertEqual(try vacuumCount(), before + 1)
 
         let after = try vacuum.runOnce()

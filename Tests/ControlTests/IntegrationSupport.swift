@@ -54,9 +54,7 @@ final class ManagedProcess: @unchecked Sendable {
     init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
         self.name = name
         self.logPath = logPath
-        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath])
-        }
+        // `.file` creates (or truncates) the log as the child starts; a log that cannot be opened fails the start.
         child = try SpawnedChild.start(
             ChildSpec(
                 executable: executable, arguments: arguments, environment: Self.environment(with: environment),
@@ -77,14 +75,6 @@ final class ManagedProcess: @unchecked Sendable {
     /// How it ended, nil while it runs.
     var exit: ChildExit? { child.pollExit() }
 
-    /// An exit as Foundation's `terminationStatus` gave it: the exit status, or the signal's number.
-    static func status(_ exit: ChildExit) -> Int32 {
-        switch exit {
-        case .exited(let status): status
-        case .killed(let signal): signal
-        }
-    }
-
     /// SIGKILL: a crash, nothing is cleaned up by the process itself.
     func kill9() {
         guard child.signal(SIGKILL) else { return }
@@ -94,7 +84,7 @@ final class ManagedProcess: @unchecked Sendable {
     /// SIGTERM, then SIGKILL after `timeout`. Returns the exit status when the process stopped on its own.
     @discardableResult
     func terminate(timeoutSeconds: Double = 15) -> Int32? {
-        if let exit { return Self.status(exit) }
+        if let exit { return exit.shellStatus }
         child.signal(SIGTERM)
         if let status = waitForExit(timeoutSeconds: timeoutSeconds) { return status }
         child.signal(SIGKILL)
@@ -102,8 +92,10 @@ final class ManagedProcess: @unchecked Sendable {
         return nil
     }
 
+    /// The exit status as a shell prints it (128 + the signal for a killed child); nil if it still runs after
+    /// `timeoutSeconds`.
     func waitForExit(timeoutSeconds: Double) -> Int32? {
-        child.waitForExit(timeoutSeconds: timeoutSeconds).map(Self.status)
+        child.waitForExit(timeoutSeconds: timeoutSeconds)?.shellStatus
     }
 
     var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -252,11 +244,6 @@ final class ProcessCluster: @unchecked Sendable {
     ) throws -> CommandResult {
         let out = nextLogPath("cmd-out")
         let err = nextLogPath("cmd-err")
-        guard FileManager.default.createFile(atPath: out, contents: nil),
-            FileManager.default.createFile(atPath: err, contents: nil)
-        else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: out])
-        }
         let settings = ["OPS_SERVER": server, "OPS_TOKEN": adminToken, "OPS_STATE_DIR": directory.path]
         let child = try SpawnedChild.start(
             ChildSpec(
@@ -270,7 +257,7 @@ final class ProcessCluster: @unchecked Sendable {
                 "opsctl \(arguments.joined(separator: " ")) did not finish within \(timeoutSeconds)s")
         }
         return CommandResult(
-            status: ManagedProcess.status(exit),
+            status: exit.shellStatus,
             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }

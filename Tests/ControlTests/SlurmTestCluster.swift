@@ -134,8 +134,6 @@ final class SlurmTestCluster {
     func run(_ program: String, _ arguments: [String]) throws -> String {
         // Output to files, as `ProcessCluster.run` does: nothing has to drain them.
         let base = directory + "/log/cmd-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: base + ".out")
             try? FileManager.default.removeItem(atPath: base + ".err")

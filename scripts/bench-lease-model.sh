@@ -6,16 +6,24 @@
 # and the narrow lease design (narrow_lease.sql: queue and lease tables beside a task row whose updates are HOT),
 # its tables kept by the lease statements or by triggers on `tasks` (narrow_trigger.sql).
 # No HTTP and no Swift in the loop: the numbers say what the database allows each variant.
-#   bash scripts/bench-lease-model.sh [--queued 100000] [--rounds 2] [--no-build]
-# Prints per round: tasks/s and the ratio to raw `FOR UPDATE SKIP LOCKED` measured in the same round.
+#   bash scripts/bench-lease-model.sh [--queued 100000] [--rounds 2] [--only REGEX] [--shared-buffers 128MB]
+#                                     [--no-build]
+# Prints per round: tasks/s and the ratio to raw `FOR UPDATE SKIP LOCKED` measured in the same round, and what each
+# run wrote per task (WAL bytes, full-page images), the checkpoints during it, and the pages backends wrote themselves
+# (shared buffers full of dirty pages).
+# --only REGEX: run the variants whose printed name matches (grep -E; raw always runs), e.g. 'today:|floor'.
+# --shared-buffers: the server's shared_buffers (default 128MB, as every lease bench): with 1,000,000 queued the task
+# tables outgrow 128 MB where the raw anchor's narrow table does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
-QUEUED=100000 ROUNDS=2 BUILD=1 WORKERS=8
+QUEUED=100000 ROUNDS=2 BUILD=1 WORKERS=8 ONLY=.
 while [ $# -gt 0 ]; do
   case "$1" in
     --queued) QUEUED=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --shared-buffers) LEASE_BENCH_SHARED_BUFFERS=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     *) echo "bench-lease-model.sh: unknown argument $1 (see the header of this script)" >&2; exit 2 ;;
   esac
@@ -52,18 +60,40 @@ loop() {
   fi
   [[ "$db" != narrow* ]] || "$PSQL" "${PG[@]}" -q -f "$MODEL/narrow_lease_setup.sql" "$db" >/dev/null
   "$PSQL" "${PG[@]}" -qc CHECKPOINT "$db"
+  local before; before=$(io_counters)
   local out; out=$("$PGBENCH" "${PG[@]}" -n -M "$mode" -D events="$events" -D probe="$probe" -c "$WORKERS" -j 2 -t "$PER" -f "$script" "$db" 2>&1)
   echo "$out" | grep -q "number of failed transactions: 0 " && ! echo "$out" | grep -q "Run was aborted" || { echo "$out" >&2; echo "pgbench failed on $db/$script" >&2; exit 1; }
   echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | awk '{ printf "%.0f", $1 * 64 }'
+  # What the run wrote, per task: WAL bytes, full-page images, checkpoints, pages written by backends themselves.
+  echo "$before $(io_counters)" | awk -v tasks=$(( PER * WORKERS * 64 )) \
+    '{ printf " %8.0f %8.3f %5d %9d", ($5 - $1) / tasks, ($6 - $2) / tasks, $7 - $3, $8 - $4 }'
+  # The run's dead rows go with it. Left, autovacuum would clean them up during the next variant's run, on the
+  # same 2 cores: with 1,000,000 queued the first narrow variant after the floor ran at 0.62 of raw, the next two
+  # (doing more) at 1.04-1.07 (docs/leases.md, "The model's runs paid for the run before them").
+  local tables="events, tasks, jobs, workers"
+  [[ "$db" != narrow* ]] || tables="$tables, task_queue, task_leases"
+  if [ "$db" = raw ]; then "$PSQL" "${PG[@]}" -qc "TRUNCATE raw_tasks" raw
+  else "$PSQL" "${PG[@]}" -qc "SET client_min_messages = warning; TRUNCATE $tables CASCADE" "$db"
+  fi
+}
+# io_counters: WAL bytes, full-page images, checkpoints and backend buffer writes so far (the whole server).
+io_counters() {
+  "$PSQL" "${PG[@]}" -Atq -F ' ' -c "SELECT w.wal_bytes, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req,
+    b.buffers_backend FROM pg_stat_wal w, pg_stat_bgwriter b" postgres
 }
 
-printf '%-5s %-58s %8s %7s\n' round "lease design (batch 64, $QUEUED queued, $WORKERS clients)" tasks/s "vs raw"
+printf '%-5s %-58s %8s %7s %8s %8s %5s %9s\n' round "lease design (batch 64, $QUEUED queued, $WORKERS clients)" \
+  tasks/s "vs raw" "WAL B/t" "FPI/t" ckpts "be writes"
 for round in $(seq 1 "$ROUNDS"); do
-  raw=$(loop raw Benchmarks/leases/claim_complete_b64.sql 0)
-  printf '%-5s %-58s %8s %7s\n' "$round" "raw FOR UPDATE SKIP LOCKED (the anchor)" "$raw" 1.00
+  # loop prints "tasks/s WAL FPI checkpoints writes"; taken whole first, so that its failure stops the script.
+  line=$(loop raw Benchmarks/leases/claim_complete_b64.sql 0); read -r raw wal fpi ckpts writes <<<"$line"
+  printf '%-5s %-58s %8s %7s %8s %8s %5s %9s\n' "$round" "raw FOR UPDATE SKIP LOCKED (the anchor)" "$raw" 1.00 \
+    "$wal" "$fpi" "$ckpts" "$writes"
   while IFS='|' read -r db script events probe what; do
-    rate=$(loop "$db" "$script" "$events" "$probe")
-    printf '%-5s %-58s %8s %7s\n' "$round" "$what" "$rate" "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')"
+    echo "$what" | grep -Eq -- "$ONLY" || continue
+    line=$(loop "$db" "$script" "$events" "$probe"); read -r rate wal fpi ckpts writes <<<"$line"
+    printf '%-5s %-58s %8s %7s %8s %8s %5s %9s\n' "$round" "$what" "$rate" \
+      "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" "$wal" "$fpi" "$ckpts" "$writes"
   done <<VARIANTS
 today|$WORK/today_b64.sql|1|1|today: lease in the task row, 1 event per job per batch
 today|$WORK/today_b64.sql|0|1|  today without the batch events
@@ -76,4 +106,4 @@ narrow80|$MODEL/narrow_lease_b64.sql|1|1|  the same, the task table's fillfactor
 narrowtrig|$MODEL/narrow_trigger_b64.sql|1|1|  the narrow tables kept by triggers on tasks, probe and events
 VARIANTS
 done
-echo "$(nproc) cores, $("$PGBENCH" --version | head -1), fsync on"
+echo "$(nproc) cores, $("$PGBENCH" --version | head -1), fsync on, shared_buffers ${LEASE_BENCH_SHARED_BUFFERS:-128MB}"

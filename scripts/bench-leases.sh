@@ -47,6 +47,9 @@ raw() {
   local tps; tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
   RAW_CLAIM_MS=$(echo "$out" | awk '/WITH claimed/ {print $1; exit}')
   RAW_RATE=$(awk -v t="$tps" -v b="$batch" 'BEGIN { printf "%.0f", t * b }')
+  # Its dead rows go with it: left, this server's autovacuum would clean them up while the Swift benches that
+  # follow run on the same 2 cores (docs/leases.md, "The model's runs paid for the run before them").
+  "$PSQL" "${RAW[@]}" -qc "TRUNCATE raw_tasks" postgres
 }
 
 # value KEY OUTPUT -> the KEY=value of a bench's RESULT line

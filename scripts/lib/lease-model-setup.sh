@@ -12,6 +12,7 @@ source scripts/lib/throwaway-postgres.sh
 
 # The control plane's schema: `opsctl serve` migrates an empty database, then is stopped once it leads scheduling.
 "$PSQL" "${PG[@]}" -qc "CREATE DATABASE migrated" postgres
+: >"$WORK/serve.log" # before the wait below reads it: the background child opens it only once it runs
 OPS_ADMIN_TOKEN=model OPS_JOIN_TOKEN=model .build/release/opsctl serve --port $((30000 + RANDOM % 20000)) \
   --database-url "postgresql://postgres@/migrated?host=$WORK&port=$PGPORT_" >"$WORK/serve.log" 2>&1 &
 SERVE=$!

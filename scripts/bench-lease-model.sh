@@ -12,8 +12,7 @@
 # run wrote per task (WAL bytes, full-page images), the checkpoints during it, and the pages backends wrote themselves
 # (shared buffers full of dirty pages).
 # --only REGEX: run the variants whose printed name matches (grep -E; raw always runs), e.g. 'today:|floor'.
-# --shared-buffers: the server's shared_buffers (default 128MB, as every lease bench): with 1,000,000 queued the task
-# tables outgrow 128 MB where the raw anchor's narrow table does not.
+# --shared-buffers: the server's shared_buffers (default 128MB, as every lease bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -50,15 +49,22 @@ database narrowtrig narrow_lease.sql narrow_trigger.sql
 "$PSQL" "${PG[@]}" -qc "CREATE DATABASE raw" postgres
 
 PER=$(( QUEUED * 95 / 100 / 64 / WORKERS ))
+# fill DATABASE N: the variant's tables emptied, then N queued tasks (its set-up files).
+fill() {
+  local db=$1 queued=$2
+  if [ "$db" = raw ]; then
+    "$PSQL" "${PG[@]}" -q -v queued="$queued" -f Benchmarks/leases/schema.sql raw >/dev/null 2>&1
+  else
+    "$PSQL" "${PG[@]}" -q -v queued="$queued" -f "$MODEL/setup.sql" "$db" >/dev/null
+  fi
+  [[ "$db" != narrow* ]] || "$PSQL" "${PG[@]}" -q -f "$MODEL/narrow_lease_setup.sql" "$db" >/dev/null
+}
+
 # loop DATABASE SCRIPT EVENTS [PROBE]: tasks/s of one run over a freshly filled queue.
 loop() {
   local db=$1 script=$2 events=$3 probe=${4:-1} mode=prepared
-  if [ "$db" = raw ]; then
-    "$PSQL" "${PG[@]}" -q -v queued="$QUEUED" -f Benchmarks/leases/schema.sql raw >/dev/null 2>&1; mode=simple
-  else
-    "$PSQL" "${PG[@]}" -q -v queued="$QUEUED" -f "$MODEL/setup.sql" "$db" >/dev/null
-  fi
-  [[ "$db" != narrow* ]] || "$PSQL" "${PG[@]}" -q -f "$MODEL/narrow_lease_setup.sql" "$db" >/dev/null
+  [ "$db" != raw ] || mode=simple
+  fill "$db" "$QUEUED"
   "$PSQL" "${PG[@]}" -qc CHECKPOINT "$db"
   local before; before=$(io_counters)
   local out; out=$("$PGBENCH" "${PG[@]}" -n -M "$mode" -D events="$events" -D probe="$probe" -c "$WORKERS" -j 2 -t "$PER" -f "$script" "$db" 2>&1)
@@ -70,11 +76,7 @@ loop() {
   # The run's dead rows go with it. Left, autovacuum would clean them up during the next variant's run, on the
   # same 2 cores: with 1,000,000 queued the first narrow variant after the floor ran at 0.62 of raw, the next two
   # (doing more) at 1.04-1.07 (docs/leases.md, "The model's runs paid for the run before them").
-  local tables="events, tasks, jobs, workers"
-  [[ "$db" != narrow* ]] || tables="$tables, task_queue, task_leases"
-  if [ "$db" = raw ]; then "$PSQL" "${PG[@]}" -qc "TRUNCATE raw_tasks" raw
-  else "$PSQL" "${PG[@]}" -qc "SET client_min_messages = warning; TRUNCATE $tables CASCADE" "$db"
-  fi
+  fill "$db" 0
 }
 # io_counters: WAL bytes, full-page images, checkpoints and backend buffer writes so far (the whole server).
 io_counters() {

@@ -45,6 +45,8 @@ public struct TaskVacuum: Sendable {
     public struct Outcome: Sendable, Equatable {
         public var deadRows: Int64
         public var liveRows: Int64
+        /// A `VACUUM` was issued. `SKIP_LOCKED` makes it skip the table while another vacuum holds it (a replica's, or
+        /// autovacuum's own visit), so the dead rows may still be there after it.
         public var vacuumed: Bool
     }
 

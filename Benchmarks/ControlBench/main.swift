@@ -169,7 +169,11 @@ for (index, api) in workerAPIs.enumerated() {
 let drainTarget = options.drain > 0 ? min(options.drain, options.tasks) : options.tasks
 let drained = Counter()
 let started = Date()
-let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group in
+/// Per worker: what it completed, the claims answered with nothing, and when it stopped (seconds into the run);
+/// `slowestExchangeSeconds`: its longest poll or report, which tells a worker held up in a few long waits from one
+/// slow throughout.
+struct WorkerTally { var done = 0, emptyAnswers = 0, stoppedAfterSeconds = 0.0, slowestExchangeSeconds = 0.0 }
+let tallies = try await withThrowingTaskGroup(of: WorkerTally.self) { group in
     for (api, worker) in zip(workerAPIs, workerIDs) {
         group.addTask {
             let ask = PollRequest(
@@ -177,6 +181,8 @@ let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group i
                 available: Resources(cpuMillis: 1_000_000, memoryBytes: 1 << 40))
             var done = 0
             var emptyPolls = 0
+            var emptyAnswers = 0
+            var slowest = 0.0
             var held: [TaskAssignment] = []
             /// Reports `held` done; with `claim`, takes the next batch in the same exchange (as the daemon does).
             func report(claim: Bool) async throws {
@@ -189,21 +195,27 @@ let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group i
                 if claim { batch.next = ask }
                 let t0 = Date()
                 let response = try await api.report(batch)
-                (claim ? claimSamples : reportSamples).add(Date().timeIntervalSince(t0))
+                let seconds = Date().timeIntervalSince(t0)
+                (claim ? claimSamples : reportSamples).add(seconds)
+                slowest = max(slowest, seconds)
                 guard response.accepted == held.count, response.staleAttempts.isEmpty else {
                     fail("report for \(held.count) completions answered \(response)")
                 }
                 done += held.count
                 drained.add(held.count)
                 held = response.assignments ?? []
+                if claim && held.isEmpty { emptyAnswers += 1 }
             }
             while emptyPolls < 2, drained.value < drainTarget {
                 if held.isEmpty {
                     let t0 = Date()
                     held = try await api.poll(ask).assignments
-                    claimSamples.add(Date().timeIntervalSince(t0))
+                    let seconds = Date().timeIntervalSince(t0)
+                    claimSamples.add(seconds)
+                    slowest = max(slowest, seconds)
                     if held.isEmpty {
                         emptyPolls += 1
+                        emptyAnswers += 1
                         continue
                     }
                     emptyPolls = 0
@@ -212,13 +224,16 @@ let completedPerWorker = try await withThrowingTaskGroup(of: Int.self) { group i
             }
             // Stopped at the drain target holding a claimed batch: complete it, so every attempt ends.
             if !held.isEmpty { try await report(claim: false) }
-            return done
+            return WorkerTally(
+                done: done, emptyAnswers: emptyAnswers, stoppedAfterSeconds: Date().timeIntervalSince(started),
+                slowestExchangeSeconds: slowest)
         }
     }
-    var counts: [Int] = []
-    for try await count in group { counts.append(count) }
-    return counts
+    var tallies: [WorkerTally] = []
+    for try await tally in group { tallies.append(tally) }
+    return tallies.sorted { $0.done < $1.done }
 }
+let completedPerWorker = tallies.map(\.done)
 let elapsed = Date().timeIntervalSince(started)
 
 // MARK: Results
@@ -234,6 +249,13 @@ print(
 print("  claims (polls\(options.pollEach ? "" : ", reports with next")): \(claimSamples.summary())")
 print("  reports only: \(reportSamples.summary())")
 print("  per worker: \(completedPerWorker.sorted())")
+print("  claims answered empty, per worker (same order): \(tallies.map(\.emptyAnswers))")
+print(
+    "  stopped after, per worker (same order): "
+        + tallies.map { String(format: "%.2f s", $0.stoppedAfterSeconds) }.joined(separator: ", "))
+print(
+    "  slowest exchange, per worker (same order): "
+        + tallies.map { String(format: "%.0f ms", $0.slowestExchangeSeconds * 1000) }.joined(separator: ", "))
 print("  database: \(succeeded) tasks succeeded, \(attempts) attempts, job \(jobState)")
 let drainedAll = drainTarget == options.tasks
 guard completed == succeeded, attempts == succeeded, completed >= drainTarget,

@@ -23,6 +23,9 @@ final class AcceptLoop: @unchecked Sendable { // the descriptors are set once in
     private let wakeWrite: Int32
     private let finished = DispatchSemaphore(value: 0)
     private let stopped = Locked(false)
+    /// Connections accept() returned since the loop started (diagnostics: a request that never reached a handler
+    /// was either never accepted or lost after this point).
+    let accepted = Locked(0)
 
     /// When accept() fails for want of descriptors or memory, the loop waits this long before trying again rather
     /// than spinning on a socket that stays readable; connections wait in the backlog meanwhile.
@@ -100,6 +103,7 @@ final class AcceptLoop: @unchecked Sendable { // the descriptors are set once in
                 }
             }
             if connection >= 0 {
+                accepted.withLock { $0 += 1 }
                 Self.makeNonBlockingCloseOnExec(connection)
                 withUnsafePointer(to: &storage) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { handOff(connection, $0, length) }

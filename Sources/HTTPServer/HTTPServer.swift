@@ -83,6 +83,16 @@ public final class HTTPServer: @unchecked Sendable {
             refusedAtHandOff: daemon.refusedConnections.current)
     }
 
+    /// Counts since `start`, to tell where a request that never reached its handler was lost: accepted by the
+    /// accept loop, headers read by libmicrohttpd (`requestsStarted`), handed to a handler thread, threads started.
+    public var lifetimeCounts: HTTPLifetimeCounts {
+        let threads = handlerThreads?.lifetime ?? (dispatched: 0, threadsStarted: 0)
+        return HTTPLifetimeCounts(
+            connectionsAccepted: lock.withLock { acceptLoop?.accepted.current ?? 0 },
+            requestsStarted: running.current?.core.requestsStarted ?? 0,
+            handlersDispatched: threads.dispatched, handlerThreadsStarted: threads.threadsStarted)
+    }
+
     /// True while `stop` is draining; long-poll handlers may check it to return early.
     public var isStopping: Bool { stopping.current }
 
@@ -192,6 +202,27 @@ public final class HTTPServer: @unchecked Sendable {
     deinit {
         acceptLoop?.stop()
         running.current?.stopNow()
+    }
+}
+
+/// `HTTPServer.lifetimeCounts`: each count only grows (requests of an async-handler server are not dispatched to
+/// threads, so its last two stay 0).
+public struct HTTPLifetimeCounts: Sendable, Equatable, CustomStringConvertible {
+    public var connectionsAccepted: Int
+    public var requestsStarted: Int
+    public var handlersDispatched: Int
+    public var handlerThreadsStarted: Int
+
+    public init(connectionsAccepted: Int, requestsStarted: Int, handlersDispatched: Int, handlerThreadsStarted: Int) {
+        self.connectionsAccepted = connectionsAccepted
+        self.requestsStarted = requestsStarted
+        self.handlersDispatched = handlersDispatched
+        self.handlerThreadsStarted = handlerThreadsStarted
+    }
+
+    public var description: String {
+        "connections accepted \(connectionsAccepted), requests whose headers arrived \(requestsStarted), "
+            + "handlers dispatched \(handlersDispatched), handler threads started \(handlerThreadsStarted)"
     }
 }
 

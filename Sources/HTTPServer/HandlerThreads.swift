@@ -23,6 +23,8 @@ final class HandlerThreads: @unchecked Sendable {
     private var threadCount = 0
     private var idleCount = 0
     private var failedStarts = 0
+    private var startedThreads = 0
+    private var dispatched = 0
 
     init(limit: Int, stackBytes: Int = HandlerThreads.threadStackBytes) {
         precondition(limit > 0, "the handler thread limit must be positive")
@@ -34,10 +36,14 @@ final class HandlerThreads: @unchecked Sendable {
     /// thread instead of being lost.
     var failedThreadStarts: Int { condition.withLock { failedStarts } }
 
+    /// Work handed to `run` and threads started since the pool was made (diagnostics, `HTTPServer.lifetimeCounts`).
+    var lifetime: (dispatched: Int, threadsStarted: Int) { condition.withLock { (dispatched, startedThreads) } }
+
     /// Runs `work` on an idle thread, a new one while under the limit, or the first thread to free up.
     func run(_ work: @escaping @Sendable () -> Void) {
         condition.lock()
         pending.append(work)
+        dispatched += 1
         let waiting = pending.count - pendingHead
         let startThread = waiting > idleCount && threadCount < limit
         if startThread { threadCount += 1 }
@@ -52,7 +58,10 @@ final class HandlerThreads: @unchecked Sendable {
     /// here with the result checked; a refused start is uncounted, and the next request tries again.
     private func startThreadOrCountFailure() {
         let started = ThreadStart.detached(stackBytes: stackBytes) { [self] in loop() }
-        guard !started else { return }
+        guard !started else {
+            condition.withLock { startedThreads += 1 }
+            return
+        }
         condition.withLock {
             threadCount -= 1
             failedStarts += 1

@@ -12,6 +12,7 @@ final class ServerCore: @unchecked Sendable {
     let respond: Responder
     private let condition = NSCondition()
     private var inFlight = 0
+    private var started = 0
     private var stopping = false
     /// Connections whose handler is running, so `stop` can answer them (libmicrohttpd aborts the process when a
     /// daemon stops with a connection still suspended). Its own lock: it is taken before libmicrohttpd's.
@@ -78,7 +79,15 @@ final class ServerCore: @unchecked Sendable {
 
     /// A request is in flight from its headers' arrival until libmicrohttpd reports it completed
     /// (response sent or connection gone), so `stop` never cuts off a response being written.
-    func requestStarted() { condition.withLock { inFlight += 1 } }
+    func requestStarted() {
+        condition.withLock {
+            inFlight += 1
+            started += 1
+        }
+    }
+
+    /// Requests whose headers arrived since this daemon started (`HTTPServer.lifetimeCounts`).
+    var requestsStarted: Int { condition.withLock { started } }
 
     func requestFinished() {
         condition.withLock {

@@ -111,22 +111,31 @@ final class HTTPConnectionFloodTests: XCTestCase {
             request in
             guard request.path == "/poll" else { return .text("healthy") }
             waiting.set(1)
-            _ = release.wait(timeout: .now() + 120)
+            // Longer than the test waits for all of them (below), so a failure reports every handler still
+            // running; the test releases them either way.
+            _ = release.wait(timeout: .now() + 300)
             return .text("woken")
         }
         let polls = (0..<pollCount).compactMap { _ in LoopbackSocket.connect(port: server.port) }
         defer { polls.forEach { $0.close() } }
         XCTAssertEqual(polls.count, pollCount)
         for poll in polls { poll.write("GET /poll HTTP/1.1\r\nHost: test\r\n\r\n") }
-        let deadline = Date(timeIntervalSinceNow: 120)
+        let deadline = Date(timeIntervalSinceNow: 60)
         while waiting.count < pollCount && Date() < deadline { usleep(20_000) }
         XCTAssertEqual(
             waiting.count, pollCount,
             "every long-poll is inside its handler at once; process: \(ProcessResources.current()), "
-                + "handler threads refused: \(server.handlerThreadStartFailures), \(server.connectionCounts)")
+                + "handler threads refused: \(server.handlerThreadStartFailures), \(server.connectionCounts); "
+                + "since start: \(server.lifetimeCounts)")
         XCTAssertEqual(
             server.connectionCounts,
             HTTPConnectionCounts(requestsInFlight: pollCount, handlersRunning: pollCount, refusedAtHandOff: 0))
+        XCTAssertEqual(
+            server.lifetimeCounts,
+            HTTPLifetimeCounts(
+                connectionsAccepted: pollCount, requestsStarted: pollCount, handlersDispatched: pollCount,
+                handlerThreadsStarted: pollCount),
+            "each long-poll was accepted, read, dispatched, and given its own thread (none was free)")
 
         guard let probe = LoopbackSocket.connect(port: server.port) else { return XCTFail("probe refused") }
         defer { probe.close() }

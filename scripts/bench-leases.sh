@@ -77,6 +77,9 @@ run_depth() {
       row "ControlBench" "$queued" "$batch" "$rate" "$(awk -v a="$rate" -v b="$raw_rate" 'BEGIN{printf "%.2f", a/b}')" \
         "p99 $(value p99_claim_ms "$out")ms" "$(value fairness "$out")"
       FAIR+=("ControlBench q=$queued b=$batch per worker: $(value per_worker "$out")")
+      # In the same order: claims answered with nothing, and each worker's slowest exchange (a low count from a few
+      # long waits, or from a worker slow throughout).
+      FAIR+=("  empty answers: $(value empty_per_worker "$out"); slowest exchange ms: $(value slowest_ms_per_worker "$out")")
     fi
   done
 }

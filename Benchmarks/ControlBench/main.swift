@@ -9,6 +9,9 @@
 // Prints tasks claimed+completed per second, the latency of each call kind, and checks in SQL that every
 // task succeeded exactly once. `--drain M` stops after M completions (0: all N), for deep queues at batch 1; a RESULT
 // line at the end is what scripts/bench-leases.sh reads. `--statements` loads pg_stat_statements and prints where the database time went.
+// Polls ask to wait 0 s (no long poll: a worker stops after two empty answers in a row). Per worker it prints what
+// each completed, its claims answered with nothing, when it stopped and its slowest exchange, to tell an unfair
+// split's cause: a worker that stopped early, one held up in a few long waits, or one slow throughout.
 
 import APIClient
 import APITypes
@@ -265,7 +268,7 @@ else {
 }
 let counts = completedPerWorker.sorted()
 print(
-    "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed) / elapsed)) p99_claim_ms=\(claimSamples.p99Millis()) fairness=\(String(format: "%.2f", Double(counts.last ?? 0) / Double(max(1, counts.first ?? 0)))) per_worker=\(counts.map(String.init).joined(separator: ","))"
+    "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed) / elapsed)) p99_claim_ms=\(claimSamples.p99Millis()) fairness=\(String(format: "%.2f", Double(counts.last ?? 0) / Double(max(1, counts.first ?? 0)))) per_worker=\(counts.map(String.init).joined(separator: ",")) empty_per_worker=\(tallies.map { String($0.emptyAnswers) }.joined(separator: ",")) slowest_ms_per_worker=\(tallies.map { String(format: "%.0f", $0.slowestExchangeSeconds * 1000) }.joined(separator: ","))"
 )
 if options.explain {
     let log = (try? String(contentsOfFile: postgres.server.logFile, encoding: .utf8)) ?? ""

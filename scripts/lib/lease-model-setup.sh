@@ -17,6 +17,7 @@ OPS_ADMIN_TOKEN=model OPS_JOIN_TOKEN=model .build/release/opsctl serve --port $(
   --database-url "postgresql://postgres@/migrated?host=$WORK&port=$PGPORT_" >"$WORK/serve.log" 2>&1 &
 SERVE=$!
 for _ in $(seq 1 300); do grep -q "leads scheduling" "$WORK/serve.log" && break; sleep 0.1; done
-kill "$SERVE"; wait "$SERVE" || true
+kill "$SERVE" 2>/dev/null || true # gone already: its log says why (below)
+wait "$SERVE" || true
 grep -q "leads scheduling" "$WORK/serve.log" || { cat "$WORK/serve.log" >&2; echo "opsctl serve did not migrate" >&2; exit 1; }
 "$PGBIN/pg_dump" "${PG[@]}" -s migrated >"$WORK/schema.sql"

@@ -58,10 +58,7 @@ final class HandlerThreads: @unchecked Sendable {
     /// here with the result checked; a refused start is uncounted, and the next request tries again.
     private func startThreadOrCountFailure() {
         let started = ThreadStart.detached(stackBytes: stackBytes) { [self] in loop() }
-        guard !started else {
-            condition.withLock { startedThreads += 1 }
-            return
-        }
+        guard !started else { return }
         condition.withLock {
             threadCount -= 1
             failedStarts += 1
@@ -70,6 +67,9 @@ final class HandlerThreads: @unchecked Sendable {
 
     private func loop() {
         Thread.current.name = "http-handler"
+        // Counted by the thread itself, before its first work: counted by the starter after `pthread_create`
+        // returned, a handler could already run (and a test see it) before its thread was counted.
+        condition.withLock { startedThreads += 1 }
         while let work = next() { work() }
     }
 

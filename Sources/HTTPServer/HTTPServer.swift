@@ -84,7 +84,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Counts since `start`, to tell where a request that never reached its handler was lost: accepted by the
-    /// accept loop, headers read by libmicrohttpd (`requestsStarted`), handed to a handler thread, threads started.
+    /// accept loop, headers read by libmicrohttpd (`requestsStarted`: since the running daemon started, which a
+    /// reload replaces), handed to a handler thread, threads started.
     public var lifetimeCounts: HTTPLifetimeCounts {
         let threads = handlerThreads?.lifetime ?? (dispatched: 0, threadsStarted: 0)
         return HTTPLifetimeCounts(

@@ -109,18 +109,20 @@ io_counters() {
     b.buffers_backend FROM pg_stat_wal w, pg_stat_bgwriter b" postgres
 }
 
-printf '%-5s %-58s %8s %7s %8s %8s %5s %9s %8s\n' round "lease design (batch 64, $QUEUED queued, $WORKERS clients)" \
-  tasks/s "vs raw" "WAL B/t" "FPI/t" ckpts "be writes" vacuums
+# row ROUND WHAT TASKS/S VS-RAW WAL FPI CHECKPOINTS WRITES VACUUMS: one line of the table (the header too).
+row() { printf '%-5s %-58s %8s %7s %8s %8s %5s %9s %8s\n' "$@"; }
+
+row round "lease design (batch 64, $QUEUED queued, $WORKERS clients)" tasks/s "vs raw" "WAL B/t" "FPI/t" ckpts \
+  "be writes" vacuums
 for round in $(seq 1 "$ROUNDS"); do
   # loop prints "tasks/s WAL FPI checkpoints writes vacuums"; taken whole first, so that its failure stops the script.
   line=$(loop raw Benchmarks/leases/claim_complete_b64.sql 0); read -r raw wal fpi ckpts writes vacuums <<<"$line"
-  printf '%-5s %-58s %8s %7s %8s %8s %5s %9s %8s\n' "$round" "raw FOR UPDATE SKIP LOCKED (the anchor)" "$raw" 1.00 \
-    "$wal" "$fpi" "$ckpts" "$writes" "$vacuums"
+  row "$round" "raw FOR UPDATE SKIP LOCKED (the anchor)" "$raw" 1.00 "$wal" "$fpi" "$ckpts" "$writes" "$vacuums"
   while IFS='|' read -r db script events probe what; do
     echo "$what" | grep -Eq -- "$ONLY" || continue
     line=$(loop "$db" "$script" "$events" "$probe"); read -r rate wal fpi ckpts writes vacuums <<<"$line"
-    printf '%-5s %-58s %8s %7s %8s %8s %5s %9s %8s\n' "$round" "$what" "$rate" \
-      "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" "$wal" "$fpi" "$ckpts" "$writes" "$vacuums"
+    row "$round" "$what" "$rate" "$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" "$wal" "$fpi" \
+      "$ckpts" "$writes" "$vacuums"
   done <<VARIANTS
 today|$WORK/today_b64.sql|1|1|today: lease in the task row, 1 event per job per batch
 today|$WORK/today_b64.sql|0|1|  today without the batch events

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <microhttpd.h>
 
@@ -17,6 +18,15 @@ static inline size_t cmhd_keep_escapes(void *cls, struct MHD_Connection *connect
     (void)cls;
     (void)connection;
     return strlen(s);
+}
+
+/// libmicrohttpd's messages, printed to standard error as its own logger prints them, except the one for a failed TLS
+/// handshake: every event-thread wake of an HTTPS daemon ends in one, four a second with the defaults
+/// (HTTPServer/EventThreadWaker.swift), and a client whose handshake failed reports the failure itself.
+static inline void cmhd_log(void *cls, const char *format, va_list arguments) {
+    (void)cls;
+    if (strstr(format, "received handshake message out of context") != NULL) return;
+    vfprintf(stderr, format, arguments);
 }
 
 /// The limits a daemon starts with (see HTTPServerConfiguration for what each one guards against).
@@ -53,6 +63,7 @@ static inline struct MHD_Daemon *cmhd_start_endpoint_daemon(unsigned int flags, 
     }
     options[count] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_EXTERNAL_LOGGER, cmhd_log, NULL, // first: it must be (libmicrohttpd warns)
                             MHD_OPTION_ARRAY, options,
                             MHD_OPTION_CONNECTION_LIMIT, limits.connection_limit,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_address_connection_limit,

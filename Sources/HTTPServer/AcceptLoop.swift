@@ -18,6 +18,10 @@ final class AcceptLoop: @unchecked Sendable { // the descriptors are set once in
 
     let socket: ListeningSocket
     private let handOff: HandOff
+    /// Called on the loop's thread at most every `tickIntervalNanoseconds`, while connections arrive or not (0:
+    /// never): the server wakes its event threads from here (`EventThreadWaker`).
+    private let tick: @Sendable () -> Void
+    private let tickIntervalNanoseconds: UInt64
     /// Written once by `stop` to wake the thread out of poll().
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -33,7 +37,11 @@ final class AcceptLoop: @unchecked Sendable { // the descriptors are set once in
     /// The loop's own thread needs little stack: poll, accept and one call into libmicrohttpd.
     static let stackBytes = 256 * 1024
 
-    init(socket: ListeningSocket, handOff: @escaping HandOff) throws(HTTPServerError) {
+    init(
+        socket: ListeningSocket, tickIntervalSeconds: Double = 0, tick: @escaping @Sendable () -> Void = {},
+        handOff: @escaping HandOff
+    ) throws(HTTPServerError) {
+        precondition(tickIntervalSeconds >= 0 && tickIntervalSeconds.isFinite, "a tick interval of 0 or more seconds")
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
             throw .couldNotStart(
@@ -41,6 +49,8 @@ final class AcceptLoop: @unchecked Sendable { // the descriptors are set once in
         }
         self.socket = socket
         self.handOff = handOff
+        self.tick = tick
+        tickIntervalNanoseconds = UInt64(tickIntervalSeconds * 1e9)
         wakeRead = fds[0]
         wakeWrite = fds[1]
         for fd in fds { Self.makeNonBlockingCloseOnExec(fd) }
@@ -84,12 +94,26 @@ final class AcceptLoop: @unchecked Sendable { // the descriptors are set once in
             pollfd(fd: socket.fileDescriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
         ]
+        var lastTick = DispatchTime.now().uptimeNanoseconds
         while true {
-            let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
+            let ready = poll(&descriptors, nfds_t(descriptors.count), millisecondsUntilTick(after: lastTick))
             if ready < 0 && errno == EINTR { continue }
             if descriptors[1].revents != 0 || ready < 0 { return }
-            acceptAllPending()
+            if ready > 0 { acceptAllPending() }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if tickIntervalNanoseconds > 0 && now - lastTick >= tickIntervalNanoseconds {
+                lastTick = now
+                tick()
+            }
         }
+    }
+
+    /// poll()'s timeout: until the next tick is due (at least 1 ms), or forever without ticks.
+    private func millisecondsUntilTick(after lastTick: UInt64) -> Int32 {
+        guard tickIntervalNanoseconds > 0 else { return -1 }
+        let elapsed = DispatchTime.now().uptimeNanoseconds - lastTick
+        let remaining = tickIntervalNanoseconds > elapsed ? tickIntervalNanoseconds - elapsed : 0
+        return max(1, Int32(clamping: remaining / 1_000_000))
     }
 
     /// Accepts until the backlog is empty (the socket is non-blocking), handing each connection off.

@@ -83,6 +83,10 @@ public final class HTTPServer: @unchecked Sendable {
             refusedAtHandOff: daemon.refusedConnections.current)
     }
 
+    /// Event threads woken by `HTTPServerConfiguration.eventThreadWakeIntervalSeconds` since the running daemon
+    /// started (`EventThreadWaker`).
+    public var eventThreadWakes: Int { running.current?.eventThreadWakes.current ?? 0 }
+
     /// Counts since `start`, to tell where a request that never reached its handler was lost: accepted by the
     /// accept loop, headers read by libmicrohttpd (`requestsStarted`: since the running daemon started, which a
     /// reload replaces), handed to a handler thread, threads started.
@@ -114,7 +118,10 @@ public final class HTTPServer: @unchecked Sendable {
             let started = try RunningDaemon.start(
                 core: makeCore(), configuration: configuration, credentials: configuration.tls)
             running.withLock { $0 = started }
-            let loop = try AcceptLoop(socket: listening) { [running] fileDescriptor, address, length in
+            let loop = try AcceptLoop(
+                socket: listening, tickIntervalSeconds: max(0, configuration.eventThreadWakeIntervalSeconds),
+                tick: { [running] in running.withLock { $0?.wakeEventThreads() } }
+            ) { [running] fileDescriptor, address, length in
                 // Under the lock on purpose (a short call: libmicrohttpd queues the socket for one of its threads),
                 // so that reload and stop know no connection reaches a daemon after they took it out.
                 running.withLock { daemon in

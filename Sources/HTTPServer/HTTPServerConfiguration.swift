@@ -21,6 +21,14 @@ public struct HTTPServerConfiguration: Sendable {
     public var idleConnectionTimeoutSeconds: Int
     /// Threads of the epoll event loop that read requests and write responses (libmicrohttpd's thread pool).
     public var eventThreadCount: Int
+    /// Every this many seconds each event thread is woken, whether or not traffic woke it (0: never). It bounds a
+    /// stall of libmicrohttpd 0.9.75's epoll loop that otherwise left requests unread until their connection's idle
+    /// timeout closed it unanswered (`EventThreadWaker`; docs/security.md).
+    public var eventThreadWakeIntervalSeconds: Double
+    /// Called on the event thread when a request's headers have arrived, before anything else happens to it: lets a
+    /// test hold the event loop still while it lines up the next events (`EventThreadWakeTests`). Never set outside
+    /// tests.
+    var requestHeadersArrivedOnEventThread: (@Sendable (_ path: String) -> Void)? = nil
     /// Handlers running at once, each on its own thread (handlers may block: long-polls wait up to 30 s). Requests
     /// over it wait for a free thread; the connections themselves wait in the event loop at no thread's cost.
     public var handlerThreadLimit: Int
@@ -42,6 +50,7 @@ public struct HTTPServerConfiguration: Sendable {
         perAddressConnectionLimit: Int = HTTPServerConfiguration.defaultPerAddressConnectionLimit,
         idleConnectionTimeoutSeconds: Int = HTTPServerConfiguration.defaultIdleConnectionTimeoutSeconds,
         eventThreadCount: Int = HTTPServerConfiguration.defaultEventThreadCount,
+        eventThreadWakeIntervalSeconds: Double = HTTPServerConfiguration.defaultEventThreadWakeIntervalSeconds,
         handlerThreadLimit: Int = HTTPServerConfiguration.defaultHandlerThreadLimit,
         maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int = { _, _ in 1 << 20 },
         spoolBodiesLargerThan: Int = 8 << 20,
@@ -56,6 +65,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.perAddressConnectionLimit = perAddressConnectionLimit
         self.idleConnectionTimeoutSeconds = idleConnectionTimeoutSeconds
         self.eventThreadCount = eventThreadCount
+        self.eventThreadWakeIntervalSeconds = eventThreadWakeIntervalSeconds
         self.handlerThreadLimit = handlerThreadLimit
         self.maxBodyBytes = maxBodyBytes
         self.spoolBodiesLargerThan = spoolBodiesLargerThan

@@ -10,6 +10,9 @@ extension HTTPServerConfiguration {
     public static let defaultIdleConnectionTimeoutSeconds = 30
     /// 4 event-loop threads: they only move bytes (handlers run elsewhere), ~2 per core on the 2-core CI machine.
     public static let defaultEventThreadCount = 4
+    /// 1 s: a stalled event thread (`EventThreadWaker`) reads its waiting requests within a second, far inside the
+    /// 30 s idle timeout that would otherwise close them; a wake costs one socket pair per event thread.
+    public static let defaultEventThreadWakeIntervalSeconds = 1.0
     /// 4,096 handlers at once: four times the old thread-per-connection cap, so 4,096 workers can long-poll and a
     /// health probe still gets a thread. Each costs a thread stack (mostly untouched virtual memory).
     public static let defaultHandlerThreadLimit = 4_096

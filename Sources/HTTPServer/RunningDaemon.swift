@@ -15,6 +15,8 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
     private let certificatePEM: UnsafeMutablePointer<CChar>?
     /// Connections `add` handed over and libmicrohttpd refused at once (it closed them).
     let refusedConnections = Locked(0)
+    /// Event threads woken by `wakeEventThreads` since the daemon started.
+    let eventThreadWakes = Locked(0)
 
     private init(
         daemon: OpaquePointer, core: ServerCore, retained: Unmanaged<ServerCore>,
@@ -72,6 +74,14 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
     func add(connection fileDescriptor: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) {
         guard MHD_add_connection(daemon, fileDescriptor, address, length) != .YES else { return }
         refusedConnections.withLock { $0 += 1 }
+    }
+
+    /// Wakes each event thread (`EventThreadWaker`); counts the threads woken in `eventThreadWakes`.
+    func wakeEventThreads() {
+        let woken = EventThreadWaker.wakeEveryThread(threadCount: max(1, core.configuration.eventThreadCount)) {
+            MHD_add_connection(daemon, $0, $1, $2) == .YES // closes the socket itself, also when it refuses it
+        }
+        eventThreadWakes.withLock { $0 += woken }
     }
 
     /// Stops the daemon at once (deinit of a server nobody stopped).

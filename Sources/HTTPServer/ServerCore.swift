@@ -214,6 +214,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
 
     guard let existing = conCls.pointee else {
         // First call: headers are in. Refuse an announced oversized body before reading any of it.
+        core.configuration.requestHeadersArrivedOnEventThread?(path)
         let state = RequestState(
             limit: max(0, core.configuration.maxBodyBytes(methodString, path)),
             spoolThreshold: max(0, core.configuration.spoolBodiesLargerThan),

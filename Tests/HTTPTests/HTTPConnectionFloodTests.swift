@@ -82,7 +82,10 @@ final class HTTPConnectionFloodTests: XCTestCase {
     /// unanswered, and counted; the connection already open still works.
     func testConnectionsBeyondTheServerLimitAreCountedAsRefusedAtHandOff() throws {
         let server = try startServer(
-            self, configuration: HTTPServerConfiguration(connectionLimit: 1, eventThreadCount: 1)
+            // No event-thread wakes: each holds a connection slot for a moment, and this server has one.
+            self,
+            configuration: HTTPServerConfiguration(
+                connectionLimit: 1, eventThreadCount: 1, eventThreadWakeIntervalSeconds: 0)
         ) { _ in .text("ok") }
         guard let held = LoopbackSocket.connect(port: server.port) else { return XCTFail("connect") }
         defer { held.close() }

@@ -24,10 +24,12 @@ final class HTTPTLSTests: XCTestCase {
         directory?.remove()
     }
 
-    private func tlsServer(_ certificate: TestCertificateAuthority.ServerCertificate, handler: @escaping HTTPHandler)
-        throws -> HTTPServer
-    {
-        var configuration = HTTPServerConfiguration()
+    private func tlsServer(
+        _ certificate: TestCertificateAuthority.ServerCertificate,
+        wakeIntervalSeconds: Double = HTTPServerConfiguration.defaultEventThreadWakeIntervalSeconds,
+        handler: @escaping HTTPHandler
+    ) throws -> HTTPServer {
+        var configuration = HTTPServerConfiguration(eventThreadWakeIntervalSeconds: wakeIntervalSeconds)
         configuration.tls = try TLSCredentials(
             certificateFile: certificate.certificateFile, privateKeyFile: certificate.keyFile)
         return try startServer(self, configuration: configuration, handler: handler)
@@ -51,6 +53,23 @@ final class HTTPTLSTests: XCTestCase {
         // Plain HTTP to the HTTPS port gets no HTTP answer (the server expects a TLS handshake).
         XCTAssertThrowsError(
             try client.send(HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/v1/echo", timeoutSeconds: 5)))
+    }
+
+    /// An HTTPS daemon's event threads are woken too (`EventThreadWaker`): each wake is a connection whose TLS
+    /// handshake fails at once, and the daemon goes on serving.
+    func testEventThreadWakesLeaveAnHTTPSDaemonServing() throws {
+        let ca = try TestCertificateAuthority(directory: directory.path, name: "cluster")
+        let certificate = try ca.issueServerCertificate(name: "server", serial: 0x1001)
+        let server = try tlsServer(certificate, wakeIntervalSeconds: 0.05, handler: echoHandler)
+        let threads = HTTPServerConfiguration.defaultEventThreadCount
+        try waitUntil("ten wakes of every event thread", timeoutSeconds: 30) { server.eventThreadWakes >= 10 * threads }
+        let client = HTTPClient(caFile: ca.certificateFile)
+        for index in 0..<threads * 2 {
+            let response = try client.send(
+                HTTPClientRequest(method: "POST", url: server.baseURL + "/v1/echo", body: Data("after \(index)".utf8)))
+            XCTAssertEqual(try response.decodeJSON(Echo.self).body, "after \(index)")
+        }
+        XCTAssertEqual(server.connectionCounts.refusedAtHandOff, 0, "wakes are not counted as refused connections")
     }
 
     func testAServerSignedByAnotherCAIsRefusedWithAClearError() throws {

@@ -8,6 +8,8 @@
 // measured at batch 1 in minutes. Prints per-worker claim counts (fairness: max/min) and the p99 claim latency, and a
 // RESULT line that scripts/bench-leases.sh reads. The control plane's vacuum of `tasks` runs beside the workers every
 // second (`TaskVacuum`), as it does in every control plane: without it a deep drain walks an ever longer dead head.
+// STOREBENCH_TIMELINE=1 prints every claim and completion (worker, start, durations, tasks) and the run's window in
+// CLOCK_MONOTONIC seconds, for `perf record -k CLOCK_MONOTONIC ... ; perf report --time START,END`.
 // --queues N configures N queues (weights; one more has a quota), so the claim's fast path filters out their
 // tasks (configured queues are placed by the scheduler only; the bench job runs in the unconfigured default
 // queue); --capped-tasks M adds M higher-priority queued tasks in the quota-limited queue that the fast path
@@ -90,6 +92,9 @@ try ControlStore(pool: pool).refreshTaskStatistics()
 let completed = Locked(0)
 let perWorker = Locked([Int](repeating: 0, count: workerCount))
 let claimSeconds = Locked([Double]())
+let timeline = ProcessInfo.processInfo.environment["STOREBENCH_TIMELINE"] != nil
+let timelineRows = Locked([TimelineRow]())
+let windowStartUptimeSeconds = ProcessInfo.processInfo.systemUptime
 let start = Date()
 let group = DispatchGroup()
 for (index, w) in workerIDs.enumerated() {
@@ -107,6 +112,12 @@ for (index, w) in workerIDs.enumerated() {
                 _ = try leases.complete(
                     claimed.map { AttemptCompletion(attempt: $0.attempt, result: #"{"ok": true}"#) }, by: w,
                     flush: .byTheNextClaim)
+                if timeline {
+                    let row = TimelineRow(
+                        worker: index, startSeconds: t0.timeIntervalSince(start), claimSeconds: took,
+                        completeSeconds: Date().timeIntervalSince(t0) - took, tasks: claimed.count)
+                    timelineRows.mutate { $0.append(row) }
+                }
                 completed.mutate { $0 += claimed.count }
                 perWorker.mutate { $0[index] += claimed.count }
             }
@@ -135,6 +146,15 @@ print(
 print(
     String(
         format: "%.2fs, %.0f tasks/s (fsync on, 2 transactions per batch)", seconds, Double(completed.value) / seconds))
+if timeline {
+    print(String(format: "TL window %.6f %.6f", windowStartUptimeSeconds, ProcessInfo.processInfo.systemUptime))
+    for r in timelineRows.value.sorted(by: { $0.startSeconds < $1.startSeconds }) {
+        print(
+            String(
+                format: "TL w%d at %.1fms claim %.1fms complete %.1fms n=%d", r.worker, r.startSeconds * 1000,
+                r.claimSeconds * 1000, r.completeSeconds * 1000, r.tasks))
+    }
+}
 let claims = claimSeconds.value.sorted()
 let p99ClaimMillis = claims.isEmpty ? 0 : claims[min(claims.count - 1, Int(Double(claims.count) * 0.99))] * 1000
 let counts = perWorker.value.sorted()
@@ -144,6 +164,15 @@ print(
     "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed.value) / seconds)) p99_claim_ms=\(String(format: "%.1f", p99ClaimMillis)) fairness=\(String(format: "%.2f", fairness)) per_worker=\(counts.map(String.init).joined(separator: ","))"
 )
 pool.close()
+
+/// One claim and its completion (STOREBENCH_TIMELINE).
+struct TimelineRow {
+    var worker: Int
+    var startSeconds: Double
+    var claimSeconds: Double
+    var completeSeconds: Double
+    var tasks: Int
+}
 
 final class Locked<T>: @unchecked Sendable {
     private let lock = NSLock()

@@ -38,7 +38,7 @@ final class AcceptLoop: @unchecked Sendable { // the descriptors are set once in
     static let stackBytes = 256 * 1024
 
     init(
-        socket: ListeningSocket, tickIntervalSeconds: Double = 0, tick: @escaping @Sendable () -> Void = {},
+        socket: ListeningSocket, tickIntervalSeconds: Double, tick: @escaping @Sendable () -> Void,
         handOff: @escaping HandOff
     ) throws(HTTPServerError) {
         precondition(tickIntervalSeconds >= 0 && tickIntervalSeconds.isFinite, "a tick interval of 0 or more seconds")

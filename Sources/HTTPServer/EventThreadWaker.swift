@@ -22,7 +22,7 @@ enum EventThreadWaker {
     /// numbers in between are taken by other threads' files, so a few tries nearly always suffice.
     static let maximumTriesPerThread = 64
 
-    /// Gives a daemon a connection (`RunningDaemon.add`, which calls MHD_add_connection); true when it took it. It
+    /// Gives the daemon a connection (`RunningDaemon.handOver`, MHD_add_connection); true when it took it. The daemon
     /// owns the socket either way.
     typealias HandOver = (_ fileDescriptor: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Bool
 

@@ -119,7 +119,7 @@ public final class HTTPServer: @unchecked Sendable {
                 core: makeCore(), configuration: configuration, credentials: configuration.tls)
             running.withLock { $0 = started }
             let loop = try AcceptLoop(
-                socket: listening, tickIntervalSeconds: max(0, configuration.eventThreadWakeIntervalSeconds),
+                socket: listening, tickIntervalSeconds: configuration.eventThreadWakeIntervalSecondsInEffect,
                 tick: { [running] in running.withLock { $0?.wakeEventThreads() } }
             ) { [running] fileDescriptor, address, length in
                 // Under the lock on purpose (a short call: libmicrohttpd queues the socket for one of its threads),

@@ -29,6 +29,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// test hold the event loop still while it lines up the next events (`EventThreadWakeTests`). Never set outside
     /// tests.
     var requestHeadersArrivedOnEventThread: (@Sendable (_ path: String) -> Void)? = nil
+    /// `eventThreadWakeIntervalSeconds` as the accept loop takes it: a negative or non-finite value means never (0).
+    var eventThreadWakeIntervalSecondsInEffect: Double {
+        eventThreadWakeIntervalSeconds.isFinite ? max(0, eventThreadWakeIntervalSeconds) : 0
+    }
     /// Handlers running at once, each on its own thread (handlers may block: long-polls wait up to 30 s). Requests
     /// over it wait for a free thread; the connections themselves wait in the event loop at no thread's cost.
     public var handlerThreadLimit: Int

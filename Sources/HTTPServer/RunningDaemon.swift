@@ -72,16 +72,20 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
     /// Gives libmicrohttpd an accepted connection; it closes the socket itself when it cannot take it (at the
     /// connection limit, or over the per-address limit).
     func add(connection fileDescriptor: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) {
-        guard MHD_add_connection(daemon, fileDescriptor, address, length) != .YES else { return }
+        guard !handOver(fileDescriptor, address, length) else { return }
         refusedConnections.withLock { $0 += 1 }
     }
 
     /// Wakes each event thread (`EventThreadWaker`); counts the threads woken in `eventThreadWakes`.
     func wakeEventThreads() {
-        let woken = EventThreadWaker.wakeEveryThread(threadCount: max(1, core.configuration.eventThreadCount)) {
-            MHD_add_connection(daemon, $0, $1, $2) == .YES // closes the socket itself, also when it refuses it
-        }
+        let woken = EventThreadWaker.wakeEveryThread(
+            threadCount: max(1, core.configuration.eventThreadCount), handOver: handOver)
         eventThreadWakes.withLock { $0 += woken }
+    }
+
+    /// The one call of MHD_add_connection: true when libmicrohttpd took the socket; it closes it itself otherwise.
+    private func handOver(_ fileDescriptor: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Bool {
+        MHD_add_connection(daemon, fileDescriptor, address, length) == .YES
     }
 
     /// Stops the daemon at once (deinit of a server nobody stopped).

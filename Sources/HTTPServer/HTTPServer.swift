@@ -29,6 +29,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// The daemon new connections go to. The accept thread holds this lock while it hands a connection over, so a
     /// daemon taken out of it (reload, stop) receives no connection afterwards.
     private let running = Locked<RunningDaemon?>(nil)
+    /// Daemons a certificate reload is draining: their event threads are woken too (`EventThreadWaker`) until they
+    /// leave this list, which is before they stop.
+    private let draining = Locked<[RunningDaemon]>([])
     private var acceptLoop: AcceptLoop?
     /// The certificate the running daemon presents (the configured one until a reload).
     private var credentials: TLSCredentials?
@@ -87,6 +90,11 @@ public final class HTTPServer: @unchecked Sendable {
     /// started (`EventThreadWaker`).
     public var eventThreadWakes: Int { running.current?.eventThreadWakes.current ?? 0 }
 
+    /// Event threads woken of the daemons a certificate reload is draining now (0 when none is).
+    var eventThreadWakesOfDrainingDaemons: Int {
+        draining.withLock { $0.reduce(0) { $0 + $1.eventThreadWakes.current } }
+    }
+
     /// Counts since `start`, to tell where a request that never reached its handler was lost: accepted by the
     /// accept loop, headers read by libmicrohttpd (`requestsStarted`: since the running daemon started, which a
     /// reload replaces), handed to a handler thread, threads started.
@@ -120,7 +128,10 @@ public final class HTTPServer: @unchecked Sendable {
             running.withLock { $0 = started }
             let loop = try AcceptLoop(
                 socket: listening, tickIntervalSeconds: configuration.eventThreadWakeIntervalSecondsInEffect,
-                tick: { [running] in running.withLock { $0?.wakeEventThreads() } }
+                tick: { [running, draining] in
+                    running.withLock { $0?.wakeEventThreads() }
+                    draining.withLock { $0.forEach { $0.wakeEventThreads() } }
+                }
             ) { [running] fileDescriptor, address, length in
                 // Under the lock on purpose (a short call: libmicrohttpd queues the socket for one of its threads),
                 // so that reload and stop know no connection reaches a daemon after they took it out.
@@ -168,9 +179,12 @@ public final class HTTPServer: @unchecked Sendable {
         running.withLock { $0 = next }
         credentials = newCredentials
         lock.unlock()
-        current.drainAndStop(
+        draining.withLock { $0.append(current) }
+        current.drain(
             timeoutSeconds: drainTimeoutSeconds,
             refusal: configuration.errorResponse(503, "the server reloaded its certificate; retry the request"))
+        draining.withLock { $0.removeAll { $0 === current } }
+        current.stopNow()
     }
 
     /// Stops accepting connections, waits up to `timeout` seconds for running handlers to finish, then
@@ -196,10 +210,11 @@ public final class HTTPServer: @unchecked Sendable {
         loop.stop()
         guard let current else { return }
         current.core.isStopping = true
-        current.drainAndStop(
+        current.drain(
             timeoutSeconds: timeoutSeconds,
             refusal: configuration.errorResponse(
                 503, "the server is stopping; retry the request (on another replica)"))
+        current.stopNow()
     }
 
     /// How long `stop` lets the event loop send its 503s to requests whose handlers outlived the timeout.

@@ -53,9 +53,9 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
             daemon: started, core: core, retained: retained, keyPEM: keyPEM, certificatePEM: certificatePEM)
     }
 
-    /// Waits up to `timeoutSeconds` for in-flight requests, answers handlers still running with `refusal`, and
-    /// stops the daemon (closing its connections).
-    func drainAndStop(timeoutSeconds: Double, refusal: HTTPResponse) {
+    /// Waits up to `timeoutSeconds` for in-flight requests and answers handlers still running with `refusal`; the
+    /// caller then stops the daemon (`stopNow`, which closes its connections).
+    func drain(timeoutSeconds: Double, refusal: HTTPResponse) {
         core.isStopping = true
         _ = core.waitForIdle(timeoutSeconds: timeoutSeconds)
         // Even when idle: a connection can end (timeout) while suspended, and libmicrohttpd aborts the process when
@@ -66,7 +66,6 @@ final class RunningDaemon: @unchecked Sendable { // owns the daemon handle and t
             _ = core.waitForIdle(timeoutSeconds: HTTPServer.stopAnswerSeconds)
             usleep(HTTPServer.resumeSettleMicroseconds)
         }
-        stopNow()
     }
 
     /// Gives libmicrohttpd an accepted connection; it closes the socket itself when it cannot take it (at the

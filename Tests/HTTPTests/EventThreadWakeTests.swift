@@ -1,4 +1,6 @@
 import Foundation
+import HTTPClient
+import Primitives
 import TestSupport
 import XCTest
 
@@ -46,6 +48,48 @@ final class EventThreadWakeTests: XCTestCase {
                 if found != pair[0] { close(found) }
             }
         }
+    }
+
+    /// A daemon that a certificate reload drains keeps its connections until their requests end, so its event
+    /// threads are woken too until it stops.
+    func testADaemonThatAReloadDrainsIsWokenUntilItStops() throws {
+        guard TestCertificateAuthority.opensslPath != nil else {
+            throw XCTSkip("the openssl command is not installed; scripts/install-test-deps.sh installs it")
+        }
+        let directory = try TemporaryDirectory.make(prefix: "llmops-wake-")
+        defer { directory.remove() }
+        let ca = try TestCertificateAuthority(directory: directory.path, name: "cluster")
+        let (first, second) = (
+            try ca.issueServerCertificate(name: "server", serial: 0x1001),
+            try ca.issueServerCertificate(name: "server", serial: 0x1002)
+        )
+        let inside = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let reloaded = DispatchSemaphore(value: 0)
+        var configuration = HTTPServerConfiguration(eventThreadWakeIntervalSeconds: 0.05)
+        configuration.tls = try TLSCredentials(certificateFile: first.certificateFile, privateKeyFile: first.keyFile)
+        let server = try startServer(self, configuration: configuration) { request in
+            if request.path == "/hold" {
+                inside.signal()
+                _ = release.wait(timeout: .now() + 30)
+            }
+            return .text("ok")
+        }
+        let client = HTTPClient(caFile: ca.certificateFile)
+        DispatchQueue.global().async { _ = try? client.send(HTTPClientRequest(url: server.baseURL + "/hold")) }
+        XCTAssertEqual(inside.wait(timeout: .now() + 10), .success, "a request holds the first daemon")
+        let next = try TLSCredentials(certificateFile: second.certificateFile, privateKeyFile: second.keyFile)
+        DispatchQueue.global().async {
+            try? server.reloadCertificate(next, drainTimeoutSeconds: 30)
+            reloaded.signal()
+        }
+        try waitUntil("the draining daemon's event threads are woken", timeoutSeconds: 10) {
+            server.eventThreadWakesOfDrainingDaemons >= 2 * HTTPServerConfiguration.defaultEventThreadCount
+        }
+        release.signal()
+        XCTAssertEqual(reloaded.wait(timeout: .now() + 30), .success, "the drain ends with its request")
+        XCTAssertEqual(server.eventThreadWakesOfDrainingDaemons, 0, "a stopped daemon is no longer woken")
+        XCTAssertEqual(try TestCertificateAuthority.presentedSerial(port: Int(server.port)), "1002")
     }
 
     private struct StallRun {

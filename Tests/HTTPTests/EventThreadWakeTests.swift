@@ -1,6 +1,5 @@
 import Foundation
 import HTTPClient
-import Primitives
 import TestSupport
 import XCTest
 
@@ -53,12 +52,7 @@ final class EventThreadWakeTests: XCTestCase {
     /// A daemon that a certificate reload drains keeps its connections until their requests end, so its event
     /// threads are woken too until it stops.
     func testADaemonThatAReloadDrainsIsWokenUntilItStops() throws {
-        guard TestCertificateAuthority.opensslPath != nil else {
-            throw XCTSkip("the openssl command is not installed; scripts/install-test-deps.sh installs it")
-        }
-        let directory = try TemporaryDirectory.make(prefix: "llmops-wake-")
-        defer { directory.remove() }
-        let ca = try TestCertificateAuthority(directory: directory.path, name: "cluster")
+        let ca = try clusterCertificateAuthority(self, directoryPrefix: "llmops-wake-")
         let (first, second) = (
             try ca.issueServerCertificate(name: "server", serial: 0x1001),
             try ca.issueServerCertificate(name: "server", serial: 0x1002)

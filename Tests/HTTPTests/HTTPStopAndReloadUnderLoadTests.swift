@@ -63,12 +63,7 @@ final class HTTPStopAndReloadUnderLoadTests: XCTestCase {
     }
 
     func testReloadingTheCertificateUnderLoadKeepsAnsweringAndTheListenerOpen() throws {
-        guard TestCertificateAuthority.opensslPath != nil else {
-            throw XCTSkip("the openssl command is not installed; scripts/install-test-deps.sh installs it")
-        }
-        let directory = try TemporaryDirectory.make(prefix: "llmops-reload-load-")
-        defer { directory.remove() }
-        let ca = try TestCertificateAuthority(directory: directory.path, name: "cluster")
+        let ca = try clusterCertificateAuthority(self, directoryPrefix: "llmops-reload-load-")
         let certificates = try (0..<2).map {
             try ca.issueServerCertificate(name: "server\($0)", serial: UInt32(0x3000 + $0))
         }

@@ -1,5 +1,7 @@
 import Foundation
 import HTTPServer
+import Primitives
+import TestSupport
 import XCTest
 
 /// Starts a server on an ephemeral loopback port for the duration of a test; stopped in teardown.
@@ -11,6 +13,17 @@ func startServer(
     try server.start()
     testCase.addTeardownBlock { server.stop(timeoutSeconds: 5) }
     return server
+}
+
+/// A test CA named "cluster" in a temporary directory removed in teardown; skips the test when the openssl command
+/// is missing.
+func clusterCertificateAuthority(_ testCase: XCTestCase, directoryPrefix: String) throws -> TestCertificateAuthority {
+    guard TestCertificateAuthority.opensslPath != nil else {
+        throw XCTSkip("the openssl command is not installed; scripts/install-test-deps.sh installs it")
+    }
+    let directory = try TemporaryDirectory.make(prefix: directoryPrefix)
+    testCase.addTeardownBlock { directory.remove() }
+    return try TestCertificateAuthority(directory: directory.path, name: "cluster")
 }
 
 /// A loopback port nothing listens on (bound then released).

@@ -2,6 +2,7 @@
 // server with fsync ON. Shows what the database layer allows the end-to-end path (ControlBench).
 //
 //   swift run -c release StoreBench [--tasks 20000] [--drain 0] [--workers 8] [--batch 50] [--queues 0] [--capped-tasks 0]
+//                                   [--held-tasks 0 [--analyze-after-holding]]
 //   swift run -c release StoreBench --print-lease-statements
 //
 // --drain M stops once M tasks are claimed and completed (0: all of them), so a deep queue (--tasks 1000000) can be
@@ -14,6 +15,9 @@
 // tasks (configured queues are placed by the scheduler only; the bench job runs in the unconfigured default
 // queue); --capped-tasks M adds M higher-priority queued tasks in the quota-limited queue that the fast path
 // must skip on every claim (the scheduler, not running here, would place them).
+// --held-tasks H: before the clock starts, one more worker leases H tasks of another job and never reports them, as
+// a large cluster's other workers hold theirs. The statistics are taken before, when none ran (as the control plane
+// takes them after a large submission); --analyze-after-holding takes them again after (docs/leases.md, item 27).
 
 import BenchmarkSupport
 import ClusterModel
@@ -79,6 +83,8 @@ if cappedTasks > 0 {
     print("\(cappedTasks) higher-priority tasks wait in the quota-limited queue")
 }
 
+let heldTasks = argument("--held-tasks", 0)
+
 let submitStart = Date()
 let job = try jobs.submit(
     NewJob(
@@ -88,6 +94,10 @@ print("submitted \(taskCount) tasks in \(String(format: "%.2f", Date().timeInter
 // As the control plane does after a large submission (JobSubmission): without fresh statistics the claim query stays
 // planned for an empty table (100,000 queued: 1,184 instead of ~6,300 tasks/s).
 try ControlStore(pool: pool).refreshTaskStatistics()
+if heldTasks > 0 {
+    try holdTasks(heldTasks)
+    if CommandLine.arguments.contains("--analyze-after-holding") { try ControlStore(pool: pool).refreshTaskStatistics() }
+}
 
 let completed = Locked(0)
 let perWorker = Locked([Int](repeating: 0, count: workerCount))
@@ -164,6 +174,22 @@ print(
     "RESULT tasks_per_s=\(String(format: "%.0f", Double(completed.value) / seconds)) p99_claim_ms=\(String(format: "%.1f", p99ClaimMillis)) fairness=\(String(format: "%.2f", fairness)) per_worker=\(counts.map(String.init).joined(separator: ","))"
 )
 pool.close()
+
+/// Leases `count` tasks of a higher-priority job to one more worker that never reports them (`--held-tasks`), after
+/// the statistics were taken: as in a cluster, the planner's picture of the running tasks lags behind.
+func holdTasks(_ count: Int) throws {
+    let holder = try workers.register(
+        name: "holder", resources: Resources(cpuMillis: Int64(1_000 * count), memoryBytes: 1 << 50))
+    try jobs.submit(
+        NewJob(name: "held", type: "noop", priority: 20, tasks: (0..<count).map { _ in NewTask(spec: "{}") }))
+    var held = 0
+    while held < count {
+        let leased = try leases.claimNext(for: holder, limit: min(1000, count - held), leaseDurationSeconds: 3600)
+        precondition(!leased.isEmpty, "the holder could lease only \(held) of \(count) tasks")
+        held += leased.count
+    }
+    print("\(held) tasks held by a worker that never reports them")
+}
 
 /// One claim and its completion (STOREBENCH_TIMELINE).
 struct TimelineRow {

@@ -96,7 +96,9 @@ print("submitted \(taskCount) tasks in \(String(format: "%.2f", Date().timeInter
 try ControlStore(pool: pool).refreshTaskStatistics()
 if heldTasks > 0 {
     try holdTasks(heldTasks)
-    if CommandLine.arguments.contains("--analyze-after-holding") { try ControlStore(pool: pool).refreshTaskStatistics() }
+    if CommandLine.arguments.contains("--analyze-after-holding") {
+        try ControlStore(pool: pool).refreshTaskStatistics()
+    }
 }
 
 let completed = Locked(0)

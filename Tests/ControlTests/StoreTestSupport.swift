@@ -43,11 +43,13 @@ class StoreTestCase: XCTestCase {
 
     /// The plan PostgreSQL caches for `statement` once it plans it generically (as a prepared statement after its
     /// fifth run), after ANALYZE of `tasks`: `parameterTypes` are the statement's, `arguments` the EXPLAIN's values
-    /// (SQL text). EXPLAIN without ANALYZE runs nothing.
-    func genericPlan(_ statement: String, parameterTypes: [String], arguments: [String]) throws -> String {
+    /// (SQL text). EXPLAIN without ANALYZE runs nothing. `analyzeFirst: false` keeps the statistics as they are.
+    func genericPlan(
+        _ statement: String, parameterTypes: [String], arguments: [String], analyzeFirst: Bool = true
+    ) throws -> String {
         precondition(parameterTypes.count == arguments.count, "one argument per parameter")
         return try pool.withConnection { c in
-            try c.execute("ANALYZE tasks")
+            if analyzeFirst { try c.execute("ANALYZE tasks") }
             try c.execute("SET plan_cache_mode = force_generic_plan")
             try c.execute("PREPARE generic_plan(\(parameterTypes.joined(separator: ", "))) AS \(statement)")
             defer {

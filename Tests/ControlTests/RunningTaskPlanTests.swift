@@ -50,6 +50,43 @@ final class RunningTaskPlanTests: StoreTestCase {
         return (w, attempt, plans)
     }
 
+    /// Every statement that names live attempts or a worker's running tasks: no index of running tasks is read
+    /// whole (a scan of `tasks_running_worker` or `tasks_active_attempt` without an index condition).
+    func testNoStatementOfAnAttemptOrAWorkerReadsEveryRunningTask() throws {
+        let (w, attempt, plans) = try plansWithStaleStatistics()
+        let id = "\(attempt.rawValue)"
+        var all = plans
+        for (name, statement, types, arguments) in [
+            (
+                "lockForFailure", AttemptSQL.lockForFailure, ["bigint[]", "bigint"],
+                ["ARRAY[\(id)]::bigint[]", "\(w.rawValue)"]
+            ),
+            ("extendLeases", AttemptSQL.extendLeases, ["bigint", "bigint[]"], ["\(w.rawValue)", "NULL"]),
+            ("endLeasesOfWorkers", AttemptSQL.endLeasesOfWorkers, ["bigint[]"], ["ARRAY[\(w.rawValue)]::bigint[]"]),
+            ("pendingPreemptions", AttemptSQL.pendingPreemptions, ["bigint"], ["\(w.rawValue)"]),
+            ("lockLive", AttemptSQL.lockLive, ["bigint"], [id]),
+            ("markPreempted", AttemptSQL.markPreempted, ["bigint", "text"], [id, "'x'"]),
+            ("recordTokensConsumed", AttemptSQL.recordTokensConsumed, ["bigint", "bigint"], [id, "5"]),
+            ("recordTokensLost", AttemptSQL.recordTokensLost, ["bigint"], [id]),
+            (
+                "recordProgress", TaskSQL.recordProgress, ["bigint[]", "float8[]", "text[]", "bigint"],
+                ["ARRAY[\(id)]::bigint[]", "ARRAY[0.5]::float8[]", "ARRAY['']", "\(w.rawValue)"]
+            ),
+        ] {
+            all[name] = try genericPlan(statement, parameterTypes: types, arguments: arguments, analyzeFirst: false)
+        }
+        for (name, plan) in all.sorted(by: { $0.key < $1.key }) {
+            let lines = plan.components(separatedBy: "\n")
+            for (i, line) in lines.enumerated()
+            where line.contains("Scan")
+                && (line.contains("tasks_running_worker") || line.contains("tasks_active_attempt"))
+            {
+                let next = i + 1 < lines.count ? lines[i + 1] : ""
+                XCTAssertTrue(next.contains("Index Cond"), "\(name) reads every running task:\n\(plan)")
+            }
+        }
+    }
+
     func testStatementsOfABatchReadItsAttemptsByIdNotEveryRunningTask() throws {
         let plans = try plansWithStaleStatistics().plans
         for name in ["completeUnlessFinishing", "complete", "endAttempts"] {

@@ -10,7 +10,7 @@ extension AttemptSQL {
         WITH prior AS (
             SELECT t.id, coalesce(t.attempt_tokens_consumed, t.checkpoint_tokens, 0) AS before, j.queue
             FROM tasks t JOIN jobs j ON j.id = t.job_id
-            WHERE t.active_attempt_id = $1 AND t.state = 'running'
+            WHERE \(TaskSQL.liveAttempt("$1"))
             FOR UPDATE OF t
         )
         UPDATE tasks t SET attempt_tokens_consumed = $2 FROM prior p WHERE t.id = p.id
@@ -29,7 +29,7 @@ extension AttemptSQL {
     static let recordTokensLost = """
         UPDATE tasks t SET attempt_tokens_lost = greatest(t.attempt_tokens_consumed - coalesce(t.checkpoint_tokens, 0), 0)
         FROM jobs j
-        WHERE t.active_attempt_id = $1 AND t.state = 'running' AND j.id = t.job_id
+        WHERE \(TaskSQL.liveAttempt("$1")) AND j.id = t.job_id
           AND t.attempt_tokens_consumed IS NOT NULL AND t.attempt_tokens_lost IS NULL
         RETURNING t.attempt_tokens_lost AS tokens_lost, j.queue
         """

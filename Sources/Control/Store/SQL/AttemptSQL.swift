@@ -33,7 +33,7 @@ enum AttemptSQL {
     /// Active attempts $1 (held by worker $2 unless NULL), their tasks locked in id order, for failing.
     static let lockForFailure = """
         \(endingColumns)
-        WHERE t.active_attempt_id = ANY($1) AND t.state = 'running' AND ($2::bigint IS NULL OR t.worker_id = $2)
+        WHERE \(TaskSQL.liveAttempts(in: "$1")) AND ($2::bigint IS NULL OR t.worker_id = $2)
         ORDER BY t.id FOR UPDATE OF t
         """
 
@@ -94,7 +94,7 @@ enum AttemptSQL {
 
     /// The task of live attempt $1, locked; no row when the attempt is not live (then `endedState` says why).
     static let lockLive = """
-        SELECT t.id AS task_id FROM tasks t WHERE t.active_attempt_id = $1 AND t.state = 'running' FOR UPDATE OF t
+        SELECT t.id AS task_id FROM tasks t WHERE \(TaskSQL.liveAttempt("$1")) FOR UPDATE OF t
         """
 
     /// The state and task of ended attempt $1 (its own row, or its task's when it succeeded).
@@ -105,7 +105,7 @@ enum AttemptSQL {
     static let markPreempted = """
         \(insertEnded)
         \(endedFromTask(state: "'preempted'", error: "$2"))
-        FROM tasks t WHERE t.active_attempt_id = $1 AND t.state = 'running'
+        FROM tasks t WHERE \(TaskSQL.liveAttempt("$1"))
         """
 
     /// Asks the live attempt of task $1 to stop by $2 (epoch seconds) for reason $3, once (a victim already being
@@ -120,11 +120,14 @@ enum AttemptSQL {
         SELECT 'task', id, job_id, 'running', 'preempting', $3 FROM marked
         """
 
-    /// Worker $1's attempts asked to stop for preemption, with their deadlines.
+    /// Worker $1's attempts asked to stop for preemption, with their deadlines. A running task always holds an
+    /// attempt (only the claim moves a task to running, and it sets one), so `active_attempt_id IS NOT NULL` is not
+    /// written: named, it let a plan made when no task ran read every running task through `tasks_active_attempt`
+    /// for its order (`RunningTaskPlanTests`).
     static let pendingPreemptions = """
         SELECT active_attempt_id AS id, id AS task_id, preempt_deadline, coalesce(preempt_reason, '') AS reason
         FROM tasks
-        WHERE worker_id = $1 AND state = 'running' AND active_attempt_id IS NOT NULL AND preempt_deadline IS NOT NULL
+        WHERE worker_id = $1 AND state = 'running' AND preempt_deadline IS NOT NULL
         ORDER BY active_attempt_id
         """
 

@@ -46,18 +46,24 @@ enum TaskSQL {
     static let recordProgress = """
         UPDATE tasks t SET progress = least(1, greatest(0, r.fraction)), progress_message = nullif(r.message, '')
         FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS r(attempt, fraction, message)
-        WHERE t.active_attempt_id = r.attempt AND t.worker_id = $4 AND t.state = 'running'
+        WHERE t.active_attempt_id = r.attempt AND \(liveAttempts(in: "$1::bigint[]")) AND t.worker_id = $4
         RETURNING r.attempt
         """
 
-    /// The conditions that bound a statement joining `unnest($1)` (attempt ids) to `tasks` to the batch's own task
-    /// rows. The ids are a range of `tasks_active_attempt`, and the state is compared through an expression, which
-    /// keeps `tasks_running_worker` (partial on `state = 'running'`) out of the plan's choices. Through the join
-    /// alone, a cached plan made when the statistics counted no running task read every running task of the cluster
-    /// and filtered them against the batch: 256 rows and 4,032 comparisons for a batch of 64 in `StoreBench`, and
-    /// with 20,000 tasks running elsewhere 20,192 rows per completion (`RunningTaskPlanTests`; docs/leases.md,
-    /// "A claim's cost and the cluster's other running tasks").
-    static let attemptsOfTheBatch = "t.active_attempt_id = ANY($1::bigint[]) AND (t.state || '') = 'running'"
+    /// The live attempts (of task rows `t`) whose ids are in the array `ids`: a range of `tasks_active_attempt`. The
+    /// state is compared through an expression, which keeps `tasks_running_worker` (partial on `state = 'running'`)
+    /// out of the plan's choices. Naming the state plainly, a cached plan made when the statistics counted no
+    /// running task could read every running task of the cluster and filter them: a completion of 64 read 256 rows
+    /// and made 4,032 comparisons in `StoreBench`, and with 20,000 tasks running elsewhere it read 20,192 rows
+    /// (`RunningTaskPlanTests`; docs/leases.md, "A claim's cost and the cluster's other running tasks").
+    static func liveAttempts(in ids: String) -> String {
+        "t.active_attempt_id = ANY(\(ids)) AND (t.state || '') = 'running'"
+    }
+
+    /// `liveAttempts(in:)` of the one attempt id `id`.
+    static func liveAttempt(_ id: String) -> String {
+        "t.active_attempt_id = \(id) AND (t.state || '') = 'running'"
+    }
 
     /// The completion statements' first two CTEs: `r`, the reports ($1 attempt ids, $2 results), and `own`, the
     /// running task rows holding those attempts (by worker $3 unless NULL) with `reported_result`, locked in id order.
@@ -67,7 +73,7 @@ enum TaskSQL {
         ), own AS (
             SELECT t.*, r.result AS reported_result
             FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
-            WHERE \(attemptsOfTheBatch) AND ($3::bigint IS NULL OR t.worker_id = $3)
+            WHERE \(liveAttempts(in: "$1::bigint[]")) AND ($3::bigint IS NULL OR t.worker_id = $3)
             ORDER BY t.id
             FOR UPDATE OF t
         )
@@ -125,7 +131,7 @@ enum TaskSQL {
         ), own AS (
             SELECT t.*, r.attempt_state, r.task_state, r.delay, r.attempt_error
             FROM r JOIN tasks t ON t.active_attempt_id = r.attempt_id
-            WHERE \(attemptsOfTheBatch)
+            WHERE \(liveAttempts(in: "$1::bigint[]"))
         ), a AS (
             \(AttemptSQL.insertEnded)
             \(AttemptSQL.endedFromTask(state: "t.attempt_state", error: "t.attempt_error")) FROM own t

@@ -42,7 +42,7 @@ extension TaskSQL {
             ), used AS (
                 SELECT coalesce(sum(t.cpu_millis), 0)::bigint AS cpu, coalesce(sum(t.memory_bytes), 0)::bigint AS memory,
                     coalesce(jsonb_agg(t.accelerators) FILTER (WHERE t.accelerators <> '{}'), '[]') AS accelerators
-                FROM tasks t WHERE \(holdsCapacity(of: "$1"))
+                FROM \(capacityHolders(of: "$1")) t
             ), free AS (
                 SELECT c.state, c.fresh, c.labels, c.kinds, c.cpu_millis - u.cpu AS cpu, c.memory_bytes - u.memory AS memory,
                     coalesce((SELECT jsonb_object_agg(k.key, k.value::bigint - coalesce(

@@ -14,9 +14,10 @@ enum TaskSQL {
     /// task the worker had finished since the last vacuum (832 entries, 35 pages, 0 rows), where the index scans
     /// read 9–16 buffers. `StoreBench --batch 64` over a 50,000-task drain ran +47, +11, +24 % in one alternating
     /// series and +6, −7, −3 % in a second (docs/leases.md, "A claim's cost and the cluster's other running tasks";
-    /// `RunningTaskPlanTests`). The claim
-    /// passes its parameter (`$1`) rather than joining a one-row `(SELECT $1 AS id) w`: through the join, the cached
-    /// plan read every running task of the cluster and filtered by worker.
+    /// `RunningTaskPlanTests`).
+    ///
+    /// The claim passes its parameter (`$1`) rather than joining a one-row `(SELECT $1 AS id) w`: through the join,
+    /// the cached plan read every running task of the cluster and filtered by worker.
     static func capacityHolders(of worker: String) -> String {
         """
         (SELECT h.cpu_millis, h.memory_bytes, h.accelerators FROM tasks h

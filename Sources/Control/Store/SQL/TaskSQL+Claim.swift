@@ -40,7 +40,9 @@ extension TaskSQL {
                 RETURNING w.state, w.labels, w.kinds, w.cpu_millis, w.memory_bytes, w.accelerators,
                     w.capacity_epoch = (SELECT s.capacity_epoch + 1 FROM seen s) AS fresh
             ), used AS (
-                \(capacityUse(of: "$1"))
+                SELECT coalesce(sum(t.cpu_millis), 0)::bigint AS cpu, coalesce(sum(t.memory_bytes), 0)::bigint AS memory,
+                    coalesce(jsonb_agg(t.accelerators) FILTER (WHERE t.accelerators <> '{}'), '[]') AS accelerators
+                FROM \(capacityHolders(of: "$1")) t
             ), free AS (
                 SELECT c.state, c.fresh, c.labels, c.kinds, c.cpu_millis - u.cpu AS cpu, c.memory_bytes - u.memory AS memory,
                     coalesce((SELECT jsonb_object_agg(k.key, k.value::bigint - coalesce(

@@ -28,17 +28,6 @@ enum TaskSQL {
         """
     }
 
-    /// One row of what holds capacity on worker `worker` (`capacityHolders(of:)`) summed: `cpu`, `memory` (bigint)
-    /// and `accelerators` (a JSON array of the holders' accelerator maps). The claim and the scheduler's capacity
-    /// reads (`WorkerSQL`) use it as a CTE or a LATERAL item.
-    static func capacityUse(of worker: String) -> String {
-        """
-        SELECT coalesce(sum(h.cpu_millis), 0)::bigint AS cpu, coalesce(sum(h.memory_bytes), 0)::bigint AS memory,
-            coalesce(jsonb_agg(h.accelerators) FILTER (WHERE h.accelerators <> '{}'), '[]') AS accelerators
-        FROM \(capacityHolders(of: worker)) h
-        """
-    }
-
     // MARK: Submission
 
     /// Inserts a job's tasks with one `submitted` event each: $1 job, $2 specs (text[], one task each, in index

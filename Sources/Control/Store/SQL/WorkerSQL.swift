@@ -11,12 +11,14 @@ enum WorkerSQL {
         UPDATE workers w SET capacity_epoch = w.capacity_epoch + 1 FROM l WHERE w.id = l.id RETURNING w.id
         """
 
-    /// Free resources of the workers $1: capacity, and sums of what holds capacity on each (`TaskSQL.capacityUse`).
+    /// Free resources of the workers $1: capacity, and sums of what holds capacity on each (`TaskSQL.capacityHolders`).
     static let capacityAndUse = """
         SELECT w.id, w.cpu_millis, w.memory_bytes, w.accelerators,
-            u.cpu AS used_cpu, u.memory AS used_memory, u.accelerators AS used_accelerators
-        FROM workers w CROSS JOIN LATERAL (\(TaskSQL.capacityUse(of: "w.id"))) u
-        WHERE w.id = ANY($1)
+            coalesce((SELECT sum(t.cpu_millis) FROM \(TaskSQL.capacityHolders(of: "w.id")) t), 0) AS used_cpu,
+            coalesce((SELECT sum(t.memory_bytes) FROM \(TaskSQL.capacityHolders(of: "w.id")) t), 0) AS used_memory,
+            coalesce((SELECT jsonb_agg(t.accelerators) FROM \(TaskSQL.capacityHolders(of: "w.id")) t
+                      WHERE t.accelerators <> '{}'), '[]') AS used_accelerators
+        FROM workers w WHERE w.id = ANY($1)
         """
 
     static let cachedShards = "SELECT array_to_json(cached_shards)::text AS s FROM workers WHERE id = $1"
@@ -56,9 +58,11 @@ enum WorkerSQL {
         """
         SELECT w.*, array_to_json(w.kinds)::text AS kinds_json, array_to_json(w.cached_shards)::text AS cached_json,
             (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = 'running') AS running,
-            u.cpu AS allocated_cpu, u.memory AS allocated_memory, u.accelerators AS allocated_accelerators
-        FROM workers w CROSS JOIN LATERAL (\(TaskSQL.capacityUse(of: "w.id"))) u
-        WHERE \(condition) ORDER BY w.id
+            coalesce((SELECT sum(t.cpu_millis) FROM \(TaskSQL.capacityHolders(of: "w.id")) t), 0) AS allocated_cpu,
+            coalesce((SELECT sum(t.memory_bytes) FROM \(TaskSQL.capacityHolders(of: "w.id")) t), 0) AS allocated_memory,
+            coalesce((SELECT jsonb_agg(t.accelerators) FROM \(TaskSQL.capacityHolders(of: "w.id")) t
+                      WHERE t.accelerators <> '{}'), '[]') AS allocated_accelerators
+        FROM workers w WHERE \(condition) ORDER BY w.id
         """
     }
 
